@@ -1,0 +1,3 @@
+from dreamcli.cli.app import main
+
+main()

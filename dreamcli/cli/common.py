@@ -1,0 +1,62 @@
+"""Shared CLI plumbing: the per-invocation state, workspace opening, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from dreamcli.config import Config, load_config
+from dreamcli.errors import UsageError
+from dreamcli.workspace.home import Workspace, resolve_home
+
+
+@dataclass
+class AppState:
+    home: str | None = None
+    debug: bool = False
+    _workspace: Workspace | None = None
+    _config: Config | None = None
+
+
+def state(ctx: typer.Context) -> AppState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState(debug=bool(os.environ.get("DREAMCLI_DEBUG")))
+    return root.obj
+
+
+def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
+    """The resolved workspace. With `create`, the root is created (0700) when missing; without it, an
+    explicitly named workspace that does not exist is an error (a typo must not look like 'empty')."""
+    st = state(ctx)
+    if st._workspace is None:
+        ws = resolve_home(st.home)
+        if not ws.exists():
+            if create or ws.source == "default":
+                ws.ensure()
+            else:
+                raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli init, or pass --home)")
+        else:
+            ws.ensure()  # checks permissions
+        st._workspace = ws
+    return st._workspace
+
+
+def config(ctx: typer.Context) -> Config:
+    st = state(ctx)
+    if st._config is None:
+        st._config = load_config(open_workspace(ctx).config_path)
+    return st._config
+
+
+def print_json(data: Any) -> None:
+    """Machine output on stdout (plain print, no Rich)."""
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def not_available(feature: str) -> None:
+    raise UsageError(f"{feature} is not available yet in this version of dreamcli")

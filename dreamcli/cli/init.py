@@ -1,0 +1,80 @@
+"""`dreamcli init [DIR]`: create a project-local workspace (DIR/.dreamcli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dreamcli.cli.common import print_json, state
+from dreamcli.errors import UsageError
+from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.home import LOCAL_DIR_NAME, Workspace, check_home_usable, resolve_home
+
+CONFIG_TEMPLATE = """\
+# dreamcli workspace configuration. Every key is optional; see docs/config.md.
+# models:
+#   agent: claude-sonnet-5-5
+#   grader: claude-haiku-5-5
+#   dreamer: claude-sonnet-5-5
+# limits:
+#   max_turns: 50
+#   bash_timeout_s: 120
+#   model_retries: 4
+# redaction:
+#   patterns: ["ACME-[0-9]{8}"]
+# approvals:
+#   allow_commands: ["ls *", "cat *", "pytest*"]
+# lint:
+#   forbid_phrases: ["refund without a receipt"]
+#   allowed_hosts: ["docs.python.org"]
+# dream:
+#   min_support: 2
+#   token_budget: 2000
+"""
+
+HELP = "Create a workspace: DIR/.dreamcli (DIR defaults to the current directory), or the --home path."
+EPILOG = """Examples:
+
+  dreamcli init
+
+  dreamcli init ~/projects/contracts --with-samples
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init", help=HELP, epilog=EPILOG)
+    def init_cmd(
+        ctx: typer.Context,
+        directory: Path = typer.Argument(None, help="Project directory (default: current directory)."),
+        with_samples: bool = typer.Option(
+            False, "--with-samples", help="Also add the bundled sample sessions (to try `dream` offline)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        st = state(ctx)
+        if st.home and directory is None:
+            ws = resolve_home(st.home)
+        else:
+            base = (directory or Path.cwd()).expanduser()
+            if base.exists() and not base.is_dir():
+                raise UsageError(f"{base} is a file, not a directory")
+            ws = Workspace(root=(base / LOCAL_DIR_NAME).absolute(), source="local")
+        check_home_usable(ws.root)
+        existed = ws.exists()
+        ws.ensure_layout()
+        if not ws.config_path.exists():
+            atomic_write_text(ws.config_path, CONFIG_TEMPLATE)
+        added = 0
+        if with_samples:
+            from dreamcli.sessions.samples import install_samples
+
+            added = install_samples(ws)
+        if as_json:
+            print_json({"workspace": str(ws.root), "created": not existed, "sample_sessions": added})
+            return
+        from dreamcli.ui.console import info
+
+        info(f"{'Workspace already exists' if existed else 'Created workspace'}: {ws.root}")
+        if with_samples:
+            info(f"Added {added} sample sessions. Try: dreamcli --home {ws.root} dream --offline")

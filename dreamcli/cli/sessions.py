@@ -1,0 +1,104 @@
+"""`dreamcli sessions`: list and show logged sessions (importers are registered by their module)."""
+
+from __future__ import annotations
+
+import typer
+
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError
+
+HELP = "List and show logged sessions; import transcripts from other agents."
+EPILOG = """Examples:
+
+  dreamcli sessions list --since 7d --status error
+
+  dreamcli sessions show 01JD3
+
+  dreamcli sessions import claude-code
+"""
+
+sessions_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+
+
+@sessions_app.command("list", epilog="Example:\n\n  dreamcli sessions list --task contract-review --limit 20 --json")
+def list_cmd(
+    ctx: typer.Context,
+    since: str = typer.Option(None, "--since", help="Only sessions started after this (7d, 12h, 2026-11-01)."),
+    status: str = typer.Option(None, "--status", help="completed, error, interrupted, max_turns or incomplete."),
+    task: str = typer.Option(None, "--task", help="Only sessions of this task name."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first)."),
+    children: bool = typer.Option(True, "--children/--no-children", help="Show or hide sub-agent sessions."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
+    from dreamcli.outcomes.store import latest_by_session
+    from dreamcli.sessions.summary import SessionFilter, apply_grades, list_sessions
+    from dreamcli.timeutil import parse_since
+
+    ws = open_workspace(ctx, create=False)
+    flt = SessionFilter(
+        since=parse_since(since) if since else None, status=status, task=task, include_children=children
+    )
+    rows = apply_grades(list_sessions(ws, flt, limit=limit), latest_by_session(ws))
+    if as_json:
+        print_json({"version": 1, "sessions": [r.to_json() for r in rows]})
+        return
+    from dreamcli.ui.sessions_view import render_session_list
+
+    render_session_list(rows)
+
+
+@sessions_app.command("show", epilog="Example:\n\n  dreamcli sessions show 01JD3 --json")
+def show_cmd(
+    ctx: typer.Context,
+    session_id: str = typer.Argument(..., help="Session id or a unique prefix of it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
+) -> None:
+    """Show one session as a readable transcript (or its events with --json)."""
+    from dreamcli.outcomes.store import iter_grades
+    from dreamcli.sessions.paths import find_session
+    from dreamcli.sessions.reader import read_events
+
+    ws = open_workspace(ctx, create=False)
+    path = find_session(ws, session_id)
+    events, stats = read_events(path)
+    if not events:
+        raise UsageError(f"{path}: no readable events")
+    sid = events[0].get("session_id", path.stem)
+    grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
+    children = _children(ws, sid, events)
+    if as_json:
+        print_json({
+            "version": 1, "session_id": sid, "path": str(path), "events": events, "grades": grades,
+            "children": children,
+            "skipped_lines": {"corrupt": stats.corrupt, "truncated": stats.truncated,
+                              "unsupported": stats.unsupported},
+        })
+        return
+    from dreamcli.ui.sessions_view import render_transcript
+
+    render_transcript(events, stats, grades, children)
+
+
+def _children(ws: object, sid: str, events: list[dict]) -> list[dict]:
+    """Summaries of the sub-agent sessions this session started (by its `subagent` events)."""
+    from dreamcli.sessions.paths import find_session
+    from dreamcli.sessions.summary import summarize
+
+    out = []
+    seen: set[str] = set()
+    for e in events:
+        child = e.get("child_session_id") if e.get("type") == "subagent" else None
+        if not child or child in seen:
+            continue
+        seen.add(child)
+        try:
+            s = summarize(find_session(ws, child))  # type: ignore[arg-type]
+        except UsageError:
+            s = None
+        out.append(s.to_json() if s else {"session_id": child, "status": "missing"})
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sessions_app, name="sessions")

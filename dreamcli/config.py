@@ -1,0 +1,101 @@
+"""config.yaml: models, limits, redaction patterns, policies. Every key is optional; unknown keys and
+wrong types are refused with the file, line and field at fault (docs/config.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dreamcli.yamlio import load_yaml_file, validation_error
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelsConfig(_Strict):
+    agent: str | None = None
+    grader: str | None = None
+    dreamer: str | None = None
+
+
+class LimitsConfig(_Strict):
+    max_turns: int = Field(default=50, ge=1, le=1000)
+    max_tokens: int = Field(default=8192, ge=256)
+    bash_timeout_s: float = Field(default=120, gt=0)
+    tool_output_bytes: int = Field(default=30_000, ge=1_000)
+    model_retries: int = Field(default=4, ge=0, le=20)
+    request_timeout_s: float = Field(default=600, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+
+
+class RedactionConfig(_Strict):
+    patterns: list[str] = Field(default_factory=list)
+
+
+class ApprovalsConfig(_Strict):
+    """What tool calls run without asking: glob patterns of bash commands and of writable paths."""
+
+    allow_commands: list[str] = Field(default_factory=list)
+    allow_writes: list[str] = Field(default_factory=lambda: ["**"])
+
+
+class LintConfig(_Strict):
+    forbid_phrases: list[str] = Field(default_factory=list)
+    forbid_patterns: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+
+class DreamConfig(_Strict):
+    min_support: int = Field(default=2, ge=1)
+    token_budget: int = Field(default=2000, ge=100)
+    max_candidates: int = Field(default=20, ge=1)
+    auto_approve: bool = False
+
+
+class PlaybooksConfig(_Strict):
+    default: str = "default"
+
+
+class Config(_Strict):
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    redaction: RedactionConfig = Field(default_factory=RedactionConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    lint: LintConfig = Field(default_factory=LintConfig)
+    dream: DreamConfig = Field(default_factory=DreamConfig)
+    playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate `config.yaml`; a missing file means all defaults."""
+    if not Path(path).exists():
+        return Config()
+    doc = load_yaml_file(path)
+    if doc.data is None:
+        return Config()
+    try:
+        config = Config.model_validate(doc.data)
+    except ValidationError as err:
+        raise validation_error(err, doc) from None
+    _check_patterns(config, doc)
+    return config
+
+
+def _check_patterns(config: Config, doc: object) -> None:
+    import re
+
+    from dreamcli.errors import InputError
+
+    for section, key, values in (
+        ("redaction", "patterns", config.redaction.patterns),
+        ("lint", "forbid_patterns", config.lint.forbid_patterns),
+    ):
+        for i, pattern in enumerate(values):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                line = doc.line_of((section, key, i))  # type: ignore[attr-defined]
+                raise InputError(f"invalid regular expression: {e}", file=str(doc.file),  # type: ignore[attr-defined]
+                                 line=line, field=f"{section}.{key}.{i}") from None

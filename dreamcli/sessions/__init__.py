@@ -1,0 +1,1 @@
+"""Session logs (Contract 1): schema, writer, streaming reader, summaries, importers."""

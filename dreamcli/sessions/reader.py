@@ -1,0 +1,129 @@
+"""Streaming session reader: line by line, skips and counts corrupt or truncated lines, reads every
+known schema version (upgrading older ones to the current shape)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.sessions.schema import SCHEMA_VERSION
+
+# version -> function upgrading an event of that version to the current one (v1 is current).
+UPGRADERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: lambda e: e}
+
+
+@dataclass
+class ReadStats:
+    lines: int = 0
+    events: int = 0
+    corrupt: int = 0
+    truncated: int = 0  # a last line cut off mid-write
+    unsupported: int = 0  # a newer schema version than this dreamcli reads
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return self.corrupt + self.truncated + self.unsupported
+
+    def add(self, other: ReadStats) -> None:
+        for name in ("lines", "events", "corrupt", "truncated", "unsupported", "bytes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems[: max(0, 20 - len(self.problems))])
+
+
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One event from one line, upgraded to the current version; None if it is not a valid event."""
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return None
+    version = event.get("v")
+    if not isinstance(version, int):
+        return None
+    upgrade = UPGRADERS.get(version)
+    if upgrade is None:
+        return None
+    return upgrade(event)
+
+
+def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the valid events of one session file, in file order."""
+    stats = stats if stats is not None else ReadStats()
+    with open(path, "rb") as f:
+        lineno = 0
+        for raw in f:
+            lineno += 1
+            stats.lines += 1
+            stats.bytes += len(raw)
+            if not raw.strip():
+                continue
+            event = parse_line(raw)
+            if event is not None:
+                stats.events += 1
+                yield event
+                continue
+            complete = raw.endswith(b"\n")
+            if not complete:
+                stats.truncated += 1
+                kind = "truncated last line"
+            elif _newer_version(raw):
+                stats.unsupported += 1
+                kind = "newer schema version"
+            else:
+                stats.corrupt += 1
+                kind = "corrupt line"
+            if len(stats.problems) < 20:
+                stats.problems.append(f"{path.name}:{lineno}: {kind}")
+
+
+def _newer_version(raw: bytes) -> bool:
+    try:
+        v = json.loads(raw).get("v")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(v, int) and v > SCHEMA_VERSION
+
+
+def read_events(path: Path) -> tuple[list[dict[str, Any]], ReadStats]:
+    stats = ReadStats()
+    return list(iter_events(path, stats)), stats
+
+
+def read_first_event(path: Path) -> dict[str, Any] | None:
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.strip():
+                return parse_line(raw)
+    return None
+
+
+def read_last_event(path: Path, *, chunk: int = 65536) -> dict[str, Any] | None:
+    """The last complete, valid event, reading backwards from the end (not the whole file)."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        end = f.tell()
+        pos = end
+        buf = b""
+        while pos > 0:
+            step = min(chunk, pos)
+            pos -= step
+            f.seek(pos)
+            buf = f.read(step) + buf
+            lines = buf.split(b"\n")
+            # lines[0] may be partial unless we reached the start of the file
+            candidates = lines if pos == 0 else lines[1:]
+            for raw in reversed(candidates):
+                if raw.strip():
+                    event = parse_line(raw)
+                    if event is not None:
+                        return event
+            buf = lines[0]
+            if end - pos > 16 * chunk:  # give up: no valid line near the end
+                return None
+    return None

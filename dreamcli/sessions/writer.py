@@ -1,0 +1,136 @@
+"""Append-only session writer: one whole JSON line per write(), redacted before it reaches disk,
+fsync at the end. A process killed mid-session leaves a valid prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from dreamcli import __version__
+from dreamcli.ids import new_ulid
+from dreamcli.redaction import Redactor, default_redactor
+from dreamcli.sessions import schema
+from dreamcli.sessions.paths import session_path
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import open_append, write_all
+from dreamcli.workspace.home import Workspace
+
+
+class SessionWriter:
+    """Writes one session file. Thread-safe (sub-agents and tools may log from other threads)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        session_id: str | None = None,
+        redactor: Redactor | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.session_id = session_id or new_ulid()
+        self.path = path or session_path(ws, self.session_id)
+        self.redactor = redactor or default_redactor()
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._fd: int | None = open_append(self.path)
+        self.ended = False
+
+    # --- generic -------------------------------------------------------------------------------
+    def write(self, type_: str, ts: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Append one event. `fields` are redacted; the envelope (v, type, ts, session_id, seq) is added."""
+        with self._lock:
+            if self._fd is None:
+                raise RuntimeError(f"session {self.session_id} is closed")
+            event: dict[str, Any] = {
+                "v": schema.SCHEMA_VERSION,
+                "type": type_,
+                "ts": ts or now_rfc3339(),
+                "session_id": self.session_id,
+                "seq": self._seq,
+            }
+            event.update(self.redactor.redact_obj(fields))
+            line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+            write_all(self._fd, line.encode("utf-8"))
+            self._seq += 1
+            if type_ == schema.SESSION_END:
+                self.ended = True
+            return event
+
+    # --- typed helpers --------------------------------------------------------------------------
+    def start(
+        self,
+        *,
+        task: dict[str, Any],
+        model: str | None,
+        workdir: str | None,
+        source: str = "dreamcli",
+        agent: str | None = None,
+        playbooks: list[dict[str, Any]] | None = None,
+        parent_session_id: str | None = None,
+        base_url_host: str | None = None,
+        tags: list[str] | None = None,
+        ts: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        return self.write(
+            schema.SESSION_START,
+            ts=ts,
+            task=task,
+            agent=agent,
+            playbooks=playbooks or [],
+            model=model,
+            base_url_host=base_url_host,
+            parent_session_id=parent_session_id,
+            workdir=workdir,
+            tags=tags or [],
+            source=source,
+            dreamcli_version=__version__,
+            **extra,
+        )
+
+    def message(self, role: str, content: Any, ts: str | None = None, **extra: Any) -> dict[str, Any]:
+        return self.write(schema.MESSAGE, ts=ts, role=role, content=content, **extra)
+
+    def tool(self, *, tool_use_id: str, name: str, duration_ms: float | None = None,
+             exit_code: int | None = None, error_kind: str | None = None, truncated: bool = False,
+             ts: str | None = None, **extra: Any) -> dict[str, Any]:
+        return self.write(schema.TOOL, ts=ts, tool_use_id=tool_use_id, name=name, duration_ms=duration_ms,
+                          exit_code=exit_code, error_kind=error_kind, truncated=truncated, **extra)
+
+    def evaluation(self, **fields: Any) -> dict[str, Any]:
+        return self.write(schema.OUTCOME_EVALUATION, **fields)
+
+    def subagent(self, *, event: str, child_session_id: str, brief: str | None = None,
+                 status: str | None = None, **extra: Any) -> dict[str, Any]:
+        return self.write(schema.SUBAGENT, event=event, child_session_id=child_session_id, brief=brief,
+                          status=status, **extra)
+
+    def end(self, status: str, *, error: str | None = None, totals: dict[str, Any] | None = None,
+            ts: str | None = None, **extra: Any) -> dict[str, Any]:
+        event = self.write(schema.SESSION_END, ts=ts, status=status, error=error, totals=totals or {}, **extra)
+        self.close()
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is None:
+                return
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self.ended and self._fd is not None:
+            if exc_type is KeyboardInterrupt:
+                self.end("interrupted", error="interrupted by the user")
+            elif exc is not None:
+                self.end("error", error=str(exc) or exc_type.__name__)
+        self.close()

@@ -1,0 +1,1 @@
+"""The UI layer: the only place that imports Rich."""

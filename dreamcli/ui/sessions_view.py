@@ -1,0 +1,130 @@
+"""Rendering of session listings and transcripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from dreamcli.ui.console import err, out
+
+_STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
+                 "incomplete": "dim"}
+_OUTCOME_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "error": "red",
+                  "max_iterations_reached": "yellow"}
+
+
+def _fmt_tokens(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
+
+
+def render_session_list(rows: Iterable[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("id", "started", "task", "status", "turns", "tokens", "cost", "outcome"):
+        table.add_column(col, justify="right" if col in ("turns", "tokens", "cost") else "left")
+    n = 0
+    for s in rows:
+        n += 1
+        indent = "  └ " if s.parent_session_id else ""
+        outcome = s.outcome or "-"
+        if s.score is not None and s.outcome:
+            outcome += f" ({s.score:.2f})"
+        table.add_row(
+            indent + s.session_id,
+            (s.started or "-")[:19].replace("T", " "),
+            s.task or "-",
+            f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]" if s.status in _STATUS_STYLE else s.status,
+            "-" if s.turns is None else str(s.turns),
+            _fmt_tokens(s.tokens),
+            "-" if s.cost_usd is None else f"${s.cost_usd:.4f}",
+            f"[{_OUTCOME_STYLE[s.outcome]}]{outcome}[/]" if s.outcome in _OUTCOME_STYLE else outcome,
+        )
+    if n == 0:
+        err().print("no sessions match", style="dim")
+        return
+    out().print(table)
+
+
+def _short(value: Any, limit: int = 400) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content or [] if isinstance(b, dict)]
+
+
+def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dict[str, Any]],
+                      children: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+
+    con = out()
+    tools: dict[str, dict[str, Any]] = {e["tool_use_id"]: e for e in events if e.get("type") == "tool"}
+    for e in events:
+        t = e.get("type")
+        if t == "session.start":
+            task = e.get("task") or {}
+            con.print(f"[bold]session {e.get('session_id')}[/]  {e.get('ts', '')}  source={e.get('source')}")
+            con.print(f"task: {escape(str(task.get('name') or '-'))}  model: {e.get('model') or '-'}  "
+                      f"workdir: {escape(str(e.get('workdir') or '-'))}")
+            if e.get("parent_session_id"):
+                con.print(f"parent: {e['parent_session_id']}")
+            for pb in e.get("playbooks") or []:
+                con.print(f"playbook {pb.get('playbook')} v{pb.get('version')}: "
+                          f"{len(pb.get('entry_ids') or [])} entries in context", style="dim")
+            if task.get("prompt"):
+                con.print(f"[bold cyan]task prompt[/] {escape(_short(task['prompt'], 2000))}")
+        elif t == "message":
+            role = e.get("role")
+            for b in _blocks(e.get("content")):
+                bt = b.get("type")
+                if bt == "text" and b.get("text"):
+                    style = "bold cyan" if role == "user" else "bold magenta"
+                    con.print(f"[{style}]{role}[/] {escape(b['text'])}")
+                elif bt == "tool_use":
+                    fact = tools.get(b.get("id", ""), {})
+                    dur = fact.get("duration_ms")
+                    con.print(f"  [blue]→ {escape(str(b.get('name')))}[/] {escape(_short(b.get('input'), 200))}"
+                              + (f" [dim]({dur:.0f} ms)[/]" if isinstance(dur, int | float) else ""))
+                elif bt == "tool_result":
+                    text = _short(_result_text(b.get("content")), 300)
+                    if b.get("is_error"):
+                        con.print(f"  [bold red]✗ error[/] [red]{escape(text)}[/]")
+                    else:
+                        con.print(f"  [green]✓[/] [dim]{escape(text)}[/]")
+        elif t == "outcome.evaluation":
+            res = e.get("result")
+            con.print(f"[bold]evaluation[/] {e.get('outcome')} #{e.get('iteration')}: "
+                      f"[{_OUTCOME_STYLE.get(res, '')}]{res}[/]  {escape(_short(e.get('explanation') or '', 300))}")
+        elif t == "subagent":
+            con.print(f"[bold yellow]sub-agent {e.get('event')}[/] {e.get('child_session_id')} "
+                      f"{escape(_short(e.get('brief') or '', 120))} {e.get('status') or ''}")
+        elif t == "session.end":
+            totals = e.get("totals") or {}
+            style = _STATUS_STYLE.get(e.get("status", ""), "")
+            con.print(f"[bold]end[/] [{style}]{e.get('status')}[/]  turns={totals.get('turns', '-')} "
+                      f"tokens={totals.get('input_tokens', 0) + totals.get('output_tokens', 0)} "
+                      f"cost=${totals.get('cost_usd', 0):.4f}"
+                      + (f"  [red]{escape(str(e.get('error')))}[/]" if e.get("error") else ""))
+    for c in children:
+        con.print(f"  └ sub-agent {c.get('session_id')}  {c.get('task') or ''}  {c.get('status')}")
+    for g in grades:
+        con.print(f"[bold]grade[/] {g.get('outcome')}: [{_OUTCOME_STYLE.get(g.get('result'), '')}]"
+                  f"{g.get('result')}[/] score={g.get('score')}")
+    if stats.skipped:
+        err().print(f"skipped {stats.skipped} unreadable line(s): "
+                    f"{stats.corrupt} corrupt, {stats.truncated} truncated, {stats.unsupported} newer version",
+                    style="yellow")
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = [b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return "\n".join(parts) if parts else _short(content)

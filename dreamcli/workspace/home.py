@@ -1,0 +1,135 @@
+"""Finding the workspace and its layout.
+
+Resolution order: `--home PATH`, `DREAMCLI_HOME`, the nearest `.dreamcli/` walking up from the current
+directory, then `platformdirs.user_data_path("dreamcli")`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dreamcli.errors import UsageError
+from dreamcli.workspace.fsutil import ensure_dir
+
+LOCAL_DIR_NAME = ".dreamcli"
+ENV_HOME = "DREAMCLI_HOME"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A resolved workspace root and the paths of its layout (see docs/workspace.md)."""
+
+    root: Path
+    source: str  # "option", "env", "local", "default"
+
+    # --- layout -------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.root / "memory"
+
+    def memory_store(self, store: str = "default") -> Path:
+        """Root of a memory store; the memory tool's `/memories/` is `<store>/memories/`."""
+        return self.memory_dir / store
+
+    @property
+    def playbooks_dir(self) -> Path:
+        return self.root / "playbooks"
+
+    @property
+    def playbook_history_dir(self) -> Path:
+        return self.playbooks_dir / ".history"
+
+    @property
+    def dreams_dir(self) -> Path:
+        return self.root / "dreams"
+
+    @property
+    def grades_dir(self) -> Path:
+        return self.root / "grades"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.root / "audit.jsonl"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.state_dir / "locks"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    # --- creation ---------------------------------------------------------------------------
+    def ensure(self) -> Workspace:
+        """Create the root (0700) if missing. Sub-directories are created on demand by writers."""
+        check_home_usable(self.root)
+        ensure_dir(self.root)
+        return self
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def ensure_layout(self) -> Workspace:
+        self.ensure()
+        for d in (self.sessions_dir, self.memory_dir, self.playbooks_dir, self.dreams_dir,
+                  self.grades_dir, self.state_dir):
+            ensure_dir(d)
+        return self
+
+
+def check_home_usable(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"workspace {root} is a file, not a directory (pass --home DIR or set {ENV_HOME})")
+    if root.is_dir() and not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+        raise UsageError(f"workspace {root} is not readable and writable by this user")
+    if not root.exists():
+        parent = next((p for p in root.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise UsageError(f"cannot create workspace {root}: {parent} is a file")
+
+
+def find_local(start: Path) -> Path | None:
+    """The nearest `.dreamcli/` directory walking up from `start`."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        candidate = d / LOCAL_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def resolve_home(option: str | os.PathLike[str] | None = None, *, cwd: Path | None = None) -> Workspace:
+    """Resolve the workspace without touching the disk (except to look for `.dreamcli/`)."""
+    if option:
+        return _checked(Path(option).expanduser(), "option")
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return _checked(Path(env).expanduser(), "env")
+    local = find_local(cwd or Path.cwd())
+    if local is not None:
+        return _checked(local, "local")
+    import platformdirs
+
+    return _checked(platformdirs.user_data_path("dreamcli"), "default")
+
+
+def _checked(path: Path, source: str) -> Workspace:
+    path = path.absolute()
+    if path.exists() and not path.is_dir():
+        origin = {"option": "--home", "env": ENV_HOME, "local": "nearest .dreamcli", "default": "default"}
+        raise UsageError(f"workspace {path} (from {origin[source]}) is a file, not a directory")
+    return Workspace(root=path, source=source)
