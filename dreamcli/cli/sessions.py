@@ -101,4 +101,7 @@ def _children(ws: object, sid: str, events: list[dict]) -> list[dict]:
 
 
 def register(app: typer.Typer) -> None:
+    from dreamcli.cli import sessions_import
+
+    sessions_import.register(sessions_app)
     app.add_typer(sessions_app, name="sessions")
