@@ -1,0 +1,100 @@
+"""The one place a model client is made, and API failures are mapped to dreamcli errors.
+
+`ANTHROPIC_API_KEY` / `ANTHROPIC_AUTH_TOKEN` and `ANTHROPIC_BASE_URL` work as the SDK defines them,
+so an Anthropic-compatible local server (Ollama >= 0.14, llama.cpp, LiteLLM) runs fully locally.
+`anthropic` is imported lazily here, never at CLI start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError
+
+if TYPE_CHECKING:
+    import anthropic
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+MISSING_CREDENTIALS = (
+    "no model credentials: set ANTHROPIC_API_KEY, or ANTHROPIC_BASE_URL for an Anthropic-compatible "
+    "local server (e.g. http://localhost:11434 for Ollama)"
+)
+
+
+def base_url() -> str:
+    return os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+
+
+def base_url_host() -> str:
+    return urlparse(base_url()).netloc or base_url()
+
+
+def is_anthropic_endpoint() -> bool:
+    """True for Anthropic's own API (prompt caching, built-in tool schemas, tool_choice work there)."""
+    return base_url_host().endswith("anthropic.com")
+
+
+def model_configured() -> bool:
+    return bool(
+        os.environ.get("ANTHROPIC_API_KEY")
+        or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        or os.environ.get("ANTHROPIC_BASE_URL")
+    )
+
+
+def make_client(*, max_retries: int = 4, timeout: float = 600.0) -> anthropic.Anthropic:
+    """A configured `anthropic.Anthropic`; CredentialsError (exit 4) when there is nothing to call."""
+    if not model_configured():
+        raise CredentialsError(MISSING_CREDENTIALS)
+    import anthropic
+
+    key = os.environ.get("ANTHROPIC_API_KEY")
+    token = os.environ.get("ANTHROPIC_AUTH_TOKEN")
+    kwargs: dict[str, Any] = {"max_retries": max_retries, "timeout": timeout, "base_url": base_url()}
+    if key:
+        kwargs["api_key"] = key
+    elif token:
+        kwargs["auth_token"] = token
+    else:  # local servers accept any key; the SDK insists on one
+        kwargs["api_key"] = "local"
+    return anthropic.Anthropic(**kwargs)
+
+
+def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
+    """Map an exception from the SDK to a dreamcli error with the right exit code (never shows the key)."""
+    import anthropic
+
+    if isinstance(e, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
+        return CredentialsError(f"{what}: the endpoint refused the credentials ({_status(e)}); check ANTHROPIC_API_KEY")
+    if isinstance(e, anthropic.APIConnectionError):
+        return ModelError(f"{what}: cannot reach {base_url_host()} ({type(e).__name__})")
+    if isinstance(e, anthropic.NotFoundError):
+        return ModelError(f"{what}: not found ({_message(e)}); is the model id right?")
+    if isinstance(e, anthropic.BadRequestError):
+        return ModelError(f"{what}: request rejected: {_message(e)}")
+    if isinstance(e, anthropic.APIStatusError):
+        return ModelError(f"{what}: {_status(e)} {_message(e)} (after retries)")
+    if isinstance(e, DreamError):
+        return e
+    return ModelError(f"{what}: {type(e).__name__}: {e}")
+
+
+def _status(e: Any) -> str:
+    return f"HTTP {getattr(e, 'status_code', '?')}"
+
+
+def _message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+    return str(getattr(e, "message", e))[:300]
+
+
+def require_model_id(model: str | None) -> str:
+    if not model:
+        raise UsageError("no model id given")
+    return model
