@@ -33,6 +33,13 @@ def new_ulid(now_ms: int | None = None) -> str:
     return _encode(ms, 10) + _encode(rand & ((1 << 80) - 1), 16)
 
 
+def ulid_at(ms: int, entropy: bytes) -> str:
+    """A deterministic ULID for a given time and entropy (e.g. a hash of an imported transcript's id),
+    so re-importing the same transcript gives the same session id."""
+    rand = int.from_bytes(entropy[:10].rjust(10, b"\0"), "big")
+    return _encode(ms, 10) + _encode(rand, 16)
+
+
 def ulid_time_ms(ulid: str) -> int:
     value = 0
     for ch in ulid[:10].upper():

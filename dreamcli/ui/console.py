@@ -37,6 +37,7 @@ def _console(which: str) -> Console:
         highlight=False,
         soft_wrap=not color,
         force_terminal=None if color else False,
+        width=None if color else int(os.environ.get("COLUMNS") or 200),
     )
     _cache[which] = (stream, console)
     return console

@@ -24,8 +24,11 @@ def render_session_list(rows: Iterable[Any]) -> None:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("id", "started", "task", "status", "turns", "tokens", "cost", "outcome"):
-        table.add_column(col, justify="right" if col in ("turns", "tokens", "cost") else "left")
+    table.add_column("id", no_wrap=True, min_width=26)
+    table.add_column("started", no_wrap=True)
+    table.add_column("task", overflow="fold")
+    for col in ("status", "turns", "tokens", "cost", "outcome"):
+        table.add_column(col, justify="right" if col in ("turns", "tokens", "cost") else "left", no_wrap=True)
     n = 0
     for s in rows:
         n += 1
