@@ -52,7 +52,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def test_expected_samples_exist() -> None:
     names = {p.stem for p in TASK_FILES}
-    assert {"contract-review", "medical-summary", "build-log-triage"} <= names
+    assert {"contract-review", "medical-summary", "build-log-triage", "refund-policy"} <= names
     assert {p.stem for p in OUTCOME_FILES} >= names
 
 
@@ -165,7 +165,9 @@ def deterministic_results(spec_path: Path, output: str, tmp: Path) -> dict[str, 
         elif kind == "file_exists":
             ok = (tmp / check.get("in", check.get("value", ""))).exists()
         elif kind == "json_schema":
-            schema = json.loads((spec_path.parent / check["value"]).read_text(encoding="utf-8"))
+            schema = check["value"]
+            if isinstance(schema, str):
+                schema = json.loads((spec_path.parent / schema).read_text(encoding="utf-8"))
             try:
                 jsonschema.validate(json.loads(text), schema)
                 ok = True
@@ -197,6 +199,9 @@ def test_examples_cite_real_inputs() -> None:
     assert len(cited) == 24 and cited <= {p.name for p in LOGS.glob("*.log")}
     good = next(e for e in load(OUTCOMES / "contract-review.yaml")["examples"] if e["label"] == "good")
     assert set(re.findall(r"^## (\S+)$", good["output"], re.M)) == {p.name for p in contract_files()}
+    good = next(e for e in load(OUTCOMES / "refund-policy.yaml")["examples"] if e["label"] == "good")
+    tickets = [d["ticket"] for d in json.loads(good["output"])["decisions"]]
+    assert tickets == sorted(p.stem for p in (TASKS / "refund-policy" / "tickets").glob("*.txt"))
 
 
 def test_medical_good_example_matches_records() -> None:
