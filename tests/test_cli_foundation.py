@@ -81,6 +81,15 @@ def test_importing_the_cli_does_not_import_anthropic() -> None:
     assert out.stdout.strip() == "0"
 
 
+def test_cli_start_up_stays_light() -> None:
+    """`dreamcli --help`/`--version` must stay fast: heavy libraries load only in the command that needs them."""
+    code = ("import sys, dreamcli.cli.app; "
+            "print(' '.join(m for m in ('anthropic', 'pydantic', 'rich', 'yaml', 'jsonschema', 'httpx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 def test_init_creates_a_private_workspace(tmp_path: Path) -> None:
     r = invoke("init", str(tmp_path / "proj"), "--json")
     assert r.exit_code == 0, r.output

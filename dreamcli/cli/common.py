@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dreamcli.config import Config, load_config
 from dreamcli.errors import UsageError
 from dreamcli.workspace.home import Workspace, resolve_home
+
+if TYPE_CHECKING:
+    from dreamcli.config import Config
 
 
 @dataclass
@@ -47,6 +49,8 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
 
 
 def config(ctx: typer.Context) -> Config:
+    from dreamcli.config import load_config  # pydantic is imported only when a command needs config
+
     st = state(ctx)
     if st._config is None:
         st._config = load_config(open_workspace(ctx).config_path)
