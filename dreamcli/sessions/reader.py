@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dreamcli.sessions.schema import SCHEMA_VERSION
 
@@ -97,33 +97,48 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], ReadStats]:
 
 def read_first_event(path: Path) -> dict[str, Any] | None:
     with open(path, "rb") as f:
-        for raw in f:
-            if raw.strip():
-                return parse_line(raw)
+        return _first(f)
+
+
+def read_first_and_last(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """First and last valid events with one open and two small reads (what listings need)."""
+    with open(path, "rb") as f:
+        first = _first(f)
+        return first, _last(f) if first is not None else None
+
+
+def _first(f: BinaryIO) -> dict[str, Any] | None:
+    for raw in f:
+        if raw.strip():
+            return parse_line(raw)
     return None
 
 
 def read_last_event(path: Path, *, chunk: int = 65536) -> dict[str, Any] | None:
     """The last complete, valid event, reading backwards from the end (not the whole file)."""
     with open(path, "rb") as f:
-        f.seek(0, 2)
-        end = f.tell()
-        pos = end
-        buf = b""
-        while pos > 0:
-            step = min(chunk, pos)
-            pos -= step
-            f.seek(pos)
-            buf = f.read(step) + buf
-            lines = buf.split(b"\n")
-            # lines[0] may be partial unless we reached the start of the file
-            candidates = lines if pos == 0 else lines[1:]
-            for raw in reversed(candidates):
-                if raw.strip():
-                    event = parse_line(raw)
-                    if event is not None:
-                        return event
-            buf = lines[0]
-            if end - pos > 16 * chunk:  # give up: no valid line near the end
-                return None
+        return _last(f, chunk)
+
+
+def _last(f: BinaryIO, chunk: int = 65536) -> dict[str, Any] | None:
+    f.seek(0, 2)
+    end = f.tell()
+    pos = end
+    buf = b""
+    while pos > 0:
+        step = min(chunk, pos)
+        pos -= step
+        f.seek(pos)
+        buf = f.read(step) + buf
+        lines = buf.split(b"\n")
+        # lines[0] may be partial unless we reached the start of the file
+        candidates = lines if pos == 0 else lines[1:]
+        for raw in reversed(candidates):
+            if raw.strip():
+                event = parse_line(raw)
+                if event is not None:
+                    return event
+        buf = lines[0]
+        if end - pos > 16 * chunk:  # give up: no valid line near the end
+            return None
     return None

@@ -10,7 +10,7 @@ from typing import Any
 
 from dreamcli.sessions import schema
 from dreamcli.sessions.paths import iter_session_files
-from dreamcli.sessions.reader import read_first_event, read_last_event
+from dreamcli.sessions.reader import read_first_and_last
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
 
@@ -50,7 +50,7 @@ class SessionSummary:
 def summarize(path: Path) -> SessionSummary | None:
     """Summary of one session file; None if its first line is not a readable session.start."""
     try:
-        first = read_first_event(path)
+        first, last = read_first_and_last(path)
     except OSError:
         return None
     if first is None or first.get("type") != schema.SESSION_START:
@@ -66,7 +66,6 @@ def summarize(path: Path) -> SessionSummary | None:
         parent_session_id=first.get("parent_session_id"),
         tags=list(first.get("tags") or []),
     )
-    last = read_last_event(path)
     if last is not None and last.get("type") == schema.SESSION_END:
         totals = last.get("totals") or {}
         summary.status = str(last.get("status") or "completed")
