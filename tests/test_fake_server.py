@@ -20,6 +20,7 @@ from tests.fakes.anthropic_server import (
     Reply,
     drop,
     error_reply,
+    stream_error_reply,
     text_reply,
     thinking,
     tool_reply,
@@ -93,9 +94,7 @@ def test_raw_stream_event_order(fake_anthropic: FakeAnthropic) -> None:
 
 def test_streaming_tool_use_and_thinking_reassembled(fake_anthropic: FakeAnthropic) -> None:
     tricky = {"path": 'dir\\file "quoted".txt', "lines": [1, 2, {"é": "ü\n"}], "flag": True, "none": None}
-    reply = tool_reply(
-        tool_use("read_file", tricky, id="toolu_fixed"), tool_use("ls", {}), text="Let me look."
-    )
+    reply = tool_reply(tool_use("read_file", tricky, id="toolu_fixed"), tool_use("ls", {}), text="Let me look.")
     reply.content.insert(0, thinking("I should read the file first.", signature="sig-abc"))
     fake_anthropic.expect(reply)
     with client(fake_anthropic).messages.stream(model=MODEL, max_tokens=100, messages=USER) as stream:
@@ -135,9 +134,7 @@ def test_429_retry_after_zero_is_fast_and_errors_carry_the_api_shape(fake_anthro
 
 
 def test_non_retried_errors(fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.expect(
-        error_reply(401, message="bad key"), error_reply(400, error_type="invalid_request_error")
-    )
+    fake_anthropic.expect(error_reply(401, message="bad key"), error_reply(400, error_type="invalid_request_error"))
     c = client(fake_anthropic, max_retries=2)
     with pytest.raises(anthropic.AuthenticationError):
         create(c)
@@ -228,9 +225,7 @@ def test_responder_serves_concurrent_requests_in_parallel() -> None:
         c = anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0)
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=n) as pool:
-            msgs = list(
-                pool.map(lambda i: create(c, messages=[{"role": "user", "content": f"q{i}"}]), range(n))
-            )
+            msgs = list(pool.map(lambda i: create(c, messages=[{"role": "user", "content": f"q{i}"}]), range(n)))
         wall = time.monotonic() - t0
     assert [m.content[0].text for m in msgs] == [f"echo: q{i}" for i in range(n)]  # type: ignore[union-attr]
     assert len(server.requests) == n and not server.unexpected
@@ -250,9 +245,7 @@ def test_script_is_used_before_responder_and_latency_applies() -> None:
 
 def test_count_tokens_is_never_unexpected() -> None:
     with FakeAnthropic() as server:
-        count = client(server).messages.count_tokens(
-            model=MODEL, messages=[{"role": "user", "content": "x" * 400}]
-        )
+        count = client(server).messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "x" * 400}])
         assert 100 <= count.input_tokens <= 150
         assert server.requests == [] and server.unexpected == [] and len(server.count_tokens_requests) == 1
 
@@ -341,9 +334,7 @@ def test_many_streams_in_parallel_under_latency() -> None:
         lock = threading.Lock()
 
         def one(i: int) -> None:
-            with c.messages.stream(
-                model=MODEL, max_tokens=10, messages=[{"role": "user", "content": str(i)}]
-            ) as s:
+            with c.messages.stream(model=MODEL, max_tokens=10, messages=[{"role": "user", "content": str(i)}]) as s:
                 text = s.get_final_text()
             with lock:
                 out.append(text)
@@ -351,3 +342,30 @@ def test_many_streams_in_parallel_under_latency() -> None:
         with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(one, range(48)))
     assert sorted(json.loads(t)["n"] for t in out) == sorted(str(i) for i in range(48))
+
+
+def test_stream_error_mid_stream(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.expect(stream_error_reply("partial answ"), stream_error_reply(message="busy"))
+    c = client(fake_anthropic, max_retries=0)
+    seen: list[str] = []
+    with (
+        pytest.raises(anthropic.APIStatusError, match="overloaded_error"),
+        c.messages.stream(model=MODEL, max_tokens=10, messages=USER) as stream,
+    ):
+        seen.extend(stream.text_stream)
+    assert "".join(seen) == "partial answ"
+    with pytest.raises(anthropic.InternalServerError) as info:
+        create(c)  # not streaming: the same failure as an HTTP 529
+    assert info.value.status_code == 529
+
+
+def test_models_endpoint_lists_current_sdk_models(fake_anthropic: FakeAnthropic) -> None:
+    c = client(fake_anthropic)
+    ids = [m.id for m in c.models.list()]
+    assert ids and "claude-sonnet-4-5" not in ids  # deprecated in the installed SDK
+    assert c.models.retrieve(ids[0]).id == ids[0]
+    fake_anthropic.models = ["claude-local"]
+    assert [m.id for m in c.models.list()] == ["claude-local"]
+    with pytest.raises(anthropic.NotFoundError):
+        c.models.retrieve("claude-gone")
+    assert fake_anthropic.requests == [] and fake_anthropic.unexpected == []

@@ -15,32 +15,24 @@ Streaming requests get a real SSE stream; /v1/messages/count_tokens and the Mess
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from tests.fakes.batches import BatchStore
-from tests.fakes.recorded import RecordedRequest, parse_body
+from tests.fakes.http_handler import FakeHTTPServer
+from tests.fakes.recorded import RecordedRequest
 from tests.fakes.replies import (
     Reply,
     drop,
     error_reply,
-    estimate_tokens,
-    message_json,
-    new_id,
+    stream_error_reply,
     text_reply,
     thinking,
     tool_reply,
     tool_use,
 )
-from tests.fakes.sse import encode_event, message_events
 from tests.fakes.validation import check_messages_body
 
 __all__ = [
@@ -49,6 +41,7 @@ __all__ = [
     "Reply",
     "drop",
     "error_reply",
+    "stream_error_reply",
     "text_reply",
     "thinking",
     "tool_reply",
@@ -67,6 +60,7 @@ class FakeAnthropic:
         self.allow_leftovers: bool = False
         self.validate_requests: bool = True  # answer 400 (and flag) bodies the real API would refuse
         self.batch_polls_before_end: int = 1
+        self.models: list[str] | None = None  # GET /v1/models; None: the SDK's current model ids
         self.requests: list[RecordedRequest] = []  # /v1/messages requests, incl. batch items
         self.unexpected: list[RecordedRequest] = []
         self.all_requests: list[RecordedRequest] = []  # every HTTP request, in arrival order
@@ -76,7 +70,7 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._script_lock = threading.Lock()
         self._host, self._port = host, port
-        self._httpd: _Server | None = None
+        self._httpd: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.batches = BatchStore(self)
 
@@ -85,8 +79,7 @@ class FakeAnthropic:
     def start(self) -> FakeAnthropic:
         if self._httpd is not None:
             return self
-        httpd = _Server((self._host, self._port), _Handler)
-        httpd.fake = self
+        httpd = FakeHTTPServer((self._host, self._port), self)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-anthropic", daemon=True
@@ -212,166 +205,3 @@ class FakeAnthropic:
         if not ok:
             self.flag(rec, f"match predicate of {label} ({reply.describe()}) returned False")
         return ok
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    fake: FakeAnthropic
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.open_connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def close_all_connections(self) -> None:
-        with self.conn_lock:
-            conns = list(self.open_connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # client went away or the server is stopping; real errors are flagged in _Handler
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    timeout = 120  # idle keep-alive connections end eventually
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.conn_lock:
-            self.server.open_connections.add(self.connection)
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        with self.server.conn_lock:
-            self.server.open_connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    # -- plumbing --------------------------------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _dispatch(self) -> None:
-        fake = self.server.fake
-        raw = self._read_body()
-        path, _, query = self.path.partition("?")
-        body = parse_body(raw)
-        rec = RecordedRequest(
-            method=self.command,
-            path=path,
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-            stream=isinstance(body, dict) and body.get("stream") is True,
-            t_start=time.monotonic(),
-            query=query,
-            raw_body=raw,
-        )
-        try:
-            if self.command == "POST" and path == "/v1/messages":
-                fake.record(rec, message=True)
-                self._messages(rec)
-            elif self.command == "POST" and path == "/v1/messages/count_tokens":
-                fake.record(rec, message=False)
-                with fake._lock:
-                    fake.count_tokens_requests.append(rec)
-                self.send_json(200, {"input_tokens": estimate_tokens(raw.decode("utf-8", "replace"))})
-            elif path.startswith("/v1/messages/batches"):
-                fake.record(rec, message=False)
-                fake.batches.handle(self, rec)
-            else:
-                fake.record(rec, message=False)
-                self.unexpected(rec, "no such endpoint in the fake server")
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-        except Exception:
-            fake.flag(rec, "fake server crashed:\n" + traceback.format_exc())
-            with contextlib.suppress(OSError):
-                self._send_unexpected(rec)
-        finally:
-            rec.t_end = time.monotonic()
-
-    def _messages(self, rec: RecordedRequest) -> None:
-        fake = self.server.fake
-        reply = fake.resolve(rec)
-        if reply is None:
-            self._send_unexpected(rec)
-            return
-        delay = reply.latency if reply.latency is not None else fake.latency
-        if delay > 0:
-            time.sleep(delay)
-        if reply.drop:
-            self.drop_connection()
-        elif reply.is_error:
-            self.send_json(reply.status, reply.error_body(), reply.response_headers())
-        elif rec.stream:
-            self._send_stream(message_json(reply, rec.body), reply.stream_delay)
-        else:
-            self.send_json(200, message_json(reply, rec.body))
-
-    def unexpected(self, rec: RecordedRequest, reason: str) -> None:
-        self.server.fake.flag(rec, reason)
-        self._send_unexpected(rec)
-
-    def _send_unexpected(self, rec: RecordedRequest) -> None:
-        message = f"fake server: unexpected request {rec.method} {rec.path}: {rec.unexpected}"
-        body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
-        self.send_json(400, body, {"x-should-retry": "false"})
-
-    def drop_connection(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_bytes(status, data, "application/json", headers)
-
-    def send_bytes(
-        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(data)))
-        self.send_header("request-id", new_id("req_"))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_stream(self, message: dict[str, Any], stream_delay: float) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("request-id", new_id("req_"))
-        self.end_headers()
-        for n, (name, data) in enumerate(message_events(message)):
-            if n and stream_delay > 0:
-                time.sleep(stream_delay)
-            chunk = encode_event(name, data)
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        self.wfile.write(b"0\r\n\r\n")

@@ -19,7 +19,8 @@ from tests.fakes.recorded import RecordedRequest
 from tests.fakes.replies import message_json, new_id
 
 if TYPE_CHECKING:
-    from tests.fakes.anthropic_server import FakeAnthropic, _Handler
+    from tests.fakes.anthropic_server import FakeAnthropic
+    from tests.fakes.http_handler import Handler as _Handler
 
 PREFIX = "/v1/messages/batches"
 
@@ -144,9 +145,7 @@ class BatchStore:
     def _end(self, batch: Batch) -> None:
         """Answer every request of the batch (called with the store lock held)."""
         if batch.status == "canceling":
-            batch.results = [
-                {"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in batch.requests
-            ]
+            batch.results = [{"custom_id": r["custom_id"], "result": {"type": "canceled"}} for r in batch.requests]
         else:
             batch.results = [self._answer(batch, r) for r in batch.requests]
         batch.status = "ended"
@@ -173,6 +172,8 @@ class BatchStore:
             result = {"type": "errored", "error": _error("api_error", "fake server: dropped batch request")}
         elif reply.is_error:
             result = {"type": "errored", "error": reply.error_body()}
+        elif reply.stream_error is not None:
+            result = {"type": "errored", "error": {"type": "error", "error": reply.stream_error}}
         else:
             result = {"type": "succeeded", "message": message_json(reply, params)}
         rec.t_end = time.monotonic()

@@ -66,6 +66,8 @@ class Reply:
     reply (see `error_reply`); `drop=True` closes the connection without answering (see `drop`).
     `match`, if given, must accept the request, otherwise the request is reported as unexpected.
     `latency` overrides server.latency for this reply; `stream_delay` sleeps between SSE events.
+    `stream_error` ({"type", "message"}) ends a stream mid-way with an SSE error event (see
+    `stream_error_reply`).
     """
 
     content: list[Block] = field(default_factory=list)
@@ -82,12 +84,11 @@ class Reply:
     drop: bool = False
     latency: float | None = None
     stream_delay: float = 0.0
+    stream_error: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.status == 200 and not self.drop and self.stop_reason not in STOP_REASONS:
-            raise ValueError(
-                f"unknown stop_reason {self.stop_reason!r}; expected one of {sorted(STOP_REASONS)}"
-            )
+            raise ValueError(f"unknown stop_reason {self.stop_reason!r}; expected one of {sorted(STOP_REASONS)}")
         for block in self.content:
             if not isinstance(block, dict) or "type" not in block:
                 raise ValueError(f"content blocks must be API-shaped dicts with a 'type': {block!r}")
@@ -102,6 +103,8 @@ class Reply:
             return "drop()"
         if self.is_error:
             return f"error_reply({self.status}, {self.error_message!r})"
+        if self.stream_error is not None:
+            return f"stream_error_reply({self.stream_error.get('type')})"
         kinds = ",".join(_describe_block(b) for b in self.content)
         return f"Reply([{kinds}], stop_reason={self.stop_reason})"
 
@@ -196,6 +199,20 @@ def error_reply(
         match=match,
         stop_reason=None,
     )
+
+
+def stream_error_reply(
+    partial_text: str = "",
+    *,
+    error_type: str = "overloaded_error",
+    message: str = "Overloaded",
+    match: Match | None = None,
+) -> Reply:
+    """A stream that starts fine (HTTP 200, some text) and then fails with an SSE `error` event, as
+    the API does when it overloads mid-response. The client raises it while iterating, so its retries
+    do not apply. A non-streaming request gets the same error as an HTTP 529 (overloaded) or 500."""
+    content = [{"type": "text", "text": partial_text}] if partial_text else []
+    return Reply(content=content, match=match, stream_error={"type": error_type, "message": message})
 
 
 def drop(match: Match | None = None) -> Reply:

@@ -44,11 +44,7 @@ def check_tool_pairing(messages: list[dict[str, Any]]) -> str | None:
             nxt = messages[i + 1] if i + 1 < len(messages) else None
             answered = set()
             if nxt is not None and nxt.get("role") == "user":
-                answered = {
-                    b.get("tool_use_id")
-                    for b in _blocks(nxt.get("content"))
-                    if b.get("type") == "tool_result"
-                }
+                answered = {b.get("tool_use_id") for b in _blocks(nxt.get("content")) if b.get("type") == "tool_result"}
             missing = [x for x in ids if x not in answered]
             if missing:
                 return (
@@ -59,11 +55,7 @@ def check_tool_pairing(messages: list[dict[str, Any]]) -> str | None:
         else:
             prev_ids: set[Any] = set()
             if i > 0 and messages[i - 1].get("role") == "assistant":
-                prev_ids = {
-                    b.get("id")
-                    for b in _blocks(messages[i - 1].get("content"))
-                    if b.get("type") == "tool_use"
-                }
+                prev_ids = {b.get("id") for b in _blocks(messages[i - 1].get("content")) if b.get("type") == "tool_use"}
             seen_other = False
             for j, block in enumerate(blocks):
                 if block.get("type") != "tool_result":
