@@ -133,6 +133,19 @@ def test_429_retry_after_zero_is_fast_and_errors_carry_the_api_shape(fake_anthro
     assert info.value.body == {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
 
 
+def test_fast_retries_unless_disabled(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.expect(error_reply(529), error_reply(503), text_reply("ok"))
+    t0 = time.monotonic()
+    assert create(client(fake_anthropic, max_retries=2)).content[0].text == "ok"  # type: ignore[union-attr]
+    assert time.monotonic() - t0 < 0.3
+    fake_anthropic.fast_retries = False
+    fake_anthropic.expect(error_reply(529), text_reply("slow"))
+    with pytest.raises(anthropic.InternalServerError) as info:
+        create(client(fake_anthropic, max_retries=0))
+    assert "retry-after-ms" not in info.value.response.headers
+    assert create(client(fake_anthropic)).content[0].text == "slow"  # type: ignore[union-attr]
+
+
 def test_non_retried_errors(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.expect(error_reply(401, message="bad key"), error_reply(400, error_type="invalid_request_error"))
     c = client(fake_anthropic, max_retries=2)

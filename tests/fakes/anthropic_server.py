@@ -1,16 +1,22 @@
 """A scripted fake of the Anthropic Messages API for tests and benchmarks (stdlib only, threaded).
 
-    with FakeAnthropic() as server:
-        server.expect(text_reply("hello"), tool_reply(tool_use("read_file", {"path": "a"})))
+    with FakeAnthropic() as server:            # or the pytest fixture `fake_anthropic`
+        server.expect(tool_reply(tool_use("read_file", {"path": "a"})), text_reply("done"))
         client = anthropic.Anthropic(base_url=server.url, api_key="x")
-        ...
 
 Each POST /v1/messages takes the next scripted reply (`expect`), or, when the script is empty, asks
-`server.responder(req)`. A request nobody expected (unknown path, a `match` that says no, a body the
-real API would refuse, nothing scripted) is answered with HTTP 400 and listed in `server.unexpected`;
-the pytest fixture `fake_anthropic` fails the test for it and for scripted replies left unused.
-Streaming requests get a real SSE stream; /v1/messages/count_tokens and the Message Batches API
-(tests.fakes.batches) are served too.
+`server.responder(req)` (must be thread-safe). A request nobody expected (unknown path, a `match`
+that says no, a body the real API would refuse such as a tool_use without its tool_result, nothing
+scripted) is answered HTTP 400 (not retried) and listed in `server.unexpected`; the fixture fails the
+test for it and for scripted replies left unused (unless `server.allow_leftovers`).
+
+Replies: text_reply, tool_reply(tool_use(...)), error_reply(status, retry_after=...), drop(),
+stream_error_reply(partial_text), or Reply(content=[...]) with any blocks (thinking(...) too).
+Streaming requests get the API's SSE events. Knobs: latency (s before each answer),
+fast_retries (retryable errors say "retry after 1 ms" unless they carry retry_after; default on),
+validate_requests, batch_polls_before_end, models (GET /v1/models). Also served:
+/v1/messages/count_tokens (never unexpected) and the Message Batches API (tests.fakes.batches).
+Records: requests (messages calls incl. batch items), all_requests, count_tokens_requests, unexpected.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class FakeAnthropic:
         self.allow_leftovers: bool = False
         self.validate_requests: bool = True  # answer 400 (and flag) bodies the real API would refuse
         self.batch_polls_before_end: int = 1
+        # retryable error replies without retry_after tell the client to retry after 1 ms (not 0.5-8 s)
+        self.fast_retries: bool = True
         self.models: list[str] | None = None  # GET /v1/models; None: the SDK's current model ids
         self.requests: list[RecordedRequest] = []  # /v1/messages requests, incl. batch items
         self.unexpected: list[RecordedRequest] = []

@@ -133,14 +133,25 @@ class Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.drop_connection()
         elif reply.is_error:
-            self.send_json(reply.status, reply.error_body(), reply.response_headers())
+            headers = reply.response_headers()
+            self.send_json(reply.status, reply.error_body(), self._retry_headers(reply.status, headers))
         elif reply.stream_error is not None and not rec.stream:
             status = 529 if reply.stream_error.get("type") == "overloaded_error" else 500
-            self.send_json(status, {"type": "error", "error": reply.stream_error})
+            error = {"type": "error", "error": reply.stream_error}
+            self.send_json(status, error, self._retry_headers(status, {}))
         elif rec.stream:
             self._send_stream(message_json(reply, rec.body), reply)
         else:
             self.send_json(200, message_json(reply, rec.body))
+
+    def _retry_headers(self, status: int, headers: dict[str, str]) -> dict[str, str]:
+        """With server.fast_retries, a retryable error without retry-after asks the client to retry
+        after 1 ms instead of its exponential backoff (0.5 s, 1 s, 2 s, ...), to keep tests fast."""
+        retryable = status in (408, 409, 429) or status >= 500
+        lowered = {k.lower() for k in headers}
+        if self.server.fake.fast_retries and retryable and not lowered & {"retry-after", "retry-after-ms"}:
+            return {**headers, "retry-after-ms": "1"}
+        return headers
 
     def _models(self, path: str) -> None:
         models = catalog.model_list(self.server.fake.models)
