@@ -1,0 +1,113 @@
+"""Playbook front matter: YAML without implicit timestamps, validated, re-rendered line by line."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from dreamcli.errors import InputError
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps `updated: 2026-11-20T10:00:00Z` a string."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper that writes timestamp-like strings plain (they load back as strings with _Loader)."""
+
+
+for _cls, _base in ((_Loader, yaml.SafeLoader), (_Dumper, yaml.SafeDumper)):
+    _cls.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+        for key, resolvers in _base.yaml_implicit_resolvers.items()
+    }
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """Block-style top level; short lists and mappings inside it in flow style (`tags: [a, b]`)."""
+    out = []
+    for key, value in data.items():
+        flow = None if isinstance(value, dict | list) else False
+        out.append(yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                             width=10**6, default_flow_style=flow))
+    return "".join(out)
+
+
+def key_line(lines: list[str], key: str) -> int | None:
+    """Index of the top-level `key:` line in the YAML lines, if any."""
+    rx = re.compile(rf"^{re.escape(key)}\s*:")
+    for i, line in enumerate(lines):
+        if rx.match(line):
+            return i
+    return None
+
+
+def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: int) -> dict[str, Any]:
+    """Parse and validate front matter. `first_line` is the 1-based file line of yaml_lines[0]."""
+    text = "".join(yaml_lines)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = first_line + mark.line if mark is not None else first_line
+        raise InputError(f"invalid YAML in front matter: {e.problem or e}", file=file, line=line) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"invalid YAML in front matter: {e}", file=file, line=first_line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("front matter must be a YAML mapping", file=file, line=first_line)
+
+    def fail(key: str, reason: str) -> InputError:
+        idx = key_line(yaml_lines, key)
+        return InputError(reason, file=file, line=first_line + (idx or 0), field=key)
+
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise fail("name", "required: the playbook name (a non-empty string)")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise fail("version", "required: a non-negative integer")
+    updated = data.get("updated")
+    if updated is not None and not isinstance(updated, str):
+        raise fail("updated", "must be an RFC 3339 timestamp")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        raise fail("description", "must be a string")
+    scope = data.get("scope")
+    if scope is not None and not isinstance(scope, dict):
+        raise fail("scope", "must be a mapping (e.g. tasks: [...], tags: [...])")
+    return data
+
+
+def render_front_matter(meta: dict[str, Any], original: dict[str, Any] | None,
+                        lines: list[str] | None) -> str:
+    """Front matter text including both `---` lines. Unchanged keys keep their original lines; a
+    changed single-line scalar is rewritten in place; anything more involved is dumped afresh."""
+    if lines is None or original is None:
+        return "---\n" + dump_yaml(meta) + "---\n"
+    opening, yaml_lines, closing = lines[0], list(lines[1:-1]), lines[-1]
+    if meta == original:
+        return opening + "".join(yaml_lines) + closing
+    if any(key not in meta for key in original):
+        return opening + dump_yaml(meta) + closing
+    for key, value in meta.items():
+        if key in original and original[key] == value:
+            continue
+        idx = key_line(yaml_lines, key)
+        fresh = dump_yaml({key: value})
+        if idx is None:
+            if yaml_lines and not yaml_lines[-1].endswith("\n"):
+                yaml_lines[-1] += "\n"
+            yaml_lines.append(fresh)
+            continue
+        single_line = idx + 1 >= len(yaml_lines) or not yaml_lines[idx + 1][:1].isspace()
+        if not single_line or fresh.count("\n") != 1:
+            return opening + dump_yaml(meta) + closing
+        ending = "\r\n" if yaml_lines[idx].endswith("\r\n") else "\n"
+        yaml_lines[idx] = fresh.rstrip("\n") + ending
+    return opening + "".join(yaml_lines) + closing
