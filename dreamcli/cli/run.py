@@ -1,24 +1,100 @@
-"""`dreamcli run` (placeholder until its issue lands)."""
+"""`dreamcli run`: run an agent on a task file or a prompt (parsing and rendering only; the loop is
+`dreamcli.agent.run_agent`)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import config as load_config
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import DreamError, Interrupted, UsageError
 
 HELP = "Run an agent on a task in a working directory, with tools, memory and playbooks."
 EPILOG = """Examples:
 
+\b
   dreamcli run sample_tasks/contract-review.yaml
-
   dreamcli run -p "summarise the failing tests" --workdir .
+  git diff | dreamcli run -p - --allow "git *" --json
+  dreamcli run task.yaml --yes --quiet        trusted automation: approve every tool call
+
+The model's text streams to stderr with one line per tool call; the final answer goes to stdout
+(with --json, a machine-readable result instead). Bash commands and file writes outside --allow
+patterns or config approvals are asked about on a terminal and refused without one.
+
+Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error,
+4 no credentials, 130 interrupted.
 """
 
 
+def _read_prompt(prompt: str) -> str:
+    if prompt != "-":
+        return prompt
+    if sys.stdin.isatty():
+        raise UsageError("-p - reads the prompt from stdin, but stdin is a terminal (pipe the prompt in)")
+    text = sys.stdin.read()
+    if not text.strip():
+        raise UsageError("no prompt on stdin")
+    return text
+
+
 def register(app: typer.Typer) -> None:
-    @app.command(
-        "run", help=HELP, epilog=EPILOG,
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )
-    def run_cmd(ctx: typer.Context) -> None:
-        not_available("`dreamcli run`")
+    @app.command("run", help=HELP, epilog=EPILOG)
+    def run_cmd(
+        ctx: typer.Context,
+        task: Path = typer.Argument(None, metavar="TASK.yaml", help="Task file (name, prompt, workdir, ...).",
+                                    show_default=False),
+        prompt: str = typer.Option(None, "--prompt", "-p", help="Run this prompt instead of a task file "
+                                   "('-' reads it from stdin)."),
+        workdir: Path = typer.Option(None, "--workdir", "-C", help="Working directory (default: the task's, "
+                                     "else the current one).", show_default=False),
+        model: str = typer.Option(None, "--model", "-m", help="Model id (default: the task's, then config "
+                                  "models.agent)."),
+        max_turns: int = typer.Option(None, "--max-turns", min=1, max=1000, help="Turn limit (default: the "
+                                      "task's, then config limits.max_turns)."),
+        playbook: str = typer.Option(None, "--playbook", help="Playbook to place in context (default: the "
+                                     "task's, then config playbooks.default)."),
+        no_playbooks: bool = typer.Option(False, "--no-playbooks", help="Place no playbooks in context."),
+        allow: list[str] = typer.Option(None, "--allow", metavar="PATTERN", help="Allow bash commands and "
+                                        "writes matching this glob without asking (repeatable)."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Approve every tool call (recorded in the session)."),
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable result on stdout."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No live output on stderr (errors only)."),
+    ) -> None:
+        from dreamcli.agent import RunOptions, load_task_file, prompt_spec, run_agent
+        from dreamcli.agent.spec import check_playbook_name
+        from dreamcli.ui.console import is_interactive
+        from dreamcli.ui.run_view import RunView, print_final
+
+        if (task is None) == (prompt is None):
+            raise UsageError("give a task file or -p PROMPT (one of them)")
+        if playbook is not None:
+            check_playbook_name(playbook)
+            if no_playbooks:
+                raise UsageError("--playbook and --no-playbooks exclude each other")
+        spec = load_task_file(task) if task is not None else prompt_spec(_read_prompt(prompt))
+        ws = open_workspace(ctx)
+        cfg = load_config(ctx)
+        view = RunView(quiet=quiet)
+        options = RunOptions(
+            model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
+            use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes,
+            ask=view.ask_approval if is_interactive() else None,
+        )
+        try:
+            result = run_agent(ws, cfg, spec, options, callbacks=view)
+        except Interrupted as e:
+            partial = getattr(e, "result", None)
+            if as_json and partial is not None:
+                print_json(partial.to_json())
+            raise
+        if as_json:
+            print_json(result.to_json())
+        elif not (view.streamed and sys.stdout.isatty() and sys.stderr.isatty()):
+            print_final(result.final_text)  # on a terminal it was already shown live
+        if result.exit_code:
+            raise DreamError(f"run {result.status}: {result.error or 'failed'} (session {result.session_id})",
+                             exit_code=result.exit_code)

@@ -1,0 +1,110 @@
+"""Conversation helpers: SDK content blocks as request params, final text, stop reasons, and the
+request body (full history every turn; prompt-cache breakpoints only on Anthropic endpoints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+END_TURN = "end_turn"
+STOP_SEQUENCE = "stop_sequence"
+TOOL_USE = "tool_use"
+MAX_TOKENS = "max_tokens"
+PAUSE_TURN = "pause_turn"
+REFUSAL = "refusal"
+CONTEXT_EXCEEDED = "model_context_window_exceeded"
+
+CONTINUE_AFTER_MAX_TOKENS = "Your last reply was cut off at the output token limit. Continue exactly where you stopped."
+CUT_TOOL_CALL = (
+    "This tool call was cut off at the output token limit, so it was not run. Send it again with "
+    "smaller input (for example, write a large file in parts)."
+)
+MAX_TOKENS_CONTINUATIONS = 3
+
+_CONTEXT_HINTS = ("prompt is too long", "context window", "context_window", "context length",
+                  "maximum context", "too many tokens")
+
+
+def block_param(block: Any) -> dict[str, Any]:
+    """One content block of a response, as it must be sent back (no SDK-only null fields)."""
+    data = block if isinstance(block, dict) else block.model_dump(mode="json", exclude_none=True)
+    btype = data.get("type")
+    if btype == "text":
+        out: dict[str, Any] = {"type": "text", "text": data.get("text", "")}
+        if data.get("citations"):
+            out["citations"] = data["citations"]
+        return out
+    if btype == "tool_use":
+        return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input") or {}}
+    if btype == "thinking":
+        return {"type": "thinking", "thinking": data.get("thinking", ""), "signature": data.get("signature", "")}
+    if btype == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": data.get("data", "")}
+    return data
+
+
+def content_params(content: Any) -> list[dict[str, Any]]:
+    return [block_param(b) for b in content or []]
+
+
+def final_text(content: list[dict[str, Any]]) -> str:
+    """The visible text of an assistant message (text blocks joined)."""
+    return "\n".join(b.get("text", "") for b in content if b.get("type") == "text").strip()
+
+
+def tool_uses(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in content if b.get("type") == "tool_use"]
+
+
+def is_context_window_error(e: BaseException) -> bool:
+    """A 400 that says the conversation no longer fits the model's context window."""
+    try:
+        import anthropic
+    except ImportError:  # pragma: no cover
+        return False
+    if not isinstance(e, anthropic.BadRequestError | anthropic.APIStatusError):
+        return False
+    if getattr(e, "status_code", None) not in (400, 413):
+        return False
+    text = str(getattr(e, "body", "") or "") + " " + str(e)
+    return any(h in text.lower() for h in _CONTEXT_HINTS)
+
+
+def build_request(
+    *,
+    model: str,
+    max_tokens: int,
+    system: str,
+    tools: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    cache: bool,
+) -> dict[str, Any]:
+    """The Messages API request. With `cache`, breakpoints on the system prompt (covering tools and
+    playbooks) and on the last message (the growing history) -- added to copies, never to history."""
+    system_block: dict[str, Any] = {"type": "text", "text": system}
+    if cache:
+        system_block["cache_control"] = {"type": "ephemeral"}
+        messages = _with_tail_breakpoint(messages)
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "system": [system_block],
+        "messages": messages,
+    }
+    if tools:
+        request["tools"] = tools
+    return request
+
+
+def _with_tail_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not messages:
+        return messages
+    last = messages[-1]
+    content = last.get("content")
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    if not content:
+        return messages
+    tail = {**content[-1], "cache_control": {"type": "ephemeral"}}
+    if tail.get("type") in ("thinking", "redacted_thinking"):
+        return messages
+    return [*messages[:-1], {**last, "content": [*content[:-1], tail]}]

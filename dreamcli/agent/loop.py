@@ -1,0 +1,319 @@
+"""The agent loop: `run_agent(ws, config, spec, options) -> RunResult`.
+
+    from dreamcli.agent import RunOptions, run_agent, load_task_file
+    result = run_agent(ws, config, load_task_file(path), RunOptions(yes=True))
+
+One call is one session with its own history, tools (a bash shell, file tools, memory) and
+SessionWriter, so it may run in a worker thread next to others (sub-agents pass
+`parent_session_id`). Every turn sends the full history; the response is streamed to `callbacks`.
+
+Stop reasons: `tool_use` runs the tools and continues; `end_turn`/`stop_sequence` call
+`on_end_turn(ctx)` -- a returned string is sent as a new user message and the loop continues, None
+finishes with status `completed`; `max_tokens` asks the model to continue (cut-off tool calls are
+answered with an error), at most 3 times in a row; `pause_turn` resends to continue; `refusal` and
+`model_context_window_exceeded` (or a context-window 400) end with status `error` (exit 1). The turn
+limit ends with `max_turns` (exit 1); a model call that fails after retries ends with `error` (exit
+3, or 4 for refused credentials). Ctrl-C (KeyboardInterrupt, or `cancel` being set) writes
+session.end `interrupted` and raises `dreamcli.errors.Interrupted` (exit 130) carrying `.result`.
+
+Hooks: `on_end_turn(TurnContext) -> str | None`; `before_end(TurnContext)` runs right before
+session.end (ctx.status is set) and may add fields to `ctx.end_fields` (e.g. `outcome`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.agent import conversation as conv
+from dreamcli.agent.approvals import Approvals, Ask
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.context import PlaybookLoader, select_playbooks, system_prompt
+from dreamcli.agent.modelcall import stream_turn
+from dreamcli.agent.results import EXIT_BY_STATUS, RunResult, StartInfo, TurnContext
+from dreamcli.agent.spec import TaskSpec
+from dreamcli.agent.tools.base import ToolEnv, ToolResult
+from dreamcli.agent.tools.registry import DEFAULT_TOOLS, Toolset
+from dreamcli.agent.tools.runtime import AsyncRuntime
+from dreamcli.agent.usage import Totals, turn_cost
+from dreamcli.config import Config
+from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
+from dreamcli.workspace.home import Workspace
+
+OnEndTurn = Callable[[TurnContext], "str | None"]
+BeforeEnd = Callable[[TurnContext], None]
+
+
+@dataclass
+class RunOptions:
+    """Per-run choices (CLI flags). None means: the task's value, then config, then the default."""
+
+    model: str | None = None
+    max_turns: int | None = None
+    workdir: Path | None = None
+    playbook: str | None = None  # --playbook NAME
+    use_playbooks: bool = True  # --no-playbooks
+    allow: tuple[str, ...] = ()
+    yes: bool = False
+    ask: Ask | None = None  # the UI's approval prompt (only on a TTY)
+    memory_store: str = "default"
+    tools: tuple[str, ...] | None = None  # overrides the task's list
+    start_fields: dict[str, Any] = field(default_factory=dict)  # extra session.start fields
+    playbook_loader: PlaybookLoader | None = None  # e.g. a dream's proposal applied (--with-proposal)
+
+
+def resolve_model(options: RunOptions, spec: TaskSpec, config: Config) -> str:
+    from dreamcli.models import DEFAULT_AGENT_MODEL
+
+    return options.model or spec.model or config.models.agent or DEFAULT_AGENT_MODEL
+
+
+def resolve_workdir(options: RunOptions, spec: TaskSpec) -> Path:
+    workdir = (options.workdir or spec.workdir or Path.cwd()).expanduser().resolve()
+    if not workdir.is_dir():
+        raise UsageError(f"working directory {workdir} does not exist or is not a directory")
+    return workdir
+
+
+def run_agent(
+    ws: Workspace,
+    config: Config,
+    spec: TaskSpec,
+    options: RunOptions | None = None,
+    *,
+    callbacks: RunCallbacks | None = None,
+    on_end_turn: OnEndTurn | None = None,
+    before_end: BeforeEnd | None = None,
+    parent_session_id: str | None = None,
+    session_id: str | None = None,
+    writer: Any = None,
+    client: Any = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run one agent session to its end and return the result (see the module docstring)."""
+    from dreamcli.modelclient import base_url_host, is_anthropic_endpoint, make_client
+
+    options = options or RunOptions()
+    cb = callbacks or RunCallbacks()
+    model = resolve_model(options, spec, config)
+    max_turns = options.max_turns or spec.max_turns or config.limits.max_turns
+    workdir = resolve_workdir(options, spec)
+    if client is None:  # CredentialsError (exit 4) here, before any session file exists
+        client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
+    anthropic_endpoint = is_anthropic_endpoint()
+    primary = options.playbook or spec.playbook or config.playbooks.default
+    selection = select_playbooks(ws, task_name=spec.name, tags=spec.tags, primary=primary,
+                                 enabled=options.use_playbooks, loader=options.playbook_loader)
+    tool_names = list(options.tools if options.tools is not None else spec.tools or DEFAULT_TOOLS)
+    if writer is None:
+        from dreamcli.ids import new_ulid
+
+        session_id = session_id or new_ulid()
+    else:
+        session_id = writer.session_id
+    approvals = Approvals(allow=options.allow, allow_commands=config.approvals.allow_commands,
+                          allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask)
+    env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
+                  runtime=AsyncRuntime(), anthropic_endpoint=anthropic_endpoint,
+                  memory_store=options.memory_store, model=model)
+    try:
+        toolset = Toolset(tool_names, env)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if writer is None:
+        from dreamcli.redaction import Redactor
+        from dreamcli.sessions.writer import SessionWriter
+
+        writer = SessionWriter(ws, session_id=session_id, redactor=Redactor(config.redaction.patterns))
+    env.writer = writer
+    placed = [p.record() for p in selection.placed]
+    start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}
+    if options.yes:
+        start_extra["auto_approved"] = True
+    start_extra.update(options.start_fields)
+    writer.start(
+        task={"name": spec.name, "prompt": spec.prompt, "file": str(spec.file) if spec.file else None,
+              "outcome": str(spec.outcome) if spec.outcome else None},
+        model=model, workdir=str(workdir), playbooks=placed, parent_session_id=parent_session_id,
+        base_url_host=base_url_host(), tags=list(spec.tags), source="dreamcli", **start_extra,
+    )
+    cb.on_start(StartInfo(session_id=writer.session_id, path=writer.path, model=model, workdir=workdir,
+                          task_name=spec.name, playbooks=placed, tools=tool_names, max_turns=max_turns,
+                          warnings=selection.warnings, missing_playbook=selection.missing))
+    session = _Session(
+        client=client, writer=writer, toolset=toolset, cb=cb, spec=spec, model=model, workdir=workdir,
+        max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,
+        system=system_prompt(workdir, tool_names, selection.placed), cache=anthropic_endpoint,
+        redactor=writer.redactor, cancel=cancel,
+    )
+    return session.run(on_end_turn=on_end_turn, before_end=before_end, placed=placed)
+
+
+class _Session:
+    """The state of one running session (history, totals) and the turn loop."""
+
+    def __init__(self, *, client: Any, writer: Any, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
+                 model: str, workdir: Path, max_turns: int, max_tokens: int, retries: int, system: str,
+                 cache: bool, redactor: Any, cancel: threading.Event | None) -> None:
+        self.client, self.writer, self.toolset, self.cb = client, writer, toolset, cb
+        self.spec, self.model, self.workdir = spec, model, workdir
+        self.max_turns, self.max_tokens, self.retries = max_turns, max_tokens, retries
+        self.system, self.cache, self.redactor, self.cancel = system, cache, redactor, cancel
+        self.tool_params = toolset.params(cache=cache)
+        self.messages: list[dict[str, Any]] = []
+        self.totals = Totals()
+        self.final_text = ""
+        self.end_fields: dict[str, Any] = {}
+
+    def context(self, status: str | None = None) -> TurnContext:
+        return TurnContext(session_id=self.writer.session_id, turn=self.totals.turns, final_text=self.final_text,
+                           messages=self.messages, totals=self.totals, spec=self.spec, workdir=self.workdir,
+                           model=self.model, writer=self.writer, end_fields=self.end_fields, status=status)
+
+    def add_user(self, content: list[dict[str, Any]]) -> None:
+        self.messages.append({"role": "user", "content": content})
+        self.writer.message("user", content)
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise KeyboardInterrupt
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self, *, on_end_turn: OnEndTurn | None, before_end: BeforeEnd | None,
+            placed: list[dict[str, Any]]) -> RunResult:
+        t0 = time.perf_counter()
+        status, error, exit_code = "error", None, EXIT_FAILED
+        unexpected: BaseException | None = None
+        try:
+            self.add_user([{"type": "text", "text": self.spec.prompt}])
+            status, error, exit_code = self._turns(on_end_turn)
+        except KeyboardInterrupt:
+            status, error = "interrupted", "interrupted by the user"
+        except Exception as e:  # a bug: still end the log cleanly, then re-raise
+            status, error, unexpected = "error", f"internal error: {type(e).__name__}: {e}", e
+        finally:
+            self.toolset.close()
+        self.totals.duration_ms = (time.perf_counter() - t0) * 1000
+        exit_code = EXIT_BY_STATUS.get(status, exit_code)
+        if before_end is not None:
+            before_end(self.context(status))
+        self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
+        result = RunResult(
+            session_id=self.writer.session_id, path=self.writer.path, status=status, error=error,
+            final_text=self.final_text, totals=self.totals, exit_code=exit_code, model=self.model,
+            workdir=self.workdir, task_name=self.spec.name, playbooks=placed, messages=self.messages,
+            end_fields=self.end_fields,
+        )
+        self.cb.on_end(result)
+        if unexpected is not None:
+            raise unexpected
+        if status == "interrupted":
+            err = Interrupted(f"interrupted; the session log ends with status interrupted: {self.writer.path}")
+            err.result = result  # type: ignore[attr-defined]
+            raise err
+        return result
+
+    def _turns(self, on_end_turn: OnEndTurn | None) -> tuple[str, str | None, int]:
+        from dreamcli.modelclient import api_error
+
+        cut_offs = 0
+        while True:
+            self._check_cancel()
+            if self.totals.turns >= self.max_turns:
+                return "max_turns", f"turn limit reached ({self.max_turns} turns)", EXIT_FAILED
+            request = conv.build_request(model=self.model, max_tokens=self.max_tokens, system=self.system,
+                                         tools=self.tool_params, messages=self.messages, cache=self.cache)
+            try:
+                turn = stream_turn(self.client, request, self.cb, retries=self.retries, cancel=self.cancel)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:
+                if conv.is_context_window_error(e):
+                    return "error", _context_error(self.totals.turns), EXIT_FAILED
+                mapped: DreamError = api_error(e, what=f"model call (turn {self.totals.turns + 1})")
+                return "error", str(mapped), mapped.exit_code
+            cost = turn_cost(turn.model, turn.usage)
+            self.totals.add_turn(turn.usage, cost)
+            self.messages.append({"role": "assistant", "content": turn.content})
+            extra: dict[str, Any] = {"retries": turn.retries} if turn.retries else {}
+            self.writer.message("assistant", turn.content, model=turn.model, stop_reason=turn.stop_reason,
+                                usage=turn.usage, latency_ms=turn.latency_ms, cost_usd=cost, **extra)
+            self.cb.on_message(self.totals.turns, turn.stop_reason, turn.usage, cost)
+            text = conv.final_text(turn.content)
+            if text:
+                self.final_text = text
+            reason = turn.stop_reason
+            uses = conv.tool_uses(turn.content)
+            if reason == conv.MAX_TOKENS:
+                cut_offs += 1
+                if cut_offs > conv.MAX_TOKENS_CONTINUATIONS:
+                    return "error", (f"the model's reply hit the output limit (max_tokens={self.max_tokens}) "
+                                     f"{cut_offs} times in a row; raise limits.max_tokens"), EXIT_FAILED
+                self.cb.on_notice("reply cut off at max_tokens; asking the model to continue")
+                if uses:
+                    self.add_user([_result_block(u["id"], conv.CUT_TOOL_CALL, True) for u in uses])
+                else:
+                    self.add_user([{"type": "text", "text": conv.CONTINUE_AFTER_MAX_TOKENS}])
+                continue
+            cut_offs = 0
+            if uses and reason in (conv.TOOL_USE, conv.END_TURN, None):
+                self.add_user(self._run_tools(uses))
+                continue
+            if reason == conv.PAUSE_TURN:
+                continue
+            if reason == conv.REFUSAL:
+                return "error", f"the model refused: {text or 'no explanation given'}", EXIT_FAILED
+            if reason == conv.CONTEXT_EXCEEDED:
+                return "error", _context_error(self.totals.turns), EXIT_FAILED
+            follow_up = on_end_turn(self.context()) if on_end_turn is not None else None
+            if not follow_up:
+                return "completed", None, 0
+            self.cb.on_notice("follow-up sent to the model")
+            self.add_user([{"type": "text", "text": follow_up}])
+
+    # --- tools ---------------------------------------------------------------------------------
+    def _run_tools(self, uses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self._run_tool(u) for u in uses]
+
+    def _run_tool(self, use: dict[str, Any]) -> dict[str, Any]:
+        self._check_cancel()
+        name, tool_input = use.get("name", ""), use.get("input")
+        tool = self.toolset.get(name)
+        key = tool.key_argument(tool_input) if tool is not None and isinstance(tool_input, dict) else ""
+        self.cb.on_tool_start(name, key)
+        t0 = time.perf_counter()
+        if tool is None:
+            known = ", ".join(self.toolset.tools)
+            result = ToolResult.error(f"no tool named {name!r} in this session (tools: {known})", "not_found")
+        elif not isinstance(tool_input, dict):
+            result = ToolResult.error(f"{name}: input must be a JSON object", "invalid_input")
+        else:
+            try:
+                result = tool.execute(tool_input)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:
+                result = ToolResult.error(f"{name} failed: {type(e).__name__}: {e}", "exception")
+        duration_ms = round((time.perf_counter() - t0) * 1000, 2)
+        self.totals.add_tool(result.is_error)
+        extra = {"approval": result.approval} if result.approval else {}
+        self.writer.tool(tool_use_id=use.get("id", ""), name=name, duration_ms=duration_ms,
+                         exit_code=result.exit_code, error_kind=result.error_kind, truncated=result.truncated,
+                         **extra)
+        self.cb.on_tool_end(name, key, result, duration_ms)
+        content = self.redactor.redact_obj(result.content)  # secrets never go back to the model
+        return _result_block(use.get("id", ""), content, result.is_error)
+
+
+def _result_block(tool_use_id: str, content: Any, is_error: bool) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": content, "is_error": is_error}
+
+
+def _context_error(turns: int) -> str:
+    return (f"the conversation no longer fits the model's context window (after {turns} turns); "
+            "split the task or use a model with a larger window")
+

@@ -1,0 +1,101 @@
+"""One model turn: a streamed Messages API call, with live text to the callbacks.
+
+The SDK retries 429/529/5xx and connection failures before a response starts (max_retries =
+limits.model_retries). A stream that breaks off after it started (an SSE `error` event such as
+overloaded_error, or a dropped connection) is not retried by the SDK; `stream_turn` requests the
+whole turn again, up to the same number of retries, with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.conversation import content_params
+from dreamcli.agent.usage import usage_dict
+
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 8.0
+_RETRYABLE_TYPES = ("overloaded_error", "api_error", "rate_limit_error", "timeout_error")
+
+
+@dataclass
+class ModelTurn:
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: dict[str, int]
+    model: str
+    latency_ms: float
+    retries: int = 0
+
+
+def _error_type(e: BaseException) -> str | None:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return str(err.get("type"))
+    return None
+
+
+def retryable_midstream(e: BaseException) -> bool:
+    import anthropic
+
+    if isinstance(e, anthropic.APIConnectionError):
+        return True
+    if isinstance(e, anthropic.APIStatusError):
+        return _error_type(e) in _RETRYABLE_TYPES or getattr(e, "status_code", 0) >= 500
+    return False
+
+
+def backoff(attempt: int) -> float:
+    return min(RETRY_MAX_S, RETRY_BASE_S * (2 ** (attempt - 1)))
+
+
+def stream_turn(
+    client: Any,
+    request: dict[str, Any],
+    callbacks: RunCallbacks,
+    *,
+    retries: int,
+    cancel: threading.Event | None = None,
+) -> ModelTurn:
+    """Stream one response; raises the SDK's exception when it finally fails."""
+    attempt = 0
+    while True:
+        started = False
+        t0 = time.perf_counter()
+        try:
+            with client.messages.stream(**request) as stream:
+                started = True
+                for event in stream:
+                    etype = event.type
+                    if etype == "text":
+                        callbacks.on_text(event.text)
+                    elif etype == "thinking":
+                        callbacks.on_thinking(event.thinking)
+                message = stream.get_final_message()
+        except Exception as e:
+            if not started or attempt >= retries or not retryable_midstream(e):
+                raise
+            attempt += 1
+            delay = backoff(attempt)
+            callbacks.on_retry(attempt, _error_type(e) or type(e).__name__, delay)
+            if cancel is not None:
+                if cancel.wait(delay):
+                    raise KeyboardInterrupt from None
+            else:
+                time.sleep(delay)
+            continue
+        latency_ms = (time.perf_counter() - t0) * 1000
+        return ModelTurn(
+            content=content_params(message.content),
+            stop_reason=message.stop_reason,
+            usage=usage_dict(message.usage),
+            model=message.model or request["model"],
+            latency_ms=round(latency_ms, 1),
+            retries=attempt,
+        )

@@ -1,0 +1,145 @@
+"""Live output of `dreamcli run` on stderr: the model's text as it streams, one compact line per
+tool call (name, key argument, ok/error, duration), retries and a final summary. `--quiet` shows
+nothing but errors. The approval prompt (TTY only) lives here too."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.ui.console import _color_allowed, err
+
+if TYPE_CHECKING:
+    from dreamcli.agent.results import RunResult, StartInfo
+    from dreamcli.agent.tools.base import ToolResult
+
+_STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow"}
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def _tokens(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
+
+
+class RunView(RunCallbacks):
+    """Renders a run on stderr. Thread-safe (one lock around every write)."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.color = _color_allowed(sys.stderr)
+        self.streamed = False  # whether model text was shown live
+        self._mid_line = False
+        self._lock = threading.Lock()
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _line(self, markup: str, plain: str) -> None:
+        with self._lock:
+            self._end_text_line()
+            if self.color:
+                err().print(markup, markup=True, highlight=False, soft_wrap=True)
+            else:
+                sys.stderr.write(plain + "\n")
+                sys.stderr.flush()
+
+    def _end_text_line(self) -> None:
+        if self._mid_line:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._mid_line = False
+
+    @staticmethod
+    def _esc(text: str) -> str:
+        from rich.markup import escape
+
+        return escape(text)
+
+    # --- callbacks --------------------------------------------------------------------------
+    def on_start(self, info: StartInfo) -> None:
+        for w in info.warnings:
+            self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}")
+        if self.quiet:
+            return
+        books = ", ".join(f"{p['playbook']} v{p['version']} ({len(p['entry_ids'])} entries)" for p in info.playbooks)
+        parts = [f"session {info.session_id}", info.model, str(info.workdir)]
+        if books:
+            parts.append(f"playbooks: {books}")
+        text = " · ".join(parts)
+        self._line(f"[dim]▶ {self._esc(text)}[/]", f"> {text}")
+
+    def on_text(self, text: str) -> None:
+        if self.quiet or not text:
+            return
+        with self._lock:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            self._mid_line = not text.endswith("\n")
+            self.streamed = True
+
+    def on_tool_end(self, name: str, key_argument: str, result: ToolResult, duration_ms: float) -> None:
+        if self.quiet:
+            return
+        arg = _short(key_argument)
+        took = _duration(duration_ms)
+        if result.is_error:
+            detail = result.error_kind or "error"
+            if result.exit_code not in (None, 0):
+                detail = f"exit {result.exit_code}"
+            plain = f"  x {name} {arg}  {detail} ({took})"
+            markup = f"  [red]✗[/] [bold]{name}[/] {self._esc(arg)}  [red]{detail}[/] [dim]({took})[/]"
+        else:
+            plain = f"  ok {name} {arg} ({took})"
+            markup = f"  [green]✓[/] [bold]{name}[/] {self._esc(arg)} [dim]({took})[/]"
+        self._line(markup, plain)
+
+    def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:
+        msg = f"response broke off ({reason}); retry {attempt} in {delay_s:.1f}s"
+        self._line(f"[yellow]↻ {self._esc(msg)}[/]", f"retry: {msg}")
+
+    def on_notice(self, message: str) -> None:
+        if not self.quiet:
+            self._line(f"[dim]· {self._esc(message)}[/]", f"- {message}")
+
+    def on_end(self, result: RunResult) -> None:
+        with self._lock:
+            self._end_text_line()
+        if self.quiet:
+            return
+        t = result.totals
+        tools = f"{t.tool_calls} tool calls" + (f" ({t.tool_errors} errors)" if t.tool_errors else "")
+        tokens = _tokens(t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens)
+        summary = (f"{result.status} · {t.turns} turns · {tools} · {tokens} tokens · ${t.cost_usd:.4f} · "
+                   f"{_duration(t.duration_ms)} · session {result.session_id}")
+        style = _STATUS_STYLE.get(result.status, "")
+        self._line(f"[{style}]■[/] {self._esc(summary)}" if style else summary, summary)
+
+    # --- approvals ----------------------------------------------------------------------------
+    def ask_approval(self, kind: str, detail: str) -> bool:
+        """Ask on the terminal whether a command or write may run (only called on a TTY)."""
+        what = "Run command" if kind == "command" else "Write file"
+        with self._lock:
+            self._end_text_line()
+            sys.stderr.write(f"{what}: {detail}\n  allow? [y/N] ")
+            sys.stderr.flush()
+            try:
+                answer = sys.stdin.readline()
+            except (OSError, ValueError):
+                return False
+        return answer.strip().lower() in ("y", "yes")
+
+
+def print_final(text: str) -> None:
+    """The final answer on stdout (data), plain."""
+    if text:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.flush()
+
