@@ -1,24 +1,152 @@
-"""`dreamcli grade` (placeholder until its issue lands)."""
+"""`dreamcli grade`: grade sessions against an outcome spec (deterministic checks + a grader model)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import config, open_workspace, print_json
+from dreamcli.errors import UsageError
 
-HELP = "Grade sessions against an outcome spec (deterministic checks + a grader model); a CI step."
+if TYPE_CHECKING:
+    from dreamcli.outcomes.grading import Grader, GradeResult, Job
+    from dreamcli.outcomes.spec import OutcomeSpec
+    from dreamcli.workspace.home import Workspace
+
+HELP = """Grade sessions against an outcome spec (deterministic checks + a grader model); a CI step.
+
+Exit codes: 0 every session satisfied, 1 a graded failure, 2 a bad spec or usage, 3 a grader error
+(unscored), 4 no model credentials."""
 EPILOG = """Examples:
 
   dreamcli grade --last 20 --outcome sample_outcomes/contract-review.yaml
 
-  dreamcli grade SESSION_ID --junit grades.xml
+  dreamcli grade 01JD3 --junit grades.xml --summary "$GITHUB_STEP_SUMMARY"
+
+  dreamcli grade --task contract-review --since 7d --trials 3 --json
+
+  dreamcli grade --outcome sample_outcomes/contract-review.yaml --calibrate
+
+  dreamcli grade --since 30d --batch        (Message Batches API: half price, resumable)
 """
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(
-        "grade", help=HELP, epilog=EPILOG,
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )
-    def grade_cmd(ctx: typer.Context) -> None:
-        not_available("`dreamcli grade`")
+    @app.command("grade", help=HELP, epilog=EPILOG)
+    def grade_cmd(
+        ctx: typer.Context,
+        sessions: list[str] = typer.Argument(None, help="Session ids or unique prefixes.", show_default=False),
+        last: int = typer.Option(None, "--last", min=1, help="The N most recent sessions."),
+        since: str = typer.Option(None, "--since", help="Sessions started after this (7d, 12h, 2026-11-01)."),
+        task: str = typer.Option(None, "--task", help="Sessions of this task name."),
+        outcome: Path = typer.Option(None, "--outcome", metavar="SPEC",
+                                     help="Outcome spec (YAML or markdown rubric); default: the spec the "
+                                     "session's task named."),
+        concurrency: int = typer.Option(None, "--concurrency", min=1, max=256,
+                                        help="Sessions graded at once (default: config limits.concurrency)."),
+        trials: int = typer.Option(1, "--trials", min=1, max=15,
+                                   help="Grader calls per session; majority vote, disagreements flagged flaky."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Call the grader even for cached verdicts."),
+        checks_only: bool = typer.Option(False, "--checks-only",
+                                         help="Only deterministic checks: no model, grader criteria skipped."),
+        grader_model: str = typer.Option(None, "--grader", metavar="MODEL",
+                                         help="Grader model (default: the spec's, then config models.grader)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the versioned JSON report on stdout."),
+        junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Write a JUnit XML report."),
+        summary: Path = typer.Option(None, "--summary", metavar="FILE",
+                                     help="Write a markdown summary (< 1 MiB), e.g. $GITHUB_STEP_SUMMARY."),
+        calibrate: bool = typer.Option(False, "--calibrate",
+                                       help="Grade the spec's own examples and report agreement with their "
+                                       "labels (TPR, TNR, Cohen's kappa); exit 1 below the threshold."),
+        batch: bool = typer.Option(False, "--batch", help="Send grader calls through the Message Batches API "
+                                   "(half price); an interrupted run resumes its batch."),
+        poll_interval: float = typer.Option(10.0, "--poll-interval", min=0.0, help="Seconds between batch polls."),
+    ) -> None:
+        from dreamcli.outcomes.grading import GradeOptions, Grader
+        from dreamcli.outcomes.spec import load_spec
+
+        ws = open_workspace(ctx, create=False)
+        cfg = config(ctx)
+        options = GradeOptions(trials=trials, use_cache=not no_cache, checks_only=checks_only,
+                               model_override=grader_model)
+        spec = load_spec(outcome) if outcome is not None else None
+        grader = Grader(ws, cfg, options)
+        if calibrate:
+            if spec is None:
+                raise UsageError("--calibrate needs --outcome SPEC (it grades the spec's own examples)")
+            if sessions or last or since or task:
+                raise UsageError("--calibrate grades the spec's examples, not sessions: drop the session selection")
+            _calibrate(grader, spec, as_json)
+            return
+        _grade(ws, grader, spec, sessions or [], last, since, task, concurrency or cfg.limits.concurrency,
+               as_json=as_json, junit=junit, summary=summary, batch=batch, poll_interval=poll_interval)
+
+
+def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[str], last: int | None, since: str | None,
+           task: str | None, concurrency: int, *, as_json: bool, junit: Path | None, summary: Path | None,
+           batch: bool, poll_interval: float) -> None:
+    from dreamcli.outcomes.grading import grade_sessions
+    from dreamcli.outcomes.report import JsonStream, JUnitWriter, SummaryWriter, Totals
+    from dreamcli.outcomes.selection import JobSource, Selection
+    from dreamcli.ui import grade_view
+    from dreamcli.ui.console import warn
+
+    source = JobSource(ws, Selection(ids=ids, last=last, since=since, task=task), spec)
+    jobs: Iterable[Job] = source
+    if batch:
+        from dreamcli.outcomes.batch import run_batch
+
+        jobs = list(source)
+        run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status)
+        grader.options.allow_model_calls = False
+    totals = Totals()
+    stream = JsonStream(sys.stdout) if as_json else None
+    junit_w = JUnitWriter(junit) if junit else None
+    summary_w = SummaryWriter(summary) if summary else None
+    shown: list[GradeResult] = []
+    hidden = 0
+    with grade_view.progress("grading") as bar:
+        for res in grade_sessions(grader, jobs, concurrency=concurrency):
+            totals.add(res)
+            bar.advance()
+            for sink in (stream, junit_w, summary_w):
+                if sink is not None:
+                    sink.add(res)
+            if not as_json:
+                if len(shown) < grade_view.TABLE_LIMIT or res.result != "satisfied":
+                    shown.append(res)
+                else:
+                    hidden += 1
+    if source.skipped_no_spec:
+        n = len(source.skipped_no_spec)
+        warn(f"skipped {n} session(s) whose task names no outcome spec (pass --outcome to grade them)")
+    if stream is not None:
+        stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
+    if totals.sessions == 0:
+        raise UsageError("no sessions to grade match the selection")
+    if junit_w is not None:
+        junit_w.close()
+    if summary_w is not None:
+        summary_w.close(totals)
+    if not as_json:
+        grade_view.render_results(shown, totals, hidden=hidden)
+    if totals.exit_code:
+        raise typer.Exit(totals.exit_code)
+
+
+def _calibrate(grader: Grader, spec: OutcomeSpec, as_json: bool) -> None:
+    from dreamcli.outcomes.calibrate import calibrate
+
+    report = calibrate(grader, spec)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        from dreamcli.ui.grade_view import render_calibration
+
+        render_calibration(report)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

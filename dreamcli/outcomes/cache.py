@@ -1,0 +1,44 @@
+"""The grade cache: one grader trial's validated verdicts, keyed by a content hash of the session,
+the evidence shown, the spec, the grader model, the prompt version and the trial number. Stored under
+state/grade-cache/; errors are never cached, so a rerun retries them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from dreamcli.outcomes.grader import PROMPT_VERSION, TrialVerdicts
+from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.home import Workspace
+
+
+def cache_key(*, content_hash: str, evidence: str, spec_hash: str, model: str, trial: int) -> str:
+    parts = [PROMPT_VERSION, content_hash, hashlib.sha256(evidence.encode("utf-8")).hexdigest(), spec_hash,
+             model, trial]
+    return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
+
+
+class GradeCache:
+    def __init__(self, ws: Workspace, *, enabled: bool = True) -> None:
+        self.root = ws.state_dir / "grade-cache"
+        self.enabled = enabled
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> TrialVerdicts | None:
+        if not self.enabled:
+            return None
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            return TrialVerdicts.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or unreadable: grade again
+
+    def put(self, key: str, verdicts: TrialVerdicts) -> None:
+        """Store a validated trial (always written, also with --no-cache, so later runs can reuse it)."""
+        from dreamcli.redaction import default_redactor
+
+        data = default_redactor().redact_obj(verdicts.to_json())
+        atomic_write_text(self._path(key), json.dumps(data, ensure_ascii=False), fsync=False)

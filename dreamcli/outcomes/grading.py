@@ -1,0 +1,231 @@
+"""Grading one run, and many in a thread pool: deterministic checks first, then the grader model for
+the criteria it judges (cached per trial, majority vote over trials), then the score in code."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.config import Config
+from dreamcli.errors import CredentialsError, DreamError, Interrupted
+from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
+from dreamcli.outcomes.cache import GradeCache, cache_key
+from dreamcli.outcomes.checks import CriterionResult, run_criterion_check
+from dreamcli.outcomes.evidence import RunView, load_run, render_evidence
+from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
+from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
+from dreamcli.outcomes.spec import OutcomeSpec
+from dreamcli.redaction import Redactor
+from dreamcli.workspace.home import Workspace
+
+RESULTS = ("satisfied", "needs_revision", "failed", "error")
+
+
+@dataclass
+class GradeOptions:
+    trials: int = 1
+    use_cache: bool = True
+    checks_only: bool = False  # judge only deterministic checks (no model; grader criteria skipped)
+    model_override: str | None = None  # --grader: wins over the spec's and the config's model
+    max_tokens: int = 4096
+    allow_model_calls: bool = True  # False once a batch has answered: nothing is called directly
+
+
+@dataclass
+class GradeResult:
+    session_id: str
+    outcome: str
+    spec_hash: str
+    result: str
+    score: float | None
+    threshold: float
+    criteria: list[CriterionResult] = field(default_factory=list)
+    grader_model: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    trials: int = 1
+    error: str | None = None
+    explanation: str = ""
+    task: str | None = None
+    outcome_path: str | None = None
+    skipped: list[str] = field(default_factory=list)
+    cached_trials: int = 0
+    model_trials: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def failing(self) -> list[str]:
+        return [c.id for c in self.criteria if not c.passed]
+
+    @property
+    def flaky(self) -> list[str]:
+        return [c.id for c in self.criteria if c.flaky]
+
+    def to_record(self) -> dict[str, Any]:
+        """The grade record of docs/grades.md (the envelope is added by the store)."""
+        return {
+            "session_id": self.session_id, "outcome": self.outcome, "outcome_path": self.outcome_path,
+            "task": self.task, "spec_hash": self.spec_hash, "result": self.result, "score": self.score,
+            "threshold": self.threshold, "criteria": [c.to_json() for c in self.criteria],
+            "grader_model": self.grader_model, "usage": self.usage, "cost_usd": round(self.cost_usd, 6),
+            "trials": self.trials, "flaky": self.flaky, "skipped": self.skipped,
+            "explanation": self.explanation, "error": self.error,
+        }
+
+
+class Grader:
+    """Grades runs against specs. Thread-safe: one instance serves the whole pool."""
+
+    def __init__(self, ws: Workspace, config: Config, options: GradeOptions | None = None, *,
+                 client: Any = None) -> None:
+        self.ws = ws
+        self.config = config
+        self.options = options or GradeOptions()
+        self.cache = GradeCache(ws, enabled=self.options.use_cache)
+        self.redactor = Redactor(config.redaction.patterns)
+        self._client = client
+        self._lock = threading.Lock()
+        self.model_calls = 0
+        self.batch_errors: dict[str, str] = {}  # cache key -> why the batch gave no verdict
+        self.batch_verdicts: dict[str, TrialVerdicts] = {}  # cache key -> the batch's answer
+
+    # --- configuration ----------------------------------------------------------------------
+    def model_for(self, spec: OutcomeSpec) -> str:
+        return (self.options.model_override or spec.grader or self.config.models.grader
+                or DEFAULT_GRADER_MODEL)
+
+    def needs_model(self, spec: OutcomeSpec) -> bool:
+        return bool(spec.grader_criteria) and not self.options.checks_only
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from dreamcli.modelclient import make_client
+
+                limits = self.config.limits
+                self._client = make_client(max_retries=limits.model_retries, timeout=limits.request_timeout_s)
+            return self._client
+
+    # --- one run ----------------------------------------------------------------------------
+    def evidence(self, run: RunView, spec: OutcomeSpec) -> str:
+        return render_evidence(run, extra_paths=spec.named_paths(), redactor=self.redactor)
+
+    def trial_keys(self, run: RunView, spec: OutcomeSpec, evidence: str) -> list[str]:
+        model = self.model_for(spec)
+        return [cache_key(content_hash=run.session_hash, evidence=evidence, spec_hash=spec.spec_hash, model=model,
+                          trial=t) for t in range(1, self.options.trials + 1)]
+
+    def request_params(self, spec: OutcomeSpec, evidence: str) -> dict[str, Any]:
+        from dreamcli.modelclient import is_anthropic_endpoint
+
+        return build_params(spec, spec.grader_criteria, evidence, model=self.model_for(spec),
+                            max_tokens=self.options.max_tokens, cache_prompt=is_anthropic_endpoint())
+
+    def judge(self, spec: OutcomeSpec, evidence: str, key: str) -> TrialVerdicts:
+        cached = self.batch_verdicts.get(key) or self.cache.get(key)
+        if cached is not None:
+            return cached
+        if key in self.batch_errors:
+            from dreamcli.outcomes.grader import GraderError
+
+            raise GraderError(self.batch_errors[key])
+        if not self.options.allow_model_calls:
+            from dreamcli.outcomes.grader import GraderError
+
+            raise GraderError("no verdict from the batch for this session")
+        verdicts = call_grader(self.client(), self.request_params(spec, evidence), [c.id for c in spec.grader_criteria])
+        with self._lock:
+            self.model_calls += 1
+        self.cache.put(key, verdicts)
+        return verdicts
+
+    def grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
+        result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
+                             trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
+        by_id: dict[str, CriterionResult] = {c.id: run_criterion_check(c, run) for c in spec.check_criteria}
+        judged = spec.grader_criteria
+        if judged and self.options.checks_only:
+            result.skipped = [c.id for c in judged]
+            judged = []
+        if judged:
+            model = self.model_for(spec)
+            result.grader_model = model
+            try:
+                evidence = self.evidence(run, spec)
+                trials = [self.judge(spec, evidence, key) for key in self.trial_keys(run, spec, evidence)]
+            except CredentialsError:
+                raise
+            except DreamError as e:
+                result.criteria = [by_id[c.id] for c in spec.criteria if c.id in by_id]
+                result.error = str(e)
+                result.explanation = f"grader error: {e}"
+                return result
+            for t in trials:
+                for k, v in t.usage.items():
+                    result.usage[k] = result.usage.get(k, 0) + v
+                result.cost_usd += cost_usd(t.model or model, t.usage, batch=t.batch)
+                result.cached_trials += int(t.cached)
+                result.model_trials += int(not t.cached)
+            by_id.update({c.id: c for c in majority(judged, trials)})
+            summary = next((t.summary for t in trials if t.summary), "")
+        else:
+            summary = ""
+        result.criteria = [by_id[c.id] for c in spec.criteria if c.id in by_id]
+        result.score = weighted_score(result.criteria)
+        result.result = decide(result.score, spec.pass_threshold, run_status=run.status)
+        result.explanation = explanation(result.criteria, result.score, spec.pass_threshold, summary)
+        return result
+
+
+def error_result(session_id: str, spec: OutcomeSpec, message: str) -> GradeResult:
+    return GradeResult(session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold, error=message,
+                       explanation=f"grader error: {message}", outcome_path=spec.source or None)
+
+
+def grade_path(grader: Grader, path: Path, spec: OutcomeSpec) -> GradeResult:
+    try:
+        run = load_run(path)
+    except OSError as e:
+        return error_result(path.stem, spec, f"cannot read session {path}: {e.strerror}")
+    return grader.grade_run(run, spec)
+
+
+Job = tuple[Path, OutcomeSpec]
+
+
+def grade_sessions(
+    grader: Grader, jobs: Iterable[Job], *, concurrency: int = 4, store: bool = True,
+    on_result: Callable[[GradeResult], None] | None = None,
+) -> Iterator[GradeResult]:
+    """Grade every job in a thread pool and yield results in job order, appending each to the grade
+    store. At most a few jobs per worker are in flight, so memory stays flat however many sessions."""
+    from dreamcli.outcomes.store import append_grade
+
+    window: deque[Future[GradeResult]] = deque()
+    ahead = max(2, concurrency * 4)
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="grade")
+
+    def finish(fut: Future[GradeResult]) -> GradeResult:
+        res = fut.result()
+        if store:
+            append_grade(grader.ws, res.to_record())
+        if on_result is not None:
+            on_result(res)
+        return res
+
+    try:
+        for path, spec in jobs:
+            window.append(pool.submit(grade_path, grader, path, spec))
+            if len(window) >= ahead:
+                yield finish(window.popleft())
+        while window:
+            yield finish(window.popleft())
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise Interrupted("interrupted: grades finished so far are stored") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,174 @@
+"""Grade reports, written as results arrive (memory stays flat for any number of sessions):
+
+- JSON (`--json`, versioned): {"version": 1, "kind": "dreamcli.grade", "results": [...], "totals": {...}}
+- JUnit XML (`--junit FILE`): one testcase per session; `<failure>` for a graded failure
+  (needs_revision, failed), `<error>` for a grader error (unscored)
+- markdown summary (`--summary FILE`, e.g. $GITHUB_STEP_SUMMARY): totals and a row per session,
+  non-satisfied sessions first, kept under 1 MiB
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from xml.sax.saxutils import escape, quoteattr
+
+from dreamcli.outcomes.grading import GradeResult
+from dreamcli.workspace.fsutil import atomic_write_bytes
+
+REPORT_VERSION = 1
+SUMMARY_LIMIT = 1024 * 1024 - 4096  # bytes: below GitHub's 1 MiB step-summary limit, with room for the tail
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def result_json(res: GradeResult) -> dict[str, Any]:
+    data = res.to_record()
+    data["failing"] = res.failing
+    data["cached_trials"] = res.cached_trials
+    return data
+
+
+@dataclass
+class Totals:
+    counts: Counter[str] = field(default_factory=Counter)
+    sessions: int = 0
+    model_trials: int = 0
+    cached_trials: int = 0
+    cost_usd: float = 0.0
+    flaky: int = 0
+
+    def add(self, res: GradeResult) -> None:
+        self.sessions += 1
+        self.counts[res.result] += 1
+        self.model_trials += res.model_trials
+        self.cached_trials += res.cached_trials
+        self.cost_usd += res.cost_usd
+        self.flaky += len(res.flaky)
+
+    @property
+    def exit_code(self) -> int:
+        if self.counts["error"]:
+            return 3
+        if self.counts["needs_revision"] or self.counts["failed"]:
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sessions": self.sessions, **{r: self.counts[r] for r in ("satisfied", "needs_revision",
+                "failed", "error")}, "model_calls": self.model_trials, "cached": self.cached_trials,
+                "flaky_criteria": self.flaky, "cost_usd": round(self.cost_usd, 6), "exit_code": self.exit_code}
+
+    def line(self) -> str:
+        parts = [f"{self.counts[r]} {r}" for r in ("satisfied", "needs_revision", "failed", "error") if self.counts[r]]
+        return (f"graded {self.sessions} session(s): {', '.join(parts) or 'none'}; "
+                f"{self.model_trials} grader call(s), {self.cached_trials} from cache")
+
+
+class JsonStream:
+    """Writes the JSON report incrementally to a text stream."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.n = 0
+        out.write(f'{{"version": {REPORT_VERSION}, "kind": "dreamcli.grade", "results": [')
+
+    def add(self, res: GradeResult) -> None:
+        self.out.write(("," if self.n else "") + "\n  " + json.dumps(result_json(res), ensure_ascii=False))
+        self.n += 1
+
+    def close(self, totals: Totals, extra: dict[str, Any] | None = None) -> None:
+        tail = {"totals": totals.to_json(), **(extra or {})}
+        self.out.write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        self.out.flush()
+
+
+def _xml(text: str) -> str:
+    return _XML_BAD.sub("?", text)
+
+
+class JUnitWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed in close()
+        self.tests = self.failures = self.errors = 0
+
+    def add(self, res: GradeResult) -> None:
+        self.tests += 1
+        name = quoteattr(_xml(f"{res.session_id}" + (f" ({res.task})" if res.task else "")))
+        case = f'  <testcase classname={quoteattr(_xml("dreamcli.grade." + res.outcome))} name={name} time="0">\n'
+        body = _xml("\n".join(f"{c.id}: {'pass' if c.passed else 'FAIL'}: {c.reason}" for c in res.criteria))
+        if res.result == "error":
+            self.errors += 1
+            case += (f"    <error message={quoteattr(_xml('grader error: ' + (res.error or '')))} "
+                     f'type="grader_error">{escape(body)}</error>\n')
+        elif res.result != "satisfied":
+            self.failures += 1
+            msg = f"{res.result}: score {res.score:.2f} < {res.threshold:.2f}; failing: {', '.join(res.failing)}"
+            case += f'    <failure message={quoteattr(_xml(msg))} type="{res.result}">{escape(body)}</failure>\n'
+        else:
+            case += f"    <system-out>{escape(_xml(f'score {res.score:.2f}'))}</system-out>\n"
+        case += "  </testcase>\n"
+        self.spool.write(case.encode("utf-8"))
+
+    def close(self) -> None:
+        head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="{self.tests}" failures="{self.failures}" '
+                f'errors="{self.errors}">\n <testsuite name="dreamcli grade" tests="{self.tests}" '
+                f'failures="{self.failures}" errors="{self.errors}" skipped="0">\n')
+        self.spool.seek(0)
+        data = head.encode("utf-8") + self.spool.read() + b" </testsuite>\n</testsuites>\n"
+        self.spool.close()
+        atomic_write_bytes(self.path, data)
+
+
+_STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "error": "⚠️"}
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class SummaryWriter:
+    """Markdown for a CI job summary: non-satisfied rows first, the whole file under 1 MiB."""
+
+    def __init__(self, path: Path, *, limit: int = SUMMARY_LIMIT) -> None:
+        self.path = Path(path)
+        self.limit = limit
+        self.bad: list[str] = []
+        self.good: list[str] = []
+        self.size = 0
+        self.omitted = 0
+
+    def add(self, res: GradeResult) -> None:
+        score = "-" if res.score is None else f"{res.score:.2f}"
+        note = res.error if res.result == "error" else ", ".join(res.failing)
+        flaky = f" (flaky: {', '.join(res.flaky)})" if res.flaky else ""
+        row = (f"| {_STATUS_ICON.get(res.result, '')} {res.result} | `{res.session_id}` | {_md(res.task or '-')} | "
+               f"{_md(res.outcome)} | {score} | {_md((note or '') + flaky)[:300]} |\n")
+        size = len(row.encode("utf-8"))
+        bad = res.result != "satisfied"
+        while bad and self.size + size > self.limit and self.good:  # failures matter more than passes
+            self.size -= len(self.good.pop().encode("utf-8"))
+            self.omitted += 1
+        if self.size + size > self.limit:
+            self.omitted += 1
+            return
+        self.size += size
+        (self.good if res.result == "satisfied" else self.bad).append(row)
+
+    def close(self, totals: Totals) -> None:
+        head = [f"## dreamcli grade: {totals.sessions} session(s)", "",
+                "| satisfied | needs revision | failed | grader errors | grader calls | cached |",
+                "| --- | --- | --- | --- | --- | --- |",
+                f"| {totals.counts['satisfied']} | {totals.counts['needs_revision']} | {totals.counts['failed']} | "
+                f"{totals.counts['error']} | {totals.model_trials} | {totals.cached_trials} |", "",
+                "| result | session | task | outcome | score | failing criteria |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        text = "\n".join(head) + "\n" + "".join(self.bad) + "".join(self.good)
+        if self.omitted:
+            text += f"\n{self.omitted} more session(s) omitted to keep this summary under 1 MiB.\n"
+        atomic_write_bytes(self.path, text.encode("utf-8"))

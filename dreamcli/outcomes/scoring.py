@@ -1,0 +1,66 @@
+"""Weights, the threshold and the majority vote, applied in code (never by the grader model).
+
+Results of one graded run (docs/grades.md):
+- `satisfied`: the weight of passing criteria is at least `pass_threshold` of the total;
+- `needs_revision`: below the threshold (the revision loop sends the failures back to the agent);
+- `failed`: below the threshold and the run itself did not complete (error, interrupted, no end);
+- `error`: unscored, the grader gave no usable verdict (never counted as a pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dreamcli.outcomes.checks import CriterionResult
+from dreamcli.outcomes.grader import TrialVerdicts
+from dreamcli.outcomes.spec import Criterion
+
+EPSILON = 1e-9
+INCOMPLETE_RUN = ("error", "interrupted", "incomplete")
+
+
+def weighted_score(criteria: Sequence[CriterionResult]) -> float:
+    total = sum(c.weight for c in criteria)
+    if total <= 0:
+        return 0.0
+    return round(sum(c.weight for c in criteria if c.passed) / total, 6)
+
+
+def decide(score: float, threshold: float, *, run_status: str = "completed") -> str:
+    if score + EPSILON >= threshold:
+        return "satisfied"
+    return "failed" if run_status in INCOMPLETE_RUN else "needs_revision"
+
+
+def majority(criteria: Sequence[Criterion], trials: Sequence[TrialVerdicts]) -> list[CriterionResult]:
+    """One result per grader criterion: passed when more than half the trials say so (a tie fails);
+    `flaky` when the trials disagree. Reason and evidence come from a trial that agrees with the vote."""
+    out = []
+    n = len(trials)
+    for c in criteria:
+        votes = [t.verdicts[c.id] for t in trials]
+        yes = sum(1 for v in votes if v.passed)
+        passed = yes * 2 > n
+        chosen = next(v for v in votes if v.passed == passed) if any(v.passed == passed for v in votes) else votes[0]
+        reason = chosen.reason
+        if n > 1:
+            reason = f"{reason} ({yes}/{n} trials passed)"
+        out.append(CriterionResult(c.id, passed, reason, chosen.evidence[:400], c.weight, "grader",
+                                   flaky=0 < yes < n))
+    return out
+
+
+def explanation(criteria: Sequence[CriterionResult], score: float | None, threshold: float,
+                summary: str = "") -> str:
+    """A short text for people and for the revision loop's feedback."""
+    failing = [c for c in criteria if not c.passed]
+    if score is None:
+        return "not scored"
+    head = f"score {score:.2f} (threshold {threshold:.2f})"
+    if not failing:
+        return f"{head}: all criteria pass."
+    lines = [f"{head}; failing criteria:"]
+    lines.extend(f"- {c.id}: {c.reason}" for c in failing)
+    if summary:
+        lines.append(summary)
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""Which sessions to grade (ids/prefixes, --last N, --since, --task) and against which spec (--outcome,
+or the spec the session's task named: session.start `task.outcome`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dreamcli.errors import UsageError
+from dreamcli.outcomes.spec import OutcomeSpec, load_spec
+from dreamcli.workspace.home import Workspace
+
+Job = tuple[Path, OutcomeSpec]
+
+
+@dataclass
+class Selection:
+    ids: list[str] = field(default_factory=list)
+    last: int | None = None
+    since: str | None = None
+    task: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.ids and self.last is None and self.since is None and self.task is None
+
+
+class SpecCache:
+    """Specs loaded once per path (an invalid spec raises InputError, exit 2)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, OutcomeSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str | Path) -> OutcomeSpec:
+        key = str(Path(path).expanduser().resolve())
+        with self._lock:
+            if key not in self._specs:
+                self._specs[key] = load_spec(Path(key))
+            return self._specs[key]
+
+
+def task_outcome_path(session_path: Path) -> str | None:
+    from dreamcli.sessions.reader import read_first_event
+
+    try:
+        first = read_first_event(session_path)
+    except OSError:
+        return None
+    if not first or first.get("type") != "session.start":
+        return None
+    task = first.get("task") if isinstance(first.get("task"), dict) else {}
+    outcome = task.get("outcome")
+    if not outcome and isinstance(first.get("outcome"), str) and first["outcome"].endswith((".yaml", ".yml", ".md")):
+        outcome = first["outcome"]
+    return outcome if isinstance(outcome, str) and outcome else None
+
+
+class JobSource:
+    """Iterates (session path, spec) pairs lazily, so any number of sessions streams through."""
+
+    def __init__(self, ws: Workspace, selection: Selection, spec: OutcomeSpec | None = None,
+                 specs: SpecCache | None = None) -> None:
+        if selection.empty:
+            raise UsageError("say which sessions to grade: SESSION_ID..., --last N, --since or --task")
+        self.ws = ws
+        self.selection = selection
+        self.spec = spec
+        self.specs = specs or SpecCache()
+        self.skipped_no_spec: list[str] = []
+        self.explicit = [self._find(i) for i in selection.ids]  # fail fast on a wrong id (exit 2)
+
+    def _find(self, ident: str) -> Path:
+        from dreamcli.sessions.paths import find_session
+
+        return find_session(self.ws, ident)
+
+    def paths(self) -> Iterator[Path]:
+        from dreamcli.sessions.summary import SessionFilter, list_sessions
+        from dreamcli.timeutil import parse_since
+
+        sel = self.selection
+        yield from self.explicit
+        if sel.last is None and sel.since is None and sel.task is None:
+            return
+        flt = SessionFilter(since=parse_since(sel.since) if sel.since else None, task=sel.task,
+                            include_children=False)
+        seen = {p.stem for p in self.explicit}
+        for s in list_sessions(self.ws, flt, limit=sel.last):
+            if s.session_id not in seen:
+                yield Path(s.path)
+
+    def __iter__(self) -> Iterator[Job]:
+        explicit = {p.stem for p in self.explicit}
+        for path in self.paths():
+            if self.spec is not None:
+                yield path, self.spec
+                continue
+            named = task_outcome_path(path)
+            if named is None:
+                if path.stem in explicit:
+                    raise UsageError(f"session {path.stem} names no outcome spec; pass --outcome SPEC")
+                self.skipped_no_spec.append(path.stem)
+                continue
+            yield path, self.specs.get(named)

@@ -1,0 +1,103 @@
+"""Rendering for `dreamcli grade`: the results table, progress, calibration and batch status."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from dreamcli.ui.console import err, out
+
+_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "error": "bold red"}
+TABLE_LIMIT = 200
+
+
+def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None:
+    """Table of graded sessions (session, result, score, failing criteria), then the totals line."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if rows:
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for col in ("session", "task", "outcome", "result", "score", "failing criteria"):
+            table.add_column(col, justify="right" if col == "score" else "left", overflow="fold")
+        for r in rows:
+            style = _STYLE.get(r.result, "")
+            failing = escape(", ".join(r.failing)) or "-"
+            note = f"[red]{escape(r.error or '')}[/]" if r.result == "error" else failing
+            if r.flaky:
+                note += f" [yellow](flaky: {escape(', '.join(r.flaky))})[/]"
+            table.add_row(
+                r.session_id, escape(r.task or "-"), escape(r.outcome), f"[{style}]{r.result}[/]",
+                "-" if r.score is None else f"{r.score:.2f}", note,
+            )
+        out().print(table)
+    if hidden:
+        err().print(f"{hidden} more satisfied session(s) not shown (use --json for all)", style="dim")
+    err().print(totals.line(), markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Any]:
+    """A progress display on stderr when it is a terminal; otherwise a silent counter."""
+    import sys
+
+    from dreamcli.ui.console import _color_allowed
+
+    if not sys.stderr.isatty():
+        yield _Silent()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err(), transient=True, disable=not _color_allowed(sys.stderr)) as p:
+        task = p.add_task(label, total=total)
+        yield _Live(p, task)
+
+
+class _Silent:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def update(self, **kwargs: Any) -> None:
+        pass
+
+
+class _Live:
+    def __init__(self, p: Any, task: Any) -> None:
+        self.p = p
+        self.task = task
+
+    def advance(self, n: int = 1) -> None:
+        self.p.advance(self.task, n)
+
+    def update(self, **kwargs: Any) -> None:
+        self.p.update(self.task, **kwargs)
+
+
+def batch_status(batch_id: str, status: str, counts: dict[str, int]) -> None:
+    done = sum(v for k, v in counts.items() if k != "processing")
+    total = done + counts.get("processing", 0)
+    err().print(f"batch {batch_id}: {status}, {done}/{total} answered"
+                + (f" ({counts.get('errored', 0)} errored)" if counts.get("errored") else ""),
+                markup=False, highlight=False)
+
+
+def render_calibration(report: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("example", "label", "predicted", "score", "failing criteria"):
+        table.add_column(col)
+    for row in report.rows:
+        agree = row.predicted == row.label
+        pred = row.predicted or "error"
+        table.add_row(str(row.index), row.label, f"[{'green' if agree else 'red'}]{pred}[/]",
+                      "-" if row.score is None else f"{row.score:.2f}",
+                      escape(row.error or ", ".join(row.failing) or "-"))
+    out().print(table)
+    kappa = "n/a" if report.kappa is None else f"{report.kappa:.2f}"
+    verdict = "[green]agrees[/]" if report.ok else "[red]below threshold[/]"
+    err().print(f"TPR {report.tpr:.2f} (>= {report.min_tpr}), TNR {report.tnr:.2f} (>= {report.min_tnr}), "
+                f"Cohen's kappa {kappa} (>= {report.min_kappa}): {verdict}")
