@@ -29,8 +29,11 @@ class SessionWriter:
         session_id: str | None = None,
         redactor: Redactor | None = None,
         path: Path | None = None,
+        fsync: bool = True,
     ) -> None:
+        """`fsync=False` leaves syncing to the caller (bulk imports sync a whole batch at once)."""
         self.session_id = session_id or new_ulid()
+        self._fsync = fsync
         self.path = path or session_path(ws, self.session_id)
         self.redactor = redactor or default_redactor()
         self._seq = 0
@@ -119,7 +122,8 @@ class SessionWriter:
             if self._fd is None:
                 return
             try:
-                os.fsync(self._fd)
+                if self._fsync:
+                    os.fsync(self._fd)
             finally:
                 os.close(self._fd)
                 self._fd = None
