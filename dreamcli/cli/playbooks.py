@@ -1,26 +1,201 @@
-"""`dreamcli playbooks` (placeholder until its issue lands)."""
+"""`dreamcli playbooks`: read what the agent learned (list, show, history, lint, audit); the review
+commands (diff, approve, reject, edit, revert) are in dreamcli/cli/playbooks_review.py."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError, WorkFailed
 
 HELP = "Review, approve, reject and revert what the agent learned; history and audit trail."
 EPILOG = """Examples:
 
-  dreamcli playbooks diff
+\b
+  dreamcli playbooks list                              playbooks and pending proposals
+  dreamcli playbooks diff                              every pending proposed change, side by side
+  dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --yes
+  dreamcli playbooks reject 01JD3Z --all --reason "contradicts the refund policy" --yes
+  dreamcli playbooks history legal                     every approved version
+  dreamcli playbooks revert legal 3 --yes              a new version equal to v3
+  dreamcli playbooks audit --since 30d --json          who approved what, when
 
-  dreamcli playbooks approve DREAM_ID --entry pb-3f9k2x
+Without a terminal, approve, reject and revert never prompt: name entries (or --all) and add --yes.
 """
 
 playbooks_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
-@playbooks_app.command("list", help="List playbooks.")
-def list_cmd() -> None:
-    not_available("`dreamcli playbooks`")
+@playbooks_app.command("list", epilog="Example:\n\n  dreamcli playbooks list --json")
+def list_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Playbooks: name, version, entries, estimated tokens, last update, pending proposals."""
+    from dreamcli.playbooks.review import summaries
+    from dreamcli.ui.console import warn
+
+    ws = open_workspace(ctx, create=False)
+    problems: list[str] = []
+    rows = summaries(ws, problems)
+    for p in problems:
+        warn(p)
+    if as_json:
+        print_json({"version": 1, "playbooks": rows, "problems": problems})
+        return
+    from dreamcli.ui.playbooks_view import render_list
+
+    render_list(rows)
+
+
+_SHOW_EPILOG = """Examples:
+
+\b
+  dreamcli playbooks show legal
+  dreamcli playbooks show legal --raw > legal.md
+  dreamcli playbooks show legal --version 2
+"""
+
+
+@playbooks_app.command("show", epilog=_SHOW_EPILOG)
+def show_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Playbook name."),
+    raw: bool = typer.Option(False, "--raw", help="Print the markdown file exactly as stored."),
+    version: int = typer.Option(None, "--version", min=1, help="Show a kept version instead of the live one."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (front matter and entries)."),
+) -> None:
+    """Show a playbook, rendered for reading (or the raw markdown, or JSON)."""
+    from dreamcli.playbooks.format import parse_playbook
+    from dreamcli.playbooks.review import playbook_json
+    from dreamcli.playbooks.store import history_path, history_versions, playbook_path, read_text
+
+    ws = open_workspace(ctx, create=False)
+    path = playbook_path(ws, name) if version is None else history_path(ws, name, version)
+    text = read_text(path)
+    if text is None:
+        if version is not None:
+            known = ", ".join(f"v{v}" for v in history_versions(ws, name)) or "none"
+            raise UsageError(f"playbook {name!r} has no version {version} (kept: {known})")
+        raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+    if raw:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    pb = parse_playbook(text, file=str(path))
+    if as_json:
+        print_json({"version": 1, "playbook": playbook_json(pb)})
+        return
+    from dreamcli.ui.playbooks_view import render_playbook_view
+
+    render_playbook_view(playbook_json(pb))
+
+
+@playbooks_app.command("history", epilog="Example:\n\n  dreamcli playbooks history legal --json")
+def history_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Playbook name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every approved version of a playbook, oldest first, with who made it and how."""
+    from dreamcli.playbooks.history import history
+
+    ws = open_workspace(ctx, create=False)
+    versions = [v.to_json() for v in history(ws, name)]
+    if as_json:
+        print_json({"version": 1, "playbook": name, "versions": versions})
+        return
+    from dreamcli.ui.playbooks_view import render_history
+
+    render_history(name, versions)
+
+
+@playbooks_app.command("lint", epilog="Example:\n\n  dreamcli playbooks lint legal --json")
+def lint_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Playbook name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check every entry of a live playbook with the dream's lint rules (secrets, forbidden phrases,
+    unknown hosts, ...; configured under `lint:` in config.yaml). Exit 1 on a blocking finding."""
+    from dreamcli.cli.common import config
+    from dreamcli.playbooks.lintcheck import lint_available, lint_text
+    from dreamcli.playbooks.store import load_playbook
+
+    ws = open_workspace(ctx, create=False)
+    if not lint_available():
+        raise UsageError("playbook lint needs the dream lint rules (dreamcli.dream.lint), which this "
+                         "installation does not have")
+    pb = load_playbook(ws, name)
+    if pb is None:
+        raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+    cfg = config(ctx).lint
+    findings = []
+    for entry in pb.entries():
+        for f in lint_text(entry.text, cfg):
+            findings.append({"entry_id": entry.id, **f})
+    blocking = [f for f in findings if f.get("severity") == "block"]
+    if as_json:
+        print_json({"version": 1, "playbook": name, "playbook_version": pb.version,
+                    "entries": len(pb.entries()), "findings": findings})
+    else:
+        from dreamcli.ui.playbooks_view import render_lint
+
+        render_lint(name, findings, len(pb.entries()))
+    if blocking:
+        raise WorkFailed(f"{len(blocking)} blocking lint finding{'s' if len(blocking) > 1 else ''} in {name}")
+
+
+@playbooks_app.command("audit", epilog="Examples:\n\n  dreamcli playbooks audit --playbook legal --since 30d\n\n"
+                       "  dreamcli playbooks audit --action approve --actor alice --json")
+def audit_cmd(
+    ctx: typer.Context,
+    action: list[str] = typer.Option(None, "--action", help="approve, reject, edit, revert, import, export "
+                                     "(repeatable)."),
+    actor: str = typer.Option(None, "--actor", help="Only records by this person."),
+    since: str = typer.Option(None, "--since", help="Only records after this (7d, 12h, 2026-11-01)."),
+    playbook: str = typer.Option(None, "--playbook", help="Only records about this playbook."),
+    dream: str = typer.Option(None, "--dream", help="Only records about this dream (id or prefix)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the newest N records."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The audit trail: every approval, rejection, edit, revert, import and export, oldest first."""
+    from dreamcli.audit import iter_audit
+    from dreamcli.timeutil import parse_since, parse_ts
+
+    ws = open_workspace(ctx, create=False)
+    after = parse_since(since) if since else None
+    records = []
+    for rec in iter_audit(ws):
+        if action and rec.get("action") not in action:
+            continue
+        if actor and rec.get("actor") != actor:
+            continue
+        if playbook and rec.get("playbook") != playbook:
+            continue
+        if dream and not str(rec.get("dream_id") or "").lower().startswith(dream.lower()):
+            continue
+        if after is not None:
+            try:
+                if parse_ts(str(rec.get("ts"))) < after:
+                    continue
+            except ValueError:
+                continue
+        records.append(rec)
+    if limit:
+        records = records[-limit:]
+    if as_json:
+        print_json({"version": 1, "records": records})
+        return
+    from dreamcli.ui.playbooks_view import render_audit
+
+    render_audit(records)
 
 
 def register(app: typer.Typer) -> None:
+    from dreamcli.cli import playbooks_review
+
+    playbooks_review.register(playbooks_app)
     app.add_typer(playbooks_app, name="playbooks")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dreamcli.errors import InputError, UsageError
-from dreamcli.playbooks.format import parse_playbook
+from dreamcli.audit import content_hash
+from dreamcli.errors import DreamError, InputError, UsageError
+from dreamcli.playbooks.format import parse_playbook, render_playbook
 from dreamcli.playbooks.model import Playbook
+from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -60,3 +64,87 @@ def list_playbook_names(ws: Workspace) -> list[str]:
     if not d.is_dir():
         return []
     return sorted(p.stem for p in d.glob("*.md") if p.is_file() and NAME_RE.match(p.stem))
+
+
+# --- versions and history ------------------------------------------------------------------------
+
+class ConcurrentChange(DreamError):
+    """The live playbook changed between reading it and writing the new version."""
+
+
+@dataclass
+class Commit:
+    name: str
+    version_before: int
+    version_after: int
+    hash_before: str | None
+    hash_after: str
+    text_after: str
+    hand_edited: bool  # the live file differed from its recorded version when this commit read it
+
+
+def history_versions(ws: Workspace, name: str) -> list[int]:
+    d = history_dir(ws, name)
+    if not d.is_dir():
+        return []
+    out = []
+    for p in d.glob("v*.md"):
+        digits = p.stem[1:]
+        if digits.isdigit():
+            out.append(int(digits))
+    return sorted(out)
+
+
+def load_version_text(ws: Workspace, name: str, version: int) -> str | None:
+    return read_text(history_path(ws, name, version))
+
+
+def load_version(ws: Workspace, name: str, version: int) -> Playbook | None:
+    path = history_path(ws, name, version)
+    text = read_text(path)
+    return None if text is None else parse_playbook(text, file=str(path))
+
+
+def read_live(ws: Workspace, name: str) -> tuple[Playbook | None, str | None]:
+    """The live playbook and the exact text it was parsed from (None, None when missing)."""
+    path = playbook_path(ws, name)
+    text = read_text(path)
+    if text is None:
+        return None, None
+    return parse_playbook(text, file=str(path)), text
+
+
+def now_seconds() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None) -> Commit:
+    """Write `pb` as the next version: `.history/<name>/v<N>.md` first, then the live file.
+
+    Call it holding the workspace's "playbooks" lock. `expected_text` is the live text the change was
+    computed from; if the file changed since (a writer that ignores the lock, a hand edit), nothing is
+    written and ConcurrentChange is raised so the caller can recompute. A live version that has no
+    history file yet (created or edited by hand) is kept in history before it is replaced.
+    """
+    name = check_name(pb.name)
+    live = playbook_path(ws, name)
+    current = read_text(live)
+    if current != expected_text:
+        raise ConcurrentChange(f"playbook {name} changed while this change was prepared; try again")
+    version_before = pb.version
+    hand_edited = False
+    if current is not None:
+        recorded = load_version_text(ws, name, version_before)
+        if recorded is None:
+            atomic_write_text(history_path(ws, name, version_before), current)
+        elif recorded != current:
+            hand_edited = True
+    known = history_versions(ws, name)
+    pb.version = max([version_before, *known]) + 1
+    pb.updated = now_seconds()
+    text = render_playbook(pb)
+    atomic_write_text(history_path(ws, name, pb.version), text)
+    atomic_write_text(live, text)
+    return Commit(name=name, version_before=version_before, version_after=pb.version,
+                  hash_before=content_hash(current), hash_after=content_hash(text) or "",
+                  text_after=text, hand_edited=hand_edited)

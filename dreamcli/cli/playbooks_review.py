@@ -1,0 +1,300 @@
+"""`dreamcli playbooks diff/approve/reject/edit/revert`: the human review step.
+
+Without a terminal nothing prompts: approve and reject need `--entry ID` (repeatable) or `--all`,
+plus `--yes`; revert needs `--yes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError, WorkFailed
+from dreamcli.workspace.home import Workspace
+
+_ACTOR = typer.Option(None, "--actor", help="Who is deciding (default: $DREAMCLI_ACTOR, else the login name).")
+_WAIT = typer.Option(None, "--wait", metavar="SECONDS", help="Wait this long for another approval to finish "
+                     "(-1: forever; default: fail at once with exit 75).")
+_ENTRY = typer.Option(None, "--entry", "-e", metavar="ID", help="A proposed entry id (repeatable).")
+
+
+def _interactive() -> bool:
+    from dreamcli.ui.console import is_interactive
+
+    return is_interactive()
+
+
+def _targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], all_: bool) -> list[tuple[str, list[str]]]:
+    """(dream id, entry ids) pairs to act on. Without DREAM_ID: the pending dream(s) holding the entries,
+    or with --all every pending dream."""
+    from dreamcli.playbooks.proposals import pending_dreams, resolve_dream_id
+
+    if dream_id:
+        return [(resolve_dream_id(ws, dream_id), entry_ids)]
+    pending = pending_dreams(ws)
+    if all_:
+        if not pending:
+            raise UsageError("no pending proposals (see: dreamcli playbooks list)")
+        return [(d.dream_id, []) for d in pending]
+    if not entry_ids:
+        if len(pending) == 1:
+            return [(pending[0].dream_id, [])]
+        raise UsageError("name the dream: DREAM_ID (pending: "
+                         + (", ".join(d.dream_id for d in pending[:5]) or "none") + ")")
+    out: dict[str, list[str]] = {}
+    for entry_id in entry_ids:
+        holders = [d for d in pending if d.proposal.find(entry_id) is not None]
+        if not holders:
+            raise UsageError(f"no pending proposal has entry {entry_id} (see: dreamcli playbooks diff)")
+        if len(holders) > 1:
+            raise UsageError(f"entry {entry_id} is in several dreams ({', '.join(d.dream_id for d in holders)}); "
+                             "name the DREAM_ID")
+        out.setdefault(holders[0].dream_id, []).append(entry_id)
+    return list(out.items())
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("diff", epilog="Examples:\n\n  dreamcli playbooks diff\n\n  dreamcli playbooks diff 01JD3Z --json")
+    def diff_cmd(
+        ctx: typer.Context,
+        dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="A dream id or unique prefix "
+                                       "(default: every pending dream)."),
+        playbook: str = typer.Option(None, "--playbook", help="Only proposals for this playbook."),
+        decided: bool = typer.Option(False, "--all-entries", help="Also show entries already approved/rejected."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON (every evidence excerpt included)."),
+    ) -> None:
+        """Each proposed change: added, changed, merged or retired, old and new text side by side, with
+        support, evidence excerpts (session ids), lint findings and whether it still fits."""
+        from dreamcli.playbooks.proposals import load_dream, pending_dreams
+        from dreamcli.playbooks.review import describe_dream
+        from dreamcli.ui.console import warn
+
+        ws = open_workspace(ctx, create=False)
+        problems: list[str] = []
+        dreams = [load_dream(ws, dream_id)] if dream_id else pending_dreams(ws, playbook, problems)
+        for p in problems:
+            warn(p)
+        described = [describe_dream(ws, d, include_decided=decided or bool(dream_id)) for d in dreams]
+        if as_json:
+            if dream_id:
+                for item, op in zip(described[0]["operations"], _ops(dreams[0], described[0]), strict=True):
+                    item["evidence"] = op.evidence
+            print_json({"version": 1, "dreams": described, "problems": problems})
+            return
+        from dreamcli.ui.playbooks_view import render_diff
+
+        render_diff(described)
+
+    @app.command("approve", epilog="Examples:\n\n  dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --yes\n\n"
+                 "  dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --edit-text \"Cite by section.\" --yes\n\n"
+                 "  dreamcli playbooks approve --all --yes")
+    def approve_cmd(
+        ctx: typer.Context,
+        dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
+        entry: list[str] = _ENTRY,
+        all_: bool = typer.Option(False, "--all", help="Every pending entry of the dream (or of every "
+                                  "pending dream without DREAM_ID)."),
+        edit_text: str = typer.Option(None, "--edit-text", help="Approve one --entry with this text instead."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
+        force: bool = typer.Option(False, "--force", help="Approve entries despite blocking lint findings."),
+        actor: str = _ACTOR,
+        wait: float = _WAIT,
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Apply proposed entries to the live playbook as a new version (audited). Approving again is
+        a no-op; entries that no longer fit the live playbook are refused (exit 1) and stay pending."""
+        from dreamcli.playbooks.approval import approve
+
+        ws = open_workspace(ctx, create=False)
+        entry = list(entry or [])
+        if edit_text is not None and len(entry) != 1:
+            raise UsageError("--edit-text needs exactly one --entry ID")
+        if not _interactive() and (not (entry or all_) or not yes):
+            raise UsageError("no terminal to ask on: approve needs --entry ID (repeatable) or --all, plus --yes "
+                             "(nothing was approved)")
+        if entry and all_:
+            raise UsageError("use --entry ID or --all, not both")
+        targets = _targets(ws, dream_id, entry, all_)
+        if not entry and not all_:
+            targets = _interactive_review(ws, targets, actor, wait)
+            if not targets:
+                return
+        elif not yes and not _confirm(ws, "approve", targets):
+            raise typer.Exit(0)
+        results = []
+        for did, ids in targets:
+            edits = {ids[0]: edit_text} if edit_text is not None else None
+            results.append(approve(ws, did, entry_ids=ids or None, all_=not ids, edits=edits, force=force,
+                                   actor=actor, wait=wait).to_json())
+        _finish(results, as_json)
+
+    @app.command("reject", epilog="Example:\n\n  dreamcli playbooks reject 01JD3Z --entry pb-8m2k4q1z "
+                 "--reason \"contradicts the refund policy\" --yes")
+    def reject_cmd(
+        ctx: typer.Context,
+        dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
+        entry: list[str] = _ENTRY,
+        all_: bool = typer.Option(False, "--all", help="Every pending entry of the dream."),
+        reason: str = typer.Option(None, "--reason", help="Why (recorded in the audit trail)."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
+        actor: str = _ACTOR,
+        wait: float = _WAIT,
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Record that proposed entries will not be applied, with the reason (audited)."""
+        from dreamcli.playbooks.approval import reject
+
+        ws = open_workspace(ctx, create=False)
+        entry = list(entry or [])
+        if not _interactive() and (not (entry or all_) or not yes or not reason):
+            raise UsageError("no terminal to ask on: reject needs --entry ID (repeatable) or --all, --reason TEXT "
+                             "and --yes (nothing was rejected)")
+        if entry and all_:
+            raise UsageError("use --entry ID or --all, not both")
+        if not entry and not all_:
+            raise UsageError("name the entries with --entry ID or pass --all")
+        targets = _targets(ws, dream_id, entry, all_)
+        if not reason:
+            from dreamcli.ui.playbooks_view import ask_text
+
+            reason = ask_text("reason for rejecting")
+        if not yes and not _confirm(ws, "reject", targets):
+            raise typer.Exit(0)
+        results = [reject(ws, did, entry_ids=ids or None, all_=not ids, reason=reason, actor=actor,
+                          wait=wait).to_json() for did, ids in targets]
+        _finish(results, as_json)
+
+    @app.command("edit", epilog="Examples:\n\n  dreamcli playbooks edit 01JD3Z pb-3f9k2xab "
+                 "--text \"Cite by section.\"\n\n  dreamcli playbooks edit 01JD3Z pb-3f9k2xab --editor")
+    def edit_cmd(
+        ctx: typer.Context,
+        dream_id: str = typer.Argument(..., help="Dream id or unique prefix."),
+        entry_id: str = typer.Argument(..., help="The proposed entry to edit."),
+        text: str = typer.Option(None, "--text", help="The new text."),
+        editor: bool = typer.Option(False, "--editor", help="Edit the text in $EDITOR (terminal only)."),
+        actor: str = _ACTOR,
+        wait: float = _WAIT,
+    ) -> None:
+        """Change a pending entry's text before approving it (audited; the proposal file is kept as the
+        dream wrote it)."""
+        from dreamcli.playbooks.approval import edit
+        from dreamcli.playbooks.proposals import load_dream
+        from dreamcli.ui.console import info, warn
+
+        ws = open_workspace(ctx, create=False)
+        if (text is None) == (not editor):
+            raise UsageError("give the new text with --text TEXT or --editor (one of them)")
+        if editor:
+            if not _interactive():
+                raise UsageError("--editor needs a terminal; use --text TEXT")
+            dream = load_dream(ws, dream_id)
+            op = dream.proposal.find(entry_id)
+            if op is None:
+                raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
+            text = typer.edit(dream.text_for(op) or "", extension=".md")
+            if text is None:
+                info("no change")
+                return
+        _, findings = edit(ws, dream_id, entry_id, text or "", actor=actor, wait=wait)
+        info(f"edited {entry_id}; approve it with: dreamcli playbooks approve {dream_id} --entry {entry_id}")
+        for f in findings:
+            warn(f"{f.get('severity')}: {f.get('rule')}: {f.get('message')}")
+
+    @app.command("revert", epilog="Example:\n\n  dreamcli playbooks revert legal 3 --yes")
+    def revert_cmd(
+        ctx: typer.Context,
+        name: str = typer.Argument(..., help="Playbook name."),
+        version: int = typer.Argument(..., min=1, help="The kept version to restore."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
+        actor: str = _ACTOR,
+        wait: float = _WAIT,
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Make a new version equal to an old one (history is never rewritten; audited)."""
+        from dreamcli.playbooks.history import revert
+        from dreamcli.ui.console import info
+
+        ws = open_workspace(ctx, create=False)
+        if not yes:
+            if not _interactive():
+                raise UsageError("no terminal to ask on: revert needs --yes (nothing was changed)")
+            from dreamcli.ui.playbooks_view import confirm
+
+            if not confirm(f"make a new version of {name} equal to v{version}?"):
+                raise typer.Exit(0)
+        commit = revert(ws, name, version, actor=actor, wait=wait)
+        data = {"playbook": name, "to_version": version, "changed": commit is not None,
+                "version_before": commit.version_before if commit else None,
+                "version_after": commit.version_after if commit else None}
+        if as_json:
+            print_json({"version": 1, **data})
+        elif commit is None:
+            info(f"{name} already has the content of v{version}; nothing to do")
+        else:
+            info(f"{name}: v{commit.version_before} → v{commit.version_after} (content of v{version})")
+
+
+def _ops(dream: Any, described: dict[str, Any]) -> list[Any]:
+    by_id = {o.entry_id: o for o in dream.proposal.operations}
+    return [by_id[item["entry_id"]] for item in described["operations"]]
+
+
+def _confirm(ws: Workspace, action: str, targets: list[tuple[str, list[str]]]) -> bool:
+    from dreamcli.playbooks.proposals import load_dream
+    from dreamcli.playbooks.review import describe_dream
+    from dreamcli.ui.playbooks_view import confirm, render_diff
+
+    described = []
+    count = 0
+    for did, ids in targets:
+        d = describe_dream(ws, load_dream(ws, did))
+        if ids:
+            d["operations"] = [o for o in d["operations"] if o["entry_id"] in ids]
+        count += len(d["operations"])
+        described.append(d)
+    render_diff(described)
+    return confirm(f"{action} {count} entr{'y' if count == 1 else 'ies'}?")
+
+
+def _interactive_review(ws: Workspace, targets: list[tuple[str, list[str]]], actor: str | None,
+                        wait: float | None) -> list[tuple[str, list[str]]]:
+    """On a terminal without --entry/--all: ask about each pending entry in turn."""
+    from dreamcli.playbooks.approval import reject
+    from dreamcli.playbooks.proposals import load_dream
+    from dreamcli.playbooks.review import describe_dream
+    from dreamcli.ui.playbooks_view import ask_text, choose, show_item
+
+    chosen: list[tuple[str, list[str]]] = []
+    for did, _ in targets:
+        d = describe_dream(ws, load_dream(ws, did))
+        ids: list[str] = []
+        for item in d["operations"]:
+            show_item(d, item)
+            answer = choose("approve, reject, skip or quit?", ["a", "r", "s", "q"], "s")
+            if answer == "q":
+                break
+            if answer == "a":
+                ids.append(item["entry_id"])
+            elif answer == "r":
+                reason = ask_text("reason")
+                reject(ws, did, entry_ids=[item["entry_id"]], reason=reason, actor=actor, wait=wait)
+        if ids:
+            chosen.append((did, ids))
+    return chosen
+
+
+def _finish(results: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print_json({"version": 1, "results": results})
+    else:
+        from dreamcli.ui.playbooks_view import render_review
+
+        for r in results:
+            render_review(r)
+    refused = [o for r in results for o in r["outcomes"] if o["result"] == "conflict"]
+    if refused:
+        first = refused[0]
+        raise WorkFailed(f"{len(refused)} entr{'y' if len(refused) == 1 else 'ies'} refused: {first['entry_id']}: "
+                         f"{first['reason']}" + (" (and more, see above)" if len(refused) > 1 else ""))

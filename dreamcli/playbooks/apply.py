@@ -1,0 +1,279 @@
+"""Applying a proposal's operations to a playbook and a memory store (docs/proposal-format.md).
+
+Nothing here writes to disk: `apply_operations` changes a Playbook in memory and plans memory-store
+writes; approval commits both under the workspace lock.
+
+Conflict rules: a proposal carries `base_version`, the playbook version its dream read. Operations
+whose entries still fit the current playbook are applied; the others are refused with a reason:
+- add: fits unless the id already exists with other text (same text: already applied);
+- update/merge/retire: fit while the entry exists and its text still matches `old_text`;
+- counts: fits while the entry exists; counts move by the dream's delta against `base_version`
+  (from history), so counts added by another approval in between are kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from dreamcli.playbooks.model import Entry, Playbook, normalize_text, text_matches
+from dreamcli.playbooks.proposals import Operation
+from dreamcli.workspace.home import Workspace
+
+APPLIED, ALREADY, CONFLICT = "applied", "already", "conflict"
+
+
+@dataclass
+class Outcome:
+    entry_id: str
+    op: str
+    target: str
+    status: str  # applied, already, conflict
+    reason: str = ""
+    before: str | None = None  # entry text (or memory file content) before
+    after: str | None = None  # and after
+
+
+@dataclass
+class MemoryChange:
+    path: Path
+    before: str | None
+    after: str | None  # None: delete
+
+
+@dataclass
+class ApplyResult:
+    playbook: Playbook
+    outcomes: list[Outcome] = field(default_factory=list)
+    memory: list[MemoryChange] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def changed(self) -> bool:
+        return any(o.status == APPLIED and o.target == "playbook" for o in self.outcomes)
+
+
+def _conflict(op: Operation, reason: str, before: str | None = None) -> Outcome:
+    return Outcome(op.entry_id, op.op, op.target, CONFLICT, reason, before=before)
+
+
+def _ints(md: dict[str, Any], key: str) -> int | None:
+    value = md.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def merge_metadata(entry: Entry, md: dict[str, Any], base: Entry | None) -> None:
+    """Fold a dream's metadata into `entry`: counts by delta against the base version when known."""
+    for key in ("helpful", "harmful"):
+        value = _ints(md, key)
+        if value is None:
+            continue
+        if base is not None:
+            setattr(entry, key, max(0, getattr(entry, key) + value - getattr(base, key)))
+        else:
+            setattr(entry, key, value)
+    sources = [s for s in md.get("sources") or [] if isinstance(s, str) and s]
+    if sources:
+        entry.sources = list(dict.fromkeys([*sources, *entry.sources]))
+    first, last = md.get("first_seen"), md.get("last_seen")
+    if isinstance(first, str) and first:
+        entry.first_seen = min(first, entry.first_seen) if entry.first_seen else first
+    if isinstance(last, str) and last:
+        entry.last_seen = max(last, entry.last_seen) if entry.last_seen else last
+
+
+class _Applier:
+    def __init__(self, pb: Playbook, base: Playbook | None, ws: Workspace | None, store: str) -> None:
+        self.pb = pb
+        self.base = base
+        self.ws = ws
+        self.store = store
+        self.index: dict[str, Entry] = {e.id: e for e in pb.entries()}
+        self.memory: dict[Path, MemoryChange] = {}
+
+    def base_entry(self, entry_id: str) -> Entry | None:
+        return self.base.find(entry_id) if self.base is not None else None
+
+    # --- playbook ops ---------------------------------------------------------------------------
+    def add(self, op: Operation, text: str) -> Outcome:
+        existing = self.index.get(op.entry_id)
+        if existing is not None:
+            if text_matches(existing.text, text):
+                return Outcome(op.entry_id, op.op, op.target, ALREADY, "already in the playbook",
+                               existing.text, existing.text)
+            return _conflict(op, f"id {op.entry_id} already exists with other text", existing.text)
+        entry = Entry(id=op.entry_id, text=text)
+        merge_metadata(entry, op.metadata, None)
+        self.pb.add_entry(entry, op.section)
+        self.index[entry.id] = entry
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=None, after=text)
+
+    def _fits(self, op: Operation, entry: Entry | None, text: str | None) -> Outcome | None:
+        """None when `op` may change `entry`; else the already/conflict outcome."""
+        if entry is None:
+            return _conflict(op, f"entry {op.entry_id} is no longer in the playbook "
+                             f"(retired or merged after version {self.base_version})")
+        if text is not None and text_matches(entry.text, text):
+            return Outcome(op.entry_id, op.op, op.target, ALREADY, "the playbook already says this",
+                           entry.text, entry.text)
+        if op.old_text is not None and not text_matches(entry.text, op.old_text):
+            return _conflict(op, f"entry {op.entry_id} was changed after the dream read version "
+                             f"{self.base_version}; review its current text and propose again", entry.text)
+        return None
+
+    base_version: int = 0
+
+    def update(self, op: Operation, text: str) -> Outcome:
+        entry = self.index.get(op.entry_id)
+        refused = self._fits(op, entry, text)
+        if refused is not None:
+            return refused
+        assert entry is not None
+        before = entry.text
+        entry.text = text
+        if op.metadata:  # sources and dates only: counts move through `counts` operations
+            merge_metadata(entry, {k: v for k, v in op.metadata.items() if k not in ("helpful", "harmful")}, None)
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=before, after=text)
+
+    def merge(self, op: Operation, text: str) -> Outcome:
+        missing = [m for m in op.merged_ids if m not in self.index]
+        target = self.index.get(op.entry_id)
+        if missing:
+            if len(missing) == len(op.merged_ids) and target is not None and text_matches(target.text, text):
+                return Outcome(op.entry_id, op.op, op.target, ALREADY, "already merged", target.text, target.text)
+            return _conflict(op, f"merged entr{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} "
+                             f"no longer in the playbook (changed after version {self.base_version})")
+        if target is not None:
+            refused = self._fits(op, target, None)
+            if refused is not None:
+                return refused
+        before = target.text if target is not None else None
+        merged = [self.index[m] for m in op.merged_ids if m != op.entry_id]
+        if target is None:
+            first = merged[0]
+            target = Entry(id=op.entry_id, text=text, section=first.section)
+            self.pb.body.insert(self.pb.body.index(first), target)
+            self.index[target.id] = target
+        for m in merged:
+            target.helpful += m.helpful
+            target.harmful += m.harmful
+            merge_metadata(target, {"sources": m.sources, "first_seen": m.first_seen,
+                                    "last_seen": m.last_seen}, None)
+            self.pb.remove_entry(m.id)
+            del self.index[m.id]
+        target.text = text
+        if op.metadata:
+            merge_metadata(target, {k: v for k, v in op.metadata.items() if k not in ("helpful", "harmful")},
+                           None)
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=before, after=text)
+
+    def retire(self, op: Operation) -> Outcome:
+        entry = self.index.get(op.entry_id)
+        if entry is None:
+            return Outcome(op.entry_id, op.op, op.target, ALREADY, "already gone from the playbook")
+        refused = self._fits(op, entry, None)
+        if refused is not None:
+            return refused
+        self.pb.remove_entry(entry.id)
+        del self.index[entry.id]
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=entry.text, after=None)
+
+    def counts(self, op: Operation) -> Outcome:
+        entry = self.index.get(op.entry_id)
+        if entry is None:
+            return _conflict(op, f"entry {op.entry_id} is no longer in the playbook")
+        merge_metadata(entry, op.metadata, self.base_entry(entry.id))
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=entry.text, after=entry.text)
+
+    # --- memory ops -----------------------------------------------------------------------------
+    def memory_op(self, op: Operation, text: str | None) -> Outcome:
+        if self.ws is None:
+            return _conflict(op, "memory operations need a workspace")
+        try:
+            path = memory_path(self.ws, self.store, op.path or "")
+            merged = [memory_path(self.ws, self.store, p) for p in op.merged_paths]
+        except ValueError as e:
+            return _conflict(op, str(e))
+        current = self._read(path)
+        if op.op == "create":
+            if current is not None:
+                if text_matches(current, text):
+                    return Outcome(op.entry_id, op.op, op.target, ALREADY, "file already has this content")
+                return _conflict(op, f"{op.path} already exists with other content", current)
+        elif op.op in ("update", "merge", "retire"):
+            if current is None and op.op != "merge":
+                if op.op == "retire":
+                    return Outcome(op.entry_id, op.op, op.target, ALREADY, "file already deleted")
+                return _conflict(op, f"{op.path} no longer exists")
+            if text is not None and current is not None and text_matches(current, text):
+                return Outcome(op.entry_id, op.op, op.target, ALREADY, "file already has this content")
+            if op.old_text is not None and current is not None and not text_matches(current, op.old_text):
+                return _conflict(op, f"{op.path} changed after the dream read it", current)
+        for m in merged:
+            if m != path:
+                self.memory[m] = MemoryChange(m, self._read(m), None)
+        new = None if op.op == "retire" else (text or "").rstrip("\n") + "\n"
+        self.memory[path] = MemoryChange(path, current, new)
+        return Outcome(op.entry_id, op.op, op.target, APPLIED, before=current, after=new)
+
+    def _read(self, path: Path) -> str | None:
+        if path in self.memory:
+            return self.memory[path].after
+        try:
+            return path.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+            return None
+
+
+def memory_path(ws: Workspace, store: str, path: str) -> Path:
+    """Map the memory tool's `/memories/...` path into `memory/<store>/memories/`, refusing escapes."""
+    if not store or "/" in store or store.startswith("."):
+        raise ValueError(f"invalid memory store {store!r}")
+    p = PurePosixPath(path)
+    parts = p.parts[2:] if p.parts[:2] == ("/", "memories") else p.parts[1:] if p.is_absolute() else p.parts
+    if not parts or any(part in ("..", ".", "") for part in parts):
+        raise ValueError(f"invalid memory path {path!r} (expected /memories/...)")
+    root = ws.memory_store(store) / "memories"
+    return root.joinpath(*parts)
+
+
+def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 0, base: Playbook | None = None,
+                     edits: dict[str, str] | None = None, ws: Workspace | None = None,
+                     memory_store: str = "default") -> ApplyResult:
+    """Apply `ops` in order to `pb` (changed in place). `edits` replace an operation's text."""
+    applier = _Applier(pb, base, ws, memory_store)
+    applier.base_version = base_version
+    result = ApplyResult(playbook=pb)
+    for op in ops:
+        raw = (edits or {}).get(op.entry_id, op.text)
+        text = normalize_text(raw) if raw is not None else None
+        if op.target == "memory":
+            outcome = applier.memory_op(op, raw)
+        elif op.op == "add":
+            outcome = applier.add(op, text or "")
+        elif op.op == "update":
+            outcome = applier.update(op, text or "")
+        elif op.op == "merge":
+            outcome = applier.merge(op, text or "")
+        elif op.op == "retire":
+            outcome = applier.retire(op)
+        else:
+            outcome = applier.counts(op)
+        result.outcomes.append(outcome)
+    result.memory = list(applier.memory.values())
+    return result
+
+
+def write_memory(changes: list[MemoryChange]) -> None:
+    from dreamcli.workspace.fsutil import atomic_write_text
+
+    for change in changes:
+        if change.after is None:
+            if change.path.exists():
+                os.unlink(change.path)
+        else:
+            atomic_write_text(change.path, change.after)

@@ -1,0 +1,268 @@
+"""Approve, reject and edit a dream's proposed operations; revert a playbook to an old version.
+
+Every change happens under the workspace's "playbooks" lock and re-reads the live playbook inside it,
+so racing approvals (or an approval while a dream writes its proposal) lose nothing; the live text
+is compared again just before writing (`commit_playbook`) to catch writers that ignore the lock.
+Each decision is appended to `dreams/<id>/decisions.jsonl`, `dream.json` gets its new status by an
+atomic rewrite, and `audit.jsonl` gets one record per command: actor, time, dream id, entry ids and
+content hashes before and after.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.audit import append_audit, content_hash, current_actor
+from dreamcli.errors import UsageError
+from dreamcli.playbooks.apply import ALREADY, APPLIED, CONFLICT, ApplyResult, Outcome, apply_operations, write_memory
+from dreamcli.playbooks.lintcheck import lint_text
+from dreamcli.playbooks.model import new_playbook, normalize_text
+from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, load_dream
+from dreamcli.playbooks.store import (
+    Commit,
+    ConcurrentChange,
+    commit_playbook,
+    load_version,
+    read_live,
+)
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import append_line, atomic_write_text
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.lock import workspace_lock
+
+LOCK_NAME = "playbooks"
+COMMIT_ATTEMPTS = 3
+
+
+@dataclass
+class ReviewResult:
+    action: str
+    dream_id: str
+    playbook: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why) not touched
+    commit: Commit | None = None
+    status: str = ""
+    audit: dict[str, Any] | None = None
+
+    @property
+    def applied(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == APPLIED]
+
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == CONFLICT]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action, "dream_id": self.dream_id, "playbook": self.playbook, "status": self.status,
+            "outcomes": [{"entry_id": o.entry_id, "op": o.op, "target": o.target, "result": o.status,
+                          "reason": o.reason} for o in self.outcomes],
+            "skipped": [{"entry_id": i, "reason": r} for i, r in self.skipped],
+            "version_before": self.commit.version_before if self.commit else None,
+            "version_after": self.commit.version_after if self.commit else None,
+        }
+
+
+def _select(dream: Dream, entry_ids: list[str] | None, all_: bool) -> list[Operation]:
+    if bool(entry_ids) == bool(all_):
+        raise UsageError("name the entries to review with --entry ID (repeatable) or pass --all")
+    if all_:
+        return list(dream.proposal.operations)
+    ops = []
+    for entry_id in dict.fromkeys(entry_ids or []):
+        op = dream.proposal.find(entry_id)
+        if op is None:
+            known = ", ".join(o.entry_id for o in dream.proposal.operations[:8])
+            raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id} (it has: {known})")
+        ops.append(op)
+    return ops
+
+
+def _record(dream: Dream, action: str, entry_id: str, actor: str, **extra: Any) -> None:
+    rec = {"v": 1, "ts": now_rfc3339(), "action": action, "entry_id": entry_id, "actor": actor, **extra}
+    append_line(dream.decisions_path, json.dumps(rec, ensure_ascii=False, separators=(",", ":")), fsync=True)
+
+
+def _set_status(ws: Workspace, dream_id: str) -> str:
+    """Fold decisions into `dream.json` status (atomic rewrite)."""
+    dream = load_dream(ws, dream_id)
+    status = dream.computed_status()
+    info = dict(dream.info) or {"dream_id": dream.dream_id, "playbook": dream.proposal.playbook}
+    if info.get("status") != status or "reviewed" not in info:
+        info["status"] = status
+        info["reviewed"] = now_rfc3339()
+        atomic_write_text(dream.info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    return status
+
+
+def blocking_findings(dream: Dream, op: Operation, edits: dict[str, str]) -> list[dict[str, Any]]:
+    """Block-severity lint findings for the text that would be approved (re-linted when edited)."""
+    if op.entry_id in edits or dream.decision(op.entry_id).edited_text is not None:
+        text = edits.get(op.entry_id) or dream.text_for(op) or ""
+        return [f for f in lint_text(text) if str(f.get("severity")).lower() == "block"]
+    return op.blocking
+
+
+def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
+            edits: dict[str, str] | None = None, force: bool = False, actor: str | None = None,
+            wait: float | None = None) -> ReviewResult:
+    """Apply the chosen operations of a dream to its playbook as a new version."""
+    who = current_actor(actor)
+    edits = {k: normalize_text(v) for k, v in (edits or {}).items()}
+    with workspace_lock(ws, LOCK_NAME, wait=wait):
+        dream = load_dream(ws, dream_id)
+        prop = dream.proposal
+        result = ReviewResult("approve", dream.dream_id, prop.playbook)
+        todo: list[Operation] = []
+        for op in _select(dream, entry_ids, all_):
+            done = dream.decision(op.entry_id).action
+            if done == "approve":
+                result.skipped.append((op.entry_id, "already approved"))
+            elif done == "reject":
+                if not all_:
+                    raise UsageError(f"entry {op.entry_id} of dream {dream.dream_id} was rejected; a rejected "
+                                     "entry cannot be approved (the next dream may propose it again)")
+                result.skipped.append((op.entry_id, "rejected"))
+            else:
+                todo.append(op)
+        for entry_id, text in edits.items():
+            op = prop.find(entry_id)
+            if op is None or op not in todo:
+                raise UsageError(f"--edit-text applies to an entry being approved; {entry_id} is not one")
+            if op.op not in TEXT_OPS or not text:
+                raise UsageError(f"entry {entry_id} ({op.op}) has no text to edit, or the new text is empty")
+        blocked = {op.entry_id: blocking_findings(dream, op, edits) for op in todo}
+        blocked = {k: v for k, v in blocked.items() if v}
+        if blocked and not force:
+            first_id, findings = next(iter(blocked.items()))
+            what = "; ".join(f"{f.get('rule', 'lint')}: {f.get('message', '')}" for f in findings)
+            raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
+                             f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
+                             "leave them out, or approve with --force")
+        if not todo:
+            result.status = dream.status
+            return result
+        all_edits = {op.entry_id: dream.decision(op.entry_id).edited_text for op in todo}
+        all_edits = {k: v for k, v in all_edits.items() if v is not None} | edits
+        applied, commit = _apply_and_commit(ws, dream, todo, all_edits)
+        result.outcomes = applied.outcomes
+        result.commit = commit
+        version = commit.version_after if commit else None
+        for o in result.outcomes:
+            if o.status == CONFLICT:
+                continue
+            if o.entry_id in edits:
+                new = edits[o.entry_id]
+                _record(dream, "edit", o.entry_id, who, text=new, text_hash=content_hash(new))
+            _record(dream, "approve", o.entry_id, who, result=o.status, playbook_version=version,
+                    forced=o.entry_id in blocked, text_hash=content_hash(o.after))
+        result.status = _set_status(ws, dream.dream_id)
+        result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked))
+        return result
+
+
+def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation],
+                      edits: dict[str, str]) -> tuple[ApplyResult, Commit | None]:
+    prop = dream.proposal
+    for attempt in range(COMMIT_ATTEMPTS):
+        live, live_text = read_live(ws, prop.playbook)
+        pb = live if live is not None else new_playbook(prop.playbook)
+        base = None
+        if live is not None and prop.base_version and prop.base_version != pb.version:
+            base = load_version(ws, prop.playbook, prop.base_version)
+        applied = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits, ws=ws,
+                                   memory_store=prop.memory_store)
+        commit = None
+        try:
+            if applied.changed:
+                commit = commit_playbook(ws, pb, expected_text=live_text)
+        except ConcurrentChange:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            continue
+        write_memory(applied.memory)
+        return applied, commit
+    raise AssertionError("unreachable")
+
+
+def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
+           reason: str, actor: str | None = None, wait: float | None = None) -> ReviewResult:
+    """Record that the chosen operations will not be applied (with the reviewer's reason)."""
+    who = current_actor(actor)
+    if not (reason or "").strip():
+        raise UsageError("say why with --reason TEXT (it goes into the audit trail)")
+    with workspace_lock(ws, LOCK_NAME, wait=wait):
+        dream = load_dream(ws, dream_id)
+        result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)
+        for op in _select(dream, entry_ids, all_):
+            done = dream.decision(op.entry_id).action
+            if done == "reject":
+                result.skipped.append((op.entry_id, "already rejected"))
+            elif done == "approve":
+                if not all_:
+                    raise UsageError(f"entry {op.entry_id} is already approved; to undo it use "
+                                     f"dreamcli playbooks revert {dream.proposal.playbook} VERSION")
+                result.skipped.append((op.entry_id, "approved"))
+            else:
+                text = dream.text_for(op)
+                _record(dream, "reject", op.entry_id, who, reason=reason, text_hash=content_hash(text))
+                result.outcomes.append(Outcome(op.entry_id, op.op, op.target, "rejected", reason, after=text))
+        if result.outcomes:
+            result.status = _set_status(ws, dream.dream_id)
+            result.audit = _audit_review(ws, "reject", who, dream, result, reason=reason)
+        else:
+            result.status = dream.status
+        return result
+
+
+def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str | None = None,
+         wait: float | None = None) -> tuple[Outcome, list[dict[str, Any]]]:
+    """Change the text a pending operation will apply; returns the outcome and fresh lint findings."""
+    who = current_actor(actor)
+    new = normalize_text(text)
+    if not new:
+        raise UsageError("the edited text is empty")
+    with workspace_lock(ws, LOCK_NAME, wait=wait):
+        dream = load_dream(ws, dream_id)
+        op = dream.proposal.find(entry_id)
+        if op is None:
+            raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
+        if op.op not in TEXT_OPS:
+            raise UsageError(f"entry {entry_id} is a {op.op} operation: it has no text to edit")
+        if dream.decision(entry_id).action is not None:
+            raise UsageError(f"entry {entry_id} is already {dream.decision(entry_id).action}d; only pending "
+                             "entries can be edited")
+        before = dream.text_for(op)
+        findings = lint_text(new)
+        _record(dream, "edit", entry_id, who, text=new, text_hash=content_hash(new))
+        append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
+                     entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))
+        return Outcome(entry_id, op.op, op.target, "edited", before=before, after=new), findings
+
+
+def _audit_review(ws: Workspace, action: str, who: str, dream: Dream, result: ReviewResult,
+                  **extra: Any) -> dict[str, Any]:
+    commit = result.commit
+    entries = [{"entry_id": o.entry_id, "op": o.op, "target": o.target, "result": o.status,
+                "hash_before": content_hash(o.before), "hash_after": content_hash(o.after)}
+               for o in result.outcomes]
+    fields: dict[str, Any] = {
+        "dream_id": dream.dream_id, "playbook": dream.proposal.playbook,
+        "entry_ids": [o.entry_id for o in result.outcomes if o.status in (APPLIED, ALREADY, "rejected")],
+        "refused": [{"entry_id": o.entry_id, "reason": o.reason} for o in result.refused],
+        "entries": entries, "dream_status": result.status,
+    }
+    if commit is not None:
+        fields.update(version_before=commit.version_before, version_after=commit.version_after,
+                      hash_before=commit.hash_before, hash_after=commit.hash_after)
+        if commit.hand_edited:
+            fields["hand_edited_before"] = True
+    else:
+        live, text = read_live(ws, dream.proposal.playbook)
+        fields.update(version_before=live.version if live else None, version_after=live.version if live else None,
+                      hash_before=content_hash(text), hash_after=content_hash(text))
+    fields.update({k: v for k, v in extra.items() if v})
+    return append_audit(ws, action, actor=who, **fields)

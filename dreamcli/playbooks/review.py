@@ -1,0 +1,107 @@
+"""What a reviewer sees: playbook summaries and each proposed change with its context (plain data;
+the CLI prints it as JSON or hands it to dreamcli.ui.playbooks_view)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dreamcli.audit import content_hash
+from dreamcli.errors import InputError
+from dreamcli.playbooks.apply import apply_operations
+from dreamcli.playbooks.model import Playbook, new_playbook
+from dreamcli.playbooks.proposals import Dream, Operation, pending_dreams
+from dreamcli.playbooks.store import list_playbook_names, load_version, read_live
+from dreamcli.workspace.home import Workspace
+
+CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "retired", "counts": "counts",
+          "create": "added"}
+EVIDENCE_SHOWN = 3
+
+
+def summaries(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
+    """One row per playbook (and per playbook a pending dream would create)."""
+    pending: dict[str, list[Dream]] = {}
+    for dream in pending_dreams(ws, problems=problems):
+        pending.setdefault(dream.proposal.playbook, []).append(dream)
+    rows = []
+    for name in sorted(set(list_playbook_names(ws)) | set(pending)):
+        row: dict[str, Any] = {"name": name, "version": None, "entries": 0, "tokens": 0, "updated": None,
+                               "pending_dreams": [d.dream_id for d in pending.get(name, [])],
+                               "pending_entries": sum(len(d.undecided()) for d in pending.get(name, []))}
+        try:
+            pb, _ = read_live(ws, name)
+        except InputError as e:
+            row["error"] = str(e)
+            problems.append(str(e))
+            rows.append(row)
+            continue
+        if pb is not None:
+            row.update(version=pb.version, entries=len(pb.entries()), tokens=pb.token_estimate(),
+                       updated=pb.updated, description=pb.description)
+        rows.append(row)
+    return rows
+
+
+def playbook_json(pb: Playbook) -> dict[str, Any]:
+    meta = dict(pb.meta)
+    return {"name": pb.name, "version": pb.version, "updated": pb.updated, "description": pb.description,
+            "scope": pb.scope, "meta": meta, "sections": pb.sections, "tokens": pb.token_estimate(),
+            "entries": [e.to_dict() for e in pb.entries()]}
+
+
+def _evidence(op: Operation) -> list[dict[str, Any]]:
+    out = []
+    for ev in op.evidence[:EVIDENCE_SHOWN]:
+        out.append({"session_id": ev.get("session_id"), "seq": ev.get("seq"), "excerpt": ev.get("excerpt")})
+    return out
+
+
+def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False) -> dict[str, Any]:
+    """Every (undecided, or all) operation of a dream next to what the live playbook says now."""
+    prop = dream.proposal
+    live, live_text = read_live(ws, prop.playbook)
+    current = live if live is not None else new_playbook(prop.playbook)
+    ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
+    # a dry run tells which operations still fit the live playbook
+    trial, _ = read_live(ws, prop.playbook)
+    trial = trial if trial is not None else new_playbook(prop.playbook)
+    base = None
+    if live is not None and prop.base_version and prop.base_version != current.version:
+        base = load_version(ws, prop.playbook, prop.base_version)
+    undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
+    edits = {o.entry_id: t for o in undecided if (t := dream.decision(o.entry_id).edited_text) is not None}
+    dry = apply_operations(trial, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
+                           memory_store=prop.memory_store)
+    fit = {o.entry_id: o for o in dry.outcomes}
+    index = {e.id: e for e in current.entries()}
+    items = []
+    for op in ops:
+        entry = index.get(op.entry_id)
+        decision = dream.decision(op.entry_id)
+        outcome = fit.get(op.entry_id)
+        if op.target == "memory":
+            old_text = outcome.before if outcome else op.old_text
+        else:
+            old_text = entry.text if entry is not None else op.old_text
+        items.append({
+            "entry_id": op.entry_id, "op": op.op, "target": op.target, "change": CHANGE.get(op.op, op.op),
+            "section": entry.section if entry is not None else op.section, "path": op.path,
+            "old_text": old_text, "proposed_old_text": op.old_text,
+            "new_text": None if op.op == "retire" else (dream.text_for(op) if op.op != "counts" else old_text),
+            "edited": decision.edited_text is not None,
+            "merged": [{"entry_id": m, "text": index[m].text if m in index else None} for m in op.merged_ids],
+            "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind, "support": op.support,
+            "impact": op.impact, "metadata": op.metadata, "evidence": _evidence(op),
+            "evidence_total": len(op.evidence), "lint": op.lint, "blocking": bool(op.blocking),
+            "decision": decision.action, "fits": outcome.status if outcome else None,
+            "conflict": outcome.reason if outcome and outcome.status == "conflict" else None,
+        })
+    return {
+        "dream_id": dream.dream_id, "playbook": prop.playbook, "status": dream.status,
+        "created": prop.created or dream.info.get("created"), "base_version": prop.base_version,
+        "live_version": live.version if live is not None else None, "memory_store": prop.memory_store,
+        "offline": dream.info.get("offline"), "budget": prop.budget, "lint": prop.lint,
+        "tokens_now": current.token_estimate() if live is not None else 0,
+        "tokens_after": trial.token_estimate(), "operations": items,
+        "live_hash": content_hash(live_text),
+    }

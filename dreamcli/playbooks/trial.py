@@ -1,0 +1,79 @@
+"""Trial before approval: the playbook as it would be with a dream's pending entries, never written.
+
+`dreamcli run --with-proposal DREAM_ID` places this playbook in context instead of the live one; the
+session records `with_proposal` so a later review can compare trial runs with ordinary ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.playbooks.apply import APPLIED, CONFLICT, apply_operations
+from dreamcli.playbooks.model import Playbook, new_playbook
+from dreamcli.playbooks.proposals import load_dream
+from dreamcli.playbooks.store import load_playbook, load_version, read_live
+from dreamcli.workspace.home import Workspace
+
+
+@dataclass
+class Trial:
+    dream_id: str
+    playbook: Playbook
+    base_version: int  # the live version the trial was built on (0: no live playbook)
+    applied: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
+
+    @property
+    def name(self) -> str:
+        return self.playbook.name
+
+    @property
+    def playbooks(self) -> list[Playbook]:
+        return [self.playbook]
+
+    def record(self) -> dict[str, Any]:
+        """What a session records under `with_proposal`."""
+        return {"dream_id": self.dream_id, "playbook": self.name, "base_version": self.base_version,
+                "entry_ids": list(self.applied), "refused": [i for i, _ in self.refused]}
+
+    def loader(self) -> Callable[[Workspace, str], Playbook | None]:
+        """A playbook loader (`RunOptions.playbook_loader`): this trial for its playbook, else the live one."""
+        def load(ws: Workspace, name: str) -> Playbook | None:
+            if name == self.name:
+                return self.playbook
+            return load_playbook(ws, name)
+
+        return load
+
+
+def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = False) -> Trial:
+    """The dream's playbook with its undecided playbook operations applied (in memory only).
+
+    Approved entries are already live; rejected ones are left out unless `include_rejected`. Edits a
+    reviewer made are used. Operations that conflict with the live playbook are skipped and listed.
+    The result keeps the live version number: it is not a new version.
+    """
+    dream = load_dream(ws, dream_id)
+    prop = dream.proposal
+    ops = [o for o in prop.operations if o.target == "playbook"
+           and (dream.decision(o.entry_id).action is None
+                or (include_rejected and dream.decision(o.entry_id).action == "reject"))]
+    live, _ = read_live(ws, prop.playbook)
+    pb = live if live is not None else new_playbook(prop.playbook)
+    base = None
+    if live is not None and prop.base_version and prop.base_version != pb.version:
+        base = load_version(ws, prop.playbook, prop.base_version)
+    edits = {o.entry_id: t for o in ops if (t := dream.decision(o.entry_id).edited_text) is not None}
+    result = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits)
+    return Trial(
+        dream_id=dream.dream_id, playbook=pb, base_version=live.version if live is not None else 0,
+        applied=[o.entry_id for o in result.outcomes if o.status == APPLIED],
+        refused=[(o.entry_id, o.reason) for o in result.outcomes if o.status == CONFLICT],
+    )
+
+
+def playbooks_with_proposal(ws: Workspace, dream_id: str) -> list[Playbook]:
+    """The playbook(s) a run would read with this dream's proposed entries applied (not approved)."""
+    return trial_playbook(ws, dream_id).playbooks
