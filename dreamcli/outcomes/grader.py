@@ -159,11 +159,19 @@ def call_grader(client: Any, params: dict[str, Any], ids: list[str]) -> TrialVer
                         model=str(getattr(response, "model", None) or params["model"]), usage=usage)
 
 
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def usage_counts(usage: Any) -> dict[str, int]:
+    """The token counters of an SDK Usage object or dict (the keys of the session log's `usage`)."""
+    return _usage(usage)
+
+
 def _usage(usage: Any) -> dict[str, int]:
     if usage is None:
         return {}
     data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
-    return {k: int(v) for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return {k: int(data[k]) for k in USAGE_KEYS if isinstance(data.get(k), int) and not isinstance(data[k], bool)}
 
 
 def parse_answer(content: list[dict[str, Any]], stop_reason: str | None, ids: list[str], *,

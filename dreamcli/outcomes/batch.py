@@ -1,0 +1,164 @@
+"""`dreamcli grade --batch`: grader calls through the Message Batches API (half price, asynchronous).
+
+The batch fills the grade cache; grading then runs as usual from the cache, with no direct model
+calls. The batch id and what each request is for are saved under state/grade-batches/ before the
+first poll, so an interrupted run (Ctrl-C, a lost terminal) resumes polling the same batch on the
+next run instead of paying twice. A request the batch could not answer becomes a grader error for
+its session (never cached), and the next run submits it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.errors import Interrupted
+from dreamcli.outcomes.evidence import load_run
+from dreamcli.outcomes.grader import GraderError, parse_answer, usage_counts
+from dreamcli.outcomes.grading import Grader
+from dreamcli.outcomes.spec import OutcomeSpec
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import atomic_write_text
+
+MAX_REQUESTS_PER_BATCH = 10_000
+StatusCallback = Callable[[str, str, dict[str, int]], None]
+
+
+@dataclass
+class BatchRun:
+    submitted: list[str] = field(default_factory=list)  # batch ids created by this run
+    resumed: list[str] = field(default_factory=list)  # batch ids of earlier, interrupted runs
+    answered: int = 0
+    errored: int = 0
+
+
+def batches_dir(grader: Grader) -> Path:
+    return grader.ws.state_dir / "grade-batches"
+
+
+def _state_path(grader: Grader, batch_id: str) -> Path:
+    return batches_dir(grader) / f"{batch_id}.json"
+
+
+def pending_batches(grader: Grader) -> list[dict[str, Any]]:
+    out = []
+    d = batches_dir(grader)
+    if not d.is_dir():
+        return out
+    for p in sorted(d.glob("*.json")):
+        try:
+            out.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def run_batch(grader: Grader, jobs: list[tuple[Path, OutcomeSpec]], *, poll_interval: float = 10.0,
+              on_status: StatusCallback | None = None) -> BatchRun:
+    """Resume interrupted batches, then submit one for every grader trial not in the cache, and wait."""
+    summary = BatchRun()
+    for state in pending_batches(grader):
+        summary.resumed.append(state["batch_id"])
+        _wait_and_collect(grader, state, poll_interval, on_status, summary)
+    items: dict[str, dict[str, Any]] = {}
+    requests: list[dict[str, Any]] = []
+    for path, spec in jobs:
+        if not grader.needs_model(spec):
+            continue
+        try:
+            run = load_run(path)
+        except OSError:
+            continue  # reported as an error by the grading pass
+        evidence = grader.evidence(run, spec)
+        params = None
+        for key in grader.trial_keys(run, spec, evidence):
+            custom_id = "g-" + key[:48]
+            if custom_id in items or grader.cache.get(key) is not None:
+                continue
+            params = params or grader.request_params(spec, evidence)
+            items[custom_id] = {"key": key, "session_id": run.session_id,
+                                "ids": [c.id for c in spec.grader_criteria], "model": params["model"]}
+            requests.append({"custom_id": custom_id, "params": params})
+    for start in range(0, len(requests), MAX_REQUESTS_PER_BATCH):
+        chunk = requests[start:start + MAX_REQUESTS_PER_BATCH]
+        state = _submit(grader, chunk, {r["custom_id"]: items[r["custom_id"]] for r in chunk})
+        summary.submitted.append(state["batch_id"])
+        _wait_and_collect(grader, state, poll_interval, on_status, summary)
+    return summary
+
+
+def _submit(grader: Grader, requests: list[dict[str, Any]], items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from dreamcli.modelclient import api_error
+
+    try:
+        batch = grader.client().messages.batches.create(requests=requests)
+    except Exception as e:
+        raise api_error(e, what="grader batch") from None
+    state = {"batch_id": batch.id, "created": now_rfc3339(), "items": items}
+    atomic_write_text(_state_path(grader, batch.id), json.dumps(state, ensure_ascii=False))
+    return state
+
+
+def _wait_and_collect(grader: Grader, state: dict[str, Any], poll_interval: float,
+                      on_status: StatusCallback | None, summary: BatchRun) -> None:
+    from dreamcli.modelclient import api_error
+
+    batch_id = state["batch_id"]
+    batches = grader.client().messages.batches
+    try:
+        while True:
+            try:
+                batch = batches.retrieve(batch_id)
+            except Exception as e:
+                raise api_error(e, what=f"grader batch {batch_id}") from None
+            counts = batch.request_counts.model_dump() if batch.request_counts is not None else {}
+            if on_status is not None:
+                on_status(batch_id, batch.processing_status, counts)
+            if batch.processing_status == "ended":
+                break
+            time.sleep(poll_interval)
+        try:
+            results = batches.results(batch_id)
+            for entry in results:
+                _collect(grader, state["items"], entry, summary)
+        except Exception as e:
+            raise api_error(e, what=f"grader batch {batch_id} results") from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: batch {batch_id} keeps running; run the same command again to "
+                          "resume it") from None
+    _state_path(grader, batch_id).unlink(missing_ok=True)
+
+
+def _collect(grader: Grader, items: dict[str, dict[str, Any]], entry: Any, summary: BatchRun) -> None:
+    item = items.get(entry.custom_id)
+    if item is None:
+        return
+    key = item["key"]
+    result = entry.result
+    if result.type != "succeeded":
+        summary.errored += 1
+        detail = ""
+        if result.type == "errored":
+            err = getattr(getattr(result, "error", None), "error", None)
+            detail = f": {getattr(err, 'type', '')} {getattr(err, 'message', '')}".rstrip()
+        grader.batch_errors[key] = f"batch request {result.type}{detail}"
+        return
+    message = result.message
+    content = [b.model_dump() for b in message.content]
+    usage = usage_counts(message.usage)
+    try:
+        verdicts = parse_answer(content, message.stop_reason, item["ids"], model=message.model or item["model"],
+                                usage=usage)
+    except GraderError as e:
+        summary.errored += 1
+        grader.batch_errors[key] = str(e)
+        return
+    verdicts.batch = True
+    grader.cache.put(key, verdicts)
+    verdicts.cached = True  # counted as answered by the batch, not as a direct call
+    grader.batch_verdicts[key] = verdicts
+    summary.answered += 1
