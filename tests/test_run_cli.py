@@ -25,7 +25,8 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "docs").mkdir(parents=True)
     (root / "docs" / "notes.txt").write_text("alpha\nbeta\ngamma\n")
-    (root / "outcome.yaml").write_text("name: notes\n")
+    (root / "outcome.yaml").write_text(  # always satisfied, deterministic: the revision loop adds no model call
+        "name: notes\ncriteria:\n  - id: within-budget\n    check: {type: max_turns, value: 1000}\n")
     (root / "task.yaml").write_text(
         "name: count-notes\n"
         "prompt: Count the lines of notes.txt and write summary.md.\n"

@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", "-y", help="Approve every tool call (recorded in the session)."),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable result on stdout."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No live output on stderr (errors only)."),
+        outcome: Path = typer.Option(None, "--outcome", metavar="SPEC", help="Grade each finished turn against "
+                                     "this outcome spec and send failures back for revision (default: the "
+                                     "task's outcome)."),
     ) -> None:
         from dreamcli.agent import RunOptions, load_task_file, prompt_spec, run_agent
         from dreamcli.agent.spec import check_playbook_name
@@ -76,8 +79,14 @@ def register(app: typer.Typer) -> None:
             if no_playbooks:
                 raise UsageError("--playbook and --no-playbooks exclude each other")
         spec = load_task_file(task) if task is not None else prompt_spec(_read_prompt(prompt))
+        if outcome is not None:
+            spec = spec.with_overrides(outcome=outcome.expanduser().resolve())
         ws = open_workspace(ctx)
         cfg = load_config(ctx)
+        from dreamcli.outcomes.revision import failure_message, revision_loop_for
+
+        loop = revision_loop_for(ws, cfg, spec.outcome)
+        hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop else {}
         view = RunView(quiet=quiet)
         options = RunOptions(
             model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
@@ -85,7 +94,7 @@ def register(app: typer.Typer) -> None:
             ask=view.ask_approval if is_interactive() else None,
         )
         try:
-            result = run_agent(ws, cfg, spec, options, callbacks=view)
+            result = run_agent(ws, cfg, spec, options, callbacks=view, **hooks)
         except Interrupted as e:
             partial = getattr(e, "result", None)
             if as_json and partial is not None:
@@ -98,3 +107,5 @@ def register(app: typer.Typer) -> None:
         if result.exit_code:
             raise DreamError(f"run {result.status}: {result.error or 'failed'} (session {result.session_id})",
                              exit_code=result.exit_code)
+        if loop is not None and loop.exit_code:
+            raise DreamError(failure_message(loop, result.session_id), exit_code=loop.exit_code)
