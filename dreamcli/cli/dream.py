@@ -1,24 +1,130 @@
-"""`dreamcli dream` (placeholder until its issue lands)."""
+"""`dreamcli dream`: review past sessions and propose playbook entries with their evidence."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import config as load_config
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError
 
-HELP = "Review past sessions and propose playbook entries with their evidence (never live until approved)."
+HELP = ("Review past sessions and propose playbook entries with their evidence (never live until approved).\n\n"
+        "Reads the sessions not dreamed yet for the playbook (or --since/--session/--task/--all), their grades and "
+        "the memory store; writes dreams/<id>/ (proposal.json, report.md, dream.json) for `dreamcli playbooks "
+        "diff/approve`. Without a model configured (or with --offline) entries are written from the evidence by "
+        "templates. Safe under cron: one dream at a time (exit 75 when another runs, --wait to queue), a rerun "
+        "with nothing new does nothing and exits 0, and a killed dream leaves no partial proposal.")
 EPILOG = """Examples:
 
   dreamcli dream --offline
 
   dreamcli dream --playbook legal --since 7d --json
+
+  dreamcli dream --instructions "Focus on file-type workarounds" --dry-run
+
+  0 * * * *  dreamcli --home ~/agents/.dreamcli dream --quiet --wait   (cron)
 """
 
 
 def register(app: typer.Typer) -> None:
-    @app.command(
-        "dream", help=HELP, epilog=EPILOG,
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )
-    def dream_cmd(ctx: typer.Context) -> None:
-        not_available("`dreamcli dream`")
+    @app.command("dream", help=HELP, epilog=EPILOG)
+    def dream_cmd(
+        ctx: typer.Context,
+        playbook: str = typer.Option(None, "--playbook", "-p", help="Playbook to propose for (default: config "
+                                     "playbooks.default)."),
+        since: str = typer.Option(None, "--since", help="Dream over sessions started after this (7d, 2026-11-01) "
+                                  "instead of the new ones."),
+        session: list[str] = typer.Option(None, "--session", help="Dream over this session (id or prefix); "
+                                          "repeatable."),
+        task: str = typer.Option(None, "--task", help="Only sessions of this task."),
+        all_: bool = typer.Option(False, "--all", help="Re-dream every session from scratch."),
+        offline: bool = typer.Option(False, "--offline", help="No model: write entries from templates."),
+        instructions: str = typer.Option(None, "--instructions", help="Steer the model (at most 4,096 characters; "
+                                         "@FILE reads a file)."),
+        memory_store: str = typer.Option("default", "--memory-store", help="Memory store to read and tidy."),
+        min_support: int = typer.Option(None, "--min-support", min=1, help="Distinct sessions a pattern needs "
+                                        "(default: config dream.min_support, 2)."),
+        max_candidates: int = typer.Option(None, "--max-candidates", min=1, help="At most this many candidates."),
+        model: str = typer.Option(None, "--model", help="Dreamer model id (default: config models.dreamer)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be proposed; write nothing."),
+        auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve the proposal at once (only when "
+                                          "config dream.auto_approve is true; audit logged)."),
+        wait: bool = typer.Option(False, "--wait", help="Wait for another dream to finish instead of exit 75."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        from dreamcli.dream.engine import DreamOptions, run_dream
+        from dreamcli.timeutil import parse_since
+        from dreamcli.workspace.lock import workspace_lock
+
+        ws = open_workspace(ctx, create=False)
+        cfg = load_config(ctx)
+        if auto_approve and not cfg.dream.auto_approve:
+            raise UsageError("--auto-approve is refused: config dream.auto_approve is false (a person must review "
+                             "with `dreamcli playbooks diff/approve`)")
+        if auto_approve and dry_run:
+            raise UsageError("--auto-approve and --dry-run cannot be combined")
+        opts = DreamOptions(
+            playbook=playbook, since=parse_since(since) if since else None, session_ids=list(session or []),
+            task=task, all=all_, offline=offline, instructions=_instructions(instructions), dry_run=dry_run,
+            min_support=min_support, max_candidates=max_candidates, memory_store=memory_store, model=model,
+        )
+        if opts.all and (opts.session_ids or opts.since):
+            raise UsageError("--all cannot be combined with --since or --session")
+        view = None
+        if not quiet and not as_json:
+            from dreamcli.ui.dream_view import DreamProgress
+
+            view = DreamProgress()
+        try:
+            if dry_run:
+                result = run_dream(ws, cfg, opts, progress=view.update if view else None)
+            else:
+                with workspace_lock(ws, "dream", wait=-1 if wait else None):
+                    result = run_dream(ws, cfg, opts, progress=view.update if view else None)
+        finally:
+            if view is not None:
+                view.close()
+        approved: Any = None
+        if auto_approve and result.dream_id and result.status == "pending":
+            approved = _auto_approve(ws, result)
+        if as_json:
+            data = result.to_json()
+            data["report_path"] = str(result.path / "report.md") if result.path else None
+            if approved is not None:
+                data["auto_approved"] = approved
+            print_json(data)
+            return
+        if quiet:
+            return
+        from dreamcli.ui.dream_view import render_result
+
+        render_result(result, approved)
+
+
+def _instructions(value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    from pathlib import Path
+
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"--instructions: cannot read {path}: {e.strerror}") from None
+
+
+def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:
+    """Approve every operation without a blocking lint finding, through the playbooks approval (audited)."""
+    from dreamcli.dream.lint import has_blocking
+    from dreamcli.playbooks.approval import approve
+
+    ids = [op["entry_id"] for op in result.operations if not has_blocking(op.get("lint") or [])]
+    held = [op["entry_id"] for op in result.operations if has_blocking(op.get("lint") or [])]
+    if not ids:
+        return {"approved": [], "held_for_review": held}
+    review = approve(ws, result.dream_id, entry_ids=ids, actor="dreamcli dream --auto-approve", wait=-1)
+    return {"approved": [o.entry_id for o in review.applied], "refused": [o.entry_id for o in review.refused],
+            "held_for_review": held, "status": review.status}

@@ -1,0 +1,6 @@
+"""Dreaming: review past sessions, extract what recurs, and propose playbook and memory changes with
+their evidence (never live until a person approves them).
+
+    from dreamcli.dream.engine import DreamOptions, run_dream
+    from dreamcli.dream.lint import lint_entry_text, Finding
+"""

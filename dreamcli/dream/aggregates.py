@@ -1,0 +1,194 @@
+"""What the dreamer has learned from all sessions so far: patterns keyed by signature, with the
+distinct episodes that showed them (a lead session and its sub-agents are one episode), evidence and
+recoveries. Bounded in memory, serializable to JSON so later dreams continue where the last one
+stopped (patterns accumulate support across dreams; sets make re-reading a session idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_EPISODES = 5000  # per pattern; beyond this support is counted without ids
+MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
+MAX_EVIDENCE = 3
+MAX_EXAMPLES = 8
+MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
+
+
+@dataclass
+class Recovery:
+    label: str
+    example: str
+    episodes: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Recovery:
+        return cls(d["label"], d["example"], set(d.get("episodes", [])))
+
+
+@dataclass
+class Pattern:
+    kind: str  # error | correction | criterion | loop | memory
+    key: str
+    label: str = ""
+    template: str = ""
+    episodes: set[str] = field(default_factory=set)
+    overflow: int = 0  # episodes counted beyond MAX_EPISODES
+    sessions: list[str] = field(default_factory=list)  # most recent first
+    occurrences: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    recoveries: dict[str, Recovery] = field(default_factory=dict)
+    examples: dict[str, int] = field(default_factory=dict)  # representative texts -> count
+    touched: bool = False  # got new evidence in this dream (not stored)
+
+    @property
+    def support(self) -> int:
+        return len(self.episodes) + self.overflow
+
+    def observe(self, episode: str, session_id: str, ts: str | None, evidence: dict[str, Any] | None = None) -> None:
+        self.occurrences += 1
+        self.touched = True
+        if episode not in self.episodes:
+            if len(self.episodes) < MAX_EPISODES:
+                self.episodes.add(episode)
+            else:
+                self.overflow += 1
+        if session_id not in self.sessions[:5]:
+            if session_id in self.sessions:
+                self.sessions.remove(session_id)
+            self.sessions.insert(0, session_id)
+            del self.sessions[MAX_SESSIONS:]
+        if ts:
+            if self.first_seen is None or ts < self.first_seen:
+                self.first_seen = ts
+            if self.last_seen is None or ts > self.last_seen:
+                self.last_seen = ts
+        if evidence is not None and len(self.evidence) < MAX_EVIDENCE and all(
+            e.get("episode", e.get("session_id")) != episode for e in self.evidence
+        ):
+            if episode != evidence.get("session_id"):
+                evidence = {**evidence, "episode": episode}
+            self.evidence.append(evidence)
+
+    def example(self, text: str) -> None:
+        if text in self.examples or len(self.examples) < MAX_EXAMPLES:
+            self.examples[text] = self.examples.get(text, 0) + 1
+
+    def recover(self, key: str, label: str, example: str, episode: str) -> None:
+        rec = self.recoveries.get(key)
+        if rec is None:
+            if len(self.recoveries) >= MAX_EXAMPLES:
+                return
+            rec = self.recoveries[key] = Recovery(label, example)
+        if len(rec.episodes) < MAX_EPISODES:
+            rec.episodes.add(episode)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "label": self.label, "template": self.template,
+                "episodes": sorted(self.episodes), "overflow": self.overflow, "sessions": self.sessions,
+                "occurrences": self.occurrences, "first_seen": self.first_seen, "last_seen": self.last_seen,
+                "evidence": self.evidence, "examples": self.examples,
+                "recoveries": {k: r.to_json() for k, r in self.recoveries.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Pattern:
+        p = cls(kind=d["kind"], key=d["key"], label=d.get("label", ""), template=d.get("template", ""))
+        p.episodes = set(d.get("episodes", []))
+        p.overflow = int(d.get("overflow", 0))
+        p.sessions = list(d.get("sessions", []))
+        p.occurrences = int(d.get("occurrences", 0))
+        p.first_seen, p.last_seen = d.get("first_seen"), d.get("last_seen")
+        p.evidence = list(d.get("evidence", []))
+        p.examples = dict(d.get("examples", {}))
+        p.recoveries = {k: Recovery.from_json(v) for k, v in d.get("recoveries", {}).items()}
+        return p
+
+
+@dataclass
+class Aggregates:
+    patterns: dict[str, Pattern] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)  # child session -> parent session
+    graded: dict[str, set[str]] = field(default_factory=dict)  # outcome -> graded episodes
+    episodes: dict[str, list[Any]] = field(default_factory=dict)  # episode -> [task, cost, calls, truncated, example]
+    entry_use: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # entry -> helpful/harmful episodes
+    memory_touch: dict[str, str] = field(default_factory=dict)  # memory path -> last ts used in a session
+    proposed: dict[str, dict[str, Any]] = field(default_factory=dict)  # candidate key -> {entry_id, dream_id, support}
+    sessions_seen: int = 0
+
+    def episode_of(self, session_id: str, parent: str | None) -> str:
+        if parent:
+            self.parents[session_id] = parent
+        root, hops = session_id, 0
+        while root in self.parents and hops < 20:
+            root = self.parents[root]
+            hops += 1
+        return root
+
+    def pattern(self, kind: str, key: str, label: str = "", template: str = "") -> Pattern:
+        full = f"{kind}|{key}"
+        p = self.patterns.get(full)
+        if p is None:
+            p = self.patterns[full] = Pattern(kind=kind, key=full, label=label, template=template)
+        return p
+
+    def add_cost(self, episode: str, task: str | None, is_root: bool, cost: float, calls: int, truncated: int,
+                 example: str | None) -> None:
+        rec = self.episodes.get(episode)
+        if rec is None:
+            rec = self.episodes[episode] = [task, 0.0, 0, 0, None]
+        if is_root and task:
+            rec[0] = task
+        rec[1] = round(rec[1] + cost, 6)
+        rec[2] += calls
+        rec[3] += truncated
+        if example and not rec[4]:
+            rec[4] = example
+
+    def use_entry(self, entry_id: str, episode: str, passed: bool) -> bool:
+        """Record that a graded episode had `entry_id` in context; False if it was counted before."""
+        use = self.entry_use.setdefault(entry_id, {"helpful": [], "harmful": [], "new_helpful": [], "new_harmful": []})
+        if episode in use["helpful"] or episode in use["harmful"] or episode in use["new_helpful"] \
+                or episode in use["new_harmful"]:
+            return False
+        use["new_helpful" if passed else "new_harmful"].append(episode)
+        return True
+
+    def commit_entry_use(self) -> None:
+        """After a proposal carrying the counts is written: new counts become counted ones."""
+        for use in self.entry_use.values():
+            use["helpful"].extend(use.pop("new_helpful", []))
+            use["harmful"].extend(use.pop("new_harmful", []))
+            use["new_helpful"], use["new_harmful"] = [], []
+
+    def prune(self) -> None:
+        if len(self.patterns) <= MAX_PATTERNS:
+            return
+        ranked = sorted(self.patterns.values(), key=lambda p: (p.support, p.last_seen or ""))
+        for p in ranked[: len(self.patterns) - MAX_PATTERNS]:
+            del self.patterns[p.key]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "sessions_seen": self.sessions_seen,
+                "patterns": [p.to_json() for p in self.patterns.values()], "parents": self.parents,
+                "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
+                "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Aggregates:
+        agg = cls()
+        if d.get("v") != 1:
+            return agg
+        agg.sessions_seen = int(d.get("sessions_seen", 0))
+        agg.patterns = {p["key"]: Pattern.from_json(p) for p in d.get("patterns", [])}
+        agg.parents = dict(d.get("parents", {}))
+        agg.graded = {k: set(v) for k, v in d.get("graded", {}).items()}
+        agg.episodes = dict(d.get("episodes", {}))
+        agg.entry_use = dict(d.get("entry_use", {}))
+        agg.memory_touch = dict(d.get("memory_touch", {}))
+        agg.proposed = dict(d.get("proposed", {}))
+        return agg

@@ -1,0 +1,233 @@
+"""From aggregated patterns to ranked candidates: what recurs in enough distinct episodes to be worth
+an entry, with its support, impact, facts (for templates and the model) and evidence."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.dream.aggregates import Aggregates, Pattern
+from dreamcli.dream.text import jaccard
+
+SECTIONS = {
+    "error_recovery": "Tool workarounds",
+    "tool_error": "Tool workarounds",
+    "correction": "Corrections",
+    "criterion": "Outcome criteria",
+    "loop": "Efficiency",
+    "cost_outlier": "Efficiency",
+    "memory_note": "Notes",
+}
+CLUSTER_SIMILARITY = 0.5
+COST_OUTLIER_RATIO = 3.0
+COST_MIN_EPISODES = 6
+CRITERION_MIN_RATE = 0.1
+TOOL_ERROR_MIN_SUPPORT = 3  # an error nobody recovered from needs a little more evidence
+
+
+@dataclass
+class Candidate:
+    key: str
+    kind: str
+    support: int
+    impact: float
+    facts: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    sources: list[str]
+    first_seen: str | None
+    last_seen: str | None
+    fresh: bool
+    pattern_keys: list[str] = field(default_factory=list)
+    successes: int | None = None
+    total: int | None = None
+
+    @property
+    def section(self) -> str:
+        return SECTIONS[self.kind]
+
+    @property
+    def score(self) -> float:
+        return self.support * (0.5 + self.impact)
+
+
+def build_candidates(agg: Aggregates, *, min_support: int, new_episodes: set[str]) -> list[Candidate]:
+    """Every pattern with at least `min_support` distinct episodes, ranked by support and impact."""
+    by_kind: dict[str, list[Pattern]] = {}
+    for p in agg.patterns.values():
+        by_kind.setdefault(p.kind, []).append(p)
+    out: list[Candidate] = []
+    for p in by_kind.get("error", []):
+        if p.support >= min_support:
+            c = _error(p, min_support)
+            if c is not None:
+                out.append(c)
+    for group in cluster(by_kind.get("correction", [])):
+        c = _merged("correction", group, min_support)
+        if c is not None:
+            out.append(c)
+    for group in cluster(by_kind.get("memory", [])):
+        c = _merged("memory_note", group, min_support)
+        if c is not None:
+            out.append(c)
+    for p in by_kind.get("criterion", []):
+        c = _criterion(p, agg, min_support)
+        if c is not None:
+            out.append(c)
+    for p in by_kind.get("loop", []):
+        if p.support >= min_support:
+            example = _top(p.examples) or p.template
+            out.append(_from(p, "loop", 0.5, {"tool": p.label, "example": example}))
+    out.extend(_cost_outliers(agg, min_support, new_episodes))
+    out.sort(key=lambda c: (-c.score, c.key))
+    return out
+
+
+def _from(p: Pattern, kind: str, impact: float, facts: dict[str, Any], **kw: Any) -> Candidate:
+    return Candidate(key=p.key, kind=kind, support=p.support, impact=impact, facts=facts, evidence=list(p.evidence),
+                     sources=list(p.sessions), first_seen=p.first_seen, last_seen=p.last_seen, fresh=p.touched,
+                     pattern_keys=[p.key], **kw)
+
+
+def _top(counts: dict[str, int]) -> str | None:
+    return max(counts.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] if counts else None
+
+
+def _error(p: Pattern, min_support: int) -> Candidate | None:
+    facts: dict[str, Any] = {"tool": p.label, "error": p.template,
+                             "error_example": p.evidence[0]["excerpt"] if p.evidence else p.template}
+    ext = _extension(p.template)
+    if ext:
+        facts["file_type"] = ext
+    recs = sorted(p.recoveries.values(), key=lambda r: (-len(r.episodes), r.example))
+    if recs and len(recs[0].episodes) >= max(2, min_support // 2 + 1):
+        best = recs[0]
+        facts.update(recovery=best.example, recovery_tool=best.label,
+                     alternatives=[{"example": r.example, "sessions": len(r.episodes)} for r in recs[1:3]
+                                   if len(r.episodes) >= 2])
+        successes = min(len(best.episodes), p.support)
+        return _from(p, "error_recovery", successes / max(1, p.support), facts, successes=successes, total=p.support)
+    if p.support < max(min_support, TOOL_ERROR_MIN_SUPPORT):
+        return None
+    return _from(p, "tool_error", 0.3, facts, successes=0, total=p.support)
+
+
+def _extension(template: str) -> str | None:
+    start = template.find("<file.")
+    if start < 0:
+        return None
+    end = template.find(">", start)
+    return template[start + 6 : end] if end > start else None
+
+
+def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
+    """Greedy clustering of near-identical texts (stem sets, Jaccard >= 0.5), biggest support first.
+    An inverted index keeps it fast with thousands of one-off texts."""
+    ordered = sorted(patterns, key=lambda p: (-p.support, p.key))
+    reps: list[frozenset[str]] = []
+    groups: list[list[Pattern]] = []
+    index: dict[str, list[int]] = {}
+    for p in ordered:
+        words = frozenset(p.key.split("|", 1)[1].split())
+        hits: dict[int, int] = {}
+        for w in words:
+            for gi in index.get(w, ()):
+                hits[gi] = hits.get(gi, 0) + 1
+        best, best_sim = None, CLUSTER_SIMILARITY
+        for gi, shared in hits.items():
+            if shared < 2:
+                continue
+            sim = jaccard(words, reps[gi])
+            if sim >= best_sim:
+                best, best_sim = gi, sim
+        if best is None:
+            groups.append([p])
+            reps.append(words)
+            for w in words:
+                index.setdefault(w, []).append(len(groups) - 1)
+        else:
+            groups[best].append(p)
+    return groups
+
+
+def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | None:
+    episodes: set[str] = set()
+    overflow = 0
+    for p in group:
+        episodes |= p.episodes
+        overflow += p.overflow
+    support = len(episodes) + overflow
+    if support < min_support:
+        return None
+    lead = group[0]
+    examples: dict[str, int] = {}
+    for p in group:
+        for text, n in p.examples.items():
+            examples[text] = examples.get(text, 0) + n
+    evidence = [e for p in group for e in p.evidence][:3]
+    sources = sorted({s for p in group for s in p.sessions}, reverse=True)[:20]
+    first = min((p.first_seen for p in group if p.first_seen), default=None)
+    last = max((p.last_seen for p in group if p.last_seen), default=None)
+    if kind == "correction":
+        facts: dict[str, Any] = {"text": _top({p.template: p.support for p in group}) or lead.template,
+                                 "corrections": sum(p.occurrences for p in group),
+                                 "variants": sorted(examples, key=lambda t: -examples[t])[:3]}
+        impact = 1.0
+    else:
+        facts = {"path": _top(examples) or lead.label, "text": lead.template,
+                 "notes": sum(p.occurrences for p in group)}
+        impact = 0.6
+    return Candidate(key=lead.key, kind=kind, support=support, impact=impact, facts=facts, evidence=evidence,
+                     sources=sources, first_seen=first, last_seen=last, fresh=any(p.touched for p in group),
+                     pattern_keys=[p.key for p in group])
+
+
+def _criterion(p: Pattern, agg: Aggregates, min_support: int) -> Candidate | None:
+    graded = len(agg.graded.get(p.label, ())) or p.support
+    rate = p.support / max(1, graded)
+    if p.support < min_support or rate < CRITERION_MIN_RATE:
+        return None
+    reason = _top(p.examples)
+    facts = {"outcome": p.label, "criterion": p.template, "failed": p.support, "graded": graded,
+             "reason": reason}
+    return _from(p, "criterion", min(1.0, rate * 1.5), facts, successes=None, total=graded)
+
+
+def _cost_outliers(agg: Aggregates, min_support: int, new_episodes: set[str]) -> list[Candidate]:
+    by_task: dict[str, list[tuple[str, list[Any]]]] = {}
+    for ep, rec in agg.episodes.items():
+        if rec[0]:
+            by_task.setdefault(rec[0], []).append((ep, rec))
+    out = []
+    for task, items in sorted(by_task.items()):
+        if len(items) < COST_MIN_EPISODES:
+            continue
+        median = statistics.median(r[1] for _, r in items)
+        if median <= 0:
+            continue
+        outliers = sorted(((ep, r) for ep, r in items if r[1] > COST_OUTLIER_RATIO * median), key=lambda x: -x[1][1])
+        if len(outliers) < min_support:
+            continue
+        mean = sum(r[1] for _, r in outliers) / len(outliers)
+        truncated = sum(1 for _, r in outliers if r[3])
+        examples: dict[str, int] = {}
+        for _, r in outliers:
+            if r[4]:
+                examples[r[4]] = examples.get(r[4], 0) + 1
+        normal_calls = statistics.median(r[2] for _, r in items)
+        facts = {"task": task, "median_cost": round(median, 4), "outlier_cost": round(mean, 4),
+                 "ratio": round(mean / median, 1), "outliers": len(outliers), "episodes": len(items),
+                 "truncated": truncated, "example": _top(examples),
+                 "outlier_calls": round(sum(r[2] for _, r in outliers) / len(outliers), 1),
+                 "median_calls": normal_calls}
+        evidence = [{"session_id": ep, "seq": None,
+                     "excerpt": f"cost ${r[1]:.3f} ({r[1] / median:.0f}x the median), {r[2]} tool calls, "
+                                f"{r[3]} truncated outputs"} for ep, r in outliers[:3]]
+        eps = [ep for ep, _ in outliers]
+        out.append(Candidate(key=f"cost|{task}", kind="cost_outlier", support=len(outliers),
+                             impact=min(1.0, mean / median / 10), facts=facts, evidence=evidence,
+                             sources=sorted(eps, reverse=True)[:20], first_seen=None, last_seen=None,
+                             fresh=bool(new_episodes.intersection(eps)), pattern_keys=[f"cost|{task}"],
+                             total=len(items)))
+    return out

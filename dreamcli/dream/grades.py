@@ -1,0 +1,103 @@
+"""Joining grades to dreamed sessions: the latest result per (session, outcome) from
+grades/grades.jsonl (read from where the last dream stopped) and, for sessions never graded
+separately, the evaluations the run recorded itself. Failing criteria become patterns; entries that
+were in context collect helpful/harmful counts (signals.add_grade)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.signals import SessionInfo, add_grade
+from dreamcli.outcomes.store import grades_path
+from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.reader import read_first_event
+from dreamcli.workspace.home import Workspace
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def grades_size(ws: Workspace) -> int:
+    try:
+        return grades_path(ws).stat().st_size
+    except OSError:
+        return 0
+
+
+def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str, Any]], int]:
+    """The latest record per (session, outcome) after `offset`, and the offset after the last whole line."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    try:
+        data = _read_from(grades_path(ws), offset)
+    except OSError:
+        return latest, offset
+    end = data.rfind(b"\n") + 1  # a line being appended right now is read next time
+    for raw in data[:end].splitlines():
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(rec, dict) or not isinstance(rec.get("session_id"), str):
+            continue
+        key = (rec["session_id"], str(rec.get("outcome") or ""))
+        prev = latest.get(key)
+        if prev is None or str(rec.get("ts", "")) >= str(prev.get("ts", "")):
+            latest[key] = rec
+    return latest, offset + end
+
+
+def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict[str, Any]], bool],
+                 playbook: str) -> SessionInfo | None:
+    """Info for a session dreamed earlier that got a new grade since."""
+    path = session_path(ws, sid)
+    try:
+        start = read_first_event(path)
+    except OSError:
+        return None
+    if not start or start.get("type") != "session.start":
+        return None
+    parent = start.get("parent_session_id")
+    if not scope(start) and not (isinstance(parent, str) and parent in agg.episodes):
+        return None
+    entry_ids = [str(i) for pb in start.get("playbooks") or []
+                 if isinstance(pb, dict) and pb.get("playbook") == playbook for i in pb.get("entry_ids") or []]
+    episode = agg.episode_of(sid, parent if isinstance(parent, str) else None)
+    task = start.get("task")
+    return SessionInfo(sid, episode, task.get("name") if isinstance(task, dict) else None, entry_ids, start.get("ts"))
+
+
+def join(ws: Workspace, agg: Aggregates, infos: dict[str, SessionInfo], *, offset: int, include_old: bool,
+         scope: Callable[[dict[str, Any]], bool], playbook: str) -> tuple[int, int]:
+    """Add grades to `agg`; returns the number of graded sessions taken into account and the offset
+    in grades.jsonl up to which records were read."""
+    records, new_offset = _records(ws, offset)
+    graded: set[str] = set()
+    for (sid, outcome), rec in records.items():
+        info = infos.get(sid)
+        if info is None and include_old:
+            info = _old_session(ws, agg, sid, scope, playbook)
+            if info is not None:
+                infos[sid] = info
+        if info is None or info.skipped or info.deferred:
+            continue
+        criteria = [c for c in rec.get("criteria") or [] if isinstance(c, dict)]
+        add_grade(agg, info, outcome, rec.get("result"), criteria, rec.get("ts"))
+        graded.add(sid)
+    for info in infos.values():
+        if info.skipped or info.deferred:
+            continue
+        for outcome, (_it, result, criteria, ts) in info.evaluations.items():
+            if (info.session_id, outcome) in records:
+                continue
+            mapped = {"satisfied": "satisfied", "needs_revision": "needs_revision", "failed": "needs_revision",
+                      "max_iterations_reached": "needs_revision"}.get(str(result))
+            add_grade(agg, info, outcome, mapped, criteria, ts)
+            graded.add(info.session_id)
+    return len(graded), new_offset

@@ -1,0 +1,145 @@
+"""The memory store as evidence and as something a dream may tidy (docs/proposal-format.md, `target:
+memory`): merge near-duplicate notes, retire stale ones, keep an index file. Notes the agent wrote
+during runs are also playbook evidence (see signals: memory tool writes become `memory_note`
+candidates). Reads at most MAX_NOTES files of at most MAX_NOTE_BYTES each."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.text import excerpt, jaccard, stems
+from dreamcli.ids import short_id
+from dreamcli.workspace.home import Workspace
+
+MAX_NOTES = 500
+MAX_NOTE_BYTES = 64_000
+DUPLICATE_SIMILARITY = 0.6
+STALE_DAYS = 21
+INDEX_PATH = "/memories/index.md"
+INDEX_MIN_NOTES = 3
+
+
+@dataclass
+class Note:
+    path: str  # as the memory tool sees it: /memories/...
+    text: str
+    mtime: float
+
+    @property
+    def title(self) -> str:
+        for line in self.text.splitlines():
+            line = line.strip().lstrip("#").strip()
+            if line:
+                return excerpt(line, 100)
+        return "(empty)"
+
+
+def read_notes(ws: Workspace, store: str) -> list[Note]:
+    root = ws.memory_store(store) / "memories"
+    if not root.is_dir():
+        return []
+    notes: list[Note] = []
+    for path in sorted(root.rglob("*")):
+        if len(notes) >= MAX_NOTES:
+            break
+        rel = path.relative_to(root)
+        if not path.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        try:
+            data = path.read_bytes()[:MAX_NOTE_BYTES]
+            stat = path.stat()
+        except OSError:
+            continue
+        notes.append(Note("/memories/" + rel.as_posix(), data.decode("utf-8", "replace"), stat.st_mtime))
+    return notes
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def _op(op: str, path: str, text: str | None, reason: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {"entry_id": short_id("mem-"), "target": "memory", "op": op, "path": path, "text": text,
+            "old_text": extra.pop("old_text", None), "merged_paths": extra.pop("merged_paths", []),
+            "reason": reason, "kind": kind, "evidence": extra.pop("evidence", []), "lint": [], **extra}
+
+
+def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: datetime | None = None
+                      ) -> tuple[list[dict[str, Any]], list[Note]]:
+    """Proposed memory operations (not yet seen in an earlier proposal) and the notes read."""
+    notes = read_notes(ws, store)
+    ops: list[dict[str, Any]] = []
+    regular = [n for n in notes if n.path != INDEX_PATH]
+    gone: set[str] = set()
+    # near-duplicates: merge into the longest note of each group
+    words = {n.path: stems(n.text) for n in regular}
+    for i, a in enumerate(regular):
+        if a.path in gone:
+            continue
+        group = [a] + [b for b in regular[i + 1:] if b.path not in gone
+                       and jaccard(words[a.path], words[b.path]) >= DUPLICATE_SIMILARITY]
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda n: (len(n.text), n.path))
+        others = sorted(n.path for n in group if n is not keep)
+        gone.update(others)
+        verb = "says" if len(others) == 1 else "say"
+        ops.append(_op("merge", keep.path, keep.text, f"near-duplicate notes: {', '.join(others)} {verb} the same",
+                       "memory_duplicate", old_text=keep.text, merged_paths=others,
+                       evidence=[{"session_id": None, "seq": None, "excerpt": excerpt(f"{n.path}: {n.text}")}
+                                 for n in group]))
+    # stale: untouched on disk and unused by sessions for STALE_DAYS before the latest activity
+    ref = reference or datetime.now(UTC)
+    cutoff = ref.timestamp() - STALE_DAYS * 86400
+    for n in regular:
+        if n.path in gone or n.mtime >= cutoff:
+            continue
+        used = agg.memory_touch.get(n.path)
+        if used and _ts(used) >= cutoff:
+            continue
+        gone.add(n.path)
+        days = int((ref.timestamp() - n.mtime) // 86400)
+        ops.append(_op("retire", n.path, None, f"not written or read by any session for {days} days", "memory_stale",
+                       old_text=n.text, evidence=[{"session_id": None, "seq": None,
+                                                   "excerpt": excerpt(f"{n.path}: {n.text}")}]))
+    # index: one line per note that stays
+    remaining = [n for n in regular if n.path not in gone]
+    if len(remaining) >= INDEX_MIN_NOTES:
+        lines = ["# Memory index", ""] + [f"- `{n.path}`: {n.title}" for n in sorted(remaining, key=lambda n: n.path)]
+        text = "\n".join(lines) + "\n"
+        current = next((n for n in notes if n.path == INDEX_PATH), None)
+        if current is None:
+            ops.append(_op("create", INDEX_PATH, text, f"an index of the {len(remaining)} notes in the store",
+                           "memory_index"))
+        elif current.text.strip() != text.strip():
+            ops.append(_op("update", INDEX_PATH, text, "the index no longer lists the notes in the store",
+                           "memory_index", old_text=current.text))
+    fresh = []
+    for op in ops:
+        key = "memory-op|" + _digest(op["op"], op["path"], op.get("text") or "", *op["merged_paths"])
+        if key in agg.proposed:
+            continue
+        op["signature"] = key
+        fresh.append(op)
+    return fresh, notes
+
+
+def _ts(value: str) -> float:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def notes_digest(notes: list[Note], limit: int = 20) -> list[dict[str, str]]:
+    """Compact memory evidence for the model: path and first line of each note."""
+    return [{"path": n.path, "title": n.title} for n in notes[:limit] if n.path != INDEX_PATH]
+
+
+def note_path_on_disk(ws: Workspace, store: str, path: str) -> Path:
+    return ws.memory_store(store) / "memories" / path.removeprefix("/memories/")

@@ -1,0 +1,127 @@
+"""The human report of a dream (report.md): what was found, its support, evidence excerpts with
+session ids, lint findings, what was left out and why, and how to review it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OP_WORDS = {"add": "new entry", "update": "update", "merge": "merge", "retire": "retire", "counts": "counts",
+            "create": "new note", "counts_only": "counts"}
+
+
+def _support(op: dict[str, Any]) -> str:
+    s = op.get("support") or {}
+    n = s.get("sessions")
+    if not n:
+        return ""
+    text = f"{n} session{'s' if n != 1 else ''}"
+    if s.get("successes") is not None and op.get("kind") == "error_recovery":
+        text += f", the fix worked in {s['successes']}"
+    if s.get("total_sessions") and op.get("kind") in ("criterion", "cost_outlier"):
+        text += f" of {s['total_sessions']}"
+    return text
+
+
+def _quote(text: str | None) -> list[str]:
+    return [f"> {line}" if line else ">" for line in (text or "").splitlines()] or [">"]
+
+
+def _evidence(op: dict[str, Any]) -> list[str]:
+    lines = []
+    for ev in op.get("evidence") or []:
+        where = f"`{ev['session_id']}`" if ev.get("session_id") else "memory store"
+        if ev.get("seq") is not None:
+            where += f" (line {ev['seq']})"
+        lines.append(f"  - {where}: {ev.get('excerpt', '')}")
+    return lines
+
+
+def _lint(findings: list[dict[str, Any]]) -> list[str]:
+    return [f"- **{f['severity'].upper()}** `{f['rule']}`: {f['message']}" for f in findings]
+
+
+def render_report(*, dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[str, Any]],
+                  near_misses: list[str]) -> str:
+    ops = proposal["operations"]
+    inputs = dream.get("inputs", {})
+    lines = [f"# Dream {dream['dream_id']}", ""]
+    how = "offline (templates, no model)" if dream.get("offline") else f"with model `{dream['usage'].get('model')}`"
+    lines += [f"Playbook `{proposal['playbook']}` (version {proposal['base_version']}), memory store "
+              f"`{proposal['memory_store']}`; dreamed {how} on {dream['created']}.", "",
+              f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
+              f"{inputs.get('bytes', 0) / 1e6:.1f} MB, selection: {inputs.get('selection')}); "
+              f"{inputs.get('graded', 0)} graded. Support counts distinct episodes: a lead session and its "
+              f"sub-agents count once.", ""]
+    if dream.get("instructions"):
+        lines += ["Instructions:", *_quote(dream["instructions"]), ""]
+    pb_ops = [op for op in ops if op.get("target") == "playbook"]
+    mem_ops = [op for op in ops if op.get("target") == "memory"]
+    if not ops:
+        lines += ["Nothing recurred often enough to propose. Nothing changes.", ""]
+    else:
+        counts: dict[str, int] = {}
+        for op in ops:
+            counts[op["op"]] = counts.get(op["op"], 0) + 1
+        summary = ", ".join(f"{n} {OP_WORDS.get(k, k)}{'s' if n != 1 and k in ('add', 'create') else ''}"
+                            for k, n in counts.items())
+        blocking = sum(1 for op in ops for f in op.get("lint") or [] if f.get("severity") == "block")
+        lines += [f"**Proposed:** {summary}." + (f" **{blocking} blocking lint finding(s).**" if blocking else ""),
+                  "", "Nothing is live until a person approves it:", "",
+                  f"    dreamcli playbooks diff {dream['dream_id']}",
+                  f"    dreamcli playbooks approve {dream['dream_id']} --entry ID   (or --all)", ""]
+    if pb_ops:
+        lines += ["## Playbook", ""]
+        for i, op in enumerate(pb_ops, 1):
+            sup = _support(op)
+            lines += [f"### {i}. `{op['entry_id']}` {OP_WORDS.get(op['op'], op['op'])}: {op.get('section') or ''}", ""]
+            if op["op"] in ("add", "update", "merge", "counts"):
+                lines += _quote(op.get("text"))
+                lines.append("")
+            changed = op.get("old_text") != op.get("text")
+            if op.get("old_text") and op["op"] in ("update", "retire", "merge") and changed:
+                lines += ["Was:", *_quote(op["old_text"]), ""]
+            why = op.get("reason", "")
+            lines.append(f"- Why: {why}" + (f" (support: {sup})" if sup else ""))
+            if op.get("merged_ids"):
+                lines.append(f"- Merges: {', '.join(f'`{m}`' for m in op['merged_ids'])}")
+            meta = op.get("metadata") or {}
+            if op["op"] == "counts" or meta.get("helpful") or meta.get("harmful"):
+                lines.append(f"- Counts: helpful {meta.get('helpful', 0)}, harmful {meta.get('harmful', 0)}")
+            if op.get("evidence"):
+                lines.append("- Evidence:")
+                lines += _evidence(op)
+            if op.get("lint"):
+                lines += ["- Lint:", *("  " + x for x in _lint(op["lint"]))]
+            lines.append("")
+    if mem_ops:
+        lines += ["## Memory store", ""]
+        for op in mem_ops:
+            target = op["path"] + (f" (merging {', '.join(op['merged_paths'])})" if op.get("merged_paths") else "")
+            lines += [f"- `{op['entry_id']}` {op['op']} `{target}`: {op['reason']}"]
+            if op.get("text") and op["op"] != "merge":
+                lines += ["", "  ```", *("  " + x for x in op["text"].rstrip().splitlines()), "  ```", ""]
+            if op.get("lint"):
+                lines += ["  " + x for x in _lint(op["lint"])]
+        lines.append("")
+    if proposal.get("lint"):
+        lines += ["## Proposal lint", "", *_lint(proposal["lint"]), ""]
+    budget = proposal.get("budget") or {}
+    lines += ["## Budget and usage", "",
+              f"- Playbook size after approval: about {budget.get('tokens_after', 0)} tokens "
+              f"(budget {budget.get('token_budget')}, now {budget.get('tokens_before', 0)})."]
+    usage = dream.get("usage") or {}
+    if usage.get("model_calls"):
+        lines.append(f"- Model: {usage['model_calls']} calls, {usage.get('input_tokens', 0)} input tokens "
+                     f"({usage.get('cache_read_input_tokens', 0)} read from cache), "
+                     f"{usage.get('output_tokens', 0)} output tokens.")
+    else:
+        lines.append("- No model calls.")
+    lines.append("")
+    if dropped or near_misses:
+        lines += ["## Not proposed", ""]
+        for d in dropped[:20]:
+            lines.append(f"- `{d['key'][:90]}`: {d['why']}")
+        for text in near_misses[:10]:
+            lines.append(f"- below the support threshold: {text}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""Which sessions a dream reads: the ones not yet dreamed for this playbook (after the watermark, plus
+those deferred because they were still running), or an explicit selection (--since, --session,
+--task, --all). Listing is cheap: day directories before the watermark are never opened."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dreamcli.dream.watermark import Watermark
+from dreamcli.ids import ulid_time_ms
+from dreamcli.sessions.paths import find_session, iter_session_files, session_path
+from dreamcli.workspace.home import Workspace
+
+
+def _dirs(path: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
+    """Session files after the watermark (in id order), then the deferred ones that still exist."""
+    if mark.last_session_id is None:
+        files = list(iter_session_files(ws))
+    else:
+        last = mark.last_session_id.upper()
+        wm = session_path(ws, last)
+        wm_day = (wm.parent.parent.parent.name, wm.parent.parent.name, wm.parent.name)
+        files = []
+        root = ws.sessions_dir
+        for y in _dirs(root):
+            if y < wm_day[0]:
+                continue
+            for m in _dirs(root / y):
+                if (y, m) < wm_day[:2]:
+                    continue
+                for d in _dirs(root / y / m):
+                    if (y, m, d) < wm_day:
+                        continue
+                    folder = root / y / m / d
+                    try:
+                        names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".jsonl"))
+                    except OSError:
+                        continue
+                    files.extend(folder / n for n in names if n[:-6].upper() > last)
+    seen = {p.stem.upper() for p in files}
+    for sid in mark.deferred:
+        path = session_path(ws, sid)
+        if sid.upper() not in seen and path.exists():
+            files.append(path)
+    return files
+
+
+def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[str]) -> list[Path]:
+    """An explicit selection: the named sessions (full id or unique prefix), or everything since a time."""
+    if session_ids:
+        paths = [find_session(ws, ident) for ident in session_ids]
+        return sorted(set(paths), key=lambda p: p.stem)
+    out = []
+    cutoff = since.timestamp() * 1000 if since is not None else None
+    for path in iter_session_files(ws):
+        if cutoff is not None:
+            try:
+                if ulid_time_ms(path.stem) < cutoff:
+                    continue
+            except ValueError:
+                pass
+        out.append(path)
+    return out
+
+
+def make_scope(name: str, playbook: Any, task: str | None) -> Callable[[dict[str, Any]], bool]:
+    """Which sessions belong to playbook `name`: those that had it in context, those its front matter
+    `scope` (tasks, tags) names, or, for a playbook without a scope, every session not bound to
+    another playbook. `--task` narrows further."""
+    scope = playbook.scope if playbook is not None else {}
+    tasks = {str(t) for t in scope.get("tasks") or []} if isinstance(scope, dict) else set()
+    tags = {str(t) for t in scope.get("tags") or []} if isinstance(scope, dict) else set()
+
+    def in_scope(start: dict[str, Any]) -> bool:
+        t = start.get("task")
+        task_name = t.get("name") if isinstance(t, dict) else None
+        if task is not None and task_name != task:
+            return False
+        bound = [pb.get("playbook") for pb in start.get("playbooks") or [] if isinstance(pb, dict)]
+        if name in bound:
+            return True
+        if tasks or tags:
+            return task_name in tasks or bool(tags.intersection(str(x) for x in start.get("tags") or []))
+        return not bound
+
+    return in_scope

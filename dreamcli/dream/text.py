@@ -1,0 +1,188 @@
+"""Text helpers of the dreamer: message templates (volatile parts masked), tool labels, targets of a
+call, and word stems for near-duplicate matching. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_TEMPLATE = 200
+
+_TRACEBACK = "Traceback (most recent call last)"
+_QUOTED = re.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"|`[^`\n]{1,200}`")
+_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                 r"[0-9a-fA-F]{12}\b|\btoolu_[A-Za-z0-9]+\b")
+_HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
+_FILE = re.compile(r"(?<![\w<])(?:[\w.~*-]*/)*[\w*][\w.*-]*\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?\b")
+_PATH = re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.*-]+)+/?|\b[\w.-]+/(?:[\w.*-]+/?)*")
+_NUMBER = re.compile(r"(?<![\w<])[-+]?\d+(?:[.,:]\d+)*(?![\w>])")
+_SPACE = re.compile(r"\s+")
+
+
+def message_line(text: str) -> str:
+    """The line of an error message that identifies it: the last line of a traceback, else the first
+    non-empty line."""
+    if _TRACEBACK in text:
+        lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+    for ln in text.splitlines():
+        if ln.strip():
+            return ln.strip()
+    return ""
+
+
+def mask(text: str) -> str:
+    """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
+    names (keeping the extension: `<file.docx>`), paths, numbers."""
+    s = _QUOTED.sub("<q>", text)
+    s = _ID.sub("<id>", s)
+    s = _HEX.sub("<hex>", s)
+    s = _FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
+    s = _PATH.sub("<path>", s)
+    s = _NUMBER.sub("<n>", s)
+    s = _SPACE.sub(" ", s).strip()
+    return s[:MAX_TEMPLATE]
+
+
+def error_template(text: str) -> str:
+    return mask(message_line(text))
+
+
+def content_text(content: Any) -> str:
+    """Text of a tool_result `content` (a string or a list of blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        return "\n".join(str(p) for p in parts)
+    return ""
+
+
+_SKIP_WORDS = {"sudo", "env", "time", "nice", "command", "exec", "then", "do", "if"}
+
+
+def program_of(command: str) -> str:
+    """The program a shell command runs (`unzip` for `unzip -p a.docx | sed ...`)."""
+    for token in command.strip().split():
+        if "=" in token.split("/")[0] and not token.startswith(("-", "'", '"')):
+            continue  # VAR=value
+        if token in _SKIP_WORDS:
+            continue
+        name = token.rsplit("/", 1)[-1].strip("();&|")
+        return name or "sh"
+    return "sh"
+
+
+def tool_label(name: str, tool_input: Any) -> str:
+    """`read`, or `bash:unzip` for shell commands (the program matters more than the tool)."""
+    if name in ("bash", "shell", "Bash", "exec_command") and isinstance(tool_input, dict):
+        cmd = tool_input.get("command") or tool_input.get("cmd")
+        if isinstance(cmd, list):
+            cmd = " ".join(str(c) for c in cmd)
+        if isinstance(cmd, str):
+            return f"bash:{program_of(cmd)}"
+    return name
+
+
+def call_display(name: str, tool_input: Any) -> str:
+    """A short, readable form of a call: the command for shell tools, else `tool(key=value, ...)`."""
+    if isinstance(tool_input, dict):
+        cmd = tool_input.get("command") or tool_input.get("cmd")
+        if name in ("bash", "shell", "Bash", "exec_command") and isinstance(cmd, str | list):
+            return (cmd if isinstance(cmd, str) else " ".join(map(str, cmd)))[:200]
+        parts = []
+        for k, v in list(tool_input.items())[:3]:
+            if isinstance(v, str) and len(v) > 60:
+                v = v[:57] + "..."
+            parts.append(f"{k}={v}" if isinstance(v, str) else f"{k}={json.dumps(v)[:40]}")
+        return f"{name}({', '.join(parts)})"
+    return name
+
+
+def input_key(name: str, tool_input: Any) -> str:
+    try:
+        return name + ":" + json.dumps(tool_input, sort_keys=True, ensure_ascii=False)[:2000]
+    except (TypeError, ValueError):
+        return name + ":" + repr(tool_input)[:2000]
+
+
+_TARGET_TOKEN = re.compile(r"[\w.~*/-]*[\w*]\.[A-Za-z][\w]{0,5}(?:\.gz)?|[\w.~-]*/[\w.*/-]*")
+_TARGET_KEYS = ("file_path", "path", "filename", "file", "pattern", "dir", "directory", "target")
+_TRIVIAL = {"", ".", "..", "/", "-", "~", "*", "/tmp", "tmp", "/dev/null", "dev", "null"}
+
+
+def targets(name: str, tool_input: Any) -> frozenset[str]:
+    """What a call acts on: its paths, their directories and base names (to pair an error with the
+    call that later succeeded on the same thing)."""
+    raw: list[str] = []
+    if isinstance(tool_input, dict):
+        for key in _TARGET_KEYS:
+            v = tool_input.get(key)
+            if isinstance(v, str) and len(v) < 300:
+                raw.append(v)
+        cmd = tool_input.get("command")
+        if isinstance(cmd, str):
+            raw.extend(_TARGET_TOKEN.findall(cmd[:1000]))
+    out: set[str] = set()
+    for item in raw:
+        item = item.strip().strip("'\"").rstrip("/")
+        if item in _TRIVIAL or item.startswith("-"):
+            continue
+        out.add(item)
+        parts = [p for p in item.split("/") if p and p != "."]
+        if len(parts) > 1:
+            out.add(parts[0])
+            out.add("/".join(parts[:-1]))
+            out.add(parts[-1])
+    return frozenset(t for t in out if t not in _TRIVIAL and len(t.strip("/*.")) >= 3)
+
+
+def generic_display(display: str, target_names: frozenset[str]) -> str:
+    """`unzip -p msa-x.docx word/...` -> `unzip -p FILE.docx word/...` for the files the error was about."""
+    out = display
+    for t in sorted(target_names, key=len, reverse=True):
+        base = t.rsplit("/", 1)[-1]
+        if "." in base and "*" not in base and base in out:
+            ext = base.split(".", 1)[1]
+            out = out.replace(base, f"FILE.{ext}")
+    return out
+
+
+# --- words -------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+_STOP = """a an and are as at be by but can could did do does for from had has have he her his i if in into is it
+its me my no nor not of on or our out please so than that the their them then there these they this those to too up
+us was we were what when where which while who will with would you your yes also just very here now again"""
+STOPWORDS = frozenset(_STOP.split())
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> frozenset[str]:
+    """Content-word stems of a text (lower-cased, stopwords dropped, light suffix stripping)."""
+    return frozenset(stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the smaller set found in the larger (containment)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def excerpt(text: str, limit: int = 160) -> str:
+    one = _SPACE.sub(" ", text).strip()
+    return one if len(one) <= limit else one[: limit - 1] + "…"

@@ -1,0 +1,82 @@
+"""Per-playbook dream state under `state/dream/<playbook>/`:
+
+    watermark.json   the newest session already dreamed, sessions deferred because they may still be
+                     running, how far grades/grades.jsonl was read, the last dream id
+    aggregates.json  the patterns learned so far (dreamcli.dream.aggregates), so support accumulates
+                     across dreams
+
+Both are written atomically, and only after the proposal is safely in place: a dream killed at any
+point leaves the previous state, so its sessions are simply dreamed again (re-reading is idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.home import Workspace
+
+STATE_VERSION = 1
+
+
+@dataclass
+class Watermark:
+    playbook: str
+    last_session_id: str | None = None
+    deferred: list[str] = field(default_factory=list)
+    grades_offset: int = 0
+    dream_id: str | None = None
+    updated: str | None = None
+    sessions_dreamed: int = 0
+
+    def is_new(self, session_id: str) -> bool:
+        return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
+
+
+def state_dir(ws: Workspace, playbook: str) -> Path:
+    return ws.state_dir / "dream" / playbook
+
+
+def load_watermark(ws: Workspace, playbook: str) -> Watermark:
+    path = state_dir(ws, playbook) / "watermark.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Watermark(playbook=playbook)
+    if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+        return Watermark(playbook=playbook)
+    return Watermark(
+        playbook=playbook,
+        last_session_id=data.get("last_session_id"),
+        deferred=[str(s) for s in data.get("deferred") or []],
+        grades_offset=int(data.get("grades_offset") or 0),
+        dream_id=data.get("dream_id"),
+        updated=data.get("updated"),
+        sessions_dreamed=int(data.get("sessions_dreamed") or 0),
+    )
+
+
+def save_watermark(ws: Workspace, mark: Watermark) -> None:
+    mark.updated = now_rfc3339()
+    data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
+    atomic_write_text(state_dir(ws, mark.playbook) / "watermark.json", json.dumps(data, indent=1) + "\n")
+
+
+def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
+    path = state_dir(ws, playbook) / "aggregates.json"
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Aggregates.from_json(json.load(f))
+    except (OSError, ValueError, KeyError, TypeError):
+        return Aggregates()
+
+
+def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates) -> None:
+    agg.prune()
+    text = json.dumps(agg.to_json(), separators=(",", ":"), ensure_ascii=False)
+    atomic_write_text(state_dir(ws, playbook) / "aggregates.json", text)
