@@ -1,0 +1,20 @@
+"""Importers of other agents' transcripts (Claude Code, Codex) into session logs (schema v1).
+
+    from dreamcli.sessions.importers import import_transcripts
+    summary = import_transcripts(ws, "claude-code", Path("~/.claude/projects"))
+
+Each transcript becomes one session with `source` set and `import: {path, source_id}` on its
+session.start; sub-agents become child sessions. Session ids are derived from the source id and the
+start time, so re-importing skips what is already there.
+"""
+
+from dreamcli.sessions.importers.runner import (
+    FORMATS,
+    ImportProgress,
+    ImportSummary,
+    format_module,
+    import_transcripts,
+    plan_import,
+)
+
+__all__ = ["FORMATS", "ImportProgress", "ImportSummary", "format_module", "import_transcripts", "plan_import"]

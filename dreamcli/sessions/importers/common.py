@@ -1,0 +1,444 @@
+"""Shared pieces of the transcript importers: deterministic session ids, line reading that tolerates a
+cut-off last line, counters, and the per-transcript session being built (assistant grouping, usage
+counted once per API message id, tool facts, totals)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dreamcli.errors import InputError
+from dreamcli.sessions.writer import SessionWriter
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+PROMPT_LIMIT = 4000
+SNIFF_BYTES = 65536
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as in dreamcli.ids
+_TS_OK = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+# ---------------------------------------------------------------- ids and timestamps
+
+
+def _encode(value: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        out.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+def deterministic_ulid(source: str, source_id: str, start_ms: int) -> str:
+    """A valid ULID whose time part is the transcript's start and whose random part is derived from
+    the source and its id, so importing the same transcript twice gives the same session id."""
+    digest = hashlib.sha256(f"{source}\0{source_id}\0{start_ms}".encode()).digest()
+    rand = int.from_bytes(digest[:10], "big")
+    return _encode(max(0, min(start_ms, (1 << 48) - 1)), 10) + _encode(rand, 16)
+
+
+def parse_ts_ms(value: Any) -> int | None:
+    """Milliseconds since the epoch of an RFC 3339 timestamp, or None if it is not one."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def clean_ts(value: Any) -> str | None:
+    """`value` when it already is an RFC 3339 timestamp the session log accepts; else a normalized one
+    (UTC, milliseconds), or None when it is not a timestamp at all."""
+    if not isinstance(value, str):
+        return None
+    if _TS_OK.match(value):
+        return value
+    ms = parse_ts_ms(value)
+    return None if ms is None else ms_to_ts(ms)
+
+
+def ms_to_ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class LineCounts:
+    """What happened to the lines of the transcripts read."""
+
+    lines: int = 0
+    imported: int = 0  # lines that became (part of) an event
+    corrupt: int = 0  # not JSON, or not an object
+    truncated: int = 0  # a cut-off last line
+    malformed: int = 0  # a known line type without the fields it needs
+    ignored: Counter[str] = field(default_factory=Counter)  # known types that carry nothing to import
+    unknown: Counter[str] = field(default_factory=Counter)  # line types this importer does not know
+
+    def add(self, other: LineCounts) -> None:
+        for name in ("lines", "imported", "corrupt", "truncated", "malformed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.ignored.update(other.ignored)
+        self.unknown.update(other.unknown)
+
+
+PROGRESS_EVERY = 4 << 20
+
+
+def iter_json_lines(path: Path, counts: LineCounts, progress: Callable[[int], None] | None = None
+                    ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each JSON-object line; corrupt lines and a cut-off last line are
+    counted and skipped. `progress(n)` is told about every few MB read."""
+    loads = json.loads
+    with open(path, "rb", buffering=1 << 20) as f:
+        lineno = 0
+        unreported = 0
+        for raw in f:
+            lineno += 1
+            if progress is not None:
+                unreported += len(raw)
+                if unreported >= PROGRESS_EVERY:
+                    progress(unreported)
+                    unreported = 0
+            if not raw.strip():
+                continue
+            counts.lines += 1
+            try:
+                obj = loads(raw)
+            except ValueError:
+                if raw.endswith(b"\n"):
+                    counts.corrupt += 1
+                else:
+                    counts.truncated += 1
+                continue
+            if isinstance(obj, dict):
+                yield lineno, obj
+            else:
+                counts.corrupt += 1
+        if progress is not None and unreported:
+            progress(unreported)
+
+
+def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int = 400) -> list[dict[str, Any]]:
+    """The JSON objects among the first lines of a file (for headers and sniffing)."""
+    out: list[dict[str, Any]] = []
+    with open(path, "rb") as f:
+        read = 0
+        for raw in f:
+            read += len(raw)
+            if raw.strip():
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    obj = None
+                if isinstance(obj, dict):
+                    out.append(obj)
+            if read >= limit_bytes or len(out) >= max_lines:
+                break
+    return out
+
+
+def check_jsonl(path: Path) -> bool:
+    """Refuse a file that is not JSONL (its first non-empty line is not a JSON object). Returns False
+    for an empty file."""
+    try:
+        with open(path, "rb") as f:
+            lineno = 0
+            for raw in f:
+                lineno += 1
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    if not raw.endswith(b"\n") and lineno == 1:
+                        # a one-line file cut off mid-write: tolerated, nothing to import
+                        return False
+                    raise InputError("not a JSONL file (line is not JSON)", file=str(path), line=lineno) from None
+                if not isinstance(obj, dict):
+                    raise InputError("not a JSONL transcript (line is not a JSON object)", file=str(path),
+                                     line=lineno)
+                return True
+    except UnicodeDecodeError:
+        raise InputError("not a JSONL file (not UTF-8 text)", file=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", file=str(path)) from None
+    return False
+
+
+def text_of(content: Any, limit: int = PROMPT_LIMIT) -> str | None:
+    """The text of a message's content (a string or content blocks), for prompts and briefs."""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        parts = []
+        for b in content:
+            if isinstance(b, str):
+                parts.append(b)
+            elif isinstance(b, dict) and b.get("type") in ("text", "input_text", "output_text"):
+                t = b.get("text")
+                if isinstance(t, str):
+                    parts.append(t)
+        text = "\n".join(parts)
+    else:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# ---------------------------------------------------------------- building one session
+
+
+@dataclass
+class Totals:
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+
+    def add_usage(self, usage: dict[str, int]) -> None:
+        self.input_tokens += usage.get("input_tokens", 0)
+        self.output_tokens += usage.get("output_tokens", 0)
+        self.cache_read_tokens += usage.get("cache_read_input_tokens", 0)
+        self.cache_write_tokens += usage.get("cache_creation_input_tokens", 0)
+
+
+def clean_usage(raw: Any) -> dict[str, int] | None:
+    """The four Anthropic usage counters of a usage object (other keys dropped)."""
+    if not isinstance(raw, dict):
+        return None
+    out = {}
+    for key in USAGE_KEYS:
+        v = raw.get(key)
+        out[key] = v if isinstance(v, int) and v >= 0 else 0
+    return out
+
+
+def max_usage(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return {k: max(a.get(k, 0), b.get(k, 0)) for k in USAGE_KEYS}
+
+
+_EXIT_RE = re.compile(r"^\s*(?:Exit code:?|Process exited with code)\s*(-?\d+)")
+
+
+@dataclass
+class PendingAssistant:
+    msg_id: str | None
+    ts: str
+    blocks: list[Any]
+    model: str | None
+    stop_reason: str | None
+    usage: dict[str, int] | None
+
+
+class SessionBuilder:
+    """One session being written: groups the lines of one assistant API message into one `message`
+    event, counts usage once per API message id, and writes `tool` facts for tool results."""
+
+    def __init__(self, writer: SessionWriter, start_ts: str) -> None:
+        self.writer = writer
+        self.session_id = writer.session_id
+        self.start_ts = start_ts
+        self.last_ts = start_ts
+        self.totals = Totals()
+        self.pending: PendingAssistant | None = None
+        self.seen_ids: set[str] = set()
+        self.tool_names: dict[str, str] = {}
+        self.events = 1  # session.start
+        self.children: list[tuple[str, str, str | None]] = []  # (child id, start ts, brief)
+
+    def ts(self, value: Any) -> str:
+        ts = clean_ts(value)
+        if ts is not None:
+            self.last_ts = ts
+            return ts
+        return self.last_ts
+
+    # --- assistant side ------------------------------------------------------------------------
+    def assistant(self, ts: str, msg_id: str | None, blocks: list[Any], *, model: str | None = None,
+                  stop_reason: str | None = None, usage: dict[str, int] | None = None) -> None:
+        """Add one line of an assistant message; lines sharing `msg_id` in a row become one event."""
+        p = self.pending
+        if p is not None and msg_id is not None and p.msg_id == msg_id:
+            p.blocks.extend(blocks)
+            p.usage = max_usage(p.usage, usage)
+            if stop_reason:
+                p.stop_reason = stop_reason
+            if model and not p.model:
+                p.model = model
+        else:
+            self.flush()
+            self.pending = PendingAssistant(msg_id, ts, list(blocks), model, stop_reason, usage)
+        for b in blocks:
+            if isinstance(b, dict) and b.get("type") == "tool_use":
+                self.totals.tool_calls += 1
+                tid, name = b.get("id"), b.get("name")
+                if isinstance(tid, str) and isinstance(name, str):
+                    self.tool_names[tid] = name
+
+    def attach_usage(self, usage: dict[str, int]) -> bool:
+        """Give usage reported after the fact (Codex token_count) to the pending assistant message."""
+        if self.pending is not None and self.pending.usage is None:
+            self.pending.usage = usage
+            return True
+        return False
+
+    def flush(self) -> None:
+        p = self.pending
+        if p is None:
+            return
+        self.pending = None
+        extra: dict[str, Any] = {"model": p.model, "stop_reason": p.stop_reason}
+        new_id = p.msg_id is None or p.msg_id not in self.seen_ids
+        if new_id:
+            if p.msg_id is not None:
+                self.seen_ids.add(p.msg_id)
+            self.totals.turns += 1
+            if p.usage is not None:
+                extra["usage"] = p.usage
+                self.totals.add_usage(p.usage)
+        if p.msg_id is not None:
+            extra["api_message_id"] = p.msg_id
+        self.writer.message("assistant", p.blocks, ts=p.ts, **extra)
+        self.events += 1
+
+    def add_usage_only(self, usage: dict[str, int]) -> None:
+        """Usage that could not be attached to a message still counts in the totals."""
+        self.totals.add_usage(usage)
+
+    # --- user side -----------------------------------------------------------------------------
+    def user(self, ts: str, blocks: list[Any], **extra: Any) -> None:
+        self.flush()
+        for b in blocks:
+            if isinstance(b, dict) and b.get("type") == "tool_result":
+                self.tool_result(ts, b)
+        self.writer.message("user", blocks, ts=ts, **extra)
+        self.events += 1
+
+    def tool_result(self, ts: str, block: dict[str, Any]) -> None:
+        """Normalize `is_error` on a tool_result block and write the matching `tool` fact."""
+        is_error = block.get("is_error") is True
+        block["is_error"] = is_error
+        tid = block.get("tool_use_id")
+        if not isinstance(tid, str):
+            return
+        exit_code = None
+        text = block.get("content")
+        if isinstance(text, list):
+            text = text_of(text, 200)
+        if isinstance(text, str):
+            m = _EXIT_RE.match(text[:80])
+            if m:
+                exit_code = int(m.group(1))
+        kind = None
+        if is_error:
+            self.totals.tool_errors += 1
+            kind = "exit_nonzero" if exit_code not in (None, 0) else "exception"
+        self.writer.tool(tool_use_id=tid, name=self.tool_names.get(tid, "unknown"), exit_code=exit_code,
+                         error_kind=kind, ts=ts)
+        self.events += 1
+
+    # --- children and end ----------------------------------------------------------------------
+    def subagent(self, ts: str, child_id: str, brief: str | None, event: str = "started",
+                 status: str | None = None) -> None:
+        self.flush()
+        self.writer.subagent(event=event, child_session_id=child_id, brief=brief, status=status, ts=ts)
+        self.events += 1
+
+    def end(self, status: str = "completed", **extra: Any) -> None:
+        self.flush()
+        t = self.totals
+        totals: dict[str, Any] = {
+            "turns": t.turns, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
+            "cache_read_tokens": t.cache_read_tokens, "cache_write_tokens": t.cache_write_tokens,
+            "tool_calls": t.tool_calls, "tool_errors": t.tool_errors,
+        }
+        a, b = parse_ts_ms(self.start_ts), parse_ts_ms(self.last_ts)
+        if a is not None and b is not None:
+            totals["duration_ms"] = max(0, b - a)
+        self.writer.end(status, totals=totals, ts=self.last_ts, **extra)
+        self.events += 1
+
+
+class NullWriter:
+    """Stands in for a SessionWriter when a session is already imported: lines are read and counted,
+    nothing is written."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+
+    def message(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def tool(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def subagent(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def end(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+# ---------------------------------------------------------------- the plan of an import
+
+
+@dataclass
+class ChildRef:
+    """A child session announced in its parent with a `subagent` event."""
+
+    session_id: str
+    start_ms: int
+    start_ts: str
+    brief: str | None
+
+
+@dataclass
+class Transcript:
+    """One transcript file to import, with what its first lines say (found before anything is
+    written, so parents and children know each other's session ids)."""
+
+    path: Path
+    size: int
+    source_id: str
+    start_ms: int
+    session_id: str
+    start_ts: str
+    workdir: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    version: str | None = None
+    agent: str | None = None
+    tags: list[str] = field(default_factory=list)
+    parent_source_id: str | None = None
+    parent_session_id: str | None = None
+    children: list[ChildRef] = field(default_factory=list)
+    extra_import: dict[str, Any] = field(default_factory=dict)
+
+    def import_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"path": str(self.path), "source_id": self.source_id, "bytes": self.size}
+        if self.parent_source_id:
+            info["parent_source_id"] = self.parent_source_id
+        info.update(self.extra_import)
+        return info

@@ -1,0 +1,103 @@
+"""What a format's converter gets while it turns one transcript into sessions: writers into a staging
+directory (sessions already in the workspace get a NullWriter), line counters and progress."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.redaction import Redactor
+from dreamcli.sessions.importers.common import LineCounts, NullWriter, SessionBuilder, Totals, Transcript
+from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.writer import SessionWriter
+from dreamcli.workspace.fsutil import ensure_dir
+from dreamcli.workspace.home import Workspace
+
+
+@dataclass
+class UnitResult:
+    """The outcome of converting one transcript file (picklable: it comes back from a worker)."""
+
+    path: str
+    bytes: int = 0
+    staged: list[tuple[str, str]] = field(default_factory=list)  # (session id, staged file)
+    children: list[str] = field(default_factory=list)  # session ids of child sessions written
+    existing: list[str] = field(default_factory=list)  # session ids already in the workspace
+    counts: LineCounts = field(default_factory=LineCounts)
+    totals: Totals = field(default_factory=Totals)
+    events: int = 0
+    changed: bool = False  # already imported, but the transcript has grown since
+
+
+class UnitContext:
+    def __init__(self, ws: Workspace, staging: Path, redactor: Redactor, source: str,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.ws = ws
+        self.staging = staging
+        self.redactor = redactor
+        self.source = source
+        self.progress = progress
+        self.writers: list[SessionWriter] = []
+        self.builders: list[SessionBuilder] = []
+
+    def open_session(self, t: Transcript, result: UnitResult, *, session_id: str | None = None,
+                     start_ts: str | None = None, source_id: str | None = None,
+                     parent_session_id: str | None = None, child: bool = False,
+                     prompt: str | None = None, tags: list[str] | None = None,
+                     agent: str | None = None, extra_import: dict[str, Any] | None = None) -> SessionBuilder:
+        """Start one session (the transcript's own, or an inline child) and write its session.start."""
+        sid = session_id or t.session_id
+        start = start_ts or t.start_ts
+        writer: Any
+        if session_path(self.ws, sid).exists():
+            writer = NullWriter(sid)
+            result.existing.append(sid)
+        else:
+            ensure_dir(self.staging)
+            staged = self.staging / f"{sid}.jsonl"
+            # Not synced here: the runner syncs a whole batch of staged sessions before moving them in.
+            writer = SessionWriter(self.ws, session_id=sid, redactor=self.redactor, path=staged, fsync=False)
+            self.writers.append(writer)
+            result.staged.append((sid, str(staged)))
+            if child or t.parent_source_id:
+                result.children.append(sid)
+            info = t.import_info()
+            if source_id:
+                info["source_id"] = source_id
+            if extra_import:
+                info.update(extra_import)
+            name = os.path.basename(t.workdir.rstrip("/")) if t.workdir else None
+            writer.start(
+                task={"name": name or None, "prompt": prompt if prompt is not None else t.prompt},
+                model=t.model, workdir=t.workdir, source=self.source,
+                agent=agent if agent is not None else t.agent,
+                parent_session_id=parent_session_id if child else t.parent_session_id,
+                tags=tags if tags is not None else list(t.tags), ts=start, **{"import": info},
+            )
+        builder = SessionBuilder(writer, start)
+        self.builders.append(builder)
+        return builder
+
+    def finish(self, result: UnitResult) -> None:
+        for b in self.builders:
+            if isinstance(b.writer, NullWriter):
+                continue
+            result.events += b.events
+            t = b.totals
+            for name in ("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                         "tool_calls", "tool_errors"):
+                setattr(result.totals, name, getattr(result.totals, name) + getattr(t, name))
+
+    def abort(self, result: UnitResult) -> None:
+        """Close and delete everything this transcript staged."""
+        for w in self.writers:
+            with contextlib.suppress(OSError):
+                w.close()
+        for _sid, staged in result.staged:
+            with contextlib.suppress(OSError):
+                os.unlink(staged)
+        result.staged.clear()

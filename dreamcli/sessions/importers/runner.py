@@ -1,0 +1,266 @@
+"""Importing a directory of transcripts: find and check every file first (bad input is refused before
+anything is written), then convert each transcript into a staging directory and move its finished
+sessions into place (children before the parent), so an interrupted import leaves only whole sessions
+and a re-run picks up where it stopped. Big imports use worker processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from dreamcli.errors import InputError, UsageError
+from dreamcli.ids import new_ulid
+from dreamcli.redaction import Redactor
+from dreamcli.sessions.importers import claude_code, codex
+from dreamcli.sessions.importers.common import LineCounts, Totals, Transcript, check_jsonl
+from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.reader import read_first_event
+from dreamcli.workspace.fsutil import ensure_dir
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.lock import workspace_lock
+
+FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
+PARALLEL_MIN_BYTES = 32 << 20  # below this, worker start-up costs more than it saves
+COMMIT_EVERY_BYTES = 128 << 20  # staged sessions are synced and moved in batches of this size...
+COMMIT_EVERY_FILES = 500  # ...or of this many transcripts
+
+
+@dataclass
+class ImportProgress:
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: int = 0
+    current: str | None = None
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    path: str
+    files: int = 0  # JSONL files found
+    transcripts: int = 0  # files with something to import
+    empty: int = 0  # files with nothing to import
+    sessions: int = 0  # sessions written (parents and children)
+    children: int = 0  # of which sub-agent sessions
+    already_imported: int = 0  # transcripts skipped because their session is in the workspace already
+    changed_since_import: int = 0  # of those, transcripts that grew since they were imported
+    bytes: int = 0
+    seconds: float = 0.0
+    events: int = 0
+    lines: LineCounts = field(default_factory=LineCounts)
+    totals: Totals = field(default_factory=Totals)
+    session_ids: list[str] = field(default_factory=list)
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lines"]["ignored"] = dict(self.lines.ignored)
+        data["lines"]["unknown"] = dict(self.lines.unknown)
+        data["lines"]["skipped"] = self.lines.corrupt + self.lines.truncated + self.lines.malformed + sum(
+            self.lines.unknown.values())
+        data["mb_per_s"] = round(self.mb_per_s, 2)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def format_module(source: str) -> ModuleType:
+    try:
+        return FORMATS[source]
+    except KeyError:
+        raise UsageError(f"unknown transcript format {source!r} (use: {', '.join(FORMATS)})") from None
+
+
+def plan_import(source: str, path: Path) -> tuple[list[Path], list[Transcript]]:
+    """Find and check every transcript under `path`; raises InputError (exit 2) naming the first file
+    that is not a transcript of this format. Reads only the first lines of each file."""
+    fmt = format_module(source)
+    if not path.exists():
+        raise InputError("transcript directory does not exist", file=str(path))
+    if not (path.is_dir() or path.is_file()):
+        raise InputError("not a file or directory", file=str(path))
+    files = fmt.discover(path)
+    readable = [f for f in files if f.stat().st_size > 0 and check_jsonl(f)]
+    return files, fmt.plan(readable)
+
+
+def import_transcripts(
+    ws: Workspace, source: str, path: Path | None = None, *,
+    redaction_patterns: tuple[str, ...] | list[str] = (),
+    progress: Callable[[ImportProgress], None] | None = None,
+    workers: int | None = None,
+    actor: str | None = None,
+) -> ImportSummary:
+    """Import every transcript of `source` format under `path` (default: the tool's own directory)."""
+    fmt = format_module(source)
+    root = Path(path).expanduser() if path is not None else fmt.default_path()
+    started = time.perf_counter()
+    files, transcripts = plan_import(source, root)
+    summary = ImportSummary(source=source, path=str(root), files=len(files), transcripts=len(transcripts),
+                            empty=len(files) - len(transcripts))
+    prog = ImportProgress(files_total=len(transcripts), bytes_total=sum(t.size for t in transcripts))
+    ws.ensure()
+    with workspace_lock(ws, "sessions-import"):
+        staging = ws.state_dir / "import-staging" / new_ulid()
+        batch: list[UnitResult] = []
+        batch_bytes = 0
+        try:
+            for result in _convert_all(ws, staging, source, transcripts, tuple(redaction_patterns), prog,
+                                       progress, workers):
+                batch.append(result)
+                batch_bytes += result.bytes
+                if batch_bytes >= COMMIT_EVERY_BYTES or len(batch) >= COMMIT_EVERY_FILES:
+                    _commit_batch(ws, batch, summary)
+                    batch, batch_bytes = [], 0
+                prog.files_done += 1
+                if progress is not None:
+                    progress(prog)
+            _commit_batch(ws, batch, summary)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                (ws.state_dir / "import-staging").rmdir()
+    summary.seconds = time.perf_counter() - started
+    if summary.sessions:
+        from dreamcli.audit import append_audit
+
+        append_audit(ws, "sessions-import", actor=actor, source=source, path=str(root),
+                     sessions=summary.sessions, children=summary.children,
+                     already_imported=summary.already_imported, bytes=summary.bytes,
+                     first_session=summary.session_ids[0] if summary.session_ids else None)
+    return summary
+
+
+# ---------------------------------------------------------------- converting
+
+
+def convert_transcript(ws: Workspace, staging: Path, redactor: Redactor, source: str, t: Transcript,
+                       progress: Callable[[int], None] | None = None) -> UnitResult:
+    """Convert one transcript file into staged session files (nothing staged survives a failure)."""
+    result = UnitResult(path=str(t.path), bytes=t.size)
+    if session_path(ws, t.session_id).exists():
+        # Imported before, with its inline children (they are moved in before the parent).
+        result.existing.append(t.session_id)
+        result.changed = _changed_since_import(ws, t)
+        if progress is not None:
+            progress(t.size)
+        return result
+    ctx = UnitContext(ws, staging, redactor, source, progress)
+    try:
+        FORMATS[source].convert(t, ctx, result)
+        ctx.finish(result)
+    except OSError as err:
+        ctx.abort(result)
+        raise InputError(f"cannot read: {err.strerror or err}", file=str(t.path)) from None
+    except BaseException:
+        ctx.abort(result)
+        raise
+    return result
+
+
+def _changed_since_import(ws: Workspace, t: Transcript) -> bool:
+    try:
+        first = read_first_event(session_path(ws, t.session_id))
+    except OSError:
+        return False
+    info = (first or {}).get("import")
+    return isinstance(info, dict) and isinstance(info.get("bytes"), int) and info["bytes"] != t.size
+
+
+def _worker(args: tuple[str, str, tuple[str, ...], str, Transcript]) -> UnitResult:
+    root, staging, patterns, source, t = args
+    ws = Workspace(root=Path(root), source="option")
+    return convert_transcript(ws, Path(staging), Redactor(patterns), source, t)
+
+
+def _convert_all(ws: Workspace, staging: Path, source: str, transcripts: list[Transcript],
+                 patterns: tuple[str, ...], prog: ImportProgress,
+                 progress: Callable[[ImportProgress], None] | None, workers: int | None) -> Iterator[UnitResult]:
+    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if n <= 1 or len(transcripts) < 2 or prog.bytes_total < PARALLEL_MIN_BYTES:
+        redactor = Redactor(patterns)
+
+        def tick(nbytes: int) -> None:
+            prog.bytes_done += nbytes
+            if progress is not None:
+                progress(prog)
+
+        for t in transcripts:
+            prog.current = str(t.path)
+            yield convert_transcript(ws, staging, redactor, source, t, tick)
+        return
+    # Largest first, so one big file does not finish last alone; a bounded number in flight.
+    order = sorted(transcripts, key=lambda t: -t.size)
+    import multiprocessing
+
+    # fork: workers start in milliseconds and need nothing from __main__ (spawn re-imports it)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method)) as pool:
+        queue = iter(order)
+        running: dict[Future[UnitResult], Transcript] = {}
+        try:
+            for t in queue:
+                running[pool.submit(_worker, (str(ws.root), str(staging), patterns, source, t))] = t
+                if len(running) >= n * 2:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t = running.pop(fut)
+                    result = fut.result()
+                    prog.bytes_done += t.size
+                    prog.current = str(t.path)
+                    yield result
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        running[pool.submit(_worker, (str(ws.root), str(staging), patterns, source, nxt))] = nxt
+        except BaseException:
+            for fut in running:
+                fut.cancel()
+            raise
+
+
+def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary) -> None:
+    """Sync the staged files of a batch to disk once, then move them in. A crash before the move
+    leaves them out (a re-run imports them); after it, they are whole."""
+    if any(r.staged for r in batch):
+        os.sync()
+    for result in batch:
+        _commit(ws, result, summary)
+
+
+def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary) -> None:
+    """Move the staged sessions of one transcript into the workspace, children first."""
+    main = result.staged[:1]
+    for sid, staged in [*result.staged[1:], *main]:
+        final = session_path(ws, sid)
+        if final.exists():  # written meanwhile by a concurrent import of the same transcript
+            os.unlink(staged)
+            continue
+        ensure_dir(final.parent)
+        os.replace(staged, final)
+        summary.sessions += 1
+        if sid in result.children:
+            summary.children += 1
+        if len(summary.session_ids) < 1000:
+            summary.session_ids.append(sid)
+    summary.already_imported += len(result.existing)
+    summary.changed_since_import += int(result.changed)
+    summary.bytes += result.bytes
+    summary.events += result.events
+    summary.lines.add(result.counts)
+    for name in ("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                 "tool_calls", "tool_errors"):
+        setattr(summary.totals, name, getattr(summary.totals, name) + getattr(result.totals, name))
