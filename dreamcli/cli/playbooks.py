@@ -131,7 +131,7 @@ def lint_cmd(
     pb = load_playbook(ws, name)
     if pb is None:
         raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
-    cfg = config(ctx).lint
+    cfg = config(ctx)
     findings = []
     for entry in pb.entries():
         for f in lint_text(entry.text, cfg):

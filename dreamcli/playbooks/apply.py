@@ -209,14 +209,15 @@ class _Applier:
                 if op.op == "retire":
                     return Outcome(op.entry_id, op.op, op.target, ALREADY, "file already deleted")
                 return _conflict(op, f"{op.path} no longer exists")
-            if text is not None and current is not None and text_matches(current, text):
+            merged_left = [m for m in merged if m != path and self._read(m) is not None]
+            if text is not None and current is not None and text_matches(current, text) and not merged_left:
                 return Outcome(op.entry_id, op.op, op.target, ALREADY, "file already has this content")
             if op.old_text is not None and current is not None and not text_matches(current, op.old_text):
                 return _conflict(op, f"{op.path} changed after the dream read it", current)
         for m in merged:
             if m != path:
                 self.memory[m] = MemoryChange(m, self._read(m), None)
-        new = None if op.op == "retire" else (text or "").rstrip("\n") + "\n"
+        new = None if op.op == "retire" else (text or "")
         self.memory[path] = MemoryChange(path, current, new)
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=current, after=new)
 
@@ -234,7 +235,9 @@ def memory_path(ws: Workspace, store: str, path: str) -> Path:
     if not store or "/" in store or store.startswith("."):
         raise ValueError(f"invalid memory store {store!r}")
     p = PurePosixPath(path)
-    parts = p.parts[2:] if p.parts[:2] == ("/", "memories") else p.parts[1:] if p.is_absolute() else p.parts
+    if p.is_absolute() and p.parts[:2] != ("/", "memories"):
+        raise ValueError(f"invalid memory path {path!r} (expected /memories/...)")
+    parts = p.parts[2:] if p.is_absolute() else p.parts
     if not parts or any(part in ("..", ".", "") for part in parts):
         raise ValueError(f"invalid memory path {path!r} (expected /memories/...)")
     root = ws.memory_store(store) / "memories"

@@ -17,7 +17,7 @@ from typing import Any
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import UsageError
 from dreamcli.playbooks.apply import ALREADY, APPLIED, CONFLICT, ApplyResult, Outcome, apply_operations, write_memory
-from dreamcli.playbooks.lintcheck import lint_text
+from dreamcli.playbooks.lintcheck import lint_text, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
 from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, load_dream
 from dreamcli.playbooks.store import (
@@ -98,11 +98,12 @@ def _set_status(ws: Workspace, dream_id: str) -> str:
     return status
 
 
-def blocking_findings(dream: Dream, op: Operation, edits: dict[str, str]) -> list[dict[str, Any]]:
-    """Block-severity lint findings for the text that would be approved (re-linted when edited)."""
+def blocking_findings(ws: Workspace, dream: Dream, op: Operation, edits: dict[str, str]) -> list[dict[str, Any]]:
+    """Block-severity lint findings for the text that would be approved: the dream's findings, or for
+    a reviewer's edit the findings on the edited text (with this workspace's lint config)."""
     if op.entry_id in edits or dream.decision(op.entry_id).edited_text is not None:
         text = edits.get(op.entry_id) or dream.text_for(op) or ""
-        return [f for f in lint_text(text) if str(f.get("severity")).lower() == "block"]
+        return [f for f in lint_text(text, workspace_config(ws)) if f["severity"] == "block"]
     return op.blocking
 
 
@@ -134,7 +135,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                 raise UsageError(f"--edit-text applies to an entry being approved; {entry_id} is not one")
             if op.op not in TEXT_OPS or not text:
                 raise UsageError(f"entry {entry_id} ({op.op}) has no text to edit, or the new text is empty")
-        blocked = {op.entry_id: blocking_findings(dream, op, edits) for op in todo}
+        blocked = {op.entry_id: blocking_findings(ws, dream, op, edits) for op in todo}
         blocked = {k: v for k, v in blocked.items() if v}
         if blocked and not force:
             first_id, findings = next(iter(blocked.items()))
@@ -236,7 +237,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
             raise UsageError(f"entry {entry_id} is already {dream.decision(entry_id).action}d; only pending "
                              "entries can be edited")
         before = dream.text_for(op)
-        findings = lint_text(new)
+        findings = lint_text(new, workspace_config(ws))
         _record(dream, "edit", entry_id, who, text=new, text_hash=content_hash(new))
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
                      entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))

@@ -1,18 +1,18 @@
 """Linting playbook entry text with the dream's rules (`dreamcli.dream.lint.lint_entry_text`).
 
-The rules live with the dreamer; this module only calls them and turns findings into plain dicts
-(`severity`, `rule`, `message`). When the dream package is not available, nothing is reported and
-`lint_available()` says so.
+The rules live with the dreamer; this module only calls them with the workspace's config and turns
+findings into plain dicts (`severity`, `rule`, `message`). When the dream package is not available,
+nothing is reported and `lint_available()` says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable
 from typing import Any
 
-from dreamcli.config import LintConfig
+from dreamcli.config import Config, load_config
+from dreamcli.workspace.home import Workspace
 
 
 def _linter() -> Callable[..., Any] | None:
@@ -32,30 +32,21 @@ def _as_dict(finding: Any) -> dict[str, Any]:
         d = dict(finding)
     elif dataclasses.is_dataclass(finding) and not isinstance(finding, type):
         d = dataclasses.asdict(finding)
-    elif hasattr(finding, "model_dump"):
-        d = finding.model_dump()
     else:
         d = {k: getattr(finding, k) for k in ("severity", "rule", "message") if hasattr(finding, k)}
-    d.setdefault("severity", "warn")
     d.setdefault("rule", "lint")
     d.setdefault("message", str(finding))
-    d["severity"] = str(d["severity"]).lower()
+    d["severity"] = str(d.get("severity", "warn")).lower()
     return d
 
 
-def lint_text(text: str, config: LintConfig | None = None, **context: Any) -> list[dict[str, Any]]:
+def lint_text(text: str, config: Config | None = None) -> list[dict[str, Any]]:
     """Findings for one entry's text (an empty list when no linter is available)."""
     linter = _linter()
     if linter is None:
         return []
-    params = inspect.signature(linter).parameters
-    kwargs: dict[str, Any] = {}
-    if config is not None:
-        for name in ("config", "lint_config", "cfg"):
-            if name in params:
-                kwargs[name] = config
-                break
-    for key, value in context.items():
-        if key in params:
-            kwargs[key] = value
-    return [_as_dict(f) for f in linter(text, **kwargs) or []]
+    return [_as_dict(f) for f in linter(text, config) or []]
+
+
+def workspace_config(ws: Workspace) -> Config:
+    return load_config(ws.config_path)
