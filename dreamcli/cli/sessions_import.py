@@ -1,18 +1,68 @@
-"""`dreamcli sessions import claude-code|codex` (placeholder until the portability issue lands)."""
+"""`dreamcli sessions import claude-code|codex [PATH]`: other agents' transcripts as sessions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import config, open_workspace, print_json
 
 import_app = typer.Typer(help="Import transcripts of other agents (Claude Code, Codex) as sessions.",
                          no_args_is_help=True)
 
+_PATH_HELP = "A transcript file or a directory searched recursively for *.jsonl (default: {default})."
+_JSON_HELP = "Print the import summary as JSON."
+_WORKERS_HELP = "Worker processes for big imports (default: one per core, at most 4; 1 = no workers)."
 
-@import_app.command("claude-code", help="Import Claude Code transcripts (default: ~/.claude/projects).")
-def claude_code_cmd() -> None:
-    not_available("`dreamcli sessions import`")
+
+def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None) -> None:
+    from dreamcli.sessions.importers import import_transcripts
+    from dreamcli.ui.portability_view import import_progress, render_import_summary
+
+    ws = open_workspace(ctx)
+    patterns = tuple(config(ctx).redaction.patterns)
+    with import_progress(f"importing {source} transcripts") as progress:
+        summary = import_transcripts(ws, source, Path(path) if path else None, redaction_patterns=patterns,
+                                     progress=progress, workers=workers)
+    if as_json:
+        print_json({"version": 1, **summary.to_json()})
+        return
+    render_import_summary(summary)
+
+
+@import_app.command(
+    "claude-code",
+    epilog="Examples:\n\n  dreamcli sessions import claude-code\n\n"
+           "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop --json",
+)
+def claude_code_cmd(
+    ctx: typer.Context,
+    path: str = typer.Argument(None, metavar="[PATH]", help=_PATH_HELP.format(default="~/.claude/projects")),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
+) -> None:
+    """Import Claude Code transcripts: each session file becomes a session (source claude-code);
+    sidechains and subagents/agent-*.jsonl files become child sessions. Re-running skips what is
+    already imported."""
+    _run(ctx, "claude-code", path, as_json, workers)
+
+
+@import_app.command(
+    "codex",
+    epilog="Examples:\n\n  dreamcli sessions import codex\n\n"
+           "  dreamcli sessions import codex ~/.codex/sessions/2026/11 --json",
+)
+def codex_cmd(
+    ctx: typer.Context,
+    path: str = typer.Argument(None, metavar="[PATH]",
+                               help=_PATH_HELP.format(default="$CODEX_HOME/sessions or ~/.codex/sessions")),
+    as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
+    workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
+) -> None:
+    """Import Codex CLI rollouts: each rollout file becomes a session (source codex); sub-agent
+    rollouts become child sessions. Re-running skips what is already imported."""
+    _run(ctx, "codex", path, as_json, workers)
 
 
 def register(sessions_app: typer.Typer) -> None:

@@ -70,13 +70,13 @@ def _is_codex_line(obj: dict[str, Any]) -> bool:
     return "id" in obj and "timestamp" in obj and "type" not in obj  # legacy first line
 
 
-def _parent_thread(source: Any) -> str | None:
-    """`parent_thread_id` anywhere in a session_meta `source` (`{"subagent": {"thread_spawn": ...}}`)."""
+def _find(source: Any, key: str) -> str | None:
+    """A string `key` anywhere in a session_meta `source` (`{"subagent": {"thread_spawn": {...}}}`)."""
     if isinstance(source, dict):
-        for key, value in source.items():
-            if key == "parent_thread_id" and isinstance(value, str):
+        for k, value in source.items():
+            if k == key and isinstance(value, str):
                 return value
-            found = _parent_thread(value)
+            found = _find(value, key)
             if found:
                 return found
     return None
@@ -107,7 +107,8 @@ def read_header(path: Path) -> dict[str, Any] | None:
                              ("forked_from", "forked_from_id"), ("nickname", "agent_nickname")):
                 if head[key] is None and isinstance(meta.get(src), str):
                     head[key] = meta[src]
-            head["parent"] = head["parent"] or _parent_thread(meta.get("source"))
+            head["parent"] = head["parent"] or _find(meta.get("source"), "parent_thread_id")
+            head["nickname"] = head["nickname"] or _find(meta.get("source"), "agent_nickname")
             ms = parse_ts_ms(meta.get("timestamp")) or parse_ts_ms(o.get("timestamp"))
             if ms is not None and head["start_ms"] is None:
                 head["start_ms"], head["start_ts"] = ms, ms_to_ts(ms)

@@ -1,0 +1,82 @@
+"""Rendering for transcript imports and playbook export/import: progress and summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dreamcli.ui.console import err, is_interactive, out
+
+
+@contextmanager
+def import_progress(title: str) -> Iterator[Callable[[Any], None] | None]:
+    """A progress callback drawing a bar on stderr when it is a terminal; None otherwise."""
+    import sys
+
+    if not (sys.stderr.isatty() and is_interactive()):
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
+                  TimeRemainingColumn(), console=err(), transient=True) as bar:
+        task = bar.add_task(title, total=None, files="")
+
+        def update(p: Any) -> None:
+            bar.update(task, total=p.bytes_total, completed=min(p.bytes_done, p.bytes_total),
+                       files=f"{p.files_done}/{p.files_total} files")
+
+        yield update
+
+
+def _size(n: int) -> str:
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= div:
+            return f"{n / div:,.1f} {unit}"
+    return f"{n} B"
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def render_import_summary(s: Any) -> None:
+    """The end-of-import summary: what was imported, skipped, and why."""
+    from rich.table import Table
+
+    con = out()
+    lines = s.lines
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("source", f"{s.source}  ({s.path})")
+    table.add_row("transcripts", f"{_n(s.transcripts)} of {_n(s.files)} files ({_n(s.empty)} with nothing to import)")
+    table.add_row("sessions", f"{_n(s.sessions)} imported ({_n(s.children)} sub-agent sessions); "
+                              f"{_n(s.already_imported)} transcripts were imported before")
+    if s.changed_since_import:
+        table.add_row("", f"[yellow]{_n(s.changed_since_import)} transcripts grew since they were imported "
+                          "(not re-imported)[/]")
+    table.add_row("lines", f"{_n(lines.lines)} read, {_n(lines.imported)} imported, "
+                           f"{_n(sum(lines.ignored.values()))} without content (summaries, snapshots, …)")
+    skipped = lines.corrupt + lines.truncated + lines.malformed + sum(lines.unknown.values())
+    if skipped:
+        detail = []
+        if lines.corrupt:
+            detail.append(f"{_n(lines.corrupt)} corrupt")
+        if lines.truncated:
+            detail.append(f"{_n(lines.truncated)} cut off")
+        if lines.malformed:
+            detail.append(f"{_n(lines.malformed)} malformed")
+        if lines.unknown:
+            kinds = ", ".join(f"{k} ×{v}" for k, v in sorted(lines.unknown.items(), key=lambda kv: -kv[1])[:5])
+            detail.append(f"{_n(sum(lines.unknown.values()))} of unknown types ({kinds})")
+        table.add_row("skipped", "[yellow]" + "; ".join(detail) + "[/]")
+    t = s.totals
+    table.add_row("usage", f"{_n(t.turns)} model turns, {_n(t.input_tokens)} input + {_n(t.output_tokens)} "
+                           f"output tokens, {_n(t.cache_read_tokens)} cache reads")
+    table.add_row("tools", f"{_n(t.tool_calls)} calls, {_n(t.tool_errors)} errors")
+    table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
+    con.print(table)
+    if s.sessions:
+        err().print("next: dreamcli sessions list --since 30d   ·   dreamcli dream --offline", style="dim")
