@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
-from dreamcli.dream.text import jaccard
+from dreamcli.dream.text import jaccard, stems
 
 SECTIONS = {
     "error_recovery": "Tool workarounds",
@@ -23,7 +23,7 @@ SECTIONS = {
 CLUSTER_SIMILARITY = 0.5
 COST_OUTLIER_RATIO = 3.0
 COST_MIN_EPISODES = 6
-CRITERION_MIN_RATE = 0.1
+CRITERION_MIN_RATE = 0.0  # a criterion failing in min_support episodes recurs; the rate only ranks it
 TOOL_ERROR_MIN_SUPPORT = 3  # an error nobody recovered from needs a little more evidence
 
 
@@ -170,7 +170,7 @@ def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | No
     first = min((p.first_seen for p in group if p.first_seen), default=None)
     last = max((p.last_seen for p in group if p.last_seen), default=None)
     if kind == "correction":
-        facts: dict[str, Any] = {"text": _top({p.template: p.support for p in group}) or lead.template,
+        facts: dict[str, Any] = {"text": _representative(examples) or lead.template,
                                  "corrections": sum(p.occurrences for p in group),
                                  "variants": sorted(examples, key=lambda t: -examples[t])[:3]}
         impact = 1.0
@@ -181,6 +181,14 @@ def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | No
     return Candidate(key=lead.key, kind=kind, support=support, impact=impact, facts=facts, evidence=evidence,
                      sources=sources, first_seen=first, last_seen=last, fresh=any(p.touched for p in group),
                      pattern_keys=[p.key for p in group])
+
+
+def _representative(examples: dict[str, int]) -> str | None:
+    """The phrasing that says most: covers the most words of all variants, then the longest."""
+    if not examples:
+        return None
+    union = frozenset().union(*(stems(t) for t in examples))
+    return max(examples, key=lambda t: (len(stems(t) & union), examples[t] > 1, len(t)))
 
 
 def _criterion(p: Pattern, agg: Aggregates, min_support: int) -> Candidate | None:

@@ -178,7 +178,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
                               token_budget=config.dream.token_budget, tokens_after=curated.tokens_after,
                               tokens_before=curated.tokens_before)
     near: list[str] = []
-    if min_support > 1:
+    if min_support > 2:  # at 2, the patterns just below are one-offs: not worth listing
         below = build_candidates(agg, min_support=min_support - 1, new_episodes=new_episodes)
         near = [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh][:5]
     report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped, near_misses=near)

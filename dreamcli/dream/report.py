@@ -9,6 +9,14 @@ OP_WORDS = {"add": "new entry", "update": "update", "merge": "merge", "retire": 
             "create": "new note", "counts_only": "counts"}
 
 
+_PLURALS = {"add": "new entries", "create": "new notes", "counts": "count updates", "update": "updates",
+            "merge": "merges", "retire": "retirements"}
+
+
+def _count(n: int, op: str) -> str:
+    return f"{n} {OP_WORDS.get(op, op) if n == 1 else _PLURALS.get(op, op)}"
+
+
 def _support(op: dict[str, Any]) -> str:
     s = op.get("support") or {}
     n = s.get("sessions")
@@ -62,8 +70,7 @@ def render_report(*, dream: dict[str, Any], proposal: dict[str, Any], dropped: l
         counts: dict[str, int] = {}
         for op in ops:
             counts[op["op"]] = counts.get(op["op"], 0) + 1
-        summary = ", ".join(f"{n} {OP_WORDS.get(k, k)}{'s' if n != 1 and k in ('add', 'create') else ''}"
-                            for k, n in counts.items())
+        summary = ", ".join(_count(n, k) for k, n in counts.items())
         blocking = sum(1 for op in ops for f in op.get("lint") or [] if f.get("severity") == "block")
         lines += [f"**Proposed:** {summary}." + (f" **{blocking} blocking lint finding(s).**" if blocking else ""),
                   "", "Nothing is live until a person approves it:", "",

@@ -60,7 +60,8 @@ def offline_text(c: Candidate) -> str:
                 f"worked in {c.successes} of {_sessions(c.support)}.")
         alts = f.get("alternatives") or []
         if alts:
-            text += " Also worked: " + ", ".join(f"{_code(a['example'])} ({a['sessions']})" for a in alts) + "."
+            text += " Also worked: " + ", ".join(f"{_code(a['example'])} ({_sessions(a['sessions'])})"
+                                                 for a in alts) + "."
         return text
     if kind == "tool_error":
         return (f"{_code(tool_name(f['tool']))} keeps failing with {_quote(readable(f['error']))} "

@@ -26,7 +26,7 @@ from dreamcli.workspace.fsutil import append_line, atomic_write_bytes, ensure_di
 from dreamcli.workspace.home import Workspace
 
 SAMPLE_SESSIONS = 40
-SAMPLE_SEED = 9
+SAMPLE_SEED = 5
 SAMPLE_SIZE_KB = 2.5
 
 

@@ -132,6 +132,9 @@ class Generator:
             "trials": 1, "error": None,
         })
         self.manifest.grades += 1
+        for c in criteria:
+            if not c["passed"]:
+                session.plant(f"criterion-{c['id']}")
         session.evaluation(outcome, result, score, criteria)
 
     def remember(self, path: str, text: str, t_ms: int) -> None:
@@ -148,14 +151,15 @@ class SimSession:
         self.episode = episode
         self.t = t0_ms
         self.model = start.get("model") or DEFAULT_AGENT_MODEL
-        self.writer = SessionWriter(gen.ws, session_id=sid)
+        self.writer = SessionWriter(gen.ws, session_id=sid, fsync=False)  # test data: no per-file fsync
         self.context = 1800  # tokens in context (system prompt, tools)
         self.cost_factor = 1.0
-        self.budget = gen.target_bytes()
+        self.budget = self._budget0 = gen.target_bytes()
         self.totals = {"turns": 0, "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
                        "cache_write_tokens": 0, "cost_usd": 0.0, "tool_calls": 0, "tool_errors": 0}
         self._tool_n = 0
         self._t0 = t0_ms
+        self.tag = (start.get("tags") or ["misc"])[0]
         self.writer.start(ts=self._ts(0), model=self.model, source="synthetic", base_url_host="api.anthropic.com",
                           **start)
 
@@ -219,10 +223,10 @@ class SimSession:
             self.totals["tool_errors"] += 1
 
     def body(self, kind: str, share: float = 0.25) -> str:
-        """Realistic tool output that uses up `share` of the remaining size budget of this session."""
+        """Realistic tool output of `share` of this session's size budget (less when little is left)."""
         from dreamcli.sessions.synthetic_text import filler
 
-        n = max(120, int(self.budget * share))
+        n = max(120, min(int(self._budget0 * share), self.budget))
         self.budget = max(0, self.budget - n)
         return filler(self.rng, kind, n)
 
@@ -238,6 +242,10 @@ class SimSession:
         self.writer.subagent(event=event, child_session_id=child, brief=brief, status=status, ts=self._ts(5))
 
     def end(self, status: str = "completed", error: str | None = None) -> int:
+        if self.budget > 1024:  # use up the size budget: a last look at reference material
+            kind = {"legal": "contract", "ci": "log", "medical": "records"}.get(self.tag, "code")
+            self.call("read", {"file_path": "REFERENCE.md"}, self.body(kind, 1.0))
+            self.assistant("Checked the reference notes; nothing else to change.")
         totals = dict(self.totals, duration_ms=self.t - self._t0)
         extra = {"outcome": self._outcome} if getattr(self, "_outcome", None) else {}
         self.writer.end(status, error=error, totals=totals, ts=self._ts(20), **extra)

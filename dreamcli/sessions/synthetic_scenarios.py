@@ -4,12 +4,12 @@ of session files it wrote. Planted patterns are recorded with `session.plant(key
     docx-read-fails, docx-unzip, docx-pandoc      read fails on .docx; a conversion fixes it
     pdf-read-fails, pdf-pdftotext                 read fails on .pdf; pdftotext fixes it
     citation-correction                           the user corrects the citation style
-    criterion-cites-sections                      graded contract review fails `cites-sections`
+    criterion-<id>                                a graded run fails criterion <id> (e.g. cites-sections,
+                                                  stopped-drugs-not-active, egfr-flagged-low, names-oom)
     grep-gz-zgrep                                 a sub-agent's grep misses .log.gz; zgrep finds it
     cost-outlier                                  a triage lead cats whole logs (many times the median cost)
     loop-grep-egfr                                the same grep repeated three times or more
     memory-med-list                               the agent writes the same memory note again
-    criterion-stopped-drugs                       graded medical summary fails `stopped-drugs-not-active`
 """
 
 from __future__ import annotations
@@ -128,8 +128,6 @@ def contract_review(gen: Generator, index: int, remaining: int) -> int:
             {"id": "summary-written", "passed": True, "reason": "summary.md exists", "evidence": "", "weight": 1,
              "kind": "check"},
         ]
-        if fails:
-            s.plant("criterion-cites-sections")
         gen.grade(s, "contract-review", criteria, 0.85)
     s.end()
     return 1
@@ -235,8 +233,6 @@ def medical_summary(gen: Generator, index: int, remaining: int) -> int:
              "kind": "check"},
             {"id": "summary-valid", "passed": True, "reason": "", "evidence": "", "weight": 1, "kind": "check"},
         ]
-        if stale:
-            s.plant("criterion-stopped-drugs")
         gen.grade(s, "medical-summary", criteria, 1.0)
     s.end()
     return 1
