@@ -12,7 +12,8 @@ from typing import Any
 
 _WORDS = ("the", "build", "failed", "because", "lockfile", "was", "stale", "so", "we", "regenerated", "it",
           "and", "reran", "tests", "parser", "config", "module", "import", "error", "fixture", "retry",
-          "timeout", "cache", "index", "schema", "migration")
+          "timeout", "cache", "index", "schema", "migration", "https://docs.example.com/api", "task-runner",
+          "basic")  # a URL and words that make the redactor look closer (sk-, basic) as real text does
 
 
 def _dumps(obj: Any) -> str:
@@ -156,8 +157,9 @@ def claude_transcript(path: Path, *, session_id: str, start: datetime, seed: int
     s.user(prompt if string_prompt else [{"type": "text", "text": prompt}])
     for r in range(rounds):
         err = error_every > 0 and r % error_every == error_every - 1
+        config = "max_tokens = 4096  # client_secret is read from the vault\n" if r % 5 == 4 else ""
         s.tool_round("Bash", {"command": f"pytest -q tests/test_{r}.py", "description": "run tests"},
-                     ("Exit code 1\n" if err else "") + code_text(rng, payload), error=err,
+                     ("Exit code 1\n" if err else "") + config + code_text(rng, payload), error=err,
                      text="Let me run the tests." if r % 2 == 0 else None)
         if sidechain and r == 0:
             _sidechain(s, rng, payload)

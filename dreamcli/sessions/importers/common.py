@@ -15,33 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
+from dreamcli.ids import ulid_at
 from dreamcli.sessions.writer import SessionWriter
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 PROMPT_LIMIT = 4000
 SNIFF_BYTES = 65536
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as in dreamcli.ids
 _TS_OK = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 # ---------------------------------------------------------------- ids and timestamps
 
 
-def _encode(value: int, length: int) -> str:
-    out = []
-    for _ in range(length):
-        out.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(out))
-
-
 def deterministic_ulid(source: str, source_id: str, start_ms: int) -> str:
     """A valid ULID whose time part is the transcript's start and whose random part is derived from
     the source and its id, so importing the same transcript twice gives the same session id."""
     digest = hashlib.sha256(f"{source}\0{source_id}\0{start_ms}".encode()).digest()
-    rand = int.from_bytes(digest[:10], "big")
-    return _encode(max(0, min(start_ms, (1 << 48) - 1)), 10) + _encode(rand, 16)
+    return ulid_at(max(0, min(start_ms, (1 << 48) - 1)), digest)
 
 
 def parse_ts_ms(value: Any) -> int | None:
