@@ -263,6 +263,13 @@ def test_cap_output_keeps_head_and_tail() -> None:
     capped.encode("utf-8")  # never splits a character
 
 
+def test_tools_that_need_an_event_loop_fall_back_to_it(tools: Toolset, wd: Path) -> None:
+    (wd / "big.txt").write_text("".join(f"row {i}\n" for i in range(60_000)))  # > 256 KiB: streamed read
+    result = call(tools, "read", file_path="big.txt", view_range=[2, 3])
+    assert result.content == "row 1\nrow 2" and tools.env.runtime.started
+    assert call(tools, "read", file_path="big.txt").error_kind == "invalid_input"  # too big without a range
+
+
 def test_runtime_closes_cleanly() -> None:
     rt = AsyncRuntime()
 

@@ -117,7 +117,7 @@ class SdkFileTool(Tool):
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)
                 approval = decision.approval
         try:
-            out = self.env.runtime.run(self.impl.call, input)
+            out = self.env.runtime.run_inline_first(self.impl.call, input)
         except ToolError as e:
             text = e.content if isinstance(e.content, str) else str(e)
             return ToolResult(self._relative(text), is_error=True, error_kind=classify(str(e)), approval=approval)
