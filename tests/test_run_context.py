@@ -168,3 +168,34 @@ def test_sample_task_files_load() -> None:
     assert spec.workdir == root / "sample_tasks" / "contract-review" / "contracts"
     assert spec.outcome == root / "sample_outcomes" / "contract-review.yaml"
     assert spec.tools == ("bash", "read", "write", "glob", "grep", "memory") and spec.max_turns == 30
+
+
+def test_with_proposal_tries_pending_entries_without_approving(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                               task: Path) -> None:
+    import json
+
+    dream_id = "01KAHV3Q8J1T0B8Z6W2XK4M5R7"
+    d = ws.dreams_dir / dream_id
+    d.mkdir(parents=True)
+    (d / "proposal.json").write_text(json.dumps({
+        "v": 1, "dream_id": dream_id, "playbook": "legal", "base_version": 3, "operations": [
+            {"entry_id": "pb-newentry1", "target": "playbook", "op": "add", "section": "Corrections",
+             "text": "Quote the notice period exactly as written."},
+        ]}))
+    live_before = (ws.playbooks_dir / "legal.md").read_bytes()
+    fake_anthropic.expect(text_reply("Reviewed."))
+    r = invoke_run([str(task), "--with-proposal", dream_id[:8]], ws.root)
+    assert r.exit_code == 0, r.stderr
+    assert f"trial of dream {dream_id}" in r.stderr
+    system = fake_anthropic.requests[0].system_text
+    assert "[pb-newentry1] Quote the notice period exactly as written." in system and "[pb-3f9k2xab]" in system
+    assert (ws.playbooks_dir / "legal.md").read_bytes() == live_before  # nothing approved or written
+    [path] = list(ws.sessions_dir.rglob("*.jsonl"))
+    start = validate_log(path)[0]
+    assert start["with_proposal"] == dream_id and start["trial"]["entry_ids"] == ["pb-newentry1"]
+    assert start["playbooks"][0] == {"playbook": "legal", "version": 3,
+                                     "entry_ids": ["pb-3f9k2xab", "pb-8m2k4q1z", "pb-newentry1"]}
+    conflict = invoke_run([str(task), "--with-proposal", dream_id, "--playbook", "cooking"], ws.root)
+    assert conflict.exit_code == 2 and "proposes entries for playbook 'legal'" in conflict.stderr
+    missing = invoke_run([str(task), "--with-proposal", "01ZZZZZZ"], ws.root)
+    assert missing.exit_code == 2 and "no dream" in missing.stderr

@@ -149,6 +149,39 @@ def select_playbooks(
     return sel
 
 
+def select_for_run(
+    ws: Workspace,
+    *,
+    task_name: str | None,
+    tags: Iterable[str],
+    primary: str | None,
+    explicit: str | None,
+    enabled: bool,
+    loader: PlaybookLoader | None,
+    with_proposal: str | None,
+) -> tuple[Selection, dict[str, Any]]:
+    """`select_playbooks` for a run, with `--with-proposal DREAM_ID` (a dream's pending entries
+    applied to its playbook in memory, never approved). Returns the selection and the fields
+    session.start records for a trial (`with_proposal`: the dream id; `trial`: what was applied)."""
+    if not with_proposal:
+        return select_playbooks(ws, task_name=task_name, tags=tags, primary=primary, enabled=enabled,
+                                loader=loader), {}
+    from dreamcli.errors import UsageError
+    from dreamcli.playbooks.trial import trial_playbook
+
+    if not enabled:
+        raise UsageError("--with-proposal places a playbook; it cannot be combined with --no-playbooks")
+    trial = trial_playbook(ws, with_proposal)
+    if explicit and explicit != trial.name:
+        raise UsageError(f"dream {trial.dream_id} proposes entries for playbook {trial.name!r}, "
+                         f"not {explicit!r} (drop --playbook)")
+    sel = select_playbooks(ws, task_name=task_name, tags=tags, primary=trial.name, enabled=True,
+                           loader=trial.loader())
+    for entry_id, reason in trial.refused:
+        sel.warnings.append(f"proposed entry {entry_id} not applied: {reason}")
+    return sel, {"with_proposal": trial.dream_id, "trial": trial.record()}
+
+
 def system_prompt(workdir: Path, tool_names: Iterable[str], playbooks: list[PlacedPlaybook]) -> str:
     """The stable system prompt: instructions, memory guidance, playbooks (cached as one prefix)."""
     parts = [BASE_PROMPT.format(workdir=workdir)]

@@ -32,7 +32,7 @@ from typing import Any
 from dreamcli.agent import conversation as conv
 from dreamcli.agent.approvals import Approvals, Ask
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.agent.context import PlaybookLoader, select_playbooks, system_prompt
+from dreamcli.agent.context import PlaybookLoader, select_for_run, system_prompt
 from dreamcli.agent.modelcall import stream_turn
 from dreamcli.agent.results import EXIT_BY_STATUS, RunResult, StartInfo, TurnContext
 from dreamcli.agent.spec import TaskSpec
@@ -63,7 +63,8 @@ class RunOptions:
     memory_store: str = "default"
     tools: tuple[str, ...] | None = None  # overrides the task's list
     start_fields: dict[str, Any] = field(default_factory=dict)  # extra session.start fields
-    playbook_loader: PlaybookLoader | None = None  # e.g. a dream's proposal applied (--with-proposal)
+    playbook_loader: PlaybookLoader | None = None  # where playbooks are read from (default: live ones)
+    with_proposal: str | None = None  # a dream id: try its pending entries (never approved)
 
 
 def resolve_model(options: RunOptions, spec: TaskSpec, config: Config) -> str:
@@ -106,8 +107,9 @@ def run_agent(
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
     anthropic_endpoint = is_anthropic_endpoint()
     primary = options.playbook or spec.playbook or config.playbooks.default
-    selection = select_playbooks(ws, task_name=spec.name, tags=spec.tags, primary=primary,
-                                 enabled=options.use_playbooks, loader=options.playbook_loader)
+    selection, trial_fields = select_for_run(
+        ws, task_name=spec.name, tags=spec.tags, primary=primary, explicit=options.playbook,
+        enabled=options.use_playbooks, loader=options.playbook_loader, with_proposal=options.with_proposal)
     tool_names = list(options.tools if options.tools is not None else spec.tools or DEFAULT_TOOLS)
     if writer is None:
         from dreamcli.ids import new_ulid
@@ -134,6 +136,7 @@ def run_agent(
     start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}
     if options.yes:
         start_extra["auto_approved"] = True
+    start_extra.update(trial_fields)
     start_extra.update(options.start_fields)
     writer.start(
         task={"name": spec.name, "prompt": spec.prompt, "file": str(spec.file) if spec.file else None,
@@ -143,7 +146,8 @@ def run_agent(
     )
     cb.on_start(StartInfo(session_id=writer.session_id, path=writer.path, model=model, workdir=workdir,
                           task_name=spec.name, playbooks=placed, tools=tool_names, max_turns=max_turns,
-                          warnings=selection.warnings, missing_playbook=selection.missing))
+                          warnings=selection.warnings, missing_playbook=selection.missing,
+                          with_proposal=trial_fields.get("with_proposal")))
     session = _Session(
         client=client, writer=writer, toolset=toolset, cb=cb, spec=spec, model=model, workdir=workdir,
         max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,

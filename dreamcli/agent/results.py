@@ -28,6 +28,7 @@ class StartInfo:
     max_turns: int
     warnings: list[str] = field(default_factory=list)
     missing_playbook: str | None = None
+    with_proposal: str | None = None  # the dream id whose pending entries are on trial
 
 
 @dataclass

@@ -20,6 +20,7 @@ EPILOG = """Examples:
   dreamcli run -p "summarise the failing tests" --workdir .
   git diff | dreamcli run -p - --allow "git *" --json
   dreamcli run task.yaml --yes --quiet        trusted automation: approve every tool call
+  dreamcli run task.yaml --with-proposal 01JD3Z   try a dream's proposed entries first
 
 The model's text streams to stderr with one line per tool call; the final answer goes to stdout
 (with --json, a machine-readable result instead). Bash commands and file writes outside --allow
@@ -58,6 +59,8 @@ def register(app: typer.Typer) -> None:
         playbook: str = typer.Option(None, "--playbook", help="Playbook to place in context (default: the "
                                      "task's, then config playbooks.default)."),
         no_playbooks: bool = typer.Option(False, "--no-playbooks", help="Place no playbooks in context."),
+        with_proposal: str = typer.Option(None, "--with-proposal", metavar="DREAM_ID", help="Try a dream's "
+                                          "pending playbook entries in this run, before approving them."),
         allow: list[str] = typer.Option(None, "--allow", metavar="PATTERN", help="Allow bash commands and "
                                         "writes matching this glob without asking (repeatable)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Approve every tool call (recorded in the session)."),
@@ -90,7 +93,7 @@ def register(app: typer.Typer) -> None:
         view = RunView(quiet=quiet)
         options = RunOptions(
             model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
-            use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes,
+            use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes, with_proposal=with_proposal,
             ask=view.ask_approval if is_interactive() else None,
         )
         try:

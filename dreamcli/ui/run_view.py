@@ -73,6 +73,8 @@ class RunView(RunCallbacks):
         parts = [f"session {info.session_id}", info.model, str(info.workdir)]
         if books:
             parts.append(f"playbooks: {books}")
+        if info.with_proposal:
+            parts.append(f"trial of dream {info.with_proposal} (not approved)")
         text = " · ".join(parts)
         self._line(f"[dim]▶ {self._esc(text)}[/]", f"> {text}")
 
