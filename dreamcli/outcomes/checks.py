@@ -98,9 +98,11 @@ def _file_exists(check: Check, run: RunView) -> Outcome:
         target = resolve_in_workdir(run.workdir, check.in_)
     except OutsideWorkdir as e:
         return None, str(e), ""
-    if target.exists():
-        return True, f"{check.in_} exists", f"{target.stat().st_size} bytes"
-    return False, f"{check.in_} does not exist", ""
+    try:
+        size = os.stat(target).st_size
+    except OSError:
+        return False, f"{check.in_} does not exist", ""
+    return True, f"{check.in_} exists", f"{size} bytes"
 
 
 def _json_schema(check: Check, run: RunView) -> Outcome:

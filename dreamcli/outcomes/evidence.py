@@ -5,7 +5,9 @@ own text is fenced so it cannot pose as instructions, and redacted before it is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,11 +155,17 @@ class OutsideWorkdir(ValueError):
     """A path that resolves outside the session's workdir (through `..` or a symlink)."""
 
 
-def resolve_in_workdir(workdir: str | Path, rel: str) -> Path:
-    """`rel` inside `workdir`, symlinks resolved; OutsideWorkdir when it leaves the workdir."""
-    root = Path(workdir).resolve()
-    target = (root / rel).resolve()
-    if target != root and root not in target.parents:
+@functools.lru_cache(maxsize=256)
+def _real_root(workdir: str) -> str:
+    return os.path.realpath(workdir)
+
+
+def resolve_in_workdir(workdir: str | Path, rel: str) -> str:
+    """`rel` inside `workdir`, symlinks resolved (every time: a link may appear between two evaluations);
+    OutsideWorkdir when it leaves the workdir."""
+    root = _real_root(str(workdir))
+    target = os.path.realpath(os.path.join(root, rel))
+    if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
         raise OutsideWorkdir(f"{rel} resolves outside the workdir")
     return target
 
@@ -170,15 +178,15 @@ def read_workdir_text(workdir: str | None, rel: str, *, limit: int) -> tuple[str
         target = resolve_in_workdir(workdir, rel)
     except OutsideWorkdir as e:
         return None, str(e)
-    if not target.is_file():
-        return None, "not found"
     try:
         with open(target, "rb") as f:
             data = f.read(limit + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None, "not found"
     except OSError as e:
         return None, f"cannot read: {e.strerror}"
     if b"\0" in data[:8192]:
-        return None, f"binary file ({target.stat().st_size} bytes)"
+        return None, f"binary file ({os.path.getsize(target)} bytes)"
     text = data[:limit].decode("utf-8", errors="replace")
     return text, ("truncated" if len(data) > limit else "")
 

@@ -201,26 +201,37 @@ def grade_sessions(
     grader: Grader, jobs: Iterable[Job], *, concurrency: int = 4, store: bool = True,
     on_result: Callable[[GradeResult], None] | None = None,
 ) -> Iterator[GradeResult]:
-    """Grade every job in a thread pool and yield results in job order, appending each to the grade
-    store. At most a few jobs per worker are in flight, so memory stays flat however many sessions."""
-    from dreamcli.outcomes.store import append_grade
+    """Grade every job and yield results in job order, appending each to the grade store. Jobs that
+    wait on something (a grader call, a command check) run in a thread pool with at most a few jobs per
+    worker in flight; purely deterministic in-process jobs run inline (threads would only contend for
+    the GIL). Memory stays flat however many sessions."""
+    from dreamcli.outcomes.store import GradeAppender
 
     window: deque[Future[GradeResult]] = deque()
     ahead = max(2, concurrency * 4)
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="grade")
+    appender = GradeAppender(grader.ws) if store else None
 
     def finish(fut: Future[GradeResult]) -> GradeResult:
         res = fut.result()
-        if store:
-            append_grade(grader.ws, res.to_record())
+        if appender is not None:
+            appender.append(res.to_record())
         if on_result is not None:
             on_result(res)
         return res
 
     try:
         for path, spec in jobs:
-            window.append(pool.submit(grade_path, grader, path, spec))
-            if len(window) >= ahead:
+            if _waits(grader, spec):
+                window.append(pool.submit(grade_path, grader, path, spec))
+            else:
+                done: Future[GradeResult] = Future()
+                try:
+                    done.set_result(grade_path(grader, path, spec))
+                except Exception as e:
+                    done.set_exception(e)
+                window.append(done)
+            while len(window) >= ahead or (window and window[0].done()):
                 yield finish(window.popleft())
         while window:
             yield finish(window.popleft())
@@ -229,3 +240,9 @@ def grade_sessions(
         raise Interrupted("interrupted: grades finished so far are stored") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if appender is not None:
+            appender.close()
+
+
+def _waits(grader: Grader, spec: OutcomeSpec) -> bool:
+    return grader.needs_model(spec) or any(c.check is not None and c.check.type == "command" for c in spec.criteria)

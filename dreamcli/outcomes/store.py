@@ -10,6 +10,7 @@ One line per graded (session, outcome spec) result:
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import default_redactor
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import append_line
+from dreamcli.workspace.fsutil import append_line, open_append, write_all
 from dreamcli.workspace.home import Workspace
 
 GRADE_SCHEMA_VERSION = 1
@@ -29,10 +30,75 @@ def grades_path(ws: Workspace) -> Path:
 
 def append_grade(ws: Workspace, record: dict[str, Any]) -> dict[str, Any]:
     """Append one grade record (envelope added, secrets redacted) and return it."""
-    full = {"v": GRADE_SCHEMA_VERSION, "ts": now_rfc3339(), "grade_id": new_ulid(), **record}
-    full = default_redactor().redact_obj(full)
+    full = _envelope(record)
     append_line(grades_path(ws), json.dumps(full, ensure_ascii=False, separators=(",", ":")))
     return full
+
+
+def _envelope(record: dict[str, Any]) -> dict[str, Any]:
+    full = {"v": GRADE_SCHEMA_VERSION, "ts": now_rfc3339(), "grade_id": new_ulid(), **record}
+    return _redact(full)
+
+
+def _redact(full: dict[str, Any]) -> dict[str, Any]:
+    """The whole record redacted. Fast path: one scan of all its strings joined; only when that finds a
+    secret is the record redacted field by field (keys such as `password` included)."""
+    redactor = default_redactor()
+    texts: list[str] = []
+    _strings(full, texts)
+    joined = "\n".join(texts)
+    if redactor.redact_text(joined) is joined and not _sensitive_keys(full):
+        return full
+    return redactor.redact_obj(full)
+
+
+def _strings(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _strings(v, out)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            _strings(v, out)
+
+
+def _sensitive_keys(obj: Any) -> bool:
+    from dreamcli.redaction.rules import sensitive_value_for_key
+
+    if isinstance(obj, dict):
+        return any((isinstance(k, str) and isinstance(v, str) and sensitive_value_for_key(k, v))
+                   or _sensitive_keys(v) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return any(_sensitive_keys(v) for v in obj)
+    return False
+
+
+class GradeAppender:
+    """Appends many grade records through one open file (each record is still one whole-line write)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.path = grades_path(ws)
+        self._fd: int | None = None
+
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
+        full = _envelope(record)
+        if self._fd is None:
+            self._fd = open_append(self.path)
+        line = json.dumps(full, ensure_ascii=False, separators=(",", ":")) + "\n"
+        write_all(self._fd, line.encode("utf-8"))
+        return full
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> GradeAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def iter_grades(ws: Workspace) -> Iterator[dict[str, Any]]:
