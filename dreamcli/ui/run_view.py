@@ -27,6 +27,10 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def _tokens(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
 
@@ -69,7 +73,8 @@ class RunView(RunCallbacks):
             self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}")
         if self.quiet:
             return
-        books = ", ".join(f"{p['playbook']} v{p['version']} ({len(p['entry_ids'])} entries)" for p in info.playbooks)
+        books = ", ".join(f"{p['playbook']} v{p['version']} ({_count(len(p['entry_ids']), 'entry', 'entries')})"
+                          for p in info.playbooks)
         parts = [f"session {info.session_id}", info.model, str(info.workdir)]
         if books:
             parts.append(f"playbooks: {books}")
@@ -117,9 +122,9 @@ class RunView(RunCallbacks):
         if self.quiet:
             return
         t = result.totals
-        tools = f"{t.tool_calls} tool calls" + (f" ({t.tool_errors} errors)" if t.tool_errors else "")
+        tools = _count(t.tool_calls, "tool call") + (f" ({_count(t.tool_errors, 'error')})" if t.tool_errors else "")
         tokens = _tokens(t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens)
-        summary = (f"{result.status} · {t.turns} turns · {tools} · {tokens} tokens · ${t.cost_usd:.4f} · "
+        summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {tokens} tokens · ${t.cost_usd:.4f} · "
                    f"{_duration(t.duration_ms)} · session {result.session_id}")
         style = _STATUS_STYLE.get(result.status, "")
         self._line(f"[{style}]■[/] {self._esc(summary)}" if style else summary, summary)

@@ -9,7 +9,6 @@ and an `error_kind` from ERROR_KINDS (the loop turns unexpected exceptions into 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,6 @@ class ToolEnv:
     writer: SessionWriter | None = None
     model: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # for tools added by other modules
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def output_cap(self) -> int:
