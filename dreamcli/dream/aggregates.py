@@ -88,6 +88,44 @@ class Pattern:
         if len(rec.episodes) < MAX_EPISODES:
             rec.episodes.add(episode)
 
+    def merge(self, other: Pattern) -> None:
+        """Fold in the same pattern as seen by another scanner (a parallel worker)."""
+        for ep in other.episodes:
+            if ep not in self.episodes:
+                if len(self.episodes) < MAX_EPISODES:
+                    self.episodes.add(ep)
+                else:
+                    self.overflow += 1
+        self.overflow += other.overflow
+        self.sessions = sorted(set(self.sessions) | set(other.sessions), reverse=True)[:MAX_SESSIONS]
+        self.occurrences += other.occurrences
+        self.touched = self.touched or other.touched
+        firsts = [t for t in (self.first_seen, other.first_seen) if t]
+        lasts = [t for t in (self.last_seen, other.last_seen) if t]
+        self.first_seen, self.last_seen = min(firsts, default=None), max(lasts, default=None)
+        seen = {e.get("episode", e.get("session_id")) for e in self.evidence}
+        for e in other.evidence:
+            if len(self.evidence) < MAX_EVIDENCE and e.get("episode", e.get("session_id")) not in seen:
+                self.evidence.append(e)
+        for text, n in other.examples.items():
+            if text in self.examples or len(self.examples) < MAX_EXAMPLES:
+                self.examples[text] = self.examples.get(text, 0) + n
+        for key, rec in other.recoveries.items():
+            mine = self.recoveries.get(key)
+            if mine is None:
+                if len(self.recoveries) < MAX_EXAMPLES:
+                    self.recoveries[key] = rec
+            else:
+                mine.episodes |= rec.episodes
+
+    def remap(self, roots: dict[str, str]) -> None:
+        """Replace episode ids that turned out to be sub-agents by their lead session's id."""
+        if self.episodes & roots.keys():
+            self.episodes = {roots.get(e, e) for e in self.episodes}
+        for rec in self.recoveries.values():
+            if rec.episodes & roots.keys():
+                rec.episodes = {roots.get(e, e) for e in rec.episodes}
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "label": self.label, "template": self.template,
                 "episodes": sorted(self.episodes), "overflow": self.overflow, "sessions": self.sessions,
@@ -119,6 +157,7 @@ class Aggregates:
     memory_touch: dict[str, str] = field(default_factory=dict)  # memory path -> last ts used in a session
     proposed: dict[str, dict[str, Any]] = field(default_factory=dict)  # candidate key -> {entry_id, dream_id, support}
     sessions_seen: int = 0
+    known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
 
     def episode_of(self, session_id: str, parent: str | None) -> str:
         if parent:
@@ -140,14 +179,56 @@ class Aggregates:
                  example: str | None) -> None:
         rec = self.episodes.get(episode)
         if rec is None:
-            rec = self.episodes[episode] = [task, 0.0, 0, 0, None]
+            rec = self.episodes[episode] = [task, 0.0, 0, 0, None, is_root]
         if is_root and task:
             rec[0] = task
+            rec[5] = True
         rec[1] = round(rec[1] + cost, 6)
         rec[2] += calls
         rec[3] += truncated
         if example and not rec[4]:
             rec[4] = example
+
+    def merge(self, other: Aggregates) -> None:
+        """Fold in what a parallel worker scanned (grades, entry use and proposals stay with the
+        main process), then resolve episodes whose lead session the worker did not see."""
+        for key, p in other.patterns.items():
+            mine = self.patterns.get(key)
+            if mine is None:
+                self.patterns[key] = p
+            else:
+                mine.merge(p)
+        self.parents.update(other.parents)
+        for ep, rec in other.episodes.items():
+            self._merge_episode(ep, rec)
+        for path, ts in other.memory_touch.items():
+            if self.memory_touch.get(path, "") < ts:
+                self.memory_touch[path] = ts
+        self.sessions_seen += other.sessions_seen
+
+    def _merge_episode(self, ep: str, rec: list[Any]) -> None:
+        mine = self.episodes.get(ep)
+        if mine is None:
+            self.episodes[ep] = list(rec)
+            return
+        if rec[0] and (not mine[0] or (len(rec) > 5 and rec[5])):
+            mine[0] = rec[0]
+        mine[1] = round(mine[1] + rec[1], 6)
+        mine[2] += rec[2]
+        mine[3] += rec[3]
+        mine[4] = mine[4] or rec[4]
+
+    def resolve_episodes(self) -> dict[str, str]:
+        """Map every episode id that is really a sub-agent to its lead's id, everywhere; returns the map."""
+        roots = {child: self.episode_of(child, None) for child in self.parents}
+        roots = {k: v for k, v in roots.items() if k != v}
+        if not roots:
+            return roots
+        for p in self.patterns.values():
+            p.remap(roots)
+        for child in [e for e in self.episodes if e in roots]:
+            self._merge_episode(roots[child], self.episodes.pop(child))
+        return roots
 
     def use_entry(self, entry_id: str, episode: str, passed: bool) -> bool:
         """Record that a graded episode had `entry_id` in context; False if it was counted before."""

@@ -25,13 +25,13 @@ from dreamcli.dream.lint import lint_entry_text
 from dreamcli.dream.memory import memory_operations
 from dreamcli.dream.proposal import build_proposal, clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
+from dreamcli.dream.scan import scan_files
 from dreamcli.dream.selection import make_scope, new_session_files, selected_files
-from dreamcli.dream.signals import SessionInfo, scan_session
+from dreamcli.dream.signals import SessionInfo
 from dreamcli.dream.templates import offline_text
 from dreamcli.dream.watermark import load_aggregates, load_watermark, save_aggregates, save_watermark
 from dreamcli.errors import UsageError
 from dreamcli.ids import new_ulid
-from dreamcli.sessions.reader import ReadStats
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -111,16 +111,8 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     for pattern in agg.patterns.values():
         pattern.touched = False
     scope = make_scope(name, playbook, opts.task)
-    stats = ReadStats()
-    infos: dict[str, SessionInfo] = {}
-    total_bytes = sum(_size(p) for p in files)
     now = opts.now or datetime.now(UTC)
-    for i, path in enumerate(files):
-        info = scan_session(path, agg, playbook=name, stats=stats, scope=scope, now=now)
-        if info is not None:
-            infos[info.session_id] = info
-        if progress is not None and (i % 25 == 0 or i == len(files) - 1):
-            progress("read", stats.bytes, total_bytes)
+    infos, stats = scan_files(files, agg, playbook=name, scope=scope, now=now, progress=progress)
     scanned = [i for i in infos.values() if not i.skipped and not i.deferred]
     deferred = [i.session_id for i in infos.values() if i.deferred]
     new_episodes = {i.episode for i in scanned}

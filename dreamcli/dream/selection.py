@@ -5,7 +5,7 @@ those deferred because they were still running), or an explicit selection (--sin
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,24 +74,33 @@ def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[s
     return out
 
 
-def make_scope(name: str, playbook: Any, task: str | None) -> Callable[[dict[str, Any]], bool]:
+@dataclass(frozen=True)
+class PlaybookScope:
     """Which sessions belong to playbook `name`: those that had it in context, those its front matter
     `scope` (tasks, tags) names, or, for a playbook without a scope, every session not bound to
-    another playbook. `--task` narrows further."""
-    scope = playbook.scope if playbook is not None else {}
-    tasks = {str(t) for t in scope.get("tasks") or []} if isinstance(scope, dict) else set()
-    tags = {str(t) for t in scope.get("tags") or []} if isinstance(scope, dict) else set()
+    another playbook. `task` (--task) narrows further. Picklable, for parallel scanning."""
 
-    def in_scope(start: dict[str, Any]) -> bool:
+    name: str
+    tasks: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    task: str | None = None
+
+    def __call__(self, start: dict[str, Any]) -> bool:
         t = start.get("task")
         task_name = t.get("name") if isinstance(t, dict) else None
-        if task is not None and task_name != task:
+        if self.task is not None and task_name != self.task:
             return False
         bound = [pb.get("playbook") for pb in start.get("playbooks") or [] if isinstance(pb, dict)]
-        if name in bound:
+        if self.name in bound:
             return True
-        if tasks or tags:
-            return task_name in tasks or bool(tags.intersection(str(x) for x in start.get("tags") or []))
+        if self.tasks or self.tags:
+            return task_name in self.tasks or bool(self.tags.intersection(str(x) for x in start.get("tags") or []))
         return not bound
 
-    return in_scope
+
+def make_scope(name: str, playbook: Any, task: str | None) -> PlaybookScope:
+    scope = playbook.scope if playbook is not None else {}
+    if not isinstance(scope, dict):
+        scope = {}
+    return PlaybookScope(name, frozenset(str(t) for t in scope.get("tasks") or []),
+                         frozenset(str(t) for t in scope.get("tags") or []), task)

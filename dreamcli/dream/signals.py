@@ -47,16 +47,32 @@ _CORRECTION = re.compile(
 MEMORY_WRITE_KEYS = {"create": "file_text", "str_replace": "new_str", "insert": "insert_text"}
 
 
-@dataclass
 class _Call:
-    name: str
-    input: Any
-    label: str
-    seq: int
-    index: int
-    display: str
-    targets: frozenset[str]
-    key: str
+    """A tool call; its display form and targets are computed only when needed."""
+
+    __slots__ = ("_display", "_targets", "index", "input", "key", "label", "name", "seq")
+
+    def __init__(self, name: str, tool_input: Any, seq: int, index: int) -> None:
+        self.name = name
+        self.input = tool_input
+        self.label = tool_label(name, tool_input)
+        self.seq = seq
+        self.index = index
+        self.key = input_key(name, tool_input)
+        self._display: str | None = None
+        self._targets: frozenset[str] | None = None
+
+    @property
+    def display(self) -> str:
+        if self._display is None:
+            self._display = call_display(self.name, self.input)
+        return self._display
+
+    @property
+    def targets(self) -> frozenset[str]:
+        if self._targets is None:
+            self._targets = targets(self.name, self.input)
+        return self._targets
 
 
 @dataclass
@@ -112,9 +128,15 @@ def scan_session(path: Path, agg: Aggregates, *, playbook: str, stats: ReadStats
         for raw in f:
             stats.lines += 1
             stats.bytes += len(raw)
-            event = parse_line(raw) if raw.strip() else None
+            if info is not None and _only_successes(raw):
+                stats.events += 1
+                for tool_id in _TOOL_RESULT_ID.findall(raw):
+                    _success(tool_id.decode("utf-8", "replace"), st, agg)
+                continue
+            blank = raw.isspace() or not raw
+            event = None if blank else parse_line(raw)
             if event is None:
-                if raw.strip():
+                if not blank:
                     if raw.endswith(b"\n"):
                         stats.corrupt += 1
                     else:
@@ -168,7 +190,8 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
         if isinstance(pb, dict) and pb.get("playbook") == playbook:
             entry_ids.extend(str(i) for i in pb.get("entry_ids") or [])
     has_parent = isinstance(parent, str) and bool(parent)
-    in_scope = scope is None or scope(event) or (has_parent and (parent in agg.episodes or parent in agg.parents))
+    in_scope = scope is None or scope(event) or (
+        has_parent and (parent in agg.episodes or parent in agg.parents or parent in agg.known))
     st.episode = agg.episode_of(st.sid, parent if isinstance(parent, str) else None) if in_scope else st.sid
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope)
     if in_scope:
@@ -206,17 +229,35 @@ def _tool_use(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> N
     name = str(block.get("name") or "?")
     tool_input = block.get("input")
     st.n_calls += 1
-    key = input_key(name, tool_input)
-    call = _Call(name, tool_input, tool_label(name, tool_input), seq, st.n_calls, call_display(name, tool_input),
-                 targets(name, tool_input), key)
+    call = _Call(name, tool_input, seq, st.n_calls)
     st.calls[str(block.get("id"))] = call
-    seen = st.inputs.get(key)
+    seen = st.inputs.get(call.key)
     if seen is None:
-        st.inputs[key] = [1, call]
+        st.inputs[call.key] = [1, call]
     else:
         seen[0] += 1
     if name == "memory" and isinstance(tool_input, dict):
         _memory(tool_input, seq, st, agg)
+
+
+_TOOL_RESULT_ID = re.compile(rb'"tool_use_id":"([^"\\]+)"')
+
+
+def _only_successes(raw: bytes) -> bool:
+    """A user message made only of successful tool results, as SessionWriter writes them: the big
+    lines of a log, handled without parsing (their content never matters)."""
+    head = raw[:200]
+    return (raw.endswith(b"}\n") and b'"type":"message"' in head and b'"role":"user"' in head
+            and b'"tool_result"' in raw[:400] and b'"is_error":false' in raw and b'"is_error":true' not in raw
+            and b'"is_error": true' not in raw and b'"type":"text"' not in raw and b'"type": "text"' not in raw)
+
+
+def _success(tool_id: str, st: _State, agg: Aggregates) -> None:
+    if tool_id in st.tool_errors:  # the tool event said it failed: read the line properly next time
+        return
+    call = st.calls.pop(tool_id, None)
+    if call is not None:
+        _succeeded(call, st, agg)
 
 
 def _tool_result(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> None:
@@ -235,6 +276,10 @@ def _tool_result(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -
         st.open_errors = [e for e in st.open_errors if e.sig != pat.key][-3:]
         st.open_errors.append(_OpenError(pat.key, call.targets, call.label, call.key, call.index))
         return
+    _succeeded(call, st, agg)
+
+
+def _succeeded(call: _Call, st: _State, agg: Aggregates) -> None:
     if not st.open_errors or call.label in INSPECTION:
         return
     for err in list(st.open_errors):

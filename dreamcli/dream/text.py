@@ -101,10 +101,18 @@ def call_display(name: str, tool_input: Any) -> str:
 
 
 def input_key(name: str, tool_input: Any) -> str:
-    try:
-        return name + ":" + json.dumps(tool_input, sort_keys=True, ensure_ascii=False)[:2000]
-    except (TypeError, ValueError):
-        return name + ":" + repr(tool_input)[:2000]
+    """Identity of a call's input, cheap even for large inputs (long strings count by hash; only
+    compared within one session, so the per-process hash seed does not matter)."""
+    if isinstance(tool_input, dict):
+        parts = [name]
+        for k in sorted(tool_input):
+            v = tool_input[k]
+            if isinstance(v, str):
+                parts.append(f"{k}={v}" if len(v) <= 300 else f"{k}=#{hash(v)}:{len(v)}")
+            else:
+                parts.append(f"{k}={v!r}"[:300])
+        return "\x00".join(parts)
+    return name + ":" + repr(tool_input)[:300]
 
 
 _TARGET_TOKEN = re.compile(r"[\w.~*/-]*[\w*]\.[A-Za-z][\w]{0,5}(?:\.gz)?|[\w.~-]*/[\w.*/-]*")
