@@ -265,3 +265,58 @@ def test_runs_in_worker_threads_with_separate_sessions(fake_anthropic: FakeAnthr
         assert events[0]["parent_session_id"] == "01JD0Q8Z3V6M4T2N8K5R7W9XAB"
         pwd_result = of_type(events, "message")[2]["content"][0]["content"]
         assert pwd_result.strip() == str(dirs[i].resolve())  # each session has its own shell
+
+
+def test_refused_credentials_mid_run_is_exit_4(fake_anthropic: FakeAnthropic, ws: Workspace, wd: Path) -> None:
+    fake_anthropic.expect(error_reply(401, message="invalid x-api-key"))
+    r = run(ws, wd)
+    assert (r.status, r.exit_code) == ("error", 4) and "credentials" in r.error
+
+
+def test_transport_break_mid_stream_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import httpx2
+
+    monkeypatch.setattr(modelcall, "RETRY_BASE_S", 0.001)
+    final = SimpleNamespace(content=[{"type": "text", "text": "ok"}], stop_reason="end_turn", model="m",
+                            usage={"input_tokens": 5, "output_tokens": 1})
+
+    class Stream:
+        def __init__(self, broken: bool) -> None:
+            self.broken = broken
+
+        def __enter__(self) -> Stream:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def __iter__(self) -> Any:
+            yield SimpleNamespace(type="text", text="o")
+            if self.broken:
+                raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
+        def get_final_message(self) -> Any:
+            return final
+
+    calls: list[int] = []
+
+    class Client:
+        messages = SimpleNamespace(stream=lambda **kw: calls.append(1) or Stream(broken=len(calls) == 1))
+
+    rec = Recorder()
+    turn = modelcall.stream_turn(Client(), {"model": "m"}, rec, retries=2)
+    assert len(calls) == 2 and turn.retries == 1 and turn.content == [{"type": "text", "text": "ok"}]
+    assert rec.calls[1] == ("retry", 1, "RemoteProtocolError")
+    assert turn.usage["input_tokens"] == 5
+
+    class BadStream(Stream):
+        def __iter__(self) -> Any:
+            raise ValueError("a bug, not a network problem")
+
+    calls.clear()
+    bad = SimpleNamespace(messages=SimpleNamespace(stream=lambda **kw: calls.append(1) or BadStream(False)))
+    with pytest.raises(ValueError):
+        modelcall.stream_turn(bad, {"model": "m"}, rec, retries=2)
+    assert len(calls) == 1  # not retried

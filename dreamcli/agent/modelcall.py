@@ -44,8 +44,10 @@ def _error_type(e: BaseException) -> str | None:
 def retryable_midstream(e: BaseException) -> bool:
     import anthropic
 
-    if isinstance(e, anthropic.APIConnectionError):
+    if isinstance(e, anthropic.APIConnectionError | ConnectionError | TimeoutError):
         return True
+    if type(e).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "h11"):
+        return True  # the transport broke mid-stream (the SDK does not wrap errors raised while iterating)
     if isinstance(e, anthropic.APIStatusError):
         return _error_type(e) in _RETRYABLE_TYPES or getattr(e, "status_code", 0) >= 500
     return False
