@@ -94,6 +94,18 @@ class _Applier:
         self.store = store
         self.index: dict[str, Entry] = {e.id: e for e in pb.entries()}
         self.memory: dict[Path, MemoryChange] = {}
+        self.pending: list[Entry] = []  # new entries, inserted in one pass by finish()
+
+    def remove(self, entry: Entry) -> None:
+        if any(p is entry for p in self.pending):
+            self.pending = [p for p in self.pending if p is not entry]
+        else:
+            self.pb.body = [item for item in self.pb.body if item is not entry]
+        del self.index[entry.id]
+
+    def finish(self) -> None:
+        self.pb.add_entries(self.pending)
+        self.pending = []
 
     def base_entry(self, entry_id: str) -> Entry | None:
         return self.base.find(entry_id) if self.base is not None else None
@@ -106,9 +118,9 @@ class _Applier:
                 return Outcome(op.entry_id, op.op, op.target, ALREADY, "already in the playbook",
                                existing.text, existing.text)
             return _conflict(op, f"id {op.entry_id} already exists with other text", existing.text)
-        entry = Entry(id=op.entry_id, text=text)
+        entry = Entry(id=op.entry_id, text=text, section=op.section)
         merge_metadata(entry, op.metadata, None)
-        self.pb.add_entry(entry, op.section)
+        self.pending.append(entry)
         self.index[entry.id] = entry
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=None, after=text)
 
@@ -156,15 +168,17 @@ class _Applier:
         if target is None:
             first = merged[0]
             target = Entry(id=op.entry_id, text=text, section=first.section)
-            self.pb.body.insert(self.pb.body.index(first), target)
+            if any(p is first for p in self.pending):
+                self.pending.insert(next(i for i, p in enumerate(self.pending) if p is first), target)
+            else:
+                self.pb.body.insert(next(i for i, x in enumerate(self.pb.body) if x is first), target)
             self.index[target.id] = target
         for m in merged:
             target.helpful += m.helpful
             target.harmful += m.harmful
             merge_metadata(target, {"sources": m.sources, "first_seen": m.first_seen,
                                     "last_seen": m.last_seen}, None)
-            self.pb.remove_entry(m.id)
-            del self.index[m.id]
+            self.remove(m)
         target.text = text
         if op.metadata:
             merge_metadata(target, {k: v for k, v in op.metadata.items() if k not in ("helpful", "harmful")},
@@ -178,8 +192,7 @@ class _Applier:
         refused = self._fits(op, entry, None)
         if refused is not None:
             return refused
-        self.pb.remove_entry(entry.id)
-        del self.index[entry.id]
+        self.remove(entry)
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=entry.text, after=None)
 
     def counts(self, op: Operation) -> Outcome:
@@ -267,6 +280,7 @@ def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 
         else:
             outcome = applier.counts(op)
         result.outcomes.append(outcome)
+    applier.finish()
     result.memory = list(applier.memory.values())
     return result
 

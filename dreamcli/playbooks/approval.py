@@ -19,7 +19,7 @@ from dreamcli.errors import UsageError
 from dreamcli.playbooks.apply import ALREADY, APPLIED, CONFLICT, ApplyResult, Outcome, apply_operations, write_memory
 from dreamcli.playbooks.lintcheck import lint_text, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
-from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, load_dream
+from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream
 from dreamcli.playbooks.store import (
     Commit,
     ConcurrentChange,
@@ -81,20 +81,25 @@ def _select(dream: Dream, entry_ids: list[str] | None, all_: bool) -> list[Opera
     return ops
 
 
-def _record(dream: Dream, action: str, entry_id: str, actor: str, **extra: Any) -> None:
-    rec = {"v": 1, "ts": now_rfc3339(), "action": action, "entry_id": entry_id, "actor": actor, **extra}
-    append_line(dream.decisions_path, json.dumps(rec, ensure_ascii=False, separators=(",", ":")), fsync=True)
+def _decision(action: str, entry_id: str, actor: str, **extra: Any) -> dict[str, Any]:
+    return {"v": 1, "ts": now_rfc3339(), "action": action, "entry_id": entry_id, "actor": actor, **extra}
 
 
-def _set_status(ws: Workspace, dream_id: str) -> str:
-    """Fold decisions into `dream.json` status (atomic rewrite)."""
-    dream = load_dream(ws, dream_id)
+def _record(ws: Workspace, dream: Dream, records: list[dict[str, Any]]) -> str:
+    """Append decisions (one write, one fsync), fold them in, and rewrite `dream.json` status
+    atomically when it changed. Returns the new status."""
+    if records:
+        lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+        append_line(dream.decisions_path, lines, fsync=True)
+        for rec in records:
+            fold_decision(dream.decisions, rec)
     status = dream.computed_status()
     info = dict(dream.info) or {"dream_id": dream.dream_id, "playbook": dream.proposal.playbook}
-    if info.get("status") != status or "reviewed" not in info:
+    if records and (info.get("status") != status or "reviewed" not in info):
         info["status"] = status
         info["reviewed"] = now_rfc3339()
         atomic_write_text(dream.info_path, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        dream.info = info
     return status
 
 
@@ -152,15 +157,16 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
+        records = []
         for o in result.outcomes:
             if o.status == CONFLICT:
                 continue
             if o.entry_id in edits:
                 new = edits[o.entry_id]
-                _record(dream, "edit", o.entry_id, who, text=new, text_hash=content_hash(new))
-            _record(dream, "approve", o.entry_id, who, result=o.status, playbook_version=version,
-                    forced=o.entry_id in blocked, text_hash=content_hash(o.after))
-        result.status = _set_status(ws, dream.dream_id)
+                records.append(_decision("edit", o.entry_id, who, text=new, text_hash=content_hash(new)))
+            records.append(_decision("approve", o.entry_id, who, result=o.status, playbook_version=version,
+                                     forced=o.entry_id in blocked, text_hash=content_hash(o.after)))
+        result.status = _record(ws, dream, records)
         result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked))
         return result
 
@@ -198,6 +204,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)
+        records = []
         for op in _select(dream, entry_ids, all_):
             done = dream.decision(op.entry_id).action
             if done == "reject":
@@ -209,13 +216,11 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
                 result.skipped.append((op.entry_id, "approved"))
             else:
                 text = dream.text_for(op)
-                _record(dream, "reject", op.entry_id, who, reason=reason, text_hash=content_hash(text))
+                records.append(_decision("reject", op.entry_id, who, reason=reason, text_hash=content_hash(text)))
                 result.outcomes.append(Outcome(op.entry_id, op.op, op.target, "rejected", reason, after=text))
+        result.status = _record(ws, dream, records)
         if result.outcomes:
-            result.status = _set_status(ws, dream.dream_id)
             result.audit = _audit_review(ws, "reject", who, dream, result, reason=reason)
-        else:
-            result.status = dream.status
         return result
 
 
@@ -238,7 +243,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
                              "entries can be edited")
         before = dream.text_for(op)
         findings = lint_text(new, workspace_config(ws))
-        _record(dream, "edit", entry_id, who, text=new, text_hash=content_hash(new))
+        _record(ws, dream, [_decision("edit", entry_id, who, text=new, text_hash=content_hash(new))])
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
                      entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))
         return Outcome(entry_id, op.op, op.target, "edited", before=before, after=new), findings

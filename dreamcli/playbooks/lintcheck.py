@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dreamcli.config import Config, load_config
-from dreamcli.workspace.home import Workspace
+if TYPE_CHECKING:  # pydantic stays out of the approval path unless lint runs
+    from dreamcli.config import Config
+    from dreamcli.workspace.home import Workspace
 
 
 def _linter() -> Callable[..., Any] | None:
@@ -49,4 +50,6 @@ def lint_text(text: str, config: Config | None = None) -> list[dict[str, Any]]:
 
 
 def workspace_config(ws: Workspace) -> Config:
+    from dreamcli.config import load_config
+
     return load_config(ws.config_path)

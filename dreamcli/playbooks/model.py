@@ -208,6 +208,48 @@ class Playbook:
             self.body.extend([f"## {title}\n", "\n", entry])
         return entry
 
+    def add_entries(self, items: list[Entry]) -> None:
+        """Insert many entries at the ends of their sections (`entry.section`) in one pass over the
+        body; the same result as `add_entry` for each in turn (which is O(body) per call)."""
+        by_section: dict[str, list[Entry]] = {}
+        for entry in items:
+            by_section.setdefault(entry.section or DEFAULT_SECTION, []).append(entry)
+        heading: dict[str, int] = {}
+        last_entry: dict[str, int] = {}
+        current: str | None = None
+        for i, item in enumerate(self.body):
+            if isinstance(item, str):
+                if _is_heading(item):
+                    current = heading_title(item)
+                    if current in by_section:
+                        heading[current] = i
+            elif current in heading:
+                last_entry[current] = i
+        n = len(self.body)
+        after: dict[int, list[str | Entry]] = {}
+        for title, entries in by_section.items():
+            for entry in entries:
+                entry.section = title
+            if title in last_entry:
+                after.setdefault(last_entry[title], []).extend(entries)
+            elif title in heading:
+                h = heading[title]
+                if h + 1 < n and _is_blank(self.body[h + 1]):
+                    tail: list[str | Entry] = ["\n"] if h + 2 < n and not _is_blank(self.body[h + 2]) else []
+                    after.setdefault(h + 1, []).extend([*entries, *tail])
+                else:
+                    after.setdefault(h, []).extend(["\n", *entries, *(["\n"] if h + 1 < n else [])])
+        if after:
+            body: list[str | Entry] = []
+            for i, item in enumerate(self.body):
+                body.append(item)
+                body.extend(after.get(i, ()))
+            self.body = body
+        for title, entries in by_section.items():
+            if title not in heading:
+                for entry in entries:
+                    self.add_entry(entry, title)
+
     def _end_with_newline(self) -> None:
         if self.body and isinstance(self.body[-1], str) and not self.body[-1].endswith("\n"):
             self.body[-1] += "\n"

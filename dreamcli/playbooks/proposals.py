@@ -243,16 +243,21 @@ def read_decisions(path: Path) -> dict[str, Decision]:
                 rec = json.loads(raw)
             except ValueError:
                 continue  # a torn last line: skip, never fail
-            if not isinstance(rec, dict) or not isinstance(rec.get("entry_id"), str):
-                continue
-            d = out.setdefault(rec["entry_id"], Decision())
-            action = rec.get("action")
-            if action == "edit" and isinstance(rec.get("text"), str):
-                d.edited_text = rec["text"]
-            elif action in ("approve", "reject"):
-                d.action = action
-                d.record = rec
+            fold_decision(out, rec)
     return out
+
+
+def fold_decision(decisions: dict[str, Decision], rec: Any) -> None:
+    """Fold one decisions.jsonl record into the per-entry state."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("entry_id"), str):
+        return
+    d = decisions.setdefault(rec["entry_id"], Decision())
+    action = rec.get("action")
+    if action == "edit" and isinstance(rec.get("text"), str):
+        d.edited_text = rec["text"]
+    elif action in ("approve", "reject"):
+        d.action = action
+        d.record = rec
 
 
 def dream_ids(ws: Workspace) -> list[str]:

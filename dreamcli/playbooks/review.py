@@ -3,9 +3,9 @@ the CLI prints it as JSON or hands it to dreamcli.ui.playbooks_view)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from dreamcli.audit import content_hash
 from dreamcli.errors import InputError
 from dreamcli.playbooks.apply import apply_operations
 from dreamcli.playbooks.model import Playbook, new_playbook
@@ -60,36 +60,35 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     """Every (undecided, or all) operation of a dream next to what the live playbook says now."""
     prop = dream.proposal
     live, live_text = read_live(ws, prop.playbook)
-    current = live if live is not None else new_playbook(prop.playbook)
+    pb = live if live is not None else new_playbook(prop.playbook)
     ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
-    # a dry run tells which operations still fit the live playbook
-    trial, _ = read_live(ws, prop.playbook)
-    trial = trial if trial is not None else new_playbook(prop.playbook)
+    before = {e.id: (e.text, e.section) for e in pb.entries()}
+    tokens_now = pb.token_estimate() if live is not None else 0
+    # a dry run on the parsed copy tells which operations still fit the live playbook
     base = None
-    if live is not None and prop.base_version and prop.base_version != current.version:
+    if live is not None and prop.base_version and prop.base_version != pb.version:
         base = load_version(ws, prop.playbook, prop.base_version)
     undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
     edits = {o.entry_id: t for o in undecided if (t := dream.decision(o.entry_id).edited_text) is not None}
-    dry = apply_operations(trial, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
+    dry = apply_operations(pb, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
                            memory_store=prop.memory_store)
     fit = {o.entry_id: o for o in dry.outcomes}
-    index = {e.id: e for e in current.entries()}
     items = []
     for op in ops:
-        entry = index.get(op.entry_id)
+        entry = before.get(op.entry_id)
         decision = dream.decision(op.entry_id)
         outcome = fit.get(op.entry_id)
         if op.target == "memory":
             old_text = outcome.before if outcome else op.old_text
         else:
-            old_text = entry.text if entry is not None else op.old_text
+            old_text = entry[0] if entry is not None else op.old_text
         items.append({
             "entry_id": op.entry_id, "op": op.op, "target": op.target, "change": CHANGE.get(op.op, op.op),
-            "section": entry.section if entry is not None else op.section, "path": op.path,
+            "section": entry[1] if entry is not None else op.section, "path": op.path,
             "old_text": old_text, "proposed_old_text": op.old_text,
             "new_text": None if op.op == "retire" else (dream.text_for(op) if op.op != "counts" else old_text),
             "edited": decision.edited_text is not None,
-            "merged": [{"entry_id": m, "text": index[m].text if m in index else None} for m in op.merged_ids],
+            "merged": [{"entry_id": m, "text": before[m][0] if m in before else None} for m in op.merged_ids],
             "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind, "support": op.support,
             "impact": op.impact, "metadata": op.metadata, "evidence": _evidence(op),
             "evidence_total": len(op.evidence), "lint": op.lint, "blocking": bool(op.blocking),
@@ -101,7 +100,6 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
         "created": prop.created or dream.info.get("created"), "base_version": prop.base_version,
         "live_version": live.version if live is not None else None, "memory_store": prop.memory_store,
         "offline": dream.info.get("offline"), "budget": prop.budget, "lint": prop.lint,
-        "tokens_now": current.token_estimate() if live is not None else 0,
-        "tokens_after": trial.token_estimate(), "operations": items,
-        "live_hash": content_hash(live_text),
+        "tokens_now": tokens_now, "tokens_after": pb.token_estimate(), "operations": items,
+        "live_hash": None if live_text is None else "sha256:" + hashlib.sha256(live_text.encode()).hexdigest(),
     }

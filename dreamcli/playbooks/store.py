@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dreamcli.audit import content_hash
 from dreamcli.errors import DreamError, InputError, UsageError
 from dreamcli.playbooks.format import parse_playbook, render_playbook
 from dreamcli.playbooks.model import Playbook
@@ -126,6 +125,8 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None) -
     written and ConcurrentChange is raised so the caller can recompute. A live version that has no
     history file yet (created or edited by hand) is kept in history before it is replaced.
     """
+    from dreamcli.audit import content_hash
+
     name = check_name(pb.name)
     live = playbook_path(ws, name)
     current = read_text(live)

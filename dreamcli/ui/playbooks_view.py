@@ -75,22 +75,74 @@ def _support(item: dict[str, Any]) -> str:
     return ", ".join(parts) or "-"
 
 
-def render_diff(dreams: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+class _Lines:
+    """Pre-laid-out lines of (text, style) segments, emitted in one write: plain text when colour is
+    off (fast for hundreds of entries), Rich Text on a terminal."""
 
-    c = out()
+    def __init__(self) -> None:
+        self.lines: list[list[tuple[str, str]]] = []
+
+    def add(self, *segments: tuple[str, str] | str) -> None:
+        self.lines.append([(seg, "") if isinstance(seg, str) else seg for seg in segments])
+
+    def emit(self, which: str = "out") -> None:
+        """Write to stdout ("out") or stderr ("err"); Rich is only loaded when colour is on."""
+        import sys
+
+        from dreamcli.ui.console import _color_allowed, _console
+
+        if not self.lines:
+            return
+        stream = sys.stdout if which == "out" else sys.stderr
+        if not _color_allowed(stream):
+            stream.write("".join("".join(t for t, _ in line) + "\n" for line in self.lines))
+            stream.flush()
+            return
+        from rich.text import Text
+
+        texts = [Text.assemble(*line) for line in self.lines]
+        _console(which).print(Text("\n").join(texts), soft_wrap=True, highlight=False)
+
+
+def _width() -> int:
+    import shutil
+
+    return max(shutil.get_terminal_size((100, 24)).columns, 60)
+
+
+def _wrap(text: str | None, width: int) -> list[str]:
+    import textwrap
+
+    if not text:
+        return []
+    out: list[str] = []
+    for para in text.split("\n"):
+        out.extend(textwrap.wrap(para, width, break_on_hyphens=False) or [""])
+    return out
+
+
+def render_diff(dreams: list[dict[str, Any]]) -> None:
     if not dreams:
         err().print("nothing to review: no pending proposals", style="dim")
         return
+    width = _width()
+    lines = _Lines()
     for d in dreams:
         live = "new playbook" if d["live_version"] is None else f"live v{d['live_version']}"
-        c.print(f"\n[bold]dream {d['dream_id']}[/] → playbook [bold]{_esc(d['playbook'])}[/] "
-                f"([dim]read v{d['base_version']}, {live}, {d['status']}; "
-                f"~{d['tokens_now']} → ~{d['tokens_after']} tokens[/])")
+        lines.add("")
+        lines.add((f"dream {d['dream_id']}", "bold"), " → playbook ", (d["playbook"], "bold"),
+                  (f" (read v{d['base_version']}, {live}, {d['status']}; ~{d['tokens_now']} → "
+                   f"~{d['tokens_after']} tokens; {len(d['operations'])} changes)", "dim"))
         for f in d.get("lint") or []:
-            c.print(f"  {_finding(f)}")
+            lines.add("  ", *_finding_segments(f))
         for item in d["operations"]:
-            _render_item(c, item, Table)
+            _item_lines(lines, item, width)
+    lines.emit("out")
+
+
+def _finding_segments(f: dict[str, Any]) -> list[tuple[str, str]]:
+    sev = str(f.get("severity", "warn")).lower()
+    return [(sev, _SEVERITY_STYLE.get(sev, "")), (f" {f.get('rule', '')}: {f.get('message', '')}", "")]
 
 
 def _finding(f: dict[str, Any]) -> str:
@@ -98,26 +150,24 @@ def _finding(f: dict[str, Any]) -> str:
     return f"[{_SEVERITY_STYLE.get(sev, '')}]{_esc(sev)}[/] {_esc(f.get('rule', ''))}: {_esc(f.get('message', ''))}"
 
 
-def _render_item(c: Any, item: dict[str, Any], table_cls: Any) -> None:
+def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     change = item["change"]
     style = _CHANGE_STYLE.get(change, "")
     where = item["path"] if item["target"] == "memory" else (item.get("section") or "")
-    head = f"\n[{style}]{change.upper()}[/] [cyan]{item['entry_id']}[/]"
+    head: list[tuple[str, str] | str] = [(change.upper(), style), " ", (item["entry_id"], "cyan")]
     if item["target"] == "memory":
-        head += " [dim](memory)[/]"
-    head += f"  [dim]{_esc(where)}[/]"
+        head.append((" (memory)", "dim"))
+    head.append((f"  {where}", "dim"))
     if item.get("decision"):
-        head += f"  [bold]{item['decision']}d[/]"
+        head.append((f"  {item['decision']}d", "bold"))
     elif item.get("fits") == "conflict":
-        head += "  [bold red]CONFLICT[/]"
+        head.append(("  CONFLICT", "bold red"))
     elif item.get("fits") == "already":
-        head += "  [dim](already in the playbook)[/]"
+        head.append(("  (already in the playbook)", "dim"))
     if item.get("edited"):
-        head += "  [magenta]edited by reviewer[/]"
-    c.print(head)
-    table = table_cls(box=None, show_header=True, header_style="dim", pad_edge=False, expand=True)
-    table.add_column("now", ratio=1, overflow="fold")
-    table.add_column("proposed", ratio=1, overflow="fold")
+        head.append(("  edited by reviewer", "magenta"))
+    lines.add("")
+    lines.add(*head)
     old = item.get("old_text")
     if item.get("merged"):
         parts = [f"[{m['entry_id']}] {m['text'] or '(gone)'}" for m in item["merged"]]
@@ -126,42 +176,60 @@ def _render_item(c: Any, item: dict[str, Any], table_cls: Any) -> None:
     if change == "counts":
         new = "counts: " + ", ".join(f"{k}={v}" for k, v in (item.get("metadata") or {}).items()
                                      if k in ("helpful", "harmful", "last_seen"))
-    table.add_row(_esc(old) if old else "[dim](none)[/]",
-                  f"[{style}]{_esc(new)}[/]" if new else "[dim](removed)[/]")
-    c.print(table)
-    c.print(f"  [dim]support:[/] {_esc(_support(item))}" + (f"  [dim]why:[/] {_esc(item['reason'])}"
-                                                            if item.get("reason") else ""))
+    col = max((width - 5) // 2, 20)
+    left = _wrap(old, col) or ["(none)"]
+    right = _wrap(new, col) or ["(removed)"]
+    lines.add(("  " + "now".ljust(col) + " │ proposed", "dim"))
+    for i in range(max(len(left), len(right))):
+        a = left[i] if i < len(left) else ""
+        b = right[i] if i < len(right) else ""
+        lines.add("  " + a.ljust(col), (" │ ", "dim"), (b, style))
+    why = [("  support: ", "dim"), _support(item)]
+    if item.get("reason"):
+        why += [("  why: ", "dim"), item["reason"]]
+    lines.add(*why)
     for ev in item.get("evidence") or []:
-        c.print(f"  [dim]· {_esc(ev.get('session_id'))}#{_esc(ev.get('seq'))}:[/] {_esc(ev.get('excerpt'))}")
+        lines.add((f"  · {ev.get('session_id')}#{ev.get('seq')}: ", "dim"), str(ev.get("excerpt") or ""))
     hidden = item.get("evidence_total", 0) - len(item.get("evidence") or [])
     if hidden > 0:
-        c.print(f"  [dim]· … {hidden} more (--json shows them)[/]")
+        lines.add((f"  · … {hidden} more (--json shows them)", "dim"))
     for f in item.get("lint") or []:
-        c.print(f"  {_finding(f)}")
+        lines.add("  ", *_finding_segments(f))
     if item.get("conflict"):
-        c.print(f"  [red]conflict:[/] {_esc(item['conflict'])}")
+        lines.add(("  conflict: ", "red"), item["conflict"])
 
 
 def render_review(result: dict[str, Any]) -> None:
-    """What approve/reject did, on stderr."""
-    c = err()
+    """What approve/reject did, on stderr (grouped by kind when there are many)."""
+    lines = _Lines()
     verb = {"approve": "approved", "reject": "rejected"}.get(result["action"], result["action"])
-    for o in result["outcomes"]:
+    outcomes = result["outcomes"]
+    detail = len(outcomes) <= 20
+    groups: dict[tuple[str, str], list[str]] = {}
+    for o in outcomes:
         if o["result"] == "conflict":
-            c.print(f"[red]refused[/] {o['entry_id']} ({o['op']}): {_esc(o['reason'])}")
-        elif o["result"] == "already":
-            c.print(f"[dim]already[/] {o['entry_id']} ({o['op']}): {_esc(o['reason'])}")
+            lines.add(("refused", "red"), f" {o['entry_id']} ({o['op']}): {o['reason']}")
+        elif detail and o["result"] == "already":
+            lines.add(("already", "dim"), f" {o['entry_id']} ({o['op']}): {o['reason']}")
+        elif detail:
+            lines.add((verb, "green"), f" {o['entry_id']} ({o['op']})")
         else:
-            c.print(f"[green]{verb}[/] {o['entry_id']} ({o['op']})")
-    for s in result["skipped"]:
-        c.print(f"[dim]skipped {s['entry_id']}: {_esc(s['reason'])}[/]")
+            groups.setdefault((o["result"], o["op"]), []).append(o["entry_id"])
+    for (res, kind), ids in groups.items():
+        word = verb if res != "already" else "already applied"
+        lines.add((word, "green" if res != "already" else "dim"), f" {len(ids)} × {kind}")
+    for sk in result["skipped"][:20]:
+        lines.add((f"skipped {sk['entry_id']}: {sk['reason']}", "dim"))
+    if len(result["skipped"]) > 20:
+        lines.add((f"skipped {len(result['skipped'])} entries in all", "dim"))
     if result.get("version_after") is not None:
-        c.print(f"{_esc(result['playbook'])}: v{result['version_before']} → v{result['version_after']}; "
-                f"dream {result['dream_id']} is {result['status']}")
-    elif not result["outcomes"]:
-        c.print(f"nothing to do for dream {result['dream_id']} ({result['status']})")
+        lines.add(f"{result['playbook']}: v{result['version_before']} → v{result['version_after']}; "
+                  f"dream {result['dream_id']} is {result['status']}")
+    elif not outcomes:
+        lines.add(f"nothing to do for dream {result['dream_id']} ({result['status']})")
     else:
-        c.print(f"dream {result['dream_id']} is {result['status']}")
+        lines.add(f"dream {result['dream_id']} is {result['status']}")
+    lines.emit("err")
 
 
 def render_history(name: str, versions: list[dict[str, Any]]) -> None:
@@ -227,7 +295,8 @@ def ask_text(question: str) -> str:
 
 
 def show_item(dream: dict[str, Any], item: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    err().print(f"\n[bold]dream {dream['dream_id']}[/] → {_esc(dream['playbook'])}")
-    _render_item(err(), item, Table)
+    lines = _Lines()
+    lines.add("")
+    lines.add((f"dream {dream['dream_id']}", "bold"), f" → {dream['playbook']}")
+    _item_lines(lines, item, _width())
+    lines.emit("err")
