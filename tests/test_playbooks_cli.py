@@ -237,3 +237,32 @@ def test_installed_command(ws) -> None:
     (row,) = json.loads(p.stdout)["playbooks"]
     assert row["version"] == 4 and row["pending_entries"] == 2
     assert audit(ws)[-1]["actor"] == "ci-bot"
+
+
+def test_lint_uses_the_dream_rules_and_workspace_config(ws) -> None:
+    (ws.root / "config.yaml").write_text('lint:\n  forbid_phrases: ["refund without a receipt"]\n')
+    r = cli(ws, "playbooks", "lint", "legal", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["findings"] == []
+    path = playbook_path(ws, "legal")
+    path.write_text(path.read_text().replace("Cite by section.", "Offer a refund without a receipt."))
+    r = cli(ws, "playbooks", "lint", "legal", "--json")
+    assert r.exit_code == 1
+    (finding,) = json.loads(r.stdout)["findings"]
+    assert finding["entry_id"] == "pb-aaaaaa02" and finding["severity"] == "block"
+    assert finding["rule"] == "forbid-phrase"
+    r = cli(ws, "playbooks", "lint", "legal")
+    assert r.exit_code == 1 and "pb-aaaaaa02" in r.stdout and "1 blocking" in r.stderr
+
+
+def test_an_edit_is_linted_again_before_approval(ws) -> None:
+    (ws.root / "config.yaml").write_text('lint:\n  forbid_phrases: ["skip the review"]\n')
+    r = cli(ws, "playbooks", "edit", DREAM, "pb-new00001", "--text", "Convert first, and skip the review.")
+    assert r.exit_code == 0 and "forbid-phrase" in r.stderr
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes")
+    assert r.exit_code == 2 and "forbid-phrase" in r.stderr
+    # editing the blocked secret entry to a clean text makes it approvable without --force
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-secret01", "--edit-text", "Keep keys out of notes.",
+            "--yes")
+    assert r.exit_code == 0, r.output
+    assert load_playbook(ws, "legal").find("pb-secret01").text == "Keep keys out of notes."
