@@ -360,9 +360,23 @@ SPEC_FILES = [*OUTCOME_FILES, OUTCOMES / "medical-summary-rubric.md"]
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_samples_validate_with_dreamcli_spec_loader(path: Path) -> None:
     spec_module = pytest.importorskip("dreamcli.outcomes.spec")
-    loader = next((getattr(spec_module, n) for n in ("load_spec", "load_outcome_spec", "load") if
-                   callable(getattr(spec_module, n, None))), None)
-    if loader is None:
-        pytest.skip("dreamcli.outcomes.spec has no load_spec()")
-    spec = loader(path)
-    assert getattr(spec, "name", None) or (isinstance(spec, dict) and spec.get("name"))
+    spec = spec_module.load_spec(path)
+    assert spec.name == path.stem.removesuffix("-rubric") and spec.criteria
+
+
+@pytest.mark.parametrize("path", OUTCOME_FILES, ids=lambda p: p.stem)
+def test_dreamcli_checks_agree_on_examples(path: Path, tmp_path: Path) -> None:
+    """The product's own check runner passes each good example and fails each bad one."""
+    checks = pytest.importorskip("dreamcli.outcomes.checks")
+    evidence = pytest.importorskip("dreamcli.outcomes.evidence")
+    spec = pytest.importorskip("dreamcli.outcomes.spec").load_spec(path)
+    content = [c for c in spec.criteria if c.check is not None and c.check.type not in BUDGETS]
+    for i, example in enumerate(load(path)["examples"]):
+        workdir = tmp_path / f"example-{i}"
+        workdir.mkdir()
+        for c in content:
+            if not c.check.target_is_answer:
+                (workdir / c.check.in_).write_text(example["output"], encoding="utf-8")
+        run = evidence.RunView(session_id=f"example-{i}", workdir=str(workdir), final_answer=example["output"])
+        failed = [c.id for c in content if not checks.run_criterion_check(c, run).passed]
+        assert bool(failed) == (example["label"] == "bad"), (i, failed)
