@@ -130,17 +130,20 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     extra_ops: list[dict[str, Any]] = []
     texts = {c.key: offline_text(c) for c in fresh}
     fallbacks = 0
+    skipped: list[str] = []
     if not offline and fresh:
         from dreamcli.dream.synthesis import synthesize
 
         synth = synthesize(fresh, playbook, config, instructions=opts.instructions, model=opts.model,
                            memory=_memory_digest(ws, opts.memory_store))
-        texts.update(synth.texts)
+        texts = synth.texts
         extra_ops = synth.operations
         usage.update(synth.usage)
         fallbacks = synth.fallbacks
+        skipped = synth.skipped
     curated = curate(ws, playbook, fresh, texts, agg, token_budget=config.dream.token_budget, extra_ops=extra_ops,
                      name=name)
+    curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in skipped)
     reference = _latest(scanned) or now
     mem_ops, _notes = memory_operations(ws, opts.memory_store, agg, reference=reference)
     operations = curated.operations + mem_ops
