@@ -1,23 +1,98 @@
-"""`dreamcli export` and `dreamcli import` (placeholders until their issue lands)."""
+"""`dreamcli export` and `dreamcli import`: approved playbooks out in portable formats, bundles back in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from dreamcli.cli.common import not_available
+from dreamcli.cli.common import config, open_workspace, print_json
+from dreamcli.errors import UsageError
 
-EXPORT_HELP = "Export playbooks (and optionally sessions) in portable formats: bundle, json, claude-md, agents-md, memory-dir."
-IMPORT_HELP = "Import a playbook bundle made by `dreamcli export` (checksums verified, audit logged)."
-_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+EXPORT_HELP = ("Export approved playbooks (and optionally the sessions behind their entries) in portable "
+               "formats: bundle, json, claude-md, agents-md, memory-dir.")
+IMPORT_HELP = ("Import a playbook bundle made by `dreamcli export`: checksums verified, nothing changed "
+               "unless all of it is good, recorded in the audit log.")
+EXPORT_EPILOG = """Formats:
+
+\b
+  bundle      directory, or .tar.gz when -o ends in .tar.gz/.tgz (or -o -): playbooks/*.md as they
+              are, manifest.json with versions, sha256 of every file and provenance
+  json        one JSON document: entries with their metadata and each playbook's markdown
+  claude-md   a CLAUDE.md-ready file (entry texts by section, no ids or metadata)
+  agents-md   the same for AGENTS.md
+  memory-dir  memories/index.md plus one small file per section, for a memory store
+
+Examples:
+
+\b
+  dreamcli export -o playbooks.tar.gz --history --include-sessions
+  dreamcli export --format claude-md --playbook legal -o -  >> CLAUDE.md
+  dreamcli export --format memory-dir -o .dreamcli/memory/default
+"""
+IMPORT_EPILOG = """\b
+--merge (default): new entries are added; for entries both sides have, the local text is kept (a
+different incoming text is reported as a conflict) and counts and sources are combined.
+--replace: each playbook in the bundle replaces the local one of the same name (as a new version;
+the old one stays in history). Playbooks the bundle does not mention are left alone.
+
+Examples:
+
+\b
+  dreamcli import playbooks.tar.gz
+  dreamcli import ./bundle-dir --replace --json
+"""
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("export", help=EXPORT_HELP, epilog="Example:\n\n  dreamcli export --format bundle -o playbooks.tar.gz",
-                 context_settings=_EXTRA)
-    def export_cmd(ctx: typer.Context) -> None:
-        not_available("`dreamcli export`")
+    @app.command("export", help=EXPORT_HELP, epilog=EXPORT_EPILOG)
+    def export_cmd(
+        ctx: typer.Context,
+        playbook: list[str] = typer.Option(None, "--playbook", "-p", metavar="NAME",
+                                           help="Export this playbook (repeat for more; default: all)."),
+        fmt: str = typer.Option("bundle", "--format", "-f", metavar="FORMAT",
+                                help="bundle, json, claude-md, agents-md or memory-dir."),
+        output: str = typer.Option(None, "--output", "-o", metavar="PATH",
+                                   help="Where to write; '-' for stdout (default: a file or directory "
+                                        "named after the format in the current directory)."),
+        history: bool = typer.Option(False, "--history", help="Bundle: include every approved version."),
+        include_sessions: bool = typer.Option(False, "--include-sessions",
+                                              help="Bundle or json: add the sessions the entries came from "
+                                                   "(redacted)."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+        as_json: bool = typer.Option(False, "--json", help="Print what was exported as JSON."),
+    ) -> None:
+        from dreamcli.portability import export_playbooks
+        from dreamcli.ui.portability_view import render_export_result
 
-    @app.command("import", help=IMPORT_HELP, epilog="Example:\n\n  dreamcli import playbooks.tar.gz",
-                 context_settings=_EXTRA)
-    def import_cmd(ctx: typer.Context) -> None:
-        not_available("`dreamcli import`")
+        if as_json and output == "-":
+            raise UsageError("--json and -o - both want stdout; write the export to a file")
+        ws = open_workspace(ctx, create=False)
+        result = export_playbooks(ws, fmt=fmt, output=output, names=playbook or None,
+                                  include_history=history, include_sessions=include_sessions, force=force,
+                                  redaction_patterns=tuple(config(ctx).redaction.patterns))
+        if as_json:
+            print_json({"version": 1, **result.to_json()})
+            return
+        render_export_result(result)
+
+    @app.command("import", help=IMPORT_HELP, epilog=IMPORT_EPILOG)
+    def import_cmd(
+        ctx: typer.Context,
+        bundle: str = typer.Argument(..., metavar="BUNDLE", help="A bundle directory or .tar.gz."),
+        merge: bool = typer.Option(True, "--merge/--replace",
+                                   help="Merge into local playbooks (default) or replace them."),
+        wait: float = typer.Option(None, "--wait", metavar="SECONDS",
+                                   help="Wait this long for another playbook change to finish (default: fail "
+                                        "at once with exit 75)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        from dreamcli.portability import import_bundle
+        from dreamcli.ui.portability_view import render_bundle_import
+
+        ws = open_workspace(ctx)
+        result = import_bundle(ws, Path(bundle), mode="merge" if merge else "replace", wait=wait)
+        if as_json:
+            print_json({"version": 1, **result.to_json()})
+            return
+        render_bundle_import(result)

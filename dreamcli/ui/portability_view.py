@@ -80,3 +80,49 @@ def render_import_summary(s: Any) -> None:
     con.print(table)
     if s.sessions:
         err().print("next: dreamcli sessions list --since 30d   ·   dreamcli dream --offline", style="dim")
+
+
+def render_export_result(r: Any) -> None:
+    """What an export wrote (a message on stderr: the export itself may be on stdout)."""
+    names = ", ".join(f"{p['name']} v{p['version']} ({p['entries']} entries)" for p in r.playbooks)
+    where = "stdout" if r.output == "-" else r.output
+    extra = []
+    if r.history:
+        extra.append("with history")
+    if r.sessions or r.missing_sessions:
+        extra.append(f"{r.sessions} sessions" + (f", {len(r.missing_sessions)} not found"
+                                                 if r.missing_sessions else ""))
+    tail = f" ({'; '.join(extra)})" if extra else ""
+    files = f"{r.files} file{'' if r.files == 1 else 's'}"
+    err().print(f"exported {names} as {r.format} to {where}: {files}, {_size(r.bytes)}{tail}",
+                markup=False, highlight=False)
+
+
+_ACTION_STYLE = {"added": "green", "merged": "cyan", "replaced": "yellow", "unchanged": "dim"}
+
+
+def render_bundle_import(r: Any) -> None:
+    """One row per playbook of the bundle: what happened, versions, entries added or combined."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    m = r.manifest
+    err().print(f"bundle {r.bundle} (exported {m.get('created')} by dreamcli {m.get('dreamcli_version')}), "
+                f"mode {r.mode}", markup=False, highlight=False)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("playbook", "result", "version", "added", "combined", "conflicts"):
+        table.add_column(col, justify="right" if col in ("added", "combined", "conflicts") else "left")
+    for p in r.playbooks:
+        style = _ACTION_STYLE.get(p.action, "")
+        before = "-" if p.version_before is None else f"v{p.version_before}"
+        after = "-" if p.version_after is None else f"v{p.version_after}"
+        table.add_row(escape(p.name), f"[{style}]{p.action}[/]", f"{before} → {after}", str(len(p.added)),
+                      str(len(p.updated)), f"[yellow]{len(p.conflicts)}[/]" if p.conflicts else "0")
+    out().print(table)
+    for p in r.playbooks:
+        for c in p.conflicts:
+            err().print(f"conflict in {p.name} [{c['id']}]: kept the local text; the bundle has: "
+                        f"{c['incoming'][:200]}", markup=False, highlight=False)
+    if r.sessions_added or r.sessions_present:
+        err().print(f"sessions: {r.sessions_added} added, {r.sessions_present} already here",
+                    markup=False, highlight=False)

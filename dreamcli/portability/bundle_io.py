@@ -1,0 +1,184 @@
+"""Writing bundles (a directory, or a reproducible .tar.gz, or .tar.gz on stdout) and reading them back
+safely: only regular files, no member outside the bundle, no links, a size cap."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+from dreamcli.errors import InputError, UsageError
+from dreamcli.portability.manifest import safe_member_path
+from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir
+
+MAX_BUNDLE_BYTES = 2 << 30  # refuse to unpack more than this (a gzip bomb must not fill the disk)
+
+
+def is_tarball(path: str | Path) -> bool:
+    name = str(path).lower()
+    return name.endswith((".tar.gz", ".tgz", ".tar"))
+
+
+class DirSink:
+    """A bundle directory, written into a temporary sibling and renamed into place at the end."""
+
+    def __init__(self, out: Path) -> None:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} exists and is not an empty directory (choose another -o)")
+        ensure_dir(out.parent)
+        self.out = out
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        os.chmod(self.tmp, DIR_MODE)
+
+    def add(self, name: str, data: bytes) -> None:
+        atomic_write_bytes(self.tmp / name, data, fsync=False)
+
+    def close(self) -> None:
+        if self.out.exists():
+            self.out.rmdir()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class TarSink:
+    """A gzip-compressed tarball with fixed owner, modes and times, so the same content gives the same
+    bytes. Written to a temporary file renamed into place, or to a stream (stdout)."""
+
+    def __init__(self, out: Path | None, stream: BinaryIO | None = None) -> None:
+        self.out = out
+        self.tmp: Path | None = None
+        if out is not None:
+            ensure_dir(out.parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+            os.fchmod(fd, FILE_MODE)
+            self.tmp = Path(tmp)
+            self.raw: BinaryIO = os.fdopen(fd, "wb")
+        else:
+            assert stream is not None
+            self.raw = stream
+        self.gz = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0, filename="")
+        self.tar = tarfile.open(fileobj=self.gz, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        self.dirs: set[str] = set()
+
+    def _dir(self, name: str) -> None:
+        parent = name.rpartition("/")[0]
+        if not parent or parent in self.dirs:
+            return
+        self._dir(parent)
+        info = tarfile.TarInfo(parent)
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, DIR_MODE, 0
+        self.tar.addfile(info)
+        self.dirs.add(parent)
+
+    def add(self, name: str, data: bytes) -> None:
+        self._dir(name)
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), FILE_MODE, 0
+        self.tar.addfile(info, io.BytesIO(data))
+
+    def close(self) -> None:
+        self.tar.close()
+        self.gz.close()
+        self.raw.flush()
+        if self.tmp is not None and self.out is not None:
+            os.fsync(self.raw.fileno())
+            self.raw.close()
+            os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.tar.close()
+            self.gz.close()
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                self.raw.close()
+                os.unlink(self.tmp)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def unpack(bundle: Path, dest: Path) -> dict[str, Path]:
+    """Copy the regular files of a bundle (directory or tarball) into `dest`; {member name: file}.
+    Refuses links, special files, duplicate names and paths escaping the bundle."""
+    if not bundle.exists():
+        raise InputError("bundle not found", file=str(bundle))
+    ensure_dir(dest)
+    if bundle.is_dir():
+        return _unpack_dir(bundle, dest)
+    return _unpack_tar(bundle, dest)
+
+
+def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(bundle):
+        for name in [*dirnames, *filenames]:
+            p = Path(dirpath) / name
+            rel = p.relative_to(bundle).as_posix()
+            if p.is_symlink():
+                raise InputError(f"{rel} is a symbolic link (refused: bundles contain only regular files)",
+                                 file=str(bundle))
+            if name in filenames and not p.is_file():
+                raise InputError(f"{rel} is not a regular file (refused)", file=str(bundle))
+        for name in filenames:
+            src = Path(dirpath) / name
+            rel = safe_member_path(src.relative_to(bundle).as_posix(), bundle=str(bundle))
+            total += src.stat().st_size
+            if total > MAX_BUNDLE_BYTES:
+                raise InputError(f"bundle is larger than {MAX_BUNDLE_BYTES >> 20} MB (refused)", file=str(bundle))
+            target = dest / rel
+            ensure_dir(target.parent)
+            shutil.copyfile(src, target)
+            os.chmod(target, FILE_MODE)
+            out[rel] = target
+    return out
+
+
+def _unpack_tar(bundle: Path, dest: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    where = str(bundle)
+    total = 0
+    try:
+        with tarfile.open(bundle, mode="r:*") as tar:
+            for member in tar:
+                name = safe_member_path(member.name, bundle=where)
+                if member.issym() or member.islnk():
+                    raise InputError(f"member {member.name!r} is a {'symbolic' if member.issym() else 'hard'} "
+                                     f"link to {member.linkname!r} (refused: links could escape the target "
+                                     "directory)", file=where)
+                if member.isdir():
+                    continue
+                if not member.isreg():
+                    raise InputError(f"member {member.name!r} is not a regular file (refused)", file=where)
+                if name in out:
+                    raise InputError(f"member {name!r} appears twice (refused)", file=where)
+                total += member.size
+                if total > MAX_BUNDLE_BYTES:
+                    raise InputError(f"bundle unpacks to more than {MAX_BUNDLE_BYTES >> 20} MB (refused)",
+                                     file=where)
+                src = tar.extractfile(member)
+                if src is None:
+                    raise InputError(f"member {name!r} cannot be read", file=where)
+                target = dest / name
+                ensure_dir(target.parent)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+                with os.fdopen(fd, "wb") as f:
+                    shutil.copyfileobj(src, f, 1 << 20)
+                out[name] = target
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as err:
+        detail = (str(err).splitlines() or [""])[0].rstrip(":")
+        if not detail or "could not be opened" in detail:
+            detail = "not a tarball"
+        raise InputError(f"not a readable bundle (a directory or .tar.gz made by `dreamcli export`): {detail}",
+                         file=where) from None
+    return out

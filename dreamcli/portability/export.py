@@ -1,0 +1,194 @@
+"""`dreamcli export`: approved playbooks out of the workspace in portable formats."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dreamcli import __version__
+from dreamcli.audit import append_audit, current_actor
+from dreamcli.errors import UsageError
+from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
+from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
+from dreamcli.portability.memory_dir import render_memory_dir
+from dreamcli.portability.select import (
+    Selected,
+    history_files,
+    redacted_events,
+    redacted_session,
+    select_playbooks,
+    source_session_ids,
+)
+from dreamcli.portability.text_formats import render_agents_md, render_claude_md, render_json
+from dreamcli.redaction import Redactor
+from dreamcli.workspace.fsutil import atomic_write_bytes
+from dreamcli.workspace.home import Workspace
+
+FORMATS = ("bundle", "json", "claude-md", "agents-md", "memory-dir")
+DEFAULT_OUTPUT = {"bundle": "dreamcli-bundle-{stamp}.tar.gz", "json": "dreamcli-playbooks.json",
+                  "claude-md": "CLAUDE.md", "agents-md": "AGENTS.md", "memory-dir": "dreamcli-memory"}
+STDOUT = "-"
+
+
+@dataclass
+class ExportResult:
+    format: str
+    output: str
+    playbooks: list[dict[str, Any]]
+    files: int = 0
+    bytes: int = 0
+    sessions: int = 0
+    missing_sessions: list[str] = field(default_factory=list)
+    history: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def export_playbooks(
+    ws: Workspace, *, fmt: str = "bundle", output: str | None = None, names: list[str] | None = None,
+    include_history: bool = False, include_sessions: bool = False, force: bool = False,
+    redaction_patterns: tuple[str, ...] | list[str] = (), stdout: BinaryIO | None = None,
+    actor: str | None = None, cwd: Path | None = None,
+) -> ExportResult:
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r} (use one of: {', '.join(FORMATS)})")
+    if include_sessions and fmt not in ("bundle", "json"):
+        raise UsageError("--include-sessions works with --format bundle or json")
+    if include_history and fmt != "bundle":
+        raise UsageError("--history works with --format bundle")
+    if output == STDOUT and fmt == "memory-dir":
+        raise UsageError("--format memory-dir writes a directory; give -o DIR (not -)")
+    created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    target = _target(output, fmt, created, cwd)
+    selected = select_playbooks(ws, names)
+    redactor = Redactor(redaction_patterns)
+    provenance = {"workspace": str(ws.root), "host": socket.gethostname(), "actor": current_actor(actor),
+                  "tool": f"dreamcli {__version__}"}
+    result = ExportResult(format=fmt, output=str(target) if target else STDOUT,
+                          playbooks=[s.summary() for s in selected], history=include_history)
+    out = stdout if stdout is not None else sys.stdout.buffer
+    if fmt == "bundle":
+        _bundle(ws, selected, target, out, result, created=created, provenance=provenance, force=force,
+                include_history=include_history, include_sessions=include_sessions, redactor=redactor)
+    elif fmt == "memory-dir":
+        assert target is not None
+        files = render_memory_dir(selected, created=created)
+        sink = DirSink(target)
+        try:
+            for name, data in files.items():
+                sink.add(name, data)
+                result.files += 1
+                result.bytes += len(data)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    else:
+        data = _document(ws, selected, fmt, result, created=created, provenance=provenance,
+                         include_sessions=include_sessions, redactor=redactor)
+        result.files, result.bytes = 1, len(data)
+        if target is None:
+            out.write(data)
+            out.flush()
+        else:
+            _check_free(target, force)
+            atomic_write_bytes(target, data)
+    append_audit(ws, "export", actor=actor, format=fmt, output=result.output,
+                 playbooks=[{"name": p["name"], "version": p["version"], "sha256": p["sha256"]}
+                            for p in result.playbooks],
+                 history=include_history, sessions=result.sessions)
+    return result
+
+
+def _target(output: str | None, fmt: str, created: str, cwd: Path | None) -> Path | None:
+    if output == STDOUT:
+        return None
+    base = cwd or Path.cwd()
+    if output is None:
+        stamp = created.replace("-", "").replace(":", "").replace("T", "-").rstrip("Z")
+        return base / DEFAULT_OUTPUT[fmt].format(stamp=stamp)
+    p = Path(output).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _check_free(target: Path, force: bool) -> None:
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory (give a file name with -o)")
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists (use --force to overwrite it, or choose another -o)")
+
+
+def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportResult, *, created: str,
+              provenance: dict[str, Any], include_sessions: bool, redactor: Redactor) -> bytes:
+    if fmt == "claude-md":
+        return render_claude_md(selected, created=created)
+    if fmt == "agents-md":
+        return render_agents_md(selected, created=created)
+    sessions = None
+    if include_sessions:
+        sessions = []
+        for sid in source_session_ids(selected):
+            found = redacted_events(ws, sid, redactor)
+            if found is None:
+                result.missing_sessions.append(sid)
+            else:
+                sessions.append({"session_id": sid, "events": found[1]})
+        result.sessions = len(sessions)
+    return render_json(selected, created=created, provenance=provenance, sessions=sessions)
+
+
+def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: BinaryIO, result: ExportResult,
+            *, created: str, provenance: dict[str, Any], force: bool, include_history: bool,
+            include_sessions: bool, redactor: Redactor) -> None:
+    sink: TarSink | DirSink
+    if target is None:
+        sink = TarSink(None, out)
+    elif is_tarball(target):
+        _check_free(target, force)
+        sink = TarSink(target)
+    else:
+        sink = DirSink(target)
+    files: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, data: bytes) -> None:
+        sink.add(name, data)
+        files[name] = {"sha256": sha256_hex(data), "bytes": len(data)}
+
+    playbooks = []
+    sessions: list[str] = []
+    try:
+        for sel in selected:
+            path = f"playbooks/{sel.name}.md"
+            add(path, sel.raw)
+            entry = {**sel.summary(), "path": path}
+            if include_history:
+                entry["history"] = []
+                for name, data in history_files(ws, sel):
+                    add(name, data)
+                    entry["history"].append(int(name.rsplit("/v", 1)[1][:-3]))
+            playbooks.append(entry)
+        if include_sessions:
+            for sid in source_session_ids(selected):
+                found = redacted_session(ws, sid, redactor)
+                if found is None:
+                    result.missing_sessions.append(sid)
+                    continue
+                add(found[0], found[1])
+                sessions.append(sid)
+        manifest = build_manifest(files, playbooks, created=created, provenance=provenance,
+                                  options={"history": include_history, "sessions": include_sessions},
+                                  sessions=sessions, missing_sessions=result.missing_sessions)
+        data = manifest_bytes(manifest)
+        sink.add(MANIFEST, data)
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    result.files = len(files) + 1
+    result.bytes = sum(f["bytes"] for f in files.values()) + len(data)
+    result.sessions = len(sessions)

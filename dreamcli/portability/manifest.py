@@ -1,0 +1,118 @@
+"""The bundle manifest (`manifest.json`): format version, dreamcli version, playbook versions, the sha256
+of every file, provenance. Also the path rules every bundle member must follow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from dreamcli import __version__
+from dreamcli.errors import InputError
+
+BUNDLE_FORMAT = "dreamcli-bundle"
+BUNDLE_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def safe_member_path(name: str, *, bundle: str) -> str:
+    """A bundle member name as a clean relative POSIX path; InputError for anything that could land
+    outside the target directory (absolute paths, `..`, drive letters, backslashes, NUL)."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise InputError(f"invalid member name {name!r}", file=bundle)
+    if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise InputError(f"member {name!r} has an absolute or Windows path (refused: it would escape the "
+                         "target directory)", file=bundle)
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise InputError(f"member {name!r} contains '..' (refused: it would escape the target directory)",
+                         file=bundle)
+    if not parts:
+        raise InputError(f"invalid member name {name!r}", file=bundle)
+    return posixpath.join(*parts)
+
+
+def build_manifest(files: dict[str, dict[str, Any]], playbooks: list[dict[str, Any]], *,
+                   created: str, provenance: dict[str, Any], options: dict[str, Any],
+                   sessions: list[str], missing_sessions: list[str]) -> dict[str, Any]:
+    return {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_VERSION,
+        "dreamcli_version": __version__,
+        "created": created,
+        "provenance": provenance,
+        "options": options,
+        "playbooks": playbooks,
+        "sessions": sessions,
+        "missing_sessions": missing_sessions,
+        "files": {k: files[k] for k in sorted(files)},
+    }
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_manifest(data: bytes, *, bundle: str) -> dict[str, Any]:
+    where = f"{bundle}/{MANIFEST}"
+    try:
+        manifest = json.loads(data)
+    except ValueError as err:
+        raise InputError(f"not valid JSON ({err})", file=where) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise InputError(f"not a dreamcli bundle manifest (format must be {BUNDLE_FORMAT!r})", file=where,
+                         field="format")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise InputError("missing or invalid", file=where, field="format_version")
+    if version > BUNDLE_VERSION:
+        raise InputError(f"bundle format {version} is newer than this dreamcli reads ({BUNDLE_VERSION}); "
+                         "upgrade dreamcli", file=where, field="format_version")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()):
+        raise InputError("must map every file to {sha256, bytes}", file=where, field="files")
+    playbooks = manifest.get("playbooks")
+    if not isinstance(playbooks, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("path"), str)
+            for p in playbooks):
+        raise InputError("must list the playbooks with name and path", file=where, field="playbooks")
+    for name in files:
+        if safe_member_path(name, bundle=where) != name:
+            raise InputError(f"file name {name!r} is not a clean relative path", file=where, field="files")
+    return manifest
+
+
+def verify_files(manifest: dict[str, Any], present: dict[str, Path], *, bundle: str) -> None:
+    """Every listed file is present with its checksum; nothing unlisted is present."""
+    listed: dict[str, dict[str, Any]] = manifest["files"]
+    for name in sorted(listed):
+        if name not in present:
+            raise InputError(f"incomplete bundle: {name} is listed in {MANIFEST} but missing", file=bundle)
+    for name in sorted(present):
+        if name == MANIFEST:
+            continue
+        if name not in listed:
+            raise InputError(f"{name} is not listed in {MANIFEST} (refused: the bundle was changed after "
+                             "export)", file=bundle)
+        if file_sha256(present[name]) != listed[name]["sha256"]:
+            raise InputError(f"checksum mismatch for {name} (the file was changed or corrupted after export)",
+                             file=bundle)
+    for p in manifest["playbooks"]:
+        if p["path"] not in listed:
+            raise InputError(f"playbook {p['name']!r} points at {p['path']}, which is not in the bundle",
+                             file=f"{bundle}/{MANIFEST}", field="playbooks")

@@ -1,0 +1,60 @@
+"""Merging an imported playbook into the local one (`dreamcli import --merge`, the default).
+
+Entries are matched by id. New entries are added to their section. For an entry both sides have,
+the local text wins (a differing incoming text is reported as a conflict, never applied silently);
+counts take the larger value, sources are joined (local first, at most 20 kept), first/last seen
+widen. Local entries the bundle lacks stay.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.playbooks import Entry, Playbook, text_matches
+from dreamcli.playbooks.model import MAX_SOURCES
+
+
+@dataclass
+class MergeReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # metadata widened
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # same id, different text: local kept
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated)
+
+
+def _min(a: str | None, b: str | None) -> str | None:
+    return min(x for x in (a, b) if x) if (a or b) else None
+
+
+def _max(a: str | None, b: str | None) -> str | None:
+    return max(x for x in (a, b) if x) if (a or b) else None
+
+
+def merge_into(local: Playbook, incoming: Playbook) -> tuple[Playbook, MergeReport]:
+    """A copy of `local` with what `incoming` adds; `local` itself is not changed."""
+    merged = local.copy()
+    report = MergeReport()
+    new: list[Entry] = []
+    for inc in incoming.entries():
+        mine = merged.find(inc.id)
+        if mine is None:
+            entry = copy.deepcopy(inc)
+            new.append(entry)
+            report.added.append(inc.id)
+            continue
+        if not text_matches(mine.text, inc.text):
+            report.conflicts.append({"id": inc.id, "local": mine.text, "incoming": inc.text})
+        sources = list(dict.fromkeys([*mine.sources, *inc.sources]))[:MAX_SOURCES]
+        widened = (max(mine.helpful, inc.helpful), max(mine.harmful, inc.harmful), sources,
+                   _min(mine.first_seen, inc.first_seen), _max(mine.last_seen, inc.last_seen))
+        if widened != (mine.helpful, mine.harmful, mine.sources[:MAX_SOURCES], mine.first_seen, mine.last_seen):
+            mine.helpful, mine.harmful, mine.sources, mine.first_seen, mine.last_seen = widened
+            report.updated.append(inc.id)
+    if new:
+        merged.add_entries(new)
+    return merged, report

@@ -1,0 +1,118 @@
+"""What an export takes: the chosen live playbooks (exact bytes), their history, who made their
+current version, and the sessions their entries came from (redacted again on the way out)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.audit import content_hash, iter_audit
+from dreamcli.errors import UsageError
+from dreamcli.playbooks import Playbook, list_playbook_names, parse_playbook, playbook_path
+from dreamcli.playbooks.store import check_name, history_path, history_versions, read_text
+from dreamcli.redaction import Redactor
+from dreamcli.sessions.paths import find_session
+from dreamcli.sessions.reader import iter_events
+from dreamcli.workspace.home import Workspace
+
+
+@dataclass
+class Selected:
+    name: str
+    path: Path
+    raw: bytes
+    playbook: Playbook
+    history: list[int] = field(default_factory=list)
+    last_change: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8")
+
+    def summary(self) -> dict[str, Any]:
+        pb = self.playbook
+        return {"name": self.name, "version": pb.version, "updated": pb.updated, "entries": len(pb.entries()),
+                "sha256": (content_hash(self.raw) or "").removeprefix("sha256:"),
+                "last_change": self.last_change}
+
+
+def select_playbooks(ws: Workspace, names: list[str] | None) -> list[Selected]:
+    """The named live playbooks (all of them by default), parsed; a malformed one is refused."""
+    available = list_playbook_names(ws)
+    if names:
+        wanted = list(dict.fromkeys(check_name(n) for n in names))
+        missing = [n for n in wanted if n not in available]
+        if missing:
+            have = ", ".join(available) or "none"
+            raise UsageError(f"no playbook {missing[0]!r} in {ws.root} (playbooks: {have})")
+    else:
+        wanted = available
+    if not wanted:
+        raise UsageError(f"no playbooks to export in {ws.root} (approve some with: dreamcli playbooks approve)")
+    changes = _last_changes(ws, set(wanted))
+    out = []
+    for name in wanted:
+        path = playbook_path(ws, name)
+        text = read_text(path)
+        if text is None:  # removed since it was listed
+            raise UsageError(f"playbook {name!r} disappeared while exporting")
+        pb = parse_playbook(text, file=str(path))
+        out.append(Selected(name=name, path=path, raw=text.encode("utf-8"), playbook=pb,
+                            history=history_versions(ws, name),
+                            last_change=changes.get((name, pb.version))))
+    return out
+
+
+def _last_changes(ws: Workspace, names: set[str]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(playbook, version) -> who made that version and how, from the audit trail."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for rec in iter_audit(ws):
+        name, after = rec.get("playbook"), rec.get("version_after")
+        if name in names and isinstance(after, int):
+            out[(name, after)] = {k: rec.get(k) for k in ("action", "actor", "ts", "dream_id") if rec.get(k)}
+    return out
+
+
+def history_files(ws: Workspace, sel: Selected) -> Iterator[tuple[str, bytes]]:
+    """(bundle path, bytes) of every kept version of a playbook."""
+    for v in sel.history:
+        p = history_path(ws, sel.name, v)
+        try:
+            yield f"playbooks/.history/{sel.name}/v{v}.md", p.read_bytes()
+        except FileNotFoundError:
+            continue
+
+
+def source_session_ids(selected: list[Selected]) -> list[str]:
+    """Session ids the entries came from, in first-mention order, without repeats."""
+    seen: dict[str, None] = {}
+    for sel in selected:
+        for e in sel.playbook.entries():
+            for sid in e.sources:
+                if sid:
+                    seen.setdefault(sid, None)
+    return list(seen)
+
+
+def redacted_events(ws: Workspace, session_id: str, redactor: Redactor) -> tuple[Path, list[dict[str, Any]]] | None:
+    """(file, events redacted again) of one session; None when it is not in the workspace."""
+    try:
+        path = find_session(ws, session_id)
+    except UsageError:
+        return None
+    if path.stem.upper() != session_id.upper():
+        return None  # a prefix match is not the session the entry names
+    return path, [redactor.redact_obj(e) for e in iter_events(path)]
+
+
+def redacted_session(ws: Workspace, session_id: str, redactor: Redactor) -> tuple[str, bytes] | None:
+    """(bundle path, redacted JSONL bytes) of one session; None when it is not in the workspace."""
+    found = redacted_events(ws, session_id, redactor)
+    if found is None:
+        return None
+    path, events = found
+    data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events)
+    return path.relative_to(ws.root).as_posix(), data.encode("utf-8")
