@@ -266,3 +266,14 @@ def test_an_edit_is_linted_again_before_approval(ws) -> None:
             "--yes")
     assert r.exit_code == 0, r.output
     assert load_playbook(ws, "legal").find("pb-secret01").text == "Keep keys out of notes."
+
+
+def test_secrets_in_a_reviewer_edit_never_reach_disk(ws) -> None:
+    secret = "AKIA" + "ABCDEFGHIJKLMNOP"
+    r = cli(ws, "playbooks", "edit", DREAM, "pb-new00001", "--text", f"Use the key {secret} for S3.")
+    assert r.exit_code == 0 and "redacted" in r.stderr
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes")
+    assert r.exit_code == 0, r.output
+    for path in (playbook_path(ws, "legal"), ws.audit_path, ws.dreams_dir / DREAM / "decisions.jsonl"):
+        assert secret not in path.read_text(), path
+    assert "[REDACTED" in load_playbook(ws, "legal").find("pb-new00001").text

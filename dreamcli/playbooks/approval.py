@@ -17,7 +17,7 @@ from typing import Any
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import UsageError
 from dreamcli.playbooks.apply import ALREADY, APPLIED, CONFLICT, ApplyResult, Outcome, apply_operations, write_memory
-from dreamcli.playbooks.lintcheck import lint_text, workspace_config
+from dreamcli.playbooks.lintcheck import lint_text, redact_edit, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
 from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream
 from dreamcli.playbooks.store import (
@@ -117,7 +117,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             wait: float | None = None) -> ReviewResult:
     """Apply the chosen operations of a dream to its playbook as a new version."""
     who = current_actor(actor)
-    edits = {k: normalize_text(v) for k, v in (edits or {}).items()}
+    edits = {k: redact_edit(ws, normalize_text(v))[0] for k, v in (edits or {}).items()}
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         prop = dream.proposal
@@ -228,7 +228,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
          wait: float | None = None) -> tuple[Outcome, list[dict[str, Any]]]:
     """Change the text a pending operation will apply; returns the outcome and fresh lint findings."""
     who = current_actor(actor)
-    new = normalize_text(text)
+    new, redacted = redact_edit(ws, normalize_text(text))
     if not new:
         raise UsageError("the edited text is empty")
     with workspace_lock(ws, LOCK_NAME, wait=wait):
@@ -243,6 +243,9 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
                              "entries can be edited")
         before = dream.text_for(op)
         findings = lint_text(new, workspace_config(ws))
+        if redacted:
+            findings.append({"severity": "warn", "rule": "redacted",
+                             "message": "secrets in the text were replaced by [REDACTED:...] markers"})
         _record(ws, dream, [_decision("edit", entry_id, who, text=new, text_hash=content_hash(new))])
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
                      entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))

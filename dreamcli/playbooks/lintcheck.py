@@ -53,3 +53,11 @@ def workspace_config(ws: Workspace) -> Config:
     from dreamcli.config import load_config
 
     return load_config(ws.config_path)
+
+
+def redact_edit(ws: Workspace, text: str) -> tuple[str, bool]:
+    """A reviewer's text with secrets redacted (workspace patterns too): secrets never reach disk."""
+    from dreamcli.redaction import Redactor
+
+    redacted = Redactor(workspace_config(ws).redaction.patterns).redact_text(text)
+    return redacted, redacted != text
