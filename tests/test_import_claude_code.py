@@ -233,3 +233,17 @@ def test_workers_give_the_same_sessions_as_one_process(tmp_path: Path, monkeypat
         assert [{k: v for k, v in e.items() if k != "dreamcli_version"} for e in a] == \
                [{k: v for k, v in e.items() if k != "dreamcli_version"} for e in b]
     assert not (many.state_dir / "import-staging").exists()
+
+
+def test_transcript_opening_with_many_bookkeeping_lines_is_not_empty(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "cc"
+    claude_transcript(src / "long.jsonl", session_id="long", start=utc(2026, 3, 10, 9))
+    body = (src / "long.jsonl").read_text()
+    snapshot = json.dumps({"type": "file-history-snapshot", "messageId": "m",
+                           "snapshot": {"trackedFileBackups": {"big.py": "x" * 5000}}})
+    (src / "long.jsonl").write_text((snapshot + "\n") * 60 + body)  # 300 KB before the first message
+    s = import_transcripts(ws, "claude-code", src)
+    assert (s.transcripts, s.sessions, s.lines.ignored["file-history-snapshot"]) == (1, 1, 61)
+    start = sessions(ws)["long"][0]
+    assert start["task"]["prompt"] == "Please fix the failing tests in module 0"
+    assert start["ts"].startswith("2026-03-10T09:00:")

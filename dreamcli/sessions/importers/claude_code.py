@@ -62,7 +62,7 @@ def _is_cc_line(obj: dict[str, Any]) -> bool:
 
 def read_header(path: Path) -> dict[str, Any] | None:
     """What the first lines of a transcript say; None when it has no message at all near the top."""
-    objs = head_objects(path)
+    objs = head_objects(path, until=lambda o: o.get("type") in MESSAGE_TYPES)
     if objs and not any(_is_cc_line(o) for o in objs):
         raise InputError("not a Claude Code transcript (no user, assistant or summary lines; "
                          "Claude Code keeps them in ~/.claude/projects)", file=str(path), line=1)

@@ -122,21 +122,29 @@ def iter_json_lines(path: Path, counts: LineCounts, progress: Callable[[int], No
             progress(unreported)
 
 
-def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int = 400) -> list[dict[str, Any]]:
-    """The JSON objects among the first lines of a file (for headers and sniffing)."""
+def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int = 400,
+                 until: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+    """The JSON objects among the first lines of a file (for headers and sniffing). With `until`, reads
+    on past the limits to the first object it accepts (a transcript can open with many bookkeeping
+    lines); objects past the limits other than that one are not kept."""
     out: list[dict[str, Any]] = []
+    found = until is None
     with open(path, "rb") as f:
         read = 0
         for raw in f:
             read += len(raw)
+            over = read >= limit_bytes or len(out) >= max_lines
             if raw.strip():
                 try:
                     obj = json.loads(raw)
                 except ValueError:
                     obj = None
                 if isinstance(obj, dict):
-                    out.append(obj)
-            if read >= limit_bytes or len(out) >= max_lines:
+                    hit = not found and until is not None and until(obj)
+                    if not over or hit:
+                        out.append(obj)
+                    found = found or hit
+            if over and found:
                 break
     return out
 
