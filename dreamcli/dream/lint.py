@@ -2,7 +2,7 @@
 `dreamcli playbooks lint NAME` on live entries.
 
     from dreamcli.dream.lint import lint_entry_text, Finding, has_blocking
-    findings = lint_entry_text(text, config)        # config: dreamcli.config.Config
+    findings = lint_entry_text(text, config)  # config: dreamcli.config.Config (or just its LintConfig)
     [Finding(severity="block", rule="forbid-phrase", message="contains the forbidden phrase ...")]
 
 Rules (severity `block` prevents approval without `--force`; `warn` is shown to the reviewer):
@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
 
-from dreamcli.config import Config
+from dreamcli.config import Config, LintConfig
 from dreamcli.dream.text import stems
 
 BLOCK = "block"
@@ -85,8 +85,11 @@ def _squash(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def lint_entry_text(text: str, config: Config | None = None) -> list[Finding]:
-    """Every policy finding for one entry's text (empty list: clean)."""
+def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> list[Finding]:
+    """Every policy finding for one entry's text (empty list: clean). With only a `LintConfig`, secrets
+    are found by the built-in redaction rules alone (no `redaction.patterns`)."""
+    if isinstance(config, LintConfig):
+        config = Config(lint=config)
     config = config or Config()
     lint = config.lint
     findings: list[Finding] = []

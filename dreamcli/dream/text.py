@@ -16,7 +16,7 @@ _ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
 _FILE = re.compile(r"(?<![\w<])(?:[\w.~*-]*/)*[\w*][\w.*-]*\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?\b")
 _PATH = re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.*-]+)+/?|\b[\w.-]+/(?:[\w.*-]+/?)*")
-_NUMBER = re.compile(r"(?<![\w<])[-+]?\d+(?:[.,:]\d+)*(?![\w>])")
+_NUMBER = re.compile(r"(?<![\w<])[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]{1,3})?(?![\w>])")  # 30s, 4Gi, 95%
 _SPACE = re.compile(r"\s+")
 
 
