@@ -220,6 +220,7 @@ def grade_sessions(
             on_result(res)
         return res
 
+    stopped = False  # Ctrl-C or the consumer gave up: do not wait for grader calls in flight
     try:
         for path, spec in jobs:
             if _waits(grader, spec):
@@ -236,10 +237,13 @@ def grade_sessions(
         while window:
             yield finish(window.popleft())
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
+        stopped = True
         raise Interrupted("interrupted: grades finished so far are stored") from None
+    except BaseException:
+        stopped = True
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not stopped, cancel_futures=True)
         if appender is not None:
             appender.close()
 
