@@ -23,15 +23,14 @@ Exit codes: 0 every session satisfied, 1 a graded failure, 2 a bad spec or usage
 (unscored), 4 no model credentials."""
 EPILOG = """Examples:
 
+\b
   dreamcli grade --last 20 --outcome sample_outcomes/contract-review.yaml
-
   dreamcli grade 01JD3 --junit grades.xml --summary "$GITHUB_STEP_SUMMARY"
-
   dreamcli grade --task contract-review --since 7d --trials 3 --json
-
   dreamcli grade --outcome sample_outcomes/contract-review.yaml --calibrate
+  dreamcli grade --since 30d --batch     Message Batches API: half price, resumable
 
-  dreamcli grade --since 30d --batch        (Message Batches API: half price, resumable)
+Details: docs/outcomes.md.
 """
 
 
@@ -39,16 +38,18 @@ def register(app: typer.Typer) -> None:
     @app.command("grade", help=HELP, epilog=EPILOG)
     def grade_cmd(
         ctx: typer.Context,
-        sessions: list[str] = typer.Argument(None, help="Session ids or unique prefixes.", show_default=False),
-        last: int = typer.Option(None, "--last", min=1, help="The N most recent sessions."),
-        since: str = typer.Option(None, "--since", help="Sessions started after this (7d, 12h, 2026-11-01)."),
-        task: str = typer.Option(None, "--task", help="Sessions of this task name."),
+        sessions: list[str] = typer.Argument(None, metavar="SESSION_ID", help="Session ids or unique prefixes.",
+                                       show_default=False),
+        last: int = typer.Option(None, "--last", min=1, metavar="N", help="The N most recent sessions."),
+        since: str = typer.Option(None, "--since", metavar="WHEN",
+                                  help="Sessions started after this (7d, 12h, 2026-11-01)."),
+        task: str = typer.Option(None, "--task", metavar="NAME", help="Sessions of this task name."),
         outcome: Path = typer.Option(None, "--outcome", metavar="SPEC",
                                      help="Outcome spec (YAML or markdown rubric); default: the spec the "
                                      "session's task named."),
-        concurrency: int = typer.Option(None, "--concurrency", min=1, max=256,
+        concurrency: int = typer.Option(None, "--concurrency", min=1, max=256, metavar="N",
                                         help="Sessions graded at once (default: config limits.concurrency)."),
-        trials: int = typer.Option(1, "--trials", min=1, max=15,
+        trials: int = typer.Option(1, "--trials", min=1, max=15, metavar="N",
                                    help="Grader calls per session; majority vote, disagreements flagged flaky."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Call the grader even for cached verdicts."),
         checks_only: bool = typer.Option(False, "--checks-only",
@@ -64,7 +65,8 @@ def register(app: typer.Typer) -> None:
                                        "labels (TPR, TNR, Cohen's kappa); exit 1 below the threshold."),
         batch: bool = typer.Option(False, "--batch", help="Send grader calls through the Message Batches API "
                                    "(half price); an interrupted run resumes its batch."),
-        poll_interval: float = typer.Option(10.0, "--poll-interval", min=0.0, help="Seconds between batch polls."),
+        poll_interval: float = typer.Option(10.0, "--poll-interval", min=0.0, metavar="SECONDS",
+                                            help="Seconds between batch polls."),
     ) -> None:
         from dreamcli.outcomes.grading import GradeOptions, Grader
         from dreamcli.outcomes.spec import load_spec
