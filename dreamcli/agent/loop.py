@@ -65,6 +65,7 @@ class RunOptions:
     start_fields: dict[str, Any] = field(default_factory=dict)  # extra session.start fields
     playbook_loader: PlaybookLoader | None = None  # where playbooks are read from (default: live ones)
     with_proposal: str | None = None  # a dream id: try its pending entries (never approved)
+    token_budget: int | None = None  # no further model call once the session used this many tokens (status error)
 
 
 def resolve_model(options: RunOptions, spec: TaskSpec, config: Config) -> str:
@@ -122,6 +123,9 @@ def run_agent(
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
                   runtime=AsyncRuntime(), anthropic_endpoint=anthropic_endpoint,
                   memory_store=options.memory_store, model=model)
+    # for tools that start runs of their own (delegate: sub-agents share the client, cancellation, options)
+    env.extras.update(client=client, cancel=cancel, options=options, callbacks=cb, spec=spec,
+                      parent_session_id=parent_session_id)
     try:
         toolset = Toolset(tool_names, env)
     except ValueError as e:
@@ -152,7 +156,7 @@ def run_agent(
         client=client, writer=writer, toolset=toolset, cb=cb, spec=spec, model=model, workdir=workdir,
         max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,
         system=system_prompt(workdir, tool_names, selection.placed), cache=anthropic_endpoint,
-        redactor=writer.redactor, cancel=cancel,
+        redactor=writer.redactor, cancel=cancel, token_budget=options.token_budget,
     )
     return session.run(on_end_turn=on_end_turn, before_end=before_end, placed=placed)
 
@@ -162,7 +166,8 @@ class _Session:
 
     def __init__(self, *, client: Any, writer: Any, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
                  model: str, workdir: Path, max_turns: int, max_tokens: int, retries: int, system: str,
-                 cache: bool, redactor: Any, cancel: threading.Event | None) -> None:
+                 cache: bool, redactor: Any, cancel: threading.Event | None,
+                 token_budget: int | None = None) -> None:
         self.client, self.writer, self.toolset, self.cb = client, writer, toolset, cb
         self.spec, self.model, self.workdir = spec, model, workdir
         self.max_turns, self.max_tokens, self.retries = max_turns, max_tokens, retries
@@ -172,6 +177,7 @@ class _Session:
         self.totals = Totals()
         self.final_text = ""
         self.end_fields: dict[str, Any] = {}
+        self.token_budget = token_budget
 
     def context(self, status: str | None = None) -> TurnContext:
         return TurnContext(session_id=self.writer.session_id, turn=self.totals.turns, final_text=self.final_text,
@@ -229,6 +235,10 @@ class _Session:
             self._check_cancel()
             if self.totals.turns >= self.max_turns:
                 return "max_turns", f"turn limit reached ({self.max_turns} turns)", EXIT_FAILED
+            t = self.totals
+            used = t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens
+            if self.token_budget and used >= self.token_budget:
+                return "error", f"token budget reached ({used} of {self.token_budget} tokens)", EXIT_FAILED
             request = conv.build_request(model=self.model, max_tokens=self.max_tokens, system=self.system,
                                          tools=self.tool_params, messages=self.messages, cache=self.cache)
             try:
