@@ -144,3 +144,22 @@ def test_parallel_scan_equals_sequential(tmp_path: Path, monkeypatch: pytest.Mon
     parallel = run_dream(ws, Config(), DreamOptions(dry_run=True))
     assert parallel.dream["inputs"] == sequential.dream["inputs"]
     assert summary(parallel)[:3] and [s[:3] for s in summary(parallel)] == [s[:3] for s in summary(sequential)]
+
+
+def test_quick_check_agrees_with_the_engine(tmp_path: Path) -> None:
+    from dreamcli.dream.quick import nothing_new
+    from dreamcli.outcomes.store import append_grade
+
+    ws = _ws(tmp_path)
+    assert not nothing_new(ws, "default")  # never dreamed
+    _gen(ws, 12, 3, datetime(2026, 10, 1, tzinfo=UTC))
+    run_dream(ws, Config(), DreamOptions())
+    assert nothing_new(ws, "default") and not nothing_new(ws, "other") and not nothing_new(ws, "../default")
+    append_grade(ws, {"session_id": "01M3ZZZZZZZZZZZZZZZZZZZZZZ", "outcome": "o", "result": "satisfied"})
+    assert not nothing_new(ws, "default")
+    run_dream(ws, Config(), DreamOptions())
+    assert nothing_new(ws, "default")
+    _gen(ws, 1, 4, datetime(2026, 12, 1, tzinfo=UTC))  # a later session, in a new month directory
+    assert not nothing_new(ws, "default")
+    assert run_dream(ws, Config(), DreamOptions()).dream["inputs"]["sessions"] == 1
+    assert nothing_new(ws, "default")

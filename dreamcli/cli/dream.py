@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        from dreamcli.dream.engine import DreamOptions, run_dream
+        import contextlib
+
+        from dreamcli.dream import quick
         from dreamcli.timeutil import parse_since
         from dreamcli.workspace.lock import workspace_lock
 
@@ -66,27 +68,36 @@ def register(app: typer.Typer) -> None:
                              "with `dreamcli playbooks diff/approve`)")
         if auto_approve and dry_run:
             raise UsageError("--auto-approve and --dry-run cannot be combined")
-        opts = DreamOptions(
-            playbook=playbook, since=parse_since(since) if since else None, session_ids=list(session or []),
-            task=task, all=all_, offline=offline, instructions=_instructions(instructions), dry_run=dry_run,
-            min_support=min_support, max_candidates=max_candidates, memory_store=memory_store, model=model,
-        )
-        if opts.all and (opts.session_ids or opts.since):
+        if all_ and (session or since):
             raise UsageError("--all cannot be combined with --since or --session")
-        view = None
-        if not quiet and not as_json:
-            from dreamcli.ui.dream_view import DreamProgress
+        since_dt = parse_since(since) if since else None
+        text = _instructions(instructions)
+        name = playbook or cfg.playbooks.default
+        only_new = not (all_ or since or session or task)
+        lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=-1 if wait else None)
+        with lock:
+            if only_new and quick.nothing_new(ws, name):  # the cron case: done without loading the dreamer
+                if not dry_run:
+                    quick.log_nothing_new(ws, name)
+                _nothing_new(name, as_json, quiet)
+                return
+            from dreamcli.dream.engine import DreamOptions, run_dream
 
-            view = DreamProgress()
-        try:
-            if dry_run:
+            opts = DreamOptions(
+                playbook=playbook, since=since_dt, session_ids=list(session or []), task=task, all=all_,
+                offline=offline, instructions=text, dry_run=dry_run, min_support=min_support,
+                max_candidates=max_candidates, memory_store=memory_store, model=model,
+            )
+            view = None
+            if not quiet and not as_json:
+                from dreamcli.ui.dream_view import DreamProgress
+
+                view = DreamProgress()
+            try:
                 result = run_dream(ws, cfg, opts, progress=view.update if view else None)
-            else:
-                with workspace_lock(ws, "dream", wait=-1 if wait else None):
-                    result = run_dream(ws, cfg, opts, progress=view.update if view else None)
-        finally:
-            if view is not None:
-                view.close()
+            finally:
+                if view is not None:
+                    view.close()
         approved: Any = None
         if auto_approve and result.dream_id and result.status == "pending":
             approved = _auto_approve(ws, result)
@@ -102,6 +113,16 @@ def register(app: typer.Typer) -> None:
         from dreamcli.ui.dream_view import render_result
 
         render_result(result, approved)
+
+
+def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
+    if as_json:
+        print_json({"status": "nothing_new", "playbook": name, "dream_id": None, "path": None, "operations": [],
+                    "usage": None, "inputs": None, "stats": None, "report_path": None})
+    elif not quiet:
+        from dreamcli.ui.console import info
+
+        info(f"Nothing new to dream about for playbook '{name}' (no new sessions or grades).")
 
 
 def _instructions(value: str | None) -> str | None:

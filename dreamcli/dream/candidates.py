@@ -131,15 +131,15 @@ def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
     for p in ordered:
         words = frozenset(p.key.split("|", 1)[1].split())
         hits: dict[int, int] = {}
-        for w in words:
+        for w in sorted(words):
             for gi in index.get(w, ()):
                 hits[gi] = hits.get(gi, 0) + 1
         best, best_sim = None, CLUSTER_SIMILARITY
-        for gi, shared in hits.items():
-            if shared < 2:
+        for gi in sorted(hits):  # deterministic: the most similar group, the oldest on a tie
+            if hits[gi] < 2:
                 continue
             sim = jaccard(words, reps[gi])
-            if sim >= best_sim:
+            if sim > best_sim or (sim == best_sim and best is None):
                 best, best_sim = gi, sim
         if best is None:
             groups.append([p])

@@ -22,6 +22,7 @@ DUPLICATE_SIMILARITY = 0.6
 STALE_DAYS = 21
 INDEX_PATH = "/memories/index.md"
 INDEX_MIN_NOTES = 3
+MAX_STALE_PER_DREAM = 10  # more stale notes are proposed by later dreams, so a review stays short
 
 
 @dataclass
@@ -96,13 +97,15 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     # stale: untouched on disk and unused by sessions for STALE_DAYS before the latest activity
     ref = reference or datetime.now(UTC)
     cutoff = ref.timestamp() - STALE_DAYS * 86400
-    for n in regular:
-        if n.path in gone or n.mtime >= cutoff:
+    stale = 0
+    for n in sorted(regular, key=lambda n: n.mtime):
+        if n.path in gone or n.mtime >= cutoff or stale >= MAX_STALE_PER_DREAM:
             continue
         used = agg.memory_touch.get(n.path)
         if used and _ts(used) >= cutoff:
             continue
         gone.add(n.path)
+        stale += 1
         days = int((ref.timestamp() - n.mtime) // 86400)
         ops.append(_op("retire", n.path, None, f"not written or read by any session for {days} days", "memory_stale",
                        old_text=n.text, evidence=[{"session_id": None, "seq": None,

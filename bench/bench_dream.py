@@ -1,0 +1,201 @@
+"""Issue 5 benchmarks for `dreamcli dream`.
+
+1. Offline dream over a generated corpus of 5,000 sessions (~250 MB): throughput (target >= 30 MB/s)
+   and peak RSS (target <= 300 MB), then the same at 2x the corpus (10,000 sessions): RSS flat.
+2. A second dream with nothing new over the 10,000 dreamed sessions: target <= 1 s (whole command).
+3. With a model (the fake Anthropic server): input tokens sent <= 10% of the tokens in the dreamed
+   sessions, counted from the requests the server received; model calls flat when sessions double
+   and the patterns stay the same.
+
+Each offline dream runs in its own child process (fresh state, `--all`), so its peak RSS is its own
+(`ru_maxrss` of the dream process; scanning workers are reported separately). Run from the repo
+root: `python bench/bench_dream.py [--runs N] [--sessions N] [--keep DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._report import machine, write_section  # noqa: E402
+from dreamcli.sessions.synthetic import GenConfig, generate  # noqa: E402
+from dreamcli.workspace.home import Workspace  # noqa: E402
+
+SIZE_KB = 52
+
+
+def child_dream(home: str) -> None:
+    """Run inside a child process: one offline dream over everything, print measurements as JSON."""
+    import resource
+
+    from dreamcli.config import load_config
+    from dreamcli.dream.engine import DreamOptions, run_dream
+
+    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"):
+        os.environ.pop(var, None)
+    ws = Workspace(root=Path(home), source="option")
+    config = load_config(ws.config_path)
+    t0 = time.perf_counter()
+    result = run_dream(ws, config, DreamOptions(all=True))
+    seconds = time.perf_counter() - t0
+    print(json.dumps({
+        "seconds": seconds, "bytes": result.dream["inputs"]["bytes"], "sessions": result.dream["inputs"]["sessions"],
+        "operations": len(result.operations), "candidates": result.dream["stats"]["candidates"],
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }))
+
+
+def _reset(home: Path) -> None:
+    shutil.rmtree(home / "dreams", ignore_errors=True)
+    shutil.rmtree(home / "state" / "dream", ignore_errors=True)
+
+
+def offline_runs(home: Path, runs: int) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(runs):
+        _reset(home)
+        proc = subprocess.run([sys.executable, __file__, "--child", str(home)], capture_output=True, text=True,
+                              check=True, cwd=ROOT)
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def nothing_new(home: Path, runs: int) -> list[float]:
+    """Whole `dreamcli dream` commands (process start to exit) after everything was dreamed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    cmd = [sys.executable, "-m", "dreamcli", "--home", str(home), "dream", "--quiet"]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"dream failed: {proc.stderr}")
+    return times
+
+
+def model_run(home: Path) -> dict[str, Any]:
+    """A dream with the fake server answering every candidate; counts from the requests it received."""
+    from dreamcli.config import Config
+    from dreamcli.dream.engine import DreamOptions, run_dream
+    from tests.fakes.anthropic_server import FakeAnthropic, tool_reply, tool_use
+
+    def answer(req: Any) -> Any:
+        first = req.messages[0]["content"]
+        ids = re.findall(r"^\[(c\d+)\]", first if isinstance(first, str) else json.dumps(first), re.M)
+        ops = [{"op": "add", "candidate": c, "text": f"Lesson {c}.", "reason": "recurs"} for c in ids]
+        return tool_reply(tool_use("propose_edits", {"operations": ops}))
+
+    _reset(home)
+    saved = {k: os.environ.get(k) for k in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY")}
+    with FakeAnthropic() as server:
+        server.responder = answer
+        os.environ["ANTHROPIC_BASE_URL"] = server.url
+        os.environ["ANTHROPIC_API_KEY"] = "sk-ant-bench"
+        try:
+            result = run_dream(Workspace(root=home, source="option"), Config(), DreamOptions(all=True))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        sent_tokens = sum(len(json.dumps(r.body, ensure_ascii=False)) // 4 for r in server.requests)
+        calls = len(server.requests)
+    session_tokens = result.dream["inputs"]["bytes"] // 4  # same 4-characters-per-token estimate
+    return {"calls": calls, "sent_tokens": sent_tokens, "session_tokens": session_tokens,
+            "share": sent_tokens / session_tokens, "candidates": result.dream["stats"]["fresh_candidates"],
+            "sessions": result.dream["inputs"]["sessions"], "usage_in": result.dream["usage"]["input_tokens"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--keep", type=Path, default=None, help="keep (or reuse) the corpora in this directory")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_dream(args.child)
+        return
+    base = args.keep or Path(tempfile.mkdtemp(prefix="dreamcli-bench-dream-"))
+    one, two = base / "x1", base / "x2"
+    t0 = time.perf_counter()
+    if not (one / "sessions").is_dir():
+        generate(Workspace(root=one, source="option"), GenConfig(sessions=args.sessions, seed=1, size_kb=SIZE_KB))
+    if not (two / "sessions").is_dir():
+        shutil.copytree(one, two)
+        generate(Workspace(root=two, source="option"), GenConfig(
+            sessions=args.sessions, seed=2, size_kb=SIZE_KB, start=datetime(2026, 11, 1, 8, tzinfo=UTC)))
+    gen_s = time.perf_counter() - t0
+    print(f"corpora ready in {gen_s:.0f} s: {base}", file=sys.stderr)
+
+    r1 = offline_runs(one, args.runs)
+    r2 = offline_runs(two, args.runs)
+    mbps1 = statistics.median(r["bytes"] / 1e6 / r["seconds"] for r in r1)
+    mbps2 = statistics.median(r["bytes"] / 1e6 / r["seconds"] for r in r2)
+    rss1 = max(r["rss_mb"] for r in r1)
+    rss2 = max(r["rss_mb"] for r in r2)
+    w1 = max(r["worker_rss_mb"] for r in r1)
+    w2 = max(r["worker_rss_mb"] for r in r2)
+    mb1, mb2 = r1[0]["bytes"] / 1e6, r2[0]["bytes"] / 1e6
+    # the last offline run over x2 left its watermark: now nothing is new
+    again = nothing_new(two, max(5, args.runs))
+    m1 = model_run(one)
+    m2 = model_run(two)
+    workers = os.cpu_count() or 1
+    rows = [
+        ("offline dream throughput, 1x corpus", f"{mbps1:.0f} MB/s ({mb1:.0f} MB, {r1[0]['sessions']:,} sessions, "
+         f"median {statistics.median(r['seconds'] for r in r1):.1f} s)", ">= 30 MB/s"),
+        ("offline dream throughput, 2x corpus", f"{mbps2:.0f} MB/s ({mb2:.0f} MB, {r2[0]['sessions']:,} sessions)",
+         ">= 30 MB/s"),
+        ("peak RSS of the dream process, 1x / 2x", f"{rss1:.0f} MB / {rss2:.0f} MB (ratio {rss2 / rss1:.2f})",
+         "<= 300 MB, flat"),
+        ("peak RSS of a scanning worker, 1x / 2x", f"{w1:.0f} MB / {w2:.0f} MB ({workers} workers)",
+         f"main + {workers} workers <= 300 MB"),
+        ("second dream, nothing new, over 2x dreamed sessions (whole command)",
+         f"{statistics.median(again):.2f} s (median of {len(again)})", "<= 1 s"),
+        ("model: input tokens sent / tokens in dreamed sessions, 1x",
+         f"{m1['sent_tokens']:,} / {m1['session_tokens']:,} = {m1['share']:.4%}", "<= 10%"),
+        ("model: input tokens sent / tokens in dreamed sessions, 2x",
+         f"{m2['sent_tokens']:,} / {m2['session_tokens']:,} = {m2['share']:.4%}", "<= 10%"),
+        ("model calls, 1x / 2x sessions", f"{m1['calls']} / {m2['calls']} ({m1['candidates']} / {m2['candidates']} "
+         f"candidates, batches of 8)", "flat"),
+    ]
+    md = ["## dream (issue 5)", "",
+          f"Machine: {machine()} (shared with other work). Corpus: `dreamcli.sessions.synthetic` "
+          f"(seed 1, ~{SIZE_KB} KB a session); 2x = the same plus {args.sessions:,} more sessions (seed 2) with the "
+          f"same planted patterns. Offline dreams: `--all` on fresh state in a child process, median of "
+          f"{args.runs}; throughput counts the bytes of session logs read by `run_dream`. Model: fake server "
+          "in-process, tokens estimated at 4 characters per token for both sides. `python bench/bench_dream.py`.",
+          "", "| what | measured | target |", "| --- | --- | --- |"]
+    md += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    text = "\n".join(md)
+    print(text)
+    write_section("dream", text)
+    ok = (mbps1 >= 30 and rss1 + workers * w1 <= 300 and rss2 <= rss1 * 1.25 and statistics.median(again) <= 1
+          and m1["share"] <= 0.1 and m2["share"] <= 0.1 and m1["calls"] == m2["calls"]
+          and m1["calls"] == math.ceil(m1["candidates"] / 8))
+    if args.keep is None:
+        shutil.rmtree(base, ignore_errors=True)
+    print("all targets met" if ok else "SOME TARGETS MISSED", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
