@@ -1,0 +1,16 @@
+"""Secret redaction, applied before anything is written to disk or sent to a model.
+
+    from dreamcli.redaction import Redactor, default_redactor
+    r = Redactor(extra_patterns)      # regexes from config.yaml `redaction.patterns`
+    r.redact_text(s)                  # each secret -> "[REDACTED:<kind>]"
+    r.redact_obj(obj)                 # JSON-like copy; the same object when nothing changed
+    r.contains_secret(s)
+
+Kinds: private_key, anthropic, openai, github, slack, slack_webhook, aws_access_key, aws_secret_key,
+url_password, bearer, basic_auth, password, api_key, token, secret, custom.
+"""
+
+from dreamcli.redaction.redactor import CUSTOM_KIND, Redactor, default_redactor
+from dreamcli.redaction.rules import MARKER_RE, marker
+
+__all__ = ["CUSTOM_KIND", "MARKER_RE", "Redactor", "default_redactor", "marker"]
