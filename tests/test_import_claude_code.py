@@ -21,7 +21,7 @@ from tests.test_import_support import ClaudeSession, claude_subagent_file, claud
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude-code"
 if not SAMPLES.is_dir():
     SAMPLES = Path("/work/shared/samples/claude-code")
-SCHEMA = json.loads(Path(schema_path()).read_text())
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(Path(schema_path()).read_text()))
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def sessions(ws: Workspace) -> dict[str, list[dict]]:
         events, stats = read_events(p)
         assert stats.skipped == 0
         for e in events:
-            jsonschema.validate(e, SCHEMA)
+            VALIDATOR.validate(e)
         out[events[0]["import"]["source_id"]] = events
     return out
 

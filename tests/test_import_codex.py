@@ -18,7 +18,7 @@ from dreamcli.sessions.schema import schema_path
 from dreamcli.workspace.home import Workspace
 from tests.test_import_support import codex_rollout, utc
 
-SCHEMA = json.loads(Path(schema_path()).read_text())
+VALIDATOR = jsonschema.Draft202012Validator(json.loads(Path(schema_path()).read_text()))
 T1 = "0199a213-81c0-7800-8aa1-bbab2a035a53"
 T2 = "0199a214-0000-7000-8000-000000000002"
 
@@ -34,7 +34,7 @@ def sessions(ws: Workspace) -> dict[str, list[dict]]:
         events, stats = read_events(p)
         assert stats.skipped == 0
         for e in events:
-            jsonschema.validate(e, SCHEMA)
+            VALIDATOR.validate(e)
         out[events[0]["import"]["source_id"]] = events
     return out
 
