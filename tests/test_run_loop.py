@@ -320,3 +320,20 @@ def test_transport_break_mid_stream_is_retried(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValueError):
         modelcall.stream_turn(bad, {"model": "m"}, rec, retries=2)
     assert len(calls) == 1  # not retried
+
+
+def test_an_error_raised_by_a_hook_ends_the_log_and_propagates(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                              wd: Path) -> None:
+    from dreamcli.errors import ModelError
+    from dreamcli.sessions.paths import iter_session_files
+
+    fake_anthropic.expect(text_reply("answer"))
+
+    def grader_down(ctx: TurnContext) -> str | None:
+        raise ModelError("grader call failed: HTTP 529")
+
+    with pytest.raises(ModelError):
+        run_agent(ws, Config(), prompt_spec("go"), RunOptions(workdir=wd), on_end_turn=grader_down)
+    [path] = list(iter_session_files(ws))
+    end = validate_log(path)[-1]
+    assert end["status"] == "error" and end["error"] == "grader call failed: HTTP 529"

@@ -203,6 +203,8 @@ class _Session:
             status, error, exit_code = self._turns(on_end_turn)
         except KeyboardInterrupt:
             status, error = "interrupted", "interrupted by the user"
+        except DreamError as e:  # e.g. raised by a hook (a grader that failed): end the log, re-raise
+            status, error, unexpected = "error", str(e), e
         except Exception as e:  # a bug: still end the log cleanly, then re-raise
             status, error, unexpected = "error", f"internal error: {type(e).__name__}: {e}", e
         finally:
