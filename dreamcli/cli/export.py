@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
     @app.command("import", help=IMPORT_HELP, epilog=IMPORT_EPILOG)
     def import_cmd(
         ctx: typer.Context,
-        bundle: str = typer.Argument(..., metavar="BUNDLE", help="A bundle directory or .tar.gz."),
+        bundle: str = typer.Argument(..., help="A bundle directory or .tar.gz."),
         merge: bool = typer.Option(True, "--merge/--replace",
                                    help="Merge into local playbooks (default) or replace them."),
         wait: float = typer.Option(None, "--wait", metavar="SECONDS",

@@ -33,12 +33,12 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
 
 @import_app.command(
     "claude-code",
-    epilog="Examples:\n\n  dreamcli sessions import claude-code\n\n"
+    epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
            "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop --json",
 )
 def claude_code_cmd(
     ctx: typer.Context,
-    path: str = typer.Argument(None, metavar="[PATH]", help=_PATH_HELP.format(default="~/.claude/projects")),
+    path: str = typer.Argument(None, help=_PATH_HELP.format(default="~/.claude/projects")),
     as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
     workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
 ) -> None:
@@ -50,13 +50,12 @@ def claude_code_cmd(
 
 @import_app.command(
     "codex",
-    epilog="Examples:\n\n  dreamcli sessions import codex\n\n"
+    epilog="Examples:\n\n\b\n  dreamcli sessions import codex\n"
            "  dreamcli sessions import codex ~/.codex/sessions/2026/11 --json",
 )
 def codex_cmd(
     ctx: typer.Context,
-    path: str = typer.Argument(None, metavar="[PATH]",
-                               help=_PATH_HELP.format(default="$CODEX_HOME/sessions or ~/.codex/sessions")),
+    path: str = typer.Argument(None, help=_PATH_HELP.format(default="$CODEX_HOME/sessions or ~/.codex/sessions")),
     as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
     workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
 ) -> None:
