@@ -17,7 +17,13 @@ limit ends with `max_turns` (exit 1); a model call that fails after retries ends
 session.end `interrupted` and raises `dreamcli.errors.Interrupted` (exit 130) carrying `.result`.
 
 Hooks: `on_end_turn(TurnContext) -> str | None`; `before_end(TurnContext)` runs right before
-session.end (ctx.status is set) and may add fields to `ctx.end_fields` (e.g. `outcome`).
+session.end (ctx.status is set) and may add fields to `ctx.end_fields` (e.g. `outcome`). A
+DreamError raised by a hook ends the session with status `error` and propagates.
+
+A `writer` passed in is used for this session (its id is the session id) and is ended and closed by
+`run_agent`. `client` may be any object with `messages.stream(**request)` (tests, benchmarks).
+Options, callbacks and `cancel` are also handed to the tools (`ToolEnv`), so a `delegate` tool can
+start child runs with the same approval policy and stop them when the parent is cancelled.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent import conversation as conv
 from dreamcli.agent.approvals import Approvals, Ask
@@ -43,6 +49,9 @@ from dreamcli.agent.usage import Totals, turn_cost
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.sessions.writer import SessionWriter
 
 OnEndTurn = Callable[[TurnContext], "str | None"]
 BeforeEnd = Callable[[TurnContext], None]
@@ -92,7 +101,7 @@ def run_agent(
     before_end: BeforeEnd | None = None,
     parent_session_id: str | None = None,
     session_id: str | None = None,
-    writer: Any = None,
+    writer: SessionWriter | None = None,
     client: Any = None,
     cancel: threading.Event | None = None,
 ) -> RunResult:
@@ -122,7 +131,7 @@ def run_agent(
                           allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask)
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
                   runtime=AsyncRuntime(), anthropic_endpoint=anthropic_endpoint,
-                  memory_store=options.memory_store, model=model)
+                  memory_store=options.memory_store, model=model, options=options, callbacks=cb, cancel=cancel)
     # for tools that start runs of their own (delegate: sub-agents share the client, cancellation, options)
     env.extras.update(client=client, cancel=cancel, options=options, callbacks=cb, spec=spec,
                       parent_session_id=parent_session_id)

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import threading
+
     from dreamcli.agent.approvals import Approvals
+    from dreamcli.agent.callbacks import RunCallbacks
+    from dreamcli.agent.loop import RunOptions
     from dreamcli.agent.tools.runtime import AsyncRuntime
     from dreamcli.config import Config
     from dreamcli.sessions.writer import SessionWriter
@@ -57,6 +61,10 @@ class ToolEnv:
     memory_store: str = "default"
     writer: SessionWriter | None = None
     model: str | None = None
+    # the run this session belongs to: a `delegate` tool derives its children's runs from these
+    options: RunOptions | None = None
+    callbacks: RunCallbacks | None = None
+    cancel: threading.Event | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # for tools added by other modules
 
     @property
