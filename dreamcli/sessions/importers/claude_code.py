@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
+from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
     ChildRef,
-    SessionBuilder,
     Transcript,
     clean_ts,
-    clean_usage,
     deterministic_ulid,
     head_objects,
     iter_json_lines,

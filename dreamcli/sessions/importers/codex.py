@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
+from dreamcli.sessions.importers.builder import SessionBuilder
 from dreamcli.sessions.importers.common import (
     ChildRef,
-    SessionBuilder,
     Transcript,
     deterministic_ulid,
     head_objects,

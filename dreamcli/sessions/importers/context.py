@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.redaction import Redactor
-from dreamcli.sessions.importers.common import LineCounts, NullWriter, SessionBuilder, Totals, Transcript
+from dreamcli.sessions.importers.builder import NullWriter, SessionBuilder, Totals
+from dreamcli.sessions.importers.common import LineCounts, Transcript
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.fsutil import ensure_dir

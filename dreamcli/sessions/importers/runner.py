@@ -20,7 +20,8 @@ from dreamcli.errors import InputError, UsageError
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers import claude_code, codex
-from dreamcli.sessions.importers.common import LineCounts, Totals, Transcript, check_jsonl
+from dreamcli.sessions.importers.builder import Totals
+from dreamcli.sessions.importers.common import LineCounts, Transcript, check_jsonl
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
