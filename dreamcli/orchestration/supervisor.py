@@ -1,0 +1,233 @@
+"""Run sessions in worker threads under a concurrency limit, and stop them all on Ctrl-C.
+
+    sup = Supervisor(limit=4, parent_cancel=lead_cancel, grace_s=1.0)
+    jobs = [Job(i, fn) for i, fn in enumerate(fns)]      # fn(job) runs one session
+    sup.run(jobs)          # returns when every job is done; KeyboardInterrupt after stopping them
+
+A job's function creates its session log as a `SupervisedWriter` (`job.writer`) and reports
+progress through a `Monitor` (`job.monitor`); it passes `sup.cancel` to `run_agent`, which checks
+it before every model call and tool call. On Ctrl-C in the waiting thread, or when `parent_cancel`
+is set (a lead being stopped), `interrupt()` sets `cancel`, drops queued jobs, waits up to
+`grace_s` for running sessions to end by themselves (status `interrupted`), then ends the logs of
+those still blocked (in a slow model call or a long command) with `seal("interrupted")`: the log
+gets its session.end now and the blocked thread's later writes fail. Workers are daemon threads,
+so a blocked one never keeps the process alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.usage import Totals
+from dreamcli.sessions import schema
+from dreamcli.sessions.writer import SessionWriter
+
+if TYPE_CHECKING:
+    from dreamcli.agent.results import RunResult, StartInfo
+    from dreamcli.agent.tools.base import ToolResult
+
+INTERRUPTED_ERROR = "interrupted by the user"
+SEALED_ERROR = "interrupted by the user (stopped while waiting for the model or a tool)"
+
+
+class SupervisedWriter(SessionWriter):
+    """A SessionWriter that a supervisor may end from another thread (`seal`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gate = threading.Lock()
+        self._sealed = False
+        self.lines = 0
+
+    def write(self, type_: str, ts: str | None = None, **fields: Any) -> dict[str, Any]:
+        with self._gate:
+            if self._sealed:
+                raise RuntimeError(f"session {self.session_id} was ended by its supervisor")
+            event = super().write(type_, ts, **fields)
+            self.lines += 1
+            return event
+
+    def seal(self, status: str, *, error: str | None, totals: dict[str, Any]) -> bool:
+        """End the session now (unless it has ended): write session.end and close. A log that got no
+        line yet (the session had not started) is removed instead. True if session.end was written."""
+        with self._gate:
+            if self._sealed or self.ended:
+                return False
+            self._sealed = True
+            if self.lines == 0:
+                self.close()
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                return False
+            super().write(schema.SESSION_END, status=status, error=error, totals=totals)
+        self.close()
+        return True
+
+    def discard_if_empty(self) -> None:
+        """Close and remove the file when nothing was written (the run failed before session.start)."""
+        if self.lines == 0:
+            self.seal("error", error=None, totals={})
+
+
+class Monitor(RunCallbacks):
+    """Counts what a session did (turns, tokens, tools) and forwards every callback to `inner`."""
+
+    def __init__(self, inner: RunCallbacks | None = None) -> None:
+        self.inner = inner or RunCallbacks()
+        self.totals = Totals()
+        self.started = False
+        self.session_id: str | None = None
+        self._t0 = time.perf_counter()
+
+    def totals_json(self) -> dict[str, Any]:
+        self.totals.duration_ms = (time.perf_counter() - self._t0) * 1000
+        return self.totals.to_json()
+
+    def on_start(self, info: StartInfo) -> None:
+        self.started, self.session_id = True, info.session_id
+        self.inner.on_start(info)
+
+    def on_text(self, text: str) -> None:
+        self.inner.on_text(text)
+
+    def on_thinking(self, text: str) -> None:
+        self.inner.on_thinking(text)
+
+    def on_message(self, turn: int, stop_reason: str | None, usage: dict[str, Any], cost_usd: float) -> None:
+        self.totals.add_turn(usage, cost_usd)
+        self.inner.on_message(turn, stop_reason, usage, cost_usd)
+
+    def on_tool_start(self, name: str, key_argument: str) -> None:
+        self.inner.on_tool_start(name, key_argument)
+
+    def on_tool_end(self, name: str, key_argument: str, result: ToolResult, duration_ms: float) -> None:
+        self.totals.add_tool(result.is_error)
+        self.inner.on_tool_end(name, key_argument, result, duration_ms)
+
+    def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:
+        self.inner.on_retry(attempt, reason, delay_s)
+
+    def on_notice(self, message: str) -> None:
+        self.inner.on_notice(message)
+
+    def on_end(self, result: RunResult) -> None:
+        self.inner.on_end(result)
+
+    def __getattr__(self, name: str) -> Any:  # optional hooks of the inner callbacks (on_subagent)
+        if name.startswith("on_"):
+            return getattr(self.inner, name)
+        raise AttributeError(name)
+
+
+@dataclass
+class Job:
+    """One session to run. `fn(job)` returns the job's result; it sets `writer`/`monitor` early."""
+
+    index: int
+    fn: Callable[[Job], Any]
+    state: str = "queued"  # queued, running, done, skipped (never started: interrupted first)
+    writer: SupervisedWriter | None = None
+    monitor: Monitor | None = None
+    result: Any = None
+    error: BaseException | None = None
+    sealed: bool = False  # its log was ended by interrupt()
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    flags: set[str] = field(default_factory=set, repr=False)
+
+    def once(self, flag: str) -> bool:
+        """True the first time `flag` is asked for (e.g. log `finished` once, from either thread)."""
+        with self.lock:
+            if flag in self.flags:
+                return False
+            self.flags.add(flag)
+            return True
+
+
+class Supervisor:
+    def __init__(self, limit: int, *, parent_cancel: threading.Event | None = None, grace_s: float = 1.0,
+                 name: str = "dreamcli-session") -> None:
+        self.limit = max(1, int(limit))
+        self.parent_cancel = parent_cancel
+        self.grace_s = grace_s
+        self.name = name
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._jobs: list[Job] = []
+        self._pending = 0
+        self._all_done = threading.Event()
+
+    def run(self, jobs: list[Job]) -> None:
+        """Run every job and wait for all of them (see the module docstring for interruption)."""
+        self._jobs = list(jobs)
+        self._queue = deque(self._jobs)
+        self._pending = len(self._jobs)
+        if not self._jobs:
+            return
+        self._all_done.clear()
+        for n in range(min(self.limit, len(self._jobs))):
+            threading.Thread(target=self._work, name=f"{self.name}-{n}", daemon=True).start()
+        try:
+            while not self._all_done.wait(0.05):
+                if self.parent_cancel is not None and self.parent_cancel.is_set():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.interrupt()
+            raise
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self.cancel.is_set():
+                    self._skip_queued()
+                if not self._queue:
+                    return
+                job = self._queue.popleft()
+                job.state = "running"
+            try:
+                job.result = job.fn(job)
+            except BaseException as e:  # reported by the caller; a worker never dies silently
+                job.error = e
+            finally:
+                with self._lock:
+                    job.state = "done"
+                    self._finish_one()
+
+    def _skip_queued(self) -> None:
+        while self._queue:
+            self._queue.popleft().state = "skipped"
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        self._pending -= 1
+        if self._pending <= 0:
+            self._all_done.set()
+
+    def interrupt(self) -> list[Job]:
+        """Stop everything: cancel, drop queued jobs, wait `grace_s`, then seal the logs of sessions
+        still running. Returns the jobs whose logs were sealed."""
+        self.cancel.set()
+        with self._lock:
+            self._skip_queued()
+        deadline = time.monotonic() + self.grace_s
+        try:
+            while not self._all_done.is_set() and time.monotonic() < deadline:
+                self._all_done.wait(0.02)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, close the logs now
+            pass
+        sealed = []
+        for job in self._jobs:
+            if job.state != "running" or job.writer is None:
+                continue
+            totals = job.monitor.totals_json() if job.monitor is not None else {}
+            if job.writer.seal("interrupted", error=SEALED_ERROR, totals=totals):
+                job.sealed = True
+                sealed.append(job)
+        return sealed
