@@ -26,20 +26,23 @@ def list_cmd(
     since: str = typer.Option(None, "--since", help="Only sessions started after this (7d, 12h, 2026-11-01)."),
     status: str = typer.Option(None, "--status", help="completed, error, interrupted, max_turns or incomplete."),
     task: str = typer.Option(None, "--task", help="Only sessions of this task name."),
-    limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first)."),
-    children: bool = typer.Option(True, "--children/--no-children", help="Show or hide sub-agent sessions."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many (newest first; sub-agents "
+                              "are listed under their lead and not counted)."),
+    children: bool = typer.Option(True, "--children/--no-children", help="Show sub-agent sessions under "
+                                  "their lead, or hide them."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
+    from dreamcli.orchestration.tree import list_with_children
     from dreamcli.outcomes.store import latest_by_session
-    from dreamcli.sessions.summary import SessionFilter, apply_grades, list_sessions
+    from dreamcli.sessions.summary import SessionFilter, apply_grades
     from dreamcli.timeutil import parse_since
 
     ws = open_workspace(ctx, create=False)
     flt = SessionFilter(
         since=parse_since(since) if since else None, status=status, task=task, include_children=children
     )
-    rows = apply_grades(list_sessions(ws, flt, limit=limit), latest_by_session(ws))
+    rows = apply_grades(list_with_children(ws, flt, limit), latest_by_session(ws))  # children under their lead
     if as_json:
         print_json({"version": 1, "sessions": [r.to_json() for r in rows]})
         return
@@ -66,7 +69,9 @@ def show_cmd(
         raise UsageError(f"{path}: no readable events")
     sid = events[0].get("session_id", path.stem)
     grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
-    children = _children(ws, sid, events)
+    from dreamcli.orchestration.tree import children_of
+
+    children = children_of(ws, events)  # sub-agents: summary, brief, error, final answer
     if as_json:
         print_json({
             "version": 1, "session_id": sid, "path": str(path), "events": events, "grades": grades,
@@ -78,26 +83,6 @@ def show_cmd(
     from dreamcli.ui.sessions_view import render_transcript
 
     render_transcript(events, stats, grades, children)
-
-
-def _children(ws: object, sid: str, events: list[dict]) -> list[dict]:
-    """Summaries of the sub-agent sessions this session started (by its `subagent` events)."""
-    from dreamcli.sessions.paths import find_session
-    from dreamcli.sessions.summary import summarize
-
-    out = []
-    seen: set[str] = set()
-    for e in events:
-        child = e.get("child_session_id") if e.get("type") == "subagent" else None
-        if not child or child in seen:
-            continue
-        seen.add(child)
-        try:
-            s = summarize(find_session(ws, child))  # type: ignore[arg-type]
-        except UsageError:
-            s = None
-        out.append(s.to_json() if s else {"session_id": child, "status": "missing"})
-    return out
 
 
 def register(app: typer.Typer) -> None:

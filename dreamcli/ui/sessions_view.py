@@ -115,8 +115,8 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                       f"tokens={totals.get('input_tokens', 0) + totals.get('output_tokens', 0)} "
                       f"cost=${totals.get('cost_usd', 0):.4f}"
                       + (f"  [red]{escape(str(e.get('error')))}[/]" if e.get("error") else ""))
-    for c in children:
-        con.print(f"  └ sub-agent {c.get('session_id')}  {c.get('task') or ''}  {c.get('status')}")
+    if children:
+        render_children_tree(children)
     for g in grades:
         con.print(f"[bold]grade[/] {g.get('outcome')}: [{_OUTCOME_STYLE.get(g.get('result'), '')}]"
                   f"{g.get('result')}[/] score={g.get('score')}")
@@ -124,6 +124,33 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
         err().print(f"skipped {stats.skipped} unreadable line(s): "
                     f"{stats.corrupt} corrupt, {stats.truncated} truncated, {stats.unsupported} newer version",
                     style="yellow")
+
+
+def render_children_tree(children: list[dict[str, Any]]) -> None:
+    """A lead's sub-agents as a tree: status, turns, tokens, cost, then the brief and the final answer
+    (or the error) of each child."""
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    tree = Tree(f"[bold]sub-agents ({len(children)})[/]", guide_style="dim")
+    for c in children:
+        status = str(c.get("status") or "-")
+        tokens = c.get("tokens")
+        facts = [f"[{_STATUS_STYLE.get(status, '')}]{status}[/]" if status in _STATUS_STYLE else escape(status)]
+        if c.get("turns") is not None:
+            facts.append(f"{c['turns']} turn{'s' if c['turns'] != 1 else ''}")
+        if tokens is not None:
+            facts.append(f"{_fmt_tokens(tokens)} tokens")
+        if c.get("cost_usd") is not None:
+            facts.append(f"${c['cost_usd']:.4f}")
+        node = tree.add(f"[bold]{c.get('session_id')}[/]  " + " · ".join(facts))
+        if c.get("brief"):
+            node.add(f"[cyan]brief[/] {escape(_short(c['brief'], 300))}")
+        if c.get("error") and status != "completed":
+            node.add(f"[red]error[/] {escape(_short(str(c['error']), 300))}")
+        if c.get("final_text"):
+            node.add(f"[magenta]answer[/] {escape(_short(c['final_text'], 600))}")
+    out().print(tree)
 
 
 def _result_text(content: Any) -> str:

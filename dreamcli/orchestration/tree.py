@@ -1,0 +1,134 @@
+"""A lead session and its sub-agents as a tree, for `sessions show` and `sessions list`.
+
+- `children_of(ws, events)`: the children a session started (from its `subagent` events, in start
+  order), each with its summary (status, turns, tokens, cost), brief, error and final answer.
+- `list_with_children(ws, flt, limit)`: a listing where children follow their lead (in start
+  order) and `limit` counts top-level sessions only; a child whose lead is not listed (filtered
+  out) stays where it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dreamcli.errors import UsageError
+from dreamcli.sessions import schema
+from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
+from dreamcli.workspace.home import Workspace
+
+FINAL_TEXT_LIMIT = 4000
+
+
+def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every child session named by the `subagent` events, in the order they started."""
+    from dreamcli.sessions.paths import find_session
+
+    order: list[str] = []
+    info: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.get("type") != schema.SUBAGENT or not e.get("child_session_id"):
+            continue
+        cid = str(e["child_session_id"])
+        if cid not in info:
+            order.append(cid)
+            info[cid] = {"brief": e.get("brief"), "event_status": None}
+        if e.get("event") == "finished":
+            info[cid]["event_status"] = e.get("status")
+        if e.get("brief") and not info[cid]["brief"]:
+            info[cid]["brief"] = e.get("brief")
+    out = []
+    for cid in order:
+        try:
+            path = find_session(ws, cid)
+        except UsageError:
+            out.append({"session_id": cid, "status": info[cid]["event_status"] or "missing",
+                        "brief": info[cid]["brief"], "final_text": None, "missing": True})
+            continue
+        summary = summarize(path)
+        data: dict[str, Any] = summary.to_json() if summary else {"session_id": cid, "status": "unreadable"}
+        final, error, brief = _read_child(path)
+        data["brief"] = brief or info[cid]["brief"]
+        data["final_text"] = final
+        data["error"] = error
+        out.append(data)
+    return out
+
+
+def _read_child(path: Any) -> tuple[str | None, str | None, str | None]:
+    """(final answer, session.end error, brief) of a child log, read tolerantly."""
+    from dreamcli.sessions.reader import iter_events
+
+    final: str | None = None
+    error: str | None = None
+    brief: str | None = None
+    for e in iter_events(path):
+        t = e.get("type")
+        if t == schema.SESSION_START:
+            b = e.get("brief")
+            brief = b if isinstance(b, str) else None
+        elif t == schema.MESSAGE and e.get("role") == "assistant":
+            content = e.get("content")
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+            text = "\n".join(str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+            if text.strip():
+                final = text.strip()
+        elif t == schema.SESSION_END:
+            error = e.get("error")
+    if final is not None and len(final) > FINAL_TEXT_LIMIT:
+        final = final[:FINAL_TEXT_LIMIT] + f"… [{len(final) - FINAL_TEXT_LIMIT} more chars]"
+    return final, error, brief
+
+
+def group_children(rows: Iterable[SessionSummary]) -> list[SessionSummary]:
+    """Rows reordered so each child follows its lead (children in start order); others keep their order."""
+    rows = list(rows)
+    ids = {r.session_id for r in rows}
+    kids: dict[str, list[SessionSummary]] = {}
+    for r in rows:
+        if r.parent_session_id and r.parent_session_id in ids:
+            kids.setdefault(r.parent_session_id, []).append(r)
+    out: list[SessionSummary] = []
+    placed: set[str] = set()
+
+    def place(r: SessionSummary) -> None:
+        if r.session_id in placed:
+            return
+        placed.add(r.session_id)
+        out.append(r)
+        for child in sorted(kids.get(r.session_id, []), key=lambda c: c.session_id):
+            place(child)
+
+    for r in rows:
+        if r.parent_session_id and r.parent_session_id in ids:
+            continue  # placed under its lead
+        place(r)
+    for r in rows:  # a cycle of parent ids (corrupt logs): keep every row anyway
+        place(r)
+    return out
+
+
+def list_with_children(ws: Workspace, flt: SessionFilter, limit: int | None) -> list[SessionSummary]:
+    """Newest first, children under their lead; `limit` counts top-level rows (see module docstring).
+
+    Children start after their lead, so scanning newest first meets a lead's children before the
+    lead; the scan stops at the `limit`-th top-level session."""
+    rows: list[SessionSummary] = []
+    top = 0
+    for s in list_sessions(ws, flt, limit=None):
+        rows.append(s)
+        if not s.parent_session_id:
+            top += 1
+            if limit is not None and top >= limit:
+                break
+    shown = {r.session_id for r in rows if not r.parent_session_id}
+    if limit is not None and top >= limit:  # children of sessions older than the last lead shown: drop
+        rows = [r for r in rows if not r.parent_session_id or r.parent_session_id in shown
+                or _orphan_in_window(r, rows)]
+    return group_children(rows)
+
+
+def _orphan_in_window(row: SessionSummary, rows: list[SessionSummary]) -> bool:
+    """A child whose lead was filtered out (not merely beyond the limit): keep it."""
+    last = min((r.session_id for r in rows if not r.parent_session_id), default="")
+    return (row.parent_session_id or "") > last
