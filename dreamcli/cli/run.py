@@ -21,10 +21,15 @@ EPILOG = """Examples:
   git diff | dreamcli run -p - --allow "git *" --json
   dreamcli run task.yaml --yes --quiet        trusted automation: approve every tool call
   dreamcli run task.yaml --with-proposal 01JD3Z   try a dream's proposed entries first
+  dreamcli run 'sample_tasks/*.yaml' --parallel 4 --yes   many tasks at once, a summary table at the end
 
 The model's text streams to stderr with one line per tool call; the final answer goes to stdout
 (with --json, a machine-readable result instead). Bash commands and file writes outside --allow
 patterns or config approvals are asked about on a terminal and refused without one.
+
+Several task files (or a glob) run at once with --parallel N (default: config limits.concurrency),
+one session each, with live progress and a summary table; approval prompts are off there (use
+--allow or --yes) and the exit code is 1 if any run failed.
 
 Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error,
 4 no credentials, 130 interrupted.
@@ -46,8 +51,10 @@ def register(app: typer.Typer) -> None:
     @app.command("run", help=HELP, epilog=EPILOG)
     def run_cmd(
         ctx: typer.Context,
-        task: Path = typer.Argument(None, metavar="TASK.yaml", help="Task file (name, prompt, workdir, ...).",
-                                    show_default=False),
+        tasks: list[Path] = typer.Argument(None, metavar="TASK.yaml...", help="Task file(s) (name, prompt, "
+                                           "workdir, ...); several, or a glob, run at once.", show_default=False),
+        parallel: int = typer.Option(None, "--parallel", min=1, max=256, help="Run the task files N at a time "
+                                     "(one session each, progress and a summary table)."),
         prompt: str = typer.Option(None, "--prompt", "-p", help="Run this prompt instead of a task file "
                                    "('-' reads it from stdin)."),
         workdir: Path = typer.Option(None, "--workdir", "-C", help="Working directory (default: the task's, "
@@ -75,12 +82,21 @@ def register(app: typer.Typer) -> None:
         from dreamcli.ui.console import is_interactive
         from dreamcli.ui.run_view import RunView, print_final
 
+        task = tasks[0] if tasks else None
         if (task is None) == (prompt is None):
             raise UsageError("give a task file or -p PROMPT (one of them)")
         if playbook is not None:
             check_playbook_name(playbook)
             if no_playbooks:
                 raise UsageError("--playbook and --no-playbooks exclude each other")
+        if parallel is not None or len(tasks) > 1 or any(c in str(task) for c in "*?["):
+            from dreamcli.cli.run_batch import run_many
+
+            many = RunOptions(model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
+                              use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes,
+                              with_proposal=with_proposal)
+            run_many(ctx, tasks, parallel=parallel, options=many, outcome=outcome, as_json=as_json, quiet=quiet)
+            return
         spec = load_task_file(task) if task is not None else prompt_spec(_read_prompt(prompt))
         if outcome is not None:
             spec = spec.with_overrides(outcome=outcome.expanduser().resolve())

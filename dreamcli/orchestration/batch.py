@@ -1,0 +1,197 @@
+"""Many tasks at once (`dreamcli run TASK... --parallel N`): one session per task, graded by its outcome.
+
+    tasks = prepare_batch(ws, config, specs)          # outcome specs load here: exit 2 before any run
+    runs = run_batch(ws, config, tasks, RunOptions(yes=True), parallel=4,
+                     callbacks_for=view.callbacks_for, on_done=view.done)
+    [r.to_json() for r in runs]; any(not r.ok for r in runs)
+
+Each task runs `run_agent` in a worker thread (at most `parallel` at once) with the revision loop
+of its outcome (`dreamcli.outcomes.revision`, as `run --outcome` does), one shared model client and
+one redactor. A run is ok when it completed and, with an outcome, the outcome was satisfied.
+Ctrl-C stops every run (and their sub-agents), closes every log with status `interrupted` and
+raises `dreamcli.errors.Interrupted` carrying `.runs` (the results so far).
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.loop import RunOptions, run_agent
+from dreamcli.agent.results import RunResult
+from dreamcli.agent.spec import TaskSpec
+from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError
+from dreamcli.orchestration.subagents import CHILD_GRACE_S
+from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
+
+LEAD_GRACE_S = CHILD_GRACE_S + 1.5  # a lead waiting on sub-agents needs theirs first
+_GLOB_CHARS = ("*", "?", "[")
+
+
+def expand_task_args(args: Iterable[str | Path]) -> list[Path]:
+    """Task file arguments with globs expanded (for when the shell did not, e.g. a quoted pattern),
+    in the order given, each file once. UsageError for a pattern or file that matches nothing."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for arg in args:
+        text = str(arg)
+        path = Path(text).expanduser()
+        if not path.exists() and any(c in text for c in _GLOB_CHARS):
+            matches = sorted(globmod.glob(str(path), recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            if not files:
+                raise UsageError(f"no task files match {text!r}")
+        elif not path.is_file():
+            raise UsageError(f"task file {text} does not exist" if not path.exists() else f"{text} is not a file")
+        else:
+            files = [path]
+        for f in files:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+@dataclass
+class BatchTask:
+    index: int
+    spec: TaskSpec
+    loop: Any = None  # the outcome's RevisionLoop, or None
+
+    @property
+    def label(self) -> str:
+        return self.spec.name or (self.spec.file.stem if self.spec.file else f"task {self.index + 1}")
+
+
+@dataclass
+class BatchRun:
+    index: int
+    task: str
+    file: str | None
+    status: str  # completed, error, max_turns, interrupted, not_started
+    session_id: str | None = None
+    error: str | None = None
+    exit_code: int = 0
+    outcome: dict[str, Any] | None = None  # {name, result, score, iterations}
+    duration_s: float = 0.0
+    result: RunResult | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        if self.status != "completed":
+            return False
+        return self.outcome is None or self.outcome.get("result") == "satisfied"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.result.to_json() if self.result is not None else {}
+        data.update({"index": self.index, "task": self.task, "file": self.file, "status": self.status,
+                     "session_id": self.session_id, "error": self.error, "exit_code": self.exit_code,
+                     "outcome": self.outcome, "ok": self.ok, "duration_s": round(self.duration_s, 3)})
+        return data
+
+
+def prepare_batch(ws: Any, config: Any, specs: list[TaskSpec]) -> list[BatchTask]:
+    """One BatchTask per spec, with its outcome's revision loop (an invalid spec: InputError, exit 2)."""
+    from dreamcli.outcomes.revision import revision_loop_for
+
+    return [BatchTask(i, spec, revision_loop_for(ws, config, spec.outcome)) for i, spec in enumerate(specs)]
+
+
+def run_batch(
+    ws: Any,
+    config: Any,
+    tasks: list[BatchTask],
+    options: RunOptions,
+    *,
+    parallel: int,
+    client: Any = None,
+    callbacks_for: Callable[[BatchTask], RunCallbacks] | None = None,
+    on_done: Callable[[BatchRun], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[BatchRun]:
+    """Run the tasks, at most `parallel` at once; results in task order (see the module docstring)."""
+    from dreamcli.redaction import Redactor
+
+    if client is None:  # CredentialsError (exit 4) here, before any session exists
+        from dreamcli.modelclient import make_client
+
+        client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
+    redactor = Redactor(config.redaction.patterns)
+    sup = Supervisor(parallel, parent_cancel=cancel, grace_s=LEAD_GRACE_S, name="dreamcli-task")
+
+    def job_fn(job: Job) -> BatchRun:
+        task = tasks[job.index]
+        inner = callbacks_for(task) if callbacks_for is not None else None
+        writer = SupervisedWriter(ws, redactor=redactor)
+        job.writer, job.monitor = writer, Monitor(inner)
+        run = _run_one(ws, config, task, options, writer, job.monitor, client, sup.cancel)
+        if on_done is not None and job.once("done"):
+            on_done(run)
+        return run
+
+    jobs = [Job(i, job_fn) for i in range(len(tasks))]
+    try:
+        sup.run(jobs)
+    except KeyboardInterrupt:
+        runs = [_run_of(job, tasks[job.index]) for job in jobs]
+        err = Interrupted(f"interrupted; {sum(r.status == 'interrupted' for r in runs)} session(s) "
+                          "closed with status interrupted")
+        err.runs = runs  # type: ignore[attr-defined]
+        raise err from None
+    return [_run_of(job, tasks[job.index]) for job in jobs]
+
+
+def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer: SupervisedWriter,
+             monitor: Monitor, client: Any, cancel: threading.Event) -> BatchRun:
+    t0 = time.perf_counter()
+    loop = task.loop
+    hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop is not None else {}
+    base = BatchRun(task.index, task.label, str(task.spec.file) if task.spec.file else None, "error")
+    try:
+        result = run_agent(ws, config, task.spec, options, callbacks=monitor, writer=writer, client=client,
+                           cancel=cancel, **hooks)
+    except Interrupted as e:
+        result = getattr(e, "result", None)
+        if result is None:
+            raise
+    except DreamError as e:  # refused before the session started (a playbook, the workdir)
+        writer.discard_if_empty()
+        base.error, base.exit_code, base.duration_s = str(e), e.exit_code, time.perf_counter() - t0
+        return base
+    except Exception as e:
+        writer.discard_if_empty()
+        base.error, base.exit_code = f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
+        base.session_id = writer.session_id if writer.lines else None
+        base.duration_s = time.perf_counter() - t0
+        return base
+    base.status, base.session_id, base.error, base.result = result.status, result.session_id, result.error, result
+    outcome = result.end_fields.get("outcome")
+    base.outcome = outcome if isinstance(outcome, dict) else None
+    base.exit_code = result.exit_code or (loop.exit_code if loop is not None else 0)
+    if base.exit_code == 0 and not base.ok:
+        base.exit_code = EXIT_FAILED
+    base.duration_s = time.perf_counter() - t0
+    return base
+
+
+def _run_of(job: Job, task: BatchTask) -> BatchRun:
+    if isinstance(job.result, BatchRun) and not job.sealed:
+        return job.result
+    file = str(task.spec.file) if task.spec.file else None
+    sid = job.writer.session_id if job.writer is not None and job.writer.lines else None
+    if job.sealed:
+        return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=SEALED_ERROR,
+                        exit_code=EXIT_INTERRUPTED)
+    if job.error is not None:
+        return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=EXIT_FAILED,
+                        error=f"internal error: {type(job.error).__name__}: {job.error}")
+    status = "interrupted" if job.state == "running" else "not_started"
+    return BatchRun(task.index, task.label, file, status, session_id=sid, exit_code=EXIT_INTERRUPTED,
+                    error="interrupted before it started" if status == "not_started" else SEALED_ERROR)

@@ -1,0 +1,211 @@
+"""Live progress of `dreamcli run TASK... --parallel N` on stderr, and its summary table on stdout.
+
+On a terminal (colour allowed, not --quiet) a Rich Live table shows every task's state (queued,
+running, done, failed), turns, tool calls, sub-agents and elapsed time under a counts line; with
+many tasks only the running and the latest finished ones are listed. Without a terminal it prints
+one plain line when a task starts and one when it ends. Thread-safe: tasks report from workers.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.ui.console import _color_allowed, err, out
+
+if TYPE_CHECKING:
+    from dreamcli.agent.results import StartInfo
+    from dreamcli.agent.tools.base import ToolResult
+    from dreamcli.orchestration.batch import BatchRun, BatchTask
+
+_STYLE = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red"}
+_MAX_LIVE_ROWS = 20
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def _tokens(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
+
+
+@dataclass
+class _Row:
+    index: int
+    label: str
+    state: str = "queued"
+    session_id: str = ""
+    turns: int = 0
+    tools: int = 0
+    tool_errors: int = 0
+    children_running: int = 0
+    children_done: int = 0
+    t0: float = 0.0
+    t1: float = 0.0
+    detail: str = ""
+
+    def elapsed(self) -> float:
+        if not self.t0:
+            return 0.0
+        return (self.t1 or time.monotonic()) - self.t0
+
+
+class _RowCallbacks(RunCallbacks):
+    def __init__(self, view: ParallelView, row: _Row) -> None:
+        self.view, self.row = view, row
+
+    def on_start(self, info: StartInfo) -> None:
+        with self.view.lock:
+            self.row.state, self.row.session_id, self.row.t0 = "running", info.session_id, time.monotonic()
+        self.view.started(self.row)
+
+    def on_message(self, turn: int, stop_reason: str | None, usage: dict[str, Any], cost_usd: float) -> None:
+        with self.view.lock:
+            self.row.turns = turn
+
+    def on_tool_end(self, name: str, key_argument: str, result: ToolResult, duration_ms: float) -> None:
+        with self.view.lock:
+            self.row.tools += 1
+            self.row.tool_errors += int(result.is_error)
+
+    def on_subagent(self, event: str, child_session_id: str, brief: str, status: str | None) -> None:
+        with self.view.lock:
+            if event == "started":
+                self.row.children_running += 1
+            else:
+                self.row.children_running = max(0, self.row.children_running - 1)
+                self.row.children_done += 1
+
+
+class ParallelView:
+    """Progress of a batch; use as a context manager around `run_batch`."""
+
+    def __init__(self, tasks: list[BatchTask], *, quiet: bool = False) -> None:
+        self.rows = [_Row(t.index, t.label) for t in tasks]
+        self.quiet = quiet
+        self.live_mode = not quiet and _color_allowed(sys.stderr)
+        self.lock = threading.Lock()
+        self._live: Any = None
+
+    # --- hooks for run_batch ---------------------------------------------------------------------
+    def callbacks_for(self, task: BatchTask) -> RunCallbacks:
+        return _RowCallbacks(self, self.rows[task.index])
+
+    def started(self, row: _Row) -> None:
+        if self.quiet or self.live_mode:
+            return
+        self._plain(f"> [{row.index + 1}/{len(self.rows)}] {row.label} started (session {row.session_id})")
+
+    def done(self, run: BatchRun) -> None:
+        row = self.rows[run.index]
+        with self.lock:
+            row.state = "done" if run.ok else "failed"
+            row.t1 = time.monotonic()
+            if not row.t0:
+                row.t0 = row.t1 - run.duration_s
+            outcome = (run.outcome or {}).get("result")
+            row.detail = run.status + (f", outcome {outcome}" if outcome else "")
+            if run.error and not run.ok:
+                row.detail += f": {run.error}"
+            counts = self._counts()
+        if self.quiet or self.live_mode:
+            return
+        turns = f"{row.turns} turn{'s' if row.turns != 1 else ''}"
+        self._plain(f"{'ok' if run.ok else 'x'} [{run.index + 1}/{len(self.rows)}] {row.label} {row.detail} · "
+                    f"{turns} · {_duration(row.elapsed())}  ({counts})")
+
+    # --- rendering -------------------------------------------------------------------------------
+    def _counts(self) -> str:
+        n = {s: 0 for s in _STYLE}
+        for r in self.rows:
+            n[r.state] += 1
+        return " · ".join(f"{k} {v}" for k, v in (("running", n["running"]), ("done", n["done"]),
+                                                  ("failed", n["failed"]), ("queued", n["queued"])))
+
+    def _plain(self, line: str) -> None:
+        with self.lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.markup import escape
+        from rich.table import Table
+
+        with self.lock:
+            rows = list(self.rows)
+            counts = self._counts()
+        shown = rows
+        if len(rows) > _MAX_LIVE_ROWS:
+            running = [r for r in rows if r.state == "running"]
+            finished = sorted((r for r in rows if r.state in ("done", "failed")), key=lambda r: r.t1)
+            room = max(0, _MAX_LIVE_ROWS - len(running))
+            shown = sorted(running[:_MAX_LIVE_ROWS] + (finished[-room:] if room else []), key=lambda r: r.index)
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for col in ("#", "task", "state", "turns", "tools", "sub-agents", "time", "session"):
+            table.add_column(col, justify="right" if col in ("#", "turns", "tools", "time") else "left",
+                             no_wrap=col != "task")
+        for r in shown:
+            subs = f"{r.children_running} running, {r.children_done} done" if (r.children_running or
+                                                                                 r.children_done) else ""
+            tools = f"{r.tools}" + (f" ({r.tool_errors} err)" if r.tool_errors else "")
+            table.add_row(str(r.index + 1), escape(r.label), f"[{_STYLE[r.state]}]{r.state}[/]", str(r.turns or ""),
+                          tools if r.tools else "", subs, _duration(r.elapsed()) if r.t0 else "", r.session_id)
+        return Group(f"[bold]{len(rows)} tasks[/] · {counts}", table)
+
+    def __enter__(self) -> ParallelView:
+        if self.live_mode:
+            from rich.live import Live
+
+            self._live = Live(self, console=err(), refresh_per_second=4, transient=True)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def render_batch_summary(runs: list[BatchRun]) -> None:
+    """The summary table on stdout (one row per task) and a counts line on stderr."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("#", "task", "status", "outcome", "turns", "tokens", "cost", "time", "session"):
+        table.add_column(col, justify="right" if col in ("#", "turns", "tokens", "cost", "time") else "left",
+                         no_wrap=col != "task")
+    for r in runs:
+        res = r.result
+        t = res.totals if res is not None else None
+        outcome = (r.outcome or {}).get("result") or "-"
+        score = (r.outcome or {}).get("score")
+        if score is not None:
+            outcome += f" ({score:.2f})"
+        style = "green" if r.ok else "red"
+        table.add_row(str(r.index + 1), escape(r.task), f"[{style}]{r.status}[/]", outcome,
+                      str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
+                      f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-")
+    out().print(table)
+    failed = [r for r in runs if not r.ok]
+    line = f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {len(runs) - len(failed)} ok, {len(failed)} failed"
+    if _color_allowed(sys.stderr):
+        err().print(f"[{'red' if failed else 'green'}]■[/] {line}", highlight=False)
+    else:
+        sys.stderr.write(line + "\n")
+    for r in failed:
+        why = r.error or ((r.outcome or {}).get("result") and f"outcome {(r.outcome or {}).get('result')}") or r.status
+        msg = f"  {r.task}: {why}"
+        if _color_allowed(sys.stderr):
+            err().print(f"  [red]✗[/] {escape(r.task)}: {escape(str(why))}", highlight=False)
+        else:
+            sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
