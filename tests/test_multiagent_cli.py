@@ -66,8 +66,7 @@ def test_delegation_through_the_cli_then_sessions_show_and_list(fake_anthropic: 
     shown = runner.invoke(app, ["--home", str(home), "sessions", "show", lead_id[:12]], env={"NO_COLOR": "1"})
     assert shown.exit_code == 0, shown.output
     tree = shown.stdout[shown.stdout.index("sub-agents (3)"):]
-    for sid, events in children.items():
-        assert sid in tree
+    assert all(sid in tree for sid in children)
     assert tree.count("completed · 2 turns") == 3
     assert "brief Read job-0.log; return its error." in tree and "answer job-1.log: E1" in tree
 
