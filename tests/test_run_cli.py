@@ -157,6 +157,8 @@ def test_bad_usage_and_bad_task_file_are_exit_2(home: Path, tmp_path: Path) -> N
     assert f"{bad}:3: tools.1: unknown tool 'teleport'" in proc.stderr
     proc = run_cli(["run"], env=cli_env("http://127.0.0.1:9", home))
     assert proc.returncode == 2 and "give a task file or -p PROMPT" in proc.stderr
+    usage = invoke_run(["-p", "hi", "--parallel", "2"], home)
+    assert usage.exit_code == 2 and "--parallel runs task files" in usage.stderr
 
 
 def test_ctrl_c_leaves_a_valid_log_and_exits_130(fake_anthropic: FakeAnthropic, home: Path, tmp_path: Path) -> None:

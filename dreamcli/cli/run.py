@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
         from dreamcli.ui.console import is_interactive
         from dreamcli.ui.run_view import RunView, print_final
 
+        tasks = list(tasks or [])
         task = tasks[0] if tasks else None
         if (task is None) == (prompt is None):
             raise UsageError("give a task file or -p PROMPT (one of them)")
@@ -89,7 +90,9 @@ def register(app: typer.Typer) -> None:
             check_playbook_name(playbook)
             if no_playbooks:
                 raise UsageError("--playbook and --no-playbooks exclude each other")
-        if parallel is not None or len(tasks) > 1 or any(c in str(task) for c in "*?["):
+        if task is None and parallel is not None:
+            raise UsageError("--parallel runs task files; it does not apply to -p PROMPT")
+        if task is not None and (parallel is not None or len(tasks) > 1 or any(c in str(task) for c in "*?[")):
             from dreamcli.cli.run_batch import run_many
 
             many = RunOptions(model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
