@@ -163,3 +163,28 @@ def test_quick_check_agrees_with_the_engine(tmp_path: Path) -> None:
     assert not nothing_new(ws, "default")
     assert run_dream(ws, Config(), DreamOptions()).dream["inputs"]["sessions"] == 1
     assert nothing_new(ws, "default")
+
+
+def test_other_playbooks_sessions_write_no_dream_and_config_patterns_redact(tmp_path: Path) -> None:
+    from dreamcli.config import RedactionConfig
+    from dreamcli.playbooks import new_playbook, render_playbook
+    from dreamcli.workspace.fsutil import atomic_write_text
+
+    ws = _ws(tmp_path)
+    pb = new_playbook("medical", scope={"tasks": ["medical-summary"]})
+    atomic_write_text(ws.playbooks_dir / "medical.md", render_playbook(pb))
+    w = SessionWriter(ws)
+    w.start(task={"name": "contract-review", "prompt": "p"}, model=None, workdir=None)
+    w.end("completed")
+    result = run_dream(ws, Config(), DreamOptions(playbook="medical"))
+    assert result.status == "nothing_new" and result.dream_id is None
+    assert not list(ws.dreams_dir.iterdir())
+    assert load_watermark(ws, "medical").last_session_id == w.session_id
+    # patterns added to config after the logs were written still redact what a dream writes
+    _gen(ws, 40, 5, datetime(2026, 10, 1, tzinfo=UTC))
+    config = Config(redaction=RedactionConfig(patterns=["(?i)zip archive"]))
+    dreamed = run_dream(ws, config, DreamOptions())
+    result_dir = ws.dreams_dir / str(dreamed.dream_id)
+    written = (result_dir / "proposal.json").read_text()
+    assert "zip archive" not in written and "[REDACTED:custom]" in written
+    assert "zip archive" not in (result_dir / "report.md").read_text()

@@ -5,6 +5,7 @@ stopped (patterns accumulate support across dreams; sets make re-reading a sessi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,8 @@ MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sour
 MAX_EVIDENCE = 3
 MAX_EXAMPLES = 8
 MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
+MAX_EPISODES_PER_TASK = 5000  # cost records kept per task (the most recent), for medians and outliers
+MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agents start right after their lead
 
 
 @dataclass
@@ -247,15 +250,37 @@ class Aggregates:
             use["new_helpful"], use["new_harmful"] = [], []
 
     def prune(self) -> None:
+        """Bound what is kept between dreams, so the state (and a dream's memory) stays flat over time."""
+        if len(self.parents) > MAX_PARENTS:
+            keep = sorted(self.parents)[-MAX_PARENTS:]
+            self.parents = {k: self.parents[k] for k in keep}
+        by_task: dict[str, list[str]] = {}
+        for ep, rec in self.episodes.items():
+            by_task.setdefault(str(rec[0]), []).append(ep)
+        for eps in by_task.values():
+            if len(eps) > MAX_EPISODES_PER_TASK:
+                for ep in sorted(eps)[:-MAX_EPISODES_PER_TASK]:
+                    del self.episodes[ep]
         if len(self.patterns) <= MAX_PATTERNS:
             return
         ranked = sorted(self.patterns.values(), key=lambda p: (p.support, p.last_seen or ""))
         for p in ranked[: len(self.patterns) - MAX_PATTERNS]:
             del self.patterns[p.key]
 
-    def to_json(self) -> dict[str, Any]:
+    def write_json(self, f: Any) -> None:
+        """Write `to_json()` to a text file one pattern at a time (no second copy of the store in memory)."""
+        head = {k: v for k, v in self.to_json(patterns=False).items() if k != "patterns"}
+        f.write(json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1] + ',"patterns":[')
+        for i, p in enumerate(self.patterns.values()):
+            if i:
+                f.write(",")
+            f.write(json.dumps(p.to_json(), separators=(",", ":"), ensure_ascii=False))
+        f.write("]}")
+
+    def to_json(self, *, patterns: bool = True) -> dict[str, Any]:
         return {"v": 1, "sessions_seen": self.sessions_seen,
-                "patterns": [p.to_json() for p in self.patterns.values()], "parents": self.parents,
+                "patterns": [p.to_json() for p in self.patterns.values()] if patterns else [],
+                "parents": self.parents,
                 "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
                 "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed}
 

@@ -84,6 +84,22 @@ def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
         return None
 
 
+def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, Any] | set[str]
+                ) -> tuple[str | None, dict[str, Any]]:
+    """What happened to this candidate's earlier proposal: `live` (its entry is in the playbook),
+    `pending` (still under review), `hold` (not approved; back when its support has doubled), or None."""
+    prior = next((agg.proposed[k] for k in c.pattern_keys if k in agg.proposed), None)
+    if not prior:
+        return None, {}
+    if prior.get("entry_id") in live:
+        return "live", prior
+    if dream_status(ws, prior.get("dream_id")) == "pending":
+        return "pending", prior
+    if c.support < 2 * int(prior.get("support") or 0):
+        return "hold", prior
+    return None, prior
+
+
 def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dict[str, str], agg: Aggregates,
            *, token_budget: int, extra_ops: list[dict[str, Any]] | None = None, name: str = "default") -> Curated:
     """Operations for the candidates (already ranked and limited) plus entry bookkeeping."""
@@ -97,18 +113,16 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
         text = texts.get(c.key)
         if not text:
             continue
-        prior = next((agg.proposed[k] for k in c.pattern_keys if k in agg.proposed), None)
-        if prior and prior.get("entry_id") in entries:
+        state, prior = prior_state(ws, c, agg, entries)
+        if state == "live":
             _bump(counts, entries[prior["entry_id"]], c)
             continue
-        if prior:
-            status = dream_status(ws, prior.get("dream_id"))
-            if status == "pending":
-                out.dropped.append({"key": c.key, "why": f"awaiting review in dream {prior.get('dream_id')}"})
-                continue
-            if c.support < 2 * int(prior.get("support") or 0):
-                out.dropped.append({"key": c.key, "why": "proposed before and not approved; waiting for more support"})
-                continue
+        if state == "pending":
+            out.dropped.append({"key": c.key, "why": f"awaiting review in dream {prior.get('dream_id')}"})
+            continue
+        if state == "hold":
+            out.dropped.append({"key": c.key, "why": "proposed before and not approved; waiting for more support"})
+            continue
         words = stems(text)
         same = max(entries, key=lambda eid: overlap(words, entry_words[eid]), default=None)
         if same is not None and overlap(words, entry_words[same]) >= SAME_ENTRY:

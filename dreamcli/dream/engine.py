@@ -20,7 +20,7 @@ from dreamcli.config import Config
 from dreamcli.dream import grades as grade_join
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import Candidate, build_candidates
-from dreamcli.dream.curation import curate
+from dreamcli.dream.curation import curate, prior_state
 from dreamcli.dream.lint import lint_entry_text
 from dreamcli.dream.memory import memory_operations
 from dreamcli.dream.proposal import build_proposal, clean_stale_tmp, write_dream
@@ -131,12 +131,15 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     texts = {c.key: offline_text(c) for c in fresh}
     fallbacks = 0
     skipped: list[str] = []
-    if not offline and fresh:
+    live = {e.id for e in playbook.entries()} if playbook is not None else set()
+    to_write = [c for c in fresh if prior_state(ws, c, agg, live)[0] is None]
+    if not offline and to_write:  # only what could become new text goes to the model
         from dreamcli.dream.synthesis import synthesize
 
-        synth = synthesize(fresh, playbook, config, instructions=opts.instructions, model=opts.model,
+        synth = synthesize(to_write, playbook, config, instructions=opts.instructions, model=opts.model,
                            memory=_memory_digest(ws, opts.memory_store))
-        texts = synth.texts
+        asked = {c.key for c in to_write}
+        texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
         extra_ops = synth.operations
         usage.update(synth.usage)
         fallbacks = synth.fallbacks
@@ -149,6 +152,11 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     operations = curated.operations + mem_ops
     for op in operations:
         op["lint"] = [f.to_json() for f in lint_entry_text(op.get("text") or "", config)] if op.get("text") else []
+    if config.redaction.patterns:  # logs were redacted when written, perhaps before these patterns existed
+        from dreamcli.redaction import Redactor
+
+        redactor = Redactor(config.redaction.patterns)
+        operations = redactor.redact_obj(operations)
     proposal_lint = []
     if curated.tokens_after > config.dream.token_budget:
         proposal_lint.append({"severity": "warn", "rule": "token-budget",
@@ -177,12 +185,17 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         below = build_candidates(agg, min_support=min_support - 1, new_episodes=new_episodes)
         near = [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh][:5]
     report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped, near_misses=near)
+    if config.redaction.patterns:
+        report = redactor.redact_text(report)
     result = DreamResult(status=status, playbook=name, dream_id=dream_id, operations=operations, dream=dream,
                          report=report)
     if opts.dry_run:
         result.status = "dry_run"
         return result
-    result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
+    if operations or scanned or graded:
+        result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
+    else:  # only other playbooks' sessions (or still-running ones) were new: no dream to review
+        result.status, result.dream_id = "nothing_new", None
     _remember(agg, fresh, operations, dream_id)
     agg.commit_entry_use()
     if mode == "new" or mode == "all":
@@ -193,15 +206,15 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
             mark.last_session_id = last or None
         mark.deferred = deferred
         mark.grades_offset = grades_read
-        mark.dream_id = dream_id
+        mark.dream_id = result.dream_id or mark.dream_id
         mark.sessions_dreamed += len(scanned)
         save_watermark(ws, mark)
     else:
         stored.proposed.update(agg.proposed)
         stored.entry_use = agg.entry_use
         save_aggregates(ws, name, stored)
-    _log(ws, f"dream {dream_id} playbook={name} mode={mode} sessions={len(scanned)} ops={len(operations)} "
-             f"status={status} offline={offline} model_calls={usage['model_calls']} "
+    _log(ws, f"dream {result.dream_id or '-'} playbook={name} mode={mode} sessions={len(scanned)} "
+             f"ops={len(operations)} status={result.status} offline={offline} model_calls={usage['model_calls']} "
              f"duration={dream['stats']['duration_s']}s")
     return result
 

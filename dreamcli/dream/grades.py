@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
@@ -18,12 +17,6 @@ from dreamcli.sessions.reader import read_first_event
 from dreamcli.workspace.home import Workspace
 
 
-def _read_from(path: Path, offset: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read()
-
-
 def grades_size(ws: Workspace) -> int:
     try:
         return grades_path(ws).stat().st_size
@@ -32,25 +25,34 @@ def grades_size(ws: Workspace) -> int:
 
 
 def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str, Any]], int]:
-    """The latest record per (session, outcome) after `offset`, and the offset after the last whole line."""
+    """The latest record per (session, outcome) after `offset` (compacted to what the dream uses:
+    result, ts and the failing criteria), and the offset after the last whole line read."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
+    end = offset
     try:
-        data = _read_from(grades_path(ws), offset)
+        f = open(grades_path(ws), "rb")  # noqa: SIM115 - closed below; streamed line by line
     except OSError:
         return latest, offset
-    end = data.rfind(b"\n") + 1  # a line being appended right now is read next time
-    for raw in data[:end].splitlines():
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(rec, dict) or not isinstance(rec.get("session_id"), str):
-            continue
-        key = (rec["session_id"], str(rec.get("outcome") or ""))
-        prev = latest.get(key)
-        if prev is None or str(rec.get("ts", "")) >= str(prev.get("ts", "")):
-            latest[key] = rec
-    return latest, offset + end
+    with f:
+        f.seek(offset)
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # a line being appended right now is read next time
+            end += len(raw)
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict) or not isinstance(rec.get("session_id"), str):
+                continue
+            key = (rec["session_id"], str(rec.get("outcome") or ""))
+            ts = str(rec.get("ts", ""))
+            prev = latest.get(key)
+            if prev is None or ts >= prev["ts"]:
+                failing = [{"id": c.get("id"), "passed": False, "reason": c.get("reason")}
+                           for c in rec.get("criteria") or [] if isinstance(c, dict) and c.get("passed") is False]
+                latest[key] = {"ts": ts, "result": rec.get("result"), "criteria": failing}
+    return latest, end
 
 
 def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict[str, Any]], bool],

@@ -14,6 +14,7 @@ Observations go into `Aggregates` under the session's episode (its lead session'
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,7 +85,7 @@ class _OpenError:
     index: int
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionInfo:
     """What the engine keeps about a scanned session (to join grades and count entries)."""
 
@@ -180,10 +181,11 @@ def scan_session(path: Path, agg: Aggregates, *, playbook: str, stats: ReadStats
 
 
 def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
-    st.sid = str(event.get("session_id") or "")
+    st.sid = sys.intern(str(event.get("session_id") or ""))
     parent = event.get("parent_session_id")
     task = event.get("task")
-    st.task = task.get("name") if isinstance(task, dict) else None
+    name = task.get("name") if isinstance(task, dict) else None
+    st.task = sys.intern(name) if isinstance(name, str) else None
     st.ts = event.get("ts")
     entry_ids: list[str] = []
     for pb in event.get("playbooks") or []:
@@ -192,7 +194,7 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     has_parent = isinstance(parent, str) and bool(parent)
     in_scope = scope is None or scope(event) or (
         has_parent and (parent in agg.episodes or parent in agg.parents or parent in agg.known))
-    st.episode = agg.episode_of(st.sid, parent if isinstance(parent, str) else None) if in_scope else st.sid
+    st.episode = agg.episode_of(st.sid, sys.intern(parent) if has_parent else None) if in_scope else st.sid
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope)
     if in_scope:
         agg.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
@@ -338,7 +340,9 @@ def _evaluation(event: dict[str, Any], info: SessionInfo) -> None:
     iteration = int(event.get("iteration") or 0)
     prev = info.evaluations.get(outcome)
     if prev is None or iteration >= prev[0]:
-        criteria = [c for c in event.get("criteria") or [] if isinstance(c, dict)]
+        # keep only what grading needs: the failing criteria (id, reason), not whole verdicts
+        criteria = [{"id": c.get("id"), "passed": False, "reason": c.get("reason")}
+                    for c in event.get("criteria") or [] if isinstance(c, dict) and c.get("passed") is False]
         info.evaluations[outcome] = (iteration, event.get("result"), criteria, event.get("ts"))
 
 

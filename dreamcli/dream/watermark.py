@@ -11,14 +11,17 @@ point leaves the previous state, so its sessions are simply dreamed again (re-re
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
@@ -77,6 +80,19 @@ def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates) -> None:
+    """Atomically (temp file + os.replace, 0600), streamed pattern by pattern."""
     agg.prune()
-    text = json.dumps(agg.to_json(), separators=(",", ":"), ensure_ascii=False)
-    atomic_write_text(state_dir(ws, playbook) / "aggregates.json", text)
+    path = state_dir(ws, playbook) / "aggregates.json"
+    ensure_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            agg.write_json(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
