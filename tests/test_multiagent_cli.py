@@ -72,7 +72,8 @@ def test_delegation_through_the_cli_then_sessions_show_and_list(fake_anthropic: 
 
     as_json = json.loads(runner.invoke(app, ["--home", str(home), "sessions", "show", lead_id, "--json"]).stdout)
     kids = as_json["children"]
-    assert [k["session_id"] for k in kids] == sorted(children)  # in start order
+    started = [e["child_session_id"] for e in of_type(lead, "subagent") if e["event"] == "started"]
+    assert [k["session_id"] for k in kids] == started and sorted(started) == sorted(children)  # in start order
     assert {k["final_text"] for k in kids} == {"job-0.log: E0", "job-1.log: E1", "job-2.log: E2"}
     assert all(k["parent_session_id"] == lead_id and k["status"] == "completed" and k["turns"] == 2 for k in kids)
 
