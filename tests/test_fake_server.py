@@ -52,6 +52,10 @@ def test_non_streaming_text_and_recorded_request(fake_anthropic: FakeAnthropic) 
     assert (req.method, req.path, req.stream) == ("POST", "/v1/messages", False)
     assert req.api_key == "x" and "anthropic-version" in req.headers
     assert req.body["system"] == "be brief" and req.last_user_text == "hello"
+    # t_end is stamped by the server thread just after the answer is written: wait for it, don't race it
+    deadline = time.monotonic() + 2
+    while req.t_end is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     assert req.reply is not None and req.t_start <= req.t_end  # type: ignore[operator]
 
 
