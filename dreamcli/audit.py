@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from dreamcli.redaction import default_redactor
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -40,8 +39,10 @@ def content_hash(text: str | bytes | None) -> str | None:
 
 def append_audit(ws: Workspace, action: str, *, actor: str | None = None, **fields: Any) -> dict[str, Any]:
     """Append one audit record. `action` e.g. approve, reject, edit, revert, import, export."""
+    from dreamcli.config import workspace_redactor
+
     record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": current_actor(actor)}
-    record.update(default_redactor().redact_obj(fields))
+    record.update(workspace_redactor(ws.config_path).redact_obj(fields))
     append_line(ws.audit_path, json.dumps(record, ensure_ascii=False, separators=(",", ":")), fsync=True)
     return record
 

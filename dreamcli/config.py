@@ -4,10 +4,14 @@ wrong types are refused with the file, line and field at fault (docs/config.md).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dreamcli.yamlio import load_yaml_file, validation_error
+
+if TYPE_CHECKING:
+    from dreamcli.redaction import Redactor
 
 
 class _Strict(BaseModel):
@@ -99,3 +103,22 @@ def _check_patterns(config: Config, doc: object) -> None:
                 line = doc.line_of((section, key, i))  # type: ignore[attr-defined]
                 raise InputError(f"invalid regular expression: {e}", file=str(doc.file),  # type: ignore[attr-defined]
                                  line=line, field=f"{section}.{key}.{i}") from None
+
+
+_redactors: dict[tuple[str, float], Redactor] = {}
+
+
+def workspace_redactor(config_path: Path) -> Redactor:
+    """The redactor for a workspace: built-in rules plus its config's `redaction.patterns`
+    (cached per config file and modification time)."""
+    from dreamcli.redaction import Redactor
+
+    path = Path(config_path)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    key = (str(path), mtime)
+    if key not in _redactors:
+        _redactors[key] = Redactor(load_config(path).redaction.patterns)
+    return _redactors[key]

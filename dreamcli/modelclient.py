@@ -28,12 +28,21 @@ def base_url() -> str:
 
 
 def base_url_host() -> str:
-    return urlparse(base_url()).netloc or base_url()
+    """Host (and port) of the endpoint, never any `user:password@` the URL may carry."""
+    parsed = urlparse(base_url())
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if not parsed.hostname:
+        return "(unparsable ANTHROPIC_BASE_URL)"
+    return parsed.hostname + (f":{port}" if port else "")
 
 
 def is_anthropic_endpoint() -> bool:
     """True for Anthropic's own API (prompt caching, built-in tool schemas, tool_choice work there)."""
-    return base_url_host().endswith("anthropic.com")
+    host = urlparse(base_url()).hostname or ""
+    return host == "anthropic.com" or host.endswith(".anthropic.com")
 
 
 def model_configured() -> bool:

@@ -194,6 +194,7 @@ class _Session:
                            model=self.model, writer=self.writer, end_fields=self.end_fields, status=status)
 
     def add_user(self, content: list[dict[str, Any]]) -> None:
+        content = self.redactor.redact_obj(content)  # the model sees exactly what the log records
         self.messages.append({"role": "user", "content": content})
         self.writer.message("user", content)
 

@@ -201,6 +201,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
     who = current_actor(actor)
     if not (reason or "").strip():
         raise UsageError("say why with --reason TEXT (it goes into the audit trail)")
+    reason, _ = redact_edit(ws, reason)  # the reason reaches decisions.jsonl and the audit: no secrets
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)

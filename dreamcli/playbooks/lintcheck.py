@@ -57,7 +57,7 @@ def workspace_config(ws: Workspace) -> Config:
 
 def redact_edit(ws: Workspace, text: str) -> tuple[str, bool]:
     """A reviewer's text with secrets redacted (workspace patterns too): secrets never reach disk."""
-    from dreamcli.redaction import Redactor
+    from dreamcli.config import workspace_redactor
 
-    redacted = Redactor(workspace_config(ws).redaction.patterns).redact_text(text)
+    redacted = workspace_redactor(ws.config_path).redact_text(text)
     return redacted, redacted != text
