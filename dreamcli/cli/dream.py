@@ -32,25 +32,33 @@ def register(app: typer.Typer) -> None:
     @app.command("dream", help=HELP, epilog=EPILOG)
     def dream_cmd(
         ctx: typer.Context,
-        playbook: str = typer.Option(None, "--playbook", "-p", help="Playbook to propose for (default: config "
-                                     "playbooks.default)."),
-        since: str = typer.Option(None, "--since", help="Dream over sessions started after this (7d, 2026-11-01) "
-                                  "instead of the new ones."),
-        session: list[str] = typer.Option(None, "--session", help="Dream over this session (id or prefix); "
-                                          "repeatable."),
-        task: str = typer.Option(None, "--task", help="Only sessions of this task."),
+        playbook: str = typer.Option(
+            None, "--playbook", "-p", metavar="NAME", help="Playbook to propose for (default: config "
+            "playbooks.default)."),
+        since: str = typer.Option(
+            None, "--since", metavar="WHEN", help="Dream over sessions started after this (7d, 2026-11-01) instead of "
+            "the new ones."),
+        session: list[str] = typer.Option(
+            None, "--session", metavar="ID", help="Dream over this session (id or prefix); repeatable."),
+        task: str = typer.Option(None, "--task", metavar="NAME", help="Only sessions of this task."),
         all_: bool = typer.Option(False, "--all", help="Re-dream every session from scratch."),
         offline: bool = typer.Option(False, "--offline", help="No model: write entries from templates."),
-        instructions: str = typer.Option(None, "--instructions", help="Steer the model (at most 4,096 characters; "
-                                         "@FILE reads a file)."),
-        memory_store: str = typer.Option("default", "--memory-store", help="Memory store to read and tidy."),
-        min_support: int = typer.Option(None, "--min-support", min=1, help="Distinct sessions a pattern needs "
-                                        "(default: config dream.min_support, 2)."),
-        max_candidates: int = typer.Option(None, "--max-candidates", min=1, help="At most this many candidates."),
-        model: str = typer.Option(None, "--model", help="Dreamer model id (default: config models.dreamer)."),
+        instructions: str = typer.Option(
+            None, "--instructions", metavar="TEXT", help="Steer the model (at most 4,096 characters; @FILE reads a "
+            "file)."),
+        memory_store: str = typer.Option(
+            "default", "--memory-store", metavar="NAME", help="Memory store to read and tidy."),
+        min_support: int = typer.Option(
+            None, "--min-support", metavar="N", min=1, help="Distinct sessions a pattern needs (default: config "
+            "dream.min_support, 2)."),
+        max_candidates: int = typer.Option(
+            None, "--max-candidates", metavar="N", min=1, help="At most this many candidates."),
+        model: str = typer.Option(
+            None, "--model", metavar="ID", help="Dreamer model id (default: config models.dreamer)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be proposed; write nothing."),
-        auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve the proposal at once (only when "
-                                          "config dream.auto_approve is true; audit logged)."),
+        auto_approve: bool = typer.Option(
+            False, "--auto-approve", help="Approve the proposal at once (only when config dream.auto_approve is "
+            "true; audit logged)."),
         wait: bool = typer.Option(False, "--wait", help="Wait for another dream to finish instead of exit 75."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

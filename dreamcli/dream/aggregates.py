@@ -6,6 +6,7 @@ stopped (patterns accumulate support across dreams; sets make re-reading a sessi
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,8 +92,17 @@ class Pattern:
         if len(rec.episodes) < MAX_EPISODES:
             rec.episodes.add(episode)
 
+    def intern(self) -> Pattern:
+        """Share one string object per session id (ids unpickled from a worker are new copies)."""
+        self.episodes = {sys.intern(e) for e in self.episodes}
+        self.sessions = [sys.intern(s) for s in self.sessions]
+        for rec in self.recoveries.values():
+            rec.episodes = {sys.intern(e) for e in rec.episodes}
+        return self
+
     def merge(self, other: Pattern) -> None:
         """Fold in the same pattern as seen by another scanner (a parallel worker)."""
+        other.intern()
         for ep in other.episodes:
             if ep not in self.episodes:
                 if len(self.episodes) < MAX_EPISODES:
@@ -198,12 +208,13 @@ class Aggregates:
         for key, p in other.patterns.items():
             mine = self.patterns.get(key)
             if mine is None:
-                self.patterns[key] = p
+                self.patterns[key] = p.intern()
             else:
                 mine.merge(p)
-        self.parents.update(other.parents)
+        for child, parent in other.parents.items():
+            self.parents[sys.intern(child)] = sys.intern(parent)
         for ep, rec in other.episodes.items():
-            self._merge_episode(ep, rec)
+            self._merge_episode(sys.intern(ep), rec)
         for path, ts in other.memory_touch.items():
             if self.memory_touch.get(path, "") < ts:
                 self.memory_touch[path] = ts

@@ -27,7 +27,6 @@ from dreamcli.dream.proposal import build_proposal, clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
 from dreamcli.dream.scan import scan_files
 from dreamcli.dream.selection import make_scope, new_session_files, selected_files
-from dreamcli.dream.signals import SessionInfo
 from dreamcli.dream.templates import offline_text
 from dreamcli.dream.watermark import load_aggregates, load_watermark, save_aggregates, save_watermark
 from dreamcli.errors import UsageError
@@ -112,12 +111,13 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         pattern.touched = False
     scope = make_scope(name, playbook, opts.task)
     now = opts.now or datetime.now(UTC)
-    infos, stats = scan_files(files, agg, playbook=name, scope=scope, now=now, progress=progress)
-    scanned = [i for i in infos.values() if not i.skipped and not i.deferred]
-    deferred = [i.session_id for i in infos.values() if i.deferred]
-    new_episodes = {i.episode for i in scanned}
+    last_id = max((p.stem.upper() for p in files), default="")
+    paths = [str(p) for p in files]  # plain strings: a Path per session costs more than the dream needs
+    del files
+    read, stats = scan_files(paths, agg, playbook=name, scope=scope, now=now, progress=progress)
+    scanned, deferred, new_episodes = read.ids, read.deferred, read.episodes
     offset = 0 if mode != "new" else mark.grades_offset
-    graded, grades_read = grade_join.join(ws, agg, infos, offset=offset, include_old=mode == "new", scope=scope,
+    graded, grades_read = grade_join.join(ws, agg, read, offset=offset, include_old=mode == "new", scope=scope,
                                           playbook=name)
 
     min_support = opts.min_support or config.dream.min_support
@@ -147,7 +147,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     curated = curate(ws, playbook, fresh, texts, agg, token_budget=config.dream.token_budget, extra_ops=extra_ops,
                      name=name)
     curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in skipped)
-    reference = _latest(scanned) or now
+    reference = _parse(read.latest) or now
     mem_ops, _notes = memory_operations(ws, opts.memory_store, agg, reference=reference)
     operations = curated.operations + mem_ops
     for op in operations:
@@ -169,7 +169,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         "memory_store": opts.memory_store, "offline": offline, "instructions": opts.instructions,
         "inputs": {"selection": _selection(opts), "sessions": len(scanned), "episodes": len(new_episodes),
                    "bytes": stats.bytes, "graded": graded, "deferred": len(deferred),
-                   "out_of_scope": sum(1 for i in infos.values() if i.skipped), "skipped_lines": stats.skipped},
+                   "out_of_scope": read.out_of_scope, "skipped_lines": stats.skipped},
         "usage": usage,
         "stats": {"patterns": len(agg.patterns), "candidates": len(ranked), "fresh_candidates": len(fresh),
                   "operations": len(operations), "model_fallbacks": fallbacks,
@@ -200,10 +200,8 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     agg.commit_entry_use()
     if mode == "new" or mode == "all":
         save_aggregates(ws, name, agg)
-        if scanned or deferred or files:
-            ids = [p.stem.upper() for p in files]
-            last = max([mark.last_session_id or "", *ids])
-            mark.last_session_id = last or None
+        if last_id:
+            mark.last_session_id = max(mark.last_session_id or "", last_id)
         mark.deferred = deferred
         mark.grades_offset = grades_read
         mark.dream_id = result.dream_id or mark.dream_id
@@ -238,12 +236,11 @@ def _memory_digest(ws: Workspace, store: str) -> list[dict[str, str]]:
     return notes_digest(read_notes(ws, store))
 
 
-def _latest(infos: list[SessionInfo]) -> datetime | None:
-    stamps = [i.last_ts for i in infos if i.last_ts]
-    if not stamps:
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
         return None
     try:
-        return datetime.fromisoformat(max(stamps).replace("Z", "+00:00"))
+        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:
         return None
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.scan import Scanned
 from dreamcli.dream.signals import SessionInfo, add_grade
 from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.paths import session_path
@@ -75,24 +76,21 @@ def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict
     return SessionInfo(sid, episode, task.get("name") if isinstance(task, dict) else None, entry_ids, start.get("ts"))
 
 
-def join(ws: Workspace, agg: Aggregates, infos: dict[str, SessionInfo], *, offset: int, include_old: bool,
+def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_old: bool,
          scope: Callable[[dict[str, Any]], bool], playbook: str) -> tuple[int, int]:
     """Add grades to `agg`; returns the number of graded sessions taken into account and the offset
     in grades.jsonl up to which records were read."""
     records, new_offset = _records(ws, offset)
     graded: set[str] = set()
     for (sid, outcome), rec in records.items():
-        info = infos.get(sid)
+        info = read.info(sid)
         if info is None and include_old:
             info = _old_session(ws, agg, sid, scope, playbook)
-            if info is not None:
-                infos[sid] = info
         if info is None or info.skipped or info.deferred:
             continue
-        criteria = [c for c in rec.get("criteria") or [] if isinstance(c, dict)]
-        add_grade(agg, info, outcome, rec.get("result"), criteria, rec.get("ts"))
+        add_grade(agg, info, outcome, rec.get("result"), rec.get("criteria") or [], rec.get("ts"))
         graded.add(sid)
-    for info in infos.values():
+    for info in read.infos.values():
         if info.skipped or info.deferred:
             continue
         for outcome, (_it, result, criteria, ts) in info.evaluations.items():

@@ -7,11 +7,13 @@ merges, then resolves episodes across chunk boundaries (a sub-agent scanned with
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.signals import Scope, SessionInfo, scan_session
@@ -22,11 +24,56 @@ CHUNK_BYTES = 16 * 1024 * 1024
 Progress = Callable[[str, int, int], None]
 
 
-def _size(path: Path) -> int:
+def _size(path: Path | str) -> int:
     try:
-        return path.stat().st_size
+        return os.stat(path).st_size
     except OSError:
         return 0
+
+
+@dataclass
+class Scanned:
+    """What the engine needs about the sessions read, kept small: per-session details only for the
+    sessions that matter later (graded in the log, entries in context, deferred, out of scope)."""
+
+    infos: dict[str, SessionInfo] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # sessions read in scope, not deferred
+    episodes: set[str] = field(default_factory=set)
+    deferred: list[str] = field(default_factory=list)
+    out_of_scope: int = 0
+    latest: str | None = None
+
+    def add(self, info: SessionInfo) -> None:
+        if info.skipped:
+            self.out_of_scope += 1
+            self.infos[info.session_id] = info
+            return
+        if info.deferred:
+            self.deferred.append(info.session_id)
+            self.infos[info.session_id] = info
+            return
+        self.ids.add(info.session_id)
+        self.episodes.add(info.episode)
+        if info.last_ts and (self.latest is None or info.last_ts > self.latest):
+            self.latest = info.last_ts
+        if info.evaluations or info.entry_ids or info.episode != info.session_id:
+            self.infos[info.session_id] = info
+
+    def merge(self, other: Scanned) -> None:
+        self.infos.update(other.infos)
+        self.ids.update(sys.intern(s) for s in other.ids)
+        self.episodes.update(sys.intern(e) for e in other.episodes)
+        self.deferred.extend(other.deferred)
+        self.out_of_scope += other.out_of_scope
+        if other.latest and (self.latest is None or other.latest > self.latest):
+            self.latest = other.latest
+
+    def info(self, session_id: str) -> SessionInfo | None:
+        """The session's info, rebuilt for a plain session that was read (its episode is itself)."""
+        found = self.infos.get(session_id)
+        if found is None and session_id in self.ids:
+            return SessionInfo(session_id, session_id, None, [], None)
+        return found
 
 
 def workers_for(total_bytes: int) -> int:
@@ -38,45 +85,46 @@ def workers_for(total_bytes: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def scan_files(files: list[Path], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
-               progress: Progress | None = None) -> tuple[dict[str, SessionInfo], ReadStats]:
-    """Scan `files` into `agg`; returns what was learned per session and the read statistics."""
+def scan_files(files: list[Path] | list[str], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
+               progress: Progress | None = None) -> tuple[Scanned, ReadStats]:
+    """Scan `files` into `agg`; returns what the engine needs about the sessions and the read statistics."""
     sizes = [_size(p) for p in files]
     total = sum(sizes)
     workers = workers_for(total)
     stats = ReadStats()
-    infos: dict[str, SessionInfo] = {}
+    scanned = Scanned()
     if workers == 1:
         for i, path in enumerate(files):
             info = scan_session(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
             if info is not None:
-                infos[info.session_id] = info
+                scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
-        return infos, stats
+        return scanned, stats
     chunks = _chunks(files, sizes, max(CHUNK_BYTES, total // (workers * 4) + 1))
     known = set(agg.episodes) | set(agg.parents)
     done = 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_scan_chunk, chunk, playbook, scope, now, known) for chunk in chunks]
         for fut in futures:  # in order, so merges are deterministic
-            part, part_infos, part_stats = fut.result()
+            part, part_scanned, part_stats = fut.result()
             agg.merge(part)
-            infos.update(part_infos)
+            scanned.merge(part_scanned)
             stats.add(part_stats)
             done += part_stats.bytes
             if progress is not None:
                 progress("read", done, total)
     roots = agg.resolve_episodes()
     if roots:
-        for sid, info in infos.items():
+        for sid, info in scanned.infos.items():
             if info.episode in roots:
-                infos[sid] = replace(info, episode=roots[info.episode])
-    return infos, stats
+                scanned.infos[sid] = replace(info, episode=roots[info.episode])
+        scanned.episodes = {roots.get(e, e) for e in scanned.episodes}
+    return scanned, stats
 
 
-def _chunks(files: list[Path], sizes: list[int], target: int) -> list[list[Path]]:
-    chunks: list[list[Path]] = [[]]
+def _chunks(files: list[Any], sizes: list[int], target: int) -> list[list[Any]]:
+    chunks: list[list[Any]] = [[]]
     acc = 0
     for path, size in zip(files, sizes, strict=True):
         if acc >= target and chunks[-1]:
@@ -87,14 +135,14 @@ def _chunks(files: list[Path], sizes: list[int], target: int) -> list[list[Path]
     return [c for c in chunks if c]
 
 
-def _scan_chunk(files: list[Path], playbook: str, scope: Scope, now: datetime, known: set[str]
-                ) -> tuple[Aggregates, dict[str, SessionInfo], ReadStats]:
+def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, known: set[str]
+                ) -> tuple[Aggregates, Scanned, ReadStats]:
     agg = Aggregates(known=known)  # leads scanned earlier: their sub-agents belong to them
     stats = ReadStats()
-    infos: dict[str, SessionInfo] = {}
+    scanned = Scanned()
     for path in files:
         info = scan_session(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
         if info is not None:
-            infos[info.session_id] = info
+            scanned.add(info)
     agg.known = set()
-    return agg, infos, stats
+    return agg, scanned, stats

@@ -120,7 +120,7 @@ class _State:
 Scope = Callable[[dict[str, Any]], bool]
 
 
-def scan_session(path: Path, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope | None = None,
+def scan_session(path: Path | str, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope | None = None,
                  now: datetime | None = None) -> SessionInfo | None:
     """Read one session file into `agg`. None when the file holds no readable session.start."""
     st = _State()
