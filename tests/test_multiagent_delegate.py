@@ -283,3 +283,29 @@ def test_cancelling_the_lead_stops_every_subagent(fake_anthropic: FakeAnthropic,
         assert events[-1]["totals"]["duration_ms"] > 0
     finished = [e for e in of_type(lead_events, "subagent") if e["event"] == "finished"]
     assert sorted(e["status"] for e in finished) == ["interrupted"] * 3
+
+
+def test_two_delegate_calls_in_one_turn_run_one_after_the_other(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                                workdir: Path) -> None:
+    """The loop runs one turn's tool calls in order: each call's batch is parallel, the calls are not."""
+    def lead(req: Any, turn: int) -> Reply:
+        if turn == 0:
+            return tool_reply(tool_use("delegate", {"tasks": [{"brief": "first a"}, {"brief": "first b"}]}, id="t1"),
+                              tool_use("delegate", {"brief": "second"}, id="t2"))
+        return answer("merged")
+
+    def child(brief: str, turn: int, req: Any) -> Reply:
+        reply = answer(f"did {brief}")
+        reply.latency = 0.3
+        return reply
+
+    fake_anthropic.responder = responder(lead, child)
+    run_lead(ws, config(), workdir)
+    kids = {r.messages[0]["content"][0]["text"].rsplit("\n", 1)[-1]: r for r in fake_anthropic.requests if is_child(r)}
+    assert max_overlap([kids["first a"], kids["first b"]]) == 2
+    assert kids["second"].t_start >= max(kids["first a"].t_end, kids["first b"].t_end)
+    results = fake_anthropic.requests[-1].messages[2]["content"]
+    assert [b["tool_use_id"] for b in results] == ["t1", "t2"]
+    assert "did first a" in results[0]["content"] and "did first b" in results[0]["content"]
+    assert results[1]["content"].startswith("1 sub-agent finished: 1 completed, 0 failed.")
+    assert "did second" in results[1]["content"]

@@ -150,3 +150,16 @@ def test_ctrl_c_stops_parallel_runs_and_their_subagents(fake_anthropic: FakeAnth
         end = read_log(path)[-1]
         assert end["type"] == "session.end" and end["status"] == "interrupted", (path, end)
     assert sum(is_child(r) for r in fake_anthropic.requests) == 2
+
+
+def test_outcome_option_grades_every_task(fake_anthropic: FakeAnthropic, home: Path, project: Path) -> None:
+    other = project / "alpha-only.yaml"
+    other.write_text("name: alpha-only\ncriteria:\n  - id: says-alpha\n"
+                     "    check: {type: contains, in: answer, value: alpha}\nmax_iterations: 1\n")
+    fake_anthropic.responder = responder(slow_lead(fail="none", latency=0.0), lambda *a: answer("unused"))
+    files = [str(project / "tasks" / f"{n}.yaml") for n in ("alpha", "bravo")]
+    proc = run_cli(["run", *files, "--outcome", str(other), "--json"], env=cli_env(fake_anthropic.url, home))
+    assert proc.returncode == 1
+    runs = json.loads(proc.stdout)["runs"]
+    assert [(r["task"], r["outcome"]["name"], r["outcome"]["result"]) for r in runs] == [
+        ("alpha", "alpha-only", "satisfied"), ("bravo", "alpha-only", "max_iterations_reached")]
