@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -166,24 +167,65 @@ def test_bundle_not_found(dest: Workspace, tmp_path: Path) -> None:
     refused(dest, tmp_path / "nope.tar.gz", "nope.tar.gz", "not found")
 
 
-def test_failed_swap_puts_the_old_playbooks_back(dest: Workspace, bundle_dir: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_playbooks_stay_whole_at_every_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill can land between any two renames: at each, playbooks/ must exist with every live file
+    whole and its version in history (the old import moved the directory away, then the new one in)."""
+    from dreamcli.playbooks.store import history_versions, read_live
     from dreamcli.portability import importer
 
-    before = tree(dest.playbooks_dir)
-    real = importer.os.replace
-    calls = {"n": 0}
+    src = make_workspace(tmp_path / "src", sessions=False)
+    bundle = tmp_path / "b"
+    export_playbooks(src, output=str(bundle), include_history=True)
+    ws = Workspace(root=tmp_path / "dest", source="option")
+    ws.ensure()
+    write_playbook(ws, "ops", LOCAL_OPS, history={2: LOCAL_OPS})
+    broken: list[str] = []
+    real = os.replace
+
+    def checking(a, b):  # type: ignore[no-untyped-def]
+        if not ws.playbooks_dir.is_dir():
+            broken.append(f"playbooks/ missing before replacing {b}")
+        else:
+            for f in ws.playbooks_dir.glob("*.md"):
+                pb, _ = read_live(ws, f.stem)
+                if pb is None or pb.version not in history_versions(ws, f.stem):
+                    broken.append(f"{f.name} not whole before replacing {b}")
+            if not (ws.playbooks_dir / "ops.md").is_file():
+                broken.append(f"ops.md missing before replacing {b}")
+        return real(a, b)
+
+    monkeypatch.setattr(importer.os, "replace", checking)
+    result = import_bundle(ws, bundle, mode="replace")
+    assert {p.name: p.action for p in result.playbooks} == {"legal": "added", "ops": "replaced"}
+    assert not broken, broken
+
+
+def test_failure_while_installing_keeps_each_playbook_whole_and_a_rerun_finishes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dreamcli.portability import importer
+
+    src = make_workspace(tmp_path / "src", sessions=False)
+    bundle = tmp_path / "b"
+    export_playbooks(src, output=str(bundle), include_history=True)
+    ws = Workspace(root=tmp_path / "dest", source="option")
+    real = os.replace
 
     def failing(a, b):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 2:  # the new directory going in
+        if Path(b) == ws.playbooks_dir / "ops.md":  # the second live file going in
             raise OSError("disk on fire")
         return real(a, b)
 
     monkeypatch.setattr(importer.os, "replace", failing)
     with pytest.raises(OSError):
-        import_bundle(dest, bundle_dir)
-    assert tree(dest.playbooks_dir) == before and not [a for a in audit(dest) if a["action"] == "import"]
+        import_bundle(ws, bundle)
+    assert sorted(p.name for p in ws.playbooks_dir.glob("*.md")) == ["legal.md"]  # applied and audited
+    assert [a["playbook"] for a in audit(ws) if a["action"] == "import"] == ["legal"]
+    assert not (ws.state_dir / "import-staging").exists()
+    monkeypatch.setattr(importer.os, "replace", real)
+    again = import_bundle(ws, bundle)
+    assert {p.name: p.action for p in again.playbooks} == {"legal": "unchanged", "ops": "added"}
+    assert tree(ws.playbooks_dir) == tree(src.playbooks_dir)
+    assert [a["playbook"] for a in audit(ws) if a["action"] == "import"] == ["legal", "ops"]
 
 
 def test_import_waits_for_or_refuses_a_held_lock(dest: Workspace, bundle_dir: Path) -> None:

@@ -1,13 +1,16 @@
-"""`dreamcli import BUNDLE`: verify, stage, swap. Nothing is written to the live workspace until the
-whole bundle is checked (manifest, checksums, paths, every playbook parses) and the new playbooks
-directory is complete; then it replaces the old one in one rename, under the "playbooks" lock."""
+"""`dreamcli import BUNDLE`: verify, stage, install. Nothing is written to the live workspace until the
+whole bundle is checked (manifest, checksums, paths, every playbook parses, every session is the
+session its name says) and each changed playbook is complete in a staging directory; then, under the
+"playbooks" lock, the files are moved in one by one with os.replace (atomic per file): a playbook's
+new history versions first, then its live file. The live playbooks directory is never missing or
+half-written; see docs/portability.md for what an interrupted import leaves."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,17 +19,25 @@ from dreamcli.audit import append_audit, content_hash
 from dreamcli.errors import InputError, UsageError
 from dreamcli.ids import new_ulid
 from dreamcli.playbooks import Playbook, parse_playbook
-from dreamcli.playbooks.store import check_name, commit_playbook, history_versions, read_live
+from dreamcli.playbooks.store import (
+    ConcurrentChange,
+    check_name,
+    commit_playbook,
+    history_path,
+    history_versions,
+    read_live,
+    read_text,
+)
 from dreamcli.portability.bundle_io import unpack
+from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
 from dreamcli.portability.merge import merge_into
-from dreamcli.sessions.paths import session_path
+from dreamcli.redaction import Redactor
 from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
 MODES = ("merge", "replace")
-ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 LOCK_NAME = "playbooks"
 
 
@@ -52,6 +63,7 @@ class BundleImport:
     playbooks: list[PlaybookOutcome] = field(default_factory=list)
     sessions_added: int = 0
     sessions_present: int = 0
+    session_lines_skipped: int = 0  # corrupt or cut-off lines of bundled sessions, left out
 
     def to_json(self) -> dict[str, Any]:
         m = self.manifest
@@ -60,6 +72,7 @@ class BundleImport:
             "from": {k: m.get(k) for k in ("format_version", "dreamcli_version", "created", "provenance")},
             "playbooks": [dict(p.__dict__) for p in self.playbooks],
             "sessions_added": self.sessions_added, "sessions_present": self.sessions_present,
+            "session_lines_skipped": self.session_lines_skipped,
         }
 
 
@@ -72,17 +85,25 @@ class _Incoming:
 
 
 def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: str | None = None,
-                  wait: float | None = None) -> BundleImport:
+                  wait: float | None = None,
+                  redaction_patterns: Sequence[str] | None = None) -> BundleImport:
+    """Import a bundle. Sessions in it are redacted with `redaction_patterns` (default: the
+    workspace's config.yaml `redaction.patterns`) on top of the built-in rules."""
     if mode not in MODES:
         raise UsageError(f"unknown import mode {mode!r} (use --merge or --replace)")
     bundle = Path(bundle).expanduser()
     if not bundle.exists():
         raise InputError("bundle not found", file=str(bundle))
+    if redaction_patterns is None:
+        from dreamcli.config import load_config
+
+        redaction_patterns = load_config(ws.config_path).redaction.patterns
+    redactor = Redactor(redaction_patterns)
     ws.ensure()
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         staging = ws.state_dir / "import-staging" / new_ulid()
         try:
-            return _import(ws, bundle, staging, mode, actor)
+            return _import(ws, bundle, staging, mode, actor, redactor)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -120,61 +141,60 @@ def _read(bundle: Path, staging: Path) -> tuple[dict[str, Any], dict[str, Path],
     return manifest, files, incoming
 
 
-def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | None) -> BundleImport:
+def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | None,
+            redactor: Redactor) -> BundleImport:
     manifest, files, incoming = _read(bundle, staging)
     result = BundleImport(bundle=str(bundle), mode=mode, manifest=manifest)
-    # Stage a complete copy of the playbooks directory and apply every change to it.
+    # Stage a copy of each playbook the bundle names (live file and history) and apply the changes.
     stage_ws = Workspace(root=staging / "ws", source="option")
-    if ws.playbooks_dir.is_dir():
-        shutil.copytree(ws.playbooks_dir, stage_ws.playbooks_dir, symlinks=True)
     ensure_dir(stage_ws.playbooks_dir)
     for inc in incoming:
+        _copy_playbook(ws, stage_ws, inc.name)
         result.playbooks.append(_apply(stage_ws, inc, mode))
-    for out in result.playbooks:  # what the swap will make live must parse
+    for out in result.playbooks:  # what goes live must parse
         if read_live(stage_ws, out.name)[0] is None:
             raise InputError(f"playbook {out.name} did not stage", file=str(bundle))
-    sessions = _session_files(files, bundle)
+    sessions = bundled_sessions(files, bundle)
+    for s in sessions:
+        check_session(s, bundle)
     changed = [p for p in result.playbooks if p.action != "unchanged"]
-    if changed:
-        _swap(ws, stage_ws)
-    for rel in sessions:
-        sid = Path(rel).stem
-        final = session_path(ws, sid)
-        if final.exists():
-            result.sessions_present += 1
-            continue
-        ensure_dir(final.parent)
-        os.replace(files[rel], final)
-        result.sessions_added += 1
     bundle_hash = "sha256:" + file_sha256(bundle) if bundle.is_file() else None
-    for p in changed:
+    about = {"mode": mode, "bundle": str(bundle), "bundle_hash": bundle_hash,
+             "bundle_created": manifest.get("created")}
+
+    def audit_playbook(p: PlaybookOutcome) -> None:
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
-                     mode=mode, result=p.action, bundle=str(bundle), bundle_hash=bundle_hash,
-                     bundle_created=manifest.get("created"), added=p.added, updated=p.updated,
-                     conflicts=[c["id"] for c in p.conflicts])
+                     result=p.action, added=p.added, updated=p.updated,
+                     conflicts=[c["id"] for c in p.conflicts], **about)
+
+    _install(ws, stage_ws, changed, audit_playbook)
+    done = SessionsAdded()
+    try:
+        add_sessions(ws, sessions, redactor, done)
+    finally:
+        if done.added:  # recorded even when interrupted part-way
+            append_audit(ws, "import", actor=actor, **done.audit_fields(), **about)
+        result.sessions_added, result.sessions_present = len(done.added), len(done.present)
+        result.session_lines_skipped = done.lines_skipped
     return result
 
 
-def _session_files(files: dict[str, Path], bundle: Path) -> list[str]:
-    """Bundle members under sessions/: each must be named after a session id (its place in the
-    workspace comes from that id, never from the path in the bundle)."""
-    out = []
-    for rel in sorted(files):
-        if not rel.startswith("sessions/"):
-            continue
-        stem = Path(rel).stem
-        if not rel.endswith(".jsonl") or not ULID_RE.fullmatch(stem):
-            raise InputError(f"{rel} is not a session log named after its session id", file=str(bundle))
-        out.append(rel)
-    return out
+def _copy_playbook(ws: Workspace, stage: Workspace, name: str) -> None:
+    live = ws.playbooks_dir / f"{name}.md"
+    if live.is_file():
+        shutil.copy2(live, stage.playbooks_dir / f"{name}.md")
+    history = ws.playbook_history_dir / name
+    if history.is_dir():
+        shutil.copytree(history, stage.playbook_history_dir / name)
 
 
 def _apply(stage: Workspace, inc: _Incoming, mode: str) -> PlaybookOutcome:
     live, live_text = read_live(stage, inc.name)
     known = history_versions(stage, inc.name)
-    if live is None and not known:
-        # New here: the bundle's bytes as they are, with the history it carries.
+    if live is None and _only_bundle_history(stage, inc, known):
+        # New here (or left with only this bundle's history by an interrupted import of it): the
+        # bundle's bytes as they are, with the history it carries.
         for version, data in sorted(inc.history.items()):
             atomic_write_bytes(stage.playbook_history_dir / inc.name / f"v{version}.md", data, fsync=False)
         atomic_write_bytes(stage.playbook_history_dir / inc.name / f"v{inc.playbook.version}.md", inc.raw,
@@ -206,16 +226,52 @@ def _apply(stage: Workspace, inc: _Incoming, mode: str) -> PlaybookOutcome:
                            hash_before=commit.hash_before, hash_after=commit.hash_after)
 
 
-def _swap(ws: Workspace, stage: Workspace) -> None:
-    """Put the staged playbooks directory in place of the live one (two renames, old one kept until
-    the new one is in)."""
-    live = ws.playbooks_dir
-    old = stage.root / "playbooks.old"
-    if live.exists():
-        os.replace(live, old)
+def _only_bundle_history(stage: Workspace, inc: _Incoming, known: list[int]) -> bool:
+    """Every history version here is byte for byte the bundle's own (true when there is none)."""
+    for v in known:
+        theirs = inc.raw if v == inc.playbook.version else inc.history.get(v)
+        if theirs is None or history_path(stage, inc.name, v).read_bytes() != theirs:
+            return False
+    return True
+
+
+def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
+             installed: Callable[[PlaybookOutcome], None]) -> None:
+    """Move the staged files of each changed playbook into the workspace, one os.replace per file,
+    one playbook at a time: its new history versions first, then its live file, then `installed`.
+    Checked first: the live files and history are still what was staged from (the lock keeps
+    dreamcli out; this catches a hand edit meanwhile)."""
+    moves: dict[str, list[tuple[Path, Path]]] = {}
+    for p in changed:
+        if content_hash(read_text(ws.playbooks_dir / f"{p.name}.md")) != p.hash_before:
+            raise ConcurrentChange(f"playbook {p.name} changed while the import was prepared; try again")
+        moves[p.name] = []
+        staged_history = stage.playbook_history_dir / p.name
+        for f in sorted(staged_history.glob("v*.md")) if staged_history.is_dir() else []:
+            dst = ws.playbook_history_dir / p.name / f.name
+            if not dst.exists():
+                moves[p.name].append((f, dst))
+            elif dst.read_bytes() != f.read_bytes():
+                raise ConcurrentChange(f"{dst} changed while the import was prepared; try again")
+    for p in changed:
+        for src, dst in moves[p.name]:
+            _put(src, dst)
+        _put(stage.playbooks_dir / f"{p.name}.md", ws.playbooks_dir / f"{p.name}.md")
+        installed(p)
+
+
+def _put(src: Path, dst: Path) -> None:
+    """Replace `dst` by `src` atomically and durably (data on disk before the rename, the rename on
+    disk before returning)."""
+    fd = os.open(src, os.O_RDONLY)
     try:
-        os.replace(stage.playbooks_dir, live)
-    except BaseException:
-        if old.exists() and not live.exists():
-            os.replace(old, live)
-        raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    ensure_dir(dst.parent)
+    os.replace(src, dst)
+    dfd = os.open(dst.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
