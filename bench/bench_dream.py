@@ -165,7 +165,8 @@ def main() -> None:
          f"median {statistics.median(r['seconds'] for r in r1):.1f} s)", ">= 30 MB/s"),
         ("offline dream throughput, 2x corpus", f"{mbps2:.0f} MB/s ({mb2:.0f} MB, {r2[0]['sessions']:,} sessions)",
          ">= 30 MB/s"),
-        ("peak RSS of the dream process, 1x / 2x", f"{rss1:.0f} MB / {rss2:.0f} MB (ratio {rss2 / rss1:.2f})",
+        ("peak RSS of the dream process, 1x / 2x", f"{rss1:.0f} MB / {rss2:.0f} MB (ratio {rss2 / rss1:.2f}; "
+         f"+{(rss2 - rss1) / (r2[0]['sessions'] - r1[0]['sessions']) * 1000:.1f} MB per 1,000 more sessions)",
          "<= 300 MB, flat"),
         ("peak RSS of a scanning worker, 1x / 2x", f"{w1:.0f} MB / {w2:.0f} MB ({workers} workers)",
          f"main + {workers} workers <= 300 MB"),
