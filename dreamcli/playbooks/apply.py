@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dreamcli.errors import InputError
+from dreamcli.playbooks.format import entry_text_problem, section_problem
 from dreamcli.playbooks.model import Entry, Playbook, normalize_text, text_matches
-from dreamcli.playbooks.proposals import Operation
+from dreamcli.playbooks.proposals import TEXT_OPS, Operation
 from dreamcli.workspace.home import Workspace
 
 APPLIED, ALREADY, CONFLICT = "applied", "already", "conflict"
@@ -41,6 +43,7 @@ class MemoryChange:
     path: Path
     before: str | None
     after: str | None  # None: delete
+    root: Path | None = None  # the store's memories/ directory the path must stay inside
 
 
 @dataclass
@@ -76,14 +79,21 @@ def merge_metadata(entry: Entry, md: dict[str, Any], base: Entry | None) -> None
             setattr(entry, key, max(0, getattr(entry, key) + value - getattr(base, key)))
         else:
             setattr(entry, key, value)
-    sources = [s for s in md.get("sources") or [] if isinstance(s, str) and s]
+    sources = [s for s in md.get("sources") or [] if _meta_value_ok(s)]
     if sources:
         entry.sources = list(dict.fromkeys([*sources, *entry.sources]))
     first, last = md.get("first_seen"), md.get("last_seen")
-    if isinstance(first, str) and first:
+    if _meta_value_ok(first):
         entry.first_seen = min(first, entry.first_seen) if entry.first_seen else first
-    if isinstance(last, str) and last:
+    if _meta_value_ok(last):
         entry.last_seen = max(last, entry.last_seen) if entry.last_seen else last
+
+
+def _meta_value_ok(value: Any) -> bool:
+    """Whether `value` fits in the `<!-- dc: key=value -->` comment (no space, ',' or '-->'): other
+    values from a proposal are dropped rather than written into a file that would not parse."""
+    return (isinstance(value, str) and bool(value) and not any(c.isspace() for c in value)
+            and "," not in value and "-->" not in value)
 
 
 class _Applier:
@@ -229,9 +239,9 @@ class _Applier:
                 return _conflict(op, f"{op.path} changed after the dream read it", current)
         for m in merged:
             if m != path:
-                self.memory[m] = MemoryChange(m, self._read(m), None)
+                self.memory[m] = MemoryChange(m, self._read(m), None, root=memory_root(self.ws, self.store))
         new = None if op.op == "retire" else (text or "")
-        self.memory[path] = MemoryChange(path, current, new)
+        self.memory[path] = MemoryChange(path, current, new, root=memory_root(self.ws, self.store))
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=current, after=new)
 
     def _read(self, path: Path) -> str | None:
@@ -253,8 +263,32 @@ def memory_path(ws: Workspace, store: str, path: str) -> Path:
     parts = p.parts[2:] if p.is_absolute() else p.parts
     if not parts or any(part in ("..", ".", "") for part in parts):
         raise ValueError(f"invalid memory path {path!r} (expected /memories/...)")
-    root = ws.memory_store(store) / "memories"
-    return root.joinpath(*parts)
+    root = memory_root(ws, store)
+    target = root.joinpath(*parts)
+    if not within(target, root):
+        raise ValueError(f"memory path {path!r} leads outside the memory store (through a symlink)")
+    return target
+
+
+def memory_root(ws: Workspace, store: str) -> Path:
+    return ws.memory_store(store) / "memories"
+
+
+def within(path: Path, root: Path) -> bool:
+    """Whether `path`, with every symlink resolved (a new file: its parent), stays inside `root`.
+    The agent's bash tool can create symlinks in the store, so a lexical check is not enough."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def check_memory(changes: list[MemoryChange]) -> None:
+    """Raise InputError naming the first planned memory write that would land outside its store."""
+    for change in changes:
+        if change.root is not None and not within(change.path, change.root):
+            raise InputError(f"refusing to write memory file {change.path}: it leads outside the memory "
+                             f"store {change.root} (through a symlink); nothing was written")
 
 
 def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 0, base: Playbook | None = None,
@@ -267,7 +301,12 @@ def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 
     for op in ops:
         raw = (edits or {}).get(op.entry_id, op.text)
         text = normalize_text(raw) if raw is not None else None
-        if op.target == "memory":
+        problem = None
+        if op.target == "playbook" and op.op in TEXT_OPS:
+            problem = entry_text_problem(text or "") or (section_problem(op.section) if op.op == "add" else None)
+        if problem is not None:
+            outcome = _conflict(op, f"entry {op.entry_id}: {problem}")
+        elif op.target == "memory":
             outcome = applier.memory_op(op, raw)
         elif op.op == "add":
             outcome = applier.add(op, text or "")
@@ -286,8 +325,10 @@ def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 
 
 
 def write_memory(changes: list[MemoryChange]) -> None:
+    """Write planned memory changes; every target is checked (`check_memory`) before the first write."""
     from dreamcli.workspace.fsutil import atomic_write_text
 
+    check_memory(changes)
     for change in changes:
         if change.after is None:
             if change.path.exists():

@@ -16,7 +16,18 @@ from typing import Any
 
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import UsageError
-from dreamcli.playbooks.apply import ALREADY, APPLIED, CONFLICT, ApplyResult, Outcome, apply_operations, write_memory
+from dreamcli.playbooks import journal
+from dreamcli.playbooks.apply import (
+    ALREADY,
+    APPLIED,
+    CONFLICT,
+    ApplyResult,
+    Outcome,
+    apply_operations,
+    check_memory,
+    write_memory,
+)
+from dreamcli.playbooks.format import entry_text_problem
 from dreamcli.playbooks.lintcheck import lint_text, redact_edit, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
 from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream
@@ -121,6 +132,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         prop = dream.proposal
+        journal.recover(ws, prop.playbook, who)  # audit a commit an interrupted approve left unaudited
         result = ReviewResult("approve", dream.dream_id, prop.playbook)
         todo: list[Operation] = []
         for op in _select(dream, entry_ids, all_):
@@ -140,6 +152,8 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                 raise UsageError(f"--edit-text applies to an entry being approved; {entry_id} is not one")
             if op.op not in TEXT_OPS or not text:
                 raise UsageError(f"entry {entry_id} ({op.op}) has no text to edit, or the new text is empty")
+            if (problem := entry_text_problem(text)) is not None:
+                raise UsageError(f"--edit-text for {entry_id}: {problem}")
         blocked = {op.entry_id: blocking_findings(ws, dream, op, edits) for op in todo}
         blocked = {k: v for k, v in blocked.items() if v}
         if blocked and not force:
@@ -153,7 +167,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             return result
         all_edits = {op.entry_id: dream.decision(op.entry_id).edited_text for op in todo}
         all_edits = {k: v for k, v in all_edits.items() if v is not None} | edits
-        applied, commit = _apply_and_commit(ws, dream, todo, all_edits)
+        applied, commit = _apply_and_commit(ws, dream, todo, all_edits, who)
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
@@ -168,11 +182,12 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                                      forced=o.entry_id in blocked, text_hash=content_hash(o.after)))
         result.status = _record(ws, dream, records)
         result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked))
+        journal.finish(ws, prop.playbook)
         return result
 
 
-def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation],
-                      edits: dict[str, str]) -> tuple[ApplyResult, Commit | None]:
+def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str],
+                      who: str) -> tuple[ApplyResult, Commit | None]:
     prop = dream.proposal
     for attempt in range(COMMIT_ATTEMPTS):
         live, live_text = read_live(ws, prop.playbook)
@@ -182,10 +197,13 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation],
             base = load_version(ws, prop.playbook, prop.base_version)
         applied = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits, ws=ws,
                                    memory_store=prop.memory_store)
+        check_memory(applied.memory)  # refuse before the playbook is written, not halfway
         commit = None
+        intent = journal.begin(ws, "approve", who, dream_id=dream.dream_id,
+                               entry_ids=[o.entry_id for o in applied.outcomes if o.status == APPLIED])
         try:
             if applied.changed:
-                commit = commit_playbook(ws, pb, expected_text=live_text)
+                commit = commit_playbook(ws, pb, expected_text=live_text, before_write=intent)
         except ConcurrentChange:
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise
@@ -232,6 +250,8 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
     new, redacted = redact_edit(ws, normalize_text(text))
     if not new:
         raise UsageError("the edited text is empty")
+    if (problem := entry_text_problem(new)) is not None:
+        raise UsageError(f"cannot use this text for {entry_id}: {problem}")
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         op = dream.proposal.find(entry_id)

@@ -11,7 +11,7 @@ import re
 
 from dreamcli.errors import InputError
 from dreamcli.playbooks.frontmatter import parse_front_matter, render_front_matter
-from dreamcli.playbooks.model import ID_RE, MAX_SOURCES, Entry, Playbook, heading_title
+from dreamcli.playbooks.model import ID_RE, MAX_SOURCES, Entry, Playbook, heading_title, text_matches
 
 _ENTRY_START = re.compile(r"^- \[([^\]\s]*)\](?: (.*))?$")
 _ID_LIKE = re.compile(r"^[A-Za-z0-9_]+-[A-Za-z0-9_-]+$")
@@ -152,6 +152,51 @@ def _parse_meta(comment: str, file: str | None, line: int) -> dict[str, str]:
                              file=file, line=line)
         out[key] = value
     return out
+
+
+# --- what an entry may say ------------------------------------------------------------------------
+
+def entry_text_problem(text: str) -> str | None:
+    """Why `text` cannot be an entry's text, or None when it can.
+
+    A line starting with `<!-- dc:` would be read back as the entry's metadata comment (and the file
+    would not parse), so it is refused. Everything else round-trips: continuation lines are indented
+    by two spaces, so text lines that look like `- [id] ...` bullets, `## ` headings or code fences
+    stay part of the entry."""
+    for n, line in enumerate(str(text).split("\n"), 1):
+        if line.strip().startswith(_META_START):
+            return (f"line {n} of the entry text starts with '{_META_START}', which marks an entry's "
+                    "metadata comment; reword it (e.g. put it in backticks)")
+    return None
+
+
+def section_problem(section: str | None) -> str | None:
+    """Why `section` cannot be a `## ` heading title, or None when it can (one line)."""
+    if section is not None and ("\n" in section or "\r" in section):
+        return f"section title {section!r} spans several lines; a section is one '## ' heading line"
+    return None
+
+
+def check_round_trip(pb: Playbook, text: str, file: str | None = None) -> None:
+    """Raise InputError unless `text` (the rendering of `pb`) parses back to the same entries."""
+    where = f"refusing to write playbook {pb.name}"
+    try:
+        back = parse_playbook(text, file=file)
+    except InputError as e:
+        raise InputError(f"{where}: the new version would not parse back ({e})") from None
+    mine = pb.entries()
+    theirs = back.entries()
+    if [e.id for e in mine] != [e.id for e in theirs]:
+        raise InputError(f"{where}: the new version would read back with entries "
+                         f"{[e.id for e in theirs]} instead of {[e.id for e in mine]}", file=file)
+    for a, b in zip(mine, theirs, strict=True):
+        if not text_matches(a.text, b.text) or _meta_values(a) != _meta_values(b):
+            raise InputError(f"{where}: entry {a.id} would not read back as written", file=file)
+
+
+def _meta_values(e: Entry) -> tuple[object, ...]:
+    return (e.helpful, e.harmful, [s for s in e.sources if s][:MAX_SOURCES], e.first_seen or None,
+            e.last_seen or None, {k: v for k, v in e.extra.items() if k not in _KNOWN_KEYS})
 
 
 # --- rendering ---------------------------------------------------------------------------------

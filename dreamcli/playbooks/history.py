@@ -7,6 +7,7 @@ from typing import Any
 
 from dreamcli.audit import append_audit, content_hash, current_actor, iter_audit
 from dreamcli.errors import UsageError
+from dreamcli.playbooks import journal
 from dreamcli.playbooks.format import parse_playbook
 from dreamcli.playbooks.model import new_playbook
 from dreamcli.playbooks.store import (
@@ -74,6 +75,7 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
     """Make a new version whose content equals `version`. None when the live playbook already equals it."""
     who = current_actor(actor)
     with workspace_lock(ws, LOCK_NAME, wait=wait):
+        journal.recover(ws, name, who)
         old_text = load_version_text(ws, name, version)
         if old_text is None:
             known = ", ".join(f"v{v}" for v in history_versions(ws, name)) or "none"
@@ -85,14 +87,17 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
             return None
         old.version = current.version
         old.name = name
-        commit = commit_playbook(ws, old, expected_text=live_text)
         before_ids = {e.id for e in current.entries()}
         after_ids = {e.id for e in old.entries()}
+        commit = commit_playbook(ws, old, expected_text=live_text,
+                                 before_write=journal.begin(ws, "revert", who,
+                                                            entry_ids=sorted(before_ids ^ after_ids)))
         append_audit(ws, "revert", actor=who, playbook=name, to_version=version,
                      version_before=commit.version_before, version_after=commit.version_after,
                      hash_before=commit.hash_before, hash_after=commit.hash_after,
                      entry_ids=sorted(before_ids ^ after_ids),
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids))
+        journal.finish(ws, name)
         return commit
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dreamcli.errors import DreamError, InputError, UsageError
-from dreamcli.playbooks.format import parse_playbook, render_playbook
+from dreamcli.playbooks.format import check_round_trip, parse_playbook, render_playbook
 from dreamcli.playbooks.model import Playbook
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
@@ -117,13 +118,19 @@ def now_seconds() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None) -> Commit:
+def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
+                    before_write: Callable[[Commit], None] | None = None) -> Commit:
     """Write `pb` as the next version: `.history/<name>/v<N>.md` first, then the live file.
 
     Call it holding the workspace's "playbooks" lock. `expected_text` is the live text the change was
     computed from; if the file changed since (a writer that ignores the lock, a hand edit), nothing is
     written and ConcurrentChange is raised so the caller can recompute. A live version that has no
     history file yet (created or edited by hand) is kept in history before it is replaced.
+
+    The new text must parse back to the same entries (`check_round_trip`); when it would not, nothing
+    is written and InputError is raised: a commit never leaves an unreadable playbook. `before_write`
+    is called with the planned commit after every check and before the first write (approval records
+    its intent there, see dreamcli.playbooks.journal).
     """
     from dreamcli.audit import content_hash
 
@@ -134,18 +141,30 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None) -
         raise ConcurrentChange(f"playbook {name} changed while this change was prepared; try again")
     version_before = pb.version
     hand_edited = False
+    keep_current = False
     if current is not None:
         recorded = load_version_text(ws, name, version_before)
         if recorded is None:
-            atomic_write_text(history_path(ws, name, version_before), current)
+            keep_current = True
         elif recorded != current:
             hand_edited = True
     known = history_versions(ws, name)
+    updated_before = pb.updated
     pb.version = max([version_before, *known]) + 1
     pb.updated = now_seconds()
     text = render_playbook(pb)
+    try:
+        check_round_trip(pb, text, file=str(live))
+    except InputError:
+        pb.version, pb.updated = version_before, updated_before
+        raise
+    commit = Commit(name=name, version_before=version_before, version_after=pb.version,
+                    hash_before=content_hash(current), hash_after=content_hash(text) or "",
+                    text_after=text, hand_edited=hand_edited)
+    if before_write is not None:
+        before_write(commit)
+    if keep_current and current is not None:
+        atomic_write_text(history_path(ws, name, version_before), current)
     atomic_write_text(history_path(ws, name, pb.version), text)
     atomic_write_text(live, text)
-    return Commit(name=name, version_before=version_before, version_after=pb.version,
-                  hash_before=content_hash(current), hash_after=content_hash(text) or "",
-                  text_after=text, hand_edited=hand_edited)
+    return commit

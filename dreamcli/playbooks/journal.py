@@ -1,0 +1,92 @@
+"""Commit intents: a crash between a playbook commit and its audit record is recovered, not lost.
+
+`approve` and `revert` hold the workspace's "playbooks" lock and then:
+1. `recover(ws, name, actor)` finishes whatever an earlier, crashed command left behind (below);
+2. `commit_playbook(..., before_write=begin(...))` writes `.history/<name>/intent.json` (atomic,
+   fsync'd: the planned version, both content hashes, the action, actor, dream and entry ids) after
+   every check and before the first byte of the new version is written;
+3. the dream's decisions and the audit record are written;
+4. `finish(ws, name)` deletes the intent.
+
+An intent file that is still there means the command stopped between 2 and 4. `recover` then looks
+at the live playbook: if it is the version the intent planned (or was, and later changed) and no
+audit record has that version, it appends one with action `reconciled` (actor: who made the change,
+`reconciled_by`: who ran the recovering command, plus the interrupted action, dream and entry ids).
+If the commit never happened, the intent is simply dropped. A dream's decisions are not replayed:
+its entries stay pending, and approving them again records them as "already in the playbook".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dreamcli.audit import append_audit, content_hash, iter_audit
+from dreamcli.playbooks.store import Commit, history_dir, load_version_text, playbook_path, read_text
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.home import Workspace
+
+INTENT_FILE = "intent.json"
+
+
+def intent_path(ws: Workspace, name: str) -> Path:
+    return history_dir(ws, name) / INTENT_FILE
+
+
+def begin(ws: Workspace, action: str, actor: str, *, dream_id: str | None = None,
+          entry_ids: list[str] | None = None) -> Callable[[Commit], None]:
+    """A `before_write` hook for `commit_playbook` that records the intent of this commit."""
+
+    def write(commit: Commit) -> None:
+        intent = {"v": 1, "ts": now_rfc3339(), "action": action, "actor": actor, "playbook": commit.name,
+                  "dream_id": dream_id, "entry_ids": list(entry_ids or []),
+                  "version_before": commit.version_before, "version_after": commit.version_after,
+                  "hash_before": commit.hash_before, "hash_after": commit.hash_after}
+        atomic_write_text(intent_path(ws, commit.name), json.dumps(intent, indent=2) + "\n")
+
+    return write
+
+
+def finish(ws: Workspace, name: str) -> None:
+    """The commit is audited: forget its intent."""
+    intent_path(ws, name).unlink(missing_ok=True)
+
+
+def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
+    """Audit a commit whose command stopped before auditing it; returns the record appended, if any."""
+    path = intent_path(ws, name)
+    try:
+        intent = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        intent = None  # written atomically, so only a damaged disk gets here: nothing to go by
+    record = None
+    if isinstance(intent, dict) and _committed(ws, name, intent) and not _audited(ws, name, intent):
+        fields = {k: intent.get(k) for k in ("dream_id", "entry_ids", "version_before", "version_after",
+                                             "hash_before", "hash_after")}
+        record = append_audit(ws, "reconciled", actor=str(intent.get("actor") or "unknown"), playbook=name,
+                              interrupted=intent.get("action"), intent_ts=intent.get("ts"),
+                              reconciled_by=actor, **fields)
+    path.unlink(missing_ok=True)
+    return record
+
+
+def _committed(ws: Workspace, name: str, intent: dict[str, Any]) -> bool:
+    planned = intent.get("hash_after")
+    live_hash = content_hash(read_text(playbook_path(ws, name)))
+    if live_hash == planned:
+        return True
+    version = intent.get("version_after")
+    if live_hash == intent.get("hash_before") or not isinstance(version, int):
+        return False
+    # changed again since (a hand edit): the commit happened if its version is in history
+    return content_hash(load_version_text(ws, name, version)) == planned
+
+
+def _audited(ws: Workspace, name: str, intent: dict[str, Any]) -> bool:
+    return any(rec.get("playbook") == name and rec.get("version_after") == intent.get("version_after")
+               and rec.get("hash_after") == intent.get("hash_after") for rec in iter_audit(ws))
