@@ -201,3 +201,10 @@ def test_debug_shows_traceback_only_when_asked(ws: Workspace) -> None:
     assert "Traceback" not in r.output
     r = runner.invoke(app, ["--home", str(ws.root), "--debug", "sessions", "show", "ZZZ"])
     assert "Traceback" in r.stderr and r.exit_code == 2
+
+
+def test_init_without_dir_uses_dreamcli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["init", "--json"], env={"DREAMCLI_HOME": str(tmp_path / "envhome")})
+    assert r.exit_code == 0 and json.loads(r.stdout)["workspace"] == str(tmp_path / "envhome")
+    assert not (tmp_path / ".dreamcli").exists()

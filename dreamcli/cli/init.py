@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from dreamcli.cli.common import print_json, state
 from dreamcli.errors import UsageError
 from dreamcli.workspace.fsutil import atomic_write_text
-from dreamcli.workspace.home import LOCAL_DIR_NAME, Workspace, check_home_usable, resolve_home
+from dreamcli.workspace.home import ENV_HOME, LOCAL_DIR_NAME, Workspace, check_home_usable, resolve_home
 
 CONFIG_TEMPLATE = """\
 # dreamcli workspace configuration. Every key is optional; see docs/config.md.
@@ -33,7 +34,8 @@ CONFIG_TEMPLATE = """\
 #   token_budget: 2000
 """
 
-HELP = "Create a workspace: DIR/.dreamcli (DIR defaults to the current directory), or the --home path."
+HELP = ("Create a workspace: DIR/.dreamcli, or the --home / $DREAMCLI_HOME workspace when no DIR is given, "
+        "else ./.dreamcli.")
 EPILOG = """Examples:
 
   dreamcli init
@@ -53,8 +55,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         st = state(ctx)
-        if st.home and directory is None:
-            ws = resolve_home(st.home)
+        if directory is None and (st.home or os.environ.get(ENV_HOME)):
+            ws = resolve_home(st.home)  # --home or DREAMCLI_HOME: set up the home every command will use
         else:
             base = (directory or Path.cwd()).expanduser()
             if base.exists() and not base.is_dir():

@@ -102,6 +102,9 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     if grades_size < mark.grades_offset:
         mark.grades_offset = 0  # the grades file was replaced
     if mode == "new" and not files and grades_size == mark.grades_offset:
+        if mark.arrivals_next != mark.arrivals_offset and not opts.dry_run:  # arrivals whose files are gone
+            mark.arrivals_offset = mark.arrivals_next
+            save_watermark(ws, mark)
         _log(ws, f"dream playbook={name} status=nothing_new")
         return DreamResult(status="nothing_new", playbook=name)
 
@@ -204,6 +207,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
             mark.last_session_id = max(mark.last_session_id or "", last_id)
         mark.deferred = deferred
         mark.grades_offset = grades_read
+        mark.arrivals_offset = max(mark.arrivals_offset, mark.arrivals_next)
         mark.dream_id = result.dream_id or mark.dream_id
         mark.sessions_dreamed += len(scanned)
         save_watermark(ws, mark)

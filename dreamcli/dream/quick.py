@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+from dreamcli.sessions.arrivals import arrivals_size
 from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
@@ -65,6 +66,8 @@ def nothing_new(ws: Workspace, playbook: str) -> bool:
     except OSError:
         grades = 0
     if grades != int(mark.get("grades_offset") or 0):
+        return False
+    if arrivals_size(ws) != int(mark.get("arrivals_offset") or 0):  # imports with older ids
         return False
     try:
         return not _any_after(ws, str(mark["last_session_id"]).upper())

@@ -12,6 +12,7 @@ from typing import Any
 
 from dreamcli.dream.watermark import Watermark
 from dreamcli.ids import ulid_time_ms
+from dreamcli.sessions.arrivals import read_arrivals
 from dreamcli.sessions.paths import find_session, iter_session_files, session_path
 from dreamcli.workspace.home import Workspace
 
@@ -24,7 +25,8 @@ def _dirs(path: Path) -> list[str]:
 
 
 def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
-    """Session files after the watermark (in id order), then the deferred ones that still exist."""
+    """Session files after the watermark (in id order), then sessions that arrived out of id order
+    (imports), then the deferred ones that still exist."""
     if mark.last_session_id is None:
         files = list(iter_session_files(ws))
     else:
@@ -49,6 +51,12 @@ def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
                         continue
                     files.extend(folder / n for n in names if n[:-6].upper() > last)
     seen = {p.stem.upper() for p in files}
+    arrived, mark.arrivals_next = read_arrivals(ws, mark.arrivals_offset)
+    for sid in arrived:  # imported with older ids than the watermark: new to the dream all the same
+        path = session_path(ws, sid)
+        if sid not in seen and path.exists():
+            seen.add(sid)
+            files.append(path)
     for sid in mark.deferred:
         path = session_path(ws, sid)
         if sid.upper() not in seen and path.exists():

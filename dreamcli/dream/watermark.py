@@ -36,6 +36,8 @@ class Watermark:
     dream_id: str | None = None
     updated: str | None = None
     sessions_dreamed: int = 0
+    arrivals_offset: int = 0  # bytes of state/session-arrivals.jsonl already taken into account
+    arrivals_next: int = field(default=0, repr=False)  # set by selection; saved as arrivals_offset
 
     def is_new(self, session_id: str) -> bool:
         return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
@@ -61,12 +63,14 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
         dream_id=data.get("dream_id"),
         updated=data.get("updated"),
         sessions_dreamed=int(data.get("sessions_dreamed") or 0),
+        arrivals_offset=int(data.get("arrivals_offset") or 0),
     )
 
 
 def save_watermark(ws: Workspace, mark: Watermark) -> None:
     mark.updated = now_rfc3339()
     data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
+    data.pop("arrivals_next", None)
     atomic_write_text(state_dir(ws, mark.playbook) / "watermark.json", json.dumps(data, indent=1) + "\n")
 
 
