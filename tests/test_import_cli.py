@@ -137,6 +137,64 @@ def test_failure_mid_import_leaves_only_whole_sessions(tmp_path: Path, monkeypat
         assert json.loads(f.read_text().splitlines()[-1])["type"] == "session.end"
 
 
+def audit_records(ws: Workspace) -> list[dict]:
+    if not ws.audit_path.exists():
+        return []
+    return [json.loads(line) for line in ws.audit_path.read_text().splitlines()]
+
+
+def test_interrupted_import_audits_every_committed_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "p"
+    for i in range(3):
+        claude_transcript(src / f"s{i}.jsonl", session_id=f"s{i}", start=utc(2026, 5, 5, 9, i), seed=i)
+    ws = Workspace(root=tmp_path / "ws", source="option")
+    real = runner._commit_batch
+    calls = {"n": 0}
+
+    def commit_then_interrupt(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt  # Ctrl-C right after the first batch went in
+
+    monkeypatch.setattr(runner, "_commit_batch", commit_then_interrupt)
+    monkeypatch.setattr(runner, "COMMIT_EVERY_FILES", 1)
+    with pytest.raises(KeyboardInterrupt):
+        import_transcripts(ws, "claude-code", src, workers=1)
+    [committed] = session_files(ws.root)
+    [rec] = audit_records(ws)
+    assert rec["action"] == "sessions-import" and rec["sessions"] == 1
+    assert rec["first_session"] == committed.stem and rec["source"] == "claude-code"
+    monkeypatch.setattr(runner, "_commit_batch", real)
+    import_transcripts(ws, "claude-code", src, workers=1)  # the rest: one record per batch of one
+    recs = audit_records(ws)
+    assert [r["sessions"] for r in recs] == [1, 1, 1]
+    assert sorted(r["first_session"] for r in recs) == sorted(f.stem for f in session_files(ws.root))
+
+
+def test_interrupt_inside_a_batch_still_audits_what_went_in(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "p"
+    for i in range(3):
+        claude_transcript(src / f"s{i}.jsonl", session_id=f"s{i}", start=utc(2026, 5, 5, 9, i), seed=i)
+    ws = Workspace(root=tmp_path / "ws", source="option")
+    real = runner._commit
+    calls = {"n": 0}
+
+    def commit_two_then_interrupt(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_commit", commit_two_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        import_transcripts(ws, "claude-code", src, workers=1)  # one batch of three transcripts
+    assert len(session_files(ws.root)) == 2
+    [rec] = audit_records(ws)
+    assert rec["sessions"] == 2 and rec["interrupted"] is True
+
+
 def test_another_import_holding_the_lock_is_exit_75(tmp_path: Path) -> None:
     from dreamcli.workspace.lock import workspace_lock
 

@@ -6,11 +6,12 @@ and a re-run picks up where it stopped. Big imports use worker processes."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,7 @@ FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
 PARALLEL_MIN_BYTES = 32 << 20  # below this, worker start-up costs more than it saves
 COMMIT_EVERY_BYTES = 128 << 20  # staged sessions are synced and moved in batches of this size...
 COMMIT_EVERY_FILES = 500  # ...or of this many transcripts
+FSYNC_THREADS = 8  # concurrent fsyncs of a batch's files (the journal commits them together)
 
 
 @dataclass
@@ -113,6 +115,7 @@ def import_transcripts(
                             empty=len(files) - len(transcripts))
     prog = ImportProgress(files_total=len(transcripts), bytes_total=sum(t.size for t in transcripts))
     ws.ensure()
+    about = {"actor": actor, "source": source, "path": str(root)}
     with workspace_lock(ws, "sessions-import"):
         staging = ws.state_dir / "import-staging" / new_ulid()
         batch: list[UnitResult] = []
@@ -123,25 +126,40 @@ def import_transcripts(
                 batch.append(result)
                 batch_bytes += result.bytes
                 if batch_bytes >= COMMIT_EVERY_BYTES or len(batch) >= COMMIT_EVERY_FILES:
-                    _commit_batch(ws, batch, summary)
+                    _commit_audited(ws, batch, summary, about)
                     batch, batch_bytes = [], 0
                 prog.files_done += 1
                 if progress is not None:
                     progress(prog)
-            _commit_batch(ws, batch, summary)
+            _commit_audited(ws, batch, summary, about)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
                 (ws.state_dir / "import-staging").rmdir()
     summary.seconds = time.perf_counter() - started
-    if summary.sessions:
-        from dreamcli.audit import append_audit
-
-        append_audit(ws, "sessions-import", actor=actor, source=source, path=str(root),
-                     sessions=summary.sessions, children=summary.children,
-                     already_imported=summary.already_imported, bytes=summary.bytes,
-                     first_session=summary.session_ids[0] if summary.session_ids else None)
     return summary
+
+
+def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
+                    about: dict[str, Any]) -> None:
+    """Commit one batch and append one audit record for the sessions it moved in, also when the
+    commit is interrupted part-way (what is in the workspace is always in the audit trail)."""
+    before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
+    ids: list[str] = []
+    interrupted = True
+    try:
+        _commit_batch(ws, batch, summary, ids)
+        interrupted = False
+    finally:
+        if ids:
+            from dreamcli.audit import append_audit
+
+            append_audit(ws, "sessions-import", **about, sessions=len(ids),
+                         children=summary.children - before[1],
+                         already_imported=summary.already_imported - before[2],
+                         bytes=summary.bytes - before[3], first_session=ids[0],
+                         session_ids_hash="sha256:" + hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+                         **({"interrupted": True} if interrupted else {}))
 
 
 # ---------------------------------------------------------------- converting
@@ -233,16 +251,41 @@ def _convert_all(ws: Workspace, staging: Path, source: str, transcripts: list[Tr
             raise
 
 
-def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary) -> None:
-    """Sync the staged files of a batch to disk once, then move them in. A crash before the move
-    leaves them out (a re-run imports them); after it, they are whole."""
-    if any(r.staged for r in batch):
-        os.sync()
-    for result in batch:
-        _commit(ws, result, summary)
+def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
+                  ids: list[str] | None = None) -> None:
+    """Sync each staged file of a batch, move them in, then sync the directories they went into.
+    A crash before a move leaves that session out (a re-run imports it); a moved file is whole.
+    Only this batch's files are synced (os.sync() would flush every filesystem of the machine and
+    wait for whatever else is unwritten); the fsyncs run in threads so the filesystem can commit
+    them together (see docs/portability.md)."""
+    _fsync_all([staged for r in batch for _sid, staged in r.staged])
+    dirs: set[Path] = set()
+    try:
+        for result in batch:
+            _commit(ws, result, summary, ids if ids is not None else [], dirs)
+    finally:
+        _fsync_all(sorted(dirs))
 
 
-def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary) -> None:
+def _fsync_all(paths: list[str] | list[Path]) -> None:
+    if len(paths) < 2:
+        for path in paths:
+            _fsync(path)
+        return
+    with ThreadPoolExecutor(max_workers=FSYNC_THREADS) as pool:
+        list(pool.map(_fsync, paths))
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list[str],
+            dirs: set[Path]) -> None:
     """Move the staged sessions of one transcript into the workspace, children first."""
     main = result.staged[:1]
     for sid, staged in [*result.staged[1:], *main]:
@@ -252,6 +295,8 @@ def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary) -> None:
             continue
         ensure_dir(final.parent)
         os.replace(staged, final)
+        dirs.update(d for d in final.parents if d.is_relative_to(ws.sessions_dir))  # new dirs' entries too
+        ids.append(sid)
         summary.sessions += 1
         if sid in result.children:
             summary.children += 1
