@@ -9,7 +9,6 @@ versions, files `<session>/subagents/agent-<id>.jsonl`; both become child sessio
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from dreamcli.sessions.importers.common import (
     Transcript,
     clean_ts,
     deterministic_ulid,
+    discover_files,
     head_objects,
     iter_json_lines,
     ms_to_ts,
@@ -40,18 +40,8 @@ def default_path() -> Path:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every `*.jsonl` under `root` (not following symlinked directories), or `root` itself."""
-    if root.is_file():
-        return [root]
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith(".jsonl"):
-                p = Path(dirpath) / name
-                if p.is_file():
-                    found.append(p)
-    return found
+    """Every `*.jsonl` under `root` (transcripts and `subagents/agent-*.jsonl`), or `root` itself."""
+    return discover_files(root)
 
 
 def _is_cc_line(obj: dict[str, Any]) -> bool:

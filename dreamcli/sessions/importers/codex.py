@@ -21,6 +21,7 @@ from dreamcli.sessions.importers.common import (
     ChildRef,
     Transcript,
     deterministic_ulid,
+    discover_files,
     head_objects,
     iter_json_lines,
     ms_to_ts,
@@ -48,17 +49,8 @@ def default_path() -> Path:
 
 
 def discover(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith(".jsonl"):
-                p = Path(dirpath) / name
-                if p.is_file():
-                    found.append(p)
-    return found
+    """Every rollout `*.jsonl` under `root` (`YYYY/MM/DD/`), or `root` itself."""
+    return discover_files(root)
 
 
 def _is_codex_line(obj: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -144,6 +145,22 @@ def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int =
             if over and found:
                 break
     return out
+
+
+def discover_files(root: Path, suffix: str = ".jsonl") -> list[Path]:
+    """Every regular file whose name ends in `suffix` under `root`, in sorted walk order (directories
+    sorted, symlinked directories not followed), or `[root]` when `root` is a file."""
+    if root.is_file():
+        return [root]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(suffix):
+                p = Path(dirpath) / name
+                if p.is_file():
+                    found.append(p)
+    return found
 
 
 def check_jsonl(path: Path) -> bool:
