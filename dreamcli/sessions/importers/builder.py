@@ -8,26 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dreamcli.sessions.importers.common import clean_ts, parse_ts_ms, text_of
+from dreamcli.sessions.totals import Totals
 from dreamcli.sessions.writer import SessionWriter
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-
-
-@dataclass
-class Totals:
-    turns: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    tool_calls: int = 0
-    tool_errors: int = 0
-
-    def add_usage(self, usage: dict[str, int]) -> None:
-        self.input_tokens += usage.get("input_tokens", 0)
-        self.output_tokens += usage.get("output_tokens", 0)
-        self.cache_read_tokens += usage.get("cache_read_input_tokens", 0)
-        self.cache_write_tokens += usage.get("cache_creation_input_tokens", 0)
 
 
 def clean_usage(raw: Any) -> dict[str, int] | None:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.redaction import Redactor
-from dreamcli.sessions.importers.builder import NullWriter, SessionBuilder, Totals
+from dreamcli.sessions.importers.builder import NullWriter, SessionBuilder
 from dreamcli.sessions.importers.common import LineCounts, Transcript
 from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.totals import Totals
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace

@@ -21,11 +21,11 @@ from dreamcli.errors import InputError, UsageError
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers import claude_code, codex
-from dreamcli.sessions.importers.builder import Totals
 from dreamcli.sessions.importers.common import LineCounts, Transcript, check_jsonl
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
+from dreamcli.sessions.totals import Totals
 from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
@@ -72,6 +72,8 @@ class ImportSummary:
         data = asdict(self)
         data["lines"]["ignored"] = dict(self.lines.ignored)
         data["lines"]["unknown"] = dict(self.lines.unknown)
+        for name in ("cost_usd", "duration_ms"):  # not known for imported transcripts
+            data["totals"].pop(name)
         data["lines"]["skipped"] = self.lines.corrupt + self.lines.truncated + self.lines.malformed + sum(
             self.lines.unknown.values())
         data["mb_per_s"] = round(self.mb_per_s, 2)
