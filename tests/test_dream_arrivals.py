@@ -60,3 +60,19 @@ def test_read_arrivals_skips_partial_lines(tmp_path: Path) -> None:
     assert ids == ["01ABC"]
     again, offset2 = read_arrivals(ws, offset)
     assert again == [] and offset2 == offset
+
+
+def test_transcript_import_after_a_dream_is_dreamed(tmp_path: Path) -> None:
+    """End to end: dream, then import Claude Code transcripts (old timestamps), then dream again."""
+    samples = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "claude-code"
+    if not samples.is_dir():
+        import pytest
+
+        pytest.skip("shared samples not present")
+    ws = Workspace(tmp_path / "h", "option").ensure()
+    runner.invoke(app, ["--home", str(ws.root), "init", "--with-samples"])
+    dream(ws)
+    r = runner.invoke(app, ["--home", str(ws.root), "sessions", "import", "claude-code", str(samples), "--json"])
+    assert r.exit_code == 0, r.output
+    assert not nothing_new(ws, "default")
+    assert dream(ws)["inputs"]["sessions"] >= 1

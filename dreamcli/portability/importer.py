@@ -33,6 +33,7 @@ from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bu
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
 from dreamcli.portability.merge import merge_into
 from dreamcli.redaction import Redactor
+from dreamcli.sessions.arrivals import record_arrivals
 from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
@@ -174,6 +175,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         add_sessions(ws, sessions, redactor, done)
     finally:
         if done.added:  # recorded even when interrupted part-way
+            record_arrivals(ws, done.added, source="bundle")  # older ids than a dream's watermark
             append_audit(ws, "import", actor=actor, **done.audit_fields(), **about)
         result.sessions_added, result.sessions_present = len(done.added), len(done.present)
         result.session_lines_skipped = done.lines_skipped

@@ -155,6 +155,9 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
     finally:
         if ids:
             from dreamcli.audit import append_audit
+            from dreamcli.sessions.arrivals import record_arrivals
+
+            record_arrivals(ws, ids, source=str(about.get("source") or "import"))  # ids older than a watermark
 
             append_audit(ws, "sessions-import", **about, sessions=len(ids),
                          children=summary.children - before[1],
