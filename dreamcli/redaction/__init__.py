@@ -7,7 +7,8 @@
     r.contains_secret(s)
 
 Kinds: private_key, anthropic, openai, github, slack, slack_webhook, aws_access_key, aws_secret_key,
-url_password, bearer, basic_auth, password, api_key, token, secret, custom.
+npm, gitlab, google_api_key, stripe, url_password, bearer, basic_auth (also `curl -u user:pass`),
+password (also `mysql -pPASS`, `sshpass -p PASS`), api_key, token, secret, custom.
 """
 
 from dreamcli.redaction.redactor import CUSTOM_KIND, Redactor, default_redactor

@@ -3,73 +3,65 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
+from itertools import chain
 from typing import Any
 
-from dreamcli.redaction.rules import (
-    BUILTIN_RULES,
-    SHORT_GATE,
-    SHORT_TEXT,
-    Rule,
-    generic_kind,
-    marker,
-    sensitive_value_for_key,
-)
+from dreamcli.redaction.catalog import BUILTIN_RULES, SHORT_GATE, SHORT_TEXT
+from dreamcli.redaction.rules import Rule, generic_kind, marker, sensitive_value_for_key
 
 CUSTOM_KIND = "custom"
 _CUSTOM_MARKER = marker(CUSTOM_KIND)
 
 
-def _rule_replacer(rule: Rule) -> Callable[[re.Match[str]], str]:
-    """The `re.sub` callback for one rule: validate, then replace only the secret's span."""
-
-    def replace(m: re.Match[str]) -> str:
-        whole = m.group(0)
-        if rule.check_match is not None and not rule.check_match(m):
-            return whole
-        name: str | int = 0
-        for group in rule.groups:
-            if m.group(group) is not None:
-                name = group
-                break
-        secret = m.group(name)
-        if rule.validate is not None and not rule.validate(secret):
-            return whole
-        kind = rule.kind_of(m) if rule.kind_of is not None else rule.kind
-        start, end = m.span(name)
-        off = m.start()
-        return whole[: start - off] + marker(kind) + whole[end - off :]
-
-    return replace
+def _secret_span(rule: Rule, m: re.Match[str]) -> tuple[int, int, str] | None:
+    """Where the secret is (start, end in the text) and its kind; None when a check vetoes it."""
+    if rule.check_match is not None and not rule.check_match(m):
+        return None
+    name: str | int = 0
+    for group in rule.groups:
+        if m.group(group) is not None:
+            name = group
+            break
+    if rule.validate is not None and not rule.validate(m.group(name)):
+        return None
+    kind = rule.kind_of(m) if rule.kind_of is not None else rule.kind
+    start, end = m.span(name)
+    return start - rule.lead if name == 0 else start, end, kind
 
 
-def _apply_anchored(rule: Rule, repl: Callable[[re.Match[str]], str], text: str, low: str) -> str:
+def _replace_matches(rule: Rule, matches: Iterable[re.Match[str] | None], text: str) -> str:
+    """`text` with the secret of each match that passes the rule's checks replaced by a marker.
+
+    Unlike `re.sub`, builds nothing when no match is a secret (`mkdir -p build` for the `-p`
+    rule), and the secret may start before the match (`rule.lead`)."""
+    parts: list[str] = []
+    last = 0
+    for m in matches:
+        if m is None:
+            continue
+        span = _secret_span(rule, m)
+        if span is None or span[0] < last:
+            continue
+        start, end, kind = span
+        parts += (text[last:start], marker(kind))
+        last = end
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _apply_anchored(rule: Rule, text: str, low: str) -> str:
     """Try `rule.regex.match` only where one of its locators matches in the lower-cased text."""
     positions = [m.start() for locator in rule.locators for m in locator.finditer(low)]
     if not positions:
         return text
     if len(low) != len(text):  # lower() changed the length (rare Unicode): indices don't map
-        return rule.regex.sub(repl, text)
+        return _replace_matches(rule, rule.regex.finditer(text), text)
     positions.sort()
-    parts: list[str] = []
-    last = 0
-    for pos in positions:
-        if pos < last:
-            continue
-        m = rule.regex.match(text, pos)
-        if m is None:
-            continue
-        replacement = repl(m)
-        if replacement == m.group(0):
-            continue
-        parts.append(text[last:pos])
-        parts.append(replacement)
-        last = m.end()
-    if not parts:
-        return text
-    parts.append(text[last:])
-    return "".join(parts)
+    return _replace_matches(rule, (rule.regex.match(text, pos) for pos in positions), text)
 
 
 def _custom_replace(m: re.Match[str]) -> str:
@@ -100,7 +92,6 @@ class Redactor:
     """
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
-        self._rules = tuple((rule, _rule_replacer(rule)) for rule in BUILTIN_RULES)
         self._custom = tuple(_compile_custom(p).sub for p in extra_patterns)
 
     def redact_text(self, s: str) -> str:
@@ -112,16 +103,18 @@ class Redactor:
             return s if out == s else out
         out = s
         low = low_of = None  # lower-cased `out`, recomputed only after `out` changed
-        for rule, repl in self._rules:
+        for rule in BUILTIN_RULES:
             if rule.locators:
                 if low_of is not out:
                     low, low_of = out.lower(), out
                 assert low is not None
-                out = _apply_anchored(rule, repl, out, low)
+                out = _apply_anchored(rule, out, low)
                 continue
             if rule.requires and not all(literal in s for literal in rule.requires):
                 continue
-            out = rule.regex.sub(repl, out)
+            first = rule.regex.search(out)  # one C call, the usual answer on clean text: None
+            if first is not None:
+                out = _replace_matches(rule, chain((first,), rule.regex.finditer(out, first.end())), out)
         for sub in self._custom:
             out = sub(_custom_replace, out)
         if out is not s and out == s:

@@ -1,11 +1,13 @@
-"""Built-in secret patterns: one `Rule` per kind of secret, built so that clean text is cheap.
+"""Secret patterns (`Rule`) and their checks, built so that clean text is cheap: private keys, Slack,
+URL passwords, bearer and basic credentials, and `key=value` secrets. Vendor tokens recognised by
+their prefix are in `tokens`, passwords given as command-line options in `command_line`.
 
-Text with no secret candidate costs about a dozen C-level substring scans and no regex
-backtracking (see "Speed" below and bench/bench_redaction.py).
+Text with no secret candidate costs about 15 C-level substring scans and no regex backtracking
+(see "Speed" below and bench/bench_redaction.py); a new rule adds one scan unless it shares one.
 
-Rules are applied in order. Earlier, more specific rules replace their match with a marker
-(`[REDACTED:<kind>]`); later, generic rules refuse values that already are markers, so nothing is
-redacted twice and redaction is idempotent.
+Rules are applied in order (dreamcli.redaction.catalog). Earlier, more specific rules replace their
+match with a marker (`[REDACTED:<kind>]`); later, generic rules refuse values that already are
+markers, so nothing is redacted twice and redaction is idempotent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 MARKER_PREFIX = "[REDACTED:"
 MARKER_RE = re.compile(r"\[REDACTED:[a-z_]+\]")
 
-_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
 _IDENTIFIER_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PLACEHOLDER_START = ("$", "%(", "<", "{{", "${", "[REDACTED")
 
@@ -34,7 +36,9 @@ class Rule:
     rules): regexes, each starting with a literal, run on the lower-cased text; their matches are
     the only places where `regex` is tried (`regex.match`). `groups`: the named groups holding the
     secret (first that matched wins); empty means the whole match. `validate` gets the secret
-    text, `check_match` the whole match; either may veto it.
+    text, `check_match` the whole match; either may veto it. `lead` (rules without groups): the
+    number of characters of the secret before the match, checked by a lookbehind, so that the
+    regex can start with a literal shared with other tokens (see `tokens`).
     """
 
     kind: str
@@ -45,6 +49,7 @@ class Rule:
     validate: Callable[[str], bool] | None = None
     check_match: Callable[[re.Match[str]], bool] | None = None
     kind_of: Callable[[re.Match[str]], str] | None = None
+    lead: int = 0
 
 
 # ---------------------------------------------------------------- validators
@@ -68,7 +73,7 @@ def is_tokenish(value: str, min_len: int = 16) -> bool:
         return False
     if len(set(value)) < 6:
         return False
-    if max((len(r) for r in _ALNUM_RUN.findall(value)), default=0) < 10:
+    if max((len(r) for r in ALNUM_RUN.findall(value)), default=0) < 10:
         return False
     has_digit = any(c.isdigit() for c in value)
     has_upper = any(c.isupper() for c in value)
@@ -76,29 +81,55 @@ def is_tokenish(value: str, min_len: int = 16) -> bool:
     return has_digit or (has_upper and has_lower)
 
 
-def _mixed_token(body: str) -> bool:
-    """Digits, upper and lower case, and tokenish: what random base62/base64url keys look like."""
-    return (
-        is_tokenish(body, 20)
-        and any(c.isdigit() for c in body)
-        and any(c.isupper() for c in body)
-        and any(c.islower() for c in body)
-    )
+def random_body(body: str) -> bool:
+    """The body of a prefixed vendor token: varied, a long alnum run, and two of digit/upper/lower.
 
-
-def _openai_body(value: str) -> bool:
-    body = value.split("-", 1)[1] if value.startswith("sk-") else value
-    if "T3BlbkFJ" in body:  # base64 of "OpenAI", present in most OpenAI keys
-        return not is_placeholder(body)
-    return _mixed_token(body)
+    The prefix already says "token"; this only refuses placeholders and words (`glpat-your-token`)."""
+    if is_placeholder(body) or len(set(body)) < 10:
+        return False
+    if max((len(r) for r in ALNUM_RUN.findall(body)), default=0) < 8:
+        return False
+    kinds = (any(c.isdigit() for c in body), any(c.isupper() for c in body), any(c.islower() for c in body))
+    return sum(kinds) >= 2
 
 
 def _has_digit_tokenish(value: str) -> bool:
     return any(c.isdigit() for c in value) and not is_placeholder(value) and len(set(value)) >= 6
 
 
+# Words that show a quoted value with spaces is prose or a placeholder, not a passphrase.
+_PROSE_WORDS = frozenset(
+    (  # noqa: SIM905 (one word list reads better than a column of quoted words)
+        "a an the your my our their this that these for to of in on at by with from into and or not no is are be"
+        " been must should will can may here there enter set use using change put insert see e.g i.e example"
+        " required optional default value todo fixme none null"
+    ).split()
+)
+_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "credential")
+
+
+def _passphrase_ok(value: str) -> bool:
+    """A quoted value with spaces (`password="correct horse battery staple"`): a few words, not prose,
+    not code (`" + pw + "`), not a hint (`"Your API key here"`)."""
+    words = value.split()
+    if len(words) < 2:
+        return True
+    if len(words) > 8 or len(value) > 100 or "\n" in value or "\r" in value:
+        return False
+    for word in words:
+        low = word.lower().strip(".,;:!?()")
+        if not any(c.isalnum() for c in word) or low in _PROSE_WORDS or any(k in low for k in _KEY_WORDS):
+            return False
+    return True
+
+
 def _quoted_value_ok(value: str) -> bool:
-    return len(value) >= 6 and not is_placeholder(value)
+    return len(value) >= 6 and not is_placeholder(value) and _passphrase_ok(value)
+
+
+def _looks_like_path(value: str) -> bool:
+    """`OLDPWD=/home/me`-style values of `*_PWD` keys: a directory, not a password."""
+    return value.startswith(("/", "~", "./", "../")) or (len(value) > 2 and value[1] == ":" and value[2] in "\\/")
 
 
 def _unquoted_value_ok(value: str) -> bool:
@@ -112,7 +143,7 @@ def _unquoted_value_ok(value: str) -> bool:
 
 def generic_kind(key: str) -> str:
     low = key.lower()
-    if "pass" in low:
+    if "pass" in low or low.endswith("pwd"):
         return "password"
     if "key" in low and "api" in low:
         return "api_key"
@@ -129,10 +160,12 @@ def generic_kind(key: str) -> str:
 # path, so those rules are "located": cheap literal-prefixed `locators` run on the lower-cased
 # text (also checking for the `=`/`:` that follows a key name, so "max_tokens" in prose costs
 # nothing more), and `regex.match` is called only where a locator matched. Each such regex must
-# therefore match starting exactly where its locators do.
+# therefore match starting exactly where its locators do. A scan costs about the same whatever its
+# literal, so rules share them where they can: tokens by first character (`tokens`), one `-p` scan
+# for all password clients (`command_line`), one `secret` locator for generic and AWS secrets.
 
 
-def _start(literal: str, word: str = "A-Za-z0-9_\\-") -> str:
+def token_start(literal: str, word: str = "A-Za-z0-9_\\-") -> str:
     """`literal`, not glued to a preceding word character (unless that is the letter of a \\n, \\t
     or \\r escape, as in JSON dumped inside a string); the check follows the literal so that re
     can still scan for the literal prefix."""
@@ -140,11 +173,18 @@ def _start(literal: str, word: str = "A-Za-z0-9_\\-") -> str:
     return rf"{lit}(?:(?<![{word}]{lit})|(?<=\\[ntr]{lit}))"
 
 
-# Start of a key name: no word character before it (an escape's letter excepted, see `_start`).
+def not_glued(n: int, word: str) -> str:
+    """The `n` characters just matched (a token prefix) are not glued to a preceding `word`
+    character (the escape's letter excepted, as in `token_start`). Placed after a branch's literal,
+    so that most hits of a shared first character fail before any lookbehind runs."""
+    return rf"(?:(?<![{word}].{{{n}}})|(?<=\\[ntr].{{{n}}}))"
+
+
+# Start of a key name: no word character before it (an escape's letter excepted, see `token_start`).
 _BOUNDARY = r"(?:(?<![A-Za-z0-9])|(?<=\\[ntr]))"
 
 
-def _loc(*patterns: str) -> tuple[re.Pattern[str], ...]:
+def compile_locators(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
 
 
@@ -161,35 +201,12 @@ PRIVATE_KEY = Rule(
     ),
 )
 
-ANTHROPIC = Rule(
-    "anthropic",
-    # No left boundary: "sk-ant-" is distinctive, and a key glued to other text must still go.
-    # The body check keeps "desk-ant-colony-simulation-framework" alone.
-    re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}"),
-    validate=lambda v: _mixed_token(v[7:]),
-)
-
-OPENAI = Rule(
-    "openai",
-    re.compile(_start("sk-") + r"(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
-    validate=_openai_body,
-)
-
-GITHUB = Rule(
-    "github",
-    re.compile(_start("gh", "A-Za-z0-9_") + r"[pousr]_[A-Za-z0-9]{36,255}"),
-    validate=lambda v: len(set(v)) >= 10 and not is_placeholder(v),
-)
-
-GITHUB_PAT = Rule(
-    "github",
-    re.compile(_start("github_pat_", "A-Za-z0-9_") + r"[A-Za-z0-9_]{22,255}(?![A-Za-z0-9_])"),
-    validate=lambda v: len(set(v)) >= 10 and not is_placeholder(v),
-)
-
 SLACK = Rule(
     "slack",
-    re.compile(_start("x") + r"(?:ox[abposre]-[A-Za-z0-9\-]{10,}|app-\d-[A-Za-z0-9\-]{10,})"),
+    re.compile(
+        r"x(?:ox[abposre]-" + not_glued(5, "A-Za-z0-9_\\-") + r"[A-Za-z0-9\-]{10,}"
+        r"|app-\d-" + not_glued(7, "A-Za-z0-9_\\-") + r"[A-Za-z0-9\-]{10,})"
+    ),
     validate=_has_digit_tokenish,
 )
 
@@ -200,37 +217,20 @@ SLACK_WEBHOOK = Rule(
     validate=_has_digit_tokenish,
 )
 
-AWS_ACCESS_KEY = Rule(
-    "aws_access_key",
-    re.compile(_start("A", "A-Za-z0-9") + r"(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Z0-9])"),
-    validate=lambda v: len(set(v[4:])) >= 6,
-)
-
 URL_PASSWORD = Rule(
     "url_password",
-    re.compile(r"://[^\s/:@'\"<>\[\]]{1,256}:(?P<secret>[^\s/@'\"<>\[\]]{1,256})@"),
+    # possessive runs: neither class holds the character that ends it, so no backtracking is lost
+    re.compile(r"://[^\s/:@'\"<>\[\]]{1,256}+:(?P<secret>[^\s/@'\"<>\[\]]{1,256}+)@"),
     requires=("://", "@"),
     groups=("secret",),
     validate=lambda v: not is_placeholder(v) and v.lower() not in {"pass", "pw", "pwd"},
 )
 
 
-AWS_SECRET_KEY = Rule(
-    "aws_secret_key",
-    re.compile(
-        _BOUNDARY + r"secret_?(?:access_?)?key" + _SEP + r"\\?[\"']?"
-        r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        re.IGNORECASE,
-    ),
-    locators=_loc(r"secret_?(?:access_?)?key" + _SEP),
-    groups=("secret",),
-    validate=lambda v: is_tokenish(v, 40),
-)
-
 BEARER = Rule(
     "bearer",
     re.compile(_BOUNDARY + r"bearer\s+(?P<secret>[A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE),
-    locators=_loc(r"bearer\s"),
+    locators=compile_locators(r"bearer\s"),
     groups=("secret",),
     validate=is_tokenish,
 )
@@ -241,72 +241,74 @@ BASIC_AUTH = Rule(
         _BOUNDARY + r"authorization" + _SEP + r"\\?[\"']?basic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})",
         re.IGNORECASE,
     ),
-    locators=_loc(r"authorization" + _SEP + r"\\?[\"']?basic\s"),
+    locators=compile_locators(r"authorization" + _SEP + r"\\?[\"']?basic\s"),
     groups=("secret",),
     validate=lambda v: not is_placeholder(v),
 )
 
-# Key names whose value is a secret. The first names may stand alone (`password=`, `DB_PASSWORD=`,
-# `x-api-key:`); `token` and `secret` need a prefix (`access_token`, `GITHUB_TOKEN`,
-# `client_secret`), so a bare `token:` or `secret:` in prose is left alone.
-_NAMES_ALONE = r"api[_\-]?key|apikey|pass(?:word|wd|phrase)|secret[_\-]?key"
-_NAMES_PREFIXED = r"token|secret"
+# Key names whose value is a secret. `password`, `passwd` and `passphrase` may be glued to any
+# prefix (`PGPASSWORD=`, `dbPassword:`, `DB_PASSWORD=`); the other first names stand alone
+# (`x-api-key:`, `aws_secret_access_key =`, `"SecretAccessKey":`); `token`, `secret` and `pwd`
+# need a prefix (`access_token`, `GITHUB_TOKEN`, `client_secret`, `MYSQL_PWD`), so a bare `token:`
+# in prose or `PWD=/home/me` is left alone.
+_PASS_NAMES = r"pass(?:word|wd|phrase)"
+_NAMES_ALONE = r"api[_\-]?key|apikey|secret[_\-]?(?:access[_\-]?)?key"
+_NAMES_PREFIXED = r"token|secret|pwd"
 GENERIC_KEY_RE = re.compile(
-    rf"(?:[A-Za-z0-9]+[_\-])*(?:{_NAMES_ALONE})|(?:[A-Za-z0-9]+[_\-])+(?:{_NAMES_PREFIXED})", re.IGNORECASE
+    rf"(?:[A-Za-z0-9]+[_\-])*(?:[A-Za-z0-9]*{_PASS_NAMES}|{_NAMES_ALONE})"
+    rf"|(?:[A-Za-z0-9]+[_\-])+(?:{_NAMES_PREFIXED})",
+    re.IGNORECASE,
 )
+_AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
+
+
+def _value_ok_for_key(key: str, value: str, quoted: bool) -> bool:
+    if key[-3:].lower() == "pwd" and _looks_like_path(value):
+        return False
+    return _quoted_value_ok(value) if quoted else _unquoted_value_ok(value)
+
+
+def _generic_value(m: re.Match[str]) -> str:
+    quoted = m.group("qsecret")
+    return quoted if quoted is not None else m.group("usecret")
+
+
+def _is_aws_secret(m: re.Match[str]) -> bool:
+    """`aws_secret_access_key = <40 base64 characters>`, `"SecretAccessKey": "..."`, `secret_key=...`"""
+    key, value = m.group("key").lower(), _generic_value(m)
+    if not (key.startswith("secret") and key.endswith("key")):
+        return False
+    return _AWS_SECRET_VALUE.fullmatch(value) is not None and is_tokenish(value, 40)
 
 
 def validate_generic(m: re.Match[str]) -> bool:
-    if m.group("qsecret") is not None:
-        return _quoted_value_ok(m.group("qsecret"))
-    return _unquoted_value_ok(m.group("usecret"))
+    value = _generic_value(m)
+    return _is_aws_secret(m) or _value_ok_for_key(m.group("key"), value, m.group("qsecret") is not None)
 
 
+# Also the rule for AWS secret access keys (kind `aws_secret_key`): one scan for `secret`, not two.
 GENERIC = Rule(
     "secret",
     re.compile(
-        rf"(?P<key>{_BOUNDARY}(?:{_NAMES_ALONE})|(?<=[A-Za-z0-9][_\-])(?:{_NAMES_PREFIXED}))"
+        rf"(?P<key>{_PASS_NAMES}|{_BOUNDARY}(?:{_NAMES_ALONE})|(?<=[A-Za-z0-9][_\-])(?:{_NAMES_PREFIXED}))"
         + _SEP
-        + r"(?:(?P<q>\\?[\"'])(?P<qsecret>[^\"'\\\s]{6,512})(?P=q)"
+        # a quoted value may hold spaces (a passphrase); `_passphrase_ok` tells it from prose
+        + r"(?:(?P<q>\\?[\"'])(?P<qsecret>[^\"'\\\n\r]{6,512})(?P=q)"
         r"|(?P<usecret>[^\s\"'`,;&<>(){}\[\]\\]{8,}+)(?![(\[<{]))",
         re.IGNORECASE,
     ),
-    locators=_loc(
+    locators=compile_locators(
         r"api[_\-]?key" + _SEP,
-        r"pass(?:word|wd|phrase)" + _SEP,
-        r"secret(?:[_\-]?key)?" + _SEP,
+        r"p(?:ass(?:word|wd|phrase)|wd(?<=[a-z0-9][_\-]pwd))" + _SEP,
+        r"secret(?:[_\-]?(?:access[_\-]?)?key)?" + _SEP,
         r"token" + _SEP,
     ),
     groups=("qsecret", "usecret"),
     check_match=validate_generic,
-    kind_of=lambda m: generic_kind(m.group("key")),
-)
-
-# One regex over the lower-cased text that finds every place where any built-in rule could start.
-# Used for short strings only, where the per-rule calls cost more than this single scan.
-SHORT_GATE = re.compile(
-    r"-----begin |sk-|gh[pousr]_|github_pat_|xox|xapp-|hooks\.slack\.com/|a[ksbc][ic][ac]|://"
-    r"|bearer|authorization|secret|api[_\-]?key|pass|token"
-)
-SHORT_TEXT = 256
-
-BUILTIN_RULES: tuple[Rule, ...] = (
-    PRIVATE_KEY,
-    ANTHROPIC,
-    OPENAI,
-    GITHUB,
-    GITHUB_PAT,
-    SLACK,
-    SLACK_WEBHOOK,
-    AWS_ACCESS_KEY,
-    AWS_SECRET_KEY,
-    URL_PASSWORD,
-    BEARER,
-    BASIC_AUTH,
-    GENERIC,
+    kind_of=lambda m: "aws_secret_key" if _is_aws_secret(m) else generic_kind(m.group("key")),
 )
 
 
 def sensitive_value_for_key(key: str, value: str) -> bool:
     """For JSON objects: is `value` a secret because of the name of its key (`{"password": ...}`)?"""
-    return GENERIC_KEY_RE.fullmatch(key) is not None and not any(c.isspace() for c in value) and _quoted_value_ok(value)
+    return GENERIC_KEY_RE.fullmatch(key) is not None and _value_ok_for_key(key, value, quoted=True)
