@@ -45,6 +45,8 @@ def clean_log_chunk(i: int) -> str:
             f"docker.io/library/python@sha256:{hashlib.sha256(str(i).encode()).hexdigest()}",
             f'  "integrity": "sha512-{_hex(60)}",',
             json.dumps({"type": "tool_result", "tool_use_id": f"toolu_{_hex(24)}", "content": "ok", "id": i}),
+            f"$ mkdir -p build && curl -fsSL https://example.com/v{i % 7}/install.sh -o build/i.sh | sort -u",
+            "npm_config_cache=/tmp/.npm npm_lifecycle_event=test PWD=/work/app task_live_reload=1",
             "def load_config(path: str) -> dict[str, object]:",
             "    return yaml.safe_load(Path(path).read_text()) or {}",
             "The secret to a good playbook is short entries; see docs for the token budget.",
@@ -59,11 +61,13 @@ def secret_chunk(i: int) -> str:
 
 
 def samples(fn: Callable[[], object], runs: int) -> list[float]:
+    """CPU seconds per run: redaction is single-threaded, and on the shared box wall time swings
+    by half between runs while CPU time stays within a few percent."""
     out = []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        out.append(time.perf_counter() - t0)
+        out.append(time.process_time() - t0)
     return out
 
 
@@ -72,7 +76,7 @@ def median_time(fn: Callable[[], object], runs: int) -> float:
 
 
 def throughput(fn: Callable[[], object], size: int, runs: int) -> str:
-    """Median and best MB/s (the box is shared, so the best run shows the unloaded speed)."""
+    """Median and best MB per CPU-second."""
     times = samples(fn, runs)
     return f"{size / 1e6 / statistics.median(times):,.0f} MB/s (best {size / 1e6 / min(times):,.0f})"
 
@@ -87,14 +91,14 @@ def main() -> None:
     clean = unit * max(1, target_bytes // len(unit))
     assert r.redact_text(clean) is clean, "bench corpus must be secret-free"
     with_secrets = "\n".join(secret_chunk(i) for i in range(200)) * max(1, target_bytes // len(unit))
-    near_miss_words = ("token", "secret", "pass", "api", "task-", "risk-")
+    near_miss_words = ("token", "secret", "pass", "api", "task-", "risk-", "curl", " -p", "npm_", "pwd")
     plain_unit = "".join(
         line + "\n" for line in unit.splitlines() if not any(w in line.lower() for w in near_miss_words)
     )
     plain = plain_unit * max(1, target_bytes // len(plain_unit))
     custom = Redactor([r"ACME-[0-9]{6}"])
     results = [
-        (r.redact_text, clean, "clean log text, many near-misses (token, secret, task-, URLs)"),
+        (r.redact_text, clean, "clean log text, many near-misses (token, secret, task-, URLs, curl, -p)"),
         (r.redact_text, plain, "clean log text, few near-misses"),
         (r.redact_text, with_secrets, "log text with 2 secrets per 1.5 KB"),
         (custom.redact_text, clean, "clean near-miss text + 1 custom pattern"),
@@ -129,8 +133,9 @@ def main() -> None:
         ("redact_text, short clean string", f"{t_short * 1e6:,.2f} µs/call", f"{len(short)} chars"),
     ]
     md = [
-        f"Machine: {machine()}. Medians of {runs} runs (best run in brackets: the box is shared),",
-        "measured in one run. Throughput counts characters of ASCII text (1 MB = 10^6 chars).",
+        f"Machine: {machine()}. Medians of {runs} runs (best run in brackets), measured in one run, in",
+        "CPU time of the (single-threaded) redactor: on this shared box wall time swings by half between",
+        "runs. Throughput counts characters of ASCII text (1 MB = 10^6 chars) per CPU-second.",
         "",
         "| case | result | size |",
         "|---|---|---|",
