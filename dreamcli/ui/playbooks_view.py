@@ -189,7 +189,8 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         why += [("  why: ", "dim"), item["reason"]]
     lines.add(*why)
     for ev in item.get("evidence") or []:
-        lines.add((f"  · {ev.get('session_id')}#{ev.get('seq')}: ", "dim"), str(ev.get("excerpt") or ""))
+        where = f"{ev.get('session_id')}" + (f"#{ev['seq']}" if ev.get("seq") is not None else "")
+        lines.add((f"  · {where}: ", "dim"), str(ev.get("excerpt") or ""))
     hidden = item.get("evidence_total", 0) - len(item.get("evidence") or [])
     if hidden > 0:
         lines.add((f"  · … {hidden} more (--json shows them)", "dim"))
