@@ -6,6 +6,8 @@ candidates). Reads at most MAX_NOTES files of at most MAX_NOTE_BYTES each."""
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,23 +43,49 @@ class Note:
 
 
 def read_notes(ws: Workspace, store: str) -> list[Note]:
+    """The store's notes, never following a symlink: the agent's bash tool can plant one pointing at any
+    file on the machine, and a note's text travels into proposals, reports and model prompts."""
     root = ws.memory_store(store) / "memories"
-    if not root.is_dir():
+    if root.is_symlink() or not root.is_dir():
         return []
+    real_root = os.path.realpath(root)
+    found: list[tuple[str, ...]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        # os.walk lists a symlink to a directory among dirnames but does not descend into it
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))]
+        base = Path(dirpath).relative_to(root).parts
+        found.extend((*base, name) for name in filenames if not name.startswith("."))
     notes: list[Note] = []
-    for path in sorted(root.rglob("*")):
+    for parts in sorted(found):
         if len(notes) >= MAX_NOTES:
             break
-        rel = path.relative_to(root)
-        if not path.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        try:
-            data = path.read_bytes()[:MAX_NOTE_BYTES]
-            stat = path.stat()
-        except OSError:
-            continue
-        notes.append(Note("/memories/" + rel.as_posix(), data.decode("utf-8", "replace"), stat.st_mtime))
+        note = _read_note(os.path.join(root, *parts), real_root)
+        if note is not None:
+            notes.append(Note("/memories/" + "/".join(parts), *note))
     return notes
+
+
+def _read_note(full: str, real_root: str) -> tuple[str, float] | None:
+    """Text and mtime of a regular file inside the store; None for symlinks, anything resolving outside
+    the store, and what cannot be read."""
+    real = os.path.realpath(full)
+    if os.path.commonpath([real, real_root]) != real_root:
+        return None
+    try:
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:  # a symlink (ELOOP under O_NOFOLLOW), gone, unreadable
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(MAX_NOTE_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace"), st.st_mtime
 
 
 def _digest(*parts: str) -> str:
