@@ -21,7 +21,7 @@ from dreamcli.dream import grades as grade_join
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import Candidate, build_candidates
 from dreamcli.dream.curation import curate, prior_state
-from dreamcli.dream.lint import lint_entry_text
+from dreamcli.dream.lint import lint_operation
 from dreamcli.dream.memory import memory_operations
 from dreamcli.dream.proposal import build_proposal, clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
@@ -31,6 +31,7 @@ from dreamcli.dream.templates import offline_text
 from dreamcli.dream.watermark import load_aggregates, load_watermark, save_aggregates, save_watermark
 from dreamcli.errors import UsageError
 from dreamcli.ids import new_ulid
+from dreamcli.redaction import Redactor
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -93,7 +94,8 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     playbook = load_playbook(ws, name)
     mode = opts.mode
     mark = load_watermark(ws, name)
-    clean_stale_tmp(ws)
+    if not opts.dry_run:  # --dry-run writes and deletes nothing, not even stale temp directories
+        clean_stale_tmp(ws)
     if mode == "new":
         files = new_session_files(ws, mark)
     else:
@@ -105,7 +107,8 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         if mark.arrivals_next != mark.arrivals_offset and not opts.dry_run:  # arrivals whose files are gone
             mark.arrivals_offset = mark.arrivals_next
             save_watermark(ws, mark)
-        _log(ws, f"dream playbook={name} status=nothing_new")
+        if not opts.dry_run:
+            _log(ws, f"dream playbook={name} status=nothing_new")
         return DreamResult(status="nothing_new", playbook=name)
 
     stored = load_aggregates(ws, name)
@@ -154,12 +157,11 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     mem_ops, _notes = memory_operations(ws, opts.memory_store, agg, reference=reference)
     operations = curated.operations + mem_ops
     for op in operations:
-        op["lint"] = [f.to_json() for f in lint_entry_text(op.get("text") or "", config)] if op.get("text") else []
-    if config.redaction.patterns:  # logs were redacted when written, perhaps before these patterns existed
-        from dreamcli.redaction import Redactor
-
-        redactor = Redactor(config.redaction.patterns)
-        operations = redactor.redact_obj(operations)
+        op["lint"] = [f.to_json() for f in lint_operation(op, config)]
+    # Always, built-in rules included: logs were redacted when written (perhaps before these patterns
+    # existed), but memory notes and playbook text were not, and a retire carries the text it removes.
+    redactor = Redactor(config.redaction.patterns)
+    operations = redactor.redact_obj(operations)
     proposal_lint = []
     if curated.tokens_after > config.dream.token_budget:
         proposal_lint.append({"severity": "warn", "rule": "token-budget",
@@ -188,8 +190,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         below = build_candidates(agg, min_support=min_support - 1, new_episodes=new_episodes)
         near = [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh][:5]
     report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped, near_misses=near)
-    if config.redaction.patterns:
-        report = redactor.redact_text(report)
+    report = redactor.redact_text(report)
     result = DreamResult(status=status, playbook=name, dream_id=dream_id, operations=operations, dream=dream,
                          report=report)
     if opts.dry_run:

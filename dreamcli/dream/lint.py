@@ -16,6 +16,7 @@ Rules (severity `block` prevents approval without `--force`; `warn` is shown to 
 | `injection`         | block    | reads like instructions injected from tool output ("ignore previous |
 |                     |          | instructions", "do not tell the user", curl piped into a shell, ...)   |
 | `unknown-host`      | warn     | links to a host not in `lint.allowed_hosts` (and not a subdomain of one) |
+| `old-secret`        | warn     | (`lint_operation`) the text an operation replaces or retires holds a secret |
 """
 
 from __future__ import annotations
@@ -129,6 +130,21 @@ def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> lis
         seen.add(host)
         if not any(host == a or host.endswith("." + a) for a in allowed):
             findings.append(Finding(WARN, "unknown-host", f"links to {host}, which is not in lint.allowed_hosts"))
+    return findings
+
+
+def lint_operation(op: dict[str, Any], config: Config | LintConfig | None = None) -> list[Finding]:
+    """Findings for one proposed operation: every rule on its new text, and the secret rule on the text it
+    replaces or retires (a memory note may hold a credential; the proposal shows that text redacted)."""
+    text = op.get("text")
+    findings = lint_entry_text(text, config) if text else []
+    old = op.get("old_text")
+    if old and old != text:
+        patterns = tuple(config.redaction.patterns) if isinstance(config, Config) else ()
+        if _redactor(patterns).contains_secret(old):
+            findings.append(Finding(WARN, "old-secret",
+                                    "the text this operation replaces holds what looks like a secret (redacted "
+                                    "here, so approval may report a conflict): remove it from the source by hand"))
     return findings
 
 
