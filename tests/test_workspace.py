@@ -116,3 +116,12 @@ def test_ensure_dir_does_not_change_existing_dirs(tmp_path: Path) -> None:
     os.chmod(d, 0o755)
     ensure_dir(d / "child")
     assert mode(d) == 0o755 and mode(d / "child") == 0o700
+
+
+def test_home_pointing_at_a_project_uses_its_dreamcli_dir(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".dreamcli").mkdir(parents=True)
+    assert resolve_home(str(project)).root == project / ".dreamcli"
+    # a directory that already is a workspace is used as it is, even with a .dreamcli inside
+    (project / "sessions").mkdir()
+    assert resolve_home(str(project)).root == project

@@ -41,7 +41,7 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
             if create or ws.source == "default":
                 ws.ensure()
             else:
-                raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli init, or pass --home)")
+                raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli --home {ws.root} init)")
         else:
             ws.ensure()  # checks permissions
         st._workspace = ws

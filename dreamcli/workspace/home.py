@@ -127,9 +127,17 @@ def resolve_home(option: str | os.PathLike[str] | None = None, *, cwd: Path | No
     return _checked(platformdirs.user_data_path("dreamcli"), "default")
 
 
+_WORKSPACE_MARKERS = ("config.yaml", "sessions", "playbooks", "dreams", "state")
+
+
 def _checked(path: Path, source: str) -> Workspace:
     path = path.absolute()
     if path.exists() and not path.is_dir():
         origin = {"option": "--home", "env": ENV_HOME, "local": "nearest .dreamcli", "default": "default"}
         raise UsageError(f"workspace {path} (from {origin[source]}) is a file, not a directory")
+    # `--home PROJECT` where PROJECT holds the .dreamcli/ that `dreamcli init PROJECT` made: use that,
+    # rather than silently growing a second workspace beside it.
+    local = path / LOCAL_DIR_NAME
+    if source in ("option", "env") and local.is_dir() and not any((path / m).exists() for m in _WORKSPACE_MARKERS):
+        path = local
     return Workspace(root=path, source=source)
