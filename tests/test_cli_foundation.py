@@ -208,3 +208,12 @@ def test_init_without_dir_uses_dreamcli_home(tmp_path: Path, monkeypatch: pytest
     r = runner.invoke(app, ["init", "--json"], env={"DREAMCLI_HOME": str(tmp_path / "envhome")})
     assert r.exit_code == 0 and json.loads(r.stdout)["workspace"] == str(tmp_path / "envhome")
     assert not (tmp_path / ".dreamcli").exists()
+
+
+def test_dream_hints_carry_the_home_they_were_given(tmp_path: Path) -> None:
+    home = tmp_path / "demo" / ".dreamcli"
+    assert invoke("init", str(tmp_path / "demo"), "--with-samples").exit_code == 0
+    r = invoke("--home", str(home), "dream", "--offline")
+    assert r.exit_code == 0
+    assert f"Review: dreamcli --home {home} playbooks diff " in r.stderr
+    assert f"Approve: dreamcli --home {home} playbooks approve " in r.stderr

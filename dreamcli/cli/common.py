@@ -64,3 +64,13 @@ def print_json(data: Any) -> None:
 
 def not_available(feature: str) -> None:
     raise UsageError(f"{feature} is not available yet in this version of dreamcli")
+
+
+def command_prefix(ctx: typer.Context) -> str:
+    """`dreamcli` plus `--home ROOT` when the workspace came from --home, so printed hints work when copied."""
+    ws = state(ctx)._workspace
+    if ws is not None and ws.source == "option":
+        import shlex
+
+        return f"dreamcli --home {shlex.quote(str(ws.root))}"
+    return "dreamcli"

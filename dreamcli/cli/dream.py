@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
+from dreamcli.cli.common import command_prefix, open_workspace, print_json
 from dreamcli.cli.common import config as load_config
-from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.errors import UsageError
 
 HELP = ("Review past sessions and propose playbook entries with their evidence (never live until approved).\n\n"
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
             return
         from dreamcli.ui.dream_view import render_result
 
-        render_result(result, approved)
+        render_result(result, approved, cmd=command_prefix(ctx))
 
 
 def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:

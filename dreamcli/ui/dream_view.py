@@ -49,7 +49,7 @@ def _support(op: dict[str, Any]) -> str:
     return f"{n} sessions"
 
 
-def render_result(result: Any, approved: dict[str, Any] | None = None) -> None:
+def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: str = "dreamcli") -> None:
     from rich.markup import escape
 
     if result.status == "nothing_new":
@@ -94,5 +94,5 @@ def render_result(result: Any, approved: dict[str, Any] | None = None) -> None:
         info(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint): "
              f"{len(approved.get('held_for_review', []))}.")
         return
-    info(f"Review: dreamcli playbooks diff {result.dream_id}")
-    info(f"Approve: dreamcli playbooks approve {result.dream_id} --all   (or --entry ID)")
+    info(f"Review: {cmd} playbooks diff {result.dream_id}")
+    info(f"Approve: {cmd} playbooks approve {result.dream_id} --all --yes   (or --entry ID)")
