@@ -83,13 +83,15 @@ def test_playbook_text_and_ids_reach_the_model_and_the_log(fake_anthropic: FakeA
     assert '- [pb-8m2k4q1z] Cite clauses by section number ("§ 12.3"), never by page.' in system
     assert "[pb-aaaaaa11] PDFs: use pdftotext -layout." in system  # scope.tasks
     assert "[pb-bbbbbb22]" in system  # scope.tags
-    assert "pb-cccccc33" not in system and "pb-dddddd44" not in system  # other task; default not the primary
+    assert "pb-cccccc33" not in system  # another task's playbook
+    assert "[pb-dddddd44]" in system  # the workspace default playbook comes along (workspace-wide lessons)
     assert "<!-- dc:" not in system and "helpful=" not in system  # metadata stays out of the prompt
     assert "/memories" in system
     [path] = list(ws.sessions_dir.rglob("*.jsonl"))
     start = validate_log(path)[0]
     assert start["playbooks"] == [
         {"playbook": "legal", "version": 3, "entry_ids": ["pb-3f9k2xab", "pb-8m2k4q1z"]},
+        {"playbook": "default", "version": 1, "entry_ids": ["pb-dddddd44"]},
         {"playbook": "by-tag", "version": 1, "entry_ids": ["pb-bbbbbb22"]},
         {"playbook": "filetypes", "version": 2, "entry_ids": ["pb-aaaaaa11"]},
     ]

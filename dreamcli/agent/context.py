@@ -3,6 +3,8 @@
 Playbooks placed for a run (`select_playbooks`):
 - the one named by `--playbook NAME`, else the task's `playbook:`, else config `playbooks.default`
   -- when that file exists in the workspace;
+- unless `--playbook` was given, also config `playbooks.default` when the task names another one: it
+  holds the workspace-wide lessons (what `dreamcli dream` proposes into by default);
 - every other live playbook whose front matter `scope.tasks` contains the task name or whose
   `scope.tags` shares a tag with the task.
 Only entries are placed (with their ids, grouped by section); the `<!-- dc: -->` metadata is not.
@@ -106,8 +108,10 @@ def select_playbooks(
     primary: str | None,
     enabled: bool = True,
     loader: PlaybookLoader | None = None,
+    workspace_default: str | None = None,
 ) -> Selection:
-    """The playbooks to place for a run (see the module docstring)."""
+    """The playbooks to place for a run (see the module docstring). `workspace_default` (the config's
+    default playbook, holding workspace-wide lessons) is placed too when it exists and is not the primary."""
     sel = Selection()
     if not enabled:
         return sel
@@ -122,6 +126,12 @@ def select_playbooks(
             placed = place(pb, primary)
             if placed is not None:
                 sel.placed.append(placed)
+    if workspace_default and workspace_default not in seen:
+        seen.add(workspace_default)
+        pb = load(ws, workspace_default)
+        placed = place(pb, workspace_default) if pb is not None else None
+        if placed is not None:
+            sel.placed.append(placed)
     if not task_name and not tags:
         return sel
     from dreamcli.playbooks import list_playbook_names
@@ -159,13 +169,14 @@ def select_for_run(
     enabled: bool,
     loader: PlaybookLoader | None,
     with_proposal: str | None,
+    workspace_default: str | None = None,
 ) -> tuple[Selection, dict[str, Any]]:
     """`select_playbooks` for a run, with `--with-proposal DREAM_ID` (a dream's pending entries
     applied to its playbook in memory, never approved). Returns the selection and the fields
     session.start records for a trial (`with_proposal`: the dream id; `trial`: what was applied)."""
     if not with_proposal:
         return select_playbooks(ws, task_name=task_name, tags=tags, primary=primary, enabled=enabled,
-                                loader=loader), {}
+                                loader=loader, workspace_default=workspace_default), {}
     from dreamcli.errors import UsageError
     from dreamcli.playbooks.trial import trial_playbook
 

@@ -119,7 +119,8 @@ def run_agent(
     primary = options.playbook or spec.playbook or config.playbooks.default
     selection, trial_fields = select_for_run(
         ws, task_name=spec.name, tags=spec.tags, primary=primary, explicit=options.playbook,
-        enabled=options.use_playbooks, loader=options.playbook_loader, with_proposal=options.with_proposal)
+        enabled=options.use_playbooks, loader=options.playbook_loader, with_proposal=options.with_proposal,
+        workspace_default=None if options.playbook else config.playbooks.default)
     tool_names = list(options.tools if options.tools is not None else spec.tools or DEFAULT_TOOLS)
     if writer is None:
         from dreamcli.ids import new_ulid

@@ -78,6 +78,8 @@ class RunView(RunCallbacks):
         parts = [f"session {info.session_id}", info.model, str(info.workdir)]
         if books:
             parts.append(f"playbooks: {books}")
+        if info.missing_playbook:
+            parts.append(f"playbook {info.missing_playbook}: none approved yet")
         if info.with_proposal:
             parts.append(f"trial of dream {info.with_proposal} (not approved)")
         text = " · ".join(parts)
