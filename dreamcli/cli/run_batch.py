@@ -3,7 +3,8 @@
 Parsing and rendering only; the work is `dreamcli.orchestration.batch`. Every task file is loaded
 (and its outcome spec validated) before anything runs, so bad input is exit 2 with nothing started.
 Approval prompts are off (there is no single conversation to ask in): use --allow or --yes.
-Exit 0 when every run completed (and its outcome, if any, was satisfied), 1 when any failed, 130
+Exit 0 when every run completed (and its outcome, if any, was satisfied), 3 when any run ended on a
+grader or model error (unscored; wins over 1, as in `dreamcli grade`), 1 when any other run failed, 130
 when interrupted (every log, sub-agents' too, ends with status interrupted).
 """
 
@@ -16,7 +17,7 @@ import typer
 
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json
-from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
+from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, DreamError, Interrupted, UsageError
 
 
 def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, options: Any, outcome: Path | None,
@@ -48,9 +49,21 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
         print_json(_json(runs))
     else:
         render_batch_summary(runs)
+    code = exit_code_for(runs)
+    if code:
+        failed = [r for r in runs if not r.ok]
+        infra = sum(r.exit_code == EXIT_INFRA for r in failed)
+        why = f" ({infra} on a grader or model error)" if infra else ""
+        raise DreamError(f"{len(failed)} of {len(runs)} runs failed{why}", exit_code=code)
+
+
+def exit_code_for(runs: list[Any]) -> int:
+    """0 when every run is ok; 3 when any failed run ended on a grader/model error (unscored: it says
+    nothing about the work, and wins over 1 as in `dreamcli grade`); else 1."""
     failed = [r for r in runs if not r.ok]
-    if failed:
-        raise DreamError(f"{len(failed)} of {len(runs)} runs failed", exit_code=EXIT_FAILED)
+    if not failed:
+        return 0
+    return EXIT_INFRA if any(r.exit_code == EXIT_INFRA for r in failed) else EXIT_FAILED
 
 
 def _json(runs: list[Any]) -> dict[str, Any]:
