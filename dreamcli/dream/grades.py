@@ -46,6 +46,8 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
                 continue
             if not isinstance(rec, dict) or not isinstance(rec.get("session_id"), str):
                 continue
+            if rec.get("result") == "partial" or rec.get("skipped"):
+                continue  # --checks-only: grader criteria not judged, evidence neither way
             key = (rec["session_id"], str(rec.get("outcome") or ""))
             ts = str(rec.get("ts", ""))
             prev = latest.get(key)

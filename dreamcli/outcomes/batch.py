@@ -77,7 +77,7 @@ def run_batch(grader: Grader, jobs: list[tuple[Path, OutcomeSpec]], *, poll_inte
         params = None
         for key in grader.trial_keys(run, spec, evidence):
             custom_id = "g-" + key[:48]
-            if custom_id in items or grader.cache.get(key) is not None:
+            if custom_id in items or grader.cache.get(key, [c.id for c in spec.grader_criteria]) is not None:
                 continue
             params = params or grader.request_params(spec, evidence)
             items[custom_id] = {"key": key, "session_id": run.session_id,

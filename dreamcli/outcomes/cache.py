@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from dreamcli.outcomes.grader import PROMPT_VERSION, TrialVerdicts
@@ -27,14 +28,20 @@ class GradeCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> TrialVerdicts | None:
+    def get(self, key: str, criterion_ids: Sequence[str] | None = None) -> TrialVerdicts | None:
+        """The stored trial, or None (a miss) when it is missing, unreadable, or does not hold exactly
+        one verdict for each of `criterion_ids` (an edited or damaged entry)."""
         if not self.enabled:
             return None
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return TrialVerdicts.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError):
+            trial = TrialVerdicts.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # missing or unreadable: grade again
+        if criterion_ids is not None and (len(data["verdicts"]) != len(criterion_ids)
+                                          or set(trial.verdicts) != set(criterion_ids)):
+            return None
+        return trial
 
     def put(self, key: str, verdicts: TrialVerdicts) -> None:
         """Store a validated trial (always written, also with --no-cache, so later runs can reuse it)."""

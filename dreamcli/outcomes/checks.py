@@ -12,6 +12,8 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +40,20 @@ class CriterionResult:
                 "reason": self.reason, "evidence": self.evidence, "flaky": self.flaky}
 
 
-def run_criterion_check(criterion: Criterion, run: RunView) -> CriterionResult:
+def run_criterion_check(criterion: Criterion, run: RunView, *,
+                        running: RunningCommands | None = None) -> CriterionResult:
     assert criterion.check is not None
-    passed, reason, evidence = run_check(criterion.check, run)
+    passed, reason, evidence = run_check(criterion.check, run, running=running)
     return CriterionResult(criterion.id, passed, reason, evidence[:EVIDENCE_LIMIT], criterion.weight, "check")
 
 
-def run_check(check: Check, run: RunView) -> tuple[bool, str, str]:
-    """(passed, reason, evidence) with `negate` applied."""
-    passed, reason, evidence = _RUNNERS[check.type](check, run)
+def run_check(check: Check, run: RunView, *, running: RunningCommands | None = None) -> tuple[bool, str, str]:
+    """(passed, reason, evidence) with `negate` applied; `running` tracks command checks (to kill them on
+    an interrupt)."""
+    if check.type == "command":
+        passed, reason, evidence = _command(check, run, running)
+    else:
+        passed, reason, evidence = _RUNNERS[check.type](check, run)
     if check.negate and passed is not None:
         return (not passed), f"negated: {reason}", evidence
     return bool(passed), reason, evidence
@@ -124,27 +131,90 @@ def _json_schema(check: Check, run: RunView) -> Outcome:
     return True, f"{where} matches the schema", ""
 
 
-def _command(check: Check, run: RunView) -> Outcome:
+class RunningCommands:
+    """The `command` checks running now (one per Grader), so an interrupt can kill them: they run in
+    their own session, which shields them from the terminal's SIGINT. Once closed, no command starts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self.closed = False
+
+    def add(self, proc: subprocess.Popen[bytes]) -> bool:
+        with self._lock:
+            if self.closed:
+                _kill_group(proc)
+                return False
+            self._procs.add(proc)
+            return True
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> int:
+        """Close (no command starts after this) and kill every running command's process group."""
+        with self._lock:
+            self.closed = True
+            procs = list(self._procs)
+        for proc in procs:
+            _kill_group(proc)
+        return len(procs)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._procs)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _command(check: Check, run: RunView, running: RunningCommands | None = None) -> Outcome:
+    """Run `check.run` in its own process group with its output in a temporary file (not a pipe: a
+    daemon that keeps a pipe open would block the read). The group is always killed at the end, so
+    nothing the command started in the background outlives the check."""
     if not run.workdir or not os.path.isdir(run.workdir):
         return None, "the session's workdir does not exist", ""
-    try:
-        proc = subprocess.Popen(
-            check.run or "", shell=True, cwd=run.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    except OSError as e:
-        return None, f"cannot start the command: {e.strerror}", ""
-    try:
-        out, _ = proc.communicate(timeout=check.timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return None, f"`{check.run}` timed out after {check.timeout:g} s", ""
-    tail = out.decode("utf-8", errors="replace")[-OUTPUT_TAIL:].strip()
+    if running is not None and running.closed:
+        return None, f"`{check.run}` not run: grading was interrupted", ""
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                check.run or "", shell=True, cwd=run.workdir, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as e:
+            return None, f"cannot start the command: {e.strerror}", ""
+        if running is not None and not running.add(proc):
+            proc.wait()
+            return None, f"`{check.run}` not run: grading was interrupted", ""
+        timed_out = False
+        try:
+            proc.wait(timeout=check.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)  # before the leader is reaped, so its group id cannot be reused yet
+            proc.wait()
+        finally:
+            _kill_group(proc)  # background children left in the group
+            if running is not None:
+                running.discard(proc)
+        if running is not None and running.closed and proc.returncode is not None and proc.returncode < 0:
+            return None, f"`{check.run}` killed: grading was interrupted", ""
+        if timed_out:
+            return None, f"`{check.run}` timed out after {check.timeout:g} s", ""
+        tail = _tail(out)
     if proc.returncode == 0:
         return True, f"`{check.run}` exited 0", tail
     return False, f"`{check.run}` exited {proc.returncode}", tail
+
+
+def _tail(f: Any) -> str:
+    size = f.seek(0, os.SEEK_END)
+    f.seek(max(0, size - OUTPUT_TAIL * 4))
+    return f.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:].strip()
 
 
 def _budget(name: str, attr: str, fmt: str) -> Any:

@@ -8,6 +8,7 @@ threshold are applied in code (dreamcli.outcomes.scoring), never by the model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -222,11 +223,13 @@ def _json_from_text(text: str) -> Any:
     if not text:
         return None
     candidates = [m.group(1) for m in _FENCED_JSON.finditer(text)] + [text]
+    parsed = []
     for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            parsed.append(json.loads(candidate))
+    with_verdicts = [obj for obj in parsed if isinstance(obj, dict) and "verdicts" in obj]
+    if with_verdicts:  # the first block that holds verdicts, not an unrelated block before it
+        return with_verdicts[0]
     decoder = json.JSONDecoder()
     for m in re.finditer(r"\{", text):
         try:
@@ -235,4 +238,4 @@ def _json_from_text(text: str) -> Any:
             continue
         if isinstance(obj, dict) and "verdicts" in obj:
             return obj
-    return None
+    return parsed[0] if parsed else None  # no verdicts anywhere: validation names what is wrong

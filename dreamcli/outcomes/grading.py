@@ -15,7 +15,7 @@ from dreamcli.config import Config
 from dreamcli.errors import CredentialsError, DreamError, Interrupted
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
 from dreamcli.outcomes.cache import GradeCache, cache_key
-from dreamcli.outcomes.checks import CriterionResult, run_criterion_check
+from dreamcli.outcomes.checks import CriterionResult, RunningCommands, run_criterion_check
 from dreamcli.outcomes.evidence import RunView, load_run, render_evidence
 from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
 from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
@@ -23,7 +23,7 @@ from dreamcli.outcomes.spec import OutcomeSpec
 from dreamcli.redaction import Redactor
 from dreamcli.workspace.home import Workspace
 
-RESULTS = ("satisfied", "needs_revision", "failed", "error")
+RESULTS = ("satisfied", "needs_revision", "failed", "partial", "error")
 
 
 @dataclass
@@ -92,6 +92,12 @@ class Grader:
         self.model_calls = 0
         self.batch_errors: dict[str, str] = {}  # cache key -> why the batch gave no verdict
         self.batch_verdicts: dict[str, TrialVerdicts] = {}  # cache key -> the batch's answer
+        self.commands = RunningCommands()  # command checks running now (killed by cancel())
+
+    def cancel(self) -> None:
+        """Ctrl-C: kill the command checks in flight (their own session shields them from SIGINT) and
+        start no more."""
+        self.commands.kill_all()
 
     # --- configuration ----------------------------------------------------------------------
     def model_for(self, spec: OutcomeSpec) -> str:
@@ -126,7 +132,8 @@ class Grader:
                             max_tokens=self.options.max_tokens, cache_prompt=is_anthropic_endpoint())
 
     def judge(self, spec: OutcomeSpec, evidence: str, key: str) -> TrialVerdicts:
-        cached = self.batch_verdicts.get(key) or self.cache.get(key)
+        ids = [c.id for c in spec.grader_criteria]
+        cached = self.batch_verdicts.get(key) or self.cache.get(key, ids)
         if cached is not None:
             return cached
         if key in self.batch_errors:
@@ -137,16 +144,30 @@ class Grader:
             from dreamcli.outcomes.grader import GraderError
 
             raise GraderError("no verdict from the batch for this session")
-        verdicts = call_grader(self.client(), self.request_params(spec, evidence), [c.id for c in spec.grader_criteria])
+        verdicts = call_grader(self.client(), self.request_params(spec, evidence), ids)
         with self._lock:
             self.model_calls += 1
         self.cache.put(key, verdicts)
         return verdicts
 
     def grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
+        """Grade one run. Never raises for a bad run or cache entry: anything unexpected is an `error`
+        result (unscored, exit 3); only missing credentials and an interrupt propagate."""
+        try:
+            return self._grade_run(run, spec)
+        except (CredentialsError, Interrupted):
+            raise
+        except Exception as e:
+            message = f"internal error while grading: {type(e).__name__}: {e}"
+            res = error_result(run.session_id, spec, message)
+            res.task, res.trials = run.task_name, self.options.trials
+            return res
+
+    def _grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
-        by_id: dict[str, CriterionResult] = {c.id: run_criterion_check(c, run) for c in spec.check_criteria}
+        by_id: dict[str, CriterionResult] = {
+            c.id: run_criterion_check(c, run, running=self.commands) for c in spec.check_criteria}
         judged = spec.grader_criteria
         if judged and self.options.checks_only:
             result.skipped = [c.id for c in judged]
@@ -175,10 +196,22 @@ class Grader:
         else:
             summary = ""
         result.criteria = [by_id[c.id] for c in spec.criteria if c.id in by_id]
+        if result.skipped:  # --checks-only over grader criteria: never a pass (docs/outcomes.md)
+            result.result = "partial"
+            result.score = weighted_score(result.criteria) if result.criteria else None
+            result.explanation = partial_explanation(result.criteria, result.skipped)
+            return result
         result.score = weighted_score(result.criteria)
         result.result = decide(result.score, spec.pass_threshold, run_status=run.status)
         result.explanation = explanation(result.criteria, result.score, spec.pass_threshold, summary)
         return result
+
+
+def partial_explanation(criteria: list[CriterionResult], skipped: list[str]) -> str:
+    failing = [c for c in criteria if not c.passed]
+    head = (f"partial: only the deterministic checks were run ({len(criteria) - len(failing)} of {len(criteria)} "
+            f"pass); grader criteria not judged: {', '.join(skipped)}")
+    return "\n".join([head, *(f"- {c.id}: {c.reason}" for c in failing)])
 
 
 def error_result(session_id: str, spec: OutcomeSpec, message: str) -> GradeResult:
@@ -238,9 +271,11 @@ def grade_sessions(
             yield finish(window.popleft())
     except KeyboardInterrupt:
         stopped = True
+        grader.cancel()
         raise Interrupted("interrupted: grades finished so far are stored") from None
     except BaseException:
         stopped = True
+        grader.cancel()
         raise
     finally:
         pool.shutdown(wait=not stopped, cancel_futures=True)

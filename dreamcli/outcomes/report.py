@@ -2,7 +2,8 @@
 
 - JSON (`--json`, versioned): {"version": 1, "kind": "dreamcli.grade", "results": [...], "totals": {...}}
 - JUnit XML (`--junit FILE`): one testcase per session; `<failure>` for a graded failure
-  (needs_revision, failed), `<error>` for a grader error (unscored)
+  (needs_revision, failed, or a partial grade with a failed check), `<error>` for a grader error
+  (unscored), `<skipped>` for a partial grade (--checks-only) whose checks all passed
 - markdown summary (`--summary FILE`, e.g. $GITHUB_STEP_SUMMARY): totals and a row per session,
   non-satisfied sessions first, kept under 1 MiB
 """
@@ -41,10 +42,12 @@ class Totals:
     cached_trials: int = 0
     cost_usd: float = 0.0
     flaky: int = 0
+    partial_failing: int = 0  # partial grades (--checks-only) with a failed deterministic check
 
     def add(self, res: GradeResult) -> None:
         self.sessions += 1
         self.counts[res.result] += 1
+        self.partial_failing += int(res.result == "partial" and bool(res.failing))
         self.model_trials += res.model_trials
         self.cached_trials += res.cached_trials
         self.cost_usd += res.cost_usd
@@ -54,17 +57,18 @@ class Totals:
     def exit_code(self) -> int:
         if self.counts["error"]:
             return 3
-        if self.counts["needs_revision"] or self.counts["failed"]:
+        if self.counts["needs_revision"] or self.counts["failed"] or self.partial_failing:
             return 1
         return 0
 
     def to_json(self) -> dict[str, Any]:
         return {"sessions": self.sessions, **{r: self.counts[r] for r in ("satisfied", "needs_revision",
-                "failed", "error")}, "model_calls": self.model_trials, "cached": self.cached_trials,
+                "failed", "partial", "error")}, "model_calls": self.model_trials, "cached": self.cached_trials,
                 "flaky_criteria": self.flaky, "cost_usd": round(self.cost_usd, 6), "exit_code": self.exit_code}
 
     def line(self) -> str:
-        parts = [f"{self.counts[r]} {r}" for r in ("satisfied", "needs_revision", "failed", "error") if self.counts[r]]
+        parts = [f"{self.counts[r]} {r}" for r in ("satisfied", "needs_revision", "failed", "partial", "error")
+                 if self.counts[r]]
         return (f"graded {self.sessions} session(s): {', '.join(parts) or 'none'}; "
                 f"{self.model_trials} grader call(s), {self.cached_trials} from cache")
 
@@ -95,7 +99,7 @@ class JUnitWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed in close()
-        self.tests = self.failures = self.errors = 0
+        self.tests = self.failures = self.errors = self.skipped = 0
 
     def add(self, res: GradeResult) -> None:
         self.tests += 1
@@ -106,9 +110,14 @@ class JUnitWriter:
             self.errors += 1
             case += (f"    <error message={quoteattr(_xml('grader error: ' + (res.error or '')))} "
                      f'type="grader_error">{escape(body)}</error>\n')
+        elif res.result == "partial" and not res.failing:
+            self.skipped += 1
+            msg = f"partial (--checks-only): checks pass, not judged: {', '.join(res.skipped)}"
+            case += f"    <skipped message={quoteattr(_xml(msg))}/>\n"
         elif res.result != "satisfied":
             self.failures += 1
-            msg = f"{res.result}: score {res.score:.2f} < {res.threshold:.2f}; failing: {', '.join(res.failing)}"
+            score = "-" if res.score is None else f"{res.score:.2f}"
+            msg = f"{res.result}: score {score} < {res.threshold:.2f}; failing: {', '.join(res.failing)}"
             case += f'    <failure message={quoteattr(_xml(msg))} type="{res.result}">{escape(body)}</failure>\n'
         else:
             case += f"    <system-out>{escape(_xml(f'score {res.score:.2f}'))}</system-out>\n"
@@ -118,14 +127,14 @@ class JUnitWriter:
     def close(self) -> None:
         head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="{self.tests}" failures="{self.failures}" '
                 f'errors="{self.errors}">\n <testsuite name="dreamcli grade" tests="{self.tests}" '
-                f'failures="{self.failures}" errors="{self.errors}" skipped="0">\n')
+                f'failures="{self.failures}" errors="{self.errors}" skipped="{self.skipped}">\n')
         self.spool.seek(0)
         data = head.encode("utf-8") + self.spool.read() + b" </testsuite>\n</testsuites>\n"
         self.spool.close()
         atomic_write_bytes(self.path, data)
 
 
-_STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "error": "⚠️"}
+_STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "partial": "◐", "error": "⚠️"}
 
 
 def _md(text: str) -> str:
@@ -162,10 +171,11 @@ class SummaryWriter:
 
     def close(self, totals: Totals) -> None:
         head = [f"## dreamcli grade: {totals.sessions} session(s)", "",
-                "| satisfied | needs revision | failed | grader errors | grader calls | cached |",
-                "| --- | --- | --- | --- | --- | --- |",
+                "| satisfied | needs revision | failed | partial | grader errors | grader calls | cached |",
+                "| --- | --- | --- | --- | --- | --- | --- |",
                 f"| {totals.counts['satisfied']} | {totals.counts['needs_revision']} | {totals.counts['failed']} | "
-                f"{totals.counts['error']} | {totals.model_trials} | {totals.cached_trials} |", "",
+                f"{totals.counts['partial']} | {totals.counts['error']} | {totals.model_trials} | "
+                f"{totals.cached_trials} |", "",
                 "| result | session | task | outcome | score | failing criteria |",
                 "| --- | --- | --- | --- | --- | --- |"]
         text = "\n".join(head) + "\n" + "".join(self.bad) + "".join(self.good)

@@ -4,7 +4,8 @@ One line per graded (session, outcome spec) result:
   {"v": 1, "ts", "grade_id", "session_id", "outcome", "spec_hash", "result", "score", "threshold",
    "criteria": [{"id", "passed", "reason", "evidence", "weight", "kind", "flaky"}],
    "grader_model", "usage", "trials", "error"}
-`result` is one of satisfied | needs_revision | failed | error (error = unscored).
+`result` is one of satisfied | needs_revision | failed | partial | error (error = unscored; partial =
+--checks-only over a spec with grader criteria: only the checks were run, never a pass).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 from dreamcli.ui.console import err, out
 
-_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "error": "bold red"}
+_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
 TABLE_LIMIT = 200
 
 
@@ -25,6 +25,8 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
             style = _STYLE.get(r.result, "")
             failing = escape(", ".join(r.failing)) or "-"
             note = f"[red]{escape(r.error or '')}[/]" if r.result == "error" else failing
+            if r.result == "partial":
+                note += f" [cyan](not judged: {escape(', '.join(r.skipped))})[/]"
             if r.flaky:
                 note += f" [yellow](flaky: {escape(', '.join(r.flaky))})[/]"
             table.add_row(
