@@ -217,3 +217,8 @@ def test_dream_hints_carry_the_home_they_were_given(tmp_path: Path) -> None:
     assert r.exit_code == 0
     assert f"Review: dreamcli --home {home} playbooks diff " in r.stderr
     assert f"Approve: dreamcli --home {home} playbooks approve " in r.stderr
+
+
+def test_unknown_status_is_bad_usage(ws: Workspace) -> None:
+    r = invoke("--home", str(ws.root), "sessions", "list", "--status", "bogus")
+    assert r.exit_code == 2 and "max_turns" in r.stderr

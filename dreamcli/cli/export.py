@@ -28,7 +28,7 @@ Examples:
 \b
   dreamcli export -o playbooks.tar.gz --history --include-sessions
   dreamcli export --format claude-md --playbook legal -o -  >> CLAUDE.md
-  dreamcli export --format memory-dir -o .dreamcli/memory/default
+  dreamcli export --format memory-dir -o ./memory-export
 """
 IMPORT_EPILOG = """\b
 --merge (default): new entries are added; for entries both sides have, the local text is kept (a

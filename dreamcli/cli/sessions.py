@@ -38,6 +38,9 @@ def list_cmd(
     from dreamcli.sessions.summary import SessionFilter, apply_grades
     from dreamcli.timeutil import parse_since
 
+    statuses = ("completed", "error", "interrupted", "max_turns", "incomplete")
+    if status is not None and status not in statuses:
+        raise UsageError(f"--status: {status!r} is not one of {', '.join(statuses)}")
     ws = open_workspace(ctx, create=False)
     flt = SessionFilter(
         since=parse_since(since) if since else None, status=status, task=task, include_children=children

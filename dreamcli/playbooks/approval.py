@@ -213,6 +213,9 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: 
     raise AssertionError("unreachable")
 
 
+_PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+
+
 def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
            reason: str, actor: str | None = None, wait: float | None = None) -> ReviewResult:
     """Record that the chosen operations will not be applied (with the reviewer's reason)."""
@@ -259,8 +262,9 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
             raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
         if op.op not in TEXT_OPS:
             raise UsageError(f"entry {entry_id} is a {op.op} operation: it has no text to edit")
-        if dream.decision(entry_id).action is not None:
-            raise UsageError(f"entry {entry_id} is already {dream.decision(entry_id).action}d; only pending "
+        action = dream.decision(entry_id).action
+        if action is not None:
+            raise UsageError(f"entry {entry_id} is already {_PAST.get(action, action)}; only pending "
                              "entries can be edited")
         before = dream.text_for(op)
         findings = lint_text(new, workspace_config(ws))

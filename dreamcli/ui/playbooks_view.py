@@ -11,6 +11,14 @@ _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retir
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
 
 
+def _past(action: str) -> str:
+    return {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}.get(action, action)
+
+
+def _ver(version: Any) -> str:
+    return "(none)" if version is None else f"v{version}"
+
+
 def _esc(text: Any) -> str:
     from rich.markup import escape
 
@@ -159,7 +167,7 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         head.append((" (memory)", "dim"))
     head.append((f"  {where}", "dim"))
     if item.get("decision"):
-        head.append((f"  {item['decision']}d", "bold"))
+        head.append((f"  {_past(item['decision'])}", "bold"))
     elif item.get("fits") == "conflict":
         head.append(("  CONFLICT", "bold red"))
     elif item.get("fits") == "already":
@@ -189,7 +197,8 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         why += [("  why: ", "dim"), item["reason"]]
     lines.add(*why)
     for ev in item.get("evidence") or []:
-        where = f"{ev.get('session_id')}" + (f"#{ev['seq']}" if ev.get("seq") is not None else "")
+        where = str(ev.get("session_id") or ev.get("path") or "memory store")
+        where += f"#{ev['seq']}" if ev.get("seq") is not None else ""
         lines.add((f"  · {where}: ", "dim"), str(ev.get("excerpt") or ""))
     hidden = item.get("evidence_total", 0) - len(item.get("evidence") or [])
     if hidden > 0:
@@ -224,7 +233,7 @@ def render_review(result: dict[str, Any]) -> None:
     if len(result["skipped"]) > 20:
         lines.add((f"skipped {len(result['skipped'])} entries in all", "dim"))
     if result.get("version_after") is not None:
-        lines.add(f"{result['playbook']}: v{result['version_before']} → v{result['version_after']}; "
+        lines.add(f"{result['playbook']}: {_ver(result['version_before'])} → {_ver(result['version_after'])}; "
                   f"dream {result['dream_id']} is {result['status']}")
     elif not outcomes:
         lines.add(f"nothing to do for dream {result['dream_id']} ({result['status']})")
@@ -267,7 +276,7 @@ def render_audit(records: list[dict[str, Any]]) -> None:
     for r in records:
         v = ""
         if r.get("version_before") is not None or r.get("version_after") is not None:
-            v = f"v{r.get('version_before')} → v{r.get('version_after')}"
+            v = f"{_ver(r.get('version_before'))} → {_ver(r.get('version_after'))}"
         ids = r.get("entry_ids") or []
         shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
         table.add_row(_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),

@@ -79,7 +79,7 @@ def render_import_summary(s: Any) -> None:
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
     con.print(table)
     if s.sessions:
-        err().print("next: dreamcli sessions list --since 30d   ·   dreamcli dream --offline", style="dim")
+        err().print("next: dreamcli sessions list --limit 20   ·   dreamcli dream --offline", style="dim")
 
 
 def render_export_result(r: Any) -> None:
