@@ -128,6 +128,14 @@ class RunView(RunCallbacks):
         tokens = _tokens(t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens)
         summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {tokens} tokens · ${t.cost_usd:.4f} · "
                    f"{_duration(t.duration_ms)} · session {result.session_id}")
+        outcome = (result.end_fields or {}).get("outcome")
+        if isinstance(outcome, dict) and outcome.get("result"):
+            bits = []
+            if isinstance(outcome.get("score"), int | float):
+                bits.append(f"{outcome['score']:.2f}")
+            if isinstance(outcome.get("iterations"), int):
+                bits.append(_count(outcome["iterations"], "iteration"))
+            summary += f" · outcome {outcome['result']}" + (f" ({', '.join(bits)})" if bits else "")
         style = _STATUS_STYLE.get(result.status, "")
         self._line(f"[{style}]■[/] {self._esc(summary)}" if style else summary, summary)
 
