@@ -11,7 +11,7 @@ from dreamcli.ui.console import err, out
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
                  "incomplete": "dim"}
 _OUTCOME_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "error": "red",
-                  "max_iterations_reached": "yellow"}
+                  "max_iterations_reached": "yellow", "partial": "cyan"}
 
 
 def _fmt_tokens(n: int | None) -> str:
