@@ -85,3 +85,55 @@ def logs_by_role(home: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[
             lead = events
     assert lead is not None, "no lead session"
     return lead, children
+
+
+def pids_running(marker: str) -> list[int]:
+    """Live processes whose command line contains `marker` (zombies have none, so they don't count)."""
+    import os
+
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline.replace(b"\0", b" "):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_pids(marker: str, count: int, timeout: float = 20.0) -> list[int]:
+    """Poll until at least `count` processes carry `marker` (or the timeout); returns them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    pids = pids_running(marker)
+    while len(pids) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        pids = pids_running(marker)
+    return pids
+
+
+def gone_soon(marker: str, timeout: float = 1.0) -> list[int]:
+    """The processes still carrying `marker` after up to `timeout` seconds ([] once all are gone)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    pids = pids_running(marker)
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.02)
+        pids = pids_running(marker)
+    return pids
+
+
+def kill_leftovers(marker: str) -> None:
+    """Test cleanup: SIGKILL what a failing test left running (found by its unique marker)."""
+    import contextlib
+    import os
+    import signal
+
+    for pid in pids_running(marker):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)

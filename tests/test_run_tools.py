@@ -281,3 +281,51 @@ def test_runtime_closes_cleanly() -> None:
     assert not rt.started
     rt.close()
     assert os.getpid() > 0
+
+
+# --- stopping the shell --------------------------------------------------------------------------
+
+def test_bash_close_stops_a_command_in_flight_and_everything_it_started(tmp_path: Path, wd: Path) -> None:
+    """close() from another thread (Ctrl-C, a supervisor) while a call runs: the whole process group
+    goes -- a background job (SIGTERM) and a command ignoring SIGTERM (SIGKILL after the grace)."""
+    import threading
+    import time
+
+    from tests.test_multiagent_support import gone_soon, kill_leftovers, wait_for_pids
+
+    marker = f"61.{os.getpid()}7"
+    ts = make_tools(tmp_path, wd, ("bash",))
+    results: list[ToolResult] = []
+    try:
+        th = threading.Thread(target=lambda: results.append(call(
+            ts, "bash", command=f"sleep {marker}1 & trap '' TERM; sleep {marker}2")))
+        th.start()
+        assert len(wait_for_pids(marker, 2)) == 2, "the commands never started"
+        t0 = time.monotonic()
+        ts.close()
+        took = time.monotonic() - t0
+        th.join(timeout=5)
+        assert not th.is_alive(), "the call in flight did not return after close()"
+        assert took < 3, took
+        assert gone_soon(marker) == []
+        assert results and results[0].is_error
+        after = call(ts, "bash", command="echo hi")
+        assert after.is_error and "stopped" in after.content  # a closed tool starts no new shell
+    finally:
+        ts.close()
+        kill_leftovers(marker)
+
+
+def test_bash_timeout_stops_the_command_not_only_the_shell(tmp_path: Path, wd: Path) -> None:
+    from tests.test_multiagent_support import gone_soon, kill_leftovers
+
+    marker = f"61.{os.getpid()}8"
+    ts = make_tools(tmp_path, wd, ("bash",))
+    try:
+        slow = call(ts, "bash", command=f"sleep {marker}1 & sleep {marker}2", timeout_ms=500)
+        assert slow.error_kind == "timeout"
+        assert gone_soon(marker) == []
+        assert call(ts, "bash", command="echo alive").content == "alive"
+    finally:
+        ts.close()
+        kill_leftovers(marker)

@@ -10,8 +10,11 @@ it before every model call and tool call. On Ctrl-C in the waiting thread, or wh
 is set (a lead being stopped), `interrupt()` sets `cancel`, drops queued jobs, waits up to
 `grace_s` for running sessions to end by themselves (status `interrupted`), then ends the logs of
 those still blocked (in a slow model call or a long command) with `seal("interrupted")`: the log
-gets its session.end now and the blocked thread's later writes fail. Workers are daemon threads,
-so a blocked one never keeps the process alive.
+gets its session.end now and the blocked thread's later writes fail. Then it closes the toolset of
+every session still running (the Monitor keeps it: `Toolset` reports itself through the
+`on_toolset` callback), which stops each bash shell's whole process group -- a command in flight
+included -- so nothing a session started outlives the run. Workers are daemon threads, so a
+blocked one never keeps the process alive.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class SupervisedWriter(SessionWriter):
         super().__init__(*args, **kwargs)
         self._gate = threading.Lock()
         self._sealed = False
+        self.sealed_as: str | None = None  # the status seal() wrote in session.end (it then wins)
         self.lines = 0
 
     def write(self, type_: str, ts: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -67,6 +71,7 @@ class SupervisedWriter(SessionWriter):
                     self.path.unlink()
                 return False
             super().write(schema.SESSION_END, status=status, error=error, totals=totals)
+            self.sealed_as = status
         self.close()
         return True
 
@@ -84,11 +89,15 @@ class Monitor(RunCallbacks):
         self.totals = Totals()
         self.started = False
         self.session_id: str | None = None
+        self.toolset: Any = None  # the session's Toolset, closed by Supervisor.interrupt()
         self._t0 = time.perf_counter()
 
     def totals_json(self) -> dict[str, Any]:
         self.totals.duration_ms = (time.perf_counter() - self._t0) * 1000
         return self.totals.to_json()
+
+    def on_toolset(self, toolset: Any) -> None:
+        self.toolset = toolset
 
     def on_start(self, info: StartInfo) -> None:
         self.started, self.session_id = True, info.session_id
@@ -211,8 +220,8 @@ class Supervisor:
             self._all_done.set()
 
     def interrupt(self) -> list[Job]:
-        """Stop everything: cancel, drop queued jobs, wait `grace_s`, then seal the logs of sessions
-        still running. Returns the jobs whose logs were sealed."""
+        """Stop everything: cancel, drop queued jobs, wait `grace_s`, seal the logs of sessions still
+        running, then close their toolsets (killing their commands). Returns the jobs sealed."""
         self.cancel.set()
         with self._lock:
             self._skip_queued()
@@ -222,12 +231,24 @@ class Supervisor:
                 self._all_done.wait(0.02)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, close the logs now
             pass
-        sealed = []
-        for job in self._jobs:
-            if job.state != "running" or job.writer is None:
+        sealed, running = [], [job for job in self._jobs if job.state == "running"]
+        for job in running:
+            if job.writer is None:
                 continue
             totals = job.monitor.totals_json() if job.monitor is not None else {}
             if job.writer.seal("interrupted", error=SEALED_ERROR, totals=totals):
                 job.sealed = True
                 sealed.append(job)
+        close_toolsets([job.monitor.toolset for job in running if job.monitor is not None])
         return sealed
+
+
+def close_toolsets(toolsets: list[Any], timeout_s: float = 10.0) -> None:
+    """Close toolsets at once (each stops its shell's processes: SIGTERM, a grace, SIGKILL)."""
+    threads = [threading.Thread(target=ts.close, name="dreamcli-close", daemon=True)
+               for ts in toolsets if ts is not None]
+    for th in threads:
+        th.start()
+    deadline = time.monotonic() + timeout_s
+    for th in threads:
+        th.join(max(0.0, deadline - time.monotonic()))

@@ -2,17 +2,45 @@
 with the configured timeout (limits.bash_timeout_s) and output cap (limits.tool_output_bytes).
 
 The shell keeps its cwd, variables and jobs between calls; it starts in the workdir with the
-process environment minus `ANTHROPIC_*` (the SDK's scrubbed default). A timed-out command kills the
-shell; the next call starts a fresh one (the result says so).
+process environment minus `ANTHROPIC_*` (the SDK's scrubbed default). It runs in a process group of
+its own, so everything it started -- the command in flight, background jobs -- can be stopped
+together: a timed-out command, a restart and `close()` send the whole group SIGTERM, then SIGKILL
+after KILL_GRACE_S. `close()` works from any thread while a call is in flight (Ctrl-C, or a
+supervisor stopping a sub-agent): the blocked call returns and the tool refuses further calls. A
+timed-out command kills the shell; the next call starts a fresh one (the result says so).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
 from typing import Any
 
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
 
 SDK_TRUNCATION_MARKER = "[output truncated]\n"
+KILL_GRACE_S = 0.5  # SIGTERM to the shell's process group, then SIGKILL after this long
+
+
+def stop_process_group(pgid: int, grace_s: float = KILL_GRACE_S) -> None:
+    """SIGTERM every process of group `pgid`; SIGKILL those still there after `grace_s`."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 class BashTool(Tool):
@@ -35,31 +63,63 @@ class BashTool(Tool):
     def __init__(self, env: ToolEnv) -> None:
         self.env = env
         self._session: Any = None
+        self._pgid: int | None = None  # the running shell's process group (its pid)
+        self._closed = False
+        self._lock = threading.Lock()
 
-    # --- shell lifecycle (runs on the session's event loop) ------------------------------------
+    # --- shell lifecycle (async parts run on the session's event loop) ------------------------
     async def _start(self) -> None:
+        import anyio
         from anthropic.lib.tools.agent_toolset import BashSession
 
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = await BashSession.start(str(self.env.workdir))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}  # as the SDK's default
+        proc = await anyio.open_process(
+            ["/bin/bash", "--noprofile", "--norc"], cwd=str(self.env.workdir),
+            env={**env, "PS1": "", "PS2": "", "TERM": "dumb"},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._session, self._pgid = BashSession(proc), proc.pid
+        if closed:  # close() ran while the shell was starting
+            stop_process_group(proc.pid, 0)
+            await BashSession(proc).close()
+            raise RuntimeError("the session was stopped")
 
     async def _exec(self, command: str, timeout: float) -> tuple[str, int]:
+        if self._closed:
+            raise RuntimeError("the session was stopped")
         if self._session is None or self._session.closed:
             await self._start()
         out, code = await self._session.exec(command, timeout=timeout)
         return out, code
 
-    async def _close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    async def _close_session(self, session: Any) -> None:
+        await session.close()
+
+    def _stop_shell(self) -> None:
+        """Stop the current shell and everything it started (any thread, even during a call)."""
+        with self._lock:
+            pgid, session = self._pgid, self._session
+            self._pgid = self._session = None
+        if pgid is not None:
+            stop_process_group(pgid)
+        if session is not None and self.env.runtime.started:
+            with contextlib.suppress(Exception):
+                self.env.runtime.run(self._close_session, session)
 
     # --- the tool -----------------------------------------------------------------------------
     def execute(self, input: dict[str, Any]) -> ToolResult:
+        if self._closed:
+            return ToolResult.error("bash: the session was stopped", "exception")
         runtime = self.env.runtime
         if input.get("restart"):
-            runtime.run(self._start)
+            self._stop_shell()
+            try:
+                runtime.run(self._start)
+            except RuntimeError as e:
+                return ToolResult.error(f"bash: {e}", "exception")
             return ToolResult("bash session restarted")
         command = input.get("command")
         if not isinstance(command, str) or not command.strip():
@@ -74,14 +134,17 @@ class BashTool(Tool):
         try:
             out, code = runtime.run(self._exec, command, timeout)
         except TimeoutError:
-            self._session = None  # the SDK killed the shell
+            self._stop_shell()  # the SDK killed the shell; this stops what it started
             return ToolResult.error(
                 f"bash: command timed out after {timeout:g}s; the shell was restarted (state is lost)",
                 "timeout", approval=decision.approval,
             )
         except RuntimeError as e:
-            self._session = None
+            self._stop_shell()
             return ToolResult.error(f"bash: {e}", "exception", approval=decision.approval)
+        if self._closed:  # stopped while the command ran: its output is whatever it printed before
+            return ToolResult.error("bash: the session was stopped while the command ran", "exception",
+                                    approval=decision.approval)
         sdk_truncated = out.startswith(SDK_TRUNCATION_MARKER)
         text, truncated = cap_output(out, self.env.output_cap)
         truncated = truncated or sdk_truncated
@@ -92,11 +155,10 @@ class BashTool(Tool):
         return ToolResult(text or "(no output)", exit_code=0, truncated=truncated, approval=decision.approval)
 
     def close(self) -> None:
-        if self._session is not None and self.env.runtime.started:
-            try:
-                self.env.runtime.run(self._close)
-            except Exception:
-                self._session = None
+        """Stop the shell's whole process group, even while a command runs; later calls are refused."""
+        with self._lock:
+            self._closed = True
+        self._stop_shell()
 
 
 def make_bash(env: ToolEnv) -> Tool:

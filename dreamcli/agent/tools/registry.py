@@ -83,6 +83,9 @@ class Toolset:
                 raise ValueError(f"unknown tool {name!r} (known: {', '.join(known_tools())})")
             if name not in self.tools:
                 self.tools[name] = factory(env)
+        hook = getattr(env.callbacks, "on_toolset", None)  # a supervisor keeps it to close on Ctrl-C
+        if hook is not None:
+            hook(self)
 
     def get(self, name: str) -> Tool | None:
         return self.tools.get(name)
