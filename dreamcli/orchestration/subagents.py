@@ -210,7 +210,7 @@ def run_subagents(lead: Lead, briefs: list[Brief]) -> list[SubagentResult]:
     except KeyboardInterrupt:
         for job in jobs:  # children stopped while blocked: their logs were sealed; tell the lead's log
             if job.sealed and job.writer is not None:
-                _finished(lead, job, briefs[job.index].brief, _sealed_result(job, briefs[job.index]), n)
+                _finished(lead, job, briefs[job.index], _sealed_result(job, briefs[job.index]), n)
         raise
     return [_result_of(job, briefs[job.index]) for job in jobs]
 
@@ -233,22 +233,19 @@ def _run_child(lead: Lead, b: Brief, job: Job, n: int, client: Any, sup: Supervi
         writer.discard_if_empty()
         result = SubagentResult(job.index, b.brief, None if writer.lines == 0 else sid, "error", error=str(e),
                                 exit_code=e.exit_code)
-        _finished(lead, job, b.brief, result, n)
-        return result
-    except Exception as e:  # a bug in the child's session: its log already ended with status error
+        return _finished(lead, job, b, result, n)
+    except Exception as e:  # a bug in the child's session, or its log was sealed while it was blocked
         writer.discard_if_empty()
         result = SubagentResult(job.index, b.brief, sid if writer.lines else None, "error",
                                 error=f"{type(e).__name__}: {e}",
                                 exit_code=EXIT_FAILED, turns=job.monitor.totals.turns)
-        _finished(lead, job, b.brief, result, n)
-        return result
+        return _finished(lead, job, b, result, n)
     t = run.totals
     result = SubagentResult(
         job.index, b.brief, run.session_id, run.status, final_text=run.final_text, error=run.error,
         exit_code=run.exit_code, turns=t.turns, cost_usd=t.cost_usd,
         tokens=t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens)
-    _finished(lead, job, b.brief, result, n)
-    return result
+    return _finished(lead, job, b, result, n)
 
 
 class _Started(RunCallbacks):
@@ -265,6 +262,8 @@ class _Started(RunCallbacks):
 
 
 def _result_of(job: Job, b: Brief) -> SubagentResult:
+    if _was_sealed(job):
+        return _sealed_result(job, b)
     if isinstance(job.result, SubagentResult):
         return job.result
     sid = job.writer.session_id if job.writer is not None and job.writer.lines else None
@@ -280,15 +279,26 @@ def _sealed_result(job: Job, b: Brief) -> SubagentResult:
                           error=SEALED_ERROR, exit_code=EXIT_INTERRUPTED, turns=totals.turns if totals else 0)
 
 
-def _finished(lead: Lead, job: Job, brief: str, r: SubagentResult, n: int) -> None:
+def _was_sealed(job: Job) -> bool:
+    return job.writer is not None and job.writer.sealed_as == "interrupted"
+
+
+def _finished(lead: Lead, job: Job, b: Brief, r: SubagentResult, n: int) -> SubagentResult:
+    """Log `subagent finished` once, from whichever thread comes first, and return the result. A log the
+    supervisor sealed as interrupted decides the outcome: a child that wakes up afterwards (its write
+    fails, or its command was killed) cannot report anything else."""
+    if _was_sealed(job):
+        r = _sealed_result(job, b)
     if r.session_id is None or not job.once("finished"):
-        return
+        return r
+    brief = b.brief
     _lead_event(lead, "finished", r.session_id, brief, r.status, index=r.index, turns=r.turns, tokens=r.tokens,
                 cost_usd=round(r.cost_usd, 6), error=r.error, exit_code=r.exit_code)
     what = r.status + (f": {_short(r.error, 100)}" if r.error and not r.ok else "")
     turns = f"{r.turns} turn{'s' if r.turns != 1 else ''}"
     _notify(lead, "finished", r.session_id, brief, r.status,
             f"sub-agent {r.index + 1}/{n} {what} · {turns} (session {r.session_id})")
+    return r
 
 
 def _lead_event(lead: Lead, event: str, child: str, brief: str, status: str, **extra: Any) -> None:
