@@ -164,3 +164,43 @@ def test_a_child_waking_after_its_log_was_sealed_cannot_change_its_outcome(
     assert [e["status"] for e in finished] == ["interrupted", "interrupted"]
     for events in children.values():
         assert events[-1]["type"] == "session.end" and events[-1]["status"] == "interrupted"
+
+
+def test_ctrl_c_kills_parallel_tasks_commands_and_reports_no_late_errors(fake_anthropic: FakeAnthropic,
+                                                                         tmp_path: Path) -> None:
+    """`run --parallel`: the tasks' commands die, and a task that wakes up after its log was sealed
+    prints no late `error: internal error: RuntimeError ...` progress line."""
+    fake_anthropic.allow_leftovers = True
+    marker = f"61.{os.getpid()}5"
+    home = tmp_path / "home"
+    (tmp_path / "wd").mkdir()
+    files = []
+    for i in range(2):
+        files.append(tmp_path / f"t{i}.yaml")
+        files[-1].write_text(f"name: t{i}\nprompt: go {i}\nworkdir: wd\ntools: [bash]\nmax_turns: 5\n")
+
+    def lead(req: Any, turn: int) -> Reply:
+        if turn:
+            return answer("done")
+        prompt = req.messages[0]["content"]
+        prompt = prompt if isinstance(prompt, str) else prompt[0]["text"]
+        return tool_reply(tool_use("bash", {"command": f"sleep {marker}{prompt[-1]}"}))
+
+    fake_anthropic.responder = responder(lead, lambda *a: answer("x"))
+    proc = subprocess.Popen([DREAMCLI, "run", *map(str, files), "--parallel", "2", "--yes"],
+                            env=cli_env(fake_anthropic.url, home), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert len(wait_for_pids(marker, 2, timeout=30)) == 2, "the commands never started"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert time.monotonic() - t0 < 5
+        assert gone_soon(marker) == [], "a command outlived dreamcli"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        kill_leftovers(marker)
+    assert proc.returncode == 130, err
+    assert "RuntimeError" not in err and "internal error" not in err, err
+    assert err.strip().splitlines()[-1].startswith("error: interrupted; 2 session(s)")

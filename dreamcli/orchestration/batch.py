@@ -132,6 +132,8 @@ def run_batch(
         writer = SupervisedWriter(ws, redactor=redactor)
         job.writer, job.monitor = writer, Monitor(inner)
         run = _run_one(ws, config, task, options, writer, job.monitor, client, sup.cancel)
+        if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands
+            return _run_of(job, task)
         if on_done is not None and job.once("done"):
             on_done(run)
         return run
@@ -181,12 +183,16 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
     return base
 
 
+def _sealed(job: Job) -> bool:
+    return job.sealed or (job.writer is not None and job.writer.sealed_as == "interrupted")
+
+
 def _run_of(job: Job, task: BatchTask) -> BatchRun:
-    if isinstance(job.result, BatchRun) and not job.sealed:
+    if isinstance(job.result, BatchRun) and not _sealed(job):
         return job.result
     file = str(task.spec.file) if task.spec.file else None
     sid = job.writer.session_id if job.writer is not None and job.writer.lines else None
-    if job.sealed:
+    if _sealed(job):
         return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=SEALED_ERROR,
                         exit_code=EXIT_INTERRUPTED)
     if job.error is not None:
