@@ -13,8 +13,6 @@ dreamer model, which answers with small edit operations (add, update, merge, ret
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +22,7 @@ from dreamcli.config import Config
 from dreamcli.dream.candidates import Candidate
 from dreamcli.dream.curation import candidate_op
 from dreamcli.dream.templates import offline_text, readable
+from dreamcli.jsontext import json_object_in_text
 from dreamcli.models import DEFAULT_DREAMER_MODEL
 from dreamcli.redaction import default_redactor
 
@@ -164,7 +163,6 @@ def build_request(model: str, prefix: str, packs: str, *, cache: bool) -> dict[s
             "tool_choice": {"type": "tool", "name": TOOL_NAME}}
 
 
-_FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
 
 
 def answer_payload(content: list[dict[str, Any]]) -> Any:
@@ -172,22 +170,10 @@ def answer_payload(content: list[dict[str, Any]]) -> Any:
     for block in content:
         if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME:
             return block.get("input")
-    text = "\n".join(str(b.get("text", "")) for b in content if b.get("type") == "text").strip()
-    for candidate in [m.group(1) for m in _FENCED.finditer(text)] + [text]:
-        try:
-            obj = json.loads(candidate)
-            if isinstance(obj, dict):
-                return obj
-        except ValueError:
-            pass
-    decoder = json.JSONDecoder()
-    for m in re.finditer(r"\{", text):
-        try:
-            obj, _ = decoder.raw_decode(text, m.start())
-        except ValueError:
-            continue
-        if isinstance(obj, dict) and "operations" in obj:
-            return obj
+    text = "\n".join(str(b.get("text", "")) for b in content if b.get("type") == "text")
+    obj = json_object_in_text(text, "operations")
+    if isinstance(obj, dict):
+        return obj
     raise InvalidAnswer(f"no {TOOL_NAME} call and no JSON object with operations")
 
 

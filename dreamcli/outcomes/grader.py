@@ -8,15 +8,13 @@ threshold are applied in code (dreamcli.outcomes.scoring), never by the model.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from dreamcli.errors import ModelError
+from dreamcli.jsontext import json_object_in_text
 from dreamcli.outcomes.spec import Criterion, OutcomeSpec
 
 PROMPT_VERSION = "grader-v1"
@@ -215,27 +213,5 @@ def _exactly_one_each(verdicts: list[Verdict], wanted: list[str]) -> dict[str, V
     return got
 
 
-_FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
-
-
 def _json_from_text(text: str) -> Any:
-    text = text.strip()
-    if not text:
-        return None
-    candidates = [m.group(1) for m in _FENCED_JSON.finditer(text)] + [text]
-    parsed = []
-    for candidate in candidates:
-        with contextlib.suppress(ValueError):
-            parsed.append(json.loads(candidate))
-    with_verdicts = [obj for obj in parsed if isinstance(obj, dict) and "verdicts" in obj]
-    if with_verdicts:  # the first block that holds verdicts, not an unrelated block before it
-        return with_verdicts[0]
-    decoder = json.JSONDecoder()
-    for m in re.finditer(r"\{", text):
-        try:
-            obj, _ = decoder.raw_decode(text, m.start())
-        except ValueError:
-            continue
-        if isinstance(obj, dict) and "verdicts" in obj:
-            return obj
-    return parsed[0] if parsed else None  # no verdicts anywhere: validation names what is wrong
+    return json_object_in_text(text, "verdicts")
