@@ -35,10 +35,11 @@ def list_cmd(
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
     from dreamcli.orchestration.tree import list_with_children
     from dreamcli.outcomes.store import latest_by_session
+    from dreamcli.sessions.schema import END_STATUSES
     from dreamcli.sessions.summary import SessionFilter, apply_grades
     from dreamcli.timeutil import parse_since
 
-    statuses = ("completed", "error", "interrupted", "max_turns", "incomplete")
+    statuses = (*END_STATUSES, "incomplete")
     if status is not None and status not in statuses:
         raise UsageError(f"--status: {status!r} is not one of {', '.join(statuses)}")
     ws = open_workspace(ctx, create=False)

@@ -30,7 +30,7 @@ from dreamcli.playbooks.apply import (
 from dreamcli.playbooks.format import entry_text_problem
 from dreamcli.playbooks.lintcheck import lint_text, redact_edit, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
-from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream
+from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream, past_tense
 from dreamcli.playbooks.store import (
     Commit,
     ConcurrentChange,
@@ -213,9 +213,6 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: 
     raise AssertionError("unreachable")
 
 
-_PAST = {"approve": "approved", "reject": "rejected", "edit": "edited"}
-
-
 def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
            reason: str, actor: str | None = None, wait: float | None = None) -> ReviewResult:
     """Record that the chosen operations will not be applied (with the reviewer's reason)."""
@@ -264,7 +261,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
             raise UsageError(f"entry {entry_id} is a {op.op} operation: it has no text to edit")
         action = dream.decision(entry_id).action
         if action is not None:
-            raise UsageError(f"entry {entry_id} is already {_PAST.get(action, action)}; only pending "
+            raise UsageError(f"entry {entry_id} is already {past_tense(action)}; only pending "
                              "entries can be edited")
         before = dream.text_for(op)
         findings = lint_text(new, workspace_config(ws))

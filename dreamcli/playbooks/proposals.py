@@ -18,6 +18,12 @@ PLAYBOOK_OPS = ("add", "update", "merge", "retire", "counts")
 MEMORY_OPS = ("create", "update", "merge", "retire")
 TEXT_OPS = ("add", "update", "merge", "create")
 STATUSES = ("pending", "approved", "partially_approved", "rejected", "empty")
+_PAST_TENSE = {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}
+
+
+def past_tense(action: str) -> str:
+    """How a decision reads to a person: `reject` -> `rejected`."""
+    return _PAST_TENSE.get(action, action)
 
 
 @dataclass

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dreamcli.playbooks.proposals import past_tense
 from dreamcli.ui.console import err, out
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
-
-
-def _past(action: str) -> str:
-    return {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}.get(action, action)
 
 
 def _ver(version: Any) -> str:
@@ -167,7 +164,7 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         head.append((" (memory)", "dim"))
     head.append((f"  {where}", "dim"))
     if item.get("decision"):
-        head.append((f"  {_past(item['decision'])}", "bold"))
+        head.append((f"  {past_tense(item['decision'])}", "bold"))
     elif item.get("fits") == "conflict":
         head.append(("  CONFLICT", "bold red"))
     elif item.get("fits") == "already":
