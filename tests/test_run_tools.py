@@ -14,7 +14,6 @@ from dreamcli.agent.approvals import Approvals
 from dreamcli.agent.tools import ToolEnv, Toolset, cap_output, register_tool
 from dreamcli.agent.tools.base import Tool, ToolResult
 from dreamcli.agent.tools.memory import ENV_FORM
-from dreamcli.agent.tools.runtime import AsyncRuntime
 from dreamcli.config import Config
 from dreamcli.workspace.home import Workspace
 
@@ -33,7 +32,7 @@ def make_tools(tmp_path: Path, wd: Path, names: tuple[str, ...], *, config: Conf
                approvals: Approvals | None = None, anthropic: bool = False) -> Toolset:
     ws = Workspace(tmp_path / "home", "option").ensure()
     env = ToolEnv(ws=ws, config=config or Config(), workdir=wd, session_id="01JD0Q8Z3V6M4T2N8K5R7W9XAB",
-                  approvals=approvals or Approvals(yes=True), runtime=AsyncRuntime(), anthropic_endpoint=anthropic)
+                  approvals=approvals or Approvals(yes=True), anthropic_endpoint=anthropic)
     return Toolset(names, env)
 
 
@@ -263,24 +262,12 @@ def test_cap_output_keeps_head_and_tail() -> None:
     capped.encode("utf-8")  # never splits a character
 
 
-def test_tools_that_need_an_event_loop_fall_back_to_it(tools: Toolset, wd: Path) -> None:
+def test_large_files_are_read_by_line_range(tools: Toolset, wd: Path) -> None:
     (wd / "big.txt").write_text("".join(f"row {i}\n" for i in range(60_000)))  # > 256 KiB: streamed read
-    result = call(tools, "read", file_path="big.txt", view_range=[2, 3])
-    assert result.content == "row 1\nrow 2" and tools.env.runtime.started
-    assert call(tools, "read", file_path="big.txt").error_kind == "invalid_input"  # too big without a range
-
-
-def test_runtime_closes_cleanly() -> None:
-    rt = AsyncRuntime()
-
-    async def answer() -> int:
-        return 42
-
-    assert rt.run(answer) == 42 and rt.started
-    rt.close()
-    assert not rt.started
-    rt.close()
-    assert os.getpid() > 0
+    assert call(tools, "read", file_path="big.txt", view_range=[2, 3]).content == "row 1\nrow 2"
+    assert call(tools, "read", file_path="big.txt", view_range=[59_999, -1]).content == "row 59998\nrow 59999"
+    too_big = call(tools, "read", file_path="big.txt")
+    assert too_big.error_kind == "invalid_input" and "view_range" in too_big.content
 
 
 # --- stopping the shell --------------------------------------------------------------------------

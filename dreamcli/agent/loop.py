@@ -44,7 +44,6 @@ from dreamcli.agent.results import EXIT_BY_STATUS, RunResult, StartInfo, TurnCon
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.agent.tools.base import ToolEnv, ToolResult
 from dreamcli.agent.tools.registry import DEFAULT_TOOLS, Toolset
-from dreamcli.agent.tools.runtime import AsyncRuntime
 from dreamcli.agent.usage import Totals, turn_cost
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
@@ -131,7 +130,7 @@ def run_agent(
     approvals = Approvals(allow=options.allow, allow_commands=config.approvals.allow_commands,
                           allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask)
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
-                  runtime=AsyncRuntime(), anthropic_endpoint=anthropic_endpoint,
+                  anthropic_endpoint=anthropic_endpoint,
                   memory_store=options.memory_store, model=model, options=options, callbacks=cb, cancel=cancel)
     # for tools that start runs of their own (delegate: sub-agents share the client, cancellation, options)
     env.extras.update(client=client, cancel=cancel, options=options, callbacks=cb, spec=spec,

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from dreamcli.agent.approvals import Approvals
     from dreamcli.agent.callbacks import RunCallbacks
     from dreamcli.agent.loop import RunOptions
-    from dreamcli.agent.tools.runtime import AsyncRuntime
     from dreamcli.config import Config
     from dreamcli.sessions.writer import SessionWriter
     from dreamcli.workspace.home import Workspace
@@ -56,7 +55,6 @@ class ToolEnv:
     workdir: Path
     session_id: str
     approvals: Approvals
-    runtime: AsyncRuntime
     anthropic_endpoint: bool = False
     memory_store: str = "default"
     writer: SessionWriter | None = None
@@ -106,9 +104,14 @@ def cap_output(text: str, limit: int) -> tuple[str, bool]:
     data = text.encode("utf-8", errors="replace")
     if len(data) <= limit:
         return text, False
+    return capped_text(data, data, len(data), limit), True
+
+
+def capped_text(head: bytes, tail: bytes, total: int, limit: int) -> str:
+    """At most `limit` bytes: the start of `head`, a marker, the end of `tail` (of `total` bytes)."""
     marker_room = 100
     keep = max(0, limit - marker_room)
-    head = data[: keep // 2].decode("utf-8", errors="ignore")
-    tail = data[len(data) - (keep - keep // 2):].decode("utf-8", errors="ignore")
-    omitted = len(data) - len(head.encode()) - len(tail.encode())
-    return head + TRUNCATION_MARKER.format(omitted=omitted, total=len(data)) + tail, True
+    start = head[: keep // 2].decode("utf-8", errors="ignore")
+    end = tail[max(0, len(tail) - (keep - keep // 2)):].decode("utf-8", errors="ignore")
+    omitted = total - len(start.encode()) - len(end.encode())
+    return start + TRUNCATION_MARKER.format(omitted=omitted, total=total) + end

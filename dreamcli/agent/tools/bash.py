@@ -1,46 +1,40 @@
-"""The `bash` tool: the SDK's persistent shell (`agent_toolset.BashSession`) behind the approval gate,
-with the configured timeout (limits.bash_timeout_s) and output cap (limits.tool_output_bytes).
+"""The `bash` tool: a persistent shell (`dreamcli.agent.tools.shell.Shell`) behind the approval
+gate, with the configured timeout (limits.bash_timeout_s) and output cap (limits.tool_output_bytes).
 
 The shell keeps its cwd, variables and jobs between calls; it starts in the workdir with the
-process environment minus `ANTHROPIC_*` (the SDK's scrubbed default). It runs in a process group of
-its own, so everything it started -- the command in flight, background jobs -- can be stopped
-together: a timed-out command, a restart and `close()` send the whole group SIGTERM, then SIGKILL
-after KILL_GRACE_S. `close()` works from any thread while a call is in flight (Ctrl-C, or a
-supervisor stopping a sub-agent): the blocked call returns and the tool refuses further calls. A
-timed-out command kills the shell; the next call starts a fresh one (the result says so).
+process environment minus `ANTHROPIC_*` (no credentials reach the agent's commands). Everything
+it starts runs in its process group, so a timed-out command, a restart and `close()` stop the
+whole group. `close()` works from any thread while a call is in flight (Ctrl-C, or a supervisor
+stopping a sub-agent): the blocked call returns and the tool refuses further calls. A timed-out
+command kills the shell; the next call starts a fresh one (the result says so).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import threading
-import time
 from typing import Any
 
-from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
-
-SDK_TRUNCATION_MARKER = "[output truncated]\n"
-KILL_GRACE_S = 0.5  # SIGTERM to the shell's process group, then SIGKILL after this long
+from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, capped_text
+from dreamcli.agent.tools.shell import CappedBuffer, Shell, ShellStopped
 
 
-def stop_process_group(pgid: int, grace_s: float = KILL_GRACE_S) -> None:
-    """SIGTERM every process of group `pgid`; SIGKILL those still there after `grace_s`."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.01)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+def shell_env() -> dict[str, str]:
+    """The environment commands see: ours without ANTHROPIC_* variables, and a plain prompt."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    return {**env, "PS1": "", "PS2": "", "TERM": "dumb"}
+
+
+def render(output: CappedBuffer, limit: int) -> tuple[str, bool]:
+    """The command's output as text of at most `limit` bytes, trailing newlines dropped."""
+    if output.complete:
+        data = (bytes(output.head) + bytes(output.tail)).rstrip(b"\n")
+        text = data.decode("utf-8", errors="replace")
+        if len(data) <= limit:
+            return text, False
+        return capped_text(data, data, len(data), limit), True
+    tail = bytes(output.tail).rstrip(b"\n")
+    total = output.total - (len(output.tail) - len(tail))
+    return capped_text(bytes(output.head), tail, total, limit), True
 
 
 class BashTool(Tool):
@@ -62,64 +56,15 @@ class BashTool(Tool):
 
     def __init__(self, env: ToolEnv) -> None:
         self.env = env
-        self._session: Any = None
-        self._pgid: int | None = None  # the running shell's process group (its pid)
-        self._closed = False
-        self._lock = threading.Lock()
+        self.shell = Shell(env.workdir, shell_env(), env.output_cap)
 
-    # --- shell lifecycle (async parts run on the session's event loop) ------------------------
-    async def _start(self) -> None:
-        import anyio
-        from anthropic.lib.tools.agent_toolset import BashSession
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}  # as the SDK's default
-        proc = await anyio.open_process(
-            ["/bin/bash", "--noprofile", "--norc"], cwd=str(self.env.workdir),
-            env={**env, "PS1": "", "PS2": "", "TERM": "dumb"},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._session, self._pgid = BashSession(proc), proc.pid
-        if closed:  # close() ran while the shell was starting
-            stop_process_group(proc.pid, 0)
-            await BashSession(proc).close()
-            raise RuntimeError("the session was stopped")
-
-    async def _exec(self, command: str, timeout: float) -> tuple[str, int]:
-        if self._closed:
-            raise RuntimeError("the session was stopped")
-        if self._session is None or self._session.closed:
-            await self._start()
-        out, code = await self._session.exec(command, timeout=timeout)
-        return out, code
-
-    async def _close_session(self, session: Any) -> None:
-        await session.close()
-
-    def _stop_shell(self) -> None:
-        """Stop the current shell and everything it started (any thread, even during a call)."""
-        with self._lock:
-            pgid, session = self._pgid, self._session
-            self._pgid = self._session = None
-        if pgid is not None:
-            stop_process_group(pgid)
-        if session is not None and self.env.runtime.started:
-            with contextlib.suppress(Exception):
-                self.env.runtime.run(self._close_session, session)
-
-    # --- the tool -----------------------------------------------------------------------------
     def execute(self, input: dict[str, Any]) -> ToolResult:
-        if self._closed:
-            return ToolResult.error("bash: the session was stopped", "exception")
-        runtime = self.env.runtime
         if input.get("restart"):
-            self._stop_shell()
+            self.shell.stop_shell()
             try:
-                runtime.run(self._start)
-            except RuntimeError as e:
-                return ToolResult.error(f"bash: {e}", "exception")
+                self.shell.start()
+            except ShellStopped:
+                return ToolResult.error("bash: the session was stopped", "exception")
             return ToolResult("bash session restarted")
         command = input.get("command")
         if not isinstance(command, str) or not command.strip():
@@ -129,36 +74,36 @@ class BashTool(Tool):
             return ToolResult.error(decision.reason, "refused", approval=decision.approval)
         timeout = float(self.env.config.limits.bash_timeout_s)
         asked = input.get("timeout_ms")
-        if isinstance(asked, int) and asked > 0:
+        if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
             timeout = min(timeout, asked / 1000)
         try:
-            out, code = runtime.run(self._exec, command, timeout)
+            result = self.shell.run(command, timeout)
         except TimeoutError:
-            self._stop_shell()  # the SDK killed the shell; this stops what it started
             return ToolResult.error(
                 f"bash: command timed out after {timeout:g}s; the shell was restarted (state is lost)",
                 "timeout", approval=decision.approval,
             )
-        except RuntimeError as e:
-            self._stop_shell()
-            return ToolResult.error(f"bash: {e}", "exception", approval=decision.approval)
-        if self._closed:  # stopped while the command ran: its output is whatever it printed before
-            return ToolResult.error("bash: the session was stopped while the command ran", "exception",
-                                    approval=decision.approval)
-        sdk_truncated = out.startswith(SDK_TRUNCATION_MARKER)
-        text, truncated = cap_output(out, self.env.output_cap)
-        truncated = truncated or sdk_truncated
-        if code != 0:
-            text = f"{text}\n[exit code {code}]" if text else f"[exit code {code}]"
-            return ToolResult(text, is_error=True, exit_code=code, error_kind="exit_nonzero",
+        except ShellStopped:
+            return ToolResult.error("bash: the session was stopped", "exception", approval=decision.approval)
+        except OSError as e:
+            self.shell.stop_shell()
+            return ToolResult.error(f"bash: cannot run the shell: {e}", "exception", approval=decision.approval)
+        text, truncated = render(result.output, self.env.output_cap)
+        notes = []
+        if result.exit_code != 0:
+            notes.append(f"[exit code {result.exit_code}]")
+        if result.shell_exited:
+            notes.append("[the shell exited; the next command starts a fresh one]")
+        if notes:
+            text = "\n".join([text, *notes]) if text else "\n".join(notes)
+        if result.exit_code != 0:
+            return ToolResult(text, is_error=True, exit_code=result.exit_code, error_kind="exit_nonzero",
                               truncated=truncated, approval=decision.approval)
         return ToolResult(text or "(no output)", exit_code=0, truncated=truncated, approval=decision.approval)
 
     def close(self) -> None:
         """Stop the shell's whole process group, even while a command runs; later calls are refused."""
-        with self._lock:
-            self._closed = True
-        self._stop_shell()
+        self.shell.stop()
 
 
 def make_bash(env: ToolEnv) -> Tool:

@@ -1,19 +1,22 @@
-"""File tools `read`, `write`, `edit`, `glob`, `grep`: the SDK's agent toolset implementations
-(`anthropic.lib.tools.agent_toolset`), confined to the workdir, behind the write approval gate.
+"""File tools `read`, `write`, `edit`, `glob`, `grep`, confined to the workdir, behind the write
+approval gate (the work itself is `dreamcli.agent.tools.file_ops`).
 
-Every path is checked with the SDK's `resolve_path` first: `..` and symlinks (even dangling ones)
-are followed before the containment check, so anything that lands outside the workdir is refused
-with error_kind `outside_root`. Writes and edits then go through `Approvals.check_write` with the
-path relative to the workdir. Paths in glob/grep output are shown relative to the workdir.
+Every path is resolved first: `..` and symlinks (even dangling ones) are followed before the
+containment check, so anything that lands outside the workdir is refused with error_kind
+`outside_root`, and so is a file with other hard links. Writes and edits then go through
+`Approvals.check_write` with the path relative to the workdir. Paths in glob/grep output are
+relative to the workdir. Files the agent writes are the user's own project files: they keep the
+user's umask and are not redacted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from dreamcli.agent.tools import file_ops
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
+from dreamcli.agent.tools.paths import relative_to_root
 
 _PATH_PROP = {"type": "string", "description": "Path relative to the working directory."}
 
@@ -62,83 +65,63 @@ SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 
-_PATH_KEY = {"read": "file_path", "write": "file_path", "edit": "file_path", "glob": "path", "grep": "path"}
 _WRITES = ("write", "edit")
 
 
-def classify(message: str) -> str:
-    """error_kind for an SDK tool error message."""
-    m = message.lower()
-    if "outside the session" in m or "'..' is not permitted" in m or "absolute pattern" in m:
-        return "outside_root"
-    if "no such file" in m or "not a directory" in m:
-        return "not_found"
-    if "timed out" in m:
-        return "timeout"
-    return "invalid_input"
-
-
-class SdkFileTool(Tool):
-    """One SDK file tool bound to this session's workdir."""
+class FileTool(Tool):
+    """One file tool bound to this session's workdir."""
 
     def __init__(self, env: ToolEnv, name: str) -> None:
-        from anthropic.lib.tools import agent_toolset as sdk
-
         self.env = env
         self.name = name
         self.description, self.input_schema = SCHEMAS[name]
-        self.ctx = sdk.AgentToolContext(workdir=str(env.workdir))
-        factory: Callable[[Any], Any] = getattr(sdk, f"beta_{name}_tool")
-        self.impl = factory(self.ctx)
-        self.root = Path(env.workdir).resolve()
-
-    def _resolve(self, path: str) -> Path:
-        from anthropic.lib.tools.agent_toolset import resolve_path
-
-        return resolve_path(self.ctx, path)
+        self.root = env.workdir
 
     def execute(self, input: dict[str, Any]) -> ToolResult:
-        from anthropic.lib.tools import ToolError
-
         for key in self.input_schema.get("required", []):
             if not isinstance(input.get(key), str):
                 return ToolResult.error(f"{self.name}: `{key}` (a string) is required", "invalid_input")
         approval = None
-        path = input.get(_PATH_KEY[self.name])
-        if isinstance(path, str) and path:
-            try:
-                target = self._resolve(path)
-            except ValueError as e:
-                return ToolResult.error(f"{self.name}: {e}", classify(str(e)))
+        try:
             if self.name in _WRITES:
-                rel = target.relative_to(self.root).as_posix() if target.is_relative_to(self.root) else str(target)
-                decision = self.env.approvals.check_write(rel)
+                path = input["file_path"]
+                target = file_ops.resolve(self.root, path, self.name)
+                decision = self.env.approvals.check_write(relative_to_root(self.root, target))
                 if not decision.approved:
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)
                 approval = decision.approval
-        try:
-            out = self.env.runtime.run_inline_first(self.impl.call, input)
-        except ToolError as e:
-            text = e.content if isinstance(e.content, str) else str(e)
-            return ToolResult(self._relative(text), is_error=True, error_kind=classify(str(e)), approval=approval)
-        except (ValueError, TypeError) as e:
-            return ToolResult.error(f"{self.name}: invalid input: {e}", "invalid_input", approval=approval)
+                out: str | list[dict[str, Any]] = (
+                    file_ops.write(self.root, target, path, input["content"]) if self.name == "write"
+                    else file_ops.edit(target, path, input["old_string"], input["new_string"],
+                                       bool(input.get("replace_all"))))
+            else:
+                out = self._look(input)
+        except file_ops.FileToolError as e:
+            return ToolResult.error(str(e), e.kind, approval=approval)
+        except OSError as e:
+            return ToolResult.error(f"{self.name}: {e.strerror or e}", "invalid_input", approval=approval)
         if not isinstance(out, str):
-            return ToolResult(list(out), approval=approval)
-        text, truncated = cap_output(self._relative(out), self.env.output_cap)
-        truncated = truncated or "[output truncated" in out
-        return ToolResult(text, truncated=truncated, approval=approval)
+            return ToolResult(out, approval=approval)
+        text, truncated = cap_output(out, self.env.output_cap)
+        return ToolResult(text, truncated=truncated or "[output truncated" in out, approval=approval)
 
-    def _relative(self, text: str) -> str:
-        if self.name not in ("glob", "grep"):
-            return text
-        prefix = str(self.root) + "/"
-        return "\n".join(line[len(prefix):] if line.startswith(prefix) else line for line in text.split("\n"))
+    def _look(self, input: dict[str, Any]) -> str | list[dict[str, Any]]:
+        path = input.get("path")
+        if path is not None and not isinstance(path, str):
+            raise file_ops.FileToolError(f"{self.name}: `path` must be a string", "invalid_input")
+        if self.name == "read":
+            view = input.get("view_range")
+            if view is not None and not isinstance(view, list):
+                raise file_ops.FileToolError("read: view_range must be [start_line, end_line]", "invalid_input")
+            return file_ops.read(self.root, input["file_path"], view)
+        if self.name == "glob":
+            return file_ops.glob(self.root, input["pattern"], path or None)
+        return file_ops.grep(self.root, input["pattern"], path or None)
 
 
 def factory(name: str) -> Callable[[ToolEnv], Tool]:
     def make(env: ToolEnv) -> Tool:
-        return SdkFileTool(env, name)
+        return FileTool(env, name)
 
     make.__name__ = f"make_{name}"
     return make

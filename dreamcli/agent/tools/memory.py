@@ -1,9 +1,9 @@
 """The `memory` tool (`memory_20250818` command set: view, create, str_replace, insert, delete,
-rename), implemented by the SDK's `BetaLocalFilesystemMemoryTool` on a workspace memory store.
+rename) on a workspace memory store (`dreamcli.agent.tools.memory_ops`).
 
 Files live in `memory/<store>/memories/` of the workspace, which the model sees as `/memories/`;
-paths outside it, `..` and symlink escapes are refused by the SDK tool. On Anthropic's API the tool
-is declared as the built-in `{"type": "memory_20250818", "name": "memory"}`; elsewhere (local
+paths outside it, `..`, symlink and hard-link escapes are refused. On Anthropic's API the tool
+is declared as the built-in (`dreamcli.sdk_beta.memory_tool_param`); elsewhere (local
 servers drop the schemas of schema-less built-ins) it is a custom tool named `memory` with an
 explicit input_schema. `DREAMCLI_MEMORY_TOOL=builtin|custom` forces either form.
 """
@@ -14,6 +14,8 @@ import os
 from typing import Any
 
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
+from dreamcli.agent.tools.memory_ops import MemoryStore, MemoryToolError
+from dreamcli.sdk_beta import memory_tool_param
 from dreamcli.workspace.fsutil import ensure_dir
 
 COMMANDS = ("view", "create", "str_replace", "insert", "delete", "rename")
@@ -56,32 +58,21 @@ def builtin_form(anthropic_endpoint: bool) -> bool:
     return anthropic_endpoint
 
 
-def _kind(message: str) -> str:
-    m = message.lower()
-    if "escape" in m or "must start with /memories" in m or "symlink" in m:
-        return "outside_root"
-    if "does not exist" in m or ("not found" in m and "old_str" not in m):
-        return "not_found"
-    return "invalid_input"
-
-
 class MemoryTool(Tool):
     name = "memory"
     description = DESCRIPTION
     input_schema = INPUT_SCHEMA
 
     def __init__(self, env: ToolEnv) -> None:
-        from anthropic.lib.tools._beta_builtin_memory_tool import BetaLocalFilesystemMemoryTool
-
-        base = env.ws.memory_store(env.memory_store)
-        ensure_dir(base)
-        self.impl = BetaLocalFilesystemMemoryTool(base_path=str(base))
+        root = env.ws.memory_store(env.memory_store) / "memories"
+        ensure_dir(root)
+        self.store = MemoryStore(root)
         self.builtin = builtin_form(env.anthropic_endpoint)
         self.env = env
 
     def to_param(self) -> dict[str, Any]:
         if self.builtin:
-            return dict(self.impl.to_dict())
+            return memory_tool_param()
         return super().to_param()
 
     def key_argument(self, input: dict[str, Any]) -> str:
@@ -89,8 +80,6 @@ class MemoryTool(Tool):
         return f"{input.get('command', '?')} {path}".strip()
 
     def execute(self, input: dict[str, Any]) -> ToolResult:
-        from anthropic.lib.tools import ToolError
-
         command = input.get("command")
         if command not in COMMANDS:
             return ToolResult.error(f"memory: unknown command {command!r}; use one of {', '.join(COMMANDS)}",
@@ -98,13 +87,27 @@ class MemoryTool(Tool):
         missing = [k for k in _REQUIRED[command] if input.get(k) is None]
         if missing:
             return ToolResult.error(f"memory {command}: missing {', '.join(missing)}", "invalid_input")
+        wrong = [k for k in _REQUIRED[command] if k != "insert_line" and not isinstance(input[k], str)]
+        if wrong:
+            return ToolResult.error(f"memory {command}: {', '.join(wrong)} must be text", "invalid_input")
+        store = self.store
         try:
-            out = self.impl.call(input)
-        except ToolError as e:
-            return ToolResult.error(str(e), _kind(str(e)))
-        except (ValueError, TypeError, AttributeError, OSError) as e:
-            return ToolResult.error(f"memory {command}: {e}", "invalid_input")
-        text = out if isinstance(out, str) else str(out)
+            if command == "view":
+                text = store.view(input["path"], input.get("view_range"))
+            elif command == "create":
+                text = store.create(input["path"], input["file_text"])
+            elif command == "str_replace":
+                text = store.str_replace(input["path"], input["old_str"], input["new_str"])
+            elif command == "insert":
+                text = store.insert(input["path"], input["insert_line"], input["insert_text"])
+            elif command == "delete":
+                text = store.delete(input["path"])
+            else:
+                text = store.rename(input["old_path"], input["new_path"])
+        except MemoryToolError as e:
+            return ToolResult.error(str(e), e.kind)
+        except OSError as e:
+            return ToolResult.error(f"memory {command}: {e.strerror or e}", "invalid_input")
         text, truncated = cap_output(text, self.env.output_cap)
         return ToolResult(text, truncated=truncated)
 

@@ -55,7 +55,7 @@ def get_factory(name: str) -> ToolFactory | None:
     _load_builtins()
     if name in _FACTORIES:
         return _FACTORIES[name]
-    if not _NAME_RE.match(name) or name in ("base", "registry", "runtime", "files"):
+    if not _NAME_RE.match(name) or name in ("base", "registry", "files", "file_ops", "memory_ops", "paths", "shell"):
         return None
     try:
         importlib.import_module(f"dreamcli.agent.tools.{name}")
@@ -101,4 +101,3 @@ class Toolset:
         for tool in self.tools.values():
             with contextlib.suppress(Exception):
                 tool.close()
-        self.env.runtime.close()
