@@ -25,6 +25,7 @@ Examples:
   dreamcli playbooks diff                        review what the agent learned
   dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
   dreamcli import out.tar.gz                     bring a bundle in
+  dreamcli doctor                                something is off? check the set-up, one line each
 """
 
 
@@ -109,7 +110,7 @@ def _root(
 
 
 def _register() -> None:
-    from dreamcli.cli import dream, export, grade, init, playbooks, run, sessions
+    from dreamcli.cli import doctor, dream, export, grade, init, playbooks, run, sessions
 
     init.register(app)
     run.register(app)
@@ -118,6 +119,7 @@ def _register() -> None:
     dream.register(app)
     playbooks.register(app)
     export.register(app)
+    doctor.register(app)
 
 
 _register()

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,14 +37,17 @@ class ShellStopped(RuntimeError):
     """stop() ran while a command was running, or before it started."""
 
 
-def stop_process_group(pgid: int, grace_s: float = KILL_GRACE_S) -> None:
-    """SIGTERM every process of group `pgid`; SIGKILL those still there after `grace_s`."""
+def stop_process_group(pgid: int, grace_s: float = KILL_GRACE_S, reap: Callable[[], object] | None = None) -> None:
+    """SIGTERM every process of group `pgid`; SIGKILL those still there after `grace_s`. `reap`
+    collects our own child (the group's leader): a zombie still counts as a member of its group."""
     try:
         os.killpg(pgid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         return
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
+        if reap is not None:
+            reap()
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
@@ -201,7 +204,7 @@ class Shell:
         with self._lock:
             proc = self._proc
         if proc is not None:
-            stop_process_group(proc.pid)
+            stop_process_group(proc.pid, reap=proc.poll)
             with contextlib.suppress(Exception):
                 proc.wait(timeout=2)
         self._discard()
@@ -226,7 +229,7 @@ class Shell:
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
         if proc is not None:
-            stop_process_group(proc.pid)
+            stop_process_group(proc.pid, reap=proc.poll)
         if not busy:  # else the run() in flight releases everything on its way out
             self._release()
 

@@ -1,0 +1,50 @@
+"""`dreamcli doctor`: check the installation, workspace, model settings and agent tools."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from dreamcli.cli.common import print_json, state
+from dreamcli.errors import EXIT_FAILED
+
+HELP = ("Check that dreamcli can work here: its version, Python and dependencies, the workspace (which one, "
+        "how it was found, its permissions), the model endpoint and whether a key is set (never the key), and "
+        "a real no-op call of each agent tool in a temp directory. One line per check: OK, WARN or FAIL with "
+        "the fix. Exit 0 when nothing FAILed (warnings do not fail), 1 otherwise.")
+EPILOG = """Examples:
+
+  dreamcli doctor
+
+  dreamcli --home ~/projects/contracts/.dreamcli doctor --json
+
+  dreamcli --debug doctor   (tracebacks of checks that crashed)
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("doctor", help=HELP, epilog=EPILOG)
+    def doctor_cmd(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help='Print {"ok": ..., "checks": [...]} as JSON.'),
+    ) -> None:
+        from dreamcli.doctor import passed, report, run_checks
+
+        st = state(ctx)
+        checks = run_checks(st.home)
+        if st.debug:
+            for c in checks:
+                if c.error is not None:
+                    print(f"--- {c.name}:", file=sys.stderr)
+                    traceback.print_exception(c.error, file=sys.stderr)
+        if as_json:
+            print_json(report(checks))
+        else:
+            from dreamcli.ui.doctor_view import render_checks, render_summary
+
+            render_checks(checks)
+            render_summary(checks)
+        if not passed(checks):
+            raise typer.Exit(EXIT_FAILED)

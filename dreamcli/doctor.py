@@ -1,0 +1,334 @@
+"""`dreamcli doctor` checks: the installation, the workspace, the model settings and the agent tools.
+
+Pure core: every check returns typed `Check` results (no printing, no Typer, no Rich). An exception
+inside a check becomes a `fail` result with its one-line error (the exception is kept on `error`
+for `--debug`). Nothing here prints, sends or stores a credential: only whether one is set.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import platform
+import re
+import shlex
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from dreamcli import __version__
+from dreamcli.errors import DreamError
+from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
+
+if TYPE_CHECKING:
+    from dreamcli.agent.tools import Tool
+
+Status = Literal["ok", "warn", "fail"]
+KEY_DEPENDENCIES = ("anthropic", "typer", "rich", "pydantic", "pyyaml", "platformdirs", "filelock", "jsonschema")
+TOOL_NAMES = ("bash", "read", "write", "edit", "glob", "grep", "memory")
+DEBUG_FIX = "see the traceback: dreamcli --debug doctor"
+_SOURCES = {"option": "from --home", "env": f"from ${ENV_HOME}", "local": "the nearest .dreamcli/ up from here",
+            "default": f"the user data dir: no --home, ${ENV_HOME} or .dreamcli/"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report. `fix` says what to do, in a few words, when the status is not ok."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+    error: BaseException | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+def passed(checks: Iterable[Check]) -> bool:
+    """True when no check failed (warnings do not fail)."""
+    return all(c.status != "fail" for c in checks)
+
+
+def report(checks: list[Check]) -> dict[str, Any]:
+    """The `--json` document."""
+    return {"ok": passed(checks), "checks": [c.to_dict() for c in checks]}
+
+
+def one_line(e: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    text = text if isinstance(e, ProbeFailed | DreamError) else f"{type(e).__name__}: {text}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ProbeFailed(Exception):
+    """A tool ran but did not do what it should have (its message is the one line shown)."""
+
+
+def _guard(name: str, fn: Callable[[], list[Check]], fix: str = DEBUG_FIX, probe_fix: str = "") -> list[Check]:
+    """Run one check; an exception becomes its `fail` line (a ProbeFailed one gets `probe_fix`)."""
+    try:
+        return fn()
+    except Exception as e:
+        return [Check(name, "fail", one_line(e), probe_fix if isinstance(e, ProbeFailed) and probe_fix else fix,
+                      error=e)]
+
+
+# --- version ranges: the simple `>=X,<Y` form package metadata uses (no `packaging` dependency) -----
+
+_REQ_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)\)?\s*(?:;(.*))?$")
+_CLAUSE_RE = re.compile(r"^(==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)$")
+_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _release(version: str) -> tuple[int, ...]:
+    m = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(x) for x in m.group(0).split(".")) if m else ()
+
+
+def spec_violation(version: str, spec: str) -> str | None:
+    """The first clause of `spec` that `version` breaks, or None. ValueError for a form not handled."""
+    have = _release(version)
+    for clause in (c.strip() for c in spec.split(",") if c.strip()):
+        m = _CLAUSE_RE.match(clause)
+        if not m or not have:
+            raise ValueError(f"cannot compare {version!r} with {clause!r}")
+        want = _release(m.group(2))
+        n = max(len(have), len(want))  # 3.11 == 3.11.0
+        if not _OPS[m.group(1)](have + (0,) * (n - len(have)), want + (0,) * (n - len(want))):
+            return clause
+    return None
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared_ranges() -> dict[str, str]:
+    """Version ranges of dreamcli's runtime dependencies (lower bound first), from the installed metadata."""
+    out: dict[str, str] = {}
+    for req in metadata.requires("dreamcli") or []:
+        m = _REQ_RE.match(req)
+        if m and not (m.group(3) or "").strip():  # skip extras / environment-marker requirements
+            clauses = sorted((c.strip() for c in m.group(2).split(",") if c.strip()), key=lambda c: c[0] != ">")
+            out[_normalize(m.group(1))] = ",".join(clauses)
+    return out
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+def check_dreamcli() -> list[Check]:
+    detail = f"{__version__} ({Path(__file__).resolve().parent})"
+    try:
+        installed: str | None = metadata.version("dreamcli")
+    except metadata.PackageNotFoundError:
+        installed = None
+    if installed == __version__:
+        return [Check("dreamcli", "ok", detail)]
+    why = "package metadata not found" if installed is None else f"but the metadata says {installed}"
+    return [Check("dreamcli", "warn", f"{detail}, {why}", "reinstall: pip install -e . (in the checkout)")]
+
+
+def check_python() -> list[Check]:
+    try:
+        spec = metadata.metadata("dreamcli")["Requires-Python"] or ">=3.11"
+    except metadata.PackageNotFoundError:
+        spec = ">=3.11"
+    version = platform.python_version()
+    if spec_violation(version, spec):
+        return [Check("python", "fail", f"{version} (dreamcli needs {spec})", f"use Python {spec}")]
+    return [Check("python", "ok", f"{version} ({platform.python_implementation()})")]
+
+
+def check_dependencies() -> list[Check]:
+    try:
+        ranges = declared_ranges()
+    except metadata.PackageNotFoundError:
+        ranges = {}
+    return [c for name in KEY_DEPENDENCIES for c in _guard(name, partial(check_dependency, name, ranges))]
+
+
+def check_dependency(name: str, ranges: dict[str, str]) -> list[Check]:
+    spec = ranges.get(_normalize(name), "")
+    install = f"pip install {shlex.quote(name + spec)}"
+    try:
+        version = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return [Check(name, "fail", "not installed" + (f" (needs {spec})" if spec else ""), install)]
+    if not spec:
+        return [Check(name, "ok", f"{version} (no declared range)")]
+    try:
+        broken = spec_violation(version, spec)
+    except ValueError:
+        return [Check(name, "warn", f"{version}; cannot check it against {spec}", f"check by hand: {install}")]
+    if broken is None:
+        return [Check(name, "ok", f"{version} (wants {spec})")]
+    if broken.startswith("<"):  # newer than dreamcli was tested with: may work
+        return [Check(name, "warn", f"{version} is newer than dreamcli supports ({spec})", install)]
+    return [Check(name, "fail", f"{version} does not satisfy {spec}", install)]
+
+
+def check_workspace(home: str | None) -> list[Check]:
+    """Which workspace commands use and how it was found; when it exists, its permissions and config."""
+    try:
+        ws = resolve_home(home)
+        where = f"{ws.root} ({_SOURCES.get(ws.source, ws.source)})"
+        if not ws.exists():
+            init = f"dreamcli --home {shlex.quote(str(ws.root))} init" if ws.source == "option" else "dreamcli init"
+            return [Check("workspace", "warn", f"none yet at {where}", f"create one: {init}")]
+        check_home_usable(ws.root)
+    except DreamError as e:
+        return [Check("workspace", "fail", one_line(e), f"fix it, or pass --home DIR / set ${ENV_HOME}", e)]
+    return [Check("workspace", "ok", where), *_guard("permissions", partial(check_permissions, ws.root)),
+            *_guard("config", partial(check_config, ws))]
+
+
+def check_permissions(root: Path) -> list[Check]:
+    """Directories 0700 and files 0600 (nothing readable by group or others); symlinks are skipped."""
+    if os.name != "posix":
+        return [Check("permissions", "ok", "not checked on this platform")]
+    lax: list[tuple[Path, int, bool]] = []
+    counts = [0, 0]
+    for dirpath, _dirs, files in os.walk(root):
+        d = Path(dirpath)
+        for path, is_dir in ((d, True), *((d / f, False) for f in files)):
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                continue  # removed while we walked
+            if stat.S_ISLNK(mode):
+                continue
+            counts[0 if is_dir else 1] += 1
+            if mode & 0o077:
+                lax.append((path, stat.S_IMODE(mode), is_dir))
+    if not lax:
+        return [Check("permissions", "ok", f"{_n(counts[0], 'dir')} and {_n(counts[1], 'file')}, none open to others")]
+    shown = ", ".join(f"{p.relative_to(root).as_posix() if p != root else '.'} {m:04o}" for p, m, _ in lax[:3])
+    more = f" and {len(lax) - 3} more" if len(lax) > 3 else ""
+    path, _, is_dir = lax[0]
+    one = f"chmod {'700' if is_dir else '600'} {shlex.quote(str(path))}"
+    fix = one if len(lax) == 1 else f"chmod -R go-rwx {shlex.quote(str(root))}"
+    return [Check("permissions", "warn", f"open to group/others: {shown}{more}", fix)]
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def check_config(ws: Workspace) -> list[Check]:
+    from dreamcli.config import load_config
+
+    try:
+        load_config(ws.config_path)  # a missing file means the defaults
+    except DreamError as e:
+        return [Check("config", "fail", one_line(e), "fix config.yaml (see docs/config.md)")]
+    return [Check("config", "ok", "config.yaml valid" if ws.config_path.exists() else "no config.yaml (defaults)")]
+
+
+def check_endpoint() -> list[Check]:
+    from dreamcli.modelclient import base_url_host
+
+    host = base_url_host()  # host and port only: never user:password or a path
+    if host.startswith("("):
+        return [Check("endpoint", "fail", "ANTHROPIC_BASE_URL is not a URL",
+                      "set it like http://localhost:11434, or unset it")]
+    origin = "ANTHROPIC_BASE_URL" if os.environ.get("ANTHROPIC_BASE_URL") else "default"
+    return [Check("endpoint", "ok", f"{host} ({origin})")]
+
+
+def check_credentials() -> list[Check]:
+    names = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+    found = [bool(os.environ.get(n)) for n in names]  # only whether it is set: never a character of it
+    detail = ", ".join(f"{n} {'set' if f else 'not set'}" for n, f in zip(names, found, strict=True))
+    if any(found):
+        return [Check("credentials", "ok", detail)]
+    if os.environ.get("ANTHROPIC_BASE_URL"):
+        return [Check("credentials", "ok", detail + " (a local server may need none)")]
+    return [Check("credentials", "warn", detail + " (offline commands still work)",
+                  "export ANTHROPIC_API_KEY, or ANTHROPIC_BASE_URL for a local server")]
+
+
+# --- the agent tools: a real no-op call of each in a throwaway directory --------------------------
+
+_NOTE = "/memories/doctor.md"
+_PROBE_FIX = {"bash": "check that /bin/bash runs: /bin/bash -c 'echo ok'"}
+# per tool: what its line says when it works, and its calls: (input, text the output must contain)
+_PROBES: dict[str, tuple[str, tuple[tuple[dict[str, Any], str], ...]]] = {
+    "bash": ("ran `echo ok`", (({"command": "echo ok", "timeout_ms": 15_000}, "ok"),)),
+    "read": ("read a file", (({"file_path": "doctor.txt"}, "ok"),)),
+    "write": ("wrote a file", (({"file_path": "written.txt", "content": "ok\n"}, ""),)),
+    "edit": ("edited a file", (({"file_path": "edit.txt", "old_string": "ok", "new_string": "done"}, ""),)),
+    "glob": ("listed files", (({"pattern": "*.txt"}, "doctor.txt"),)),
+    "grep": ("searched files", (({"pattern": "ok"}, "doctor.txt"),)),
+    "memory": ("created, viewed and deleted a note", (({"command": "create", "path": _NOTE, "file_text": "ok\n"}, ""),
+                                                      ({"command": "view", "path": _NOTE}, "ok"),
+                                                      ({"command": "delete", "path": _NOTE}, ""))),
+}
+
+
+def _call(tool: Tool, input: dict[str, Any], want: str) -> None:
+    result = tool.execute(input)
+    text = result.content if isinstance(result.content, str) else str(result.content)
+    label = f"memory {input['command']}" if tool.name == "memory" else tool.name
+    if result.is_error:
+        first = text.strip().splitlines()[0] if text.strip() else "(no message)"
+        raise ProbeFailed(f"{label}: {result.error_kind}: {first}")
+    if want not in text:
+        raise ProbeFailed(f"{label}: the output lacks {want!r}")
+
+
+def check_tool(name: str, ws: Workspace, workdir: Path) -> list[Check]:
+    """Build the tool through the public registry, make its no-op calls, check what is left on disk."""
+    from dreamcli.agent.approvals import Approvals
+    from dreamcli.agent.tools import ToolEnv, Toolset
+    from dreamcli.config import Config
+    from dreamcli.ids import new_ulid
+
+    detail, calls = _PROBES[name]
+    env = ToolEnv(ws=ws, config=Config(), workdir=workdir, session_id=new_ulid(), approvals=Approvals(yes=True))
+    toolset = Toolset([name], env)
+    try:
+        tool = toolset.get(name)
+        if tool is None:
+            raise ProbeFailed(f"the toolset has no {name!r} tool")
+        for input, want in calls:
+            _call(tool, input, want)
+    finally:
+        toolset.close()
+    after = {"write": (workdir / "written.txt", "ok\n"), "edit": (workdir / "edit.txt", "done\n"),
+             "memory": (ws.memory_store() / "memories" / "doctor.md", None)}.get(name)
+    if after is not None:
+        path, expected = after
+        have = path.read_text() if path.exists() else None
+        if have != expected:
+            raise ProbeFailed(f"{name}: {path.name} is {'missing' if have is None else 'not as expected'} afterwards")
+    return [Check(f"tool {name}", "ok", detail)]
+
+
+def check_tools(names: Iterable[str] = TOOL_NAMES) -> list[Check]:
+    """One line per tool, each exercised in a fresh temp dir (removed afterwards) with a throwaway workspace."""
+    tmp = Path(tempfile.mkdtemp(prefix="dreamcli-doctor-"))
+    try:
+        workdir = tmp / "work"
+        workdir.mkdir(mode=0o700)
+        for f in ("doctor.txt", "edit.txt"):
+            (workdir / f).write_text("ok\n")
+        ws = Workspace(tmp / "home", "option").ensure()  # throwaway: never the user's workspace or memory
+        return [c for n in names for c in _guard(f"tool {n}", partial(check_tool, n, ws, workdir),
+                                                 probe_fix=_PROBE_FIX.get(n, "check that TMPDIR is writable"))]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES) -> list[Check]:
+    """Every check, in report order. `home` is the --home option (None: the usual resolution)."""
+    return [*_guard("dreamcli", check_dreamcli), *_guard("python", check_python),
+            *_guard("dependencies", check_dependencies), *_guard("workspace", partial(check_workspace, home)),
+            *_guard("endpoint", check_endpoint), *_guard("credentials", check_credentials),
+            *_guard("tools", partial(check_tools, tools), fix="set TMPDIR to a writable directory")]
