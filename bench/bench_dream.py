@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import machine, write_section  # noqa: E402
-from dreamcli.sessions.synthetic import GenConfig, generate  # noqa: E402
+from dreamcli.testing.synthetic import GenConfig, generate  # noqa: E402
 from dreamcli.workspace.home import Workspace  # noqa: E402
 
 SIZE_KB = 52
@@ -94,7 +94,7 @@ def model_run(home: Path) -> dict[str, Any]:
     """A dream with the fake server answering every candidate; counts from the requests it received."""
     from dreamcli.config import Config
     from dreamcli.dream.engine import DreamOptions, run_dream
-    from tests.fakes.anthropic_server import FakeAnthropic, tool_reply, tool_use
+    from dreamcli.testing import FakeAnthropic, tool_reply, tool_use
 
     def answer(req: Any) -> Any:
         first = req.messages[0]["content"]
@@ -180,7 +180,7 @@ def main() -> None:
          f"candidates, batches of 8)", "flat"),
     ]
     md = ["## dream (issue 5)", "",
-          f"Machine: {machine()} (shared with other work). Corpus: `dreamcli.sessions.synthetic` "
+          f"Machine: {machine()} (shared with other work). Corpus: `dreamcli.testing.synthetic` "
           f"(seed 1, ~{SIZE_KB} KB a session); 2x = the same plus {args.sessions:,} more sessions (seed 2) with the "
           f"same planted patterns. Offline dreams: `--all` on fresh state in a child process, median of "
           f"{args.runs}; throughput counts the bytes of session logs read by `run_dream`. Model: fake server "

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import machine, write_section  # noqa: E402
-from tests.fakes.anthropic_server import FakeAnthropic, tool_reply, tool_use  # noqa: E402
+from dreamcli.testing import FakeAnthropic, tool_reply, tool_use  # noqa: E402
 
 DREAMCLI = str(Path(sys.executable).parent / "dreamcli")
 MODEL_SESSIONS = 200

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._report import machine, write_section  # noqa: E402
-from tests.test_import_support import claude_subagent_file, claude_transcript, utc  # noqa: E402
+from tests.support.transcripts import claude_subagent_file, claude_transcript, utc  # noqa: E402
 
 TEMPLATES = 24  # distinct generated transcripts; the corpus is copies of them under new names
 

@@ -41,8 +41,7 @@ RSS_TARGET_MB = 500
 def serve(subagents: int) -> None:
     """The fake server process; prints its URL, then on stdin EOF the request timings as JSON."""
     from dreamcli.orchestration.subagents import SUBAGENT_PREAMBLE
-    from tests.fakes.anthropic_server import FakeAnthropic, text_reply, tool_reply, tool_use
-    from tests.fakes.recorded import content_text
+    from dreamcli.testing import FakeAnthropic, content_text, text_reply, tool_reply, tool_use
 
     usage = {"input_tokens": 800, "output_tokens": 40}
 

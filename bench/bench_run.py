@@ -31,7 +31,7 @@ TURNS = 100
 
 def serve() -> None:
     """The fake server process: tool calls until the history holds TURNS assistant messages."""
-    from tests.fakes.anthropic_server import FakeAnthropic, text_reply, tool_reply, tool_use
+    from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
 
     def responder(req: Any) -> Any:
         done = sum(1 for m in req.messages if m.get("role") == "assistant")

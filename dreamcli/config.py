@@ -111,7 +111,7 @@ _redactors: dict[tuple[str, float], Redactor] = {}
 def workspace_redactor(config_path: Path) -> Redactor:
     """The redactor for a workspace: built-in rules plus its config's `redaction.patterns`
     (cached per config file and modification time)."""
-    from dreamcli.redaction import Redactor
+    from dreamcli.redaction import for_config
 
     path = Path(config_path)
     try:
@@ -120,5 +120,5 @@ def workspace_redactor(config_path: Path) -> Redactor:
         mtime = -1.0
     key = (str(path), mtime)
     if key not in _redactors:
-        _redactors[key] = Redactor(load_config(path).redaction.patterns)
+        _redactors[key] = for_config(load_config(path))
     return _redactors[key]

@@ -302,7 +302,7 @@ def check_tool(name: str, ws: Workspace, workdir: Path) -> list[Check]:
     finally:
         toolset.close()
     after = {"write": (workdir / "written.txt", "ok\n"), "edit": (workdir / "edit.txt", "done\n"),
-             "memory": (ws.memory_store() / "memories" / "doctor.md", None)}.get(name)
+             "memory": (ws.memories_root() / "doctor.md", None)}.get(name)
     if after is not None:
         path, expected = after
         have = path.read_text() if path.exists() else None

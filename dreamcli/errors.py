@@ -1,4 +1,4 @@
-"""Errors that carry their exit code (see docs/exit-codes in design: 0/1/2/3/4/75/130).
+"""Errors that carry their exit code (docs/architecture.md, "Exit codes": 0/1/2/3/4/75/130).
 
 Core code raises these; the CLI turns them into one line on stderr and the exit code.
 """

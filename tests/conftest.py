@@ -1,14 +1,28 @@
-"""Shared pytest fixtures."""
+"""Fixtures shared by the whole suite: the fake Anthropic server, the workspace in its three states, and an
+environment with no model configured.
+
+Workspaces live at tmp_path/"home", one per test (so tests run in parallel under pytest-xdist):
+
+    home      the path only; nothing on disk (for commands given --home, which create it)
+    new_ws    a Workspace there that does not exist yet (the code under test creates it)
+    bare_ws   its root exists (0700), no sub-directories: writers create them on demand
+    ws        its full layout (sessions, memory, playbooks, dreams, grades, state), as after `dreamcli init`
+
+A module that needs more in its workspace (playbooks, dreams, ...) seeds `ws` with a fixture of its own
+name that tests request next to `ws`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.fakes.anthropic_server import FakeAnthropic
+from dreamcli.testing import FakeAnthropic
+from dreamcli.workspace.home import Workspace
 
-# ---- fake Anthropic server (owner: fake-server engineer) -------------------------------------
+# ---- fake Anthropic server ---------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -32,4 +46,35 @@ def fake_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
         pytest.fail("fake Anthropic server:\n  " + "\n  ".join(problems), pytrace=False)
 
 
-# ---- end fake Anthropic server ---------------------------------------------------------------
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model from the environment (no Anthropic key, URL or token) and no DREAMCLI_HOME."""
+    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DREAMCLI_HOME"):
+        monkeypatch.delenv(var, raising=False)
+
+
+# ---- workspaces --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """tmp_path/"home": where this test's workspace lives (not created)."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def new_ws(home: Path) -> Workspace:
+    """A workspace at `home` that does not exist yet."""
+    return Workspace(home, "option")
+
+
+@pytest.fixture
+def bare_ws(new_ws: Workspace) -> Workspace:
+    """A workspace whose root exists but none of its sub-directories."""
+    return new_ws.ensure()
+
+
+@pytest.fixture
+def ws(bare_ws: Workspace) -> Workspace:
+    """A workspace with its full layout."""
+    return bare_ws.ensure_layout()

@@ -1,6 +1,6 @@
 """The sample tasks, outcome specs and their inputs are well-formed and internally consistent.
 
-Covers Contract 3 (outcome specs) and Contract 4 (task files) field shapes, the binary contract inputs
+Covers outcome specs (docs/outcomes.md) and task files (docs/task-files.md) field shapes, the binary contract inputs
 (a real .docx and .pdf that a naive text read gets wrong), the planted build-log patterns, generator
 determinism, and that each outcome's deterministic checks pass its good example and fail its bad ones.
 """
@@ -21,7 +21,9 @@ import jsonschema
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
+
+ROOT = REPO
 TASKS = ROOT / "sample_tasks"
 OUTCOMES = ROOT / "sample_outcomes"
 CONTRACTS = TASKS / "contract-review" / "contracts"
@@ -47,7 +49,7 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-# ---------------------------------------------------------------- Contract 4: task files
+# ---------------------------------------------------------------- task files (docs/task-files.md)
 
 
 def test_expected_samples_exist() -> None:
@@ -87,7 +89,7 @@ def test_build_log_triage_is_multi_agent() -> None:
     assert "multi-agent" in task["tags"] and "delegate" in task["tools"]
 
 
-# ---------------------------------------------------------------- Contract 3: outcome specs
+# ---------------------------------------------------------------- outcome specs (docs/outcomes.md)
 
 
 @pytest.mark.parametrize("path", OUTCOME_FILES, ids=lambda p: p.stem)

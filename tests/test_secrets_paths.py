@@ -43,7 +43,7 @@ def test_prompt_secret_never_reaches_the_model(tmp_path: Path, fake_anthropic) -
     from typer.testing import CliRunner
 
     from dreamcli.cli.app import app
-    from tests.fakes.anthropic_server import text_reply
+    from dreamcli.testing import text_reply
 
     fake_anthropic.expect(text_reply("ok"))
     home = tmp_path / "h"
@@ -58,7 +58,7 @@ def test_prompt_secret_never_reaches_the_model(tmp_path: Path, fake_anthropic) -
 
 
 def test_rejection_reason_is_redacted_everywhere(tmp_path: Path) -> None:
-    from tests.playbooks_support import cli, decisions, op, workspace, write_dream
+    from tests.support.playbooks import cli, decisions, op, workspace, write_dream
 
     ws = workspace(tmp_path)
     ws.config_path.write_text("redaction:\n  patterns: ['ACME-[0-9]{6}']\n")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
-    from dreamcli.agent.tools.base import ToolResult
+    from dreamcli.agent.tools.result import ToolResult
 
 
 class RunCallbacks:

@@ -9,7 +9,7 @@ Playbooks placed for a run (`select_playbooks`):
   `scope.tags` shares a tag with the task.
 Only entries are placed (with their ids, grouped by section); the `<!-- dc: -->` metadata is not.
 `session.start.playbooks` records `[{playbook, version, entry_ids}]` for exactly what was placed.
-Parsing is done by `dreamcli.playbooks` (Contract 2); a malformed primary playbook is an input
+Parsing is done by `dreamcli.playbooks` (docs/playbook-format.md); a malformed primary playbook is an input
 error (exit 2), a malformed scoped one is skipped with a warning.
 """
 

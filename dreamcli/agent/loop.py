@@ -22,8 +22,14 @@ DreamError raised by a hook ends the session with status `error` and propagates.
 
 A `writer` passed in is used for this session (its id is the session id) and is ended and closed by
 `run_agent`. `client` may be any object with `messages.stream(**request)` (tests, benchmarks).
-Options, callbacks and `cancel` are also handed to the tools (`ToolEnv`), so a `delegate` tool can
-start child runs with the same approval policy and stop them when the parent is cancelled.
+The client, options, callbacks, spec and `cancel` are handed to the tools as `ToolEnv.run` (a
+`RunContext`), so a `delegate` tool can start child runs with the same approval policy and stop them
+when the parent is cancelled.
+
+Redaction: one Redactor per session (`dreamcli.redaction.for_config`, held by the writer). What the
+model is sent as user content (the prompt, tool results, follow-ups) enters the history only through
+the session log: the writer redacts it once and the history keeps the logged copy, so the model
+sees exactly what the log records and secrets never go back to the model.
 """
 
 from __future__ import annotations
@@ -31,19 +37,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.agent import conversation as conv
-from dreamcli.agent.approvals import Approvals, Ask
+import dreamcli.agent.conversation as conv
+from dreamcli.agent.approvals import Approvals
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.agent.context import PlaybookLoader, select_for_run, system_prompt
+from dreamcli.agent.context import select_for_run, system_prompt
 from dreamcli.agent.modelcall import stream_turn
+from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import EXIT_BY_STATUS, RunResult, StartInfo, TurnContext
+from dreamcli.agent.run_context import RunContext
 from dreamcli.agent.spec import TaskSpec
-from dreamcli.agent.tools.base import ToolEnv, ToolResult
+from dreamcli.agent.tools.base import ToolEnv
 from dreamcli.agent.tools.registry import DEFAULT_TOOLS, Toolset
+from dreamcli.agent.tools.result import ToolResult
 from dreamcli.agent.usage import Totals, turn_cost
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
@@ -54,26 +62,6 @@ if TYPE_CHECKING:
 
 OnEndTurn = Callable[[TurnContext], "str | None"]
 BeforeEnd = Callable[[TurnContext], None]
-
-
-@dataclass
-class RunOptions:
-    """Per-run choices (CLI flags). None means: the task's value, then config, then the default."""
-
-    model: str | None = None
-    max_turns: int | None = None
-    workdir: Path | None = None
-    playbook: str | None = None  # --playbook NAME
-    use_playbooks: bool = True  # --no-playbooks
-    allow: tuple[str, ...] = ()
-    yes: bool = False
-    ask: Ask | None = None  # the UI's approval prompt (only on a TTY)
-    memory_store: str = "default"
-    tools: tuple[str, ...] | None = None  # overrides the task's list
-    start_fields: dict[str, Any] = field(default_factory=dict)  # extra session.start fields
-    playbook_loader: PlaybookLoader | None = None  # where playbooks are read from (default: live ones)
-    with_proposal: str | None = None  # a dream id: try its pending entries (never approved)
-    token_budget: int | None = None  # no further model call once the session used this many tokens (status error)
 
 
 def resolve_model(options: RunOptions, spec: TaskSpec, config: Config) -> str:
@@ -129,21 +117,19 @@ def run_agent(
         session_id = writer.session_id
     approvals = Approvals(allow=options.allow, allow_commands=config.approvals.allow_commands,
                           allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask)
+    run = RunContext(options=options, callbacks=cb, spec=spec, client=client, cancel=cancel,
+                     parent_session_id=parent_session_id)
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
-                  anthropic_endpoint=anthropic_endpoint,
-                  memory_store=options.memory_store, model=model, options=options, callbacks=cb, cancel=cancel)
-    # for tools that start runs of their own (delegate: sub-agents share the client, cancellation, options)
-    env.extras.update(client=client, cancel=cancel, options=options, callbacks=cb, spec=spec,
-                      parent_session_id=parent_session_id)
+                  anthropic_endpoint=anthropic_endpoint, memory_store=options.memory_store, model=model, run=run)
     try:
         toolset = Toolset(tool_names, env)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if writer is None:
-        from dreamcli.redaction import Redactor
+        from dreamcli.redaction import for_config
         from dreamcli.sessions.writer import SessionWriter
 
-        writer = SessionWriter(ws, session_id=session_id, redactor=Redactor(config.redaction.patterns))
+        writer = SessionWriter(ws, session_id=session_id, redactor=for_config(config))
     env.writer = writer
     placed = [p.record() for p in selection.placed]
     start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}
@@ -165,7 +151,7 @@ def run_agent(
         client=client, writer=writer, toolset=toolset, cb=cb, spec=spec, model=model, workdir=workdir,
         max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,
         system=system_prompt(workdir, tool_names, selection.placed), cache=anthropic_endpoint,
-        redactor=writer.redactor, cancel=cancel, token_budget=options.token_budget,
+        cancel=cancel, token_budget=options.token_budget,
     )
     return session.run(on_end_turn=on_end_turn, before_end=before_end, placed=placed)
 
@@ -173,14 +159,13 @@ def run_agent(
 class _Session:
     """The state of one running session (history, totals) and the turn loop."""
 
-    def __init__(self, *, client: Any, writer: Any, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
+    def __init__(self, *, client: Any, writer: SessionWriter, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
                  model: str, workdir: Path, max_turns: int, max_tokens: int, retries: int, system: str,
-                 cache: bool, redactor: Any, cancel: threading.Event | None,
-                 token_budget: int | None = None) -> None:
+                 cache: bool, cancel: threading.Event | None, token_budget: int | None = None) -> None:
         self.client, self.writer, self.toolset, self.cb = client, writer, toolset, cb
         self.spec, self.model, self.workdir = spec, model, workdir
         self.max_turns, self.max_tokens, self.retries = max_turns, max_tokens, retries
-        self.system, self.cache, self.redactor, self.cancel = system, cache, redactor, cancel
+        self.system, self.cache, self.cancel = system, cache, cancel
         self.tool_params = toolset.params(cache=cache)
         self.messages: list[dict[str, Any]] = []
         self.totals = Totals()
@@ -194,9 +179,10 @@ class _Session:
                            model=self.model, writer=self.writer, end_fields=self.end_fields, status=status)
 
     def add_user(self, content: list[dict[str, Any]]) -> None:
-        content = self.redactor.redact_obj(content)  # the model sees exactly what the log records
-        self.messages.append({"role": "user", "content": content})
-        self.writer.message("user", content)
+        """Log a user message, then add the logged (redacted) copy to the history: the model sees
+        exactly what the log records, and a secret in a tool result never goes back to the model."""
+        event = self.writer.message("user", content)
+        self.messages.append({"role": "user", "content": event["content"]})
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -331,8 +317,7 @@ class _Session:
                          exit_code=result.exit_code, error_kind=result.error_kind, truncated=result.truncated,
                          **extra)
         self.cb.on_tool_end(name, key, result, duration_ms)
-        content = self.redactor.redact_obj(result.content)  # secrets never go back to the model
-        return _result_block(use.get("id", ""), content, result.is_error)
+        return _result_block(use.get("id", ""), result.content, result.is_error)  # redacted by add_user
 
 
 def _result_block(tool_use_id: str, content: Any, is_error: bool) -> dict[str, Any]:

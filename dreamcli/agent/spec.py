@@ -1,17 +1,9 @@
-"""Task files (Contract 4) and ad-hoc prompts, as one `TaskSpec`.
+"""`TaskSpec`: what one agent run does, from a task file (`dreamcli.agent.taskfile`) or an ad-hoc prompt.
 
-    name: contract-review            # required
-    prompt: |                        # required
-      List every termination clause ...
-    workdir: contract-review/docs    # optional, relative to the task file
-    outcome: ../sample_outcomes/contract-review.yaml   # optional, relative to the task file
-    playbook: legal                  # optional
-    tools: [bash, read, write, glob, grep, memory]     # optional (default: all built-in tools)
-    model: claude-sonnet-5-5         # optional
-    max_turns: 30                    # optional
-    tags: [legal]                    # optional
+    spec = prompt_spec("List every termination clause", name="contract-review")
+    spec.with_overrides(outcome=Path("outcome.yaml"))
 
-Unknown keys, wrong types and unknown tool names are refused with the file, line and field (exit 2).
+A leaf: it imports nothing from the rest of dreamcli.agent (the run context and hooks name it).
 """
 
 from __future__ import annotations
@@ -20,40 +12,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from dreamcli.errors import InputError, UsageError
-from dreamcli.yamlio import load_yaml_file, validation_error
+from dreamcli.errors import UsageError
 
 PLAYBOOK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class TaskFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(min_length=1, max_length=200)
-    prompt: str = Field(min_length=1)
-    workdir: str | None = None
-    outcome: str | None = None
-    playbook: str | None = None
-    tools: list[str] | None = None
-    model: str | None = Field(default=None, min_length=1)
-    max_turns: int | None = Field(default=None, ge=1, le=1000)
-    tags: list[str] = Field(default_factory=list)
-
-    @field_validator("playbook")
-    @classmethod
-    def _playbook_name(cls, v: str | None) -> str | None:
-        if v is not None and not PLAYBOOK_NAME_RE.match(v):
-            raise ValueError("a playbook name: letters, digits, '.', '_' or '-'")
-        return v
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt_not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("the prompt is empty")
-        return v
 
 
 @dataclass(frozen=True)
@@ -76,41 +37,6 @@ class TaskSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
 
-def load_task_file(path: Path) -> TaskSpec:
-    """Load and validate a task file; InputError (exit 2) names the file, line and field at fault."""
-    from dreamcli.agent.tools.registry import get_factory, known_tools
-
-    path = Path(path).absolute()
-    doc = load_yaml_file(path)
-    if not isinstance(doc.data, dict):
-        raise InputError("a task file is a YAML mapping with at least `name` and `prompt`", file=str(path), line=1)
-    try:
-        task = TaskFile.model_validate(doc.data)
-    except ValidationError as err:
-        raise validation_error(err, doc) from None
-    for i, name in enumerate(task.tools or []):
-        if get_factory(name) is None:
-            raise InputError(f"unknown tool {name!r} (known: {', '.join(known_tools())})", file=str(path),
-                             line=doc.line_of(("tools", i)), field=f"tools.{i}")
-    base = path.parent
-    workdir = _resolve(base, task.workdir)
-    if workdir is not None and not workdir.is_dir():
-        raise InputError(f"working directory {workdir} does not exist", file=str(path),
-                         line=doc.line_of(("workdir",)), field="workdir")
-    return TaskSpec(
-        prompt=task.prompt,
-        name=task.name,
-        file=path,
-        workdir=workdir,
-        outcome=_resolve(base, task.outcome),
-        playbook=task.playbook,
-        tools=tuple(task.tools) if task.tools is not None else None,
-        model=task.model,
-        max_turns=task.max_turns,
-        tags=tuple(task.tags),
-    )
-
-
 def prompt_spec(prompt: str, *, name: str | None = None) -> TaskSpec:
     """An ad-hoc task from `-p PROMPT`."""
     if not prompt.strip():
@@ -122,10 +48,3 @@ def check_playbook_name(name: str) -> str:
     if not PLAYBOOK_NAME_RE.match(name):
         raise UsageError(f"invalid playbook name {name!r} (letters, digits, '.', '_' or '-')")
     return name
-
-
-def _resolve(base: Path, value: str | None) -> Path | None:
-    if value is None:
-        return None
-    p = Path(value).expanduser()
-    return (p if p.is_absolute() else base / p).resolve()

@@ -121,21 +121,18 @@ def lint_cmd(
     """Check every entry of a live playbook with the dream's lint rules (secrets, forbidden phrases,
     unknown hosts, ...; configured under `lint:` in config.yaml). Exit 1 on a blocking finding."""
     from dreamcli.cli.common import config
-    from dreamcli.playbooks.lintcheck import lint_available, lint_text
+    from dreamcli.playbooks.lint import lint_entry_text
     from dreamcli.playbooks.store import load_playbook
 
     ws = open_workspace(ctx, create=False)
-    if not lint_available():
-        raise UsageError("playbook lint needs the dream lint rules (dreamcli.dream.lint), which this "
-                         "installation does not have")
     pb = load_playbook(ws, name)
     if pb is None:
         raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
     cfg = config(ctx)
     findings = []
     for entry in pb.entries():
-        for f in lint_text(entry.text, cfg):
-            findings.append({"entry_id": entry.id, **f})
+        for f in lint_entry_text(entry.text, cfg):
+            findings.append({"entry_id": entry.id, **f.to_json()})
     blocking = [f for f in findings if f.get("severity") == "block"]
     if as_json:
         print_json({"version": 1, "playbook": name, "playbook_version": pb.version,

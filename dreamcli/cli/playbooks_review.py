@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             if dream_id:
                 for item, op in zip(described[0]["operations"], _ops(dreams[0], described[0]), strict=True):
-                    item["evidence"] = op.evidence
+                    item["evidence"] = [ev.model_dump(mode="json") for ev in op.evidence]
             print_json({"version": 1, "dreams": described, "problems": problems})
             return
         from dreamcli.ui.playbooks_view import render_diff
@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         dream_id: str = typer.Argument(..., help="Dream id or unique prefix."),
         entry_id: str = typer.Argument(..., help="The proposed entry to edit."),
-        text: str = typer.Option(None, "--text", help="The new text."),
+        text: str | None = typer.Option(None, "--text", help="The new text."),
         editor: bool = typer.Option(False, "--editor", help="Edit the text in $EDITOR (terminal only)."),
         actor: str = _ACTOR,
         wait: float = _WAIT,
@@ -193,14 +193,16 @@ def register(app: typer.Typer) -> None:
             op = dream.proposal.find(entry_id)
             if op is None:
                 raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
-            text = typer.edit(dream.text_for(op) or "", extension=".md")
+            from dreamcli.ui.editor import edit_text
+
+            text = edit_text(dream.text_for(op) or "")
             if text is None:
                 info("no change")
                 return
         _, findings = edit(ws, dream_id, entry_id, text or "", actor=actor, wait=wait)
         info(f"edited {entry_id}; approve it with: dreamcli playbooks approve {dream_id} --entry {entry_id}")
         for f in findings:
-            warn(f"{f.get('severity')}: {f.get('rule')}: {f.get('message')}")
+            warn(f"{f.severity}: {f.rule}: {f.message}")
 
     @app.command("revert", epilog="Example:\n\n  dreamcli playbooks revert legal 3 --yes")
     def revert_cmd(

@@ -79,9 +79,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from dreamcli.agent import RunOptions, load_task_file, prompt_spec, run_agent
         from dreamcli.agent.spec import check_playbook_name
+        from dreamcli.orchestration import register_delegate
         from dreamcli.ui.console import is_interactive
         from dreamcli.ui.run_view import RunView, print_final
 
+        register_delegate()  # a task may name the `delegate` tool (multi-agent lives in dreamcli.orchestration)
         tasks = list(tasks or [])
         task = tasks[0] if tasks else None
         if (task is None) == (prompt is None):

@@ -2,5 +2,5 @@
 their evidence (never live until a person approves them).
 
     from dreamcli.dream.engine import DreamOptions, run_dream
-    from dreamcli.dream.lint import lint_entry_text, Finding
+    from dreamcli.playbooks.lint import lint_entry_text  # the entry-text rules live with playbooks
 """

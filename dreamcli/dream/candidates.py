@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
-from dreamcli.dream.text import jaccard, stems
+from dreamcli.words import jaccard, stems
 
 SECTIONS = {
     "error_recovery": "Tool workarounds",

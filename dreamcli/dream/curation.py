@@ -22,8 +22,10 @@ from typing import Any
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import Candidate
 from dreamcli.dream.templates import REASONS
-from dreamcli.dream.text import jaccard, overlap, stems
 from dreamcli.ids import short_id, ulid_time_ms
+from dreamcli.playbooks.format import token_estimate
+from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation, Support
+from dreamcli.words import jaccard, overlap, stems
 from dreamcli.workspace.home import Workspace
 
 SAME_ENTRY = 0.6  # stem overlap at which a candidate says what an existing entry says
@@ -33,7 +35,7 @@ RETIRE_MIN_HARMFUL = 3
 
 @dataclass
 class Curated:
-    operations: list[dict[str, Any]] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=list)
     dropped: list[dict[str, Any]] = field(default_factory=list)  # candidates left out, and why
     tokens_before: int = 0
     tokens_after: int = 0
@@ -52,27 +54,23 @@ def _id_day(session_id: str) -> str | None:
         return None
 
 
-def _metadata(c: Candidate, helpful: int = 0, harmful: int = 0) -> dict[str, Any]:
+def _metadata(c: Candidate, helpful: int = 0, harmful: int = 0) -> EntryMetadata:
     first, last = day(c.first_seen), day(c.last_seen)
     if (first is None or last is None) and c.sources:
         days = sorted(d for d in (_id_day(s) for s in c.sources) if d)
         first, last = first or (days[0] if days else None), last or (days[-1] if days else None)
-    return {"helpful": helpful, "harmful": harmful, "sources": c.sources[:20], "first_seen": first, "last_seen": last}
+    return EntryMetadata(helpful=helpful, harmful=harmful, sources=c.sources[:20], first_seen=first, last_seen=last)
 
 
 def candidate_op(c: Candidate, text: str, *, op: str = "add", entry_id: str | None = None,
                  old_text: str | None = None, section: str | None = None, reason: str | None = None,
-                 helpful: int = 0, harmful: int = 0) -> dict[str, Any]:
-    support: dict[str, Any] = {"sessions": c.support}
-    if c.successes is not None:
-        support["successes"] = c.successes
-    if c.total is not None:
-        support["total_sessions"] = c.total
-    return {"entry_id": entry_id or short_id("pb-"), "target": "playbook", "op": op,
-            "section": section or c.section, "text": text, "old_text": old_text, "merged_ids": [],
-            "reason": reason or REASONS[c.kind], "kind": c.kind, "signature": c.key, "support": support,
-            "impact": round(c.impact, 3), "metadata": _metadata(c, helpful, harmful),
-            "evidence": c.evidence[:3], "lint": []}
+                 helpful: int = 0, harmful: int = 0, merged_ids: list[str] | None = None) -> Operation:
+    return Operation(entry_id=entry_id or short_id("pb-"), target="playbook", op=op, section=section or c.section,
+                     text=text or None, old_text=old_text, merged_ids=merged_ids or [],
+                     reason=reason or REASONS[c.kind], kind=c.kind, signature=c.key,
+                     support=Support(sessions=c.support, successes=c.successes, total_sessions=c.total),
+                     impact=round(c.impact, 3), metadata=_metadata(c, helpful, harmful),
+                     evidence=[Evidence.model_validate(e) for e in c.evidence[:3]])
 
 
 def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
@@ -101,14 +99,13 @@ def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, An
 
 
 def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dict[str, str], agg: Aggregates,
-           *, token_budget: int, extra_ops: list[dict[str, Any]] | None = None, name: str = "default") -> Curated:
+           *, token_budget: int, extra_ops: list[Operation] | None = None, name: str = "default") -> Curated:
     """Operations for the candidates (already ranked and limited) plus entry bookkeeping."""
     out = Curated()
     entries = {e.id: e for e in playbook.entries()} if playbook is not None else {}
     entry_words = {eid: stems(e.text) for eid, e in entries.items()}
-    counts: dict[str, dict[str, Any]] = {}
-    touched_ids = {op.get("entry_id") for op in extra_ops or []} | {
-        m for op in extra_ops or [] for m in op.get("merged_ids") or []}
+    counts: dict[str, Operation] = {}
+    touched_ids = {op.entry_id for op in extra_ops or []} | {m for op in extra_ops or [] for m in op.merged_ids}
     for c in candidates:
         text = texts.get(c.key)
         if not text:
@@ -133,11 +130,10 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
     for eid, op in counts.items():
         if eid in touched_ids:
             continue
-        meta = op["metadata"]
-        if meta["harmful"] >= RETIRE_MIN_HARMFUL and meta["harmful"] >= 2 * meta["helpful"]:
-            op.update(op="retire", kind="harmful", text=None, old_text=entries[eid].text,
-                      reason=f"in context in {meta['harmful']} graded runs that failed vs {meta['helpful']} "
-                             "that passed")
+        meta = op.metadata
+        if meta.harmful >= RETIRE_MIN_HARMFUL and meta.harmful >= 2 * meta.helpful:
+            op.op, op.kind, op.text, op.old_text = "retire", "harmful", None, entries[eid].text
+            op.reason = f"in context in {meta.harmful} graded runs that failed vs {meta.helpful} that passed"
         out.operations.append(op)
     out.operations.extend(_merges(entries, agg, touched_ids | set(counts)))
     out.operations.extend(extra_ops or [])
@@ -145,42 +141,42 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
     return out
 
 
-def _counts_op(entry: Any) -> dict[str, Any]:
-    return {"entry_id": entry.id, "target": "playbook", "op": "counts", "section": entry.section, "text": entry.text,
-            "old_text": entry.text, "merged_ids": [], "reason": "new evidence for an existing entry", "kind": "counts",
-            "signature": None, "support": {"sessions": 0}, "impact": 0.0,
-            "metadata": {"helpful": entry.helpful, "harmful": entry.harmful, "sources": list(entry.sources),
-                         "first_seen": entry.first_seen, "last_seen": entry.last_seen},
-            "evidence": [], "lint": []}
+def _counts_op(entry: Any) -> Operation:
+    return Operation(entry_id=entry.id, target="playbook", op="counts", section=entry.section, text=entry.text,
+                     old_text=entry.text, reason="new evidence for an existing entry", kind="counts",
+                     support=Support(sessions=0), impact=0.0,
+                     metadata=EntryMetadata(helpful=entry.helpful, harmful=entry.harmful,
+                                            sources=list(entry.sources), first_seen=entry.first_seen,
+                                            last_seen=entry.last_seen))
 
 
-def _bump(counts: dict[str, dict[str, Any]], entry: Any, c: Candidate) -> None:
+def _bump(counts: dict[str, Operation], entry: Any, c: Candidate) -> None:
     op = counts.setdefault(entry.id, _counts_op(entry))
-    meta = op["metadata"]
-    new = [s for s in c.sources if s not in meta["sources"]]
-    meta["sources"] = (new + meta["sources"])[:20]
+    meta = op.metadata
+    new = [s for s in c.sources if s not in meta.sources]
+    meta.sources = (new + meta.sources)[:20]
     last = day(c.last_seen)
-    if last and (meta["last_seen"] is None or last > meta["last_seen"]):
-        meta["last_seen"] = last
-    op["support"]["sessions"] = max(op["support"]["sessions"], c.support)
-    op["signature"] = op["signature"] or c.key
-    op["evidence"] = (op["evidence"] + c.evidence)[:3]
+    if last and (meta.last_seen is None or last > meta.last_seen):
+        meta.last_seen = last
+    op.support.sessions = max(op.support.sessions, c.support)
+    op.signature = op.signature or c.key
+    op.evidence = (op.evidence + [Evidence.model_validate(e) for e in c.evidence])[:3]
 
 
-def _entry_use(agg: Aggregates, entries: dict[str, Any], counts: dict[str, dict[str, Any]]) -> None:
+def _entry_use(agg: Aggregates, entries: dict[str, Any], counts: dict[str, Operation]) -> None:
     for eid, use in agg.entry_use.items():
         entry = entries.get(eid)
         new_helpful, new_harmful = len(use.get("new_helpful", [])), len(use.get("new_harmful", []))
         if entry is None or not (new_helpful or new_harmful):
             continue
         op = counts.setdefault(eid, _counts_op(entry))
-        op["metadata"]["helpful"] += new_helpful
-        op["metadata"]["harmful"] += new_harmful
-        op["reason"] = (f"in context in {new_helpful + new_harmful} newly graded runs "
+        op.metadata.helpful += new_helpful
+        op.metadata.harmful += new_harmful
+        op.reason = (f"in context in {new_helpful + new_harmful} newly graded runs "
                         f"({new_helpful} passed, {new_harmful} failed)")
 
 
-def _merges(entries: dict[str, Any], agg: Aggregates, busy: set[str]) -> list[dict[str, Any]]:
+def _merges(entries: dict[str, Any], agg: Aggregates, busy: set[str]) -> list[Operation]:
     ops = []
     items = [e for e in entries.values() if e.id not in busy]
     words = {e.id: stems(e.text) for e in items}
@@ -199,60 +195,35 @@ def _merges(entries: dict[str, Any], agg: Aggregates, busy: set[str]) -> list[di
         group = [a, *dups]
         keep_text = max(group, key=lambda e: (e.helpful - e.harmful, len(e.text))).text
         sources = [s for e in group for s in e.sources][:20]
-        ops.append({"entry_id": a.id, "target": "playbook", "op": "merge", "section": a.section, "text": keep_text,
-                    "old_text": a.text, "merged_ids": [b.id for b in dups], "reason": "near-duplicate entries",
-                    "kind": "duplicate", "signature": key, "support": {"sessions": len(set(sources))},
-                    "impact": 0.0, "metadata": {
-                        "helpful": sum(e.helpful for e in group), "harmful": sum(e.harmful for e in group),
-                        "sources": sources,
-                        "first_seen": min((e.first_seen for e in group if e.first_seen), default=None),
-                        "last_seen": max((e.last_seen for e in group if e.last_seen), default=None)},
-                    "evidence": [], "lint": []})
+        ops.append(Operation(
+            entry_id=a.id, target="playbook", op="merge", section=a.section, text=keep_text, old_text=a.text,
+            merged_ids=[b.id for b in dups], reason="near-duplicate entries", kind="duplicate", signature=key,
+            support=Support(sessions=len(set(sources))), impact=0.0,
+            metadata=EntryMetadata(helpful=sum(e.helpful for e in group), harmful=sum(e.harmful for e in group),
+                                   sources=sources,
+                                   first_seen=min((e.first_seen for e in group if e.first_seen), default=None),
+                                   last_seen=max((e.last_seen for e in group if e.last_seen), default=None))))
     return ops
 
 
-def apply_operations(playbook: Any, operations: list[dict[str, Any]], name: str) -> Any:
-    """A copy of `playbook` (or a new one) with the playbook operations applied (for the budget)."""
-    from dreamcli.playbooks import Entry, new_playbook
+def tokens_after(playbook: Any, operations: list[Operation], name: str) -> int:
+    """The playbook's token estimate once `operations` are applied (conflicts ignored)."""
+    from dreamcli.playbooks import new_playbook
+    from dreamcli.playbooks.apply import apply_operations
 
     pb = playbook.copy() if playbook is not None else new_playbook(name)
-    for op in operations:
-        if op.get("target") != "playbook":
-            continue
-        meta = op.get("metadata") or {}
-        kind = op["op"]
-        if kind == "add":
-            pb.add_entry(Entry(id=op["entry_id"], text=op["text"], section=op.get("section"),
-                               helpful=meta.get("helpful", 0), harmful=meta.get("harmful", 0),
-                               sources=list(meta.get("sources") or []), first_seen=meta.get("first_seen"),
-                               last_seen=meta.get("last_seen")), op.get("section"))
-            continue
-        entry = pb.find(op["entry_id"])
-        if entry is None:
-            continue
-        if kind == "retire":
-            pb.remove_entry(entry.id)
-            continue
-        if kind in ("update", "merge") and op.get("text"):
-            entry.text = op["text"]
-        for mid in op.get("merged_ids") or []:
-            pb.remove_entry(mid)
-        if meta:
-            entry.helpful, entry.harmful = meta.get("helpful", entry.helpful), meta.get("harmful", entry.harmful)
-            entry.sources = list(meta.get("sources") or entry.sources)
-            entry.first_seen = meta.get("first_seen") or entry.first_seen
-            entry.last_seen = meta.get("last_seen") or entry.last_seen
-    return pb
+    apply_operations(pb, [op for op in operations if op.target == "playbook"])
+    return token_estimate(pb)
 
 
 def _enforce_budget(playbook: Any, out: Curated, budget: int, name: str) -> None:
-    out.tokens_before = playbook.token_estimate() if playbook is not None else 0
+    out.tokens_before = token_estimate(playbook) if playbook is not None else 0
     while True:
-        out.tokens_after = apply_operations(playbook, out.operations, name).token_estimate()
-        adds = [op for op in out.operations if op["op"] == "add" and op["target"] == "playbook"]
+        out.tokens_after = tokens_after(playbook, out.operations, name)
+        adds = [op for op in out.operations if op.op == "add" and op.target == "playbook"]
         if out.tokens_after <= budget or not adds:
             return
-        worst = min(adds, key=lambda op: op["support"]["sessions"] * (0.5 + op.get("impact", 0)))
+        worst = min(adds, key=lambda op: op.support.sessions * (0.5 + (op.impact or 0)))
         out.operations.remove(worst)
-        out.dropped.append({"key": worst["signature"], "why": f"over the token budget ({budget} tokens)",
-                            "text": worst["text"]})
+        out.dropped.append({"key": worst.signature, "why": f"over the token budget ({budget} tokens)",
+                            "text": worst.text})

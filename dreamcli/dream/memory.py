@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.text import excerpt, jaccard, stems
+from dreamcli.dream.text import excerpt
 from dreamcli.ids import short_id
+from dreamcli.playbooks.proposal_model import Evidence, Operation
+from dreamcli.words import jaccard, stems
 from dreamcli.workspace.home import Workspace
 
 MAX_NOTES = 500
@@ -45,7 +47,7 @@ class Note:
 def read_notes(ws: Workspace, store: str) -> list[Note]:
     """The store's notes, never following a symlink: the agent's bash tool can plant one pointing at any
     file on the machine, and a note's text travels into proposals, reports and model prompts."""
-    root = ws.memory_store(store) / "memories"
+    root = ws.memories_root(store)
     if root.is_symlink() or not root.is_dir():
         return []
     real_root = os.path.realpath(root)
@@ -92,17 +94,18 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
-def _op(op: str, path: str, text: str | None, reason: str, kind: str, **extra: Any) -> dict[str, Any]:
-    return {"entry_id": short_id("mem-"), "target": "memory", "op": op, "path": path, "text": text,
-            "old_text": extra.pop("old_text", None), "merged_paths": extra.pop("merged_paths", []),
-            "reason": reason, "kind": kind, "evidence": extra.pop("evidence", []), "lint": [], **extra}
+def _op(op: str, path: str, text: str | None, reason: str, kind: str, *, old_text: str | None = None,
+        merged_paths: list[str] | None = None, evidence: list[dict[str, Any]] | None = None) -> Operation:
+    return Operation(entry_id=short_id("mem-"), target="memory", op=op, path=path, text=text, old_text=old_text,
+                     merged_paths=merged_paths or [], reason=reason, kind=kind,
+                     evidence=[Evidence.model_validate(e) for e in evidence or []])
 
 
 def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: datetime | None = None
-                      ) -> tuple[list[dict[str, Any]], list[Note]]:
+                      ) -> tuple[list[Operation], list[Note]]:
     """Proposed memory operations (not yet seen in an earlier proposal) and the notes read."""
     notes = read_notes(ws, store)
-    ops: list[dict[str, Any]] = []
+    ops: list[Operation] = []
     regular = [n for n in notes if n.path != INDEX_PATH]
     gone: set[str] = set()
     # near-duplicates: merge into the longest note of each group
@@ -152,10 +155,10 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
                            "memory_index", old_text=current.text))
     fresh = []
     for op in ops:
-        key = "memory-op|" + _digest(op["op"], op["path"], op.get("text") or "", *op["merged_paths"])
+        key = "memory-op|" + _digest(op.op, op.path or "", op.text or "", *op.merged_paths)
         if key in agg.proposed:
             continue
-        op["signature"] = key
+        op.signature = key
         fresh.append(op)
     return fresh, notes
 
@@ -173,4 +176,4 @@ def notes_digest(notes: list[Note], limit: int = 20) -> list[dict[str, str]]:
 
 
 def note_path_on_disk(ws: Workspace, store: str, path: str) -> Path:
-    return ws.memory_store(store) / "memories" / path.removeprefix("/memories/")
+    return ws.memories_root(store) / path.removeprefix("/memories/")

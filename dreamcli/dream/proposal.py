@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dreamcli.playbooks.proposal_model import Proposal
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
-PROPOSAL_VERSION = 1
 TMP_PREFIX = ".tmp-"
 STALE_TMP_S = 3600
 
@@ -24,7 +24,7 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_dream(ws: Workspace, dream_id: str, *, proposal: dict[str, Any], dream: dict[str, Any], report: str) -> Path:
+def write_dream(ws: Workspace, dream_id: str, *, proposal: Proposal, dream: dict[str, Any], report: str) -> Path:
     """Write `dreams/<dream_id>/` atomically and return its path."""
     ensure_dir(ws.dreams_dir)
     final = ws.dreams_dir / dream_id
@@ -33,7 +33,7 @@ def write_dream(ws: Workspace, dream_id: str, *, proposal: dict[str, Any], dream
     tmp = ws.dreams_dir / f"{TMP_PREFIX}{dream_id}-{os.getpid()}"
     ensure_dir(tmp)
     try:
-        atomic_write_text(tmp / "proposal.json", _dump(proposal))
+        atomic_write_text(tmp / "proposal.json", proposal.to_json_text())
         atomic_write_text(tmp / "report.md", report)
         atomic_write_text(tmp / "dream.json", _dump(dream))
         _fsync_dir(tmp)
@@ -77,11 +77,3 @@ def read_proposal(ws: Workspace, dream_id: str) -> dict[str, Any]:
 
 def read_dream(ws: Workspace, dream_id: str) -> dict[str, Any]:
     return json.loads((ws.dreams_dir / dream_id / "dream.json").read_text(encoding="utf-8"))
-
-
-def build_proposal(*, dream_id: str, created: str, playbook: str, base_version: int, memory_store: str,
-                   operations: list[dict[str, Any]], lint: list[dict[str, Any]], token_budget: int,
-                   tokens_after: int, tokens_before: int) -> dict[str, Any]:
-    return {"v": PROPOSAL_VERSION, "dream_id": dream_id, "created": created, "playbook": playbook,
-            "base_version": base_version, "memory_store": memory_store, "operations": operations, "lint": lint,
-            "budget": {"token_budget": token_budget, "tokens_after": tokens_after, "tokens_before": tokens_before}}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dreamcli.playbooks.proposal_model import Proposal
+
 OP_WORDS = {"add": "new entry", "update": "update", "merge": "merge", "retire": "retire", "counts": "counts",
             "create": "new note", "counts_only": "counts"}
 
@@ -48,8 +50,14 @@ def _lint(findings: list[dict[str, Any]]) -> list[str]:
     return [f"- **{f['severity'].upper()}** `{f['rule']}`: {f['message']}" for f in findings]
 
 
-def render_report(*, dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[str, Any]],
+def render_report(*, dream: dict[str, Any], proposal: Proposal, dropped: list[dict[str, Any]],
                   near_misses: list[str]) -> str:
+    """report.md: the proposal as a person reads it, rendered from its stored (JSON) form."""
+    return _render(dream, proposal.to_json(), dropped, near_misses)
+
+
+def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[str, Any]],
+            near_misses: list[str]) -> str:
     ops = proposal["operations"]
     inputs = dream.get("inputs", {})
     lines = [f"# Dream {dream['dream_id']}", ""]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -85,7 +85,7 @@ def workers_for(total_bytes: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def scan_files(files: list[Path] | list[str], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
+def scan_files(files: Sequence[Path | str], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
                progress: Progress | None = None) -> tuple[Scanned, ReadStats]:
     """Scan `files` into `agg`; returns what the engine needs about the sessions and the read statistics."""
     sizes = [_size(p) for p in files]
@@ -123,7 +123,7 @@ def scan_files(files: list[Path] | list[str], agg: Aggregates, *, playbook: str,
     return scanned, stats
 
 
-def _chunks(files: list[Any], sizes: list[int], target: int) -> list[list[Any]]:
+def _chunks(files: Sequence[Any], sizes: list[int], target: int) -> list[list[Any]]:
     chunks: list[list[Any]] = [[]]
     acc = 0
     for path, size in zip(files, sizes, strict=True):

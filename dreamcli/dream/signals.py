@@ -30,11 +30,11 @@ from dreamcli.dream.text import (
     generic_display,
     input_key,
     mask,
-    stems,
     targets,
     tool_label,
 )
 from dreamcli.sessions.reader import ReadStats, parse_line
+from dreamcli.words import stems
 
 RECOVERY_WINDOW = 4  # calls after an error in which a success on the same target counts as its recovery
 LOOP_MIN = 3
@@ -191,10 +191,10 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     for pb in event.get("playbooks") or []:
         if isinstance(pb, dict) and pb.get("playbook") == playbook:
             entry_ids.extend(str(i) for i in pb.get("entry_ids") or [])
-    has_parent = isinstance(parent, str) and bool(parent)
+    parent_id = parent if isinstance(parent, str) and parent else None
     in_scope = scope is None or scope(event) or (
-        has_parent and (parent in agg.episodes or parent in agg.parents or parent in agg.known))
-    st.episode = agg.episode_of(st.sid, sys.intern(parent) if has_parent else None) if in_scope else st.sid
+        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known))
+    st.episode = agg.episode_of(st.sid, sys.intern(parent_id) if parent_id else None) if in_scope else st.sid
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope)
     if in_scope:
         agg.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)

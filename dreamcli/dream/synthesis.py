@@ -14,6 +14,7 @@ dreamer model, which answers with small edit operations (add, update, merge, ret
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dreamcli.config import Config
 from dreamcli.dream.candidates import Candidate
 from dreamcli.dream.curation import candidate_op
+from dreamcli.dream.synthesis_answer import TOOL_NAME, InvalidAnswer
 from dreamcli.dream.templates import offline_text, readable
-from dreamcli.jsontext import json_object_in_text
 from dreamcli.models import DEFAULT_DREAMER_MODEL
-from dreamcli.redaction import default_redactor
+from dreamcli.playbooks.proposal_model import EntryMetadata, Operation, Support
+from dreamcli.redaction import for_config
 
-TOOL_NAME = "propose_edits"
 BATCH_SIZE = 8
 MAX_TEXT = 600
 MAX_TOKENS = 4096
@@ -100,14 +101,10 @@ class EditAnswer(BaseModel):
 @dataclass
 class SynthResult:
     texts: dict[str, str] = field(default_factory=dict)  # candidate key -> entry text (add)
-    operations: list[dict[str, Any]] = field(default_factory=list)  # update/merge/retire of live entries
+    operations: list[Operation] = field(default_factory=list)  # update/merge/retire of live entries
     usage: dict[str, Any] = field(default_factory=dict)
     fallbacks: int = 0
     skipped: list[str] = field(default_factory=list)  # candidates the model chose not to propose
-
-
-class InvalidAnswer(ValueError):
-    pass
 
 
 def _entries(playbook: Any) -> list[Any]:
@@ -165,18 +162,6 @@ def build_request(model: str, prefix: str, packs: str, *, cache: bool) -> dict[s
 
 
 
-def answer_payload(content: list[dict[str, Any]]) -> Any:
-    """The tool call's input, else a JSON object with "operations" found in the text."""
-    for block in content:
-        if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME:
-            return block.get("input")
-    text = "\n".join(str(b.get("text", "")) for b in content if b.get("type") == "text")
-    obj = json_object_in_text(text, "operations")
-    if isinstance(obj, dict):
-        return obj
-    raise InvalidAnswer(f"no {TOOL_NAME} call and no JSON object with operations")
-
-
 def validate(payload: Any, batch: dict[str, Candidate], live_ids: set[str]) -> list[EditOp]:
     try:
         answer = EditAnswer.model_validate(payload)
@@ -205,11 +190,7 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
 
     model_id = model or config.models.dreamer or DEFAULT_DREAMER_MODEL
     caller = ModelCaller(config, model_id)
-    redactor = default_redactor() if not config.redaction.patterns else None
-    if redactor is None:
-        from dreamcli.redaction import Redactor
-
-        redactor = Redactor(config.redaction.patterns)
+    redactor = for_config(config)
     prefix = redactor.redact_text(stable_prefix(playbook, instructions, memory))
     live = {e.id: e for e in _entries(playbook)}
     result = SynthResult(usage=caller.usage)
@@ -218,13 +199,17 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
         batch = {f"c{start + i + 1}": c for i, c in enumerate(chunk)}
         packs = redactor.redact_text("\n\n".join(evidence_pack(cid, c) for cid, c in batch.items()))
         ops = caller.ask(build_request(model_id, prefix, packs, cache=caller.cache),
-                         lambda payload, b=batch: validate(payload, b, set(live)))
+                         partial(_validate_batch, batch=batch, live_ids=set(live)))
         if ops is None:
             result.fallbacks += 1
             result.texts.update({c.key: offline_text(c) for c in chunk})
             continue
         _apply(ops, batch, live, result)
     return result
+
+
+def _validate_batch(payload: Any, *, batch: dict[str, Candidate], live_ids: set[str]) -> list[EditOp]:
+    return validate(payload, batch, live_ids)
 
 
 def _apply(ops: list[EditOp], batch: dict[str, Candidate], live: dict[str, Any], result: SynthResult) -> None:
@@ -236,25 +221,23 @@ def _apply(ops: list[EditOp], batch: dict[str, Candidate], live: dict[str, Any],
             result.texts[cand.key] = text
             used.add(cand.key)
             continue
-        entry = live[op.entry_id]  # validated
+        entry = live[op.entry_id or ""]  # validated: an existing entry
+        merged = list(op.merged_ids) if op.op == "merge" else []
+        out_text = None if op.op == "retire" else (text or None)
         if cand is not None:
             used.add(cand.key)
-            out = candidate_op(cand, text, op=op.op, entry_id=entry.id, old_text=entry.text,
+            out = candidate_op(cand, out_text or "", op=op.op, entry_id=entry.id, old_text=entry.text,
                                section=entry.section, reason=op.reason or None, helpful=entry.helpful,
-                               harmful=entry.harmful)
-            out["metadata"]["sources"] = (out["metadata"]["sources"] + [s for s in entry.sources
-                                                                        if s not in out["metadata"]["sources"]])[:20]
+                               harmful=entry.harmful, merged_ids=merged)
+            sources = out.metadata.sources
+            out.metadata.sources = (sources + [s for s in entry.sources if s not in sources])[:20]
         else:
-            out = {"entry_id": entry.id, "target": "playbook", "op": op.op, "section": entry.section,
-                   "text": text or None, "old_text": entry.text, "merged_ids": [], "reason": op.reason,
-                   "kind": "model", "signature": None, "support": {"sessions": 0}, "impact": 0.0,
-                   "metadata": {"helpful": entry.helpful, "harmful": entry.harmful, "sources": list(entry.sources),
-                                "first_seen": entry.first_seen, "last_seen": entry.last_seen},
-                   "evidence": [], "lint": []}
-        if op.op == "retire":
-            out["text"] = None
-        if op.op == "merge":
-            out["merged_ids"] = list(op.merged_ids)
-        out["reason"] = op.reason or out["reason"]
+            out = Operation(entry_id=entry.id, target="playbook", op=op.op, section=entry.section, text=out_text,
+                            old_text=entry.text, merged_ids=merged, reason=op.reason, kind="model",
+                            support=Support(sessions=0), impact=0.0,
+                            metadata=EntryMetadata(helpful=entry.helpful, harmful=entry.harmful,
+                                                   sources=list(entry.sources), first_seen=entry.first_seen,
+                                                   last_seen=entry.last_seen))
+        out.reason = op.reason or out.reason
         result.operations.append(out)
     result.skipped.extend(c.key for c in batch.values() if c.key not in used)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dreamcli.config import Config
-from dreamcli.dream.synthesis import TOOL_NAME, InvalidAnswer, answer_payload
+from dreamcli.dream.synthesis_answer import TOOL_NAME, InvalidAnswer, answer_payload
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.agent.loop import RunOptions, run_agent
+from dreamcli.agent.loop import run_agent
+from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError
@@ -117,13 +118,13 @@ def run_batch(
     cancel: threading.Event | None = None,
 ) -> list[BatchRun]:
     """Run the tasks, at most `parallel` at once; results in task order (see the module docstring)."""
-    from dreamcli.redaction import Redactor
+    from dreamcli.redaction import for_config
 
     if client is None:  # CredentialsError (exit 4) here, before any session exists
         from dreamcli.modelclient import make_client
 
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
-    redactor = Redactor(config.redaction.patterns)
+    redactor = for_config(config)  # the one redactor of every task's log
     sup = Supervisor(parallel, parent_cancel=cancel, grace_s=LEAD_GRACE_S, name="dreamcli-task")
 
     def job_fn(job: Job) -> BatchRun:
@@ -160,9 +161,10 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         result = run_agent(ws, config, task.spec, options, callbacks=monitor, writer=writer, client=client,
                            cancel=cancel, **hooks)
     except Interrupted as e:
-        result = getattr(e, "result", None)
-        if result is None:
+        stopped: RunResult | None = getattr(e, "result", None)
+        if stopped is None:
             raise
+        result = stopped
     except DreamError as e:  # refused before the session started (a playbook, the workdir)
         writer.discard_if_empty()
         base.error, base.exit_code, base.duration_s = str(e), e.exit_code, time.perf_counter() - t0

@@ -1,4 +1,5 @@
-"""Sub-agents of a lead session: briefs in, final answers out (the engine of the `delegate` tool).
+"""Sub-agents of a lead session: briefs in, final answers out (the engine of the `delegate` tool,
+`dreamcli.orchestration.delegate`).
 
     briefs = parse_briefs(tool_input, available=("bash", "read", "grep"))   # BriefError: bad input
     results = run_subagents(lead, briefs)          # in parallel, at most lead.limit at once
@@ -28,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.agent.loop import RunOptions, run_agent
+from dreamcli.agent.loop import run_agent
+from dreamcli.agent.options import RunOptions
+from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import PLAYBOOK_NAME_RE, TaskSpec
-from dreamcli.agent.tools.base import ToolResult, cap_output
+from dreamcli.agent.tools.result import ToolResult, cap_output
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted
 from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
 
@@ -226,9 +229,10 @@ def _run_child(lead: Lead, b: Brief, job: Job, n: int, client: Any, sup: Supervi
         run = run_agent(lead.ws, lead.config, spec, options, callbacks=job.monitor, parent_session_id=lead.session_id,
                         writer=writer, client=client, cancel=sup.cancel)
     except Interrupted as e:
-        run = getattr(e, "result", None)
-        if run is None:
+        stopped: RunResult | None = getattr(e, "result", None)
+        if stopped is None:
             raise
+        run = stopped
     except DreamError as e:  # refused before it started (a playbook, a tool): nothing ran
         writer.discard_if_empty()
         result = SubagentResult(job.index, b.brief, None if writer.lines == 0 else sid, "error", error=str(e),

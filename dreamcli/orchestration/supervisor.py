@@ -34,7 +34,7 @@ from dreamcli.sessions.writer import SessionWriter
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
-    from dreamcli.agent.tools.base import ToolResult
+    from dreamcli.agent.tools.result import ToolResult
 
 INTERRUPTED_ERROR = "interrupted by the user"
 SEALED_ERROR = "interrupted by the user (stopped while waiting for the model or a tool)"

@@ -1,1 +1,1 @@
-"""Outcomes (Contract 3): specs, deterministic checks, the grader, reports and the grade store."""
+"""Outcomes (docs/outcomes.md): specs, deterministic checks, the grader, reports and the grade store."""

@@ -45,7 +45,7 @@ def _state_path(grader: Grader, batch_id: str) -> Path:
 
 
 def pending_batches(grader: Grader) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     d = batches_dir(grader)
     if not d.is_dir():
         return out

@@ -1,4 +1,4 @@
-"""Deterministic checks (Contract 3), run first and needing no model.
+"""Deterministic checks (docs/outcomes.md, "Specs"; adding one: docs/architecture.md), run first and needing no model.
 
 Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
 cannot run (missing workdir, file outside the workdir, command timeout) fails: no evidence, no pass.

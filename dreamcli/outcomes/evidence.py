@@ -110,7 +110,8 @@ def load_run(path: Path) -> RunView:
 
 def _read_start(run: RunView, event: dict[str, Any]) -> None:
     run.session_id = str(event.get("session_id") or run.session_id)
-    task = event.get("task") if isinstance(event.get("task"), dict) else {}
+    raw_task = event.get("task")
+    task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
     run.task_name = task.get("name")
     run.task_prompt = task.get("prompt") if isinstance(task.get("prompt"), str) else None
     outcome = task.get("outcome")

@@ -20,7 +20,7 @@ from dreamcli.outcomes.evidence import RunView, load_run, render_evidence
 from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
 from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
 from dreamcli.outcomes.spec import OutcomeSpec
-from dreamcli.redaction import Redactor
+from dreamcli.redaction import for_config
 from dreamcli.workspace.home import Workspace
 
 RESULTS = ("satisfied", "needs_revision", "failed", "partial", "error")
@@ -86,7 +86,7 @@ class Grader:
         self.config = config
         self.options = options or GradeOptions()
         self.cache = GradeCache(ws, enabled=self.options.use_cache)
-        self.redactor = Redactor(config.redaction.patterns)
+        self.redactor = for_config(config)
         self._client = client
         self._lock = threading.Lock()
         self.model_calls = 0

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dreamcli.errors import UsageError
 from dreamcli.outcomes.spec import OutcomeSpec, load_spec
@@ -51,7 +52,8 @@ def task_outcome_path(session_path: Path) -> str | None:
         return None
     if not first or first.get("type") != "session.start":
         return None
-    task = first.get("task") if isinstance(first.get("task"), dict) else {}
+    raw_task = first.get("task")
+    task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
     outcome = task.get("outcome")
     if not outcome and isinstance(first.get("outcome"), str) and first["outcome"].endswith((".yaml", ".yml", ".md")):
         outcome = first["outcome"]

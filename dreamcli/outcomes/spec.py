@@ -1,4 +1,4 @@
-"""Outcome specs (Contract 3): YAML, or a plain markdown rubric. Invalid specs are refused with the
+"""Outcome specs (docs/outcomes.md, "Specs"): YAML, or a plain markdown rubric. Invalid specs are refused with the
 file, line and field at fault (InputError, exit 2).
 
     spec = load_spec(Path("sample_outcomes/contract-review.yaml"))

@@ -26,7 +26,7 @@ GRADE_SCHEMA_VERSION = 1
 
 
 def grades_path(ws: Workspace) -> Path:
-    return ws.grades_dir / "grades.jsonl"
+    return ws.grades_file
 
 
 def append_grade(ws: Workspace, record: dict[str, Any]) -> dict[str, Any]:

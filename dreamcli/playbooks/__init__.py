@@ -1,6 +1,6 @@
 """Playbooks: the markdown format, the store with history, proposals, approval and audit."""
 
-from dreamcli.playbooks.format import parse_playbook, render_entry, render_playbook
+from dreamcli.playbooks.format import parse_playbook, render_entry, render_playbook, token_estimate
 from dreamcli.playbooks.model import (
     ID_RE,
     Entry,
@@ -26,4 +26,5 @@ __all__ = [
     "render_entry",
     "render_playbook",
     "text_matches",
+    "token_estimate",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 from dreamcli.errors import InputError
 from dreamcli.playbooks.format import entry_text_problem, section_problem
 from dreamcli.playbooks.model import Entry, Playbook, normalize_text, text_matches
-from dreamcli.playbooks.proposals import TEXT_OPS, Operation
+from dreamcli.playbooks.proposal_model import TEXT_OPS, EntryMetadata, Operation
 from dreamcli.workspace.home import Workspace
 
 APPLIED, ALREADY, CONFLICT = "applied", "already", "conflict"
@@ -64,28 +64,25 @@ def _conflict(op: Operation, reason: str, before: str | None = None) -> Outcome:
     return Outcome(op.entry_id, op.op, op.target, CONFLICT, reason, before=before)
 
 
-def _ints(md: dict[str, Any], key: str) -> int | None:
-    value = md.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def merge_metadata(entry: Entry, md: dict[str, Any], base: Entry | None) -> None:
-    """Fold a dream's metadata into `entry`: counts by delta against the base version when known."""
-    for key in ("helpful", "harmful"):
-        value = _ints(md, key)
-        if value is None:
+def merge_metadata(entry: Entry, md: EntryMetadata, base: Entry | None, *, counts: bool = True) -> None:
+    """Fold a dream's metadata into `entry`: counts (unless `counts` is off) by delta against the base
+    version when known; only the fields the proposal set."""
+    given = md.model_fields_set
+    for key in ("helpful", "harmful") if counts else ():
+        value = getattr(md, key)
+        if key not in given or value < 0:
             continue
         if base is not None:
             setattr(entry, key, max(0, getattr(entry, key) + value - getattr(base, key)))
         else:
             setattr(entry, key, value)
-    sources = [s for s in md.get("sources") or [] if _meta_value_ok(s)]
+    sources = [s for s in md.sources if _meta_value_ok(s)]
     if sources:
         entry.sources = list(dict.fromkeys([*sources, *entry.sources]))
-    first, last = md.get("first_seen"), md.get("last_seen")
-    if _meta_value_ok(first):
+    first, last = md.first_seen, md.last_seen
+    if first is not None and _meta_value_ok(first):
         entry.first_seen = min(first, entry.first_seen) if entry.first_seen else first
-    if _meta_value_ok(last):
+    if last is not None and _meta_value_ok(last):
         entry.last_seen = max(last, entry.last_seen) if entry.last_seen else last
 
 
@@ -157,8 +154,7 @@ class _Applier:
         assert entry is not None
         before = entry.text
         entry.text = text
-        if op.metadata:  # sources and dates only: counts move through `counts` operations
-            merge_metadata(entry, {k: v for k, v in op.metadata.items() if k not in ("helpful", "harmful")}, None)
+        merge_metadata(entry, op.metadata, None, counts=False)  # counts move through `counts` operations
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=before, after=text)
 
     def merge(self, op: Operation, text: str) -> Outcome:
@@ -186,13 +182,11 @@ class _Applier:
         for m in merged:
             target.helpful += m.helpful
             target.harmful += m.harmful
-            merge_metadata(target, {"sources": m.sources, "first_seen": m.first_seen,
-                                    "last_seen": m.last_seen}, None)
+            merge_metadata(target, EntryMetadata(sources=m.sources, first_seen=m.first_seen,
+                                                 last_seen=m.last_seen), None)
             self.remove(m)
         target.text = text
-        if op.metadata:
-            merge_metadata(target, {k: v for k, v in op.metadata.items() if k not in ("helpful", "harmful")},
-                           None)
+        merge_metadata(target, op.metadata, None, counts=False)
         return Outcome(op.entry_id, op.op, op.target, APPLIED, before=before, after=text)
 
     def retire(self, op: Operation) -> Outcome:
@@ -271,7 +265,7 @@ def memory_path(ws: Workspace, store: str, path: str) -> Path:
 
 
 def memory_root(ws: Workspace, store: str) -> Path:
-    return ws.memory_store(store) / "memories"
+    return ws.memories_root(store)
 
 
 def within(path: Path, root: Path) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import UsageError
@@ -28,9 +28,9 @@ from dreamcli.playbooks.apply import (
     write_memory,
 )
 from dreamcli.playbooks.format import entry_text_problem
-from dreamcli.playbooks.lintcheck import lint_text, redact_edit, workspace_config
 from dreamcli.playbooks.model import new_playbook, normalize_text
-from dreamcli.playbooks.proposals import TEXT_OPS, Dream, Operation, fold_decision, load_dream, past_tense
+from dreamcli.playbooks.proposal_model import TEXT_OPS, LintFinding, Operation
+from dreamcli.playbooks.proposals import Dream, fold_decision, load_dream, past_tense
 from dreamcli.playbooks.store import (
     Commit,
     ConcurrentChange,
@@ -42,6 +42,9 @@ from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line, atomic_write_text
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
+
+if TYPE_CHECKING:
+    from dreamcli.config import Config
 
 LOCK_NAME = "playbooks"
 COMMIT_ATTEMPTS = 3
@@ -114,12 +117,32 @@ def _record(ws: Workspace, dream: Dream, records: list[dict[str, Any]]) -> str:
     return status
 
 
-def blocking_findings(ws: Workspace, dream: Dream, op: Operation, edits: dict[str, str]) -> list[dict[str, Any]]:
+def workspace_config(ws: Workspace) -> Config:
+    from dreamcli.config import load_config
+
+    return load_config(ws.config_path)
+
+
+def redact_edit(ws: Workspace, text: str) -> tuple[str, bool]:
+    """A reviewer's text with secrets redacted (workspace patterns too): secrets never reach disk."""
+    from dreamcli.config import workspace_redactor
+
+    redacted = workspace_redactor(ws.config_path).redact_text(text)
+    return redacted, redacted != text
+
+
+def lint_text(text: str, config: Config) -> list[LintFinding]:  # lint (and pydantic) load only when needed
+    from dreamcli.playbooks.lint import lint_entry_text
+
+    return lint_entry_text(text, config)
+
+
+def blocking_findings(ws: Workspace, dream: Dream, op: Operation, edits: dict[str, str]) -> list[LintFinding]:
     """Block-severity lint findings for the text that would be approved: the dream's findings, or for
     a reviewer's edit the findings on the edited text (with this workspace's lint config)."""
     if op.entry_id in edits or dream.decision(op.entry_id).edited_text is not None:
         text = edits.get(op.entry_id) or dream.text_for(op) or ""
-        return [f for f in lint_text(text, workspace_config(ws)) if f["severity"] == "block"]
+        return [f for f in lint_text(text, workspace_config(ws)) if f.severity == "block"]
     return op.blocking
 
 
@@ -147,26 +170,26 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             else:
                 todo.append(op)
         for entry_id, text in edits.items():
-            op = prop.find(entry_id)
-            if op is None or op not in todo:
+            edited = prop.find(entry_id)
+            if edited is None or edited not in todo:
                 raise UsageError(f"--edit-text applies to an entry being approved; {entry_id} is not one")
-            if op.op not in TEXT_OPS or not text:
-                raise UsageError(f"entry {entry_id} ({op.op}) has no text to edit, or the new text is empty")
+            if edited.op not in TEXT_OPS or not text:
+                raise UsageError(f"entry {entry_id} ({edited.op}) has no text to edit, or the new text is empty")
             if (problem := entry_text_problem(text)) is not None:
                 raise UsageError(f"--edit-text for {entry_id}: {problem}")
         blocked = {op.entry_id: blocking_findings(ws, dream, op, edits) for op in todo}
         blocked = {k: v for k, v in blocked.items() if v}
         if blocked and not force:
             first_id, findings = next(iter(blocked.items()))
-            what = "; ".join(f"{f.get('rule', 'lint')}: {f.get('message', '')}" for f in findings)
+            what = "; ".join(f"{f.rule}: {f.message}" for f in findings)
             raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
                              f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
                              "leave them out, or approve with --force")
         if not todo:
             result.status = dream.status
             return result
-        all_edits = {op.entry_id: dream.decision(op.entry_id).edited_text for op in todo}
-        all_edits = {k: v for k, v in all_edits.items() if v is not None} | edits
+        decided = {op.entry_id: dream.decision(op.entry_id).edited_text for op in todo}
+        all_edits = {k: v for k, v in decided.items() if v is not None} | edits
         applied, commit = _apply_and_commit(ws, dream, todo, all_edits, who)
         result.outcomes = applied.outcomes
         result.commit = commit
@@ -244,7 +267,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
 
 
 def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str | None = None,
-         wait: float | None = None) -> tuple[Outcome, list[dict[str, Any]]]:
+         wait: float | None = None) -> tuple[Outcome, list[LintFinding]]:
     """Change the text a pending operation will apply; returns the outcome and fresh lint findings."""
     who = current_actor(actor)
     new, redacted = redact_edit(ws, normalize_text(text))
@@ -266,8 +289,8 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
         before = dream.text_for(op)
         findings = lint_text(new, workspace_config(ws))
         if redacted:
-            findings.append({"severity": "warn", "rule": "redacted",
-                             "message": "secrets in the text were replaced by [REDACTED:...] markers"})
+            findings.append(LintFinding(severity="warn", rule="redacted",
+                                        message="secrets in the text were replaced by [REDACTED:...] markers"))
         _record(ws, dream, [_decision("edit", entry_id, who, text=new, text_hash=content_hash(new))])
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
                      entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))

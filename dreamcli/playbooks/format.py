@@ -1,4 +1,4 @@
-"""Parse and render playbooks (Contract 2, docs/playbook-format.md).
+"""Parse and render playbooks (docs/playbook-format.md).
 
 `render_playbook(parse_playbook(text)) == text` for every file this accepts: untouched lines and
 entries are written back exactly as read. A malformed file raises `InputError` with its line and the
@@ -11,7 +11,15 @@ import re
 
 from dreamcli.errors import InputError
 from dreamcli.playbooks.frontmatter import parse_front_matter, render_front_matter
-from dreamcli.playbooks.model import ID_RE, MAX_SOURCES, Entry, Playbook, heading_title, text_matches
+from dreamcli.playbooks.model import (
+    ID_RE,
+    MAX_SOURCES,
+    Entry,
+    Playbook,
+    estimate_tokens,
+    heading_title,
+    text_matches,
+)
 
 _ENTRY_START = re.compile(r"^- \[([^\]\s]*)\](?: (.*))?$")
 _ID_LIKE = re.compile(r"^[A-Za-z0-9_]+-[A-Za-z0-9_-]+$")
@@ -234,3 +242,8 @@ def render_playbook(pb: Playbook) -> str:
         else:
             out.append(item)
     return "".join(out)
+
+
+def token_estimate(pb: Playbook) -> int:
+    """Estimated tokens of the playbook as an agent reads it (the whole rendered file)."""
+    return estimate_tokens(render_playbook(pb))

@@ -156,12 +156,6 @@ class Playbook:
     def section_entries(self, title: str | None) -> list[Entry]:
         return [e for e in self.entries() if e.section == title]
 
-    def token_estimate(self) -> int:
-        """Estimated tokens of the playbook as an agent reads it (the whole rendered file)."""
-        from dreamcli.playbooks.format import render_playbook
-
-        return estimate_tokens(render_playbook(self))
-
     def entries_text(self) -> str:
         return "\n".join(e.text for e in self.entries())
 

@@ -1,5 +1,6 @@
-"""Dream proposals as the playbooks commands read them: `dreams/<id>/{proposal.json, dream.json,
-decisions.jsonl}` (docs/proposal-format.md)."""
+"""Dreams as the playbooks commands read them: `dreams/<id>/{proposal.json, dream.json,
+decisions.jsonl}` (docs/proposal-format.md). The proposal itself is the typed model of
+`dreamcli.playbooks.proposal_model`; this module adds the review state around it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError, UsageError
-from dreamcli.playbooks.model import ID_RE
-from dreamcli.playbooks.store import check_name
+from dreamcli.playbooks.proposal_model import (
+    MEMORY_OPS,
+    PLAYBOOK_OPS,
+    PROPOSAL_VERSION,
+    TEXT_OPS,
+    Operation,
+    Proposal,
+    parse_proposal,
+)
 from dreamcli.workspace.home import Workspace
 
-PROPOSAL_VERSION = 1
-PLAYBOOK_OPS = ("add", "update", "merge", "retire", "counts")
-MEMORY_OPS = ("create", "update", "merge", "retire")
-TEXT_OPS = ("add", "update", "merge", "create")
+__all__ = ["MEMORY_OPS", "PLAYBOOK_OPS", "PROPOSAL_VERSION", "TEXT_OPS", "Decision", "Dream", "Operation",
+           "Proposal", "load_dream", "parse_proposal"]
+
 STATUSES = ("pending", "approved", "partially_approved", "rejected", "empty")
 _PAST_TENSE = {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}
 
@@ -24,46 +31,6 @@ _PAST_TENSE = {"approve": "approved", "reject": "rejected", "edit": "edited", "r
 def past_tense(action: str) -> str:
     """How a decision reads to a person: `reject` -> `rejected`."""
     return _PAST_TENSE.get(action, action)
-
-
-@dataclass
-class Operation:
-    entry_id: str
-    op: str
-    target: str = "playbook"
-    section: str | None = None
-    text: str | None = None
-    old_text: str | None = None
-    merged_ids: list[str] = field(default_factory=list)
-    reason: str = ""
-    kind: str = ""
-    support: dict[str, Any] = field(default_factory=dict)
-    impact: float | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    lint: list[dict[str, Any]] = field(default_factory=list)
-    path: str | None = None
-    merged_paths: list[str] = field(default_factory=list)
-
-    @property
-    def blocking(self) -> list[dict[str, Any]]:
-        return [f for f in self.lint if str(f.get("severity", "")).lower() == "block"]
-
-
-@dataclass
-class Proposal:
-    dream_id: str
-    playbook: str
-    base_version: int
-    operations: list[Operation]
-    created: str | None = None
-    memory_store: str = "default"
-    lint: list[dict[str, Any]] = field(default_factory=list)
-    budget: dict[str, Any] = field(default_factory=dict)
-    file: str = ""
-
-    def find(self, entry_id: str) -> Operation | None:
-        return next((o for o in self.operations if o.entry_id == entry_id), None)
 
 
 @dataclass
@@ -131,112 +98,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno) from None
-
-
-def _str_list(value: Any, file: str, fld: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError("must be a list of strings", file=file, field=fld)
-    return list(value)
-
-
-def _dict(value: Any, file: str, fld: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InputError("must be an object", file=file, field=fld)
-    return value
-
-
-def _dict_list(value: Any, file: str, fld: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise InputError("must be a list of objects", file=file, field=fld)
-    return list(value)
-
-
-def parse_operation(raw: Any, file: str, i: int) -> Operation:
-    where = f"operations.{i}"
-    if not isinstance(raw, dict):
-        raise InputError("must be an object", file=file, field=where)
-    target = raw.get("target") or "playbook"
-    if target not in ("playbook", "memory"):
-        raise InputError(f"unknown target {target!r} (playbook or memory)", file=file, field=f"{where}.target")
-    allowed = PLAYBOOK_OPS if target == "playbook" else (*MEMORY_OPS, "add")
-    op = raw.get("op")
-    if op not in allowed:
-        raise InputError(f"unknown op {op!r} for a {target} operation ({', '.join(allowed)})",
-                         file=file, field=f"{where}.op")
-    if target == "memory" and op == "add":
-        op = "create"
-    entry_id = raw.get("entry_id")
-    if not isinstance(entry_id, str) or (target == "playbook" and not ID_RE.fullmatch(entry_id)):
-        raise InputError(f"invalid entry id {entry_id!r}", file=file, field=f"{where}.entry_id")
-    for key in ("text", "old_text", "section", "reason", "kind", "path"):
-        if raw.get(key) is not None and not isinstance(raw[key], str):
-            raise InputError("must be a string", file=file, field=f"{where}.{key}")
-    text = raw.get("text")
-    if op in TEXT_OPS and not (text or "").strip():
-        raise InputError(f"a {op} operation needs a non-empty text", file=file, field=f"{where}.text")
-    if target == "memory" and not raw.get("path"):
-        raise InputError("a memory operation needs a path", file=file, field=f"{where}.path")
-    merged_ids = _str_list(raw.get("merged_ids"), file, f"{where}.merged_ids")
-    if target == "playbook" and op == "merge" and not merged_ids:
-        raise InputError("a merge needs merged_ids", file=file, field=f"{where}.merged_ids")
-    impact = raw.get("impact")
-    return Operation(
-        entry_id=entry_id, op=op, target=target, section=raw.get("section"), text=text,
-        old_text=raw.get("old_text"), merged_ids=merged_ids, reason=raw.get("reason") or "",
-        kind=raw.get("kind") or "", support=_dict(raw.get("support"), file, f"{where}.support"),
-        impact=float(impact) if isinstance(impact, int | float) else None,
-        metadata=_dict(raw.get("metadata"), file, f"{where}.metadata"),
-        evidence=_dict_list(raw.get("evidence"), file, f"{where}.evidence"),
-        lint=_dict_list(raw.get("lint"), file, f"{where}.lint"), path=raw.get("path"),
-        merged_paths=_str_list(raw.get("merged_paths"), file, f"{where}.merged_paths"),
-    )
-
-
-def parse_proposal(data: Any, file: str) -> Proposal:
-    if not isinstance(data, dict):
-        raise InputError("must be a JSON object", file=file)
-    v = data.get("v", PROPOSAL_VERSION)
-    if not isinstance(v, int) or v < 1:
-        raise InputError("must be a positive integer", file=file, field="v")
-    if v > PROPOSAL_VERSION:
-        raise InputError(f"proposal format v{v} is newer than this dreamcli reads (v{PROPOSAL_VERSION}); "
-                         "upgrade dreamcli", file=file, field="v")
-    dream_id = data.get("dream_id")
-    if not isinstance(dream_id, str) or not dream_id:
-        raise InputError("required: the dream id", file=file, field="dream_id")
-    playbook = data.get("playbook")
-    if not isinstance(playbook, str):
-        raise InputError("required: the playbook name", file=file, field="playbook")
-    try:
-        check_name(playbook)
-    except UsageError as e:
-        raise InputError(str(e), file=file, field="playbook") from None
-    base = data.get("base_version")
-    if base is None:
-        base = 0
-    if isinstance(base, bool) or not isinstance(base, int) or base < 0:
-        raise InputError("must be a non-negative integer", file=file, field="base_version")
-    raw_ops = data.get("operations")
-    if not isinstance(raw_ops, list):
-        raise InputError("required: a list of operations", file=file, field="operations")
-    ops = [parse_operation(raw, file, i) for i, raw in enumerate(raw_ops)]
-    seen: set[str] = set()
-    for i, o in enumerate(ops):
-        if o.entry_id in seen:
-            raise InputError(f"entry id {o.entry_id} appears twice", file=file, field=f"operations.{i}.entry_id")
-        seen.add(o.entry_id)
-    return Proposal(
-        dream_id=dream_id, playbook=playbook, base_version=base, operations=ops, created=data.get("created"),
-        memory_store=str(data.get("memory_store") or "default"),
-        lint=_dict_list(data.get("lint"), file, "lint"), budget=_dict(data.get("budget"), file, "budget"),
-        file=file,
-    )
 
 
 def read_decisions(path: Path) -> dict[str, Decision]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from dreamcli.errors import InputError
 from dreamcli.playbooks.apply import apply_operations
+from dreamcli.playbooks.format import token_estimate
 from dreamcli.playbooks.model import Playbook, new_playbook
 from dreamcli.playbooks.proposals import Dream, Operation, pending_dreams
 from dreamcli.playbooks.store import list_playbook_names, load_version, read_live
@@ -36,7 +37,7 @@ def summaries(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
             rows.append(row)
             continue
         if pb is not None:
-            row.update(version=pb.version, entries=len(pb.entries()), tokens=pb.token_estimate(),
+            row.update(version=pb.version, entries=len(pb.entries()), tokens=token_estimate(pb),
                        updated=pb.updated, description=pb.description)
         rows.append(row)
     return rows
@@ -45,14 +46,14 @@ def summaries(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
 def playbook_json(pb: Playbook) -> dict[str, Any]:
     meta = dict(pb.meta)
     return {"name": pb.name, "version": pb.version, "updated": pb.updated, "description": pb.description,
-            "scope": pb.scope, "meta": meta, "sections": pb.sections, "tokens": pb.token_estimate(),
+            "scope": pb.scope, "meta": meta, "sections": pb.sections, "tokens": token_estimate(pb),
             "entries": [e.to_dict() for e in pb.entries()]}
 
 
 def _evidence(op: Operation) -> list[dict[str, Any]]:
     out = []
     for ev in op.evidence[:EVIDENCE_SHOWN]:
-        out.append({"session_id": ev.get("session_id"), "seq": ev.get("seq"), "excerpt": ev.get("excerpt")})
+        out.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt})
     return out
 
 
@@ -63,7 +64,7 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     pb = live if live is not None else new_playbook(prop.playbook)
     ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
     before = {e.id: (e.text, e.section) for e in pb.entries()}
-    tokens_now = pb.token_estimate() if live is not None else 0
+    tokens_now = token_estimate(pb) if live is not None else 0
     # a dry run on the parsed copy tells which operations still fit the live playbook
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
@@ -89,9 +90,11 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
             "new_text": None if op.op == "retire" else (dream.text_for(op) if op.op != "counts" else old_text),
             "edited": decision.edited_text is not None,
             "merged": [{"entry_id": m, "text": before[m][0] if m in before else None} for m in op.merged_ids],
-            "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind, "support": op.support,
-            "impact": op.impact, "metadata": op.metadata, "evidence": _evidence(op),
-            "evidence_total": len(op.evidence), "lint": op.lint, "blocking": bool(op.blocking),
+            "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind,
+            "support": op.support.model_dump(mode="json", exclude_none=True),
+            "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op),
+            "evidence_total": len(op.evidence), "lint": [f.to_json() for f in op.lint],
+            "blocking": bool(op.blocking),
             "decision": decision.action, "fits": outcome.status if outcome else None,
             "conflict": outcome.reason if outcome and outcome.status == "conflict" else None,
         })
@@ -99,7 +102,8 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
         "dream_id": dream.dream_id, "playbook": prop.playbook, "status": dream.status,
         "created": prop.created or dream.info.get("created"), "base_version": prop.base_version,
         "live_version": live.version if live is not None else None, "memory_store": prop.memory_store,
-        "offline": dream.info.get("offline"), "budget": prop.budget, "lint": prop.lint,
-        "tokens_now": tokens_now, "tokens_after": pb.token_estimate(), "operations": items,
+        "offline": dream.info.get("offline"), "budget": prop.budget.model_dump(mode="json"),
+        "lint": [f.to_json() for f in prop.lint],
+        "tokens_now": tokens_now, "tokens_after": token_estimate(pb), "operations": items,
         "live_hash": None if live_text is None else "sha256:" + hashlib.sha256(live_text.encode()).hexdigest(),
     }

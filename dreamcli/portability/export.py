@@ -24,7 +24,7 @@ from dreamcli.portability.select import (
     source_session_ids,
 )
 from dreamcli.portability.text_formats import render_agents_md, render_claude_md, render_json
-from dreamcli.redaction import Redactor
+from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.workspace.fsutil import atomic_write_bytes
 from dreamcli.workspace.home import Workspace
 
@@ -66,7 +66,7 @@ def export_playbooks(
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     target = _target(output, fmt, created, cwd)
     selected = select_playbooks(ws, names)
-    redactor = Redactor(redaction_patterns)
+    redactor = for_patterns(redaction_patterns)
     provenance = {"workspace": str(ws.root), "host": socket.gethostname(), "actor": current_actor(actor),
                   "tool": f"dreamcli {__version__}"}
     result = ExportResult(format=fmt, output=str(target) if target else STDOUT,

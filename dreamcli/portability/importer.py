@@ -32,7 +32,7 @@ from dreamcli.portability.bundle_io import unpack
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
 from dreamcli.portability.merge import merge_into
-from dreamcli.redaction import Redactor
+from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.arrivals import record_arrivals
 from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -99,7 +99,7 @@ def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: st
         from dreamcli.config import load_config
 
         redaction_patterns = load_config(ws.config_path).redaction.patterns
-    redactor = Redactor(redaction_patterns)
+    redactor = for_patterns(redaction_patterns)
     ws.ensure()
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         staging = ws.state_dir / "import-staging" / new_ulid()

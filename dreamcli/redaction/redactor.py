@@ -1,12 +1,16 @@
-"""The `Redactor`: applies the built-in rules plus patterns from config to text and JSON-like data."""
+"""The `Redactor`: applies the built-in rules plus patterns from config to text and JSON-like data.
+
+Build one with `for_config(config)` (or `for_patterns(patterns)`): the one factory, which builds a
+Redactor once per set of patterns and hands the same (immutable, thread-safe) object to every caller.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
 from dreamcli.redaction.catalog import BUILTIN_RULES, SHORT_GATE, SHORT_TEXT
 from dreamcli.redaction.rules import Rule, generic_kind, marker, sensitive_value_for_key
@@ -161,7 +165,37 @@ class Redactor:
         return obj
 
 
-@cache
+class RedactionSettings(Protocol):
+    @property
+    def patterns(self) -> Sequence[str]: ...
+
+
+class RedactionConfigured(Protocol):
+    """Anything with `redaction.patterns` (dreamcli.config.Config)."""
+
+    @property
+    def redaction(self) -> RedactionSettings: ...
+
+
+def for_config(config: RedactionConfigured) -> Redactor:
+    """The redactor for a config: built-in rules plus its `redaction.patterns`."""
+    return for_patterns(config.redaction.patterns)
+
+
+def for_patterns(patterns: Iterable[str] = ()) -> Redactor:
+    """The shared redactor for built-in rules plus `patterns` (ValueError for an invalid pattern)."""
+    key = tuple(patterns)
+    for pattern in key:
+        if not isinstance(pattern, str):
+            _compile_custom(pattern)  # raises the ValueError a Redactor would
+    return _shared(key)
+
+
 def default_redactor() -> Redactor:
     """The shared redactor with built-in patterns only."""
-    return Redactor()
+    return for_patterns(())
+
+
+@lru_cache(maxsize=64)
+def _shared(patterns: tuple[str, ...]) -> Redactor:
+    return Redactor(patterns)

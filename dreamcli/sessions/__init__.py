@@ -1,1 +1,1 @@
-"""Session logs (Contract 1): schema, writer, streaming reader, summaries, importers."""
+"""Session logs (docs/session-log.md): schema, writer, streaming reader, summaries, importers."""

@@ -1,5 +1,10 @@
 """Append-only session writer: one whole JSON line per write(), redacted before it reaches disk,
-fsync at the end. A process killed mid-session leaves a valid prefix."""
+fsync at the end. A process killed mid-session leaves a valid prefix.
+
+The writer is where data enters the session log, so it owns redaction: every event's fields pass
+through its Redactor exactly once (pass `redactor=dreamcli.redaction.for_config(config)`; the
+default has the built-in rules only). `write()` returns the event as logged, redacted, so a caller
+that also sends the data on (the agent loop's history) can use that copy instead of redacting again."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     how = "offline" if result.dream.get("offline") else f"{usage.get('model_calls', 0)} model calls"
     info(f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
          f"{inputs.get('graded', 0)} graded) for playbook '{result.playbook}', {how}.")
-    ops = result.operations
+    ops = [op.to_json() for op in result.operations]  # rendered in their stored form
     if not ops:
         info("Nothing recurred often enough to propose.")
         if result.path:

@@ -189,7 +189,7 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         a = left[i] if i < len(left) else ""
         b = right[i] if i < len(right) else ""
         lines.add("  " + a.ljust(col), (" │ ", "dim"), (b, style))
-    why = [("  support: ", "dim"), _support(item)]
+    why: list[tuple[str, str] | str] = [("  support: ", "dim"), _support(item)]
     if item.get("reason"):
         why += [("  why: ", "dim"), item["reason"]]
     lines.add(*why)

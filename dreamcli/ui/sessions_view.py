@@ -102,15 +102,16 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                     else:
                         con.print(f"  [green]✓[/] [dim]{escape(text)}[/]")
         elif t == "outcome.evaluation":
-            res = e.get("result")
+            res = str(e.get("result"))
+            why = escape(_short(e.get("explanation") or "", 300))
             con.print(f"[bold]evaluation[/] {e.get('outcome')} #{e.get('iteration')}: "
-                      f"[{_OUTCOME_STYLE.get(res, '')}]{res}[/]  {escape(_short(e.get('explanation') or '', 300))}")
+                      f"[{_OUTCOME_STYLE.get(res, '')}]{res}[/]  {why}")
         elif t == "subagent":
             con.print(f"[bold yellow]sub-agent {e.get('event')}[/] {e.get('child_session_id')} "
                       f"{escape(_short(e.get('brief') or '', 120))} {e.get('status') or ''}")
         elif t == "session.end":
             totals = e.get("totals") or {}
-            style = _STATUS_STYLE.get(e.get("status", ""), "")
+            style = _STATUS_STYLE.get(str(e.get("status") or ""), "")
             con.print(f"[bold]end[/] [{style}]{e.get('status')}[/]  turns={totals.get('turns', '-')} "
                       f"tokens={totals.get('input_tokens', 0) + totals.get('output_tokens', 0)} "
                       f"cost=${totals.get('cost_usd', 0):.4f}"
@@ -118,7 +119,7 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
     if children:
         render_children_tree(children)
     for g in grades:
-        con.print(f"[bold]grade[/] {g.get('outcome')}: [{_OUTCOME_STYLE.get(g.get('result'), '')}]"
+        con.print(f"[bold]grade[/] {g.get('outcome')}: [{_OUTCOME_STYLE.get(str(g.get('result')), '')}]"
                   f"{g.get('result')}[/] score={g.get('score')}")
     if stats.skipped:
         err().print(f"skipped {stats.skipped} unreadable line(s): "

@@ -38,8 +38,12 @@ class Workspace:
         return self.root / "memory"
 
     def memory_store(self, store: str = "default") -> Path:
-        """Root of a memory store; the memory tool's `/memories/` is `<store>/memories/`."""
+        """Root of a memory store; the memory tool's `/memories/` is `memories_root(store)`."""
         return self.memory_dir / store
+
+    def memories_root(self, store: str = "default") -> Path:
+        """The directory the model sees as `/memories/` (the memory tool's root) of a memory store."""
+        return self.memory_store(store) / "memories"
 
     @property
     def playbooks_dir(self) -> Path:
@@ -56,6 +60,11 @@ class Workspace:
     @property
     def grades_dir(self) -> Path:
         return self.root / "grades"
+
+    @property
+    def grades_file(self) -> Path:
+        """grades.jsonl: one record per grade, appended."""
+        return self.grades_dir / "grades.jsonl"
 
     @property
     def audit_path(self) -> Path:

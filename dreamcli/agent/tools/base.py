@@ -10,40 +10,37 @@ and an `error_kind` from ERROR_KINDS (the loop turns unexpected exceptions into 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import threading
+from dreamcli.agent.tools.result import (
+    ERROR_KINDS,
+    TRUNCATION_MARKER,
+    ToolContent,
+    ToolResult,
+    cap_output,
+    capped_text,
+)
 
+if TYPE_CHECKING:
     from dreamcli.agent.approvals import Approvals
-    from dreamcli.agent.callbacks import RunCallbacks
-    from dreamcli.agent.loop import RunOptions
+    from dreamcli.agent.run_context import RunContext
     from dreamcli.config import Config
     from dreamcli.sessions.writer import SessionWriter
     from dreamcli.workspace.home import Workspace
 
-ERROR_KINDS = ("refused", "timeout", "exit_nonzero", "not_found", "invalid_input", "outside_root", "exception")
-TRUNCATION_MARKER = "\n[... output truncated: {omitted} of {total} bytes omitted ...]\n"
-
-ToolContent = str | list[dict[str, Any]]
-
-
-@dataclass
-class ToolResult:
-    """What a tool call produced. `content` goes back to the model as the tool_result content."""
-
-    content: ToolContent
-    is_error: bool = False
-    exit_code: int | None = None
-    error_kind: str | None = None
-    truncated: bool = False
-    approval: str | None = None  # allowed, asked, refused, yes (set by the approval gate)
-
-    @classmethod
-    def error(cls, message: str, kind: str, **kw: Any) -> ToolResult:
-        return cls(content=message, is_error=True, error_kind=kind, **kw)
+__all__ = [
+    "ERROR_KINDS",
+    "TRUNCATION_MARKER",
+    "Tool",
+    "ToolContent",
+    "ToolEnv",
+    "ToolFactory",
+    "ToolResult",
+    "cap_output",
+    "capped_text",
+]
 
 
 @dataclass
@@ -59,11 +56,7 @@ class ToolEnv:
     memory_store: str = "default"
     writer: SessionWriter | None = None
     model: str | None = None
-    # the run this session belongs to: a `delegate` tool derives its children's runs from these
-    options: RunOptions | None = None
-    callbacks: RunCallbacks | None = None
-    cancel: threading.Event | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # for tools added by other modules
+    run: RunContext | None = None  # the run this session belongs to (None outside `run_agent`)
 
     @property
     def output_cap(self) -> int:
@@ -97,21 +90,3 @@ class Tool:
 
 
 ToolFactory = Callable[[ToolEnv], Tool]
-
-
-def cap_output(text: str, limit: int) -> tuple[str, bool]:
-    """Keep at most `limit` bytes (UTF-8) of `text`: head and tail with a marker in between."""
-    data = text.encode("utf-8", errors="replace")
-    if len(data) <= limit:
-        return text, False
-    return capped_text(data, data, len(data), limit), True
-
-
-def capped_text(head: bytes, tail: bytes, total: int, limit: int) -> str:
-    """At most `limit` bytes: the start of `head`, a marker, the end of `tail` (of `total` bytes)."""
-    marker_room = 100
-    keep = max(0, limit - marker_room)
-    start = head[: keep // 2].decode("utf-8", errors="ignore")
-    end = tail[max(0, len(tail) - (keep - keep // 2)):].decode("utf-8", errors="ignore")
-    omitted = total - len(start.encode()) - len(end.encode())
-    return start + TRUNCATION_MARKER.format(omitted=omitted, total=total) + end

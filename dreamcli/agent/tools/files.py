@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dreamcli.agent.tools import file_ops
+import dreamcli.agent.tools.file_ops as file_ops
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
 from dreamcli.agent.tools.paths import relative_to_root
 

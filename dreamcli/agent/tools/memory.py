@@ -64,7 +64,7 @@ class MemoryTool(Tool):
     input_schema = INPUT_SCHEMA
 
     def __init__(self, env: ToolEnv) -> None:
-        root = env.ws.memory_store(env.memory_store) / "memories"
+        root = env.ws.memories_root(env.memory_store)
         ensure_dir(root)
         self.store = MemoryStore(root)
         self.builtin = builtin_form(env.anthropic_endpoint)

@@ -1,12 +1,13 @@
 """The tool registry and a session's toolset.
 
     from dreamcli.agent.tools.registry import register_tool
-    register_tool("delegate", lambda env: DelegateTool(env))     # a factory: ToolEnv -> Tool
+    register_tool("delegate", make_delegate)     # a factory: ToolEnv -> Tool
 
 Built-in tools: bash, read, write, edit, glob, grep, memory (DEFAULT_TOOLS, used when a task lists
-none). A tool that is not built in is found by convention: naming `X` in a task file imports
-`dreamcli.agent.tools.X`, which must call `register_tool("X", ...)` at import. The loop never needs
-editing to add a tool.
+none). Other tools are registered by the module that provides them: dreamcli.orchestration registers
+`delegate` when it is imported (the CLI imports it), so this package never imports it. A name that
+is neither built in nor registered is also looked up by convention: `dreamcli.agent.tools.X` is
+imported once and must call `register_tool("X", ...)`. The loop never needs editing to add a tool.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FACTORIES: dict[str, ToolFactory] = {}
 _lock = threading.Lock()
 _builtins_loaded = False
+_NOT_TOOLS = ("base", "registry", "result", "files", "file_ops", "memory_ops", "paths", "shell")  # modules here
 
 
 def register_tool(name: str, factory: ToolFactory, *, replace: bool = False) -> None:
@@ -41,12 +43,14 @@ def _load_builtins() -> None:
     global _builtins_loaded
     if _builtins_loaded:
         return
-    from dreamcli.agent.tools import bash, files, memory
+    from dreamcli.agent.tools.bash import make_bash
+    from dreamcli.agent.tools.files import factory
+    from dreamcli.agent.tools.memory import make_memory
 
     for name in ("read", "write", "edit", "glob", "grep"):
-        _FACTORIES.setdefault(name, files.factory(name))
-    _FACTORIES.setdefault("bash", bash.make_bash)
-    _FACTORIES.setdefault("memory", memory.make_memory)
+        _FACTORIES.setdefault(name, factory(name))
+    _FACTORIES.setdefault("bash", make_bash)
+    _FACTORIES.setdefault("memory", make_memory)
     _builtins_loaded = True
 
 
@@ -55,7 +59,7 @@ def get_factory(name: str) -> ToolFactory | None:
     _load_builtins()
     if name in _FACTORIES:
         return _FACTORIES[name]
-    if not _NAME_RE.match(name) or name in ("base", "registry", "files", "file_ops", "memory_ops", "paths", "shell"):
+    if not _NAME_RE.match(name) or name in _NOT_TOOLS:
         return None
     try:
         importlib.import_module(f"dreamcli.agent.tools.{name}")
@@ -83,7 +87,8 @@ class Toolset:
                 raise ValueError(f"unknown tool {name!r} (known: {', '.join(known_tools())})")
             if name not in self.tools:
                 self.tools[name] = factory(env)
-        hook = getattr(env.callbacks, "on_toolset", None)  # a supervisor keeps it to close on Ctrl-C
+        callbacks = env.run.callbacks if env.run is not None else None
+        hook = getattr(callbacks, "on_toolset", None)  # a supervisor keeps it to close on Ctrl-C
         if hook is not None:
             hook(self)
 

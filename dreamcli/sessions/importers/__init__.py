@@ -5,7 +5,8 @@
 
 Each transcript becomes one session with `source` set and `import: {path, source_id}` on its
 session.start; sub-agents become child sessions. Session ids are derived from the source id and the
-start time, so re-importing skips what is already there.
+start time, so re-importing skips what is already there. Modules inside this package import each
+other directly, never through this file.
 """
 
 from dreamcli.sessions.importers.runner import (

@@ -82,8 +82,8 @@ def read_header(path: Path) -> dict[str, Any] | None:
     if not head["has_messages"]:
         return None
     if head["start_ms"] is None:
-        head["start_ms"] = int(path.stat().st_mtime * 1000)
-        head["start_ts"] = ms_to_ts(head["start_ms"])
+        start_ms = int(path.stat().st_mtime * 1000)
+        head["start_ms"], head["start_ts"] = start_ms, ms_to_ts(start_ms)
     return head
 
 
@@ -128,10 +128,10 @@ def plan(files: list[Path]) -> list[Transcript]:
         if t.parent_source_id is None:
             continue
         parent_path = Path(t.extra_import["parent_path"])
-        parent = by_path.get(parent_path)
-        if parent is not None:
-            t.parent_session_id = parent.session_id
-            parent.children.append(ChildRef(t.session_id, t.start_ms, t.start_ts, t.prompt))
+        parent_t = by_path.get(parent_path)
+        if parent_t is not None:
+            t.parent_session_id = parent_t.session_id
+            parent_t.children.append(ChildRef(t.session_id, t.start_ms, t.start_ts, t.prompt))
         elif parent_path.is_file():  # the parent is not part of this import: derive its id anyway
             ph = read_header(parent_path)
             if ph is not None:

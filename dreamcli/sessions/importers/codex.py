@@ -124,8 +124,8 @@ def read_header(path: Path) -> dict[str, Any] | None:
     if not head["has_items"] and head["id"] is None:
         return None
     if head["start_ms"] is None:
-        head["start_ms"] = int(path.stat().st_mtime * 1000)
-        head["start_ts"] = ms_to_ts(head["start_ms"])
+        start_ms = int(path.stat().st_mtime * 1000)
+        head["start_ms"], head["start_ts"] = start_ms, ms_to_ts(start_ms)
     return head
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import dreamcli.sessions.importers.claude_code as claude_code
+import dreamcli.sessions.importers.codex as codex
 from dreamcli.errors import InputError, UsageError
 from dreamcli.ids import new_ulid
-from dreamcli.redaction import Redactor
-from dreamcli.sessions.importers import claude_code, codex
+from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers.common import LineCounts, Transcript, check_jsonl
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
 from dreamcli.sessions.paths import session_path
@@ -159,12 +160,13 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
 
             record_arrivals(ws, ids, source=str(about.get("source") or "import"))  # ids older than a watermark
 
+            flags: dict[str, Any] = {"interrupted": True} if interrupted else {}
             append_audit(ws, "sessions-import", **about, sessions=len(ids),
                          children=summary.children - before[1],
                          already_imported=summary.already_imported - before[2],
                          bytes=summary.bytes - before[3], first_session=ids[0],
                          session_ids_hash="sha256:" + hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-                         **({"interrupted": True} if interrupted else {}))
+                         **flags)
 
 
 # ---------------------------------------------------------------- converting
@@ -206,7 +208,7 @@ def _changed_since_import(ws: Workspace, t: Transcript) -> bool:
 def _worker(args: tuple[str, str, tuple[str, ...], str, Transcript]) -> UnitResult:
     root, staging, patterns, source, t = args
     ws = Workspace(root=Path(root), source="option")
-    return convert_transcript(ws, Path(staging), Redactor(patterns), source, t)
+    return convert_transcript(ws, Path(staging), for_patterns(patterns), source, t)
 
 
 def _convert_all(ws: Workspace, staging: Path, source: str, transcripts: list[Transcript],
@@ -214,7 +216,7 @@ def _convert_all(ws: Workspace, staging: Path, source: str, transcripts: list[Tr
                  progress: Callable[[ImportProgress], None] | None, workers: int | None) -> Iterator[UnitResult]:
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if n <= 1 or len(transcripts) < 2 or prog.bytes_total < PARALLEL_MIN_BYTES:
-        redactor = Redactor(patterns)
+        redactor = for_patterns(patterns)
 
         def tick(nbytes: int) -> None:
             prog.bytes_done += nbytes

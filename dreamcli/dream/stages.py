@@ -1,0 +1,251 @@
+"""The dream's stages, each a function from what the last one produced to what the next needs:
+
+    select -> scan -> aggregate -> synthesize -> curate -> lint -> write
+
+`dreamcli.dream.engine.run_dream` chains them; each can be called (and tested) alone. Nothing is
+written before `write`, and the dream's state (aggregates, then the watermark) only after the
+proposal is safely on disk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dreamcli.config import Config
+from dreamcli.dream import grades as grade_join
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.candidates import Candidate, build_candidates
+from dreamcli.dream.curation import Curated, curate, prior_state
+from dreamcli.dream.memory import memory_operations
+from dreamcli.dream.options import DreamOptions
+from dreamcli.dream.scan import Scanned, scan_files
+from dreamcli.dream.selection import make_scope, new_session_files, selected_files
+from dreamcli.dream.templates import offline_text
+from dreamcli.dream.watermark import Watermark, load_aggregates, load_watermark, save_watermark
+from dreamcli.playbooks.lint import lint_operation
+from dreamcli.playbooks.proposal_model import Budget, LintFinding, Operation, Proposal
+from dreamcli.workspace.home import Workspace
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class Selection:
+    """select: which playbook, which sessions, and where the last dream stopped."""
+
+    name: str
+    playbook: Any  # the live Playbook, or None
+    mode: str  # new | all | explicit
+    mark: Watermark
+    paths: list[str]
+    last_id: str
+    grades_size: int
+    offline: bool
+
+    def nothing_new(self) -> bool:
+        return self.mode == "new" and not self.paths and self.grades_size == self.mark.grades_offset
+
+
+@dataclass
+class Findings:
+    """scan + aggregate: the patterns seen, with grades joined."""
+
+    agg: Aggregates
+    stored: Aggregates
+    read: Scanned
+    bytes: int
+    skipped_lines: int
+    graded: int
+    grades_read: int
+
+
+@dataclass
+class Texts:
+    """synthesize: entry text per candidate (templates, or the model), and what the model added."""
+
+    fresh: list[Candidate]
+    ranked: list[Candidate]
+    texts: dict[str, str]
+    extra_ops: list[Operation] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=lambda: {
+        "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
+        "model_calls": 0, "model": None})
+    fallbacks: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
+    from dreamcli.modelclient import model_configured
+    from dreamcli.playbooks import load_playbook
+    from dreamcli.playbooks.store import check_name
+
+    name = check_name(opts.playbook or config.playbooks.default)
+    mark = load_watermark(ws, name)
+    mode = opts.mode
+    files = new_session_files(ws, mark) if mode == "new" else selected_files(ws, since=opts.since,
+                                                                              session_ids=opts.session_ids)
+    grades_size = grade_join.grades_size(ws)
+    if grades_size < mark.grades_offset:
+        mark.grades_offset = 0  # the grades file was replaced
+    return Selection(name=name, playbook=load_playbook(ws, name), mode=mode, mark=mark,
+                     paths=[str(p) for p in files],  # plain strings: a Path per session costs more than needed
+                     last_id=max((p.stem.upper() for p in files), default=""), grades_size=grades_size,
+                     offline=opts.offline or not model_configured())
+
+
+def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:
+    """A dream with nothing to read: only arrivals whose files are gone move the watermark."""
+    if sel.mark.arrivals_next != sel.mark.arrivals_offset and not dry_run:
+        sel.mark.arrivals_offset = sel.mark.arrivals_next
+        save_watermark(ws, sel.mark)
+
+
+def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress | None = None) -> Findings:
+    """Read the selected sessions into the aggregates, then join the grades."""
+    stored = load_aggregates(ws, sel.name)
+    agg = stored if sel.mode == "new" else Aggregates(proposed=dict(stored.proposed), entry_use=stored.entry_use)
+    for pattern in agg.patterns.values():
+        pattern.touched = False
+    scope = make_scope(sel.name, sel.playbook, opts.task)
+    read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
+                             progress=progress)
+    offset = 0 if sel.mode != "new" else sel.mark.grades_offset
+    graded, grades_read = grade_join.join(ws, agg, read, offset=offset, include_old=sel.mode == "new", scope=scope,
+                                          playbook=sel.name)
+    return Findings(agg=agg, stored=stored, read=read, bytes=stats.bytes, skipped_lines=stats.skipped,
+                    graded=graded, grades_read=grades_read)
+
+
+def aggregate(found: Findings, config: Config, opts: DreamOptions) -> tuple[list[Candidate], list[Candidate]]:
+    """Rank the patterns into candidates: (all ranked, the fresh ones kept for this dream)."""
+    min_support = opts.min_support or config.dream.min_support
+    max_candidates = opts.max_candidates or config.dream.max_candidates
+    ranked = build_candidates(found.agg, min_support=min_support, new_episodes=found.read.episodes)
+    return ranked, [c for c in ranked if c.fresh][:max_candidates]
+
+
+def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Candidate], fresh: list[Candidate],
+               config: Config, opts: DreamOptions) -> Texts:
+    """Entry text for every fresh candidate: templates offline; with a model, only for candidates
+    that could become new text (not already live, pending or on hold)."""
+    out = Texts(fresh=fresh, ranked=ranked, texts={c.key: offline_text(c) for c in fresh})
+    live = {e.id for e in sel.playbook.entries()} if sel.playbook is not None else set()
+    to_write = [c for c in fresh if prior_state(ws, c, found.agg, live)[0] is None]
+    if sel.offline or not to_write:
+        return out
+    from dreamcli.dream.memory import notes_digest, read_notes
+    from dreamcli.dream.synthesis import synthesize as ask_model
+
+    synth = ask_model(to_write, sel.playbook, config, instructions=opts.instructions, model=opts.model,
+                      memory=notes_digest(read_notes(ws, opts.memory_store)))
+    asked = {c.key for c in to_write}
+    out.texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
+    out.extra_ops = synth.operations
+    out.usage.update(synth.usage)
+    out.fallbacks = synth.fallbacks
+    out.skipped = synth.skipped
+    return out
+
+
+def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, config: Config,
+               opts: DreamOptions) -> tuple[Curated, list[Operation]]:
+    """Playbook operations (dedupe, counts, retire, merge, budget) and memory operations."""
+    curated = curate(ws, sel.playbook, texts.fresh, texts.texts, found.agg, token_budget=config.dream.token_budget,
+                     extra_ops=texts.extra_ops, name=sel.name)
+    curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in texts.skipped)
+    reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
+    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference)
+    return curated, curated.operations + mem_ops
+
+
+def lint(operations: list[Operation], curated: Curated, config: Config) -> tuple[list[Operation], list[LintFinding]]:
+    """Lint every operation, then redact them all (built-in rules included: logs were redacted when
+    written, perhaps before today's patterns, but memory notes and playbook text were not, and a
+    retire carries the text it removes). Returns the operations and the proposal-level findings."""
+    from dreamcli.redaction import for_config
+
+    for op in operations:
+        op.lint = lint_operation(op, config)
+    redactor = for_config(config)
+    redacted = [Operation.model_validate(redactor.redact_obj(op.to_json())) for op in operations]
+    findings = []
+    if curated.tokens_after > config.dream.token_budget:
+        findings.append(LintFinding(
+            severity="warn", rule="token-budget",
+            message=f"the playbook would be about {curated.tokens_after} tokens, over its budget of "
+                    f"{config.dream.token_budget}; retire or merge entries"))
+    return redacted, findings
+
+
+def build_proposal(sel: Selection, dream_id: str, created: str, operations: list[Operation],
+                   findings: list[LintFinding], curated: Curated, config: Config, opts: DreamOptions) -> Proposal:
+    return Proposal(dream_id=dream_id, created=created, playbook=sel.name,
+                    base_version=sel.playbook.version if sel.playbook is not None else 0,
+                    memory_store=opts.memory_store, operations=operations, lint=findings,
+                    budget=Budget(token_budget=config.dream.token_budget, tokens_after=curated.tokens_after,
+                                  tokens_before=curated.tokens_before))
+
+
+def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Proposal, opts: DreamOptions,
+                 started: float) -> dict[str, Any]:
+    """dream.json: the dream object (docs/proposal-format.md)."""
+    read = found.read
+    return {
+        "v": 1, "dream_id": proposal.dream_id, "status": "pending" if proposal.operations else "empty",
+        "created": proposal.created, "playbook": sel.name, "memory_store": opts.memory_store,
+        "offline": sel.offline, "instructions": opts.instructions,
+        "inputs": {"selection": selection_words(opts), "sessions": len(read.ids), "episodes": len(read.episodes),
+                   "bytes": found.bytes, "graded": found.graded, "deferred": len(read.deferred),
+                   "out_of_scope": read.out_of_scope, "skipped_lines": found.skipped_lines},
+        "usage": texts.usage,
+        "stats": {"patterns": len(found.agg.patterns), "candidates": len(texts.ranked),
+                  "fresh_candidates": len(texts.fresh), "operations": len(proposal.operations),
+                  "model_fallbacks": texts.fallbacks, "duration_s": round(time.monotonic() - started, 3)},
+    }
+
+
+def near_misses(found: Findings, config: Config, opts: DreamOptions) -> list[str]:
+    """Patterns one episode short of the support threshold (not at 2: those are one-offs)."""
+    min_support = opts.min_support or config.dream.min_support
+    if min_support <= 2:
+        return []
+    below = build_candidates(found.agg, min_support=min_support - 1, new_episodes=found.read.episodes)
+    return [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh][:5]
+
+
+def remember(agg: Aggregates, fresh: list[Candidate], operations: list[Operation], dream_id: str) -> None:
+    """Record which patterns this dream proposed, so later dreams do not propose them again."""
+    by_key = {c.key: c for c in fresh}
+    for op in operations:
+        if not op.signature:
+            continue
+        record = {"entry_id": op.entry_id, "dream_id": dream_id, "support": op.support.sessions}
+        cand = by_key.get(op.signature)
+        for key in cand.pattern_keys if cand is not None else [op.signature]:
+            agg.proposed[key] = record
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def selection_words(opts: DreamOptions) -> str:
+    if opts.all:
+        return "all"
+    parts = []
+    if opts.session_ids:
+        parts.append(f"{len(opts.session_ids)} named sessions")
+    if opts.since is not None:
+        parts.append(f"since {opts.since.isoformat()}")
+    if opts.task:
+        parts.append(f"task {opts.task}")
+    return ", ".join(parts) or "new since the last dream"
