@@ -14,6 +14,7 @@ name that tests request next to `ws`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,13 @@ import pytest
 
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Output width must not depend on where the suite runs: pytest-xdist sets COLUMNS=80 (and LINES)
+    # in its workers, which would make the CLI wrap tables and ids that the tests read at full width.
+    for var in ("COLUMNS", "LINES"):
+        os.environ.pop(var, None)
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 

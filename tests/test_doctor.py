@@ -37,11 +37,10 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path / "home", "option").ensure_layout()
+def config_file(ws: Workspace) -> None:
+    """A valid config.yaml (0600) in the workspace."""
     ws.config_path.write_text("limits:\n  max_turns: 10\n")
     os.chmod(ws.config_path, 0o600)
-    return ws
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ _NAMES = sorted(["dreamcli", "python", *doctor.KEY_DEPENDENCIES, "workspace", "p
                  "credentials", *(f"tool {t}" for t in doctor.TOOL_NAMES)], key=len, reverse=True)
 
 
-def test_healthy_workspace_is_all_ok_and_every_tool_works(ws: Workspace, tmp_path: Path) -> None:
+def test_healthy_workspace_is_all_ok_and_every_tool_works(ws: Workspace, config_file: None, tmp_path: Path) -> None:
     r = invoke("--home", str(ws.root), "doctor")
     assert r.exit_code == 0, r.output
     got = lines(r)
@@ -83,7 +82,9 @@ def test_healthy_workspace_is_all_ok_and_every_tool_works(ws: Workspace, tmp_pat
     assert not (ws.memory_dir / "default" / "memories" / "doctor.md").exists()  # never the user's memory
 
 
-def test_json_shape_and_no_credential_in_the_output(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_shape_and_no_credential_in_the_output(
+    ws: Workspace, config_file: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", FAKE_TOKEN)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://doc:{FAKE_PASSWORD}@localhost:11434/v1")
     r = invoke("--home", str(ws.root), "doctor", "--json")
@@ -103,7 +104,9 @@ def test_json_shape_and_no_credential_in_the_output(ws: Workspace, monkeypatch: 
     assert "DOCTORFAKE" not in text.output
 
 
-def test_no_key_is_a_warning_with_the_fix(ws: Workspace, monkeypatch: pytest.MonkeyPatch, no_tools: None) -> None:
+def test_no_key_is_a_warning_with_the_fix(
+    ws: Workspace, config_file: None, monkeypatch: pytest.MonkeyPatch, no_tools: None,
+) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     r = invoke("--home", str(ws.root), "doctor")
     assert r.exit_code == 0
@@ -112,7 +115,7 @@ def test_no_key_is_a_warning_with_the_fix(ws: Workspace, monkeypatch: pytest.Mon
     assert "1 warning, no failures" in r.stderr
 
 
-def test_lax_permissions_are_a_warning_with_the_chmod_fix(ws: Workspace, no_tools: None) -> None:
+def test_lax_permissions_are_a_warning_with_the_chmod_fix(ws: Workspace, config_file: None, no_tools: None) -> None:
     os.chmod(ws.sessions_dir, 0o755)
     os.chmod(ws.config_path, 0o644)
     r = invoke("--home", str(ws.root), "doctor", "--json")
@@ -125,7 +128,7 @@ def test_lax_permissions_are_a_warning_with_the_chmod_fix(ws: Workspace, no_tool
     assert text.startswith("WARN") and f"fix: chmod -R go-rwx {ws.root}" in text
 
 
-def test_one_lax_entry_gets_its_own_chmod(ws: Workspace) -> None:
+def test_one_lax_entry_gets_its_own_chmod(ws: Workspace, config_file: None) -> None:
     os.chmod(ws.config_path, 0o644)
     [c] = check_permissions(ws.root)
     assert (c.status, c.fix) == ("warn", f"chmod 600 {ws.config_path}")
@@ -138,7 +141,7 @@ def test_one_lax_entry_gets_its_own_chmod(ws: Workspace) -> None:
 
 
 def test_a_check_that_raises_is_a_fail_line_and_exit_1(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch, no_tools: None
+    ws: Workspace, config_file: None, monkeypatch: pytest.MonkeyPatch, no_tools: None
 ) -> None:
     def boom() -> list[Check]:
         raise RuntimeError("endpoint exploded\nsecond line")
@@ -157,7 +160,7 @@ def test_a_check_that_raises_is_a_fail_line_and_exit_1(
     assert "Traceback" in debug.stderr and "Traceback" not in debug.stdout
 
 
-def test_a_tool_that_raises_fails_alone(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tool_that_raises_fails_alone(ws: Workspace, config_file: None, monkeypatch: pytest.MonkeyPatch) -> None:
     real = doctor.check_tool
 
     def flaky(name: str, *args: Any) -> list[Check]:
@@ -191,7 +194,7 @@ def test_a_workspace_that_is_a_file_fails(tmp_path: Path, no_tools: None) -> Non
     assert r.exit_code == 1 and lines(r)["workspace"].startswith("FAIL") and "is a file" in r.stdout
 
 
-def test_invalid_config_fails(ws: Workspace, no_tools: None) -> None:
+def test_invalid_config_fails(ws: Workspace, config_file: None, no_tools: None) -> None:
     ws.config_path.write_text("limits:\n  max_turns: lots\n")
     r = invoke("--home", str(ws.root), "doctor")
     assert r.exit_code == 1 and lines(r)["config"].startswith("FAIL") and "max_turns" in lines(r)["config"]

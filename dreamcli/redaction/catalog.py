@@ -35,7 +35,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 # a literal (or a part of one) that each rule needs, grouped by first character: re tries every
 # alternative at each character that starts one, so few first characters keep it fast. `url` is
 # for `curl`, `sql` and `ariadb` for the MySQL/MariaDB clients, `pm_` for npm, `pass` also for
-# sshpass. The positive samples in tests/test_redaction.py are short, so they go through it.
+# sshpass. The positive samples in tests/redaction/test_redaction.py are short, so they go through it.
 SHORT_GATE = re.compile(
     r"-----begin |s(?:k-|ecret|ql)|k_(?:live|test)_|g(?:h[pousr]_|ithub_pat_|l[a-z]{1,5}-)"
     r"|a(?:[ksbc][ic][ac]|iza|pi[_\-]?key|uthorization|riadb)|x(?:ox|app-)|hooks\.slack\.com/|://|bearer"

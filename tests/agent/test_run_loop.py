@@ -77,6 +77,7 @@ def test_tool_error_then_recovery(fake_anthropic: FakeAnthropic, bare_ws: Worksp
     assert r.recorder.tools() == [("read", "wrong.txt", True, "not_found"), ("read", "right.txt", False, None)]
 
 
+@pytest.mark.slow
 def test_retries_injected_529s(fake_anthropic: FakeAnthropic, bare_ws: Workspace, wd: Path) -> None:
     fake_anthropic.expect(error_reply(529, message="Overloaded"), error_reply(529, message="Overloaded"),
                           drop(), text_reply("made it"))

@@ -278,9 +278,9 @@ def test_bash_close_stops_a_command_in_flight_and_everything_it_started(tmp_path
     import threading
     import time
 
-    from tests.support.multiagent import gone_soon, kill_leftovers, wait_for_pids
+    from tests.support.multiagent import gone_soon, kill_leftovers, sleep_marker, wait_for_pids
 
-    marker = f"61.{os.getpid()}7"
+    marker = sleep_marker("7")
     ts = make_tools(tmp_path, wd, ("bash",))
     results: list[ToolResult] = []
     try:
@@ -303,6 +303,7 @@ def test_bash_close_stops_a_command_in_flight_and_everything_it_started(tmp_path
         kill_leftovers(marker)
 
 
+@pytest.mark.slow
 def test_bash_timeout_stops_the_command_not_only_the_shell(tmp_path: Path, wd: Path) -> None:
     from tests.support.multiagent import gone_soon, kill_leftovers
 

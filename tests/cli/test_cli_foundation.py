@@ -77,10 +77,11 @@ def test_importing_the_cli_does_not_import_anthropic() -> None:
 
 
 def test_cli_start_up_stays_light() -> None:
-    """`dreamcli --help`/`--version` must stay fast: heavy libraries load only in the command that needs them."""
+    """`dreamcli --help`/`--version` must stay fast: heavy libraries load only in the command that needs them,
+    and the command never loads dreamcli.testing."""
     code = ("import sys, dreamcli.cli.app; "
-            "print(' '.join(m for m in ('anthropic', 'pydantic', 'rich', 'yaml', 'jsonschema', 'httpx') "
-            "if m in sys.modules))")
+            "print(' '.join(m for m in ('anthropic', 'pydantic', 'rich', 'yaml', 'jsonschema', 'httpx', "
+            "'dreamcli.testing') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

@@ -34,6 +34,7 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_multi_turn_tool_session_end_to_end(fake_anthropic: FakeAnthropic, home: Path, project: Path) -> None:
     fake_anthropic.expect(
         tool_reply(tool_use("read", {"file_path": "notes.txt"}, id="toolu_read"),
@@ -156,6 +157,7 @@ def test_bad_usage_and_bad_task_file_are_exit_2(home: Path, tmp_path: Path) -> N
     assert usage.exit_code == 2 and "--parallel runs task files" in usage.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_valid_log_and_exits_130(fake_anthropic: FakeAnthropic, home: Path, tmp_path: Path) -> None:
     fake_anthropic.allow_leftovers = True
     fake_anthropic.expect(

@@ -40,6 +40,7 @@ def lead_delegating(n: int = 3) -> Any:
     return lead
 
 
+@pytest.mark.slow
 def test_delegation_through_the_cli_then_sessions_show_and_list(fake_anthropic: FakeAnthropic, home: Path,
                                                                   task: Path) -> None:
     def child(brief: str, turn: int, req: Any) -> Reply:
@@ -85,6 +86,7 @@ def test_delegation_through_the_cli_then_sessions_show_and_list(fake_anthropic: 
     assert len(limited) == 4  # the limit counts leads; their children come along
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_subagent_and_closes_their_logs(fake_anthropic: FakeAnthropic, home: Path,
                                                            task: Path) -> None:
     fake_anthropic.allow_leftovers = True

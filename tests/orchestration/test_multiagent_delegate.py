@@ -236,6 +236,7 @@ def test_invalid_input_is_a_tool_error(fake_anthropic: FakeAnthropic, ws: Worksp
     assert len(fake_anthropic.requests) == 2  # nothing was started
 
 
+@pytest.mark.slow
 def test_cancelling_the_lead_stops_every_subagent(fake_anthropic: FakeAnthropic, ws: Workspace,
                                                   workdir: Path) -> None:
     """A lead run in a worker (run --parallel) is stopped by its cancel event while its sub-agents

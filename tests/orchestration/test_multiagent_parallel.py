@@ -46,6 +46,7 @@ def slow_lead(fail: str = "delta", latency: float = 0.3) -> Any:
     return lead
 
 
+@pytest.mark.slow
 def test_glob_of_tasks_runs_in_parallel_graded_with_json(fake_anthropic: FakeAnthropic, home: Path,
                                                           project: Path) -> None:
     fake_anthropic.responder = responder(slow_lead(), lambda *a: answer("unused"))
@@ -70,6 +71,7 @@ def test_glob_of_tasks_runs_in_parallel_graded_with_json(fake_anthropic: FakeAnt
         assert events[-1]["outcome"]["name"] == "says-pass"
 
 
+@pytest.mark.slow
 def test_summary_table_and_plain_progress_lines(fake_anthropic: FakeAnthropic, home: Path, project: Path) -> None:
     fake_anthropic.responder = responder(slow_lead(fail="none", latency=0.0), lambda *a: answer("unused"))
     files = [str(p) for p in sorted((project / "tasks").glob("*.yaml"))][:3]
@@ -100,6 +102,7 @@ def test_bad_input_is_exit_2_before_anything_runs(fake_anthropic: FakeAnthropic,
     assert fake_anthropic.requests == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_parallel_runs_and_their_subagents(fake_anthropic: FakeAnthropic, home: Path,
                                                         project: Path) -> None:
     fake_anthropic.allow_leftovers = True
@@ -147,6 +150,7 @@ def test_ctrl_c_stops_parallel_runs_and_their_subagents(fake_anthropic: FakeAnth
     assert sum(is_child(r) for r in fake_anthropic.requests) == 2
 
 
+@pytest.mark.slow
 def test_outcome_option_grades_every_task(fake_anthropic: FakeAnthropic, home: Path, project: Path) -> None:
     other = project / "alpha-only.yaml"
     other.write_text("name: alpha-only\ncriteria:\n  - id: says-alpha\n"

@@ -4,7 +4,6 @@ when the child wakes up afterwards."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -28,6 +27,7 @@ from tests.support.multiagent import (
     kill_leftovers,
     logs_by_role,
     responder,
+    sleep_marker,
     wait_for_pids,
 )
 from tests.support.run import DREAMCLI, cli_env, of_type
@@ -57,10 +57,11 @@ def interrupt_cli(fake: FakeAnthropic, task: Path, home: Path, marker: str, coun
     return proc.returncode, took
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delegating", [True, False], ids=["subagents", "lead"])
 def test_ctrl_c_kills_every_bash_command(fake_anthropic: FakeAnthropic, tmp_path: Path, delegating: bool) -> None:
     fake_anthropic.allow_leftovers = True
-    marker = f"61.{os.getpid()}{int(delegating)}"
+    marker = sleep_marker(str(int(delegating)))
     home = tmp_path / "home"
 
     def lead(req: Any, turn: int) -> Reply:
@@ -106,6 +107,7 @@ class Blocker(Tool):
         return ToolResult("a late result")
 
 
+@pytest.mark.slow
 def test_a_child_waking_after_its_log_was_sealed_cannot_change_its_outcome(
         fake_anthropic: FakeAnthropic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forced order: the supervisor seals both children, then they wake up and finish first (their
@@ -166,12 +168,13 @@ def test_a_child_waking_after_its_log_was_sealed_cannot_change_its_outcome(
         assert events[-1]["type"] == "session.end" and events[-1]["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_ctrl_c_kills_parallel_tasks_commands_and_reports_no_late_errors(fake_anthropic: FakeAnthropic,
                                                                          tmp_path: Path) -> None:
     """`run --parallel`: the tasks' commands die, and a task that wakes up after its log was sealed
     prints no late `error: internal error: RuntimeError ...` progress line."""
     fake_anthropic.allow_leftovers = True
-    marker = f"61.{os.getpid()}5"
+    marker = sleep_marker("5")
     home = tmp_path / "home"
     (tmp_path / "wd").mkdir()
     files = []

@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dreamcli.testing import Reply, content_text, tool_reply, tool_use
 from tests.support.multiagent import answer, is_child, logs_by_role, responder
 from tests.support.paths import REPO
@@ -74,6 +76,7 @@ def triage_md(tool_result: str) -> str:
     return "\n".join(out)
 
 
+@pytest.mark.slow
 def test_build_log_triage_sample_end_to_end(fake_anthropic: Any, tmp_path: Path) -> None:
     task = copy_sample(tmp_path)
     logs_dir = task.parent / "build-log-triage" / "logs"

@@ -39,6 +39,7 @@ def _dreamcli() -> str:
     return shutil.which("dreamcli") or str(Path(sys.executable).parent / "dreamcli")
 
 
+@pytest.mark.slow
 def test_two_processes_racing_lose_nothing(ws, racing_dreams) -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     procs = []

@@ -75,6 +75,7 @@ def _same(a, b) -> None:
     assert a.sections == b.sections
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(playbooks())
 def test_parse_render_round_trip(pb) -> None:
@@ -131,6 +132,7 @@ def file_texts(draw: st.DrawFn) -> str:
     return text + (eol if draw(st.booleans()) else "")
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(file_texts())
 def test_render_of_parse_is_byte_identical(text: str) -> None:

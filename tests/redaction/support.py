@@ -1,4 +1,4 @@
-"""Samples and shared checks for the redaction tests (tests/test_redaction*.py).
+"""Samples and shared checks for the redaction tests (tests/redaction/test_redaction*.py).
 
 Samples are assembled at run time so no scanner mistakes these files for leaked keys.
 """

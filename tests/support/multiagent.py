@@ -86,6 +86,14 @@ def logs_by_role(home: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[
     return lead, children
 
 
+def sleep_marker(tag: str) -> str:
+    """A `sleep` argument (61 s and a fraction) that marks this test's commands: this process's id at a
+    fixed width, so no marker of another pytest-xdist worker contains it, then `tag`."""
+    import os
+
+    return f"61.{os.getpid():07d}{tag}"
+
+
 def pids_running(marker: str) -> list[int]:
     """Live processes whose command line contains `marker` (zombies have none, so they don't count)."""
     import os

@@ -1,4 +1,4 @@
-"""Helpers for the `dreamcli run` tests (tests/test_run_*.py)."""
+"""Helpers for the `dreamcli run` tests (tests/agent, tests/cli) and the multi-agent ones (tests/orchestration)."""
 
 from __future__ import annotations
 
