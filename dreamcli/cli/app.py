@@ -110,7 +110,7 @@ def _root(
 
 
 def _register() -> None:
-    from dreamcli.cli import doctor, dream, export, grade, init, playbooks, run, sessions
+    from dreamcli.cli import cloud, doctor, dream, export, grade, init, playbooks, run, sessions
 
     init.register(app)
     run.register(app)
@@ -120,6 +120,7 @@ def _register() -> None:
     playbooks.register(app)
     export.register(app)
     doctor.register(app)
+    cloud.register(app)
 
 
 _register()

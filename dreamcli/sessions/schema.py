@@ -14,7 +14,7 @@ EVENT_TYPES = (SESSION_START, MESSAGE, TOOL, OUTCOME_EVALUATION, SUBAGENT, SESSI
 
 END_STATUSES = ("completed", "error", "interrupted", "max_turns")
 OUTCOME_RESULTS = ("satisfied", "needs_revision", "max_iterations_reached", "failed", "interrupted")
-SOURCES = ("dreamcli", "claude-code", "codex", "synthetic")
+SOURCES = ("dreamcli", "claude-code", "codex", "managed-agents", "synthetic")
 
 # Totals carried by session.end (all optional; readers default missing ones to 0).
 TOTAL_KEYS = (

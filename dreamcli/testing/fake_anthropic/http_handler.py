@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from dreamcli.testing.fake_anthropic.catalog import model_list
+from dreamcli.testing.fake_anthropic.managed_agents import handles as is_managed_agents_path
 from dreamcli.testing.fake_anthropic.ports import Backend
 from dreamcli.testing.fake_anthropic.recorded import RecordedRequest, parse_body
 from dreamcli.testing.fake_anthropic.replies import Reply, estimate_tokens, message_json, new_id
@@ -104,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, {"input_tokens": estimate_tokens(raw.decode("utf-8", "replace"))})
             elif path.startswith("/v1/messages/batches"):
                 fake.batches.handle(self, rec)
+            elif is_managed_agents_path(path):
+                fake.managed.handle(self, rec)
             elif self.command == "GET" and (path == "/v1/models" or path.startswith("/v1/models/")):
                 self._models(path)
             else:

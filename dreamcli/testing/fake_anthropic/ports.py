@@ -44,6 +44,9 @@ class Backend(Protocol):
     def batches(self) -> BatchRoutes: ...
 
     @property
+    def managed(self) -> BatchRoutes: ...  # the Managed Agents endpoints route the same way
+
+    @property
     def url(self) -> str: ...
 
     def record(self, rec: RecordedRequest, *, message: bool) -> None: ...

@@ -16,7 +16,8 @@ stream_error_reply(partial_text), or Reply(content=[...]) with any blocks (think
 Streaming requests get the API's SSE events. Knobs: latency (s before each answer),
 fast_retries (retryable errors say "retry after 1 ms" unless they carry retry_after; default on),
 validate_requests, batch_polls_before_end, models (GET /v1/models). Also served:
-/v1/messages/count_tokens (never unexpected) and the Message Batches API (`batches`).
+/v1/messages/count_tokens (never unexpected), the Message Batches API (`batches`) and the Managed
+Agents endpoints (`managed`: sessions, memory stores, dreams; see `managed_agents`).
 Records: requests (messages calls incl. batch items), all_requests, count_tokens_requests, unexpected.
 """
 
@@ -29,6 +30,7 @@ from collections.abc import Callable
 
 from dreamcli.testing.fake_anthropic.batches import BatchStore
 from dreamcli.testing.fake_anthropic.http_handler import FakeHTTPServer
+from dreamcli.testing.fake_anthropic.managed_agents import ManagedAgentsRoutes
 from dreamcli.testing.fake_anthropic.recorded import RecordedRequest
 from dreamcli.testing.fake_anthropic.replies import (
     Reply,
@@ -82,6 +84,7 @@ class FakeAnthropic:
         self._httpd: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.batches = BatchStore(self)
+        self.managed = ManagedAgentsRoutes()  # Managed Agents endpoints; seed through .managed.data
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -1,0 +1,143 @@
+"""`dreamcli cloud …`: the local review desk for Claude Managed Agents (docs/managed-agents.md)."""
+
+from __future__ import annotations
+
+import typer
+
+from dreamcli.cli.common import command_prefix, config, open_workspace, print_json
+
+cloud_app = typer.Typer(
+    help="Claude Managed Agents: pull cloud sessions and memory stores, push approved playbooks, and run cloud "
+         "dreams whose result becomes a local proposal to review. Needs ANTHROPIC_API_KEY and the Managed "
+         "Agents betas on the account.", no_args_is_help=True)
+sessions_app = typer.Typer(help="Cloud sessions.", no_args_is_help=True)
+memory_app = typer.Typer(help="Cloud memory stores.", no_args_is_help=True)
+_JSON = "Print the result as JSON."
+
+
+@sessions_app.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n"
+                                     "  dreamcli cloud sessions pull --agent agent_01abc --limit 200 --json")
+def sessions_pull_cmd(
+    ctx: typer.Context,
+    agent: str = typer.Option(None, "--agent", metavar="ID", help="Only sessions of this agent."),
+    since: str = typer.Option(None, "--since", metavar="WHEN",
+                              help="Only sessions created after this (7d, 2026-11-01)."),
+    limit: int = typer.Option(None, "--limit", metavar="N", min=1, help="Look at most at the N newest sessions."),
+    as_json: bool = typer.Option(False, "--json", help=_JSON),
+) -> None:
+    """Import Managed Agents sessions and their events as session logs (source managed-agents), so dream,
+    grade and pilot work on cloud history. Redacted on the way in; re-running skips what is imported."""
+    from dreamcli.cloud.client import cloud_client
+    from dreamcli.cloud.sessions_pull import pull_sessions
+    from dreamcli.timeutil import parse_since
+    from dreamcli.ui.cloud_view import progress_line, render_sessions_pull
+
+    ws = open_workspace(ctx)
+    after = parse_since(since).isoformat().replace("+00:00", "Z") if since else None
+    client = cloud_client()
+    with progress_line("pulling cloud sessions") as progress:
+        result = pull_sessions(ws, client, agent_id=agent, since=after, limit=limit, progress=progress)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+        return
+    render_sessions_pull(result, command_prefix(ctx))
+
+
+@memory_app.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n")
+def memory_pull_cmd(
+    ctx: typer.Context,
+    store: str = typer.Argument(..., metavar="STORE_ID", help="The memory store (memstore_...)."),
+    as_json: bool = typer.Option(False, "--json", help=_JSON),
+) -> None:
+    """Mirror a memory store into memory/STORE_ID/memories/ (redacted) and remember each memory's content
+    hash, the precondition of the next push."""
+    from dreamcli.cloud.client import cloud_client
+    from dreamcli.cloud.memory_pull import pull_store
+    from dreamcli.ui.cloud_view import progress_line, render_memory_pull
+
+    ws = open_workspace(ctx)
+    client = cloud_client()
+    with progress_line(f"pulling memory store {store}") as progress:
+        result = pull_store(ws, client, store, progress=progress)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+        return
+    render_memory_pull(result)
+
+
+@memory_app.command("push", epilog="Examples:\n\n\b\n"
+                                   "  dreamcli cloud memory push default --store memstore_01abc --dry-run\n"
+                                   "  dreamcli cloud memory push legal --store memstore_01abc --json")
+def memory_push_cmd(
+    ctx: typer.Context,
+    playbook: str = typer.Argument(..., metavar="PLAYBOOK", help="The live (approved) playbook to push."),
+    store: str = typer.Option(..., "--store", metavar="STORE_ID", help="The memory store (memstore_...)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
+    actor: str = typer.Option(None, "--actor", metavar="NAME", help="Who pushes (for the audit; default: login)."),
+    as_json: bool = typer.Option(False, "--json", help=_JSON),
+) -> None:
+    """Push approved content only: the live playbook as /playbooks/PLAYBOOK/*.md, and the approved entries
+    of this store's cloud dreams. Each write carries the hash last pulled; a memory changed in the cloud
+    since is a conflict (exit 1) shown with both sides, never overwritten. Audited with version ids."""
+    from dreamcli.cloud.client import Conflict, cloud_client
+    from dreamcli.cloud.memory_push import push
+    from dreamcli.ui.cloud_view import progress_line, render_push
+
+    ws = open_workspace(ctx)
+    client = cloud_client()
+    with progress_line(f"pushing {playbook} to {store}") as progress:
+        result = push(ws, client, store, playbook, dry_run=dry_run, actor=actor, progress=progress)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+    else:
+        render_push(result)
+    if result.conflicts:
+        first = result.conflicts[0]
+        raise Conflict(f"{len(result.conflicts)} conflict(s) in memory store {store} (first: {first.path}, "
+                       f"{first.reason}); run: {command_prefix(ctx)} cloud memory pull {store}, review, push again")
+
+
+def dream_cmd(
+    ctx: typer.Context,
+    store: str = typer.Option(..., "--store", metavar="STORE_ID", help="The memory store to dream over."),
+    sessions: list[str] = typer.Option(
+        None, "--sessions", metavar="ID[,ID…]", help="Cloud sessions to read (repeatable or comma-separated); "
+        "default: the store's most recent sessions."),
+    limit: int = typer.Option(100, "--limit", metavar="N", min=1, help="Without --sessions: how many recent "
+                              "sessions (more than 100 are split across dreams)."),
+    instructions: str = typer.Option(None, "--instructions", metavar="TEXT", help="Steer the dream (1-4,096 chars)."),
+    model: str = typer.Option(None, "--model", metavar="ID", help="Dream model (default: config models.dreamer)."),
+    playbook: str = typer.Option("default", "--playbook", metavar="NAME", help="Playbook the proposal is filed under."),
+    as_json: bool = typer.Option(False, "--json", help=_JSON),
+) -> None:
+    """Run a cloud dream (output: a new memory store, never the input one), wait for it with a progress
+    line, and turn the difference between the output and input stores into a local proposal for
+    `dreamcli playbooks diff/approve`. Ctrl-C cancels the cloud dream."""
+    from dreamcli.cloud.client import cloud_client
+    from dreamcli.cloud.dream_run import run_cloud_dream
+    from dreamcli.errors import UsageError
+    from dreamcli.models import DEFAULT_DREAMER_MODEL
+    from dreamcli.ui.cloud_view import progress_line, render_cloud_dream
+
+    if instructions is not None and not 1 <= len(instructions) <= 4096:
+        raise UsageError("--instructions: give 1 to 4,096 characters")
+    ids = [s.strip() for value in sessions or [] for s in value.split(",") if s.strip()]
+    ws = open_workspace(ctx)
+    chosen = model or config(ctx).models.dreamer or DEFAULT_DREAMER_MODEL
+    client = cloud_client()
+    with progress_line(f"cloud dream over {store}") as progress:
+        result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None, limit=limit,
+                                 instructions=instructions, playbook=playbook, progress=progress)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+        return
+    render_cloud_dream(result, command_prefix(ctx))
+
+
+def register(app: typer.Typer) -> None:
+    cloud_app.add_typer(sessions_app, name="sessions")
+    cloud_app.add_typer(memory_app, name="memory")
+    cloud_app.command("dream", epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
+                      "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b "
+                      "--instructions \"Keep it short\" --json")(dream_cmd)
+    app.add_typer(cloud_app, name="cloud")

@@ -1,0 +1,79 @@
+"""What may be pushed to a memory store: the live (approved) playbook rendered as memory files, and the
+approved entries of the cloud dreams of that store (`dreams/<id>/` with `cloud.input_store`). Pending
+and rejected entries are never pushed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from dreamcli.cloud.state import tool_to_cloud_path
+from dreamcli.playbooks import list_playbook_names
+from dreamcli.playbooks.proposals import load_dream
+from dreamcli.portability.memory_dir import render_memory_dir
+from dreamcli.portability.select import select_playbooks
+from dreamcli.workspace.home import Workspace
+
+PLAYBOOK_PREFIX = "/playbooks/"
+
+
+@dataclass
+class Wanted:
+    """One memory the push wants: `content` None means delete it."""
+
+    path: str
+    content: str | None
+    source: str  # "playbook:<name>" or "dream:<dream id>:<entry id>"
+
+
+def playbook_prefix(name: str) -> str:
+    return f"{PLAYBOOK_PREFIX}{name}/"
+
+
+def playbook_files(ws: Workspace, name: str) -> dict[str, str] | None:
+    """The live playbook `name` as memory files: cloud path -> content (deterministic, no timestamp);
+    None when there is no such playbook."""
+    if name not in list_playbook_names(ws):
+        return None
+    selected = select_playbooks(ws, [name])
+    files = render_memory_dir(selected, created="")
+    prefix = f"memories/{name}/"
+    return {playbook_prefix(name) + rel[len(prefix):]: data.decode("utf-8")
+            for rel, data in sorted(files.items()) if rel.startswith(prefix)}
+
+
+def cloud_dream_ids(ws: Workspace, store_id: str) -> list[str]:
+    """Local proposals made from cloud dreams over `store_id`, oldest first."""
+    found: list[tuple[str, str]] = []
+    if not ws.dreams_dir.is_dir():
+        return []
+    for d in sorted(ws.dreams_dir.iterdir()):
+        if d.name.startswith(".") or not (d / "dream.json").is_file():
+            continue
+        try:
+            info = json.loads((d / "dream.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        cloud = info.get("cloud") if isinstance(info, dict) else None
+        if isinstance(cloud, dict) and cloud.get("input_store") == store_id:
+            found.append((str(info.get("created") or ""), d.name))
+    return [name for _, name in sorted(found)]
+
+
+def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> list[Wanted]:
+    """The approved memory operations of the store's cloud dreams, not pushed before."""
+    out: list[Wanted] = []
+    for dream_id in cloud_dream_ids(ws, store_id):
+        dream = load_dream(ws, dream_id)
+        for op in dream.proposal.operations:
+            key = f"{dream.dream_id}:{op.entry_id}"
+            if op.target != "memory" or dream.decision(op.entry_id).action != "approve" or key in already:
+                continue
+            source = f"dream:{key}"
+            path = tool_to_cloud_path(op.path or "")
+            if op.op == "retire":
+                out.append(Wanted(path, None, source))
+                continue
+            out.append(Wanted(path, dream.text_for(op) or "", source))
+            out.extend(Wanted(tool_to_cloud_path(p), None, source) for p in op.merged_paths)
+    return out

@@ -1,0 +1,83 @@
+"""The client for the Managed Agents resources, and their failures as dreamcli errors.
+
+Cloud commands need a real API key (a local Anthropic-compatible server has no Managed Agents), an
+SDK recent enough to have the beta resources, and an account with the betas enabled; each missing
+piece is one line and its exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
+from dreamcli.modelclient import api_error, make_client
+from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, managed_agents_missing
+
+MISSING_KEY = "Managed Agents need an API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+BETA_HINT = ("the Managed Agents beta is not enabled for this account or key ({detail}); ask your "
+             "Anthropic admin to enable managed-agents-2026-04-01 / dreaming-2026-04-21")
+
+
+def sdk_problem() -> str | None:
+    """Why the installed `anthropic` cannot run cloud commands, or None (checked on a client, no call)."""
+    import anthropic
+
+    client = anthropic.Anthropic(api_key="unused", base_url="http://127.0.0.1:9")
+    missing = managed_agents_missing(client)
+    if missing is None:
+        return None
+    version = getattr(anthropic, "__version__", "?")
+    return (f"dreamcli cloud needs anthropic >= {MANAGED_AGENTS_MIN_SDK} (installed {version} has no "
+            f"client.{missing}); pip install -U anthropic")
+
+
+def cloud_client(*, max_retries: int = 2) -> Any:
+    """An `anthropic.Anthropic` with the Managed Agents resources; exit 4 without a key, exit 3 when
+    the installed SDK predates them."""
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        raise CredentialsError(MISSING_KEY)
+    client = make_client(max_retries=max_retries, timeout=120.0)
+    missing = managed_agents_missing(client)
+    if missing is not None:
+        problem = sdk_problem()
+        raise ModelError(problem or f"the installed anthropic has no client.{missing}; pip install -U anthropic")
+    return client
+
+
+class Conflict(WorkFailed):
+    """A precondition failed: the cloud changed since the last pull (HTTP 409)."""
+
+
+def cloud_error(e: BaseException, *, what: str, store: str | None = None) -> DreamError:
+    """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1),
+    else the model-call mapping (3 for infrastructure)."""
+    import anthropic
+
+    if isinstance(e, DreamError):
+        return e
+    message = _message(e)
+    if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in message.lower():
+        return CredentialsError(f"{what}: " + BETA_HINT.format(detail=message))
+    if isinstance(e, anthropic.NotFoundError):
+        if store is not None:
+            return UsageError(f"{what}: no memory store {store!r} in this workspace of the account ({message})")
+        return UsageError(f"{what}: not found ({message})")
+    if isinstance(e, anthropic.ConflictError):
+        return Conflict(f"{what}: conflict: {message}")
+    return api_error(e, what=what)
+
+
+def is_conflict(e: BaseException) -> bool:
+    import anthropic
+
+    return isinstance(e, anthropic.ConflictError)
+
+
+def _message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:300]
+    return str(getattr(e, "message", e))[:300]

@@ -1,0 +1,65 @@
+"""`cloud dream --store STORE_ID`: choose sessions, run one cloud dream per 100 of them, and turn each
+completed dream into a local proposal for `playbooks diff/approve`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.cloud import dream_job
+from dreamcli.cloud.dream_diff import diff_operations, write_cloud_proposal
+from dreamcli.cloud.memory_pull import check_store, fetch_memories, mirror_memories
+from dreamcli.cloud.state import check_store_id
+from dreamcli.config import workspace_redactor
+from dreamcli.workspace.home import Workspace
+
+DEFAULT_LIMIT = 100
+
+
+@dataclass
+class CloudDreamResult:
+    store_id: str
+    session_ids: list[str]
+    playbook: str = "default"
+    note: str | None = None
+    dreams: list[dict[str, Any]] = field(default_factory=list)  # one per cloud dream
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store_id": self.store_id, "playbook": self.playbook, "sessions": len(self.session_ids),
+                "note": self.note, "dreams": self.dreams}
+
+
+def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, session_ids: list[str] | None = None,
+                    limit: int = DEFAULT_LIMIT, instructions: str | None = None, playbook: str = "default",
+                    progress: Callable[[Any], None] | None = None) -> CloudDreamResult:
+    check_store(client, check_store_id(store_id), what=f"dream over memory store {store_id}")
+    ids = list(dict.fromkeys(session_ids)) if session_ids else dream_job.recent_sessions(client, store_id, limit)
+    parts = dream_job.chunks(ids)
+    result = CloudDreamResult(store_id, ids, playbook)
+    if len(parts) > 1:
+        result.note = (f"{len(ids)} sessions split across {len(parts)} cloud dreams (a dream reads at most "
+                       f"{dream_job.sdk_beta.MAX_SESSIONS_PER_DREAM})")
+        if progress is not None:
+            progress(result.note)
+    redactor = workspace_redactor(ws.config_path)
+    for n, part in enumerate(parts, 1):
+        started = dream_job.start(client, store_id, part, model, instructions)
+        done = dream_job.wait(client, started, progress=progress, part=n, parts=len(parts))
+        if isinstance(done.get("instructions"), str):  # they reach dream.json and report.md: no secrets
+            done["instructions"] = redactor.redact_text(done["instructions"])
+        output = next((o["memory_store_id"] for o in done.get("outputs") or [] if o.get("memory_store_id")), None)
+        if output is None:
+            raise dream_job.ModelError(f"cloud dream {done['id']} completed without an output memory store")
+        what = f"read the result of cloud dream {done['id']}"
+        before = fetch_memories(client, store_id, what=what)
+        after = fetch_memories(client, output, what=what)
+        mirror_memories(ws, store_id, before)  # the proposal's base: what the cloud held when it was made
+        ops = diff_operations(before, after, str(done["id"]), redactor)
+        local = write_cloud_proposal(ws, cloud_dream=done, store_id=store_id, output_store=output, session_ids=part,
+                                     ops=ops, playbook=playbook, note=result.note)
+        result.dreams.append({"cloud_dream_id": done["id"], "dream_id": local, "output_store": output,
+                              "sessions": len(part), "operations": len(ops),
+                              "counts": {k: sum(1 for o in ops if o.op == k) for k in ("create", "update", "retire")},
+                              "usage": done.get("usage") or {}})
+    return result

@@ -1,0 +1,215 @@
+"""`cloud memory push PLAYBOOK --store STORE_ID`: send approved content to a memory store.
+
+Each change carries the `content_sha256` last pulled as its precondition (an update's `precondition`,
+a delete's `expected_content_sha256`), so a memory changed in the cloud since then is a 409 conflict,
+reported with both sides, never overwritten. The push is recorded in the audit with the resulting
+memory version ids. `dry_run` plans and sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dreamcli import sdk_beta
+from dreamcli.audit import append_audit, current_actor
+from dreamcli.cloud.approved import Wanted, approved_dream_entries, cloud_dream_ids, playbook_files, playbook_prefix
+from dreamcli.cloud.client import cloud_error, is_conflict
+from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
+from dreamcli.cloud.state import Known, check_store_id, load_state, save_state, sha256_text
+from dreamcli.config import workspace_redactor
+from dreamcli.errors import UsageError
+from dreamcli.playbooks import list_playbook_names
+from dreamcli.playbooks.store import check_name
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.lock import workspace_lock
+
+EXCERPT = 2000
+
+
+@dataclass
+class Change:
+    op: str  # create, update, delete
+    path: str
+    source: str
+    content: str | None = None
+    memory_id: str | None = None
+    expected_sha256: str | None = None  # the hash last pulled (precondition)
+    cloud_sha256: str | None = None  # what the listing showed just now
+    sha256_after: str | None = None
+    memory_version_id: str | None = None
+    status: str = "planned"  # planned, done, conflict
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("content")
+        data["bytes"] = len(self.content.encode("utf-8")) if self.content is not None else None
+        return data
+
+
+@dataclass
+class ConflictReport:
+    path: str
+    op: str
+    expected_sha256: str | None  # last pulled
+    cloud_sha256: str | None
+    cloud_version_id: str | None
+    cloud_content: str | None
+    local_content: str | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PushResult:
+    store_id: str
+    playbook: str
+    dry_run: bool
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    conflicts: list[ConflictReport] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store_id": self.store_id, "playbook": self.playbook, "dry_run": self.dry_run,
+                "changes": [c.to_json() for c in self.changes], "unchanged": self.unchanged,
+                "conflicts": [c.to_json() for c in self.conflicts]}
+
+
+def wanted_memories(ws: Workspace, store_id: str, playbook: str, pushed: set[str]) -> list[Wanted]:
+    """The approved content to push; a playbook that does not exist is an error unless the store has
+    cloud dreams (then only their approved entries go)."""
+    files = playbook_files(ws, check_name(playbook))
+    if files is None and not cloud_dream_ids(ws, store_id):
+        have = ", ".join(list_playbook_names(ws)) or "none"
+        raise UsageError(f"no playbook {playbook!r} in {ws.root} (playbooks: {have}) and no cloud dreams "
+                         f"over {store_id} to push from")
+    dreamed = approved_dream_entries(ws, store_id, pushed)
+    wanted = [Wanted(path, content, f"playbook:{playbook}") for path, content in (files or {}).items()]
+    return wanted + dreamed
+
+
+def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple[PushResult, list[Wanted]]:
+    what = f"push to memory store {store_id}"
+    check_store(client, check_store_id(store_id), what=what)
+    state = load_state(ws, store_id)
+    redactor = workspace_redactor(ws.config_path)
+    try:
+        cloud = {str(m["path"]): m for m in sdk_beta.iter_memories(client, store_id, full=False)}
+    except Exception as e:
+        raise cloud_error(e, what=what, store=store_id) from None
+    wanted = wanted_memories(ws, store_id, playbook, state.pushed)
+    final: dict[str, Wanted] = {}
+    for w in wanted:  # later wins: a newer approved entry over an older one, dreams over the render
+        final[w.path] = Wanted(w.path, None if w.content is None else redactor.redact_text(w.content), w.source)
+    prefix = playbook_prefix(playbook)
+    owned = any(w.source == f"playbook:{playbook}" for w in wanted)
+    for path in cloud if owned else ():  # a section the playbook no longer has
+        if path.startswith(prefix) and path not in final:
+            final[path] = Wanted(path, None, f"playbook:{playbook}")
+    result = PushResult(store_id, playbook, dry_run=True)
+    for path, w in sorted(final.items()):
+        now = cloud.get(path)
+        known = state.memories.get(path)
+        expected = known.sha256 if known else None
+        if w.content is None:
+            if now is None:
+                continue
+            change = Change("delete", path, w.source, None, str(now["id"]), expected, now["content_sha256"])
+        elif now is None:
+            change = Change("create", path, w.source, w.content)
+        elif now["content_sha256"] == sha256_text(w.content):
+            result.unchanged += 1
+            continue
+        else:
+            change = Change("update", path, w.source, w.content, str(now["id"]), expected, now["content_sha256"])
+        result.changes.append(change)
+    return result, wanted
+
+
+def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: bool = False,
+         actor: str | None = None, progress: Callable[[str], None] | None = None) -> PushResult:
+    with workspace_lock(ws, LOCK_NAME):
+        result, wanted = plan_push(ws, client, store_id, playbook)
+        result.dry_run = dry_run
+        if dry_run:
+            return result
+        state = load_state(ws, store_id)
+        redact = workspace_redactor(ws.config_path).redact_text
+        finished = False
+        try:
+            for n, change in enumerate(result.changes, 1):
+                if progress is not None:
+                    progress(f"{change.op} {change.path} ({n}/{len(result.changes)})")
+                _send(client, store_id, change, state, result)
+            finished = True
+        finally:  # what reached the cloud is in the state and the audit, also when a later call failed
+            for c in result.conflicts:  # the cloud side is shown and audited: no secrets
+                c.cloud_content = redact(c.cloud_content) if c.cloud_content is not None else None
+            _record(ws, state, result, wanted, actor, finished)
+        return result
+
+
+def _record(ws: Workspace, state: Any, result: PushResult, wanted: list[Wanted], actor: str | None,
+            finished: bool) -> None:
+    sent = {c.path for c in result.changes if c.status != "planned"}
+    ok = {c.path for c in result.changes if c.status == "done"}
+    planned = {c.path for c in result.changes}
+    state.pushed |= {w.source.removeprefix("dream:") for w in wanted if w.source.startswith("dream:")
+                     and (w.path in ok or (finished and w.path not in planned))}
+    save_state(ws, state)
+    if not sent:
+        return
+    extra: dict[str, Any] = {} if finished else {"interrupted": True}
+    append_audit(ws, "cloud-push", actor=current_actor(actor), store_id=result.store_id, playbook=result.playbook,
+                 changes=[c.to_json() for c in result.changes if c.status == "done"],
+                 conflicts=[{"path": c.path, "expected_sha256": c.expected_sha256, "cloud_sha256": c.cloud_sha256,
+                             "cloud_version_id": c.cloud_version_id} for c in result.conflicts], **extra)
+
+
+def _send(client: Any, store_id: str, change: Change, state: Any, result: PushResult) -> None:
+    what = f"push {change.path} to memory store {store_id}"
+    if change.op != "create" and change.expected_sha256 is None:
+        _conflict(client, store_id, change, result, "never pulled: dreamcli does not know what the cloud "
+                  "held when you last looked")
+        return
+    try:
+        if change.op == "create":
+            got = sdk_beta.create_memory(client, store_id, change.path, change.content or "")
+        elif change.op == "update":
+            got = sdk_beta.update_memory(client, store_id, str(change.memory_id), change.content or "",
+                                         str(change.expected_sha256))
+        else:
+            got = sdk_beta.delete_memory(client, store_id, str(change.memory_id), str(change.expected_sha256))
+    except Exception as e:
+        if is_conflict(e):
+            _conflict(client, store_id, change, result, "changed in the cloud since the last pull")
+            return
+        raise cloud_error(e, what=what, store=store_id) from None
+    change.status = "done"
+    if change.op == "delete":
+        state.memories.pop(change.path, None)
+        return
+    change.memory_id = str(got.get("id") or change.memory_id)
+    change.sha256_after = str(got.get("content_sha256") or sha256_text(change.content or ""))
+    change.memory_version_id = got.get("memory_version_id")
+    state.memories[change.path] = Known(change.memory_id, change.sha256_after, change.memory_version_id)
+
+
+def _conflict(client: Any, store_id: str, change: Change, result: PushResult, reason: str) -> None:
+    change.status = "conflict"
+    cloud: dict[str, Any] = {}
+    if change.memory_id:
+        try:
+            cloud = sdk_beta.retrieve_memory(client, store_id, change.memory_id)
+        except Exception:  # the other side is best effort: the conflict itself is certain
+            cloud = {}
+    content = cloud.get("content")
+    result.conflicts.append(ConflictReport(
+        path=change.path, op=change.op, expected_sha256=change.expected_sha256,
+        cloud_sha256=cloud.get("content_sha256") or change.cloud_sha256,
+        cloud_version_id=cloud.get("memory_version_id"),
+        cloud_content=content[:EXCERPT] if isinstance(content, str) else None,
+        local_content=change.content[:EXCERPT] if change.content is not None else None, reason=reason))

@@ -1,0 +1,93 @@
+"""`cloud sessions pull`: page through Managed Agents sessions and their events and import each as an
+ordinary session log (source `managed-agents`), through the transcript import runner: redacted, staged,
+audited, idempotent by the cloud session id. Sessions still running are left for a later pull."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli import sdk_beta
+from dreamcli.cloud.client import cloud_error
+from dreamcli.config import workspace_redactor
+from dreamcli.ids import new_ulid
+from dreamcli.sessions.importers import import_transcripts
+from dreamcli.sessions.importers import managed_agents as importer
+from dreamcli.sessions.importers.common import text_of
+from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
+from dreamcli.workspace.home import Workspace
+
+IN_FLIGHT = ("running", "rescheduling")
+
+
+@dataclass
+class SessionsPullResult:
+    listed: int = 0
+    fetched: int = 0
+    already: int = 0
+    in_flight: int = 0
+    imported: int = 0
+    session_ids: list[str] = field(default_factory=list)
+    events: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"listed": self.listed, "fetched": self.fetched, "already_imported": self.already,
+                "in_flight": self.in_flight, "imported": self.imported, "events": self.events,
+                "session_ids": self.session_ids}
+
+
+def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, since: str | None = None,
+                  limit: int | None = None, actor: str | None = None,
+                  progress: Callable[[str], None] | None = None) -> SessionsPullResult:
+    result = SessionsPullResult()
+    redactor = workspace_redactor(ws.config_path)
+    ws.ensure()
+    cache = ws.state_dir / "cloud" / "sessions" / new_ulid()
+    try:
+        try:
+            for s in sdk_beta.iter_sessions(client, agent_id=agent_id, created_at_gte=since, order="desc"):
+                if limit is not None and result.listed >= limit:
+                    break
+                result.listed += 1
+                if s.get("status") in IN_FLIGHT:
+                    result.in_flight += 1
+                    continue
+                if session_path(ws, importer.session_id_for(str(s["id"]), str(s["created_at"]))).exists():
+                    result.already += 1
+                    continue
+                events = [redactor.redact_obj(e) for e in sdk_beta.iter_session_events(client, str(s["id"]))]
+                _write_cache(cache, redactor.redact_obj(s), events)
+                result.fetched += 1
+                result.events += len(events)
+                if progress is not None:
+                    progress(f"{result.fetched} sessions fetched ({result.listed} listed)")
+        except Exception as e:
+            raise cloud_error(e, what="pull Managed Agents sessions") from None
+        if result.fetched:
+            importer.register()
+            summary = import_transcripts(ws, importer.SOURCE, cache, redaction_patterns=_patterns(ws), workers=1,
+                                         actor=actor)
+            result.imported = summary.sessions
+            result.session_ids = list(summary.session_ids)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return result
+
+
+def _patterns(ws: Workspace) -> tuple[str, ...]:
+    from dreamcli.config import load_config
+
+    return tuple(load_config(ws.config_path).redaction.patterns)
+
+
+def _write_cache(cache: Any, session: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """One redacted JSONL file per session: the header, then the events."""
+    prompt = next((text_of(e.get("content")) for e in events if e.get("type") == "user.message"), None)
+    header = {"type": importer.HEADER, "session": session, "prompt": prompt}
+    lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in events]
+    ensure_dir(cache)
+    atomic_write_text(cache / f"{session['id']}.jsonl", "\n".join(lines) + "\n", fsync=False)

@@ -1,0 +1,100 @@
+"""What dreamcli knows of a cloud memory store: the local mirror (`memory/<store>/memories/`, what the
+memory tool sees as `/memories/`) and, per path, the memory id and the `content_sha256` last pulled
+(`state/cloud/memory/<store>.json`). A push sends that hash as its precondition."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from dreamcli.errors import UsageError
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
+from dreamcli.workspace.home import Workspace
+
+STATE_VERSION = 1
+_STORE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def check_store_id(store_id: str) -> str:
+    if not _STORE_RE.fullmatch(store_id or ""):
+        raise UsageError(f"invalid memory store id {store_id!r} (expected memstore_...)")
+    return store_id
+
+
+def sha256_text(text: str) -> str:
+    """The API's `content_sha256`: SHA-256 of the UTF-8 bytes, 64 lowercase hex characters."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cloud_to_tool_path(path: str) -> str:
+    """Cloud `/notes/a.md` -> the memory tool's `/memories/notes/a.md` (used in proposals)."""
+    return "/memories/" + path.lstrip("/")
+
+
+def tool_to_cloud_path(path: str) -> str:
+    p = PurePosixPath(path)
+    parts = p.parts[2:] if p.parts[:2] == ("/", "memories") else p.parts[1:] if p.is_absolute() else p.parts
+    return "/" + "/".join(parts)
+
+
+def mirror_file(ws: Workspace, store_id: str, cloud_path: str) -> Path:
+    """Where a cloud memory lives in the mirror; refuses paths that would leave it (`..`, symlinks)."""
+    from dreamcli.playbooks.apply import memory_path
+
+    try:
+        return memory_path(ws, check_store_id(store_id), cloud_to_tool_path(cloud_path))
+    except ValueError as e:
+        raise UsageError(f"memory store {store_id}: {e}") from None
+
+
+@dataclass
+class Known:
+    memory_id: str
+    sha256: str
+    version_id: str | None = None
+
+
+@dataclass
+class StoreState:
+    store_id: str
+    pulled_at: str | None = None
+    memories: dict[str, Known] = field(default_factory=dict)  # cloud path -> what was last seen
+    pushed: set[str] = field(default_factory=set)  # "<dream id>:<entry id>" of approved cloud-dream entries pushed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "store_id": self.store_id, "pulled_at": self.pulled_at,
+                "memories": {p: {"memory_id": k.memory_id, "sha256": k.sha256, "version_id": k.version_id}
+                             for p, k in sorted(self.memories.items())},
+                "pushed": sorted(self.pushed)}
+
+
+def state_path(ws: Workspace, store_id: str) -> Path:
+    return ws.state_dir / "cloud" / "memory" / f"{check_store_id(store_id)}.json"
+
+
+def load_state(ws: Workspace, store_id: str) -> StoreState:
+    path = state_path(ws, store_id)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return StoreState(store_id)
+    mems = data.get("memories") if isinstance(data, dict) else None
+    state = StoreState(store_id, pulled_at=data.get("pulled_at") if isinstance(data, dict) else None)
+    state.pushed = {str(x) for x in (data.get("pushed") or []) if isinstance(x, str)}
+    for p, k in (mems or {}).items():
+        if isinstance(k, dict) and isinstance(k.get("memory_id"), str) and isinstance(k.get("sha256"), str):
+            state.memories[p] = Known(k["memory_id"], k["sha256"], k.get("version_id"))
+    return state
+
+
+def save_state(ws: Workspace, state: StoreState, *, pulled: bool = False) -> None:
+    if pulled:
+        state.pulled_at = now_rfc3339()
+    path = state_path(ws, state.store_id)
+    ensure_dir(path.parent)
+    atomic_write_text(path, json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n")

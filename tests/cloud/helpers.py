@@ -1,0 +1,52 @@
+"""Shared pieces of the cloud tests: the skip when the installed SDK predates the Managed Agents
+resources, the CLI runner with a temp home, and seeding helpers for the fake server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dreamcli.cloud.client import sdk_problem
+from dreamcli.testing import FakeAnthropic
+from dreamcli.testing.fake_anthropic.managed_data import ManagedData
+from dreamcli.workspace.home import Workspace
+
+SDK_PROBLEM = sdk_problem()
+requires_managed_agents = pytest.mark.skipif(SDK_PROBLEM is not None, reason=SDK_PROBLEM or "")
+
+
+def cli(ws: Workspace, *args: str) -> Any:
+    from dreamcli.cli.app import app
+
+    return CliRunner().invoke(app, ["--home", str(ws.root), *args],
+                              env={"DREAMCLI_ACTOR": "tester", "NO_COLOR": "1"})
+
+
+def cli_json(ws: Workspace, *args: str) -> dict[str, Any]:
+    result = cli(ws, *args, "--json")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def data(server: FakeAnthropic) -> ManagedData:
+    return server.managed.data
+
+
+def audit(ws: Workspace) -> list[dict[str, Any]]:
+    if not ws.audit_path.exists():
+        return []
+    return [json.loads(line) for line in ws.audit_path.read_text().splitlines() if line.strip()]
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def cloud_requests(server: FakeAnthropic, method: str, prefix: str) -> list[Any]:
+    return [r for r in server.all_requests if r.method == method and r.path.startswith(prefix)]
