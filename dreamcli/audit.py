@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
 
 AUDIT_SCHEMA_VERSION = 1
@@ -43,7 +42,28 @@ def append_audit(ws: Workspace, action: str, *, actor: str | None = None, **fiel
 
     record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": current_actor(actor)}
     record.update(workspace_redactor(ws.config_path).redact_obj(fields))
-    append_line(ws.audit_path, json.dumps(record, ensure_ascii=False, separators=(",", ":")), fsync=True)
+    return _chain_and_commit(ws, record)
+
+
+def _chain_and_commit(ws: Workspace, record: dict[str, Any]) -> dict[str, Any]:
+    """Who else was at the keyboard, the hash-chain link and signature (dreamcli.audit_chain), and the
+    git commit when playbooks are git-backed (dreamcli.gitstore)."""
+    from dreamcli import gitstore, sshsig
+    from dreamcli.audit_chain import append_chained
+    from dreamcli.config import load_config
+    from dreamcli.identity import git_identity, os_user
+
+    git_name, git_email = git_identity()
+    record.setdefault("os_user", os_user())
+    if git_name:
+        record.setdefault("git_user", git_name)
+    cfg = load_config(ws.config_path)
+    key = cfg.audit.signing_key
+    sign = (lambda payload: sshsig.sign(payload, key)) if key else None
+    record, line, digest = append_chained(ws, record, sign=sign)
+    if gitstore.enabled(ws, cfg.playbooks.git):
+        gitstore.commit_record(ws, record, line, digest,
+                               email=git_email if record.get("actor") == record.get("os_user") else None)
     return record
 
 

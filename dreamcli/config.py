@@ -45,6 +45,13 @@ class ApprovalsConfig(_Strict):
     allow_writes: list[str] = Field(default_factory=lambda: ["**"])
 
 
+class ApprovalConfig(_Strict):
+    """Policies of `playbooks approve`: `require_lift` refuses an entry whose last pilot's lift CI
+    upper bound is not above 0, or that was never piloted, unless --force with --reason (docs/pilot.md)."""
+
+    require_lift: bool = False
+
+
 class LintConfig(_Strict):
     forbid_phrases: list[str] = Field(default_factory=list)
     forbid_patterns: list[str] = Field(default_factory=list)
@@ -60,6 +67,15 @@ class DreamConfig(_Strict):
 
 class PlaybooksConfig(_Strict):
     default: str = "default"
+    reviewer: str | None = None  # who approves, when --reviewer and $DREAMCLI_ACTOR are not given
+    git: bool = False  # keep playbooks/ as a git repository, one commit per change (docs/audit.md)
+
+
+class AuditConfig(_Strict):
+    """Signing approvals with an SSH key (`ssh-keygen -Y sign`), checked by `playbooks audit --verify`."""
+
+    signing_key: str | None = None
+    allowed_signers: str | None = None
 
 
 class Config(_Strict):
@@ -67,9 +83,11 @@ class Config(_Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     redaction: RedactionConfig = Field(default_factory=RedactionConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     lint: LintConfig = Field(default_factory=LintConfig)
     dream: DreamConfig = Field(default_factory=DreamConfig)
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
 def load_config(path: Path) -> Config:

@@ -23,6 +23,7 @@ Examples:
   dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI step)
   dreamcli dream --offline                       propose playbook entries from past sessions
   dreamcli playbooks diff                        review what the agent learned
+  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift before approving
   dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
   dreamcli import out.tar.gz                     bring a bundle in
   dreamcli doctor                                something is off? check the set-up, one line each
@@ -110,7 +111,7 @@ def _root(
 
 
 def _register() -> None:
-    from dreamcli.cli import cloud, doctor, dream, export, grade, init, playbooks, run, sessions
+    from dreamcli.cli import cloud, doctor, dream, export, grade, init, pilot, playbooks, run, sessions
 
     init.register(app)
     run.register(app)
@@ -118,6 +119,7 @@ def _register() -> None:
     grade.register(app)
     dream.register(app)
     playbooks.register(app)
+    pilot.register(app)
     export.register(app)
     doctor.register(app)
     cloud.register(app)

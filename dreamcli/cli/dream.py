@@ -146,11 +146,11 @@ def _instructions(value: str | None) -> str | None:
 
 
 def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:
-    """Approve every operation without a blocking lint finding, through the playbooks approval (audited)."""
+    """Approve every operation without a blocking lint finding or taint, through the playbooks approval (audited)."""
     from dreamcli.playbooks.approval import approve
 
-    ids = [op.entry_id for op in result.operations if not op.blocking]
-    held = [op.entry_id for op in result.operations if op.blocking]
+    ids = [op.entry_id for op in result.operations if not op.blocking and not op.tainted]
+    held = [op.entry_id for op in result.operations if op.blocking or op.tainted]
     if not ids:
         return {"approved": [], "held_for_review": held}
     review = approve(ws, result.dream_id, entry_ids=ids, actor="dreamcli dream --auto-approve", wait=-1)

@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
         with_samples: bool = typer.Option(
             False, "--with-samples", help="Also add the bundled sample sessions (to try `dream` offline)."
         ),
+        git: bool = typer.Option(False, "--git", help="Keep playbooks/ as a git repository: one commit per "
+                                 "approve, reject, edit, revert and import (docs/audit.md)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         st = state(ctx)
@@ -66,17 +68,28 @@ def register(app: typer.Typer) -> None:
         existed = ws.exists()
         ws.ensure_layout()
         if not ws.config_path.exists():
-            atomic_write_text(ws.config_path, CONFIG_TEMPLATE)
+            atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else ""))
+        git_created = False
+        if git:
+            from dreamcli.gitstore import GitError, init_repo
+
+            try:
+                git_created = init_repo(ws)
+            except GitError as e:
+                raise UsageError(f"--git: {e}") from None
         added = 0
         if with_samples:
             from dreamcli.sessions.samples import install_samples
 
             added = install_samples(ws)
         if as_json:
-            print_json({"workspace": str(ws.root), "created": not existed, "sample_sessions": added})
+            print_json({"workspace": str(ws.root), "created": not existed, "sample_sessions": added,
+                        "git": git_created})
             return
         from dreamcli.ui.console import info
 
         info(f"{'Workspace already exists' if existed else 'Created workspace'}: {ws.root}")
+        if git_created:
+            info(f"playbooks are a git repository: git -C {ws.playbooks_dir} log -p")
         if with_samples:
             info(f"Added {added} sample sessions. Try: dreamcli --home {ws.root} dream --offline")

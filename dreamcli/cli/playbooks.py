@@ -9,6 +9,7 @@ import typer
 
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.errors import UsageError, WorkFailed
+from dreamcli.workspace.home import Workspace
 
 HELP = "Review, approve, reject and revert what the agent learned; history and audit trail."
 EPILOG = """Examples:
@@ -157,12 +158,18 @@ def audit_cmd(
     dream: str = typer.Option(None, "--dream", help="Only records about this dream (id or prefix)."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the newest N records."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    verify: bool = typer.Option(False, "--verify", help="Check the hash chain, the signatures (with "
+                                "audit.allowed_signers) and that each live playbook is what its last audited "
+                                "change made; exit 1 naming the first line that breaks."),
 ) -> None:
     """The audit trail: every approval, rejection, edit, revert, import and export, oldest first."""
     from dreamcli.audit import iter_audit
     from dreamcli.timeutil import parse_since, parse_ts
 
     ws = open_workspace(ctx, create=False)
+    if verify:
+        _verify(ctx, ws, as_json)
+        return
     after = parse_since(since) if since else None
     records = []
     for rec in iter_audit(ws):
@@ -189,6 +196,21 @@ def audit_cmd(
     from dreamcli.ui.playbooks_view import render_audit
 
     render_audit(records)
+
+
+def _verify(ctx: typer.Context, ws: Workspace, as_json: bool) -> None:
+    from dreamcli.cli.common import config
+    from dreamcli.playbooks.audit_verify import verify_audit
+
+    result = verify_audit(ws, allowed_signers=config(ctx).audit.allowed_signers)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+    else:
+        from dreamcli.ui.audit_view import render_verify
+
+        render_verify(result.to_json())
+    if not result.ok:
+        raise WorkFailed(f"audit trail does not verify: {result.first_problem()}")
 
 
 def register(app: typer.Typer) -> None:

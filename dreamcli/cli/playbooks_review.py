@@ -14,7 +14,26 @@ from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
 
-_ACTOR = typer.Option(None, "--actor", help="Who is deciding (default: $DREAMCLI_ACTOR, else the login name).")
+
+def _reviewer_default(ctx: typer.Context, value: str | None) -> str | None:
+    """--reviewer, else $DREAMCLI_ACTOR (applied later), else config playbooks.reviewer."""
+    import os
+
+    if value or ctx.resilient_parsing or os.environ.get("DREAMCLI_ACTOR"):
+        return value
+    from dreamcli.cli.common import state
+    from dreamcli.config import load_config
+    from dreamcli.errors import DreamError
+    from dreamcli.workspace.home import resolve_home
+
+    try:
+        return load_config(resolve_home(state(ctx).home).config_path).playbooks.reviewer
+    except DreamError:
+        return value
+
+
+_ACTOR = typer.Option(None, "--reviewer", "--actor", callback=_reviewer_default, help="Who is deciding (default: "
+                      "$DREAMCLI_ACTOR, else config playbooks.reviewer, else the login name).")
 _WAIT = typer.Option(None, "--wait", metavar="SECONDS", help="Wait this long for another approval to finish "
                      "(-1: forever; default: fail at once with exit 75).")
 _ENTRY = typer.Option(None, "--entry", "-e", metavar="ID", help="A proposed entry id (repeatable).")
@@ -64,6 +83,11 @@ def register(app: typer.Typer) -> None:
         playbook: str = typer.Option(None, "--playbook", help="Only proposals for this playbook."),
         decided: bool = typer.Option(False, "--all-entries", help="Also show entries already approved/rejected."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (every evidence excerpt included)."),
+        html: str = typer.Option(None, "--html", metavar="FILE", help="Write one self-contained HTML review page "
+                                 "(- for stdout): diffs, evidence, lint, pilot lift, the commands to approve."),
+        with_transcripts: bool = typer.Option(False, "--with-transcripts", help="With --html: also write each "
+                                              "evidence session as a page in FILE-transcripts/, linked."),
+        reviewer: str = _ACTOR,
     ) -> None:
         """Each proposed change: added, changed, merged or retired, old and new text side by side, with
         support, evidence excerpts (session ids), lint findings and whether it still fits."""
@@ -76,6 +100,20 @@ def register(app: typer.Typer) -> None:
         dreams = [load_dream(ws, dream_id)] if dream_id else pending_dreams(ws, playbook, problems)
         for p in problems:
             warn(p)
+        if with_transcripts and not html:
+            raise UsageError("--with-transcripts goes with --html FILE")
+        if html:
+            from dreamcli.cli.common import command_prefix, config
+            from dreamcli.cli.html_out import write_review_html
+            from dreamcli.identity import reviewer as reviewer_of
+            from dreamcli.ui.console import info
+
+            who = reviewer_of(reviewer, config(ctx).playbooks.reviewer)
+            written = write_review_html(ws, dreams, html, with_transcripts=with_transcripts, reviewer=who,
+                                        prefix=command_prefix(ctx))
+            if html != "-":
+                info(f"wrote {written[0]}" + (f" and {len(written) - 1} transcript pages" if len(written) > 1 else ""))
+            return
         described = [describe_dream(ws, d, include_decided=decided or bool(dream_id)) for d in dreams]
         if as_json:
             if dream_id:
@@ -98,7 +136,11 @@ def register(app: typer.Typer) -> None:
                                   "pending dream without DREAM_ID)."),
         edit_text: str = typer.Option(None, "--edit-text", help="Approve one --entry with this text instead."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
-        force: bool = typer.Option(False, "--force", help="Approve entries despite blocking lint findings."),
+        force: bool = typer.Option(False, "--force", help="Approve entries despite blocking lint findings "
+                                   "(or, with --reason, without the pilot lift approval.require_lift asks for)."),
+        reason: str = typer.Option(None, "--reason", help="Why --force overrides approval.require_lift (audited)."),
+        include_tainted: bool = typer.Option(False, "--include-tainted", help="With --all, also approve tainted "
+                                             "entries (evidence only from untrusted content); audited."),
         actor: str = _ACTOR,
         wait: float = _WAIT,
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -127,7 +169,8 @@ def register(app: typer.Typer) -> None:
         for did, ids in targets:
             edits = {ids[0]: edit_text} if edit_text is not None else None
             results.append(approve(ws, did, entry_ids=ids or None, all_=not ids, edits=edits, force=force,
-                                   actor=actor, wait=wait).to_json())
+                                   actor=actor, wait=wait, reason=reason,
+                                   include_tainted=include_tainted).to_json())
         _finish(results, as_json)
 
     @app.command("reject", epilog="Example:\n\n  dreamcli playbooks reject 01JD3Z --entry pb-8m2k4q1z "

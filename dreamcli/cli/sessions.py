@@ -39,7 +39,7 @@ def list_cmd(
     from dreamcli.sessions.summary import SessionFilter, apply_grades
     from dreamcli.timeutil import parse_since
 
-    statuses = (*END_STATUSES, "incomplete")
+    statuses = tuple(dict.fromkeys((*END_STATUSES, "incomplete")))
     if status is not None and status not in statuses:
         raise UsageError(f"--status: {status!r} is not one of {', '.join(statuses)}")
     ws = open_workspace(ctx, create=False)
@@ -60,8 +60,15 @@ def show_cmd(
     ctx: typer.Context,
     session_id: str = typer.Argument(..., help="Session id or a unique prefix of it."),
     as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
+    html: str = typer.Option(None, "--html", metavar="FILE", help="Write the transcript as a self-contained "
+                             "HTML page (- for stdout), tool calls folded."),
 ) -> None:
     """Show one session as a readable transcript (or its events with --json)."""
+    if html:
+        from dreamcli.cli.html_out import write_transcript_html
+
+        write_transcript_html(open_workspace(ctx, create=False), session_id, html)
+        return
     from dreamcli.outcomes.store import iter_grades
     from dreamcli.sessions.paths import find_session
     from dreamcli.sessions.reader import read_events

@@ -148,9 +148,13 @@ def blocking_findings(ws: Workspace, dream: Dream, op: Operation, edits: dict[st
 
 def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
             edits: dict[str, str] | None = None, force: bool = False, actor: str | None = None,
-            wait: float | None = None) -> ReviewResult:
-    """Apply the chosen operations of a dream to its playbook as a new version."""
+            wait: float | None = None, reason: str | None = None, include_tainted: bool = False) -> ReviewResult:
+    """Apply the chosen operations of a dream to its playbook as a new version. With config
+    `approval.require_lift`, entries without a pilot lift above 0 need `force` and a `reason` (audited).
+    With `all_`, tainted operations (evidence only from untrusted content) stay pending unless
+    `include_tainted` (audited either way)."""
     who = current_actor(actor)
+    reason = redact_edit(ws, reason)[0].strip() if reason else None
     edits = {k: redact_edit(ws, normalize_text(v))[0] for k, v in (edits or {}).items()}
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
@@ -167,6 +171,9 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                     raise UsageError(f"entry {op.entry_id} of dream {dream.dream_id} was rejected; a rejected "
                                      "entry cannot be approved (the next dream may propose it again)")
                 result.skipped.append((op.entry_id, "rejected"))
+            elif all_ and op.tainted and not include_tainted:
+                result.skipped.append((op.entry_id, f"tainted ({', '.join(op.taint)}): approve it with --entry "
+                                                    f"{op.entry_id}, or pass --include-tainted"))
             else:
                 todo.append(op)
         for entry_id, text in edits.items():
@@ -185,6 +192,13 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
                              f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
                              "leave them out, or approve with --force")
+        gated = lift_gate(ws, dream, todo)
+        if gated and not (force and reason):
+            first_id, why = next(iter(gated.items()))
+            raise UsageError(f"approval.require_lift: entry {first_id} cannot be approved: {why} "
+                             f"({len(gated)} entr{'y' if len(gated) == 1 else 'ies'} held); pilot it with: "
+                             f"dreamcli pilot TASK.yaml --proposal {dream.dream_id} --entry {first_id}; or approve "
+                             "with --force --reason TEXT (audited)")
         if not todo:
             result.status = dream.status
             return result
@@ -201,12 +215,28 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             if o.entry_id in edits:
                 new = edits[o.entry_id]
                 records.append(_decision("edit", o.entry_id, who, text=new, text_hash=content_hash(new)))
+            forced = o.entry_id in blocked or o.entry_id in gated
             records.append(_decision("approve", o.entry_id, who, result=o.status, playbook_version=version,
-                                     forced=o.entry_id in blocked, text_hash=content_hash(o.after)))
+                                     forced=forced, text_hash=content_hash(o.after)))
         result.status = _record(ws, dream, records)
-        result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked))
+        result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked),
+                                     forced_lift=[{"entry_id": k, "why": v} for k, v in gated.items()],
+                                     reason=reason, tainted=sorted(o.entry_id for o in todo if o.tainted),
+                                     include_tainted=include_tainted and all_)
         journal.finish(ws, prop.playbook)
         return result
+
+
+def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation]) -> dict[str, str]:
+    """Entry id -> why config `approval.require_lift` holds it (empty when the policy is off). Only
+    operations that change playbook text are measured by a pilot, so only they are held."""
+    if not workspace_config(ws).approval.require_lift:
+        return {}
+    from dreamcli.playbooks.lift import last_lifts, lift_problem
+
+    lifts = last_lifts(dream.dir)
+    return {o.entry_id: why for o in ops if o.target == "playbook" and o.op != "counts"
+            and (why := lift_problem(lifts.get(o.entry_id))) is not None}
 
 
 def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str],

@@ -108,10 +108,14 @@ class Operation(_Open):
     lint: list[LintFinding] = Field(default_factory=list)
     path: str | None = None  # memory operations: /memories/...
     merged_paths: list[str] = Field(default_factory=list)
+    # untrusted sources that are all the evidence has (imported-transcript, network, hidden-characters,
+    # file-content); empty when some evidence is trusted. A tainted operation is left out of
+    # `approve --all` unless the reviewer passes --include-tainted.
+    taint: list[str] = Field(default_factory=list)
 
     _target_default = field_validator("target", mode="before")(_none_to("playbook"))
     _text_defaults = field_validator("reason", "kind", mode="before")(_none_to(""))
-    _lists = field_validator("merged_ids", "merged_paths", "evidence", "lint", mode="before")(_none_to(list))
+    _lists = field_validator("merged_ids", "merged_paths", "evidence", "lint", "taint", mode="before")(_none_to(list))
     _models = field_validator("support", "metadata", mode="before")(_none_to(dict))
 
     @field_validator("impact", mode="before")
@@ -140,12 +144,16 @@ class Operation(_Open):
     def blocking(self) -> list[LintFinding]:
         return [f for f in self.lint if f.severity == BLOCK]
 
+    @property
+    def tainted(self) -> bool:
+        return bool(self.taint)
+
     def to_json(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["support"] = self.support.model_dump(mode="json", exclude_none=True)
         drop = ("path", "merged_paths") if self.target == "playbook" else ("section", "merged_ids", "metadata",
                                                                            "support", "impact")
-        for key in drop:
+        for key in (*drop, "taint"):
             if not data.get(key):
                 data.pop(key, None)
         return data

@@ -74,6 +74,9 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     dry = apply_operations(pb, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
                            memory_store=prop.memory_store)
     fit = {o.entry_id: o for o in dry.outcomes}
+    from dreamcli.playbooks.lift import last_lifts
+
+    lifts = last_lifts(dream.dir)
     items = []
     for op in ops:
         entry = before.get(op.entry_id)
@@ -94,9 +97,10 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
             "support": op.support.model_dump(mode="json", exclude_none=True),
             "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op),
             "evidence_total": len(op.evidence), "lint": [f.to_json() for f in op.lint],
-            "blocking": bool(op.blocking),
+            "blocking": bool(op.blocking), "taint": list(op.taint),
             "decision": decision.action, "fits": outcome.status if outcome else None,
             "conflict": outcome.reason if outcome and outcome.status == "conflict" else None,
+            "pilot": lifts[op.entry_id].to_json() if op.entry_id in lifts else None,
         })
     return {
         "dream_id": dream.dream_id, "playbook": prop.playbook, "status": dream.status,

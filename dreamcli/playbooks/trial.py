@@ -6,7 +6,7 @@ session records `with_proposal` so a later review can compare trial runs with or
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,16 +48,19 @@ class Trial:
         return load
 
 
-def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = False) -> Trial:
+def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = False,
+                   entry_ids: Collection[str] | None = None) -> Trial:
     """The dream's playbook with its undecided playbook operations applied (in memory only).
 
     Approved entries are already live; rejected ones are left out unless `include_rejected`. Edits a
     reviewer made are used. Operations that conflict with the live playbook are skipped and listed.
+    With `entry_ids`, only those operations are applied (`dreamcli pilot --entry`).
     The result keeps the live version number: it is not a new version.
     """
     dream = load_dream(ws, dream_id)
     prop = dream.proposal
     ops = [o for o in prop.operations if o.target == "playbook"
+           and (entry_ids is None or o.entry_id in entry_ids)
            and (dream.decision(o.entry_id).action is None
                 or (include_rejected and dream.decision(o.entry_id).action == "reject"))]
     live, _ = read_live(ws, prop.playbook)

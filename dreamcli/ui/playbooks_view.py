@@ -193,6 +193,8 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     if item.get("reason"):
         why += [("  why: ", "dim"), item["reason"]]
     lines.add(*why)
+    if item.get("pilot"):
+        lines.add(*_pilot_segments(item["pilot"]))
     for ev in item.get("evidence") or []:
         where = str(ev.get("session_id") or ev.get("path") or "memory store")
         where += f"#{ev['seq']}" if ev.get("seq") is not None else ""
@@ -202,8 +204,19 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         lines.add((f"  · … {hidden} more (--json shows them)", "dim"))
     for f in item.get("lint") or []:
         lines.add("  ", *_finding_segments(f))
+    if item.get("taint"):
+        lines.add(("  TAINTED", "bold yellow"), f": evidence only from untrusted content ({', '.join(item['taint'])});"
+                  " approve --all leaves it out unless --include-tainted")
     if item.get("conflict"):
         lines.add(("  conflict: ", "red"), item["conflict"])
+
+
+def _pilot_segments(lift: dict[str, Any]) -> list[tuple[str, str] | str]:
+    """`pilot: lift +0.30 (95% CI -0.10..+0.60, p 0.18, 20 pairs)` coloured by what the CI says."""
+    from dreamcli.ui.pilot_view import effect_word, lift_phrase
+
+    style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift.get("p_value")), "yellow")
+    return [("  pilot: ", "dim"), (lift_phrase(lift), style)]
 
 
 def render_review(result: dict[str, Any]) -> None:

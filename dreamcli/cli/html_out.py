@@ -1,0 +1,78 @@
+"""Writing the HTML pages: `playbooks diff --html FILE` (and its transcript pages) and
+`sessions show --html FILE`. Data comes from the core, markup from dreamcli.ui.html_pages."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from dreamcli.errors import DreamError, UsageError
+from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.home import Workspace
+
+TRANSCRIPTS_SUFFIX = "-transcripts"
+
+
+def _emit(target: str, html: str) -> None:
+    if target == "-":
+        sys.stdout.write(html)
+        sys.stdout.flush()
+    else:
+        atomic_write_text(Path(target), html)
+
+
+def _load_transcript(ws: Workspace, session_id: str, generated: str) -> dict[str, Any]:
+    from dreamcli.orchestration.tree import children_of
+    from dreamcli.outcomes.store import iter_grades
+    from dreamcli.sessions.paths import find_session
+    from dreamcli.sessions.reader import read_events
+    from dreamcli.ui.transcript_data import transcript_page
+
+    path = find_session(ws, session_id)
+    events, stats = read_events(path)
+    if not events:
+        raise UsageError(f"{path}: no readable events")
+    sid = events[0].get("session_id", path.stem)
+    grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
+    return transcript_page(events, grades=grades, children=children_of(ws, events), skipped=stats.skipped,
+                           generated=generated)
+
+
+def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:
+    from dreamcli.timeutil import now_rfc3339
+    from dreamcli.ui.html_pages import render_transcript_page
+
+    _emit(target, render_transcript_page(_load_transcript(ws, session_id, now_rfc3339())))
+
+
+def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_transcripts: bool,
+                      reviewer: dict[str, Any], prefix: str = "dreamcli") -> list[str]:
+    """Write the review page (and, with transcripts, one page per evidence session beside it).
+    Returns the paths written (`-` for stdout)."""
+    from dreamcli.playbooks.review_page import evidence_sessions, review_page
+    from dreamcli.timeutil import now_rfc3339
+    from dreamcli.ui.html_pages import render_review_page, render_transcript_page
+
+    if with_transcripts and target == "-":
+        raise UsageError("--with-transcripts writes pages beside the review page: give --html FILE, not -")
+    generated = now_rfc3339()
+    written: list[str] = []
+    links: dict[str, str] = {}
+    if with_transcripts:
+        out = Path(target)
+        folder = out.parent / f"{out.stem}{TRANSCRIPTS_SUFFIX}"
+        for sid in sorted(evidence_sessions(dreams)):
+            try:
+                data = _load_transcript(ws, sid, generated)
+            except DreamError:
+                continue  # not in this workspace (e.g. pruned): its excerpts stay without a link
+            path = folder / (re.sub(r"[^A-Za-z0-9_-]", "_", str(data["session_id"] or sid)) + ".html")
+            atomic_write_text(path, render_transcript_page(data))
+            links[sid] = f"{folder.name}/{path.name}"
+            written.append(str(path))
+    page = review_page(ws, dreams, reviewer=reviewer, generated=generated, transcripts=links, prefix=prefix)
+    _emit(target, render_review_page(page))
+    written.insert(0, target)
+    return written

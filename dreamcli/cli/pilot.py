@@ -1,0 +1,91 @@
+"""`dreamcli pilot`: measure a proposal's lift on your own tasks before approving it (parsing and
+rendering only; the work is `dreamcli.pilot.api`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dreamcli.cli.common import config as load_config
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError
+
+HELP = "Measure a proposal's lift: run tasks with and without its pending entries, with statistics."
+EPILOG = """Examples:
+
+\b
+  dreamcli pilot sample_tasks/contract-review.yaml --proposal 01JD3Z
+  dreamcli pilot 'tasks/*.yaml' --proposal 01JD3Z --entry pb-3f9k2xab --trials 10 --parallel 8
+  dreamcli pilot task.yaml --proposal 01JD3Z --per-entry --max-cost 5 --yes --json
+
+Every task runs K times (--trials, default 5) in two arms: baseline (the live playbooks) and
+candidate (the same plus the chosen pending entries; all of them without --entry), interleaved,
+each trial in a fresh copy of the task's workdir, graded with the task's outcome spec and logged as
+an ordinary session tagged with the pilot. --per-entry adds a leave-one-out arm per entry.
+
+Output: per arm the pass rate with a Wilson 95% interval; the lift (candidate - baseline) with a
+paired bootstrap 95% interval and an exact McNemar p-value; score, cost, tokens, turns and wall
+time deltas. The result is appended to dreams/<id>/pilot.json and shown by `playbooks diff`.
+Live playbooks never change. Ctrl-C keeps finished trials; the same command resumes.
+
+Exit codes: 0 the pilot ran, 2 bad input (or no terminal to confirm on: add --yes), 3 model error,
+4 no credentials, 130 interrupted. See docs/pilot.md.
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("pilot", help=HELP, epilog=EPILOG)
+    def pilot_cmd(
+        ctx: typer.Context,
+        tasks: list[Path] = typer.Argument(..., metavar="TASK.yaml...", help="Task files with an outcome (globs "
+                                           "too).", show_default=False),
+        proposal: str = typer.Option(..., "--proposal", metavar="DREAM_ID", help="The dream whose pending "
+                                     "entries to measure (id or unique prefix)."),
+        entry: list[str] = typer.Option(None, "--entry", "-e", metavar="ID", help="Only these pending entries "
+                                        "(repeatable; default: all of them)."),
+        trials: int = typer.Option(5, "--trials", "-k", min=1, max=1000, help="Runs of every task in each arm."),
+        parallel: int = typer.Option(None, "--parallel", min=1, max=256, help="Trials at once (default: config "
+                                     "limits.concurrency)."),
+        max_cost: float = typer.Option(None, "--max-cost", metavar="USD", min=0.0, help="Start no trial once "
+                                       "this run has spent this much (agent and grader)."),
+        per_entry: bool = typer.Option(False, "--per-entry", help="Also leave each entry out in turn, to see "
+                                       "which one carries the lift."),
+        allow: list[str] = typer.Option(None, "--allow", metavar="PATTERN", help="Allow bash commands and writes "
+                                        "matching this glob in every trial (repeatable)."),
+        approve_tools: bool = typer.Option(False, "--approve-tools", help="Approve every tool call in every trial "
+                                           "(each runs in a throwaway copy of the workdir; recorded)."),
+        new: bool = typer.Option(False, "--new", help="Start over instead of resuming an earlier run of the same "
+                                 "pilot."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking (required without a terminal)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+    ) -> None:
+        from dreamcli.orchestration import register_delegate
+        from dreamcli.orchestration.batch import expand_task_args
+        from dreamcli.pilot.api import execute, prepare
+        from dreamcli.ui.console import is_interactive
+        from dreamcli.ui.pilot_view import PilotView, confirm_start, render_plan, render_result
+
+        register_delegate()  # a task may name the `delegate` tool
+        files = expand_task_args(tasks)
+        ws = open_workspace(ctx, create=False)
+        cfg = load_config(ctx)
+        prep = prepare(ws, cfg, files, proposal, entry_ids=list(entry or []) or None, trials=trials,
+                       per_entry=per_entry, fresh=new)
+        n = parallel or cfg.limits.concurrency
+        if not (quiet and yes):
+            render_plan(prep, parallel=n, max_cost=max_cost)
+        if prep.todo and not yes:
+            if not is_interactive():
+                raise UsageError("no terminal to confirm the estimated cost on: add --yes to start the pilot "
+                                 "(nothing was run)")
+            if not confirm_start():
+                raise typer.Exit(0)
+        with PilotView(prep, quiet=quiet) as view:
+            result = execute(ws, cfg, prep, parallel=n, max_cost=max_cost, allow=tuple(allow or ()),
+                             yes_tools=approve_tools, progress=view)  # type: ignore[arg-type]
+        if as_json:
+            print_json(result)
+        else:
+            render_result(result)

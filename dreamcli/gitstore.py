@@ -1,0 +1,123 @@
+"""Git-backed playbook history, opt-in (config `playbooks: {git: true}` or `dreamcli init --git`).
+
+`playbooks/` becomes a git repository (`.history/` stays dreamcli's own and is ignored). Every audit
+record that changes or decides about a playbook -- approve, reject, edit, revert, import,
+reconciled -- is one commit whose message names the action, dream, entry ids and reviewer and
+points at the audit line, so `git log -p` reads as the review history and the repository can be
+pushed. `playbooks history` and `revert` work the same with or without it. Uses the `git` binary;
+a git failure never undoes a change: it is logged in state/logs/git.log and the next commit takes
+the change along.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import DIR_MODE, append_line, atomic_write_text, ensure_dir
+from dreamcli.workspace.home import Workspace
+
+COMMIT_ACTIONS = ("approve", "reject", "edit", "revert", "import", "reconciled")
+IGNORE = ".history/\n.*.tmp\n"
+TIMEOUT_S = 60
+
+
+class GitError(Exception):
+    pass
+
+
+def repo_exists(ws: Workspace) -> bool:
+    return (ws.playbooks_dir / ".git").is_dir()
+
+
+def enabled(ws: Workspace, configured: bool) -> bool:
+    return configured or repo_exists(ws)
+
+
+def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None) -> str:
+    exe = shutil.which("git")
+    if exe is None:
+        raise GitError("git is not installed")
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+    try:
+        proc = subprocess.run([exe, "-C", str(ws.playbooks_dir), *args], capture_output=True, text=True,
+                              timeout=TIMEOUT_S, check=False, env=full_env,
+                              umask=0o077)  # what git writes is private too (docs/workspace.md)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise GitError(str(e)) from None
+    if proc.returncode != 0:
+        raise GitError(f"git {args[0]}: " + (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1])
+    return proc.stdout
+
+
+def _identity_env(name: str, email: str | None) -> dict[str, str]:
+    from dreamcli.identity import git_identity
+
+    mail = email or re.sub(r"[^A-Za-z0-9._-]+", ".", name).strip(".") + "@localhost"
+    env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": mail}
+    git_name, git_email = git_identity()
+    if not git_name or not git_email:  # no git identity here (CI): the reviewer commits too
+        env |= {"GIT_COMMITTER_NAME": git_name or name, "GIT_COMMITTER_EMAIL": git_email or mail}
+    return env
+
+
+def init_repo(ws: Workspace, actor: str = "dreamcli") -> bool:
+    """Make playbooks/ a git repository with a first commit of what is there. False if it already was."""
+    ensure_dir(ws.playbooks_dir)
+    if repo_exists(ws):
+        return False
+    _git(ws, "init", "-q", "--shared=0600")
+    os.chmod(ws.playbooks_dir / ".git", DIR_MODE)
+    ignore = ws.playbooks_dir / ".gitignore"
+    if not ignore.exists():
+        atomic_write_text(ignore, IGNORE)
+    _git(ws, "add", "-A", ".")
+    _git(ws, "commit", "-q", "--allow-empty", "-m", "dreamcli: track playbooks", env=_identity_env(actor, None))
+    return True
+
+
+def message(record: dict[str, Any], line: int, digest: str) -> str:
+    action = str(record.get("action"))
+    ids = [str(i) for i in record.get("entry_ids") or []]
+    subject = f"{action}: {record.get('playbook') or '-'}"
+    if record.get("version_after") is not None and record.get("version_after") != record.get("version_before"):
+        before = record.get("version_before")
+        subject += f" {'new' if before is None else f'v{before}'} → v{record.get('version_after')}"
+    if ids:
+        subject += f" ({len(ids)} entr{'y' if len(ids) == 1 else 'ies'})"
+    body = [f"Dream: {record.get('dream_id')}" if record.get("dream_id") else None,
+            f"Entries: {', '.join(ids)}" if ids else None,
+            f"Reason: {record['reason']}" if record.get("reason") else None,
+            f"Reviewer: {record.get('actor')}" + (f" (os user {record['os_user']}"
+                                                  + (f", git {record['git_user']}" if record.get("git_user") else "")
+                                                  + ")" if record.get("os_user") else ""),
+            f"Audit-Line: {line}", f"Audit-Hash: {digest}"]
+    return subject + "\n\n" + "\n".join(b for b in body if b) + "\n"
+
+
+def commit_record(ws: Workspace, record: dict[str, Any], line: int, digest: str, *,
+                  email: str | None = None) -> str | None:
+    """One commit for this audit record; the commit id, or None (not a playbook action, or git failed:
+    logged)."""
+    if record.get("action") not in COMMIT_ACTIONS or not record.get("playbook"):
+        return None
+    actor = str(record.get("actor") or "unknown")
+    try:
+        init_repo(ws, actor)
+        _git(ws, "add", "-A", ".")
+        _git(ws, "commit", "-q", "--allow-empty", "--no-verify", "-m", message(record, line, digest),
+             env=_identity_env(actor, email))
+        return _git(ws, "rev-parse", "HEAD").strip()
+    except GitError as e:
+        log = ws.logs_dir / "git.log"
+        append_line(log, f"{now_rfc3339()} audit line {line} ({record.get('action')}): {e}")
+        return None
+
+
+def log_path(ws: Workspace) -> Path:
+    return ws.logs_dir / "git.log"

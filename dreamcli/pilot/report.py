@@ -1,0 +1,88 @@
+"""A pilot's result from its trial records (pure: no I/O). The object `--json` prints and
+`dreams/<id>/pilot.json` stores, one per run (docs/pilot.md, "Output")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dreamcli.pilot.plan import BASELINE, CANDIDATE, WITHOUT, PilotPlan
+from dreamcli.pilot.stats import Lift, lift_of, mean, verdict, wilson
+
+RESULT_VERSION = 1
+_USAGE = (("cost_usd", "cost_usd"), ("tokens", "tokens"), ("turns", "turns"), ("wall_s", "wall_s"))
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def arm_summary(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    scored = [r for r in records if r.get("scored")]
+    passed = sum(1 for r in scored if r.get("passed"))
+    n = len(scored)
+    lo, hi = wilson(passed, n)
+    scores = [float(r["score"]) for r in scored if r.get("score") is not None]
+    out: dict[str, Any] = {
+        "name": name, "trials": n, "passed": passed, "pass_rate": _round(passed / n if n else None),
+        "ci95": [round(lo, 4), round(hi, 4)], "unscored": len(records) - n,
+        "score_mean": _round(mean(scores)), "cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in records), 6),
+    }
+    for key, field in _USAGE:
+        out[f"{key}_per_trial"] = _round(mean([float(r.get(field) or 0) for r in scored]), 6)
+    return out
+
+
+def _pairs(records: list[dict[str, Any]], plan: PilotPlan, base: str, cand: str) -> list[list[tuple[bool, bool]]]:
+    """Paired pass/fail by task: the same task and trial index in both arms, both scored."""
+    index = {(r["task_key"], r["arm"], int(r["index"])): r for r in records if r.get("scored")}
+    groups = []
+    for t in plan.tasks:
+        group = []
+        for j in range(plan.trials):
+            b, c = index.get((t.key, base, j)), index.get((t.key, cand, j))
+            if b is not None and c is not None:
+                group.append((bool(b.get("passed")), bool(c.get("passed"))))
+        groups.append(group)
+    return groups
+
+
+def lift_json(lift: Lift) -> dict[str, Any]:
+    return {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value)}
+
+
+def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id: str, status: str, ts: str,
+                 this_run_usd: float = 0.0, estimate_usd: float | None = None,
+                 max_cost: float | None = None, stop_reason: str | None = None) -> dict[str, Any]:
+    """The result object (see the module docstring) over every recorded trial of this pilot."""
+    recs = [r for r in records if r.get("pilot_id") == pilot_id]
+    by_arm = {a.name: [r for r in recs if r.get("arm") == a.name] for a in plan.arms}
+    arms = [arm_summary(a.name, by_arm[a.name]) for a in plan.arms]
+    base, cand = arms[0], arms[1]
+    lift = lift_of(_pairs(recs, plan, BASELINE, CANDIDATE))
+
+    def delta(key: str) -> float | None:
+        x, y = cand.get(key), base.get(key)
+        return None if x is None or y is None else _round(x - y, 6)
+
+    result: dict[str, Any] = {
+        "v": RESULT_VERSION, "pilot_id": pilot_id, "plan": plan.plan_key, "ts": ts, "status": status,
+        "stop_reason": stop_reason, "dream_id": plan.dream_id, "playbook": plan.playbook,
+        "entries": list(plan.entry_ids), "leave_one_out": plan.per_entry, "trials": plan.trials,
+        "tasks": plan.describe()["tasks"], "arms": arms, "lift": lift_json(lift),
+        "score": {"baseline": base["score_mean"], "candidate": cand["score_mean"], "delta": delta("score_mean")},
+        "deltas": {key: delta(f"{key}_per_trial") for key, _ in _USAGE},
+        "cost": {"total_usd": round(sum(a["cost_usd"] for a in arms), 6), "this_run_usd": round(this_run_usd, 6),
+                 "estimate_usd": _round(estimate_usd, 6), "max_cost_usd": max_cost,
+                 "by_arm": {a["name"]: a["cost_usd"] for a in arms}},
+        "session_ids": {a.name: [r["session_id"] for r in sorted(by_arm[a.name], key=lambda r: (r["task_key"],
+                                                                                               r["index"]))
+                                 if r.get("session_id")] for a in plan.arms},
+        "unscored": sum(a["unscored"] for a in arms),
+        "per_entry": {},
+    }
+    if plan.per_entry:
+        for entry in plan.entry_ids:
+            own = lift_of(_pairs(recs, plan, WITHOUT + entry, CANDIDATE))
+            result["per_entry"][entry] = {"arm": WITHOUT + entry, "lift": lift_json(own)}
+    return result

@@ -1,0 +1,215 @@
+"""Running a pilot's trials: each one an ordinary session in a fresh copy of the task's workdir,
+graded with the task's outcome spec, at most `parallel` at once (docs/pilot.md).
+
+    run = run_pilot(ws, config, plan, todo, pilot_id=pid, journal=journal, parallel=4, max_cost=2.0,
+                    progress=view)
+    run.records, run.status        # "complete", or "stopped" when --max-cost was reached
+
+Every trial runs `run_agent` with the arm's playbooks (the baseline: the live ones; a candidate: the
+proposal's playbook with the chosen entries applied in memory), the same model and settings in every
+arm, and the outcome's revision loop exactly as `dreamcli run` does. Its session.start carries
+`pilot: {id, arm, trial, task, dream_id}`. The workdir copy (and a private copy of the memory store,
+so trials never see each other's notes) is removed when the trial ends; nothing live is written
+except the session log and the grade, as for any run.
+
+A finished trial is appended to the journal at once. `--max-cost` stops starting trials once the
+spend (agent and grader) reaches it; the trials running then finish. Ctrl-C stops every trial (their
+logs end `interrupted`, they are not recorded) and raises `Interrupted` carrying `.records`; a
+re-run of the same command resumes with the trials not yet recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.loop import run_agent
+from dreamcli.agent.options import RunOptions
+from dreamcli.agent.results import RunResult
+from dreamcli.config import Config
+from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted
+from dreamcli.orchestration.batch import LEAD_GRACE_S
+from dreamcli.orchestration.supervisor import Job, Monitor, SupervisedWriter, Supervisor
+from dreamcli.outcomes.grading import GradeResult
+from dreamcli.outcomes.revision import RevisionLoop
+from dreamcli.pilot.plan import PilotPlan, TrialRef
+from dreamcli.pilot.store import TrialJournal
+from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.home import Workspace
+
+
+class PilotProgress:
+    """What the runner reports (no-op defaults; dreamcli.ui.pilot_view draws it). Called from workers."""
+
+    def trial_started(self, ref: TrialRef) -> None:
+        """A trial's session is about to start."""
+
+    def trial_done(self, ref: TrialRef, record: dict[str, Any]) -> None:
+        """A trial finished and was recorded (or ended unscored: record["scored"] is False)."""
+
+    def stopping(self, reason: str) -> None:
+        """No further trial will start (the budget was reached)."""
+
+
+@dataclass
+class PilotRun:
+    records: list[dict[str, Any]] = field(default_factory=list)  # this run's finished trials
+    status: str = "complete"  # complete, stopped (budget)
+    stop_reason: str | None = None
+    spent_usd: float = 0.0
+    skipped: int = 0  # trials not started because of the budget
+
+
+class _Loop(RevisionLoop):
+    """The task's revision loop, also counting what grading cost."""
+
+    grade_cost = 0.0
+    grade_tokens = 0
+
+    def _grade(self, session_path: Path) -> GradeResult:
+        grade = super()._grade(session_path)
+        self.grade_cost += grade.cost_usd
+        self.grade_tokens += sum(int(v or 0) for v in grade.usage.values())
+        return grade
+
+
+def _fresh_workdir(ref: TrialRef) -> Path:
+    """An empty private directory, filled with a copy of the task's workdir. Its name says nothing
+    about the arm: the agent sees the same kind of path in every arm."""
+    root = Path(tempfile.mkdtemp(prefix="dreamcli-pilot-"))
+    work = root / "work"
+    src = ref.task.spec.workdir
+    if src is not None:
+        shutil.copytree(src, work, symlinks=True)
+    else:
+        work.mkdir()
+    return work
+
+
+def _memory_copy(ws: Workspace, token: str) -> str:
+    """A private memory store for one trial, a copy of the default store (removed afterwards)."""
+    name = f".pilot-{token}"
+    src, dst = ws.memory_store("default"), ws.memory_store(name)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True)
+    return name
+
+
+def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | None, loop: _Loop,
+            wall_s: float, error: str | None, exit_code: int) -> dict[str, Any]:
+    outcome = (result.end_fields.get("outcome") if result is not None else None) or {}
+    totals = result.totals if result is not None else None
+    infra = loop.grader_error or exit_code in (EXIT_INFRA, EXIT_CREDENTIALS) or (result is None)
+    agent_cost = totals.cost_usd if totals is not None else 0.0
+    tokens = (totals.input_tokens + totals.output_tokens + totals.cache_read_tokens + totals.cache_write_tokens
+              if totals is not None else 0)
+    return {
+        "pilot_id": pilot_id, "plan": plan.plan_key, "dream_id": plan.dream_id, "task_key": ref.task.key,
+        "task": ref.task.label, "arm": ref.arm.name, "index": ref.index,
+        "session_id": result.session_id if result is not None else None,
+        "status": result.status if result is not None else "error", "error": error,
+        "outcome": outcome.get("result"), "passed": outcome.get("result") == "satisfied", "scored": not infra,
+        "score": outcome.get("score"), "iterations": outcome.get("iterations"),
+        "cost_usd": round(agent_cost + loop.grade_cost, 6), "agent_cost_usd": round(agent_cost, 6),
+        "grader_cost_usd": round(loop.grade_cost, 6), "tokens": tokens, "grader_tokens": loop.grade_tokens,
+        "turns": totals.turns if totals is not None else 0, "wall_s": round(wall_s, 3), "ts": now_rfc3339(),
+    }
+
+
+def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRef], *, pilot_id: str,
+              journal: TrialJournal, parallel: int = 1, max_cost: float | None = None, spent_before: float = 0.0,
+              allow: tuple[str, ...] = (), yes_tools: bool = False, progress: PilotProgress | None = None,
+              client: Any = None) -> PilotRun:
+    """Run the trials in `todo` (see the module docstring)."""
+    from dreamcli.redaction import for_config
+
+    if client is None:  # CredentialsError (exit 4) here, before any session exists
+        from dreamcli.modelclient import make_client
+
+        client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
+    view = progress or PilotProgress()
+    redactor = for_config(config)
+    run = PilotRun(spent_usd=spent_before)
+    lock = threading.Lock()
+    stop = threading.Event()
+    if max_cost is not None and spent_before >= max_cost:
+        stop.set()
+        run.status, run.stop_reason = "stopped", f"the budget of ${max_cost:.2f} was already spent"
+    sup = Supervisor(parallel, grace_s=LEAD_GRACE_S, name="dreamcli-pilot")
+
+    def job_fn(job: Job) -> dict[str, Any] | None:
+        ref = todo[job.index]
+        if stop.is_set():
+            with lock:
+                run.skipped += 1
+            return None
+        writer = SupervisedWriter(ws, redactor=redactor)
+        job.writer, job.monitor = writer, Monitor(RunCallbacks())
+        loop = _Loop(ws, config, ref.task.outcome)
+        workdir = _fresh_workdir(ref)
+        tools = ref.task.spec.tools
+        memory = _memory_copy(ws, writer.session_id) if tools is None or "memory" in tools else "default"
+        options = RunOptions(
+            model=ref.task.model, workdir=workdir, allow=allow, yes=yes_tools, memory_store=memory,
+            playbook_loader=ref.arm.loader,
+            start_fields={**ref.arm.start_fields(), "pilot": {"id": pilot_id, "arm": ref.arm.name,
+                                                             "trial": ref.index, "task": ref.task.key,
+                                                             "dream_id": plan.dream_id}})
+        view.trial_started(ref)
+        t0 = time.perf_counter()
+        result: RunResult | None = None
+        error, exit_code = None, 0
+        try:
+            result = run_agent(ws, config, ref.task.spec, options, callbacks=job.monitor, writer=writer,
+                               client=client, cancel=sup.cancel, on_end_turn=loop.on_end_turn,
+                               before_end=loop.before_end)
+            exit_code = result.exit_code
+        except Interrupted as e:
+            result = getattr(e, "result", None)
+            exit_code = EXIT_INTERRUPTED
+        except DreamError as e:
+            writer.discard_if_empty()
+            error, exit_code = str(e), e.exit_code
+        finally:
+            shutil.rmtree(workdir.parent, ignore_errors=True)
+            if memory != "default":
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(ws.memory_store(memory))
+        if exit_code == EXIT_INTERRUPTED or (result is not None and result.status == "interrupted") or writer.sealed_as:
+            return None  # not finished: a re-run does it again
+        rec = _record(plan, pilot_id, ref, result, loop, time.perf_counter() - t0, error or
+                      (result.error if result is not None else None), exit_code)
+        if rec["scored"]:
+            journal.append(rec)
+        with lock:
+            run.records.append(rec)
+            run.spent_usd += rec["cost_usd"]
+            over = max_cost is not None and run.spent_usd >= max_cost and not stop.is_set()
+            if over:
+                stop.set()
+                run.status = "stopped"
+                run.stop_reason = f"spent ${run.spent_usd:.2f} of the ${max_cost:.2f} budget (--max-cost)"
+        view.trial_done(ref, rec)
+        if over and run.stop_reason:
+            view.stopping(run.stop_reason)
+        return rec
+
+    jobs = [Job(i, job_fn) for i in range(len(todo))]
+    try:
+        sup.run(jobs)
+    except KeyboardInterrupt:
+        err = Interrupted(f"interrupted; {len(run.records)} trial(s) of this run are recorded -- run the same "
+                          "command again to resume")
+        err.records = run.records  # type: ignore[attr-defined]
+        raise err from None
+    for job in jobs:
+        if job.error is not None:
+            raise job.error
+    return run

@@ -1,0 +1,212 @@
+"""`dreamcli playbooks audit --verify`: is the audit trail intact, and does every live playbook hold
+what its last recorded change produced? (docs/audit.md)
+
+Checks, in one pass over `audit.jsonl`:
+- the hash chain: each chained line's `prev` is the hash of the line before it (GENESIS first);
+  lines from before the chain are covered by the `chain.legacy_*` anchor of the first chained line;
+- the head (`state/audit-head.json`): the trail still ends where the last write left it;
+- signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
+- every live playbook's content hash equals the `hash_after` of the last record that changed it.
+The first problem found is named by its line number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamcli.audit import content_hash
+from dreamcli.audit_chain import GENESIS, read_head, signing_payload
+from dreamcli.playbooks.store import list_playbook_names, playbook_path, read_text
+from dreamcli.workspace.home import Workspace
+
+
+@dataclass
+class Verification:
+    lines: int = 0
+    legacy_lines: int = 0
+    chained_lines: int = 0
+    breaks: list[dict[str, Any]] = field(default_factory=list)  # {"line", "reason"}
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    playbooks: list[dict[str, Any]] = field(default_factory=list)
+    signatures: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks and all(p["ok"] for p in self.playbooks) and \
+            not (self.signatures and self.signatures["invalid"])
+
+    def first_problem(self) -> str | None:
+        if self.breaks:
+            b = self.breaks[0]
+            return f"audit.jsonl line {b['line']}: {b['reason']}" if b.get("line") else str(b["reason"])
+        bad = next((p for p in self.playbooks if not p["ok"]), None)
+        if bad is not None:
+            return f"playbook {bad['playbook']}: {bad['reason']}"
+        if self.signatures and self.signatures["invalid"]:
+            s = self.signatures["invalid"][0]
+            return f"audit.jsonl line {s['line']}: {s['reason']}"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "lines": self.lines, "legacy_lines": self.legacy_lines,
+                "chained_lines": self.chained_lines, "first_problem": self.first_problem(),
+                "breaks": self.breaks, "notes": self.notes, "playbooks": self.playbooks,
+                "signatures": self.signatures}
+
+
+def _parse(body: bytes) -> dict[str, Any] | None:
+    try:
+        rec = json.loads(body)
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def _link_of(body: bytes) -> str | None:
+    """The `prev` of a well-formed chained line, read without parsing the whole record (it is the last
+    top-level key but `sig`; a quote inside a JSON string is escaped, so the pattern is the key)."""
+    if body[:1] != b"{" or body[-1:] != b"}":
+        return None
+    i = body.rfind(b'"prev":"')
+    if i < 0:
+        return None
+    value = body[i + 8:i + 8 + 71]
+    if body[i + 8 + 71:i + 8 + 72] != b'"' or not value.startswith(b"sha256:"):
+        return None
+    return value.decode("ascii", "replace")
+
+
+def verify_audit(ws: Workspace, *, allowed_signers: str | None = None) -> Verification:
+    v = Verification()
+    changes: list[int] = []  # indexes of lines that may record a playbook's content hash
+    signed: list[int] = []
+    unsigned = 0
+    legacy = hashlib.sha256()
+    prev: str | None = None  # hash of the line before; None before the first line
+    started = False
+    try:
+        data = ws.audit_path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    lines = data.splitlines()
+    for i, body in enumerate(lines):
+        n = i + 1
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        link = _link_of(body)
+        if link is None:  # a line from before the chain, or a damaged one: parse it to tell
+            rec = _parse(body)
+            if rec is not None and "prev" in rec:
+                v.breaks.append({"line": n, "reason": "its chain link (prev) is malformed"})
+            elif not started:
+                v.legacy_lines += 1
+                legacy.update(body + b"\n")
+            elif rec is None:
+                v.breaks.append({"line": n, "reason": "not a JSON record (damaged or edited)"})
+            else:
+                v.breaks.append({"line": n, "reason": "no chain link (prev): added by hand or by an old dreamcli"})
+        else:
+            if not started:
+                started = True
+                _check_anchor(v, n, _parse(body) or {}, legacy.hexdigest())
+            if link != (GENESIS if prev is None else prev):
+                v.breaks.append({"line": n, "reason": _prev_mismatch(n)})
+            v.chained_lines += 1
+            if b'"chain_note"' in body and (rec := _parse(body)) and rec.get("chain_note"):
+                v.notes.append({"line": n, "note": rec["chain_note"]})
+            if b'"sig":' in body:
+                signed.append(i)
+            else:
+                unsigned += 1
+        if b'"hash_after"' in body and b'"version_after"' in body:
+            changes.append(i)
+        prev = digest
+    v.lines = len(lines)
+    _check_head(v, ws, started, prev)
+    _check_playbooks(v, ws, _last_changes(lines, changes, set(list_playbook_names(ws))))
+    if allowed_signers:
+        records = [(i + 1, rec) for i in signed if (rec := _parse(lines[i])) is not None and "sig" in rec]
+        v.signatures = _check_signatures(records, unsigned + len(signed) - len(records), allowed_signers)
+    return v
+
+
+def _last_changes(lines: list[bytes], changes: list[int], wanted: set[str]) -> dict[str, tuple[int, str | None]]:
+    """Playbook -> (line, hash_after) of the last record that set its content, newest first until
+    every live playbook is found."""
+    found: dict[str, tuple[int, str | None]] = {}
+    for i in reversed(changes):
+        if not wanted - found.keys():
+            break
+        rec = _parse(lines[i])
+        name = rec.get("playbook") if rec else None
+        if rec and isinstance(name, str) and name not in found and "version_after" in rec and "hash_after" in rec:
+            found[name] = (i + 1, rec.get("hash_after"))
+    return found
+
+
+def _prev_mismatch(n: int) -> str:
+    if n == 1:
+        return "the first line does not start a chain (were lines removed before it?)"
+    return (f"its prev does not match line {n - 1}: line {n - 1} was edited after this one was written, "
+            "or lines were inserted or removed here")
+
+
+def _check_anchor(v: Verification, n: int, rec: dict[str, Any], legacy_hex: str) -> None:
+    chain = rec.get("chain")
+    if v.legacy_lines == 0 and not isinstance(chain, dict):
+        return
+    if not isinstance(chain, dict):
+        v.breaks.append({"line": n, "reason": f"{v.legacy_lines} older lines before it, but no chain anchor"})
+        return
+    if chain.get("legacy_lines") != v.legacy_lines or chain.get("legacy_hash") != "sha256:" + legacy_hex:
+        v.breaks.append({"line": n, "reason": f"the {v.legacy_lines} lines from before the chain changed since "
+                                              f"it was anchored here ({chain.get('legacy_lines')} lines then)"})
+
+
+def _check_head(v: Verification, ws: Workspace, started: bool, last: str | None) -> None:
+    head = read_head(ws)
+    if not started:
+        if v.lines:
+            v.notes.append({"line": None, "note": f"{v.lines} lines from before the hash chain; the next "
+                                                 "audited change anchors them"})
+        return
+    if head is None:
+        v.breaks.append({"line": None, "reason": "state/audit-head.json is missing or unreadable"})
+    elif head["lines"] > v.lines:
+        v.breaks.append({"line": v.lines, "reason": f"the trail ends here, but its head records {head['lines']} "
+                                                    "lines: lines were removed from the end"})
+    elif head["lines"] < v.lines:
+        v.breaks.append({"line": head["lines"] + 1, "reason": "written after the last audited write (the head "
+                                                              "ends before this line)"})
+    elif head["hash"] != last:
+        v.breaks.append({"line": v.lines, "reason": "the last line does not match the head's hash (edited)"})
+
+
+def _check_playbooks(v: Verification, ws: Workspace, last_change: dict[str, tuple[int, str | None]]) -> None:
+    for name in list_playbook_names(ws):
+        live = content_hash(read_text(playbook_path(ws, name)))
+        line, recorded = last_change.get(name, (None, None))
+        ok = recorded is not None and recorded == live
+        reason = "matches its last recorded change" if ok else (
+            "no audit record produced it (created or edited by hand)" if line is None else
+            f"its content ({(live or '')[:19]}…) is not what audit line {line} recorded "
+            f"({(recorded or 'none')[:19]}…): edited outside dreamcli")
+        v.playbooks.append({"playbook": name, "ok": ok, "live_hash": live, "recorded_hash": recorded,
+                            "line": line, "reason": reason})
+
+
+def _check_signatures(signed: list[tuple[int, dict[str, Any]]], unsigned: int, allowed: str) -> dict[str, Any]:
+    from dreamcli.sshsig import verify
+
+    out: dict[str, Any] = {"checked": len(signed), "valid": 0, "invalid": [], "unsigned": unsigned, "signers": []}
+    for n, rec in signed:
+        good, principal, why = verify(signing_payload(rec), rec.get("sig"), allowed)
+        if good:
+            out["valid"] += 1
+            if principal and principal not in out["signers"]:
+                out["signers"].append(principal)
+        else:
+            out["invalid"].append({"line": n, "reason": why, "principal": principal})
+    return out

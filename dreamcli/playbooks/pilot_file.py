@@ -1,0 +1,82 @@
+"""Read `dreams/<id>/pilot.json` (written by `dreamcli pilot`) defensively, for the review page.
+
+The file holds a list of runs (or {"runs": [...]}); each run has `lift: {delta, ci95: [lo, hi],
+p_value}` and per-entry results. Anything missing or malformed is left out: the page then shows no
+pilot rather than failing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+_MAX_BYTES = 20_000_000
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def parse_lift(data: Any) -> dict[str, Any] | None:
+    """{delta, lo, hi, p_value} from a `lift` object (or an object holding delta/ci95 itself)."""
+    if not isinstance(data, dict):
+        return None
+    nested = data.get("lift")
+    lift: dict[str, Any] = nested if isinstance(nested, dict) else data
+    delta = _number(lift.get("delta"))
+    if delta is None:
+        return None
+    ci = lift.get("ci95")
+    lo = hi = None
+    if isinstance(ci, list | tuple) and len(ci) == 2:
+        lo, hi = _number(ci[0]), _number(ci[1])
+        if lo is None or hi is None:
+            lo = hi = None
+        elif lo > hi:
+            lo, hi = hi, lo
+    return {"delta": delta, "lo": lo, "hi": hi, "p_value": _number(lift.get("p_value"))}
+
+
+def _entry_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key in ("entries", "per_entry", "entry_results", "results"):
+        found = run.get(key)
+        if isinstance(found, dict):
+            items = [{"entry_id": k, **v} if isinstance(v, dict) else {} for k, v in found.items()]
+        elif isinstance(found, list):
+            items = [x for x in found if isinstance(x, dict)]
+        else:
+            continue
+        for item in items:
+            entry_id = item.get("entry_id") or item.get("id")
+            lift = parse_lift(item)
+            if isinstance(entry_id, str) and lift is not None:
+                out[entry_id] = lift
+    return out
+
+
+def read_pilot(path: Path) -> dict[str, Any] | None:
+    """The newest usable run: {runs, lift, entries: {entry_id: lift}, created}, or None."""
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    runs = data.get("runs") if isinstance(data, dict) else data
+    if isinstance(data, dict) and runs is None and "lift" in data:
+        runs = [data]
+    if not isinstance(runs, list):
+        return None
+    usable = [r for r in runs if isinstance(r, dict) and (parse_lift(r.get("lift")) or _entry_results(r))]
+    if not usable:
+        return None
+    last = usable[-1]
+    created = last.get("created") or last.get("ts")
+    return {"runs": len(usable), "lift": parse_lift(last.get("lift")), "entries": _entry_results(last),
+            "created": created if isinstance(created, str) else None}

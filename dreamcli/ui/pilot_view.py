@@ -1,0 +1,243 @@
+"""Rendering for `dreamcli pilot`: the cost estimate and confirmation, a progress bar per arm with its
+running pass rate (stderr), and the result tables (stdout, readable at 80 columns)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+from typing import TYPE_CHECKING, Any
+
+from dreamcli.pilot.stats import signed
+from dreamcli.ui.console import _color_allowed, err, out
+
+if TYPE_CHECKING:
+    from dreamcli.pilot.api import Prepared
+    from dreamcli.pilot.plan import TrialRef
+
+_DASH = "\u2013"
+_ELL = "\u2026"
+
+
+def arm_label(name: str) -> str:
+    """`without:pb-x` reads as `w/o pb-x` (narrow tables)."""
+    return f"w/o {name[len('without:'):]}" if name.startswith("without:") else name
+
+
+def ci_text(ci: list[float] | tuple[float, float], digits: int = 2) -> str:
+    return f"{signed(ci[0], digits)}{_ELL}{signed(ci[1], digits)}"
+
+
+def lift_phrase(lift: dict[str, Any]) -> str:
+    """`lift +0.30 (95% CI -0.10...+0.60, p 0.18, 20 pairs; 2 entries together)` for the diff view."""
+    p = lift.get("p_value")
+    word = effect_word(lift["ci95"], p)
+    parts = [f"95% CI {ci_text(lift['ci95'])}"]
+    if p is not None:
+        parts.append(f"p {p:.2g}")
+    parts.append(f"{lift.get('pairs', 0)} pairs")
+    n = int(lift.get("together_with") or 1)
+    how = "leave-one-out" if lift.get("leave_one_out") else (f"{n} entries together" if n > 1 else "alone")
+    return f"lift {signed(float(lift['delta']))} ({', '.join(parts)}; {how}) {word}"
+
+
+def effect_word(ci: list[float] | tuple[float, float], p: float | None) -> str:
+    """helps / hurts (interval clear of 0 and McNemar p < 0.05), else unknown."""
+    significant = p is None or p < 0.05
+    if ci[0] > 0 and significant:
+        return "helps"
+    if ci[1] < 0 and significant:
+        return "hurts"
+    return "unknown"
+
+
+# --- before: the estimate ------------------------------------------------------------------------
+
+def render_plan(prep: Prepared, *, parallel: int, max_cost: float | None) -> None:
+    plan, est = prep.plan, prep.estimate
+    arms = ", ".join(arm_label(a.name) for a in plan.arms)
+    lines = [f"pilot {prep.pilot_id}: dream {plan.dream_id} -> playbook {plan.playbook}, "
+             f"{len(plan.entry_ids)} entr{'y' if len(plan.entry_ids) == 1 else 'ies'} ({', '.join(plan.entry_ids)})",
+             f"  {len(plan.tasks)} task(s) x {plan.trials} trials x {len(plan.arms)} arms ({arms}), "
+             f"{parallel} at a time"]
+    if prep.resumed:
+        lines.append(f"  resuming: {prep.resumed} trial(s) already recorded, {len(prep.todo)} to run")
+    basis = "; ".join(sorted(set(est.basis.values())))
+    budget = f"; stops at ${max_cost:.2f} (--max-cost)" if max_cost is not None else ""
+    lines.append(f"  estimated cost: ${est.total_usd:.2f} for {est.trials} trial(s) ({basis}){budget}")
+    for w in prep.warnings:
+        lines.append(f"  warning: {w}")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+def confirm_start() -> bool:
+    from rich.prompt import Confirm
+
+    return Confirm.ask("start the pilot?", console=err(), default=False)
+
+
+# --- during: progress ----------------------------------------------------------------------------
+
+class PilotView:
+    """Progress per arm (a Rich bar on a terminal, one plain line per trial otherwise). Thread-safe.
+    Implements dreamcli.pilot.runner.PilotProgress (duck-typed: the ui does not subclass the core)."""
+
+    def __init__(self, prep: Prepared, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.live = not quiet and _color_allowed(sys.stderr)
+        self.lock = threading.Lock()
+        self.total = len(prep.todo)
+        self.finished = 0
+        self.counts: dict[str, list[int]] = {}  # arm -> [passed, scored, done, planned]
+        for a in prep.plan.arms:
+            done = [r for k, r in prep.done.items() if k[1] == a.name]
+            planned = len(done) + sum(1 for ref in prep.todo if ref.arm.name == a.name)
+            self.counts[a.name] = [sum(1 for r in done if r.get("passed")), len(done), len(done), planned]
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def _describe(self, arm: str) -> str:
+        passed, scored, _, _ = self.counts[arm]
+        rate = f"{passed / scored:.0%}" if scored else "-"
+        return f"{arm_label(arm):<16} pass {passed}/{scored} ({rate})"
+
+    def __enter__(self) -> PilotView:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+                                      MofNCompleteColumn(), TimeElapsedColumn(), console=err(), transient=True)
+            for arm, (_, _, done, planned) in self.counts.items():
+                self._tasks[arm] = self._progress.add_task(self._describe(arm), total=planned, completed=done)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def trial_started(self, ref: TrialRef) -> None:
+        pass
+
+    def trial_done(self, ref: TrialRef, record: dict[str, Any]) -> None:
+        arm = ref.arm.name
+        with self.lock:
+            c = self.counts[arm]
+            c[2] += 1
+            if record.get("scored"):
+                c[1] += 1
+                c[0] += int(bool(record.get("passed")))
+            self.finished += 1
+            desc = self._describe(arm)
+            n = self.finished
+        if self._progress is not None:
+            self._progress.update(self._tasks[arm], advance=1, description=desc)
+            return
+        if self.quiet:
+            return
+        mark = "ok" if record.get("passed") else ("?" if not record.get("scored") else "x")
+        what = record.get("outcome") or record.get("status")
+        sys.stderr.write(f"{mark} [{n}/{self.total}] {arm_label(arm)} {ref.task.label} #{ref.index + 1}: {what}, "
+                         f"${record.get('cost_usd', 0):.4f}, {record.get('wall_s', 0):.1f} s  ({desc.strip()})\n")
+        sys.stderr.flush()
+
+    def stopping(self, reason: str) -> None:
+        if not self.quiet:
+            from dreamcli.ui.console import warn
+
+            warn(f"stopping: {reason}; the trials running now finish")
+
+
+# --- after: the result ---------------------------------------------------------------------------
+
+def _num(x: Any, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def _delta(x: Any, digits: int) -> str:
+    return "-" if x is None else signed(float(x), digits)
+
+
+def render_result(result: dict[str, Any]) -> None:
+    """The arms table, the lift line and its verdict (and the leave-one-out table) on stdout."""
+    from rich.table import Table
+
+    c = out()
+    n_tasks = len(result["tasks"])
+    c.print(f"pilot {result['pilot_id']} of dream {result['dream_id']}", highlight=False, markup=False)
+    c.print(f"{len(result['entries'])} entr{'y' if len(result['entries']) == 1 else 'ies'} "
+            f"({', '.join(result['entries'][:3])}{', ...' if len(result['entries']) > 3 else ''}) \u00b7 "
+            f"{n_tasks} task{'s' if n_tasks != 1 else ''} \u00d7 {result['trials']} trials per arm",
+            highlight=False, markup=False)
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
+    for col in ("arm", "pass", "rate", "95% CI", "score", "$/trial", "tokens", "turns", "wall s"):
+        table.add_column(col, justify="left" if col == "arm" else "right", no_wrap=True)
+    for a in result["arms"]:
+        lo, hi = a["ci95"]
+        table.add_row(arm_label(a["name"]), f"{a['passed']}/{a['trials']}", _num(a["pass_rate"], ".2f"),
+                      f"{lo:.2f}{_DASH}{hi:.2f}", _num(a["score_mean"], ".2f"), _num(a["cost_usd_per_trial"], ".4f"),
+                      _num(a["tokens_per_trial"], ",.0f"), _num(a["turns_per_trial"], ".1f"),
+                      _num(a["wall_s_per_trial"], ".1f"))
+    d = result["deltas"]
+    table.add_row("delta", "", _delta(result["lift"]["delta"], 2), "", _delta(result["score"]["delta"], 2),
+                  _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1),
+                  style="bold")
+    c.print(table)
+    lift = result["lift"]
+    disc = lift["discordant"]
+    width = max(40, min(c.width, 100))  # prose wraps at the terminal's width (80 when not a terminal)
+    for line in textwrap.wrap(f"lift {signed(lift['delta'])}, 95% CI {ci_text(lift['ci95'])} (paired bootstrap)",
+                              width):
+        c.print(line, highlight=False, markup=False)
+    for line in textwrap.wrap(f"McNemar exact p = {lift['p_value']:.3g}: "
+                              f"{disc['baseline_only'] + disc['candidate_only']} of {lift['pairs']} pairs differ, "
+                              f"{disc['candidate_only']} in the candidate's favour", width):
+        c.print(line, highlight=False, markup=False)
+    style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift["p_value"]), "yellow")
+    for line in textwrap.wrap(lift["verdict"], width):
+        c.print(f"[{style}]{_esc(line)}[/]", highlight=False)
+    if result.get("per_entry"):
+        _render_per_entry(result["per_entry"])
+    _render_footer(result)
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _render_per_entry(per_entry: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1),
+                  title="leave one out: the candidate vs the candidate without the entry", title_justify="left")
+    for col in ("entry", "lift", "95% CI", "p", "verdict"):
+        table.add_column(col, justify="left" if col in ("entry", "verdict") else "right", no_wrap=True)
+    for entry, item in per_entry.items():
+        lift = item["lift"]
+        lo, hi = lift["ci95"]
+        effect = effect_word(lift["ci95"], lift["p_value"])
+        word = ("[green]carries lift[/]" if effect == "helps" else "[red]hurts[/]" if effect == "hurts" else
+                "[dim]dead weight?[/]" if lo == hi == 0 else "[yellow]unknown[/]")
+        table.add_row(entry, signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
+    out().print(table)
+
+
+def _render_footer(result: dict[str, Any]) -> None:
+    cost = result["cost"]
+    parts = [f"cost ${cost['total_usd']:.4f} in all (this run ${cost['this_run_usd']:.4f})"]
+    if result.get("resumed_trials"):
+        parts.append(f"{result['resumed_trials']} trial(s) resumed")
+    if result.get("unscored"):
+        parts.append(f"{result['unscored']} unscored (grader or model error; left out)")
+    if result.get("status") == "stopped":
+        parts.append(f"stopped early: {result.get('stop_reason')}")
+    line = "; ".join(parts) + f"; saved to {result.get('path')}"
+    if _color_allowed(sys.stderr):
+        err().print(line, style="dim", highlight=False, markup=False)
+    else:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
