@@ -1,4 +1,5 @@
-"""Issue 7 benchmark: importing Claude Code transcripts (target >= 30 MB/s, RSS flat).
+"""Issue 7 benchmark: importing Claude Code transcripts (target >= 30 MB/s, RSS flat); issue 23: the
+conversion speed on the fidelity corpus (both formats) beside the synthetic one.
 
 Run from the repo root: `python bench/bench_import.py [--gb 1.0] [--workers N]`. Generates Claude Code
 transcripts (one line per content block, tool results duplicated in `toolUseResult`, sidechains and
@@ -108,6 +109,35 @@ def profile_split(tmp: Path) -> dict[str, float]:
     return {k: v / total for k, v in parts.items()}
 
 
+FIDELITY = ROOT / "tests" / "sessions" / "fidelity"
+
+
+def convert_rate(tmp: Path, source: str, root: Path, min_bytes: int = 20_000_000) -> dict[str, float]:
+    """Single-process conversion speed (read, convert, redact, write a staged session) over the
+    transcripts under `root`, repeated until `min_bytes` were read: MB/s of wall time and per
+    CPU-second. The staged files are deleted after each pass."""
+    from dreamcli.redaction import Redactor
+    from dreamcli.sessions.importers.runner import convert_transcript, plan_import
+    from dreamcli.workspace.home import Workspace
+
+    ws = Workspace(root=tmp / f"ws-rate-{source}", source="option")
+    staging = tmp / f"ws-rate-{source}" / "staging"
+    _, transcripts = plan_import(source, root)
+    redactor = Redactor()
+    done = passes = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    while done < min_bytes:
+        for t in transcripts:
+            convert_transcript(ws, staging, redactor, source, t)
+            done += t.size
+        shutil.rmtree(staging, ignore_errors=True)
+        passes += 1
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    shutil.rmtree(tmp / f"ws-rate-{source}", ignore_errors=True)
+    return {"files": len(transcripts), "bytes": sum(t.size for t in transcripts), "passes": passes,
+            "mbs": done / 1e6 / wall, "cpu_mbs": done / 1e6 / cpu}
+
+
 def run_import(path: Path, ws: Path, workers: int | None) -> dict:
     """Import in a child process; returns its figures (own peak RSS, workers' peak RSS, CPU time)."""
     code = (
@@ -149,6 +179,11 @@ def main() -> None:
         gen_s = time.perf_counter() - t0
         print(f"generated {all_bytes / 1e9:.2f} GB in {gen_s:.0f} s", flush=True)
         split = profile_split(tmp)
+        rates = {"synthetic Claude Code (the templates above)": convert_rate(tmp, "claude-code", tmp / "templates",
+                                                                            100_000_000),
+                 "fidelity corpus, Claude Code": convert_rate(tmp, "claude-code", FIDELITY / "claude-code"),
+                 "fidelity corpus, Codex": convert_rate(tmp, "codex", FIDELITY / "codex")}
+        print(rates, flush=True)
         runs = {}
         for name, path in (("half", half_dir), ("all", all_dir)):
             ws = tmp / f"ws-{name}"
@@ -160,12 +195,12 @@ def main() -> None:
             out_bytes = sum(p.stat().st_size for p in (ws / "sessions").rglob("*.jsonl"))
             runs[name]["out_bytes"] = out_bytes
             shutil.rmtree(ws)
-        report(runs, split, args.workers)
+        report(runs, split, args.workers, rates)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(runs: dict, split: dict[str, float], workers: int | None) -> None:
+def report(runs: dict, split: dict[str, float], workers: int | None, rates: dict[str, dict[str, float]]) -> None:
     def mbs(r: dict) -> float:
         return r["bytes"] / 1e6 / r["seconds"]
 
@@ -206,7 +241,17 @@ def report(runs: dict, split: dict[str, float], workers: int | None) -> None:
         f"lines of each transcript: {mbs(g):,.0f} MB/s.",
         "Where a worker's time goes (cProfile, converting 8 transcripts): "
         + ", ".join(f"{k} {v:.0%}" for k, v in sorted(split.items(), key=lambda kv: -kv[1])) + ".",
+        "",
+        "One process converting the same transcripts over and over (read, convert, redact, write a staged "
+        "session; no workers, no commit), the fidelity corpus (`tests/sessions/fidelity/`: small real-format "
+        "files of both formats, many short tool calls) beside the synthetic templates:",
+        "",
+        "| corpus | files | size | MB/s (wall) | MB/s per CPU-second |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
+    for label, r in rates.items():
+        lines.append(f"| {label} | {int(r['files'])} | {r['bytes'] / 1e3:,.0f} KB | {r['mbs']:.1f} | "
+                     f"{r['cpu_mbs']:.1f} |")
     text = "\n".join(lines)
     print(text)
     write_section("import", text)

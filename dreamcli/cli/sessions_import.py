@@ -14,14 +14,27 @@ import_app = typer.Typer(help="Import transcripts of other agents (Claude Code, 
 _PATH_HELP = "A transcript file or a directory searched recursively for *.jsonl (default: {default})."
 _JSON_HELP = "Print the import summary as JSON."
 _WORKERS_HELP = "Worker processes for big imports (default: one per core, at most 4; 1 = no workers)."
+_DRY_RUN_HELP = ("Read every transcript, write nothing: report per file what would be imported and which "
+                 "line types are unknown (docs/importers.md).")
 
 
-def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None) -> None:
+def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None,
+         dry_run: bool = False) -> None:
     from dreamcli.sessions.importers import import_transcripts
     from dreamcli.ui.portability_view import import_progress, render_import_summary
 
     ws = open_workspace(ctx)
     patterns = tuple(config(ctx).redaction.patterns)
+    if dry_run:
+        from dreamcli.sessions.importers.dryrun import dry_run_import
+        from dreamcli.ui.portability_view import render_import_dry_run
+
+        report = dry_run_import(ws, source, Path(path) if path else None, redaction_patterns=patterns)
+        if as_json:
+            print_json(report)
+        else:
+            render_import_dry_run(report)
+        return
     with import_progress(f"importing {source} transcripts") as progress:
         summary = import_transcripts(ws, source, Path(path) if path else None, redaction_patterns=patterns,
                                      progress=progress, workers=workers)
@@ -34,18 +47,20 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
 @import_app.command(
     "claude-code",
     epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
-           "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop --json",
+           "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop --json\n"
+           "  dreamcli sessions import claude-code --dry-run --json",
 )
 def claude_code_cmd(
     ctx: typer.Context,
     path: str = typer.Argument(None, help=_PATH_HELP.format(default="~/.claude/projects")),
     as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
     workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=_DRY_RUN_HELP),
 ) -> None:
     """Import Claude Code transcripts: each session file becomes a session (source claude-code);
     sidechains and subagents/agent-*.jsonl files become child sessions. Re-running skips what is
     already imported."""
-    _run(ctx, "claude-code", path, as_json, workers)
+    _run(ctx, "claude-code", path, as_json, workers, dry_run)
 
 
 @import_app.command(
@@ -58,10 +73,11 @@ def codex_cmd(
     path: str = typer.Argument(None, help=_PATH_HELP.format(default="$CODEX_HOME/sessions or ~/.codex/sessions")),
     as_json: bool = typer.Option(False, "--json", help=_JSON_HELP),
     workers: int = typer.Option(None, "--workers", min=1, max=64, help=_WORKERS_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help=_DRY_RUN_HELP),
 ) -> None:
     """Import Codex CLI rollouts: each rollout file becomes a session (source codex); sub-agent
     rollouts become child sessions. Re-running skips what is already imported."""
-    _run(ctx, "codex", path, as_json, workers)
+    _run(ctx, "codex", path, as_json, workers, dry_run)
 
 
 def register(sessions_app: typer.Typer) -> None:

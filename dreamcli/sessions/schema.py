@@ -12,14 +12,14 @@ SUBAGENT = "subagent"
 SESSION_END = "session.end"
 EVENT_TYPES = (SESSION_START, MESSAGE, TOOL, OUTCOME_EVALUATION, SUBAGENT, SESSION_END)
 
-END_STATUSES = ("completed", "error", "interrupted", "max_turns")
+END_STATUSES = ("completed", "error", "interrupted", "max_turns", "incomplete")  # incomplete: imported only
 OUTCOME_RESULTS = ("satisfied", "needs_revision", "max_iterations_reached", "failed", "interrupted")
 SOURCES = ("dreamcli", "claude-code", "codex", "managed-agents", "synthetic")
 
 # Totals carried by session.end (all optional; readers default missing ones to 0).
 TOTAL_KEYS = (
     "turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-    "cost_usd", "tool_calls", "tool_errors", "duration_ms",
+    "cost_usd", "tool_calls", "tool_errors", "duration_ms", "tool_unanswered",
 )
 
 

@@ -51,7 +51,8 @@ def render_import_summary(s: Any) -> None:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("source", f"{s.source}  ({s.path})")
-    table.add_row("transcripts", f"{_n(s.transcripts)} of {_n(s.files)} files ({_n(s.empty)} with nothing to import)")
+    table.add_row("transcripts", f"{_n(s.transcripts)} of {_n(s.files)} files ({_n(s.empty)} empty, "
+                                 f"{_n(getattr(s, 'without_messages', 0))} without messages)")
     table.add_row("sessions", f"{_n(s.sessions)} imported ({_n(s.children)} sub-agent sessions); "
                               f"{_n(s.already_imported)} transcripts were imported before")
     if s.changed_since_import:
@@ -75,11 +76,40 @@ def render_import_summary(s: Any) -> None:
     t = s.totals
     table.add_row("usage", f"{_n(t.turns)} model turns, {_n(t.input_tokens)} input + {_n(t.output_tokens)} "
                            f"output tokens, {_n(t.cache_read_tokens)} cache reads")
-    table.add_row("tools", f"{_n(t.tool_calls)} calls, {_n(t.tool_errors)} errors")
+    unanswered = getattr(s, "tool_unanswered", 0)
+    table.add_row("tools", f"{_n(t.tool_calls)} calls, {_n(t.tool_errors)} errors"
+                           + (f", {_n(unanswered)} without a result" if unanswered else ""))
+    statuses = getattr(s, "statuses", None)
+    if statuses:
+        table.add_row("ended", ", ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items(), key=lambda kv: -kv[1])))
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
     con.print(table)
     if s.sessions:
         err().print("next: dreamcli sessions list --limit 20   ·   dreamcli dream --offline", style="dim")
+
+
+def render_import_dry_run(report: dict[str, Any]) -> None:
+    """`sessions import --dry-run`: one line per file (what would be imported, unknown line types)."""
+    from rich.markup import escape
+
+    con = out()
+    for r in report["reports"]:
+        unknown = r["lines"]["unknown"]
+        note = ("  [yellow]unknown: " + escape(", ".join(f"{k} ×{v}" for k, v in unknown.items())) + "[/]"
+                if unknown else "")
+        if not r["transcript"]:
+            what = "empty" if r["empty"] else f"no messages ({_n(r['lines']['read'])} lines)"
+        elif r["already_imported"]:
+            what = "imported before"
+        else:
+            t = r["totals"]
+            what = (f"{r['sessions']} session(s) {', '.join(r['statuses'])}; {_n(t['turns'])} turns, "
+                    f"{_n(t['tool_calls'])} tool calls ({_n(t['tool_errors'])} errors, "
+                    f"{_n(t['tool_unanswered'])} unanswered)")
+        con.print(f"{escape(r['path'])}: {escape(what)}{note}", highlight=False)
+    err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files; "
+                f"{report['files_with_unknown_lines']} files have unknown line types; nothing was written",
+                style="dim")
 
 
 def render_export_result(r: Any) -> None:

@@ -92,7 +92,7 @@ def test_one_line_per_block_is_one_message_and_usage_counts_once(new_ws: Workspa
                                                                           exp.cache_write_tokens)
     assert (totals["tool_calls"], totals["tool_errors"]) == (exp.tool_calls, exp.tool_errors) == (5, 2)
     assert s.lines.unknown == {"future-line-kind": 1}
-    assert s.lines.ignored["file-history-snapshot"] == 1 and s.lines.ignored["system"] == 1
+    assert s.lines.ignored["file-history-snapshot"] == 1 and s.lines.ignored["system:compact_boundary"] == 1
     errors = [e for e in of_type(events, "tool") if e["error_kind"]]
     assert len(errors) == 2 and all(e["name"] == "Bash" for e in errors)
 

@@ -104,7 +104,9 @@ def test_empty_files_and_summary_only_files_are_counted_not_refused(tmp_path: Pa
     shutil.copy(SAMPLES / "session_b.jsonl", src)
     r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src), "--json")
     data = json.loads(r.stdout)
-    assert (data["files"], data["transcripts"], data["empty"], data["sessions"]) == (3, 1, 2, 1)
+    assert (data["files"], data["transcripts"], data["empty"], data["without_messages"], data["sessions"]) == (
+        3, 1, 1, 1, 1)
+    assert data["lines"]["ignored"]["summary"] >= 1  # the summary-only file's line is counted, not lost
 
 
 def test_failure_mid_import_leaves_only_whole_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -202,3 +204,23 @@ def test_another_import_holding_the_lock_is_exit_75(tmp_path: Path) -> None:
     with workspace_lock(ws, "sessions-import"):
         r = invoke(ws.root, "sessions", "import", "claude-code", str(SAMPLES))
     assert r.exit_code == 75 and "lock" in r.stderr
+
+
+def test_dry_run_json_reports_per_file_and_writes_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "p"
+    shutil.copytree(SAMPLES, src, ignore=shutil.ignore_patterns("LICENSE*"))
+    (src / "usage-only.jsonl").write_text(json.dumps({"type": "usage", "sessionId": "u", "tokens": 3}) + "\n")
+    r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src), "--dry-run", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["dry_run"] is True and (data["files"], data["transcripts"], data["sessions"]) == (5, 4, 4)
+    by_name = {Path(f["path"]).name: f for f in data["reports"]}
+    assert by_name["usage-only.jsonl"] == {"path": str(src / "usage-only.jsonl"), "transcript": False,
+                                           "empty": False, "lines": by_name["usage-only.jsonl"]["lines"]}
+    assert by_name["usage-only.jsonl"]["lines"]["unknown"] == {"usage": 1}
+    edge = by_name["edge_cases.jsonl"]
+    assert edge["lines"]["unknown"] == {"(no type)": 1} and edge["totals"]["tool_unanswered"] == 2
+    assert data["unknown"] == {"(no type)": 1, "usage": 1} and data["files_with_unknown_lines"] == 2
+    assert session_files(tmp_path / "ws") == []  # nothing imported
+    human = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src), "--dry-run")
+    assert human.exit_code == 0 and "edge_cases.jsonl" in human.stdout and "unknown" in human.stdout

@@ -1,13 +1,15 @@
 """One session being built from a transcript: assistant lines of one API message grouped into one
-`message` event, usage counted once per API message id, `tool` facts for tool results, totals."""
+`message` event, usage counted once per API message id, `tool` facts for tool results (exit code,
+duration, error kind), calls left without a result recorded as unanswered, and the status derived from
+how the transcript ends (docs/session-log.md, "Imported sessions")."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from dreamcli.sessions.importers.common import clean_ts, parse_ts_ms, text_of
+from dreamcli.sessions.importers.toolfacts import ToolFacts, facts_from_text
 from dreamcli.sessions.totals import Totals
 from dreamcli.sessions.writer import SessionWriter
 
@@ -33,7 +35,25 @@ def max_usage(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, i
     return {k: max(a.get(k, 0), b.get(k, 0)) for k in USAGE_KEYS}
 
 
-_EXIT_RE = re.compile(r"^\s*(?:Exit code:?|Process exited with code)\s*(-?\d+)")
+def _has_text(blocks: list[Any]) -> bool:
+    """Whether a message says something (a text block that is not blank), without joining its texts."""
+    for b in blocks:
+        if isinstance(b, dict) and b.get("type") == "text":
+            t = b.get("text")
+            if isinstance(t, str) and (t[:200].strip() or t.strip()):
+                return True
+    return False
+
+
+_NO_FACTS = ToolFacts()  # never changed: shared by every result that says nothing
+
+
+@dataclass
+class OpenCall:
+    """A tool call waiting for its result."""
+
+    name: str
+    ts: str
 
 
 @dataclass
@@ -59,6 +79,14 @@ class SessionBuilder:
         self.pending: PendingAssistant | None = None
         self.seen_ids: set[str] = set()
         self.tool_names: dict[str, str] = {}
+        self.open_calls: dict[str, OpenCall] = {}  # tool_use id -> call without a result yet, in call order
+        self.answered: set[str] = set()
+        self.tool_unanswered = 0
+        self.awaiting_reply = False  # the last thing said was the user's (a prompt or tool results)
+        self.interrupted = False  # the user interrupted the last turn and nothing followed
+        self.error: str | None = None  # an error that ended the last turn (an API error)
+        self.ended_status: str | None = None
+        self.deferred: list[tuple[str, str, str, ToolFacts, bool, str | None]] = []  # facts after a flush
         self.events = 1  # session.start
         self.children: list[tuple[str, str, str | None]] = []  # (child id, start ts, brief)
 
@@ -84,12 +112,15 @@ class SessionBuilder:
         else:
             self.flush()
             self.pending = PendingAssistant(msg_id, ts, list(blocks), model, stop_reason, usage)
+        self.awaiting_reply = self.interrupted = False
+        self.error = None
         for b in blocks:
             if isinstance(b, dict) and b.get("type") == "tool_use":
-                self.totals.tool_calls += 1
                 tid, name = b.get("id"), b.get("name")
-                if isinstance(tid, str) and isinstance(name, str):
+                if isinstance(tid, str) and tid not in self.answered and tid not in self.open_calls:
+                    name = name if isinstance(name, str) else "unknown"
                     self.tool_names[tid] = name
+                    self.open_calls[tid] = OpenCall(name, ts)
 
     def attach_usage(self, usage: dict[str, int]) -> bool:
         """Give usage reported after the fact (Codex token_count) to the pending assistant message."""
@@ -116,42 +147,86 @@ class SessionBuilder:
             extra["api_message_id"] = p.msg_id
         self.writer.message("assistant", p.blocks, ts=p.ts, **extra)
         self.events += 1
+        deferred, self.deferred = self.deferred, []
+        for args in deferred:
+            self.tool_fact(*args)
 
     def add_usage_only(self, usage: dict[str, int]) -> None:
         """Usage that could not be attached to a message still counts in the totals."""
         self.totals.add_usage(usage)
 
     # --- user side -----------------------------------------------------------------------------
-    def user(self, ts: str, blocks: list[Any], **extra: Any) -> None:
+    def user(self, ts: str, blocks: list[Any], *, origin: str | None = None,
+             facts: dict[str, ToolFacts] | None = None, **extra: Any) -> None:
+        """A user message. `origin` marks one that is not the person's words (`meta`, `command`,
+        `context`, `interrupt`, `compact`); `facts` are what the transcript says elsewhere about the
+        runs whose results it carries (by tool_use id)."""
         self.flush()
+        results = False
         for b in blocks:
             if isinstance(b, dict) and b.get("type") == "tool_result":
-                self.tool_result(ts, b)
+                results = True
+                tid = b.get("tool_use_id")
+                self.tool_result(ts, b, (facts or {}).get(tid) if isinstance(tid, str) else None)
+        if origin is not None:  # written by the other agent's harness, not the person (docs/session-log.md)
+            extra["origin"], extra["harness_kind"] = "harness", origin
         self.writer.message("user", blocks, ts=ts, **extra)
         self.events += 1
+        if origin == "interrupt":
+            self.interrupted, self.awaiting_reply = True, False
+        elif results or (origin is None and _has_text(blocks)):
+            self.interrupted, self.awaiting_reply = False, True
 
-    def tool_result(self, ts: str, block: dict[str, Any]) -> None:
-        """Normalize `is_error` on a tool_result block and write the matching `tool` fact."""
-        is_error = block.get("is_error") is True
-        block["is_error"] = is_error
+    def tool_result(self, ts: str, block: dict[str, Any], facts: ToolFacts | None = None) -> None:
+        """Normalize `is_error` on a tool_result block and write the matching `tool` fact: exit code,
+        duration (from the transcript, else from the call's and the result's timestamps) and error
+        kind. A second result for a call already answered gets no second fact."""
         tid = block.get("tool_use_id")
         if not isinstance(tid, str):
+            block["is_error"] = block.get("is_error") is True
             return
-        exit_code = None
-        text = block.get("content")
-        if isinstance(text, list):
-            text = text_of(text, 200)
-        if isinstance(text, str):
-            m = _EXIT_RE.match(text[:80])
-            if m:
-                exit_code = int(m.group(1))
+        content = block.get("content")
+        text = content if isinstance(content, str) else text_of(content, 2000) if isinstance(content, list) else None
+        f = facts_from_text(text) if text else _NO_FACTS
+        if facts is not None:
+            f = facts.merge(f)
+        is_error = block.get("is_error") is True or f.failed is True
+        block["is_error"] = is_error
+        if tid in self.answered:
+            return
+        self.answered.add(tid)
+        call = self.open_calls.pop(tid, None)
+        self.tool_fact(ts, tid, call.name if call else self.tool_names.get(tid, "unknown"), f, is_error,
+                       call.ts if call else None)
+
+    def tool_fact(self, ts: str, tid: str, name: str, f: ToolFacts, is_error: bool, call_ts: str | None,
+                  **extra: Any) -> None:
+        """Write one `tool` event and count it (tool_calls is the number of tool events)."""
         kind = None
         if is_error:
             self.totals.tool_errors += 1
-            kind = "exit_nonzero" if exit_code not in (None, 0) else "exception"
-        self.writer.tool(tool_use_id=tid, name=self.tool_names.get(tid, "unknown"), exit_code=exit_code,
-                         error_kind=kind, ts=ts)
+            kind = f.error_kind or ("exit_nonzero" if f.exit_code not in (None, 0) else "exception")
+        duration = f.duration_ms
+        if duration is None and call_ts is not None:
+            a, b = parse_ts_ms(call_ts), parse_ts_ms(ts)
+            if a is not None and b is not None and b >= a:
+                duration = float(b - a)
+        if f.running:
+            extra["running"] = True
+        self.totals.tool_calls += 1
+        self.writer.tool(tool_use_id=tid, name=name, duration_ms=duration, exit_code=f.exit_code,
+                         error_kind=kind, truncated=f.truncated, ts=ts, **extra)
         self.events += 1
+
+    def answered_elsewhere(self, ts: str, tid: str, f: ToolFacts, is_error: bool) -> bool:
+        """A call answered outside a tool_result (a server-side web search): its fact is written right
+        after the assistant message that holds the call."""
+        call = self.open_calls.pop(tid, None)
+        if call is None:
+            return False
+        self.answered.add(tid)
+        self.deferred.append((ts, tid, call.name, f, is_error, call.ts))
+        return True
 
     # --- children and end ----------------------------------------------------------------------
     def subagent(self, ts: str, child_id: str, brief: str | None, event: str = "started",
@@ -160,17 +235,38 @@ class SessionBuilder:
         self.writer.subagent(event=event, child_session_id=child_id, brief=brief, status=status, ts=ts)
         self.events += 1
 
-    def end(self, status: str = "completed", **extra: Any) -> None:
+    def status(self) -> str:
+        """How the transcript ends: `interrupted` (the user stopped the last turn), `incomplete` (a
+        call without its result, or the user's prompt or tool results with no reply: the file stops
+        mid-turn), `error` (the last turn ended on an API error), else `completed`."""
+        if self.interrupted:
+            return "interrupted"
+        if self.error is not None:
+            return "error"
+        if self.open_calls or self.awaiting_reply:
+            return "incomplete"
+        return "completed"
+
+    def end(self, status: str | None = None, **extra: Any) -> None:
+        """Record the calls still without a result as unanswered, then write session.end."""
         self.flush()
+        status = status or self.status()
+        self.ended_status = status
+        for tid, call in list(self.open_calls.items()):
+            self.tool_unanswered += 1
+            self.tool_fact(self.last_ts, tid, call.name, ToolFacts(), False, None, unanswered=True)
+        self.open_calls.clear()
         t = self.totals
         totals: dict[str, Any] = {
             "turns": t.turns, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
             "cache_read_tokens": t.cache_read_tokens, "cache_write_tokens": t.cache_write_tokens,
-            "tool_calls": t.tool_calls, "tool_errors": t.tool_errors,
+            "tool_calls": t.tool_calls, "tool_errors": t.tool_errors, "tool_unanswered": self.tool_unanswered,
         }
         a, b = parse_ts_ms(self.start_ts), parse_ts_ms(self.last_ts)
         if a is not None and b is not None:
             totals["duration_ms"] = max(0, b - a)
+        if status == "error" and self.error and "error" not in extra:
+            extra["error"] = self.error
         self.writer.end(status, totals=totals, ts=self.last_ts, **extra)
         self.events += 1
 

@@ -106,7 +106,7 @@ def iter_json_lines(path: Path, counts: LineCounts, progress: Callable[[int], No
             counts.lines += 1
             try:
                 obj = loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can parse
                 if raw.endswith(b"\n"):
                     counts.corrupt += 1
                 else:
@@ -135,7 +135,7 @@ def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int =
             if raw.strip():
                 try:
                     obj = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     obj = None
                 if isinstance(obj, dict):
                     hit = not found and until is not None and until(obj)
@@ -175,7 +175,7 @@ def check_jsonl(path: Path) -> bool:
                     continue
                 try:
                     obj = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     if not raw.endswith(b"\n") and lineno == 1:
                         # a one-line file cut off mid-write: tolerated, nothing to import
                         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,17 @@ class UnitResult:
     totals: Totals = field(default_factory=Totals)
     events: int = 0
     changed: bool = False  # already imported, but the transcript has grown since
+    tool_unanswered: int = 0  # tool calls left without a result (recorded as unanswered)
+    statuses: Counter[str] = field(default_factory=Counter)  # session.end status of each session written
+    planned: list[str] = field(default_factory=list)  # dry run: session ids that would be written
 
 
 class UnitContext:
     def __init__(self, ws: Workspace, staging: Path, redactor: Redactor, source: str,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, *, dry_run: bool = False) -> None:
+        """`dry_run`: read and convert everything, write nothing (`sessions import --dry-run`)."""
+        self.dry_run = dry_run
+        self.new: set[str] = set()  # session ids this context writes (or would write, in a dry run)
         self.ws = ws
         self.staging = staging
         self.redactor = redactor
@@ -58,7 +65,14 @@ class UnitContext:
         if session_path(self.ws, sid).exists():
             writer = NullWriter(sid)
             result.existing.append(sid)
+        elif self.dry_run:
+            writer = NullWriter(sid)
+            result.planned.append(sid)
+            self.new.add(sid)
+            if child or t.parent_source_id:
+                result.children.append(sid)
         else:
+            self.new.add(sid)
             ensure_dir(self.staging)
             staged = self.staging / f"{sid}.jsonl"
             # Not synced here: the runner syncs a whole batch of staged sessions before moving them in.
@@ -86,9 +100,11 @@ class UnitContext:
 
     def finish(self, result: UnitResult) -> None:
         for b in self.builders:
-            if isinstance(b.writer, NullWriter):
+            if b.session_id not in self.new:
                 continue
             result.events += b.events
+            result.tool_unanswered += b.tool_unanswered
+            result.statuses[b.ended_status or "incomplete"] += 1
             t = b.totals
             for name in ("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                          "tool_calls", "tool_errors"):

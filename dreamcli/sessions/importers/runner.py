@@ -53,7 +53,8 @@ class ImportSummary:
     path: str
     files: int = 0  # JSONL files found
     transcripts: int = 0  # files with something to import
-    empty: int = 0  # files with nothing to import
+    empty: int = 0  # files with no lines at all
+    without_messages: int = 0  # files whose lines hold no message (counted in `lines`, nothing written)
     sessions: int = 0  # sessions written (parents and children)
     children: int = 0  # of which sub-agent sessions
     already_imported: int = 0  # transcripts skipped because their session is in the workspace already
@@ -61,6 +62,8 @@ class ImportSummary:
     bytes: int = 0
     seconds: float = 0.0
     events: int = 0
+    tool_unanswered: int = 0  # tool calls recorded as unanswered (no result in the transcript)
+    statuses: dict[str, int] = field(default_factory=dict)  # session.end status -> sessions written
     lines: LineCounts = field(default_factory=LineCounts)
     totals: Totals = field(default_factory=Totals)
     session_ids: list[str] = field(default_factory=list)
@@ -80,6 +83,28 @@ class ImportSummary:
         data["mb_per_s"] = round(self.mb_per_s, 2)
         data["seconds"] = round(self.seconds, 3)
         return data
+
+
+def count_files_without_messages(fmt: ModuleType, files: list[Path], transcripts: list[Transcript],
+                                 summary: ImportSummary) -> None:
+    """Files with no transcript to import: empty ones are `empty`; the lines of the others are read
+    and counted (ignored or unknown, by type), so a file of lines this importer cannot use is seen."""
+    planned = {t.path for t in transcripts}
+    for f in files:
+        if f in planned:
+            continue
+        counts = LineCounts()
+        count_lines = getattr(fmt, "count_lines", None)  # optional for a format (docs/architecture.md)
+        try:
+            if count_lines is not None:
+                count_lines(f, counts)
+        except (OSError, UnicodeDecodeError):
+            counts.corrupt += 1
+        if counts.lines == 0:
+            summary.empty += 1
+        else:
+            summary.without_messages += 1
+            summary.lines.add(counts)
 
 
 def format_module(source: str) -> ModuleType:
@@ -114,8 +139,8 @@ def import_transcripts(
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     started = time.perf_counter()
     files, transcripts = plan_import(source, root)
-    summary = ImportSummary(source=source, path=str(root), files=len(files), transcripts=len(transcripts),
-                            empty=len(files) - len(transcripts))
+    summary = ImportSummary(source=source, path=str(root), files=len(files), transcripts=len(transcripts))
+    count_files_without_messages(fmt, files, transcripts, summary)
     prog = ImportProgress(files_total=len(transcripts), bytes_total=sum(t.size for t in transcripts))
     ws.ensure()
     about = {"actor": actor, "source": source, "path": str(root)}
@@ -190,6 +215,9 @@ def convert_transcript(ws: Workspace, staging: Path, redactor: Redactor, source:
     except OSError as err:
         ctx.abort(result)
         raise InputError(f"cannot read: {err.strerror or err}", file=str(t.path)) from None
+    except RecursionError:  # a line nested too deep to redact and write: refused, never an internal error
+        ctx.abort(result)
+        raise InputError("a line is nested too deeply to import", file=str(t.path)) from None
     except BaseException:
         ctx.abort(result)
         raise
@@ -313,6 +341,9 @@ def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list
     summary.changed_since_import += int(result.changed)
     summary.bytes += result.bytes
     summary.events += result.events
+    summary.tool_unanswered += result.tool_unanswered
+    for status, n in result.statuses.items():
+        summary.statuses[status] = summary.statuses.get(status, 0) + n
     summary.lines.add(result.counts)
     for name in ("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                  "tool_calls", "tool_errors"):

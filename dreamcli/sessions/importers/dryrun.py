@@ -1,0 +1,80 @@
+"""`sessions import --dry-run`: read every transcript as an import would, write nothing, and report per
+file what would be imported and what this importer does not know (line types it has never seen), so a
+user can check what a new release of their agent writes before trusting a dream on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dreamcli.redaction import for_patterns
+from dreamcli.sessions.importers.common import LineCounts, Transcript
+from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.runner import format_module, plan_import
+from dreamcli.workspace.home import Workspace
+
+NAME_LIMIT = 80  # a line type read from a file is untrusted text: shortened and redacted before it is shown
+
+
+def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
+                   redaction_patterns: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+    """What `import_transcripts` would do, file by file, without writing anything."""
+    fmt = format_module(source)
+    root = Path(path).expanduser() if path is not None else fmt.default_path()
+    files, transcripts = plan_import(source, root)
+    redactor = for_patterns(tuple(redaction_patterns))
+    by_path = {t.path: t for t in transcripts}
+    reports: list[dict[str, Any]] = []
+    unknown: dict[str, int] = {}
+    for f in files:
+        t = by_path.get(f)
+        if t is None:
+            counts = LineCounts()
+            count_lines = getattr(fmt, "count_lines", None)
+            try:
+                if count_lines is not None:
+                    count_lines(f, counts)
+            except (OSError, UnicodeDecodeError):
+                counts.corrupt += 1
+            reports.append({"path": str(f), "transcript": False,
+                            "empty": counts.lines == 0, "lines": _lines(counts, redactor)})
+        else:
+            result = UnitResult(path=str(t.path), bytes=t.size)
+            ctx = UnitContext(ws, ws.state_dir / "import-staging" / "dry-run", redactor, source, dry_run=True)
+            fmt.convert(t, ctx, result)
+            ctx.finish(result)
+            reports.append(_report(t, result, redactor))
+        for name, n in reports[-1]["lines"]["unknown"].items():
+            unknown[name] = unknown.get(name, 0) + n
+    would = [r for r in reports if r.get("sessions")]
+    return {
+        "version": 1, "dry_run": True, "source": source, "path": str(root), "files": len(files),
+        "transcripts": len(transcripts), "sessions": sum(r.get("sessions", 0) for r in reports),
+        "already_imported": sum(1 for r in reports if r.get("already_imported")),
+        "files_with_unknown_lines": sum(1 for r in reports if r["lines"]["unknown"]),
+        "unknown": dict(sorted(unknown.items(), key=lambda kv: -kv[1])),
+        "would_import": len(would), "reports": reports,
+    }
+
+
+def _report(t: Transcript, r: UnitResult, redactor: Any) -> dict[str, Any]:
+    totals = r.totals
+    return {
+        "path": str(t.path), "transcript": True, "source_id": redactor.redact_text(t.source_id)[:200],
+        "session_id": t.session_id, "start": t.start_ts, "format_version": t.version,
+        "already_imported": bool(r.existing) and t.session_id in r.existing,
+        "sessions": len(r.planned), "children": len(r.children), "events": r.events,
+        "statuses": dict(r.statuses),
+        "totals": {"turns": totals.turns, "tool_calls": totals.tool_calls, "tool_errors": totals.tool_errors,
+                   "tool_unanswered": r.tool_unanswered, "input_tokens": totals.input_tokens,
+                   "output_tokens": totals.output_tokens},
+        "lines": _lines(r.counts, redactor),
+    }
+
+
+def _lines(c: LineCounts, redactor: Any) -> dict[str, Any]:
+    def names(counter: Any) -> dict[str, int]:
+        return {redactor.redact_text(str(k)[:NAME_LIMIT]): v for k, v in sorted(counter.items())}
+
+    return {"read": c.lines, "imported": c.imported, "ignored": names(c.ignored), "unknown": names(c.unknown),
+            "corrupt": c.corrupt, "truncated": c.truncated, "malformed": c.malformed}
