@@ -152,6 +152,7 @@ def run_agent(
         max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,
         system=system_prompt(workdir, tool_names, selection.placed), cache=anthropic_endpoint,
         cancel=cancel, token_budget=options.token_budget,
+        prompt_origin="delegation" if parent_session_id else None,  # a sub-agent's prompt is the lead's brief
     )
     return session.run(on_end_turn=on_end_turn, before_end=before_end, placed=placed)
 
@@ -161,7 +162,8 @@ class _Session:
 
     def __init__(self, *, client: Any, writer: SessionWriter, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
                  model: str, workdir: Path, max_turns: int, max_tokens: int, retries: int, system: str,
-                 cache: bool, cancel: threading.Event | None, token_budget: int | None = None) -> None:
+                 cache: bool, cancel: threading.Event | None, token_budget: int | None = None,
+                 prompt_origin: str | None = None) -> None:
         self.client, self.writer, self.toolset, self.cb = client, writer, toolset, cb
         self.spec, self.model, self.workdir = spec, model, workdir
         self.max_turns, self.max_tokens, self.retries = max_turns, max_tokens, retries
@@ -172,16 +174,18 @@ class _Session:
         self.final_text = ""
         self.end_fields: dict[str, Any] = {}
         self.token_budget = token_budget
+        self.prompt_origin = prompt_origin
 
     def context(self, status: str | None = None) -> TurnContext:
         return TurnContext(session_id=self.writer.session_id, turn=self.totals.turns, final_text=self.final_text,
                            messages=self.messages, totals=self.totals, spec=self.spec, workdir=self.workdir,
                            model=self.model, writer=self.writer, end_fields=self.end_fields, status=status)
 
-    def add_user(self, content: list[dict[str, Any]]) -> None:
+    def add_user(self, content: list[dict[str, Any]], origin: str | None = None) -> None:
         """Log a user message, then add the logged (redacted) copy to the history: the model sees
-        exactly what the log records, and a secret in a tool result never goes back to the model."""
-        event = self.writer.message("user", content)
+        exactly what the log records, and a secret in a tool result never goes back to the model.
+        `origin` marks a message dreamcli wrote itself (docs/session-log.md): never the user's words."""
+        event = self.writer.message("user", content, **({"origin": origin} if origin else {}))
         self.messages.append({"role": "user", "content": event["content"]})
 
     def _check_cancel(self) -> None:
@@ -195,7 +199,7 @@ class _Session:
         status, error, exit_code = "error", None, EXIT_FAILED
         unexpected: BaseException | None = None
         try:
-            self.add_user([{"type": "text", "text": self.spec.prompt}])
+            self.add_user([{"type": "text", "text": self.spec.prompt}], origin=self.prompt_origin)
             status, error, exit_code = self._turns(on_end_turn)
         except KeyboardInterrupt:
             status, error = "interrupted", "interrupted by the user"
@@ -269,7 +273,7 @@ class _Session:
                 if uses:
                     self.add_user([_result_block(u["id"], conv.CUT_TOOL_CALL, True) for u in uses])
                 else:
-                    self.add_user([{"type": "text", "text": conv.CONTINUE_AFTER_MAX_TOKENS}])
+                    self.add_user([{"type": "text", "text": conv.CONTINUE_AFTER_MAX_TOKENS}], origin="continuation")
                 continue
             cut_offs = 0
             if uses and reason in (conv.TOOL_USE, conv.END_TURN, None):
@@ -285,7 +289,7 @@ class _Session:
             if not follow_up:
                 return "completed", None, 0
             self.cb.on_notice("follow-up sent to the model")
-            self.add_user([{"type": "text", "text": follow_up}])
+            self.add_user([{"type": "text", "text": follow_up}], origin="revision")
 
     # --- tools ---------------------------------------------------------------------------------
     def _run_tools(self, uses: list[dict[str, Any]]) -> list[dict[str, Any]]:

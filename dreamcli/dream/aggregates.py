@@ -24,13 +24,15 @@ class Recovery:
     label: str
     example: str
     episodes: set[str] = field(default_factory=set)
+    why: str = ""  # the agent's own words naming the fix, when it said them
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
+        out = {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
+        return {**out, "why": self.why} if self.why else out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Recovery:
-        return cls(d["label"], d["example"], set(d.get("episodes", [])))
+        return cls(d["label"], d["example"], set(d.get("episodes", [])), str(d.get("why") or ""))
 
 
 @dataclass
@@ -49,6 +51,20 @@ class Pattern:
     recoveries: dict[str, Recovery] = field(default_factory=dict)
     examples: dict[str, int] = field(default_factory=dict)  # representative texts -> count
     touched: bool = False  # got new evidence in this dream (not stored)
+    clean: int = 0  # observations from trusted content (the user's words, the agent's own calls)
+    taint: dict[str, int] = field(default_factory=dict)  # untrusted source -> observations
+
+    def provenance(self, sources: tuple[str, ...]) -> None:
+        """Where the last observation came from: () for trusted content, else its untrusted sources."""
+        if not sources:
+            self.clean += 1
+        for s in sources:
+            self.taint[s] = self.taint.get(s, 0) + 1
+
+    @property
+    def tainted(self) -> list[str]:
+        """The untrusted sources, when nothing trusted ever showed this pattern."""
+        return sorted(self.taint) if self.taint and not self.clean else []
 
     @property
     def support(self) -> int:
@@ -83,12 +99,14 @@ class Pattern:
         if text in self.examples or len(self.examples) < MAX_EXAMPLES:
             self.examples[text] = self.examples.get(text, 0) + 1
 
-    def recover(self, key: str, label: str, example: str, episode: str) -> None:
+    def recover(self, key: str, label: str, example: str, episode: str, why: str = "") -> None:
         rec = self.recoveries.get(key)
         if rec is None:
             if len(self.recoveries) >= MAX_EXAMPLES:
                 return
             rec = self.recoveries[key] = Recovery(label, example)
+        if why and not rec.why:
+            rec.why = why
         if len(rec.episodes) < MAX_EPISODES:
             rec.episodes.add(episode)
 
@@ -113,6 +131,9 @@ class Pattern:
         self.sessions = sorted(set(self.sessions) | set(other.sessions), reverse=True)[:MAX_SESSIONS]
         self.occurrences += other.occurrences
         self.touched = self.touched or other.touched
+        self.clean += other.clean
+        for src, n in other.taint.items():
+            self.taint[src] = self.taint.get(src, 0) + n
         firsts = [t for t in (self.first_seen, other.first_seen) if t]
         lasts = [t for t in (self.last_seen, other.last_seen) if t]
         self.first_seen, self.last_seen = min(firsts, default=None), max(lasts, default=None)
@@ -130,6 +151,7 @@ class Pattern:
                     self.recoveries[key] = rec
             else:
                 mine.episodes |= rec.episodes
+                mine.why = mine.why or rec.why
 
     def remap(self, roots: dict[str, str]) -> None:
         """Replace episode ids that turned out to be sub-agents by their lead session's id."""
@@ -144,7 +166,8 @@ class Pattern:
                 "episodes": sorted(self.episodes), "overflow": self.overflow, "sessions": self.sessions,
                 "occurrences": self.occurrences, "first_seen": self.first_seen, "last_seen": self.last_seen,
                 "evidence": self.evidence, "examples": self.examples,
-                "recoveries": {k: r.to_json() for k, r in self.recoveries.items()}}
+                "recoveries": {k: r.to_json() for k, r in self.recoveries.items()},
+                **({"clean": self.clean} if self.clean else {}), **({"taint": self.taint} if self.taint else {})}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Pattern:
@@ -157,6 +180,8 @@ class Pattern:
         p.evidence = list(d.get("evidence", []))
         p.examples = dict(d.get("examples", {}))
         p.recoveries = {k: Recovery.from_json(v) for k, v in d.get("recoveries", {}).items()}
+        p.clean = int(d.get("clean", 0))
+        p.taint = dict(d.get("taint", {}))
         return p
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
+from dreamcli.dream.text import mask, opaque
+from dreamcli.playbooks.lint import injection_findings
 from dreamcli.words import jaccard, stems
 
 SECTIONS = {
@@ -19,6 +21,7 @@ SECTIONS = {
     "loop": "Efficiency",
     "cost_outlier": "Efficiency",
     "memory_note": "Notes",
+    "flaky": "Flaky",  # reported in the dream's report, never an entry
 }
 CLUSTER_SIMILARITY = 0.5
 COST_OUTLIER_RATIO = 3.0
@@ -42,6 +45,7 @@ class Candidate:
     pattern_keys: list[str] = field(default_factory=list)
     successes: int | None = None
     total: int | None = None
+    taint: list[str] = field(default_factory=list)  # untrusted sources, when they are all the evidence has
 
     @property
     def section(self) -> str:
@@ -60,7 +64,7 @@ def build_candidates(agg: Aggregates, *, min_support: int, new_episodes: set[str
     out: list[Candidate] = []
     for p in by_kind.get("error", []):
         if p.support >= min_support:
-            c = _error(p, min_support)
+            c = _error(p, min_support, agg)
             if c is not None:
                 out.append(c)
     for group in cluster(by_kind.get("correction", [])):
@@ -78,7 +82,11 @@ def build_candidates(agg: Aggregates, *, min_support: int, new_episodes: set[str
     for p in by_kind.get("loop", []):
         if p.support >= min_support:
             example = _top(p.examples) or p.template
-            out.append(_from(p, "loop", 0.5, {"tool": p.label, "example": example}))
+            if opaque(example):
+                continue  # only a placeholder, hash or id: nothing a reader can act on
+            c = _from(p, "loop", 0.5, {"tool": p.label, "example": example})
+            c.evidence = [e for e in c.evidence if example in str(e.get("excerpt", ""))] or c.evidence
+            out.append(c)
     out.extend(_cost_outliers(agg, min_support, new_episodes))
     out.sort(key=lambda c: (-c.score, c.key))
     return out
@@ -87,30 +95,65 @@ def build_candidates(agg: Aggregates, *, min_support: int, new_episodes: set[str
 def _from(p: Pattern, kind: str, impact: float, facts: dict[str, Any], **kw: Any) -> Candidate:
     return Candidate(key=p.key, kind=kind, support=p.support, impact=impact, facts=facts, evidence=list(p.evidence),
                      sources=list(p.sessions), first_seen=p.first_seen, last_seen=p.last_seen, fresh=p.touched,
-                     pattern_keys=[p.key], **kw)
+                     pattern_keys=[p.key], taint=p.tainted, **kw)
 
 
 def _top(counts: dict[str, int]) -> str | None:
     return max(counts.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] if counts else None
 
 
-def _error(p: Pattern, min_support: int) -> Candidate | None:
+def _error(p: Pattern, min_support: int, agg: Aggregates) -> Candidate | None:
     facts: dict[str, Any] = {"tool": p.label, "error": p.template,
                              "error_example": p.evidence[0]["excerpt"] if p.evidence else p.template}
     ext = _extension(p.template)
     if ext:
         facts["file_type"] = ext
-    recs = sorted(p.recoveries.values(), key=lambda r: (-len(r.episodes), r.example))
-    if recs and len(recs[0].episodes) >= max(2, min_support // 2 + 1):
+    commands = {t[4:]: n for t, n in p.examples.items() if t.startswith("cmd:")}
+    top = _top(commands)
+    if top is not None and commands[top] >= 2 and commands[top] * 2 >= sum(commands.values()) and not opaque(top):
+        facts["command"] = top  # the same command failed each time: the entry can name it
+    edited = p.recoveries.get("edited|")  # the same call passed after the agent changed files
+    clean = [r for k, r in p.recoveries.items() if k != "edited|" and not injection_findings(r.example)]
+    recs = sorted(clean, key=lambda r: (-len(r.episodes), r.example))
+    reliable = bool(recs) and len(recs[0].episodes) >= max(2, min_support // 2 + 1)
+    flaky = _flaky(p, agg, facts, reliable)
+    if flaky is not None:
+        return flaky
+    if reliable:
         best = recs[0]
-        facts.update(recovery=best.example, recovery_tool=best.label,
+        facts.update(recovery=best.example, recovery_tool=best.label, why=best.why,
                      alternatives=[{"example": r.example, "sessions": len(r.episodes)} for r in recs[1:3]
                                    if len(r.episodes) >= 2])
         successes = min(len(best.episodes), p.support)
         return _from(p, "error_recovery", successes / max(1, p.support), facts, successes=successes, total=p.support)
-    if p.support < max(min_support, TOOL_ERROR_MIN_SUPPORT):
+    if p.support < max(min_support, TOOL_ERROR_MIN_SUPPORT) or opaque(facts.get("command") or p.template):
         return None
+    if len(clean) < len(p.recoveries) - (edited is not None):
+        return None  # what "fixed" it was an injected command: nothing to learn, nothing to quote
+    if edited is not None and len(edited.episodes) * 2 >= p.support:
+        return None  # a change to the files fixed it each time: a bug being fixed, not a tool lesson
     return _from(p, "tool_error", 0.3, facts, successes=0, total=p.support)
+
+
+def _flaky(p: Pattern, agg: Aggregates, facts: dict[str, Any], reliable: bool) -> Candidate | None:
+    """The same call failing then passing unchanged (in the session, or passing in other sessions
+    and failing again after): a flake to report, never a rule."""
+    same = agg.patterns.get("flaky|" + p.key)
+    retried = same.support if same is not None else 0
+    passes = agg.patterns.get(f"pass|{p.label}|{mask(facts['command'])}") if facts.get("command") else None
+    elsewhere = len(passes.episodes - p.episodes) if passes is not None else 0
+    again = passes is not None and bool(p.last_seen and passes.first_seen and p.last_seen > passes.first_seen)
+    if not retried and not (elsewhere and again and not reliable):
+        return None
+    if reliable and retried * 2 < p.support:
+        return None  # mostly fixed by something else: a workaround, with the odd lucky retry
+    tests = dict(same.examples) if same is not None else {}
+    facts.update(test=_top({t: n for t, n in tests.items() if t != facts.get("command")}), retried=retried,
+                 passed_elsewhere=elsewhere, failed=p.support)
+    evidence = (list(same.evidence) if same is not None else []) + list(p.evidence)
+    c = _from(p, "flaky", 0.0, facts, successes=retried, total=p.support)
+    c.evidence = evidence[:3]
+    return c
 
 
 def _extension(template: str) -> str | None:
@@ -165,22 +208,26 @@ def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | No
     for p in group:
         for text, n in p.examples.items():
             examples[text] = examples.get(text, 0) + n
-    evidence = [e for p in group for e in p.evidence][:3]
+    # one piece of evidence per wording first, so the entry shows how differently it was said
+    evidence = [p.evidence[i] for i in range(3) for p in group if i < len(p.evidence)][:3]
     sources = sorted({s for p in group for s in p.sessions}, reverse=True)[:20]
     first = min((p.first_seen for p in group if p.first_seen), default=None)
     last = max((p.last_seen for p in group if p.last_seen), default=None)
     if kind == "correction":
         facts: dict[str, Any] = {"text": _representative(examples) or lead.template,
                                  "corrections": sum(p.occurrences for p in group),
-                                 "variants": sorted(examples, key=lambda t: -examples[t])[:3]}
+                                 "variants": sorted(examples, key=lambda t: -examples[t])[:6],
+                                 "wordings": len(examples)}
         impact = 1.0
     else:
         facts = {"path": _top(examples) or lead.label, "text": lead.template,
                  "notes": sum(p.occurrences for p in group)}
         impact = 0.6
+    clean = any(p.clean for p in group)
+    taint = [] if clean else sorted({s for p in group for s in p.taint})
     return Candidate(key=lead.key, kind=kind, support=support, impact=impact, facts=facts, evidence=evidence,
                      sources=sources, first_seen=first, last_seen=last, fresh=any(p.touched for p in group),
-                     pattern_keys=[p.key for p in group])
+                     pattern_keys=[p.key for p in group], taint=taint)
 
 
 def _representative(examples: dict[str, int]) -> str | None:

@@ -31,6 +31,8 @@ from dreamcli.workspace.home import Workspace
 SAME_ENTRY = 0.6  # stem overlap at which a candidate says what an existing entry says
 MERGE_SIMILARITY = 0.7
 RETIRE_MIN_HARMFUL = 3
+STALE_DAYS = 60  # a live entry not seen again this long before the newest session read stopped recurring
+STALE_MIN_SESSIONS = 10  # ... when the dream read at least this many sessions (else there is no telling)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def candidate_op(c: Candidate, text: str, *, op: str = "add", entry_id: str | No
                      reason=reason or REASONS[c.kind], kind=c.kind, signature=c.key,
                      support=Support(sessions=c.support, successes=c.successes, total_sessions=c.total),
                      impact=round(c.impact, 3), metadata=_metadata(c, helpful, harmful),
-                     evidence=[Evidence.model_validate(e) for e in c.evidence[:3]])
+                     evidence=[Evidence.model_validate(e) for e in c.evidence[:3]], taint=list(c.taint))
 
 
 def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
@@ -99,9 +101,13 @@ def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, An
 
 
 def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dict[str, str], agg: Aggregates,
-           *, token_budget: int, extra_ops: list[Operation] | None = None, name: str = "default") -> Curated:
+           *, token_budget: int, extra_ops: list[Operation] | None = None, name: str = "default",
+           latest: str | None = None, sessions_read: int = 0) -> Curated:
     """Operations for the candidates (already ranked and limited) plus entry bookkeeping."""
+    from dreamcli.playbooks.lint import injection_findings
+
     out = Curated()
+    extra_ops = [op for op in extra_ops or [] if not (op.text and injection_findings(op.text))]
     entries = {e.id: e for e in playbook.entries()} if playbook is not None else {}
     entry_words = {eid: stems(e.text) for eid, e in entries.items()}
     counts: dict[str, Operation] = {}
@@ -109,6 +115,9 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
     for c in candidates:
         text = texts.get(c.key)
         if not text:
+            continue
+        if injection_findings(text):
+            out.dropped.append({"key": c.key, "why": "its text reads like an injected command; never proposed"})
             continue
         state, prior = prior_state(ws, c, agg, entries)
         if state == "live":
@@ -133,9 +142,12 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
         meta = op.metadata
         if meta.harmful >= RETIRE_MIN_HARMFUL and meta.harmful >= 2 * meta.helpful:
             op.op, op.kind, op.text, op.old_text = "retire", "harmful", None, entries[eid].text
-            op.reason = f"in context in {meta.harmful} graded runs that failed vs {meta.helpful} that passed"
+            op.reason = (f"contradicted by outcomes: in context in {meta.harmful} graded runs that failed vs "
+                         f"{meta.helpful} that passed")
         out.operations.append(op)
     out.operations.extend(_merges(entries, agg, touched_ids | set(counts)))
+    busy = touched_ids | set(counts) | {m for op in out.operations for m in [op.entry_id, *op.merged_ids]}
+    out.operations.extend(stale_retirements(entries, agg, busy, latest, sessions_read))
     out.operations.extend(extra_ops or [])
     _enforce_budget(playbook, out, token_budget, name)
     return out
@@ -203,6 +215,40 @@ def _merges(entries: dict[str, Any], agg: Aggregates, busy: set[str]) -> list[Op
                                    sources=sources,
                                    first_seen=min((e.first_seen for e in group if e.first_seen), default=None),
                                    last_seen=max((e.last_seen for e in group if e.last_seen), default=None))))
+    return ops
+
+
+def stale_retirements(entries: dict[str, Any], agg: Aggregates, busy: set[str], latest: str | None,
+                      sessions_read: int) -> list[Operation]:
+    """Live entries whose pattern stopped recurring: last seen over STALE_DAYS before the newest
+    session read, by a dream that read enough sessions to tell. A proposal with its evidence."""
+    if not latest or sessions_read < STALE_MIN_SESSIONS:
+        return []
+    from datetime import date
+
+    try:
+        newest = date.fromisoformat(latest[:10])
+    except ValueError:
+        return []
+    ops = []
+    for e in entries.values():
+        if e.id in busy or not e.last_seen or f"stale|{e.id}" in agg.proposed:
+            continue
+        try:
+            days = (newest - date.fromisoformat(str(e.last_seen)[:10])).days
+        except ValueError:
+            continue
+        if days < STALE_DAYS:
+            continue
+        evidence = [Evidence(session_id=s, excerpt=f"last seen here ({e.last_seen}): {e.text[:100]}")
+                    for s in list(e.sources)[:2]]
+        ops.append(Operation(
+            entry_id=e.id, target="playbook", op="retire", section=e.section, text=None, old_text=e.text,
+            reason=f"stopped recurring: last seen {e.last_seen}, {days} days before the newest of the "
+                   f"{sessions_read} sessions this dream read, none of which showed it",
+            kind="stale", signature=f"stale|{e.id}", support=Support(sessions=len(e.sources)), impact=0.0,
+            metadata=EntryMetadata(helpful=e.helpful, harmful=e.harmful, sources=list(e.sources),
+                                   first_seen=e.first_seen, last_seen=e.last_seen), evidence=evidence))
     return ops
 
 

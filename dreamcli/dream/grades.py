@@ -1,7 +1,7 @@
 """Joining grades to dreamed sessions: the latest result per (session, outcome) from
 grades/grades.jsonl (read from where the last dream stopped) and, for sessions never graded
 separately, the evaluations the run recorded itself. Failing criteria become patterns; entries that
-were in context collect helpful/harmful counts (signals.add_grade)."""
+were in context collect helpful/harmful counts (`add_grade`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.scan import Scanned
-from dreamcli.dream.signals import SessionInfo, add_grade
+from dreamcli.dream.signals import SessionInfo
+from dreamcli.dream.text import excerpt
 from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
@@ -103,3 +104,24 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
             add_grade(agg, info, outcome, mapped, criteria, ts)
             graded.add(info.session_id)
     return len(graded), new_offset
+
+
+def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | None,
+              criteria: list[dict[str, Any]], ts: str | None) -> None:
+    """A graded (session, outcome): failing criteria become patterns; entries in context get used."""
+    if result in (None, "error", "interrupted"):
+        return  # unscored: never counted either way
+    agg.graded.setdefault(outcome, set()).add(info.episode)
+    for c in criteria:
+        cid = c.get("id")
+        if not isinstance(cid, str) or c.get("passed") is not False:
+            continue
+        pat = agg.pattern("criterion", f"{outcome}|{cid}", outcome, cid)
+        reason = str(c.get("reason") or "")
+        pat.observe(info.episode, info.session_id, ts,
+                    {"session_id": info.session_id, "seq": None, "excerpt": excerpt(f"{cid}: {reason}")})
+        if reason:
+            pat.example(excerpt(reason, 200))
+    passed = result == "satisfied"
+    for entry_id in info.entry_ids:
+        agg.use_entry(entry_id, info.episode, passed)

@@ -68,6 +68,9 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
               f"{inputs.get('bytes', 0) / 1e6:.1f} MB, selection: {inputs.get('selection')}); "
               f"{inputs.get('graded', 0)} graded. Support counts distinct episodes: a lead session and its "
               f"sub-agents count once.", ""]
+    if inputs.get("hidden_characters"):
+        lines += [f"Stripped {inputs['hidden_characters']} zero-width or bidi control character(s) from session text "
+                  "before mining; what they were in counts as untrusted.", ""]
     if dream.get("instructions"):
         lines += ["Instructions:", *_quote(dream["instructions"]), ""]
     pb_ops = [op for op in ops if op.get("target") == "playbook"]
@@ -102,6 +105,10 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
             meta = op.get("metadata") or {}
             if op["op"] == "counts" or meta.get("helpful") or meta.get("harmful"):
                 lines.append(f"- Counts: helpful {meta.get('helpful', 0)}, harmful {meta.get('harmful', 0)}")
+            if op.get("taint"):
+                lines.append(f"- **Tainted**: its evidence comes only from untrusted content "
+                             f"({', '.join(op['taint'])}); `approve --all` leaves it out unless you pass "
+                             "--include-tainted")
             if op.get("evidence"):
                 lines.append("- Evidence:")
                 lines += _evidence(op)
@@ -117,6 +124,13 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
                 lines += ["", "  ```", *("  " + x for x in op["text"].rstrip().splitlines()), "  ```", ""]
             if op.get("lint"):
                 lines += ["  " + x for x in _lint(op["lint"])]
+        lines.append("")
+    if dream.get("flaky"):
+        lines += ["## Flaky", "", "The same call failed, then passed unchanged: a flake to fix or quarantine, not a "
+                  "rule to learn (no entry is proposed).", ""]
+        for f in dream["flaky"]:
+            lines.append(f"- {f['text']}" + (f" Sessions: {', '.join(f'`{s}`' for s in f['sources'][:3])}."
+                                             if f.get("sources") else ""))
         lines.append("")
     if proposal.get("lint"):
         lines += ["## Proposal lint", "", *_lint(proposal["lint"]), ""]

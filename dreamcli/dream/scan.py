@@ -42,6 +42,7 @@ class Scanned:
     deferred: list[str] = field(default_factory=list)
     out_of_scope: int = 0
     latest: str | None = None
+    hidden: int = 0  # zero-width and bidi control characters stripped before mining
 
     def add(self, info: SessionInfo) -> None:
         if info.skipped:
@@ -54,6 +55,7 @@ class Scanned:
             return
         self.ids.add(info.session_id)
         self.episodes.add(info.episode)
+        self.hidden += info.hidden
         if info.last_ts and (self.latest is None or info.last_ts > self.latest):
             self.latest = info.last_ts
         if info.evaluations or info.entry_ids or info.episode != info.session_id:
@@ -65,6 +67,7 @@ class Scanned:
         self.episodes.update(sys.intern(e) for e in other.episodes)
         self.deferred.extend(other.deferred)
         self.out_of_scope += other.out_of_scope
+        self.hidden += other.hidden
         if other.latest and (self.latest is None or other.latest > self.latest):
             self.latest = other.latest
 

@@ -2,10 +2,15 @@
 
 One pass over the file, line by line, keeping only a small per-session state:
 - tool errors, grouped by the tool (the program, for shell calls) and a template of the message;
-- error -> recovery pairs: the next call (within a few) that succeeded on the same target with
-  another tool or other arguments (a conversion step, zgrep instead of grep, ...);
-- user corrections (later user messages that say "no", "not", "instead", "again", ...);
-- loops: the same call with the same input three times or more;
+- error -> recovery pairs: the next call (within a few) that served the same step with another
+  tool or other arguments: the same working files, or the same intent and program family, or what
+  the agent said in between names it (`dreamcli.dream.steps`); the same call passing unchanged is a
+  flake, not a fix;
+- user corrections (later user messages that say "no", "not", "instead", "again", ...), never texts
+  the product or a harness wrote into the conversation (`dreamcli.dream.origins`);
+- loops: the same call with the same input three times or more (polling and waiting tools aside);
+Text is normalised first (zero-width and bidi controls stripped and counted), and each observation
+records whether it came from untrusted content (imported transcripts, network output, hidden text).
 - memory notes written through the memory tool;
 - outcome evaluations recorded by the run, the session's cost, tool calls and truncated outputs.
 Observations go into `Aggregates` under the session's episode (its lead session's id).
@@ -22,21 +27,23 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.calls import Call, OpenError, may_serve
+from dreamcli.dream.notes import observe_memory_write
+from dreamcli.dream.origins import normalize, product_origin, untrusted_source
+from dreamcli.dream.steps import command_of, is_polling, reason_in, serves_same_step, test_name
 from dreamcli.dream.text import (
-    call_display,
     content_text,
     error_template,
     excerpt,
     generic_display,
-    input_key,
     mask,
-    targets,
-    tool_label,
+    opaque,
 )
 from dreamcli.sessions.reader import ReadStats, parse_line
 from dreamcli.words import stems
 
-RECOVERY_WINDOW = 4  # calls after an error in which a success on the same target counts as its recovery
+RECOVERY_WINDOW = 8  # calls after a failed command in which a success serving the same step is its recovery
+TARGET_WINDOW = 4  # the same for other tools (a success on the same files)
 LOOP_MIN = 3
 RUNNING_GRACE_S = 1800  # a session without an end, active this recently, may still be running
 INSPECTION = frozenset({"bash:ls", "bash:pwd", "bash:file", "bash:stat", "bash:which", "bash:echo", "bash:wc",
@@ -45,44 +52,13 @@ _CORRECTION = re.compile(
     r"(?i)(^\s*(no|nope|wrong|again|stop|actually)\b|\bnot\b|\bdon'?t\b|\bdo not\b|\bnever\b|\balways\b|"
     r"\binstead\b|\brather than\b|\bthat'?s wrong\b|\bI said\b)"
 )
-MEMORY_WRITE_KEYS = {"create": "file_text", "str_replace": "new_str", "insert": "insert_text"}
-
-
-class _Call:
-    """A tool call; its display form and targets are computed only when needed."""
-
-    __slots__ = ("_display", "_targets", "index", "input", "key", "label", "name", "seq")
-
-    def __init__(self, name: str, tool_input: Any, seq: int, index: int) -> None:
-        self.name = name
-        self.input = tool_input
-        self.label = tool_label(name, tool_input)
-        self.seq = seq
-        self.index = index
-        self.key = input_key(name, tool_input)
-        self._display: str | None = None
-        self._targets: frozenset[str] | None = None
-
-    @property
-    def display(self) -> str:
-        if self._display is None:
-            self._display = call_display(self.name, self.input)
-        return self._display
-
-    @property
-    def targets(self) -> frozenset[str]:
-        if self._targets is None:
-            self._targets = targets(self.name, self.input)
-        return self._targets
-
-
-@dataclass
-class _OpenError:
-    sig: str
-    targets: frozenset[str]
-    label: str
-    key: str
-    index: int
+EDITED = "edited|"  # recovery key: the same call passed after the agent changed files
+NETWORK = frozenset({"WebFetch", "web_fetch", "fetch", "WebSearch", "web_search", "http_get", "bash:curl", "bash:wget"})
+MAX_SAID = 1200  # characters of the agent's words kept per open error
+WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",
+                    "apply_patch", "create_file", "str_replace_editor"})
+_MUTATES = re.compile(r"\bsed -i|[^>2&]>>?\s*[\w./~]|\b(git (apply|checkout|restore|stash|reset)|patch|rm|mv|cp|"
+                      r"install|uninstall|add|tee)\b")
 
 
 @dataclass(slots=True)
@@ -97,6 +73,7 @@ class SessionInfo:
     evaluations: dict[str, tuple[int, str | None, list[dict[str, Any]], str | None]] = field(default_factory=dict)
     deferred: bool = False
     skipped: bool = False  # out of scope
+    hidden: int = 0  # zero-width and bidi control characters stripped before mining
 
 
 @dataclass
@@ -105,8 +82,8 @@ class _State:
     episode: str = ""
     task: str | None = None
     ts: str | None = None
-    calls: dict[str, _Call] = field(default_factory=dict)
-    open_errors: list[_OpenError] = field(default_factory=list)
+    calls: dict[str, Call] = field(default_factory=dict)
+    open_errors: list[OpenError] = field(default_factory=list)
     tool_errors: dict[str, str] = field(default_factory=dict)
     n_calls: int = 0
     inputs: dict[str, list[Any]] = field(default_factory=dict)
@@ -115,6 +92,12 @@ class _State:
     truncated: int = 0
     truncated_example: str | None = None
     ended: bool = False
+    untrusted: bool = False  # an imported transcript
+    hidden: int = 0
+
+    def taint(self, *extra: str) -> tuple[str, ...]:
+        base = ("imported-transcript",) if self.untrusted else ()
+        return base + tuple(e for e in extra if e)
 
 
 Scope = Callable[[dict[str, Any]], bool]
@@ -173,6 +156,7 @@ def scan_session(path: Path | str, agg: Aggregates, *, playbook: str, stats: Rea
     if info is None:
         return None
     info.last_ts = st.ts
+    info.hidden = st.hidden
     if not st.ended and _recent(st.ts, now):
         info.deferred = True  # probably still running: read it again next time
         return info
@@ -187,6 +171,7 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     name = task.get("name") if isinstance(task, dict) else None
     st.task = sys.intern(name) if isinstance(name, str) else None
     st.ts = event.get("ts")
+    st.untrusted = untrusted_source(event.get("source"))
     entry_ids: list[str] = []
     for pb in event.get("playbooks") or []:
         if isinstance(pb, dict) and pb.get("playbook") == playbook:
@@ -209,11 +194,17 @@ def _message(event: dict[str, Any], st: _State, agg: Aggregates) -> None:
             st.cost += float(event["cost_usd"])
         if isinstance(content, list):
             for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_use":
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "tool_use":
                     _tool_use(block, seq, st, agg)
+                elif block.get("type") == "text" and st.open_errors:
+                    _said(str(block.get("text", "")), st)
+        elif isinstance(content, str) and st.open_errors:
+            _said(content, st)
         return
     if isinstance(content, str):
-        _user_text(content, seq, st, agg)
+        _user_text(content, seq, st, agg, event)
         return
     if not isinstance(content, list):
         return
@@ -224,14 +215,14 @@ def _message(event: dict[str, Any], st: _State, agg: Aggregates) -> None:
         if btype == "tool_result":
             _tool_result(block, seq, st, agg)
         elif btype == "text":
-            _user_text(str(block.get("text", "")), seq, st, agg)
+            _user_text(str(block.get("text", "")), seq, st, agg, event)
 
 
 def _tool_use(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> None:
     name = str(block.get("name") or "?")
     tool_input = block.get("input")
     st.n_calls += 1
-    call = _Call(name, tool_input, seq, st.n_calls)
+    call = Call(name, tool_input, seq, st.n_calls)
     st.calls[str(block.get("id"))] = call
     seen = st.inputs.get(call.key)
     if seen is None:
@@ -239,7 +230,14 @@ def _tool_use(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> N
     else:
         seen[0] += 1
     if name == "memory" and isinstance(tool_input, dict):
-        _memory(tool_input, seq, st, agg)
+        observe_memory_write(tool_input, agg, seq=seq, session_id=st.sid, episode=st.episode, ts=st.ts,
+                             taint=st.taint())
+
+
+def _said(text: str, st: _State) -> None:
+    for err in st.open_errors:
+        if len(err.said) < MAX_SAID:
+            err.said = (err.said + " " + text)[:MAX_SAID]
 
 
 _TOOL_RESULT_ID = re.compile(rb'"tool_use_id":"([^"\\]+)"')
@@ -269,61 +267,82 @@ def _tool_result(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -
         return
     failed = bool(block.get("is_error")) or tool_id in st.tool_errors
     if failed:
-        text = content_text(block.get("content")) or st.tool_errors.get(tool_id, "error")
+        text, hidden = normalize(content_text(block.get("content")) or st.tool_errors.get(tool_id, "error"))
+        st.hidden += hidden
         template = error_template(text)
         sig = f"{call.label}|{template}"
         pat = agg.pattern("error", sig, call.label, template)
         pat.observe(st.episode, st.sid, st.ts,
                     {"session_id": st.sid, "seq": seq, "excerpt": excerpt(f"{call.display} -> {text}")})
+        pat.provenance(st.taint("network" if call.label in NETWORK else "", "hidden-characters" if hidden else ""))
+        cmd = command_of(call.name, call.input)
+        test = test_name(text) if cmd is not None and "test" in cmd[:300] else None
+        if cmd is not None:
+            pat.example("cmd:" + generic_display(call.display, call.targets)[:120])
         st.open_errors = [e for e in st.open_errors if e.sig != pat.key][-3:]
-        st.open_errors.append(_OpenError(pat.key, call.targets, call.label, call.key, call.index))
+        st.open_errors.append(OpenError(pat.key, call.targets, call.label, call.key, call.index, call, "", test))
         return
     _succeeded(call, st, agg)
 
 
-def _succeeded(call: _Call, st: _State, agg: Aggregates) -> None:
+def _succeeded(call: Call, st: _State, agg: Aggregates) -> None:
+    if call.label.startswith("bash:") and ("test" in call.label or "test" in str(call.input.get("command"))):
+        _passed(call, st, agg)
     if not st.open_errors or call.label in INSPECTION:
         return
     for err in list(st.open_errors):
-        if call.index - err.index > RECOVERY_WINDOW:
+        if call.index - err.index > (RECOVERY_WINDOW if err.call.label.startswith("bash:") else TARGET_WINDOW):
             st.open_errors.remove(err)
             continue
-        if call.key == err.key or not (call.targets & err.targets):
-            continue
         pat = agg.patterns.get(err.sig)
+        if call.key == err.key:  # the same call passed: unchanged, a flake; after an edit, fixed by it
+            if pat is not None and not err.changed:
+                flaky = agg.pattern("flaky", err.sig, pat.label, pat.template)
+                flaky.observe(st.episode, st.sid, st.ts, {"session_id": st.sid, "seq": call.seq,
+                                                          "excerpt": excerpt(f"{call.display}: failed, then passed "
+                                                                             "unchanged")})
+                flaky.example(err.test or call.display[:120])
+            elif pat is not None:  # passed after files changed: the change fixed it (no tool lesson)
+                pat.recover(EDITED, "edit", "", st.episode)
+            st.open_errors.remove(err)
+            continue
+        if not (call.targets & err.targets) and (  # the same files, or else the same step (shell calls only)
+                not may_serve(err, call) or not serves_same_step(err.call.step, call.step, err.said.lower())):
+            continue
         if pat is not None:
             example = generic_display(call.display, err.targets)
-            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode)
+            step = call.step if err.said else None
+            why = reason_in(err.said, step) if step is not None else ""
+            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why)
         st.open_errors.remove(err)
+    if st.open_errors and (call.name in WRITES or (call.label.startswith("bash:") and _MUTATES.search(
+            str(call.input.get("command") or "")[:600]))):
+        for err in st.open_errors:
+            err.changed = True
 
 
-def _user_text(text: str, seq: int, st: _State, agg: Aggregates) -> None:
+def _passed(call: Call, st: _State, agg: Aggregates) -> None:
+    """A test run that passed (to tell, across sessions, a flaky test from a broken one)."""
+    step = call.step
+    if step is not None and step.intent == "test":
+        agg.pattern("pass", f"{call.label}|{mask(call.display)}", call.label).observe(st.episode, st.sid, st.ts)
+
+
+def _user_text(text: str, seq: int, st: _State, agg: Aggregates, event: dict[str, Any]) -> None:
     st.user_texts += 1
-    if st.user_texts == 1 or len(text) > 600 or not _CORRECTION.search(text):
+    if st.user_texts == 1 or len(text) > 600:
         return
+    text, hidden = normalize(text)
+    st.hidden += hidden
+    if not _CORRECTION.search(text) or product_origin(event, text) is not None:
+        return  # not a correction, or the product (or a harness) wrote it, not the user
     words = stems(text)
     if len(words) < 2:
         return
     pat = agg.pattern("correction", " ".join(sorted(words)), "user", excerpt(text, 200))
     pat.observe(st.episode, st.sid, st.ts, {"session_id": st.sid, "seq": seq, "excerpt": excerpt(text)})
+    pat.provenance(st.taint("hidden-characters" if hidden else ""))
     pat.example(excerpt(text, 240))
-
-
-def _memory(tool_input: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> None:
-    command = str(tool_input.get("command") or "")
-    path = tool_input.get("path")
-    if isinstance(path, str) and st.ts and agg.memory_touch.get(path, "") < st.ts:
-        agg.memory_touch[path] = st.ts
-    text_key = MEMORY_WRITE_KEYS.get(command)
-    text = tool_input.get(text_key) if text_key else None
-    if not isinstance(text, str) or not isinstance(path, str) or not text.strip():
-        return
-    words = stems(text)
-    if len(words) < 3:
-        return
-    pat = agg.pattern("memory", " ".join(sorted(words))[:400], path, excerpt(text, 300))
-    pat.observe(st.episode, st.sid, st.ts, {"session_id": st.sid, "seq": seq, "excerpt": excerpt(f"{path}: {text}")})
-    pat.example(path)
 
 
 def _truncated(st: _State, tool_id: Any) -> None:
@@ -348,11 +367,13 @@ def _evaluation(event: dict[str, Any], info: SessionInfo) -> None:
 
 def _finish(st: _State, agg: Aggregates) -> None:
     for count, call in st.inputs.values():
-        if count >= LOOP_MIN and call.label not in ("memory",):
-            tmpl = mask(call.display)
-            pat = agg.pattern("loop", f"{call.label}|{tmpl}", call.label, tmpl)
+        if count >= LOOP_MIN and call.label not in ("memory",) and not is_polling(call.name, command_of(
+                call.name, call.input)) and not opaque(call.display):
+            # keyed by the exact input (equal inputs, not equal shapes): the evidence shows the call named
+            pat = agg.pattern("loop", f"{call.label}|{call.display}", call.label, mask(call.display))
             pat.observe(st.episode, st.sid, st.ts,
                         {"session_id": st.sid, "seq": call.seq, "excerpt": excerpt(f"{call.display} x{count}")})
+            pat.provenance(st.taint())
             pat.example(call.display)
     agg.add_cost(st.episode, st.task, st.episode == st.sid, st.cost, st.n_calls, st.truncated, st.truncated_example)
     agg.sessions_seen += 1
@@ -367,24 +388,3 @@ def _recent(ts: str | None, now: datetime | None) -> bool:
         return (now - parse_ts(ts)).total_seconds() < RUNNING_GRACE_S
     except ValueError:
         return False
-
-
-def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | None,
-              criteria: list[dict[str, Any]], ts: str | None) -> None:
-    """A graded (session, outcome): failing criteria become patterns; entries in context get used."""
-    if result in (None, "error", "interrupted"):
-        return  # unscored: never counted either way
-    agg.graded.setdefault(outcome, set()).add(info.episode)
-    for c in criteria:
-        cid = c.get("id")
-        if not isinstance(cid, str) or c.get("passed") is not False:
-            continue
-        pat = agg.pattern("criterion", f"{outcome}|{cid}", outcome, cid)
-        reason = str(c.get("reason") or "")
-        pat.observe(info.episode, info.session_id, ts,
-                    {"session_id": info.session_id, "seq": None, "excerpt": excerpt(f"{cid}: {reason}")})
-        if reason:
-            pat.example(excerpt(reason, 200))
-    passed = result == "satisfied"
-    for entry_id in info.entry_ids:
-        agg.use_entry(entry_id, info.episode, passed)

@@ -61,6 +61,7 @@ class Findings:
     skipped_lines: int
     graded: int
     grades_read: int
+    flaky: list[Candidate] = field(default_factory=list)  # reported in the dream's report, never entries
 
 
 @dataclass
@@ -125,6 +126,8 @@ def aggregate(found: Findings, config: Config, opts: DreamOptions) -> tuple[list
     min_support = opts.min_support or config.dream.min_support
     max_candidates = opts.max_candidates or config.dream.max_candidates
     ranked = build_candidates(found.agg, min_support=min_support, new_episodes=found.read.episodes)
+    found.flaky = [c for c in ranked if c.kind == "flaky"]
+    ranked = [c for c in ranked if c.kind != "flaky"]
     return ranked, [c for c in ranked if c.fresh][:max_candidates]
 
 
@@ -155,7 +158,8 @@ def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, con
                opts: DreamOptions) -> tuple[Curated, list[Operation]]:
     """Playbook operations (dedupe, counts, retire, merge, budget) and memory operations."""
     curated = curate(ws, sel.playbook, texts.fresh, texts.texts, found.agg, token_budget=config.dream.token_budget,
-                     extra_ops=texts.extra_ops, name=sel.name)
+                     extra_ops=texts.extra_ops, name=sel.name, latest=found.read.latest,
+                     sessions_read=len(found.read.ids))
     curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in texts.skipped)
     reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
     mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference)
@@ -200,7 +204,11 @@ def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Propos
         "offline": sel.offline, "instructions": opts.instructions,
         "inputs": {"selection": selection_words(opts), "sessions": len(read.ids), "episodes": len(read.episodes),
                    "bytes": found.bytes, "graded": found.graded, "deferred": len(read.deferred),
-                   "out_of_scope": read.out_of_scope, "skipped_lines": found.skipped_lines},
+                   "out_of_scope": read.out_of_scope, "skipped_lines": found.skipped_lines,
+                   "hidden_characters": read.hidden},
+        "flaky": [{"key": c.key, "text": offline_text(c), "test": c.facts.get("test"), "failed": c.support,
+                   "retried": c.facts.get("retried", 0), "passed_elsewhere": c.facts.get("passed_elsewhere", 0),
+                   "sources": c.sources[:5]} for c in found.flaky],
         "usage": texts.usage,
         "stats": {"patterns": len(found.agg.patterns), "candidates": len(texts.ranked),
                   "fresh_candidates": len(texts.fresh), "operations": len(proposal.operations),
@@ -214,7 +222,7 @@ def near_misses(found: Findings, config: Config, opts: DreamOptions) -> list[str
     if min_support <= 2:
         return []
     below = build_candidates(found.agg, min_support=min_support - 1, new_episodes=found.read.episodes)
-    return [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh][:5]
+    return [offline_text(c) for c in below if c.support == min_support - 1 and c.fresh and c.kind != "flaky"][:5]
 
 
 def remember(agg: Aggregates, fresh: list[Candidate], operations: list[Operation], dream_id: str) -> None:

@@ -25,7 +25,7 @@ from dreamcli.dream.curation import candidate_op
 from dreamcli.dream.synthesis_answer import TOOL_NAME, InvalidAnswer
 from dreamcli.dream.templates import offline_text, readable
 from dreamcli.models import DEFAULT_DREAMER_MODEL
-from dreamcli.playbooks.proposal_model import EntryMetadata, Operation, Support
+from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation, Support
 from dreamcli.redaction import for_config
 
 BATCH_SIZE = 8
@@ -136,9 +136,12 @@ def evidence_pack(cid: str, c: Candidate) -> str:
         head += f" of {c.total}"
     lines = [head]
     if f.get("error"):
-        lines.append(f"  error: {f.get('tool')}: {readable(f['error'])}")
+        lines.append(f"  error: {f.get('command') or f.get('tool')}: {readable(f['error'])}")
     if f.get("recovery"):
-        lines.append(f"  fix that followed: {f['recovery']}")
+        said = f" (the agent said: {f['why']})" if f.get("why") else ""
+        lines.append(f"  fix that followed: {f['recovery']}{said}")
+    if c.taint:
+        lines.append(f"  untrusted: all evidence comes from {', '.join(c.taint)}")
     for alt in f.get("alternatives") or []:
         lines.append(f"  also worked: {alt['example']} ({alt['sessions']} sessions)")
     if f.get("reason"):
@@ -232,9 +235,12 @@ def _apply(ops: list[EditOp], batch: dict[str, Candidate], live: dict[str, Any],
             sources = out.metadata.sources
             out.metadata.sources = (sources + [s for s in entry.sources if s not in sources])[:20]
         else:
+            # no candidate: the evidence is the sessions the entry itself came from
+            evidence = [Evidence(session_id=s, excerpt=f"a source of [{entry.id}]: {entry.text[:120]}")
+                        for s in list(entry.sources)[:3]]
             out = Operation(entry_id=entry.id, target="playbook", op=op.op, section=entry.section, text=out_text,
                             old_text=entry.text, merged_ids=merged, reason=op.reason, kind="model",
-                            support=Support(sessions=0), impact=0.0,
+                            support=Support(sessions=len(entry.sources)), impact=0.0, evidence=evidence,
                             metadata=EntryMetadata(helpful=entry.helpful, harmful=entry.harmful,
                                                    sources=list(entry.sources), first_seen=entry.first_seen,
                                                    last_seen=entry.last_seen))

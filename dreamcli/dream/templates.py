@@ -15,15 +15,54 @@ REASONS = {
     "loop": "repeated identical calls",
     "cost_outlier": "cost outliers",
     "memory_note": "note the agent kept writing to its memory",
+    "flaky": "the same call failed, then passed unchanged",
 }
 
-_LEADING = re.compile(r"^\s*(no|nope|again|actually|please|ok|okay|so)\b[\s,:;.!-]*", re.I)
+_LEADING = re.compile(r"^\s*((no|nope|again|actually|please|ok|okay|so|and|also|remember|as I said|I said|"
+                      r"like I said|wrong|that'?s wrong)\b[\s,:;.!—–-]*)+", re.I)
+_PLEASE = re.compile(r",?\s*\bplease\b,?", re.I)
+VERBS = frozenset({
+    "use", "cite", "prefer", "keep", "write", "put", "run", "add", "avoid", "check", "always", "never", "don't",
+    "dont", "do", "name", "list", "include", "remove", "call", "read", "save", "return", "make", "follow",
+    "stop", "start", "ask", "test", "format", "sort", "quote", "show", "leave", "mention", "give", "set",
+    "pass", "reply", "answer", "respond", "convert", "search", "open", "install", "build", "create", "delete",
+    "skip", "try", "wait", "commit", "push", "split", "merge", "document", "note", "link", "store", "load",
+    "refer", "mark", "count", "compare", "verify", "double-check", "attach", "respect", "reuse",
+})
+_SHAPE = re.compile(r"^(?P<x>.+?),?\s+(?P<how>not|instead of|rather than)\s+(?P<y>.+?)$", re.I)
+
+
+def imperative(variants: list[str], fallback: str) -> str:
+    """One imperative sentence for a correction said in several wordings: the variant that is already
+    an instruction and covers most of what all of them say ("Cite clauses by section number, not by
+    page."), else the most complete one turned into "Use X, not Y"."""
+    from dreamcli.words import stems
+
+    cleaned = []
+    for v in variants or [fallback]:
+        t = _PLEASE.sub("", _LEADING.sub("", v)).strip(" \t,;:-")
+        if t:
+            cleaned.append(t[:1].upper() + t[1:])
+    if not cleaned:
+        return fallback
+    counts: dict[str, int] = {}
+    for t in cleaned:
+        for w in stems(t):
+            counts[w] = counts.get(w, 0) + 1
+    shared = {w for w, n in counts.items() if n >= 2} or set(counts)  # what most wordings say
+    ranked = sorted(cleaned, key=lambda t: (-len(stems(t) & shared), len(t)))
+    orders = [t for t in ranked if t.split()[0].lower().strip(",:") in VERBS]
+    text = orders[0] if orders else ranked[0]
+    if not orders and (m := _SHAPE.match(text.rstrip(".!"))) and m.group("x").split()[0].lower() not in VERBS:
+        text = f"Use {m.group('x')[:1].lower() + m.group('x')[1:]}, not {m.group('y')}"
+    return text if text[-1] in ".!?" else text + "."
 
 
 def readable(template: str) -> str:
     """A masked template as a person reads it: `<file.docx>` -> FILE.docx, `<n>` -> N, `<q>` -> '...'."""
     s = re.sub(r"<file\.([\w.]+)>", r"FILE.\1", template)
-    s = s.replace("<n>", "N").replace("<q>", "'…'").replace("<path>", "PATH").replace("<hex>", "HEX")
+    # a masked path stays visibly a placeholder: "PATH" would read as the environment variable
+    s = s.replace("<n>", "N").replace("<q>", "'…'").replace("<path>", "<path>").replace("<hex>", "HEX")
     return s.replace("<id>", "ID")
 
 
@@ -50,29 +89,43 @@ def offline_text(c: Candidate) -> str:
         tool = tool_name(f["tool"])
         where = f" on a `.{f['file_type']}` file" if f.get("file_type") else ""
         err = readable(f["error"])
-        if f.get("file_type"):
+        if f.get("file_type") and not f.get("command"):
             err = re.sub(r"^FILE\.[\w.]+\s*(is\s+)?(a\s+)?", "", err) or err
         rec_tool = tool_name(f.get("recovery_tool", ""))
-        verb = f"convert it first with {_code(f['recovery'])}" if f.get("file_type") else (
-            f"use {_code(rec_tool)} instead, e.g. {_code(f['recovery'])}" if rec_tool and rec_tool != tool
-            else f"retry as {_code(f['recovery'])}")
-        text = (f"When {_code(tool)} fails{where} with {_quote(err)}, {verb}; "
-                f"worked in {c.successes} of {_sessions(c.support)}.")
+        if f.get("command"):  # a command failed: state the fix as a command, and when to run it
+            text = (f"When {_code(f['command'])} fails with {_quote(err)}, run {_code(f['recovery'])} instead; "
+                    f"worked in {c.successes} of {_sessions(c.support)}.")
+            if f.get("why"):
+                text += f" Why: {_quote(f['why'].rstrip('.'))}."
+        else:
+            verb = f"convert it first with {_code(f['recovery'])}" if f.get("file_type") else (
+                f"use {_code(rec_tool)} instead, e.g. {_code(f['recovery'])}" if rec_tool and rec_tool != tool
+                else f"retry as {_code(f['recovery'])}")
+            text = (f"When {_code(tool)} fails{where} with {_quote(err)}, {verb}; "
+                    f"worked in {c.successes} of {_sessions(c.support)}.")
         alts = f.get("alternatives") or []
         if alts:
             text += " Also worked: " + ", ".join(f"{_code(a['example'])} ({_sessions(a['sessions'])})"
                                                  for a in alts) + "."
         return text
     if kind == "tool_error":
-        return (f"{_code(tool_name(f['tool']))} keeps failing with {_quote(readable(f['error']))} "
+        return (f"{_code(f.get('command') or tool_name(f['tool']))} keeps failing with {_quote(readable(f['error']))} "
                 f"({_sessions(c.support)}) and no retry fixed it; check its input first or report the problem "
                 f"early instead of retrying.")
     if kind == "correction":
-        text = _LEADING.sub("", f["text"]).strip()
-        text = text[:1].upper() + text[1:]
-        if text and text[-1] not in ".!?":
-            text += "."
-        return f"{text} (Users asked for this in {_sessions(c.support)}.)"
+        text = imperative(f.get("variants") or [f["text"]], f["text"])
+        wordings = f.get("wordings") or 1
+        said = f", in {wordings} wordings" if wordings > 1 else ""
+        return f"{text} (Users asked for this in {_sessions(c.support)}{said}.)"
+    if kind == "flaky":
+        test = f" (test {_code(f['test'])})" if f.get("test") else ""
+        how = []
+        if f.get("retried"):
+            how.append(f"failed then passed unchanged in {_sessions(f['retried'])}")
+        if f.get("passed_elsewhere"):
+            how.append(f"passed without a change in {_sessions(f['passed_elsewhere'])}")
+        return (f"{_code(f.get('command') or tool_name(f['tool']))}{test} is flaky: {' and '.join(how)}; it failed "
+                f"with {_quote(readable(f['error']))} in {_sessions(f['failed'])}.")
     if kind == "criterion":
         text = (f"Before finishing a {_code(f['outcome'])} run, check the {_code(f['criterion'])} criterion: it "
                 f"failed in {f['failed']} of {f['graded']} graded runs")

@@ -16,26 +16,39 @@ _ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
 _FILE = re.compile(r"(?<![\w<])(?:[\w.~*-]*/)*[\w*][\w.*-]*\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?\b")
 _PATH = re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.*-]+)+/?|\b[\w.-]+/(?:[\w.*-]+/?)*")
-_NUMBER = re.compile(r"(?<![\w<])[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]{1,3})?(?![\w>])")  # 30s, 4Gi, 95%
+# numbers that vary (30s, 4Gi, 95%), not those that name something: UTF-8, x86-64, ES2022
+_NUMBER = re.compile(r"(?<![\w<])(?<![A-Za-z]-)[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]{1,3})?(?![\w>])")
+# quoted values that name a meaningful token rather than a varying value: encodings, environment
+# variables (PATH, NODE_OPTIONS), flags
+_MEANINGFUL = re.compile(r"^(?i:utf|ascii|latin|iso|cp|windows)-?[\w-]{0,12}$|^[A-Z][A-Z0-9_]{1,40}$|^--?[a-z][\w-]+$")
 _SPACE = re.compile(r"\s+")
+
+
+_ERROR_WORD = re.compile(r"\b(\w*Error\b|ERR_[A-Z_]+|\w*Exception\b|[Ff]atal\b|error:|ERROR\b|E\d{3,4}\b)")
 
 
 def message_line(text: str) -> str:
     """The line of an error message that identifies it: the last line of a traceback, else the first
-    non-empty line."""
+    line that names an error (`Error [ERR_REQUIRE_ESM]: ...` under a test runner's banner), else the
+    first non-empty line."""
     if _TRACEBACK in text:
         lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
         return lines[-1] if lines else ""
-    for ln in text.splitlines():
-        if ln.strip():
-            return ln.strip()
-    return ""
+    start = len(text) - len(text.lstrip())
+    end = text.find("\n", start)
+    first = text[start:end if end >= 0 else None].strip()
+    if end < 0 or _ERROR_WORD.search(first):
+        return first
+    m = _ERROR_WORD.search(text, end, 4000)  # one search over the head, not one per line
+    if m is None:
+        return first
+    return text[text.rfind("\n", 0, m.start()) + 1: (text.find("\n", m.end()) + 1 or len(text) + 1) - 1].strip()
 
 
 def mask(text: str) -> str:
     """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
     names (keeping the extension: `<file.docx>`), paths, numbers."""
-    s = _QUOTED.sub("<q>", text)
+    s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", text)
     s = _ID.sub("<id>", s)
     s = _HEX.sub("<hex>", s)
     s = _FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
@@ -43,6 +56,17 @@ def mask(text: str) -> str:
     s = _NUMBER.sub("<n>", s)
     s = _SPACE.sub(" ", s).strip()
     return s[:MAX_TEMPLATE]
+
+
+_PLACEHOLDER = re.compile(r"^[\w:.-]+\(|\[REDACTED[^\]]*\]|<[a-z.]+>|\b(?:sha|len|id|hash)=\S+|\b[0-9a-f]{7,}\b"
+                          r"|\b\d+\b|\w+=")
+
+
+def opaque(text: str) -> bool:
+    """Text that says nothing a reader can act on: only a placeholder, a hash or an id (e.g. an
+    imported call whose arguments were redacted: `exec_command(arguments=[REDACTED len=99 sha=…])`)."""
+    rest = _PLACEHOLDER.sub(" ", _HEX.sub(" ", _ID.sub(" ", text)))
+    return len(re.findall(r"[A-Za-z]{3,}", rest)) <= 1
 
 
 def error_template(text: str) -> str:
@@ -60,11 +84,15 @@ def content_text(content: Any) -> str:
 
 
 _SKIP_WORDS = {"sudo", "env", "time", "nice", "command", "exec", "then", "do", "if"}
+_PRELUDE = re.compile(r"^\s*(?:(?:cd|source|\.|export)\s+[^;&|]+(?:&&|;)\s*)+")
 
 
 def program_of(command: str) -> str:
     """The program a shell command runs (`unzip` for `unzip -p a.docx | sed ...`)."""
-    for token in command.strip().split():
+    command = command.strip()
+    if command.startswith(("cd ", "source ", ". ", "export ")):
+        command = _PRELUDE.sub("", command, count=1)
+    for token in command.split():
         if "=" in token.split("/")[0] and not token.startswith(("-", "'", '"')):
             continue  # VAR=value
         if token in _SKIP_WORDS:

@@ -222,7 +222,8 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked),
                                      forced_lift=[{"entry_id": k, "why": v} for k, v in gated.items()],
                                      reason=reason, tainted=sorted(o.entry_id for o in todo if o.tainted),
-                                     include_tainted=include_tainted and all_)
+                                     include_tainted=include_tainted and all_,
+                                     left_tainted=[i for i, why in result.skipped if why.startswith("tainted")])
         journal.finish(ws, prop.playbook)
         return result
 

@@ -14,7 +14,9 @@ Rules (severity `block` prevents approval without `--force`; `warn` is shown to 
 | `forbid-pattern`    | block    | matches a regex from `lint.forbid_patterns`                            |
 | `secret`            | block    | contains a secret (dreamcli.redaction, plus `redaction.patterns`)      |
 | `injection`         | block    | reads like instructions injected from tool output ("ignore previous |
-|                     |          | instructions", "do not tell the user", curl piped into a shell, ...)   |
+|                     |          | instructions", "do not tell the user", a download or decoded text    |
+|                     |          | piped into a shell, however quoted, spelled or hidden, ...)           |
+| `hidden-text`       | block    | holds zero-width or bidi control characters                           |
 | `unknown-host`      | warn     | links to a host not in `lint.allowed_hosts` (and not a subdomain of one) |
 | `old-secret`        | warn     | (`lint_operation`) the text an operation replaces or retires holds a secret |
 """
@@ -28,6 +30,7 @@ from urllib.parse import urlparse
 
 from dreamcli.config import Config, LintConfig
 from dreamcli.playbooks.proposal_model import BLOCK, WARN, LintFinding, Operation
+from dreamcli.textnorm import fold, strip_hidden
 from dreamcli.words import stems
 
 
@@ -48,7 +51,14 @@ _INJECTION = [
     (re.compile(r"(?is)\b(exfiltrate|send|upload|post|leak|email)\b.{0,60}\b(credentials?|api[_ -]?keys?|"
                 r"secrets?|tokens?|passwords?|\.env\b|ssh keys?)"),
      "asks the agent to send credentials somewhere"),
-    (re.compile(r"(?i)\b(curl|wget)\b[^\n|]{0,200}\|\s*(sudo\s+)?(ba|z)?sh\b"), "pipes a download into a shell"),
+    (re.compile(r"(?i)\b(curl|wget|fetch|iwr|invoke-webrequest|irm|invoke-restmethod|nc|ncat)\b[^\n|]{0,200}\|"
+                r"\s*(sudo\s+(-\w+\s+)*)?(env\s+)?(/usr)?(/bin/)?((ba|z|da|k|fi|c)?sh|python[\d.]*|perl|ruby|node|php|"
+                r"iex|invoke-expression|source|\.\s|\$\{?\w+\}?)"), "pipes a download into a shell"),
+    (re.compile(r"(?i)\bbase(32|64)\s+(-\w*d\w*|--decode)\b[^\n|]{0,200}\|\s*(sudo\s+)?(env\s+)?(/usr)?(/bin/)?"
+                r"((ba|z|da|k)?sh|python[\d.]*|perl|\$\{?\w+\}?)\b"), "pipes decoded text into a shell"),
+    (re.compile(r"(?i)\b((ba|z|da|k)?sh|eval|source|\.)\s+(-c\s+)?[(<\s]*\$?\(\s*(curl|wget|fetch)\b|"
+                r"\b((ba|z|da|k)?sh|source|\.)\s+<\s*\(\s*(curl|wget)\b|\beval\s+\$?\(?\s*(curl|wget|base64)\b"),
+     "runs a download in a shell"),
     (re.compile(r"(?i)\b(disable|bypass|skip|turn off)\b.{0,30}\b(safety|approvals?|guardrails?|sandbox|"
                 r"redaction)\b"), "asks the agent to bypass a safeguard"),
 ]
@@ -106,10 +116,7 @@ def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> lis
     if _redactor(tuple(config.redaction.patterns)).contains_secret(text):
         findings.append(_finding(BLOCK, "secret",
                                 "contains what looks like a secret (credentials never go in a playbook)"))
-    for regex, why in _INJECTION:
-        m = regex.search(text)
-        if m:
-            findings.append(_finding(BLOCK, "injection", f"{why}: {m.group(0)[:80]!r}"))
+    findings.extend(injection_findings(text))
     allowed = [h.lower().lstrip(".") for h in lint.allowed_hosts]
     seen: set[str] = set()
     for m in _URL.finditer(text):
@@ -120,6 +127,22 @@ def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> lis
         seen.add(host)
         if not any(host == a or host.endswith("." + a) for a in allowed):
             findings.append(_finding(WARN, "unknown-host", f"links to {host}, which is not in lint.allowed_hosts"))
+    return findings
+
+
+def injection_findings(text: str) -> list[LintFinding]:
+    """The `injection` (and `hidden-text`) findings of a text, found in the text as written and as a
+    shell would read it (`dreamcli.textnorm.fold`: hidden characters, look-alike letters, quotes)."""
+    findings = []
+    hidden = strip_hidden(text)[1]
+    if hidden:
+        findings.append(_finding(BLOCK, "hidden-text", f"holds {hidden} invisible (zero-width or bidi control) "
+                                                         "character(s) that hide what it says"))
+    folded = fold(text)
+    for regex, why in _INJECTION:
+        m = regex.search(text) or (regex.search(folded) if folded != text else None)
+        if m:
+            findings.append(_finding(BLOCK, "injection", f"{why}: {m.group(0)[:80]!r}"))
     return findings
 
 

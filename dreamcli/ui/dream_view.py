@@ -61,6 +61,8 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     info(f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
          f"{inputs.get('graded', 0)} graded) for playbook '{result.playbook}', {how}.")
     ops = [op.to_json() for op in result.operations]  # rendered in their stored form
+    for flaky in result.dream.get("flaky") or []:
+        out().print(f"[yellow]flaky[/]   {escape(flaky['text'])}", markup=True, highlight=False, soft_wrap=True)
     if not ops:
         info("Nothing recurred often enough to propose.")
         if result.path:
@@ -85,6 +87,9 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
             console.print(f"    [bold red]BLOCK[/] {escape(f['rule'])}: {escape(f['message'])}", markup=True)
         for f in warns:
             console.print(f"    [yellow]warn[/] {escape(f['rule'])}: {escape(f['message'])}", markup=True)
+        if op.get("taint"):
+            console.print(f"    [bold yellow]TAINTED[/] evidence only from untrusted content "
+                          f"({escape(', '.join(op['taint']))}); approve --all leaves it out", markup=True)
     if result.status == "dry_run":
         info(f"Dry run: {len(ops)} operations would be proposed; nothing was written.")
         return

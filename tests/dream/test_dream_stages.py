@@ -16,13 +16,9 @@ from dreamcli.playbooks.proposal_model import Operation, Proposal, parse_proposa
 from dreamcli.testing.synthetic import GenConfig, generate
 from dreamcli.workspace.home import Workspace
 
+pytestmark = pytest.mark.usefixtures("no_model")  # dreams run offline
+
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
-
-
-@pytest.fixture(autouse=True)
-def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def _files(root: Path) -> set[str]:

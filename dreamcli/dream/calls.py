@@ -1,0 +1,71 @@
+"""A tool call as the signal scanner keeps it (display form, targets and step computed only when
+needed), and an error still waiting for the call that fixes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dreamcli.dream.steps import FAMILIES, Step, command_of
+from dreamcli.dream.text import call_display, input_key, targets, tool_label
+
+
+class Call:
+    """A tool call; its display form and targets are computed only when needed."""
+
+    __slots__ = ("_display", "_step", "_targets", "index", "input", "key", "label", "name", "seq")
+
+    def __init__(self, name: str, tool_input: Any, seq: int, index: int) -> None:
+        self.name = name
+        self.input = tool_input
+        self.label = tool_label(name, tool_input)
+        self.seq = seq
+        self.index = index
+        self.key = input_key(name, tool_input)
+        self._display: str | None = None
+        self._targets: frozenset[str] | None = None
+        self._step: Step | bool | None = False
+
+    @property
+    def step(self) -> Step | None:
+        """The step a shell call serves (None for other tools)."""
+        if self._step is False:
+            cmd = command_of(self.name, self.input)
+            self._step = Step(cmd) if cmd else None
+        return self._step  # type: ignore[return-value]
+
+    @property
+    def display(self) -> str:
+        if self._display is None:
+            self._display = call_display(self.name, self.input)
+        return self._display
+
+    @property
+    def targets(self) -> frozenset[str]:
+        if self._targets is None:
+            self._targets = targets(self.name, self.input)
+        return self._targets
+
+
+@dataclass
+class OpenError:
+    sig: str
+    targets: frozenset[str]
+    label: str
+    key: str
+    index: int
+    call: Call  # the failed call (its step is computed only if a pairing needs it)
+    said: str = ""  # the agent's words since the error
+    test: str | None = None
+    changed: bool = False  # a file was written or a package installed since (a rerun passing is then no flake)
+
+
+def may_serve(err: OpenError, call: Call) -> bool:
+    """Cheap test before reading the step of each call: two shell calls of one program family, or
+    the agent said something in between (which may name the fix)."""
+    if not (err.call.label.startswith("bash:") and call.label.startswith("bash:")):
+        return False
+    if err.said:
+        return True
+    a, b = err.call.label[5:], call.label[5:]
+    return a == b or FAMILIES.get(a, a) == FAMILIES.get(b, b)
