@@ -1,4 +1,4 @@
-"""What the HTML review page shows (plain data; dreamcli.ui.review_html renders it).
+"""What the HTML review page shows (plain data; dreamcli.ui.html_pages renders it).
 
 Per proposed operation: everything `describe_dream` gives the terminal view, plus every evidence
 excerpt with its time, a word diff against the live text, taint when the operation carries it, the
