@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 from dreamcli.timeutil import now_rfc3339
@@ -119,5 +118,3 @@ def commit_record(ws: Workspace, record: dict[str, Any], line: int, digest: str,
         return None
 
 
-def log_path(ws: Workspace) -> Path:
-    return ws.logs_dir / "git.log"

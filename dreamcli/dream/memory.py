@@ -175,5 +175,3 @@ def notes_digest(notes: list[Note], limit: int = 20) -> list[dict[str, str]]:
     return [{"path": n.path, "title": n.title} for n in notes[:limit] if n.path != INDEX_PATH]
 
 
-def note_path_on_disk(ws: Workspace, store: str, path: str) -> Path:
-    return ws.memories_root(store) / path.removeprefix("/memories/")

@@ -75,5 +75,3 @@ def read_proposal(ws: Workspace, dream_id: str) -> dict[str, Any]:
     return json.loads((ws.dreams_dir / dream_id / "proposal.json").read_text(encoding="utf-8"))
 
 
-def read_dream(ws: Workspace, dream_id: str) -> dict[str, Any]:
-    return json.loads((ws.dreams_dir / dream_id / "dream.json").read_text(encoding="utf-8"))

@@ -153,23 +153,10 @@ class Playbook:
         """Section titles (`##` headings) in file order."""
         return [heading_title(item) for item in self.body if isinstance(item, str) and _is_heading(item)]
 
-    def section_entries(self, title: str | None) -> list[Entry]:
-        return [e for e in self.entries() if e.section == title]
-
-    def entries_text(self) -> str:
-        return "\n".join(e.text for e in self.entries())
-
     def copy(self) -> Playbook:
         return copy.deepcopy(self)
 
     # --- editing ---------------------------------------------------------------------------
-    def remove_entry(self, entry_id: str) -> Entry | None:
-        for i, item in enumerate(self.body):
-            if isinstance(item, Entry) and item.id == entry_id:
-                del self.body[i]
-                return item
-        return None
-
     def add_entry(self, entry: Entry, section: str | None = None) -> Entry:
         """Insert `entry` at the end of `section` (created at the end of the file when missing)."""
         title = section if section is not None else (entry.section or DEFAULT_SECTION)

@@ -269,10 +269,3 @@ def parse_proposal(data: Any, file: str) -> Proposal:
         raise InputError(_message_of(first), file=file, field=_field_of(first)) from None
 
 
-def parse_operation(data: Any, file: str = "", index: int = 0) -> Operation:
-    try:
-        return Operation.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(p for p in (f"operations.{index}", _field_of(first)) if p)
-        raise InputError(_message_of(first), file=file or None, field=field) from None
