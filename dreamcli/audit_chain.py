@@ -114,6 +114,41 @@ def _first_chained(path: Path) -> int | None:
     return None
 
 
+def catch_up_head(ws: Workspace) -> bool:
+    """Move the head to the end of the trail when a process died between appending a whole line and
+    updating the head (dreamcli.recovery): the lines themselves still carry their links, which
+    `audit --verify` checks. A cut-off last line is left to the next append. True when moved."""
+    from dreamcli.errors import LockHeld
+    from dreamcli.workspace.lock import workspace_lock
+
+    head = read_head(ws)
+    try:
+        size = ws.audit_path.stat().st_size
+    except FileNotFoundError:
+        return False
+    if head is None or head["bytes"] >= size:
+        return False
+    try:
+        with workspace_lock(ws, LOCK_NAME, wait=LOCK_WAIT_S):
+            head = read_head(ws)
+            size = ws.audit_path.stat().st_size
+            if head is None or head["bytes"] >= size:
+                return False
+            count, last, ends = _scan(ws.audit_path, head["bytes"])
+            if last is None or not ends:
+                return False
+            body = last.rstrip(b"\n")
+            try:
+                ts = json.loads(body).get("ts")
+            except (ValueError, AttributeError):
+                return False
+            new = {"v": 1, "lines": head["lines"] + count, "bytes": size, "hash": line_hash(body), "ts": ts}
+            atomic_write_text(head_path(ws), json.dumps(new) + "\n")
+            return True
+    except LockHeld:
+        return False
+
+
 def append_chained(ws: Workspace, record: dict[str, Any], *, sign: Any = None) -> tuple[dict[str, Any], int, str]:
     """Append `record` with its chain link (and `sig`, when `sign(payload_bytes)` is given).
     Returns (the record as written, its 1-based line number, its line hash)."""

@@ -4,7 +4,7 @@ wrong types are refused with the file, line and field at fault (docs/config.md).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -78,6 +78,15 @@ class AuditConfig(_Strict):
     allowed_signers: str | None = None
 
 
+class SessionsConfig(_Strict):
+    """Where sessions are stored (docs/scaling.md): no url = the workspace's sessions/ directory; `s3://…`
+    (any fsspec URL) = object storage, buffered locally and uploaded every `part_lines` lines and at the end.
+    Credentials and endpoint come from the environment (AWS_PROFILE, AWS_ENDPOINT_URL, …), never from here."""
+
+    url: str | None = None
+    part_lines: int = Field(default=200, ge=1, le=1_000_000)
+
+
 class Config(_Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -88,21 +97,58 @@ class Config(_Strict):
     dream: DreamConfig = Field(default_factory=DreamConfig)
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    sessions: SessionsConfig = Field(default_factory=SessionsConfig)
+
+
+def user_config_path() -> Path:
+    """The user-level config under every workspace's: $DREAMCLI_CONFIG, else
+    $XDG_CONFIG_HOME/dreamcli/config.yaml (~/.config/dreamcli/config.yaml)."""
+    import os
+
+    explicit = os.environ.get("DREAMCLI_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "dreamcli" / "config.yaml"
+
+
+def config_layers(path: Path) -> list[tuple[str, Path, dict[str, Any]]]:
+    """(source, file, data) of each config file that exists, lowest first: the user's, then the
+    workspace's. Each is validated on its own, so an error names its file and line."""
+    layers = []
+    for source, file in (("user", user_config_path()), ("workspace", Path(path))):
+        if not file.exists() or (source == "user" and file.resolve() == Path(path).resolve()):
+            continue
+        doc = load_yaml_file(file)
+        if doc.data is None:
+            continue
+        try:
+            config = Config.model_validate(doc.data)
+        except ValidationError as err:
+            raise validation_error(err, doc) from None
+        _check_patterns(config, doc)
+        layers.append((source, file, doc.data))
+    return layers
+
+
+def merge_config_data(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: sections merge key by key; any other value (a list too) replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config_data(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_config(path: Path) -> Config:
-    """Load and validate `config.yaml`; a missing file means all defaults."""
-    if not Path(path).exists():
-        return Config()
-    doc = load_yaml_file(path)
-    if doc.data is None:
-        return Config()
-    try:
-        config = Config.model_validate(doc.data)
-    except ValidationError as err:
-        raise validation_error(err, doc) from None
-    _check_patterns(config, doc)
-    return config
+    """The workspace's `config.yaml` over the user-level config (`user_config_path`) over the defaults;
+    missing files mean defaults."""
+    data: dict[str, Any] = {}
+    for _, _, layer in config_layers(path):
+        data = merge_config_data(data, layer)
+    return Config.model_validate(data) if data else Config()
 
 
 def _check_patterns(config: Config, doc: object) -> None:

@@ -12,6 +12,7 @@ EXIT_INFRA = 3
 EXIT_CREDENTIALS = 4
 EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as the shell reports it
 
 
 class DreamError(Exception):

@@ -71,12 +71,31 @@ def make_client(*, max_retries: int = 4, timeout: float = 600.0) -> anthropic.An
     return anthropic.Anthropic(**kwargs)
 
 
+def is_connection_drop(e: BaseException) -> bool:
+    """A transport failure (the connection closed, reset or timed out), not an HTTP error answer."""
+    import anthropic
+
+    if isinstance(e, anthropic.APIStatusError):
+        return False
+    if isinstance(e, anthropic.APIConnectionError | ConnectionError | TimeoutError):
+        return True
+    return type(e).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "h11")
+
+
+def connection_closed(retries: int) -> ModelError:
+    """A response that had started and then broke off, every time: the server is reachable."""
+    return ModelError(f"connection to {base_url_host()} closed mid-response after {retries} "
+                      f"{'retry' if retries == 1 else 'retries'}")
+
+
 def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
     """Map an exception from the SDK to a dreamcli error with the right exit code (never shows the key)."""
     import anthropic
 
     if isinstance(e, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
         return CredentialsError(f"{what}: the endpoint refused the credentials ({_status(e)}); check ANTHROPIC_API_KEY")
+    if isinstance(e, DreamError):
+        return e
     if isinstance(e, anthropic.APIConnectionError):
         return ModelError(f"{what}: cannot reach {base_url_host()} ({type(e).__name__})")
     if isinstance(e, anthropic.NotFoundError):

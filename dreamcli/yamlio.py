@@ -1,4 +1,8 @@
-"""YAML loading that remembers where every value came from, for precise error messages."""
+"""YAML loading that remembers where every value came from, for precise error messages.
+
+Loading has limits, so a hostile or broken file is a clear InputError (exit 2) and never a hang or an
+internal error: at most MAX_DEPTH levels of nesting and MAX_NODES values once aliases are expanded
+(a "billion laughs" alias bomb or a recursive alias is refused before anything is built)."""
 
 from __future__ import annotations
 
@@ -26,36 +30,56 @@ class LocatedYaml:
         return self.lines.get((), None)
 
 
-def _walk(node: Any, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
+
+def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str) -> None:
+    """Record the line of every value path, refusing nesting deeper than MAX_DEPTH and more than
+    MAX_NODES values (aliases expanded)."""
     import yaml
 
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines)
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+    seen = 0
+    while stack:
+        node, path = stack.pop()
+        seen += 1
+        line = node.start_mark.line + 1
+        if seen > MAX_NODES:
+            raise InputError(f"too many values (over {MAX_NODES} once aliases are expanded: an alias bomb?)",
+                             file=file, line=line)
+        if len(path) > MAX_DEPTH:
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels (or a recursive alias)", file=file, line=line)
+        lines.setdefault(path, line)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in reversed(node.value):
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise InputError("a key must be plain text", file=file, line=key_node.start_mark.line + 1)
+                key = key_node.value
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                stack.append((value_node, (*path, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i in range(len(node.value) - 1, -1, -1):
+                stack.append((node.value[i], (*path, i)))
 
 
 def load_yaml_text(text: str, file: str) -> LocatedYaml:
     import yaml
 
+    lines: dict[tuple[Any, ...], int] = {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _walk(node, lines, file)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise InputError(f"invalid YAML: {e.problem or e}", file=file, line=line) from None
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML: {e}", file=file) from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _walk(node, (), lines)
     return LocatedYaml(data, lines, file)
 
 

@@ -29,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # in its workers, which would make the CLI wrap tables and ids that the tests read at full width.
     for var in ("COLUMNS", "LINES"):
         os.environ.pop(var, None)
+    # a developer's own ~/.config/dreamcli/config.yaml must not change what the suite sees
+    os.environ["DREAMCLI_CONFIG"] = os.devnull
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 

@@ -61,7 +61,8 @@ def test_expected_samples_exist() -> None:
 @pytest.mark.parametrize("path", TASK_FILES, ids=lambda p: p.stem)
 def test_task_file_shape(path: Path) -> None:
     task = load(path)
-    allowed = {"name", "prompt", "workdir", "outcome", "playbook", "tools", "model", "max_turns", "tags"}
+    allowed = {"name", "prompt", "workdir", "outcome", "playbook", "tools", "model", "max_turns", "tags",
+               "copy_workdir"}
     assert set(task) <= allowed, set(task) - allowed
     assert task["name"] == path.stem
     assert isinstance(task["prompt"], str) and len(task["prompt"]) > 100
@@ -70,6 +71,7 @@ def test_task_file_shape(path: Path) -> None:
     assert isinstance(task["max_turns"], int) and 1 <= task["max_turns"] <= 1000
     assert isinstance(task["tags"], list) and all(isinstance(t, str) for t in task["tags"])
     assert "model" not in task or isinstance(task["model"], str)
+    assert task.get("copy_workdir") is True  # a sample run never writes into the checkout (issue 20)
 
 
 @pytest.mark.parametrize("path", TASK_FILES, ids=lambda p: p.stem)

@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-Ask = Callable[[str, str], bool]  # (kind "command"|"write", detail) -> approved
+# (kind "command"|"write", detail) -> approved; "always" also allows `always_pattern` for the rest of the session
+Ask = Callable[[str, str], "bool | str"]
+ALWAYS = "always"
 
 _SPLIT = re.compile(r"\|\||&&|[;|&\n]")
 _UNSAFE = ("`", "$(", ">", "<")
@@ -87,10 +89,25 @@ class Approvals:
                 "what you need.",
             )
         with self._lock:
-            ok = bool(self.ask(kind, detail))
-        if ok:
+            if (self.command_allowed(detail) if kind == "command" else self.write_allowed(detail)):
+                return Decision(True, "allowed")  # answered "always" while this call waited
+            answer = self.ask(kind, detail)
+            if answer == ALWAYS:
+                pattern = always_pattern(kind, detail)
+                (self.command_patterns if kind == "command" else self.write_patterns).append(pattern)
+        if answer:
             return Decision(True, "asked")
         return Decision(False, "refused", f"refused: the user did not approve this {kind}: {detail!r}")
+
+
+def always_pattern(kind: str, detail: str) -> str:
+    """What an "always" answer allows for the rest of the session: the command's program with any
+    arguments (`git *`), or every file in the written file's folder (`docs/*`, `*` at the top)."""
+    if kind == "command":
+        words = detail.strip().split()
+        return f"{words[0]} *" if words else detail
+    folder = detail.rsplit("/", 1)[0] if "/" in detail else ""
+    return f"{folder}/*" if folder else "*"
 
 
 def _match_any(value: str, patterns: Iterable[str]) -> bool:

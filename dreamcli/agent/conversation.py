@@ -108,3 +108,21 @@ def _with_tail_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]
     if tail.get("type") in ("thinking", "redacted_thinking"):
         return messages
     return [*messages[:-1], {**last, "content": [*content[:-1], tail]}]
+
+
+def echo_content(sent: list[dict[str, Any]], logged: Any) -> list[dict[str, Any]]:
+    """The assistant turn as it goes back to the model next turn: text and tool inputs from the logged
+    (redacted) copy, so a secret the model wrote never travels again; thinking blocks unchanged (their
+    signature covers their text)."""
+    if not isinstance(logged, list) or len(logged) != len(sent):
+        return sent
+    out = []
+    for orig, red in zip(sent, logged, strict=True):
+        kind = orig.get("type") if isinstance(orig, dict) else None
+        if kind == "tool_use" and isinstance(red, dict) and "input" in red:
+            out.append({**orig, "input": red["input"]})
+        elif kind == "text" and isinstance(red, dict) and isinstance(red.get("text"), str):
+            out.append({**orig, "text": red["text"]})
+        else:
+            out.append(orig)
+    return out

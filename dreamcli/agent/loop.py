@@ -128,8 +128,9 @@ def run_agent(
     if writer is None:
         from dreamcli.redaction import for_config
         from dreamcli.sessions.writer import SessionWriter
+        from dreamcli.store.sink import session_sink
 
-        writer = SessionWriter(ws, session_id=session_id, redactor=for_config(config))
+        writer = SessionWriter(ws, session_id=session_id, redactor=for_config(config), sink=session_sink(ws, config))
     env.writer = writer
     placed = [p.record() for p in selection.placed]
     start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}
@@ -254,10 +255,10 @@ class _Session:
                 return "error", str(mapped), mapped.exit_code
             cost = turn_cost(turn.model, turn.usage)
             self.totals.add_turn(turn.usage, cost)
-            self.messages.append({"role": "assistant", "content": turn.content})
             extra: dict[str, Any] = {"retries": turn.retries} if turn.retries else {}
-            self.writer.message("assistant", turn.content, model=turn.model, stop_reason=turn.stop_reason,
-                                usage=turn.usage, latency_ms=turn.latency_ms, cost_usd=cost, **extra)
+            logged = self.writer.message("assistant", turn.content, model=turn.model, stop_reason=turn.stop_reason,
+                                         usage=turn.usage, latency_ms=turn.latency_ms, cost_usd=cost, **extra)
+            self.messages.append({"role": "assistant", "content": conv.echo_content(turn.content, logged["content"])})
             self.cb.on_message(self.totals.turns, turn.stop_reason, turn.usage, cost)
             text = conv.final_text(turn.content)
             if text:

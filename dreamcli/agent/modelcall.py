@@ -16,6 +16,7 @@ from typing import Any
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.conversation import content_params
 from dreamcli.agent.usage import usage_dict
+from dreamcli.modelclient import connection_closed, is_connection_drop
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 8.0
@@ -81,6 +82,8 @@ def stream_turn(
                         callbacks.on_thinking(event.thinking)
                 message = stream.get_final_message()
         except Exception as e:
+            if started and attempt >= retries and is_connection_drop(e):
+                raise connection_closed(attempt) from e  # reachable, but the response broke off
             if not started or attempt >= retries or not retryable_midstream(e):
                 raise
             attempt += 1

@@ -31,6 +31,7 @@ class TaskSpec:
     model: str | None = None
     max_turns: int | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    copy_workdir: bool = False  # run in a fresh copy of `workdir` (bundled samples stay as shipped)
 
     def with_overrides(self, **changes: object) -> TaskSpec:
         """A copy with the given fields replaced (None values are ignored)."""

@@ -39,6 +39,7 @@ class TaskFile(BaseModel):
     model: str | None = Field(default=None, min_length=1)
     max_turns: int | None = Field(default=None, ge=1, le=1000)
     tags: list[str] = Field(default_factory=list)
+    copy_workdir: bool = False
 
     @field_validator("playbook")
     @classmethod
@@ -85,6 +86,7 @@ def load_task_file(path: Path) -> TaskSpec:
         model=task.model,
         max_turns=task.max_turns,
         tags=tuple(task.tags),
+        copy_workdir=task.copy_workdir,
     )
 
 

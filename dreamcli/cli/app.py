@@ -11,27 +11,34 @@ import typer
 from typer.core import TyperGroup
 
 from dreamcli import __version__
-from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError
+from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError
 
 EXAMPLES = """\
 Examples:
 
 \b
-  dreamcli init                                  create ./.dreamcli for this project
-  dreamcli run sample_tasks/contract-review.yaml run an agent on a task file
+  dreamcli init                                  ./.dreamcli for a project
+  dreamcli run sample_tasks/contract-review.yaml run an agent on a task
   dreamcli sessions list --since 7d              what ran this week
-  dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI step)
-  dreamcli dream --offline                       propose playbook entries from past sessions
-  dreamcli playbooks diff                        review what the agent learned
-  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift before approving
+  dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI)
+  dreamcli dream --offline                       propose playbook entries
+  dreamcli playbooks diff                        review what was learned
+  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift
   dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
   dreamcli import out.tar.gz                     bring a bundle in
-  dreamcli doctor                                something is off? check the set-up, one line each
+  dreamcli schedule install                      dream every night (cron)
+  dreamcli doctor                                something off? check set-up
 """
 
 
 class DreamGroup(TyperGroup):
     """Root group that renders dreamcli errors as one line on stderr with the documented exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from dreamcli.cli.metavars import apply
+
+        apply(self)  # help synopses in words (`--limit N`, `[DREAM_ID]`), not Python types
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -39,6 +46,14 @@ class DreamGroup(TyperGroup):
         except DreamError as e:
             _report(ctx, e)
             raise typer.Exit(e.exit_code) from None
+        except BrokenPipeError:  # `dreamcli ... | head`: the reader left; stop quietly, as Unix tools do
+            _silence_stdout()
+            raise typer.Exit(EXIT_PIPE) from None
+        except EOFError:  # Ctrl-D at a prompt no command handled: stop as Ctrl-C would, in one line
+            from dreamcli.ui.console import error_line
+
+            error_line("no answer (end of input); stopped")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:
             from dreamcli.ui.console import error_line
 
@@ -51,6 +66,15 @@ class DreamGroup(TyperGroup):
                 raise
             _report(ctx, e, internal=True)
             raise typer.Exit(EXIT_FAILED) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's buffer): nothing will be flushed to a closed pipe
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:
@@ -88,7 +112,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (Typer's own)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -102,7 +126,7 @@ def _root(
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     from dreamcli.cli.common import AppState
@@ -111,7 +135,20 @@ def _root(
 
 
 def _register() -> None:
-    from dreamcli.cli import cloud, doctor, dream, export, grade, init, pilot, playbooks, run, sessions
+    from dreamcli.cli import (
+        cloud,
+        config_show,
+        doctor,
+        dream,
+        export,
+        grade,
+        init,
+        pilot,
+        playbooks,
+        run,
+        schedule,
+        sessions,
+    )
 
     init.register(app)
     run.register(app)
@@ -121,6 +158,8 @@ def _register() -> None:
     playbooks.register(app)
     pilot.register(app)
     export.register(app)
+    schedule.register(app)
+    config_show.register(app)
     doctor.register(app)
     cloud.register(app)
 
@@ -129,7 +168,11 @@ _register()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe
+        _silence_stdout()
+        sys.exit(EXIT_PIPE)
 
 
 if __name__ == "__main__":

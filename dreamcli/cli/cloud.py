@@ -106,7 +106,7 @@ def dream_cmd(
     limit: int = typer.Option(100, "--limit", metavar="N", min=1, help="Without --sessions: how many recent "
                               "sessions (more than 100 are split across dreams)."),
     instructions: str = typer.Option(None, "--instructions", metavar="TEXT", help="Steer the dream (1-4,096 chars)."),
-    model: str = typer.Option(None, "--model", metavar="ID", help="Dream model (default: config models.dreamer)."),
+    model: str = typer.Option(None, "--model", metavar="MODEL", help="Dream model (default: config models.dreamer)."),
     playbook: str = typer.Option("default", "--playbook", metavar="NAME", help="Playbook the proposal is filed under."),
     as_json: bool = typer.Option(False, "--json", help=_JSON),
 ) -> None:
@@ -138,6 +138,6 @@ def register(app: typer.Typer) -> None:
     cloud_app.add_typer(sessions_app, name="sessions")
     cloud_app.add_typer(memory_app, name="memory")
     cloud_app.command("dream", epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
-                      "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b "
-                      "--instructions \"Keep it short\" --json")(dream_cmd)
+                      "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
+                      "      --instructions \"Keep it short\" --json")(dream_cmd)
     app.add_typer(cloud_app, name="cloud")

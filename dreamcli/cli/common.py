@@ -44,6 +44,10 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
                 raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli --home {ws.root} init)")
         else:
             ws.ensure()  # checks permissions
+            if not ctx.params.get("dry_run"):  # a dry run writes and deletes nothing: the next real command
+                from dreamcli.recovery import recover_workspace
+
+                recover_workspace(ws)  # what a killed command left half done (docs/reliability.md)
         st._workspace = ws
     return st._workspace
 

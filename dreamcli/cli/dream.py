@@ -14,7 +14,8 @@ HELP = ("Review past sessions and propose playbook entries with their evidence (
         "Reads the sessions not dreamed yet for the playbook (or --since/--session/--task/--all), their grades and "
         "the memory store; writes dreams/<id>/ (proposal.json, report.md, dream.json) for `dreamcli playbooks "
         "diff/approve`. Without a model configured (or with --offline) entries are written from the evidence by "
-        "templates. Safe under cron: one dream at a time (exit 75 when another runs, --wait to queue), a rerun "
+        "templates. Safe under cron: one dream at a time (exit 75 when another runs, --wait SECONDS to queue), "
+        "a rerun "
         "with nothing new does nothing and exits 0, and a killed dream leaves no partial proposal.")
 EPILOG = """Examples:
 
@@ -24,7 +25,7 @@ EPILOG = """Examples:
 
   dreamcli dream --instructions "Focus on file-type workarounds" --dry-run
 
-  0 * * * *  dreamcli --home ~/agents/.dreamcli dream --quiet --wait   (cron)
+  0 * * * *  dreamcli --home ~/agents/.dreamcli dream --quiet --wait 600   (cron)
 """
 
 
@@ -33,14 +34,14 @@ def register(app: typer.Typer) -> None:
     def dream_cmd(
         ctx: typer.Context,
         playbook: str = typer.Option(
-            None, "--playbook", "-p", metavar="NAME", help="Playbook to propose for (default: config "
+            None, "--playbook", metavar="NAME", help="Playbook to propose for (default: config "
             "playbooks.default)."),
         since: str = typer.Option(
             None, "--since", metavar="WHEN", help="Dream over sessions started after this (7d, 2026-11-01) instead of "
             "the new ones."),
         session: list[str] = typer.Option(
             None, "--session", metavar="ID", help="Dream over this session (id or prefix); repeatable."),
-        task: str = typer.Option(None, "--task", metavar="NAME", help="Only sessions of this task."),
+        task: str = typer.Option(None, "--task", metavar="TASK", help="Only sessions of this task."),
         all_: bool = typer.Option(False, "--all", help="Re-dream every session from scratch."),
         offline: bool = typer.Option(False, "--offline", help="No model: write entries from templates."),
         instructions: str = typer.Option(
@@ -54,14 +55,23 @@ def register(app: typer.Typer) -> None:
         max_candidates: int = typer.Option(
             None, "--max-candidates", metavar="N", min=1, help="At most this many candidates."),
         model: str = typer.Option(
-            None, "--model", metavar="ID", help="Dreamer model id (default: config models.dreamer)."),
+            None, "--model", metavar="MODEL", help="Dreamer model id (default: config models.dreamer)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be proposed; write nothing."),
         auto_approve: bool = typer.Option(
             False, "--auto-approve", help="Approve the proposal at once (only when config dream.auto_approve is "
             "true; audit logged)."),
-        wait: bool = typer.Option(False, "--wait", help="Wait for another dream to finish instead of exit 75."),
+        wait: float = typer.Option(None, "--wait", metavar="SECONDS", help="Wait this long for another dream to "
+                                   "finish (-1: as long as it takes; default: exit 75 at once)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        workers: int = typer.Option(None, "--workers", min=1, metavar="N", help="Scan sessions in this many "
+                                    "processes (default: the machine's cores once the corpus is large; 1: in this "
+                                    "process)."),
+        executor: str = typer.Option(None, "--executor", metavar="local|ray", help="Who runs the scan: a local "
+                                     "process pool, or Ray (dreamcli[ray]; RAY_ADDRESS or --ray-address joins a "
+                                     "cluster). Proposals are the same either way (docs/scaling.md)."),
+        ray_address: str = typer.Option(None, "--ray-address", metavar="ADDRESS",
+                                        help="ray.init(address=…) for --executor ray (default: local Ray)."),
     ) -> None:
         import contextlib
 
@@ -82,7 +92,7 @@ def register(app: typer.Typer) -> None:
         text = _instructions(instructions)
         name = playbook or cfg.playbooks.default
         only_new = not (all_ or since or session or task)
-        lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=-1 if wait else None)
+        lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=wait)
         with lock:
             if only_new and quick.nothing_new(ws, name):  # the cron case: done without loading the dreamer
                 if not dry_run:
@@ -101,11 +111,20 @@ def register(app: typer.Typer) -> None:
                 from dreamcli.ui.dream_view import DreamProgress
 
                 view = DreamProgress()
+            from dreamcli.dream.executors import make_executor, use_executor
+
             try:
-                result = run_dream(ws, cfg, opts, progress=view.update if view else None)
+                with use_executor(make_executor(executor, workers, ray_address)):
+                    result = run_dream(ws, cfg, opts, progress=view.update if view else None)
             finally:
                 if view is not None:
                     view.close()
+        if (quiet or as_json) and not offline and not dry_run and (result.dream or {}).get("offline"):
+            from dreamcli.ui.console import warn
+
+            # under cron a silent fallback looks like a model dream: say it, on stderr, even with -q
+            warn("no model configured (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL or config models): dreamed "
+                 "offline, entries written from templates")
         approved: Any = None
         if auto_approve and result.dream_id and result.status == "pending":
             approved = _auto_approve(ws, result)

@@ -16,25 +16,32 @@ IMPORT_HELP = ("Import a playbook bundle made by `dreamcli export`: checksums ve
 EXPORT_EPILOG = """Formats:
 
 \b
-  bundle      directory, or .tar.gz when -o ends in .tar.gz/.tgz (or -o -): playbooks/*.md as they
-              are, manifest.json with versions, sha256 of every file and provenance
-  json        one JSON document: entries with their metadata and each playbook's markdown
-  claude-md   a CLAUDE.md-ready file (entry texts by section, no ids or metadata)
+  bundle      directory, or .tar.gz when -o ends in .tar.gz/.tgz (or -o -):
+              playbooks/*.md as they are, manifest.json with versions,
+              sha256 of every file and provenance
+  json        one JSON document: entries with their metadata and each
+              playbook's markdown
+  claude-md   a CLAUDE.md-ready file (entry texts by section, no ids);
+              --into FILE updates only dreamcli's block in an existing file
   agents-md   the same for AGENTS.md
-  memory-dir  memories/index.md plus one small file per section, for a memory store
+  memory-dir  memories/index.md plus one small file per section, for a
+              memory store
 
 Examples:
 
 \b
   dreamcli export -o playbooks.tar.gz --history --include-sessions
+  dreamcli export --format claude-md --into CLAUDE.md
   dreamcli export --format claude-md --playbook legal -o -  >> CLAUDE.md
   dreamcli export --format memory-dir -o ./memory-export
 """
 IMPORT_EPILOG = """\b
---merge (default): new entries are added; for entries both sides have, the local text is kept (a
-different incoming text is reported as a conflict) and counts and sources are combined.
---replace: each playbook in the bundle replaces the local one of the same name (as a new version;
-the old one stays in history). Playbooks the bundle does not mention are left alone.
+--merge (default): new entries are added; for entries both sides have, the
+local text is kept (a different incoming text is reported as a conflict) and
+counts and sources are combined.
+--replace: each playbook in the bundle replaces the local one of the same name
+(as a new version; the old one stays in history). Playbooks the bundle does
+not mention are left alone.
 
 Examples:
 
@@ -44,14 +51,55 @@ Examples:
 """
 
 
+def _export_sessions(ctx: typer.Context, what: list[str], fmt: str, output: str | None, force: bool,
+                     as_json: bool) -> None:
+    """`dreamcli export sessions --format parquet DIR` (docs/session-log.md, "Parquet export")."""
+    if what[0] != "sessions" or len(what) > 2:
+        raise UsageError(f"export: unexpected argument {' '.join(what)!r} (did you mean `export sessions DIR`?)")
+    if fmt != "parquet":
+        raise UsageError("export sessions: --format parquet is the one format for sessions")
+    target = what[1] if len(what) == 2 else output
+    if not target or target == "-":
+        raise UsageError("export sessions: name the output directory (export sessions --format parquet DIR)")
+    from dreamcli.portability.parquet import export_parquet
+    from dreamcli.redaction import for_config
+
+    ws = open_workspace(ctx, create=False)
+    result = export_parquet(ws, Path(target), for_config(config(ctx)), force=force)
+    if as_json:
+        print_json({"version": 1, "format": "parquet", **result.to_json()})
+        return
+    from dreamcli.ui.console import info
+
+    info(f"Exported {result.events} events of {result.sessions} sessions to {result.output} "
+         f"({result.partitions} date partitions)")
+
+
+def _export_into(ctx: typer.Context, into: Path, fmt: str, names: list[str] | None, as_json: bool) -> None:
+    from dreamcli.portability.into import export_into
+
+    ws = open_workspace(ctx, create=False)
+    result = export_into(ws, into.expanduser(), fmt=fmt, names=names)
+    if as_json:
+        print_json({"version": 1, **result.to_json()})
+        return
+    from dreamcli.ui.console import info
+
+    what = "created" if result.created else ("updated" if result.changed else "already up to date:")
+    info(f"{what} {result.path} (dreamcli block, {len(result.playbooks)} playbook(s))")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("export", help=EXPORT_HELP, epilog=EXPORT_EPILOG)
     def export_cmd(
         ctx: typer.Context,
-        playbook: list[str] = typer.Option(None, "--playbook", "-p", metavar="NAME",
+        what: list[str] = typer.Argument(None, metavar="[sessions DIR]", help="`sessions DIR` with --format "
+                                         "parquet: every session event as a row, partitioned by date."),
+        playbook: list[str] = typer.Option(None, "--playbook", metavar="NAME",
                                            help="Export this playbook (repeat for more; default: all)."),
         fmt: str = typer.Option("bundle", "--format", "-f", metavar="FORMAT",
-                                help="bundle, json, claude-md, agents-md or memory-dir."),
+                                help="bundle, json, claude-md, agents-md or memory-dir (parquet: `export "
+                                     "sessions`)."),
         output: str = typer.Option(None, "--output", "-o", metavar="PATH",
                                    help="Where to write; '-' for stdout (default: a file or directory "
                                         "named after the format in the current directory)."),
@@ -60,8 +108,18 @@ def register(app: typer.Typer) -> None:
                                               help="Bundle or json: add the sessions the entries came from "
                                                    "(redacted)."),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+        into: Path = typer.Option(None, "--into", metavar="FILE", help="claude-md or agents-md: update only "
+                                  "dreamcli's marked block in FILE (e.g. CLAUDE.md), keeping your text."),
         as_json: bool = typer.Option(False, "--json", help="Print what was exported as JSON."),
     ) -> None:
+        if into is not None:
+            if output is not None or what:
+                raise UsageError("--into FILE writes into that file; it does not go with -o or `sessions`")
+            _export_into(ctx, into, fmt, playbook or None, as_json)
+            return
+        if what:
+            _export_sessions(ctx, what, fmt, output, force, as_json)
+            return
         from dreamcli.portability import export_playbooks
         from dreamcli.ui.portability_view import render_export_result
 

@@ -28,7 +28,7 @@ EPILOG = """Examples:
   dreamcli grade 01JD3 --junit grades.xml --summary "$GITHUB_STEP_SUMMARY"
   dreamcli grade --task contract-review --since 7d --trials 3 --json
   dreamcli grade --outcome sample_outcomes/contract-review.yaml --calibrate
-  dreamcli grade --since 30d --batch     Message Batches API: half price, resumable
+  dreamcli grade --since 30d --batch     Batches API: half price, resumable
 
 Details: docs/outcomes.md.
 """
@@ -43,12 +43,14 @@ def register(app: typer.Typer) -> None:
         last: int = typer.Option(None, "--last", min=1, metavar="N", help="The N most recent sessions."),
         since: str = typer.Option(None, "--since", metavar="WHEN",
                                   help="Sessions started after this (7d, 12h, 2026-11-01)."),
-        task: str = typer.Option(None, "--task", metavar="NAME", help="Sessions of this task name."),
+        task: str = typer.Option(None, "--task", metavar="TASK", help="Sessions of this task name."),
         outcome: Path = typer.Option(None, "--outcome", metavar="SPEC",
                                      help="Outcome spec (YAML or markdown rubric); default: the spec the "
                                      "session's task named."),
-        concurrency: int = typer.Option(None, "--concurrency", min=1, max=256, metavar="N",
-                                        help="Sessions graded at once (default: config limits.concurrency)."),
+        parallel: int = typer.Option(None, "--parallel", min=1, max=256, metavar="N",
+                                     help="Grade N sessions at a time (default: config limits.concurrency)."),
+        concurrency: int = typer.Option(None, "--concurrency", min=1, max=256, metavar="N", hidden=True,
+                                        help="Old name of --parallel (kept for scripts)."),
         trials: int = typer.Option(1, "--trials", min=1, max=15, metavar="N",
                                    help="Grader calls per session; majority vote, disagreements flagged flaky."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Call the grader even for cached verdicts."),
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--calibrate grades the spec's examples, not sessions: drop the session selection")
             _calibrate(grader, spec, as_json)
             return
-        _grade(ws, grader, spec, sessions or [], last, since, task, concurrency or cfg.limits.concurrency,
+        _grade(ws, grader, spec, sessions or [], last, since, task, parallel or concurrency or cfg.limits.concurrency,
                as_json=as_json, junit=junit, summary=summary, batch=batch, poll_interval=poll_interval)
 
 

@@ -24,10 +24,10 @@ def _emit(target: str, html: str) -> None:
 
 
 def _load_transcript(ws: Workspace, session_id: str, generated: str) -> dict[str, Any]:
-    from dreamcli.orchestration.tree import children_of
     from dreamcli.outcomes.store import iter_grades
     from dreamcli.sessions.paths import find_session
     from dreamcli.sessions.reader import read_events
+    from dreamcli.store.tree import children_of
     from dreamcli.ui.transcript_data import transcript_page
 
     path = find_session(ws, session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -54,9 +55,16 @@ def register(app: typer.Typer) -> None:
         ),
         git: bool = typer.Option(False, "--git", help="Keep playbooks/ as a git repository: one commit per "
                                  "approve, reject, edit, revert and import (docs/audit.md)."),
+        sessions_url: str = typer.Option(None, "--sessions-url", metavar="URL", help="Store sessions in object "
+                                         "storage (s3://BUCKET/PREFIX; needs dreamcli[s3]). Credentials and "
+                                         "endpoint come from AWS_* variables, never the config (docs/scaling.md)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         st = state(ctx)
+        if sessions_url is not None:
+            from dreamcli.store.url import check_url
+
+            sessions_url = check_url(sessions_url)
         if directory is None and (st.home or os.environ.get(ENV_HOME)):
             ws = resolve_home(st.home)  # --home or DREAMCLI_HOME: set up the home every command will use
         else:
@@ -68,7 +76,15 @@ def register(app: typer.Typer) -> None:
         existed = ws.exists()
         ws.ensure_layout()
         if not ws.config_path.exists():
-            atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else ""))
+            atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else "")
+                              + (f"sessions:\n  url: {json.dumps(sessions_url)}\n" if sessions_url else ""))
+        elif sessions_url:
+            raise UsageError(f"--sessions-url: {ws.config_path} exists already; set sessions.url in it")
+        if not existed:  # a new workspace gets the session index (an old one: `sessions reindex`)
+            from dreamcli.store.index import connect
+
+            if (db := connect(ws, create=True)) is not None:
+                db.close()
         git_created = False
         if git:
             from dreamcli.gitstore import GitError, init_repo

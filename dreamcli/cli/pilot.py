@@ -16,8 +16,10 @@ EPILOG = """Examples:
 
 \b
   dreamcli pilot sample_tasks/contract-review.yaml --proposal 01JD3Z
-  dreamcli pilot 'tasks/*.yaml' --proposal 01JD3Z --entry pb-3f9k2xab --trials 10 --parallel 8
-  dreamcli pilot task.yaml --proposal 01JD3Z --per-entry --max-cost 5 --yes --json
+  dreamcli pilot 'tasks/*.yaml' --proposal 01JD3Z --entry pb-3f9k2xab \\
+      --trials 10 --parallel 8
+  dreamcli pilot task.yaml --proposal 01JD3Z --per-entry --max-cost 5 \\
+      --yes --json
 
 Every task runs K times (--trials, default 5) in two arms: baseline (the live playbooks) and
 candidate (the same plus the chosen pending entries; all of them without --entry), interleaved,

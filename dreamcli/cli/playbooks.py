@@ -15,15 +15,17 @@ HELP = "Review, approve, reject and revert what the agent learned; history and a
 EPILOG = """Examples:
 
 \b
-  dreamcli playbooks list                              playbooks and pending proposals
-  dreamcli playbooks diff                              every pending proposed change, side by side
+  dreamcli playbooks list                       playbooks, pending proposals
+  dreamcli playbooks diff                       every pending change
   dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --yes
-  dreamcli playbooks reject 01JD3Z --all --reason "contradicts the refund policy" --yes
-  dreamcli playbooks history legal                     every approved version
-  dreamcli playbooks revert legal 3 --yes              a new version equal to v3
-  dreamcli playbooks audit --since 30d --json          who approved what, when
+  dreamcli playbooks reject 01JD3Z --all --reason "off policy" --yes
+  dreamcli playbooks history legal              every approved version
+  dreamcli playbooks revert legal 3 --yes       a new version equal to v3
+  dreamcli playbooks revert legal 0 --yes       undo the first approval
+  dreamcli playbooks audit --since 30d --json   who approved what, when
 
-Without a terminal, approve, reject and revert never prompt: name entries (or --all) and add --yes.
+Without a terminal, approve, reject and revert never prompt: name entries (or
+--all) and add --yes.
 """
 
 playbooks_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
@@ -134,6 +136,11 @@ def lint_cmd(
     for entry in pb.entries():
         for f in lint_entry_text(entry.text, cfg):
             findings.append({"entry_id": entry.id, **f.to_json()})
+    from dreamcli.playbooks.duplicates import duplicate_entries
+
+    for dup, first in duplicate_entries(pb):
+        findings.append({"entry_id": dup.id, "severity": "warn", "rule": "duplicate",
+                         "message": f"says the same as {first.id} (keep one: edit the playbook and approve)"})
     blocking = [f for f in findings if f.get("severity") == "block"]
     if as_json:
         print_json({"version": 1, "playbook": name, "playbook_version": pb.version,

@@ -202,7 +202,10 @@ def register(app: typer.Typer) -> None:
         if not reason:
             from dreamcli.ui.playbooks_view import ask_text
 
-            reason = ask_text("reason for rejecting")
+            answer = ask_text("reason for rejecting")
+            if answer is None:  # Ctrl-D: nothing is rejected
+                raise typer.Exit(0)
+            reason = answer
         if not yes and not _confirm(ws, "reject", targets):
             raise typer.Exit(0)
         results = [reject(ws, did, entry_ids=ids or None, all_=not ids, reason=reason, actor=actor,
@@ -247,11 +250,13 @@ def register(app: typer.Typer) -> None:
         for f in findings:
             warn(f"{f.severity}: {f.rule}: {f.message}")
 
-    @app.command("revert", epilog="Example:\n\n  dreamcli playbooks revert legal 3 --yes")
+    @app.command("revert", epilog="Examples:\n\n\b\n  dreamcli playbooks revert legal 3 --yes\n"
+                 "  dreamcli playbooks revert legal 0 --yes   undo the first approval")
     def revert_cmd(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="Playbook name."),
-        version: int = typer.Argument(..., min=1, help="The kept version to restore."),
+        version: int = typer.Argument(..., min=0, metavar="VERSION", help="The kept version to restore (0: the "
+                                      "empty playbook before its first approval, to undo that approval)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
         actor: str = _ACTOR,
         wait: float = _WAIT,
@@ -312,22 +317,46 @@ def _interactive_review(ws: Workspace, targets: list[tuple[str, list[str]]], act
     from dreamcli.ui.playbooks_view import ask_text, choose, show_item
 
     chosen: list[tuple[str, list[str]]] = []
+    quit_ = False
     for did, _ in targets:
         d = describe_dream(ws, load_dream(ws, did))
         ids: list[str] = []
         for item in d["operations"]:
             show_item(d, item)
-            answer = choose("approve, reject, skip or quit?", ["a", "r", "s", "q"], "s")
+            # Ctrl-D quits, as q does: what was answered so far still counts
+            answer = choose("approve, edit (then approve), reject, skip or quit?", ["a", "e", "r", "s", "q"], "s",
+                            on_eof="q")
             if answer == "q":
+                quit_ = True
                 break
-            if answer == "a":
+            if answer == "a" or (answer == "e" and _edit_entry(ws, did, item, actor, wait)):
                 ids.append(item["entry_id"])
             elif answer == "r":
                 reason = ask_text("reason")
+                if reason is None:
+                    continue  # Ctrl-D at the reason: not rejected, still pending
                 reject(ws, did, entry_ids=[item["entry_id"]], reason=reason, actor=actor, wait=wait)
         if ids:
             chosen.append((did, ids))
+        if quit_:
+            break
     return chosen
+
+
+def _edit_entry(ws: Workspace, did: str, item: dict[str, Any], actor: str | None, wait: float | None) -> bool:
+    """Open $EDITOR on a proposed entry's text and record the edit (audited); False when unchanged."""
+    from dreamcli.playbooks.approval import edit
+    from dreamcli.ui.console import info, warn
+    from dreamcli.ui.editor import edit_text
+
+    text = edit_text(item.get("new_text") or "")
+    if text is None or not text.strip():
+        info("no change; the entry stays pending")
+        return False
+    _, findings = edit(ws, did, item["entry_id"], text, actor=actor, wait=wait)
+    for f in findings:
+        warn(f"{f.severity}: {f.rule}: {f.message}")
+    return True
 
 
 def _finish(results: list[dict[str, Any]], as_json: bool) -> None:

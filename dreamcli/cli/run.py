@@ -19,13 +19,16 @@ EPILOG = """Examples:
   dreamcli run sample_tasks/contract-review.yaml
   dreamcli run -p "summarise the failing tests" --workdir .
   git diff | dreamcli run -p - --allow "git *" --json
-  dreamcli run task.yaml --yes --quiet        trusted automation: approve every tool call
-  dreamcli run task.yaml --with-proposal 01JD3Z   try a dream's proposed entries first
-  dreamcli run 'sample_tasks/*.yaml' --parallel 4 --yes   many tasks at once, a summary table at the end
+  dreamcli run task.yaml --yes --quiet            trusted: approve every call
+  dreamcli run task.yaml --with-proposal 01JD3Z   try proposed entries first
+  dreamcli run 'sample_tasks/*.yaml' --parallel 4 --yes
+                                                  many tasks, then a summary
 
 The model's text streams to stderr with one line per tool call; the final answer goes to stdout
-(with --json, a machine-readable result instead). Bash commands and file writes outside --allow
-patterns or config approvals are asked about on a terminal and refused without one.
+(with --json, a machine-readable result instead). Bash commands outside --allow patterns and config
+approvals.allow_commands are asked about on a terminal (y, n, or a: always that program this
+session) and refused without one. File writes stay inside the working directory and are allowed by
+default (config approvals.allow_writes: ["**"]); set that list narrower to be asked about the rest.
 
 Several task files (or a glob) run at once with --parallel N (default: config limits.concurrency),
 one session each, with live progress and a summary table; approval prompts are off there (use
@@ -107,11 +110,16 @@ def register(app: typer.Typer) -> None:
             spec = spec.with_overrides(outcome=outcome.expanduser().resolve())
         ws = open_workspace(ctx)
         cfg = load_config(ctx)
+        if workdir is None:
+            from dreamcli.agent.scratch import with_fresh_workdir
+
+            spec = with_fresh_workdir(ws, spec)
         from dreamcli.outcomes.revision import failure_message, revision_loop_for
 
         loop = revision_loop_for(ws, cfg, spec.outcome)
         hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop else {}
         view = RunView(quiet=quiet)
+        view.threshold = loop.spec.pass_threshold if loop is not None else None
         options = RunOptions(
             model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
             use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes, with_proposal=with_proposal,
@@ -125,7 +133,10 @@ def register(app: typer.Typer) -> None:
                 print_json(partial.to_json())
             raise
         if as_json:
-            print_json(result.to_json())
+            data = result.to_json()
+            # the process exit code: a completed run whose outcome was not met still exits non-zero
+            data["exit_code"] = result.exit_code or (loop.exit_code if loop is not None else 0)
+            print_json(data)
         elif not (view.streamed and sys.stdout.isatty() and sys.stderr.isatty()):
             print_final(result.final_text)  # on a terminal it was already shown live
         if result.exit_code:

@@ -34,6 +34,10 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
         specs = [s.with_overrides(outcome=outcome.expanduser().resolve()) for s in specs]
     ws = open_workspace(ctx)
     cfg = load_config(ctx)
+    if options.workdir is None:
+        from dreamcli.agent.scratch import with_fresh_workdir
+
+        specs = [with_fresh_workdir(ws, s) for s in specs]
     tasks = prepare_batch(ws, cfg, specs)
     n = parallel or min(len(tasks), cfg.limits.concurrency)
     view = ParallelView(tasks, quiet=quiet)

@@ -31,12 +31,14 @@ def list_cmd(
     children: bool = typer.Option(True, "--children/--no-children", help="Show sub-agent sessions under "
                                   "their lead, or hide them."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a session file was skipped (corrupt "
+                                "or wrong-typed first line)."),
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
-    from dreamcli.orchestration.tree import list_with_children
     from dreamcli.outcomes.store import latest_by_session
     from dreamcli.sessions.schema import END_STATUSES
     from dreamcli.sessions.summary import SessionFilter, apply_grades
+    from dreamcli.store.tree import list_with_children
     from dreamcli.timeutil import parse_since
 
     statuses = tuple(dict.fromkeys((*END_STATUSES, "incomplete")))
@@ -48,11 +50,21 @@ def list_cmd(
     )
     rows = apply_grades(list_with_children(ws, flt, limit), latest_by_session(ws))  # children under their lead
     if as_json:
-        print_json({"version": 1, "sessions": [r.to_json() for r in rows]})
-        return
-    from dreamcli.ui.sessions_view import render_session_list
+        print_json({"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped})
+    else:
+        from dreamcli.ui.sessions_view import render_session_list
 
-    render_session_list(rows)
+        render_session_list(rows)
+    if flt.skipped:
+        n = len(flt.skipped)
+        msg = (f"{n} session file{' was' if n == 1 else 's were'} skipped (corrupt or wrong-typed first line), "
+               f"e.g. {flt.skipped[0]}")
+        if strict:
+            from dreamcli.errors import WorkFailed
+
+            raise WorkFailed(msg)
+        typer.echo(f"note: {n} session file{'' if n == 1 else 's'} skipped (corrupt or wrong-typed first "
+                   f"line), e.g. {flt.skipped[0]}", err=True)
 
 
 @sessions_app.command("show", epilog="Example:\n\n  dreamcli sessions show 01JD3 --json")
@@ -80,7 +92,7 @@ def show_cmd(
         raise UsageError(f"{path}: no readable events")
     sid = events[0].get("session_id", path.stem)
     grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
-    from dreamcli.orchestration.tree import children_of
+    from dreamcli.store.tree import children_of
 
     children = children_of(ws, events)  # sub-agents: summary, brief, error, final answer
     if as_json:
@@ -94,6 +106,28 @@ def show_cmd(
     from dreamcli.ui.sessions_view import render_transcript
 
     render_transcript(events, stats, grades, children)
+
+
+@sessions_app.command("reindex", epilog="Example:\n\n  dreamcli sessions reindex --json")
+def reindex_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Rebuild the session index (state/sessions-index.sqlite) from the session files."""
+    import time
+
+    from dreamcli.store.index import index_path, rebuild
+
+    ws = open_workspace(ctx, create=False)
+    t0 = time.perf_counter()
+    n = rebuild(ws)
+    seconds = round(time.perf_counter() - t0, 3)
+    if as_json:
+        print_json({"version": 1, "sessions": n, "index": str(index_path(ws)), "seconds": seconds})
+        return
+    from dreamcli.ui.console import info
+
+    info(f"Indexed {n} sessions in {seconds} s: {index_path(ws)}")
 
 
 def register(app: typer.Typer) -> None:

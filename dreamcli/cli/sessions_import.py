@@ -47,7 +47,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
 @import_app.command(
     "claude-code",
     epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
-           "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop --json\n"
+           "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop\n"
            "  dreamcli sessions import claude-code --dry-run --json",
 )
 def claude_code_cmd(

@@ -3,20 +3,23 @@
     select -> scan -> aggregate -> synthesize -> curate -> lint -> write -> state
 
 The stages are `dreamcli.dream.stages`; this module chains them and owns the last two steps:
-the dream's directory is written atomically, and the state (aggregates, then the watermark) is
-saved only after the proposal is safely on disk.
+the dream's directory is written atomically, and the state (aggregates and the watermark) is staged,
+then installed after the proposal is safely on disk, under an intent (dreamcli.dream.journal) that
+the next dream finishes or undoes if this one is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreamcli.config import Config
+from dreamcli.dream import journal as dream_journal
 from dreamcli.dream import stages
 from dreamcli.dream.options import DreamOptions
 from dreamcli.dream.proposal import clean_stale_tmp, write_dream
@@ -56,9 +59,10 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     started = time.monotonic()
     if opts.instructions is not None and len(opts.instructions) > MAX_INSTRUCTIONS:
         raise UsageError(f"--instructions: {len(opts.instructions)} characters; at most {MAX_INSTRUCTIONS}")
-    sel = stages.select(ws, config, opts)
     if not opts.dry_run:  # --dry-run writes and deletes nothing, not even stale temp directories
+        dream_journal.recover(ws)  # a dream killed mid-publish: roll it forward or back first
         clean_stale_tmp(ws)
+    sel = stages.select(ws, config, opts)
     if sel.nothing_new():
         stages.settle_nothing_new(ws, sel, opts.dry_run)
         if not opts.dry_run:
@@ -84,24 +88,30 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     if opts.dry_run:
         result.status = "dry_run"
         return result
-    if operations or found.read.ids or found.graded:
-        result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
-    else:  # only other playbooks' sessions (or still-running ones) were new: no dream to review
+    publish = bool(operations or found.read.ids or found.graded)
+    if not publish:  # only other playbooks' sessions (or still-running ones) were new: no dream to review
         result.status, result.dream_id = "nothing_new", None
     stages.remember(found.agg, fresh, operations, dream_id)
     found.agg.commit_entry_use()
-    _save_state(ws, sel, found, result)
+    # publish as one transaction (dreamcli.dream.journal): stage the state, intent, proposal, install
+    staged = dream_journal.staged_dir(ws, sel.name, f"{dream_id}-{os.getpid()}")
+    _save_state(ws, sel, found, result, into=staged)
+    supersedes = dream_journal.superseded_by(ws, proposal) if publish else []
+    intent = dream_journal.begin(ws, sel.name, result.dream_id, staged, supersedes)
+    if publish:
+        result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
+    dream_journal.finish(ws, intent, sel.name, result.dream_id, staged, supersedes)
     _log(ws, f"dream {result.dream_id or '-'} playbook={sel.name} mode={sel.mode} sessions={len(found.read.ids)} "
              f"ops={len(operations)} status={result.status} offline={sel.offline} "
              f"model_calls={texts.usage['model_calls']} duration={dream['stats']['duration_s']}s")
     return result
 
 
-def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamResult) -> None:
-    """Aggregates, then the watermark: a dream killed between the two reads its sessions again."""
+def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamResult, *, into: Path) -> None:
+    """Aggregates and the watermark, staged in `into` (installed by dreamcli.dream.journal)."""
     if sel.mode in ("new", "all"):
         mark = sel.mark
-        save_aggregates(ws, sel.name, found.agg)
+        save_aggregates(ws, sel.name, found.agg, into=into)
         if sel.last_id:
             mark.last_session_id = max(mark.last_session_id or "", sel.last_id)
         mark.deferred = found.read.deferred
@@ -109,11 +119,11 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
         mark.arrivals_offset = max(mark.arrivals_offset, mark.arrivals_next)
         mark.dream_id = result.dream_id or mark.dream_id
         mark.sessions_dreamed += len(found.read.ids)
-        save_watermark(ws, mark)
+        save_watermark(ws, mark, into=into)
     else:
         found.stored.proposed.update(found.agg.proposed)
         found.stored.entry_use = found.agg.entry_use
-        save_aggregates(ws, sel.name, found.stored)
+        save_aggregates(ws, sel.name, found.stored, into=into)
 
 
 def _log(ws: Workspace, message: str) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.executors import LocalExecutor, current_executor
 from dreamcli.dream.signals import Scope, SessionInfo, scan_session
 from dreamcli.sessions.reader import ReadStats
 
@@ -93,7 +93,8 @@ def scan_files(files: Sequence[Path | str], agg: Aggregates, *, playbook: str, s
     """Scan `files` into `agg`; returns what the engine needs about the sessions and the read statistics."""
     sizes = [_size(p) for p in files]
     total = sum(sizes)
-    workers = workers_for(total)
+    executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
+    workers = executor.workers if executor is not None else workers_for(total)
     stats = ReadStats()
     scanned = Scanned()
     if workers == 1:
@@ -104,19 +105,19 @@ def scan_files(files: Sequence[Path | str], agg: Aggregates, *, playbook: str, s
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
         return scanned, stats
-    chunks = _chunks(files, sizes, max(CHUNK_BYTES, total // (workers * 4) + 1))
+    chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, total // (workers * 4) + 1))
     known = set(agg.episodes) | set(agg.parents)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_scan_chunk, chunk, playbook, scope, now, known) for chunk in chunks]
-        for fut in futures:  # in order, so merges are deterministic
-            part, part_scanned, part_stats = fut.result()
-            agg.merge(part)
-            scanned.merge(part_scanned)
-            stats.add(part_stats)
-            done += part_stats.bytes
-            if progress is not None:
-                progress("read", done, total)
+    executor = executor or LocalExecutor(workers)
+    # the map; results come back in chunk order, so merges are deterministic
+    tasks = [(chunk, playbook, scope, now, known) for chunk in chunks]
+    for part, part_scanned, part_stats in executor.map(_scan_chunk, tasks):
+        agg.merge(part)
+        scanned.merge(part_scanned)
+        stats.add(part_stats)
+        done += part_stats.bytes
+        if progress is not None:
+            progress("read", done, total)
     roots = agg.resolve_episodes()
     if roots:
         for sid, info in scanned.infos.items():

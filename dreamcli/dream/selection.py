@@ -27,8 +27,11 @@ def _dirs(path: Path) -> list[str]:
 def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
     """Session files after the watermark (in id order), then sessions that arrived out of id order
     (imports), then the deferred ones that still exist."""
+    from dreamcli.store.index import session_files  # the session index; a directory scan without one
+
     if mark.last_session_id is None:
-        files = list(iter_session_files(ws))
+        indexed = session_files(ws)
+        files = indexed if indexed is not None else list(iter_session_files(ws))
     else:
         last = mark.last_session_id.upper()
         wm = session_path(ws, last)
@@ -71,7 +74,10 @@ def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[s
         return sorted(set(paths), key=lambda p: p.stem)
     out = []
     cutoff = since.timestamp() * 1000 if since is not None else None
-    for path in iter_session_files(ws):
+    from dreamcli.store.index import session_files
+
+    indexed = session_files(ws)
+    for path in indexed if indexed is not None else iter_session_files(ws):
         if cutoff is not None:
             try:
                 if ulid_time_ms(path.stem) < cutoff:

@@ -5,8 +5,10 @@
     aggregates.json  the patterns learned so far (dreamcli.dream.aggregates), so support accumulates
                      across dreams
 
-Both are written atomically, and only after the proposal is safely in place: a dream killed at any
-point leaves the previous state, so its sessions are simply dreamed again (re-reading is idempotent).
+Both are staged next to the proposal under an intent (dreamcli.dream.journal) and installed after
+the proposal is in place: a dream killed before its proposal is in place leaves the previous state
+(its sessions are dreamed again); one killed after it has its state installed by the next command,
+so its sessions are never proposed twice.
 """
 
 from __future__ import annotations
@@ -67,11 +69,14 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
     )
 
 
-def save_watermark(ws: Workspace, mark: Watermark) -> None:
+def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) -> None:
+    """Save the watermark in the playbook's state folder (or in `into`: a dream stages it there,
+    see dreamcli.dream.journal)."""
     mark.updated = now_rfc3339()
     data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
     data.pop("arrivals_next", None)
-    atomic_write_text(state_dir(ws, mark.playbook) / "watermark.json", json.dumps(data, indent=1) + "\n")
+    folder = into if into is not None else state_dir(ws, mark.playbook)
+    atomic_write_text(folder / "watermark.json", json.dumps(data, indent=1) + "\n")
 
 
 def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
@@ -83,12 +88,12 @@ def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
         return Aggregates()
 
 
-def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates) -> None:
-    """Atomically (temp file + os.replace, 0600), streamed pattern by pattern."""
+def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:
+    """Atomically (temp file + os.replace, 0600), streamed pattern by pattern (into `into` when given)."""
     agg.prune()
-    path = state_dir(ws, playbook) / "aggregates.json"
+    path = (into if into is not None else state_dir(ws, playbook)) / "aggregates.json"
     ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -10,7 +10,6 @@
   parent_session_id, turn and token budgets, a subset of the lead's tools, never `delegate`) and
   their final answers as one tool result.
 - `batch`: `dreamcli run TASK... --parallel N`: one session per task, graded with the task's outcome.
-- `tree`: a lead session's children for `sessions show`, and listings with children under their lead.
 
 Dreams count a lead and its sub-agents as one episode (dreamcli.dream.aggregates.episode_of follows
 parent_session_id), so a mistake every sub-agent repeats has support 1, not N.

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
 from dreamcli.outcomes.grading import GradeResult
+from dreamcli.outcomes.scoretext import score_text, threshold_text
 from dreamcli.workspace.fsutil import atomic_write_bytes
 
 REPORT_VERSION = 1
@@ -116,8 +117,8 @@ class JUnitWriter:
             case += f"    <skipped message={quoteattr(_xml(msg))}/>\n"
         elif res.result != "satisfied":
             self.failures += 1
-            score = "-" if res.score is None else f"{res.score:.2f}"
-            msg = f"{res.result}: score {score} < {res.threshold:.2f}; failing: {', '.join(res.failing)}"
+            score, required = score_text(res.score, res.threshold), threshold_text(res.score, res.threshold)
+            msg = f"{res.result}: score {score} < {required}; failing: {', '.join(res.failing)}"
             case += f'    <failure message={quoteattr(_xml(msg))} type="{res.result}">{escape(body)}</failure>\n'
         else:
             case += f"    <system-out>{escape(_xml(f'score {res.score:.2f}'))}</system-out>\n"
@@ -153,7 +154,7 @@ class SummaryWriter:
         self.omitted = 0
 
     def add(self, res: GradeResult) -> None:
-        score = "-" if res.score is None else f"{res.score:.2f}"
+        score = score_text(res.score, res.threshold)
         note = res.error if res.result == "error" else ", ".join(res.failing)
         flaky = f" (flaky: {', '.join(res.flaky)})" if res.flaky else ""
         row = (f"| {_STATUS_ICON.get(res.result, '')} {res.result} | `{res.session_id}` | {_md(res.task or '-')} | "

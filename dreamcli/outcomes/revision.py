@@ -27,6 +27,7 @@ from dreamcli.config import Config
 from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK
 from dreamcli.outcomes.evidence import load_run
 from dreamcli.outcomes.grading import GradeOptions, Grader, GradeResult
+from dreamcli.outcomes.scoretext import score_pair
 from dreamcli.outcomes.spec import MAX_ITERATIONS_LIMIT, OutcomeSpec
 from dreamcli.workspace.home import Workspace
 
@@ -113,10 +114,11 @@ class RevisionLoop:
 
     def feedback(self, grade: GradeResult) -> str:
         failing = [c for c in grade.criteria if not c.passed]
+        got, required = score_pair(grade.score or 0, self.spec.pass_threshold)
         lines = [
             f'An independent grader checked your work against the outcome "{self.spec.name}" '
             f"(evaluation {self.iteration} of at most {self.max_iterations}). It needs revision: score "
-            f"{grade.score or 0:.2f}, required {self.spec.pass_threshold:.2f}.",
+            f"{got}, required {required}.",
             "",
             "Criteria not met:",
         ]
@@ -137,6 +139,9 @@ def revision_loop_for(ws: Workspace, config: Config, outcome: Path | None) -> Re
 
 def failure_message(loop: RevisionLoop, session_id: str) -> str:
     last = loop.last
-    score = f", score {last.score:.2f} < {loop.spec.pass_threshold:.2f}" if last and last.score is not None else ""
+    score = ""
+    if last and last.score is not None:
+        got, required = score_pair(last.score, loop.spec.pass_threshold)
+        score = f", score {got} < {required}"
     why = f": grader error: {last.error}" if loop.grader_error and last and last.error else score
     return f"outcome {loop.spec.name} {loop.result} after {loop.iteration} evaluation(s){why} (session {session_id})"

@@ -56,7 +56,10 @@ def explanation(criteria: Sequence[CriterionResult], score: float | None, thresh
     failing = [c for c in criteria if not c.passed]
     if score is None:
         return "not scored"
-    head = f"score {score:.2f} (threshold {threshold:.2f})"
+    from dreamcli.outcomes.scoretext import score_pair
+
+    got, required = score_pair(score, threshold)
+    head = f"score {got} (threshold {required})"
     if not failing:
         return f"{head}: all criteria pass."
     lines = [f"{head}; failing criteria:"]

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dreamcli.errors import InputError
+from dreamcli.playbooks.duplicates import find_same_text
 from dreamcli.playbooks.format import entry_text_problem, section_problem
 from dreamcli.playbooks.model import Entry, Playbook, normalize_text, text_matches
 from dreamcli.playbooks.proposal_model import TEXT_OPS, EntryMetadata, Operation
@@ -125,6 +126,10 @@ class _Applier:
                 return Outcome(op.entry_id, op.op, op.target, ALREADY, "already in the playbook",
                                existing.text, existing.text)
             return _conflict(op, f"id {op.entry_id} already exists with other text", existing.text)
+        same = find_same_text(self.index.values(), text)
+        if same is not None:  # never two live entries with one text (another dream, a lost watermark)
+            return Outcome(op.entry_id, op.op, op.target, ALREADY,
+                           f"the playbook already says this as {same.id}", same.text, same.text)
         entry = Entry(id=op.entry_id, text=text, section=op.section)
         merge_metadata(entry, op.metadata, None)
         self.pending.append(entry)

@@ -160,6 +160,10 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         dream = load_dream(ws, dream_id)
         prop = dream.proposal
         journal.recover(ws, prop.playbook, who)  # audit a commit an interrupted approve left unaudited
+        if dream.superseded_by is not None:
+            raise UsageError(f"dream {dream.dream_id} was superseded by dream {dream.superseded_by}, which "
+                             f"proposes the same entries; review that one (dreamcli playbooks diff "
+                             f"{dream.superseded_by})")
         result = ReviewResult("approve", dream.dream_id, prop.playbook)
         todo: list[Operation] = []
         for op in _select(dream, entry_ids, all_):

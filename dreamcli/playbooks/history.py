@@ -76,7 +76,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
     who = current_actor(actor)
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         journal.recover(ws, name, who)
-        old_text = load_version_text(ws, name, version)
+        # v0 is the playbook before its first approval (empty): reverting to it undoes that approval
+        old_text = load_version_text(ws, name, version) if version else _empty_text(name)
         if old_text is None:
             known = ", ".join(f"v{v}" for v in history_versions(ws, name)) or "none"
             raise UsageError(f"playbook {name!r} has no version {version} (kept versions: {known})")
@@ -99,6 +100,12 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids))
         journal.finish(ws, name)
         return commit
+
+
+def _empty_text(name: str) -> str:
+    from dreamcli.playbooks.format import render_playbook
+
+    return render_playbook(new_playbook(name))
 
 
 def _same_content(a: str, b: str) -> bool:

@@ -12,8 +12,12 @@ An intent file that is still there means the command stopped between 2 and 4. `r
 at the live playbook: if it is the version the intent planned (or was, and later changed) and no
 audit record has that version, it appends one with action `reconciled` (actor: who made the change,
 `reconciled_by`: who ran the recovering command, plus the interrupted action, dream and entry ids).
-If the commit never happened, the intent is simply dropped. A dream's decisions are not replayed:
-its entries stay pending, and approving them again records them as "already in the playbook".
+If the commit never happened, it is rolled back: a history file of the planned version that the
+process wrote before dying (`.history/<name>/v<N>.md` with the planned content, no live file yet) is
+removed, so the rerun commits the same version number again, and no version exists without its
+audit record. Temp files of dead processes in the playbooks folder and its history are swept.
+A dream's decisions are not replayed: its entries stay pending, and approving them again records them
+as "already in the playbook".
 """
 
 from __future__ import annotations
@@ -24,10 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.audit import append_audit, content_hash, iter_audit
-from dreamcli.playbooks.store import Commit, history_dir, load_version_text, playbook_path, read_text
+from dreamcli.faults import crashpoint
+from dreamcli.playbooks.store import (
+    NAME_RE,
+    Commit,
+    history_dir,
+    history_path,
+    load_version_text,
+    playbook_path,
+    read_text,
+)
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.sweep import sweep_temp
 
 INTENT_FILE = "intent.json"
 
@@ -37,15 +51,18 @@ def intent_path(ws: Workspace, name: str) -> Path:
 
 
 def begin(ws: Workspace, action: str, actor: str, *, dream_id: str | None = None,
-          entry_ids: list[str] | None = None) -> Callable[[Commit], None]:
-    """A `before_write` hook for `commit_playbook` that records the intent of this commit."""
+          entry_ids: list[str] | None = None, history_added: list[int] | None = None) -> Callable[[Commit], None]:
+    """A `before_write` hook for `commit_playbook` that records the intent of this commit.
+    `history_added`: other history versions the commit writes (a bundle import), rolled back with it."""
 
     def write(commit: Commit) -> None:
         intent = {"v": 1, "ts": now_rfc3339(), "action": action, "actor": actor, "playbook": commit.name,
                   "dream_id": dream_id, "entry_ids": list(entry_ids or []),
                   "version_before": commit.version_before, "version_after": commit.version_after,
-                  "hash_before": commit.hash_before, "hash_after": commit.hash_after}
+                  "hash_before": commit.hash_before, "hash_after": commit.hash_after,
+                  "history_added": list(history_added or [])}
         atomic_write_text(intent_path(ws, commit.name), json.dumps(intent, indent=2) + "\n")
+        crashpoint(f"{action}.intent")
 
     return write
 
@@ -57,6 +74,8 @@ def finish(ws: Workspace, name: str) -> None:
 
 def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
     """Audit a commit whose command stopped before auditing it; returns the record appended, if any."""
+    sweep_temp(ws.playbooks_dir)
+    sweep_temp(history_dir(ws, name))
     path = intent_path(ws, name)
     try:
         intent = json.loads(path.read_text(encoding="utf-8"))
@@ -71,8 +90,33 @@ def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
         record = append_audit(ws, "reconciled", actor=str(intent.get("actor") or "unknown"), playbook=name,
                               interrupted=intent.get("action"), intent_ts=intent.get("ts"),
                               reconciled_by=actor, **fields)
+    elif isinstance(intent, dict) and not _committed(ws, name, intent):
+        _roll_back(ws, name, intent)
     path.unlink(missing_ok=True)
     return record
+
+
+def recover_all(ws: Workspace, actor: str) -> list[dict[str, Any]]:
+    """`recover` every playbook that has an intent (hold the "playbooks" lock)."""
+    records = []
+    root = ws.playbook_history_dir
+    sweep_temp(ws.playbooks_dir, recursive=True)  # also an intent's own temp file, when it died writing it
+    for path in sorted(root.glob(f"*/{INTENT_FILE}")) if root.is_dir() else []:
+        if NAME_RE.match(path.parent.name) and (rec := recover(ws, path.parent.name, actor)) is not None:
+            records.append(rec)
+    return records
+
+
+def _roll_back(ws: Workspace, name: str, intent: dict[str, Any]) -> None:
+    """The live file never got the planned version: drop its history file, if it was written."""
+    version = intent.get("version_after")
+    if isinstance(version, int):
+        path = history_path(ws, name, version)
+        if content_hash(read_text(path)) == intent.get("hash_after"):
+            path.unlink(missing_ok=True)
+    for old in intent.get("history_added") or []:
+        if isinstance(old, int) and old != intent.get("version_before"):
+            history_path(ws, name, old).unlink(missing_ok=True)
 
 
 def _committed(ws: Workspace, name: str, intent: dict[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from dreamcli.workspace.home import Workspace
 __all__ = ["MEMORY_OPS", "PLAYBOOK_OPS", "PROPOSAL_VERSION", "TEXT_OPS", "Decision", "Dream", "Operation",
            "Proposal", "load_dream", "parse_proposal"]
 
-STATUSES = ("pending", "approved", "partially_approved", "rejected", "empty")
+STATUSES = ("pending", "approved", "partially_approved", "rejected", "empty", "superseded")
 _PAST_TENSE = {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}
 
 
@@ -67,6 +67,12 @@ class Dream:
         if all(a is None for a in actions):
             return "pending"
         return "partially_approved"
+
+    @property
+    def superseded_by(self) -> str | None:
+        """The later dream that proposes all of this one again (dreamcli.dream.journal), if any."""
+        by = self.info.get("superseded_by")
+        return by if self.info.get("status") == "superseded" and isinstance(by, str) else None
 
     @property
     def status(self) -> str:
@@ -182,6 +188,6 @@ def pending_dreams(ws: Workspace, playbook: str | None = None,
     for dream in list_dreams(ws, problems):
         if playbook is not None and dream.proposal.playbook != playbook:
             continue
-        if dream.undecided():
+        if dream.undecided() and dream.superseded_by is None:
             out.append(dream)
     return out

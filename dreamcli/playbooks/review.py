@@ -57,6 +57,13 @@ def _evidence(op: Operation) -> list[dict[str, Any]]:
     return out
 
 
+def _reverted(op: Any, action: str | None, live_ids: dict[str, Any]) -> bool:
+    """An approved playbook change the live playbook no longer shows (a later revert undid it)."""
+    if action != "approve" or op.target == "memory" or op.op == "counts":
+        return False
+    return (op.entry_id in live_ids) if op.op == "retire" else (op.entry_id not in live_ids)
+
+
 def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False) -> dict[str, Any]:
     """Every (undecided, or all) operation of a dream next to what the live playbook says now."""
     prop = dream.proposal
@@ -98,7 +105,8 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
             "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op),
             "evidence_total": len(op.evidence), "lint": [f.to_json() for f in op.lint],
             "blocking": bool(op.blocking), "taint": list(op.taint),
-            "decision": decision.action, "fits": outcome.status if outcome else None,
+            "decision": decision.action, "reverted": _reverted(op, decision.action, before),
+            "fits": outcome.status if outcome else None,
             "conflict": outcome.reason if outcome and outcome.status == "conflict" else None,
             "pilot": lifts[op.entry_id].to_json() if op.entry_id in lifts else None,
         })

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dreamcli.errors import DreamError, InputError, UsageError
+from dreamcli.faults import crashpoint
 from dreamcli.playbooks.format import check_round_trip, parse_playbook, render_playbook
 from dreamcli.playbooks.model import Playbook
 from dreamcli.workspace.fsutil import atomic_write_text
@@ -166,5 +167,7 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
     if keep_current and current is not None:
         atomic_write_text(history_path(ws, name, version_before), current)
     atomic_write_text(history_path(ws, name, pb.version), text)
+    crashpoint("commit.history")
     atomic_write_text(live, text)
+    crashpoint("commit.live")
     return commit

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamcli.audit import append_audit, content_hash
+from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import InputError, UsageError
-from dreamcli.ids import new_ulid
-from dreamcli.playbooks import Playbook, parse_playbook
+from dreamcli.faults import crashpoint
+from dreamcli.playbooks import Playbook, journal, parse_playbook
 from dreamcli.playbooks.store import (
+    Commit,
     ConcurrentChange,
     check_name,
     commit_playbook,
@@ -33,9 +34,11 @@ from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bu
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
 from dreamcli.portability.merge import merge_into
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.sessions.arrivals import record_arrivals
+from dreamcli.sessions.importers import journal as sessions_journal
+from dreamcli.sessions.paths import session_path
 from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.intents import done as finished
 from dreamcli.workspace.lock import workspace_lock
 
 MODES = ("merge", "replace")
@@ -102,7 +105,8 @@ def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: st
     redactor = for_patterns(redaction_patterns)
     ws.ensure()
     with workspace_lock(ws, LOCK_NAME, wait=wait):
-        staging = ws.state_dir / "import-staging" / new_ulid()
+        staging = sessions_journal.staging_dir(ws)
+        journal.recover_all(ws, current_actor(actor))  # a bundle import or approve that was killed
         try:
             return _import(ws, bundle, staging, mode, actor, redactor)
         finally:
@@ -163,20 +167,35 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
     about = {"mode": mode, "bundle": str(bundle), "bundle_hash": bundle_hash,
              "bundle_created": manifest.get("created")}
 
+    who = current_actor(actor)
+
+    def intend(p: PlaybookOutcome, history_added: list[int]) -> None:  # the playbooks journal's intent
+        commit = Commit(name=p.name, version_before=p.version_before or 0, version_after=p.version_after or 0,
+                        hash_before=p.hash_before, hash_after=p.hash_after or "", text_after="", hand_edited=False)
+        journal.begin(ws, "import", who, history_added=history_added)(commit)
+
     def audit_playbook(p: PlaybookOutcome) -> None:
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,
                      conflicts=[c["id"] for c in p.conflicts], **about)
+        crashpoint("bundle.audited")
+        journal.finish(ws, p.name)
 
-    _install(ws, stage_ws, changed, audit_playbook)
+    _install(ws, stage_ws, changed, audit_playbook, intend)
     done = SessionsAdded()
+    planned = [s.session_id for s in sessions if not session_path(ws, s.session_id).exists()]
+    intent = sessions_journal.begin(ws, planned, {"actor": actor, **about}, action="import") if planned else None
     try:
         add_sessions(ws, sessions, redactor, done)
     finally:
         if done.added:  # recorded even when interrupted part-way
-            record_arrivals(ws, done.added, source="bundle")  # older ids than a dream's watermark
-            append_audit(ws, "import", actor=actor, **done.audit_fields(), **about)
+            fields = {k: v for k, v in done.audit_fields().items()
+                      if k not in ("sessions_added", "session_ids", "session_ids_hash")}
+            sessions_journal.audit_batch(ws, done.added, {"actor": actor, "source": "bundle", **about}, intent,
+                                         action="import", **fields)
+        if intent is not None:
+            finished(intent)
         result.sessions_added, result.sessions_present = len(done.added), len(done.present)
         result.session_lines_skipped = done.lines_skipped
     return result
@@ -238,7 +257,8 @@ def _only_bundle_history(stage: Workspace, inc: _Incoming, known: list[int]) -> 
 
 
 def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
-             installed: Callable[[PlaybookOutcome], None]) -> None:
+             installed: Callable[[PlaybookOutcome], None],
+             intend: Callable[[PlaybookOutcome, list[int]], None]) -> None:
     """Move the staged files of each changed playbook into the workspace, one os.replace per file,
     one playbook at a time: its new history versions first, then its live file, then `installed`.
     Checked first: the live files and history are still what was staged from (the lock keeps
@@ -256,9 +276,12 @@ def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
             elif dst.read_bytes() != f.read_bytes():
                 raise ConcurrentChange(f"{dst} changed while the import was prepared; try again")
     for p in changed:
+        intend(p, [int(dst.stem[1:]) for _src, dst in moves[p.name]])
         for src, dst in moves[p.name]:
             _put(src, dst)
+        crashpoint("bundle.history")
         _put(stage.playbooks_dir / f"{p.name}.md", ws.playbooks_dir / f"{p.name}.md")
+        crashpoint("bundle.live")
         installed(p)
 
 

@@ -1,5 +1,6 @@
 """Streaming session reader: line by line, skips and counts corrupt or truncated lines, reads every
-known schema version (upgrading older ones to the current shape)."""
+known schema version (upgrading older ones to the current shape). Every line is type-checked at this
+boundary (`dreamcli.sessions.validate`): valid JSON with wrong types counts as a corrupt line."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from dreamcli.sessions.schema import SCHEMA_VERSION
+from dreamcli.sessions.validate import type_problem
 
 # version -> function upgrading an event of that version to the current one (v1 is current).
 UPGRADERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: lambda e: e}
@@ -37,19 +39,28 @@ class ReadStats:
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:
     """One event from one line, upgraded to the current version; None if it is not a valid event."""
+    return _parse(raw)[0]
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(event, None), or (None, why) for a line with valid JSON and wrong types, else (None, None)."""
     try:
         event = json.loads(raw)
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        return None, None
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-        return None
+        return None, None
     version = event.get("v")
-    if not isinstance(version, int):
-        return None
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None, None
     upgrade = UPGRADERS.get(version)
     if upgrade is None:
-        return None
-    return upgrade(event)
+        return None, None
+    event = upgrade(event)
+    problem = type_problem(event)
+    if problem is not None:
+        return None, problem
+    return event, None
 
 
 def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
@@ -63,13 +74,16 @@ def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str
             stats.bytes += len(raw)
             if not raw.strip():
                 continue
-            event = parse_line(raw)
+            event, wrong = _parse(raw)
             if event is not None:
                 stats.events += 1
                 yield event
                 continue
             complete = raw.endswith(b"\n")
-            if not complete:
+            if wrong is not None:
+                stats.corrupt += 1
+                kind = f"corrupt line ({wrong})"
+            elif not complete:
                 stats.truncated += 1
                 kind = "truncated last line"
             elif _newer_version(raw):
@@ -85,7 +99,7 @@ def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str
 def _newer_version(raw: bytes) -> bool:
     try:
         v = json.loads(raw).get("v")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return False
     return isinstance(v, int) and v > SCHEMA_VERSION
 

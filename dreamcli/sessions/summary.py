@@ -89,6 +89,7 @@ class SessionFilter:
     task: str | None = None
     include_children: bool = True
     source: str | None = None
+    skipped: list[str] = field(default_factory=list)  # filled while listing: files with no readable start
 
     def matches(self, s: SessionSummary) -> bool:
         if self.status and s.status != self.status:
@@ -120,7 +121,10 @@ def list_sessions(
                 break
             continue
         s = summarize(path)
-        if s is None or not flt.matches(s):
+        if s is None:
+            flt.skipped.append(str(path))
+            continue
+        if not flt.matches(s):
             continue
         yield s
         n += 1

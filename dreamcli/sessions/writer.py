@@ -12,7 +12,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dreamcli import __version__
 from dreamcli.ids import new_ulid
@@ -22,6 +22,14 @@ from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import open_append, write_all
 from dreamcli.workspace.home import Workspace
+
+
+class LineSink(Protocol):
+    """Told of every line written and of the end (dreamcli.store.sink uploads to object storage)."""
+
+    def appended(self, session_id: str) -> None: ...
+
+    def sealed(self, session_id: str) -> None: ...
 
 
 class SessionWriter:
@@ -35,8 +43,11 @@ class SessionWriter:
         redactor: Redactor | None = None,
         path: Path | None = None,
         fsync: bool = True,
+        sink: LineSink | None = None,
     ) -> None:
-        """`fsync=False` leaves syncing to the caller (bulk imports sync a whole batch at once)."""
+        """`fsync=False` leaves syncing to the caller (bulk imports sync a whole batch at once). `sink` is
+        told of each line once it is in the file, and of the close (docs/scaling.md)."""
+        self._sink = sink
         self.session_id = session_id or new_ulid()
         self._fsync = fsync
         self.path = path or session_path(ws, self.session_id)
@@ -62,6 +73,8 @@ class SessionWriter:
             event.update(self.redactor.redact_obj(fields))
             line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
             write_all(self._fd, line.encode("utf-8"))
+            if self._sink is not None:
+                self._sink.appended(self.session_id)
             self._seq += 1
             if type_ == schema.SESSION_END:
                 self.ended = True
@@ -132,6 +145,8 @@ class SessionWriter:
             finally:
                 os.close(self._fd)
                 self._fd = None
+                if self._sink is not None:
+                    self._sink.sealed(self.session_id)
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from dreamcli.outcomes.scoretext import score_text
 from dreamcli.ui.console import err, out
 
 _STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
@@ -15,12 +16,13 @@ TABLE_LIMIT = 200
 def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None:
     """Table of graded sessions (session, result, score, failing criteria), then the totals line."""
     from rich.markup import escape
-    from rich.table import Table
+
+    from dreamcli.ui.tables import Col, print_table
 
     if rows:
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("session", "task", "outcome", "result", "score", "failing criteria"):
-            table.add_column(col, justify="right" if col == "score" else "left", overflow="fold")
+        cols = [Col("session", kind="id"), Col("task", priority=2), Col("outcome", priority=3), Col("result"),
+                Col("score", kind="num", justify="right", priority=1), Col("failing criteria")]
+        table_rows = []
         for r in rows:
             style = _STYLE.get(r.result, "")
             failing = escape(", ".join(r.failing)) or "-"
@@ -29,11 +31,11 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
                 note += f" [cyan](not judged: {escape(', '.join(r.skipped))})[/]"
             if r.flaky:
                 note += f" [yellow](flaky: {escape(', '.join(r.flaky))})[/]"
-            table.add_row(
+            table_rows.append([
                 r.session_id, escape(r.task or "-"), escape(r.outcome), f"[{style}]{r.result}[/]",
-                "-" if r.score is None else f"{r.score:.2f}", note,
-            )
-        out().print(table)
+                score_text(r.score, getattr(r, "threshold", None)), note,
+            ])
+        print_table(cols, table_rows)
     if hidden:
         err().print(f"{hidden} more satisfied session(s) not shown (use --json for all)", style="dim")
     err().print(totals.line(), markup=False, highlight=False)

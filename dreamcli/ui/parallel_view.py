@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.ui.console import _color_allowed, err, out
+from dreamcli.ui.console import _color_allowed, err
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import StartInfo
@@ -177,12 +177,16 @@ class ParallelView:
 def render_batch_summary(runs: list[BatchRun]) -> None:
     """The summary table on stdout (one row per task) and a counts line on stderr."""
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("#", "task", "status", "outcome", "turns", "tokens", "cost", "time", "session"):
-        table.add_column(col, justify="right" if col in ("#", "turns", "tokens", "cost", "time") else "left",
-                         no_wrap=col != "task")
+    from dreamcli.ui.tables import Col, print_table
+
+    cols = [Col("#", kind="num", justify="right"), Col("task"), Col("status"), Col("outcome", priority=1),
+            Col("turns", kind="num", priority=5, justify="right"), Col("tokens", kind="num", priority=4,
+                                                                       justify="right"),
+            Col("cost", kind="num", priority=3, justify="right"), Col("time", kind="num", priority=6,
+                                                                      justify="right"),
+            Col("session", kind="id", priority=2)]
+    rows = []
     for r in runs:
         res = r.result
         t = res.totals if res is not None else None
@@ -191,10 +195,10 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         if score is not None:
             outcome += f" ({score:.2f})"
         style = "green" if r.ok else "red"
-        table.add_row(str(r.index + 1), escape(r.task), f"[{style}]{r.status}[/]", outcome,
-                      str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
-                      f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-")
-    out().print(table)
+        rows.append([str(r.index + 1), escape(r.task), f"[{style}]{r.status}[/]", outcome,
+                     str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
+                     f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-"])
+    print_table(cols, rows)
     failed = [r for r in runs if not r.ok]
     line = f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {len(runs) - len(failed)} ok, {len(failed)} failed"
     if _color_allowed(sys.stderr):

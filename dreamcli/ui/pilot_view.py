@@ -162,29 +162,39 @@ def _delta(x: Any, digits: int) -> str:
 
 def render_result(result: dict[str, Any]) -> None:
     """The arms table, the lift line and its verdict (and the leave-one-out table) on stdout."""
-    from rich.table import Table
 
     c = out()
     n_tasks = len(result["tasks"])
-    c.print(f"pilot {result['pilot_id']} of dream {result['dream_id']}", highlight=False, markup=False)
+    title = f"pilot {result['pilot_id']} of dream {result['dream_id']}"
+    if len(title) > c.width:  # two ids do not fit one narrow line: break between them, never inside one
+        title = title.replace(" of dream ", "\nof dream ")
+    c.print(title, highlight=False, markup=False)
     c.print(f"{len(result['entries'])} entr{'y' if len(result['entries']) == 1 else 'ies'} "
             f"({', '.join(result['entries'][:3])}{', ...' if len(result['entries']) > 3 else ''}) \u00b7 "
             f"{n_tasks} task{'s' if n_tasks != 1 else ''} \u00d7 {result['trials']} trials per arm",
             highlight=False, markup=False)
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
-    for col in ("arm", "pass", "rate", "95% CI", "score", "$/trial", "tokens", "turns", "wall s"):
-        table.add_column(col, justify="left" if col == "arm" else "right", no_wrap=True)
+    from dreamcli.ui.tables import Col, print_table
+
+    # at 80 columns the per-trial costs go first (tokens, turns, time), the pass rate and its CI stay
+    cols = [Col("arm"), Col("pass", kind="num", justify="right"), Col("rate", kind="num", justify="right"),
+            Col("95% CI", kind="num", justify="right", priority=1), Col("score", kind="num", justify="right",
+                                                                        priority=2),
+            Col("$/trial", kind="num", justify="right", priority=3), Col("tokens", kind="num", justify="right",
+                                                                         priority=5),
+            Col("turns", kind="num", justify="right", priority=6), Col("wall s", kind="num", justify="right",
+                                                                       priority=4)]
+    rows = []
     for a in result["arms"]:
         lo, hi = a["ci95"]
-        table.add_row(arm_label(a["name"]), f"{a['passed']}/{a['trials']}", _num(a["pass_rate"], ".2f"),
-                      f"{lo:.2f}{_DASH}{hi:.2f}", _num(a["score_mean"], ".2f"), _num(a["cost_usd_per_trial"], ".4f"),
-                      _num(a["tokens_per_trial"], ",.0f"), _num(a["turns_per_trial"], ".1f"),
-                      _num(a["wall_s_per_trial"], ".1f"))
+        rows.append([arm_label(a["name"]), f"{a['passed']}/{a['trials']}", _num(a["pass_rate"], ".2f"),
+                     f"{lo:.2f}{_DASH}{hi:.2f}", _num(a["score_mean"], ".2f"), _num(a["cost_usd_per_trial"], ".4f"),
+                     _num(a["tokens_per_trial"], ",.0f"), _num(a["turns_per_trial"], ".1f"),
+                     _num(a["wall_s_per_trial"], ".1f")])
     d = result["deltas"]
-    table.add_row("delta", "", _delta(result["lift"]["delta"], 2), "", _delta(result["score"]["delta"], 2),
-                  _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1),
-                  style="bold")
-    c.print(table)
+    rows.append([f"[bold]{cell}[/]" if cell else "" for cell in (
+        "delta", "", _delta(result["lift"]["delta"], 2), "", _delta(result["score"]["delta"], 2),
+        _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1))])
+    print_table(cols, rows)
     lift = result["lift"]
     disc = lift["discordant"]
     width = max(40, min(c.width, 100))  # prose wraps at the terminal's width (80 when not a terminal)

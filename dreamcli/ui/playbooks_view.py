@@ -7,6 +7,7 @@ from typing import Any
 
 from dreamcli.playbooks.proposals import past_tense
 from dreamcli.ui.console import err, out
+from dreamcli.ui.plural import count
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
@@ -23,24 +24,25 @@ def _esc(text: Any) -> str:
 
 
 def render_list(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    from dreamcli.ui.tables import Col, print_table
 
     if not rows:
         err().print("no playbooks yet (they appear when a dream's proposal is approved)", style="dim")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col, justify in (("name", "left"), ("version", "right"), ("entries", "right"), ("tokens", "right"),
-                         ("updated", "left"), ("pending", "left")):
-        table.add_column(col, justify=justify, no_wrap=col != "pending")  # type: ignore[arg-type]
+    cols = [Col("name", kind="id"), Col("version", kind="num", justify="right"),
+            Col("entries", kind="num", justify="right", priority=2), Col("tokens", kind="num", justify="right",
+                                                                         priority=4),
+            Col("updated", priority=3), Col("pending", priority=1)]
+    table_rows = []
     for r in rows:
         pending = "-"
         if r["pending_dreams"]:
             n = len(r["pending_dreams"])
-            pending = f"[yellow]{r['pending_entries']} entries in {n} dream{'s' if n > 1 else ''}[/]"
+            pending = f"[yellow]{count(r['pending_entries'], 'entry')} in {count(n, 'dream')}[/]"
         version = "[red]unreadable[/]" if r.get("error") else ("new" if r["version"] is None else f"v{r['version']}")
-        table.add_row(_esc(r["name"]), version, str(r["entries"]), str(r["tokens"]),
-                      _esc((r["updated"] or "-")[:19].replace("T", " ")), pending)
-    out().print(table)
+        table_rows.append([_esc(r["name"]), version, str(r["entries"]), str(r["tokens"]),
+                           _esc((r["updated"] or "-")[:19].replace("T", " ")), pending])
+    print_table(cols, table_rows)
 
 
 def render_playbook_view(data: dict[str, Any]) -> None:
@@ -60,7 +62,7 @@ def render_playbook_view(data: dict[str, Any]) -> None:
             c.print(f"\n[bold underline]{_esc(section or '(no section)')}[/]")
         text = _esc(e["text"]).replace("\n", "\n    ")
         c.print(f"  [cyan]{e['id']}[/]  {text}")
-        meta = f"helpful {e['helpful']} · harmful {e['harmful']} · {len(e['sources'])} sessions"
+        meta = f"helpful {e['helpful']} · harmful {e['harmful']} · {count(len(e['sources']), 'session')}"
         if e["first_seen"] or e["last_seen"]:
             meta += f" · seen {e['first_seen'] or '?'} → {e['last_seen'] or '?'}"
         c.print(f"    [dim]{meta}[/]")
@@ -72,7 +74,7 @@ def _support(item: dict[str, Any]) -> str:
     s = item.get("support") or {}
     parts = []
     if "sessions" in s:
-        parts.append(f"{s['sessions']} sessions" + (f" of {s['total_sessions']}" if "total_sessions" in s else ""))
+        parts.append(count(s['sessions'], 'session') + (f" of {s['total_sessions']}" if "total_sessions" in s else ""))
     if "successes" in s:
         parts.append(f"{s['successes']} succeeded")
     if item.get("impact") is not None:
@@ -165,6 +167,8 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     head.append((f"  {where}", "dim"))
     if item.get("decision"):
         head.append((f"  {past_tense(item['decision'])}", "bold"))
+        if item.get("reverted"):
+            head.append((", since reverted (not in the live playbook)", "yellow"))
     elif item.get("fits") == "conflict":
         head.append(("  CONFLICT", "bold red"))
     elif item.get("fits") == "already":
@@ -241,7 +245,7 @@ def render_review(result: dict[str, Any]) -> None:
     for sk in result["skipped"][:20]:
         lines.add((f"skipped {sk['entry_id']}: {sk['reason']}", "dim"))
     if len(result["skipped"]) > 20:
-        lines.add((f"skipped {len(result['skipped'])} entries in all", "dim"))
+        lines.add((f"skipped {count(len(result['skipped']), 'entry')} in all", "dim"))
     if result.get("version_after") is not None:
         lines.add(f"{result['playbook']}: {_ver(result['version_before'])} → {_ver(result['version_after'])}; "
                   f"dream {result['dream_id']} is {result['status']}")
@@ -253,17 +257,18 @@ def render_review(result: dict[str, Any]) -> None:
 
 
 def render_history(name: str, versions: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    from dreamcli.ui.tables import Col, print_table
 
-    table = Table(box=None, header_style="bold", pad_edge=False, title=None)
-    for col in ("version", "updated", "entries", "by", "how", "dream", "hash"):
-        table.add_column(col, no_wrap=True, justify="right" if col in ("version", "entries") else "left")
+    cols = [Col("version", kind="num", justify="right"), Col("updated", priority=2),
+            Col("entries", kind="num", priority=3, justify="right"), Col("by", priority=1), Col("how"),
+            Col("dream", kind="id", priority=4), Col("hash", kind="id", priority=5)]
+    rows = []
     for v in versions:
         mark = " [green]live[/]" if v["live"] else ""
-        table.add_row(f"v{v['version']}{mark}", _esc((v["updated"] or "-")[:19].replace("T", " ")),
-                      str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
-                      _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19]))
-    out().print(table)
+        rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or "-")[:19].replace("T", " ")),
+                     str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
+                     _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19])])
+    print_table(cols, rows)
 
 
 def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None:
@@ -271,7 +276,7 @@ def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None
     for f in findings:
         c.print(f"[cyan]{f['entry_id']}[/] {_finding(f)}")
     blocks = sum(1 for f in findings if f.get("severity") == "block")
-    err().print(f"{_esc(name)}: {entries} entries, {len(findings)} findings ({blocks} blocking)")
+    err().print(f"{_esc(name)}: {count(entries, 'entry')}, {count(len(findings), 'finding')} ({blocks} blocking)")
 
 
 def render_audit(records: list[dict[str, Any]]) -> None:
@@ -297,21 +302,36 @@ def render_audit(records: list[dict[str, Any]]) -> None:
 # --- prompts (only ever called on a terminal) ---------------------------------------------------
 
 def confirm(question: str) -> bool:
+    """Yes or no; Ctrl-D (end of input) is no."""
     from rich.prompt import Confirm
 
-    return Confirm.ask(question, console=err(), default=False)
+    try:
+        return Confirm.ask(question, console=err(), default=False)
+    except EOFError:
+        err().print()
+        return False
 
 
-def choose(question: str, choices: list[str], default: str) -> str:
+def choose(question: str, choices: list[str], default: str, *, on_eof: str | None = None) -> str:
+    """One of `choices`; Ctrl-D (end of input) answers `on_eof` (the default unless given)."""
     from rich.prompt import Prompt
 
-    return Prompt.ask(question, console=err(), choices=choices, default=default)
+    try:
+        return Prompt.ask(question, console=err(), choices=choices, default=default)
+    except EOFError:
+        err().print()
+        return on_eof if on_eof is not None else default
 
 
-def ask_text(question: str) -> str:
+def ask_text(question: str) -> str | None:
+    """A line of text; None on Ctrl-D (end of input)."""
     from rich.prompt import Prompt
 
-    return Prompt.ask(question, console=err())
+    try:
+        return Prompt.ask(question, console=err())
+    except EOFError:
+        err().print()
+        return None
 
 
 def show_item(dream: dict[str, Any], item: dict[str, Any]) -> None:

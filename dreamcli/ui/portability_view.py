@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dreamcli.ui.console import err, is_interactive, out
+from dreamcli.ui.plural import count, plural
 
 
 @contextmanager
@@ -77,7 +78,8 @@ def render_import_summary(s: Any) -> None:
     table.add_row("usage", f"{_n(t.turns)} model turns, {_n(t.input_tokens)} input + {_n(t.output_tokens)} "
                            f"output tokens, {_n(t.cache_read_tokens)} cache reads")
     unanswered = getattr(s, "tool_unanswered", 0)
-    table.add_row("tools", f"{_n(t.tool_calls)} calls, {_n(t.tool_errors)} errors"
+    table.add_row("tools", f"{_n(t.tool_calls)} {plural(t.tool_calls, 'call')}, "
+                           f"{_n(t.tool_errors)} {plural(t.tool_errors, 'error')}"
                            + (f", {_n(unanswered)} without a result" if unanswered else ""))
     statuses = getattr(s, "statuses", None)
     if statuses:
@@ -104,7 +106,8 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
         else:
             t = r["totals"]
             what = (f"{r['sessions']} session(s) {', '.join(r['statuses'])}; {_n(t['turns'])} turns, "
-                    f"{_n(t['tool_calls'])} tool calls ({_n(t['tool_errors'])} errors, "
+                    f"{_n(t['tool_calls'])} tool {plural(t['tool_calls'], 'call')} ({_n(t['tool_errors'])} "
+                    f"{plural(t['tool_errors'], 'error')}, "
                     f"{_n(t['tool_unanswered'])} unanswered)")
         con.print(f"{escape(r['path'])}: {escape(what)}{note}", highlight=False)
     err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files; "
@@ -114,13 +117,13 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
 
 def render_export_result(r: Any) -> None:
     """What an export wrote (a message on stderr: the export itself may be on stdout)."""
-    names = ", ".join(f"{p['name']} v{p['version']} ({p['entries']} entries)" for p in r.playbooks)
+    names = ", ".join(f"{p['name']} v{p['version']} ({count(p['entries'], 'entry')})" for p in r.playbooks)
     where = "stdout" if r.output == "-" else r.output
     extra = []
     if r.history:
         extra.append("with history")
     if r.sessions or r.missing_sessions:
-        extra.append(f"{r.sessions} sessions" + (f", {len(r.missing_sessions)} not found"
+        extra.append(count(r.sessions, "session") + (f", {len(r.missing_sessions)} not found"
                                                  if r.missing_sessions else ""))
     tail = f" ({'; '.join(extra)})" if extra else ""
     files = f"{r.files} file{'' if r.files == 1 else 's'}"

@@ -38,15 +38,34 @@ def _tokens(n: int) -> str:
 class RunView(RunCallbacks):
     """Renders a run on stderr. Thread-safe (one lock around every write)."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, wait_after_s: float | None = None) -> None:
+        from dreamcli.ui.waiting import Waiting
+
         self.quiet = quiet
+        self.threshold: float | None = None  # the outcome's pass threshold, to print a failing score truly
         self.color = _color_allowed(sys.stderr)
         self.streamed = False  # whether model text was shown live
         self._mid_line = False
         self._lock = threading.Lock()
+        isatty = getattr(sys.stderr, "isatty", None)
+        self.waiting = Waiting(self._raw, tty=bool(isatty and isatty()), after_s=wait_after_s)
+
+    def _raw(self, text: str) -> None:
+        with self._lock:
+            if self._mid_line and not text.startswith("\r"):
+                sys.stderr.write("\n")
+                self._mid_line = False
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def _model_call(self) -> None:
+        """A model call starts now: say so if it stays silent (not with --quiet)."""
+        if not self.quiet:
+            self.waiting.arm()
 
     # --- plumbing ---------------------------------------------------------------------------
     def _line(self, markup: str, plain: str) -> None:
+        self.waiting.disarm()
         with self._lock:
             self._end_text_line()
             if self.color:
@@ -84,10 +103,12 @@ class RunView(RunCallbacks):
             parts.append(f"trial of dream {info.with_proposal} (not approved)")
         text = " · ".join(parts)
         self._line(f"[dim]▶ {self._esc(text)}[/]", f"> {text}")
+        self._model_call()
 
     def on_text(self, text: str) -> None:
         if self.quiet or not text:
             return
+        self.waiting.disarm()
         with self._lock:
             sys.stderr.write(text)
             sys.stderr.flush()
@@ -109,6 +130,7 @@ class RunView(RunCallbacks):
             plain = f"  ok {name} {arg} ({took})"
             markup = f"  [green]✓[/] [bold]{name}[/] {self._esc(arg)} [dim]({took})[/]"
         self._line(markup, plain)
+        self._model_call()  # the result goes back to the model next
 
     def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:
         msg = f"response broke off ({reason}); retry {attempt} in {delay_s:.1f}s"
@@ -118,7 +140,14 @@ class RunView(RunCallbacks):
         if not self.quiet:
             self._line(f"[dim]· {self._esc(message)}[/]", f"- {message}")
 
+    def on_thinking(self, text: str) -> None:
+        self.waiting.disarm()
+
+    def on_tool_start(self, name: str, key_argument: str) -> None:
+        self.waiting.disarm()
+
     def on_end(self, result: RunResult) -> None:
+        self.waiting.close()
         with self._lock:
             self._end_text_line()
         if self.quiet:
@@ -132,7 +161,14 @@ class RunView(RunCallbacks):
         if isinstance(outcome, dict) and outcome.get("result"):
             bits = []
             if isinstance(outcome.get("score"), int | float):
-                bits.append(f"{outcome['score']:.2f}")
+                from dreamcli.outcomes.scoretext import score_pair
+
+                threshold = self.threshold
+                if isinstance(threshold, int | float) and outcome["result"] != "satisfied":
+                    got, required = score_pair(outcome["score"], threshold)
+                    bits.append(f"{got}, required {required}")
+                else:
+                    bits.append(f"{outcome['score']:.2f}")
             if isinstance(outcome.get("iterations"), int):
                 bits.append(_count(outcome["iterations"], "iteration"))
             summary += f" · outcome {outcome['result']}" + (f" ({', '.join(bits)})" if bits else "")
@@ -140,18 +176,25 @@ class RunView(RunCallbacks):
         self._line(f"[{style}]■[/] {self._esc(summary)}" if style else summary, summary)
 
     # --- approvals ----------------------------------------------------------------------------
-    def ask_approval(self, kind: str, detail: str) -> bool:
-        """Ask on the terminal whether a command or write may run (only called on a TTY)."""
+    def ask_approval(self, kind: str, detail: str) -> bool | str:
+        """Ask on the terminal whether a command or write may run (only called on a TTY): y, n (the
+        default, and Ctrl-D), or a: "always", the same kind of call for the rest of this session."""
+        from dreamcli.agent.approvals import ALWAYS, always_pattern
+
+        self.waiting.disarm()
         what = "Run command" if kind == "command" else "Write file"
+        scope = always_pattern(kind, detail)
         with self._lock:
             self._end_text_line()
-            sys.stderr.write(f"{what}: {detail}\n  allow? [y/N] ")
+            sys.stderr.write(f"{what}: {detail}\n  allow? [y]es, [N]o, [a]lways '{scope}' this session: ")
             sys.stderr.flush()
             try:
-                answer = sys.stdin.readline()
+                answer = sys.stdin.readline().strip().lower()
             except (OSError, ValueError):
                 return False
-        return answer.strip().lower() in ("y", "yes")
+        if answer in ("a", "always"):
+            return ALWAYS
+        return answer in ("y", "yes")
 
 
 def print_final(text: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dreamcli.ui.console import err, out
+from dreamcli.ui.plural import count
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
                  "incomplete": "dim"}
@@ -20,36 +21,41 @@ def _fmt_tokens(n: int | None) -> str:
     return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
 
 
-def render_session_list(rows: Iterable[Any]) -> None:
-    from rich.table import Table
+def _cost(value: Any) -> str:
+    """A cost the same way everywhere: '-' when unknown (imported sessions), else dollars to 4 places."""
+    return f"${value:.4f}" if isinstance(value, int | float) else "-"
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("id", no_wrap=True, min_width=26)
-    table.add_column("started", no_wrap=True)
-    table.add_column("task", overflow="fold")
-    for col in ("status", "turns", "tokens", "cost", "outcome"):
-        table.add_column(col, justify="right" if col in ("turns", "tokens", "cost") else "left", no_wrap=True)
-    n = 0
+
+def render_session_list(rows: Iterable[Any]) -> None:
+    """The sessions table: at 80 columns the counts go first, then cost and start; ids are never cut."""
+    from rich.markup import escape
+
+    from dreamcli.ui.tables import Col, print_table
+
+    cols = [Col("id", kind="id"), Col("started", priority=3), Col("task", priority=1), Col("status"),
+            Col("turns", kind="num", priority=6, justify="right"), Col("tokens", kind="num", priority=5,
+                                                                       justify="right"),
+            Col("cost", kind="num", priority=4, justify="right"), Col("outcome", priority=2)]
+    table_rows = []
     for s in rows:
-        n += 1
         indent = "  └ " if s.parent_session_id else ""
         outcome = s.outcome or "-"
         if s.score is not None and s.outcome:
             outcome += f" ({s.score:.2f})"
-        table.add_row(
+        table_rows.append([
             indent + s.session_id,
             (s.started or "-")[:19].replace("T", " "),
-            s.task or "-",
+            escape(s.task or "-"),
             f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]" if s.status in _STATUS_STYLE else s.status,
             "-" if s.turns is None else str(s.turns),
             _fmt_tokens(s.tokens),
-            "-" if s.cost_usd is None else f"${s.cost_usd:.4f}",
+            _cost(s.cost_usd),
             f"[{_OUTCOME_STYLE[s.outcome]}]{outcome}[/]" if s.outcome in _OUTCOME_STYLE else outcome,
-        )
-    if n == 0:
+        ])
+    if not table_rows:
         err().print("no sessions match", style="dim")
         return
-    out().print(table)
+    print_table(cols, table_rows)
 
 
 def _short(value: Any, limit: int = 400) -> str:
@@ -69,6 +75,7 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
 
     con = out()
     tools: dict[str, dict[str, Any]] = {e["tool_use_id"]: e for e in events if e.get("type") == "tool"}
+    prompt_shown: str | None = None  # the task prompt, printed once: not again as the first user message
     for e in events:
         t = e.get("type")
         if t == "session.start":
@@ -80,14 +87,18 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                 con.print(f"parent: {e['parent_session_id']}")
             for pb in e.get("playbooks") or []:
                 con.print(f"playbook {pb.get('playbook')} v{pb.get('version')}: "
-                          f"{len(pb.get('entry_ids') or [])} entries in context", style="dim")
+                          f"{count(len(pb.get('entry_ids') or []), 'entry')} in context", style="dim")
             if task.get("prompt"):
                 con.print(f"[bold cyan]task prompt[/] {escape(_short(task['prompt'], 2000))}")
+                prompt_shown = str(task["prompt"])
         elif t == "message":
             role = e.get("role")
             for b in _blocks(e.get("content")):
                 bt = b.get("type")
                 if bt == "text" and b.get("text"):
+                    if role == "user" and prompt_shown is not None and b["text"].strip() == prompt_shown.strip():
+                        prompt_shown = None
+                        continue
                     style = "bold cyan" if role == "user" else "bold magenta"
                     con.print(f"[{style}]{role}[/] {escape(b['text'])}")
                 elif bt == "tool_use":
@@ -114,7 +125,7 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
             style = _STATUS_STYLE.get(str(e.get("status") or ""), "")
             con.print(f"[bold]end[/] [{style}]{e.get('status')}[/]  turns={totals.get('turns', '-')} "
                       f"tokens={totals.get('input_tokens', 0) + totals.get('output_tokens', 0)} "
-                      f"cost=${totals.get('cost_usd', 0):.4f}"
+                      f"cost={_cost(totals.get('cost_usd'))}"
                       + (f"  [red]{escape(str(e.get('error')))}[/]" if e.get("error") else ""))
     if children:
         render_children_tree(children)

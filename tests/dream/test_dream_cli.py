@@ -62,7 +62,8 @@ def test_no_model_configured_means_offline_and_json(demo: Path) -> None:
     assert Path(data["report_path"]).exists()
     kinds = {op["kind"] for op in data["operations"]}
     assert {"error_recovery", "correction", "criterion", "memory_note"} <= kinds
-    assert r.stderr == ""
+    # the fallback to offline is said on stderr, one line (issue 20: silent under cron before)
+    assert r.stderr.startswith("warning: no model configured") and r.stderr.count("\n") == 1
 
 
 def test_dry_run_writes_nothing_and_quiet_prints_nothing(demo: Path) -> None:
@@ -70,8 +71,10 @@ def test_dry_run_writes_nothing_and_quiet_prints_nothing(demo: Path) -> None:
     assert r.exit_code == 0 and "would be proposed" in r.stderr
     assert _dreams(demo) == [] and not (demo / "state" / "dream").exists()
     q = run("--home", str(demo), "dream", "--quiet")
-    assert q.exit_code == 0 and q.stdout == "" and q.stderr == ""
+    assert q.exit_code == 0 and q.stdout == ""
+    assert q.stderr.startswith("warning: no model configured") and "offline" in q.stderr  # -q still says it
     assert len(_dreams(demo)) == 1
+    assert run("--home", str(demo), "dream", "--quiet", "--offline", "--all").stderr == ""  # asked for: silent
 
 
 def test_lock_held_exits_75_and_leaves_nothing(demo: Path) -> None:

@@ -114,7 +114,9 @@ def test_build_log_triage_sample_end_to_end(fake_anthropic: Any, tmp_path: Path)
     result = json.loads(proc.stdout)
     assert result["status"] == "completed" and result["outcome"]["result"] == "satisfied"
 
-    triage = (logs_dir / "triage.md").read_text()
+    # the sample says copy_workdir: the run worked in a copy under the workspace, the sample stays as shipped
+    assert not (logs_dir / "triage.md").exists() and Path(result["workdir"]).is_relative_to(home)
+    triage = (Path(result["workdir"]) / "triage.md").read_text()
     headings = re.findall(r"^## Pattern: (.+)$", triage, re.M)
     assert headings[0] == "Dependency download timeout from artifacts.build.example.net"  # 5 logs: first
     assert sorted(headings) == sorted(label for _, label in PATTERNS)

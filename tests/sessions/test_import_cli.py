@@ -50,7 +50,7 @@ def test_cli_human_summary_and_codex_default_path(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("CODEX_HOME", str(codex_home))
     r = invoke(tmp_path / "ws", "sessions", "import", "codex")
     assert r.exit_code == 0, r.output
-    assert "1 imported" in r.stdout and "codex" in r.stdout and "errors" in r.stdout
+    assert "1 imported" in r.stdout and "codex" in r.stdout and "3 calls, 1 error" in r.stdout.splitlines()[6]
     assert len(session_files(tmp_path / "ws")) == 1
 
 

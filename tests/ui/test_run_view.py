@@ -64,9 +64,36 @@ def test_quiet_shows_only_warnings_and_retries(capsys: pytest.CaptureFixture[str
     assert not view.streamed
 
 
-@pytest.mark.parametrize(("answer", "approved"), [("y\n", True), ("yes\n", True), ("\n", False), ("n\n", False)])
+@pytest.mark.parametrize(("answer", "approved"), [("y\n", True), ("yes\n", True), ("\n", False), ("n\n", False),
+                                                 ("", False), ("a\n", "always")])
 def test_approval_prompt(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: str,
                          approved: bool) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
-    assert RunView().ask_approval("command", "rm -rf build") is approved
-    assert capsys.readouterr().err == "Run command: rm -rf build\n  allow? [y/N] "
+    assert RunView().ask_approval("command", "rm -rf build") == approved
+    assert capsys.readouterr().err == "Run command: rm -rf build\n  allow? [y]es, [N]o, [a]lways 'rm *' this session: "
+
+
+def test_a_silent_model_call_says_it_is_waiting(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 20: progress while a slow model call says nothing (a line now and then without a terminal)."""
+    import time
+
+    view = RunView(wait_after_s=0.05)
+    view.waiting.every_s = 10
+    view._model_call()
+    time.sleep(0.3)
+    view.on_text("Done.\n")
+    time.sleep(0.1)
+    view.waiting.close()
+    out = capsys.readouterr().err
+    assert out.startswith("waiting for the model (0s so far)\n") and out.endswith("Done.\n")
+    assert out.count("waiting") == 1
+
+
+def test_quiet_never_says_waiting(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    view = RunView(quiet=True, wait_after_s=0.01)
+    view._model_call()
+    time.sleep(0.1)
+    assert capsys.readouterr().err == ""

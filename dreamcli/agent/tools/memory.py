@@ -6,6 +6,9 @@ paths outside it, `..`, symlink and hard-link escapes are refused. On Anthropic'
 is declared as the built-in (`dreamcli.sdk_beta.memory_tool_param`); elsewhere (local
 servers drop the schemas of schema-less built-ins) it is a custom tool named `memory` with an
 explicit input_schema. `DREAMCLI_MEMORY_TOOL=builtin|custom` forces either form.
+
+Memory is written to disk and read back by later runs, so every text the model writes into it
+(`file_text`, `new_str`, `insert_text`) is redacted first (`dreamcli.redaction.for_config`).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ _REQUIRED = {
 }
 
 
+_WRITTEN = ("file_text", "new_str", "insert_text")
+
+
 def builtin_form(anthropic_endpoint: bool) -> bool:
     forced = os.environ.get(ENV_FORM, "").strip().lower()
     if forced in ("builtin", "custom"):
@@ -69,6 +75,9 @@ class MemoryTool(Tool):
         self.store = MemoryStore(root)
         self.builtin = builtin_form(env.anthropic_endpoint)
         self.env = env
+        from dreamcli.redaction import for_config
+
+        self.redactor = for_config(env.config)
 
     def to_param(self) -> dict[str, Any]:
         if self.builtin:
@@ -91,6 +100,8 @@ class MemoryTool(Tool):
         if wrong:
             return ToolResult.error(f"memory {command}: {', '.join(wrong)} must be text", "invalid_input")
         store = self.store
+        input = {k: self.redactor.redact_text(v) if k in _WRITTEN and isinstance(v, str) else v
+                 for k, v in input.items()}
         try:
             if command == "view":
                 text = store.view(input["path"], input.get("view_range"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,7 +88,7 @@ class UnitContext:
                 info["source_id"] = source_id
             if extra_import:
                 info.update(extra_import)
-            name = os.path.basename(t.workdir.rstrip("/")) if t.workdir else None
+            name = task_name_for(t.workdir)
             writer.start(
                 task={"name": name or None, "prompt": prompt if prompt is not None else t.prompt},
                 model=t.model, workdir=t.workdir, source=self.source,
@@ -119,3 +121,22 @@ class UnitContext:
             with contextlib.suppress(OSError):
                 os.unlink(staged)
         result.staged.clear()
+
+
+_SCRATCH = re.compile(r"^(tmp|temp)([._-]?[A-Za-z0-9_]{0,16})?$", re.IGNORECASE)
+
+
+def task_name_for(workdir: str | None) -> str | None:
+    """The project folder's name as the task of an imported session; None when the folder says nothing
+    about the task: a scratch or temp directory (`/tmp`, `tmpab12cd`), the home directory or `/`."""
+    if not workdir:
+        return None
+    path = workdir.rstrip("/")
+    name = os.path.basename(path)
+    if not name or _SCRATCH.match(name):
+        return None
+    home = os.path.expanduser("~").rstrip("/")
+    temp = tempfile.gettempdir().rstrip("/")
+    if path in (home, temp):
+        return None
+    return name

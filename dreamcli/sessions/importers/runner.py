@@ -6,7 +6,6 @@ and a re-run picks up where it stopped. Big imports use worker processes."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import time
@@ -19,8 +18,8 @@ from typing import Any
 
 import dreamcli.sessions.importers.claude_code as claude_code
 import dreamcli.sessions.importers.codex as codex
+import dreamcli.sessions.importers.journal as journal
 from dreamcli.errors import InputError, UsageError
-from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers.common import LineCounts, Transcript, check_jsonl
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
@@ -145,7 +144,8 @@ def import_transcripts(
     ws.ensure()
     about = {"actor": actor, "source": source, "path": str(root)}
     with workspace_lock(ws, "sessions-import"):
-        staging = ws.state_dir / "import-staging" / new_ulid()
+        staging = journal.staging_dir(ws)
+        journal.recover(ws, keep=staging)  # batches of an import that was killed: audit, sweep
         batch: list[UnitResult] = []
         batch_bytes = 0
         try:
@@ -175,23 +175,19 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
     before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
     ids: list[str] = []
     interrupted = True
+    planned = [sid for r in batch for sid, _staged in r.staged if not session_path(ws, sid).exists()]
+    intent = journal.begin(ws, planned, about) if planned else None
     try:
         _commit_batch(ws, batch, summary, ids)
         interrupted = False
     finally:
         if ids:
-            from dreamcli.audit import append_audit
-            from dreamcli.sessions.arrivals import record_arrivals
-
-            record_arrivals(ws, ids, source=str(about.get("source") or "import"))  # ids older than a watermark
-
             flags: dict[str, Any] = {"interrupted": True} if interrupted else {}
-            append_audit(ws, "sessions-import", **about, sessions=len(ids),
-                         children=summary.children - before[1],
-                         already_imported=summary.already_imported - before[2],
-                         bytes=summary.bytes - before[3], first_session=ids[0],
-                         session_ids_hash="sha256:" + hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-                         **flags)
+            journal.audit_batch(ws, ids, about, intent, children=summary.children - before[1],
+                                already_imported=summary.already_imported - before[2],
+                                bytes=summary.bytes - before[3], **flags)
+        if intent is not None:
+            journal.done(intent)
 
 
 # ---------------------------------------------------------------- converting

@@ -14,7 +14,7 @@ from typing import Any
 
 from dreamcli.errors import UsageError
 from dreamcli.sessions import schema
-from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
+from dreamcli.sessions.summary import SessionFilter, SessionSummary, summarize
 from dreamcli.workspace.home import Workspace
 
 FINAL_TEXT_LIMIT = 4000
@@ -115,7 +115,9 @@ def list_with_children(ws: Workspace, flt: SessionFilter, limit: int | None) -> 
     lead; the scan stops at the `limit`-th top-level session."""
     rows: list[SessionSummary] = []
     top = 0
-    for s in list_sessions(ws, flt, limit=None):
+    from dreamcli.store.index import list_summaries  # the session index, or a scan without one
+
+    for s in list_summaries(ws, flt):
         rows.append(s)
         if not s.parent_session_id:
             top += 1

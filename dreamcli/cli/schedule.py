@@ -1,0 +1,145 @@
+"""`dreamcli schedule install|show|remove`: a nightly dream under cron or a systemd user timer
+(the work is dreamcli.workspace.schedule)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.errors import UsageError
+
+HELP = "Dream every night: a crontab line (or a systemd user timer) that works under cron."
+EPILOG = """Examples:
+
+\b
+  dreamcli schedule install                 every night at 03:00
+  dreamcli schedule install --at 22:30 --with systemd
+  dreamcli schedule show                    the line, the log and the lock
+  dreamcli schedule remove
+
+The scheduled command names everything by absolute path (cron has a bare PATH
+and starts in your home): the Python and dreamcli executables, the workspace,
+the log file (state/logs/schedule.log). It waits for the workspace's dream lock
+instead of failing when a dream still runs. Without a model it dreams offline
+and says so in the log. Installing again replaces the line; other lines of your
+crontab are kept.
+"""
+
+schedule_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+
+_WITH = typer.Option("auto", "--with", metavar="SCHEDULER", help="cron, systemd (a user timer) or auto: cron "
+                     "when `crontab` exists, else systemd when `systemctl --user` works.")
+
+
+def _backend(choice: str) -> str:
+    from dreamcli.workspace import schedule as sch
+
+    if choice not in ("auto", "cron", "systemd"):
+        raise UsageError(f"--with {choice!r}: cron, systemd or auto")
+    if choice != "auto":
+        return choice
+    import shutil
+
+    if shutil.which("crontab"):
+        return "cron"
+    if sch.systemd_user_works():
+        return "systemd"
+    raise UsageError("neither `crontab` nor `systemctl --user` works here; run `dreamcli schedule show` "
+                     "and add its line to your scheduler")
+
+
+def _info(plan: Any) -> dict[str, Any]:
+    return {"workspace": str(plan.workspace), "python": str(plan.python),
+            "dreamcli": str(plan.dreamcli) if plan.dreamcli else None, "log": str(plan.log),
+            "lock": str(plan.lock), "command": plan.argv, "cron_line": plan.cron_line,
+            "at": f"{plan.hour:02d}:{plan.minute:02d}"}
+
+
+@schedule_app.command("install")
+def install_cmd(
+    ctx: typer.Context,
+    at: str = typer.Option("03:00", "--at", metavar="HH:MM", help="Time of day (24-hour, local time)."),
+    backend: str = _WITH,
+    as_json: bool = typer.Option(False, "--json", help="Print what was installed as JSON."),
+) -> None:
+    """Install (or replace) the nightly dream of this workspace."""
+    from dreamcli.ui.console import info
+    from dreamcli.workspace import schedule as sch
+
+    ws = open_workspace(ctx, create=False)
+    plan = sch.plan_for(ws, at=at)
+    plan.log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kind = _backend(backend)
+    files: list[str] = []
+    if kind == "cron":
+        sch.write_crontab(sch.with_line(sch.read_crontab(), plan))
+    else:
+        files = [str(p) for p in sch.install_systemd(plan)]
+    if as_json:
+        print_json({"version": 1, "installed": kind, "files": files, **_info(plan)})
+        return
+    info(f"installed ({kind}): dream every day at {plan.hour:02d}:{plan.minute:02d}; log: {plan.log}")
+    if kind == "cron":
+        info(plan.cron_line)
+    for f in files:
+        info(f"wrote {f}")
+
+
+@schedule_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What is installed for this workspace: the crontab line or the timer, the log file and the lock."""
+    import shutil
+
+    from dreamcli.workspace import schedule as sch
+
+    ws = open_workspace(ctx, create=False)
+    plan = sch.plan_for(ws)
+    line = sch.find_line(sch.read_crontab(), plan) if shutil.which("crontab") else None
+    units = [str(p) for p in sch.installed_systemd(plan)]
+    if as_json:
+        print_json({"version": 1, "cron": line, "systemd": units, **_info(plan)})
+        return
+    out = [f"cron:    {line or 'not installed'}", f"systemd: {', '.join(units) or 'not installed'}",
+           f"log:     {plan.log}", f"lock:    {plan.lock}"]
+    if line is None and not units:
+        out.append(f"install: {plan.cron_line.split(sch.MARKER)[0].rstrip()}")
+    typer.echo("\n".join(out))
+
+
+@schedule_app.command("remove")
+def remove_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Remove this workspace's nightly dream (only its own line or timer)."""
+    import shutil
+
+    from dreamcli.ui.console import info
+    from dreamcli.workspace import schedule as sch
+
+    ws = open_workspace(ctx, create=False)
+    plan = sch.plan_for(ws)
+    removed_line = None
+    if shutil.which("crontab"):
+        current = sch.read_crontab()
+        removed_line = sch.find_line(current, plan)
+        if removed_line is not None:
+            sch.write_crontab(sch.without_line(current, plan))
+    units = [str(p) for p in sch.remove_systemd(plan)] if sch.installed_systemd(plan) else []
+    if as_json:
+        print_json({"version": 1, "cron": removed_line, "systemd": units})
+        return
+    if removed_line is None and not units:
+        info("nothing was scheduled for this workspace")
+    else:
+        info("removed: " + ("the crontab line" if removed_line else "") + (" and " if removed_line and units else "")
+             + (f"the systemd timer {plan.unit_name}" if units else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")

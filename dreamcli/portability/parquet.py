@@ -1,0 +1,125 @@
+"""`dreamcli export sessions --format parquet DIR`: every session event as one row, with its session's
+fields, in a Hive-partitioned Parquet dataset (DIR/date=YYYY-MM-DD/part-0.parquet, the UTC date the
+session started), for DuckDB or Spark. Needs pyarrow (`pip install 'dreamcli[parquet]'`). Events are
+redacted again with the workspace's patterns on the way out. Schema: docs/session-log.md."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dreamcli.errors import UsageError
+from dreamcli.ids import ulid_time_ms
+from dreamcli.redaction import Redactor
+from dreamcli.sessions.paths import iter_session_files
+from dreamcli.sessions.reader import iter_events
+from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
+from dreamcli.workspace.home import Workspace
+
+# (column, arrow type name): session fields first, then the event's own, then the whole event as JSON.
+SESSION_COLUMNS = [("session_id", "string"), ("session_started", "string"), ("task", "string"),
+                   ("source", "string"), ("model", "string"), ("agent", "string"), ("parent_session_id", "string"),
+                   ("tags", "list<string>"), ("session_status", "string")]
+EVENT_COLUMNS = [("seq", "int64"), ("type", "string"), ("ts", "string"), ("role", "string"),
+                 ("tool_name", "string"), ("exit_code", "int64"), ("error_kind", "string"),
+                 ("duration_ms", "double"), ("input_tokens", "int64"), ("output_tokens", "int64"),
+                 ("cost_usd", "double"), ("event", "string")]
+
+
+@dataclass
+class ParquetExport:
+    output: str
+    sessions: int = 0
+    events: int = 0
+    partitions: int = 0
+    files: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _day(session_id: str) -> str:
+    try:
+        return datetime.fromtimestamp(ulid_time_ms(session_id) / 1000, UTC).strftime("%Y-%m-%d")
+    except ValueError:
+        return "unknown"
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "string":
+        return value if isinstance(value, str) else None
+    if kind == "int64":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind == "double":
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def session_rows(events: list[dict[str, Any]], session_id: str) -> Iterable[dict[str, Any]]:
+    start = events[0] if events and events[0].get("type") == "session.start" else {}
+    end = events[-1] if events and events[-1].get("type") == "session.end" else {}
+    task = start.get("task")
+    common = {"session_id": session_id, "session_started": start.get("ts"),
+              "task": task.get("name") if isinstance(task, dict) else None, "source": start.get("source"),
+              "model": start.get("model"), "agent": start.get("agent"),
+              "parent_session_id": start.get("parent_session_id"), "tags": start.get("tags"),
+              "session_status": end.get("status") or "incomplete"}
+    for e in events:
+        usage = e.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        row = dict(common, seq=e.get("seq"), type=e.get("type"), ts=e.get("ts"), role=e.get("role"),
+                   tool_name=e.get("name") if e.get("type") == "tool" else None, exit_code=e.get("exit_code"),
+                   error_kind=e.get("error_kind"), duration_ms=e.get("duration_ms"),
+                   input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"),
+                   cost_usd=e.get("cost_usd"),
+                   event=json.dumps(e, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+        yield {name: _typed(row.get(name), kind) for name, kind in SESSION_COLUMNS + EVENT_COLUMNS}
+
+
+def arrow_schema(pa: Any) -> Any:
+    types = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64(), "list<string>": pa.list_(pa.string())}
+    return pa.schema([(name, types[kind]) for name, kind in SESSION_COLUMNS + EVENT_COLUMNS])
+
+
+def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bool = False) -> ParquetExport:
+    try:
+        import pyarrow as pa  # lazy: the optional extra dreamcli[parquet]
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError("--format parquet needs pyarrow: pip install 'dreamcli[parquet]'") from None
+    output = Path(output)
+    if output.exists() and any(output.iterdir()) and not force:
+        raise UsageError(f"{output} exists and is not empty (use --force to write into it)")
+    result = ParquetExport(output=str(output))
+    schema = arrow_schema(pa)
+    day, rows = "", list[dict[str, Any]]()  # files come in day order: one partition is in memory at a time
+    for path in iter_session_files(ws):
+        events = [redactor.redact_obj(e) for e in iter_events(path)]
+        if not events:
+            continue
+        if _day(path.stem) != day and rows:
+            _write(pa, pq, schema, output, day, rows, result)
+            rows = []
+        day = _day(path.stem)
+        result.sessions += 1
+        rows.extend(session_rows(events, path.stem.upper()))
+    if rows:
+        _write(pa, pq, schema, output, day, rows, result)
+    return result
+
+
+def _write(pa: Any, pq: Any, schema: Any, output: Path, day: str, rows: list[dict[str, Any]],
+           result: ParquetExport) -> None:
+    folder = ensure_dir(output / f"date={day}")
+    tmp = folder / f".part-0.{os.getpid()}.tmp"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, folder / "part-0.parquet")
+    result.events += len(rows)
+    result.partitions += 1
+    result.files += 1

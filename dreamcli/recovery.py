@@ -1,0 +1,60 @@
+"""Recovery that any command runs first (docs/reliability.md): the intents a killed dream, approve,
+revert, sessions import or bundle import left behind are rolled forward or back before the command
+does anything else, each under the lock of its operation. An operation whose lock is held by a live
+process is left to that process (or to the next command). Temp files and folders of dead processes are swept first."""
+
+from __future__ import annotations
+
+import contextlib
+
+from dreamcli.errors import LockHeld
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.intents import intents_dir
+
+
+def needs_recovery(ws: Workspace) -> bool:
+    with contextlib.suppress(OSError):
+        if any(p.suffix == ".json" for p in intents_dir(ws).iterdir()):
+            return True
+    root = ws.playbook_history_dir
+    return root.is_dir() and any(root.glob("*/intent.json"))
+
+
+def sweep_dead(ws: Workspace) -> None:
+    """Temp files, temp and staging folders of dead processes (safe without a lock: a live writer's
+    files carry its pid and are never touched)."""
+    from dreamcli.dream import journal as dream_journal
+    from dreamcli.sessions.importers import journal as import_journal
+    from dreamcli.workspace.sweep import sweep_temp
+
+    for folder in (ws.playbooks_dir, ws.dreams_dir, ws.state_dir, ws.root / "memory"):
+        sweep_temp(folder, recursive=True)
+    import_journal.sweep_staging(ws)
+    dream_journal.sweep(ws)
+
+
+def recover_workspace(ws: Workspace) -> list[str]:
+    """Run every recovery that is due; returns what was done, one line each."""
+    from dreamcli.audit_chain import catch_up_head
+
+    sweep_dead(ws)
+    catch_up_head(ws)  # an audit line appended, then killed before the head moved
+    if not needs_recovery(ws):
+        return []
+    from dreamcli.audit import current_actor
+    from dreamcli.dream import journal as dream_journal
+    from dreamcli.playbooks import journal as playbooks_journal
+    from dreamcli.sessions.importers import journal as import_journal
+    from dreamcli.workspace.lock import workspace_lock
+
+    done: list[str] = []
+    with contextlib.suppress(LockHeld), workspace_lock(ws, "playbooks"):
+        for rec in playbooks_journal.recover_all(ws, current_actor()):
+            done.append(f"playbook {rec.get('playbook')}: audited an interrupted {rec.get('interrupted')}")
+    with contextlib.suppress(LockHeld), workspace_lock(ws, "sessions-import"):
+        if n := import_journal.recover(ws):
+            done.append(f"sessions import: audited {n} session(s) of an interrupted import")
+    with contextlib.suppress(LockHeld), workspace_lock(ws, "dream"):
+        if n := dream_journal.recover(ws):
+            done.append(f"dream: finished or undid {n} interrupted publish step(s)")
+    return done

@@ -1,0 +1,109 @@
+"""The intent journal of `sessions import` (docs/reliability.md): a batch of staged sessions is
+moved into the workspace only after an intent naming them is on disk, and the intent is deleted only
+after the batch's audit record is written. A process killed in between leaves the intent; the next
+import (or any next command, `dreamcli.recovery`) then audits the sessions of that batch that made it
+in, once, marked `recovered`, and removes the staging folders of dead imports. Sessions that were
+still staged are not moved: a re-run imports them (their ids are deterministic), so nothing is
+imported twice."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from dreamcli.faults import crashpoint
+from dreamcli.ids import new_ulid
+from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.intents import done, pending_intents, write_intent
+from dreamcli.workspace.sweep import OLD_S, pid_alive, sweep_temp
+
+KIND = "sessions-import"
+
+
+def staging_root(ws: Workspace) -> Path:
+    return ws.state_dir / "import-staging"
+
+
+def ids_hash(ids: list[str]) -> str:
+    return "sha256:" + hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def staging_dir(ws: Workspace) -> Path:
+    """A fresh staging folder; its name ends with this process's pid (swept once that is dead)."""
+    return staging_root(ws) / f"{new_ulid()}-{os.getpid()}"
+
+
+def begin(ws: Workspace, planned: list[str], about: dict[str, Any], *, action: str = KIND) -> Path:
+    path = write_intent(ws, KIND, {"action": action, "session_ids": planned, "about": about})
+    crashpoint("sessions-import.intent")
+    return path
+
+
+def audit_batch(ws: Workspace, ids: list[str], about: dict[str, Any], intent: Path | None, *,
+                action: str = KIND, **fields: Any) -> dict[str, Any]:
+    """Record the arrivals and the audit record of the sessions a batch moved in."""
+    from dreamcli.audit import append_audit
+    from dreamcli.sessions.arrivals import record_arrivals
+
+    crashpoint("sessions-import.moved")
+    record_arrivals(ws, ids, source=str(about.get("source") or "import"))  # ids older than a watermark
+    tag = {"intent": intent.stem} if intent is not None else {}
+    if action == KIND:
+        fields = {"sessions": len(ids), "first_session": ids[0], **fields}
+    else:  # a bundle import
+        fields = {"sessions_added": len(ids), "session_ids": ids[:200], **fields}
+    record = append_audit(ws, action, **about, session_ids_hash=ids_hash(ids), **tag, **fields)
+    crashpoint("sessions-import.audited")
+    return record
+
+
+def recover(ws: Workspace, *, keep: Path | None = None) -> int:
+    """Finish the batches of dead imports (call it holding the "sessions-import" lock). Returns the
+    number of sessions audited. Staging folders of dead processes are removed."""
+    from dreamcli.audit import iter_audit
+
+    audited = 0
+    intents = pending_intents(ws, KIND)
+    if intents:
+        known = {rec.get("intent") for rec in iter_audit(ws) if rec.get("intent")}
+        for path, intent in intents:
+            planned = [s for s in intent.get("session_ids") or [] if isinstance(s, str)]
+            for folder in {session_path(ws, s).parent for s in planned}:  # a bundle's half-written session
+                sweep_temp(folder)
+            present = [s for s in planned if session_path(ws, s).exists()]
+            if present and path.stem not in known:
+                raw = intent.get("about")
+                about: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+                action = intent.get("action") if intent.get("action") in (KIND, "import") else KIND
+                audit_batch(ws, present, about, path, action=str(action), interrupted=True, recovered=True)
+                audited += len(present)
+            done(path)
+    sweep_staging(ws, keep=keep)
+    return audited
+
+
+def sweep_staging(ws: Workspace, *, keep: Path | None = None) -> None:
+    """Remove the staging folders of dead imports (sessions and bundles share `import-staging/`)."""
+    root = staging_root(ws)
+    if not root.is_dir():
+        return
+    for d in root.iterdir():
+        pid = d.name.rsplit("-", 1)[-1]
+        alive = pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid))
+        if d != keep and not alive and (pid.isdigit() or _old(d)):
+            shutil.rmtree(d, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        root.rmdir()
+
+
+def _old(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > OLD_S
+    except OSError:
+        return False

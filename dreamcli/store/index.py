@@ -1,0 +1,190 @@
+"""The session index: one SQLite row per session file (its listing summary), in state/sessions-index.sqlite.
+
+`sessions list` and dream selection read it instead of opening every file. It is kept fresh at each
+use without a hook in any writer: a day directory whose modification time changed since the last
+refresh is re-listed (new and removed files: runs, imports), and rows still `incomplete` are re-read when
+their file grew (a run that has since ended). So a refresh costs one stat per day directory plus one per
+running session, and a listing is one indexed query. `dreamcli sessions reindex` rebuilds it from the
+files; without an index file (a workspace older than the index) listings scan the files as before."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
+from dreamcli.store.index_schema import COLUMNS, SCHEMA, from_row, to_row
+from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
+from dreamcli.workspace.home import Workspace
+
+SETTLE_NS = 2_000_000_000  # a directory modified this recently is re-listed next time too (mtime granularity)
+
+
+def index_path(ws: Workspace) -> Path:
+    return ws.state_dir / "sessions-index.sqlite"
+
+
+def connect(ws: Workspace, *, create: bool = False) -> sqlite3.Connection | None:
+    path = index_path(ws)
+    if not path.exists():
+        if not create:
+            return None
+        ensure_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    db = sqlite3.connect(path, timeout=30)
+    db.executescript(SCHEMA)
+    return db
+
+
+def _scandir(path: Path, *, dirs: bool) -> list[os.DirEntry[str]]:
+    try:
+        return sorted((e for e in os.scandir(path) if not e.name.startswith(".")
+                       and (e.is_dir() if dirs else e.name.endswith(".jsonl") and e.is_file())),
+                      key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def refresh(ws: Workspace, db: sqlite3.Connection, *, full: bool = False) -> int:
+    """Bring the index up to date with the files; returns the rows written or deleted."""
+    changed = 0
+    known_days = dict(db.execute("SELECT day, mtime_ns FROM days"))
+    now = time.time_ns()
+    seen_days = set()
+    with db:
+        for y in _scandir(ws.sessions_dir, dirs=True):
+            for m in _scandir(Path(y.path), dirs=True):
+                for d in _scandir(Path(m.path), dirs=True):
+                    day = f"{y.name}/{m.name}/{d.name}"
+                    seen_days.add(day)
+                    mtime = d.stat().st_mtime_ns
+                    if not full and known_days.get(day) == mtime:
+                        continue
+                    changed += _refresh_day(db, day, Path(d.path))
+                    db.execute("INSERT OR REPLACE INTO days VALUES (?, ?)",
+                               (day, mtime if now - mtime > SETTLE_NS else -1))
+        for day in set(known_days) - seen_days:
+            changed += db.execute("DELETE FROM sessions WHERE day = ?", (day,)).rowcount
+            db.execute("DELETE FROM days WHERE day = ?", (day,))
+        for rel, path, size, mtime in db.execute(
+                "SELECT rel, path, size, mtime_ns FROM sessions WHERE status = 'incomplete'").fetchall():
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+                changed += _upsert(db, rel, Path(path), st)
+    return changed
+
+
+def _refresh_day(db: sqlite3.Connection, day: str, folder: Path) -> int:
+    have = {rel: (size, mtime) for rel, size, mtime in
+            db.execute("SELECT rel, size, mtime_ns FROM sessions WHERE day = ?", (day,))}
+    changed = 0
+    present = set()
+    for e in _scandir(folder, dirs=False):
+        rel = f"{day}/{e.name[:-6]}"
+        present.add(rel)
+        st = e.stat()
+        if have.get(rel) != (st.st_size, st.st_mtime_ns):
+            changed += _upsert(db, rel, Path(e.path), st)
+    for rel in set(have) - present:
+        changed += db.execute("DELETE FROM sessions WHERE rel = ?", (rel,)).rowcount
+    return changed
+
+
+def _upsert(db: sqlite3.Connection, rel: str, path: Path, st: os.stat_result) -> int:
+    s = summarize(path)
+    if s is None:  # not a readable session: index it as unlistable so it is not re-read until it changes
+        db.execute("INSERT OR REPLACE INTO sessions (rel, day, path, size, mtime_ns, listable) "
+                   "VALUES (?, ?, ?, ?, ?, 0)", (rel, rel.rsplit("/", 1)[0], str(path), st.st_size, st.st_mtime_ns))
+        return 1
+    db.execute(f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+               to_row(rel, s, st.st_size, st.st_mtime_ns))
+    return 1
+
+
+def rebuild(ws: Workspace) -> int:
+    """`sessions reindex`: drop the index and build it again from the files; returns the sessions indexed."""
+    path = index_path(ws)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    db = connect(ws, create=True)
+    assert db is not None
+    with closing(db):
+        refresh(ws, db, full=True)
+        return int(db.execute("SELECT COUNT(*) FROM sessions WHERE listable = 1").fetchone()[0])
+
+
+def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = True) -> Iterator[SessionSummary]:
+    flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
+    where: list[str] = ["listable = 1"]
+    args: list[object] = []
+    if flt.status:
+        where.append("status = ?")
+        args.append(flt.status)
+    if flt.task:
+        where.append("task = ?")
+        args.append(flt.task)
+    if flt.source:
+        where.append("source = ?")
+        args.append(flt.source)
+    if not flt.include_children:
+        where.append("(parent_session_id IS NULL OR parent_session_id = '')")
+    if flt.since is not None:
+        where.append("(started IS NULL OR started_ms >= ?)")
+        args.append(int(flt.since.timestamp() * 1000))
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM sessions WHERE {' AND '.join(where)} ORDER BY rel {order}"
+    for row in db.execute(sql, args):
+        s = from_row(row)
+        if flt.matches(s):
+            yield s
+
+
+def list_summaries(ws: Workspace, flt: SessionFilter, *, newest_first: bool = True) -> Iterator[SessionSummary]:
+    """Matching summaries from the index (refreshed first), or by scanning the files when there is no
+    usable index."""
+    try:
+        db = connect(ws)
+        if db is not None:
+            refresh(ws, db)
+    except sqlite3.Error:
+        db = None
+    if db is None:
+        yield from list_sessions(ws, flt, newest_first=newest_first)
+        return
+    with closing(db):
+        yield from query(db, flt, newest_first=newest_first)
+
+
+
+def session_files(ws: Workspace) -> list[Path] | None:
+    """Every session file in id order, reading the index for the day directories it has fresh and listing
+    only the others (a dream's selection: reads, never writes, so --dry-run leaves no trace). None
+    without a usable index."""
+    path = index_path(ws)
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            days = dict(db.execute("SELECT day, mtime_ns FROM days"))
+            rows: dict[str, list[str]] = {}
+            for day, p in db.execute("SELECT day, path FROM sessions ORDER BY rel"):
+                rows.setdefault(day, []).append(p)
+    except sqlite3.Error:
+        return None
+    out: list[Path] = []
+    for y in _scandir(ws.sessions_dir, dirs=True):
+        for m in _scandir(Path(y.path), dirs=True):
+            for d in _scandir(Path(m.path), dirs=True):
+                day = f"{y.name}/{m.name}/{d.name}"
+                if days.get(day) == d.stat().st_mtime_ns:
+                    out.extend(Path(p) for p in rows.get(day, []))
+                else:  # changed since the last refresh: list the directory itself
+                    out.extend(Path(e.path) for e in _scandir(Path(d.path), dirs=False))
+    return out

@@ -1,0 +1,56 @@
+"""The session index's table and the mapping between its rows and SessionSummary."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dreamcli.sessions.summary import SessionSummary
+from dreamcli.timeutil import parse_ts
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
+    day TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER, mtime_ns INTEGER,
+    listable INTEGER NOT NULL DEFAULT 1,
+    session_id TEXT, started TEXT, started_ms INTEGER, task TEXT, source TEXT, model TEXT,
+    parent_session_id TEXT, tags TEXT, status TEXT, ended TEXT, turns INTEGER,
+    input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL
+);
+CREATE INDEX IF NOT EXISTS sessions_day ON sessions (day);
+CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
+CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
+CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
+"""
+
+FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_session_id", "tags", "status",
+          "ended", "turns", "input_tokens", "output_tokens", "cost_usd", "tool_errors", "outcome", "score")
+COLUMNS = ("rel", "day", "size", "mtime_ns", "started_ms", *FIELDS)
+
+
+def _ms(started: Any) -> int | None:
+    if not isinstance(started, str):
+        return None
+    try:
+        return int(parse_ts(started).timestamp() * 1000)
+    except ValueError:
+        return None  # unparsable: a --since filter excludes it, as the scan does
+
+
+def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, ...]:
+    values = {f: getattr(s, f) for f in FIELDS}
+    values["tags"] = json.dumps(s.tags, ensure_ascii=False)
+    for f in ("turns", "input_tokens", "output_tokens", "tool_errors"):
+        values[f] = values[f] if isinstance(values[f], int) else None
+    for f in ("cost_usd", "score"):
+        values[f] = values[f] if isinstance(values[f], int | float) else None
+    for f in ("started", "task", "source", "model", "parent_session_id", "ended", "outcome"):
+        values[f] = values[f] if isinstance(values[f], str) else None
+    return (rel, rel.rsplit("/", 1)[0], size, mtime_ns, _ms(s.started), *(values[f] for f in FIELDS))
+
+
+def from_row(row: tuple[Any, ...]) -> SessionSummary:
+    values = dict(zip(COLUMNS, row, strict=True))
+    return SessionSummary(**{f: values[f] for f in FIELDS if f != "tags"}, tags=json.loads(values["tags"] or "[]"))

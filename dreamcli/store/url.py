@@ -1,0 +1,51 @@
+"""Choosing the backend: `sessions.url` in config.yaml (`dreamcli init --sessions-url URL`).
+
+No URL means the workspace's own sessions/ directory. A URL is object storage through fsspec, buffered
+in sessions/: `s3://BUCKET/PREFIX` (needs `pip install 'dreamcli[s3]'`), `gs://`, `az://` with their
+drivers, or `file:///mnt/shared/sessions` (a shared volume, with the same part layout). The URL names a place,
+never a secret: credentials and the endpoint come from the standard AWS variables (AWS_PROFILE,
+AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …) or the cloud's own configuration, and a URL with a user or
+password in it is refused."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from dreamcli.errors import UsageError
+from dreamcli.store.base import SessionStore
+from dreamcli.workspace.home import Workspace
+
+NO_BUCKET = ("", "file", "memory")  # schemes whose URL needs no host part
+
+
+def check_url(url: str) -> str:
+    """The URL, stripped, if it may be stored in config.yaml; UsageError otherwise."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.password or parts.username:
+        raise UsageError("the sessions URL must not carry credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                         "AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL) in the environment instead")
+    if parts.query:
+        raise UsageError("the sessions URL takes no query string: configure the endpoint with AWS_ENDPOINT_URL")
+    if not parts.netloc and parts.scheme not in NO_BUCKET:
+        raise UsageError(f"the sessions URL needs a bucket: {parts.scheme}://BUCKET/PREFIX")
+    return url
+
+
+def is_local(url: str | None) -> bool:
+    return not (url or "").strip()
+
+
+def open_store(ws: Workspace, url: str | None = None, *, part_lines: int | None = None) -> SessionStore:
+    """The workspace's session store: the local directory, or object storage buffered in sessions/."""
+    from dreamcli.store.local import LocalStore
+
+    if is_local(url):
+        return LocalStore(ws)
+    from dreamcli.store.objects import DEFAULT_PART_LINES, ObjectStore
+
+    try:
+        return ObjectStore(check_url(url or ""), ws.sessions_dir, part_lines=part_lines or DEFAULT_PART_LINES)
+    except ImportError as e:
+        raise UsageError(f"sessions.url {url!r} needs fsspec and its driver: pip install 'dreamcli[s3]' ({e})") \
+            from None

@@ -1,0 +1,55 @@
+"""Issue 20: a user-level config under the workspace's, and `dreamcli config show` with sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+from dreamcli.workspace.home import Workspace
+
+
+def _show(ws: Workspace, env: dict[str, str], *args: str) -> Any:
+    return CliRunner().invoke(app, ["--home", str(ws.root), "config", "show", *args], env=env)
+
+
+def test_user_config_under_the_workspace_config(ws: Workspace, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    (xdg / "dreamcli").mkdir(parents=True)
+    (xdg / "dreamcli" / "config.yaml").write_text("models:\n  agent: claude-user\nlimits:\n  max_turns: 20\n")
+    ws.config_path.write_text("limits:\n  max_turns: 30\n")
+    env = {"XDG_CONFIG_HOME": str(xdg), "DREAMCLI_CONFIG": ""}
+    r = _show(ws, env, "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["config"]["models"]["agent"] == "claude-user"  # from the user's file
+    assert data["config"]["limits"]["max_turns"] == 30  # the workspace wins
+    assert data["sources"]["models.agent"].startswith("user (")
+    assert data["sources"]["limits.max_turns"].startswith("workspace (")
+    assert data["sources"]["limits.concurrency"] == "default"
+    text = _show(ws, env).stdout
+    assert any(line.startswith("limits.max_turns") and line.endswith("# workspace") for line in text.splitlines())
+
+
+def test_dreamcli_config_names_the_user_file(ws: Workspace, tmp_path: Path) -> None:
+    user = tmp_path / "mine.yaml"
+    user.write_text("limits:\n  concurrency: 9\n")
+    data = json.loads(_show(ws, {"DREAMCLI_CONFIG": str(user)}, "--json").stdout)
+    assert data["config"]["limits"]["concurrency"] == 9 and data["files"]["user"] == str(user)
+
+
+def test_a_bad_user_config_names_its_file(ws: Workspace, tmp_path: Path) -> None:
+    user = tmp_path / "bad.yaml"
+    user.write_text("limits:\n  concurrency: many\n")
+    r = _show(ws, {"DREAMCLI_CONFIG": str(user)})
+    assert r.exit_code == 2 and "bad.yaml" in r.stderr
+
+
+@pytest.fixture(autouse=True)
+def _no_real_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    monkeypatch.delenv("DREAMCLI_CONFIG", raising=False)
