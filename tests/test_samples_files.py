@@ -384,3 +384,17 @@ def test_dreamcli_checks_agree_on_examples(path: Path, tmp_path: Path) -> None:
         run = evidence.RunView(session_id=f"example-{i}", workdir=str(workdir), final_answer=example["output"])
         failed = [c.id for c in content if not checks.run_criterion_check(c, run).passed]
         assert bool(failed) == (example["label"] == "bad"), (i, failed)
+
+
+def test_bundled_sample_sessions_tell_the_sample_tasks_stories() -> None:
+    """The sessions `init --with-samples` installs are these tasks' stories, with their real errors and fixes."""
+    from dreamcli.sessions.samples import samples_dir
+
+    logs = [p.read_text(encoding="utf-8") for p in (samples_dir() / "sessions").glob("*.jsonl")]
+    tasks = [json.loads(log.splitlines()[0])["task"]["name"] for log in logs]
+    assert {t: tasks.count(t) for t in ("contract-review", "medical-summary")} == {"contract-review": 11,
+                                                                                  "medical-summary": 9}
+    text = "\n".join(logs)
+    for step in ("unzip -p", "antiword", "pdftotext -layout", "zgrep", "not valid UTF-8", "SYN-0042"):
+        assert step in text, step
+    assert "REFERENCE.md" not in text and "Please do the" not in text  # no filler, no placeholder tasks

@@ -9,19 +9,35 @@ goes back to the model as a tool error with error_kind "refused".
 A command matches the allow patterns only if every part of it does: it is split on `;`, `&&`, `||`,
 `|`, `&` and newlines, and a command with command substitution or redirection (`` ` ``, `$(`, `>`,
 `<`) matches only the catch-all pattern `*`. So `ls *` allows `ls -la` but not `ls; rm -rf ~`.
+
+At the prompt, "a" (always, `ALWAYS`) allows the same kind of call for the rest of the session and
+"w" (`ALWAYS_WORKSPACE`) for every later run in the workspace too: the pattern is kept in
+`state/approvals.json` (mode 0600; `RememberedAllows`), which every run of the workspace reads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-# (kind "command"|"write", detail) -> approved; "always" also allows `always_pattern` for the rest of the session
+from dreamcli.errors import InputError
+
+if TYPE_CHECKING:
+    from dreamcli.workspace.home import Workspace
+
+# (kind "command"|"write", detail) -> approved; "always" also allows `always_pattern` for the rest of the
+# session, "workspace" for every later run in the workspace as well
 Ask = Callable[[str, str], "bool | str"]
 ALWAYS = "always"
+ALWAYS_WORKSPACE = "workspace"
+REMEMBERED_FILE = "approvals.json"  # in the workspace's state/
 
 _SPLIT = re.compile(r"\|\||&&|[;|&\n]")
 _UNSAFE = ("`", "$(", ">", "<")
@@ -45,12 +61,15 @@ class Approvals:
         allow_writes: Iterable[str] = ("**",),
         yes: bool = False,
         ask: Ask | None = None,
+        remembered: RememberedAllows | None = None,
     ) -> None:
         extra = list(allow)
-        self.command_patterns = [*allow_commands, *extra]
-        self.write_patterns = [*allow_writes, *extra]
+        kept = remembered or RememberedAllows(None)
+        self.command_patterns = [*allow_commands, *extra, *kept.commands]
+        self.write_patterns = [*allow_writes, *extra, *kept.writes]
         self.yes = yes
         self.ask = ask
+        self.remembered = remembered
         self._lock = threading.Lock()
 
     # --- matching -------------------------------------------------------------------------------
@@ -92,9 +111,11 @@ class Approvals:
             if (self.command_allowed(detail) if kind == "command" else self.write_allowed(detail)):
                 return Decision(True, "allowed")  # answered "always" while this call waited
             answer = self.ask(kind, detail)
-            if answer == ALWAYS:
+            if answer in (ALWAYS, ALWAYS_WORKSPACE):
                 pattern = always_pattern(kind, detail)
                 (self.command_patterns if kind == "command" else self.write_patterns).append(pattern)
+                if answer == ALWAYS_WORKSPACE and self.remembered is not None:
+                    self.remembered.add(kind, pattern, detail)
         if answer:
             return Decision(True, "asked")
         return Decision(False, "refused", f"refused: the user did not approve this {kind}: {detail!r}")
@@ -112,3 +133,58 @@ def always_pattern(kind: str, detail: str) -> str:
 
 def _match_any(value: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
+
+
+@dataclass
+class RememberedAllows:
+    """Patterns answered "always for this workspace" at the approval prompt, kept in the workspace's
+    `state/approvals.json` (0600) and allowed without asking in every later run there:
+
+        {"version": 1, "allow_commands": ["git *"], "allow_writes": ["docs/*"],
+         "history": [{"ts": "...", "kind": "command", "pattern": "git *", "detail": "git status"}]}
+
+    Delete the file (or a pattern from it) to be asked again."""
+
+    path: Path | None
+    commands: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> RememberedAllows:
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as e:
+            raise InputError(f"cannot read remembered approvals: {e.strerror}", file=str(path)) from None
+        try:
+            data = json.loads(raw)
+            commands, writes = data.get("allow_commands", []), data.get("allow_writes", [])
+            history = data.get("history", [])
+            if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (commands, writes)):
+                raise ValueError("allow_commands and allow_writes must be lists of patterns")
+        except (ValueError, AttributeError) as e:
+            raise InputError(f"not a remembered-approvals file ({e}); delete it to be asked again",
+                             file=str(path)) from None
+        return cls(path, list(commands), list(writes), list(history) if isinstance(history, list) else [])
+
+    def add(self, kind: str, pattern: str, detail: str) -> None:
+        """Remember `pattern` for every later run (written at once, atomically, mode 0600)."""
+        from dreamcli.workspace.fsutil import atomic_write_text
+
+        target = self.commands if kind == "command" else self.writes
+        if pattern not in target:
+            target.append(pattern)
+        self.history.append({"ts": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                             "kind": kind, "pattern": pattern, "detail": detail[:200]})
+        if self.path is None:
+            return
+        data = {"version": 1, "allow_commands": self.commands, "allow_writes": self.writes,
+                "history": self.history[-200:]}
+        atomic_write_text(self.path, json.dumps(data, indent=1) + "\n", fsync=True)
+
+
+def remembered_allows(ws: Workspace) -> RememberedAllows:
+    """The workspace's remembered "always allow" patterns (empty when none were given)."""
+    return RememberedAllows.load(ws.state_dir / REMEMBERED_FILE)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dreamcli.agent.conversation as conv
-from dreamcli.agent.approvals import Approvals
+from dreamcli.agent.approvals import Approvals, remembered_allows
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.context import select_for_run, system_prompt
 from dreamcli.agent.modelcall import stream_turn
@@ -116,7 +116,8 @@ def run_agent(
     else:
         session_id = writer.session_id
     approvals = Approvals(allow=options.allow, allow_commands=config.approvals.allow_commands,
-                          allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask)
+                          allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask,
+                          remembered=remembered_allows(ws))
     run = RunContext(options=options, callbacks=cb, spec=spec, client=client, cancel=cancel,
                      parent_session_id=parent_session_id)
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,

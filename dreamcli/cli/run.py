@@ -26,9 +26,10 @@ EPILOG = """Examples:
 
 The model's text streams to stderr with one line per tool call; the final answer goes to stdout
 (with --json, a machine-readable result instead). Bash commands outside --allow patterns and config
-approvals.allow_commands are asked about on a terminal (y, n, or a: always that program this
-session) and refused without one. File writes stay inside the working directory and are allowed by
-default (config approvals.allow_writes: ["**"]); set that list narrower to be asked about the rest.
+approvals.allow_commands are asked about on a terminal (y, n, a: always that program this session,
+or w: always in this workspace, kept in state/approvals.json for later runs) and refused without one.
+File writes stay inside the working directory and are allowed by default (config
+approvals.allow_writes: ["**"]); set that list narrower to be asked about the rest.
 
 Several task files (or a glob) run at once with --parallel N (default: config limits.concurrency),
 one session each, with live progress and a summary table; approval prompts are off there (use

@@ -1,7 +1,9 @@
 """The bundled sample sessions (dreamcli/data/sample_sessions/), so `dreamcli init --with-samples`
 followed by `dreamcli dream --offline` shows what dreaming finds, with no API key.
 
-The samples are made by the synthetic generator (`SAMPLE_CONFIG`) and committed:
+The samples tell three teams' stories (`dreamcli.testing.sample_stories`: contract review with Word
+files and scanned PDFs, medical summaries graded by a rubric, build-log triage with sub-agents, and a
+few one-offs), are written through the synthetic generator's session writer and committed:
 
     sample_sessions/sessions/<id>.jsonl    the session logs (schema v1)
     sample_sessions/grades.jsonl           their grade records
@@ -23,7 +25,7 @@ from dreamcli.workspace.home import Workspace
 
 SAMPLE_SESSIONS = 40
 SAMPLE_SEED = 5
-SAMPLE_SIZE_KB = 2.5
+SAMPLE_SIZE_KB = 0.3  # no filler: every line of a sample session is part of its story
 
 
 def samples_dir() -> Path:

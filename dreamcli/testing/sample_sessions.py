@@ -1,5 +1,6 @@
-"""Regenerating the bundled sample sessions (dreamcli/data/sample_sessions/) from the synthetic
-generator: `python -m dreamcli.testing.sample_sessions --rebuild`, then commit the result."""
+"""Regenerating the bundled sample sessions (dreamcli/data/sample_sessions/) from their stories
+(`dreamcli.testing.sample_stories`): `python -m dreamcli.testing.sample_sessions --rebuild`, then
+commit the result."""
 
 from __future__ import annotations
 
@@ -14,15 +15,38 @@ from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace
 
 
+def build(ws: Workspace) -> int:
+    """Write the sample stories' sessions, grades and memory notes into `ws`; returns the sessions."""
+    import os
+
+    from dreamcli.testing.sample_stories import PLAN, STORIES, StoryGenerator, stale_ci_note
+    from dreamcli.testing.synthetic import GenConfig
+    from dreamcli.workspace.fsutil import atomic_write_text
+
+    ws.ensure_layout()
+    gen = StoryGenerator(ws, GenConfig(sessions=SAMPLE_SESSIONS, seed=SAMPLE_SEED, size_kb=SAMPLE_SIZE_KB))
+    schedule = [name for name, n in PLAN.items() for _ in range(n)]
+    gen.rng.shuffle(schedule)
+    stale_ci_note(gen)
+    index = 0
+    for name in schedule:
+        index += STORIES[name](gen, index, SAMPLE_SESSIONS - index)
+    root = ws.memories_root(gen.cfg.memory_store)
+    for path, (text, t_ms) in sorted(gen.memory_notes.items()):
+        target = root / path.removeprefix("/memories/")
+        atomic_write_text(target, text, fsync=False)
+        os.utime(target, (t_ms / 1000, t_ms / 1000))
+    return index
+
+
 def rebuild(dest: Path | None = None) -> int:
-    """Regenerate the bundled samples from the synthetic generator; returns the number of sessions."""
+    """Regenerate the bundled samples from their stories; returns the number of sessions."""
     from dreamcli.sessions.paths import iter_session_files
-    from dreamcli.testing.synthetic import GenConfig, generate
 
     dest = dest or samples_dir()
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(root=Path(tmp) / "ws", source="option")
-        generate(ws, GenConfig(sessions=SAMPLE_SESSIONS, seed=SAMPLE_SEED, size_kb=SAMPLE_SIZE_KB))
+        build(ws)
         if dest.exists():
             shutil.rmtree(dest)
         ensure_dir(dest / "sessions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.ui.console import err, info, out
+from dreamcli.ui.console import err, out
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
              "create": "green"}
@@ -50,54 +50,71 @@ def _support(op: dict[str, Any]) -> str:
 
 
 def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: str = "dreamcli") -> None:
+    """The proposed operations on stdout, the summary and next steps on stderr; every line wrapped
+    between words to the terminal's width (COLUMNS, else 80, when not a terminal)."""
     from rich.markup import escape
 
+    from dreamcli.ui.prose import say
+
+    def note(text: str) -> None:
+        say(err(), text, hanging="  ")
+
+    def command(label: str, cmd_line: str) -> None:  # a command to copy stays on one line, whole
+        err().print(f"{label} {cmd_line}", markup=False, highlight=False, soft_wrap=True)
+
     if result.status == "nothing_new":
-        info(f"Nothing new to dream about for playbook '{result.playbook}' (no new sessions or grades).")
+        note(f"Nothing new to dream about for playbook '{result.playbook}' (no new sessions or grades).")
         return
     inputs = result.dream.get("inputs", {})
     usage = result.dream.get("usage", {})
     how = "offline" if result.dream.get("offline") else f"{usage.get('model_calls', 0)} model calls"
-    info(f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
+    note(f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
          f"{inputs.get('graded', 0)} graded) for playbook '{result.playbook}', {how}.")
     ops = [op.to_json() for op in result.operations]  # rendered in their stored form
-    for flaky in result.dream.get("flaky") or []:
-        out().print(f"[yellow]flaky[/]   {escape(flaky['text'])}", markup=True, highlight=False, soft_wrap=True)
-    if not ops:
-        info("Nothing recurred often enough to propose.")
-        if result.path:
-            info(f"Report: {result.path / 'report.md'}")
-        return
     console = out()
+    for flaky in result.dream.get("flaky") or []:
+        say(console, f"flaky   {flaky['text']}", hanging="    ",
+            markup=f"[yellow]flaky[/]   {escape(flaky['text'])}")
+    if not ops:
+        note("Nothing recurred often enough to propose.")
+        if result.path:
+            note(f"Report: {result.path / 'report.md'}")
+        return
     for op in ops:
         style = _OP_STYLE.get(op["op"], "")
-        head = f"[{style}]{op['op']:<7}[/] [bold]{op['entry_id']}[/]"
         where = op.get("section") or op.get("path") or ""
         sup = _support(op)
         blocking = [f for f in op.get("lint") or [] if f.get("severity") == "block"]
         warns = [f for f in op.get("lint") or [] if f.get("severity") != "block"]
-        tail = f"  [dim]{escape(where)}{' · ' + sup if sup else ''}[/]"
-        console.print(head + tail, markup=True, highlight=False)
+        tail = f"{where}{' · ' + sup if sup else ''}"
+        say(console, f"{op['op']:<7} {op['entry_id']}  {tail}", hanging="    ",
+            markup=f"[{style}]{op['op']:<7}[/] [bold]{op['entry_id']}[/]  [dim]{escape(tail)}[/]")
         text = op.get("text") if op["op"] != "retire" else f"(retire) {op.get('reason', '')}"
         if op.get("target") == "memory" and op["op"] != "retire":
             text = op.get("reason", "")
         for line in (text or "").splitlines()[:6]:
-            console.print("    " + escape(line), markup=True, highlight=False, soft_wrap=True)
+            say(console, line, indent="    ")
         for f in blocking:
-            console.print(f"    [bold red]BLOCK[/] {escape(f['rule'])}: {escape(f['message'])}", markup=True)
+            plain = f"BLOCK {f['rule']}: {f['message']}"
+            say(console, plain, indent="    ", hanging="      ",
+                markup=f"    [bold red]BLOCK[/] {escape(f['rule'])}: {escape(f['message'])}")
         for f in warns:
-            console.print(f"    [yellow]warn[/] {escape(f['rule'])}: {escape(f['message'])}", markup=True)
+            plain = f"warn {f['rule']}: {f['message']}"
+            say(console, plain, indent="    ", hanging="      ",
+                markup=f"    [yellow]warn[/] {escape(f['rule'])}: {escape(f['message'])}")
         if op.get("taint"):
-            console.print(f"    [bold yellow]TAINTED[/] evidence only from untrusted content "
-                          f"({escape(', '.join(op['taint']))}); approve --all leaves it out", markup=True)
+            plain = (f"TAINTED evidence only from untrusted content ({', '.join(op['taint'])}); approve --all "
+                     "leaves it out")
+            say(console, plain, indent="    ", hanging="      ",
+                markup=f"    [bold yellow]TAINTED[/] {escape(plain.removeprefix('TAINTED '))}")
     if result.status == "dry_run":
-        info(f"Dry run: {len(ops)} operations would be proposed; nothing was written.")
+        note(f"Dry run: {len(ops)} operations would be proposed; nothing was written.")
         return
-    info(f"Proposed {len(ops)} operations in dream {result.dream_id} (pending review). Nothing is live yet.")
-    info(f"Report: {result.path / 'report.md'}")
+    note(f"Proposed {len(ops)} operations in dream {result.dream_id} (pending review). Nothing is live yet.")
+    note(f"Report: {result.path / 'report.md'}")
     if approved is not None:
-        info(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint): "
+        note(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint): "
              f"{len(approved.get('held_for_review', []))}.")
         return
-    info(f"Review: {cmd} playbooks diff {result.dream_id}")
-    info(f"Approve: {cmd} playbooks approve {result.dream_id} --all --yes   (or --entry ID)")
+    command("Review:", f"{cmd} playbooks diff {result.dream_id}")
+    command("Approve:", f"{cmd} playbooks approve {result.dream_id} --all --yes   (or --entry ID)")

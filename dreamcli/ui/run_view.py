@@ -178,15 +178,17 @@ class RunView(RunCallbacks):
     # --- approvals ----------------------------------------------------------------------------
     def ask_approval(self, kind: str, detail: str) -> bool | str:
         """Ask on the terminal whether a command or write may run (only called on a TTY): y, n (the
-        default, and Ctrl-D), or a: "always", the same kind of call for the rest of this session."""
-        from dreamcli.agent.approvals import ALWAYS, always_pattern
+        default, and Ctrl-D), a: "always", the same kind of call for the rest of this session, or w:
+        always, in this run and every later run in this workspace (kept in state/approvals.json)."""
+        from dreamcli.agent.approvals import ALWAYS, ALWAYS_WORKSPACE, always_pattern
 
         self.waiting.disarm()
         what = "Run command" if kind == "command" else "Write file"
         scope = always_pattern(kind, detail)
         with self._lock:
             self._end_text_line()
-            sys.stderr.write(f"{what}: {detail}\n  allow? [y]es, [N]o, [a]lways '{scope}' this session: ")
+            sys.stderr.write(f"{what}: {detail}\n  allow? [y]es, [N]o, [a]lways '{scope}' this session, "
+                             f"[w] '{scope}' in this workspace: ")
             sys.stderr.flush()
             try:
                 answer = sys.stdin.readline().strip().lower()
@@ -194,6 +196,8 @@ class RunView(RunCallbacks):
                 return False
         if answer in ("a", "always"):
             return ALWAYS
+        if answer in ("w", "workspace"):
+            return ALWAYS_WORKSPACE
         return answer in ("y", "yes")
 
 

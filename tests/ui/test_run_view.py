@@ -65,12 +65,14 @@ def test_quiet_shows_only_warnings_and_retries(capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize(("answer", "approved"), [("y\n", True), ("yes\n", True), ("\n", False), ("n\n", False),
-                                                 ("", False), ("a\n", "always")])
+                                                 ("", False), ("a\n", "always"), ("w\n", "workspace"),
+                                                 ("workspace\n", "workspace")])
 def test_approval_prompt(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: str,
                          approved: bool) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     assert RunView().ask_approval("command", "rm -rf build") == approved
-    assert capsys.readouterr().err == "Run command: rm -rf build\n  allow? [y]es, [N]o, [a]lways 'rm *' this session: "
+    assert capsys.readouterr().err == ("Run command: rm -rf build\n  allow? [y]es, [N]o, [a]lways 'rm *' this session, "
+                                       "[w] 'rm *' in this workspace: ")
 
 
 def test_a_silent_model_call_says_it_is_waiting(monkeypatch: pytest.MonkeyPatch,

@@ -121,3 +121,16 @@ def test_table_at_width(name: str, width: int, monkeypatch: pytest.MonkeyPatch,
 
 def _words(text: str) -> list[str]:
     return [" ".join(line.split()) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_grade_keeps_every_criterion_whole(width: int, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """At 60 columns the failing criteria go under their row rather than split (`cites-policy-sec / tion`)."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    console._cache.clear()
+    _grade()
+    text = capsys.readouterr().out
+    assert all(len(line.rstrip()) <= width for line in text.splitlines())
+    words = set(re.findall(r"[^\s,()]+", text))
+    assert {SID[0], SID[1], "cites-policy-section", "no-legal-advice", "needs_revision"} <= words
