@@ -1,11 +1,17 @@
-"""Issue 2 benchmarks: CLI start-up, session reader throughput and memory, `sessions list` at 10,000.
+"""Issue 2 benchmarks: CLI start-up, session reader throughput and memory, `sessions list` at 10,000; and
+issue 22's hot-path figures: the reader and `sessions list --json` (grades joined) before and after, in
+one run, each against its baseline (a plain `json.loads` of the same lines; the empty listing).
 
-Run from the repo root: `python bench/bench_foundation.py [--quick]`. Writes docs/benchmarks.md.
+Run from the repo root: `python bench/bench_foundation.py [--quick] [--before DIR] [--hot-only]`. DIR is a
+copy of an older tree (`git archive <rev> | tar -x -C DIR`) whose `dreamcli` is measured as "before" in
+child processes (`PYTHONPATH=DIR`); without it only this tree is measured. `--hot-only` runs the issue 22
+part alone. Writes the "foundation" and "hotpath" sections of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -88,8 +94,138 @@ def reader_run(root: Path) -> tuple[float, float, float, int]:
     return float(nbytes), float(dt), float(rss), int(events)
 
 
+# --- issue 22: the hot path before and after, each against its baseline, in one run -----------------
+
+HOT_READER = """
+import json, sys, time
+from pathlib import Path
+mode, root = sys.argv[1], Path(sys.argv[2])
+files = sorted(root.glob("sessions/*/*/*/*.jsonl"))
+c0, t0 = time.process_time(), time.perf_counter()
+lines = nbytes = 0
+if mode == "reader":
+    from dreamcli.sessions.reader import ReadStats, iter_events
+    stats = ReadStats()
+    for p in files:
+        for _ in iter_events(p, stats):
+            pass
+    lines, nbytes = stats.lines, stats.bytes
+else:
+    loads = json.loads if mode == "json" else __import__("msgspec").json.Decoder().decode
+    for p in files:
+        with open(p, "rb") as f:
+            for raw in f:
+                lines += 1
+                nbytes += len(raw)
+                loads(raw)
+print(lines, nbytes, time.perf_counter() - t0, time.process_time() - c0)
+"""
+
+
+def _env(tree: Path | None) -> dict[str, str]:
+    """The environment of a child: `tree` first on its path (children run outside the repo: `python -c`
+    and `-m` put the working directory first)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    return env
+
+
+def _measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of one child process, its own high-water mark (GNU time's wait4)."""
+    timer = shutil.which("time") or "/usr/bin/time"
+    t0 = time.perf_counter()
+    out = subprocess.run([timer, "-f", "%U %S %M", *cmd], env=env, stdout=subprocess.DEVNULL, cwd=cwd,
+                         stderr=subprocess.PIPE, text=True, check=True)
+    wall = time.perf_counter() - t0
+    user, system, kb = out.stderr.strip().splitlines()[-1].split()
+    return wall, float(user) + float(system), float(kb) / 1024
+
+
+def _median(runs: list[tuple[float, ...]], i: int) -> float:
+    return statistics.median(r[i] for r in runs)
+
+
+def hot_reader(root: Path, before: Path | None, runs: int) -> list[tuple[str, float, float, float]]:
+    """(label, lines/s, MB/s, CPU s) medians; the variants interleaved run by run so load hits all alike."""
+    variants: list[tuple[str, str, Path | None]] = [("plain `json.loads` per line (baseline)", "json", None),
+                                                     ("plain msgspec decode per line", "msgspec", None)]
+    if before is not None:
+        variants.append(("reader, before", "reader", before))
+    variants.append(("reader, after", "reader", None))
+    got: dict[str, list[tuple[float, ...]]] = {label: [] for label, _, _ in variants}
+    for _ in range(runs):
+        for label, mode, tree in variants:
+            out = subprocess.run([sys.executable, "-c", HOT_READER, mode, str(root)], env=_env(tree), cwd=root,
+                                 capture_output=True, text=True, check=True)
+            lines, nbytes, wall, cpu = (float(x) for x in out.stdout.split())
+            got[label].append((lines / wall, nbytes / wall / 1e6, cpu))
+    return [(label, _median(got[label], 0), _median(got[label], 1), _median(got[label], 2)) for label, _, _ in variants]
+
+
+def hot_listing(home: Path, before: Path | None, runs: int, limit: int) -> list[tuple[str, float, float, float]]:
+    """`sessions list --json` over the whole corpus (grades joined), and the empty listing as the floor."""
+    base = [sys.executable, "-m", "dreamcli", "--home", str(home), "sessions", "list", "--json"]
+    variants: list[tuple[str, list[str], Path | None]] = [
+        ("empty listing, after (floor)", [*base, "--since", "2099-01-01"], None)]
+    if before is not None:
+        variants.append((f"all {limit:,}, before", [*base, "--limit", str(limit)], before))
+    variants.append((f"all {limit:,}, after", [*base, "--limit", str(limit)], None))
+    if before is not None:
+        variants.append(("default `--limit 50`, before", base, before))
+    variants.append(("default `--limit 50`, after", base, None))
+    for _, cmd, tree in variants:  # warm: the indexes catch up once, as any later listing finds them
+        subprocess.run(cmd, env=_env(tree), stdout=subprocess.DEVNULL, check=True, cwd=home)
+    got: dict[str, list[tuple[float, ...]]] = {label: [] for label, _, _ in variants}
+    for _ in range(runs):
+        for label, cmd, tree in variants:
+            got[label].append(_measured(cmd, _env(tree), home))
+    return [(label, _median(got[label], 0), _median(got[label], 1), _median(got[label], 2)) for label, _, _ in variants]
+
+
+def hotpath_section(tmp: Path, *, quick: bool, before: Path | None) -> str:
+    from dreamcli.store.index import rebuild
+    from dreamcli.testing.synthetic import GenConfig, generate
+    from dreamcli.workspace.home import Workspace
+
+    n = 1000 if quick else 10_000
+    load0 = f"{os.getloadavg()[0]:.1f}"
+    ws = Workspace(root=tmp / "corpus", source="env").ensure_layout()
+    manifest = generate(ws, GenConfig(sessions=n, seed=5, days=60))
+    rebuild(ws)
+    runs = 5 if quick else 7
+    reader = hot_reader(ws.root, before, runs)
+    listing = hot_listing(ws.root, before, runs, n)
+    base = reader[0][3]
+    md = [f"### Hot path (issue 22): reader and listing{' (QUICK RUN)' if quick else ''}", "",
+          f"Synthetic corpus (`dreamcli.testing.synthetic.generate`, seed 5): {n:,} sessions, "
+          f"{manifest.bytes / 1e6:.0f} MB, {manifest.grades:,} grades. Child processes, medians of {runs} runs, "
+          "variants interleaved run by run; *before* is " + ("the tree given by `--before`" if before else
+                                                              "not measured (no `--before`)") + ". "
+          f"Load average {load0} at the start, {os.getloadavg()[0]:.1f} at the end: on a shared machine the "
+          "CPU seconds (and the CPU ratios) are the steadier figures.", "",
+          "| reader over every line | lines/s | MB/s | CPU s | MB per CPU s | CPU ratio to `json.loads` |",
+          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    md += [f"| {label} | {lps:,.0f} | {mbs:.0f} | {cpu:.2f} | {manifest.bytes / 1e6 / cpu:.0f} | {cpu / base:.2f}× |"
+           for label, lps, mbs, cpu in reader]
+    floor, floor_cpu = listing[0][1], listing[0][2]
+    md += ["", f"`sessions list --json` (the session index and the grades index warm; {n:,} sessions):", "",
+           "| listing | wall s | CPU s | peak RSS MB | wall ratio to the floor | CPU ratio to the floor |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    md += [f"| {label} | {wall:.3f} | {cpu:.2f} | {rss:.0f} | {wall / floor:.2f}× | {cpu / floor_cpu:.2f}× |"
+           for label, wall, cpu, rss in listing]
+    return "\n".join(md) + "\n"
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    before = Path(sys.argv[sys.argv.index("--before") + 1]) if "--before" in sys.argv else None
+    if "--hot-only" in sys.argv:
+        with tempfile.TemporaryDirectory(prefix="dreamcli-bench-hot-") as d:
+            hot = hotpath_section(Path(d), quick=quick, before=before)
+        print(hot)
+        write_section("hotpath", hot)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="dreamcli-bench-"))
     try:
         runs = 5 if quick else 15
@@ -118,6 +254,7 @@ def main() -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         listed = len(json.loads(out.stdout)["sessions"])
         lt = timed(cmd, 3 if quick else 5)
+        hot = hotpath_section(tmp / "hot", quick=quick, before=before)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -135,7 +272,9 @@ Machine: {machine()}. {'QUICK RUN (smaller sizes).' if quick else ''}
 | `sessions list` over {listed:,} sessions (all listed, --json) | {statistics.median(lt):.2f} s | ≤ 2 s |
 """
     print(md)
+    print(hot)
     write_section("foundation", md)
+    write_section("hotpath", hot)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def list_cmd(
                                 "or wrong-typed first line)."),
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
-    from dreamcli.outcomes.store import latest_by_session
+    from dreamcli.outcomes.grade_index import latest_grades
     from dreamcli.sessions.schema import END_STATUSES
     from dreamcli.sessions.summary import SessionFilter, apply_grades
     from dreamcli.store.tree import list_with_children
@@ -48,7 +48,8 @@ def list_cmd(
     flt = SessionFilter(
         since=parse_since(since) if since else None, status=status, task=task, include_children=children
     )
-    rows = apply_grades(list_with_children(ws, flt, limit), latest_by_session(ws))  # children under their lead
+    rows = list_with_children(ws, flt, limit)  # children under their lead
+    rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))  # the listed ones only
     if as_json:
         print_json({"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped})
     else:

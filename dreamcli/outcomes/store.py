@@ -118,7 +118,8 @@ def iter_grades(ws: Workspace) -> Iterator[dict[str, Any]]:
 
 
 def latest_by_session(ws: Workspace) -> dict[str, dict[str, Any]]:
-    """The most recent grade of each session (any outcome spec)."""
+    """The most recent grade of each session (any outcome spec): the whole file read, every record kept.
+    Listings use `dreamcli.outcomes.grade_index.latest_grades` (an index; only the sessions shown)."""
     latest: dict[str, dict[str, Any]] = {}
     for rec in iter_grades(ws):
         latest[rec["session_id"]] = rec

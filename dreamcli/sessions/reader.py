@@ -1,6 +1,10 @@
 """Streaming session reader: line by line, skips and counts corrupt or truncated lines, reads every
 known schema version (upgrading older ones to the current shape). Every line is type-checked at this
-boundary (`dreamcli.sessions.validate`): valid JSON with wrong types counts as a corrupt line."""
+boundary (`dreamcli.sessions.validate`): valid JSON with wrong types counts as a corrupt line.
+
+Lines are decoded with `dreamcli.codec` (msgspec). What msgspec refuses but the standard library reads
+(`NaN`, a number out of float range, a lone surrogate escape, a byte-order mark: lines an older writer or a
+person may have left) is decoded again with `json`, so the two read exactly the same lines."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from dreamcli.codec import loads as _loads
 from dreamcli.sessions.schema import SCHEMA_VERSION
 from dreamcli.sessions.validate import type_problem
 
@@ -45,8 +50,10 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """(event, None), or (None, why) for a line with valid JSON and wrong types, else (None, None)."""
     try:
-        event = json.loads(raw)
-    except (ValueError, RecursionError):
+        event = _loads(raw)
+    except ValueError:
+        event = _stdlib_loads(raw)
+    except RecursionError:
         return None, None
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return None, None
@@ -63,6 +70,14 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return event, None
 
 
+def _stdlib_loads(raw: bytes) -> Any:
+    """The slow path: what the standard library reads of a line msgspec refused; None if nothing."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
 def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str, Any]]:
     """Yield the valid events of one session file, in file order."""
     stats = stats if stats is not None else ReadStats()
@@ -72,7 +87,7 @@ def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str
             lineno += 1
             stats.lines += 1
             stats.bytes += len(raw)
-            if not raw.strip():
+            if raw.isspace():  # a blank line (never empty: a line read from a file has at least one byte)
                 continue
             event, wrong = _parse(raw)
             if event is not None:
@@ -98,9 +113,12 @@ def iter_events(path: Path, stats: ReadStats | None = None) -> Iterator[dict[str
 
 def _newer_version(raw: bytes) -> bool:
     try:
-        v = json.loads(raw).get("v")
-    except (ValueError, AttributeError, RecursionError):
+        event = _loads(raw)
+    except ValueError:
+        event = _stdlib_loads(raw)
+    except RecursionError:
         return False
+    v = event.get("v") if isinstance(event, dict) else None
     return isinstance(v, int) and v > SCHEMA_VERSION
 
 

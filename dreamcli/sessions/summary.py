@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,14 @@ class SessionSummary:
         return (self.input_tokens or 0) + (self.output_tokens or 0)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The fields in declaration order (what `dataclasses.asdict` gives, without its deep copy) and `tokens`."""
+        data = {name: getattr(self, name) for name in _SUMMARY_FIELDS}
+        data["tags"] = list(self.tags)
         data["tokens"] = self.tokens
         return data
+
+
+_SUMMARY_FIELDS = tuple(f.name for f in fields(SessionSummary))
 
 
 def summarize(path: Path) -> SessionSummary | None:

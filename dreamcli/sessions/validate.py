@@ -31,49 +31,67 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 _REQUIRED = {"message": ("role", "content"), "tool": ("name",), "session.end": ("status",),
              "subagent": ("child_session_id",)}
-_NUMBERS = ("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
-            "tool_calls", "tool_errors", "duration_ms", "tool_unanswered")
+_NUMBERS = frozenset(("turns", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                      "cost_usd", "tool_calls", "tool_errors", "duration_ms", "tool_unanswered"))
 
 
-def _is(value: Any, kind: str) -> bool:
-    if kind == _STR:
-        return isinstance(value, str)
-    if kind == _INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _NUM:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == _BOOL:
-        return isinstance(value, bool)
-    if kind == _LIST:
-        return isinstance(value, list)
-    if kind == _DICT:
-        return isinstance(value, dict)
-    return value is None
+_TYPES: dict[str, frozenset[type]] = {
+    _STR: frozenset({str}), _INT: frozenset({int}), _NUM: frozenset({int, float}), _BOOL: frozenset({bool}),
+    _LIST: frozenset({list}), _DICT: frozenset({dict}), _NULL: frozenset({type(None)}),
+}
+_NUMBER = frozenset({int, float, type(None)})
+_ENVELOPE = (("session_id", _TYPES[_STR]), ("ts", _TYPES[_STR]), ("seq", _TYPES[_INT]))
+# per event type: the envelope's and the type's fields with the Python types a decoded value may have
+_CHECKS: dict[str, tuple[tuple[str, frozenset[type]], ...]] = {
+    etype: _ENVELOPE + tuple((name, frozenset().union(*(_TYPES[k] for k in kinds))) for name, kinds in fields.items())
+    for etype, fields in _FIELDS.items()
+}
+_ABSENT = object()
 
 
 def type_problem(event: dict[str, Any]) -> str | None:
     """None when `event` (already a dict with a str `type` and an int `v`) has the types of schema v1;
-    else a short description of the first wrong field."""
-    for name, kind in (("session_id", _STR), ("ts", _STR), ("seq", _INT)):
-        if name in event and not _is(event[name], kind):
-            return f"wrong type for {name!r}"
+    else a short description of the first wrong field.
+
+    `event` is decoded JSON, so each value's exact type is one of str, int, float, bool, None, list and
+    dict (a bool is never an integer here): one set lookup per field present."""
     etype = event["type"]
-    for name in _REQUIRED.get(etype, ()):
-        if name not in event:
-            return f"{etype} without {name!r}"
-    for name, kinds in _FIELDS.get(etype, {}).items():
-        if name in event and not any(_is(event[name], k) for k in kinds):
+    checks = _CHECKS.get(etype)
+    if checks is None:
+        checks = _ENVELOPE
+    else:
+        for name in _REQUIRED.get(etype, ()):
+            if name not in event:
+                return _envelope_problem(event) or f"{etype} without {name!r}"
+    for name, allowed in checks:
+        value = event.get(name, _ABSENT)
+        if value is not _ABSENT and type(value) not in allowed:
             return f"wrong type for {name!r}"
-    if etype == "message" and isinstance(event.get("content"), list) and not all(
-            isinstance(b, dict) and isinstance(b.get("type"), str) for b in event["content"]):
-        return "wrong type for 'content' blocks"
-    if etype == "session.start" and isinstance(event.get("task"), dict):
-        task = event["task"]
-        if any(task.get(k) is not None and not isinstance(task.get(k), str) for k in ("name", "prompt")):
-            return "wrong type for 'task'"
+    if etype == "message":
+        content = event.get("content")
+        if type(content) is list:
+            for block in content:
+                if type(block) is not dict or type(block.get("type")) is not str:
+                    return "wrong type for 'content' blocks"
+    elif etype == "session.start":
+        task = event.get("task")
+        if type(task) is dict:
+            for k in ("name", "prompt"):
+                v = task.get(k)
+                if v is not None and type(v) is not str:
+                    return "wrong type for 'task'"
     for name in ("totals", "usage"):
         block = event.get(name)
-        if isinstance(block, dict) and any(
-                v is not None and not _is(v, _NUM) for k, v in block.items() if k in _NUMBERS or k.endswith("_tokens")):
-            return f"wrong type in {name!r}"
+        if type(block) is dict:
+            for k, v in block.items():
+                if type(v) not in _NUMBER and (k in _NUMBERS or k.endswith("_tokens")):
+                    return f"wrong type in {name!r}"
+    return None
+
+
+def _envelope_problem(event: dict[str, Any]) -> str | None:
+    for name, allowed in _ENVELOPE:
+        value = event.get(name, _ABSENT)
+        if value is not _ABSENT and type(value) not in allowed:
+            return f"wrong type for {name!r}"
     return None

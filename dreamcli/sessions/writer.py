@@ -8,13 +8,13 @@ that also sends the data on (the agent loop's history) can use that copy instead
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from dreamcli import __version__
+from dreamcli.codec import dumps_line
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sessions import schema
@@ -25,11 +25,25 @@ from dreamcli.workspace.home import Workspace
 
 
 class LineSink(Protocol):
-    """Told of every line written and of the end (dreamcli.store.sink uploads to object storage)."""
+    """Told of the file opened, of every line written and of the end (dreamcli.store.sink: the session
+    index notes the sealed file; object storage uploads the lines)."""
+
+    def opened(self, session_id: str, path: Path) -> None: ...
 
     def appended(self, session_id: str) -> None: ...
 
     def sealed(self, session_id: str) -> None: ...
+
+
+def _line(event: dict[str, Any]) -> bytes:
+    """One JSONL line: compact UTF-8 JSON through dreamcli.codec (what `json.dumps` wrote, NaN as null);
+    a dict key msgspec refuses and the standard library writes (True, None) goes the slow way."""
+    try:
+        return dumps_line(event)
+    except TypeError:
+        import json
+
+        return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 class SessionWriter:
@@ -56,6 +70,8 @@ class SessionWriter:
         self._lock = threading.Lock()
         self._fd: int | None = open_append(self.path)
         self.ended = False
+        if sink is not None:
+            sink.opened(self.session_id, self.path)
 
     # --- generic -------------------------------------------------------------------------------
     def write(self, type_: str, ts: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -71,14 +87,17 @@ class SessionWriter:
                 "seq": self._seq,
             }
             event.update(self.redactor.redact_obj(fields))
-            line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
-            write_all(self._fd, line.encode("utf-8"))
+            self._emit(self._fd, _line(event))
             if self._sink is not None:
                 self._sink.appended(self.session_id)
             self._seq += 1
             if type_ == schema.SESSION_END:
                 self.ended = True
             return event
+
+    def _emit(self, fd: int, line: bytes) -> None:
+        """Put one whole line in the file (a staging writer of a bulk import buffers them instead)."""
+        write_all(fd, line)
 
     # --- typed helpers --------------------------------------------------------------------------
     def start(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
@@ -51,6 +52,13 @@ def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, 
     return (rel, rel.rsplit("/", 1)[0], size, mtime_ns, _ms(s.started), *(values[f] for f in FIELDS))
 
 
+_AT = {name: i for i, name in enumerate(COLUMNS)}
+_PLAIN = tuple((f, _AT[f]) for f in FIELDS if f != "tags")
+_TAGS = _AT["tags"]
+
+
 def from_row(row: tuple[Any, ...]) -> SessionSummary:
-    values = dict(zip(COLUMNS, row, strict=True))
-    return SessionSummary(**{f: values[f] for f in FIELDS if f != "tags"}, tags=json.loads(values["tags"] or "[]"))
+    if len(row) != len(COLUMNS):
+        raise ValueError(f"a session index row has {len(row)} columns, not {len(COLUMNS)}")
+    tags = row[_TAGS]
+    return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=loads(tags) if tags else [])

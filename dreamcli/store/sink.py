@@ -1,10 +1,16 @@
-"""Connecting SessionWriter to an object store: the writer keeps writing the local file (the crash-safe
-buffer, and the local truth), and this sink uploads its whole lines as parts every N lines and at the
-end. An upload that fails never fails the run: it is logged to state/logs/store.log and the lines wait
-in the local file for the next upload (`ObjectStore.resume`)."""
+"""What a run's SessionWriter tells the layers above it (`session_sink`): the session index, and the
+object store when one is configured.
+
+- The index: when the writer seals its session, its row is upserted (`dreamcli.store.index.note_session`),
+  so listings find it without re-listing its day directory. A busy or broken index never fails the run.
+- Object storage: the writer keeps writing the local file (the crash-safe buffer, and the local truth),
+  and the upload sink sends its whole lines as parts every N lines and at the end. An upload that fails
+  never fails the run: it is logged to state/logs/store.log and the lines wait in the local file for the
+  next upload (`ObjectStore.resume`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dreamcli.timeutil import now_rfc3339
@@ -23,6 +29,9 @@ class UploadSink:
         self.ws = ws
         self.store = store
 
+    def opened(self, session_id: str, path: Path) -> None:
+        pass  # the store finds the local buffer by the session id
+
     def appended(self, session_id: str) -> None:
         try:
             self.store.appended(session_id)
@@ -40,8 +49,36 @@ class UploadSink:
                     f"{now_rfc3339()} {session_id} upload to {self.store.url} failed: {type(err).__name__}: {err}")
 
 
-def session_sink(ws: Workspace, config: Config) -> UploadSink | None:
-    """The sink for the workspace's configured store; None for the local directory (nothing to do)."""
+class SessionSink:
+    """The sink of a run's writer: passes every line and the seal on to the upload sink (object storage,
+    when configured), then notes the sealed session in the session index."""
+
+    def __init__(self, ws: Workspace, upload: UploadSink | None = None) -> None:
+        self.ws = ws
+        self.upload = upload
+        self._paths: dict[str, Path] = {}
+
+    def opened(self, session_id: str, path: Path) -> None:
+        self._paths[session_id] = path
+        if self.upload is not None:
+            self.upload.opened(session_id, path)
+
+    def appended(self, session_id: str) -> None:
+        if self.upload is not None:
+            self.upload.appended(session_id)
+
+    def sealed(self, session_id: str) -> None:
+        if self.upload is not None:
+            self.upload.sealed(session_id)
+        path = self._paths.pop(session_id, None)
+        if path is not None:
+            from dreamcli.store.index import note_session
+
+            note_session(self.ws, path)  # never raises
+
+
+def upload_sink(ws: Workspace, config: Config) -> UploadSink | None:
+    """The upload sink for the workspace's configured store; None for the local directory."""
     from dreamcli.store.url import is_local, open_store
 
     url = config.sessions.url
@@ -52,3 +89,8 @@ def session_sink(ws: Workspace, config: Config) -> UploadSink | None:
     store = open_store(ws, url, part_lines=config.sessions.part_lines)
     assert isinstance(store, ObjectStore)
     return UploadSink(ws, store)
+
+
+def session_sink(ws: Workspace, config: Config) -> SessionSink:
+    """The sink of a run's SessionWriter: the session index, and the configured object store if any."""
+    return SessionSink(ws, upload_sink(ws, config))

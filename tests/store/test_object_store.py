@@ -68,12 +68,12 @@ def test_a_kill_during_upload_loses_only_the_unuploaded_tail(ws: Workspace, s3_e
 def test_the_writer_uploads_through_its_sink_and_keeps_the_local_file(ws: Workspace, s3_env: str) -> None:
     config = Config.model_validate({"sessions": {"url": s3_env, "part_lines": 2}})
     sink = session_sink(ws, config)
-    assert sink is not None
+    assert sink.upload is not None
     with SessionWriter(ws, sink=sink) as w:
         w.start(task={"name": "t", "prompt": "p"}, model=None, workdir=None)
         for i in range(4):
             w.message("user", f"hello {i}")
-        assert len(sink.store._part_sizes(w.session_id)) == 2  # every 2 lines: whole parts
+        assert len(sink.upload.store._part_sizes(w.session_id)) == 2  # every 2 lines: whole parts
         w.end("completed")
     local = session_path(ws, w.session_id).read_bytes()  # the local layout is unchanged
     store = open_store(ws, s3_env)
@@ -94,7 +94,7 @@ def test_a_failed_upload_never_fails_the_run(ws: Workspace, s3_env: str) -> None
 
 
 def test_local_is_the_default_and_urls_never_carry_secrets(ws: Workspace) -> None:
-    assert session_sink(ws, Config()) is None
+    assert session_sink(ws, Config()).upload is None  # the local directory: only the index is told
     assert open_store(ws, None).url.startswith("file://")
     assert open_store(ws, "").url.startswith("file://")
     for bad in ("s3://KEY:SECRET@bucket/x", "s3://bucket/x?endpoint_url=http://h", "s3:///x"):
