@@ -1,27 +1,73 @@
-"""Redaction throughput: clean log text (the common case), text with secrets, and per-message cost.
+"""Redaction throughput against a plain `str.find` of the rules' anchors, before and after the fast path.
 
-Run from the repo root: `python bench/bench_redaction.py [--quick]`. Writes its section of
-docs/benchmarks.md.
+Run from the repo root: `python bench/bench_redaction.py [--quick] [--runs 7] [--before DIR]`. DIR holds an
+older tree's `dreamcli/redaction` (e.g. `git archive <rev> dreamcli/redaction | tar -x -C DIR`); it is
+imported under another name and measured beside this one, run by run. Writes the redaction section of
+docs/benchmarks.md (not with `--quick`).
+
+The baseline is the least a literal prefilter does on clean text: one C-level search of the whole text
+per anchor, a literal that some rule needs (`str.count`, the search of `str.find` without a Python step
+per hit; the case-insensitive rules' anchors in the lower-cased text, `lower()` included).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import importlib
 import json
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from bench._report import machine, write_section
-from dreamcli.redaction import Redactor, default_redactor
+from bench._report import machine, write_section  # noqa: E402
+from dreamcli.redaction import default_redactor  # noqa: E402
+from dreamcli.redaction import redactor as redactor_module  # noqa: E402
 
 _RNG = random.Random(7)
+# One literal that each rule needs (its prefix, or each of its branches'); lower-case ones for the
+# case-insensitive rules, searched in the lower-cased text.
+CASED_ANCHORS = ("-----BEGIN ", "sk-", "sk_", "rk_", "gh", "github_pat_", "gl", "AKIA", "ASIA", "ABIA", "ACCA",
+                 "AIza", "npm_", "xox", "xapp-", "hooks.slack.com/", "://", "curl", "-p")  # fmt: skip
+FOLDED_ANCHORS = ("bearer", "authorization", "api", "pass", "pwd", "secret", "token")
+
+
+def find_anchors(text: str) -> object:
+    low = text.lower()
+    return sum(map(text.count, CASED_ANCHORS)) + sum(map(low.count, FOLDED_ANCHORS))
+
+
+def find_anchors_obj(obj: object) -> object:
+    """The baseline for `redact_obj`: the same walk, `find_anchors` on each string."""
+    if isinstance(obj, str):
+        return find_anchors(obj)
+    if isinstance(obj, dict):
+        return [find_anchors_obj(v) for v in obj.values()]
+    if isinstance(obj, list | tuple):
+        return [find_anchors_obj(v) for v in obj]
+    return None
+
+
+def transcript_records() -> list[object]:
+    """The records of the importers' fidelity corpus: transcripts as agents write them (most
+    strings are short: ids, types, timestamps, one-line messages)."""
+    records = []
+    for path in sorted((ROOT / "tests" / "sessions" / "fidelity").rglob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                records.append(json.loads(line))
+    return records
 
 
 def _hex(n: int) -> str:
@@ -60,90 +106,165 @@ def secret_chunk(i: int) -> str:
     return clean_log_chunk(i) + f"export GITHUB_TOKEN=gh{'p'}_{body}\nAuthorization: Bearer {body}Zz9\n"
 
 
-def samples(fn: Callable[[], object], runs: int) -> list[float]:
-    """CPU seconds per run: redaction is single-threaded, and on the shared box wall time swings
-    by half between runs while CPU time stays within a few percent."""
-    out = []
-    for _ in range(runs):
-        t0 = time.process_time()
-        fn()
-        out.append(time.process_time() - t0)
-    return out
+def load_before(tree: Path, tmp: Path) -> ModuleType:
+    """The redaction package of an older tree, imported as `_redaction_before`."""
+    target = tmp / "_redaction_before"
+    shutil.copytree(tree / "dreamcli" / "redaction", target, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in target.glob("*.py"):
+        path.write_text(path.read_text().replace("dreamcli.redaction", "_redaction_before"))
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("_redaction_before")
 
 
-def median_time(fn: Callable[[], object], runs: int) -> float:
-    return statistics.median(samples(fn, runs))
+class OneScan:
+    """This tree's redactor with `GATE_LIMIT` lifted: one scan at any length (the evidence for the limit)."""
+
+    def __init__(self, redactor: Any) -> None:
+        self.redactor = redactor
+
+    def _call(self, method: str, arg: Any) -> Any:
+        limit = redactor_module.GATE_LIMIT
+        redactor_module.GATE_LIMIT = sys.maxsize
+        try:
+            return getattr(self.redactor, method)(arg)
+        finally:
+            redactor_module.GATE_LIMIT = limit
+
+    def redact_text(self, s: str) -> str:
+        return str(self._call("redact_text", s))
+
+    def redact_obj(self, obj: Any) -> Any:
+        return self._call("redact_obj", obj)
 
 
-def throughput(fn: Callable[[], object], size: int, runs: int) -> str:
-    """Median and best MB per CPU-second."""
-    times = samples(fn, runs)
-    return f"{size / 1e6 / statistics.median(times):,.0f} MB/s (best {size / 1e6 / min(times):,.0f})"
+def cpu(fn: Callable[[], object]) -> float:
+    """CPU seconds: redaction is single-threaded, and on the shared box wall time swings by half
+    between runs while CPU time stays within a few percent."""
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def _row(label: str, size: int | None, calls: int, med: dict[str, float]) -> str:
+    """One table row: each variant's speed (MB/s, or µs per call), then its CPU time ÷ the baseline's."""
+
+    def speed(name: str) -> str:
+        if name not in med:
+            return "–"
+        return f"{med[name] / calls * 1e6:,.2f} µs/call" if size is None else f"{size / 1e6 / med[name]:,.0f} MB/s"
+
+    ratios = [f"{med[name] / med['baseline']:.2f}×" if name in med else "–" for name in ("before", "after", "scan")]
+    speeds = " | ".join(speed(name) for name in ("baseline", "before", "after", "scan"))
+    return f"| {label} | {speeds} | {' | '.join(ratios)} |"
 
 
 def main() -> None:
-    quick = "--quick" in sys.argv
-    runs = 3 if quick else 9
-    target_bytes = 2_000_000 if quick else 8_000_000
-    r = default_redactor()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--before", type=Path, default=None)
+    args = ap.parse_args()
+    runs = 3 if args.quick else args.runs
+    target = 2_000_000 if args.quick else 8_000_000
+    after = default_redactor()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-redaction-"))
+    try:
+        before = load_before(args.before, tmp).default_redactor() if args.before else None
+        measure(after, before, runs, target)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def measure(after: Any, before: Any, runs: int, target: int) -> None:
     chunks = [clean_log_chunk(i) for i in range(200)]
     unit = "\n".join(chunks)
-    clean = unit * max(1, target_bytes // len(unit))
-    assert r.redact_text(clean) is clean, "bench corpus must be secret-free"
-    with_secrets = "\n".join(secret_chunk(i) for i in range(200)) * max(1, target_bytes // len(unit))
-    near_miss_words = ("token", "secret", "pass", "api", "task-", "risk-", "curl", " -p", "npm_", "pwd")
-    plain_unit = "".join(
-        line + "\n" for line in unit.splitlines() if not any(w in line.lower() for w in near_miss_words)
-    )
-    plain = plain_unit * max(1, target_bytes // len(plain_unit))
-    custom = Redactor([r"ACME-[0-9]{6}"])
-    results = [
-        (r.redact_text, clean, "clean log text, many near-misses (token, secret, task-, URLs, curl, -p)"),
-        (r.redact_text, plain, "clean log text, few near-misses"),
-        (r.redact_text, with_secrets, "log text with 2 secrets per 1.5 KB"),
-        (custom.redact_text, clean, "clean near-miss text + 1 custom pattern"),
-    ]
-    rows = [
-        (label, throughput(lambda f=fn, t=text: f(t), len(text), runs), f"{len(text) / 1e6:.1f} MB")
-        for fn, text, label in results
-    ]
-
+    clean = unit * max(1, target // len(unit))
+    near = ("token", "secret", "pass", "api", "task-", "risk-", "curl", " -p", "npm_", "pwd")
+    plain_unit = "".join(line + "\n" for line in unit.splitlines() if not any(w in line.lower() for w in near))
+    plain = plain_unit * max(1, target // len(plain_unit))
+    dense = "\n".join(secret_chunk(i) for i in range(200)) * max(1, target // len(unit))
+    pieces = [unit[i : i + 1500] for i in range(0, len(unit) - 1500, 1500)] * 4  # tool outputs of 1.5 KB
+    shorts = [line for line in unit.splitlines() if 20 <= len(line) <= 60][:2000]  # one-line strings
     message = {
-        "v": 1,
-        "type": "message",
-        "seq": 3,
-        "role": "user",
-        "content": [
-            {
-                "type": "tool_result",
-                "tool_use_id": "toolu_01",
-                "is_error": False,
-                "content": [{"type": "text", "text": c}],
-            }
-            for c in chunks[:4]
-        ],
-    }
-    n = 2000
-    t_obj = median_time(lambda: [r.redact_obj(message) for _ in range(n)], runs) / n
-    short = "Reading file src/app.py (1,204 bytes)"
-    t_short = median_time(lambda: [r.redact_text(short) for _ in range(20000)], runs) / 20000
+        "v": 1, "type": "message", "seq": 3, "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "is_error": False,
+                     "content": [{"type": "text", "text": c}]} for c in chunks[:4]],
+    }  # fmt: skip
+    assert after.redact_text(clean) is clean and after.redact_text(plain) is plain, "corpus must be secret-free"
+    if before is not None:
+        assert before.redact_text(dense) == after.redact_text(dense), "before and after disagree"
 
-    rows += [
-        ("redact_obj, clean 6 KB message", f"{t_obj * 1e6:,.1f} µs/call", "returns same object"),
-        ("redact_text, short clean string", f"{t_short * 1e6:,.2f} µs/call", f"{len(short)} chars"),
-    ]
+    def per_text(redact: Callable[[str], object], texts: list[str]) -> Callable[[], object]:
+        return lambda: [redact(t) for t in texts]
+
+    def per_obj(redact: Callable[[object], object], objs: list[object]) -> Callable[[], object]:
+        return lambda: [redact(o) for o in objs]
+
+    # (label, size in chars or None for µs/call, calls per run, workload: redactor or baseline -> thunk)
+    cases: list[tuple[str, int | None, int, Callable[[Any], Callable[[], object]]]] = [
+        ("clean log text, many near-misses (one 8 MB string)", len(clean), 1,
+         lambda r: (lambda: r.redact_text(clean)) if r else (lambda: find_anchors(clean))),
+        ("clean log text, few near-misses (one 8 MB string)", len(plain), 1,
+         lambda r: (lambda: r.redact_text(plain)) if r else (lambda: find_anchors(plain))),
+        ("secret-dense log text, 2 secrets per 1.5 KB (one string)", len(dense), 1,
+         lambda r: (lambda: r.redact_text(dense)) if r else (lambda: find_anchors(dense))),
+        ("clean log text as 1.5 KB strings (tool outputs)", sum(map(len, pieces)), len(pieces),
+         lambda r: per_text(r.redact_text if r else find_anchors, pieces)),
+        ("clean one-line strings (20-60 chars)", None, len(shorts),
+         lambda r: per_text(r.redact_text if r else find_anchors, shorts)),
+        ("redact_obj, clean 6 KB message", None, 1000,
+         lambda r: (lambda: [r.redact_obj(message) for _ in range(1000)]) if r else
+         (lambda: [find_anchors(c) for _ in range(1000) for c in chunks[:4]])),
+    ]  # fmt: skip
+    records = transcript_records()
+    if records:
+        label = f"redact_obj, {len(records):,} transcript records (tests/sessions/fidelity)"
+        cases.append((label, None, len(records), lambda r: per_obj(r.redact_obj if r else find_anchors_obj, records)))
+    variants = {"baseline": None, "after": after, "scan": OneScan(after)}
+    variants |= {"before": before} if before is not None else {}
+    rows = []
+    for label, size, calls, workload in cases:
+        thunks = {name: workload(r) for name, r in variants.items()}
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(runs):  # interleaved, so that load drifts hit all variants alike
+            for name, thunk in thunks.items():
+                times[name].append(cpu(thunk))
+        rows.append(_row(label, size, calls, {name: statistics.median(ts) for name, ts in times.items()}))
+    before_is = "the tree given by `--before`, one scan per rule" if before is not None else "not measured"
     md = [
-        f"Machine: {machine()}. Medians of {runs} runs (best run in brackets), measured in one run, in",
-        "CPU time of the (single-threaded) redactor: on this shared box wall time swings by half between",
-        "runs. Throughput counts characters of ASCII text (1 MB = 10^6 chars) per CPU-second.",
+        f"Machine: {machine()}. `python bench/bench_redaction.py --before DIR`. Medians of {runs} runs, the",
+        "variants interleaved run by run, in CPU time of the (single-threaded) redactor: on this shared box",
+        "wall time swings by half between runs. MB = 10^6 characters of ASCII text.",
         "",
-        "| case | result | size |",
-        "|---|---|---|",
+        "- *baseline*: a plain `str.find` of the anchors: one C-level search of the whole text for each of",
+        f"  the {len(CASED_ANCHORS) + len(FOLDED_ANCHORS)} literals the rules need (`str.count`: the search of",
+        "  `str.find` without a Python step per hit; the case-insensitive rules' anchors in the lower-cased",
+        "  text), the least a literal prefilter costs;",
+        f"- *before*: {before_is};",
+        "- *after*: this tree: one scan for all rules (`dreamcli.redaction.gate`) up to",
+        f"  `redactor.GATE_LIMIT` = {redactor_module.GATE_LIMIT:,} characters, one scan per rule past it;",
+        "- *one scan*: this tree with the limit lifted (the calls go through a wrapper that lifts it, which",
+        "  adds ~0.2 µs per call), the evidence for the limit.",
+        "",
+        "Ratios are CPU time ÷ the baseline's (lower is faster).",
+        "",
+        "| case | baseline | before | after | one scan | before ÷ baseline | after ÷ baseline | one scan ÷ baseline |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Reading: CPython's `re` finds a literal prefix at memchr speed, but a set of first characters",
+        "(the one scan's pivots) one character at a time (~2.6 ns), entering the matcher at each pivot",
+        "(~40 ns). So the one scan wins where the ~0.4 µs per rule of the rule-by-rule path counts (strings",
+        "up to a few KB: nearly all the strings of a transcript), and 13 literal scans win on long text;",
+        "secret-dense long text would pay a scan again after each rule that changed it. Measured once",
+        "beside this (not re-run by the script): `pyahocorasick` over the anchors, 100 MB/s on the",
+        "near-miss text, every hit back in Python; `google-re2`, 685 MB/s when nothing matches but without",
+        "lookbehind, so its hits (19 MB/s with `finditer` here) would go back to Python too. Neither is a",
+        "dependency.",
     ]
-    md += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     text = "\n".join(md)
     print(text)
-    if not quick:
+    if runs >= 5 and target >= 8_000_000:
         write_section("redaction", "## Redaction\n\n" + text)
 
 

@@ -2,8 +2,8 @@
 URL passwords, bearer and basic credentials, and `key=value` secrets. Vendor tokens recognised by
 their prefix are in `tokens`, passwords given as command-line options in `command_line`.
 
-Text with no secret candidate costs about 15 C-level substring scans and no regex backtracking
-(see "Speed" below and bench/bench_redaction.py); a new rule adds one scan unless it shares one.
+Text with no secret candidate costs one C-level scan for all rules together (dreamcli.redaction.gate,
+see "Speed" below and bench/bench_redaction.py); a new rule adds a branch to it, not a scan.
 
 Rules are applied in order (dreamcli.redaction.catalog). Earlier, more specific rules replace their
 match with a marker (`[REDACTED:<kind>]`); later, generic rules refuse values that already are
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 MARKER_PREFIX = "[REDACTED:"
 MARKER_RE = re.compile(r"\[REDACTED:[a-z_]+\]")
@@ -38,7 +39,10 @@ class Rule:
     secret (first that matched wins); empty means the whole match. `validate` gets the secret
     text, `check_match` the whole match; either may veto it. `lead` (rules without groups): the
     number of characters of the secret before the match, checked by a lookbehind, so that the
-    regex can start with a literal shared with other tokens (see `tokens`).
+    regex can start with a literal shared with other tokens (see `tokens`). `pivots`: for each
+    locator (or for `regex` when there are none), the index of the character in its literal prefix
+    that the one combined scan looks for (dreamcli.redaction.gate); empty means 0 for each. A
+    rare character is cheaper: `z` of `authorization`, not its `a`.
     """
 
     kind: str
@@ -50,6 +54,7 @@ class Rule:
     check_match: Callable[[re.Match[str]], bool] | None = None
     kind_of: Callable[[re.Match[str]], str] | None = None
     lead: int = 0
+    pivots: tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------- validators
@@ -154,15 +159,18 @@ def generic_kind(key: str) -> str:
 
 # ---------------------------------------------------------------- patterns
 #
-# Speed: case-sensitive rules run `regex.sub` over the whole text, so each regex starts with a
-# literal (re then scans for that prefix in C) and checks the character before it with a
-# lookbehind placed after the literal. Case-insensitive (IGNORECASE) regexes have no such fast
-# path, so those rules are "located": cheap literal-prefixed `locators` run on the lower-cased
-# text (also checking for the `=`/`:` that follows a key name, so "max_tokens" in prose costs
-# nothing more), and `regex.match` is called only where a locator matched. Each such regex must
-# therefore match starting exactly where its locators do. A scan costs about the same whatever its
-# literal, so rules share them where they can: tokens by first character (`tokens`), one `-p` scan
-# for all password clients (`command_line`), one `secret` locator for generic and AWS secrets.
+# Speed: every regex (and every locator) starts with a literal, and checks the character before it
+# with a lookbehind placed after the literal. One scan (dreamcli.redaction.gate) looks for all of
+# them at once: at each occurrence of a rule's pivot character (one character of that literal) it
+# tries the rest in C, so clean text costs one pass and Python runs only where a rule can match.
+# Case-sensitive rules are tried there as they are: the scan holds their whole regex. Case-
+# insensitive (IGNORECASE) rules are "located": literal-prefixed `locators`, defined on the
+# lower-cased text (also checking for the `=`/`:` that follows a key name, so "max_tokens" in prose
+# costs nothing more), say where `regex.match` is tried. Each such regex must therefore match
+# starting exactly where its locators do. Rules share literals where they can: tokens by first
+# character (`tokens`), one `-p` for all password clients (`command_line`), one `secret` locator
+# for generic and AWS secrets. The rule-by-rule reference (`redactor._rule_by_rule`) runs one scan
+# per rule and must give the same output (tests/redaction/test_redaction_fast_path.py).
 
 
 def token_start(literal: str, word: str = "A-Za-z0-9_\\-") -> str:
@@ -215,6 +223,7 @@ SLACK_WEBHOOK = Rule(
     re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9_/\-]{8,})"),
     groups=("secret",),
     validate=_has_digit_tokenish,
+    pivots=(3,),  # the `k` of `hooks`
 )
 
 URL_PASSWORD = Rule(
@@ -242,6 +251,7 @@ BASIC_AUTH = Rule(
         re.IGNORECASE,
     ),
     locators=compile_locators(r"authorization" + _SEP + r"\\?[\"']?basic\s"),
+    pivots=(7,),  # the `z`
     groups=("secret",),
     validate=lambda v: not is_placeholder(v),
 )
@@ -303,12 +313,19 @@ GENERIC = Rule(
         r"secret(?:[_\-]?(?:access[_\-]?)?key)?" + _SEP,
         r"token" + _SEP,
     ),
+    pivots=(1, 0, 2, 2),  # the `p` of `api`, of `pass`/`pwd`, the `c` of `secret`, the `k` of `token`
     groups=("qsecret", "usecret"),
     check_match=validate_generic,
     kind_of=lambda m: "aws_secret_key" if _is_aws_secret(m) else generic_kind(m.group("key")),
 )
 
 
+@lru_cache(maxsize=4096)
+def _names_a_secret(key: str) -> bool:
+    """Cached: JSON data repeats a few key names (`type`, `text`, ...) in every record."""
+    return GENERIC_KEY_RE.fullmatch(key) is not None
+
+
 def sensitive_value_for_key(key: str, value: str) -> bool:
     """For JSON objects: is `value` a secret because of the name of its key (`{"password": ...}`)?"""
-    return GENERIC_KEY_RE.fullmatch(key) is not None and _value_ok_for_key(key, value, quoted=True)
+    return _names_a_secret(key) and _value_ok_for_key(key, value, quoted=True)

@@ -93,6 +93,7 @@ NPM = Rule(
     "npm",
     re.compile(token_start("npm_", "A-Za-z0-9_") + r"[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),
     validate=lambda v: random_body(v[4:]),
+    pivots=(1,),  # the `p`: the scan tries fewer places than at each `n`
 )
 
 TOKEN_RULES: tuple[Rule, ...] = (K_TOKENS, G_TOKENS, A_KEYS, NPM)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import string
-import time
 
 from dreamcli.redaction import default_redactor
 
@@ -80,10 +79,16 @@ def assert_untouched(text: str) -> None:
 
 
 def assert_fast_on_clean_text(lines: list[str]) -> None:
-    """4 MB of these clean lines are redacted (to the same object) in well under a second."""
-    text = ("\n".join(lines) + "\n") * (4_000_000 // (sum(map(len, lines)) + len(lines)))
+    """Clean lines take the one gate scan, and each line (short, the gate's case) and all of them at
+    once (long, rule by rule) come back as the same object. Speed
+    itself is measured in bench/bench_redaction.py, not timed here."""
+    from dreamcli.redaction.catalog import BUILTIN_RULES
+    from dreamcli.redaction.gate import Gate
+
     r = default_redactor()
-    start = time.perf_counter()
+    gate = Gate(BUILTIN_RULES)
+    for line in lines:
+        assert gate.candidates(line) is not None, line  # ASCII lines: the gate's case, not the fallback
+        assert r.redact_text(line) is line
+    text = "\n".join(lines) * 50
     assert r.redact_text(text) is text
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.5, f"{len(text) / elapsed / 1e6:.0f} MB/s"

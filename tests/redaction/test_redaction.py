@@ -359,3 +359,12 @@ def test_markers_are_recognisable() -> None:
 def test_clean_text_is_fast() -> None:
     """Guard against losing the literal prefilter: 4 MB of clean log text must be quick."""
     assert_fast_on_clean_text([n for n in NEGATIVES if "Bearer" not in n and "password" not in n.lower()])
+
+
+def test_redaction_is_idempotent_where_a_replacement_joins_a_new_match() -> None:
+    # found by hypothesis: after one pass, `a:=[REDACTED...]=curl -u a:=` read as basic auth
+    key = "sk-ant-api03-" + "A1b2C3d4E5" * 4
+    text = f" password= sk-=curl -u a:={key}=curl -u a:=sk-"
+    once = default_redactor().redact_text(text)
+    assert key not in once
+    assert default_redactor().redact_text(once) == once
