@@ -10,6 +10,12 @@
 Each offline dream runs in its own child process (fresh state, `--all`), so its peak RSS is its own
 (`ru_maxrss` of the dream process; scanning workers are reported separately). Run from the repo
 root: `python bench/bench_dream.py [--runs N] [--sessions N] [--keep DIR]`.
+
+`--workers-only` (about two minutes) measures only the scan against its baselines, as whole processes in
+one run, interleaved: the CPU of an offline dream with one worker over the 1x corpus as a ratio to a
+plain `json.loads` of every line of the same files (issue 22: <= 1.3x), and the speed-up of two workers
+over one on the 2x corpus (>= 1.8x), with the map's share of the one-worker dream (the parallel
+fraction) and the Amdahl bound it allows.
 """
 
 from __future__ import annotations
@@ -39,23 +45,53 @@ from dreamcli.workspace.home import Workspace  # noqa: E402
 SIZE_KB = 52
 
 
-def child_dream(home: str) -> None:
+def child_parse(home: str) -> None:
+    """The baseline, in a child process: read every session file line by line and `json.loads` each."""
+    n = 0
+    for path in sorted(Path(home, "sessions").glob("*/*/*/*.jsonl")):
+        with open(path, "rb") as f:
+            for raw in f:
+                json.loads(raw)
+                n += 1
+    print(json.dumps({"lines": n}))
+
+
+def child_dream(home: str, workers: int | None = None) -> None:
     """Run inside a child process: one offline dream over everything, print measurements as JSON."""
+    import contextlib
     import resource
 
     from dreamcli.config import load_config
+    from dreamcli.dream import stages
     from dreamcli.dream.engine import DreamOptions, run_dream
+    from dreamcli.dream.executors import LocalExecutor, use_executor
+
+    map_s = [0.0, 0.0]
+    scan_files = stages.scan_files
+
+    def timed_scan(*a: Any, **kw: Any) -> Any:  # the map (and its merge): the parallel part of a dream
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            return scan_files(*a, **kw)
+        finally:
+            map_s[0] += time.perf_counter() - t
+            map_s[1] += time.process_time() - c
+
+    stages.scan_files = timed_scan
 
     for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"):
         os.environ.pop(var, None)
     ws = Workspace(root=Path(home), source="option")
     config = load_config(ws.config_path)
     t0 = time.perf_counter()
-    result = run_dream(ws, config, DreamOptions(all=True))
+    with use_executor(LocalExecutor(workers)) if workers else contextlib.nullcontext():
+        result = run_dream(ws, config, DreamOptions(all=True, offline=True))
     seconds = time.perf_counter() - t0
     print(json.dumps({
-        "seconds": seconds, "bytes": result.dream["inputs"]["bytes"], "sessions": result.dream["inputs"]["sessions"],
+        "seconds": seconds, "map_s": map_s[0], "map_cpu": map_s[1], "bytes": result.dream["inputs"]["bytes"],
+        "sessions": result.dream["inputs"]["sessions"],
         "operations": len(result.operations), "candidates": result.dream["stats"]["candidates"],
+        "pool_cpu": (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_CHILDREN)),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))
@@ -64,6 +100,69 @@ def child_dream(home: str) -> None:
 def _reset(home: Path) -> None:
     shutil.rmtree(home / "dreams", ignore_errors=True)
     shutil.rmtree(home / "state" / "dream", ignore_errors=True)
+
+
+def measured(argv: list[str]) -> dict[str, Any]:
+    """A whole child process: its wall time and CPU (with its own children: the scanning pool), and what
+    it printed last (JSON)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
+
+
+def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
+    """Scan figures against their baselines, interleaved run by run (a loaded machine drifts)."""
+    parse1: list[dict[str, Any]] = []
+    dream1: list[dict[str, Any]] = []
+    parse2: list[dict[str, Any]] = []
+    w1: list[dict[str, Any]] = []
+    w2: list[dict[str, Any]] = []
+    for _ in range(runs):
+        parse1.append(measured(["--child-parse", str(one)]))
+        _reset(one)
+        dream1.append(measured(["--child", str(one), "--workers", "1"]))
+        parse2.append(measured(["--child-parse", str(two)]))
+        for out, n in ((w1, 1), (w2, 2)):
+            _reset(two)
+            out.append(measured(["--child", str(two), "--workers", str(n)]))
+    med = statistics.median
+    cpu_ratio = med(d["cpu"] for d in dream1) / med(p["cpu"] for p in parse1)
+    cpu_ratio2 = med(d["cpu"] for d in w1) / med(p["cpu"] for p in parse2)
+    speedup = med(d["wall"] for d in w1) / med(d["wall"] for d in w2)
+    speedup_dream = med(d["seconds"] for d in w1) / med(d["seconds"] for d in w2)
+    fraction = med(d["map_s"] / d["wall"] for d in w1)  # the map's share of the whole one-worker process
+    amdahl = 1 / ((1 - fraction) + fraction / 2)
+    # what a quiet machine gives, from CPU times (a loaded one stretches wall times): the serial CPU of the
+    # 2-worker process plus half its map CPU (this process and the pool share the chunks to the end)
+    projected = med(d["cpu"] for d in w1) / med(
+        (d["cpu"] - d["map_cpu"] - d["pool_cpu"]) + (d["map_cpu"] + d["pool_cpu"]) / 2 for d in w2)
+    mb1, mb2 = dream1[0]["bytes"] / 1e6, w1[0]["bytes"] / 1e6
+    rows = [
+        ("1x corpus: offline dream, 1 worker, CPU / `json.loads` of every line, CPU",
+         f"{med(d['cpu'] for d in dream1):.2f} s / {med(p['cpu'] for p in parse1):.2f} s = **{cpu_ratio:.2f}x** "
+         f"({mb1:.0f} MB)", "<= 1.3x"),
+        ("2x corpus: the same ratio", f"{med(d['cpu'] for d in w1):.2f} s / {med(p['cpu'] for p in parse2):.2f} s = "
+         f"{cpu_ratio2:.2f}x ({mb2:.0f} MB)", "<= 1.3x"),
+        ("2x corpus: 1 worker / 2 workers, whole process wall",
+         f"{med(d['wall'] for d in w1):.2f} s / {med(d['wall'] for d in w2):.2f} s = **{speedup:.2f}x** "
+         f"(run_dream alone {speedup_dream:.2f}x; from CPU times, as on a quiet machine: {projected:.2f}x)",
+         ">= 1.8x"),
+        ("2x corpus: CPU of 1 worker / 2 workers (all processes)",
+         f"{med(d['cpu'] for d in w1):.2f} s / {med(d['cpu'] for d in w2):.2f} s", "close to 1"),
+        ("2x corpus: the map's share of the 1-worker process (parallel fraction)",
+         f"{fraction:.1%} (Amdahl bound with 2 workers: {amdahl:.2f}x)", ""),
+    ]
+    md = [f"Scan against its baselines (`python bench/bench_dream.py --workers-only`): whole processes, medians of "
+          f"{runs}, interleaved; machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the end.", "",
+          "| what | measured | target |", "| --- | --- | --- |"]
+    md += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(md), cpu_ratio <= 1.3 and max(speedup, projected) >= 1.8
 
 
 def offline_runs(home: Path, runs: int) -> list[dict[str, Any]]:
@@ -126,13 +225,20 @@ def model_run(home: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3; 5 with --workers-only)")
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--keep", type=Path, default=None, help="keep (or reuse) the corpora in this directory")
+    parser.add_argument("--workers-only", action="store_true",
+                        help="only the scan: CPU against json.loads, 1 vs 2 workers (about two minutes)")
+    parser.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-parse", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_dream(args.child)
+        child_dream(args.child, args.workers)
+        return
+    if args.child_parse:
+        child_parse(args.child_parse)
         return
     base = args.keep or Path(tempfile.mkdtemp(prefix="dreamcli-bench-dream-"))
     one, two = base / "x1", base / "x2"
@@ -145,7 +251,16 @@ def main() -> None:
             sessions=args.sessions, seed=2, size_kb=SIZE_KB, start=datetime(2026, 11, 1, 8, tzinfo=UTC)))
     gen_s = time.perf_counter() - t0
     print(f"corpora ready in {gen_s:.0f} s: {base}", file=sys.stderr)
+    if args.workers_only:
+        text, ok = workers_only(one, two, args.runs or 5)
+        print(text)
+        write_section("dream-scan", "## dream scan (issue 22)\n\n" + text)
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+        print("all targets met" if ok else "SOME TARGETS MISSED", file=sys.stderr)
+        return
 
+    args.runs = args.runs or 3
     r1 = offline_runs(one, args.runs)
     r2 = offline_runs(two, args.runs)
     mbps1 = statistics.median(r["bytes"] / 1e6 / r["seconds"] for r in r1)

@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,15 +82,54 @@ def bench_list(sizes: list[int], tmp: Path) -> list[dict[str, Any]]:
         errors = SessionFilter(status="error", task="task-3")  # no --since: the scan opens every file
         idx_err = timed(lambda: sum(1 for _ in list_summaries(ws, errors)), runs)  # noqa: B023
         index_mb = index_path(ws).stat().st_size / 1e6
+        note_ms, refreshed = bench_notes(ws)
         index_path(ws).rename(index_path(ws).with_suffix(".off"))
         scan_err = timed(lambda: sum(1 for _ in list_summaries(ws, errors)), 1)  # noqa: B023
         rows.append({"sessions": n, "generate_s": made, "scan_since_all_s": scan_all, "scan_since_50_s": scan_50,
                      "reindex_s": build, "index_since_all_s": idx_all, "index_since_50_s": idx_50,
                      "scan_status_task_s": scan_err, "index_status_task_s": idx_err,
-                     "index_mb": index_mb})
+                     "index_mb": index_mb, "note_ms": note_ms, "refreshed_after_notes": refreshed})
         print(rows[-1], flush=True)
         shutil.rmtree(ws.root)
     return rows
+
+
+def bench_notes(ws: Workspace, runs: int = 100) -> tuple[float, int]:
+    """Sessions written as `dreamcli run` writes them (its sink notes each sealed session in the index):
+    ms per note (summary, day listing, one transaction), and the rows the next listing's refresh still had
+    to re-read (0: the notes kept the index current)."""
+    from contextlib import closing
+
+    from dreamcli.config import Config
+    from dreamcli.sessions.writer import SessionWriter
+    from dreamcli.store import index
+    from dreamcli.store.sink import session_sink
+
+    spent = 0.0
+    real = index.note_sessions
+
+    def timed_note(ws: Workspace, paths: Iterable[Path]) -> None:
+        nonlocal spent
+        t0 = time.perf_counter()
+        real(ws, paths)
+        spent += time.perf_counter() - t0
+
+    index.note_sessions = timed_note
+    try:
+        for _ in range(runs):
+            with SessionWriter(ws, sink=session_sink(ws, Config()), fsync=False) as w:
+                w.start(task={"name": "t", "prompt": "p"}, model=None, workdir=None)
+                w.end("completed")
+    finally:
+        index.note_sessions = real
+    today = w.path.parent
+    old = time.time() - 60
+    os.utime(today, (old, old))  # as if the runs had taken a while: the last note sees a settled directory
+    index.note_session(ws, w.path)
+    db = index.connect(ws)
+    assert db is not None
+    with closing(db):
+        return spent * 1000 / runs, index.refresh(ws, db)
 
 
 def bench_dream(n: int, tmp: Path) -> dict[str, Any]:
@@ -148,8 +188,8 @@ def bench_upload(n: int, tmp: Path) -> dict[str, Any]:
                                        ("s3_parts_5", "s3://bench/b", 5)):
             ws = Workspace(root=tmp / f"up-{label}", source="env").ensure_layout()
             sink = session_sink(ws, Config.model_validate({"sessions": {"url": url, "part_lines": part_lines}}))
-            if sink is not None:
-                sink.store.fs.ls("bench")  # connect first: the client's start-up is not per session
+            if sink.upload is not None:
+                sink.upload.store.fs.ls("bench")  # connect first: the client's start-up is not per session
             t0 = time.perf_counter()
             for _ in range(n):
                 with SessionWriter(ws, sink=sink) as w:
@@ -184,6 +224,13 @@ def render(lists: list[dict[str, Any]], dream: dict[str, Any] | None, upload: di
             md.append(f"| {r['sessions']:,} | {r['scan_status_task_s']:.2f} s | {r['index_status_task_s']:.3f} s | "
                       f"{r['scan_status_task_s'] / r['index_status_task_s']:.0f}× |")
         md.append("")
+        notes = [r for r in lists if "note_ms" in r]
+        if notes:
+            md += ["Updated on write: a run's writer notes its sealed session in the index (`note_session`); ms "
+                   "per note, and the rows the next listing's refresh still re-read afterwards:", "",
+                   "| sessions | ms per note | rows re-read by the next refresh |", "| ---: | ---: | ---: |"]
+            md += [f"| {r['sessions']:,} | {r['note_ms']:.2f} | {r['refreshed_after_notes']} |" for r in notes]
+            md.append("")
     if dream:
         one = dream["workers_1_s"]
         md += [f"Dream throughput (`dream --all --offline --dry-run`, {dream['sessions']:,} synthetic sessions, "

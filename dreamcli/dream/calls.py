@@ -4,6 +4,7 @@ needed), and an error still waiting for the call that fixes it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.steps import FAMILIES, Step, command_of
@@ -31,7 +32,7 @@ class Call:
         """The step a shell call serves (None for other tools)."""
         if self._step is False:
             cmd = command_of(self.name, self.input)
-            self._step = Step(cmd) if cmd else None
+            self._step = _step(cmd) if cmd else None
         return self._step  # type: ignore[return-value]
 
     @property
@@ -45,6 +46,12 @@ class Call:
         if self._targets is None:
             self._targets = targets(self.name, self.input)
         return self._targets
+
+
+@lru_cache(maxsize=4096)
+def _step(command: str) -> Step:
+    """Steps are immutable and commands recur across sessions: one Step per distinct command."""
+    return Step(command)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Who runs a dream's map (the per-session scan, docs/scaling.md): in this process, a local process pool
 (`dream --workers N`), or a Ray cluster (`dream --executor ray`, `pip install 'dreamcli[ray]'`).
 
-The map is `scan._scan_chunk` over contiguous chunks of session files; results come back in chunk
+The map is `scan._scan_chunk` over contiguous chunks of sessions (local files, or sessions named by their
+store URL and id, read straight from the bucket); results come back in chunk
 order and are merged in that order (the reduce, under the dream lock), so the same corpus gives
 byte-identical proposals whatever runs the map. The executor in use is a context variable set by the
 CLI around the dream (`use_executor`); without one, scan.py picks workers by corpus size as before."""
@@ -26,7 +27,10 @@ class MapExecutor(Protocol):
 
 
 class LocalExecutor:
-    """A process pool of `workers` (1: in this process, no pool)."""
+    """`workers` processes on this machine (1: in this process, no pool): this process and a pool of
+    `workers - 1`. The pool takes tasks from the front; this process, instead of waiting, runs tasks
+    from the back that no pool process has started yet (their results need no pickling). Results are
+    yielded in the order of `tasks` whoever ran them."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -36,12 +40,23 @@ class LocalExecutor:
             for args in tasks:
                 yield fn(*args)
             return
+        import gc
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks))) as pool:
-            futures = [pool.submit(fn, *args) for args in tasks]
-            for fut in futures:  # in order, so merges are deterministic
-                yield fut.result()
+        gc.freeze()  # what exists now is shared with the forked pool: the collector leaves those pages alone
+        try:
+            with ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1)) as pool:
+                futures = [pool.submit(fn, *args) for args in tasks]
+                here: dict[int, Any] = {}  # results of the tasks run in this process
+                back = len(tasks) - 1
+                for i, fut in enumerate(futures):
+                    while i not in here and back > i and not fut.done():
+                        if futures[back].cancel():  # not started by the pool: run it here
+                            here[back] = fn(*tasks[back])
+                        back -= 1
+                    yield here.pop(i) if i in here else fut.result()
+        finally:
+            gc.unfreeze()
 
 
 class RayExecutor:

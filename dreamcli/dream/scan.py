@@ -11,24 +11,18 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.executors import LocalExecutor, current_executor
-from dreamcli.dream.signals import Scope, SessionInfo, scan_session
+from dreamcli.dream.signals import Scope, SessionInfo, scan_stream
+from dreamcli.dream.sources import Source, open_source, source_size
 from dreamcli.sessions.reader import ReadStats
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting processes costs more than it saves
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
+CHUNKS_PER_WORKER = 12
 Progress = Callable[[str, int, int], None]
-
-
-def _size(path: Path | str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 @dataclass
@@ -88,10 +82,22 @@ def workers_for(total_bytes: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def scan_files(files: Sequence[Path | str], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
+def scan_one(source: Source, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope,
+             now: datetime) -> SessionInfo | None:
+    """One session from its file or its store (None: no readable session, or gone from the bucket)."""
+    try:
+        f = open_source(source)
+    except KeyError:
+        return None
+    with f:
+        return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+
+
+def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
                progress: Progress | None = None) -> tuple[Scanned, ReadStats]:
-    """Scan `files` into `agg`; returns what the engine needs about the sessions and the read statistics."""
-    sizes = [_size(p) for p in files]
+    """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
+    the sessions and the read statistics."""
+    sizes = [source_size(p) for p in files]
     total = sum(sizes)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
     workers = executor.workers if executor is not None else workers_for(total)
@@ -99,13 +105,15 @@ def scan_files(files: Sequence[Path | str], agg: Aggregates, *, playbook: str, s
     scanned = Scanned()
     if workers == 1:
         for i, path in enumerate(files):
-            info = scan_session(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+            info = scan_one(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
             if info is not None:
                 scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
         return scanned, stats
-    chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, total // (workers * 4) + 1))
+    # small chunks (a dozen per worker): the pool and this process share them out to the end
+    target = total // (workers * CHUNKS_PER_WORKER) + 1
+    chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
     known = set(agg.episodes) | set(agg.parents)
     done = 0
     executor = executor or LocalExecutor(workers)
@@ -144,8 +152,8 @@ def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, kn
     agg = Aggregates(known=known)  # leads scanned earlier: their sub-agents belong to them
     stats = ReadStats()
     scanned = Scanned()
-    for path in files:
-        info = scan_session(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+    for source in files:
+        info = scan_one(source, agg, playbook=playbook, stats=stats, scope=scope, now=now)
         if info is not None:
             scanned.add(info)
     agg.known = set()

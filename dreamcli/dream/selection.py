@@ -10,10 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dreamcli.dream.sources import Bucket, StoreRef, merge_listed, source_id
 from dreamcli.dream.watermark import Watermark
 from dreamcli.ids import ulid_time_ms
 from dreamcli.sessions.arrivals import read_arrivals
 from dreamcli.sessions.paths import find_session, iter_session_files, session_path
+from dreamcli.store.base import StoreFilter
 from dreamcli.workspace.home import Workspace
 
 
@@ -24,9 +26,10 @@ def _dirs(path: Path) -> list[str]:
         return []
 
 
-def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
+def new_session_files(ws: Workspace, mark: Watermark, bucket: Bucket | None = None) -> list[Path | StoreRef]:
     """Session files after the watermark (in id order), then sessions that arrived out of id order
-    (imports), then the deferred ones that still exist."""
+    (imports), then the deferred ones that still exist. With sessions in object storage (`bucket`), the
+    sessions it lists after the watermark join the first part and are read from the bucket."""
     from dreamcli.store.index import session_files  # the session index; a directory scan without one
 
     if mark.last_session_id is None:
@@ -53,22 +56,28 @@ def new_session_files(ws: Workspace, mark: Watermark) -> list[Path]:
                     except OSError:
                         continue
                     files.extend(folder / n for n in names if n[:-6].upper() > last)
-    seen = {p.stem.upper() for p in files}
+    listed = bucket.list(StoreFilter(after=mark.last_session_id)) if bucket is not None else []
+    found: list[Path | StoreRef] = merge_listed(files, listed) if bucket is not None else list(files)
+    seen = {source_id(p) for p in found}
     arrived, mark.arrivals_next = read_arrivals(ws, mark.arrivals_offset)
     for sid in arrived:  # imported with older ids than the watermark: new to the dream all the same
         path = session_path(ws, sid)
         if sid not in seen and path.exists():
             seen.add(sid)
-            files.append(path)
+            found.append(path)
     for sid in mark.deferred:
         path = session_path(ws, sid)
         if sid.upper() not in seen and path.exists():
-            files.append(path)
-    return files
+            found.append(path)
+        elif sid.upper() not in seen and bucket is not None:
+            found.append(bucket.ref(sid))  # read from the bucket if it is there (a missing one is skipped)
+    return found if bucket is None else [bucket.prefer(p) if isinstance(p, Path) else p for p in found]
 
 
-def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[str]) -> list[Path]:
-    """An explicit selection: the named sessions (full id or unique prefix), or everything since a time."""
+def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[str],
+                   bucket: Bucket | None = None) -> list[Path | StoreRef]:
+    """An explicit selection: the named sessions (full id or unique prefix, found locally), or everything
+    since a time (with sessions in object storage, what the bucket lists too)."""
     if session_ids:
         paths = [find_session(ws, ident) for ident in session_ids]
         return sorted(set(paths), key=lambda p: p.stem)
@@ -85,7 +94,10 @@ def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[s
             except ValueError:
                 pass
         out.append(path)
-    return out
+    if bucket is None:
+        return list(out)
+    listed = merge_listed(out, bucket.list(StoreFilter(since=since)))
+    return [bucket.prefer(p) if isinstance(p, Path) else p for p in listed]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.calls import Call, OpenError, may_serve
+from dreamcli.dream.lines import HEAD, is_quiet, maybe_successes, quiet_ts, recent, success_ids
 from dreamcli.dream.notes import observe_memory_write
 from dreamcli.dream.origins import normalize, product_origin, untrusted_source
 from dreamcli.dream.steps import command_of, is_polling, reason_in, serves_same_step, test_name
@@ -106,27 +107,49 @@ Scope = Callable[[dict[str, Any]], bool]
 def scan_session(path: Path | str, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope | None = None,
                  now: datetime | None = None) -> SessionInfo | None:
     """Read one session file into `agg`. None when the file holds no readable session.start."""
+    with open(path, "rb") as f:
+        return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+
+
+def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope | None = None,
+                now: datetime | None = None) -> SessionInfo | None:
+    """Read one session's lines (a binary file or stream of whole lines) into `agg`.
+
+    Each line is judged by its head first (`dreamcli.dream.lines`): successful tool results and quiet
+    tool events are decoded only for the little they carry; the other lines are read in full."""
     st = _State()
     info: SessionInfo | None = None
-    with open(path, "rb") as f:
+    lines = events = corrupt = truncated = size = 0
+    try:
         for raw in f:
-            stats.lines += 1
-            stats.bytes += len(raw)
-            if info is not None and _only_successes(raw):
-                stats.events += 1
-                for tool_id in _TOOL_RESULT_ID.findall(raw):
-                    _success(tool_id.decode("utf-8", "replace"), st, agg)
-                continue
+            lines += 1
+            size += len(raw)
+            if info is not None:
+                kind = raw[15:19] if raw.startswith(HEAD) else None  # the type, peeked: `{"v":1,"type":"tool"…`
+                if kind == b"tool" or kind == b"suba":
+                    ts = quiet_ts(raw)  # a tool event that did not fail, or a sub-agent event: only its time
+                    if is_quiet(ts):
+                        events += 1
+                        if ts is not None:
+                            st.ts = ts
+                        continue
+                elif (kind == b"mess" or kind is None) and maybe_successes(raw):
+                    ids = success_ids(raw)  # a user message of successful tool results: only their ids
+                    if ids is not None:
+                        events += 1
+                        for tool_id in ids:
+                            _success(tool_id, st, agg)
+                        continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)
             if event is None:
                 if not blank:
                     if raw.endswith(b"\n"):
-                        stats.corrupt += 1
+                        corrupt += 1
                     else:
-                        stats.truncated += 1
+                        truncated += 1
                 continue
-            stats.events += 1
+            events += 1
             etype = event.get("type")
             if info is None:
                 if etype != "session.start":
@@ -153,11 +176,14 @@ def scan_session(path: Path | str, agg: Aggregates, *, playbook: str, stats: Rea
                 totals = event.get("totals") or {}
                 if isinstance(totals.get("cost_usd"), int | float):
                     st.cost = float(totals["cost_usd"])
+    finally:
+        stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
+        stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
     if info is None:
         return None
     info.last_ts = st.ts
     info.hidden = st.hidden
-    if not st.ended and _recent(st.ts, now):
+    if not st.ended and recent(st.ts, now, RUNNING_GRACE_S):
         info.deferred = True  # probably still running: read it again next time
         return info
     _finish(st, agg)
@@ -238,18 +264,6 @@ def _said(text: str, st: _State) -> None:
     for err in st.open_errors:
         if len(err.said) < MAX_SAID:
             err.said = (err.said + " " + text)[:MAX_SAID]
-
-
-_TOOL_RESULT_ID = re.compile(rb'"tool_use_id":"([^"\\]+)"')
-
-
-def _only_successes(raw: bytes) -> bool:
-    """A user message made only of successful tool results, as SessionWriter writes them: the big
-    lines of a log, handled without parsing (their content never matters)."""
-    head = raw[:200]
-    return (raw.endswith(b"}\n") and b'"type":"message"' in head and b'"role":"user"' in head
-            and b'"tool_result"' in raw[:400] and b'"is_error":false' in raw and b'"is_error":true' not in raw
-            and b'"is_error": true' not in raw and b'"type":"text"' not in raw and b'"type": "text"' not in raw)
 
 
 def _success(tool_id: str, st: _State, agg: Aggregates) -> None:
@@ -377,14 +391,3 @@ def _finish(st: _State, agg: Aggregates) -> None:
             pat.example(call.display)
     agg.add_cost(st.episode, st.task, st.episode == st.sid, st.cost, st.n_calls, st.truncated, st.truncated_example)
     agg.sessions_seen += 1
-
-
-def _recent(ts: str | None, now: datetime | None) -> bool:
-    if not ts or now is None:
-        return False
-    try:
-        from dreamcli.timeutil import parse_ts
-
-        return (now - parse_ts(ts)).total_seconds() < RUNNING_GRACE_S
-    except ValueError:
-        return False

@@ -24,6 +24,7 @@ from dreamcli.dream.memory import memory_operations
 from dreamcli.dream.options import DreamOptions
 from dreamcli.dream.scan import Scanned, scan_files
 from dreamcli.dream.selection import make_scope, new_session_files, selected_files
+from dreamcli.dream.sources import Bucket, StoreRef, source_id
 from dreamcli.dream.templates import offline_text
 from dreamcli.dream.watermark import Watermark, load_aggregates, load_watermark, save_watermark
 from dreamcli.playbooks.lint import lint_operation
@@ -41,7 +42,7 @@ class Selection:
     playbook: Any  # the live Playbook, or None
     mode: str  # new | all | explicit
     mark: Watermark
-    paths: list[str]
+    paths: list[str | StoreRef]  # session files, or sessions in object storage (read from the bucket)
     last_id: str
     grades_size: int
     offline: bool
@@ -87,15 +88,33 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     name = check_name(opts.playbook or config.playbooks.default)
     mark = load_watermark(ws, name)
     mode = opts.mode
-    files = new_session_files(ws, mark) if mode == "new" else selected_files(ws, since=opts.since,
-                                                                              session_ids=opts.session_ids)
+    bucket = _bucket(ws, config)
+    files = new_session_files(ws, mark, bucket) if mode == "new" else selected_files(
+        ws, since=opts.since, session_ids=opts.session_ids, bucket=bucket)
     grades_size = grade_join.grades_size(ws)
     if grades_size < mark.grades_offset:
         mark.grades_offset = 0  # the grades file was replaced
     return Selection(name=name, playbook=load_playbook(ws, name), mode=mode, mark=mark,
-                     paths=[str(p) for p in files],  # plain strings: a Path per session costs more than needed
-                     last_id=max((p.stem.upper() for p in files), default=""), grades_size=grades_size,
+                     # plain strings for files (a Path per session costs more than needed), store refs as they are
+                     paths=[p if isinstance(p, StoreRef) else str(p) for p in files],
+                     last_id=max((source_id(p) for p in files), default=""), grades_size=grades_size,
                      offline=opts.offline or not model_configured())
+
+
+def _bucket(ws: Workspace, config: Config) -> Bucket | None:
+    """The object store the workspace's sessions live in (`sessions.url`), or None for the directory."""
+    from dreamcli.store.url import check_url, is_local
+
+    url = config.sessions.url
+    if is_local(url):
+        return None
+    try:
+        return Bucket(ws, check_url(url or ""))
+    except ImportError as e:
+        from dreamcli.errors import UsageError
+
+        raise UsageError(f"sessions.url {url!r} needs fsspec and its driver: pip install 'dreamcli[s3]' ({e})") \
+            from None
 
 
 def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 MAX_TEMPLATE = 200
@@ -45,6 +46,7 @@ def message_line(text: str) -> str:
     return text[text.rfind("\n", 0, m.start()) + 1: (text.find("\n", m.end()) + 1 or len(text) + 1) - 1].strip()
 
 
+@lru_cache(maxsize=8192)  # the same commands and messages recur across sessions; pure, so cached
 def mask(text: str) -> str:
     """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
     names (keeping the extension: `<file.docx>`), paths, numbers."""
@@ -87,6 +89,7 @@ _SKIP_WORDS = {"sudo", "env", "time", "nice", "command", "exec", "then", "do", "
 _PRELUDE = re.compile(r"^\s*(?:(?:cd|source|\.|export)\s+[^;&|]+(?:&&|;)\s*)+")
 
 
+@lru_cache(maxsize=4096)
 def program_of(command: str) -> str:
     """The program a shell command runs (`unzip` for `unzip -p a.docx | sed ...`)."""
     command = command.strip()
@@ -159,7 +162,17 @@ def targets(name: str, tool_input: Any) -> frozenset[str]:
                 raw.append(v)
         cmd = tool_input.get("command")
         if isinstance(cmd, str):
-            raw.extend(_TARGET_TOKEN.findall(cmd[:1000]))
+            raw.extend(_command_tokens(cmd[:1000]))
+    return _expand(tuple(raw))
+
+
+@lru_cache(maxsize=4096)
+def _command_tokens(command: str) -> tuple[str, ...]:
+    return tuple(_TARGET_TOKEN.findall(command))
+
+
+@lru_cache(maxsize=4096)
+def _expand(raw: tuple[str, ...]) -> frozenset[str]:
     out: set[str] = set()
     for item in raw:
         item = item.strip().strip("'\"").rstrip("/")
@@ -186,5 +199,9 @@ def generic_display(display: str, target_names: frozenset[str]) -> str:
 
 
 def excerpt(text: str, limit: int = 160) -> str:
+    if len(text) > 8 * limit:  # a long output: collapsing a head that already overflows gives the same excerpt
+        head = _SPACE.sub(" ", text[: 4 * limit]).lstrip()
+        if len(head.rstrip()) > limit:
+            return head[: limit - 1] + "…"
     one = _SPACE.sub(" ", text).strip()
     return one if len(one) <= limit else one[: limit - 1] + "…"

@@ -230,6 +230,20 @@ class ObjectStore:
         return sealed[-1] if sealed else None
 
 
+_readers: dict[tuple[int, str], ObjectStore] = {}
+
+
+def open_session(url: str, session_id: str) -> BinaryIO:
+    """A session's uploaded lines read straight from the bucket at `url`, with no local buffer (a dream's
+    map on a pool process or a Ray worker on another machine); KeyError if the bucket has none. One
+    client per URL and process (fsspec reconnects after a fork)."""
+    key = (os.getpid(), url.rstrip("/"))
+    store = _readers.get(key)
+    if store is None:
+        store = _readers[key] = ObjectStore(url, Path(os.devnull))  # never written through: no buffer
+    return store.open(session_id)
+
+
 def _day(ts: datetime) -> tuple[str, str, str]:
     ts = ts.astimezone(UTC)
     return f"{ts:%Y}", f"{ts:%m}", f"{ts:%d}"

@@ -106,3 +106,120 @@ def test_the_dream_cli_takes_workers_and_an_executor(corpus: Path, tmp_path: Pat
     assert json.loads(r.output)["inputs"]["sessions"] == 90
     bad = CliRunner().invoke(app, ["--home", str(root), "dream", "--offline", "--executor", "spark"])
     assert bad.exit_code == 2
+
+
+class Recording:
+    """In this process, in order; keeps the tasks it was given (to see how the map names sessions)."""
+
+    workers = 2
+
+    def __init__(self) -> None:
+        self.tasks: list[tuple[Any, ...]] = []
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
+        self.tasks.extend(tasks)
+        return (fn(*args) for args in tasks)
+
+
+def _runner_uploads(corpus: Path, url: str, runner: Path) -> list[str]:
+    """What runners on other machines leave in the bucket: every session of `corpus`, sealed."""
+    from dreamcli.store.objects import ObjectStore
+
+    store = ObjectStore(url, runner / "buffer", part_lines=40)
+    ids = []
+    for path in sorted((corpus / "sessions").rglob("*.jsonl")):
+        with open(path, "rb") as f:
+            for line in f:
+                store.append(path.stem, line)
+        store.seal(path.stem)
+        ids.append(path.stem.upper())
+    return ids
+
+
+def _bucket_workspace(corpus: Path, tmp_path: Path, url: str) -> Path:
+    """The dreaming machine: the corpus's grades, memory and playbooks, and no session file at all."""
+    root = tmp_path / f"dreamer-{uuid.uuid4().hex}"
+    shutil.copytree(corpus, root, ignore=shutil.ignore_patterns("sessions", "sessions-index.sqlite*"))
+    (root / "sessions").mkdir()
+    return root
+
+
+def proposal_from_bucket(root: Path, url: str, executor: MapExecutor | None) -> dict[str, bytes]:
+    ws = Workspace(root=root, source="env")
+    config = Config.model_validate({"sessions": {"url": url}})
+    work = root.parent / f"copy-{uuid.uuid4().hex}"
+    shutil.copytree(root, work)
+    with use_executor(executor):
+        result = run_dream(Workspace(root=work, source="env"), config, DreamOptions(offline=True))
+    assert not list(ws.sessions_dir.rglob("*.jsonl")) and not list((work / "sessions").rglob("*.jsonl"))  # no copy
+    assert result.path is not None and result.dream_id
+    out = {}
+    for f in sorted(result.path.rglob("*")):
+        if f.is_file():
+            data = f.read_bytes().replace(result.dream_id.encode(), b"DREAM")
+            data = re.sub(rb'"(duration_s|seconds)": [0-9.]+', rb'"\1": 0', STAMP.sub(b"TS", data))
+            out[str(f.relative_to(result.path))] = data
+    return _number_entries(out)
+
+
+def test_the_map_reads_sessions_straight_from_the_bucket(corpus: Path, tmp_path: Path, s3_env: str) -> None:
+    ids = _runner_uploads(corpus, s3_env, tmp_path / "runner")
+    root = _bucket_workspace(corpus, tmp_path, s3_env)
+    local = proposal_bytes(corpus, tmp_path, LocalExecutor(1))  # the same sessions as local files
+    recording = Recording()
+    assert proposal_from_bucket(root, s3_env, recording) == local
+    from dreamcli.dream.sources import StoreRef
+
+    named = [source for task in recording.tasks for source in task[0]]
+    assert sorted(s.session_id for s in named if isinstance(s, StoreRef)) == ids  # (store URL, id), no path
+    assert {s.url for s in named} == {s3_env.rstrip("/")}
+    assert proposal_from_bucket(root, s3_env, LocalExecutor(1)) == local
+    assert proposal_from_bucket(root, s3_env, LocalExecutor(2)) == local  # pool processes read the bucket too
+
+
+def test_a_local_file_with_more_than_the_bucket_is_read_locally(corpus: Path, tmp_path: Path, s3_env: str) -> None:
+    from dreamcli.dream.sources import Bucket, StoreRef
+    from dreamcli.store.base import StoreFilter
+
+    ids = _runner_uploads(corpus, s3_env, tmp_path / "runner")
+    ws = Workspace(root=shutil.copytree(corpus, tmp_path / "mine"), source="env")
+    bucket = Bucket(ws, s3_env)
+    assert [r.session_id for r in bucket.list(StoreFilter())] == ids
+    first, second = sorted(ws.sessions_dir.rglob("*.jsonl"))[:2]
+    with open(second, "ab") as f:  # a tail this machine has not uploaded yet
+        f.write(b'{"v":1,"type":"message","ts":"2026-10-01T00:00:00.000Z","role":"user","content":"later"}\n')
+    preferred = bucket.prefer(first)
+    assert isinstance(preferred, StoreRef) and preferred.size == first.stat().st_size
+    assert bucket.prefer(second) == second
+
+
+@pytest.mark.slow
+def test_ray_reads_sessions_straight_from_the_bucket(corpus: Path, tmp_path: Path, s3_env: str) -> None:
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]')")
+    _runner_uploads(corpus, s3_env, tmp_path / "runner")
+    root = _bucket_workspace(corpus, tmp_path, s3_env)
+    local = proposal_bytes(corpus, tmp_path, LocalExecutor(1))
+    try:  # started after s3_env: the workers inherit the AWS variables pointing at moto
+        executor = RayExecutor(None, 2, ray_module=ray)
+        assert proposal_from_bucket(root, s3_env, executor) == local
+    finally:
+        ray.shutdown()
+
+
+def test_the_local_pool_runs_tasks_in_this_process_from_the_back() -> None:
+    import os
+
+    results = list(LocalExecutor(2).map(_pid_of, [(i,) for i in range(12)]))
+    assert [i for i, _ in results] == list(range(12))  # in order, whoever ran them
+    pids = {pid for _, pid in results}
+    assert os.getpid() in pids and len(pids) == 2  # this process took some, one pool process the others
+    mine = [i for i, pid in results if pid == os.getpid()]
+    assert mine == list(range(min(mine), 12))  # from the back, contiguous
+
+
+def _pid_of(i: int) -> tuple[int, int]:
+    import os
+    import time
+
+    time.sleep(0.05)
+    return i, os.getpid()

@@ -1,0 +1,103 @@
+"""The dream's scan reads a corpus exactly as it did before its fast paths (issue 22): the same scan
+state (every pattern, episode, cost record, session detail and read statistic) and the same proposal,
+byte for byte, with 1 worker and with 2 (a process pool sharing the chunks with this process).
+
+`data/scan-corpus.tar.gz` is a workspace of 93 sessions: 40 synthetic ones (seed 11), the learning
+scenarios (`Builder(seed=4)`: ESM and venv fixes, flaky tests, corrections, imported corrections,
+product messages, injections, polling, quoted errors), the Claude Code and Codex fidelity transcripts
+imported, and one hand-written session of edge lines (a result with nested content blocks, spaced JSON,
+results mixed with text, a failed tool event, a truncated tool output, a line with a wrong type, broken
+JSON, a truncated last line). The fingerprints below were taken with the scanner as it was before
+(commit 85b0df7), which parsed every line but successful tool results in full."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tarfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dreamcli.config import Config
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.engine import DreamOptions, run_dream
+from dreamcli.dream.executors import LocalExecutor, use_executor
+from dreamcli.dream.scan import scan_files
+from dreamcli.dream.selection import PlaybookScope
+from dreamcli.workspace.home import Workspace
+
+CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
+EXPECTED = {"state": "229913e62eb3cad05e546c4f695075c5cfd5652de0cd3d8d5fbdd0d81ac6864b",
+            "proposal": "758691cdfdf03c6725d75cb78ea6b80d79e7127956cafb5f372ad3f8f64443f3",
+            "lines": 2212, "bytes": 948409}
+
+
+def unpack(dest: Path) -> Path:
+    with tarfile.open(CORPUS) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def scan_state(home: Path, workers: int) -> tuple[str, list[int]]:
+    """Everything the scan produced, as canonical JSON (sets sorted)."""
+    files = sorted(str(p) for p in (home / "sessions").rglob("*.jsonl"))
+    agg = Aggregates()
+    with use_executor(LocalExecutor(workers)):
+        read, stats = scan_files(files, agg, playbook="default", scope=PlaybookScope("default"), now=NOW)
+    state = agg.to_json()
+    for p in state["patterns"]:
+        p["episodes"] = sorted(p["episodes"])
+    state["patterns"].sort(key=lambda p: p["key"])
+    infos = {k: [v.session_id, v.episode, v.task, v.entry_ids, v.last_ts, v.evaluations, v.deferred, v.skipped,
+                 v.hidden] for k, v in sorted(read.infos.items())}
+    counts = [stats.lines, stats.events, stats.corrupt, stats.truncated, stats.unsupported, stats.bytes]
+    text = json.dumps({"agg": state, "infos": infos, "ids": sorted(read.ids), "episodes": sorted(read.episodes),
+                       "deferred": read.deferred, "oos": read.out_of_scope, "latest": read.latest,
+                       "hidden": read.hidden, "stats": counts}, sort_keys=True, default=str)
+    return text, counts
+
+
+def proposal_text(home: Path, workers: int) -> str:
+    """The offline dream's files, with what differs between any two dreams masked (its id, clock, new ids)."""
+    with use_executor(LocalExecutor(workers)):
+        result = run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, now=NOW))
+    assert result.path is not None and result.dream_id
+    files = {}
+    for f in sorted(result.path.rglob("*")):
+        if f.is_file():
+            data = f.read_text().replace(result.dream_id, "DREAM")
+            data = re.sub(r'"(duration_s|created)": ("[^"]*"|[0-9.]+)', r'"\1": 0', data)
+            files[f.name] = re.sub(r"no model\) on [0-9T:.Z-]+", "no model) on NOW", data)
+    seen: dict[str, str] = {}
+    blob = json.dumps(files, sort_keys=True)
+    return re.sub(r"(?:pb|mem)-[0-9a-z]{8}", lambda m: seen.setdefault(m.group(0), f"id-{len(seen)}"), blob)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_scan_and_the_proposal_are_the_same_as_before(tmp_path: Path, workers: int) -> None:
+    home = unpack(tmp_path / "home")
+    state, counts = scan_state(home, workers)
+    assert counts[0] == EXPECTED["lines"] and counts[-1] == EXPECTED["bytes"]
+    # the wrong-typed tool line is corrupt and the last line truncated; the broken line that looks like
+    # successful results is taken as one, as before
+    assert counts[1:4] == [2210, 1, 1]
+    assert _sha(state) == EXPECTED["state"]
+    proposal = proposal_text(home, workers)
+    assert '"op": "add"' in proposal.replace('\\"', '"')
+    assert _sha(proposal) == EXPECTED["proposal"]
+
+
+def test_one_worker_and_two_agree_on_a_corpus_of_many_chunks(tmp_path: Path) -> None:
+    """Beyond the fingerprints: 1 and 2 workers give the same state on the same files (two copies)."""
+    one = unpack(tmp_path / "one")
+    two = shutil.copytree(one, tmp_path / "two")
+    assert scan_state(one, 1)[0].replace(str(one), "HOME") == scan_state(two, 2)[0].replace(str(two), "HOME")
