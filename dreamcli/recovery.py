@@ -52,7 +52,9 @@ def recover_workspace(ws: Workspace) -> list[str]:
         for rec in playbooks_journal.recover_all(ws, current_actor()):
             done.append(f"playbook {rec.get('playbook')}: audited an interrupted {rec.get('interrupted')}")
     with contextlib.suppress(LockHeld), workspace_lock(ws, "sessions-import"):
-        if n := import_journal.recover(ws):
+        from dreamcli.portability.arrivals import publisher  # the index and object store hear of them
+
+        if n := import_journal.recover(ws, on_commit=publisher(ws)):
             done.append(f"sessions import: audited {n} session(s) of an interrupted import")
     with contextlib.suppress(LockHeld), workspace_lock(ws, "dream"):
         if n := dream_journal.recover(ws):

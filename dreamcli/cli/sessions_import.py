@@ -13,13 +13,15 @@ import_app = typer.Typer(help="Import transcripts of other agents (Claude Code, 
 
 _PATH_HELP = "A transcript file or a directory searched recursively for *.jsonl (default: {default})."
 _JSON_HELP = "Print the import summary as JSON."
-_WORKERS_HELP = "Worker processes for big imports (default: one per core, at most 4; 1 = no workers)."
+_WORKERS_HELP = ("Worker processes converting transcripts in parallel (default: one per core for imports over "
+                 "8 MB; 1 = no workers). The output is the same with any number.")
 _DRY_RUN_HELP = ("Read every transcript, write nothing: report per file what would be imported and which "
                  "line types are unknown (docs/importers.md).")
 
 
 def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None,
          dry_run: bool = False) -> None:
+    from dreamcli.portability.arrivals import publisher
     from dreamcli.sessions.importers import import_transcripts
     from dreamcli.ui.portability_view import import_progress, render_import_summary
 
@@ -37,7 +39,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
         return
     with import_progress(f"importing {source} transcripts") as progress:
         summary = import_transcripts(ws, source, Path(path) if path else None, redaction_patterns=patterns,
-                                     progress=progress, workers=workers)
+                                     progress=progress, workers=workers, on_commit=publisher(ws, config(ctx)))
     if as_json:
         print_json({"version": 1, **summary.to_json()})
         return

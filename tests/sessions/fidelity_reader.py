@@ -18,6 +18,10 @@ class Reading:
     answered: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     user_prompts: list[str] = field(default_factory=list)
+    user_messages: int = 0  # user lines (Claude Code) / user messages and tool outputs (Codex)
+    assistant_messages: int = 0  # runs of assistant lines sharing one message id (Claude Code)
+    output_tokens: int = 0  # the largest output_tokens of each assistant message id (Claude Code)
+    version: str | None = None  # Claude Code `version` / Codex `cli_version`
 
     @property
     def unanswered(self) -> int:
@@ -45,11 +49,26 @@ def _header_exit(text: str) -> int | None:
 def read_claude_code(path: Path, *, sidechains: bool) -> Reading:
     """Main-chain lines (or every line of a sub-agent file, `sidechains=True`)."""
     r = Reading()
+    run_id: object = None  # the message id of the assistant lines just read; a user line ends the run
+    largest: dict[str, int] = {}
     for o in _objects(path):
+        if r.version is None and isinstance(o.get("version"), str):
+            r.version = o["version"]
         if o.get("type") not in ("user", "assistant") or (o.get("isSidechain") is True and not sidechains):
             continue
         msg = o.get("message")
         content = msg.get("content") if isinstance(msg, dict) else None
+        if isinstance(msg, dict) and isinstance(content, str | list):
+            if o["type"] == "user":
+                r.user_messages += 1
+                run_id = None
+            else:
+                if msg.get("id") is None or msg.get("id") != run_id:
+                    r.assistant_messages += 1
+                run_id = msg.get("id")
+                usage: dict[str, Any] = msg["usage"] if isinstance(msg.get("usage"), dict) else {}
+                key = str(msg.get("id"))
+                largest[key] = max(largest.get(key, 0), int(usage.get("output_tokens") or 0))
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         for b in content if isinstance(content, list) else []:
@@ -67,15 +86,19 @@ def read_claude_code(path: Path, *, sidechains: bool) -> Reading:
                 text = b.get("text", "").strip()
                 if text and not text.startswith(("<", "Caveat:", "[Request interrupted")):
                     r.user_prompts.append(text)
+    r.output_tokens = sum(largest.values())
     return r
 
 
 def read_codex(path: Path) -> Reading:
     r = Reading()
     failed_by_event: set[str] = set()
+    waiting: list[str] = []  # calls sent and not answered yet
     for o in _objects(path):
-        p = o.get("payload") if isinstance(o.get("payload"), dict) else {}
+        p: dict[str, Any] = o["payload"] if isinstance(o.get("payload"), dict) else {}
         kind = p.get("type")
+        if o.get("type") == "session_meta" and r.version is None:
+            r.version = p.get("cli_version")
         if o.get("type") == "event_msg":
             failed = {
                 "exec_command_end": p.get("exit_code") not in (0, None) or p.get("status") == "failed",
@@ -84,17 +107,29 @@ def read_codex(path: Path) -> Reading:
             }
             if failed.get(str(kind)):
                 failed_by_event.add(p["call_id"])
+            # a command a code-mode script ran (0.15x): no call id, so it is the one waiting call's
+            item: dict[str, Any] = p["item"] if isinstance(p.get("item"), dict) else {}
+            if kind == "item_completed" and item.get("type") in ("CommandExecution", "FileChange") \
+                    and (item.get("status") == "failed" or item.get("exit_code") not in (0, None)) \
+                    and len(waiting) == 1:
+                failed_by_event.add(waiting[0])
+            if kind in ("task_started", "turn_started"):
+                waiting.clear()
             continue
         if o.get("type") != "response_item":
             continue
         if kind in ("function_call", "custom_tool_call", "local_shell_call"):
             r.calls.append(p["call_id"])
+            waiting.append(p["call_id"])
         elif kind == "web_search_call":
             cid = f"web-{len(r.calls)}"
             r.calls.append(cid)
             r.answered.add(cid)  # answered by the server
         elif kind in ("function_call_output", "custom_tool_call_output"):
             cid = p["call_id"]
+            r.user_messages += 1
+            if cid in waiting:
+                waiting.remove(cid)
             if cid in r.answered:
                 continue
             r.answered.add(cid)
@@ -106,6 +141,7 @@ def read_codex(path: Path) -> Reading:
             if (code not in (None, 0)) or text.startswith("err: ") or cid in failed_by_event:
                 r.failed.add(cid)
         elif kind == "message" and p.get("role") == "user":
+            r.user_messages += 1
             for part in p.get("content") or []:
                 text = part.get("text", "").strip() if isinstance(part, dict) else ""
                 if text and not text.startswith(("<", "# AGENTS.md")):

@@ -1,7 +1,9 @@
-"""The fidelity corpus (tests/sessions/fidelity/): public and constructed transcripts of both formats,
-imported and checked against an independent reading of each file (tests/sessions/fidelity_reader.py)
-and the counts in expected.json: tool calls, failed calls, unanswered calls, the status of how the
-file ends, the task prompt, durations, and the line types the importer does not know."""
+"""The fidelity corpus (tests/sessions/fidelity/): real recordings of Claude Code 2.0.76–2.1.258 and
+Codex 0.104–0.154 from public MIT projects, older public fixtures and constructed transcripts of both
+formats, imported and checked against an independent reading of each file
+(tests/sessions/fidelity_reader.py) and the counts in expected.json: tool calls, failed calls with their
+exit codes, unanswered calls, the status of how the file ends, the task prompt, durations, messages,
+usage, the release that wrote the file, and the line types the importer does not know."""
 
 from __future__ import annotations
 
@@ -12,16 +14,24 @@ import pytest
 
 from dreamcli.sessions.importers.dryrun import dry_run_import
 from dreamcli.workspace.home import Workspace
-from tests.sessions.fidelity_reader import read_claude_code, read_codex
+from tests.sessions.fidelity_reader import Reading, read_claude_code, read_codex
 from tests.sessions.shapes import check_totals_equal_events, imported, of_type, tools
 
 CORPUS = Path(__file__).parent / "fidelity"
 EXPECTED = {k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")}
 SOURCE = {"claude-code": "claude-code", "codex": "codex"}
+RECORDED = sorted(k for k, v in EXPECTED.items() if "version" in v)  # real recordings of current releases
 
 
 def _key(events: list[dict]) -> str:
     return str(Path(events[0]["import"]["path"]).relative_to(CORPUS))
+
+
+def _reading(rel: str) -> Reading:
+    path = CORPUS / rel
+    if rel.startswith("codex/"):
+        return read_codex(path)
+    return read_claude_code(path, sidechains="subagents" in path.parts)
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +56,7 @@ def test_every_file_of_the_corpus_is_imported_and_expected(corpus: dict) -> None
 @pytest.mark.parametrize("rel", sorted(EXPECTED))
 def test_counts_match_the_file(corpus: dict, rel: str) -> None:
     events, exp = corpus[rel]
-    path = CORPUS / rel
-    if rel.startswith("codex/"):
-        reading = read_codex(path)
-    else:
-        reading = read_claude_code(path, sidechains="subagents" in path.parts)
+    reading = _reading(rel)
     totals = events[-1]["totals"]
     # the independent reading of the file
     assert totals["tool_calls"] == len(reading.calls)
@@ -58,7 +64,7 @@ def test_counts_match_the_file(corpus: dict, rel: str) -> None:
     assert totals["tool_unanswered"] == reading.unanswered
     facts = tools(events)
     assert {t for t, e in facts.items() if e["error_kind"]} == reading.failed
-    if reading.user_prompts:
+    if reading.user_prompts and not exp.get("prompt_redacted"):
         assert events[0]["task"]["prompt"] == reading.user_prompts[0]
     # what was counted by hand
     assert (totals["tool_calls"], totals["tool_errors"], totals["tool_unanswered"]) == (
@@ -77,11 +83,41 @@ def test_counts_match_the_file(corpus: dict, rel: str) -> None:
     check_totals_equal_events(events)
 
 
+@pytest.mark.parametrize("rel", RECORDED)
+def test_recorded_by_the_release_it_claims(rel: str) -> None:
+    """The real recordings are what expected.json (and SOURCE.md) say: current releases."""
+    version = _reading(rel).version
+    assert version == EXPECTED[rel]["version"]
+    major, minor = (int(x) for x in str(version).split(".")[:2])
+    assert (major, minor) >= ((2, 0) if rel.startswith("claude-code/") else (0, 104))
+
+
+@pytest.mark.parametrize("rel", RECORDED)
+def test_messages_and_usage_match_the_file(request: pytest.FixtureRequest, corpus: dict, rel: str) -> None:
+    """Messages: one user message per user line (Claude Code) or per user message and tool output
+    (Codex); one assistant message per run of lines of one API message id (Claude Code). Usage: each
+    API message's output tokens once, at their largest (Claude Code rewrites a message's usage on each
+    of its lines as the reply streams)."""
+    events, _exp = corpus[rel]
+    reading = _reading(rel)
+    msgs = of_type(events, "message")
+    assert sum(1 for m in msgs if m["role"] == "user") == reading.user_messages
+    if rel.startswith("codex/"):
+        return
+    assert sum(1 for m in msgs if m["role"] == "assistant") == reading.assistant_messages
+    if rel == "claude-code/spotter/tool_heavy.jsonl":
+        # An API message whose lines a tool result interrupts is two runs; the importer counts the
+        # usage of the first run only (64), and the later lines carry the final count (212): fix in
+        # SessionBuilder.flush (builder.py), which counts usage once per id at the first run.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="usage of a split API message"))
+    assert events[-1]["totals"]["output_tokens"] == reading.output_tokens
+
+
 def test_answered_calls_have_durations(corpus: dict) -> None:
     """Both formats carry timestamps or durations: every answered call of the current-format files
-    has one."""
-    for rel, (events, _exp) in corpus.items():
-        if "constructed" not in rel:
+    (constructed and recorded) has one."""
+    for rel, (events, exp) in corpus.items():
+        if "constructed" not in rel and "version" not in exp:
             continue
         for fact in tools(events).values():
             if not fact.get("unanswered"):

@@ -18,17 +18,18 @@ from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
     ChildRef,
     LineCounts,
+    LineStream,
     Transcript,
     clean_ts,
     deterministic_ulid,
     discover_files,
     head_objects,
-    iter_json_lines,
     ms_to_ts,
     parse_ts_ms,
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "claude-code"
 MESSAGE_TYPES = ("user", "assistant")
@@ -63,12 +64,26 @@ def _is_cc_line(obj: dict[str, Any]) -> bool:
         or "leafUuid" in obj
 
 
-def read_header(path: Path) -> dict[str, Any] | None:
-    """What the first lines of a transcript say; None when it has no message at all near the top."""
+def head(stream: LineStream) -> list[dict[str, Any]]:
+    """The first lines of a transcript that say what it is (read on to the first prompt)."""
+    return stream.head(until=_is_prompt_line)
+
+
+def check(path: Path, first: dict[str, Any] | None) -> None:
+    """Refuse a file that is not a Claude Code transcript; reads past its first line only when that
+    line is not a Claude Code line."""
+    if first is None or _is_cc_line(first):
+        return
     objs = head_objects(path, until=_is_prompt_line)
     if objs and not any(_is_cc_line(o) for o in objs):
         raise InputError("not a Claude Code transcript (no user, assistant or summary lines; "
                          "Claude Code keeps them in ~/.claude/projects)", file=str(path), line=1)
+
+
+def read_header(path: Path, objs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """What the first lines of a transcript say; None when it has no message at all near the top."""
+    if objs is None:
+        objs = head_objects(path, until=_is_prompt_line)
     head: dict[str, Any] = {"start_ms": None, "start_ts": None, "session_id": None, "cwd": None,
                             "version": None, "model": None, "prompt": None, "agent_id": None,
                             "has_messages": False, "sidechain": False, "command": None}
@@ -165,15 +180,14 @@ def _ignored_name(obj: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) and kind in IGNORED_TYPES else None
 
 
-def count_lines(path: Path, counts: LineCounts) -> None:
-    """Count the lines of a file that has no message to import (ignored by name, or unknown)."""
-    for _lineno, obj in iter_json_lines(path, counts):
-        name = _ignored_name(obj)
-        if name is not None:
-            counts.ignored[name] += 1
-        else:
-            kind = obj.get("type")
-            counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
+def count_line(obj: dict[str, Any], counts: LineCounts) -> None:
+    """Count a line of a file that has no message to import (ignored by name, or unknown)."""
+    name = _ignored_name(obj)
+    if name is not None:
+        counts.ignored[name] += 1
+    else:
+        kind = obj.get("type")
+        counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
 
 
 def _subagent_parent(path: Path, head: dict[str, Any]) -> tuple[Path, str] | None:
@@ -188,47 +202,50 @@ def _subagent_parent(path: Path, head: dict[str, Any]) -> tuple[Path, str] | Non
     return None
 
 
-def plan(files: list[Path]) -> list[Transcript]:
-    """Transcripts to import, with session ids fixed and parents linked to their sub-agent files."""
-    heads: dict[Path, dict[str, Any]] = {}
-    for p in files:
-        h = read_header(p)
-        if h is not None:
-            heads[p] = h
-    out: list[Transcript] = []
-    by_path: dict[Path, Transcript] = {}
-    for p, h in heads.items():
-        parent = _subagent_parent(p, h)
-        source_id = p.stem if parent is None else f"{parent[1]}/{p.stem}"
-        t = Transcript(
-            path=p, size=p.stat().st_size, source_id=source_id, start_ms=h["start_ms"],
-            session_id=deterministic_ulid(SOURCE, source_id, h["start_ms"]), start_ts=h["start_ts"],
-            workdir=h["cwd"], model=h["model"], prompt=h["prompt"], version=h["version"],
-            agent=f"agent-{h['agent_id']}" if h["agent_id"] else None,
-            tags=["subagent"] if parent is not None else [],
-        )
-        if h["version"]:
-            t.extra_import["claude_code_version"] = h["version"]
+def link_key(path: Path, first: dict[str, Any]) -> str | None:
+    """What `link` needs of a file's first line: its `sessionId` (an old `agent-*.jsonl` beside its lead)."""
+    sid = first.get("sessionId")
+    return sid if isinstance(sid, str) and path.name.startswith("agent-") else None
+
+
+def link(files: list[tuple[Path, int]], keys: dict[Path, Any]) -> list[Node]:
+    """Units of the import: each main transcript with its sub-agent files, found from paths (and the
+    `sessionId` of an `agent-*.jsonl` file's first line)."""
+    parent_of: dict[Path, Path] = {}
+    for p, _size in files:
+        parent = _subagent_parent(p, {"session_id": keys.get(p)})
         if parent is not None:
-            t.parent_source_id = parent[1]
-            t.extra_import["parent_path"] = str(parent[0])
-        out.append(t)
-        by_path[p] = t
-    for t in out:
-        if t.parent_source_id is None:
-            continue
-        parent_path = Path(t.extra_import["parent_path"])
-        parent_t = by_path.get(parent_path)
-        if parent_t is not None:
-            t.parent_session_id = parent_t.session_id
-            parent_t.children.append(ChildRef(t.session_id, t.start_ms, t.start_ts, t.prompt))
-        elif parent_path.is_file():  # the parent is not part of this import: derive its id anyway
-            ph = read_header(parent_path)
+            parent_of[p] = parent[0]
+    return forest(files, parent_of)
+
+
+def transcript(p: Path, size: int, objs: list[dict[str, Any]], parent: Transcript | None) -> Transcript | None:
+    """The transcript of a file from its first lines (None: no message to import); `parent` is the
+    transcript of its lead session when that is part of the import."""
+    h = read_header(p, objs)
+    if h is None:
+        return None
+    sub = _subagent_parent(p, h)
+    source_id = p.stem if sub is None else f"{sub[1]}/{p.stem}"
+    t = Transcript(
+        path=p, size=size, source_id=source_id, start_ms=h["start_ms"],
+        session_id=deterministic_ulid(SOURCE, source_id, h["start_ms"]), start_ts=h["start_ts"],
+        workdir=h["cwd"], model=h["model"], prompt=h["prompt"], version=h["version"],
+        agent=f"agent-{h['agent_id']}" if h["agent_id"] else None,
+        tags=["subagent"] if sub is not None else [],
+    )
+    if h["version"]:
+        t.extra_import["claude_code_version"] = h["version"]
+    if sub is not None:
+        t.parent_source_id = sub[1]
+        t.extra_import["parent_path"] = str(sub[0])
+        if parent is not None and parent.path == sub[0]:
+            t.parent_session_id = parent.session_id
+        elif sub[0].is_file():  # the lead session is not part of this import: derive its id anyway
+            ph = read_header(sub[0])
             if ph is not None:
-                t.parent_session_id = deterministic_ulid(SOURCE, parent_path.stem, ph["start_ms"])
-    for t in out:
-        t.children.sort(key=lambda c: c.start_ms)
-    return out
+                t.parent_session_id = deterministic_ulid(SOURCE, sub[0].stem, ph["start_ms"])
+    return t
 
 
 def _blocks(content: Any) -> list[Any] | None:
@@ -312,7 +329,7 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     is_child_file = t.parent_source_id is not None
     pending = list(t.children)  # file-based sub-agents, announced when the parent reaches their start
     announced: list[ChildRef] = []
-    for _lineno, obj in iter_json_lines(t.path, counts, ctx.progress):
+    for _lineno, obj in ctx.lines(t, counts):
         kind = obj.get("type")
         if kind not in MESSAGE_TYPES:
             name = _ignored_name(obj)

@@ -20,19 +20,21 @@ from dreamcli.sessions.importers.codex_items import ITEM_TYPES, Rollout, user_or
 from dreamcli.sessions.importers.common import (
     ChildRef,
     LineCounts,
+    LineStream,
     Transcript,
     deterministic_ulid,
     discover_files,
     head_objects,
-    iter_json_lines,
     ms_to_ts,
     parse_ts_ms,
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "codex"
-ENVELOPE_TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted"})
+ENVELOPE_TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted",
+                            "token_usage_record"})  # 0.15x: per-response usage, repeated by token_count
 
 
 def default_path() -> Path:
@@ -71,14 +73,47 @@ def _find(source: Any, key: str) -> str | None:
 
 def _user_prompt(item: dict[str, Any]) -> str | None:
     text = text_of(item.get("content"))
-    return text if user_origin(text) is None else None
+    return text if user_origin(text, item) is None else None
 
 
-def read_header(path: Path) -> dict[str, Any] | None:
+def head(stream: LineStream) -> list[dict[str, Any]]:
+    """The first lines of a rollout (its session_meta, turn context and first prompt)."""
+    return stream.head()
+
+
+def check(path: Path, first: dict[str, Any] | None) -> None:
+    """Refuse a file that is not a Codex rollout; reads past its first line only when that line is not
+    a Codex line."""
+    if first is None or _is_codex_line(first):
+        return
     objs = head_objects(path)
     if objs and not any(_is_codex_line(o) for o in objs):
         raise InputError("not a Codex rollout (no session_meta, response_item or event_msg lines; "
                          "Codex keeps them in ~/.codex/sessions)", file=str(path), line=1)
+
+
+def link_key(p: Path, first: dict[str, Any]) -> tuple[str, str | None]:
+    """(thread id, parent thread id) of a rollout from its first line (its session_meta)."""
+    payload = first.get("payload")
+    meta = payload if first.get("type") == "session_meta" and isinstance(payload, dict) else \
+        first if "id" in first and "timestamp" in first and first.get("type") is None else None
+    if meta is None:
+        return p.stem, None
+    tid = meta.get("id")
+    return (tid if isinstance(tid, str) and tid else p.stem), _find(meta.get("source"), "parent_thread_id")
+
+
+def link(files: list[tuple[Path, int]], keys: dict[Path, Any]) -> list[Node]:
+    """Units of the import: each rollout with the rollouts of its sub-agents (`parent_thread_id` in
+    their session_meta line)."""
+    threads = {p: keys.get(p) or (p.stem, None) for p, _size in files}
+    by_thread = {tid: p for p, (tid, _parent) in threads.items()}
+    parent_of = {p: by_thread[parent] for p, (_tid, parent) in threads.items()
+                 if parent is not None and parent in by_thread}
+    return forest(files, parent_of)
+
+
+def read_header(path: Path, objs: list[dict[str, Any]]) -> dict[str, Any] | None:
     head: dict[str, Any] = {"id": None, "start_ms": None, "start_ts": None, "cwd": None, "model": None,
                             "prompt": None, "version": None, "parent": None, "forked_from": None,
                             "originator": None, "nickname": None, "has_items": False}
@@ -124,35 +159,27 @@ def read_header(path: Path) -> dict[str, Any] | None:
     return head
 
 
-def plan(files: list[Path]) -> list[Transcript]:
-    out: list[Transcript] = []
-    by_thread: dict[str, Transcript] = {}
-    for p in files:
-        h = read_header(p)
-        if h is None:
-            continue
-        source_id = h["id"] or p.stem
-        t = Transcript(
-            path=p, size=p.stat().st_size, source_id=source_id, start_ms=h["start_ms"],
-            session_id=deterministic_ulid(SOURCE, source_id, h["start_ms"]), start_ts=h["start_ts"],
-            workdir=h["cwd"], model=h["model"], prompt=h["prompt"], version=h["version"],
-            agent=h["nickname"], tags=["subagent"] if h["parent"] else [],
-        )
-        t.parent_source_id = h["parent"]
-        for key, name in (("version", "codex_version"), ("originator", "originator"),
-                          ("forked_from", "forked_from_id")):
-            if h[key]:
-                t.extra_import[name] = h[key]
-        out.append(t)
-        by_thread[source_id] = t
-    for t in out:
-        parent = by_thread.get(t.parent_source_id or "")
-        if parent is not None:
-            t.parent_session_id = parent.session_id
-            parent.children.append(ChildRef(t.session_id, t.start_ms, t.start_ts, t.prompt))
-    for t in out:
-        t.children.sort(key=lambda c: c.start_ms)
-    return out
+def transcript(p: Path, size: int, objs: list[dict[str, Any]], parent: Transcript | None) -> Transcript | None:
+    """The transcript of a rollout from its first lines (None: nothing to import); `parent` is the
+    transcript of its parent thread when that is part of the import."""
+    h = read_header(p, objs)
+    if h is None:
+        return None
+    source_id = h["id"] or p.stem
+    t = Transcript(
+        path=p, size=size, source_id=source_id, start_ms=h["start_ms"],
+        session_id=deterministic_ulid(SOURCE, source_id, h["start_ms"]), start_ts=h["start_ts"],
+        workdir=h["cwd"], model=h["model"], prompt=h["prompt"], version=h["version"],
+        agent=h["nickname"], tags=["subagent"] if h["parent"] else [],
+    )
+    t.parent_source_id = h["parent"]
+    for key, name in (("version", "codex_version"), ("originator", "originator"),
+                      ("forked_from", "forked_from_id")):
+        if h[key]:
+            t.extra_import[name] = h[key]
+    if parent is not None:
+        t.parent_session_id = parent.session_id
+    return t
 
 
 # ---------------------------------------------------------------- conversion
@@ -191,14 +218,13 @@ def _other_line(obj: dict[str, Any], r: Rollout | None, counts: LineCounts) -> N
         counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
 
 
-def count_lines(path: Path, counts: LineCounts) -> None:
-    """Count the lines of a file that has nothing to import (ignored by name, or unknown)."""
-    for _lineno, obj in iter_json_lines(path, counts):
-        item = _item_of(obj)
-        if item is not None:
-            counts.ignored[f"response_item:{item.get('type')}"] += 1
-        else:
-            _other_line(obj, None, counts)
+def count_line(obj: dict[str, Any], counts: LineCounts) -> None:
+    """Count a line of a file that has nothing to import (ignored by name, or unknown)."""
+    item = _item_of(obj)
+    if item is not None:
+        counts.ignored[f"response_item:{item.get('type')}"] += 1
+    else:
+        _other_line(obj, None, counts)
 
 
 def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
@@ -207,7 +233,7 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     r = Rollout(b, t.model)
     pending = list(t.children)
     announced: list[ChildRef] = []
-    for _lineno, obj in iter_json_lines(t.path, counts, ctx.progress):
+    for _lineno, obj in ctx.lines(t, counts):
         item = _item_of(obj)
         if item is None:
             _other_line(obj, r, counts)

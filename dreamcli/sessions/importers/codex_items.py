@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dreamcli import codec
 from dreamcli.sessions.importers.builder import SessionBuilder
 from dreamcli.sessions.importers.common import LineCounts, text_of
 from dreamcli.sessions.importers.toolfacts import (
@@ -37,21 +38,27 @@ IGNORED_EVENTS = frozenset({
     "dynamic_tool_call_request", "dynamic_tool_call_response", "guardian_assessment", "warning",
     "stream_error", "background_event", "deprecation_notice", "session_configured", "mcp_startup_update",
     "mcp_startup_complete", "shutdown_complete", "request_user_input", "exec_approval_request",
-    "apply_patch_approval_request", "elicitation_request", "model_reroute"})
+    "apply_patch_approval_request", "elicitation_request", "model_reroute", "thread_settings_applied"})
 FACT_EVENTS = frozenset({"exec_command_end", "patch_apply_end", "mcp_tool_call_end"})
+# what a code-mode `exec` script (0.15x) ran, recorded only as an `item_completed` event without a call id
+NESTED_ITEMS = frozenset({"CommandExecution", "FileChange"})
 TURN_START = frozenset({"task_started", "turn_started"})
 TURN_END = frozenset({"task_complete", "turn_complete"})
 # Text Codex puts in user messages itself (environment, instructions, skills, shell commands the user
 # ran with `!`): not the person's words.
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "# AGENTS.md", "<permissions",
                      "<INSTRUCTIONS>", "<user_shell_command>", "<skill>", "<skill ", "<collaboration_mode>",
-                     "<personality", "<subagent_notification>")
+                     "<personality", "<subagent_notification>", "<recommended_plugins>")
 _ABORT_PREFIX = "<turn_aborted>"
 
 
-def user_origin(text: str | None) -> str | None:
+def user_origin(text: str | None, item: dict[str, Any] | None = None) -> str | None:
     if text is None:
         return None
+    meta = item.get("internal_chat_message_metadata_passthrough") if item else None
+    kinds = meta.get("content_item_kinds") if isinstance(meta, dict) else None
+    if isinstance(kinds, list) and kinds and not any(str(k).startswith("user.") for k in kinds):
+        return "context"  # 0.15x names each part's origin: none of them the person's text
     start = text.lstrip()
     if start.startswith(_ABORT_PREFIX):
         return "interrupt"
@@ -83,7 +90,7 @@ def tool_use(item: dict[str, Any], n: int) -> dict[str, Any] | None:
     if kind == "function_call":
         args = item.get("arguments")
         try:
-            parsed = json.loads(args) if isinstance(args, str) else args
+            parsed = codec.loads(args) if isinstance(args, str) else args
         except ValueError:
             parsed = None
         inp = parsed if isinstance(parsed, dict) else {"arguments": args}
@@ -176,6 +183,23 @@ def event_facts(payload: dict[str, Any]) -> tuple[str, ToolFacts] | None:
     return call_id, f
 
 
+def nested_facts(item: dict[str, Any]) -> ToolFacts:
+    """Facts of a command or file change a code-mode script ran (`item_completed`): its exit code and
+    status (the script's own output says `Script completed` even when the command failed)."""
+    f = ToolFacts()
+    code = item.get("exit_code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        f.exit_code, f.failed = code, code != 0
+    status = item.get("status")
+    if status == "failed":
+        f.failed = True
+    elif status == "declined":
+        f.failed, f.error_kind = True, "refused"
+    elif status == "completed" and f.failed is None:
+        f.failed = False
+    return f
+
+
 def usage_step(info: Any, previous: dict[str, Any] | None) -> tuple[dict[str, int] | None, dict[str, Any] | None]:
     """(usage in the Anthropic shape, the new running total) from a token_count `info`; None usage when
     the event repeats the previous total (Codex reports the same count more than once)."""
@@ -213,6 +237,7 @@ class Rollout:
         self.turn_events = False  # this release writes task_started / task_complete
         self.turn_open = False
         self.calls = 0
+        self.open: dict[str, str] = {}  # call id -> tool name of the calls waiting for their output
 
     def item(self, ts: str, item: dict[str, Any], counts: LineCounts) -> bool:
         kind = item.get("type")
@@ -227,7 +252,7 @@ class Rollout:
                 b.assistant(ts, f"response-{self.response}", blocks, model=self.model)
             elif role == "user":
                 self.response += 1
-                origin = user_origin(text_of(blocks, 200))
+                origin = user_origin(text_of(blocks, 200), item)
                 b.user(ts, blocks, origin=origin)
                 if origin is None:
                     self.turn_open = True
@@ -242,6 +267,8 @@ class Rollout:
                 counts.ignored[f"{kind}:empty" if kind == "reasoning" else str(kind)] += 1
                 return False
             b.assistant(ts, f"response-{self.response}", [block], model=self.model)
+            if kind in ("function_call", "custom_tool_call", "local_shell_call"):
+                self.open[block["id"]] = block["name"]
             if kind == "web_search_call":  # run by the server: no output item follows
                 status = item.get("status")
                 b.answered_elsewhere(ts, block["id"], ToolFacts(failed=status == "failed"), status == "failed")
@@ -253,6 +280,7 @@ class Rollout:
                 return False
             block, facts = got
             known = self.facts.pop(block["tool_use_id"], None)
+            self.open.pop(block["tool_use_id"], None)
             self.response += 1
             b.user(ts, [block], facts={block["tool_use_id"]: facts.merge(known)})
             return True
@@ -287,16 +315,33 @@ class Rollout:
         elif sub in TURN_START or sub in TURN_END or sub in ("turn_aborted", "error"):
             self.turn(str(sub), payload)
             counts.imported += 1
+        elif sub == "item_completed" and self.nested(payload.get("item")):
+            counts.imported += 1
         elif sub in IGNORED_EVENTS:
             counts.ignored[f"event_msg:{sub}"] += 1
         else:
             counts.unknown[f"event_msg:{sub}"] += 1
+
+    def nested(self, item: Any) -> bool:
+        """A command or file change run inside a code-mode `exec` script: the event names no call, so it
+        is the call's only when exactly one call is open and that call is `exec`. A failure is kept
+        over a later success of the same script."""
+        if not isinstance(item, dict) or item.get("type") not in NESTED_ITEMS or len(self.open) != 1:
+            return False
+        call_id, name = next(iter(self.open.items()))
+        if name != "exec":
+            return False
+        known = self.facts.get(call_id)
+        if known is None or known.failed is not True:
+            self.facts[call_id] = nested_facts(item).merge(known)
+        return True
 
     def turn(self, sub: str, payload: dict[str, Any]) -> None:
         b = self.b
         self.turn_events = True
         if sub in TURN_START:
             self.turn_open, b.interrupted, b.error = True, False, None
+            self.open.clear()  # calls left unanswered by an earlier turn are not this turn's
         elif sub in TURN_END:
             self.turn_open, b.awaiting_reply, b.interrupted = False, False, False
         elif sub == "turn_aborted":

@@ -4,18 +4,21 @@ tolerates a cut-off last line, counters, and the plan of an import (`Transcript`
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from dreamcli import codec
 from dreamcli.errors import InputError
 from dreamcli.ids import ulid_at
+from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.home import Workspace
 
 PROMPT_LIMIT = 4000
 SNIFF_BYTES = 65536
@@ -37,6 +40,11 @@ def parse_ts_ms(value: Any) -> int | None:
     """Milliseconds since the epoch of an RFC 3339 timestamp, or None if it is not one."""
     if not isinstance(value, str) or len(value) < 19:
         return None
+    return _ts_ms(value)
+
+
+@lru_cache(maxsize=1024)  # a call's time is parsed again for its result's duration
+def _ts_ms(value: str) -> int | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -55,6 +63,12 @@ def clean_ts(value: Any) -> str | None:
         return value
     ms = parse_ts_ms(value)
     return None if ms is None else ms_to_ts(ms)
+
+
+@lru_cache(maxsize=4096)
+def final_path(ws: Workspace, session_id: str) -> Path:
+    """`session_path`, remembered: an import asks for each session's place several times."""
+    return session_path(ws, session_id)
 
 
 def ms_to_ts(ms: int) -> str:
@@ -84,40 +98,153 @@ class LineCounts:
 
 
 PROGRESS_EVERY = 4 << 20
+KEEP_BYTES = 16 << 20  # past the head's limits, lines kept for the converter up to this size (else read again)
+_CORRUPT, _TRUNCATED, _BLANK = object(), object(), object()
+
+
+class LineStream:
+    """One read of a JSONL transcript: the first lines are decoded once for the header of the import
+    (`head`), kept, and handed to the converter with the rest (`lines`), so planning and converting
+    share one pass. Corrupt lines and a cut-off last line are counted and skipped; `progress(n)` is told
+    about every few MB read."""
+
+    def __init__(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
+        self.path = path
+        self.progress = progress
+        self._f: BinaryIO | None = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 (closed by lines/close)
+        self._lineno = 0
+        self._unreported = 0
+        self.done = 0  # bytes reported to `progress`
+        self._kept: list[tuple[int, Any]] = []  # decoded by head(), not handed out yet
+        self._rewind: tuple[int, int] | None = None  # (offset, line number) to read on from, past a dropped tail
+
+    def __enter__(self) -> LineStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is not None and self._unreported:
+            self.progress(self._unreported)
+        self.done += self._unreported
+        self._unreported = 0
+
+    def _read(self) -> tuple[int, Any, int] | None:
+        """(line number, decoded value or a marker, bytes) of the next line, None at the end."""
+        assert self._f is not None
+        raw = self._f.readline()
+        if not raw:
+            return None
+        self._lineno += 1
+        if self.progress is not None:
+            self._unreported += len(raw)
+        return self._lineno, _decode(raw), len(raw)
+
+    def head(self, *, limit_bytes: int = SNIFF_BYTES, max_lines: int = 400,
+             until: Callable[[dict[str, Any]], bool] | None = None, keep: bool = True) -> list[dict[str, Any]]:
+        """What `head_objects` gives for this file (same limits, same `until`), decoded once: these and
+        every other line read on the way are kept for `lines()` (unless `keep` is False)."""
+        out: list[dict[str, Any]] = []
+        found = until is None
+        read = kept_past = 0
+        assert self._f is not None
+        while True:
+            offset = self._f.tell()
+            item = self._read()
+            if item is None:
+                break
+            lineno, value, size = item
+            read += size
+            over = read >= limit_bytes or len(out) >= max_lines
+            if value is not _BLANK:
+                if isinstance(value, dict):
+                    hit = not found and until is not None and until(value)
+                    if not over or hit:
+                        out.append(value)
+                    found = found or hit
+                if keep and not over:
+                    self._kept.append((lineno, value))
+                elif keep and self._rewind is None:
+                    kept_past += size
+                    if kept_past <= KEEP_BYTES:
+                        self._kept.append((lineno, value))
+                    else:  # too much to keep: the converter reads on from here instead
+                        self._rewind = (offset, lineno - 1)
+            if over and found:
+                break
+        return out
+
+    def lines(self, counts: LineCounts) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number, object) for every JSON-object line of the file, from the first (also those
+        `head` read), once; the file is closed at the end."""
+        kept, self._kept = self._kept, []
+        for lineno, value in kept:
+            counts.lines += 1
+            if isinstance(value, dict):
+                yield lineno, value
+            else:
+                _count_bad(value, counts)
+        f = self._f
+        if f is None:
+            return
+        if self._rewind is not None:
+            f.seek(self._rewind[0])
+            self._lineno = self._rewind[1]
+            self._rewind = None
+        loads = codec.loads
+        lineno = self._lineno
+        progress = self.progress
+        for raw in f:
+            lineno += 1
+            if progress is not None:
+                self._unreported += len(raw)
+                if self._unreported >= PROGRESS_EVERY:
+                    self._report()
+            try:
+                obj = loads(raw)
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can parse
+                if not raw.strip():
+                    continue
+                counts.lines += 1
+                _count_bad(_TRUNCATED if not raw.endswith(b"\n") else _CORRUPT, counts)
+                continue
+            counts.lines += 1
+            if isinstance(obj, dict):
+                yield lineno, obj
+            else:
+                counts.corrupt += 1
+        self._lineno = lineno
+        self.close()
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return codec.loads(raw)
+    except (ValueError, RecursionError):
+        if not raw.strip():
+            return _BLANK
+        return _CORRUPT if raw.endswith(b"\n") else _TRUNCATED
+
+
+def _count_bad(value: Any, counts: LineCounts) -> None:
+    if value is _TRUNCATED:
+        counts.truncated += 1
+    else:  # not JSON, or JSON that is not an object
+        counts.corrupt += 1
 
 
 def iter_json_lines(path: Path, counts: LineCounts, progress: Callable[[int], None] | None = None
                     ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each JSON-object line; corrupt lines and a cut-off last line are
     counted and skipped. `progress(n)` is told about every few MB read."""
-    loads = json.loads
-    with open(path, "rb", buffering=1 << 20) as f:
-        lineno = 0
-        unreported = 0
-        for raw in f:
-            lineno += 1
-            if progress is not None:
-                unreported += len(raw)
-                if unreported >= PROGRESS_EVERY:
-                    progress(unreported)
-                    unreported = 0
-            if not raw.strip():
-                continue
-            counts.lines += 1
-            try:
-                obj = loads(raw)
-            except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can parse
-                if raw.endswith(b"\n"):
-                    counts.corrupt += 1
-                else:
-                    counts.truncated += 1
-                continue
-            if isinstance(obj, dict):
-                yield lineno, obj
-            else:
-                counts.corrupt += 1
-        if progress is not None and unreported:
-            progress(unreported)
+    yield from LineStream(path, progress).lines(counts)
 
 
 def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int = 400,
@@ -125,26 +252,8 @@ def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int =
     """The JSON objects among the first lines of a file (for headers and sniffing). With `until`, reads
     on past the limits to the first object it accepts (a transcript can open with many bookkeeping
     lines); objects past the limits other than that one are not kept."""
-    out: list[dict[str, Any]] = []
-    found = until is None
-    with open(path, "rb") as f:
-        read = 0
-        for raw in f:
-            read += len(raw)
-            over = read >= limit_bytes or len(out) >= max_lines
-            if raw.strip():
-                try:
-                    obj = json.loads(raw)
-                except (ValueError, RecursionError):
-                    obj = None
-                if isinstance(obj, dict):
-                    hit = not found and until is not None and until(obj)
-                    if not over or hit:
-                        out.append(obj)
-                    found = found or hit
-            if over and found:
-                break
-    return out
+    with LineStream(path) as stream:
+        return stream.head(limit_bytes=limit_bytes, max_lines=max_lines, until=until, keep=False)
 
 
 def discover_files(root: Path, suffix: str = ".jsonl") -> list[Path]:
@@ -163,32 +272,32 @@ def discover_files(root: Path, suffix: str = ".jsonl") -> list[Path]:
     return found
 
 
-def check_jsonl(path: Path) -> bool:
-    """Refuse a file that is not JSONL (its first non-empty line is not a JSON object). Returns False
-    for an empty file."""
+def first_object(path: Path) -> dict[str, Any] | None:
+    """The first line of a file, refused with InputError when the file is not JSONL (that line is not a
+    JSON object); None for a file with no line or one cut-off line. Reads only that line."""
     try:
         with open(path, "rb") as f:
             lineno = 0
             for raw in f:
                 lineno += 1
-                if not raw.strip():
-                    continue
                 try:
-                    obj = json.loads(raw)
+                    obj = codec.loads(raw)
                 except (ValueError, RecursionError):
+                    if not raw.strip():
+                        continue
                     if not raw.endswith(b"\n") and lineno == 1:
                         # a one-line file cut off mid-write: tolerated, nothing to import
-                        return False
+                        return None
                     raise InputError("not a JSONL file (line is not JSON)", file=str(path), line=lineno) from None
                 if not isinstance(obj, dict):
                     raise InputError("not a JSONL transcript (line is not a JSON object)", file=str(path),
                                      line=lineno)
-                return True
+                return obj
     except UnicodeDecodeError:
         raise InputError("not a JSONL file (not UTF-8 text)", file=str(path)) from None
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", file=str(path)) from None
-    return False
+    return None
 
 
 def text_of(content: Any, limit: int = PROMPT_LIMIT) -> str | None:

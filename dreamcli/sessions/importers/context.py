@@ -8,18 +8,17 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers.builder import NullWriter, SessionBuilder
-from dreamcli.sessions.importers.common import LineCounts, Transcript
-from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.importers.common import LineCounts, LineStream, Transcript, final_path
 from dreamcli.sessions.totals import Totals
 from dreamcli.sessions.writer import SessionWriter
-from dreamcli.workspace.fsutil import ensure_dir
+from dreamcli.workspace.fsutil import ensure_dir, write_all
 from dreamcli.workspace.home import Workspace
 
 
@@ -39,13 +38,45 @@ class UnitResult:
     tool_unanswered: int = 0  # tool calls left without a result (recorded as unanswered)
     statuses: Counter[str] = field(default_factory=Counter)  # session.end status of each session written
     planned: list[str] = field(default_factory=list)  # dry run: session ids that would be written
+    kind: str = "transcript"  # or "empty" (no line at all), "without_messages" (lines, nothing to import)
+    transcript: Transcript | None = None  # what the file's first lines said (None: nothing to import)
+
+
+class StagedWriter(SessionWriter):
+    """A SessionWriter into the staging folder that writes its lines in blocks (a staged file is whole
+    or discarded, so nothing is gained by one write per line), and at its close."""
+
+    BLOCK = 256 << 10
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pending = bytearray()
+        super().__init__(*args, **kwargs)
+
+    def _emit(self, fd: int, line: bytes) -> None:
+        self._pending += line
+        if len(self._pending) >= self.BLOCK:
+            self._flush(fd)
+
+    def _flush(self, fd: int) -> None:
+        if self._pending:
+            write_all(fd, bytes(self._pending))
+            self._pending.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                self._flush(self._fd)
+        super().close()
 
 
 class UnitContext:
     def __init__(self, ws: Workspace, staging: Path, redactor: Redactor, source: str,
-                 progress: Callable[[int], None] | None = None, *, dry_run: bool = False) -> None:
-        """`dry_run`: read and convert everything, write nothing (`sessions import --dry-run`)."""
+                 progress: Callable[[int], None] | None = None, *, dry_run: bool = False,
+                 stream: LineStream | None = None) -> None:
+        """`dry_run`: read and convert everything, write nothing (`sessions import --dry-run`). `stream`:
+        the file already opened (its first lines read for the plan), so it is read once."""
         self.dry_run = dry_run
+        self.stream = stream
         self.new: set[str] = set()  # session ids this context writes (or would write, in a dry run)
         self.ws = ws
         self.staging = staging
@@ -64,7 +95,7 @@ class UnitContext:
         sid = session_id or t.session_id
         start = start_ts or t.start_ts
         writer: Any
-        if session_path(self.ws, sid).exists():
+        if final_path(self.ws, sid).exists():
             writer = NullWriter(sid)
             result.existing.append(sid)
         elif self.dry_run:
@@ -78,7 +109,7 @@ class UnitContext:
             ensure_dir(self.staging)
             staged = self.staging / f"{sid}.jsonl"
             # Not synced here: the runner syncs a whole batch of staged sessions before moving them in.
-            writer = SessionWriter(self.ws, session_id=sid, redactor=self.redactor, path=staged, fsync=False)
+            writer = StagedWriter(self.ws, session_id=sid, redactor=self.redactor, path=staged, fsync=False)
             self.writers.append(writer)
             result.staged.append((sid, str(staged)))
             if child or t.parent_source_id:
@@ -100,7 +131,15 @@ class UnitContext:
         self.builders.append(builder)
         return builder
 
+    def lines(self, t: Transcript, counts: LineCounts) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number, object) of every JSON-object line of the transcript, each read once."""
+        stream = self.stream if self.stream is not None and self.stream.path == t.path else \
+            LineStream(t.path, self.progress)
+        return stream.lines(counts)
+
     def finish(self, result: UnitResult) -> None:
+        for w in self.writers:  # every staged session whole on disk (a converter ends them; this is the safety)
+            w.close()
         for b in self.builders:
             if b.session_id not in self.new:
                 continue

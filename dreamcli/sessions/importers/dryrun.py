@@ -9,8 +9,9 @@ from typing import Any
 
 from dreamcli.redaction import for_patterns
 from dreamcli.sessions.importers.common import LineCounts, Transcript
-from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.context import UnitResult
 from dreamcli.sessions.importers.runner import format_module, plan_import
+from dreamcli.sessions.importers.units import Converter
 from dreamcli.workspace.home import Workspace
 
 NAME_LIMIT = 80  # a line type read from a file is untrusted text: shortened and redacted before it is shown
@@ -21,35 +22,29 @@ def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
     """What `import_transcripts` would do, file by file, without writing anything."""
     fmt = format_module(source)
     root = Path(path).expanduser() if path is not None else fmt.default_path()
-    files, transcripts = plan_import(source, root)
+    plan = plan_import(source, root)
     redactor = for_patterns(tuple(redaction_patterns))
-    by_path = {t.path: t for t in transcripts}
-    reports: list[dict[str, Any]] = []
+    conv = Converter(ws, ws.state_dir / "import-staging" / "dry-run", redactor, source, fmt, dry_run=True)
+    by_path: dict[str, dict[str, Any]] = {}
+    for f in plan.empty:
+        by_path[str(f)] = {"path": str(f), "transcript": False, "empty": True, "lines": _lines(LineCounts(), redactor)}
+    for unit in plan.units:
+        for r in conv.unit(unit):
+            if r.transcript is None:
+                by_path[r.path] = {"path": r.path, "transcript": False, "empty": r.counts.lines == 0,
+                                   "lines": _lines(r.counts, redactor)}
+            else:
+                by_path[r.path] = _report(r.transcript, r, redactor)
+    reports = [by_path[str(f)] for f in plan.files if str(f) in by_path]
     unknown: dict[str, int] = {}
-    for f in files:
-        t = by_path.get(f)
-        if t is None:
-            counts = LineCounts()
-            count_lines = getattr(fmt, "count_lines", None)
-            try:
-                if count_lines is not None:
-                    count_lines(f, counts)
-            except (OSError, UnicodeDecodeError):
-                counts.corrupt += 1
-            reports.append({"path": str(f), "transcript": False,
-                            "empty": counts.lines == 0, "lines": _lines(counts, redactor)})
-        else:
-            result = UnitResult(path=str(t.path), bytes=t.size)
-            ctx = UnitContext(ws, ws.state_dir / "import-staging" / "dry-run", redactor, source, dry_run=True)
-            fmt.convert(t, ctx, result)
-            ctx.finish(result)
-            reports.append(_report(t, result, redactor))
-        for name, n in reports[-1]["lines"]["unknown"].items():
+    for report in reports:
+        for name, n in report["lines"]["unknown"].items():
             unknown[name] = unknown.get(name, 0) + n
     would = [r for r in reports if r.get("sessions")]
     return {
-        "version": 1, "dry_run": True, "source": source, "path": str(root), "files": len(files),
-        "transcripts": len(transcripts), "sessions": sum(r.get("sessions", 0) for r in reports),
+        "version": 1, "dry_run": True, "source": source, "path": str(root), "files": len(plan.files),
+        "transcripts": sum(1 for r in reports if r["transcript"]),
+        "sessions": sum(r.get("sessions", 0) for r in reports),
         "already_imported": sum(1 for r in reports if r.get("already_imported")),
         "files_with_unknown_lines": sum(1 for r in reports if r["lines"]["unknown"]),
         "unknown": dict(sorted(unknown.items(), key=lambda kv: -kv[1])),

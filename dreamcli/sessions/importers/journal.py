@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,12 @@ def audit_batch(ws: Workspace, ids: list[str], about: dict[str, Any], intent: Pa
     return record
 
 
-def recover(ws: Workspace, *, keep: Path | None = None) -> int:
+def recover(ws: Workspace, *, keep: Path | None = None,
+            on_commit: Callable[[list[str]], None] | None = None) -> int:
     """Finish the batches of dead imports (call it holding the "sessions-import" lock). Returns the
-    number of sessions audited. Staging folders of dead processes are removed."""
+    number of sessions audited. `on_commit` is told of the sessions of each batch that made it in
+    (audited before or now: uploading and indexing them again is harmless). Staging folders of dead
+    processes are removed."""
     from dreamcli.audit import iter_audit
 
     audited = 0
@@ -83,6 +87,8 @@ def recover(ws: Workspace, *, keep: Path | None = None) -> int:
                 action = intent.get("action") if intent.get("action") in (KIND, "import") else KIND
                 audit_batch(ws, present, about, path, action=str(action), interrupted=True, recovered=True)
                 audited += len(present)
+            if present and on_commit is not None:
+                on_commit(present)
             done(path)
     sweep_staging(ws, keep=keep)
     return audited

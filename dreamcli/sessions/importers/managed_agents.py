@@ -18,16 +18,16 @@ from typing import Any
 from dreamcli.errors import InputError
 from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
+    LineStream,
     Transcript,
     clean_ts,
     deterministic_ulid,
     discover_files,
-    head_objects,
-    iter_json_lines,
     parse_ts_ms,
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "managed-agents"
 HEADER = "managed_agents.session"
@@ -58,31 +58,45 @@ def discover(root: Path) -> list[Path]:
     return discover_files(root)
 
 
-def plan(files: list[Path]) -> list[Transcript]:
-    out: list[Transcript] = []
-    for path in files:
-        head = head_objects(path, max_lines=1)
-        if not head or head[0].get("type") != HEADER or not isinstance(head[0].get("session"), dict):
-            raise InputError("not a Managed Agents session pulled by dreamcli (no managed_agents.session "
-                             "header)", file=str(path), line=1)
-        s = head[0]["session"]
-        cloud_id, created = str(s.get("id") or ""), str(s.get("created_at") or "")
-        start_ms, start_ts = parse_ts_ms(created), clean_ts(created)
-        if not cloud_id or start_ms is None or start_ts is None:
-            raise InputError("session header without id or created_at", file=str(path), line=1)
-        agent: dict[str, Any] = s["agent"] if isinstance(s.get("agent"), dict) else {}
-        model: dict[str, Any] = agent["model"] if isinstance(agent.get("model"), dict) else {}
-        out.append(Transcript(
-            path=path, size=path.stat().st_size, source_id=cloud_id, start_ms=start_ms,
-            session_id=session_id_for(cloud_id, created), start_ts=start_ts,
-            model=model.get("id") if isinstance(model.get("id"), str) else None,
-            prompt=head[0].get("prompt") if isinstance(head[0].get("prompt"), str) else None,
-            agent=agent.get("name") if isinstance(agent.get("name"), str) else None, tags=["managed-agents"],
-            extra_import={"path": f"managed-agents://sessions/{cloud_id}", "agent_id": agent.get("id"),
-                          "agent_version": agent.get("version"), "cloud_status": s.get("status"),
-                          "title": s.get("title")},
-        ))
-    return out
+def head(stream: LineStream) -> list[dict[str, Any]]:
+    return stream.head(max_lines=1)
+
+
+def check(path: Path, first: dict[str, Any] | None) -> None:
+    """Refuse a file without the header line the puller writes (id and creation time of the session)."""
+    if first is None or first.get("type") != HEADER or not isinstance(first.get("session"), dict):
+        raise InputError("not a Managed Agents session pulled by dreamcli (no managed_agents.session "
+                         "header)", file=str(path), line=1)
+    s = first["session"]
+    if not s.get("id") or clean_ts(str(s.get("created_at") or "")) is None:
+        raise InputError("session header without id or created_at", file=str(path), line=1)
+
+
+def link(files: list[tuple[Path, int]], keys: dict[Path, Any]) -> list[Node]:
+    return forest(files, {})
+
+
+def transcript(path: Path, size: int, objs: list[dict[str, Any]], parent: Transcript | None) -> Transcript | None:
+    """The transcript of a pulled session from its header line (checked by `check` before)."""
+    if not objs or objs[0].get("type") != HEADER or not isinstance(objs[0].get("session"), dict):
+        return None
+    s = objs[0]["session"]
+    cloud_id, created = str(s.get("id") or ""), str(s.get("created_at") or "")
+    start_ms, start_ts = parse_ts_ms(created), clean_ts(created)
+    if not cloud_id or start_ms is None or start_ts is None:
+        return None
+    agent: dict[str, Any] = s["agent"] if isinstance(s.get("agent"), dict) else {}
+    model: dict[str, Any] = agent["model"] if isinstance(agent.get("model"), dict) else {}
+    return Transcript(
+        path=path, size=size, source_id=cloud_id, start_ms=start_ms,
+        session_id=session_id_for(cloud_id, created), start_ts=start_ts,
+        model=model.get("id") if isinstance(model.get("id"), str) else None,
+        prompt=objs[0].get("prompt") if isinstance(objs[0].get("prompt"), str) else None,
+        agent=agent.get("name") if isinstance(agent.get("name"), str) else None, tags=["managed-agents"],
+        extra_import={"path": f"managed-agents://sessions/{cloud_id}", "agent_id": agent.get("id"),
+                      "agent_version": agent.get("version"), "cloud_status": s.get("status"),
+                      "title": s.get("title")},
+    )
 
 
 def _blocks(content: Any) -> list[dict[str, Any]]:
@@ -103,7 +117,7 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     in_turn = False
     status = "completed"
     error: str | None = None
-    for lineno, ev in iter_json_lines(t.path, counts, ctx.progress):
+    for lineno, ev in ctx.lines(t, counts):
         kind = ev.get("type")
         if lineno == 1 and kind == HEADER:
             counts.ignored[HEADER] += 1

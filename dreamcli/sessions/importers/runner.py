@@ -1,7 +1,10 @@
 """Importing a directory of transcripts: find and check every file first (bad input is refused before
-anything is written), then convert each transcript into a staging directory and move its finished
-sessions into place (children before the parent), so an interrupted import leaves only whole sessions
-and a re-run picks up where it stopped. Big imports use worker processes."""
+anything is written: the first line of each file), then convert each unit (a transcript and its
+sub-agent files, docs/importers.md) in one read of each file into a staging directory, and move the
+finished sessions into place in batches (children before the parent), so an interrupted import leaves
+only whole sessions and a re-run picks up where it stopped. `workers` processes convert units in
+parallel; results are taken in plan order, so the output, the batches and their audit records are the
+same with any number of workers."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ import contextlib
 import os
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -21,20 +25,22 @@ import dreamcli.sessions.importers.codex as codex
 import dreamcli.sessions.importers.journal as journal
 from dreamcli.errors import InputError, UsageError
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.sessions.importers.common import LineCounts, Transcript, check_jsonl
-from dreamcli.sessions.importers.context import UnitContext, UnitResult
-from dreamcli.sessions.paths import session_path
-from dreamcli.sessions.reader import read_first_event
+from dreamcli.sessions.importers.common import LineCounts, final_path, first_object
+from dreamcli.sessions.importers.context import UnitResult
+from dreamcli.sessions.importers.units import Converter, Node
 from dreamcli.sessions.totals import Totals
 from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
 FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
-PARALLEL_MIN_BYTES = 32 << 20  # below this, worker start-up costs more than it saves
+PARALLEL_MIN_BYTES = 8 << 20  # by default, below this one process (starting workers costs more than it saves)
+CHUNK_BYTES = 4 << 20  # units go to a worker in chunks of about this size...
+CHUNK_UNITS = 64  # ...or of this many units
 COMMIT_EVERY_BYTES = 128 << 20  # staged sessions are synced and moved in batches of this size...
 COMMIT_EVERY_FILES = 500  # ...or of this many transcripts
 FSYNC_THREADS = 8  # concurrent fsyncs of a batch's files (the journal commits them together)
+OnCommit = Callable[[list[str]], None]  # told of the session ids each batch moved in (uploads, the index)
 
 
 @dataclass
@@ -84,26 +90,17 @@ class ImportSummary:
         return data
 
 
-def count_files_without_messages(fmt: ModuleType, files: list[Path], transcripts: list[Transcript],
-                                 summary: ImportSummary) -> None:
-    """Files with no transcript to import: empty ones are `empty`; the lines of the others are read
-    and counted (ignored or unknown, by type), so a file of lines this importer cannot use is seen."""
-    planned = {t.path for t in transcripts}
-    for f in files:
-        if f in planned:
-            continue
-        counts = LineCounts()
-        count_lines = getattr(fmt, "count_lines", None)  # optional for a format (docs/architecture.md)
-        try:
-            if count_lines is not None:
-                count_lines(f, counts)
-        except (OSError, UnicodeDecodeError):
-            counts.corrupt += 1
-        if counts.lines == 0:
-            summary.empty += 1
-        else:
-            summary.without_messages += 1
-            summary.lines.add(counts)
+@dataclass
+class ImportPlan:
+    """The files found and the units to convert (each file in exactly one unit, or empty)."""
+
+    files: list[Path]
+    units: list[Node]
+    empty: list[Path]  # files of zero bytes
+
+    @property
+    def bytes(self) -> int:
+        return sum(u.bytes() for u in self.units)
 
 
 def format_module(source: str) -> ModuleType:
@@ -113,17 +110,32 @@ def format_module(source: str) -> ModuleType:
         raise UsageError(f"unknown transcript format {source!r} (use: {', '.join(FORMATS)})") from None
 
 
-def plan_import(source: str, path: Path) -> tuple[list[Path], list[Transcript]]:
+def plan_import(source: str, path: Path) -> ImportPlan:
     """Find and check every transcript under `path`; raises InputError (exit 2) naming the first file
-    that is not a transcript of this format. Reads only the first lines of each file."""
+    that is not a transcript of this format. Reads the first line of each file (its format and what
+    links a sub-agent's file to its lead's); the rest is read once, when the unit is converted."""
     fmt = format_module(source)
     if not path.exists():
         raise InputError("transcript directory does not exist", file=str(path))
     if not (path.is_dir() or path.is_file()):
         raise InputError("not a file or directory", file=str(path))
     files = fmt.discover(path)
-    readable = [f for f in files if f.stat().st_size > 0 and check_jsonl(f)]
-    return files, fmt.plan(readable)
+    sized: list[tuple[Path, int]] = []
+    keys: dict[Path, Any] = {}
+    empty: list[Path] = []
+    link_key = getattr(fmt, "link_key", None)
+    for f in files:
+        size = f.stat().st_size
+        if size == 0:
+            empty.append(f)
+            continue
+        first = first_object(f)
+        if first is not None:
+            fmt.check(f, first)
+            if link_key is not None:
+                keys[f] = link_key(f, first)
+        sized.append((f, size))
+    return ImportPlan(files, fmt.link(sized, keys), empty)
 
 
 def import_transcripts(
@@ -132,34 +144,37 @@ def import_transcripts(
     progress: Callable[[ImportProgress], None] | None = None,
     workers: int | None = None,
     actor: str | None = None,
+    on_commit: OnCommit | None = None,
 ) -> ImportSummary:
-    """Import every transcript of `source` format under `path` (default: the tool's own directory)."""
+    """Import every transcript of `source` format under `path` (default: the tool's own directory).
+    `workers`: processes converting in parallel (default: one per core, for imports of some size).
+    `on_commit(session_ids)` is told of each batch moved in, before its intent is closed (a kill in
+    between tells it again at the next recovery), to upload or index them (docs/scaling.md)."""
     fmt = format_module(source)
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     started = time.perf_counter()
-    files, transcripts = plan_import(source, root)
-    summary = ImportSummary(source=source, path=str(root), files=len(files), transcripts=len(transcripts))
-    count_files_without_messages(fmt, files, transcripts, summary)
-    prog = ImportProgress(files_total=len(transcripts), bytes_total=sum(t.size for t in transcripts))
+    plan = plan_import(source, root)
+    summary = ImportSummary(source=source, path=str(root), files=len(plan.files), empty=len(plan.empty))
+    prog = ImportProgress(files_total=sum(u.files() for u in plan.units), bytes_total=plan.bytes)
     ws.ensure()
     about = {"actor": actor, "source": source, "path": str(root)}
     with workspace_lock(ws, "sessions-import"):
         staging = journal.staging_dir(ws)
-        journal.recover(ws, keep=staging)  # batches of an import that was killed: audit, sweep
+        journal.recover(ws, keep=staging, on_commit=on_commit)  # batches of an import that was killed
         batch: list[UnitResult] = []
         batch_bytes = 0
         try:
-            for result in _convert_all(ws, staging, source, transcripts, tuple(redaction_patterns), prog,
-                                       progress, workers):
-                batch.append(result)
-                batch_bytes += result.bytes
+            for results in _convert_all(ws, staging, source, plan, tuple(redaction_patterns), prog,
+                                        progress, workers):
+                batch.extend(results)
+                batch_bytes += sum(r.bytes for r in results)
                 if batch_bytes >= COMMIT_EVERY_BYTES or len(batch) >= COMMIT_EVERY_FILES:
-                    _commit_audited(ws, batch, summary, about)
+                    _commit_audited(ws, batch, summary, about, on_commit)
                     batch, batch_bytes = [], 0
-                prog.files_done += 1
+                prog.files_done += len(results)
                 if progress is not None:
                     progress(prog)
-            _commit_audited(ws, batch, summary, about)
+            _commit_audited(ws, batch, summary, about, on_commit)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -169,13 +184,15 @@ def import_transcripts(
 
 
 def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
-                    about: dict[str, Any]) -> None:
+                    about: dict[str, Any], on_commit: OnCommit | None = None) -> None:
     """Commit one batch and append one audit record for the sessions it moved in, also when the
-    commit is interrupted part-way (what is in the workspace is always in the audit trail)."""
+    commit is interrupted part-way (what is in the workspace is always in the audit trail). With
+    `on_commit`, its intent is closed only after `on_commit` was told; an interrupted batch leaves its
+    intent for the next recovery to tell."""
     before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
     ids: list[str] = []
     interrupted = True
-    planned = [sid for r in batch for sid, _staged in r.staged if not session_path(ws, sid).exists()]
+    planned = [sid for r in batch for sid, _staged in r.staged if not final_path(ws, sid).exists()]
     intent = journal.begin(ws, planned, about) if planned else None
     try:
         _commit_batch(ws, batch, summary, ids)
@@ -186,98 +203,97 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
             journal.audit_batch(ws, ids, about, intent, children=summary.children - before[1],
                                 already_imported=summary.already_imported - before[2],
                                 bytes=summary.bytes - before[3], **flags)
-        if intent is not None:
+        if intent is not None and (on_commit is None or not interrupted):
+            if on_commit is not None and ids:
+                on_commit(ids)
             journal.done(intent)
 
 
 # ---------------------------------------------------------------- converting
 
 
-def convert_transcript(ws: Workspace, staging: Path, redactor: Redactor, source: str, t: Transcript,
-                       progress: Callable[[int], None] | None = None) -> UnitResult:
-    """Convert one transcript file into staged session files (nothing staged survives a failure)."""
-    result = UnitResult(path=str(t.path), bytes=t.size)
-    if session_path(ws, t.session_id).exists():
-        # Imported before, with its inline children (they are moved in before the parent).
-        result.existing.append(t.session_id)
-        result.changed = _changed_since_import(ws, t)
-        if progress is not None:
-            progress(t.size)
-        return result
-    ctx = UnitContext(ws, staging, redactor, source, progress)
-    try:
-        FORMATS[source].convert(t, ctx, result)
-        ctx.finish(result)
-    except OSError as err:
-        ctx.abort(result)
-        raise InputError(f"cannot read: {err.strerror or err}", file=str(t.path)) from None
-    except RecursionError:  # a line nested too deep to redact and write: refused, never an internal error
-        ctx.abort(result)
-        raise InputError("a line is nested too deeply to import", file=str(t.path)) from None
-    except BaseException:
-        ctx.abort(result)
-        raise
-    return result
+_REDACTORS: dict[tuple[str, ...], Redactor] = {}
 
 
-def _changed_since_import(ws: Workspace, t: Transcript) -> bool:
-    try:
-        first = read_first_event(session_path(ws, t.session_id))
-    except OSError:
-        return False
-    info = (first or {}).get("import")
-    return isinstance(info, dict) and isinstance(info.get("bytes"), int) and info["bytes"] != t.size
+def _redactor(patterns: tuple[str, ...]) -> Redactor:
+    """One redactor per set of patterns in a process (a worker converts many chunks)."""
+    r = _REDACTORS.get(patterns)
+    if r is None:
+        r = _REDACTORS[patterns] = for_patterns(patterns)
+    return r
 
 
-def _worker(args: tuple[str, str, tuple[str, ...], str, Transcript]) -> UnitResult:
-    root, staging, patterns, source, t = args
-    ws = Workspace(root=Path(root), source="option")
-    return convert_transcript(ws, Path(staging), for_patterns(patterns), source, t)
+def _worker(args: tuple[str, str, tuple[str, ...], str, list[Node]]) -> list[list[UnitResult]]:
+    root, staging, patterns, source, units = args
+    conv = Converter(Workspace(root=Path(root), source="option"), Path(staging), _redactor(patterns), source,
+                     FORMATS[source])
+    return [conv.unit(u) for u in units]
 
 
-def _convert_all(ws: Workspace, staging: Path, source: str, transcripts: list[Transcript],
-                 patterns: tuple[str, ...], prog: ImportProgress,
-                 progress: Callable[[ImportProgress], None] | None, workers: int | None) -> Iterator[UnitResult]:
-    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if n <= 1 or len(transcripts) < 2 or prog.bytes_total < PARALLEL_MIN_BYTES:
-        redactor = for_patterns(patterns)
+def _chunks(units: list[Node]) -> list[list[Node]]:
+    """Consecutive units grouped into chunks of about CHUNK_BYTES (one worker task each)."""
+    out: list[list[Node]] = []
+    size = 0
+    for u in units:
+        if not out or size >= CHUNK_BYTES or len(out[-1]) >= CHUNK_UNITS:
+            out.append([])
+            size = 0
+        out[-1].append(u)
+        size += u.bytes()
+    return out
 
+
+def worker_count(workers: int | None, plan_bytes: int, units: int) -> int:
+    """Processes to convert with: `workers` when given, else one per core for an import of some size."""
+    if units < 2:
+        return 1
+    if workers is not None:
+        return max(1, workers)
+    return (os.cpu_count() or 1) if plan_bytes >= PARALLEL_MIN_BYTES else 1
+
+
+def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, patterns: tuple[str, ...],
+                 prog: ImportProgress, progress: Callable[[ImportProgress], None] | None,
+                 workers: int | None) -> Iterator[list[UnitResult]]:
+    """Each unit's results, in plan order (whichever worker converted it)."""
+    n = worker_count(workers, prog.bytes_total, len(plan.units))
+    if n <= 1:
         def tick(nbytes: int) -> None:
             prog.bytes_done += nbytes
             if progress is not None:
                 progress(prog)
 
-        for t in transcripts:
-            prog.current = str(t.path)
-            yield convert_transcript(ws, staging, redactor, source, t, tick)
+        conv = Converter(ws, staging, _redactor(patterns), source, FORMATS[source], tick)
+        for u in plan.units:
+            prog.current = str(u.path)
+            yield conv.unit(u)
         return
-    # Largest first, so one big file does not finish last alone; a bounded number in flight.
-    order = sorted(transcripts, key=lambda t: -t.size)
     import multiprocessing
 
     # fork: workers start in milliseconds and need nothing from __main__ (spawn re-imports it)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    chunks = iter(_chunks(plan.units))
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method)) as pool:
-        queue = iter(order)
-        running: dict[Future[UnitResult], Transcript] = {}
+        running: deque[tuple[Future[list[list[UnitResult]]], list[Node]]] = deque()
+
+        def submit() -> None:
+            chunk = next(chunks, None)
+            if chunk is not None:
+                running.append((pool.submit(_worker, (str(ws.root), str(staging), patterns, source, chunk)), chunk))
+
         try:
-            for t in queue:
-                running[pool.submit(_worker, (str(ws.root), str(staging), patterns, source, t))] = t
-                if len(running) >= n * 2:
-                    break
+            for _ in range(n * 3):  # a bounded number in flight, enough to keep every worker busy
+                submit()
             while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    t = running.pop(fut)
-                    result = fut.result()
-                    prog.bytes_done += t.size
-                    prog.current = str(t.path)
-                    yield result
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        running[pool.submit(_worker, (str(ws.root), str(staging), patterns, source, nxt))] = nxt
+                fut, chunk = running.popleft()
+                done = fut.result()
+                submit()
+                for unit, results in zip(chunk, done, strict=True):
+                    prog.bytes_done += unit.bytes()
+                    prog.current = str(unit.path)
+                    yield results
         except BaseException:
-            for fut in running:
+            for fut, _chunk in running:
                 fut.cancel()
             raise
 
@@ -318,15 +334,22 @@ def _fsync(path: str | Path) -> None:
 def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list[str],
             dirs: set[Path]) -> None:
     """Move the staged sessions of one transcript into the workspace, children first."""
+    if result.kind != "transcript":  # its lines are counted (ignored or unknown), nothing is written
+        summary.empty += result.kind == "empty"
+        summary.without_messages += result.kind == "without_messages"
+        summary.lines.add(result.counts)
+        return
+    summary.transcripts += 1
     main = result.staged[:1]
     for sid, staged in [*result.staged[1:], *main]:
-        final = session_path(ws, sid)
+        final = final_path(ws, sid)
         if final.exists():  # written meanwhile by a concurrent import of the same transcript
             os.unlink(staged)
             continue
         ensure_dir(final.parent)
         os.replace(staged, final)
-        dirs.update(d for d in final.parents if d.is_relative_to(ws.sessions_dir))  # new dirs' entries too
+        if final.parent not in dirs:  # the entries of new directories too
+            dirs.update(d for d in final.parents if d.is_relative_to(ws.sessions_dir))
         ids.append(sid)
         summary.sessions += 1
         if sid in result.children:

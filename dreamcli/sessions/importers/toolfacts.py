@@ -12,10 +12,11 @@ Both formats put these facts in the text the model saw rather than in fields:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from dreamcli import codec
 
 HEADER_LINES = 8  # the facts are in the first lines of an output; never scan a whole output
 _EXIT = re.compile(r"^(?:Exit code:?|Process exited with code)\s*(-?\d+)\s*$")
@@ -107,7 +108,7 @@ def parse_json_output(text: str) -> dict[str, Any] | None:
     if not text.startswith("{") or '"exit_code"' not in text:
         return None
     try:
-        data = json.loads(text)
+        data = codec.loads(text)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None

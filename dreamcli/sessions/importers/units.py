@@ -1,0 +1,140 @@
+"""The unit of work of an import: a transcript file with the files of its sub-agents (a family), converted
+in one read of each file. The header of a file (its session id, start, prompt) is read from the first
+lines of the same pass that converts it: a parent's first lines give its session id to its children,
+the children are converted, and the parent goes on with its sub-agents known. Families are found from
+paths and first lines only (`link` of each format), so a unit needs nothing from any other unit and
+any worker process can convert it with the same result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from dreamcli.errors import InputError
+from dreamcli.redaction import Redactor
+from dreamcli.sessions.importers.common import ChildRef, LineCounts, LineStream, Transcript, final_path
+from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.reader import read_first_event
+from dreamcli.workspace.home import Workspace
+
+
+@dataclass
+class Node:
+    """One file of a unit and the files of its sub-agents (picklable: it goes to a worker)."""
+
+    path: Path
+    size: int
+    children: list[Node] = field(default_factory=list)
+
+    def files(self) -> int:
+        return 1 + sum(c.files() for c in self.children)
+
+    def bytes(self) -> int:
+        return self.size + sum(c.bytes() for c in self.children)
+
+
+def forest(files: list[tuple[Path, int]], parent_of: dict[Path, Path]) -> list[Node]:
+    """Nodes in file order, each child under its parent when that parent is a file of the import; the
+    files of a circle of parents stand on their own."""
+    nodes = {p: Node(p, size) for p, size in files}
+    roots: list[Node] = []
+    for p, _size in files:
+        parent = parent_of.get(p)
+        if parent is None or parent not in nodes or _in_circle(p, parent_of, nodes):
+            roots.append(nodes[p])
+        else:
+            nodes[parent].children.append(nodes[p])
+    return roots
+
+
+def _in_circle(p: Path, parent_of: dict[Path, Path], nodes: dict[Path, Node]) -> bool:
+    seen = {p}
+    up = parent_of.get(p)
+    while up is not None and up in nodes and up not in seen:
+        seen.add(up)
+        up = parent_of.get(up)
+    return up == p
+
+
+@dataclass
+class Converter:
+    """What converting a unit needs (the workspace, the staging folder, the redactor, the format)."""
+
+    ws: Workspace
+    staging: Path
+    redactor: Redactor
+    source: str
+    fmt: ModuleType
+    progress: Callable[[int], None] | None = None
+    dry_run: bool = False
+    _current: Path | None = None
+
+    def unit(self, node: Node) -> list[UnitResult]:
+        """Convert one unit; its results in file order (a parent before its sub-agents)."""
+        results: list[UnitResult] = []
+        self._current = node.path
+        try:
+            self._node(node, None, results)
+        except OSError as err:
+            raise InputError(f"cannot read: {err.strerror or err}", file=str(self._current)) from None
+        except RecursionError:  # a line nested too deep to redact and write: refused, never an internal error
+            raise InputError("a line is nested too deeply to import", file=str(self._current)) from None
+        return results
+
+    def _node(self, node: Node, parent: Transcript | None, results: list[UnitResult]) -> Transcript | None:
+        self._current = node.path
+        result = UnitResult(path=str(node.path), bytes=node.size)
+        results.append(result)
+        with LineStream(node.path, self.progress) as stream:
+            t: Transcript | None = self.fmt.transcript(node.path, node.size, self.fmt.head(stream), parent)
+            result.transcript = t
+            refs: list[ChildRef] = []
+            for child in node.children:
+                ct = self._node(child, t, results)
+                if ct is not None:
+                    refs.append(ChildRef(ct.session_id, ct.start_ms, ct.start_ts, ct.prompt))
+            self._current = node.path
+            if t is None:
+                self._count_only(stream, result.counts)
+                result.kind = "empty" if result.counts.lines == 0 else "without_messages"
+                return None
+            t.children = sorted(refs, key=lambda c: c.start_ms)
+            if not self.dry_run and final_path(self.ws, t.session_id).exists():
+                # Imported before, with its inline children (they are moved in before the parent).
+                result.existing.append(t.session_id)
+                result.changed = _changed_since_import(self.ws, t)
+                stream.close()
+                if self.progress is not None:
+                    self.progress(max(0, node.size - stream.done))
+                return t
+            ctx = UnitContext(self.ws, self.staging, self.redactor, self.source, stream=stream,
+                              dry_run=self.dry_run)
+            try:
+                self.fmt.convert(t, ctx, result)
+                ctx.finish(result)
+            except BaseException:
+                ctx.abort(result)
+                raise
+        return t
+
+    def _count_only(self, stream: LineStream, counts: LineCounts) -> None:
+        """The lines of a file with nothing to import: counted by name (ignored) or as unknown."""
+        count_line: Callable[[dict[str, Any], LineCounts], None] | None = getattr(self.fmt, "count_line", None)
+        for _lineno, obj in stream.lines(counts):
+            if count_line is not None:
+                count_line(obj, counts)
+            else:
+                kind = obj.get("type")
+                counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
+
+
+def _changed_since_import(ws: Workspace, t: Transcript) -> bool:
+    try:
+        first = read_first_event(final_path(ws, t.session_id))
+    except OSError:
+        return False
+    info = (first or {}).get("import")
+    return isinstance(info, dict) and isinstance(info.get("bytes"), int) and info["bytes"] != t.size
