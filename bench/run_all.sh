@@ -3,7 +3,7 @@
 # Takes roughly 15-25 minutes on a 2-core machine and needs ~3 GB of free disk for the corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for b in foundation run grade dream playbooks import multiagent redaction; do
+for b in startup foundation run grade dream playbooks import multiagent redaction; do
   echo "=== bench_${b} ($(date -u +%H:%M:%S))"
   python "bench/bench_${b}.py"
 done

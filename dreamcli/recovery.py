@@ -1,7 +1,9 @@
 """Recovery that any command runs first (docs/reliability.md): the intents a killed dream, approve,
 revert, sessions import or bundle import left behind are rolled forward or back before the command
 does anything else, each under the lock of its operation. An operation whose lock is held by a live
-process is left to that process (or to the next command). Temp files and folders of dead processes are swept first."""
+process is left to that process (or to the next command). Temp files and folders of dead processes are swept first,
+when a sweep is due: a command that finds every process that used the workspace still running (or ended cleanly)
+checks one directory (`state/live/`, dreamcli.workspace.live) and imports nothing more."""
 
 from __future__ import annotations
 
@@ -35,10 +37,16 @@ def sweep_dead(ws: Workspace) -> None:
 
 def recover_workspace(ws: Workspace) -> list[str]:
     """Run every recovery that is due; returns what was done, one line each."""
-    from dreamcli.audit_chain import catch_up_head
+    from dreamcli.workspace import live
 
-    sweep_dead(ws)
-    catch_up_head(ws)  # an audit line appended, then killed before the head moved
+    due, dead = live.sweep_due(ws)
+    if due:
+        sweep_dead(ws)
+        live.swept(ws, dead)  # only after the sweep: a sweep killed half way is done again
+    if ws.audit_path.exists():  # no trail, nothing to catch up (and the chain's hashing stays unloaded)
+        from dreamcli.audit_chain import catch_up_head
+
+        catch_up_head(ws)  # an audit line appended, then killed before the head moved
     if not needs_recovery(ws):
         return []
     from dreamcli.audit import current_actor

@@ -102,22 +102,21 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(
-    cls=DreamGroup,
-    name="dreamcli",
-    help="Run Claude agents locally and make them better over time, without retraining.\n\n"
+SETTINGS: dict[str, Any] = {
+    "cls": DreamGroup,
+    "name": "dreamcli",
+    "help": "Run Claude agents locally and make them better over time, without retraining.\n\n"
     "Every run is logged; `dream` proposes playbook entries from past sessions; a person reviews them "
     "with `playbooks diff/approve`; `grade` checks runs against outcome specs.",
-    epilog=EXAMPLES,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=True,  # --install-completion / --show-completion (Typer's own)
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "epilog": EXAMPLES,
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "add_completion": True,  # --install-completion / --show-completion (Typer's own)
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     home: str = typer.Option(
@@ -134,42 +133,46 @@ def _root(
     ctx.obj = AppState(home=home, debug=debug or bool(os.environ.get("DREAMCLI_DEBUG")))
 
 
-def _register() -> None:
-    from dreamcli.cli import (
-        cloud,
-        config_show,
-        doctor,
-        dream,
-        export,
-        grade,
-        init,
-        pilot,
-        playbooks,
-        run,
-        schedule,
-        sessions,
-    )
-
-    init.register(app)
-    run.register(app)
-    sessions.register(app)
-    grade.register(app)
-    dream.register(app)
-    playbooks.register(app)
-    pilot.register(app)
-    export.register(app)
-    schedule.register(app)
-    config_show.register(app)
-    doctor.register(app)
-    cloud.register(app)
+# The modules of dreamcli/cli that register commands, in the order `--help` lists them, and the
+# top-level command names each one registers (tests/cli/test_start_up_imports.py checks the names).
+MODULES: dict[str, tuple[str, ...]] = {
+    "init": ("init",), "run": ("run",), "sessions": ("sessions",), "grade": ("grade",), "dream": ("dream",),
+    "playbooks": ("playbooks",), "pilot": ("pilot",), "export": ("export", "import"), "schedule": ("schedule",),
+    "config_show": ("config",), "doctor": ("doctor",), "cloud": ("cloud",),
+}
 
 
-_register()
+def build_app(command: str | None = None, sub: str | None = None) -> typer.Typer:
+    """The `dreamcli` command tree: every command; or, to run `command`, only the module that
+    registers it (dreamcli/cli/tree.py, whose ROOT_ONLY and ROOT_HELP are `command`s too). `sub` is
+    accepted for the shape of `route`'s answer; the group keeps all its commands."""
+    import importlib
+
+    from dreamcli.cli import tree
+
+    new = typer.Typer(**SETTINGS)
+    new.callback()(_root)
+    for module, names in MODULES.items():
+        if command in (None, tree.ROOT_HELP) or command in names:
+            importlib.import_module(f"dreamcli.cli.{module}").register(new)
+    return new
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`app`, the whole command tree (tests, tools), built on first use; `main` builds only what it runs."""
+    if name == "app":
+        whole = build_app()
+        globals()["app"] = whole
+        return whole
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
+    from dreamcli.cli.tree import route
+
+    runnable = globals().get("app") or build_app(*route(sys.argv[1:], [n for ns in MODULES.values() for n in ns]))
     try:
-        app()
+        runnable()
     except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe
         _silence_stdout()
         sys.exit(EXIT_PIPE)

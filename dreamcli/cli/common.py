@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,17 +36,24 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
     st = state(ctx)
     if st._workspace is None:
         ws = resolve_home(st.home)
+        dry_run = bool(ctx.params.get("dry_run"))  # a dry run writes and deletes nothing: the next real command
+        from dreamcli.workspace import live  # recovers, and it leaves no mark in state/live/
+
         if not ws.exists():
             if create or ws.source == "default":
                 ws.ensure()
+                if not dry_run:
+                    live.swept(ws, [])  # a new workspace holds nothing of a dead process
             else:
                 raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli --home {ws.root} init)")
         else:
             ws.ensure()  # checks permissions
-            if not ctx.params.get("dry_run"):  # a dry run writes and deletes nothing: the next real command
+            if not dry_run:
                 from dreamcli.recovery import recover_workspace
 
                 recover_workspace(ws)  # what a killed command left half done (docs/reliability.md)
+        if not dry_run:
+            ctx.find_root().call_on_close(live.register(ws))  # state/live/<pid> while this command runs
         st._workspace = ws
     return st._workspace
 
@@ -62,8 +68,16 @@ def config(ctx: typer.Context) -> Config:
 
 
 def print_json(data: Any) -> None:
-    """Machine output on stdout (plain print, no Rich)."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Machine output on stdout (plain print, no Rich), as `json.dumps(data, indent=2,
+    ensure_ascii=False, default=str)` writes it. json's C encoder only runs without `indent`, so the
+    compact text is encoded there and indented by msgspec, which copies every token as it is: the
+    same bytes, 3-4x faster on a 10k-session listing (tests/cli/test_print_json.py)."""
+    import json
+
+    import msgspec
+
+    compact = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
+    print(msgspec.json.format(compact, indent=2))
 
 
 def not_available(feature: str) -> None:

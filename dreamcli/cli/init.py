@@ -82,9 +82,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--sessions-url: {ws.config_path} exists already; set sessions.url in it")
         if not existed:  # a new workspace gets the session index (an old one: `sessions reindex`)
             from dreamcli.store.index import connect
+            from dreamcli.workspace.live import swept
 
             if (db := connect(ws, create=True)) is not None:
                 db.close()
+            swept(ws, [])  # nothing of a dead process in it yet: its first command need not sweep
         git_created = False
         if git:
             from dreamcli.gitstore import GitError, init_repo

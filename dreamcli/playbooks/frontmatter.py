@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
-
-import yaml
 
 from dreamcli.errors import InputError
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps `updated: 2026-11-20T10:00:00Z` a string."""
+@cache
+def _yaml() -> tuple[Any, Any]:
+    """(loader, dumper), made on first use: a command that reads no playbook starts without PyYAML."""
+    import yaml
 
+    class _Loader(yaml.SafeLoader):
+        """Safe loader that keeps `updated: 2026-11-20T10:00:00Z` a string."""
 
-class _Dumper(yaml.SafeDumper):
-    """Safe dumper that writes timestamp-like strings plain (they load back as strings with _Loader)."""
+    class _Dumper(yaml.SafeDumper):
+        """Safe dumper that writes timestamp-like strings plain (they load back as strings with _Loader)."""
 
-
-for _cls, _base in ((_Loader, yaml.SafeLoader), (_Dumper, yaml.SafeDumper)):
-    _cls.yaml_implicit_resolvers = {
-        key: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-        for key, resolvers in _base.yaml_implicit_resolvers.items()
-    }
+    for cls, base in ((_Loader, yaml.SafeLoader), (_Dumper, yaml.SafeDumper)):
+        cls.yaml_implicit_resolvers = {
+            key: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+            for key, resolvers in base.yaml_implicit_resolvers.items()
+        }
+    return _Loader, _Dumper
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
     """Block-style top level; short lists and mappings inside it in flow style (`tags: [a, b]`)."""
+    import yaml
+
+    _Dumper = _yaml()[1]
     out = []
     for key, value in data.items():
         flow = None if isinstance(value, dict | list) else False
@@ -48,6 +54,9 @@ def key_line(lines: list[str], key: str) -> int | None:
 
 def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: int) -> dict[str, Any]:
     """Parse and validate front matter. `first_line` is the 1-based file line of yaml_lines[0]."""
+    import yaml
+
+    _Loader = _yaml()[0]
     text = "".join(yaml_lines)
     try:
         data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass

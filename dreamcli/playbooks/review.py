@@ -3,16 +3,17 @@ the CLI prints it as JSON or hands it to dreamcli.ui.playbooks_view)."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import InputError
-from dreamcli.playbooks.apply import apply_operations
 from dreamcli.playbooks.format import token_estimate
 from dreamcli.playbooks.model import Playbook, new_playbook
-from dreamcli.playbooks.proposals import Dream, Operation, pending_dreams
+from dreamcli.playbooks.proposals import pending_dreams
 from dreamcli.playbooks.store import list_playbook_names, load_version, read_live
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:  # the proposal model (pydantic) loads with the first dream read, not with `playbooks list`
+    from dreamcli.playbooks.proposals import Dream, Operation
 
 CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "retired", "counts": "counts",
           "create": "added"}
@@ -78,9 +79,13 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
         base = load_version(ws, prop.playbook, prop.base_version)
     undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
     edits = {o.entry_id: t for o in undecided if (t := dream.decision(o.entry_id).edited_text) is not None}
+    from dreamcli.playbooks.apply import apply_operations
+
     dry = apply_operations(pb, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
                            memory_store=prop.memory_store)
     fit = {o.entry_id: o for o in dry.outcomes}
+    import hashlib
+
     from dreamcli.playbooks.lift import last_lifts
 
     lifts = last_lifts(dream.dir)

@@ -70,6 +70,15 @@ def info(message: str) -> None:
     err().print(message, markup=False, highlight=False)
 
 
+def note(message: str) -> None:
+    """A dim aside on stderr ("no sessions match"): plain without colour, so it needs no Rich console."""
+    if _color_allowed(sys.stderr):
+        err().print(message, style="dim", markup=False, highlight=False)
+    else:
+        sys.stderr.write(f"{message}\n")
+        sys.stderr.flush()
+
+
 def warn(message: str) -> None:
     if _color_allowed(sys.stderr):
         err().print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamcli.playbooks.proposals import past_tense
-from dreamcli.ui.console import err, out
+from dreamcli.ui.console import err, note, out
 from dreamcli.ui.plural import count
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
@@ -24,11 +24,11 @@ def _esc(text: Any) -> str:
 
 
 def render_list(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        note("no playbooks yet (they appear when a dream's proposal is approved)")  # no Rich console on a pipe
+        return
     from dreamcli.ui.tables import Col, print_table
 
-    if not rows:
-        err().print("no playbooks yet (they appear when a dream's proposal is approved)", style="dim")
-        return
     cols = [Col("name", kind="id"), Col("version", kind="num", justify="right"),
             Col("entries", kind="num", justify="right", priority=2), Col("tokens", kind="num", justify="right",
                                                                          priority=4),

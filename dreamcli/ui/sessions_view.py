@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from dreamcli.ui.console import err, out
+from dreamcli.ui.console import err, note, out
 from dreamcli.ui.plural import count
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
@@ -28,6 +28,10 @@ def _cost(value: Any) -> str:
 
 def render_session_list(rows: Iterable[Any]) -> None:
     """The sessions table: at 80 columns the counts go first, then cost and start; ids are never cut."""
+    rows = list(rows)
+    if not rows:
+        note("no sessions match")  # plain on a pipe: an empty listing starts no Rich console
+        return
     from rich.markup import escape
 
     from dreamcli.ui.tables import Col, print_table
@@ -52,9 +56,6 @@ def render_session_list(rows: Iterable[Any]) -> None:
             _cost(s.cost_usd),
             f"[{_OUTCOME_STYLE[s.outcome]}]{outcome}[/]" if s.outcome in _OUTCOME_STYLE else outcome,
         ])
-    if not table_rows:
-        err().print("no sessions match", style="dim")
-        return
     print_table(cols, table_rows)
 
 

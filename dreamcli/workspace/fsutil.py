@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -36,6 +35,8 @@ def ensure_dir(path: Path) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
     """Write `data` to `path` atomically (temp file in the same directory + os.replace), mode 0600."""
+    import tempfile  # here, not at the top: commands that write nothing start without it
+
     path = Path(path)
     ensure_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)

@@ -76,14 +76,7 @@ def test_importing_the_cli_does_not_import_anthropic() -> None:
     assert out.stdout.strip() == "0"
 
 
-def test_cli_start_up_stays_light() -> None:
-    """`dreamcli --help`/`--version` must stay fast: heavy libraries load only in the command that needs them,
-    and the command never loads dreamcli.testing."""
-    code = ("import sys, dreamcli.cli.app; "
-            "print(' '.join(m for m in ('anthropic', 'pydantic', 'rich', 'yaml', 'jsonschema', 'httpx', "
-            "'dreamcli.testing') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+# test_cli_start_up_stays_light: tests/cli/test_start_up_imports.py (imports per command, not only the CLI's).
 
 
 def test_init_creates_a_private_workspace(tmp_path: Path) -> None:

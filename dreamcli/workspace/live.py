@@ -1,0 +1,96 @@
+"""Which processes use a workspace, so that a command knows in one directory listing whether a sweep
+of dead processes' temp files is due (dreamcli.recovery, docs/reliability.md).
+
+A command that opens a workspace (`dreamcli.cli.common.open_workspace`) leaves `state/live/<pid>`
+while it runs and removes it when it ends, an error included. A process killed with -9 (or by a
+power cut) leaves its file behind: the next command sees a pid that no longer runs, sweeps, and only
+then removes the file (a sweep that is itself killed is done again). A full sweep is also due when
+`state/live/` is missing (a new workspace, or one an older dreamcli used) and when the last one is
+more than an hour old, which covers writers that never registered: library callers and older
+versions. The time of the last full sweep is the mtime of the directory `state/live/.swept/`: a
+command leaves no file behind that it did not leave before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
+from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.sweep import OLD_S, pid_alive
+
+SWEEP_EVERY_S = OLD_S
+STAMP = ".swept"
+_held: dict[Path, int] = {}  # this process's markers -> how many opens hold each
+
+
+def live_dir(ws: Workspace) -> Path:
+    return ws.state_dir / "live"
+
+
+def _alive(path: Path, pid: int) -> bool:
+    if pid == os.getpid():  # ours only while we hold it; else a dead process had our pid
+        return _held.get(path, 0) > 0
+    return pid_alive(pid)
+
+
+def sweep_due(ws: Workspace) -> tuple[bool, list[Path]]:
+    """(a full sweep is due, the markers of dead processes to remove once it is done)."""
+    try:
+        with os.scandir(live_dir(ws)) as it:
+            entries = list(it)
+    except OSError:
+        return True, []  # never tracked here (or unreadable): sweep
+    stamp: float | None = None
+    dead: list[Path] = []
+    for entry in entries:
+        if entry.name == STAMP:
+            with contextlib.suppress(OSError):
+                stamp = entry.stat().st_mtime
+        elif entry.name.isdigit():
+            path = Path(entry.path)
+            if not _alive(path, int(entry.name)):
+                dead.append(path)
+    age = time.time() - stamp if stamp is not None else -1.0
+    return bool(dead) or not 0 <= age < SWEEP_EVERY_S, dead
+
+
+def swept(ws: Workspace, dead: list[Path]) -> None:
+    """Record a finished full sweep: the stamp is renewed and the dead processes' markers removed."""
+    with contextlib.suppress(OSError):
+        os.utime(ensure_dir(live_dir(ws) / STAMP))
+    for path in dead:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def register(ws: Workspace) -> Callable[[], None]:
+    """Mark this process as a user of `ws`; returns the function that unmarks it (call it once)."""
+    path = live_dir(ws) / str(os.getpid())
+    try:
+        if not _held.get(path):
+            ensure_dir(path.parent)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    except OSError:
+        return lambda: None  # a read-only workspace: nothing here can leave temp files either
+    _held[path] = _held.get(path, 0) + 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if released:
+            return
+        released = True
+        left = _held.get(path, 0) - 1
+        if left > 0:
+            _held[path] = left
+            return
+        _held.pop(path, None)
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    return release
