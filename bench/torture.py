@@ -5,6 +5,10 @@ moments, then checks the invariants (dreamcli/testing/torture.py, torture_checks
 Run from the repo root: `python bench/torture.py --trials 500 --seed 21 [--workers 4] [--json OUT]`.
 Exits 1 when any trial failed; prints the figures docs/reliability.md quotes. `run` trials talk to a
 FakeAnthropic server on 127.0.0.1 whose agent writes a secret into its memory.
+
+The killed processes import dreamcli the way this script does. To torture a working tree that other
+work keeps changing, run a frozen copy of it: `cd COPY && PYTHONPATH=COPY python bench/torture.py …`
+(a half-saved edit in the live tree fails trials that say nothing about crash consistency).
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main() -> int:
         server.stop()
     data = report.to_json()
     data["seconds"] = round(time.monotonic() - started, 1)
+    data["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    data["code"] = str(Path(sys.modules["dreamcli"].__file__ or "").parent)  # which tree was tortured
     print(json.dumps({k: v for k, v in data.items() if k != "failures"}, indent=2))
     for f in data["failures"][:20]:
         print("FAILED:", f["command"], f["how"], "; ".join(f["failures"][:3]))

@@ -91,7 +91,9 @@ def register(app: typer.Typer) -> None:
         since_dt = parse_since(since) if since else None
         text = _instructions(instructions)
         name = playbook or cfg.playbooks.default
-        only_new = not (all_ or since or session or task)
+        # the cron fast path looks at local files only: with sessions in an object store (other machines
+        # upload there), only the full dream, which lists the bucket after the watermark, can tell
+        only_new = not (all_ or since or session or task) and not cfg.sessions.url
         lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=wait)
         with lock:
             if only_new and quick.nothing_new(ws, name):  # the cron case: done without loading the dreamer
@@ -165,13 +167,12 @@ def _instructions(value: str | None) -> str | None:
 
 
 def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:
-    """Approve every operation without a blocking lint finding or taint, through the playbooks approval (audited)."""
-    from dreamcli.playbooks.approval import approve
+    """Approve what no policy holds (dreamcli.playbooks.auto); say on stderr why entries stay pending."""
+    from dreamcli.playbooks.auto import auto_approve, held_for_lift_message
 
-    ids = [op.entry_id for op in result.operations if not op.blocking and not op.tainted]
-    held = [op.entry_id for op in result.operations if op.blocking or op.tainted]
-    if not ids:
-        return {"approved": [], "held_for_review": held}
-    review = approve(ws, result.dream_id, entry_ids=ids, actor="dreamcli dream --auto-approve", wait=-1)
-    return {"approved": [o.entry_id for o in review.applied], "refused": [o.entry_id for o in review.refused],
-            "held_for_review": held, "status": review.status}
+    approved = auto_approve(ws, result.dream_id)
+    if (message := held_for_lift_message(result.dream_id, approved["held_for_lift"])) is not None:
+        from dreamcli.ui.console import warn
+
+        warn(message)
+    return approved

@@ -6,13 +6,16 @@ plus `--yes`; revert needs `--yes`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.playbooks.proposals import UnreadableDream
 
 
 def _reviewer_default(ctx: typer.Context, value: str | None) -> str | None:
@@ -52,26 +55,41 @@ def _targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], all_: bo
 
     if dream_id:
         return [(resolve_dream_id(ws, dream_id), entry_ids)]
-    pending = pending_dreams(ws)
+    unreadable: list[UnreadableDream] = []
+    pending = pending_dreams(ws, unreadable=unreadable)
+    left_out = _warn_unreadable(unreadable)
     if all_:
         if not pending:
-            raise UsageError("no pending proposals (see: dreamcli playbooks list)")
+            raise UsageError(f"no pending proposals{left_out or ' (see: dreamcli playbooks list)'}")
         return [(d.dream_id, []) for d in pending]
     if not entry_ids:
         if len(pending) == 1:
             return [(pending[0].dream_id, [])]
         raise UsageError("name the dream: DREAM_ID (pending: "
-                         + (", ".join(d.dream_id for d in pending[:5]) or "none") + ")")
+                         + (", ".join(d.dream_id for d in pending[:5]) or "none") + f"){left_out}")
     out: dict[str, list[str]] = {}
     for entry_id in entry_ids:
         holders = [d for d in pending if d.proposal.find(entry_id) is not None]
         if not holders:
-            raise UsageError(f"no pending proposal has entry {entry_id} (see: dreamcli playbooks diff)")
+            raise UsageError(f"no pending proposal has entry {entry_id}{left_out or ' (see: dreamcli playbooks diff)'}")
         if len(holders) > 1:
             raise UsageError(f"entry {entry_id} is in several dreams ({', '.join(d.dream_id for d in holders)}); "
                              "name the DREAM_ID")
         out.setdefault(holders[0].dream_id, []).append(entry_id)
     return list(out.items())
+
+
+def _warn_unreadable(unreadable: list[UnreadableDream]) -> str:
+    """One warning line per dream left out as unreadable; the note for a message that follows."""
+    if not unreadable:
+        return ""
+    from dreamcli.ui.console import warn
+
+    for bad in unreadable:
+        warn(bad.message())
+    n = len(unreadable)
+    return (f"; {n} dream{' was' if n == 1 else 's were'} left out because {'it' if n == 1 else 'they'} cannot be "
+            "read (warning above)")
 
 
 def register(app: typer.Typer) -> None:
@@ -93,13 +111,12 @@ def register(app: typer.Typer) -> None:
         support, evidence excerpts (session ids), lint findings and whether it still fits."""
         from dreamcli.playbooks.proposals import load_dream, pending_dreams
         from dreamcli.playbooks.review import describe_dream
-        from dreamcli.ui.console import warn
 
         ws = open_workspace(ctx, create=False)
-        problems: list[str] = []
-        dreams = [load_dream(ws, dream_id)] if dream_id else pending_dreams(ws, playbook, problems)
-        for p in problems:
-            warn(p)
+        unreadable: list[UnreadableDream] = []
+        # a named dream that does not read is exit 2 (load_dream); in the listing it is left out, with a warning
+        dreams = [load_dream(ws, dream_id)] if dream_id else pending_dreams(ws, playbook, unreadable=unreadable)
+        left_out = _warn_unreadable(unreadable)
         if with_transcripts and not html:
             raise UsageError("--with-transcripts goes with --html FILE")
         if html:
@@ -119,7 +136,13 @@ def register(app: typer.Typer) -> None:
             if dream_id:
                 for item, op in zip(described[0]["operations"], _ops(dreams[0], described[0]), strict=True):
                     item["evidence"] = [ev.model_dump(mode="json") for ev in op.evidence]
-            print_json({"version": 1, "dreams": described, "problems": problems})
+            print_json({"version": 1, "dreams": described, "unreadable": [u.to_json() for u in unreadable],
+                        "problems": [u.message() for u in unreadable]})
+            return
+        if not described and left_out:
+            from dreamcli.ui.console import note
+
+            note(f"nothing to review: no pending proposals{left_out}")
             return
         from dreamcli.ui.playbooks_view import render_diff
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,9 +96,13 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
     found.agg.commit_entry_use()
     # publish as one transaction (dreamcli.dream.journal): stage the state, intent, proposal, install
     staged = dream_journal.staged_dir(ws, sel.name, f"{dream_id}-{os.getpid()}")
-    _save_state(ws, sel, found, result, into=staged)
-    supersedes = dream_journal.superseded_by(ws, proposal) if publish else []
-    intent = dream_journal.begin(ws, sel.name, result.dream_id, staged, supersedes)
+    try:
+        _save_state(ws, sel, found, result, into=staged)
+        supersedes = dream_journal.superseded_by(ws, proposal) if publish else []
+        intent = dream_journal.begin(ws, sel.name, result.dream_id, staged, supersedes)
+    except BaseException:  # no intent names it yet: ours to remove (a kill is swept by the next command)
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
     if publish:
         result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
     dream_journal.finish(ws, intent, sel.name, result.dream_id, staged, supersedes)

@@ -51,7 +51,7 @@ def execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int = 1,
             client: Any = None) -> dict[str, Any]:
     """Run the trials still to run, then compute and store the result (see the module docstring)."""
     from dreamcli.pilot.report import build_result
-    from dreamcli.playbooks.lift import PILOT_FILE, read_pilot_file
+    from dreamcli.playbooks.pilot_file import PILOT_FILE, read_runs
     from dreamcli.timeutil import now_rfc3339
 
     run = run_pilot(ws, config, prep.plan, prep.todo, pilot_id=prep.pilot_id, journal=prep.journal,
@@ -65,7 +65,7 @@ def execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int = 1,
     result["new_trials"] = len(run.records)
     result["skipped_trials"] = run.skipped
     path = prep.journal.path.parent / PILOT_FILE
-    earlier = [r for r in read_pilot_file(path)["runs"] if isinstance(r, dict)]
+    earlier = [r for r in read_runs(path) if isinstance(r, dict)]
     if run.records or not any(r.get("pilot_id") == prep.pilot_id for r in earlier):
         path = append_result(ws, prep.plan.dream_id, result)
     result["path"] = str(path)

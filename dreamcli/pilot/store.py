@@ -5,7 +5,7 @@
   by (task, arm, index).
 - `dreams/<id>/pilot.json`: one record per pilot run with its statistics (`runs`, appended; earlier
   records are never changed). Rewritten atomically (temp file + rename, 0600) under a lock, so
-  two pilots finishing at once both land. Read back by `dreamcli.playbooks.lift`.
+  two pilots finishing at once both land. Read back by `dreamcli.playbooks.pilot_file`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
-from dreamcli.playbooks.lift import PILOT_FILE, PILOT_SCHEMA_VERSION
+from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION
 from dreamcli.workspace.fsutil import append_line, atomic_write_text
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock

@@ -5,20 +5,21 @@
     {"v": 1, "dream_id": "...", "runs": [{"pilot_id": ..., "entries": [...], "lift": {...},
                                           "per_entry": {"pb-...": {"lift": {...}}}, ...}]}
 
-This module only reads it: `last_lifts(dream_dir)` gives, per entry id, the lift of the last run that
-piloted it -- the entry's own leave-one-out lift when that run was `--per-entry`, else the lift of
-the entries piloted together. An unreadable file reads as "no pilot" (never a pass).
+The file is read by dreamcli.playbooks.pilot_file (the one reader); this module gives what approval
+needs from it: `last_lifts(dream_dir)`, per entry id, the lift of the last run that piloted it -- the
+entry's own leave-one-out lift when that run was `--per-entry`, else the lift of the entries piloted
+together. An unreadable file, or a lift that is not finite numbers, reads as "no pilot" (never a pass).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PILOT_FILE = "pilot.json"
-PILOT_SCHEMA_VERSION = 1
+from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION, parse_lift, read_runs
+
+__all__ = ["PILOT_FILE", "PILOT_SCHEMA_VERSION", "EntryLift", "last_lifts", "lift_problem"]
 
 
 @dataclass(frozen=True)
@@ -39,36 +40,24 @@ class EntryLift:
                 "ts": self.ts}
 
 
-def read_pilot_file(path: Path) -> dict[str, Any]:
-    """The pilot file's object ({"v", "dream_id", "runs"}); an empty one when missing or unreadable."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"v": PILOT_SCHEMA_VERSION, "runs": []}
-    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-        return {"v": PILOT_SCHEMA_VERSION, "runs": []}
-    return data
-
-
 def _lift(raw: Any) -> tuple[float, tuple[float, float], float | None, int] | None:
-    if not isinstance(raw, dict):
+    """(delta, ci95, p_value, pairs) of a `lift` object whose delta and CI are finite numbers, else None."""
+    lift = parse_lift(raw) if isinstance(raw, dict) and "delta" in raw else None
+    if lift is None or lift["lo"] is None or lift["hi"] is None:
         return None
-    try:
-        ci = raw["ci95"]
-        p = raw.get("p_value")
-        pairs = int(raw.get("pairs") or 0)
-        return float(raw["delta"]), (float(ci[0]), float(ci[1])), None if p is None else float(p), pairs
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
+    pairs = raw.get("pairs")
+    pairs = pairs if isinstance(pairs, int) and not isinstance(pairs, bool) and pairs >= 0 else 0
+    return lift["delta"], (lift["lo"], lift["hi"]), lift["p_value"], pairs
 
 
 def last_lifts(dream_dir: Path) -> dict[str, EntryLift]:
     """Entry id -> the lift its last pilot measured (see the module docstring)."""
     out: dict[str, EntryLift] = {}
-    for run in read_pilot_file(Path(dream_dir) / PILOT_FILE)["runs"]:
+    for run in read_runs(Path(dream_dir) / PILOT_FILE):
         if not isinstance(run, dict):
             continue
-        entries = [e for e in run.get("entries") or [] if isinstance(e, str)]
+        listed = run.get("entries")
+        entries = [e for e in listed if isinstance(e, str)] if isinstance(listed, list) else []
         joint = _lift(run.get("lift"))
         per = run.get("per_entry")
         per = per if isinstance(per, dict) else {}
@@ -81,7 +70,8 @@ def last_lifts(dream_dir: Path) -> dict[str, EntryLift]:
             delta, ci, p, pairs = chosen
             out[entry] = EntryLift(entry_id=entry, pilot_id=str(run.get("pilot_id") or ""), delta=delta, ci95=ci,
                                    p_value=p, pairs=pairs, together_with=1 if own else len(entries),
-                                   leave_one_out=own is not None, ts=run.get("ts"))
+                                   leave_one_out=own is not None,
+                                   ts=run["ts"] if isinstance(run.get("ts"), str) else None)
     return out
 
 

@@ -1,8 +1,10 @@
-"""Read `dreams/<id>/pilot.json` (written by `dreamcli pilot`) defensively, for the review page.
+"""The one reader of `dreams/<id>/pilot.json` (written by `dreamcli pilot`, dreamcli.pilot.store):
+the review page reads it here (`read_pilot`), and so does the approval gate (dreamcli.playbooks.lift).
 
-The file holds a list of runs (or {"runs": [...]}); each run has `lift: {delta, ci95: [lo, hi],
-p_value}` and per-entry results. Anything missing or malformed is left out: the page then shows no
-pilot rather than failing.
+The file holds {"v", "dream_id", "runs": [...]} (older or hand-made files: a bare list of runs, or
+one run); each run has `lift: {delta, ci95: [lo, hi], p_value}` and per-entry results. It is read
+defensively: a missing, unreadable or oversized file has no runs, a value that is not a finite number
+is no value, and a malformed lift is left out -- never an error, and never a pass.
 """
 
 from __future__ import annotations
@@ -12,14 +14,32 @@ import math
 from pathlib import Path
 from typing import Any
 
+PILOT_FILE = "pilot.json"
+PILOT_SCHEMA_VERSION = 1
 _MAX_BYTES = 20_000_000
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A finite JSON number as a float; None for anything else (strings, booleans, NaN, infinities)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def read_runs(path: Path) -> list[Any]:
+    """The runs recorded in the pilot file at `path`, as stored (check each item's type); [] when the
+    file is missing, unreadable, too large or not a pilot file."""
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    runs = data.get("runs") if isinstance(data, dict) else data
+    if isinstance(data, dict) and runs is None and "lift" in data:
+        runs = [data]
+    return list(runs) if isinstance(runs, list) else []
 
 
 def parse_lift(data: Any) -> dict[str, Any] | None:
@@ -28,18 +48,18 @@ def parse_lift(data: Any) -> dict[str, Any] | None:
         return None
     nested = data.get("lift")
     lift: dict[str, Any] = nested if isinstance(nested, dict) else data
-    delta = _number(lift.get("delta"))
+    delta = number(lift.get("delta"))
     if delta is None:
         return None
     ci = lift.get("ci95")
     lo = hi = None
     if isinstance(ci, list | tuple) and len(ci) == 2:
-        lo, hi = _number(ci[0]), _number(ci[1])
+        lo, hi = number(ci[0]), number(ci[1])
         if lo is None or hi is None:
             lo = hi = None
         elif lo > hi:
             lo, hi = hi, lo
-    return {"delta": delta, "lo": lo, "hi": hi, "p_value": _number(lift.get("p_value"))}
+    return {"delta": delta, "lo": lo, "hi": hi, "p_value": number(lift.get("p_value"))}
 
 
 def _entry_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -62,18 +82,7 @@ def _entry_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def read_pilot(path: Path) -> dict[str, Any] | None:
     """The newest usable run: {runs, lift, entries: {entry_id: lift}, created}, or None."""
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    runs = data.get("runs") if isinstance(data, dict) else data
-    if isinstance(data, dict) and runs is None and "lift" in data:
-        runs = [data]
-    if not isinstance(runs, list):
-        return None
-    usable = [r for r in runs if isinstance(r, dict) and (parse_lift(r.get("lift")) or _entry_results(r))]
+    usable = [r for r in read_runs(path) if isinstance(r, dict) and (parse_lift(r.get("lift")) or _entry_results(r))]
     if not usable:
         return None
     last = usable[-1]

@@ -247,12 +247,33 @@ def _field_of(error: Any) -> str:
     return ".".join(loc)
 
 
+_EXPECTED = {"string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
+             "int_from_float": "an integer", "float_type": "a number", "float_parsing": "a number",
+             "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
+             "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object"}
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "a list"
+    shown = json.dumps(value, ensure_ascii=False) if value is None or isinstance(value, bool | int | float | str) \
+        else type(value).__name__
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
 def _message_of(error: Any) -> str:
-    cause = (error.get("ctx") or {}).get("error")
+    """What is wrong with the field, in words: `must be a string (found 5)`."""
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
     if isinstance(cause, ValueError):
         return str(cause)
-    if error.get("type") == "missing":
+    kind = error.get("type")
+    if kind == "missing":
         return "required"
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]} (found {_found(error.get('input'))})"
+    if kind == "literal_error" and ctx.get("expected"):
+        return f"must be {ctx['expected']} (found {_found(error.get('input'))})"
     return str(error.get("msg", "invalid"))
 
 

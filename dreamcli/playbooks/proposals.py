@@ -7,22 +7,37 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import InputError, UsageError
-from dreamcli.playbooks.proposal_model import (
-    MEMORY_OPS,
-    PLAYBOOK_OPS,
-    PROPOSAL_VERSION,
-    TEXT_OPS,
-    Operation,
-    Proposal,
-    parse_proposal,
-)
 from dreamcli.workspace.home import Workspace
 
+if TYPE_CHECKING:
+    from dreamcli.playbooks.proposal_model import (
+        MEMORY_OPS,
+        PLAYBOOK_OPS,
+        PROPOSAL_VERSION,
+        TEXT_OPS,
+        Operation,
+        Proposal,
+        parse_proposal,
+    )
+
 __all__ = ["MEMORY_OPS", "PLAYBOOK_OPS", "PROPOSAL_VERSION", "TEXT_OPS", "Decision", "Dream", "Operation",
-           "Proposal", "load_dream", "parse_proposal"]
+           "Proposal", "UnreadableDream", "load_dream", "parse_proposal"]
+
+_MODEL_NAMES = frozenset({"MEMORY_OPS", "PLAYBOOK_OPS", "PROPOSAL_VERSION", "TEXT_OPS", "Operation", "Proposal",
+                          "parse_proposal"})
+
+
+def __getattr__(name: str) -> Any:
+    """The proposal model's names, loaded on first use: listing a workspace with no dream needs no pydantic."""
+    if name in _MODEL_NAMES:
+        from dreamcli.playbooks import proposal_model
+
+        return getattr(proposal_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 STATUSES = ("pending", "approved", "partially_approved", "rejected", "empty", "superseded")
 _PAST_TENSE = {"approve": "approved", "reject": "rejected", "edit": "edited", "revert": "reverted"}
@@ -76,7 +91,9 @@ class Dream:
 
     @property
     def status(self) -> str:
-        return str(self.info.get("status") or self.computed_status())
+        """dream.json's status when it is one this dreamcli knows, else the one the decisions give."""
+        status = self.info.get("status")
+        return status if isinstance(status, str) and status in STATUSES else self.computed_status()
 
     def text_for(self, op: Operation) -> str | None:
         edited = self.decision(op.entry_id).edited_text
@@ -91,19 +108,46 @@ class Dream:
         return self.dir / "dream.json"
 
 
+@dataclass(frozen=True)
+class UnreadableDream:
+    """A dream left out of a listing because one of its files does not read as its model."""
+
+    dream_id: str
+    file: str  # relative to the workspace: dreams/<id>/proposal.json
+    problem: str  # the field and what is wrong with it: "operations.0.entry_id: must be a string (found 5)"
+
+    @classmethod
+    def of(cls, dream_id: str, error: InputError) -> UnreadableDream:
+        where = f"{error.file}{'' if error.line is None else f':{error.line}'}: " if error.file else ""
+        problem = str(error).removeprefix(where)
+        if error.line is not None:
+            problem = f"line {error.line}: {problem}"
+        return cls(dream_id, str(error.file or f"dreams/{dream_id}"), problem)
+
+    def message(self) -> str:
+        """One line for stderr."""
+        return f"dream {self.dream_id} cannot be read and is left out: {self.file}: {self.problem}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"dream_id": self.dream_id, "file": self.file, "problem": self.problem}
+
+
 # --- reading -------------------------------------------------------------------------------------
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, name: str) -> Any:
+    """The JSON at `path`; InputError naming it as `name` (relative to the workspace)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
+        raise InputError("file not found", file=name) from None
     except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=str(path)) from None
+        raise InputError("not UTF-8 text", file=name) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", file=name) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg}", file=str(path), line=e.lineno) from None
+        raise InputError(f"invalid JSON: {e.msg}", file=name, line=e.lineno) from None
 
 
 def read_decisions(path: Path) -> dict[str, Decision]:
@@ -154,38 +198,50 @@ def resolve_dream_id(ws: Workspace, given: str) -> str:
 
 
 def load_dream(ws: Workspace, dream_id: str) -> Dream:
+    """The dream (an id or unique prefix); InputError (exit 2) naming the file and field when its
+    proposal.json or dream.json does not read as its model, wrong types included."""
     dream_id = resolve_dream_id(ws, dream_id)
     d = ws.dreams_dir / dream_id
-    proposal = parse_proposal(_read_json(d / "proposal.json"), str(d / "proposal.json"))
+    from dreamcli.playbooks.proposal_model import parse_proposal
+
+    name = f"{ws.dreams_dir.name}/{dream_id}/"
+    proposal = parse_proposal(_read_json(d / "proposal.json", name + "proposal.json"), name + "proposal.json")
     info: dict[str, Any] = {}
     if (d / "dream.json").exists():
-        data = _read_json(d / "dream.json")
+        data = _read_json(d / "dream.json", name + "dream.json")
         if not isinstance(data, dict):
-            raise InputError("must be a JSON object", file=str(d / "dream.json"))
+            raise InputError("must be a JSON object", file=name + "dream.json")
         info = data
     return Dream(dream_id=dream_id, dir=d, info=info, proposal=proposal,
                  decisions=read_decisions(d / "decisions.jsonl"))
 
 
-def list_dreams(ws: Workspace, problems: list[str] | None = None) -> list[Dream]:
-    """Every dream with a proposal, oldest first. With `problems`, an unreadable dream is reported
-    there and skipped instead of failing the whole listing."""
+def list_dreams(ws: Workspace, problems: list[str] | None = None,
+                unreadable: list[UnreadableDream] | None = None) -> list[Dream]:
+    """Every dream with a proposal, oldest first. With `problems` or `unreadable`, a dream that does not
+    read is reported there (a one-line message, or the dream, file and problem) and left out, instead
+    of failing the whole listing."""
     out = []
     for i in dream_ids(ws):
         try:
             out.append(load_dream(ws, i))
         except InputError as e:
-            if problems is None:
+            if problems is None and unreadable is None:
                 raise
-            problems.append(f"dream {i} skipped: {e}")
+            bad = UnreadableDream.of(i, e)
+            if problems is not None:
+                problems.append(bad.message())
+            if unreadable is not None:
+                unreadable.append(bad)
     return out
 
 
-def pending_dreams(ws: Workspace, playbook: str | None = None,
-                   problems: list[str] | None = None) -> list[Dream]:
-    """Dreams with operations nobody has approved or rejected yet, oldest first."""
+def pending_dreams(ws: Workspace, playbook: str | None = None, problems: list[str] | None = None,
+                   unreadable: list[UnreadableDream] | None = None) -> list[Dream]:
+    """Dreams with operations nobody has approved or rejected yet, oldest first (unreadable ones: see
+    `list_dreams`)."""
     out = []
-    for dream in list_dreams(ws, problems):
+    for dream in list_dreams(ws, problems, unreadable):
         if playbook is not None and dream.proposal.playbook != playbook:
             continue
         if dream.undecided() and dream.superseded_by is None:

@@ -177,7 +177,8 @@ def test_malformed_proposals_name_file_and_field(ws, legal_v3, patch, field) -> 
     with pytest.raises(InputError) as info:
         load_dream(ws, "BAD")
     assert info.value.field == field
-    assert str(info.value).startswith(str(d / "proposal.json"))
+    # named relative to the workspace, as session files are: short enough for one line
+    assert str(info.value).startswith("dreams/BAD/proposal.json: ")
 
 
 def test_invalid_json_names_the_line(ws, legal_v3) -> None:

@@ -101,3 +101,23 @@ def test_playbooks_lint_reports_duplicate_live_entries(ws: Workspace) -> None:
     data = json.loads(res.stdout)
     dup = [f for f in data["findings"] if f["rule"] == "duplicate"]
     assert [f["entry_id"] for f in dup] == ["pb-aaaaaa02"] and "pb-aaaaaa01" in dup[0]["message"]
+
+
+def test_a_dream_that_fails_before_its_intent_leaves_no_staged_state(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the 700-trial torture run: a dream that ended by an exception (not a kill) between staging
+    its state and writing its intent left `state/dream/<playbook>/staged-<id>-<pid>/`, and since a
+    command that ends cleanly unregisters itself (dreamcli.workspace.live), no next command swept it."""
+    ws = _ws(tmp_path)
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(engine_mod.dream_journal, "superseded_by", boom)
+        r = cli(ws, "dream")
+        assert r.exit_code != 0
+    assert cli(ws, "sessions", "list", "--limit", "1").exit_code == 0
+    assert not list((ws.state_dir / "dream").glob("*/staged-*"))
+    assert not list((ws.state_dir / "intents").glob("dream-*"))
+    assert cli(ws, "dream").exit_code == 0 and len(dream_ids(ws)) == 1  # the sessions are dreamed again

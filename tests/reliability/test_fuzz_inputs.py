@@ -74,3 +74,31 @@ def test_spec_loader_never_fails(tmp_path: Path, bits: list[str]) -> None:
         spec_from_doc(load_yaml_text("".join(bits), "fuzz.yaml"), base_dir=tmp_path)
     except DreamError as e:
         assert e.exit_code == 2
+
+
+OP_KEYS = ["entry_id", "target", "op", "section", "text", "old_text", "merged_ids", "reason", "kind", "signature",
+           "support", "impact", "metadata", "evidence", "lint", "path", "merged_paths", "taint"]
+GOOD_OP = {"entry_id": "pb-aaaaaa01", "op": "add", "text": "Use pandoc.", "section": "Tools"}
+operation = st.builds(lambda base, extra: {**base, **extra}, st.just(GOOD_OP),
+                      st.dictionaries(st.sampled_from(OP_KEYS), json_values, max_size=3))
+proposals = st.fixed_dictionaries(
+    {"v": st.sampled_from([1, 1, 0, 2, "1", None]), "dream_id": st.sampled_from(["D1", 5, None]),
+     "playbook": st.sampled_from(["legal", "legal", "../x", 3]),
+     "operations": st.lists(operation, max_size=3) | json_values},
+    optional={"base_version": json_values, "budget": json_values, "lint": json_values, "memory_store": json_values})
+
+
+@FUZZ
+@given(proposals)
+def test_proposal_model_never_fails(data: dict[str, object]) -> None:
+    """What a proposal.json with wrong types gives: the typed proposal or an InputError (exit 2) naming the
+    file, as `playbooks diff` then reports it (dreamcli.playbooks.proposals.UnreadableDream)."""
+    from dreamcli.errors import InputError
+    from dreamcli.playbooks.proposal_model import parse_proposal
+
+    try:
+        prop = parse_proposal(data, "dreams/D1/proposal.json")
+    except InputError as e:
+        assert e.exit_code == 2 and str(e).startswith("dreams/D1/proposal.json: ") and "\n" not in str(e)
+    else:
+        assert parse_proposal(prop.to_json(), "again").to_json() == prop.to_json()  # what review reads round-trips
