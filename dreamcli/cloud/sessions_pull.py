@@ -14,6 +14,7 @@ from dreamcli import sdk_beta
 from dreamcli.cloud.client import cloud_error
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
+from dreamcli.portability.arrivals import publisher
 from dreamcli.sessions.importers import import_transcripts
 from dreamcli.sessions.importers import managed_agents as importer
 from dreamcli.sessions.importers.common import text_of
@@ -70,7 +71,7 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
         if result.fetched:
             importer.register()
             summary = import_transcripts(ws, importer.SOURCE, cache, redaction_patterns=_patterns(ws), workers=1,
-                                         actor=actor)
+                                         actor=actor, on_commit=publisher(ws))
             result.imported = summary.sessions
             result.session_ids = list(summary.session_ids)
     finally:

@@ -54,6 +54,9 @@ _CORRECTION = re.compile(
     r"\binstead\b|\brather than\b|\bthat'?s wrong\b|\bI said\b)"
 )
 EDITED = "edited|"  # recovery key: the same call passed after the agent changed files
+# A message that dictates the literal reply ("reply exactly \"Done.\"") is a scripted probe (a test
+# fixture, an eval, a harness), not a lesson about how to work, whatever "not" or "again" it holds.
+_SCRIPTED = re.compile(r"(?i)\b(reply|respond|answer|say|output|print|end|finish)\s+(with\s+)?exactly\b")
 NETWORK = frozenset({"WebFetch", "web_fetch", "fetch", "WebSearch", "web_search", "http_get", "bash:curl", "bash:wget"})
 MAX_SAID = 1200  # characters of the agent's words kept per open error
 WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",
@@ -348,8 +351,8 @@ def _user_text(text: str, seq: int, st: _State, agg: Aggregates, event: dict[str
         return
     text, hidden = normalize(text)
     st.hidden += hidden
-    if not _CORRECTION.search(text) or product_origin(event, text) is not None:
-        return  # not a correction, or the product (or a harness) wrote it, not the user
+    if not _CORRECTION.search(text) or _SCRIPTED.search(text) or product_origin(event, text) is not None:
+        return  # not a correction, a scripted probe, or the product (or a harness) wrote it, not the user
     words = stems(text)
     if len(words) < 2:
         return

@@ -29,6 +29,7 @@ from dreamcli.playbooks.store import (
     read_live,
     read_text,
 )
+from dreamcli.portability.arrivals import publisher
 from dreamcli.portability.bundle_io import unpack
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
@@ -194,6 +195,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
                       if k not in ("sessions_added", "session_ids", "session_ids_hash")}
             sessions_journal.audit_batch(ws, done.added, {"actor": actor, "source": "bundle", **about}, intent,
                                          action="import", **fields)
+            publisher(ws)(done.added)  # the index and the object store hear of them, before the intent closes
         if intent is not None:
             finished(intent)
         result.sessions_added, result.sessions_present = len(done.added), len(done.present)

@@ -296,7 +296,7 @@ def codex_rollout(root: Path, *, thread_id: str, start: datetime, seed: int = 0,
         r.tool_round(["bash", "-lc", f"pytest -q tests/test_{i}.py"], code_text(rng, payload),
                      exit_code=1 if fail else 0, json_output=i % 2 == 0)
     for _ in range(unknown_lines):
-        r.line("world_state", {"x": 1})
+        r.line("hologram_state", {"x": 1})
         r.exp.unknown_lines += 1
     r.answer("Fixed: the lockfile was stale.")
     name = f"rollout-{start:%Y-%m-%dT%H-%M-%S}-{thread_id}.jsonl"

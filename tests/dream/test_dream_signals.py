@@ -105,6 +105,7 @@ def test_corrections_loops_memory_notes(tmp_path: Path) -> None:
     log = Log(ws)
     log.say("Also add a summary at the top.")  # a follow-up, not a correction
     log.say("No, cite clauses by section number, not by page.")
+    log.say('Read notes.txt again. Do not change anything, then reply exactly "Continuation verified."')  # a probe
     for _ in range(3):
         log.call("bash", {"command": "grep -n egfr labs.txt"}, "14: eGFR 52")
     log.call("memory", {"command": "create", "path": "/memories/meds.md",

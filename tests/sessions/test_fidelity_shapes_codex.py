@@ -1,8 +1,7 @@
 """Codex 0.15x shapes found in the recorded fidelity corpus (tests/sessions/fidelity/codex/yepanywhere/),
 one test each: a code-mode `exec` script whose nested command failed (known only from an
 `item_completed` `CommandExecution` without a call id), a context message named by
-`content_item_kinds`, and the `token_usage_record` / `thread_settings_applied` lines (`world_state`, also
-0.15x, stays unknown for now: the synthetic corpus uses that name for its made-up unknown type)."""
+`content_item_kinds`, and the `token_usage_record` / `thread_settings_applied` / `world_state` lines."""
 
 from __future__ import annotations
 
@@ -105,12 +104,16 @@ def test_context_message_named_by_content_item_kinds_is_not_the_prompt(new_ws: W
     assert events[0]["task"]["prompt"] == "Fix the build"
 
 
-def test_token_usage_record_and_thread_settings_are_ignored_by_name(new_ws: Workspace, tmp_path: Path) -> None:
+def test_token_usage_record_thread_settings_and_world_state_are_ignored_by_name(new_ws: Workspace,
+                                                                               tmp_path: Path) -> None:
     usage = {"input_tokens": 10, "cached_input_tokens": 0, "output_tokens": 5, "total_tokens": 15}
     s, events = one(new_ws, tmp_path, [
         user("hi"), say("hello"),
         ("token_usage_record", {"thread_id": THREAD, "turn_id": "t1", "usage": usage}),
+        ("world_state", {"full": True, "state": {"model": "gpt-5.6-luna"}}),
         event("thread_settings_applied", thread_id=THREAD, thread_settings={"model": "gpt-5.6-luna"})])
     assert s.lines.unknown == {}
-    assert (s.lines.ignored["token_usage_record"], s.lines.ignored["event_msg:thread_settings_applied"]) == (1, 1)
+    assert (s.lines.ignored["token_usage_record"], s.lines.ignored["event_msg:thread_settings_applied"],
+            s.lines.ignored["world_state"]) == (1, 1, 1)
     assert events[-1]["status"] == "completed"
+

@@ -66,7 +66,7 @@ def test_rollout_becomes_a_session_with_usage_tools_and_errors(new_ws: Workspace
     assert blocks(events, "assistant")[-1] == {"type": "text", "text": "Fixed: the lockfile was stale."}
     failed = [e for e in of_type(events, "tool") if e["error_kind"]]
     assert [e["exit_code"] for e in failed] == [1, 1] and all(e["error_kind"] == "exit_nonzero" for e in failed)
-    assert s.lines.unknown == {"world_state": 1}
+    assert s.lines.unknown == {"hologram_state": 1}
     assert s.lines.ignored["event_msg:user_message"] == 1 and s.lines.ignored["turn_context"] == 1
 
 

@@ -233,8 +233,8 @@ def test_file_of_usage_only_lines_is_counted_not_empty(new_ws: Workspace, tmp_pa
 def test_unknown_shapes_are_counted_by_name(new_ws: Workspace, tmp_path: Path) -> None:
     s, _ = one(new_ws, tmp_path, [user("q"), event("brand_new_event", x=1),
                                   ("response_item", {"type": "hologram_call", "call_id": "h"}),
-                                  ("world_state", {"x": 1}), say("a")])
-    assert s.lines.unknown == {"event_msg:brand_new_event": 1, "response_item:hologram_call": 1, "world_state": 1}
+                                  ("hologram_state", {"x": 1}), say("a")])
+    assert s.lines.unknown == {"event_msg:brand_new_event": 1, "response_item:hologram_call": 1, "hologram_state": 1}
 
 
 @pytest.mark.parametrize("payload", [

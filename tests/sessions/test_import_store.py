@@ -19,6 +19,7 @@ from dreamcli.store.base import StoreFilter
 from dreamcli.store.index import index_path, rebuild
 from dreamcli.store.objects import ObjectStore
 from dreamcli.workspace.home import Workspace
+from tests.portability.support import make_workspace
 from tests.store.conftest import moto_endpoint, s3_env  # noqa: F401 (fixtures)
 from tests.support.paths import CLAUDE_CODE_SAMPLES
 
@@ -91,3 +92,21 @@ def test_workers_option_is_accepted(tmp_path: Path, workers: str) -> None:
     r = CliRunner().invoke(app, ["--home", str(ws.root), "sessions", "import", "claude-code",
                                  str(CLAUDE_CODE_SAMPLES), "--workers", workers, "--json"], catch_exceptions=False)
     assert r.exit_code == 0 and json.loads(r.stdout)["sessions"] == 4
+
+
+def test_sessions_of_an_imported_bundle_reach_the_store_and_the_index(tmp_path: Path,
+                                                                     s3_env: str) -> None:  # noqa: F811
+    source = make_workspace(tmp_path / "src")  # two playbooks, two sessions
+    bundle = tmp_path / "b.tar.gz"
+    r = CliRunner().invoke(app, ["--home", str(source.root), "export", "--include-sessions", "-o", str(bundle)],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    ws = _init(tmp_path / "ws", s3_env)
+    rebuild(ws)
+    r = CliRunner().invoke(app, ["--home", str(ws.root), "import", str(bundle)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    local = _local(ws)
+    assert len(local) == 2 and _remote(s3_env, ws) == local
+    with sqlite3.connect(index_path(ws)) as db:
+        rows = {Path(p).stem for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 1")}
+    assert rows == set(local)

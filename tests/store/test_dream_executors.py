@@ -223,3 +223,27 @@ def _pid_of(i: int) -> tuple[int, int]:
 
     time.sleep(0.05)
     return i, os.getpid()
+
+
+def test_a_cron_dream_over_a_bucket_is_never_told_nothing_is_new(corpus: Path, tmp_path: Path,
+                                                                 s3_env: str) -> None:
+    """The cron fast path sees local files only: with `sessions.url` set, sessions other machines
+    uploaded after the watermark must still be dreamed over."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dreamcli.cli.app import app
+
+    _runner_uploads(corpus, s3_env, tmp_path / "runner")
+    root = _bucket_workspace(corpus, tmp_path, s3_env)
+    (root / "config.yaml").write_text(f"sessions:\n  url: {s3_env}\n")
+    mark = root / "state" / "dream" / "default" / "watermark.json"
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    grades = root / "grades" / "grades.jsonl"
+    mark.write_text(json.dumps({"v": 1, "last_session_id": "00000000000000000000000000",
+                                "grades_offset": grades.stat().st_size if grades.exists() else 0}))
+    r = CliRunner().invoke(app, ["--home", str(root), "dream", "--offline", "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out.get("status") != "nothing_new" and out["inputs"]["sessions"] == 90

@@ -78,6 +78,7 @@ class SessionBuilder:
         self.totals = Totals()
         self.pending: PendingAssistant | None = None
         self.seen_ids: set[str] = set()
+        self.counted: dict[str, dict[str, int]] = {}  # API message id -> the usage counted for it so far
         self.tool_names: dict[str, str] = {}
         self.open_calls: dict[str, OpenCall] = {}  # tool_use id -> call without a result yet, in call order
         self.answered: set[str] = set()
@@ -143,6 +144,17 @@ class SessionBuilder:
             if p.usage is not None:
                 extra["usage"] = p.usage
                 self.totals.add_usage(p.usage)
+                if p.msg_id is not None:
+                    self.counted[p.msg_id] = p.usage
+        elif p.usage is not None and p.msg_id is not None:
+            # the same API message again, after a tool result split its lines: its later lines carry
+            # the final counts, so what grew since the first part is added (and carried by this part)
+            before = self.counted.get(p.msg_id) or {}
+            grown = {k: max(0, p.usage.get(k, 0) - before.get(k, 0)) for k in USAGE_KEYS}
+            if any(grown.values()):
+                extra["usage"] = grown
+                self.totals.add_usage(grown)
+                self.counted[p.msg_id] = max_usage(before, p.usage) or p.usage
         if p.msg_id is not None:
             extra["api_message_id"] = p.msg_id
         self.writer.message("assistant", p.blocks, ts=p.ts, **extra)

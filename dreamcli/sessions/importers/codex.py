@@ -34,7 +34,8 @@ from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "codex"
 ENVELOPE_TYPES = frozenset({"session_meta", "response_item", "event_msg", "turn_context", "compacted",
-                            "token_usage_record"})  # 0.15x: per-response usage, repeated by token_count
+                            "token_usage_record",  # 0.15x: per-response usage, repeated by token_count
+                            "world_state"})  # 0.15x: instructions, environments, model; nothing to import
 
 
 def default_path() -> Path:
