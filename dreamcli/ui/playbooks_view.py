@@ -92,23 +92,58 @@ class _Lines:
     def add(self, *segments: tuple[str, str] | str) -> None:
         self.lines.append([(seg, "") if isinstance(seg, str) else seg for seg in segments])
 
-    def emit(self, which: str = "out") -> None:
-        """Write to stdout ("out") or stderr ("err"); Rich is only loaded when colour is on."""
+    def emit(self, which: str = "out", width: int | None = None) -> None:
+        """Write to stdout ("out") or stderr ("err"); Rich is only loaded when colour is on. With a
+        `width`, a longer line wraps between words (styles kept), its later lines indented."""
         import sys
 
         from dreamcli.ui.console import _color_allowed, _console
 
         if not self.lines:
             return
+        lines = self.lines if width is None else [part for line in self.lines for part in fit(line, width)]
         stream = sys.stdout if which == "out" else sys.stderr
         if not _color_allowed(stream):
-            stream.write("".join("".join(t for t, _ in line) + "\n" for line in self.lines))
+            stream.write("".join("".join(t for t, _ in line) + "\n" for line in lines))
             stream.flush()
             return
         from rich.text import Text
 
-        texts = [Text.assemble(*line) for line in self.lines]
+        texts = [Text.assemble(*line) for line in lines]
         _console(which).print(Text("\n").join(texts), soft_wrap=True, highlight=False)
+
+
+def fit(line: list[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
+    """One line of styled segments as lines of at most `width` characters, broken only between words
+    (a word longer than the width stays whole); later lines are indented four more than the first."""
+    if sum(len(t) for t, _ in line) <= width or any(t == " │ " for t, _ in line):
+        return [line]  # a side-by-side row is laid out to the width already
+    import re
+
+    text = "".join(t for t, _ in line)
+    hanging = " " * (len(text) - len(text.lstrip(" ")) + 4)
+    out: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for seg, style in line:
+        for token in re.split(r"( +)", seg):
+            if not token:
+                continue
+            if token.startswith(" "):
+                if used:  # spaces between words; dropped at a break
+                    out[-1].append((token, style))
+                    used += len(token)
+                elif not out[-1] or len(out) == 1:
+                    out[-1].append((token, style))  # the first line's own indent
+                    used += len(token)
+                continue
+            if used + len(token) > width and used > len(hanging):
+                while out[-1] and out[-1][-1][0].isspace():  # no trailing spaces
+                    used -= len(out[-1].pop()[0])
+                out.append([(hanging, "")])
+                used = len(hanging)
+            out[-1].append((token, style))
+            used += len(token)
+    return out
 
 
 def _width() -> int:
@@ -144,7 +179,7 @@ def render_diff(dreams: list[dict[str, Any]]) -> None:
             lines.add("  ", *_finding_segments(f))
         for item in d["operations"]:
             _item_lines(lines, item, width)
-    lines.emit("out")
+    lines.emit("out", width)
 
 
 def _finding_segments(f: dict[str, Any]) -> list[tuple[str, str]]:
