@@ -13,9 +13,12 @@ from typing import Any
 
 import msgspec
 
-# DecodeError is a ValueError subclass, so `except ValueError` around `loads` keeps working.
-DecodeError = msgspec.DecodeError
 EncodeError = msgspec.EncodeError
+
+
+class DecodeError(ValueError):
+    """Malformed JSON. A ValueError, as `json.loads` raises, so `except ValueError` keeps working:
+    msgspec's own DecodeError is one only from 0.19 on (0.18.6, the lowest declared, is not)."""
 
 _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -24,7 +27,10 @@ _encoder = msgspec.json.Encoder()
 def loads(data: bytes | str) -> Any:
     """Decode one JSON document. Raises ValueError (DecodeError) on malformed input and RecursionError
     on nesting deeper than the interpreter allows, like `json.loads`."""
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise DecodeError(str(e)) from None
 
 
 def dumps(obj: Any) -> bytes:

@@ -56,3 +56,9 @@ def test_deep_nesting_is_a_recursion_error_not_a_crash() -> None:
 def test_unsupported_type_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         codec.dumps({"a": object()})
+
+
+def test_malformed_input_is_the_codecs_own_decode_error() -> None:
+    # msgspec 0.18.6 (the lowest declared) raises a DecodeError that is not a ValueError
+    with pytest.raises(codec.DecodeError, match=r"malformed|truncated"):
+        codec.loads(b"[1,]")
