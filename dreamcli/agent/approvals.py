@@ -18,6 +18,7 @@ At the prompt, "a" (always, `ALWAYS`) allows the same kind of call for the rest 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -150,14 +151,25 @@ class RememberedAllows:
     writes: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    # (st_dev, st_ino) of the workspace root the answers were given in: a copy of the file in another
+    # directory (a cloned repository, an unpacked archive) is not this user's answer and is not honoured
+    root_id: list[int] | None = None
+
     @classmethod
-    def load(cls, path: Path) -> RememberedAllows:
+    def load(cls, path: Path, root: Path | None = None) -> RememberedAllows:
+        here = _identity(root)
         try:
-            raw = path.read_text(encoding="utf-8")
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
-            return cls(path)
+            return cls(path, root_id=here)
         except OSError as e:
             raise InputError(f"cannot read remembered approvals: {e.strerror}", file=str(path)) from None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            raw = f.read()
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise InputError("remembered approvals must be this user's file, mode 0600; delete it to be "
+                             "asked again", file=str(path))
         try:
             data = json.loads(raw)
             commands, writes = data.get("allow_commands", []), data.get("allow_writes", [])
@@ -167,24 +179,51 @@ class RememberedAllows:
         except (ValueError, AttributeError) as e:
             raise InputError(f"not a remembered-approvals file ({e}); delete it to be asked again",
                              file=str(path)) from None
-        return cls(path, list(commands), list(writes), list(history) if isinstance(history, list) else [])
+        if here is not None and data.get("workspace") != here:  # answered elsewhere: ask again
+            return cls(path, root_id=here)
+        return cls(path, list(commands), list(writes), list(history) if isinstance(history, list) else [],
+                   root_id=data.get("workspace") if here is None else here)
 
     def add(self, kind: str, pattern: str, detail: str) -> None:
-        """Remember `pattern` for every later run (written at once, atomically, mode 0600)."""
+        """Remember `pattern` for every later run (written at once, atomically, mode 0600), merged with
+        what other runs of the workspace remembered meanwhile."""
+        import filelock
+
+        from dreamcli.redaction import default_redactor
         from dreamcli.workspace.fsutil import atomic_write_text
 
         target = self.commands if kind == "command" else self.writes
         if pattern not in target:
             target.append(pattern)
-        self.history.append({"ts": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-                             "kind": kind, "pattern": pattern, "detail": detail[:200]})
+        entry = {"ts": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                 "kind": kind, "pattern": pattern, "detail": default_redactor().redact_text(detail)[:200]}
+        self.history.append(entry)
         if self.path is None:
             return
-        data = {"version": 1, "allow_commands": self.commands, "allow_writes": self.writes,
-                "history": self.history[-200:]}
-        atomic_write_text(self.path, json.dumps(data, indent=1) + "\n", fsync=True)
+        with filelock.FileLock(str(self.path) + ".lock", mode=0o600):
+            try:
+                now = RememberedAllows.load(self.path, None)
+            except InputError:
+                now = RememberedAllows(self.path)
+            if now.root_id != self.root_id:  # not this workspace's answers (a clone's file): not merged
+                now = RememberedAllows(self.path)
+            for mine, theirs in ((self.commands, now.commands), (self.writes, now.writes)):
+                mine[:] = [*theirs, *(p for p in mine if p not in theirs)]
+            data = {"version": 1, "workspace": self.root_id, "allow_commands": self.commands,
+                    "allow_writes": self.writes, "history": [*now.history, entry][-200:]}
+            atomic_write_text(self.path, json.dumps(data, indent=1) + "\n", fsync=True)
+
+
+def _identity(root: Path | None) -> list[int] | None:
+    if root is None:
+        return None
+    try:
+        st = os.stat(root)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino]
 
 
 def remembered_allows(ws: Workspace) -> RememberedAllows:
     """The workspace's remembered "always allow" patterns (empty when none were given)."""
-    return RememberedAllows.load(ws.state_dir / REMEMBERED_FILE)
+    return RememberedAllows.load(ws.state_dir / REMEMBERED_FILE, ws.root)
