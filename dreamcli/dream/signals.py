@@ -54,9 +54,10 @@ _CORRECTION = re.compile(
     r"\binstead\b|\brather than\b|\bthat'?s wrong\b|\bI said\b)"
 )
 EDITED = "edited|"  # recovery key: the same call passed after the agent changed files
-# A message that dictates the literal reply ("reply exactly \"Done.\"") is a scripted probe (a test
+# A message that dictates the literal reply (`reply exactly "Done."`) is a scripted probe (a test
 # fixture, an eval, a harness), not a lesson about how to work, whatever "not" or "again" it holds.
-_SCRIPTED = re.compile(r"(?i)\b(reply|respond|answer|say|output|print|end|finish)\s+(with\s+)?exactly\b")
+_SCRIPTED = re.compile(r"(?i)\b(reply|respond|answer|say|output|print|end|finish)\s+(with\s+)?exactly"
+                       r"\s*:?\s*[\"'\u201c\u2018]")  # followed by the quoted literal
 NETWORK = frozenset({"WebFetch", "web_fetch", "fetch", "WebSearch", "web_search", "http_get", "bash:curl", "bash:wget"})
 MAX_SAID = 1200  # characters of the agent's words kept per open error
 WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",

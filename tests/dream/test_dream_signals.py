@@ -106,6 +106,7 @@ def test_corrections_loops_memory_notes(tmp_path: Path) -> None:
     log.say("Also add a summary at the top.")  # a follow-up, not a correction
     log.say("No, cite clauses by section number, not by page.")
     log.say('Read notes.txt again. Do not change anything, then reply exactly "Continuation verified."')  # a probe
+    log.say("Stop. Use rg instead of grep, and print exactly the matching lines.")  # a correction all the same
     for _ in range(3):
         log.call("bash", {"command": "grep -n egfr labs.txt"}, "14: eGFR 52")
     log.call("memory", {"command": "create", "path": "/memories/meds.md",
@@ -113,9 +114,10 @@ def test_corrections_loops_memory_notes(tmp_path: Path) -> None:
     agg = Aggregates()
     _scan(agg, log.end())
     kinds = sorted(p.kind for p in agg.patterns.values())
-    assert kinds == ["correction", "loop", "memory"]
-    corr = next(p for p in agg.patterns.values() if p.kind == "correction")
-    assert "section number" in corr.template
+    assert kinds == ["correction", "correction", "loop", "memory"]
+    said = sorted(p.template for p in agg.patterns.values() if p.kind == "correction")
+    assert any("section number" in t for t in said) and any("rg instead of grep" in t for t in said)
+    assert not any("Continuation" in t for t in said)
     loop = next(p for p in agg.patterns.values() if p.kind == "loop")
     assert loop.examples == {"grep -n egfr labs.txt": 1} and loop.evidence[0]["excerpt"].endswith("x3")
     assert agg.memory_touch["/memories/meds.md"]
