@@ -154,3 +154,35 @@ def test_each_file_is_read_once_past_its_first_line(tmp_path: Path, monkeypatch:
     again = import_transcripts(ws, "claude-code", src, workers=1)  # all there: at most the heads are read
     assert again.already_imported == 13 and again.sessions == 0
     assert all(counts[str(p)] <= n for p, n in files.items())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_copied_project_folder_imports_each_session_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           workers: int) -> None:
+    """Two transcripts with the same session id (a backup copy of a project folder) were appended into
+    one staged file: every session got two session.start lines, the import ended in an internal error
+    and a re-run called the damaged files imported. The copy now counts as already imported."""
+    import shutil
+
+    src = _corpus(tmp_path)
+    shutil.copytree(src / "-p1", src / "-p1-backup")
+    monkeypatch.setattr(runner, "CHUNK_BYTES", 1)  # one unit per worker task
+    ws = Workspace(root=tmp_path / f"ws{workers}", source="option")
+    summary, _ = _import(ws, src, workers, monkeypatch)
+    for path in iter_session_files(ws):
+        starts = [ln for ln in path.read_text().splitlines() if '"type":"session.start"' in ln]
+        assert len(starts) == 1, path
+    assert summary["sessions"] == 14 and summary["already_imported"] == 2
+    assert not (ws.state_dir / "import-staging").exists()
+
+
+def test_a_copied_project_folder_gives_the_same_summary_with_any_workers(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    src = _corpus(tmp_path)
+    shutil.copytree(src / "-p1", src / "-p1-backup")
+    monkeypatch.setattr(runner, "CHUNK_BYTES", 1)
+    s1, _ = _import(Workspace(root=tmp_path / "one", source="option"), src, 1, monkeypatch)
+    s2, _ = _import(Workspace(root=tmp_path / "two", source="option"), src, 2, monkeypatch)
+    assert s1 == s2

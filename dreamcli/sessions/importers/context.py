@@ -4,6 +4,7 @@ directory (sessions already in the workspace get a NullWriter), line counters an
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import tempfile
@@ -95,7 +96,7 @@ class UnitContext:
         sid = session_id or t.session_id
         start = start_ts or t.start_ts
         writer: Any
-        if final_path(self.ws, sid).exists():
+        if final_path(self.ws, sid).exists() or sid in self.new:  # imported, or a copy of one (a backup)
             writer = NullWriter(sid)
             result.existing.append(sid)
         elif self.dry_run:
@@ -107,7 +108,9 @@ class UnitContext:
         else:
             self.new.add(sid)
             ensure_dir(self.staging)
-            staged = self.staging / f"{sid}.jsonl"
+            # a name of its own: another unit (here or in another worker) may stage a copy of the same
+            # transcript (a backup of a project folder has the same ids); the first in plan order wins
+            staged = self.staging / f"{sid}.{os.getpid()}.{next(_STAGED)}.jsonl"
             # Not synced here: the runner syncs a whole batch of staged sessions before moving them in.
             writer = StagedWriter(self.ws, session_id=sid, redactor=self.redactor, path=staged, fsync=False)
             self.writers.append(writer)
@@ -162,6 +165,7 @@ class UnitContext:
         result.staged.clear()
 
 
+_STAGED = itertools.count()  # staged file names, unique in this process
 _SCRATCH = re.compile(r"^(tmp|temp)([._-]?[A-Za-z0-9_]{0,16})?$", re.IGNORECASE)
 
 

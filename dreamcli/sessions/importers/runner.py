@@ -192,7 +192,7 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
     before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
     ids: list[str] = []
     interrupted = True
-    planned = [sid for r in batch for sid, _staged in r.staged if not final_path(ws, sid).exists()]
+    planned = list(dict.fromkeys(sid for r in batch for sid, _staged in r.staged if not final_path(ws, sid).exists()))
     intent = journal.begin(ws, planned, about) if planned else None
     try:
         _commit_batch(ws, batch, summary, ids)
@@ -343,8 +343,9 @@ def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list
     main = result.staged[:1]
     for sid, staged in [*result.staged[1:], *main]:
         final = final_path(ws, sid)
-        if final.exists():  # written meanwhile by a concurrent import of the same transcript
+        if final.exists():  # an earlier unit's copy of the same transcript, or a concurrent import's
             os.unlink(staged)
+            summary.already_imported += 1
             continue
         ensure_dir(final.parent)
         os.replace(staged, final)
