@@ -35,10 +35,8 @@ def list_cmd(
                                 "or wrong-typed first line)."),
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
-    from dreamcli.outcomes.grade_index import latest_grades
     from dreamcli.sessions.schema import END_STATUSES
-    from dreamcli.sessions.summary import SessionFilter, apply_grades
-    from dreamcli.store.tree import list_with_children
+    from dreamcli.sessions.summary import SessionFilter
     from dreamcli.timeutil import parse_since
 
     statuses = tuple(dict.fromkeys((*END_STATUSES, "incomplete")))
@@ -48,12 +46,20 @@ def list_cmd(
     flt = SessionFilter(
         since=parse_since(since) if since else None, status=status, task=task, include_children=children
     )
-    rows = list_with_children(ws, flt, limit)  # children under their lead
-    rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))  # the listed ones only
-    if as_json:
-        print_json({"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped})
+    if as_json:  # streamed from the index: what print_json gives for [r.to_json() for r in rows] below
+        import sys
+
+        from dreamcli.store.listing import write_json_listing
+
+        write_json_listing(ws, flt, limit, sys.stdout.write)
     else:
+        from dreamcli.outcomes.grade_index import latest_grades
+        from dreamcli.sessions.summary import apply_grades
+        from dreamcli.store.tree import list_with_children
         from dreamcli.ui.sessions_view import render_session_list
+
+        rows = list_with_children(ws, flt, limit)  # children under their lead
+        rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))  # the listed ones only
 
         render_session_list(rows)
     if flt.skipped:

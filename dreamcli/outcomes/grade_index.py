@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS source (id INTEGER PRIMARY KEY CHECK (id = 0), ino IN
 """
 _CHUNK = 1 << 22  # bytes of new grade lines folded in per step (memory stays flat on a big file)
 _QUERY_VARS = 500  # session ids per query
+_SCAN_OVER = 2000  # asked for more sessions than this: read the whole table
 _MARK = 256  # bytes at the start of the file and before the offset that must not change between uses
 
 
@@ -66,13 +67,29 @@ def _indexed(ws: Workspace, grades: Path, wanted: list[str]) -> dict[str, dict[s
             db.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS latest; DROP TABLE IF EXISTS source; {_SCHEMA}"
                              f"PRAGMA user_version = {INDEX_VERSION}; COMMIT;")
         _catch_up(db, grades)
-        out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(wanted), _QUERY_VARS):
-            chunk = wanted[i:i + _QUERY_VARS]
-            sql = f"SELECT session_id, record FROM latest WHERE session_id IN ({','.join('?' * len(chunk))})"
-            for sid, record in db.execute(sql, chunk):
-                out[sid] = _loads(record)
-        return out
+        if len(wanted) > _SCAN_OVER:  # most of the table: one pass over it beats many lookups
+            keep = set(wanted)
+            found = [(sid, record) for sid, record in db.execute("SELECT session_id, record FROM latest")
+                     if sid in keep]
+        else:
+            found = []
+            for i in range(0, len(wanted), _QUERY_VARS):
+                chunk = wanted[i:i + _QUERY_VARS]
+                sql = f"SELECT session_id, record FROM latest WHERE session_id IN ({','.join('?' * len(chunk))})"
+                found += db.execute(sql, chunk)
+        return _decoded(found)
+
+
+def _decoded(found: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """session id -> its record decoded: all in one msgspec call (a JSON array of the records), or one by
+    one when that fails (a record only the standard library reads)."""
+    try:
+        records = loads("[" + ",".join(record for _, record in found) + "]")
+    except (ValueError, RecursionError):
+        return {sid: _loads(record) for sid, record in found}
+    if len(records) != len(found):  # a record that is not one JSON value: decode each as before
+        return {sid: _loads(record) for sid, record in found}
+    return {sid: rec for (sid, _), rec in zip(found, records, strict=True)}
 
 
 def _catch_up(db: sqlite3.Connection, grades: Path) -> None:

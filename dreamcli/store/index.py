@@ -126,8 +126,9 @@ def rebuild(ws: Workspace) -> int:
         return int(db.execute("SELECT COUNT(*) FROM sessions WHERE listable = 1").fetchone()[0])
 
 
-def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = True) -> Iterator[SessionSummary]:
-    flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
+def where_clause(flt: SessionFilter) -> tuple[str, list[object]]:
+    """The SQL condition (and its arguments) of the listable rows `flt` can match (SessionFilter.matches
+    also checks a `since` against the start time as written)."""
     where: list[str] = ["listable = 1"]
     args: list[object] = []
     if flt.status:
@@ -144,8 +145,14 @@ def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = Tr
     if flt.since is not None:
         where.append("(started IS NULL OR started_ms >= ?)")
         args.append(int(flt.since.timestamp() * 1000))
+    return " AND ".join(where), args
+
+
+def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = True) -> Iterator[SessionSummary]:
+    flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
+    where, args = where_clause(flt)
     order = "DESC" if newest_first else "ASC"
-    sql = f"SELECT {', '.join(COLUMNS)} FROM sessions WHERE {' AND '.join(where)} ORDER BY rel {order}"
+    sql = f"SELECT {', '.join(COLUMNS)} FROM sessions WHERE {where} ORDER BY rel {order}"
     for row in db.execute(sql, args):
         s = from_row(row)
         if flt.matches(s):

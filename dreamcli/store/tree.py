@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from dreamcli.errors import UsageError
 from dreamcli.sessions import schema
@@ -18,6 +18,19 @@ from dreamcli.sessions.summary import SessionFilter, SessionSummary, summarize
 from dreamcli.workspace.home import Workspace
 
 FINAL_TEXT_LIMIT = 4000
+
+
+class Listed(Protocol):
+    """What the tree needs of a listed row: a SessionSummary, or the index's light row."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def parent_session_id(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=Listed)
 
 
 def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -80,18 +93,18 @@ def _read_child(path: Any) -> tuple[str | None, str | None, str | None]:
     return final, error, brief
 
 
-def group_children(rows: Iterable[SessionSummary]) -> list[SessionSummary]:
+def group_children(rows: Iterable[R]) -> list[R]:
     """Rows reordered so each child follows its lead (children in start order); others keep their order."""
     rows = list(rows)
     ids = {r.session_id for r in rows}
-    kids: dict[str, list[SessionSummary]] = {}
+    kids: dict[str, list[R]] = {}
     for r in rows:
         if r.parent_session_id and r.parent_session_id in ids:
             kids.setdefault(r.parent_session_id, []).append(r)
-    out: list[SessionSummary] = []
+    out: list[R] = []
     placed: set[str] = set()
 
-    def place(r: SessionSummary) -> None:
+    def place(r: R) -> None:
         if r.session_id in placed:
             return
         placed.add(r.session_id)
@@ -102,9 +115,14 @@ def group_children(rows: Iterable[SessionSummary]) -> list[SessionSummary]:
     for r in rows:
         if r.parent_session_id and r.parent_session_id in ids:
             continue  # placed under its lead
-        place(r)
-    for r in rows:  # a cycle of parent ids (corrupt logs): keep every row anyway
-        place(r)
+        if r.session_id in kids:
+            place(r)
+        elif r.session_id not in placed:  # place(r) without a call: most rows have no children
+            placed.add(r.session_id)
+            out.append(r)
+    if len(placed) < len(ids):
+        for r in rows:  # a cycle of parent ids (corrupt logs): keep every row anyway
+            place(r)
     return out
 
 
@@ -113,11 +131,16 @@ def list_with_children(ws: Workspace, flt: SessionFilter, limit: int | None) -> 
 
     Children start after their lead, so scanning newest first meets a lead's children before the
     lead; the scan stops at the `limit`-th top-level session."""
-    rows: list[SessionSummary] = []
-    top = 0
     from dreamcli.store.index import list_summaries  # the session index, or a scan without one
 
-    for s in list_summaries(ws, flt):
+    return select_with_children(list_summaries(ws, flt), limit)
+
+
+def select_with_children(listed: Iterable[R], limit: int | None) -> list[R]:
+    """`list_with_children` over rows already filtered, newest first (summaries or light index rows)."""
+    rows: list[R] = []
+    top = 0
+    for s in listed:
         rows.append(s)
         if not s.parent_session_id:
             top += 1
@@ -130,7 +153,7 @@ def list_with_children(ws: Workspace, flt: SessionFilter, limit: int | None) -> 
     return group_children(rows)
 
 
-def _orphan_in_window(row: SessionSummary, rows: list[SessionSummary]) -> bool:
+def _orphan_in_window(row: Listed, rows: list[R]) -> bool:
     """A child whose lead was filtered out (not merely beyond the limit): keep it."""
     last = min((r.session_id for r in rows if not r.parent_session_id), default="")
     return (row.parent_session_id or "") > last
