@@ -1,0 +1,66 @@
+"""`sessions list --json` streamed from the index writes the bytes the summaries path writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from dreamcli.outcomes.grade_index import latest_grades
+from dreamcli.sessions.summary import SessionFilter, apply_grades
+from dreamcli.store.index import index_path, rebuild
+from dreamcli.store.listing import write_json_listing
+from dreamcli.store.tree import list_with_children
+from dreamcli.testing.synthetic import GenConfig, generate
+from dreamcli.workspace.home import Workspace
+
+FILTERS = [dict(), dict(status="completed"), dict(include_children=False),
+           dict(since=datetime(2026, 11, 10, tzinfo=UTC)), dict(task="no-such-task")]
+
+
+def _reference(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
+    rows = list_with_children(ws, flt, limit)
+    rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
+    data = {"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped}
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _streamed(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
+    out: list[str] = []
+    write_json_listing(ws, flt, limit, out.append)
+    return "".join(out)
+
+
+def _odd_values(ws: Workspace) -> None:
+    """Values msgspec would write otherwise than json.dumps, a file that is no session, and grades."""
+    (ws.sessions_dir / "2026" / "11" / "01").mkdir(parents=True, exist_ok=True)
+    (ws.sessions_dir / "2026" / "11" / "01" / "broken.jsonl").write_text("not json\n")
+    with sqlite3.connect(index_path(ws)) as db:
+        rels = [r for (r,) in db.execute("SELECT rel FROM sessions WHERE listable = 1 ORDER BY rel DESC LIMIT 6")]
+        db.execute("UPDATE sessions SET cost_usd = 1.5e-07 WHERE rel = ?", (rels[0],))
+        db.execute("UPDATE sessions SET cost_usd = 1e16, task = ? WHERE rel = ?", ('a\x01"é\u2028\\', rels[1]))
+        db.execute("UPDATE sessions SET tags = ?, outcome = NULL WHERE rel = ?", ('[1e-07, "x", {"k": 2}]', rels[2]))
+        db.execute("UPDATE sessions SET cost_usd = 0.0001, score = 9.9e-05 WHERE rel = ?", (rels[3],))
+        sids = [s for (s,) in db.execute("SELECT session_id FROM sessions WHERE rel IN (?, ?)", rels[4:6])]
+    with ws.grades_file.open("a") as f:
+        for sid, score in zip(sids, [1e-05, {"nested": 1.5e300}], strict=True):
+            f.write(json.dumps({"v": 1, "ts": "2099-01-01T00:00:00Z", "grade_id": f"g-{sid}", "session_id": sid,
+                                "outcome": "o", "result": "satisfied", "score": score}) + "\n")
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50, None])
+def test_streamed_listing_is_byte_identical(ws: Workspace, limit: int | None) -> None:
+    generate(ws, GenConfig(sessions=1200, seed=7, days=30))
+    rebuild(ws)
+    _odd_values(ws)
+    for kw in FILTERS:
+        assert _streamed(ws, SessionFilter(**kw), limit) == _reference(ws, SessionFilter(**kw), limit), kw  # type: ignore[arg-type]
+
+
+def test_streamed_listing_without_an_index_scans(ws: Workspace) -> None:
+    generate(ws, GenConfig(sessions=30, seed=2))
+    index_path(ws).unlink(missing_ok=True)
+    assert _streamed(ws, SessionFilter(), 10) == _reference(ws, SessionFilter(), 10)
+    assert _streamed(ws, SessionFilter(task="none"), 10) == _reference(ws, SessionFilter(task="none"), 10)
