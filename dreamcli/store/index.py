@@ -20,7 +20,7 @@ from contextlib import closing, suppress
 from pathlib import Path
 
 from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
-from dreamcli.store.index_schema import COLUMNS, SCHEMA, from_row, to_row
+from dreamcli.store.index_schema import COLUMNS, HEAD_FIELDS, INDEX_VERSION, SCHEMA, from_row, listing_head, to_row
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import FILE_MODE, append_line, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -42,8 +42,17 @@ def connect(ws: Workspace, *, create: bool = False) -> sqlite3.Connection | None
         ensure_dir(path.parent)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     db = sqlite3.connect(path, timeout=30)
-    db.executescript(SCHEMA)
+    ensure_schema(db)
     return db
+
+
+def ensure_schema(db: sqlite3.Connection) -> None:
+    """The tables, an index of an older version dropped first: the next refresh lists every file again."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == INDEX_VERSION:
+        db.executescript(SCHEMA)
+        return
+    db.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS days; {SCHEMA}"
+                     f"PRAGMA user_version = {INDEX_VERSION}; COMMIT;")
 
 
 def _scandir(path: Path, *, dirs: bool) -> list[os.DirEntry[str]]:
@@ -111,6 +120,8 @@ def _upsert(db: sqlite3.Connection, rel: str, path: Path, st: os.stat_result) ->
         return 1
     db.execute(f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                to_row(rel, s, st.st_size, st.st_mtime_ns))
+    values = db.execute(f"SELECT {', '.join(HEAD_FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
+    db.execute("UPDATE sessions SET head = ? WHERE rel = ?", (listing_head(values), rel))  # as read back
     return 1
 
 
@@ -222,7 +233,7 @@ def note_sessions(ws: Workspace, paths: Iterable[Path]) -> None:
             return
         db = sqlite3.connect(index_path(ws), timeout=NOTE_TIMEOUT_S)
         with closing(db):
-            db.executescript(SCHEMA)
+            ensure_schema(db)
             _note(ws, db, paths)
     except Exception as e:  # the index is a cache: never fail a run or an import over it
         _log(ws, f"{len(paths)} session(s), e.g. {paths[0]}: {type(e).__name__}: {e}")

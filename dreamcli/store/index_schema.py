@@ -9,6 +9,7 @@ from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
+INDEX_VERSION = 3  # PRAGMA user_version: an index of another version is dropped and built again from the files
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
@@ -18,7 +19,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     listable INTEGER NOT NULL DEFAULT 1,
     session_id TEXT, started TEXT, started_ms INTEGER, task TEXT, source TEXT, model TEXT,
     parent_session_id TEXT, tags TEXT, status TEXT, ended TEXT, turns INTEGER,
-    input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL
+    input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL,
+    head TEXT  -- listing_head: the row's JSON for `sessions list --json` up to its outcome
 );
 CREATE INDEX IF NOT EXISTS sessions_day ON sessions (day);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
@@ -62,3 +64,19 @@ def from_row(row: tuple[Any, ...]) -> SessionSummary:
         raise ValueError(f"a session index row has {len(row)} columns, not {len(COLUMNS)}")
     tags = row[_TAGS]
     return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=loads(tags) if tags else [])
+
+
+HEAD_FIELDS = FIELDS[:FIELDS.index("outcome")]  # SessionSummary.to_json's keys before the grade's and tokens
+
+
+def listing_head(values: tuple[Any, ...]) -> str | None:
+    """The compact JSON (json.dumps, ensure_ascii=False) of `from_row(row).to_json()` up to `tool_errors`,
+    without its closing brace, from the HEAD_FIELDS of a row as SQLite gives them back; None when the tags
+    do not decode (the listing then reads the row as `from_row` does)."""
+    data = dict(zip(HEAD_FIELDS, values, strict=True))
+    tags = data["tags"]
+    try:
+        data["tags"] = list(loads(tags)) if tags else []
+    except (ValueError, RecursionError):
+        return None
+    return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))[:-1]

@@ -10,6 +10,7 @@ Without a usable index the files are scanned (`list_sessions`), and the same wri
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
@@ -69,30 +70,72 @@ def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -
 
 
 def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
-                 grades: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The full rows of `order`, in its order: read newest first, a row read before its turn (a child
-    before its lead) waits."""
+                 grades: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """The compact JSON of each row of `order`, in its order: read newest first, a row read before its
+    turn (a child before its lead) waits."""
     if not order:
         return
     wanted = {r.rel for r in order}
-    waiting: dict[str, tuple[Any, ...]] = {}
+    waiting: dict[str, str] = {}
     at = 0
     where, args = where_clause(flt)
-    sql = f"SELECT rel, {', '.join(FIELDS)} FROM sessions WHERE {where} ORDER BY rel DESC"
+    sql = (f"SELECT rel, session_id, head, outcome, score, ended, input_tokens, output_tokens FROM sessions "
+           f"WHERE {where} ORDER BY rel DESC")
     for row in db.execute(sql, args):
-        if row[0] not in wanted:
+        rel = row[0]
+        if rel not in wanted:
             continue
-        waiting[row[0]] = row
+        if row[2] is not None:
+            waiting[rel] = _text(row, grades)
+        else:  # no head (tags that do not decode): read the row as from_row does
+            full = db.execute(f"SELECT {', '.join(FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
+            waiting[rel] = _dumps(_json(full, grades))
         while at < len(order) and order[at].rel in waiting:
-            yield _json(waiting.pop(order[at].rel)[1:], grades)
+            yield waiting.pop(order[at].rel)
             at += 1
         if at == len(order):
             return
 
 
+def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
+    """The compact JSON of SessionSummary.to_json, apply_grades applied: the stored head (index_schema.listing_head)
+    and what follows it."""
+    _, sid, head, outcome, score, ended, a, b = row
+    g = grades.get(sid)
+    if g is not None and (outcome is None or g.get("ts", "") >= (ended or "")):
+        outcome, score = g.get("result"), g.get("score")
+    tokens = None if a is None and b is None else (a or 0) + (b or 0)
+    return f'{head},"outcome":{_value(outcome)},"score":{_value(score)},"tokens":{_value(tokens)}}}'
+
+
+_STRINGS: dict[str, str] = {}  # outcome strings: few distinct
+
+
+def _value(v: Any) -> str:
+    """`json.dumps(v, ensure_ascii=False, default=str)`, faster for the usual values."""
+    if v is None:
+        return "null"
+    t = type(v)
+    if t is float and v - v == 0.0:  # finite: json writes float.__repr__
+        return repr(v)
+    if t is int:
+        return int.__repr__(v)
+    if t is str:
+        got = _STRINGS.get(v)
+        if got is None:
+            got = _dumps(v)
+            if len(_STRINGS) < 64:
+                _STRINGS[v] = got
+        return got
+    return _dumps(v)
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
 def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """SessionSummary.to_json of an index row (index_schema.from_row), its latest grade applied (apply_grades);
-    `_STDLIB` set in it when msgspec might write a value otherwise than `json.dumps` (see `_plain`)."""
+    """SessionSummary.to_json of an index row (index_schema.from_row), its latest grade applied (apply_grades)."""
     data = dict(zip(FIELDS, row, strict=True))
     tags = row[_TAGS]
     data["tags"] = list(loads(tags)) if tags else []
@@ -102,23 +145,7 @@ def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, 
     if g is not None and (row[_OUTCOME] is None or g.get("ts", "") >= (row[_ENDED] or "")):
         data["outcome"] = g.get("result")
         data["score"] = g.get("score")
-    if not (_plain(data["cost_usd"]) and _plain(data["score"]) and _plain(data["outcome"])) or (
-            tags and ("e+" in tags or "e-" in tags or "NaN" in tags or "Infinity" in tags)):
-        data[_STDLIB] = True  # tags: json.dumps wrote them, so a float in exponent form has its sign
     return data
-
-
-_STDLIB = "\0stdlib"
-
-
-def _plain(v: Any) -> bool:
-    """True when msgspec writes `v` as `json.dumps` does: a string, an int, a bool, None, or a float that
-    `repr` writes without an exponent (msgspec writes `1e16` and `1.5e-7`, json `1e+16` and `1.5e-07`; NaN
-    and infinities become null). Strings are escaped alike (ensure_ascii=False)."""
-    t = type(v)
-    if t is float:
-        return v == 0.0 or 1e-4 <= abs(v) < 1e16
-    return v is None or t is str or t is int or t is bool
 
 
 def _grades(ws: Workspace, session_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -132,39 +159,26 @@ def _write_scanned(ws: Workspace, flt: SessionFilter, limit: int | None, write: 
 
     rows = select_with_children(list_sessions(ws, flt), limit)
     rows = apply_grades(rows, _grades(ws, [r.session_id for r in rows]))
-    _write(({**r.to_json(), _STDLIB: True} for r in rows), flt.skipped, write)  # a rare path: json.dumps
+    _write((_dumps(r.to_json()) for r in rows), flt.skipped, write)
 
 
-def _write(sessions: Iterable[dict[str, Any]], skipped: list[str], write: Callable[[str], Any]) -> None:
-    """`print_json({"version": 1, "sessions": [...], "skipped_files": skipped})`, a chunk of sessions at a
-    time: each chunk encoded as a list, indented, its brackets cut and its lines moved two levels in."""
-    import json
-
+def _write(sessions: Iterable[str], skipped: list[str], write: Callable[[str], Any]) -> None:
+    """`print_json({"version": 1, "sessions": [...], "skipped_files": skipped})` given each session's compact
+    JSON, a chunk at a time: each chunk indented as a list by msgspec (which copies every token as it is),
+    its brackets cut and its lines moved one level in."""
     import msgspec
 
-    def fmt(data: Any) -> str:
-        return msgspec.json.format(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")),
-                                   indent=2)
-
-    def fmt_rows(rows: list[dict[str, Any]]) -> str:
-        """`fmt(rows)`; encoded by msgspec (5x as fast) unless a row asks for the standard library."""
-        if not any(_STDLIB in r for r in rows):
-            try:
-                return msgspec.json.format(msgspec.json.encode(rows), indent=2).decode()
-            except (TypeError, ValueError, OverflowError):  # an int past 64 bits, a lone surrogate
-                pass
-        for r in rows:
-            r.pop(_STDLIB, None)
-        return fmt(rows)
+    def fmt(text: str) -> str:
+        return msgspec.json.format(text, indent=2)
 
     it = iter(sessions)
     first = True
     while chunk := [row for _, row in zip(range(CHUNK), it, strict=False)]:
-        text = fmt_rows(chunk)[2:-2].replace("\n", "\n  ")  # "  {\n    ...\n  }" -> one level deeper
+        text = fmt(f"[{','.join(chunk)}]")[2:-2].replace("\n", "\n  ")  # "  {\n    ...\n  }" -> one level in
         write(('{\n  "version": 1,\n  "sessions": [\n  ' if first else ",\n  ") + text)
         first = False
     if first:  # no sessions: "sessions": []
-        write(fmt({"version": 1, "sessions": [], "skipped_files": skipped}) + "\n")
+        write(fmt(_dumps({"version": 1, "sessions": [], "skipped_files": skipped})) + "\n")
         return
-    tail = fmt({"version": 1, "sessions": [0], "skipped_files": skipped})
-    write("\n" + tail[tail.index('\n  ],') + 1:] + "\n")
+    tail = fmt(_dumps({"version": 1, "sessions": [0], "skipped_files": skipped}))
+    write("\n" + tail[tail.index("\n  ],") + 1:] + "\n")

@@ -11,6 +11,7 @@ import pytest
 from dreamcli.outcomes.grade_index import latest_grades
 from dreamcli.sessions.summary import SessionFilter, apply_grades
 from dreamcli.store.index import index_path, rebuild
+from dreamcli.store.index_schema import HEAD_FIELDS, listing_head
 from dreamcli.store.listing import write_json_listing
 from dreamcli.store.tree import list_with_children
 from dreamcli.testing.synthetic import GenConfig, generate
@@ -44,6 +45,10 @@ def _odd_values(ws: Workspace) -> None:
         db.execute("UPDATE sessions SET tags = ?, outcome = NULL WHERE rel = ?", ('[1e-07, "x", {"k": 2}]', rels[2]))
         db.execute("UPDATE sessions SET cost_usd = 0.0001, score = 9.9e-05 WHERE rel = ?", (rels[3],))
         sids = [s for (s,) in db.execute("SELECT session_id FROM sessions WHERE rel IN (?, ?)", rels[4:6])]
+        for rel in rels[:4]:  # the stored head follows the row, as _upsert writes it
+            values = db.execute(f"SELECT {', '.join(HEAD_FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
+            db.execute("UPDATE sessions SET head = ? WHERE rel = ?", (listing_head(values), rel))
+        db.execute("UPDATE sessions SET head = NULL WHERE rel = ?", (rels[1],))  # read as from_row does
     with ws.grades_file.open("a") as f:
         for sid, score in zip(sids, [1e-05, {"nested": 1.5e300}], strict=True):
             f.write(json.dumps({"v": 1, "ts": "2099-01-01T00:00:00Z", "grade_id": f"g-{sid}", "session_id": sid,
@@ -64,3 +69,14 @@ def test_streamed_listing_without_an_index_scans(ws: Workspace) -> None:
     index_path(ws).unlink(missing_ok=True)
     assert _streamed(ws, SessionFilter(), 10) == _reference(ws, SessionFilter(), 10)
     assert _streamed(ws, SessionFilter(task="none"), 10) == _reference(ws, SessionFilter(task="none"), 10)
+
+
+def test_an_index_of_an_older_version_is_built_again(ws: Workspace) -> None:
+    generate(ws, GenConfig(sessions=20, seed=4))
+    rebuild(ws)
+    with sqlite3.connect(index_path(ws)) as db:  # what the previous version wrote: no head column
+        db.executescript("DROP TABLE sessions; PRAGMA user_version = 0;")
+        db.execute("CREATE TABLE sessions (rel TEXT PRIMARY KEY, day TEXT NOT NULL, path TEXT NOT NULL)")
+    assert _streamed(ws, SessionFilter(), 50) == _reference(ws, SessionFilter(), 50)
+    with sqlite3.connect(index_path(ws)) as db:
+        assert db.execute("SELECT COUNT(*) FROM sessions WHERE head IS NOT NULL").fetchone()[0] == 20
