@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.sessions import schema
-from dreamcli.sessions.paths import iter_session_files
-from dreamcli.sessions.reader import read_first_and_last
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
 
@@ -54,6 +52,8 @@ _SUMMARY_FIELDS = tuple(f.name for f in fields(SessionSummary))
 
 def summarize(path: Path) -> SessionSummary | None:
     """Summary of one session file; None if its first line is not a readable session.start."""
+    from dreamcli.sessions.reader import read_first_and_last  # not for a listing from the index
+
     try:
         first, last = read_first_and_last(path)
     except OSError:
@@ -118,6 +118,8 @@ def list_sessions(
     ws: Workspace, flt: SessionFilter | None = None, *, limit: int | None = None, newest_first: bool = True
 ) -> Iterator[SessionSummary]:
     """Summaries of matching sessions, newest first by default, stopping after `limit` matches."""
+    from dreamcli.sessions.paths import iter_session_files
+
     flt = flt or SessionFilter()
     n = 0
     for path in iter_session_files(ws, newest_first=newest_first):

@@ -60,7 +60,8 @@ def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -
     flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
     where, args = where_clause(flt)
     rows: Iterable[Light] = map(Light._make, db.execute(
-        f"SELECT rel, session_id, parent_session_id, started FROM sessions WHERE {where} ORDER BY rel DESC", args))
+        f"SELECT rel, session_id, parent_session_id, {'started' if flt.since else 'NULL'} FROM sessions "
+        f"WHERE {where} ORDER BY rel DESC", args))
     if flt.since is not None:  # what SessionFilter.matches adds to the SQL (an empty start, a parsed time)
         from dreamcli.sessions.summary import SessionSummary
 
@@ -105,7 +106,10 @@ def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
     if g is not None and (outcome is None or g.get("ts", "") >= (ended or "")):
         outcome, score = g.get("result"), g.get("score")
     tokens = None if a is None and b is None else (a or 0) + (b or 0)
-    return f'{head},"outcome":{_value(outcome)},"score":{_value(score)},"tokens":{_value(tokens)}}}'
+    o = "null" if outcome is None else _STRINGS.get(outcome) if type(outcome) is str else None
+    s = repr(score) if type(score) is float and score - score == 0.0 else None  # finite: json writes its repr
+    return (f'{head},"outcome":{_value(outcome) if o is None else o},"score":{_value(score) if s is None else s},'
+            f'"tokens":{tokens if type(tokens) is int else _value(tokens)}}}')
 
 
 _STRINGS: dict[str, str] = {}  # outcome strings: few distinct
