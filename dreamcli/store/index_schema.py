@@ -9,7 +9,7 @@ from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
-INDEX_VERSION = 3  # PRAGMA user_version: an index of another version is dropped and built again from the files
+INDEX_VERSION = 4  # PRAGMA user_version: an index of another version is dropped and built again from the files
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT, started TEXT, started_ms INTEGER, task TEXT, source TEXT, model TEXT,
     parent_session_id TEXT, tags TEXT, status TEXT, ended TEXT, turns INTEGER,
     input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL,
-    head TEXT  -- listing_head: the row's JSON for `sessions list --json` up to its outcome
+    head TEXT  -- listing_head: the row as `sessions list --json` prints it, up to its outcome
 );
 CREATE INDEX IF NOT EXISTS sessions_day ON sessions (day);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
@@ -70,13 +70,21 @@ HEAD_FIELDS = FIELDS[:FIELDS.index("outcome")]  # SessionSummary.to_json's keys 
 
 
 def listing_head(values: tuple[Any, ...]) -> str | None:
-    """The compact JSON (json.dumps, ensure_ascii=False) of `from_row(row).to_json()` up to `tool_errors`,
-    without its closing brace, from the HEAD_FIELDS of a row as SQLite gives them back; None when the tags
-    do not decode (the listing then reads the row as `from_row` does)."""
+    """`from_row(row).to_json()` up to `tool_errors` as `sessions list --json` prints it (json.dumps with
+    indent=2 and ensure_ascii=False, the object at depth 2 in the document), without its closing brace,
+    from the HEAD_FIELDS of a row as SQLite gives them back; None when the tags do not decode (the listing
+    then reads the row as `from_row` does)."""
     data = dict(zip(HEAD_FIELDS, values, strict=True))
     tags = data["tags"]
     try:
         data["tags"] = list(loads(tags)) if tags else []
     except (ValueError, RecursionError):
         return None
-    return json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))[:-1]
+    return indented(data, 2)[:-6]  # without "\n    }"
+
+
+def indented(value: Any, depth: int) -> str:
+    """`value` as `json.dumps(doc, indent=2, ensure_ascii=False, default=str)` prints it at `depth` in
+    `doc`, from its first character (objects and arrays begin their line when `depth` items indent them)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return text.replace("\n", "\n" + "  " * depth) if "\n" in text else text

@@ -1,11 +1,12 @@
-"""`sessions list --json`, streamed: index rows decoded straight to the listing's JSON objects.
+"""`sessions list --json`, streamed from the session index: each row's printed JSON kept in the index.
 
 The bytes are those of `print_json({"version": 1, "sessions": [s.to_json() for s in rows], "skipped_files":
-skipped})` for the rows `list_with_children` and `apply_grades` give, but no SessionSummary is built and the
-whole listing is never held: a first pass reads only each row's id and lead (the limit and the tree order
-need nothing else), a second pass reads the full rows in the same order and writes them in chunks, holding
-back only the children that wait for their lead. Memory stays flat in the number of sessions listed.
-Without a usable index the files are scanned (`list_sessions`), and the same writer prints them.
+skipped})` for the rows `list_with_children` and `apply_grades` give, but no SessionSummary is built, nothing
+is encoded per row and the listing is never held whole: a first pass reads only each row's id and lead (the
+limit and the tree order need nothing else), a second pass reads, in the same order, each row's head (its
+JSON as printed up to `tool_errors`, written when the row was indexed: index_schema.listing_head) and the
+values a grade may replace, and writes the rows in chunks, holding back only children waiting for their
+lead. Without a usable index the files are scanned (`list_sessions`) and the same writer prints them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionFilter
 from dreamcli.store.index import connect, refresh, where_clause
-from dreamcli.store.index_schema import FIELDS
+from dreamcli.store.index_schema import FIELDS, indented
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
 
@@ -90,7 +91,7 @@ def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
             waiting[rel] = _text(row, grades)
         else:  # no head (tags that do not decode): read the row as from_row does
             full = db.execute(f"SELECT {', '.join(FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
-            waiting[rel] = _dumps(_json(full, grades))
+            waiting[rel] = indented(_json(full, grades), 2)
         while at < len(order) and order[at].rel in waiting:
             yield waiting.pop(order[at].rel)
             at += 1
@@ -99,8 +100,8 @@ def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
 
 
 def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
-    """The compact JSON of SessionSummary.to_json, apply_grades applied: the stored head (index_schema.listing_head)
-    and what follows it."""
+    """SessionSummary.to_json, apply_grades applied, as the listing prints it: the stored head
+    (index_schema.listing_head) and what follows it."""
     _, sid, head, outcome, score, ended, a, b = row
     g = grades.get(sid)
     if g is not None and (outcome is None or g.get("ts", "") >= (ended or "")):
@@ -108,15 +109,16 @@ def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
     tokens = None if a is None and b is None else (a or 0) + (b or 0)
     o = "null" if outcome is None else _STRINGS.get(outcome) if type(outcome) is str else None
     s = repr(score) if type(score) is float and score - score == 0.0 else None  # finite: json writes its repr
-    return (f'{head},"outcome":{_value(outcome) if o is None else o},"score":{_value(score) if s is None else s},'
-            f'"tokens":{tokens if type(tokens) is int else _value(tokens)}}}')
+    return (f'{head},\n      "outcome": {_value(outcome) if o is None else o},\n      "score": '
+            f'{_value(score) if s is None else s},\n      "tokens": {tokens if type(tokens) is int else _value(tokens)}'
+            '\n    }')
 
 
 _STRINGS: dict[str, str] = {}  # outcome strings: few distinct
 
 
 def _value(v: Any) -> str:
-    """`json.dumps(v, ensure_ascii=False, default=str)`, faster for the usual values."""
+    """`v` as a value of a listed session (`indented(v, 3)`), faster for the usual values."""
     if v is None:
         return "null"
     t = type(v)
@@ -127,15 +129,11 @@ def _value(v: Any) -> str:
     if t is str:
         got = _STRINGS.get(v)
         if got is None:
-            got = _dumps(v)
+            got = indented(v, 3)
             if len(_STRINGS) < 64:
                 _STRINGS[v] = got
         return got
-    return _dumps(v)
-
-
-def _dumps(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, default=str, separators=(",", ":"))
+    return indented(v, 3)
 
 
 def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -163,26 +161,17 @@ def _write_scanned(ws: Workspace, flt: SessionFilter, limit: int | None, write: 
 
     rows = select_with_children(list_sessions(ws, flt), limit)
     rows = apply_grades(rows, _grades(ws, [r.session_id for r in rows]))
-    _write((_dumps(r.to_json()) for r in rows), flt.skipped, write)
+    _write((indented(r.to_json(), 2) for r in rows), flt.skipped, write)
 
 
 def _write(sessions: Iterable[str], skipped: list[str], write: Callable[[str], Any]) -> None:
-    """`print_json({"version": 1, "sessions": [...], "skipped_files": skipped})` given each session's compact
-    JSON, a chunk at a time: each chunk indented as a list by msgspec (which copies every token as it is),
-    its brackets cut and its lines moved one level in."""
-    import msgspec
-
-    def fmt(text: str) -> str:
-        return msgspec.json.format(text, indent=2)
-
+    """`print_json({"version": 1, "sessions": [...], "skipped_files": skipped})` given each session as it
+    prints there (`indented(session, 2)`), a chunk at a time."""
     it = iter(sessions)
     first = True
     while chunk := [row for _, row in zip(range(CHUNK), it, strict=False)]:
-        text = fmt(f"[{','.join(chunk)}]")[2:-2].replace("\n", "\n  ")  # "  {\n    ...\n  }" -> one level in
-        write(('{\n  "version": 1,\n  "sessions": [\n  ' if first else ",\n  ") + text)
+        write(('{\n  "version": 1,\n  "sessions": [\n    ' if first else ",\n    ") + ",\n    ".join(chunk))
         first = False
-    if first:  # no sessions: "sessions": []
-        write(fmt(_dumps({"version": 1, "sessions": [], "skipped_files": skipped})) + "\n")
-        return
-    tail = fmt(_dumps({"version": 1, "sessions": [0], "skipped_files": skipped}))
-    write("\n" + tail[tail.index("\n  ],") + 1:] + "\n")
+    doc = json.dumps({"version": 1, "sessions": [] if first else [0], "skipped_files": skipped}, indent=2,
+                     ensure_ascii=False, default=str)
+    write((doc if first else "\n" + doc[doc.index("\n  ],") + 1:]) + "\n")  # no sessions: "sessions": []
