@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_day ON sessions (day);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
+CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (rel, session_id, parent_session_id) WHERE listable = 1;
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
 """
 
