@@ -25,10 +25,9 @@ from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
 
 CHUNK = 500  # rows encoded per step
-_KEYS = (*FIELDS, "tokens")
 _TAGS = FIELDS.index("tags")
 _IN, _OUT = FIELDS.index("input_tokens"), FIELDS.index("output_tokens")
-_ENDED, _OUTCOME, _SCORE = FIELDS.index("ended"), FIELDS.index("outcome"), FIELDS.index("score")
+_ENDED, _OUTCOME = FIELDS.index("ended"), FIELDS.index("outcome")
 
 
 class Light(NamedTuple):
@@ -66,15 +65,16 @@ def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -
     if flt.since is not None:  # what SessionFilter.matches adds to the SQL (an empty start, a parsed time)
         from dreamcli.sessions.summary import SessionSummary
 
-        rows = (r for r in rows if flt.matches(SessionSummary(r.session_id, "", r.started, None, None, None,
-                                                              r.parent_session_id)))
+        since = SessionFilter(since=flt.since)  # the rest of flt is in the SQL, and these rows lack its fields
+        rows = (r for r in rows if since.matches(SessionSummary(r.session_id, "", r.started, None, None, None,
+                                                                r.parent_session_id)))
     return select_with_children(rows, limit)
 
 
 def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
                  grades: dict[str, dict[str, Any]]) -> Iterator[str]:
-    """The compact JSON of each row of `order`, in its order: read newest first, a row read before its
-    turn (a child before its lead) waits."""
+    """Each row of `order` as the listing prints it, in its order: read newest first, a row read before
+    its turn (a child before its lead) waits."""
     if not order:
         return
     wanted = {r.rel for r in order}

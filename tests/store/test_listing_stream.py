@@ -18,7 +18,8 @@ from dreamcli.testing.synthetic import GenConfig, generate
 from dreamcli.workspace.home import Workspace
 
 FILTERS = [dict(), dict(status="completed"), dict(include_children=False),
-           dict(since=datetime(2026, 11, 10, tzinfo=UTC)), dict(task="no-such-task")]
+           dict(since=datetime(2026, 10, 20, tzinfo=UTC)), dict(task="no-such-task"),
+           dict(since=datetime(2026, 10, 20, tzinfo=UTC), status="completed", include_children=False)]
 
 
 def _reference(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
