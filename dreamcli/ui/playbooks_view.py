@@ -149,7 +149,7 @@ def fit(line: list[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
 def _width() -> int:
     import shutil
 
-    return max(shutil.get_terminal_size((100, 24)).columns, 60)
+    return max(shutil.get_terminal_size((80, 24)).columns, 60)
 
 
 def _wrap(text: str | None, width: int) -> list[str]:
