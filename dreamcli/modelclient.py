@@ -99,11 +99,11 @@ def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
     if isinstance(e, anthropic.APIConnectionError):
         return ModelError(f"{what}: cannot reach {base_url_host()} ({type(e).__name__})")
     if isinstance(e, anthropic.NotFoundError):
-        return ModelError(f"{what}: not found ({_message(e)}); is the model id right?")
+        return ModelError(f"{what}: not found ({error_message(e)}); is the model id right?")
     if isinstance(e, anthropic.BadRequestError):
-        return ModelError(f"{what}: request rejected: {_message(e)}")
+        return ModelError(f"{what}: request rejected: {error_message(e)}")
     if isinstance(e, anthropic.APIStatusError):
-        return ModelError(f"{what}: {_status(e)} {_message(e)} (after retries)")
+        return ModelError(f"{what}: {_status(e)} {error_message(e)} (after retries)")
     if isinstance(e, DreamError):
         return e
     return ModelError(f"{what}: {type(e).__name__}: {e}")
@@ -113,7 +113,8 @@ def _status(e: Any) -> str:
     return f"HTTP {getattr(e, 'status_code', '?')}"
 
 
-def _message(e: Any) -> str:
+def error_message(e: Any) -> str:
+    """The API's own error message (the body's `error.message`), at most 300 characters."""
     body = getattr(e, "body", None)
     if isinstance(body, dict):
         err = body.get("error")

@@ -24,20 +24,12 @@ def _emit(target: str, html: str) -> None:
 
 
 def _load_transcript(ws: Workspace, session_id: str, generated: str) -> dict[str, Any]:
-    from dreamcli.outcomes.store import iter_grades
-    from dreamcli.sessions.paths import find_session
-    from dreamcli.sessions.reader import read_events
-    from dreamcli.store.tree import children_of
+    from dreamcli.store.tree import read_session
     from dreamcli.ui.transcript_data import transcript_page
 
-    path = find_session(ws, session_id)
-    events, stats = read_events(path)
-    if not events:
-        raise UsageError(f"{path}: no readable events")
-    sid = events[0].get("session_id", path.stem)
-    grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
-    return transcript_page(events, grades=grades, children=children_of(ws, events), skipped=stats.skipped,
-                           generated=generated)
+    shown = read_session(ws, session_id)
+    return transcript_page(shown.events, grades=shown.grades, children=shown.children,
+                           skipped=shown.stats.skipped, generated=generated)
 
 
 def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:

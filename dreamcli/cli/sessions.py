@@ -88,20 +88,12 @@ def show_cmd(
 
         write_transcript_html(open_workspace(ctx, create=False), session_id, html)
         return
-    from dreamcli.outcomes.store import iter_grades
-    from dreamcli.sessions.paths import find_session
-    from dreamcli.sessions.reader import read_events
+    from dreamcli.store.tree import read_session
 
     ws = open_workspace(ctx, create=False)
-    path = find_session(ws, session_id)
-    events, stats = read_events(path)
-    if not events:
-        raise UsageError(f"{path}: no readable events")
-    sid = events[0].get("session_id", path.stem)
-    grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
-    from dreamcli.store.tree import children_of
-
-    children = children_of(ws, events)  # sub-agents: summary, brief, error, final answer
+    shown = read_session(ws, session_id)  # with its grades and sub-agents (summary, brief, error, answer)
+    path, sid, events, stats, grades, children = (shown.path, shown.session_id, shown.events, shown.stats,
+                                                   shown.grades, shown.children)
     if as_json:
         print_json({
             "version": 1, "session_id": sid, "path": str(path), "events": events, "grades": grades,

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
-from dreamcli.modelclient import api_error, make_client
+from dreamcli.modelclient import api_error, error_message, make_client
 from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, managed_agents_missing
 
 MISSING_KEY = "Managed Agents need an API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
@@ -56,7 +56,7 @@ def cloud_error(e: BaseException, *, what: str, store: str | None = None) -> Dre
 
     if isinstance(e, DreamError):
         return e
-    message = _message(e)
+    message = error_message(e)
     if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in message.lower():
         return CredentialsError(f"{what}: " + BETA_HINT.format(detail=message))
     if isinstance(e, anthropic.NotFoundError):
@@ -72,12 +72,3 @@ def is_conflict(e: BaseException) -> bool:
     import anthropic
 
     return isinstance(e, anthropic.ConflictError)
-
-
-def _message(e: Any) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:300]
-    return str(getattr(e, "message", e))[:300]

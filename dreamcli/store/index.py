@@ -170,15 +170,26 @@ def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = Tr
             yield s
 
 
+def fresh_connection(ws: Workspace) -> sqlite3.Connection | None:
+    """The index, refreshed for files written since; None when there is no usable index."""
+    try:
+        db = connect(ws)
+    except sqlite3.Error:
+        return None
+    if db is None:
+        return None
+    try:
+        refresh(ws, db)
+    except sqlite3.Error:
+        db.close()
+        return None
+    return db
+
+
 def list_summaries(ws: Workspace, flt: SessionFilter, *, newest_first: bool = True) -> Iterator[SessionSummary]:
     """Matching summaries from the index (refreshed first), or by scanning the files when there is no
     usable index."""
-    try:
-        db = connect(ws)
-        if db is not None:
-            refresh(ws, db)
-    except sqlite3.Error:
-        db = None
+    db = fresh_connection(ws)
     if db is None:
         yield from list_sessions(ws, flt, newest_first=newest_first)
         return

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionFilter
-from dreamcli.store.index import connect, refresh, where_clause
+from dreamcli.store.index import fresh_connection, where_clause
 from dreamcli.store.index_schema import FIELDS, indented
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
@@ -41,12 +41,7 @@ class Light(NamedTuple):
 
 def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, write: Callable[[str], Any]) -> None:
     """Print the listing as `sessions list --json` does, through `write` (`sys.stdout.write`)."""
-    try:
-        db = connect(ws)
-        if db is not None:
-            refresh(ws, db)
-    except sqlite3.Error:
-        db = None
+    db = fresh_connection(ws)
     if db is None:
         _write_scanned(ws, flt, limit, write)
         return

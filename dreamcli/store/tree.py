@@ -5,19 +5,52 @@
 - `list_with_children(ws, flt, limit)`: a listing where children follow their lead (in start
   order) and `limit` counts top-level sessions only; a child whose lead is not listed (filtered
   out) stays where it is.
+- `read_session(ws, session_id)`: one session as `sessions show` (and its HTML page) shows it: its
+  events, read statistics, grades and children.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dreamcli.errors import UsageError
 from dreamcli.sessions import schema
 from dreamcli.sessions.summary import SessionFilter, SessionSummary, summarize
 from dreamcli.workspace.home import Workspace
 
+if TYPE_CHECKING:
+    from dreamcli.sessions.reader import ReadStats
+
 FINAL_TEXT_LIMIT = 4000
+
+
+@dataclass
+class ShownSession:
+    path: Path
+    session_id: str
+    events: list[dict[str, Any]]
+    stats: ReadStats
+    grades: list[dict[str, Any]]
+    children: list[dict[str, Any]]
+
+
+def read_session(ws: Workspace, session_id: str) -> ShownSession:
+    """The session `session_id` (an id or a unique prefix) with its grades and children; UsageError
+    when it has no readable event."""
+    from dreamcli.outcomes.store import iter_grades
+    from dreamcli.sessions.paths import find_session
+    from dreamcli.sessions.reader import read_events
+
+    path = find_session(ws, session_id)
+    events, stats = read_events(path)
+    if not events:
+        raise UsageError(f"{path}: no readable events")
+    sid = str(events[0].get("session_id", path.stem))
+    grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
+    return ShownSession(path, sid, events, stats, grades, children_of(ws, events))
 
 
 class Listed(Protocol):

@@ -40,12 +40,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def proposal_bytes(corpus: Path, tmp_path: Path, executor: MapExecutor | None) -> dict[str, bytes]:
-    root = tmp_path / f"ws-{uuid.uuid4().hex}"
-    shutil.copytree(corpus, root)
-    ws = Workspace(root=root, source="env")
-    with use_executor(executor):
-        result = run_dream(ws, Config(), DreamOptions(offline=True))
+def dream_files(result: Any) -> dict[str, bytes]:
+    """A dream's files, with what differs between two equal dreams masked (its id, times, new ids)."""
     assert result.path is not None and result.dream_id
     out = {}
     for f in sorted(result.path.rglob("*")):
@@ -54,6 +50,15 @@ def proposal_bytes(corpus: Path, tmp_path: Path, executor: MapExecutor | None) -
             data = re.sub(rb'"(duration_s|seconds)": [0-9.]+', rb'"\1": 0', STAMP.sub(b"TS", data))
             out[str(f.relative_to(result.path))] = data
     return _number_entries(out)
+
+
+def proposal_bytes(corpus: Path, tmp_path: Path, executor: MapExecutor | None) -> dict[str, bytes]:
+    root = tmp_path / f"ws-{uuid.uuid4().hex}"
+    shutil.copytree(corpus, root)
+    ws = Workspace(root=root, source="env")
+    with use_executor(executor):
+        result = run_dream(ws, Config(), DreamOptions(offline=True))
+    return dream_files(result)
 
 
 class InOrderFake:
@@ -152,14 +157,7 @@ def proposal_from_bucket(root: Path, url: str, executor: MapExecutor | None) -> 
     with use_executor(executor):
         result = run_dream(Workspace(root=work, source="env"), config, DreamOptions(offline=True))
     assert not list(ws.sessions_dir.rglob("*.jsonl")) and not list((work / "sessions").rglob("*.jsonl"))  # no copy
-    assert result.path is not None and result.dream_id
-    out = {}
-    for f in sorted(result.path.rglob("*")):
-        if f.is_file():
-            data = f.read_bytes().replace(result.dream_id.encode(), b"DREAM")
-            data = re.sub(rb'"(duration_s|seconds)": [0-9.]+', rb'"\1": 0', STAMP.sub(b"TS", data))
-            out[str(f.relative_to(result.path))] = data
-    return _number_entries(out)
+    return dream_files(result)
 
 
 def test_the_map_reads_sessions_straight_from_the_bucket(corpus: Path, tmp_path: Path, s3_env: str) -> None:
