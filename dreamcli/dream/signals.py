@@ -40,7 +40,7 @@ from dreamcli.dream.text import (
     mask,
     opaque,
 )
-from dreamcli.sessions.reader import ReadStats, parse_line
+from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.words import stems
 
 RECOVERY_WINDOW = 8  # calls after a failed command in which a success serving the same step is its recovery
@@ -111,7 +111,7 @@ Scope = Callable[[dict[str, Any]], bool]
 def scan_session(path: Path | str, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope | None = None,
                  now: datetime | None = None) -> SessionInfo | None:
     """Read one session file into `agg`. None when the file holds no readable session.start."""
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=LINE_BUFFER) as f:
         return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)
 
 

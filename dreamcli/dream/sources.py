@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from dreamcli.sessions.reader import LINE_BUFFER
 from dreamcli.store.base import StoreFilter
 from dreamcli.workspace.home import Workspace
 
@@ -35,7 +36,7 @@ def open_source(source: Source) -> BinaryIO:
         from dreamcli.store.objects import open_session
 
         return open_session(source.url, source.session_id)
-    return open(source, "rb")
+    return open(source, "rb", buffering=LINE_BUFFER)
 
 
 def source_size(source: Source) -> int:
