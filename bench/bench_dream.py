@@ -38,9 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._report import machine, write_section  # noqa: E402
-from dreamcli.testing.synthetic import GenConfig, generate  # noqa: E402
-from dreamcli.workspace.home import Workspace  # noqa: E402
+# The children (`--child`, `--child-parse`) import only what they measure: the report writer and the corpus
+# generator (which pulls in the fake Anthropic server) are imported where the parent uses them.
 
 SIZE_KB = 52
 
@@ -65,6 +64,7 @@ def child_dream(home: str, workers: int | None = None) -> None:
     from dreamcli.dream import stages
     from dreamcli.dream.engine import DreamOptions, run_dream
     from dreamcli.dream.executors import LocalExecutor, use_executor
+    from dreamcli.workspace.home import Workspace
 
     map_s = [0.0, 0.0]
     scan_files = stages.scan_files
@@ -118,6 +118,8 @@ def measured(argv: list[str]) -> dict[str, Any]:
 
 def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
     """Scan figures against their baselines, interleaved run by run (a loaded machine drifts)."""
+    from bench._report import machine
+
     parse1: list[dict[str, Any]] = []
     dream1: list[dict[str, Any]] = []
     parse2: list[dict[str, Any]] = []
@@ -194,6 +196,7 @@ def model_run(home: Path) -> dict[str, Any]:
     from dreamcli.config import Config
     from dreamcli.dream.engine import DreamOptions, run_dream
     from dreamcli.testing import FakeAnthropic, tool_reply, tool_use
+    from dreamcli.workspace.home import Workspace
 
     def answer(req: Any) -> Any:
         first = req.messages[0]["content"]
@@ -240,6 +243,9 @@ def main() -> None:
     if args.child_parse:
         child_parse(args.child_parse)
         return
+    from bench._report import machine, write_section
+    from dreamcli.testing.synthetic import GenConfig, generate
+    from dreamcli.workspace.home import Workspace
     base = args.keep or Path(tempfile.mkdtemp(prefix="dreamcli-bench-dream-"))
     one, two = base / "x1", base / "x2"
     t0 = time.perf_counter()

@@ -8,6 +8,9 @@ whole dicts; every other line is read in full by `dreamcli.sessions.reader.parse
 
 The light decoders check the types of the fields they read and of the envelope (`v`, `type`, `ts`,
 `session_id`, `seq`), as the reader's boundary does; a line they cannot decode goes the full way.
+Messages (the other lines the scan reads in full) are decoded into a typed struct that checks what
+`dreamcli.sessions.validate.type_problem` checks, in the same pass as the decoding: a line it refuses
+is read again by `parse_line`, which has the last word.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from dreamcli.sessions.validate import counts_problem
 from dreamcli.timeutil import parse_ts
 
 HEAD = b'{"v":1,"type":"'  # how SessionWriter starts every line; the type follows
@@ -67,7 +71,28 @@ class _SubagentLine(msgspec.Struct):
     status: str | None = None
 
 
+class _Message(msgspec.Struct):
+    """A message event: the envelope and the fields schema v1 types (docs/session-log.md), and `origin`
+    (who wrote a user-role text). `totals` is not a message field, but the reader checks it on any event."""
+
+    v: int
+    type: str
+    role: str
+    content: str | list[dict[str, Any]]
+    ts: str | msgspec.UnsetType = msgspec.UNSET
+    session_id: str | msgspec.UnsetType = msgspec.UNSET
+    seq: int | msgspec.UnsetType = msgspec.UNSET
+    model: str | None = None
+    stop_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    origin: Any = None
+    totals: Any = None
+
+
 _user = msgspec.json.Decoder(_UserLine)
+_message = msgspec.json.Decoder(_Message)
 _tool = msgspec.json.Decoder(_ToolLine)
 _subagent = msgspec.json.Decoder(_SubagentLine)
 _TOOL_RESULT_ID = re.compile(rb'"tool_use_id":"([^"\\]+)"')
@@ -98,6 +123,32 @@ def success_ids(raw: bytes) -> list[str] | None:
         if len(tid) > 2 and tid[:1] == b'"' and b"\\" not in tid:
             ids.append(tid[1:-1].decode("utf-8", "replace"))
     return ids if succeeded else None
+
+
+def message_event(raw: bytes) -> dict[str, Any] | None:
+    """A message line as the scan reads it: the fields the signals use, as `parse_line` gives them; None
+    when the line must go the full way (not a message, wrong types, or anything the typed decoder refuses)."""
+    try:
+        m = _message.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if m.v != 1 or m.type != "message" or counts_problem(m.usage) or counts_problem(m.totals):
+        return None
+    content = m.content
+    if type(content) is list:
+        for block in content:
+            if type(block.get("type")) is not str:
+                return None
+    event: dict[str, Any] = {"v": 1, "type": "message", "role": m.role, "content": content}
+    if m.ts is not msgspec.UNSET:
+        event["ts"] = m.ts
+    if m.seq is not msgspec.UNSET:
+        event["seq"] = m.seq
+    if m.cost_usd is not None:
+        event["cost_usd"] = m.cost_usd
+    if m.origin is not None:
+        event["origin"] = m.origin
+    return event
 
 
 def maybe_successes(raw: bytes) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.calls import Call, OpenError, may_serve
-from dreamcli.dream.lines import HEAD, is_quiet, maybe_successes, quiet_ts, recent, success_ids
+from dreamcli.dream.lines import HEAD, is_quiet, maybe_successes, message_event, quiet_ts, recent, success_ids
 from dreamcli.dream.notes import observe_memory_write
 from dreamcli.dream.origins import normalize, product_origin, untrusted_source
 from dreamcli.dream.steps import command_of, is_polling, reason_in, serves_same_step, test_name
@@ -143,6 +143,14 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
                         events += 1
                         for tool_id in ids:
                             _success(tool_id, st, agg)
+                        continue
+                elif kind == b"mess":
+                    event = message_event(raw)  # typed in one pass; None: read it the full way below
+                    if event is not None:
+                        events += 1
+                        if "ts" in event:
+                            st.ts = event["ts"]
+                        _message(event, st, agg)
                         continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)

@@ -81,12 +81,18 @@ def type_problem(event: dict[str, Any]) -> str | None:
                 if v is not None and type(v) is not str:
                     return "wrong type for 'task'"
     for name in ("totals", "usage"):
-        block = event.get(name)
-        if type(block) is dict:
-            for k, v in block.items():
-                if type(v) not in _NUMBER and (k in _NUMBERS or k.endswith("_tokens")):
-                    return f"wrong type in {name!r}"
+        if counts_problem(event.get(name)):
+            return f"wrong type in {name!r}"
     return None
+
+
+def counts_problem(block: Any) -> bool:
+    """Does `block` (an event's `totals` or `usage`) hold a count or a cost that is not a number?"""
+    if type(block) is dict:
+        for k, v in block.items():
+            if type(v) not in _NUMBER and (k in _NUMBERS or k.endswith("_tokens")):
+                return True
+    return False
 
 
 def _envelope_problem(event: dict[str, Any]) -> str | None:

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.lines import is_quiet, maybe_successes, quiet_ts, success_ids
+from dreamcli.dream.lines import is_quiet, maybe_successes, message_event, quiet_ts, success_ids
 from dreamcli.dream.signals import scan_session
-from dreamcli.sessions.reader import ReadStats
+from dreamcli.sessions.reader import ReadStats, parse_line
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
 
@@ -77,3 +80,53 @@ def test_a_quiet_tool_event_still_moves_the_session_clock(tmp_path: Path) -> Non
     info = scan_session(w.path, Aggregates(), playbook="default", stats=stats)
     assert info is not None and info.last_ts == "2026-10-01T10:00:09.000Z"
     assert (stats.lines, stats.events, stats.corrupt) == (3, 3, 0)
+
+
+def agrees_with_the_reader(raw: bytes) -> dict[str, Any] | None:
+    """message_event takes a line only when the reader takes it too, with the same values."""
+    typed, full = message_event(raw), parse_line(raw)
+    if typed is not None:
+        assert full is not None, raw
+        for key, value in typed.items():
+            assert full[key] == value and type(full[key]) in (type(value), int), (key, raw)
+    return typed
+
+
+def test_a_message_is_typed_in_one_pass_with_what_the_signals_read() -> None:
+    raw = line("message", role="user", content=[{"type": "text", "text": "no, use pathlib"}], cost_usd=0.5,
+               origin="harness", usage={"input_tokens": 3}, model=None, extra={"kept": "by the reader only"})
+    assert agrees_with_the_reader(raw) == {"v": 1, "type": "message", "role": "user", "ts": ENVELOPE["ts"],
+                                           "seq": 3, "cost_usd": 0.5, "origin": "harness",
+                                           "content": [{"type": "text", "text": "no, use pathlib"}]}
+
+
+def test_what_the_reader_refuses_is_left_to_the_reader() -> None:
+    refused = [
+        line("message", role="user", content="x", seq="3"),  # the envelope's types
+        line("message", role="user", content="x", usage={"output_tokens": "12"}),
+        line("message", role="user", content="x", totals={"cost_usd": "1"}),  # checked on any event
+        line("message", role="user", content=[{"text": "a block without its type"}]),
+        line("message", role="user", content=["not a block"]),
+        line("message", role="user"),  # no content
+        line("message", role="user", content="x", cost_usd=True),
+        line("message", role="user", content="x")[:-2] + b',"v":2}\n',  # a duplicate key: the last one counts
+        b'{"v":1,"type":"message","role":"user","content":"x","cost_usd":NaN}\n',  # the reader's own fallback
+        b'{"v":1,"type":"message","role":"user","content":"x"',  # cut off
+    ]
+    for raw in refused:
+        assert message_event(raw) is None, raw
+    assert [parse_line(raw) is None for raw in refused] == [True] * 8 + [False, True]
+
+
+_VALUES = hs.one_of(hs.none(), hs.booleans(), hs.integers(-5, 5), hs.floats(allow_nan=False), hs.text(max_size=4),
+                    hs.lists(hs.integers(), max_size=2), hs.dictionaries(hs.sampled_from(["type", "input_tokens"]),
+                                                                         hs.integers() | hs.text(max_size=2)))
+_FIELDS = ["role", "content", "ts", "session_id", "seq", "model", "stop_reason", "usage", "latency_ms", "cost_usd",
+           "origin", "totals", "v", "type"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hs.dictionaries(hs.sampled_from(_FIELDS), _VALUES, max_size=6))
+def test_typed_messages_never_take_a_line_the_reader_refuses(fields: dict[str, Any]) -> None:
+    raw = line("message", **{"role": "user", "content": "x", **fields})
+    agrees_with_the_reader(raw)
