@@ -113,8 +113,10 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     note(f"Proposed {len(ops)} operations in dream {result.dream_id} (pending review). Nothing is live yet.")
     note(f"Report: {result.path / 'report.md'}")
     if approved is not None:
-        note(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint): "
-             f"{len(approved.get('held_for_review', []))}.")
+        lift = len(approved.get("held_for_lift", []))
+        note(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint or tainted "
+             f"evidence): {len(approved.get('held_for_review', []))}" + (f"; waiting for a pilot: {lift}." if lift
+                                                                       else "."))
         return
     command("Review:", f"{cmd} playbooks diff {result.dream_id}")
     command("Approve:", f"{cmd} playbooks approve {result.dream_id} --all --yes   (or --entry ID)")

@@ -52,6 +52,18 @@ def test_entries_without_a_pilot_stay_pending_and_the_dream_exits_0(demo: Path) 
     assert sorted(pending) == sorted(held)  # the held entries wait for review
 
 
+def test_the_summary_counts_the_entries_waiting_for_a_pilot(demo: Path) -> None:
+    r = run("--home", str(demo), "dream", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    data = json.loads((demo / "state" / "dream" / "default" / "watermark.json").read_text())
+    dream = json.loads((demo / "dreams" / data["dream_id"] / "proposal.json").read_text())
+    playbook_ops = [o for o in dream["operations"] if o["target"] == "playbook"]
+    memory_ops = [o for o in dream["operations"] if o["target"] == "memory"]
+    summary = " ".join(line.strip() for line in r.stderr.splitlines())  # wrapped at the width
+    assert (f"Auto-approved: {len(memory_ops)}; held for review (blocking lint or tainted evidence): 0; "
+            f"waiting for a pilot: {len(playbook_ops)}.") in summary
+
+
 def test_without_the_policy_everything_unblocked_is_approved(demo: Path) -> None:
     (demo / "config.yaml").write_text("dream:\n  auto_approve: true\n")
     r = run("--home", str(demo), "dream", "--auto-approve", "--json")
