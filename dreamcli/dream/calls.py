@@ -3,12 +3,18 @@ needed), and an error still waiting for the call that fixes it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.steps import FAMILIES, Step, command_of
 from dreamcli.dream.text import call_display, input_key, targets, tool_label
+
+WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",
+                    "apply_patch", "create_file", "str_replace_editor"})
+_MUTATES = re.compile(r"\bsed -i|[^>2&]>>?\s*[\w./~]|\b(git (apply|checkout|restore|stash|reset)|patch|rm|mv|cp|"
+                      r"install|uninstall|add|tee)\b")
 
 
 class Call:
@@ -34,6 +40,12 @@ class Call:
             cmd = command_of(self.name, self.input)
             self._step = _step(cmd) if cmd else None
         return self._step  # type: ignore[return-value]
+
+    def changes_files(self) -> bool:
+        """Does the call write files or change the environment? (A failed call that passes again after
+        such a change was fixed by it: no flake.)"""
+        return self.name in WRITES or (self.label.startswith("bash:") and _MUTATES.search(
+            str(self.input.get("command") or "")[:600]) is not None)
 
     @property
     def display(self) -> str:

@@ -60,10 +60,6 @@ _SCRIPTED = re.compile(r"(?i)\b(reply|respond|answer|say|output|print|end|finish
                        r"\s*:?\s*[\"'\u201c\u2018]")  # followed by the quoted literal
 NETWORK = frozenset({"WebFetch", "web_fetch", "fetch", "WebSearch", "web_search", "http_get", "bash:curl", "bash:wget"})
 MAX_SAID = 1200  # characters of the agent's words kept per open error
-WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",
-                    "apply_patch", "create_file", "str_replace_editor"})
-_MUTATES = re.compile(r"\bsed -i|[^>2&]>>?\s*[\w./~]|\b(git (apply|checkout|restore|stash|reset)|patch|rm|mv|cp|"
-                      r"install|uninstall|add|tee)\b")
 
 
 @dataclass(slots=True)
@@ -144,14 +140,11 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
                         for tool_id in ids:
                             _success(tool_id, st, agg)
                         continue
-                elif kind == b"mess":
-                    event = message_event(raw)  # typed in one pass; None: read it the full way below
-                    if event is not None:
-                        events += 1
-                        if "ts" in event:
-                            st.ts = event["ts"]
-                        _message(event, st, agg)
-                        continue
+                elif kind == b"mess" and (event := message_event(raw)) is not None:  # else: the full way below
+                    events += 1
+                    st.ts = event.get("ts", st.ts)
+                    _message(event, st, agg)
+                    continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)
             if event is None:
@@ -341,8 +334,7 @@ def _succeeded(call: Call, st: _State, agg: Aggregates) -> None:
             why = reason_in(err.said, step) if step is not None else ""
             pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why)
         st.open_errors.remove(err)
-    if st.open_errors and (call.name in WRITES or (call.label.startswith("bash:") and _MUTATES.search(
-            str(call.input.get("command") or "")[:600]))):
+    if st.open_errors and call.changes_files():
         for err in st.open_errors:
             err.changed = True
 
