@@ -40,6 +40,7 @@ from dreamcli.dream.text import (
     mask,
     opaque,
 )
+from dreamcli.numbers import finite
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.words import stems
 
@@ -179,8 +180,8 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             elif etype == "session.end":
                 st.ended = True
                 totals = event.get("totals") or {}
-                if isinstance(totals.get("cost_usd"), int | float):
-                    st.cost = float(totals["cost_usd"])
+                if (cost := finite(totals.get("cost_usd"))) is not None:
+                    st.cost = cost
     finally:
         stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
         stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
@@ -221,8 +222,8 @@ def _message(event: dict[str, Any], st: _State, agg: Aggregates) -> None:
     content = event.get("content")
     seq = int(event.get("seq") or 0)
     if event.get("role") == "assistant":
-        if isinstance(event.get("cost_usd"), int | float) and not st.ended:
-            st.cost += float(event["cost_usd"])
+        if (cost := finite(event.get("cost_usd"))) is not None and not st.ended:
+            st.cost += cost
         if isinstance(content, list):
             for block in content:
                 if not isinstance(block, dict):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.reader import parse_line
 
@@ -71,9 +72,8 @@ def load_run(path: Path) -> RunView:
             elif etype == "message":
                 if event.get("role") == "assistant":
                     counted_turns += 1
-                    cost = event.get("cost_usd")
-                    if isinstance(cost, int | float):
-                        counted_cost += float(cost)
+                    if (cost := finite(event.get("cost_usd"))) is not None:
+                        counted_cost += cost
                 blocks = _blocks(event.get("content"))
                 texts = []
                 for b in blocks:
@@ -101,8 +101,8 @@ def load_run(path: Path) -> RunView:
     run.turns = _int(totals.get("turns"), counted_turns)
     run.tool_errors = _int(totals.get("tool_errors"), counted_errors)
     run.tool_calls = _int(totals.get("tool_calls"), counted_calls)
-    cost = totals.get("cost_usd")
-    run.cost_usd = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else counted_cost
+    cost = finite(totals.get("cost_usd"))
+    run.cost_usd = cost if cost is not None else counted_cost
     if end is not None:
         run.status = str(end.get("status") or "completed")
     return run

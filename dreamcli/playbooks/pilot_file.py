@@ -10,21 +10,17 @@ is no value, and a malformed lift is left out -- never an error, and never a pas
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
+
+from dreamcli.numbers import finite
 
 PILOT_FILE = "pilot.json"
 PILOT_SCHEMA_VERSION = 1
 _MAX_BYTES = 20_000_000
 
 
-def number(value: Any) -> float | None:
-    """A finite JSON number as a float; None for anything else (strings, booleans, NaN, infinities)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+number = finite  # a finite JSON number as a float, else None (dreamcli.numbers)
 
 
 def read_runs(path: Path) -> list[Any]:

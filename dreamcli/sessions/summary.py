@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -75,16 +76,26 @@ def summarize(path: Path) -> SessionSummary | None:
         totals = last.get("totals") or {}
         summary.status = str(last.get("status") or "completed")
         summary.ended = last.get("ts")
-        summary.turns = totals.get("turns")
-        summary.input_tokens = totals.get("input_tokens")
-        summary.output_tokens = totals.get("output_tokens")
-        summary.cost_usd = totals.get("cost_usd")
-        summary.tool_errors = totals.get("tool_errors")
+        summary.turns = _held(totals.get("turns"))
+        summary.input_tokens = _held(totals.get("input_tokens"))
+        summary.output_tokens = _held(totals.get("output_tokens"))
+        summary.cost_usd = _held(totals.get("cost_usd"))
+        summary.tool_errors = _held(totals.get("tool_errors"))
         outcome = last.get("outcome")
         if isinstance(outcome, dict):
             summary.outcome = outcome.get("result")
-            summary.score = outcome.get("score")
+            summary.score = _held(outcome.get("score"))
     return summary
+
+
+def _held(value: Any) -> Any:
+    """`value`, or None for a number the index cannot hold and JSON output cannot print: NaN, infinities,
+    an integer past 64 bits (valid JSON in a log someone else wrote; SQLite raised OverflowError)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return None
+    return value
 
 
 @dataclass
