@@ -15,6 +15,7 @@ name that tests request next to `ws`.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(var, None)
     # a developer's own ~/.config/dreamcli/config.yaml must not change what the suite sees
     os.environ["DREAMCLI_CONFIG"] = os.devnull
+    # nor their trusted workspaces, and the suite writes none of its own there (dreamcli.agent.config_trust)
+    os.environ["DREAMCLI_TRUST_FILE"] = os.path.join(tempfile.mkdtemp(prefix="dreamcli-trust-"), "trusted.json")
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 

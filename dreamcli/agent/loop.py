@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import dreamcli.agent.conversation as conv
 from dreamcli.agent.approvals import Approvals, remembered_allows
 from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.agent.config_trust import honoured_commands
 from dreamcli.agent.context import select_for_run, system_prompt
 from dreamcli.agent.modelcall import stream_turn
 from dreamcli.agent.options import RunOptions
@@ -115,7 +116,10 @@ def run_agent(
         session_id = session_id or new_ulid()
     else:
         session_id = writer.session_id
-    approvals = Approvals(allow=options.allow, allow_commands=config.approvals.allow_commands,
+    allow_commands, untrusted = honoured_commands(ws, config)  # a clone's config.yaml: only once trusted
+    if untrusted is not None:
+        selection.warnings.append(untrusted)
+    approvals = Approvals(allow=options.allow, allow_commands=allow_commands,
                           allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask,
                           remembered=remembered_allows(ws))
     run = RunContext(options=options, callbacks=cb, spec=spec, client=client, cancel=cancel,

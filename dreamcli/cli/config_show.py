@@ -1,4 +1,5 @@
-"""`dreamcli config show`: the merged configuration and where each value came from."""
+"""`dreamcli config`: `show`, the merged configuration and where each value came from; `trust`, the
+commands a workspace's own config.yaml allows without asking (dreamcli.agent.config_trust)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,17 @@ EPILOG = """Layers, lowest first: built-in defaults; the user's config
 ~/.config/dreamcli/config.yaml); the workspace's config.yaml. A section merges
 key by key; a list replaces the one below it.
 
+approvals.allow_commands in a workspace's config.yaml (which may have come
+with a cloned project) runs commands without asking only once you trust it:
+`dreamcli config trust` (again after the list changes).
+
 Examples:
 
 \b
   dreamcli config show
   dreamcli config show --json
+  dreamcli config trust
+  dreamcli config trust --revoke
 """
 
 config_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
@@ -72,6 +79,44 @@ def show_cmd(
         shown = json.dumps(value, ensure_ascii=False)
         lines.append(f"{key.ljust(width)} = {shown}   # {sources[key].split(' ')[0]}")
     typer.echo("\n".join(lines))
+
+
+@config_app.command("trust")
+def trust_cmd(
+    ctx: typer.Context,
+    revoke: bool = typer.Option(False, "--revoke", help="Forget the trust: ask about those commands again."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: the workspace, the patterns, trusted or not."),
+) -> None:
+    """Trust the workspace config.yaml's approvals.allow_commands, so runs stop asking about them.
+
+    The list is recorded (with this workspace's directory) in your own state directory, never in the
+    workspace: a copy of the workspace elsewhere, or a changed list, is asked about again."""
+    from dreamcli.agent import config_trust
+    from dreamcli.ui.console import note
+
+    ws = open_workspace(ctx, create=False)
+    patterns = config_trust.workspace_commands(ws)
+    if revoke:
+        forgot = config_trust.revoke(ws)
+        if as_json:
+            print_json({"version": 1, "workspace": str(ws.root), "revoked": forgot})
+        else:
+            note(f"{ws.root}: {'no longer trusted' if forgot else 'nothing was trusted'}; "
+                 "approvals.allow_commands from its config.yaml will be asked about.")
+        return
+    if not patterns:
+        if as_json:
+            print_json({"version": 1, "workspace": str(ws.root), "allow_commands": [], "trusted": False})
+        else:
+            note(f"{ws.config_path} sets no approvals.allow_commands: nothing to trust.")
+        return
+    path = config_trust.trust(ws, patterns)
+    if as_json:
+        print_json({"version": 1, "workspace": str(ws.root), "allow_commands": patterns, "trusted": True,
+                    "file": str(path)})
+        return
+    note(f"Trusted in {ws.root}: " + ", ".join(repr(p) for p in patterns) + ". Runs here allow those "
+         f"commands without asking until the list changes (recorded in {path}).")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ The model's text streams to stderr with one line per tool call; the final answer
 (with --json, a machine-readable result instead). Bash commands outside --allow patterns and config
 approvals.allow_commands are asked about on a terminal (y, n, a: always that program this session,
 or w: always in this workspace, kept in state/approvals.json for later runs) and refused without one.
+A workspace config.yaml's own approvals.allow_commands counts once trusted (dreamcli config trust).
 File writes stay inside the working directory and are allowed by default (config
 approvals.allow_writes: ["**"]); set that list narrower to be asked about the rest.
 

@@ -1,0 +1,142 @@
+"""Trust for the commands a workspace's config.yaml lets an agent run without asking (docs/config.md).
+
+A workspace can live inside a project (`PROJECT/.dreamcli`), so its config.yaml can arrive with a
+clone or an unpacked archive, and `approvals.allow_commands` there would let an agent run those
+commands with nobody asked. A run honours that list only once this user has trusted it with
+`dreamcli config trust`, which records the workspace (its directory's path, device and inode) and a
+digest of the list in a file of the user's, outside every workspace (`trust_file`). Until then, and
+again after the list changes, the commands are asked about (refused without a terminal) and the run
+says how to trust them. Lists from the user's own config or given in code need no trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dreamcli.errors import InputError
+
+if TYPE_CHECKING:
+    from dreamcli.config import Config
+    from dreamcli.workspace.home import Workspace
+
+TRUST_ENV = "DREAMCLI_TRUST_FILE"  # where the records are kept, instead of the user's state directory
+
+
+def trust_file() -> Path:
+    explicit = os.environ.get(TRUST_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return platformdirs.user_state_path("dreamcli") / "trusted-workspaces.json"
+
+
+def workspace_commands(ws: Workspace) -> list[str] | None:
+    """`approvals.allow_commands` as the workspace's own config.yaml sets it; None when it does not."""
+    from dreamcli.config import config_layers
+
+    for source, _, data in config_layers(ws.config_path):
+        approvals = data.get("approvals") if source == "workspace" else None
+        if isinstance(approvals, dict) and "allow_commands" in approvals:
+            return [str(p) for p in approvals["allow_commands"] or []]
+    return None
+
+
+def digest(patterns: list[str]) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(patterns, ensure_ascii=False).encode()).hexdigest()
+
+
+def is_trusted(ws: Workspace, patterns: list[str]) -> bool:
+    record = _records().get(_key(ws))
+    return (isinstance(record, dict) and record.get("workspace") == _identity(ws)
+            and record.get("digest") == digest(patterns))
+
+
+def honoured_commands(ws: Workspace, config: Config) -> tuple[list[str], str | None]:
+    """The `allow_commands` a run honours, and a warning when the workspace's config.yaml sets a list
+    this user has not trusted (the list below it then holds: the user's config, else none)."""
+    patterns = list(config.approvals.allow_commands)
+    here = workspace_commands(ws)
+    if not here or here != patterns or is_trusted(ws, here):
+        return patterns, None
+    from dreamcli.config import config_layers
+
+    below: list[str] = []
+    for source, _, data in config_layers(ws.config_path):
+        approvals = data.get("approvals") if source == "user" else None
+        if isinstance(approvals, dict) and isinstance(approvals.get("allow_commands"), list):
+            below = [str(p) for p in approvals["allow_commands"]]
+    n = len(here)
+    return below, (f"{ws.config_path}: approvals.allow_commands ({n} pattern{'s' if n != 1 else ''}) is not "
+                   f"trusted here, so those commands are asked about; if you wrote it: dreamcli --home "
+                   f"{ws.root} config trust")
+
+
+def trust(ws: Workspace, patterns: list[str]) -> Path:
+    """Record `patterns` as trusted for this workspace (replacing what was trusted before)."""
+    record = {"path": _key(ws), "workspace": _identity(ws), "digest": digest(patterns),
+              "allow_commands": patterns, "ts": datetime.now(UTC).isoformat(timespec="seconds")}
+    return _update(lambda records: records.__setitem__(_key(ws), record))
+
+
+def revoke(ws: Workspace) -> bool:
+    """Forget this workspace's trusted list; False when there was none."""
+    had = _key(ws) in _records()
+    if had:
+        _update(lambda records: records.pop(_key(ws), None))
+    return had
+
+
+def _key(ws: Workspace) -> str:
+    return str(ws.root.resolve())
+
+
+def _identity(ws: Workspace) -> list[int] | None:
+    try:
+        st = os.stat(ws.root)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino]
+
+
+def _records() -> dict[str, Any]:
+    path = trust_file()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise InputError(f"cannot read the trusted workspaces: {e.strerror}", file=str(path)) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        raw = f.read()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise InputError("the trusted workspaces must be this user's file, mode 0600", file=str(path))
+    try:
+        data = json.loads(raw)
+        records = data["workspaces"]
+        if not isinstance(records, dict):
+            raise ValueError("'workspaces' is not an object")
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"not a trusted-workspaces file ({e}); delete it and trust again",
+                         file=str(path)) from None
+    return records
+
+
+def _update(change: Any) -> Path:
+    import filelock
+
+    from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
+
+    path = trust_file()
+    ensure_dir(path.parent)
+    with filelock.FileLock(str(path) + ".lock", mode=0o600):
+        records = _records()
+        change(records)
+        atomic_write_text(path, json.dumps({"version": 1, "workspaces": records}, indent=1) + "\n")
+    return path
