@@ -42,17 +42,36 @@ def connect(ws: Workspace, *, create: bool = False) -> sqlite3.Connection | None
         ensure_dir(path.parent)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     db = sqlite3.connect(path, timeout=30)
-    ensure_schema(db)
+    ensure_schema(db, ws)
     return db
 
 
-def ensure_schema(db: sqlite3.Connection) -> None:
-    """The tables, an index of an older version dropped first: the next refresh lists every file again."""
+def ensure_schema(db: sqlite3.Connection, ws: Workspace) -> None:
+    """The tables, an index of an older version dropped first, and the rows of another workspace (a copy,
+    a moved or unpacked one) cleared: the next refresh lists every file again."""
     if db.execute("PRAGMA user_version").fetchone()[0] == INDEX_VERSION:
         db.executescript(SCHEMA)
-        return
-    db.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS days; {SCHEMA}"
-                     f"PRAGMA user_version = {INDEX_VERSION}; COMMIT;")
+    else:
+        db.executescript(f"BEGIN IMMEDIATE; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS days; "
+                         f"DROP TABLE IF EXISTS owner; {SCHEMA} PRAGMA user_version = {INDEX_VERSION}; COMMIT;")
+    owner = _owner(ws)
+    if owner is not None and not _owned(db, owner):
+        with db:
+            db.execute("DELETE FROM sessions")
+            db.execute("DELETE FROM days")
+            db.execute("INSERT OR REPLACE INTO owner VALUES (0, ?, ?, ?)", owner)
+
+
+def _owner(ws: Workspace) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(ws.root)
+    except OSError:
+        return None
+    return str(ws.root.resolve()), st.st_dev, st.st_ino
+
+
+def _owned(db: sqlite3.Connection, owner: tuple[str, int, int] | None) -> bool:
+    return owner is not None and db.execute("SELECT root, dev, ino FROM owner").fetchone() == owner
 
 
 def _scandir(path: Path, *, dirs: bool) -> list[os.DirEntry[str]]:
@@ -207,6 +226,8 @@ def session_files(ws: Workspace) -> list[Path] | None:
         return None
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            if not _owned(db, _owner(ws)):  # listed in another workspace (a copy): its paths are not ours
+                return None
             days = dict(db.execute("SELECT day, mtime_ns FROM days"))
             rows: dict[str, list[str]] = {}
             for day, p in db.execute("SELECT day, path FROM sessions ORDER BY rel"):
@@ -244,7 +265,7 @@ def note_sessions(ws: Workspace, paths: Iterable[Path]) -> None:
             return
         db = sqlite3.connect(index_path(ws), timeout=NOTE_TIMEOUT_S)
         with closing(db):
-            ensure_schema(db)
+            ensure_schema(db, ws)
             _note(ws, db, paths)
     except Exception as e:  # the index is a cache: never fail a run or an import over it
         _log(ws, f"{len(paths)} session(s), e.g. {paths[0]}: {type(e).__name__}: {e}")

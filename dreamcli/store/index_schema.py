@@ -9,7 +9,7 @@ from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
-INDEX_VERSION = 4  # PRAGMA user_version: an index of another version is dropped and built again from the files
+INDEX_VERSION = 5  # PRAGMA user_version: an index of another version is dropped and built again from the files
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
@@ -27,6 +27,9 @@ CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
 CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (rel, session_id, parent_session_id) WHERE listable = 1;
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
+-- the workspace the rows were listed in (its resolved path, device and inode): rows hold absolute paths,
+-- so a copied, moved or unpacked workspace lists its own files again instead of trusting these
+CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 0), root TEXT, dev INTEGER, ino INTEGER);
 """
 
 FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_session_id", "tags", "status",

@@ -101,3 +101,37 @@ def test_dream_selection_reads_the_index_and_lists_only_changed_days(ws: Workspa
     w.end("completed")
     assert session_files(ws) == list(iter_session_files(ws))
     assert index_path(ws).stat().st_mtime_ns == before  # selection never writes (dry runs leave no trace)
+
+
+def _age(root: object) -> None:
+    """Every file and directory under `root` last modified long ago (the index trusts settled days)."""
+    old = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    for d, dirs, files in os.walk(str(root)):
+        for name in [*files, *dirs]:
+            os.utime(os.path.join(d, name), (old, old))
+
+
+def test_a_copied_or_moved_workspace_lists_its_own_files(ws: Workspace, tmp_path: object) -> None:
+    """Rows hold absolute paths: a copy kept its original's (and `sessions show` read the original)."""
+    import shutil
+    from pathlib import Path
+
+    from dreamcli.store.index import session_files
+
+    generate(ws, GenConfig(sessions=4, seed=3))
+    _age(ws.sessions_dir)
+    rebuild(ws)
+    assert {Path(s.path).parent.parent.parent.parent for s in list_summaries(ws, SessionFilter())} == {
+        ws.sessions_dir}
+    copy = Workspace(root=Path(str(tmp_path)) / "copy", source="option")
+    shutil.copytree(ws.root, copy.root)  # file and directory times kept, as cp -a, tar and rsync -a do
+    listed = [s.path for s in list_summaries(copy, SessionFilter())]
+    assert len(listed) == 4 and all(p.startswith(str(copy.sessions_dir)) for p in listed), listed
+    moved = Workspace(root=Path(str(tmp_path)) / "moved", source="option")
+    os.rename(copy.root, moved.root)
+    files = session_files(moved)  # the dream's selection reads the index without writing it
+    assert files is None or all(str(p).startswith(str(moved.sessions_dir)) for p in files)
+    listed = [s.path for s in list_summaries(moved, SessionFilter())]
+    assert len(listed) == 4 and all(p.startswith(str(moved.sessions_dir)) for p in listed), listed
+    files = session_files(moved)
+    assert files is not None and len(files) == 4 and all(str(p).startswith(str(moved.sessions_dir)) for p in files)
