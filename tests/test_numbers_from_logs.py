@@ -72,3 +72,13 @@ def test_sessions_list_shows_no_cost_for_one_no_index_holds(tmp_path: Path) -> N
     assert (row["session_id"], row["cost_usd"], row["input_tokens"]) == (sid, None, None)
     r = CliRunner().invoke(app, ["--home", str(home), "sessions", "list"])
     assert r.exit_code == 0 and sid in r.stdout
+
+
+def test_a_grade_counts_turns_itself_when_the_total_is_no_number(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    for bad in ("1e999", "NaN"):
+        lines = log(message_cost="0.5", total_cost="0.5")
+        lines[-1] = lines[-1].replace(b'"totals":{', f'"totals":{{"turns":{bad},"tool_calls":{bad},'.encode())
+        path.write_bytes(b"".join(lines))
+        run = load_run(path)  # was: OverflowError / ValueError converting to int
+        assert (run.turns, run.tool_calls) == (1, 0)

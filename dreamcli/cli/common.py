@@ -77,7 +77,21 @@ def print_json(data: Any) -> None:
     import msgspec
 
     compact = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
-    print(msgspec.json.format(compact, indent=2))
+    try:
+        print(msgspec.json.format(compact, indent=2))
+    except msgspec.DecodeError:  # NaN or Infinity (read from a log by the standard library): not JSON
+        print(json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str, allow_nan=False))
+
+
+def _finite(data: Any) -> Any:
+    """`data` with each NaN and infinity as null, which strict JSON readers accept."""
+    if isinstance(data, float):
+        return data if data - data == 0.0 else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def not_available(feature: str) -> None:

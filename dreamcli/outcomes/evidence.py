@@ -16,6 +16,7 @@ from typing import Any
 
 from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
+from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.sessions.reader import parse_line
 
 ANSWER_LIMIT = 16_000
@@ -74,7 +75,7 @@ def load_run(path: Path) -> RunView:
                     counted_turns += 1
                     if (cost := finite(event.get("cost_usd"))) is not None:
                         counted_cost += cost
-                blocks = _blocks(event.get("content"))
+                blocks = content_blocks(event.get("content"))
                 texts = []
                 for b in blocks:
                     bt = b.get("type")
@@ -91,7 +92,8 @@ def load_run(path: Path) -> RunView:
                         counted_errors += 1
                         if len(run.tool_error_details) < MAX_TOOL_ERRORS_SHOWN:
                             name = tool_names.get(str(b.get("tool_use_id")), "?")
-                            run.tool_error_details.append((name, _result_text(b.get("content"))[:TOOL_ERROR_LIMIT]))
+                            text = result_text(b.get("content"), fallback=False)
+                            run.tool_error_details.append((name, text[:TOOL_ERROR_LIMIT]))
                 if texts and any(t.strip() for t in texts):
                     run.final_answer = "\n".join(texts)
             elif etype == "session.end":
@@ -123,19 +125,10 @@ def _read_start(run: RunView, event: dict[str, Any]) -> None:
 
 
 def _int(value: Any, default: int) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-
-
-def _blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)] if isinstance(content, list) else []
-
-
-def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "\n".join(str(b.get("text", "")) for b in _blocks(content) if b.get("type") == "text")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number = finite(value)  # NaN and infinities (a log the standard library read) have no int
+    return int(number) if number is not None else default
 
 
 def _changed_path(tool: str, tool_input: Any) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from dreamcli.errors import UsageError
 from dreamcli.ids import ulid_time_ms
+from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.sessions.reader import iter_events
@@ -29,6 +30,9 @@ EVENT_COLUMNS = [("seq", "int64"), ("type", "string"), ("ts", "string"), ("role"
                  ("tool_name", "string"), ("exit_code", "int64"), ("error_kind", "string"),
                  ("duration_ms", "double"), ("input_tokens", "int64"), ("output_tokens", "int64"),
                  ("cost_usd", "double"), ("event", "string")]
+
+
+_INT64 = -(2**63)
 
 
 @dataclass
@@ -53,10 +57,10 @@ def _day(session_id: str) -> str:
 def _typed(value: Any, kind: str) -> Any:
     if kind == "string":
         return value if isinstance(value, str) else None
-    if kind == "int64":
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind == "int64":  # a log may hold any JSON integer: past 64 bits it is no int64
+        return value if isinstance(value, int) and not isinstance(value, bool) and _INT64 <= value < -_INT64 else None
     if kind == "double":
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return finite(value)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 

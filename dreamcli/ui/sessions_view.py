@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.ui.console import err, note, out
 from dreamcli.ui.plural import count
 
@@ -23,7 +24,22 @@ def _fmt_tokens(n: int | None) -> str:
 
 def _cost(value: Any) -> str:
     """A cost the same way everywhere: '-' when unknown (imported sessions), else dollars to 4 places."""
-    return f"${value:.4f}" if isinstance(value, int | float) else "-"
+    return f"${value:.4f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+
+
+def _m(value: Any) -> str:
+    """Any value from a log (untrusted: a string holding `[/]`, a number where a name belongs) as Rich
+    markup that prints it as it is."""
+    from rich.markup import escape
+
+    return escape(value if isinstance(value, str) else str(value))
+
+
+def _styled(value: Any, styles: dict[str, str]) -> str:
+    """A status or a result, coloured when it is a known one, else printed as it is."""
+    text = value if isinstance(value, str) else str(value)
+    style = styles.get(text)
+    return f"[{style}]{_m(text)}[/]" if style else _m(text)
 
 
 def render_session_list(rows: Iterable[Any]) -> None:
@@ -43,18 +59,19 @@ def render_session_list(rows: Iterable[Any]) -> None:
     table_rows = []
     for s in rows:
         indent = "  └ " if s.parent_session_id else ""
-        outcome = s.outcome or "-"
-        if s.score is not None and s.outcome:
+        outcome = _m(s.outcome or "-")
+        if isinstance(s.score, int | float) and not isinstance(s.score, bool) and s.outcome:
             outcome += f" ({s.score:.2f})"
+        style = _OUTCOME_STYLE.get(s.outcome) if isinstance(s.outcome, str) else None
         table_rows.append([
-            indent + s.session_id,
-            (s.started or "-")[:19].replace("T", " "),
-            escape(s.task or "-"),
-            f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]" if s.status in _STATUS_STYLE else s.status,
-            "-" if s.turns is None else str(s.turns),
+            indent + _m(s.session_id),
+            _m(s.started[:19].replace("T", " ")) if isinstance(s.started, str) and s.started else "-",
+            escape(str(s.task or "-")),
+            _styled(s.status, _STATUS_STYLE),
+            "-" if s.turns is None else _m(s.turns),
             _fmt_tokens(s.tokens),
             _cost(s.cost_usd),
-            f"[{_OUTCOME_STYLE[s.outcome]}]{outcome}[/]" if s.outcome in _OUTCOME_STYLE else outcome,
+            f"[{style}]{outcome}[/]" if style else outcome,
         ])
     print_table(cols, table_rows)
 
@@ -64,79 +81,83 @@ def _short(value: Any, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
 
-def _blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
-
-
 def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dict[str, Any]],
                       children: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
-
+    """A session's events as a transcript. Every value comes from the log, untrusted: past the reader's
+    type checks a text may be a number and a name may hold markup, so each is printed through `_m`."""
     con = out()
-    tools: dict[str, dict[str, Any]] = {e["tool_use_id"]: e for e in events if e.get("type") == "tool"}
+    tools: dict[str, dict[str, Any]] = {str(e.get("tool_use_id")): e for e in events if e.get("type") == "tool"}
     prompt_shown: str | None = None  # the task prompt, printed once: not again as the first user message
     for e in events:
         t = e.get("type")
         if t == "session.start":
             task = e.get("task") or {}
-            con.print(f"[bold]session {e.get('session_id')}[/]  {e.get('ts', '')}  source={e.get('source')}")
-            con.print(f"task: {escape(str(task.get('name') or '-'))}  model: {e.get('model') or '-'}  "
-                      f"workdir: {escape(str(e.get('workdir') or '-'))}")
+            con.print(f"[bold]session {_m(e.get('session_id'))}[/]  {_m(e.get('ts', ''))}  "
+                      f"source={_m(e.get('source'))}")
+            con.print(f"task: {_m(task.get('name') or '-')}  model: {_m(e.get('model') or '-')}  "
+                      f"workdir: {_m(e.get('workdir') or '-')}")
             if e.get("parent_session_id"):
-                con.print(f"parent: {e['parent_session_id']}")
+                con.print(f"parent: {_m(e['parent_session_id'])}")
             for pb in e.get("playbooks") or []:
-                con.print(f"playbook {pb.get('playbook')} v{pb.get('version')}: "
-                          f"{count(len(pb.get('entry_ids') or []), 'entry')} in context", style="dim")
+                if isinstance(pb, dict):
+                    ids = pb.get("entry_ids")
+                    con.print(f"playbook {_m(pb.get('playbook'))} v{_m(pb.get('version'))}: "
+                              f"{count(len(ids) if isinstance(ids, list) else 0, 'entry')} in context", style="dim")
             if task.get("prompt"):
-                con.print(f"[bold cyan]task prompt[/] {escape(_short(task['prompt'], 2000))}")
+                con.print(f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000))}")
                 prompt_shown = str(task["prompt"])
         elif t == "message":
-            role = e.get("role")
-            for b in _blocks(e.get("content")):
-                bt = b.get("type")
-                if bt == "text" and b.get("text"):
-                    if role == "user" and prompt_shown is not None and b["text"].strip() == prompt_shown.strip():
-                        prompt_shown = None
-                        continue
-                    style = "bold cyan" if role == "user" else "bold magenta"
-                    con.print(f"[{style}]{role}[/] {escape(b['text'])}")
-                elif bt == "tool_use":
-                    fact = tools.get(b.get("id", ""), {})
-                    dur = fact.get("duration_ms")
-                    con.print(f"  [blue]→ {escape(str(b.get('name')))}[/] {escape(_short(b.get('input'), 200))}"
-                              + (f" [dim]({dur:.0f} ms)[/]" if isinstance(dur, int | float) else ""))
-                elif bt == "tool_result":
-                    text = _short(_result_text(b.get("content")), 300)
-                    if b.get("is_error"):
-                        con.print(f"  [bold red]✗ error[/] [red]{escape(text)}[/]")
-                    else:
-                        con.print(f"  [green]✓[/] [dim]{escape(text)}[/]")
+            _render_message(con, e, tools, prompt_shown)
+            if e.get("role") == "user" and prompt_shown is not None and any(
+                    b.get("type") == "text" and str(b.get("text", "")).strip() == prompt_shown.strip()
+                    for b in content_blocks(e.get("content"))):
+                prompt_shown = None
         elif t == "outcome.evaluation":
-            res = str(e.get("result"))
-            why = escape(_short(e.get("explanation") or "", 300))
-            con.print(f"[bold]evaluation[/] {e.get('outcome')} #{e.get('iteration')}: "
-                      f"[{_OUTCOME_STYLE.get(res, '')}]{res}[/]  {why}")
+            why = _m(_short(e.get("explanation") or "", 300))
+            con.print(f"[bold]evaluation[/] {_m(e.get('outcome'))} #{_m(e.get('iteration'))}: "
+                      f"{_styled(e.get('result'), _OUTCOME_STYLE)}  {why}")
         elif t == "subagent":
-            con.print(f"[bold yellow]sub-agent {e.get('event')}[/] {e.get('child_session_id')} "
-                      f"{escape(_short(e.get('brief') or '', 120))} {e.get('status') or ''}")
+            con.print(f"[bold yellow]sub-agent {_m(e.get('event'))}[/] {_m(e.get('child_session_id'))} "
+                      f"{_m(_short(e.get('brief') or '', 120))} {_m(e.get('status') or '')}")
         elif t == "session.end":
             totals = e.get("totals") or {}
-            style = _STATUS_STYLE.get(str(e.get("status") or ""), "")
-            con.print(f"[bold]end[/] [{style}]{e.get('status')}[/]  turns={totals.get('turns', '-')} "
-                      f"tokens={totals.get('input_tokens', 0) + totals.get('output_tokens', 0)} "
+            tokens = [totals.get(k) for k in ("input_tokens", "output_tokens")]
+            con.print(f"[bold]end[/] {_styled(e.get('status'), _STATUS_STYLE)}  turns={_m(totals.get('turns', '-'))} "
+                      f"tokens={sum(n for n in tokens if isinstance(n, int | float))} "
                       f"cost={_cost(totals.get('cost_usd'))}"
-                      + (f"  [red]{escape(str(e.get('error')))}[/]" if e.get("error") else ""))
+                      + (f"  [red]{_m(e.get('error'))}[/]" if e.get("error") else ""))
     if children:
         render_children_tree(children)
     for g in grades:
-        con.print(f"[bold]grade[/] {g.get('outcome')}: [{_OUTCOME_STYLE.get(str(g.get('result')), '')}]"
-                  f"{g.get('result')}[/] score={g.get('score')}")
+        con.print(f"[bold]grade[/] {_m(g.get('outcome'))}: {_styled(g.get('result'), _OUTCOME_STYLE)} "
+                  f"score={_m(g.get('score'))}")
     if stats.skipped:
         err().print(f"skipped {stats.skipped} unreadable line(s): "
                     f"{stats.corrupt} corrupt, {stats.truncated} truncated, {stats.unsupported} newer version",
                     style="yellow")
+
+
+def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]], prompt: str | None) -> None:
+    role = e.get("role")
+    for b in content_blocks(e.get("content")):
+        bt = b.get("type")
+        if bt == "text" and b.get("text"):
+            text = b["text"] if isinstance(b["text"], str) else _short(b["text"])
+            if role == "user" and prompt is not None and text.strip() == prompt.strip():
+                continue
+            style = "bold cyan" if role == "user" else "bold magenta"
+            con.print(f"[{style}]{_m(role)}[/] {_m(text)}")
+        elif bt == "tool_use":
+            dur = tools.get(str(b.get("id", "")), {}).get("duration_ms")
+            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200))}"
+                      + (f" [dim]({dur:.0f} ms)[/]" if isinstance(dur, int | float) and not isinstance(dur, bool)
+                         else ""))
+        elif bt == "tool_result":
+            text = _m(_short(result_text(b.get("content")), 300))
+            if b.get("is_error"):
+                con.print(f"  [bold red]✗ error[/] [red]{text}[/]")
+            else:
+                con.print(f"  [green]✓[/] [dim]{text}[/]")
 
 
 def render_children_tree(children: list[dict[str, Any]]) -> None:
@@ -149,14 +170,14 @@ def render_children_tree(children: list[dict[str, Any]]) -> None:
     for c in children:
         status = str(c.get("status") or "-")
         tokens = c.get("tokens")
-        facts = [f"[{_STATUS_STYLE.get(status, '')}]{status}[/]" if status in _STATUS_STYLE else escape(status)]
+        facts = [_styled(status, _STATUS_STYLE)]
         if c.get("turns") is not None:
             facts.append(f"{c['turns']} turn{'s' if c['turns'] != 1 else ''}")
         if tokens is not None:
             facts.append(f"{_fmt_tokens(tokens)} tokens")
         if c.get("cost_usd") is not None:
             facts.append(f"${c['cost_usd']:.4f}")
-        node = tree.add(f"[bold]{c.get('session_id')}[/]  " + " · ".join(facts))
+        node = tree.add(f"[bold]{_m(c.get('session_id'))}[/]  " + " · ".join(facts))
         if c.get("brief"):
             node.add(f"[cyan]brief[/] {escape(_short(c['brief'], 300))}")
         if c.get("error") and status != "completed":
@@ -164,10 +185,3 @@ def render_children_tree(children: list[dict[str, Any]]) -> None:
         if c.get("final_text"):
             node.add(f"[magenta]answer[/] {escape(_short(c['final_text'], 600))}")
     out().print(tree)
-
-
-def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    parts = [b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
-    return "\n".join(parts) if parts else _short(content)

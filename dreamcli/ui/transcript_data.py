@@ -6,20 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dreamcli.sessions.content import content_blocks, result_text
+
 _RESULT_CAP = 20_000  # characters of a tool result shown on the page
-
-
-def _blocks(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
-
-
-def _result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    parts = [b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
-    return "\n".join(parts) if parts else json.dumps(content, ensure_ascii=False, default=str)
 
 
 def _cap(text: str, limit: int = _RESULT_CAP) -> str:
@@ -36,7 +25,7 @@ def _result_of(event: dict[str, Any]) -> str | None:
     """The tool_use id when a message holds nothing but one tool result."""
     if event.get("type") != "message":
         return None
-    blocks = _blocks(event.get("content"))
+    blocks = content_blocks(event.get("content"))
     if len(blocks) == 1 and blocks[0].get("type") == "tool_result" and isinstance(blocks[0].get("tool_use_id"), str):
         return str(blocks[0]["tool_use_id"])
     return None
@@ -52,7 +41,7 @@ def transcript_page(events: list[dict[str, Any]], *, grades: list[dict[str, Any]
         if e.get("type") == "tool" and isinstance(e.get("tool_use_id"), str):
             facts[e["tool_use_id"]] = e
         if e.get("type") == "message":
-            for b in _blocks(e.get("content")):
+            for b in content_blocks(e.get("content")):
                 if b.get("type") == "tool_result" and isinstance(b.get("tool_use_id"), str):
                     results[b["tool_use_id"]] = b
     start = next((e for e in events if e.get("type") == "session.start"), {})
@@ -71,7 +60,7 @@ def transcript_page(events: list[dict[str, Any]], *, grades: list[dict[str, Any]
         if t == "message":
             role = str(e.get("role") or "")
             parts: list[dict[str, Any]] = []
-            for b in _blocks(e.get("content")):
+            for b in content_blocks(e.get("content")):
                 bt = b.get("type")
                 if bt == "text" and b.get("text"):
                     parts.append({"kind": "text", "text": str(b["text"])})
@@ -83,7 +72,7 @@ def transcript_page(events: list[dict[str, Any]], *, grades: list[dict[str, Any]
                     parts.append({
                         "kind": "tool", "id": tid, "name": str(b.get("name") or "?"), "summary": _short(b.get("input")),
                         "input": json.dumps(b.get("input"), indent=2, ensure_ascii=False, default=str),
-                        "result": None if res is None else _cap(_result_text(res.get("content"))),
+                        "result": None if res is None else _cap(result_text(res.get("content"))),
                         "is_error": bool(res and res.get("is_error")), "duration_ms": fact.get("duration_ms"),
                         "error_kind": fact.get("error_kind")})
                 elif bt == "thinking" and b.get("thinking"):
