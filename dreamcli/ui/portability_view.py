@@ -43,7 +43,9 @@ def _n(value: int) -> str:
 
 
 def render_import_summary(s: Any) -> None:
-    """The end-of-import summary: what was imported, skipped, and why."""
+    """The end-of-import summary: what was imported, skipped, and why (line types and statuses are named
+    by the transcripts, untrusted: escaped)."""
+    from rich.markup import escape
     from rich.table import Table
 
     con = out()
@@ -71,7 +73,7 @@ def render_import_summary(s: Any) -> None:
         if lines.malformed:
             detail.append(f"{_n(lines.malformed)} malformed")
         if lines.unknown:
-            kinds = ", ".join(f"{k} ×{v}" for k, v in sorted(lines.unknown.items(), key=lambda kv: -kv[1])[:5])
+            kinds = escape(", ".join(f"{k} ×{v}" for k, v in sorted(lines.unknown.items(), key=lambda kv: -kv[1])[:5]))
             detail.append(f"{_n(sum(lines.unknown.values()))} of unknown types ({kinds})")
         table.add_row("skipped", "[yellow]" + "; ".join(detail) + "[/]")
     t = s.totals
@@ -83,7 +85,8 @@ def render_import_summary(s: Any) -> None:
                            + (f", {_n(unanswered)} without a result" if unanswered else ""))
     statuses = getattr(s, "statuses", None)
     if statuses:
-        table.add_row("ended", ", ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items(), key=lambda kv: -kv[1])))
+        table.add_row("ended", escape(", ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items(),
+                                                                                 key=lambda kv: -kv[1]))))
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
     con.print(table)
     if s.sessions:

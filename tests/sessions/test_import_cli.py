@@ -224,3 +224,16 @@ def test_dry_run_json_reports_per_file_and_writes_nothing(tmp_path: Path) -> Non
     assert session_files(tmp_path / "ws") == []  # nothing imported
     human = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src), "--dry-run")
     assert human.exit_code == 0 and "edge_cases.jsonl" in human.stdout and "unknown" in human.stdout
+
+
+def test_line_types_named_by_a_transcript_are_printed_as_they_are(tmp_path: Path) -> None:
+    """The summary names unknown line types; one named like Rich markup stopped the import's summary with
+    an internal error (found by fuzzing)."""
+    src = tmp_path / "in"
+    shutil.copytree(SAMPLES, src)
+    first = sorted(src.rglob("*.jsonl"))[0]
+    text = first.read_text()
+    first.write_text(text + ("" if text.endswith("\n") else "\n") + json.dumps({"type": "[/]odd[bold]"}) + "\n")
+    r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src))
+    assert r.exit_code == 0, r.output
+    assert "[/]odd[bold] ×1" in r.stdout

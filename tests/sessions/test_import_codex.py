@@ -156,3 +156,19 @@ def test_default_path_follows_codex_home(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.delenv("CODEX_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_path() == tmp_path / ".codex" / "sessions"
+
+
+def test_a_line_of_a_shape_no_version_writes_is_skipped_and_counted(new_ws: Workspace, tmp_path: Path) -> None:
+    """Found by fuzzing: a list where an item's type belongs, a duration no float holds. Each stopped the
+    whole import with an internal error; now the line counts as malformed and the rest is imported."""
+    path, exp = codex_rollout(tmp_path / "sessions", thread_id=T1, start=utc(2026, 4, 1, 8), rounds=2)
+    odd = [{"timestamp": "2026-04-01T08:00:30Z", "type": "event_msg",
+            "payload": {"type": "item_completed", "item": {"type": ["CommandExecution"]}}},
+           {"timestamp": "2026-04-01T08:00:31Z", "type": "event_msg",
+            "payload": {"type": "exec_command_end", "call_id": "c9", "duration": {"secs": 10**400, "nanos": 0}}}]
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:3], *(json.dumps(o) for o in odd), *lines[3:]]) + "\n")
+    s = import_transcripts(new_ws, "codex", tmp_path / "sessions")
+    assert (s.transcripts, s.sessions, s.lines.malformed) == (1, 1, 2)
+    totals = sessions(new_ws)[T1][-1]["totals"]
+    assert (totals["tool_calls"], totals["turns"]) == (exp.tool_calls, exp.turns)

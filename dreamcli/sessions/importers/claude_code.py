@@ -16,6 +16,7 @@ from typing import Any
 from dreamcli.errors import InputError
 from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
+    ODD_LINE,
     ChildRef,
     LineCounts,
     LineStream,
@@ -330,40 +331,43 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     pending = list(t.children)  # file-based sub-agents, announced when the parent reaches their start
     announced: list[ChildRef] = []
     for _lineno, obj in ctx.lines(t, counts):
-        kind = obj.get("type")
-        if kind not in MESSAGE_TYPES:
-            name = _ignored_name(obj)
-            if name is not None:
-                counts.ignored[name] += 1
+        try:
+            kind = obj.get("type")
+            if kind not in MESSAGE_TYPES:
+                name = _ignored_name(obj)
+                if name is not None:
+                    counts.ignored[name] += 1
+                else:
+                    counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
+                continue
+            msg = obj.get("message")
+            blocks = _blocks(msg.get("content")) if isinstance(msg, dict) else None
+            if blocks is None or not isinstance(msg, dict):
+                counts.malformed += 1
+                continue
+            target = main
+            if not is_child_file and obj.get("isSidechain") is True:
+                target = sidechains.route(obj)
+            ts = target.ts(obj.get("timestamp"))
+            if pending and target is main:
+                ms = parse_ts_ms(ts)
+                while pending and ms is not None and pending[0].start_ms <= ms:
+                    ref = pending.pop(0)
+                    main.subagent(ref.start_ts, ref.session_id, ref.brief)
+                    announced.append(ref)
+            if kind == "assistant":
+                msg_id, stop = msg.get("id"), msg.get("stop_reason")
+                target.assistant(ts, msg_id if isinstance(msg_id, str) else None, blocks,
+                                 model=msg.get("model") if isinstance(msg.get("model"), str) else None,
+                                 stop_reason=stop if isinstance(stop, str) else None,
+                                 usage=clean_usage(msg.get("usage")))
+                if obj.get("isApiErrorMessage") is True:  # Claude Code's own line for a failed API call
+                    target.error = text_of(blocks, 300) or "API error"
             else:
-                counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
-            continue
-        msg = obj.get("message")
-        blocks = _blocks(msg.get("content")) if isinstance(msg, dict) else None
-        if blocks is None or not isinstance(msg, dict):
+                target.user(ts, blocks, origin=user_origin(obj, msg.get("content")))
+            counts.imported += 1
+        except ODD_LINE:  # a line of a shape no version writes (the transcript is untrusted): skipped
             counts.malformed += 1
-            continue
-        target = main
-        if not is_child_file and obj.get("isSidechain") is True:
-            target = sidechains.route(obj)
-        ts = target.ts(obj.get("timestamp"))
-        if pending and target is main:
-            ms = parse_ts_ms(ts)
-            while pending and ms is not None and pending[0].start_ms <= ms:
-                ref = pending.pop(0)
-                main.subagent(ref.start_ts, ref.session_id, ref.brief)
-                announced.append(ref)
-        if kind == "assistant":
-            msg_id = msg.get("id")
-            target.assistant(ts, msg_id if isinstance(msg_id, str) else None, blocks,
-                             model=msg.get("model") if isinstance(msg.get("model"), str) else None,
-                             stop_reason=msg.get("stop_reason") if isinstance(msg.get("stop_reason"), str) else None,
-                             usage=clean_usage(msg.get("usage")))
-            if obj.get("isApiErrorMessage") is True:  # Claude Code's own line for a failed API call
-                target.error = text_of(blocks, 300) or "API error"
-        else:
-            target.user(ts, blocks, origin=user_origin(obj, msg.get("content")))
-        counts.imported += 1
     sidechains.finish()
     for ref in pending:
         main.subagent(ref.start_ts, ref.session_id, ref.brief)

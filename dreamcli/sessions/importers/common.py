@@ -78,6 +78,11 @@ def ms_to_ts(ms: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+# What a converter raises on a line of a shape no version of the agent writes (a list where a name
+# belongs, a missing field): the line is counted as malformed and the rest of the transcript imported.
+ODD_LINE = (TypeError, AttributeError, ValueError, KeyError, IndexError, ArithmeticError)
+
+
 @dataclass
 class LineCounts:
     """What happened to the lines of the transcripts read."""

@@ -18,6 +18,7 @@ from typing import Any
 from dreamcli.errors import InputError
 from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
+    ODD_LINE,
     LineStream,
     Transcript,
     clean_ts,
@@ -118,42 +119,45 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     status = "completed"
     error: str | None = None
     for lineno, ev in ctx.lines(t, counts):
-        kind = ev.get("type")
-        if lineno == 1 and kind == HEADER:
-            counts.ignored[HEADER] += 1
-            continue
-        ts = b.ts(ev.get("processed_at"))
-        if kind in ("agent.message", *TOOL_USES):
-            if not in_turn:
-                turn, in_turn = turn + 1, True
-            if kind == "agent.message":
-                blocks = _blocks(ev.get("content"))
+        try:
+            kind = ev.get("type")
+            if lineno == 1 and kind == HEADER:
+                counts.ignored[HEADER] += 1
+                continue
+            ts = b.ts(ev.get("processed_at"))
+            if kind in ("agent.message", *TOOL_USES):
+                if not in_turn:
+                    turn, in_turn = turn + 1, True
+                if kind == "agent.message":
+                    blocks = _blocks(ev.get("content"))
+                else:
+                    blocks = [{"type": "tool_use", "id": str(ev.get("id")), "name": str(ev.get("name") or "tool"),
+                               "input": ev.get("input") if isinstance(ev.get("input"), dict) else {}}]
+                b.assistant(ts, f"{t.source_id}#turn{turn}", blocks, model=t.model)
+            elif kind == "user.message" or kind in TOOL_RESULTS:
+                in_turn = False
+                if kind == "user.message":
+                    b.user(ts, _blocks(ev.get("content")))
+                else:
+                    text = text_of(_blocks(ev.get("content"))) or ""
+                    tid = str(ev.get("tool_use_id") or ev.get("custom_tool_use_id"))
+                    b.user(ts, [{"type": "tool_result", "tool_use_id": tid, "content": text,
+                                 "is_error": ev.get("is_error") is True}])
+            elif kind == "span.model_request_end" and isinstance(ev.get("model_usage"), dict):
+                usage = clean_usage(ev["model_usage"]) or {}
+                if not b.attach_usage(usage):
+                    b.add_usage_only(usage)
+            elif kind == "session.error":
+                status = "error"
+                err: dict[str, Any] = ev["error"] if isinstance(ev.get("error"), dict) else {}
+                error = str(err.get("message") or err.get("type") or "session error")[:500]
+            elif kind in IGNORED:
+                counts.ignored[str(kind)] += 1
+                continue
             else:
-                blocks = [{"type": "tool_use", "id": str(ev.get("id")), "name": str(ev.get("name") or "tool"),
-                           "input": ev.get("input") if isinstance(ev.get("input"), dict) else {}}]
-            b.assistant(ts, f"{t.source_id}#turn{turn}", blocks, model=t.model)
-        elif kind == "user.message" or kind in TOOL_RESULTS:
-            in_turn = False
-            if kind == "user.message":
-                b.user(ts, _blocks(ev.get("content")))
-            else:
-                text = text_of(_blocks(ev.get("content"))) or ""
-                tid = str(ev.get("tool_use_id") or ev.get("custom_tool_use_id"))
-                b.user(ts, [{"type": "tool_result", "tool_use_id": tid, "content": text,
-                             "is_error": ev.get("is_error") is True}])
-        elif kind == "span.model_request_end" and isinstance(ev.get("model_usage"), dict):
-            usage = clean_usage(ev["model_usage"]) or {}
-            if not b.attach_usage(usage):
-                b.add_usage_only(usage)
-        elif kind == "session.error":
-            status = "error"
-            err: dict[str, Any] = ev["error"] if isinstance(ev.get("error"), dict) else {}
-            error = str(err.get("message") or err.get("type") or "session error")[:500]
-        elif kind in IGNORED:
-            counts.ignored[str(kind)] += 1
-            continue
-        else:
-            counts.unknown[str(kind)] += 1
-            continue
-        counts.imported += 1
+                counts.unknown[str(kind)] += 1
+                continue
+            counts.imported += 1
+        except ODD_LINE:  # a line of a shape no version writes (the transcript is untrusted): skipped
+            counts.malformed += 1
     b.end(status, **({"error": error} if error else {}))
