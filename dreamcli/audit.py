@@ -67,7 +67,13 @@ def _chain_and_commit(ws: Workspace, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+_TEXT = ("ts", "action", "actor", "playbook", "dream_id", "intent", "hash_before", "hash_after")
+_NUMBERS = ("version_before", "version_after")
+
+
 def iter_audit(ws: Workspace) -> Iterator[dict[str, Any]]:
+    """The audit records readers use: a line that is not JSON, or whose fields have types no command
+    writes (a list for a playbook's name), is skipped; `playbooks audit --verify` reports such lines."""
     if not ws.audit_path.exists():
         return
     with open(ws.audit_path, "rb") as f:
@@ -76,5 +82,6 @@ def iter_audit(ws: Workspace) -> Iterator[dict[str, Any]]:
                 rec = json.loads(raw)
             except ValueError:
                 continue
-            if isinstance(rec, dict):
+            if isinstance(rec, dict) and all(rec.get(k) is None or isinstance(rec[k], str) for k in _TEXT) and all(
+                    rec.get(k) is None or (isinstance(rec[k], int) and not isinstance(rec[k], bool)) for k in _NUMBERS):
                 yield rec

@@ -17,3 +17,13 @@ def finite(value: Any) -> float | None:
     except OverflowError:
         return None
     return value if math.isfinite(value) else None
+
+
+def held(value: Any) -> Any:
+    """`value`, or None for a number no index column holds and no strict JSON prints: NaN, infinities,
+    an integer past 64 bits (SQLite raised OverflowError on one)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return None
+    return value

@@ -13,6 +13,7 @@ from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.scan import Scanned
 from dreamcli.dream.signals import SessionInfo
 from dreamcli.dream.text import excerpt
+from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
@@ -45,7 +46,7 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
                 rec = json.loads(raw)
             except ValueError:
                 continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("session_id"), str):
+            if grade_problem(rec) is not None:
                 continue
             if rec.get("result") == "partial" or rec.get("skipped"):
                 continue  # --checks-only: grader criteria not judged, evidence neither way

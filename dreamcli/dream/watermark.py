@@ -55,7 +55,9 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return Watermark(playbook=playbook)
-    if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+    from dreamcli.dream.state_schema import watermark_problem
+
+    if not isinstance(data, dict) or data.get("v") != STATE_VERSION or watermark_problem(data) is not None:
         return Watermark(playbook=playbook)
     return Watermark(
         playbook=playbook,
@@ -83,9 +85,14 @@ def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
         with open(path, encoding="utf-8") as f:
-            return Aggregates.from_json(json.load(f))
-    except (OSError, ValueError, KeyError, TypeError):
+            data = json.load(f)
+    except (OSError, ValueError):
         return Aggregates()
+    from dreamcli.dream.state_schema import state_problem
+
+    if state_problem(data) is not None:  # values no dream wrote (a copied or edited workspace): start afresh
+        return Aggregates()
+    return Aggregates.from_json(data)
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:

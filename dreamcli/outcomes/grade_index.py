@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from dreamcli.codec import loads
+from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
 from dreamcli.workspace.home import Workspace
 
-INDEX_VERSION = 1  # PRAGMA user_version: another value is dropped and rebuilt from the grades file
+INDEX_VERSION = 2  # PRAGMA user_version: another value is dropped and rebuilt from the grades file
 LISTING_FIELDS = ("v", "ts", "grade_id", "session_id", "outcome", "result", "score")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS latest (session_id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -143,12 +144,12 @@ def _new_records(f: BinaryIO, offset: int) -> Iterator[tuple[dict[str, str], int
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:
-    """The listing fields of one grade line; None for a line `iter_grades` skips (or a non-string id)."""
+    """The listing fields of one grade line; None for a line `iter_grades` skips."""
     try:
         rec = _loads(raw)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(rec, dict) or not rec.get("session_id") or not isinstance(rec["session_id"], str):
+    if grade_problem(rec) is not None:
         return None
     return {k: rec[k] for k in LISTING_FIELDS if k in rec}
 

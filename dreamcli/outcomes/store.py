@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.ids import new_ulid
+from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.redaction import default_redactor
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line, open_append, write_all
@@ -103,7 +104,7 @@ class GradeAppender:
 
 
 def iter_grades(ws: Workspace) -> Iterator[dict[str, Any]]:
-    """Every readable grade record in append order; corrupt lines are skipped."""
+    """Every readable grade record in append order; corrupt lines and wrong-typed records are skipped."""
     path = grades_path(ws)
     if not path.exists():
         return
@@ -113,7 +114,7 @@ def iter_grades(ws: Workspace) -> Iterator[dict[str, Any]]:
                 rec = json.loads(raw)
             except ValueError:
                 continue
-            if isinstance(rec, dict) and rec.get("session_id"):
+            if grade_problem(rec) is None:
                 yield rec
 
 

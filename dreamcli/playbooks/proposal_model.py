@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dreamcli.errors import InputError, UsageError
+from dreamcli.numbers import finite
 from dreamcli.playbooks.model import ID_RE
 
 PROPOSAL_VERSION = 1
@@ -121,7 +122,7 @@ class Operation(_Open):
     @field_validator("impact", mode="before")
     @classmethod
     def _impact(cls, value: Any) -> Any:
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return finite(value)  # no float holds 10**400: no impact, as for a string
 
     @model_validator(mode="after")
     def _rules(self) -> Operation:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dreamcli.numbers import held
 from dreamcli.sessions import schema
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
@@ -76,26 +76,16 @@ def summarize(path: Path) -> SessionSummary | None:
         totals = last.get("totals") or {}
         summary.status = str(last.get("status") or "completed")
         summary.ended = last.get("ts")
-        summary.turns = _held(totals.get("turns"))
-        summary.input_tokens = _held(totals.get("input_tokens"))
-        summary.output_tokens = _held(totals.get("output_tokens"))
-        summary.cost_usd = _held(totals.get("cost_usd"))
-        summary.tool_errors = _held(totals.get("tool_errors"))
+        summary.turns = held(totals.get("turns"))
+        summary.input_tokens = held(totals.get("input_tokens"))
+        summary.output_tokens = held(totals.get("output_tokens"))
+        summary.cost_usd = held(totals.get("cost_usd"))
+        summary.tool_errors = held(totals.get("tool_errors"))
         outcome = last.get("outcome")
         if isinstance(outcome, dict):
             summary.outcome = outcome.get("result")
-            summary.score = _held(outcome.get("score"))
+            summary.score = held(outcome.get("score"))
     return summary
-
-
-def _held(value: Any) -> Any:
-    """`value`, or None for a number the index cannot hold and JSON output cannot print: NaN, infinities,
-    an integer past 64 bits (valid JSON in a log someone else wrote; SQLite raised OverflowError)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        return None
-    return value
 
 
 @dataclass
@@ -166,6 +156,6 @@ def apply_grades(summaries: Iterable[SessionSummary], grades: dict[str, dict[str
         g = grades.get(s.session_id)
         if g is not None and (s.outcome is None or g.get("ts", "") >= (s.ended or "")):
             s.outcome = g.get("result")
-            s.score = g.get("score")
+            s.score = held(g.get("score"))
         out.append(s)
     return out

@@ -18,6 +18,7 @@ from contextlib import closing
 from typing import Any, NamedTuple
 
 from dreamcli.codec import loads
+from dreamcli.numbers import held
 from dreamcli.sessions.summary import SessionFilter
 from dreamcli.store.index import fresh_connection, where_clause
 from dreamcli.store.index_schema import FIELDS, indented
@@ -100,7 +101,7 @@ def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
     _, sid, head, outcome, score, ended, a, b = row
     g = grades.get(sid)
     if g is not None and (outcome is None or g.get("ts", "") >= (ended or "")):
-        outcome, score = g.get("result"), g.get("score")
+        outcome, score = g.get("result"), held(g.get("score"))
     tokens = None if a is None and b is None else (a or 0) + (b or 0)
     o = "null" if outcome is None else _STRINGS.get(outcome) if type(outcome) is str else None
     s = repr(score) if type(score) is float and score - score == 0.0 else None  # finite: json writes its repr
@@ -141,7 +142,7 @@ def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, 
     g = grades.get(row[0])
     if g is not None and (row[_OUTCOME] is None or g.get("ts", "") >= (row[_ENDED] or "")):
         data["outcome"] = g.get("result")
-        data["score"] = g.get("score")
+        data["score"] = held(g.get("score"))
     return data
 
 

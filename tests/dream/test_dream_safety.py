@@ -189,3 +189,29 @@ def test_dry_run_with_samples_watermark_and_stale_temp_dir_writes_nothing(demo: 
     assert r.exit_code == 0, r.output
     assert _snapshot(root) == before
     assert stale.is_dir()
+
+
+@pytest.mark.parametrize("damage", ["proposed", "recoveries", "episodes"])
+def test_a_state_no_dream_wrote_is_read_as_none(demo: Path, damage: str) -> None:
+    """Found by fuzzing: aggregates.json with a string where an object belongs (a copied or edited
+    workspace) failed the next dream with an internal error; now the dream starts afresh."""
+    import json
+
+    from dreamcli.dream.watermark import load_aggregates
+    from dreamcli.workspace.home import Workspace
+
+    assert run("--home", str(demo), "dream", "--offline", "--all").exit_code == 0
+    path = demo / "state" / "dream" / "default" / "aggregates.json"
+    data = json.loads(path.read_text())
+    ws = Workspace(root=demo, source="option")
+    assert load_aggregates(ws, "default").to_json() == data  # what a dream wrote loads as it was written
+    if damage == "proposed":
+        data["proposed"] = {k: "x" for k in data["proposed"]} or {"k": "x"}
+    elif damage == "recoveries":
+        data["patterns"][0]["recoveries"] = "x"
+    else:
+        data["episodes"] = {k: ["t", "not a cost", 0, 0, None, True] for k in data["episodes"]}
+    path.write_text(json.dumps(data))
+    assert load_aggregates(ws, "default").to_json()["patterns"] == []
+    r = run("--home", str(demo), "dream", "--offline", "--all")
+    assert r.exit_code == 0, r.output

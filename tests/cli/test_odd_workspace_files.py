@@ -1,0 +1,76 @@
+"""Files of a workspace other than its session logs, with values no command writes (a copied or edited
+workspace): grades, the dream's state and the audit trail. Found by fuzzing; each failed a listing, a
+dream or an export with an internal error. Each reader now skips what has the wrong types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+from dreamcli.outcomes.grade_record import grade_problem
+
+pytestmark = pytest.mark.usefixtures("no_model")
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def dreamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("odd")
+    assert run("init", str(base / "p"), "--with-samples").exit_code == 0
+    home = base / "p" / ".dreamcli"
+    assert run("--home", str(home), "dream", "--offline", "--all").exit_code == 0
+    assert run("--home", str(home), "playbooks", "approve", "--all", "--yes").exit_code == 0
+    return home
+
+
+@pytest.fixture
+def home(dreamed: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(dreamed, tmp_path / "home")
+    return tmp_path / "home"
+
+
+def test_grade_records_with_wrong_types_are_skipped(home: Path) -> None:
+    grades = home / "grades" / "grades.jsonl"
+    lines = grades.read_text().splitlines()
+    first = json.loads(lines[0])
+    odd = [{**first, "ts": ["2026"]}, {**first, "score": "high"}, {**first, "criteria": 3},
+           {**first, "result": {"x": 1}}, {**first, "score": 10**400}]
+    grades.write_text("\n".join([*lines, *(json.dumps(o) for o in odd)]) + "\n")
+    assert [grade_problem(o) for o in odd[:4]] == ["wrong type for 'ts'", "wrong type for 'score'",
+                                                    "wrong type for 'criteria'", "wrong type for 'result'"]
+    for args in (["sessions", "list"], ["sessions", "list", "--json"], ["dream", "--offline", "--all"]):
+        r = run("--home", str(home), *args)
+        assert r.exit_code == 0 and "internal error" not in r.output, (args, r.output)
+    listed = json.loads(run("--home", str(home), "sessions", "list", "--json", "--limit", "100").stdout)
+    assert all(s["score"] is None or isinstance(s["score"], float) for s in listed["sessions"])
+
+
+@pytest.mark.parametrize("field,value", [("grades_offset", -5), ("deferred", "x"), ("last_session_id", 7)])
+def test_a_watermark_no_dream_wrote_starts_afresh(home: Path, field: str, value: object) -> None:
+    path = home / "state" / "dream" / "default" / "watermark.json"
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, field: value}))
+    r = run("--home", str(home), "dream", "--offline", "--all", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["inputs"]["sessions"] > 0  # every session read again
+
+
+def test_audit_records_with_wrong_types_are_skipped_by_readers(home: Path) -> None:
+    audit = home / "audit.jsonl"
+    lines = audit.read_text().splitlines()
+    odd = {**json.loads(lines[-1]), "playbook": ["default"], "version_after": "1"}
+    audit.write_text("\n".join([*lines, json.dumps(odd)]) + "\n")
+    for args in (["export", "-o", str(home / "b.tar.gz")], ["playbooks", "history", "default"], ["playbooks", "audit"]):
+        r = run("--home", str(home), *args)
+        assert r.exit_code == 0 and "internal error" not in r.output, (args, r.output)
+    r = run("--home", str(home), "playbooks", "audit", "--verify")
+    assert r.exit_code != 0  # the edited trail is reported
