@@ -3,7 +3,10 @@ other files and bundles, each with values swapped for odd ones (markup, numbers 
 integers past 64 bits, lists where names belong). A trial fails when a command ends with an internal
 error (a traceback), whatever its exit code: a bad input must give data, a note or a one-line error.
 
-Run from the repo root: `python bench/fuzz_cli.py [--target logs|transcripts|files|bundles] [--trials 30]
+A fifth target, **tools**, has a scripted model (FakeAnthropic on 127.0.0.1) call the agent's tools with odd
+inputs; a trial also fails when a file outside the working directory changed.
+
+Run from the repo root: `python bench/fuzz_cli.py [--target logs|transcripts|files|bundles|tools] [--trials 30]
 [--seed 1] [--keep DIR]`. Prints one line per failed trial and a summary; exits 1 when any failed.
 Commands run in this process through Typer's CliRunner, in workspaces under a temporary directory.
 To fuzz another tree of the code: `PYTHONPATH=TREE python bench/fuzz_cli.py` (docs/reliability.md).
@@ -38,6 +41,13 @@ from dreamcli.cli.app import app  # noqa: E402
 ODD: list[Any] = [None, True, False, 0, -1, 10**400, -(10**30), 1.5, 1e308, float("nan"), float("inf"), "", "x",
                   "[/]", "\u202e[bold]", "a" * 3000, [], [1], {}, {"a": 1}, [{"type": "text", "text": 5}],
                   "2026-13-45T99:99:99Z", 2**63]
+TOOL_KEYS = {"bash": ["command", "timeout", "restart"], "read": ["path", "offset", "limit"],
+             "write": ["path", "content"], "edit": ["path", "old_string", "new_string", "replace_all"],
+             "glob": ["pattern", "path"], "grep": ["pattern", "path", "glob"],
+             "memory": ["command", "path", "file_text", "old_str", "new_str", "insert_line", "insert_text",
+                        "view_range", "old_path", "new_path"]}
+PATHS = ["../outside/secret.txt", "/etc/passwd", "sub/../../outside/x", "link/secret.txt", "~/.ssh/id_rsa",
+         "**/*", "a.txt", "/memories/../../x", "/memories/a.md", "\x00", "a\nb", "[/]"]
 FIDELITY = ROOT / "tests" / "sessions" / "fidelity"
 SPEC = ROOT / "sample_outcomes" / "contract-review.yaml"
 
@@ -189,6 +199,38 @@ class Fuzz:
                       ["sessions", "list"], ["dream", "--offline", "--all"]]
 
 
+    # --- the agent's tools, called by a scripted model --------------------------------------------------
+    def tools(self, server: Any) -> tuple[Path, list[list[str]]]:
+        from dreamcli.testing import text_reply, tool_reply
+
+        wd, outside = self.work / "wd", self.work / "outside"
+        for d in (wd, outside):
+            shutil.rmtree(d, ignore_errors=True)
+        (wd / "sub").mkdir(parents=True)
+        (wd / "a.txt").write_text("alpha\n")
+        outside.mkdir()
+        (outside / "secret.txt").write_text("top secret\n")
+        (wd / "link").symlink_to(outside)
+        calls = []
+        for i in range(self.rnd.randint(1, 4)):
+            tool = self.rnd.choice(sorted(TOOL_KEYS))
+            keys = self.rnd.sample(TOOL_KEYS[tool], self.rnd.randint(1, len(TOOL_KEYS[tool])))
+            calls.append({"type": "tool_use", "id": f"toolu_{i}", "name": self.rnd.choice([tool, tool, "nope"]),
+                          "input": {k: self.rnd.choice(PATHS if self.rnd.random() < 0.7 else ODD) for k in keys}})
+        server.expect(tool_reply(*calls), text_reply("done"))
+        home = self.fresh("tools")
+        approve = ["--yes"] if self.rnd.random() < 0.5 else ["--allow", "echo *"]
+        return home, [["run", "-p", "go", "--workdir", str(wd), *approve]]
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and not f.is_symlink():
+            h.update(str(f).encode() + f.read_bytes())
+    return h.hexdigest()
+
+
 def sample_workspace(work: Path) -> tuple[Path, Path]:
     """A workspace with the bundled samples dreamed and approved, and its exported bundle."""
     CliRunner().invoke(app, ["init", str(work / "proj"), "--with-samples"])
@@ -201,7 +243,7 @@ def sample_workspace(work: Path) -> tuple[Path, Path]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--target", action="append", choices=["logs", "transcripts", "files", "bundles"])
+    ap.add_argument("--target", action="append", choices=["logs", "transcripts", "files", "bundles", "tools"])
     ap.add_argument("--trials", type=int, default=30, help="trials per target")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="copy the workspaces of failed trials here")
@@ -209,20 +251,29 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dreamcli-fuzz-"))
     base, bundle = sample_workspace(work / "base")
     failed = runs = 0
-    for target in args.target or ["logs", "transcripts", "files", "bundles"]:
+    from dreamcli.testing import FakeAnthropic
+
+    server = FakeAnthropic().start()
+    server.allow_leftovers = True
+    os.environ.update(ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="sk-ant-fuzz")
+    for target in args.target or ["logs", "transcripts", "files", "bundles", "tools"]:
         fz = Fuzz(random.Random(f"{args.seed}:{target}"), work)
         for trial in range(args.trials):
             home, commands = (fz.files(base) if target == "files" else fz.bundles(bundle) if target == "bundles"
-                              else getattr(fz, target)())
+                              else fz.tools(server) if target == "tools" else getattr(fz, target)())
+            before = _digest(work / "outside") if target == "tools" else ""
             for command in commands:
                 runs += 1
                 problem = invoke(home, command)
+                if problem is None and target == "tools" and _digest(work / "outside") != before:
+                    problem = "a file outside the working directory changed"
                 if problem is not None:
                     failed += 1
                     print(f"{target} trial {trial}: {' '.join(command[:3])}: {problem}")
                     if args.keep:
                         shutil.copytree(home, args.keep / f"{target}-{trial}", dirs_exist_ok=True)
                     break
+    server.stop()
     shutil.rmtree(work, ignore_errors=True)
     print(f"{runs} command runs, {failed} trials ended in an internal error (seed {args.seed}, "
           f"{args.trials} trials per target)")
