@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import InputError
+from dreamcli.workspace.fsutil import read_private
 
 if TYPE_CHECKING:
     from dreamcli.workspace.home import Workspace
@@ -158,18 +159,9 @@ class RememberedAllows:
     @classmethod
     def load(cls, path: Path, root: Path | None = None) -> RememberedAllows:
         here = _identity(root)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
+        raw = read_private(path, "remembered approvals")
+        if raw is None:
             return cls(path, root_id=here)
-        except OSError as e:
-            raise InputError(f"cannot read remembered approvals: {e.strerror}", file=str(path)) from None
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            raw = f.read()
-        if st.st_uid != os.getuid() or st.st_mode & 0o077:
-            raise InputError("remembered approvals must be this user's file, mode 0600; delete it to be "
-                             "asked again", file=str(path))
         try:
             data = json.loads(raw)
             commands, writes = data.get("allow_commands", []), data.get("allow_writes", [])

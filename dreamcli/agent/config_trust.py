@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import InputError
+from dreamcli.workspace.fsutil import read_private
 
 if TYPE_CHECKING:
     from dreamcli.config import Config
@@ -106,17 +107,9 @@ def _identity(ws: Workspace) -> list[int] | None:
 
 def _records() -> dict[str, Any]:
     path = trust_file()
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
+    raw = read_private(path, "the trusted workspaces")
+    if raw is None:
         return {}
-    except OSError as e:
-        raise InputError(f"cannot read the trusted workspaces: {e.strerror}", file=str(path)) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        raw = f.read()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise InputError("the trusted workspaces must be this user's file, mode 0600", file=str(path))
     try:
         data = json.loads(raw)
         records = data["workspaces"]

@@ -84,3 +84,24 @@ def append_line(path: Path, line: str, *, fsync: bool = False) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_private(path: Path, what: str) -> bytes | None:
+    """The bytes of a file that grants something (remembered approvals, trusted workspaces): None when it
+    does not exist; InputError (exit 2) naming `what` when it cannot be read, is a symlink, or is not
+    this user's file with mode 0600 (a file another user or a checkout wrote is never honoured)."""
+    from dreamcli.errors import InputError
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror}", file=str(path)) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        raw = f.read()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise InputError(f"{what} must be this user's file, mode 0600; delete it to be asked again",
+                         file=str(path))
+    return raw
