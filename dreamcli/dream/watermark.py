@@ -23,7 +23,7 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
+from dreamcli.workspace.fsutil import FILE_MODE, append_line, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
@@ -57,7 +57,10 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
         return Watermark(playbook=playbook)
     from dreamcli.dream.state_schema import watermark_problem
 
-    if not isinstance(data, dict) or data.get("v") != STATE_VERSION or watermark_problem(data) is not None:
+    if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+        return Watermark(playbook=playbook)
+    if (problem := watermark_problem(data)) is not None:
+        _discarded(ws, path, problem)
         return Watermark(playbook=playbook)
     return Watermark(
         playbook=playbook,
@@ -90,9 +93,17 @@ def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
         return Aggregates()
     from dreamcli.dream.state_schema import state_problem
 
-    if state_problem(data) is not None:  # values no dream wrote (a copied or edited workspace): start afresh
+    if (problem := state_problem(data)) is not None:  # values no dream wrote (a copied or edited workspace)
+        _discarded(ws, path, problem)
         return Aggregates()
     return Aggregates.from_json(data)
+
+
+def _discarded(ws: Workspace, path: Path, problem: str) -> None:
+    """Say in logs/dream.log why a state file was set aside (the dream starts afresh without it)."""
+    with contextlib.suppress(OSError):
+        append_line(ws.logs_dir / "dream.log", f"{now_rfc3339()} state {path.name} of {path.parent.name} set aside: "
+                                               f"{problem[:200]}; starting afresh")
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:

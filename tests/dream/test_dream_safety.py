@@ -213,5 +213,6 @@ def test_a_state_no_dream_wrote_is_read_as_none(demo: Path, damage: str) -> None
         data["episodes"] = {k: ["t", "not a cost", 0, 0, None, True] for k in data["episodes"]}
     path.write_text(json.dumps(data))
     assert load_aggregates(ws, "default").to_json()["patterns"] == []
+    assert "state aggregates.json of default set aside: " in (demo / "state" / "logs" / "dream.log").read_text()
     r = run("--home", str(demo), "dream", "--offline", "--all")
     assert r.exit_code == 0, r.output
