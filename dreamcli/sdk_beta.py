@@ -58,7 +58,9 @@ def managed_agents_missing(client: Any) -> str | None:
 
 
 def _dump(obj: Any) -> dict[str, Any]:
-    data = obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
+    # warnings=False: a value the SDK's types did not expect (a newer API's enum, an odd event) is kept as
+    # it came, and the importers judge it; pydantic would print a serialization warning for each
+    data = obj.model_dump(mode="json", warnings=False) if hasattr(obj, "model_dump") else dict(obj)
     return data if isinstance(data, dict) else {}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pytest
 
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import iter_events
@@ -111,3 +114,17 @@ def test_beta_not_enabled_is_one_line_exit_4(fake_anthropic: FakeAnthropic, ws: 
     result = cli(ws, "cloud", "sessions", "pull")
     assert result.exit_code == 4
     assert result.stderr.count("\n") == 1 and "beta is not enabled" in result.stderr
+
+
+def test_events_of_shapes_the_sdk_does_not_expect_pull_quietly(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                              recwarn: pytest.WarningsRecorder) -> None:
+    """An API newer than the SDK (or a fuzzer) sends values its types do not name: pydantic printed a
+    serialization warning for each; the importers judge them instead."""
+    events = _conversation()
+    events[-1] = {"type": "session.status_idle", "stop_reason": 7}
+    events.insert(2, {"type": "agent.message", "content": [{"type": "text", "text": 5}]})
+    data(fake_anthropic).add_session(events=events)
+    result = cli(ws, "cloud", "sessions", "pull", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert not [w for w in recwarn if "serializ" in str(w.message).lower()]  # each was a line on stderr
+    assert json.loads(result.stdout)["imported"] == 1
