@@ -38,13 +38,18 @@ def trust_file() -> Path:
 
 
 def workspace_commands(ws: Workspace) -> list[str] | None:
-    """`approvals.allow_commands` as the workspace's own config.yaml sets it; None when it does not."""
-    from dreamcli.config import config_layers
+    """`approvals.allow_commands` as the workspace's own config.yaml sets it, read as the configuration
+    reads it (a YAML `!!binary` item is the text it decodes to); None when the file does not set it."""
+    return _layer_commands(ws, "workspace")
+
+
+def _layer_commands(ws: Workspace, layer: str) -> list[str] | None:
+    from dreamcli.config import ApprovalsConfig, config_layers
 
     for source, _, data in config_layers(ws.config_path):
-        approvals = data.get("approvals") if source == "workspace" else None
+        approvals = data.get("approvals") if source == layer else None
         if isinstance(approvals, dict) and "allow_commands" in approvals:
-            return [str(p) for p in approvals["allow_commands"] or []]
+            return list(ApprovalsConfig.model_validate(approvals).allow_commands)
     return None
 
 
@@ -63,15 +68,9 @@ def honoured_commands(ws: Workspace, config: Config) -> tuple[list[str], str | N
     this user has not trusted (the list below it then holds: the user's config, else none)."""
     patterns = list(config.approvals.allow_commands)
     here = workspace_commands(ws)
-    if not here or here != patterns or is_trusted(ws, here):
+    if not here or is_trusted(ws, here):
         return patterns, None
-    from dreamcli.config import config_layers
-
-    below: list[str] = []
-    for source, _, data in config_layers(ws.config_path):
-        approvals = data.get("approvals") if source == "user" else None
-        if isinstance(approvals, dict) and isinstance(approvals.get("allow_commands"), list):
-            below = [str(p) for p in approvals["allow_commands"]]
+    below = _layer_commands(ws, "user") or []
     n = len(here)
     return below, (f"{ws.config_path}: approvals.allow_commands ({n} pattern{'s' if n != 1 else ''}) is not "
                    f"trusted here, so those commands are asked about; if you wrote it: dreamcli --home "

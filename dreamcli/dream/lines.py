@@ -105,7 +105,7 @@ def success_ids(raw: bytes) -> list[str] | None:
     block. The caller has checked the cheap head conditions (`maybe_successes`)."""
     try:
         line = _user.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
         return _heuristic_ids(raw)
     if isinstance(line.content, str):
         return None
@@ -130,7 +130,7 @@ def message_event(raw: bytes) -> dict[str, Any] | None:
     when the line must go the full way (not a message, wrong types, or anything the typed decoder refuses)."""
     try:
         m = _message.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
         return None
     if m.v != 1 or m.type != "message" or counts_problem(m.usage) or counts_problem(m.totals):
         return None
@@ -182,7 +182,7 @@ def quiet_ts(raw: bytes) -> Any:
             if sub.type != "subagent" or sub.v != 1:
                 return _MISSING
             return None if sub.ts is msgspec.UNSET else sub.ts
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
         return _MISSING
     return _MISSING
 

@@ -59,6 +59,10 @@ def nothing_new(ws: Workspace, playbook: str) -> bool:
         return False
     if not isinstance(mark, dict) or mark.get("v") != 1 or not mark.get("last_session_id"):
         return False
+    from dreamcli.dream.state_schema import watermark_problem
+
+    if watermark_problem(mark) is not None:  # the dream sets it aside: not the fast path's to judge
+        return False
     if mark.get("deferred"):
         return False
     try:

@@ -84,10 +84,10 @@ def workers_for(total_bytes: int) -> int:
 
 def scan_one(source: Source, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope,
              now: datetime) -> SessionInfo | None:
-    """One session from its file or its store (None: no readable session, or gone from the bucket)."""
+    """One session from its file or its store (None: no readable session, or gone since it was listed)."""
     try:
         f = open_source(source)
-    except KeyError:
+    except (KeyError, FileNotFoundError):
         return None
     with f:
         return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)

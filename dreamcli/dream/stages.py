@@ -127,7 +127,9 @@ def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:
 def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress | None = None) -> Findings:
     """Read the selected sessions into the aggregates, then join the grades."""
     stored = load_aggregates(ws, sel.name)
-    agg = stored if sel.mode == "new" else Aggregates(proposed=dict(stored.proposed), entry_use=stored.entry_use)
+    # a watermark set aside reads every session again: from empty patterns, or they would count twice
+    agg = stored if sel.mode == "new" and not sel.mark.set_aside else Aggregates(
+        proposed=dict(stored.proposed), entry_use=stored.entry_use)
     for pattern in agg.patterns.values():
         pattern.touched = False
     scope = make_scope(sel.name, sel.playbook, opts.task)

@@ -40,6 +40,7 @@ class Watermark:
     sessions_dreamed: int = 0
     arrivals_offset: int = 0  # bytes of state/session-arrivals.jsonl already taken into account
     arrivals_next: int = field(default=0, repr=False)  # set by selection; saved as arrivals_offset
+    set_aside: bool = field(default=False, repr=False)  # the stored file had values no dream wrote (not saved)
 
     def is_new(self, session_id: str) -> bool:
         return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
@@ -61,7 +62,7 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
         return Watermark(playbook=playbook)
     if (problem := watermark_problem(data)) is not None:
         _discarded(ws, path, problem)
-        return Watermark(playbook=playbook)
+        return Watermark(playbook=playbook, set_aside=True)
     return Watermark(
         playbook=playbook,
         last_session_id=data.get("last_session_id"),
@@ -80,6 +81,7 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
     mark.updated = now_rfc3339()
     data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
     data.pop("arrivals_next", None)
+    data.pop("set_aside", None)
     folder = into if into is not None else state_dir(ws, mark.playbook)
     atomic_write_text(folder / "watermark.json", json.dumps(data, indent=1) + "\n")
 

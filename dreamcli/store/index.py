@@ -67,7 +67,9 @@ def _owner(ws: Workspace) -> tuple[str, int, int] | None:
         st = os.stat(ws.root)
     except OSError:
         return None
-    return str(ws.root.resolve()), st.st_dev, st.st_ino
+    # the path as rows hold it (a symlink's, if given so), not resolved: a workspace reached by another path
+    # lists its files again, so no row names a path that only another way to it had
+    return os.path.abspath(ws.root), st.st_dev, st.st_ino
 
 
 def _owned(db: sqlite3.Connection, owner: tuple[str, int, int] | None) -> bool:

@@ -27,7 +27,7 @@ CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
 CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (rel, session_id, parent_session_id) WHERE listable = 1;
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
--- the workspace the rows were listed in (its resolved path, device and inode): rows hold absolute paths,
+-- the workspace the rows were listed in (its path as given, device and inode): rows hold absolute paths,
 -- so a copied, moved or unpacked workspace lists its own files again instead of trusting these
 CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 0), root TEXT, dev INTEGER, ino INTEGER);
 """

@@ -113,3 +113,15 @@ def test_a_damaged_or_shared_trust_file_is_a_clear_error(cloned: Workspace, trus
     trust_file.chmod(0o644)
     r = invoke("--home", str(cloned.root), "config", "trust")
     assert r.exit_code == 2 and "mode 0600" in r.stderr
+
+
+def test_a_list_written_in_another_yaml_form_still_needs_trust(cloned: Workspace, trust_file: Path) -> None:
+    """Found in review: a `!!binary` item is `rm -rf *` to the configuration but was compared as
+    `b'rm -rf *'`, so the untrusted list was honoured without a warning."""
+    cloned.config_path.write_text("approvals:\n  allow_commands: [!!binary cm0gLXJmICo=]\n")
+    config = load_config(cloned.config_path)
+    assert config.approvals.allow_commands == ["rm -rf *"]
+    honoured, warning = config_trust.honoured_commands(cloned, config)
+    assert honoured == [] and warning is not None
+    assert invoke("--home", str(cloned.root), "config", "trust").exit_code == 0
+    assert config_trust.honoured_commands(cloned, config) == (["rm -rf *"], None)

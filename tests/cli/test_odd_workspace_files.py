@@ -74,3 +74,30 @@ def test_audit_records_with_wrong_types_are_skipped_by_readers(home: Path) -> No
         assert r.exit_code == 0 and "internal error" not in r.output, (args, r.output)
     r = run("--home", str(home), "playbooks", "audit", "--verify")
     assert r.exit_code != 0  # the edited trail is reported
+
+
+@pytest.mark.parametrize("value", ["abc", [1], {"a": 1}, -1])
+def test_the_cron_fast_path_leaves_an_odd_watermark_to_the_dream(home: Path, value: object) -> None:
+    """Found in review: `dream` (new sessions only, the cron path) read the watermark untyped first and
+    failed on `int("abc")`; and a watermark set aside kept its patterns while every session was read
+    again, counting each twice."""
+    state = home / "state" / "dream" / "default"
+    before = json.loads((state / "aggregates.json").read_text())["sessions_seen"]
+    data = json.loads((state / "watermark.json").read_text())
+    (state / "watermark.json").write_text(json.dumps({**data, "grades_offset": value}))
+    r = run("--home", str(home), "dream", "--offline")
+    assert r.exit_code == 0, r.output
+    assert json.loads((state / "aggregates.json").read_text())["sessions_seen"] == before
+
+
+def test_an_index_listed_through_a_symlink_is_listed_again_through_the_real_path(home: Path) -> None:
+    """Found in review: rows kept the symlink's paths while the index counted as the real path's, so
+    after the link was removed the dream opened files that were not there."""
+    link = home.parent / "link"
+    link.symlink_to(home)
+    assert run("--home", str(link), "sessions", "reindex").exit_code == 0
+    link.unlink()
+    r = run("--home", str(home), "sessions", "list", "--json", "--limit", "100")
+    assert r.exit_code == 0 and all(s["path"].startswith(str(home)) for s in json.loads(r.stdout)["sessions"])
+    r = run("--home", str(home), "dream", "--offline", "--all", "--dry-run")
+    assert r.exit_code == 0 and "internal error" not in r.output, r.output

@@ -130,3 +130,15 @@ _FIELDS = ["role", "content", "ts", "session_id", "seq", "model", "stop_reason",
 def test_typed_messages_never_take_a_line_the_reader_refuses(fields: dict[str, Any]) -> None:
     raw = line("message", **{"role": "user", "content": "x", **fields})
     agrees_with_the_reader(raw)
+
+
+def test_lines_nested_past_what_msgspec_decodes_go_the_full_way() -> None:
+    """Found in review: msgspec raises RecursionError (not DecodeError) on deep nesting, and the dream
+    stopped with an internal error where the reader counts the line corrupt."""
+    deep = "[" * 3000 + "]" * 3000
+    for raw in (line("message", role="assistant", content="x")[:-2] + f',"extra":{deep}}}\n'.encode(),
+                results(ok("toolu_1"))[:-2] + f',"extra":{deep}}}\n'.encode(),
+                line("tool", tool_use_id="toolu_1", name="bash")[:-2] + f',"extra":{deep}}}\n'.encode()):
+        assert message_event(raw) is None and parse_line(raw) is None
+        success_ids(raw)
+        quiet_ts(raw)
