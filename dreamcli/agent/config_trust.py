@@ -71,6 +71,8 @@ def honoured_commands(ws: Workspace, config: Config) -> tuple[list[str], str | N
     if not here or is_trusted(ws, here):
         return patterns, None
     below = _layer_commands(ws, "user") or []
+    if set(here) <= set(below):  # the user's own list allows all of it already: nothing to ask about
+        return below, None
     n = len(here)
     return below, (f"{ws.config_path}: approvals.allow_commands ({n} pattern{'s' if n != 1 else ''}) is not "
                    f"trusted here, so those commands are asked about; if you wrote it: dreamcli --home "

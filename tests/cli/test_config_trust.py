@@ -97,6 +97,8 @@ def test_the_users_own_config_needs_no_trust(cloned: Workspace, trust_file: Path
     monkeypatch.setenv("DREAMCLI_CONFIG", str(user))
     # the workspace's list is not trusted: the user's list below it holds
     assert config_trust.honoured_commands(cloned, load_config(cloned.config_path))[0] == ["ls *"]
+    cloned.config_path.write_text('approvals:\n  allow_commands: ["ls *"]\n')  # the user's own list: no warning
+    assert config_trust.honoured_commands(cloned, load_config(cloned.config_path)) == (["ls *"], None)
     cloned.config_path.write_text("dream:\n  min_support: 2\n")
     assert config_trust.honoured_commands(cloned, load_config(cloned.config_path)) == (["ls *"], None)
     r = invoke("--home", str(cloned.root), "config", "trust")
