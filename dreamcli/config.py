@@ -116,8 +116,11 @@ def config_layers(path: Path) -> list[tuple[str, Path, dict[str, Any]]]:
     """(source, file, data) of each config file that exists, lowest first: the user's, then the
     workspace's. Each is validated on its own, so an error names its file and line."""
     layers = []
-    for source, file in (("user", user_config_path()), ("workspace", Path(path))):
-        if not file.exists() or (source == "user" and file.resolve() == Path(path).resolve()):
+    user = user_config_path()
+    for source, file in (("user", user), ("workspace", Path(path))):
+        # the workspace's file is the user's own (a symlink to it, or DREAMCLI_CONFIG naming it): one layer,
+        # the user's, whose lists need no trust (dreamcli.agent.config_trust)
+        if not file.exists() or (source == "workspace" and user.exists() and file.resolve() == user.resolve()):
             continue
         doc = load_yaml_file(file)
         if doc.data is None:

@@ -6,7 +6,8 @@ commands with nobody asked. A run honours that list only once this user has trus
 `dreamcli config trust`, which records the workspace (its directory's path, device and inode) and a
 digest of the list in a file of the user's, outside every workspace (`trust_file`). Until then, and
 again after the list changes, the commands are asked about (refused without a terminal) and the run
-says how to trust them. Lists from the user's own config or given in code need no trust.
+says how to trust them. The user's own config needs no trust; when the workspace's file sets a list,
+the list in effect (whatever gave it) must be the one trusted.
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ def honoured_commands(ws: Workspace, config: Config) -> tuple[list[str], str | N
     this user has not trusted (the list below it then holds: the user's config, else none)."""
     patterns = list(config.approvals.allow_commands)
     here = workspace_commands(ws)
-    if not here or is_trusted(ws, here):
+    if here is None or is_trusted(ws, patterns):  # the list in effect is the one trusted (or none is set here)
         return patterns, None
     below = _layer_commands(ws, "user") or []
-    if set(here) <= set(below):  # the user's own list allows all of it already: nothing to ask about
+    if set(patterns) <= set(below):  # the user's own list allows all of it already: nothing to ask about
         return below, None
     n = len(here)
     return below, (f"{ws.config_path}: approvals.allow_commands ({n} pattern{'s' if n != 1 else ''}) is not "

@@ -64,6 +64,9 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
         dream_journal.recover(ws)  # a dream killed mid-publish: roll it forward or back first
         clean_stale_tmp(ws)
     sel = stages.select(ws, config, opts)
+    if not opts.dry_run:
+        for problem in sel.set_aside:
+            _log(ws, f"dream playbook={sel.name} state set aside ({problem[:200]}): reading every session again")
     if sel.nothing_new():
         stages.settle_nothing_new(ws, sel, opts.dry_run)
         if not opts.dry_run:

@@ -42,6 +42,8 @@ class Selection:
     playbook: Any  # the live Playbook, or None
     mode: str  # new | all | explicit
     mark: Watermark
+    stored: Aggregates  # the patterns of earlier dreams
+    set_aside: list[str]  # state files with values no dream wrote, and why (logged by the engine)
     paths: list[str | StoreRef]  # session files, or sessions in object storage (read from the bucket)
     last_id: str
     grades_size: int
@@ -86,7 +88,11 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     from dreamcli.playbooks.store import check_name
 
     name = check_name(opts.playbook or config.playbooks.default)
-    mark = load_watermark(ws, name)
+    problems: list[str] = []
+    mark = load_watermark(ws, name, problems)
+    stored = load_aggregates(ws, name, problems)
+    if problems:  # state set aside: every session is read again (scan starts from empty patterns)
+        mark = Watermark(playbook=name)
     mode = opts.mode
     bucket = _bucket(ws, config)
     files = new_session_files(ws, mark, bucket) if mode == "new" else selected_files(
@@ -94,7 +100,8 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     grades_size = grade_join.grades_size(ws)
     if grades_size < mark.grades_offset:
         mark.grades_offset = 0  # the grades file was replaced
-    return Selection(name=name, playbook=load_playbook(ws, name), mode=mode, mark=mark,
+    return Selection(name=name, playbook=load_playbook(ws, name), mode=mode, mark=mark, stored=stored,
+                     set_aside=problems,
                      # plain strings for files (a Path per session costs more than needed), store refs as they are
                      paths=[p if isinstance(p, StoreRef) else str(p) for p in files],
                      last_id=max((source_id(p) for p in files), default=""), grades_size=grades_size,
@@ -126,10 +133,11 @@ def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:
 
 def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress | None = None) -> Findings:
     """Read the selected sessions into the aggregates, then join the grades."""
-    stored = load_aggregates(ws, sel.name)
-    # a watermark set aside reads every session again: from empty patterns, or they would count twice
-    agg = stored if sel.mode == "new" and not sel.mark.set_aside else Aggregates(
-        proposed=dict(stored.proposed), entry_use=stored.entry_use)
+    stored = sel.stored
+    # every session read again (--all, or no watermark: lost, or set aside): from empty patterns, or each
+    # would count twice; what was proposed and how entries fared is kept
+    again = sel.mode != "new" or sel.mark.last_session_id is None
+    agg = Aggregates(proposed=dict(stored.proposed), entry_use=stored.entry_use) if again else stored
     for pattern in agg.patterns.values():
         pattern.touched = False
     scope = make_scope(sel.name, sel.playbook, opts.task)

@@ -23,7 +23,7 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import FILE_MODE, append_line, atomic_write_text, ensure_dir
+from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
@@ -40,7 +40,6 @@ class Watermark:
     sessions_dreamed: int = 0
     arrivals_offset: int = 0  # bytes of state/session-arrivals.jsonl already taken into account
     arrivals_next: int = field(default=0, repr=False)  # set by selection; saved as arrivals_offset
-    set_aside: bool = field(default=False, repr=False)  # the stored file had values no dream wrote (not saved)
 
     def is_new(self, session_id: str) -> bool:
         return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
@@ -50,7 +49,9 @@ def state_dir(ws: Workspace, playbook: str) -> Path:
     return ws.state_dir / "dream" / playbook
 
 
-def load_watermark(ws: Workspace, playbook: str) -> Watermark:
+def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = None) -> Watermark:
+    """The playbook's watermark; a fresh one when there is none or it cannot be read. A file with values
+    no dream wrote is set aside: its problem is added to `problems` (the engine logs it)."""
     path = state_dir(ws, playbook) / "watermark.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -61,8 +62,9 @@ def load_watermark(ws: Workspace, playbook: str) -> Watermark:
     if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
         return Watermark(playbook=playbook)
     if (problem := watermark_problem(data)) is not None:
-        _discarded(ws, path, problem)
-        return Watermark(playbook=playbook, set_aside=True)
+        if problems is not None:
+            problems.append(f"{path.name}: {problem}")
+        return Watermark(playbook=playbook)
     return Watermark(
         playbook=playbook,
         last_session_id=data.get("last_session_id"),
@@ -81,12 +83,13 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
     mark.updated = now_rfc3339()
     data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
     data.pop("arrivals_next", None)
-    data.pop("set_aside", None)
     folder = into if into is not None else state_dir(ws, mark.playbook)
     atomic_write_text(folder / "watermark.json", json.dumps(data, indent=1) + "\n")
 
 
-def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
+def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = None) -> Aggregates:
+    """The playbook's stored patterns; empty ones when there are none or they cannot be read. A file with
+    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`."""
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
         with open(path, encoding="utf-8") as f:
@@ -95,17 +98,11 @@ def load_aggregates(ws: Workspace, playbook: str) -> Aggregates:
         return Aggregates()
     from dreamcli.dream.state_schema import state_problem
 
-    if (problem := state_problem(data)) is not None:  # values no dream wrote (a copied or edited workspace)
-        _discarded(ws, path, problem)
+    if (problem := state_problem(data)) is not None:
+        if problems is not None:
+            problems.append(f"{path.name}: {problem}")
         return Aggregates()
     return Aggregates.from_json(data)
-
-
-def _discarded(ws: Workspace, path: Path, problem: str) -> None:
-    """Say in logs/dream.log why a state file was set aside (the dream starts afresh without it)."""
-    with contextlib.suppress(OSError):
-        append_line(ws.logs_dir / "dream.log", f"{now_rfc3339()} state {path.name} of {path.parent.name} set aside: "
-                                               f"{problem[:200]}; starting afresh")
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:
@@ -124,4 +121,3 @@ def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise

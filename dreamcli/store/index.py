@@ -69,7 +69,7 @@ def _owner(ws: Workspace) -> tuple[str, int, int] | None:
         return None
     # the path as rows hold it (a symlink's, if given so), not resolved: a workspace reached by another path
     # lists its files again, so no row names a path that only another way to it had
-    return os.path.abspath(ws.root), st.st_dev, st.st_ino
+    return str(ws.root.absolute()), st.st_dev, st.st_ino  # not normalised: `a/../b` is spelt as rows spell it
 
 
 def _owned(db: sqlite3.Connection, owner: tuple[str, int, int] | None) -> bool:

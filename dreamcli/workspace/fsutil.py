@@ -90,16 +90,21 @@ def read_private(path: Path, what: str) -> bytes | None:
     """The bytes of a file that grants something (remembered approvals, trusted workspaces): None when it
     does not exist; InputError (exit 2) naming `what` when it cannot be read, is a symlink, or is not
     this user's file with mode 0600 (a file another user or a checkout wrote is never honoured)."""
+    import stat
+
     from dreamcli.errors import InputError
 
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:  # O_NONBLOCK: a FIFO planted in its place must not hang the command
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as e:
         raise InputError(f"cannot read {what}: {e.strerror}", file=str(path)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # a directory or a FIFO: checked before a file object is made of it
+        os.close(fd)
+        raise InputError(f"{what} must be a regular file; delete it to be asked again", file=str(path))
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
         raw = f.read()
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise InputError(f"{what} must be this user's file, mode 0600; delete it to be asked again",

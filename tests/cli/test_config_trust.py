@@ -127,3 +127,36 @@ def test_a_list_written_in_another_yaml_form_still_needs_trust(cloned: Workspace
     assert honoured == [] and warning is not None
     assert invoke("--home", str(cloned.root), "config", "trust").exit_code == 0
     assert config_trust.honoured_commands(cloned, config) == (["rm -rf *"], None)
+
+
+def test_the_list_in_effect_must_be_the_trusted_one(cloned: Workspace, trust_file: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in a second review: trust was checked on the file's list but the config's list was returned
+    (a config loaded before the file changed); and a workspace file that is the user's own config (a
+    symlink) lost the user's list."""
+    from dreamcli.config import ApprovalsConfig, Config
+
+    assert invoke("--home", str(cloned.root), "config", "trust").exit_code == 0
+    stale = Config(approvals=ApprovalsConfig(allow_commands=["rm -rf *"]))
+    honoured, warning = config_trust.honoured_commands(cloned, stale)
+    assert honoured == [] and warning is not None
+    user = tmp_path / "user.yaml"
+    user.write_text('approvals:\n  allow_commands: ["pytest*"]\n')
+    monkeypatch.setenv("DREAMCLI_CONFIG", str(user))
+    cloned.config_path.unlink()
+    cloned.config_path.symlink_to(user)
+    assert config_trust.honoured_commands(cloned, load_config(cloned.config_path)) == (["pytest*"], None)
+
+
+def test_a_fifo_or_a_directory_in_place_of_the_trust_file_is_refused_at_once(cloned: Workspace,
+                                                                             trust_file: Path) -> None:
+    import os
+
+    trust_file.parent.mkdir(parents=True)
+    os.mkfifo(trust_file)  # opening it for reading would wait for a writer
+    r = invoke("--home", str(cloned.root), "config", "trust")
+    assert r.exit_code == 2 and "must be a regular file" in r.stderr
+    trust_file.unlink()
+    trust_file.mkdir()
+    r = invoke("--home", str(cloned.root), "config", "trust")
+    assert r.exit_code == 2 and "must be a regular file" in r.stderr

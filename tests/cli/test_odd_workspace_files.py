@@ -101,3 +101,50 @@ def test_an_index_listed_through_a_symlink_is_listed_again_through_the_real_path
     assert r.exit_code == 0 and all(s["path"].startswith(str(home)) for s in json.loads(r.stdout)["sessions"])
     r = run("--home", str(home), "dream", "--offline", "--all", "--dry-run")
     assert r.exit_code == 0 and "internal error" not in r.output, r.output
+
+
+def _seen(home: Path) -> int:
+    return int(json.loads((home / "state" / "dream" / "default" / "aggregates.json").read_text())["sessions_seen"])
+
+
+@pytest.mark.parametrize("watermark", [None, "{", '{"v": 2}', "[]"])
+def test_a_lost_watermark_reads_every_session_once(home: Path, watermark: str | None) -> None:
+    """Found in a second review: without a usable watermark every session is read again, into the stored
+    patterns: each counted twice."""
+    before = _seen(home)
+    path = home / "state" / "dream" / "default" / "watermark.json"
+    if watermark is None:
+        path.unlink()
+    else:
+        path.write_text(watermark)
+    assert run("--home", str(home), "dream", "--offline").exit_code == 0
+    assert _seen(home) == before
+
+
+def test_set_aside_patterns_make_the_dream_read_everything_again(home: Path) -> None:
+    from dreamcli.config import Config
+    from dreamcli.dream import stages
+    from dreamcli.dream.options import DreamOptions
+    from dreamcli.workspace.home import Workspace
+
+    path = home / "state" / "dream" / "default" / "aggregates.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sessions_seen": "x"}))
+    sel = stages.select(Workspace(root=home, source="option"), Config(), DreamOptions(offline=True))
+    assert sel.mark.last_session_id is None and len(sel.paths) == 40 and sel.set_aside[0].startswith("aggregates")
+
+
+def test_an_index_listed_through_dot_dot_is_listed_again_through_the_plain_path(home: Path) -> None:
+    """Found in a second review: `tmp/../ws` and `ws` counted as one owner while rows held the first
+    spelling; once `tmp` was gone every row named a missing file and the dream read nothing."""
+    import os
+
+    old = 1_700_000_000  # settled days are not listed again: the case where rows are trusted as they are
+    for d, dirs, files in os.walk(home / "sessions"):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(d, name), (old, old))
+    tmp = home.parent / "tmp"
+    tmp.mkdir()
+    assert run("--home", f"{tmp}/../{home.name}", "sessions", "reindex").exit_code == 0
+    tmp.rmdir()
+    r = run("--home", str(home), "dream", "--offline", "--all", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["inputs"]["sessions"] == 40, r.output

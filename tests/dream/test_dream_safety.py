@@ -212,7 +212,14 @@ def test_a_state_no_dream_wrote_is_read_as_none(demo: Path, damage: str) -> None
     else:
         data["episodes"] = {k: ["t", "not a cost", 0, 0, None, True] for k in data["episodes"]}
     path.write_text(json.dumps(data))
-    assert load_aggregates(ws, "default").to_json()["patterns"] == []
-    assert "state aggregates.json of default set aside: " in (demo / "state" / "logs" / "dream.log").read_text()
+    problems: list[str] = []
+    assert load_aggregates(ws, "default", problems).to_json()["patterns"] == [] and len(problems) == 1
+    log = demo / "state" / "logs" / "dream.log"
+    lines = log.read_text().count("\n")
+    assert run("--home", str(demo), "dream", "--offline", "--all", "--dry-run").exit_code == 0
+    assert log.read_text().count("\n") == lines  # a dry run writes no log line
     r = run("--home", str(demo), "dream", "--offline", "--all")
     assert r.exit_code == 0, r.output
+    assert "state set aside (aggregates.json: " in log.read_text()
+    seen = json.loads(path.read_text())["sessions_seen"]
+    assert seen == len(list((demo / "sessions").rglob("*.jsonl")))  # every session read again, counted once
