@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from dreamcli.numbers import finite
 from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.ui.console import err, note, out
 from dreamcli.ui.plural import count
@@ -24,7 +25,8 @@ def _fmt_tokens(n: int | None) -> str:
 
 def _cost(value: Any) -> str:
     """A cost the same way everywhere: '-' when unknown (imported sessions), else dollars to 4 places."""
-    return f"${value:.4f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+    cost = finite(value)  # a number a float holds: a log may hold 10**400
+    return "-" if cost is None else f"${cost:.4f}"
 
 
 def _m(value: Any) -> str:
@@ -148,10 +150,9 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
             style = "bold cyan" if role == "user" else "bold magenta"
             con.print(f"[{style}]{_m(role)}[/] {_m(text)}")
         elif bt == "tool_use":
-            dur = tools.get(str(b.get("id", "")), {}).get("duration_ms")
+            dur = finite(tools.get(str(b.get("id", "")), {}).get("duration_ms"))
             con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200))}"
-                      + (f" [dim]({dur:.0f} ms)[/]" if isinstance(dur, int | float) and not isinstance(dur, bool)
-                         else ""))
+                      + (f" [dim]({dur:.0f} ms)[/]" if dur is not None else ""))
         elif bt == "tool_result":
             text = _m(_short(result_text(b.get("content")), 300))
             if b.get("is_error"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dreamcli.numbers import finite
 from dreamcli.sessions.content import content_blocks, result_text
 
 _RESULT_CAP = 20_000  # characters of a tool result shown on the page
@@ -73,7 +74,7 @@ def transcript_page(events: list[dict[str, Any]], *, grades: list[dict[str, Any]
                         "kind": "tool", "id": tid, "name": str(b.get("name") or "?"), "summary": _short(b.get("input")),
                         "input": json.dumps(b.get("input"), indent=2, ensure_ascii=False, default=str),
                         "result": None if res is None else _cap(result_text(res.get("content"))),
-                        "is_error": bool(res and res.get("is_error")), "duration_ms": fact.get("duration_ms"),
+                        "is_error": bool(res and res.get("is_error")), "duration_ms": finite(fact.get("duration_ms")),
                         "error_kind": fact.get("error_kind")})
                 elif bt == "thinking" and b.get("thinking"):
                     parts.append({"kind": "thinking", "text": str(b["thinking"])})

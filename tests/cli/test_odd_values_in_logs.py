@@ -32,14 +32,14 @@ def odd_session() -> str:
         line("message", 1, role="assistant", content=[{"type": "text", "text": 1.5},
                                                       {"type": "tool_use", "id": "tu1", "name": "[/]", "input": 7}],
              usage={"input_tokens": HUGE, "output_tokens": 1}, cost_usd=10**400),
-        line("tool", 2, tool_use_id="tu1", name="bash", duration_ms=HUGE, exit_code=HUGE, error_kind="[/red]",
+        line("tool", 2, tool_use_id="tu1", name="bash", duration_ms=10**400, exit_code=HUGE, error_kind="[/red]",
              truncated=False),
         line("message", 3, role="user", content=[{"type": "tool_result", "tool_use_id": "tu1", "is_error": True,
                                                   "content": 404}]),
         line("outcome.evaluation", 4, outcome="[/]", iteration=HUGE, result="[bold]x[/]", score=2.5, criteria=[]),
         line("subagent", 5, event="[/]", child_session_id="[/]", brief=None, status="[/]"),
         line("message", 6, role="assistant", content="x", latency_ms=float("nan")),  # json writes NaN
-        line("session.end", 7, status="[/]", totals={"turns": 1e300 * 10, "input_tokens": None, "cost_usd": HUGE},
+        line("session.end", 7, status="[/]", totals={"turns": 1e300 * 10, "input_tokens": None, "cost_usd": 10**400},
              outcome={"result": "[/]", "score": "high"}),
     ]
     return "\n".join(lines).replace("Infinity", "1e999") + "\n"
