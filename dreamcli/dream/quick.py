@@ -1,6 +1,6 @@
-"""The cron fast path: is there anything new to dream about for a playbook? Standard library only
-(plus the workspace layout), so a scheduled `dreamcli dream` with nothing new finishes without
-loading the dreamer. Mirrors `selection.new_session_files` and the engine's grades check."""
+"""The cron fast path: is there anything new to dream about for a playbook? The standard library, the
+workspace layout and the watermark's schema (msgspec) only, so a scheduled `dreamcli dream` with nothing
+new finishes without loading the dreamer. Mirrors `selection.new_session_files` and the engine's grades check."""
 
 from __future__ import annotations
 

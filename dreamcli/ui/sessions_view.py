@@ -109,10 +109,7 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                 con.print(f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000))}")
                 prompt_shown = str(task["prompt"])
         elif t == "message":
-            _render_message(con, e, tools, prompt_shown)
-            if e.get("role") == "user" and prompt_shown is not None and any(
-                    b.get("type") == "text" and str(b.get("text", "")).strip() == prompt_shown.strip()
-                    for b in content_blocks(e.get("content"))):
+            if _render_message(con, e, tools, prompt_shown):
                 prompt_shown = None
         elif t == "outcome.evaluation":
             why = _m(_short(e.get("explanation") or "", 300))
@@ -139,13 +136,16 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                     style="yellow")
 
 
-def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]], prompt: str | None) -> None:
+def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]], prompt: str | None) -> bool:
+    """Print a message's blocks; True when a user text repeating the task `prompt` was left out."""
     role = e.get("role")
+    hid = False
     for b in content_blocks(e.get("content")):
         bt = b.get("type")
         if bt == "text" and b.get("text"):
             text = b["text"] if isinstance(b["text"], str) else _short(b["text"])
             if role == "user" and prompt is not None and text.strip() == prompt.strip():
+                hid = True
                 continue
             style = "bold cyan" if role == "user" else "bold magenta"
             con.print(f"[{style}]{_m(role)}[/] {_m(text)}")
@@ -159,6 +159,7 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
                 con.print(f"  [bold red]✗ error[/] [red]{text}[/]")
             else:
                 con.print(f"  [green]✓[/] [dim]{text}[/]")
+    return hid
 
 
 def render_children_tree(children: list[dict[str, Any]]) -> None:
