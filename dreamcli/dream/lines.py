@@ -1,21 +1,20 @@
-"""What a session-log line is worth to the dream's scan, decided before decoding it in full.
+"""Session-log lines as the dream's scan reads them: one typed decode per line, in C.
 
-Most of a log's bytes are lines whose content never matters to the signals: user messages made only of
-successful tool results (the big outputs), and tool events that neither failed nor were truncated. The
-scan peeks at the head of each line (`{"v":1,"type":"tool",…` as SessionWriter writes it) and decodes
-those lines into small typed structs (msgspec, one pass in C, the outputs left undecoded) instead of
-whole dicts; every other line is read in full by `dreamcli.sessions.reader.parse_line`.
+Nearly every line of a log is a message, a tool event or a sub-agent event. `decode_event` decodes
+those with one msgspec decoder (a union tagged by the `type` field) into small structs that hold
+only what the signals use: a tool result's output stays undecoded (`Block.content`, raw JSON) until
+the result turns out to have failed, and fields the signals never read are skipped.
 
-The light decoders check the types of the fields they read and of the envelope (`v`, `type`, `ts`,
-`session_id`, `seq`), as the reader's boundary does; a line they cannot decode goes the full way.
-Messages (the other lines the scan reads in full) are decoded into a typed struct that checks what
-`dreamcli.sessions.validate.type_problem` checks, in the same pass as the decoding: a line it refuses
-is read again by `parse_line`, which has the last word.
+The structs check what the reader's boundary checks (`dreamcli.sessions.validate.type_problem`, the
+schema v1 types of the envelope and of each field) in the same pass, so a line they take is one
+`dreamcli.sessions.reader.parse_line` takes too, with the same values. Anything they refuse (other
+event types, wrong types, a version other than 1, JSON msgspec does not read such as `NaN`, nesting
+past what it decodes) goes the full way through `parse_line`, which has the last word;
+`typed_event` gives the same structs for the dicts it returns.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -24,171 +23,113 @@ import msgspec
 from dreamcli.sessions.validate import counts_problem
 from dreamcli.timeutil import parse_ts
 
-HEAD = b'{"v":1,"type":"'  # how SessionWriter starts every line; the type follows
-TOOL_HEAD = HEAD + b'tool",'
-SUBAGENT_HEAD = HEAD + b'subagent",'
-_NONE = msgspec.Raw(b"")
+UNSET: Any = msgspec.UNSET
+_NO_OUTPUT = msgspec.Raw(b"")
 
 
-class _Block(msgspec.Struct):
-    """A content block of a user message; its output (`content`) and id are kept as raw JSON."""
+class Block(msgspec.Struct, kw_only=True):
+    """A content block. `content` (a tool result's output) is kept as raw JSON; `text` is UNSET when
+    the block has none (a `null` text stays None)."""
 
     type: str
-    tool_use_id: msgspec.Raw = _NONE
+    text: Any = UNSET
+    id: Any = None
+    name: Any = None
+    input: Any = None
+    tool_use_id: Any = None
     is_error: Any = None
-    content: msgspec.Raw = _NONE
+    content: msgspec.Raw = _NO_OUTPUT
 
 
-class _UserLine(msgspec.Struct):
-    content: list[_Block] | str
+class _Event(msgspec.Struct, kw_only=True, tag_field="type"):
+    """The envelope of schema v1 (docs/session-log.md). `usage` and `totals` are checked on any event."""
+
+    v: int
+    ts: str = UNSET
+    session_id: str = UNSET
+    seq: int = UNSET
+    usage: Any = None
+    totals: Any = None
 
 
-class _ToolLine(msgspec.Struct):
-    """A tool event: the fields the reader's type check covers (docs/session-log.md)."""
+class Message(_Event, kw_only=True, tag="message"):
+    role: str
+    content: str | list[Block]
+    model: str | None = None
+    stop_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    latency_ms: int | float | None = None
+    cost_usd: int | float | None = None
+    origin: Any = None  # who wrote a user-role text (dreamcli.dream.origins)
 
-    type: str
+
+class Tool(_Event, kw_only=True, tag="tool"):
     name: str
-    v: int = 1
-    ts: str | msgspec.UnsetType = msgspec.UNSET
-    session_id: str = ""
-    seq: int = 0
-    tool_use_id: str = ""
-    duration_ms: float | None = None
+    tool_use_id: str = UNSET
+    duration_ms: int | float | None = None
     exit_code: int | None = None
     error_kind: str | None = None
     truncated: bool = False
 
 
-class _SubagentLine(msgspec.Struct):
-    type: str
+class Subagent(_Event, kw_only=True, tag="subagent"):
     child_session_id: str
-    v: int = 1
-    event: str = ""
-    ts: str | msgspec.UnsetType = msgspec.UNSET
-    session_id: str = ""
-    seq: int = 0
+    event: str = UNSET
     brief: str | None = None
     status: str | None = None
 
 
-class _Message(msgspec.Struct):
-    """A message event: the envelope and the fields schema v1 types (docs/session-log.md), and `origin`
-    (who wrote a user-role text). `totals` is not a message field, but the reader checks it on any event."""
-
-    v: int
-    type: str
-    role: str
-    content: str | list[dict[str, Any]]
-    ts: str | msgspec.UnsetType = msgspec.UNSET
-    session_id: str | msgspec.UnsetType = msgspec.UNSET
-    seq: int | msgspec.UnsetType = msgspec.UNSET
-    model: str | None = None
-    stop_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    latency_ms: float | None = None
-    cost_usd: float | None = None
-    origin: Any = None
-    totals: Any = None
+class End(_Event, kw_only=True, tag="session.end"):
+    status: str
+    error: str | None = None
+    totals: dict[str, Any] = UNSET
+    outcome: dict[str, Any] | None = None
 
 
-_user = msgspec.json.Decoder(_UserLine)
-_message = msgspec.json.Decoder(_Message)
-_tool = msgspec.json.Decoder(_ToolLine)
-_subagent = msgspec.json.Decoder(_SubagentLine)
-_TOOL_RESULT_ID = re.compile(rb'"tool_use_id":"([^"\\]+)"')
-_MISSING = object()
+Event = Message | Tool | Subagent | End
+TYPED = frozenset({"message", "tool", "subagent", "session.end"})
+_decoder = msgspec.json.Decoder(Event)
 
 
-def success_ids(raw: bytes) -> list[str] | None:
-    """The tool ids of a user message made only of successful tool results (as SessionWriter writes
-    them), or None when the line must be read in full: not such a message, a failed result, a text
-    block. The caller has checked the cheap head conditions (`maybe_successes`)."""
+def decode_event(raw: bytes) -> Event | None:
+    """A message, tool, sub-agent or end event from one line; None when the line must go the full way."""
     try:
-        line = _user.decode(raw)
-    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
-        return _heuristic_ids(raw)
-    if isinstance(line.content, str):
+        event = _decoder.decode(raw)
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: nested past what msgspec decodes
         return None
-    ids: list[str] = []
-    succeeded = False
-    for block in line.content:
-        if block.type == "text" or block.is_error is True:
-            return None
-        if block.is_error is False:
-            succeeded = True
-        nested = bytes(block.content)
-        if nested and nested[:1] != b'"':  # content blocks inside a result: judge the line as before
-            return _heuristic_ids(raw)
-        tid = bytes(block.tool_use_id)
-        if len(tid) > 2 and tid[:1] == b'"' and b"\\" not in tid:
-            ids.append(tid[1:-1].decode("utf-8", "replace"))
-    return ids if succeeded else None
+    return event if _valid(event) else None
 
 
-def message_event(raw: bytes) -> dict[str, Any] | None:
-    """A message line as the scan reads it: the fields the signals use, as `parse_line` gives them; None
-    when the line must go the full way (not a message, wrong types, or anything the typed decoder refuses)."""
+def typed_event(event: dict[str, Any]) -> Event | None:
+    """The struct for an event `parse_line` returned (one `decode_event` refused: `NaN`, say); None for
+    other types. Encoded again for the decoder (NaN and infinities become null: no number the signals
+    read is finite either way)."""
+    if event.get("type") not in TYPED:
+        return None
     try:
-        m = _message.decode(raw)
-    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
+        raw = msgspec.json.encode(event)
+    except (msgspec.EncodeError, TypeError, ValueError, RecursionError):  # ValueError: a lone surrogate
         return None
-    if m.v != 1 or m.type != "message" or counts_problem(m.usage) or counts_problem(m.totals):
-        return None
-    content = m.content
-    if type(content) is list:
-        for block in content:
-            if type(block.get("type")) is not str:
-                return None
-    event: dict[str, Any] = {"v": 1, "type": "message", "role": m.role, "content": content}
-    if m.ts is not msgspec.UNSET:
-        event["ts"] = m.ts
-    if m.seq is not msgspec.UNSET:
-        event["seq"] = m.seq
-    if m.cost_usd is not None:
-        event["cost_usd"] = m.cost_usd
-    if m.origin is not None:
-        event["origin"] = m.origin
-    return event
+    return decode_event(raw)
 
 
-def maybe_successes(raw: bytes) -> bool:
-    """The cheap test on the head of a line, before `success_ids`."""
-    if not raw.endswith(b"}\n") or b'"tool_result"' not in raw[:400]:
+def _valid(event: Event) -> bool:
+    if event.v != 1:
         return False
-    head = raw[:200]
-    return b'"type":"message"' in head and b'"role":"user"' in head
+    if event.usage is not None and counts_problem(event.usage):
+        return False
+    return event.totals is None or event.totals is UNSET or not counts_problem(event.totals)
 
 
-def _heuristic_ids(raw: bytes) -> list[str] | None:
-    """The byte tests of the whole line (for lines the typed decoder does not take: nested content
-    blocks, malformed JSON), the same decision as the typed path for compact JSON."""
-    if (b'"is_error":false' in raw and b'"is_error":true' not in raw and b'"is_error": true' not in raw
-            and b'"type":"text"' not in raw and b'"type": "text"' not in raw):
-        return [t.decode("utf-8", "replace") for t in _TOOL_RESULT_ID.findall(raw)]
-    return None
+def block_text(block: Block) -> str:
+    """A block's text as the signals read it ("" when it has none)."""
+    return "" if block.text is UNSET else str(block.text)
 
 
-def quiet_ts(raw: bytes) -> Any:
-    """For a tool event that neither failed nor was truncated, or a sub-agent event: its `ts` (None when
-    it has none). `_MISSING` (falsy test: `is_quiet`) when the line must be read in full."""
-    try:
-        if raw.startswith(TOOL_HEAD):
-            tool = _tool.decode(raw)
-            if tool.type != "tool" or tool.v != 1 or tool.error_kind or tool.truncated:
-                return _MISSING
-            return None if tool.ts is msgspec.UNSET else tool.ts
-        if raw.startswith(SUBAGENT_HEAD):
-            sub = _subagent.decode(raw)
-            if sub.type != "subagent" or sub.v != 1:
-                return _MISSING
-            return None if sub.ts is msgspec.UNSET else sub.ts
-    except (msgspec.DecodeError, RecursionError):  # nested past what msgspec decodes
-        return _MISSING
-    return _MISSING
-
-
-def is_quiet(value: Any) -> bool:
-    return value is not _MISSING
+def block_output(block: Block) -> Any:
+    """A tool result's output, decoded (None when it has none)."""
+    raw = bytes(block.content)
+    return msgspec.json.decode(raw) if raw else None
 
 
 def recent(ts: str | None, now: datetime | None, seconds: float) -> bool:

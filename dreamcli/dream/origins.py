@@ -3,7 +3,7 @@
 - `normalize(text)` strips zero-width and bidi control characters (a hidden instruction, or a word
   split so a lint cannot see it) and returns how many it removed; the dream counts them and treats
   the text as untrusted.
-- `product_origin(event, text)` says when a "user" message was really written by dreamcli itself
+- `product_origin(origin, text)` says when a "user" message was really written by dreamcli itself
   (revision-loop feedback, grader verdicts, delegation briefs, playbook context, continuation
   prompts) or by another agent's harness (Claude Code's command wrappers, caveats, system reminders):
   never mined as a user correction. New logs mark it (`origin` on the message line,
@@ -44,10 +44,9 @@ def normalize(text: str) -> tuple[str, int]:
     return strip_hidden(text)
 
 
-def product_origin(event: dict[str, Any], text: str) -> str | None:
-    """Who wrote this user-role text when it was not the user: the logged `origin`, else a known
-    template; None for the user's own words."""
-    origin = event.get("origin")
+def product_origin(origin: Any, text: str) -> str | None:
+    """Who wrote this user-role text when it was not the user: the message's logged `origin`, else a
+    known template; None for the user's own words."""
     if isinstance(origin, str) and origin and origin != USER:
         return origin
     head = text.lstrip()[:400]

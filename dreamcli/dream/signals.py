@@ -28,7 +28,19 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.calls import Call, OpenError, may_serve
-from dreamcli.dream.lines import HEAD, is_quiet, maybe_successes, message_event, quiet_ts, recent, success_ids
+from dreamcli.dream.lines import (
+    UNSET,
+    Block,
+    End,
+    Event,
+    Message,
+    Tool,
+    block_output,
+    block_text,
+    decode_event,
+    recent,
+    typed_event,
+)
 from dreamcli.dream.notes import observe_memory_write
 from dreamcli.dream.origins import normalize, product_origin, untrusted_source
 from dreamcli.dream.steps import command_of, is_polling, reason_in, serves_same_step, test_name
@@ -116,8 +128,9 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
                 now: datetime | None = None) -> SessionInfo | None:
     """Read one session's lines (a binary file or stream of whole lines) into `agg`.
 
-    Each line is judged by its head first (`dreamcli.dream.lines`): successful tool results and quiet
-    tool events are decoded only for the little they carry; the other lines are read in full."""
+    After the session.start, each line is decoded once into a typed event (`dreamcli.dream.lines`):
+    tool outputs stay undecoded unless the call failed. Lines the typed decoder refuses go the full way
+    through the reader (`parse_line`), which decides what is valid."""
     st = _State()
     info: SessionInfo | None = None
     lines = events = corrupt = truncated = size = 0
@@ -125,27 +138,10 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
         for raw in f:
             lines += 1
             size += len(raw)
-            if info is not None:
-                kind = raw[15:19] if raw.startswith(HEAD) else None  # the type, peeked: `{"v":1,"type":"tool"…`
-                if kind == b"tool" or kind == b"suba":
-                    ts = quiet_ts(raw)  # a tool event that did not fail, or a sub-agent event: only its time
-                    if is_quiet(ts):
-                        events += 1
-                        if ts is not None:
-                            st.ts = ts
-                        continue
-                elif (kind == b"mess" or kind is None) and maybe_successes(raw):
-                    ids = success_ids(raw)  # a user message of successful tool results: only their ids
-                    if ids is not None:
-                        events += 1
-                        for tool_id in ids:
-                            _success(tool_id, st, agg)
-                        continue
-                elif kind == b"mess" and (event := message_event(raw)) is not None:  # else: the full way below
-                    events += 1
-                    st.ts = event.get("ts", st.ts)
-                    _message(event, st, agg)
-                    continue
+            if info is not None and (typed := decode_event(raw)) is not None:
+                events += 1
+                _typed(typed, st, agg)
+                continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)
             if event is None:
@@ -167,21 +163,10 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             ts = event.get("ts")
             if isinstance(ts, str):
                 st.ts = ts
-            if etype == "message":
-                _message(event, st, agg)
-            elif etype == "tool":
-                kind = event.get("error_kind")
-                if kind and isinstance(event.get("tool_use_id"), str):
-                    st.tool_errors[event["tool_use_id"]] = str(kind)
-                if event.get("truncated"):
-                    _truncated(st, event.get("tool_use_id"))
-            elif etype == "outcome.evaluation":
+            if etype == "outcome.evaluation":
                 _evaluation(event, info)
-            elif etype == "session.end":
-                st.ended = True
-                totals = event.get("totals") or {}
-                if (cost := finite(totals.get("cost_usd"))) is not None:
-                    st.cost = cost
+            elif (typed := typed_event(event)) is not None:
+                _typed(typed, st, agg)
     finally:
         stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
         stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
@@ -194,6 +179,21 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
         return info
     _finish(st, agg)
     return info
+
+
+def _typed(event: Event, st: _State, agg: Aggregates) -> None:
+    """A message, tool, sub-agent or end event."""
+    if event.ts is not UNSET:
+        st.ts = event.ts
+    if isinstance(event, Message):
+        _message(event, st, agg)
+    elif isinstance(event, Tool):
+        _tool(event, st)
+    elif isinstance(event, End):
+        st.ended = True
+        totals = event.totals
+        if totals is not UNSET and (cost := finite(totals.get("cost_usd"))) is not None:
+            st.cost = cost
 
 
 def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
@@ -218,44 +218,47 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     return info
 
 
-def _message(event: dict[str, Any], st: _State, agg: Aggregates) -> None:
-    content = event.get("content")
-    seq = int(event.get("seq") or 0)
-    if event.get("role") == "assistant":
-        if (cost := finite(event.get("cost_usd"))) is not None and not st.ended:
+def _message(event: Message, st: _State, agg: Aggregates) -> None:
+    content = event.content
+    seq = event.seq if event.seq is not UNSET else 0
+    if event.role == "assistant":
+        if (cost := finite(event.cost_usd)) is not None and not st.ended:
             st.cost += cost
-        if isinstance(content, list):
-            for block in content:
-                if not isinstance(block, dict):
-                    continue
-                if block.get("type") == "tool_use":
-                    _tool_use(block, seq, st, agg)
-                elif block.get("type") == "text" and st.open_errors:
-                    _said(str(block.get("text", "")), st)
-        elif isinstance(content, str) and st.open_errors:
-            _said(content, st)
+        if isinstance(content, str):
+            if st.open_errors:
+                _said(content, st)
+            return
+        for block in content:
+            if block.type == "tool_use":
+                _tool_use(block, seq, st, agg)
+            elif block.type == "text" and st.open_errors:
+                _said(block_text(block), st)
         return
     if isinstance(content, str):
-        _user_text(content, seq, st, agg, event)
-        return
-    if not isinstance(content, list):
+        _user_text(content, seq, st, agg, event.origin)
         return
     for block in content:
-        if not isinstance(block, dict):
-            continue
-        btype = block.get("type")
-        if btype == "tool_result":
+        if block.type == "tool_result":
             _tool_result(block, seq, st, agg)
-        elif btype == "text":
-            _user_text(str(block.get("text", "")), seq, st, agg, event)
+        elif block.type == "text":
+            _user_text(block_text(block), seq, st, agg, event.origin)
 
 
-def _tool_use(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> None:
-    name = str(block.get("name") or "?")
-    tool_input = block.get("input")
+def _tool(event: Tool, st: _State) -> None:
+    """A tool event: the runner's word on whether the call failed, and whether its output was cut."""
+    tool_id = None if event.tool_use_id is UNSET else event.tool_use_id
+    if event.error_kind and tool_id is not None:
+        st.tool_errors[tool_id] = event.error_kind
+    if event.truncated:
+        _truncated(st, tool_id)
+
+
+def _tool_use(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
+    name = str(block.name or "?")
+    tool_input = block.input
     st.n_calls += 1
     call = Call(name, tool_input, seq, st.n_calls)
-    st.calls[str(block.get("id"))] = call
+    st.calls[str(block.id)] = call
     seen = st.inputs.get(call.key)
     if seen is None:
         st.inputs[call.key] = [1, call]
@@ -272,22 +275,14 @@ def _said(text: str, st: _State) -> None:
             err.said = (err.said + " " + text)[:MAX_SAID]
 
 
-def _success(tool_id: str, st: _State, agg: Aggregates) -> None:
-    if tool_id in st.tool_errors:  # the tool event said it failed: read the line properly next time
-        return
-    call = st.calls.pop(tool_id, None)
-    if call is not None:
-        _succeeded(call, st, agg)
-
-
-def _tool_result(block: dict[str, Any], seq: int, st: _State, agg: Aggregates) -> None:
-    tool_id = str(block.get("tool_use_id"))
+def _tool_result(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
+    tool_id = str(block.tool_use_id)
     call = st.calls.pop(tool_id, None)
     if call is None:
         return
-    failed = bool(block.get("is_error")) or tool_id in st.tool_errors
-    if failed:
-        text, hidden = normalize(content_text(block.get("content")) or st.tool_errors.get(tool_id, "error"))
+    failed = bool(block.is_error) or tool_id in st.tool_errors
+    if failed:  # only now is the output decoded
+        text, hidden = normalize(content_text(block_output(block)) or st.tool_errors.get(tool_id, "error"))
         st.hidden += hidden
         template = error_template(text)
         sig = f"{call.label}|{template}"
@@ -347,13 +342,13 @@ def _passed(call: Call, st: _State, agg: Aggregates) -> None:
         agg.pattern("pass", f"{call.label}|{mask(call.display)}", call.label).observe(st.episode, st.sid, st.ts)
 
 
-def _user_text(text: str, seq: int, st: _State, agg: Aggregates, event: dict[str, Any]) -> None:
+def _user_text(text: str, seq: int, st: _State, agg: Aggregates, origin: Any) -> None:
     st.user_texts += 1
     if st.user_texts == 1 or len(text) > 600:
         return
     text, hidden = normalize(text)
     st.hidden += hidden
-    if not _CORRECTION.search(text) or _SCRIPTED.search(text) or product_origin(event, text) is not None:
+    if not _CORRECTION.search(text) or _SCRIPTED.search(text) or product_origin(origin, text) is not None:
         return  # not a correction, a scripted probe, or the product (or a harness) wrote it, not the user
     words = stems(text)
     if len(words) < 2:

@@ -1,4 +1,5 @@
-"""Deciding a line's worth from its head (dreamcli.dream.lines): what is decoded lightly, what in full."""
+"""One typed decode per line (dreamcli.dream.lines): what the scan takes from a line, and what it leaves
+to the reader."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.lines import is_quiet, maybe_successes, message_event, quiet_ts, success_ids
+from dreamcli.dream.lines import (
+    UNSET,
+    Block,
+    End,
+    Message,
+    Subagent,
+    Tool,
+    block_output,
+    block_text,
+    decode_event,
+    typed_event,
+)
 from dreamcli.dream.signals import scan_session
 from dreamcli.sessions.reader import ReadStats, parse_line
 from dreamcli.sessions.writer import SessionWriter
@@ -31,42 +44,155 @@ def ok(tid: str, content: Any = "fine") -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": tid, "is_error": False, "content": content}
 
 
-def test_successful_results_give_their_ids_without_reading_the_outputs() -> None:
-    raw = results(ok("toolu_1", "x" * 5000), ok("toolu_2"))
-    assert maybe_successes(raw)
-    assert success_ids(raw) == ["toolu_1", "toolu_2"]
+def test_tool_outputs_stay_undecoded_until_a_call_fails() -> None:
+    event = decode_event(results(ok("toolu_1", "x" * 5000), ok("toolu_2", [{"type": "text", "text": "out"}])))
+    assert isinstance(event, Message) and not isinstance(event.content, str)
+    first, second = event.content
+    assert isinstance(first.content, msgspec.Raw) and bytes(first.content) == b'"' + b"x" * 5000 + b'"'
+    assert block_output(first) == "x" * 5000
+    assert block_output(second) == [{"type": "text", "text": "out"}]
+    assert block_output(Block(type="tool_result")) is None  # a result without output
 
 
-def test_lines_that_matter_are_read_in_full() -> None:
-    failed = {"type": "tool_result", "tool_use_id": "toolu_3", "is_error": True, "content": "boom"}
-    assert success_ids(results(ok("toolu_1"), failed)) is None  # a failure: its message is mined
-    assert success_ids(results(ok("toolu_1"), {"type": "text", "text": "no, use pathlib"})) is None  # words
-    assert success_ids(results({"type": "tool_result", "tool_use_id": "toolu_1", "content": "?"})) is None
-    assert not maybe_successes(line("message", role="user", content="hello"))
-    assert not maybe_successes(results(ok("toolu_1"))[:-1])  # a last line cut off mid-write
-    nested_text = results(ok("toolu_1", [{"type": "text", "text": "out"}]))
-    assert success_ids(nested_text) is None  # a result made of text blocks: as before, read in full
+def test_a_block_without_text_reads_as_empty_and_a_null_text_as_the_reader_gives_it() -> None:
+    event = decode_event(line("message", role="user", content=[{"type": "text"}, {"type": "text", "text": None}]))
+    assert isinstance(event, Message) and not isinstance(event.content, str)
+    assert [block_text(b) for b in event.content] == ["", "None"]  # str(block.get("text", "")), as before
 
 
-def test_nested_blocks_and_broken_json_are_judged_by_their_bytes_as_before() -> None:
-    assert success_ids(results(ok("toolu_1", [{"type": "image", "source": {"data": "AA"}}]))) == ["toolu_1"]
-    broken = results(ok("toolu_9")).replace(b"}]}", b"} junk]}")
-    assert success_ids(broken) == ["toolu_9"]
+def test_tool_subagent_and_end_events_are_typed() -> None:
+    tool = decode_event(line("tool", tool_use_id="toolu_1", name="bash", duration_ms=3, exit_code=2,
+                             error_kind="exit_nonzero", truncated=True))
+    assert isinstance(tool, Tool) and (tool.error_kind, tool.truncated, tool.ts) == ("exit_nonzero", True,
+                                                                                       ENVELOPE["ts"])
+    bare = decode_event(line("tool", name="read"))
+    assert isinstance(bare, Tool) and bare.tool_use_id is UNSET and bare.truncated is False
+    sub = decode_event(line("subagent", event="start", child_session_id="01K0000000000000000000000B"))
+    assert isinstance(sub, Subagent)
+    end = decode_event(line("session.end", status="completed", totals={"cost_usd": 0.25}))
+    assert isinstance(end, End) and end.totals == {"cost_usd": 0.25}
 
 
-def test_quiet_tool_and_subagent_events_give_only_their_time() -> None:
-    quiet = line("tool", tool_use_id="toolu_1", name="bash", duration_ms=3.5, exit_code=0, error_kind=None,
-                 truncated=False)
-    assert is_quiet(quiet_ts(quiet)) and quiet_ts(quiet) == ENVELOPE["ts"]
-    sub = line("subagent", event="start", child_session_id="01K0000000000000000000000B")
-    assert quiet_ts(sub) == ENVELOPE["ts"]
-    for loud in (line("tool", tool_use_id="toolu_1", name="bash", error_kind="exit_nonzero", truncated=False),
-                 line("tool", tool_use_id="toolu_1", name="bash", error_kind=None, truncated=True),
-                 line("tool", tool_use_id="toolu_1", name="bash", error_kind=None, truncated=False,
-                      seq="x"),  # a wrong type: the reader counts it corrupt
-                 line("tool", tool_use_id="toolu_1", error_kind=None),  # no name
-                 line("message", role="assistant", content="hi")):
-        assert not is_quiet(quiet_ts(loud))
+def test_what_the_reader_refuses_is_left_to_the_reader() -> None:
+    refused = [
+        line("message", role="user", content="x", seq="3"),  # the envelope's types
+        line("message", role="user", content="x", usage={"output_tokens": "12"}),
+        line("message", role="user", content="x", totals={"cost_usd": "1"}),  # checked on any event
+        line("tool", name="bash", totals={"turns": "2"}),
+        line("message", role="user", content=[{"text": "a block without its type"}]),
+        line("message", role="user", content=["not a block"]),
+        line("message", role="user"),  # no content
+        line("message", role="user", content="x", cost_usd=True),
+        line("message", role="user", content="x")[:-2] + b',"v":2}\n',  # a duplicate key: the last one counts
+        line("tool", tool_use_id="toolu_1", error_kind=None),  # no name
+        line("tool", name="bash", truncated=None),
+        line("tool", name="bash", tool_use_id=None),
+        line("subagent", event="start"),  # no child
+        line("session.end", status="completed", totals=None),
+        b'{"v":1,"type":"message","type":"tool","role":"user","content":"x"}\n',  # two types
+        b'{"v":1,"type":"message","role":"user","content":"x","cost_usd":NaN}\n',  # the reader's own fallback
+        b'{"v":1,"type":"message","role":"user","content":"x"',  # cut off
+        results(ok("toolu_9")).replace(b"}]}", b"} junk]}"),  # broken JSON that looks like results
+    ]
+    for raw in refused:
+        assert decode_event(raw) is None, raw
+    assert [parse_line(raw) is None for raw in refused] == [True] * 15 + [False, True, True]
+
+
+def test_other_event_types_go_the_full_way() -> None:
+    for raw in (line("session.start", task={"name": "t", "prompt": "p"}),
+                line("outcome.evaluation", outcome="o", iteration=1, result="satisfied", criteria=[]),
+                line("memory.note", text="kept")):
+        assert decode_event(raw) is None and parse_line(raw) is not None
+
+
+def test_an_event_the_reader_took_in_full_gets_the_same_struct() -> None:
+    """A `NaN` cost: msgspec refuses the line, the reader's standard-library fallback takes it."""
+    raw = b'{"v":1,"type":"message","role":"assistant","cost_usd":NaN,"content":[{"type":"tool_use",' \
+          b'"id":"tu1","name":"bash","input":{"command":"ls"}}]}\n'
+    event = parse_line(raw)
+    assert event is not None
+    typed = typed_event(event)
+    assert isinstance(typed, Message) and typed.cost_usd is None and not isinstance(typed.content, str)
+    assert typed.content[0].input == {"command": "ls"}
+    assert typed_event({"v": 1, "type": "outcome.evaluation"}) is None
+    lone = parse_line(b'{"v":1,"type":"message","role":"user","content":"no \\ud800"}\n')  # JSON, not UTF-8
+    assert lone is not None and typed_event(lone) is None  # counts for its time only
+
+
+def test_lines_nested_past_what_msgspec_decodes_go_the_full_way() -> None:
+    """msgspec raises RecursionError (not DecodeError) on deep nesting; the reader counts such a line corrupt."""
+    deep = "[" * 3000 + "]" * 3000
+    for raw in (line("message", role="assistant", content="x")[:-2] + f',"extra":{deep}}}\n'.encode(),
+                results(ok("toolu_1", json.loads("[" * 400 + "]" * 400)))[:-2] + f',"x":{deep}}}\n'.encode(),
+                line("tool", tool_use_id="toolu_1", name="bash")[:-2] + f',"extra":{deep}}}\n'.encode()):
+        assert decode_event(raw) is None and parse_line(raw) is None
+
+
+def agrees_with_the_reader(raw: bytes) -> Any:
+    """decode_event takes a line only when the reader takes it too, with the same values."""
+    typed, full = decode_event(raw), parse_line(raw)
+    if typed is None:
+        return None
+    assert full is not None, raw
+    assert full["type"] == type(typed).__struct_config__.tag and full["v"] == typed.v == 1
+    defaults = {f.name: f.default for f in msgspec.structs.fields(typed)}
+    for name in typed.__struct_fields__:
+        value = getattr(typed, name)
+        if name not in full:  # a field the line has not: the struct's default
+            assert value is defaults[name], (name, raw)
+        elif value is UNSET:
+            assert name not in full, (name, raw)
+        elif name == "content" and isinstance(value, list):
+            for block, whole in zip(value, full["content"], strict=True):
+                assert block.type == whole["type"] and block.input == whole.get("input")
+                assert block_output(block) == whole.get("content")
+                assert block_text(block) == str(whole.get("text", ""))
+        else:
+            assert full[name] == value and type(full[name]) in (type(value), int), (name, raw)
+    return typed
+
+
+def test_a_message_is_typed_with_what_the_signals_read() -> None:
+    raw = line("message", role="user", content=[{"type": "text", "text": "no, use pathlib"}], cost_usd=0.5,
+               origin="harness", usage={"input_tokens": 3}, model=None, extra={"kept": "by the reader only"})
+    typed = agrees_with_the_reader(raw)
+    assert isinstance(typed, Message) and (typed.role, typed.origin, typed.cost_usd) == ("user", "harness", 0.5)
+
+
+_VALUES = hs.one_of(hs.none(), hs.booleans(), hs.integers(-5, 5), hs.floats(allow_nan=False), hs.text(max_size=4),
+                    hs.lists(hs.integers(), max_size=2), hs.dictionaries(hs.sampled_from(["type", "input_tokens"]),
+                                                                         hs.integers() | hs.text(max_size=2)))
+_BLOCKS = hs.lists(hs.fixed_dictionaries({"type": hs.sampled_from(["text", "tool_use", "tool_result"])},
+                                         optional={"text": _VALUES, "input": _VALUES, "content": _VALUES,
+                                                   "is_error": _VALUES, "id": _VALUES}), max_size=2)
+_FIELDS = {"message": ["role", "content", "model", "stop_reason", "usage", "latency_ms", "cost_usd", "origin"],
+           "tool": ["tool_use_id", "name", "duration_ms", "exit_code", "error_kind", "truncated"],
+           "subagent": ["event", "child_session_id", "brief", "status"],
+           "session.end": ["status", "error", "totals", "outcome"]}
+_BASE = {"message": {"role": "user", "content": "x"}, "tool": {"name": "bash"},
+         "subagent": {"child_session_id": "c"}, "session.end": {"status": "completed"}}
+
+
+@settings(max_examples=400, deadline=None)
+@given(hs.sampled_from(sorted(_FIELDS)).flatmap(lambda etype: hs.tuples(hs.just(etype), hs.dictionaries(
+    hs.sampled_from([*_FIELDS[etype], "ts", "session_id", "seq", "v", "type", "totals", "usage"]),
+    _VALUES | _BLOCKS, max_size=6))))
+def test_typed_events_never_take_a_line_the_reader_refuses(case: tuple[str, dict[str, Any]]) -> None:
+    etype, fields = case
+    agrees_with_the_reader(line(etype, **{**_BASE[etype], **fields}))
+
+
+def scanned(tmp_path: Path, *lines: bytes) -> tuple[Aggregates, ReadStats]:
+    ws = Workspace(root=tmp_path / "ws", source="option")
+    w = SessionWriter(ws)
+    w.start(task={"name": "t", "prompt": "p"}, model=None, workdir=None)
+    w.close()
+    with open(w.path, "ab") as f:
+        f.writelines(lines)
+    agg, stats = Aggregates(), ReadStats()
+    scan_session(w.path, agg, playbook="default", stats=stats)
+    return agg, stats
 
 
 def test_a_quiet_tool_event_still_moves_the_session_clock(tmp_path: Path) -> None:
@@ -82,63 +208,27 @@ def test_a_quiet_tool_event_still_moves_the_session_clock(tmp_path: Path) -> Non
     assert (stats.lines, stats.events, stats.corrupt) == (3, 3, 0)
 
 
-def agrees_with_the_reader(raw: bytes) -> dict[str, Any] | None:
-    """message_event takes a line only when the reader takes it too, with the same values."""
-    typed, full = message_event(raw), parse_line(raw)
-    if typed is not None:
-        assert full is not None, raw
-        for key, value in typed.items():
-            assert full[key] == value and type(full[key]) in (type(value), int), (key, raw)
-    return typed
+def test_a_result_whose_tool_event_said_it_failed_is_a_failure(tmp_path: Path) -> None:
+    """The runner's tool event is the word on failure even when the result says `is_error: false` (the
+    old fast path for successful results skipped such a result altogether)."""
+    call = line("message", role="assistant", content=[{"type": "tool_use", "id": "tu1", "name": "bash",
+                                                       "input": {"command": "make"}}])
+    event = line("tool", tool_use_id="tu1", name="bash", error_kind="timeout", truncated=False)
+    agg, stats = scanned(tmp_path, call, event, results(ok("tu1", "make: waiting")))
+    assert [p.key for p in agg.patterns.values() if p.kind == "error"] == ["error|bash:make|make: waiting"]
+    assert stats.events == 4
 
 
-def test_a_message_is_typed_in_one_pass_with_what_the_signals_read() -> None:
-    raw = line("message", role="user", content=[{"type": "text", "text": "no, use pathlib"}], cost_usd=0.5,
-               origin="harness", usage={"input_tokens": 3}, model=None, extra={"kept": "by the reader only"})
-    assert agrees_with_the_reader(raw) == {"v": 1, "type": "message", "role": "user", "ts": ENVELOPE["ts"],
-                                           "seq": 3, "cost_usd": 0.5, "origin": "harness",
-                                           "content": [{"type": "text", "text": "no, use pathlib"}]}
+def test_a_broken_line_is_corrupt_whatever_it_looks_like(tmp_path: Path) -> None:
+    broken = results(ok("toolu_9")).replace(b"}]}", b"} junk]}")
+    _agg, stats = scanned(tmp_path, broken, line("message", role="assistant", content="done"))
+    assert (stats.lines, stats.events, stats.corrupt) == (3, 2, 1)
 
 
-def test_what_the_reader_refuses_is_left_to_the_reader() -> None:
-    refused = [
-        line("message", role="user", content="x", seq="3"),  # the envelope's types
-        line("message", role="user", content="x", usage={"output_tokens": "12"}),
-        line("message", role="user", content="x", totals={"cost_usd": "1"}),  # checked on any event
-        line("message", role="user", content=[{"text": "a block without its type"}]),
-        line("message", role="user", content=["not a block"]),
-        line("message", role="user"),  # no content
-        line("message", role="user", content="x", cost_usd=True),
-        line("message", role="user", content="x")[:-2] + b',"v":2}\n',  # a duplicate key: the last one counts
-        b'{"v":1,"type":"message","role":"user","content":"x","cost_usd":NaN}\n',  # the reader's own fallback
-        b'{"v":1,"type":"message","role":"user","content":"x"',  # cut off
-    ]
-    for raw in refused:
-        assert message_event(raw) is None, raw
-    assert [parse_line(raw) is None for raw in refused] == [True] * 8 + [False, True]
-
-
-_VALUES = hs.one_of(hs.none(), hs.booleans(), hs.integers(-5, 5), hs.floats(allow_nan=False), hs.text(max_size=4),
-                    hs.lists(hs.integers(), max_size=2), hs.dictionaries(hs.sampled_from(["type", "input_tokens"]),
-                                                                         hs.integers() | hs.text(max_size=2)))
-_FIELDS = ["role", "content", "ts", "session_id", "seq", "model", "stop_reason", "usage", "latency_ms", "cost_usd",
-           "origin", "totals", "v", "type"]
-
-
-@settings(max_examples=300, deadline=None)
-@given(hs.dictionaries(hs.sampled_from(_FIELDS), _VALUES, max_size=6))
-def test_typed_messages_never_take_a_line_the_reader_refuses(fields: dict[str, Any]) -> None:
-    raw = line("message", **{"role": "user", "content": "x", **fields})
-    agrees_with_the_reader(raw)
-
-
-def test_lines_nested_past_what_msgspec_decodes_go_the_full_way() -> None:
-    """Found in review: msgspec raises RecursionError (not DecodeError) on deep nesting, and the dream
-    stopped with an internal error where the reader counts the line corrupt."""
-    deep = "[" * 3000 + "]" * 3000
-    for raw in (line("message", role="assistant", content="x")[:-2] + f',"extra":{deep}}}\n'.encode(),
-                results(ok("toolu_1"))[:-2] + f',"extra":{deep}}}\n'.encode(),
-                line("tool", tool_use_id="toolu_1", name="bash")[:-2] + f',"extra":{deep}}}\n'.encode()):
-        assert message_event(raw) is None and parse_line(raw) is None
-        success_ids(raw)
-        quiet_ts(raw)
+def test_a_line_only_the_reader_takes_still_counts_for_the_signals(tmp_path: Path) -> None:
+    nan_call = (b'{"v":1,"type":"message","role":"assistant","cost_usd":NaN,"content":[{"type":"tool_use",'
+                b'"id":"tu1","name":"bash","input":{"command":"make"}}]}\n')
+    fail = results({"type": "tool_result", "tool_use_id": "tu1", "is_error": True, "content": "make: no rule"})
+    agg, stats = scanned(tmp_path, nan_call, fail)
+    assert (stats.events, stats.corrupt) == (3, 0)
+    assert [p.key for p in agg.patterns.values()] == ["error|bash:make|make: no rule"]

@@ -9,8 +9,13 @@ imported, and one hand-written session of edge lines (a result with nested conte
 results mixed with text, a failed tool event, a truncated tool output, a line with a wrong type, broken
 JSON, a truncated last line). The fingerprints below were taken with the scanner as it was before
 (commit 85b0df7), which parsed every line but successful tool results in full, and retaken once on
-purpose: a follow-up that dictates the literal reply ('Reply exactly "Continuation verified."', in the
-fixture captures) stopped counting as a correction (issue 23: noise on real transcripts)."""
+purpose each time the scan was meant to read differently:
+- a follow-up that dictates the literal reply ('Reply exactly "Continuation verified."', in the fixture
+  captures) stopped counting as a correction (issue 23: noise on real transcripts);
+- every line is decoded once into a typed event (`dreamcli.dream.lines`) and the reader has the last
+  word: the broken JSON line that looked like successful results is corrupt (it was half-read by byte
+  tests), and a message of successful results moves the session's clock like any other line (flaky,
+  pass and memory patterns are seen at that message's time, not the tool event's before it)."""
 
 from __future__ import annotations
 
@@ -34,8 +39,8 @@ from dreamcli.workspace.home import Workspace
 
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-EXPECTED = {"state": "4397f28c3d8de495ee49635dd0eabe223d59addb615a37935bb4853128ae1f68",
-            "proposal": "d484f2cc5daf83b2a0f4b4ab0c176651989e75ac3c608eb9735fc175c86c87ae",
+EXPECTED = {"state": "c51f0cbdb5c02730e012dea1a842656c054ca6e52833a771c3ef613b54878222",
+            "proposal": "5876dbea9771f2f2c1ebf4b41393ed6fad6be07fcd9405cedcf974aa0f50a577",
             "lines": 2212, "bytes": 948409}
 
 
@@ -89,9 +94,8 @@ def test_the_scan_and_the_proposal_are_the_same_as_before(tmp_path: Path, worker
     home = unpack(tmp_path / "home")
     state, counts = scan_state(home, workers)
     assert counts[0] == EXPECTED["lines"] and counts[-1] == EXPECTED["bytes"]
-    # the wrong-typed tool line is corrupt and the last line truncated; the broken line that looks like
-    # successful results is taken as one, as before
-    assert counts[1:4] == [2210, 1, 1]
+    # the wrong-typed tool line and the broken JSON line are corrupt, the last line truncated
+    assert counts[1:4] == [2209, 2, 1]
     assert _sha(state) == EXPECTED["state"]
     proposal = proposal_text(home, workers)
     assert '"op": "add"' in proposal.replace('\\"', '"')
