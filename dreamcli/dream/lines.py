@@ -97,7 +97,10 @@ def decode_event(raw: bytes) -> Event | None:
         event = _decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError):  # RecursionError: nested past what msgspec decodes
         return None
-    return event if _valid(event) else None
+    if event.v != 1 or (event.usage is not None and counts_problem(event.usage)):
+        return None
+    totals = event.totals
+    return event if totals is None or totals is UNSET or not counts_problem(totals) else None
 
 
 def typed_event(event: dict[str, Any]) -> Event | None:
@@ -111,14 +114,6 @@ def typed_event(event: dict[str, Any]) -> Event | None:
     except (msgspec.EncodeError, TypeError, ValueError, RecursionError):  # ValueError: a lone surrogate
         return None
     return decode_event(raw)
-
-
-def _valid(event: Event) -> bool:
-    if event.v != 1:
-        return False
-    if event.usage is not None and counts_problem(event.usage):
-        return False
-    return event.totals is None or event.totals is UNSET or not counts_problem(event.totals)
 
 
 def block_text(block: Block) -> str:

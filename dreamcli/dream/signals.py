@@ -140,7 +140,12 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             size += len(raw)
             if info is not None and (typed := decode_event(raw)) is not None:
                 events += 1
-                _typed(typed, st, agg)
+                if typed.ts is not UNSET:
+                    st.ts = typed.ts
+                if isinstance(typed, Message):  # most lines: handled here without a further call
+                    _message(typed, st, agg)
+                else:
+                    _other(typed, st)
                 continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)
@@ -166,7 +171,10 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             if etype == "outcome.evaluation":
                 _evaluation(event, info)
             elif (typed := typed_event(event)) is not None:
-                _typed(typed, st, agg)
+                if isinstance(typed, Message):
+                    _message(typed, st, agg)
+                else:
+                    _other(typed, st)
     finally:
         stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
         stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
@@ -181,13 +189,9 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     return info
 
 
-def _typed(event: Event, st: _State, agg: Aggregates) -> None:
-    """A message, tool, sub-agent or end event."""
-    if event.ts is not UNSET:
-        st.ts = event.ts
-    if isinstance(event, Message):
-        _message(event, st, agg)
-    elif isinstance(event, Tool):
+def _other(event: Event, st: _State) -> None:
+    """A tool, sub-agent or end event (its time is taken already)."""
+    if isinstance(event, Tool):
         _tool(event, st)
     elif isinstance(event, End):
         st.ended = True
