@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from dreamcli import codec
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.scan import Scanned
 from dreamcli.dream.signals import SessionInfo
@@ -27,6 +28,23 @@ def grades_size(ws: Workspace) -> int:
         return 0
 
 
+_MALFORMED = object()
+
+
+def _decode(raw: bytes) -> Any:
+    """One grades.jsonl line, or _MALFORMED. The fast codec first; what it refuses goes to `json.loads`,
+    which reads a few lines the codec does not (NaN, Infinity, 1e400, a lone surrogate escape, a BOM),
+    so the same lines are read as before. Nesting too deep to decode is a malformed line too."""
+    try:
+        return codec.loads(raw)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _MALFORMED
+
+
 def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str, Any]], int]:
     """The latest record per (session, outcome) after `offset` (compacted to what the dream uses:
     result, ts and the failing criteria), and the offset after the last whole line read."""
@@ -42,11 +60,8 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
             if not raw.endswith(b"\n"):
                 break  # a line being appended right now is read next time
             end += len(raw)
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if grade_problem(rec) is not None:
+            rec = _decode(raw)
+            if rec is _MALFORMED or grade_problem(rec) is not None:
                 continue
             if rec.get("result") == "partial" or rec.get("skipped"):
                 continue  # --checks-only: grader criteria not judged, evidence neither way
