@@ -4,14 +4,16 @@ an entry, with its support, impact, facts (for templates and the model) and evid
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
 from dreamcli.dream.text import mask, opaque
 from dreamcli.playbooks.lint import injection_findings
-from dreamcli.words import jaccard, stems
+from dreamcli.words import stems
 
 SECTIONS = {
     "error_recovery": "Tool workarounds",
@@ -166,32 +168,39 @@ def _extension(template: str) -> str | None:
 
 def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
     """Greedy clustering of near-identical texts (stem sets, Jaccard >= 0.5), biggest support first.
-    An inverted index keeps it fast with thousands of one-off texts."""
+    An inverted index keeps it fast with thousands of one-off texts: it counts, per group, the words a
+    text shares with the group's representative, so Jaccard is that count over the union's size
+    (|a| + |b| - shared), the same division of the same integers as on the sets."""
     ordered = sorted(patterns, key=lambda p: (-p.support, p.key))
-    reps: list[frozenset[str]] = []
+    sizes: list[int] = []  # words in each group's representative
     groups: list[list[Pattern]] = []
     index: dict[str, list[int]] = {}
     for p in ordered:
         words = frozenset(p.key.split("|", 1)[1].split())
-        hits: dict[int, int] = {}
-        for w in sorted(words):
-            for gi in index.get(w, ()):
-                hits[gi] = hits.get(gi, 0) + 1
-        best, best_sim = None, CLUSTER_SIMILARITY
-        for gi in sorted(hits):  # deterministic: the most similar group, the oldest on a tie
-            if hits[gi] < 2:
-                continue
-            sim = jaccard(words, reps[gi])
-            if sim > best_sim or (sim == best_sim and best is None):
-                best, best_sim = gi, sim
+        hits = Counter(chain.from_iterable(index.get(w, ()) for w in words))
+        best = _most_similar(hits, len(words), sizes)
         if best is None:
             groups.append([p])
-            reps.append(words)
+            sizes.append(len(words))
             for w in words:
                 index.setdefault(w, []).append(len(groups) - 1)
         else:
             groups[best].append(p)
     return groups
+
+
+def _most_similar(hits: Counter[int], size: int, sizes: list[int]) -> int | None:
+    """The group whose representative is most similar (at least CLUSTER_SIMILARITY, two shared words),
+    the oldest on a tie; None when there is none."""
+    best, best_sim = None, CLUSTER_SIMILARITY
+    for gi in sorted(hits):
+        shared = hits[gi]
+        if shared < 2:
+            continue
+        sim = shared / (size + sizes[gi] - shared)
+        if sim > best_sim or (sim == best_sim and best is None):
+            best, best_sim = gi, sim
+    return best
 
 
 def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | None:

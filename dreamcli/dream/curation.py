@@ -16,6 +16,7 @@ current playbook.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import Candidate
 from dreamcli.dream.templates import REASONS
 from dreamcli.ids import short_id, ulid_time_ms
+from dreamcli.playbooks.duplicates import text_key
 from dreamcli.playbooks.format import token_estimate
 from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation, Support
 from dreamcli.words import jaccard, overlap, stems
@@ -262,14 +264,69 @@ def tokens_after(playbook: Any, operations: list[Operation], name: str) -> int:
     return token_estimate(pb)
 
 
+def _add_score(op: Operation) -> float:
+    return op.support.sessions * (0.5 + (op.impact or 0))
+
+
+def _independent(adds: list[Operation], operations: list[Operation]) -> bool:
+    """Whether each add stands alone: no other operation names its id or says its text (whitespace and
+    case ignored, as `apply` compares). Then dropping an add only takes its entry out of the playbook,
+    so the token estimate never grows as more adds are dropped, and a bisection finds what the
+    one-by-one loop finds."""
+    ids = {op.entry_id for op in adds}
+    keys = {text_key(op.text) for op in adds}
+    if len(ids) < len(adds) or len(keys) < len(adds):
+        return False
+    mine = {id(op) for op in adds}
+    for op in operations:
+        if id(op) in mine:
+            continue
+        if op.entry_id in ids or ids.intersection(op.merged_ids):
+            return False
+        if ({text_key(op.text), text_key(op.old_text)} - {""}) & keys:
+            return False
+    return True
+
+
+def _fewest_drops(tokens: Callable[[int], int], n: int, budget: int, *, bisect: bool) -> tuple[int, int]:
+    """The fewest of the `n` worst adds to drop for `tokens(k)` to fit `budget` (all `n` when nothing
+    fits), with `tokens` of it. Bisection when tokens never grow with k (log n renders, not k + 1)."""
+    seen = {0: tokens(0)}
+    if seen[0] <= budget or n == 0:
+        return 0, seen[0]
+    if not bisect:
+        k = 0
+        while seen[k] > budget and k < n:
+            k += 1
+            seen[k] = tokens(k)
+        return k, seen[k]
+    lo, hi = 0, n  # tokens(lo) is over the budget; hi fits, or is n (every add dropped: the loop's end)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        seen[mid] = tokens(mid)
+        if seen[mid] <= budget:
+            hi = mid
+        else:
+            lo = mid
+    if hi not in seen:
+        seen[hi] = tokens(hi)
+    return hi, seen[hi]
+
+
 def _enforce_budget(playbook: Any, out: Curated, budget: int, name: str) -> None:
+    """Drop the lowest-scoring adds (the earlier one on a tie) until the playbook fits the budget.
+    Taking the `min` again and again drops them in a stable sort's order, so only how many to drop is
+    searched; each try re-applies every operation to a copy of the playbook."""
     out.tokens_before = token_estimate(playbook) if playbook is not None else 0
-    while True:
-        out.tokens_after = tokens_after(playbook, out.operations, name)
-        adds = [op for op in out.operations if op.op == "add" and op.target == "playbook"]
-        if out.tokens_after <= budget or not adds:
-            return
-        worst = min(adds, key=lambda op: op.support.sessions * (0.5 + (op.impact or 0)))
-        out.operations.remove(worst)
-        out.dropped.append({"key": worst.signature, "why": f"over the token budget ({budget} tokens)",
-                            "text": worst.text})
+    ops = list(out.operations)
+    worst = sorted((op for op in ops if op.op == "add" and op.target == "playbook"), key=_add_score)
+
+    def without(k: int) -> list[Operation]:
+        gone = {id(op) for op in worst[:k]}
+        return [op for op in ops if id(op) not in gone]
+
+    k, out.tokens_after = _fewest_drops(lambda k: tokens_after(playbook, without(k), name), len(worst), budget,
+                                        bisect=_independent(worst, ops))
+    out.operations[:] = without(k)
+    out.dropped.extend({"key": op.signature, "why": f"over the token budget ({budget} tokens)", "text": op.text}
+                       for op in worst[:k])
