@@ -107,3 +107,34 @@ def test_one_worker_and_two_agree_on_a_corpus_of_many_chunks(tmp_path: Path) -> 
     one = unpack(tmp_path / "one")
     two = shutil.copytree(one, tmp_path / "two")
     assert scan_state(one, 1)[0].replace(str(one), "HOME") == scan_state(two, 2)[0].replace(str(two), "HOME")
+
+
+def test_the_scan_gives_back_what_it_froze_from_the_collector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker freezes the objects alive before the scan (gc.freeze) and must unfreeze them, even when
+    the scan fails."""
+    import gc
+
+    from dreamcli.dream import scan
+
+    home = unpack(tmp_path / "home")
+    files = sorted(str(p) for p in (home / "sessions").rglob("*.jsonl"))
+    seen: list[int] = []
+    real = scan.scan_one
+
+    def spy(*a: object, **kw: object) -> object:
+        seen.append(gc.get_freeze_count())
+        return real(*a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan, "scan_one", spy)
+    assert gc.get_freeze_count() == 0
+    with use_executor(LocalExecutor(1)):
+        scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
+    assert min(seen) > 0 and gc.get_freeze_count() == 0
+
+    def boom(*a: object, **kw: object) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(scan, "scan_one", boom)
+    with use_executor(LocalExecutor(1)), pytest.raises(OSError):
+        scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
+    assert gc.get_freeze_count() == 0
