@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dreamcli.collector import frozen
 from dreamcli.config import Config
 from dreamcli.dream import journal as dream_journal
 from dreamcli.dream import stages
@@ -57,6 +58,11 @@ class DreamResult:
 
 
 def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None) -> DreamResult:
+    with frozen():  # what lives before the dream (modules, config) stays out of its collections
+        return _run_dream(ws, config, opts, progress)
+
+
+def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None) -> DreamResult:
     started = time.monotonic()
     if opts.instructions is not None and len(opts.instructions) > MAX_INSTRUCTIONS:
         raise UsageError(f"--instructions: {len(opts.instructions)} characters; at most {MAX_INSTRUCTIONS}")

@@ -40,23 +40,21 @@ class LocalExecutor:
             for args in tasks:
                 yield fn(*args)
             return
-        import gc
         from concurrent.futures import ProcessPoolExecutor
 
-        gc.freeze()  # what exists now is shared with the forked pool: the collector leaves those pages alone
-        try:
-            with ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1)) as pool:
-                futures = [pool.submit(fn, *args) for args in tasks]
-                here: dict[int, Any] = {}  # results of the tasks run in this process
-                back = len(tasks) - 1
-                for i, fut in enumerate(futures):
-                    while i not in here and back > i and not fut.done():
-                        if futures[back].cancel():  # not started by the pool: run it here
-                            here[back] = fn(*tasks[back])
-                        back -= 1
-                    yield here.pop(i) if i in here else fut.result()
-        finally:
-            gc.unfreeze()
+        from dreamcli.collector import frozen
+
+        # what exists now is shared with the forked pool: the collector leaves those pages alone
+        with frozen(), ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1)) as pool:
+            futures = [pool.submit(fn, *args) for args in tasks]
+            here: dict[int, Any] = {}  # results of the tasks run in this process
+            back = len(tasks) - 1
+            for i, fut in enumerate(futures):
+                while i not in here and back > i and not fut.done():
+                    if futures[back].cancel():  # not started by the pool: run it here
+                        here[back] = fn(*tasks[back])
+                    back -= 1
+                yield here.pop(i) if i in here else fut.result()
 
 
 class RayExecutor:

@@ -6,7 +6,6 @@ merges, then resolves episodes across chunk boundaries (a sub-agent scanned with
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -105,21 +104,12 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
     stats = ReadStats()
     scanned = Scanned()
     if workers == 1:
-        # the objects alive before the scan (modules, config: most of a process) are left out of the
-        # collections its allocations set off: 5% of a dream's CPU (unless someone froze them already)
-        freeze = gc.get_freeze_count() == 0
-        if freeze:
-            gc.freeze()
-        try:
-            for i, path in enumerate(files):
-                info = scan_one(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
-                if info is not None:
-                    scanned.add(info)
-                if progress is not None and (i % 25 == 0 or i == len(files) - 1):
-                    progress("read", stats.bytes, total)
-        finally:
-            if freeze:
-                gc.unfreeze()
+        for i, path in enumerate(files):
+            info = scan_one(path, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+            if info is not None:
+                scanned.add(info)
+            if progress is not None and (i % 25 == 0 or i == len(files) - 1):
+                progress("read", stats.bytes, total)
         return scanned, stats
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1

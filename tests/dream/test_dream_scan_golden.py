@@ -26,6 +26,7 @@ import shutil
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,32 +110,31 @@ def test_one_worker_and_two_agree_on_a_corpus_of_many_chunks(tmp_path: Path) -> 
     assert scan_state(one, 1)[0].replace(str(one), "HOME") == scan_state(two, 2)[0].replace(str(two), "HOME")
 
 
-def test_the_scan_gives_back_what_it_froze_from_the_collector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One worker freezes the objects alive before the scan (gc.freeze) and must unfreeze them, even when
-    the scan fails."""
+
+def test_a_dream_gives_back_what_it_froze_from_the_collector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dream runs with the objects alive before it frozen out of the collector (dreamcli.collector)
+    and unfreezes them when it ends, even when it fails."""
     import gc
 
-    from dreamcli.dream import scan
+    from dreamcli.dream import stages
 
     home = unpack(tmp_path / "home")
-    files = sorted(str(p) for p in (home / "sessions").rglob("*.jsonl"))
     seen: list[int] = []
-    real = scan.scan_one
+    real = stages.scan_files
 
-    def spy(*a: object, **kw: object) -> object:
+    def spy(*a: Any, **kw: Any) -> Any:
         seen.append(gc.get_freeze_count())
-        return real(*a, **kw)  # type: ignore[arg-type]
+        return real(*a, **kw)
 
-    monkeypatch.setattr(scan, "scan_one", spy)
+    monkeypatch.setattr(stages, "scan_files", spy)
     assert gc.get_freeze_count() == 0
-    with use_executor(LocalExecutor(1)):
-        scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
-    assert min(seen) > 0 and gc.get_freeze_count() == 0
+    run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, now=NOW))
+    assert seen[0] > 0 and gc.get_freeze_count() == 0
 
-    def boom(*a: object, **kw: object) -> None:
+    def boom(*a: Any, **kw: Any) -> None:
         raise OSError("disk gone")
 
-    monkeypatch.setattr(scan, "scan_one", boom)
-    with use_executor(LocalExecutor(1)), pytest.raises(OSError):
-        scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
+    monkeypatch.setattr(stages, "scan_files", boom)
+    with pytest.raises(OSError):
+        run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, all=True, now=NOW))
     assert gc.get_freeze_count() == 0
