@@ -23,6 +23,7 @@ _NUMBER = re.compile(r"(?<![\w<])(?<![A-Za-z]-)[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]
 # variables (PATH, NODE_OPTIONS), flags
 _MEANINGFUL = re.compile(r"^(?i:utf|ascii|latin|iso|cp|windows)-?[\w-]{0,12}$|^[A-Z][A-Z0-9_]{1,40}$|^--?[a-z][\w-]+$")
 _SPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 
 
 _ERROR_WORD = re.compile(r"\b(\w*Error\b|ERR_[A-Z_]+|\w*Exception\b|[Ff]atal\b|error:|ERROR\b|E\d{3,4}\b)")
@@ -50,12 +51,21 @@ def message_line(text: str) -> str:
 def mask(text: str) -> str:
     """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
     names (keeping the extension: `<file.docx>`), paths, numbers."""
-    s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", text)
-    s = _ID.sub("<id>", s)
-    s = _HEX.sub("<hex>", s)
-    s = _FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
-    s = _PATH.sub("<path>", s)
-    s = _NUMBER.sub("<n>", s)
+    # each pass runs only when the text (as the passes before left it) has what its pattern needs:
+    # a quote, 26 characters, a digit, a dot, a slash (most error lines lack several)
+    s = text
+    if "'" in s or '"' in s or "`" in s:
+        s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", s)
+    if len(s) >= 26:
+        s = _ID.sub("<id>", s)
+    if _DIGIT.search(s):
+        s = _HEX.sub("<hex>", s)
+    if "." in s:
+        s = _FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
+    if "/" in s:
+        s = _PATH.sub("<path>", s)
+    if _DIGIT.search(s):
+        s = _NUMBER.sub("<n>", s)
     s = _SPACE.sub(" ", s).strip()
     return s[:MAX_TEMPLATE]
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.signals import scan_session
@@ -157,3 +159,26 @@ def test_corrupt_and_cut_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     not_a_session = tmp_path / "x.jsonl"
     not_a_session.write_text('{"v":1,"type":"message","ts":"x","session_id":"y","seq":0}\n')
     assert scan_session(not_a_session, agg, playbook="default", stats=ReadStats()) is None
+
+
+def _mask_every_pass(text: str) -> str:
+    """mask as it was: every pass over every text (the fast version skips a pass its pattern cannot match)."""
+    from dreamcli.dream import text as t
+
+    s = t._QUOTED.sub(lambda m: m.group(0) if t._MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", text)
+    s = t._ID.sub("<id>", s)
+    s = t._HEX.sub("<hex>", s)
+    s = t._FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
+    s = t._PATH.sub("<path>", s)
+    s = t._NUMBER.sub("<n>", s)
+    return t._SPACE.sub(" ", s).strip()[: t.MAX_TEMPLATE]
+
+
+_MASK_ALPHABET = hs.sampled_from([*"aAfFxz09٣ .-/~_'\"`<>:,%\n", "0x1f", "a.gz", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "ERR_X",
+                                  "utf-8", "deadbeef1"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(hs.lists(_MASK_ALPHABET, max_size=40).map("".join))
+def test_mask_skips_only_passes_that_could_not_match(text: str) -> None:
+    assert mask.__wrapped__(text) == _mask_every_pass(text)
