@@ -89,6 +89,8 @@ def type_problem(event: dict[str, Any]) -> str | None:
 def counts_problem(block: Any) -> bool:
     """Does `block` (an event's `totals` or `usage`) hold a count or a cost that is not a number?"""
     if type(block) is dict:
+        if _NUMBER.issuperset(map(type, block.values())):  # only numbers (the usual case): one pass in C
+            return False
         for k, v in block.items():
             if type(v) not in _NUMBER and (k in _NUMBERS or k.endswith("_tokens")):
                 return True

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from dreamcli.sessions.reader import ReadStats, iter_events, parse_line, read_first_and_last
 from dreamcli.sessions.summary import SessionSummary
-from dreamcli.sessions.validate import _FIELDS, _NUMBERS, _REQUIRED, type_problem
+from dreamcli.sessions.validate import _FIELDS, _NUMBERS, _REQUIRED, counts_problem, type_problem
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
 
@@ -125,3 +125,11 @@ def test_summary_json_is_what_asdict_gave() -> None:
     assert data == {**asdict(s), "tokens": 7} and list(data) == [*asdict(s), "tokens"]
     data["tags"].append("b")
     assert s.tags == ["a"]  # a copy, as asdict made
+
+
+def test_counts_are_numbers_whatever_else_usage_holds() -> None:
+    assert not counts_problem({"input_tokens": 3, "cost_usd": 0.5, "tool_errors": None})  # numbers only
+    assert not counts_problem({"input_tokens": 3, "service_tier": "standard", "cache_creation": {"x": 1}})
+    assert counts_problem({"input_tokens": "3"})
+    assert counts_problem({"service_tier": "standard", "output_tokens": True})  # a boolean is no count
+    assert counts_problem({"turns": [1]}) and not counts_problem(["not", "a", "dict"])
