@@ -97,9 +97,11 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                progress: Progress | None = None) -> tuple[Scanned, ReadStats]:
     """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
     the sessions and the read statistics."""
-    sizes = [source_size(p) for p in files]
-    total = sum(sizes)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
+    one = executor is not None and executor.workers == 1
+    # sizes decide the workers and balance the chunks; one worker told so needs them only for progress
+    sizes = [source_size(p) for p in files] if not one or progress is not None else []
+    total = sum(sizes)
     workers = executor.workers if executor is not None else workers_for(total)
     stats = ReadStats()
     scanned = Scanned()

@@ -138,3 +138,20 @@ def test_a_dream_gives_back_what_it_froze_from_the_collector(tmp_path: Path, mon
     with pytest.raises(OSError):
         run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, all=True, now=NOW))
     assert gc.get_freeze_count() == 0
+
+
+def test_one_worker_told_so_reads_no_sizes_unless_it_shows_progress(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sizes decide the workers and balance chunks: `--workers 1` without progress skips the stat per file."""
+    from dreamcli.dream import scan
+
+    home = unpack(tmp_path / "home")
+    files = sorted(str(p) for p in (home / "sessions").rglob("*.jsonl"))
+    stats: list[object] = []
+    monkeypatch.setattr(scan, "source_size", lambda p: stats.append(p) or 1)
+    with use_executor(LocalExecutor(1)):
+        read, _ = scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
+        assert len(read.ids) == 93 and stats == []
+        scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW,
+                   progress=lambda *a: None)
+    assert len(stats) == len(files)
