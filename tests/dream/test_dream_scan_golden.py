@@ -26,7 +26,6 @@ import shutil
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -109,35 +108,6 @@ def test_one_worker_and_two_agree_on_a_corpus_of_many_chunks(tmp_path: Path) -> 
     two = shutil.copytree(one, tmp_path / "two")
     assert scan_state(one, 1)[0].replace(str(one), "HOME") == scan_state(two, 2)[0].replace(str(two), "HOME")
 
-
-
-def test_a_dream_gives_back_what_it_froze_from_the_collector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dream runs with the objects alive before it frozen out of the collector (dreamcli.collector)
-    and unfreezes them when it ends, even when it fails."""
-    import gc
-
-    from dreamcli.dream import stages
-
-    home = unpack(tmp_path / "home")
-    seen: list[int] = []
-    real = stages.scan_files
-
-    def spy(*a: Any, **kw: Any) -> Any:
-        seen.append(gc.get_freeze_count())
-        return real(*a, **kw)
-
-    monkeypatch.setattr(stages, "scan_files", spy)
-    assert gc.get_freeze_count() == 0
-    run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, now=NOW))
-    assert seen[0] > 0 and gc.get_freeze_count() == 0
-
-    def boom(*a: Any, **kw: Any) -> None:
-        raise OSError("disk gone")
-
-    monkeypatch.setattr(stages, "scan_files", boom)
-    with pytest.raises(OSError):
-        run_dream(Workspace(root=home, source="env"), Config(), DreamOptions(offline=True, all=True, now=NOW))
-    assert gc.get_freeze_count() == 0
 
 
 def test_one_worker_told_so_reads_no_sizes_unless_it_shows_progress(tmp_path: Path,
