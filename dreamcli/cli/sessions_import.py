@@ -22,7 +22,7 @@ _DRY_RUN_HELP = ("Read every transcript, write nothing: report per file what wou
 def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None,
          dry_run: bool = False) -> None:
     from dreamcli.portability.arrivals import publisher
-    from dreamcli.sessions.importers import import_transcripts
+    from dreamcli.sessions.importers.runner import import_transcripts
     from dreamcli.ui.portability_view import import_progress, render_import_summary
 
     ws = open_workspace(ctx)

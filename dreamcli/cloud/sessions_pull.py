@@ -15,9 +15,9 @@ from dreamcli.cloud.client import cloud_error
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
 from dreamcli.portability.arrivals import publisher
-from dreamcli.sessions.importers import import_transcripts
 from dreamcli.sessions.importers import managed_agents as importer
 from dreamcli.sessions.importers.common import text_of
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import session_path
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace

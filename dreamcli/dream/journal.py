@@ -28,17 +28,19 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.dream.watermark import state_dir
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks.model import normalize_text
-from dreamcli.playbooks.proposal_model import Operation, Proposal
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done, pending_intents, write_intent
 from dreamcli.workspace.sweep import sweep_temp
+
+if TYPE_CHECKING:  # annotations only: recovery sweeps through this module without pydantic
+    from dreamcli.playbooks.proposal_model import Operation, Proposal
 
 KIND = "dream"
 STATE_FILES = ("aggregates.json", "watermark.json")

@@ -138,6 +138,19 @@ def test_a_command_imports_typer_rich_and_its_own_modules_only(start_env: tuple[
     assert "dreamcli.dream.journal" not in modules  # recovery with nothing due imports no journal
 
 
+def test_the_sweep_after_a_killed_command_stays_light(start_env: tuple[dict[str, str], Path]) -> None:
+    """The first command after a SIGKILL sweeps temp files of dead processes: that must not load the
+    proposal model (pydantic) or every importer just to delete folders (it loaded both, ~0.12 s)."""
+    env, root = start_env
+    ws = Workspace(root=root / "ws", source="option")
+    marker = live.live_dir(ws) / str(_dead_pid())
+    marker.touch()  # what a SIGKILLed command leaves
+    modules = imported(["--home", str(ws.root), "sessions", "list"], env, root)
+    assert not marker.exists()  # the sweep ran
+    assert "dreamcli.dream.journal" in modules and "dreamcli.sessions.importers.journal" in modules
+    assert _loaded(modules, (*NEVER, "dreamcli.sessions.importers.runner", "dreamcli.playbooks.proposal_model")) == []
+
+
 def test_version_builds_no_command(start_env: tuple[dict[str, str], Path]) -> None:
     env, root = start_env
     modules = imported(["--version"], env, root)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import dreamcli.audit as audit_mod
-from dreamcli.sessions.importers import import_transcripts
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.workspace.home import Workspace
 from tests.support.paths import CLAUDE_CODE_SAMPLES
 from tests.support.playbooks import audit

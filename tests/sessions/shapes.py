@@ -10,8 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from dreamcli.sessions.importers import import_transcripts
-from dreamcli.sessions.importers.runner import ImportSummary
+from dreamcli.sessions.importers.runner import ImportSummary, import_transcripts
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.sessions.reader import read_events
 from dreamcli.sessions.schema import schema_path

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from dreamcli.ids import ulid_time_ms
-from dreamcli.sessions.importers import import_transcripts
 from dreamcli.sessions.importers.common import parse_ts_ms
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.sessions.reader import read_events
 from dreamcli.sessions.schema import schema_path

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
 from dreamcli.errors import EXIT_USAGE
-from dreamcli.sessions.importers import import_transcripts, runner
+from dreamcli.sessions.importers import runner
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.workspace.home import Workspace
 from tests.support.paths import CLAUDE_CODE_SAMPLES
 from tests.support.transcripts import claude_transcript, codex_rollout, utc

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from dreamcli.sessions.importers import common, import_transcripts, journal, runner
+from dreamcli.sessions.importers import common, journal, runner
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.importers.units import Node, forest
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.workspace.home import Workspace

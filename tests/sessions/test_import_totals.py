@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from dreamcli.agent import usage
-from dreamcli.sessions.importers import builder, context, import_transcripts, runner
+from dreamcli.sessions.importers import builder, context, runner
+from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.totals import Totals
 from dreamcli.workspace.home import Workspace
 from tests.support.transcripts import claude_transcript, utc
