@@ -121,6 +121,12 @@ def register(app: typer.Typer) -> None:
             finally:
                 if view is not None:
                     view.close()
+        if result.set_aside:
+            from dreamcli.ui.console import warn
+
+            # a copied or edited workspace: the dream is not what the user thinks (an incremental one)
+            for problem in result.set_aside:
+                warn(f"dream state set aside ({problem[:200]}): every session was read again")
         if (quiet or as_json) and not offline and not dry_run and (result.dream or {}).get("offline"):
             from dreamcli.ui.console import warn
 
@@ -147,7 +153,7 @@ def register(app: typer.Typer) -> None:
 def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
     if as_json:
         print_json({"status": "nothing_new", "playbook": name, "dream_id": None, "path": None, "operations": [],
-                    "usage": None, "inputs": None, "stats": None, "report_path": None})
+                    "usage": None, "inputs": None, "stats": None, "report_path": None, "state_set_aside": []})
     elif not quiet:
         from dreamcli.ui.console import info
 

@@ -49,12 +49,14 @@ class DreamResult:
     operations: list[Operation] = field(default_factory=list)
     dream: dict[str, Any] = field(default_factory=dict)
     report: str = ""
+    set_aside: list[str] = field(default_factory=list)  # state files no dream wrote: every session read again
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "playbook": self.playbook, "dream_id": self.dream_id,
                 "path": str(self.path) if self.path else None,
                 "operations": [op.to_json() for op in self.operations],
-                "usage": self.dream.get("usage"), "inputs": self.dream.get("inputs"), "stats": self.dream.get("stats")}
+                "usage": self.dream.get("usage"), "inputs": self.dream.get("inputs"), "stats": self.dream.get("stats"),
+                "state_set_aside": self.set_aside}
 
 
 def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None) -> DreamResult:
@@ -77,7 +79,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
         stages.settle_nothing_new(ws, sel, opts.dry_run)
         if not opts.dry_run:
             _log(ws, f"dream playbook={sel.name} status=nothing_new")
-        return DreamResult(status="nothing_new", playbook=sel.name)
+        return DreamResult(status="nothing_new", playbook=sel.name, set_aside=sel.set_aside)
 
     found = stages.scan(ws, sel, opts, progress)
     ranked, fresh = stages.aggregate(found, config, opts)
@@ -94,7 +96,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
 
     report = for_config(config).redact_text(report)
     result = DreamResult(status=dream["status"], playbook=sel.name, dream_id=dream_id, operations=operations,
-                         dream=dream, report=report)
+                         dream=dream, report=report, set_aside=sel.set_aside)
     if opts.dry_run:
         result.status = "dry_run"
         return result

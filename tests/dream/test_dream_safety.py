@@ -218,8 +218,11 @@ def test_a_state_no_dream_wrote_is_read_as_none(demo: Path, damage: str) -> None
     lines = log.read_text().count("\n")
     assert run("--home", str(demo), "dream", "--offline", "--all", "--dry-run").exit_code == 0
     assert log.read_text().count("\n") == lines  # a dry run writes no log line
-    r = run("--home", str(demo), "dream", "--offline", "--all")
+    r = run("--home", str(demo), "dream", "--offline", "--all", "--json")
     assert r.exit_code == 0, r.output
     assert "state set aside (aggregates.json: " in log.read_text()
+    # and the user hears of it: a dream that read everything again is not the incremental one they ran
+    assert "warning: dream state set aside (aggregates.json: " in r.stderr
+    assert json.loads(r.stdout)["state_set_aside"][0].startswith("aggregates.json: ")
     seen = json.loads(path.read_text())["sessions_seen"]
     assert seen == len(list((demo / "sessions").rglob("*.jsonl")))  # every session read again, counted once
