@@ -36,6 +36,20 @@ def test_show_prints_the_prompt_once_and_an_unknown_cost_as_dash(ws: Workspace) 
     assert "$0.0000" not in listed.stdout
 
 
+def test_show_hides_only_the_first_message_repeating_the_prompt(ws: Workspace) -> None:
+    """The opening user message repeats the task prompt printed above it and is left out; a user who
+    says the prompt again later is shown saying it."""
+    w = SessionWriter(ws)
+    w.start(task={"name": "contract-review", "prompt": PROMPT}, model=None, workdir=None)
+    w.message("user", [{"type": "text", "text": PROMPT}])
+    w.message("assistant", [{"type": "text", "text": "Which folder?"}])
+    w.message("user", [{"type": "text", "text": "  " + PROMPT + "\n"}])
+    w.end("completed", totals={"turns": 2})
+    r = CliRunner().invoke(app, ["--home", str(ws.root), "sessions", "show", w.session_id])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count(PROMPT) == 2  # the task line and the repeat, not the opening message
+
+
 def test_imported_task_names_skip_scratch_folders(tmp_path: Path) -> None:
     assert task_name_for("/tmp") is None
     assert task_name_for("/tmp/tmpab12cd") is None
