@@ -15,6 +15,7 @@ past what it decodes) goes the full way through `parse_line`, which has the last
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -93,6 +94,8 @@ _decoder = msgspec.json.Decoder(Event)
 
 def decode_event(raw: bytes) -> Event | None:
     """A message, tool, sub-agent or end event from one line; None when the line must go the full way."""
+    if not raw.isascii() and not _utf8(raw):  # msgspec skips what it does not decode unchecked; the reader does not
+        return None
     try:
         event = _decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError):  # RecursionError: nested past what msgspec decodes
@@ -104,16 +107,29 @@ def decode_event(raw: bytes) -> Event | None:
 
 
 def typed_event(event: dict[str, Any]) -> Event | None:
-    """The struct for an event `parse_line` returned (one `decode_event` refused: `NaN`, say); None for
-    other types. Encoded again for the decoder (NaN and infinities become null: no number the signals
-    read is finite either way)."""
+    """The struct for an event `parse_line` returned (one `decode_event` refused: `NaN`, a lone surrogate,
+    an integer past 64 bits, JSON msgspec does not read); None for other types. Built from the dict as the
+    reader gave it, each tool output re-encoded (`json.dumps`: NaN and lone surrogates survive) for
+    `block_output` to read the same way."""
     if event.get("type") not in TYPED:
         return None
+    content = event.get("content")
     try:
-        raw = msgspec.json.encode(event)
-    except (msgspec.EncodeError, TypeError, ValueError, RecursionError):  # ValueError: a lone surrogate
+        if isinstance(content, list):
+            event = {**event, "content": [{**b, "content": msgspec.Raw(json.dumps(b["content"]).encode())}
+                                          if isinstance(b, dict) and "content" in b else b for b in content]}
+        typed: Event = msgspec.convert(event, Event)
+    except (msgspec.ValidationError, TypeError, ValueError, RecursionError):
         return None
-    return decode_event(raw)
+    return typed
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def block_text(block: Block) -> str:
@@ -122,9 +138,19 @@ def block_text(block: Block) -> str:
 
 
 def block_output(block: Block) -> Any:
-    """A tool result's output, decoded (None when it has none)."""
+    """A tool result's output, decoded (None when it has none). What msgspec does not read (a number
+    past a float's range, NaN, a lone surrogate escape) is read as the reader reads it, by `json`."""
     raw = bytes(block.content)
-    return msgspec.json.decode(raw) if raw else None
+    if not raw:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def recent(ts: str | None, now: datetime | None, seconds: float) -> bool:

@@ -4,6 +4,7 @@ to the reader."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +114,13 @@ def test_an_event_the_reader_took_in_full_gets_the_same_struct() -> None:
     event = parse_line(raw)
     assert event is not None
     typed = typed_event(event)
-    assert isinstance(typed, Message) and typed.cost_usd is None and not isinstance(typed.content, str)
+    assert isinstance(typed, Message) and math.isnan(typed.cost_usd or 0) and not isinstance(typed.content, str)
     assert typed.content[0].input == {"command": "ls"}
     assert typed_event({"v": 1, "type": "outcome.evaluation"}) is None
     lone = parse_line(b'{"v":1,"type":"message","role":"user","content":"no \\ud800"}\n')  # JSON, not UTF-8
-    assert lone is not None and typed_event(lone) is None  # counts for its time only
+    assert lone is not None
+    typed = typed_event(lone)
+    assert isinstance(typed, Message) and typed.content == "no \ud800"
 
 
 def test_lines_nested_past_what_msgspec_decodes_go_the_full_way() -> None:
@@ -183,6 +186,21 @@ def test_typed_events_never_take_a_line_the_reader_refuses(case: tuple[str, dict
     agrees_with_the_reader(line(etype, **{**_BASE[etype], **fields}))
 
 
+_SAMPLES = [results(ok("toolu_1", "caf\u00e9 " * 3), ok("toolu_2")),
+            line("message", role="assistant", content=[{"type": "tool_use", "id": "tu1", "name": "bash",
+                                                        "input": {"command": "ls \u00e9"}}], usage={"input_tokens": 3}),
+            line("tool", tool_use_id="toolu_1", name="bash", error_kind="exit_nonzero", extra="\u00e9"),
+            line("session.end", status="completed", totals={"cost_usd": 0.5})]
+
+
+@settings(max_examples=600, deadline=None)
+@given(hs.sampled_from(_SAMPLES), hs.integers(0, 10_000), hs.binary(min_size=1, max_size=2))
+def test_a_damaged_byte_never_makes_the_typed_path_take_what_the_reader_refuses(
+        sample: bytes, at: int, junk: bytes) -> None:
+    at %= len(sample) - 1
+    agrees_with_the_reader(sample[:at] + junk + sample[at + 1:])
+
+
 def scanned(tmp_path: Path, *lines: bytes) -> tuple[Aggregates, ReadStats]:
     ws = Workspace(root=tmp_path / "ws", source="option")
     w = SessionWriter(ws)
@@ -232,3 +250,44 @@ def test_a_line_only_the_reader_takes_still_counts_for_the_signals(tmp_path: Pat
     agg, stats = scanned(tmp_path, nan_call, fail)
     assert (stats.events, stats.corrupt) == (3, 0)
     assert [p.key for p in agg.patterns.values()] == ["error|bash:make|make: no rule"]
+
+
+# --- found in review: lines the reader refuses or reads only by its json fallback ---------------------
+
+CALL = line("message", role="assistant", content=[{"type": "tool_use", "id": "tu1", "name": "bash",
+                                                   "input": {"command": "npm test"}}])
+
+
+def failed(output: bytes) -> bytes:
+    return (b'{"v":1,"type":"message","role":"user","content":[{"type":"tool_result","tool_use_id":"tu1",'
+            b'"is_error":true,"content":' + output + b'}]}\n')
+
+
+def test_invalid_utf8_where_msgspec_does_not_look_is_left_to_the_reader() -> None:
+    """msgspec checks UTF-8 only in what it decodes: a raw output or a skipped field was taken unchecked,
+    and the dream crashed decoding the output of a failed call."""
+    for raw in (failed(b'"caf\xc3"'), results(ok("toolu_1")).replace(b'"fine"', b'"caf\xc3"'),
+                line("tool", name="bash")[:-2] + b',"extra":"\xff"}\n'):
+        assert decode_event(raw) is None and parse_line(raw) is None
+
+
+def test_a_failed_output_only_the_reader_reads_still_counts(tmp_path: Path) -> None:
+    """A number past a float's range inside a failed call's output: msgspec takes the line, not the number."""
+    agg, stats = scanned(tmp_path, CALL, failed(b'{"error":"boom","code":1e400}'))
+    assert (stats.events, stats.corrupt) == (3, 0)
+    assert [p.kind for p in agg.patterns.values()] == ["error"]
+
+
+def test_a_torn_character_in_a_failed_output_is_one_corrupt_line(tmp_path: Path) -> None:
+    agg, stats = scanned(tmp_path, CALL, failed(b'"caf\xc3"'), line("message", role="assistant", content="ok"))
+    assert (stats.events, stats.corrupt) == (3, 1) and not agg.patterns
+
+
+def test_a_lone_surrogate_keeps_its_message_in_the_signals(tmp_path: Path) -> None:
+    """The reader takes `\\ud83d` by its json fallback; the message must reach the signals, not only the count."""
+    prompt = line("message", role="user", content="run the tests")
+    correction = line("message", role="user", content="no, always use pnpm instead \ud83d")  # escaped: JSON
+    assert decode_event(correction) is None and parse_line(correction) is not None
+    agg, stats = scanned(tmp_path, prompt, CALL, failed(b'"Error: no vitest \\ud83d"'), correction)
+    assert (stats.events, stats.corrupt) == (5, 0)
+    assert sorted(p.kind for p in agg.patterns.values()) == ["correction", "error"]
