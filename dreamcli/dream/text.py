@@ -52,11 +52,11 @@ def mask(text: str) -> str:
     """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
     names (keeping the extension: `<file.docx>`), paths, numbers."""
     # each pass runs only when the text (as the passes before left it) has what its pattern needs:
-    # a quote, 26 characters, a digit, a dot, a slash (most error lines lack several)
+    # a quote, 26 characters or a tool id, a digit, a dot, a slash (most error lines lack several)
     s = text
     if "'" in s or '"' in s or "`" in s:
         s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", s)
-    if len(s) >= 26:
+    if len(s) >= 26 or "toolu_" in s:
         s = _ID.sub("<id>", s)
     if _DIGIT.search(s):
         s = _HEX.sub("<hex>", s)

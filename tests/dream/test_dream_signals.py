@@ -175,7 +175,7 @@ def _mask_every_pass(text: str) -> str:
 
 
 _MASK_ALPHABET = hs.sampled_from([*"aAfFxz09٣ .-/~_'\"`<>:,%\n", "0x1f", "a.gz", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "ERR_X",
-                                  "utf-8", "deadbeef1"])
+                                  "utf-8", "deadbeef1", "toolu_", "toolu_ab1"])
 
 
 @settings(max_examples=500, deadline=None)
