@@ -153,7 +153,8 @@ def register(app: typer.Typer) -> None:
 def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
     if as_json:
         print_json({"status": "nothing_new", "playbook": name, "dream_id": None, "path": None, "operations": [],
-                    "usage": None, "inputs": None, "stats": None, "report_path": None, "state_set_aside": []})
+                    "usage": None, "inputs": None, "stats": None, "report_path": None,
+                    "state_set_aside": None})  # not read: the fast path checks the watermark only
     elif not quiet:
         from dreamcli.ui.console import info
 

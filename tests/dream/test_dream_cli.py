@@ -52,6 +52,11 @@ def test_readme_first_command_then_rerun_does_nothing(demo: Path) -> None:
     assert len(_dreams(demo)) == 1
     log = (demo / "state" / "logs" / "dream.log").read_text().splitlines()
     assert len(log) == 2 and "status=pending" in log[0] and "status=nothing_new" in log[1]
+    # the cron fast path reads the watermark only: whether other state was set aside is not known
+    quick = json.loads(run("--home", str(demo), "dream", "--offline", "--json").stdout)
+    assert quick["status"] == "nothing_new" and quick["state_set_aside"] is None
+    full = json.loads(run("--home", str(demo), "dream", "--offline", "--json", "--all", "--dry-run").stdout)
+    assert full["state_set_aside"] == []
 
 
 def test_no_model_configured_means_offline_and_json(demo: Path) -> None:
