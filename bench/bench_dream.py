@@ -9,7 +9,8 @@
 
 Each offline dream runs in its own child process (fresh state, `--all`), so its peak RSS is its own
 (`ru_maxrss` of the dream process; scanning workers are reported separately). Run from the repo
-root: `python bench/bench_dream.py [--runs N] [--sessions N] [--keep DIR]`.
+root: `python bench/bench_dream.py [--runs N] [--sessions N] [--keep DIR]`. `--workers-only --before DIR` also
+runs the tree at DIR (its children import that tree's dreamcli) in the same rounds.
 
 `--workers-only` (about two minutes) measures only the scan against its baselines, as whole processes in
 one run, interleaved: the CPU of an offline dream with one worker over the 1x corpus as a ratio to a
@@ -37,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if os.environ.get("DREAMCLI_BENCH_TREE"):  # `--before DIR`: the children import that tree's dreamcli
+    sys.path.insert(0, os.environ["DREAMCLI_BENCH_TREE"])
 
 # The children (`--child`, `--child-parse`) import only what they measure: the report writer and the corpus
 # generator (which pulls in the fake Anthropic server) are imported where the parent uses them.
@@ -102,22 +105,25 @@ def _reset(home: Path) -> None:
     shutil.rmtree(home / "state" / "dream", ignore_errors=True)
 
 
-def measured(argv: list[str]) -> dict[str, Any]:
+def measured(argv: list[str], tree: Path | None = None) -> dict[str, Any]:
     """A whole child process: its wall time and CPU (with its own children: the scanning pool), and what
-    it printed last (JSON)."""
+    it printed last (JSON). `tree`: the dreamcli code to import instead of this checkout's."""
     import resource
 
+    env = {**os.environ, "DREAMCLI_BENCH_TREE": str(tree)} if tree is not None else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
 
 
-def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
-    """Scan figures against their baselines, interleaved run by run (a loaded machine drifts)."""
+def workers_only(one: Path, two: Path, runs: int, before: Path | None = None) -> tuple[str, bool]:
+    """Scan figures against their baselines, interleaved run by run (a loaded machine drifts); with `before`,
+    that tree's dreams too, in the same rounds."""
     from bench._report import machine
 
     parse1: list[dict[str, Any]] = []
@@ -125,6 +131,7 @@ def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
     parse2: list[dict[str, Any]] = []
     w1: list[dict[str, Any]] = []
     w2: list[dict[str, Any]] = []
+    old: dict[str, list[dict[str, Any]]] = {"1x": [], "w1": [], "w2": []}
     for _ in range(runs):
         parse1.append(measured(["--child-parse", str(one)]))
         _reset(one)
@@ -133,6 +140,12 @@ def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
         for out, n in ((w1, 1), (w2, 2)):
             _reset(two)
             out.append(measured(["--child", str(two), "--workers", str(n)]))
+        if before is not None:
+            _reset(one)
+            old["1x"].append(measured(["--child", str(one), "--workers", "1"], before))
+            for key, n in (("w1", 1), ("w2", 2)):
+                _reset(two)
+                old[key].append(measured(["--child", str(two), "--workers", str(n)], before))
     med = statistics.median
     cpu_ratio = med(d["cpu"] for d in dream1) / med(p["cpu"] for p in parse1)
     cpu_ratio2 = med(d["cpu"] for d in w1) / med(p["cpu"] for p in parse2)
@@ -160,6 +173,11 @@ def workers_only(one: Path, two: Path, runs: int) -> tuple[str, bool]:
         ("2x corpus: the map's share of the 1-worker process (parallel fraction)",
          f"{fraction:.1%} (Amdahl bound with 2 workers: {amdahl:.2f}x)", ""),
     ]
+    if before is not None:
+        rows.append((f"before (`--before`: {before.name}), the same rounds: 1x ratio / 2x ratio / 2 workers",
+                     f"{med(d['cpu'] for d in old['1x']) / med(p['cpu'] for p in parse1):.2f}x / "
+                     f"{med(d['cpu'] for d in old['w1']) / med(p['cpu'] for p in parse2):.2f}x / "
+                     f"{med(d['wall'] for d in old['w1']) / med(d['wall'] for d in old['w2']):.2f}x", ""))
     md = [f"Scan against its baselines (`python bench/bench_dream.py --workers-only`): whole processes, medians of "
           f"{runs}, interleaved; machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the end.", "",
           "| what | measured | target |", "| --- | --- | --- |"]
@@ -233,6 +251,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep (or reuse) the corpora in this directory")
     parser.add_argument("--workers-only", action="store_true",
                         help="only the scan: CPU against json.loads, 1 vs 2 workers (about two minutes)")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="with --workers-only: also run the dreamcli tree at DIR (e.g. `git worktree add DIR REV`)")
     parser.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-parse", default=None, help=argparse.SUPPRESS)
@@ -258,7 +278,7 @@ def main() -> None:
     gen_s = time.perf_counter() - t0
     print(f"corpora ready in {gen_s:.0f} s: {base}", file=sys.stderr)
     if args.workers_only:
-        text, ok = workers_only(one, two, args.runs or 5)
+        text, ok = workers_only(one, two, args.runs or 5, args.before.resolve() if args.before else None)
         print(text)
         write_section("dream-scan", "## dream scan (issue 22)\n\n" + text)
         if args.keep is None:
