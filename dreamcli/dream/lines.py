@@ -114,13 +114,20 @@ def typed_event(event: dict[str, Any]) -> Event | None:
     if event.get("type") not in TYPED:
         return None
     content = event.get("content")
+    outputs: list[bytes | None] = []
     try:
-        if isinstance(content, list):
-            event = {**event, "content": [{**b, "content": msgspec.Raw(json.dumps(b["content"]).encode())}
-                                          if isinstance(b, dict) and "content" in b else b for b in content]}
+        if isinstance(content, list):  # outputs set aside: msgspec before 0.19 converts no Raw
+            outputs = [json.dumps(b["content"]).encode() if isinstance(b, dict) and "content" in b else None
+                       for b in content]
+            event = {**event, "content": [{k: v for k, v in b.items() if k != "content"} if isinstance(b, dict) else b
+                                          for b in content]}
         typed: Event = msgspec.convert(event, Event)
     except (msgspec.ValidationError, TypeError, ValueError, RecursionError):
         return None
+    if isinstance(typed, Message) and not isinstance(typed.content, str):
+        for block, output in zip(typed.content, outputs, strict=False):
+            if output is not None:
+                block.content = msgspec.Raw(output)
     return typed
 
 
