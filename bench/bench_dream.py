@@ -121,6 +121,12 @@ def measured(argv: list[str], tree: Path | None = None) -> dict[str, Any]:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
 
 
+def _tree_name(tree: Path) -> str:
+    """The tree's commit when it is a git checkout, else its folder's name."""
+    out = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else tree.name
+
+
 def workers_only(one: Path, two: Path, runs: int, before: Path | None = None) -> tuple[str, bool]:
     """Scan figures against their baselines, interleaved run by run (a loaded machine drifts); with `before`,
     that tree's dreams too, in the same rounds."""
@@ -174,7 +180,7 @@ def workers_only(one: Path, two: Path, runs: int, before: Path | None = None) ->
          f"{fraction:.1%} (Amdahl bound with 2 workers: {amdahl:.2f}x)", ""),
     ]
     if before is not None:
-        rows.append((f"before (`--before`: {before.name}), the same rounds: 1x ratio / 2x ratio / 2 workers",
+        rows.append((f"before (`--before`: {_tree_name(before)}), the same rounds: 1x ratio / 2x ratio / 2 workers",
                      f"{med(d['cpu'] for d in old['1x']) / med(p['cpu'] for p in parse1):.2f}x / "
                      f"{med(d['cpu'] for d in old['w1']) / med(p['cpu'] for p in parse2):.2f}x / "
                      f"{med(d['wall'] for d in old['w1']) / med(d['wall'] for d in old['w2']):.2f}x", ""))
