@@ -44,8 +44,10 @@ class Call:
     def changes_files(self) -> bool:
         """Does the call write files or change the environment? (A failed call that passes again after
         such a change was fixed by it: no flake.)"""
-        return self.name in WRITES or (self.label.startswith("bash:") and _MUTATES.search(
-            str(self.input.get("command") or "")[:600]) is not None)
+        if self.name in WRITES:
+            return True
+        return self.label.startswith("bash:") and isinstance(self.input, dict) and _MUTATES.search(
+            str(self.input.get("command") or "")[:600]) is not None
 
     @property
     def display(self) -> str:

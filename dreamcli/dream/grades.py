@@ -12,7 +12,7 @@ from typing import Any
 from dreamcli import codec
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.scan import Scanned
-from dreamcli.dream.signals import SessionInfo
+from dreamcli.dream.session_state import SessionInfo
 from dreamcli.dream.text import excerpt
 from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.outcomes.store import grades_path
@@ -89,7 +89,8 @@ def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict
     if not scope(start) and not (isinstance(parent, str) and parent in agg.episodes):
         return None
     entry_ids = [str(i) for pb in start.get("playbooks") or []
-                 if isinstance(pb, dict) and pb.get("playbook") == playbook for i in pb.get("entry_ids") or []]
+                 if isinstance(pb, dict) and pb.get("playbook") == playbook and isinstance(pb.get("entry_ids"), list)
+                 for i in pb["entry_ids"] if isinstance(i, str | int)]
     episode = agg.episode_of(sid, parent if isinstance(parent, str) else None)
     task = start.get("task")
     return SessionInfo(sid, episode, task.get("name") if isinstance(task, dict) else None, entry_ids, start.get("ts"))

@@ -167,5 +167,5 @@ def recent(ts: str | None, now: datetime | None, seconds: float) -> bool:
         return False
     try:
         return (now - parse_ts(ts)).total_seconds() < seconds
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):  # TypeError: a time without its offset (naive)
         return False

@@ -15,7 +15,8 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.executors import LocalExecutor, current_executor
-from dreamcli.dream.signals import Scope, SessionInfo, scan_stream
+from dreamcli.dream.session_state import SessionInfo
+from dreamcli.dream.signals import Scope, scan_stream
 from dreamcli.dream.sources import Source, open_source, source_size
 from dreamcli.sessions.reader import ReadStats
 

@@ -2,10 +2,10 @@
 
 One pass over the file, line by line, keeping only a small per-session state:
 - tool errors, grouped by the tool (the program, for shell calls) and a template of the message;
-- error -> recovery pairs: the next call (within a few) that served the same step with another
-  tool or other arguments: the same working files, or the same intent and program family, or what
-  the agent said in between names it (`dreamcli.dream.steps`); the same call passing unchanged is a
-  flake, not a fix;
+- error -> recovery pairs (`dreamcli.dream.pairing`): the next call (within a few) that served the
+  same step with another tool or other arguments: the same working files, or the same intent and
+  program family, or what the agent said in between names it (`dreamcli.dream.steps`); the same call
+  passing unchanged is a flake, not a fix;
 - user corrections (later user messages that say "no", "not", "instead", "again", ...), never texts
   the product or a harness wrote into the conversation (`dreamcli.dream.origins`);
 - loops: the same call with the same input three times or more (polling and waiting tools aside);
@@ -21,13 +21,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.calls import Call, OpenError, may_serve
+from dreamcli.dream.calls import Call, OpenError
 from dreamcli.dream.lines import (
     UNSET,
     Block,
@@ -43,75 +42,26 @@ from dreamcli.dream.lines import (
 )
 from dreamcli.dream.notes import observe_memory_write
 from dreamcli.dream.origins import normalize, product_origin, untrusted_source
-from dreamcli.dream.steps import command_of, is_polling, reason_in, serves_same_step, test_name
-from dreamcli.dream.text import (
-    content_text,
-    error_template,
-    excerpt,
-    generic_display,
-    mask,
-    opaque,
-)
+from dreamcli.dream.pairing import succeeded
+from dreamcli.dream.session_state import SessionInfo, SessionState
+from dreamcli.dream.steps import command_of, is_polling, test_name
+from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque
 from dreamcli.numbers import finite
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.words import stems
 
-RECOVERY_WINDOW = 8  # calls after a failed command in which a success serving the same step is its recovery
-TARGET_WINDOW = 4  # the same for other tools (a success on the same files)
 LOOP_MIN = 3
 RUNNING_GRACE_S = 1800  # a session without an end, active this recently, may still be running
-INSPECTION = frozenset({"bash:ls", "bash:pwd", "bash:file", "bash:stat", "bash:which", "bash:echo", "bash:wc",
-                        "bash:find", "bash:tree", "glob", "memory"})
 _CORRECTION = re.compile(
     r"(?i)(^\s*(no|nope|wrong|again|stop|actually)\b|\bnot\b|\bdon'?t\b|\bdo not\b|\bnever\b|\balways\b|"
     r"\binstead\b|\brather than\b|\bthat'?s wrong\b|\bI said\b)"
 )
-EDITED = "edited|"  # recovery key: the same call passed after the agent changed files
 # A message that dictates the literal reply (`reply exactly "Done."`) is a scripted probe (a test
 # fixture, an eval, a harness), not a lesson about how to work, whatever "not" or "again" it holds.
 _SCRIPTED = re.compile(r"(?i)\b(reply|respond|answer|say|output|print|end|finish)\s+(with\s+)?exactly"
                        r"\s*:?\s*[\"'\u201c\u2018]")  # followed by the quoted literal
 NETWORK = frozenset({"WebFetch", "web_fetch", "fetch", "WebSearch", "web_search", "http_get", "bash:curl", "bash:wget"})
 MAX_SAID = 1200  # characters of the agent's words kept per open error
-
-
-@dataclass(slots=True)
-class SessionInfo:
-    """What the engine keeps about a scanned session (to join grades and count entries)."""
-
-    session_id: str
-    episode: str
-    task: str | None
-    entry_ids: list[str]
-    last_ts: str | None
-    evaluations: dict[str, tuple[int, str | None, list[dict[str, Any]], str | None]] = field(default_factory=dict)
-    deferred: bool = False
-    skipped: bool = False  # out of scope
-    hidden: int = 0  # zero-width and bidi control characters stripped before mining
-
-
-@dataclass
-class _State:
-    sid: str = ""
-    episode: str = ""
-    task: str | None = None
-    ts: str | None = None
-    calls: dict[str, Call] = field(default_factory=dict)
-    open_errors: list[OpenError] = field(default_factory=list)
-    tool_errors: dict[str, str] = field(default_factory=dict)
-    n_calls: int = 0
-    inputs: dict[str, list[Any]] = field(default_factory=dict)
-    user_texts: int = 0
-    cost: float = 0.0
-    truncated: int = 0
-    truncated_example: str | None = None
-    ended: bool = False
-    untrusted: bool = False  # an imported transcript
-    hidden: int = 0
-
-    def taint(self, *extra: str) -> tuple[str, ...]:
-        base = ("imported-transcript",) if self.untrusted else ()
-        return base + tuple(e for e in extra if e)
 
 
 Scope = Callable[[dict[str, Any]], bool]
@@ -131,7 +81,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     After the session.start, each line is decoded once into a typed event (`dreamcli.dream.lines`):
     tool outputs stay undecoded unless the call failed. Lines the typed decoder refuses go the full way
     through the reader (`parse_line`), which decides what is valid."""
-    st = _State()
+    st = SessionState()
     info: SessionInfo | None = None
     lines = events = corrupt = truncated = size = 0
     try:
@@ -139,13 +89,17 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             lines += 1
             size += len(raw)
             if info is not None and (typed := decode_event(raw)) is not None:
-                events += 1
                 if typed.ts is not UNSET:
                     st.ts = typed.ts
-                if isinstance(typed, Message):  # most lines: handled here without a further call
-                    _message(typed, st, agg)
-                else:
-                    _other(typed, st)
+                try:
+                    if isinstance(typed, Message):  # most lines: handled here without a further call
+                        _message(typed, st, agg)
+                    else:
+                        _other(typed, st)
+                except RecursionError:  # values nested deeper than the handlers can walk: a corrupt line
+                    corrupt += 1
+                    continue
+                events += 1
                 continue
             blank = raw.isspace() or not raw
             event = None if blank else parse_line(raw)
@@ -168,13 +122,17 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             ts = event.get("ts")
             if isinstance(ts, str):
                 st.ts = ts
-            if etype == "outcome.evaluation":
-                _evaluation(event, info)
-            elif (typed := typed_event(event)) is not None:
-                if isinstance(typed, Message):
-                    _message(typed, st, agg)
-                else:
-                    _other(typed, st)
+            try:
+                if etype == "outcome.evaluation":
+                    _evaluation(event, info)
+                elif (typed := typed_event(event)) is not None:
+                    if isinstance(typed, Message):
+                        _message(typed, st, agg)
+                    else:
+                        _other(typed, st)
+            except RecursionError:
+                events -= 1
+                corrupt += 1
     finally:
         stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
         stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
@@ -189,7 +147,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     return info
 
 
-def _other(event: Event, st: _State) -> None:
+def _other(event: Event, st: SessionState) -> None:
     """A tool, sub-agent or end event (its time is taken already)."""
     if isinstance(event, Tool):
         _tool(event, st)
@@ -200,7 +158,7 @@ def _other(event: Event, st: _State) -> None:
             st.cost = cost
 
 
-def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
+def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
     st.sid = sys.intern(str(event.get("session_id") or ""))
     parent = event.get("parent_session_id")
     task = event.get("task")
@@ -211,7 +169,9 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     entry_ids: list[str] = []
     for pb in event.get("playbooks") or []:
         if isinstance(pb, dict) and pb.get("playbook") == playbook:
-            entry_ids.extend(str(i) for i in pb.get("entry_ids") or [])
+            ids = pb.get("entry_ids")
+            if isinstance(ids, list):  # the reader checks `playbooks` is a list, not what it holds
+                entry_ids.extend(str(i) for i in ids if isinstance(i, str | int))
     parent_id = parent if isinstance(parent, str) and parent else None
     in_scope = scope is None or scope(event) or (
         parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known))
@@ -222,7 +182,7 @@ def _start(event: dict[str, Any], st: _State, agg: Aggregates, playbook: str, sc
     return info
 
 
-def _message(event: Message, st: _State, agg: Aggregates) -> None:
+def _message(event: Message, st: SessionState, agg: Aggregates) -> None:
     content = event.content
     seq = event.seq if event.seq is not UNSET else 0
     if event.role == "assistant":
@@ -248,7 +208,7 @@ def _message(event: Message, st: _State, agg: Aggregates) -> None:
             _user_text(block_text(block), seq, st, agg, event.origin)
 
 
-def _tool(event: Tool, st: _State) -> None:
+def _tool(event: Tool, st: SessionState) -> None:
     """A tool event: the runner's word on whether the call failed, and whether its output was cut."""
     tool_id = None if event.tool_use_id is UNSET else event.tool_use_id
     if event.error_kind and tool_id is not None:
@@ -257,7 +217,7 @@ def _tool(event: Tool, st: _State) -> None:
         _truncated(st, tool_id)
 
 
-def _tool_use(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
+def _tool_use(block: Block, seq: int, st: SessionState, agg: Aggregates) -> None:
     name = str(block.name or "?")
     tool_input = block.input
     st.n_calls += 1
@@ -273,13 +233,13 @@ def _tool_use(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
                              taint=st.taint())
 
 
-def _said(text: str, st: _State) -> None:
+def _said(text: str, st: SessionState) -> None:
     for err in st.open_errors:
         if len(err.said) < MAX_SAID:
             err.said = (err.said + " " + text)[:MAX_SAID]
 
 
-def _tool_result(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
+def _tool_result(block: Block, seq: int, st: SessionState, agg: Aggregates) -> None:
     tool_id = str(block.tool_use_id)
     call = st.calls.pop(tool_id, None)
     if call is None:
@@ -301,52 +261,10 @@ def _tool_result(block: Block, seq: int, st: _State, agg: Aggregates) -> None:
         st.open_errors = [e for e in st.open_errors if e.sig != pat.key][-3:]
         st.open_errors.append(OpenError(pat.key, call.targets, call.label, call.key, call.index, call, "", test))
         return
-    _succeeded(call, st, agg)
+    succeeded(call, st, agg)
 
 
-def _succeeded(call: Call, st: _State, agg: Aggregates) -> None:
-    if call.label.startswith("bash:") and ("test" in call.label or "test" in str(call.input.get("command"))):
-        _passed(call, st, agg)
-    if not st.open_errors or call.label in INSPECTION:
-        return
-    for err in list(st.open_errors):
-        if call.index - err.index > (RECOVERY_WINDOW if err.call.label.startswith("bash:") else TARGET_WINDOW):
-            st.open_errors.remove(err)
-            continue
-        pat = agg.patterns.get(err.sig)
-        if call.key == err.key:  # the same call passed: unchanged, a flake; after an edit, fixed by it
-            if pat is not None and not err.changed:
-                flaky = agg.pattern("flaky", err.sig, pat.label, pat.template)
-                flaky.observe(st.episode, st.sid, st.ts, {"session_id": st.sid, "seq": call.seq,
-                                                          "excerpt": excerpt(f"{call.display}: failed, then passed "
-                                                                             "unchanged")})
-                flaky.example(err.test or call.display[:120])
-            elif pat is not None:  # passed after files changed: the change fixed it (no tool lesson)
-                pat.recover(EDITED, "edit", "", st.episode)
-            st.open_errors.remove(err)
-            continue
-        if not (call.targets & err.targets) and (  # the same files, or else the same step (shell calls only)
-                not may_serve(err, call) or not serves_same_step(err.call.step, call.step, err.said.lower())):
-            continue
-        if pat is not None:
-            example = generic_display(call.display, err.targets)
-            step = call.step if err.said else None
-            why = reason_in(err.said, step) if step is not None else ""
-            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why)
-        st.open_errors.remove(err)
-    if st.open_errors and call.changes_files():
-        for err in st.open_errors:
-            err.changed = True
-
-
-def _passed(call: Call, st: _State, agg: Aggregates) -> None:
-    """A test run that passed (to tell, across sessions, a flaky test from a broken one)."""
-    step = call.step
-    if step is not None and step.intent == "test":
-        agg.pattern("pass", f"{call.label}|{mask(call.display)}", call.label).observe(st.episode, st.sid, st.ts)
-
-
-def _user_text(text: str, seq: int, st: _State, agg: Aggregates, origin: Any) -> None:
+def _user_text(text: str, seq: int, st: SessionState, agg: Aggregates, origin: Any) -> None:
     st.user_texts += 1
     if st.user_texts == 1 or len(text) > 600:
         return
@@ -363,7 +281,7 @@ def _user_text(text: str, seq: int, st: _State, agg: Aggregates, origin: Any) ->
     pat.example(excerpt(text, 240))
 
 
-def _truncated(st: _State, tool_id: Any) -> None:
+def _truncated(st: SessionState, tool_id: Any) -> None:
     st.truncated += 1
     call = st.calls.get(str(tool_id))
     if call is not None and st.truncated_example is None:
@@ -383,7 +301,7 @@ def _evaluation(event: dict[str, Any], info: SessionInfo) -> None:
         info.evaluations[outcome] = (iteration, event.get("result"), criteria, event.get("ts"))
 
 
-def _finish(st: _State, agg: Aggregates) -> None:
+def _finish(st: SessionState, agg: Aggregates) -> None:
     for count, call in st.inputs.values():
         if count >= LOOP_MIN and call.label not in ("memory",) and not is_polling(call.name, command_of(
                 call.name, call.input)) and not opaque(call.display):

@@ -77,7 +77,7 @@ def command_of(name: str, tool_input: Any) -> str | None:
     if name in ("bash", "shell", "Bash", "exec_command") and isinstance(tool_input, dict):
         cmd = tool_input.get("command") or tool_input.get("cmd")
         if isinstance(cmd, list):
-            cmd = " ".join(str(c) for c in cmd)
+            cmd = " ".join(str(c) if isinstance(c, str | int | float) else "…" for c in cmd)
         return cmd if isinstance(cmd, str) else None
     return None
 

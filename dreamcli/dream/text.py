@@ -120,7 +120,7 @@ def tool_label(name: str, tool_input: Any) -> str:
     if name in ("bash", "shell", "Bash", "exec_command") and isinstance(tool_input, dict):
         cmd = tool_input.get("command") or tool_input.get("cmd")
         if isinstance(cmd, list):
-            cmd = " ".join(str(c) for c in cmd)
+            cmd = " ".join(str(c) if isinstance(c, str | int | float) else "…" for c in cmd)
         if isinstance(cmd, str):
             return f"bash:{program_of(cmd)}"
     return name
@@ -128,6 +128,13 @@ def tool_label(name: str, tool_input: Any) -> str:
 
 def call_display(name: str, tool_input: Any) -> str:
     """A short, readable form of a call: the command for shell tools, else `tool(key=value, ...)`."""
+    try:
+        return _display(name, tool_input)
+    except RecursionError:  # an input nested deeper than str() or json can walk
+        return f"{name}(…)"
+
+
+def _display(name: str, tool_input: Any) -> str:
     if isinstance(tool_input, dict):
         cmd = tool_input.get("command") or tool_input.get("cmd")
         if name in ("bash", "shell", "Bash", "exec_command") and isinstance(cmd, str | list):
@@ -144,16 +151,19 @@ def call_display(name: str, tool_input: Any) -> str:
 def input_key(name: str, tool_input: Any) -> str:
     """Identity of a call's input, cheap even for large inputs (long strings count by hash; only
     compared within one session, so the per-process hash seed does not matter)."""
-    if isinstance(tool_input, dict):
-        parts = [name]
-        for k in sorted(tool_input):
-            v = tool_input[k]
-            if isinstance(v, str):
-                parts.append(f"{k}={v}" if len(v) <= 300 else f"{k}=#{hash(v)}:{len(v)}")
-            else:
-                parts.append(f"{k}={v!r}"[:300])
-        return "\x00".join(parts)
-    return name + ":" + repr(tool_input)[:300]
+    try:
+        if isinstance(tool_input, dict):
+            parts = [name]
+            for k in sorted(tool_input):
+                v = tool_input[k]
+                if isinstance(v, str):
+                    parts.append(f"{k}={v}" if len(v) <= 300 else f"{k}=#{hash(v)}:{len(v)}")
+                else:
+                    parts.append(f"{k}={v!r}"[:300])
+            return "\x00".join(parts)
+        return name + ":" + repr(tool_input)[:300]
+    except RecursionError:  # nested deeper than repr() walks: a key of its own, equal to no other call's
+        return f"{name}\x00nested#{id(tool_input)}"
 
 
 _TARGET_TOKEN = re.compile(r"[\w.~*/-]*[\w*]\.[A-Za-z][\w]{0,5}(?:\.gz)?|[\w.~-]*/[\w.*/-]*")

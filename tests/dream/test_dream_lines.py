@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,3 +293,42 @@ def test_a_lone_surrogate_keeps_its_message_in_the_signals(tmp_path: Path) -> No
     agg, stats = scanned(tmp_path, prompt, CALL, failed(b'"Error: no vitest \\ud83d"'), correction)
     assert (stats.events, stats.corrupt) == (5, 0)
     assert sorted(p.kind for p in agg.patterns.values()) == ["correction", "error"]
+
+
+# --- found in the second review: valid lines the handlers could not take (each stopped every dream) ---
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_inputs_nested_near_the_recursion_limit_never_stop_the_scan(tmp_path: Path) -> None:
+    """msgspec and the reader take nesting a few levels short of the limit; the handlers, a few frames
+    deeper, could not walk it again (`repr` in input_key, json in the call's display). Such a line is
+    corrupt at worst, wherever the limit falls for this stack."""
+    limit = sys.getrecursionlimit()
+    lines: list[bytes] = []
+    for depth in range(max(1, limit - 200), limit, 2):
+        call = (f'{{"v":1,"type":"message","role":"assistant","content":[{{"type":"tool_use","id":"d{depth}",'
+                f'"name":"edit","input":{{"k":{nested(depth)}}}}}]}}\n').encode()
+        lines += [call, call, call, failed(b'"boom"').replace(b'"tu1"', f'"d{depth}"'.encode())]
+    _agg, stats = scanned(tmp_path, *lines)  # display of failures, and of loops at the session's end
+    assert stats.lines == len(lines) + 1 and stats.events + stats.corrupt == stats.lines
+
+
+def test_odd_values_the_reader_allows_never_stop_the_scan(tmp_path: Path) -> None:
+    named = line("message", role="assistant", content=[{"type": "tool_use", "id": "t1", "name": "bash:ls",
+                                                        "input": ["x"]}])  # a tool named like a shell label
+    _agg, stats = scanned(tmp_path, named, results(ok("t1")))
+    assert stats.events == 3
+    ws = Workspace(root=tmp_path / "odd", source="option")
+    w = SessionWriter(ws)
+    w.start(task={"name": "t", "prompt": "p"}, model=None, workdir=None)
+    w.close()
+    start = json.loads(w.path.read_bytes().splitlines()[0])
+    start["playbooks"] = [{"playbook": "default", "entry_ids": 5}]  # the reader checks only the list
+    naive = {"v": 1, "type": "message", "role": "user", "content": "hi", "ts": "2026-10-01T10:00:00"}  # no offset
+    w.path.write_bytes(json.dumps(start).encode() + b"\n" + json.dumps(naive).encode() + b"\n")
+    info = scan_session(w.path, Aggregates(), playbook="default", stats=ReadStats(),
+                        now=datetime(2026, 10, 1, 10, 5, tzinfo=UTC))  # no end: is it still running?
+    assert info is not None and info.entry_ids == [] and not info.deferred
