@@ -1,7 +1,8 @@
 """Fuzz the commands with inputs they did not write: session logs, other agents' transcripts, a workspace's
 other files and bundles, each with values swapped for odd ones (markup, numbers where text belongs, NaN,
-integers past 64 bits, lists where names belong). A trial fails when a command ends with an internal
-error (a traceback), whatever its exit code: a bad input must give data, a note or a one-line error.
+integers past 64 bits, lists where names belong, lists nested 700 and 960 deep). A trial fails when a
+command ends with an internal error (a traceback), whatever its exit code: a bad input must give data, a
+note or a one-line error.
 
 A fifth target, **tools**, has a scripted model (FakeAnthropic on 127.0.0.1) call the agent's tools with odd
 inputs; a trial also fails when a file outside the working directory changed.
@@ -38,9 +39,18 @@ from typer.testing import CliRunner  # noqa: E402
 
 from dreamcli.cli.app import app  # noqa: E402
 
+
+def nested(depth: int) -> Any:
+    """A list inside a list, `depth` deep: JSON the decoders take that recursive code cannot walk again."""
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 ODD: list[Any] = [None, True, False, 0, -1, 10**400, -(10**30), 1.5, 1e308, float("nan"), float("inf"), "", "x",
                   "[/]", "\u202e[bold]", "a" * 3000, [], [1], {}, {"a": 1}, [{"type": "text", "text": 5}],
-                  "2026-13-45T99:99:99Z", 2**63]
+                  "2026-13-45T99:99:99Z", 2**63, nested(700), {"a": nested(960)}]
 TOOL_KEYS = {"bash": ["command", "timeout", "restart"], "read": ["path", "offset", "limit"],
              "write": ["path", "content"], "edit": ["path", "old_string", "new_string", "replace_all"],
              "glob": ["pattern", "path"], "grep": ["pattern", "path", "glob"],

@@ -55,7 +55,7 @@ def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = No
     path = state_dir(ws, playbook) / "watermark.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return Watermark(playbook=playbook)
     from dreamcli.dream.state_schema import watermark_problem
 
@@ -94,7 +94,7 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return Aggregates()
     from dreamcli.dream.state_schema import state_problem
 

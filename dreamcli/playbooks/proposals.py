@@ -148,6 +148,8 @@ def _read_json(path: Path, name: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg}", file=name, line=e.lineno) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested deeper than it can be read", file=name) from None
 
 
 def read_decisions(path: Path) -> dict[str, Decision]:

@@ -73,6 +73,8 @@ def parse_manifest(data: bytes, *, bundle: str) -> dict[str, Any]:
         manifest = json.loads(data)
     except ValueError as err:
         raise InputError(f"not valid JSON ({err})", file=where) from None
+    except RecursionError:
+        raise InputError("JSON nested deeper than it can be read", file=where) from None
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise InputError(f"not a dreamcli bundle manifest (format must be {BUNDLE_FORMAT!r})", file=where,
                          field="format")

@@ -24,6 +24,7 @@ from dreamcli.redaction.rules import Rule, generic_kind, marker, sensitive_value
 
 CUSTOM_KIND = "custom"
 _CUSTOM_MARKER = marker(CUSTOM_KIND)
+TOO_DEEP = marker("nested too deep to check")
 
 
 def _secret_span(rule: Rule, m: re.Match[str]) -> tuple[int, int, str] | None:
@@ -230,10 +231,8 @@ class Redactor:
                 red = self.redact_text(value)
                 if red is value and isinstance(key, str) and sensitive_value_for_key(key, value):
                     red = marker(generic_kind(key))
-            elif isinstance(value, dict):
-                red = self._redact_dict(value)
-            elif isinstance(value, list | tuple):
-                red = self._redact_items(value)
+            elif isinstance(value, dict | list | tuple):
+                red = self._redact_nested(value)
             else:
                 continue
             if red is not value:
@@ -242,10 +241,18 @@ class Redactor:
                 new[key] = red
         return obj if new is None else new
 
+    def _redact_nested(self, value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:
+        """A container inside another: redacted, or, nested deeper than this walk can go, replaced whole by a
+        marker (what cannot be read for secrets is never written out)."""
+        try:
+            return self._redact_dict(value) if isinstance(value, dict) else self._redact_items(value)
+        except RecursionError:
+            return TOO_DEEP
+
     def _redact_items(self, obj: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
         items: list[Any] | None = None
         for i, value in enumerate(obj):
-            red = self.redact_obj(value)
+            red = self._redact_nested(value) if isinstance(value, dict | list | tuple) else self.redact_obj(value)
             if red is not value:
                 if items is None:
                     items = list(obj)
