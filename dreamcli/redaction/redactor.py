@@ -231,8 +231,16 @@ class Redactor:
                 red = self.redact_text(value)
                 if red is value and isinstance(key, str) and sensitive_value_for_key(key, value):
                     red = marker(generic_kind(key))
-            elif isinstance(value, dict | list | tuple):
-                red = self._redact_nested(value)
+            elif isinstance(value, dict):
+                try:
+                    red = self._redact_dict(value)
+                except RecursionError:  # nested deeper than this walk goes: never written out unchecked
+                    red = TOO_DEEP
+            elif isinstance(value, list | tuple):
+                try:
+                    red = self._redact_items(value)
+                except RecursionError:
+                    red = TOO_DEEP
             else:
                 continue
             if red is not value:
@@ -241,18 +249,13 @@ class Redactor:
                 new[key] = red
         return obj if new is None else new
 
-    def _redact_nested(self, value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> Any:
-        """A container inside another: redacted, or, nested deeper than this walk can go, replaced whole by a
-        marker (what cannot be read for secrets is never written out)."""
-        try:
-            return self._redact_dict(value) if isinstance(value, dict) else self._redact_items(value)
-        except RecursionError:
-            return TOO_DEEP
-
     def _redact_items(self, obj: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
         items: list[Any] | None = None
         for i, value in enumerate(obj):
-            red = self._redact_nested(value) if isinstance(value, dict | list | tuple) else self.redact_obj(value)
+            try:
+                red = self.redact_obj(value)
+            except RecursionError:  # nested deeper than this walk goes: never written out unchecked
+                red = TOO_DEEP
             if red is not value:
                 if items is None:
                     items = list(obj)
