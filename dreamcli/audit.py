@@ -80,7 +80,7 @@ def iter_audit(ws: Workspace) -> Iterator[dict[str, Any]]:
         for raw in f:
             try:
                 rec = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(rec, dict) and all(rec.get(k) is None or isinstance(rec[k], str) for k in _TEXT) and all(
                     rec.get(k) is None or (isinstance(rec[k], int) and not isinstance(rec[k], bool)) for k in _NUMBERS):

@@ -40,7 +40,7 @@ def line_hash(raw: bytes) -> str:
 def read_head(ws: Workspace) -> dict[str, Any] | None:
     try:
         data = json.loads(head_path(ws).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("lines", "bytes")) \
             or not isinstance(data.get("hash"), str):
@@ -140,7 +140,7 @@ def catch_up_head(ws: Workspace) -> bool:
             body = last.rstrip(b"\n")
             try:
                 ts = json.loads(body).get("ts")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 return False
             new = {"v": 1, "lines": head["lines"] + count, "bytes": size, "hash": line_hash(body), "ts": ts}
             atomic_write_text(head_path(ws), json.dumps(new) + "\n")

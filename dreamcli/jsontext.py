@@ -19,7 +19,7 @@ def json_object_in_text(text: str, key: str) -> Any:
         return None
     parsed: list[Any] = []
     for candidate in [m.group(1) for m in _FENCED_JSON.finditer(text)] + [text]:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             parsed.append(json.loads(candidate))
     for obj in parsed:
         if isinstance(obj, dict) and key in obj:
@@ -28,7 +28,7 @@ def json_object_in_text(text: str, key: str) -> Any:
     for m in re.finditer(r"\{", text):
         try:
             obj, _ = decoder.raw_decode(text, m.start())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
             continue
         if isinstance(obj, dict) and key in obj:
             return obj

@@ -168,7 +168,7 @@ class RememberedAllows:
             history = data.get("history", [])
             if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (commands, writes)):
                 raise ValueError("allow_commands and allow_writes must be lists of patterns")
-        except (ValueError, AttributeError) as e:
+        except (ValueError, AttributeError, RecursionError) as e:
             raise InputError(f"not a remembered-approvals file ({e}); delete it to be asked again",
                              file=str(path)) from None
         if here is not None and data.get("workspace") != here:  # answered elsewhere: ask again

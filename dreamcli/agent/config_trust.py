@@ -117,7 +117,7 @@ def _records() -> dict[str, Any]:
         records = data["workspaces"]
         if not isinstance(records, dict):
             raise ValueError("'workspaces' is not an object")
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
         raise InputError(f"not a trusted-workspaces file ({e}); delete it and trust again",
                          file=str(path)) from None
     return records

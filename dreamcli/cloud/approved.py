@@ -52,7 +52,7 @@ def cloud_dream_ids(ws: Workspace, store_id: str) -> list[str]:
             continue
         try:
             info = json.loads((d / "dream.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
         cloud = info.get("cloud") if isinstance(info, dict) else None
         if isinstance(cloud, dict) and cloud.get("input_store") == store_id:

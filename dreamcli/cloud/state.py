@@ -81,7 +81,7 @@ def load_state(ws: Workspace, store_id: str) -> StoreState:
     path = state_path(ws, store_id)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, RecursionError):
         return StoreState(store_id)
     mems = data.get("memories") if isinstance(data, dict) else None
     state = StoreState(store_id, pulled_at=data.get("pulled_at") if isinstance(data, dict) else None)

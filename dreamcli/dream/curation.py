@@ -82,7 +82,7 @@ def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
         return None
     try:
         return json.loads((ws.dreams_dir / dream_id / "dream.json").read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
 
 

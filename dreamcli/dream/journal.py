@@ -155,7 +155,7 @@ def mark_superseded(ws: Workspace, dream_id: str, by: str) -> None:
     path = ws.dreams_dir / dream_id / "dream.json"
     try:
         info: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         info = {"dream_id": dream_id}
     if not isinstance(info, dict) or info.get("superseded_by") == by:
         return

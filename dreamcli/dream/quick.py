@@ -55,7 +55,7 @@ def nothing_new(ws: Workspace, playbook: str) -> bool:
         return False
     try:
         mark = json.loads((ws.state_dir / "dream" / playbook / "watermark.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     if not isinstance(mark, dict) or mark.get("v") != 1 or not mark.get("last_session_id"):
         return False

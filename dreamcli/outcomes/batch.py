@@ -52,7 +52,7 @@ def pending_batches(grader: Grader) -> list[dict[str, Any]]:
     for p in sorted(d.glob("*.json")):
         try:
             out.append(json.loads(p.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
     return out
 

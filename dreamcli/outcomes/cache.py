@@ -36,7 +36,7 @@ class GradeCache:
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
             trial = TrialVerdicts.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # missing or unreadable: grade again
         if criterion_ids is not None and (len(data["verdicts"]) != len(criterion_ids)
                                           or set(trial.verdicts) != set(criterion_ids)):

@@ -120,7 +120,7 @@ def _json_schema(check: Check, run: RunView) -> Outcome:
         return None, where, ""
     try:
         data = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         return False, f"{where} is not valid JSON: {e}", text[:EVIDENCE_LIMIT]
     schema = check.resolved_schema or {}
     validator = validator_for(schema)(schema)

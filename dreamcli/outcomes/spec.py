@@ -243,7 +243,7 @@ def _load_schema(value: Any, doc: LocatedYaml, loc: tuple[Any, ...], base_dir: P
             raise _fail(doc, loc, f"schema file not found: {schema_path}") from None
         except (OSError, UnicodeDecodeError) as e:
             raise _fail(doc, loc, f"cannot read schema file {schema_path}: {e}") from None
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise _fail(doc, loc, f"schema file {schema_path} is not valid JSON: {e}") from None
     elif isinstance(value, dict):
         schema = value

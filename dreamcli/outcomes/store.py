@@ -112,7 +112,7 @@ def iter_grades(ws: Workspace) -> Iterator[dict[str, Any]]:
         for raw in f:
             try:
                 rec = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if grade_problem(rec) is None:
                 yield rec

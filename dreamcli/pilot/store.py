@@ -43,7 +43,7 @@ class TrialJournal:
                 for raw in f:
                     try:
                         rec = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         continue  # a torn last line (killed mid-write): that trial runs again
                     if isinstance(rec, dict) and rec.get("v") == TRIAL_SCHEMA_VERSION:
                         out.append(rec)
@@ -87,7 +87,7 @@ def _existing_runs(path: Path) -> list[Any]:
         return []
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise InputError(f"cannot read the earlier pilot results ({e}); move the file aside to start a new one",
                          file=str(path)) from None
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):

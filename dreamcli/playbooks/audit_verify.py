@@ -60,7 +60,7 @@ class Verification:
 def _parse(body: bytes) -> dict[str, Any] | None:
     try:
         rec = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return rec if isinstance(rec, dict) else None
 

@@ -81,7 +81,7 @@ def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
         intent = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         intent = None  # written atomically, so only a damaged disk gets here: nothing to go by
     record = None
     if isinstance(intent, dict) and _committed(ws, name, intent) and not _audited(ws, name, intent):

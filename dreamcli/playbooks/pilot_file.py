@@ -30,7 +30,7 @@ def read_runs(path: Path) -> list[Any]:
         if path.stat().st_size > _MAX_BYTES:
             return []
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return []
     runs = data.get("runs") if isinstance(data, dict) else data
     if isinstance(data, dict) and runs is None and "lift" in data:

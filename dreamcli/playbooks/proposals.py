@@ -160,7 +160,7 @@ def read_decisions(path: Path) -> dict[str, Decision]:
         for raw in f:
             try:
                 rec = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # a torn last line: skip, never fail
             fold_decision(out, rec)
     return out

@@ -87,7 +87,7 @@ def event_times(ws: Workspace, wanted: dict[str, set[int]]) -> dict[tuple[str, i
                 for raw in f:
                     try:
                         ev = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         continue
                     seq = ev.get("seq") if isinstance(ev, dict) else None
                     if isinstance(seq, int) and seq in seqs and isinstance(ev.get("ts"), str):

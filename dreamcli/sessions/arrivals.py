@@ -59,7 +59,7 @@ def read_arrivals(ws: Workspace, offset: int) -> tuple[list[str], int]:
                 offset += len(raw)
                 try:
                     sid = json.loads(raw).get("session_id")
-                except (ValueError, AttributeError):
+                except (ValueError, AttributeError, RecursionError):
                     continue
                 if isinstance(sid, str):
                     ids.append(sid.upper())

@@ -61,12 +61,12 @@ def _install_grades(ws: Workspace, path: Path) -> None:
         for raw in existing.read_bytes().splitlines():
             try:
                 have.add(str(json.loads(raw).get("grade_id")))
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 continue
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             grade_id = str(json.loads(line).get("grade_id"))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             continue
         if grade_id not in have:
             append_line(existing, line)

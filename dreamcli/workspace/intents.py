@@ -47,7 +47,7 @@ def pending_intents(ws: Workspace, kind: str) -> list[tuple[Path, dict[str, Any]
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             continue
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             data = {}
         if not isinstance(data, dict):
             data = {}

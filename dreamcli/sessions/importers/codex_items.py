@@ -91,7 +91,7 @@ def tool_use(item: dict[str, Any], n: int) -> dict[str, Any] | None:
         args = item.get("arguments")
         try:
             parsed = codec.loads(args) if isinstance(args, str) else args
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         inp = parsed if isinstance(parsed, dict) else {"arguments": args}
         name = str(item.get("name") or "function")

@@ -109,7 +109,7 @@ def parse_json_output(text: str) -> dict[str, Any] | None:
         return None
     try:
         data = codec.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
