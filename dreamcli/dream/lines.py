@@ -8,9 +8,10 @@ the result turns out to have failed, and fields the signals never read are skipp
 The structs check what the reader's boundary checks (`dreamcli.sessions.validate.type_problem`, the
 schema v1 types of the envelope and of each field) in the same pass, so a line they take is one
 `dreamcli.sessions.reader.parse_line` takes too, with the same values. Anything they refuse (other
-event types, wrong types, a version other than 1, JSON msgspec does not read such as `NaN`, nesting
-past what it decodes) goes the full way through `parse_line`, which has the last word;
-`typed_event` gives the same structs for the dicts it returns.
+event types, wrong types, a version other than 1, a non-ASCII line that is not UTF-8 (msgspec checks
+only what it decodes), JSON msgspec does not read such as `NaN`, nesting past what it decodes) goes
+the full way through `parse_line`, which has the last word; `typed_event` gives the same structs for
+the dicts it returns.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
 
     After the session.start, each line is decoded once into a typed event (`dreamcli.dream.lines`):
     tool outputs stay undecoded unless the call failed. Lines the typed decoder refuses go the full way
-    through the reader (`parse_line`), which decides what is valid."""
+    through the reader (`parse_line`), which decides what is valid. A valid line whose values are nested
+    deeper than its handlers can walk is counted corrupt: no line stops the scan."""
     st = SessionState()
     info: SessionInfo | None = None
     lines = events = corrupt = truncated = size = 0
