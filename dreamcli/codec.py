@@ -33,6 +33,22 @@ def loads(data: bytes | str) -> Any:
         raise DecodeError(str(e)) from None
 
 
+def loads_as_json_reads(data: bytes | str) -> Any:
+    """Decode one JSON document as `json.loads` reads it, msgspec first: what msgspec refuses and the
+    standard library reads (NaN, Infinity, 1e400, a lone surrogate escape, a BOM) goes to the standard
+    library. Raises ValueError when neither reads it, nesting too deep to read included."""
+    try:
+        return _decoder.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    import json  # the cold path only
+
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise DecodeError("nested deeper than JSON can be read") from None
+
+
 def dumps(obj: Any) -> bytes:
     """Encode `obj` as compact UTF-8 JSON bytes. Raises TypeError for a type JSON cannot hold and
     UnicodeEncodeError for a lone surrogate; NaN and infinities become null."""

@@ -14,8 +14,6 @@ EXEMPT = {
     "dreamcli/dream/engine.py": "dream_summary: json.loads of a json.dumps made on the line before",
     "dreamcli/dream/proposal.py": "read_proposal: a helper for tests reading a proposal the dream just wrote",
     "dreamcli/jsontext.py": "inside contextlib.suppress(ValueError, RecursionError), which ast does not see as a try",
-    "dreamcli/outcomes/grade_index.py": "_loads: its callers catch RecursionError (_record) or decode the index's "
-                                        "own listing fields, written by json.dumps of checked records",
     "dreamcli/sessions/samples.py": "the bundled samples' mtimes file, written by the product when it copies them",
 }
 

@@ -5,7 +5,6 @@ were in context collect helpful/harmful counts (`add_grade`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -32,16 +31,10 @@ _MALFORMED = object()
 
 
 def _decode(raw: bytes) -> Any:
-    """One grades.jsonl line, or _MALFORMED. The fast codec first; what it refuses goes to `json.loads`,
-    which reads a few lines the codec does not (NaN, Infinity, 1e400, a lone surrogate escape, a BOM),
-    so the same lines are read as before. Nesting too deep to decode is a malformed line too."""
+    """One grades.jsonl line as `json.loads` reads it (the fast codec first), or _MALFORMED."""
     try:
-        return codec.loads(raw)
-    except (ValueError, RecursionError):
-        pass
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        return codec.loads_as_json_reads(raw)
+    except ValueError:
         return _MALFORMED
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from dreamcli.codec import loads_as_json_reads
 from dreamcli.sessions.validate import counts_problem
 from dreamcli.timeutil import parse_ts
 
@@ -152,12 +153,8 @@ def block_output(block: Block) -> Any:
     if not raw:
         return None
     try:
-        return msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        pass
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        return loads_as_json_reads(raw)
+    except ValueError:
         return None
 
 

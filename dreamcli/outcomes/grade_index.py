@@ -23,7 +23,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dreamcli.codec import loads
+from dreamcli.codec import loads, loads_as_json_reads
 from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -87,9 +87,9 @@ def _decoded(found: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
     try:
         records = loads("[" + ",".join(record for _, record in found) + "]")
     except (ValueError, RecursionError):
-        return {sid: _loads(record) for sid, record in found}
+        return {sid: loads_as_json_reads(record) for sid, record in found}
     if len(records) != len(found):  # a record that is not one JSON value: decode each as before
-        return {sid: _loads(record) for sid, record in found}
+        return {sid: loads_as_json_reads(record) for sid, record in found}
     return {sid: rec for (sid, _), rec in zip(found, records, strict=True)}
 
 
@@ -146,19 +146,12 @@ def _new_records(f: BinaryIO, offset: int) -> Iterator[tuple[dict[str, str], int
 def _record(raw: bytes) -> dict[str, Any] | None:
     """The listing fields of one grade line; None for a line `iter_grades` skips."""
     try:
-        rec = _loads(raw)
+        rec = loads_as_json_reads(raw)
     except (ValueError, RecursionError):
         return None
     if grade_problem(rec) is not None:
         return None
     return {k: rec[k] for k in LISTING_FIELDS if k in rec}
-
-
-def _loads(raw: bytes | str) -> Any:
-    try:
-        return loads(raw)
-    except ValueError:  # what msgspec refuses and the standard library reads (NaN): as iter_grades reads it
-        return json.loads(raw)
 
 
 def _scanned(ws: Workspace, wanted: set[str]) -> dict[str, dict[str, Any]]:
