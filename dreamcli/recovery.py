@@ -11,12 +11,11 @@ import contextlib
 
 from dreamcli.errors import LockHeld
 from dreamcli.workspace.home import Workspace
-from dreamcli.workspace.intents import intents_dir
 
 
 def needs_recovery(ws: Workspace) -> bool:
     with contextlib.suppress(OSError):
-        if any(p.suffix == ".json" for p in intents_dir(ws).iterdir()):
+        if any(p.suffix == ".json" for p in ws.intents_dir.iterdir()):
             return True
     root = ws.playbook_history_dir
     return root.is_dir() and any(root.glob("*/intent.json"))

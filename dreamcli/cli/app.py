@@ -144,8 +144,8 @@ MODULES: dict[str, tuple[str, ...]] = {
 
 def build_app(command: str | None = None, sub: str | None = None) -> typer.Typer:
     """The `dreamcli` command tree: every command; or, to run `command`, only the module that
-    registers it (dreamcli/cli/tree.py, whose ROOT_ONLY and ROOT_HELP are `command`s too). `sub` is
-    accepted for the shape of `route`'s answer; the group keeps all its commands."""
+    registers it (dreamcli/cli/tree.py, whose ROOT_ONLY and ROOT_HELP are `command`s too), and of a
+    group only the command `sub` names (dreamcli/cli/group.py)."""
     import importlib
 
     from dreamcli.cli import tree
@@ -154,7 +154,7 @@ def build_app(command: str | None = None, sub: str | None = None) -> typer.Typer
     new.callback()(_root)
     for module, names in MODULES.items():
         if command in (None, tree.ROOT_HELP) or command in names:
-            importlib.import_module(f"dreamcli.cli.{module}").register(new)
+            importlib.import_module(f"dreamcli.cli.{module}").register(new, sub if command in names else None)
     return new
 
 

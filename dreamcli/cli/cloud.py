@@ -5,17 +5,18 @@ from __future__ import annotations
 import typer
 
 from dreamcli.cli.common import command_prefix, config, open_workspace, print_json
+from dreamcli.cli.group import Group
 
-cloud_app = typer.Typer(
+cloud_group = Group(
     help="Claude Managed Agents: pull cloud sessions and memory stores, push approved playbooks, and run cloud "
          "dreams whose result becomes a local proposal to review. Needs ANTHROPIC_API_KEY and the Managed "
          "Agents betas on the account.", no_args_is_help=True)
-sessions_app = typer.Typer(help="Cloud sessions.", no_args_is_help=True)
-memory_app = typer.Typer(help="Cloud memory stores.", no_args_is_help=True)
+sessions_group = Group(help="Cloud sessions.", no_args_is_help=True)
+memory_group = Group(help="Cloud memory stores.", no_args_is_help=True)
 _JSON = "Print the result as JSON."
 
 
-@sessions_app.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n"
+@sessions_group.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n"
                                      "  dreamcli cloud sessions pull --agent agent_01abc --limit 200 --json")
 def sessions_pull_cmd(
     ctx: typer.Context,
@@ -43,7 +44,7 @@ def sessions_pull_cmd(
     render_sessions_pull(result, command_prefix(ctx))
 
 
-@memory_app.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n")
+@memory_group.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n")
 def memory_pull_cmd(
     ctx: typer.Context,
     store: str = typer.Argument(..., metavar="STORE_ID", help="The memory store (memstore_...)."),
@@ -65,7 +66,7 @@ def memory_pull_cmd(
     render_memory_pull(result)
 
 
-@memory_app.command("push", epilog="Examples:\n\n\b\n"
+@memory_group.command("push", epilog="Examples:\n\n\b\n"
                                    "  dreamcli cloud memory push default --store memstore_01abc --dry-run\n"
                                    "  dreamcli cloud memory push legal --store memstore_01abc --json")
 def memory_push_cmd(
@@ -134,10 +135,12 @@ def dream_cmd(
     render_cloud_dream(result, command_prefix(ctx))
 
 
-def register(app: typer.Typer) -> None:
-    cloud_app.add_typer(sessions_app, name="sessions")
-    cloud_app.add_typer(memory_app, name="memory")
-    cloud_app.command("dream", epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
-                      "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
-                      "      --instructions \"Keep it short\" --json")(dream_cmd)
-    app.add_typer(cloud_app, name="cloud")
+cloud_group.add_group(sessions_group, "sessions")
+cloud_group.add_group(memory_group, "memory")
+cloud_group.command("dream", epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
+                    "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
+                    "      --instructions \"Keep it short\" --json")(dream_cmd)
+
+
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    app.add_typer(cloud_group.build(sub), name="cloud")

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.group import Group
 
 HELP = "The configuration in effect: defaults, the user's file, the workspace's file."
 EPILOG = """Layers, lowest first: built-in defaults; the user's config
@@ -29,7 +30,7 @@ Examples:
   dreamcli config trust --revoke
 """
 
-config_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+config_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
 def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -53,7 +54,7 @@ def _source_of(key: str, layers: list[tuple[str, Any, dict[str, Any]]]) -> str:
     return "default"
 
 
-@config_app.command("show")
+@config_group.command("show")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the values, their sources, the files."),
@@ -81,7 +82,7 @@ def show_cmd(
     typer.echo("\n".join(lines))
 
 
-@config_app.command("trust")
+@config_group.command("trust")
 def trust_cmd(
     ctx: typer.Context,
     revoke: bool = typer.Option(False, "--revoke", help="Forget the trust: ask about those commands again."),
@@ -119,5 +120,5 @@ def trust_cmd(
          f"commands without asking until the list changes (recorded in {path}).")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(config_app, name="config")
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    app.add_typer(config_group.build(sub), name="config")

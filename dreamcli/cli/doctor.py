@@ -24,7 +24,8 @@ EPILOG = """Examples:
 """
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("doctor", help=HELP, epilog=EPILOG)
     def doctor_cmd(
         ctx: typer.Context,

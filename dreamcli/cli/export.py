@@ -89,7 +89,8 @@ def _export_into(ctx: typer.Context, into: Path, fmt: str, names: list[str] | No
     info(f"{what} {result.path} (dreamcli block, {len(result.playbooks)} playbook(s))")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("export", help=EXPORT_HELP, epilog=EXPORT_EPILOG)
     def export_cmd(
         ctx: typer.Context,

@@ -34,7 +34,8 @@ Details: docs/outcomes.md.
 """
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("grade", help=HELP, epilog=EPILOG)
     def grade_cmd(
         ctx: typer.Context,

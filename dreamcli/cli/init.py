@@ -45,7 +45,8 @@ EPILOG = """Examples:
 """
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("init", help=HELP, epilog=EPILOG)
     def init_cmd(
         ctx: typer.Context,

@@ -36,7 +36,8 @@ Exit codes: 0 the pilot ran, 2 bad input (or no terminal to confirm on: add --ye
 """
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("pilot", help=HELP, epilog=EPILOG)
     def pilot_cmd(
         ctx: typer.Context,

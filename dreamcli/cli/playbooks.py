@@ -8,6 +8,7 @@ import sys
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.group import Group
 from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
 
@@ -28,10 +29,10 @@ Without a terminal, approve, reject and revert never prompt: name entries (or
 --all) and add --yes.
 """
 
-playbooks_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+playbooks_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
-@playbooks_app.command("list", epilog="Example:\n\n  dreamcli playbooks list --json")
+@playbooks_group.command("list", epilog="Example:\n\n  dreamcli playbooks list --json")
 def list_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -62,7 +63,7 @@ _SHOW_EPILOG = """Examples:
 """
 
 
-@playbooks_app.command("show", epilog=_SHOW_EPILOG)
+@playbooks_group.command("show", epilog=_SHOW_EPILOG)
 def show_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -96,7 +97,7 @@ def show_cmd(
     render_playbook_view(playbook_json(pb))
 
 
-@playbooks_app.command("history", epilog="Example:\n\n  dreamcli playbooks history legal --json")
+@playbooks_group.command("history", epilog="Example:\n\n  dreamcli playbooks history legal --json")
 def history_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -115,7 +116,7 @@ def history_cmd(
     render_history(name, versions)
 
 
-@playbooks_app.command("lint", epilog="Example:\n\n  dreamcli playbooks lint legal --json")
+@playbooks_group.command("lint", epilog="Example:\n\n  dreamcli playbooks lint legal --json")
 def lint_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -153,7 +154,7 @@ def lint_cmd(
         raise WorkFailed(f"{len(blocking)} blocking lint finding{'s' if len(blocking) > 1 else ''} in {name}")
 
 
-@playbooks_app.command("audit", epilog="Examples:\n\n  dreamcli playbooks audit --playbook legal --since 30d\n\n"
+@playbooks_group.command("audit", epilog="Examples:\n\n  dreamcli playbooks audit --playbook legal --since 30d\n\n"
                        "  dreamcli playbooks audit --action approve --actor alice --json")
 def audit_cmd(
     ctx: typer.Context,
@@ -220,8 +221,9 @@ def _verify(ctx: typer.Context, ws: Workspace, as_json: bool) -> None:
         raise WorkFailed(f"audit trail does not verify: {result.first_problem()}")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
     from dreamcli.cli import playbooks_review
 
-    playbooks_review.register(playbooks_app)
-    app.add_typer(playbooks_app, name="playbooks")
+    group = playbooks_group.copy()
+    playbooks_review.register(group)  # diff, approve, reject, edit, revert
+    app.add_typer(group.build(sub), name="playbooks")

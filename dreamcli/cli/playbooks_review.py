@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.group import Group
 from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
 
@@ -92,7 +93,7 @@ def _warn_unreadable(unreadable: list[UnreadableDream]) -> str:
             "read (warning above)")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Group) -> None:
     @app.command("diff", epilog="Examples:\n\n  dreamcli playbooks diff\n\n  dreamcli playbooks diff 01JD3Z --json")
     def diff_cmd(
         ctx: typer.Context,

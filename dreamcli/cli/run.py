@@ -52,7 +52,8 @@ def _read_prompt(prompt: str) -> str:
     return text
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
     @app.command("run", help=HELP, epilog=EPILOG)
     def run_cmd(
         ctx: typer.Context,

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.group import Group
 from dreamcli.errors import UsageError
 
 HELP = "Dream every night: a crontab line (or a systemd user timer) that works under cron."
@@ -27,7 +28,7 @@ and says so in the log. Installing again replaces the line; other lines of your
 crontab are kept.
 """
 
-schedule_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 _WITH = typer.Option("auto", "--with", metavar="SCHEDULER", help="cron, systemd (a user timer) or auto: cron "
                      "when `crontab` exists, else systemd when `systemctl --user` works.")
@@ -57,7 +58,7 @@ def _info(plan: Any) -> dict[str, Any]:
             "at": f"{plan.hour:02d}:{plan.minute:02d}"}
 
 
-@schedule_app.command("install")
+@schedule_group.command("install")
 def install_cmd(
     ctx: typer.Context,
     at: str = typer.Option("03:00", "--at", metavar="HH:MM", help="Time of day (24-hour, local time)."),
@@ -87,7 +88,7 @@ def install_cmd(
         info(f"wrote {f}")
 
 
-@schedule_app.command("show")
+@schedule_group.command("show")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -111,7 +112,7 @@ def show_cmd(
     typer.echo("\n".join(out))
 
 
-@schedule_app.command("remove")
+@schedule_group.command("remove")
 def remove_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -141,5 +142,5 @@ def remove_cmd(
              + (f"the systemd timer {plan.unit_name}" if units else ""))
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(schedule_app, name="schedule")
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    app.add_typer(schedule_group.build(sub), name="schedule")

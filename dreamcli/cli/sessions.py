@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.group import Group
+from dreamcli.cli.sessions_import import import_group
 from dreamcli.errors import UsageError
 
 HELP = "List and show logged sessions; import transcripts from other agents."
@@ -17,10 +19,10 @@ EPILOG = """Examples:
   dreamcli sessions import claude-code
 """
 
-sessions_app = typer.Typer(help=HELP, epilog=EPILOG, no_args_is_help=True)
+sessions_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
-@sessions_app.command("list", epilog="Example:\n\n  dreamcli sessions list --task contract-review --limit 20 --json")
+@sessions_group.command("list", epilog="Example:\n\n  dreamcli sessions list --task contract-review --limit 20 --json")
 def list_cmd(
     ctx: typer.Context,
     since: str = typer.Option(None, "--since", help="Only sessions started after this (7d, 12h, 2026-11-01)."),
@@ -53,13 +55,15 @@ def list_cmd(
 
         write_json_listing(ws, flt, limit, sys.stdout.write)
     else:
-        from dreamcli.outcomes.grade_index import latest_grades
-        from dreamcli.sessions.summary import apply_grades
         from dreamcli.store.tree import list_with_children
         from dreamcli.ui.sessions_view import render_session_list
 
         rows = list_with_children(ws, flt, limit)  # children under their lead
-        rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))  # the listed ones only
+        if rows:  # the listed ones' grades only (none listed: the grades stay unread, their codec unloaded)
+            from dreamcli.outcomes.grade_index import latest_grades
+            from dreamcli.sessions.summary import apply_grades
+
+            rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
 
         render_session_list(rows)
     if flt.skipped:
@@ -74,7 +78,7 @@ def list_cmd(
                    f"line), e.g. {flt.skipped[0]}", err=True)
 
 
-@sessions_app.command("show", epilog="Example:\n\n  dreamcli sessions show 01JD3 --json")
+@sessions_group.command("show", epilog="Example:\n\n  dreamcli sessions show 01JD3 --json")
 def show_cmd(
     ctx: typer.Context,
     session_id: str = typer.Argument(..., help="Session id or a unique prefix of it."),
@@ -107,7 +111,7 @@ def show_cmd(
     render_transcript(events, stats, grades, children)
 
 
-@sessions_app.command("reindex", epilog="Example:\n\n  dreamcli sessions reindex --json")
+@sessions_group.command("reindex", epilog="Example:\n\n  dreamcli sessions reindex --json")
 def reindex_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -129,8 +133,8 @@ def reindex_cmd(
     info(f"Indexed {n} sessions in {seconds} s: {index_path(ws)}")
 
 
-def register(app: typer.Typer) -> None:
-    from dreamcli.cli import sessions_import
+sessions_group.add_group(import_group, "import")
 
-    sessions_import.register(sessions_app)
-    app.add_typer(sessions_app, name="sessions")
+
+def register(app: typer.Typer, sub: str | None = None) -> None:
+    app.add_typer(sessions_group.build(sub), name="sessions")

@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 
 from dreamcli.cli.common import config, open_workspace, print_json
+from dreamcli.cli.group import Group
 
-import_app = typer.Typer(help="Import transcripts of other agents (Claude Code, Codex) as sessions.",
-                         no_args_is_help=True)
+import_group = Group(help="Import transcripts of other agents (Claude Code, Codex) as sessions.",
+                     no_args_is_help=True)
 
 _PATH_HELP = "A transcript file or a directory searched recursively for *.jsonl (default: {default})."
 _JSON_HELP = "Print the import summary as JSON."
@@ -46,7 +47,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
     render_import_summary(summary)
 
 
-@import_app.command(
+@import_group.command(
     "claude-code",
     epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
            "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop\n"
@@ -65,7 +66,7 @@ def claude_code_cmd(
     _run(ctx, "claude-code", path, as_json, workers, dry_run)
 
 
-@import_app.command(
+@import_group.command(
     "codex",
     epilog="Examples:\n\n\b\n  dreamcli sessions import codex\n"
            "  dreamcli sessions import codex ~/.codex/sessions/2026/11 --json",
@@ -80,7 +81,3 @@ def codex_cmd(
     """Import Codex CLI rollouts: each rollout file becomes a session (source codex); sub-agent
     rollouts become child sessions. Re-running skips what is already imported."""
     _run(ctx, "codex", path, as_json, workers, dry_run)
-
-
-def register(sessions_app: typer.Typer) -> None:
-    sessions_app.add_typer(import_app, name="import")

@@ -4,7 +4,6 @@ decisions.jsonl}` (docs/proposal-format.md). The proposal itself is the typed mo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,6 +135,8 @@ class UnreadableDream:
 
 def _read_json(path: Path, name: str) -> Any:
     """The JSON at `path`; InputError naming it as `name` (relative to the workspace)."""
+    import json  # here, not at the top: `playbooks list` of a workspace without dreams never loads it
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -156,6 +157,8 @@ def read_decisions(path: Path) -> dict[str, Decision]:
     out: dict[str, Decision] = {}
     if not path.exists():
         return out
+    import json
+
     with open(path, "rb") as f:
         for raw in f:
             try:

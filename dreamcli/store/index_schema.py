@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dreamcli.codec import loads
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
@@ -63,11 +62,21 @@ _PLAIN = tuple((f, _AT[f]) for f in FIELDS if f != "tags")
 _TAGS = _AT["tags"]
 
 
+def tags_of(text: Any) -> Any:
+    """The tags column decoded. `[]`, the usual value, needs no codec: a listing of untagged sessions
+    (or of none) leaves msgspec unloaded."""
+    if not text or text == "[]":
+        return []
+    from dreamcli.codec import loads
+
+    return loads(text)
+
+
 def from_row(row: tuple[Any, ...]) -> SessionSummary:
     if len(row) != len(COLUMNS):
         raise ValueError(f"a session index row has {len(row)} columns, not {len(COLUMNS)}")
     tags = row[_TAGS]
-    return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=loads(tags) if tags else [])
+    return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=tags_of(tags))
 
 
 HEAD_FIELDS = FIELDS[:FIELDS.index("outcome")]  # SessionSummary.to_json's keys before the grade's and tokens
@@ -81,7 +90,7 @@ def listing_head(values: tuple[Any, ...]) -> str | None:
     data = dict(zip(HEAD_FIELDS, values, strict=True))
     tags = data["tags"]
     try:
-        data["tags"] = list(loads(tags)) if tags else []
+        data["tags"] = list(tags_of(tags))
     except (ValueError, RecursionError):
         return None
     return indented(data, 2)[:-6]  # without "\n    }"

@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from typing import Any, NamedTuple
 
-from dreamcli.codec import loads
 from dreamcli.numbers import held
 from dreamcli.sessions.summary import SessionFilter
 from dreamcli.store.index import fresh_connection, where_clause
-from dreamcli.store.index_schema import FIELDS, indented
+from dreamcli.store.index_schema import FIELDS, indented, tags_of
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
 
@@ -136,7 +135,7 @@ def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, 
     """SessionSummary.to_json of an index row (index_schema.from_row), its latest grade applied (apply_grades)."""
     data = dict(zip(FIELDS, row, strict=True))
     tags = row[_TAGS]
-    data["tags"] = list(loads(tags)) if tags else []
+    data["tags"] = list(tags_of(tags))
     a, b = row[_IN], row[_OUT]
     data["tokens"] = None if a is None and b is None else (a or 0) + (b or 0)
     g = grades.get(row[0])

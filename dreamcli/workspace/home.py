@@ -82,6 +82,11 @@ class Workspace:
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
 
+    @property
+    def intents_dir(self) -> Path:
+        """Intent journals of multi-file operations (dreamcli.workspace.intents)."""
+        return self.state_dir / "intents"
+
     # --- creation ---------------------------------------------------------------------------
     def ensure(self) -> Workspace:
         """Create the root (0700) if missing. Sub-directories are created on demand by writers."""

@@ -24,7 +24,7 @@ from dreamcli.workspace.sweep import pid_alive
 
 
 def intents_dir(ws: Workspace) -> Path:
-    return ws.state_dir / "intents"
+    return ws.intents_dir
 
 
 def write_intent(ws: Workspace, kind: str, data: dict[str, Any], *, path: Path | None = None) -> Path:
