@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
@@ -22,4 +21,6 @@ def result_text(content: Any, *, fallback: bool = True) -> str:
     parts = [str(b.get("text", "")) for b in content_blocks(content) if b.get("type") == "text"]
     if parts or not fallback:
         return "\n".join(parts)
+    import json  # the rare fallback: a listing that imports this module never loads it
+
     return json.dumps(content, ensure_ascii=False, default=str)

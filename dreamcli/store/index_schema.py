@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from dreamcli.sessions.summary import SessionSummary
@@ -47,7 +46,7 @@ def _ms(started: Any) -> int | None:
 
 def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, ...]:
     values = {f: getattr(s, f) for f in FIELDS}
-    values["tags"] = json.dumps(s.tags, ensure_ascii=False)
+    values["tags"] = "[]" if s.tags == [] else _dumps(s.tags, ensure_ascii=False)
     for f in ("turns", "input_tokens", "output_tokens", "tool_errors"):
         values[f] = values[f] if isinstance(values[f], int) else None
     for f in ("cost_usd", "score"):
@@ -60,6 +59,14 @@ def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, 
 _AT = {name: i for i, name in enumerate(COLUMNS)}
 _PLAIN = tuple((f, _AT[f]) for f in FIELDS if f != "tags")
 _TAGS = _AT["tags"]
+
+
+def _dumps(value: Any, **options: Any) -> str:
+    """json.dumps, loaded with the first row written or printed as JSON: a plain listing of untagged
+    sessions (or of none) needs no JSON text."""
+    import json
+
+    return json.dumps(value, **options)
 
 
 def tags_of(text: Any) -> Any:
@@ -99,5 +106,5 @@ def listing_head(values: tuple[Any, ...]) -> str | None:
 def indented(value: Any, depth: int) -> str:
     """`value` as `json.dumps(doc, indent=2, ensure_ascii=False, default=str)` prints it at `depth` in
     `doc`, from its first character (objects and arrays begin their line when `depth` items indent them)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    text = _dumps(value, indent=2, ensure_ascii=False, default=str)
     return text.replace("\n", "\n" + "  " * depth) if "\n" in text else text

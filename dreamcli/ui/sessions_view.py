@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -79,7 +78,12 @@ def render_session_list(rows: Iterable[Any]) -> None:
 
 
 def _short(value: Any, limit: int = 400) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        text = value
+    else:
+        import json  # transcripts only (`sessions show`): the listing never loads it
+
+        text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
 

@@ -33,7 +33,7 @@ NEVER = ("pydantic", "pydantic_core", "anthropic", "jsonschema", "jinja2", "http
 ALSO_NEVER = {
     "--help": ("msgspec", "rich", "dreamcli.sessions", "dreamcli.playbooks", "dreamcli.store", "dreamcli.outcomes",
                "dreamcli.recovery"),
-    "sessions list": ("msgspec", "dreamcli.playbooks", "dreamcli.dream", "dreamcli.redaction", "dreamcli.agent",
+    "sessions list": ("msgspec", "json", "dreamcli.playbooks", "dreamcli.dream", "dreamcli.redaction", "dreamcli.agent",
                       "dreamcli.sessions.importers", "dreamcli.cli.run", "dreamcli.cli.dream", "dreamcli.cli.cloud"),
     "playbooks list": ("msgspec", "json", "dreamcli.sessions", "dreamcli.dream", "dreamcli.redaction", "dreamcli.store",
                        "dreamcli.agent", "dreamcli.playbooks.proposal_model", "dreamcli.cli.run",
