@@ -180,6 +180,16 @@ class Gate:
                 self._hits[mark.group] = (mark, later)
         self.regex = re.compile("|".join(alternatives)) if alternatives else None
 
+    def clean(self, text: str) -> bool:
+        """True when no rule can match anywhere in `text`: what `candidates` answers with `{}` for
+        clean text, in one C call and no allocation. False says only "look closer"."""
+        regex = self.regex
+        if regex is None:
+            return True
+        if not text.isascii() and (LONGER_LOWER in text or FOLDS_TO_ASCII in text):
+            return False
+        return regex.search(text) is None
+
     def candidates(self, text: str) -> dict[int, list[int]] | None:
         """Rule index -> the positions where it can match (unsorted; empty for clean text), or None
         for text this scan leaves to the rule-by-rule path (it holds `İ` or `K`)."""

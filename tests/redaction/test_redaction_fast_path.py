@@ -113,6 +113,18 @@ def test_a_scan_from_a_later_rule_leaves_the_earlier_ones_out() -> None:
 def test_clean_near_misses_stop_in_the_scan(line: str) -> None:
     """Near-misses fail inside the one scan (in C): no rule is tried from Python."""
     assert Gate(BUILTIN_RULES).candidates(line) == {}
+    assert Gate(BUILTIN_RULES).clean(line)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_mix())
+def test_clean_says_yes_only_where_the_scan_finds_nothing(text: str) -> None:
+    """`redact_text` returns short text untouched when `Gate.clean` says so, without the scan's details."""
+    gate = Gate(BUILTIN_RULES)
+    if gate.clean(text):
+        assert gate.candidates(text) == {}
+    elif text.isascii():  # beyond ASCII `(?i)` hits (`ſ` for `s`) may be dropped on the lower-cased text
+        assert gate.candidates(text) != {}
 
 
 @pytest.mark.parametrize("char", [FOLDS_TO_ASCII, LONGER_LOWER])
