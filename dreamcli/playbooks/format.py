@@ -27,6 +27,7 @@ _META_START = "<!-- dc:"
 _META_END = "-->"
 _INT_KEYS = ("helpful", "harmful")
 _KNOWN_KEYS = ("helpful", "harmful", "sources", "first", "last")
+_COUNT = re.compile(r"[0-9]{1,18}")  # helpful=, harmful=: an int64, never Python's 4300-digit limit
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 
 
@@ -155,9 +156,9 @@ def _parse_meta(comment: str, file: str | None, line: int) -> dict[str, str]:
             raise InputError(f"bad metadata {token!r} (expected key=value)", file=file, line=line)
         if key in out:
             raise InputError(f"metadata key {key!r} appears twice", file=file, line=line)
-        if key in _INT_KEYS and not value.isdigit():
-            raise InputError(f"metadata {key} must be a non-negative integer, got {value!r}",
-                             file=file, line=line)
+        if key in _INT_KEYS and not _COUNT.fullmatch(value):  # ASCII digits: `²` is a digit to isdigit()
+            raise InputError(f"metadata {key} must be a non-negative integer of at most 18 digits, got "
+                             f"{value[:40]!r}", file=file, line=line)
         out[key] = value
     return out
 

@@ -188,6 +188,11 @@ def test_normalize_text_drops_blank_lines_and_trailing_space() -> None:
         ("---\nname: x\nversion: 1\n---\n## S\n- [PB-BAD01] text\n", 6, "invalid entry id"),
         ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n- [pb-aaaaaa] b\n", 6, "duplicate"),
         ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: helpful=x -->\n", 6, "helpful"),
+        # digits to str.isdigit(), not to int(): `²` raised ValueError; `٣` read as 3
+        ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: helpful=\u00b2 -->\n", 6, "helpful"),
+        ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: harmful=\u0663 -->\n", 6, "harmful"),
+        ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: helpful=" + "9" * 5000 + " -->\n", 6,
+         "at most 18 digits"),
         ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: helpful=1\n", 6, "not closed"),
         ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: oops -->\n", 6, "key=value"),
         ("---\nname: x\nversion: 1\n---\n- [pb-aaaaaa] a\n  <!-- dc: helpful=1 -->\n  more\n", 6, "last line"),
