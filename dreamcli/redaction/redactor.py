@@ -180,6 +180,9 @@ class Redactor:
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
         self._custom = tuple(_compile_custom(p).sub for p in extra_patterns)
+        # dict keys found clean: JSON data repeats a few names (`type`, `text`) in every record. Only
+        # ever added to (atomic under the GIL), and emptied when full, so sharing the redactor is safe.
+        self._clean_keys: set[str] = set()
 
     def redact_text(self, s: str) -> str:
         """`s` with every secret replaced; the very same object when there is nothing to redact.
@@ -211,9 +214,11 @@ class Redactor:
         return self.redact_text(s) is not s
 
     def redact_obj(self, obj: Any) -> Any:
-        """A redacted copy of JSON-like data (dict keys untouched); `obj` itself if nothing changed.
+        """A redacted copy of JSON-like data, keys included; `obj` itself if nothing changed.
 
-        A string value is also redacted whole when its key names a secret (`{"password": "..."}`).
+        A string value is also redacted whole when its key names a secret (`{"password": "..."}`). A key
+        holding a secret becomes its marker (`[REDACTED:token] 2` for the second one that would
+        collide with another key).
         Copy on write: a dict or list is copied only when something inside it changed, so clean
         subtrees are shared with `obj`, and numbers, booleans and None cost no call.
         """
@@ -227,7 +232,18 @@ class Redactor:
 
     def _redact_dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
         new: dict[Any, Any] | None = None
+        renamed: dict[str, str] | None = None
+        clean_keys = self._clean_keys
         for key, value in obj.items():
+            if isinstance(key, str) and key not in clean_keys:
+                red_key = self.redact_text(key)
+                if red_key is not key:
+                    renamed = renamed or {}
+                    renamed[key] = red_key
+                elif len(clean_keys) < 4096:
+                    clean_keys.add(key)
+                else:
+                    clean_keys.clear()
             red: Any
             if isinstance(value, str):
                 red = self.redact_text(value)
@@ -249,6 +265,8 @@ class Redactor:
                 if new is None:
                     new = dict(obj)
                 new[key] = red
+        if renamed is not None:
+            return _rename_keys(new if new is not None else obj, renamed)
         return obj if new is None else new
 
     def _redact_items(self, obj: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
@@ -265,6 +283,20 @@ class Redactor:
         if items is None:
             return obj
         return items if isinstance(obj, list) else tuple(items)
+
+
+def _rename_keys(obj: dict[Any, Any], renamed: dict[str, str]) -> dict[Any, Any]:
+    """`obj` with the keys in `renamed` replaced, in order; a new key that is already taken gets a number."""
+    out: dict[Any, Any] = {}
+    for key, value in obj.items():
+        new_key = renamed.get(key, key) if isinstance(key, str) else key
+        if new_key in out or (new_key is not key and new_key in obj):
+            n = 2
+            while f"{new_key} {n}" in out or f"{new_key} {n}" in obj:
+                n += 1
+            new_key = f"{new_key} {n}"
+        out[new_key] = value
+    return out
 
 
 class RedactionSettings(Protocol):
