@@ -27,3 +27,29 @@ def held(value: Any) -> Any:
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         return None
     return value
+
+
+def finite_json(data: Any) -> Any:
+    """A copy of JSON-like `data` with each NaN and infinity as None, which strict JSON readers accept.
+    A walk with its own stack, not recursion: a log's value may be nested as deep as the decoder allowed."""
+
+    def leaf(value: Any) -> Any:
+        return (value if value - value == 0.0 else None) if isinstance(value, float) else value
+
+    if not isinstance(data, dict | list | tuple):
+        return leaf(data)
+    root: Any = {} if isinstance(data, dict) else []
+    stack = [(data, root)]
+    while stack:
+        source, copy = stack.pop()
+        for key, value in (source.items() if isinstance(source, dict) else enumerate(source)):
+            if isinstance(value, dict | list | tuple):
+                new: Any = {} if isinstance(value, dict) else []
+                stack.append((value, new))
+            else:
+                new = leaf(value)
+            if isinstance(copy, dict):
+                copy[key] = new
+            else:
+                copy.append(new)
+    return root

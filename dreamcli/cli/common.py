@@ -76,38 +76,15 @@ def print_json(data: Any) -> None:
 
     import msgspec
 
+    from dreamcli.numbers import finite_json
+
     compact = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     try:
         print(msgspec.json.format(compact, indent=2))
     except msgspec.DecodeError:  # NaN or Infinity (read from a log by the standard library): not JSON
-        clean = json.dumps(_finite(data), ensure_ascii=False, default=str, separators=(",", ":"), allow_nan=False)
+        clean = json.dumps(finite_json(data), ensure_ascii=False, default=str, separators=(",", ":"),
+                           allow_nan=False)
         print(msgspec.json.format(clean, indent=2))
-
-
-def _finite(data: Any) -> Any:
-    """`data` with each NaN and infinity as null, which strict JSON readers accept. A walk with its own
-    stack, not recursion: a log's value may be nested as deep as the decoder allowed."""
-
-    def finite(value: Any) -> Any:
-        return (value if value - value == 0.0 else None) if isinstance(value, float) else value
-
-    if not isinstance(data, dict | list | tuple):
-        return finite(data)
-    root: Any = {} if isinstance(data, dict) else []
-    stack = [(data, root)]
-    while stack:
-        source, copy = stack.pop()
-        for key, value in (source.items() if isinstance(source, dict) else enumerate(source)):
-            if isinstance(value, dict | list | tuple):
-                new: Any = {} if isinstance(value, dict) else []
-                stack.append((value, new))
-            else:
-                new = finite(value)
-            if isinstance(copy, dict):
-                copy[key] = new
-            else:
-                copy.append(new)
-    return root
 
 
 def not_available(feature: str) -> None:

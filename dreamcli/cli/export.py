@@ -16,7 +16,8 @@ IMPORT_HELP = ("Import a playbook bundle made by `dreamcli export`: checksums ve
 EXPORT_EPILOG = """Formats:
 
 \b
-  bundle      directory, or .tar.gz when -o ends in .tar.gz/.tgz (or -o -):
+  bundle      directory, or .tar.gz when -o ends in .tar.gz/.tgz (or -o -;
+              a plain .tar name is refused):
               playbooks/*.md as they are, manifest.json with versions,
               sha256 of every file and provenance
   json        one JSON document: entries with their metadata and each

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
@@ -71,33 +72,30 @@ def export_playbooks(
                   "tool": f"dreamcli {__version__}"}
     result = ExportResult(format=fmt, output=str(target) if target else STDOUT,
                           playbooks=[s.summary() for s in selected], history=include_history)
-    out = stdout if stdout is not None else sys.stdout.buffer
-    if fmt == "bundle":
-        _bundle(ws, selected, target, out, result, created=created, provenance=provenance, force=force,
-                include_history=include_history, include_sessions=include_sessions, redactor=redactor)
-    elif fmt == "memory-dir":
-        assert target is not None
-        files = render_memory_dir(selected, created=created)
-        sink = DirSink(target)
-        try:
-            for name, data in files.items():
-                sink.add(name, data)
-                result.files += 1
-                result.bytes += len(data)
-            sink.close()
-        except BaseException:
-            sink.abort()
-            raise
-    else:
-        data = _document(ws, selected, fmt, result, created=created, provenance=provenance,
-                         include_sessions=include_sessions, redactor=redactor)
-        result.files, result.bytes = 1, len(data)
-        if target is None:
-            out.write(data)
-            out.flush()
+    try:
+        if fmt == "bundle":
+            _bundle(ws, selected, target, stdout, result, created=created, provenance=provenance, force=force,
+                    include_history=include_history, include_sessions=include_sessions, redactor=redactor)
+        elif fmt == "memory-dir":
+            assert target is not None
+            _memory_dir(selected, target, result, created=created)
         else:
-            _check_free(target, force)
-            atomic_write_bytes(target, data)
+            data = _document(ws, selected, fmt, result, created=created, provenance=provenance,
+                             include_sessions=include_sessions, redactor=redactor)
+            result.files, result.bytes = 1, len(data)
+            if target is None:
+                out = _stdout(stdout)
+                out.write(data)
+                out.flush()
+            else:
+                _check_free(target, force)
+                atomic_write_bytes(target, data)
+    except BrokenPipeError:  # `-o - | head`: the reader left; the CLI stops quietly (EXIT_PIPE)
+        raise
+    except OSError as e:  # a full disk, a closed or failing stdout, a parent that is not a directory …
+        where = "stdout" if target is None else str(target)
+        also = f" ({e.filename})" if e.filename and str(e.filename) != where else ""
+        raise UsageError(f"cannot write the export to {where}: {e.strerror or e}{also}") from None
     append_audit(ws, "export", actor=actor, format=fmt, output=result.output,
                  playbooks=[{"name": p["name"], "version": p["version"], "sha256": p["sha256"]}
                             for p in result.playbooks],
@@ -116,11 +114,54 @@ def _target(output: str | None, fmt: str, created: str, cwd: Path | None) -> Pat
     return p if p.is_absolute() else base / p
 
 
+def _stdout(stdout: BinaryIO | None) -> BinaryIO:
+    if stdout is not None:
+        return stdout
+    out = getattr(sys.stdout, "buffer", None)  # sys.stdout is None when the command starts with it closed
+    if out is None:
+        raise UsageError("stdout is closed; write the export to a file with -o FILE")
+    return cast(BinaryIO, out)
+
+
 def _check_free(target: Path, force: bool) -> None:
-    if target.is_dir():
+    """A file target must be missing, or with --force a regular file: the export is written beside it and
+    renamed over it, which would replace a symlink, a FIFO or a device with a plain file."""
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise UsageError(f"-o {target}: {e.strerror or e}") from None
+    if stat.S_ISLNK(mode):
+        raise UsageError(f"{target} is a symbolic link (refused: give -o the file it points to, or a new name)")
+    if stat.S_ISDIR(mode):
         raise UsageError(f"{target} is a directory (give a file name with -o)")
-    if target.exists() and not force:
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{target} exists and is not a regular file (refused; -o - writes to stdout)")
+    if not force:
         raise UsageError(f"{target} exists (use --force to overwrite it, or choose another -o)")
+
+
+def _check_dir(target: Path) -> None:
+    """A directory target is created by renaming a finished sibling onto it: a symlink would be replaced."""
+    if target.is_symlink():
+        raise UsageError(f"{target} is a symbolic link (refused: give -o the directory it points to, or a new "
+                         "name)")
+
+
+def _memory_dir(selected: list[Selected], target: Path, result: ExportResult, *, created: str) -> None:
+    files = render_memory_dir(selected, created=created)
+    _check_dir(target)
+    sink = DirSink(target)
+    try:
+        for name, data in files.items():
+            sink.add(name, data)
+            result.files += 1
+            result.bytes += len(data)
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
 
 
 def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportResult, *, created: str,
@@ -142,16 +183,21 @@ def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportR
     return render_json(selected, created=created, provenance=provenance, sessions=sessions)
 
 
-def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: BinaryIO, result: ExportResult,
+def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: BinaryIO | None,
+            result: ExportResult,
             *, created: str, provenance: dict[str, Any], force: bool, include_history: bool,
             include_sessions: bool, redactor: Redactor) -> None:
     sink: TarSink | DirSink
     if target is None:
-        sink = TarSink(None, out)
-    elif is_tarball(target):
+        sink = TarSink(None, _stdout(out))
+    elif target.name.lower().endswith((".tar.gz", ".tgz")):
         _check_free(target, force)
         sink = TarSink(target)
+    elif is_tarball(target):  # `x.tar`: what is written is gzip-compressed, so the name must say so
+        raise UsageError(f"-o {target.name}: a bundle tarball is gzip-compressed; name it .tar.gz or .tgz "
+                         "(or give a directory name)")
     else:
+        _check_dir(target)
         sink = DirSink(target)
     files: dict[str, dict[str, Any]] = {}
 

@@ -10,6 +10,7 @@ playbooks again leaves the file unchanged (idempotent).
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,9 @@ def render_block(selected: list[Selected], fmt: str) -> str:
 
 def splice(existing: str, block: str) -> str:
     """`existing` with its dreamcli block replaced by `block` (appended after a blank line when absent)."""
+    # markers count only as written: at the start of a line (an indented one is a playbook's text)
     starts = [i for i, line in enumerate(existing.splitlines()) if line.startswith(_BEGIN_PREFIX)]
-    ends = [i for i, line in enumerate(existing.splitlines()) if line.strip() == END]
+    ends = [i for i, line in enumerate(existing.splitlines()) if line.rstrip() == END]
     if not starts and not ends:
         if not existing.strip():
             return block + "\n"
@@ -68,20 +70,40 @@ def splice(existing: str, block: str) -> str:
     return before + block + ("\n" if after or existing.endswith("\n") else "") + after
 
 
+def _file(path: Path) -> Path:
+    """The file to update: a symlink is written through (CLAUDE.md -> AGENTS.md is a common set-up), as the
+    new text is renamed into place and would otherwise replace the link; a FIFO, a device or a directory
+    is refused (reading a FIFO would wait for a writer forever)."""
+    try:
+        real = path.resolve() if path.is_symlink() else path
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        return real
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise UsageError(f"--into {path}: {getattr(e, 'strerror', None) or e}") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"--into {path}: not a regular file (refused; name a markdown file such as CLAUDE.md)")
+    return real
+
+
 def export_into(ws: Workspace, path: Path, *, fmt: str, names: list[str] | None = None,
                 actor: str | None = None) -> IntoResult:
     if fmt not in INTO_FORMATS:
         raise UsageError(f"--into works with --format {' or '.join(INTO_FORMATS)} (a file of yours, with a block)")
     selected = select_playbooks(ws, names)
-    created = not path.exists()
+    real = _file(path)
+    created = not real.exists()
     try:
-        existing = "" if created else path.read_text(encoding="utf-8")
+        existing = "" if created else real.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"--into {path}: cannot read it as text: {e}") from None
     text = splice(existing, render_block(selected, fmt))
     changed = text != existing
     if changed:
-        atomic_write_bytes(path, text.encode("utf-8"))
+        try:
+            atomic_write_bytes(real, text.encode("utf-8"))
+        except OSError as e:
+            raise UsageError(f"--into {path}: cannot write it: {e.strerror or e}") from None
         append_audit(ws, "export", actor=current_actor(actor), format=fmt, output=str(path), into=True,
                      playbooks=[{"name": s.name, "version": s.playbook.version} for s in selected])
     return IntoResult(path=str(path), format=fmt, changed=changed, created=created,

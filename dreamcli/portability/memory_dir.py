@@ -28,6 +28,32 @@ def _entry_md(e: Entry) -> str:
     return body + f"\n  <!-- id={e.id} helpful={e.helpful} harmful={e.harmful} -->\n"
 
 
+def _chunks(entries: list[Entry]) -> list[list[str]]:
+    """The entries of one section as markdown, in files of at most MAX_FILE_CHARS (one entry may exceed it)."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for e in entries:
+        md = _entry_md(e)
+        if chunks[-1] and size + len(md) > MAX_FILE_CHARS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(md)
+        size += len(md)
+    return chunks
+
+
+def _names(base: str, parts: int, taken: set[str]) -> list[str]:
+    """File names for a section in `parts` files (`foo.md`, or `foo-1.md`, `foo-2.md` …), none of them in
+    `taken` (which they are added to): the names of the files already written are checked, not the section
+    slugs, as a section "Foo 1" would otherwise take the `foo-1.md` of a split section "Foo"."""
+    while True:
+        names = [f"{base}.md"] if parts == 1 else [f"{base}-{i + 1}.md" for i in range(parts)]
+        if not taken.intersection(names):
+            taken.update(names)
+            return names
+        base += "-x"
+
+
 def render_memory_dir(selected: list[Selected], *, created: str) -> dict[str, bytes]:
     """{relative path: bytes} of the memory directory."""
     files: dict[str, bytes] = {}
@@ -48,23 +74,11 @@ def render_memory_dir(selected: list[Selected], *, created: str) -> dict[str, by
         by_section: dict[str | None, list[Entry]] = {}
         for e in pb.entries():
             by_section.setdefault(e.section, []).append(e)
-        used: set[str] = set()
+        taken: set[str] = set()  # the file names written for this playbook: each one is unique
         for title, entries in by_section.items():
-            base = slug(title)
-            while base in used:
-                base += "-x"
-            used.add(base)
-            chunks: list[list[str]] = [[]]
-            size = 0
-            for e in entries:
-                md = _entry_md(e)
-                if chunks[-1] and size + len(md) > MAX_FILE_CHARS:
-                    chunks.append([])
-                    size = 0
-                chunks[-1].append(md)
-                size += len(md)
-            for i, chunk in enumerate(chunks):
-                name = f"{base}.md" if len(chunks) == 1 else f"{base}-{i + 1}.md"
+            chunks = _chunks(entries)
+            names = _names(slug(title), len(chunks), taken)
+            for i, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
                 rel = f"memories/{pb.name}/{name}"
                 part = "" if len(chunks) == 1 else f" (part {i + 1} of {len(chunks)})"
                 head = f"# {pb.name}: {title or 'General'}{part}\n\n"

@@ -5,6 +5,7 @@ redacted again with the workspace's patterns on the way out. Schema: docs/sessio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -50,7 +51,7 @@ class ParquetExport:
 def _day(session_id: str) -> str:
     try:
         return datetime.fromtimestamp(ulid_time_ms(session_id) / 1000, UTC).strftime("%Y-%m-%d")
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # no time in the id, or one no date holds
         return "unknown"
 
 
@@ -97,23 +98,38 @@ def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bo
     except ImportError:
         raise UsageError("--format parquet needs pyarrow: pip install 'dreamcli[parquet]'") from None
     output = Path(output)
-    if output.exists() and any(output.iterdir()) and not force:
-        raise UsageError(f"{output} exists and is not empty (use --force to write into it)")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output} exists and is not a directory (name a directory to write the dataset into)")
+    try:
+        if output.exists() and any(output.iterdir()) and not force:
+            raise UsageError(f"{output} exists and is not empty (use --force to write into it)")
+        return _export(pa, pq, ws, output, redactor)
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            raise
+        raise UsageError(f"cannot write {e.filename or output}: {e.strerror or e}") from None
+
+
+def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -> ParquetExport:
     result = ParquetExport(output=str(output))
     schema = arrow_schema(pa)
-    day, rows = "", list[dict[str, Any]]()  # files come in day order: one partition is in memory at a time
+    # Sessions are grouped by partition first (their paths only), so each partition is written once, as
+    # part-0.parquet, whatever order its sessions are read in: a session filed under another day's
+    # directory, or ids with no time (date=unknown), must not replace a part already written.
+    by_day: dict[str, list[Path]] = {}
     for path in iter_session_files(ws):
-        events = [redactor.redact_obj(e) for e in iter_events(path)]
-        if not events:
-            continue
-        if _day(path.stem) != day and rows:
+        by_day.setdefault(_day(path.stem), []).append(path)
+    for day, paths in by_day.items():  # one partition in memory at a time
+        rows: list[dict[str, Any]] = []
+        sessions = 0
+        for path in paths:
+            events = [redactor.redact_obj(e) for e in iter_events(path)]
+            if events:
+                sessions += 1
+                rows.extend(session_rows(events, path.stem.upper()))
+        if rows:
             _write(pa, pq, schema, output, day, rows, result)
-            rows = []
-        day = _day(path.stem)
-        result.sessions += 1
-        rows.extend(session_rows(events, path.stem.upper()))
-    if rows:
-        _write(pa, pq, schema, output, day, rows, result)
+            result.sessions += sessions
     return result
 
 
@@ -121,9 +137,14 @@ def _write(pa: Any, pq: Any, schema: Any, output: Path, day: str, rows: list[dic
            result: ParquetExport) -> None:
     folder = ensure_dir(output / f"date={day}")
     tmp = folder / f".part-0.{os.getpid()}.tmp"
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
-    os.chmod(tmp, FILE_MODE)
-    os.replace(tmp, folder / "part-0.parquet")
-    result.events += len(rows)
+    try:
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, folder / "part-0.parquet")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    result.events += len(rows)  # counted once written
     result.partitions += 1
     result.files += 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from dreamcli.audit import content_hash, iter_audit
 from dreamcli.errors import UsageError
+from dreamcli.numbers import finite_json
 from dreamcli.playbooks import Playbook, list_playbook_names, parse_playbook, playbook_path
 from dreamcli.playbooks.store import check_name, history_path, history_versions, read_text
 from dreamcli.redaction import Redactor
@@ -114,5 +115,14 @@ def redacted_session(ws: Workspace, session_id: str, redactor: Redactor) -> tupl
     if found is None:
         return None
     path, events = found
-    data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events)
+    data = "".join(strict_dumps(e, separators=(",", ":")) + "\n" for e in events)
     return path.relative_to(ws.root).as_posix(), data.encode("utf-8")
+
+
+def strict_dumps(data: Any, **kw: Any) -> str:
+    """`data` as strict JSON (`ensure_ascii=False`): the NaN and infinities the standard library reads from a
+    log (or the audit trail) are written as null, as `dreamcli.cli.common.print_json` prints them."""
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, **kw)
+    except ValueError:  # only a non-finite float makes json refuse: walk the copy that has null instead
+        return json.dumps(finite_json(data), ensure_ascii=False, allow_nan=False, **kw)

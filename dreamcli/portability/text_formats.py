@@ -4,13 +4,13 @@ should read: sections and entry texts, without ids or metadata."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from dreamcli import __version__
 from dreamcli.playbooks import Playbook
-from dreamcli.portability.select import Selected
+from dreamcli.portability.select import Selected, strict_dumps
 
+MARKER = "<!-- dreamcli:"  # how the lines marking `export --into`'s block begin (dreamcli.portability.into)
 JSON_FORMAT = "dreamcli-playbooks"
 JSON_VERSION = 1
 
@@ -27,7 +27,7 @@ def render_json(selected: list[Selected], *, created: str, provenance: dict[str,
     }
     if sessions is not None:
         doc["sessions"] = sessions
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (strict_dumps(doc, indent=2) + "\n").encode("utf-8")
 
 
 def _playbook_json(sel: Selected) -> dict[str, Any]:
@@ -54,8 +54,14 @@ def _sections(pb: Playbook) -> list[tuple[str | None, list[str]]]:
     return [(title, texts[title]) for title in order]
 
 
+def neutral(text: str) -> str:
+    """`text` with each `<!-- dreamcli:` escaped (`\\<!-- dreamcli:`, which markdown shows as it was), so a
+    playbook's text never holds a line that reads as a marker of `export --into`'s block."""
+    return text.replace(MARKER, "\\" + MARKER)
+
+
 def _bullet(text: str) -> str:
-    lines = text.split("\n")
+    lines = neutral(text).split("\n")
     return "- " + lines[0] + "".join(f"\n  {ln}" for ln in lines[1:])
 
 
@@ -67,11 +73,11 @@ def _body(selected: list[Selected], level: int) -> list[str]:
         out.append(f"{h} {pb.name}")
         out.append("")
         if pb.description:
-            out.append(pb.description.strip())
+            out.append(neutral(pb.description.strip()))
             out.append("")
         for title, texts in _sections(pb):
             if title:
-                out.append(f"{h}# {title}")
+                out.append(f"{h}# {neutral(title)}")
                 out.append("")
             out.extend(_bullet(t) for t in texts)
             out.append("")

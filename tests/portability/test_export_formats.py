@@ -97,3 +97,28 @@ def test_memory_dir_has_an_index_and_small_files(source_ws: Workspace, tmp_path:
     assert json.loads(r.stdout)["files"] == len(files)
     again = cli(source_ws.root, "export", "-f", "memory-dir", "-o", str(out))
     assert again.exit_code == 2 and "not an empty directory" in again.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "bundle"])
+def test_non_finite_numbers_read_from_a_log_are_written_as_null(source_ws: Workspace, tmp_path: Path,
+                                                               fmt: str) -> None:
+    """The standard library reads NaN and Infinity from a log line; strict JSON has neither."""
+    from dreamcli.sessions.paths import find_session
+
+    log = find_session(source_ws, S1)
+    log.write_text(log.read_text().replace('"status":"completed"', '"status":"completed","cost_usd":NaN,'
+                                           '"totals_usd":[Infinity,-Infinity,1.5]'))
+
+    def strict(text: str) -> object:
+        def refuse(token: str) -> None:
+            raise ValueError(f"not JSON: {token}")
+        return json.loads(text, parse_constant=refuse)
+
+    out = tmp_path / ("pb.json" if fmt == "json" else "bundle")
+    r = cli(source_ws.root, "export", "-f", fmt, "-o", str(out), "--include-sessions")
+    assert r.exit_code == 0, r.output
+    if fmt == "json":
+        end = strict(out.read_text())["sessions"][0]["events"][-1]  # type: ignore[index]
+    else:
+        end = [strict(line) for line in next(out.glob(f"sessions/**/{S1}.jsonl")).read_text().splitlines()][-1]
+    assert end["cost_usd"] is None and end["totals_usd"] == [None, None, 1.5]  # type: ignore[index]

@@ -3,6 +3,7 @@ dreamcli's marked block, idempotently."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,51 @@ def test_into_creates_a_missing_file_and_refuses_other_formats(ws: Workspace, tm
 def test_a_damaged_block_is_refused() -> None:
     with pytest.raises(UsageError):
         splice("<!-- dreamcli:end -->\n<!-- dreamcli:begin x -->\n", "B")
+
+
+MARKERS = "<!-- dreamcli:end -->"
+
+
+@pytest.mark.parametrize("where", ["entry", "description", "entry-first-line", "section"])
+def test_marker_lines_inside_the_playbook_do_not_end_the_block(ws: Workspace, tmp_path: Path, where: str) -> None:
+    text = {"entry": f"Close HTML comments properly, e.g.\n{MARKERS}\nand so on.",
+            "entry-first-line": f"{MARKERS}\n<!-- dreamcli:begin x -->"}.get(where, "A plain lesson.")
+    section = MARKERS if where == "section" else "Things"
+    written = write_playbook(ws, "odd", [("pb-aaaaaa01", section, text)])
+    if where == "description":
+        written = written.replace("description: odd playbook", "description: |\n  first\n  <!-- dreamcli:end -->\n"
+                                  "  <!-- dreamcli:begin -->")
+        (ws.playbooks_dir / "odd.md").write_text(written)
+    target = tmp_path / "CLAUDE.md"
+    target.write_text(USER_TEXT)
+    first = _export(ws, target)
+    assert first.exit_code == 0, first.output
+    once = target.read_text()
+    lines = once.splitlines()
+    assert [i for i, ln in enumerate(lines) if ln.startswith("<!-- dreamcli:begin")] == [4]
+    assert [ln for ln in lines if ln.strip() == MARKERS] == [MARKERS] and lines[-1] == MARKERS
+    again = _export(ws, target)  # the block written reads back: the second export finds one block
+    assert again.exit_code == 0, again.output
+    assert target.read_text() == once and "already up to date" in again.stderr
+
+
+def test_only_markers_as_written_count() -> None:
+    block = "<!-- dreamcli:begin x -->\nnew\n<!-- dreamcli:end -->"
+    existing = "mine\n\n<!-- dreamcli:begin x -->\nold\n  <!-- dreamcli:end -->\nold\n<!-- dreamcli:end -->\ntail\n"
+    assert splice(existing, block) == "mine\n\n" + block + "\ntail\n"
+
+
+@pytest.mark.timeout(30)
+def test_into_a_fifo_is_refused_and_a_symlink_is_written_through(ws: Workspace, tmp_path: Path) -> None:
+    write_playbook(ws, "legal", [("pb-aaaaaa01", "Tools", "Use pandoc for docx.")])
+    fifo = tmp_path / "fifo.md"
+    os.mkfifo(fifo)
+    r = _export(ws, fifo)  # reading it would wait for a writer forever
+    assert r.exit_code == 2 and "not a regular file" in r.stderr and fifo.is_fifo()
+    real = tmp_path / "AGENTS.md"
+    real.write_text(USER_TEXT)
+    link = tmp_path / "CLAUDE.md"
+    link.symlink_to("AGENTS.md")  # a common set-up: one file for both tools
+    r = _export(ws, link)
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and real.read_text().startswith(USER_TEXT) and "Use pandoc" in real.read_text()

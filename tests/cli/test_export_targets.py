@@ -1,0 +1,123 @@
+"""`dreamcli export` output targets: what exists at -o and is not a regular file (a FIFO, a symlink, a
+device) is refused, never replaced by a file; a closed or full stdout and a target the export cannot
+write are one-line errors with exit 2, not internal errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dreamcli.errors import UsageError
+from dreamcli.portability import export_playbooks
+from dreamcli.workspace.home import Workspace
+from tests.portability.support import cli, make_workspace
+
+
+@pytest.fixture
+def source_ws(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws", sessions=False)
+
+
+def _one_line_error(r: Any, *words: str) -> None:
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "internal error" not in lines[0], r.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+@pytest.mark.parametrize("fmt", ["json", "claude-md", "bundle"])
+def test_a_fifo_is_refused_even_with_force(source_ws: Workspace, tmp_path: Path, fmt: str) -> None:
+    fifo = tmp_path / ("fifo.tar.gz" if fmt == "bundle" else "fifo")
+    os.mkfifo(fifo)
+    r = cli(source_ws.root, "export", "-f", fmt, "-o", str(fifo), "--force")
+    _one_line_error(r, "not a regular file")
+    assert fifo.is_fifo()
+
+
+@pytest.mark.parametrize("name", ["link.json", "link.tar.gz"])
+def test_a_symlink_is_refused_and_kept(source_ws: Workspace, tmp_path: Path, name: str) -> None:
+    real = tmp_path / "real"
+    real.write_text("mine\n")
+    link = tmp_path / name
+    link.symlink_to(real)
+    r = cli(source_ws.root, "export", "-f", "json" if name.endswith(".json") else "bundle", "-o", str(link),
+            "--force")
+    _one_line_error(r, "symbolic link")
+    assert link.is_symlink() and real.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("fmt", ["bundle", "memory-dir"])
+def test_a_symlink_to_an_empty_directory_is_refused(source_ws: Workspace, tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "emptyd").mkdir()
+    link = tmp_path / "linkd"
+    link.symlink_to(tmp_path / "emptyd")
+    r = cli(source_ws.root, "export", "-f", fmt, "-o", str(link))
+    _one_line_error(r, "symbolic link")
+    assert link.is_symlink() and not any((tmp_path / "emptyd").iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+def test_a_file_in_the_path_is_a_one_line_error(source_ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    _one_line_error(cli(source_ws.root, "export", "-f", "json", "-o", str(tmp_path / "afile" / "x.json")))
+    _one_line_error(cli(source_ws.root, "export", "-o", str(tmp_path / "afile" / "bundle")))
+
+
+def test_parquet_into_an_existing_file_is_refused(source_ws: Workspace, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install '.[parquet]')")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for extra in ([], ["--force"]):
+        r = cli(source_ws.root, "export", "sessions", "--format", "parquet", str(afile), *extra)
+        _one_line_error(r, "not a directory")
+    assert afile.read_text() == "x"
+
+
+def test_a_plain_tar_name_is_refused(source_ws: Workspace, tmp_path: Path) -> None:
+    r = cli(source_ws.root, "export", "-o", str(tmp_path / "x.tar"))
+    _one_line_error(r, ".tar.gz")
+    assert list(tmp_path.iterdir()) == [tmp_path / "ws"]
+    assert cli(source_ws.root, "export", "-o", str(tmp_path / "x.TGZ")).exit_code == 0
+
+
+class _Full:
+    """A stream whose writes fail as on a full disk."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def flush(self) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("fmt", ["json", "bundle"])
+def test_a_full_stdout_is_a_usage_error(source_ws: Workspace, fmt: str) -> None:
+    with pytest.raises(UsageError, match="cannot write the export to stdout: No space left on device"):
+        export_playbooks(source_ws, fmt=fmt, output="-", stdout=_Full())  # type: ignore[arg-type]
+
+
+def test_a_full_disk_is_a_one_line_error(source_ws: Workspace, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(path: Path, data: bytes, **kw: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("dreamcli.portability.export.atomic_write_bytes", full)
+    r = cli(source_ws.root, "export", "-f", "json", "-o", str(tmp_path / "out.json"))
+    _one_line_error(r, "No space left on device")
+
+
+def test_a_closed_stdout_is_a_one_line_error(source_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    with pytest.raises(UsageError, match="stdout is closed"):
+        export_playbooks(source_ws, fmt="json", output="-")
+    r = subprocess.run([sys.executable, "-m", "dreamcli", "--home", str(source_ws.root), "export", "-f", "json",
+                        "-o", "-"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60,
+                       preexec_fn=lambda: os.close(1))
+    assert r.returncode == 2 and r.stderr.decode().strip() == "error: stdout is closed; write the export to a file " \
+                                                               "with -o FILE"
