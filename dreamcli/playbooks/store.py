@@ -16,6 +16,8 @@ from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+HISTORY_DIGITS = 9  # a version number has at most this many digits (ASCII only: `str.isdigit` takes "²")
+HISTORY_FILE_RE = re.compile(rf"v(0|[1-9][0-9]{{0,{HISTORY_DIGITS - 1}}})\.md")  # `.history/<name>/v<N>.md`
 
 
 def check_name(name: str) -> str:
@@ -90,9 +92,9 @@ def history_versions(ws: Workspace, name: str) -> list[int]:
         return []
     out = []
     for p in d.glob("v*.md"):
-        digits = p.stem[1:]
-        if digits.isdigit():
-            out.append(int(digits))
+        m = HISTORY_FILE_RE.fullmatch(p.name)
+        if m is not None:
+            out.append(int(m.group(1)))
     return sorted(out)
 
 

@@ -130,6 +130,9 @@ def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
                                  file=str(bundle))
             if name in filenames and not p.is_file():
                 raise InputError(f"{rel} is not a regular file (refused)", file=str(bundle))
+            if name in filenames and p.stat().st_nlink > 1:
+                raise InputError(f"{rel} is a hard link (refused: bundles contain only regular files, and a "
+                                 "link could share a file outside the bundle)", file=str(bundle))
         for name in filenames:
             src = Path(dirpath) / name
             rel = safe_member_path(src.relative_to(bundle).as_posix(), bundle=str(bundle))

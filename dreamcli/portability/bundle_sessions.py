@@ -8,16 +8,29 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dreamcli.errors import InputError
+from dreamcli.ids import ulid_time_ms
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import ReadStats, iter_events, parse_line, read_first_event
 from dreamcli.workspace.fsutil import atomic_write_bytes
 from dreamcli.workspace.home import Workspace
 
-ULID_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+ULID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")  # the first character holds only 3 bits of the 48-bit time
+
+
+def is_session_id(stem: str) -> bool:
+    """A ULID (upper-case Crockford base32) whose time is a date: its day names the session's directory."""
+    if not ULID_RE.fullmatch(stem):
+        return False
+    try:
+        datetime.fromtimestamp(ulid_time_ms(stem) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return True
 
 
 @dataclass
@@ -48,8 +61,9 @@ def bundled_sessions(files: dict[str, Path], bundle: Path) -> list[BundledSessio
         if not rel.startswith("sessions/"):
             continue
         stem = Path(rel).stem
-        if not rel.endswith(".jsonl") or not ULID_RE.fullmatch(stem):
-            raise InputError(f"{rel} is not a session log named after its session id", file=str(bundle))
+        if not rel.endswith(".jsonl") or not is_session_id(stem):
+            raise InputError(f"{rel} is not a session log named after its session id (a ULID whose time is a "
+                             "date)", file=str(bundle))
         out.append(BundledSession(stem, rel, files[rel]))
     if len({s.session_id for s in out}) != len(out):
         raise InputError("the bundle holds a session twice", file=str(bundle))

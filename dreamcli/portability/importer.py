@@ -18,11 +18,11 @@ from typing import Any
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import InputError, UsageError
 from dreamcli.faults import crashpoint
-from dreamcli.playbooks import Playbook, journal, parse_playbook
+from dreamcli.playbooks import Playbook, journal, render_playbook
 from dreamcli.playbooks.store import (
+    HISTORY_FILE_RE,
     Commit,
     ConcurrentChange,
-    check_name,
     commit_playbook,
     history_path,
     history_versions,
@@ -31,6 +31,7 @@ from dreamcli.playbooks.store import (
 )
 from dreamcli.portability.arrivals import publisher
 from dreamcli.portability.bundle_io import unpack
+from dreamcli.portability.bundle_playbooks import Incoming, incoming_playbooks
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
 from dreamcli.portability.merge import merge_into
@@ -58,6 +59,7 @@ class PlaybookOutcome:
     history_imported: int = 0
     hash_before: str | None = None
     hash_after: str | None = None
+    secrets_redacted: int = 0  # files of the bundle's playbook (live, history) whose secrets were replaced
 
 
 @dataclass
@@ -79,14 +81,6 @@ class BundleImport:
             "sessions_added": self.sessions_added, "sessions_present": self.sessions_present,
             "session_lines_skipped": self.session_lines_skipped,
         }
-
-
-@dataclass
-class _Incoming:
-    name: str
-    raw: bytes
-    playbook: Playbook
-    history: dict[int, bytes]
 
 
 def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: str | None = None,
@@ -116,47 +110,33 @@ def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: st
                 (ws.state_dir / "import-staging").rmdir()
 
 
-def _read(bundle: Path, staging: Path) -> tuple[dict[str, Any], dict[str, Path], list[_Incoming]]:
+def _read(bundle: Path, staging: Path,
+          redactor: Redactor) -> tuple[dict[str, Any], dict[str, Path], list[Incoming]]:
     where = str(bundle)
     files = unpack(bundle, staging / "bundle")
     if MANIFEST not in files:
         raise InputError(f"incomplete bundle: {MANIFEST} is missing (not made by `dreamcli export`?)", file=where)
     manifest = parse_manifest(files[MANIFEST].read_bytes(), bundle=where)
     verify_files(manifest, files, bundle=where)
-    incoming = []
-    for entry in manifest["playbooks"]:
-        name = check_name(entry["name"])
-        raw = files[entry["path"]].read_bytes()
-        member = f"{where}/{entry['path']}"
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text", file=member) from None
-        pb = parse_playbook(text, file=member)
-        if pb.name != name:
-            raise InputError(f"front matter names playbook {pb.name!r}, the manifest {name!r}", file=member,
-                             field="name")
-        history = {}
-        prefix = f"playbooks/.history/{name}/v"
-        for rel, path in files.items():
-            if rel.startswith(prefix) and rel.endswith(".md") and rel[len(prefix):-3].isdigit():
-                history[int(rel[len(prefix):-3])] = path.read_bytes()
-        incoming.append(_Incoming(name, raw, pb, history))
-    if len({i.name for i in incoming}) != len(incoming):
-        raise InputError("the manifest lists a playbook twice", file=f"{where}/{MANIFEST}", field="playbooks")
-    return manifest, files, incoming
+    return manifest, files, incoming_playbooks(manifest, files, where, redactor)
 
 
 def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | None,
             redactor: Redactor) -> BundleImport:
-    manifest, files, incoming = _read(bundle, staging)
+    manifest, files, incoming = _read(bundle, staging, redactor)
     result = BundleImport(bundle=str(bundle), mode=mode, manifest=manifest)
     # Stage a copy of each playbook the bundle names (live file and history) and apply the changes.
     stage_ws = Workspace(root=staging / "ws", source="option")
     ensure_dir(stage_ws.playbooks_dir)
     for inc in incoming:
+        _check_local(ws, inc.name)
         _copy_playbook(ws, stage_ws, inc.name)
-        result.playbooks.append(_apply(stage_ws, inc, mode))
+        try:
+            outcome = _apply(stage_ws, inc, mode)
+        except InputError as e:  # about a staged copy of a workspace file: name the workspace's own
+            raise InputError(str(e).replace(str(stage_ws.root), str(ws.root))) from None
+        outcome.secrets_redacted = inc.redacted
+        result.playbooks.append(outcome)
     for out in result.playbooks:  # what goes live must parse
         if read_live(stage_ws, out.name)[0] is None:
             raise InputError(f"playbook {out.name} did not stage", file=str(bundle))
@@ -176,10 +156,11 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         journal.begin(ws, "import", who, history_added=history_added)(commit)
 
     def audit_playbook(p: PlaybookOutcome) -> None:
+        redacted = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,
-                     conflicts=[c["id"] for c in p.conflicts], **about)
+                     conflicts=[c["id"] for c in p.conflicts], **redacted, **about)
         crashpoint("bundle.audited")
         journal.finish(ws, p.name)
 
@@ -203,6 +184,14 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
     return result
 
 
+def _check_local(ws: Workspace, name: str) -> None:
+    """The history of playbook `name` can be kept in this workspace (a one-line error, not an internal
+    one, when a file stands where its directory belongs)."""
+    for d in (ws.playbook_history_dir, ws.playbook_history_dir / name):
+        if d.exists() and not d.is_dir():
+            raise InputError("is not a directory (playbook history belongs there); move it away", file=str(d))
+
+
 def _copy_playbook(ws: Workspace, stage: Workspace, name: str) -> None:
     live = ws.playbooks_dir / f"{name}.md"
     if live.is_file():
@@ -212,7 +201,7 @@ def _copy_playbook(ws: Workspace, stage: Workspace, name: str) -> None:
         shutil.copytree(history, stage.playbook_history_dir / name)
 
 
-def _apply(stage: Workspace, inc: _Incoming, mode: str) -> PlaybookOutcome:
+def _apply(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcome:
     live, live_text = read_live(stage, inc.name)
     known = history_versions(stage, inc.name)
     if live is None and _only_bundle_history(stage, inc, known):
@@ -228,7 +217,8 @@ def _apply(stage: Workspace, inc: _Incoming, mode: str) -> PlaybookOutcome:
                                history_imported=len(set(inc.history) | {inc.playbook.version}),
                                hash_after=content_hash(inc.raw))
     before = live.version if live is not None else None
-    if live_text is not None and live_text.encode("utf-8") == inc.raw:
+    if live_text is not None and (live_text.encode("utf-8") == inc.raw or (
+            mode == "replace" and live is not None and _as_replaced(inc, live) == live_text)):
         return PlaybookOutcome(inc.name, "unchanged", before, before, hash_before=content_hash(live_text),
                                hash_after=content_hash(live_text))
     if mode == "replace" or live is None:
@@ -249,7 +239,15 @@ def _apply(stage: Workspace, inc: _Incoming, mode: str) -> PlaybookOutcome:
                            hash_before=commit.hash_before, hash_after=commit.hash_after)
 
 
-def _only_bundle_history(stage: Workspace, inc: _Incoming, known: list[int]) -> bool:
+def _as_replaced(inc: Incoming, live: Playbook) -> str:
+    """The bundle's playbook as `--replace` makes it live, with the version and time of `live`: equal to
+    the live text when a replace of this same playbook put it there."""
+    pb = inc.playbook.copy()
+    pb.version, pb.updated = live.version, live.updated
+    return render_playbook(pb)
+
+
+def _only_bundle_history(stage: Workspace, inc: Incoming, known: list[int]) -> bool:
     """Every history version here is byte for byte the bundle's own (true when there is none)."""
     for v in known:
         theirs = inc.raw if v == inc.playbook.version else inc.history.get(v)
@@ -272,6 +270,8 @@ def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
         moves[p.name] = []
         staged_history = stage.playbook_history_dir / p.name
         for f in sorted(staged_history.glob("v*.md")) if staged_history.is_dir() else []:
+            if not HISTORY_FILE_RE.fullmatch(f.name):
+                continue
             dst = ws.playbook_history_dir / p.name / f.name
             if not dst.exists():
                 moves[p.name].append((f, dst))

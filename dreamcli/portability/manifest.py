@@ -79,7 +79,7 @@ def parse_manifest(data: bytes, *, bundle: str) -> dict[str, Any]:
         raise InputError(f"not a dreamcli bundle manifest (format must be {BUNDLE_FORMAT!r})", file=where,
                          field="format")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InputError("missing or invalid", file=where, field="format_version")
     if version > BUNDLE_VERSION:
         raise InputError(f"bundle format {version} is newer than this dreamcli reads ({BUNDLE_VERSION}); "

@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+# C0 controls but tab and newline, DEL, C1 controls: ESC starts a terminal sequence (retitle the window,
+# clear the screen, move the cursor up and erase a line, a hidden OSC-8 link), CR overwrites a line,
+# U+009B is a one-character CSI
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    """A control character as its Python escape (`\\x1b`, `\\r`, `\\n`), as `dreamcli.audit` shows a
+    name it refuses; a tab on one line is a space."""
+    ch = m.group()
+    return " " if ch == "\t" else ch.encode("unicode_escape").decode("ascii")
+
+
+def neutralise_controls(text: str, *, one_line: bool = False) -> str:
+    """Untrusted text (session, proposal and playbook text, names, audit lines) made safe for a terminal:
+    each control character shown as an escape (`\\x1b`, `\\x07`, `\\x9b`), so no sequence in it acts on
+    the terminal. Newlines and tabs are kept (CRLF read as a newline); with `one_line` (a table cell, a
+    name) a newline is shown as `\\n` and a tab is a space, so the text cannot start a line of its own."""
+    if one_line:
+        return _CONTROLS_ONE_LINE.sub(_visible, text)
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    return _CONTROLS.sub(_visible, text)
+
+
+def safe_markup(value: Any, *, one_line: bool = False) -> str:
+    """Any untrusted value as Rich markup that prints it as it is: controls neutralised, markup escaped."""
+    from rich.markup import escape
+
+    return escape(neutralise_controls("" if value is None else str(value), one_line=one_line))
 
 
 def _color_allowed(stream: object) -> bool:
@@ -59,11 +92,7 @@ def is_interactive() -> bool:
 
 def error_line(message: str) -> None:
     """The one-line error users see."""
-    if _color_allowed(sys.stderr):
-        err().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    else:
-        sys.stderr.write(f"error: {message}\n")
-        sys.stderr.flush()
+    _message("error:", "bold red", message)
 
 
 def info(message: str) -> None:
@@ -80,8 +109,17 @@ def note(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    _message("warning:", "yellow", message)
+
+
+def _message(label: str, style: str, message: str) -> None:
+    """`label message` on stderr, the label coloured on a terminal. The message may quote untrusted text
+    (a name, a proposal's field): never read as markup, its control characters neutralised."""
+    message = neutralise_controls(message)
     if _color_allowed(sys.stderr):
-        err().print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
+        from rich.text import Text
+
+        err().print(Text.assemble((label, style), " ", message), highlight=False)
     else:
-        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.write(f"{label} {message}\n")
         sys.stderr.flush()

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, is_interactive, out
+from dreamcli.ui.console import err, is_interactive, neutralise_controls, out
 from dreamcli.ui.plural import count, plural
 
 
@@ -40,6 +40,11 @@ def _size(n: int) -> str:
 
 def _n(value: int) -> str:
     return f"{value:,}"
+
+
+def _plain(value: Any) -> str:
+    """A value from a bundle (untrusted) on one line, its control characters shown as escapes."""
+    return neutralise_controls("" if value is None else str(value), one_line=True)
 
 
 def render_import_summary(s: Any) -> None:
@@ -143,8 +148,8 @@ def render_bundle_import(r: Any) -> None:
     from rich.table import Table
 
     m = r.manifest
-    err().print(f"bundle {r.bundle} (exported {m.get('created')} by dreamcli {m.get('dreamcli_version')}), "
-                f"mode {r.mode}", markup=False, highlight=False)
+    err().print(f"bundle {_plain(r.bundle)} (exported {_plain(m.get('created'))} by dreamcli "
+                f"{_plain(m.get('dreamcli_version'))}), mode {r.mode}", markup=False, highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("playbook", "result", "version", "added", "combined", "conflicts"):
         table.add_column(col, justify="right" if col in ("added", "combined", "conflicts") else "left")
@@ -157,8 +162,12 @@ def render_bundle_import(r: Any) -> None:
     out().print(table)
     for p in r.playbooks:
         for c in p.conflicts:
-            err().print(f"conflict in {p.name} [{c['id']}]: kept the local text; the bundle has: "
-                        f"{c['incoming'][:200]}", markup=False, highlight=False)
+            err().print(f"conflict in {p.name} [{_plain(c['id'])}]: kept the local text; the bundle has: "
+                        f"{_plain(c['incoming'][:200])}", markup=False, highlight=False)
+    redacted = sum(p.secrets_redacted for p in r.playbooks)
+    if redacted:
+        err().print(f"secrets redacted in {count(redacted, 'file')} of the bundle's playbooks (live and history)",
+                    markup=False, highlight=False)
     if r.sessions_added or r.sessions_present:
         err().print(f"sessions: {r.sessions_added} added, {r.sessions_present} already here",
                     markup=False, highlight=False)
