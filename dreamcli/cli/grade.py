@@ -14,6 +14,8 @@ from dreamcli.errors import UsageError
 
 if TYPE_CHECKING:
     from dreamcli.outcomes.grading import Grader, GradeResult, Job
+    from dreamcli.outcomes.report import JsonStream, Totals
+    from dreamcli.outcomes.selection import JobSource
     from dreamcli.outcomes.spec import OutcomeSpec
     from dreamcli.workspace.home import Workspace
 
@@ -76,6 +78,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
         ws = open_workspace(ctx, create=False)
         cfg = config(ctx)
+        _check_options(since, task, junit, summary)
         options = GradeOptions(trials=trials, use_cache=not no_cache, checks_only=checks_only,
                                model_override=grader_model)
         spec = load_spec(outcome) if outcome is not None else None
@@ -91,14 +94,31 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                as_json=as_json, junit=junit, summary=summary, batch=batch, poll_interval=poll_interval)
 
 
+def _check_options(since: str | None, task: str | None, junit: Path | None, summary: Path | None) -> None:
+    """Everything that can be refused before any session is read or any model called (exit 2)."""
+    from dreamcli.timeutil import parse_since
+    from dreamcli.workspace.fsutil import check_output_file
+
+    if since is not None:
+        if not since.strip():
+            raise UsageError("--since: give a time such as 7d, 12h or 2026-11-01")
+        try:
+            parse_since(since)
+        except (OverflowError, ValueError):  # a UsageError for what it cannot read; too far back: these
+            raise UsageError(f"--since: {since!r} is out of range") from None
+    if task is not None and not task.strip():
+        raise UsageError("--task: give a task name")
+    for flag, path in (("--junit", junit), ("--summary", summary)):
+        if path is not None:
+            check_output_file(path, flag)
+
+
 def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[str], last: int | None, since: str | None,
            task: str | None, concurrency: int, *, as_json: bool, junit: Path | None, summary: Path | None,
            batch: bool, poll_interval: float) -> None:
-    from dreamcli.outcomes.grading import grade_sessions
-    from dreamcli.outcomes.report import JsonStream, JUnitWriter, SummaryWriter, Totals
+    from dreamcli.outcomes.report import JsonStream, Totals
     from dreamcli.outcomes.selection import JobSource, Selection
     from dreamcli.ui import grade_view
-    from dreamcli.ui.console import warn
 
     source = JobSource(ws, Selection(ids=ids, last=last, since=since, task=task), spec)
     jobs: Iterable[Job] = source
@@ -109,9 +129,38 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[st
         run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status)
         grader.options.allow_model_calls = False
     totals = Totals()
-    stream = JsonStream(sys.stdout) if as_json else None
-    junit_w = JUnitWriter(junit) if junit else None
-    summary_w = SummaryWriter(summary) if summary else None
+    stream = JsonStream(sys.stdout, grader.redactor) if as_json else None
+    try:
+        _run(grader, source, jobs, totals, stream, concurrency, junit=junit, summary=summary)
+    except (BrokenPipeError, typer.Exit):
+        raise
+    except BaseException as e:  # the report was started: end it with the error and the real exit code
+        if stream is not None and not stream.closed:
+            totals.failure = _failure(e)
+            stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
+        raise
+
+
+def _failure(e: BaseException) -> tuple[str, int]:
+    from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError
+
+    if isinstance(e, DreamError):
+        return str(e), e.exit_code
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
+
+
+def _run(grader: Grader, source: JobSource, jobs: Iterable[Job], totals: Totals, stream: JsonStream | None,
+         concurrency: int, *, junit: Path | None, summary: Path | None) -> None:
+    from dreamcli.outcomes.grading import grade_sessions
+    from dreamcli.outcomes.report import JUnitWriter, SummaryWriter
+    from dreamcli.ui import grade_view
+    from dreamcli.ui.console import warn
+
+    as_json = stream is not None
+    junit_w = JUnitWriter(junit, grader.redactor) if junit else None
+    summary_w = SummaryWriter(summary, redactor=grader.redactor) if summary else None
     shown: list[GradeResult] = []
     hidden = 0
     with grade_view.progress("grading") as bar:
@@ -129,14 +178,14 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[st
     if source.skipped_no_spec:
         n = len(source.skipped_no_spec)
         warn(f"skipped {n} session(s) whose task names no outcome spec (pass --outcome to grade them)")
-    if stream is not None:
-        stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
     if totals.sessions == 0:
         raise UsageError("no sessions to grade match the selection")
     if junit_w is not None:
         junit_w.close()
     if summary_w is not None:
         summary_w.close(totals)
+    if stream is not None:
+        stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
     if not as_json:
         grade_view.render_results(shown, totals, hidden=hidden)
     if totals.exit_code:

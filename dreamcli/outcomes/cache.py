@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dreamcli.outcomes.grader import PROMPT_VERSION, TrialVerdicts
+from dreamcli.redaction import Redactor
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 
@@ -21,9 +22,11 @@ def cache_key(*, content_hash: str, evidence: str, spec_hash: str, model: str, t
 
 
 class GradeCache:
-    def __init__(self, ws: Workspace, *, enabled: bool = True) -> None:
+    def __init__(self, ws: Workspace, *, enabled: bool = True, redactor: Redactor | None = None) -> None:
         self.root = ws.state_dir / "grade-cache"
         self.enabled = enabled
+        self.config_path = ws.config_path
+        self._redactor = redactor
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -44,8 +47,14 @@ class GradeCache:
         return trial
 
     def put(self, key: str, verdicts: TrialVerdicts) -> None:
-        """Store a validated trial (always written, also with --no-cache, so later runs can reuse it)."""
-        from dreamcli.redaction import default_redactor
-
-        data = default_redactor().redact_obj(verdicts.to_json())
+        """Store a validated trial (always written, also with --no-cache, so later runs can reuse it), redacted
+        with the workspace config's redactor (built-in rules and `redaction.patterns`)."""
+        data = self.redactor().redact_obj(verdicts.to_json())
         atomic_write_text(self._path(key), json.dumps(data, ensure_ascii=False), fsync=False)
+
+    def redactor(self) -> Redactor:
+        if self._redactor is None:
+            from dreamcli.config import workspace_redactor
+
+            self._redactor = workspace_redactor(self.config_path)
+        return self._redactor

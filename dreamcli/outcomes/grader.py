@@ -59,9 +59,28 @@ class TrialVerdicts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrialVerdicts:
+        """A stored trial; ValueError (or TypeError, KeyError) when it is not one this version wrote."""
+        if not isinstance(data, dict) or not isinstance(data.get("verdicts"), list):
+            raise ValueError("a cached trial needs a list of verdicts")
         verdicts = [Verdict.model_validate(v) for v in data["verdicts"]]
-        return cls({v.criterion_id: v for v in verdicts}, str(data["model"]), dict(data.get("usage") or {}),
+        return cls({v.criterion_id: v for v in verdicts}, str(data["model"]), stored_usage(data.get("usage")),
                    str(data.get("summary") or ""), cached=True, batch=bool(data.get("batch")))
+
+
+USAGE_MAX = 2**53  # tokens: more than any call counts, and still exact as a float (cost)
+
+
+def stored_usage(raw: Any) -> dict[str, int]:
+    """The token counters of a stored trial: a dict of USAGE_KEYS to ints 0..USAGE_MAX (not bools, floats,
+    strings, NaN or infinity); ValueError for anything else, so a damaged cache entry is a miss."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("usage must be an object")
+    for k, v in raw.items():
+        if k not in USAGE_KEYS or type(v) is not int or not 0 <= v <= USAGE_MAX:
+            raise ValueError(f"usage.{k}: not a token count")
+    return dict(raw)
 
 
 # --- the request ---------------------------------------------------------------------------------
@@ -170,7 +189,8 @@ def _usage(usage: Any) -> dict[str, int]:
     if usage is None:
         return {}
     data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
-    return {k: int(data[k]) for k in USAGE_KEYS if isinstance(data.get(k), int) and not isinstance(data[k], bool)}
+    return {k: int(data[k]) for k in USAGE_KEYS  # what a cached trial may hold (stored_usage)
+            if isinstance(data.get(k), int) and not isinstance(data[k], bool) and 0 <= data[k] <= USAGE_MAX}
 
 
 def parse_answer(content: list[dict[str, Any]], stop_reason: str | None, ids: list[str], *,

@@ -14,25 +14,43 @@ import json
 import re
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
 from dreamcli.outcomes.grading import GradeResult
 from dreamcli.outcomes.scoretext import score_text, threshold_text
-from dreamcli.workspace.fsutil import atomic_write_bytes
+from dreamcli.outcomes.store import redact_record
+from dreamcli.redaction import Redactor, default_redactor
+from dreamcli.textnorm import strip_hidden
+from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
 
 REPORT_VERSION = 1
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # bytes: below GitHub's 1 MiB step-summary limit, with room for the tail
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def result_json(res: GradeResult) -> dict[str, Any]:
+def result_json(res: GradeResult, redactor: Redactor | None = None) -> dict[str, Any]:
+    """One result of the JSON report: the grade record, redacted (`redactor`: the config's; default: the
+    built-in rules), with `failing` and `cached_trials`."""
     data = res.to_record()
     data["failing"] = res.failing
     data["cached_trials"] = res.cached_trials
-    return data
+    return redact_record(data, redactor or default_redactor())
+
+
+def redacted(res: GradeResult, redactor: Redactor) -> GradeResult:
+    """A copy of `res` with every text that came from the run or the grader redacted."""
+    red = redactor.redact_text
+
+    def opt(text: str | None) -> str | None:
+        return None if text is None else red(text)
+
+    criteria = [replace(c, id=red(c.id), reason=red(c.reason), evidence=red(c.evidence)) for c in res.criteria]
+    return replace(res, session_id=red(res.session_id), outcome=red(res.outcome), criteria=criteria,
+                   error=opt(res.error), explanation=red(res.explanation), task=opt(res.task),
+                   outcome_path=opt(res.outcome_path), skipped=[red(s) for s in res.skipped])
 
 
 @dataclass
@@ -44,6 +62,7 @@ class Totals:
     cost_usd: float = 0.0
     flaky: int = 0
     partial_failing: int = 0  # partial grades (--checks-only) with a failed deterministic check
+    failure: tuple[str, int] | None = None  # the command failed after it started: (message, exit code)
 
     def add(self, res: GradeResult) -> None:
         self.sessions += 1
@@ -56,6 +75,8 @@ class Totals:
 
     @property
     def exit_code(self) -> int:
+        if self.failure is not None:
+            return self.failure[1]
         if self.counts["error"]:
             return 3
         if self.counts["needs_revision"] or self.counts["failed"] or self.partial_failing:
@@ -77,17 +98,25 @@ class Totals:
 class JsonStream:
     """Writes the JSON report incrementally to a text stream."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, redactor: Redactor | None = None) -> None:
         self.out = out
+        self.redactor = redactor or default_redactor()
         self.n = 0
+        self.closed = False
         out.write(f'{{"version": {REPORT_VERSION}, "kind": "dreamcli.grade", "results": [')
 
     def add(self, res: GradeResult) -> None:
-        self.out.write(("," if self.n else "") + "\n  " + json.dumps(result_json(res), ensure_ascii=False))
+        self.out.write(("," if self.n else "") + "\n  " + json.dumps(result_json(res, self.redactor),
+                                                               ensure_ascii=False))
         self.n += 1
 
     def close(self, totals: Totals, extra: dict[str, Any] | None = None) -> None:
+        """End the document; when the command failed (`totals.failure`), with its `error` message, and
+        `totals.exit_code` is the code the process exits with."""
         tail = {"totals": totals.to_json(), **(extra or {})}
+        if totals.failure is not None:
+            tail["error"] = self.redactor.redact_text(totals.failure[0])
+        self.closed = True
         self.out.write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
         self.out.flush()
 
@@ -97,12 +126,15 @@ def _xml(text: str) -> str:
 
 
 class JUnitWriter:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None, *, what: str = "--junit") -> None:
         self.path = Path(path)
+        self.redactor = redactor or default_redactor()
+        self.what = what
         self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed in close()
         self.tests = self.failures = self.errors = self.skipped = 0
 
     def add(self, res: GradeResult) -> None:
+        res = redacted(res, self.redactor)
         self.tests += 1
         name = quoteattr(_xml(f"{res.session_id}" + (f" ({res.task})" if res.task else "")))
         case = f'  <testcase classname={quoteattr(_xml("dreamcli.grade." + res.outcome))} name={name} time="0">\n'
@@ -132,33 +164,48 @@ class JUnitWriter:
         self.spool.seek(0)
         data = head.encode("utf-8") + self.spool.read() + b" </testsuite>\n</testsuites>\n"
         self.spool.close()
+        check_output_file(self.path, self.what)  # again: it may have been replaced while grading
         atomic_write_bytes(self.path, data)
 
 
 _STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "partial": "◐", "error": "⚠️"}
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (ESC, CSI: terminal escape codes)
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")  # code spans, links and images, cell breaks (emphasis is harmless)
+
+
+def _md(text: str, limit: int | None = None) -> str:
+    """Untrusted text as the content of one markdown table cell: control characters stripped (line breaks
+    and tabs become spaces), hidden characters removed, cut at `limit` characters before escaping (a cut
+    never leaves an escape open), HTML and markdown specials (`|` included) escaped."""
+    text = _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "", text)
+    text = strip_hidden(text)[0][:limit]
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 class SummaryWriter:
     """Markdown for a CI job summary: non-satisfied rows first, the whole file under 1 MiB."""
 
-    def __init__(self, path: Path, *, limit: int = SUMMARY_LIMIT) -> None:
+    def __init__(self, path: Path, *, limit: int = SUMMARY_LIMIT, redactor: Redactor | None = None,
+                 what: str = "--summary") -> None:
         self.path = Path(path)
         self.limit = limit
+        self.redactor = redactor or default_redactor()
+        self.what = what
         self.bad: list[str] = []
         self.good: list[str] = []
         self.size = 0
         self.omitted = 0
 
     def add(self, res: GradeResult) -> None:
+        res = redacted(res, self.redactor)
         score = score_text(res.score, res.threshold)
         note = res.error if res.result == "error" else ", ".join(res.failing)
         flaky = f" (flaky: {', '.join(res.flaky)})" if res.flaky else ""
-        row = (f"| {_STATUS_ICON.get(res.result, '')} {res.result} | `{res.session_id}` | {_md(res.task or '-')} | "
-               f"{_md(res.outcome)} | {score} | {_md((note or '') + flaky)[:300]} |\n")
+        row = (f"| {_STATUS_ICON.get(res.result, '')} {_md(res.result)} | {_md(res.session_id)} | "
+               f"{_md(res.task or '-')} | {_md(res.outcome)} | {_md(score)} | {_md((note or '') + flaky, 300)} |\n")
         size = len(row.encode("utf-8"))
         bad = res.result != "satisfied"
         while bad and self.size + size > self.limit and self.good:  # failures matter more than passes
@@ -182,4 +229,5 @@ class SummaryWriter:
         text = "\n".join(head) + "\n" + "".join(self.bad) + "".join(self.good)
         if self.omitted:
             text += f"\n{self.omitted} more session(s) omitted to keep this summary under 1 MiB.\n"
+        check_output_file(self.path, self.what)  # again: it may have been replaced while grading
         atomic_write_bytes(self.path, text.encode("utf-8"))

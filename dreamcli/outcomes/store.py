@@ -18,9 +18,9 @@ from typing import Any
 
 from dreamcli.ids import new_ulid
 from dreamcli.outcomes.grade_record import grade_problem
-from dreamcli.redaction import default_redactor
+from dreamcli.redaction import Redactor
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import append_line, open_append, write_all
+from dreamcli.workspace.fsutil import append_line, line_start, open_append, write_all
 from dreamcli.workspace.home import Workspace
 
 GRADE_SCHEMA_VERSION = 1
@@ -30,22 +30,29 @@ def grades_path(ws: Workspace) -> Path:
     return ws.grades_file
 
 
-def append_grade(ws: Workspace, record: dict[str, Any]) -> dict[str, Any]:
-    """Append one grade record (envelope added, secrets redacted) and return it."""
-    full = _envelope(record)
+def append_grade(ws: Workspace, record: dict[str, Any], *, redactor: Redactor | None = None) -> dict[str, Any]:
+    """Append one grade record (envelope added, secrets redacted with `redactor`, by default the workspace
+    config's: built-in rules and `redaction.patterns`) and return it."""
+    full = _envelope(record, redactor or store_redactor(ws))
     append_line(grades_path(ws), json.dumps(full, ensure_ascii=False, separators=(",", ":")))
     return full
 
 
-def _envelope(record: dict[str, Any]) -> dict[str, Any]:
+def store_redactor(ws: Workspace) -> Redactor:
+    """The workspace's redactor: the built-in rules plus its config's `redaction.patterns`."""
+    from dreamcli.config import workspace_redactor
+
+    return workspace_redactor(ws.config_path)
+
+
+def _envelope(record: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     full = {"v": GRADE_SCHEMA_VERSION, "ts": now_rfc3339(), "grade_id": new_ulid(), **record}
-    return _redact(full)
+    return redact_record(full, redactor)
 
 
-def _redact(full: dict[str, Any]) -> dict[str, Any]:
+def redact_record(full: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """The whole record redacted. Fast path: one scan of all its strings joined; only when that finds a
     secret is the record redacted field by field (keys such as `password` included)."""
-    redactor = default_redactor()
     texts: list[str] = []
     _strings(full, texts)
     joined = "\n".join(texts)
@@ -79,16 +86,17 @@ def _sensitive_keys(obj: Any) -> bool:
 class GradeAppender:
     """Appends many grade records through one open file (each record is still one whole-line write)."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, *, redactor: Redactor | None = None) -> None:
         self.path = grades_path(ws)
+        self.redactor = redactor or store_redactor(ws)
         self._fd: int | None = None
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        full = _envelope(record)
+        full = _envelope(record, self.redactor)
         if self._fd is None:
-            self._fd = open_append(self.path)
+            self._fd = open_append(self.path, readable=True)
         line = json.dumps(full, ensure_ascii=False, separators=(",", ":")) + "\n"
-        write_all(self._fd, line.encode("utf-8"))
+        write_all(self._fd, line_start(self._fd) + line.encode("utf-8"))
         return full
 
     def close(self) -> None:

@@ -58,11 +58,12 @@ def atomic_write_text(path: Path, text: str, *, fsync: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
-def open_append(path: Path) -> int:
-    """Open `path` for appending (created 0600); returns a raw fd. Each os.write of one line is one write()."""
+def open_append(path: Path, *, readable: bool = False) -> int:
+    """Open `path` for appending (created 0600); returns a raw fd. Each os.write of one line is one write().
+    `readable` opens it read-write as well, for `line_start`."""
     path = Path(path)
     ensure_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    fd = os.open(path, (os.O_RDWR if readable else os.O_WRONLY) | os.O_APPEND | os.O_CREAT, FILE_MODE)
     return fd
 
 
@@ -73,13 +74,28 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def line_start(fd: int) -> bytes:
+    """b"\\n" when the file open at `fd` is not empty and does not end with a newline (a torn write, an
+    editor's save), so the next line appended starts on a line of its own instead of being glued to it.
+    `fd` must be readable (`open_append(path, readable=True)`); one pread of the last byte."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return b""
+    try:
+        last = os.pread(fd, 1, size - 1)
+    except OSError:  # not seekable (a FIFO, a terminal): nothing to glue onto
+        return b""
+    return b"\n" if last not in (b"\n", b"") else b""
+
+
 def append_line(path: Path, line: str, *, fsync: bool = False) -> None:
-    """Append one whole line (a trailing newline is added if missing) in a single write()."""
+    """Append one whole line (a trailing newline is added if missing) in a single write(), on a line of its
+    own even when the file's last line has no newline."""
     if not line.endswith("\n"):
         line += "\n"
-    fd = open_append(path)
+    fd = open_append(path, readable=True)
     try:
-        write_all(fd, line.encode("utf-8"))
+        write_all(fd, line_start(fd) + line.encode("utf-8"))
         if fsync:
             os.fsync(fd)
     finally:
@@ -110,3 +126,37 @@ def read_private(path: Path, what: str) -> bytes | None:
         raise InputError(f"{what} must be this user's file, mode 0600; delete it to be asked again",
                          file=str(path))
     return raw
+
+
+def check_output_file(path: Path, what: str) -> None:
+    """Refuse (UsageError, exit 2, one line naming `what`, e.g. "--junit") an output path that cannot be
+    written as a regular file by `atomic_write_bytes`: an existing target that is not a regular file (a
+    directory, a symbolic link, a FIFO, a device: the rename would replace it with a plain file), or a
+    parent that is not a directory. A missing target, and missing parent directories, are fine."""
+    import stat
+
+    from dreamcli.errors import UsageError
+
+    path = Path(path)
+    if str(path) in ("", "."):
+        raise UsageError(f"{what}: give a file name")
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise UsageError(f"{what} {path}: {e.strerror or e}") from None
+    if mode is not None:
+        if stat.S_ISLNK(mode):
+            raise UsageError(f"{what} {path}: a symbolic link, not a regular file (refused: give the file it "
+                             "points to, or a new name)")
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{what} {path}: a directory, not a regular file (give a file name)")
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{what} {path}: exists and is not a regular file (refused)")
+        return
+    parent = path.parent
+    while not os.path.lexists(parent) and parent.parent != parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} {path}: {parent} is not a directory")
