@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from dreamcli.portability.select import (
 )
 from dreamcli.portability.text_formats import render_agents_md, render_claude_md, render_json
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.workspace.fsutil import atomic_write_bytes
+from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
 from dreamcli.workspace.home import Workspace
 
 FORMATS = ("bundle", "json", "claude-md", "agents-md", "memory-dir")
@@ -126,19 +125,8 @@ def _stdout(stdout: BinaryIO | None) -> BinaryIO:
 def _check_free(target: Path, force: bool) -> None:
     """A file target must be missing, or with --force a regular file: the export is written beside it and
     renamed over it, which would replace a symlink, a FIFO or a device with a plain file."""
-    try:
-        mode = target.lstat().st_mode
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        raise UsageError(f"-o {target}: {e.strerror or e}") from None
-    if stat.S_ISLNK(mode):
-        raise UsageError(f"{target} is a symbolic link (refused: give -o the file it points to, or a new name)")
-    if stat.S_ISDIR(mode):
-        raise UsageError(f"{target} is a directory (give a file name with -o)")
-    if not stat.S_ISREG(mode):
-        raise UsageError(f"{target} exists and is not a regular file (refused; -o - writes to stdout)")
-    if not force:
+    check_output_file(target, "-o")
+    if target.exists() and not force:
         raise UsageError(f"{target} exists (use --force to overwrite it, or choose another -o)")
 
 
