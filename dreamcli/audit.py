@@ -7,26 +7,80 @@ import getpass
 import hashlib
 import json
 import os
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from dreamcli.errors import UsageError
 from dreamcli.timeutil import now_rfc3339
+from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
 
 AUDIT_SCHEMA_VERSION = 1
 
 
+def _shown(value: str) -> str:
+    """`value` as printable ASCII-safe text: a byte that is not UTF-8 as \\xNN, a control character or line
+    break as its escape (what a message or a record can hold)."""
+    try:
+        raw = value.encode("utf-8", "surrogateescape")  # the bytes argv or the environment held
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if unicodedata.category(c) not in _CONTROL else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+_CONTROL = ("Cc", "Zl", "Zp")  # control characters (newlines, tabs, escapes) and line/paragraph separators
+
+
+def check_text(value: str, what: str) -> str:
+    """`value`, or UsageError (exit 2) when it holds bytes that are not UTF-8 (lone surrogates, as Python
+    decodes such bytes in argv and the environment): nothing could write it."""
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise UsageError(f"{what}: \"{_shown(value)}\" holds bytes that are not UTF-8; use UTF-8 text (nothing was "
+                         "written)")
+    return value
+
+
+def check_actor(name: str, source: str) -> str:
+    """A reviewer name the audit trail, decisions, intents and git commits can hold on one line, or
+    UsageError (exit 2) naming where it came from (`source`): no bytes that are not UTF-8, no control
+    characters or line breaks."""
+    check_text(name, source)
+    if any(unicodedata.category(c) in _CONTROL for c in name):
+        raise UsageError(f"{source}: \"{_shown(name)}\" holds a control character or line break; a reviewer name "
+                         "is one line of text (nothing was written)")
+    return name
+
+
 def current_actor(explicit: str | None = None) -> str:
-    """`--actor` if given, else $DREAMCLI_ACTOR, else the login name."""
+    """`--actor` if given, else $DREAMCLI_ACTOR, else the login name; checked (`check_actor`) before any
+    command writes it."""
     if explicit:
-        return explicit
+        return check_actor(explicit, "--reviewer")
     env = os.environ.get("DREAMCLI_ACTOR")
     if env:
-        return env
+        return check_actor(env, "$DREAMCLI_ACTOR")
     try:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+def _recordable_actor(ws: Workspace, actor: str | None) -> str:
+    """The actor of a record. A name that cannot be recorded as it is (one an older version wrote into an
+    intent, replayed by recovery) is recorded escaped (`_shown`) and logged in state/logs/audit.log, so
+    recovery finishes instead of failing every command."""
+    if not actor:
+        return current_actor()
+    try:
+        return check_actor(actor, "actor")
+    except UsageError:
+        safe = _shown(actor)
+        append_line(ws.logs_dir / "audit.log", f"{now_rfc3339()} actor \"{safe}\" cannot be recorded as it is (bytes "
+                    "that are not UTF-8 or a control character); recorded escaped")
+        return safe
 
 
 def content_hash(text: str | bytes | None) -> str | None:
@@ -40,7 +94,7 @@ def append_audit(ws: Workspace, action: str, *, actor: str | None = None, **fiel
     """Append one audit record. `action` e.g. approve, reject, edit, revert, import, export."""
     from dreamcli.config import workspace_redactor
 
-    record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": current_actor(actor)}
+    record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": _recordable_actor(ws, actor)}
     record.update(workspace_redactor(ws.config_path).redact_obj(fields))
     return _chain_and_commit(ws, record)
 
@@ -73,7 +127,8 @@ _NUMBERS = ("version_before", "version_after")
 
 def iter_audit(ws: Workspace) -> Iterator[dict[str, Any]]:
     """The audit records readers use: a line that is not JSON, or whose fields have types no command
-    writes (a list for a playbook's name), is skipped; `playbooks audit --verify` reports such lines."""
+    writes (a list for a playbook's name, numbers for `entry_ids`), is skipped; `playbooks audit
+    --verify` reports such lines."""
     if not ws.audit_path.exists():
         return
     with open(ws.audit_path, "rb") as f:
@@ -83,5 +138,10 @@ def iter_audit(ws: Workspace) -> Iterator[dict[str, Any]]:
             except (ValueError, RecursionError):
                 continue
             if isinstance(rec, dict) and all(rec.get(k) is None or isinstance(rec[k], str) for k in _TEXT) and all(
-                    rec.get(k) is None or (isinstance(rec[k], int) and not isinstance(rec[k], bool)) for k in _NUMBERS):
+                    rec.get(k) is None or (isinstance(rec[k], int) and not isinstance(rec[k], bool)) for k in _NUMBERS
+            ) and _text_list(rec.get("entry_ids")):
                 yield rec
+
+
+def _text_list(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))

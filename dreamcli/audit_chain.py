@@ -5,7 +5,9 @@ Every line of `audit.jsonl` written by this version carries `prev`, the hash of 
 `state/audit-head.json` anchors the end: the number of lines, the byte size and the hash of the last
 line, so removing lines at the end shows too. A trail written before the chain existed is upgraded
 on its first write: that line carries `chain: {legacy_lines, legacy_hash}`, the count and the hash of
-every older line, and `prev` pointing at the last of them.
+every older line, and `prev` pointing at the last of them. A record appended to a trail that is
+shorter than its head (lines removed from the end), or whose head went missing after the chain had
+more than one line, carries `chain_break`, which `audit --verify` reports from then on.
 
 Appends take the workspace's "audit" lock so two processes never chain onto the same line.
 """
@@ -96,11 +98,15 @@ def _link(ws: Workspace) -> tuple[str, int, dict[str, Any], bytes]:
             if chained is None:  # a trail from before the chain: anchor every old line in this record
                 legacy_lines, legacy_hash = _legacy(path)
                 extra["chain"] = {"legacy_lines": legacy_lines, "legacy_hash": legacy_hash, "upgraded": now_rfc3339()}
-            else:
+            elif chained == count:  # only the first chained line: its command died before writing the head
                 extra["chain_note"] = "the head file was missing; re-anchored"
-        elif head is not None:
-            extra["chain_note"] = (f"the head recorded {head['lines']} lines / {head['bytes']} bytes, "
-                                   f"the file had {count} lines / {size} bytes")
+            else:  # the head went missing later: lines after it may have gone with it
+                extra["chain_break"] = {"reason": "the head file was missing", "lines": count, "bytes": size}
+        elif head is not None:  # the trail is shorter than the head says: lines were removed from the end
+            extra["chain_break"] = {"reason": f"the head recorded {head['lines']} lines / {head['bytes']} bytes, "
+                                              f"the file had {count} lines / {size} bytes",
+                                    "head": {k: head.get(k) for k in ("lines", "bytes", "hash")},
+                                    "lines": count, "bytes": size}
     prefix = b"" if ends else b"\n"  # a torn last line stays a line of its own
     prev = GENESIS if last is None else line_hash(last)
     return prev, lines, extra, prefix

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import unicodedata
 from typing import Any
 
 from dreamcli.timeutil import now_rfc3339
@@ -80,22 +81,39 @@ def init_repo(ws: Workspace, actor: str = "dreamcli") -> bool:
     return True
 
 
+_BREAKS = ("Cc", "Zl", "Zp")  # control characters (line breaks included), Unicode line/paragraph separators
+
+
+def one_line(value: Any) -> str:
+    """`value` as text on one line: line breaks and control characters become spaces (runs of spaces then
+    one), so a value from a reviewer or a proposal cannot start a line of the message and forge a trailer."""
+    text = str(value)
+    if not any(unicodedata.category(c) in _BREAKS for c in text):
+        return text
+    return " ".join("".join(" " if unicodedata.category(c) in _BREAKS else c for c in text).split())
+
+
 def message(record: dict[str, Any], line: int, digest: str) -> str:
-    action = str(record.get("action"))
-    ids = [str(i) for i in record.get("entry_ids") or []]
-    subject = f"{action}: {record.get('playbook') or '-'}"
+    """The commit message: every value kept on one line (`one_line`); `Audit-Line`, `Audit-Hash` last."""
+
+    def get(key: str) -> str | None:
+        value = record.get(key)
+        return None if value is None or value == "" else one_line(value)
+
+    ids = [one_line(i) for i in record.get("entry_ids") or []]
+    subject = f"{get('action')}: {get('playbook') or '-'}"
     if record.get("version_after") is not None and record.get("version_after") != record.get("version_before"):
-        before = record.get("version_before")
-        subject += f" {'new' if before is None else f'v{before}'} → v{record.get('version_after')}"
+        before = get("version_before")
+        subject += f" {'new' if before is None else f'v{before}'} → v{get('version_after')}"
     if ids:
         subject += f" ({len(ids)} entr{'y' if len(ids) == 1 else 'ies'})"
-    body = [f"Dream: {record.get('dream_id')}" if record.get("dream_id") else None,
+    os_user, git_user = get("os_user"), get("git_user")
+    body = [f"Dream: {get('dream_id')}" if get("dream_id") else None,
             f"Entries: {', '.join(ids)}" if ids else None,
-            f"Reason: {record['reason']}" if record.get("reason") else None,
-            f"Reviewer: {record.get('actor')}" + (f" (os user {record['os_user']}"
-                                                  + (f", git {record['git_user']}" if record.get("git_user") else "")
-                                                  + ")" if record.get("os_user") else ""),
-            f"Audit-Line: {line}", f"Audit-Hash: {digest}"]
+            f"Reason: {get('reason')}" if get("reason") else None,
+            f"Reviewer: {get('actor')}" + (f" (os user {os_user}" + (f", git {git_user}" if git_user else "")
+                                           + ")" if os_user else ""),
+            f"Audit-Line: {line}", f"Audit-Hash: {one_line(digest)}"]
     return subject + "\n\n" + "\n".join(b for b in body if b) + "\n"
 
 
@@ -105,7 +123,7 @@ def commit_record(ws: Workspace, record: dict[str, Any], line: int, digest: str,
     logged)."""
     if record.get("action") not in COMMIT_ACTIONS or not record.get("playbook"):
         return None
-    actor = str(record.get("actor") or "unknown")
+    actor = one_line(record.get("actor") or "unknown")
     try:
         init_repo(ws, actor)
         _git(ws, "add", "-A", ".")

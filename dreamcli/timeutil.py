@@ -26,7 +26,11 @@ def parse_since(value: str, *, now: datetime | None = None) -> datetime:
     m = _REL.match(value)
     if m:
         base = now or datetime.now(UTC)
-        return base - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        try:
+            return base - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        except (OverflowError, ValueError):  # before year 1, more than a timedelta (or int) holds
+            raise UsageError(f"--since: {value!r} reaches back further than dates go (use e.g. 7d, 12h, "
+                             "2026-11-01)") from None
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

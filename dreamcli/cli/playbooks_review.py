@@ -12,7 +12,7 @@ import typer
 
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.cli.group import Group
-from dreamcli.errors import UsageError, WorkFailed
+from dreamcli.errors import DreamError, UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
@@ -20,20 +20,25 @@ if TYPE_CHECKING:
 
 
 def _reviewer_default(ctx: typer.Context, value: str | None) -> str | None:
-    """--reviewer, else $DREAMCLI_ACTOR (applied later), else config playbooks.reviewer."""
+    """--reviewer, else $DREAMCLI_ACTOR (applied later), else config playbooks.reviewer; checked (check_actor)."""
     import os
 
-    if value or ctx.resilient_parsing or os.environ.get("DREAMCLI_ACTOR"):
+    from dreamcli.audit import check_actor, current_actor
+
+    if ctx.resilient_parsing:
+        return value
+    if value or os.environ.get("DREAMCLI_ACTOR"):
+        current_actor(value)  # --reviewer, else $DREAMCLI_ACTOR
         return value
     from dreamcli.cli.common import state
     from dreamcli.config import load_config
-    from dreamcli.errors import DreamError
     from dreamcli.workspace.home import resolve_home
 
     try:
-        return load_config(resolve_home(state(ctx).home).config_path).playbooks.reviewer
+        configured = load_config(resolve_home(state(ctx).home).config_path).playbooks.reviewer
     except DreamError:
         return value
+    return check_actor(configured, "config playbooks.reviewer") if configured else value
 
 
 _ACTOR = typer.Option(None, "--reviewer", "--actor", callback=_reviewer_default, help="Who is deciding (default: "
@@ -135,8 +140,9 @@ def register(app: Group) -> None:
         described = [describe_dream(ws, d, include_decided=decided or bool(dream_id)) for d in dreams]
         if as_json:
             if dream_id:
-                for item, op in zip(described[0]["operations"], _ops(dreams[0], described[0]), strict=True):
-                    item["evidence"] = [ev.model_dump(mode="json") for ev in op.evidence]
+                from dreamcli.cli.playbooks_json import with_evidence
+
+                with_evidence(dreams[0], described[0])
             print_json({"version": 1, "dreams": described, "unreadable": [u.to_json() for u in unreadable],
                         "problems": [u.message() for u in unreadable]})
             return
@@ -308,11 +314,6 @@ def register(app: Group) -> None:
             info(f"{name} already has the content of v{version}; nothing to do")
         else:
             info(f"{name}: v{commit.version_before} → v{commit.version_after} (content of v{version})")
-
-
-def _ops(dream: Any, described: dict[str, Any]) -> list[Any]:
-    by_id = {o.entry_id: o for o in dream.proposal.operations}
-    return [by_id[item["entry_id"]] for item in described["operations"]]
 
 
 def _confirm(ws: Workspace, action: str, targets: list[tuple[str, list[str]]]) -> bool:

@@ -11,17 +11,19 @@ content hashes before and after.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.audit import append_audit, content_hash, current_actor
-from dreamcli.errors import UsageError
+from dreamcli.audit import append_audit, check_text, content_hash, current_actor
+from dreamcli.errors import InputError, UsageError
 from dreamcli.playbooks import journal
 from dreamcli.playbooks.apply import (
     ALREADY,
     APPLIED,
     CONFLICT,
     ApplyResult,
+    MemoryChange,
     Outcome,
     apply_operations,
     check_memory,
@@ -154,8 +156,8 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
     With `all_`, tainted operations (evidence only from untrusted content) stay pending unless
     `include_tainted` (audited either way)."""
     who = current_actor(actor)
-    reason = redact_edit(ws, reason)[0].strip() if reason else None
-    edits = {k: redact_edit(ws, normalize_text(v))[0] for k, v in (edits or {}).items()}
+    reason = redact_edit(ws, check_text(reason, "--reason"))[0].strip() if reason else None
+    edits = {k: redact_edit(ws, normalize_text(check_text(v, "--edit-text")))[0] for k, v in (edits or {}).items()}
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         prop = dream.proposal
@@ -256,6 +258,7 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: 
         applied = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits, ws=ws,
                                    memory_store=prop.memory_store)
         check_memory(applied.memory)  # refuse before the playbook is written, not halfway
+        check_memory_targets(applied.memory)
         commit = None
         intent = journal.begin(ws, "approve", who, dream_id=dream.dream_id,
                                entry_ids=[o.entry_id for o in applied.outcomes if o.status == APPLIED])
@@ -271,13 +274,29 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: 
     raise AssertionError("unreachable")
 
 
+def check_memory_targets(changes: list[MemoryChange]) -> None:
+    """InputError naming the first planned memory write that could not happen: its target exists and is
+    not a regular file (a directory, a FIFO), or a folder on its way is a file. Checked before the playbook
+    is committed, so a memory write never fails after it."""
+    for change in changes:
+        path = change.path
+        if path.exists() and not path.is_file():
+            what = "a directory" if path.is_dir() else "not a regular file"
+            raise InputError(f"refusing to write memory file {path}: it is {what}; nothing was written")
+        parent = next((p for p in path.parents if os.path.lexists(p)), None)
+        if change.after is not None and parent is not None and not parent.is_dir():
+            raise InputError(f"refusing to write memory file {path}: {parent} is not a directory; nothing was "
+                             "written")
+
+
 def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
            reason: str, actor: str | None = None, wait: float | None = None) -> ReviewResult:
     """Record that the chosen operations will not be applied (with the reviewer's reason)."""
     who = current_actor(actor)
     if not (reason or "").strip():
         raise UsageError("say why with --reason TEXT (it goes into the audit trail)")
-    reason, _ = redact_edit(ws, reason)  # the reason reaches decisions.jsonl and the audit: no secrets
+    # the reason reaches decisions.jsonl and the audit: no secrets, and only text they can hold
+    reason, _ = redact_edit(ws, check_text(reason, "--reason"))
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)
@@ -305,7 +324,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
          wait: float | None = None) -> tuple[Outcome, list[LintFinding]]:
     """Change the text a pending operation will apply; returns the outcome and fresh lint findings."""
     who = current_actor(actor)
-    new, redacted = redact_edit(ws, normalize_text(text))
+    new, redacted = redact_edit(ws, normalize_text(check_text(text, "--text")))
     if not new:
         raise UsageError("the edited text is empty")
     if (problem := entry_text_problem(new)) is not None:
@@ -349,9 +368,8 @@ def _audit_review(ws: Workspace, action: str, who: str, dream: Dream, result: Re
                       hash_before=commit.hash_before, hash_after=commit.hash_after)
         if commit.hand_edited:
             fields["hand_edited_before"] = True
-    else:
+    else:  # no playbook changed: say what was live, under names that do not vouch for its content
         live, text = read_live(ws, dream.proposal.playbook)
-        fields.update(version_before=live.version if live else None, version_after=live.version if live else None,
-                      hash_before=content_hash(text), hash_after=content_hash(text))
+        fields.update(live_version=live.version if live else None, live_hash=content_hash(text))
     fields.update({k: v for k, v in extra.items() if v})
     return append_audit(ws, action, actor=who, **fields)

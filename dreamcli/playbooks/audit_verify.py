@@ -4,9 +4,13 @@ what its last recorded change produced? (docs/audit.md)
 Checks, in one pass over `audit.jsonl`:
 - the hash chain: each chained line's `prev` is the hash of the line before it (GENESIS first);
   lines from before the chain are covered by the `chain.legacy_*` anchor of the first chained line;
-- the head (`state/audit-head.json`): the trail still ends where the last write left it;
+- the head (`state/audit-head.json`): the trail still ends where the last write left it (also when
+  no line is chained any more); a record written after the trail was found cut (`chain_break`)
+  keeps that cut reported;
 - signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
-- every live playbook's content hash equals the `hash_after` of the last record that changed it.
+- every live playbook's content hash equals the `hash_after` of the last record that changed it
+  (a record changes a playbook when its `version_after` differs from its `version_before`);
+- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash.
 The first problem found is named by its line number.
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from dreamcli.audit import content_hash
 from dreamcli.audit_chain import GENESIS, read_head, signing_payload
-from dreamcli.playbooks.store import list_playbook_names, playbook_path, read_text
+from dreamcli.playbooks.store import NAME_RE, history_path, list_playbook_names, playbook_path, read_text
 from dreamcli.workspace.home import Workspace
 
 
@@ -31,11 +35,12 @@ class Verification:
     breaks: list[dict[str, Any]] = field(default_factory=list)  # {"line", "reason"}
     notes: list[dict[str, Any]] = field(default_factory=list)
     playbooks: list[dict[str, Any]] = field(default_factory=list)
+    history: dict[str, Any] = field(default_factory=lambda: {"checked": 0, "problems": []})
     signatures: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.breaks and all(p["ok"] for p in self.playbooks) and \
+        return not self.breaks and all(p["ok"] for p in self.playbooks) and not self.history["problems"] and \
             not (self.signatures and self.signatures["invalid"])
 
     def first_problem(self) -> str | None:
@@ -45,6 +50,9 @@ class Verification:
         bad = next((p for p in self.playbooks if not p["ok"]), None)
         if bad is not None:
             return f"playbook {bad['playbook']}: {bad['reason']}"
+        if self.history["problems"]:
+            h = self.history["problems"][0]
+            return f"playbook {h['playbook']} v{h['version']}: {h['reason']}"
         if self.signatures and self.signatures["invalid"]:
             s = self.signatures["invalid"][0]
             return f"audit.jsonl line {s['line']}: {s['reason']}"
@@ -54,7 +62,7 @@ class Verification:
         return {"ok": self.ok, "lines": self.lines, "legacy_lines": self.legacy_lines,
                 "chained_lines": self.chained_lines, "first_problem": self.first_problem(),
                 "breaks": self.breaks, "notes": self.notes, "playbooks": self.playbooks,
-                "signatures": self.signatures}
+                "history": self.history, "signatures": self.signatures}
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
@@ -116,6 +124,8 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None) -> Verifi
             v.chained_lines += 1
             if b'"chain_note"' in body and (rec := _parse(body)) and rec.get("chain_note"):
                 v.notes.append({"line": n, "note": rec["chain_note"]})
+            if b'"chain_break"' in body and (rec := _parse(body)) and rec.get("chain_break"):
+                v.breaks.append({"line": n, "reason": _cut(rec["chain_break"])})
             if b'"sig":' in body:
                 signed.append(i)
             else:
@@ -125,25 +135,35 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None) -> Verifi
         prev = digest
     v.lines = len(lines)
     _check_head(v, ws, started, prev)
-    _check_playbooks(v, ws, _last_changes(lines, changes, set(list_playbook_names(ws))))
+    made = _content_changes(lines, changes)
+    _check_playbooks(v, ws, {name: (line, digest) for line, name, _, digest in made})
+    _check_history(v, ws, made)
     if allowed_signers:
         records = [(i + 1, rec) for i in signed if (rec := _parse(lines[i])) is not None and "sig" in rec]
         v.signatures = _check_signatures(records, unsigned + len(signed) - len(records), allowed_signers)
     return v
 
 
-def _last_changes(lines: list[bytes], changes: list[int], wanted: set[str]) -> dict[str, tuple[int, str | None]]:
-    """Playbook -> (line, hash_after) of the last record that set its content, newest first until
-    every live playbook is found."""
-    found: dict[str, tuple[int, str | None]] = {}
-    for i in reversed(changes):
-        if not wanted - found.keys():
-            break
+def _content_changes(lines: list[bytes], changes: list[int]) -> list[tuple[int, str, int, str | None]]:
+    """(line, playbook, version_after, hash_after) of every record that made a new version of a
+    playbook, oldest first. A record whose version did not change (a reject, an approve of entries
+    already there, or such records from before they stopped carrying hashes) vouches for nothing."""
+    out: list[tuple[int, str, int, str | None]] = []
+    for i in changes:
         rec = _parse(lines[i])
-        name = rec.get("playbook") if rec else None
-        if rec and isinstance(name, str) and name not in found and "version_after" in rec and "hash_after" in rec:
-            found[name] = (i + 1, rec.get("hash_after"))
-    return found
+        if rec is None:
+            continue
+        name, after, digest = rec.get("playbook"), rec.get("version_after"), rec.get("hash_after")
+        if isinstance(name, str) and NAME_RE.match(name) and isinstance(after, int) and not isinstance(after, bool) \
+                and after != rec.get("version_before"):
+            out.append((i + 1, name, after, digest if isinstance(digest, str) else None))
+    return out
+
+
+def _cut(info: Any) -> str:
+    what = info.get("reason") if isinstance(info, dict) else None
+    return (f"written after the trail was found cut ({what or 'lines were removed'}): "
+            "lines were removed before this one")
 
 
 def _prev_mismatch(n: int) -> str:
@@ -167,6 +187,12 @@ def _check_anchor(v: Verification, n: int, rec: dict[str, Any], legacy_hex: str)
 
 def _check_head(v: Verification, ws: Workspace, started: bool, last: str | None) -> None:
     head = read_head(ws)
+    if not started and head is not None:
+        have = "the trail is empty or missing" if not v.lines else f"none of its {v.lines} lines has a chain link"
+        v.breaks.append({"line": None, "reason": f"the head (state/audit-head.json) records {head['lines']} "
+                                                 f"chained line{'' if head['lines'] == 1 else 's'}, but {have}: "
+                                                 "lines were removed or their links (prev) stripped"})
+        return
     if not started:
         if v.lines:
             v.notes.append({"line": None, "note": f"{v.lines} lines from before the hash chain; the next "
@@ -195,6 +221,24 @@ def _check_playbooks(v: Verification, ws: Workspace, last_change: dict[str, tupl
             f"({(recorded or 'none')[:19]}…): edited outside dreamcli")
         v.playbooks.append({"playbook": name, "ok": ok, "live_hash": live, "recorded_hash": recorded,
                             "line": line, "reason": reason})
+
+
+def _check_history(v: Verification, ws: Workspace, made: list[tuple[int, str, int, str | None]]) -> None:
+    """Each kept version that an audit record made (the last such record) must still have its hash."""
+    last = {(name, version): (line, digest) for line, name, version, digest in made}
+    for (name, version), (line, recorded) in sorted(last.items()):
+        try:
+            kept = content_hash(history_path(ws, name, version).read_bytes())
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            kept = f"unreadable ({e.strerror or e})"
+        v.history["checked"] += 1
+        if kept != recorded:
+            v.history["problems"].append({
+                "playbook": name, "version": version, "line": line, "hash": kept, "recorded_hash": recorded,
+                "reason": f"its kept file (.history/{name}/v{version}.md, {(kept or '')[:19]}…) is not what "
+                          f"audit line {line} recorded ({(recorded or 'none')[:19]}…): edited outside dreamcli"})
 
 
 def _check_signatures(signed: list[tuple[int, dict[str, Any]]], unsigned: int, allowed: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 from dreamcli.errors import InputError
@@ -52,20 +53,48 @@ def key_line(lines: list[str], key: str) -> int | None:
     return None
 
 
-def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: int) -> dict[str, Any]:
-    """Parse and validate front matter. `first_line` is the 1-based file line of yaml_lines[0]."""
+def _file_name(file: str | None) -> str | None:
+    """The name a live playbook's path gives it (`playbooks/<name>.md`), else None."""
+    if not file:
+        return None
+    path = PurePath(file)
+    return path.stem if path.suffix == ".md" and path.parent.name == "playbooks" else None
+
+
+def _load(text: str, *, file: str | None, first_line: int) -> Any:
+    """The YAML of the front matter, within the limits of dreamcli.yamlio (nesting depth, values once
+    aliases are expanded: a recursive alias or an alias bomb is an InputError naming the file and line,
+    checked before anything is built). Lines count from the file's first line."""
     import yaml
 
+    from dreamcli.yamlio import MAX_DEPTH, _walk
+
     _Loader = _yaml()[0]
-    text = "".join(yaml_lines)
+    padded = "\n" * (first_line - 1) + text  # so every mark is a line of the file
     try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
+        node = yaml.compose(padded, Loader=_Loader)  # _Loader is a SafeLoader subclass
+        if node is None:
+            return None
+        _walk(node, {}, file or "front matter")  # yamlio's limits (its loader would read `updated` as a date)
+        loader = _Loader(padded)
+        try:
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise InputError(f"front matter nested deeper than {MAX_DEPTH} levels", file=file,
+                         line=first_line) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
-        line = first_line + mark.line if mark is not None else first_line
+        line = mark.line + 1 if mark is not None else first_line
         raise InputError(f"invalid YAML in front matter: {e.problem or e}", file=file, line=line) from None
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML in front matter: {e}", file=file, line=first_line) from None
+
+
+def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: int) -> dict[str, Any]:
+    """Parse and validate front matter. `first_line` is the 1-based file line of yaml_lines[0]."""
+    data = _load("".join(yaml_lines), file=file, first_line=first_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -78,6 +107,9 @@ def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: i
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "required: the playbook name (a non-empty string)")
+    if (expected := _file_name(file)) is not None and name != expected:
+        raise fail("name", f"{name!r} does not match the file name {expected}.md: a playbook's name is its file "
+                           f"name; set `name: {expected}` (or rename the file)")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise fail("version", "required: a non-negative integer")

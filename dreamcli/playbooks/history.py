@@ -35,6 +35,7 @@ class Version:
     actor: str | None = None
     dream_id: str | None = None
     ts: str | None = None
+    unreadable: str | None = None  # why the kept file cannot be read (a directory, not UTF-8, malformed)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,17 +54,25 @@ def history(ws: Workspace, name: str) -> list[Version]:
             made[rec["version_after"]] = rec
     out = []
     for v in versions:
-        text = load_version_text(ws, name, v) or ""
+        rec = made.get(v, {})
+        try:
+            text = load_version_text(ws, name, v) or ""
+        except (UsageError, OSError) as e:  # listed, marked: one bad file does not hide the others
+            why = str(e) if isinstance(e, UsageError) else f"{history_path(ws, name, v)}: {e.strerror}"
+            out.append(Version(version=v, updated=None, entries=0, hash=None, live=False, action=rec.get("action"),
+                               actor=rec.get("actor"), dream_id=rec.get("dream_id"), ts=rec.get("ts"),
+                               unreadable=why))
+            continue
+        problem: str | None = None
         try:
             pb = parse_playbook(text, file=str(history_path(ws, name, v)))
             updated, count = pb.updated, len(pb.entries())
-        except UsageError:
-            updated, count = None, 0
-        rec = made.get(v, {})
+        except UsageError as e:
+            updated, count, problem = None, 0, str(e)
         out.append(Version(version=v, updated=updated, entries=count, hash=content_hash(text),
                            live=live is not None and live.version == v and text == live_text,
                            action=rec.get("action"), actor=rec.get("actor"), dream_id=rec.get("dream_id"),
-                           ts=rec.get("ts")))
+                           ts=rec.get("ts"), unreadable=problem))
     if live is not None and not any(v.live for v in out):
         out.append(Version(version=live.version, updated=live.updated, entries=len(live.entries()),
                            hash=content_hash(live_text), live=True, action="hand edit (not yet recorded)"))
@@ -81,6 +90,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
         if old_text is None:
             known = ", ".join(f"v{v}" for v in history_versions(ws, name)) or "none"
             raise UsageError(f"playbook {name!r} has no version {version} (kept versions: {known})")
+        if version:
+            _check_kept(ws, name, version, old_text)
         old = parse_playbook(old_text, file=str(history_path(ws, name, version)))
         live, live_text = read_live(ws, name)
         current = live if live is not None else new_playbook(name)
@@ -100,6 +111,19 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids))
         journal.finish(ws, name)
         return commit
+
+
+def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:
+    """Refuse to revert to a kept version whose file is not what the audit record that made it says."""
+    made = None
+    for rec in iter_audit(ws):
+        if rec.get("playbook") == name and rec.get("version_after") == version \
+                and rec.get("version_before") != version:
+            made = rec
+    if made is not None and made.get("hash_after") != content_hash(text):
+        raise UsageError(f"playbook {name!r} v{version} was changed after it was kept: .history/{name}/v{version}.md "
+                         f"is not what the audit trail recorded ({made.get('action')} by {made.get('actor')}); "
+                         "not reverting to it (see: dreamcli playbooks audit --verify)")
 
 
 def _empty_text(name: str) -> str:

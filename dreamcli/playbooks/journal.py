@@ -108,29 +108,56 @@ def recover_all(ws: Workspace, actor: str) -> list[dict[str, Any]]:
 
 
 def _roll_back(ws: Workspace, name: str, intent: dict[str, Any]) -> None:
-    """The live file never got the planned version: drop its history file, if it was written."""
+    """The live file never got the planned version: drop its history file, if it was written. A kept
+    version that the audit trail says a command made is never dropped (an intent.json put there by
+    hand must not delete history)."""
+    audited = _audited_versions(ws, name)
     version = intent.get("version_after")
-    if isinstance(version, int):
+    if isinstance(version, int) and version not in audited:
         path = history_path(ws, name, version)
         if content_hash(read_text(path)) == intent.get("hash_after"):
             path.unlink(missing_ok=True)
     for old in intent.get("history_added") or []:
-        if isinstance(old, int) and old != intent.get("version_before"):
+        if isinstance(old, int) and old != intent.get("version_before") and old not in audited:
             history_path(ws, name, old).unlink(missing_ok=True)
 
 
+def _audited_versions(ws: Workspace, name: str) -> _Versions:
+    """Versions of `name` an audit record made (an import also brought the versions below its own)."""
+    made, imported = set(), 0
+    for rec in iter_audit(ws):
+        after = rec.get("version_after")
+        if rec.get("playbook") != name or not isinstance(after, int) or after == rec.get("version_before"):
+            continue
+        made.add(after)
+        if rec.get("action") == "import":
+            imported = max(imported, after)
+    return _Versions(made, imported)
+
+
+class _Versions:
+    def __init__(self, made: set[int], imported: int) -> None:
+        self.made, self.imported = made, imported
+
+    def __contains__(self, version: object) -> bool:
+        return isinstance(version, int) and (version in self.made or 0 < version <= self.imported)
+
+
 def _committed(ws: Workspace, name: str, intent: dict[str, Any]) -> bool:
+    """A commit writes its history version before the live file, so it happened only if that version
+    is kept with the planned hash: an intent.json planted next to a hand-edited live file (its
+    `hash_after` set to the edit) names no such version and is not taken as a commit."""
     planned = intent.get("hash_after")
-    live_hash = content_hash(read_text(playbook_path(ws, name)))
-    if live_hash == planned:
-        return True
     version = intent.get("version_after")
-    if live_hash == intent.get("hash_before") or not isinstance(version, int):
+    if not isinstance(planned, str) or not isinstance(version, int) or isinstance(version, bool) \
+            or content_hash(load_version_text(ws, name, version)) != planned:
         return False
-    # changed again since (a hand edit): the commit happened if its version is in history
-    return content_hash(load_version_text(ws, name, version)) == planned
+    live_hash = content_hash(read_text(playbook_path(ws, name)))
+    # the live file is the planned version, or changed again since (a hand edit) but not back to before
+    return live_hash == planned or live_hash != intent.get("hash_before")
 
 
 def _audited(ws: Workspace, name: str, intent: dict[str, Any]) -> bool:
     return any(rec.get("playbook") == name and rec.get("version_after") == intent.get("version_after")
+               and rec.get("version_before") != rec.get("version_after")
                and rec.get("hash_after") == intent.get("hash_after") for rec in iter_audit(ws))

@@ -175,7 +175,7 @@ def fold_decision(decisions: dict[str, Decision], rec: Any) -> None:
         return
     d = decisions.setdefault(rec["entry_id"], Decision())
     action = rec.get("action")
-    if action == "edit" and isinstance(rec.get("text"), str):
+    if action == "edit" and isinstance(rec.get("text"), str) and rec["text"].strip():  # an empty edit: no text
         d.edited_text = rec["text"]
     elif action in ("approve", "reject"):
         d.action = action

@@ -1,34 +1,35 @@
-"""Rendering of `dreamcli playbooks audit --verify`."""
+"""Rendering of `dreamcli playbooks audit --verify`. Reasons, names and notes may quote the trail's own
+lines (untrusted: a hand-edited line), so each is printed through `safe_markup`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.ui.console import err, out
+from dreamcli.ui.console import err, out, safe_markup
 
 
 def render_verify(result: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     c = out()
     mark = "[green]OK[/]" if result["ok"] else "[bold red]BROKEN[/]"
     c.print(f"audit trail {mark}: {result['lines']} lines ({result['chained_lines']} chained, "
             f"{result['legacy_lines']} from before the chain)")
     for b in result["breaks"][:20]:
         where = f"line {b['line']}" if b.get("line") else "trail"
-        c.print(f"  [red]✗[/] {where}: {escape(str(b['reason']))}")
+        c.print(f"  [red]✗[/] {where}: {safe_markup(b['reason'], one_line=True)}")
     if len(result["breaks"]) > 20:
         c.print(f"  … {len(result['breaks']) - 20} more breaks (--json lists them)")
     for p in result["playbooks"]:
         sign = "[green]✓[/]" if p["ok"] else "[red]✗[/]"
-        c.print(f"  {sign} playbook {escape(p['playbook'])}: {escape(p['reason'])}")
+        c.print(f"  {sign} playbook {safe_markup(p['playbook'], one_line=True)}: "
+                f"{safe_markup(p['reason'], one_line=True)}")
     sigs = result.get("signatures")
     if sigs:
         state = "[green]✓[/]" if not sigs["invalid"] else "[red]✗[/]"
         c.print(f"  {state} signatures: {sigs['valid']} of {sigs['checked']} valid"
-                + (f" ({', '.join(escape(s) for s in sigs['signers'])})" if sigs["signers"] else "")
+                + (f" ({', '.join(safe_markup(s, one_line=True) for s in sigs['signers'])})" if sigs["signers"] else "")
                 + f"; {sigs['unsigned']} chained records unsigned")
         for s in sigs["invalid"][:10]:
-            c.print(f"  [red]✗[/] line {s['line']}: {escape(str(s['reason']))}")
+            c.print(f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
     for n in result["notes"][:10]:
-        err().print(f"note: {'line ' + str(n['line']) + ': ' if n.get('line') else ''}{n['note']}", style="dim")
+        where = f"line {n['line']}: " if n.get("line") else ""
+        err().print(f"note: {where}{safe_markup(n['note'], one_line=True)}", style="dim")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dreamcli.doctor import Check
-from dreamcli.ui.console import info, out
+from dreamcli.ui.console import info, out, safe_markup
 
 _LABEL = {"ok": "OK", "warn": "WARN", "fail": "FAIL"}
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
@@ -13,14 +13,13 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 def render_checks(checks: Sequence[Check]) -> None:
     """`STATUS  name  detail` per check, and `fix: ...` for anything not OK (colour only on a terminal)."""
-    from rich.markup import escape
-
     console = out()
     width = max((len(c.name) for c in checks), default=0)
     for c in checks:
         label = f"{_LABEL[c.status]:<4}"
-        fix = f"  [dim]fix:[/] {escape(c.fix)}" if c.fix and c.status != "ok" else ""
-        console.print(f"[{_STYLE[c.status]}]{label}[/]  {escape(c.name):<{width}}  {escape(c.detail)}{fix}",
+        fix = f"  [dim]fix:[/] {safe_markup(c.fix, one_line=True)}" if c.fix and c.status != "ok" else ""
+        name, detail = safe_markup(c.name, one_line=True), safe_markup(c.detail, one_line=True)
+        console.print(f"[{_STYLE[c.status]}]{label}[/]  {name:<{width}}  {detail}{fix}",
                       markup=True, highlight=False, soft_wrap=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.ui.console import err, out
+from dreamcli.ui.console import err, out, safe_markup
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
              "create": "green"}
@@ -52,8 +52,6 @@ def _support(op: dict[str, Any]) -> str:
 def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: str = "dreamcli") -> None:
     """The proposed operations on stdout, the summary and next steps on stderr; every line wrapped
     between words to the terminal's width (COLUMNS, else 80, when not a terminal)."""
-    from rich.markup import escape
-
     from dreamcli.ui.prose import say
 
     def note(text: str) -> None:
@@ -74,7 +72,7 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     console = out()
     for flaky in result.dream.get("flaky") or []:
         say(console, f"flaky   {flaky['text']}", hanging="    ",
-            markup=f"[yellow]flaky[/]   {escape(flaky['text'])}")
+            markup=f"[yellow]flaky[/]   {safe_markup(flaky['text'], one_line=True)}")
     if not ops:
         note("Nothing recurred often enough to propose.")
         if result.path:
@@ -88,7 +86,7 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
         warns = [f for f in op.get("lint") or [] if f.get("severity") != "block"]
         tail = f"{where}{' · ' + sup if sup else ''}"
         say(console, f"{op['op']:<7} {op['entry_id']}  {tail}", hanging="    ",
-            markup=f"[{style}]{op['op']:<7}[/] [bold]{op['entry_id']}[/]  [dim]{escape(tail)}[/]")
+            markup=f"[{style}]{op['op']:<7}[/] [bold]{op['entry_id']}[/]  [dim]{safe_markup(tail, one_line=True)}[/]")
         text = op.get("text") if op["op"] != "retire" else f"(retire) {op.get('reason', '')}"
         if op.get("target") == "memory" and op["op"] != "retire":
             text = op.get("reason", "")
@@ -97,16 +95,16 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
         for f in blocking:
             plain = f"BLOCK {f['rule']}: {f['message']}"
             say(console, plain, indent="    ", hanging="      ",
-                markup=f"    [bold red]BLOCK[/] {escape(f['rule'])}: {escape(f['message'])}")
+                markup=f"    [bold red]BLOCK[/] {safe_markup(plain.removeprefix('BLOCK '), one_line=True)}")
         for f in warns:
             plain = f"warn {f['rule']}: {f['message']}"
             say(console, plain, indent="    ", hanging="      ",
-                markup=f"    [yellow]warn[/] {escape(f['rule'])}: {escape(f['message'])}")
+                markup=f"    [yellow]warn[/] {safe_markup(plain.removeprefix('warn '), one_line=True)}")
         if op.get("taint"):
             plain = (f"TAINTED evidence only from untrusted content ({', '.join(op['taint'])}); approve --all "
                      "leaves it out")
             say(console, plain, indent="    ", hanging="      ",
-                markup=f"    [bold yellow]TAINTED[/] {escape(plain.removeprefix('TAINTED '))}")
+                markup=f"    [bold yellow]TAINTED[/] {safe_markup(plain.removeprefix('TAINTED '), one_line=True)}")
     if result.status == "dry_run":
         note(f"Dry run: {len(ops)} operations would be proposed; nothing was written.")
         return

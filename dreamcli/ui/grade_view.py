@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dreamcli.outcomes.scoretext import score_text
-from dreamcli.ui.console import err, out
+from dreamcli.ui.console import err, out, safe_markup
 
 _STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
 TABLE_LIMIT = 200
@@ -15,8 +15,6 @@ TABLE_LIMIT = 200
 
 def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None:
     """Table of graded sessions (session, result, score, failing criteria), then the totals line."""
-    from rich.markup import escape
-
     from dreamcli.ui.tables import Col, print_table
 
     if rows:
@@ -25,14 +23,15 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
         table_rows = []
         for r in rows:
             style = _STYLE.get(r.result, "")
-            failing = escape(", ".join(r.failing)) or "-"
-            note = f"[red]{escape(r.error or '')}[/]" if r.result == "error" else failing
+            failing = safe_markup(", ".join(r.failing), one_line=True) or "-"
+            note = f"[red]{safe_markup(r.error or '', one_line=True)}[/]" if r.result == "error" else failing
             if r.result == "partial":
-                note += f" [cyan](not judged: {escape(', '.join(r.skipped))})[/]"
+                note += f" [cyan](not judged: {safe_markup(', '.join(r.skipped), one_line=True)})[/]"
             if r.flaky:
-                note += f" [yellow](flaky: {escape(', '.join(r.flaky))})[/]"
+                note += f" [yellow](flaky: {safe_markup(', '.join(r.flaky), one_line=True)})[/]"
             table_rows.append([
-                r.session_id, escape(r.task or "-"), escape(r.outcome), f"[{style}]{r.result}[/]",
+                r.session_id, safe_markup(r.task or "-", one_line=True), safe_markup(r.outcome, one_line=True),
+                f"[{style}]{r.result}[/]",
                 score_text(r.score, getattr(r, "threshold", None)), note,
             ])
         print_table(cols, table_rows)
@@ -88,7 +87,6 @@ def batch_status(batch_id: str, status: str, counts: dict[str, int]) -> None:
 
 
 def render_calibration(report: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -99,7 +97,7 @@ def render_calibration(report: Any) -> None:
         pred = row.predicted or "error"
         table.add_row(str(row.index), row.label, f"[{'green' if agree else 'red'}]{pred}[/]",
                       "-" if row.score is None else f"{row.score:.2f}",
-                      escape(row.error or ", ".join(row.failing) or "-"))
+                      safe_markup(row.error or ", ".join(row.failing) or "-", one_line=True))
     out().print(table)
     kappa = "n/a" if report.kappa is None else f"{report.kappa:.2f}"
     verdict = "[green]agrees[/]" if report.ok else "[red]below threshold[/]"

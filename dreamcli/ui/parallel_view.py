@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.ui.console import _color_allowed, err
+from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import StartInfo
@@ -131,12 +131,11 @@ class ParallelView:
 
     def _plain(self, line: str) -> None:
         with self.lock:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(neutralise_controls(line, one_line=True) + "\n")
             sys.stderr.flush()
 
     def __rich__(self) -> Any:
         from rich.console import Group
-        from rich.markup import escape
         from rich.table import Table
 
         with self.lock:
@@ -156,7 +155,8 @@ class ParallelView:
             subs = f"{r.children_running} running, {r.children_done} done" if (r.children_running or
                                                                                  r.children_done) else ""
             tools = f"{r.tools}" + (f" ({r.tool_errors} err)" if r.tool_errors else "")
-            table.add_row(str(r.index + 1), escape(r.label), f"[{_STYLE[r.state]}]{r.state}[/]", str(r.turns or ""),
+            table.add_row(str(r.index + 1), safe_markup(r.label, one_line=True), f"[{_STYLE[r.state]}]{r.state}[/]",
+                          str(r.turns or ""),
                           tools if r.tools else "", subs, _duration(r.elapsed()) if r.t0 else "", r.session_id)
         return Group(f"[bold]{len(rows)} tasks[/] · {counts}", table)
 
@@ -176,8 +176,6 @@ class ParallelView:
 
 def render_batch_summary(runs: list[BatchRun]) -> None:
     """The summary table on stdout (one row per task) and a counts line on stderr."""
-    from rich.markup import escape
-
     from dreamcli.ui.tables import Col, print_table
 
     cols = [Col("#", kind="num", justify="right"), Col("task"), Col("status"), Col("outcome", priority=1),
@@ -195,7 +193,7 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         if score is not None:
             outcome += f" ({score:.2f})"
         style = "green" if r.ok else "red"
-        rows.append([str(r.index + 1), escape(r.task), f"[{style}]{r.status}[/]", outcome,
+        rows.append([str(r.index + 1), safe_markup(r.task, one_line=True), f"[{style}]{r.status}[/]", outcome,
                      str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
                      f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-"])
     print_table(cols, rows)
@@ -209,7 +207,7 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         why = r.error or ((r.outcome or {}).get("result") and f"outcome {(r.outcome or {}).get('result')}") or r.status
         msg = f"  {r.task}: {why}"
         if _color_allowed(sys.stderr):
-            err().print(f"  [red]✗[/] {escape(r.task)}: {escape(str(why))}", highlight=False)
+            err().print(f"  [red]✗[/] {safe_markup(f'{r.task}: {why}', one_line=True)}", highlight=False)
         else:
-            sys.stderr.write(msg + "\n")
+            sys.stderr.write(neutralise_controls(msg, one_line=True) + "\n")
     sys.stderr.flush()

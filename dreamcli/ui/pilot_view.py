@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.pilot.stats import signed
-from dreamcli.ui.console import _color_allowed, err, out
+from dreamcli.ui.console import _color_allowed, err, out, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.pilot.api import Prepared
@@ -214,9 +214,7 @@ def render_result(result: dict[str, Any]) -> None:
 
 
 def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+    return safe_markup(text, one_line=True)
 
 
 def _render_per_entry(per_entry: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamcli.playbooks.proposals import past_tense
-from dreamcli.ui.console import err, note, out
+from dreamcli.ui.console import err, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
@@ -17,10 +17,9 @@ def _ver(version: Any) -> str:
     return "(none)" if version is None else f"v{version}"
 
 
-def _esc(text: Any) -> str:
-    from rich.markup import escape
-
-    return escape("" if text is None else str(text))
+def _esc(text: Any, *, one_line: bool = True) -> str:
+    """Untrusted text as markup printing it as it is (`safe_markup`): on one line unless told."""
+    return safe_markup(text, one_line=one_line)
 
 
 def render_list(rows: list[dict[str, Any]]) -> None:
@@ -51,7 +50,7 @@ def render_playbook_view(data: dict[str, Any]) -> None:
     c.print(f"[bold]{_esc(data['name'])}[/]  v{data['version']}  [dim]updated {_esc(data['updated'] or '-')}"
             f"  ~{data['tokens']} tokens[/]")
     if data["description"]:
-        c.print(_esc(data["description"]))
+        c.print(_esc(data["description"], one_line=False))
     scope = data.get("scope") or {}
     if scope:
         c.print("[dim]scope: " + _esc(", ".join(f"{k}={v}" for k, v in scope.items())) + "[/]")
@@ -60,11 +59,11 @@ def render_playbook_view(data: dict[str, Any]) -> None:
         if e["section"] != section:
             section = e["section"]
             c.print(f"\n[bold underline]{_esc(section or '(no section)')}[/]")
-        text = _esc(e["text"]).replace("\n", "\n    ")
-        c.print(f"  [cyan]{e['id']}[/]  {text}")
+        text = _esc(e["text"], one_line=False).replace("\n", "\n    ")
+        c.print(f"  [cyan]{_esc(e['id'])}[/]  {text}")
         meta = f"helpful {e['helpful']} · harmful {e['harmful']} · {count(len(e['sources']), 'session')}"
         if e["first_seen"] or e["last_seen"]:
-            meta += f" · seen {e['first_seen'] or '?'} → {e['last_seen'] or '?'}"
+            meta += f" · seen {_esc(e['first_seen'] or '?')} → {_esc(e['last_seen'] or '?')}"
         c.print(f"    [dim]{meta}[/]")
     if not data["entries"]:
         c.print("\n[dim](no entries)[/]")
@@ -90,7 +89,9 @@ class _Lines:
         self.lines: list[list[tuple[str, str]]] = []
 
     def add(self, *segments: tuple[str, str] | str) -> None:
-        self.lines.append([(seg, "") if isinstance(seg, str) else seg for seg in segments])
+        """One line; its text is untrusted, so each control character (a newline too) is neutralised."""
+        self.lines.append([(neutralise_controls(seg, one_line=True), "") if isinstance(seg, str)
+                           else (neutralise_controls(seg[0], one_line=True), seg[1]) for seg in segments])
 
     def emit(self, which: str = "out", width: int | None = None) -> None:
         """Write to stdout ("out") or stderr ("err"); Rich is only loaded when colour is on. With a
@@ -212,14 +213,14 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         head.append(("  edited by reviewer", "magenta"))
     lines.add("")
     lines.add(*head)
-    old = item.get("old_text")
+    old = neutralise_controls(item["old_text"]) if item.get("old_text") else None  # before the layout
     if item.get("merged"):
-        parts = [f"[{m['entry_id']}] {m['text'] or '(gone)'}" for m in item["merged"]]
+        parts = [neutralise_controls(f"[{m['entry_id']}] {m['text'] or '(gone)'}") for m in item["merged"]]
         old = "\n".join(([f"[{item['entry_id']}] {old}"] if old else []) + parts)
-    new = item.get("new_text")
+    new = neutralise_controls(item["new_text"]) if item.get("new_text") else None
     if change == "counts":
-        new = "counts: " + ", ".join(f"{k}={v}" for k, v in (item.get("metadata") or {}).items()
-                                     if k in ("helpful", "harmful", "last_seen"))
+        new = neutralise_controls("counts: " + ", ".join(f"{k}={v}" for k, v in (item.get("metadata") or {}).items()
+                                                         if k in ("helpful", "harmful", "last_seen")))
     col = max((width - 5) // 2, 20)
     left = _wrap(old, col) or ["(none)"]
     right = _wrap(new, col) or ["(removed)"]
@@ -309,7 +310,7 @@ def render_history(name: str, versions: list[dict[str, Any]]) -> None:
 def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None:
     c = out()
     for f in findings:
-        c.print(f"[cyan]{f['entry_id']}[/] {_finding(f)}")
+        c.print(f"[cyan]{_esc(f['entry_id'])}[/] {_finding(f)}")
     blocks = sum(1 for f in findings if f.get("severity") == "block")
     err().print(f"{_esc(name)}: {count(entries, 'entry')}, {count(len(findings), 'finding')} ({blocks} blocking)")
 
@@ -327,7 +328,7 @@ def render_audit(records: list[dict[str, Any]]) -> None:
         v = ""
         if r.get("version_before") is not None or r.get("version_after") is not None:
             v = f"{_ver(r.get('version_before'))} → {_ver(r.get('version_after'))}"
-        ids = r.get("entry_ids") or []
+        ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
         shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
         table.add_row(_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
                       _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-"))

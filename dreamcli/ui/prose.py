@@ -44,12 +44,13 @@ def say(console: Console, text: str, *, indent: str = "", hanging: str | None = 
         style: str | None = None) -> None:
     """Print `text` wrapped to the console's prose width. `markup`, the same text with Rich markup, is
     printed instead when the text fits on one line (colour for short lines, plain wrapped text else)."""
-    from rich.markup import escape
+    from dreamcli.ui.console import neutralise_controls, safe_markup
 
+    text = neutralise_controls(text)  # untrusted (a proposal's text): no terminal sequence acts
     width = prose_width(console)
     lines = wrap(text, width, indent=indent, hanging=hanging)
     if markup is not None and len(lines) == 1:
-        console.print(markup, markup=True, highlight=False, soft_wrap=True)
+        console.print(neutralise_controls(markup), markup=True, highlight=False, soft_wrap=True)
         return
     for line in lines:
-        console.print(escape(line), markup=True, highlight=False, soft_wrap=True, style=style)
+        console.print(safe_markup(line), markup=True, highlight=False, soft_wrap=True, style=style)

@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.ui.console import _color_allowed, err
+from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
@@ -71,7 +71,7 @@ class RunView(RunCallbacks):
             if self.color:
                 err().print(markup, markup=True, highlight=False, soft_wrap=True)
             else:
-                sys.stderr.write(plain + "\n")
+                sys.stderr.write(neutralise_controls(plain) + "\n")
                 sys.stderr.flush()
 
     def _end_text_line(self) -> None:
@@ -82,9 +82,7 @@ class RunView(RunCallbacks):
 
     @staticmethod
     def _esc(text: str) -> str:
-        from rich.markup import escape
-
-        return escape(text)
+        return safe_markup(text)
 
     # --- callbacks --------------------------------------------------------------------------
     def on_start(self, info: StartInfo) -> None:
@@ -110,7 +108,7 @@ class RunView(RunCallbacks):
             return
         self.waiting.disarm()
         with self._lock:
-            sys.stderr.write(text)
+            sys.stderr.write(neutralise_controls(text))  # the model's text: no terminal sequence acts
             sys.stderr.flush()
             self._mid_line = not text.endswith("\n")
             self.streamed = True
@@ -184,11 +182,11 @@ class RunView(RunCallbacks):
 
         self.waiting.disarm()
         what = "Run command" if kind == "command" else "Write file"
-        scope = always_pattern(kind, detail)
+        scope = neutralise_controls(always_pattern(kind, detail), one_line=True)  # shown only
         with self._lock:
             self._end_text_line()
-            sys.stderr.write(f"{what}: {detail}\n  allow? [y]es, [N]o, [a]lways '{scope}' this session, "
-                             f"[w] '{scope}' in this workspace: ")
+            sys.stderr.write(f"{what}: {neutralise_controls(detail)}\n  allow? [y]es, [N]o, [a]lways '{scope}' this "
+                             f"session, [w] '{scope}' in this workspace: ")
             sys.stderr.flush()
             try:
                 answer = sys.stdin.readline().strip().lower()
@@ -202,8 +200,11 @@ class RunView(RunCallbacks):
 
 
 def print_final(text: str) -> None:
-    """The final answer on stdout (data), plain."""
+    """The final answer on stdout (data), plain; on a terminal its control characters are neutralised."""
     if text:
+        isatty = getattr(sys.stdout, "isatty", None)
+        if isatty and isatty():
+            text = neutralise_controls(text)
         sys.stdout.write(text.rstrip("\n") + "\n")
         sys.stdout.flush()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from dreamcli.numbers import finite
 from dreamcli.sessions.content import content_blocks, result_text
-from dreamcli.ui.console import err, note, out
+from dreamcli.ui.console import err, note, out, safe_markup
 from dreamcli.ui.plural import count
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
@@ -28,12 +28,10 @@ def _cost(value: Any) -> str:
     return "-" if cost is None else f"${cost:.4f}"
 
 
-def _m(value: Any) -> str:
-    """Any value from a log (untrusted: a string holding `[/]`, a number where a name belongs) as Rich
-    markup that prints it as it is."""
-    from rich.markup import escape
-
-    return escape(value if isinstance(value, str) else str(value))
+def _m(value: Any, *, one_line: bool = True) -> str:
+    """Any value from a log (untrusted: a string holding `[/]` or a terminal sequence, a number where a
+    name belongs) as Rich markup that prints it as it is (`safe_markup`); on one line unless told."""
+    return safe_markup(value if isinstance(value, str) else str(value), one_line=one_line)
 
 
 def _styled(value: Any, styles: dict[str, str]) -> str:
@@ -49,7 +47,6 @@ def render_session_list(rows: Iterable[Any]) -> None:
     if not rows:
         note("no sessions match")  # plain on a pipe: an empty listing starts no Rich console
         return
-    from rich.markup import escape
 
     from dreamcli.ui.tables import Col, print_table
 
@@ -67,7 +64,7 @@ def render_session_list(rows: Iterable[Any]) -> None:
         table_rows.append([
             indent + _m(s.session_id),
             _m(s.started[:19].replace("T", " ")) if isinstance(s.started, str) and s.started else "-",
-            escape(str(s.task or "-")),
+            _m(s.task or "-"),
             _styled(s.status, _STATUS_STYLE),
             "-" if s.turns is None else _m(s.turns),
             _fmt_tokens(s.tokens),
@@ -110,25 +107,25 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
                     con.print(f"playbook {_m(pb.get('playbook'))} v{_m(pb.get('version'))}: "
                               f"{count(len(ids) if isinstance(ids, list) else 0, 'entry')} in context", style="dim")
             if task.get("prompt"):
-                con.print(f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000))}")
+                con.print(f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000), one_line=False)}")
                 prompt_shown = str(task["prompt"])
         elif t == "message":
             if _render_message(con, e, tools, prompt_shown):
                 prompt_shown = None
         elif t == "outcome.evaluation":
-            why = _m(_short(e.get("explanation") or "", 300))
+            why = _m(_short(e.get("explanation") or "", 300), one_line=False)
             con.print(f"[bold]evaluation[/] {_m(e.get('outcome'))} #{_m(e.get('iteration'))}: "
                       f"{_styled(e.get('result'), _OUTCOME_STYLE)}  {why}")
         elif t == "subagent":
             con.print(f"[bold yellow]sub-agent {_m(e.get('event'))}[/] {_m(e.get('child_session_id'))} "
-                      f"{_m(_short(e.get('brief') or '', 120))} {_m(e.get('status') or '')}")
+                      f"{_m(_short(e.get('brief') or '', 120), one_line=False)} {_m(e.get('status') or '')}")
         elif t == "session.end":
             totals = e.get("totals") or {}
             tokens = [totals.get(k) for k in ("input_tokens", "output_tokens")]
             con.print(f"[bold]end[/] {_styled(e.get('status'), _STATUS_STYLE)}  turns={_m(totals.get('turns', '-'))} "
                       f"tokens={sum(n for n in tokens if isinstance(n, int | float))} "
                       f"cost={_cost(totals.get('cost_usd'))}"
-                      + (f"  [red]{_m(e.get('error'))}[/]" if e.get("error") else ""))
+                      + (f"  [red]{_m(e.get('error'), one_line=False)}[/]" if e.get("error") else ""))
     if children:
         render_children_tree(children)
     for g in grades:
@@ -152,13 +149,13 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
                 hid = True
                 continue
             style = "bold cyan" if role == "user" else "bold magenta"
-            con.print(f"[{style}]{_m(role)}[/] {_m(text)}")
+            con.print(f"[{style}]{_m(role)}[/] {_m(text, one_line=False)}")
         elif bt == "tool_use":
             dur = finite(tools.get(str(b.get("id", "")), {}).get("duration_ms"))
-            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200))}"
+            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200), one_line=False)}"
                       + (f" [dim]({dur:.0f} ms)[/]" if dur is not None else ""))
         elif bt == "tool_result":
-            text = _m(_short(result_text(b.get("content")), 300))
+            text = _m(_short(result_text(b.get("content")), 300), one_line=False)
             if b.get("is_error"):
                 con.print(f"  [bold red]✗ error[/] [red]{text}[/]")
             else:
@@ -169,7 +166,6 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
 def render_children_tree(children: list[dict[str, Any]]) -> None:
     """A lead's sub-agents as a tree: status, turns, tokens, cost, then the brief and the final answer
     (or the error) of each child."""
-    from rich.markup import escape
     from rich.tree import Tree
 
     tree = Tree(f"[bold]sub-agents ({len(children)})[/]", guide_style="dim")
@@ -185,9 +181,9 @@ def render_children_tree(children: list[dict[str, Any]]) -> None:
             facts.append(f"${c['cost_usd']:.4f}")
         node = tree.add(f"[bold]{_m(c.get('session_id'))}[/]  " + " · ".join(facts))
         if c.get("brief"):
-            node.add(f"[cyan]brief[/] {escape(_short(c['brief'], 300))}")
+            node.add(f"[cyan]brief[/] {_m(_short(c['brief'], 300), one_line=False)}")
         if c.get("error") and status != "completed":
-            node.add(f"[red]error[/] {escape(_short(str(c['error']), 300))}")
+            node.add(f"[red]error[/] {_m(_short(str(c['error']), 300), one_line=False)}")
         if c.get("final_text"):
-            node.add(f"[magenta]answer[/] {escape(_short(c['final_text'], 600))}")
+            node.add(f"[magenta]answer[/] {_m(_short(c['final_text'], 600), one_line=False)}")
     out().print(tree)

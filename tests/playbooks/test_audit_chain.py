@@ -52,7 +52,7 @@ def test_each_line_links_to_the_one_before_and_the_head_anchors_the_end(reviewed
     code, out = _verify(reviewed)
     assert code == 0 and out["ok"] and out["chained_lines"] == 2
     assert out["playbooks"] == [{"playbook": "legal", "ok": True, "live_hash": out["playbooks"][0]["live_hash"],
-                                 "recorded_hash": out["playbooks"][0]["live_hash"], "line": 2,
+                                 "recorded_hash": out["playbooks"][0]["live_hash"], "line": 1,
                                  "reason": "matches its last recorded change"}]
 
 
@@ -80,7 +80,8 @@ def test_a_hand_edited_playbook_fails_verification(reviewed: Workspace) -> None:
     path = reviewed.playbooks_dir / "legal.md"
     path.write_text(path.read_text().replace("A new lesson.", "A quietly changed lesson."))
     code, out = _verify(reviewed)
-    assert code == 1 and out["first_problem"].startswith("playbook legal:") and "audit line 2" in out["first_problem"]
+    # line 1 (the approval) made it; the rejection on line 2 changed no playbook and vouches for nothing
+    assert code == 1 and out["first_problem"].startswith("playbook legal:") and "audit line 1" in out["first_problem"]
     write_playbook(reviewed, "handmade", [("pb-cccc0001", "S", "By hand.")])
     _, out = _verify(reviewed)
     assert any(p["playbook"] == "handmade" and "no audit record" in p["reason"] for p in out["playbooks"])
