@@ -248,8 +248,8 @@ class _Applier:
             return self.memory[path].after
         try:
             return path.read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-            return None
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, UnicodeDecodeError):
+            return None  # absent or not a file: approval.check_memory_targets refuses writing there
 
 
 def memory_path(ws: Workspace, store: str, path: str) -> Path:

@@ -74,6 +74,22 @@ def test_a_memory_target_under_a_file_is_refused_before_the_commit(ws: Workspace
         check_memory_targets([*fine, MemoryChange(mem / "medical" / "notes.md", None, "notes", root=mem)])
 
 
+def test_a_memory_path_under_a_file_is_a_one_line_error_through_approve(ws: Workspace) -> None:
+    write_playbook(ws, "legal", [("pb-aaaaaa01", "Tools", "Use pandoc.")], version=1)
+    mem = ws.memory_store("default") / "memories"
+    mem.mkdir(parents=True)
+    (mem / "medical").write_text("a file where a folder belongs")
+    write_dream(ws, DREAM, "legal", [
+        op("pb-new00001", text="A lesson."),
+        op("mem-0000001b", "create", target="memory", path="/memories/medical/notes.md", text="Notes."),
+    ], base_version=1)
+    before = _tree(ws.playbooks_dir)
+    r = _run(ws, "playbooks", "approve", DREAM, "--all", "--yes")
+    assert r.exit_code == 2, r.output
+    assert "internal error" not in r.output and "not a directory" in r.output
+    assert _tree(ws.playbooks_dir) == before and audit(ws) == []
+
+
 # --- 3: front matter without limits ---------------------------------------------------------------------
 
 
