@@ -7,7 +7,31 @@ import json
 import re
 from typing import Any
 
-_FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
+FENCE = "```"
+
+
+def fenced_objects(text: str) -> list[str]:
+    """The `{...}` bodies of fenced blocks (```json or ```), in order, in one pass over the fences (a
+    backtracking regex was quadratic on many unclosed fences). A fence whose block is not an object is
+    tried as the opening of the next block."""
+    fences: list[int] = []
+    at = text.find(FENCE)
+    while at >= 0:
+        fences.append(at)
+        at = text.find(FENCE, at + len(FENCE))
+    out: list[str] = []
+    i = 0
+    while i + 1 < len(fences):
+        body = text[fences[i] + len(FENCE):fences[i + 1]]
+        if body.startswith("json"):
+            body = body[4:]
+        body = body.strip()
+        if body.startswith("{") and body.endswith("}"):
+            out.append(body)
+            i += 2
+        else:
+            i += 1
+    return out
 
 
 def json_object_in_text(text: str, key: str) -> Any:
@@ -18,7 +42,7 @@ def json_object_in_text(text: str, key: str) -> Any:
     if not text:
         return None
     parsed: list[Any] = []
-    for candidate in [m.group(1) for m in _FENCED_JSON.finditer(text)] + [text]:
+    for candidate in [*fenced_objects(text), text]:
         with contextlib.suppress(ValueError, RecursionError):
             parsed.append(json.loads(candidate))
     for obj in parsed:

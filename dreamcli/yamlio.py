@@ -2,10 +2,13 @@
 
 Loading has limits, so a hostile or broken file is a clear InputError (exit 2) and never a hang or an
 internal error: at most MAX_DEPTH levels of nesting and MAX_NODES values once aliases are expanded
-(a "billion laughs" alias bomb or a recursive alias is refused before anything is built)."""
+(a "billion laughs" alias bomb or a recursive alias is refused before anything is built), no key twice
+in one mapping, and only regular files of at most MAX_FILE_BYTES (a FIFO or a device never hangs a load)."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +35,12 @@ class LocatedYaml:
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
-def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str) -> None:
+def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str, *, unique_keys: bool = False) -> None:
     """Record the line of every value path, refusing nesting deeper than MAX_DEPTH and more than
-    MAX_NODES values (aliases expanded)."""
+    MAX_NODES values (aliases expanded), and with `unique_keys` a key given twice in one mapping."""
     import yaml
 
     stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
@@ -52,6 +56,8 @@ def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str) -> None:
             raise InputError(f"nested deeper than {MAX_DEPTH} levels (or a recursive alias)", file=file, line=line)
         lines.setdefault(path, line)
         if isinstance(node, yaml.MappingNode):
+            if unique_keys:
+                _unique_keys(node, path, file)
             for key_node, value_node in reversed(node.value):
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise InputError("a key must be plain text", file=file, line=key_node.start_mark.line + 1)
@@ -63,6 +69,21 @@ def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str) -> None:
                 stack.append((node.value[i], (*path, i)))
 
 
+def _unique_keys(node: Any, path: tuple[Any, ...], file: str) -> None:
+    """Refuse a key given twice in one mapping (YAML would keep the last one silently)."""
+    import yaml
+
+    seen: set[str] = set()
+    for key_node, _value in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        if key_node.value in seen:
+            where = ".".join(str(p) for p in (*path, key_node.value))
+            raise InputError(f"duplicate key {key_node.value!r} (each key once)", file=file,
+                             line=key_node.start_mark.line + 1, field=where)
+        seen.add(key_node.value)
+
+
 def load_yaml_text(text: str, file: str) -> LocatedYaml:
     import yaml
 
@@ -70,7 +91,7 @@ def load_yaml_text(text: str, file: str) -> LocatedYaml:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
-            _walk(node, lines, file)
+            _walk(node, lines, file, unique_keys=True)
         data = yaml.safe_load(text)
     except RecursionError:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file) from None
@@ -84,17 +105,47 @@ def load_yaml_text(text: str, file: str) -> LocatedYaml:
 
 
 def load_yaml_file(path: Path) -> LocatedYaml:
+    return load_yaml_text(read_text_file(path, what="a YAML file"), str(path))
+
+
+def _null_device() -> int | None:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return os.stat(os.devnull).st_rdev
+    except OSError:
+        return None
+
+
+def read_text_file(path: Path | str, *, what: str = "a text file", limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; InputError (exit 2, naming the file)
+    for anything else: missing, a directory, a FIFO or a device (opened without blocking, never read),
+    too large, not UTF-8."""
+    file = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a YAML file", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=str(path)) from None
+        raise InputError("file not found", file=file) from None
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", file=str(path)) from None
-    return load_yaml_text(text, str(path))
+        raise InputError(f"cannot read: {e.strerror}", file=file) from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode) and os.fstat(fd).st_size > limit:
+            raise InputError(f"larger than {limit // (1024 * 1024)} MiB, expected {what}", file=file)
+        if stat.S_ISDIR(mode):
+            raise InputError(f"is a directory, expected {what}", file=file)
+        if stat.S_ISCHR(mode) and os.fstat(fd).st_rdev == _null_device():
+            return ""  # /dev/null: "no file" (DREAMCLI_CONFIG=/dev/null)
+        if not stat.S_ISREG(mode):
+            raise InputError(f"not a regular file (a FIFO or a device?), expected {what}", file=file)
+        try:
+            data = f.read(limit + 1)
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", file=file) from None
+    if len(data) > limit:
+        raise InputError(f"larger than {limit // (1024 * 1024)} MiB, expected {what}", file=file)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=file) from None
 
 
 def validation_error(err: Any, doc: LocatedYaml) -> InputError:

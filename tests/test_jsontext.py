@@ -19,3 +19,18 @@ def test_without_the_key_the_first_value_is_returned_for_validation() -> None:
     assert json_object_in_text('```json\n{"other": 2}\n```', "verdicts") == {"other": 2}
     assert json_object_in_text("no json here", "verdicts") is None
     assert json_object_in_text("   ", "verdicts") is None
+
+
+def test_fenced_extraction_is_linear_on_many_unclosed_fences() -> None:
+    import time
+
+    text = "```{}x" * 30_000  # quadratic before: every fence scanned to the end (~20 s)
+    start = time.perf_counter()
+    json_object_in_text(text, "verdicts")
+    assert time.perf_counter() - start < 3
+
+
+def test_fenced_blocks_in_order_and_a_non_json_block_skipped() -> None:
+    text = '```python\nx = 1\n```\n```json\n{"verdicts": [1]}\n```\n``` {"verdicts": [2]} ```'
+    assert json_object_in_text(text, "verdicts") == {"verdicts": [1]}
+    assert json_object_in_text('```\n{"a": 1}\n```', "a") == {"a": 1}

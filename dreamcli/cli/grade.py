@@ -119,6 +119,7 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[st
     from dreamcli.outcomes.report import JsonStream, Totals
     from dreamcli.outcomes.selection import JobSource, Selection
     from dreamcli.ui import grade_view
+    from dreamcli.ui.console import warn
 
     source = JobSource(ws, Selection(ids=ids, last=last, since=since, task=task), spec)
     jobs: Iterable[Job] = source
@@ -126,7 +127,8 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[st
         from dreamcli.outcomes.batch import run_batch
 
         jobs = list(source)
-        run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status)
+        run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status,
+                  on_warning=warn)
         grader.options.allow_model_calls = False
     totals = Totals()
     stream = JsonStream(sys.stdout, grader.redactor) if as_json else None

@@ -1,7 +1,9 @@
 """Deterministic checks (docs/outcomes.md, "Specs"; adding one: docs/architecture.md), run first and needing no model.
 
 Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
-cannot run (missing workdir, file outside the workdir, command timeout) fails: no evidence, no pass.
+cannot run (missing workdir, file outside the workdir or not a regular file, a file read only in part,
+command timeout) fails: no evidence, no pass. Reasons and evidence are redacted whole and only then cut
+(a secret cut in half is no longer recognised by the store's redactor).
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ import signal
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dreamcli.outcomes.evidence import RunView, read_workdir_text
+from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text
 from dreamcli.outcomes.spec import Check, Criterion
+from dreamcli.redaction import Redactor, default_redactor
 
 READ_LIMIT = 10 * 1024 * 1024
 EVIDENCE_LIMIT = 200
+REASON_LIMIT = 500  # a check's reason, and a grader's (scoring.py), as stored in grades.jsonl
 OUTPUT_TAIL = 400
+OUTPUT_SCAN = 256 * 1024  # the end of a command's output that is redacted before its tail is kept
 
 
 @dataclass
@@ -40,23 +46,32 @@ class CriterionResult:
                 "reason": self.reason, "evidence": self.evidence, "flaky": self.flaky}
 
 
-def run_criterion_check(criterion: Criterion, run: RunView, *,
-                        running: RunningCommands | None = None) -> CriterionResult:
+def run_criterion_check(criterion: Criterion, run: RunView, *, running: RunningCommands | None = None,
+                        redactor: Redactor | None = None) -> CriterionResult:
     assert criterion.check is not None
-    passed, reason, evidence = run_check(criterion.check, run, running=running)
+    passed, reason, evidence = run_check(criterion.check, run, running=running, redactor=redactor)
     return CriterionResult(criterion.id, passed, reason, evidence[:EVIDENCE_LIMIT], criterion.weight, "check")
 
 
-def run_check(check: Check, run: RunView, *, running: RunningCommands | None = None) -> tuple[bool, str, str]:
+def run_check(check: Check, run: RunView, *, running: RunningCommands | None = None,
+              redactor: Redactor | None = None) -> tuple[bool, str, str]:
     """(passed, reason, evidence) with `negate` applied; `running` tracks command checks (to kill them on
-    an interrupt)."""
+    an interrupt). Reason and evidence are redacted with `redactor` (default: the built-in rules) before
+    anything is cut; the reason is cut at REASON_LIMIT."""
+    red = redactor or default_redactor()
     if check.type == "command":
-        passed, reason, evidence = _command(check, run, running)
+        passed, reason, evidence = _command(check, run, running, red)
     else:
-        passed, reason, evidence = _RUNNERS[check.type](check, run)
+        passed, reason, evidence = _RUNNERS[check.type](check, run, red)
+    reason = clip(red.redact_text(reason), REASON_LIMIT)
     if check.negate and passed is not None:
         return (not passed), f"negated: {reason}", evidence
     return bool(passed), reason, evidence
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut at `limit` characters (redact it first)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Each runner returns (passed | None, reason, evidence); None means the check could not run (fails
@@ -72,10 +87,17 @@ def _target(check: Check, run: RunView) -> tuple[str | None, str]:
     text, note = read_workdir_text(run.workdir, check.in_, limit=READ_LIMIT)
     if text is None:
         return None, f"{check.in_}: {note}"
+    if note == TRUNCATED:  # what was not read may hold the value (or not): the check cannot run
+        return None, f"{check.in_}: only the first {_size(READ_LIMIT)} could be read (the file is larger)"
     return text, check.in_
 
 
-def _contains(check: Check, run: RunView) -> Outcome:
+def _size(n: int) -> str:
+    mib = 1024 * 1024
+    return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
+
+
+def _contains(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
@@ -83,20 +105,45 @@ def _contains(check: Check, run: RunView) -> Outcome:
     i = text.find(value)
     if i < 0:
         return False, f"{where} does not contain {value!r}", ""
-    return True, f"{where} contains {value!r}", _around(text, i, len(value))
+
+    def again(safe: str) -> tuple[int, int] | None:
+        j = safe.find(value)
+        return (j, j + len(value)) if j >= 0 else None
+
+    return True, f"{where} contains {value!r}", _match_evidence(text, i, i + len(value), red, again)
 
 
-def _regex(check: Check, run: RunView) -> Outcome:
+def _regex(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
-    m = re.search(str(check.value), text)
+    pattern = re.compile(str(check.value))
+    m = pattern.search(text)
     if m is None:
         return False, f"{where} has no match for /{check.value}/", ""
-    return True, f"{where} matches /{check.value}/", _around(text, m.start(), max(1, m.end() - m.start()))
+
+    def again(safe: str) -> tuple[int, int] | None:
+        m2 = pattern.search(safe)
+        return m2.span() if m2 is not None else None
+
+    return True, f"{where} matches /{check.value}/", _match_evidence(text, m.start(), m.end(), red, again)
 
 
-def _file_exists(check: Check, run: RunView) -> Outcome:
+def _match_evidence(text: str, start: int, end: int, red: Redactor,
+                    again: Callable[[str], tuple[int, int] | None]) -> str:
+    """The text around a match, cut from the whole text redacted (the match found again in it, or, when
+    the redaction took it, about where it was)."""
+    safe = red.redact_text(text)
+    if safe is text:
+        return _around(text, start, end)
+    span = again(safe)
+    if span is None:
+        at = min(len(red.redact_text(text[:start])), len(safe))
+        span = (at, at)
+    return _around(safe, *span)
+
+
+def _file_exists(check: Check, run: RunView, red: Redactor) -> Outcome:
     from dreamcli.outcomes.evidence import OutsideWorkdir, resolve_in_workdir
 
     if not run.workdir:
@@ -112,7 +159,7 @@ def _file_exists(check: Check, run: RunView) -> Outcome:
     return True, f"{check.in_} exists", f"{size} bytes"
 
 
-def _json_schema(check: Check, run: RunView) -> Outcome:
+def _json_schema(check: Check, run: RunView, red: Redactor) -> Outcome:
     from jsonschema.validators import validator_for
 
     text, where = _target(check, run)
@@ -121,13 +168,13 @@ def _json_schema(check: Check, run: RunView) -> Outcome:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as e:
-        return False, f"{where} is not valid JSON: {e}", text[:EVIDENCE_LIMIT]
+        return False, f"{where} is not valid JSON: {e}", red.redact_text(text)[:EVIDENCE_LIMIT]
     schema = check.resolved_schema or {}
     validator = validator_for(schema)(schema)
     error = next(iter(validator.iter_errors(data)), None)
     if error is not None:
         at = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        return False, f"{where} does not match the schema at {at}: {error.message[:200]}", ""
+        return False, f"{where} does not match the schema at {at}: {red.redact_text(error.message)}", ""
     return True, f"{where} matches the schema", ""
 
 
@@ -171,7 +218,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _command(check: Check, run: RunView, running: RunningCommands | None = None) -> Outcome:
+def _command(check: Check, run: RunView, running: RunningCommands | None, red: Redactor) -> Outcome:
     """Run `check.run` in its own process group with its output in a temporary file (not a pipe: a
     daemon that keeps a pipe open would block the read). The group is always killed at the end, so
     nothing the command started in the background outlives the check."""
@@ -205,20 +252,25 @@ def _command(check: Check, run: RunView, running: RunningCommands | None = None)
             return None, f"`{check.run}` killed: grading was interrupted", ""
         if timed_out:
             return None, f"`{check.run}` timed out after {check.timeout:g} s", ""
-        tail = _tail(out)
+        tail = _tail(out, red)
     if proc.returncode == 0:
         return True, f"`{check.run}` exited 0", tail
     return False, f"`{check.run}` exited {proc.returncode}", tail
 
 
-def _tail(f: Any) -> str:
+def _tail(f: Any, red: Redactor) -> str:
+    """The last OUTPUT_TAIL characters of the output, cut from its last OUTPUT_SCAN bytes redacted (from
+    a line start, so no secret begins before what is redacted)."""
     size = f.seek(0, os.SEEK_END)
-    f.seek(max(0, size - OUTPUT_TAIL * 4))
-    return f.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:].strip()
+    f.seek(max(0, size - OUTPUT_SCAN))
+    data = f.read()
+    if size > OUTPUT_SCAN:
+        data = data[data.find(b"\n") + 1:] if b"\n" in data else b""
+    return red.redact_text(data.decode("utf-8", errors="replace"))[-OUTPUT_TAIL:].strip()
 
 
 def _budget(name: str, attr: str, fmt: str) -> Any:
-    def runner(check: Check, run: RunView) -> Outcome:
+    def runner(check: Check, run: RunView, red: Redactor) -> Outcome:
         actual = getattr(run, attr)
         limit = check.value
         shown = fmt.format(actual)
@@ -229,9 +281,9 @@ def _budget(name: str, attr: str, fmt: str) -> Any:
     return runner
 
 
-def _around(text: str, start: int, length: int) -> str:
+def _around(text: str, start: int, end: int) -> str:
     lo = max(0, start - 60)
-    hi = min(len(text), start + length + 60)
+    hi = min(len(text), max(end, start + 1) + 60)
     return ("…" if lo else "") + text[lo:hi].replace("\n", " ") + ("…" if hi < len(text) else "")
 
 

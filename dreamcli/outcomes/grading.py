@@ -167,7 +167,8 @@ class Grader:
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
         by_id: dict[str, CriterionResult] = {
-            c.id: run_criterion_check(c, run, running=self.commands) for c in spec.check_criteria}
+            c.id: run_criterion_check(c, run, running=self.commands, redactor=self.redactor)
+            for c in spec.check_criteria}
         judged = spec.grader_criteria
         if judged and self.options.checks_only:
             result.skipped = [c.id for c in judged]
@@ -191,7 +192,7 @@ class Grader:
                 result.cost_usd += cost_usd(t.model or model, t.usage, batch=t.batch)
                 result.cached_trials += int(t.cached)
                 result.model_trials += int(not t.cached)
-            by_id.update({c.id: c for c in majority(judged, trials)})
+            by_id.update({c.id: c for c in majority(judged, trials, redactor=self.redactor)})
             summary = next((t.summary for t in trials if t.summary), "")
         else:
             summary = ""
@@ -203,7 +204,8 @@ class Grader:
             return result
         result.score = weighted_score(result.criteria)
         result.result = decide(result.score, spec.pass_threshold, run_status=run.status)
-        result.explanation = explanation(result.criteria, result.score, spec.pass_threshold, summary)
+        result.explanation = explanation(result.criteria, result.score, spec.pass_threshold, summary,
+                                         redactor=self.redactor)
         return result
 
 

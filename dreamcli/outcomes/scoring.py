@@ -5,17 +5,23 @@ Results of one graded run (docs/grades.md):
 - `needs_revision`: below the threshold (the revision loop sends the failures back to the agent);
 - `failed`: below the threshold and the run itself did not complete (error, interrupted, no end);
 - `error`: unscored, the grader gave no usable verdict (never counted as a pass).
+
+The grader's own words are redacted whole, then cut (a secret cut in half is no longer recognised):
+a reason at REASON_LIMIT characters, its evidence at GRADER_EVIDENCE_LIMIT, the summary at SUMMARY_LIMIT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dreamcli.outcomes.checks import CriterionResult
+from dreamcli.outcomes.checks import REASON_LIMIT, CriterionResult, clip
 from dreamcli.outcomes.grader import TrialVerdicts
 from dreamcli.outcomes.spec import Criterion
+from dreamcli.redaction import Redactor, default_redactor
 
 EPSILON = 1e-9
+GRADER_EVIDENCE_LIMIT = 400
+SUMMARY_LIMIT = 2000
 INCOMPLETE_RUN = ("error", "interrupted", "incomplete")
 
 
@@ -32,9 +38,12 @@ def decide(score: float, threshold: float, *, run_status: str = "completed") -> 
     return "failed" if run_status in INCOMPLETE_RUN else "needs_revision"
 
 
-def majority(criteria: Sequence[Criterion], trials: Sequence[TrialVerdicts]) -> list[CriterionResult]:
+def majority(criteria: Sequence[Criterion], trials: Sequence[TrialVerdicts], *,
+             redactor: Redactor | None = None) -> list[CriterionResult]:
     """One result per grader criterion: passed when more than half the trials say so (a tie fails);
-    `flaky` when the trials disagree. Reason and evidence come from a trial that agrees with the vote."""
+    `flaky` when the trials disagree. Reason and evidence come from a trial that agrees with the vote,
+    redacted (`redactor`, default the built-in rules) and then cut."""
+    red = redactor or default_redactor()
     out = []
     n = len(trials)
     for c in criteria:
@@ -42,17 +51,17 @@ def majority(criteria: Sequence[Criterion], trials: Sequence[TrialVerdicts]) -> 
         yes = sum(1 for v in votes if v.passed)
         passed = yes * 2 > n
         chosen = next(v for v in votes if v.passed == passed) if any(v.passed == passed for v in votes) else votes[0]
-        reason = chosen.reason
-        if n > 1:
-            reason = f"{reason} ({yes}/{n} trials passed)"
-        out.append(CriterionResult(c.id, passed, reason, chosen.evidence[:400], c.weight, "grader",
-                                   flaky=0 < yes < n))
+        tally = f" ({yes}/{n} trials passed)" if n > 1 else ""
+        reason = clip(red.redact_text(chosen.reason), REASON_LIMIT - len(tally)) + tally
+        evidence = red.redact_text(chosen.evidence)[:GRADER_EVIDENCE_LIMIT]
+        out.append(CriterionResult(c.id, passed, reason, evidence, c.weight, "grader", flaky=0 < yes < n))
     return out
 
 
 def explanation(criteria: Sequence[CriterionResult], score: float | None, threshold: float,
-                summary: str = "") -> str:
-    """A short text for people and for the revision loop's feedback."""
+                summary: str = "", *, redactor: Redactor | None = None) -> str:
+    """A short text for people and for the revision loop's feedback (the grader's summary redacted, then
+    cut at SUMMARY_LIMIT)."""
     failing = [c for c in criteria if not c.passed]
     if score is None:
         return "not scored"
@@ -65,5 +74,5 @@ def explanation(criteria: Sequence[CriterionResult], score: float | None, thresh
     lines = [f"{head}; failing criteria:"]
     lines.extend(f"- {c.id}: {c.reason}" for c in failing)
     if summary:
-        lines.append(summary)
+        lines.append(clip((redactor or default_redactor()).redact_text(summary), SUMMARY_LIMIT))
     return "\n".join(lines)

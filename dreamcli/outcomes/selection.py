@@ -72,7 +72,8 @@ class JobSource:
         self.spec = spec
         self.specs = specs or SpecCache()
         self.skipped_no_spec: list[str] = []
-        self.explicit = [self._find(i) for i in selection.ids]  # fail fast on a wrong id (exit 2)
+        # fail fast on a wrong id (exit 2); a session named twice (or by id and by prefix) is graded once
+        self.explicit = list(dict.fromkeys(self._find(i) for i in selection.ids))
 
     def _find(self, ident: str) -> Path:
         from dreamcli.sessions.paths import find_session

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -17,17 +18,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from dreamcli.errors import InputError
-from dreamcli.yamlio import LocatedYaml, load_yaml_file, validation_error
+from dreamcli.yamlio import LocatedYaml, load_yaml_file, read_text_file, validation_error
 
 CHECK_TYPES = (
     "contains", "regex", "file_exists", "json_schema", "command", "max_turns", "max_cost_usd", "max_tool_errors",
 )
 MAX_ITERATIONS_LIMIT = 20
+MAX_WEIGHT = 1_000_000  # weights are relative: a bound keeps every sum of them finite
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict like the task file: no "yes" for a boolean, no "2" for a number (an int is a number)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class Check(_Strict):
@@ -40,7 +43,7 @@ class Check(_Strict):
     value: Any = None
     negate: bool = False
     run: str | None = None
-    timeout: float = Field(default=120, gt=0, le=3600)
+    timeout: float = Field(default=120, gt=0, le=3600, allow_inf_nan=False)
     # the JSON Schema a json_schema check validates against (value, or the file it names), resolved at load
     _schema: dict[str, Any] | None = PrivateAttr(default=None)
 
@@ -57,7 +60,7 @@ class Criterion(_Strict):
     id: str
     description: str | None = None
     check: Check | None = None
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=MAX_WEIGHT, allow_inf_nan=False)
 
     @property
     def kind(self) -> str:
@@ -76,7 +79,7 @@ class OutcomeSpec(_Strict):
     description: str = ""
     criteria: list[Criterion] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list)
-    pass_threshold: float = Field(default=1.0, ge=0, le=1)
+    pass_threshold: float = Field(default=1.0, ge=0, le=1, allow_inf_nan=False)
     max_iterations: int = Field(default=3, ge=1, le=MAX_ITERATIONS_LIMIT)
     grader: str | None = None
 
@@ -129,12 +132,7 @@ def load_spec(path: Path | str) -> OutcomeSpec:
     if path.suffix.lower() in (".md", ".markdown"):
         from dreamcli.outcomes.rubric_md import parse_markdown_rubric
 
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("file not found", file=str(path)) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read: {e}", file=str(path)) from None
+        text = read_text_file(path, what="a markdown rubric")
         data, lines = parse_markdown_rubric(text, str(path))
         doc = LocatedYaml(data, lines, str(path))
     else:
@@ -187,6 +185,9 @@ def _check_check(check: Check, doc: LocatedYaml, loc: tuple[Any, ...], base_dir:
                 raise _fail(doc, (*loc, key), f"only command checks take {key!r}")
     if t in ("command", "max_turns", "max_cost_usd", "max_tool_errors") and "in" in given:
         raise _fail(doc, (*loc, "in"), f"{t} checks do not read an answer or a file")
+    for key, text in (("in", check.in_), ("run", check.run or "")):
+        if "\0" in text:
+            raise _fail(doc, (*loc, key), "holds a NUL byte (no path or command can)")
     if not check.target_is_answer:
         _check_relative_path(check.in_, doc, (*loc, "in"))
     if t in ("contains", "regex"):
@@ -214,8 +215,9 @@ def _check_check(check: Check, doc: LocatedYaml, loc: tuple[Any, ...], base_dir:
             raise _fail(doc, (*loc, "value"), f"{t} needs a whole number >= 0")
     elif t == "max_cost_usd" and (
         isinstance(check.value, bool) or not isinstance(check.value, int | float) or check.value < 0
+        or (isinstance(check.value, float) and not math.isfinite(check.value))
     ):
-        raise _fail(doc, (*loc, "value"), "max_cost_usd needs a number >= 0 (US dollars)")
+        raise _fail(doc, (*loc, "value"), "max_cost_usd needs a finite number >= 0 (US dollars)")
 
 
 def _check_relative_path(value: str, doc: LocatedYaml, loc: tuple[Any, ...]) -> None:
@@ -234,15 +236,15 @@ def _load_schema(value: Any, doc: LocatedYaml, loc: tuple[Any, ...], base_dir: P
     from jsonschema.validators import validator_for
 
     if isinstance(value, str) and value.strip():
+        if "\0" in value:
+            raise _fail(doc, loc, "the schema file's path holds a NUL byte")
         schema_path = Path(value)
         if not schema_path.is_absolute():
             schema_path = base_dir / schema_path
         try:
-            schema = json.loads(schema_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise _fail(doc, loc, f"schema file not found: {schema_path}") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise _fail(doc, loc, f"cannot read schema file {schema_path}: {e}") from None
+            schema = json.loads(read_text_file(schema_path, what="a JSON Schema file"))
+        except InputError as e:
+            raise _fail(doc, loc, f"schema file: {e}") from None
         except (ValueError, RecursionError) as e:
             raise _fail(doc, loc, f"schema file {schema_path} is not valid JSON: {e}") from None
     elif isinstance(value, dict):
@@ -255,4 +257,86 @@ def _load_schema(value: Any, doc: LocatedYaml, loc: tuple[Any, ...], base_dir: P
         validator_for(schema).check_schema(schema)
     except SchemaError as e:
         raise _fail(doc, loc, f"invalid JSON Schema: {e.message}") from None
+    except RecursionError:
+        raise _fail(doc, loc, "invalid JSON Schema: nested too deeply") from None
+    problem = _ref_problem(schema)
+    if problem:
+        raise _fail(doc, loc, f"invalid JSON Schema: {problem}")
     return schema
+
+
+# Keywords whose subschemas apply to the same instance (a `$ref` cycle through them never ends) and
+# keywords whose values are data, not schemas.
+_IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+_DATA = ("const", "enum", "default", "examples")
+_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _ref_problem(schema: dict[str, Any]) -> str | None:
+    """Why the schema's references cannot be applied at grading time, or None. Only references inside
+    the schema itself ('#' or '#/json/pointer') that resolve, and no cycle of references that never
+    reads into the instance (it would recurse forever); nothing is ever fetched (http://, file://)."""
+    refs: list[str] = []
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _REF_KEYS:
+                    refs.append(value if isinstance(value, str) else repr(value))
+                elif key not in _DATA:
+                    stack.append(value)
+    for ref in refs:
+        if not ref.startswith("#"):
+            return f"$ref {ref[:80]!r}: only references inside the schema ('#/…'), never a file or a URL"
+        if _pointer(schema, ref) is None:
+            return f"$ref {ref[:80]!r} does not resolve inside the schema"
+    for ref in dict.fromkeys(refs):
+        seen: set[str] = set()
+        todo = [ref]
+        while todo:
+            r = todo.pop()
+            if r in seen:
+                if r == ref:
+                    return f"$ref {ref[:80]!r} refers back to itself without reading into the data"
+                continue
+            seen.add(r)
+            todo.extend(_in_place_refs(_pointer(schema, r)))
+    return None
+
+
+def _pointer(schema: Any, ref: str) -> Any:
+    from urllib.parse import unquote
+
+    node = schema
+    if ref in ("#", "#/"):
+        return node
+    if not ref.startswith("#/"):
+        return None
+    for part in ref[2:].split("/"):
+        part = unquote(part).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node if isinstance(node, dict | bool) else None
+
+
+def _in_place_refs(node: Any) -> list[str]:
+    """The references a schema applies to its own instance (directly or through allOf, not, if …)."""
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            out.extend(v for k, v in n.items() if k in _REF_KEYS and isinstance(v, str))
+            for key in _IN_PLACE:
+                sub = n.get(key)
+                stack.extend(sub.values() if key == "dependentSchemas" and isinstance(sub, dict) else [sub])
+    return out
