@@ -22,6 +22,13 @@ def render_verify(result: dict[str, Any]) -> None:
         sign = "[green]✓[/]" if p["ok"] else "[red]✗[/]"
         c.print(f"  {sign} playbook {safe_markup(p['playbook'], one_line=True)}: "
                 f"{safe_markup(p['reason'], one_line=True)}")
+    kept = result.get("history") or {}
+    for h in kept.get("problems", [])[:20]:
+        c.print(f"  [red]✗[/] kept version: {safe_markup(h.get('reason'), one_line=True)}")
+    if kept.get("checked"):
+        bad = len(kept.get("problems", []))
+        sign = "[green]✓[/]" if not bad else "[red]✗[/]"
+        c.print(f"  {sign} kept versions: {kept['checked'] - bad} of {kept['checked']} as recorded")
     sigs = result.get("signatures")
     if sigs:
         state = "[green]✓[/]" if not sigs["invalid"] else "[red]✗[/]"

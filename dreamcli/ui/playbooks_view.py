@@ -328,6 +328,8 @@ def render_audit(records: list[dict[str, Any]]) -> None:
         v = ""
         if r.get("version_before") is not None or r.get("version_after") is not None:
             v = f"{_ver(r.get('version_before'))} → {_ver(r.get('version_after'))}"
+        elif r.get("live_version") is not None:  # a review that changed no playbook: the version it saw
+            v = f"at {_ver(r.get('live_version'))}"
         ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
         shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
         table.add_row(_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),

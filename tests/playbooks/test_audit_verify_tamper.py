@@ -153,6 +153,9 @@ def test_a_tampered_kept_version_fails_verify_and_revert_refuses_it(approved: Wo
     code, out = _verify(approved)
     assert code == 1 and "v1" in out["first_problem"] and "audit line 1" in out["first_problem"]
     assert [(p["playbook"], p["version"]) for p in out["history"]["problems"]] == [("legal", 1)]
+    text = cli(approved, "playbooks", "audit", "--verify").stdout  # the text verdict names it too
+    assert "✗ kept version: its kept file (.history/legal/v1.md" in text
+    assert "kept versions: 1 of 2 as recorded" in text
     live = (approved.playbooks_dir / "legal.md").read_text()
     r = cli(approved, "playbooks", "revert", "legal", "1", "--yes")
     assert r.exit_code == 2 and "v1" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -165,3 +168,9 @@ def test_an_untampered_kept_version_still_reverts(approved: Workspace) -> None:
     _ok(cli(approved, "playbooks", "revert", "legal", "1", "--yes"))
     code, out = _verify(approved)
     assert code == 0 and out["history"]["checked"] == 3 and out["history"]["problems"] == []
+
+
+def test_the_listing_shows_the_version_a_reject_saw(approved: Workspace) -> None:
+    _ok(cli(approved, "playbooks", "reject", DREAM, "-e", "pb-aaaa0002", "--reason", "no", "--yes"))
+    rows = [line for line in cli(approved, "playbooks", "audit").stdout.splitlines() if " reject " in line]
+    assert rows and "at v1" in rows[0]
