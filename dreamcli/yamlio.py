@@ -69,6 +69,13 @@ def _walk(root: Any, lines: dict[tuple[Any, ...], int], file: str, *, unique_key
                 stack.append((node.value[i], (*path, i)))
 
 
+def check_limits(node: Any, file: str) -> None:
+    """Refuse a composed YAML node (`yaml.compose`) nested deeper than MAX_DEPTH or holding more than
+    MAX_NODES values once aliases are expanded: an InputError naming `file` and the line, raised before
+    anything is constructed. For readers with a loader of their own (playbook front matter)."""
+    _walk(node, {}, file)
+
+
 def _unique_keys(node: Any, path: tuple[Any, ...], file: str) -> None:
     """Refuse a key given twice in one mapping (YAML would keep the last one silently)."""
     import yaml

@@ -67,7 +67,7 @@ def _load(text: str, *, file: str | None, first_line: int) -> Any:
     checked before anything is built). Lines count from the file's first line."""
     import yaml
 
-    from dreamcli.yamlio import MAX_DEPTH, _walk
+    from dreamcli.yamlio import MAX_DEPTH, check_limits
 
     _Loader = _yaml()[0]
     padded = "\n" * (first_line - 1) + text  # so every mark is a line of the file
@@ -75,7 +75,7 @@ def _load(text: str, *, file: str | None, first_line: int) -> Any:
         node = yaml.compose(padded, Loader=_Loader)  # _Loader is a SafeLoader subclass
         if node is None:
             return None
-        _walk(node, {}, file or "front matter")  # yamlio's limits (its loader would read `updated` as a date)
+        check_limits(node, file or "front matter")  # yamlio's limits (its loader would read `updated` as a date)
         loader = _Loader(padded)
         try:
             return loader.construct_document(node)
