@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
+from dreamcli.errors import EXIT_USAGE
 from dreamcli.ids import ulid_at
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
@@ -103,3 +105,48 @@ def audit(ws: Workspace) -> list[dict[str, Any]]:
 
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+LOCAL_OPS = OPS_V1.replace("version: 1", "version: 2").replace("make lock", "make relock")
+
+
+def exported(tmp_path: Path, *, history: bool = True, sessions: bool = True) -> Path:
+    """A bundle directory exported from `make_workspace` (the import tests' `bundle_dir` fixtures)."""
+    from dreamcli.portability import export_playbooks
+
+    src = make_workspace(tmp_path / "src", sessions=sessions)
+    out = tmp_path / "bundle"
+    export_playbooks(src, output=str(out), include_history=history, include_sessions=sessions)
+    return out
+
+
+def destination(tmp_path: Path, *, local_ops: bool = False) -> Workspace:
+    """The workspace a bundle is imported into: empty, or holding a local `ops` at version 2."""
+    ws = Workspace(root=tmp_path / "dest", source="option")
+    ws.ensure()
+    if local_ops:
+        write_playbook(ws, "ops", LOCAL_OPS, history={2: LOCAL_OPS})
+    return ws
+
+def put(bundle: Path, rel: str, data: bytes) -> None:
+    """Write a member and list it with its checksum: a hand-made bundle that passes verification."""
+    (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
+    (bundle / rel).write_bytes(data)
+    m = json.loads((bundle / "manifest.json").read_text())
+    m["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (bundle / "manifest.json").write_text(json.dumps(m))
+
+def refused(dest: Workspace, bundle: Path, *words: str) -> str:
+    """Import must fail with exit 2, one line naming the problem, and leave the workspace as it was."""
+    before = tree(dest.root)
+    r = cli(dest.root, "import", str(bundle))
+    assert r.exit_code == EXIT_USAGE, r.output
+    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.output
+    for w in words:
+        assert w in r.stderr, r.stderr
+    after = tree(dest.root)
+    after.pop("state/locks/playbooks.lock", None)
+    before.pop("state/locks/playbooks.lock", None)
+    assert after == before
+    assert not (dest.state_dir / "import-staging").exists()
+    return r.stderr

@@ -12,44 +12,32 @@ from pathlib import Path
 
 import pytest
 
-from dreamcli.errors import EXIT_USAGE
 from dreamcli.portability import export_playbooks, import_bundle
 from dreamcli.workspace.home import Workspace
-from tests.portability.support import OPS_V1, audit, cli, make_workspace, tree, write_playbook
-
-LOCAL_OPS = OPS_V1.replace("version: 1", "version: 2").replace("make lock", "make relock")
+from tests.portability.support import (
+    LOCAL_OPS,
+    OPS_V1,
+    audit,
+    cli,
+    destination,
+    exported,
+    make_workspace,
+    refused,
+    tree,
+    write_playbook,
+)
 
 
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
-    src = make_workspace(tmp_path / "src")
-    out = tmp_path / "bundle"
-    export_playbooks(src, output=str(out), include_history=True, include_sessions=True)
-    return out
+    return exported(tmp_path)
 
 
 @pytest.fixture
 def dest(tmp_path: Path) -> Workspace:
-    ws = Workspace(root=tmp_path / "dest", source="option")
-    ws.ensure()
-    write_playbook(ws, "ops", LOCAL_OPS, history={2: LOCAL_OPS})
-    return ws
+    return destination(tmp_path, local_ops=True)
 
 
-def refused(dest: Workspace, bundle: Path, *words: str) -> str:
-    """Import must fail with exit 2, one line naming the problem, and leave the workspace as it was."""
-    before = tree(dest.root)
-    r = cli(dest.root, "import", str(bundle))
-    assert r.exit_code == EXIT_USAGE, r.output
-    assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.output
-    for w in words:
-        assert w in r.stderr, r.stderr
-    after = tree(dest.root)
-    after.pop("state/locks/playbooks.lock", None)
-    before.pop("state/locks/playbooks.lock", None)
-    assert after == before
-    assert not (dest.state_dir / "import-staging").exists()
-    return r.stderr
 
 
 def make_tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:

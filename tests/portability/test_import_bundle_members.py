@@ -10,26 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from dreamcli.portability import export_playbooks
 from dreamcli.workspace.home import Workspace
-from tests.portability.support import S1, make_workspace
-from tests.portability.test_import_bundle_bad import LOCAL_OPS, refused
-from tests.portability.test_import_bundle_playbooks_untrusted import put
+from tests.portability.support import LOCAL_OPS, S1, destination, exported, put, refused
 
 
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
-    src = make_workspace(tmp_path / "src")
-    out = tmp_path / "bundle"
-    export_playbooks(src, output=str(out), include_history=True, include_sessions=True)
-    return out
+    return exported(tmp_path)
 
 
 @pytest.fixture
 def dest(tmp_path: Path) -> Workspace:
-    ws = Workspace(root=tmp_path / "dest", source="option")
-    ws.ensure()
-    return ws
+    return destination(tmp_path)
 
 
 def rename_session(bundle: Path, old: str, new: str) -> str:

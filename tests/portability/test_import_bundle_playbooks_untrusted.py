@@ -4,17 +4,25 @@ or printed, history members must be `v<ASCII digits>.md` and parse as playbooks,
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from dreamcli.playbooks.store import history_versions
-from dreamcli.portability import export_playbooks, import_bundle
+from dreamcli.portability import import_bundle
 from dreamcli.workspace.home import Workspace
-from tests.portability.support import OPS_V1, audit, cli, make_workspace, tree, write_playbook
-from tests.portability.test_import_bundle_bad import LOCAL_OPS, refused
+from tests.portability.support import (
+    LOCAL_OPS,
+    OPS_V1,
+    audit,
+    cli,
+    destination,
+    exported,
+    put,
+    refused,
+    tree,
+)
 
 API_KEY = "sk-ant-api03-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH"
 PASSWORD = "hunter2secret"
@@ -22,27 +30,14 @@ PASSWORD = "hunter2secret"
 
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
-    src = make_workspace(tmp_path / "src", sessions=False)
-    out = tmp_path / "bundle"
-    export_playbooks(src, output=str(out), include_history=True)
-    return out
+    return exported(tmp_path, sessions=False)
 
 
 @pytest.fixture
 def dest(tmp_path: Path) -> Workspace:
-    ws = Workspace(root=tmp_path / "dest", source="option")
-    ws.ensure()
-    write_playbook(ws, "ops", LOCAL_OPS, history={2: LOCAL_OPS})
-    return ws
+    return destination(tmp_path, local_ops=True)
 
 
-def put(bundle: Path, rel: str, data: bytes) -> None:
-    """Write a member and list it with its checksum: a hand-made bundle that passes verification."""
-    (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
-    (bundle / rel).write_bytes(data)
-    m = json.loads((bundle / "manifest.json").read_text())
-    m["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    (bundle / "manifest.json").write_text(json.dumps(m))
 
 
 def edit(bundle: Path, rel: str, old: str, new: str) -> None:

@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from dreamcli.portability import export_playbooks, import_bundle
+from dreamcli.portability import import_bundle
 from dreamcli.sessions.paths import session_path
 from dreamcli.workspace.home import Workspace
-from tests.portability.support import S1, S2, audit, cli, make_workspace, tree
-from tests.portability.test_import_bundle_bad import refused
+from tests.portability.support import (
+    S1,
+    S2,
+    audit,
+    cli,
+    destination,
+    exported,
+    refused,
+    tree,
+)
 
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 PASSWORD = "Hunter2-Sup3r-S3cret"
@@ -22,17 +30,12 @@ PASSWORD = "Hunter2-Sup3r-S3cret"
 
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
-    src = make_workspace(tmp_path / "src")
-    out = tmp_path / "bundle"
-    export_playbooks(src, output=str(out), include_sessions=True)
-    return out
+    return exported(tmp_path, history=False)
 
 
 @pytest.fixture
 def dest(tmp_path: Path) -> Workspace:
-    ws = Workspace(root=tmp_path / "dest", source="option")
-    ws.ensure()
-    return ws
+    return destination(tmp_path)
 
 
 def member(bundle: Path, session_id: str) -> str:
