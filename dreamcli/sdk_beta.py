@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dreamcli.errors import ModelError
+
 MEMORY_TOOL_TYPE = "memory_20250818"
 
 
@@ -28,8 +30,8 @@ def memory_tool_param() -> dict[str, Any]:
 # shapes follow anthropic 2.17.0 (`anthropic/resources/beta/{sessions,memory_stores,dreams}`,
 # `anthropic/types/beta/`); the SDK sends the beta headers (`managed-agents-2026-04-01`,
 # `agent-memory-2026-07-22`, `dreaming-2026-04-21`) itself. Results are plain dicts
-# (`model_dump(mode="json")`), so nothing past this module sees an SDK type. Lists are iterated
-# with the SDK's own cursor pagination (`next_page` -> `page=`).
+# (`model_dump(mode="json")`), so nothing past this module sees an SDK type. Lists are read page by
+# page (`next_page` -> `page=`) by `_paged`, which stops a listing that would never end.
 
 # The lowest anthropic known to have every resource and parameter used here: 2.5.0 (the lowest declared;
 # tests/cloud pass on it and on 2.17.0). Older SDKs are refused by `managed_agents_missing`, not at import.
@@ -68,21 +70,76 @@ def _given(**kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
+class ListingError(ModelError):
+    """A listing the API never ends (a cursor repeated, a page of ids already seen): exit 3."""
+
+
+class ListingTooLong(ListingError):
+    """A listing longer than dreamcli reads (`cap`)."""
+
+    def __init__(self, message: str, cap: int) -> None:
+        super().__init__(message)
+        self.cap = cap
+
+
+MAX_SESSIONS_LISTED = 100_000  # without --limit: more sessions in one listing is an API that never ends
+MAX_EVENTS_PER_SESSION = 100_000  # a session with more is skipped (warned), never read into memory whole
+MAX_MEMORIES = 100_000  # a memory store with more is refused: its mirror would be incomplete
+MAX_EMPTY_PAGES = 10  # empty pages in a row that still name a next page
+
+
+def _paged(first: Any, what: str, *, cap: int, max_items: int | None = None) -> Iterator[dict[str, Any]]:
+    """The items of a cursor-paged listing, each id once, read page by page (not the SDK's auto-pagination,
+    which follows any cursor for ever). Stops after `max_items` items without asking for another page;
+    raises ListingError on a repeated cursor, a page whose ids were all seen before, or too many empty
+    pages, and ListingTooLong past `cap` items."""
+    page, cursors, seen, count, empty = first, set(), set(), 0, 0
+    while True:
+        items = [_dump(x) for x in (getattr(page, "data", None) or [])]
+        fresh = 0
+        for item in items:
+            key = item.get("id")
+            if isinstance(key, str):
+                if key in seen:
+                    continue
+                seen.add(key)
+            fresh += 1
+            if count >= cap:
+                raise ListingTooLong(f"{what}: more than {cap:,} items listed; stopped there", cap)
+            count += 1
+            yield item
+            if max_items is not None and count >= max_items:
+                return
+        cursor = getattr(page, "next_page", None)
+        if not cursor:
+            return
+        if items and not fresh:
+            raise ListingError(f"{what}: the API listed a page of items already listed (cursor {cursor!r}); "
+                               "stopped: the listing would never end")
+        empty = 0 if items else empty + 1
+        if str(cursor) in cursors or empty > MAX_EMPTY_PAGES:
+            raise ListingError(f"{what}: the API repeated page cursor {str(cursor)[:80]!r}; stopped: the "
+                               "listing would never end")
+        cursors.add(str(cursor))
+        page = page.get_next_page()
+
+
 def iter_sessions(client: Any, *, agent_id: str | None = None, created_at_gte: str | None = None,
-                  memory_store_id: str | None = None, order: str = "desc",
-                  page_size: int = 100) -> Iterator[dict[str, Any]]:
-    """Sessions (`BetaManagedAgentsSession`), newest first by default, page after page."""
+                  memory_store_id: str | None = None, order: str = "desc", page_size: int = 100,
+                  max_items: int | None = None) -> Iterator[dict[str, Any]]:
+    """Sessions (`BetaManagedAgentsSession`), newest first by default, page after page, each id once; at
+    most `max_items` (no page asked for past them), else at most MAX_SESSIONS_LISTED (ListingTooLong)."""
+    size = min(page_size, max_items) if max_items else page_size
     pages = client.beta.sessions.list(**_given(agent_id=agent_id, created_at_gte=created_at_gte,
-                                               memory_store_id=memory_store_id, order=order,
-                                               limit=page_size))
-    for session in pages:
-        yield _dump(session)
+                                               memory_store_id=memory_store_id, order=order, limit=size))
+    yield from _paged(pages, "list sessions", cap=MAX_SESSIONS_LISTED, max_items=max_items)
 
 
 def iter_session_events(client: Any, session_id: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-    """A session's events (`BetaManagedAgentsSessionEvent`), oldest first, page after page."""
-    for event in client.beta.sessions.events.list(session_id, order="asc", limit=page_size):
-        yield _dump(event)
+    """A session's events (`BetaManagedAgentsSessionEvent`), oldest first, page after page, each id once;
+    more than MAX_EVENTS_PER_SESSION raise ListingTooLong."""
+    pages = client.beta.sessions.events.list(session_id, order="asc", limit=page_size)
+    yield from _paged(pages, f"list the events of session {session_id}", cap=MAX_EVENTS_PER_SESSION)
 
 
 def retrieve_memory_store(client: Any, store_id: str) -> dict[str, Any]:
@@ -91,10 +148,11 @@ def retrieve_memory_store(client: Any, store_id: str) -> dict[str, Any]:
 
 def iter_memories(client: Any, store_id: str, *, full: bool = True) -> Iterator[dict[str, Any]]:
     """Every memory of a store (`BetaManagedAgentsMemory`), with `content` when `full` (the API then
-    gives at most 20 a page). `memory_prefix` items (only listed with `depth`) are skipped."""
+    gives at most 20 a page), each id once. `memory_prefix` items (only listed with `depth`) are skipped;
+    more than MAX_MEMORIES raise ListingTooLong."""
     kwargs: dict[str, Any] = {"view": "full", "limit": 20} if full else {"view": "basic", "limit": 100}
-    for item in client.beta.memory_stores.memories.list(store_id, **kwargs):
-        data = _dump(item)
+    pages = client.beta.memory_stores.memories.list(store_id, **kwargs)
+    for data in _paged(pages, f"list the memories of store {store_id}", cap=MAX_MEMORIES):
         if data.get("type") == "memory":
             yield data
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import cloud_error
+from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
 
 FINAL = ("completed", "failed", "canceled")
@@ -40,10 +41,11 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
     """The ids of the store's most recent sessions (newest first), paged."""
     ids: list[str] = []
     try:
-        for s in sdk_beta.iter_sessions(client, memory_store_id=store_id, order="desc"):
-            ids.append(str(s["id"]))
-            if len(ids) >= limit:
-                break
+        for s in sdk_beta.iter_sessions(client, memory_store_id=store_id, order="desc", max_items=limit):
+            if not valid_cloud_id(s.get("id")):
+                raise ModelError(f"list the sessions of memory store {store_id}: the API listed a session id "
+                                 f"{shown(s.get('id'))}, not a session id (sesn_...)")
+            ids.append(s["id"])
     except Exception as e:
         raise cloud_error(e, what=f"list the sessions of memory store {store_id}", store=store_id) from None
     if not ids:
@@ -53,10 +55,55 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
 
 def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None) -> dict[str, Any]:
     try:
-        return sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
-                                     instructions=instructions)
+        started = sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
+                                        instructions=instructions)
     except Exception as e:
         raise cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id) from None
+    return checked_dream(started)
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _error_object(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and isinstance(value.get("type"), str)
+                             and _optional_str(value.get("message")))
+
+
+def _outputs(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(o, dict) and (o.get("memory_store_id") is None or valid_cloud_id(o.get("memory_store_id")))
+        for o in value)
+
+
+_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "status": (lambda v: isinstance(v, str), "a status string"),
+    "error": (_error_object, "null or an object with a string type"),
+    "outputs": (_outputs, "a list of outputs with memory store ids"),
+    "model": (lambda v: isinstance(v, dict) and isinstance(v.get("id"), str), "an object with a model id"),
+    "usage": (lambda v: v is None or (isinstance(v, dict) and all(_number(x) for x in v.values())),
+              "an object of token counts"),
+    "instructions": (_optional_str, "null or a string"),
+    "session_id": (_optional_str, "null or a string"),
+}
+
+
+def checked_dream(dream: dict[str, Any]) -> dict[str, Any]:
+    """A dream (`BetaDream`) as the API answered it, each field dreamcli reads type-checked: a wrong type
+    is one line, exit 3 (the API misbehaved), never an AttributeError further on."""
+    dream_id = dream.get("id")
+    if not valid_cloud_id(dream_id):
+        raise ModelError(f"cloud dream: the API answered a dream id {shown(dream_id)}, not a dream id (drm_...)")
+    for name, (ok, expected) in _FIELDS.items():
+        if not ok(dream.get(name)):
+            raise ModelError(f"cloud dream {dream_id}: the API answered {name} {shown(dream.get(name))}, "
+                             f"not {expected}")
+    return dream
 
 
 def _pause(seconds: float) -> None:
@@ -68,7 +115,7 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
          first_poll_s: float | None = None, part: int = 1, parts: int = 1) -> dict[str, Any]:
     """Poll until the dream is final (backoff 2 s x1.5 up to 30 s). Ctrl-C cancels it and raises
     Interrupted (exit 130) saying so; a failed dream is exit 3, a canceled one exit 1."""
-    dream_id = str(dream["id"])
+    dream_id = str(checked_dream(dream)["id"])
     started = clock()
     delay = FIRST_POLL_S if first_poll_s is None else first_poll_s
     pause = sleep or _pause
@@ -83,6 +130,7 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
                 dream = sdk_beta.retrieve_dream(client, dream_id)
             except Exception as e:
                 raise cloud_error(e, what=f"check cloud dream {dream_id}") from None
+            dream = checked_dream(dream)
     except KeyboardInterrupt:
         raise Interrupted(_cancel(client, dream_id)) from None
     if progress is not None:
@@ -101,4 +149,5 @@ def _cancel(client: Any, dream_id: str) -> str:
         got = sdk_beta.cancel_dream(client, dream_id)
     except Exception as e:  # the interrupt wins; say what happened to the cancel
         return f"interrupted; cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
-    return f"interrupted: cancelled cloud dream {dream_id} (dreams.cancel sent; status {got.get('status')})"
+    status = got.get("status") if isinstance(got.get("status"), str) else "?"
+    return f"interrupted: cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"

@@ -9,9 +9,10 @@ from typing import Any
 
 from dreamcli.cloud import dream_job
 from dreamcli.cloud.dream_diff import diff_operations, write_cloud_proposal
-from dreamcli.cloud.memory_pull import check_store, fetch_memories, mirror_memories
+from dreamcli.cloud.memory_pull import check_listing, check_store, fetch_memories, mirror_memories
 from dreamcli.cloud.state import check_store_id
 from dreamcli.config import workspace_redactor
+from dreamcli.errors import ModelError, UsageError
 from dreamcli.workspace.home import Workspace
 
 DEFAULT_LIMIT = 100
@@ -48,12 +49,11 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
         done = dream_job.wait(client, started, progress=progress, part=n, parts=len(parts))
         if isinstance(done.get("instructions"), str):  # they reach dream.json and report.md: no secrets
             done["instructions"] = redactor.redact_text(done["instructions"])
-        output = next((o["memory_store_id"] for o in done.get("outputs") or [] if o.get("memory_store_id")), None)
-        if output is None:
-            raise dream_job.ModelError(f"cloud dream {done['id']} completed without an output memory store")
+        output = _output_store(done)
         what = f"read the result of cloud dream {done['id']}"
         before = fetch_memories(client, store_id, what=what)
         after = fetch_memories(client, output, what=what)
+        check_listing(ws, store_id, after)  # the proposal's paths land in the input store's mirror
         mirror_memories(ws, store_id, before)  # the proposal's base: what the cloud held when it was made
         ops = diff_operations(before, after, str(done["id"]), redactor)
         local = write_cloud_proposal(ws, cloud_dream=done, store_id=store_id, output_store=output, session_ids=part,
@@ -63,3 +63,14 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
                               "counts": {k: sum(1 for o in ops if o.op == k) for k in ("create", "update", "retire")},
                               "usage": done.get("usage") or {}})
     return result
+
+
+def _output_store(done: dict[str, Any]) -> str:
+    """The memory store a completed dream wrote (its id checked like any store id), exit 3 without one."""
+    output = next((o["memory_store_id"] for o in done.get("outputs") or [] if o.get("memory_store_id")), None)
+    if output is None:
+        raise ModelError(f"cloud dream {done['id']} completed without an output memory store")
+    try:
+        return check_store_id(output)
+    except UsageError as e:
+        raise ModelError(f"cloud dream {done['id']} completed with an output store the API misnamed: {e}") from None

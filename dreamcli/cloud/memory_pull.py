@@ -5,21 +5,37 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.audit import append_audit
 from dreamcli.cloud.client import cloud_error
-from dreamcli.cloud.state import Known, StoreState, check_store_id, load_state, mirror_file, save_state
+from dreamcli.cloud.state import (
+    Known,
+    StoreState,
+    check_store_id,
+    load_state,
+    mirror_file,
+    save_state,
+    shown,
+    valid_cloud_id,
+)
 from dreamcli.config import workspace_redactor
+from dreamcli.errors import UsageError
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
 Progress = Callable[[str], None]
 LOCK_NAME = "cloud-memory"  # pulls, pushes and cloud dreams of the workspace's mirrors, one at a time
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
+PATH_MAX = 4096  # bytes in a whole path (Linux; macOS allows 1024 and refuses the write: one line)
+TEMP_SUFFIX = 32  # what `atomic_write_text` adds to a name while it writes: `.NAME.PID.RANDOM.tmp`
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass
@@ -57,17 +73,76 @@ def check_store(client: Any, store_id: str, *, what: str) -> dict[str, Any]:
 
 def fetch_memories(client: Any, store_id: str, *, what: str,
                    progress: Progress | None = None) -> dict[str, CloudMemory]:
-    """path -> memory, with content, page after page."""
+    """path -> memory, with content, page after page; a memory without an id, a path or a content hash,
+    or two memories at one path, is one line (exit 2)."""
     out: dict[str, CloudMemory] = {}
     try:
         for m in sdk_beta.iter_memories(client, store_id, full=True):
-            out[str(m["path"])] = CloudMemory(str(m["path"]), str(m["id"]), str(m["content_sha256"]),
-                                              m.get("memory_version_id"), m.get("content"))
+            memory = _checked(store_id, m)
+            if memory.path in out:
+                raise UsageError(f"memory store {store_id}: memories {out[memory.path].memory_id} and "
+                                 f"{memory.memory_id} are both at path {shown(memory.path)}; nothing pulled")
+            out[memory.path] = memory
             if progress is not None:
                 progress(f"{store_id}: {len(out)} memories read")
     except Exception as e:
         raise cloud_error(e, what=what, store=store_id) from None
     return out
+
+
+def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
+    """One listed memory, every field type-checked (never a `None` turned into the string "None")."""
+    memory_id, path, sha = m.get("id"), m.get("path"), m.get("content_sha256")
+    name = f"memory {memory_id}" if valid_cloud_id(memory_id) else f"a memory with id {shown(memory_id)}"
+    problem = ("an invalid id" if not valid_cloud_id(memory_id)
+               else "no path" if not isinstance(path, str) or not path
+               else "no content_sha256" if not isinstance(sha, str) or not _SHA256.fullmatch(sha)
+               else "a version id that is not a string" if not isinstance(m.get("memory_version_id"), str | None)
+               else "content that is not a string" if not isinstance(m.get("content"), str | None) else None)
+    if problem is not None:
+        where = f" at {shown(path)}" if isinstance(path, str) and path else ""
+        raise UsageError(f"memory store {store_id}: {name}{where} has {problem}; nothing pulled")
+    return CloudMemory(str(path), str(memory_id), str(sha), m.get("memory_version_id"), m.get("content"))
+
+
+def check_listing(ws: Workspace, store_id: str, memories: dict[str, CloudMemory]) -> dict[str, Path]:
+    """Where each memory goes in the mirror, after checking the whole listing: a path that leaves the
+    mirror, two paths that are one file (`/a.md` and `/a.md/`), a file that another memory needs as a
+    directory, a name too long for the file system. Any of them is one line naming the memory (exit 2),
+    before anything is written."""
+    root = ws.memories_root(check_store_id(store_id))
+    targets: dict[str, Path] = {}
+    owner: dict[Path, str] = {}
+    for path in sorted(memories):
+        target = _target(ws, store_id, path, memories[path].memory_id)
+        if target in owner:
+            raise UsageError(f"memory store {store_id}: memories {shown(owner[target])} and {shown(path)} are the "
+                             "same file in the mirror; nothing pulled")
+        owner[target] = path
+        targets[path] = target
+    for path, target in targets.items():
+        for parent in target.relative_to(root).parents:
+            if root / parent in owner:
+                raise UsageError(f"memory store {store_id}: memory {shown(owner[root / parent])} is a file and "
+                                 f"memory {shown(path)} needs it as a directory; nothing pulled")
+    return targets
+
+
+def _target(ws: Workspace, store_id: str, path: str, memory_id: str) -> Path:
+    name = f"memory store {store_id}: memory {memory_id} at {shown(path)}"
+    if "\x00" in path or any(0xD800 <= ord(c) <= 0xDFFF for c in path):
+        raise UsageError(f"{name}: a path with a NUL character or not UTF-8; nothing pulled")
+    try:
+        target = mirror_file(ws, store_id, path)
+    except UsageError:
+        raise UsageError(f"{name}: not a file path inside the mirror; nothing pulled") from None
+    parts = target.relative_to(ws.memories_root(store_id)).parts
+    # the last name also carries the temporary file's suffix while it is written (`.NAME.PID.RANDOM.tmp`)
+    if any(len(p.encode()) > NAME_MAX for p in parts[:-1]) or len(parts[-1].encode()) > NAME_MAX - TEMP_SUFFIX:
+        raise UsageError(f"{name}: a name longer than the file system allows; nothing pulled")
+    if len(os.fsencode(target)) > PATH_MAX - TEMP_SUFFIX:
+        raise UsageError(f"{name}: a path longer than the file system allows; nothing pulled")
+    return target
 
 
 def pull_store(ws: Workspace, client: Any, store_id: str, *, progress: Progress | None = None) -> PullResult:
@@ -91,11 +166,16 @@ def mirror_memories(ws: Workspace, store_id: str, memories: dict[str, CloudMemor
 
 def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], store_name: str | None) -> PullResult:
     result = PullResult(store_id, store_name, mirror=str(ws.memories_root(store_id)))
+    targets = check_listing(ws, store_id, memories)
     redactor = workspace_redactor(ws.config_path)
     old = load_state(ws, store_id)
     state = StoreState(store_id)
+    for path in sorted(set(old.memories) - set(memories)):  # first, so a new memory may take its place
+        with contextlib.suppress(OSError, ValueError, UsageError):
+            os.unlink(mirror_file(ws, store_id, path))
+            result.removed.append(path)
     for path, m in sorted(memories.items()):
-        target = mirror_file(ws, store_id, path)
+        target = targets[path]
         text = redactor.redact_text(m.content or "")
         if text != (m.content or ""):
             result.redacted.append(path)
@@ -106,13 +186,24 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
         if current == text:
             result.unchanged += 1
         else:
-            ensure_dir(target.parent)
-            atomic_write_text(target, text)
+            try:
+                ensure_dir(target.parent)
+                atomic_write_text(target, text)
+            except OSError as e:  # the workspace, not the listing (checked above): say which memory
+                _keep_old(ws, state, old, memories)
+                raise UsageError(f"memory store {store_id}: cannot write memory {shown(path)} to {target} "
+                                 f"({e.strerror or e}); the rest keep their last pulled state") from None
             result.written.append(path)
         state.memories[path] = Known(m.memory_id, m.sha256, m.version_id)
-    for path in sorted(set(old.memories) - set(memories)):
-        with contextlib.suppress(OSError, ValueError):
-            os.unlink(mirror_file(ws, store_id, path))
-            result.removed.append(path)
     save_state(ws, state, pulled=True)
     return result
+
+
+def _keep_old(ws: Workspace, state: StoreState, old: StoreState, memories: dict[str, CloudMemory]) -> None:
+    """After a failed write: what was mirrored so far, and the last pulled hash of every other memory the
+    cloud still has (their mirror files were not touched), so the next push's preconditions stay right."""
+    for path, known in old.memories.items():
+        if path in memories:
+            state.memories.setdefault(path, known)
+    state.pushed = old.pushed
+    save_state(ws, state)

@@ -12,11 +12,12 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import cloud_error
+from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
 from dreamcli.portability.arrivals import publisher
 from dreamcli.sessions.importers import managed_agents as importer
-from dreamcli.sessions.importers.common import text_of
+from dreamcli.sessions.importers.common import clean_ts, parse_ts_ms, text_of
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import session_path
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
@@ -34,11 +35,19 @@ class SessionsPullResult:
     imported: int = 0
     session_ids: list[str] = field(default_factory=list)
     events: int = 0
+    skipped: int = 0  # sessions the API answered in a shape that cannot be imported (see warnings)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"listed": self.listed, "fetched": self.fetched, "already_imported": self.already,
                 "in_flight": self.in_flight, "imported": self.imported, "events": self.events,
-                "session_ids": self.session_ids}
+                "session_ids": self.session_ids, "skipped": self.skipped, "warnings": self.warnings}
+
+    def skip(self, message: str, progress: Callable[[str], None] | None) -> None:
+        self.skipped += 1
+        self.warnings.append(message)
+        if progress is not None:
+            progress(f"warning: {message}")
 
 
 def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, since: str | None = None,
@@ -50,17 +59,25 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
     cache = ws.state_dir / "cloud" / "sessions" / new_ulid()
     try:
         try:
-            for s in sdk_beta.iter_sessions(client, agent_id=agent_id, created_at_gte=since, order="desc"):
-                if limit is not None and result.listed >= limit:
-                    break
+            for s in sdk_beta.iter_sessions(client, agent_id=agent_id, created_at_gte=since, order="desc",
+                                            max_items=limit):
                 result.listed += 1
+                problem = session_problem(s)
+                if problem is not None:
+                    result.skip(problem, progress)
+                    continue
                 if s.get("status") in IN_FLIGHT:
                     result.in_flight += 1
                     continue
-                if session_path(ws, importer.session_id_for(str(s["id"]), str(s["created_at"]))).exists():
+                if session_path(ws, importer.session_id_for(s["id"], s["created_at"])).exists():
                     result.already += 1
                     continue
-                events = [redactor.redact_obj(e) for e in sdk_beta.iter_session_events(client, str(s["id"]))]
+                try:
+                    events = [redactor.redact_obj(e) for e in sdk_beta.iter_session_events(client, s["id"])]
+                except sdk_beta.ListingTooLong as e:
+                    result.skip(f"session {s['id']} skipped: more than {e.cap:,} events (the most dreamcli "
+                                "imports from one session)", progress)
+                    continue
                 _write_cache(cache, redactor.redact_obj(s), events)
                 result.fetched += 1
                 result.events += len(events)
@@ -79,6 +96,20 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
     return result
 
 
+def session_problem(s: dict[str, Any]) -> str | None:
+    """Why a listed session cannot be imported (its id is used in a URL and a file name, its creation
+    time in the local session id), or None."""
+    cloud_id = s.get("id")
+    if cloud_id is None or cloud_id == "":
+        return "a session without an id skipped"
+    if not valid_cloud_id(cloud_id):
+        return f"session {shown(cloud_id)} skipped: not a valid session id"
+    created = s.get("created_at")
+    if parse_ts_ms(created) is None or clean_ts(created) is None:
+        return f"session {cloud_id} skipped: created_at {shown(created)} is not an RFC 3339 time"
+    return None
+
+
 def _patterns(ws: Workspace) -> tuple[str, ...]:
     from dreamcli.config import load_config
 
@@ -90,5 +121,7 @@ def _write_cache(cache: Any, session: dict[str, Any], events: list[dict[str, Any
     prompt = next((text_of(e.get("content")) for e in events if e.get("type") == "user.message"), None)
     header = {"type": importer.HEADER, "session": session, "prompt": prompt}
     lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in events]
+    if not valid_cloud_id(session.get("id")):  # checked by session_problem; the file name must stay in the cache
+        raise ValueError(f"invalid session id {shown(session.get('id'))}")
     ensure_dir(cache)
     atomic_write_text(cache / f"{session['id']}.jsonl", "\n".join(lines) + "\n", fsync=False)

@@ -20,9 +20,21 @@ STATE_VERSION = 1
 _STORE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
+def valid_cloud_id(value: Any) -> bool:
+    """Whether an id the API gave (a store, session or dream id) is safe in a file name and a URL: a
+    letter or digit, then up to 127 letters, digits, `_` or `-` (no `/`, `..`, control characters)."""
+    return isinstance(value, str) and _STORE_RE.fullmatch(value) is not None
+
+
+def shown(value: Any, width: int = 80) -> str:
+    """An untrusted value for a message: quoted, control characters escaped, cut to `width`."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def check_store_id(store_id: str) -> str:
-    if not _STORE_RE.fullmatch(store_id or ""):
-        raise UsageError(f"invalid memory store id {store_id!r} (expected memstore_...)")
+    if not valid_cloud_id(store_id):
+        raise UsageError(f"invalid memory store id {shown(store_id)} (expected memstore_...)")
     return store_id
 
 
