@@ -113,9 +113,10 @@ def warn(message: str) -> None:
 
 
 def _message(label: str, style: str, message: str) -> None:
-    """`label message` on stderr, the label coloured on a terminal. The message may quote untrusted text
-    (a name, a proposal's field): never read as markup, its control characters neutralised."""
-    message = neutralise_controls(message)
+    """`label message` on stderr, the label coloured on a terminal, on one line. The message may quote
+    untrusted text (a name, a file name, a server's answer): never read as markup, its control characters
+    and line breaks shown as escapes, so it cannot forge a second `error:` line."""
+    message = neutralise_controls(message, one_line=True)
     if _color_allowed(sys.stderr):
         from rich.text import Text
 

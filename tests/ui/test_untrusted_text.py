@@ -181,3 +181,22 @@ def test_audit_and_history_names_stay_on_one_line(actor: str, capsys: pytest.Cap
 def test_audit_listing_shows_wrong_typed_entry_ids(ids: object, capsys: pytest.CaptureFixture[str]) -> None:
     render_audit([{"ts": "2026-11-24T03:00:00Z", "action": "approve", "actor": "a", "entry_ids": ids}])
     assert "approve" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_an_error_or_warning_is_one_line_whatever_it_quotes(tty: bool, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A file name or a server's message holding a newline cannot start a second `error:` line."""
+    forged = "cc2/a.jsonl\nerror: fake line.jsonl:1: not a transcript"
+    if tty:
+        stream = _tty(monkeypatch, "stderr")
+        error_line(forged)
+        warn(forged)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())  # the labels' colour codes
+    else:
+        error_line(forged)
+        warn(forged)
+        text = capsys.readouterr().err
+    lines = text.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("warning: ")
+    assert "cc2/a.jsonl\\nerror: fake" in lines[0]
