@@ -40,12 +40,17 @@ class LocalExecutor:
             for args in tasks:
                 yield fn(*args)
             return
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         from dreamcli.collector import frozen
+        from dreamcli.orphans import pool_options
 
-        # what exists now is shared with the forked pool: the collector leaves those pages alone
-        with frozen(), ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1)) as pool:
+        # what exists now is shared with the forked pool: the collector leaves those pages alone; each
+        # worker exits when this process dies (a kill -9 leaves none waiting on the queue forever)
+        context = multiprocessing.get_context()
+        with frozen(), ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1), mp_context=context,
+                                           **pool_options(context)) as pool:
             futures = [pool.submit(fn, *args) for args in tasks]
             here: dict[int, Any] = {}  # results of the tasks run in this process
             back = len(tasks) - 1

@@ -1,6 +1,8 @@
 """Rendering for `dreamcli cloud`: a progress line on stderr (live on a terminal; elsewhere one line
 per dream status change), and the results: what was pulled, pushed (conflicts with both sides) and
-which local proposals a cloud dream left for review."""
+which local proposals a cloud dream left for review. Ids, names, statuses, paths, memory contents and
+messages come from the API (untrusted): every line is printed as text, its control characters shown as
+escapes (`dreamcli.ui.console.neutralise_controls`), so none acts on the terminal or starts a line."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, info, out, warn
+from dreamcli.ui.console import err, info, neutralise_controls, out, safe_markup, warn
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -18,6 +20,16 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 def _tokens(usage: dict[str, Any]) -> str:
     return f"{int(usage.get('input_tokens') or 0):,} in / {int(usage.get('output_tokens') or 0):,} out tokens"
+
+
+def _say(message: Any) -> None:
+    """A message on stderr (as `info`), on one line: its values may come from the API."""
+    info(neutralise_controls(str(message), one_line=True))
+
+
+def _print(con: Any, text: str) -> None:
+    """One line of data, as text, on one line whatever the API's values hold."""
+    con.print(neutralise_controls(text, one_line=True), markup=False, highlight=False)
 
 
 def _line(item: Any) -> str:
@@ -34,38 +46,42 @@ def progress_line(title: str) -> Iterator[Callable[[Any], None]]:
     console = err()
     if console.is_terminal and sys.stderr.isatty():
         with console.status(title) as status:
-            yield lambda item: status.update(_line(item))
+            yield lambda item: status.update(safe_markup(_line(item), one_line=True))
         return
     last: dict[str, str] = {}
 
     def plain(item: Any) -> None:
         if isinstance(item, str):
             if "split across" in item:
-                info(item)
+                _say(item)
             return
         if last.get(item.dream_id) != item.status:
             last[item.dream_id] = item.status
-            info(_line(item))
+            _say(_line(item))
 
     yield plain
 
 
 def render_sessions_pull(r: Any, prefix: str = "dreamcli") -> None:
-    out().print(f"{_plural(r.imported, 'session')} imported from Managed Agents ({_plural(r.events, 'event')}); "
-                f"{r.already} imported before, {r.in_flight} still running (pulled next time), {r.listed} listed",
-                markup=False)
+    _print(out(), f"{_plural(r.imported, 'session')} imported from Managed Agents ({_plural(r.events, 'event')}); "
+                  f"{r.already} imported before, {r.in_flight} still running (pulled next time), {r.listed} listed")
+    for message in getattr(r, "warnings", [])[:20]:  # sessions skipped for the shape the API gave them
+        warn(message)
+    if len(getattr(r, "warnings", [])) > 20:
+        warn(f"… {len(r.warnings) - 20} more (--json lists them)")
     if r.imported:
         info(f"next: {prefix} dream   (or {prefix} sessions list --since 1d)")
 
 
 def render_memory_pull(r: Any) -> None:
     name = f" ({r.store_name})" if r.store_name else ""
-    out().print(f"memory store {r.store_id}{name} -> {r.mirror}", markup=False)
-    out().print(f"  {len(r.written)} written, {r.unchanged} unchanged, {len(r.removed)} removed", markup=False)
+    con = out()
+    _print(con, f"memory store {r.store_id}{name} -> {r.mirror}")
+    _print(con, f"  {len(r.written)} written, {r.unchanged} unchanged, {len(r.removed)} removed")
     for path in r.written:
-        out().print(f"  + {path}", markup=False)
+        _print(con, f"  + {path}")
     for path in r.removed:
-        out().print(f"  - {path}", markup=False)
+        _print(con, f"  - {path}")
     if r.redacted:
         warn(f"secrets replaced by [REDACTED:...] markers in the local copy of {len(r.redacted)} memories "
              "(the cloud copy is unchanged)")
@@ -78,36 +94,36 @@ def render_push(r: Any) -> None:
     con = out()
     verb = "would push" if r.dry_run else "pushed"
     done = [c for c in r.changes if r.dry_run or c.status == "done"]
-    con.print(f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
-              f"{_plural(r.unchanged, 'memory', 'memories')} already up to date", markup=False)
+    _print(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
+                f"{_plural(r.unchanged, 'memory', 'memories')} already up to date")
     for c in done:
         version = f"  [{c.memory_version_id}]" if c.memory_version_id else ""
-        con.print(f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}", markup=False)
+        _print(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}")
     for k in r.conflicts:
-        con.print(f"  ! conflict {k.op} {k.path}: {k.reason}", markup=False)
-        con.print(f"      last pulled sha256 {k.expected_sha256 or '(never pulled)'}; cloud now "
-                  f"{k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})", markup=False)
+        _print(con, f"  ! conflict {k.op} {k.path}: {k.reason}")
+        _print(con, f"      last pulled sha256 {k.expected_sha256 or '(never pulled)'}; cloud now "
+                    f"{k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})")
         _side(con, "cloud has", k.cloud_content)
         _side(con, "you push", k.local_content)
 
 
 def _side(con: Any, label: str, text: str | None) -> None:
-    con.print(f"      {label}:" + (" (nothing: delete)" if text is None else ""), markup=False)
+    _print(con, f"      {label}:" + (" (nothing: delete)" if text is None else ""))
     for ln in (text or "").splitlines()[:12]:
-        con.print(f"        | {ln}", markup=False)
+        _print(con, f"        | {ln}")
 
 
 def render_cloud_dream(r: Any, prefix: str = "dreamcli") -> None:
     con = out()
     if r.note:
-        info(r.note)
+        _say(r.note)
     for d in r.dreams:
         c = d["counts"]
-        con.print(f"cloud dream {d['cloud_dream_id']} -> local proposal {d['dream_id']}: {c['create']} added, "
-                  f"{c['update']} edited, {c['retire']} removed ({d['sessions']} sessions, {_tokens(d['usage'])}); "
-                  f"output store {d['output_store']}", markup=False)
+        _print(con, f"cloud dream {d['cloud_dream_id']} -> local proposal {d['dream_id']}: {c['create']} added, "
+                    f"{c['update']} edited, {c['retire']} removed ({d['sessions']} sessions, {_tokens(d['usage'])}); "
+                    f"output store {d['output_store']}")
     for d in r.dreams:
         if d["operations"]:
-            info(f"review: {prefix} playbooks diff {d['dream_id']}")
+            _say(f"review: {prefix} playbooks diff {d['dream_id']}")
     if any(d["operations"] for d in r.dreams):
-        info(f"then approve entries and send them: {prefix} cloud memory push {r.playbook} --store {r.store_id}")
+        _say(f"then approve entries and send them: {prefix} cloud memory push {r.playbook} --store {r.store_id}")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, is_interactive, neutralise_controls, out
+from dreamcli.ui.console import err, is_interactive, neutralise_controls, out, safe_markup
 from dreamcli.ui.plural import count, plural
 
 
@@ -49,8 +49,7 @@ def _plain(value: Any) -> str:
 
 def render_import_summary(s: Any) -> None:
     """The end-of-import summary: what was imported, skipped, and why (line types and statuses are named
-    by the transcripts, untrusted: escaped)."""
-    from rich.markup import escape
+    by the transcripts, untrusted: markup escaped, control characters shown as escapes, one line each)."""
     from rich.table import Table
 
     con = out()
@@ -58,7 +57,7 @@ def render_import_summary(s: Any) -> None:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("source", f"{s.source}  ({s.path})")
+    table.add_row("source", f"{safe_markup(s.source, one_line=True)}  ({safe_markup(s.path, one_line=True)})")
     table.add_row("transcripts", f"{_n(s.transcripts)} of {_n(s.files)} files ({_n(s.empty)} empty, "
                                  f"{_n(getattr(s, 'without_messages', 0))} without messages)")
     table.add_row("sessions", f"{_n(s.sessions)} imported ({_n(s.children)} sub-agent sessions); "
@@ -78,7 +77,8 @@ def render_import_summary(s: Any) -> None:
         if lines.malformed:
             detail.append(f"{_n(lines.malformed)} malformed")
         if lines.unknown:
-            kinds = escape(", ".join(f"{k} ×{v}" for k, v in sorted(lines.unknown.items(), key=lambda kv: -kv[1])[:5]))
+            kinds = safe_markup(", ".join(f"{k} ×{v}" for k, v in sorted(lines.unknown.items(),
+                                                                          key=lambda kv: -kv[1])[:5]), one_line=True)
             detail.append(f"{_n(sum(lines.unknown.values()))} of unknown types ({kinds})")
         table.add_row("skipped", "[yellow]" + "; ".join(detail) + "[/]")
     t = s.totals
@@ -90,8 +90,9 @@ def render_import_summary(s: Any) -> None:
                            + (f", {_n(unanswered)} without a result" if unanswered else ""))
     statuses = getattr(s, "statuses", None)
     if statuses:
-        table.add_row("ended", escape(", ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items(),
-                                                                                 key=lambda kv: -kv[1]))))
+        table.add_row("ended", safe_markup(", ".join(f"{k} {_n(v)}" for k, v in sorted(statuses.items(),
+                                                                                      key=lambda kv: -kv[1])),
+                                           one_line=True))
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
     con.print(table)
     if s.sessions:
@@ -99,13 +100,13 @@ def render_import_summary(s: Any) -> None:
 
 
 def render_import_dry_run(report: dict[str, Any]) -> None:
-    """`sessions import --dry-run`: one line per file (what would be imported, unknown line types)."""
-    from rich.markup import escape
-
+    """`sessions import --dry-run`: one line per file (what would be imported, unknown line types). File
+    names, statuses and line types come from the transcripts: each shown on its one line, as text."""
     con = out()
     for r in report["reports"]:
         unknown = r["lines"]["unknown"]
-        note = ("  [yellow]unknown: " + escape(", ".join(f"{k} ×{v}" for k, v in unknown.items())) + "[/]"
+        note = ("  [yellow]unknown: " + safe_markup(", ".join(f"{k} ×{v}" for k, v in unknown.items()),
+                                                    one_line=True) + "[/]"
                 if unknown else "")
         if not r["transcript"]:
             what = "empty" if r["empty"] else f"no messages ({_n(r['lines']['read'])} lines)"
@@ -117,7 +118,8 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
                     f"{_n(t['tool_calls'])} tool {plural(t['tool_calls'], 'call')} ({_n(t['tool_errors'])} "
                     f"{plural(t['tool_errors'], 'error')}, "
                     f"{_n(t['tool_unanswered'])} unanswered)")
-        con.print(f"{escape(r['path'])}: {escape(what)}{note}", highlight=False)
+        con.print(f"{safe_markup(r['path'], one_line=True)}: {safe_markup(what, one_line=True)}{note}",
+                  highlight=False)
     err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files; "
                 f"{report['files_with_unknown_lines']} files have unknown line types; nothing was written",
                 style="dim")
@@ -126,7 +128,7 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
 def render_export_result(r: Any) -> None:
     """What an export wrote (a message on stderr: the export itself may be on stdout)."""
     names = ", ".join(f"{p['name']} v{p['version']} ({count(p['entries'], 'entry')})" for p in r.playbooks)
-    where = "stdout" if r.output == "-" else r.output
+    where = "stdout" if r.output == "-" else str(r.output)
     extra = []
     if r.history:
         extra.append("with history")
@@ -135,7 +137,7 @@ def render_export_result(r: Any) -> None:
                                                  if r.missing_sessions else ""))
     tail = f" ({'; '.join(extra)})" if extra else ""
     files = f"{r.files} file{'' if r.files == 1 else 's'}"
-    err().print(f"exported {names} as {r.format} to {where}: {files}, {_size(r.bytes)}{tail}",
+    err().print(_plain(f"exported {names} as {r.format} to {where}: {files}, {_size(r.bytes)}{tail}"),
                 markup=False, highlight=False)
 
 
@@ -144,12 +146,11 @@ _ACTION_STYLE = {"added": "green", "merged": "cyan", "replaced": "yellow", "unch
 
 def render_bundle_import(r: Any) -> None:
     """One row per playbook of the bundle: what happened, versions, entries added or combined."""
-    from rich.markup import escape
     from rich.table import Table
 
     m = r.manifest
     err().print(f"bundle {_plain(r.bundle)} (exported {_plain(m.get('created'))} by dreamcli "
-                f"{_plain(m.get('dreamcli_version'))}), mode {r.mode}", markup=False, highlight=False)
+                f"{_plain(m.get('dreamcli_version'))}), mode {_plain(r.mode)}", markup=False, highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("playbook", "result", "version", "added", "combined", "conflicts"):
         table.add_column(col, justify="right" if col in ("added", "combined", "conflicts") else "left")
@@ -157,12 +158,14 @@ def render_bundle_import(r: Any) -> None:
         style = _ACTION_STYLE.get(p.action, "")
         before = "-" if p.version_before is None else f"v{p.version_before}"
         after = "-" if p.version_after is None else f"v{p.version_after}"
-        table.add_row(escape(p.name), f"[{style}]{p.action}[/]", f"{before} → {after}", str(len(p.added)),
+        action = safe_markup(p.action, one_line=True)
+        table.add_row(safe_markup(p.name, one_line=True), f"[{style}]{action}[/]" if style else action,
+                      safe_markup(f"{before} → {after}", one_line=True), str(len(p.added)),
                       str(len(p.updated)), f"[yellow]{len(p.conflicts)}[/]" if p.conflicts else "0")
     out().print(table)
     for p in r.playbooks:
         for c in p.conflicts:
-            err().print(f"conflict in {p.name} [{_plain(c['id'])}]: kept the local text; the bundle has: "
+            err().print(f"conflict in {_plain(p.name)} [{_plain(c['id'])}]: kept the local text; the bundle has: "
                         f"{_plain(c['incoming'][:200])}", markup=False, highlight=False)
     redacted = sum(p.secrets_redacted for p in r.playbooks)
     if redacted:

@@ -161,3 +161,15 @@ def test_limit_bounds_the_requests_and_a_duplicate_is_fetched_once(
     assert again["listed"] == 5 and again["imported"] == 3 and again["already_imported"] == 2
     fetched = [r.path for r in cloud_requests(fake_anthropic, "GET", "/v1/sessions/")[before:]]
     assert len(fetched) == len(set(fetched)) == 3
+
+
+def test_without_json_each_skipped_session_is_a_warning_line(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    data(fake_anthropic).add_session(events=EVENTS)
+    _raw_session(fake_anthropic, id="sesn_bad", created_at="not a time")
+
+    result = cli(ws, "cloud", "sessions", "pull")
+
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "sesn_bad" in warnings[0]
+    assert "1 session imported" in result.stdout

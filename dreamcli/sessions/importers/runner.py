@@ -270,10 +270,14 @@ def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, pa
         return
     import multiprocessing
 
-    # fork: workers start in milliseconds and need nothing from __main__ (spawn re-imports it)
+    from dreamcli.orphans import pool_options
+
+    # fork: workers start in milliseconds and need nothing from __main__ (spawn re-imports it); each
+    # worker exits when this process dies (a kill -9 leaves none waiting on the queue forever)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     chunks = iter(_chunks(plan.units))
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, **pool_options(context)) as pool:
         running: deque[tuple[Future[list[list[UnitResult]]], list[Node]]] = deque()
 
         def submit() -> None:

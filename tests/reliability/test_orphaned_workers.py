@@ -1,0 +1,171 @@
+"""A command killed with `kill -9` leaves no worker processes behind: the forked workers of `sessions
+import --workers N` and of `dream --workers N` exit when their parent dies (before, they waited on the
+pool's queue forever with ppid 1). docs/reliability.md, "Worker processes"."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+from tests.support.transcripts import claude_transcript, utc
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+
+# the command, its converter (or the dream's scan) slowed down so the kill lands while workers are busy
+# and work is still queued for them; the patch is made before the pool forks, so the workers have it too
+SCRIPT = """
+import sys, time
+import importlib
+module, attr = sys.argv[1].rsplit(":", 1)
+owner = importlib.import_module(module)
+if "." in attr:
+    owner, attr = getattr(owner, attr.split(".")[0]), attr.split(".")[1]
+real = getattr(owner, attr)
+def slow(*a, **k):
+    time.sleep(0.3)
+    return real(*a, **k)
+setattr(owner, attr, slow)
+from dreamcli.cli.app import main
+sys.argv = ["dreamcli", *sys.argv[2:]]
+main()
+"""
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, ppid) of a process, None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None and st[1] == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] not in ("Z", "X")  # a zombie has exited (pid 1 may not reap it)
+
+
+def _kill_parent_and_watch_workers(patch: str, args: list[str], workers: int, env: dict[str, str]) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, patch, *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = _children(proc.pid)
+            if len(kids) >= workers:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and len(kids) >= workers, (kids, proc.stderr.read() if proc.stderr else "")
+        time.sleep(0.5)  # the workers at work, chunks queued for them
+        kids = _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(k) for k in kids):
+            time.sleep(0.05)
+        left = [k for k in kids if _alive(k)]
+        assert not left, f"workers still running after their parent was killed: {left} ({[_stat(k) for k in left]})"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for k in kids:  # the workers this test started, if the fix did not take
+            if _alive(k):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(k, signal.SIGKILL)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DREAMCLI_HOME")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.mark.slow
+def test_killed_import_leaves_no_workers(tmp_path: Path) -> None:
+    src = tmp_path / "projects"
+    for i in range(40):
+        sid = f"{i:04d}-aaaa"
+        claude_transcript(src / f"-p{i % 3}" / f"{sid}.jsonl", session_id=sid, start=utc(2026, 4, 1 + i % 27, 9),
+                          seed=i, rounds=2)
+    _kill_parent_and_watch_workers("dreamcli.sessions.importers.units:Converter.unit",
+                                   ["--home", str(tmp_path / "ws"), "sessions", "import", "claude-code", str(src),
+                                    "--workers", "2", "--json"], 2, _env())
+
+
+@pytest.mark.slow
+def test_killed_dream_leaves_no_workers(tmp_path: Path, no_model: None) -> None:
+    r = CliRunner().invoke(app, ["init", str(tmp_path / "demo"), "--with-samples"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    home = tmp_path / "demo" / ".dreamcli"
+    # `--workers 3`: this process and a pool of two
+    _kill_parent_and_watch_workers("dreamcli.dream.scan:_scan_chunk",
+                                   ["--home", str(home), "dream", "--offline", "--all", "--workers", "3"], 2, _env())
+
+
+def _child_tied_to(parent: int, queue: multiprocessing.Queue[str]) -> None:
+    from dreamcli import orphans
+
+    orphans.tie_to_parent(parent)
+    queue.put("still running")
+
+
+def test_a_worker_whose_parent_is_already_gone_exits_at_once() -> None:
+    """The race the initializer closes: the parent died between the fork and the parent-death signal."""
+    ctx = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[str] = ctx.Queue()
+    p = ctx.Process(target=_child_tied_to, args=(os.getpid() + 987654, queue))  # not its parent
+    p.start()
+    p.join(10)
+    assert p.exitcode not in (None, 0) and queue.empty()
+    p = ctx.Process(target=_child_tied_to, args=(os.getpid(), queue))
+    p.start()
+    p.join(10)
+    assert p.exitcode == 0 and queue.get(timeout=5) == "still running"
+
+
+def _child_watching(not_parent: int) -> None:
+    from dreamcli import orphans
+
+    orphans.POLL_SECONDS = 0.05
+    orphans._parent_death_signal = lambda sig: False  # as where there is no prctl: the watching thread
+    orphans.tie_to_parent(os.getppid())
+    orphans._watch_parent(not_parent)  # a parent it has not: as once the real one died
+    time.sleep(20)
+
+
+def test_without_prctl_a_thread_watches_the_parent() -> None:
+    ctx = multiprocessing.get_context("fork")
+    p = ctx.Process(target=_child_watching, args=(os.getpid() + 987654,))
+    started = time.monotonic()
+    p.start()
+    p.join(10)
+    if p.exitcode is None:
+        p.kill()
+        p.join()
+    assert p.exitcode == 1 and time.monotonic() - started < 5
