@@ -9,6 +9,7 @@ same number to any reader). The standard library stays for the cold paths.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -51,10 +52,48 @@ def loads_as_json_reads(data: bytes | str) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """Encode `obj` as compact UTF-8 JSON bytes. Raises TypeError for a type JSON cannot hold and
-    UnicodeEncodeError for a lone surrogate; NaN and infinities become null."""
+    UnicodeEncodeError for a lone surrogate (`without_lone_surrogates` cleans such data); NaN and
+    infinities become null."""
     return _encoder.encode(obj)
 
 
 def dumps_line(obj: Any) -> bytes:
     """One JSONL line: `dumps(obj)` and a newline."""
     return _encoder.encode(obj) + b"\n"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, any surrogate code point is a lone one
+
+
+def without_lone_surrogates(obj: Any) -> Any:
+    """`obj` (JSON-like) with every lone surrogate in its strings, keys included, replaced by U+FFFD
+    (a non-UTF-8 file name read with surrogateescape, `\\ud800` in a model's text): what `dumps`
+    refuses with UnicodeEncodeError. A copy (tuples become lists); walks without recursion, so any
+    depth. For the slow path only, once encoding failed: clean data never needs it."""
+    if isinstance(obj, str):
+        return _LONE_SURROGATE.sub("\ufffd", obj)
+    if not isinstance(obj, dict | list | tuple):
+        return obj
+    root: Any = {} if isinstance(obj, dict) else []
+    stack: list[tuple[Any, Any]] = [(obj, root)]
+    while stack:
+        src, dst = stack.pop()
+        if isinstance(src, dict):
+            for key, value in src.items():
+                dst[_LONE_SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key] = _copy(value, stack)
+        else:
+            dst.extend(_copy(value, stack) for value in src)
+    return root
+
+
+def _copy(value: Any, stack: list[tuple[Any, Any]]) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        new: Any = {}
+    elif isinstance(value, list | tuple):
+        new = []
+    else:
+        return value
+    stack.append((value, new))
+    return new

@@ -19,13 +19,25 @@ CUT_TOOL_CALL = (
     "smaller input (for example, write a large file in parts)."
 )
 MAX_TOKENS_CONTINUATIONS = 3
+CONTINUING = frozenset({TOOL_USE, END_TURN, STOP_SEQUENCE, PAUSE_TURN})  # the reply's tool calls are run
+
+
+def not_run(reason: str | None) -> str:
+    """The tool_result for a call in a reply that ends the run (refusal, unknown stop_reason)."""
+    return f"This tool call was not run: the reply ended with stop_reason {reason!r}, which ends the run."
 
 _CONTEXT_HINTS = ("prompt is too long", "context window", "context_window", "context length",
                   "maximum context", "too many tokens")
 
 
-def block_param(block: Any) -> dict[str, Any]:
-    """One content block of a response, as it must be sent back (no SDK-only null fields)."""
+class BadReply(ValueError):
+    """A reply the API should never send (a tool_use block without an id or a name); the message says
+    what was wrong, in one line. Nothing of such a reply is run or logged."""
+
+
+def block_param(block: Any, index: int = 1) -> dict[str, Any]:
+    """One content block of a response, as it must be sent back (no SDK-only null fields). `index`
+    (1-based, in the reply's content) names the block in a BadReply."""
     data = block if isinstance(block, dict) else block.model_dump(mode="json", exclude_none=True)
     btype = data.get("type")
     if btype == "text":
@@ -34,6 +46,11 @@ def block_param(block: Any) -> dict[str, Any]:
             out["citations"] = data["citations"]
         return out
     if btype == "tool_use":
+        for key in ("id", "name"):
+            value = data.get(key)
+            if not isinstance(value, str) or not value:
+                found = "" if value is None else f" (found {type(value).__name__} {str(value)[:40]!r})"
+                raise BadReply(f"the reply's tool_use block {index} has no {key}{found}; nothing in it was run")
         return {"type": "tool_use", "id": data["id"], "name": data["name"], "input": data.get("input") or {}}
     if btype == "thinking":
         return {"type": "thinking", "thinking": data.get("thinking", ""), "signature": data.get("signature", "")}
@@ -43,7 +60,7 @@ def block_param(block: Any) -> dict[str, Any]:
 
 
 def content_params(content: Any) -> list[dict[str, Any]]:
-    return [block_param(b) for b in content or []]
+    return [block_param(b, i) for i, b in enumerate(content or [], 1)]
 
 
 def final_text(content: list[dict[str, Any]]) -> str:

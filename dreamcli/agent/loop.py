@@ -7,14 +7,20 @@ One call is one session with its own history, tools (a bash shell, file tools, m
 SessionWriter, so it may run in a worker thread next to others (sub-agents pass
 `parent_session_id`). Every turn sends the full history; the response is streamed to `callbacks`.
 
-Stop reasons: `tool_use` runs the tools and continues; `end_turn`/`stop_sequence` call
+Stop reasons (a reply only counts once its stream ended with `message_stop` and a stop_reason,
+`modelcall.stream_turn`): under `tool_use`, `end_turn`, `stop_sequence` and `pause_turn` the reply's
+tool calls are run and answered and the loop continues; without tool calls, `pause_turn` resends to
+continue, `tool_use` is a malformed reply (exit 3), and `end_turn`/`stop_sequence` call
 `on_end_turn(ctx)` -- a returned string is sent as a new user message and the loop continues, None
-finishes with status `completed`; `max_tokens` asks the model to continue (cut-off tool calls are
-answered with an error), at most 3 times in a row; `pause_turn` resends to continue; `refusal` and
-`model_context_window_exceeded` (or a context-window 400) end with status `error` (exit 1). The turn
-limit ends with `max_turns` (exit 1); a model call that fails after retries ends with `error` (exit
-3, or 4 for refused credentials). Ctrl-C (KeyboardInterrupt, or `cancel` being set) writes
-session.end `interrupted` and raises `dreamcli.errors.Interrupted` (exit 130) carrying `.result`.
+finishes with status `completed`. `max_tokens` asks the model to continue (cut-off tool calls are
+answered with an error), at most 3 times in a row. `refusal` and `model_context_window_exceeded` (or
+a context-window 400) end with status `error` (exit 1), an unknown stop_reason with `error` (exit 3);
+tool calls in such a reply are answered as not run, so no tool_use is left unanswered in the log. A
+reply with a tool_use block without an id or a name ends with `error` (exit 3) naming the block. The
+turn limit ends with `max_turns` (exit 1); a model call that fails after retries ends with `error`
+(exit 3, or 4 for refused credentials). Ctrl-C (KeyboardInterrupt, or `cancel` being set) writes
+session.end `interrupted` and raises `dreamcli.errors.Interrupted` (exit 130) carrying `.result`;
+SIGTERM and SIGHUP do the same inside `dreamcli.agent.signals.signals_as_interrupt` (exit 128 + signal).
 
 Hooks: `on_end_turn(TurnContext) -> str | None`; `before_end(TurnContext)` runs right before
 session.end (ctx.status is set) and may add fields to `ctx.end_fields` (e.g. `outcome`). A
@@ -49,13 +55,15 @@ from dreamcli.agent.modelcall import stream_turn
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import EXIT_BY_STATUS, RunResult, StartInfo, TurnContext
 from dreamcli.agent.run_context import RunContext
+from dreamcli.agent.signals import interrupt_reason
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.agent.tools.base import ToolEnv
 from dreamcli.agent.tools.registry import DEFAULT_TOOLS, Toolset
 from dreamcli.agent.tools.result import ToolResult
 from dreamcli.agent.usage import Totals, turn_cost
+from dreamcli.codec import without_lone_surrogates
 from dreamcli.config import Config
-from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, UsageError
+from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
@@ -109,7 +117,9 @@ def run_agent(
         ws, task_name=spec.name, tags=spec.tags, primary=primary, explicit=options.playbook,
         enabled=options.use_playbooks, loader=options.playbook_loader, with_proposal=options.with_proposal,
         workspace_default=None if options.playbook else config.playbooks.default)
-    tool_names = list(options.tools if options.tools is not None else spec.tools or DEFAULT_TOOLS)
+    # `tools: []` grants no tools (None: not given, every built-in one)
+    chosen = options.tools if options.tools is not None else spec.tools
+    tool_names = list(DEFAULT_TOOLS if chosen is None else chosen)
     if writer is None:
         from dreamcli.ids import new_ulid
 
@@ -131,11 +141,12 @@ def run_agent(
     except ValueError as e:
         raise UsageError(str(e)) from None
     if writer is None:
-        from dreamcli.redaction import for_config
+        from dreamcli.agent.tools.credentials import run_redactor
         from dreamcli.sessions.writer import SessionWriter
         from dreamcli.store.sink import session_sink
 
-        writer = SessionWriter(ws, session_id=session_id, redactor=for_config(config), sink=session_sink(ws, config))
+        # the configured redactor plus the literal credentials this run was started with
+        writer = SessionWriter(ws, session_id=session_id, redactor=run_redactor(config), sink=session_sink(ws, config))
     env.writer = writer
     placed = [p.record() for p in selection.placed]
     start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}
@@ -156,7 +167,8 @@ def run_agent(
     session = _Session(
         client=client, writer=writer, toolset=toolset, cb=cb, spec=spec, model=model, workdir=workdir,
         max_turns=max_turns, max_tokens=config.limits.max_tokens, retries=config.limits.model_retries,
-        system=system_prompt(workdir, tool_names, selection.placed), cache=anthropic_endpoint,
+        system=without_lone_surrogates(system_prompt(workdir, tool_names, selection.placed)),  # a non-UTF-8 workdir
+        cache=anthropic_endpoint,
         cancel=cancel, token_budget=options.token_budget,
         prompt_origin="delegation" if parent_session_id else None,  # a sub-agent's prompt is the lead's brief
     )
@@ -207,8 +219,9 @@ class _Session:
         try:
             self.add_user([{"type": "text", "text": self.spec.prompt}], origin=self.prompt_origin)
             status, error, exit_code = self._turns(on_end_turn)
-        except KeyboardInterrupt:
-            status, error = "interrupted", "interrupted by the user"
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM/SIGHUP under dreamcli.agent.signals
+            status = "interrupted"
+            error, exit_code = interrupt_reason(e)
         except DreamError as e:  # e.g. raised by a hook (a grader that failed): end the log, re-raise
             status, error, unexpected = "error", str(e), e
         except Exception as e:  # a bug: still end the log cleanly, then re-raise
@@ -216,7 +229,8 @@ class _Session:
         finally:
             self.toolset.close()
         self.totals.duration_ms = (time.perf_counter() - t0) * 1000
-        exit_code = EXIT_BY_STATUS.get(status, exit_code)
+        if status != "interrupted":
+            exit_code = EXIT_BY_STATUS.get(status, exit_code)
         if before_end is not None:
             before_end(self.context(status))
         self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
@@ -230,7 +244,9 @@ class _Session:
         if unexpected is not None:
             raise unexpected
         if status == "interrupted":
-            err = Interrupted(f"interrupted; the session log ends with status interrupted: {self.writer.path}")
+            head = "interrupted" if exit_code == EXIT_INTERRUPTED else error  # or "interrupted by SIGTERM"
+            err = Interrupted(f"{head}; the session log ends with status interrupted: {self.writer.path}",
+                              exit_code=exit_code)
             err.result = result  # type: ignore[attr-defined]
             raise err
         return result
@@ -253,6 +269,8 @@ class _Session:
                 turn = stream_turn(self.client, request, self.cb, retries=self.retries, cancel=self.cancel)
             except KeyboardInterrupt:
                 raise
+            except conv.BadReply as e:
+                return "error", f"model call (turn {self.totals.turns + 1}): {e}", EXIT_INFRA
             except Exception as e:
                 if conv.is_context_window_error(e):
                     return "error", _context_error(self.totals.turns), EXIT_FAILED
@@ -282,20 +300,30 @@ class _Session:
                     self.add_user([{"type": "text", "text": conv.CONTINUE_AFTER_MAX_TOKENS}], origin="continuation")
                 continue
             cut_offs = 0
-            if uses and reason in (conv.TOOL_USE, conv.END_TURN, None):
-                self.add_user(self._run_tools(uses))
+            if reason in conv.CONTINUING:  # tool_use, end_turn, stop_sequence, pause_turn
+                if uses:  # whole tool calls (the stream ended with message_stop): run and answer them
+                    self.add_user(self._run_tools(uses))
+                    continue
+                if reason == conv.PAUSE_TURN:
+                    continue
+                if reason == conv.TOOL_USE:
+                    return "error", (f"model call (turn {self.totals.turns}): the reply stopped for tool_use "
+                                     "but holds no tool call"), EXIT_INFRA
+                follow_up = on_end_turn(self.context()) if on_end_turn is not None else None
+                if not follow_up:
+                    return "completed", None, 0
+                self.cb.on_notice("follow-up sent to the model")
+                self.add_user([{"type": "text", "text": follow_up}], origin="revision")
                 continue
-            if reason == conv.PAUSE_TURN:
-                continue
+            if uses:  # the run ends here: answer its tool calls, so the log leaves none unanswered
+                self.add_user([_result_block(u["id"], conv.not_run(reason), True) for u in uses])
             if reason == conv.REFUSAL:
                 return "error", f"the model refused: {text or 'no explanation given'}", EXIT_FAILED
             if reason == conv.CONTEXT_EXCEEDED:
                 return "error", _context_error(self.totals.turns), EXIT_FAILED
-            follow_up = on_end_turn(self.context()) if on_end_turn is not None else None
-            if not follow_up:
-                return "completed", None, 0
-            self.cb.on_notice("follow-up sent to the model")
-            self.add_user([{"type": "text", "text": follow_up}], origin="revision")
+            what = "no stop_reason" if reason is None else f"an unknown stop_reason {reason!r}"
+            return "error", (f"model call (turn {self.totals.turns}): the reply ended with {what}"
+                             f"{f'; its {len(uses)} tool call(s) were not run' if uses else ''}"), EXIT_INFRA
 
     # --- tools ---------------------------------------------------------------------------------
     def _run_tools(self, uses: list[dict[str, Any]]) -> list[dict[str, Any]]:

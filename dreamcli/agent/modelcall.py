@@ -4,6 +4,12 @@ The SDK retries 429/529/5xx and connection failures before a response starts (ma
 limits.model_retries). A stream that breaks off after it started (an SSE `error` event such as
 overloaded_error, or a dropped connection) is not retried by the SDK; `stream_turn` requests the
 whole turn again, up to the same number of retries, with exponential backoff.
+
+A stream that ends without `message_stop`, or whose message has no `stop_reason`, is incomplete
+(the connection closed between two events, cleanly): the SDK still hands out the message built so
+far, with a tool call's JSON maybe half sent. Such a reply is never returned: it is retried like a
+dropped connection, and when every attempt is incomplete the call fails with
+`connection to HOST closed mid-response after N retries (...)` (ModelError, exit 3).
 """
 
 from __future__ import annotations
@@ -16,11 +22,26 @@ from typing import Any
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.conversation import content_params
 from dreamcli.agent.usage import usage_dict
-from dreamcli.modelclient import connection_closed, is_connection_drop
+from dreamcli.errors import ModelError
+from dreamcli.modelclient import base_url_host, connection_closed, is_connection_drop
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 8.0
 _RETRYABLE_TYPES = ("overloaded_error", "api_error", "rate_limit_error", "timeout_error")
+
+
+class IncompleteResponse(ConnectionError):
+    """The response stream ended before the message was whole (no message_stop, or no stop_reason)."""
+
+
+def _incomplete_error(e: IncompleteResponse, retries: int) -> ModelError:
+    return ModelError(f"{connection_closed(retries)} ({e})" if e.args[0] == NO_MESSAGE_STOP else
+                      f"the response from {base_url_host()} {e} after {retries} "
+                      f"{'retry' if retries == 1 else 'retries'}")
+
+
+NO_MESSAGE_STOP = "the stream ended before message_stop"
+NO_STOP_REASON = "had no stop_reason"
 
 
 @dataclass
@@ -74,14 +95,23 @@ def stream_turn(
         try:
             with client.messages.stream(**request) as stream:
                 started = True
+                stopped = False
                 for event in stream:
                     etype = event.type
                     if etype == "text":
                         callbacks.on_text(event.text)
                     elif etype == "thinking":
                         callbacks.on_thinking(event.thinking)
+                    elif etype == "message_stop":
+                        stopped = True
+                if not stopped:
+                    raise IncompleteResponse(NO_MESSAGE_STOP)
                 message = stream.get_final_message()
+                if not getattr(message, "stop_reason", None):
+                    raise IncompleteResponse(NO_STOP_REASON)
         except Exception as e:
+            if isinstance(e, IncompleteResponse) and attempt >= retries:
+                raise _incomplete_error(e, attempt) from None
             if started and attempt >= retries and is_connection_drop(e):
                 raise connection_closed(attempt) from e  # reachable, but the response broke off
             if not started or attempt >= retries or not retryable_midstream(e):

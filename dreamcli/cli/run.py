@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -36,8 +38,9 @@ Several task files (or a glob) run at once with --parallel N (default: config li
 one session each, with live progress and a summary table; approval prompts are off there (use
 --allow or --yes) and the exit code is 1 if any run failed.
 
-Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error,
-4 no credentials, 130 interrupted.
+Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error (also a
+reply cut off mid-stream), 4 no credentials, 130 interrupted (Ctrl-C); SIGTERM and SIGHUP stop the run
+as Ctrl-C does and exit 128 + the signal (143, 129).
 """
 
 
@@ -50,6 +53,25 @@ def _read_prompt(prompt: str) -> str:
     if not text.strip():
         raise UsageError("no prompt on stdin")
     return text
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does, with exit 128 + the signal; one that arrives
+    before the session started (or after it ended), or that a `--parallel` batch reports as its own
+    Interrupted, exits the same way."""
+    from dreamcli.agent.signals import Terminated, interrupt_reason, signals_as_interrupt
+
+    with signals_as_interrupt() as caught:
+        try:
+            yield
+        except Terminated as e:
+            reason, code = interrupt_reason(e)
+            raise Interrupted(reason, exit_code=code) from None
+        except Interrupted as e:
+            if caught.signum is not None:
+                e.exit_code = 128 + caught.signum
+            raise
 
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
@@ -106,7 +128,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             many = RunOptions(model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
                               use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes,
                               with_proposal=with_proposal)
-            run_many(ctx, tasks, parallel=parallel, options=many, outcome=outcome, as_json=as_json, quiet=quiet)
+            with _signals_as_interrupt():
+                run_many(ctx, tasks, parallel=parallel, options=many, outcome=outcome, as_json=as_json, quiet=quiet)
             return
         spec = load_task_file(task) if task is not None else prompt_spec(_read_prompt(prompt))
         if outcome is not None:
@@ -129,7 +152,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             ask=view.ask_approval if is_interactive() else None,
         )
         try:
-            result = run_agent(ws, cfg, spec, options, callbacks=view, **hooks)
+            with _signals_as_interrupt():  # SIGTERM, SIGHUP: as Ctrl-C (the commands stopped, the log ended)
+                result = run_agent(ws, cfg, spec, options, callbacks=view, **hooks)
         except Interrupted as e:
             partial = getattr(e, "result", None)
             if as_json and partial is not None:

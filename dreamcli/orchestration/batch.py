@@ -118,13 +118,13 @@ def run_batch(
     cancel: threading.Event | None = None,
 ) -> list[BatchRun]:
     """Run the tasks, at most `parallel` at once; results in task order (see the module docstring)."""
-    from dreamcli.redaction import for_config
+    from dreamcli.agent.tools.credentials import run_redactor
 
     if client is None:  # CredentialsError (exit 4) here, before any session exists
         from dreamcli.modelclient import make_client
 
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
-    redactor = for_config(config)  # the one redactor of every task's log
+    redactor = run_redactor(config)  # the one redactor of every task's log, the credentials' values too
     sup = Supervisor(parallel, parent_cancel=cancel, grace_s=LEAD_GRACE_S, name="dreamcli-task")
 
     def job_fn(job: Job) -> BatchRun:

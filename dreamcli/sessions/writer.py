@@ -3,8 +3,9 @@ fsync at the end. A process killed mid-session leaves a valid prefix.
 
 The writer is where data enters the session log, so it owns redaction: every event's fields pass
 through its Redactor exactly once (pass `redactor=dreamcli.redaction.for_config(config)`; the
-default has the built-in rules only). `write()` returns the event as logged, redacted, so a caller
-that also sends the data on (the agent loop's history) can use that copy instead of redacting again."""
+default has the built-in rules only). `write()` returns the event as logged (redacted; lone
+surrogates as U+FFFD, see `_line`), so a caller that also sends the data on (the agent loop's
+history) can use that copy instead of redacting again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dreamcli import __version__
-from dreamcli.codec import dumps_line
+from dreamcli.codec import dumps_line, without_lone_surrogates
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sessions import schema
@@ -35,15 +36,23 @@ class LineSink(Protocol):
     def sealed(self, session_id: str) -> None: ...
 
 
-def _line(event: dict[str, Any]) -> bytes:
-    """One JSONL line: compact UTF-8 JSON through dreamcli.codec (what `json.dumps` wrote, NaN as null);
-    a dict key msgspec refuses and the standard library writes (True, None) goes the slow way."""
+def _line(event: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """One JSONL line and the event it holds: compact UTF-8 JSON through dreamcli.codec (what
+    `json.dumps` wrote, NaN as null). Only when that fails: lone surrogates in strings (a file name
+    that is not UTF-8, `\\ud800` in a model's text) become U+FFFD, and the event returned is that
+    cleaned copy; a dict key msgspec refuses and the standard library writes (True, None) goes the
+    standard library's way. Clean events cost nothing more."""
     try:
-        return dumps_line(event)
+        return dumps_line(event), event
+    except (TypeError, UnicodeEncodeError):
+        pass
+    event = without_lone_surrogates(event)
+    try:
+        return dumps_line(event), event
     except TypeError:
         import json
 
-        return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        return (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"), event
 
 
 class SessionWriter:
@@ -87,7 +96,8 @@ class SessionWriter:
                 "seq": self._seq,
             }
             event.update(self.redactor.redact_obj(fields))
-            self._emit(self._fd, _line(event))
+            line, event = _line(event)
+            self._emit(self._fd, line)
             if self._sink is not None:
                 self._sink.appended(self.session_id)
             self._seq += 1

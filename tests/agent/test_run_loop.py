@@ -298,6 +298,7 @@ def test_transport_break_mid_stream_is_retried(monkeypatch: pytest.MonkeyPatch) 
             yield SimpleNamespace(type="text", text="o")
             if self.broken:
                 raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+            yield SimpleNamespace(type="message_stop")  # a whole response ends with it (modelcall checks)
 
         def get_final_message(self) -> Any:
             return final

@@ -2,7 +2,8 @@
 
 Pure functions over a root directory; each returns the text (or content blocks) for the model
 and raises `FileToolError` with an error kind for expected failures. Confinement (`..`, symlinks,
-hard links) is `dreamcli.agent.tools.paths`; the approval gate and the output cap are the tool's.
+hard links) and the race-free opening of files (`open_under`: regular files with one link only) are
+`dreamcli.agent.tools.paths`; the approval gate and the output cap are the tool's.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import time
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
-from dreamcli.agent.tools.paths import OutsideRoot, confine, open_nofollow, real_root, refuse_hard_links
+from dreamcli.agent.tools.paths import NotRegularFile, OutsideRoot, confine, open_under, real_root
 
 MAX_TEXT_BYTES = 256 * 1024  # a whole-file read or an edit; larger files need view_range
 MAX_IMAGE_BYTES = 3_750_000  # 5 MB once base64-encoded (the API's image limit)
@@ -30,6 +31,7 @@ GREP_OUTPUT_BYTES = 100 * 1024
 GREP_LINE_CHARS = 2000
 GREP_MAX_FILE_BYTES = 10 * 1024 * 1024
 GREP_SECONDS = 20.0
+SKIP_CHUNK = 64 * 1024  # lines before a view_range are read in pieces this long
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
 
@@ -46,28 +48,29 @@ def resolve(root: Path, path: str, op: str) -> Path:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
 
-def _regular(target: Path, shown: str, op: str) -> os.stat_result:
+def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY) -> int:
+    """The file `target` opened by `paths.open_under`: a regular file with one link, reached without
+    following a symlink, whatever changed since `resolve`."""
     try:
-        refuse_hard_links(target, shown)
-        st = os.stat(target)
+        return open_under(real_root(root), target, flags, shown=shown, mode=0o666, dir_mode=0o777)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
+    except NotRegularFile as e:
+        raise FileToolError(f"{op}: {e}", "invalid_input") from e
     except FileNotFoundError as e:
         raise FileToolError(f"{op}: {shown}: no such file", "not_found") from e
     except NotADirectoryError as e:
+        if op == "write":
+            raise FileToolError(f"write: {shown}: {e.strerror}", "invalid_input") from e
         raise FileToolError(f"{op}: {shown}: not a directory", "not_found") from e
-    if not stat.S_ISREG(st.st_mode):
-        raise FileToolError(f"{op}: {shown}: not a regular file", "invalid_input")
-    return st
+    except (FileExistsError, IsADirectoryError) as e:
+        raise FileToolError(f"{op}: {shown}: {e.strerror}", "invalid_input") from e
 
 
-def _read_bytes(target: Path, op: str) -> bytes:
-    try:
-        fd = open_nofollow(target, os.O_RDONLY)
-    except OutsideRoot as e:
-        raise FileToolError(f"{op}: {e}", "outside_root") from e
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
+def _read_at_most(f: BinaryIO, limit: int) -> bytes | None:
+    """The rest of `f`, or None when it holds more than `limit` bytes (a file may grow after fstat)."""
+    data = f.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 def _decode(data: bytes, shown: str, op: str) -> str:
@@ -82,23 +85,28 @@ def read(root: Path, path: str, view_range: list[int] | None) -> str | list[dict
     target = resolve(root, path, "read")
     if view_range is not None and (len(view_range) != 2 or not all(isinstance(n, int) for n in view_range)):
         raise FileToolError("read: view_range must be [start_line, end_line]", "invalid_input")
-    st = _regular(target, path, "read")
-    media = MEDIA_TYPES.get(target.suffix.lower())
-    if media is not None:
-        if view_range:
-            raise FileToolError("read: view_range is not supported for images and PDFs", "invalid_input")
-        limit = MAX_PDF_BYTES if media == "application/pdf" else MAX_IMAGE_BYTES
-        if st.st_size > limit:
-            raise FileToolError(f"read: {path} is {st.st_size} bytes, over the {limit}-byte limit", "invalid_input")
-        data = base64.standard_b64encode(_read_bytes(target, "read")).decode("ascii")
-        kind = "document" if media == "application/pdf" else "image"
-        return [{"type": kind, "source": {"type": "base64", "media_type": media, "data": data}}]
-    if st.st_size > MAX_TEXT_BYTES:
-        if not view_range:
-            raise FileToolError(f"read: {path} is {st.st_size} bytes, over the {MAX_TEXT_BYTES}-byte limit; "
-                                "pass view_range, e.g. [1, 500]", "invalid_input")
-        return _line_range(target, path, view_range[0], view_range[1])
-    text = _decode(_read_bytes(target, "read"), path, "read")
+    with os.fdopen(_open(root, target, path, "read"), "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        media = MEDIA_TYPES.get(target.suffix.lower())
+        if media is not None:
+            if view_range:
+                raise FileToolError("read: view_range is not supported for images and PDFs", "invalid_input")
+            limit = MAX_PDF_BYTES if media == "application/pdf" else MAX_IMAGE_BYTES
+            raw = _read_at_most(f, limit) if size <= limit else None
+            if raw is None:
+                raise FileToolError(f"read: {path} is {max(size, limit + 1)} bytes, over the {limit}-byte limit",
+                                    "invalid_input")
+            data = base64.standard_b64encode(raw).decode("ascii")
+            kind = "document" if media == "application/pdf" else "image"
+            return [{"type": kind, "source": {"type": "base64", "media_type": media, "data": data}}]
+        whole = _read_at_most(f, MAX_TEXT_BYTES) if size <= MAX_TEXT_BYTES else None
+        if whole is None:
+            if not view_range:
+                raise FileToolError(f"read: {path} is {max(size, MAX_TEXT_BYTES + 1)} bytes, over the "
+                                    f"{MAX_TEXT_BYTES}-byte limit; pass view_range, e.g. [1, 500]", "invalid_input")
+            f.seek(0)
+            return _line_range(f, path, view_range[0], view_range[1])
+    text = _decode(whole, path, "read")
     if not view_range:
         return text
     lines = text.split("\n")
@@ -106,59 +114,59 @@ def read(root: Path, path: str, view_range: list[int] | None) -> str | list[dict
     return "\n".join(lines[start:end])
 
 
-def _line_range(target: Path, shown: str, first: int, last: int) -> str:
-    """Lines first..last (1-based; last <= 0 means the end) of a large file, read as a stream."""
+def _line_range(f: BinaryIO, shown: str, first: int, last: int) -> str:
+    """Lines first..last (1-based; last <= 0 means the end) of a large file, read as a stream: no
+    line is read whole, so one enormous line costs at most MAX_TEXT_BYTES of memory."""
     out: list[str] = []
     size = 0
-    try:
-        fd = open_nofollow(target, os.O_RDONLY)
-    except OutsideRoot as e:
-        raise FileToolError(f"read: {e}", "outside_root") from e
-    with os.fdopen(fd, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            if number < first:
-                continue
-            if last > 0 and number > last:
+    number = 0  # lines read so far
+    while last <= 0 or number < last:
+        if number + 1 < first:  # a line before the range: skipped in chunks
+            chunk = f.readline(SKIP_CHUNK)
+            if not chunk:
                 break
-            size += len(raw)
-            if size > MAX_TEXT_BYTES:
-                raise FileToolError(f"read: lines {first}-{last} of {shown} are over {MAX_TEXT_BYTES} bytes; "
-                                    "ask for fewer", "invalid_input")
-            out.append(_decode(raw, shown, "read"))
+            if chunk.endswith(b"\n"):
+                number += 1
+            continue
+        raw = f.readline(MAX_TEXT_BYTES - size + 1)
+        if not raw:
+            break
+        size += len(raw)
+        if size > MAX_TEXT_BYTES:
+            raise FileToolError(f"read: lines {first}-{last} of {shown} are over {MAX_TEXT_BYTES} bytes; "
+                                "ask for fewer", "invalid_input")
+        number += 1
+        out.append(_decode(raw, shown, "read"))
     return "".join(out).removesuffix("\n")
 
 
 def write(root: Path, target: Path, shown: str, content: str) -> str:
-    try:
-        refuse_hard_links(target, shown)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = open_nofollow(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    except OutsideRoot as e:
-        raise FileToolError(f"write: {e}", "outside_root") from e
-    except (NotADirectoryError, FileExistsError, IsADirectoryError) as e:
-        raise FileToolError(f"write: {shown}: {e.strerror}", "invalid_input") from e
+    fd = _open(root, target, shown, "write", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(content)
     return f"wrote {len(content.encode())} bytes to {shown}"
 
 
-def edit(target: Path, shown: str, old: str, new: str, replace_all: bool) -> str:
-    st = _regular(target, shown, "edit")
-    if st.st_size > MAX_TEXT_BYTES:
-        raise FileToolError(f"edit: {shown} is {st.st_size} bytes, too large to edit", "invalid_input")
-    text = _decode(_read_bytes(target, "edit"), shown, "edit")
-    if not old:
-        raise FileToolError("edit: old_string is empty", "invalid_input")
-    count = text.count(old)
-    if count == 0:
-        raise FileToolError(f"edit: old_string not found in {shown}", "invalid_input")
-    if count > 1 and not replace_all:
-        raise FileToolError(f"edit: old_string occurs {count} times in {shown}; make it unique or pass "
-                            "replace_all", "invalid_input")
-    updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-    fd = open_nofollow(target, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(updated)
+def edit(root: Path, target: Path, shown: str, old: str, new: str, replace_all: bool) -> str:
+    with os.fdopen(_open(root, target, shown, "edit", os.O_RDWR), "r+b") as f:
+        size = os.fstat(f.fileno()).st_size
+        data = _read_at_most(f, MAX_TEXT_BYTES) if size <= MAX_TEXT_BYTES else None
+        if data is None:
+            raise FileToolError(f"edit: {shown} is {max(size, MAX_TEXT_BYTES + 1)} bytes, too large to edit",
+                                "invalid_input")
+        text = _decode(data, shown, "edit")
+        if not old:
+            raise FileToolError("edit: old_string is empty", "invalid_input")
+        count = text.count(old)
+        if count == 0:
+            raise FileToolError(f"edit: old_string not found in {shown}", "invalid_input")
+        if count > 1 and not replace_all:
+            raise FileToolError(f"edit: old_string occurs {count} times in {shown}; make it unique or pass "
+                                "replace_all", "invalid_input")
+        updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+        f.seek(0)
+        f.truncate()
+        f.write(updated.encode("utf-8"))
     return f"edited {shown} ({count if replace_all else 1} replacement(s))"
 
 
@@ -195,9 +203,7 @@ def glob(root: Path, pattern: str, path: str | None) -> str:
 
 
 def _walk(start: Path, base: Path) -> Iterator[Path]:
-    if start.is_file():
-        yield start
-        return
+    """The files under the folder `start` (not through symlinked folders), at most WALK_MAX_ENTRIES."""
     seen = 0
     for folder, dirs, files in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d)))
@@ -205,9 +211,21 @@ def _walk(start: Path, base: Path) -> Iterator[Path]:
             seen += 1
             if seen > WALK_MAX_ENTRIES:
                 return
-            full = Path(folder) / name
-            if _inside(full, base):
-                yield full
+            yield Path(folder) / name
+
+
+def _grep_text(root: Path, file: Path, shown: str) -> str | None:
+    """The text of one walked file, or None to skip it: outside the root, a symlink or hard link,
+    not a regular file, unreadable, too large or binary."""
+    try:
+        fd = open_under(real_root(root), confine(root, str(file)), os.O_RDONLY, shown=shown)
+    except (OutsideRoot, NotRegularFile, OSError):
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = _read_at_most(f, GREP_MAX_FILE_BYTES)
+    if data is None or b"\x00" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def grep(root: Path, pattern: str, path: str | None) -> str:
@@ -217,25 +235,30 @@ def grep(root: Path, pattern: str, path: str | None) -> str:
         raise FileToolError(f"grep: invalid regex: {e}", "invalid_input") from e
     base = real_root(root)
     search = resolve(root, path, "grep") if path else base
-    if not search.exists():
-        raise FileToolError(f"grep: {path}: no such file or directory", "not_found")
+    try:
+        folder = stat.S_ISDIR(os.lstat(search).st_mode)
+    except (FileNotFoundError, NotADirectoryError) as e:
+        raise FileToolError(f"grep: {path}: no such file or directory", "not_found") from e
+    texts: Iterator[tuple[str, str | None]]
+    if folder:
+        texts = ((shown, _grep_text(root, f, shown))
+                 for f in _walk(search, base) for shown in [f.relative_to(base).as_posix()])
+    else:  # one file, named: refused as `read` refuses it
+        shown = search.relative_to(base).as_posix()
+        with os.fdopen(_open(root, search, path or shown, "grep"), "rb") as f:
+            data = _read_at_most(f, GREP_MAX_FILE_BYTES)
+        single = None if data is None or b"\x00" in data[:8192] else data.decode("utf-8", errors="replace")
+        texts = iter([(shown, single)])
     hits: list[str] = []
     size = 0
     deadline = time.monotonic() + GREP_SECONDS
-    for file in _walk(search, base):
+    for shown, text in texts:
         if time.monotonic() > deadline:
             hits.append(f"[search stopped after {GREP_SECONDS:g}s]")
             break
-        try:
-            if file.stat().st_size > GREP_MAX_FILE_BYTES:
-                continue
-            data = file.read_bytes()
-        except OSError:
+        if text is None:
             continue
-        if b"\x00" in data[:8192]:
-            continue
-        shown = file.relative_to(base).as_posix()
-        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             if rx.search(line):
                 entry = f"{shown}:{number}:{line[:GREP_LINE_CHARS]}"
                 size += len(entry) + 1

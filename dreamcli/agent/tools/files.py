@@ -92,7 +92,7 @@ class FileTool(Tool):
                 approval = decision.approval
                 out: str | list[dict[str, Any]] = (
                     file_ops.write(self.root, target, path, input["content"]) if self.name == "write"
-                    else file_ops.edit(target, path, input["old_string"], input["new_string"],
+                    else file_ops.edit(self.root, target, path, input["old_string"], input["new_string"],
                                        bool(input.get("replace_all"))))
             else:
                 out = self._look(input)

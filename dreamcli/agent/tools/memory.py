@@ -2,13 +2,15 @@
 rename) on a workspace memory store (`dreamcli.agent.tools.memory_ops`).
 
 Files live in `memory/<store>/memories/` of the workspace, which the model sees as `/memories/`;
-paths outside it, `..`, symlink and hard-link escapes are refused. On Anthropic's API the tool
+paths outside it, `..`, symlink and hard-link escapes are refused, and so is a store folder
+that is a symlink (a cloned workspace's `memory/<store>/memories` may point anywhere). On Anthropic's API the tool
 is declared as the built-in (`dreamcli.sdk_beta.memory_tool_param`); elsewhere (local
 servers drop the schemas of schema-less built-ins) it is a custom tool named `memory` with an
 explicit input_schema. `DREAMCLI_MEMORY_TOOL=builtin|custom` forces either form.
 
 Memory is written to disk and read back by later runs, so every text the model writes into it
-(`file_text`, `new_str`, `insert_text`) is redacted first (`dreamcli.redaction.for_config`).
+(`file_text`, `new_str`, `insert_text`), and the whole text of the file it leaves, is redacted first
+(the run's redactor, `credentials.run_redactor`); a new path holding a secret is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 from typing import Any
 
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
+from dreamcli.agent.tools.credentials import run_redactor
 from dreamcli.agent.tools.memory_ops import MemoryStore, MemoryToolError
 from dreamcli.sdk_beta import memory_tool_param
 from dreamcli.workspace.fsutil import ensure_dir
@@ -70,14 +73,13 @@ class MemoryTool(Tool):
     input_schema = INPUT_SCHEMA
 
     def __init__(self, env: ToolEnv) -> None:
+        self.redactor = run_redactor(env.config)
         root = env.ws.memories_root(env.memory_store)
-        ensure_dir(root)
-        self.store = MemoryStore(root)
+        self.store = MemoryStore(root, anchor=env.ws.root, redact=self.redactor.redact_text)
+        if self.store.root_problem() is None:  # else every command says what is wrong
+            ensure_dir(root)
         self.builtin = builtin_form(env.anthropic_endpoint)
         self.env = env
-        from dreamcli.redaction import for_config
-
-        self.redactor = for_config(env.config)
 
     def to_param(self) -> dict[str, Any]:
         if self.builtin:

@@ -1,9 +1,13 @@
 """The memory tool's commands (view, create, str_replace, insert, delete, rename) on one store.
 
 The model sees the store as `/memories`; every path must be under it. Paths are confined to the
-store's directory like the file tools' (`..`, symlinks, hard links refused), files are written
-0600 and folders 0700. Each command returns the text for the model or raises `MemoryError_`
-with an error kind.
+store's directory like the file tools' (`..`, symlinks, hard links refused), and files are opened
+by walking from the workspace (`paths.open_under`), never through a symlink: the store folder
+itself (`memory/<store>/memories`) or a folder above it inside the workspace that is a symlink is
+refused, not followed. Files are written 0600 and every folder made 0700. The text a command
+leaves in a file goes through `redact` before it is written (a secret may be assembled from
+pieces), and a new path holding a secret is refused. Each command returns the text for the model
+or raises `MemoryToolError` with an error kind.
 """
 
 from __future__ import annotations
@@ -11,10 +15,20 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dreamcli.agent.tools.paths import OutsideRoot, confine, open_nofollow, real_root, refuse_hard_links
+from dreamcli.agent.tools.paths import (
+    NotRegularFile,
+    OutsideRoot,
+    confine,
+    open_dir_under,
+    open_under,
+    real_root,
+    refuse_hard_links,
+)
 
 PREFIX = "/memories"
 MAX_FILE_BYTES = 256 * 1024
@@ -26,14 +40,42 @@ class MemoryToolError(Exception):
         self.kind = kind
 
 
+def _no_redaction(text: str) -> str:
+    return text
+
+
 class MemoryStore:
-    def __init__(self, root: Path) -> None:
+    """The store in folder `root`; `anchor` (the workspace, by default root's parent) is where the
+    walk to every file starts: no folder from there down to `root` may be a symlink."""
+
+    def __init__(self, root: Path, *, anchor: Path | None = None,
+                 redact: Callable[[str], str] = _no_redaction) -> None:
         self.root = root
+        self.anchor = anchor if anchor is not None else root.parent
+        self.redact = redact
 
     # --- paths ----------------------------------------------------------------------------------
-    def resolve(self, path: str) -> Path:
+    def root_problem(self) -> str | None:
+        """Why the store cannot be used (a symlink on the way to it), or None."""
+        rel = self.root.relative_to(self.anchor).parts
+        for n in range(1, len(rel) + 1):
+            try:
+                st = os.lstat(self.anchor.joinpath(*rel[:n]))
+            except FileNotFoundError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                return (f"memory: the memory store folder {'/'.join(rel[:n])} is a symlink; it is not followed "
+                        "out of the workspace (make it a real folder)")
+        return None
+
+    def resolve(self, path: str, *, new: bool = False) -> Path:
         if not isinstance(path, str) or not (path == PREFIX or path.startswith(PREFIX + "/")):
             raise MemoryToolError(f"memory: {path!r}: paths must start with {PREFIX}", "outside_root")
+        problem = self.root_problem()
+        if problem:
+            raise MemoryToolError(problem, "outside_root")
+        if new and self.redact(path) != path:
+            raise MemoryToolError("memory: the path holds a secret; choose a file name without it", "invalid_input")
         rest = path[len(PREFIX):].lstrip("/")
         try:
             target = confine(self.root, rest or ".")
@@ -47,53 +89,56 @@ class MemoryStore:
         rel = target.relative_to(base).as_posix()
         return PREFIX if rel == "." else f"{PREFIX}/{rel}"
 
-    def _read(self, target: Path, path: str) -> str:
+    @contextmanager
+    def _folder(self, target: Path, path: str, *, make: bool = False) -> Iterator[int]:
+        """A descriptor of the folder `target`, reached from the anchor without following a symlink."""
         try:
-            st = os.stat(target)
-        except FileNotFoundError as e:
+            fd = open_dir_under(real_root(self.anchor), target, dir_mode=0o700 if make else None)
+        except OutsideRoot as e:
+            raise MemoryToolError(f"memory: {path} escapes {PREFIX} ({e})", "outside_root") from e
+        except (FileNotFoundError, NotADirectoryError) as e:
             raise MemoryToolError(f"memory: {path} does not exist", "not_found") from e
-        if not stat.S_ISREG(st.st_mode):
-            raise MemoryToolError(f"memory: {path} is not a file", "invalid_input")
-        if st.st_size > MAX_FILE_BYTES:
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _open(self, target: Path, path: str, flags: int) -> int:
+        try:
+            return open_under(real_root(self.anchor), target, flags, shown=path, mode=0o600, dir_mode=0o700)
+        except OutsideRoot as e:
+            raise MemoryToolError(f"memory: {path} escapes {PREFIX} ({e})", "outside_root") from e
+        except NotRegularFile as e:
+            raise MemoryToolError(f"memory: {path} is not a file", "invalid_input") from e
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise MemoryToolError(f"memory: {path} does not exist", "not_found") from e
+        except IsADirectoryError as e:
+            raise MemoryToolError(f"memory: {path} is a directory", "invalid_input") from e
+
+    def _read(self, target: Path, path: str) -> str:
+        with os.fdopen(self._open(target, path, os.O_RDONLY), "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise MemoryToolError(f"memory: {path} is over {MAX_FILE_BYTES} bytes", "invalid_input")
-        with os.fdopen(open_nofollow(target, os.O_RDONLY), "rb") as f:
-            data = f.read()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise MemoryToolError(f"memory: {path} is not UTF-8 text", "invalid_input") from e
 
-    def _write(self, target: Path, text: str) -> None:
+    def _write(self, target: Path, path: str, text: str) -> None:
+        text = self.redact(text)  # the whole new text: a secret may be assembled from pieces
         if len(text.encode()) > MAX_FILE_BYTES:
             raise MemoryToolError(f"memory: a file may hold at most {MAX_FILE_BYTES} bytes", "invalid_input")
-        base = real_root(self.root)
-        folder = target.parent
-        missing: list[Path] = []
-        while folder != base and not folder.exists():
-            missing.append(folder)
-            folder = folder.parent
-        for d in reversed(missing):
-            d.mkdir(mode=0o700)
-        with os.fdopen(open_nofollow(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                       encoding="utf-8") as f:
+        fd = self._open(target, path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(fd, 0o600)
             f.write(text)
-        os.chmod(target, 0o600)
 
     # --- commands -------------------------------------------------------------------------------
     def view(self, path: str, view_range: Any = None) -> str:
         target = self.resolve(path)
         if target.is_dir():
-            lines = [f"Directory {self.shown(target)}:"]
-            for folder, dirs, files in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                depth = Path(folder).relative_to(target).parts
-                if len(depth) >= 2:
-                    dirs[:] = []
-                for name in sorted(f for f in files if not f.startswith(".")):
-                    full = Path(folder) / name
-                    size = full.lstat().st_size
-                    lines.append(f"- {self.shown(full)} ({size} bytes)")
-            return "\n".join(lines) if len(lines) > 1 else lines[0] + "\n(empty)"
+            return self._listing(target, path)
         text = self._read(target, path)
         rows = text.split("\n")
         first, last = 1, len(rows)
@@ -106,11 +151,24 @@ class MemoryStore:
         numbered = [f"{n:6d}\t{rows[n - 1]}" for n in range(first, last + 1)]
         return f"Content of {self.shown(target)}:\n" + "\n".join(numbered)
 
+    def _listing(self, target: Path, path: str) -> str:
+        lines = [f"Directory {self.shown(target)}:"]
+        with self._folder(target, path) as fd:
+            for folder, dirs, files, dfd in os.fwalk(".", dir_fd=fd):  # never follows a symlink
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                depth = Path(folder).parts
+                if len(depth) >= 2:
+                    dirs[:] = []
+                for name in sorted(f for f in files if not f.startswith(".")):
+                    size = os.lstat(name, dir_fd=dfd).st_size
+                    lines.append(f"- {self.shown(target / folder / name)} ({size} bytes)")
+        return "\n".join(lines) if len(lines) > 1 else lines[0] + "\n(empty)"
+
     def create(self, path: str, file_text: str) -> str:
-        target = self.resolve(path)
+        target = self.resolve(path, new=True)
         if target.is_dir():
             raise MemoryToolError(f"memory: {path} is a directory", "invalid_input")
-        self._write(target, file_text)
+        self._write(target, path, file_text)
         return f"File created successfully at {self.shown(target)}"
 
     def str_replace(self, path: str, old_str: str, new_str: str) -> str:
@@ -122,7 +180,7 @@ class MemoryStore:
         if count > 1:
             raise MemoryToolError(f"memory: old_str occurs {count} times in {path}; make it unique",
                                   "invalid_input")
-        self._write(target, text.replace(old_str, new_str, 1))
+        self._write(target, path, text.replace(old_str, new_str, 1))
         return f"The memory file {self.shown(target)} has been edited"
 
     def insert(self, path: str, insert_line: int, insert_text: str) -> str:
@@ -131,29 +189,32 @@ class MemoryStore:
         if not isinstance(insert_line, int) or not 0 <= insert_line <= len(rows):
             raise MemoryToolError(f"memory: insert_line must be between 0 and {len(rows)}", "invalid_input")
         rows[insert_line:insert_line] = insert_text.removesuffix("\n").split("\n")
-        self._write(target, "\n".join(rows))
+        self._write(target, path, "\n".join(rows))
         return f"Text inserted at line {insert_line} of {self.shown(target)}"
 
     def delete(self, path: str) -> str:
         target = self.resolve(path)
         if target == real_root(self.root):
             raise MemoryToolError(f"memory: cannot delete {PREFIX} itself", "invalid_input")
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
-        else:
-            raise MemoryToolError(f"memory: {path} does not exist", "not_found")
+        with self._folder(target.parent, path) as parent:
+            try:
+                st = os.lstat(target.name, dir_fd=parent)
+            except FileNotFoundError:
+                raise MemoryToolError(f"memory: {path} does not exist", "not_found") from None
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(target.name, dir_fd=parent)
+            else:
+                os.unlink(target.name, dir_fd=parent)
         return f"Deleted {path}"
 
     def rename(self, old_path: str, new_path: str) -> str:
-        source, dest = self.resolve(old_path), self.resolve(new_path)
+        source, dest = self.resolve(old_path), self.resolve(new_path, new=True)
         if not source.exists():
             raise MemoryToolError(f"memory: {old_path} does not exist", "not_found")
         if dest.exists():
             raise MemoryToolError(f"memory: {new_path} already exists", "invalid_input")
         if source == real_root(self.root):
             raise MemoryToolError(f"memory: cannot rename {PREFIX} itself", "invalid_input")
-        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.rename(source, dest)
+        with self._folder(source.parent, old_path) as src, self._folder(dest.parent, new_path, make=True) as dst:
+            os.rename(source.name, dest.name, src_dir_fd=src, dst_dir_fd=dst)
         return f"Renamed {old_path} to {new_path}"

@@ -2,22 +2,33 @@
 
 `confine(root, path)` resolves `path` against `root` the way the kernel would follow it: `..`
 and every symlink on the way (dangling ones too, by their target) are resolved before the
-containment check, so anything that lands outside the root raises `OutsideRoot`. A regular file
-with more than one hard link may have another name outside the root; `refuse_hard_links` rejects
-it (the tools call it before opening an existing file). Opening then uses O_NOFOLLOW on the last
-component, so a symlink swapped in after the check is refused rather than followed.
+containment check, so anything that lands outside the root raises `OutsideRoot`.
+
+The check alone leaves a race: a folder on the way can become a symlink between it and the open.
+So files are opened by `open_under`, which walks the confined path from a descriptor of a base
+folder one component at a time (`O_NOFOLLOW | O_DIRECTORY` for folders, `O_NOFOLLOW` for the file,
+missing folders made with `mkdir(dir_fd=…)`), never through a symlink, and then checks what it
+opened (`fstat`): only a regular file with one link (a hard link may be another name of a file
+outside the root) is read or written. Files are opened non-blocking, so a FIFO never hangs a tool.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 from pathlib import Path
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
 
 class OutsideRoot(ValueError):
     """The path resolves outside the tool's root."""
+
+
+class NotRegularFile(ValueError):
+    """The path is a FIFO, a device, a socket or a directory: tools read and write regular files only."""
 
 
 def real_root(root: Path) -> Path:
@@ -36,6 +47,10 @@ def confine(root: Path, path: str) -> Path:
     return resolved
 
 
+def hard_link_error(shown: str, links: int) -> OutsideRoot:
+    return OutsideRoot(f"{shown} has {links} hard links; another of them may be outside the root")
+
+
 def refuse_hard_links(target: Path, shown: str) -> None:
     """Refuse a regular file that has other names (a hard link may lead outside the root)."""
     try:
@@ -43,7 +58,7 @@ def refuse_hard_links(target: Path, shown: str) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-        raise OutsideRoot(f"{shown} has {st.st_nlink} hard links; another of them may be outside the root")
+        raise hard_link_error(shown, st.st_nlink)
 
 
 def relative_to_root(root: Path, target: Path) -> str:
@@ -51,11 +66,93 @@ def relative_to_root(root: Path, target: Path) -> str:
     return target.relative_to(base).as_posix() if target.is_relative_to(base) else str(target)
 
 
-def open_nofollow(target: Path, flags: int, mode: int = 0o600) -> int:
-    """os.open with O_NOFOLLOW (and O_CLOEXEC): a symlink at `target` is an OutsideRoot error."""
+def _parts(base: Path, target: Path) -> tuple[str, ...]:
+    if not target.is_relative_to(base):
+        raise OutsideRoot(f"{target} is outside the session's root directory")
+    return target.relative_to(base).parts
+
+
+def _is_symlink(fd: int, name: str) -> bool:
     try:
-        return os.open(target, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    except OSError as e:
-        if e.errno == errno.ELOOP:  # the last component became a symlink after the check
-            raise OutsideRoot(f"{target.name} is a symlink") from e
+        return stat.S_ISLNK(os.lstat(name, dir_fd=fd).st_mode)
+    except OSError:
+        return False
+
+
+def _step(fd: int, name: str, dir_mode: int | None) -> int:
+    """The folder `name` in folder `fd` (made when missing and `dir_mode` is given), never a symlink."""
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=fd)
+    except FileNotFoundError:
+        if dir_mode is None:
+            raise
+    except OSError as e:  # a symlink is ELOOP, or ENOTDIR (O_DIRECTORY is checked first)
+        if e.errno == errno.ELOOP or (e.errno == errno.ENOTDIR and _is_symlink(fd, name)):
+            raise OutsideRoot(f"{name} is a symlink") from e
         raise
+    try:
+        os.mkdir(name, dir_mode, dir_fd=fd)
+    except FileExistsError:
+        pass  # made meanwhile: opened (and checked) below like any other
+    else:
+        made = os.open(name, _DIR_FLAGS, dir_fd=fd)
+        if dir_mode & 0o077 == 0:
+            os.fchmod(made, dir_mode)  # mkdir's mode is masked by the umask
+        return made
+    return _step(fd, name, None)
+
+
+def open_dir_under(base: Path, target: Path, *, dir_mode: int | None = None) -> int:
+    """A descriptor of the folder `target` (inside `base`), reached without following any symlink.
+
+    Missing folders are made with `dir_mode` when it is given (0700 ones are chmod'ed to it)."""
+    fd = os.open(base, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    try:
+        for name in _parts(base, target):
+            nxt = _step(fd, name, dir_mode)
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_under(base: Path, target: Path, flags: int, *, shown: str, mode: int = 0o600,
+               dir_mode: int | None = None) -> int:
+    """`os.open` of the file `target` inside `base`, safe against symlinks swapped in at any point.
+
+    `flags` may hold O_CREAT (and O_TRUNC, applied only once the file passed its checks);
+    `dir_mode` makes missing folders. Raises OutsideRoot for a symlink on the way or a hard-linked
+    file, NotRegularFile for anything but a regular file, OSError (FileNotFoundError …) otherwise.
+    """
+    parts = _parts(base, target)
+    if not parts:
+        raise NotRegularFile(f"{shown}: not a regular file")
+    parent = open_dir_under(base, target.parent, dir_mode=dir_mode)
+    truncate = bool(flags & os.O_TRUNC)
+    try:
+        fd = os.open(parts[-1], (flags & ~os.O_TRUNC) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY,
+                     mode, dir_fd=parent)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OutsideRoot(f"{parts[-1]} is a symlink") from e
+        if e.errno in (errno.ENXIO, errno.EOPNOTSUPP):  # a FIFO without a reader, a socket
+            raise NotRegularFile(f"{shown}: not a regular file") from e
+        raise
+    finally:
+        os.close(parent)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"{shown}: not a regular file")
+        if st.st_nlink > 1:
+            raise hard_link_error(shown, st.st_nlink)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        if truncate:
+            os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
