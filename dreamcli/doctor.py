@@ -7,6 +7,7 @@ for `--debug`). Nothing here prints, sends or stores a credential: only whether 
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import platform
@@ -186,7 +187,38 @@ def check_workspace(home: str | None) -> list[Check]:
     except DreamError as e:
         return [Check("workspace", "fail", one_line(e), f"fix it, or pass --home DIR / set ${ENV_HOME}", e)]
     return [Check("workspace", "ok", where), *_guard("permissions", partial(check_permissions, ws.root)),
-            *_guard("config", partial(check_config, ws))]
+            *_guard("state", partial(check_state_files, ws)), *_guard("config", partial(check_config, ws))]
+
+
+_STATE_FILES = ("config.yaml", "audit.jsonl", "grades/grades.jsonl", "state/audit-head.json",
+                "state/sessions-index.sqlite", "state/grades-index.sqlite", "state/session-arrivals.jsonl")
+
+
+def check_state_files(ws: Workspace) -> list[Check]:
+    """Something other than a regular file (a directory, a FIFO, a device) where a file of the workspace
+    belongs: the dream's state, the indexes, the audit head. Each stops the command that writes it."""
+    paths = [ws.root / name for name in _STATE_FILES]
+    dream_state = ws.state_dir / "dream"
+    with contextlib.suppress(OSError):
+        for folder in sorted(dream_state.iterdir()):
+            if folder.is_dir() and not folder.is_symlink():
+                paths += [folder / "watermark.json", folder / "aggregates.json"]
+    blocked: list[tuple[Path, str]] = []
+    for path in paths:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            blocked.append((path, "a directory" if stat.S_ISDIR(mode) else
+                            "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"))
+    if not blocked:
+        return []  # a line only when something is wrong
+    shown = ", ".join(f"{p} is {kind}" for p, kind in blocked[:3])
+    more = f" and {len(blocked) - 3} more" if len(blocked) > 3 else ""
+    q = shlex.quote(str(blocked[0][0]))
+    return [Check("state", "fail", f"{shown}{more} (where a file belongs)",
+                  f"move it away (mv {q} {q}.moved), then run the command again")]
 
 
 def check_permissions(root: Path) -> list[Check]:

@@ -8,6 +8,7 @@ checks one directory (`state/live/`, dreamcli.workspace.live) and imports nothin
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from dreamcli.errors import LockHeld
 from dreamcli.workspace.home import Workspace
@@ -34,10 +35,15 @@ def sweep_dead(ws: Workspace) -> None:
     dream_journal.sweep(ws)
 
 
-def recover_workspace(ws: Workspace) -> list[str]:
-    """Run every recovery that is due; returns what was done, one line each."""
+def recover_workspace(ws: Workspace, warnings: list[str] | None = None) -> list[str]:
+    """Run every recovery that is due; returns what was done, one line each. What cannot be recovered (a
+    directory where a state file belongs, a disk error) is added to `warnings`, one line each, and left
+    for `dreamcli doctor` and the operation's next run: it never stops an unrelated command."""
+    problems: list[str] = [] if warnings is None else warnings
     from dreamcli.workspace import live
 
+    if not ws.has_layout():  # not a workspace (a project folder named by mistake): never sweep it
+        return []
     due, dead = live.sweep_due(ws)
     if due:
         sweep_dead(ws)
@@ -55,15 +61,27 @@ def recover_workspace(ws: Workspace) -> list[str]:
     from dreamcli.workspace.lock import workspace_lock
 
     done: list[str] = []
-    with contextlib.suppress(LockHeld), workspace_lock(ws, "playbooks"):
+    with _reported(problems, "an interrupted approve or revert"), contextlib.suppress(LockHeld), \
+            workspace_lock(ws, "playbooks"):
         for rec in playbooks_journal.recover_all(ws, current_actor()):
             done.append(f"playbook {rec.get('playbook')}: audited an interrupted {rec.get('interrupted')}")
-    with contextlib.suppress(LockHeld), workspace_lock(ws, "sessions-import"):
+    with _reported(problems, "an interrupted sessions import"), contextlib.suppress(LockHeld), \
+            workspace_lock(ws, "sessions-import"):
         from dreamcli.portability.arrivals import publisher  # the index and object store hear of them
 
         if n := import_journal.recover(ws, on_commit=publisher(ws)):
             done.append(f"sessions import: audited {n} session(s) of an interrupted import")
-    with contextlib.suppress(LockHeld), workspace_lock(ws, "dream"):
-        if n := dream_journal.recover(ws):
+    with _reported(problems, "an interrupted dream"), contextlib.suppress(LockHeld), workspace_lock(ws, "dream"):
+        if n := dream_journal.recover(ws, problems):
             done.append(f"dream: finished or undid {n} interrupted publish step(s)")
     return done
+
+
+@contextlib.contextmanager
+def _reported(problems: list[str], what: str) -> Iterator[None]:
+    """An OS error while recovering `what` becomes one line in `problems` (the intent stays)."""
+    try:
+        yield
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        problems.append(f"cannot recover {what}: {where}{e.strerror or e}; left in place (see `dreamcli doctor`)")

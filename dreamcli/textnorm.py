@@ -1,6 +1,7 @@
 """Text normalisation against hidden and disguised text (pure, no I/O):
 
     strip_hidden("cu\u200brl")  -> ("curl", 1)      zero-width and bidi controls removed, counted
+    strip_hidden("\x1b[31mok")  -> ("ok", 0)        terminal sequences and control characters removed
     fold("ｃｕｒｌ … ｜ ｓｈ")     -> "curl … | sh"     NFKC, look-alike letters and pipes, quotes inside words
 
 `strip_hidden` is applied to session text before the dream mines it; `fold` only to find what a
@@ -15,6 +16,14 @@ import unicodedata
 # zero-width (U+200B..U+200D, U+2060..U+2064, U+FEFF, U+180E, soft hyphen) and bidi controls
 # (U+200E/F, U+202A..U+202E, U+2066..U+2069, U+061C)
 _HIDDEN = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff]")
+# terminal sequences as a whole (so no `[31m` or `]0;TITLE` is left behind): CSI (ESC [ or U+009B) with its
+# parameters, OSC / DCS / APC / PM strings (ESC ] P _ ^ or U+009D/0090/009F/009E) ended by BEL or ST (one left
+# open keeps its text: only its introducer goes), two-character escapes; then any other C0 control but tab
+# and newline, DEL and C1 controls. CRLF and a lone CR are newlines.
+_SEQUENCES = re.compile("(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]?"
+                        "|(?:\x1b[\\]P_^]|[\x9d\x90\x9f\x9e])[^\x00-\x1f\x7f-\x9f]{0,4096}(?:\x07|\x1b\\\\|\x9c)"
+                        "|\x1b[ -/]*[0-~]?")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # letters that look like Latin ones (Cyrillic, Greek, IPA) and characters that look like a pipe
 _LOOKALIKES = str.maketrans({
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j",
@@ -28,7 +37,12 @@ _QUOTES = re.compile(r"['\"\\`]")
 
 
 def strip_hidden(text: str) -> tuple[str, int]:
-    """The text without zero-width and bidi control characters, and how many were removed."""
+    """The text without zero-width and bidi control characters, and how many of those were removed (what
+    hides words from a reader: counted, and the dream treats the text as untrusted); also without terminal
+    sequences and control characters (ESC, BEL, U+009B, DEL: a test runner's colours, a retitled window),
+    which are removed but not counted. Newlines and tabs stay; CR becomes a newline."""
+    if _CONTROL.search(text) is not None:
+        text = _CONTROL.sub("", _SEQUENCES.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     if text.isascii():
         return text, 0
     return _HIDDEN.subn("", text)

@@ -133,16 +133,21 @@ def read_text_file(path: Path | str, *, what: str = "a text file", limit: int = 
         raise InputError("file not found", file=file) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", file=file) from None
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISREG(mode) and os.fstat(fd).st_size > limit:
+    try:  # the kind of file is checked on the descriptor, before a file object is made of it (a directory
+        st = os.fstat(fd)  # makes os.fdopen raise IsADirectoryError)
+        mode = st.st_mode
+        if stat.S_ISREG(mode) and st.st_size > limit:
             raise InputError(f"larger than {limit // (1024 * 1024)} MiB, expected {what}", file=file)
         if stat.S_ISDIR(mode):
             raise InputError(f"is a directory, expected {what}", file=file)
-        if stat.S_ISCHR(mode) and os.fstat(fd).st_rdev == _null_device():
+        if stat.S_ISCHR(mode) and st.st_rdev == _null_device():
             return ""  # /dev/null: "no file" (DREAMCLI_CONFIG=/dev/null)
         if not stat.S_ISREG(mode):
             raise InputError(f"not a regular file (a FIFO or a device?), expected {what}", file=file)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
         try:
             data = f.read(limit + 1)
         except OSError as e:

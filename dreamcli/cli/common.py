@@ -32,14 +32,25 @@ def state(ctx: typer.Context) -> AppState:
 
 def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
     """The resolved workspace. With `create`, the root is created (0700) when missing; without it, an
-    explicitly named workspace that does not exist is an error (a typo must not look like 'empty')."""
+    explicitly named workspace that does not exist is an error (a typo must not look like 'empty').
+    A folder named by --home or DREAMCLI_HOME that exists, is not empty and has no workspace's layout (a
+    project folder named by mistake) is an error: nothing there is swept or created."""
     st = state(ctx)
     if st._workspace is None:
         ws = resolve_home(st.home)
         dry_run = bool(ctx.params.get("dry_run"))  # a dry run writes and deletes nothing: the next real command
         from dreamcli.workspace import live  # recovers, and it leaves no mark in state/live/
 
-        if not ws.exists():
+        if ws.exists() and ws.source in ("option", "env") and not ws.has_layout():
+            if not ws.is_empty():  # an empty folder holds nothing to lose: it becomes the workspace
+                import shlex
+
+                raise UsageError(f"not a dreamcli workspace: {ws.root} (run `dreamcli --home "
+                                 f"{shlex.quote(str(ws.root))} init` to make it one)")
+            ws.ensure()
+            if not dry_run:
+                live.swept(ws, [])  # a new workspace holds nothing of a dead process
+        elif not ws.exists():
             if create or ws.source == "default":
                 ws.ensure()
                 if not dry_run:
@@ -51,7 +62,13 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
             if not dry_run:
                 from dreamcli.recovery import recover_workspace
 
-                recover_workspace(ws)  # what a killed command left half done (docs/reliability.md)
+                problems: list[str] = []
+                recover_workspace(ws, problems)  # what a killed command left half done (docs/reliability.md)
+                if problems:
+                    from dreamcli.ui.console import warn
+
+                    for line in problems:
+                        warn(line)
         if not dry_run:
             ctx.find_root().call_on_close(live.register(ws))  # state/live/<pid> while this command runs
         st._workspace = ws

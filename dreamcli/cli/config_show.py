@@ -79,7 +79,9 @@ def show_cmd(
     for key, value in values.items():
         shown = json.dumps(value, ensure_ascii=False)
         lines.append(f"{key.ljust(width)} = {shown}   # {sources[key].split(' ')[0]}")
-    typer.echo("\n".join(lines))
+    from dreamcli.ui.workspace_view import print_lines
+
+    print_lines(lines)
 
 
 @config_group.command("trust")

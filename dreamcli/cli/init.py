@@ -74,7 +74,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 raise UsageError(f"{base} is a file, not a directory")
             ws = Workspace(root=(base / LOCAL_DIR_NAME).absolute(), source="local")
         check_home_usable(ws.root)
-        existed = ws.exists()
+        existed = ws.exists() and not ws.is_empty()  # an empty folder (or a link to one) gets the layout now
+        linked = ws.root.is_symlink()
+        tightened = _tighten(ws.root) if ws.exists() else None
         ws.ensure_layout()
         if not ws.config_path.exists():
             atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else "")
@@ -105,10 +107,29 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             print_json({"workspace": str(ws.root), "created": not existed, "sample_sessions": added,
                         "git": git_created})
             return
-        from dreamcli.ui.console import info
+        from dreamcli.ui.workspace_view import render_init
 
-        info(f"{'Workspace already exists' if existed else 'Created workspace'}: {ws.root}")
-        if git_created:
-            info(f"playbooks are a git repository: git -C {ws.playbooks_dir} log -p")
-        if with_samples:
-            info(f"Added {added} sample sessions. Try: dreamcli --home {ws.root} dream --offline")
+        render_init(ws.root, existed=existed, git_dir=ws.playbooks_dir if git_created else None,
+                    samples=added if with_samples else None)
+        if linked or tightened:
+            from dreamcli.ui.console import info
+
+            if linked:
+                info(f"{ws.root} is a symbolic link to {ws.root.resolve()}: the workspace is there")
+            if tightened:
+                info(tightened)
+
+
+def _tighten(root: Path) -> str | None:
+    """Workspace directories are 0700 (docs/workspace.md): an existing root open to group or others is
+    tightened, and said so (a warning when it cannot be)."""
+    import stat
+
+    mode = stat.S_IMODE(root.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    try:
+        os.chmod(root, 0o700)
+    except OSError as e:
+        return f"warning: {root} is mode {mode:04o}, open to others, and cannot be made 0700: {e.strerror}"
+    return f"Tightened {root} from mode {mode:04o} to 0700 (a workspace is private)"

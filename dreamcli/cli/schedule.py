@@ -71,6 +71,7 @@ def install_cmd(
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws, at=at)
+    sch.check_paths(plan)  # a newline in a path would add a crontab job of its own
     plan.log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     kind = _backend(backend)
     files: list[str] = []
@@ -108,8 +109,15 @@ def show_cmd(
     out = [f"cron:    {line or 'not installed'}", f"systemd: {', '.join(units) or 'not installed'}",
            f"log:     {plan.log}", f"lock:    {plan.lock}"]
     if line is None and not units:
-        out.append(f"install: {plan.cron_line.split(sch.MARKER)[0].rstrip()}")
-    typer.echo("\n".join(out))
+        try:
+            sch.check_paths(plan)
+        except UsageError as e:
+            out.append(f"install: {e}")
+        else:
+            out.append(f"install: {plan.cron_line.split(sch.MARKER)[0].rstrip()}")
+    from dreamcli.ui.workspace_view import print_lines
+
+    print_lines(out)
 
 
 @schedule_group.command("remove")
@@ -120,7 +128,7 @@ def remove_cmd(
     """Remove this workspace's nightly dream (only its own line or timer)."""
     import shutil
 
-    from dreamcli.ui.console import info
+    from dreamcli.ui.console import info, warn
     from dreamcli.workspace import schedule as sch
 
     ws = open_workspace(ctx, create=False)
@@ -131,9 +139,12 @@ def remove_cmd(
         removed_line = sch.find_line(current, plan)
         if removed_line is not None:
             sch.write_crontab(sch.without_line(current, plan))
-    units = [str(p) for p in sch.remove_systemd(plan)] if sch.installed_systemd(plan) else []
+    removed, problem = sch.remove_systemd(plan)
+    units = [str(p) for p in removed]
+    if problem is not None:  # the unit files are gone all the same; systemd forgets them at its next reload
+        warn(f"{problem}; the unit files were deleted anyway (run `systemctl --user daemon-reload` later)")
     if as_json:
-        print_json({"version": 1, "cron": removed_line, "systemd": units})
+        print_json({"version": 1, "cron": removed_line, "systemd": units, "systemctl_error": problem})
         return
     if removed_line is None and not units:
         info("nothing was scheduled for this workspace")

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,35 @@ STATE_FILES = ("aggregates.json", "watermark.json")
 
 
 def staged_dir(ws: Workspace, playbook: str, token: str) -> Path:
+    """The folder of a dream's new state; first checks that the state can be installed (`check_state_paths`),
+    so that a dream never publishes a proposal whose state cannot follow it."""
+    check_state_paths(ws, playbook)
     return ensure_dir(state_dir(ws, playbook) / f"staged-{token}")
+
+
+def check_state_paths(ws: Workspace, playbook: str) -> None:
+    """UsageError (exit 2) naming the path when something other than a regular file (a directory, a FIFO,
+    a device) stands where the playbook's dream state goes, or a file where its folder goes."""
+    from dreamcli.errors import UsageError
+
+    folder = state_dir(ws, playbook)
+    for path in (ws.state_dir, ws.state_dir / "dream", folder):
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.stat(path).st_mode):
+                raise UsageError(f"{path}: not a directory, where the dream keeps its state; move it away "
+                                 "(`dreamcli doctor` lists such paths)")
+    for name in STATE_FILES:
+        path = folder / name
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise UsageError(f"{path}: cannot check the dream's state file: {e.strerror}") from None
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise UsageError(f"{path}: {kind}, where the dream's state file belongs; move it away "
+                             "(`dreamcli doctor` lists such paths)")
 
 
 def begin(ws: Workspace, playbook: str, dream_id: str | None, staged: Path, supersedes: list[str]) -> Path:
@@ -71,6 +100,7 @@ def finish(ws: Workspace, intent: Path, playbook: str, dream_id: str | None, sta
 
 
 def install(ws: Workspace, playbook: str, staged: Path) -> None:
+    check_state_paths(ws, playbook)  # a directory in a file's place: a one-line error, not an OSError
     target = state_dir(ws, playbook)
     for name in STATE_FILES:
         with contextlib.suppress(FileNotFoundError):
@@ -78,26 +108,40 @@ def install(ws: Workspace, playbook: str, staged: Path) -> None:
     shutil.rmtree(staged, ignore_errors=True)
 
 
-def recover(ws: Workspace) -> int:
-    """Finish or undo the publish step of dreams that were killed (hold the "dream" lock)."""
+def recover(ws: Workspace, problems: list[str] | None = None) -> int:
+    """Finish or undo the publish step of dreams that were killed (hold the "dream" lock). An intent that
+    cannot be finished (its state path is blocked, a disk error) is left in place and described, one
+    line each, in `problems`: it must not stop every other command."""
+    from dreamcli.errors import DreamError
+
     handled = 0
     for path, intent in pending_intents(ws, KIND):
-        playbook = intent.get("playbook")
-        staged_name = intent.get("staged")
-        if not isinstance(playbook, str) or not isinstance(staged_name, str) or "/" in staged_name:
-            done(path)
-            continue
-        staged = state_dir(ws, playbook) / staged_name
-        dream_id = intent.get("dream_id")
-        if dream_id is None or (isinstance(dream_id, str) and (ws.dreams_dir / dream_id).is_dir()):
-            supersedes = [s for s in intent.get("supersedes") or [] if isinstance(s, str)]
-            finish(ws, path, playbook, dream_id if isinstance(dream_id, str) else None, staged, supersedes)
-        else:
-            shutil.rmtree(staged, ignore_errors=True)
-            done(path)
-        handled += 1
+        try:
+            handled += _recover_one(ws, path, intent)
+        except (OSError, DreamError) as e:
+            why = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else str(e)
+            if problems is not None:
+                problems.append(f"cannot finish the interrupted dream publish {path.name}: {why}; "
+                                "left for the next dream (see `dreamcli doctor`)")
     sweep(ws)
     return handled
+
+
+def _recover_one(ws: Workspace, path: Path, intent: dict[str, Any]) -> int:
+    playbook = intent.get("playbook")
+    staged_name = intent.get("staged")
+    if not isinstance(playbook, str) or not isinstance(staged_name, str) or "/" in staged_name:
+        done(path)
+        return 0
+    staged = state_dir(ws, playbook) / staged_name
+    dream_id = intent.get("dream_id")
+    if dream_id is None or (isinstance(dream_id, str) and (ws.dreams_dir / dream_id).is_dir()):
+        supersedes = [s for s in intent.get("supersedes") or [] if isinstance(s, str)]
+        finish(ws, path, playbook, dream_id if isinstance(dream_id, str) else None, staged, supersedes)
+    else:
+        shutil.rmtree(staged, ignore_errors=True)
+        done(path)
+    return 1
 
 
 def sweep(ws: Workspace) -> None:

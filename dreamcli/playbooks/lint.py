@@ -17,6 +17,7 @@ Rules (severity `block` prevents approval without `--force`; `warn` is shown to 
 |                     |          | instructions", "do not tell the user", a download or decoded text    |
 |                     |          | piped into a shell, however quoted, spelled or hidden, ...)           |
 | `hidden-text`       | block    | holds zero-width or bidi control characters                           |
+| `control-chars`     | block    | holds control characters (ESC, BEL, U+009B, DEL, CR; not newline or tab) |
 | `unknown-host`      | warn     | links to a host not in `lint.allowed_hosts` (and not a subdomain of one) |
 | `old-secret`        | warn     | (`lint_operation`) the text an operation replaces or retires holds a secret |
 """
@@ -62,6 +63,9 @@ _INJECTION = [
     (re.compile(r"(?i)\b(disable|bypass|skip|turn off)\b.{0,30}\b(safety|approvals?|guardrails?|sandbox|"
                 r"redaction)\b"), "asks the agent to bypass a safeguard"),
 ]
+# C0 controls but tab and newline (CR only when a newline follows), DEL, C1 controls: a terminal sequence
+# (ESC, U+009B) in an entry would act on every terminal that shows the playbook, export or prompt
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 _URL = re.compile(r"(?i)\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]]+|\bwww\.[a-z0-9.-]+\.[a-z]{2,}\b")
 
 
@@ -116,6 +120,11 @@ def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> lis
     if _redactor(tuple(config.redaction.patterns)).contains_secret(text):
         findings.append(_finding(BLOCK, "secret",
                                 "contains what looks like a secret (credentials never go in a playbook)"))
+    controls = sorted(set(_CONTROL_CHARS.findall(text)))
+    if controls:
+        shown = ", ".join(c.encode("unicode_escape").decode("ascii") for c in controls[:5])
+        findings.append(_finding(BLOCK, "control-chars", f"holds control character(s) ({shown}) that a terminal "
+                                                          "would act on: remove them"))
     findings.extend(injection_findings(text))
     allowed = [h.lower().lstrip(".") for h in lint.allowed_hosts]
     seen: set[str] = set()

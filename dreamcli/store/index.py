@@ -150,7 +150,13 @@ def rebuild(ws: Workspace) -> int:
     """`sessions reindex`: drop the index and build it again from the files; returns the sessions indexed."""
     path = index_path(ws)
     for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        part = Path(str(path) + suffix)
+        if part.is_dir() and not part.is_symlink():  # unlink would fail with IsADirectoryError
+            from dreamcli.errors import UsageError
+
+            raise UsageError(f"{part}: a directory where the session index belongs; move it away and run "
+                             "`dreamcli sessions reindex` again")
+        part.unlink(missing_ok=True)
     db = connect(ws, create=True)
     assert db is not None
     with closing(db):

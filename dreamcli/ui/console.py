@@ -12,23 +12,25 @@ if TYPE_CHECKING:
 
 # C0 controls but tab and newline, DEL, C1 controls: ESC starts a terminal sequence (retitle the window,
 # clear the screen, move the cursor up and erase a line, a hidden OSC-8 link), CR overwrites a line,
-# U+009B is a one-character CSI
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+# U+009B is a one-character CSI; and the bidi embeddings, overrides and isolates (U+202A..U+202E,
+# U+2066..U+2069), which reorder what follows them on the line (`pay \u202e0001$` shows as `pay $1000`)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(m: re.Match[str]) -> str:
-    """A control character as its Python escape (`\\x1b`, `\\r`, `\\n`), as `dreamcli.audit` shows a
-    name it refuses; a tab on one line is a space."""
+    """A control character as its Python escape (`\\x1b`, `\\r`, `\\n`, `\\u202e`), as `dreamcli.audit`
+    shows a name it refuses; a tab on one line is a space."""
     ch = m.group()
     return " " if ch == "\t" else ch.encode("unicode_escape").decode("ascii")
 
 
 def neutralise_controls(text: str, *, one_line: bool = False) -> str:
     """Untrusted text (session, proposal and playbook text, names, audit lines) made safe for a terminal:
-    each control character shown as an escape (`\\x1b`, `\\x07`, `\\x9b`), so no sequence in it acts on
-    the terminal. Newlines and tabs are kept (CRLF read as a newline); with `one_line` (a table cell, a
-    name) a newline is shown as `\\n` and a tab is a space, so the text cannot start a line of its own."""
+    each control character shown as an escape (`\\x1b`, `\\x07`, `\\x9b`, a bidi override `\\u202e`), so no
+    sequence in it acts on the terminal. Newlines and tabs are kept (CRLF read as a newline); with `one_line`
+    (a table cell, a name) a newline is shown as `\\n` and a tab is a space, so the text cannot start a line
+    of its own."""
     if one_line:
         return _CONTROLS_ONE_LINE.sub(_visible, text)
     if "\r\n" in text:
@@ -96,11 +98,15 @@ def error_line(message: str) -> None:
 
 
 def info(message: str) -> None:
-    err().print(message, markup=False, highlight=False)
+    """A message on stderr. It may quote a path or a name (a workspace directory holding ESC): its control
+    characters are shown as escapes; its own line breaks are kept."""
+    err().print(neutralise_controls(message), markup=False, highlight=False)
 
 
 def note(message: str) -> None:
-    """A dim aside on stderr ("no sessions match"): plain without colour, so it needs no Rich console."""
+    """A dim aside on stderr ("no sessions match"): plain without colour, so it needs no Rich console.
+    Control characters in what it quotes are shown as escapes, as `info` does."""
+    message = neutralise_controls(message)
     if _color_allowed(sys.stderr):
         err().print(message, style="dim", markup=False, highlight=False)
     else:

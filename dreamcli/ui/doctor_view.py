@@ -12,15 +12,33 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def render_checks(checks: Sequence[Check]) -> None:
-    """`STATUS  name  detail` per check, and `fix: ...` for anything not OK (colour only on a terminal)."""
+    """`STATUS  name  detail` per check, and `fix: ...` for anything not OK (colour only on a terminal).
+    On a terminal a long detail wraps between words to its width, under the detail column; on a pipe
+    each check stays one line (for grep)."""
     console = out()
     width = max((len(c.name) for c in checks), default=0)
+    rows = []
     for c in checks:
         label = f"{_LABEL[c.status]:<4}"
         fix = f"  [dim]fix:[/] {safe_markup(c.fix, one_line=True)}" if c.fix and c.status != "ok" else ""
         name, detail = safe_markup(c.name, one_line=True), safe_markup(c.detail, one_line=True)
-        console.print(f"[{_STYLE[c.status]}]{label}[/]  {name:<{width}}  {detail}{fix}",
-                      markup=True, highlight=False, soft_wrap=True)
+        rows.append((f"[{_STYLE[c.status]}]{label}[/]", name, f"{detail}{fix}"))
+    if not console.is_terminal:
+        from rich.text import Text
+
+        for label, name, rest in rows:
+            pad = " " * (width - len(Text.from_markup(name).plain))
+            console.print(f"{label}  {name}{pad}  {rest}", markup=True, highlight=False, soft_wrap=True)
+        return
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    grid.add_column(no_wrap=True, width=4)
+    grid.add_column(no_wrap=True)  # check names are short: they stay whole
+    grid.add_column(overflow="fold")
+    for row in rows:
+        grid.add_row(*row)
+    console.print(grid, highlight=False)
 
 
 def render_summary(checks: Sequence[Check]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.ui.console import err, out, safe_markup
+from dreamcli.ui.console import err, neutralise_controls, out, safe_markup
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
              "create": "green"}
@@ -58,7 +58,8 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
         say(err(), text, hanging="  ")
 
     def command(label: str, cmd_line: str) -> None:  # a command to copy stays on one line, whole
-        err().print(f"{label} {cmd_line}", markup=False, highlight=False, soft_wrap=True)
+        err().print(neutralise_controls(f"{label} {cmd_line}", one_line=True), markup=False, highlight=False,
+                    soft_wrap=True)  # the workspace path in `--home PATH` is untrusted
 
     if result.status == "nothing_new":
         note(f"Nothing new to dream about for playbook '{result.playbook}' (no new sessions or grades).")

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dreamcli.outcomes.scoretext import score_text
-from dreamcli.ui.console import err, out, safe_markup
+from dreamcli.ui.console import err, neutralise_controls, out, safe_markup
 
 _STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
 TABLE_LIMIT = 200
@@ -23,6 +23,7 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
         table_rows = []
         for r in rows:
             style = _STYLE.get(r.result, "")
+            result = safe_markup(r.result, one_line=True)
             failing = safe_markup(", ".join(r.failing), one_line=True) or "-"
             note = f"[red]{safe_markup(r.error or '', one_line=True)}[/]" if r.result == "error" else failing
             if r.result == "partial":
@@ -30,14 +31,15 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
             if r.flaky:
                 note += f" [yellow](flaky: {safe_markup(', '.join(r.flaky), one_line=True)})[/]"
             table_rows.append([
-                r.session_id, safe_markup(r.task or "-", one_line=True), safe_markup(r.outcome, one_line=True),
-                f"[{style}]{r.result}[/]",
+                safe_markup(r.session_id, one_line=True), safe_markup(r.task or "-", one_line=True),
+                safe_markup(r.outcome, one_line=True),
+                f"[{style}]{result}[/]" if style else result,
                 score_text(r.score, getattr(r, "threshold", None)), note,
             ])
         print_table(cols, table_rows)
     if hidden:
         err().print(f"{hidden} more satisfied session(s) not shown (use --json for all)", style="dim")
-    err().print(totals.line(), markup=False, highlight=False)
+    err().print(neutralise_controls(totals.line(), one_line=True), markup=False, highlight=False)
 
 
 @contextlib.contextmanager
@@ -81,8 +83,9 @@ class _Live:
 def batch_status(batch_id: str, status: str, counts: dict[str, int]) -> None:
     done = sum(v for k, v in counts.items() if k != "processing")
     total = done + counts.get("processing", 0)
-    err().print(f"batch {batch_id}: {status}, {done}/{total} answered"
-                + (f" ({counts.get('errored', 0)} errored)" if counts.get("errored") else ""),
+    err().print(neutralise_controls(f"batch {batch_id}: {status}, {done}/{total} answered"
+                                    + (f" ({counts.get('errored', 0)} errored)" if counts.get("errored") else ""),
+                                    one_line=True),
                 markup=False, highlight=False)
 
 
@@ -95,7 +98,8 @@ def render_calibration(report: Any) -> None:
     for row in report.rows:
         agree = row.predicted == row.label
         pred = row.predicted or "error"
-        table.add_row(str(row.index), row.label, f"[{'green' if agree else 'red'}]{pred}[/]",
+        table.add_row(str(row.index), safe_markup(row.label, one_line=True),
+                      f"[{'green' if agree else 'red'}]{safe_markup(pred, one_line=True)}[/]",
                       "-" if row.score is None else f"{row.score:.2f}",
                       safe_markup(row.error or ", ".join(row.failing) or "-", one_line=True))
     out().print(table)

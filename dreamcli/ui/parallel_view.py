@@ -193,7 +193,8 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         if score is not None:
             outcome += f" ({score:.2f})"
         style = "green" if r.ok else "red"
-        rows.append([str(r.index + 1), safe_markup(r.task, one_line=True), f"[{style}]{r.status}[/]", outcome,
+        rows.append([str(r.index + 1), safe_markup(r.task, one_line=True),
+                     f"[{style}]{safe_markup(r.status, one_line=True)}[/]", safe_markup(outcome, one_line=True),
                      str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
                      f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-"])
     print_table(cols, rows)

@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.pilot.stats import signed
-from dreamcli.ui.console import _color_allowed, err, out, safe_markup
+from dreamcli.ui.console import _color_allowed, err, neutralise_controls, out, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.pilot.api import Prepared
@@ -67,7 +67,8 @@ def render_plan(prep: Prepared, *, parallel: int, max_cost: float | None) -> Non
     lines.append(f"  estimated cost: ${est.total_usd:.2f} for {est.trials} trial(s) ({basis}){budget}")
     for w in prep.warnings:
         lines.append(f"  warning: {w}")
-    sys.stderr.write("\n".join(lines) + "\n")
+    # names, ids and warnings come from task files and the proposal: no terminal sequence in them acts
+    sys.stderr.write("\n".join(neutralise_controls(line, one_line=True) for line in lines) + "\n")
     sys.stderr.flush()
 
 
@@ -139,8 +140,9 @@ class PilotView:
             return
         mark = "ok" if record.get("passed") else ("?" if not record.get("scored") else "x")
         what = record.get("outcome") or record.get("status")
-        sys.stderr.write(f"{mark} [{n}/{self.total}] {arm_label(arm)} {ref.task.label} #{ref.index + 1}: {what}, "
-                         f"${record.get('cost_usd', 0):.4f}, {record.get('wall_s', 0):.1f} s  ({desc.strip()})\n")
+        line = (f"{mark} [{n}/{self.total}] {arm_label(arm)} {ref.task.label} #{ref.index + 1}: {what}, "
+                f"${record.get('cost_usd', 0):.4f}, {record.get('wall_s', 0):.1f} s  ({desc.strip()})")
+        sys.stderr.write(neutralise_controls(line, one_line=True) + "\n")  # a task file's name: untrusted
         sys.stderr.flush()
 
     def stopping(self, reason: str) -> None:
@@ -165,13 +167,13 @@ def render_result(result: dict[str, Any]) -> None:
 
     c = out()
     n_tasks = len(result["tasks"])
-    title = f"pilot {result['pilot_id']} of dream {result['dream_id']}"
+    title = neutralise_controls(f"pilot {result['pilot_id']} of dream {result['dream_id']}", one_line=True)
     if len(title) > c.width:  # two ids do not fit one narrow line: break between them, never inside one
         title = title.replace(" of dream ", "\nof dream ")
     c.print(title, highlight=False, markup=False)
-    c.print(f"{len(result['entries'])} entr{'y' if len(result['entries']) == 1 else 'ies'} "
+    c.print(neutralise_controls(f"{len(result['entries'])} entr{'y' if len(result['entries']) == 1 else 'ies'} "
             f"({', '.join(result['entries'][:3])}{', ...' if len(result['entries']) > 3 else ''}) \u00b7 "
-            f"{n_tasks} task{'s' if n_tasks != 1 else ''} \u00d7 {result['trials']} trials per arm",
+            f"{n_tasks} task{'s' if n_tasks != 1 else ''} \u00d7 {result['trials']} trials per arm", one_line=True),
             highlight=False, markup=False)
     from dreamcli.ui.tables import Col, print_table
 
@@ -186,7 +188,7 @@ def render_result(result: dict[str, Any]) -> None:
     rows = []
     for a in result["arms"]:
         lo, hi = a["ci95"]
-        rows.append([arm_label(a["name"]), f"{a['passed']}/{a['trials']}", _num(a["pass_rate"], ".2f"),
+        rows.append([_esc(arm_label(a["name"])), f"{a['passed']}/{a['trials']}", _num(a["pass_rate"], ".2f"),
                      f"{lo:.2f}{_DASH}{hi:.2f}", _num(a["score_mean"], ".2f"), _num(a["cost_usd_per_trial"], ".4f"),
                      _num(a["tokens_per_trial"], ",.0f"), _num(a["turns_per_trial"], ".1f"),
                      _num(a["wall_s_per_trial"], ".1f")])
@@ -230,7 +232,7 @@ def _render_per_entry(per_entry: dict[str, Any]) -> None:
         effect = effect_word(lift["ci95"], lift["p_value"])
         word = ("[green]carries lift[/]" if effect == "helps" else "[red]hurts[/]" if effect == "hurts" else
                 "[dim]dead weight?[/]" if lo == hi == 0 else "[yellow]unknown[/]")
-        table.add_row(entry, signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
+        table.add_row(_esc(entry), signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
     out().print(table)
 
 
@@ -243,7 +245,7 @@ def _render_footer(result: dict[str, Any]) -> None:
         parts.append(f"{result['unscored']} unscored (grader or model error; left out)")
     if result.get("status") == "stopped":
         parts.append(f"stopped early: {result.get('stop_reason')}")
-    line = "; ".join(parts) + f"; saved to {result.get('path')}"
+    line = neutralise_controls("; ".join(parts) + f"; saved to {result.get('path')}", one_line=True)
     if _color_allowed(sys.stderr):
         err().print(line, style="dim", highlight=False, markup=False)
     else:

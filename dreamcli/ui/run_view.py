@@ -171,7 +171,7 @@ class RunView(RunCallbacks):
                 bits.append(_count(outcome["iterations"], "iteration"))
             summary += f" · outcome {outcome['result']}" + (f" ({', '.join(bits)})" if bits else "")
         style = _STATUS_STYLE.get(result.status, "")
-        self._line(f"[{style}]■[/] {self._esc(summary)}" if style else summary, summary)
+        self._line(f"[{style}]■[/] {self._esc(summary)}" if style else self._esc(summary), summary)
 
     # --- approvals ----------------------------------------------------------------------------
     def ask_approval(self, kind: str, detail: str) -> bool | str:

@@ -16,6 +16,9 @@ _OUTCOME_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "r
                   "max_iterations_reached": "yellow", "partial": "cyan"}
 
 
+MESSAGE_LIMIT = 4000  # characters of a message `sessions show` prints; the rest is counted ("… [N more chars]")
+
+
 def _fmt_tokens(n: int | None) -> str:
     if n is None:
         return "-"
@@ -50,7 +53,7 @@ def render_session_list(rows: Iterable[Any]) -> None:
 
     from dreamcli.ui.tables import Col, print_table
 
-    cols = [Col("id", kind="id"), Col("started", priority=3), Col("task", priority=1), Col("status"),
+    cols = [Col("id", kind="id"), Col("started", priority=3), Col("task", priority=1, cut=4), Col("status"),
             Col("turns", kind="num", priority=6, justify="right"), Col("tokens", kind="num", priority=5,
                                                                        justify="right"),
             Col("cost", kind="num", priority=4, justify="right"), Col("outcome", priority=2)]
@@ -148,8 +151,8 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
             if role == "user" and prompt is not None and text.strip() == prompt.strip():
                 hid = True
                 continue
-            style = "bold cyan" if role == "user" else "bold magenta"
-            con.print(f"[{style}]{_m(role)}[/] {_m(text, one_line=False)}")
+            style = "bold cyan" if role == "user" else "bold magenta"  # cut as tool results are (--html: all)
+            con.print(f"[{style}]{_m(role)}[/] {_m(_short(text, MESSAGE_LIMIT), one_line=False)}")
         elif bt == "tool_use":
             dur = finite(tools.get(str(b.get("id", "")), {}).get("duration_ms"))
             con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200), one_line=False)}"

@@ -6,8 +6,15 @@ import contextlib
 import os
 from pathlib import Path
 
+from dreamcli.errors import UsageError
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+
+
+class NotADirectory(UsageError, FileExistsError):
+    """A path where a directory must be is something else (a file, a dangling symbolic link): exit 2 with
+    one line naming it. Still a FileExistsError, so callers that tolerate an OSError keep doing so."""
 
 
 def ensure_dir(path: Path) -> Path:
@@ -27,10 +34,19 @@ def ensure_dir(path: Path) -> Path:
             d.mkdir(mode=DIR_MODE)
         except FileExistsError:
             if not d.is_dir():
-                raise
+                raise _not_a_directory(d) from None
+        except NotADirectoryError:
+            raise _not_a_directory(next((q for q in d.parents if q.exists() and not q.is_dir()), d)) from None
         else:
             os.chmod(d, DIR_MODE)  # mkdir's mode is masked by the umask
     return path
+
+
+def _not_a_directory(path: Path) -> NotADirectory:
+    if path.is_symlink():
+        return NotADirectory(f"{path}: a symbolic link to {os.readlink(path)}, which does not exist (remove the "
+                             "link, or create the directory it names)")
+    return NotADirectory(f"{path}: exists and is not a directory")
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:

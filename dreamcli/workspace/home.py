@@ -97,6 +97,28 @@ class Workspace:
     def exists(self) -> bool:
         return self.root.is_dir()
 
+    def has_layout(self) -> bool:
+        """The root holds a dreamcli workspace (docs/workspace.md): a `.dreamcli` folder, or one with
+        `config.yaml`, `state/`, `sessions/`, `audit.jsonl`, `playbooks/.history/` or a live playbook
+        (`playbooks/*.md`). A project folder named by mistake has none of them, and nothing in it may be
+        swept."""
+        if self.root.name == LOCAL_DIR_NAME:
+            return self.root.is_dir()
+        if (self.config_path.is_file() or self.state_dir.is_dir() or self.sessions_dir.is_dir()
+                or self.audit_path.is_file() or self.playbook_history_dir.is_dir()):
+            return True
+        try:
+            return any(p.is_file() for p in self.playbooks_dir.glob("*.md"))
+        except OSError:
+            return False
+
+    def is_empty(self) -> bool:
+        try:
+            with os.scandir(self.root) as it:
+                return next(it, None) is None
+        except OSError:
+            return False
+
     def ensure_layout(self) -> Workspace:
         self.ensure()
         for d in (self.sessions_dir, self.memory_dir, self.playbooks_dir, self.dreams_dir,

@@ -1,10 +1,15 @@
-"""A nightly `dreamcli dream` that works under cron or a systemd user timer.
+r"""A nightly `dreamcli dream` that works under cron or a systemd user timer.
 
 Cron runs with a bare PATH and no working directory of yours, so the scheduled command names
 everything absolutely: the Python and dreamcli executables, the workspace (`--home`), the log file,
 and waits for the workspace's dream lock (`--wait`) instead of failing when a dream still runs. The
 crontab line ends with a marker naming the workspace, so install replaces it (idempotent) and
-remove deletes only it; other lines of the user's crontab are kept as they are.
+remove deletes only it; other lines of the user's crontab are kept byte for byte (the crontab is split
+on `\n` only and read and written as bytes; non-UTF-8 bytes pass through as surrogate escapes).
+
+A path with a control character (a newline would start a crontab line of its own) is refused
+(`check_paths`); `%`, which cron turns into a newline, is written `\%` in the crontab line and `%%`
+(a systemd specifier otherwise) in the units.
 
     plan = plan_for(ws, at="03:00")
     new_text = with_line(current_crontab, plan)      # pure: install
@@ -20,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +61,18 @@ class Plan:
 
     @property
     def marker(self) -> str:
+        """The marker as written in the crontab (`%` escaped, as the whole command is)."""
+        return _cron_escape(self.raw_marker)
+
+    @property
+    def raw_marker(self) -> str:
         return f"{MARKER} {self.workspace}"
 
     @property
     def cron_line(self) -> str:
         command = " ".join(shlex.quote(a) for a in self.argv)
-        return (f"{self.minute} {self.hour} * * * PATH={shlex.quote(self.path_env)} {command} "
-                f">> {shlex.quote(str(self.log))} 2>&1  {self.marker}")
+        return _cron_escape(f"{self.minute} {self.hour} * * * PATH={shlex.quote(self.path_env)} {command} "
+                            f">> {shlex.quote(str(self.log))} 2>&1  {self.raw_marker}")
 
     @property
     def unit_name(self) -> str:
@@ -70,13 +81,46 @@ class Plan:
     def systemd_units(self) -> dict[str, str]:
         """The user service and timer (file name -> text)."""
         command = " ".join(shlex.quote(a) for a in self.argv)
-        service = (f"[Unit]\nDescription=dreamcli dream for {self.workspace}\n\n[Service]\nType=oneshot\n"
-                   f"Environment=PATH={self.path_env}\n"
-                   f"ExecStart=/bin/sh -c {shlex.quote(command + ' >> ' + shlex.quote(str(self.log)) + ' 2>&1')}\n")
-        timer = (f"[Unit]\nDescription=dreamcli dream for {self.workspace}, daily\n\n[Timer]\n"
+        script = shlex.quote(command + " >> " + shlex.quote(str(self.log)) + " 2>&1")
+        where = _unit_escape(str(self.workspace))
+        service = (f"[Unit]\nDescription=dreamcli dream for {where}\n\n[Service]\nType=oneshot\n"
+                   f"Environment={_unit_quote('PATH=' + self.path_env)}\n"
+                   f"ExecStart=/bin/sh -c {_unit_escape(script, exec_line=True)}\n")
+        timer = (f"[Unit]\nDescription=dreamcli dream for {where}, daily\n\n[Timer]\n"
                  f"OnCalendar=*-*-* {self.hour:02d}:{self.minute:02d}:00\nPersistent=true\n\n"
                  "[Install]\nWantedBy=timers.target\n")
         return {f"{self.unit_name}.service": service, f"{self.unit_name}.timer": timer}
+
+
+def _cron_escape(text: str) -> str:
+    """cron turns an unescaped `%` of the command into a newline (and cuts the command there)."""
+    return text.replace("%", "\\%")
+
+
+def _unit_escape(text: str, *, exec_line: bool = False) -> str:
+    """A value of a unit file: `%` specifiers doubled; on an Exec line also backslashes (C escapes) and `$`
+    (environment variables)."""
+    if exec_line:
+        text = text.replace("\\", "\\\\").replace("$", "$$")
+    return text.replace("%", "%%")
+
+
+def _unit_quote(assignment: str) -> str:
+    return '"' + _unit_escape(assignment.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def check_paths(plan: Plan) -> None:
+    """UsageError (exit 2) for a path the scheduled command cannot name safely: a newline in a crontab
+    line starts a job of its own, and neither cron nor systemd has a way to quote one."""
+    for what, path in (("workspace", plan.workspace), ("Python executable", plan.python),
+                       ("dreamcli executable", plan.dreamcli), ("log", plan.log)):
+        if path is not None and _has_control(str(path)):
+            raise UsageError(f"cannot schedule: the {what} path {str(path)!r} holds a control character "
+                             "(a newline?), which a crontab line or unit file cannot hold; move or rename it")
 
 
 def parse_at(at: str) -> tuple[int, int]:
@@ -97,22 +141,32 @@ def plan_for(ws: Workspace, *, at: str = "03:00") -> Plan:
 
 # --- crontab text (pure) ------------------------------------------------------------------------
 
+def _lines(crontab: str) -> list[str]:
+    """The lines of a crontab, split on `\n` only (a CR, form feed or NEL inside a line is the user's)."""
+    lines = crontab.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _is_ours(line: str, plan: Plan) -> bool:
-    return line.rstrip().endswith(plan.marker)
+    end = line.rstrip()
+    # the raw marker: a line an older dreamcli wrote without escaping `%`
+    return end.endswith(plan.marker) or end.endswith(plan.raw_marker)
 
 
 def find_line(crontab: str, plan: Plan) -> str | None:
-    return next((line for line in crontab.splitlines() if _is_ours(line, plan)), None)
+    return next((line for line in _lines(crontab) if _is_ours(line, plan)), None)
 
 
 def with_line(crontab: str, plan: Plan) -> str:
     """The crontab with this workspace's line installed (replacing an older one), the rest kept."""
-    lines = [line for line in crontab.splitlines() if not _is_ours(line, plan)]
+    lines = [line for line in _lines(crontab) if not _is_ours(line, plan)]
     return "\n".join([*lines, plan.cron_line]) + "\n"
 
 
 def without_line(crontab: str, plan: Plan) -> str:
-    lines = [line for line in crontab.splitlines() if not _is_ours(line, plan)]
+    lines = [line for line in _lines(crontab) if not _is_ours(line, plan)]
     return "\n".join(lines) + "\n" if lines else ""
 
 
@@ -123,21 +177,28 @@ def read_crontab() -> str:
     if exe is None:
         raise DreamError("no `crontab` command here; use --with systemd, or add the line shown by "
                          "`dreamcli schedule show` to your scheduler")
-    out = subprocess.run([exe, "-l"], capture_output=True, text=True, check=False)
+    out = subprocess.run([exe, "-l"], capture_output=True, check=False)
+    err = _text(out.stderr)
     if out.returncode != 0:
-        if "no crontab" in out.stderr.lower():
+        if "no crontab" in err.lower():
             return ""
-        raise DreamError(f"crontab -l failed: {out.stderr.strip() or out.returncode}")
-    return out.stdout
+        raise DreamError(f"crontab -l failed: {err or out.returncode}")
+    return out.stdout.decode("utf-8", "surrogateescape")
+
+
+def _text(raw: bytes) -> str:
+    """A tool's stderr as one line."""
+    return " ".join(raw.decode("utf-8", "replace").split())
 
 
 def write_crontab(text: str) -> None:
     exe = shutil.which("crontab")
     if exe is None:
         raise DreamError("no `crontab` command here")
-    out = subprocess.run([exe, "-"], input=text, capture_output=True, text=True, check=False)
+    out = subprocess.run([exe, "-"], input=text.encode("utf-8", "surrogateescape"), capture_output=True,
+                         check=False)
     if out.returncode != 0:
-        raise DreamError(f"crontab - failed: {out.stderr.strip() or out.returncode}")
+        raise DreamError(f"crontab - failed: {_text(out.stderr) or out.returncode}")
 
 
 def systemd_user_works() -> bool:
@@ -157,35 +218,59 @@ def systemd_dir() -> Path:
 
 
 def _systemctl(*args: str) -> None:
-    out = subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True, check=False)
+    exe = shutil.which("systemctl") or "systemctl"
+    try:
+        out = subprocess.run([exe, "--user", *args], capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise DreamError(f"systemctl --user {' '.join(args)} failed: {e}") from None
     if out.returncode != 0:
-        raise DreamError(f"systemctl --user {' '.join(args)} failed: {out.stderr.strip() or out.returncode}")
+        raise DreamError(f"systemctl --user {' '.join(args)} failed: {_text(out.stderr) or out.returncode}")
 
 
 def install_systemd(plan: Plan) -> list[Path]:
+    """Write and enable the units. `systemctl --user` is checked first (no user bus: nothing written),
+    and units this call wrote are removed again when enabling them fails."""
+    if not systemd_user_works():
+        raise UsageError("`systemctl --user` does not work here (no user session bus?); nothing was written. "
+                         "Use --with cron, or add the line of `dreamcli schedule show` to your scheduler")
     folder = systemd_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in plan.systemd_units().items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    _systemctl("daemon-reload")
-    _systemctl("enable", "--now", f"{plan.unit_name}.timer")
-    return written
+    written: list[Path] = []
+    try:
+        for name, text in plan.systemd_units().items():
+            path = folder / name
+            if not path.exists():
+                written.append(path)
+            path.write_bytes(text.encode("utf-8", "surrogateescape"))
+        _systemctl("daemon-reload")
+        _systemctl("enable", "--now", f"{plan.unit_name}.timer")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return [folder / name for name in plan.systemd_units()]
 
 
-def remove_systemd(plan: Plan) -> list[Path]:
-    folder = systemd_dir()
-    paths = [folder / name for name in plan.systemd_units()]
-    if not any(p.exists() for p in paths):
-        return []
-    _systemctl("disable", "--now", f"{plan.unit_name}.timer")
+def remove_systemd(plan: Plan) -> tuple[list[Path], str | None]:
+    """Disable and delete the units; they are deleted even when disabling fails. Returns the units
+    removed and, when `systemctl` failed, what it said (one line)."""
+    paths = installed_systemd(plan)
+    if not paths:
+        return [], None
+    problem = None
+    try:
+        _systemctl("disable", "--now", f"{plan.unit_name}.timer")
+    except DreamError as e:
+        problem = str(e)
     for p in paths:
         p.unlink(missing_ok=True)
-    _systemctl("daemon-reload")
-    return paths
+    if problem is None:
+        try:
+            _systemctl("daemon-reload")
+        except DreamError as e:
+            problem = str(e)
+    return paths, problem
 
 
 def installed_systemd(plan: Plan) -> list[Path]:
-    return [p for p in (systemd_dir() / name for name in plan.systemd_units()) if p.exists()]
+    return [p for p in (systemd_dir() / name for name in plan.systemd_units()) if os.path.lexists(p)]
