@@ -10,6 +10,8 @@ from dreamcli.cli.common import command_prefix, open_workspace, print_json
 from dreamcli.cli.common import config as load_config
 from dreamcli.errors import UsageError
 
+MAX_WORKERS = 256  # as `pilot --parallel`: --workers 100000 made one process per session
+
 HELP = ("Review past sessions and propose playbook entries with their evidence (never live until approved).\n\n"
         "Reads the sessions not dreamed yet for the playbook (or --since/--session/--task/--all), their grades and "
         "the memory store; writes dreams/<id>/ (proposal.json, report.md, dream.json) for `dreamcli playbooks "
@@ -65,9 +67,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                                    "finish (-1: as long as it takes; default: exit 75 at once)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-        workers: int = typer.Option(None, "--workers", min=1, metavar="N", help="Scan sessions in this many "
-                                    "processes (default: the machine's cores once the corpus is large; 1: in this "
-                                    "process)."),
+        workers: int = typer.Option(None, "--workers", min=1, max=MAX_WORKERS, metavar="N", help="Scan sessions in "
+                                    "this many processes, at most 256 (default: the machine's cores once the corpus "
+                                    "is large; 1: in this process)."),
         executor: str = typer.Option(None, "--executor", metavar="local|ray", help="Who runs the scan: a local "
                                      "process pool, or Ray (dreamcli[ray]; RAY_ADDRESS or --ray-address joins a "
                                      "cluster). Proposals are the same either way (docs/scaling.md)."),
@@ -87,14 +89,20 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                              "with `dreamcli playbooks diff/approve`)")
         if auto_approve and dry_run:
             raise UsageError("--auto-approve and --dry-run cannot be combined")
-        if all_ and (session or since):
+        _check_given(playbook=playbook, since=since, task=task, memory_store=memory_store, session=session)
+        _check_wait(wait)
+        if all_ and (session or since is not None):
             raise UsageError("--all cannot be combined with --since or --session")
-        since_dt = parse_since(since) if since else None
+        if memory_store != "default":  # as approve checks it; the cron fast path loads no pydantic for the default
+            from dreamcli.dream.memory import check_store_name
+
+            check_store_name(ws, memory_store)
+        since_dt = parse_since(since) if since is not None else None
         text = _instructions(instructions)
         name = playbook or cfg.playbooks.default
         # the cron fast path looks at local files only: with sessions in an object store (other machines
         # upload there), only the full dream, which lists the bucket after the watermark, can tell
-        only_new = not (all_ or since or session or task) and not cfg.sessions.url
+        only_new = not (all_ or since is not None or session or task is not None) and not cfg.sessions.url
         lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=wait)
         with lock:
             if only_new and quick.nothing_new(ws, name):  # the cron case: done without loading the dreamer
@@ -162,16 +170,58 @@ def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
         info(f"Nothing new to dream about for playbook '{name}' (no new sessions or grades).")
 
 
+def _check_given(*, session: list[str] | None, **values: str | None) -> None:
+    """An empty selector is a mistake, never "no filter": `--task ''` read nothing and still moved the
+    watermark past every session."""
+    for name, value in values.items():
+        if value is not None and not value.strip():
+            raise UsageError(f"--{name.replace('_', '-')}: empty; give a value or leave the option out")
+    if any(not s.strip() for s in session or []):
+        raise UsageError("--session: empty; give a session id or prefix")
+
+
+def _check_wait(wait: float | None) -> None:
+    """--wait: seconds (finite, 0 or more), or exactly -1 for "as long as it takes" (-2 and -inf waited
+    forever, NaN failed inside the lock)."""
+    import math
+
+    if wait is not None and wait != -1 and not (math.isfinite(wait) and wait >= 0):
+        raise UsageError(f"--wait: {wait} is not a number of seconds; give 0 or more, or -1 to wait as long as "
+                         "it takes")
+
+
 def _instructions(value: str | None) -> str | None:
+    """--instructions TEXT, or @FILE: at most MAX_INSTRUCTIONS characters of UTF-8 from a regular file, read
+    without blocking (a FIFO hung, /dev/zero filled memory) and never more than that many characters' bytes."""
     if value is None or not value.startswith("@"):
         return value
+    import os
+    import stat
     from pathlib import Path
 
+    from dreamcli.dream.options import MAX_INSTRUCTIONS
+
     path = Path(value[1:]).expanduser()
+    limit = 4 * MAX_INSTRUCTIONS  # a UTF-8 character takes at most 4 bytes
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         raise UsageError(f"--instructions: cannot read {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked before a file object is made of a directory
+        os.close(fd)
+        raise UsageError(f"--instructions: {path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as e:
+            raise UsageError(f"--instructions: cannot read {path}: {e.strerror}") from None
+    if len(data) > limit:
+        raise UsageError(f"--instructions: {path} holds more than {MAX_INSTRUCTIONS} characters; at most "
+                         f"{MAX_INSTRUCTIONS}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"--instructions: {path} is not UTF-8 text") from None
 
 
 def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:

@@ -50,8 +50,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         trials: int = typer.Option(5, "--trials", "-k", min=1, max=1000, help="Runs of every task in each arm."),
         parallel: int = typer.Option(None, "--parallel", min=1, max=256, help="Trials at once (default: config "
                                      "limits.concurrency)."),
-        max_cost: float = typer.Option(None, "--max-cost", metavar="USD", min=0.0, help="Start no trial once "
-                                       "this run has spent this much (agent and grader)."),
+        max_cost: float = typer.Option(None, "--max-cost", metavar="USD", help="Start no trial once this run "
+                                       "has spent this much (agent and grader; a finite number, 0 or more)."),
         per_entry: bool = typer.Option(False, "--per-entry", help="Also leave each entry out in turn, to see "
                                        "which one carries the lift."),
         allow: list[str] = typer.Option(None, "--allow", metavar="PATTERN", help="Allow bash commands and writes "
@@ -70,6 +70,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.ui.console import is_interactive
         from dreamcli.ui.pilot_view import PilotView, confirm_start, render_plan, render_result
 
+        budget = _budget(max_cost)
+        if any(not e.strip() for e in entry or []):
+            raise UsageError("--entry: empty; give a pending entry id (`dreamcli playbooks diff` lists them)")
         register_delegate()  # a task may name the `delegate` tool
         files = expand_task_args(tasks)
         ws = open_workspace(ctx, create=False)
@@ -78,7 +81,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                        per_entry=per_entry, fresh=new)
         n = parallel or cfg.limits.concurrency
         if not (quiet and yes):
-            render_plan(prep, parallel=n, max_cost=max_cost)
+            render_plan(prep, parallel=n, max_cost=budget)
         if prep.todo and not yes:
             if not is_interactive():
                 raise UsageError("no terminal to confirm the estimated cost on: add --yes to start the pilot "
@@ -86,9 +89,20 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             if not confirm_start():
                 raise typer.Exit(0)
         with PilotView(prep, quiet=quiet) as view:
-            result = execute(ws, cfg, prep, parallel=n, max_cost=max_cost, allow=tuple(allow or ()),
+            result = execute(ws, cfg, prep, parallel=n, max_cost=budget, allow=tuple(allow or ()),
                              yes_tools=approve_tools, progress=view)  # type: ignore[arg-type]
         if as_json:
             print_json(result)
         else:
             render_result(result)
+
+
+def _budget(max_cost: float | None) -> float | None:
+    """--max-cost in dollars: finite, 0 or more (NaN, infinities and -1 are refused; -0 is 0)."""
+    import math
+
+    if max_cost is None:
+        return None
+    if not math.isfinite(max_cost) or max_cost < 0:
+        raise UsageError(f"--max-cost: {max_cost} is not a budget; give a finite number of dollars, 0 or more")
+    return max_cost + 0.0  # -0.0 + 0.0 is 0.0: "stops at $0.00", not "$-0.00"

@@ -23,7 +23,8 @@ from dreamcli.collector import frozen
 from dreamcli.config import Config
 from dreamcli.dream import journal as dream_journal
 from dreamcli.dream import stages
-from dreamcli.dream.options import DreamOptions
+from dreamcli.dream.memory import check_store_name
+from dreamcli.dream.options import MAX_INSTRUCTIONS, DreamOptions
 from dreamcli.dream.proposal import clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
 from dreamcli.dream.stages import Findings, Progress, Selection
@@ -37,7 +38,6 @@ from dreamcli.workspace.home import Workspace
 
 __all__ = ["DreamOptions", "DreamResult", "Progress", "dream_summary", "run_dream"]
 
-MAX_INSTRUCTIONS = 4096
 
 
 @dataclass
@@ -68,6 +68,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
     started = time.monotonic()
     if opts.instructions is not None and len(opts.instructions) > MAX_INSTRUCTIONS:
         raise UsageError(f"--instructions: {len(opts.instructions)} characters; at most {MAX_INSTRUCTIONS}")
+    check_store_name(ws, opts.memory_store)
     if not opts.dry_run:  # --dry-run writes and deletes nothing, not even stale temp directories
         dream_journal.recover(ws)  # a dream killed mid-publish: roll it forward or back first
         clean_stale_tmp(ws)

@@ -12,7 +12,9 @@ from dreamcli import codec
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.scan import Scanned
 from dreamcli.dream.session_state import SessionInfo
+from dreamcli.dream.statefile import NotRegularFile, open_regular
 from dreamcli.dream.text import excerpt
+from dreamcli.errors import InputError
 from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.paths import session_path
@@ -43,8 +45,12 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
     result, ts and the failing criteria), and the offset after the last whole line read."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     end = offset
+    path = grades_path(ws)
     try:
-        f = open(grades_path(ws), "rb")  # noqa: SIM115 - closed below; streamed line by line
+        f = open_regular(path)  # streamed line by line, closed below
+    except NotRegularFile:  # a FIFO hung the dream, holding its lock
+        raise InputError("not a regular file (a FIFO, a directory or a device?); expected the grades log",
+                         file=str(path)) from None
     except OSError:
         return latest, offset
     with f:

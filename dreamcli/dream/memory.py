@@ -44,6 +44,22 @@ class Note:
         return "(empty)"
 
 
+def check_store_name(ws: Workspace, store: str) -> str:
+    """`store` when approving the dream's memory operations could write to it: the check approval applies
+    (`dreamcli.playbooks.apply.memory_path`), made before the dream reads anything. UsageError (exit 2)
+    for an absolute path, `..`, a hidden or empty name: the dream read any directory, approve refused."""
+    from dreamcli.errors import UsageError
+    from dreamcli.playbooks.apply import memory_path
+
+    try:
+        memory_path(ws, store, INDEX_PATH)
+    except ValueError as e:
+        if "outside the memory store" not in str(e):  # a symlinked store: read as empty, refused at approval
+            raise UsageError(f"--memory-store {store!r}: not a memory store name (memory/NAME/ in the workspace: "
+                             "no '/', not starting with '.')") from None
+    return store
+
+
 def read_notes(ws: Workspace, store: str) -> list[Note]:
     """The store's notes, never following a symlink: the agent's bash tool can plant one pointing at any
     file on the machine, and a note's text travels into proposals, reports and model prompts."""
@@ -107,19 +123,21 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     notes = read_notes(ws, store)
     ops: list[Operation] = []
     regular = [n for n in notes if n.path != INDEX_PATH]
-    gone: set[str] = set()
-    # near-duplicates: merge into the longest note of each group
+    gone: set[str] = set()  # merged away or retired: not in the index
+    kept: set[str] = set()  # merge targets: approving a retirement too would delete every copy of the note
+    # near-duplicates: merge into the longest note of each group (a note takes part in one merge at most)
     words = {n.path: stems(n.text) for n in regular}
     for i, a in enumerate(regular):
-        if a.path in gone:
+        if a.path in gone or a.path in kept:
             continue
-        group = [a] + [b for b in regular[i + 1:] if b.path not in gone
+        group = [a] + [b for b in regular[i + 1:] if b.path not in gone and b.path not in kept
                        and jaccard(words[a.path], words[b.path]) >= DUPLICATE_SIMILARITY]
         if len(group) < 2:
             continue
         keep = max(group, key=lambda n: (len(n.text), n.path))
         others = sorted(n.path for n in group if n is not keep)
         gone.update(others)
+        kept.add(keep.path)
         verb = "says" if len(others) == 1 else "say"
         ops.append(_op("merge", keep.path, keep.text, f"near-duplicate notes: {', '.join(others)} {verb} the same",
                        "memory_duplicate", old_text=keep.text, merged_paths=others,
@@ -130,7 +148,7 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     cutoff = ref.timestamp() - STALE_DAYS * 86400
     stale = 0
     for n in sorted(regular, key=lambda n: n.mtime):
-        if n.path in gone or n.mtime >= cutoff or stale >= MAX_STALE_PER_DREAM:
+        if n.path in gone or n.path in kept or n.mtime >= cutoff or stale >= MAX_STALE_PER_DREAM:
             continue
         used = agg.memory_touch.get(n.path)
         if used and _ts(used) >= cutoff:

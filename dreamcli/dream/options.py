@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+MAX_INSTRUCTIONS = 4096  # characters of --instructions
+
 
 @dataclass
 class DreamOptions:
@@ -26,6 +28,7 @@ class DreamOptions:
     def mode(self) -> str:
         if self.all:
             return "all"
-        if self.since is not None or self.session_ids or self.task:
+        # `is not None`: an empty --task read nothing and, as "new", moved the watermark past every session
+        if self.since is not None or self.session_ids or self.task is not None:
             return "explicit"
         return "new"

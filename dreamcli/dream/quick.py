@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+from dreamcli.dream.statefile import NotRegularFile, read_regular
 from dreamcli.sessions.arrivals import arrivals_size
 from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
@@ -54,8 +55,8 @@ def nothing_new(ws: Workspace, playbook: str) -> bool:
     if not _NAME.match(playbook) or playbook.endswith(".md"):
         return False
     try:
-        mark = json.loads((ws.state_dir / "dream" / playbook / "watermark.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        mark = json.loads(read_regular(ws.state_dir / "dream" / playbook / "watermark.json"))
+    except (OSError, ValueError, RecursionError, NotRegularFile):  # a FIFO hung here: the dream sets it aside
         return False
     if not isinstance(mark, dict) or mark.get("v") != 1 or not mark.get("last_session_id"):
         return False

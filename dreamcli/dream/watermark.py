@@ -19,14 +19,16 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.statefile import NotRegularFile, read_regular
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -54,7 +56,9 @@ def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = No
     no dream wrote is set aside: its problem is added to `problems` (the engine logs it)."""
     path = state_dir(ws, playbook) / "watermark.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path))
+    except NotRegularFile:  # a FIFO hung the dream, holding its lock
+        return _set_aside(path, problems, Watermark(playbook=playbook))
     except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return Watermark(playbook=playbook)
     from dreamcli.dream.state_schema import watermark_problem
@@ -77,6 +81,12 @@ def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = No
     )
 
 
+def _set_aside(path: Path, problems: list[str] | None, fresh: _T) -> _T:
+    if problems is not None:
+        problems.append(f"{path.name}: not a regular file (a FIFO, a directory or a device)")
+    return fresh
+
+
 def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) -> None:
     """Save the watermark in the playbook's state folder (or in `into`: a dream stages it there,
     see dreamcli.dream.journal)."""
@@ -92,8 +102,9 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
     values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`."""
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(read_regular(path))
+    except NotRegularFile:
+        return _set_aside(path, problems, Aggregates())
     except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return Aggregates()
     from dreamcli.dream.state_schema import state_problem

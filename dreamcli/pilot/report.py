@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from dreamcli.numbers import finite
 from dreamcli.pilot.plan import BASELINE, CANDIDATE, WITHOUT, PilotPlan
 from dreamcli.pilot.stats import Lift, lift_of, mean, verdict, wilson
 
@@ -17,32 +18,37 @@ def _round(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
+def _number(value: Any) -> float:
+    """A recorded number as a float; 0 for what no float holds (the journal's reader skips such lines)."""
+    return finite(value) or 0.0
+
+
 def arm_summary(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    scored = [r for r in records if r.get("scored")]
-    passed = sum(1 for r in scored if r.get("passed"))
+    scored = [r for r in records if r.get("scored") is True]
+    passed = sum(1 for r in scored if r.get("passed") is True)  # never "no", which is truthy
     n = len(scored)
     lo, hi = wilson(passed, n)
-    scores = [float(r["score"]) for r in scored if r.get("score") is not None]
+    scores = [s for r in scored if (s := finite(r.get("score"))) is not None]
     out: dict[str, Any] = {
         "name": name, "trials": n, "passed": passed, "pass_rate": _round(passed / n if n else None),
         "ci95": [round(lo, 4), round(hi, 4)], "unscored": len(records) - n,
-        "score_mean": _round(mean(scores)), "cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in records), 6),
+        "score_mean": _round(mean(scores)), "cost_usd": round(sum(_number(r.get("cost_usd")) for r in records), 6),
     }
     for key, field in _USAGE:
-        out[f"{key}_per_trial"] = _round(mean([float(r.get(field) or 0) for r in scored]), 6)
+        out[f"{key}_per_trial"] = _round(mean([_number(r.get(field)) for r in scored]), 6)
     return out
 
 
 def _pairs(records: list[dict[str, Any]], plan: PilotPlan, base: str, cand: str) -> list[list[tuple[bool, bool]]]:
     """Paired pass/fail by task: the same task and trial index in both arms, both scored."""
-    index = {(r["task_key"], r["arm"], int(r["index"])): r for r in records if r.get("scored")}
+    index = {(r["task_key"], r["arm"], r["index"]): r for r in records if r.get("scored") is True}
     groups = []
     for t in plan.tasks:
         group = []
         for j in range(plan.trials):
             b, c = index.get((t.key, base, j)), index.get((t.key, cand, j))
             if b is not None and c is not None:
-                group.append((bool(b.get("passed")), bool(c.get("passed"))))
+                group.append((b.get("passed") is True, c.get("passed") is True))
         groups.append(group)
     return groups
 

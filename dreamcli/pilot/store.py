@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
+from dreamcli.numbers import finite
 from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION
 from dreamcli.workspace.fsutil import append_line, atomic_write_text
 from dreamcli.workspace.home import Workspace
@@ -45,8 +46,8 @@ class TrialJournal:
                         rec = json.loads(raw)
                     except (ValueError, RecursionError):
                         continue  # a torn last line (killed mid-write): that trial runs again
-                    if isinstance(rec, dict) and rec.get("v") == TRIAL_SCHEMA_VERSION:
-                        out.append(rec)
+                    if isinstance(rec, dict) and rec.get("v") == TRIAL_SCHEMA_VERSION and trial_problem(rec) is None:
+                        out.append(rec)  # a wrong-typed line is skipped like a torn one: that trial runs again
         except FileNotFoundError:
             pass
         return out
@@ -61,13 +62,44 @@ class TrialJournal:
         out: dict[tuple[str, str, int], dict[str, Any]] = {}
         for r in self.read():
             if r.get("pilot_id") == pilot_id:
-                out[(str(r.get("task_key")), str(r.get("arm")), int(r.get("index", -1)))] = r
+                out[(r["task_key"], r["arm"], r["index"])] = r
         return out
 
     def append(self, record: dict[str, Any]) -> None:
         line = json.dumps({"v": TRIAL_SCHEMA_VERSION, **record}, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             append_line(self.path, line, fsync=True)
+
+
+_KEYS = ("pilot_id", "plan", "task_key", "arm")  # strings a trial is found by
+_TEXT = ("dream_id", "task", "session_id", "status", "error", "outcome", "ts")  # strings or null
+_COUNTS = ("cost_usd", "agent_cost_usd", "grader_cost_usd", "tokens", "grader_tokens", "turns", "wall_s",
+           "iterations")  # finite numbers, 0 or more, or null
+
+
+def trial_problem(rec: dict[str, Any]) -> str | None:
+    """None when a journal line has the types a pilot writes (`runner._record`); else the first wrong
+    field. A string score or cost, a count no float holds (10**400) or `"passed": "no"` made a resumed
+    pilot pay for new trials and then fail, or count a failure as a pass."""
+    for key in _KEYS:
+        if not isinstance(rec.get(key), str):
+            return key
+    index = rec.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        return "index"
+    for key in ("passed", "scored"):
+        if not isinstance(rec.get(key), bool):
+            return key
+    for key in _TEXT:
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            return key
+    if rec.get("score") is not None and finite(rec["score"]) is None:
+        return "score"
+    for key in _COUNTS:
+        value = rec.get(key)
+        if value is not None and ((number := finite(value)) is None or number < 0):
+            return key
+    return None
 
 
 def append_result(ws: Workspace, dream_id: str, result: dict[str, Any]) -> Path:

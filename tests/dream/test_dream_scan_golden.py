@@ -15,7 +15,11 @@ purpose each time the scan was meant to read differently:
 - every line is decoded once into a typed event (`dreamcli.dream.lines`) and the reader has the last
   word: the broken JSON line that looked like successful results is corrupt (it was half-read by byte
   tests), and a message of successful results moves the session's clock like any other line (flaky,
-  pass and memory patterns are seen at that message's time, not the tool event's before it)."""
+  pass and memory patterns are seen at that message's time, not the tool event's before it);
+- the proposal (not the scan state) changed once for a defect it recorded: it merged
+  `/memories/medical/med-list-is-stale.md` into `/memories/medical-summary/medication-lists.md` and
+  also retired `medication-lists.md` (approving both deleted every copy); a merge target is never
+  retired in the same dream now, so that one `retire` operation is gone and nothing else changed."""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ from dreamcli.workspace.home import Workspace
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 EXPECTED = {"state": "c51f0cbdb5c02730e012dea1a842656c054ca6e52833a771c3ef613b54878222",
-            "proposal": "5876dbea9771f2f2c1ebf4b41393ed6fad6be07fcd9405cedcf974aa0f50a577",
+            "proposal": "6a363e98546906bc18386dbad72f453f0fa4eca2d179d5a78327ba2066ccd10c",
             "lines": 2212, "bytes": 948409}
 
 
