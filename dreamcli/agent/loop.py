@@ -32,7 +32,7 @@ The client, options, callbacks, spec and `cancel` are handed to the tools as `To
 `RunContext`), so a `delegate` tool can start child runs with the same approval policy and stop them
 when the parent is cancelled.
 
-Redaction: one Redactor per session (`dreamcli.redaction.for_config`, held by the writer). What the
+Redaction: one Redactor per session (`agent.tools.credentials.run_redactor`, held by the writer). What the
 model is sent as user content (the prompt, tool results, follow-ups) enters the history only through
 the session log: the writer redacts it once and the history keeps the logged copy, so the model
 sees exactly what the log records and secrets never go back to the model.

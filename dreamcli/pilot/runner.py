@@ -128,14 +128,14 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
               allow: tuple[str, ...] = (), yes_tools: bool = False, progress: PilotProgress | None = None,
               client: Any = None) -> PilotRun:
     """Run the trials in `todo` (see the module docstring)."""
-    from dreamcli.redaction import for_config
+    from dreamcli.agent.tools.credentials import run_redactor
 
     if client is None:  # CredentialsError (exit 4) here, before any session exists
         from dreamcli.modelclient import make_client
 
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
     view = progress or PilotProgress()
-    redactor = for_config(config)
+    redactor = run_redactor(config)  # the credentials' literal values too, as `dreamcli run` redacts
     run = PilotRun(spent_usd=spent_before)
     lock = threading.Lock()
     stop = threading.Event()
