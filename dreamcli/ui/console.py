@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,8 +15,14 @@ if TYPE_CHECKING:
 # clear the screen, move the cursor up and erase a line, a hidden OSC-8 link), CR overwrites a line,
 # U+009B is a one-character CSI; and the bidi embeddings, overrides and isolates (U+202A..U+202E,
 # U+2066..U+2069), which reorder what follows them on the line (`pay \u202e0001$` shows as `pay $1000`)
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+_CONTROLS_ONE_LINE = "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+
+
+@lru_cache(maxsize=2)
+def _controls(one_line: bool) -> re.Pattern[str]:
+    """Compiled on first use: a command that prints nothing untrusted does not pay for it at start-up."""
+    return re.compile(_CONTROLS_ONE_LINE if one_line else _CONTROLS)
 
 
 def _visible(m: re.Match[str]) -> str:
@@ -32,10 +39,10 @@ def neutralise_controls(text: str, *, one_line: bool = False) -> str:
     (a table cell, a name) a newline is shown as `\\n` and a tab is a space, so the text cannot start a line
     of its own."""
     if one_line:
-        return _CONTROLS_ONE_LINE.sub(_visible, text)
+        return _controls(True).sub(_visible, text)
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
-    return _CONTROLS.sub(_visible, text)
+    return _controls(False).sub(_visible, text)
 
 
 def safe_markup(value: Any, *, one_line: bool = False) -> str:
