@@ -71,9 +71,10 @@ def load_task_file(path: Path) -> TaskSpec:
             raise InputError(f"unknown tool {name!r} (known: {', '.join(known_tools())})", file=str(path),
                              line=doc.line_of(("tools", i)), field=f"tools.{i}")
     base = path.parent
-    if "\0" in (task.workdir or ""):  # no path can hold a NUL byte (resolve() raises ValueError)
-        raise InputError("a path cannot hold a NUL byte (\\0)", file=str(path), line=doc.line_of(("workdir",)),
-                         field="workdir")
+    for field, value in (("workdir", task.workdir), ("outcome", task.outcome)):
+        if "\0" in (value or ""):  # no path can hold a NUL byte (resolve() raises ValueError)
+            raise InputError("a path cannot hold a NUL byte (\\0)", file=str(path), line=doc.line_of((field,)),
+                             field=field)
     workdir = _resolve(base, task.workdir)
     if workdir is not None and not workdir.is_dir():
         raise InputError(f"working directory {workdir} does not exist", file=str(path),

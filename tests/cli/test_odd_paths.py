@@ -81,13 +81,14 @@ def test_reindex_when_the_index_is_a_directory(home: Path) -> None:
     _one_line_2(run("--home", str(home), "sessions", "reindex"), index)
 
 
-def test_task_workdir_with_a_nul_byte(tmp_path: Path) -> None:
+@pytest.mark.parametrize("field", ["workdir", "outcome"])
+def test_task_path_with_a_nul_byte(tmp_path: Path, field: str) -> None:
     from dreamcli.agent.taskfile import load_task_file
     from dreamcli.errors import InputError
 
     task = tmp_path / "task.yaml"
-    task.write_text('name: t\nprompt: hi\nworkdir: "wd\\0x"\n')
-    with pytest.raises(InputError, match="workdir") as err:
+    task.write_text(f'name: t\nprompt: hi\n{field}: "wd\\0x"\n')
+    with pytest.raises(InputError, match=field) as err:
         load_task_file(task)
     assert str(task) in str(err.value) and "\n" not in str(err.value)
 
