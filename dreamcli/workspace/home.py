@@ -99,18 +99,13 @@ class Workspace:
 
     def has_layout(self) -> bool:
         """The root holds a dreamcli workspace (docs/workspace.md): a `.dreamcli` folder, or one with
-        `config.yaml`, `state/`, `sessions/`, `audit.jsonl`, `playbooks/.history/` or a live playbook
-        (`playbooks/*.md`). A project folder named by mistake has none of them, and nothing in it may be
-        swept."""
+        `config.yaml`, `state/`, `sessions/`, `audit.jsonl` or `playbooks/.history/` (every command that
+        writes leaves `state/`). A project folder named by mistake has none of them, even when it has a
+        `playbooks/` folder of its own, and nothing in it may be swept."""
         if self.root.name == LOCAL_DIR_NAME:
             return self.root.is_dir()
-        if (self.config_path.is_file() or self.state_dir.is_dir() or self.sessions_dir.is_dir()
-                or self.audit_path.is_file() or self.playbook_history_dir.is_dir()):
-            return True
-        try:
-            return any(p.is_file() for p in self.playbooks_dir.glob("*.md"))
-        except OSError:
-            return False
+        return (self.config_path.is_file() or self.state_dir.is_dir() or self.sessions_dir.is_dir()
+                or self.audit_path.is_file() or self.playbook_history_dir.is_dir())
 
     def is_empty(self) -> bool:
         try:

@@ -34,8 +34,12 @@ def _project(tmp_path: Path) -> tuple[Path, list[Path]]:
 
 
 @pytest.mark.parametrize("args", [("sessions", "list"), ("playbooks", "list"), ("config", "show")])
-def test_a_read_only_command_refuses_a_folder_that_is_no_workspace(tmp_path: Path, args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("own_playbooks", [False, True])
+def test_a_read_only_command_refuses_a_folder_that_is_no_workspace(tmp_path: Path, args: tuple[str, ...],
+                                                                    own_playbooks: bool) -> None:
     proj, files = _project(tmp_path)
+    if own_playbooks:  # a docs project with a playbooks/ folder of its own is still not a workspace
+        (proj / "playbooks" / "deploy.md").write_text("# How we deploy\n")
     before = sorted(p.relative_to(proj) for p in proj.rglob("*"))
     r = run("--home", str(proj), *args)
     assert r.exit_code == 2, r.output

@@ -124,6 +124,7 @@ def destination(tmp_path: Path, *, local_ops: bool = False) -> Workspace:
     """The workspace a bundle is imported into: empty, or holding a local `ops` at version 2."""
     ws = Workspace(root=tmp_path / "dest", source="option")
     ws.ensure()
+    ws.state_dir.mkdir()  # as any command leaves it: the layout that tells a workspace from another folder
     if local_ops:
         write_playbook(ws, "ops", LOCAL_OPS, history={2: LOCAL_OPS})
     return ws
