@@ -7,6 +7,7 @@ Workspaces live at tmp_path/"home", one per test (so tests run in parallel under
     new_ws    a Workspace there that does not exist yet (the code under test creates it)
     bare_ws   its root exists (0700), no sub-directories: writers create them on demand
     ws        its full layout (sessions, memory, playbooks, dreams, grades, state), as after `dreamcli init`
+    demo      `dreamcli init DIR --with-samples`: a project's .dreamcli with the bundled sample sessions
 
 A module that needs more in its workspace (playbooks, dreams, ...) seeds `ws` with a fixture of its own
 name that tests request next to `ws`.
@@ -91,3 +92,15 @@ def bare_ws(new_ws: Workspace) -> Workspace:
 def ws(bare_ws: Workspace) -> Workspace:
     """A workspace with its full layout."""
     return bare_ws.ensure_layout()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """The .dreamcli of `dreamcli init DIR --with-samples` (the bundled sample sessions, for offline dreams)."""
+    from typer.testing import CliRunner
+
+    from dreamcli.cli.app import app
+
+    r = CliRunner().invoke(app, ["init", str(tmp_path / "demo"), "--with-samples"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return tmp_path / "demo" / ".dreamcli"

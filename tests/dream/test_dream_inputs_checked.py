@@ -24,12 +24,6 @@ def run(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    r = run("init", str(tmp_path / "demo"), "--with-samples")
-    assert r.exit_code == 0, r.output
-    return tmp_path / "demo" / ".dreamcli"
-
 
 def _one_line_2(r, *words: str) -> None:
     assert r.exit_code == 2, (r.exit_code, r.output)

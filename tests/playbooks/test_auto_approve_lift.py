@@ -21,10 +21,9 @@ def run(*args: str):
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    r = run("init", str(tmp_path / "demo"), "--with-samples")
-    assert r.exit_code == 0, r.output
-    home = tmp_path / "demo" / ".dreamcli"
+def demo(demo: Path) -> Path:
+    """The suite's sample workspace (tests/conftest.py), set to auto-approve only with a measured lift."""
+    home = demo
     (home / "config.yaml").write_text("dream:\n  auto_approve: true\napproval:\n  require_lift: true\n")
     return home
 
