@@ -140,13 +140,15 @@ def read_text_file(path: Path | str, *, what: str = "a text file", limit: int = 
             raise InputError(f"larger than {limit // (1024 * 1024)} MiB, expected {what}", file=file)
         if stat.S_ISDIR(mode):
             raise InputError(f"is a directory, expected {what}", file=file)
-        if stat.S_ISCHR(mode) and st.st_rdev == _null_device():
-            return ""  # /dev/null: "no file" (DREAMCLI_CONFIG=/dev/null)
-        if not stat.S_ISREG(mode):
+        null = stat.S_ISCHR(mode) and st.st_rdev == _null_device()  # /dev/null: "no file"
+        if not null and not stat.S_ISREG(mode):
             raise InputError(f"not a regular file (a FIFO or a device?), expected {what}", file=file)
     except BaseException:
         os.close(fd)
         raise
+    if null:  # DREAMCLI_CONFIG=/dev/null
+        os.close(fd)
+        return ""
     with os.fdopen(fd, "rb") as f:
         try:
             data = f.read(limit + 1)

@@ -56,3 +56,16 @@ def test_invalid_redaction_regex_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_config(p)
     assert f"{p}:4" in str(info.value) and "redaction.patterns.1" in str(info.value)
+
+
+def test_reading_dev_null_as_a_yaml_file_leaves_no_descriptor_open() -> None:
+    """DREAMCLI_CONFIG=/dev/null (as this suite sets it) read as "no file": each load used to leak the
+    descriptor, and a long test worker ran past 1,024 of them."""
+    import os
+
+    from dreamcli.yamlio import read_text_file
+
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        assert read_text_file(os.devnull) == ""
+    assert len(os.listdir("/proc/self/fd")) <= before

@@ -132,3 +132,22 @@ def test_grep_skips_binary_files_and_reports_bad_regexes(tools: Toolset, wd: Pat
     assert call(tools, "grep", pattern="needle").content == "text.md:1:a needle here"
     assert call(tools, "grep", pattern="(").error_kind == "invalid_input"
     assert call(tools, "grep", pattern="x", path="missing").error_kind == "not_found"
+
+
+def test_the_shell_works_in_a_process_holding_more_than_1024_files(tools: Toolset) -> None:
+    """select() refuses descriptors numbered 1024 and up; a long-lived process (a test runner, a busy lead)
+    reaches them, and every bash call failed with `filedescriptor out of range in select()`."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("cannot open 1,100 files here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        result = call(tools, "bash", command="echo ok")  # its pipes get descriptors past 1024
+        assert not result.is_error and result.content == "ok", result.content
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -168,9 +168,9 @@ class Shell:
             if left <= 0:
                 self.stop_shell()
                 raise TimeoutError
-            ready, _, _ = select.select([fd, self._wake_r], [], [], min(left, POLL_S))
+            ready = _readable((fd, self._wake_r), min(left, POLL_S))
             if fd not in ready:
-                if proc.poll() is not None and not select.select([fd], [], [], 0)[0]:
+                if proc.poll() is not None and fd not in _readable((fd,), 0):
                     return self._exited(proc, out, pending)
                 continue
             chunk = os.read(fd, READ_CHUNK)
@@ -243,3 +243,13 @@ class Shell:
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+
+def _readable(fds: tuple[int, ...], timeout_s: float) -> set[int]:
+    """The fds of `fds` that can be read (data, or the end of the pipe) within `timeout_s`. poll, not select:
+    select() refuses a descriptor numbered 1024 or more, which a long-lived process holding many files
+    (a test runner, a busy lead agent) reaches."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+    return {fd for fd, _events in poller.poll(max(0, int(timeout_s * 1000)))}
