@@ -15,7 +15,7 @@ from dreamcli.agent.tools import ToolEnv, Toolset, cap_output, register_tool
 from dreamcli.agent.tools.base import Tool, ToolResult
 from dreamcli.agent.tools.memory import ENV_FORM
 from dreamcli.config import Config
-from dreamcli.workspace.home import Workspace
+from tests.support.tools import call, make_tools
 
 
 @pytest.fixture
@@ -28,12 +28,6 @@ def wd(tmp_path: Path) -> Path:
     return d
 
 
-def make_tools(tmp_path: Path, wd: Path, names: tuple[str, ...], *, config: Config | None = None,
-               approvals: Approvals | None = None, anthropic: bool = False) -> Toolset:
-    ws = Workspace(tmp_path / "home", "option").ensure()
-    env = ToolEnv(ws=ws, config=config or Config(), workdir=wd, session_id="01JD0Q8Z3V6M4T2N8K5R7W9XAB",
-                  approvals=approvals or Approvals(yes=True), anthropic_endpoint=anthropic)
-    return Toolset(names, env)
 
 
 @pytest.fixture
@@ -41,12 +35,6 @@ def tools(tmp_path: Path, wd: Path) -> Iterator[Toolset]:
     ts = make_tools(tmp_path, wd, ("bash", "read", "write", "edit", "glob", "grep", "memory"))
     yield ts
     ts.close()
-
-
-def call(ts: Toolset, name: str, **input: Any) -> ToolResult:
-    tool = ts.get(name)
-    assert tool is not None
-    return tool.execute(input)
 
 
 # --- confinement ---------------------------------------------------------------------------------

@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 
 import dreamcli.agent.tools.file_ops as file_ops
-from dreamcli.agent.approvals import Approvals
-from dreamcli.agent.tools import ToolEnv, Toolset
+from dreamcli.agent.tools import Toolset
 from dreamcli.agent.tools.base import ToolResult
 from dreamcli.agent.tools.memory_ops import MemoryStore
-from dreamcli.config import Config
-from dreamcli.workspace.home import Workspace
+from tests.support.tools import call, make_tools
 
 
 @pytest.fixture
@@ -38,10 +36,7 @@ def outside(tmp_path: Path) -> Path:
 
 
 def make(tmp_path: Path, wd: Path) -> Toolset:
-    ws = Workspace(tmp_path / "home", "option").ensure()
-    env = ToolEnv(ws=ws, config=Config(), workdir=wd, session_id="01JD0Q8Z3V6M4T2N8K5R7W9XAB",
-                  approvals=Approvals(yes=True))
-    return Toolset(("read", "write", "edit", "grep", "memory"), env)
+    return make_tools(tmp_path, wd, ("read", "write", "edit", "grep", "memory"))
 
 
 @pytest.fixture
@@ -49,12 +44,6 @@ def tools(tmp_path: Path, wd: Path) -> Iterator[Toolset]:
     ts = make(tmp_path, wd)
     yield ts
     ts.close()
-
-
-def call(ts: Toolset, name: str, **input: Any) -> ToolResult:
-    tool = ts.get(name)
-    assert tool is not None
-    return tool.execute(input)
 
 
 # --- 1. a symlinked memory root ---------------------------------------------------------------------
@@ -91,9 +80,8 @@ def test_a_memory_root_that_is_a_symlink_is_refused(tmp_path: Path, wd: Path, ou
 
 
 # --- 2. symlinks swapped in after the check ---------------------------------------------------------
-def test_write_does_not_follow_a_directory_swapped_for_a_symlink_after_the_check(
-        tools: Toolset, wd: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (wd / "real").mkdir()
+def _swap_after_the_check(wd: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wd/real` becomes a symlink to `outside` right after the tools' path check has passed."""
     original = file_ops.resolve
 
     def resolve_then_swap(root: Path, path: str, op: str) -> Path:
@@ -103,6 +91,12 @@ def test_write_does_not_follow_a_directory_swapped_for_a_symlink_after_the_check
         return target
 
     monkeypatch.setattr(file_ops, "resolve", resolve_then_swap)
+
+
+def test_write_does_not_follow_a_directory_swapped_for_a_symlink_after_the_check(
+        tools: Toolset, wd: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (wd / "real").mkdir()
+    _swap_after_the_check(wd, outside, monkeypatch)
     result = call(tools, "write", file_path="real/pwn.txt", content="ESCAPED")
     assert result.is_error and result.error_kind == "outside_root"
     assert not (outside / "pwn.txt").exists()
@@ -111,15 +105,7 @@ def test_write_does_not_follow_a_directory_swapped_for_a_symlink_after_the_check
 def test_write_does_not_create_folders_through_a_swapped_symlink(
         tools: Toolset, wd: Path, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (wd / "real").mkdir()
-    original = file_ops.resolve
-
-    def resolve_then_swap(root: Path, path: str, op: str) -> Path:
-        target = original(root, path, op)
-        os.rename(wd / "real", wd / ".bak")
-        os.symlink(outside, wd / "real")
-        return target
-
-    monkeypatch.setattr(file_ops, "resolve", resolve_then_swap)
+    _swap_after_the_check(wd, outside, monkeypatch)
     result = call(tools, "write", file_path="real/new/deeper/pwn.txt", content="ESCAPED")
     assert result.is_error
     assert not (outside / "new").exists()

@@ -7,16 +7,13 @@ import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dreamcli.agent.approvals import Approvals
-from dreamcli.agent.tools import ToolEnv, Toolset
-from dreamcli.agent.tools.base import ToolResult
+from dreamcli.agent.tools import Toolset
 from dreamcli.agent.tools.shell import CappedBuffer
 from dreamcli.config import Config
-from dreamcli.workspace.home import Workspace
+from tests.support.tools import call, make_tools
 
 
 @pytest.fixture
@@ -30,19 +27,10 @@ def wd(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tools(tmp_path: Path, wd: Path) -> Iterator[Toolset]:
-    ws = Workspace(tmp_path / "home", "option").ensure()
     config = Config.model_validate({"limits": {"tool_output_bytes": 2000}})
-    env = ToolEnv(ws=ws, config=config, workdir=wd, session_id="01JD0Q8Z3V6M4T2N8K5R7W9XAB",
-                  approvals=Approvals(yes=True))
-    ts = Toolset(("bash", "read", "write", "edit", "grep", "memory"), env)
+    ts = make_tools(tmp_path, wd, ("bash", "read", "write", "edit", "grep", "memory"), config=config)
     yield ts
     ts.close()
-
-
-def call(ts: Toolset, name: str, **input: Any) -> ToolResult:
-    tool = ts.get(name)
-    assert tool is not None
-    return tool.execute(input)
 
 
 def test_a_syntax_error_is_an_exit_status_and_the_shell_lives_on(tools: Toolset) -> None:

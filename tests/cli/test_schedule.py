@@ -13,16 +13,7 @@ from pathlib import Path
 import pytest
 
 from dreamcli.workspace.home import Workspace
-
-FAKE_CRONTAB = """#!/bin/sh
-f="$FAKE_CRONTAB_FILE"
-if [ "$1" = "-l" ]; then
-  if [ -f "$f" ]; then cat "$f"; exit 0; fi
-  echo "no crontab for $(id -un)" >&2; exit 1
-fi
-if [ "$1" = "-" ]; then cat > "$f"; exit 0; fi
-exit 2
-"""
+from tests.support.crontab import FAKE_CRONTAB
 
 
 @pytest.fixture

@@ -15,16 +15,8 @@ import pytest
 
 from dreamcli.workspace import schedule as sch
 from dreamcli.workspace.home import Workspace
+from tests.support.crontab import FAKE_CRONTAB
 
-FAKE_CRONTAB = """#!/bin/sh
-f="$FAKE_CRONTAB_FILE"
-if [ "$1" = "-l" ]; then
-  if [ -f "$f" ]; then cat "$f"; exit 0; fi
-  echo "no crontab for $(id -un)" >&2; exit 1
-fi
-if [ "$1" = "-" ]; then cat > "$f"; exit 0; fi
-exit 2
-"""
 NO_BUS = """#!/bin/sh
 echo "Failed to connect to bus: No medium found" >&2
 exit 1
