@@ -7,7 +7,9 @@ The built-in rules run on the fast path: one scan (`gate.Gate`) finds every plac
 can match, and each rule is tried only there, in rule order; after a rule changes the text, the
 later rules are scanned for again. `_rule_by_rule` is the reference it must agree with
 (tests/redaction/test_redaction_fast_path.py): one scan per rule, which is also what text longer
-than `GATE_LIMIT` or holding `İ` gets.
+than `GATE_LIMIT` or holding `İ` gets. Short strings found clean are remembered (a bounded set per
+redactor): records repeat their keys and many values (`type`, `user`, a tool's name, the model).
+Custom patterns keep the fast path: clean short text costs the one scan and one search per pattern.
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ _GATES: dict[int, Gate] = {}  # rule index -> the scan for the rules from there 
 # the matcher at every pivot (~40 ns), so past a few KB (where the ~0.4 µs per rule no longer
 # counts) 13 literal scans cost less than one combined scan (bench/bench_redaction.py).
 GATE_LIMIT = 4096
+# Clean strings up to this length are remembered (at most CLEAN_CACHE_SIZE of them): hashing a short
+# string costs less than scanning it, and a long one is rarely seen twice.
+CLEAN_CACHED_LENGTH = 64
+CLEAN_CACHE_SIZE = 4096
 _MAX_PASSES = 8  # redact_text's passes after the first, until the text stops changing
 
 
@@ -179,10 +185,13 @@ class Redactor:
     """
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
-        self._custom = tuple(_compile_custom(p).sub for p in extra_patterns)
-        # dict keys found clean: JSON data repeats a few names (`type`, `text`) in every record. Only
-        # ever added to (atomic under the GIL), and emptied when full, so sharing the redactor is safe.
-        self._clean_keys: set[str] = set()
+        compiled = tuple(_compile_custom(p) for p in extra_patterns)
+        self._custom = tuple(c.sub for c in compiled)
+        self._custom_search = tuple(c.search for c in compiled)
+        # short strings found clean: JSON data repeats a few keys and values (`type`, `text`, `user`,
+        # a tool's name, the model) in every record, so a set lookup replaces most scans. Only ever
+        # added to (atomic under the GIL), and emptied when full, so sharing the redactor is safe.
+        self._clean: set[str] = set()
 
     def redact_text(self, s: str) -> str:
         """`s` with every secret replaced; the very same object when there is nothing to redact.
@@ -190,8 +199,13 @@ class Redactor:
         Idempotent: a replacement can join its neighbours into a new match (`a:=[REDACTED…]=curl -u
         a:=…` reads as basic auth), so text that changed is redacted again until it stops changing
         (in practice one more pass, paid only by text that held a secret)."""
-        if not self._custom and len(s) <= GATE_LIMIT and _gate(0).clean(s):
-            return s  # the usual answer, in one scan: most values of a record are short and clean
+        if len(s) <= GATE_LIMIT:  # the usual answer, in one scan: most values of a record are short and clean
+            if len(s) <= CLEAN_CACHED_LENGTH and s in self._clean:
+                return s
+            if _gate(0).clean(s) and not any(search(s) for search in self._custom_search):
+                if len(s) <= CLEAN_CACHED_LENGTH:
+                    self._remember_clean(s)
+                return s
         out = self._once(s)
         if out is s:
             return s
@@ -201,6 +215,12 @@ class Redactor:
                 break
             out = again
         return s if out == s else out
+
+    def _remember_clean(self, s: str) -> None:
+        clean = self._clean
+        if len(clean) >= CLEAN_CACHE_SIZE:
+            clean.clear()
+        clean.add(s)
 
     def _once(self, s: str) -> str:
         out = _redact_builtin(s)
@@ -233,20 +253,16 @@ class Redactor:
     def _redact_dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
         new: dict[Any, Any] | None = None
         renamed: dict[str, str] | None = None
-        clean_keys = self._clean_keys
+        clean = self._clean
         for key, value in obj.items():
-            if isinstance(key, str) and key not in clean_keys:
+            if isinstance(key, str) and key not in clean:
                 red_key = self.redact_text(key)
                 if red_key is not key:
                     renamed = renamed or {}
                     renamed[key] = red_key
-                elif len(clean_keys) < 4096:
-                    clean_keys.add(key)
-                else:
-                    clean_keys.clear()
             red: Any
             if isinstance(value, str):
-                red = self.redact_text(value)
+                red = value if len(value) <= CLEAN_CACHED_LENGTH and value in clean else self.redact_text(value)
                 if red is value and isinstance(key, str) and sensitive_value_for_key(key, value):
                     red = marker(generic_kind(key))
             elif isinstance(value, dict):

@@ -49,3 +49,33 @@ def test_a_session_written_with_a_secret_key_holds_only_the_marker(tmp_path: obj
     text = w.path.read_text(encoding="utf-8")
     assert GH_PAT not in text
     assert "[REDACTED:github]" in text
+
+
+def test_a_short_value_seen_clean_is_still_redacted_with_a_custom_pattern_elsewhere() -> None:
+    """Values repeat across records, and the redactor remembers short clean ones; a value that
+    holds a secret is never remembered as clean, under the built-in rules or a custom pattern."""
+    red = Redactor(["ticket-[0-9]{4}"])
+    records = [{"type": "text", "text": "ticket-1234", "who": ANTHROPIC_API}] * 3
+    out = red.redact_obj(records)
+    assert [r["text"] for r in out] == ["[REDACTED:custom]"] * 3
+    assert [r["who"] for r in out] == ["[REDACTED:anthropic]"] * 3
+    assert red.redact_text("plain words") == "plain words"
+    assert red.redact_text("ticket-9999 again") == "[REDACTED:custom] again"
+
+
+def test_clean_text_under_a_custom_pattern_comes_back_as_the_same_object() -> None:
+    red = Redactor(["ticket-[0-9]{4}"])
+    text = "nothing to hide here " * 3
+    assert red.redact_text(text) is text
+    assert red.redact_text(text) is text  # the second time from what it remembers
+
+
+def test_what_the_redactor_remembers_is_bounded() -> None:
+    from dreamcli.redaction.redactor import CLEAN_CACHE_SIZE
+
+    red = Redactor()
+    for i in range(CLEAN_CACHE_SIZE * 2 + 7):
+        assert red.redact_text(f"value {i}") == f"value {i}"
+    assert red.redact_text(ANTHROPIC_API) == "[REDACTED:anthropic]"
+    remembered = red._clean  # the bound is what this test is about
+    assert 0 < len(remembered) <= CLEAN_CACHE_SIZE and ANTHROPIC_API not in remembered
