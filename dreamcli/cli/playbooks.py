@@ -169,14 +169,19 @@ def audit_cmd(
     verify: bool = typer.Option(False, "--verify", help="Check the hash chain, the signatures (with "
                                 "audit.allowed_signers) and that each live playbook is what its last audited "
                                 "change made; exit 1 naming the first line that breaks."),
+    anchor: str = typer.Option(None, "--anchor", metavar="LINE:HASH", help="With --verify: the head an "
+                               "earlier --verify printed, kept elsewhere; fails unless line LINE still has "
+                               "that hash (catches a rewrite of the whole trail)."),
 ) -> None:
     """The audit trail: every approval, rejection, edit, revert, import and export, oldest first."""
     from dreamcli.audit import iter_audit
     from dreamcli.timeutil import parse_since, parse_ts
 
+    if anchor is not None and not verify:
+        raise UsageError("--anchor checks the trail: use it with --verify")
     ws = open_workspace(ctx, create=False)
     if verify:
-        _verify(ctx, ws, as_json)
+        _verify(ctx, ws, as_json, anchor)
         return
     after = parse_since(since) if since else None
     records = []
@@ -206,11 +211,15 @@ def audit_cmd(
     render_audit(records)
 
 
-def _verify(ctx: typer.Context, ws: Workspace, as_json: bool) -> None:
+def _verify(ctx: typer.Context, ws: Workspace, as_json: bool, anchor: str | None) -> None:
     from dreamcli.cli.common import config
-    from dreamcli.playbooks.audit_verify import verify_audit
+    from dreamcli.playbooks.audit_verify import parse_anchor, verify_audit
 
-    result = verify_audit(ws, allowed_signers=config(ctx).audit.allowed_signers)
+    try:
+        given = parse_anchor(anchor) if anchor is not None else None
+    except ValueError as e:
+        raise UsageError(f"--anchor: {e}") from None
+    result = verify_audit(ws, allowed_signers=config(ctx).audit.allowed_signers, anchor=given)
     if as_json:
         print_json({"version": 1, **result.to_json()})
     else:

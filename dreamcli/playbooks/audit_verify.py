@@ -10,7 +10,10 @@ Checks, in one pass over `audit.jsonl`:
 - signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
 - every live playbook's content hash equals the `hash_after` of the last record that changed it
   (a record changes a playbook when its `version_after` differs from its `version_before`);
-- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash.
+- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash;
+- an anchor (`--anchor LINE:HASH`, the `head` of an earlier verification kept elsewhere): line LINE
+  still has that hash, so with an intact chain the first LINE lines are what they were. Only this
+  catches someone who rewrote the whole trail and its head without a signing key.
 The first problem found is named by its line number.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +41,8 @@ class Verification:
     playbooks: list[dict[str, Any]] = field(default_factory=list)
     history: dict[str, Any] = field(default_factory=lambda: {"checked": 0, "problems": []})
     signatures: dict[str, Any] | None = None
+    head: dict[str, Any] | None = None  # {"line", "hash"} of the last line: an anchor to keep elsewhere
+    anchor: dict[str, Any] | None = None  # {"line", "hash", "ok"} when one was given
 
     @property
     def ok(self) -> bool:
@@ -62,7 +68,19 @@ class Verification:
         return {"ok": self.ok, "lines": self.lines, "legacy_lines": self.legacy_lines,
                 "chained_lines": self.chained_lines, "first_problem": self.first_problem(),
                 "breaks": self.breaks, "notes": self.notes, "playbooks": self.playbooks,
-                "history": self.history, "signatures": self.signatures}
+                "history": self.history, "signatures": self.signatures, "head": self.head,
+                "anchor": self.anchor}
+
+
+ANCHOR_RE = re.compile(r"([1-9][0-9]{0,11}):(sha256:[0-9a-f]{64})")
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """`LINE:sha256:HEX` (the `head` an earlier `--verify` printed) as (line, hash); ValueError if not."""
+    m = ANCHOR_RE.fullmatch(text.strip().lower())
+    if m is None:
+        raise ValueError("expected LINE:sha256:<64 hex digits>, as `playbooks audit --verify` prints the head")
+    return int(m[1]), m[2]
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
@@ -87,8 +105,10 @@ def _link_of(body: bytes) -> str | None:
     return value.decode("ascii", "replace")
 
 
-def verify_audit(ws: Workspace, *, allowed_signers: str | None = None) -> Verification:
+def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
+                 anchor: tuple[int, str] | None = None) -> Verification:
     v = Verification()
+    anchored: str | None = None  # the hash of the anchor's line, when the trail has it
     changes: list[int] = []  # indexes of lines that may record a playbook's content hash
     signed: list[int] = []
     unsigned = 0
@@ -132,9 +152,15 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None) -> Verifi
                 unsigned += 1
         if b'"hash_after"' in body and b'"version_after"' in body:
             changes.append(i)
+        if anchor is not None and n == anchor[0]:
+            anchored = digest
         prev = digest
     v.lines = len(lines)
+    if prev is not None:
+        v.head = {"line": v.lines, "hash": prev}
     _check_head(v, ws, started, prev)
+    if anchor is not None:
+        _check_given_anchor(v, anchor, anchored)
     made = _content_changes(lines, changes)
     _check_playbooks(v, ws, {name: (line, digest) for line, name, _, digest in made})
     _check_history(v, ws, made)
@@ -183,6 +209,18 @@ def _check_anchor(v: Verification, n: int, rec: dict[str, Any], legacy_hex: str)
     if chain.get("legacy_lines") != v.legacy_lines or chain.get("legacy_hash") != "sha256:" + legacy_hex:
         v.breaks.append({"line": n, "reason": f"the {v.legacy_lines} lines from before the chain changed since "
                                               f"it was anchored here ({chain.get('legacy_lines')} lines then)"})
+
+
+def _check_given_anchor(v: Verification, anchor: tuple[int, str], found: str | None) -> None:
+    line, recorded = anchor
+    ok = found == recorded
+    v.anchor = {"line": line, "hash": recorded, "ok": ok}
+    if found is None:
+        v.breaks.append({"line": v.lines or None, "reason": f"the trail has {v.lines} lines, but the anchor was "
+                                                             f"taken at line {line}: lines were removed"})
+    elif not ok:
+        v.breaks.append({"line": line, "reason": f"not the line anchored ({found[:19]}… where the anchor has "
+                                                 f"{recorded[:19]}…): the trail was rewritten up to here"})
 
 
 def _check_head(v: Verification, ws: Workspace, started: bool, last: str | None) -> None:

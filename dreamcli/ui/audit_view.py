@@ -37,6 +37,13 @@ def render_verify(result: dict[str, Any]) -> None:
                 + f"; {sigs['unsigned']} chained records unsigned")
         for s in sigs["invalid"][:10]:
             c.print(f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
+    anchor = result.get("anchor")
+    if anchor:
+        sign = "[green]✓[/]" if anchor["ok"] else "[red]✗[/]"
+        c.print(f"  {sign} anchor: line {anchor['line']} {'is' if anchor['ok'] else 'is not'} as anchored")
+    head = result.get("head")
+    if head and result["ok"]:  # to keep elsewhere (a ticket, CI's log): `--anchor` checks it later
+        c.print(f"  head: {head['line']}:{head['hash']}", soft_wrap=True)
     for n in result["notes"][:10]:
         where = f"line {n['line']}: " if n.get("line") else ""
         err().print(f"note: {where}{safe_markup(n['note'], one_line=True)}", style="dim")
