@@ -163,7 +163,7 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
         _check_given_anchor(v, anchor, anchored)
     made = _content_changes(lines, changes)
     _check_playbooks(v, ws, {name: (line, digest) for line, name, _, digest in made})
-    _check_history(v, ws, made)
+    _check_history(v, ws, sorted(made + _bundle_versions(lines, changes)))
     if allowed_signers:
         records = [(i + 1, rec) for i in signed if (rec := _parse(lines[i])) is not None and "sig" in rec]
         v.signatures = _check_signatures(records, unsigned + len(signed) - len(records), allowed_signers)
@@ -183,6 +183,22 @@ def _content_changes(lines: list[bytes], changes: list[int]) -> list[tuple[int, 
         if isinstance(name, str) and NAME_RE.match(name) and isinstance(after, int) and not isinstance(after, bool) \
                 and after != rec.get("version_before"):
             out.append((i + 1, name, after, digest if isinstance(digest, str) else None))
+    return out
+
+
+def _bundle_versions(lines: list[bytes], changes: list[int]) -> list[tuple[int, str, int, str | None]]:
+    """(line, playbook, version, hash) of the older versions an `import` record says its bundle brought."""
+    out: list[tuple[int, str, int, str | None]] = []
+    for i in changes:
+        if b'"history"' not in lines[i] or (rec := _parse(lines[i])) is None or rec.get("action") != "import":
+            continue
+        name, kept = rec.get("playbook"), rec.get("history")
+        if not isinstance(name, str) or not NAME_RE.match(name) or not isinstance(kept, list):
+            continue
+        for item in kept:
+            version = item.get("version") if isinstance(item, dict) else None
+            if isinstance(version, int) and not isinstance(version, bool) and isinstance(item.get("hash"), str):
+                out.append((i + 1, name, version, item["hash"]))
     return out
 
 

@@ -115,11 +115,16 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:
     """Refuse to revert to a kept version whose file is not what the audit record that made it says."""
-    made = None
+    made: dict[str, Any] | None = None
     for rec in iter_audit(ws):
-        if rec.get("playbook") == name and rec.get("version_after") == version \
-                and rec.get("version_before") != version:
+        if rec.get("playbook") != name:
+            continue
+        if rec.get("version_after") == version and rec.get("version_before") != version:
             made = rec
+        elif rec.get("action") == "import" and isinstance(rec.get("history"), list):  # a bundle's older versions
+            kept = next((k for k in rec["history"] if isinstance(k, dict) and k.get("version") == version), None)
+            if kept is not None:
+                made = {**rec, "hash_after": kept.get("hash")}
     if made is not None and made.get("hash_after") != content_hash(text):
         raise UsageError(f"playbook {name!r} v{version} was changed after it was kept: .history/{name}/v{version}.md "
                          f"is not what the audit trail recorded ({made.get('action')} by {made.get('actor')}); "

@@ -60,6 +60,7 @@ class PlaybookOutcome:
     hash_before: str | None = None
     hash_after: str | None = None
     secrets_redacted: int = 0  # files of the bundle's playbook (live, history) whose secrets were replaced
+    kept: dict[int, str | None] = field(default_factory=dict)  # older versions the bundle brought -> hash
 
 
 @dataclass
@@ -156,7 +157,9 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         journal.begin(ws, "import", who, history_added=history_added)(commit)
 
     def audit_playbook(p: PlaybookOutcome) -> None:
-        redacted = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
+        redacted: dict[str, Any] = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
+        if p.kept:  # so that `audit --verify` checks the older versions the bundle brought too
+            redacted["history"] = [{"version": v, "hash": h} for v, h in sorted(p.kept.items())]
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,
@@ -215,7 +218,9 @@ def _apply(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcome:
         return PlaybookOutcome(inc.name, "added", None, inc.playbook.version,
                                added=[e.id for e in inc.playbook.entries()],
                                history_imported=len(set(inc.history) | {inc.playbook.version}),
-                               hash_after=content_hash(inc.raw))
+                               hash_after=content_hash(inc.raw),
+                               kept={v: content_hash(data) for v, data in inc.history.items()
+                                     if v != inc.playbook.version})
     before = live.version if live is not None else None
     if live_text is not None and (live_text.encode("utf-8") == inc.raw or (
             mode == "replace" and live is not None and _as_replaced(inc, live) == live_text)):
