@@ -108,7 +108,8 @@ def dream_cmd(
                               "sessions (more than 100 are split across dreams)."),
     instructions: str = typer.Option(None, "--instructions", metavar="TEXT", help="Steer the dream (1-4,096 chars)."),
     model: str = typer.Option(None, "--model", metavar="MODEL", help="Dream model (default: config models.dreamer)."),
-    playbook: str = typer.Option("default", "--playbook", metavar="NAME", help="Playbook the proposal is filed under."),
+    playbook: str = typer.Option(None, "--playbook", metavar="NAME", help="Playbook the proposal is filed under "
+                                 "(default: config playbooks.default)."),
     as_json: bool = typer.Option(False, "--json", help=_JSON),
 ) -> None:
     """Run a cloud dream (output: a new memory store, never the input one), wait for it with a progress
@@ -123,12 +124,15 @@ def dream_cmd(
     if instructions is not None and not 1 <= len(instructions) <= 4096:
         raise UsageError("--instructions: give 1 to 4,096 characters")
     ids = [s.strip() for value in sessions or [] for s in value.split(",") if s.strip()]
+    from dreamcli.playbooks.store import check_name
+
     ws = open_workspace(ctx)
+    name = check_name(playbook or config(ctx).playbooks.default)
     chosen = model or config(ctx).models.dreamer or DEFAULT_DREAMER_MODEL
     client = cloud_client()
     with progress_line(f"cloud dream over {store}") as progress:
         result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None, limit=limit,
-                                 instructions=instructions, playbook=playbook, progress=progress)
+                                 instructions=instructions, playbook=name, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
         return
