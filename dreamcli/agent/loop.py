@@ -79,6 +79,11 @@ def resolve_model(options: RunOptions, spec: TaskSpec, config: Config) -> str:
     return options.model or spec.model or config.models.agent or DEFAULT_AGENT_MODEL
 
 
+def resolve_max_turns(options: RunOptions, spec: TaskSpec, config: Config) -> int:
+    """The run's turn limit: --max-turns, else the task's `max_turns`, else config limits.max_turns."""
+    return options.max_turns or spec.max_turns or config.limits.max_turns
+
+
 def resolve_workdir(options: RunOptions, spec: TaskSpec) -> Path:
     workdir = (options.workdir or spec.workdir or Path.cwd()).expanduser().resolve()
     if not workdir.is_dir():
@@ -107,7 +112,7 @@ def run_agent(
     options = options or RunOptions()
     cb = callbacks or RunCallbacks()
     model = resolve_model(options, spec, config)
-    max_turns = options.max_turns or spec.max_turns or config.limits.max_turns
+    max_turns = resolve_max_turns(options, spec, config)
     workdir = resolve_workdir(options, spec)
     if client is None:  # CredentialsError (exit 4) here, before any session file exists
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)

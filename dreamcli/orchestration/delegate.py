@@ -34,7 +34,8 @@ _TASK_PROPS: dict[str, Any] = {
     "tools": {"type": "array", "items": {"type": "string"}, "description": "Optional subset of your tools for "
               "this sub-agent (default: all of yours except delegate)."},
     "playbook": {"type": "string", "description": "Optional playbook name to place in its context."},
-    "max_turns": {"type": "integer", "minimum": 1, "description": "Optional turn limit (default 20)."},
+    "max_turns": {"type": "integer", "minimum": 1, "description": "Optional turn limit (default 20; never more "
+                  "than your own turn limit)."},
     "token_budget": {"type": "integer", "minimum": 1000, "description": "Optional total token budget "
                      "(input + output over all its turns; default 400000)."},
 }

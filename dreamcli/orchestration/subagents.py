@@ -10,11 +10,13 @@ history (the brief is its first message; it never sees the lead's conversation),
 `parent_session_id` = the lead's session and `agent: "subagent"`, the lead's model, workdir,
 approval policy, memory store and playbooks (or the brief's `playbook`), the brief's subset of the
 lead's tools (never `delegate`: one level deep), a turn limit (`max_turns`, default
-DEFAULT_MAX_TURNS, at most the config's limits.max_turns) and a token budget (`token_budget`: input,
-output and cache tokens over all its turns, default DEFAULT_TOKEN_BUDGET). The lead's log gets a
-`subagent` event when each child starts (status `running`) and when it finishes (its status,
-turns, tokens, error). A child that fails -- a model error, its turn limit or token budget, an
-exception -- becomes an error in the result; it never ends the lead's run. Ctrl-C, or the lead's
+DEFAULT_MAX_TURNS, at most the lead's own turn limit: its --max-turns, else its task's `max_turns`,
+else limits.max_turns; each child is capped by it, their turns are not added to the lead's) and a
+token budget (`token_budget`: input, output and cache tokens over all its turns, default
+DEFAULT_TOKEN_BUDGET). The lead's log gets a `subagent` event when each child starts (status
+`running`) and when it finishes (its status, turns, tokens, error). A child that fails -- a model
+error, its turn limit or token budget, an exception -- becomes an error in the result; it never
+ends the lead's run. Ctrl-C, or the lead's
 own cancel event, stops every child (see `supervisor`) and is re-raised as KeyboardInterrupt so the
 lead's log ends `interrupted` too.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.agent.loop import run_agent
+from dreamcli.agent.loop import resolve_max_turns, run_agent
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import PLAYBOOK_NAME_RE, TaskSpec
@@ -114,6 +116,11 @@ class Lead:
     def child_tools(self) -> tuple[str, ...]:
         return tuple(t for t in self.tools if t != DELEGATE)
 
+    @property
+    def max_turns(self) -> int:
+        """The lead's own turn limit (its --max-turns, task file, then config): each child's cap."""
+        return resolve_max_turns(self.options, self.spec or TaskSpec(prompt=""), self.config)
+
 
 # --- input ---------------------------------------------------------------------------------------
 def parse_briefs(data: Mapping[str, Any], *, available: Sequence[str]) -> list[Brief]:
@@ -174,8 +181,7 @@ def _int_field(item: Mapping[str, Any], key: str, where: str, lo: int, hi: int) 
 # --- running -------------------------------------------------------------------------------------
 def child_spec_and_options(lead: Lead, b: Brief) -> tuple[TaskSpec, RunOptions]:
     """The TaskSpec and RunOptions of one sub-agent (see the module docstring for what it inherits)."""
-    limit = lead.config.limits.max_turns
-    turns = min(b.max_turns or DEFAULT_MAX_TURNS, limit)
+    turns = min(b.max_turns or DEFAULT_MAX_TURNS, lead.max_turns)
     tools = b.tools if b.tools is not None else lead.child_tools
     parent = lead.spec
     spec = TaskSpec(prompt=SUBAGENT_PREAMBLE + b.brief, name=parent.name if parent else None, workdir=lead.workdir,
