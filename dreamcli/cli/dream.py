@@ -21,13 +21,14 @@ HELP = ("Review past sessions and propose playbook entries with their evidence (
         "with nothing new does nothing and exits 0, and a killed dream leaves no partial proposal.")
 EPILOG = """Examples:
 
+\b
   dreamcli dream --offline
-
   dreamcli dream --playbook legal --since 7d --json
-
   dreamcli dream --instructions "Focus on file-type workarounds" --dry-run
+  0 * * * *  dreamcli --home ~/agents/.dreamcli dream --quiet --wait 600
 
-  0 * * * *  dreamcli --home ~/agents/.dreamcli dream --quiet --wait 600   (cron)
+The last is a crontab line (every hour); `dreamcli schedule install` writes a
+nightly one for you.
 """
 
 
@@ -51,7 +52,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             None, "--instructions", metavar="TEXT", help="Steer the model (at most 4,096 characters; @FILE reads a "
             "file)."),
         memory_store: str = typer.Option(
-            "default", "--memory-store", metavar="NAME", help="Memory store to read and tidy."),
+            "default", "--memory-store", metavar="NAME", help="Memory store to read and tidy (memory/NAME/, "
+            "which must exist unless it is default)."),
         min_support: int = typer.Option(
             None, "--min-support", metavar="N", min=1, help="Distinct sessions a pattern needs (default: config "
             "dream.min_support, 2)."),
@@ -136,6 +138,13 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             # a copied or edited workspace: the dream is not what the user thinks (an incremental one)
             for problem in result.set_aside:
                 warn(f"dream state set aside ({problem[:200]}): every session was read again")
+        if opts.mode == "explicit" and not (result.dream.get("inputs") or {}).get("sessions"):
+            from dreamcli.dream.stages import selection_words
+            from dreamcli.ui.console import warn
+
+            # a misspelt --task read nothing: say so, not only "nothing new"
+            warn(f"no finished session of playbook '{result.playbook}' matched the selection "
+                 f"({selection_words(opts)})")
         if (quiet or as_json) and not offline and not dry_run and (result.dream or {}).get("offline"):
             from dreamcli.ui.console import warn
 

@@ -47,7 +47,8 @@ class Note:
 def check_store_name(ws: Workspace, store: str) -> str:
     """`store` when approving the dream's memory operations could write to it: the check approval applies
     (`dreamcli.playbooks.apply.memory_path`), made before the dream reads anything. UsageError (exit 2)
-    for an absolute path, `..`, a hidden or empty name: the dream read any directory, approve refused."""
+    for an absolute path, `..`, a hidden or empty name: the dream read any directory, approve refused;
+    and for a store other than `default` that does not exist (a misspelt name was read as an empty store)."""
     from dreamcli.errors import UsageError
     from dreamcli.playbooks.apply import memory_path
 
@@ -57,7 +58,19 @@ def check_store_name(ws: Workspace, store: str) -> str:
         if "outside the memory store" not in str(e):  # a symlinked store: read as empty, refused at approval
             raise UsageError(f"--memory-store {store!r}: not a memory store name (memory/NAME/ in the workspace: "
                              "no '/', not starting with '.')") from None
+    if store != "default" and not ws.memory_store(store).is_dir():  # `default` is made by the first note
+        raise UsageError(f"--memory-store {store!r}: no such memory store (known: {', '.join(known_stores(ws))})")
     return store
+
+
+def known_stores(ws: Workspace, limit: int = 10) -> list[str]:
+    """The store names under memory/ (and `default`), sorted; at most `limit`, then "…"."""
+    try:
+        names = {e.name for e in os.scandir(ws.memory_dir) if e.is_dir() and not e.name.startswith(".")}
+    except OSError:
+        names = set()
+    found = sorted(names | {"default"})
+    return found[:limit] + (["…"] if len(found) > limit else [])
 
 
 def read_notes(ws: Workspace, store: str) -> list[Note]:
@@ -117,9 +130,11 @@ def _op(op: str, path: str, text: str | None, reason: str, kind: str, *, old_tex
                      evidence=[Evidence.model_validate(e) for e in evidence or []])
 
 
-def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: datetime | None = None
-                      ) -> tuple[list[Operation], list[Note]]:
-    """Proposed memory operations (not yet seen in an earlier proposal) and the notes read."""
+def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: datetime | None = None,
+                      judge_stale: bool = True) -> tuple[list[Operation], list[Note]]:
+    """Proposed memory operations (not yet seen in an earlier proposal) and the notes read. Retirements
+    only with `judge_stale`: when `agg.memory_touch` covers every session (not a --task/--since/--session
+    part of them, where a note other sessions use looked unused)."""
     notes = read_notes(ws, store)
     ops: list[Operation] = []
     regular = [n for n in notes if n.path != INDEX_PATH]
@@ -146,9 +161,9 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     # stale: untouched on disk and unused by sessions for STALE_DAYS before the latest activity
     ref = reference or datetime.now(UTC)
     cutoff = ref.timestamp() - STALE_DAYS * 86400
-    stale = 0
+    stale, most = 0, MAX_STALE_PER_DREAM if judge_stale else 0
     for n in sorted(regular, key=lambda n: n.mtime):
-        if n.path in gone or n.path in kept or n.mtime >= cutoff or stale >= MAX_STALE_PER_DREAM:
+        if n.path in gone or n.path in kept or n.mtime >= cutoff or stale >= most:
             continue
         used = agg.memory_touch.get(n.path)
         if used and _ts(used) >= cutoff:

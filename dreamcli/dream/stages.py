@@ -190,8 +190,13 @@ def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, con
                      extra_ops=texts.extra_ops, name=sel.name, latest=found.read.latest,
                      sessions_read=len(found.read.ids))
     curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in texts.skipped)
+    if not found.read.ids:  # no session read (a misspelt --task): nothing to propose for the store either
+        return curated, curated.operations
     reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
-    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference)
+    # a note is stale only on evidence from every session: the new ones on top of the stored patterns,
+    # or --all; an explicit selection (--since/--session/--task) saw a part and would call used notes unused
+    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference,
+                                        judge_stale=sel.mode != "explicit")
     return curated, curated.operations + mem_ops
 
 
