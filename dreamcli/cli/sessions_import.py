@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -10,7 +11,8 @@ from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.group import Group
 
 import_group = Group(help="Import transcripts of other agents (Claude Code, Codex) as sessions.",
-                     no_args_is_help=True)
+                     epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
+                            "  dreamcli sessions import codex --dry-run", no_args_is_help=True)
 
 _PATH_HELP = "A transcript file or a directory searched recursively for *.jsonl (default: {default})."
 _JSON_HELP = "Print the import summary as JSON."
@@ -18,6 +20,19 @@ _WORKERS_HELP = ("Worker processes converting transcripts in parallel (default: 
                  "8 MB; 1 = no workers). The output is the same with any number.")
 _DRY_RUN_HELP = ("Read every transcript, write nothing: report per file what would be imported and which "
                  "line types are unknown (docs/importers.md).")
+SKIPPED_SHOWN = 10  # files that are not transcripts: one warning each up to this many, then a count
+
+
+def _warn_skipped(skipped: list[dict[str, Any]]) -> None:
+    """One line on stderr per file that was skipped as not a transcript (the first few, then a count)."""
+    from dreamcli.ui.console import warn
+
+    for s in skipped[:SKIPPED_SHOWN]:
+        where = s["file"] if s["line"] is None else f"{s['file']}:{s['line']}"
+        warn(f"skipped {where}: {s['reason']}")
+    if len(skipped) > SKIPPED_SHOWN:
+        warn(f"{len(skipped) - SKIPPED_SHOWN} more files skipped, not transcripts ({len(skipped)} in all; "
+             "--json lists them)")
 
 
 def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None,
@@ -33,6 +48,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
         from dreamcli.ui.portability_view import render_import_dry_run
 
         report = dry_run_import(ws, source, Path(path) if path else None, redaction_patterns=patterns)
+        _warn_skipped(report["skipped_files"])
         if as_json:
             print_json(report)
         else:
@@ -41,6 +57,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
     with import_progress(f"importing {source} transcripts") as progress:
         summary = import_transcripts(ws, source, Path(path) if path else None, redaction_patterns=patterns,
                                      progress=progress, workers=workers, on_commit=publisher(ws, config(ctx)))
+    _warn_skipped(summary.skipped_files)
     if as_json:
         print_json({"version": 1, **summary.to_json()})
         return

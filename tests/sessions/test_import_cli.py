@@ -75,16 +75,21 @@ def test_missing_directory_is_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [b"just some notes\nnot json\n", b"\x89PNG\r\n\x1a\n\x00\x00binary",
                                      b"[1, 2, 3]\n", b'{"display": "ls", "timestamp": 1700000000}\n'])
-def test_a_file_that_is_not_a_transcript_refuses_the_whole_import(tmp_path: Path, content: bytes) -> None:
+def test_a_file_that_is_not_a_transcript_is_skipped_the_others_imported(tmp_path: Path, content: bytes) -> None:
     src = tmp_path / "projects"
     claude_transcript(src / "a" / "good.jsonl", session_id="good", start=utc(2026, 5, 3, 9))
     bad = src / "b" / "zz-bad.jsonl"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(content)
     r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(src))
+    assert r.exit_code == 0, r.output
+    assert "zz-bad.jsonl" in r.stderr and r.stderr.startswith("warning: skipped ")
+    assert len(session_files(tmp_path / "ws")) == 1  # the good transcript is imported
+    (src / "a" / "good.jsonl").unlink()  # no transcript left: the whole import is refused
+    r = invoke(tmp_path / "ws2", "sessions", "import", "claude-code", str(src))
     assert r.exit_code == EXIT_USAGE, r.output
     assert "zz-bad.jsonl" in r.stderr and r.stderr.count("\n") == 1
-    assert session_files(tmp_path / "ws") == []  # the good transcript was not imported either
+    assert session_files(tmp_path / "ws2") == []
 
 
 def test_a_transcript_of_the_other_format_is_refused(tmp_path: Path) -> None:

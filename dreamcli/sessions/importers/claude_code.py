@@ -243,7 +243,10 @@ def transcript(p: Path, size: int, objs: list[dict[str, Any]], parent: Transcrip
         if parent is not None and parent.path == sub[0]:
             t.parent_session_id = parent.session_id
         elif sub[0].is_file():  # the lead session is not part of this import: derive its id anyway
-            ph = read_header(sub[0])
+            try:
+                ph = read_header(sub[0])
+            except OSError:  # unreadable (skipped by the plan): the sub-agent is imported without its lead's id
+                ph = None
             if ph is not None:
                 t.parent_session_id = deterministic_ulid(SOURCE, sub[0].stem, ph["start_ms"])
     return t

@@ -10,7 +10,7 @@ from typing import Any
 from dreamcli.redaction import for_patterns
 from dreamcli.sessions.importers.common import LineCounts, Transcript
 from dreamcli.sessions.importers.context import UnitResult
-from dreamcli.sessions.importers.runner import format_module, plan_import
+from dreamcli.sessions.importers.plan import format_module, plan_import
 from dreamcli.sessions.importers.units import Converter
 from dreamcli.workspace.home import Workspace
 
@@ -49,6 +49,7 @@ def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
         "files_with_unknown_lines": sum(1 for r in reports if r["lines"]["unknown"]),
         "unknown": dict(sorted(unknown.items(), key=lambda kv: -kv[1])),
         "would_import": len(would), "reports": reports,
+        "skipped_files": [s.to_json() for s in plan.skipped],  # files that are not transcripts of the format
     }
 
 

@@ -1,6 +1,7 @@
-"""Importing a directory of transcripts: find and check every file first (bad input is refused before
-anything is written: the first line of each file), then convert each unit (a transcript and its
-sub-agent files, docs/importers.md) in one read of each file into a staging directory, and move the
+"""Importing a directory of transcripts: find and check every file first (`plan`: the first line of each
+file; a file that is not a transcript of the format is skipped and reported, a directory without any,
+or a named file that is not one, is refused before anything is written), then convert each unit (a
+transcript and its sub-agent files, docs/importers.md) in one read of each file into a staging directory, and move the
 finished sessions into place in batches (children before the parent), so an interrupted import leaves
 only whole sessions and a re-run picks up where it stopped. `workers` processes convert units in
 parallel; results are taken in plan order, so the output, the batches and their audit records are the
@@ -17,23 +18,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import dreamcli.sessions.importers.claude_code as claude_code
-import dreamcli.sessions.importers.codex as codex
 import dreamcli.sessions.importers.journal as journal
-from dreamcli.errors import InputError, UsageError
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.sessions.importers.common import LineCounts, final_path, first_object
+from dreamcli.sessions.importers.common import LineCounts, final_path
 from dreamcli.sessions.importers.context import UnitResult
+from dreamcli.sessions.importers.plan import FORMATS, ImportPlan, format_module, plan_import
 from dreamcli.sessions.importers.units import Converter, Node
 from dreamcli.sessions.totals import Totals
 from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
-FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
 PARALLEL_MIN_BYTES = 8 << 20  # by default, below this one process (starting workers costs more than it saves)
 CHUNK_BYTES = 4 << 20  # units go to a worker in chunks of about this size...
 CHUNK_UNITS = 64  # ...or of this many units
@@ -72,6 +69,7 @@ class ImportSummary:
     lines: LineCounts = field(default_factory=LineCounts)
     totals: Totals = field(default_factory=Totals)
     session_ids: list[str] = field(default_factory=list)
+    skipped_files: list[dict[str, Any]] = field(default_factory=list)  # not transcripts: {file, line, reason}
 
     @property
     def mb_per_s(self) -> float:
@@ -90,54 +88,6 @@ class ImportSummary:
         return data
 
 
-@dataclass
-class ImportPlan:
-    """The files found and the units to convert (each file in exactly one unit, or empty)."""
-
-    files: list[Path]
-    units: list[Node]
-    empty: list[Path]  # files of zero bytes
-
-    @property
-    def bytes(self) -> int:
-        return sum(u.bytes() for u in self.units)
-
-
-def format_module(source: str) -> ModuleType:
-    try:
-        return FORMATS[source]
-    except KeyError:
-        raise UsageError(f"unknown transcript format {source!r} (use: {', '.join(FORMATS)})") from None
-
-
-def plan_import(source: str, path: Path) -> ImportPlan:
-    """Find and check every transcript under `path`; raises InputError (exit 2) naming the first file
-    that is not a transcript of this format. Reads the first line of each file (its format and what
-    links a sub-agent's file to its lead's); the rest is read once, when the unit is converted."""
-    fmt = format_module(source)
-    if not path.exists():
-        raise InputError("transcript directory does not exist", file=str(path))
-    if not (path.is_dir() or path.is_file()):
-        raise InputError("not a file or directory", file=str(path))
-    files = fmt.discover(path)
-    sized: list[tuple[Path, int]] = []
-    keys: dict[Path, Any] = {}
-    empty: list[Path] = []
-    link_key = getattr(fmt, "link_key", None)
-    for f in files:
-        size = f.stat().st_size
-        if size == 0:
-            empty.append(f)
-            continue
-        first = first_object(f)
-        if first is not None:
-            fmt.check(f, first)
-            if link_key is not None:
-                keys[f] = link_key(f, first)
-        sized.append((f, size))
-    return ImportPlan(files, fmt.link(sized, keys), empty)
-
-
 def import_transcripts(
     ws: Workspace, source: str, path: Path | None = None, *,
     redaction_patterns: tuple[str, ...] | list[str] = (),
@@ -154,7 +104,8 @@ def import_transcripts(
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     started = time.perf_counter()
     plan = plan_import(source, root)
-    summary = ImportSummary(source=source, path=str(root), files=len(plan.files), empty=len(plan.empty))
+    summary = ImportSummary(source=source, path=str(root), files=len(plan.files), empty=len(plan.empty),
+                            skipped_files=[s.to_json() for s in plan.skipped])
     prog = ImportProgress(files_total=sum(u.files() for u in plan.units), bytes_total=plan.bytes)
     ws.ensure()
     about = {"actor": actor, "source": source, "path": str(root)}
