@@ -187,7 +187,8 @@ def check_workspace(home: str | None) -> list[Check]:
     except DreamError as e:
         return [Check("workspace", "fail", one_line(e), f"fix it, or pass --home DIR / set ${ENV_HOME}", e)]
     return [Check("workspace", "ok", where), *_guard("permissions", partial(check_permissions, ws.root)),
-            *_guard("state", partial(check_state_files, ws)), *_guard("config", partial(check_config, ws))]
+            *_guard("state", partial(check_state_files, ws)), *_guard("config", partial(check_config, ws)),
+            *_guard("sessions.url", partial(check_sessions_url, ws))]
 
 
 _STATE_FILES = ("config.yaml", "audit.jsonl", "grades/grades.jsonl", "state/audit-head.json",
@@ -261,6 +262,27 @@ def check_config(ws: Workspace) -> list[Check]:
     except DreamError as e:
         return [Check("config", "fail", one_line(e), "fix config.yaml (see docs/config.md)")]
     return [Check("config", "ok", "config.yaml valid" if ws.config_path.exists() else "no config.yaml (defaults)")]
+
+
+def check_sessions_url(ws: Workspace) -> list[Check]:
+    """Object storage for sessions (config sessions.url): a supported scheme, with its driver installed."""
+    from dreamcli.config import load_config
+    from dreamcli.store.schemes import check_scheme, missing_driver
+
+    try:
+        url = (load_config(ws.config_path).sessions.url or "").strip()
+    except DreamError:
+        return []  # the config line says what is wrong with it
+    if not url:
+        return []
+    try:
+        check_scheme(url)
+    except DreamError as e:
+        return [Check("sessions.url", "fail", one_line(e), "set sessions.url in config.yaml to a supported URL")]
+    missing = missing_driver(url)
+    if missing is not None:
+        return [Check("sessions.url", "fail", f"{url} needs {missing[0]}, which is not installed", missing[1])]
+    return [Check("sessions.url", "ok", url)]
 
 
 def check_endpoint() -> list[Check]:

@@ -10,9 +10,14 @@ from dreamcli.cli.group import Group
 cloud_group = Group(
     help="Claude Managed Agents: pull cloud sessions and memory stores, push approved playbooks, and run cloud "
          "dreams whose result becomes a local proposal to review. Needs ANTHROPIC_API_KEY and the Managed "
-         "Agents betas on the account.", no_args_is_help=True)
-sessions_group = Group(help="Cloud sessions.", no_args_is_help=True)
-memory_group = Group(help="Cloud memory stores.", no_args_is_help=True)
+         "Agents betas on the account.", no_args_is_help=True,
+    epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n  dreamcli cloud memory pull memstore_01abc\n"
+           "  dreamcli cloud dream --store memstore_01abc")
+sessions_group = Group(help="Cloud sessions.", no_args_is_help=True,
+                       epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d")
+memory_group = Group(help="Cloud memory stores.", no_args_is_help=True,
+                     epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n"
+                            "  dreamcli cloud memory push legal --store memstore_01abc --dry-run")
 _JSON = "Print the result as JSON."
 
 
@@ -74,7 +79,8 @@ def memory_push_cmd(
     playbook: str = typer.Argument(..., metavar="PLAYBOOK", help="The live (approved) playbook to push."),
     store: str = typer.Option(..., "--store", metavar="STORE_ID", help="The memory store (memstore_...)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
-    actor: str = typer.Option(None, "--actor", metavar="NAME", help="Who pushes (for the audit; default: login)."),
+    actor: str = typer.Option(None, "--actor", metavar="NAME",
+                              help="Who pushes (for the audit; default: $DREAMCLI_ACTOR, else the login name)."),
     as_json: bool = typer.Option(False, "--json", help=_JSON),
 ) -> None:
     """Push approved content only: the live playbook as /playbooks/PLAYBOOK/*.md, and the approved entries

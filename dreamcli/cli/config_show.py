@@ -54,7 +54,8 @@ def _source_of(key: str, layers: list[tuple[str, Any, dict[str, Any]]]) -> str:
     return "default"
 
 
-@config_group.command("show")
+@config_group.command("show", epilog="Examples:\n\n\b\n  dreamcli config show\n"
+                      "  dreamcli config show --json")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the values, their sources, the files."),
@@ -84,7 +85,8 @@ def show_cmd(
     print_lines(lines)
 
 
-@config_group.command("trust")
+@config_group.command("trust", epilog="Examples:\n\n\b\n  dreamcli config trust\n"
+                      "  dreamcli config trust --revoke --json")
 def trust_cmd(
     ctx: typer.Context,
     revoke: bool = typer.Option(False, "--revoke", help="Forget the trust: ask about those commands again."),

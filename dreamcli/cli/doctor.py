@@ -16,11 +16,10 @@ HELP = ("Check that dreamcli can work here: its version, Python and dependencies
         "the fix. Exit 0 when nothing FAILed (warnings do not fail), 1 otherwise.")
 EPILOG = """Examples:
 
+\b
   dreamcli doctor
-
   dreamcli --home ~/projects/contracts/.dreamcli doctor --json
-
-  dreamcli --debug doctor   (tracebacks of checks that crashed)
+  dreamcli --debug doctor   tracebacks of the checks that crashed
 """
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from dreamcli.cli.common import config, open_workspace, print_json
+from dreamcli.cli.waits import check_wait
 from dreamcli.errors import UsageError
 
 EXPORT_HELP = ("Export approved playbooks (and optionally the sessions behind their entries) in portable "
@@ -142,9 +143,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         bundle: str = typer.Argument(..., help="A bundle directory or .tar.gz."),
         merge: bool = typer.Option(True, "--merge/--replace",
                                    help="Merge into local playbooks (default) or replace them."),
-        wait: float = typer.Option(None, "--wait", metavar="SECONDS",
-                                   help="Wait this long for another playbook change to finish (default: fail "
-                                        "at once with exit 75)."),
+        wait: float = typer.Option(None, "--wait", metavar="SECONDS", callback=check_wait,
+                                   help="Wait this long for another playbook change to finish (-1: forever; "
+                                        "default: fail at once with exit 75)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         from dreamcli.portability import import_bundle

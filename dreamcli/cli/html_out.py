@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import DreamError, UsageError
-from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.fsutil import atomic_write_text, check_output_file
 from dreamcli.workspace.home import Workspace
 
 TRANSCRIPTS_SUFFIX = "-transcripts"
+
+
+def _check_target(target: str) -> None:
+    """Refuse (exit 2, one line) an --html target that is a directory, a link or not a regular file."""
+    if target != "-":
+        check_output_file(Path(target), "--html")
 
 
 def _emit(target: str, html: str) -> None:
@@ -20,6 +26,7 @@ def _emit(target: str, html: str) -> None:
         sys.stdout.write(html)
         sys.stdout.flush()
     else:
+        _check_target(target)
         atomic_write_text(Path(target), html)
 
 
@@ -36,6 +43,7 @@ def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:
     from dreamcli.timeutil import now_rfc3339
     from dreamcli.ui.html_pages import render_transcript_page
 
+    _check_target(target)
     _emit(target, render_transcript_page(_load_transcript(ws, session_id, now_rfc3339())))
 
 
@@ -49,6 +57,7 @@ def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_tra
 
     if with_transcripts and target == "-":
         raise UsageError("--with-transcripts writes pages beside the review page: give --html FILE, not -")
+    _check_target(target)  # before any transcript page is written beside it
     generated = now_rfc3339()
     written: list[str] = []
     links: dict[str, str] = {}

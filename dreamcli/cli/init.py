@@ -39,9 +39,10 @@ HELP = ("Create a workspace: DIR/.dreamcli, or the --home / $DREAMCLI_HOME works
         "else ./.dreamcli.")
 EPILOG = """Examples:
 
+\b
   dreamcli init
-
   dreamcli init ~/projects/contracts --with-samples
+  dreamcli init . --sessions-url s3://fleet/sessions
 """
 
 
@@ -57,15 +58,18 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         git: bool = typer.Option(False, "--git", help="Keep playbooks/ as a git repository: one commit per "
                                  "approve, reject, edit, revert and import (docs/audit.md)."),
         sessions_url: str = typer.Option(None, "--sessions-url", metavar="URL", help="Store sessions in object "
-                                         "storage (s3://BUCKET/PREFIX; needs dreamcli[s3]). Credentials and "
-                                         "endpoint come from AWS_* variables, never the config (docs/scaling.md)."),
+                                         "storage: s3://BUCKET/PREFIX (needs dreamcli[s3]), gs://, az://, file://"
+                                         "PATH. Credentials and endpoint come from AWS_* variables (or the cloud's "
+                                         "own), never the config (docs/scaling.md)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         st = state(ctx)
         if sessions_url is not None:
+            from dreamcli.store.schemes import check_scheme
             from dreamcli.store.url import check_url
 
             sessions_url = check_url(sessions_url)
+            check_scheme(sessions_url)
         if directory is None and (st.home or os.environ.get(ENV_HOME)):
             ws = resolve_home(st.home)  # --home or DREAMCLI_HOME: set up the home every command will use
         else:
@@ -103,6 +107,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             from dreamcli.sessions.samples import install_samples
 
             added = install_samples(ws)
+        _warn_missing_driver(sessions_url)
         if as_json:
             print_json({"workspace": str(ws.root), "created": not existed, "sample_sessions": added,
                         "git": git_created})
@@ -118,6 +123,17 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 info(f"{ws.root} is a symbolic link to {ws.root.resolve()}: the workspace is there")
             if tightened:
                 info(tightened)
+
+
+def _warn_missing_driver(url: str | None) -> None:
+    """The workspace is made either way; say now, not at the first dream, what its sessions.url needs."""
+    from dreamcli.store.schemes import missing_driver
+
+    missing = missing_driver(url) if url else None
+    if missing is not None:
+        from dreamcli.ui.console import info
+
+        info(f"warning: sessions.url {url} needs {missing[0]}, which is not installed: {missing[1]}")
 
 
 def _tighten(root: Path) -> str | None:

@@ -32,7 +32,7 @@ Without a terminal, approve, reject and revert never prompt: name entries (or
 playbooks_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
-@playbooks_group.command("list", epilog="Example:\n\n  dreamcli playbooks list --json")
+@playbooks_group.command("list", epilog="Examples:\n\n\b\n  dreamcli playbooks list\n  dreamcli playbooks list --json")
 def list_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -97,7 +97,8 @@ def show_cmd(
     render_playbook_view(playbook_json(pb))
 
 
-@playbooks_group.command("history", epilog="Example:\n\n  dreamcli playbooks history legal --json")
+@playbooks_group.command("history", epilog="Examples:\n\n\b\n  dreamcli playbooks history legal\n"
+                         "  dreamcli playbooks history legal --json")
 def history_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -116,7 +117,8 @@ def history_cmd(
     render_history(name, versions)
 
 
-@playbooks_group.command("lint", epilog="Example:\n\n  dreamcli playbooks lint legal --json")
+@playbooks_group.command("lint", epilog="Examples:\n\n\b\n  dreamcli playbooks lint legal\n"
+                         "  dreamcli playbooks lint legal --json")
 def lint_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -154,12 +156,16 @@ def lint_cmd(
         raise WorkFailed(f"{len(blocking)} blocking lint finding{'s' if len(blocking) > 1 else ''} in {name}")
 
 
-@playbooks_group.command("audit", epilog="Examples:\n\n  dreamcli playbooks audit --playbook legal --since 30d\n\n"
+# every action an audit record can have (dreamcli.audit.append_audit callers; docs/audit.md)
+AUDIT_ACTIONS = ("approve", "reject", "edit", "revert", "import", "export", "reconciled", "sessions-import",
+                 "cloud-push", "cloud-pull")
+
+
+@playbooks_group.command("audit", epilog="Examples:\n\n\b\n  dreamcli playbooks audit --playbook legal --since 30d\n"
                        "  dreamcli playbooks audit --action approve --actor alice --json")
 def audit_cmd(
     ctx: typer.Context,
-    action: list[str] = typer.Option(None, "--action", help="approve, reject, edit, revert, import, export "
-                                     "(repeatable)."),
+    action: list[str] = typer.Option(None, "--action", help=f"{', '.join(AUDIT_ACTIONS)} (repeatable)."),
     actor: str = typer.Option(None, "--actor", help="Only records by this person."),
     since: str = typer.Option(None, "--since", help="Only records after this (7d, 12h, 2026-11-01)."),
     playbook: str = typer.Option(None, "--playbook", help="Only records about this playbook."),
@@ -179,6 +185,9 @@ def audit_cmd(
 
     if anchor is not None and not verify:
         raise UsageError("--anchor checks the trail: use it with --verify")
+    for a in action or []:
+        if a not in AUDIT_ACTIONS:
+            raise UsageError(f"--action: {a!r} is not one of {', '.join(AUDIT_ACTIONS)}")
     ws = open_workspace(ctx, create=False)
     if verify:
         _verify(ctx, ws, as_json, anchor)

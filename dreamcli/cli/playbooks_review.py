@@ -12,6 +12,8 @@ import typer
 
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.cli.group import Group
+from dreamcli.cli.playbooks_help import APPROVE_EPILOG, DIFF_EPILOG, EDIT_EPILOG, REJECT_EPILOG, REVERT_EPILOG
+from dreamcli.cli.waits import check_wait
 from dreamcli.errors import DreamError, UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
 
@@ -43,8 +45,8 @@ def _reviewer_default(ctx: typer.Context, value: str | None) -> str | None:
 
 _ACTOR = typer.Option(None, "--reviewer", "--actor", callback=_reviewer_default, help="Who is deciding (default: "
                       "$DREAMCLI_ACTOR, else config playbooks.reviewer, else the login name).")
-_WAIT = typer.Option(None, "--wait", metavar="SECONDS", help="Wait this long for another approval to finish "
-                     "(-1: forever; default: fail at once with exit 75).")
+_WAIT = typer.Option(None, "--wait", metavar="SECONDS", callback=check_wait, help="Wait this long for another "
+                     "approval to finish (-1: forever; default: fail at once with exit 75).")
 _ENTRY = typer.Option(None, "--entry", "-e", metavar="ID", help="A proposed entry id (repeatable).")
 
 
@@ -99,7 +101,7 @@ def _warn_unreadable(unreadable: list[UnreadableDream]) -> str:
 
 
 def register(app: Group) -> None:
-    @app.command("diff", epilog="Examples:\n\n  dreamcli playbooks diff\n\n  dreamcli playbooks diff 01JD3Z --json")
+    @app.command("diff", epilog=DIFF_EPILOG)
     def diff_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="A dream id or unique prefix "
@@ -155,9 +157,7 @@ def register(app: Group) -> None:
 
         render_diff(described)
 
-    @app.command("approve", epilog="Examples:\n\n  dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --yes\n\n"
-                 "  dreamcli playbooks approve 01JD3Z --entry pb-3f9k2xab --edit-text \"Cite by section.\" --yes\n\n"
-                 "  dreamcli playbooks approve --all --yes")
+    @app.command("approve", epilog=APPROVE_EPILOG)
     def approve_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
@@ -203,8 +203,7 @@ def register(app: Group) -> None:
                                    include_tainted=include_tainted).to_json())
         _finish(results, as_json)
 
-    @app.command("reject", epilog="Example:\n\n  dreamcli playbooks reject 01JD3Z --entry pb-8m2k4q1z "
-                 "--reason \"contradicts the refund policy\" --yes")
+    @app.command("reject", epilog=REJECT_EPILOG)
     def reject_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
@@ -242,8 +241,7 @@ def register(app: Group) -> None:
                           wait=wait).to_json() for did, ids in targets]
         _finish(results, as_json)
 
-    @app.command("edit", epilog="Examples:\n\n  dreamcli playbooks edit 01JD3Z pb-3f9k2xab "
-                 "--text \"Cite by section.\"\n\n  dreamcli playbooks edit 01JD3Z pb-3f9k2xab --editor")
+    @app.command("edit", epilog=EDIT_EPILOG)
     def edit_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(..., help="Dream id or unique prefix."),
@@ -280,8 +278,7 @@ def register(app: Group) -> None:
         for f in findings:
             warn(f"{f.severity}: {f.rule}: {f.message}")
 
-    @app.command("revert", epilog="Examples:\n\n\b\n  dreamcli playbooks revert legal 3 --yes\n"
-                 "  dreamcli playbooks revert legal 0 --yes   undo the first approval")
+    @app.command("revert", epilog=REVERT_EPILOG)
     def revert_cmd(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="Playbook name."),

@@ -58,7 +58,8 @@ def _info(plan: Any) -> dict[str, Any]:
             "at": f"{plan.hour:02d}:{plan.minute:02d}"}
 
 
-@schedule_group.command("install")
+@schedule_group.command("install", epilog="Examples:\n\n\b\n  dreamcli schedule install\n"
+                        "  dreamcli schedule install --at 22:30 --with systemd --json")
 def install_cmd(
     ctx: typer.Context,
     at: str = typer.Option("03:00", "--at", metavar="HH:MM", help="Time of day (24-hour, local time)."),
@@ -89,7 +90,8 @@ def install_cmd(
         info(f"wrote {f}")
 
 
-@schedule_group.command("show")
+@schedule_group.command("show", epilog="Examples:\n\n\b\n  dreamcli schedule show\n"
+                        "  dreamcli schedule show --json")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -120,7 +122,8 @@ def show_cmd(
     print_lines(out)
 
 
-@schedule_group.command("remove")
+@schedule_group.command("remove", epilog="Examples:\n\n\b\n  dreamcli schedule remove\n"
+                        "  dreamcli --home ~/agents/.dreamcli schedule remove --json")
 def remove_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -85,6 +85,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
     who = current_actor(actor)
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         journal.recover(ws, name, who)
+        if read_live(ws, name)[1] is None and not history_versions(ws, name):
+            raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
         # v0 is the playbook before its first approval (empty): reverting to it undoes that approval
         old_text = load_version_text(ws, name, version) if version else _empty_text(name)
         if old_text is None:

@@ -70,6 +70,8 @@ def _body(selected: list[Selected], level: int) -> list[str]:
     out: list[str] = []
     for sel in selected:
         pb = sel.playbook
+        if not pb.entries():  # nothing to follow (e.g. every entry reverted): no heading over nothing
+            continue
         out.append(f"{h} {pb.name}")
         out.append("")
         if pb.description:

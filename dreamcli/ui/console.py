@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -62,16 +63,28 @@ def _color_allowed(stream: object) -> bool:
 _cache: dict[str, tuple[object, Console]] = {}
 
 
-def _console(which: str) -> Console:
-    """One console per stream object (tests swap sys.stdout/sys.stderr between invocations)."""
+@lru_cache(maxsize=1)
+def _console_class() -> type[Console]:
+    """Rich's Console, except that a closed pipe (`| head`) is not Rich's own `SystemExit(1)`: the
+    BrokenPipeError goes on to the CLI, which stops quietly with EXIT_PIPE (141) as for plain writes."""
     from rich.console import Console
 
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:  # Rich's documented hook, called when a write hits a closed pipe
+            self.quiet = True  # nothing more is written to this stream
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeAwareConsole
+
+
+def _console(which: str) -> Console:
+    """One console per stream object (tests swap sys.stdout/sys.stderr between invocations)."""
     stream = sys.stderr if which == "err" else sys.stdout
     cached = _cache.get(which)
     if cached is not None and cached[0] is stream:
         return cached[1]
     color = _color_allowed(stream)
-    console = Console(
+    console = _console_class()(
         file=stream,
         stderr=which == "err",
         no_color=not color,

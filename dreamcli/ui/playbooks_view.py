@@ -255,7 +255,8 @@ def _pilot_segments(lift: dict[str, Any]) -> list[tuple[str, str] | str]:
     """`pilot: lift +0.30 (95% CI -0.10..+0.60, p 0.18, 20 pairs)` coloured by what the CI says."""
     from dreamcli.ui.pilot_view import effect_word, lift_phrase
 
-    style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift.get("p_value")), "yellow")
+    style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift.get("p_value"), lift.get("pairs")),
+                                               "yellow")
     return [("  pilot: ", "dim"), (lift_phrase(lift), style)]
 
 
@@ -376,5 +377,6 @@ def show_item(dream: dict[str, Any], item: dict[str, Any]) -> None:
     lines = _Lines()
     lines.add("")
     lines.add((f"dream {dream['dream_id']}", "bold"), f" → {dream['playbook']}")
-    _item_lines(lines, item, _width())
-    lines.emit("err")
+    width = _width()
+    _item_lines(lines, item, width)
+    lines.emit("err", width)  # support and evidence lines wrap between words, indented, as in `diff`
