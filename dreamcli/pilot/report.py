@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from dreamcli.numbers import finite
 from dreamcli.pilot.plan import BASELINE, CANDIDATE, WITHOUT, PilotPlan
 from dreamcli.pilot.stats import Lift, lift_of, mean, verdict, wilson
+from dreamcli.playbooks.lift import no_pairs_why
 
 RESULT_VERSION = 1
 _USAGE = (("cost_usd", "cost_usd"), ("tokens", "tokens"), ("turns", "turns"), ("wall_s", "wall_s"))
@@ -53,8 +55,9 @@ def _pairs(records: list[dict[str, Any]], plan: PilotPlan, base: str, cand: str)
     return groups
 
 
-def lift_json(lift: Lift) -> dict[str, Any]:
-    return {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value)}
+def lift_json(lift: Lift, no_pairs: str | None = None) -> dict[str, Any]:
+    """The lift and its verdict; `no_pairs` says why a lift over no pair scored none."""
+    return {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value, no_pairs=no_pairs)}
 
 
 def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id: str, status: str, ts: str,
@@ -75,7 +78,7 @@ def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id
         "v": RESULT_VERSION, "pilot_id": pilot_id, "plan": plan.plan_key, "ts": ts, "status": status,
         "stop_reason": stop_reason, "dream_id": plan.dream_id, "playbook": plan.playbook,
         "entries": list(plan.entry_ids), "leave_one_out": plan.per_entry, "trials": plan.trials,
-        "tasks": plan.describe()["tasks"], "arms": arms, "lift": lift_json(lift),
+        "tasks": plan.describe()["tasks"], "arms": arms, "lift": None,
         "score": {"baseline": base["score_mean"], "candidate": cand["score_mean"], "delta": delta("score_mean")},
         "deltas": {key: delta(f"{key}_per_trial") for key, _ in _USAGE},
         "cost": {"total_usd": round(sum(a["cost_usd"] for a in arms), 6), "this_run_usd": round(this_run_usd, 6),
@@ -85,10 +88,14 @@ def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id
                                                                                                r["index"]))
                                  if r.get("session_id")] for a in plan.arms},
         "unscored": sum(a["unscored"] for a in arms),
+        "unscored_reasons": dict(sorted(Counter(str(r.get("unscored_reason") or "grader or model error")
+                                                for r in recs if r.get("scored") is not True).items())),
         "per_entry": {},
     }
+    why = no_pairs_why(result)  # read only when no pair was scored: the verdict says why
+    result["lift"] = lift_json(lift, why)
     if plan.per_entry:
         for entry in plan.entry_ids:
             own = lift_of(_pairs(recs, plan, WITHOUT + entry, CANDIDATE))
-            result["per_entry"][entry] = {"arm": WITHOUT + entry, "lift": lift_json(own)}
+            result["per_entry"][entry] = {"arm": WITHOUT + entry, "lift": lift_json(own, why)}
     return result

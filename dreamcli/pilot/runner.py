@@ -107,6 +107,9 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
     outcome = (result.end_fields.get("outcome") if result is not None else None) or {}
     totals = result.totals if result is not None else None
     infra = loop.grader_error or exit_code in (EXIT_INFRA, EXIT_CREDENTIALS) or (result is None)
+    why = None if not infra else ("grader error" if loop.grader_error else "credentials error"
+                                  if exit_code == EXIT_CREDENTIALS else "model error" if exit_code == EXIT_INFRA
+                                  else "run error")
     agent_cost = totals.cost_usd if totals is not None else 0.0
     tokens = (totals.input_tokens + totals.output_tokens + totals.cache_read_tokens + totals.cache_write_tokens
               if totals is not None else 0)
@@ -116,6 +119,7 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
         "session_id": result.session_id if result is not None else None,
         "status": result.status if result is not None else "error", "error": error,
         "outcome": outcome.get("result"), "passed": outcome.get("result") == "satisfied", "scored": not infra,
+        "unscored_reason": why,
         "score": outcome.get("score"), "iterations": outcome.get("iterations"),
         "cost_usd": round(agent_cost + loop.grade_cost, 6), "agent_cost_usd": round(agent_cost, 6),
         "grader_cost_usd": round(loop.grade_cost, 6), "tokens": tokens, "grader_tokens": loop.grade_tokens,

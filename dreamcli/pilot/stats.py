@@ -6,7 +6,8 @@
 - `paired_bootstrap(groups)`: a percentile 95% interval for the mean paired difference, resampling
   tasks with replacement and then the trial pairs inside each drawn task (a cluster bootstrap), with
   a seeded generator so the same data always give the same interval.
-- `lift_of(groups)`: all three for one comparison, and `verdict` the sentence that says what it means.
+- `lift_of(groups)`: all three for one comparison; `effect` the one reading of it (helps, hurts, no
+  lift seen, unknown) that the pilot's `verdict` sentence, its tables and `playbooks diff` all use.
 """
 
 from __future__ import annotations
@@ -119,20 +120,42 @@ def signed(x: float, digits: int = 2) -> str:
     return f"+{x:.{digits}f}" if x > 0 else f"\u2212{-x:.{digits}f}"
 
 
-def verdict(ci95: Sequence[float], pairs: int, p_value: float | None = None, alpha: float = 0.05) -> str:
-    """What the interval (and the exact test) say, in plain words. `helps`/`hurts` needs both: the
-    bootstrap interval clear of 0 and McNemar p < alpha (the percentile bootstrap is optimistic with
-    few discordant pairs; the exact test is not)."""
+HELPS, HURTS, NO_LIFT, UNKNOWN = "helps", "hurts", "no lift seen", "unknown"
+
+
+def effect(ci95: Sequence[float], pairs: int, p_value: float | None, alpha: float = 0.05) -> str:
+    """HELPS / HURTS when the bootstrap interval is clear of 0 *and* McNemar p < alpha (the percentile
+    bootstrap is optimistic with few discordant pairs; the exact test is not; no p-value is no test),
+    NO_LIFT when pairs were scored and every one ended alike (the interval is exactly 0..0), else
+    UNKNOWN (no pair scored, an interval spanning 0, or a test that is not significant)."""
+    lo, hi = ci95[0], ci95[1]
+    if pairs <= 0:
+        return UNKNOWN
+    if lo == hi == 0:
+        return NO_LIFT
+    if (lo > 0 or hi < 0) and p_value is not None and p_value < alpha:
+        return HELPS if lo > 0 else HURTS
+    return UNKNOWN
+
+
+def verdict(ci95: Sequence[float], pairs: int, p_value: float | None = None, alpha: float = 0.05, *,
+            no_pairs: str | None = None) -> str:
+    """What the interval (and the exact test) say, in plain words: `effect`, explained. `no_pairs`
+    says why no pair was scored (`6 trials unscored: model errors`)."""
     lo, hi = ci95[0], ci95[1]
     span = f"{signed(lo)}\u2026{signed(hi)}"
-    if pairs == 0:
-        return "lift unknown: no paired trials were scored; run the pilot"
-    if lo == hi == 0:
+    word = effect(ci95, pairs, p_value, alpha)
+    if pairs <= 0:
+        why = f" ({no_pairs})" if no_pairs else ""
+        return (f"lift unknown: no paired trials were scored{why}: nothing was measured, and "
+                "approval.require_lift does not count this pilot; run it again")
+    if word == NO_LIFT:
         return "no lift seen: every pair ended the same in both arms; run more trials or tasks to be sure"
+    if word in (HELPS, HURTS):
+        return f"the candidate {word}: lift CI {span} is {'above' if word == HELPS else 'below'} 0"
     if lo > 0 or hi < 0:
         side = "above" if lo > 0 else "below"
-        if p_value is not None and p_value >= alpha:
-            return (f"lift unknown: CI {span} is {side} 0 but the exact McNemar test is not significant "
-                    f"(p = {p_value:.2g}); run more trials")
-        return f"the candidate {'helps' if lo > 0 else 'hurts'}: lift CI {span} is {side} 0"
+        test = ("there is no exact McNemar p-value to confirm it" if p_value is None else
+                f"the exact McNemar test is not significant (p = {p_value:.2g})")
+        return f"lift unknown: CI {span} is {side} 0 but {test}; run more trials"
     return f"lift unknown: CI spans {span}; run more trials"

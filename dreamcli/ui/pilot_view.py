@@ -8,7 +8,7 @@ import textwrap
 import threading
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.pilot.stats import signed
+from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect, signed
 from dreamcli.ui.console import _color_allowed, err, neutralise_controls, out, safe_markup
 
 if TYPE_CHECKING:
@@ -29,26 +29,28 @@ def ci_text(ci: list[float] | tuple[float, float], digits: int = 2) -> str:
 
 
 def lift_phrase(lift: dict[str, Any]) -> str:
-    """`lift +0.30 (95% CI -0.10...+0.60, p 0.18, 20 pairs; 2 entries together)` for the diff view."""
+    """`lift +0.30 (95% CI -0.10...+0.60, p 0.18, 20 pairs; 2 entries together) unknown` for the diff view,
+    the word the pilot's verdict says (dreamcli.pilot.stats.effect); `no pairs scored (6 trials unscored:
+    model errors; alone) unknown` for a pilot that measured nothing."""
     p = lift.get("p_value")
-    word = effect_word(lift["ci95"], p)
+    word = effect_word(lift["ci95"], p, lift.get("pairs"))
+    n = int(lift.get("together_with") or 1)
+    how = "leave-one-out" if lift.get("leave_one_out") else (f"{n} entries together" if n > 1 else "alone")
+    if lift.get("pairs") == 0:
+        why = lift.get("no_pairs")
+        return f"no pairs scored ({f'{why}; ' if isinstance(why, str) else ''}{how}) {word}"
     parts = [f"95% CI {ci_text(lift['ci95'])}"]
     if p is not None:
         parts.append(f"p {p:.2g}")
     parts.append(f"{lift.get('pairs', 0)} pairs")
-    n = int(lift.get("together_with") or 1)
-    how = "leave-one-out" if lift.get("leave_one_out") else (f"{n} entries together" if n > 1 else "alone")
     return f"lift {signed(float(lift['delta']))} ({', '.join(parts)}; {how}) {word}"
 
 
-def effect_word(ci: list[float] | tuple[float, float], p: float | None) -> str:
-    """helps / hurts (interval clear of 0 and McNemar p < 0.05), else unknown."""
-    significant = p is None or p < 0.05
-    if ci[0] > 0 and significant:
-        return "helps"
-    if ci[1] < 0 and significant:
-        return "hurts"
-    return "unknown"
+def effect_word(ci: list[float] | tuple[float, float], p: float | None, pairs: Any = None) -> str:
+    """helps / hurts / no lift seen / unknown: the word of the pilot's own verdict (dreamcli.pilot.stats.effect).
+    `pairs` None: the count is not known, the interval and p-value decide."""
+    n = pairs if isinstance(pairs, int) and not isinstance(pairs, bool) else (1 if pairs is None else 0)
+    return effect(ci, n, p)
 
 
 # --- before: the estimate ------------------------------------------------------------------------
@@ -193,21 +195,21 @@ def render_result(result: dict[str, Any]) -> None:
                      _num(a["tokens_per_trial"], ",.0f"), _num(a["turns_per_trial"], ".1f"),
                      _num(a["wall_s_per_trial"], ".1f")])
     d = result["deltas"]
+    lift = result["lift"]
+    measured = lift.get("pairs") != 0  # no pair scored: no lift, no interval, no test to print
     rows.append([f"[bold]{cell}[/]" if cell else "" for cell in (
-        "delta", "", _delta(result["lift"]["delta"], 2), "", _delta(result["score"]["delta"], 2),
+        "delta", "", _delta(lift["delta"] if measured else None, 2), "", _delta(result["score"]["delta"], 2),
         _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1))])
     print_table(cols, rows)
-    lift = result["lift"]
     disc = lift["discordant"]
     width = max(40, min(c.width, 100))  # prose wraps at the terminal's width (80 when not a terminal)
-    for line in textwrap.wrap(f"lift {signed(lift['delta'])}, 95% CI {ci_text(lift['ci95'])} (paired bootstrap)",
-                              width):
+    stats = [f"lift {signed(lift['delta'])}, 95% CI {ci_text(lift['ci95'])} (paired bootstrap)",
+             f"McNemar exact p = {lift['p_value']:.3g}: {disc['baseline_only'] + disc['candidate_only']} of "
+             f"{lift['pairs']} pairs differ, {disc['candidate_only']} in the candidate's favour"]
+    for line in (line for text in (stats if measured else []) for line in textwrap.wrap(text, width)):
         c.print(line, highlight=False, markup=False)
-    for line in textwrap.wrap(f"McNemar exact p = {lift['p_value']:.3g}: "
-                              f"{disc['baseline_only'] + disc['candidate_only']} of {lift['pairs']} pairs differ, "
-                              f"{disc['candidate_only']} in the candidate's favour", width):
-        c.print(line, highlight=False, markup=False)
-    style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift["p_value"]), "yellow")
+    style = {HELPS: "green", HURTS: "red"}.get(effect_word(lift["ci95"], lift["p_value"], lift.get("pairs")),
+                                               "yellow")
     for line in textwrap.wrap(lift["verdict"], width):
         c.print(f"[{style}]{_esc(line)}[/]", highlight=False)
     if result.get("per_entry"):
@@ -228,10 +230,8 @@ def _render_per_entry(per_entry: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col in ("entry", "verdict") else "right", no_wrap=True)
     for entry, item in per_entry.items():
         lift = item["lift"]
-        lo, hi = lift["ci95"]
-        effect = effect_word(lift["ci95"], lift["p_value"])
-        word = ("[green]carries lift[/]" if effect == "helps" else "[red]hurts[/]" if effect == "hurts" else
-                "[dim]dead weight?[/]" if lo == hi == 0 else "[yellow]unknown[/]")
+        word = {HELPS: "[green]carries lift[/]", HURTS: "[red]hurts[/]", NO_LIFT: "[dim]dead weight?[/]"}.get(
+            effect_word(lift["ci95"], lift["p_value"], lift.get("pairs")), "[yellow]unknown[/]")
         table.add_row(_esc(entry), signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
     out().print(table)
 
@@ -242,7 +242,8 @@ def _render_footer(result: dict[str, Any]) -> None:
     if result.get("resumed_trials"):
         parts.append(f"{result['resumed_trials']} trial(s) resumed")
     if result.get("unscored"):
-        parts.append(f"{result['unscored']} unscored (grader or model error; left out)")
+        kinds = ", ".join(k for k in result.get("unscored_reasons") or {} if isinstance(k, str))
+        parts.append(f"{result['unscored']} unscored ({kinds or 'grader or model error'}; left out)")
     if result.get("status") == "stopped":
         parts.append(f"stopped early: {result.get('stop_reason')}")
     line = neutralise_controls("; ".join(parts) + f"; saved to {result.get('path')}", one_line=True)

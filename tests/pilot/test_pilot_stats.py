@@ -97,7 +97,9 @@ def test_lift_of_paired_outcomes() -> None:
 
 def test_verdicts_in_plain_words() -> None:
     assert verdict((-0.4, 0.5), 10) == "lift unknown: CI spans \u22120.40\u2026+0.50; run more trials"
-    assert verdict((0.1, 0.6), 10).startswith("the candidate helps")
+    # no p-value is no exact test: the interval alone never says helps (docs/pilot.md)
+    assert verdict((0.1, 0.6), 10) == ("lift unknown: CI +0.10\u2026+0.60 is above 0 but there is no exact McNemar "
+                                       "p-value to confirm it; run more trials")
     assert verdict((0.1, 0.6), 10, 0.01).startswith("the candidate helps")
     assert verdict((-0.6, -0.1), 10, 0.02).startswith("the candidate hurts")
     # 4 of 10 pairs differ, all for the candidate: the bootstrap clears 0, the exact test does not
