@@ -77,11 +77,20 @@ def _entry_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def read_pilot(path: Path) -> dict[str, Any] | None:
-    """The newest usable run: {runs, lift, entries: {entry_id: lift}, created}, or None."""
+    """The newest usable run: {runs, lift, entries: {entry_id: lift}, created}, or None. A run that scored
+    no pair (stopped by its budget, every trial failed) measured nothing: the newest run that scored
+    some is shown instead, as the approval gate (`lift.last_lifts`) counts it."""
     usable = [r for r in read_runs(path) if isinstance(r, dict) and (parse_lift(r.get("lift")) or _entry_results(r))]
     if not usable:
         return None
-    last = usable[-1]
+    scored = [r for r in usable if not _scored_nothing(r)]
+    last = (scored or usable)[-1]
     created = last.get("created") or last.get("ts")
     return {"runs": len(usable), "lift": parse_lift(last.get("lift")), "entries": _entry_results(last),
             "created": created if isinstance(created, str) else None}
+
+
+def _scored_nothing(run: dict[str, Any]) -> bool:
+    lift = run.get("lift")
+    pairs = lift.get("pairs") if isinstance(lift, dict) else None
+    return isinstance(pairs, int) and not isinstance(pairs, bool) and pairs == 0

@@ -71,3 +71,16 @@ def test_wrong_types_inside_a_run_are_left_out(tmp_path: Path) -> None:
     assert list(lifts) == ["pb-b"]
     b = lifts["pb-b"]  # its own lift is malformed: the joint lift counts; 7, pairs and ts of the wrong type dropped
     assert (b.leave_one_out, b.pairs, b.ts, b.together_with) == (False, 0, None, 1)
+
+
+def test_the_review_page_shows_the_newest_run_that_scored_pairs(tmp_path: Path) -> None:
+    """A later run that scored nothing (budget spent, every trial failed) does not replace the
+    measured one on the page, as it does not for the approval gate."""
+    measured = _run(["pb-a"], {"delta": 0.2, "ci95": [0.1, 0.3], "pairs": 8})
+    empty = _run(["pb-a"], {"delta": 0.0, "ci95": [-1, 1], "pairs": 0})
+    _write(tmp_path, {"runs": [measured, empty]})
+    page = read_pilot(tmp_path / PILOT_FILE)
+    assert page is not None and page["lift"] == {"delta": 0.2, "lo": 0.1, "hi": 0.3, "p_value": None}
+    _write(tmp_path, {"runs": [empty]})
+    only = read_pilot(tmp_path / PILOT_FILE)
+    assert only is not None and only["lift"]["hi"] == 1  # nothing better to show: the empty run, as it is
