@@ -12,17 +12,18 @@ from dreamcli.errors import UsageError
 HELP = "List and show logged sessions; import transcripts from other agents."
 EPILOG = """Examples:
 
+\b
   dreamcli sessions list --since 7d --status error
-
   dreamcli sessions show 01JD3
-
   dreamcli sessions import claude-code
 """
 
 sessions_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
 
 
-@sessions_group.command("list", epilog="Example:\n\n  dreamcli sessions list --task contract-review --limit 20 --json")
+@sessions_group.command("list", epilog="Examples:\n\n\b\n"
+                        "  dreamcli sessions list --task contract-review --limit 20 --json\n"
+                        "  dreamcli sessions list --status error --since 7d --no-children")
 def list_cmd(
     ctx: typer.Context,
     since: str = typer.Option(None, "--since", help="Only sessions started after this (7d, 12h, 2026-11-01)."),
@@ -33,8 +34,8 @@ def list_cmd(
     children: bool = typer.Option(True, "--children/--no-children", help="Show sub-agent sessions under "
                                   "their lead, or hide them."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a session file was skipped (corrupt "
-                                "or wrong-typed first line)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a session file was skipped "
+                                "(unreadable, or a corrupt or wrong-typed first line)."),
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
     from dreamcli.sessions.schema import END_STATUSES
@@ -66,19 +67,43 @@ def list_cmd(
             rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
 
         render_session_list(rows)
-    if flt.skipped:
-        n = len(flt.skipped)
-        msg = (f"{n} session file{' was' if n == 1 else 's were'} skipped (corrupt or wrong-typed first line), "
-               f"e.g. {flt.skipped[0]}")
-        if strict:
-            from dreamcli.errors import WorkFailed
+    kinds = _skipped_kinds(flt.skipped)
+    if kinds and strict:
+        from dreamcli.errors import WorkFailed
 
-            raise WorkFailed(msg)
-        typer.echo(f"note: {n} session file{'' if n == 1 else 's'} skipped (corrupt or wrong-typed first "
-                   f"line), e.g. {flt.skipped[0]}", err=True)
+        raise WorkFailed("; ".join(f"{n} session file{' was' if n == 1 else 's were'} skipped ({why}), e.g. {eg}"
+                                   for n, why, eg in kinds))
+    _note_skipped(kinds)
 
 
-@sessions_group.command("show", epilog="Example:\n\n  dreamcli sessions show 01JD3 --json")
+def _skipped_kinds(skipped: list[str]) -> list[tuple[int, str, str]]:
+    """The files a listing skipped by kind, as (count, why, an example): those that cannot be opened (no
+    permission: the OS's reason named), then those whose first line is no readable session.start."""
+    if not skipped:
+        return []
+    from dreamcli.sessions.reader import cannot_read
+
+    unreadable: list[str] = []
+    corrupt: list[str] = []
+    for path in skipped:
+        why = cannot_read(path)
+        if why is None:
+            corrupt.append(path)
+        else:
+            unreadable.append(f"{path}: {why}")
+    kinds = [(len(unreadable), "unreadable", unreadable[0])] if unreadable else []
+    if corrupt:
+        kinds.append((len(corrupt), "corrupt or wrong-typed first line", corrupt[0]))
+    return kinds
+
+
+def _note_skipped(kinds: list[tuple[int, str, str]]) -> None:
+    for n, why, eg in kinds:
+        typer.echo(f"note: {n} session file{'' if n == 1 else 's'} skipped ({why}), e.g. {eg}", err=True)
+
+
+@sessions_group.command("show", epilog="Examples:\n\n\b\n  dreamcli sessions show 01JD3\n"
+                        "  dreamcli sessions show 01JD3 --json\n  dreamcli sessions show 01JD3 --html page.html")
 def show_cmd(
     ctx: typer.Context,
     session_id: str = typer.Argument(..., help="Session id or a unique prefix of it."),
@@ -111,7 +136,8 @@ def show_cmd(
     render_transcript(events, stats, grades, children)
 
 
-@sessions_group.command("reindex", epilog="Example:\n\n  dreamcli sessions reindex --json")
+@sessions_group.command("reindex", epilog="Examples:\n\n\b\n  dreamcli sessions reindex\n"
+                        "  dreamcli sessions reindex --json")
 def reindex_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -119,18 +145,21 @@ def reindex_cmd(
     """Rebuild the session index (state/sessions-index.sqlite) from the session files."""
     import time
 
-    from dreamcli.store.index import index_path, rebuild
+    from dreamcli.store.index import index_path, rebuild, unlisted
 
     ws = open_workspace(ctx, create=False)
     t0 = time.perf_counter()
     n = rebuild(ws)
     seconds = round(time.perf_counter() - t0, 3)
+    skipped = unlisted(ws)  # files `sessions list` skips: unreadable, or no readable session.start
     if as_json:
-        print_json({"version": 1, "sessions": n, "index": str(index_path(ws)), "seconds": seconds})
+        print_json({"version": 1, "sessions": n, "index": str(index_path(ws)), "seconds": seconds,
+                    "skipped_files": skipped})
         return
     from dreamcli.ui.console import info
 
     info(f"Indexed {n} sessions in {seconds} s: {index_path(ws)}")
+    _note_skipped(_skipped_kinds(skipped))
 
 
 sessions_group.add_group(import_group, "import")

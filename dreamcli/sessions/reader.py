@@ -8,7 +8,10 @@ person may have left) is decoded again with `json`, so the two read exactly the 
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ class ReadStats:
     unsupported: int = 0  # a newer schema version than this dreamcli reads
     bytes: int = 0
     problems: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "FILE: reason": files that could not be read (the dream)
 
     @property
     def skipped(self) -> int:
@@ -44,6 +48,7 @@ class ReadStats:
         for name in ("lines", "events", "corrupt", "truncated", "unsupported", "bytes"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems.extend(other.problems[: max(0, 20 - len(self.problems))])
+        self.unreadable.extend(other.unreadable)
 
 
 def parse_line(raw: bytes) -> dict[str, Any] | None:
@@ -129,6 +134,24 @@ def _newer_version(raw: bytes) -> bool:
 def read_events(path: Path) -> tuple[list[dict[str, Any]], ReadStats]:
     stats = ReadStats()
     return list(iter_events(path, stats)), stats
+
+
+def cannot_read(path: str | Path) -> str | None:
+    """Why the file cannot be opened for reading (the OS's words: "Permission denied"), or None when it can
+    (for messages that must tell an unreadable file from a corrupt one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO does not hang it
+    except OSError as e:
+        return os_reason(e)
+    try:
+        return os.strerror(errno.EISDIR) if stat.S_ISDIR(os.fstat(fd).st_mode) else None
+    finally:
+        os.close(fd)
+
+
+def os_reason(e: OSError) -> str:
+    """An OSError in a few words of the OS ("Permission denied", "Is a directory"), without the file name."""
+    return e.strerror or type(e).__name__
 
 
 def read_first_event(path: Path) -> dict[str, Any] | None:

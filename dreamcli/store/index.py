@@ -25,6 +25,7 @@ from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import FILE_MODE, append_line, ensure_dir
 from dreamcli.workspace.home import Workspace
 
+UNREADABLE = "unreadable"  # the status of an unlistable row whose file could not be opened
 SETTLE_NS = 2_000_000_000  # a directory modified this recently is re-listed next time too (mtime granularity)
 NOTE_TIMEOUT_S = 1.0  # how long note_session waits for a busy index before leaving the row to the next refresh
 NOTE_UNKNOWN_LIMIT = 16  # other new files of the day a note indexes too; beyond that the refresh re-lists the day
@@ -106,13 +107,15 @@ def refresh(ws: Workspace, db: sqlite3.Connection, *, full: bool = False) -> int
         for day in set(known_days) - seen_days:
             changed += db.execute("DELETE FROM sessions WHERE day = ?", (day,)).rowcount
             db.execute("DELETE FROM days WHERE day = ?", (day,))
-        for rel, path, size, mtime in db.execute(
-                "SELECT rel, path, size, mtime_ns FROM sessions WHERE status = 'incomplete'").fetchall():
+        for rel, path, size, mtime, status in db.execute(
+                "SELECT rel, path, size, mtime_ns, status FROM sessions WHERE status IN ('incomplete', ?)",
+                (UNREADABLE,)).fetchall():
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            # a file that could not be opened is tried again: a chmod changes neither its size nor its mtime
+            if (st.st_size, st.st_mtime_ns) != (size, mtime) or (status == UNREADABLE and _readable(path)):
                 changed += _upsert(db, rel, Path(path), st)
     return changed
 
@@ -135,15 +138,24 @@ def _refresh_day(db: sqlite3.Connection, day: str, folder: Path) -> int:
 
 def _upsert(db: sqlite3.Connection, rel: str, path: Path, st: os.stat_result) -> int:
     s = summarize(path)
-    if s is None:  # not a readable session: index it as unlistable so it is not re-read until it changes
-        db.execute("INSERT OR REPLACE INTO sessions (rel, day, path, size, mtime_ns, listable) "
-                   "VALUES (?, ?, ?, ?, ?, 0)", (rel, rel.rsplit("/", 1)[0], str(path), st.st_size, st.st_mtime_ns))
+    if s is None:  # not a readable session: index it as unlistable so it is not re-read until it changes;
+        # one that cannot be opened (no permission) as `unreadable`, tried again at each refresh
+        status = None if _readable(path) else UNREADABLE
+        db.execute("INSERT OR REPLACE INTO sessions (rel, day, path, size, mtime_ns, listable, status) "
+                   "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                   (rel, rel.rsplit("/", 1)[0], str(path), st.st_size, st.st_mtime_ns, status))
         return 1
     db.execute(f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                to_row(rel, s, st.st_size, st.st_mtime_ns))
     values = db.execute(f"SELECT {', '.join(HEAD_FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
     db.execute("UPDATE sessions SET head = ? WHERE rel = ?", (listing_head(values), rel))  # as read back
     return 1
+
+
+def _readable(path: str | Path) -> bool:
+    from dreamcli.sessions.reader import cannot_read  # only for files that do not list: the codec stays unloaded
+
+    return cannot_read(path) is None
 
 
 def rebuild(ws: Workspace) -> int:
@@ -162,6 +174,16 @@ def rebuild(ws: Workspace) -> int:
     with closing(db):
         refresh(ws, db, full=True)
         return int(db.execute("SELECT COUNT(*) FROM sessions WHERE listable = 1").fetchone()[0])
+
+
+def unlisted(ws: Workspace) -> list[str]:
+    """The session files the index holds as unlistable (unreadable, or no readable session.start), in
+    file order: what a listing skips. Empty without an index."""
+    db = connect(ws)
+    if db is None:
+        return []
+    with closing(db):
+        return [p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel")]
 
 
 def where_clause(flt: SessionFilter) -> tuple[str, list[object]]:

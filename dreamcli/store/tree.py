@@ -39,13 +39,16 @@ class ShownSession:
 
 def read_session(ws: Workspace, session_id: str) -> ShownSession:
     """The session `session_id` (an id or a unique prefix) with its grades and children; UsageError
-    when it has no readable event."""
+    when it has no readable event, or its file cannot be read (`cannot read FILE: Permission denied`)."""
     from dreamcli.outcomes.store import iter_grades
     from dreamcli.sessions.paths import find_session
-    from dreamcli.sessions.reader import read_events
+    from dreamcli.sessions.reader import os_reason, read_events
 
     path = find_session(ws, session_id)
-    events, stats = read_events(path)
+    try:
+        events, stats = read_events(path)
+    except OSError as e:  # no permission, a directory, gone since it was found, an I/O error
+        raise UsageError(f"cannot read {path}: {os_reason(e)}") from None
     if not events:
         raise UsageError(f"{path}: no readable events")
     sid = str(events[0].get("session_id", path.stem))
@@ -93,7 +96,12 @@ def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, A
             continue
         summary = summarize(path)
         data: dict[str, Any] = summary.to_json() if summary else {"session_id": cid, "status": "unreadable"}
-        final, error, brief = _read_child(path)
+        try:
+            final, error, brief = _read_child(path)
+        except OSError as e:  # the child's log cannot be read: said as its error, the lead still shown
+            from dreamcli.sessions.reader import os_reason
+
+            final, error, brief = None, f"cannot read {path}: {os_reason(e)}", None
         data["brief"] = brief or info[cid]["brief"]
         data["final_text"] = final
         data["error"] = error

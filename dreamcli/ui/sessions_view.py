@@ -155,15 +155,22 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
             con.print(f"[{style}]{_m(role)}[/] {_m(_short(text, MESSAGE_LIMIT), one_line=False)}")
         elif bt == "tool_use":
             dur = finite(tools.get(str(b.get("id", "")), {}).get("duration_ms"))
-            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_m(_short(b.get('input'), 200), one_line=False)}"
+            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_hang(_m(_short(b.get('input'), 200), one_line=False), 4)}"
                       + (f" [dim]({dur:.0f} ms)[/]" if dur is not None else ""))
         elif bt == "tool_result":
             text = _m(_short(result_text(b.get("content")), 300), one_line=False)
             if b.get("is_error"):
-                con.print(f"  [bold red]✗ error[/] [red]{text}[/]")
+                con.print(f"  [bold red]✗ error[/] [red]{_hang(text, len('  ✗ error '))}[/]")
             else:
-                con.print(f"  [green]✓[/] [dim]{text}[/]")
+                con.print(f"  [green]✓[/] [dim]{_hang(text, len('  ✓ '))}[/]")
     return hid
+
+
+def _hang(markup: str, width: int) -> str:
+    """A tool call's or result's text with its second and later lines indented `width` columns, under its
+    first line's text, so they do not read as lines of the transcript (an empty line stays empty)."""
+    return "\n".join(line if not line or i == 0 else " " * width + line
+                     for i, line in enumerate(markup.split("\n")))
 
 
 def render_children_tree(children: list[dict[str, Any]]) -> None:

@@ -1,0 +1,54 @@
+"""Every command's --help has an Examples block, and at 80 columns every example line in it is shown as it
+was written: never rewrapped mid-command, never joined to the next one, never wider than the terminal
+(README: "Every command has `--help` with examples"; a copied example must run)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+
+
+def _commands(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, cmd
+    for name, sub in (getattr(cmd, "commands", None) or {}).items():
+        if not getattr(sub, "hidden", False):
+            yield from _commands(sub, (*path, name))
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+def _examples(source: str) -> list[str]:
+    """The example lines as written: after `Examples:`, up to the first blank line (click's `\\b` skipped)."""
+    lines = source.split("\n")
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == "Examples:"), None)
+    assert start is not None, "no Examples: block"
+    block: list[str] = []
+    for ln in lines[start + 1:]:
+        if ln.strip() in ("", "\b"):
+            if block:
+                break
+            continue
+        block.append(ln.strip())
+    return block
+
+
+@pytest.mark.parametrize(("path", "cmd"), COMMANDS, ids=[" ".join(p) or "dreamcli" for p, _ in COMMANDS])
+def test_help_examples_are_shown_unwrapped_at_80_columns(path: tuple[str, ...], cmd: Any) -> None:
+    source = "\n".join(s for s in (cmd.help, cmd.epilog) if s)
+    examples = _examples(source)
+    assert any(ex.startswith("dreamcli ") for ex in examples), examples
+    r = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert r.exit_code == 0, r.output
+    shown = [ln.strip() for ln in r.stdout.splitlines()]
+    assert "Examples:" in shown
+    missing = [ex for ex in examples if ex not in shown]
+    assert not missing, f"rewrapped or joined at 80 columns: {missing}\n{r.stdout}"
+    too_wide = [ln for ln in r.stdout.splitlines() if len(ln) > 80]
+    assert not too_wide, too_wide
