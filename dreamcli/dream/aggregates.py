@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+from dreamcli.redaction import Redactor, for_patterns
 
 MAX_EPISODES = 5000  # per pattern; beyond this support is counted without ids
 MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
@@ -17,6 +20,7 @@ MAX_EXAMPLES = 8
 MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
 MAX_EPISODES_PER_TASK = 5000  # cost records kept per task (the most recent), for medians and outliers
 MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agents start right after their lead
+REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
 
 
 @dataclass
@@ -25,14 +29,24 @@ class Recovery:
     example: str
     episodes: set[str] = field(default_factory=set)
     why: str = ""  # the agent's own words naming the fix, when it said them
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the fix's lines, one per episode
 
     def to_json(self) -> dict[str, Any]:
-        out = {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
+        out: dict[str, Any] = {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
+        if self.evidence:
+            out["evidence"] = self.evidence
         return {**out, "why": self.why} if self.why else out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Recovery:
-        return cls(d["label"], d["example"], set(d.get("episodes", [])), str(d.get("why") or ""))
+        return cls(d["label"], d["example"], set(d.get("episodes", [])), str(d.get("why") or ""),
+                   list(d.get("evidence", [])))
+
+    def add_evidence(self, evidence: dict[str, Any], episode: str) -> None:
+        if len(self.evidence) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode
+                                                     for e in self.evidence):
+            self.evidence.append(evidence if episode == evidence.get("session_id") else {**evidence,
+                                                                                         "episode": episode})
 
 
 @dataclass
@@ -88,18 +102,22 @@ class Pattern:
                 self.first_seen = ts
             if self.last_seen is None or ts > self.last_seen:
                 self.last_seen = ts
-        if evidence is not None and len(self.evidence) < MAX_EVIDENCE and all(
-            e.get("episode", e.get("session_id")) != episode for e in self.evidence
-        ):
+        if evidence is not None and self.wants_evidence(episode):
             if episode != evidence.get("session_id"):
                 evidence = {**evidence, "episode": episode}
             self.evidence.append(evidence)
+
+    def wants_evidence(self, episode: str) -> bool:
+        """Would `observe` keep evidence from `episode`? (An excerpt is made, and redacted, only then.)"""
+        return len(self.evidence) < MAX_EVIDENCE and all(
+            e.get("episode", e.get("session_id")) != episode for e in self.evidence)
 
     def example(self, text: str) -> None:
         if text in self.examples or len(self.examples) < MAX_EXAMPLES:
             self.examples[text] = self.examples.get(text, 0) + 1
 
-    def recover(self, key: str, label: str, example: str, episode: str, why: str = "") -> None:
+    def recover(self, key: str, label: str, example: str, episode: str, why: str = "",
+                evidence: dict[str, Any] | None = None) -> None:
         rec = self.recoveries.get(key)
         if rec is None:
             if len(self.recoveries) >= MAX_EXAMPLES:
@@ -107,6 +125,8 @@ class Pattern:
             rec = self.recoveries[key] = Recovery(label, example)
         if why and not rec.why:
             rec.why = why
+        if evidence is not None:
+            rec.add_evidence(evidence, episode)
         if len(rec.episodes) < MAX_EPISODES:
             rec.episodes.add(episode)
 
@@ -152,6 +172,8 @@ class Pattern:
             else:
                 mine.episodes |= rec.episodes
                 mine.why = mine.why or rec.why
+                for e in rec.evidence:
+                    mine.add_evidence(e, str(e.get("episode", e.get("session_id"))))
 
     def remap(self, roots: dict[str, str]) -> None:
         """Replace episode ids that turned out to be sub-agents by their lead session's id."""
@@ -196,6 +218,15 @@ class Aggregates:
     proposed: dict[str, dict[str, Any]] = field(default_factory=dict)  # candidate key -> {entry_id, dream_id, support}
     sessions_seen: int = 0
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
+    redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
+
+    def redact(self, text: str) -> str:
+        """`text` with its secrets replaced (built-in rules and `redaction`). The scan redacts what it keeps of
+        a session (messages, commands, the agent's and user's words, notes) before it masks or cuts it: a
+        masked or cut secret no longer matches its rule, so redacting the proposal later would miss it."""
+        if len(text) <= REDACTED_CACHED:  # messages and commands recur across sessions: remembered
+            return _redacted(self.redaction, text)
+        return _redactor(self.redaction).redact_text(text)
 
     def episode_of(self, session_id: str, parent: str | None) -> str:
         if parent:
@@ -334,3 +365,13 @@ class Aggregates:
         agg.memory_touch = dict(d.get("memory_touch", {}))
         agg.proposed = dict(d.get("proposed", {}))
         return agg
+
+
+@lru_cache(maxsize=16)
+def _redactor(patterns: tuple[str, ...]) -> Redactor:
+    return for_patterns(patterns)  # one shared Redactor per set of patterns (its clean-string cache included)
+
+
+@lru_cache(maxsize=4096)  # at most REDACTED_CACHED characters each: a few MB
+def _redacted(patterns: tuple[str, ...], text: str) -> str:
+    return _redactor(patterns).redact_text(text)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.steps import FAMILIES, Step, command_of
-from dreamcli.dream.text import call_display, input_key, targets, tool_label
+from dreamcli.dream.text import Redact, call_display, input_key, targets, tool_label
 
 WRITES = frozenset({"write", "edit", "Write", "Edit", "MultiEdit", "NotebookEdit", "str_replace_based_edit_tool",
                     "apply_patch", "create_file", "str_replace_editor"})
@@ -18,12 +18,15 @@ _MUTATES = re.compile(r"\bsed -i|[^>2&]>>?\s*[\w./~]|\b(git (apply|checkout|rest
 
 
 class Call:
-    """A tool call; its display form and targets are computed only when needed."""
+    """A tool call; its display form and targets are computed only when needed. The display form is what
+    the dream keeps of a call (evidence, examples, the fix, a loop's key): redacted with `redact` (the
+    scan's redactor, `Aggregates.redact`) before it is cut or masked."""
 
-    __slots__ = ("_display", "_step", "_targets", "index", "input", "key", "label", "name", "seq")
+    __slots__ = ("_display", "_redact", "_step", "_targets", "index", "input", "key", "label", "name", "seq")
 
-    def __init__(self, name: str, tool_input: Any, seq: int, index: int) -> None:
+    def __init__(self, name: str, tool_input: Any, seq: int, index: int, redact: Redact | None = None) -> None:
         self.name = name
+        self._redact = redact
         self.input = tool_input
         self.label = tool_label(name, tool_input)
         self.seq = seq
@@ -52,7 +55,7 @@ class Call:
     @property
     def display(self) -> str:
         if self._display is None:
-            self._display = call_display(self.name, self.input)
+            self._display = call_display(self.name, self.input, self._redact)
         return self._display
 
     @property

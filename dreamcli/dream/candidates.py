@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, combinations
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
+from dreamcli.dream.polarity import Polarity, opposed, polarity, same_topic
 from dreamcli.dream.text import mask, opaque
 from dreamcli.playbooks.lint import injection_findings
 from dreamcli.words import stems
@@ -69,10 +70,7 @@ def build_candidates(agg: Aggregates, *, min_support: int, new_episodes: set[str
             c = _error(p, min_support, agg)
             if c is not None:
                 out.append(c)
-    for group in cluster(by_kind.get("correction", [])):
-        c = _merged("correction", group, min_support)
-        if c is not None:
-            out.append(c)
+    out.extend(_corrections(cluster(by_kind.get("correction", [])), min_support))
     for group in cluster(by_kind.get("memory", [])):
         c = _merged("memory_note", group, min_support)
         if c is not None:
@@ -127,14 +125,30 @@ def _error(p: Pattern, min_support: int, agg: Aggregates) -> Candidate | None:
                      alternatives=[{"example": r.example, "sessions": len(r.episodes)} for r in recs[1:3]
                                    if len(r.episodes) >= 2])
         successes = min(len(best.episodes), p.support)
-        return _from(p, "error_recovery", successes / max(1, p.support), facts, successes=successes, total=p.support)
+        c = _from(p, "error_recovery", successes / max(1, p.support), facts, successes=successes, total=p.support)
+        c.evidence = _with_fix(c.evidence, best.evidence)
+        return c
     if p.support < max(min_support, TOOL_ERROR_MIN_SUPPORT) or opaque(facts.get("command") or p.template):
         return None
     if len(clean) < len(p.recoveries) - (edited is not None):
         return None  # what "fixed" it was an injected command: nothing to learn, nothing to quote
     if edited is not None and len(edited.episodes) * 2 >= p.support:
         return None  # a change to the files fixed it each time: a bug being fixed, not a tool lesson
+    fixed = set().union(*(r.episodes for r in recs), edited.episodes if edited is not None else set())
+    if fixed:  # something did fix it, too rarely to be the lesson: the entry must not say nothing did
+        facts.update(fixed=len(fixed), fix_example=recs[0].example if recs else None)
     return _from(p, "tool_error", 0.3, facts, successes=0, total=p.support)
+
+
+def _with_fix(failures: list[dict[str, Any]], fixes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The failures, with the line of the fix right after the failure of the same session (else the first
+    failure): a reviewer sees what went wrong and the call that fixed it."""
+    if not fixes or not failures:
+        return failures
+    sessions = [f.get("session_id") for f in failures]
+    fix = next((x for x in fixes if x.get("session_id") in sessions), fixes[0])
+    at = sessions.index(fix["session_id"]) + 1 if fix.get("session_id") in sessions else 1
+    return [*failures[:at], fix, *failures[at:]]
 
 
 def _flaky(p: Pattern, agg: Aggregates, facts: dict[str, Any], reliable: bool) -> Candidate | None:
@@ -167,7 +181,9 @@ def _extension(template: str) -> str | None:
 
 
 def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
-    """Greedy clustering of near-identical texts (stem sets, Jaccard >= 0.5), biggest support first.
+    """Greedy clustering of near-identical texts (stem sets, Jaccard >= 0.5), biggest support first,
+    never joining a text to a group with a text that says the opposite ("don't cite the page number"
+    vs "always cite the page number": `dreamcli.dream.polarity`).
     An inverted index keeps it fast with thousands of one-off texts: it counts, per group, the words a
     text shares with the group's representative, so Jaccard is that count over the union's size
     (|a| + |b| - shared), the same division of the same integers as on the sets."""
@@ -175,10 +191,17 @@ def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
     sizes: list[int] = []  # words in each group's representative
     groups: list[list[Pattern]] = []
     index: dict[str, list[int]] = {}
+    signs: dict[str, Polarity] = {}  # computed only for texts that come close to a group
+
+    def sign(p: Pattern) -> Polarity:
+        if p.key not in signs:
+            signs[p.key] = polarity_of(p)
+        return signs[p.key]
     for p in ordered:
         words = frozenset(p.key.split("|", 1)[1].split())
         hits = Counter(chain.from_iterable(index.get(w, ()) for w in words))
-        best = _most_similar(hits, len(words), sizes)
+        best = _most_similar(hits, len(words), sizes,
+                             lambda gi: not any(opposed(sign(p), sign(q)) for q in groups[gi]))  # noqa: B023
         if best is None:
             groups.append([p])
             sizes.append(len(words))
@@ -189,18 +212,67 @@ def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
     return groups
 
 
-def _most_similar(hits: Counter[int], size: int, sizes: list[int]) -> int | None:
-    """The group whose representative is most similar (at least CLUSTER_SIMILARITY, two shared words),
-    the oldest on a tie; None when there is none."""
+def _most_similar(hits: Counter[int], size: int, sizes: list[int], agrees: Callable[[int], bool]) -> int | None:
+    """The group whose representative is most similar (at least CLUSTER_SIMILARITY, two shared words)
+    and that `agrees`, the oldest on a tie; None when there is none."""
     best, best_sim = None, CLUSTER_SIMILARITY
     for gi in sorted(hits):
         shared = hits[gi]
         if shared < 2:
             continue
         sim = shared / (size + sizes[gi] - shared)
-        if sim > best_sim or (sim == best_sim and best is None):
+        if (sim > best_sim or (sim == best_sim and best is None)) and agrees(gi):
             best, best_sim = gi, sim
     return best
+
+
+def polarity_of(p: Pattern) -> Polarity:
+    """What a correction or note asks for and forbids (its own words: the first example, or the template)."""
+    return polarity(next(iter(p.examples), None) or p.template)
+
+
+def _support(group: list[Pattern]) -> int:
+    return len(set().union(*(p.episodes for p in group))) + sum(p.overflow for p in group)
+
+
+def _corrections(groups: list[list[Pattern]], min_support: int) -> list[Candidate]:
+    """One candidate per recurring group of corrections; groups that recur and ask for opposite things
+    ("always cite the page number" / "never cite the page number") become one conflict instead, never
+    an entry: which one the users want is not for the dream to decide."""
+    recurring = [g for g in groups if _support(g) >= min_support]
+    signs = [[polarity_of(p) for p in g] for g in recurring]
+    side = list(range(len(recurring)))  # union-find: groups in one conflict share a root
+
+    def root(i: int) -> int:
+        while side[i] != i:
+            i = side[i]
+        return i
+    for i, j in combinations(range(len(recurring)), 2):
+        if any(opposed(a, b) and same_topic(a, b) for a in signs[i] for b in signs[j]):
+            side[root(j)] = root(i)
+    sets: dict[int, list[list[Pattern]]] = {}
+    for i, g in enumerate(recurring):
+        sets.setdefault(root(i), []).append(g)
+    out = []
+    for gs in sets.values():
+        merged = [c for c in (_merged("correction", g, min_support) for g in gs) if c is not None]
+        out.extend(merged if len(merged) == 1 else [_conflict(merged)])
+    return out
+
+
+def _conflict(sides: list[Candidate]) -> Candidate:
+    """Corrections that ask for opposite things, as one candidate to report (`facts["conflict"]`)."""
+    sides = sorted(sides, key=lambda c: (-c.support, c.key))
+    lead = sides[0]
+    facts = {**lead.facts, "conflict": [{"text": c.facts["text"], "variants": c.facts["variants"],
+                                         "sessions": c.support} for c in sides]}
+    return Candidate(key=lead.key, kind="correction", support=max(c.support for c in sides), impact=0.0,
+                     facts=facts, evidence=[c.evidence[0] for c in sides if c.evidence][:3],
+                     sources=sorted({s for c in sides for s in c.sources}, reverse=True)[:20],
+                     first_seen=min((c.first_seen for c in sides if c.first_seen), default=None),
+                     last_seen=max((c.last_seen for c in sides if c.last_seen), default=None),
+                     fresh=any(c.fresh for c in sides), pattern_keys=[k for c in sides for k in c.pattern_keys],
+                     taint=sorted({t for c in sides for t in c.taint}) if all(c.taint for c in sides) else [])
 
 
 def _merged(kind: str, group: list[Pattern], min_support: int) -> Candidate | None:
@@ -253,8 +325,9 @@ def _criterion(p: Pattern, agg: Aggregates, min_support: int) -> Candidate | Non
     if p.support < min_support or rate < CRITERION_MIN_RATE:
         return None
     reason = _top(p.examples)
-    facts = {"outcome": p.label, "criterion": p.template, "failed": p.support, "graded": graded,
-             "reason": reason}
+    cid = p.key.split("|", 2)[2] if p.key.count("|") >= 2 else p.template
+    facts = {"outcome": p.label, "criterion": cid, "failed": p.support, "graded": graded, "reason": reason,
+             "description": p.template if p.template != cid else None}  # the spec's words, when a grade named it
     return _from(p, "criterion", min(1.0, rate * 1.5), facts, successes=None, total=graded)
 
 

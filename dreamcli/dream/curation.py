@@ -22,7 +22,7 @@ from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import Candidate
-from dreamcli.dream.templates import REASONS
+from dreamcli.dream.templates import REASONS, offline_text
 from dreamcli.ids import short_id, ulid_time_ms
 from dreamcli.playbooks.duplicates import text_key
 from dreamcli.playbooks.format import token_estimate
@@ -30,6 +30,7 @@ from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation
 from dreamcli.words import jaccard, overlap, stems
 from dreamcli.workspace.home import Workspace
 
+MAX_EVIDENCE = 4  # evidence per operation: three sessions' lines, and the fix's line for a workaround
 SAME_ENTRY = 0.6  # stem overlap at which a candidate says what an existing entry says
 MERGE_SIMILARITY = 0.7
 RETIRE_MIN_HARMFUL = 3
@@ -74,7 +75,7 @@ def candidate_op(c: Candidate, text: str, *, op: str = "add", entry_id: str | No
                      reason=reason or REASONS[c.kind], kind=c.kind, signature=c.key,
                      support=Support(sessions=c.support, successes=c.successes, total_sessions=c.total),
                      impact=round(c.impact, 3), metadata=_metadata(c, helpful, harmful),
-                     evidence=[Evidence.model_validate(e) for e in c.evidence[:3]], taint=list(c.taint))
+                     evidence=[Evidence.model_validate(e) for e in c.evidence[:MAX_EVIDENCE]], taint=list(c.taint))
 
 
 def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
@@ -120,6 +121,9 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
             continue
         if injection_findings(text):
             out.dropped.append({"key": c.key, "why": "its text reads like an injected command; never proposed"})
+            continue
+        if c.facts.get("conflict"):  # opposite corrections: reported, never an entry (nor a count)
+            out.dropped.append({"key": c.key, "why": offline_text(c)})
             continue
         state, prior = prior_state(ws, c, agg, entries)
         if state == "live":

@@ -6,6 +6,8 @@ were in context collect helpful/harmful counts (`add_grade`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from dreamcli import codec
@@ -20,6 +22,25 @@ from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
 from dreamcli.workspace.home import Workspace
+
+
+@lru_cache(maxsize=64)
+def descriptions(path: str) -> dict[str, str]:
+    """Criterion id -> its description in the outcome spec at `path` ({} when it cannot be read)."""
+    from dreamcli.outcomes.spec import load_spec
+
+    try:
+        spec = load_spec(Path(path))
+    except (InputError, OSError, ValueError, RecursionError):
+        return {}
+    return {c.id: " ".join(c.description.split()) for c in spec.criteria if c.description}
+
+
+def _task_spec(ws: Workspace, session_id: str) -> str | None:
+    """The outcome spec a run's task named (session.start `task.outcome`), for a run's own evaluations."""
+    from dreamcli.outcomes.selection import task_outcome_path
+
+    return task_outcome_path(session_path(ws, session_id))
 
 
 def grades_size(ws: Workspace) -> int:
@@ -70,7 +91,8 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
             if prev is None or ts >= prev["ts"]:
                 failing = [{"id": c.get("id"), "passed": False, "reason": c.get("reason")}
                            for c in rec.get("criteria") or [] if isinstance(c, dict) and c.get("passed") is False]
-                latest[key] = {"ts": ts, "result": rec.get("result"), "criteria": failing}
+                latest[key] = {"ts": ts, "result": rec.get("result"), "criteria": failing,
+                               "spec": rec.get("outcome_path")}
     return latest, end
 
 
@@ -107,7 +129,7 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
             info = _old_session(ws, agg, sid, scope, playbook)
         if info is None or info.skipped or info.deferred:
             continue
-        add_grade(agg, info, outcome, rec.get("result"), rec.get("criteria") or [], rec.get("ts"))
+        add_grade(agg, info, outcome, rec.get("result"), rec.get("criteria") or [], rec.get("ts"), rec.get("spec"))
         graded.add(sid)
     for info in read.infos.values():
         if info.skipped or info.deferred:
@@ -117,25 +139,33 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
                 continue
             mapped = {"satisfied": "satisfied", "needs_revision": "needs_revision", "failed": "needs_revision",
                       "max_iterations_reached": "needs_revision"}.get(str(result))
-            add_grade(agg, info, outcome, mapped, criteria, ts)
+            spec = _task_spec(ws, info.session_id) if criteria else None
+            add_grade(agg, info, outcome, mapped, criteria, ts, spec)
             graded.add(info.session_id)
     return len(graded), new_offset
 
 
 def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | None,
-              criteria: list[dict[str, Any]], ts: str | None) -> None:
-    """A graded (session, outcome): failing criteria become patterns; entries in context get used."""
+              criteria: list[dict[str, Any]], ts: str | None, spec: Any = None) -> None:
+    """A graded (session, outcome): failing criteria become patterns; entries in context get used.
+    `spec`: the outcome spec's path the grade names, if any: a criterion's pattern takes the spec's
+    description of it as its template (what a passing run does), else it stays the criterion's id."""
     if result in (None, "error", "interrupted"):
         return  # unscored: never counted either way
     agg.graded.setdefault(outcome, set()).add(info.episode)
+    described = descriptions(spec) if criteria and isinstance(spec, str) and spec else {}
     for c in criteria:
         cid = c.get("id")
         if not isinstance(cid, str) or c.get("passed") is not False:
             continue
         pat = agg.pattern("criterion", f"{outcome}|{cid}", outcome, cid)
+        if described.get(cid):
+            pat.template = described[cid]
         reason = str(c.get("reason") or "")
+        seq = c.get("seq")  # the outcome.evaluation line, when the run recorded it in its log
         pat.observe(info.episode, info.session_id, ts,
-                    {"session_id": info.session_id, "seq": None, "excerpt": excerpt(f"{cid}: {reason}")})
+                    {"session_id": info.session_id, "seq": seq if isinstance(seq, int) else None,
+                     "excerpt": excerpt(f"{cid}: {reason}")})
         if reason:
             pat.example(excerpt(reason, 200))
     passed = result == "satisfied"

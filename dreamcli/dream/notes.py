@@ -24,6 +24,7 @@ def observe_memory_write(tool_input: dict[str, Any], agg: Aggregates, *, seq: in
     text = tool_input.get(text_key) if text_key else None
     if not isinstance(text, str) or not isinstance(path, str) or not text.strip():
         return
+    text = agg.redact(text)  # whole (a note is short), before its words become a key and it is cut to excerpts
     words = stems(text)
     if len(words) < 3:
         return

@@ -1,13 +1,14 @@
 """Errors paired with what fixed them, as a session's calls succeed: the next call (within a few) that
 served the same step with another tool or other arguments (the same working files, or the same intent
 and program family, or what the agent said in between names it: `dreamcli.dream.steps`) is the
-recovery; the same call passing unchanged is a flake, and passing after the agent changed files was
-fixed by that change. Test runs that pass are noted too, to tell a flaky test from a broken one."""
+recovery (with its line, the call, as evidence); the same call passing unchanged is a flake, and
+passing after the agent changed files was fixed by that change. Test runs that pass are noted too, to
+tell a flaky test from a broken one."""
 
 from __future__ import annotations
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.calls import Call, may_serve
+from dreamcli.dream.calls import Call, OpenError, may_serve
 from dreamcli.dream.session_state import SessionState
 from dreamcli.dream.steps import reason_in, serves_same_step
 from dreamcli.dream.text import excerpt, generic_display, mask
@@ -43,17 +44,25 @@ def succeeded(call: Call, st: SessionState, agg: Aggregates) -> None:
             st.open_errors.remove(err)
             continue
         if not (call.targets & err.targets) and (  # the same files, or else the same step (shell calls only)
-                not may_serve(err, call) or not serves_same_step(err.call.step, call.step, err.said.lower())):
+                not (may_serve(err, call) or _runs_again(err, call))
+                or not serves_same_step(err.call.step, call.step, err.said.lower())):
             continue
         if pat is not None:
             example = generic_display(call.display, err.targets)
             step = call.step if err.said else None
-            why = reason_in(err.said, step) if step is not None else ""
-            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why)
+            why = reason_in(agg.redact(err.said), step) if step is not None else ""  # redacted before it is cut
+            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why,
+                        {"session_id": st.sid, "seq": call.seq, "excerpt": excerpt(f"the fix: {call.display}")})
         st.open_errors.remove(err)
     if st.open_errors and call.changes_files():
         for err in st.open_errors:
             err.changed = True
+
+
+def _runs_again(err: OpenError, call: Call) -> bool:
+    """Cheap test: a shell call whose command runs the failed program again (`… && make build`)."""
+    return call.label.startswith("bash:") and err.call.label.startswith("bash:") and (
+        f" {err.call.label[5:]} " in f" {call.display[:600]} ")
 
 
 def _passed(call: Call, st: SessionState, agg: Aggregates) -> None:

@@ -17,12 +17,13 @@ from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.executors import LocalExecutor, current_executor
 from dreamcli.dream.session_state import SessionInfo
 from dreamcli.dream.signals import Scope, scan_stream
-from dreamcli.dream.sources import Source, open_source, source_size
-from dreamcli.sessions.reader import ReadStats
+from dreamcli.dream.sources import Source, StoreRef, open_source, source_id, source_size
+from dreamcli.sessions.reader import ReadStats, os_reason
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting processes costs more than it saves
 CHUNK_BYTES = 4 * 1024 * 1024
 CHUNKS_PER_WORKER = 12
+WARN_UNREADABLE = 20  # files named one by one in the scan's warnings; the rest are counted
 Progress = Callable[[str, int, int], None]
 
 
@@ -38,6 +39,7 @@ class Scanned:
     out_of_scope: int = 0
     latest: str | None = None
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
+    unreadable: list[str] = field(default_factory=list)  # "FILE: reason" of each file skipped (ReadStats)
 
     def add(self, info: SessionInfo) -> None:
         if info.skipped:
@@ -85,19 +87,38 @@ def workers_for(total_bytes: int) -> int:
 
 def scan_one(source: Source, agg: Aggregates, *, playbook: str, stats: ReadStats, scope: Scope,
              now: datetime) -> SessionInfo | None:
-    """One session from its file or its store (None: no readable session, or gone since it was listed)."""
+    """One session from its file or its store (None: no readable session, or gone since it was listed).
+
+    A file that cannot be opened (no permission, a directory) or read to its end (an I/O error) is named in
+    `stats.unreadable` and skipped, never the dream's end; one that could not be opened is deferred (read
+    again by the next dream, as a running session is), one that failed midway is not (what was read of it
+    stays counted: reading it again would count that twice)."""
     try:
         f = open_source(source)
     except (KeyError, FileNotFoundError):
         return None
+    except OSError as e:
+        stats.unreadable.append(f"{_where(source)}: {os_reason(e)}")
+        sid = source_id(source)
+        return SessionInfo(sid, sid, None, [], None, deferred=True)
     with f:
-        return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+        try:
+            return scan_stream(f, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+        except OSError as e:
+            stats.unreadable.append(f"{_where(source)}: {os_reason(e)} (while reading it)")
+            return None
+
+
+def _where(source: Source) -> str:
+    return f"session {source.session_id} in {source.url}" if isinstance(source, StoreRef) else os.fspath(source)
 
 
 def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
-               progress: Progress | None = None) -> tuple[Scanned, ReadStats]:
+               progress: Progress | None = None, redaction: Sequence[str] = ()) -> tuple[Scanned, ReadStats]:
     """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
-    the sessions and the read statistics."""
+    the sessions and the read statistics. What the scan keeps of a session is redacted first, with the
+    built-in rules and `redaction` (config `redaction.patterns`): `Aggregates.redact`."""
+    agg.redaction = tuple(redaction)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
     one = executor is not None and executor.workers == 1
     # sizes decide the workers and balance the chunks; one worker told so needs them only for progress
@@ -113,7 +134,7 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                 scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
-        return scanned, stats
+        return _finished(scanned, stats)
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
     chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
@@ -121,7 +142,8 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
     done = 0
     executor = executor or LocalExecutor(workers)
     # the map; results come back in chunk order, so merges are deterministic
-    tasks = [(chunk, playbook, scope, now, known) for chunk in chunks]
+    # the patterns, not a Redactor, travel to the workers (forked processes, Ray tasks): strings pickle
+    tasks = [(chunk, playbook, scope, now, known, agg.redaction) for chunk in chunks]
     for part, part_scanned, part_stats in executor.map(_scan_chunk, tasks):
         agg.merge(part)
         scanned.merge(part_scanned)
@@ -135,7 +157,26 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
             if info.episode in roots:
                 scanned.infos[sid] = replace(info, episode=roots[info.episode])
         scanned.episodes = {roots.get(e, e) for e in scanned.episodes}
+    return _finished(scanned, stats)
+
+
+def _finished(scanned: Scanned, stats: ReadStats) -> tuple[Scanned, ReadStats]:
+    """The scan's result, each file it could not read named in a warning on stderr (the nightly dream goes
+    on without them: docs/reliability.md)."""
+    scanned.unreadable = stats.unreadable
+    for problem in stats.unreadable[:WARN_UNREADABLE]:
+        _warn(f"cannot read {problem}; session skipped")
+    if len(stats.unreadable) > WARN_UNREADABLE:
+        _warn(f"{len(stats.unreadable) - WARN_UNREADABLE} more session files cannot be read; skipped")
     return scanned, stats
+
+
+def _warn(message: str) -> None:
+    """One `warning:` line on stderr (written here, in the main process, for a scan on any executor); a file
+    name's control characters shown as escapes."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
 
 
 def _chunks(files: Sequence[Any], sizes: list[int], target: int) -> list[list[Any]]:
@@ -150,9 +191,9 @@ def _chunks(files: Sequence[Any], sizes: list[int], target: int) -> list[list[An
     return [c for c in chunks if c]
 
 
-def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, known: set[str]
-                ) -> tuple[Aggregates, Scanned, ReadStats]:
-    agg = Aggregates(known=known)  # leads scanned earlier: their sub-agents belong to them
+def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, known: set[str],
+                redaction: tuple[str, ...] = ()) -> tuple[Aggregates, Scanned, ReadStats]:
+    agg = Aggregates(known=known, redaction=redaction)  # leads scanned earlier: their sub-agents belong to them
     stats = ReadStats()
     scanned = Scanned()
     for source in files:

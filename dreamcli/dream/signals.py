@@ -45,7 +45,7 @@ from dreamcli.dream.origins import normalize, product_origin, untrusted_source
 from dreamcli.dream.pairing import succeeded
 from dreamcli.dream.session_state import SessionInfo, SessionState
 from dreamcli.dream.steps import command_of, is_polling, test_name
-from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque
+from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque, word_head
 from dreamcli.numbers import finite
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.words import stems
@@ -222,7 +222,7 @@ def _tool_use(block: Block, seq: int, st: SessionState, agg: Aggregates) -> None
     name = str(block.name or "?")
     tool_input = block.input
     st.n_calls += 1
-    call = Call(name, tool_input, seq, st.n_calls)
+    call = Call(name, tool_input, seq, st.n_calls, agg.redact)
     st.calls[str(block.id)] = call
     seen = st.inputs.get(call.key)
     if seen is None:
@@ -236,8 +236,8 @@ def _tool_use(block: Block, seq: int, st: SessionState, agg: Aggregates) -> None
 
 def _said(text: str, st: SessionState) -> None:
     for err in st.open_errors:
-        if len(err.said) < MAX_SAID:
-            err.said = (err.said + " " + text)[:MAX_SAID]
+        if len(err.said) < MAX_SAID:  # whole words (redacted, before it is cut, where a fix quotes it: pairing)
+            err.said = word_head(err.said + " " + text, MAX_SAID)
 
 
 def _tool_result(block: Block, seq: int, st: SessionState, agg: Aggregates) -> None:
@@ -249,11 +249,12 @@ def _tool_result(block: Block, seq: int, st: SessionState, agg: Aggregates) -> N
     if failed:  # only now is the output decoded
         text, hidden = normalize(content_text(block_output(block)) or st.tool_errors.get(tool_id, "error"))
         st.hidden += hidden
-        template = error_template(text)
+        template = error_template(text, call.targets, agg.redact)  # redacted before it is masked
         sig = f"{call.label}|{template}"
         pat = agg.pattern("error", sig, call.label, template)
-        pat.observe(st.episode, st.sid, st.ts,
-                    {"session_id": st.sid, "seq": seq, "excerpt": excerpt(f"{call.display} -> {text}")})
+        pat.observe(st.episode, st.sid, st.ts, {  # the excerpt (redacted, then cut) only when it is kept
+            "session_id": st.sid, "seq": seq, "excerpt": excerpt(f"{call.display} -> {text}", redact=agg.redact)}
+            if pat.wants_evidence(st.episode) else None)
         pat.provenance(st.taint("network" if call.label in NETWORK else "", "hidden-characters" if hidden else ""))
         cmd = command_of(call.name, call.input)
         test = test_name(text) if cmd is not None and "test" in cmd[:300] else None
@@ -273,6 +274,7 @@ def _user_text(text: str, seq: int, st: SessionState, agg: Aggregates, origin: A
     st.hidden += hidden
     if not _CORRECTION.search(text) or _SCRIPTED.search(text) or product_origin(origin, text) is not None:
         return  # not a correction, a scripted probe, or the product (or a harness) wrote it, not the user
+    text = agg.redact(text)  # before its words become a key and it is cut to excerpts
     words = stems(text)
     if len(words) < 2:
         return
@@ -296,8 +298,8 @@ def _evaluation(event: dict[str, Any], info: SessionInfo) -> None:
     iteration = int(event.get("iteration") or 0)
     prev = info.evaluations.get(outcome)
     if prev is None or iteration >= prev[0]:
-        # keep only what grading needs: the failing criteria (id, reason), not whole verdicts
-        criteria = [{"id": c.get("id"), "passed": False, "reason": c.get("reason")}
+        # keep only what grading needs: the failing criteria (id, reason, the line), not whole verdicts
+        criteria = [{"id": c.get("id"), "passed": False, "reason": c.get("reason"), "seq": event.get("seq")}
                     for c in event.get("criteria") or [] if isinstance(c, dict) and c.get("passed") is False]
         info.evaluations[outcome] = (iteration, event.get("result"), criteria, event.get("ts"))
 

@@ -48,6 +48,7 @@ class Selection:
     last_id: str
     grades_size: int
     offline: bool
+    redaction: tuple[str, ...] = ()  # config `redaction.patterns`: the scan redacts what it keeps with them
 
     def nothing_new(self) -> bool:
         return self.mode == "new" and not self.paths and self.grades_size == self.mark.grades_offset
@@ -105,7 +106,7 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
                      # plain strings for files (a Path per session costs more than needed), store refs as they are
                      paths=[p if isinstance(p, StoreRef) else str(p) for p in files],
                      last_id=max((source_id(p) for p in files), default=""), grades_size=grades_size,
-                     offline=opts.offline or not model_configured())
+                     offline=opts.offline or not model_configured(), redaction=tuple(config.redaction.patterns))
 
 
 def _bucket(ws: Workspace, config: Config) -> Bucket | None:
@@ -142,7 +143,7 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
         pattern.touched = False
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
-                             progress=progress)
+                             progress=progress, redaction=sel.redaction)
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset
     graded, grades_read = grade_join.join(ws, agg, read, offset=offset, include_old=sel.mode == "new", scope=scope,
                                           playbook=sel.name)
@@ -166,7 +167,7 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
     that could become new text (not already live, pending or on hold)."""
     out = Texts(fresh=fresh, ranked=ranked, texts={c.key: offline_text(c) for c in fresh})
     live = {e.id for e in sel.playbook.entries()} if sel.playbook is not None else set()
-    to_write = [c for c in fresh if prior_state(ws, c, found.agg, live)[0] is None]
+    to_write = [c for c in fresh if prior_state(ws, c, found.agg, live)[0] is None and not c.facts.get("conflict")]
     if sel.offline or not to_write:
         return out
     from dreamcli.dream.memory import notes_digest, read_notes
@@ -239,7 +240,7 @@ def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Propos
         "inputs": {"selection": selection_words(opts), "sessions": len(read.ids), "episodes": len(read.episodes),
                    "bytes": found.bytes, "graded": found.graded, "deferred": len(read.deferred),
                    "out_of_scope": read.out_of_scope, "skipped_lines": found.skipped_lines,
-                   "hidden_characters": read.hidden},
+                   "hidden_characters": read.hidden, "unreadable": len(read.unreadable)},
         "flaky": [{"key": c.key, "text": offline_text(c), "test": c.facts.get("test"), "failed": c.support,
                    "retried": c.facts.get("retried", 0), "passed_elsewhere": c.facts.get("passed_elsewhere", 0),
                    "sources": c.sources[:5]} for c in found.flaky],

@@ -4,6 +4,9 @@ step even when it is another command (issue 15): `npm test` failing with ERR_REQ
 
 A failed call and a later successful call serve the same step when (in this order of evidence):
 - they act on the same working files (`targets`);
+- the success runs the failed command again with more: flags, arguments, environment or sudo
+  (`git push` -> `git push --set-upstream origin release`, `psql …` -> `PGPASSFILE=… psql …`), or
+  after other commands (`make build` -> `sudo apt-get install -y libssl-dev && make build`);
 - they share an intent (running tests, installing, building, linting) and a program family
   (npm / npx / node / jest; pip / python -m pip / venv / uv), or the agent's own words between the
   two name the program or a flag of the success;
@@ -82,16 +85,40 @@ def command_of(name: str, tool_input: Any) -> str | None:
     return None
 
 
-class Step:
-    """The step a shell call serves: its intent, program families and distinctive words."""
+def cores(command: str) -> tuple[tuple[str, ...], ...]:
+    """Each part of a shell command as the words it runs: environment assignments, sudo and the like
+    dropped, `cd`/`source`/`export` parts left out (`cd a && X=1 sudo make build` -> (("make", "build"),))."""
+    out = []
+    for segment in _SEGMENT.split(command[:600]):
+        tokens = segment.split()
+        i = 0
+        while i < len(tokens) and (tokens[i] in _SHELLISH or (
+                "=" in tokens[i].split("/")[0] and not tokens[i].startswith(("-", "'", '"')))):
+            if tokens[i] in ("cd", "source", ".", "export", "set"):
+                i = len(tokens)
+            i += 1
+        if i < len(tokens):
+            out.append((tokens[i].rsplit("/", 1)[-1], *tokens[i + 1:]))
+    return tuple(out)
 
-    __slots__ = ("families", "intent", "marks", "programs")
+
+def _reruns(failed: tuple[str, ...], success: tuple[str, ...]) -> bool:
+    """Is `success` the failed command's program run with all its words, and perhaps more?"""
+    return failed[0] == success[0] and set(failed) <= set(success)
+
+
+class Step:
+    """The step a shell call serves: its intents, program families, command parts and distinctive words."""
+
+    __slots__ = ("cores", "families", "intent", "intents", "marks", "programs")
 
     def __init__(self, command: str) -> None:
         self.programs = programs(command)
         self.families = frozenset(FAMILIES.get(p, p) for p in self.programs)
+        self.cores = cores(command)
         low = command.lower()
-        self.intent = next((name for name, rx in _INTENTS if rx.search(low)), None)
+        self.intents = frozenset(name for name, rx in _INTENTS if rx.search(low))
+        self.intent = next((name for name, rx in _INTENTS if name in self.intents), None)
         self.marks = frozenset(m.rstrip("=").lower() for m in _FLAG.findall(command)) | frozenset(
             p.lower() for p in self.programs if len(p) >= 3)
 
@@ -101,10 +128,12 @@ def serves_same_step(failed: Step | None, success: Step | None, said: str) -> bo
     between the two calls, lower-cased."""
     if failed is None or success is None:
         return False
+    if failed.cores and all(any(_reruns(f, s) for s in success.cores) for f in failed.cores):
+        return True  # the same command again, with more flags, arguments or environment, or after a fix
     named = any(m in said for m in success.marks) if said else False
-    if failed.intent is not None and failed.intent == success.intent:
+    if failed.intent is not None and failed.intent in success.intents:
         return bool(failed.families & success.families) or named
-    return named and success.intent in (None, failed.intent) and failed.intent is not None
+    return named and failed.intent is not None and success.intents <= {failed.intent}
 
 
 def reason_in(said: str, step: Step) -> str:

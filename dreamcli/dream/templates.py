@@ -95,23 +95,32 @@ def offline_text(c: Candidate) -> str:
         if f.get("command"):  # a command failed: state the fix as a command, and when to run it
             text = (f"When {_code(f['command'])} fails with {_quote(err)}, run {_code(f['recovery'])} instead; "
                     f"worked in {c.successes} of {_sessions(c.support)}.")
-            if f.get("why"):
-                text += f" Why: {_quote(f['why'].rstrip('.'))}."
         else:
             verb = f"convert it first with {_code(f['recovery'])}" if f.get("file_type") else (
                 f"use {_code(rec_tool)} instead, e.g. {_code(f['recovery'])}" if rec_tool and rec_tool != tool
                 else f"retry as {_code(f['recovery'])}")
             text = (f"When {_code(tool)} fails{where} with {_quote(err)}, {verb}; "
                     f"worked in {c.successes} of {_sessions(c.support)}.")
+        if f.get("why"):  # the agent's own reason, whether or not the failing command was the same each time
+            text += f" Why: {_quote(f['why'].rstrip('.'))}."
         alts = f.get("alternatives") or []
         if alts:
             text += " Also worked: " + ", ".join(f"{_code(a['example'])} ({_sessions(a['sessions'])})"
                                                  for a in alts) + "."
         return text
     if kind == "tool_error":
-        return (f"{_code(f.get('command') or tool_name(f['tool']))} keeps failing with {_quote(readable(f['error']))} "
-                f"({_sessions(c.support)}) and no retry fixed it; check its input first or report the problem "
-                f"early instead of retrying.")
+        head = f"{_code(f.get('command') or tool_name(f['tool']))} keeps failing with {_quote(readable(f['error']))}"
+        if f.get("fixed"):  # a later call did fix it, in too few sessions to recommend it
+            fix = f" (e.g. {_code(f['fix_example'])})" if f.get("fix_example") else ""
+            return (f"{head} ({_sessions(c.support)}); a later call fixed it in only {f['fixed']} of them{fix}; "
+                    f"check its input first or report the problem early instead of retrying.")
+        return (f"{head} ({_sessions(c.support)}) and no retry fixed it; check its input first or report the "
+                f"problem early instead of retrying.")
+    if kind == "correction" and f.get("conflict"):
+        sides = " and ".join(f"{_sessions(x['sessions'])} {_quote(imperative(x['variants'] or [x['text']], x['text']))}"
+                             for x in f["conflict"])
+        return (f"Conflicting corrections, neither proposed: users asked for opposite things ({sides}); "
+                f"settle which one holds and add it by hand.")
     if kind == "correction":
         text = imperative(f.get("variants") or [f["text"]], f["text"])
         wordings = f.get("wordings") or 1
@@ -127,8 +136,13 @@ def offline_text(c: Candidate) -> str:
         return (f"{_code(f.get('command') or tool_name(f['tool']))}{test} is flaky: {' and '.join(how)}; it failed "
                 f"with {_quote(readable(f['error']))} in {_sessions(f['failed'])}.")
     if kind == "criterion":
-        text = (f"Before finishing a {_code(f['outcome'])} run, check the {_code(f['criterion'])} criterion: it "
-                f"failed in {f['failed']} of {f['graded']} graded runs")
+        failed = f"failed in {f['failed']} of {f['graded']} graded runs"
+        example = f", e.g. {_quote(f['reason'])}" if f.get("reason") else ""
+        if f.get("description"):  # what a passing run does, in the outcome spec's words
+            what = f["description"].strip().rstrip(".")
+            return (f"Before finishing a {_code(f['outcome'])} run, make sure: {what}. (Criterion "
+                    f"{_code(f['criterion'])}; it {failed}{example}.)")
+        text = f"Before finishing a {_code(f['outcome'])} run, check the {_code(f['criterion'])} criterion: it {failed}"
         return text + (f" (e.g. {_quote(f['reason'])})." if f.get("reason") else ".")
     if kind == "loop":
         return (f"Don't repeat an identical call: {_code(f['example'])} ran three or more times with the same "

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 MAX_TEMPLATE = 200
+MAX_LINE = 4096  # characters of an error's message line that are redacted, masked and templated
+Redact = Callable[[str], str]  # a redactor's `redact_text` (dreamcli.redaction), for text the dream keeps
 
 _TRACEBACK = "Traceback (most recent call last)"
 _QUOTED = re.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"|`[^`\n]{1,200}`")
 _ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                  r"[0-9a-fA-F]{12}\b|\btoolu_[A-Za-z0-9]+\b")
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
-_FILE = re.compile(r"(?<![\w<])(?:[\w.~*-]*/)*[\w*][\w.*-]*\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?\b")
+# a file name (backslash-escaped spaces included), never a dotted module name (`django.db.utils.Error`)
+_FILE = re.compile(r"(?<![\w<.\\])(?:(?:[\w.~*-]|\\ )*/)*[\w*](?:[\w.*-]|\\ )*\.([A-Za-z][A-Za-z0-9]{0,5})"
+                   r"(?:\.(gz|bz2|xz|zst))?\b(?!\.\w)")
 _PATH = re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.*-]+)+/?|\b[\w.-]+/(?:[\w.*-]+/?)*")
 # numbers that vary (30s, 4Gi, 95%), not those that name something: UTF-8, x86-64, ES2022
 _NUMBER = re.compile(r"(?<![\w<])(?<![A-Za-z]-)[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]{1,3})?(?![\w>])")
@@ -67,7 +72,19 @@ def mask(text: str) -> str:
     if _DIGIT.search(s):
         s = _NUMBER.sub("<n>", s)
     s = _SPACE.sub(" ", s).strip()
-    return s[:MAX_TEMPLATE]
+    return s[:_cut_at(s, MAX_TEMPLATE)]
+
+
+def _cut_at(text: str, limit: int) -> int:
+    """Where to cut `text` to at most `limit` characters: before a redaction marker the limit would cut."""
+    if len(text) <= limit:
+        return limit
+    start = text.rfind("[REDACTED", max(0, limit - 60), limit)
+    if start < 0:
+        start = text.rfind("[", max(0, limit - 9), limit)  # `[REDAC` cut inside the word
+        if start < 0 or not text.startswith("[REDACTED", start):
+            return limit
+    return start if text.find("]", start, limit) < 0 else limit
 
 
 _PLACEHOLDER = re.compile(r"^[\w:.-]+\(|\[REDACTED[^\]]*\]|<[a-z.]+>|\b(?:sha|len|id|hash)=\S+|\b[0-9a-f]{7,}\b"
@@ -81,8 +98,40 @@ def opaque(text: str) -> bool:
     return len(re.findall(r"[A-Za-z]{3,}", rest)) <= 1
 
 
-def error_template(text: str) -> str:
-    return mask(message_line(text))
+def error_template(text: str, names: frozenset[str] = frozenset(), redact: Redact | None = None) -> str:
+    """The masked message line of an error, redacted first (a masked or cut secret no longer matches its
+    rule); `names` are the call's targets, so that a file name with spaces (`Master Services Agreement.doc`)
+    is masked whole, as `<file.doc>`, not as its last word."""
+    line = message_line(text)
+    if redact is not None:
+        line = redacted_head(line, MAX_LINE, redact)
+    for name in sorted((n for n in names if " " in n and n in line), key=len, reverse=True):
+        line = line.replace(name, _placeholder(name))
+    return mask(line)
+
+
+def _placeholder(name: str) -> str:
+    """`<file.doc>` for a file name, `<path>` for anything else (a directory)."""
+    m = _FILE_END.search(name)
+    return f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>" if m else "<path>"
+
+
+_FILE_END = re.compile(r"\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?$")
+
+
+def redacted_head(text: str, limit: int, redact: Redact) -> str:
+    """`text` redacted, when longer than `limit` only its head: the words before the limit, never the word
+    the limit cuts (a secret cut in two no longer matches its rule); a text with no space before the limit is
+    redacted whole. Redacting only what is kept keeps the scan cheap (not every line of a session)."""
+    head = word_head(text, limit)
+    return redact(head) if head or not text else redact(text)
+
+
+def word_head(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, without the word the limit cuts ("" for one long word)."""
+    if len(text) <= limit or text[limit].isspace():
+        return text[:limit]
+    return text[:max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit), text.rfind("\t", 0, limit), 0)]
 
 
 def content_text(content: Any) -> str:
@@ -126,24 +175,32 @@ def tool_label(name: str, tool_input: Any) -> str:
     return name
 
 
-def call_display(name: str, tool_input: Any) -> str:
-    """A short, readable form of a call: the command for shell tools, else `tool(key=value, ...)`."""
+def call_display(name: str, tool_input: Any, redact: Redact | None = None) -> str:
+    """A short, readable form of a call: the command for shell tools, else `tool(key=value, ...)`; with
+    `redact`, each part is redacted before it is cut."""
     try:
-        return _display(name, tool_input)
+        return _display(name, tool_input, redact or _same)
     except RecursionError:  # an input nested deeper than str() or json can walk
         return f"{name}(…)"
 
 
-def _display(name: str, tool_input: Any) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+def _display(name: str, tool_input: Any, redact: Redact) -> str:
     if isinstance(tool_input, dict):
         cmd = tool_input.get("command") or tool_input.get("cmd")
         if name in ("bash", "shell", "Bash", "exec_command") and isinstance(cmd, str | list):
-            return (cmd if isinstance(cmd, str) else " ".join(map(str, cmd)))[:200]
+            shown = redacted_head(cmd if isinstance(cmd, str) else " ".join(map(str, cmd)), 1000, redact)
+            return shown[:_cut_at(shown, 200)]
         parts = []
         for k, v in list(tool_input.items())[:3]:
-            if isinstance(v, str) and len(v) > 60:
-                v = v[:57] + "..."
-            parts.append(f"{k}={v}" if isinstance(v, str) else f"{k}={json.dumps(v)[:40]}")
+            if isinstance(v, str):  # the key too: `password=...`
+                part = redacted_head(f"{k}={v}", len(k) + 301, redact)
+                parts.append(part[:len(k) + 58] + "..." if len(part) > len(k) + 61 else part)
+            else:
+                parts.append(f"{k}={redacted_head(json.dumps(v), 400, redact)[:40]}")
         return f"{name}({', '.join(parts)})"
     return name
 
@@ -186,9 +243,42 @@ def targets(name: str, tool_input: Any) -> frozenset[str]:
     return _expand(tuple(raw))
 
 
+# a quoted argument, or a word with backslash-escaped spaces (`Master\ Services\ Agreement.doc`)
+_SPACED = re.compile(r"(?<![\w\\])(?:\"([^\"\n$`]{3,300})\"|'([^'\n]{3,300})')"
+                     r"|(?<![^\s=])(?:[^\s\"'\\;&|<>]|\\.)*\\ (?:[^\s\"'\\;&|<>]|\\.)*")
+_SCRIPT_OPTION = re.compile(r"\s-\w*c\s*$")  # `bash -c "..."`, `sh -lc '...'`: the quoted text is a command
+_UNESCAPE = re.compile(r"\\(.)")
+
+
 @lru_cache(maxsize=4096)
 def _command_tokens(command: str) -> tuple[str, ...]:
-    return tuple(_TARGET_TOKEN.findall(command))
+    """The paths and file names in a command; a quoted or backslash-escaped name with spaces is one."""
+    if '"' not in command and "'" not in command and "\\ " not in command:
+        return tuple(_TARGET_TOKEN.findall(command))
+    names: list[str] = []
+
+    def one_name(m: re.Match[str]) -> str:
+        quoted = m.group(1) or m.group(2)
+        if quoted is not None and _SCRIPT_OPTION.search(command, max(0, m.start() - 12), m.start()):
+            return m.group(0)
+        name = quoted if quoted is not None else _UNESCAPE.sub(r"\1", m.group(0))
+        if not spaced_name(name):
+            return m.group(0)
+        names.append(name)
+        return " "
+    rest = _SPACED.sub(one_name, command)
+    return (*names, *_TARGET_TOKEN.findall(rest))
+
+
+def spaced_name(text: str) -> bool:
+    """Is `text` one file name with spaces (`Lease - Initech.doc`, `~/My Files/a b.pdf`): it ends in an
+    extension (or starts as a path), and no word before is an option or a file (`python x.py -o out.txt`) nor
+    is it an expression (`s/a b/c/`)."""
+    words = text.split()
+    if len(words) < 2 or words[-1][0] == "-" or any(
+            (w[0] == "-" and len(w) > 1) or _FILE_END.search(w) for w in words[:-1]):
+        return False
+    return _FILE_END.search(words[-1]) is not None or text.startswith(("/", "~/", "./", "../"))
 
 
 @lru_cache(maxsize=4096)
@@ -208,20 +298,67 @@ def _expand(raw: tuple[str, ...]) -> frozenset[str]:
 
 
 def generic_display(display: str, target_names: frozenset[str]) -> str:
-    """`unzip -p msa-x.docx word/...` -> `unzip -p FILE.docx word/...` for the files the error was about."""
+    """`unzip -p msa-x.docx word/...` -> `unzip -p FILE.docx word/...` for the files the error was about: the
+    documents that vary between sessions, never the program run or the script an interpreter runs
+    (`python manage.py`, `./ci/check.sh`): the command must stay one that can be run."""
     out = display
-    for t in sorted(target_names, key=len, reverse=True):
-        base = t.rsplit("/", 1)[-1]
-        if "." in base and "*" not in base and base in out:
-            ext = base.split(".", 1)[1]
-            out = out.replace(base, f"FILE.{ext}")
+    run = _programs(display)
+    for base in sorted({t.rsplit("/", 1)[-1] for t in target_names}, key=len, reverse=True):
+        last = base.rsplit(" ", 1)[-1]
+        if "." not in last[1:] or "*" in base or base in run or base[0] == ".":  # a dotfile (~/.pgpass) stays
+            continue
+        ext = last.split(".", 1)[1]
+        for form in (base, base.replace(" ", "\\ ")) if " " in base else (base,):
+            if form in out:
+                out = out.replace(form, f"FILE.{ext}")
     return out
 
 
-def excerpt(text: str, limit: int = 160) -> str:
+_INTERPRETER = re.compile(r"(?:python|pypy)[\d.]*|bash|sh|zsh|dash|ksh|node(?:js)?|ruby|perl|php|Rscript|deno|bun|"
+                          r"tsx|ts-node|lua|pwsh|source|\.")
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_INLINE = frozenset({"-m", "-c", "-e", "-r", "-p", "--eval", "--print"})  # python -m module, node -e code, ...
+_SEGMENT = re.compile(r"&&|\|\||[;|&()]|\$\(|`")
+
+
+@lru_cache(maxsize=4096)
+def _programs(command: str) -> frozenset[str]:
+    """The base names of what a command runs: each segment's program, and the script after an interpreter
+    (`python manage.py migrate` -> manage.py; `python -m pytest` and `bash -c '...'` run no script file)."""
+    run: set[str] = set()
+    for segment in _SEGMENT.split(command) if _SEGMENT.search(command) else (command,):
+        words = iter(segment.split())  # read up to the program (and its script) only
+        for word in words:
+            w = word.strip("'\"")
+            if not w or w in _SKIP_WORDS or ("=" in w.split("/")[0] and w[0] != "-"):
+                continue  # sudo, env, VAR=value
+            program = w.rsplit("/", 1)[-1]
+            run.add(program)
+            if _INTERPRETER.fullmatch(program):
+                for arg in words:
+                    if _inline(program, arg):
+                        break  # a module or inline code, no script file
+                    if arg[0] != "-" and arg != "run":  # `deno run x.ts`, `bun run x.ts`
+                        run.add(arg.strip("'\"").rsplit("/", 1)[-1])
+                        break
+            break
+    return frozenset(run)
+
+
+def _inline(program: str, arg: str) -> bool:
+    """`python -m`, `node -e`, `bash -c` / `sh -lc`: what follows is a module or code, not a script file."""
+    if program in _SHELLS:
+        return arg[:1] == "-" and arg[:2] != "--" and "c" in arg
+    return arg in _INLINE
+
+
+def excerpt(text: str, limit: int = 160, redact: Redact | None = None) -> str:
+    """`text` on one line, cut to `limit` characters; with `redact`, redacted before it is cut."""
+    if redact is not None:
+        text = redacted_head(text, 8 * limit, redact)
     if len(text) > 8 * limit:  # a long output: collapsing a head that already overflows gives the same excerpt
         head = _SPACE.sub(" ", text[: 4 * limit]).lstrip()
         if len(head.rstrip()) > limit:
-            return head[: limit - 1] + "…"
+            return head[: _cut_at(head, limit - 1)] + "…"
     one = _SPACE.sub(" ", text).strip()
-    return one if len(one) <= limit else one[: limit - 1] + "…"
+    return one if len(one) <= limit else one[: _cut_at(one, limit - 1)] + "…"

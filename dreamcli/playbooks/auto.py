@@ -47,5 +47,5 @@ def held_for_lift_message(dream_id: str, held: list[dict[str, str]]) -> str | No
     n = len(held)
     first = held[0]
     return (f"not auto-approved: approval.require_lift holds {n} entr{'y' if n == 1 else 'ies'} until a pilot "
-            f"shows a lift above 0 ({first['entry_id']}: {first['reason']}); "
+            f"measures a lift whose interval reaches above 0 ({first['entry_id']}: {first['reason']}); "
             f"{'it stays' if n == 1 else 'they stay'} pending: dreamcli pilot TASK.yaml --proposal {dream_id}")

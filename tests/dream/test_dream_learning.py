@@ -47,7 +47,9 @@ def test_a_fix_that_is_another_command_is_stated_as_a_fix(tmp_path: Path, seed: 
     assert "pip install -r" in venv and VENV_FIX.split(" && ")[0] in venv
     assert not any("no retry fixed it" in (op.text or "") for op in result.operations)
     esm_op = next(op for op in result.operations if "npm test" in (op.text or ""))
-    assert all("ERR_REQUIRE_ESM" in ev.excerpt or "npm test" in ev.excerpt for ev in esm_op.evidence)
+    assert all("ERR_REQUIRE_ESM" in ev.excerpt or "npm test" in ev.excerpt or ev.excerpt == f"the fix: {ESM_FIX}"
+               for ev in esm_op.evidence)
+    assert [ev.excerpt for ev in esm_op.evidence].count(f"the fix: {ESM_FIX}") == 1  # the fix's own line
     assert set(esm_op.metadata.sources) == set(b.planted["esm-fix"])
 
 

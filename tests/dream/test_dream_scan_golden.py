@@ -19,7 +19,17 @@ purpose each time the scan was meant to read differently:
 - the proposal (not the scan state) changed once for a defect it recorded: it merged
   `/memories/medical/med-list-is-stale.md` into `/memories/medical-summary/medication-lists.md` and
   also retired `medication-lists.md` (approving both deleted every copy); a merge target is never
-  retired in the same dream now, so that one `retire` operation is gone and nothing else changed."""
+  retired in the same dream now, so that one `retire` operation is gone and nothing else changed;
+- the script an interpreter runs is no longer made generic like the documents the error was about: the
+  examples `python /workspace/FILE.py` and `python FILE.py exports/FILE.csv` (and the entry built on the
+  latter) read `python /workspace/number_generator.py` and `python load.py exports/FILE.csv`, a command
+  that can be run (review-dream defect 7); nothing else changed;
+- a recovery keeps the line of the call that fixed the error (up to 3, one per episode) and a run's
+  failing criteria the line of their `outcome.evaluation` (review-dream defects 8 and 9): in the
+  proposal, each of the 6 workaround entries gets one more evidence item, "the fix: …" with its
+  session and line, right after the failure of the same session; nothing else changed;
+- dream.json's `inputs` counts the session files skipped as unreadable (`"unreadable": 0` here);
+  nothing else changed."""
 
 from __future__ import annotations
 
@@ -43,8 +53,8 @@ from dreamcli.workspace.home import Workspace
 
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-EXPECTED = {"state": "c51f0cbdb5c02730e012dea1a842656c054ca6e52833a771c3ef613b54878222",
-            "proposal": "6a363e98546906bc18386dbad72f453f0fa4eca2d179d5a78327ba2066ccd10c",
+EXPECTED = {"state": "a821e6551c1e757da1d86be126857435b9f1b95455bbae36ca53d0d1061d582e",
+            "proposal": "e1c0f97074ae9d6178fc0b6fd0b11888666731d36f854bc13ab77592a00af2ea",
             "lines": 2212, "bytes": 948409}
 
 

@@ -41,7 +41,8 @@ def test_entries_without_a_pilot_stay_pending_and_the_dream_exits_0(demo: Path) 
     assert set(held) | set(auto["approved"]) | set(auto["held_for_review"]) == set(ops)
     lines = [line for line in r.stderr.splitlines() if "not auto-approved" in line]
     assert lines == [f"warning: not auto-approved: approval.require_lift holds {len(held)} entries until a pilot "
-                     f"shows a lift above 0 ({held[0]}: it has never been piloted); they stay pending: dreamcli "
+                     f"measures a lift whose interval reaches above 0 ({held[0]}: it has never been piloted); "
+                     "they stay pending: dreamcli "
                      f"pilot TASK.yaml --proposal {data['dream_id']}"]
     assert not (demo / "playbooks" / "default.md").exists()  # nothing live without a measured lift
     dream = json.loads((demo / "dreams" / data["dream_id"] / "dream.json").read_text())
@@ -75,5 +76,6 @@ def test_without_the_policy_everything_unblocked_is_approved(demo: Path) -> None
 def test_the_message_counts_and_names_the_first() -> None:
     assert held_for_lift_message("D1", []) is None
     one = held_for_lift_message("D1", [{"entry_id": "pb-1", "reason": "why"}])
-    assert one == ("not auto-approved: approval.require_lift holds 1 entry until a pilot shows a lift above 0 "
+    assert one == ("not auto-approved: approval.require_lift holds 1 entry until a pilot measures a lift whose "
+                   "interval reaches above 0 "
                    "(pb-1: why); it stays pending: dreamcli pilot TASK.yaml --proposal D1")

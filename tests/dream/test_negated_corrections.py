@@ -1,0 +1,94 @@
+"""Opposite user corrections ("always cite the page number" / "don't cite the page number") are never
+one entry: a negation splits them, the opposite wording is never support or evidence, and when both
+recur neither is proposed; the report lists the conflict under "Not proposed" (review-dream defect 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dreamcli.config import Config
+from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.candidates import build_candidates, cluster
+from dreamcli.dream.engine import DreamOptions, run_dream
+from dreamcli.dream.polarity import opposed, polarity
+from dreamcli.sessions.writer import SessionWriter
+from dreamcli.words import stems
+from dreamcli.workspace.home import Workspace
+
+ALWAYS = ["No, always cite the page number for each clause.", "Always cite the page number, please.",
+          "Again, cite the page number for every clause."]
+NEVER = ["Don't cite the page number for each clause; cite the section number.",
+         "Never cite the page number, cite the section.",
+         "No page numbers please, cite the section number for every clause."]
+
+
+def _session(ws: Workspace, correction: str) -> None:
+    w = SessionWriter(ws)
+    w.start(task={"name": "contract-review", "prompt": "List the clauses."}, model=None, workdir=None)
+    w.message("user", [{"type": "text", "text": "List the clauses."}])
+    w.message("assistant", [{"type": "text", "text": "Clause 1 (p. 3) ..."}])
+    w.message("user", [{"type": "text", "text": correction}])
+    w.message("assistant", [{"type": "text", "text": "Done."}])
+    w.end("completed", totals={"cost_usd": 0.01})
+
+
+def _dream(ws: Workspace) -> tuple[list[str], str]:
+    result = run_dream(ws, Config(), DreamOptions(offline=True))
+    return [op.text or "" for op in result.operations if op.op == "add"], result.report
+
+
+def test_opposite_corrections_that_both_recur_are_reported_not_proposed(tmp_path: Path) -> None:
+    ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
+    for text in ALWAYS + NEVER:
+        _session(ws, text)
+    texts, report = _dream(ws)
+    assert not [t for t in texts if "page number" in t]  # neither side becomes an entry
+    not_proposed = report.split("## Not proposed", 1)[1]
+    assert "Conflicting corrections, neither proposed" in not_proposed
+    assert "3 sessions \"Always cite the page number for each clause.\"" in not_proposed
+    assert "Don't cite the page number" in not_proposed or "Never cite the page number" in not_proposed
+
+
+def test_an_opposite_wording_is_never_support_or_evidence(tmp_path: Path) -> None:
+    ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
+    for text in [*ALWAYS, NEVER[0]]:  # the opposite said once: not a conflict, but not support either
+        _session(ws, text)
+    result = run_dream(ws, Config(), DreamOptions(offline=True))
+    (op,) = [op for op in result.operations if op.op == "add" and op.kind == "correction"]
+    assert op.support.sessions == 3 and "3 sessions" in (op.text or "")
+    assert not any("Don't" in e.excerpt for e in op.evidence)
+
+
+def _correction(agg: Aggregates, text: str, episode: str) -> None:
+    pat = agg.pattern("correction", " ".join(sorted(stems(text))), "user", text)
+    pat.observe(episode, episode, "2026-10-01T00:00:00Z", {"session_id": episode, "seq": 3, "excerpt": text})
+    pat.example(text)
+
+
+def test_cluster_splits_on_negation_and_keeps_agreeing_wordings_together() -> None:
+    agg = Aggregates()
+    for i, text in enumerate(ALWAYS + NEVER):
+        _correction(agg, text, f"s{i}")
+    groups = cluster(p for p in agg.patterns.values())
+    for g in groups:
+        said = [next(iter(p.examples)) for p in g]
+        assert not (set(said) & set(ALWAYS) and set(said) & set(NEVER)), said
+    (c,) = [c for c in build_candidates(agg, min_support=2, new_episodes=set()) if c.kind == "correction"]
+    assert c.facts.get("conflict") and sorted(x["sessions"] for x in c.facts["conflict"]) == [3, 3]
+
+
+def test_polarity_tells_a_prohibition_from_a_contrast_a_complaint_and_a_double_negative() -> None:
+    always = polarity("Always cite the page number for each clause.")
+    assert opposed(always, polarity("Don't cite the page number; cite the section number."))
+    assert opposed(always, polarity("Cite section numbers, not page numbers."))
+    assert opposed(polarity("Use pathlib for paths instead of os.path."), polarity("Use os.path, not pathlib."))
+    # the same request in other words
+    assert not opposed(polarity("Cite section numbers, not page numbers."),
+                       polarity("Don't cite page numbers; cite the section number."))
+    assert not opposed(polarity("Use pathlib instead of os.path."), polarity("Prefer pathlib over os.path."))
+    assert not opposed(polarity("Cite clauses by section number, not by page: page numbers change."),
+                       polarity("Cite each clause by its section number, not by the page it is on."))
+    # a complaint, "not just" and a double negative ask for the thing
+    assert not opposed(always, polarity("You did not cite the page number."))
+    assert not opposed(always, polarity("Please cite the page number too, not just the clause title."))
+    assert not opposed(always, polarity("Don't forget to cite the page number."))
