@@ -17,8 +17,11 @@ from dreamcli.cloud.client import cloud_error
 from dreamcli.cloud.state import (
     Known,
     StoreState,
+    both,
+    case_key,
     check_store_id,
     load_state,
+    lone_surrogate,
     mirror_file,
     save_state,
     shown,
@@ -98,7 +101,9 @@ def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
                else "no path" if not isinstance(path, str) or not path
                else "no content_sha256" if not isinstance(sha, str) or not _SHA256.fullmatch(sha)
                else "a version id that is not a string" if not isinstance(m.get("memory_version_id"), str | None)
-               else "content that is not a string" if not isinstance(m.get("content"), str | None) else None)
+               else "content that is not a string" if not isinstance(m.get("content"), str | None)
+               else f"content with {lone_surrogate(m['content'])}" if lone_surrogate(m.get("content") or "")
+               else None)
     if problem is not None:
         where = f" at {shown(path)}" if isinstance(path, str) and path else ""
         raise UsageError(f"memory store {store_id}: {name}{where} has {problem}; nothing pulled")
@@ -107,23 +112,28 @@ def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
 
 def check_listing(ws: Workspace, store_id: str, memories: dict[str, CloudMemory]) -> dict[str, Path]:
     """Where each memory goes in the mirror, after checking the whole listing: a path that leaves the
-    mirror, two paths that are one file (`/a.md` and `/a.md/`), a file that another memory needs as a
-    directory, a name too long for the file system. Any of them is one line naming the memory (exit 2),
-    before anything is written."""
+    mirror, two paths that are one file (`/a.md` and `/a.md/`, or `/A.md` and `/a.md` on a file system
+    that ignores case, like macOS and Windows), a file that another memory needs as a directory, a name
+    too long for the file system. Any of them is one line naming the memory (exit 2), before anything is
+    written."""
     root = ws.memories_root(check_store_id(store_id))
     targets: dict[str, Path] = {}
-    owner: dict[Path, str] = {}
+    owner: dict[str, str] = {}  # the file's place in the mirror, case ignored -> memory path
     for path in sorted(memories):
         target = _target(ws, store_id, path, memories[path].memory_id)
-        if target in owner:
-            raise UsageError(f"memory store {store_id}: memories {shown(owner[target])} and {shown(path)} are the "
-                             "same file in the mirror; nothing pulled")
-        owner[target] = path
+        key = case_key(target.relative_to(root).as_posix())
+        if key in owner:
+            other = owner[key]
+            same = "are the same file in the mirror" if targets[other] == target else (
+                "differ only in case or Unicode normalisation: one file on macOS and Windows")
+            raise UsageError(f"memory store {store_id}: memories {both(other, path)} {same}; nothing pulled")
+        owner[key] = path
         targets[path] = target
     for path, target in targets.items():
         for parent in target.relative_to(root).parents:
-            if root / parent in owner:
-                raise UsageError(f"memory store {store_id}: memory {shown(owner[root / parent])} is a file and "
+            file = owner.get(case_key(parent.as_posix()))
+            if file is not None:
+                raise UsageError(f"memory store {store_id}: memory {shown(file)} is a file and "
                                  f"memory {shown(path)} needs it as a directory; nothing pulled")
     return targets
 
@@ -169,7 +179,7 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
     targets = check_listing(ws, store_id, memories)
     redactor = workspace_redactor(ws.config_path)
     old = load_state(ws, store_id)
-    state = StoreState(store_id)
+    state = StoreState(store_id, pushed=set(old.pushed))  # what earlier pushes sent stays sent: never again
     for path in sorted(set(old.memories) - set(memories)):  # first, so a new memory may take its place
         with contextlib.suppress(OSError, ValueError, UsageError):
             os.unlink(mirror_file(ws, store_id, path))

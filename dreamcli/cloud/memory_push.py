@@ -17,7 +17,17 @@ from dreamcli.audit import append_audit, current_actor
 from dreamcli.cloud.approved import Wanted, approved_dream_entries, cloud_dream_ids, playbook_files, playbook_prefix
 from dreamcli.cloud.client import cloud_error, is_conflict
 from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
-from dreamcli.cloud.state import Known, check_store_id, load_state, save_state, sha256_text
+from dreamcli.cloud.state import (
+    Known,
+    both,
+    case_key,
+    check_store_id,
+    load_state,
+    lone_surrogate,
+    save_state,
+    sha256_text,
+    shown,
+)
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import UsageError
 from dreamcli.playbooks import list_playbook_names
@@ -109,6 +119,7 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
     for path in cloud if owned else ():  # a section the playbook no longer has
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
+    check_wanted(store_id, final, cloud)
     result = PushResult(store_id, playbook, dry_run=True)
     for path, w in sorted(final.items()):
         now = cloud.get(path)
@@ -126,7 +137,32 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         else:
             change = Change("update", path, w.source, w.content, str(now["id"]), expected, now["content_sha256"])
         result.changes.append(change)
+    result.changes = _ordered(result.changes)
     return result, wanted
+
+
+def _from(source: str) -> str:
+    kind, _, rest = source.partition(":")
+    dream, _, entry = rest.partition(":")
+    return f"playbook {rest!r}" if kind == "playbook" else f"approved entry {entry} of cloud-dream proposal {dream}"
+
+
+def check_wanted(store_id: str, final: dict[str, Wanted], cloud: dict[str, Any]) -> None:
+    """Refuse the whole push, before anything is sent (one line, exit 2): content or a path UTF-8 cannot
+    encode (a lone surrogate), or a memory this push creates whose path differs only in case from
+    another memory the store would hold (they would be one file in the mirror on macOS and Windows)."""
+    for path, w in sorted(final.items()):
+        problem = lone_surrogate(path) or lone_surrogate(w.content or "")
+        if problem is not None:
+            where = "its path" if lone_surrogate(path) else "its content"
+            raise UsageError(f"{_from(w.source)} for memory {shown(path)}: {where} has {problem}; nothing pushed")
+    seen = {case_key(p): p for p in sorted(cloud, reverse=True) if p not in final or final[p].content is not None}
+    for path in sorted(p for p, w in final.items() if w.content is not None and p not in cloud):
+        other = seen.setdefault(case_key(path), path)
+        if other != path:
+            raise UsageError(f"memory store {store_id}: memories {both(other, path)} differ only in case or Unicode "
+                             f"normalisation (one file on macOS and Windows), and this push would create "
+                             f"{shown(path)} ({_from(final[path].source)}); nothing pushed")
 
 
 def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: bool = False,
@@ -143,6 +179,11 @@ def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: b
             for n, change in enumerate(result.changes, 1):
                 if progress is not None:
                     progress(f"{change.op} {change.path} ({n}/{len(result.changes)})")
+                twin = _undeleted_twin(change, result.changes)
+                if twin is not None:
+                    _conflict(client, store_id, change, result, f"{twin}, whose path differs only in case, was not "
+                              "deleted: both would be one file on macOS and Windows")
+                    continue
                 _send(client, store_id, change, state, result)
             finished = True
         finally:  # what reached the cloud is in the state and the audit, also when a later call failed
@@ -150,6 +191,21 @@ def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: b
                 c.cloud_content = redact(c.cloud_content) if c.cloud_content is not None else None
             _record(ws, state, result, wanted, actor, finished)
         return result
+
+
+def _ordered(changes: list[Change]) -> list[Change]:
+    """A delete that makes room for a create whose path differs from it only in case goes first."""
+    creates = {case_key(c.path) for c in changes if c.op == "create"}
+    return sorted(changes, key=lambda c: (not (c.op == "delete" and case_key(c.path) in creates), c.path))
+
+
+def _undeleted_twin(change: Change, changes: list[Change]) -> str | None:
+    """For a create: a memory differing from it only in case whose delete did not go through."""
+    if change.op != "create":
+        return None
+    key = case_key(change.path)
+    return next((c.path for c in changes if c.op == "delete" and c.status != "done" and c.path != change.path
+                 and case_key(c.path) == key), None)
 
 
 def _record(ws: Workspace, state: Any, result: PushResult, wanted: list[Wanted], actor: str | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,6 +19,7 @@ from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
 _STORE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def valid_cloud_id(value: Any) -> bool:
@@ -41,6 +43,31 @@ def check_store_id(store_id: str) -> str:
 def sha256_text(text: str) -> str:
     """The API's `content_sha256`: SHA-256 of the UTF-8 bytes, 64 lowercase hex characters."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Where `text` holds a lone surrogate (`"\\ud800"`, which a JSON string may carry but UTF-8 cannot
+    encode), as words for a message; None when it is text UTF-8 can hold."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"a lone surrogate ({found.group()!r} at character {found.start()}), which is not UTF-8 text"
+
+
+def case_key(path: str) -> str:
+    """What is left of a path on a case-insensitive file system (macOS, Windows): each character
+    case-folded where that keeps it one character (`A` and `a` are one name, `ß` and `ss` are not), and
+    Unicode normalisation ignored (`é` composed or not is one name on macOS)."""
+    def fold(c: str) -> str:
+        return next((f for f in (c.casefold(), c.lower()) if len(f) == 1), c)
+
+    return unicodedata.normalize("NFC", "".join(fold(c) for c in unicodedata.normalize("NFD", path)))
+
+
+def both(a: str, b: str) -> str:
+    """Two paths for a message; escaped (`'/cafe\\u0301.md'`) when they would look the same."""
+    same = unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+    return f"{ascii(a) if same else shown(a)} and {ascii(b) if same else shown(b)}"
 
 
 def cloud_to_tool_path(path: str) -> str:
