@@ -187,17 +187,19 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
 def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, config: Config,
                opts: DreamOptions) -> tuple[Curated, list[Operation]]:
     """Playbook operations (dedupe, counts, retire, merge, budget) and memory operations."""
+    # an entry "stopped recurring" only on evidence from every session, as a memory note is stale (below):
+    # an explicit selection (--since/--session/--task) read a part, and proposes no stale retirement
+    whole = sel.mode != "explicit"
     curated = curate(ws, sel.playbook, texts.fresh, texts.texts, found.agg, token_budget=config.dream.token_budget,
                      extra_ops=texts.extra_ops, name=sel.name, latest=found.read.latest,
-                     sessions_read=len(found.read.ids))
+                     sessions_read=len(found.read.ids) if whole else 0)
     curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in texts.skipped)
     if not found.read.ids:  # no session read (a misspelt --task): nothing to propose for the store either
         return curated, curated.operations
     reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
     # a note is stale only on evidence from every session: the new ones on top of the stored patterns,
     # or --all; an explicit selection (--since/--session/--task) saw a part and would call used notes unused
-    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference,
-                                        judge_stale=sel.mode != "explicit")
+    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference, judge_stale=whole)
     return curated, curated.operations + mem_ops
 
 

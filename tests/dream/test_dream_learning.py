@@ -292,3 +292,26 @@ def test_with_a_model_entries_keep_evidence_taint_and_lint_and_input_stays_compa
     assert [op.taint for op in adds if op.taint] == [["imported-transcript"]]
     assert "evil.example" not in json.dumps([op.to_json() for op in result.operations])
     assert result.dream["flaky"] and not any("pytest" in (op.text or "") for op in result.operations)
+
+
+def test_a_partial_dream_does_not_call_an_entry_stale(tmp_path: Path) -> None:
+    """A --task dream read only that task's sessions: an entry other tasks use is not 'stopped recurring'
+    on that evidence (the default dream and --all, which see every session, still propose it)."""
+    from dreamcli.playbooks import Entry, new_playbook, render_playbook
+    from dreamcli.workspace.fsutil import atomic_write_text
+
+    ws = _ws(tmp_path)
+    pb = new_playbook("default")
+    pb.version = 1
+    pb.add_entry(Entry(id="pb-stale001", text="Convert .xlsx files with ssconvert before reading them.",
+                       sources=["01JD0Q8Z3V6M4T2N8K5R7W9XAB"], first_seen="2026-05-01", last_seen="2026-06-01"),
+                 "Tools")
+    atomic_write_text(ws.playbooks_dir / "default.md", render_playbook(pb))
+    b = Builder(ws, seed=11)
+    b.esm_fix(12)  # enough sessions of one task to judge staleness (STALE_MIN_SESSIONS) if it were whole
+    b.venv_fix(6)
+    partial = _dream(ws, task="js-tests")
+    assert partial.dream["inputs"]["sessions"] == 12
+    assert not any(op.kind == "stale" for op in partial.operations)
+    whole = _dream(ws, all=True)
+    assert any(op.kind == "stale" and op.entry_id == "pb-stale001" for op in whole.operations)
