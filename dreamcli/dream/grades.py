@@ -165,9 +165,9 @@ def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | No
         seq = c.get("seq")  # the outcome.evaluation line, when the run recorded it in its log
         pat.observe(info.episode, info.session_id, ts,
                     {"session_id": info.session_id, "seq": seq if isinstance(seq, int) else None,
-                     "excerpt": excerpt(f"{cid}: {reason}")})
+                     "excerpt": excerpt(f"{cid}: {reason}", redact=agg.redact)})
         if reason:
-            pat.example(excerpt(reason, 200))
+            pat.example(excerpt(reason, 200, redact=agg.redact))
     passed = result == "satisfied"
     for entry_id in info.entry_ids:
         agg.use_entry(entry_id, info.episode, passed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,9 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     """Proposed memory operations (not yet seen in an earlier proposal) and the notes read. Retirements
     only with `judge_stale`: when `agg.memory_touch` covers every session (not a --task/--since/--session
     part of them, where a note other sessions use looked unused)."""
-    notes = read_notes(ws, store)
+    # redacted before any excerpt or title cuts them (a cut secret no longer matches its rule): a note
+    # written before a config pattern existed, or edited by hand, may hold one
+    notes = [replace(n, text=agg.redact(n.text)) for n in read_notes(ws, store)]
     ops: list[Operation] = []
     regular = [n for n in notes if n.path != INDEX_PATH]
     gone: set[str] = set()  # merged away or retired: not in the index
