@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.text import excerpt
+from dreamcli.dream.text import Redact, excerpt
 from dreamcli.ids import short_id
 from dreamcli.playbooks.proposal_model import Evidence, Operation
 from dreamcli.words import jaccard, stems
@@ -35,12 +35,12 @@ class Note:
     text: str
     mtime: float
 
-    @property
-    def title(self) -> str:
+    def title(self, redact: Redact | None = None) -> str:
+        """The first line of text, cut to 100 characters (redacted first with `redact`)."""
         for line in self.text.splitlines():
             line = line.strip().lstrip("#").strip()
             if line:
-                return excerpt(line, 100)
+                return excerpt(line, 100, redact=redact)
         return "(empty)"
 
 
@@ -135,9 +135,11 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
     """Proposed memory operations (not yet seen in an earlier proposal) and the notes read. Retirements
     only with `judge_stale`: when `agg.memory_touch` covers every session (not a --task/--since/--session
     part of them, where a note other sessions use looked unused)."""
-    # redacted before any excerpt or title cuts them (a cut secret no longer matches its rule): a note
-    # written before a config pattern existed, or edited by hand, may hold one
-    notes = [replace(n, text=agg.redact(n.text)) for n in read_notes(ws, store)]
+    notes = read_notes(ws, store)
+    # excerpts and titles are redacted before they are cut (a cut secret no longer matches its rule): a
+    # note written before a config pattern existed, or edited by hand, may hold one. `old_text` stays
+    # whole, so lint can flag the secret the note holds; the engine redacts the proposal after that
+    redact = agg.redact
     ops: list[Operation] = []
     regular = [n for n in notes if n.path != INDEX_PATH]
     gone: set[str] = set()  # merged away or retired: not in the index
@@ -158,7 +160,8 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
         verb = "says" if len(others) == 1 else "say"
         ops.append(_op("merge", keep.path, keep.text, f"near-duplicate notes: {', '.join(others)} {verb} the same",
                        "memory_duplicate", old_text=keep.text, merged_paths=others,
-                       evidence=[{"session_id": None, "seq": None, "excerpt": excerpt(f"{n.path}: {n.text}")}
+                       evidence=[{"session_id": None, "seq": None,
+                                  "excerpt": excerpt(f"{n.path}: {n.text}", redact=redact)}
                                  for n in group]))
     # stale: untouched on disk and unused by sessions for STALE_DAYS before the latest activity
     ref = reference or datetime.now(UTC)
@@ -175,11 +178,12 @@ def memory_operations(ws: Workspace, store: str, agg: Aggregates, *, reference: 
         days = int((ref.timestamp() - n.mtime) // 86400)
         ops.append(_op("retire", n.path, None, f"not written or read by any session for {days} days", "memory_stale",
                        old_text=n.text, evidence=[{"session_id": None, "seq": None,
-                                                   "excerpt": excerpt(f"{n.path}: {n.text}")}]))
+                                                   "excerpt": excerpt(f"{n.path}: {n.text}", redact=redact)}]))
     # index: one line per note that stays
     remaining = [n for n in regular if n.path not in gone]
     if len(remaining) >= INDEX_MIN_NOTES:
-        lines = ["# Memory index", ""] + [f"- `{n.path}`: {n.title}" for n in sorted(remaining, key=lambda n: n.path)]
+        lines = ["# Memory index", ""] + [f"- `{n.path}`: {n.title(redact)}"
+                                          for n in sorted(remaining, key=lambda n: n.path)]
         text = "\n".join(lines) + "\n"
         current = next((n for n in notes if n.path == INDEX_PATH), None)
         if current is None:
@@ -205,8 +209,8 @@ def _ts(value: str) -> float:
         return 0.0
 
 
-def notes_digest(notes: list[Note], limit: int = 20) -> list[dict[str, str]]:
-    """Compact memory evidence for the model: path and first line of each note."""
-    return [{"path": n.path, "title": n.title} for n in notes[:limit] if n.path != INDEX_PATH]
+def notes_digest(notes: list[Note], redact: Redact, limit: int = 20) -> list[dict[str, str]]:
+    """Compact memory evidence for the model: path and first line of each note, redacted."""
+    return [{"path": redact(n.path), "title": n.title(redact)} for n in notes[:limit] if n.path != INDEX_PATH]
 
 

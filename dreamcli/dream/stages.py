@@ -174,7 +174,7 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
     from dreamcli.dream.synthesis import synthesize as ask_model
 
     synth = ask_model(to_write, sel.playbook, config, instructions=opts.instructions, model=opts.model,
-                      memory=notes_digest(read_notes(ws, opts.memory_store)))
+                      memory=notes_digest(read_notes(ws, opts.memory_store), found.agg.redact))
     asked = {c.key for c in to_write}
     out.texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
     out.extra_ops = synth.operations
