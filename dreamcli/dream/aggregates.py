@@ -42,9 +42,13 @@ class Recovery:
         return cls(d["label"], d["example"], set(d.get("episodes", [])), str(d.get("why") or ""),
                    list(d.get("evidence", [])))
 
+    def wants_evidence(self, episode: str) -> bool:
+        """Would `add_evidence` keep evidence from `episode`? (Its excerpt is made only then.)"""
+        return len(self.evidence) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode
+                                                         for e in self.evidence)
+
     def add_evidence(self, evidence: dict[str, Any], episode: str) -> None:
-        if len(self.evidence) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode
-                                                     for e in self.evidence):
+        if self.wants_evidence(episode):
             self.evidence.append(evidence if episode == evidence.get("session_id") else {**evidence,
                                                                                          "episode": episode})
 

@@ -247,8 +247,10 @@ def _corrections(groups: list[list[Pattern]], min_support: int) -> list[Candidat
         while side[i] != i:
             i = side[i]
         return i
+    negating = [any(s.forbids for s in g) for g in signs]  # one side of an opposition forbids something
     for i, j in combinations(range(len(recurring)), 2):
-        if any(opposed(a, b) and same_topic(a, b) for a in signs[i] for b in signs[j]):
+        if (negating[i] or negating[j]) and any(same_topic(a, b) and opposed(a, b)
+                                                for a in signs[i] for b in signs[j]):
             side[root(j)] = root(i)
     sets: dict[int, list[list[Pattern]]] = {}
     for i, g in enumerate(recurring):

@@ -48,11 +48,15 @@ def succeeded(call: Call, st: SessionState, agg: Aggregates) -> None:
                 or not serves_same_step(err.call.step, call.step, err.said.lower())):
             continue
         if pat is not None:
-            example = generic_display(call.display, err.targets)
-            step = call.step if err.said else None
+            key = f"{call.label}|{mask(call.display)}"
+            rec = pat.recoveries.get(key)  # what it already holds is not made again (most fixes recur)
+            example = generic_display(call.display, err.targets) if rec is None else rec.example
+            step = call.step if err.said and (rec is None or not rec.why) else None
             why = reason_in(agg.redact(err.said), step) if step is not None else ""  # redacted before it is cut
-            pat.recover(f"{call.label}|{mask(call.display)}", call.label, example, st.episode, why,
-                        {"session_id": st.sid, "seq": call.seq, "excerpt": excerpt(f"the fix: {call.display}")})
+            evidence = None
+            if rec is None or rec.wants_evidence(st.episode):
+                evidence = {"session_id": st.sid, "seq": call.seq, "excerpt": excerpt(f"the fix: {call.display}")}
+            pat.recover(key, call.label, example, st.episode, why, evidence)
         st.open_errors.remove(err)
     if st.open_errors and call.changes_files():
         for err in st.open_errors:

@@ -15,7 +15,7 @@ Pure functions over short texts; run once per dream.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dreamcli.words import stems
 
@@ -38,9 +38,10 @@ class Polarity:
     forbids: tuple[frozenset[str], ...]  # per negation: the stems only it names (not asked for elsewhere)
     instead: frozenset[str]  # stems only outside every negation (what it asks for and never negates)
 
-    @property
-    def topic(self) -> frozenset[str]:
-        return self.asks | frozenset().union(*self.forbids)
+    topic: frozenset[str] = field(init=False, repr=False, compare=False)  # every stem it names
+
+    def __post_init__(self) -> None:  # compared pairwise across groups: made once
+        object.__setattr__(self, "topic", self.asks | frozenset().union(*self.forbids))
 
 
 def polarity(text: str) -> Polarity:
