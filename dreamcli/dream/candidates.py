@@ -7,7 +7,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain, combinations
+from itertools import chain
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
@@ -231,6 +231,23 @@ def polarity_of(p: Pattern) -> Polarity:
     return polarity(next(iter(p.examples), None) or p.template)
 
 
+def _maybe_opposed(signs: list[list[Polarity]]) -> list[tuple[int, int]]:
+    """The pairs of groups (i < j, sorted) that can hold two opposite corrections on one topic: one side
+    forbids something, and the two share two stems (`same_topic` needs that of two of their texts), found
+    through the groups that hold each stem rather than by trying every pair."""
+    topics = [frozenset().union(*(s.topic for s in g)) for g in signs]
+    holders: dict[str, list[int]] = {}
+    for i, topic in enumerate(topics):
+        for stem in topic:
+            holders.setdefault(stem, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for i, group in enumerate(signs):
+        if any(s.forbids for s in group):
+            shared = Counter(j for stem in topics[i] for j in holders[stem] if j != i)
+            pairs.update((min(i, j), max(i, j)) for j, n in shared.items() if n >= 2)
+    return sorted(pairs)
+
+
 def _support(group: list[Pattern]) -> int:
     return len(set().union(*(p.episodes for p in group))) + sum(p.overflow for p in group)
 
@@ -247,10 +264,8 @@ def _corrections(groups: list[list[Pattern]], min_support: int) -> list[Candidat
         while side[i] != i:
             i = side[i]
         return i
-    negating = [any(s.forbids for s in g) for g in signs]  # one side of an opposition forbids something
-    for i, j in combinations(range(len(recurring)), 2):
-        if (negating[i] or negating[j]) and any(same_topic(a, b) and opposed(a, b)
-                                                for a in signs[i] for b in signs[j]):
+    for i, j in _maybe_opposed(signs):  # in (i, j) order, as every pair would be: the same roots
+        if any(same_topic(a, b) and opposed(a, b) for a in signs[i] for b in signs[j]):
             side[root(j)] = root(i)
     sets: dict[int, list[list[Pattern]]] = {}
     for i, g in enumerate(recurring):

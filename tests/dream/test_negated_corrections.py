@@ -92,3 +92,21 @@ def test_polarity_tells_a_prohibition_from_a_contrast_a_complaint_and_a_double_n
     assert not opposed(always, polarity("You did not cite the page number."))
     assert not opposed(always, polarity("Please cite the page number too, not just the clause title."))
     assert not opposed(always, polarity("Don't forget to cite the page number."))
+
+
+def test_the_pairs_tried_for_opposition_hold_every_opposed_pair() -> None:
+    """`_maybe_opposed` finds candidate pairs through shared stems, not every pair: it must miss none."""
+    from itertools import combinations
+
+    from dreamcli.dream.candidates import _maybe_opposed
+    from dreamcli.dream.polarity import opposed, polarity, same_topic
+
+    texts = ["Always cite the page number.", "Never cite the page number, cite the section.",
+             "Don't use tabs for indentation.", "Use tabs for indentation.", "Stop running the full suite.",
+             "Run the full suite before you push.", "Prefer pathlib over os.path.", "Use os.path here.",
+             "Write the summary in French.", "Avoid passive voice in the summary.", "Keep the summary short."]
+    groups = [[polarity(t)] for t in texts] + [[polarity(texts[0]), polarity(texts[3])]]
+    brute = {(i, j) for i, j in combinations(range(len(groups)), 2)
+             if any(same_topic(a, b) and opposed(a, b) for a in groups[i] for b in groups[j])}
+    tried = _maybe_opposed(groups)
+    assert brute and brute <= set(tried) and tried == sorted(tried)
