@@ -200,11 +200,15 @@ class Redactor:
         a:=…` reads as basic auth), so text that changed is redacted again until it stops changing
         (in practice one more pass, paid only by text that held a secret)."""
         if len(s) <= GATE_LIMIT:  # the usual answer, in one scan: most values of a record are short and clean
-            if len(s) <= CLEAN_CACHED_LENGTH and s in self._clean:
+            short = len(s) <= CLEAN_CACHED_LENGTH
+            clean = self._clean
+            if short and s in clean:
                 return s
-            if _gate(0).clean(s) and not any(search(s) for search in self._custom_search):
-                if len(s) <= CLEAN_CACHED_LENGTH:
-                    self._remember_clean(s)
+            if _gate(0).clean(s) and (not self._custom_search or not any(f(s) for f in self._custom_search)):
+                if short:  # remembered (inline: this runs for every new short value of a record)
+                    if len(clean) >= CLEAN_CACHE_SIZE:
+                        clean.clear()
+                    clean.add(s)
                 return s
         out = self._once(s)
         if out is s:
@@ -215,12 +219,6 @@ class Redactor:
                 break
             out = again
         return s if out == s else out
-
-    def _remember_clean(self, s: str) -> None:
-        clean = self._clean
-        if len(clean) >= CLEAN_CACHE_SIZE:
-            clean.clear()
-        clean.add(s)
 
     def _once(self, s: str) -> str:
         out = _redact_builtin(s)
