@@ -11,18 +11,20 @@ cloud_group = Group(
     help="Claude Managed Agents: pull cloud sessions and memory stores, push approved playbooks, and run cloud "
          "dreams whose result becomes a local proposal to review. Needs ANTHROPIC_API_KEY and the Managed "
          "Agents betas on the account.", no_args_is_help=True,
+    short_help="Claude Managed Agents: sessions, memory, dreams.",
     epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n  dreamcli cloud memory pull memstore_01abc\n"
            "  dreamcli cloud dream --store memstore_01abc")
-sessions_group = Group(help="Cloud sessions.", no_args_is_help=True,
+sessions_group = Group(help="Cloud sessions.", no_args_is_help=True, short_help="Cloud sessions.",
                        epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d")
-memory_group = Group(help="Cloud memory stores.", no_args_is_help=True,
+memory_group = Group(help="Cloud memory stores.", no_args_is_help=True, short_help="Cloud memory stores.",
                      epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n"
                             "  dreamcli cloud memory push legal --store memstore_01abc --dry-run")
 _JSON = "Print the result as JSON."
 
 
-@sessions_group.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n"
-                                     "  dreamcli cloud sessions pull --agent agent_01abc --limit 200 --json")
+@sessions_group.command("pull", short_help="Import Managed Agents sessions as session logs.",
+                        epilog="Examples:\n\n\b\n  dreamcli cloud sessions pull --since 1d\n"
+                               "  dreamcli cloud sessions pull --agent agent_01abc --limit 200 --json")
 def sessions_pull_cmd(
     ctx: typer.Context,
     agent: str = typer.Option(None, "--agent", metavar="ID", help="Only sessions of this agent."),
@@ -49,7 +51,8 @@ def sessions_pull_cmd(
     render_sessions_pull(result, command_prefix(ctx))
 
 
-@memory_group.command("pull", epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n")
+@memory_group.command("pull", short_help="Mirror a memory store here (redacted).",
+                      epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n")
 def memory_pull_cmd(
     ctx: typer.Context,
     store: str = typer.Argument(..., metavar="STORE_ID", help="The memory store (memstore_...)."),
@@ -71,7 +74,7 @@ def memory_pull_cmd(
     render_memory_pull(result)
 
 
-@memory_group.command("push", epilog="Examples:\n\n\b\n"
+@memory_group.command("push", short_help="Push approved content to a memory store.", epilog="Examples:\n\n\b\n"
                                    "  dreamcli cloud memory push default --store memstore_01abc --dry-run\n"
                                    "  dreamcli cloud memory push legal --store memstore_01abc --json")
 def memory_push_cmd(
@@ -147,9 +150,10 @@ def dream_cmd(
 
 cloud_group.add_group(sessions_group, "sessions")
 cloud_group.add_group(memory_group, "memory")
-cloud_group.command("dream", epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
-                    "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
-                    "      --instructions \"Keep it short\" --json")(dream_cmd)
+cloud_group.command("dream", short_help="Run a cloud dream; review it as a proposal.",
+                    epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
+                           "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
+                           "      --instructions \"Keep it short\" --json")(dream_cmd)
 
 
 def register(app: typer.Typer, sub: str | None = None) -> None:

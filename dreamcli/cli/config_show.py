@@ -30,7 +30,8 @@ Examples:
   dreamcli config trust --revoke
 """
 
-config_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
+config_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
+                     short_help="Show the configuration in effect.")
 
 
 def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -54,8 +55,9 @@ def _source_of(key: str, layers: list[tuple[str, Any, dict[str, Any]]]) -> str:
     return "default"
 
 
-@config_group.command("show", epilog="Examples:\n\n\b\n  dreamcli config show\n"
-                      "  dreamcli config show --json")
+@config_group.command("show", short_help="Every setting, its value and its source.",
+                      epilog="Examples:\n\n\b\n  dreamcli config show\n"
+                             "  dreamcli config show --json")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the values, their sources, the files."),
@@ -85,8 +87,9 @@ def show_cmd(
     print_lines(lines)
 
 
-@config_group.command("trust", epilog="Examples:\n\n\b\n  dreamcli config trust\n"
-                      "  dreamcli config trust --revoke --json")
+@config_group.command("trust", short_help="Trust this workspace's allowed commands.",
+                      epilog="Examples:\n\n\b\n  dreamcli config trust\n"
+                             "  dreamcli config trust --revoke --json")
 def trust_cmd(
     ctx: typer.Context,
     revoke: bool = typer.Option(False, "--revoke", help="Forget the trust: ask about those commands again."),

@@ -25,7 +25,7 @@ EPILOG = """Examples:
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("doctor", help=HELP, epilog=EPILOG)
+    @app.command("doctor", help=HELP, epilog=EPILOG, short_help="Check that dreamcli can work here.")
     def doctor_cmd(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help='Print {"ok": ..., "checks": [...]} as JSON.'),

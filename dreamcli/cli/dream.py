@@ -34,7 +34,7 @@ nightly one for you.
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("dream", help=HELP, epilog=EPILOG)
+    @app.command("dream", help=HELP, epilog=EPILOG, short_help="Propose playbook entries from past sessions.")
     def dream_cmd(
         ctx: typer.Context,
         playbook: str = typer.Option(

@@ -93,7 +93,8 @@ def _export_into(ctx: typer.Context, into: Path, fmt: str, names: list[str] | No
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("export", help=EXPORT_HELP, epilog=EXPORT_EPILOG)
+    @app.command("export", help=EXPORT_HELP, epilog=EXPORT_EPILOG,
+                 short_help="Export approved playbooks (and sessions).")
     def export_cmd(
         ctx: typer.Context,
         what: list[str] = typer.Argument(None, metavar="[sessions DIR]", help="`sessions DIR` with --format "
@@ -137,7 +138,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             return
         render_export_result(result)
 
-    @app.command("import", help=IMPORT_HELP, epilog=IMPORT_EPILOG)
+    @app.command("import", help=IMPORT_HELP, epilog=IMPORT_EPILOG,
+                 short_help="Import a playbook bundle made by export.")
     def import_cmd(
         ctx: typer.Context,
         bundle: str = typer.Argument(..., help="A bundle directory or .tar.gz."),

@@ -38,7 +38,7 @@ Details: docs/outcomes.md.
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("grade", help=HELP, epilog=EPILOG)
+    @app.command("grade", help=HELP, epilog=EPILOG, short_help="Grade sessions against an outcome spec (CI).")
     def grade_cmd(
         ctx: typer.Context,
         sessions: list[str] = typer.Argument(None, metavar="SESSION_ID", help="Session ids or unique prefixes.",

@@ -48,7 +48,7 @@ EPILOG = """Examples:
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("init", help=HELP, epilog=EPILOG)
+    @app.command("init", help=HELP, epilog=EPILOG, short_help="Create a workspace (DIR/.dreamcli or --home).")
     def init_cmd(
         ctx: typer.Context,
         directory: Path = typer.Argument(None, help="Project directory (default: current directory)."),

@@ -38,7 +38,7 @@ Exit codes: 0 the pilot ran, 2 bad input (or no terminal to confirm on: add --ye
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("pilot", help=HELP, epilog=EPILOG)
+    @app.command("pilot", help=HELP, epilog=EPILOG, short_help="Measure a proposal's lift before approving it.")
     def pilot_cmd(
         ctx: typer.Context,
         tasks: list[Path] = typer.Argument(..., metavar="TASK.yaml...", help="Task files with an outcome (globs "

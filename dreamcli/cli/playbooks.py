@@ -29,10 +29,12 @@ Without a terminal, approve, reject and revert never prompt: name entries (or
 --all) and add --yes.
 """
 
-playbooks_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
+playbooks_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
+                        short_help="Review, approve and revert what the agent learned.")
 
 
-@playbooks_group.command("list", epilog="Examples:\n\n\b\n  dreamcli playbooks list\n  dreamcli playbooks list --json")
+@playbooks_group.command("list", short_help="Playbooks with versions, entries and tokens.",
+                         epilog="Examples:\n\n\b\n  dreamcli playbooks list\n  dreamcli playbooks list --json")
 def list_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -63,7 +65,7 @@ _SHOW_EPILOG = """Examples:
 """
 
 
-@playbooks_group.command("show", epilog=_SHOW_EPILOG)
+@playbooks_group.command("show", short_help="Show a playbook, rendered for reading.", epilog=_SHOW_EPILOG)
 def show_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -97,8 +99,9 @@ def show_cmd(
     render_playbook_view(playbook_json(pb))
 
 
-@playbooks_group.command("history", epilog="Examples:\n\n\b\n  dreamcli playbooks history legal\n"
-                         "  dreamcli playbooks history legal --json")
+@playbooks_group.command("history", short_help="Every approved version, with who and why.",
+                         epilog="Examples:\n\n\b\n  dreamcli playbooks history legal\n"
+                                "  dreamcli playbooks history legal --json")
 def history_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -117,8 +120,9 @@ def history_cmd(
     render_history(name, versions)
 
 
-@playbooks_group.command("lint", epilog="Examples:\n\n\b\n  dreamcli playbooks lint legal\n"
-                         "  dreamcli playbooks lint legal --json")
+@playbooks_group.command("lint", short_help="Check a live playbook's entries.",
+                         epilog="Examples:\n\n\b\n  dreamcli playbooks lint legal\n"
+                                "  dreamcli playbooks lint legal --json")
 def lint_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
@@ -161,8 +165,9 @@ AUDIT_ACTIONS = ("approve", "reject", "edit", "revert", "import", "export", "rec
                  "cloud-push", "cloud-pull")
 
 
-@playbooks_group.command("audit", epilog="Examples:\n\n\b\n  dreamcli playbooks audit --playbook legal --since 30d\n"
-                       "  dreamcli playbooks audit --action approve --actor alice --json")
+@playbooks_group.command("audit", short_help="The audit trail; --verify checks it.",
+                         epilog="Examples:\n\n\b\n  dreamcli playbooks audit --playbook legal --since 30d\n"
+                                "  dreamcli playbooks audit --action approve --actor alice --json")
 def audit_cmd(
     ctx: typer.Context,
     action: list[str] = typer.Option(None, "--action", help=f"{', '.join(AUDIT_ACTIONS)} (repeatable)."),

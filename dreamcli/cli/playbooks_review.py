@@ -101,7 +101,7 @@ def _warn_unreadable(unreadable: list[UnreadableDream]) -> str:
 
 
 def register(app: Group) -> None:
-    @app.command("diff", epilog=DIFF_EPILOG)
+    @app.command("diff", short_help="Each proposed change, with its evidence.", epilog=DIFF_EPILOG)
     def diff_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="A dream id or unique prefix "
@@ -157,7 +157,7 @@ def register(app: Group) -> None:
 
         render_diff(described)
 
-    @app.command("approve", epilog=APPROVE_EPILOG)
+    @app.command("approve", short_help="Apply proposed entries as a new version.", epilog=APPROVE_EPILOG)
     def approve_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
@@ -203,7 +203,7 @@ def register(app: Group) -> None:
                                    include_tainted=include_tainted).to_json())
         _finish(results, as_json)
 
-    @app.command("reject", epilog=REJECT_EPILOG)
+    @app.command("reject", short_help="Record that proposed entries are refused.", epilog=REJECT_EPILOG)
     def reject_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(None, metavar="[DREAM_ID]", help="Dream id or unique prefix."),
@@ -241,7 +241,7 @@ def register(app: Group) -> None:
                           wait=wait).to_json() for did, ids in targets]
         _finish(results, as_json)
 
-    @app.command("edit", epilog=EDIT_EPILOG)
+    @app.command("edit", short_help="Change a pending entry's text (audited).", epilog=EDIT_EPILOG)
     def edit_cmd(
         ctx: typer.Context,
         dream_id: str = typer.Argument(..., help="Dream id or unique prefix."),
@@ -278,7 +278,7 @@ def register(app: Group) -> None:
         for f in findings:
             warn(f"{f.severity}: {f.rule}: {f.message}")
 
-    @app.command("revert", epilog=REVERT_EPILOG)
+    @app.command("revert", short_help="Make a new version equal to an old one.", epilog=REVERT_EPILOG)
     def revert_cmd(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="Playbook name."),

@@ -76,7 +76,7 @@ def _signals_as_interrupt() -> Iterator[None]:
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
     """Add the command to `app` (`sub`, the word after it, only matters to a group)."""
-    @app.command("run", help=HELP, epilog=EPILOG)
+    @app.command("run", help=HELP, epilog=EPILOG, short_help="Run an agent on a task, with tools and playbooks.")
     def run_cmd(
         ctx: typer.Context,
         tasks: list[Path] = typer.Argument(None, metavar="TASK.yaml...", help="Task file(s) (name, prompt, "

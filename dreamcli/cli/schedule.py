@@ -28,7 +28,8 @@ and says so in the log. Installing again replaces the line; other lines of your
 crontab are kept.
 """
 
-schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
+schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
+                       short_help="Dream every night (cron or a systemd timer).")
 
 _WITH = typer.Option("auto", "--with", metavar="SCHEDULER", help="cron, systemd (a user timer) or auto: cron "
                      "when `crontab` exists, else systemd when `systemctl --user` works.")
@@ -58,8 +59,9 @@ def _info(plan: Any) -> dict[str, Any]:
             "at": f"{plan.hour:02d}:{plan.minute:02d}"}
 
 
-@schedule_group.command("install", epilog="Examples:\n\n\b\n  dreamcli schedule install\n"
-                        "  dreamcli schedule install --at 22:30 --with systemd --json")
+@schedule_group.command("install", short_help="Install the nightly dream (cron or systemd).",
+                        epilog="Examples:\n\n\b\n  dreamcli schedule install\n"
+                               "  dreamcli schedule install --at 22:30 --with systemd --json")
 def install_cmd(
     ctx: typer.Context,
     at: str = typer.Option("03:00", "--at", metavar="HH:MM", help="Time of day (24-hour, local time)."),
@@ -90,8 +92,9 @@ def install_cmd(
         info(f"wrote {f}")
 
 
-@schedule_group.command("show", epilog="Examples:\n\n\b\n  dreamcli schedule show\n"
-                        "  dreamcli schedule show --json")
+@schedule_group.command("show", short_help="What is installed for this workspace.",
+                        epilog="Examples:\n\n\b\n  dreamcli schedule show\n"
+                               "  dreamcli schedule show --json")
 def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -122,8 +125,9 @@ def show_cmd(
     print_lines(out)
 
 
-@schedule_group.command("remove", epilog="Examples:\n\n\b\n  dreamcli schedule remove\n"
-                        "  dreamcli --home ~/agents/.dreamcli schedule remove --json")
+@schedule_group.command("remove", short_help="Remove this workspace's nightly dream.",
+                        epilog="Examples:\n\n\b\n  dreamcli schedule remove\n"
+                               "  dreamcli --home ~/agents/.dreamcli schedule remove --json")
 def remove_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -18,10 +18,11 @@ EPILOG = """Examples:
   dreamcli sessions import claude-code
 """
 
-sessions_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True)
+sessions_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
+                       short_help="List, show and import logged sessions.")
 
 
-@sessions_group.command("list", epilog="Examples:\n\n\b\n"
+@sessions_group.command("list", short_help="List sessions, newest first.", epilog="Examples:\n\n\b\n"
                         "  dreamcli sessions list --task contract-review --limit 20 --json\n"
                         "  dreamcli sessions list --status error --since 7d --no-children")
 def list_cmd(
@@ -102,8 +103,9 @@ def _note_skipped(kinds: list[tuple[int, str, str]]) -> None:
         typer.echo(f"note: {n} session file{'' if n == 1 else 's'} skipped ({why}), e.g. {eg}", err=True)
 
 
-@sessions_group.command("show", epilog="Examples:\n\n\b\n  dreamcli sessions show 01JD3\n"
-                        "  dreamcli sessions show 01JD3 --json\n  dreamcli sessions show 01JD3 --html page.html")
+@sessions_group.command("show", short_help="Show one session as a readable transcript.",
+                        epilog="Examples:\n\n\b\n  dreamcli sessions show 01JD3\n"
+                               "  dreamcli sessions show 01JD3 --json\n  dreamcli sessions show 01JD3 --html page.html")
 def show_cmd(
     ctx: typer.Context,
     session_id: str = typer.Argument(..., help="Session id or a unique prefix of it."),
@@ -136,8 +138,9 @@ def show_cmd(
     render_transcript(events, stats, grades, children)
 
 
-@sessions_group.command("reindex", epilog="Examples:\n\n\b\n  dreamcli sessions reindex\n"
-                        "  dreamcli sessions reindex --json")
+@sessions_group.command("reindex", short_help="Rebuild the session index from the logs.",
+                        epilog="Examples:\n\n\b\n  dreamcli sessions reindex\n"
+                               "  dreamcli sessions reindex --json")
 def reindex_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

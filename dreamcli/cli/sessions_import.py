@@ -11,6 +11,7 @@ from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.group import Group
 
 import_group = Group(help="Import transcripts of other agents (Claude Code, Codex) as sessions.",
+                     short_help="Import Claude Code and Codex transcripts.",
                      epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
                             "  dreamcli sessions import codex --dry-run", no_args_is_help=True)
 
@@ -66,6 +67,7 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
 
 @import_group.command(
     "claude-code",
+    short_help="Import Claude Code transcripts.",
     epilog="Examples:\n\n\b\n  dreamcli sessions import claude-code\n"
            "  dreamcli sessions import claude-code ~/.claude/projects/-home-ana-shop\n"
            "  dreamcli sessions import claude-code --dry-run --json",
@@ -85,6 +87,7 @@ def claude_code_cmd(
 
 @import_group.command(
     "codex",
+    short_help="Import Codex CLI rollouts.",
     epilog="Examples:\n\n\b\n  dreamcli sessions import codex\n"
            "  dreamcli sessions import codex ~/.codex/sessions/2026/11 --json",
 )

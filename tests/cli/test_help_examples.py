@@ -52,3 +52,17 @@ def test_help_examples_are_shown_unwrapped_at_80_columns(path: tuple[str, ...], 
     assert not missing, f"rewrapped or joined at 80 columns: {missing}\n{r.stdout}"
     too_wide = [ln for ln in r.stdout.splitlines() if len(ln) > 80]
     assert not too_wide, too_wide
+
+
+GROUPS = [(path, cmd) for path, cmd in COMMANDS if getattr(cmd, "commands", None)]
+
+
+@pytest.mark.parametrize(("path", "cmd"), GROUPS, ids=[" ".join(p) or "dreamcli" for p, _ in GROUPS])
+def test_a_groups_command_list_shows_whole_summaries_at_80_columns(path: tuple[str, ...], cmd: Any) -> None:
+    """`dreamcli --help` lists each command with a summary that fits, not a first sentence cut with `...`."""
+    r = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    start = lines.index("Commands:")
+    listed = [ln for ln in lines[start + 1:] if ln.startswith("  ") and ln.strip()][:len(cmd.commands)]
+    assert listed and not [ln for ln in listed if ln.rstrip().endswith("...")], "\n".join(listed)
