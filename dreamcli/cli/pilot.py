@@ -4,6 +4,7 @@ rendering only; the work is `dreamcli.pilot.api`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -95,6 +96,19 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             print_json(result)
         else:
             render_result(result)
+        _measured_something(result)
+
+
+def _measured_something(result: dict[str, Any]) -> None:
+    """Exit 3 when no pair was scored because trials failed (model, grader or run errors): the pilot
+    ran and is recorded, but a CI step must not pass on it. A pilot its budget stopped exits 0."""
+    from dreamcli.errors import ModelError
+    from dreamcli.playbooks.lift import no_pairs_why
+
+    lift = result.get("lift")
+    pairs = lift.get("pairs") if isinstance(lift, dict) else None
+    if pairs == 0 and result.get("status") != "stopped" and result.get("unscored"):
+        raise ModelError(f"the pilot measured nothing: {no_pairs_why(result)}")
 
 
 def _budget(max_cost: float | None) -> float | None:

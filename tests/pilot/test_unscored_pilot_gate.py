@@ -39,7 +39,9 @@ def test_a_pilot_whose_trials_all_errored_does_not_satisfy_require_lift(fake_ant
     config(ws, GATE)
     fake_anthropic.responder = lambda req: error_reply(500, error_type="api_error", message="boom")
     r = _pilot(ws, str(write_task(tmp_path)), "--trials", "3")
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == 3, r.stderr  # recorded, with its JSON, but a CI step must not pass on it
+    assert r.stderr.strip().splitlines()[-1] == ("error: the pilot measured nothing: 6 trials unscored: "
+                                                 "model errors")
     result = json.loads(r.stdout)
     assert result["lift"]["pairs"] == 0 and result["unscored"] == 6
     assert result["unscored_reasons"] == {"model error": 6}
