@@ -221,6 +221,9 @@ class Aggregates:
     memory_touch: dict[str, str] = field(default_factory=dict)  # memory path -> last ts used in a session
     proposed: dict[str, dict[str, Any]] = field(default_factory=dict)  # candidate key -> {entry_id, dream_id, support}
     sessions_seen: int = 0
+    # sessions another playbook's scope holds, met by this playbook's whole dreams: their memory use is not
+    # in memory_touch (the scan stops at their first line), so no note is judged unused while there are any
+    other_scopes: int = 0
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
 
@@ -353,7 +356,8 @@ class Aggregates:
                 "patterns": [p.to_json() for p in self.patterns.values()] if patterns else [],
                 "parents": self.parents,
                 "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
-                "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed}
+                "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed,
+                **({"other_scopes": self.other_scopes} if self.other_scopes else {})}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Aggregates:
@@ -368,6 +372,7 @@ class Aggregates:
         agg.entry_use = dict(d.get("entry_use", {}))
         agg.memory_touch = dict(d.get("memory_touch", {}))
         agg.proposed = dict(d.get("proposed", {}))
+        agg.other_scopes = int(d.get("other_scopes", 0))
         return agg
 
 

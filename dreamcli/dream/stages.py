@@ -144,6 +144,8 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
                              progress=progress, redaction=sel.redaction)
+    if sel.mode != "explicit":  # a whole dream: sessions of other playbooks it met (docs/dream.md, Memory)
+        agg.other_scopes += read.out_of_scope
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset
     graded, grades_read = grade_join.join(ws, agg, read, offset=offset, include_old=sel.mode == "new", scope=scope,
                                           playbook=sel.name)
@@ -199,7 +201,8 @@ def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, con
     reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
     # a note is stale only on evidence from every session: the new ones on top of the stored patterns,
     # or --all; an explicit selection (--since/--session/--task) saw a part and would call used notes unused
-    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference, judge_stale=whole)
+    mem_ops, _notes = memory_operations(ws, opts.memory_store, found.agg, reference=reference,
+                                        judge_stale=whole and not found.agg.other_scopes)
     return curated, curated.operations + mem_ops
 
 

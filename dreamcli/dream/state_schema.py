@@ -57,6 +57,7 @@ class _Aggregates(msgspec.Struct):
     entry_use: dict[str, dict[str, list[str]]] = {}
     memory_touch: dict[str, str] = {}
     proposed: dict[str, _Proposed] = {}
+    other_scopes: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 _Offset = Annotated[int, msgspec.Meta(ge=0)]
