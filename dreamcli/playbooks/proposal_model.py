@@ -285,9 +285,31 @@ def parse_proposal(data: Any, file: str) -> Proposal:
     if "operations" in data and not isinstance(data["operations"], list):
         raise InputError("required: a list of operations", file=file, field="operations")
     try:
+        bad = _lone_surrogate(data)
+    except RecursionError:
+        raise InputError("nested too deep to read", file=file) from None
+    if bad is not None:  # "\ud800" in the JSON: no file, memory note or audit record can hold it
+        where, char, at = bad
+        raise InputError(f"holds a lone surrogate ({char!r} at character {at}), which is not UTF-8 text",
+                         file=file, field=where)
+    try:
         return Proposal.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
         raise InputError(_message_of(first), file=file, field=_field_of(first)) from None
 
 
+def _lone_surrogate(data: Any, where: str = "") -> tuple[str, str, int] | None:
+    """(the field, the character, its position) of the first string holding a lone surrogate, or None."""
+    if isinstance(data, str):
+        if data.isascii():
+            return None
+        at = next((i for i, c in enumerate(data) if "\ud800" <= c <= "\udfff"), None)
+        return None if at is None else (where, data[at], at)
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _lone_surrogate(key, where) if isinstance(key, str) else None
+        found = found or _lone_surrogate(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

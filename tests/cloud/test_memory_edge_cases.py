@@ -184,7 +184,8 @@ def test_a_push_refuses_content_utf8_cannot_encode_before_anything_is_sent(
 
     result = cli(ws, "cloud", "memory", "push", "default", "--store", store)
 
-    _one_line(result, 2, "'/notes/c.md'", dream_id, "lone surrogate", "nothing pushed")
+    # refused where the proposal is read: its file and field named, before any push is planned
+    _one_line(result, 2, f"dreams/{dream_id}/proposal.json", ".text: holds a lone surrogate", "not UTF-8 text")
     assert _sent(fake_anthropic, store) == []  # not even the delete of /notes/b.md
     assert _state_file(ws, store).read_bytes() == state_before
     assert not [a for a in audit(ws) if a["action"] == "cloud-push"]
