@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dreamcli.errors import UsageError
+from dreamcli.textnorm import LINE_BREAKING, LONE_SURROGATE, has_line_breaking
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -27,17 +28,14 @@ def _shown(value: str) -> str:
     except UnicodeEncodeError:
         raw = value.encode("utf-8", "backslashreplace")
     text = raw.decode("utf-8", "backslashreplace")
-    return "".join(c if unicodedata.category(c) not in _CONTROL else c.encode("unicode_escape").decode("ascii")
+    return "".join(c if unicodedata.category(c) not in LINE_BREAKING else c.encode("unicode_escape").decode("ascii")
                    for c in text)
-
-
-_CONTROL = ("Cc", "Zl", "Zp")  # control characters (newlines, tabs, escapes) and line/paragraph separators
 
 
 def check_text(value: str, what: str) -> str:
     """`value`, or UsageError (exit 2) when it holds bytes that are not UTF-8 (lone surrogates, as Python
     decodes such bytes in argv and the environment): nothing could write it."""
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if LONE_SURROGATE.search(value):
         raise UsageError(f"{what}: \"{_shown(value)}\" holds bytes that are not UTF-8; use UTF-8 text (nothing was "
                          "written)")
     return value
@@ -48,7 +46,7 @@ def check_actor(name: str, source: str) -> str:
     UsageError (exit 2) naming where it came from (`source`): no bytes that are not UTF-8, no control
     characters or line breaks."""
     check_text(name, source)
-    if any(unicodedata.category(c) in _CONTROL for c in name):
+    if has_line_breaking(name):
         raise UsageError(f"{source}: \"{_shown(name)}\" holds a control character or line break; a reviewer name "
                          "is one line of text (nothing was written)")
     return name

@@ -9,10 +9,11 @@ same number to any reader). The standard library stays for the cold paths.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
+
+from dreamcli.textnorm import LONE_SURROGATE
 
 EncodeError = msgspec.EncodeError
 
@@ -62,7 +63,6 @@ def dumps_line(obj: Any) -> bytes:
     return _encoder.encode(obj) + b"\n"
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, any surrogate code point is a lone one
 
 
 def without_lone_surrogates(obj: Any) -> Any:
@@ -71,7 +71,7 @@ def without_lone_surrogates(obj: Any) -> Any:
     refuses with UnicodeEncodeError. A copy (tuples become lists); walks without recursion, so any
     depth. For the slow path only, once encoding failed: clean data never needs it."""
     if isinstance(obj, str):
-        return _LONE_SURROGATE.sub("\ufffd", obj)
+        return LONE_SURROGATE.sub("\ufffd", obj)
     if not isinstance(obj, dict | list | tuple):
         return obj
     root: Any = {} if isinstance(obj, dict) else []
@@ -80,7 +80,7 @@ def without_lone_surrogates(obj: Any) -> Any:
         src, dst = stack.pop()
         if isinstance(src, dict):
             for key, value in src.items():
-                dst[_LONE_SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key] = _copy(value, stack)
+                dst[LONE_SURROGATE.sub("\ufffd", key) if isinstance(key, str) else key] = _copy(value, stack)
         else:
             dst.extend(_copy(value, stack) for value in src)
     return root
@@ -88,7 +88,7 @@ def without_lone_surrogates(obj: Any) -> Any:
 
 def _copy(value: Any, stack: list[tuple[Any, Any]]) -> Any:
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
         new: Any = {}
     elif isinstance(value, list | tuple):

@@ -18,6 +18,7 @@ import subprocess
 import unicodedata
 from typing import Any
 
+from dreamcli.textnorm import LINE_BREAKING, has_line_breaking
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import DIR_MODE, append_line, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -81,16 +82,15 @@ def init_repo(ws: Workspace, actor: str = "dreamcli") -> bool:
     return True
 
 
-_BREAKS = ("Cc", "Zl", "Zp")  # control characters (line breaks included), Unicode line/paragraph separators
 
 
 def one_line(value: Any) -> str:
     """`value` as text on one line: line breaks and control characters become spaces (runs of spaces then
     one), so a value from a reviewer or a proposal cannot start a line of the message and forge a trailer."""
     text = str(value)
-    if not any(unicodedata.category(c) in _BREAKS for c in text):
+    if not has_line_breaking(text):
         return text
-    return " ".join("".join(" " if unicodedata.category(c) in _BREAKS else c for c in text).split())
+    return " ".join("".join(" " if unicodedata.category(c) in LINE_BREAKING else c for c in text).split())
 
 
 def message(record: dict[str, Any], line: int, digest: str) -> str:

@@ -24,6 +24,8 @@ _SEQUENCES = re.compile("(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]?"
                         "|(?:\x1b[\\]P_^]|[\x9d\x90\x9f\x9e])[^\x00-\x1f\x7f-\x9f]{0,4096}(?:\x07|\x1b\\\\|\x9c)"
                         "|\x1b[ -/]*[0-~]?")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, every surrogate code point is a lone one (not UTF-8)
+LINE_BREAKING = ("Cc", "Zl", "Zp")  # Unicode categories: controls (newline, tab, escape), line/paragraph separators
 # letters that look like Latin ones (Cyrillic, Greek, IPA) and characters that look like a pipe
 _LOOKALIKES = str.maketrans({
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j",
@@ -56,3 +58,9 @@ def fold(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
     return _QUOTES.sub("", text)
+
+
+def has_line_breaking(text: str) -> bool:
+    """Whether `text` holds a control character (a newline, a tab, an escape) or a line or paragraph
+    separator: what one line of a name, a crontab entry or a commit subject cannot hold."""
+    return any(unicodedata.category(c) in LINE_BREAKING for c in text)

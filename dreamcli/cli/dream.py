@@ -8,6 +8,7 @@ import typer
 
 from dreamcli.cli.common import command_prefix, open_workspace, print_json
 from dreamcli.cli.common import config as load_config
+from dreamcli.cli.waits import check_wait
 from dreamcli.errors import UsageError
 
 MAX_WORKERS = 256  # as `pilot --parallel`: --workers 100000 made one process per session
@@ -92,7 +93,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         if auto_approve and dry_run:
             raise UsageError("--auto-approve and --dry-run cannot be combined")
         _check_given(playbook=playbook, since=since, task=task, memory_store=memory_store, session=session)
-        _check_wait(wait)
+        check_wait(wait)
         if all_ and (session or since is not None):
             raise UsageError("--all cannot be combined with --since or --session")
         if memory_store != "default":  # as approve checks it; the cron fast path loads no pydantic for the default
@@ -187,16 +188,6 @@ def _check_given(*, session: list[str] | None, **values: str | None) -> None:
             raise UsageError(f"--{name.replace('_', '-')}: empty; give a value or leave the option out")
     if any(not s.strip() for s in session or []):
         raise UsageError("--session: empty; give a session id or prefix")
-
-
-def _check_wait(wait: float | None) -> None:
-    """--wait: seconds (finite, 0 or more), or exactly -1 for "as long as it takes" (-2 and -inf waited
-    forever, NaN failed inside the lock)."""
-    import math
-
-    if wait is not None and wait != -1 and not (math.isfinite(wait) and wait >= 0):
-        raise UsageError(f"--wait: {wait} is not a number of seconds; give 0 or more, or -1 to wait as long as "
-                         "it takes")
 
 
 def _instructions(value: str | None) -> str | None:

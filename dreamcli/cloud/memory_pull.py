@@ -29,6 +29,7 @@ from dreamcli.cloud.state import (
 )
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import UsageError
+from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
@@ -140,7 +141,7 @@ def check_listing(ws: Workspace, store_id: str, memories: dict[str, CloudMemory]
 
 def _target(ws: Workspace, store_id: str, path: str, memory_id: str) -> Path:
     name = f"memory store {store_id}: memory {memory_id} at {shown(path)}"
-    if "\x00" in path or any(0xD800 <= ord(c) <= 0xDFFF for c in path):
+    if "\x00" in path or LONE_SURROGATE.search(path):
         raise UsageError(f"{name}: a path with a NUL character or not UTF-8; nothing pulled")
     try:
         target = mirror_file(ws, store_id, path)

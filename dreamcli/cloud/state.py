@@ -13,13 +13,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dreamcli.errors import UsageError
+from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
 _STORE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def valid_cloud_id(value: Any) -> bool:
@@ -48,7 +48,7 @@ def sha256_text(text: str) -> str:
 def lone_surrogate(text: str) -> str | None:
     """Where `text` holds a lone surrogate (`"\\ud800"`, which a JSON string may carry but UTF-8 cannot
     encode), as words for a message; None when it is text UTF-8 can hold."""
-    found = _SURROGATE.search(text)
+    found = LONE_SURROGATE.search(text)
     if found is None:
         return None
     return f"a lone surrogate ({found.group()!r} at character {found.start()}), which is not UTF-8 text"

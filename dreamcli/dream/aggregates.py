@@ -23,6 +23,17 @@ MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agent
 REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
 
 
+def _wants(kept: list[dict[str, Any]], episode: str) -> bool:
+    """Room for evidence, and none yet from `episode` (one piece per episode, MAX_EVIDENCE in all)."""
+    return len(kept) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode for e in kept)
+
+
+def _keep(kept: list[dict[str, Any]], evidence: dict[str, Any], episode: str) -> None:
+    """Add `evidence` when `_wants` says so, naming its episode when that is not its own session."""
+    if _wants(kept, episode):
+        kept.append(evidence if episode == evidence.get("session_id") else {**evidence, "episode": episode})
+
+
 @dataclass
 class Recovery:
     label: str
@@ -44,13 +55,10 @@ class Recovery:
 
     def wants_evidence(self, episode: str) -> bool:
         """Would `add_evidence` keep evidence from `episode`? (Its excerpt is made only then.)"""
-        return len(self.evidence) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode
-                                                         for e in self.evidence)
+        return _wants(self.evidence, episode)
 
     def add_evidence(self, evidence: dict[str, Any], episode: str) -> None:
-        if self.wants_evidence(episode):
-            self.evidence.append(evidence if episode == evidence.get("session_id") else {**evidence,
-                                                                                         "episode": episode})
+        _keep(self.evidence, evidence, episode)
 
 
 @dataclass
@@ -106,15 +114,12 @@ class Pattern:
                 self.first_seen = ts
             if self.last_seen is None or ts > self.last_seen:
                 self.last_seen = ts
-        if evidence is not None and self.wants_evidence(episode):
-            if episode != evidence.get("session_id"):
-                evidence = {**evidence, "episode": episode}
-            self.evidence.append(evidence)
+        if evidence is not None:
+            _keep(self.evidence, evidence, episode)
 
     def wants_evidence(self, episode: str) -> bool:
         """Would `observe` keep evidence from `episode`? (An excerpt is made, and redacted, only then.)"""
-        return len(self.evidence) < MAX_EVIDENCE and all(
-            e.get("episode", e.get("session_id")) != episode for e in self.evidence)
+        return _wants(self.evidence, episode)
 
     def example(self, text: str) -> None:
         if text in self.examples or len(self.examples) < MAX_EXAMPLES:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dreamcli.errors import InputError, UsageError
 from dreamcli.numbers import finite
 from dreamcli.playbooks.model import ID_RE
+from dreamcli.textnorm import LONE_SURROGATE
 
 PROPOSAL_VERSION = 1
 PLAYBOOK_OPS = ("add", "update", "merge", "retire", "counts")
@@ -302,10 +303,8 @@ def parse_proposal(data: Any, file: str) -> Proposal:
 def _lone_surrogate(data: Any, where: str = "") -> tuple[str, str, int] | None:
     """(the field, the character, its position) of the first string holding a lone surrogate, or None."""
     if isinstance(data, str):
-        if data.isascii():
-            return None
-        at = next((i for i, c in enumerate(data) if "\ud800" <= c <= "\udfff"), None)
-        return None if at is None else (where, data[at], at)
+        char = None if data.isascii() else LONE_SURROGATE.search(data)
+        return None if char is None else (where, char.group(), char.start())
     items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
     for key, value in items:
         found = _lone_surrogate(key, where) if isinstance(key, str) else None

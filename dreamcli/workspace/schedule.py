@@ -25,11 +25,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from dreamcli.errors import DreamError, UsageError
+from dreamcli.textnorm import has_line_breaking
 from dreamcli.workspace.home import Workspace
 
 MARKER = "# dreamcli-schedule"
@@ -109,16 +109,12 @@ def _unit_quote(assignment: str) -> str:
     return '"' + _unit_escape(assignment.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
-
-
 def check_paths(plan: Plan) -> None:
     """UsageError (exit 2) for a path the scheduled command cannot name safely: a newline in a crontab
     line starts a job of its own, and neither cron nor systemd has a way to quote one."""
     for what, path in (("workspace", plan.workspace), ("Python executable", plan.python),
                        ("dreamcli executable", plan.dreamcli), ("log", plan.log)):
-        if path is not None and _has_control(str(path)):
+        if path is not None and has_line_breaking(str(path)):
             raise UsageError(f"cannot schedule: the {what} path {str(path)!r} holds a control character "
                              "(a newline?), which a crontab line or unit file cannot hold; move or rename it")
 
