@@ -23,12 +23,12 @@ MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agent
 REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
 
 
-def _wants(kept: list[dict[str, Any]], episode: str) -> bool:
+def _wants(kept: list[dict[str, Any]], episode: str | None) -> bool:
     """Room for evidence, and none yet from `episode` (one piece per episode, MAX_EVIDENCE in all)."""
     return len(kept) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode for e in kept)
 
 
-def _keep(kept: list[dict[str, Any]], evidence: dict[str, Any], episode: str) -> None:
+def _keep(kept: list[dict[str, Any]], evidence: dict[str, Any], episode: str | None) -> None:
     """Add `evidence` when `_wants` says so, naming its episode when that is not its own session."""
     if _wants(kept, episode):
         kept.append(evidence if episode == evidence.get("session_id") else {**evidence, "episode": episode})
@@ -166,10 +166,8 @@ class Pattern:
         firsts = [t for t in (self.first_seen, other.first_seen) if t]
         lasts = [t for t in (self.last_seen, other.last_seen) if t]
         self.first_seen, self.last_seen = min(firsts, default=None), max(lasts, default=None)
-        seen = {e.get("episode", e.get("session_id")) for e in self.evidence}
         for e in other.evidence:
-            if len(self.evidence) < MAX_EVIDENCE and e.get("episode", e.get("session_id")) not in seen:
-                self.evidence.append(e)
+            _keep(self.evidence, e, e.get("episode", e.get("session_id")))
         for text, n in other.examples.items():
             if text in self.examples or len(self.examples) < MAX_EXAMPLES:
                 self.examples[text] = self.examples.get(text, 0) + n

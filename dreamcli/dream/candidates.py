@@ -191,17 +191,11 @@ def cluster(patterns: Iterable[Pattern]) -> list[list[Pattern]]:
     sizes: list[int] = []  # words in each group's representative
     groups: list[list[Pattern]] = []
     index: dict[str, list[int]] = {}
-    signs: dict[str, Polarity] = {}  # computed only for texts that come close to a group
-
-    def sign(p: Pattern) -> Polarity:
-        if p.key not in signs:
-            signs[p.key] = polarity_of(p)
-        return signs[p.key]
     for p in ordered:
         words = frozenset(p.key.split("|", 1)[1].split())
         hits = Counter(chain.from_iterable(index.get(w, ()) for w in words))
         best = _most_similar(hits, len(words), sizes,
-                             lambda gi: not any(opposed(sign(p), sign(q)) for q in groups[gi]))  # noqa: B023
+                             lambda gi: not any(opposed(polarity_of(p), polarity_of(q)) for q in groups[gi]))  # noqa: B023
         if best is None:
             groups.append([p])
             sizes.append(len(words))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dreamcli.words import stems
 
@@ -44,6 +45,7 @@ class Polarity:
         object.__setattr__(self, "topic", self.asks | frozenset().union(*self.forbids))
 
 
+@lru_cache(maxsize=4096)  # a correction is compared with several groups: read once
 def polarity(text: str) -> Polarity:
     """What `text` asks for and what it forbids (see the module doc)."""
     text = text.replace("\u2019", "'")

@@ -84,13 +84,14 @@ def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
     except (OSError, ValueError, RecursionError):
         intent = None  # written atomically, so only a damaged disk gets here: nothing to go by
     record = None
-    if isinstance(intent, dict) and _committed(ws, name, intent) and not _audited(ws, name, intent):
+    committed = isinstance(intent, dict) and _committed(ws, name, intent)  # reads and hashes the files: once
+    if isinstance(intent, dict) and committed and not _audited(ws, name, intent):
         fields = {k: intent.get(k) for k in ("dream_id", "entry_ids", "version_before", "version_after",
                                              "hash_before", "hash_after")}
         record = append_audit(ws, "reconciled", actor=str(intent.get("actor") or "unknown"), playbook=name,
                               interrupted=intent.get("action"), intent_ts=intent.get("ts"),
                               reconciled_by=actor, **fields)
-    elif isinstance(intent, dict) and not _committed(ws, name, intent):
+    elif isinstance(intent, dict) and not committed:
         _roll_back(ws, name, intent)
     path.unlink(missing_ok=True)
     return record
