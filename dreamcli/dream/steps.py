@@ -58,21 +58,18 @@ _TEST_NAMES = (
 def programs(command: str) -> list[str]:
     """The programs a shell command runs, in order (`cd app && npm test` -> ["npm"]; env
     assignments, sudo, `source` and `cd` skipped; `python -m pip` -> ["python", "pip"])."""
+    return _programs_of(cores(command))
+
+
+def _programs_of(parts: tuple[tuple[str, ...], ...]) -> list[str]:
+    """`programs` of a command already split by `cores`."""
     out: list[str] = []
-    for segment in _SEGMENT.split(command[:600]):
-        tokens = segment.split()
-        i = 0
-        while i < len(tokens):
-            tok = tokens[i]
-            if ("=" in tok.split("/")[0] and not tok.startswith(("-", "'", '"'))) or tok in _SHELLISH:
-                i += 1 if tok not in ("cd", "source", ".", "export", "set") else len(tokens)
-                continue
-            name = tok.rsplit("/", 1)[-1].strip("()'\"")
-            if name:
-                out.append(name)
-                if name.startswith("python") and i + 2 < len(tokens) and tokens[i + 1] == "-m":
-                    out.append(tokens[i + 2])
-            break
+    for words in parts:
+        name = words[0].strip("()'\"")
+        if name:
+            out.append(name)
+            if name.startswith("python") and len(words) > 2 and words[1] == "-m":
+                out.append(words[2])
     return out
 
 
@@ -113,9 +110,9 @@ class Step:
     __slots__ = ("cores", "families", "intent", "intents", "marks", "programs")
 
     def __init__(self, command: str) -> None:
-        self.programs = programs(command)
+        self.cores = cores(command)  # split once: the programs are each part's first word
+        self.programs = _programs_of(self.cores)
         self.families = frozenset(FAMILIES.get(p, p) for p in self.programs)
-        self.cores = cores(command)
         low = command.lower()
         self.intents = frozenset(name for name, rx in _INTENTS if rx.search(low))
         self.intent = next((name for name, rx in _INTENTS if name in self.intents), None)
