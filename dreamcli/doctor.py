@@ -198,6 +198,8 @@ _STATE_FILES = ("config.yaml", "audit.jsonl", "grades/grades.jsonl", "state/audi
 def check_state_files(ws: Workspace) -> list[Check]:
     """Something other than a regular file (a directory, a FIFO, a device) where a file of the workspace
     belongs: the dream's state, the indexes, the audit head. Each stops the command that writes it."""
+    from dreamcli.dream.journal import blocked_file
+
     paths = [ws.root / name for name in _STATE_FILES]
     dream_state = ws.state_dir / "dream"
     with contextlib.suppress(OSError):
@@ -207,12 +209,11 @@ def check_state_files(ws: Workspace) -> list[Check]:
     blocked: list[tuple[Path, str]] = []
     for path in paths:
         try:
-            mode = path.lstat().st_mode
+            kind = blocked_file(path)
         except OSError:
             continue
-        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-            blocked.append((path, "a directory" if stat.S_ISDIR(mode) else
-                            "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"))
+        if kind is not None:
+            blocked.append((path, kind))
     if not blocked:
         return []  # a line only when something is wrong
     shown = ", ".join(f"{p} is {kind}" for p, kind in blocked[:3])

@@ -117,12 +117,12 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         render_init(ws.root, existed=existed, git_dir=ws.playbooks_dir if git_created else None,
                     samples=added if with_samples else None)
         if linked or tightened:
-            from dreamcli.ui.console import info
+            from dreamcli.ui.console import info, warn
 
             if linked:
                 info(f"{ws.root} is a symbolic link to {ws.root.resolve()}: the workspace is there")
             if tightened:
-                info(tightened)
+                (warn if tightened[1] else info)(tightened[0])
 
 
 def _warn_missing_driver(url: str | None) -> None:
@@ -131,14 +131,14 @@ def _warn_missing_driver(url: str | None) -> None:
 
     missing = missing_driver(url) if url else None
     if missing is not None:
-        from dreamcli.ui.console import info
+        from dreamcli.ui.console import warn
 
-        info(f"warning: sessions.url {url} needs {missing[0]}, which is not installed: {missing[1]}")
+        warn(f"sessions.url {url} needs {missing[0]}, which is not installed: {missing[1]}")
 
 
-def _tighten(root: Path) -> str | None:
+def _tighten(root: Path) -> tuple[str, bool] | None:
     """Workspace directories are 0700 (docs/workspace.md): an existing root open to group or others is
-    tightened, and said so (a warning when it cannot be)."""
+    tightened, and said so: (the message, whether it is a warning: the root could not be tightened)."""
     import stat
 
     mode = stat.S_IMODE(root.stat().st_mode)
@@ -147,5 +147,5 @@ def _tighten(root: Path) -> str | None:
     try:
         os.chmod(root, 0o700)
     except OSError as e:
-        return f"warning: {root} is mode {mode:04o}, open to others, and cannot be made 0700: {e.strerror}"
-    return f"Tightened {root} from mode {mode:04o} to 0700 (a workspace is private)"
+        return f"{root} is mode {mode:04o}, open to others, and cannot be made 0700: {e.strerror}", True
+    return f"Tightened {root} from mode {mode:04o} to 0700 (a workspace is private)", False

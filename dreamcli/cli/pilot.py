@@ -104,10 +104,9 @@ def _measured_something(result: dict[str, Any]) -> None:
     ran and is recorded, but a CI step must not pass on it. A pilot its budget stopped exits 0."""
     from dreamcli.errors import ModelError
     from dreamcli.playbooks.lift import no_pairs_why
+    from dreamcli.playbooks.pilot_file import no_pair_scored
 
-    lift = result.get("lift")
-    pairs = lift.get("pairs") if isinstance(lift, dict) else None
-    if pairs == 0 and result.get("status") != "stopped" and result.get("unscored"):
+    if no_pair_scored(result.get("lift")) and result.get("status") != "stopped" and result.get("unscored"):
         raise ModelError(f"the pilot measured nothing: {no_pairs_why(result)}")
 
 

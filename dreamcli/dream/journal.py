@@ -68,15 +68,28 @@ def check_state_paths(ws: Workspace, playbook: str) -> None:
     for name in STATE_FILES:
         path = folder / name
         try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            continue
+            kind = blocked_file(path)
         except OSError as e:
             raise UsageError(f"{path}: cannot check the dream's state file: {e.strerror}") from None
-        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            raise UsageError(f"{path}: {kind}, where the dream's state file belongs; move it away "
-                             "(`dreamcli doctor` lists such paths)")
+        if kind is not None:
+            raise UsageError(f"{path}: {kind if kind == DIRECTORY else 'not a regular file'}, where the dream's "
+                             "state file belongs; move it away (`dreamcli doctor` lists such paths)")
+
+
+DIRECTORY = "a directory"
+
+
+def blocked_file(path: Path) -> str | None:
+    """What stands where a file belongs when it is not one (a dream state file here, any file of the
+    workspace for `doctor`): "a directory", "a FIFO" or "not a regular file" (a device, a socket). None
+    for a regular file, a symlink or nothing; another OSError (a denied parent) is raised."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    return DIRECTORY if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
 
 
 def begin(ws: Workspace, playbook: str, dream_id: str | None, staged: Path, supersedes: list[str]) -> Path:

@@ -50,14 +50,15 @@ def check_store_name(ws: Workspace, store: str) -> str:
     for an absolute path, `..`, a hidden or empty name: the dream read any directory, approve refused;
     and for a store other than `default` that does not exist (a misspelt name was read as an empty store)."""
     from dreamcli.errors import UsageError
-    from dreamcli.playbooks.apply import memory_path
+    from dreamcli.playbooks.apply import LeavesStore, memory_path
 
     try:
         memory_path(ws, store, INDEX_PATH)
-    except ValueError as e:
-        if "outside the memory store" not in str(e):  # a symlinked store: read as empty, refused at approval
-            raise UsageError(f"--memory-store {store!r}: not a memory store name (memory/NAME/ in the workspace: "
-                             "no '/', not starting with '.')") from None
+    except LeavesStore:  # a symlinked store: read as empty, refused at approval
+        pass
+    except ValueError:
+        raise UsageError(f"--memory-store {store!r}: not a memory store name (memory/NAME/ in the workspace: "
+                         "no '/', not starting with '.')") from None
     if store != "default" and not ws.memory_store(store).is_dir():  # `default` is made by the first note
         raise UsageError(f"--memory-store {store!r}: no such memory store (known: {', '.join(known_stores(ws))})")
     return store

@@ -252,8 +252,13 @@ class _Applier:
             return None  # absent or not a file: approval.check_memory_targets refuses writing there
 
 
+class LeavesStore(ValueError):
+    """A memory path whose name is valid but which leads outside its store through a symlink."""
+
+
 def memory_path(ws: Workspace, store: str, path: str) -> Path:
-    """Map the memory tool's `/memories/...` path into `memory/<store>/memories/`, refusing escapes."""
+    """Map the memory tool's `/memories/...` path into `memory/<store>/memories/`, refusing escapes
+    (ValueError; LeavesStore for a valid name that a symlink leads out of the store)."""
     if not store or "/" in store or store.startswith("."):
         raise ValueError(f"invalid memory store {store!r}")
     p = PurePosixPath(path)
@@ -265,7 +270,7 @@ def memory_path(ws: Workspace, store: str, path: str) -> Path:
     root = memory_root(ws, store)
     target = root.joinpath(*parts)
     if not within(target, root):
-        raise ValueError(f"memory path {path!r} leads outside the memory store (through a symlink)")
+        raise LeavesStore(f"memory path {path!r} leads outside the memory store (through a symlink)")
     return target
 
 

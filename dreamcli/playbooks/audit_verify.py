@@ -10,7 +10,9 @@ Checks, in one pass over `audit.jsonl`:
 - signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
 - every live playbook's content hash equals the `hash_after` of the last record that changed it
   (a record changes a playbook when its `version_after` differs from its `version_before`);
-- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash;
+- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash, and
+  no import record lists a malformed item in its `history` (`versions_made`: the rule revert checks
+  a kept version by too);
 - an anchor (`--anchor LINE:HASH`, the `head` of an earlier verification kept elsewhere): line LINE
   still has that hash, so with an intact chain the first LINE lines are what they were. Only this
   catches someone who rewrote the whole trail and its head without a signing key.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +61,8 @@ class Verification:
             return f"playbook {bad['playbook']}: {bad['reason']}"
         if self.history["problems"]:
             h = self.history["problems"][0]
-            return f"playbook {h['playbook']} v{h['version']}: {h['reason']}"
+            version = "" if h["version"] is None else f" v{h['version']}"
+            return f"playbook {h['playbook']}{version}: {h['reason']}"
         if self.signatures and self.signatures["invalid"]:
             s = self.signatures["invalid"][0]
             return f"audit.jsonl line {s['line']}: {s['reason']}"
@@ -81,6 +85,86 @@ def parse_anchor(text: str) -> tuple[int, str]:
     if m is None:
         raise ValueError("expected LINE:sha256:<64 hex digits>, as `playbooks audit --verify` prints the head")
     return int(m[1]), m[2]
+
+
+@dataclass(frozen=True)
+class Made:
+    """A version of a playbook that an audit record says it made, with the hash it recorded: the live
+    one (`version_after`, `hash_after`) or, for an import, an older one its bundle brought (an item of
+    `history`). A malformed history item is one too, `malformed` saying why: nothing matches it."""
+
+    line: int
+    playbook: str
+    version: int | None  # None: a malformed history item whose version cannot be read (it may be any)
+    hash: str | None  # None: no hash recorded (not a string)
+    live: bool  # the record's own version_after (False: an item of an import's history)
+    action: str | None = None
+    actor: str | None = None
+    malformed: str | None = None
+
+    def matches(self, digest: str | None) -> bool:
+        """Whether a kept file with this content hash is what the record says."""
+        return self.malformed is None and self.hash is not None and self.hash == digest
+
+
+def audit_lines(ws: Workspace) -> list[bytes]:
+    try:
+        return ws.audit_path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def versions_made(lines: list[bytes], indexes: Iterable[int] | None = None) -> list[Made]:
+    """Every version the audit records on `lines` (those at `indexes`; None: every line that may record
+    one) say they made, oldest first: the one rule `audit --verify` and `playbooks revert` check kept
+    versions by. A record makes a version when its `version_after` differs from its `version_before`
+    (a reject, or an approve of entries already there, vouches for nothing)."""
+    out: list[Made] = []
+    for i in (i for i, body in enumerate(lines) if _may_change(body)) if indexes is None else indexes:
+        if (rec := _parse(lines[i])) is not None:
+            out += _made_by(i + 1, rec)
+    return out
+
+
+def last_made(made: Iterable[Made]) -> dict[tuple[str, int | None], Made]:
+    """What decides each kept version's hash: the last record that made (playbook, version). The key
+    (playbook, None) holds the last malformed history item whose version cannot be read, which may be
+    any version of the playbook."""
+    return {(m.playbook, m.version): m for m in made}
+
+
+def _may_change(body: bytes) -> bool:
+    return b'"hash_after"' in body and b'"version_after"' in body
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _made_by(line: int, rec: dict[str, Any]) -> list[Made]:
+    """The versions one record made: an import's history items first, then its own version_after, so
+    that the live version's record decides when an item names it too."""
+    name, after = rec.get("playbook"), rec.get("version_after")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        return []
+    action, actor = (rec[k] if isinstance(rec.get(k), str) else None for k in ("action", "actor"))
+    out: list[Made] = []
+    kept = rec.get("history")
+    if rec.get("action") == "import" and kept is not None:  # the older versions its bundle brought
+        if not isinstance(kept, list):
+            out.append(Made(line, name, None, None, False, action, actor, malformed="its history is not a list"))
+        for n, item in enumerate(kept if isinstance(kept, list) else [], 1):
+            version = item.get("version") if isinstance(item, dict) else None
+            version = version if _count(version) else None
+            digest = item.get("hash") if isinstance(item, dict) else None
+            why = ("is not an object" if not isinstance(item, dict) else "has no version number" if version is None
+                   else "has no hash (a string)" if not isinstance(digest, str) else None)
+            out.append(Made(line, name, version, digest if why is None else None, False, action, actor,
+                            malformed=None if why is None else f"its history item {n} {why}"))
+    if _count(after) and after != rec.get("version_before"):
+        digest = rec.get("hash_after")
+        out.append(Made(line, name, after, digest if isinstance(digest, str) else None, True, action, actor))
+    return out
 
 
 def _parse(body: bytes) -> dict[str, Any] | None:
@@ -115,11 +199,7 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
     legacy = hashlib.sha256()
     prev: str | None = None  # hash of the line before; None before the first line
     started = False
-    try:
-        data = ws.audit_path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    lines = data.splitlines()
+    lines = audit_lines(ws)
     for i, body in enumerate(lines):
         n = i + 1
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -150,7 +230,7 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
                 signed.append(i)
             else:
                 unsigned += 1
-        if b'"hash_after"' in body and b'"version_after"' in body:
+        if _may_change(body):
             changes.append(i)
         if anchor is not None and n == anchor[0]:
             anchored = digest
@@ -161,45 +241,13 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
     _check_head(v, ws, started, prev)
     if anchor is not None:
         _check_given_anchor(v, anchor, anchored)
-    made = _content_changes(lines, changes)
-    _check_playbooks(v, ws, {name: (line, digest) for line, name, _, digest in made})
-    _check_history(v, ws, sorted(made + _bundle_versions(lines, changes)))
+    made = versions_made(lines, changes)
+    _check_playbooks(v, ws, {m.playbook: (m.line, m.hash) for m in made if m.live})
+    _check_history(v, ws, made)
     if allowed_signers:
         records = [(i + 1, rec) for i in signed if (rec := _parse(lines[i])) is not None and "sig" in rec]
         v.signatures = _check_signatures(records, unsigned + len(signed) - len(records), allowed_signers)
     return v
-
-
-def _content_changes(lines: list[bytes], changes: list[int]) -> list[tuple[int, str, int, str | None]]:
-    """(line, playbook, version_after, hash_after) of every record that made a new version of a
-    playbook, oldest first. A record whose version did not change (a reject, an approve of entries
-    already there, or such records from before they stopped carrying hashes) vouches for nothing."""
-    out: list[tuple[int, str, int, str | None]] = []
-    for i in changes:
-        rec = _parse(lines[i])
-        if rec is None:
-            continue
-        name, after, digest = rec.get("playbook"), rec.get("version_after"), rec.get("hash_after")
-        if isinstance(name, str) and NAME_RE.match(name) and isinstance(after, int) and not isinstance(after, bool) \
-                and after != rec.get("version_before"):
-            out.append((i + 1, name, after, digest if isinstance(digest, str) else None))
-    return out
-
-
-def _bundle_versions(lines: list[bytes], changes: list[int]) -> list[tuple[int, str, int, str | None]]:
-    """(line, playbook, version, hash) of the older versions an `import` record says its bundle brought."""
-    out: list[tuple[int, str, int, str | None]] = []
-    for i in changes:
-        if b'"history"' not in lines[i] or (rec := _parse(lines[i])) is None or rec.get("action") != "import":
-            continue
-        name, kept = rec.get("playbook"), rec.get("history")
-        if not isinstance(name, str) or not NAME_RE.match(name) or not isinstance(kept, list):
-            continue
-        for item in kept:
-            version = item.get("version") if isinstance(item, dict) else None
-            if isinstance(version, int) and not isinstance(version, bool) and isinstance(item.get("hash"), str):
-                out.append((i + 1, name, version, item["hash"]))
-    return out
 
 
 def _cut(info: Any) -> str:
@@ -277,10 +325,19 @@ def _check_playbooks(v: Verification, ws: Workspace, last_change: dict[str, tupl
                             "line": line, "reason": reason})
 
 
-def _check_history(v: Verification, ws: Workspace, made: list[tuple[int, str, int, str | None]]) -> None:
-    """Each kept version that an audit record made (the last such record) must still have its hash."""
-    last = {(name, version): (line, digest) for line, name, version, digest in made}
-    for (name, version), (line, recorded) in sorted(last.items()):
+def _check_history(v: Verification, ws: Workspace, made: list[Made]) -> None:
+    """Each kept version that an audit record made (the last such record) must still have its hash; a
+    malformed history item is a problem of its own (revert refuses the versions it may stand for)."""
+    for m in made:
+        if m.malformed is not None:
+            v.history["checked"] += 1
+            v.history["problems"].append({
+                "playbook": m.playbook, "version": m.version, "line": m.line, "hash": None, "recorded_hash": None,
+                "reason": f"the import record on audit line {m.line} is malformed: {m.malformed} (edited outside "
+                          "dreamcli)"})
+    for (name, version), m in sorted(last_made(made).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        if version is None or m.malformed is not None:
+            continue  # reported above
         try:
             kept = content_hash(history_path(ws, name, version).read_bytes())
         except FileNotFoundError:
@@ -288,11 +345,11 @@ def _check_history(v: Verification, ws: Workspace, made: list[tuple[int, str, in
         except OSError as e:
             kept = f"unreadable ({e.strerror or e})"
         v.history["checked"] += 1
-        if kept != recorded:
+        if not m.matches(kept):
             v.history["problems"].append({
-                "playbook": name, "version": version, "line": line, "hash": kept, "recorded_hash": recorded,
+                "playbook": name, "version": version, "line": m.line, "hash": kept, "recorded_hash": m.hash,
                 "reason": f"its kept file (.history/{name}/v{version}.md, {(kept or '')[:19]}…) is not what "
-                          f"audit line {line} recorded ({(recorded or 'none')[:19]}…): edited outside dreamcli"})
+                          f"audit line {m.line} recorded ({(m.hash or 'none')[:19]}…): edited outside dreamcli"})
 
 
 def _check_signatures(signed: list[tuple[int, dict[str, Any]]], unsigned: int, allowed: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from dreamcli.audit import append_audit, content_hash, current_actor, iter_audit
 from dreamcli.errors import UsageError
 from dreamcli.playbooks import journal
+from dreamcli.playbooks.audit_verify import audit_lines, last_made, versions_made
 from dreamcli.playbooks.format import parse_playbook
 from dreamcli.playbooks.model import new_playbook
 from dreamcli.playbooks.store import (
@@ -116,21 +117,21 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
 
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:
-    """Refuse to revert to a kept version whose file is not what the audit record that made it says."""
-    made: dict[str, Any] | None = None
-    for rec in iter_audit(ws):
-        if rec.get("playbook") != name:
-            continue
-        if rec.get("version_after") == version and rec.get("version_before") != version:
-            made = rec
-        elif rec.get("action") == "import" and isinstance(rec.get("history"), list):  # a bundle's older versions
-            kept = next((k for k in rec["history"] if isinstance(k, dict) and k.get("version") == version), None)
-            if kept is not None:
-                made = {**rec, "hash_after": kept.get("hash")}
-    if made is not None and made.get("hash_after") != content_hash(text):
-        raise UsageError(f"playbook {name!r} v{version} was changed after it was kept: .history/{name}/v{version}.md "
-                         f"is not what the audit trail recorded ({made.get('action')} by {made.get('actor')}); "
-                         "not reverting to it (see: dreamcli playbooks audit --verify)")
+    """Refuse to revert to a kept version whose file is not what the audit record that made it says, by
+    the rule `playbooks audit --verify` checks kept versions by (`audit_verify.versions_made`): a
+    malformed history item that stands for it (or may: its version cannot be read) is refused too."""
+    last = last_made(versions_made(audit_lines(ws)))
+    made = last.get((name, None)) or last.get((name, version))
+    if made is None or made.matches(content_hash(text)):
+        return
+    who = f"{made.action} by {made.actor}"
+    if made.malformed is not None:
+        raise UsageError(f"playbook {name!r} v{version}: the audit record that may have kept it (audit line "
+                         f"{made.line}, {who}) is malformed: {made.malformed}; not reverting to it "
+                         "(see: dreamcli playbooks audit --verify)")
+    raise UsageError(f"playbook {name!r} v{version} was changed after it was kept: .history/{name}/v{version}.md "
+                     f"is not what the audit trail recorded ({who}); "
+                     "not reverting to it (see: dreamcli playbooks audit --verify)")
 
 
 def _empty_text(name: str) -> str:

@@ -83,14 +83,16 @@ def read_pilot(path: Path) -> dict[str, Any] | None:
     usable = [r for r in read_runs(path) if isinstance(r, dict) and (parse_lift(r.get("lift")) or _entry_results(r))]
     if not usable:
         return None
-    scored = [r for r in usable if not _scored_nothing(r)]
+    scored = [r for r in usable if not no_pair_scored(r.get("lift"))]
     last = (scored or usable)[-1]
     created = last.get("created") or last.get("ts")
     return {"runs": len(usable), "lift": parse_lift(last.get("lift")), "entries": _entry_results(last),
             "created": created if isinstance(created, str) else None}
 
 
-def _scored_nothing(run: dict[str, Any]) -> bool:
-    lift = run.get("lift")
+def no_pair_scored(lift: object) -> bool:
+    """Whether a lift object (`Lift.to_json`, as `pilot.json` keeps it) was measured over no pair: its
+    `pairs` is the number 0. A count that is missing or not a number is not known, which is not zero.
+    The one test of it: the pilot's exit code, its tables, the review page and `approve`."""
     pairs = lift.get("pairs") if isinstance(lift, dict) else None
     return isinstance(pairs, int) and not isinstance(pairs, bool) and pairs == 0

@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect, signed
+from dreamcli.playbooks.pilot_file import no_pair_scored
 from dreamcli.ui.console import _color_allowed, err, neutralise_controls, out, safe_markup
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def lift_phrase(lift: dict[str, Any]) -> str:
     word = effect_word(lift["ci95"], p, lift.get("pairs"))
     n = int(lift.get("together_with") or 1)
     how = "leave-one-out" if lift.get("leave_one_out") else (f"{n} entries together" if n > 1 else "alone")
-    if lift.get("pairs") == 0:
+    if no_pair_scored(lift):
         why = lift.get("no_pairs")
         return f"no pairs scored ({f'{why}; ' if isinstance(why, str) else ''}{how}) {word}"
     parts = [f"95% CI {ci_text(lift['ci95'])}"]
@@ -196,7 +197,7 @@ def render_result(result: dict[str, Any]) -> None:
                      _num(a["wall_s_per_trial"], ".1f")])
     d = result["deltas"]
     lift = result["lift"]
-    measured = lift.get("pairs") != 0  # no pair scored: no lift, no interval, no test to print
+    measured = not no_pair_scored(lift)  # no lift, no interval, no test to print
     rows.append([f"[bold]{cell}[/]" if cell else "" for cell in (
         "delta", "", _delta(lift["delta"] if measured else None, 2), "", _delta(result["score"]["delta"], 2),
         _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1))])

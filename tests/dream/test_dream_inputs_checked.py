@@ -60,6 +60,26 @@ def test_memory_store_must_be_a_store_name(demo: Path, tmp_path: Path, store: st
     _untouched(demo)
 
 
+def test_a_store_whose_index_leads_out_is_a_name_not_a_usage_error(demo: Path, tmp_path: Path) -> None:
+    # a valid name whose index a symlink leads out of the store: read as an empty store (approval refuses
+    # to write there), not refused as a bad name; told apart by the error's type, not by its words
+    from dreamcli.dream.memory import INDEX_PATH, check_store_name
+    from dreamcli.playbooks.apply import LeavesStore, memory_path
+
+    ws = Workspace(root=demo, source="option")
+    secret = tmp_path / "elsewhere.md"
+    secret.write_text("not a note\n")
+    root = ws.memories_root("linked")
+    root.mkdir(parents=True)
+    root.joinpath(*INDEX_PATH.split("/")[2:]).symlink_to(secret)
+    with pytest.raises(LeavesStore):
+        memory_path(ws, "linked", INDEX_PATH)
+    assert check_store_name(ws, "linked") == "linked"
+    with pytest.raises(ValueError) as bad:
+        memory_path(ws, ".linked", INDEX_PATH)
+    assert not isinstance(bad.value, LeavesStore)
+
+
 def test_memory_store_checked_by_the_engine_too(demo: Path) -> None:
     from dreamcli.config import Config
     from dreamcli.dream.engine import DreamOptions, run_dream
