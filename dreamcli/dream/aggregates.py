@@ -11,54 +11,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from dreamcli.dream.fixes import MAX_EPISODES, MAX_EXAMPLES, Recovery, keep, wants
 from dreamcli.redaction import Redactor, for_patterns
 
-MAX_EPISODES = 5000  # per pattern; beyond this support is counted without ids
 MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
-MAX_EVIDENCE = 3
-MAX_EXAMPLES = 8
 MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
 MAX_EPISODES_PER_TASK = 5000  # cost records kept per task (the most recent), for medians and outliers
 MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agents start right after their lead
 REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
-
-
-def _wants(kept: list[dict[str, Any]], episode: str | None) -> bool:
-    """Room for evidence, and none yet from `episode` (one piece per episode, MAX_EVIDENCE in all)."""
-    return len(kept) < MAX_EVIDENCE and all(e.get("episode", e.get("session_id")) != episode for e in kept)
-
-
-def _keep(kept: list[dict[str, Any]], evidence: dict[str, Any], episode: str | None) -> None:
-    """Add `evidence` when `_wants` says so, naming its episode when that is not its own session."""
-    if _wants(kept, episode):
-        kept.append(evidence if episode == evidence.get("session_id") else {**evidence, "episode": episode})
-
-
-@dataclass
-class Recovery:
-    label: str
-    example: str
-    episodes: set[str] = field(default_factory=set)
-    why: str = ""  # the agent's own words naming the fix, when it said them
-    evidence: list[dict[str, Any]] = field(default_factory=list)  # the fix's lines, one per episode
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"label": self.label, "example": self.example, "episodes": sorted(self.episodes)}
-        if self.evidence:
-            out["evidence"] = self.evidence
-        return {**out, "why": self.why} if self.why else out
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Recovery:
-        return cls(d["label"], d["example"], set(d.get("episodes", [])), str(d.get("why") or ""),
-                   list(d.get("evidence", [])))
-
-    def wants_evidence(self, episode: str) -> bool:
-        """Would `add_evidence` keep evidence from `episode`? (Its excerpt is made only then.)"""
-        return _wants(self.evidence, episode)
-
-    def add_evidence(self, evidence: dict[str, Any], episode: str) -> None:
-        _keep(self.evidence, evidence, episode)
 
 
 @dataclass
@@ -115,11 +75,11 @@ class Pattern:
             if self.last_seen is None or ts > self.last_seen:
                 self.last_seen = ts
         if evidence is not None:
-            _keep(self.evidence, evidence, episode)
+            keep(self.evidence, evidence, episode)
 
     def wants_evidence(self, episode: str) -> bool:
         """Would `observe` keep evidence from `episode`? (An excerpt is made, and redacted, only then.)"""
-        return _wants(self.evidence, episode)
+        return wants(self.evidence, episode)
 
     def example(self, text: str) -> None:
         if text in self.examples or len(self.examples) < MAX_EXAMPLES:
@@ -144,7 +104,7 @@ class Pattern:
         self.episodes = {sys.intern(e) for e in self.episodes}
         self.sessions = [sys.intern(s) for s in self.sessions]
         for rec in self.recoveries.values():
-            rec.episodes = {sys.intern(e) for e in rec.episodes}
+            rec.intern()
         return self
 
     def merge(self, other: Pattern) -> None:
@@ -167,7 +127,7 @@ class Pattern:
         lasts = [t for t in (self.last_seen, other.last_seen) if t]
         self.first_seen, self.last_seen = min(firsts, default=None), max(lasts, default=None)
         for e in other.evidence:
-            _keep(self.evidence, e, e.get("episode", e.get("session_id")))
+            keep(self.evidence, e, e.get("episode", e.get("session_id")))
         for text, n in other.examples.items():
             if text in self.examples or len(self.examples) < MAX_EXAMPLES:
                 self.examples[text] = self.examples.get(text, 0) + n
@@ -177,18 +137,14 @@ class Pattern:
                 if len(self.recoveries) < MAX_EXAMPLES:
                     self.recoveries[key] = rec
             else:
-                mine.episodes |= rec.episodes
-                mine.why = mine.why or rec.why
-                for e in rec.evidence:
-                    mine.add_evidence(e, str(e.get("episode", e.get("session_id"))))
+                mine.merge(rec)
 
     def remap(self, roots: dict[str, str]) -> None:
         """Replace episode ids that turned out to be sub-agents by their lead session's id."""
         if self.episodes & roots.keys():
             self.episodes = {roots.get(e, e) for e in self.episodes}
         for rec in self.recoveries.values():
-            if rec.episodes & roots.keys():
-                rec.episodes = {roots.get(e, e) for e in rec.episodes}
+            rec.remap(roots)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "label": self.label, "template": self.template,

@@ -71,6 +71,16 @@ def _step(command: str) -> Step:
     return Step(command)
 
 
+@dataclass(slots=True)
+class Chain:
+    """A fix that made a file, waiting for the call that reads it (`dreamcli.dream.chains`)."""
+
+    path: tuple[str, ...]  # recovery keys: the fix, then each step so far (`Recovery.then`)
+    made: frozenset[str]  # what the last step made: its paths and base names
+    names: frozenset[str]  # the files a next step's example shows generic (FILE.docx): the error's, and outputs
+    index: int  # the last step's call index
+
+
 @dataclass
 class OpenError:
     sig: str
@@ -82,6 +92,7 @@ class OpenError:
     said: str = ""  # the agent's words since the error
     test: str | None = None
     changed: bool = False  # a file was written or a package installed since (a rerun passing is then no flake)
+    chain: Chain | None = None  # fixed by a call that made a file: waiting for the call that reads it
 
 
 def may_serve(err: OpenError, call: Call) -> bool:

@@ -11,6 +11,7 @@ from itertools import chain
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates, Pattern
+from dreamcli.dream.chains import chain_of, with_fix
 from dreamcli.dream.polarity import Polarity, opposed, polarity, same_topic
 from dreamcli.dream.text import mask, opaque
 from dreamcli.playbooks.lint import injection_findings
@@ -124,9 +125,12 @@ def _error(p: Pattern, min_support: int, agg: Aggregates) -> Candidate | None:
         facts.update(recovery=best.example, recovery_tool=best.label, why=best.why,
                      alternatives=[{"example": r.example, "sessions": len(r.episodes)} for r in recs[1:3]
                                    if len(r.episodes) >= 2])
-        successes = min(len(best.episodes), p.support)
+        steps = chain_of(best, min_support)
+        if steps:  # the fix made a file that the same next call read: the lesson is the chain, in order
+            facts["then"] = [r.example for r in steps]
+        successes = min(len(steps[-1].episodes if steps else best.episodes), p.support)
         c = _from(p, "error_recovery", successes / max(1, p.support), facts, successes=successes, total=p.support)
-        c.evidence = _with_fix(c.evidence, best.evidence)
+        c.evidence = with_fix(c.evidence, best.evidence, [r.evidence for r in steps])
         return c
     if p.support < max(min_support, TOOL_ERROR_MIN_SUPPORT) or opaque(facts.get("command") or p.template):
         return None
@@ -138,17 +142,6 @@ def _error(p: Pattern, min_support: int, agg: Aggregates) -> Candidate | None:
     if fixed:  # something did fix it, too rarely to be the lesson: the entry must not say nothing did
         facts.update(fixed=len(fixed), fix_example=recs[0].example if recs else None)
     return _from(p, "tool_error", 0.3, facts, successes=0, total=p.support)
-
-
-def _with_fix(failures: list[dict[str, Any]], fixes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The failures, with the line of the fix right after the failure of the same session (else the first
-    failure): a reviewer sees what went wrong and the call that fixed it."""
-    if not fixes or not failures:
-        return failures
-    sessions = [f.get("session_id") for f in failures]
-    fix = next((x for x in fixes if x.get("session_id") in sessions), fixes[0])
-    at = sessions.index(fix["session_id"]) + 1 if fix.get("session_id") in sessions else 1
-    return [*failures[:at], fix, *failures[at:]]
 
 
 def _flaky(p: Pattern, agg: Aggregates, facts: dict[str, Any], reliable: bool) -> Candidate | None:

@@ -42,7 +42,7 @@ from dreamcli.dream.lines import (
 )
 from dreamcli.dream.notes import observe_memory_write
 from dreamcli.dream.origins import normalize, product_origin, untrusted_source
-from dreamcli.dream.pairing import succeeded
+from dreamcli.dream.pairing import still_open, succeeded
 from dreamcli.dream.session_state import SessionInfo, SessionState
 from dreamcli.dream.steps import command_of, is_polling, test_name
 from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque, word_head
@@ -260,7 +260,7 @@ def _tool_result(block: Block, seq: int, st: SessionState, agg: Aggregates) -> N
         test = test_name(text) if cmd is not None and "test" in cmd[:300] else None
         if cmd is not None:
             pat.example("cmd:" + generic_display(call.display, call.targets)[:120])
-        st.open_errors = [e for e in st.open_errors if e.sig != pat.key][-3:]
+        st.open_errors = still_open(st.open_errors, pat.key)  # fixed ones waiting for a chain's next step stay
         st.open_errors.append(OpenError(pat.key, call.targets, call.label, call.key, call.index, call, "", test))
         return
     succeeded(call, st, agg)

@@ -16,6 +16,7 @@ class _Recovery(msgspec.Struct):
     example: str
     episodes: list[str] = []
     why: str | None = None
+    then: dict[str, _Recovery] = {}  # the calls that read what this one made (`dreamcli.dream.chains`)
 
 
 class _Pattern(msgspec.Struct):

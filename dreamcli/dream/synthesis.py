@@ -139,7 +139,8 @@ def evidence_pack(cid: str, c: Candidate) -> str:
         lines.append(f"  error: {f.get('command') or f.get('tool')}: {readable(f['error'])}")
     if f.get("recovery"):
         said = f" (the agent said: {f['why']})" if f.get("why") else ""
-        lines.append(f"  fix that followed: {f['recovery']}{said}")
+        then = "".join(f", then (reading what it made) {x}" for x in f.get("then") or [])
+        lines.append(f"  fix that followed: {f['recovery']}{then}{said}")
     if c.taint:
         lines.append(f"  untrusted: all evidence comes from {', '.join(c.taint)}")
     for alt in f.get("alternatives") or []:

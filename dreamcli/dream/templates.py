@@ -82,6 +82,14 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
+def _then(steps: list[str], made: str) -> str:
+    """The later steps of a fix that is a chain of calls, each reading what the one before made:
+    ", then read the converted file with `pandoc -t plain FILE.docx`"."""
+    if not steps:
+        return ""
+    return "".join(f", then {_code(s)}" for s in steps[:-1]) + f", then read {made} with {_code(steps[-1])}"
+
+
 def offline_text(c: Candidate) -> str:
     f = c.facts
     kind = c.kind
@@ -92,14 +100,16 @@ def offline_text(c: Candidate) -> str:
         if f.get("file_type") and not f.get("command"):
             err = re.sub(r"^FILE\.[\w.]+\s*(is\s+)?(a\s+)?", "", err) or err
         rec_tool = tool_name(f.get("recovery_tool", ""))
+        then = _then(f.get("then") or [], "its output" if f.get("command") or not f.get("file_type")
+                     else "the converted file")
         if f.get("command"):  # a command failed: state the fix as a command, and when to run it
-            text = (f"When {_code(f['command'])} fails with {_quote(err)}, run {_code(f['recovery'])} instead; "
+            text = (f"When {_code(f['command'])} fails with {_quote(err)}, run {_code(f['recovery'])} instead{then}; "
                     f"worked in {c.successes} of {_sessions(c.support)}.")
         else:
             verb = f"convert it first with {_code(f['recovery'])}" if f.get("file_type") else (
                 f"use {_code(rec_tool)} instead, e.g. {_code(f['recovery'])}" if rec_tool and rec_tool != tool
                 else f"retry as {_code(f['recovery'])}")
-            text = (f"When {_code(tool)} fails{where} with {_quote(err)}, {verb}; "
+            text = (f"When {_code(tool)} fails{where} with {_quote(err)}, {verb}{then}; "
                     f"worked in {c.successes} of {_sessions(c.support)}.")
         if f.get("why"):  # the agent's own reason, whether or not the failing command was the same each time
             text += f" Why: {_quote(f['why'].rstrip('.'))}."
