@@ -64,7 +64,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the versioned JSON report on stdout."),
         junit: Path = typer.Option(None, "--junit", metavar="FILE", help="Write a JUnit XML report."),
         summary: Path = typer.Option(None, "--summary", metavar="FILE",
-                                     help="Write a markdown summary (< 1 MiB), e.g. $GITHUB_STEP_SUMMARY."),
+                                     help="Append a markdown summary to FILE (kept < 1 MiB with what it "
+                                     "held; its mode kept), e.g. $GITHUB_STEP_SUMMARY."),
         calibrate: bool = typer.Option(False, "--calibrate",
                                        help="Grade the spec's own examples and report agreement with their "
                                        "labels (TPR, TNR, Cohen's kappa); exit 1 below the threshold."),
@@ -74,24 +75,39 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                                             help="Seconds between batch polls."),
     ) -> None:
         from dreamcli.outcomes.grading import GradeOptions, Grader
+        from dreamcli.outcomes.report import JsonStream, Totals
         from dreamcli.outcomes.spec import load_spec
 
-        ws = open_workspace(ctx, create=False)
-        cfg = config(ctx)
-        _check_options(since, task, junit, summary)
-        options = GradeOptions(trials=trials, use_cache=not no_cache, checks_only=checks_only,
-                               model_override=grader_model)
-        spec = load_spec(outcome) if outcome is not None else None
-        grader = Grader(ws, cfg, options)
-        if calibrate:
-            if spec is None:
-                raise UsageError("--calibrate needs --outcome SPEC (it grades the spec's own examples)")
-            if sessions or last or since or task:
-                raise UsageError("--calibrate grades the spec's examples, not sessions: drop the session selection")
-            _calibrate(grader, spec, as_json)
-            return
-        _grade(ws, grader, spec, sessions or [], last, since, task, parallel or concurrency or cfg.limits.concurrency,
-               as_json=as_json, junit=junit, summary=summary, batch=batch, poll_interval=poll_interval)
+        # --json (grading, not --calibrate): one document on stdout whatever happens once the command line
+        # has parsed, a refusal included (exit 2, 4): started now, ended with `error` by _end_report
+        totals = Totals()
+        stream = JsonStream(sys.stdout) if as_json and not calibrate else None
+        try:
+            ws = open_workspace(ctx, create=False)
+            cfg = config(ctx)
+            _check_options(since, task, junit, summary)
+            options = GradeOptions(trials=trials, use_cache=not no_cache, checks_only=checks_only,
+                                   model_override=grader_model)
+            spec = load_spec(outcome) if outcome is not None else None
+            grader = Grader(ws, cfg, options)
+            if stream is not None:
+                stream.redactor = grader.redactor
+            if calibrate:
+                if spec is None:
+                    raise UsageError("--calibrate needs --outcome SPEC (it grades the spec's own examples)")
+                if sessions or last or since or task:
+                    raise UsageError("--calibrate grades the spec's examples, not sessions: drop the session "
+                                     "selection")
+                _calibrate(grader, spec, as_json)
+                return
+            _grade(ws, grader, spec, sessions or [], last, since, task,
+                   parallel or concurrency or cfg.limits.concurrency, stream=stream, totals=totals, junit=junit,
+                   summary=summary, batch=batch, poll_interval=poll_interval)
+        except (BrokenPipeError, typer.Exit):
+            raise
+        except BaseException as e:
+            _end_report(stream, totals, e, [])
+            raise
 
 
 def _check_options(since: str | None, task: str | None, junit: Path | None, summary: Path | None) -> None:
@@ -111,33 +127,36 @@ def _check_options(since: str | None, task: str | None, junit: Path | None, summ
 
 
 def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[str], last: int | None, since: str | None,
-           task: str | None, concurrency: int, *, as_json: bool, junit: Path | None, summary: Path | None,
-           batch: bool, poll_interval: float) -> None:
-    from dreamcli.outcomes.report import JsonStream, Totals
+           task: str | None, concurrency: int, *, stream: JsonStream | None, totals: Totals, junit: Path | None,
+           summary: Path | None, batch: bool, poll_interval: float) -> None:
     from dreamcli.outcomes.selection import JobSource, Selection
     from dreamcli.ui import grade_view
     from dreamcli.ui.console import warn
 
     source = JobSource(ws, Selection(ids=ids, last=last, since=since, task=task), spec)
-    jobs: Iterable[Job] = source
-    if batch:
-        from dreamcli.outcomes.batch import run_batch
-
-        jobs = list(source)
-        run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status,
-                  on_warning=warn)
-        grader.options.allow_model_calls = False
-    totals = Totals()
-    stream = JsonStream(sys.stdout, grader.redactor) if as_json else None
     try:
+        jobs: Iterable[Job] = source
+        if batch:
+            from dreamcli.outcomes.batch import run_batch
+
+            jobs = list(source)
+            run_batch(grader, jobs, poll_interval=poll_interval, on_status=grade_view.batch_status,
+                      on_warning=warn)
+            grader.options.allow_model_calls = False
         _run(grader, source, jobs, totals, stream, concurrency, junit=junit, summary=summary)
     except (BrokenPipeError, typer.Exit):
         raise
-    except BaseException as e:  # the report was started: end it with the error and the real exit code
-        if stream is not None and not stream.closed:
-            totals.failure = _failure(e)
-            stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
+    except BaseException as e:
+        _end_report(stream, totals, e, source.skipped_no_spec)
         raise
+
+
+def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, skipped_no_spec: list[str]) -> None:
+    """The command failed (refused, interrupted) with the `--json` document open: end it with the error
+    and the exit code the process exits with."""
+    if stream is not None and not stream.closed:
+        totals.failure = _failure(e)
+        stream.close(totals, {"skipped_no_spec": skipped_no_spec[:1000]})
 
 
 def _failure(e: BaseException) -> tuple[str, int]:

@@ -5,12 +5,13 @@
   (needs_revision, failed, or a partial grade with a failed check), `<error>` for a grader error
   (unscored), `<skipped>` for a partial grade (--checks-only) whose checks all passed
 - markdown summary (`--summary FILE`, e.g. $GITHUB_STEP_SUMMARY): totals and a row per session,
-  non-satisfied sessions first, kept under 1 MiB
+  non-satisfied sessions first, appended to what the file holds (its mode kept), the file kept under 1 MiB
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from collections import Counter
@@ -19,12 +20,13 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
+from dreamcli.errors import UsageError
 from dreamcli.outcomes.grading import GradeResult
 from dreamcli.outcomes.scoretext import score_text, threshold_text
 from dreamcli.outcomes.store import redact_record
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.textnorm import strip_hidden
-from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
+from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file, line_start, open_append, write_all
 
 REPORT_VERSION = 1
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # bytes: below GitHub's 1 MiB step-summary limit, with room for the tail
@@ -186,12 +188,17 @@ def _md(text: str, limit: int | None = None) -> str:
 
 
 class SummaryWriter:
-    """Markdown for a CI job summary: non-satisfied rows first, the whole file under 1 MiB."""
+    """Markdown for a CI job summary, appended to the file (a step's earlier commands write to
+    $GITHUB_STEP_SUMMARY too): non-satisfied rows first, the whole file under 1 MiB."""
 
     def __init__(self, path: Path, *, limit: int = SUMMARY_LIMIT, redactor: Redactor | None = None,
                  what: str = "--summary") -> None:
         self.path = Path(path)
-        self.limit = limit
+        try:  # the rows get what the file's earlier content leaves of the limit
+            held = os.stat(self.path).st_size
+        except OSError:
+            held = 0
+        self.limit = max(0, limit - held)
         self.redactor = redactor or default_redactor()
         self.what = what
         self.bad: list[str] = []
@@ -230,4 +237,12 @@ class SummaryWriter:
         if self.omitted:
             text += f"\n{self.omitted} more session(s) omitted to keep this summary under 1 MiB.\n"
         check_output_file(self.path, self.what)  # again: it may have been replaced while grading
-        atomic_write_bytes(self.path, text.encode("utf-8"))
+        try:  # appended, never replaced: the file's content and mode stay (a new file is 0600)
+            fd = open_append(self.path, readable=True)
+            try:  # a blank line after what the file held, so the heading starts a block of its own
+                sep = line_start(fd) + b"\n" if os.fstat(fd).st_size else b""
+                write_all(fd, sep + text.encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise UsageError(f"{self.what} {self.path}: cannot write it: {e.strerror or e}") from None

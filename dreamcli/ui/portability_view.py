@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, is_interactive, neutralise_controls, out, safe_markup
+from dreamcli.ui.console import err, is_interactive, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count, plural
 
 
@@ -47,9 +47,11 @@ def _plain(value: Any) -> str:
     return neutralise_controls("" if value is None else str(value), one_line=True)
 
 
-def render_import_summary(s: Any) -> None:
+def render_import_summary(s: Any, prefix: str = "dreamcli") -> None:
     """The end-of-import summary: what was imported, skipped, and why (line types and statuses are named
-    by the transcripts, untrusted: markup escaped, control characters shown as escapes, one line each)."""
+    by the transcripts, untrusted: markup escaped, control characters shown as escapes, one line each).
+    `prefix` starts the commands of the "next:" hint (`dreamcli --home ROOT` when --home chose the
+    workspace, so the hint works when copied)."""
     from rich.table import Table
 
     con = out()
@@ -96,7 +98,7 @@ def render_import_summary(s: Any) -> None:
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
     con.print(table)
     if s.sessions:
-        err().print("next: dreamcli sessions list --limit 20   ·   dreamcli dream --offline", style="dim")
+        note(f"next: {prefix} sessions list --limit 20   ·   {prefix} dream --offline")
 
 
 def render_import_dry_run(report: dict[str, Any]) -> None:

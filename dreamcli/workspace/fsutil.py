@@ -49,15 +49,30 @@ def _not_a_directory(path: Path) -> NotADirectory:
     return NotADirectory(f"{path}: exists and is not a directory")
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write `data` to `path` atomically (temp file in the same directory + os.replace), mode 0600."""
+def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode: bool = False) -> None:
+    """Write `data` to `path` atomically (temp file in the same directory + os.replace), mode 0600.
+
+    `keep_mode`: for a file that is the user's, not dreamcli's (CLAUDE.md, a CI step summary): keep the
+    mode (and, where allowed, the group) of the file replaced; a new one gets 0666 less the umask, as an
+    editor would create it."""
     import tempfile  # here, not at the top: commands that write nothing start without it
 
     path = Path(path)
+    old: os.stat_result | None = None
+    if keep_mode:
+        with contextlib.suppress(FileNotFoundError):
+            old = path.stat()
     ensure_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, FILE_MODE)
+        if not keep_mode:
+            os.fchmod(fd, FILE_MODE)
+        elif old is not None:
+            with contextlib.suppress(OSError):  # a group we are not in: not ours to give
+                os.fchown(fd, -1, old.st_gid)
+            os.fchmod(fd, old.st_mode & 0o7777)
+        else:
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -68,6 +83,16 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (/proc), else set and put back."""
+    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/self/status", encoding="ascii",
+                                                                      errors="replace") as f:
+        return int(next(line for line in f if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str, *, fsync: bool = True) -> None:
