@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import typer
 
 from dreamcli.cli.common import command_prefix, config, open_workspace, print_json
 from dreamcli.cli.group import Group
+from dreamcli.workspace.home import Workspace
 
 cloud_group = Group(
     help="Claude Managed Agents: pull cloud sessions and memory stores, push approved playbooks, and run cloud "
@@ -20,6 +24,29 @@ memory_group = Group(help="Cloud memory stores.", no_args_is_help=True, short_he
                      epilog="Examples:\n\n\b\n  dreamcli cloud memory pull memstore_01abc\n"
                             "  dreamcli cloud memory push legal --store memstore_01abc --dry-run")
 _JSON = "Print the result as JSON."
+
+
+@contextlib.contextmanager
+def _desk(ws: Workspace) -> Iterator[None]:
+    """Around a cloud command's work: SIGTERM and SIGHUP stop it as Ctrl-C does (a running cloud dream is
+    cancelled) and exit 128 + the signal, as `run` does; an error's text (the API's own words) is
+    redacted with the workspace's redactor (built-in rules plus config redaction.patterns)."""
+    from dreamcli.agent.signals import Terminated, interrupt_reason, signals_as_interrupt
+    from dreamcli.cloud.client import redacted
+    from dreamcli.config import workspace_redactor
+    from dreamcli.errors import DreamError, Interrupted
+
+    with signals_as_interrupt() as caught:
+        try:
+            yield
+        except Terminated as e:
+            reason, code = interrupt_reason(e)
+            raise Interrupted(reason, exit_code=code) from None
+        except DreamError as e:
+            if isinstance(e, Interrupted) and caught.signum is not None:
+                e.exit_code = 128 + caught.signum
+            redacted(e, workspace_redactor(ws.config_path))
+            raise
 
 
 @sessions_group.command("pull", short_help="Import Managed Agents sessions as session logs.",
@@ -42,8 +69,8 @@ def sessions_pull_cmd(
 
     ws = open_workspace(ctx)
     after = parse_since(since).isoformat().replace("+00:00", "Z") if since else None
-    client = cloud_client()
-    with progress_line("pulling cloud sessions") as progress:
+    with _desk(ws), progress_line("pulling cloud sessions") as progress:
+        client = cloud_client()
         result = pull_sessions(ws, client, agent_id=agent, since=after, limit=limit, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -65,8 +92,8 @@ def memory_pull_cmd(
     from dreamcli.ui.cloud_view import progress_line, render_memory_pull
 
     ws = open_workspace(ctx)
-    client = cloud_client()
-    with progress_line(f"pulling memory store {store}") as progress:
+    with _desk(ws), progress_line(f"pulling memory store {store}") as progress:
+        client = cloud_client()
         result = pull_store(ws, client, store, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -94,8 +121,8 @@ def memory_push_cmd(
     from dreamcli.ui.cloud_view import progress_line, render_push
 
     ws = open_workspace(ctx)
-    client = cloud_client()
-    with progress_line(f"pushing {playbook} to {store}") as progress:
+    with _desk(ws), progress_line(f"pushing {playbook} to {store}") as progress:
+        client = cloud_client()
         result = push(ws, client, store, playbook, dry_run=dry_run, actor=actor, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -123,7 +150,7 @@ def dream_cmd(
 ) -> None:
     """Run a cloud dream (output: a new memory store, never the input one), wait for it with a progress
     line, and turn the difference between the output and input stores into a local proposal for
-    `dreamcli playbooks diff/approve`. Ctrl-C cancels the cloud dream."""
+    `dreamcli playbooks diff/approve`. Ctrl-C (or SIGTERM, SIGHUP) cancels the cloud dream."""
     from dreamcli.cloud.client import cloud_client
     from dreamcli.cloud.dream_run import run_cloud_dream
     from dreamcli.errors import UsageError
@@ -138,8 +165,8 @@ def dream_cmd(
     ws = open_workspace(ctx)
     name = check_name(playbook or config(ctx).playbooks.default)
     chosen = model or config(ctx).models.dreamer or DEFAULT_DREAMER_MODEL
-    client = cloud_client()
-    with progress_line(f"cloud dream over {store}") as progress:
+    with _desk(ws), progress_line(f"cloud dream over {store}") as progress:
+        client = cloud_client()
         result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None, limit=limit,
                                  instructions=instructions, playbook=name, progress=progress)
     if as_json:

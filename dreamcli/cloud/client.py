@@ -7,11 +7,13 @@ piece is one line and its exit code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
 from dreamcli.modelclient import api_error, error_message, make_client
+from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, managed_agents_missing
 
 MISSING_KEY = "Managed Agents need an API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
@@ -49,13 +51,48 @@ class Conflict(WorkFailed):
     """A precondition failed: the cloud changed since the last pull (HTTP 409)."""
 
 
-def cloud_error(e: BaseException, *, what: str, store: str | None = None) -> DreamError:
+def cloud_error(e: BaseException, *, what: str, store: str | None = None,
+                redactor: Redactor | None = None) -> DreamError:
     """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1),
-    else the model-call mapping (3 for infrastructure)."""
+    else the model-call mapping (3 for infrastructure). The API's own text is redacted (`redactor`,
+    default: the built-in rules): an API can echo a key or a token back in its error message."""
+    if isinstance(e, DreamError):
+        return redacted(e, redactor)
+    _scrub(e, redactor or default_redactor())
+    return redacted(_mapped(e, what=what, store=store), redactor)
+
+
+def redacted(e: DreamError, redactor: Redactor | None = None) -> DreamError:
+    """`e` with its message redacted (in place; the same error, its exit code kept)."""
+    message = str(e)
+    safe = (redactor or default_redactor()).redact_text(message)
+    if safe != message:
+        e.args = (safe, *e.args[1:])
+    return e
+
+
+def api_message(e: BaseException, redactor: Redactor | None = None) -> str:
+    """The API's own error message (at most 300 characters), redacted whole before it is cut."""
+    _scrub(e, redactor or default_redactor())
+    return error_message(e)
+
+
+def _scrub(e: BaseException, redactor: Redactor) -> None:
+    """Redact the API's error text whole, in the exception itself, before the mapping cuts it to 300
+    characters (a secret cut in half is no longer recognised)."""
+    body = getattr(e, "body", None)
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        err["message"] = redactor.redact_text(err["message"])
+    if isinstance(getattr(e, "message", None), str):
+        with contextlib.suppress(AttributeError):
+            e.message = redactor.redact_text(e.message)  # type: ignore[attr-defined]
+    e.args = tuple(redactor.redact_text(a) if isinstance(a, str) else a for a in e.args)
+
+
+def _mapped(e: BaseException, *, what: str, store: str | None) -> DreamError:
     import anthropic
 
-    if isinstance(e, DreamError):
-        return e
     message = error_message(e)
     if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in message.lower():
         return CredentialsError(f"{what}: " + BETA_HINT.format(detail=message))

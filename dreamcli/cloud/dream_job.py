@@ -4,13 +4,14 @@ sessions: more sessions are split across dreams."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dreamcli import sdk_beta
-from dreamcli.cloud.client import cloud_error
+from dreamcli.cloud.client import cloud_error, redacted
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
 
@@ -114,7 +115,9 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
          sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic,
          first_poll_s: float | None = None, part: int = 1, parts: int = 1) -> dict[str, Any]:
     """Poll until the dream is final (backoff 2 s x1.5 up to 30 s). Ctrl-C cancels it and raises
-    Interrupted (exit 130) saying so; a failed dream is exit 3, a canceled one exit 1."""
+    Interrupted (exit 130) saying so, as does SIGTERM or SIGHUP turned into a KeyboardInterrupt with a
+    `signum` (`dreamcli cloud dream` does; exit 128 + the signal); a failed dream is exit 3, a canceled
+    one exit 1."""
     dream_id = str(checked_dream(dream)["id"])
     started = clock()
     delay = FIRST_POLL_S if first_poll_s is None else first_poll_s
@@ -131,17 +134,28 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
             except Exception as e:
                 raise cloud_error(e, what=f"check cloud dream {dream_id}") from None
             dream = checked_dream(dream)
-    except KeyboardInterrupt:
-        raise Interrupted(_cancel(client, dream_id)) from None
+    except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM or SIGHUP where the CLI makes them one (a `signum`)
+        raise _interrupted(e, _cancel(client, dream_id)) from None
     if progress is not None:
         progress(Poll(dream_id, str(dream["status"]), clock() - started, dream.get("usage") or {}, part, parts))
     if dream["status"] == "failed":
         err = dream.get("error") or {}
-        raise ModelError(f"cloud dream {dream_id} failed: {err.get('type', 'error')}: "
-                         f"{err.get('message', 'no reason given')}")
+        raise redacted(ModelError(f"cloud dream {dream_id} failed: {err.get('type', 'error')}: "
+                                  f"{err.get('message', 'no reason given')}"))
     if dream["status"] == "canceled":
         raise WorkFailed(f"cloud dream {dream_id} was canceled before it completed; nothing to review")
     return dream
+
+
+def _interrupted(e: KeyboardInterrupt, message: str) -> Interrupted:
+    signum = getattr(e, "signum", None)
+    if not isinstance(signum, int):
+        return Interrupted(message)
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return Interrupted(message.replace("interrupted", f"interrupted by {name}", 1), exit_code=128 + signum)
 
 
 def _cancel(client: Any, dream_id: str) -> str:

@@ -1,17 +1,24 @@
 """`cloud sessions pull`: page through Managed Agents sessions and their events and import each as an
 ordinary session log (source `managed-agents`), through the transcript import runner: redacted, staged,
-audited, idempotent by the cloud session id. Sessions still running are left for a later pull."""
+audited, idempotent by the cloud session id. Sessions still running are left for a later pull; one whose
+events are gone (404: deleted after the listing) is skipped with a warning.
+
+The fetched, redacted events wait in `state/cloud/sessions/.tmp-<ulid>-<pid>/` until the import has them;
+the folder is removed when the pull ends, and one a killed pull left behind is swept as any temp folder
+(dreamcli.workspace.sweep: its process gone; without a pid, an hour old)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli import sdk_beta
-from dreamcli.cloud.client import cloud_error
+from dreamcli.cloud.client import api_message, cloud_error
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
@@ -22,6 +29,7 @@ from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import session_path
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.sweep import OLD_S, sweep_temp
 
 IN_FLIGHT = ("running", "rescheduling")
 
@@ -56,7 +64,7 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
     result = SessionsPullResult()
     redactor = workspace_redactor(ws.config_path)
     ws.ensure()
-    cache = ws.state_dir / "cloud" / "sessions" / new_ulid()
+    cache = _new_cache(ws)
     try:
         try:
             for s in sdk_beta.iter_sessions(client, agent_id=agent_id, created_at_gte=since, order="desc",
@@ -64,7 +72,7 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                 result.listed += 1
                 problem = session_problem(s)
                 if problem is not None:
-                    result.skip(problem, progress)
+                    result.skip(redactor.redact_text(problem), progress)
                     continue
                 if s.get("status") in IN_FLIGHT:
                     result.in_flight += 1
@@ -78,13 +86,19 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                     result.skip(f"session {s['id']} skipped: more than {e.cap:,} events (the most dreamcli "
                                 "imports from one session)", progress)
                     continue
+                except Exception as e:
+                    gone = _gone(e, s["id"], redactor)
+                    if gone is None:
+                        raise
+                    result.skip(gone, progress)
+                    continue
                 _write_cache(cache, redactor.redact_obj(s), events)
                 result.fetched += 1
                 result.events += len(events)
                 if progress is not None:
                     progress(f"{result.fetched} sessions fetched ({result.listed} listed)")
         except Exception as e:
-            raise cloud_error(e, what="pull Managed Agents sessions") from None
+            raise cloud_error(e, what="pull Managed Agents sessions", redactor=redactor) from None
         if result.fetched:
             importer.register()
             summary = import_transcripts(ws, importer.SOURCE, cache, redaction_patterns=_patterns(ws), workers=1,
@@ -94,6 +108,36 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return result
+
+
+def _gone(e: Exception, session_id: str, redactor: Any) -> str | None:
+    """The warning for a session whose events answered 404 (deleted after it was listed), else None."""
+    import anthropic
+
+    if not isinstance(e, anthropic.NotFoundError):
+        return None
+    detail = shown(api_message(e, redactor), 200)
+    return f"session {session_id} skipped: its events answered 404 not found ({detail}); deleted after the listing?"
+
+
+def _new_cache(ws: Workspace) -> Any:
+    """A fresh cache folder carrying this process's pid (swept if the pull is killed), once the caches of
+    dead pulls are gone (and those of older dreamcli versions, named without a pid, over an hour old)."""
+    root = ws.state_dir / "cloud" / "sessions"
+    sweep_temp(root)
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        entries = []
+    for entry in entries:  # an older dreamcli's cache: `<ulid>/`, no pid to tell whether it is alive
+        try:
+            old = entry.is_dir(follow_symlinks=False) and len(entry.name) == 26 and entry.name.isalnum() \
+                and time.time() - entry.stat(follow_symlinks=False).st_mtime > OLD_S
+        except OSError:
+            continue
+        if old:
+            shutil.rmtree(entry.path, ignore_errors=True)
+    return root / f".tmp-{new_ulid()}-{os.getpid()}"
 
 
 def session_problem(s: dict[str, Any]) -> str | None:
