@@ -5,7 +5,9 @@ and rejected entries are never pushed."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from dreamcli.cloud.state import tool_to_cloud_path
 from dreamcli.playbooks import list_playbook_names
@@ -15,6 +17,7 @@ from dreamcli.portability.select import select_playbooks
 from dreamcli.workspace.home import Workspace
 
 PLAYBOOK_PREFIX = "/playbooks/"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -24,6 +27,9 @@ class Wanted:
     path: str
     content: str | None
     source: str  # "playbook:<name>" or "dream:<dream id>:<entry id>"
+    # a cloud-dream entry: the content_sha256 the dream read at this path ("" none), its precondition;
+    # None: not known (a playbook file, a proposal made before dreamcli kept it): the hash last pulled
+    base: str | None = None
 
 
 def playbook_prefix(name: str) -> str:
@@ -65,6 +71,7 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> l
     out: list[Wanted] = []
     for dream_id in cloud_dream_ids(ws, store_id):
         dream = load_dream(ws, dream_id)
+        bases = base_hashes(dream.info)
         for op in dream.proposal.operations:
             key = f"{dream.dream_id}:{op.entry_id}"
             if op.target != "memory" or dream.decision(op.entry_id).action != "approve" or key in already:
@@ -72,8 +79,19 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> l
             source = f"dream:{key}"
             path = tool_to_cloud_path(op.path or "")
             if op.op == "retire":
-                out.append(Wanted(path, None, source))
+                out.append(Wanted(path, None, source, bases.get(path)))
                 continue
-            out.append(Wanted(path, dream.text_for(op) or "", source))
-            out.extend(Wanted(tool_to_cloud_path(p), None, source) for p in op.merged_paths)
+            out.append(Wanted(path, dream.text_for(op) or "", source, bases.get(path)))
+            out.extend(Wanted(q, None, source, bases.get(q)) for q in map(tool_to_cloud_path, op.merged_paths))
     return out
+
+
+def base_hashes(info: dict[str, Any]) -> dict[str, str]:
+    """`dream.json` `cloud.base_sha256`: cloud path -> the content_sha256 the cloud dream read ("" when
+    there was no memory); what is not a hash is left out (then the hash last pulled is the precondition)."""
+    cloud = info.get("cloud")
+    bases = cloud.get("base_sha256") if isinstance(cloud, dict) else None
+    if not isinstance(bases, dict):
+        return {}
+    return {p: h or "" for p, h in bases.items()
+            if isinstance(p, str) and (h is None or (isinstance(h, str) and _SHA256.fullmatch(h)))}

@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from dreamcli.cloud.memory_pull import CloudMemory
-from dreamcli.cloud.state import cloud_to_tool_path
+from dreamcli.cloud.state import cloud_to_tool_path, tool_to_cloud_path
 from dreamcli.dream.proposal import write_dream
 from dreamcli.ids import new_ulid
 from dreamcli.playbooks.proposal_model import Evidence, Operation, Proposal
@@ -23,15 +23,23 @@ def entry_id(cloud_dream_id: str, path: str) -> str:
     return "mem-" + hashlib.sha256(f"{cloud_dream_id}\0{path}".encode()).hexdigest()[:10]
 
 
+def _same(a: CloudMemory | None, b: CloudMemory | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.sha256 == b.sha256)
+
+
 def diff_operations(before: dict[str, CloudMemory], after: dict[str, CloudMemory], cloud_dream_id: str,
-                    redactor: Redactor) -> list[Operation]:
-    """Adds, edits and removals from `before` (input store) to `after` (output store), by path."""
+                    redactor: Redactor, now: dict[str, CloudMemory] | None = None) -> list[Operation]:
+    """Adds, edits and removals from `before` (the input store when the dream started) to `after` (the
+    output store), by path. With `now` (the input store when the dream completed), a path where the
+    cloud already holds what the dream left is no operation (an agent wrote it while the dream ran, and
+    the dream read that), and one that changed since `before` says so (approving it then conflicts)."""
     ops: list[Operation] = []
     evidence = [Evidence(excerpt=f"cloud dream {cloud_dream_id}")]
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
-        if old is not None and new is not None and old.sha256 == new.sha256:
+        if _same(old, new) or (now is not None and _same(new, now.get(path))):
             continue
+        moved = now is not None and not _same(old, now.get(path))
         old_text = redactor.redact_text(old.content or "") if old is not None else None
         new_text = redactor.redact_text(new.content or "") if new is not None else None
         op: str | None
@@ -45,16 +53,32 @@ def diff_operations(before: dict[str, CloudMemory], after: dict[str, CloudMemory
             op, reason = ("retire", f"cloud dream {cloud_dream_id} emptied this memory") if old else (None, "")
         if op is None:
             continue
+        if moved:
+            reason += "; the memory changed in the cloud after the dream read it"
         ops.append(Operation(entry_id=entry_id(cloud_dream_id, path), target="memory", op=op,
                              path=cloud_to_tool_path(path), text=new_text if op != "retire" else None,
                              old_text=old_text, reason=reason, kind=KIND, evidence=evidence))
     return ops
 
 
+def base_hashes(before: dict[str, CloudMemory], ops: list[Operation]) -> dict[str, str | None]:
+    """For each operation's memory (by the cloud path a push reads from the proposal): the
+    content_sha256 the dream read, None when there was none: the push's precondition."""
+    read = {cloud_to_tool_path(p): m for p, m in before.items()}
+    out: dict[str, str | None] = {}
+    for o in ops:
+        for path in (o.path or "", *o.merged_paths):
+            m = read.get(path)
+            out[tool_to_cloud_path(path)] = m.sha256 if m is not None else None
+    return out
+
+
 def write_cloud_proposal(ws: Workspace, *, cloud_dream: dict[str, Any], store_id: str, output_store: str,
                          session_ids: list[str], ops: list[Operation], playbook: str,
-                         note: str | None = None) -> str:
-    """Write `dreams/<new id>/` for one completed cloud dream; returns the local dream id."""
+                         note: str | None = None, base_sha256: dict[str, str | None] | None = None) -> str:
+    """Write `dreams/<new id>/` for one completed cloud dream; returns the local dream id. `base_sha256`
+    (cloud path -> hash the dream read, None for none) becomes `cloud.base_sha256`: a push sends those
+    hashes as preconditions, so what changed in the cloud after the dream read it is a conflict."""
     dream_id = new_ulid()
     created = now_rfc3339()
     proposal = Proposal(dream_id=dream_id, created=created, playbook=playbook, memory_store=store_id,
@@ -63,7 +87,7 @@ def write_cloud_proposal(ws: Workspace, *, cloud_dream: dict[str, Any], store_id
     model = (cloud_dream.get("model") or {}).get("id")
     cloud = {"dream_id": cloud_dream["id"], "input_store": store_id, "output_store": output_store,
              "session_ids": session_ids, "model": model, "status": cloud_dream.get("status"),
-             "session_id": cloud_dream.get("session_id")}
+             "session_id": cloud_dream.get("session_id"), "base_sha256": dict(base_sha256 or {})}
     info = {"v": 1, "dream_id": dream_id, "status": "pending" if ops else "empty", "created": created,
             "playbook": playbook, "memory_store": store_id,
             "inputs": {"sessions": len(session_ids), "selection": "cloud"},

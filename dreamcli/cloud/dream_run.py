@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli.cloud import dream_job
-from dreamcli.cloud.dream_diff import diff_operations, write_cloud_proposal
+from dreamcli.cloud.dream_diff import base_hashes, diff_operations, write_cloud_proposal
 from dreamcli.cloud.memory_pull import check_listing, check_store, fetch_memories, mirror_memories
 from dreamcli.cloud.state import check_store_id
 from dreamcli.config import workspace_redactor
@@ -45,19 +45,24 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
             progress(result.note)
     redactor = workspace_redactor(ws.config_path)
     for n, part in enumerate(parts, 1):
+        # the proposal's base: the input store as the dream found it. Read before the dream starts, so
+        # what agents write while it runs is never taken for something the dream removed or reverted
+        before = fetch_memories(client, store_id, what=f"read memory store {store_id} before a cloud dream")
+        check_listing(ws, store_id, before)
         started = dream_job.start(client, store_id, part, model, instructions)
         done = dream_job.wait(client, started, progress=progress, part=n, parts=len(parts))
         if isinstance(done.get("instructions"), str):  # they reach dream.json and report.md: no secrets
             done["instructions"] = redactor.redact_text(done["instructions"])
         output = _output_store(done)
         what = f"read the result of cloud dream {done['id']}"
-        before = fetch_memories(client, store_id, what=what)
         after = fetch_memories(client, output, what=what)
+        now = fetch_memories(client, store_id, what=what)
         check_listing(ws, store_id, after)  # the proposal's paths land in the input store's mirror
-        mirror_memories(ws, store_id, before)  # the proposal's base: what the cloud held when it was made
-        ops = diff_operations(before, after, str(done["id"]), redactor)
+        mirror_memories(ws, store_id, now)  # approve checks each entry's old text against what the cloud holds
+        ops = diff_operations(before, after, str(done["id"]), redactor, now=now)
         local = write_cloud_proposal(ws, cloud_dream=done, store_id=store_id, output_store=output, session_ids=part,
-                                     ops=ops, playbook=playbook, note=result.note)
+                                     ops=ops, playbook=playbook, note=result.note,
+                                     base_sha256=base_hashes(before, ops))
         result.dreams.append({"cloud_dream_id": done["id"], "dream_id": local, "output_store": output,
                               "sessions": len(part), "operations": len(ops),
                               "counts": {k: sum(1 for o in ops if o.op == k) for k in ("create", "update", "retire")},

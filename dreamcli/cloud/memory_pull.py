@@ -40,6 +40,7 @@ NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 PATH_MAX = 4096  # bytes in a whole path (Linux; macOS allows 1024 and refuses the write: one line)
 TEMP_SUFFIX = 32  # what `atomic_write_text` adds to a name while it writes: `.NAME.PID.RANDOM.tmp`
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_TEMP = re.compile(r"\..+\.\d+\.[A-Za-z0-9_]+\.tmp")  # `atomic_write_text` at work: `.NAME.PID.RANDOM.tmp`
 
 
 @dataclass
@@ -180,11 +181,8 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
     targets = check_listing(ws, store_id, memories)
     redactor = workspace_redactor(ws.config_path)
     old = load_state(ws, store_id)
-    state = StoreState(store_id, pushed=set(old.pushed))  # what earlier pushes sent stays sent: never again
-    for path in sorted(set(old.memories) - set(memories)):  # first, so a new memory may take its place
-        with contextlib.suppress(OSError, ValueError, UsageError):
-            os.unlink(mirror_file(ws, store_id, path))
-            result.removed.append(path)
+    state = old.kept()  # what earlier pushes sent stays sent: never again
+    result.removed = _prune(ws, store_id, targets)  # first, so a new memory may take its place
     for path, m in sorted(memories.items()):
         target = targets[path]
         text = redactor.redact_text(m.content or "")
@@ -208,6 +206,33 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
         state.memories[path] = Known(m.memory_id, m.sha256, m.version_id)
     save_state(ws, state, pulled=True)
     return result
+
+
+def _prune(ws: Workspace, store_id: str, targets: dict[str, Path]) -> list[str]:
+    """Remove the mirror files whose memory is gone (every file of the mirror the listing does not
+    have, whatever the state says), and the folders that leaves empty. Inside the mirror only, never
+    through a symlink: a link is removed, not what it points to, and a linked folder is not entered (a
+    mirror that is itself a link is left alone). Temp files of a writer are left to the sweep."""
+    root = ws.memories_root(store_id)
+    if root.is_symlink() or root.parent.is_symlink() or not root.is_dir():
+        return []
+    keep = {case_key(t.relative_to(root).as_posix()) for t in targets.values()}
+    removed: list[str] = []
+    emptied: set[str] = set()
+    for folder, _dirs, files in os.walk(root, topdown=False):  # followlinks=False: links are not entered
+        for name in files:
+            rel = Path(folder, name).relative_to(root).as_posix()
+            if _TEMP.fullmatch(name) or case_key(rel) in keep:
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+                removed.append(ascii("/" + rel) if lone_surrogate(rel) else "/" + rel)
+                emptied.add(folder)
+        if folder in emptied and folder != str(root):
+            with contextlib.suppress(OSError):  # not empty: it holds something else
+                os.rmdir(folder)
+                emptied.add(os.path.dirname(folder))
+    return sorted(removed)
 
 
 def _keep_old(ws: Workspace, state: StoreState, old: StoreState, memories: dict[str, CloudMemory]) -> None:

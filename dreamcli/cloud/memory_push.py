@@ -1,29 +1,34 @@
 """`cloud memory push PLAYBOOK --store STORE_ID`: send approved content to a memory store.
 
 Each change carries the `content_sha256` last pulled as its precondition (an update's `precondition`,
-a delete's `expected_content_sha256`), so a memory changed in the cloud since then is a 409 conflict,
-reported with both sides, never overwritten. The push is recorded in the audit with the resulting
-memory version ids. `dry_run` plans and sends nothing.
+a delete's `expected_content_sha256`; for an approved cloud-dream entry, the hash the dream read), so a
+memory changed in the cloud since then is a 409 conflict, reported with both sides, never overwritten.
+The push is recorded in the audit with the resulting memory version ids. A memory the cloud already
+holds as the push wants it but the state does not know so (a push killed after its writes) is recorded
+too, as `already_applied`, and the state catches up. `dry_run` plans and sends nothing.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dreamcli import sdk_beta
-from dreamcli.audit import append_audit, current_actor
+from dreamcli.audit import append_audit, current_actor, iter_audit
 from dreamcli.cloud.approved import Wanted, approved_dream_entries, cloud_dream_ids, playbook_files, playbook_prefix
 from dreamcli.cloud.client import cloud_error, is_conflict
 from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
 from dreamcli.cloud.state import (
     Known,
+    StoreState,
     both,
     case_key,
     check_store_id,
     load_state,
     lone_surrogate,
+    remove_mirror_file,
     save_state,
     sha256_text,
     shown,
@@ -36,6 +41,7 @@ from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
 EXCERPT = 2000
+ALREADY = "already_applied"
 
 
 @dataclass
@@ -45,11 +51,11 @@ class Change:
     source: str
     content: str | None = None
     memory_id: str | None = None
-    expected_sha256: str | None = None  # the hash last pulled (precondition)
+    expected_sha256: str | None = None  # the precondition: the hash last pulled, or the one a cloud dream read
     cloud_sha256: str | None = None  # what the listing showed just now
     sha256_after: str | None = None
     memory_version_id: str | None = None
-    status: str = "planned"  # planned, done, conflict
+    status: str = "planned"  # planned, done, conflict; already_applied (found in the cloud, state refreshed)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,11 +87,15 @@ class PushResult:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     conflicts: list[ConflictReport] = field(default_factory=list)
+    # already as this push wants them but not as the state knows them: an earlier push reached the
+    # cloud and was killed before it recorded that (or another writer did it); counted in `unchanged`
+    recovered: list[Change] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"store_id": self.store_id, "playbook": self.playbook, "dry_run": self.dry_run,
                 "changes": [c.to_json() for c in self.changes], "unchanged": self.unchanged,
-                "conflicts": [c.to_json() for c in self.conflicts]}
+                "conflicts": [c.to_json() for c in self.conflicts],
+                "recovered": [c.to_json() for c in self.recovered]}
 
 
 def wanted_memories(ws: Workspace, store_id: str, playbook: str, pushed: set[str]) -> list[Wanted]:
@@ -113,32 +123,84 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
     wanted = wanted_memories(ws, store_id, playbook, state.pushed)
     final: dict[str, Wanted] = {}
     for w in wanted:  # later wins: a newer approved entry over an older one, dreams over the render
-        final[w.path] = Wanted(w.path, None if w.content is None else redactor.redact_text(w.content), w.source)
+        text = None if w.content is None else redactor.redact_text(w.content)
+        final[w.path] = Wanted(w.path, text, w.source, w.base)
     prefix = playbook_prefix(playbook)
-    owned = any(w.source == f"playbook:{playbook}" for w in wanted)
-    for path in cloud if owned else ():  # a section the playbook no longer has
+    for path in cloud if owns_prefix(ws, state, playbook, wanted) else ():  # a section the playbook no longer has
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
     check_wanted(store_id, final, cloud)
     result = PushResult(store_id, playbook, dry_run=True)
+    reviewed = functools.cache(lambda: reviewed_conflicts(ws, store_id))
     for path, w in sorted(final.items()):
         now = cloud.get(path)
         known = state.memories.get(path)
-        expected = known.sha256 if known else None
+        expected = _expected(w, known, reviewed)
         if w.content is None:
             if now is None:
+                if known is not None:  # deleted, but the state still has it: a push killed after the delete
+                    result.recovered.append(Change("delete", path, w.source, None, known.memory_id, expected,
+                                                   status=ALREADY))
                 continue
             change = Change("delete", path, w.source, None, str(now["id"]), expected, now["content_sha256"])
         elif now is None:
             change = Change("create", path, w.source, w.content)
         elif now["content_sha256"] == sha256_text(w.content):
             result.unchanged += 1
+            if known is None or known.sha256 != now["content_sha256"]:  # reached the cloud, never recorded
+                version = now.get("memory_version_id")
+                result.recovered.append(Change(
+                    "create" if known is None else "update", path, w.source, w.content, str(now["id"]), expected,
+                    now["content_sha256"], now["content_sha256"], version if isinstance(version, str) else None,
+                    ALREADY))
             continue
         else:
             change = Change("update", path, w.source, w.content, str(now["id"]), expected, now["content_sha256"])
         result.changes.append(change)
     result.changes = _ordered(result.changes)
     return result, wanted
+
+
+def _expected(w: Wanted, known: Known | None, reviewed: Callable[[], set[tuple[str, str]]]) -> str | None:
+    """The precondition: the hash last pulled; for a cloud-dream entry the hash the dream read (none:
+    what is there now was written since), so a memory changed after the dream read it is a conflict
+    also when a pull has come in since. Unless a conflict showed you the memory as it is now (pull,
+    review, push again): then the hash last pulled."""
+    pulled = known.sha256 if known is not None else None
+    if w.base is None or pulled == (w.base or None):
+        return pulled
+    if pulled is not None and (w.path, pulled) in reviewed():
+        return pulled
+    return w.base or None
+
+
+def reviewed_conflicts(ws: Workspace, store_id: str) -> set[tuple[str, str]]:
+    """(path, cloud content_sha256) of every conflict a push to the store reported (its audit records)."""
+    seen: set[tuple[str, str]] = set()
+    for rec in iter_audit(ws):
+        if rec.get("action") == "cloud-push" and rec.get("store_id") == store_id and isinstance(
+                rec.get("conflicts"), list):
+            seen |= {(c["path"], c["cloud_sha256"]) for c in rec["conflicts"] if isinstance(c, dict)
+                     and isinstance(c.get("path"), str) and isinstance(c.get("cloud_sha256"), str)}
+    return seen
+
+
+def owns_prefix(ws: Workspace, state: StoreState, playbook: str, wanted: list[Wanted]) -> bool:
+    """Whether the push speaks for all of `/playbooks/PLAYBOOK/` (deletes what the playbook no longer
+    has): the playbook renders files, or it exists here and was pushed to this store before (the state;
+    for a state older than that record, the audit), so an emptied playbook empties its prefix. A
+    playbook this workspace never pushed leaves another workspace's files alone."""
+    source = f"playbook:{playbook}"
+    if any(w.source == source for w in wanted):
+        return True
+    if playbook not in list_playbook_names(ws):
+        return False
+    if playbook in state.playbooks:
+        return True
+    return any(rec.get("action") == "cloud-push" and rec.get("store_id") == state.store_id
+               and rec.get("playbook") == playbook and isinstance(rec.get("changes"), list)
+               and any(isinstance(c, dict) and c.get("source") == source for c in rec["changes"])
+               for rec in iter_audit(ws))
 
 
 def _from(source: str) -> str:
@@ -175,6 +237,8 @@ def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: b
         state = load_state(ws, store_id)
         redact = workspace_redactor(ws.config_path).redact_text
         finished = False
+        for found in result.recovered:  # recorded below, in this push's audit record
+            _settle(ws, state, found)
         try:
             for n, change in enumerate(result.changes, 1):
                 if progress is not None:
@@ -184,7 +248,7 @@ def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: b
                     _conflict(client, store_id, change, result, f"{twin}, whose path differs only in case, was not "
                               "deleted: both would be one file on macOS and Windows")
                     continue
-                _send(client, store_id, change, state, result)
+                _send(ws, client, store_id, change, state, result)
             finished = True
         finally:  # what reached the cloud is in the state and the audit, also when a later call failed
             for c in result.conflicts:  # the cloud side is shown and audited: no secrets
@@ -208,28 +272,47 @@ def _undeleted_twin(change: Change, changes: list[Change]) -> str | None:
                  and case_key(c.path) == key), None)
 
 
-def _record(ws: Workspace, state: Any, result: PushResult, wanted: list[Wanted], actor: str | None,
+def _record(ws: Workspace, state: StoreState, result: PushResult, wanted: list[Wanted], actor: str | None,
             finished: bool) -> None:
+    """The audit record first, then the state: killed in between, the next push finds the changes in
+    the cloud and records them again as `already_applied`; the other way round they would go unaudited."""
     sent = {c.path for c in result.changes if c.status != "planned"}
     ok = {c.path for c in result.changes if c.status == "done"}
     planned = {c.path for c in result.changes}
     state.pushed |= {w.source.removeprefix("dream:") for w in wanted if w.source.startswith("dream:")
                      and (w.path in ok or (finished and w.path not in planned))}
-    save_state(ws, state)
-    if not sent:
+    mine = f"playbook:{result.playbook}"
+    if any(w.source == mine for w in wanted) and (finished or any(c.source == mine for c in result.changes
+                                                                  if c.status == "done")):
+        state.playbooks.add(result.playbook)
+    try:
+        if sent or result.recovered:
+            extra: dict[str, Any] = {} if finished else {"interrupted": True}
+            append_audit(ws, "cloud-push", actor=current_actor(actor), store_id=result.store_id,
+                         playbook=result.playbook,
+                         changes=[c.to_json() for c in result.changes if c.status == "done"]
+                         + [c.to_json() for c in result.recovered],
+                         conflicts=[{"path": c.path, "expected_sha256": c.expected_sha256,
+                                     "cloud_sha256": c.cloud_sha256, "cloud_version_id": c.cloud_version_id}
+                                    for c in result.conflicts], **extra)
+    finally:
+        save_state(ws, state)
+
+
+def _settle(ws: Workspace, state: StoreState, change: Change) -> None:
+    """What the state (and the mirror) know of a memory after a change reached the cloud."""
+    if change.op == "delete":
+        state.memories.pop(change.path, None)
+        remove_mirror_file(ws, state.store_id, change.path)  # a pull would remove it too; not left for one
         return
-    extra: dict[str, Any] = {} if finished else {"interrupted": True}
-    append_audit(ws, "cloud-push", actor=current_actor(actor), store_id=result.store_id, playbook=result.playbook,
-                 changes=[c.to_json() for c in result.changes if c.status == "done"],
-                 conflicts=[{"path": c.path, "expected_sha256": c.expected_sha256, "cloud_sha256": c.cloud_sha256,
-                             "cloud_version_id": c.cloud_version_id} for c in result.conflicts], **extra)
+    state.memories[change.path] = Known(str(change.memory_id), str(change.sha256_after), change.memory_version_id)
 
 
-def _send(client: Any, store_id: str, change: Change, state: Any, result: PushResult) -> None:
+def _send(ws: Workspace, client: Any, store_id: str, change: Change, state: StoreState, result: PushResult) -> None:
     what = f"push {change.path} to memory store {store_id}"
     if change.op != "create" and change.expected_sha256 is None:
-        _conflict(client, store_id, change, result, "never pulled: dreamcli does not know what the cloud "
-                  "held when you last looked")
+        _conflict(client, store_id, change, result, "never pulled, or written in the cloud after the cloud "
+                  "dream read the store: dreamcli does not know what the cloud held when you last looked")
         return
     try:
         if change.op == "create":
@@ -245,13 +328,11 @@ def _send(client: Any, store_id: str, change: Change, state: Any, result: PushRe
             return
         raise cloud_error(e, what=what, store=store_id) from None
     change.status = "done"
-    if change.op == "delete":
-        state.memories.pop(change.path, None)
-        return
-    change.memory_id = str(got.get("id") or change.memory_id)
-    change.sha256_after = str(got.get("content_sha256") or sha256_text(change.content or ""))
-    change.memory_version_id = got.get("memory_version_id")
-    state.memories[change.path] = Known(change.memory_id, change.sha256_after, change.memory_version_id)
+    if change.op != "delete":
+        change.memory_id = str(got.get("id") or change.memory_id)
+        change.sha256_after = str(got.get("content_sha256") or sha256_text(change.content or ""))
+        change.memory_version_id = got.get("memory_version_id")
+    _settle(ws, state, change)
 
 
 def _conflict(client: Any, store_id: str, change: Change, result: PushResult, reason: str) -> None:

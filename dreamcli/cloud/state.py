@@ -4,8 +4,10 @@ memory tool sees as `/memories/`) and, per path, the memory id and the `content_
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -91,6 +93,17 @@ def mirror_file(ws: Workspace, store_id: str, cloud_path: str) -> Path:
         raise UsageError(f"memory store {store_id}: {e}") from None
 
 
+def remove_mirror_file(ws: Workspace, store_id: str, cloud_path: str) -> bool:
+    """Remove the mirror copy of a memory the cloud no longer has; True when a file went. Only a file
+    (or a link, never what it points to) inside the mirror: a path that leaves it is left alone."""
+    with contextlib.suppress(OSError, ValueError, UsageError):
+        target = mirror_file(ws, store_id, cloud_path)
+        if target.is_symlink() or target.is_file():
+            os.unlink(target)
+            return True
+    return False
+
+
 @dataclass
 class Known:
     memory_id: str
@@ -104,12 +117,18 @@ class StoreState:
     pulled_at: str | None = None
     memories: dict[str, Known] = field(default_factory=dict)  # cloud path -> what was last seen
     pushed: set[str] = field(default_factory=set)  # "<dream id>:<entry id>" of approved cloud-dream entries pushed
+    playbooks: set[str] = field(default_factory=set)  # playbooks pushed here: each owns /playbooks/<name>/
 
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "store_id": self.store_id, "pulled_at": self.pulled_at,
                 "memories": {p: {"memory_id": k.memory_id, "sha256": k.sha256, "version_id": k.version_id}
                              for p, k in sorted(self.memories.items())},
-                "pushed": sorted(self.pushed)}
+                "pushed": sorted(self.pushed), "playbooks": sorted(self.playbooks)}
+
+    def kept(self) -> StoreState:
+        """A fresh state that keeps what only pushes record (entries sent, playbooks owned): a pull
+        replaces what it knows of the memories, never these."""
+        return StoreState(self.store_id, pushed=set(self.pushed), playbooks=set(self.playbooks))
 
 
 def state_path(ws: Workspace, store_id: str) -> Path:
@@ -122,13 +141,22 @@ def load_state(ws: Workspace, store_id: str) -> StoreState:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError, RecursionError):
         return StoreState(store_id)
-    mems = data.get("memories") if isinstance(data, dict) else None
-    state = StoreState(store_id, pulled_at=data.get("pulled_at") if isinstance(data, dict) else None)
-    state.pushed = {str(x) for x in (data.get("pushed") or []) if isinstance(x, str)}
-    for p, k in (mems or {}).items():
+    if not isinstance(data, dict):
+        return StoreState(store_id)
+    mems = data.get("memories")
+    pulled = data.get("pulled_at")
+    state = StoreState(store_id, pulled_at=pulled if isinstance(pulled, str) else None)
+    state.pushed = _strings(data.get("pushed"))
+    state.playbooks = _strings(data.get("playbooks"))
+    for p, k in (mems if isinstance(mems, dict) else {}).items():
         if isinstance(k, dict) and isinstance(k.get("memory_id"), str) and isinstance(k.get("sha256"), str):
-            state.memories[p] = Known(k["memory_id"], k["sha256"], k.get("version_id"))
+            version = k.get("version_id")
+            state.memories[p] = Known(k["memory_id"], k["sha256"], version if isinstance(version, str) else None)
     return state
+
+
+def _strings(value: Any) -> set[str]:
+    return {x for x in value if isinstance(x, str)} if isinstance(value, list) else set()
 
 
 def save_state(ws: Workspace, state: StoreState, *, pulled: bool = False) -> None:
