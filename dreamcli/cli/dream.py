@@ -106,6 +106,10 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         # the cron fast path looks at local files only: with sessions in an object store (other machines
         # upload there), only the full dream, which lists the bucket after the watermark, can tell
         only_new = not (all_ or since is not None or session or task is not None) and not cfg.sessions.url
+        from dreamcli.dream.executors import make_executor, use_executor
+
+        # checked now (a usage error waits for no lock); Ray itself starts only when there is something to scan
+        map_executor = make_executor(executor, workers, ray_address)
         lock = contextlib.nullcontext() if dry_run else workspace_lock(ws, "dream", wait=wait)
         with lock:
             if only_new and quick.nothing_new(ws, name):  # the cron case: done without loading the dreamer
@@ -125,10 +129,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 from dreamcli.ui.dream_view import DreamProgress
 
                 view = DreamProgress()
-            from dreamcli.dream.executors import make_executor, use_executor
-
             try:
-                with use_executor(make_executor(executor, workers, ray_address)):
+                with use_executor(map_executor):
                     result = run_dream(ws, cfg, opts, progress=view.update if view else None)
             finally:
                 if view is not None:

@@ -5,23 +5,28 @@ The map is `scan._scan_chunk` over contiguous chunks of sessions (local files, o
 store URL and id, read straight from the bucket); results come back in chunk
 order and are merged in that order (the reduce, under the dream lock), so the same corpus gives
 byte-identical proposals whatever runs the map. The executor in use is a context variable set by the
-CLI around the dream (`use_executor`); without one, scan.py picks workers by corpus size as before."""
+CLI around the dream (`use_executor`); without one, scan.py picks workers by corpus size as before.
+The CLI's executor starts on first use (`Deferred`): a dream with nothing new to read never starts Ray, and
+joining a Ray address first checks, within RAY_CONNECT_TIMEOUT_S, that something listens there."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol
 
 Task = tuple[Any, ...]
+RAY_CONNECT_TIMEOUT_S = 10.0  # ray.init retries an address with nothing listening for many minutes
 
 
 class MapExecutor(Protocol):
     """Runs fn(*args) for each args tuple; yields the results in the order of `tasks`."""
 
-    workers: int
+    @property
+    def workers(self) -> int: ...
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[Any]: ...
 
@@ -67,6 +72,7 @@ class RayExecutor:
     Workers must see the session files at the same paths (a shared volume, or the object store)."""
 
     def __init__(self, address: str | None = None, workers: int | None = None, *, ray_module: Any = None) -> None:
+        check_reachable(address)
         if ray_module is None:
             import ray as ray_module  # lazy: the optional extra dreamcli[ray]
         self.ray = ray_module
@@ -81,6 +87,53 @@ class RayExecutor:
         refs = [remote.remote(*args) for args in tasks]
         for ref in refs:  # in order, as submitted
             yield self.ray.get(ref)
+
+
+def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """A Ray address (`address`, else RAY_ADDRESS) as host:port or ray://host:port must accept a TCP
+    connection within `timeout` seconds: ray.init would retry it for many minutes, holding the dream lock.
+    Raises CredentialsError (exit 4: the environment, not the input) with one line; "auto", "local" and
+    no address are Ray's to resolve."""
+    given = "--ray-address" if address else "RAY_ADDRESS"
+    target = (address or os.environ.get("RAY_ADDRESS") or "").strip()
+    hostport = target.removeprefix("ray://").rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    host = host.strip("[]")  # [::1]:6379
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError, OverflowError) as e:
+        from dreamcli.errors import CredentialsError
+
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+        raise CredentialsError(f"--executor ray: cannot reach the Ray cluster at {target} ({given}): {reason}; "
+                               "start it or give another address") from None
+
+
+class Deferred:
+    """An executor started on its first use (its `workers` or `map`): the CLI sets one around the dream, and
+    a dream with nothing to read never starts it (Ray took seconds, and waited on an address, for nothing)."""
+
+    def __init__(self, start: Callable[[], MapExecutor]) -> None:
+        self._start = start
+        self._executor: MapExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def executor(self) -> MapExecutor:
+        if self._executor is None:
+            self._executor = self._start()
+        return self._executor
+
+    @property
+    def workers(self) -> int:
+        return self.executor().workers
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[Any]:
+        return self.executor().map(fn, tasks)
 
 
 _current: ContextVar[MapExecutor | None] = ContextVar("dream_executor", default=None)
@@ -100,16 +153,32 @@ def use_executor(executor: MapExecutor | None) -> Iterator[None]:
 
 
 def make_executor(kind: str | None, workers: int | None, address: str | None = None) -> MapExecutor | None:
-    """From the CLI: None when nothing was asked (scan.py decides by corpus size)."""
+    """From the CLI: None when nothing was asked (scan.py decides by corpus size). Ray is only looked for
+    here (a usage error at once when it is not installed); it starts on first use (`Deferred`)."""
+    from dreamcli.errors import UsageError
+
     if kind in (None, "", "local"):
         return LocalExecutor(workers) if workers is not None or kind == "local" else None
     if kind == "ray":
-        try:
-            return RayExecutor(address, workers)
-        except ImportError:
-            from dreamcli.errors import UsageError
+        if not _ray_installed():
+            raise UsageError("--executor ray needs Ray: pip install 'dreamcli[ray]'")
 
-            raise UsageError("--executor ray needs Ray: pip install 'dreamcli[ray]'") from None
-    from dreamcli.errors import UsageError
+        def start() -> MapExecutor:
+            try:
+                return RayExecutor(address, workers)
+            except ImportError:
+                raise UsageError("--executor ray needs Ray: pip install 'dreamcli[ray]'") from None
 
+        return Deferred(start)
     raise UsageError(f"--executor: {kind!r} is not one of local, ray")
+
+
+def _ray_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ray") is not None  # found, not imported (importing takes seconds)
+    except ValueError:  # imported already, without a spec
+        return True
+    except ImportError:
+        return False

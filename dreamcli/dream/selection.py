@@ -1,6 +1,7 @@
 """Which sessions a dream reads: the ones not yet dreamed for this playbook (after the watermark, plus
 those deferred because they were still running), or an explicit selection (--since, --session,
---task, --all). Listing is cheap: day directories before the watermark are never opened."""
+--task, --all). Listing is cheap: day directories before the watermark are never opened (in a bucket,
+none before the watermark's lookback: see `Watermark.lookback_after`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dreamcli.dream.watermark import Watermark
 from dreamcli.ids import ulid_time_ms
 from dreamcli.sessions.arrivals import read_arrivals
 from dreamcli.sessions.paths import find_session, iter_session_files, session_path
-from dreamcli.store.base import StoreFilter
+from dreamcli.store.base import StoreFilter, is_session_id
 from dreamcli.workspace.home import Workspace
 
 
@@ -29,7 +30,9 @@ def _dirs(path: Path) -> list[str]:
 def new_session_files(ws: Workspace, mark: Watermark, bucket: Bucket | None = None) -> list[Path | StoreRef]:
     """Session files after the watermark (in id order), then sessions that arrived out of id order
     (imports), then the deferred ones that still exist. With sessions in object storage (`bucket`), the
-    sessions it lists after the watermark join the first part and are read from the bucket."""
+    sessions it lists join the first part and are read from the bucket: those after the watermark, and
+    those that reached it late (ids up to Watermark.LOOKBACK_MS older than the watermark, other than
+    the ones already dreamed: `mark.recent`). Only session ids (ULIDs) are listed incrementally."""
     from dreamcli.store.index import session_files  # the session index; a directory scan without one
 
     if mark.last_session_id is None:
@@ -55,8 +58,11 @@ def new_session_files(ws: Workspace, mark: Watermark, bucket: Bucket | None = No
                         names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".jsonl"))
                     except OSError:
                         continue
-                    files.extend(folder / n for n in names if n[:-6].upper() > last)
-    listed = bucket.list(StoreFilter(after=mark.last_session_id)) if bucket is not None else []
+                    files.extend(folder / n for n in names if n[:-6].upper() > last and is_session_id(n[:-6]))
+    listed = bucket.list(StoreFilter(after=mark.lookback_after())) if bucket is not None else []
+    if mark.last_session_id is not None:  # without one every session is read again, into empty patterns
+        dreamed = set(mark.recent)
+        listed = [r for r in listed if r.session_id not in dreamed]
     found: list[Path | StoreRef] = merge_listed(files, listed) if bucket is not None else list(files)
     seen = {source_id(p) for p in found}
     arrived, mark.arrivals_next = read_arrivals(ws, mark.arrivals_offset)

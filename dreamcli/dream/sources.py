@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dreamcli.sessions.reader import LINE_BUFFER
-from dreamcli.store.base import StoreFilter
+from dreamcli.store.base import StoreFilter, is_session_id
 from dreamcli.workspace.home import Workspace
 
 
@@ -69,7 +69,9 @@ class Bucket:
         self.sizes: dict[str, int] = {}
 
     def list(self, flt: StoreFilter) -> list[StoreRef]:
-        refs = [StoreRef(self.store.url, s.session_id.upper(), s.size) for s in self.store.list(flt)]
+        """The sessions listed: session ids only (a stray object, "README.TXT", is no session)."""
+        refs = [StoreRef(self.store.url, s.session_id.upper(), s.size) for s in self.store.list(flt)
+                if is_session_id(s.session_id)]
         self.sizes.update((r.session_id, r.size) for r in refs)
         return refs
 

@@ -29,6 +29,7 @@ from dreamcli.dream.templates import offline_text
 from dreamcli.dream.watermark import Watermark, load_aggregates, load_watermark, save_watermark
 from dreamcli.playbooks.lint import lint_operation
 from dreamcli.playbooks.proposal_model import Budget, LintFinding, Operation, Proposal
+from dreamcli.store.base import is_session_id
 from dreamcli.workspace.home import Workspace
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -96,16 +97,20 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
         mark = Watermark(playbook=name)
     mode = opts.mode
     bucket = _bucket(ws, config)
+    mark.listed_ms = int(time.time() * 1000)  # before listing: where the next bucket lookback may start
     files = new_session_files(ws, mark, bucket) if mode == "new" else selected_files(
         ws, since=opts.since, session_ids=opts.session_ids, bucket=bucket)
     grades_size = grade_join.grades_size(ws)
     if grades_size < mark.grades_offset:
         mark.grades_offset = 0  # the grades file was replaced
+    ids = [source_id(p) for p in files]
+    mark.selected_next = ids  # read by this dream: kept in the watermark's `recent` (bucket lookback dedupe)
     return Selection(name=name, playbook=load_playbook(ws, name), mode=mode, mark=mark, stored=stored,
                      set_aside=problems,
                      # plain strings for files (a Path per session costs more than needed), store refs as they are
                      paths=[p if isinstance(p, StoreRef) else str(p) for p in files],
-                     last_id=max((source_id(p) for p in files), default=""), grades_size=grades_size,
+                     # the watermark only ever takes a session id: a stray name sorts after every one
+                     last_id=max((i for i in ids if is_session_id(i)), default=""), grades_size=grades_size,
                      offline=opts.offline or not model_configured(), redaction=tuple(config.redaction.patterns))
 
 

@@ -64,10 +64,15 @@ class _Aggregates(msgspec.Struct):
 _Offset = Annotated[int, msgspec.Meta(ge=0)]
 
 
+# a session id (a ULID, any case: dreamcli.store.base.is_session_id): a watermark holding anything else (a stray
+# object's name) is set aside by the dream, and the cron fast path (dream/quick.py) leaves it to the dream
+_SessionId = Annotated[str, msgspec.Meta(pattern=r"^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
+
+
 class _Watermark(msgspec.Struct):
     v: int
     playbook: str | None = None
-    last_session_id: str | None = None
+    last_session_id: _SessionId | None = None
     deferred: list[str] = []
     grades_offset: _Offset = 0
     dream_id: str | None = None

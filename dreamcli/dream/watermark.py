@@ -1,7 +1,11 @@
 """Per-playbook dream state under `state/dream/<playbook>/`:
 
     watermark.json   the newest session already dreamed, sessions deferred because they may still be
-                     running, how far grades/grades.jsonl was read, the last dream id
+                     running, how far grades/grades.jsonl was read, the last dream id, and the ids
+                     dreamed after `recent_floor` (`recent`), LOOKBACK_MS before the newest: with
+                     sessions in object storage a session can reach the bucket after a newer one was
+                     dreamed (a long run, a runner's clock ahead), so selection lists the bucket from
+                     the floor and skips what `recent` holds (docs/scaling.md)
     aggregates.json  the patterns learned so far (dreamcli.dream.aggregates), so support accumulates
                      across dreams
 
@@ -17,17 +21,21 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.statefile import NotRegularFile, read_regular
+from dreamcli.ids import ulid_at, ulid_time_ms
+from dreamcli.store.base import is_session_id
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
+LOOKBACK_MS = 24 * 3600 * 1000  # a session reaching the bucket up to this long after its id's time is dreamed
 _T = TypeVar("_T")
 
 
@@ -42,9 +50,34 @@ class Watermark:
     sessions_dreamed: int = 0
     arrivals_offset: int = 0  # bytes of state/session-arrivals.jsonl already taken into account
     arrivals_next: int = field(default=0, repr=False)  # set by selection; saved as arrivals_offset
+    recent: list[str] = field(default_factory=list)  # every id dreamed after recent_floor (sorted)
+    recent_floor: str | None = None  # the bucket's lookback never lists this id or an older one
+    selected_next: list[str] = field(default_factory=list, repr=False)  # set by selection; joins `recent`
+    listed_ms: int | None = field(default=None, repr=False)  # set by selection: this machine's clock then
 
     def is_new(self, session_id: str) -> bool:
         return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
+
+    def lookback_after(self) -> str | None:
+        """Where a bucket listing starts (exclusive): `recent_floor`, set when the last dream's state was
+        saved. None (no watermark): list everything."""
+        if self.last_session_id is None:
+            return None
+        return self.recent_floor or self.last_session_id
+
+    def settle_recent(self, now_ms: int | None = None) -> None:
+        """`recent` after a dream: the ids it read (not those deferred: they are read again) joined in; the
+        floor moved to LOOKBACK_MS before the watermark's time, or before the selection's listing when the
+        watermark is later (a runner's clock ahead must not push the window past sessions still on their
+        way); ids at or below the floor dropped, so the file holds about LOOKBACK_MS of ids."""
+        done = {s.upper() for s in (*self.recent, *self.selected_next)} - {s.upper() for s in self.deferred}
+        if self.last_session_id is not None:
+            now = now_ms or self.listed_ms or int(time.time() * 1000)
+            start = ulid_at(max(0, min(ulid_time_ms(self.last_session_id), now) - LOOKBACK_MS), b"")
+            self.recent_floor = max(start, self.recent_floor or "")
+        floor = self.recent_floor or ""
+        self.recent = sorted(s for s in done if s > floor and is_session_id(s))
+        self.selected_next = []
 
 
 def state_dir(ws: Workspace, playbook: str) -> Path:
@@ -65,20 +98,39 @@ def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = No
 
     if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
         return Watermark(playbook=playbook)
-    if (problem := watermark_problem(data)) is not None:
+    if (problem := _ids_problem(data) or watermark_problem(data)) is not None:  # ids first: the clearer words
         if problems is not None:
             problems.append(f"{path.name}: {problem}")
         return Watermark(playbook=playbook)
+    last = data.get("last_session_id")
     return Watermark(
         playbook=playbook,
-        last_session_id=data.get("last_session_id"),
+        last_session_id=last.upper() if last else None,
         deferred=[str(s) for s in data.get("deferred") or []],
         grades_offset=int(data.get("grades_offset") or 0),
         dream_id=data.get("dream_id"),
         updated=data.get("updated"),
         sessions_dreamed=int(data.get("sessions_dreamed") or 0),
         arrivals_offset=int(data.get("arrivals_offset") or 0),
+        recent=[str(x).upper() for x in data.get("recent") or []],
+        # none kept (a watermark from before `recent`): which ids it dreamed before its last one is not known
+        recent_floor=str(data.get("recent_floor") or last or "").upper() or None,
     )
+
+
+def _ids_problem(data: dict[str, Any]) -> str | None:
+    """Why the ids of a watermark no dream wrote cannot be used (a stray name, "README.TXT", sorts after
+    every session id: as a watermark it hid every later session); None when they can."""
+    last = data.get("last_session_id")
+    if last is not None and not is_session_id(last):
+        return f"last_session_id {str(last)[:40]!r} is not a session id"
+    recent = data.get("recent", [])
+    if not isinstance(recent, list) or not all(is_session_id(x) for x in recent):
+        return "recent holds a value that is not a session id"
+    floor = data.get("recent_floor")
+    if floor is not None and not is_session_id(floor):
+        return f"recent_floor {str(floor)[:40]!r} is not a session id"
+    return None
 
 
 def _set_aside(path: Path, problems: list[str] | None, fresh: _T) -> _T:
@@ -91,8 +143,11 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
     """Save the watermark in the playbook's state folder (or in `into`: a dream stages it there,
     see dreamcli.dream.journal)."""
     mark.updated = now_rfc3339()
+    mark.settle_recent()
     data: dict[str, Any] = {"v": STATE_VERSION, **asdict(mark)}
     data.pop("arrivals_next", None)
+    data.pop("selected_next", None)
+    data.pop("listed_ms", None)
     folder = into if into is not None else state_dir(ws, mark.playbook)
     atomic_write_text(folder / "watermark.json", json.dumps(data, indent=1) + "\n")
 

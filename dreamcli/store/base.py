@@ -7,11 +7,19 @@ the uploaded parts (whole lines only, never a torn one)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from dreamcli.ids import ulid_time_ms
+
+_SESSION_ID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")  # a ULID: 26 Crockford base32, 48 bits of time first
+
+
+def is_session_id(value: object) -> bool:
+    """True for a session id (a ULID, any case): what a watermark or a listing's `after` may hold."""
+    return isinstance(value, str) and _SESSION_ID.fullmatch(value.upper()) is not None
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,9 @@ class StoredSession:
 @dataclass(frozen=True)
 class StoreFilter:
     """What `list` returns: ids after `after` (a watermark), started at or after `since` and before
-    `until` (by the time in the id), sealed or not (`sealed=None`: both)."""
+    `until` (by the time in the id), sealed or not (`sealed=None`: both). With `after`, only session ids
+    (ULIDs) are returned: a stray name ("README.TXT") sorts after every id and must never be taken for
+    one, nor become a watermark."""
 
     after: str | None = None
     since: datetime | None = None
@@ -36,7 +46,7 @@ class StoreFilter:
 
     def accepts_id(self, session_id: str) -> bool:
         sid = session_id.upper()
-        if self.after is not None and sid <= self.after.upper():
+        if self.after is not None and (sid <= self.after.upper() or not is_session_id(sid)):
             return False
         if self.since is None and self.until is None:
             return True
