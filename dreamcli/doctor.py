@@ -8,7 +8,6 @@ for `--debug`). Nothing here prints, sends or stores a credential: only whether 
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
 import platform
 import re
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dreamcli import __version__
 from dreamcli.errors import DreamError
+from dreamcli.versionspec import declared_ranges, normalize, spec_violation
 from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
 
 if TYPE_CHECKING:
@@ -81,47 +81,6 @@ def _guard(name: str, fn: Callable[[], list[Check]], fix: str = DEBUG_FIX, probe
                       error=e)]
 
 
-# --- version ranges: the simple `>=X,<Y` form package metadata uses (no `packaging` dependency) -----
-
-_REQ_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;)]*)\)?\s*(?:;(.*))?$")
-_CLAUSE_RE = re.compile(r"^(==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)$")
-_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-
-def _release(version: str) -> tuple[int, ...]:
-    m = re.match(r"\d+(?:\.\d+)*", version.strip())
-    return tuple(int(x) for x in m.group(0).split(".")) if m else ()
-
-
-def spec_violation(version: str, spec: str) -> str | None:
-    """The first clause of `spec` that `version` breaks, or None. ValueError for a form not handled."""
-    have = _release(version)
-    for clause in (c.strip() for c in spec.split(",") if c.strip()):
-        m = _CLAUSE_RE.match(clause)
-        if not m or not have:
-            raise ValueError(f"cannot compare {version!r} with {clause!r}")
-        want = _release(m.group(2))
-        n = max(len(have), len(want))  # 3.11 == 3.11.0
-        if not _OPS[m.group(1)](have + (0,) * (n - len(have)), want + (0,) * (n - len(want))):
-            return clause
-    return None
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def declared_ranges() -> dict[str, str]:
-    """Version ranges of dreamcli's runtime dependencies (lower bound first), from the installed metadata."""
-    out: dict[str, str] = {}
-    for req in metadata.requires("dreamcli") or []:
-        m = _REQ_RE.match(req)
-        if m and not (m.group(3) or "").strip():  # skip extras / environment-marker requirements
-            clauses = sorted((c.strip() for c in m.group(2).split(",") if c.strip()), key=lambda c: c[0] != ">")
-            out[_normalize(m.group(1))] = ",".join(clauses)
-    return out
-
-
 # --- the checks ----------------------------------------------------------------------------------
 
 def check_dreamcli() -> list[Check]:
@@ -156,7 +115,7 @@ def check_dependencies() -> list[Check]:
 
 
 def check_dependency(name: str, ranges: dict[str, str]) -> list[Check]:
-    spec = ranges.get(_normalize(name), "")
+    spec = ranges.get(normalize(name), "")
     install = f"pip install {shlex.quote(name + spec)}"
     try:
         version = metadata.version(name)
@@ -175,7 +134,7 @@ def check_dependency(name: str, ranges: dict[str, str]) -> list[Check]:
     return [Check(name, "fail", f"{version} does not satisfy {spec}", install)]
 
 
-def check_workspace(home: str | None) -> list[Check]:
+def check_workspace(home: str | None, fix: bool = False) -> list[Check]:
     """Which workspace commands use and how it was found; when it exists, its permissions and config."""
     try:
         ws = resolve_home(home)
@@ -188,7 +147,7 @@ def check_workspace(home: str | None) -> list[Check]:
         return [Check("workspace", "fail", one_line(e), f"fix it, or pass --home DIR / set ${ENV_HOME}", e)]
     return [Check("workspace", "ok", where), *_guard("permissions", partial(check_permissions, ws.root)),
             *_guard("state", partial(check_state_files, ws)), *_guard("config", partial(check_config, ws)),
-            *_guard("sessions.url", partial(check_sessions_url, ws))]
+            *_guard("sessions.url", partial(check_sessions_url, ws, fix))]
 
 
 _STATE_FILES = ("config.yaml", "audit.jsonl", "grades/grades.jsonl", "state/audit-head.json",
@@ -265,10 +224,12 @@ def check_config(ws: Workspace) -> list[Check]:
     return [Check("config", "ok", "config.yaml valid" if ws.config_path.exists() else "no config.yaml (defaults)")]
 
 
-def check_sessions_url(ws: Workspace) -> list[Check]:
-    """Object storage for sessions (config sessions.url): a supported scheme, with its driver installed."""
+def check_sessions_url(ws: Workspace, fix: bool = False) -> list[Check]:
+    """Object storage for sessions (config sessions.url): a URL a run accepts (never printed with the user or
+    password it carries), a supported scheme with its driver installed; then the sessions waiting to upload."""
     from dreamcli.config import load_config
     from dreamcli.store.schemes import check_scheme, missing_driver
+    from dreamcli.store.url import check_url
 
     try:
         url = (load_config(ws.config_path).sessions.url or "").strip()
@@ -276,14 +237,44 @@ def check_sessions_url(ws: Workspace) -> list[Check]:
         return []  # the config line says what is wrong with it
     if not url:
         return []
+    to_fix = "set sessions.url in config.yaml to a supported URL with no user, password or query"
+    if (shown := redacted_url(url)) != url:  # said here: a store's message may quote the URL whole
+        return [Check("sessions.url", "fail", f"{shown}: the sessions URL must not carry credentials or a query "
+                      "(they come from AWS_* variables in the environment); run and dream refuse it", to_fix)]
     try:
+        check_url(url)
         check_scheme(url)
     except DreamError as e:
-        return [Check("sessions.url", "fail", one_line(e), "set sessions.url in config.yaml to a supported URL")]
+        return [Check("sessions.url", "fail", one_line(e), to_fix)]
     missing = missing_driver(url)
     if missing is not None:
         return [Check("sessions.url", "fail", f"{url} needs {missing[0]}, which is not installed", missing[1])]
-    return [Check("sessions.url", "ok", url)]
+    return [Check("sessions.url", "ok", url), *_guard("uploads", partial(check_uploads, ws, url, fix))]
+
+
+def redacted_url(url: str) -> str:
+    """`url` with what precedes an `@` (a user, a password) and a query or fragment shown as `***`."""
+    url = re.sub(r"[?#].*", "?***", url.strip(), count=1, flags=re.S)
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://") if "://" in url.split("@", 1)[0] else ("", "", url)
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
+
+
+def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:
+    """Sessions whose lines are not all in the bucket, from local files (a network call only to send them)."""
+    from dreamcli.portability.arrivals import send_waiting, waiting_uploads
+
+    waiting = waiting_uploads(ws, url)
+    if not waiting.waiting:
+        return [Check("uploads", "ok", waiting.describe() if waiting.busy else "no session waiting to upload")]
+    again = f"dreamcli {'--home ' + shlex.quote(str(ws.root)) + ' ' if ws.source == 'option' else ''}doctor --fix"
+    if not fix:
+        return [Check("uploads", "warn", waiting.describe(), f"{again} sends them")]
+    done = send_waiting(ws, url)
+    status: Status = "fail" if done.failed else "ok"
+    return [Check("uploads", status, done.describe(), f"check AWS_* and the endpoint, then {again}" if done.failed
+                  else "")]
 
 
 def check_endpoint() -> list[Check]:
@@ -381,9 +372,10 @@ def check_tools(names: Iterable[str] = TOOL_NAMES) -> list[Check]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES) -> list[Check]:
-    """Every check, in report order. `home` is the --home option (None: the usual resolution)."""
+def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES, fix: bool = False) -> list[Check]:
+    """Every check, in report order. `home` is the --home option (None: the usual resolution). `fix` sends
+    the sessions waiting to upload (the one thing doctor repairs)."""
     return [*_guard("dreamcli", check_dreamcli), *_guard("python", check_python),
-            *_guard("dependencies", check_dependencies), *_guard("workspace", partial(check_workspace, home)),
+            *_guard("dependencies", check_dependencies), *_guard("workspace", partial(check_workspace, home, fix)),
             *_guard("endpoint", check_endpoint), *_guard("credentials", check_credentials),
             *_guard("tools", partial(check_tools, tools), fix="set TMPDIR to a writable directory")]

@@ -13,12 +13,15 @@ from dreamcli.errors import EXIT_FAILED
 HELP = ("Check that dreamcli can work here: its version, Python and dependencies, the workspace (which one, "
         "how it was found, its permissions), the model endpoint and whether a key is set (never the key), and "
         "a real no-op call of each agent tool in a temp directory. One line per check: OK, WARN or FAIL with "
-        "the fix. Exit 0 when nothing FAILed (warnings do not fail), 1 otherwise.")
+        "the fix. With sessions in object storage (sessions.url), the sessions whose upload failed or was cut "
+        "by a kill wait in the workspace: the `uploads` line counts them (no network call) and --fix sends "
+        "them. Exit 0 when nothing FAILed (warnings do not fail), 1 otherwise.")
 EPILOG = """Examples:
 
 \b
   dreamcli doctor
   dreamcli --home ~/projects/contracts/.dreamcli doctor --json
+  dreamcli doctor --fix     send the sessions waiting to upload
   dreamcli --debug doctor   tracebacks of the checks that crashed
 """
 
@@ -29,11 +32,13 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
     def doctor_cmd(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help='Print {"ok": ..., "checks": [...]} as JSON.'),
+        fix: bool = typer.Option(False, "--fix", help="Send the sessions waiting to upload to sessions.url "
+                                 "(ObjectStore.resume; docs/scaling.md); the uploads line says what was sent."),
     ) -> None:
         from dreamcli.doctor import passed, report, run_checks
 
         st = state(ctx)
-        checks = run_checks(st.home)
+        checks = run_checks(st.home, fix=fix)
         if st.debug:
             for c in checks:
                 if c.error is not None:

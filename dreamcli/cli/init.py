@@ -58,9 +58,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         git: bool = typer.Option(False, "--git", help="Keep playbooks/ as a git repository: one commit per "
                                  "approve, reject, edit, revert and import (docs/audit.md)."),
         sessions_url: str = typer.Option(None, "--sessions-url", metavar="URL", help="Store sessions in object "
-                                         "storage: s3://BUCKET/PREFIX (needs dreamcli[s3]), gs://, az://, file://"
-                                         "PATH. Credentials and endpoint come from AWS_* variables (or the cloud's "
-                                         "own), never the config (docs/scaling.md)."),
+                                         "storage: s3://BUCKET/PREFIX (needs dreamcli[s3]), gs://, az://, or a "
+                                         "shared volume: file:///ABSOLUTE/PATH. Credentials and endpoint come from "
+                                         "AWS_* variables (or the cloud's own), never the config (docs/scaling.md)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         st = state(ctx)
@@ -68,7 +68,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             from dreamcli.store.schemes import check_scheme
             from dreamcli.store.url import check_url
 
-            sessions_url = check_url(sessions_url)
+            if not sessions_url.strip():
+                raise UsageError("--sessions-url needs a URL: s3://BUCKET/PREFIX, or file:///ABSOLUTE/PATH")
+            sessions_url = check_url(sessions_url)  # no secrets, a valid bucket name, no relative path
             check_scheme(sessions_url)
         if directory is None and (st.home or os.environ.get(ENV_HOME)):
             ws = resolve_home(st.home)  # --home or DREAMCLI_HOME: set up the home every command will use

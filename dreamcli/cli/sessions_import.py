@@ -38,7 +38,7 @@ def _warn_skipped(skipped: list[dict[str, Any]]) -> None:
 
 def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, workers: int | None,
          dry_run: bool = False) -> None:
-    from dreamcli.portability.arrivals import publisher
+    from dreamcli.portability.arrivals import Publisher
     from dreamcli.sessions.importers.runner import import_transcripts
     from dreamcli.ui.portability_view import import_progress, render_import_summary
 
@@ -55,12 +55,20 @@ def _run(ctx: typer.Context, source: str, path: str | None, as_json: bool, worke
         else:
             render_import_dry_run(report)
         return
+    publish = Publisher(ws, config(ctx), strict=True)  # a sessions.url a run refuses is refused here too
     with import_progress(f"importing {source} transcripts") as progress:
         summary = import_transcripts(ws, source, Path(path) if path else None, redaction_patterns=patterns,
-                                     progress=progress, workers=workers, on_commit=publisher(ws, config(ctx)))
+                                     progress=progress, workers=workers, on_commit=publish)
+    upload = publish.finish()  # sends what earlier imports left waiting; says what is not uploaded
     _warn_skipped(summary.skipped_files)
+    if upload is not None:
+        from dreamcli.ui.console import info, warn
+
+        for say, line in ((warn, upload.warning(f"{command_prefix(ctx)} doctor --fix")), (info, upload.note())):
+            if line:
+                say(line)
     if as_json:
-        print_json({"version": 1, **summary.to_json()})
+        print_json({"version": 1, **summary.to_json(), "upload": upload.to_json() if upload else None})
         return
     render_import_summary(summary, command_prefix(ctx))
 

@@ -1,16 +1,27 @@
-"""Sessions that arrive by import, told to the layers above the session log (docs/scaling.md): the
-session index notes their rows, and with `sessions: {url: …}` in config.yaml each whole session file goes
-to the object store, sealed. The importers (dreamcli.sessions, below dreamcli.store) take this as their
-`on_commit` callback: called after each batch is moved in and audited, before its intent is closed, and
-again by the recovery of a batch a kill interrupted, so a session never stays local only. Both steps are
-idempotent (a sealed session is not uploaded twice; a row is upserted) and never fail the import: an
-upload error is logged to state/logs/store.log, an index error to state/logs/index.log."""
+"""Sessions that arrive by import, and sessions waiting to upload, told to the layers above the session
+log (docs/scaling.md).
+
+- `Publisher` (`publisher`): the `on_commit` of an import (dreamcli.sessions, below dreamcli.store, takes
+  it as a callback): called after each batch is moved in and audited, before its intent is closed, and
+  again by the recovery of a batch a kill interrupted. The session index notes the rows, and with
+  `sessions: {url: …}` in config.yaml each whole session file goes to the object store, sealed. Both
+  steps are idempotent and never fail the import: an upload that fails is logged to state/logs/store.log
+  and the session waits to upload (the rest of that import waits too, rather than each paying for the
+  same unreachable endpoint); `Publisher.finish` says how many, or sends what earlier commands left.
+- `waiting_uploads` / `send_waiting`: the sessions with something the object store has not got yet (the
+  upload journal `<buffer>/.uploads/`, dreamcli.store.sink), found from local files only; `send_waiting`
+  sends them (`ObjectStore.resume`). `dreamcli doctor` counts them and `doctor --fix` sends them, as
+  does the next `sessions import`."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
@@ -19,38 +30,122 @@ from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
     from dreamcli.config import Config
-    from dreamcli.store.sink import UploadSink
+    from dreamcli.store.objects import ObjectStore
+
+NOT_TRIED = "not tried: an earlier upload of this import failed"
 
 
-def publisher(ws: Workspace, config: Config | None = None) -> Callable[[list[str]], None]:
-    """The `on_commit` of an import into `ws` (its config read on first use when not given)."""
-    uploads: list[UploadSink | None] = []
+@dataclass
+class UploadReport:
+    """What an import did with the object store (the `upload` field of `sessions import --json`)."""
 
-    def publish(session_ids: list[str]) -> None:
-        if not uploads:
-            uploads.append(_upload_sink(ws, config))
-        sink = uploads[0]
-        if sink is not None:
-            for sid in session_ids:
-                sink.sealed(sid)  # uploads what is not uploaded yet, then the sealed marker; never raises
-        note_sessions(ws, [session_path(ws, sid) for sid in session_ids])
+    url: str
+    not_uploaded: dict[str, str] = field(default_factory=dict)  # session id -> why, this import
+    sent: int = 0  # sessions that waited (earlier imports, killed runs) and were sent now
+    still_waiting: int = 0
+    error: str = ""  # why those still wait
 
-    return publish
+    def to_json(self) -> dict[str, Any]:
+        why = next(iter(self.not_uploaded.values()), "") or self.error
+        return {"url": self.url, "not_uploaded": len(self.not_uploaded), "sent_waiting": self.sent,
+                "still_waiting": self.still_waiting, "error": why or None}
 
-
-def _upload_sink(ws: Workspace, config: Config | None) -> UploadSink | None:
-    from dreamcli.store.sink import upload_sink
-
-    try:
-        if config is None:
-            from dreamcli.config import load_config
-
-            config = load_config(ws.config_path)
-        return upload_sink(ws, config)
-    except Exception as e:  # a bad config or a missing driver: the sessions stay local, and it is said
-        append_line(ws.logs_dir / "store.log", f"{now_rfc3339()} imported sessions not uploaded: "
-                                               f"{type(e).__name__}: {e}")
+    def warning(self, fix: str = "dreamcli doctor --fix") -> str | None:
+        """One stderr line when sessions are not in the bucket, else None."""
+        if self.not_uploaded:
+            return (f"{_n(len(self.not_uploaded), 'imported session')} not uploaded to {self.url} "
+                    f"({next(iter(self.not_uploaded.values()))}); they wait in this workspace: `{fix}` sends them")
+        if self.still_waiting:
+            return (f"{_n(self.still_waiting, 'session')} still waiting to upload to {self.url} ({self.error}); "
+                    f"`{fix}` sends them")
         return None
+
+    def note(self) -> str | None:
+        return f"sent {_n(self.sent, 'session')} that waited to upload to {self.url}" if self.sent else None
+
+
+class Publisher:
+    """The `on_commit` of an import into `ws` (its config read on first use when not given). `strict`
+    refuses up front (UsageError, exit 2) a sessions.url a run refuses (a user, password or query in it,
+    a driver not installed); otherwise such a URL is logged and the sessions stay local."""
+
+    def __init__(self, ws: Workspace, config: Config | None = None, *, strict: bool = False) -> None:
+        self.ws, self._config = ws, config
+        self._store: ObjectStore | None = None
+        self._ready = False
+        self.report: UploadReport | None = None  # None: no sessions.url
+        if strict:
+            self._setup(strict=True)
+
+    def _setup(self, *, strict: bool = False) -> None:
+        from dreamcli.store.sink import upload_sink
+
+        self._ready = True
+        try:
+            config = self._config
+            if config is None:
+                from dreamcli.config import load_config
+
+                config = load_config(self.ws.config_path)
+            if (config.sessions.url or "").strip():
+                sink = upload_sink(self.ws, config)
+                self._store = sink.store if sink is not None else None
+                self.report = UploadReport(self._store.url) if self._store is not None else None
+        except Exception as e:  # a bad config or a missing driver: the sessions stay local, and it is said
+            if strict:
+                raise
+            append_line(self.ws.logs_dir / "store.log", f"{now_rfc3339()} imported sessions not uploaded: "
+                                                        f"{type(e).__name__}: {e}")
+
+    def __call__(self, session_ids: list[str]) -> None:
+        if not self._ready:
+            self._setup()
+        if self._store is not None:
+            for sid in session_ids:
+                self._upload(self._store, sid)
+        note_sessions(self.ws, [session_path(self.ws, sid) for sid in session_ids])
+
+    def _upload(self, store: ObjectStore, sid: str) -> None:
+        """Its parts not uploaded yet, then the sealed marker (idempotent). After one failure the rest of the
+        import is only marked as waiting: each would pay for the same unreachable endpoint."""
+        assert self.report is not None
+        failed = self.report.not_uploaded
+        try:
+            if failed:
+                store.opened(sid)  # pending in the store (its .uploads entry), nothing sent
+                why = NOT_TRIED
+            else:
+                store.seal(sid)
+                return
+        except Exception as e:
+            why = _one_line(e)
+        failed[sid.upper()] = why
+        append_line(self.ws.logs_dir / "store.log", f"{now_rfc3339()} {sid} not uploaded to {store.url}: {why}")
+
+    def finish(self) -> UploadReport | None:
+        """After the import: let go of the sessions marked waiting; unless an upload of this import failed,
+        send what earlier commands left waiting (no network call when nothing waits). None without a
+        sessions.url."""
+        if not self._ready:
+            self._setup()
+        if self._store is None or self.report is None:
+            return None
+        with contextlib.suppress(Exception):  # what it could not upload stays pending, as said
+            self._store.close()
+        if not self.report.not_uploaded:
+            try:
+                done = send_waiting(self.ws, self._store.url)
+            except Exception as e:  # the import is done: what waits is said, not raised
+                done = Sent(self._store.url, failed=waiting_uploads(self.ws, self._store.url).waiting,
+                            error=_one_line(e))
+            self.report.sent, self.report.still_waiting, self.report.error = \
+                len(done.sent), len(done.failed), done.error
+        return self.report
+
+
+def publisher(ws: Workspace, config: Config | None = None, *, strict: bool = False) -> Callable[[list[str]], None]:
+    """The `on_commit` of an import into `ws` (see Publisher)."""
+    return Publisher(ws, config, strict=strict)
 
 
 def note_sessions(ws: Workspace, paths: list[Path]) -> None:
@@ -58,3 +153,119 @@ def note_sessions(ws: Workspace, paths: list[Path]) -> None:
     from dreamcli.store.index import note_sessions as note
 
     note(ws, paths)
+
+
+# --- sessions waiting to upload ---------------------------------------------------------------------
+
+@dataclass
+class Waiting:
+    """Sessions not sealed in the store at `url` yet, as this machine's files tell."""
+
+    url: str
+    waiting: list[str] = field(default_factory=list)  # an upload failed, or its run was killed
+    busy: list[str] = field(default_factory=list)  # a running dreamcli uploads them now
+
+    def describe(self) -> str:
+        busy = f"{_n(len(self.busy), 'session')} being uploaded by a running dreamcli" if self.busy else ""
+        if not self.waiting:
+            return busy
+        return (f"{_n(len(self.waiting), 'session')} not all uploaded to {self.url} (an upload failed, or its run "
+                f"was killed): the lines wait in sessions/" + (f"; {busy}" if busy else ""))
+
+
+@dataclass
+class Sent:
+    url: str
+    sent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+    error: str = ""  # why the failed ones failed (the first error)
+
+    def describe(self) -> str:
+        text = f"sent {_n(len(self.sent), 'session')} that waited to upload to {self.url}"
+        if self.failed:
+            text += f"; {len(self.failed)} still waiting: {self.error}"
+        return text + (f"; {len(self.busy)} being uploaded by a running dreamcli" if self.busy else "")
+
+
+def waiting_uploads(ws: Workspace, url: str) -> Waiting:
+    """The sessions of `ws` with something to send to `url` (lines not in a part, or the sealed marker),
+    from the upload journal (dreamcli.store.sink) and the files: no network call, no lock taken. A killed
+    run's session whose every whole line is up waits for nothing (it is never sealed: its run never ended)."""
+    from dreamcli.store.sink import PENDING, pending_ids
+
+    out = Waiting(url)
+    names = pending_ids(ws.sessions_dir)
+    held = _flocked_inodes() if names else set()
+    for sid in names:
+        journal = ws.sessions_dir / PENDING / sid
+        try:
+            inode = os.stat(journal).st_ino
+            if inode in held:
+                out.busy.append(sid)
+            elif _unsent(journal, session_path(ws, sid)):
+                out.waiting.append(sid)
+        except OSError:
+            continue  # gone meanwhile (sealed), or the session removed here: nothing left to send
+    return out
+
+
+def _unsent(journal: Path, path: Path) -> bool:
+    """Whether the session's file has whole lines past what its journal records as uploaded, or ended
+    (`session.end`: the marker is due). OSError when the file is gone."""
+    from dreamcli.store.sink import run_ended
+
+    with open(path, "rb") as f:
+        try:
+            rec = json.loads(journal.read_bytes() or b"null")
+            sent, sealed = max(0, int(rec["bytes"])), bool(rec.get("sealed"))
+        except (ValueError, TypeError, KeyError, RecursionError):
+            return True  # new, or cut short by a kill: the bucket's parts tell, at the next send
+        f.seek(sent)
+        if sealed or b"\n" in f.read():
+            return True
+    return run_ended(path)
+
+
+def _flocked_inodes() -> set[int]:
+    """Inodes of the files someone holds a flock on (Linux's /proc/locks; elsewhere none known)."""
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return set()
+    out = set()
+    for line in lines:
+        if " FLOCK " in line:
+            for word in line.split():
+                if word.count(":") == 2 and word.rsplit(":", 1)[1].isdigit():
+                    out.add(int(word.rsplit(":", 1)[1]))
+    return out
+
+
+def send_waiting(ws: Workspace, url: str, *, part_lines: int | None = None) -> Sent:
+    """Send the sessions waiting to upload (`ObjectStore.resume()`): no network call when none waits; a
+    URL a run refuses raises UsageError; a failed upload is in `failed` and waits for the next send."""
+    if not waiting_uploads(ws, url).waiting:
+        return Sent(url)
+    from dreamcli.store.objects import ObjectStore
+    from dreamcli.store.url import open_store
+
+    store = open_store(ws, url, part_lines=part_lines)
+    if not isinstance(store, ObjectStore):
+        return Sent(url)
+    done = store.resume()
+    errors = list(done.failed.values())
+    return Sent(url, sent=list(done.sent), failed=list(done.failed), busy=list(done.busy),
+                error=errors[0] if errors else "")
+
+
+def _one_line(e: BaseException) -> str:
+    from dreamcli.errors import DreamError
+
+    text = " ".join(str(e).split())
+    return (text if isinstance(e, DreamError) and text else f"{type(e).__name__}: {text}")[:300]
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,7 +1,11 @@
 """`dreamcli export sessions --format parquet DIR`: every session event as one row, with its session's
 fields, in a Hive-partitioned Parquet dataset (DIR/date=YYYY-MM-DD/part-0.parquet, the UTC date the
 session started), for DuckDB or Spark. Needs pyarrow (`pip install 'dreamcli[parquet]'`). Events are
-redacted again with the workspace's patterns on the way out. Schema: docs/session-log.md."""
+redacted again with the workspace's patterns on the way out. Schema: docs/session-log.md.
+
+With sessions in object storage (`sessions.url`, docs/scaling.md) the dataset holds every session of the
+bucket as well: this machine's own from their files (they hold at least what was uploaded), the others'
+read from the bucket. A store that cannot be listed or read stops the export with its error (exit 4 or 2)."""
 
 from __future__ import annotations
 
@@ -12,16 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import UsageError
 from dreamcli.ids import ulid_time_ms
 from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import iter_session_files
-from dreamcli.sessions.reader import iter_events
+from dreamcli.sessions.reader import iter_events, parse_line
 from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.store.base import SessionStore
 
 # (column, arrow type name): session fields first, then the event's own, then the whole event as JSON.
 SESSION_COLUMNS = [("session_id", "string"), ("session_started", "string"), ("task", "string"),
@@ -116,21 +123,49 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
     # Sessions are grouped by partition first (their paths only), so each partition is written once, as
     # part-0.parquet, whatever order its sessions are read in: a session filed under another day's
     # directory, or ids with no time (date=unknown), must not replace a part already written.
-    by_day: dict[str, list[Path]] = {}
+    by_day: dict[str, list[Path | str]] = {}
     for path in iter_session_files(ws):
         by_day.setdefault(_day(path.stem), []).append(path)
-    for day, paths in by_day.items():  # one partition in memory at a time
+    store = _bucket(ws)
+    if store is not None:  # the bucket's sessions this machine has no file of, in id order within a day
+        here = {p.stem.upper() for paths in by_day.values() for p in paths if isinstance(p, Path)}
+        for s in store.list():
+            if s.session_id.upper() not in here:
+                by_day.setdefault(_day(s.session_id), []).append(s.session_id.upper())
+        for day, listed in by_day.items():
+            by_day[day] = sorted(listed, key=lambda p: p.stem.upper() if isinstance(p, Path) else p)
+    for day, sources in by_day.items():  # one partition in memory at a time
         rows: list[dict[str, Any]] = []
         sessions = 0
-        for path in paths:
-            events = [redactor.redact_obj(e) for e in iter_events(path)]
+        for source in sources:
+            read = iter_events(source) if isinstance(source, Path) else _stored_events(store, source)
+            events = [redactor.redact_obj(e) for e in read]
             if events:
                 sessions += 1
-                rows.extend(session_rows(events, path.stem.upper()))
+                rows.extend(session_rows(events, source.stem.upper() if isinstance(source, Path) else source))
         if rows:
             _write(pa, pq, schema, output, day, rows, result)
             result.sessions += sessions
     return result
+
+
+def _bucket(ws: Workspace) -> SessionStore | None:
+    """The workspace's object store (its sessions.url), or None for its own sessions/ directory."""
+    from dreamcli.config import load_config
+    from dreamcli.store.url import is_local, open_store
+
+    url = load_config(ws.config_path).sessions.url
+    return None if is_local(url) else open_store(ws, url)
+
+
+def _stored_events(store: SessionStore | None, session_id: str) -> list[dict[str, Any]]:
+    """The valid events of a session's uploaded parts (none when the bucket no longer has it)."""
+    assert store is not None
+    try:
+        with store.open(session_id) as f:
+            return [e for e in (parse_line(raw) for raw in f if raw.strip()) if e is not None]
+    except KeyError:
+        return []
 
 
 def _write(pa: Any, pq: Any, schema: Any, output: Path, day: str, rows: list[dict[str, Any]],

@@ -8,27 +8,45 @@ and at seal time, then a `sealed.json` marker. Layout under the URL:
     YYYY/MM/DD/<session_id>/sealed.json                                 {"parts": n, "bytes": total}
 
 A process killed mid-upload leaves every finished part intact (a PUT is all or nothing) and its
-buffer on disk: at most the lines not yet uploaded are missing until `flush` runs again (the next
-write to that session, or `resume`). Keys are unique per session id, so many machines can write to one
-bucket at once without coordination."""
+buffer on disk: at most the lines not yet uploaded are missing until `resume` runs. Keys are unique per
+session id, so many machines can write to one bucket at once without coordination.
+
+Uploads never block a writer for long: short client timeouts, few retries, and after a failed upload
+none before another whole part *and* a backoff (15 s, doubling to 5 min); the seal tries once. Until a
+session is sealed in the store, `<buffer>/.uploads/<id>` records what of it is uploaded, flocked by the one
+process uploading it (the writer, or `resume`, which sends every unsent tail). Store errors become the
+project's (dreamcli.store.errors: exit 4 or 2, one line naming the URL); listing skips non-session keys."""
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
+import logging
 import os
+import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from dreamcli.errors import DreamError
 from dreamcli.ids import ulid_time_ms
-from dreamcli.store.base import StoredSession, StoreFilter, check_line
+from dreamcli.store.base import StoredSession, StoreFilter, check_line, is_session_id
+from dreamcli.store.errors import StoreUnavailable, is_missing_bucket, is_store_failure, store_error
+from dreamcli.store.schemes import missing_driver
+from dreamcli.store.uploads import Pending, Resumed, client_options, pending_ids, run_ended
 from dreamcli.workspace.fsutil import open_append, write_all
+
+log = logging.getLogger(__name__)
 
 SEALED = "sealed.json"
 PART = "part-{:06d}.jsonl"
 DEFAULT_PART_LINES = 200
+BACKOFF_S = (15.0, 300.0)  # after a failed upload, no other before this long (doubling up to the second)
+_DAY = re.compile(r"\d{4}/\d{2}/\d{2}")
 
 
 def day_parts(session_id: str) -> tuple[str, str, str]:
@@ -39,28 +57,36 @@ def day_parts(session_id: str) -> tuple[str, str, str]:
     return f"{day:%Y}", f"{day:%m}", f"{day:%d}"
 
 
-class _Pending:
-    def __init__(self, uploaded: int = 0, parts: int = 0) -> None:
-        self.fd: int | None = None
-        self.uploaded = uploaded  # bytes of the buffer already in parts
-        self.parts = parts
-        self.lines = 0  # lines appended since the last upload
-
-
 class ObjectStore:
     """Sessions in object storage, buffered in `buffer_dir` (the same YYYY/MM/DD/<id>.jsonl layout, so
     the workspace's own sessions/ directory can be the buffer and stay the local truth)."""
 
     def __init__(self, url: str, buffer_dir: Path, *, part_lines: int = DEFAULT_PART_LINES) -> None:
-        from fsspec.core import url_to_fs  # lazy: fsspec only when an object store is used
-
         self.url = url.rstrip("/")
-        fs, root = url_to_fs(self.url)  # endpoint, credentials: AWS_* variables; fsspec reuses the client
-        self.fs = fs
-        self.root = str(root).rstrip("/")
+        if (missing := missing_driver(self.url)) is not None:  # said now; the client is made on first use
+            raise ImportError(f"No module named {missing[0]!r}")
         self.buffer_dir = Path(buffer_dir)
         self.part_lines = max(1, part_lines)
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, Pending] = {}
+        self._fs: Any = None
+        self._root = ""
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (made on first use: `resume` with nothing pending imports no driver)."""
+        if self._fs is None:
+            from fsspec.core import url_to_fs  # lazy: fsspec only when an object store is used
+
+            fs, root = url_to_fs(self.url, **client_options(self.url))
+            self._fs, self._root = fs, str(root).rstrip("/")
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        _ = self.fs
+        return self._root
 
     # --- where things are ---------------------------------------------------------------------
     def key(self, session_id: str, name: str = "") -> str:
@@ -78,22 +104,126 @@ class ObjectStore:
         sid = session_id.upper()
         state = self._state(sid)
         if state.fd is None:
-            state.fd = open_append(self.buffer_path(sid))
+            path = self.buffer_path(sid)
+            if not path.exists() or path.stat().st_size == 0:
+                self.opened(sid)
+            state.fd = open_append(path)
         write_all(state.fd, line)
         self.appended(sid)
 
+    def opened(self, session_id: str) -> None:
+        """A writer opened the session's buffer: when it is empty nothing of it can be uploaded yet (no
+        listing of the bucket at its first upload)."""
+        sid = session_id.upper()
+        state = self._state(sid)
+        path = self.buffer_path(sid)
+        if not state.known and (not path.exists() or path.stat().st_size == 0):
+            state.known, state.uploaded, state.parts = True, 0, 0
+
     def appended(self, session_id: str, lines: int = 1) -> None:
         """`lines` more whole lines are in the buffer (written by us or by a SessionWriter): upload a
-        part when `part_lines` have gathered."""
+        part when `part_lines` have gathered and no recent upload failed."""
         state = self._state(session_id.upper())
         state.lines += lines
-        if state.lines >= self.part_lines:
+        if state.lines >= self.part_lines and time.monotonic() >= self._retry_at:
+            state.lines = 0  # whatever happens, the next attempt waits for another whole part
             self.flush(session_id)
 
     def flush(self, session_id: str) -> int:
-        """Upload the buffered whole lines not yet in a part; returns the bytes uploaded."""
+        """Upload the buffered whole lines not yet in a part; returns the bytes uploaded (0 as well when
+        another process uploads this session now). A failure raises the store's error and backs off."""
         sid = session_id.upper()
         state = self._state(sid)
+        if not state.claim():
+            return 0
+        with self._attempt():
+            return self._flush(sid, state)
+
+    def seal(self, session_id: str) -> None:
+        sid = session_id.upper()
+        state = self._state(sid)
+        if state.fd is not None:
+            os.fsync(state.fd)
+        state.sealed = True
+        try:
+            if state.claim():  # else a resume holds it now, and seals it: its log ends the session
+                state.record()  # sealed: if the upload fails, a resume completes it
+                with self._attempt():
+                    self._complete(sid, state)
+        finally:
+            self._release(sid)
+
+    def resume(self) -> Resumed:
+        """Upload the unsent tail of every session whose upload is not complete (a run killed, or cut off
+        from the store), then its sealed marker when its run ended (sealed here, or its log ends with
+        `session.end`). Idempotent; a session another process holds (a live run, a concurrent resume) is
+        left to it. Nothing pending: no request, no driver imported. Never raises for the store: what was
+        not sent is returned with one line why (after an unreachable store, the rest are not tried)."""
+        out = Resumed()
+        down: str | None = None
+        for sid in pending_ids(self.buffer_dir):
+            try:
+                if down is not None:
+                    out.failed[sid] = down
+                elif (sent := self._resume_one(sid)) is None:
+                    out.busy.append(sid)
+                elif sent[0] or sent[1]:
+                    out.sent.append(sid)
+                    out.parts, out.bytes = out.parts + bool(sent[0]) + sent[1], out.bytes + sent[0]
+            except (DreamError, OSError) as e:  # OSError: this machine's journal or buffer
+                out.failed[sid] = str(e) if isinstance(e, DreamError) else f"{type(e).__name__}: {e}"
+                down = str(e) if isinstance(e, StoreUnavailable) else None
+        return out
+
+    def _resume_one(self, sid: str) -> tuple[int, bool] | None:
+        """(bytes of the tail sent, whether the marker was); None when another writer holds the session."""
+        state = Pending(self.buffer_dir, sid)
+        if sid in self._pending or not state.claim(create=False):
+            return None
+        try:
+            if not self.buffer_path(sid).exists():  # the local file was removed: nothing left to send
+                state.done()
+                return 0, False
+            with self._errors("upload to"):
+                if state.sealed or run_ended(self.buffer_path(sid)):
+                    state.sealed = True
+                    state.record()
+                    return self._complete(sid, state), True
+                return self._flush(sid, state), False
+        finally:
+            state.close()
+
+    def close(self) -> None:
+        """Flush what is pending (not sealing; not while uploads back off) and let go of the sessions."""
+        try:
+            for sid in list(self._pending):
+                if time.monotonic() >= self._retry_at:
+                    self.flush(sid)
+        finally:
+            for sid in list(self._pending):
+                self._release(sid)
+
+    # --- uploading: one process at a time per session -----------------------------------------
+    def _state(self, sid: str) -> Pending:
+        state = self._pending.get(sid)
+        if state is None:
+            state = self._pending[sid] = Pending(self.buffer_dir, sid)
+            with contextlib.suppress(OSError):  # not held: tried again at the next upload
+                state.claim()
+        return state
+
+    def _complete(self, sid: str, state: Pending) -> int:
+        """The unsent tail, then the sealed marker: the session is no longer pending. The tail's bytes."""
+        sent = self._flush(sid, state)
+        self._put(self.key(sid, SEALED), json.dumps({"parts": state.parts, "bytes": state.uploaded}).encode())
+        state.done()
+        return sent
+
+    def _flush(self, sid: str, state: Pending) -> int:
+        if not state.known:  # what an earlier process uploaded: the bucket's parts are a prefix of the buffer
+            sizes = self._part_sizes(sid)
+            state.known, state.parts, state.uploaded = True, len(sizes), sum(sizes)
+            state.record()
         try:
             with open(self.buffer_path(sid), "rb") as f:
                 f.seek(state.uploaded)
@@ -106,78 +236,71 @@ class ObjectStore:
         self._put(self.key(sid, PART.format(state.parts)), data)
         state.uploaded += len(data)
         state.parts += 1
-        state.lines = 0
+        state.record()
         return len(data)
 
-    def seal(self, session_id: str) -> None:
-        sid = session_id.upper()
-        state = self._state(sid)
-        if state.fd is not None:
-            os.fsync(state.fd)
-            os.close(state.fd)
-            state.fd = None
-        self.flush(sid)
-        marker = json.dumps({"parts": state.parts, "bytes": state.uploaded}).encode()
-        self._put(self.key(sid, SEALED), marker)
-        self._pending.pop(sid, None)
+    def _release(self, sid: str) -> None:
+        state = self._pending.pop(sid, None)
+        if state is not None:
+            state.close()
+
+    @contextlib.contextmanager
+    def _attempt(self) -> Iterator[None]:
+        """One upload: on failure the next waits (backoff) and the error is the project's; on success
+        uploads go on at every part."""
+        try:
+            with self._errors("upload to"):
+                yield
+        except DreamError:
+            self._backoff = min(max(self._backoff * 2, BACKOFF_S[0]), BACKOFF_S[1])
+            self._retry_at = time.monotonic() + self._backoff
+            raise
+        self._backoff = self._retry_at = 0.0
 
     def _put(self, key: str, data: bytes) -> None:
         """One whole object. A file:// volume has directories and no atomic PUT: write aside, then rename."""
-        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        if "file" not in protocols and "local" not in protocols:
-            self.fs.pipe_file(key, data)
-            return
-        from dreamcli.workspace.fsutil import atomic_write_bytes
+        with self._errors("upload to"):
+            protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+            if "file" not in protocols and "local" not in protocols:
+                self.fs.pipe_file(key, data)
+                return
+            from dreamcli.workspace.fsutil import atomic_write_bytes
 
-        atomic_write_bytes(Path(key), data)
-
-    def resume(self) -> list[str]:
-        """After a crash: upload the unsent tail of every buffered session that is not sealed yet
-        (not sealing it: the run that wrote it did not finish). Returns the session ids resumed."""
-        done = []
-        for path in sorted(self.buffer_dir.glob("*/*/*/*.jsonl")):
-            sid = path.stem.upper()
-            if self.fs.exists(self.key(sid, SEALED)):
-                continue
-            if self.flush(sid):
-                done.append(sid)
-        return done
-
-    def _state(self, sid: str) -> _Pending:
-        state = self._pending.get(sid)
-        if state is None:
-            state = self._pending[sid] = _Pending()
-            if self.buffer_path(sid).exists():  # written before this process: count what is uploaded
-                for size in self._part_sizes(sid):
-                    state.uploaded += size
-                    state.parts += 1
-        return state
+            atomic_write_bytes(Path(key), data)
 
     def _part_sizes(self, sid: str) -> list[int]:
-        try:
-            entries = self.fs.ls(self.key(sid), detail=True, refresh=True)
-        except FileNotFoundError:
-            return []
+        with self._errors("list"):
+            try:
+                entries = self.fs.ls(self.key(sid), detail=True, refresh=True)
+            except FileNotFoundError as e:
+                if is_missing_bucket(e):
+                    raise
+                return []
         parts = sorted((e["name"].rsplit("/", 1)[-1], int(e.get("size") or 0)) for e in entries)
         return [size for name, size in parts if name.startswith("part-")]
 
-    def close(self) -> None:
-        for sid, state in list(self._pending.items()):
-            if state.fd is not None:
-                os.fsync(state.fd)
-                os.close(state.fd)
-                state.fd = None
-            self.flush(sid)
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """The store's and its driver's errors as the project's (exit 4 or 2, one line naming the URL)."""
+        try:
+            yield
+        except Exception as e:
+            if not is_store_failure(e):
+                raise
+            raise store_error(self.url, e, doing) from e
 
     # --- reading ------------------------------------------------------------------------------
     def _ls(self, path: str, *, dirs: bool) -> list[str]:
-        try:
-            entries = self.fs.ls(path, detail=True, refresh=True)
-        except FileNotFoundError:
-            return []
-        names = [e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries
-                 if (e.get("type") == "directory") == dirs]
-        return sorted(names)
+        """Names under `path` (empty when there is no such prefix; a missing bucket is an error)."""
+        with self._errors("list"):
+            try:
+                entries = self.fs.ls(path, detail=True, refresh=True)
+            except FileNotFoundError as e:
+                if is_missing_bucket(e):
+                    raise
+                return []
+        return sorted(e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries
+                      if (e.get("type") == "directory") == dirs)
 
     def list(self, flt: StoreFilter | None = None) -> builtins.list[StoredSession]:
         flt = flt or StoreFilter()
@@ -194,21 +317,34 @@ class ObjectStore:
                 for d in self._ls(f"{self.root}/{y}/{m}", dirs=True):
                     if (y, m, d) < lo:
                         continue
-                    out.extend(self._list_day(f"{self.root}/{y}/{m}/{d}", flt))
+                    if _DAY.fullmatch(f"{y}/{m}/{d}"):
+                        out.extend(self._list_day((y, m, d), flt))
+                    else:
+                        log.debug("%s: %s/%s/%s is not a day prefix: ignored", self.url, y, m, d)
         return out
 
-    def _list_day(self, prefix: str, flt: StoreFilter) -> builtins.list[StoredSession]:
-        try:
-            found = self.fs.find(prefix, detail=True)
-        except FileNotFoundError:
-            return []
+    def _list_day(self, day: tuple[str, str, str], flt: StoreFilter) -> builtins.list[StoredSession]:
+        """The sessions under one day prefix: keys `<id>/part-…` and `<id>/sealed.json` whose id is a session
+        id of that day; anything else there (a README, a key not under a session id) is not a session."""
+        prefix = f"{self.root}/{'/'.join(day)}"
+        with self._errors("list"):
+            try:
+                found = self.fs.find(prefix, detail=True)
+            except FileNotFoundError as e:
+                if is_missing_bucket(e):
+                    raise
+                return []
         sessions: dict[str, dict[str, Any]] = {}
         for name, info in found.items():
             sid, _, leaf = name[len(prefix) + 1:].partition("/")
+            if not (is_session_id(sid) and sid == sid.upper() and day_parts(sid) == day
+                    and (leaf == SEALED or leaf.startswith("part-"))):
+                log.debug("%s: %s is not a session's part or marker: ignored", self.url, name)
+                continue
             entry = sessions.setdefault(sid, {"size": 0, "sealed": False})
             if leaf == SEALED:
                 entry["sealed"] = True
-            elif leaf.startswith("part-"):
+            else:
                 entry["size"] += int(info.get("size") or 0)
         items = [StoredSession(sid, e["sealed"], e["size"], f"{self.fs.unstrip_protocol(prefix)}/{sid}")
                  for sid, e in sorted(sessions.items())]
@@ -216,14 +352,18 @@ class ObjectStore:
 
     def open(self, session_id: str) -> BinaryIO:
         sid = session_id.upper()
-        try:
-            names = sorted(n for n in self.fs.ls(self.key(sid), detail=False, refresh=True)
-                           if n.rsplit("/", 1)[-1].startswith("part-"))
-        except FileNotFoundError:
-            raise KeyError(session_id) from None
+        with self._errors("read"):
+            try:
+                names = sorted(n for n in self.fs.ls(self.key(sid), detail=False, refresh=True)
+                               if n.rsplit("/", 1)[-1].startswith("part-"))
+                data = b"".join(self.fs.cat_file(n) for n in names)
+            except FileNotFoundError as e:  # no such session, or a part removed while read
+                if is_missing_bucket(e):
+                    raise
+                raise KeyError(session_id) from None
         if not names:
             raise KeyError(session_id)
-        return io.BytesIO(b"".join(self.fs.cat_file(n) for n in names))
+        return io.BytesIO(data)
 
     def watermark(self) -> str | None:
         sealed = [s.session_id for s in self.list(StoreFilter(sealed=True))]

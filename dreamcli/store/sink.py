@@ -13,6 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dreamcli.errors import DreamError
+from dreamcli.store.uploads import PENDING as PENDING  # the upload journal lives in uploads.py; re-exported
+from dreamcli.store.uploads import Resumed as Resumed
+from dreamcli.store.uploads import pending_ids as pending_ids
+from dreamcli.store.uploads import run_ended as run_ended
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -30,7 +35,10 @@ class UploadSink:
         self.store = store
 
     def opened(self, session_id: str, path: Path) -> None:
-        pass  # the store finds the local buffer by the session id
+        try:
+            self.store.opened(session_id)  # a new, empty buffer: nothing of it is uploaded yet
+        except Exception as e:
+            self._log(session_id, e)
 
     def appended(self, session_id: str) -> None:
         try:
@@ -45,8 +53,8 @@ class UploadSink:
             self._log(session_id, e)
 
     def _log(self, session_id: str, err: Exception) -> None:
-        append_line(self.ws.logs_dir / "store.log",
-                    f"{now_rfc3339()} {session_id} upload to {self.store.url} failed: {type(err).__name__}: {err}")
+        why = str(err) if isinstance(err, DreamError) else f"{self.store.url}: {type(err).__name__}: {err}"
+        append_line(self.ws.logs_dir / "store.log", f"{now_rfc3339()} {session_id} upload failed: {why}")
 
 
 class SessionSink:

@@ -2,13 +2,15 @@
 
 No URL means the workspace's own sessions/ directory. A URL is object storage through fsspec, buffered
 in sessions/: `s3://BUCKET/PREFIX` (needs `pip install 'dreamcli[s3]'`), `gs://`, `az://` with their
-drivers, or `file:///mnt/shared/sessions` (a shared volume, with the same part layout). The URL names a place,
-never a secret: credentials and the endpoint come from the standard AWS variables (AWS_PROFILE,
-AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …) or the cloud's own configuration, and a URL with a user or
-password in it is refused."""
+drivers, or `file:///mnt/shared/sessions` (a shared volume, with the same part layout; a plain path must be
+absolute). An S3 bucket name is checked here (3-63 lowercase letters, digits, dots, hyphens), so `init`
+refuses a misspelt one at once. The URL names a place, never a secret: credentials and the endpoint come
+from the standard AWS variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …) or the cloud's own
+configuration, and a URL with a user or password in it is refused."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from dreamcli.errors import UsageError
@@ -16,20 +18,41 @@ from dreamcli.store.base import SessionStore
 from dreamcli.workspace.home import Workspace
 
 NO_BUCKET = ("", "file", "memory")  # schemes whose URL needs no host part
+BUCKET_RULES = ("s3", "s3a")  # schemes whose host part is an S3 bucket name
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def check_url(url: str) -> str:
     """The URL, stripped, if it may be stored in config.yaml; UsageError otherwise."""
     url = url.strip()
     parts = urlsplit(url)
-    if "@" in parts.netloc or parts.password or parts.username:
+    if "@" in url or parts.password or parts.username:  # anywhere: `s3://KEY:pa/ss@bucket` splits at the `/`
         raise UsageError("the sessions URL must not carry credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                          "AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL) in the environment instead")
     if parts.query:
         raise UsageError("the sessions URL takes no query string: configure the endpoint with AWS_ENDPOINT_URL")
     if not parts.netloc and parts.scheme not in NO_BUCKET:
         raise UsageError(f"the sessions URL needs a bucket: {parts.scheme}://BUCKET/PREFIX")
+    if parts.scheme in ("", "file"):
+        _check_local(url, parts.netloc, parts.path)
+    if parts.scheme.lower() in BUCKET_RULES:
+        _check_bucket(url, parts.netloc)
     return url
+
+
+def _check_local(url: str, netloc: str, path: str) -> None:
+    """A directory named by a plain path or file:// must be absolute: a relative one would be resolved
+    against whatever directory each command runs from."""
+    if netloc not in ("", "localhost") or not path.startswith("/"):
+        raise UsageError(f"the sessions URL {url!r} is a relative path, which would depend on the directory each "
+                         "command runs from: give an absolute one (/mnt/shared/sessions or "
+                         "file:///mnt/shared/sessions)")
+
+
+def _check_bucket(url: str, bucket: str) -> None:
+    if not BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise UsageError(f"the sessions URL {url!r}: {bucket!r} is not a valid bucket name (3-63 lowercase letters, "
+                         "digits, dots and hyphens, beginning and ending with a letter or digit)")
 
 
 def is_local(url: str | None) -> bool:

@@ -14,7 +14,8 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 def render_checks(checks: Sequence[Check]) -> None:
     """`STATUS  name  detail` per check, and `fix: ...` for anything not OK (colour only on a terminal).
     On a terminal a long detail wraps between words to its width, under the detail column; on a pipe
-    each check stays one line (for grep)."""
+    each check stays one line (for grep), unless COLUMNS sets a width: then it wraps to that, as on a
+    terminal."""
     console = out()
     width = max((len(c.name) for c in checks), default=0)
     rows = []
@@ -26,9 +27,19 @@ def render_checks(checks: Sequence[Check]) -> None:
     if not console.is_terminal:
         from rich.text import Text
 
+        columns = _columns()
         for label, name, rest in rows:
             pad = " " * (width - len(Text.from_markup(name).plain))
-            console.print(f"{label}  {name}{pad}  {rest}", markup=True, highlight=False, soft_wrap=True)
+            line = f"{label}  {name}{pad}  {rest}"
+            plain = Text.from_markup(line).plain
+            if columns is None or len(plain) <= columns:
+                console.print(line, markup=True, highlight=False, soft_wrap=True)
+                continue
+            from dreamcli.ui.prose import wrap
+
+            hanging = " " * (width + 8 if columns - width - 8 >= 30 else 4)  # under the detail column
+            for part in wrap(plain, columns, hanging=hanging):
+                console.print(part, markup=False, highlight=False, soft_wrap=True)
         return
     from rich.table import Table
 
@@ -39,6 +50,16 @@ def render_checks(checks: Sequence[Check]) -> None:
     for row in rows:
         grid.add_row(*row)
     console.print(grid, highlight=False)
+
+
+def _columns() -> int | None:
+    """The width COLUMNS sets (at least 40), or None when it sets none."""
+    import os
+
+    try:
+        return max(40, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def render_summary(checks: Sequence[Check]) -> None:

@@ -58,7 +58,8 @@ def test_a_kill_during_upload_loses_only_the_unuploaded_tail(ws: Workspace, s3_e
     assert uploaded.endswith(b"\n") and buffered.startswith(uploaded)  # whole lines, never corrupt
     assert [json.loads(x)["seq"] for x in uploaded.splitlines()] == list(range(len(uploaded.splitlines())))
     assert [s.sealed for s in store.list()] == [False]
-    assert store.resume() in ([a], [])  # the unsent tail (if any) goes up; nothing is sealed
+    resumed = store.resume()  # the unsent tail (if any) goes up; nothing is sealed
+    assert resumed.sent in ([a], []) and not resumed.failed and not resumed.busy
     with store.open(a) as f:
         assert f.read() == buffered[: buffered.rfind(b"\n") + 1]
     store.seal(a)

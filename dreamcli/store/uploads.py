@@ -1,0 +1,141 @@
+"""How dreamcli talks to object storage beyond one request (docs/scaling.md, "Uploads and errors").
+
+- The client's options (`client_options`): timeouts of seconds and two attempts, so that an unreachable
+  store costs a command or a run seconds, not minutes.
+- The upload journal (`Pending`): `<buffer>/.uploads/<id>` for each session not yet sealed in the store,
+  held with an exclusive flock by the one process that uploads it (its writer, or a resume) and recording
+  what of it is uploaded, so that `ObjectStore.resume` finds every unsent tail without listing the bucket,
+  and two processes never upload one session at once.
+- What a resume did (`Resumed`), for its callers to report."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dreamcli.store.base import is_session_id
+from dreamcli.workspace.fsutil import ensure_dir
+
+PENDING = ".uploads"  # under the buffer directory
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS = 3, 10, 2  # the S3 client's
+
+
+def client_options(url: str) -> dict[str, Any]:
+    """fsspec options of the URL's filesystem. S3: a client of its own (made from the AWS variables of the
+    moment, not an earlier store's), timeouts of seconds, and 2 attempts unless AWS_MAX_ATTEMPTS or
+    AWS_RETRY_MODE say otherwise: a dead endpoint costs a command seconds, not minutes."""
+    if urlsplit(url).scheme.lower() not in ("s3", "s3a"):
+        return {}
+    config: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+    if not (os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE")):
+        config["retries"] = {"max_attempts": ATTEMPTS, "mode": "standard"}
+    return {"skip_instance_cache": True, "config_kwargs": config}
+
+
+class Pending:
+    """One session's upload as the process that holds it sees it: the buffer's descriptor while it appends,
+    and the journal file, flocked (only its holder uploads the session; others skip it), which records the
+    parts and bytes uploaded and whether the session ended, until it is sealed in the store."""
+
+    def __init__(self, buffer_dir: Path, sid: str) -> None:
+        self.path = buffer_dir / PENDING / sid
+        self.fd: int | None = None  # the buffer, while this process appends to it
+        self.lock: int | None = None  # the journal file, flocked
+        self.known = False  # parts/uploaded are known (else the bucket's parts are listed at the first upload)
+        self.uploaded = 0  # bytes of the buffer already in parts
+        self.parts = 0
+        self.lines = 0  # lines appended since the last upload attempt
+        self.sealed = False
+
+    def claim(self, *, create: bool = True) -> bool:
+        """Hold the journal file (not waiting) and read what it records; False when another process holds
+        it, or when it is gone (removed once the session was sealed; with create=False, never made)."""
+        if self.lock is not None:
+            return True
+        if create:
+            ensure_dir(self.path.parent)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0), 0o600)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = os.fstat(fd).st_nlink > 0
+        except BlockingIOError:
+            held = False
+        except OSError:
+            os.close(fd)
+            raise
+        if not held:
+            os.close(fd)
+            return False
+        self.lock = fd
+        try:
+            rec = json.loads(os.pread(fd, 4096, 0) or b"null")
+            self.parts, self.uploaded, self.known = max(0, int(rec["parts"])), max(0, int(rec["bytes"])), True
+            self.sealed = self.sealed or bool(rec.get("sealed"))
+        except (ValueError, TypeError, KeyError, OSError, RecursionError):  # new, or cut short by a kill
+            pass
+        return True
+
+    def record(self) -> None:
+        """What is uploaded, after each part (a kill before it leaves the record one part behind: that part
+        is sent again, a superset of the same bytes, which keeps the parts a prefix of the buffer)."""
+        if self.lock is not None:
+            data = json.dumps({"parts": self.parts, "bytes": self.uploaded, "sealed": self.sealed}).encode()
+            os.pwrite(self.lock, data, 0)
+            os.ftruncate(self.lock, len(data))
+
+    def done(self) -> None:
+        """Sealed in the store: no longer pending."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+    def close(self) -> None:
+        for fd in (self.fd, self.lock):  # closing the journal file lets go of its flock
+            if fd is not None:
+                os.close(fd)
+        self.fd = self.lock = None
+
+
+@dataclass
+class Resumed:
+    """What `ObjectStore.resume` did: the sessions it sent something of (`count`; parts and bytes), those
+    still not sent (id -> one line why; their lines wait in the buffer for the next resume), and those
+    another process uploads right now (a live run, a concurrent resume: left to it)."""
+
+    sent: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    busy: list[str] = field(default_factory=list)
+    parts: int = 0
+    bytes: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.sent)
+
+
+def pending_ids(buffer_dir: Path) -> list[str]:
+    """The sessions whose upload is not complete, from the journal (no request to the store)."""
+    try:
+        return sorted(n for n in os.listdir(buffer_dir / PENDING) if is_session_id(n) and n == n.upper())
+    except OSError:
+        return []
+
+
+def run_ended(path: Path) -> bool:
+    """The session's log ends with `session.end`: its run ended (sealed, as the local store reads it)."""
+    from dreamcli.sessions import schema
+    from dreamcli.sessions.reader import read_last_event
+
+    try:
+        last = read_last_event(path)
+    except OSError:
+        return False
+    return last is not None and last.get("type") == schema.SESSION_END
