@@ -200,8 +200,8 @@ def _run(grader: Grader, source: JobSource, jobs: Iterable[Job], totals: Totals,
         raise UsageError("no sessions to grade match the selection")
     if junit_w is not None:
         junit_w.close()
-    if summary_w is not None:
-        summary_w.close(totals)
+    if summary_w is not None and (full := summary_w.close(totals)) is not None:
+        warn(full)
     if stream is not None:
         stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
     if not as_json:

@@ -30,6 +30,10 @@ MAX_PENDING = 2  # pending chains kept per session (the newest)
 # what a call that names the output but does not read it runs (looking at it, moving it, removing it)
 NOT_READING = frozenset({"bash:rm", "bash:mv", "bash:cp", "bash:ln", "bash:chmod", "bash:chown", "bash:touch",
                          "bash:mkdir", "bash:cd", "bash:ls", "bash:file", "bash:stat", "bash:du", "bash:test",
+                         # committed, sent away or archived: the agent does not read it
+                         "bash:git", "bash:gh", "bash:scp", "bash:rsync", "bash:sftp", "bash:aws", "bash:gsutil",
+                         "bash:curl", "bash:wget", "bash:zip", "bash:tar", "bash:open",
+                         "bash:xdg-open",
                          "write", "Write", "edit", "Edit", "MultiEdit", "create_file", "apply_patch"})
 _OUTPUT_FLAGS = frozenset({"-o", "--output", "--out", "--outfile", "--output-file", "--output-path"})
 _DIR_FLAGS = {"unzip": frozenset({"-d"}), "tar": frozenset({"-C", "--directory"})}
@@ -81,13 +85,19 @@ def _stem(name: str) -> str:
 
 
 def reads(call: Call, made: frozenset[str]) -> bool:
-    """Does the call name what a step made (its path or base name, or a path inside a made directory)?"""
+    """Does the call name what a step made (its path or base name, or a path inside a made directory)?
+    A base name alone matches only where the call names no other folder for it (`cat notes/X.txt` does
+    not read the X.txt a step made here); committing, copying away or archiving an output is no reading."""
     if call.label in NOT_READING:
         return False
-    found = call.targets
-    if found & made:
-        return True
-    return any(t.lstrip("./").startswith(d + "/") for t in found for d in made if "/" in t)
+    found = {_norm(t).lstrip("/") for t in call.targets}  # as `_names` keeps what a step made
+    for name in found & made:
+        if "/" in name:
+            return True
+        elsewhere = [t for t in found if "/" in t and t.rsplit("/", 1)[1] == name]  # the folders it is named in
+        if not elsewhere or any(t in made for t in elsewhere):
+            return True
+    return any(t.startswith(d + "/") for t in found for d in made if "/" in t)
 
 
 @lru_cache(maxsize=2048)  # fixes recur across sessions: each distinct command is lexed once

@@ -224,7 +224,30 @@ class SummaryWriter:
         self.size += size
         (self.good if res.result == "satisfied" else self.bad).append(row)
 
-    def close(self, totals: Totals) -> None:
+    def close(self, totals: Totals) -> str | None:
+        """Append the summary. The rows are cut again against what the file holds now (other steps may
+        have written to it while grading ran); a file with no room left for the heading gets nothing, and
+        the warning to print is returned."""
+        check_output_file(self.path, self.what)  # again: it may have been replaced while grading
+        try:  # appended, never replaced: the file's content and mode stay (a new file is 0600)
+            fd = open_append(self.path, readable=True)
+            try:  # a blank line after what the file held, so the heading starts a block of its own
+                held = os.fstat(fd).st_size
+                if held > SUMMARY_LIMIT:
+                    return f"{self.what} {self.path}: holds {held:,} bytes, no room under 1 MiB; summary not written"
+                sep = line_start(fd) + b"\n" if held else b""
+                write_all(fd, sep + self._text(totals, SUMMARY_LIMIT - held).encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise UsageError(f"{self.what} {self.path}: cannot write it: {e.strerror or e}") from None
+        return None
+
+    def _text(self, totals: Totals, room: int) -> str:
+        """The heading, the totals and the rows that fit in `room` bytes (failures first)."""
+        while self.size > room and (self.good or self.bad):
+            self.size -= len((self.good or self.bad).pop().encode("utf-8"))
+            self.omitted += 1
         head = [f"## dreamcli grade: {totals.sessions} session(s)", "",
                 "| satisfied | needs revision | failed | partial | grader errors | grader calls | cached |",
                 "| --- | --- | --- | --- | --- | --- | --- |",
@@ -236,13 +259,4 @@ class SummaryWriter:
         text = "\n".join(head) + "\n" + "".join(self.bad) + "".join(self.good)
         if self.omitted:
             text += f"\n{self.omitted} more session(s) omitted to keep this summary under 1 MiB.\n"
-        check_output_file(self.path, self.what)  # again: it may have been replaced while grading
-        try:  # appended, never replaced: the file's content and mode stay (a new file is 0600)
-            fd = open_append(self.path, readable=True)
-            try:  # a blank line after what the file held, so the heading starts a block of its own
-                sep = line_start(fd) + b"\n" if os.fstat(fd).st_size else b""
-                write_all(fd, sep + text.encode("utf-8"))
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise UsageError(f"{self.what} {self.path}: cannot write it: {e.strerror or e}") from None
+        return text

@@ -241,3 +241,17 @@ def test_commands_not_lexed_name_no_output(command: str, monkeypatch: pytest.Mon
     filtered = chains._made_by.__wrapped__(command)
     monkeypatch.setattr(chains, "_MAY_NAME_OUTPUT", re.compile(""))
     assert chains._made_by.__wrapped__(command) == filtered
+
+
+@pytest.mark.parametrize("command", ["git add contract.txt", "scp contract.txt host:/tmp/", "cat notes/contract.txt",
+                                     "rsync -a contract.txt backup/", "gh release upload v1 contract.txt"])
+def test_committing_sending_or_another_folder_is_no_reading(command: str) -> None:
+    made = outputs(_call("pandoc contract.doc -o contract.txt"), frozenset({"contract.doc"}))
+    assert made == {"contract.txt"}
+    assert not reads(_call(command), made)
+
+
+@pytest.mark.parametrize("command", ["cat contract.txt", "cat ./contract.txt", "head -n 40 contract.txt"])
+def test_the_output_named_as_made_is_read(command: str) -> None:
+    assert reads(_call(command), frozenset({"contract.txt"}))
+    assert reads(_call("cat out/contract.txt"), frozenset({"out/contract.txt", "contract.txt"}))

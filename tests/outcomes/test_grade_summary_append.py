@@ -81,3 +81,30 @@ def test_the_rows_leave_room_for_what_the_file_held(tmp_path: Path) -> None:
     assert text.startswith(earlier) and "omitted" in text
     rows = [ln for ln in text.splitlines(keepends=True) if ln.startswith("| ❌")]
     assert rows and sum(len(r.encode()) for r in rows) <= limit - len(earlier)
+
+
+def test_what_others_append_while_grading_runs_counts_too(tmp_path: Path) -> None:
+    # the room is measured again when the summary is written: the file stays under 1 MiB
+    from dreamcli.outcomes.report import SUMMARY_LIMIT
+
+    path = tmp_path / "s.md"
+    w, totals = SummaryWriter(path), Totals()
+    for i in range(200):
+        res = GradeResult(f"S{i:05d}", "outcome", "h", "needs_revision", 0.5, 1.0, task="t")
+        totals.add(res)
+        w.add(res)
+    path.write_text("y" * (SUMMARY_LIMIT - 2000) + "\n")  # another step wrote meanwhile
+    assert w.close(totals) is None
+    assert path.stat().st_size <= 1024 * 1024 and "omitted" in path.read_text()[-200:]
+
+
+def test_a_file_with_no_room_left_gets_nothing_and_a_warning(tmp_path: Path) -> None:
+    from dreamcli.outcomes.report import SUMMARY_LIMIT
+
+    path = tmp_path / "s.md"
+    w, totals = SummaryWriter(path), Totals()
+    full = "z" * (SUMMARY_LIMIT + 10)
+    path.write_text(full)
+    message = w.close(totals)
+    assert message is not None and "no room under 1 MiB" in message
+    assert path.read_text() == full
