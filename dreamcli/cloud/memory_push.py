@@ -5,7 +5,8 @@ a delete's `expected_content_sha256`; for an approved cloud-dream entry, the has
 memory changed in the cloud since then is a 409 conflict, reported with both sides, never overwritten.
 The push is recorded in the audit with the resulting memory version ids. A memory the cloud already
 holds as the push wants it but the state does not know so (a push killed after its writes) is recorded
-too, as `already_applied`, and the state catches up. `dry_run` plans and sends nothing.
+too, as `already_applied` (`matched` when never pulled here: this workspace may not have written it), and
+the state catches up. `dry_run` plans and sends nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dreamcli.workspace.lock import workspace_lock
 
 EXCERPT = 2000
 ALREADY = "already_applied"
+MATCHED = "matched"  # already in the cloud as wanted, never pulled here: maybe another workspace wrote it
 
 
 @dataclass
@@ -55,7 +57,7 @@ class Change:
     cloud_sha256: str | None = None  # what the listing showed just now
     sha256_after: str | None = None
     memory_version_id: str | None = None
-    status: str = "planned"  # planned, done, conflict; already_applied (found in the cloud, state refreshed)
+    status: str = "planned"  # planned, done, conflict; already_applied, matched (found in the cloud, state refreshed)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -126,7 +128,8 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         text = None if w.content is None else redactor.redact_text(w.content)
         final[w.path] = Wanted(w.path, text, w.source, w.base)
     prefix = playbook_prefix(playbook)
-    for path in cloud if owns_prefix(ws, state, playbook, wanted) else ():  # a section the playbook no longer has
+    # a section the playbook no longer has: in the cloud, or only in the state (a push killed after its delete)
+    for path in sorted({*cloud, *state.memories}) if owns_prefix(ws, state, playbook, wanted) else ():
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
     check_wanted(store_id, final, cloud)
@@ -148,11 +151,11 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         elif now["content_sha256"] == sha256_text(w.content):
             result.unchanged += 1
             if known is None or known.sha256 != now["content_sha256"]:  # reached the cloud, never recorded
-                version = now.get("memory_version_id")
+                version = now.get("memory_version_id")  # never pulled: matched, whoever wrote it (no claim)
                 result.recovered.append(Change(
                     "create" if known is None else "update", path, w.source, w.content, str(now["id"]), expected,
                     now["content_sha256"], now["content_sha256"], version if isinstance(version, str) else None,
-                    ALREADY))
+                    MATCHED if known is None else ALREADY))
             continue
         else:
             change = Change("update", path, w.source, w.content, str(now["id"]), expected, now["content_sha256"])

@@ -132,6 +132,8 @@ class StoreState:
 
 
 def state_path(ws: Workspace, store_id: str) -> Path:
+    """Its existence marks `memory/<store>/` as a cloud store's mirror: `dreamcli.dream.memory.check_store_name`
+    (a layer below, so it cannot import this) refuses a local dream's `--memory-store` there by this path."""
     return ws.state_dir / "cloud" / "memory" / f"{check_store_id(store_id)}.json"
 
 

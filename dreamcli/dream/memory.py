@@ -48,7 +48,9 @@ def check_store_name(ws: Workspace, store: str) -> str:
     """`store` when approving the dream's memory operations could write to it: the check approval applies
     (`dreamcli.playbooks.apply.memory_path`), made before the dream reads anything. UsageError (exit 2)
     for an absolute path, `..`, a hidden or empty name: the dream read any directory, approve refused;
-    and for a store other than `default` that does not exist (a misspelt name was read as an empty store)."""
+    and for a store other than `default` that does not exist (a misspelt name was read as an empty store);
+    and for a cloud memory store's mirror (its state file, `dreamcli.cloud.state.state_path`, exists): a
+    local dream's approved memory changes there are never pushed, and the next pull would delete them."""
     from dreamcli.errors import UsageError
     from dreamcli.playbooks.apply import LeavesStore, memory_path
 
@@ -59,6 +61,10 @@ def check_store_name(ws: Workspace, store: str) -> str:
     except ValueError:
         raise UsageError(f"--memory-store {store!r}: not a memory store name (memory/NAME/ in the workspace: "
                          "no '/', not starting with '.')") from None
+    if (ws.state_dir / "cloud" / "memory" / f"{store}.json").is_file():  # read here: dream sits below cloud
+        raise UsageError(f"--memory-store {store!r}: a cloud memory store's mirror (a local dream's changes to it "
+                         f"are never pushed, and the next pull deletes them); use `dreamcli cloud dream --store "
+                         f"{store}` for cloud stores")
     if store != "default" and not ws.memory_store(store).is_dir():  # `default` is made by the first note
         raise UsageError(f"--memory-store {store!r}: no such memory store (known: {', '.join(known_stores(ws))})")
     return store
