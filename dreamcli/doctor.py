@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-import re
 import shlex
 import shutil
 import stat
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dreamcli import __version__
 from dreamcli.errors import DreamError
+from dreamcli.store.url_text import redacted_url as redacted_url  # the store layer's; named here too
 from dreamcli.versionspec import declared_ranges, normalize, spec_violation
 from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
 
@@ -250,15 +250,6 @@ def check_sessions_url(ws: Workspace, fix: bool = False) -> list[Check]:
     if missing is not None:
         return [Check("sessions.url", "fail", f"{url} needs {missing[0]}, which is not installed", missing[1])]
     return [Check("sessions.url", "ok", url), *_guard("uploads", partial(check_uploads, ws, url, fix))]
-
-
-def redacted_url(url: str) -> str:
-    """`url` with what precedes an `@` (a user, a password) and a query or fragment shown as `***`."""
-    url = re.sub(r"[?#].*", "?***", url.strip(), count=1, flags=re.S)
-    if "@" not in url:
-        return url
-    scheme, sep, rest = url.partition("://") if "://" in url.split("@", 1)[0] else ("", "", url)
-    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
 
 
 def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:

@@ -112,7 +112,7 @@ class Publisher:
         failed = self.report.not_uploaded
         try:
             if failed:
-                store.opened(sid)  # pending in the store (its .uploads entry), nothing sent
+                store.mark_waiting(sid)  # its .uploads entry, not held: nothing sent, no file kept open
                 why = NOT_TRIED
             else:
                 store.seal(sid)
@@ -190,21 +190,28 @@ class Sent:
 
 def waiting_uploads(ws: Workspace, url: str) -> Waiting:
     """The sessions of `ws` with something to send to `url` (lines not in a part, or the sealed marker),
-    from the upload journal (dreamcli.store.sink) and the files: no network call, no lock taken. A killed
-    run's session whose every whole line is up waits for nothing (it is never sealed: its run never ended)."""
+    from the upload journal (dreamcli.store.sink) and the files: no network call. A killed run's session
+    whose every whole line is up waits for nothing (it is never sealed: its run never ended); its journal is
+    dropped once its file has been idle for IDLE_S, as is the journal of a session whose file is gone (each
+    only when no process holds it)."""
     from dreamcli.store.sink import PENDING, pending_ids
+    from dreamcli.store.uploads import forget, idle
 
     out = Waiting(url)
     names = pending_ids(ws.sessions_dir)
     held = _flocked_inodes() if names else set()
     for sid in names:
-        journal = ws.sessions_dir / PENDING / sid
+        journal, path = ws.sessions_dir / PENDING / sid, session_path(ws, sid)
         try:
             inode = os.stat(journal).st_ino
             if inode in held:
                 out.busy.append(sid)
-            elif _unsent(journal, session_path(ws, sid)):
+            elif not path.exists():
+                forget(ws.sessions_dir, sid)  # the session removed here: nothing left to send, ever
+            elif _unsent(journal, path):
                 out.waiting.append(sid)
+            elif idle(path):
+                forget(ws.sessions_dir, sid)  # a killed run's, all up long ago: nothing more will come
         except OSError:
             continue  # gone meanwhile (sealed), or the session removed here: nothing left to send
     return out

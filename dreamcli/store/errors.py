@@ -1,5 +1,6 @@
-"""What object storage's failures mean to the user: one line that names the store's URL (never a credential)
-and the project's exit codes (docs/architecture.md, "Exit codes").
+"""What object storage's failures mean to the user: one line that names the store's URL (never a credential:
+any URL quoted from the driver's message, such as an AWS_ENDPOINT_URL, has its user, password and query
+shown as `***`) and the project's exit codes (docs/architecture.md, "Exit codes").
 
 - exit 4 (`StoreUnavailable`, a CredentialsError): the environment — no credentials, credentials refused,
   the endpoint down or unreachable, the service failing. Fixed outside dreamcli's config.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from dreamcli.errors import CredentialsError, DreamError, UsageError
+from dreamcli.store.url_text import redacted_url, redacted_urls
 
 _DRIVERS = ("botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "gcsfs", "adlfs", "google", "azure")
 _CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError", "ProfileNotFound",
@@ -36,7 +38,8 @@ class StoreMisconfigured(UsageError):
 
 def is_store_failure(err: BaseException) -> bool:
     """An error of the store or its driver (an OSError, or an exception class of botocore, s3fs, …), as
-    opposed to a bug of dreamcli (which stays an internal error)."""
+    opposed to a bug of dreamcli (which stays an internal error). Only an error raised by a request to the
+    store is asked about: this machine's files are read and written outside that (an OSError of its own)."""
     if isinstance(err, DreamError):
         return False
     return isinstance(err, OSError) or any(c.__module__.split(".")[0] in _DRIVERS for c in type(err).__mro__)
@@ -65,7 +68,7 @@ def store_error(url: str, err: BaseException, doing: str) -> DreamError:
         return err
     names = {c.__name__ for c in type(err).__mro__}
     code = error_code(err)
-    where = f"{doing} {url}"
+    where = f"{doing} {redacted_url(url)}"
     if code == "NoSuchBucket":
         return StoreMisconfigured(f"cannot {where}: the bucket {_bucket(url)!r} does not exist (create it, or fix "
                                   "sessions.url in config.yaml)")
@@ -106,6 +109,6 @@ def _endpoint(err: BaseException) -> str:
 
 
 def _short(err: BaseException) -> str:
-    """The first line of the error's message, at most 160 characters."""
-    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    """The first line of the error's message, its URLs redacted, at most 160 characters."""
+    text = redacted_urls((str(err).strip().splitlines() or [type(err).__name__])[0])
     return text if len(text) <= 160 else text[:157] + "..."

@@ -14,8 +14,9 @@ session id, so many machines can write to one bucket at once without coordinatio
 Uploads never block a writer for long: short client timeouts, few retries, and after a failed upload
 none before another whole part *and* a backoff (15 s, doubling to 5 min); the seal tries once. Until a
 session is sealed in the store, `<buffer>/.uploads/<id>` records what of it is uploaded, flocked by the one
-process uploading it (the writer, or `resume`, which sends every unsent tail). Store errors become the
-project's (dreamcli.store.errors: exit 4 or 2, one line naming the URL); listing skips non-session keys."""
+process uploading it (the writer, or `resume`, which sends every unsent tail). The store's errors become the
+project's (dreamcli.store.errors: exit 4 or 2, one line naming the URL); this machine's (its buffer, its
+journal) stay OSError. Listing skips non-session keys."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ from typing import Any, BinaryIO
 
 from dreamcli.errors import DreamError
 from dreamcli.ids import ulid_time_ms
+from dreamcli.store import uploads
 from dreamcli.store.base import StoredSession, StoreFilter, check_line, is_session_id
-from dreamcli.store.errors import StoreUnavailable, is_missing_bucket, is_store_failure, store_error
+from dreamcli.store.errors import is_missing_bucket, is_store_failure, store_error
 from dreamcli.store.schemes import missing_driver
-from dreamcli.store.uploads import Pending, Resumed, client_options, pending_ids, run_ended
+from dreamcli.store.uploads import Pending, Resumed, client_options, idle, pending_ids, resume_each, run_ended
 from dreamcli.workspace.fsutil import open_append, write_all
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,8 @@ class ObjectStore:
         if self._fs is None:
             from fsspec.core import url_to_fs  # lazy: fsspec only when an object store is used
 
-            fs, root = url_to_fs(self.url, **client_options(self.url))
+            with self._errors("connect to"):
+                fs, root = url_to_fs(self.url, **client_options(self.url))
             self._fs, self._root = fs, str(root).rstrip("/")
         return self._fs
 
@@ -120,6 +123,11 @@ class ObjectStore:
         if not state.known and (not path.exists() or path.stat().st_size == 0):
             state.known, state.uploaded, state.parts = True, 0, 0
 
+    def mark_waiting(self, session_id: str) -> None:
+        """The session waits to upload (an import that did not try it): the next resume sends it, sealed
+        when its log ended. Nothing is sent, and no journal is held: marking many keeps no file open."""
+        uploads.mark_waiting(self.buffer_dir, session_id.upper())
+
     def appended(self, session_id: str, lines: int = 1) -> None:
         """`lines` more whole lines are in the buffer (written by us or by a SessionWriter): upload a
         part when `part_lines` have gathered and no recent upload failed."""
@@ -158,38 +166,29 @@ class ObjectStore:
         from the store), then its sealed marker when its run ended (sealed here, or its log ends with
         `session.end`). Idempotent; a session another process holds (a live run, a concurrent resume) is
         left to it. Nothing pending: no request, no driver imported. Never raises for the store: what was
-        not sent is returned with one line why (after an unreachable store, the rest are not tried)."""
-        out = Resumed()
-        down: str | None = None
-        for sid in pending_ids(self.buffer_dir):
-            try:
-                if down is not None:
-                    out.failed[sid] = down
-                elif (sent := self._resume_one(sid)) is None:
-                    out.busy.append(sid)
-                elif sent[0] or sent[1]:
-                    out.sent.append(sid)
-                    out.parts, out.bytes = out.parts + bool(sent[0]) + sent[1], out.bytes + sent[0]
-            except (DreamError, OSError) as e:  # OSError: this machine's journal or buffer
-                out.failed[sid] = str(e) if isinstance(e, DreamError) else f"{type(e).__name__}: {e}"
-                down = str(e) if isinstance(e, StoreUnavailable) else None
-        return out
+        not sent is returned with one line why (after an unreachable store, the rest are not tried). A killed
+        run's session, once every whole line is up and its file idle for uploads.IDLE_S, is no longer pending
+        (not sealed: its run never ended; the dream reads unsealed sessions all the same)."""
+        return resume_each(pending_ids(self.buffer_dir), self._resume_one)
 
     def _resume_one(self, sid: str) -> tuple[int, bool] | None:
         """(bytes of the tail sent, whether the marker was); None when another writer holds the session."""
         state = Pending(self.buffer_dir, sid)
         if sid in self._pending or not state.claim(create=False):
             return None
+        path = self.buffer_path(sid)
         try:
-            if not self.buffer_path(sid).exists():  # the local file was removed: nothing left to send
+            if not path.exists():  # the local file was removed: nothing left to send
                 state.done()
                 return 0, False
-            with self._errors("upload to"):
-                if state.sealed or run_ended(self.buffer_path(sid)):
-                    state.sealed = True
-                    state.record()
-                    return self._complete(sid, state), True
-                return self._flush(sid, state), False
+            if state.sealed or run_ended(path):
+                state.sealed = True
+                state.record()  # only that it ended, until the bucket's parts are known
+                return self._complete(sid, state), True
+            sent = self._flush(sid, state)  # every whole line is up now
+            if idle(path):  # its run was killed long ago: nothing more will come
+                state.done()
+            return sent, False
         finally:
             state.close()
 
@@ -246,11 +245,10 @@ class ObjectStore:
 
     @contextlib.contextmanager
     def _attempt(self) -> Iterator[None]:
-        """One upload: on failure the next waits (backoff) and the error is the project's; on success
-        uploads go on at every part."""
+        """One upload: when the store fails (its requests map their errors) the next waits (backoff); on
+        success uploads go on at every part. This machine's errors (its buffer, its journal) stay OSError."""
         try:
-            with self._errors("upload to"):
-                yield
+            yield
         except DreamError:
             self._backoff = min(max(self._backoff * 2, BACKOFF_S[0]), BACKOFF_S[1])
             self._retry_at = time.monotonic() + self._backoff

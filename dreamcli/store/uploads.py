@@ -5,8 +5,12 @@
 - The upload journal (`Pending`): `<buffer>/.uploads/<id>` for each session not yet sealed in the store,
   held with an exclusive flock by the one process that uploads it (its writer, or a resume) and recording
   what of it is uploaded, so that `ObjectStore.resume` finds every unsent tail without listing the bucket,
-  and two processes never upload one session at once.
-- What a resume did (`Resumed`), for its callers to report."""
+  and two processes never upload one session at once. It is one fixed-width record, rewritten in place by
+  one write (a kill never leaves part of two records), and holds parts and bytes only once they are known
+  (read from it, or listed from the bucket): before that, only whether the session ended. A session marked
+  waiting (`mark_waiting`) has an empty journal, not held. A killed run's session, every whole line up
+  and idle for IDLE_S, is let go (`forget`): it is never sealed, its run never ended.
+- What a resume did (`Resumed`, `resume_each`), for its callers to report."""
 
 from __future__ import annotations
 
@@ -14,16 +18,22 @@ import contextlib
 import fcntl
 import json
 import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dreamcli.errors import DreamError
 from dreamcli.store.base import is_session_id
+from dreamcli.store.errors import StoreUnavailable
 from dreamcli.workspace.fsutil import ensure_dir
 
 PENDING = ".uploads"  # under the buffer directory
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS = 3, 10, 2  # the S3 client's
+RECORD_WIDTH = 128  # bytes of a journal record, padded with spaces: rewritten whole by one pwrite, never truncated
+IDLE_S = 3600.0  # a killed run's session, every whole line up and its file untouched this long, is let go
 
 
 def client_options(url: str) -> dict[str, Any]:
@@ -78,19 +88,22 @@ class Pending:
         self.lock = fd
         try:
             rec = json.loads(os.pread(fd, 4096, 0) or b"null")
-            self.parts, self.uploaded, self.known = max(0, int(rec["parts"])), max(0, int(rec["bytes"])), True
-            self.sealed = self.sealed or bool(rec.get("sealed"))
-        except (ValueError, TypeError, KeyError, OSError, RecursionError):  # new, or cut short by a kill
-            pass
+        except (ValueError, OSError, RecursionError):  # unreadable: the bucket's parts tell, at the first upload
+            rec = None
+        if isinstance(rec, dict):
+            self.sealed = self.sealed or rec.get("sealed") is True
+            with contextlib.suppress(ValueError, TypeError, KeyError, OverflowError):  # new: parts not known yet
+                self.parts, self.uploaded, self.known = max(0, int(rec["parts"])), max(0, int(rec["bytes"])), True
         return True
 
     def record(self) -> None:
         """What is uploaded, after each part (a kill before it leaves the record one part behind: that part
-        is sent again, a superset of the same bytes, which keeps the parts a prefix of the buffer)."""
+        is sent again, a superset of the same bytes, which keeps the parts a prefix of the buffer). Until the
+        parts are known, only whether the session ended: a guess of 0 parts would be read as known."""
         if self.lock is not None:
-            data = json.dumps({"parts": self.parts, "bytes": self.uploaded, "sealed": self.sealed}).encode()
-            os.pwrite(self.lock, data, 0)
-            os.ftruncate(self.lock, len(data))
+            rec: dict[str, Any] = {"parts": self.parts, "bytes": self.uploaded} if self.known else {}
+            data = json.dumps({**rec, "sealed": self.sealed}).encode()
+            os.pwrite(self.lock, data.ljust(RECORD_WIDTH), 0)  # one write of a fixed width: nothing to truncate
 
     def done(self) -> None:
         """Sealed in the store: no longer pending."""
@@ -102,6 +115,32 @@ class Pending:
             if fd is not None:
                 os.close(fd)
         self.fd = self.lock = None
+
+
+def mark_waiting(buffer_dir: Path, sid: str) -> None:
+    """The session waits to upload: its journal exists (kept as it is, or made empty: the bucket's parts are
+    listed when it is sent), and is not held, so marking any number of sessions keeps no file open."""
+    path = buffer_dir / PENDING / sid
+    ensure_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+
+
+def forget(buffer_dir: Path, sid: str) -> bool:
+    """Drop the session's journal unless another process holds it (its local file is gone, or a killed run's
+    session has every whole line up and has been idle IDLE_S): whether it was dropped."""
+    state = Pending(buffer_dir, sid)
+    try:
+        if not state.claim(create=False):
+            return False
+        state.done()
+        return True
+    finally:
+        state.close()
+
+
+def idle(path: Path, now: float | None = None) -> bool:
+    """The file has not been written for IDLE_S (OSError when it is gone)."""
+    return (time.time() if now is None else now) - path.stat().st_mtime >= IDLE_S
 
 
 @dataclass
@@ -119,6 +158,27 @@ class Resumed:
     @property
     def count(self) -> int:
         return len(self.sent)
+
+
+def resume_each(ids: Iterable[str], one: Callable[[str], tuple[int, bool] | None]) -> Resumed:
+    """`one(sid)` for each session (the bytes of its tail sent and whether its marker was; None when another
+    process holds it), gathered. After an unreachable store the rest are not tried; OSError is this
+    machine's (a journal, a buffer), said with its type, and the next session is tried."""
+    out = Resumed()
+    down: str | None = None
+    for sid in ids:
+        try:
+            if down is not None:
+                out.failed[sid] = down
+            elif (sent := one(sid)) is None:
+                out.busy.append(sid)
+            elif sent[0] or sent[1]:
+                out.sent.append(sid)
+                out.parts, out.bytes = out.parts + bool(sent[0]) + sent[1], out.bytes + sent[0]
+        except (DreamError, OSError) as e:
+            out.failed[sid] = str(e) if isinstance(e, DreamError) else f"{type(e).__name__}: {e}"
+            down = str(e) if isinstance(e, StoreUnavailable) else None
+    return out
 
 
 def pending_ids(buffer_dir: Path) -> list[str]:
