@@ -31,20 +31,15 @@ def _desk(ws: Workspace) -> Iterator[None]:
     """Around a cloud command's work: SIGTERM and SIGHUP stop it as Ctrl-C does (a running cloud dream is
     cancelled) and exit 128 + the signal, as `run` does; an error's text (the API's own words) is
     redacted with the workspace's redactor (built-in rules plus config redaction.patterns)."""
-    from dreamcli.agent.signals import Terminated, interrupt_reason, signals_as_interrupt
+    from dreamcli.cli.common import signals_exit
     from dreamcli.cloud.client import redacted
     from dreamcli.config import workspace_redactor
-    from dreamcli.errors import DreamError, Interrupted
+    from dreamcli.errors import DreamError
 
-    with signals_as_interrupt() as caught:
+    with signals_exit():
         try:
             yield
-        except Terminated as e:
-            reason, code = interrupt_reason(e)
-            raise Interrupted(reason, exit_code=code) from None
         except DreamError as e:
-            if isinstance(e, Interrupted) and caught.signum is not None:
-                e.exit_code = 128 + caught.signum
             redacted(e, workspace_redactor(ws.config_path))
             raise
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -116,3 +118,23 @@ def command_prefix(ctx: typer.Context) -> str:
 
         return f"dreamcli --home {shlex.quote(str(ws.root))}"
     return "dreamcli"
+
+
+@contextlib.contextmanager
+def signals_exit() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the command as Ctrl-C does, with exit 128 + the signal (`run` and
+    the cloud commands); one that arrives before the work started (or after it ended), or that a
+    `--parallel` batch reports as its own Interrupted, exits the same way."""
+    from dreamcli.agent.signals import Terminated, interrupt_reason, signals_as_interrupt
+    from dreamcli.errors import Interrupted
+
+    with signals_as_interrupt() as caught:
+        try:
+            yield
+        except Terminated as e:
+            reason, code = interrupt_reason(e)
+            raise Interrupted(reason, exit_code=code) from None
+        except Interrupted as e:
+            if caught.signum is not None:
+                e.exit_code = 128 + caught.signum
+            raise

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
 from dreamcli.cli.common import config as load_config
-from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.common import open_workspace, print_json, signals_exit
 from dreamcli.errors import DreamError, Interrupted, UsageError
 
 HELP = "Run an agent on a task in a working directory, with tools, memory and playbooks."
@@ -55,23 +53,6 @@ def _read_prompt(prompt: str) -> str:
     return text
 
 
-@contextlib.contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop the run as Ctrl-C does, with exit 128 + the signal; one that arrives
-    before the session started (or after it ended), or that a `--parallel` batch reports as its own
-    Interrupted, exits the same way."""
-    from dreamcli.agent.signals import Terminated, interrupt_reason, signals_as_interrupt
-
-    with signals_as_interrupt() as caught:
-        try:
-            yield
-        except Terminated as e:
-            reason, code = interrupt_reason(e)
-            raise Interrupted(reason, exit_code=code) from None
-        except Interrupted as e:
-            if caught.signum is not None:
-                e.exit_code = 128 + caught.signum
-            raise
 
 
 def register(app: typer.Typer, sub: str | None = None) -> None:
@@ -128,7 +109,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             many = RunOptions(model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
                               use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes,
                               with_proposal=with_proposal)
-            with _signals_as_interrupt():
+            with signals_exit():
                 run_many(ctx, tasks, parallel=parallel, options=many, outcome=outcome, as_json=as_json, quiet=quiet)
             return
         spec = load_task_file(task) if task is not None else prompt_spec(_read_prompt(prompt))
@@ -152,7 +133,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             ask=view.ask_approval if is_interactive() else None,
         )
         try:
-            with _signals_as_interrupt():  # SIGTERM, SIGHUP: as Ctrl-C (the commands stopped, the log ended)
+            with signals_exit():  # SIGTERM, SIGHUP: as Ctrl-C (the commands stopped, the log ended)
                 result = run_agent(ws, cfg, spec, options, callbacks=view, **hooks)
         except Interrupted as e:
             partial = getattr(e, "result", None)
