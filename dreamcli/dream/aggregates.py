@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from dreamcli.dream.fixes import MAX_EPISODES, MAX_EXAMPLES, Recovery, keep, wants
+from dreamcli.dream.fixes import MAX_EPISODES, MAX_EXAMPLES, Recovery, keep, merge_recoveries, wants
 from dreamcli.redaction import Redactor, for_patterns
 
 MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
@@ -131,13 +131,7 @@ class Pattern:
         for text, n in other.examples.items():
             if text in self.examples or len(self.examples) < MAX_EXAMPLES:
                 self.examples[text] = self.examples.get(text, 0) + n
-        for key, rec in other.recoveries.items():
-            mine = self.recoveries.get(key)
-            if mine is None:
-                if len(self.recoveries) < MAX_EXAMPLES:
-                    self.recoveries[key] = rec
-            else:
-                mine.merge(rec)
+        merge_recoveries(self.recoveries, other.recoveries)
 
     def remap(self, roots: dict[str, str]) -> None:
         """Replace episode ids that turned out to be sub-agents by their lead session's id."""

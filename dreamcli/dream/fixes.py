@@ -68,13 +68,7 @@ class Recovery:
         self.why = self.why or other.why
         for e in other.evidence:
             self.add_evidence(e, str(e.get("episode", e.get("session_id"))))
-        for key, nxt in other.then.items():
-            mine = self.then.get(key)
-            if mine is None:
-                if len(self.then) < MAX_EXAMPLES:
-                    self.then[key] = nxt
-            else:
-                mine.merge(nxt)
+        merge_recoveries(self.then, other.then)
 
     def remap(self, roots: dict[str, str]) -> None:
         if self.episodes & roots.keys():
@@ -93,3 +87,15 @@ class Recovery:
 
     def add_evidence(self, evidence: dict[str, Any], episode: str) -> None:
         keep(self.evidence, evidence, episode)
+
+
+def merge_recoveries(mine: dict[str, Recovery], other: dict[str, Recovery]) -> None:
+    """Fold `other`'s recoveries (a pattern's, or a fix's next steps) into `mine`, keyed alike: the same
+    one merged, a new one kept while there are fewer than MAX_EXAMPLES."""
+    for key, rec in other.items():
+        have = mine.get(key)
+        if have is None:
+            if len(mine) < MAX_EXAMPLES:
+                mine[key] = rec
+        else:
+            have.merge(rec)

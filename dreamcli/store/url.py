@@ -15,10 +15,7 @@ from urllib.parse import urlsplit
 
 from dreamcli.errors import UsageError
 from dreamcli.store.base import SessionStore
-from dreamcli.store.url_text import redacted_url, redacted_urls
 from dreamcli.workspace.home import Workspace
-
-__all__ = ["check_url", "is_local", "open_store", "redacted_url", "redacted_urls"]
 
 NO_BUCKET = ("", "file", "memory")  # schemes whose URL needs no host part
 BUCKET_RULES = ("s3", "s3a")  # schemes whose host part is an S3 bucket name

@@ -13,14 +13,8 @@ from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
 from dreamcli.workspace.home import Workspace
-from tests.support.outcomes import GRADER_SPEC, make_session, write_spec
+from tests.support.outcomes import CHECKS_SPEC, GRADER_SPEC, make_session, write_spec
 
-CHECKS_SPEC = """
-name: checks
-criteria:
-  - id: says-done
-    check: {type: contains, value: "Done"}
-"""
 BAD_SPEC = "name: x\ncriteria:\n  - id: a\n    check: {type: nope}\n"
 
 

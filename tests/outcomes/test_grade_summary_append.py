@@ -13,14 +13,8 @@ from dreamcli.cli.app import app
 from dreamcli.outcomes.grading import GradeResult
 from dreamcli.outcomes.report import SummaryWriter, Totals
 from dreamcli.workspace.home import Workspace
-from tests.support.outcomes import make_session, write_spec
+from tests.support.outcomes import CHECKS_SPEC, make_session, write_spec
 
-CHECKS_SPEC = """
-name: checks
-criteria:
-  - id: says-done
-    check: {type: contains, value: "Done"}
-"""
 EARLIER = "## Build step\n\nbuilt in 3 s\n"
 
 

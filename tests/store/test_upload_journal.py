@@ -21,7 +21,7 @@ from dreamcli.sessions.paths import session_path
 from dreamcli.store.base import StoreFilter
 from dreamcli.store.objects import ObjectStore
 from dreamcli.store.uploads import IDLE_S, PENDING, RECORD_WIDTH, pending_ids
-from dreamcli.store.url import redacted_urls
+from dreamcli.store.url_text import redacted_urls
 from dreamcli.workspace.home import Workspace
 from tests.store.conftest import _free_port
 from tests.store.test_conformance import line, sid

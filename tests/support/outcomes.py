@@ -72,6 +72,13 @@ def write_spec(path: Path, text: str) -> Path:
     return path
 
 
+CHECKS_SPEC = """
+name: checks
+criteria:
+  - id: says-done
+    check: {type: contains, value: "Done"}
+"""
+
 GRADER_SPEC = """
 name: review
 description: summary.md lists every termination clause with its section number.
