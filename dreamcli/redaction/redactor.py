@@ -7,8 +7,10 @@ The built-in rules run on the fast path: one scan (`gate.Gate`) finds every plac
 can match, and each rule is tried only there, in rule order; after a rule changes the text, the
 later rules are scanned for again. `_rule_by_rule` is the reference it must agree with
 (tests/redaction/test_redaction_fast_path.py): one scan per rule, which is also what text longer
-than `GATE_LIMIT` or holding `İ` gets. Short strings found clean are remembered (a bounded set per
-redactor): records repeat their keys and many values (`type`, `user`, a tool's name, the model).
+than `GATE_LIMIT` or holding `İ` gets, unless `prefilter` (one RE2 scan, with the optional
+`google-re2` installed) finds that no rule can match it at all. Short strings found clean are
+remembered (a bounded set per redactor): records repeat their keys and many values (`type`,
+`user`, a tool's name, the model).
 Custom patterns keep the fast path: clean short text costs the one scan and one search per pattern.
 """
 
@@ -22,6 +24,7 @@ from typing import Any, Protocol
 
 from dreamcli.redaction.catalog import BUILTIN_RULES
 from dreamcli.redaction.gate import Gate
+from dreamcli.redaction.prefilter import clean as scan_says_clean
 from dreamcli.redaction.rules import Rule, generic_kind, marker, sensitive_value_for_key
 
 CUSTOM_KIND = "custom"
@@ -103,6 +106,10 @@ _GATES: dict[int, Gate] = {}  # rule index -> the scan for the rules from there 
 # the matcher at every pivot (~40 ns), so past a few KB (where the ~0.4 µs per rule no longer
 # counts) 13 literal scans cost less than one combined scan (bench/bench_redaction.py).
 GATE_LIMIT = 4096
+# ASCII text longer than this is first checked by one RE2 scan (`prefilter`, with the optional
+# google-re2 installed): from about 512 characters it beats the gate, whose matcher stops at every
+# pivot character, and past GATE_LIMIT it is ~5x the rule-by-rule scans (bench/bench_redaction.py).
+PREFILTER_FROM = 512
 # Clean strings up to this length are remembered (at most CLEAN_CACHE_SIZE of them): hashing a short
 # string costs less than scanning it, and a long one is rarely seen twice.
 CLEAN_CACHED_LENGTH = 64
@@ -199,8 +206,12 @@ class Redactor:
         Idempotent: a replacement can join its neighbours into a new match (`a:=[REDACTED…]=curl -u
         a:=…` reads as basic auth), so text that changed is redacted again until it stops changing
         (in practice one more pass, paid only by text that held a secret)."""
-        if len(s) <= GATE_LIMIT:  # the usual answer, in one scan: most values of a record are short and clean
-            short = len(s) <= CLEAN_CACHED_LENGTH
+        size = len(s)
+        if size > PREFILTER_FROM and scan_says_clean(s):  # one RE2 scan (when installed): no rule can match
+            if not any(f(s) for f in self._custom_search):
+                return s
+        elif size <= GATE_LIMIT:  # the usual answer, in one scan: most values of a record are short and clean
+            short = size <= CLEAN_CACHED_LENGTH
             clean = self._clean
             if short and s in clean:
                 return s
