@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
@@ -15,6 +17,7 @@ from dreamcli.errors import UsageError
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
 from dreamcli.portability.memory_dir import render_memory_dir
+from dreamcli.portability.parquet import bucket_store
 from dreamcli.portability.select import (
     Selected,
     history_files,
@@ -27,6 +30,9 @@ from dreamcli.portability.text_formats import render_agents_md, render_claude_md
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.store.base import SessionStore
 
 FORMATS = ("bundle", "json", "claude-md", "agents-md", "memory-dir")
 DEFAULT_OUTPUT = {"bundle": "dreamcli-bundle-{stamp}.tar.gz", "json": "dreamcli-playbooks.json",
@@ -67,6 +73,7 @@ def export_playbooks(
     target = _target(output, fmt, created, cwd)
     selected = select_playbooks(ws, names)
     redactor = for_patterns(redaction_patterns)
+    store = bucket_store(ws) if include_sessions else None  # sessions.url: the bucket's sessions too
     provenance = {"workspace": str(ws.root), "host": socket.gethostname(), "actor": current_actor(actor),
                   "tool": f"dreamcli {__version__}"}
     result = ExportResult(format=fmt, output=str(target) if target else STDOUT,
@@ -74,13 +81,14 @@ def export_playbooks(
     try:
         if fmt == "bundle":
             _bundle(ws, selected, target, stdout, result, created=created, provenance=provenance, force=force,
-                    include_history=include_history, include_sessions=include_sessions, redactor=redactor)
+                    include_history=include_history, include_sessions=include_sessions, redactor=redactor,
+                    store=store)
         elif fmt == "memory-dir":
             assert target is not None
             _memory_dir(selected, target, result, created=created)
         else:
             data = _document(ws, selected, fmt, result, created=created, provenance=provenance,
-                             include_sessions=include_sessions, redactor=redactor)
+                             include_sessions=include_sessions, redactor=redactor, store=store)
             result.files, result.bytes = 1, len(data)
             if target is None:
                 out = _stdout(stdout)
@@ -153,7 +161,8 @@ def _memory_dir(selected: list[Selected], target: Path, result: ExportResult, *,
 
 
 def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportResult, *, created: str,
-              provenance: dict[str, Any], include_sessions: bool, redactor: Redactor) -> bytes:
+              provenance: dict[str, Any], include_sessions: bool, redactor: Redactor,
+              store: SessionStore | None) -> bytes:
     if fmt == "claude-md":
         return render_claude_md(selected, created=created)
     if fmt == "agents-md":
@@ -162,7 +171,7 @@ def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportR
     if include_sessions:
         sessions = []
         for sid in source_session_ids(selected):
-            found = redacted_events(ws, sid, redactor)
+            found = redacted_events(ws, sid, redactor, store)
             if found is None:
                 result.missing_sessions.append(sid)
             else:
@@ -174,19 +183,23 @@ def _document(ws: Workspace, selected: list[Selected], fmt: str, result: ExportR
 def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: BinaryIO | None,
             result: ExportResult,
             *, created: str, provenance: dict[str, Any], force: bool, include_history: bool,
-            include_sessions: bool, redactor: Redactor) -> None:
-    sink: TarSink | DirSink
+            include_sessions: bool, redactor: Redactor, store: SessionStore | None) -> None:
+    make: Callable[[], TarSink | DirSink]
     if target is None:
-        sink = TarSink(None, _stdout(out))
+        make = partial(TarSink, None, _stdout(out))
     elif target.name.lower().endswith((".tar.gz", ".tgz")):
         _check_free(target, force)
-        sink = TarSink(target)
+        make = partial(TarSink, target)
     elif is_tarball(target):  # `x.tar`: what is written is gzip-compressed, so the name must say so
         raise UsageError(f"-o {target.name}: a bundle tarball is gzip-compressed; name it .tar.gz or .tgz "
                          "(or give a directory name)")
     else:
         _check_dir(target)
-        sink = DirSink(target)
+        make = partial(DirSink, target)
+    # The sessions are read before anything is written: a store that fails (or a file that cannot be read)
+    # leaves no half bundle, not even a tarball begun on stdout.
+    found = _bundle_sessions(ws, selected, redactor, store, result) if include_sessions else []
+    sink = make()
     files: dict[str, dict[str, Any]] = {}
 
     def add(name: str, data: bytes) -> None:
@@ -206,14 +219,9 @@ def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: B
                     add(name, data)
                     entry["history"].append(int(name.rsplit("/v", 1)[1][:-3]))
             playbooks.append(entry)
-        if include_sessions:
-            for sid in source_session_ids(selected):
-                found = redacted_session(ws, sid, redactor)
-                if found is None:
-                    result.missing_sessions.append(sid)
-                    continue
-                add(found[0], found[1])
-                sessions.append(sid)
+        for sid, member, raw in found:
+            add(member, raw)
+            sessions.append(sid)
         manifest = build_manifest(files, playbooks, created=created, provenance=provenance,
                                   options={"history": include_history, "sessions": include_sessions},
                                   sessions=sessions, missing_sessions=result.missing_sessions)
@@ -226,3 +234,17 @@ def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: B
     result.files = len(files) + 1
     result.bytes = sum(f["bytes"] for f in files.values()) + len(data)
     result.sessions = len(sessions)
+
+
+def _bundle_sessions(ws: Workspace, selected: list[Selected], redactor: Redactor, store: SessionStore | None,
+                     result: ExportResult) -> list[tuple[str, str, bytes]]:
+    """(session id, bundle path, redacted bytes) of every source session found, in first-mention order; the
+    others are added to `result.missing_sessions`."""
+    out = []
+    for sid in source_session_ids(selected):
+        found = redacted_session(ws, sid, redactor, store)
+        if found is None:
+            result.missing_sessions.append(sid)
+        else:
+            out.append((sid, *found))
+    return out

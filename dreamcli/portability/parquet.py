@@ -126,7 +126,7 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
     by_day: dict[str, list[Path | str]] = {}
     for path in iter_session_files(ws):
         by_day.setdefault(_day(path.stem), []).append(path)
-    store = _bucket(ws)
+    store = bucket_store(ws)
     if store is not None:  # the bucket's sessions this machine has no file of, in id order within a day
         here = {p.stem.upper() for paths in by_day.values() for p in paths if isinstance(p, Path)}
         for s in store.list():
@@ -138,7 +138,7 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
         rows: list[dict[str, Any]] = []
         sessions = 0
         for source in sources:
-            read = iter_events(source) if isinstance(source, Path) else _stored_events(store, source)
+            read = iter_events(source) if isinstance(source, Path) else stored_events(store, source)
             events = [redactor.redact_obj(e) for e in read]
             if events:
                 sessions += 1
@@ -149,7 +149,7 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
     return result
 
 
-def _bucket(ws: Workspace) -> SessionStore | None:
+def bucket_store(ws: Workspace) -> SessionStore | None:
     """The workspace's object store (its sessions.url), or None for its own sessions/ directory."""
     from dreamcli.config import load_config
     from dreamcli.store.url import is_local, open_store
@@ -158,7 +158,7 @@ def _bucket(ws: Workspace) -> SessionStore | None:
     return None if is_local(url) else open_store(ws, url)
 
 
-def _stored_events(store: SessionStore | None, session_id: str) -> list[dict[str, Any]]:
+def stored_events(store: SessionStore | None, session_id: str) -> list[dict[str, Any]]:
     """The valid events of a session's uploaded parts (none when the bucket no longer has it)."""
     assert store is not None
     try:

@@ -1,5 +1,6 @@
 """What an export takes: the chosen live playbooks (exact bytes), their history, who made their
-current version, and the sessions their entries came from (redacted again on the way out)."""
+current version, and the sessions their entries came from (this machine's files, else the bucket of a
+workspace with a `sessions.url`; redacted again on the way out)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import content_hash, iter_audit
 from dreamcli.errors import UsageError
 from dreamcli.numbers import finite_json
 from dreamcli.playbooks import Playbook, list_playbook_names, parse_playbook, playbook_path
 from dreamcli.playbooks.store import check_name, history_path, history_versions, read_text
+from dreamcli.portability.bundle_sessions import is_session_id
+from dreamcli.portability.parquet import stored_events
 from dreamcli.redaction import Redactor
-from dreamcli.sessions.paths import find_session
+from dreamcli.sessions.paths import find_session, session_path
 from dreamcli.sessions.reader import iter_events
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.store.base import SessionStore
 
 
 @dataclass
@@ -98,25 +104,44 @@ def source_session_ids(selected: list[Selected]) -> list[str]:
     return list(seen)
 
 
-def redacted_events(ws: Workspace, session_id: str, redactor: Redactor) -> tuple[Path, list[dict[str, Any]]] | None:
-    """(file, events redacted again) of one session; None when it is not in the workspace."""
+def redacted_events(ws: Workspace, session_id: str, redactor: Redactor,
+                    store: SessionStore | None = None) -> tuple[str, list[dict[str, Any]]] | None:
+    """(bundle path, events redacted again) of one session: from this machine's file when it has one (it
+    holds at least what was uploaded), else from the parts in `store`, the workspace's object store
+    (`sessions.url`; `parquet.bucket_store`); None when neither has it. The store's errors are raised
+    (dreamcli.store.errors: exit 4 or 2)."""
+    path = _local_file(ws, session_id)
+    if path is not None:
+        return path.relative_to(ws.root).as_posix(), [redactor.redact_obj(e) for e in iter_events(path)]
+    sid = session_id.strip().upper()
+    if store is None or not is_session_id(sid):  # no bucket, or no id a bundle could carry
+        return None
+    events = stored_events(store, sid)
+    if not events:  # the bucket has no such session (or nothing readable of it)
+        return None
+    return session_path(ws, sid).relative_to(ws.root).as_posix(), [redactor.redact_obj(e) for e in events]
+
+
+def _local_file(ws: Workspace, session_id: str) -> Path | None:
+    """This machine's file of the session, or None."""
     try:
         path = find_session(ws, session_id)
     except UsageError:
         return None
-    if path.stem.upper() != session_id.upper():
+    if path.stem.upper() != session_id.strip().upper():
         return None  # a prefix match is not the session the entry names
-    return path, [redactor.redact_obj(e) for e in iter_events(path)]
+    return path
 
 
-def redacted_session(ws: Workspace, session_id: str, redactor: Redactor) -> tuple[str, bytes] | None:
-    """(bundle path, redacted JSONL bytes) of one session; None when it is not in the workspace."""
-    found = redacted_events(ws, session_id, redactor)
+def redacted_session(ws: Workspace, session_id: str, redactor: Redactor,
+                     store: SessionStore | None = None) -> tuple[str, bytes] | None:
+    """(bundle path, redacted JSONL bytes) of one session (`redacted_events`); None when it is not found."""
+    found = redacted_events(ws, session_id, redactor, store)
     if found is None:
         return None
-    path, events = found
+    member, events = found
     data = "".join(strict_dumps(e, separators=(",", ":")) + "\n" for e in events)
-    return path.relative_to(ws.root).as_posix(), data.encode("utf-8")
+    return member, data.encode("utf-8")
 
 
 def strict_dumps(data: Any, **kw: Any) -> str:
