@@ -1,12 +1,15 @@
 """`cloud dream`: start Dreams API jobs (output `create_new`, never `update_existing`), poll them with
 backoff, and cancel them on Ctrl-C (`dreams.cancel`). A dream takes one memory store and 1-100
-sessions: more sessions are split across dreams."""
+sessions: more sessions are split across dreams. A signal that arrives while the create request is in
+flight is held until it returns (`held_signals`), so the dream it created is cancelled too."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,7 @@ from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
 
 FINAL = ("completed", "failed", "canceled")
+HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
@@ -54,13 +58,89 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
     return ids
 
 
-def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None) -> dict[str, Any]:
+class Held:
+    """The signals `held_signals` holds: the first one is kept in `signum` (acted on by `release`), a
+    second one stops the work at once, through the handler it would have met without the hold."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _hold(self, signum: int, _frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+            return
+        self.signum = None  # this one stops the work: nothing is left to release
+        self._restore()
+        _deliver(signum)
+
+    def _restore(self) -> None:
+        while self._previous:  # one at a time: a signal taken meanwhile finds the rest still to restore
+            signum, old = self._previous.popitem()
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, old)
+
+    def release(self) -> None:
+        """Give the handlers back; a held signal then goes to its handler, here (which raises)."""
+        self._restore()
+        signum, self.signum = self.signum, None
+        if signum is not None:
+            _deliver(signum)
+
+
+def _deliver(signum: int) -> None:
+    """Call the signal's handler as the signal would: KeyboardInterrupt for SIGINT, `Terminated` for
+    SIGTERM and SIGHUP under `signals_exit` (which also records it, so a repeat cannot cut the cancel short)."""
+    handler = signal.getsignal(signum)
+    if callable(handler):
+        handler(signum, None)
+
+
+@contextlib.contextmanager
+def held_signals(signums: tuple[int, ...] = HELD) -> Iterator[Held]:
+    """SIGINT, SIGTERM and SIGHUP are recorded, not raised, inside the block (main thread only, and only
+    those a Python handler catches: one ignored stays ignored); the block calls `release` where it can
+    act on one, and leaving the block releases any still held."""
+    held = Held()
+    if threading.current_thread() is threading.main_thread():
+        for signum in signums:
+            if callable(signal.getsignal(signum)):
+                with contextlib.suppress(ValueError, OSError):
+                    held._previous[signum] = signal.signal(signum, held._hold)
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None,
+          held: Held | None = None) -> dict[str, Any]:
+    """Create a dream. Inside `held_signals` (`held`), a signal during the request waits for its answer:
+    a created dream is returned with the signal still held (`wait` cancels it); a failed request exits
+    as the signal says; a second signal stops at once, the dream perhaps created and left running."""
     try:
         started = sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
                                         instructions=instructions)
+    except KeyboardInterrupt as e:
+        if held is None:
+            raise
+        raise _interrupted(e, "interrupted again while the cloud dream was being created: it may be running "
+                              "(its id never came back); check the console") from None
     except Exception as e:
-        raise cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id) from None
+        failure = cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id)
+        _release(held, f"interrupted; no cloud dream to cancel: {failure}")
+        raise failure from None
     return checked_dream(started)
+
+
+def _release(held: Held | None, message: str) -> None:
+    """Act on a held signal: Interrupted with `message`, exit 128 + the signal (130 for Ctrl-C)."""
+    if held is None:
+        return
+    try:
+        held.release()
+    except KeyboardInterrupt as e:
+        raise _interrupted(e, message) from None
 
 
 def _optional_str(value: Any) -> bool:
@@ -113,16 +193,19 @@ def _pause(seconds: float) -> None:
 
 def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None] | None = None,
          sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic,
-         first_poll_s: float | None = None, part: int = 1, parts: int = 1) -> dict[str, Any]:
+         first_poll_s: float | None = None, part: int = 1, parts: int = 1,
+         held: Held | None = None) -> dict[str, Any]:
     """Poll until the dream is final (backoff 2 s x1.5 up to 30 s). Ctrl-C cancels it and raises
     Interrupted (exit 130) saying so, as does SIGTERM or SIGHUP turned into a KeyboardInterrupt with a
-    `signum` (`dreamcli cloud dream` does; exit 128 + the signal); a failed dream is exit 3, a canceled
-    one exit 1."""
+    `signum` (`dreamcli cloud dream` does; exit 128 + the signal), and a signal `start` held (`held`,
+    released before the first poll); a failed dream is exit 3, a canceled one exit 1."""
     dream_id = str(checked_dream(dream)["id"])
     started = clock()
     delay = FIRST_POLL_S if first_poll_s is None else first_poll_s
     pause = sleep or _pause
     try:
+        if held is not None:
+            held.release()
         while dream.get("status") not in FINAL:
             if progress is not None:
                 progress(Poll(dream_id, str(dream.get("status")), clock() - started, dream.get("usage") or {},

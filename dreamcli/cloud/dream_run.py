@@ -49,8 +49,9 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
         # what agents write while it runs is never taken for something the dream removed or reverted
         before = fetch_memories(client, store_id, what=f"read memory store {store_id} before a cloud dream")
         check_listing(ws, store_id, before)
-        started = dream_job.start(client, store_id, part, model, instructions)
-        done = dream_job.wait(client, started, progress=progress, part=n, parts=len(parts))
+        with dream_job.held_signals() as held:  # a signal during the create waits for the dream's id: cancelled
+            started = dream_job.start(client, store_id, part, model, instructions, held)
+            done = dream_job.wait(client, started, progress=progress, part=n, parts=len(parts), held=held)
         if isinstance(done.get("instructions"), str):  # they reach dream.json and report.md: no secrets
             done["instructions"] = redactor.redact_text(done["instructions"])
         output = _output_store(done)
