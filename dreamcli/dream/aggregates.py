@@ -179,6 +179,9 @@ class Aggregates:
     other_scopes: int = 0
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
+    # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
+    # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
+    redacted_with: str | None = None
 
     def redact(self, text: str) -> str:
         """`text` with its secrets replaced (built-in rules and `redaction`). The scan redacts what it keeps of
@@ -310,7 +313,8 @@ class Aggregates:
                 "parents": self.parents,
                 "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
                 "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed,
-                **({"other_scopes": self.other_scopes} if self.other_scopes else {})}
+                **({"other_scopes": self.other_scopes} if self.other_scopes else {}),
+                **({"redaction": self.redacted_with} if self.redacted_with else {})}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Aggregates:

@@ -59,6 +59,7 @@ class _Aggregates(msgspec.Struct):
     memory_touch: dict[str, str] = {}
     proposed: dict[str, _Proposed] = {}
     other_scopes: Annotated[int, msgspec.Meta(ge=0)] = 0
+    redaction: str | None = None  # the rules its texts were redacted with (none: an older dream's, redacted on load)
 
 
 _Offset = Annotated[int, msgspec.Meta(ge=0)]

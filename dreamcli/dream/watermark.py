@@ -7,7 +7,11 @@
                      dreamed (a long run, a runner's clock ahead), so selection lists the bucket from
                      the floor and skips what `recent` holds (docs/scaling.md)
     aggregates.json  the patterns learned so far (dreamcli.dream.aggregates), so support accumulates
-                     across dreams
+                     across dreams; stamped with the redaction its texts had (`redaction_stamp`): a file
+                     without the stamp of the workspace's redactor (an older dream's, which kept some
+                     texts unredacted, or one from before a rule or `redaction.patterns` existed) has
+                     every string it carries redacted when it is loaded, so none of its secrets reaches
+                     a proposal, and the dream writes it back redacted
 
 Both are staged next to the proposal under an intent (dreamcli.dream.journal) and installed after
 the proposal is in place: a dream killed before its proposal is in place leaves the previous state
@@ -18,15 +22,19 @@ so its sessions are never proposed twice.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dreamcli.dream.aggregates import Aggregates
+from dreamcli.dream.aggregates import Aggregates, Pattern
+from dreamcli.dream.fixes import Recovery, merge_recoveries
 from dreamcli.dream.statefile import NotRegularFile, read_regular
 from dreamcli.ids import ulid_at, ulid_time_ms
 from dreamcli.store.base import is_session_id
@@ -35,8 +43,12 @@ from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
+# what the dream redacts of what it keeps, in `redaction_stamp`: raise it when that changes, so that every
+# state written before is redacted again when it is loaded (1: texts redacted before they are cut)
+REDACTED_BY = 1
 LOOKBACK_MS = 24 * 3600 * 1000  # a session reaching the bucket up to this long after its id's time is dreamed
 _T = TypeVar("_T")
+Redact = Callable[[str], str]
 
 
 @dataclass
@@ -152,9 +164,12 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
     atomic_write_text(folder / "watermark.json", json.dumps(data, indent=1) + "\n")
 
 
-def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = None) -> Aggregates:
+def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = None,
+                    redaction: Sequence[str] | None = None) -> Aggregates:
     """The playbook's stored patterns; empty ones when there are none or they cannot be read. A file with
-    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`."""
+    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`. A
+    file not stamped with `redaction` (config `redaction.patterns`; None: the workspace's config) has every
+    string redacted with the built-in rules and those patterns (`redact_state`)."""
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
         data = json.loads(read_regular(path))
@@ -168,7 +183,95 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
         if problems is not None:
             problems.append(f"{path.name}: {problem}")
         return Aggregates()
-    return Aggregates.from_json(data)
+    agg = Aggregates.from_json(data)
+    agg.redaction = tuple(_workspace_patterns(ws) if redaction is None else redaction)
+    agg.redacted_with = redaction_stamp(agg.redaction)
+    if data.get("redaction") != agg.redacted_with:
+        redact_state(agg)
+    return agg
+
+
+def _workspace_patterns(ws: Workspace) -> tuple[str, ...]:
+    from dreamcli.config import load_config
+
+    return tuple(load_config(ws.config_path).redaction.patterns)
+
+
+@lru_cache(maxsize=16)
+def redaction_stamp(patterns: tuple[str, ...]) -> str:
+    """What aggregates.json records of the redaction its texts had: a digest of REDACTED_BY, the built-in
+    rules and `patterns` (not the patterns themselves: one may spell a secret)."""
+    from dreamcli.redaction.catalog import BUILTIN_RULES
+
+    rules = [[r.kind, r.regex.pattern, r.regex.flags, *(getattr(f, "__qualname__", "") for f in (
+        r.validate, r.check_match, r.kind_of))] for r in BUILTIN_RULES]
+    text = json.dumps([REDACTED_BY, rules, list(patterns)], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def redact_state(agg: Aggregates) -> None:
+    """Every string `agg` holds redacted with `agg.redact` (a state an older dream wrote). Texts that become
+    one (two error messages that differed only in a secret, the key of one pattern) are merged, as the scan
+    would have counted them had it redacted them first."""
+    redact = agg.redact
+    patterns: dict[str, Pattern] = {}
+    for p in agg.patterns.values():
+        p.kind, p.key, p.label, p.template = (redact(s) for s in (p.kind, p.key, p.label, p.template))
+        p.episodes = {redact(e) for e in p.episodes}
+        p.sessions = list(dict.fromkeys(redact(s) for s in p.sessions))
+        p.first_seen, p.last_seen, p.evidence = _plain(p.first_seen, redact), _plain(p.last_seen, redact), \
+            _plain(p.evidence, redact)
+        p.examples, p.taint = _summed(p.examples, redact), _summed(p.taint, redact)
+        p.recoveries = _recoveries(p.recoveries, redact)
+        if (same := patterns.get(p.key)) is None:
+            patterns[p.key] = p
+        else:
+            same.merge(p)
+    agg.patterns = patterns
+    agg.parents, agg.episodes = _plain(agg.parents, redact), _plain(agg.episodes, redact)
+    agg.entry_use, agg.proposed = _plain(agg.entry_use, redact), _plain(agg.proposed, redact)
+    graded: dict[str, set[str]] = {}
+    for outcome, episodes in agg.graded.items():
+        graded.setdefault(redact(outcome), set()).update(redact(e) for e in episodes)
+    agg.graded = graded
+    touched: dict[str, str] = {}
+    for path, ts in agg.memory_touch.items():
+        path, ts = redact(path), redact(ts)
+        touched[path] = max(ts, touched.get(path, ts))
+    agg.memory_touch = touched
+
+
+def _plain(value: Any, redact: Redact) -> Any:
+    """A JSON value with every string redacted, keys too (of two keys that become one, the first is kept)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_plain(v, redact) for v in value]
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            out.setdefault(_plain(k, redact), _plain(v, redact))
+        return out
+    return value
+
+
+def _summed(counts: dict[str, int], redact: Redact) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for text, n in counts.items():
+        text = redact(text)
+        out[text] = out.get(text, 0) + n
+    return out
+
+
+def _recoveries(recoveries: dict[str, Recovery], redact: Redact) -> dict[str, Recovery]:
+    out: dict[str, Recovery] = {}
+    for key, rec in recoveries.items():
+        rec.label, rec.example, rec.why = redact(rec.label), redact(rec.example), redact(rec.why)
+        rec.episodes = {redact(e) for e in rec.episodes}
+        rec.evidence = _plain(rec.evidence, redact)
+        rec.then = _recoveries(rec.then, redact)
+        merge_recoveries(out, {redact(key): rec})
+    return out
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:
@@ -180,6 +283,7 @@ def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            agg.redacted_with = redaction_stamp(agg.redaction)
             agg.write_json(f)
             f.flush()
             os.fsync(f.fileno())
