@@ -78,7 +78,8 @@ def one_run(url: str, subagents: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
-        (home / "config.yaml").write_text(f"limits:\n  concurrency: {CONCURRENCY}\n")
+        limits = f"limits:\n  concurrency: {CONCURRENCY}\n  max_subagents: {max(subagents, 50)}\n"
+        (home / "config.yaml").write_text(limits)  # the default cap of sub-agents per lead is 50
         work = Path(tmp) / "work"
         work.mkdir()
         task = Path(tmp) / "task.yaml"

@@ -31,7 +31,8 @@ class LimitsConfig(_Strict):
     tool_output_bytes: int = Field(default=30_000, ge=1_000)
     model_retries: int = Field(default=4, ge=0, le=20)
     request_timeout_s: float = Field(default=600, gt=0)
-    concurrency: int = Field(default=4, ge=1, le=256)
+    concurrency: int = Field(default=4, ge=1, le=256)  # model calls in flight at once, per command
+    max_subagents: int = Field(default=50, ge=1, le=10_000)  # sub-agents one lead may start, all delegate calls
 
 
 class RedactionConfig(_Strict):

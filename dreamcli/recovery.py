@@ -24,15 +24,37 @@ def needs_recovery(ws: Workspace) -> bool:
 
 def sweep_dead(ws: Workspace) -> None:
     """Temp files, temp and staging folders of dead processes (safe without a lock: a live writer's
-    files carry its pid and are never touched)."""
+    files carry its pid and are never touched): in the workspace (a pilot trial's memory copy
+    `memory/.tmp-pilot-<session>-<pid>/` too) and, in the system's temp directory, the private folders
+    of `live.private_tempdir` (a pilot trial's workdir copy `dreamcli-pilot-<pid>-<random>/`)."""
     from dreamcli.dream import journal as dream_journal
     from dreamcli.sessions.importers import journal as import_journal
+    from dreamcli.workspace.live import sweep_tempdirs
     from dreamcli.workspace.sweep import sweep_temp
 
     for folder in (ws.playbooks_dir, ws.dreams_dir, ws.state_dir, ws.root / "memory"):
         sweep_temp(folder, recursive=True)
+    sweep_tempdirs()
+    _sweep_old_pilot_memory(ws)
     import_journal.sweep_staging(ws)
     dream_journal.sweep(ws)
+
+
+def _sweep_old_pilot_memory(ws: Workspace) -> None:
+    """`memory/.pilot-<session>/`: a pilot trial's memory copy made by an older dreamcli (no pid in its
+    name), an hour after it was made (its ctime: the copy keeps the store's mtime)."""
+    import shutil
+    import stat
+    import time
+
+    from dreamcli.workspace.sweep import OLD_S
+
+    with contextlib.suppress(OSError):
+        for path in ws.memory_dir.glob(".pilot-*"):
+            with contextlib.suppress(OSError):
+                st = path.lstat()
+                if stat.S_ISDIR(st.st_mode) and time.time() - max(st.st_mtime, st.st_ctime) > OLD_S:
+                    shutil.rmtree(path, ignore_errors=True)
 
 
 def recover_workspace(ws: Workspace, warnings: list[str] | None = None) -> list[str]:

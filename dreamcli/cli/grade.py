@@ -15,7 +15,7 @@ from dreamcli.errors import UsageError
 if TYPE_CHECKING:
     from dreamcli.outcomes.grading import Grader, GradeResult, Job
     from dreamcli.outcomes.report import JsonStream, Totals
-    from dreamcli.outcomes.selection import JobSource
+    from dreamcli.outcomes.selection import JobSource, Selection
     from dreamcli.outcomes.spec import OutcomeSpec
     from dreamcli.workspace.home import Workspace
 
@@ -47,6 +47,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         since: str = typer.Option(None, "--since", metavar="WHEN",
                                   help="Sessions started after this (7d, 12h, 2026-11-01)."),
         task: str = typer.Option(None, "--task", metavar="TASK", help="Sessions of this task name."),
+        include_pilot: bool = typer.Option(False, "--include-pilot", help="--last/--since/--task also take "
+                                           "`dreamcli pilot` trials (left out by default: their pilot grades them)."),
         outcome: Path = typer.Option(None, "--outcome", metavar="SPEC",
                                      help="Outcome spec (YAML or markdown rubric); default: the spec the "
                                      "session's task named."),
@@ -76,6 +78,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
     ) -> None:
         from dreamcli.outcomes.grading import GradeOptions, Grader
         from dreamcli.outcomes.report import JsonStream, Totals
+        from dreamcli.outcomes.selection import Selection
         from dreamcli.outcomes.spec import load_spec
 
         # --json (grading, not --calibrate): one document on stdout whatever happens once the command line
@@ -100,13 +103,14 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                                      "selection")
                 _calibrate(grader, spec, as_json)
                 return
-            _grade(ws, grader, spec, sessions or [], last, since, task,
+            _grade(ws, grader, spec, Selection(ids=sessions or [], last=last, since=since, task=task,
+                                               include_pilot=include_pilot),
                    parallel or concurrency or cfg.limits.concurrency, stream=stream, totals=totals, junit=junit,
                    summary=summary, batch=batch, poll_interval=poll_interval)
         except (BrokenPipeError, typer.Exit):
             raise
         except BaseException as e:
-            _end_report(stream, totals, e, [])
+            _end_report(stream, totals, e, None)
             raise
 
 
@@ -126,14 +130,14 @@ def _check_options(since: str | None, task: str | None, junit: Path | None, summ
             check_output_file(path, flag)
 
 
-def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[str], last: int | None, since: str | None,
-           task: str | None, concurrency: int, *, stream: JsonStream | None, totals: Totals, junit: Path | None,
-           summary: Path | None, batch: bool, poll_interval: float) -> None:
-    from dreamcli.outcomes.selection import JobSource, Selection
+def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, selection: Selection, concurrency: int, *,
+           stream: JsonStream | None, totals: Totals, junit: Path | None, summary: Path | None, batch: bool,
+           poll_interval: float) -> None:
+    from dreamcli.outcomes.selection import JobSource
     from dreamcli.ui import grade_view
     from dreamcli.ui.console import warn
 
-    source = JobSource(ws, Selection(ids=ids, last=last, since=since, task=task), spec)
+    source = JobSource(ws, selection, spec)
     try:
         jobs: Iterable[Job] = source
         if batch:
@@ -147,16 +151,23 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, ids: list[st
     except (BrokenPipeError, typer.Exit):
         raise
     except BaseException as e:
-        _end_report(stream, totals, e, source.skipped_no_spec)
+        _end_report(stream, totals, e, source)
         raise
 
 
-def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, skipped_no_spec: list[str]) -> None:
+def _left_out(source: JobSource | None) -> dict[str, list[str]]:
+    """What `--json` reports a filter left out: sessions whose task names no spec, pilot trials."""
+    if source is None:
+        return {"skipped_no_spec": [], "skipped_pilot": []}
+    return {"skipped_no_spec": source.skipped_no_spec[:1000], "skipped_pilot": source.skipped_pilot[:1000]}
+
+
+def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, source: JobSource | None) -> None:
     """The command failed (refused, interrupted) with the `--json` document open: end it with the error
     and the exit code the process exits with."""
     if stream is not None and not stream.closed:
         totals.failure = _failure(e)
-        stream.close(totals, {"skipped_no_spec": skipped_no_spec[:1000]})
+        stream.close(totals, _left_out(source))
 
 
 def _failure(e: BaseException) -> tuple[str, int]:
@@ -196,14 +207,18 @@ def _run(grader: Grader, source: JobSource, jobs: Iterable[Job], totals: Totals,
     if source.skipped_no_spec:
         n = len(source.skipped_no_spec)
         warn(f"skipped {n} session(s) whose task names no outcome spec (pass --outcome to grade them)")
+    pilots = len(source.skipped_pilot)
     if totals.sessions == 0:
-        raise UsageError("no sessions to grade match the selection")
+        raise UsageError("no sessions to grade match the selection" + (
+            f" ({pilots} pilot trial(s) left out: --include-pilot grades them)" if pilots else ""))
+    if pilots:
+        warn(f"left out {pilots} pilot trial(s): their pilot grades them (--include-pilot grades them too)")
     if junit_w is not None:
         junit_w.close()
     if summary_w is not None and (full := summary_w.close(totals)) is not None:
         warn(full)
     if stream is not None:
-        stream.close(totals, {"skipped_no_spec": source.skipped_no_spec[:1000]})
+        stream.close(totals, _left_out(source))
     if not as_json:
         grade_view.render_results(shown, totals, hidden=hidden)
     if totals.exit_code:

@@ -10,6 +10,7 @@ import typer
 
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.waits import check_wait
 from dreamcli.errors import UsageError
 
 HELP = "Measure a proposal's lift: run tasks with and without its pending entries, with statistics."
@@ -32,8 +33,11 @@ paired bootstrap 95% interval and an exact McNemar p-value; score, cost, tokens,
 time deltas. The result is appended to dreams/<id>/pilot.json and shown by `playbooks diff`.
 Live playbooks never change. Ctrl-C keeps finished trials; the same command resumes.
 
+One pilot of the same plan at a time: another one running is exit 75 (--wait SECONDS queues, then
+resumes what that one ran).
+
 Exit codes: 0 the pilot ran, 2 bad input (or no terminal to confirm on: add --yes), 3 model error,
-4 no credentials, 130 interrupted. See docs/pilot.md.
+4 no credentials, 75 the same pilot is running, 130 interrupted. See docs/pilot.md.
 """
 
 
@@ -61,6 +65,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                                            "(each runs in a throwaway copy of the workdir; recorded)."),
         new: bool = typer.Option(False, "--new", help="Start over instead of resuming an earlier run of the same "
                                  "pilot."),
+        wait: float = typer.Option(None, "--wait", metavar="SECONDS", callback=check_wait, help="Wait this long "
+                                   "for another pilot of the same plan to finish, then resume what it ran (-1: as "
+                                   "long as it takes; default: exit 75 at once)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking (required without a terminal)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
@@ -79,7 +86,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         ws = open_workspace(ctx, create=False)
         cfg = load_config(ctx)
         prep = prepare(ws, cfg, files, proposal, entry_ids=list(entry or []) or None, trials=trials,
-                       per_entry=per_entry, fresh=new)
+                       per_entry=per_entry, fresh=new, wait=wait)
         n = parallel or cfg.limits.concurrency
         if not (quiet and yes):
             render_plan(prep, parallel=n, max_cost=budget)
@@ -91,7 +98,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 raise typer.Exit(0)
         with PilotView(prep, quiet=quiet) as view:
             result = execute(ws, cfg, prep, parallel=n, max_cost=budget, allow=tuple(allow or ()),
-                             yes_tools=approve_tools, progress=view)  # type: ignore[arg-type]
+                             yes_tools=approve_tools, progress=view, wait=wait)  # type: ignore[arg-type]
         if as_json:
             print_json(result)
         else:

@@ -125,7 +125,11 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
         loop = revision_loop_for(ws, cfg, spec.outcome)
         hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop else {}
-        view = RunView(quiet=quiet)
+        from dreamcli.agent.tools.credentials import run_redactor
+        from dreamcli.orchestration.tally import spend_json
+
+        redactor = run_redactor(cfg)  # what the model wrote is shown redacted, as the log keeps it
+        view = RunView(quiet=quiet, redactor=redactor)
         view.threshold = loop.spec.pass_threshold if loop is not None else None
         options = RunOptions(
             model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
@@ -138,17 +142,18 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         except Interrupted as e:
             partial = getattr(e, "result", None)
             if as_json and partial is not None:
-                print_json(partial.to_json())
+                print_json({**partial.to_json(), **spend_json(partial.totals, view.subagents)})
             raise
         if as_json:
-            data = result.to_json()
+            data = {**result.to_json(), **spend_json(result.totals, view.subagents)}  # + what sub-agents spent
             # the process exit code: a completed run whose outcome was not met still exits non-zero
             data["exit_code"] = result.exit_code or (loop.exit_code if loop is not None else 0)
             print_json(data)
         elif not (view.streamed and sys.stdout.isatty() and sys.stderr.isatty()):
             print_final(result.final_text)  # on a terminal it was already shown live
         if result.exit_code:
-            raise DreamError(f"run {result.status}: {result.error or 'failed'} (session {result.session_id})",
+            why = redactor.redact_text(result.error or "failed")  # may quote the model (a refusal)
+            raise DreamError(f"run {result.status}: {why} (session {result.session_id})",
                              exit_code=result.exit_code)
         if loop is not None and loop.exit_code:
             raise DreamError(failure_message(loop, result.session_id), exit_code=loop.exit_code)

@@ -37,13 +37,17 @@ class Scanned:
     episodes: set[str] = field(default_factory=set)
     deferred: list[str] = field(default_factory=list)
     out_of_scope: int = 0
+    trials: int = 0  # pilot trials and --with-proposal runs (and their sub-agents): left out, not out of scope
     latest: str | None = None
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
     unreadable: list[str] = field(default_factory=list)  # "FILE: reason" of each file skipped (ReadStats)
 
     def add(self, info: SessionInfo) -> None:
         if info.skipped:
-            self.out_of_scope += 1
+            if info.trial:
+                self.trials += 1
+            else:
+                self.out_of_scope += 1
             self.infos[info.session_id] = info
             return
         if info.deferred:
@@ -64,6 +68,7 @@ class Scanned:
         self.episodes.update(sys.intern(e) for e in other.episodes)
         self.deferred.extend(other.deferred)
         self.out_of_scope += other.out_of_scope
+        self.trials += other.trials
         self.hidden += other.hidden
         if other.latest and (self.latest is None or other.latest > self.latest):
             self.latest = other.latest

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dreamcli.dream.signals import is_trial
 from dreamcli.dream.sources import Bucket, StoreRef, merge_listed, source_id
 from dreamcli.dream.watermark import Watermark
 from dreamcli.ids import ulid_time_ms
@@ -110,7 +111,8 @@ def selected_files(ws: Workspace, *, since: datetime | None, session_ids: list[s
 class PlaybookScope:
     """Which sessions belong to playbook `name`: those that had it in context, those its front matter
     `scope` (tasks, tags) names, or, for a playbook without a scope, every session not bound to
-    another playbook. `task` (--task) narrows further. Picklable, for parallel scanning."""
+    another playbook. `task` (--task) narrows further. Never a trial (`is_trial`: a pilot trial, a run
+    --with-proposal, or a sub-agent of one), whatever it had in context. Picklable, for parallel scanning."""
 
     name: str
     tasks: frozenset[str] = frozenset()
@@ -118,6 +120,8 @@ class PlaybookScope:
     task: str | None = None
 
     def __call__(self, start: dict[str, Any]) -> bool:
+        if is_trial(start):
+            return False
         t = start.get("task")
         task_name = t.get("name") if isinstance(t, dict) else None
         if self.task is not None and task_name != self.task:

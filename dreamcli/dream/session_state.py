@@ -20,7 +20,8 @@ class SessionInfo:
     last_ts: str | None
     evaluations: dict[str, tuple[int, str | None, list[dict[str, Any]], str | None]] = field(default_factory=dict)
     deferred: bool = False
-    skipped: bool = False  # out of scope
+    skipped: bool = False  # out of scope, or a trial
+    trial: bool = False  # a pilot trial or --with-proposal run (or its sub-agent): never learnt from
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
 
 

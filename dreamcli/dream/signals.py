@@ -13,7 +13,8 @@ Text is normalised first (zero-width and bidi controls stripped and counted), an
 records whether it came from untrusted content (imported transcripts, network output, hidden text).
 - memory notes written through the memory tool;
 - outcome evaluations recorded by the run, the session's cost, tool calls and truncated outputs.
-Observations go into `Aggregates` under the session's episode (its lead session's id).
+Observations go into `Aggregates` under the session's episode (its lead session's id). A trial (`is_trial`:
+a pilot trial, a `run --with-proposal`, or a sub-agent of one) is read to its session.start only.
 """
 
 from __future__ import annotations
@@ -159,6 +160,12 @@ def _other(event: Event, st: SessionState) -> None:
             st.cost = cost
 
 
+def is_trial(start: dict[str, Any]) -> bool:
+    """A trial, not real work: a `dreamcli pilot` trial (`pilot`) or a run that placed a dream's pending entries
+    (`with_proposal`), or a sub-agent of one (it carries its lead's tags). A dream reads only its first line."""
+    return bool(start.get("pilot") or start.get("with_proposal"))
+
+
 def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
     st.sid = sys.intern(str(event.get("session_id") or ""))
     parent = event.get("parent_session_id")
@@ -174,10 +181,11 @@ def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: s
             if isinstance(ids, list):  # the reader checks `playbooks` is a list, not what it holds
                 entry_ids.extend(str(i) for i in ids if isinstance(i, str | int))
     parent_id = parent if isinstance(parent, str) and parent else None
-    in_scope = scope is None or scope(event) or (
-        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known))
+    trial = is_trial(event)  # never learnt from, whoever its parent is
+    in_scope = not trial and (scope is None or scope(event) or (
+        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known)))
     st.episode = agg.episode_of(st.sid, sys.intern(parent_id) if parent_id else None) if in_scope else st.sid
-    info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope)
+    info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope, trial=trial)
     if in_scope:
         agg.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
     return info

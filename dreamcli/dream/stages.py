@@ -250,7 +250,8 @@ def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Propos
         "inputs": {"selection": selection_words(opts), "sessions": len(read.ids), "episodes": len(read.episodes),
                    "bytes": found.bytes, "graded": found.graded, "deferred": len(read.deferred),
                    "out_of_scope": read.out_of_scope, "skipped_lines": found.skipped_lines,
-                   "hidden_characters": read.hidden, "unreadable": len(read.unreadable)},
+                   "hidden_characters": read.hidden, "unreadable": len(read.unreadable),
+                   **({"trials": read.trials} if read.trials else {})},  # pilot and --with-proposal runs left out
         "flaky": [{"key": c.key, "text": offline_text(c), "test": c.facts.get("test"), "failed": c.support,
                    "retried": c.facts.get("retried", 0), "passed_elsewhere": c.facts.get("passed_elsewhere", 0),
                    "sources": c.sources[:5]} for c in found.flaky],

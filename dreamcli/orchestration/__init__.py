@@ -10,6 +10,9 @@
   parent_session_id, turn and token budgets, a subset of the lead's tools, never `delegate`) and
   their final answers as one tool result.
 - `batch`: `dreamcli run TASK... --parallel N`: one session per task, graded with the task's outcome.
+- `limiter`: one limit on the model calls in flight of a whole command (limits.concurrency), carried
+  by the shared model client, so leads, sub-agents and parallel runs never multiply it.
+- `tally`: what a lead's sub-agents spent, summed (the run's summary and `--json`).
 
 Dreams count a lead and its sub-agents as one episode (dreamcli.dream.aggregates.episode_of follows
 parent_session_id), so a mistake every sub-agent repeats has support 1, not N.

@@ -7,9 +7,11 @@
 
 Each task runs `run_agent` in a worker thread (at most `parallel` at once) with the revision loop
 of its outcome (`dreamcli.outcomes.revision`, as `run --outcome` does), one shared model client and
-one redactor. A run is ok when it completed and, with an outcome, the outcome was satisfied.
-Ctrl-C stops every run (and their sub-agents), closes every log with status `interrupted` and
-raises `dreamcli.errors.Interrupted` carrying `.runs` (the results so far).
+one redactor. The client carries the command's one limit on model calls in flight (`limiter`):
+limits.concurrency, or `parallel` when that is larger, over the leads and all their sub-agents.
+A run is ok when it completed and, with an outcome, the outcome was satisfied. Ctrl-C stops every
+run (and their sub-agents), closes every log with status `interrupted` and raises
+`dreamcli.errors.Interrupted` carrying `.runs` (the results so far).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError
+from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.subagents import CHILD_GRACE_S
 from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
+from dreamcli.orchestration.tally import SubagentTally, spend_json
 
 LEAD_GRACE_S = CHILD_GRACE_S + 1.5  # a lead waiting on sub-agents needs theirs first
 _GLOB_CHARS = ("*", "?", "[")
@@ -83,6 +87,7 @@ class BatchRun:
     outcome: dict[str, Any] | None = None  # {name, result, score, iterations}
     duration_s: float = 0.0
     result: RunResult | None = field(default=None, repr=False)
+    subagents: SubagentTally = field(default_factory=SubagentTally, repr=False)  # what its sub-agents spent
 
     @property
     def ok(self) -> bool:
@@ -95,6 +100,7 @@ class BatchRun:
         data.update({"index": self.index, "task": self.task, "file": self.file, "status": self.status,
                      "session_id": self.session_id, "error": self.error, "exit_code": self.exit_code,
                      "outcome": self.outcome, "ok": self.ok, "duration_s": round(self.duration_s, 3)})
+        data.update(spend_json(self.result.totals if self.result is not None else None, self.subagents))
         return data
 
 
@@ -124,6 +130,7 @@ def run_batch(
         from dreamcli.modelclient import make_client
 
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
+    client = shared(client, max(config.limits.concurrency, parallel))  # one limit for every model call below
     redactor = run_redactor(config)  # the one redactor of every task's log, the credentials' values too
     sup = Supervisor(parallel, parent_cancel=cancel, grace_s=LEAD_GRACE_S, name="dreamcli-task")
 
@@ -132,7 +139,7 @@ def run_batch(
         inner = callbacks_for(task) if callbacks_for is not None else None
         writer = SupervisedWriter(ws, redactor=redactor)
         job.writer, job.monitor = writer, Monitor(inner)
-        run = _run_one(ws, config, task, options, writer, job.monitor, client, sup.cancel)
+        run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup.cancel)
         if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands
             return _run_of(job, task)
         if on_done is not None and job.once("done"):
@@ -156,7 +163,8 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
     t0 = time.perf_counter()
     loop = task.loop
     hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop is not None else {}
-    base = BatchRun(task.index, task.label, str(task.spec.file) if task.spec.file else None, "error")
+    base = BatchRun(task.index, task.label, str(task.spec.file) if task.spec.file else None, "error",
+                    subagents=monitor.subagents)
     try:
         result = run_agent(ws, config, task.spec, options, callbacks=monitor, writer=writer, client=client,
                            cancel=cancel, **hooks)
@@ -175,7 +183,8 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         base.session_id = writer.session_id if writer.lines else None
         base.duration_s = time.perf_counter() - t0
         return base
-    base.status, base.session_id, base.error, base.result = result.status, result.session_id, result.error, result
+    base.status, base.session_id, base.result = result.status, result.session_id, result
+    base.error = writer.redactor.redact_text(result.error) if result.error else None  # may quote the model
     outcome = result.end_fields.get("outcome")
     base.outcome = outcome if isinstance(outcome, dict) else None
     base.exit_code = result.exit_code or (loop.exit_code if loop is not None else 0)
@@ -194,12 +203,14 @@ def _run_of(job: Job, task: BatchTask) -> BatchRun:
         return job.result
     file = str(task.spec.file) if task.spec.file else None
     sid = job.writer.session_id if job.writer is not None and job.writer.lines else None
+    subs = job.monitor.subagents if job.monitor is not None else SubagentTally()
     if _sealed(job):
         return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=SEALED_ERROR,
-                        exit_code=EXIT_INTERRUPTED)
+                        exit_code=EXIT_INTERRUPTED, subagents=subs)
     if job.error is not None:
         return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=EXIT_FAILED,
-                        error=f"internal error: {type(job.error).__name__}: {job.error}")
+                        error=f"internal error: {type(job.error).__name__}: {job.error}", subagents=subs)
     status = "interrupted" if job.state == "running" else "not_started"
     return BatchRun(task.index, task.label, file, status, session_id=sid, exit_code=EXIT_INTERRUPTED,
-                    error="interrupted before it started" if status == "not_started" else SEALED_ERROR)
+                    error="interrupted before it started" if status == "not_started" else SEALED_ERROR,
+                    subagents=subs)

@@ -4,12 +4,16 @@
 
 Input: `{"tasks": [{"brief", "tools"?, "playbook"?, "max_turns"?, "token_budget"?}, ...]}`, or one
 task's fields at the top level. All tasks of one call run at the same time, at most
-config `limits.concurrency` at once; the tool result holds each sub-agent's final answer (or its
+config `limits.concurrency` at once (and their model calls under the command's one limit of that
+many, `limiter`); the tool result holds each sub-agent's final answer (or its
 failure) in brief order, and is an error result when any sub-agent failed. The loop runs the tool
 calls of one assistant turn one after another, so parallelism comes from one call with several
 tasks (the description tells the model so); two `delegate` calls in one turn run their batches in
 turn. Sub-agents do not get this tool (one level deep, as in Claude Managed Agents): a session
-with a parent refuses it, and briefs that list it are refused. The work is done by
+with a parent refuses it, and briefs that list it are refused. One lead session starts at most
+config `limits.max_subagents` sub-agents over all its delegate calls: a call asking for more than
+are left is refused as a whole (a tool error saying how many are left), and nothing of it runs.
+The work is done by
 `dreamcli.orchestration.subagents`; this module is the model-facing surface and the registration:
 `register_delegate()` adds the tool to the agent's tool registry (importing dreamcli.orchestration
 does it), so dreamcli.agent never imports this package. The run the children derive from is the
@@ -57,8 +61,21 @@ DESCRIPTION = (
     "delegate calls run one after another. A sub-agent sees only its brief, not your conversation, so "
     "say which inputs to look at and what to return, in what shape. Sub-agents have your tools except "
     "this one (they cannot delegate further); a failed sub-agent is reported in the result, so you can "
-    "retry it or work around it. Merge their answers yourself."
+    "retry it or work around it. Merge their answers yourself. This run may start at most {cap} "
+    "sub-agents in all, over every delegate call."
 )
+
+
+def over_cap(asked: int, started: int, cap: int) -> str:
+    """The tool error of a call that asks for more sub-agents than the run has left."""
+    left = cap - started
+    head = f"delegate: refused, nothing started: this run may start at most {cap} sub-agents in all " \
+           f"(config limits.max_subagents) and has started {started}"
+    if left <= 0:
+        return f"{head}; none are left. Do the remaining work yourself with your other tools."
+    return (f"{head}; this call asks for {asked}, only {left} {'is' if left == 1 else 'are'} left. Send at most "
+            f"{left} brief{'s' if left != 1 else ''} "
+            "(merge small parts into one brief), or do the rest yourself.")
 
 
 class DelegateTool(Tool):
@@ -70,7 +87,9 @@ class DelegateTool(Tool):
             raise ValueError("delegate is not available to sub-agents (delegation is one level deep)")
         self.env = env
         self.limit = max(1, int(env.config.limits.concurrency))
-        self.description = DESCRIPTION.format(limit=self.limit)
+        self.cap = max(1, int(env.config.limits.max_subagents))
+        self.started = 0  # sub-agents this session started (one tool per session: the run's count)
+        self.description = DESCRIPTION.format(limit=self.limit, cap=self.cap)
 
     def key_argument(self, input: dict[str, Any]) -> str:
         tasks = input.get("tasks")
@@ -98,6 +117,9 @@ class DelegateTool(Tool):
             briefs = parse_briefs(input, available=lead.child_tools)
         except BriefError as e:
             return ToolResult.error(f"delegate: {e}", "invalid_input")
+        if len(briefs) > self.cap - self.started:
+            return ToolResult.error(over_cap(len(briefs), self.started, self.cap), "refused")
+        self.started += len(briefs)
         results = run_subagents(lead, briefs)
         return format_results(results, self.env.output_cap)
 

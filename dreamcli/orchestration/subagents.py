@@ -7,7 +7,8 @@
 
 Each sub-agent is an ordinary `run_agent` session with an independent context: its own message
 history (the brief is its first message; it never sees the lead's conversation), its own log with
-`parent_session_id` = the lead's session and `agent: "subagent"`, the lead's model, workdir,
+`parent_session_id` = the lead's session and `agent: "subagent"` (and the lead's trial tags, `pilot`,
+`with_proposal`, `trial`: `trial_tags`), the lead's model, workdir,
 approval policy, memory store and playbooks (or the brief's `playbook`), the brief's subset of the
 lead's tools (never `delegate`: one level deep), a turn limit (`max_turns`, default
 DEFAULT_MAX_TURNS, at most the lead's own turn limit: its --max-turns, else its task's `max_turns`,
@@ -19,6 +20,7 @@ error, its turn limit or token budget, an exception -- becomes an error in the r
 ends the lead's run. Ctrl-C, or the lead's
 own cancel event, stops every child (see `supervisor`) and is re-raised as KeyboardInterrupt so the
 lead's log ends `interrupted` too.
+Model calls: the command's one limit (`limiter`). Each child's totals: the lead's `on_subagent_totals` (`tally`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import PLAYBOOK_NAME_RE, TaskSpec
 from dreamcli.agent.tools.result import ToolResult, cap_output
+from dreamcli.agent.usage import Totals
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted
+from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
 
 DELEGATE = "delegate"
@@ -194,24 +198,45 @@ def child_spec_and_options(lead: Lead, b: Brief) -> tuple[TaskSpec, RunOptions]:
         tools=tools, playbook_loader=o.playbook_loader,
         with_proposal=o.with_proposal if not b.playbook else None,
         token_budget=b.token_budget or DEFAULT_TOKEN_BUDGET,
-        start_fields={"agent": "subagent", "brief": b.brief, "token_budget": b.token_budget or DEFAULT_TOKEN_BUDGET},
+        start_fields={**trial_tags(lead, b), "agent": "subagent", "brief": b.brief,
+                      "token_budget": b.token_budget or DEFAULT_TOKEN_BUDGET},
     )
     return spec, options
 
 
+TRIAL_TAGS = ("pilot", "with_proposal", "trial")  # a trial's session.start fields (docs/session-log.md)
+
+
+def trial_tags(lead: Lead, b: Brief) -> dict[str, Any]:
+    """The lead's trial tags, so that a trial's child is one on its own: a pilot's (its `start_fields`) as they are;
+    a `run --with-proposal` child records its own, or the dream's id alone when its brief names another playbook."""
+    o = lead.options
+    tags = {k: o.start_fields[k] for k in TRIAL_TAGS if o.start_fields.get(k) is not None}
+    if o.with_proposal and b.playbook and "with_proposal" not in tags:
+        from dreamcli.playbooks.proposals import resolve_dream_id
+
+        try:
+            tags["with_proposal"] = resolve_dream_id(lead.ws, o.with_proposal)
+        except DreamError:  # gone since the lead placed it: still a trial's child
+            tags["with_proposal"] = o.with_proposal
+    return tags
+
+
 def run_subagents(lead: Lead, briefs: list[Brief]) -> list[SubagentResult]:
-    """Run the briefs as sub-agents, at most `lead.limit` at once; results in brief order."""
+    """Run the briefs as sub-agents, at most `lead.limit` at once (their model calls under the command's
+    shared limit, `limiter`); results in brief order."""
     client = lead.client
     if client is None:  # a lead run without a shared client (tests, library use)
         from dreamcli.modelclient import make_client
 
         limits = lead.config.limits
         client = make_client(max_retries=limits.model_retries, timeout=limits.request_timeout_s)
+    client = shared(client, lead.limit)  # a lead alone gets a limiter here; else it is the command's
     sup = Supervisor(lead.limit, parent_cancel=lead.cancel, grace_s=CHILD_GRACE_S, name="dreamcli-subagent")
     n = len(briefs)
 
     def job_fn(job: Job) -> SubagentResult:
-        return _run_child(lead, briefs[job.index], job, n, client, sup)
+        return _run_child(lead, briefs[job.index], job, n, for_session(client, sup.cancel), sup)
 
     jobs = [Job(i, job_fn) for i in range(n)]
     try:
@@ -268,7 +293,7 @@ class _Started(RunCallbacks):
         sid = info.session_id
         _lead_event(self.lead, "started", sid, self.brief, "running", index=self.index)
         _notify(self.lead, "started", sid, self.brief, "running",
-                f"sub-agent {self.index + 1}/{self.n} started (session {sid}): {_short(self.brief, 80)}")
+                f"sub-agent {self.index + 1}/{self.n} started (session {sid}): {_shown(self.lead, self.brief, 80)}")
 
 
 def _result_of(job: Job, b: Brief) -> SubagentResult:
@@ -301,10 +326,13 @@ def _finished(lead: Lead, job: Job, b: Brief, r: SubagentResult, n: int) -> Suba
         r = _sealed_result(job, b)
     if r.session_id is None or not job.once("finished"):
         return r
+    hook = getattr(lead.callbacks, "on_subagent_totals", None)  # what the child spent: the run's summary
+    if hook is not None:
+        hook(job.monitor.totals if job.monitor is not None else Totals(turns=r.turns, cost_usd=r.cost_usd))
     brief = b.brief
     _lead_event(lead, "finished", r.session_id, brief, r.status, index=r.index, turns=r.turns, tokens=r.tokens,
                 cost_usd=round(r.cost_usd, 6), error=r.error, exit_code=r.exit_code)
-    what = r.status + (f": {_short(r.error, 100)}" if r.error and not r.ok else "")
+    what = r.status + (f": {_shown(lead, r.error, 100)}" if r.error and not r.ok else "")
     turns = f"{r.turns} turn{'s' if r.turns != 1 else ''}"
     _notify(lead, "finished", r.session_id, brief, r.status,
             f"sub-agent {r.index + 1}/{n} {what} · {turns} (session {r.session_id})")
@@ -321,6 +349,11 @@ def _notify(lead: Lead, event: str, child: str, brief: str, status: str, line: s
     hook = getattr(lead.callbacks, "on_subagent", None)
     if hook is not None:
         hook(event, child, brief, status)
+
+
+def _shown(lead: Lead, text: str, width: int) -> str:
+    """A brief or an error for the live output: redacted before it is cut (a cut secret matches no rule)."""
+    return _short(lead.writer.redactor.redact_text(text), width)
 
 
 def _short(text: str, width: int) -> str:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.usage import Totals
+from dreamcli.orchestration.tally import SubagentTally
 from dreamcli.sessions import schema
 from dreamcli.sessions.writer import SessionWriter
 
@@ -82,11 +83,13 @@ class SupervisedWriter(SessionWriter):
 
 
 class Monitor(RunCallbacks):
-    """Counts what a session did (turns, tokens, tools) and forwards every callback to `inner`."""
+    """Counts what a session did (turns, tokens, tools; `subagents`: what its sub-agents spent, in all)
+    and forwards every callback to `inner`."""
 
     def __init__(self, inner: RunCallbacks | None = None) -> None:
         self.inner = inner or RunCallbacks()
         self.totals = Totals()
+        self.subagents = SubagentTally()
         self.started = False
         self.session_id: str | None = None
         self.toolset: Any = None  # the session's Toolset, closed by Supervisor.interrupt()
@@ -128,6 +131,12 @@ class Monitor(RunCallbacks):
 
     def on_end(self, result: RunResult) -> None:
         self.inner.on_end(result)
+
+    def on_subagent_totals(self, totals: Totals) -> None:
+        self.subagents.add(totals)
+        hook = getattr(self.inner, "on_subagent_totals", None)
+        if hook is not None:
+            hook(totals)
 
     def __getattr__(self, name: str) -> Any:  # optional hooks of the inner callbacks (on_subagent)
         if name.startswith("on_"):

@@ -1,5 +1,6 @@
 """Which sessions to grade (ids/prefixes, --last N, --since, --task) and against which spec (--outcome,
-or the spec the session's task named: session.start `task.outcome`)."""
+or the spec the session's task named: session.start `task.outcome`). The filters leave out sub-agents and,
+unless `include_pilot` (--include-pilot), `dreamcli pilot` trials: their pilot grades them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Selection:
     last: int | None = None
     since: str | None = None
     task: str | None = None
+    include_pilot: bool = False  # --last/--since/--task also take pilot trials (their pilot grades them)
 
     @property
     def empty(self) -> bool:
@@ -43,14 +45,25 @@ class SpecCache:
             return self._specs[key]
 
 
-def task_outcome_path(session_path: Path) -> str | None:
+def _start_of(session_path: Path) -> dict[str, Any] | None:
     from dreamcli.sessions.reader import read_first_event
 
     try:
         first = read_first_event(session_path)
     except OSError:
         return None
-    if not first or first.get("type") != "session.start":
+    return first if first and first.get("type") == "session.start" else None
+
+
+def is_pilot_trial(session_path: Path) -> bool:
+    """A `dreamcli pilot` trial (session.start `pilot`): graded by its pilot, not by a filter's default."""
+    first = _start_of(session_path)
+    return first is not None and bool(first.get("pilot"))
+
+
+def task_outcome_path(session_path: Path) -> str | None:
+    first = _start_of(session_path)
+    if first is None:
         return None
     raw_task = first.get("task")
     task: dict[str, Any] = raw_task if isinstance(raw_task, dict) else {}
@@ -72,6 +85,7 @@ class JobSource:
         self.spec = spec
         self.specs = specs or SpecCache()
         self.skipped_no_spec: list[str] = []
+        self.skipped_pilot: list[str] = []  # pilot trials a filter left out (never those named by id)
         # fail fast on a wrong id (exit 2); a session named twice (or by id and by prefix) is graded once
         self.explicit = list(dict.fromkeys(self._find(i) for i in selection.ids))
 
@@ -91,9 +105,18 @@ class JobSource:
         flt = SessionFilter(since=parse_since(sel.since) if sel.since else None, task=sel.task,
                             include_children=False)
         seen = {p.stem for p in self.explicit}
-        for s in list_sessions(self.ws, flt, limit=sel.last):
+        n = 0
+        for s in list_sessions(self.ws, flt):  # --last N: the N newest that are not pilot trials
+            path = Path(s.path)
+            if not sel.include_pilot and is_pilot_trial(path):
+                if s.session_id not in seen:  # one named by id is graded all the same
+                    self.skipped_pilot.append(s.session_id)
+                continue
             if s.session_id not in seen:
-                yield Path(s.path)
+                yield path
+            n += 1
+            if sel.last is not None and n >= sel.last:
+                return
 
     def __iter__(self) -> Iterator[Job]:
         explicit = {p.stem for p in self.explicit}

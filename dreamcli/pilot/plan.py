@@ -7,20 +7,23 @@
 Arms: `baseline` places the live playbooks the task gets today; `candidate` places the same with the
 chosen pending entries applied to the proposal's playbook in memory (`dreamcli.playbooks.trial`);
 with `per_entry`, `without:<entry id>` places the candidate minus that one entry (leave one out).
-Nothing here writes anything.
+A plan is identified by what it pilots (`identity`: the dream, the entries, the tasks) and the
+conditions its trials run under (`conditions`, see `plan_conditions`); `plan_key` hashes both, so a
+re-run resumes only trials measured under the same conditions. Nothing here writes anything.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamcli.agent.context import render_playbook_for_prompt, select_playbooks
-from dreamcli.agent.loop import resolve_model
+from dreamcli.agent.context import select_playbooks
+from dreamcli.agent.loop import resolve_max_turns, resolve_model
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.agent.taskfile import load_task_file
 from dreamcli.config import Config
@@ -85,6 +88,8 @@ class PilotPlan:
     per_entry: bool
     plan_key: str = ""
     warnings: list[str] = field(default_factory=list)
+    identity: str = ""  # what is piloted: the dream, its entries, --per-entry, the tasks' names and files
+    conditions: dict[str, Any] = field(default_factory=dict)  # what its trials ran under (plan_conditions)
 
     def order(self) -> list[TrialRef]:
         """Every trial, interleaved: index by index, task by task, the arms in a rotating order, so
@@ -117,9 +122,88 @@ def _sha(*parts: object) -> str:
     return h.hexdigest()
 
 
+def _task_body(spec: TaskSpec) -> str:
+    return spec.file.read_bytes().hex() if spec.file is not None and spec.file.is_file() else spec.prompt
+
+
 def _task_key(spec: TaskSpec, outcome: OutcomeSpec) -> str:
-    body = spec.file.read_bytes().hex() if spec.file is not None and spec.file.is_file() else spec.prompt
-    return f"{spec.name or 'task'}:{_sha(body, outcome.spec_hash)[:12]}"
+    return f"{spec.name or 'task'}:{_sha(_task_body(spec), outcome.spec_hash)[:12]}"
+
+
+WORKDIR_HASH_BYTES = 64 * 1024 * 1024  # file contents hashed per workdir; past it, size and mtime only
+# config that changes what an agent does or how its trial is graded (the model is resolved per task)
+AGENT_CONFIG = ("models.grader", "limits.max_tokens", "limits.bash_timeout_s", "limits.tool_output_bytes",
+                "approvals.allow_commands", "approvals.allow_writes")
+
+
+def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES) -> str:
+    """A hash of what a trial gets a copy of: every path under `root` (files, directories, symlinks
+    and their targets), each file's size and content. Contents, not mtimes: a checkout or copy of the
+    same files is the same workdir. Reading it once costs less than one trial's copy of it; past
+    `budget` bytes of content, files count by size and mtime only."""
+    if root is None:
+        return "none"
+    h = hashlib.sha256()
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(top, name)
+            rel = os.path.relpath(path, root)
+            try:
+                st = os.lstat(path)
+                if os.path.islink(path):
+                    h.update(f"L\0{rel}\0{os.readlink(path)}\0".encode())
+                elif name in dirs:
+                    h.update(f"D\0{rel}\0".encode())
+                elif st.st_size > budget:
+                    h.update(f"S\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+                else:
+                    budget -= st.st_size
+                    h.update(f"F\0{rel}\0{st.st_size}\0".encode())
+                    with open(path, "rb") as f:
+                        for chunk in iter(lambda: f.read(1 << 20), b""):
+                            h.update(chunk)
+            except OSError as e:  # unreadable: the trial's copy fails too; still a stable answer
+                h.update(f"E\0{rel}\0{e.errno}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms: list[Arm]) -> dict[str, Any]:
+    """What a pilot's trials run under, by a name `changed_conditions` can report: per task its file,
+    outcome spec, workdir contents, model and turn limit; per playbook the text every arm places for every task
+    (the baseline's live playbooks too, not only the candidate's); and the agent's config."""
+    from dreamcli.agent.options import RunOptions
+
+    labels = [t.label for t in tasks]
+    out: dict[str, Any] = {}
+    placed: dict[str, list[Any]] = {}
+    for t in tasks:
+        name = t.label if labels.count(t.label) == 1 else f"{t.label} #{t.index + 1}"
+        out[f"task file {name}"] = _sha(_task_body(t.spec))[:16]
+        out[f"outcome {name}"] = t.outcome.spec_hash
+        out[f"workdir {name}"] = workdir_fingerprint(t.spec.workdir)
+        out[f"model of {name}"] = t.model
+        out[f"max turns of {name}"] = resolve_max_turns(RunOptions(), t.spec, config)
+        for arm in arms:
+            sel = select_playbooks(ws, task_name=t.spec.name, tags=t.spec.tags,
+                                   primary=t.spec.playbook or config.playbooks.default, loader=arm.loader,
+                                   workspace_default=config.playbooks.default)
+            for p in sel.placed:
+                placed.setdefault(p.name, []).append([t.index, arm.name, p.text, p.description])
+    out.update({f"playbook {n}": _sha(parts)[:16] for n, parts in sorted(placed.items())})
+    for dotted in AGENT_CONFIG:
+        value: Any = config
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        out[f"config {dotted}"] = value
+    return out
+
+
+def changed_conditions(before: dict[str, Any], now: dict[str, Any], most: int = 5) -> str:
+    """The names of the conditions that differ (`playbook extra, workdir contract-review`), "" if none."""
+    names = [k for k in dict.fromkeys([*before, *now]) if before.get(k) != now.get(k)]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _load_task(ws: Workspace, config: Config, path: Path, index: int) -> PilotTask:
@@ -185,10 +269,11 @@ def build_plan(ws: Workspace, config: Config, task_files: list[Path], dream_id: 
             raise UsageError(f"task {t.label} does not get playbook {playbook!r}, where dream {dream_id} proposes "
                              f"its entries (the task places: {', '.join(p.name for p in sel.placed) or 'none'}); "
                              "pilot it on tasks that use that playbook")
-    texts = [render_playbook_for_prompt(a.trial.playbook)[0] if a.trial else "" for a in arms]
-    key = _sha(dream_id, ids, per_entry, [t.key for t in tasks], [t.model for t in tasks], texts)[:16]
+    identity = _sha(dream_id, ids, per_entry, [[t.label, str(t.spec.file)] for t in tasks])[:16]
+    conditions = plan_conditions(ws, config, tasks, arms)
     return PilotPlan(dream_id=dream_id, playbook=playbook, entry_ids=ids, tasks=tasks, arms=arms, trials=trials,
-                     per_entry=per_entry, plan_key=key)
+                     per_entry=per_entry, plan_key=_sha(identity, conditions)[:16], identity=identity,
+                     conditions=conditions)
 
 
 # --- the cost estimate ---------------------------------------------------------------------------
@@ -211,25 +296,33 @@ class Estimate:
 
 
 def estimate_cost(ws: Workspace, plan: PilotPlan, remaining: list[TrialRef]) -> Estimate:
-    """Median cost of the task's recent runs (sessions with that task name), else a rough guess from
-    the model's price; times the trials still to run."""
+    """Median cost of the task's recent runs (sessions with that task name, each with what its
+    sub-agents spent), else a rough guess from the model's price; times the trials still to run."""
     from statistics import median
 
     from dreamcli.models import price_for
+    from dreamcli.numbers import finite
     from dreamcli.sessions.paths import iter_session_files
     from dreamcli.sessions.summary import summarize
 
     names = {t.spec.name: t for t in plan.tasks}
     seen: dict[str, list[float]] = {t.key: [] for t in plan.tasks}
+    children: dict[str, float] = {}  # lead session id -> what its sub-agents spent
     for n, path in enumerate(iter_session_files(ws, newest_first=True)):
         if n >= HISTORY_SCAN or all(len(v) >= HISTORY_MATCHES for v in seen.values()):
             break
         s = summarize(path)
-        if s is None or s.parent_session_id or s.cost_usd is None or s.task not in names:
+        cost = finite(s.cost_usd) if s is not None else None  # a hand-edited log may hold "3x" or 1e400
+        if s is None or cost is None:
+            continue
+        if s.parent_session_id:  # a sub-agent starts after its lead: newest first, it is met before the lead
+            children[s.parent_session_id] = children.get(s.parent_session_id, 0.0) + cost
+            continue
+        if s.task not in names:
             continue
         bucket = seen[names[s.task].key]
         if len(bucket) < HISTORY_MATCHES:
-            bucket.append(s.cost_usd)
+            bucket.append(cost + children.pop(s.session_id, 0.0))
     per: dict[str, float] = {}
     basis: dict[str, str] = {}
     for t in plan.tasks:

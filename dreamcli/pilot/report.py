@@ -10,7 +10,7 @@ from typing import Any
 from dreamcli.numbers import finite
 from dreamcli.pilot.plan import BASELINE, CANDIDATE, WITHOUT, PilotPlan
 from dreamcli.pilot.stats import Lift, lift_of, mean, verdict, wilson
-from dreamcli.playbooks.lift import no_pairs_why
+from dreamcli.playbooks.lift import measured_record, no_pairs_why
 
 RESULT_VERSION = 1
 _USAGE = (("cost_usd", "cost_usd"), ("tokens", "tokens"), ("turns", "turns"), ("wall_s", "wall_s"))
@@ -60,6 +60,13 @@ def lift_json(lift: Lift, no_pairs: str | None = None) -> dict[str, Any]:
     return {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value, no_pairs=no_pairs)}
 
 
+def _measured(plan: PilotPlan) -> dict[str, Any] | None:
+    """What the lift was measured on (`measured_record`): the candidate's text of each piloted entry and
+    the playbook's other entries. Approval counts the lift only while they are what it would apply."""
+    trial = plan.arm(CANDIDATE).trial
+    return None if trial is None else measured_record(trial.playbook, plan.entry_ids, trial.base_version)
+
+
 def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id: str, status: str, ts: str,
                  this_run_usd: float = 0.0, estimate_usd: float | None = None,
                  max_cost: float | None = None, stop_reason: str | None = None) -> dict[str, Any]:
@@ -91,6 +98,7 @@ def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id
         "unscored_reasons": dict(sorted(Counter(str(r.get("unscored_reason") or "grader or model error")
                                                 for r in recs if r.get("scored") is not True).items())),
         "per_entry": {},
+        "measured": _measured(plan),
     }
     why = no_pairs_why(result)  # read only when no pair was scored: the verdict says why
     result["lift"] = lift_json(lift, why)

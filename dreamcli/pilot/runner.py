@@ -9,11 +9,13 @@ Every trial runs `run_agent` with the arm's playbooks (the baseline: the live on
 proposal's playbook with the chosen entries applied in memory), the same model and settings in every
 arm, and the outcome's revision loop exactly as `dreamcli run` does. Its session.start carries
 `pilot: {id, arm, trial, task, dream_id}`. The workdir copy (and a private copy of the memory store,
-so trials never see each other's notes) is removed when the trial ends; nothing live is written
+so trials never see each other's notes) is removed when the trial ends; both carry this process's pid,
+so after a kill -9 the next command's sweep removes them (dreamcli.recovery). Nothing live is written
 except the session log and the grade, as for any run.
 
-A finished trial is appended to the journal at once. `--max-cost` stops starting trials once the
-spend (agent and grader) reaches it; the trials running then finish. Ctrl-C stops every trial (their
+A finished trial is appended to the journal at once; its cost, tokens and turns are its lead's and its
+sub-agents' together (the grader's cost is in its cost too). `--max-cost` stops starting trials once
+that spend reaches it; the trials running then finish. Ctrl-C stops every trial (their
 logs end `interrupted`, they are not recorded) and raises `Interrupted` carrying `.records`; a
 re-run of the same command resumes with the trials not yet recorded.
 """
@@ -21,8 +23,8 @@ re-run of the same command resumes with the trials not yet recorded.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,13 +38,17 @@ from dreamcli.agent.results import RunResult
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted
 from dreamcli.orchestration.batch import LEAD_GRACE_S
+from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.supervisor import Job, Monitor, SupervisedWriter, Supervisor
+from dreamcli.orchestration.tally import SubagentTally, tokens_of
 from dreamcli.outcomes.grading import GradeResult
 from dreamcli.outcomes.revision import RevisionLoop
 from dreamcli.pilot.plan import PilotPlan, TrialRef
 from dreamcli.pilot.store import TrialJournal
+from dreamcli.sessions.totals import Totals
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.live import private_tempdir
 
 
 class PilotProgress:
@@ -82,8 +88,9 @@ class _Loop(RevisionLoop):
 
 def _fresh_workdir(ref: TrialRef) -> Path:
     """An empty private directory, filled with a copy of the task's workdir. Its name says nothing
-    about the arm: the agent sees the same kind of path in every arm."""
-    root = Path(tempfile.mkdtemp(prefix="dreamcli-pilot-"))
+    about the arm: the agent sees the same kind of path in every arm. It carries this process's pid
+    (`dreamcli-pilot-<pid>-<random>/work`), so the sweep removes it once a kill -9 left it behind."""
+    root = private_tempdir("pilot")
     work = root / "work"
     src = ref.task.spec.workdir
     if src is not None:
@@ -94,8 +101,10 @@ def _fresh_workdir(ref: TrialRef) -> Path:
 
 
 def _memory_copy(ws: Workspace, token: str) -> str:
-    """A private memory store for one trial, a copy of the default store (removed afterwards)."""
-    name = f".pilot-{token}"
+    """A private memory store for one trial, a copy of the default store (removed afterwards). Named as
+    a temp folder with this process's pid (`.tmp-pilot-<session>-<pid>`), so the sweep removes it once a
+    kill -9 left it behind (docs/reliability.md)."""
+    name = f".tmp-pilot-{token}-{os.getpid()}"
     src, dst = ws.memory_store("default"), ws.memory_store(name)
     if src.is_dir():
         shutil.copytree(src, dst, symlinks=True)
@@ -103,16 +112,20 @@ def _memory_copy(ws: Workspace, token: str) -> str:
 
 
 def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | None, loop: _Loop,
-            wall_s: float, error: str | None, exit_code: int) -> dict[str, Any]:
+            wall_s: float, error: str | None, exit_code: int, subagents: SubagentTally) -> dict[str, Any]:
+    """The journal line of a finished trial: cost, tokens and turns are the lead's and its sub-agents'
+    together (`subagents`: what the trial's Monitor tallied of every child the lead started; the
+    grader's cost is added to `cost_usd` too)."""
     outcome = (result.end_fields.get("outcome") if result is not None else None) or {}
     totals = result.totals if result is not None else None
     infra = loop.grader_error or exit_code in (EXIT_INFRA, EXIT_CREDENTIALS) or (result is None)
     why = None if not infra else ("grader error" if loop.grader_error else "credentials error"
                                   if exit_code == EXIT_CREDENTIALS else "model error" if exit_code == EXIT_INFRA
                                   else "run error")
-    agent_cost = totals.cost_usd if totals is not None else 0.0
-    tokens = (totals.input_tokens + totals.output_tokens + totals.cache_read_tokens + totals.cache_write_tokens
-              if totals is not None else 0)
+    n_kids, kids = subagents.count, subagents.totals
+    lead = totals if totals is not None else Totals()
+    agent_cost = lead.cost_usd + kids.cost_usd
+    tokens = tokens_of(lead) + tokens_of(kids)
     return {
         "pilot_id": pilot_id, "plan": plan.plan_key, "dream_id": plan.dream_id, "task_key": ref.task.key,
         "task": ref.task.label, "arm": ref.arm.name, "index": ref.index,
@@ -123,7 +136,8 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
         "score": outcome.get("score"), "iterations": outcome.get("iterations"),
         "cost_usd": round(agent_cost + loop.grade_cost, 6), "agent_cost_usd": round(agent_cost, 6),
         "grader_cost_usd": round(loop.grade_cost, 6), "tokens": tokens, "grader_tokens": loop.grade_tokens,
-        "turns": totals.turns if totals is not None else 0, "wall_s": round(wall_s, 3), "ts": now_rfc3339(),
+        "turns": lead.turns + kids.turns, "subagents": n_kids, "subagent_cost_usd": round(kids.cost_usd, 6),
+        "wall_s": round(wall_s, 3), "ts": now_rfc3339(),
     }
 
 
@@ -138,6 +152,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         from dreamcli.modelclient import make_client
 
         client = make_client(max_retries=config.limits.model_retries, timeout=config.limits.request_timeout_s)
+    client = shared(client, max(config.limits.concurrency, parallel))  # one limit for trials and their sub-agents
     view = progress or PilotProgress()
     redactor = run_redactor(config)  # the credentials' literal values too, as `dreamcli run` redacts
     run = PilotRun(spent_usd=spent_before)
@@ -155,7 +170,8 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
                 run.skipped += 1
             return None
         writer = SupervisedWriter(ws, redactor=redactor)
-        job.writer, job.monitor = writer, Monitor(RunCallbacks())
+        monitor = Monitor(RunCallbacks())  # also tallies what the trial's sub-agents spend
+        job.writer, job.monitor = writer, monitor
         loop = _Loop(ws, config, ref.task.outcome)
         workdir = _fresh_workdir(ref)
         tools = ref.task.spec.tools
@@ -171,8 +187,9 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         result: RunResult | None = None
         error, exit_code = None, 0
         try:
-            result = run_agent(ws, config, ref.task.spec, options, callbacks=job.monitor, writer=writer,
-                               client=client, cancel=sup.cancel, on_end_turn=loop.on_end_turn,
+            result = run_agent(ws, config, ref.task.spec, options, callbacks=monitor, writer=writer,
+                               client=for_session(client, sup.cancel), cancel=sup.cancel,
+                               on_end_turn=loop.on_end_turn,
                                before_end=loop.before_end)
             exit_code = result.exit_code
         except Interrupted as e:
@@ -189,7 +206,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         if exit_code == EXIT_INTERRUPTED or (result is not None and result.status == "interrupted") or writer.sealed_as:
             return None  # not finished: a re-run does it again
         rec = _record(plan, pilot_id, ref, result, loop, time.perf_counter() - t0, error or
-                      (result.error if result is not None else None), exit_code)
+                      (result.error if result is not None else None), exit_code, monitor.subagents)
         if rec["scored"]:
             journal.append(rec)
         with lock:

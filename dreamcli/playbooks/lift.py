@@ -3,48 +3,170 @@
 `dreamcli pilot` (dreamcli.pilot) appends one record per run to `dreams/<id>/pilot.json`:
 
     {"v": 1, "dream_id": "...", "runs": [{"pilot_id": ..., "entries": [...], "lift": {...},
-                                          "per_entry": {"pb-...": {"lift": {...}}}, ...}]}
+                                          "per_entry": {"pb-...": {"lift": {...}}},
+                                          "measured": {"entries": {...}, "others": {...}, ...}, ...}]}
 
 The file is read by dreamcli.playbooks.pilot_file (the one reader); this module gives what approval
-needs from it: `last_lifts(dream_dir)`, per entry id, the lift of the last run that piloted it -- the
-entry's own leave-one-out lift when that run was `--per-entry`, else the lift of the entries piloted
-together. An unreadable file, or a lift that is not finite numbers, reads as "no pilot" (never a pass).
+needs from it: `last_lifts(dream_dir, now)`, per entry id, the lift of the last run that piloted it.
+An unreadable file, or a lift that is not finite numbers, reads as "no pilot" (never a pass).
+
+The lift that counts for an entry is that of the entries piloted together, `--per-entry` runs too.
+Leave-one-out (the candidate vs the candidate without the entry) says what an entry adds to the
+others, not whether the change helps -- two entries that say one thing each add nothing to the other
+-- so an entry's own leave-one-out lift (`EntryLift.own`) holds it only when it shows the entry hurts.
+
+A lift counts only for what it measured. Each run records that (`measured_record`): the text of every
+entry piloted together and the other entries of the proposal's playbook. Given `now`
+(`current_state`: the entries as approve would apply them, and the live playbook), a run that measured
+another text of one of its entries, or another version of the playbook's other entries (those this
+dream does not change), is `stale`: the entry reads as not piloted, and says why. A run recorded
+before pilots kept this counts only while none of its entries has been edited (their text is then the
+proposal's, the only one a pilot could have measured); its playbook cannot be checked.
 
 A lift over no scored pair (every trial unscored, or `--max-cost` stopped the run before a trial ended
 in both arms; its interval is the uninformative -1..+1) measured nothing: it never passes the gate, and
 it never hides what an earlier run did measure -- the last run that scored at least one pair counts,
 and a run that scored none counts only while no run has (`lift_problem` then says why nothing was
-scored: `no_pairs_why`).
+scored: `no_pairs_why`). A stale run, likewise, counts only while no run matches.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dreamcli.audit import content_hash
+from dreamcli.playbooks.model import normalize_text
 from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION, parse_lift, read_runs
 
-__all__ = ["PILOT_FILE", "PILOT_SCHEMA_VERSION", "EntryLift", "last_lifts", "lift_problem", "no_pairs_why"]
+if TYPE_CHECKING:
+    from dreamcli.playbooks.model import Entry, Playbook
+    from dreamcli.playbooks.proposals import Dream
+
+__all__ = ["PILOT_FILE", "PILOT_SCHEMA_VERSION", "EntryLift", "Now", "OwnLift", "current_state", "last_lifts",
+           "lift_problem", "measured_record", "no_pairs_why", "text_hash"]
+
+ALPHA = 0.05  # the pilot's significance level (dreamcli.pilot.stats.effect)
+
+
+@dataclass(frozen=True)
+class OwnLift:
+    """An entry's leave-one-out lift in a `--per-entry` run: the candidate vs the candidate without it."""
+
+    delta: float
+    ci95: tuple[float, float]
+    p_value: float | None
+    pairs: int
+
+    @property
+    def hurts(self) -> bool:
+        """The others did significantly better without the entry: the interval is below 0 and the exact
+        test gives p < 0.05 (the pilot table's `hurts`, dreamcli.pilot.stats.effect)."""
+        return self.pairs > 0 and self.ci95[1] < 0 and self.p_value is not None and self.p_value < ALPHA
+
+    def to_json(self) -> dict[str, Any]:
+        return {"delta": self.delta, "ci95": list(self.ci95), "p_value": self.p_value, "pairs": self.pairs}
 
 
 @dataclass(frozen=True)
 class EntryLift:
     entry_id: str
     pilot_id: str
-    delta: float
+    delta: float  # the lift of the entries piloted together (alone: the entry's own)
     ci95: tuple[float, float]
     p_value: float | None
     pairs: int
-    together_with: int  # how many entries were piloted with it (1: alone or leave-one-out)
-    leave_one_out: bool
+    together_with: int  # how many entries were piloted together (1: alone)
     ts: str | None = None
     no_pairs: str | None = None  # pairs == 0: why the run scored none ("6 trials unscored: model errors")
+    own: OwnLift | None = None  # its leave-one-out lift (a --per-entry run whose arm scored pairs)
+    stale: str | None = None  # why the run does not count for the entry as it stands ("measured an earlier text")
+
+    @property
+    def leave_one_out(self) -> bool:
+        return self.own is not None
 
     def to_json(self) -> dict[str, Any]:
         return {"pilot_id": self.pilot_id, "delta": self.delta, "ci95": list(self.ci95), "p_value": self.p_value,
-                "pairs": self.pairs, "together_with": self.together_with, "leave_one_out": self.leave_one_out,
-                "ts": self.ts, "no_pairs": self.no_pairs}
+                "pairs": self.pairs, "together_with": self.together_with, "ts": self.ts, "no_pairs": self.no_pairs,
+                "leave_one_out_lift": self.own.to_json() if self.own is not None else None, "stale": self.stale}
+
+
+# --- what a run measured, and whether that is the entry as it stands ---------------------------
+
+def text_hash(text: str | None) -> str | None:
+    """The hash a pilot records of an entry's text, as applied (normalised); None: no text (a retire)."""
+    return None if text is None else content_hash(normalize_text(text))
+
+
+def _entry_key(entry: Entry) -> str:
+    """A short hash of an entry's section and text: what of it reaches the prompt."""
+    return hashlib.sha256(f"{entry.section or ''}\n{entry.text}".encode()).hexdigest()[:16]
+
+
+def measured_record(candidate: Playbook, entry_ids: Iterable[str], base_version: int) -> dict[str, Any]:
+    """What a pilot run measured (its result's `measured`): the candidate playbook's piloted entries
+    (id -> `text_hash`; None when the candidate has no such entry: retired) and its other entries
+    (id -> a short hash of section and text), built on live version `base_version`."""
+    ids = list(dict.fromkeys(entry_ids))
+    placed = {e.id: e for e in candidate.entries()}
+    return {"playbook": candidate.name, "base_version": base_version,
+            "entries": {i: text_hash(placed[i].text) if i in placed else None for i in ids},
+            "others": {i: _entry_key(e) for i, e in placed.items() if i not in ids}}
+
+
+@dataclass(frozen=True)
+class Now:
+    """A dream's entries and its playbook as they stand, to match runs against (`current_state`)."""
+
+    playbook: str
+    texts: dict[str, str | None]  # the dream's playbook entries: id -> text_hash of what approve would apply
+    edited: frozenset[str]  # those a reviewer edited
+    changed: frozenset[str]  # ids whose text the dream changes: its entries and the entries they merge
+    others: dict[str, str]  # the live playbook's other entries: id -> short hash
+
+
+def current_state(dream: Dream, live: Iterable[Entry], edits: dict[str, str] | None = None) -> Now:
+    """`Now` for `dream`, with `live` the entries of the live playbook (none when it does not exist) and
+    `edits` the texts an approval is about to apply instead of the dream's (`approve --edit-text`)."""
+    edits = edits or {}
+    ops = [o for o in dream.proposal.operations if o.target == "playbook" and o.op != "counts"]
+    changed = frozenset({o.entry_id for o in ops} | {m for o in ops for m in o.merged_ids})
+    texts = {o.entry_id: None if o.op == "retire" else text_hash(edits.get(o.entry_id, dream.text_for(o)))
+             for o in ops}
+    edited = {o.entry_id for o in ops if o.entry_id in edits or dream.decision(o.entry_id).edited_text is not None}
+    return Now(playbook=dream.proposal.playbook, texts=texts, edited=frozenset(edited), changed=changed,
+               others={e.id: _entry_key(e) for e in live if e.id not in changed})
+
+
+def _stale(run: dict[str, Any], entry: str, entries: list[str], now: Now) -> str | None:
+    """Why `run` (which piloted `entries` together) does not count for `entry` as it stands; None: it does."""
+    measured = run.get("measured")
+    if not isinstance(measured, dict):  # recorded before pilots kept what they measured
+        edited = [e for e in entries if e in now.edited]
+        if not edited:
+            return None
+        return f"did not record the text it measured, and {edited[0]} was edited since it was proposed"
+    texts = measured.get("entries")
+    texts = texts if isinstance(texts, dict) else {}
+    other = [e for e in entries if e not in texts or e not in now.texts or texts[e] != now.texts[e]]
+    if entry in other:
+        return "measured an earlier text"
+    if other:
+        return f"measured an earlier text of {other[0]} (piloted together)"
+    then = measured.get("others")
+    if not isinstance(then, dict):
+        return "did not record the playbook it measured on"
+    then = {k: v for k, v in then.items() if k not in now.changed}
+    moved = sorted(k for k in then.keys() | now.others.keys() if then.get(k) != now.others.get(k))
+    if moved:
+        more = f" and {len(moved) - 2} more" if len(moved) > 2 else ""
+        return (f"measured on an earlier version of playbook {now.playbook} "
+                f"({', '.join(moved[:2])}{more} changed since)")
+    return None
 
 
 def _lift(raw: Any) -> tuple[float, tuple[float, float], float | None, int | None] | None:
@@ -85,49 +207,70 @@ def no_pairs_why(run: dict[str, Any]) -> str:
     return "no trial ended scored in both arms"
 
 
+def _rank(lift: EntryLift) -> tuple[bool, bool]:
+    return lift.stale is None, lift.no_pairs is None
+
+
 def _better(new: EntryLift, old: EntryLift | None) -> bool:
-    """A later run replaces the earlier one, unless it scored no pair and the earlier one did."""
-    return old is None or new.no_pairs is None or old.no_pairs is not None
+    """A later run replaces the earlier one, unless the earlier one matches the entry as it stands and
+    the later one does not, or (both matching or both not) it scored no pair and the earlier one did."""
+    return old is None or _rank(new) >= _rank(old)
 
 
-def last_lifts(dream_dir: Path) -> dict[str, EntryLift]:
-    """Entry id -> the lift its last pilot measured (see the module docstring)."""
+def _own(raw: Any) -> OwnLift | None:
+    """A leave-one-out lift that scored pairs (one that scored none, or has no count, says nothing)."""
+    lift = _lift(raw)
+    if lift is None or not lift[3]:
+        return None
+    return OwnLift(delta=lift[0], ci95=lift[1], p_value=lift[2], pairs=lift[3])
+
+
+def last_lifts(dream_dir: Path, now: Now | None = None) -> dict[str, EntryLift]:
+    """Entry id -> the lift that counts for it (see the module docstring). With `now`, a run that does not
+    match the entry as it stands is `stale` (and counts only while no run matches); without it, every run
+    is taken as it is recorded."""
     out: dict[str, EntryLift] = {}
     for run in read_runs(Path(dream_dir) / PILOT_FILE):
         if not isinstance(run, dict):
             continue
         listed = run.get("entries")
-        entries = [e for e in listed if isinstance(e, str)] if isinstance(listed, list) else []
+        entries = list(dict.fromkeys(e for e in listed if isinstance(e, str))) if isinstance(listed, list) else []
         joint = _lift(run.get("lift"))
+        if joint is None:
+            continue
+        delta, ci, p, pairs = joint
         per = run.get("per_entry")
         per = per if isinstance(per, dict) else {}
         for entry in entries:
             item = per.get(entry)
-            own = _lift(item.get("lift")) if isinstance(item, dict) else None
-            if own is not None and own[3] == 0 and joint is not None and (joint[3] or 0) > 0:
-                own = None  # its own arm scored nothing: the entries together were still measured
-            chosen = own or joint
-            if chosen is None:
-                continue
-            delta, ci, p, pairs = chosen
             found = EntryLift(entry_id=entry, pilot_id=str(run.get("pilot_id") or ""), delta=delta, ci95=ci,
-                              p_value=p, pairs=pairs or 0, together_with=1 if own else len(entries),
-                              leave_one_out=own is not None, ts=run["ts"] if isinstance(run.get("ts"), str) else None,
-                              no_pairs=None if pairs else no_pairs_why(run) if pairs == 0 else _NO_COUNT)
+                              p_value=p, pairs=pairs or 0, together_with=len(entries),
+                              ts=run["ts"] if isinstance(run.get("ts"), str) else None,
+                              no_pairs=None if pairs else no_pairs_why(run) if pairs == 0 else _NO_COUNT,
+                              own=_own(item.get("lift")) if isinstance(item, dict) else None,
+                              stale=_stale(run, entry, entries, now) if now is not None else None)
             if _better(found, out.get(entry)):
                 out[entry] = found
     return out
 
 
 def lift_problem(lift: EntryLift | None) -> str | None:
-    """Why `approval.require_lift` refuses an entry (None: the last pilot that scored a pair for it
-    measured a lift whose CI upper bound is above 0)."""
+    """Why `approval.require_lift` refuses an entry (None: the last pilot that scored a pair for it, as
+    it stands, measured a lift whose CI upper bound is above 0, and its own leave-one-out lift, if
+    measured, does not show that it hurts)."""
     if lift is None:
         return "it has never been piloted"
+    if lift.stale is not None:
+        return f"it has not been piloted as it stands: its pilot ({lift.pilot_id}) {lift.stale}"
     if lift.pairs == 0 or lift.no_pairs is not None:
         why = lift.no_pairs or no_pairs_why({})
         return f"its pilot ({lift.pilot_id}) scored no pairs ({why}), so it measured nothing"
     if lift.ci95[1] <= 0:
         return (f"its last pilot ({lift.pilot_id}) measured a lift of {lift.delta:+.2f} with a 95% CI of "
                 f"{lift.ci95[0]:+.2f}..{lift.ci95[1]:+.2f}, whose upper bound is not above 0")
+    own = lift.own
+    if own is not None and own.hurts:
+        p = f", p {own.p_value:.2g}" if own.p_value is not None else ""
+        return (f"its own leave-one-out lift in pilot {lift.pilot_id} is {own.delta:+.2f} (95% CI "
+                f"{own.ci95[0]:+.2f}..{own.ci95[1]:+.2f}{p}): the other entries did better without it")
     return None

@@ -73,6 +73,9 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
     before = {e.id: (e.text, e.section) for e in pb.entries()}
     tokens_now = token_estimate(pb) if live is not None else 0
+    from dreamcli.playbooks.lift import current_state, last_lifts
+
+    lifts = last_lifts(dream.dir, current_state(dream, pb.entries()))  # before the dry run below changes pb
     # a dry run on the parsed copy tells which operations still fit the live playbook
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
@@ -86,9 +89,6 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     fit = {o.entry_id: o for o in dry.outcomes}
     import hashlib
 
-    from dreamcli.playbooks.lift import last_lifts
-
-    lifts = last_lifts(dream.dir)
     items = []
     for op in ops:
         entry = before.get(op.entry_id)

@@ -104,8 +104,11 @@ def _entry_pilot(described: Any, pilot: dict[str, Any] | None, entry_id: str) ->
     per-entry result."""
     if isinstance(described, dict) and (lift := parse_lift(described)) is not None:
         together = described.get("together_with")
-        lift["note"] = ("leave-one-out" if described.get("leave_one_out") else
-                        f"piloted with {together} entries" if isinstance(together, int) and together > 1 else None)
+        own = parse_lift(described.get("leave_one_out_lift"))
+        notes = [f"{described['stale']}; re-run the pilot"] if isinstance(described.get("stale"), str) else []
+        notes += [f"piloted with {together} entries"] if isinstance(together, int) and together > 1 else []
+        notes += [f"leave-one-out {own['delta']:+.3f}"] if own is not None else []
+        lift["note"] = "; ".join(notes) or None
         return lift
     return pilot["entries"].get(entry_id) if pilot else None
 

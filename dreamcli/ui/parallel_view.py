@@ -175,7 +175,8 @@ class ParallelView:
 
 
 def render_batch_summary(runs: list[BatchRun]) -> None:
-    """The summary table on stdout (one row per task) and a counts line on stderr."""
+    """The summary table on stdout (one row per task; its tokens and cost are the run's in all: the lead's
+    and its sub-agents') and a counts line on stderr."""
     from dreamcli.ui.tables import Col, print_table
 
     cols = [Col("#", kind="num", justify="right"), Col("task"), Col("status"), Col("outcome", priority=1),
@@ -188,6 +189,9 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
     for r in runs:
         res = r.result
         t = res.totals if res is not None else None
+        subs = getattr(r, "subagents", None)
+        kids: dict[str, Any] = subs.to_json() if subs is not None else {"input_tokens": 0, "output_tokens": 0,
+                                                                         "cost_usd": 0.0}
         outcome = (r.outcome or {}).get("result") or "-"
         score = (r.outcome or {}).get("score")
         if score is not None:
@@ -195,8 +199,10 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         style = "green" if r.ok else "red"
         rows.append([str(r.index + 1), safe_markup(r.task, one_line=True),
                      f"[{style}]{safe_markup(r.status, one_line=True)}[/]", safe_markup(outcome, one_line=True),
-                     str(t.turns) if t else "-", _tokens(t.input_tokens + t.output_tokens) if t else "-",
-                     f"${t.cost_usd:.4f}" if t else "-", _duration(r.duration_s), r.session_id or "-"])
+                     str(t.turns) if t else "-",
+                     _tokens(t.input_tokens + t.output_tokens + kids["input_tokens"] + kids["output_tokens"])
+                     if t else "-", f"${t.cost_usd + kids['cost_usd']:.4f}" if t else "-", _duration(r.duration_s),
+                     r.session_id or "-"])
     print_table(cols, rows)
     failed = [r for r in runs if not r.ok]
     line = f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {len(runs) - len(failed)} ok, {len(failed)} failed"

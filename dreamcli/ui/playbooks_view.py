@@ -234,7 +234,8 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         why += [("  why: ", "dim"), item["reason"]]
     lines.add(*why)
     if item.get("pilot"):
-        lines.add(*_pilot_segments(item["pilot"]))
+        for segments in _pilot_lines(item["pilot"]):
+            lines.add(*segments)
     for ev in item.get("evidence") or []:
         where = str(ev.get("session_id") or ev.get("path") or "memory store")
         where += f"#{ev['seq']}" if ev.get("seq") is not None else ""
@@ -251,13 +252,29 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
         lines.add(("  conflict: ", "red"), item["conflict"])
 
 
-def _pilot_segments(lift: dict[str, Any]) -> list[tuple[str, str] | str]:
-    """`pilot: lift +0.30 (95% CI -0.10..+0.60, p 0.18, 20 pairs)` coloured by what the CI says."""
-    from dreamcli.ui.pilot_view import effect_word, lift_phrase
+def _pilot_lines(lift: dict[str, Any]) -> list[list[tuple[str, str] | str]]:
+    """`pilot: lift +0.30 (95% CI -0.10..+0.60, p 0.18, 20 pairs; alone) unknown`, coloured by the CI, and
+    for `--per-entry` `leave-one-out: +0.00 (...) dead weight?`; or, measured on other text, `pilot:
+    measured an earlier text; re-run the pilot (it measured: lift ...)`."""
+    from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, signed
+    from dreamcli.ui.pilot_view import ci_text, effect_word, lift_phrase
 
+    if isinstance(lift.get("stale"), str):
+        return [[("  pilot: ", "dim"), (f"{lift['stale']}; re-run the pilot", "yellow"),
+                 (f" (it measured: {lift_phrase(lift)})", "dim")]]
     style = {"helps": "green", "hurts": "red"}.get(effect_word(lift["ci95"], lift.get("p_value"), lift.get("pairs")),
                                                "yellow")
-    return [("  pilot: ", "dim"), (lift_phrase(lift), style)]
+    out: list[list[tuple[str, str] | str]] = [[("  pilot: ", "dim"), (lift_phrase(lift), style)]]
+    own = lift.get("leave_one_out_lift")
+    if isinstance(own, dict):
+        p = own.get("p_value")
+        word = effect_word(own["ci95"], p, own.get("pairs"))
+        said, colour = {HELPS: ("carries lift", "green"), HURTS: ("hurts", "red"),
+                        NO_LIFT: ("dead weight?", "dim")}.get(word, ("unknown", "yellow"))
+        numbers = ", ".join([f"95% CI {ci_text(own['ci95'])}", *([f"p {p:.2g}"] if p is not None else []),
+                             f"{own.get('pairs', 0)} pairs"])
+        out.append([("  leave-one-out: ", "dim"), (f"{signed(float(own['delta']))} ({numbers}) {said}", colour)])
+    return out
 
 
 def render_review(result: dict[str, Any]) -> None:

@@ -1,19 +1,30 @@
 """Live output of `dreamcli run` on stderr: the model's text as it streams, one compact line per
-tool call (name, key argument, ok/error, duration), retries and a final summary. `--quiet` shows
-nothing but errors. The approval prompt (TTY only) lives here too."""
+tool call (name, key argument, ok/error, duration), retries and a final summary (with what the
+sub-agents spent, when there were any). `--quiet` shows nothing but errors. The approval prompt
+(TTY only) lives here too.
+
+Everything shown that the model or a tool wrote (streamed text, tool arguments, sub-agent briefs
+and errors in notices, the command of an approval prompt) goes through the run's redactor first, as
+the session log does. Streamed text is shown a whole line at a time (a secret split between two
+streamed pieces is whole by then) and a private-key block only once it ended (or the reply did).
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
+from dreamcli.orchestration.tally import SubagentTally, tokens_of
 from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
     from dreamcli.agent.tools.base import ToolResult
+    from dreamcli.agent.usage import Totals
+    from dreamcli.redaction import Redactor
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow"}
 
@@ -32,16 +43,37 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _tokens(n: int) -> str:
+    if n >= 10_000_000:
+        return f"{n / 1_000_000:.1f}M"
     return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
+
+
+_KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
+_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def split_streamed(pending: str) -> tuple[str, str]:
+    """(what of the streamed text may be shown now, what to hold back): whole lines only, and nothing
+    from a private-key block that has not ended yet (its body lines match no rule on their own)."""
+    cut = pending.rfind("\n") + 1
+    begins = list(_KEY_BEGIN.finditer(pending))
+    if begins and not _KEY_END.search(pending, begins[-1].end()):
+        cut = min(cut, begins[-1].start())
+    return pending[:cut], pending[cut:]
 
 
 class RunView(RunCallbacks):
     """Renders a run on stderr. Thread-safe (one lock around every write)."""
 
-    def __init__(self, *, quiet: bool = False, wait_after_s: float | None = None) -> None:
+    def __init__(self, *, quiet: bool = False, wait_after_s: float | None = None,
+                 redactor: Redactor | None = None) -> None:
+        from dreamcli.redaction import default_redactor
         from dreamcli.ui.waiting import Waiting
 
         self.quiet = quiet
+        self.redactor = redactor or default_redactor()  # the run's (`run_redactor(config)`) from the CLI
+        self.subagents = SubagentTally()  # what the lead's sub-agents spent (on_subagent_totals)
+        self._pending = ""  # streamed text not shown yet (split_streamed)
         self.threshold: float | None = None  # the outcome's pass threshold, to print a failing score truly
         self.color = _color_allowed(sys.stderr)
         self.streamed = False  # whether model text was shown live
@@ -67,12 +99,27 @@ class RunView(RunCallbacks):
     def _line(self, markup: str, plain: str) -> None:
         self.waiting.disarm()
         with self._lock:
+            self._flush_text()
             self._end_text_line()
             if self.color:
                 err().print(markup, markup=True, highlight=False, soft_wrap=True)
             else:
                 sys.stderr.write(neutralise_controls(plain) + "\n")
                 sys.stderr.flush()
+
+    def _clean(self, text: str) -> str:
+        """Text from the model or a tool, as it may be shown: redacted."""
+        return self.redactor.redact_text(text) if text else text
+
+    def _show_text(self, text: str) -> None:  # with the lock held
+        if text:
+            sys.stderr.write(neutralise_controls(self._clean(text)))  # the model's text: no terminal sequence acts
+            sys.stderr.flush()
+            self._mid_line = not text.endswith("\n")
+
+    def _flush_text(self) -> None:  # with the lock held: the reply ended, show what was held back
+        pending, self._pending = self._pending, ""
+        self._show_text(pending)
 
     def _end_text_line(self) -> None:
         if self._mid_line:
@@ -86,7 +133,7 @@ class RunView(RunCallbacks):
 
     # --- callbacks --------------------------------------------------------------------------
     def on_start(self, info: StartInfo) -> None:
-        for w in info.warnings:
+        for w in map(self._clean, info.warnings):
             self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}")
         if self.quiet:
             return
@@ -108,15 +155,21 @@ class RunView(RunCallbacks):
             return
         self.waiting.disarm()
         with self._lock:
-            sys.stderr.write(neutralise_controls(text))  # the model's text: no terminal sequence acts
-            sys.stderr.flush()
-            self._mid_line = not text.endswith("\n")
+            shown, self._pending = split_streamed(self._pending + text)
+            self._show_text(shown)
             self.streamed = True
+
+    def on_message(self, turn: int, stop_reason: str | None, usage: dict[str, Any], cost_usd: float) -> None:
+        with self._lock:
+            self._flush_text()
+
+    def on_subagent_totals(self, totals: Totals) -> None:
+        self.subagents.add(totals)
 
     def on_tool_end(self, name: str, key_argument: str, result: ToolResult, duration_ms: float) -> None:
         if self.quiet:
             return
-        arg = _short(key_argument)
+        arg = _short(self._clean(key_argument))
         took = _duration(duration_ms)
         if result.is_error:
             detail = result.error_kind or "error"
@@ -131,11 +184,12 @@ class RunView(RunCallbacks):
         self._model_call()  # the result goes back to the model next
 
     def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:
-        msg = f"response broke off ({reason}); retry {attempt} in {delay_s:.1f}s"
+        msg = f"response broke off ({self._clean(reason)}); retry {attempt} in {delay_s:.1f}s"
         self._line(f"[yellow]↻ {self._esc(msg)}[/]", f"retry: {msg}")
 
     def on_notice(self, message: str) -> None:
         if not self.quiet:
+            message = self._clean(message)  # a sub-agent's brief or error, a tool's words
             self._line(f"[dim]· {self._esc(message)}[/]", f"- {message}")
 
     def on_thinking(self, text: str) -> None:
@@ -147,14 +201,15 @@ class RunView(RunCallbacks):
     def on_end(self, result: RunResult) -> None:
         self.waiting.close()
         with self._lock:
+            self._flush_text()
             self._end_text_line()
         if self.quiet:
             return
         t = result.totals
         tools = _count(t.tool_calls, "tool call") + (f" ({_count(t.tool_errors, 'error')})" if t.tool_errors else "")
-        tokens = _tokens(t.input_tokens + t.output_tokens + t.cache_read_tokens + t.cache_write_tokens)
-        summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {tokens} tokens · ${t.cost_usd:.4f} · "
-                   f"{_duration(t.duration_ms)} · session {result.session_id}")
+        summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {_tokens(tokens_of(t))} tokens · "
+                   f"${t.cost_usd:.4f}{self._subagents_part(t)} · {_duration(t.duration_ms)} · "
+                   f"session {result.session_id}")
         outcome = (result.end_fields or {}).get("outcome")
         if isinstance(outcome, dict) and outcome.get("result"):
             bits = []
@@ -173,6 +228,15 @@ class RunView(RunCallbacks):
         style = _STATUS_STYLE.get(result.status, "")
         self._line(f"[{style}]■[/] {self._esc(summary)}" if style else self._esc(summary), summary)
 
+    def _subagents_part(self, lead: Totals) -> str:
+        """` · N sub-agents: T tokens, $C · in all T tokens, $C` (nothing when none started)."""
+        subs = self.subagents.to_json()
+        if not subs["count"]:
+            return ""
+        total_cost = lead.cost_usd + subs["cost_usd"]
+        return (f" · {_count(subs['count'], 'sub-agent')}: {_tokens(subs['tokens'])} tokens, ${subs['cost_usd']:.4f}"
+                f" · in all {_tokens(tokens_of(lead) + subs['tokens'])} tokens, ${total_cost:.4f}")
+
     # --- approvals ----------------------------------------------------------------------------
     def ask_approval(self, kind: str, detail: str) -> bool | str:
         """Ask on the terminal whether a command or write may run (only called on a TTY): y, n (the
@@ -182,10 +246,12 @@ class RunView(RunCallbacks):
 
         self.waiting.disarm()
         what = "Run command" if kind == "command" else "Write file"
-        scope = neutralise_controls(always_pattern(kind, detail), one_line=True)  # shown only
+        scope = neutralise_controls(self._clean(always_pattern(kind, detail)), one_line=True)  # shown only
         with self._lock:
+            self._flush_text()
             self._end_text_line()
-            sys.stderr.write(f"{what}: {neutralise_controls(detail)}\n  allow? [y]es, [N]o, [a]lways '{scope}' this "
+            shown = neutralise_controls(self._clean(detail))
+            sys.stderr.write(f"{what}: {shown}\n  allow? [y]es, [N]o, [a]lways '{scope}' this "
                              f"session, [w] '{scope}' in this workspace: ")
             sys.stderr.flush()
             try:

@@ -9,6 +9,10 @@ then removes the file (a sweep that is itself killed is done again). A full swee
 more than an hour old, which covers writers that never registered: library callers and older
 versions. The time of the last full sweep is the mtime of the directory `state/live/.swept/`: a
 command leaves no file behind that it did not leave before.
+
+A process's private folders outside the workspace (a pilot trial's copy of the task's workdir) are made
+by `private_tempdir` in the system's temp directory, named `dreamcli-<kind>-<pid>-<random>`, and
+removed by `sweep_tempdirs` (part of the full sweep) once that pid no longer runs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dreamcli.workspace.sweep import OLD_S, pid_alive
 
 SWEEP_EVERY_S = OLD_S
 STAMP = ".swept"
+TEMP_KINDS = ("pilot",)  # the kinds of private_tempdir folders, each swept once its process is gone
+TEMPDIR_PATTERN = r"^dreamcli-([a-z]+)-(?:(\d+)-)?[a-z0-9_]+$"  # no pid: made by an older dreamcli
 _held: dict[Path, int] = {}  # this process's markers -> how many opens hold each
 
 
@@ -94,3 +100,49 @@ def register(ws: Workspace) -> Callable[[], None]:
             path.unlink()
 
     return release
+
+
+def private_tempdir(kind: str) -> Path:
+    """A new private folder (0700) in the system's temp directory, `dreamcli-<kind>-<pid>-<random>`:
+    one that a killed process leaves behind is removed by the next full sweep (`sweep_tempdirs`)."""
+    import tempfile  # here: every command imports this module, few make a folder
+
+    return Path(tempfile.mkdtemp(prefix=f"dreamcli-{kind}-{os.getpid()}-"))
+
+
+def sweep_tempdirs(root: Path | None = None, kinds: tuple[str, ...] = TEMP_KINDS) -> list[Path]:
+    """Remove the `private_tempdir` folders of processes that no longer run (one without a pid in its
+    name, made by an older dreamcli, once it is an hour old). Only this user's own folders are looked at;
+    a live process's folder, or one named with this process's pid, is never touched."""
+    import re
+    import shutil
+    import tempfile
+
+    pattern = re.compile(TEMPDIR_PATTERN)
+    root = Path(tempfile.gettempdir()) if root is None else root
+    removed: list[Path] = []
+    try:
+        with os.scandir(root) as it:
+            entries = [e for e in it if e.name.startswith("dreamcli-")]
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if m is None or m.group(1) not in kinds:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        mine = not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+        if not mine or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid = m.group(2)
+        if pid is not None:
+            dead = int(pid) != os.getpid() and not pid_alive(int(pid))
+        else:
+            dead = time.time() - st.st_mtime > OLD_S
+        if dead:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
