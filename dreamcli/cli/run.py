@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json, signals_exit
 from dreamcli.errors import DreamError, Interrupted, UsageError
+
+if TYPE_CHECKING:
+    from dreamcli.redaction import Redactor
 
 HELP = "Run an agent on a task in a working directory, with tools, memory and playbooks."
 EPILOG = """Examples:
@@ -142,18 +146,26 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         except Interrupted as e:
             partial = getattr(e, "result", None)
             if as_json and partial is not None:
-                print_json({**partial.to_json(), **spend_json(partial.totals, view.subagents)})
+                print_json(_redacted_answer({**partial.to_json(), **spend_json(partial.totals, view.subagents)},
+                                            redactor))
             raise
         if as_json:
-            data = {**result.to_json(), **spend_json(result.totals, view.subagents)}  # + what sub-agents spent
+            data = _redacted_answer({**result.to_json(), **spend_json(result.totals, view.subagents)}, redactor)
             # the process exit code: a completed run whose outcome was not met still exits non-zero
             data["exit_code"] = result.exit_code or (loop.exit_code if loop is not None else 0)
             print_json(data)
         elif not (view.streamed and sys.stdout.isatty() and sys.stderr.isatty()):
-            print_final(result.final_text)  # on a terminal it was already shown live
+            print_final(redactor.redact_text(result.final_text))  # on a terminal it was already shown live
         if result.exit_code:
             why = redactor.redact_text(result.error or "failed")  # may quote the model (a refusal)
             raise DreamError(f"run {result.status}: {why} (session {result.session_id})",
                              exit_code=result.exit_code)
         if loop is not None and loop.exit_code:
             raise DreamError(failure_message(loop, result.session_id), exit_code=loop.exit_code)
+
+
+def _redacted_answer(data: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """`run --json`'s document with the model's answer redacted, as the log and stderr show it."""
+    if isinstance(data.get("final_text"), str):
+        data["final_text"] = redactor.redact_text(data["final_text"])
+    return data

@@ -125,3 +125,15 @@ def test_the_error_line_of_a_refusal_is_redacted(fake_anthropic: FakeAnthropic, 
     assert r.exit_code == 1, r.output
     assert not leaked(r.stderr), r.stderr
     assert "error: run error: the model refused: I will not print [REDACTED:github] here." in r.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_answer_on_stdout_is_redacted(fake_anthropic: FakeAnthropic, ws: Workspace, tmp_path: Path,
+                                          as_json: bool) -> None:
+    """stdout is often a CI log or a file: the answer is shown as the log keeps it, redacted."""
+    fake_anthropic.expect(text_reply(f"The deploy token is {GITHUB}; rotate it."))
+    r = CliRunner().invoke(app, ["--home", str(ws.root), "run", "-p", "find the token", "-C", str(tmp_path),
+                                 *(["--json"] if as_json else [])])
+    assert r.exit_code == 0, r.output
+    assert not leaked(r.stdout) and not leaked(r.stderr), r.stdout
+    assert "The deploy token is [REDACTED:github]; rotate it." in r.stdout
