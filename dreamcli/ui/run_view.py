@@ -184,6 +184,8 @@ class RunView(RunCallbacks):
         self._model_call()  # the result goes back to the model next
 
     def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:
+        with self._lock:  # the reply streams again: a held-back part line (perhaps half a secret, which no
+            self._pending = ""  # rule knows as such) is dropped, never shown
         msg = f"response broke off ({self._clean(reason)}); retry {attempt} in {delay_s:.1f}s"
         self._line(f"[yellow]↻ {self._esc(msg)}[/]", f"retry: {msg}")
 

@@ -70,6 +70,19 @@ def test_a_secret_split_between_streamed_pieces_is_redacted(capsys: pytest.Captu
     assert err == "The token is [REDACTED:github] and the key [REDACTED:aws_access_key].\nDone"
 
 
+def test_a_part_line_held_when_the_stream_breaks_is_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    """A reply that breaks off mid-line is streamed again: the part held back (here half a token, which
+    no rule recognises) is never shown, and the retried reply is shown redacted."""
+    view = RunView()
+    view.on_text("Checked.\nThe token is " + GITHUB[:22])
+    view.on_retry(1, "overloaded_error", 0.5)
+    view.on_text(f"The token is {GITHUB}.\n")
+    view.on_message(1, "end_turn", {}, 0.0)
+    err = capsys.readouterr().err
+    assert GITHUB[:22] not in err, err
+    assert err.startswith("Checked.\n") and "The token is [REDACTED:github].\n" in err and "retry 1" in err
+
+
 def test_a_streamed_private_key_is_shown_only_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     view = RunView()
     shown = ""
