@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -196,9 +196,13 @@ def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: B
     else:
         _check_dir(target)
         make = partial(DirSink, target)
-    # The sessions are read before anything is written: a store that fails (or a file that cannot be read)
-    # leaves no half bundle, not even a tarball begun on stdout.
-    found = _bundle_sessions(ws, selected, redactor, store, result) if include_sessions else []
+    # A store that fails (or a file that cannot be read) leaves no half bundle: a file or directory is
+    # written under a temporary name and removed on error, one session at a time; a tarball on stdout
+    # cannot be taken back, so its sessions are all read before it begins.
+    found: Iterable[tuple[str, str, bytes]] = (
+        _bundle_sessions(ws, selected, redactor, store, result) if include_sessions else ())
+    if target is None:
+        found = list(found)
     sink = make()
     files: dict[str, dict[str, Any]] = {}
 
@@ -237,14 +241,12 @@ def _bundle(ws: Workspace, selected: list[Selected], target: Path | None, out: B
 
 
 def _bundle_sessions(ws: Workspace, selected: list[Selected], redactor: Redactor, store: SessionStore | None,
-                     result: ExportResult) -> list[tuple[str, str, bytes]]:
-    """(session id, bundle path, redacted bytes) of every source session found, in first-mention order; the
+                     result: ExportResult) -> Iterator[tuple[str, str, bytes]]:
+    """(session id, bundle path, redacted bytes) of each source session found, in first-mention order; the
     others are added to `result.missing_sessions`."""
-    out = []
     for sid in source_session_ids(selected):
         found = redacted_session(ws, sid, redactor, store)
         if found is None:
             result.missing_sessions.append(sid)
         else:
-            out.append((sid, *found))
-    return out
+            yield (sid, *found)

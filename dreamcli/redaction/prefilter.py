@@ -44,10 +44,13 @@ _MAX_BOUND = 64  # a repetition bound above this is lifted: RE2 would unroll it 
 class _Translator:
     """One pattern's source, read left to right into RE2 syntax (see the module docstring)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, consume: bool = True, groups: dict[str, str] | None = None) -> None:
         self.src = source
         self.pos = 0
-        self.groups: dict[str, str] = {}  # named group -> its translated body, for backreferences
+        self.consume = consume  # whether a lookbehind may become what comes before (`sequence`)
+        # named group -> its body, translated with every lookbehind dropped, for backreferences: a copy
+        # stands where the group's text repeats, with nothing required before it
+        self.groups: dict[str, str] = {} if groups is None else groups
 
     def error(self, what: str) -> ValueError:
         return ValueError(f"cannot translate {what} at {self.pos} of {self.src!r}")
@@ -109,11 +112,11 @@ class _Translator:
 
     def lookbehind_before(self, literal: str | None) -> str | None:
         """At `(?<=B)` where B ends with `literal`: the translated rest of B (consumed); else None."""
-        if literal is None or not self.src.startswith("(?<=", self.pos):
+        if not self.consume or literal is None or not self.src.startswith("(?<=", self.pos):
             return None
         end = self.group_end(self.pos)
         body = self.src[self.pos + 4 : end]
-        if not body.endswith(literal):
+        if not body.endswith(literal) or _has_top_level_bar(body):  # `(?<=xa|ya)`: not one sequence
             return None
         rest = body[: len(body) - len(literal)]
         try:
@@ -260,16 +263,38 @@ class _Translator:
             raise self.error("a group")
         else:
             self.pos += 1
+        body_start = self.pos
         body = self.alternation(lead)
-        self.close()
         if name is not None:
-            self.groups[name] = body
+            plain = _Translator(self.src[body_start : self.pos], consume=False, groups=self.groups)
+            self.groups[name] = plain.alternation(None)
+        self.close()
         return f"(?:{body})"
 
     def close(self) -> None:
         if not self.src.startswith(")", self.pos):
             raise self.error("an unclosed group")
         self.pos += 1
+
+
+def _has_top_level_bar(source: str) -> bool:
+    """Whether `source` is an alternation at its top level (a `|` outside every group and class)."""
+    depth, i = 0, 0
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _Translator(source).class_end(i)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def translate(source: str, *, ignore_case: bool = False, dot_all: bool = False) -> str:
