@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,39 +131,72 @@ def _task_key(spec: TaskSpec, outcome: OutcomeSpec) -> str:
     return f"{spec.name or 'task'}:{_sha(_task_body(spec), outcome.spec_hash)[:12]}"
 
 
-WORKDIR_HASH_BYTES = 64 * 1024 * 1024  # file contents hashed per workdir; past it, size and mtime only
+WORKDIR_HASH_BYTES = 64 * 1024 * 1024  # file contents hashed per workdir; past it, size, head and tail only
+WORKDIR_PART_BYTES = 64 * 1024  # past the budget: a file's first and last this many bytes
+WORKDIR_MAX_ENTRIES = 100_000  # paths looked at per workdir, in sorted walk order; the rest are not
 # config that changes what an agent does or how its trial is graded (the model is resolved per task)
 AGENT_CONFIG = ("models.grader", "limits.max_tokens", "limits.bash_timeout_s", "limits.tool_output_bytes",
                 "approvals.allow_commands", "approvals.allow_writes")
 
 
-def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES) -> str:
+def _hash_file(h: Any, path: str, rel: str, whole: bool) -> bool:
+    """Add a regular file's size and content (all of it, or its head and tail) to `h`. Opened without
+    blocking and checked again once open (a FIFO swapped in after the lstat never hangs): False, with
+    nothing added, when it is no regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        size = st.st_size
+        if whole or size <= 2 * WORKDIR_PART_BYTES:
+            h.update(f"F\0{rel}\0{size}\0".encode())
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        else:
+            h.update(f"P\0{rel}\0{size}\0".encode())
+            h.update(f.read(WORKDIR_PART_BYTES))
+            f.seek(size - WORKDIR_PART_BYTES)
+            h.update(f.read(WORKDIR_PART_BYTES))
+    return True
+
+
+def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES, *, skip: Path | None = None,
+                        max_entries: int = WORKDIR_MAX_ENTRIES) -> str:
     """A hash of what a trial gets a copy of: every path under `root` (files, directories, symlinks
-    and their targets), each file's size and content. Contents, not mtimes: a checkout or copy of the
-    same files is the same workdir. Reading it once costs less than one trial's copy of it; past
-    `budget` bytes of content, files count by size and mtime only."""
+    and their targets, other special files by type), each regular file's size and content. Contents,
+    not mtimes: a checkout or copy of the same files is the same workdir. Reading it once costs less
+    than one trial's copy of it; past `budget` bytes of content, further files count by size and their
+    first and last WORKDIR_PART_BYTES. Only regular files are opened: a FIFO or a device never is.
+    `skip` (the workspace home, where trials write their logs) is left out when it lies under `root`.
+    The walk stops after `max_entries` paths (the fingerprint then says so)."""
     if root is None:
         return "none"
     h = hashlib.sha256()
-    for top, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(dirs + files):
+    real = os.path.realpath(root)
+    skipped = os.path.realpath(skip) if skip is not None else None
+    if skipped == real:
+        return h.hexdigest()[:16]  # the workdir is the home: nothing in it but dreamcli's own state
+    seen = 0
+    for top, dirs, files in os.walk(real):
+        dirs[:] = sorted(d for d in dirs if os.path.join(top, d) != skipped)
+        for name in sorted(dirs + [f for f in files if os.path.join(top, f) != skipped]):
+            seen += 1
+            if seen > max_entries:
+                h.update(f"+\0{max_entries}\0".encode())
+                return h.hexdigest()[:16]
             path = os.path.join(top, name)
-            rel = os.path.relpath(path, root)
+            rel = os.path.relpath(path, real)
             try:
                 st = os.lstat(path)
-                if os.path.islink(path):
+                if stat.S_ISLNK(st.st_mode):
                     h.update(f"L\0{rel}\0{os.readlink(path)}\0".encode())
-                elif name in dirs:
+                elif stat.S_ISDIR(st.st_mode):
                     h.update(f"D\0{rel}\0".encode())
-                elif st.st_size > budget:
-                    h.update(f"S\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-                else:
-                    budget -= st.st_size
-                    h.update(f"F\0{rel}\0{st.st_size}\0".encode())
-                    with open(path, "rb") as f:
-                        for chunk in iter(lambda: f.read(1 << 20), b""):
-                            h.update(chunk)
+                elif stat.S_ISREG(st.st_mode) and _hash_file(h, path, rel, whole=st.st_size <= budget):
+                    budget -= st.st_size if st.st_size <= budget else 0
+                else:  # a FIFO, socket or device: by type and name, never opened
+                    h.update(f"T\0{rel}\0{stat.S_IFMT(st.st_mode)}\0".encode())
             except OSError as e:  # unreadable: the trial's copy fails too; still a stable answer
                 h.update(f"E\0{rel}\0{e.errno}\0".encode())
     return h.hexdigest()[:16]
@@ -170,8 +204,9 @@ def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES) -> 
 
 def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms: list[Arm]) -> dict[str, Any]:
     """What a pilot's trials run under, by a name `changed_conditions` can report: per task its file,
-    outcome spec, workdir contents, model and turn limit; per playbook the text every arm places for every task
-    (the baseline's live playbooks too, not only the candidate's); and the agent's config."""
+    outcome spec, workdir contents (less the workspace home, should it lie in the workdir: the pilot writes
+    there), model and turn limit; per playbook the text every arm places for every task (the baseline's
+    live playbooks too, not only the candidate's); and the agent's config."""
     from dreamcli.agent.options import RunOptions
 
     labels = [t.label for t in tasks]
@@ -181,7 +216,7 @@ def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms:
         name = t.label if labels.count(t.label) == 1 else f"{t.label} #{t.index + 1}"
         out[f"task file {name}"] = _sha(_task_body(t.spec))[:16]
         out[f"outcome {name}"] = t.outcome.spec_hash
-        out[f"workdir {name}"] = workdir_fingerprint(t.spec.workdir)
+        out[f"workdir {name}"] = workdir_fingerprint(t.spec.workdir, skip=ws.root)
         out[f"model of {name}"] = t.model
         out[f"max turns of {name}"] = resolve_max_turns(RunOptions(), t.spec, config)
         for arm in arms:

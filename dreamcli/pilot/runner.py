@@ -25,9 +25,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +88,36 @@ class _Loop(RevisionLoop):
         return grade
 
 
-def _fresh_workdir(ref: TrialRef) -> Path:
+def _fresh_workdir(ref: TrialRef, home: Path) -> Path:
     """An empty private directory, filled with a copy of the task's workdir. Its name says nothing
     about the arm: the agent sees the same kind of path in every arm. It carries this process's pid
-    (`dreamcli-pilot-<pid>-<random>/work`), so the sweep removes it once a kill -9 left it behind."""
+    (`dreamcli-pilot-<pid>-<random>/work`), so the sweep removes it once a kill -9 left it behind.
+    What the plan's fingerprint leaves out is not copied either: the workspace `home` (its logs and
+    state, when it lives in the workdir) and special files (a named pipe would block the copy)."""
     root = private_tempdir("pilot")
     work = root / "work"
     src = ref.task.spec.workdir
     if src is not None:
-        shutil.copytree(src, work, symlinks=True)
+        shutil.copytree(src, work, symlinks=True, ignore=partial(_not_copied, home.resolve()))
     else:
         work.mkdir()
     return work
+
+
+def _not_copied(home: Path, folder: str, names: list[str]) -> set[str]:
+    """Of `names` in `folder`, the workspace home and anything not a file, folder or link."""
+    left = set()
+    for name in names:
+        path = Path(folder, name)
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            left.add(name)
+            continue
+        special = not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+        if special or (stat.S_ISDIR(mode) and path.resolve() == home):
+            left.add(name)
+    return left
 
 
 def _memory_copy(ws: Workspace, token: str) -> str:
@@ -173,7 +193,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         monitor = Monitor(RunCallbacks())  # also tallies what the trial's sub-agents spend
         job.writer, job.monitor = writer, monitor
         loop = _Loop(ws, config, ref.task.outcome)
-        workdir = _fresh_workdir(ref)
+        workdir = _fresh_workdir(ref, ws.root)
         tools = ref.task.spec.tools
         memory = _memory_copy(ws, writer.session_id) if tools is None or "memory" in tools else "default"
         options = RunOptions(
