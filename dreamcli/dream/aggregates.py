@@ -178,6 +178,11 @@ class Aggregates:
     # in memory_touch (the scan stops at their first line), so no note is judged unused while there are any
     other_scopes: int = 0
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
+    # trials met in this scan, and their sub-agents (not stored): a sub-agent of one is a trial too (signals._start)
+    trials: set[str] = field(default_factory=set)
+    # in a parallel worker, the sessions of its chunk (not stored): a sub-agent whose lead is neither here nor
+    # `known` goes back to the main process, which knows what the lead was (scan._scan_chunk)
+    local: frozenset[str] | None = None
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
     # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
     # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
@@ -232,6 +237,7 @@ class Aggregates:
                 mine.merge(p)
         for child, parent in other.parents.items():
             self.parents[sys.intern(child)] = sys.intern(parent)
+        self.trials.update(sys.intern(t) for t in other.trials)
         for ep, rec in other.episodes.items():
             self._merge_episode(sys.intern(ep), rec)
         for path, ts in other.memory_touch.items():

@@ -2,7 +2,9 @@
 
 Files are split into contiguous chunks (in id order, so a lead and its sub-agents mostly land
 together); each worker process scans its chunks into its own `Aggregates`, which the main process
-merges, then resolves episodes across chunk boundaries (a sub-agent scanned without its lead)."""
+merges, then resolves episodes across chunk boundaries (a sub-agent scanned without its lead). A sub-agent
+whose lead is in no earlier dream and not in its chunk is handed back and read by the main process in its
+turn, as one worker would have read it: the lead (an earlier chunk's) decides whether it is a trial."""
 
 from __future__ import annotations
 
@@ -149,11 +151,20 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
     # the map; results come back in chunk order, so merges are deterministic
     # the patterns, not a Redactor, travel to the workers (forked processes, Ray tasks): strings pickle
     tasks = [(chunk, playbook, scope, now, known, agg.redaction) for chunk in chunks]
-    for part, part_scanned, part_stats in executor.map(_scan_chunk, tasks):
-        agg.merge(part)
-        scanned.merge(part_scanned)
-        stats.add(part_stats)
-        done += part_stats.bytes
+    for segments in executor.map(_scan_chunk, tasks):
+        for segment in segments:
+            if isinstance(segment, tuple):
+                part, part_scanned, part_stats = segment
+                agg.merge(part)
+                scanned.merge(part_scanned)
+                stats.add(part_stats)
+                done += part_stats.bytes
+                continue
+            before = stats.bytes  # a sub-agent handed back, read here after all that came before it
+            info = scan_one(segment, agg, playbook=playbook, stats=stats, scope=scope, now=now)
+            if info is not None:
+                scanned.add(info)
+            done += stats.bytes - before
         if progress is not None:
             progress("read", done, total)
     roots = agg.resolve_episodes()
@@ -196,14 +207,49 @@ def _chunks(files: Sequence[Any], sizes: list[int], target: int) -> list[list[An
     return [c for c in chunks if c]
 
 
+Segment = tuple[Aggregates, Scanned, ReadStats] | Source
+
+
 def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, known: set[str],
-                redaction: tuple[str, ...] = ()) -> tuple[Aggregates, Scanned, ReadStats]:
-    agg = Aggregates(known=known, redaction=redaction)  # leads scanned earlier: their sub-agents belong to them
-    stats = ReadStats()
-    scanned = Scanned()
+                redaction: tuple[str, ...] = ()) -> list[Segment]:
+    """The chunk's scan, in order: what was read here, cut where a sub-agent whose lead is in neither the chunk
+    nor `known` is handed back (its source) for the main process to read in its turn (usually none)."""
+    local = frozenset(source_id(s) for s in files)
+    segments: list[Segment] = []
+    # leads scanned earlier: their sub-agents belong to them
+    agg, stats, scanned = Aggregates(known=known, redaction=redaction, local=local), ReadStats(), Scanned()
     for source in files:
+        counts = _counts(stats)
         info = scan_one(source, agg, playbook=playbook, stats=stats, scope=scope, now=now)
-        if info is not None:
+        if info is None:
+            continue
+        if not info.away:
             scanned.add(info)
-    agg.known = set()
+            continue
+        _restore(stats, counts)  # the main process reads it again from its first line
+        # what this chunk met stays known to the next segment: its leads, trials and their sub-agents
+        mine = set(known) if agg.known is known else agg.known  # `known` itself is shared: copied once
+        mine.update(agg.episodes, agg.parents)
+        trials = set(agg.trials)
+        segments += [_sealed(agg, scanned, stats), source]
+        agg = Aggregates(known=mine, redaction=redaction, local=local, trials=trials)
+        stats, scanned = ReadStats(), Scanned()
+    segments.append(_sealed(agg, scanned, stats))
+    return segments
+
+
+def _sealed(agg: Aggregates, scanned: Scanned, stats: ReadStats) -> tuple[Aggregates, Scanned, ReadStats]:
+    agg.known, agg.local = set(), None  # not sent back
     return agg, scanned, stats
+
+
+_COUNTS = ("lines", "events", "corrupt", "truncated", "bytes")
+
+
+def _counts(stats: ReadStats) -> tuple[int, ...]:
+    return tuple(getattr(stats, name) for name in _COUNTS)
+
+
+def _restore(stats: ReadStats, counts: tuple[int, ...]) -> None:
+    for name, n in zip(_COUNTS, counts, strict=True):
+        setattr(stats, name, n)

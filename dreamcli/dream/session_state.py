@@ -22,6 +22,7 @@ class SessionInfo:
     deferred: bool = False
     skipped: bool = False  # out of scope, or a trial
     trial: bool = False  # a pilot trial or --with-proposal run (or its sub-agent): never learnt from
+    away: bool = False  # a sub-agent a parallel worker hands back: its lead is not in the worker's chunk
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
 
 

@@ -14,7 +14,8 @@ records whether it came from untrusted content (imported transcripts, network ou
 - memory notes written through the memory tool;
 - outcome evaluations recorded by the run, the session's cost, tool calls and truncated outputs.
 Observations go into `Aggregates` under the session's episode (its lead session's id). A trial (`is_trial`:
-a pilot trial, a `run --with-proposal`, or a sub-agent of one) is read to its session.start only.
+a pilot trial, a `run --with-proposal`, or a sub-agent of one, tagged or not: its lead is in `agg.trials`) is
+read to its session.start only.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def _other(event: Event, st: SessionState) -> None:
 
 def is_trial(start: dict[str, Any]) -> bool:
     """A trial, not real work: a `dreamcli pilot` trial (`pilot`) or a run that placed a dream's pending entries
-    (`with_proposal`), or a sub-agent of one (it carries its lead's tags). A dream reads only its first line."""
+    (`with_proposal`), or a sub-agent of one (it carries its lead's tags). A dream reads only its first line.
+    A sub-agent an older release wrote without the tags is one too: the scan knows it by its lead (`_start`)."""
     return bool(start.get("pilot") or start.get("with_proposal"))
 
 
@@ -181,7 +183,14 @@ def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: s
             if isinstance(ids, list):  # the reader checks `playbooks` is a list, not what it holds
                 entry_ids.extend(str(i) for i in ids if isinstance(i, str | int))
     parent_id = parent if isinstance(parent, str) and parent else None
-    trial = is_trial(event)  # never learnt from, whoever its parent is
+    if parent_id is not None and agg.local is not None and parent_id not in agg.local \
+            and parent_id not in agg.known:  # a parallel worker's: its lead is read elsewhere
+        return SessionInfo(st.sid, st.sid, st.task, entry_ids, st.ts, skipped=True, away=True)
+    # never learnt from, whoever its parent is; nor is a sub-agent of a trial, with its tags or without them
+    # (an older release wrote none on sub-agents): the lead starts first, so the scan met it before
+    trial = is_trial(event) or (parent_id is not None and parent_id in agg.trials)
+    if trial:
+        agg.trials.add(st.sid)
     in_scope = not trial and (scope is None or scope(event) or (
         parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known)))
     st.episode = agg.episode_of(st.sid, sys.intern(parent_id) if parent_id else None) if in_scope else st.sid
