@@ -198,7 +198,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
             raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
                              f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
                              "leave them out, or approve with --force")
-        gated = lift_gate(ws, dream, todo, edits)
+        gated = lift_gate(ws, dream, todo, edits, leave_out_held=False)
         if gated and not (force and reason):
             first_id, why = next(iter(gated.items()))
             raise UsageError(f"approval.require_lift: entry {first_id} cannot be approved: {why} "
@@ -234,19 +234,31 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         return result
 
 
-def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str] | None = None) -> dict[str, str]:
+def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str] | None = None, *,
+              leave_out_held: bool = True) -> dict[str, str]:
     """Entry id -> why config `approval.require_lift` holds it (empty when the policy is off). Only
     operations that change playbook text are measured by a pilot, so only they are held; a lift counts
     only for the text it measured (`edits`: the text this approval would apply instead) on the playbook
-    it measured (docs/pilot.md, "In review")."""
+    it measured, and only while the entries piloted with it are live or among `ops` (docs/pilot.md, "In
+    review"). With `leave_out_held` the held entries are left out of the approval (`dream --auto-approve`),
+    so entries piloted with them are held too; without it, all of `ops` go in together (approve --force)."""
     if not workspace_config(ws).approval.require_lift:
         return {}
     from dreamcli.playbooks.lift import current_state, last_lifts, lift_problem
 
     live, _ = read_live(ws, dream.proposal.playbook)
-    lifts = last_lifts(dream.dir, current_state(dream, live.entries() if live is not None else [], edits))
-    return {o.entry_id: why for o in ops if o.target == "playbook" and o.op != "counts"
-            and (why := lift_problem(lifts.get(o.entry_id))) is not None}
+    gated: dict[str, str] = {}
+    while True:
+        approving = [o.entry_id for o in ops if o.entry_id not in gated]
+        now = current_state(dream, live.entries() if live is not None else [], edits, approving=approving)
+        lifts = last_lifts(dream.dir, now)
+        found = {o.entry_id: why for o in ops if o.target == "playbook" and o.op != "counts"
+                 and (why := lift_problem(lifts.get(o.entry_id))) is not None}
+        if not leave_out_held:
+            return found
+        if found.keys() <= gated.keys():  # nothing new held: settled (the held set only grows, so it ends)
+            return gated
+        gated |= found
 
 
 def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str],

@@ -23,6 +23,12 @@ dream does not change), is `stale`: the entry reads as not piloted, and says why
 before pilots kept this counts only while none of its entries has been edited (their text is then the
 proposal's, the only one a pilot could have measured); its playbook cannot be checked.
 
+A joint lift counts for an entry only while the entries it was measured with go live with it: each is
+already live (approved), or pending -- and, in an approval (`current_state(..., approving=...)`), among
+the entries being approved. One that was rejected, reverted, or left out of the approval makes the run
+stale for the others (`measured with pb-x, which was rejected`), and the entry's own leave-one-out lift,
+when a `--per-entry` run measured it at 0 or less, is said with it: the lift was its partners'.
+
 A lift over no scored pair (every trial unscored, or `--max-cost` stopped the run before a trial ended
 in both arms; its interval is the uninformative -1..+1) measured nothing: it never passes the gate, and
 it never hides what an earlier run did measure -- the last run that scored at least one pair counts,
@@ -34,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +50,7 @@ from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION, pars
 
 if TYPE_CHECKING:
     from dreamcli.playbooks.model import Entry, Playbook
-    from dreamcli.playbooks.proposals import Dream
+    from dreamcli.playbooks.proposals import Dream, Operation
 
 __all__ = ["PILOT_FILE", "PILOT_SCHEMA_VERSION", "EntryLift", "Now", "OwnLift", "current_state", "last_lifts",
            "lift_problem", "measured_record", "no_pairs_why", "text_hash"]
@@ -127,23 +133,58 @@ class Now:
     edited: frozenset[str]  # those a reviewer edited
     changed: frozenset[str]  # ids whose text the dream changes: its entries and the entries they merge
     others: dict[str, str]  # the live playbook's other entries: id -> short hash
+    out: dict[str, str] = field(default_factory=dict)  # the dream's entries that will not go live: id -> why
 
 
-def current_state(dream: Dream, live: Iterable[Entry], edits: dict[str, str] | None = None) -> Now:
-    """`Now` for `dream`, with `live` the entries of the live playbook (none when it does not exist) and
-    `edits` the texts an approval is about to apply instead of the dream's (`approve --edit-text`)."""
+def _left_out(dream: Dream, ops: list[Operation], live_ids: set[str], approving: set[str] | None) -> dict[str, str]:
+    """The dream's entries that will not be in the playbook an approval makes: id -> `which ...` words."""
+    out = {}
+    for o in ops:
+        action = dream.decision(o.entry_id).action
+        if action == "reject":
+            out[o.entry_id] = "was rejected"
+        elif action == "approve" and (o.entry_id in live_ids) == (o.op == "retire"):
+            out[o.entry_id] = "was approved, then reverted"
+        elif action is None and approving is not None and o.entry_id not in approving:
+            out[o.entry_id] = "this approval leaves out"
+    return out
+
+
+def current_state(dream: Dream, live: Iterable[Entry], edits: dict[str, str] | None = None,
+                  approving: Iterable[str] | None = None) -> Now:
+    """`Now` for `dream`, with `live` the entries of the live playbook (none when it does not exist),
+    `edits` the texts an approval is about to apply instead of the dream's (`approve --edit-text`), and
+    `approving` the entries that approval applies (None: no approval, as `playbooks diff` reads it)."""
     edits = edits or {}
+    live = list(live)
     ops = [o for o in dream.proposal.operations if o.target == "playbook" and o.op != "counts"]
     changed = frozenset({o.entry_id for o in ops} | {m for o in ops for m in o.merged_ids})
     texts = {o.entry_id: None if o.op == "retire" else text_hash(edits.get(o.entry_id, dream.text_for(o)))
              for o in ops}
     edited = {o.entry_id for o in ops if o.entry_id in edits or dream.decision(o.entry_id).edited_text is not None}
     return Now(playbook=dream.proposal.playbook, texts=texts, edited=frozenset(edited), changed=changed,
-               others={e.id: _entry_key(e) for e in live if e.id not in changed})
+               others={e.id: _entry_key(e) for e in live if e.id not in changed},
+               out=_left_out(dream, ops, {e.id for e in live}, None if approving is None else set(approving)))
 
 
-def _stale(run: dict[str, Any], entry: str, entries: list[str], now: Now) -> str | None:
-    """Why `run` (which piloted `entries` together) does not count for `entry` as it stands; None: it does."""
+def _partner_out(entry: str, entries: list[str], now: Now, own: OwnLift | None) -> str | None:
+    """Why a joint lift is not `entry`'s: a partner will not go live with it (and what it added itself)."""
+    gone = [e for e in entries if e != entry and e in now.out]
+    if not gone:
+        return None
+    alone = (f" (its own leave-one-out lift was {own.delta:+.2f}, 95% CI {own.ci95[0]:+.2f}..{own.ci95[1]:+.2f}, "
+             f"{own.pairs} pairs)") if own is not None and own.delta <= 0 else ""
+    return f"measured with {gone[0]}, which {now.out[gone[0]]}{alone}"
+
+
+def _stale(run: dict[str, Any], entry: str, entries: list[str], now: Now, own: OwnLift | None = None) -> str | None:
+    """Why `run` (which piloted `entries` together) does not count for `entry` as it stands; None: it does.
+    What it measured is checked first (texts, playbook), then whether its partners go live with it."""
+    return _measured_stale(run, entry, entries, now) or _partner_out(entry, entries, now, own)
+
+
+def _measured_stale(run: dict[str, Any], entry: str, entries: list[str], now: Now) -> str | None:
+    """Why `run` measured other texts or another playbook than `entry` as it stands; None: the same."""
     measured = run.get("measured")
     if not isinstance(measured, dict):  # recorded before pilots kept what they measured
         edited = [e for e in entries if e in now.edited]
@@ -243,12 +284,12 @@ def last_lifts(dream_dir: Path, now: Now | None = None) -> dict[str, EntryLift]:
         per = per if isinstance(per, dict) else {}
         for entry in entries:
             item = per.get(entry)
+            own = _own(item.get("lift")) if isinstance(item, dict) else None
             found = EntryLift(entry_id=entry, pilot_id=str(run.get("pilot_id") or ""), delta=delta, ci95=ci,
                               p_value=p, pairs=pairs or 0, together_with=len(entries),
                               ts=run["ts"] if isinstance(run.get("ts"), str) else None,
                               no_pairs=None if pairs else no_pairs_why(run) if pairs == 0 else _NO_COUNT,
-                              own=_own(item.get("lift")) if isinstance(item, dict) else None,
-                              stale=_stale(run, entry, entries, now) if now is not None else None)
+                              own=own, stale=_stale(run, entry, entries, now, own) if now is not None else None)
             if _better(found, out.get(entry)):
                 out[entry] = found
     return out

@@ -106,6 +106,8 @@ def test_the_dreams_own_approvals_keep_a_joint_pilot_valid_other_changes_do_not(
     fake_anthropic.responder = scripted_agent(1.0, 0.0)
     run_pilot_api(ws, write_task(tmp_path), trials=6, entry_ids=["pb-pilot001", "pb-pilot002"])
     r = _approve(ws, "pb-pilot001")
+    assert r.exit_code == 2 and "measured with pb-pilot002, which this approval leaves out" in r.stderr
+    r = _approve(ws, "pb-pilot001", "--force", "--reason", "pb-pilot002 follows")
     assert r.exit_code == 0, r.stderr  # the live playbook is now v3, with pb-pilot001 in it
     r = _approve(ws, "pb-pilot003", "--force", "--reason", "formatting only")
     assert r.exit_code == 0, r.stderr  # another entry of the same dream, not piloted: forced in

@@ -43,9 +43,10 @@ def test_a_redundant_pair_that_helps_together_is_approvable(fake_anthropic: Fake
     assert _diff_lines(ws, "pb-pilot001") == [
         "pilot: lift +1.00 (95% CI +1.00\u2026+1.00, p 0.00049, 12 pairs; 2 entries together) helps",
         "leave-one-out: 0.00 (95% CI 0.00\u20260.00, p 1, 12 pairs) dead weight?"]
-    for entry in ("pb-pilot001", "pb-pilot002"):
-        r = cli(ws, "playbooks", "approve", DREAM, "--entry", entry, "--yes")
-        assert r.exit_code == 0, r.stderr
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot002", "--yes")
+    assert r.exit_code == 2 and "measured with pb-pilot001, which this approval leaves out" in r.stderr
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot001", "--entry", "pb-pilot002", "--yes")
+    assert r.exit_code == 0, r.stderr  # piloted together, approved together
     assert [d["forced"] for d in decisions(ws, DREAM)] == [False, False]
 
 
@@ -67,7 +68,8 @@ def test_an_entry_whose_leave_one_out_lift_shows_it_hurts_is_held(ws) -> None:
     assert ("entry pb-pilot002 cannot be approved: its own leave-one-out lift in pilot P1 is -0.50 (95% CI "
             "-0.80..-0.20, p 0.004): the other entries did better without it (1 entry held)") in r.stderr
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot001", "--yes")
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == 2  # its lift was measured with pb-pilot002: re-pilot it alone, or --force
+    assert "its pilot (P1) measured with pb-pilot002, which this approval leaves out (1 entry held)" in r.stderr
 
 
 def test_leave_one_out_does_not_rescue_an_entry_whose_joint_lift_fails(ws) -> None:
