@@ -92,7 +92,7 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     name = check_name(opts.playbook or config.playbooks.default)
     problems: list[str] = []
     mark = load_watermark(ws, name, problems)
-    stored = load_aggregates(ws, name, problems)
+    stored = load_aggregates(ws, name, problems, redaction=config.redaction.patterns)
     if problems:  # state set aside: every session is read again (scan starts from empty patterns)
         mark = Watermark(playbook=name)
     mode = opts.mode

@@ -93,7 +93,7 @@ def _first_char(rest: str, folded: bool) -> set[str] | None:
     says so plainly: one literal character, or an escaped punctuation character, not made optional
     by a quantifier. None when it is anything else (a class, a group, `\\b` ...): then any character
     may follow. Read from the source text, so no regex internals are needed; None is always safe."""
-    if _top_level_bar(rest):  # `abc|xyz`: the first branch's character is not needed
+    if top_level_bar(rest):  # `abc|xyz`: the first branch's character is not needed
         return None
     m = _ESCAPED_LITERAL.match(rest)
     if m is not None:
@@ -107,7 +107,7 @@ def _first_char(rest: str, folded: bool) -> set[str] | None:
     return {char.lower(), char.upper()} if folded else {char}
 
 
-def _top_level_bar(source: str) -> bool:
+def top_level_bar(source: str) -> bool:
     """Whether `source` has an alternation outside any group (escapes and classes skipped)."""
     depth, i, in_class = 0, 0, False
     while i < len(source):

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from dreamcli.redaction.catalog import BUILTIN_RULES
+from dreamcli.redaction.gate import top_level_bar
 from dreamcli.redaction.rules import Rule
 
 # What Python's `re` gives each class escape on ASCII text (str patterns): `\s` is str.isspace().
@@ -116,7 +117,7 @@ class _Translator:
             return None
         end = self.group_end(self.pos)
         body = self.src[self.pos + 4 : end]
-        if not body.endswith(literal) or _has_top_level_bar(body):  # `(?<=xa|ya)`: not one sequence
+        if not body.endswith(literal) or top_level_bar(body):  # `(?<=xa|ya)`: not one sequence
             return None
         rest = body[: len(body) - len(literal)]
         try:
@@ -275,26 +276,6 @@ class _Translator:
         if not self.src.startswith(")", self.pos):
             raise self.error("an unclosed group")
         self.pos += 1
-
-
-def _has_top_level_bar(source: str) -> bool:
-    """Whether `source` is an alternation at its top level (a `|` outside every group and class)."""
-    depth, i = 0, 0
-    while i < len(source):
-        ch = source[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _Translator(source).class_end(i)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return True
-        i += 1
-    return False
 
 
 def translate(source: str, *, ignore_case: bool = False, dot_all: bool = False) -> str:

@@ -36,7 +36,7 @@ def lift_phrase(lift: dict[str, Any]) -> str:
     p = lift.get("p_value")
     word = effect_word(lift["ci95"], p, lift.get("pairs"))
     n = int(lift.get("together_with") or 1)
-    how = "leave-one-out" if lift.get("leave_one_out") else (f"{n} entries together" if n > 1 else "alone")
+    how = f"{n} entries together" if n > 1 else "alone"
     if no_pair_scored(lift):
         why = lift.get("no_pairs")
         return f"no pairs scored ({f'{why}; ' if isinstance(why, str) else ''}{how}) {word}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
 from tests.cloud.helpers import cloud_requests, data, requires_managed_agents
-from tests.support.run import DREAMCLI, cli_env
+from tests.support.run import DREAMCLI, cli_env, until
 
 pytestmark = [requires_managed_agents,
               pytest.mark.skipif(not Path("/proc/self/status").exists(),
@@ -26,16 +25,6 @@ pytestmark = [requires_managed_agents,
 SIGNALS = [pytest.param(s, marks=pytest.mark.skipif(signal.getsignal(s) is signal.SIG_IGN,
                                                     reason=f"{s.name} is ignored here"))
            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)]
-
-
-def _until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _taken(pid: int, signum: int) -> bool:
@@ -89,7 +78,7 @@ def _signalled(proc: subprocess.Popen[str], arrived: threading.Event, *signums: 
     assert arrived.wait(60), "the create request never came"
     for signum in signums:
         proc.send_signal(signum)
-        _until(lambda s=signum: proc.poll() is not None or _taken(proc.pid, s), f"the process to take {signum}")
+        until(lambda s=signum: proc.poll() is not None or _taken(proc.pid, s), f"the process to take {signum}")
 
 
 @pytest.mark.parametrize("signum", SIGNALS)

@@ -18,22 +18,12 @@ from dreamcli.ids import new_ulid
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
 from tests.cloud.helpers import cli, cloud_requests, data, requires_managed_agents
-from tests.support.run import DREAMCLI, cli_env
+from tests.support.run import DREAMCLI, cli_env, until
 
 pytestmark = requires_managed_agents
 
 EVENTS = [{"type": "user.message", "content": [{"type": "text", "text": "hello"}]},
           {"type": "agent.message", "content": [{"type": "text", "text": "hi"}]}]
-
-
-def _until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _spawn(server: FakeAnthropic, ws: Workspace, *args: str) -> subprocess.Popen[str]:
@@ -50,7 +40,7 @@ def test_a_signal_cancels_the_cloud_dream_and_exits_128_plus_it(
     d.script_dream(pending_polls=10**6)
     proc = _spawn(fake_anthropic, ws, "cloud", "dream", "--store", store)
     try:
-        _until(lambda: d.dreams, "the cloud dream to start")
+        until(lambda: d.dreams, "the cloud dream to start")
         time.sleep(0.2)  # the CLI is waiting for its first poll
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
@@ -86,7 +76,7 @@ def test_the_cache_of_a_pull_killed_with_9_is_swept_by_the_next_command(
     root = ws.state_dir / "cloud" / "sessions"
     proc = _spawn(fake_anthropic, ws, "cloud", "sessions", "pull")
     try:
-        cached = _until(lambda: list(root.glob("*/sesn_*.jsonl")), "the pull to cache a session")
+        cached = until(lambda: list(root.glob("*/sesn_*.jsonl")), "the pull to cache a session")
         proc.kill()
         proc.wait()
     finally:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,14 @@ def invoke_run(args: list[str], home: Path, *, input: str | None = None) -> Any:
     from dreamcli.cli.app import app
 
     return CliRunner().invoke(app, ["--home", str(home), "run", *args], input=input, env={"NO_COLOR": "1"})
+
+
+def until(check: Any, what: str, timeout: float = 30.0, poll: float = 0.01) -> Any:
+    """`check()`'s first truthy result, polled until `timeout` seconds; AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")
