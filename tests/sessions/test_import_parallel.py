@@ -187,3 +187,47 @@ def test_a_copied_project_folder_gives_the_same_summary_with_any_workers(tmp_pat
     s1, _ = _import(Workspace(root=tmp_path / "one", source="option"), src, 1, monkeypatch)
     s2, _ = _import(Workspace(root=tmp_path / "two", source="option"), src, 2, monkeypatch)
     assert s1 == s2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_staged_file_is_synced_before_it_is_moved_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           workers: int) -> None:
+    """The fsyncs start as each unit comes in (in threads, while the next units convert); a batch is
+    moved in only once each of its staged files is synced."""
+    synced: list[str] = []
+    moved_unsynced: list[str] = []
+    real_fsync, real_commit = runner._fsync, runner._commit
+
+    def fsync(path: str | Path) -> None:
+        real_fsync(path)
+        synced.append(str(path))
+
+    def commit(ws_: Workspace, result: Any, *args: Any) -> None:
+        moved_unsynced.extend(staged for _sid, staged in result.staged if staged not in synced)
+        real_commit(ws_, result, *args)
+
+    monkeypatch.setattr(runner, "_fsync", fsync)
+    monkeypatch.setattr(runner, "_commit", commit)
+    monkeypatch.setattr(runner, "COMMIT_EVERY_FILES", 3)
+    ws = Workspace(root=tmp_path / "ws", source="option")
+    summary = import_transcripts(ws, "claude-code", _corpus(tmp_path), workers=workers)
+    staged = [p for p in synced if "/import-staging/" in p]
+    assert summary.sessions == len(staged) == len(set(staged)) > 7  # each staged file once, children too
+    assert moved_unsynced == []
+
+
+def test_a_failed_fsync_stops_the_import_before_its_batch_moves_in(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fsync = runner._fsync
+
+    def fsync(path: str | Path) -> None:
+        if "/import-staging/" in str(path):
+            raise OSError(5, "Input/output error")
+        real_fsync(path)
+
+    monkeypatch.setattr(runner, "_fsync", fsync)
+    ws = Workspace(root=tmp_path / "ws", source="option")
+    with pytest.raises(OSError, match="Input/output error"):
+        import_transcripts(ws, "claude-code", _corpus(tmp_path), workers=1)
+    assert list(iter_session_files(ws)) == []
+    assert not (ws.state_dir / "import-staging").exists()

@@ -114,19 +114,22 @@ def import_transcripts(
         journal.recover(ws, keep=staging, on_commit=on_commit)  # batches of an import that was killed
         batch: list[UnitResult] = []
         batch_bytes = 0
+        syncer = _Syncer()
         try:
             for results in _convert_all(ws, staging, source, plan, tuple(redaction_patterns), prog,
                                         progress, workers):
+                syncer.start(results)
                 batch.extend(results)
                 batch_bytes += sum(r.bytes for r in results)
                 if batch_bytes >= COMMIT_EVERY_BYTES or len(batch) >= COMMIT_EVERY_FILES:
-                    _commit_audited(ws, batch, summary, about, on_commit)
+                    _commit_audited(ws, batch, summary, about, on_commit, syncer.wait)
                     batch, batch_bytes = [], 0
                 prog.files_done += len(results)
                 if progress is not None:
                     progress(prog)
-            _commit_audited(ws, batch, summary, about, on_commit)
+            _commit_audited(ws, batch, summary, about, on_commit, syncer.wait)
         finally:
+            syncer.close()
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
                 (ws.state_dir / "import-staging").rmdir()
@@ -135,7 +138,8 @@ def import_transcripts(
 
 
 def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
-                    about: dict[str, Any], on_commit: OnCommit | None = None) -> None:
+                    about: dict[str, Any], on_commit: OnCommit | None = None,
+                    sync: Callable[[list[str]], None] | None = None) -> None:
     """Commit one batch and append one audit record for the sessions it moved in, also when the
     commit is interrupted part-way (what is in the workspace is always in the audit trail). With
     `on_commit`, its intent is closed only after `on_commit` was told; an interrupted batch leaves its
@@ -146,7 +150,7 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
     planned = list(dict.fromkeys(sid for r in batch for sid, _staged in r.staged if not final_path(ws, sid).exists()))
     intent = journal.begin(ws, planned, about) if planned else None
     try:
-        _commit_batch(ws, batch, summary, ids)
+        _commit_batch(ws, batch, summary, ids, sync)
         interrupted = False
     finally:
         if ids:
@@ -254,19 +258,55 @@ def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, pa
 
 
 def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
-                  ids: list[str] | None = None) -> None:
+                  ids: list[str] | None = None, sync: Callable[[list[str]], None] | None = None) -> None:
     """Sync each staged file of a batch, move them in, then sync the directories they went into.
     A crash before a move leaves that session out (a re-run imports it); a moved file is whole.
     Only this batch's files are synced (os.sync() would flush every filesystem of the machine and
     wait for whatever else is unwritten); the fsyncs run in threads so the filesystem can commit
-    them together (see docs/portability.md)."""
-    _fsync_all([staged for r in batch for _sid, staged in r.staged])
+    them together (see docs/portability.md). `sync`: what makes the staged files durable (default:
+    sync them now; an import passes its `_Syncer`, which started them as each unit came in)."""
+    (sync or _fsync_all)([staged for r in batch for _sid, staged in r.staged])
     dirs: set[Path] = set()
     try:
         for result in batch:
             _commit(ws, result, summary, ids if ids is not None else [], dirs)
     finally:
         _fsync_all(sorted(dirs))
+
+
+class _Syncer:
+    """The fsyncs of staged files, started as soon as their unit is converted, in threads (an fsync
+    waits on the disk with the GIL released), so the disk writes while the next units convert and
+    a batch's commit finds its files synced. Waiting on a file raises its fsync's error, as a sync at
+    the commit would."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: dict[str, Future[None]] = {}
+
+    def start(self, results: list[UnitResult]) -> None:
+        for result in results:
+            for _sid, staged in result.staged:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=FSYNC_THREADS)
+                self._started[staged] = self._pool.submit(_fsync, staged)
+
+    def wait(self, paths: list[str]) -> None:
+        """Every path synced: each one started waited for, any other synced now."""
+        rest: list[str] = []
+        for path in paths:
+            started = self._started.pop(path, None)
+            if started is None:
+                rest.append(path)
+            else:
+                started.result()
+        _fsync_all(rest)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._started.clear()
 
 
 def _fsync_all(paths: list[str] | list[Path]) -> None:
