@@ -86,10 +86,15 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         ws = open_workspace(ctx, create=False)
         cfg = load_config(ctx)
         prep = prepare(ws, cfg, files, proposal, entry_ids=list(entry or []) or None, trials=trials,
-                       per_entry=per_entry, fresh=new, wait=wait)
+                       per_entry=per_entry, allow=tuple(allow or ()), yes_tools=approve_tools, fresh=new, wait=wait)
         n = parallel or cfg.limits.concurrency
         if not (quiet and yes):
             render_plan(prep, parallel=n, max_cost=budget)
+        else:  # --quiet hides the plan, not that earlier trials will not be resumed
+            from dreamcli.ui.console import warn
+
+            for w in prep.warnings:
+                warn(w)
         if prep.todo and not yes:
             if not is_interactive():
                 raise UsageError("no terminal to confirm the estimated cost on: add --yes to start the pilot "
@@ -97,8 +102,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             if not confirm_start():
                 raise typer.Exit(0)
         with PilotView(prep, quiet=quiet) as view:
-            result = execute(ws, cfg, prep, parallel=n, max_cost=budget, allow=tuple(allow or ()),
-                             yes_tools=approve_tools, progress=view, wait=wait)  # type: ignore[arg-type]
+            result = execute(ws, cfg, prep, parallel=n, max_cost=budget, progress=view,  # type: ignore[arg-type]
+                             wait=wait)
         if as_json:
             print_json(result)
         else:

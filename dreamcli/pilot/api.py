@@ -100,13 +100,16 @@ def not_resuming_why(ws: Workspace, plan: PilotPlan, journal: TrialJournal) -> s
 
 def prepare(ws: Workspace, config: Config, task_files: list[Path], dream_id: str, *,
             entry_ids: list[str] | None = None, trials: int = 5, per_entry: bool = False,
-            fresh: bool = False, wait: float | None = None) -> Prepared:
+            allow: tuple[str, ...] = (), yes_tools: bool = False, fresh: bool = False,
+            wait: float | None = None) -> Prepared:
     """Check the input, find an earlier run of the same plan to resume (unless `fresh`), and
-    estimate the cost of the trials still to run. LockHeld (exit 75) while another pilot of the
-    plan runs, unless `wait`."""
+    estimate the cost of the trials still to run. The tool permissions (`allow`, `yes_tools`: every
+    trial's) are conditions of the plan. LockHeld (exit 75) while another pilot of the plan runs,
+    unless `wait`."""
     from dreamcli.ids import new_ulid
 
-    plan = build_plan(ws, config, task_files, dream_id, entry_ids=entry_ids, trials=trials, per_entry=per_entry)
+    plan = build_plan(ws, config, task_files, dream_id, entry_ids=entry_ids, trials=trials, per_entry=per_entry,
+                      allow=allow, yes_tools=yes_tools)
     journal = TrialJournal(ws, plan.dream_id)
     with plan_lock(ws, plan, wait):
         pilot_id, done, todo = _resume_point(journal, plan, new_ulid() if fresh else None)
@@ -127,26 +130,24 @@ def _catch_up(ws: Workspace, prep: Prepared) -> None:
 
 
 def execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int = 1, max_cost: float | None = None,
-            allow: tuple[str, ...] = (), yes_tools: bool = False, progress: PilotProgress | None = None,
-            client: Any = None, wait: float | None = None) -> dict[str, Any]:
-    """Run the trials still to run, then compute and store the result (see the module docstring),
-    holding the plan's lock throughout."""
+            progress: PilotProgress | None = None, client: Any = None, wait: float | None = None) -> dict[str, Any]:
+    """Run the trials still to run (with the plan's tool permissions), then compute and store the result
+    (see the module docstring), holding the plan's lock throughout."""
     with plan_lock(ws, prep.plan, wait):
         _catch_up(ws, prep)
         _record_plan(ws, prep.plan)
-        return _execute(ws, config, prep, parallel=parallel, max_cost=max_cost, allow=allow, yes_tools=yes_tools,
-                        progress=progress, client=client)
+        return _execute(ws, config, prep, parallel=parallel, max_cost=max_cost, progress=progress, client=client)
 
 
 def _execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int, max_cost: float | None,
-             allow: tuple[str, ...], yes_tools: bool, progress: PilotProgress | None, client: Any) -> dict[str, Any]:
+             progress: PilotProgress | None, client: Any) -> dict[str, Any]:
     from dreamcli.pilot.report import build_result
     from dreamcli.playbooks.pilot_file import PILOT_FILE, read_runs
     from dreamcli.timeutil import now_rfc3339
 
     run = run_pilot(ws, config, prep.plan, prep.todo, pilot_id=prep.pilot_id, journal=prep.journal,
-                    parallel=parallel, max_cost=max_cost, allow=allow, yes_tools=yes_tools, progress=progress,
-                    client=client)
+                    parallel=parallel, max_cost=max_cost, allow=prep.plan.allow, yes_tools=prep.plan.yes_tools,
+                    progress=progress, client=client)
     records = list(prep.done.values()) + run.records
     result = build_result(prep.plan, records, pilot_id=prep.pilot_id, status=run.status, ts=now_rfc3339(),
                           this_run_usd=run.spent_usd, estimate_usd=prep.estimate.total_usd, max_cost=max_cost,

@@ -8,8 +8,9 @@ Arms: `baseline` places the live playbooks the task gets today; `candidate` plac
 chosen pending entries applied to the proposal's playbook in memory (`dreamcli.playbooks.trial`);
 with `per_entry`, `without:<entry id>` places the candidate minus that one entry (leave one out).
 A plan is identified by what it pilots (`identity`: the dream, the entries, the tasks) and the
-conditions its trials run under (`conditions`, see `plan_conditions`); `plan_key` hashes both, so a
-re-run resumes only trials measured under the same conditions. Nothing here writes anything.
+conditions its trials run under (`conditions`, see `plan_conditions`; the tool permissions `allow` and
+`yes_tools` among them); `plan_key` hashes both, so a re-run resumes only trials measured under the
+same conditions. Nothing here writes anything.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class PilotPlan:
     warnings: list[str] = field(default_factory=list)
     identity: str = ""  # what is piloted: the dream, its entries, --per-entry, the tasks' names and files
     conditions: dict[str, Any] = field(default_factory=dict)  # what its trials ran under (plan_conditions)
+    allow: tuple[str, ...] = ()  # --allow: bash commands and writes allowed in every trial
+    yes_tools: bool = False  # --approve-tools: every tool call approved in every trial
 
     def order(self) -> list[TrialRef]:
         """Every trial, interleaved: index by index, task by task, the arms in a rotating order, so
@@ -137,6 +140,11 @@ WORKDIR_MAX_ENTRIES = 100_000  # paths looked at per workdir, in sorted walk ord
 # config that changes what an agent does or how its trial is graded (the model is resolved per task)
 AGENT_CONFIG = ("models.grader", "limits.max_tokens", "limits.bash_timeout_s", "limits.tool_output_bytes",
                 "approvals.allow_commands", "approvals.allow_writes")
+
+
+def uses_memory(spec: TaskSpec) -> bool:
+    """Whether the task's trials get the memory tool (each then starts from a copy of the default store)."""
+    return spec.tools is None or "memory" in spec.tools
 
 
 def _hash_file(h: Any, path: str, rel: str, whole: bool) -> bool:
@@ -202,11 +210,13 @@ def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES, *, 
     return h.hexdigest()[:16]
 
 
-def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms: list[Arm]) -> dict[str, Any]:
+def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms: list[Arm], *,
+                    allow: tuple[str, ...] = (), yes_tools: bool = False) -> dict[str, Any]:
     """What a pilot's trials run under, by a name `changed_conditions` can report: per task its file,
     outcome spec, workdir contents (less the workspace home, should it lie in the workdir: the pilot writes
     there), model and turn limit; per playbook the text every arm places for every task (the baseline's
-    live playbooks too, not only the candidate's); and the agent's config."""
+    live playbooks too, not only the candidate's); the agent's config; the memory store's contents when a
+    task has the memory tool (hashed as a workdir is); and the tool permissions (--allow, --approve-tools)."""
     from dreamcli.agent.options import RunOptions
 
     labels = [t.label for t in tasks]
@@ -231,6 +241,12 @@ def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms:
         for part in dotted.split("."):
             value = getattr(value, part)
         out[f"config {dotted}"] = value
+    if any(uses_memory(t.spec) for t in tasks):
+        out["memory store default"] = workdir_fingerprint(ws.memory_store("default"))
+    if allow:  # none given: no key, so the plans of pilots run before permissions counted keep theirs
+        out["--allow"] = sorted(set(allow))
+    if yes_tools:
+        out["--approve-tools"] = True
     return out
 
 
@@ -282,7 +298,8 @@ def _arm(ws: Workspace, dream_id: str, name: str, ids: list[str]) -> Arm:
 
 
 def build_plan(ws: Workspace, config: Config, task_files: list[Path], dream_id: str, *,
-               entry_ids: list[str] | None = None, trials: int = 5, per_entry: bool = False) -> PilotPlan:
+               entry_ids: list[str] | None = None, trials: int = 5, per_entry: bool = False,
+               allow: tuple[str, ...] = (), yes_tools: bool = False) -> PilotPlan:
     """Load and check everything before any trial runs (bad input: exit 2 with nothing started)."""
     if trials < 1:
         raise UsageError("--trials must be at least 1")
@@ -305,10 +322,10 @@ def build_plan(ws: Workspace, config: Config, task_files: list[Path], dream_id: 
                              f"its entries (the task places: {', '.join(p.name for p in sel.placed) or 'none'}); "
                              "pilot it on tasks that use that playbook")
     identity = _sha(dream_id, ids, per_entry, [[t.label, str(t.spec.file)] for t in tasks])[:16]
-    conditions = plan_conditions(ws, config, tasks, arms)
+    conditions = plan_conditions(ws, config, tasks, arms, allow=allow, yes_tools=yes_tools)
     return PilotPlan(dream_id=dream_id, playbook=playbook, entry_ids=ids, tasks=tasks, arms=arms, trials=trials,
                      per_entry=per_entry, plan_key=_sha(identity, conditions)[:16], identity=identity,
-                     conditions=conditions)
+                     conditions=conditions, allow=allow, yes_tools=yes_tools)
 
 
 # --- the cost estimate ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from dreamcli.orchestration.supervisor import Job, Monitor, SupervisedWriter, Su
 from dreamcli.orchestration.tally import SubagentTally, tokens_of
 from dreamcli.outcomes.grading import GradeResult
 from dreamcli.outcomes.revision import RevisionLoop
-from dreamcli.pilot.plan import PilotPlan, TrialRef
+from dreamcli.pilot.plan import PilotPlan, TrialRef, uses_memory
 from dreamcli.pilot.store import TrialJournal
 from dreamcli.sessions.totals import Totals
 from dreamcli.timeutil import now_rfc3339
@@ -194,8 +194,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         job.writer, job.monitor = writer, monitor
         loop = _Loop(ws, config, ref.task.outcome)
         workdir = _fresh_workdir(ref, ws.root)
-        tools = ref.task.spec.tools
-        memory = _memory_copy(ws, writer.session_id) if tools is None or "memory" in tools else "default"
+        memory = _memory_copy(ws, writer.session_id) if uses_memory(ref.task.spec) else "default"
         options = RunOptions(
             model=ref.task.model, workdir=workdir, allow=allow, yes=yes_tools, memory_store=memory,
             playbook_loader=ref.arm.loader,
