@@ -202,7 +202,8 @@ class _Session:
     def context(self, status: str | None = None) -> TurnContext:
         return TurnContext(session_id=self.writer.session_id, turn=self.totals.turns, final_text=self.final_text,
                            messages=self.messages, totals=self.totals, spec=self.spec, workdir=self.workdir,
-                           model=self.model, writer=self.writer, end_fields=self.end_fields, status=status)
+                           model=self.model, writer=self.writer, end_fields=self.end_fields, status=status,
+                           client=self.client)
 
     def add_user(self, content: list[dict[str, Any]], origin: str | None = None) -> None:
         """Log a user message, then add the logged (redacted) copy to the history: the model sees

@@ -51,6 +51,7 @@ class TurnContext:
     writer: SessionWriter
     end_fields: dict[str, Any]
     status: str | None = None  # set for before_end: the status about to be written
+    client: Any = None  # the session's model client (the command's limiter with it): a hook's model calls use it
 
 
 @dataclass

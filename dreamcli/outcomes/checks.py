@@ -2,8 +2,9 @@
 
 Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
 cannot run (missing workdir, file outside the workdir or not a regular file, a file read only in part,
-command timeout) fails: no evidence, no pass. Reasons and evidence are redacted whole and only then cut
-(a secret cut in half is no longer recognised by the store's redactor).
+command timeout, a regex search stopped at REGEX_TIMEOUT_S) fails: no evidence, no pass. Reasons and
+evidence are redacted whole and only then cut (a secret cut in half is no longer recognised by the
+store's redactor).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import tempfile
@@ -29,6 +31,7 @@ EVIDENCE_LIMIT = 200
 REASON_LIMIT = 500  # a check's reason, and a grader's (scoring.py), as stored in grades.jsonl
 OUTPUT_TAIL = 400
 OUTPUT_SCAN = 256 * 1024  # the end of a command's output that is redacted before its tail is kept
+REGEX_TIMEOUT_S = 10.0  # how long one regex search may run before the check fails (it could not run)
 
 
 @dataclass
@@ -118,15 +121,64 @@ def _regex(check: Check, run: RunView, red: Redactor) -> Outcome:
     if text is None:
         return None, where, ""
     pattern = re.compile(str(check.value))
-    m = pattern.search(text)
-    if m is None:
+    try:
+        span = _bounded_search(pattern, text)
+    except RegexNotRun as e:
+        return None, f"{where}: /{check.value}/ {e}", ""
+    if span is None:
         return False, f"{where} has no match for /{check.value}/", ""
 
     def again(safe: str) -> tuple[int, int] | None:
-        m2 = pattern.search(safe)
-        return m2.span() if m2 is not None else None
+        try:
+            return _bounded_search(pattern, safe)
+        except RegexNotRun:  # the evidence is then cut about where the match was
+            return None
 
-    return True, f"{where} matches /{check.value}/", _match_evidence(text, m.start(), m.end(), red, again)
+    return True, f"{where} matches /{check.value}/", _match_evidence(text, *span, red, again)
+
+
+class RegexNotRun(Exception):
+    """A regex check's search ran past REGEX_TIMEOUT_S, or ended without an answer."""
+
+
+def _bounded_search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
+    """The span of `pattern.search(text)`, searched in a forked child that is killed after REGEX_TIMEOUT_S
+    (RegexNotRun): Python's `re` cannot be stopped from inside the process, and a spec's pattern may
+    backtrack for hours. The child sees the text without a copy, has its own alarm (it never outlives the
+    bound, even when this process is killed) and leaves with `os._exit`. Where there is no fork (Windows),
+    the search runs here, without a bound."""
+    if not hasattr(os, "fork"):
+        m = pattern.search(text)
+        return None if m is None else (m.start(), m.end())
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: search, write the span, leave at once
+        try:
+            os.close(read_end)
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(int(REGEX_TIMEOUT_S) + 2)
+            m = pattern.search(text)
+            os.write(write_end, b"-" if m is None else f"{m.start()} {m.end()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        if not select.select([read_end], [], [], REGEX_TIMEOUT_S)[0]:
+            raise RegexNotRun(f"stopped after {REGEX_TIMEOUT_S:g} s (a pattern that backtracks, such as (a+)+$, "
+                              "can run for ever)")
+        answer = os.read(read_end, 64).decode()
+    finally:
+        os.close(read_end)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if not answer:
+        raise RegexNotRun("ended without an answer (its search failed)")
+    if answer == "-":
+        return None
+    start, end = answer.split()
+    return int(start), int(end)
 
 
 def _match_evidence(text: str, start: int, end: int, red: Redactor,
@@ -270,13 +322,21 @@ def _tail(f: Any, red: Redactor) -> str:
 
 
 def _budget(name: str, attr: str, fmt: str) -> Any:
+    """A budget check on the run's total of `attr`: the session's own plus its sub-agents' (when they were
+    read: `evidence.add_subagents`), the reason saying what was added and how many children were not found."""
     def runner(check: Check, run: RunView, red: Redactor) -> Outcome:
-        actual = getattr(run, attr)
+        own = getattr(run, attr)
+        kids = run.subagents
+        actual = own + (getattr(kids.totals, attr) if kids is not None else 0)
         limit = check.value
         shown = fmt.format(actual)
+        parts = ""
+        if kids is not None and (kids.count or run.subagents_missing):
+            more = f"; {run.subagents_missing} not found" if run.subagents_missing else ""
+            parts = f" (lead {fmt.format(own)} + {kids.count} sub-agent{'' if kids.count == 1 else 's'}{more})"
         if actual <= limit:
-            return True, f"{name} {shown} <= {fmt.format(limit)}", shown
-        return False, f"{name} {shown} > {fmt.format(limit)}", shown
+            return True, f"{name} {shown}{parts} <= {fmt.format(limit)}", shown
+        return False, f"{name} {shown}{parts} > {fmt.format(limit)}", shown
 
     return runner
 
@@ -297,3 +357,4 @@ _RUNNERS = {
     "max_cost_usd": _budget("cost", "cost_usd", "${:.4f}"),
     "max_tool_errors": _budget("tool errors", "tool_errors", "{}"),
 }
+BUDGETS = ("max_turns", "max_cost_usd", "max_tool_errors")  # the checks that count a lead's sub-agents too

@@ -19,6 +19,8 @@ from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.sessions.reader import parse_line
+from dreamcli.sessions.totals import SubagentTally, Totals
+from dreamcli.workspace.home import Workspace
 
 ANSWER_LIMIT = 16_000
 PROMPT_LIMIT = 4_000
@@ -51,6 +53,9 @@ class RunView:
     tool_errors: int = 0
     tool_error_details: list[tuple[str, str]] = field(default_factory=list)
     files_changed: list[str] = field(default_factory=list)
+    child_ids: list[str] = field(default_factory=list)  # the sub-agents its `subagent` events name
+    subagents: SubagentTally | None = None  # what they spent, once read (`add_subagents`)
+    subagents_missing: int = 0  # named children whose log is not in the workspace
 
 
 def load_run(path: Path) -> RunView:
@@ -97,6 +102,10 @@ def load_run(path: Path) -> RunView:
                             run.tool_error_details.append((name, text[:TOOL_ERROR_LIMIT]))
                 if texts and any(t.strip() for t in texts):
                     run.final_answer = "\n".join(texts)
+            elif etype == "subagent":
+                child = event.get("child_session_id")
+                if isinstance(child, str) and child and child not in run.child_ids:
+                    run.child_ids.append(child)
             elif etype == "session.end":
                 end = event
     run.session_hash = "sha256:" + digest.hexdigest()
@@ -109,6 +118,26 @@ def load_run(path: Path) -> RunView:
     if end is not None:
         run.status = str(end.get("status") or "completed")
     return run
+
+
+def add_subagents(run: RunView, ws: Workspace) -> None:
+    """Read the logs of the run's sub-agents from `ws` (each as `load_run` reads a session: its
+    session.end totals, else what its events count) into `run.subagents`; a child whose log is not
+    there (or cannot be read) is counted in `run.subagents_missing` instead."""
+    from dreamcli.sessions.paths import session_path
+
+    tally, missing = SubagentTally(), 0
+    for child_id in run.child_ids:
+        try:
+            if not (child_id.isascii() and child_id.isalnum()):  # a session id, not a path (the log is untrusted)
+                raise FileNotFoundError(child_id)
+            child = load_run(session_path(ws, child_id))
+        except OSError:
+            missing += 1
+            continue
+        tally.add(Totals(turns=child.turns, cost_usd=child.cost_usd, tool_calls=child.tool_calls,
+                         tool_errors=child.tool_errors))
+    run.subagents, run.subagents_missing = tally, missing
 
 
 def _read_start(run: RunView, event: dict[str, Any]) -> None:

@@ -15,8 +15,8 @@ from dreamcli.config import Config
 from dreamcli.errors import CredentialsError, DreamError, Interrupted
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
 from dreamcli.outcomes.cache import GradeCache, cache_key
-from dreamcli.outcomes.checks import CriterionResult, RunningCommands, run_criterion_check
-from dreamcli.outcomes.evidence import RunView, load_run, render_evidence
+from dreamcli.outcomes.checks import BUDGETS, CriterionResult, RunningCommands, run_criterion_check
+from dreamcli.outcomes.evidence import RunView, add_subagents, load_run, render_evidence
 from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
 from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
 from dreamcli.outcomes.spec import OutcomeSpec
@@ -107,6 +107,13 @@ class Grader:
     def needs_model(self, spec: OutcomeSpec) -> bool:
         return bool(spec.grader_criteria) and not self.options.checks_only
 
+    def share_client(self, client: Any) -> None:
+        """Call the grader through `client` (a run's own, which carries the command's limit on model calls in
+        flight: docs/config.md), unless this Grader already has one."""
+        with self._lock:
+            if self._client is None:
+                self._client = client
+
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
@@ -166,6 +173,8 @@ class Grader:
     def _grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
+        if run.child_ids and any(c.check is not None and c.check.type in BUDGETS for c in spec.check_criteria):
+            add_subagents(run, self.ws)  # a budget is the lead's and its sub-agents' (docs/outcomes.md)
         by_id: dict[str, CriterionResult] = {
             c.id: run_criterion_check(c, run, running=self.commands, redactor=self.redactor)
             for c in spec.check_criteria}

@@ -1,0 +1,96 @@
+"""Budget checks (`max_cost_usd`, `max_turns`, `max_tool_errors`) count a lead's sub-agents too: their
+own logs in the workspace, named by the lead's `subagent` events (docs/outcomes.md, "Specs")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+from dreamcli.config import Config
+from dreamcli.outcomes.evidence import load_run
+from dreamcli.outcomes.grading import Grader
+from dreamcli.outcomes.spec import load_spec
+from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.writer import SessionWriter
+from dreamcli.workspace.home import Workspace
+from tests.support.outcomes import write_spec
+
+BUDGETS = """
+name: budgets
+criteria:
+  - id: cost
+    check: {type: max_cost_usd, value: 0.05}
+  - id: turns
+    check: {type: max_turns, value: 6}
+  - id: errors
+    check: {type: max_tool_errors, value: 1}
+"""
+
+
+def _session(ws: Workspace, *, cost: float, turns: int, tool_errors: int, parent: str | None = None) -> SessionWriter:
+    w = SessionWriter(ws)
+    w.start(task={"name": "split", "prompt": "Split it."}, model="claude-sonnet-5-5", workdir=None,
+            agent="subagent" if parent else None, parent_session_id=parent)
+    w.message("user", [{"type": "text", "text": "Split it."}])
+    w.message("assistant", [{"type": "text", "text": "Done."}], model="claude-sonnet-5-5", stop_reason="end_turn")
+    w.end("completed", totals={"turns": turns, "cost_usd": cost, "tool_errors": tool_errors, "tool_calls": 1})
+    return w
+
+
+def lead_with_children(ws: Workspace, n: int, *, missing: int = 0) -> str:
+    """A lead ($0.004, 2 turns, no tool error) and `n` sub-agents ($0.016, 2 turns, 1 tool error each), of
+    which the last `missing` have no log in the workspace."""
+    lead = SessionWriter(ws)  # its id first: the children name it as their parent
+    kids = [_session(ws, cost=0.016, turns=2, tool_errors=1, parent=lead.session_id) for _ in range(n)]
+    for w in kids[n - missing:]:
+        w.path.unlink()
+    lead.start(task={"name": "split", "prompt": "Split it."}, model="claude-sonnet-5-5", workdir=None)
+    for w in kids:
+        lead.subagent(event="started", child_session_id=w.session_id, brief="a part", status="running")
+        lead.subagent(event="finished", child_session_id=w.session_id, status="completed", cost_usd=0.016)
+    lead.message("assistant", [{"type": "text", "text": "Merged."}], model="claude-sonnet-5-5",
+                 stop_reason="end_turn")
+    lead.end("completed", totals={"turns": 2, "cost_usd": 0.004, "tool_errors": 0, "tool_calls": 1})
+    return lead.session_id
+
+
+def _grade(ws: Workspace, tmp_path: Path, session_id: str) -> dict[str, tuple[bool, str]]:
+    spec = load_spec(write_spec(tmp_path / "budgets.yaml", BUDGETS))
+    res = Grader(ws, Config()).grade_run(load_run(session_path(ws, session_id)), spec)
+    return {c.id: (c.passed, c.reason) for c in res.criteria}
+
+
+def test_a_lead_that_delegated_is_held_to_the_budget_with_its_sub_agents(ws: Workspace, tmp_path: Path) -> None:
+    """Before: "cost $0.0040 <= $0.0500" passed for a run that spent $0.0520 in all."""
+    got = _grade(ws, tmp_path, lead_with_children(ws, 3))
+    assert got["cost"] == (False, "cost $0.0520 (lead $0.0040 + 3 sub-agents) > $0.0500")
+    assert got["turns"] == (False, "turns 8 (lead 2 + 3 sub-agents) > 6")
+    assert got["errors"] == (False, "tool errors 3 (lead 0 + 3 sub-agents) > 1")
+
+
+def test_sub_agents_missing_from_the_workspace_are_said_not_counted(ws: Workspace, tmp_path: Path) -> None:
+    got = _grade(ws, tmp_path, lead_with_children(ws, 3, missing=2))
+    assert got["cost"] == (True, "cost $0.0200 (lead $0.0040 + 1 sub-agent; 2 not found) <= $0.0500")
+    assert got["turns"] == (True, "turns 4 (lead 2 + 1 sub-agent; 2 not found) <= 6")
+    got = _grade(ws, tmp_path, lead_with_children(ws, 1, missing=1))
+    assert got["cost"] == (True, "cost $0.0040 (lead $0.0040 + 0 sub-agents; 1 not found) <= $0.0500")
+
+
+def test_a_session_without_sub_agents_reads_as_before(ws: Workspace, tmp_path: Path) -> None:
+    sid = _session(ws, cost=0.01, turns=2, tool_errors=0).session_id
+    got = _grade(ws, tmp_path, sid)
+    assert got["cost"] == (True, "cost $0.0100 <= $0.0500")
+    assert got["turns"] == (True, "turns 2 <= 6")
+
+
+def test_grade_cli_fails_the_lead_on_its_sub_agents_spend(ws: Workspace, tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "budgets.yaml", BUDGETS)
+    lead = lead_with_children(ws, 3)
+    r = CliRunner().invoke(app, ["--home", str(ws.root), "grade", lead, "--outcome", str(spec), "--json"])
+    assert r.exit_code == 1, r.output
+    (res,) = json.loads(r.stdout)["results"]
+    cost = next(c for c in res["criteria"] if c["id"] == "cost")
+    assert cost["passed"] is False and cost["evidence"] == "$0.0520"
