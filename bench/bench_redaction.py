@@ -106,6 +106,18 @@ def secret_chunk(i: int) -> str:
     return clean_log_chunk(i) + f"export GITHUB_TOKEN=gh{'p'}_{body}\nAuthorization: Bearer {body}Zz9\n"
 
 
+def curl_line(size: int) -> str:
+    """One line of curl commands, as a transcript holds a tool's command log (JSON-escaped: `\\n` ends
+    no line), with a password after `-u` halfway: each command is read on for a `-u` option."""
+    commands = [
+        f"curl -fsSL -H 'Accept: application/json' https://example.com/v1/items/{i} -o item-{i}.json\n"
+        for i in range(size // 90)
+    ]
+    password = hashlib.sha1(b"curl_line").hexdigest()[:20]
+    commands[len(commands) // 2] = f"curl -u deploy:{password} https://example.com/v1/deploy\n"
+    return json.dumps("".join(commands))
+
+
 def load_before(tree: Path, tmp: Path) -> ModuleType:
     """The redaction package of an older tree, imported as `_redaction_before`."""
     target = tmp / "_redaction_before"
@@ -189,6 +201,7 @@ def measure(after: Any, before: Any, runs: int, target: int) -> None:
     plain_unit = "".join(line + "\n" for line in unit.splitlines() if not any(w in line.lower() for w in near))
     plain = plain_unit * max(1, target // len(plain_unit))
     dense = "\n".join(secret_chunk(i) for i in range(200)) * max(1, target // len(unit))
+    curls = curl_line(100_000)  # not scaled: before the fix, the curl rule took time quadratic in it
     pieces = [unit[i : i + 1500] for i in range(0, len(unit) - 1500, 1500)] * 4  # tool outputs of 1.5 KB
     shorts = list(dict.fromkeys(line for line in unit.splitlines() if 20 <= len(line) <= 60))[:2000]  # distinct
     message = {
@@ -197,8 +210,10 @@ def measure(after: Any, before: Any, runs: int, target: int) -> None:
                      "content": [{"type": "text", "text": c}]} for c in chunks[:4]],
     }  # fmt: skip
     assert after.redact_text(clean) is clean and after.redact_text(plain) is plain, "corpus must be secret-free"
+    assert "[REDACTED:basic_auth]" in after.redact_text(curls), "the curl line's password must be found"
     if before is not None:
         assert before.redact_text(dense) == after.redact_text(dense), "before and after disagree"
+        assert before.redact_text(curls) == after.redact_text(curls), "before and after disagree"
 
     def per_text(redact: Callable[[str], object], texts: list[str]) -> Callable[[], object]:
         return lambda: [redact(t) for t in texts]
@@ -224,6 +239,8 @@ def measure(after: Any, before: Any, runs: int, target: int) -> None:
          lambda r: (lambda: r.redact_text(plain)) if r else (lambda: find_anchors(plain))),
         ("secret-dense log text, 2 secrets per 1.5 KB (one string)", len(dense), 1,
          lambda r: (lambda: r.redact_text(dense)) if r else (lambda: find_anchors(dense))),
+        ("one long line of curl commands (JSON-escaped, 100 KB, 1 secret)", len(curls), 1,
+         lambda r: (lambda: r.redact_text(curls)) if r else (lambda: find_anchors(curls))),
         ("clean log text as 1.5 KB strings (tool outputs)", sum(map(len, pieces)), len(pieces),
          lambda r: per_text(r.redact_text if r else find_anchors, pieces)),
         ("clean one-line strings (20-60 chars), each seen once", None, len(shorts),

@@ -4,7 +4,8 @@ Short options such as `-u` and `-p` mean something else in most commands (`sort 
 `docker run -u 1000:1000`, `mkdir -p`, `gcc -pthread`), so these rules apply only within the
 command's own line (up to a newline, `|`, `;` or `&`), and only for lower-case command names:
 
-- `curl`: the regex starts at the command name and reads the rest of its line for `-u`.
+- `curl`: the regex starts at the command name and reads the rest of its line for `-u`, up to the
+  next `curl` command on it (whose own match reads on from there: each character is read once).
 - `-p`: one scan for all password clients; `check_match` looks back from the option for the
   command name (`mysql`, `mysqldump`, `mariadb`, ... or `sshpass`).
 """
@@ -20,16 +21,20 @@ from dreamcli.redaction.rules import Rule, is_placeholder
 # `-u $USER:$PASS` are left alone. No backslash in the value, so JSON-escaped `\"` stays intact;
 # no bracket in the user, so a marker's colon (`-u [REDACTED:stripe]:`) is not taken for one.
 _USER_OPTION = r"(?:[A-Za-z]*[uU][ \t]+|[uU](?=[^\s\-])|-(?:proxy-)?user(?:[ \t]+|=))"  # after its `-`
+# `curl` as a word (case-sensitive: a scan of the text itself, no Python call per curl command
+# without credentials), also right after a JSON-escaped `\n`, `\t` or `\r`, and a blank after it
+_CURL = r"curl(?:(?<![A-Za-z0-9_\-]curl)|(?<=\\[ntr]curl))(?=[ \t])"
+# The rest of the command's line from `-` to `-` (possessive: no backtracking), up to an option that
+# follows a blank and takes the user. It also stops at the next `curl` command, where the match then
+# fails: that command's own match reads on from there and finds the same option, so a line of n
+# commands is read once, not n times to its end (tests/redaction/test_command_line.py).
+_ARGUMENTS = r"(?:[^\n|;&\-c]++|(?!" + _CURL + r")c|(?!(?<=[ \t])-" + _USER_OPTION + r")-)*+"
 CURL_USER = Rule(
     "basic_auth",
     re.compile(
-        # `curl` as a word (case-sensitive: a scan of the text itself, no Python call per curl
-        # command without credentials), then the rest of its line from `-` to `-` (possessive: no
-        # backtracking) up to an option that follows a blank and takes the user
-        r"curl(?:(?<![A-Za-z0-9_\-]curl)|(?<=\\[ntr]curl))(?=[ \t])"
-        r"(?:[^\n|;&\-]++|(?!(?<=[ \t])-"
-        + _USER_OPTION
-        + r")-)*+(?<=[ \t])-"
+        _CURL
+        + _ARGUMENTS
+        + r"(?<=[ \t])-"
         + _USER_OPTION
         + r"(?P<q>(?:\\?[\"'])?)[^\s:\"'\\\[\]]*:(?P<secret>[^\s\"'\\]+)(?P=q)"
     ),
