@@ -198,5 +198,6 @@ def retrieve_dream(client: Any, dream_id: str) -> dict[str, Any]:
     return _dump(client.beta.dreams.retrieve(dream_id))
 
 
-def cancel_dream(client: Any, dream_id: str) -> dict[str, Any]:
-    return _dump(client.beta.dreams.cancel(dream_id))
+def cancel_dream(client: Any, dream_id: str, *, once: bool = False) -> dict[str, Any]:
+    """Cancel a dream; `once`: one request, no retries (a best-effort cancel)."""
+    return _dump((_once(client) if once else client).beta.dreams.cancel(dream_id))

@@ -1,7 +1,8 @@
 """`cloud dream`: start Dreams API jobs (output `create_new`, never `update_existing`), poll them with
 backoff, and cancel them on Ctrl-C (`dreams.cancel`). A dream takes one memory store and 1-100
 sessions: more sessions are split across dreams. A signal that arrives while the create request is in
-flight is held until it returns (`held_signals`), so the dream it created is cancelled too."""
+flight is held until it returns (`held_signals`), so the dream it created is cancelled too; from its
+answer to the poll loop every signal is held, and a malformed answer that names a dream cancels it."""
 
 from __future__ import annotations
 
@@ -60,18 +61,29 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
 
 class Held:
     """The signals `held_signals` holds: the first one is kept in `signum` (acted on by `release`), a
-    second one stops the work at once, through the handler it would have met without the hold."""
+    second one stops the work at once, through the handler it would have met without the hold (in a
+    nested block, the outer one's: it gets both, so it stops too), until `answered`."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self._answered = False
         self._previous: dict[int, Any] = {}
+
+    def answered(self) -> None:
+        """The create request answered: from here to `release` (the poll loop's first step) every signal
+        is held, a second one too, so none can stop the work between them with the dream left running."""
+        self._answered = True
 
     def _hold(self, signum: int, _frame: Any) -> None:
         if self.signum is None:
             self.signum = signum
             return
-        self.signum = None  # this one stops the work: nothing is left to release
+        if self._answered:
+            return
+        first, self.signum = self.signum, None  # this one stops the work: nothing is left to release
         self._restore()
+        if _holding(first):  # nested: the outer block holds the first, so this one is its second
+            _deliver(first)
         _deliver(signum)
 
     def _restore(self) -> None:
@@ -86,6 +98,11 @@ class Held:
         signum, self.signum = self.signum, None
         if signum is not None:
             _deliver(signum)
+
+
+def _holding(signum: int) -> bool:
+    """Whether `signum`'s handler is another `held_signals` block's (an outer one)."""
+    return isinstance(getattr(signal.getsignal(signum), "__self__", None), Held)
 
 
 def _deliver(signum: int) -> None:
@@ -117,10 +134,14 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
           held: Held | None = None) -> dict[str, Any]:
     """Create a dream. Inside `held_signals` (`held`), a signal during the request waits for its answer:
     a created dream is returned with the signal still held (`wait` cancels it); a failed request exits
-    as the signal says; a second signal stops at once, the dream perhaps created and left running."""
+    as the signal says; a second signal stops at once, the dream perhaps created and left running. Once
+    the request answered, every signal is held (`Held.answered`). A malformed answer that names a dream
+    cancels it (one request) and raises its ModelError, the cancel's outcome added to its line."""
     try:
         started = sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
                                         instructions=instructions)
+        if held is not None:
+            held.answered()
     except KeyboardInterrupt as e:
         if held is None:
             raise
@@ -130,7 +151,13 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
         failure = cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id)
         _release(held, f"interrupted; no cloud dream to cancel: {failure}")
         raise failure from None
-    return checked_dream(started)
+    try:
+        return checked_dream(started)
+    except ModelError as e:
+        if valid_cloud_id(started.get("id")):  # created, yet unusable: it must not run on, unwatched
+            e.args = (f"{e}; {_cancel_outcome(client, started['id'], once=True)[1]}", *e.args[1:])
+        _release(held, f"interrupted: {e}")
+        raise
 
 
 def _release(held: Held | None, message: str) -> None:
@@ -242,9 +269,15 @@ def _interrupted(e: KeyboardInterrupt, message: str) -> Interrupted:
 
 
 def _cancel(client: Any, dream_id: str) -> str:
+    sent, outcome = _cancel_outcome(client, dream_id)
+    return ("interrupted: " if sent else "interrupted; ") + outcome
+
+
+def _cancel_outcome(client: Any, dream_id: str, *, once: bool = False) -> tuple[bool, str]:
+    """Cancel the dream, best effort: whether the cancel went through, and what to say of it."""
     try:
-        got = sdk_beta.cancel_dream(client, dream_id)
-    except Exception as e:  # the interrupt wins; say what happened to the cancel
-        return f"interrupted; cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
+        got = sdk_beta.cancel_dream(client, dream_id, once=once)
+    except Exception as e:  # the error that called for the cancel wins; say what happened to the cancel
+        return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
     status = got.get("status") if isinstance(got.get("status"), str) else "?"
-    return f"interrupted: cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"
+    return True, f"cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"
