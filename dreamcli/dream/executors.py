@@ -7,19 +7,24 @@ order and are merged in that order (the reduce, under the dream lock), so the sa
 byte-identical proposals whatever runs the map. The executor in use is a context variable set by the
 CLI around the dream (`use_executor`); without one, scan.py picks workers by corpus size as before.
 The CLI's executor starts on first use (`Deferred`): a dream with nothing new to read never starts Ray, and
-joining a Ray address first checks, within RAY_CONNECT_TIMEOUT_S, that something listens there."""
+joining a Ray address first checks, within RAY_CONNECT_TIMEOUT_S, that something listens there, and within
+RAY_ANSWER_TIMEOUT_S that it answers as Ray's gRPC servers do."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol
 
 Task = tuple[Any, ...]
 RAY_CONNECT_TIMEOUT_S = 10.0  # ray.init retries an address with nothing listening for many minutes
+RAY_ANSWER_TIMEOUT_S = 5.0  # ... and one that listens but is no Ray cluster (a wrong port) as long
+# the HTTP/2 connection preface and an empty SETTINGS frame: a gRPC server answers with its own SETTINGS frame
+H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
 class MapExecutor(Protocol):
@@ -89,11 +94,13 @@ class RayExecutor:
             yield self.ray.get(ref)
 
 
-def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S,
+                    answer_timeout: float | None = None) -> None:
     """A Ray address (`address`, else RAY_ADDRESS) as host:port or ray://host:port must accept a TCP
-    connection within `timeout` seconds: ray.init would retry it for many minutes, holding the dream lock.
-    Raises CredentialsError (exit 4: the environment, not the input) with one line; "auto", "local" and
-    no address are Ray's to resolve."""
+    connection within `timeout` seconds, and answer there as a gRPC server (Ray's GCS, or its client server)
+    within `answer_timeout` (RAY_ANSWER_TIMEOUT_S): ray.init would retry either for many minutes, holding the
+    dream lock. Raises CredentialsError (exit 4: the environment, not the input) with one line; "auto",
+    "local" and no address are Ray's to resolve, and so is the answer with RAY_USE_TLS (TLS comes first)."""
     given = "--ray-address" if address else "RAY_ADDRESS"
     target = (address or os.environ.get("RAY_ADDRESS") or "").strip()
     hostport = target.removeprefix("ray://").rstrip("/")
@@ -101,14 +108,58 @@ def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S)
     host = host.strip("[]")  # [::1]:6379
     if not sep or not host or not port.isdigit():
         return
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except (OSError, ValueError, OverflowError) as e:
-        from dreamcli.errors import CredentialsError
+    from dreamcli.errors import CredentialsError
 
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
-        raise CredentialsError(f"--executor ray: cannot reach the Ray cluster at {target} ({given}): {reason}; "
+    try:
+        conn = socket.create_connection((host, int(port)), timeout=timeout)
+    except (OSError, ValueError, OverflowError) as e:
+        raise CredentialsError(f"--executor ray: cannot reach the Ray cluster at {target} ({given}): {_reason(e)}; "
                                "start it or give another address") from None
+    with conn:
+        wait = RAY_ANSWER_TIMEOUT_S if answer_timeout is None else answer_timeout
+        problem = None if _ray_tls() else grpc_problem(conn, wait)
+    if problem:
+        raise CredentialsError(f"--executor ray: {target} ({given}) is not a Ray cluster: {problem}; give the "
+                               "address of its head (HOST:6379, or ray://HOST:10001)")
+
+
+def grpc_problem(conn: socket.socket, timeout: float) -> str | None:
+    """None when the peer answers the HTTP/2 preface with a SETTINGS frame within `timeout` seconds, as every
+    gRPC server does; else why it is not one, in a few words."""
+    try:
+        conn.settimeout(timeout)
+        conn.sendall(H2_HELLO)
+        head = _read(conn, 9, time.monotonic() + timeout)  # a frame header: length (3), type, flags, stream (4)
+    except TimeoutError:
+        return f"it accepted the connection but did not answer within {timeout:g} s"
+    except OSError as e:
+        return f"it accepted the connection, then failed: {_reason(e)}"
+    if len(head) == 9 and head[3] == 0x04 and head[5:] == b"\x00\x00\x00\x00":
+        return None
+    return "it closed the connection without a word" if not head else "it answered, but not as a gRPC server"
+
+
+def _read(conn: socket.socket, n: int, deadline: float) -> bytes:
+    """Up to `n` bytes (fewer when the peer closes); TimeoutError past `deadline` (time.monotonic())."""
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        conn.settimeout(left)
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _ray_tls() -> bool:
+    return os.environ.get("RAY_USE_TLS", "0").strip().lower() in ("1", "true")
+
+
+def _reason(e: BaseException) -> str:
+    return e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
 
 
 class Deferred:
