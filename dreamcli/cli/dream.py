@@ -141,6 +141,11 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             # a copied or edited workspace: the dream is not what the user thinks (an incremental one)
             for problem in result.set_aside:
                 warn(f"dream state set aside ({problem[:200]}): every session was read again")
+        if result.rebuilt is not None:
+            from dreamcli.ui.console import warn
+
+            # read once, by the first dream after an upgrade (or a change of redaction.patterns): say why
+            warn(f"dream state {result.rebuilt}: {_rebuilt_words(opts)}")
         if opts.mode == "explicit" and not (result.dream.get("inputs") or {}).get("sessions"):
             from dreamcli.dream.stages import selection_words
             from dreamcli.ui.console import warn
@@ -175,11 +180,21 @@ def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
     if as_json:
         print_json({"status": "nothing_new", "playbook": name, "dream_id": None, "path": None, "operations": [],
                     "usage": None, "inputs": None, "stats": None, "report_path": None,
-                    "state_set_aside": None})  # not read: the fast path checks the watermark only
+                    "state_set_aside": None,  # not read: the fast path checks the watermark only
+                    "state_rebuilt": None})
     elif not quiet:
         from dreamcli.ui.console import info
 
         info(f"Nothing new to dream about for playbook '{name}' (no new sessions or grades).")
+
+
+def _rebuilt_words(opts: Any) -> str:
+    """What a dream did of a stored state it did not trust (dreamcli.dream.older_state)."""
+    if opts.dry_run:
+        return "every session was read again; a dream without --dry-run rebuilds it from the sessions (once)"
+    if opts.mode == "explicit":
+        return "set aside; the next `dreamcli dream` rebuilds it from the sessions (once)"
+    return "rebuilt from the sessions (once)"
 
 
 def _check_given(*, session: list[str] | None, **values: str | None) -> None:

@@ -187,6 +187,10 @@ class Aggregates:
     # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
     # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
     redacted_with: str | None = None
+    # loaded from a file whose texts are not trusted (dreamcli.dream.older_state), not stored: why the dream
+    # rebuilds the state from the sessions, and the proposed records keyed by text it keeps only if made again
+    rebuild: str | None = None
+    unverified: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def redact(self, text: str) -> str:
         """`text` with its secrets replaced (built-in rules and `redaction`). The scan redacts what it keeps of

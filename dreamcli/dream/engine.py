@@ -28,7 +28,7 @@ from dreamcli.dream.options import MAX_INSTRUCTIONS, DreamOptions
 from dreamcli.dream.proposal import clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
 from dreamcli.dream.stages import Findings, Progress, Selection
-from dreamcli.dream.watermark import save_aggregates, save_watermark
+from dreamcli.dream.watermark import Watermark, save_aggregates, save_watermark
 from dreamcli.errors import UsageError
 from dreamcli.ids import new_ulid
 from dreamcli.playbooks.proposal_model import Operation
@@ -50,13 +50,14 @@ class DreamResult:
     dream: dict[str, Any] = field(default_factory=dict)
     report: str = ""
     set_aside: list[str] = field(default_factory=list)  # state files no dream wrote: every session read again
+    rebuilt: str | None = None  # why the stored patterns were not loaded but rebuilt (dreamcli.dream.older_state)
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "playbook": self.playbook, "dream_id": self.dream_id,
                 "path": str(self.path) if self.path else None,
                 "operations": [op.to_json() for op in self.operations],
                 "usage": self.dream.get("usage"), "inputs": self.dream.get("inputs"), "stats": self.dream.get("stats"),
-                "state_set_aside": self.set_aside}
+                "state_set_aside": self.set_aside, "state_rebuilt": self.rebuilt}
 
 
 def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None) -> DreamResult:
@@ -76,6 +77,8 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
     if not opts.dry_run:
         for problem in sel.set_aside:
             _log(ws, f"dream playbook={sel.name} state set aside ({problem[:200]}): reading every session again")
+        if sel.rebuild is not None:
+            _log(ws, f"dream playbook={sel.name} state {sel.rebuild}: rebuilding it from the sessions")
     if sel.nothing_new():
         stages.settle_nothing_new(ws, sel, opts.dry_run)
         if not opts.dry_run:
@@ -97,7 +100,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
 
     report = for_config(config).redact_text(report)
     result = DreamResult(status=dream["status"], playbook=sel.name, dream_id=dream_id, operations=operations,
-                         dream=dream, report=report, set_aside=sel.set_aside)
+                         dream=dream, report=report, set_aside=sel.set_aside, rebuilt=sel.rebuild)
     if opts.dry_run:
         result.status = "dry_run"
         return result
@@ -141,6 +144,8 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
         found.stored.proposed.update(found.agg.proposed)
         found.stored.entry_use = found.agg.entry_use
         save_aggregates(ws, sel.name, found.stored, into=into)
+        if sel.rebuild is not None:  # an older release's patterns were dropped: the next dream reads every session
+            save_watermark(ws, Watermark(playbook=sel.name), into=into)
 
 
 def _log(ws: Workspace, message: str) -> None:

@@ -50,9 +50,12 @@ class Selection:
     grades_size: int
     offline: bool
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`: the scan redacts what it keeps with them
+    # why the stored patterns are rebuilt from the sessions (dreamcli.dream.older_state), None when they are not
+    rebuild: str | None = None
 
     def nothing_new(self) -> bool:
-        return self.mode == "new" and not self.paths and self.grades_size == self.mark.grades_offset
+        return self.mode == "new" and self.rebuild is None and not self.paths \
+            and self.grades_size == self.mark.grades_offset
 
 
 @dataclass
@@ -93,7 +96,9 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     problems: list[str] = []
     mark = load_watermark(ws, name, problems)
     stored = load_aggregates(ws, name, problems, redaction=config.redaction.patterns)
-    if problems:  # state set aside: every session is read again (scan starts from empty patterns)
+    # state set aside, or an older release's patterns not loaded: every session is read again (the scan starts
+    # from empty patterns); --all reads them all anyway, and an explicit dream resets it (engine._save_state)
+    if problems or (stored.rebuild is not None and opts.mode == "new"):
         mark = Watermark(playbook=name)
     mode = opts.mode
     bucket = _bucket(ws, config)
@@ -111,7 +116,8 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
                      paths=[p if isinstance(p, StoreRef) else str(p) for p in files],
                      # the watermark only ever takes a session id: a stray name sorts after every one
                      last_id=max((i for i in ids if is_session_id(i)), default=""), grades_size=grades_size,
-                     offline=opts.offline or not model_configured(), redaction=tuple(config.redaction.patterns))
+                     offline=opts.offline or not model_configured(), redaction=tuple(config.redaction.patterns),
+                     rebuild=stored.rebuild)
 
 
 def _bucket(ws: Workspace, config: Config) -> Bucket | None:
@@ -154,6 +160,11 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset
     graded, grades_read = grade_join.join(ws, agg, read, offset=offset, include_old=sel.mode == "new", scope=scope,
                                           playbook=sel.name)
+    if stored.unverified:  # an older state's proposals by text: kept where the scan made the same key again
+        from dreamcli.dream.older_state import verified
+
+        agg.proposed.update(verified(stored.unverified, agg))
+        stored.unverified = {}
     return Findings(agg=agg, stored=stored, read=read, bytes=stats.bytes, skipped_lines=stats.skipped,
                     graded=graded, grades_read=grades_read)
 

@@ -7,11 +7,10 @@
                      dreamed (a long run, a runner's clock ahead), so selection lists the bucket from
                      the floor and skips what `recent` holds (docs/scaling.md)
     aggregates.json  the patterns learned so far (dreamcli.dream.aggregates), so support accumulates
-                     across dreams; stamped with the redaction its texts had (`redaction_stamp`): a file
-                     without the stamp of the workspace's redactor (an older dream's, which kept some
-                     texts unredacted, or one from before a rule or `redaction.patterns` existed) has
-                     every string it carries redacted when it is loaded, so none of its secrets reaches
-                     a proposal, and the dream writes it back redacted
+                     across dreams; stamped with the redaction its texts had (`redaction_stamp`): none of
+                     the texts of a file without the stamp of the workspace's redactor (an older dream's,
+                     or one from before a rule or `redaction.patterns` existed) is loaded; the dream
+                     rebuilds the state from the sessions (dreamcli.dream.older_state)
 
 Both are staged next to the proposal under an intent (dreamcli.dream.journal) and installed after
 the proposal is in place: a dream killed before its proposal is in place leaves the previous state
@@ -27,14 +26,13 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dreamcli.dream.aggregates import Aggregates, Pattern
-from dreamcli.dream.fixes import Recovery, merge_recoveries
+from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.statefile import NotRegularFile, read_regular
 from dreamcli.ids import ulid_at, ulid_time_ms
 from dreamcli.store.base import is_session_id
@@ -44,11 +42,10 @@ from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
 # what the dream redacts of what it keeps, in `redaction_stamp`: raise it when that changes, so that every
-# state written before is redacted again when it is loaded (1: texts redacted before they are cut)
+# state written before is rebuilt from the sessions (1: texts redacted before they are cut)
 REDACTED_BY = 1
 LOOKBACK_MS = 24 * 3600 * 1000  # a session reaching the bucket up to this long after its id's time is dreamed
 _T = TypeVar("_T")
-Redact = Callable[[str], str]
 
 
 @dataclass
@@ -167,9 +164,9 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
 def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = None,
                     redaction: Sequence[str] | None = None) -> Aggregates:
     """The playbook's stored patterns; empty ones when there are none or they cannot be read. A file with
-    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`. A
-    file not stamped with `redaction` (config `redaction.patterns`; None: the workspace's config) has every
-    string redacted with the built-in rules and those patterns (`redact_state`)."""
+    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`. Of a
+    file not stamped with `redaction` (config `redaction.patterns`; None: the workspace's config) only what no
+    session text made is loaded, and `rebuild` says why (`dreamcli.dream.older_state.trusted_part`)."""
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
         data = json.loads(read_regular(path))
@@ -177,17 +174,18 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
         return _set_aside(path, problems, Aggregates())
     except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return Aggregates()
+    from dreamcli.dream.older_state import distrust, trusted_part
     from dreamcli.dream.state_schema import state_problem
 
     if (problem := state_problem(data)) is not None:
         if problems is not None:
             problems.append(f"{path.name}: {problem}")
         return Aggregates()
-    agg = Aggregates.from_json(data)
-    agg.redaction = tuple(_workspace_patterns(ws) if redaction is None else redaction)
-    agg.redacted_with = redaction_stamp(agg.redaction)
-    if data.get("redaction") != agg.redacted_with:
-        redact_state(agg)
+    patterns = tuple(_workspace_patterns(ws) if redaction is None else redaction)
+    why = distrust(data.get("redaction"), redaction_stamp(patterns))
+    agg = Aggregates.from_json(data) if why is None else trusted_part(data, why)
+    agg.redaction = patterns
+    agg.redacted_with = redaction_stamp(patterns)
     return agg
 
 
@@ -207,71 +205,6 @@ def redaction_stamp(patterns: tuple[str, ...]) -> str:
         r.validate, r.check_match, r.kind_of))] for r in BUILTIN_RULES]
     text = json.dumps([REDACTED_BY, rules, list(patterns)], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def redact_state(agg: Aggregates) -> None:
-    """Every string `agg` holds redacted with `agg.redact` (a state an older dream wrote). Texts that become
-    one (two error messages that differed only in a secret, the key of one pattern) are merged, as the scan
-    would have counted them had it redacted them first."""
-    redact = agg.redact
-    patterns: dict[str, Pattern] = {}
-    for p in agg.patterns.values():
-        p.kind, p.key, p.label, p.template = (redact(s) for s in (p.kind, p.key, p.label, p.template))
-        p.episodes = {redact(e) for e in p.episodes}
-        p.sessions = list(dict.fromkeys(redact(s) for s in p.sessions))
-        p.first_seen, p.last_seen, p.evidence = _plain(p.first_seen, redact), _plain(p.last_seen, redact), \
-            _plain(p.evidence, redact)
-        p.examples, p.taint = _summed(p.examples, redact), _summed(p.taint, redact)
-        p.recoveries = _recoveries(p.recoveries, redact)
-        if (same := patterns.get(p.key)) is None:
-            patterns[p.key] = p
-        else:
-            same.merge(p)
-    agg.patterns = patterns
-    agg.parents, agg.episodes = _plain(agg.parents, redact), _plain(agg.episodes, redact)
-    agg.entry_use, agg.proposed = _plain(agg.entry_use, redact), _plain(agg.proposed, redact)
-    graded: dict[str, set[str]] = {}
-    for outcome, episodes in agg.graded.items():
-        graded.setdefault(redact(outcome), set()).update(redact(e) for e in episodes)
-    agg.graded = graded
-    touched: dict[str, str] = {}
-    for path, ts in agg.memory_touch.items():
-        path, ts = redact(path), redact(ts)
-        touched[path] = max(ts, touched.get(path, ts))
-    agg.memory_touch = touched
-
-
-def _plain(value: Any, redact: Redact) -> Any:
-    """A JSON value with every string redacted, keys too (of two keys that become one, the first is kept)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [_plain(v, redact) for v in value]
-    if isinstance(value, dict):
-        out: dict[Any, Any] = {}
-        for k, v in value.items():
-            out.setdefault(_plain(k, redact), _plain(v, redact))
-        return out
-    return value
-
-
-def _summed(counts: dict[str, int], redact: Redact) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for text, n in counts.items():
-        text = redact(text)
-        out[text] = out.get(text, 0) + n
-    return out
-
-
-def _recoveries(recoveries: dict[str, Recovery], redact: Redact) -> dict[str, Recovery]:
-    out: dict[str, Recovery] = {}
-    for key, rec in recoveries.items():
-        rec.label, rec.example, rec.why = redact(rec.label), redact(rec.example), redact(rec.why)
-        rec.episodes = {redact(e) for e in rec.episodes}
-        rec.evidence = _plain(rec.evidence, redact)
-        rec.then = _recoveries(rec.then, redact)
-        merge_recoveries(out, {redact(key): rec})
-    return out
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:
