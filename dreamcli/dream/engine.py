@@ -144,7 +144,8 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
         found.stored.proposed.update(found.agg.proposed)
         found.stored.entry_use = found.agg.entry_use
         save_aggregates(ws, sel.name, found.stored, into=into)
-        if sel.rebuild is not None:  # an older release's patterns were dropped: the next dream reads every session
+        if sel.rebuild is not None or sel.set_aside:  # the stored patterns were dropped (an older release's, or
+            # a file set aside as unreadable): the next dream reads every session, or theirs would be lost
             save_watermark(ws, Watermark(playbook=sel.name), into=into)
 
 

@@ -142,9 +142,10 @@ def _ids_problem(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _set_aside(path: Path, problems: list[str] | None, fresh: _T) -> _T:
+def _set_aside(path: Path, problems: list[str] | None, fresh: _T,
+               why: str = "not a regular file (a FIFO, a directory or a device)") -> _T:
     if problems is not None:
-        problems.append(f"{path.name}: not a regular file (a FIFO, a directory or a device)")
+        problems.append(f"{path.name}: {why}")
     return fresh
 
 
@@ -172,8 +173,12 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
         data = json.loads(read_regular(path))
     except NotRegularFile:
         return _set_aside(path, problems, Aggregates())
-    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than json reads
+    except FileNotFoundError:  # no dream yet
         return Aggregates()
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: nested deeper than json reads
+        # set aside, not taken for "none": the watermark would then skip every session its patterns came from
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not valid JSON"
+        return _set_aside(path, problems, Aggregates(), f"cannot be read ({reason})")
     from dreamcli.dream.older_state import distrust, trusted_part
     from dreamcli.dream.state_schema import state_problem
 

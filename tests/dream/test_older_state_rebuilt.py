@@ -247,3 +247,37 @@ def test_a_rebuild_killed_leaves_the_old_state_or_the_new_one(ws: Workspace, ste
         assert _dream(ws).stderr == ""
     assert json.loads(_state(ws).read_text())["redaction"] == redaction_stamp(())
     assert _files_holding(ws.root, *SECRETS) == []
+
+
+def test_an_explicit_dream_over_an_unreadable_state_leaves_the_rebuild_to_the_next(ws: Workspace) -> None:
+    """A selection cannot rebuild what it set aside: without a reset watermark, the next dream would read
+    only newer sessions, and the patterns of every older one would be gone for good."""
+    first = _session(ws, 0)
+    _dream(ws)
+    assert json.loads(_state(ws, "watermark.json").read_text())["last_session_id"] == first
+    _state(ws).write_text("{not json")
+    second = _session(ws, 1)
+
+    _dream(ws, "--session", second)
+
+    assert json.loads(_state(ws, "watermark.json").read_text())["last_session_id"] is None
+    result = json.loads(_dream(ws).stdout)
+    assert result["inputs"]["sessions"] == 2
+    (op,) = [op for op in result["operations"] if "deploy --prod" in (op.get("text") or "")]
+    assert set(op["metadata"]["sources"]) == {first, second}
+
+
+def test_a_dream_over_an_unreadable_state_reads_every_session_again(ws: Workspace) -> None:
+    first = _session(ws, 0)
+    _dream(ws)
+    _state(ws).write_text("{not json")
+    second = _session(ws, 1)
+
+    r = _dream(ws)
+
+    assert r.stderr.splitlines() == ["warning: dream state set aside (aggregates.json: cannot be read (not valid "
+                                     "JSON)): every session was read again"]
+    result = json.loads(r.stdout)
+    assert result["inputs"]["sessions"] == 2
+    (op,) = [op for op in result["operations"] if "deploy --prod" in (op.get("text") or "")]
+    assert set(op["metadata"]["sources"]) == {first, second}
