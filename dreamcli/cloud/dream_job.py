@@ -277,6 +277,9 @@ def _cancel_outcome(client: Any, dream_id: str, *, once: bool = False) -> tuple[
     """Cancel the dream, best effort: whether the cancel went through, and what to say of it."""
     try:
         got = sdk_beta.cancel_dream(client, dream_id, once=once)
+    except KeyboardInterrupt:  # Ctrl-C again while the cancel is in flight: stop now, and say what that leaves
+        return False, (f"cancelling cloud dream {dream_id} was interrupted: it may still be running; check it in "
+                       "the console")
     except Exception as e:  # the error that called for the cancel wins; say what happened to the cancel
         return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
     status = got.get("status") if isinstance(got.get("status"), str) else "?"

@@ -120,6 +120,23 @@ def test_ctrl_c_cancels_the_cloud_dream_and_says_so(fake_anthropic: FakeAnthropi
     assert data(fake_anthropic).dreams[dream_id].body["status"] == "canceled"
 
 
+def test_ctrl_c_again_during_the_cancel_says_the_dream_may_still_run(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Ctrl-C while the cancel request is in flight stops it, and the line says what that leaves."""
+    store, _ = _store_with_sessions(fake_anthropic)
+
+    def interrupt(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dream_job, "_pause", interrupt)
+    monkeypatch.setattr(dream_job.sdk_beta, "cancel_dream", interrupt)
+    result = cli(ws, "cloud", "dream", "--store", store)
+    assert result.exit_code == 130
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: interrupted; cancelling cloud dream drm_")
+    assert line.endswith("was interrupted: it may still be running; check it in the console")
+
+
 def test_unknown_store_is_exit_2_before_any_dream(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     result = cli(ws, "cloud", "dream", "--store", "memstore_01nope")
     assert result.exit_code == 2 and "no memory store" in result.stderr
