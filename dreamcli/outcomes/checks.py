@@ -2,9 +2,9 @@
 
 Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
 cannot run (missing workdir, file outside the workdir or not a regular file, a file read only in part,
-command timeout, a regex search stopped at REGEX_TIMEOUT_S) fails: no evidence, no pass. Reasons and
-evidence are redacted whole and only then cut (a secret cut in half is no longer recognised by the
-store's redactor).
+command timeout, a regex search not started or stopped at REGEX_TIMEOUT_S) fails: no evidence, no
+pass. Reasons and evidence are redacted whole and only then cut (a secret cut in half is no longer
+recognised by the store's redactor).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text
+from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text, subagents_left_out
 from dreamcli.outcomes.spec import Check, Criterion
 from dreamcli.redaction import Redactor, default_redactor
 
@@ -138,23 +138,24 @@ def _regex(check: Check, run: RunView, red: Redactor) -> Outcome:
 
 
 class RegexNotRun(Exception):
-    """A regex check's search ran past REGEX_TIMEOUT_S, or ended without an answer."""
+    """A regex check's search could not start (no pipe or process left), ran past REGEX_TIMEOUT_S, or ended
+    without an answer."""
 
 
 def _bounded_search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
     """The span of `pattern.search(text)`, searched in a forked child that is killed after REGEX_TIMEOUT_S
     (RegexNotRun): Python's `re` cannot be stopped from inside the process, and a spec's pattern may
     backtrack for hours. The child sees the text without a copy, has its own alarm (it never outlives the
-    bound, even when this process is killed) and leaves with `os._exit`. Where there is no fork (Windows),
-    the search runs here, without a bound."""
+    bound, even when this process is killed) and leaves with `os._exit`. Awaited with poll: select refuses
+    an fd past 1023, as a busy `run --parallel` has. Where there is no fork (Windows), the search runs
+    here, without a bound."""
     if not hasattr(os, "fork"):
         m = pattern.search(text)
         return None if m is None else (m.start(), m.end())
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    read_end, write_end, pid = _fork_searcher()
     if pid == 0:  # the child: search, write the span, leave at once
         try:
-            os.close(read_end)
+            _keep_only(write_end)
             with contextlib.suppress(ValueError):
                 signal.signal(signal.SIGALRM, signal.SIG_DFL)
             signal.alarm(int(REGEX_TIMEOUT_S) + 2)
@@ -164,7 +165,9 @@ def _bounded_search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | No
             os._exit(0)
     os.close(write_end)
     try:
-        if not select.select([read_end], [], [], REGEX_TIMEOUT_S)[0]:
+        poller = select.poll()
+        poller.register(read_end, select.POLLIN)
+        if not poller.poll(REGEX_TIMEOUT_S * 1000):
             raise RegexNotRun(f"stopped after {REGEX_TIMEOUT_S:g} s (a pattern that backtracks, such as (a+)+$, "
                               "can run for ever)")
         answer = os.read(read_end, 64).decode()
@@ -179,6 +182,33 @@ def _bounded_search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | No
         return None
     start, end = answer.split()
     return int(start), int(end)
+
+
+def _fork_searcher() -> tuple[int, int, int]:
+    """(read end, write end, pid) of a new pipe and a fork (pid 0 in the child); RegexNotRun when the
+    system has no pipe or process to give (EMFILE, EAGAIN), the pipe then closed again."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError as e:
+        raise RegexNotRun(f"cannot start its search: {e.strerror}") from None
+    try:
+        return read_end, write_end, os.fork()
+    except OSError as e:
+        os.close(read_end)
+        os.close(write_end)
+        raise RegexNotRun(f"cannot start its search: {e.strerror}") from None
+
+
+def _keep_only(fd: int) -> None:
+    """In the search's child: close every fd but 0-2 and `fd` (below the open-file limit), so it holds no
+    write end of another pipe (another thread's search would wait for this child to see its end of file).
+    A copy's close touches no file of the parent: flock locks stay with its fds, fcntl ones are not forked."""
+    try:
+        ceiling = max(int(os.sysconf("SC_OPEN_MAX")), fd + 1)
+    except (ValueError, OSError):
+        ceiling = fd + 1 + 4096
+    os.closerange(3, fd)
+    os.closerange(fd + 1, ceiling)
 
 
 def _match_evidence(text: str, start: int, end: int, red: Redactor,
@@ -323,7 +353,7 @@ def _tail(f: Any, red: Redactor) -> str:
 
 def _budget(name: str, attr: str, fmt: str) -> Any:
     """A budget check on the run's total of `attr`: the session's own plus its sub-agents' (when they were
-    read: `evidence.add_subagents`), the reason saying what was added and how many children were not found."""
+    read: `evidence.add_subagents`), the reason saying what was added and which named sessions were not."""
     def runner(check: Check, run: RunView, red: Redactor) -> Outcome:
         own = getattr(run, attr)
         kids = run.subagents
@@ -331,8 +361,9 @@ def _budget(name: str, attr: str, fmt: str) -> Any:
         limit = check.value
         shown = fmt.format(actual)
         parts = ""
-        if kids is not None and (kids.count or run.subagents_missing):
-            more = f"; {run.subagents_missing} not found" if run.subagents_missing else ""
+        notes = subagents_left_out(run)
+        if kids is not None and (kids.count or notes):
+            more = "".join(f"; {note}" for note in notes)
             parts = f" (lead {fmt.format(own)} + {kids.count} sub-agent{'' if kids.count == 1 else 's'}{more})"
         if actual <= limit:
             return True, f"{name} {shown}{parts} <= {fmt.format(limit)}", shown

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ MAX_TOOL_ERRORS_SHOWN = 10
 TOOL_ERROR_LIMIT = 300
 _WRITE_WORDS = ("write", "edit", "create", "patch", "str_replace", "save")
 _PATH_KEYS = ("file_path", "path", "filename", "file", "target")
+# The sub-agent logs one grading reads at most (`add_subagents`): the highest `limits.max_subagents`, so
+# every child a lead of dreamcli's can start is read, while a log that names sessions without end (an
+# imported tree, a log written by hand) cannot make one grade read the whole workspace.
+MAX_SUBAGENT_LOGS = 10_000
 
 
 @dataclass
@@ -55,7 +60,10 @@ class RunView:
     files_changed: list[str] = field(default_factory=list)
     child_ids: list[str] = field(default_factory=list)  # the sub-agents its `subagent` events name
     subagents: SubagentTally | None = None  # what they spent, once read (`add_subagents`)
+    parent_session_id: str | None = None  # the lead that started it, when it is a sub-agent
     subagents_missing: int = 0  # named children whose log is not in the workspace
+    subagents_unrelated: int = 0  # named sessions whose log names another parent (or none)
+    subagents_unread: int = 0  # named sessions left unread when MAX_SUBAGENT_LOGS were read
 
 
 def load_run(path: Path) -> RunView:
@@ -121,23 +129,53 @@ def load_run(path: Path) -> RunView:
 
 
 def add_subagents(run: RunView, ws: Workspace) -> None:
-    """Read the logs of the run's sub-agents from `ws` (each as `load_run` reads a session: its
-    session.end totals, else what its events count) into `run.subagents`; a child whose log is not
-    there (or cannot be read) is counted in `run.subagents_missing` instead."""
+    """Read the logs of the run's sub-agents from `ws`, and theirs in turn at any depth (breadth first, each
+    session once, at most MAX_SUBAGENT_LOGS), into `run.subagents`, each as `load_run` reads a session (its
+    session.end totals, else what its events count). A child counts only when its session.start names the
+    session that named it as its parent: one that names another (or none) is counted in
+    `run.subagents_unrelated`; one whose log is not there (or cannot be read) in `run.subagents_missing`;
+    those left when the cap is reached in `run.subagents_unread`."""
+    tally, missing, unrelated = SubagentTally(), 0, 0
+    seen = {run.session_id}
+    queue = deque((run.session_id, child_id) for child_id in run.child_ids)
+    while queue and tally.count + missing + unrelated < MAX_SUBAGENT_LOGS:
+        parent_id, child_id = queue.popleft()
+        if child_id in seen:  # the lead itself, a cycle, or a session named twice
+            continue
+        seen.add(child_id)
+        child = _child_run(ws, child_id)
+        if child is None:
+            missing += 1
+        elif child.parent_session_id != parent_id:
+            unrelated += 1
+        else:
+            tally.add(Totals(turns=child.turns, cost_usd=child.cost_usd, tool_calls=child.tool_calls,
+                             tool_errors=child.tool_errors))
+            queue.extend((child_id, grandchild) for grandchild in child.child_ids)
+    run.subagents, run.subagents_missing, run.subagents_unrelated = tally, missing, unrelated
+    run.subagents_unread = len({child_id for _, child_id in queue if child_id not in seen})
+
+
+def subagents_left_out(run: RunView) -> list[str]:
+    """What `add_subagents` did not count, as a budget's reason says it (`2 not found`), [] if nothing."""
+    notes = [f"{run.subagents_missing} not found"] if run.subagents_missing else []
+    if run.subagents_unrelated:
+        notes.append(f"{run.subagents_unrelated} not its sub-agent{'' if run.subagents_unrelated == 1 else 's'}")
+    if run.subagents_unread:
+        notes.append(f"{run.subagents_unread} not read (limit {MAX_SUBAGENT_LOGS})")
+    return notes
+
+
+def _child_run(ws: Workspace, child_id: str) -> RunView | None:
+    """The log of the session `child_id` in `ws`, None when it is not there or cannot be read."""
     from dreamcli.sessions.paths import session_path
 
-    tally, missing = SubagentTally(), 0
-    for child_id in run.child_ids:
-        try:
-            if not (child_id.isascii() and child_id.isalnum()):  # a session id, not a path (the log is untrusted)
-                raise FileNotFoundError(child_id)
-            child = load_run(session_path(ws, child_id))
-        except OSError:
-            missing += 1
-            continue
-        tally.add(Totals(turns=child.turns, cost_usd=child.cost_usd, tool_calls=child.tool_calls,
-                         tool_errors=child.tool_errors))
-    run.subagents, run.subagents_missing = tally, missing
+    if not (child_id.isascii() and child_id.isalnum()):  # a session id, not a path (the log is untrusted)
+        return None
+    try:
+        return load_run(session_path(ws, child_id))
+    except OSError:
+        return None
 
 
 def _read_start(run: RunView, event: dict[str, Any]) -> None:
@@ -152,6 +190,8 @@ def _read_start(run: RunView, event: dict[str, Any]) -> None:
     run.outcome_path = outcome if isinstance(outcome, str) and outcome else None
     run.workdir = event.get("workdir") if isinstance(event.get("workdir"), str) else None
     run.model = event.get("model")
+    parent = event.get("parent_session_id")
+    run.parent_session_id = parent if isinstance(parent, str) and parent else None
 
 
 def _int(value: Any, default: int) -> int:

@@ -210,13 +210,19 @@ def workdir_fingerprint(root: Path | None, budget: int = WORKDIR_HASH_BYTES, *, 
     return h.hexdigest()[:16]
 
 
+def _holds_file(root: Path) -> bool:
+    """Whether anything but a directory lies under `root` (a missing or empty store gives a trial nothing)."""
+    return any(files or any(os.path.islink(os.path.join(top, d)) for d in dirs) for top, dirs, files in os.walk(root))
+
+
 def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms: list[Arm], *,
                     allow: tuple[str, ...] = (), yes_tools: bool = False) -> dict[str, Any]:
     """What a pilot's trials run under, by a name `changed_conditions` can report: per task its file,
     outcome spec, workdir contents (less the workspace home, should it lie in the workdir: the pilot writes
     there), model and turn limit; per playbook the text every arm places for every task (the baseline's
     live playbooks too, not only the candidate's); the agent's config; the memory store's contents when a
-    task has the memory tool (hashed as a workdir is); and the tool permissions (--allow, --approve-tools)."""
+    task has the memory tool and the store holds a file (hashed as a workdir is); and the tool permissions
+    (--allow, --approve-tools)."""
     from dreamcli.agent.options import RunOptions
 
     labels = [t.label for t in tasks]
@@ -241,8 +247,9 @@ def plan_conditions(ws: Workspace, config: Config, tasks: list[PilotTask], arms:
         for part in dotted.split("."):
             value = getattr(value, part)
         out[f"config {dotted}"] = value
-    if any(uses_memory(t.spec) for t in tasks):
-        out["memory store default"] = workdir_fingerprint(ws.memory_store("default"))
+    store = ws.memory_store("default")
+    if any(uses_memory(t.spec) for t in tasks) and _holds_file(store):  # none or empty: no key, as before it counted
+        out["memory store default"] = workdir_fingerprint(store)
     if allow:  # none given: no key, so the plans of pilots run before permissions counted keep theirs
         out["--allow"] = sorted(set(allow))
     if yes_tools:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
 from dreamcli.config import Config
+from dreamcli.outcomes import evidence
 from dreamcli.outcomes.evidence import load_run
 from dreamcli.outcomes.grading import Grader
 from dreamcli.outcomes.spec import load_spec
@@ -94,3 +96,64 @@ def test_grade_cli_fails_the_lead_on_its_sub_agents_spend(ws: Workspace, tmp_pat
     (res,) = json.loads(r.stdout)["results"]
     cost = next(c for c in res["criteria"] if c["id"] == "cost")
     assert cost["passed"] is False and cost["evidence"] == "$0.0520"
+
+
+def _named(lead: SessionWriter, cost: float, kids: list[str], *, parent: str | None = None) -> str:
+    """`lead` logged at `cost` (one turn, no tool error), its `subagent` events naming `kids`."""
+    lead.start(task={"name": "split", "prompt": "Split it."}, model="claude-sonnet-5-5", workdir=None,
+               agent="subagent" if parent else None, parent_session_id=parent)
+    for kid in kids:
+        lead.subagent(event="started", child_session_id=kid, brief="a part", status="running")
+    lead.message("assistant", [{"type": "text", "text": "Done."}], model="claude-sonnet-5-5", stop_reason="end_turn")
+    lead.end("completed", totals={"turns": 1, "cost_usd": cost, "tool_errors": 0, "tool_calls": 0})
+    return lead.session_id
+
+
+def test_sub_agents_of_sub_agents_count_too_at_any_depth(ws: Workspace, tmp_path: Path) -> None:
+    """Before: "cost $0.0200 (lead $0.0100 + 1 sub-agent) <= $0.0500": the grandchild ($0.04) went uncounted."""
+    lead, child, grand = SessionWriter(ws), SessionWriter(ws), SessionWriter(ws)
+    _named(grand, 0.04, [], parent=child.session_id)
+    _named(child, 0.01, [grand.session_id], parent=lead.session_id)
+    _named(lead, 0.01, [child.session_id])
+    got = _grade(ws, tmp_path, lead.session_id)
+    assert got["cost"] == (False, "cost $0.0600 (lead $0.0100 + 2 sub-agents) > $0.0500")
+    assert got["turns"] == (True, "turns 3 (lead 1 + 2 sub-agents) <= 6")
+
+
+def test_a_cycle_of_sub_agents_counts_each_session_once(ws: Workspace, tmp_path: Path) -> None:
+    lead, child = SessionWriter(ws), SessionWriter(ws)
+    _named(child, 0.01, [lead.session_id, child.session_id], parent=lead.session_id)  # names back up
+    _named(lead, 0.01, [child.session_id, child.session_id])
+    got = _grade(ws, tmp_path, lead.session_id)
+    assert got["cost"] == (True, "cost $0.0200 (lead $0.0100 + 1 sub-agent) <= $0.0500")
+
+
+def test_a_lead_naming_itself_is_not_its_own_sub_agent(ws: Workspace, tmp_path: Path) -> None:
+    """Before: "cost $0.0600 (lead $0.0300 + 1 sub-agent) > $0.0500": the lead counted twice."""
+    me = SessionWriter(ws)
+    _named(me, 0.03, [me.session_id])
+    assert _grade(ws, tmp_path, me.session_id)["cost"] == (True, "cost $0.0300 <= $0.0500")
+
+
+def test_a_session_of_another_lead_is_not_counted(ws: Workspace, tmp_path: Path) -> None:
+    """A log naming a session whose parent is someone else (or no one) adds nothing of it; the reason says so."""
+    other, stray, theirs = SessionWriter(ws), SessionWriter(ws), SessionWriter(ws)
+    _named(stray, 0.02, [])  # a top-level session
+    _named(theirs, 0.02, [], parent=other.session_id)  # another lead's sub-agent
+    _named(other, 0.0, [theirs.session_id])
+    lead, mine = SessionWriter(ws), SessionWriter(ws)
+    _named(mine, 0.01, [], parent=lead.session_id)
+    _named(lead, 0.01, [mine.session_id, stray.session_id, theirs.session_id])
+    got = _grade(ws, tmp_path, lead.session_id)
+    assert got["cost"] == (True, "cost $0.0200 (lead $0.0100 + 1 sub-agent; 2 not its sub-agents) <= $0.0500")
+
+
+def test_the_walk_stops_at_its_cap_and_says_so(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "MAX_SUBAGENT_LOGS", 2)
+    lead = SessionWriter(ws)
+    kids = [SessionWriter(ws) for _ in range(3)]
+    for kid in kids:
+        _named(kid, 0.01, [], parent=lead.session_id)
+    _named(lead, 0.01, [k.session_id for k in kids])
+    got = _grade(ws, tmp_path, lead.session_id)
+    assert got["cost"] == (True, "cost $0.0300 (lead $0.0100 + 2 sub-agents; 1 not read (limit 2)) <= $0.0500")
