@@ -2,7 +2,8 @@
 backoff, and cancel them on Ctrl-C (`dreams.cancel`). A dream takes one memory store and 1-100
 sessions: more sessions are split across dreams. A signal that arrives while the create request is in
 flight is held until it returns (`held_signals`), so the dream it created is cancelled too; from its
-answer to the poll loop every signal is held, and a malformed answer that names a dream cancels it."""
+answer to the poll loop every signal is held, and a malformed answer that names a dream cancels it (a
+second signal cuts that cancel short)."""
 
 from __future__ import annotations
 
@@ -62,17 +63,20 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
 class Held:
     """The signals `held_signals` holds: the first one is kept in `signum` (acted on by `release`), a
     second one stops the work at once, through the handler it would have met without the hold (in a
-    nested block, the outer one's: it gets both, so it stops too), until `answered`."""
+    nested block, the outer one's: it gets both, so it stops too), until `answered`. `stopped`: the first
+    signal of the two, kept for the work that catches the second's exception (a cancel: `_release`)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.stopped: int | None = None
         self._answered = False
         self._previous: dict[int, Any] = {}
 
-    def answered(self) -> None:
+    def answered(self, hold_all: bool = True) -> None:
         """The create request answered: from here to `release` (the poll loop's first step) every signal
-        is held, a second one too, so none can stop the work between them with the dream left running."""
-        self._answered = True
+        is held, a second one too, so none can stop the work between them with the dream left running.
+        `hold_all=False` before the cancel of a malformed answer: a second signal cuts it short again."""
+        self._answered = hold_all
 
     def _hold(self, signum: int, _frame: Any) -> None:
         if self.signum is None:
@@ -81,6 +85,7 @@ class Held:
         if self._answered:
             return
         first, self.signum = self.signum, None  # this one stops the work: nothing is left to release
+        self.stopped = first
         self._restore()
         if _holding(first):  # nested: the outer block holds the first, so this one is its second
             _deliver(first)
@@ -136,7 +141,8 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
     a created dream is returned with the signal still held (`wait` cancels it); a failed request exits
     as the signal says; a second signal stops at once, the dream perhaps created and left running. Once
     the request answered, every signal is held (`Held.answered`). A malformed answer that names a dream
-    cancels it (one request) and raises its ModelError, the cancel's outcome added to its line."""
+    cancels it (one request, which a second signal cuts short) and raises its ModelError, the cancel's
+    outcome added to its line."""
     try:
         started = sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
                                         instructions=instructions)
@@ -155,19 +161,24 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
         return checked_dream(started)
     except ModelError as e:
         if valid_cloud_id(started.get("id")):  # created, yet unusable: it must not run on, unwatched
+            if held is not None:  # the cancel may stall (the client's timeout): a second signal stops it
+                held.answered(hold_all=False)
             e.args = (f"{e}; {_cancel_outcome(client, started['id'], once=True)[1]}", *e.args[1:])
         _release(held, f"interrupted: {e}")
         raise
 
 
 def _release(held: Held | None, message: str) -> None:
-    """Act on a held signal: Interrupted with `message`, exit 128 + the signal (130 for Ctrl-C)."""
+    """Act on a held signal: Interrupted with `message`, exit 128 + the signal (130 for Ctrl-C); so too
+    when a second signal stopped work that caught it (the cancel said what that leaves)."""
     if held is None:
         return
     try:
         held.release()
     except KeyboardInterrupt as e:
         raise _interrupted(e, message) from None
+    if held.stopped is not None:  # Ctrl-C is a KeyboardInterrupt without a `signum`: "interrupted", 130
+        raise _interrupted_by(None if held.stopped == signal.SIGINT else held.stopped, message)
 
 
 def _optional_str(value: Any) -> bool:
@@ -258,7 +269,10 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
 
 
 def _interrupted(e: KeyboardInterrupt, message: str) -> Interrupted:
-    signum = getattr(e, "signum", None)
+    return _interrupted_by(getattr(e, "signum", None), message)
+
+
+def _interrupted_by(signum: Any, message: str) -> Interrupted:
     if not isinstance(signum, int):
         return Interrupted(message)
     try:

@@ -187,8 +187,9 @@ class Aggregates:
     # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
     # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
     redacted_with: str | None = None
-    # loaded from a file whose texts are not trusted (dreamcli.dream.older_state), not stored: why the dream
-    # rebuilds the state from the sessions, and the proposed records keyed by text it keeps only if made again
+    # loaded from a file whose texts are not trusted (dreamcli.dream.older_state): why the dream rebuilds the
+    # state from the sessions (not stored), and the proposed records keyed by text it keeps only if made again
+    # (a selection stores them as digests, `older_state.hold`)
     rebuild: str | None = None
     unverified: dict[str, dict[str, Any]] = field(default_factory=dict)
 

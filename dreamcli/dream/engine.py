@@ -143,6 +143,10 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
     else:
         found.stored.proposed.update(found.agg.proposed)
         found.stored.entry_use = found.agg.entry_use
+        if found.stored.rebuild is not None:  # not trusted: its records by text kept as digests for the rebuild
+            from dreamcli.dream.older_state import hold
+
+            hold(found.stored)
         save_aggregates(ws, sel.name, found.stored, into=into)
         if sel.rebuild is not None or sel.set_aside:  # the stored patterns were dropped (an older release's, or
             # a file set aside as unreadable): the next dream reads every session, or theirs would be lost

@@ -12,13 +12,19 @@ and keeps of the old file only what no session text made:
   ids), so no run is counted twice;
 - `proposed`: what earlier dreams proposed (still pending, rejected, approved), by candidate key. A key made
   of ids or a digest (a merge of entries, a stale entry, a memory operation) is kept as it is. A key made of
-  session text (a pattern's key, `cost|<task>`) is held (`Aggregates.unverified`, never written) until the
-  rebuild's scan has run, and kept only if that scan made the same key again from texts redacted before they
-  were cut (`verified`): a key that held a secret is not made again, and goes.
+  session text (a pattern's key, `cost|<task>`) is held (`Aggregates.unverified`) until the rebuild's scan has
+  run, and kept only if that scan made the same key again from texts redacted before they were cut
+  (`verified`): a key that held a secret is not made again, and goes.
+
+A selection (`--since`, `--session`, `--task`) reads only part of the sessions and cannot rebuild: a key its
+scan did not make may still be made by the others. It writes the held keys, and its own keys made of session
+text, as digests (`hold`: no text), under the file's own stamp, so the file stays untrusted and the next
+whole dream rebuilds it and checks them. A file holding digests is never trusted (`distrust`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -30,11 +36,13 @@ OLDER = "from an older release"  # no stamp
 OTHER_RULES = "redacted under other rules"  # the stamp of other built-in rules or `redaction.patterns`
 _ID_KEY = re.compile(rf"merge(?:\|{ID_PATTERN})+|stale\|{ID_PATTERN}|memory-op\|[0-9a-f]{{16}}")
 _ID = re.compile(ID_PATTERN)
+_HELD_KEY = re.compile(r"unverified\|[0-9a-f]{32}")  # a text key held by a selection, as its digest
 
 
-def distrust(stamp: Any, expected: str) -> str | None:
-    """Why a file stamped `stamp` is rebuilt rather than read (OLDER, OTHER_RULES); None when it is trusted."""
-    if stamp == expected:
+def distrust(stamp: Any, expected: str, proposed: Any = ()) -> str | None:
+    """Why a file stamped `stamp`, with `proposed` records, is rebuilt rather than read (OLDER, OTHER_RULES);
+    None when it is trusted. Held digests are checked by a rebuild only: a file holding some is not trusted."""
+    if stamp == expected and not any(_HELD_KEY.fullmatch(key) for key in proposed):
         return None
     return OLDER if stamp is None else OTHER_RULES
 
@@ -50,9 +58,28 @@ def trusted_part(data: dict[str, Any], why: str) -> Aggregates:
 
 
 def verified(held: dict[str, dict[str, Any]], agg: Aggregates) -> dict[str, dict[str, Any]]:
-    """The records of `held` whose key the scan into `agg` made again (a pattern's key, or a task's cost)."""
+    """The records of `held` (by key or by digest) whose key the scan into `agg` made again (a pattern's key, or
+    a task's cost), by that key."""
     made = agg.patterns.keys() | {f"cost|{rec[0]}" for rec in agg.episodes.values() if rec and rec[0]}
-    return {key: record for key, record in held.items() if key in made}
+    by_digest = {held_key(key): record for key, record in held.items()}
+    return {key: by_digest[digest] for key in made if (digest := held_key(key)) in by_digest}
+
+
+def hold(agg: Aggregates) -> None:
+    """What a selection writes of a state it did not trust (`agg`: what it loaded, with what it proposed): the
+    records keyed by ids as they are; those keyed by session text (held, or its own, which win) as digests."""
+    text = {key: record for key, record in agg.proposed.items() if not _ID_KEY.fullmatch(key)}
+    ids = {key: record for key, record in agg.proposed.items() if key not in text}
+    agg.proposed = {**ids, **{held_key(key): record for key, record in {**agg.unverified, **text}.items()}}
+    agg.unverified = {}
+
+
+def held_key(key: str) -> str:
+    """How a key made of session text is written while it is held: its digest (the key may spell a secret in a
+    form no rule recognises)."""
+    if _HELD_KEY.fullmatch(key):
+        return key
+    return "unverified|" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _record(record: dict[str, Any]) -> dict[str, Any]:

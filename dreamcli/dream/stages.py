@@ -95,7 +95,7 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
     name = check_name(opts.playbook or config.playbooks.default)
     problems: list[str] = []
     mark = load_watermark(ws, name, problems)
-    stored = load_aggregates(ws, name, problems, redaction=config.redaction.patterns)
+    stored = load_aggregates(ws, name, problems, redaction=config.redaction.patterns, mark=mark)
     # state set aside, or an older release's patterns not loaded: every session is read again (the scan starts
     # from empty patterns); --all reads them all anyway, and an explicit dream resets it (engine._save_state)
     if problems or (stored.rebuild is not None and opts.mode == "new"):
@@ -164,7 +164,8 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
         from dreamcli.dream.older_state import verified
 
         agg.proposed.update(verified(stored.unverified, agg))
-        stored.unverified = {}
+        if sel.mode != "explicit":  # a selection saw part of the sessions: the rest held for the next whole dream
+            stored.unverified = {}
     return Findings(agg=agg, stored=stored, read=read, bytes=stats.bytes, skipped_lines=stats.skipped,
                     graded=graded, grades_read=grades_read)
 

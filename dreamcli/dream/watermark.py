@@ -163,18 +163,21 @@ def save_watermark(ws: Workspace, mark: Watermark, *, into: Path | None = None) 
 
 
 def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = None,
-                    redaction: Sequence[str] | None = None) -> Aggregates:
+                    redaction: Sequence[str] | None = None, mark: Watermark | None = None) -> Aggregates:
     """The playbook's stored patterns; empty ones when there are none or they cannot be read. A file with
-    values no dream wrote (a copied or edited workspace) is set aside: its problem goes to `problems`. Of a
-    file not stamped with `redaction` (config `redaction.patterns`; None: the workspace's config) only what no
-    session text made is loaded, and `rebuild` says why (`dreamcli.dream.older_state.trusted_part`)."""
+    values no dream wrote (a copied or edited workspace), or none while `mark` (the playbook's watermark) names
+    a session dreamed, is set aside: its problem goes to `problems`. Of a file not stamped with `redaction`
+    (config `redaction.patterns`; None: the workspace's config) only what no session text made is loaded, and
+    `rebuild` says why (`dreamcli.dream.older_state.trusted_part`)."""
     path = state_dir(ws, playbook) / "aggregates.json"
     try:
         data = json.loads(read_regular(path))
     except NotRegularFile:
         return _set_aside(path, problems, Aggregates())
-    except FileNotFoundError:  # no dream yet
-        return Aggregates()
+    except FileNotFoundError:  # no dream yet, or deleted: then the watermark would skip every session dreamed
+        if mark is None or mark.last_session_id is None:
+            return Aggregates()
+        return _set_aside(path, problems, Aggregates(), f"missing, while the watermark says {_dreamed(mark)}")
     except (OSError, ValueError, RecursionError) as e:  # RecursionError: nested deeper than json reads
         # set aside, not taken for "none": the watermark would then skip every session its patterns came from
         reason = e.strerror if isinstance(e, OSError) and e.strerror else "not valid JSON"
@@ -187,11 +190,17 @@ def load_aggregates(ws: Workspace, playbook: str, problems: list[str] | None = N
             problems.append(f"{path.name}: {problem}")
         return Aggregates()
     patterns = tuple(_workspace_patterns(ws) if redaction is None else redaction)
-    why = distrust(data.get("redaction"), redaction_stamp(patterns))
+    why = distrust(data.get("redaction"), redaction_stamp(patterns), data.get("proposed") or {})
     agg = Aggregates.from_json(data) if why is None else trusted_part(data, why)
     agg.redaction = patterns
-    agg.redacted_with = redaction_stamp(patterns)
+    # an untrusted file keeps its own stamp until a whole dream rebuilds it (a selection cannot: save_aggregates)
+    agg.redacted_with = redaction_stamp(patterns) if why is None else data.get("redaction")
     return agg
+
+
+def _dreamed(mark: Watermark) -> str:
+    n = mark.sessions_dreamed
+    return "1 session was dreamed" if n == 1 else f"{n} sessions were dreamed" if n else "sessions were dreamed"
 
 
 def _workspace_patterns(ws: Workspace) -> tuple[str, ...]:
@@ -213,7 +222,9 @@ def redaction_stamp(patterns: tuple[str, ...]) -> str:
 
 
 def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path | None = None) -> None:
-    """Atomically (temp file + os.replace, 0600), streamed pattern by pattern (into `into` when given)."""
+    """Atomically (temp file + os.replace, 0600), streamed pattern by pattern (into `into` when given). Stamped
+    with `agg.redaction`'s stamp; a state still to be rebuilt (`agg.rebuild`: a selection's, holding no session
+    text, dreamcli.dream.older_state.hold) with the stamp it was loaded with, so the next dream rebuilds it."""
     agg.prune()
     path = (into if into is not None else state_dir(ws, playbook)) / "aggregates.json"
     ensure_dir(path.parent)
@@ -221,7 +232,8 @@ def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            agg.redacted_with = redaction_stamp(agg.redaction)
+            if agg.rebuild is None:
+                agg.redacted_with = redaction_stamp(agg.redaction)
             agg.write_json(f)
             f.flush()
             os.fsync(f.fileno())

@@ -205,3 +205,44 @@ def test_a_second_signal_in_a_nested_block_stops_at_once() -> None:
         stopped_at.append("outer")
     assert stopped_at == ["inner"]  # at once, and no signal left held for the outer block
     assert signal.getsignal(signal.SIGINT) is original
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("first_during", ["create", "cancel"])
+def test_a_second_signal_cuts_the_cancel_of_a_malformed_answer_short(
+        fake_anthropic: FakeAnthropic, ws: Workspace, monkeypatch: pytest.MonkeyPatch, signum: int,
+        first_during: str) -> None:
+    """The cancel a malformed answer sends may stall (the client waits up to 120 s): a second signal stops it,
+    as in the poll loop, and the line says the dream may still run."""
+    store = _store_with_a_session(fake_anthropic)
+    _bend_create(fake_anthropic, lambda b: b.update(status=5))
+    create, cancel = sdk_beta.create_dream, sdk_beta.cancel_dream
+    went_on: list[bool] = []
+
+    def create_then_signal(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = create(*args, **kwargs)
+        if first_during == "create":
+            _raise(signum)  # held until the create answers
+        return answer
+
+    def stalled_cancel(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        if first_during == "cancel":
+            _raise(signum)  # the first, held: the cancel goes on
+        _raise(signum)  # the second, while the cancel request is in flight: stops it
+        went_on.append(True)
+        return cancel(*args, **kwargs)
+
+    monkeypatch.setattr(sdk_beta, "create_dream", create_then_signal)
+    monkeypatch.setattr(sdk_beta, "cancel_dream", stalled_cancel)
+
+    result = cli(ws, "cloud", "dream", "--store", store)
+
+    assert not went_on
+    assert result.exit_code == 128 + signum, result.stderr + repr(result.exception)
+    [dream] = data(fake_anthropic).dreams.values()
+    dream_id = dream.body["id"]
+    assert not dream.canceled and not _cancels(fake_anthropic)
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: interrupted") and "the API answered status 5" in line, line
+    assert line.endswith(f"cancelling cloud dream {dream_id} was interrupted: it may still be running; check it in "
+                         "the console"), line
