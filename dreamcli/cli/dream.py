@@ -94,8 +94,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             raise UsageError("--auto-approve and --dry-run cannot be combined")
         _check_given(playbook=playbook, since=since, task=task, memory_store=memory_store, session=session)
         check_wait(wait)
-        if all_ and (session or since is not None):
-            raise UsageError("--all cannot be combined with --since or --session")
+        if all_ and (session or since is not None or task is not None):
+            raise UsageError("--all cannot be combined with --since, --session or --task")
         if memory_store != "default":  # as approve checks it; the cron fast path loads no pydantic for the default
             from dreamcli.dream.memory import check_store_name
 

@@ -24,6 +24,11 @@ class DreamOptions:
     model: str | None = None
     now: datetime | None = None  # for tests: what "now" is when deciding a session may still run
 
+    def __post_init__(self) -> None:
+        # a whole dream over a selection's sessions would save that part as the whole state
+        if self.all and (self.since is not None or self.session_ids or self.task is not None):
+            raise ValueError("--all cannot be combined with --since, --session or --task")
+
     @property
     def mode(self) -> str:
         if self.all:

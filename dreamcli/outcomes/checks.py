@@ -32,6 +32,7 @@ REASON_LIMIT = 500  # a check's reason, and a grader's (scoring.py), as stored i
 OUTPUT_TAIL = 400
 OUTPUT_SCAN = 256 * 1024  # the end of a command's output that is redacted before its tail is kept
 REGEX_TIMEOUT_S = 10.0  # how long one regex search may run before the check fails (it could not run)
+FD_DIRS = ("/proc/self/fd", "/dev/fd")  # where a process finds its open fds listed (the first that exists)
 
 
 @dataclass
@@ -145,20 +146,20 @@ class RegexNotRun(Exception):
 def _bounded_search(pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
     """The span of `pattern.search(text)`, searched in a forked child that is killed after REGEX_TIMEOUT_S
     (RegexNotRun): Python's `re` cannot be stopped from inside the process, and a spec's pattern may
-    backtrack for hours. The child sees the text without a copy, has its own alarm (it never outlives the
-    bound, even when this process is killed) and leaves with `os._exit`. Awaited with poll: select refuses
-    an fd past 1023, as a busy `run --parallel` has. Where there is no fork (Windows), the search runs
-    here, without a bound."""
+    backtrack for hours. The child sees the text without a copy, arms its own alarm before anything else
+    (it never outlives the bound, even when this process is killed) and leaves with `os._exit`. Awaited
+    with poll: select refuses an fd past 1023, as a busy `run --parallel` has. Where there is no fork
+    (Windows), the search runs here, without a bound."""
     if not hasattr(os, "fork"):
         m = pattern.search(text)
         return None if m is None else (m.start(), m.end())
     read_end, write_end, pid = _fork_searcher()
     if pid == 0:  # the child: search, write the span, leave at once
         try:
-            _keep_only(write_end)
             with contextlib.suppress(ValueError):
                 signal.signal(signal.SIGALRM, signal.SIG_DFL)
-            signal.alarm(int(REGEX_TIMEOUT_S) + 2)
+            signal.alarm(int(REGEX_TIMEOUT_S) + 2)  # first: nothing the child does outlasts the bound
+            _keep_only(write_end)
             m = pattern.search(text)
             os.write(write_end, b"-" if m is None else f"{m.start()} {m.end()}".encode())
         finally:
@@ -200,15 +201,21 @@ def _fork_searcher() -> tuple[int, int, int]:
 
 
 def _keep_only(fd: int) -> None:
-    """In the search's child: close every fd but 0-2 and `fd` (below the open-file limit), so it holds no
-    write end of another pipe (another thread's search would wait for this child to see its end of file).
-    A copy's close touches no file of the parent: flock locks stay with its fds, fcntl ones are not forked."""
-    try:
-        ceiling = max(int(os.sysconf("SC_OPEN_MAX")), fd + 1)
-    except (ValueError, OSError):
-        ceiling = fd + 1 + 4096
-    os.closerange(3, fd)
-    os.closerange(fd + 1, ceiling)
+    """In the search's child: close every fd but 0-2 and `fd`, so it holds no write end of another pipe
+    (another thread's search would wait for this child to see its end of file). Only the fds listed open
+    in FD_DIRS are closed, not every number below the open-file limit (up to 2**30 closes where the kernel
+    has no close_range); where no such listing exists, none is closed. A copy's close touches no file of
+    the parent: flock locks stay with its fds, fcntl ones are not forked."""
+    for fd_dir in FD_DIRS:
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for name in names:
+            if name.isdigit() and int(name) > 2 and int(name) != fd:
+                with contextlib.suppress(OSError):  # the listing's own fd, already closed
+                    os.close(int(name))
+        return
 
 
 def _match_evidence(text: str, start: int, end: int, red: Redactor,

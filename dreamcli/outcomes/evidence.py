@@ -61,6 +61,9 @@ class RunView:
     child_ids: list[str] = field(default_factory=list)  # the sub-agents its `subagent` events name
     subagents: SubagentTally | None = None  # what they spent, once read (`add_subagents`)
     parent_session_id: str | None = None  # the lead that started it, when it is a sub-agent
+    source: str | None = None  # who wrote it (`dreamcli`, `codex`, `claude-code`, …)
+    import_source_id: str | None = None  # an imported session's transcript id (`import.source_id`)
+    import_parent_source_id: str | None = None  # its parent transcript's (`import.parent_source_id`)
     subagents_missing: int = 0  # named children whose log is not in the workspace
     subagents_unrelated: int = 0  # named sessions whose log names another parent (or none)
     subagents_unread: int = 0  # named sessions left unread when MAX_SUBAGENT_LOGS were read
@@ -132,28 +135,46 @@ def add_subagents(run: RunView, ws: Workspace) -> None:
     """Read the logs of the run's sub-agents from `ws`, and theirs in turn at any depth (breadth first, each
     session once, at most MAX_SUBAGENT_LOGS), into `run.subagents`, each as `load_run` reads a session (its
     session.end totals, else what its events count). A child counts only when its session.start names the
-    session that named it as its parent: one that names another (or none) is counted in
+    session that named it as its parent (`_is_child_of`): one that names another (or none) is counted in
     `run.subagents_unrelated`; one whose log is not there (or cannot be read) in `run.subagents_missing`;
     those left when the cap is reached in `run.subagents_unread`."""
     tally, missing, unrelated = SubagentTally(), 0, 0
     seen = {run.session_id}
-    queue = deque((run.session_id, child_id) for child_id in run.child_ids)
+    queue = deque((_parent_of(run), child_id) for child_id in run.child_ids)
     while queue and tally.count + missing + unrelated < MAX_SUBAGENT_LOGS:
-        parent_id, child_id = queue.popleft()
+        parent, child_id = queue.popleft()
         if child_id in seen:  # the lead itself, a cycle, or a session named twice
             continue
         seen.add(child_id)
         child = _child_run(ws, child_id)
         if child is None:
             missing += 1
-        elif child.parent_session_id != parent_id:
+        elif not _is_child_of(child, parent):
             unrelated += 1
         else:
             tally.add(Totals(turns=child.turns, cost_usd=child.cost_usd, tool_calls=child.tool_calls,
                              tool_errors=child.tool_errors))
-            queue.extend((child_id, grandchild) for grandchild in child.child_ids)
+            queue.extend((_parent_of(child), grandchild) for grandchild in child.child_ids)
     run.subagents, run.subagents_missing, run.subagents_unrelated = tally, missing, unrelated
     run.subagents_unread = len({child_id for _, child_id in queue if child_id not in seen})
+
+
+_Parent = tuple[str, str | None, str | None]  # a parent's session id, source and transcript id
+
+
+def _parent_of(run: RunView) -> _Parent:
+    return run.session_id, run.source, run.import_source_id
+
+
+def _is_child_of(child: RunView, parent: _Parent) -> bool:
+    """`child`'s session.start names `parent`: as its parent_session_id, or, when that is null (a Codex or
+    Claude Code child imported before its lead, whose session id was not known yet), by the parent's
+    transcript id as its `import.parent_source_id`, both from the same source."""
+    session_id, source, source_id = parent
+    if child.parent_session_id is not None:
+        return child.parent_session_id == session_id
+    return (source_id is not None and child.import_parent_source_id == source_id
+            and source is not None and child.source == source)
 
 
 def subagents_left_out(run: RunView) -> list[str]:
@@ -190,8 +211,17 @@ def _read_start(run: RunView, event: dict[str, Any]) -> None:
     run.outcome_path = outcome if isinstance(outcome, str) and outcome else None
     run.workdir = event.get("workdir") if isinstance(event.get("workdir"), str) else None
     run.model = event.get("model")
-    parent = event.get("parent_session_id")
-    run.parent_session_id = parent if isinstance(parent, str) and parent else None
+    run.parent_session_id = _text(event.get("parent_session_id"))
+    run.source = _text(event.get("source"))
+    info = event.get("import")
+    if isinstance(info, dict):
+        run.import_source_id = _text(info.get("source_id"))
+        run.import_parent_source_id = _text(info.get("parent_source_id"))
+
+
+def _text(value: Any) -> str | None:
+    """`value` when it is a non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
 
 
 def _int(value: Any, default: int) -> int:

@@ -1,6 +1,6 @@
 """`dreamcli dream` refuses bad input with one line and exit 2 before it reads or moves anything: empty
-selectors, a memory store that is not a store name, --instructions @FILE that is not a small UTF-8
-regular file, --wait that is not a number of seconds, --workers past its cap. And it never hangs on a
+selectors, --all with a selection, a memory store that is not a store name, --instructions @FILE that is
+not a small UTF-8 regular file, --wait that is not a number of seconds, --workers past its cap. And it never hangs on a
 FIFO planted where its state or grades belong (the dream lock would stay held)."""
 
 from __future__ import annotations
@@ -48,6 +48,21 @@ def test_empty_task_is_an_explicit_selection() -> None:
     from dreamcli.dream.options import DreamOptions
 
     assert DreamOptions(task="").mode == "explicit"  # never "new", which moves the watermark
+
+
+@pytest.mark.parametrize("selection", [["--task", "deploy"], ["--since", "7d"], ["--session", "01"]])
+def test_all_with_a_selection_is_refused(demo: Path, selection: list[str]) -> None:
+    # `--all --task X` was a whole dream over one task's sessions: it saved that part as the whole state
+    # (every other task's patterns and an untrusted state's held proposals gone) and moved the watermark
+    _one_line_2(run("--home", str(demo), "dream", "--offline", "--all", *selection), "--all", selection[0])
+    _untouched(demo)
+
+
+def test_all_with_a_selection_is_refused_by_the_engine_too() -> None:
+    from dreamcli.dream.options import DreamOptions
+
+    with pytest.raises(ValueError, match="--all"):
+        DreamOptions(all=True, task="deploy")
 
 
 @pytest.mark.parametrize("store", ["/tmp", "../..", "..", ".hidden", "a/b"])

@@ -157,3 +157,51 @@ def test_the_walk_stops_at_its_cap_and_says_so(ws: Workspace, tmp_path: Path, mo
     _named(lead, 0.01, [k.session_id for k in kids])
     got = _grade(ws, tmp_path, lead.session_id)
     assert got["cost"] == (True, "cost $0.0300 (lead $0.0100 + 2 sub-agents; 1 not read (limit 2)) <= $0.0500")
+
+
+def test_a_codex_child_imported_before_its_lead_counts(ws: Workspace, tmp_path: Path) -> None:
+    """`sessions import` of the day the child (and its own child) was filed, then of the lead's: the child's
+    parent_session_id stays null, its `import.parent_source_id` names the lead's transcript. Before:
+    "turns 1 (lead 1 + 0 sub-agents; 1 not its sub-agent)", its whole subtree uncounted."""
+    from dreamcli.sessions.importers.runner import import_transcripts
+    from dreamcli.sessions.paths import iter_session_files
+    from tests.support.transcripts import codex_rollout, utc
+
+    ids = [f"aaaaaaaa-0000-4000-8000-00000000000{i}" for i in (1, 2, 3)]
+    src = tmp_path / "codex"
+    for i, thread in enumerate(ids):
+        codex_rollout(src / ("lead" if i == 0 else "kids"), thread_id=thread, start=utc(2026, 5, 1, 9, 0, 5 * i),
+                      seed=i + 1, parent_thread_id=ids[i - 1] if i else None)
+    import_transcripts(ws, "codex", src / "kids", workers=1)
+    import_transcripts(ws, "codex", src, workers=1)
+    lead = next(p for p in iter_session_files(ws)
+                if json.loads(p.read_text().splitlines()[0])["import"]["source_id"] == ids[0])
+    run = load_run(lead)
+    evidence.add_subagents(run, ws)
+    assert (run.subagents.count if run.subagents else None, evidence.subagents_left_out(run)) == (2, [])
+
+
+def _imported(w: SessionWriter, kids: list[str], *, source: str, source_id: str, parent_source_id: str | None = None,
+              parent: str | None = None) -> str:
+    info = {"path": "/t.jsonl", "source_id": source_id}
+    if parent_source_id:
+        info["parent_source_id"] = parent_source_id
+    w.start(task={"name": "split", "prompt": "Split it."}, model="m", workdir=None, source=source,
+            parent_session_id=parent, **{"import": info})
+    for kid in kids:
+        w.subagent(event="started", child_session_id=kid, brief="a part", status="running")
+    w.end("completed", totals={"turns": 1, "cost_usd": 0.01, "tool_errors": 0, "tool_calls": 0})
+    return w.session_id
+
+
+def test_a_child_named_by_transcript_only_from_its_leads_source_and_with_no_parent(ws: Workspace,
+                                                                                   tmp_path: Path) -> None:
+    lead, other = SessionWriter(ws), SessionWriter(ws)
+    ok = _imported(SessionWriter(ws), [], source="codex", source_id="K", parent_source_id="L")
+    elsewhere = _imported(SessionWriter(ws), [], source="claude-code", source_id="K2", parent_source_id="L")
+    claimed = _imported(SessionWriter(ws), [], source="codex", source_id="K3", parent_source_id="L",
+                        parent=other.session_id)
+    unnamed = _imported(SessionWriter(ws), [], source="codex", source_id="K4")
+    _imported(lead, [ok, elsewhere, claimed, unnamed], source="codex", source_id="L")
+    got = _grade(ws, tmp_path, lead.session_id)
+    assert got["cost"] == (True, "cost $0.0200 (lead $0.0100 + 1 sub-agent; 3 not its sub-agents) <= $0.0500")

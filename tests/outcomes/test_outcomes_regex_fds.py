@@ -127,3 +127,69 @@ def test_the_search_child_does_not_hold_the_parents_other_files(tmp_path: Path) 
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+class _OrderProbe:
+    """Stands for a pattern: its `search`, run in the forked child, says (by the span it returns) whether
+    the child armed its alarm before it closed any fd (1, 1) or not (0, 0)."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def search(self, text: str) -> Any:
+        closed = [i for i, e in enumerate(self.events) if e == "close"]
+        armed = self.events.index("alarm") if "alarm" in self.events else len(self.events)
+        return _ProbeMatch(1 if closed and armed < closed[0] else 0)
+
+
+def test_the_search_child_arms_its_alarm_before_it_closes_any_fd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the child closed every fd up to the open-file limit first (a loop of up to 2**30 closes
+    where the kernel has no close_range), so every check failed as a pattern that backtracks, and a child
+    whose parent was killed ran on past the bound."""
+    events: list[str] = []
+    real_alarm, real_close, real_closerange = checks.signal.alarm, os.close, os.closerange
+
+    def alarm(seconds: int) -> int:
+        events.append("alarm")
+        return real_alarm(seconds)
+
+    def close(fd: int) -> None:
+        events.append("close")
+        real_close(fd)
+
+    def closerange(lo: int, hi: int) -> None:
+        events.append("close")
+        real_closerange(lo, hi)
+
+    monkeypatch.setattr(checks.signal, "alarm", alarm)
+    monkeypatch.setattr(checks.os, "close", close)
+    monkeypatch.setattr(checks.os, "closerange", closerange)
+    extra = os.open(os.devnull, os.O_RDONLY)  # at least one fd the child must close
+    try:
+        assert checks._bounded_search(_OrderProbe(events), "text") == (1, 1)  # type: ignore[arg-type]
+    finally:
+        real_close(extra)
+
+
+def test_the_child_closes_only_the_fds_it_finds_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The open-file limit is not walked: with a limit of 2**30 the search still answers at once."""
+    real = os.sysconf
+    monkeypatch.setattr(checks.os, "sysconf", lambda name: 1073741816 if name == "SC_OPEN_MAX" else real(name))
+    monkeypatch.setattr(checks.os, "closerange", lambda lo, hi: pytest.fail("closerange"))
+    read_end, write_end = os.pipe()
+    try:
+        assert checks._bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_without_a_listing_of_open_fds_the_child_closes_none(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    monkeypatch.setattr(checks, "FD_DIRS", (str(tmp_path / "none"),))
+    read_end, write_end = os.pipe()
+    try:
+        assert checks._bounded_search(_Probe(write_end), "text") == (1, 1)  # type: ignore[arg-type]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
