@@ -33,6 +33,7 @@ OUTPUT_TAIL = 400
 OUTPUT_SCAN = 256 * 1024  # the end of a command's output that is redacted before its tail is kept
 REGEX_TIMEOUT_S = 10.0  # how long one regex search may run before the check fails (it could not run)
 FD_DIRS = ("/proc/self/fd", "/dev/fd")  # where a process finds its open fds listed (the first that exists)
+FD_CLOSE_CEILING = 1 << 16  # without a listing, the fds below this are closed (one close_range call where it exists)
 
 
 @dataclass
@@ -201,11 +202,10 @@ def _fork_searcher() -> tuple[int, int, int]:
 
 
 def _keep_only(fd: int) -> None:
-    """In the search's child: close every fd but 0-2 and `fd`, so it holds no write end of another pipe
-    (another thread's search would wait for this child to see its end of file). Only the fds listed open
-    in FD_DIRS are closed, not every number below the open-file limit (up to 2**30 closes where the kernel
-    has no close_range); where no such listing exists, none is closed. A copy's close touches no file of
-    the parent: flock locks stay with its fds, fcntl ones are not forked."""
+    """In the search's child (its alarm armed): close every fd but 0-2 and `fd`; a copy kept open would keep
+    another search's pipe from its end of file, and a flock from its release. The fds listed in FD_DIRS,
+    not every number below the open-file limit (2**30 closes without close_range); without a listing (no
+    /proc), every number below FD_CLOSE_CEILING. Closing a copy touches no file of the parent."""
     for fd_dir in FD_DIRS:
         try:
             names = os.listdir(fd_dir)
@@ -216,6 +216,8 @@ def _keep_only(fd: int) -> None:
                 with contextlib.suppress(OSError):  # the listing's own fd, already closed
                     os.close(int(name))
         return
+    os.closerange(3, fd)
+    os.closerange(fd + 1, max(fd + 1, FD_CLOSE_CEILING))
 
 
 def _match_evidence(text: str, start: int, end: int, red: Redactor,

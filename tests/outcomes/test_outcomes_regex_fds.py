@@ -184,12 +184,14 @@ def test_the_child_closes_only_the_fds_it_finds_open(monkeypatch: pytest.MonkeyP
         os.close(write_end)
 
 
-def test_without_a_listing_of_open_fds_the_child_closes_none(monkeypatch: pytest.MonkeyPatch,
-                                                             tmp_path: Path) -> None:
+def test_without_a_listing_of_open_fds_the_child_closes_them_by_number(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """No /proc (a chroot, a sandbox): the child still drops the parent's pipes and flocks, by number."""
     monkeypatch.setattr(checks, "FD_DIRS", (str(tmp_path / "none"),))
     read_end, write_end = os.pipe()
     try:
-        assert checks._bounded_search(_Probe(write_end), "text") == (1, 1)  # type: ignore[arg-type]
+        assert checks._bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
+        assert checks._bounded_search(_Probe(2), "text") == (1, 1)  # type: ignore[arg-type]
     finally:
         os.close(read_end)
         os.close(write_end)
