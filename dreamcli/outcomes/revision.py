@@ -51,7 +51,7 @@ class RevisionLoop:
         if self.result is not None:
             return None
         self.iteration += 1
-        if getattr(ctx, "client", None) is not None:  # the run's client: its grader shares the run's limit
+        if ctx.client is not None:  # the run's client: its grader shares the run's limit
             self.grader.share_client(ctx.client)
         grade = self._grade(Path(ctx.writer.path))
         self.last = grade

@@ -9,7 +9,6 @@ import http.server
 import socket
 import threading
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,8 @@ from typer.testing import CliRunner
 from dreamcli.cli.app import app
 from dreamcli.dream import executors
 from dreamcli.errors import EXIT_CREDENTIALS, CredentialsError
-from dreamcli.ids import ulid_at
-from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
+from tests.support.ray import FakeRay, recent_session
 
 
 @pytest.fixture
@@ -66,21 +64,6 @@ def http_port() -> Iterator[int]:
         server.server_close()
 
 
-class FakeRay(types.ModuleType):
-    def __init__(self) -> None:
-        super().__init__("ray")
-        self.inits: list[dict[str, Any]] = []
-
-    def is_initialized(self) -> bool:
-        return False
-
-    def init(self, **kwargs: Any) -> None:
-        self.inits.append(kwargs)
-
-    def cluster_resources(self) -> dict[str, float]:
-        return {"CPU": 1}
-
-
 @pytest.mark.parametrize("kind", ["silent", "http"])
 def test_a_port_that_is_not_ray_fails_in_seconds_without_calling_ray(kind: str, request: pytest.FixtureRequest,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,14 +88,6 @@ def test_with_tls_the_answer_is_left_to_ray(silent_port: int, monkeypatch: pytes
     assert [i["address"] for i in fake.inits] == [f"127.0.0.1:{silent_port}"]
 
 
-def _session(ws: Workspace, n: int) -> None:
-    sid = ulid_at(int(time.time() * 1000) - 60_000 + n, bytes([n]) * 10)
-    w = SessionWriter(ws, session_id=sid)
-    w.start(task={"name": "contract", "prompt": "read the contract"}, model=None, workdir="/w")
-    w.message("user", [{"type": "text", "text": "read the contract"}])
-    w.end("completed", totals={"turns": 1})
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(60)  # before the check, ray.init retried this address for many minutes
 @pytest.mark.parametrize("kind", ["silent", "http"])
@@ -127,7 +102,7 @@ def test_the_dream_at_a_port_that_is_not_ray_exits_4_in_seconds(kind: str, reque
     runner = CliRunner()
     assert runner.invoke(app, ["--home", str(home), "init"]).exit_code == 0
     for n in range(2):
-        _session(Workspace(root=home, source="option"), n)
+        recent_session(Workspace(root=home, source="option"), n)
     started = time.monotonic()
     r = runner.invoke(app, ["--home", str(home), "dream", "--offline", "--executor", "ray",
                             "--ray-address", f"127.0.0.1:{port}"])

@@ -10,7 +10,6 @@ import json
 import socket
 import sys
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ from typer.testing import CliRunner
 from dreamcli.cli.app import app
 from dreamcli.dream import executors
 from dreamcli.errors import EXIT_CREDENTIALS, CredentialsError
-from dreamcli.ids import ulid_at
-from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
+from tests.support.ray import FakeRay, recent_session
 
 runner = CliRunner()
 
@@ -34,29 +32,6 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         yield int(s.getsockname()[1])
-
-
-class FakeRay(types.ModuleType):
-    """Stands in for `ray`: records init calls; runs remote functions in this process."""
-
-    def __init__(self) -> None:
-        super().__init__("ray")
-        self.inits: list[dict[str, Any]] = []
-
-    def is_initialized(self) -> bool:
-        return False
-
-    def init(self, **kwargs: Any) -> None:
-        self.inits.append(kwargs)
-
-    def cluster_resources(self) -> dict[str, float]:
-        return {"CPU": 1}
-
-    def remote(self, fn: Any) -> Any:
-        return types.SimpleNamespace(remote=lambda *args: fn(*args))
-
-    def get(self, value: Any) -> Any:
-        return value
 
 
 @pytest.fixture
@@ -110,15 +85,6 @@ def test_the_ray_executor_starts_on_first_use(monkeypatch: pytest.MonkeyPatch) -
     assert made == [("10.0.0.1:6379", 2)]  # once
 
 
-def _session(ws: Workspace, n: int) -> str:
-    sid = ulid_at(int(time.time() * 1000) - 60_000 + n, bytes([n]) * 10)
-    w = SessionWriter(ws, session_id=sid)
-    w.start(task={"name": "contract", "prompt": "read the contract"}, model=None, workdir="/w")
-    w.message("user", [{"type": "text", "text": "read the contract"}])
-    w.end("completed", totals={"turns": 1})
-    return sid
-
-
 def test_a_dream_with_nothing_new_never_starts_the_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             no_model: None) -> None:
     """A workspace whose sessions live in object storage (here a shared volume, file://) takes the full
@@ -127,7 +93,7 @@ def test_a_dream_with_nothing_new_never_starts_the_executor(tmp_path: Path, monk
     home = tmp_path / "home"
     r = runner.invoke(app, ["--home", str(home), "init", "--sessions-url", (tmp_path / "volume").as_uri()])
     assert r.exit_code == 0, r.output
-    _session(Workspace(root=home, source="option"), 1)
+    recent_session(Workspace(root=home, source="option"), 1)
     assert runner.invoke(app, ["--home", str(home), "dream", "--offline"]).exit_code == 0
     made: list[Any] = []
 
@@ -148,7 +114,7 @@ def test_an_unreachable_ray_address_exits_4_at_once_and_frees_the_lock(tmp_path:
     home = tmp_path / "home"
     assert runner.invoke(app, ["--home", str(home), "init"]).exit_code == 0
     for n in range(2):
-        _session(Workspace(root=home, source="option"), n)
+        recent_session(Workspace(root=home, source="option"), n)
     started = time.monotonic()
     r = runner.invoke(app, ["--home", str(home), "dream", "--offline", "--executor", "ray",
                             "--ray-address", f"127.0.0.1:{closed_port}"])
