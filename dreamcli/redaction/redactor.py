@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from functools import lru_cache
 from itertools import chain
 from typing import Any, Protocol
@@ -30,6 +31,9 @@ from dreamcli.redaction.rules import Rule, generic_kind, marker, sensitive_value
 CUSTOM_KIND = "custom"
 _CUSTOM_MARKER = marker(CUSTOM_KIND)
 TOO_DEEP = marker("nested too deep to check")
+# (secret, kind) of each replacement, while `Redactor.secrets_in` runs (None otherwise: a lookup per
+# replacement, never per clean string)
+_FOUND: ContextVar[list[tuple[str, str]] | None] = ContextVar("dreamcli_redaction_found", default=None)
 
 
 def _secret_span(rule: Rule, m: re.Match[str]) -> tuple[int, int, str] | None:
@@ -62,6 +66,9 @@ def _replace_matches(rule: Rule, matches: Iterable[re.Match[str] | None], text: 
         if span is None or span[0] < last:
             continue
         start, end, kind = span
+        found = _FOUND.get()
+        if found is not None:
+            found.append((text[start:end], kind))
         parts += (text[last:start], marker(kind))
         last = end
     if not parts:
@@ -168,10 +175,15 @@ def _custom_replace(m: re.Match[str]) -> str:
     whole = m.group(0)
     if not whole:
         return whole  # a pattern that can match "" must not sprinkle markers everywhere
+    found = _FOUND.get()
     if "secret" in m.re.groupindex and m.group("secret"):
         start, end = m.span("secret")
         off = m.start()
+        if found is not None:
+            found.append((m.group("secret"), CUSTOM_KIND))
         return whole[: start - off] + _CUSTOM_MARKER + whole[end - off :]
+    if found is not None:
+        found.append((whole, CUSTOM_KIND))
     return _CUSTOM_MARKER
 
 
@@ -241,6 +253,18 @@ class Redactor:
 
     def contains_secret(self, s: str) -> bool:
         return self.redact_text(s) is not s
+
+    def secrets_in(self, s: str) -> list[tuple[str, str]]:
+        """(secret, kind) of each value `redact_text(s)` replaces, in order: what a caller remembers
+        to find the same value again where no rule would (dreamcli.redaction.recurring). Slow path:
+        for text known to hold a secret."""
+        found: list[tuple[str, str]] = []
+        token = _FOUND.set(found)
+        try:
+            self._once(s)  # the first pass: later ones see markers, not the text's own values
+        finally:
+            _FOUND.reset(token)
+        return found
 
     def redact_obj(self, obj: Any) -> Any:
         """A redacted copy of JSON-like data, keys included; `obj` itself if nothing changed.

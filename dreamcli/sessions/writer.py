@@ -3,7 +3,8 @@ fsync at the end. A process killed mid-session leaves a valid prefix.
 
 The writer is where data enters the session log, so it owns redaction: every event's fields pass
 through its Redactor exactly once (pass `redactor=dreamcli.redaction.for_config(config)`; the
-default has the built-in rules only). `write()` returns the event as logged (redacted; lone
+default has the built-in rules only). Each secret value it replaced is then redacted wherever it
+recurs later in the session, bare (dreamcli.redaction.recurring). `write()` returns the event as logged (redacted; lone
 surrogates as U+FFFD, see `_line`), so a caller that also sends the data on (the agent loop's
 history) can use that copy instead of redacting again."""
 
@@ -18,6 +19,7 @@ from dreamcli import __version__
 from dreamcli.codec import dumps_line, without_lone_surrogates
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor, default_redactor
+from dreamcli.redaction.recurring import RecurringSecrets
 from dreamcli.sessions import schema
 from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
@@ -75,6 +77,7 @@ class SessionWriter:
         self._fsync = fsync
         self.path = path or session_path(ws, self.session_id)
         self.redactor = redactor or default_redactor()
+        self._recurring = RecurringSecrets()
         self._seq = 0
         self._lock = threading.Lock()
         self._fd: int | None = open_append(self.path)
@@ -95,7 +98,12 @@ class SessionWriter:
                 "session_id": self.session_id,
                 "seq": self._seq,
             }
-            event.update(self.redactor.redact_obj(fields))
+            red = self.redactor.redact_obj(fields)
+            if red is not fields:  # a secret: remembered, to be found again bare
+                self._recurring.learn(fields, red, self.redactor)
+            if self._recurring:
+                red = self._recurring.redact(red)
+            event.update(red)
             line, event = _line(event)
             self._emit(self._fd, line)
             if self._sink is not None:
