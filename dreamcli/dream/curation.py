@@ -41,7 +41,7 @@ STALE_MIN_SESSIONS = 10  # ... when the dream read at least this many sessions (
 @dataclass
 class Curated:
     operations: list[Operation] = field(default_factory=list)
-    dropped: list[dict[str, Any]] = field(default_factory=list)  # candidates left out, and why
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # candidates left out: why, and a `reason` code
     tokens_before: int = 0
     tokens_after: int = 0
 
@@ -120,20 +120,23 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
         if not text:
             continue
         if injection_findings(text):
-            out.dropped.append({"key": c.key, "why": "its text reads like an injected command; never proposed"})
+            out.dropped.append({"key": c.key, "why": "its text reads like an injected command; never proposed",
+                                "reason": "injection"})
             continue
         if c.facts.get("conflict"):  # opposite corrections: reported, never an entry (nor a count)
-            out.dropped.append({"key": c.key, "why": offline_text(c)})
+            out.dropped.append({"key": c.key, "why": offline_text(c), "reason": "conflicting"})
             continue
         state, prior = prior_state(ws, c, agg, entries)
         if state == "live":
             _bump(counts, entries[prior["entry_id"]], c)
             continue
         if state == "pending":
-            out.dropped.append({"key": c.key, "why": f"awaiting review in dream {prior.get('dream_id')}"})
+            out.dropped.append({"key": c.key, "why": f"awaiting review in dream {prior.get('dream_id')}",
+                                "reason": "awaiting_review"})
             continue
         if state == "hold":
-            out.dropped.append({"key": c.key, "why": "proposed before and not approved; waiting for more support"})
+            out.dropped.append({"key": c.key, "why": "proposed before and not approved; waiting for more support",
+                                "reason": "rejected_before"})
             continue
         words = stems(text)
         same = max(entries, key=lambda eid: overlap(words, entry_words[eid]), default=None)
@@ -332,5 +335,5 @@ def _enforce_budget(playbook: Any, out: Curated, budget: int, name: str) -> None
     k, out.tokens_after = _fewest_drops(lambda k: tokens_after(playbook, without(k), name), len(worst), budget,
                                         bisect=_independent(worst, ops))
     out.operations[:] = without(k)
-    out.dropped.extend({"key": op.signature, "why": f"over the token budget ({budget} tokens)", "text": op.text}
-                       for op in worst[:k])
+    out.dropped.extend({"key": op.signature, "why": f"over the token budget ({budget} tokens)", "text": op.text,
+                        "reason": "over_budget"} for op in worst[:k])

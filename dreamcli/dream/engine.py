@@ -93,7 +93,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
 
     dream_id = new_ulid()
     proposal = stages.build_proposal(sel, dream_id, now_rfc3339(), operations, findings, curated, config, opts)
-    dream = stages.dream_record(sel, found, texts, proposal, opts, started)
+    dream = stages.dream_record(sel, found, texts, proposal, opts, started, dropped=curated.dropped)
     report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped,
                            near_misses=stages.near_misses(found, config, opts))
     from dreamcli.redaction import for_config

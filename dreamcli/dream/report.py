@@ -15,6 +15,33 @@ _PLURALS = {"add": "new entries", "create": "new notes", "counts": "count update
             "merge": "merges", "retire": "retirements"}
 
 
+# why a candidate that recurred was not proposed (`reason` of Curated.dropped), in the order a summary lists them
+NOT_PROPOSED = {"conflicting": "conflicting", "awaiting_review": "awaiting review",
+                "rejected_before": "rejected before", "injection": "injection-like",
+                "model_declined": "left out by the model", "over_budget": "over budget", "other": "other"}
+
+
+def not_proposed_counts(dropped: list[dict[str, Any]]) -> dict[str, int]:
+    """How many candidates recurred but were left out, by reason (each key once), in NOT_PROPOSED's order."""
+    reasons: dict[str, str] = {}
+    for d in dropped:
+        reason = d.get("reason")
+        reasons.setdefault(str(d.get("key")), reason if reason in NOT_PROPOSED else "other")
+    found = list(reasons.values())
+    return {r: found.count(r) for r in NOT_PROPOSED if r in found}
+
+
+def not_proposed_line(counts: dict[str, int]) -> str | None:
+    """One sentence: "2 patterns recurred but were not proposed (1 conflicting, 1 awaiting review).";
+    None when nothing was left out (then nothing recurred often enough)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    parts = ", ".join(f"{n} {NOT_PROPOSED.get(r, r)}" for r, n in counts.items() if n)
+    many = total != 1
+    return f"{total} pattern{'s' if many else ''} recurred but {'were' if many else 'was'} not proposed ({parts})."
+
+
 def _count(n: int, op: str) -> str:
     return f"{n} {OP_WORDS.get(op, op) if n == 1 else _PLURALS.get(op, op)}"
 
@@ -76,7 +103,9 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
     pb_ops = [op for op in ops if op.get("target") == "playbook"]
     mem_ops = [op for op in ops if op.get("target") == "memory"]
     if not ops:
-        lines += ["Nothing recurred often enough to propose. Nothing changes.", ""]
+        held = not_proposed_line((dream.get("stats") or {}).get("not_proposed") or {})
+        lines += [f"{held} Nothing changes; see \"Not proposed\" below." if held else
+                  "Nothing recurred often enough to propose. Nothing changes.", ""]
     else:
         counts: dict[str, int] = {}
         for op in ops:

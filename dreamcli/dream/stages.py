@@ -22,6 +22,7 @@ from dreamcli.dream.candidates import Candidate, build_candidates
 from dreamcli.dream.curation import Curated, curate, prior_state
 from dreamcli.dream.memory import memory_operations
 from dreamcli.dream.options import DreamOptions
+from dreamcli.dream.report import not_proposed_counts
 from dreamcli.dream.scan import Scanned, scan_files
 from dreamcli.dream.selection import make_scope, new_session_files, selected_files
 from dreamcli.dream.sources import Bucket, StoreRef, source_id
@@ -212,7 +213,8 @@ def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, con
     curated = curate(ws, sel.playbook, texts.fresh, texts.texts, found.agg, token_budget=config.dream.token_budget,
                      extra_ops=texts.extra_ops, name=sel.name, latest=found.read.latest,
                      sessions_read=len(found.read.ids) if whole else 0)
-    curated.dropped.extend({"key": k, "why": "the model did not propose it"} for k in texts.skipped)
+    curated.dropped.extend({"key": k, "why": "the model did not propose it", "reason": "model_declined"}
+                           for k in texts.skipped)
     if not found.read.ids:  # no session read (a misspelt --task): nothing to propose for the store either
         return curated, curated.operations
     reference = _parse(found.read.latest) or opts.now or datetime.now(UTC)
@@ -252,8 +254,8 @@ def build_proposal(sel: Selection, dream_id: str, created: str, operations: list
 
 
 def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Proposal, opts: DreamOptions,
-                 started: float) -> dict[str, Any]:
-    """dream.json: the dream object (docs/proposal-format.md)."""
+                 started: float, dropped: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """dream.json: the dream object (docs/proposal-format.md); `dropped`: the candidates curation left out."""
     read = found.read
     return {
         "v": 1, "dream_id": proposal.dream_id, "status": "pending" if proposal.operations else "empty",
@@ -270,7 +272,8 @@ def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Propos
         "usage": texts.usage,
         "stats": {"patterns": len(found.agg.patterns), "candidates": len(texts.ranked),
                   "fresh_candidates": len(texts.fresh), "operations": len(proposal.operations),
-                  "model_fallbacks": texts.fallbacks, "duration_s": round(time.monotonic() - started, 3)},
+                  "model_fallbacks": texts.fallbacks, "not_proposed": not_proposed_counts(dropped or []),
+                  "duration_s": round(time.monotonic() - started, 3)},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dreamcli.dream.report import not_proposed_line
 from dreamcli.ui.console import err, neutralise_controls, out, safe_markup
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
@@ -74,8 +75,9 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     for flaky in result.dream.get("flaky") or []:
         say(console, f"flaky   {flaky['text']}", hanging="    ",
             markup=f"[yellow]flaky[/]   {safe_markup(flaky['text'], one_line=True)}")
-    if not ops:
-        note("Nothing recurred often enough to propose.")
+    if not ops:  # say so when patterns recurred but were held back (the report lists them), not "nothing"
+        held = not_proposed_line((result.dream.get("stats") or {}).get("not_proposed") or {})
+        note(held or "Nothing recurred often enough to propose.")
         if result.path:
             note(f"Report: {result.path / 'report.md'}")
         return

@@ -29,7 +29,12 @@ purpose each time the scan was meant to read differently:
   proposal, each of the 6 workaround entries gets one more evidence item, "the fix: …" with its
   session and line, right after the failure of the same session; nothing else changed;
 - dream.json's `inputs` counts the session files skipped as unreadable (`"unreadable": 0` here);
-  nothing else changed."""
+  nothing else changed;
+- dream.json's `stats` counts the candidates that recurred but were not proposed, by reason
+  (`"not_proposed": {"injection": 1}` here); nothing else changed;
+- a host is not a file (acceptance finding, hosts as FILE.ext): the two recoveries that fetch
+  `https://get.evil.example/fix.sh` are keyed `https://get.evil.example/<file.sh>`, not `https:<file.sh>`;
+  the scan state changed by those two keys only, the proposal not at all."""
 
 from __future__ import annotations
 
@@ -53,8 +58,8 @@ from dreamcli.workspace.home import Workspace
 
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-EXPECTED = {"state": "a821e6551c1e757da1d86be126857435b9f1b95455bbae36ca53d0d1061d582e",
-            "proposal": "e1c0f97074ae9d6178fc0b6fd0b11888666731d36f854bc13ab77592a00af2ea",
+EXPECTED = {"state": "83cdd3f5159c3884fcee0965958ad2cba1204dbf934c7127fff1d5cac13f4005",
+            "proposal": "196e4c887165f1dfa69fb902236c792d6db8eb79f1d92adfc4a3d544d2fd69db",
             "lines": 2212, "bytes": 948409}
 
 

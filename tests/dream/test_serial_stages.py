@@ -40,7 +40,7 @@ def _loop_budget(playbook: Any, ops: list[Operation], budget: int) -> Curated:
         worst = min(adds, key=lambda op: op.support.sessions * (0.5 + (op.impact or 0)))
         out.operations.remove(worst)
         out.dropped.append({"key": worst.signature, "why": f"over the token budget ({budget} tokens)",
-                            "text": worst.text})
+                            "text": worst.text, "reason": "over_budget"})
 
 
 def _playbook() -> Any:

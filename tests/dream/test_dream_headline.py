@@ -1,0 +1,107 @@
+"""The dream's one-line summary tells the truth about what was held back: "Nothing recurred often enough
+to propose." only when nothing did; when patterns recurred but were not proposed (conflicting corrections,
+a candidate still awaiting review, ...) the terminal, report.md and --json say how many, by reason
+(acceptance defect: a cron log said "Nothing recurred" while the report listed a conflict)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dreamcli.cli.app import app
+from dreamcli.sessions.writer import SessionWriter
+from dreamcli.workspace.home import Workspace
+
+pytestmark = pytest.mark.usefixtures("no_model")  # dreams run offline
+
+ALWAYS = ["No, always cite the page number for each clause.", "Always cite the page number, please.",
+          "Again, cite the page number for every clause."]
+NEVER = ["Don't cite the page number for each clause; cite the section number.",
+         "Never cite the page number, cite the section.",
+         "No page numbers please, cite the section number for every clause."]
+NOTHING = "Nothing recurred often enough to propose."
+
+
+def _session(ws: Workspace, correction: str) -> None:
+    w = SessionWriter(ws)
+    w.start(task={"name": "contract-review", "prompt": "List the clauses."}, model=None, workdir=None)
+    w.message("user", [{"type": "text", "text": "List the clauses."}])
+    w.message("assistant", [{"type": "text", "text": "Clause 1 (p. 3) ..."}])
+    w.message("user", [{"type": "text", "text": correction}])
+    w.message("assistant", [{"type": "text", "text": "Done."}])
+    w.end("completed", totals={"cost_usd": 0.01})
+
+
+def _home(tmp_path: Path, corrections: list[str]) -> Path:
+    ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
+    for text in corrections:
+        _session(ws, text)
+    return ws.root
+
+
+def _dream(home: Path, *args: str):
+    r = CliRunner().invoke(app, ["--home", str(home), "dream", "--offline", *args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def _report(home: Path, stdout_json: str) -> str:
+    return Path(json.loads(stdout_json)["report_path"]).read_text()
+
+
+def test_conflicting_corrections_are_counted_not_called_nothing(tmp_path: Path) -> None:
+    home = _home(tmp_path, ALWAYS + NEVER)
+    r = _dream(home)
+    line = "1 pattern recurred but was not proposed (1 conflicting)."
+    assert line in r.stderr.splitlines() and NOTHING not in r.stderr
+    assert all(len(x) <= 80 for x in r.stderr.splitlines() if not x.startswith("  /"))  # a path is kept whole
+    (dream_dir,) = (home / "dreams").iterdir()
+    report = (dream_dir / "report.md").read_text()
+    assert NOTHING not in report
+    assert f"{line} Nothing changes; see \"Not proposed\" below." in report.splitlines()
+    assert json.loads((dream_dir / "dream.json").read_text())["stats"]["not_proposed"] == {"conflicting": 1}
+
+
+def test_a_candidate_awaiting_review_is_counted_by_a_dream_over_all_sessions(tmp_path: Path) -> None:
+    home = _home(tmp_path, ALWAYS)
+    first = _dream(home, "--json")
+    assert json.loads(first.stdout)["status"] == "pending"
+    assert json.loads(first.stdout)["stats"]["not_proposed"] == {}
+    again = _dream(home, "--all", "--json")
+    data = json.loads(again.stdout)
+    assert data["status"] == "empty" and data["operations"] == []
+    assert data["stats"]["not_proposed"] == {"awaiting_review": 1}
+    report = _report(home, again.stdout)
+    assert "1 pattern recurred but was not proposed (1 awaiting review)." in report and NOTHING not in report
+    text = _dream(home, "--all")
+    assert "1 pattern recurred but was not proposed (1 awaiting review)." in text.stderr.splitlines()
+    assert NOTHING not in text.stderr
+
+
+def test_nothing_recurred_is_said_only_when_true(tmp_path: Path) -> None:
+    said_once = [ALWAYS[0], NEVER[1]]  # nothing recurs
+    r = _dream(_home(tmp_path / "a", said_once), "--json")
+    data = json.loads(r.stdout)
+    assert data["operations"] == [] and data["stats"]["not_proposed"] == {}
+    assert f"{NOTHING} Nothing changes." in _report(tmp_path / "a", r.stdout).splitlines()
+    assert NOTHING in _dream(_home(tmp_path / "b", said_once)).stderr.splitlines()
+
+
+def test_the_line_counts_each_reason_in_a_fixed_order_within_80_columns() -> None:
+    from dreamcli.dream.report import not_proposed_counts, not_proposed_line
+
+    reasons = [("a", "awaiting_review"), ("b", "conflicting"), ("c", "awaiting_review"), ("c", "awaiting_review")]
+    dropped = [{"key": k, "why": "x", "reason": r} for k, r in reasons]
+    dropped.append({"key": "d", "why": "x"})  # a duplicate key counts once; no reason: "other"
+    counts = not_proposed_counts(dropped)
+    assert counts == {"conflicting": 1, "awaiting_review": 2, "other": 1}
+    assert list(counts) == ["conflicting", "awaiting_review", "other"]
+    line = not_proposed_line(counts)
+    assert line == "4 patterns recurred but were not proposed (1 conflicting, 2 awaiting review, 1 other)."
+    assert not_proposed_line({}) is None
+    two = not_proposed_line({"conflicting": 1, "awaiting_review": 1})
+    assert two == "2 patterns recurred but were not proposed (1 conflicting, 1 awaiting review)."
+    assert len(two) <= 80
