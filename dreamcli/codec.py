@@ -51,6 +51,38 @@ def loads_as_json_reads(data: bytes | str) -> Any:
         raise DecodeError("nested deeper than JSON can be read") from None
 
 
+def loads_rfc8259(data: bytes) -> Any:
+    """Decode one JSON text (RFC 8259) in UTF-8 another program wrote, msgspec first, at `loads`' cost.
+    What msgspec refuses and JSON allows goes to the standard library (`_loads_refused`): a lone surrogate
+    escape (a cut emoji, as JavaScript tools write it), read as U+FFFD; a number beyond float range, read
+    as None; a leading byte-order mark. Raises UnicodeDecodeError on bytes that are not UTF-8, ValueError
+    (DecodeError) on what is not JSON (NaN, Infinity) or nested too deep for the standard library, and
+    RecursionError on nesting deeper than msgspec reads, like `loads`."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError:
+        return _loads_refused(data)
+
+
+def _loads_refused(data: bytes) -> Any:
+    import json  # the cold path only
+
+    try:
+        found = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json, parse_float=_finite_or_none)
+    except RecursionError:  # a surrogate escape in a line nested deeper than Python reads
+        raise DecodeError("nested deeper than JSON can be read") from None
+    return without_lone_surrogates(found)
+
+
+def _not_json(token: str) -> Any:
+    raise DecodeError(f"{token} is not JSON")
+
+
+def _finite_or_none(token: str) -> float | None:
+    value = float(token)
+    return value if value - value == 0 else None  # inf - inf is nan
+
+
 def dumps(obj: Any) -> bytes:
     """Encode `obj` as compact UTF-8 JSON bytes. Raises TypeError for a type JSON cannot hold and
     UnicodeEncodeError for a lone surrogate (`without_lone_surrogates` cleans such data); NaN and

@@ -203,7 +203,7 @@ class LineStream:
             f.seek(self._rewind[0])
             self._lineno = self._rewind[1]
             self._rewind = None
-        loads = codec.loads
+        loads = codec.loads_rfc8259  # msgspec; a cut emoji (lone surrogate escape) read as U+FFFD
         lineno = self._lineno
         progress = self.progress
         for raw in f:
@@ -231,7 +231,7 @@ class LineStream:
 
 def _decode(raw: bytes) -> Any:
     try:
-        return codec.loads(raw)
+        return codec.loads_rfc8259(raw)
     except (ValueError, RecursionError):
         if not raw.strip():
             return _BLANK
@@ -286,23 +286,31 @@ def first_object(path: Path) -> dict[str, Any] | None:
             for raw in f:
                 lineno += 1
                 try:
-                    obj = codec.loads(raw)
+                    obj = codec.loads_rfc8259(raw)
                 except (ValueError, RecursionError):
                     if not raw.strip():
                         continue
                     if not raw.endswith(b"\n") and lineno == 1:
                         # a one-line file cut off mid-write: tolerated, nothing to import
                         return None
-                    raise InputError("not a JSONL file (line is not JSON)", file=str(path), line=lineno) from None
+                    raise InputError(_not_jsonl(raw), file=str(path), line=lineno) from None
                 if not isinstance(obj, dict):
                     raise InputError("not a JSONL transcript (line is not a JSON object)", file=str(path),
                                      line=lineno)
                 return obj
-    except UnicodeDecodeError:
-        raise InputError("not a JSONL file (not UTF-8 text)", file=str(path)) from None
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", file=str(path)) from None
     return None
+
+
+def _not_jsonl(raw: bytes) -> str:
+    """Why a first line is refused: not UTF-8 when it is JSON but for bytes that are not UTF-8 (a damaged
+    transcript), else not JSON (random bytes, text)."""
+    try:
+        codec.loads_rfc8259(raw.decode("utf-8", "ignore").encode())
+    except (ValueError, RecursionError):
+        return "not a JSONL file (line is not JSON)"
+    return "not a JSONL file (not UTF-8 text)"
 
 
 def text_of(content: Any, limit: int = PROMPT_LIMIT) -> str | None:
