@@ -1,4 +1,4 @@
-"""Grading one run, and many in a thread pool: deterministic checks first, then the grader model for
+"""Grading one run, and many on daemon worker threads: deterministic checks first, then the grader model for
 the criteria it judges (cached per trial, majority vote over trials), then the score in code."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreamcli.config import Config
+from dreamcli.daemonpool import DaemonPool, Task
 from dreamcli.errors import CredentialsError, DreamError, Interrupted
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
 from dreamcli.outcomes.cache import GradeCache, cache_key
@@ -246,50 +246,43 @@ def grade_sessions(
     on_result: Callable[[GradeResult], None] | None = None,
 ) -> Iterator[GradeResult]:
     """Grade every job and yield results in job order, appending each to the grade store. Jobs that
-    wait on something (a grader call, a command check) run in a thread pool with at most a few jobs per
-    worker in flight; purely deterministic in-process jobs run inline (threads would only contend for
-    the GIL). Memory stays flat however many sessions."""
+    wait on something (a grader call, a command check) run on `concurrency` daemon worker threads with at
+    most a few jobs per worker in flight; purely deterministic in-process jobs run inline (threads would
+    only contend for the GIL). Memory stays flat however many sessions. On Ctrl-C nothing waits for the
+    grader calls in flight: their daemon threads never keep the process alive (dreamcli.daemonpool)."""
     from dreamcli.outcomes.store import GradeAppender
 
-    window: deque[Future[GradeResult]] = deque()
+    window: deque[Task[GradeResult]] = deque()
     ahead = max(2, concurrency * 4)
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="grade")
+    pool = DaemonPool(concurrency, name="dreamcli-grade")
     appender = GradeAppender(grader.ws) if store else None
 
-    def finish(fut: Future[GradeResult]) -> GradeResult:
-        res = fut.result()
+    def finish(task: Task[GradeResult]) -> GradeResult:
+        res = task.result()
         if appender is not None:
             appender.append(res.to_record())
         if on_result is not None:
             on_result(res)
         return res
 
-    stopped = False  # Ctrl-C or the consumer gave up: do not wait for grader calls in flight
     try:
         for path, spec in jobs:
             if _waits(grader, spec):
                 window.append(pool.submit(grade_path, grader, path, spec))
             else:
-                done: Future[GradeResult] = Future()
-                try:
-                    done.set_result(grade_path(grader, path, spec))
-                except Exception as e:
-                    done.set_exception(e)
-                window.append(done)
+                window.append(Task.run(grade_path, grader, path, spec))
             while len(window) >= ahead or (window and window[0].done()):
                 yield finish(window.popleft())
         while window:
             yield finish(window.popleft())
     except KeyboardInterrupt:
-        stopped = True
         grader.cancel()
         raise Interrupted("interrupted: grades finished so far are stored") from None
-    except BaseException:
-        stopped = True
+    except BaseException:  # the consumer gave up, or a job raised: do not wait for the calls in flight
         grader.cancel()
         raise
     finally:
-        pool.shutdown(wait=not stopped, cancel_futures=True)
+        pool.shutdown()
         if appender is not None:
             appender.close()
 
