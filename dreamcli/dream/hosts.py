@@ -1,0 +1,80 @@
+"""Host names in commands and messages (`deploy@build.example.org`, `pg_isready -h db.internal`,
+`https://api.internal.example`, `db.local:5432`): a host is never one of the files the dream makes generic
+(FILE.ext, `<file.ext>`), so a command stays one that can be run. Pure functions, no I/O.
+
+The context decides first (after `user@` or `://`, the value of `--host`); then a last label that names only
+a file (`.py`, `.pdf`, `.tar.gz`) or only a host (`.org`, `.internal`, `.local`); then weaker context for the
+rest (`-h NAME`, `NAME:5432`, "host NAME", the argument of ssh or ping). `.sh` is both: the context decides."""
+
+from __future__ import annotations
+
+import re
+
+# last labels that name a host and no common file
+_HOST_LABELS = frozenset({
+    "com", "org", "net", "edu", "gov", "mil", "io", "co", "us", "uk", "de", "fr", "eu", "nl", "jp", "cn", "ru",
+    "ca", "au", "ch", "se", "internal", "intranet", "local", "localdomain", "localhost", "lan", "corp", "home",
+    "example", "invalid", "arpa", "cloud"})
+# extensions of files: before weak context (`du -h backup.tar.gz`, `x.py:12`), a name ending so is a file
+_FILE_EXTS = frozenset({
+    "py", "pyi", "pyc", "pyx", "ipynb", "js", "mjs", "cjs", "ts", "tsx", "jsx", "mts", "cts", "vue", "svelte",
+    "json", "jsonl", "ndjson", "yaml", "yml", "toml", "ini", "cfg", "conf", "env", "xml", "html", "htm", "css",
+    "scss", "sass", "less", "md", "rst", "txt", "log", "csv", "tsv", "sql", "db", "sqlite", "sqlite3", "c", "h",
+    "cc", "cpp", "cxx", "hpp", "hh", "go", "rs", "java", "kt", "kts", "scala", "rb", "php", "pl", "pm", "sh",
+    "bash", "zsh", "fish", "ps1", "bat", "cmd", "lua", "r", "jl", "swift", "m", "mm", "cs", "fs", "vb", "dart",
+    "ex", "exs", "erl", "hs", "ml", "clj", "tf", "tfvars", "hcl", "proto", "graphql", "gradle", "lock", "pdf",
+    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "epub", "pages", "png", "jpg", "jpeg",
+    "gif", "svg", "webp", "ico", "bmp", "tif", "tiff", "heic", "mp3", "mp4", "wav", "flac", "ogg", "mov", "avi",
+    "mkv", "webm", "zip", "tar", "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "jar", "war", "whl", "egg", "deb",
+    "rpm", "apk", "dmg", "iso", "img", "so", "dll", "dylib", "exe", "bin", "o", "a", "out", "pem", "key", "crt",
+    "cer", "csr", "p12", "pfx", "pub", "gpg", "asc", "sig", "parquet", "avro", "orc", "pkl", "pickle", "npy", "npz",
+    "h5", "onnx", "pt", "pth", "ckpt", "bak", "tmp", "swp", "patch", "diff", "ai", "psd", "eml", "msg", "ics", "vcf"})
+# `--host NAME`, `--hostname=NAME` (`user@NAME` and `scheme://NAME` are tested first, without a regex)
+_HOST_OPTION = re.compile(r"(?<!\S)--host(?:name)?(?:=|\s+)$")
+# weak context: `-h NAME` (`du -h` takes no value: the extension decides first), "host NAME", "hostname: NAME"
+_WEAK = re.compile(r"(?<!\S)-h\s+$|(?i:\bhost(?: ?name)?:?\s+)$")
+_PORT = re.compile(r":\d{1,5}(?![\d:])")  # `host:5432`, not `file.py:12:5:` (a line and a column)
+_TOKEN_TAIL = re.compile(r"[\w.-]*")
+# programs whose dotted argument is a host unless it ends in a file's extension (`ssh -i deploy.pem box.prod`)
+CLIENTS = frozenset({"ssh", "mosh", "ping", "ping6", "dig", "nslookup", "host", "telnet", "nc", "ncat",
+                     "traceroute", "whois", "pg_isready"})
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")  # of `user` in `user@`
+
+
+def is_host(text: str, start: int, end: int, client: bool = False) -> bool:
+    """Is the dotted name `text[start:end]` a host where it stands? `client`: the command runs a network
+    client (`CLIENTS`), whose dotted arguments are hosts unless they end in a file's extension. The cheap
+    tests come first: most names asked about are files (`license-2019.docx`)."""
+    name = text[start:end].rstrip(".")
+    dot = name.rfind(".")
+    if dot <= 0 or "/" in name:
+        return False
+    before = text[start - 1] if start else " "
+    if before == "@":  # `deploy@host`, not curl's `-d @file.json`
+        if start >= 2 and text[start - 2] in _TOKEN_CHARS:
+            return True
+    elif before == "/":
+        if start >= 3 and text.startswith("://", start - 3):
+            return True
+    elif before in " =" and _HOST_OPTION.search(text, max(0, start - 16), start):
+        return True
+    label = name[dot + 1:].lower()
+    if label in _FILE_EXTS or not label.isalpha():
+        return False
+    return (label in _HOST_LABELS or client or _WEAK.search(text, max(0, start - 16), start) is not None
+            or _PORT.match(text, end) is not None)
+
+
+def replace_unless_host(text: str, name: str, generic: str, client: bool = False) -> str:
+    """`text` with `name` made `generic` wherever it is not a host (`deploy@build.example.org`, `-h db.internal`)."""
+    parts: list[str] = []
+    pos = 0
+    i = text.find(name)
+    while i >= 0:
+        end = i + len(name)
+        tail = _TOKEN_TAIL.match(text, end)  # the rest of the word: `db.intern` of `db.internal`
+        if not is_host(text, i, tail.end() if tail else end, client):
+            parts += (text[pos:i], generic)
+            pos = end
+        i = text.find(name, end)
+    return "".join(parts) + text[pos:] if parts else text
