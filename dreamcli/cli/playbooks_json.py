@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
-def with_evidence(dream: Any, described: dict[str, Any]) -> None:
-    """Give each operation of `described` (the dream's review data) every one of its evidence records."""
+def with_evidence(dream: Any, described: dict[str, Any], redact: Callable[[Any], Any]) -> None:
+    """Give each operation of `described` (the dream's review data) every one of its evidence records,
+    passed through `redact` (the workspace redactor's `redact_obj`: the proposal file is not trusted)."""
     by_id = {o.entry_id: o for o in dream.proposal.operations}
     for item in described["operations"]:
-        item["evidence"] = [evidence_json(ev) for ev in by_id[item["entry_id"]].evidence]
+        item["evidence"] = [redact(evidence_json(ev)) for ev in by_id[item["entry_id"]].evidence]
 
 
 def evidence_json(ev: Any) -> dict[str, Any]:

@@ -143,8 +143,9 @@ def register(app: Group) -> None:
         if as_json:
             if dream_id:
                 from dreamcli.cli.playbooks_json import with_evidence
+                from dreamcli.config import workspace_redactor
 
-                with_evidence(dreams[0], described[0])
+                with_evidence(dreams[0], described[0], workspace_redactor(ws.config_path).redact_obj)
             print_json({"version": 1, "dreams": described, "unreadable": [u.to_json() for u in unreadable],
                         "problems": [u.message() for u in unreadable]})
             return

@@ -40,6 +40,7 @@ from dreamcli.playbooks.store import (
     load_version,
     read_live,
 )
+from dreamcli.playbooks.vetting import Vetting, given_text
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line, atomic_write_text
 from dreamcli.workspace.home import Workspace
@@ -139,22 +140,14 @@ def lint_text(text: str, config: Config) -> list[LintFinding]:  # lint (and pyda
     return lint_entry_text(text, config)
 
 
-def blocking_findings(ws: Workspace, dream: Dream, op: Operation, edits: dict[str, str]) -> list[LintFinding]:
-    """Block-severity lint findings for the text that would be approved: the dream's findings, or for
-    a reviewer's edit the findings on the edited text (with this workspace's lint config)."""
-    if op.entry_id in edits or dream.decision(op.entry_id).edited_text is not None:
-        text = edits.get(op.entry_id) or dream.text_for(op) or ""
-        return [f for f in lint_text(text, workspace_config(ws)) if f.severity == "block"]
-    return op.blocking
-
-
 def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
             edits: dict[str, str] | None = None, force: bool = False, actor: str | None = None,
             wait: float | None = None, reason: str | None = None, include_tainted: bool = False) -> ReviewResult:
     """Apply the chosen operations of a dream to its playbook as a new version. With config
     `approval.require_lift`, entries without a pilot lift above 0 need `force` and a `reason` (audited).
     With `all_`, tainted operations (evidence only from untrusted content) stay pending unless
-    `include_tainted` (audited either way)."""
+    `include_tainted` (audited either way). The text applied is redacted with the workspace's current
+    rules and linted again (`dreamcli.playbooks.vetting`): a block finding on it needs `force` too."""
     who = current_actor(actor)
     reason = redact_edit(ws, check_text(reason, "--reason"))[0].strip() if reason else None
     edits = {k: redact_edit(ws, normalize_text(check_text(v, "--edit-text")))[0] for k, v in (edits or {}).items()}
@@ -190,15 +183,20 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                 raise UsageError(f"entry {entry_id} ({edited.op}) has no text to edit, or the new text is empty")
             if (problem := entry_text_problem(text)) is not None:
                 raise UsageError(f"--edit-text for {entry_id}: {problem}")
-        blocked = {op.entry_id: blocking_findings(ws, dream, op, edits) for op in todo}
-        blocked = {k: v for k, v in blocked.items() if v}
+        # what is applied and checked is the text as it stands now, redacted and linted with today's rules:
+        # proposal.json may have been edited, or written before a redaction pattern (playbooks/vetting.py)
+        vet = Vetting.of(ws)
+        blocked = {op.entry_id: found for op in todo if (found := vet.blocking(dream, op, edits))}
+        given = {op.entry_id: t for op in todo if op.op in TEXT_OPS and (t := given_text(dream, op, edits)) is not None}
+        texts = {k: vet.redact(t) for k, t in given.items()}
+        redacted = {k for k, t in given.items() if texts[k] != t}
         if blocked and not force:
             first_id, findings = next(iter(blocked.items()))
             what = "; ".join(f"{f.rule}: {f.message}" for f in findings)
             raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
                              f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
                              "leave them out, or approve with --force")
-        gated = lift_gate(ws, dream, todo, edits, leave_out_held=False)
+        gated = lift_gate(ws, dream, todo, edits | {k: texts[k] for k in redacted}, leave_out_held=False)
         if gated and not (force and reason):
             first_id, why = next(iter(gated.items()))
             raise UsageError(f"approval.require_lift: entry {first_id} cannot be approved: {why} "
@@ -208,9 +206,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         if not todo:
             result.status = dream.status
             return result
-        decided = {op.entry_id: dream.decision(op.entry_id).edited_text for op in todo}
-        all_edits = {k: v for k, v in decided.items() if v is not None} | edits
-        applied, commit = _apply_and_commit(ws, dream, todo, all_edits, who)
+        applied, commit = _apply_and_commit(ws, dream, todo, texts, who)
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
@@ -228,6 +224,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         result.audit = _audit_review(ws, "approve", who, dream, result, edits=edits, forced=sorted(blocked),
                                      forced_lift=[{"entry_id": k, "why": v} for k, v in gated.items()],
                                      reason=reason, tainted=sorted(o.entry_id for o in todo if o.tainted),
+                                     redacted=[o.entry_id for o in result.applied if o.entry_id in redacted],
                                      include_tainted=include_tainted and all_,
                                      left_tainted=[i for i, why in result.skipped if why.startswith("tainted")])
         journal.finish(ws, prop.playbook)

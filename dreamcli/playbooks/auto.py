@@ -23,10 +23,12 @@ def auto_approve(ws: Workspace, dream_id: str, *, actor: str = ACTOR) -> dict[st
      "held_for_lift": [{"entry_id", "reason"}], "status": the dream's status}"""
     from dreamcli.playbooks.approval import approve, lift_gate
     from dreamcli.playbooks.proposals import load_dream
+    from dreamcli.playbooks.vetting import Vetting
 
     dream = load_dream(ws, dream_id)
     undecided = dream.undecided()
-    held = [o.entry_id for o in undecided if o.blocking or o.tainted]
+    vet = Vetting.of(ws)  # blocking as approval sees it: the text as it stands, linted with today's rules
+    held = [o.entry_id for o in undecided if o.tainted or vet.blocking(dream, o)]
     rest = [o for o in undecided if o.entry_id not in held]
     gated = lift_gate(ws, dream, rest)
     ids = [o.entry_id for o in rest if o.entry_id not in gated]

@@ -14,6 +14,7 @@ from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:  # the proposal model (pydantic) loads with the first dream read, not with `playbooks list`
     from dreamcli.playbooks.proposals import Dream, Operation
+    from dreamcli.playbooks.vetting import Vetting
 
 CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "retired", "counts": "counts",
           "create": "added"}
@@ -51,11 +52,23 @@ def playbook_json(pb: Playbook) -> dict[str, Any]:
             "entries": [e.to_dict() for e in pb.entries()]}
 
 
-def _evidence(op: Operation) -> list[dict[str, Any]]:
+def _evidence(op: Operation, vet: Vetting) -> list[dict[str, Any]]:
     out = []
     for ev in op.evidence[:EVIDENCE_SHOWN]:
-        out.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt})
+        out.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": vet.redact(ev.excerpt)})
     return out
+
+
+def _redacted(vet: Vetting, text: str | None) -> str | None:
+    return None if text is None else vet.redact(text)
+
+
+def _new_text(vet: Vetting, dream: Dream, op: Operation, applied: dict[str, str], old: str | None) -> str | None:
+    """The text approving `op` writes (`applied` holds it for the undecided operations); a retire
+    writes none, a `counts` operation keeps the `old` text."""
+    if op.op in ("retire", "counts"):
+        return None if op.op == "retire" else old
+    return applied[op.entry_id] if op.entry_id in applied else vet.text(dream, op)
 
 
 def _reverted(op: Any, action: str | None, live_ids: dict[str, Any]) -> bool:
@@ -66,22 +79,29 @@ def _reverted(op: Any, action: str | None, live_ids: dict[str, Any]) -> bool:
 
 
 def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False) -> dict[str, Any]:
-    """Every (undecided, or all) operation of a dream next to what the live playbook says now."""
+    """Every (undecided, or all) operation of a dream next to what the live playbook says now. What comes
+    from the proposal file is shown as approval would apply it (dreamcli.playbooks.vetting): text and
+    evidence redacted with the workspace's current rules, lint findings computed again."""
+    from dreamcli.playbooks.vetting import Vetting
+
+    vet = Vetting.of(ws)
     prop = dream.proposal
     live, live_text = read_live(ws, prop.playbook)
     pb = live if live is not None else new_playbook(prop.playbook)
     ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
     before = {e.id: (e.text, e.section) for e in pb.entries()}
     tokens_now = token_estimate(pb) if live is not None else 0
+    undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
+    edits = {o.entry_id: t for o in undecided if (t := vet.text(dream, o)) is not None}  # what approval applies
+    redacted = {k: t for o in undecided if (t := edits.get(k := o.entry_id)) is not None and t != dream.text_for(o)}
     from dreamcli.playbooks.lift import current_state, last_lifts
 
-    lifts = last_lifts(dream.dir, current_state(dream, pb.entries()))  # before the dry run below changes pb
+    # before the dry run below changes pb; a lift counts for the text approval would apply
+    lifts = last_lifts(dream.dir, current_state(dream, pb.entries(), redacted))
     # a dry run on the parsed copy tells which operations still fit the live playbook
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
         base = load_version(ws, prop.playbook, prop.base_version)
-    undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
-    edits = {o.entry_id: t for o in undecided if (t := dream.decision(o.entry_id).edited_text) is not None}
     from dreamcli.playbooks.apply import apply_operations
 
     dry = apply_operations(pb, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
@@ -94,22 +114,23 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
         entry = before.get(op.entry_id)
         decision = dream.decision(op.entry_id)
         outcome = fit.get(op.entry_id)
+        findings = vet.findings(dream, op)
         if op.target == "memory":
-            old_text = outcome.before if outcome else op.old_text
+            old_text = outcome.before if outcome else _redacted(vet, op.old_text)
         else:
-            old_text = entry[0] if entry is not None else op.old_text
+            old_text = entry[0] if entry is not None else _redacted(vet, op.old_text)
         items.append({
             "entry_id": op.entry_id, "op": op.op, "target": op.target, "change": CHANGE.get(op.op, op.op),
             "section": entry[1] if entry is not None else op.section, "path": op.path,
-            "old_text": old_text, "proposed_old_text": op.old_text,
-            "new_text": None if op.op == "retire" else (dream.text_for(op) if op.op != "counts" else old_text),
+            "old_text": old_text, "proposed_old_text": _redacted(vet, op.old_text),
+            "new_text": _new_text(vet, dream, op, edits, old_text),
             "edited": decision.edited_text is not None,
             "merged": [{"entry_id": m, "text": before[m][0] if m in before else None} for m in op.merged_ids],
-            "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind,
+            "merged_paths": op.merged_paths, "reason": vet.redact(op.reason), "kind": op.kind,
             "support": op.support.model_dump(mode="json", exclude_none=True),
-            "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op),
-            "evidence_total": len(op.evidence), "lint": [f.to_json() for f in op.lint],
-            "blocking": bool(op.blocking), "taint": list(op.taint),
+            "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op, vet),
+            "evidence_total": len(op.evidence), "lint": [f.to_json() for f in findings],
+            "blocking": any(f.severity == "block" for f in findings), "taint": list(op.taint),
             "decision": decision.action, "reverted": _reverted(op, decision.action, before),
             "fits": outcome.status if outcome else None,
             "conflict": outcome.reason if outcome and outcome.status == "conflict" else None,
@@ -120,7 +141,7 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
         "created": prop.created or dream.info.get("created"), "base_version": prop.base_version,
         "live_version": live.version if live is not None else None, "memory_store": prop.memory_store,
         "offline": dream.info.get("offline"), "budget": prop.budget.model_dump(mode="json"),
-        "lint": [f.to_json() for f in prop.lint],
+        "lint": [vet.redact_obj(f.to_json()) for f in prop.lint],
         "tokens_now": tokens_now, "tokens_after": token_estimate(pb), "operations": items,
         "live_hash": None if live_text is None else "sha256:" + hashlib.sha256(live_text.encode()).hexdigest(),
     }

@@ -146,8 +146,12 @@ def _status(item: dict[str, Any]) -> str:
 
 def dream_page(ws: Workspace, dream: Dream, *, transcripts: dict[str, str] | None = None,
                times: dict[tuple[str, int], str] | None = None, prefix: str = "dreamcli") -> dict[str, Any]:
-    """One dream for the page: `describe_dream` (every entry, decided or not) made complete."""
+    """One dream for the page: `describe_dream` (every entry, decided or not) made complete. What comes
+    from the proposal file is redacted with the workspace's current rules, as `describe_dream` does."""
+    from dreamcli.playbooks.vetting import Vetting
+
     described = describe_dream(ws, dream, include_decided=True)
+    vet = Vetting.of(ws)
     by_id = {o.entry_id: o for o in dream.proposal.operations}
     pilot = read_pilot(dream.dir / "pilot.json")
     times = times or {}
@@ -163,9 +167,9 @@ def dream_page(ws: Workspace, dream: Dream, *, transcripts: dict[str, str] | Non
             link = None
             if transcripts and ev.session_id in transcripts:
                 link = transcripts[ev.session_id] + (f"#seq-{ev.seq}" if ev.seq is not None else "")
-            evidence.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt, "ts": ts,
-                             "session_started": started, "episode": extra.get("episode"),
-                             "path": extra.get("path"), "link": link})
+            evidence.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": vet.redact(ev.excerpt),
+                             "ts": ts, "session_started": started, "episode": vet.redact_obj(extra.get("episode")),
+                             "path": vet.redact_obj(extra.get("path")), "link": link})
         item["evidence"] = evidence
         old = item.get("old_text")
         new = item.get("new_text")
