@@ -33,7 +33,7 @@ _FILE_EXTS = frozenset({
 _HOST_OPTION = re.compile(r"(?<!\S)--host(?:name)?(?:=|\s+)$")
 # weak context: `-h NAME` (`du -h` takes no value: the extension decides first), "host NAME", "hostname: NAME"
 _WEAK = re.compile(r"(?<!\S)-h\s+$|(?i:\bhost(?: ?name)?:?\s+)$")
-_PORT = re.compile(r":\d{1,5}(?![\d:])")  # `host:5432`, not `file.py:12:5:` (a line and a column)
+_PORT = re.compile(r":\d{1,5}(?![\w:])")  # `host:5432`, not `file.py:12:5:` (a line and a column) nor `x.y:01AB`
 _TOKEN_TAIL = re.compile(r"[\w.-]*")
 # programs whose dotted argument is a host unless it ends in a file's extension (`ssh -i deploy.pem box.prod`)
 CLIENTS = frozenset({"ssh", "mosh", "ping", "ping6", "dig", "nslookup", "host", "telnet", "nc", "ncat",

@@ -168,10 +168,11 @@ def _mask_every_pass(text: str) -> str:
     s = t._QUOTED.sub(lambda m: m.group(0) if t._MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", text)
     s = t._ID.sub("<id>", s)
     s = t._HEX.sub("<hex>", s)
-    s = t._FILE.sub(lambda m: f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>", s)
-    s = t._PATH.sub("<path>", s)
+    s = t._FILE.sub(t._file_or_host, s)
+    s = t._URL_PATH.sub(t._path_or_host, s) if "://" in s else t._PATH.sub("<path>", s)
     s = t._NUMBER.sub("<n>", s)
-    return t._SPACE.sub(" ", s).strip()[: t.MAX_TEMPLATE]
+    s = t._SPACE.sub(" ", s).strip()
+    return s[: t._cut_at(s, t.MAX_TEMPLATE)]
 
 
 _MASK_ALPHABET = hs.sampled_from([*"aAfFxz09٣ .-/~_'\"`<>:,%\n", "0x1f", "a.gz", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "ERR_X",
