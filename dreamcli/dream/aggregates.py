@@ -180,6 +180,9 @@ class Aggregates:
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
     # trials met in this scan, and their sub-agents (not stored): a sub-agent of one is a trial too (signals._start)
     trials: set[str] = field(default_factory=set)
+    # sessions this scan set aside as still running (not stored: nothing of them is in the aggregates): their
+    # sub-agents follow them all the same, as they follow a lead read (signals._start)
+    running: set[str] = field(default_factory=set)
     # in a parallel worker, the sessions of its chunk (not stored): a sub-agent whose lead is neither here nor
     # `known` goes back to the main process, which knows what the lead was (scan._scan_chunk)
     local: frozenset[str] | None = None
@@ -243,6 +246,7 @@ class Aggregates:
         for child, parent in other.parents.items():
             self.parents[sys.intern(child)] = sys.intern(parent)
         self.trials.update(sys.intern(t) for t in other.trials)
+        self.running.update(sys.intern(r) for r in other.running)
         for ep, rec in other.episodes.items():
             self._merge_episode(sys.intern(ep), rec)
         for path, ts in other.memory_touch.items():

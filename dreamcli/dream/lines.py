@@ -12,11 +12,17 @@ event types, wrong types, a version other than 1, a non-ASCII line that is not U
 only what it decodes), JSON msgspec does not read such as `NaN`, nesting past what it decodes) goes
 the full way through `parse_line`, which has the last word; `typed_event` gives the same structs for
 the dicts it returns.
+
+`settled` reads a log's last line before the scan does: a session it settles (ended, or quiet for long) is
+never one to set aside as still running, so the scan adds what it reads straight into the aggregates.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +34,7 @@ from dreamcli.timeutil import parse_ts
 
 UNSET: Any = msgspec.UNSET
 _NO_OUTPUT = msgspec.Raw(b"")
+TAIL = 4096  # bytes read back from a log's end to find its last line (a session.end line is a few hundred)
 
 
 class Block(msgspec.Struct, kw_only=True):
@@ -167,3 +174,49 @@ def recent(ts: str | None, now: datetime | None, seconds: float) -> bool:
         return (now - parse_ts(ts)).total_seconds() < seconds
     except (ValueError, TypeError, OverflowError):  # TypeError: a time without its offset (naive)
         return False
+
+
+def settled(f: Iterable[bytes], now: datetime | None, seconds: float) -> bool:
+    """Is the session certainly not one a scan at `now` sets aside as still running, by its last line alone? Yes
+    when that line is a session.end, or has a time (then the scan's last) not within `seconds` before `now` (the
+    test of `recent`), or when there is no `now`. No when unsure: a cut-off, odd or very long last line, or a
+    stream it cannot read back; the whole read decides then. Reads one block at the end of a file, which is
+    read from where it was all the same."""
+    if now is None:
+        return True
+    last = _last_line(f)
+    event = decode_event(last) if last else None
+    if event is None:
+        return False
+    return isinstance(event, End) or (event.ts is not UNSET and not recent(event.ts, now, seconds))
+
+
+def _last_line(f: Iterable[bytes]) -> bytes | None:
+    """The last line that is not blank (JSON whitespace), from a list of lines or the end of a file: read where
+    it is (`pread`: the file's position and buffer untouched), or by seeking there and back."""
+    if isinstance(f, Sequence) and not isinstance(f, bytes | bytearray):
+        return next((raw for raw in reversed(f) if raw.strip(b" \t\r\n")), None)
+    try:
+        if isinstance(f, io.BufferedReader) and hasattr(os, "pread"):  # a session file
+            fd = f.fileno()
+            end = os.fstat(fd).st_size
+            begin = max(0, end - TAIL)
+            tail = os.pread(fd, end - begin, begin)
+        elif isinstance(f, io.BufferedIOBase) and f.seekable():  # a session from a bucket (BytesIO)
+            start = f.tell()
+            try:
+                end = f.seek(0, os.SEEK_END)
+                begin = max(0, end - TAIL)
+                f.seek(begin)
+                tail = f.read(end - begin)
+            finally:
+                f.seek(start)
+        else:
+            return None
+    except OSError:  # not a regular file: the whole read decides
+        return None
+    tail = tail.rstrip(b" \t\r\n")
+    cut = tail.rfind(b"\n")
+    if cut < 0 and begin > 0:  # longer than the block read
+        return None
+    return tail[cut + 1:] or None

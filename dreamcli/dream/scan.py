@@ -229,7 +229,7 @@ def _scan_chunk(files: list[Any], playbook: str, scope: Scope, now: datetime, kn
         _restore(stats, counts)  # the main process reads it again from its first line
         # what this chunk met stays known to the next segment: its leads, trials and their sub-agents
         mine = set(known) if agg.known is known else agg.known  # `known` itself is shared: copied once
-        mine.update(agg.episodes, agg.parents)
+        mine.update(agg.episodes, agg.parents, agg.running)
         trials = set(agg.trials)
         segments += [_sealed(agg, scanned, stats), source]
         agg = Aggregates(known=mine, redaction=redaction, local=local, trials=trials)

@@ -40,6 +40,7 @@ from dreamcli.dream.lines import (
     block_text,
     decode_event,
     recent,
+    settled,
     typed_event,
 )
 from dreamcli.dream.notes import observe_memory_write
@@ -83,9 +84,17 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     After the session.start, each line is decoded once into a typed event (`dreamcli.dream.lines`):
     tool outputs stay undecoded unless the call failed. Lines the typed decoder refuses go the full way
     through the reader (`parse_line`), which decides what is valid. A valid line whose values are nested
-    deeper than its handlers can walk is counted corrupt: no line stops the scan."""
+    deeper than its handlers can walk is counted corrupt: no line stops the scan.
+
+    A session set aside as still running (`deferred`: no session.end, active in the last RUNNING_GRACE_S) adds
+    nothing to `agg` but its sub-agent link and `agg.running`: read again by the next dream, whole. Whether it
+    is one is known at its last line; so unless its file's last line already settles it (`settled`: a
+    session.end, or a time long past, as nearly every log), what it shows is held in an `Aggregates` of its own
+    until then, and merged into `agg` only if it is not set aside."""
     st = SessionState()
     info: SessionInfo | None = None
+    sure = settled(f, now, RUNNING_GRACE_S)
+    into = agg if sure else Aggregates(redaction=agg.redaction)  # where the session's own signals go
     lines = events = corrupt = truncated = size = 0
     try:
         for raw in f:
@@ -96,7 +105,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
                     st.ts = typed.ts
                 try:
                     if isinstance(typed, Message):  # most lines: handled here without a further call
-                        _message(typed, st, agg)
+                        _message(typed, st, into)
                     else:
                         _other(typed, st)
                 except RecursionError:  # values nested deeper than the handlers can walk: a corrupt line
@@ -118,7 +127,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
             if info is None:
                 if etype != "session.start":
                     return None
-                info = _start(event, st, agg, playbook, scope)
+                info = _start(event, st, agg, playbook, scope, into)
                 if info.skipped:
                     return info
                 continue
@@ -130,7 +139,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
                     _evaluation(event, info)
                 elif (typed := typed_event(event)) is not None:
                     if isinstance(typed, Message):
-                        _message(typed, st, agg)
+                        _message(typed, st, into)
                     else:
                         _other(typed, st)
             except RecursionError:
@@ -143,10 +152,14 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
         return None
     info.last_ts = st.ts
     info.hidden = st.hidden
-    if not st.ended and recent(st.ts, now, RUNNING_GRACE_S):
-        info.deferred = True  # probably still running: read it again next time
+    # settled by its last line: never set aside (a log written again while it was read is read as it was then)
+    if not sure and not st.ended and recent(st.ts, now, RUNNING_GRACE_S):
+        info.deferred = True  # probably still running: read it again next time, nothing of it kept
+        agg.running.add(st.sid)
         return info
-    _finish(st, agg)
+    _finish(st, into)
+    if into is not agg:
+        agg.merge(into)
     return info
 
 
@@ -168,7 +181,9 @@ def is_trial(start: dict[str, Any]) -> bool:
     return bool(start.get("pilot") or start.get("with_proposal"))
 
 
-def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: str, scope: Scope | None) -> SessionInfo:
+def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: str, scope: Scope | None,
+           into: Aggregates) -> SessionInfo:
+    """The session.start, judged against what `agg` met; its episode's record goes to `into` (scan_stream)."""
     st.sid = sys.intern(str(event.get("session_id") or ""))
     parent = event.get("parent_session_id")
     task = event.get("task")
@@ -192,11 +207,12 @@ def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: s
     if trial:
         agg.trials.add(st.sid)
     in_scope = not trial and (scope is None or scope(event) or (
-        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known)))
+        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known
+                                   or parent_id in agg.running)))
     st.episode = agg.episode_of(st.sid, sys.intern(parent_id) if parent_id else None) if in_scope else st.sid
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope, trial=trial)
     if in_scope:
-        agg.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
+        into.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
     return info
 
 
