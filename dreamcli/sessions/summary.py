@@ -1,7 +1,14 @@
-"""Session summaries for listings, read from the first and last lines only (never the whole file)."""
+"""Session summaries for listings, read from the first and last lines only (never the whole file).
+
+A sub-agent is a session with a `parent_session_id`, or an imported one whose session.start names its lead's
+transcript only (`import.parent_source_id`: a Codex or Claude Code child imported in another run than its
+lead). A listing names such a child's lead as its parent_session_id when it finds that lead: the session of
+the same `source` whose `import.source_id` is that id (`ImportLinks`; the session index's twin is
+`dreamcli.store.index_schema.LEAD`)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -33,6 +40,14 @@ class SessionSummary:
     tool_errors: int | None = None
     outcome: str | None = None  # the final outcome result recorded by the run, or the latest grade
     score: float | None = None
+    # session.start `import.source_id` and `import.parent_source_id` (not in the listing's JSON): how a
+    # sub-agent imported apart from its lead is known, and its lead found
+    import_source_id: str | None = None
+    import_parent_source_id: str | None = None
+
+    @property
+    def is_subagent(self) -> bool:
+        return bool(self.parent_session_id or self.import_parent_source_id)
 
     @property
     def tokens(self) -> int | None:
@@ -48,7 +63,7 @@ class SessionSummary:
         return data
 
 
-_SUMMARY_FIELDS = tuple(f.name for f in fields(SessionSummary))
+_SUMMARY_FIELDS = tuple(f.name for f in fields(SessionSummary) if not f.name.startswith("import_"))
 
 
 def summarize(path: Path) -> SessionSummary | None:
@@ -72,6 +87,10 @@ def summarize(path: Path) -> SessionSummary | None:
         parent_session_id=first.get("parent_session_id"),
         tags=list(first.get("tags") or []),
     )
+    info = first.get("import")
+    if isinstance(info, dict):
+        summary.import_source_id = _text(info.get("source_id"))
+        summary.import_parent_source_id = _text(info.get("parent_source_id"))
     if last is not None and last.get("type") == schema.SESSION_END:
         totals = last.get("totals") or {}
         summary.status = str(last.get("status") or "completed")
@@ -86,6 +105,10 @@ def summarize(path: Path) -> SessionSummary | None:
             summary.outcome = outcome.get("result")
             summary.score = held(outcome.get("score"))
     return summary
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -104,7 +127,7 @@ class SessionFilter:
             return False
         if self.source and s.source != self.source:
             return False
-        if not self.include_children and s.parent_session_id:
+        if not self.include_children and s.is_subagent:
             return False
         if self.since and s.started:
             try:
@@ -118,26 +141,87 @@ class SessionFilter:
 def list_sessions(
     ws: Workspace, flt: SessionFilter | None = None, *, limit: int | None = None, newest_first: bool = True
 ) -> Iterator[SessionSummary]:
-    """Summaries of matching sessions, newest first by default, stopping after `limit` matches."""
+    """Summaries of matching sessions, newest first by default, stopping after `limit` matches.
+
+    A listed sub-agent that names its lead by transcript only gets its lead's session id as its
+    parent_session_id (`ImportLinks`) when the scan meets that lead, listed or not: newest first, after the
+    child was yielded, so read the rows' parents once done (or stopped). The days before `since` are read
+    for a lead only while a listed child waits for one."""
     from dreamcli.sessions.paths import iter_session_files
 
     flt = flt or SessionFilter()
+    links = ImportLinks()
     n = 0
-    for path in iter_session_files(ws, newest_first=newest_first):
+    files = iter_session_files(ws, newest_first=newest_first)
+    for path in files:
         if flt.since is not None and _day_before(path, flt.since):
             if newest_first:
-                break
+                links.search(itertools.chain([path], files))
+                return
             continue
         s = summarize(path)
         if s is None:
             flt.skipped.append(str(path))
             continue
+        links.saw(s)
         if not flt.matches(s):
             continue
+        links.listed(s)
         yield s
         n += 1
         if limit is not None and n >= limit:
             return
+    if flt.since is not None and not newest_first:  # the days skipped first: read for a lead still waited for
+        since = flt.since
+        links.search(p for p in iter_session_files(ws, newest_first=True) if _day_before(p, since))
+
+
+class ImportLinks:
+    """The leads of the imported sub-agents a scan lists: a listed session without a parent_session_id whose
+    `import.parent_source_id` names a transcript gets, as its parent_session_id, the session id of the
+    session of its `source` with that `import.source_id`; of several, the one whose file is last in file
+    order (as the session index's LEAD picks), in whatever order the scan meets them."""
+
+    def __init__(self) -> None:
+        self._leads: dict[tuple[str, str], tuple[str, str]] = {}  # (source, transcript id) -> (path, session id)
+        self._children: dict[tuple[str, str], list[SessionSummary]] = {}
+
+    def saw(self, s: SessionSummary) -> None:
+        """`s` was read, listed or not: the lead, maybe, of children listed before or after it."""
+        if not (s.import_source_id and isinstance(s.source, str) and s.source):
+            return
+        key = (s.source, s.import_source_id)
+        known = self._leads.get(key)
+        if known is not None and known[0] >= s.path:
+            return
+        self._leads[key] = (s.path, s.session_id)
+        for child in self._children.get(key, ()):
+            child.parent_session_id = s.session_id
+
+    def listed(self, s: SessionSummary) -> None:
+        """`s` is listed: a sub-agent known by its lead's transcript only is linked now, or when its lead is met."""
+        if s.parent_session_id or not (s.import_parent_source_id and isinstance(s.source, str) and s.source):
+            return
+        key = (s.source, s.import_parent_source_id)
+        self._children.setdefault(key, []).append(s)
+        known = self._leads.get(key)
+        if known is not None:
+            s.parent_session_id = known[1]
+
+    def waiting(self) -> bool:
+        return any(key not in self._leads for key in self._children)
+
+    def search(self, paths: Iterable[Path]) -> None:
+        """Read `paths` (files a listing does not list, newest first) for the leads still waited for, stopping
+        when none is."""
+        if not self.waiting():
+            return
+        for path in paths:
+            s = summarize(path)
+            if s is not None and s.import_source_id:
+                self.saw(s)
+                if not self.waiting():
+                    return
 
 
 def _day_before(path: Path, since: datetime) -> bool:

@@ -20,7 +20,16 @@ from contextlib import closing, suppress
 from pathlib import Path
 
 from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
-from dreamcli.store.index_schema import COLUMNS, HEAD_FIELDS, INDEX_VERSION, SCHEMA, from_row, listing_head, to_row
+from dreamcli.store.index_schema import (
+    COLUMNS,
+    HEAD_FIELDS,
+    INDEX_VERSION,
+    SCHEMA,
+    SELECT,
+    from_row,
+    listing_head,
+    to_row,
+)
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import FILE_MODE, append_line, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -201,7 +210,7 @@ def where_clause(flt: SessionFilter) -> tuple[str, list[object]]:
         where.append("source = ?")
         args.append(flt.source)
     if not flt.include_children:
-        where.append("(parent_session_id IS NULL OR parent_session_id = '')")
+        where.append("(parent_session_id IS NULL OR parent_session_id = '') AND import_parent_source_id IS NULL")
     if flt.since is not None:
         where.append("(started IS NULL OR started_ms >= ?)")
         args.append(int(flt.since.timestamp() * 1000))
@@ -212,7 +221,7 @@ def query(db: sqlite3.Connection, flt: SessionFilter, *, newest_first: bool = Tr
     flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
     where, args = where_clause(flt)
     order = "DESC" if newest_first else "ASC"
-    sql = f"SELECT {', '.join(COLUMNS)} FROM sessions WHERE {where} ORDER BY rel {order}"
+    sql = f"SELECT {SELECT} FROM sessions s WHERE {where} ORDER BY s.rel {order}"
     for row in db.execute(sql, args):
         s = from_row(row)
         if flt.matches(s):

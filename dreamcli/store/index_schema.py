@@ -7,7 +7,7 @@ from typing import Any
 from dreamcli.sessions.summary import SessionSummary
 from dreamcli.timeutil import parse_ts
 
-INDEX_VERSION = 5  # PRAGMA user_version: an index of another version is dropped and built again from the files
+INDEX_VERSION = 6  # PRAGMA user_version: an index of another version is dropped and built again from the files
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
@@ -18,12 +18,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT, started TEXT, started_ms INTEGER, task TEXT, source TEXT, model TEXT,
     parent_session_id TEXT, tags TEXT, status TEXT, ended TEXT, turns INTEGER,
     input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL,
+    import_source_id TEXT, import_parent_source_id TEXT,  -- session.start `import`: see LEAD
     head TEXT  -- listing_head: the row as `sessions list --json` prints it, up to its outcome
 );
 CREATE INDEX IF NOT EXISTS sessions_day ON sessions (day);
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_ms);
 CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
-CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (rel, session_id, parent_session_id) WHERE listable = 1;
+CREATE INDEX IF NOT EXISTS sessions_tree ON sessions (rel, session_id, parent_session_id, import_parent_source_id,
+    source) WHERE listable = 1;
+CREATE INDEX IF NOT EXISTS sessions_import ON sessions (source, import_source_id, rel)
+    WHERE import_source_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
 -- the workspace the rows were listed in (its path as given, device and inode): rows hold absolute paths,
 -- so a copied, moved or unpacked workspace lists its own files again instead of trusting these
@@ -32,7 +36,18 @@ CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 0), root TE
 
 FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_session_id", "tags", "status",
           "ended", "turns", "input_tokens", "output_tokens", "cost_usd", "tool_errors", "outcome", "score")
-COLUMNS = ("rel", "day", "size", "mtime_ns", "started_ms", *FIELDS)
+IMPORT_FIELDS = ("import_source_id", "import_parent_source_id")  # SessionSummary's, not in the listing's JSON
+COLUMNS = ("rel", "day", "size", "mtime_ns", "started_ms", *FIELDS, *IMPORT_FIELDS)
+
+# A row's parent_session_id as listings show it (summary.ImportLinks is the scan's twin): its own, or for an
+# imported sub-agent that names its lead by transcript only (`import.parent_source_id`), the session id of
+# the session of its source whose `import.source_id` that is (the last in file order), if there is one.
+LEAD = ("CASE WHEN s.import_parent_source_id IS NULL OR s.source IS NULL OR s.source = '' OR s.parent_session_id != '' "
+        "THEN s.parent_session_id ELSE COALESCE((SELECT l.session_id FROM sessions l WHERE l.source = s.source "
+        "AND l.import_source_id = s.import_parent_source_id AND l.listable = 1 ORDER BY l.rel DESC LIMIT 1), "
+        "s.parent_session_id) END")
+# the columns read back into a SessionSummary (`from_row`), from `sessions s`, parent_session_id as LEAD
+SELECT = ", ".join(LEAD if c == "parent_session_id" else f"s.{c}" for c in COLUMNS)
 
 
 def _ms(started: Any) -> int | None:
@@ -53,11 +68,12 @@ def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, 
         values[f] = values[f] if isinstance(values[f], int | float) else None
     for f in ("started", "task", "source", "model", "parent_session_id", "ended", "outcome"):
         values[f] = values[f] if isinstance(values[f], str) else None
-    return (rel, rel.rsplit("/", 1)[0], size, mtime_ns, _ms(s.started), *(values[f] for f in FIELDS))
+    links = tuple(v if isinstance(v, str) and v else None for v in (getattr(s, f) for f in IMPORT_FIELDS))
+    return (rel, rel.rsplit("/", 1)[0], size, mtime_ns, _ms(s.started), *(values[f] for f in FIELDS), *links)
 
 
 _AT = {name: i for i, name in enumerate(COLUMNS)}
-_PLAIN = tuple((f, _AT[f]) for f in FIELDS if f != "tags")
+_PLAIN = tuple((f, _AT[f]) for f in (*FIELDS, *IMPORT_FIELDS) if f != "tags")
 _TAGS = _AT["tags"]
 
 

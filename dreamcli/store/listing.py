@@ -6,7 +6,9 @@ is encoded per row and the listing is never held whole: a first pass reads only 
 limit and the tree order need nothing else), a second pass reads, in the same order, each row's head (its
 JSON as printed up to `tool_errors`, written when the row was indexed: index_schema.listing_head) and the
 values a grade may replace, and writes the rows in chunks, holding back only children waiting for their
-lead. Without a usable index the files are scanned (`list_sessions`) and the same writer prints them.
+lead. An imported sub-agent linked to its lead by transcript (index_schema.LEAD) has a head that names no
+parent: it is printed from its whole row, its lead named. Without a usable index the files are scanned
+(`list_sessions`) and the same writer prints them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 from dreamcli.numbers import held
 from dreamcli.sessions.summary import SessionFilter
 from dreamcli.store.index import fresh_connection, where_clause
-from dreamcli.store.index_schema import FIELDS, indented, tags_of
+from dreamcli.store.index_schema import FIELDS, LEAD, indented, tags_of
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
 
@@ -35,8 +37,10 @@ class Light(NamedTuple):
 
     rel: str
     session_id: str
-    parent_session_id: str | None
+    parent_session_id: str | None  # as listings show it (index_schema.LEAD)
     started: str | None
+    import_parent_source_id: str | None
+    own_parent: str | None  # the row's own parent_session_id column
 
 
 def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, write: Callable[[str], Any]) -> None:
@@ -55,8 +59,8 @@ def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -
     flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
     where, args = where_clause(flt)
     rows: Iterable[Light] = map(Light._make, db.execute(
-        f"SELECT rel, session_id, parent_session_id, {'started' if flt.since else 'NULL'} FROM sessions "
-        f"WHERE {where} ORDER BY rel DESC", args))
+        f"SELECT s.rel, s.session_id, {LEAD}, {'s.started' if flt.since else 'NULL'}, s.import_parent_source_id, "
+        f"s.parent_session_id FROM sessions s WHERE {where} ORDER BY s.rel DESC", args))
     if flt.since is not None:  # what SessionFilter.matches adds to the SQL (an empty start, a parsed time)
         from dreamcli.sessions.summary import SessionSummary
 
@@ -73,6 +77,7 @@ def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
     if not order:
         return
     wanted = {r.rel for r in order}
+    linked = {r.rel: r.parent_session_id for r in order if r.parent_session_id != r.own_parent}
     waiting: dict[str, str] = {}
     at = 0
     where, args = where_clause(flt)
@@ -82,11 +87,14 @@ def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
         rel = row[0]
         if rel not in wanted:
             continue
-        if row[2] is not None:
+        if row[2] is not None and rel not in linked:
             waiting[rel] = _text(row, grades)
-        else:  # no head (tags that do not decode): read the row as from_row does
+        else:  # no head (tags that do not decode), or a lead its head does not name: read the row as from_row does
             full = db.execute(f"SELECT {', '.join(FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
-            waiting[rel] = indented(_json(full, grades), 2)
+            data = _json(full, grades)
+            if rel in linked:
+                data["parent_session_id"] = linked[rel]
+            waiting[rel] = indented(data, 2)
         while at < len(order) and order[at].rel in waiting:
             yield waiting.pop(order[at].rel)
             at += 1

@@ -4,7 +4,9 @@
   order), each with its summary (status, turns, tokens, cost), brief, error and final answer.
 - `list_with_children(ws, flt, limit)`: a listing where children follow their lead (in start
   order) and `limit` counts top-level sessions only; a child whose lead is not listed (filtered
-  out) stays where it is.
+  out) stays where it is. A child is a session with a parent_session_id, or an imported one that
+  names its lead by transcript only (`import.parent_source_id`): the listing gives it its lead's
+  session id when it finds that lead (dreamcli.sessions.summary.ImportLinks, index_schema.LEAD).
 - `read_session(ws, session_id)`: one session as `sessions show` (and its HTML page) shows it: its
   events, read statistics, grades and children.
 """
@@ -65,8 +67,16 @@ class Listed(Protocol):
     @property
     def parent_session_id(self) -> str | None: ...
 
+    @property
+    def import_parent_source_id(self) -> str | None: ...
+
 
 R = TypeVar("R", bound=Listed)
+
+
+def _child(row: Listed) -> bool:
+    """A sub-agent: its lead named by session id, or by transcript only (an imported one)."""
+    return bool(row.parent_session_id or row.import_parent_source_id)
 
 
 def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,18 +193,20 @@ def select_with_children(listed: Iterable[R], limit: int | None) -> list[R]:
     top = 0
     for s in listed:
         rows.append(s)
-        if not s.parent_session_id:
+        if not _child(s):
             top += 1
             if limit is not None and top >= limit:
                 break
-    shown = {r.session_id for r in rows if not r.parent_session_id}
-    if limit is not None and top >= limit:  # children of sessions older than the last lead shown: drop
-        rows = [r for r in rows if not r.parent_session_id or r.parent_session_id in shown
-                or _orphan_in_window(r, rows)]
+    shown = {r.session_id for r in rows if not _child(r)}
+    # children of sessions older than the last lead shown: dropped, as are imported ones whose lead was not found
+    # (older than the window, or not in the workspace)
+    if limit is not None and top >= limit:
+        rows = [r for r in rows if not _child(r) or r.parent_session_id in shown
+                or (r.parent_session_id and _orphan_in_window(r, rows))]
     return group_children(rows)
 
 
 def _orphan_in_window(row: Listed, rows: list[R]) -> bool:
     """A child whose lead was filtered out (not merely beyond the limit): keep it."""
-    last = min((r.session_id for r in rows if not r.parent_session_id), default="")
+    last = min((r.session_id for r in rows if not _child(r)), default="")
     return (row.parent_session_id or "") > last

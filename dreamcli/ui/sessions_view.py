@@ -59,7 +59,8 @@ def render_session_list(rows: Iterable[Any]) -> None:
             Col("cost", kind="num", priority=4, justify="right"), Col("outcome", priority=2)]
     table_rows = []
     for s in rows:
-        indent = "  └ " if s.parent_session_id else ""
+        # a sub-agent: its lead named by session id, or by transcript only (imported apart from its lead)
+        indent = "  └ " if s.parent_session_id or getattr(s, "import_parent_source_id", None) else ""
         outcome = _m(s.outcome or "-")
         if isinstance(s.score, int | float) and not isinstance(s.score, bool) and s.outcome:
             outcome += f" ({s.score:.2f})"
