@@ -134,10 +134,13 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, selection: S
            stream: JsonStream | None, totals: Totals, junit: Path | None, summary: Path | None, batch: bool,
            poll_interval: float) -> None:
     from dreamcli.outcomes.selection import JobSource
+    from dreamcli.sessions.running import RULE
     from dreamcli.ui import grade_view
     from dreamcli.ui.console import warn
 
     source = JobSource(ws, selection, spec)
+    for sid in source.running_named():  # named by id: graded all the same, but say so
+        warn(f"session {sid} looks still running ({RULE}): graded as it stands")
     try:
         jobs: Iterable[Job] = source
         if batch:
@@ -156,10 +159,12 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, selection: S
 
 
 def _left_out(source: JobSource | None) -> dict[str, list[str]]:
-    """What `--json` reports a filter left out: sessions whose task names no spec, pilot trials."""
+    """What `--json` reports a filter left out: sessions whose task names no spec, pilot trials, sessions still
+    running."""
     if source is None:
-        return {"skipped_no_spec": [], "skipped_pilot": []}
-    return {"skipped_no_spec": source.skipped_no_spec[:1000], "skipped_pilot": source.skipped_pilot[:1000]}
+        return {"skipped_no_spec": [], "skipped_pilot": [], "skipped_running": []}
+    return {"skipped_no_spec": source.skipped_no_spec[:1000], "skipped_pilot": source.skipped_pilot[:1000],
+            "skipped_running": source.skipped_running[:1000]}
 
 
 def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, source: JobSource | None) -> None:
@@ -184,6 +189,7 @@ def _run(grader: Grader, source: JobSource, jobs: Iterable[Job], totals: Totals,
          concurrency: int, *, junit: Path | None, summary: Path | None) -> None:
     from dreamcli.outcomes.grading import grade_sessions
     from dreamcli.outcomes.report import JUnitWriter, SummaryWriter
+    from dreamcli.sessions.running import RULE
     from dreamcli.ui import grade_view
     from dreamcli.ui.console import warn
 
@@ -207,12 +213,15 @@ def _run(grader: Grader, source: JobSource, jobs: Iterable[Job], totals: Totals,
     if source.skipped_no_spec:
         n = len(source.skipped_no_spec)
         warn(f"skipped {n} session(s) whose task names no outcome spec (pass --outcome to grade them)")
-    pilots = len(source.skipped_pilot)
+    pilots, running = len(source.skipped_pilot), len(source.skipped_running)
     if totals.sessions == 0:
-        raise UsageError("no sessions to grade match the selection" + (
-            f" ({pilots} pilot trial(s) left out: --include-pilot grades them)" if pilots else ""))
+        why = ([f"{pilots} pilot trial(s) left out: --include-pilot grades them"] if pilots else []) + (
+            [f"{running} session(s) still running left out: name one by id to grade it"] if running else [])
+        raise UsageError("no sessions to grade match the selection" + (f" ({'; '.join(why)})" if why else ""))
     if pilots:
         warn(f"left out {pilots} pilot trial(s): their pilot grades them (--include-pilot grades them too)")
+    if running:
+        warn(f"left out {running} session(s) still running ({RULE}): grade them once they end, or name one by id")
     if junit_w is not None:
         junit_w.close()
     if summary_w is not None and (full := summary_w.close(totals)) is not None:

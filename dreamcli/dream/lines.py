@@ -29,8 +29,8 @@ from typing import Any
 import msgspec
 
 from dreamcli.codec import loads_as_json_reads
+from dreamcli.sessions.running import recent
 from dreamcli.sessions.validate import counts_problem
-from dreamcli.timeutil import parse_ts
 
 UNSET: Any = msgspec.UNSET
 _NO_OUTPUT = msgspec.Raw(b"")
@@ -163,17 +163,6 @@ def block_output(block: Block) -> Any:
         return loads_as_json_reads(raw)
     except ValueError:
         return None
-
-
-def recent(ts: str | None, now: datetime | None, seconds: float) -> bool:
-    """Was `ts` less than `seconds` before `now`? (A session without an end, active this recently, may
-    still be running.)"""
-    if not ts or now is None:
-        return False
-    try:
-        return (now - parse_ts(ts)).total_seconds() < seconds
-    except (ValueError, TypeError, OverflowError):  # TypeError: a time without its offset (naive)
-        return False
 
 
 def settled(f: Iterable[bytes], now: datetime | None, seconds: float) -> bool:

@@ -39,7 +39,6 @@ from dreamcli.dream.lines import (
     block_output,
     block_text,
     decode_event,
-    recent,
     settled,
     typed_event,
 )
@@ -51,10 +50,10 @@ from dreamcli.dream.steps import command_of, is_polling, test_name
 from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque, word_head
 from dreamcli.numbers import finite
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
+from dreamcli.sessions.running import RUNNING_GRACE_S, looks_running
 from dreamcli.words import stems
 
 LOOP_MIN = 3
-RUNNING_GRACE_S = 1800  # a session without an end, active this recently, may still be running
 _CORRECTION = re.compile(
     r"(?i)(^\s*(no|nope|wrong|again|stop|actually)\b|\bnot\b|\bdon'?t\b|\bdo not\b|\bnever\b|\balways\b|"
     r"\binstead\b|\brather than\b|\bthat'?s wrong\b|\bI said\b)"
@@ -153,7 +152,7 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     info.last_ts = st.ts
     info.hidden = st.hidden
     # settled by its last line: never set aside (a log written again while it was read is read as it was then)
-    if not sure and not st.ended and recent(st.ts, now, RUNNING_GRACE_S):
+    if not sure and looks_running(st.ended, st.ts, now):
         info.deferred = True  # probably still running: read it again next time, nothing of it kept
         agg.running.add(st.sid)
         return info

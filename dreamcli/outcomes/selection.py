@@ -1,12 +1,15 @@
 """Which sessions to grade (ids/prefixes, --last N, --since, --task) and against which spec (--outcome,
-or the spec the session's task named: session.start `task.outcome`). The filters leave out sub-agents and,
-unless `include_pilot` (--include-pilot), `dreamcli pilot` trials: their pilot grades them."""
+or the spec the session's task named: session.start `task.outcome`). The filters leave out sub-agents,
+sessions that look still running (`dreamcli.sessions.running`: the rule a dream defers them by) and, unless
+`include_pilot` (--include-pilot), `dreamcli pilot` trials: their pilot grades them. A session named by id is
+graded whatever it is."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +80,7 @@ class JobSource:
     """Iterates (session path, spec) pairs lazily, so any number of sessions streams through."""
 
     def __init__(self, ws: Workspace, selection: Selection, spec: OutcomeSpec | None = None,
-                 specs: SpecCache | None = None) -> None:
+                 specs: SpecCache | None = None, now: datetime | None = None) -> None:
         if selection.empty:
             raise UsageError("say which sessions to grade: SESSION_ID..., --last N, --since or --task")
         self.ws = ws
@@ -86,6 +89,8 @@ class JobSource:
         self.specs = specs or SpecCache()
         self.skipped_no_spec: list[str] = []
         self.skipped_pilot: list[str] = []  # pilot trials a filter left out (never those named by id)
+        self.skipped_running: list[str] = []  # sessions still running a filter left out (never those named by id)
+        self.now = now or datetime.now(UTC)  # what "still running" is judged against
         # fail fast on a wrong id (exit 2); a session named twice (or by id and by prefix) is graded once
         self.explicit = list(dict.fromkeys(self._find(i) for i in selection.ids))
 
@@ -94,7 +99,14 @@ class JobSource:
 
         return find_session(self.ws, ident)
 
+    def running_named(self) -> list[str]:
+        """The sessions named by id that look still running (graded all the same: someone asked for them)."""
+        from dreamcli.sessions.running import still_running
+
+        return [p.stem for p in self.explicit if still_running(p, self.now)]
+
     def paths(self) -> Iterator[Path]:
+        from dreamcli.sessions.running import still_running
         from dreamcli.sessions.summary import SessionFilter, list_sessions
         from dreamcli.timeutil import parse_since
 
@@ -106,11 +118,15 @@ class JobSource:
                             include_children=False)
         seen = {p.stem for p in self.explicit}
         n = 0
-        for s in list_sessions(self.ws, flt):  # --last N: the N newest that are not pilot trials
+        for s in list_sessions(self.ws, flt):  # --last N: the N newest that are neither pilot trials nor running
             path = Path(s.path)
             if not sel.include_pilot and is_pilot_trial(path):
                 if s.session_id not in seen:  # one named by id is graded all the same
                     self.skipped_pilot.append(s.session_id)
+                continue
+            if s.ended is None and still_running(path, self.now):  # `ended`: the summary read its session.end
+                if s.session_id not in seen:
+                    self.skipped_running.append(s.session_id)
                 continue
             if s.session_id not in seen:
                 yield path
