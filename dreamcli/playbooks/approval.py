@@ -92,10 +92,16 @@ def _select(dream: Dream, entry_ids: list[str] | None, all_: bool) -> list[Opera
     for entry_id in dict.fromkeys(entry_ids or []):
         op = dream.proposal.find(entry_id)
         if op is None:
-            known = ", ".join(o.entry_id for o in dream.proposal.operations[:8])
-            raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id} (it has: {known})")
+            raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id} (it has: {_known(dream)})")
         ops.append(op)
     return ops
+
+
+def _known(dream: Dream, shown: int = 8) -> str:
+    """The first `shown` entry ids of the dream, and how many more there are and where to see them all."""
+    ids = [o.entry_id for o in dream.proposal.operations]
+    more = f" … and {len(ids) - shown} more; see: dreamcli playbooks diff {dream.dream_id}" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 def _decision(action: str, entry_id: str, actor: str, **extra: Any) -> dict[str, Any]:

@@ -9,10 +9,11 @@ Checks, in one pass over `audit.jsonl`:
   keeps that cut reported;
 - signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
 - every live playbook's content hash equals the `hash_after` of the last record that changed it
-  (a record changes a playbook when its `version_after` differs from its `version_before`);
-- every kept version (`.history/<name>/v<N>.md`) that such a record made still has that hash, and
-  no import record lists a malformed item in its `history` (`versions_made`: the rule revert checks
-  a kept version by too);
+  (a record changes a playbook when its `version_after` differs from its `version_before`), and every
+  playbook such a record changed still has its live file (no command deletes one);
+- every kept version (`.history/<name>/v<N>.md`) that such a record made is still there with that
+  hash, and no import record lists a malformed item in its `history` (`versions_made`: the rule
+  revert checks a kept version by too);
 - an anchor (`--anchor LINE:HASH`, the `head` of an earlier verification kept elsewhere): line LINE
   still has that hash, so with an intact chain the first LINE lines are what they were. Only this
   catches someone who rewrote the whole trail and its head without a signing key.
@@ -26,11 +27,12 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dreamcli.audit import content_hash
 from dreamcli.audit_chain import GENESIS, read_head, signing_payload
-from dreamcli.playbooks.store import NAME_RE, history_path, list_playbook_names, playbook_path, read_text
+from dreamcli.playbooks.store import NAME_RE, history_path, list_playbook_names, playbook_path
 from dreamcli.workspace.home import Workspace
 
 
@@ -312,12 +314,36 @@ def _check_head(v: Verification, ws: Workspace, started: bool, last: str | None)
         v.breaks.append({"line": v.lines, "reason": "the last line does not match the head's hash (edited)"})
 
 
+def missing_kept(name: str, version: int, line: int) -> str:
+    """The one line naming a kept version an audit record made whose file is gone."""
+    return f"kept file .history/{name}/v{version}.md made by audit line {line} is missing"
+
+
+_MISSING = "is missing"
+
+
+def _file_hash(path: Path) -> tuple[str | None, str | None]:
+    """The content hash of a file, or None and why: `_MISSING`, or why it cannot be read (strerror)."""
+    try:
+        return content_hash(path.read_bytes()), None
+    except FileNotFoundError:
+        return None, _MISSING
+    except OSError as e:
+        return None, str(e.strerror or e)
+
+
 def _check_playbooks(v: Verification, ws: Workspace, last_change: dict[str, tuple[int, str | None]]) -> None:
-    for name in list_playbook_names(ws):
-        live = content_hash(read_text(playbook_path(ws, name)))
+    """Every live playbook, and every playbook whose last recorded change made a version: dreamcli has no
+    command that deletes a playbook, so its file must still be there."""
+    for name in sorted(set(list_playbook_names(ws)) | set(last_change)):
+        live, why = _file_hash(playbook_path(ws, name))
+        problem = why if why in (None, _MISSING) else f"cannot be read ({why})"
         line, recorded = last_change.get(name, (None, None))
-        ok = recorded is not None and recorded == live
+        short = f"{recorded[:19]}…" if recorded else "no hash"
+        ok = problem is None and recorded is not None and recorded == live
         reason = "matches its last recorded change" if ok else (
+            f"the file {problem}; no audit record produced it" if problem is not None and line is None else
+            f"audit line {line} recorded {short} but the file {problem}" if problem is not None else
             "no audit record produced it (created or edited by hand)" if line is None else
             f"its content ({(live or '')[:19]}…) is not what audit line {line} recorded "
             f"({(recorded or 'none')[:19]}…): edited outside dreamcli")
@@ -326,8 +352,8 @@ def _check_playbooks(v: Verification, ws: Workspace, last_change: dict[str, tupl
 
 
 def _check_history(v: Verification, ws: Workspace, made: list[Made]) -> None:
-    """Each kept version that an audit record made (the last such record) must still have its hash; a
-    malformed history item is a problem of its own (revert refuses the versions it may stand for)."""
+    """Each kept version that an audit record made (the last such record) must still be there with its
+    hash; a malformed history item is a problem of its own (revert refuses the versions it may stand for)."""
     for m in made:
         if m.malformed is not None:
             v.history["checked"] += 1
@@ -338,18 +364,18 @@ def _check_history(v: Verification, ws: Workspace, made: list[Made]) -> None:
     for (name, version), m in sorted(last_made(made).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         if version is None or m.malformed is not None:
             continue  # reported above
-        try:
-            kept = content_hash(history_path(ws, name, version).read_bytes())
-        except FileNotFoundError:
-            continue
-        except OSError as e:
-            kept = f"unreadable ({e.strerror or e})"
+        kept, problem = _file_hash(history_path(ws, name, version))
         v.history["checked"] += 1
-        if not m.matches(kept):
-            v.history["problems"].append({
-                "playbook": name, "version": version, "line": m.line, "hash": kept, "recorded_hash": m.hash,
-                "reason": f"its kept file (.history/{name}/v{version}.md, {(kept or '')[:19]}…) is not what "
-                          f"audit line {m.line} recorded ({(m.hash or 'none')[:19]}…): edited outside dreamcli"})
+        if problem == _MISSING:
+            reason = missing_kept(name, version, m.line)
+        elif m.matches(kept):
+            continue
+        else:
+            kept = kept or f"unreadable ({problem})"  # as the problem's `hash`
+            reason = (f"its kept file (.history/{name}/v{version}.md, {kept[:19]}…) is not what audit line "
+                      f"{m.line} recorded ({(m.hash or 'none')[:19]}…): edited outside dreamcli")
+        v.history["problems"].append({"playbook": name, "version": version, "line": m.line, "hash": kept,
+                                      "recorded_hash": m.hash, "reason": reason})
 
 
 def _check_signatures(signed: list[tuple[int, dict[str, Any]]], unsigned: int, allowed: str) -> dict[str, Any]:

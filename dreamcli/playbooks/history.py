@@ -8,7 +8,7 @@ from typing import Any
 from dreamcli.audit import append_audit, content_hash, current_actor, iter_audit
 from dreamcli.errors import UsageError
 from dreamcli.playbooks import journal
-from dreamcli.playbooks.audit_verify import audit_lines, last_made, versions_made
+from dreamcli.playbooks.audit_verify import Made, audit_lines, last_made, missing_kept, versions_made
 from dreamcli.playbooks.format import parse_playbook
 from dreamcli.playbooks.model import new_playbook
 from dreamcli.playbooks.store import (
@@ -37,6 +37,7 @@ class Version:
     dream_id: str | None = None
     ts: str | None = None
     unreadable: str | None = None  # why the kept file cannot be read (a directory, not UTF-8, malformed)
+    missing: bool = False  # an audit record made this version, but its kept file is gone
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -74,10 +75,25 @@ def history(ws: Workspace, name: str) -> list[Version]:
                            live=live is not None and live.version == v and text == live_text,
                            action=rec.get("action"), actor=rec.get("actor"), dream_id=rec.get("dream_id"),
                            ts=rec.get("ts"), unreadable=problem))
+    out += [_missing(name, v, m, made.get(v, {})) for v, m in _recorded(ws, name).items() if v not in versions]
+    out.sort(key=lambda v: v.version)
     if live is not None and not any(v.live for v in out):
         out.append(Version(version=live.version, updated=live.updated, entries=len(live.entries()),
                            hash=content_hash(live_text), live=True, action="hand edit (not yet recorded)"))
     return out
+
+
+def _recorded(ws: Workspace, name: str) -> dict[int, Made]:
+    """The versions of `name` the audit trail says were made (by the rule `audit --verify` reads it by)."""
+    return {v: m for (n, v), m in last_made(versions_made(audit_lines(ws))).items()
+            if n == name and v is not None and m.malformed is None}
+
+
+def _missing(name: str, version: int, m: Made, rec: dict[str, Any]) -> Version:
+    """A version the audit trail says was made whose kept file is gone: listed, not dropped."""
+    return Version(version=version, updated=None, entries=0, hash=None, live=False, action=m.action,
+                   actor=m.actor, dream_id=rec.get("dream_id"), ts=rec.get("ts"),
+                   unreadable=missing_kept(name, version, m.line), missing=True)
 
 
 def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,

@@ -318,8 +318,8 @@ def render_history(name: str, versions: list[dict[str, Any]]) -> None:
             Col("dream", kind="id", priority=4), Col("hash", kind="id", priority=5)]
     rows = []
     for v in versions:
-        mark = " [green]live[/]" if v["live"] else ""
-        rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or "-")[:19].replace("T", " ")),
+        mark, unset = " [green]live[/]" if v["live"] else "", "kept file missing" if v.get("missing") else "-"
+        rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or unset)[:19].replace("T", " ")),
                      str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
                      _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19])])
     print_table(cols, rows)
@@ -334,14 +334,15 @@ def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None
 
 
 def render_audit(records: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+    """One row a record; a narrow terminal drops the entries first, then the version and the actor (ids stay whole)."""
+    from dreamcli.ui.tables import Col, print_table
 
     if not records:
         err().print("no audit records match", style="dim")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("time", "action", "actor", "playbook", "version", "dream", "entries"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("time", "action"))
+    cols = [Col("time"), Col("action"), Col("actor", priority=2), Col("playbook", priority=1),
+            Col("version", priority=3), Col("dream", kind="id"), Col("entries", priority=4)]
+    rows = []
     for r in records:
         v = ""
         if r.get("version_before") is not None or r.get("version_after") is not None:
@@ -350,9 +351,9 @@ def render_audit(records: list[dict[str, Any]]) -> None:
             v = f"at {_ver(r.get('live_version'))}"
         ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
         shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
-        table.add_row(_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
-                      _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-"))
-    out().print(table)
+        rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
+                     _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-")])
+    print_table(cols, rows)
 
 
 # --- prompts (only ever called on a terminal) ---------------------------------------------------

@@ -79,6 +79,23 @@ def _grade() -> None:
     render_results(rows, SimpleNamespace(line=lambda: "2 graded: 1 satisfied, 1 needs revision"))
 
 
+DID = "01M96A1PD0PJZRED4B54V6713C"
+
+
+def _audit() -> None:
+    from dreamcli.ui.playbooks_view import render_audit
+
+    render_audit([
+        {"ts": "2026-12-06T18:35:00Z", "action": "edit", "actor": "ana", "playbook": "default", "dream_id": DID,
+         "entry_ids": ["pb-2tf3d7qv"]},
+        {"ts": "2026-12-06T18:35:01Z", "action": "approve", "actor": "ana", "playbook": "default", "dream_id": DID,
+         "version_before": 0, "version_after": 1, "entry_ids": [f"pb-{i:08d}" for i in range(13)]},
+        {"ts": "2026-12-06T18:36:00Z", "action": "reject", "actor": "ana", "playbook": "default", "dream_id": DID,
+         "live_version": 1, "entry_ids": ["pb-3fq9k2xa"]},
+        {"ts": "2026-12-06T18:37:00Z", "action": "export", "actor": "ana"},
+    ])
+
+
 TABLES: dict[str, tuple[Callable[[], None], list[str], list[str]]] = {
     # name: (renderer, what must appear whole at every width, headers kept at 80 columns)
     # at 80 columns sessions-list keeps started and outcome too, so its task names fold after a hyphen
@@ -88,6 +105,8 @@ TABLES: dict[str, tuple[Callable[[], None], list[str], list[str]]] = {
     "run-parallel": (_batch, ["contract-review", "build-log-triage"], ["#", "task", "status"]),
     "playbooks-history": (_history, ["v1", "v2", "approve", "revert"], ["version", "by", "how"]),
     "playbooks-list": (_playbooks, ["legal", "refund-policy"], ["name", "version", "pending"]),
+    "playbooks-audit": (_audit, [DID, "approve", "reject", "export"],
+                        ["time", "action", "actor", "playbook", "version", "dream"]),
     "grade": (_grade, [SID[0], SID[1], "cites-policy-section", "0.846"],
               ["session", "result", "failing"]),
 }
@@ -108,7 +127,7 @@ def test_table_at_width(name: str, width: int, monkeypatch: pytest.MonkeyPatch,
     words = set(re.findall(r"[^\s,()]+", text))
     for token in whole:
         folds = name == "sessions-list" and width < 120
-        if (width >= 80 and not folds) or token in SID:  # at 60 columns only the ids must survive (columns may go)
+        if (width >= 80 and not folds) or token in (*SID, DID):  # at 60 only the ids must survive (columns may go)
             assert token in words, (token, text)
     assert "…" not in text and "..." not in text
     if width >= 80:
@@ -138,3 +157,38 @@ def test_grade_keeps_every_criterion_whole(width: int, monkeypatch: pytest.Monke
     assert all(len(line.rstrip()) <= width for line in text.splitlines())
     words = set(re.findall(r"[^\s,()]+", text))
     assert {SID[0], SID[1], "cites-policy-section", "no-legal-advice", "needs_revision"} <= words
+
+
+@pytest.mark.parametrize("tty", [True, False])
+@pytest.mark.parametrize("no_color", [True, False])
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_audit_never_cuts_a_dream_or_entry_id(width: int, no_color: bool, tty: bool, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`playbooks audit` at 80 columns split each dream id over three lines (`01M96A1PD0` / `PJZRED4B54` / ...)."""
+    import io
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setattr(os, "get_terminal_size", lambda *a: os.terminal_size((width, 24)))
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    stream = Tty()
+    if tty:
+        monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(console, "_cache", {})
+    _audit()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue() if tty else capsys.readouterr().out)
+    lines = [line.rstrip() for line in text.splitlines()]
+    assert all(len(line) <= width for line in lines), lines
+    assert sum(DID in line for line in lines) == 3, text  # whole, on the line of each record that names it
+    assert not any(re.search(r"\b01M96A1PD0\b", line) for line in lines)
+    for token in re.findall(r"pb-\w*", text):  # an entry id shown is shown whole
+        assert re.fullmatch(r"pb-[0-9a-z]{8}", token), (token, text)
+    if width >= 120:
+        assert "pb-00000000" in text and "+9" in text
