@@ -8,12 +8,12 @@ import typer
 
 from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.waits import check_wait
-from dreamcli.errors import UsageError
+from dreamcli.errors import UsageError, WorkFailed
 
 EXPORT_HELP = ("Export approved playbooks (and optionally the sessions behind their entries) in portable "
                "formats: bundle, json, claude-md, agents-md, memory-dir.")
 IMPORT_HELP = ("Import a playbook bundle made by `dreamcli export`: checksums verified, nothing changed "
-               "unless all of it is good, recorded in the audit log.")
+               "unless all of it is good, entries linted, recorded in the audit log.")
 EXPORT_EPILOG = """Formats:
 
 \b
@@ -44,12 +44,17 @@ counts and sources are combined.
 --replace: each playbook in the bundle replaces the local one of the same name
 (as a new version; the old one stays in history). Playbooks the bundle does
 not mention are left alone.
+What would go live is linted as a dream's proposals are (lint: in
+config.yaml): an entry with a blocking finding is left out, named on one line
+with its findings, and the import exits 1; the rest still imports. --force
+imports it anyway (recorded as forced in the audit log).
 
 Examples:
 
 \b
   dreamcli import playbooks.tar.gz
   dreamcli import ./bundle-dir --replace --json
+  dreamcli import playbooks.tar.gz --force
 """
 
 
@@ -148,14 +153,22 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         wait: float = typer.Option(None, "--wait", metavar="SECONDS", callback=check_wait,
                                    help="Wait this long for another playbook change to finish (-1: forever; "
                                         "default: fail at once with exit 75)."),
+        force: bool = typer.Option(False, "--force", help="Import entries despite blocking lint findings "
+                                   "(injected instructions, control characters, ...); audited as forced."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         from dreamcli.portability import import_bundle
         from dreamcli.ui.portability_view import render_bundle_import
 
         ws = open_workspace(ctx)
-        result = import_bundle(ws, Path(bundle), mode="merge" if merge else "replace", wait=wait)
+        result = import_bundle(ws, Path(bundle), mode="merge" if merge else "replace", wait=wait, force=force)
         if as_json:
             print_json({"version": 1, **result.to_json()})
-            return
-        render_bundle_import(result)
+        else:
+            render_bundle_import(result)
+        refused = result.refused()
+        if refused:
+            one = len(refused) == 1
+            raise WorkFailed(f"{len(refused)} {'entry' if one else 'entries'} of the bundle refused by lint (nothing "
+                             f"of {'it' if one else 'them'} imported); review, then import with --force to take "
+                             f"{'it' if one else 'them'} anyway")

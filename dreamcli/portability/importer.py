@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import InputError, UsageError
@@ -31,6 +31,7 @@ from dreamcli.playbooks.store import (
 )
 from dreamcli.portability.arrivals import publisher
 from dreamcli.portability.bundle_io import unpack
+from dreamcli.portability.bundle_lint import Flagged, vet_incoming
 from dreamcli.portability.bundle_playbooks import Incoming, incoming_playbooks
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
 from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
@@ -43,6 +44,9 @@ from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done as finished
 from dreamcli.workspace.lock import workspace_lock
 
+if TYPE_CHECKING:
+    from dreamcli.config import Config
+
 MODES = ("merge", "replace")
 LOCK_NAME = "playbooks"
 
@@ -50,7 +54,7 @@ LOCK_NAME = "playbooks"
 @dataclass
 class PlaybookOutcome:
     name: str
-    action: str  # added, merged, replaced, unchanged
+    action: str  # added, merged, replaced, unchanged; refused (new here, every entry refused by lint)
     version_before: int | None
     version_after: int | None
     added: list[str] = field(default_factory=list)
@@ -61,6 +65,13 @@ class PlaybookOutcome:
     hash_after: str | None = None
     secrets_redacted: int = 0  # files of the bundle's playbook (live, history) whose secrets were replaced
     kept: dict[int, str | None] = field(default_factory=dict)  # older versions the bundle brought -> hash
+    refused: list[Flagged] = field(default_factory=list)  # blocked by lint: nothing of them imported
+    forced: list[Flagged] = field(default_factory=list)  # blocked by lint, imported with --force
+    lint_warnings: list[Flagged] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        flagged = ("refused", "forced", "lint_warnings")
+        return {k: [f.to_json() for f in v] if k in flagged else v for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -78,33 +89,40 @@ class BundleImport:
         return {
             "bundle": self.bundle, "mode": self.mode,
             "from": {k: m.get(k) for k in ("format_version", "dreamcli_version", "created", "provenance")},
-            "playbooks": [dict(p.__dict__) for p in self.playbooks],
+            "playbooks": [p.to_json() for p in self.playbooks],
             "sessions_added": self.sessions_added, "sessions_present": self.sessions_present,
             "session_lines_skipped": self.session_lines_skipped,
         }
 
+    def refused(self) -> list[tuple[str, Flagged]]:
+        """Every entry lint refused, with its playbook."""
+        return [(p.name, f) for p in self.playbooks for f in p.refused]
+
 
 def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: str | None = None,
-                  wait: float | None = None,
-                  redaction_patterns: Sequence[str] | None = None) -> BundleImport:
+                  wait: float | None = None, redaction_patterns: Sequence[str] | None = None,
+                  force: bool = False) -> BundleImport:
     """Import a bundle. Sessions in it are redacted with `redaction_patterns` (default: the
-    workspace's config.yaml `redaction.patterns`) on top of the built-in rules."""
+    workspace's config.yaml `redaction.patterns`) on top of the built-in rules. What would go live is
+    linted with the workspace's rules (`bundle_lint`): an entry with a block finding is left out and
+    listed in `refused` of its playbook, unless `force`."""
     if mode not in MODES:
         raise UsageError(f"unknown import mode {mode!r} (use --merge or --replace)")
     bundle = Path(bundle).expanduser()
     if not bundle.exists():
         raise InputError("bundle not found", file=str(bundle))
-    if redaction_patterns is None:
-        from dreamcli.config import load_config
+    from dreamcli.config import load_config
 
-        redaction_patterns = load_config(ws.config_path).redaction.patterns
+    config = load_config(ws.config_path)
+    if redaction_patterns is None:
+        redaction_patterns = config.redaction.patterns
     redactor = for_patterns(redaction_patterns)
     ws.ensure()
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         staging = sessions_journal.staging_dir(ws)
         journal.recover_all(ws, current_actor(actor))  # a bundle import or approve that was killed
         try:
-            return _import(ws, bundle, staging, mode, actor, redactor)
+            return _import(ws, bundle, staging, mode, actor, redactor, _Lint(config, force))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -122,8 +140,14 @@ def _read(bundle: Path, staging: Path,
     return manifest, files, incoming_playbooks(manifest, files, where, redactor)
 
 
+@dataclass(frozen=True)
+class _Lint:
+    config: Config
+    force: bool
+
+
 def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | None,
-            redactor: Redactor) -> BundleImport:
+            redactor: Redactor, lint: _Lint) -> BundleImport:
     manifest, files, incoming = _read(bundle, staging, redactor)
     result = BundleImport(bundle=str(bundle), mode=mode, manifest=manifest)
     # Stage a copy of each playbook the bundle names (live file and history) and apply the changes.
@@ -133,18 +157,21 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         _check_local(ws, inc.name)
         _copy_playbook(ws, stage_ws, inc.name)
         try:
-            outcome = _apply(stage_ws, inc, mode)
+            vetted = vet_incoming(inc, read_live(stage_ws, inc.name)[0], mode, lint.config, force=lint.force)
+            outcome = (PlaybookOutcome(inc.name, "refused", None, None) if vetted.emptied
+                       else _apply(stage_ws, vetted.incoming, mode))
         except InputError as e:  # about a staged copy of a workspace file: name the workspace's own
             raise InputError(str(e).replace(str(stage_ws.root), str(ws.root))) from None
         outcome.secrets_redacted = inc.redacted
+        outcome.refused, outcome.forced, outcome.lint_warnings = vetted.refused, vetted.forced, vetted.warnings
         result.playbooks.append(outcome)
     for out in result.playbooks:  # what goes live must parse
-        if read_live(stage_ws, out.name)[0] is None:
+        if out.action != "refused" and read_live(stage_ws, out.name)[0] is None:
             raise InputError(f"playbook {out.name} did not stage", file=str(bundle))
     sessions = bundled_sessions(files, bundle)
     for s in sessions:
         check_session(s, bundle)
-    changed = [p for p in result.playbooks if p.action != "unchanged"]
+    changed = [p for p in result.playbooks if p.action not in ("unchanged", "refused")]
     bundle_hash = "sha256:" + file_sha256(bundle) if bundle.is_file() else None
     about = {"mode": mode, "bundle": str(bundle), "bundle_hash": bundle_hash,
              "bundle_created": manifest.get("created")}
@@ -160,6 +187,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         redacted: dict[str, Any] = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
         if p.kept:  # so that `audit --verify` checks the older versions the bundle brought too
             redacted["history"] = [{"version": v, "hash": h} for v, h in sorted(p.kept.items())]
+        redacted.update(_lint_fields(p))
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,
@@ -168,6 +196,10 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         journal.finish(ws, p.name)
 
     _install(ws, stage_ws, changed, audit_playbook, intend)
+    for p in result.playbooks:  # refused, and nothing else changed: on record, vouching for no version
+        if p.refused and p.action in ("unchanged", "refused"):
+            append_audit(ws, "import", actor=actor, playbook=p.name, live_version=p.version_before,
+                         live_hash=p.hash_before, result=p.action, **_lint_fields(p), **about)
     done = SessionsAdded()
     planned = [s.session_id for s in sessions if not session_path(ws, s.session_id).exists()]
     intent = sessions_journal.begin(ws, planned, {"actor": actor, **about}, action="import") if planned else None
@@ -185,6 +217,17 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         result.sessions_added, result.sessions_present = len(done.added), len(done.present)
         result.session_lines_skipped = done.lines_skipped
     return result
+
+
+def _lint_fields(p: PlaybookOutcome) -> dict[str, Any]:
+    """The audit fields of what lint refused (entry and findings) and what --force let in."""
+    fields: dict[str, Any] = {}
+    if p.refused:
+        fields["refused"] = [{"entry_id": f.entry_id, "reason": f.reason(), "history": f.history}
+                             for f in p.refused]
+    if p.forced:
+        fields["forced"] = [f.entry_id for f in p.forced]
+    return fields
 
 
 def _check_local(ws: Workspace, name: str) -> None:

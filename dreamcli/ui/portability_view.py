@@ -143,7 +143,7 @@ def render_export_result(r: Any) -> None:
                 markup=False, highlight=False)
 
 
-_ACTION_STYLE = {"added": "green", "merged": "cyan", "replaced": "yellow", "unchanged": "dim"}
+_ACTION_STYLE = {"added": "green", "merged": "cyan", "replaced": "yellow", "unchanged": "dim", "refused": "red"}
 
 
 def render_bundle_import(r: Any) -> None:
@@ -169,6 +169,10 @@ def render_bundle_import(r: Any) -> None:
         for c in p.conflicts:
             err().print(f"conflict in {_plain(p.name)} [{_plain(c['id'])}]: kept the local text; the bundle has: "
                         f"{_plain(c['incoming'][:200])}", markup=False, highlight=False)
+    for p in r.playbooks:
+        for label, key in (("refused", "refused"), ("forced", "forced"), ("lint warning in", "lint_warnings")):
+            for f in getattr(p, key, ()):
+                err().print(_flagged_line(label, p.name, f), markup=False, highlight=False)
     redacted = sum(p.secrets_redacted for p in r.playbooks)
     if redacted:
         err().print(f"secrets redacted in {count(redacted, 'file')} of the bundle's playbooks (live and history)",
@@ -176,3 +180,12 @@ def render_bundle_import(r: Any) -> None:
     if r.sessions_added or r.sessions_present:
         err().print(f"sessions: {r.sessions_added} added, {r.sessions_present} already here",
                     markup=False, highlight=False)
+
+
+def _flagged_line(label: str, playbook: str, f: Any) -> str:
+    """One line for an entry lint flagged: playbook, entry, where in the bundle (older versions), findings."""
+    where = ""
+    if f.history:
+        versions = ", ".join(f"v{v}" for v in f.history)
+        where = f" ({'also in ' if f.live else ''}history {versions})"
+    return _plain(f"{label} {playbook} [{f.entry_id}]{where}: {f.reason()}")
