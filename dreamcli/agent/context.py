@@ -172,13 +172,14 @@ def select_for_run(
     workspace_default: str | None = None,
 ) -> tuple[Selection, dict[str, Any]]:
     """`select_playbooks` for a run, with `--with-proposal DREAM_ID` (a dream's pending entries
-    applied to its playbook in memory, never approved). Returns the selection and the fields
+    applied to its playbook in memory, never approved; their text vetted as approval vets it, an entry
+    with a block finding left out with a warning). Returns the selection and the fields
     session.start records for a trial (`with_proposal`: the dream id; `trial`: what was applied)."""
     if not with_proposal:
         return select_playbooks(ws, task_name=task_name, tags=tags, primary=primary, enabled=enabled,
                                 loader=loader, workspace_default=workspace_default), {}
     from dreamcli.errors import UsageError
-    from dreamcli.playbooks.trial import trial_playbook
+    from dreamcli.playbooks.trial import blocked_warning, trial_playbook
 
     if not enabled:
         raise UsageError("--with-proposal places a playbook; it cannot be combined with --no-playbooks")
@@ -190,6 +191,7 @@ def select_for_run(
                            loader=trial.loader())
     for entry_id, reason in trial.refused:
         sel.warnings.append(f"proposed entry {entry_id} not applied: {reason}")
+    sel.warnings += [blocked_warning(entry_id, why) for entry_id, why in trial.blocked]
     return sel, {"with_proposal": trial.dream_id, "trial": trial.record()}
 
 

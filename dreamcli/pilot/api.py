@@ -115,7 +115,8 @@ def prepare(ws: Workspace, config: Config, task_files: list[Path], dream_id: str
         pilot_id, done, todo = _resume_point(journal, plan, new_ulid() if fresh else None)
         why = None if fresh or pilot_id else not_resuming_why(ws, plan, journal)
     return Prepared(plan=plan, pilot_id=pilot_id or new_ulid(), journal=journal, done=done, todo=todo,
-                    estimate=estimate_cost(ws, plan, todo), warnings=[why] if why else [], fresh=fresh)
+                    estimate=estimate_cost(ws, plan, todo), warnings=plan.warnings + ([why] if why else []),
+                    fresh=fresh)
 
 
 def _catch_up(ws: Workspace, prep: Prepared) -> None:

@@ -5,7 +5,8 @@
     plan.order()     # every (task, arm, index) trial, interleaved
 
 Arms: `baseline` places the live playbooks the task gets today; `candidate` places the same with the
-chosen pending entries applied to the proposal's playbook in memory (`dreamcli.playbooks.trial`);
+chosen pending entries applied to the proposal's playbook in memory (`dreamcli.playbooks.trial`: their
+text vetted as approval vets it; `dreamcli.pilot.entries` leaves out those with a block finding);
 with `per_entry`, `without:<entry id>` places the candidate minus that one entry (leave one out).
 A plan is identified by what it pilots (`identity`: the dream, the entries, the tasks) and the
 conditions its trials run under (`conditions`, see `plan_conditions`; the tool permissions `allow` and
@@ -31,7 +32,7 @@ from dreamcli.agent.taskfile import load_task_file
 from dreamcli.config import Config
 from dreamcli.errors import UsageError
 from dreamcli.outcomes.spec import OutcomeSpec, load_spec
-from dreamcli.playbooks.proposals import load_dream
+from dreamcli.pilot.entries import pending_entries
 from dreamcli.playbooks.trial import Trial, trial_playbook
 from dreamcli.workspace.home import Workspace
 
@@ -276,25 +277,6 @@ def _load_task(ws: Workspace, config: Config, path: Path, index: int) -> PilotTa
     return PilotTask(index=index, spec=spec, outcome=outcome, model=model, key=_task_key(spec, outcome))
 
 
-def _pending_entries(ws: Workspace, dream_id: str, entry_ids: list[str] | None) -> tuple[str, str, list[str]]:
-    dream = load_dream(ws, dream_id)
-    pending = [o for o in dream.proposal.operations
-               if o.target == "playbook" and o.op != "counts" and dream.decision(o.entry_id).action is None]
-    ids = [o.entry_id for o in pending]
-    if entry_ids:
-        for e in dict.fromkeys(entry_ids):
-            if e not in ids:
-                op = dream.proposal.find(e)
-                why = ("it is not in the proposal" if op is None else
-                       f"it is already {dream.decision(e).action}d" if dream.decision(e).action else
-                       f"it is a {op.target} {op.op} operation, which changes no playbook text")
-                raise UsageError(f"cannot pilot entry {e} of dream {dream.dream_id}: {why}")
-        ids = list(dict.fromkeys(entry_ids))
-    if not ids:
-        raise UsageError(f"dream {dream.dream_id} has no pending playbook entries to pilot")
-    return dream.dream_id, dream.proposal.playbook, ids
-
-
 def _arm(ws: Workspace, dream_id: str, name: str, ids: list[str]) -> Arm:
     trial = trial_playbook(ws, dream_id, entry_ids=ids)
     if trial.refused:
@@ -310,9 +292,12 @@ def build_plan(ws: Workspace, config: Config, task_files: list[Path], dream_id: 
     """Load and check everything before any trial runs (bad input: exit 2 with nothing started)."""
     if trials < 1:
         raise UsageError("--trials must be at least 1")
-    dream_id, playbook, ids = _pending_entries(ws, dream_id, entry_ids)
+    entries = pending_entries(ws, dream_id, entry_ids)  # less those with a block finding (pilot/entries.py)
+    dream_id, playbook, ids = entries.dream_id, entries.playbook, entries.ids
     if per_entry and len(ids) < 2:
-        raise UsageError("--per-entry compares entries with each other; it needs at least two entries")
+        out = ", ".join(entries.blocked)
+        left = f" it can place ({out} left out: blocking lint finding)" if out else ""
+        raise UsageError(f"--per-entry compares entries with each other; it needs at least two entries{left}")
     tasks = [_load_task(ws, config, p, i) for i, p in enumerate(task_files)]
     if not tasks:
         raise UsageError("give at least one task file")
@@ -332,7 +317,7 @@ def build_plan(ws: Workspace, config: Config, task_files: list[Path], dream_id: 
     conditions = plan_conditions(ws, config, tasks, arms, allow=allow, yes_tools=yes_tools)
     return PilotPlan(dream_id=dream_id, playbook=playbook, entry_ids=ids, tasks=tasks, arms=arms, trials=trials,
                      per_entry=per_entry, plan_key=_sha(identity, conditions)[:16], identity=identity,
-                     conditions=conditions, allow=allow, yes_tools=yes_tools)
+                     conditions=conditions, allow=allow, yes_tools=yes_tools, warnings=entries.warnings)
 
 
 # --- the cost estimate ---------------------------------------------------------------------------

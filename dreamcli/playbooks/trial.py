@@ -2,6 +2,10 @@
 
 `dreamcli run --with-proposal DREAM_ID` places this playbook in context instead of the live one; the
 session records `with_proposal` so a later review can compare trial runs with ordinary ones.
+
+`proposal.json` is not trusted (dreamcli.playbooks.vetting): an entry's text is placed as approval would
+apply it, redacted with the workspace's current rules, and an entry whose text as it stands has a block
+lint finding is left out (`Trial.blocked`) -- neither command that places a trial can force it in.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from typing import Any
 
 from dreamcli.playbooks.apply import APPLIED, CONFLICT, apply_operations
 from dreamcli.playbooks.model import Playbook, new_playbook
-from dreamcli.playbooks.proposals import load_dream
+from dreamcli.playbooks.proposal_model import Operation
+from dreamcli.playbooks.proposals import Dream, load_dream
 from dreamcli.playbooks.store import load_playbook, load_version, read_live
+from dreamcli.playbooks.vetting import Vetting
 from dreamcli.workspace.home import Workspace
 
 
@@ -23,7 +29,8 @@ class Trial:
     playbook: Playbook
     base_version: int  # the live version the trial was built on (0: no live playbook)
     applied: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason): no longer fits
+    blocked: list[tuple[str, str]] = field(default_factory=list)  # (entry id, its block findings): left out
 
     @property
     def name(self) -> str:
@@ -36,7 +43,7 @@ class Trial:
     def record(self) -> dict[str, Any]:
         """What a session records under `with_proposal`."""
         return {"dream_id": self.dream_id, "playbook": self.name, "base_version": self.base_version,
-                "entry_ids": list(self.applied), "refused": [i for i, _ in self.refused]}
+                "entry_ids": list(self.applied), "refused": [i for i, _ in self.refused + self.blocked]}
 
     def loader(self) -> Callable[[Workspace, str], Playbook | None]:
         """A playbook loader (`RunOptions.playbook_loader`): this trial for its playbook, else the live one."""
@@ -53,9 +60,11 @@ def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = Fal
     """The dream's playbook with its undecided playbook operations applied (in memory only).
 
     Approved entries are already live; rejected ones are left out unless `include_rejected`. Edits a
-    reviewer made are used. Operations that conflict with the live playbook are skipped and listed.
-    With `entry_ids`, only those operations are applied (`dreamcli pilot --entry`).
-    The result keeps the live version number: it is not a new version.
+    reviewer made are used. Every text is applied redacted with the workspace's current rules, and an
+    operation with a block lint finding is left out (`blocked`, see the module docstring). Operations
+    that conflict with the live playbook are skipped and listed. With `entry_ids`, only those
+    operations are applied (`dreamcli pilot --entry`). The result keeps the live version number: it is
+    not a new version.
     """
     dream = load_dream(ws, dream_id)
     prop = dream.proposal
@@ -68,13 +77,29 @@ def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = Fal
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
         base = load_version(ws, prop.playbook, prop.base_version)
-    edits = {o.entry_id: t for o in ops if (t := dream.decision(o.entry_id).edited_text) is not None}
+    vet = Vetting.of(ws)
+    blocked = {o.entry_id: why for o in ops if (why := blocked_why(vet, dream, o))}
+    ops = [o for o in ops if o.entry_id not in blocked]
+    edits = {o.entry_id: t for o in ops if (t := vet.text(dream, o)) is not None}
     result = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits)
     return Trial(
         dream_id=dream.dream_id, playbook=pb, base_version=live.version if live is not None else 0,
         applied=[o.entry_id for o in result.outcomes if o.status == APPLIED],
         refused=[(o.entry_id, o.reason) for o in result.outcomes if o.status == CONFLICT],
+        blocked=list(blocked.items()),
     )
+
+
+def blocked_why(vet: Vetting, dream: Dream, op: Operation) -> str | None:
+    """The block findings on the text `op` would place, as one line (`injection: ...; secret: ...`),
+    or None when it has none."""
+    return "; ".join(" ".join(f"{f.rule}: {f.message}".split()) for f in vet.blocking(dream, op)) or None
+
+
+def blocked_warning(entry_id: str, why: str, *, of: str = "trial") -> str:
+    """The one-line warning for an entry a trial (or a pilot: `of`) leaves out (`blocked`)."""
+    return (f"proposed entry {entry_id} left out of the {of}: it has a blocking lint finding ({why}); "
+            "reject or edit it")
 
 
 def playbooks_with_proposal(ws: Workspace, dream_id: str) -> list[Playbook]:
