@@ -7,12 +7,14 @@ order and are merged in that order (the reduce, under the dream lock), so the sa
 byte-identical proposals whatever runs the map. The executor in use is a context variable set by the
 CLI around the dream (`use_executor`); without one, scan.py picks workers by corpus size as before.
 The CLI's executor starts on first use (`Deferred`): a dream with nothing new to read never starts Ray, and
-joining a Ray address first checks, within RAY_CONNECT_TIMEOUT_S, that something listens there, and within
-RAY_ANSWER_TIMEOUT_S that it answers as Ray's gRPC servers do."""
+joining a Ray address first checks its form (dreamcli.dream.ray_errors), then, within RAY_CONNECT_TIMEOUT_S, that
+something listens there, and within RAY_ANSWER_TIMEOUT_S that it answers as Ray's gRPC servers do. Ray's failures
+are one line each (ray_errors); a failed task stops the map, and the tasks still out are cancelled and collected."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 Task = tuple[Any, ...]
 RAY_CONNECT_TIMEOUT_S = 10.0  # ray.init retries an address with nothing listening for many minutes
 RAY_ANSWER_TIMEOUT_S = 5.0  # ... and one that listens but is no Ray cluster (a wrong port) as long
+RAY_DRAIN_TIMEOUT_S = 10.0  # after a failed task: for the cancelled ones to end (else Ray logs their errors)
 # the HTTP/2 connection preface and an empty SETTINGS frame: a gRPC server answers with its own SETTINGS frame
 H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
@@ -77,21 +80,57 @@ class RayExecutor:
     Workers must see the session files at the same paths (a shared volume, or the object store)."""
 
     def __init__(self, address: str | None = None, workers: int | None = None, *, ray_module: Any = None) -> None:
+        from dreamcli.dream.ray_errors import check_address, join_failure
+
+        check_address(address)
         check_reachable(address)
         if ray_module is None:
             import ray as ray_module  # lazy: the optional extra dreamcli[ray]
         self.ray = ray_module
         if not self.ray.is_initialized():
-            self.ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
-                          include_dashboard=False)
+            try:  # Ray's INFO lines ("Connecting to…") are not dreamcli's to show
+                self.ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
+                              include_dashboard=False, logging_level=logging.WARNING)
+            except (ValueError, ConnectionError, RuntimeError) as e:
+                raise join_failure(e, address) from e
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, workers or cpus)
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[Any]:
         remote = self.ray.remote(fn)
         refs = [remote.remote(*args) for args in tasks]
-        for ref in refs:  # in order, as submitted
-            yield self.ray.get(ref)
+        done = 0
+        try:
+            for ref in refs:  # in order, as submitted
+                result = self._get(ref)
+                done += 1
+                yield result
+        finally:  # a task failed, or the caller stopped early: none is left running, no error left unread
+            if done < len(refs):
+                self._abandon(refs[done:])
+
+    def _get(self, ref: Any) -> Any:
+        from dreamcli.dream.ray_errors import task_failure
+
+        errors = self.ray.exceptions
+        try:
+            return self.ray.get(ref)
+        except errors.RayError as e:  # a task's: its own exception (Ray's text is the remote traceback)
+            raise task_failure(e, errors.RayTaskError) from e
+
+    def _abandon(self, refs: Sequence[Any]) -> None:
+        """Cancel `refs`, then read each one's end (within RAY_DRAIN_TIMEOUT_S): Ray logs an "Unhandled error",
+        with its traceback, for every failed task whose error nobody read."""
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                self.ray.cancel(ref)
+        deadline = time.monotonic() + RAY_DRAIN_TIMEOUT_S
+        for ref in refs:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(Exception):  # cancelled, failed, or still running past the deadline
+                self.ray.get(ref, timeout=left)
 
 
 def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S,
@@ -101,8 +140,9 @@ def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S,
     within `answer_timeout` (RAY_ANSWER_TIMEOUT_S): ray.init would retry either for many minutes, holding the
     dream lock. Raises CredentialsError (exit 4: the environment, not the input) with one line; "auto",
     "local" and no address are Ray's to resolve, and so is the answer with RAY_USE_TLS (TLS comes first)."""
-    given = "--ray-address" if address else "RAY_ADDRESS"
-    target = (address or os.environ.get("RAY_ADDRESS") or "").strip()
+    from dreamcli.dream.ray_errors import ray_target
+
+    target, given = ray_target(address)
     hostport = target.removeprefix("ray://").rstrip("/")
     host, sep, port = hostport.rpartition(":")
     host = host.strip("[]")  # [::1]:6379
@@ -120,7 +160,7 @@ def check_reachable(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_S,
         problem = None if _ray_tls() else grpc_problem(conn, wait)
     if problem:
         raise CredentialsError(f"--executor ray: {target} ({given}) is not a Ray cluster: {problem}; give the "
-                               "address of its head (HOST:6379, or ray://HOST:10001)")
+                               "address of its head (HOST:6379)")
 
 
 def grpc_problem(conn: socket.socket, timeout: float) -> str | None:
@@ -213,6 +253,9 @@ def make_executor(kind: str | None, workers: int | None, address: str | None = N
     if kind == "ray":
         if not _ray_installed():
             raise UsageError("--executor ray needs Ray: pip install 'dreamcli[ray]'")
+        from dreamcli.dream.ray_errors import check_address
+
+        check_address(address)  # at once: a usage error needs no wait for the sessions
 
         def start() -> MapExecutor:
             try:

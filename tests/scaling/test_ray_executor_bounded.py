@@ -10,6 +10,7 @@ import json
 import socket
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def test_an_unreachable_address_fails_at_once_without_calling_ray(fake_ray: Fake
         monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{closed_port}")
     else:
         address = form.format(closed_port)
+    if form.startswith("ray://"):  # Ray Client installed (without it: a usage error first, test_ray_errors.py)
+        monkeypatch.setitem(sys.modules, "grpc", types.ModuleType("grpc"))
     started = time.monotonic()
     with pytest.raises(CredentialsError) as err:
         executors.RayExecutor(address, ray_module=fake_ray)
