@@ -122,7 +122,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
         result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
     dream_journal.finish(ws, intent, sel.name, result.dream_id, staged, supersedes)
     _log(ws, f"dream {result.dream_id or '-'} playbook={sel.name} mode={sel.mode} sessions={len(found.read.ids)} "
-             f"ops={len(operations)} status={result.status} offline={sel.offline} "
+             f"ops={len(operations)} status={result.status}{_held(dream)} offline={sel.offline} "
              f"model_calls={texts.usage['model_calls']} duration={dream['stats']['duration_s']}s")
     return result
 
@@ -151,6 +151,12 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
         if sel.rebuild is not None or sel.set_aside:  # the stored patterns were dropped (an older release's, or
             # a file set aside as unreadable): the next dream reads every session, or theirs would be lost
             save_watermark(ws, Watermark(playbook=sel.name), into=into)
+
+
+def _held(dream: dict[str, Any]) -> str:
+    """` held=N` for the log line: the patterns that recurred but were not proposed; "" when none."""
+    n = sum(((dream.get("stats") or {}).get("not_proposed") or {}).values())
+    return f" held={n}" if n else ""
 
 
 def _log(ws: Workspace, message: str) -> None:

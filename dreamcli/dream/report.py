@@ -102,8 +102,8 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
         lines += ["Instructions:", *_quote(dream["instructions"]), ""]
     pb_ops = [op for op in ops if op.get("target") == "playbook"]
     mem_ops = [op for op in ops if op.get("target") == "memory"]
+    held = not_proposed_line((dream.get("stats") or {}).get("not_proposed") or {})
     if not ops:
-        held = not_proposed_line((dream.get("stats") or {}).get("not_proposed") or {})
         lines += [f"{held} Nothing changes; see \"Not proposed\" below." if held else
                   "Nothing recurred often enough to propose. Nothing changes.", ""]
     else:
@@ -113,6 +113,7 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
         summary = ", ".join(_count(n, k) for k, n in counts.items())
         blocking = sum(1 for op in ops for f in op.get("lint") or [] if f.get("severity") == "block")
         lines += [f"**Proposed:** {summary}." + (f" **{blocking} blocking lint finding(s).**" if blocking else ""),
+                  *(["", held] if held else []),  # what recurred but was held back: listed under "Not proposed"
                   "", "Nothing is live until a person approves it:", "",
                   f"    dreamcli playbooks diff {dream['dream_id']}",
                   f"    dreamcli playbooks approve {dream['dream_id']} --entry ID   (or --all)", ""]

@@ -75,8 +75,8 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     for flaky in result.dream.get("flaky") or []:
         say(console, f"flaky   {flaky['text']}", hanging="    ",
             markup=f"[yellow]flaky[/]   {safe_markup(flaky['text'], one_line=True)}")
+    held = not_proposed_line((result.dream.get("stats") or {}).get("not_proposed") or {})
     if not ops:  # say so when patterns recurred but were held back (the report lists them), not "nothing"
-        held = not_proposed_line((result.dream.get("stats") or {}).get("not_proposed") or {})
         note(held or "Nothing recurred often enough to propose.")
         if result.path:
             note(f"Report: {result.path / 'report.md'}")
@@ -110,8 +110,12 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
                 markup=f"    [bold yellow]TAINTED[/] {safe_markup(plain.removeprefix('TAINTED '), one_line=True)}")
     if result.status == "dry_run":
         note(f"Dry run: {len(ops)} operations would be proposed; nothing was written.")
+        if held:  # what recurred but was held back, as when nothing is proposed
+            note(held)
         return
     note(f"Proposed {len(ops)} operations in dream {result.dream_id} (pending review). Nothing is live yet.")
+    if held:
+        note(held)
     note(f"Report: {result.path / 'report.md'}")
     if approved is not None:
         lift = len(approved.get("held_for_lift", []))

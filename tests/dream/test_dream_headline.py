@@ -1,7 +1,8 @@
 """The dream's one-line summary tells the truth about what was held back: "Nothing recurred often enough
 to propose." only when nothing did; when patterns recurred but were not proposed (conflicting corrections,
 a candidate still awaiting review, ...) the terminal, report.md and --json say how many, by reason
-(acceptance defect: a cron log said "Nothing recurred" while the report listed a conflict)."""
+(acceptance defect: a cron log said "Nothing recurred" while the report listed a conflict). A dream that
+proposes something says so too, on a line of its own, and dream.log adds `held=N`."""
 
 from __future__ import annotations
 
@@ -105,3 +106,41 @@ def test_the_line_counts_each_reason_in_a_fixed_order_within_80_columns() -> Non
     two = not_proposed_line({"conflicting": 1, "awaiting_review": 1})
     assert two == "2 patterns recurred but were not proposed (1 conflicting, 1 awaiting review)."
     assert len(two) <= 80
+
+
+CSV = ["No, always write the csv files as UTF-8.", "Always write the csv files as UTF-8, please."]
+HELD = "1 pattern recurred but was not proposed (1 conflicting)."
+
+
+def _log(home: Path) -> list[str]:
+    return (home / "state" / "logs" / "dream.log").read_text().splitlines()
+
+
+def test_a_dream_that_proposes_also_counts_what_it_held_back(tmp_path: Path) -> None:
+    home = _home(tmp_path, ALWAYS + NEVER + CSV)  # the csv correction is proposed, the page one conflicts
+    dry = _dream(home, "--dry-run")
+    assert HELD in dry.stderr.splitlines()
+    r = _dream(home)
+    lines = r.stderr.splitlines()
+    proposed = next(i for i, x in enumerate(lines) if x.startswith("Proposed 1 operations"))
+    assert HELD in lines[proposed:proposed + 3] and NOTHING not in r.stderr  # the Proposed line may wrap
+    assert len(HELD) <= 80  # one line of its own, whole (the commands to copy after it are kept whole too)
+    (dream_dir,) = (home / "dreams").iterdir()
+    report = (dream_dir / "report.md").read_text().splitlines()
+    at = report.index("**Proposed:** 1 new entry.")
+    assert report[at + 1:at + 4] == ["", HELD, ""]
+    assert json.loads((dream_dir / "dream.json").read_text())["stats"]["not_proposed"] == {"conflicting": 1}
+    (line,) = _log(home)
+    assert " ops=1 status=pending held=1 " in line
+
+
+def test_the_log_line_counts_held_back_patterns_only_when_there_are_some(tmp_path: Path) -> None:
+    held = _home(tmp_path / "a", ALWAYS + NEVER)
+    _dream(held)
+    assert " ops=0 status=empty held=1 " in _log(held)[0]
+    proposed = _home(tmp_path / "b", CSV)
+    r = _dream(proposed)
+    assert "recurred but" not in r.stderr
+    (dream_dir,) = (proposed / "dreams").iterdir()
+    assert "recurred but" not in (dream_dir / "report.md").read_text()
+    assert " ops=1 status=pending offline=" in _log(proposed)[0] and "held=" not in _log(proposed)[0]

@@ -34,7 +34,10 @@ purpose each time the scan was meant to read differently:
   (`"not_proposed": {"injection": 1}` here); nothing else changed;
 - a host is not a file (acceptance finding, hosts as FILE.ext): the two recoveries that fetch
   `https://get.evil.example/fix.sh` are keyed `https://get.evil.example/<file.sh>`, not `https:<file.sh>`;
-  the scan state changed by those two keys only, the proposal not at all."""
+  the scan state changed by those two keys only, the proposal not at all;
+- report.md counts the patterns held back under its summary when the dream proposes something too:
+  one line, "1 pattern recurred but was not proposed (1 injection-like).", after "**Proposed:** …";
+  nothing else changed."""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ from dreamcli.workspace.home import Workspace
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 EXPECTED = {"state": "83cdd3f5159c3884fcee0965958ad2cba1204dbf934c7127fff1d5cac13f4005",
-            "proposal": "196e4c887165f1dfa69fb902236c792d6db8eb79f1d92adfc4a3d544d2fd69db",
+            "proposal": "80466dc789b28c96ffa280463a03907efa9846a3e0152a436a37d0427db1193f",
             "lines": 2212, "bytes": 948409}
 
 
