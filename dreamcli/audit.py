@@ -41,15 +41,20 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
-def check_actor(name: str, source: str) -> str:
-    """A reviewer name the audit trail, decisions, intents and git commits can hold on one line, or
+def check_line(value: str, source: str, what: str = "a --reason") -> str:
+    """`value` as the audit trail, decisions, intents and git commits can hold it on one line, or
     UsageError (exit 2) naming where it came from (`source`): no bytes that are not UTF-8, no control
-    characters or line breaks."""
-    check_text(name, source)
-    if has_line_breaking(name):
-        raise UsageError(f"{source}: \"{_shown(name)}\" holds a control character or line break; a reviewer name "
+    characters (ESC, BEL, DEL, U+009B: a terminal would act on them) or line breaks."""
+    check_text(value, source)
+    if has_line_breaking(value):
+        raise UsageError(f"{source}: \"{_shown(value)}\" holds a control character or line break; {what} "
                          "is one line of text (nothing was written)")
-    return name
+    return value
+
+
+def check_actor(name: str, source: str) -> str:
+    """A reviewer name on one line (`check_line`), or UsageError naming where it came from (`source`)."""
+    return check_line(name, source, "a reviewer name")
 
 
 def current_actor(explicit: str | None = None) -> str:

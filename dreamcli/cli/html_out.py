@@ -21,6 +21,13 @@ def _check_target(target: str) -> None:
         check_output_file(Path(target), "--html")
 
 
+def refuse_json(target: str, as_json: bool) -> None:
+    """Refuse (exit 2, one line) `--html` with `--json`, as `export -o - --json` is: one output only."""
+    if as_json:
+        raise UsageError("--json and --html - both want stdout; use one" if target == "-" else
+                         "--json and --html FILE both choose the output (JSON, or the page in FILE); use one")
+
+
 def _emit(target: str, html: str) -> None:
     if target == "-":
         sys.stdout.write(html)

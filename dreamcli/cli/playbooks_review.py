@@ -129,10 +129,11 @@ def register(app: Group) -> None:
             raise UsageError("--with-transcripts goes with --html FILE")
         if html:
             from dreamcli.cli.common import command_prefix, config
-            from dreamcli.cli.html_out import write_review_html
+            from dreamcli.cli.html_out import refuse_json, write_review_html
             from dreamcli.identity import reviewer as reviewer_of
             from dreamcli.ui.console import info
 
+            refuse_json(html, as_json)
             who = reviewer_of(reviewer, config(ctx).playbooks.reviewer)
             written = write_review_html(ws, dreams, html, with_transcripts=with_transcripts, reviewer=who,
                                         prefix=command_prefix(ctx))

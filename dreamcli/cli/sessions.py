@@ -115,8 +115,9 @@ def show_cmd(
 ) -> None:
     """Show one session as a readable transcript (or its events with --json)."""
     if html:
-        from dreamcli.cli.html_out import write_transcript_html
+        from dreamcli.cli.html_out import refuse_json, write_transcript_html
 
+        refuse_json(html, as_json)
         write_transcript_html(open_workspace(ctx, create=False), session_id, html)
         return
     from dreamcli.store.tree import read_session

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.audit import append_audit, check_text, content_hash, current_actor
+from dreamcli.audit import append_audit, check_line, check_text, content_hash, current_actor
 from dreamcli.errors import InputError, UsageError
 from dreamcli.playbooks import journal
 from dreamcli.playbooks.apply import (
@@ -155,7 +155,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
     `include_tainted` (audited either way). The text applied is redacted with the workspace's current
     rules and linted again (`dreamcli.playbooks.vetting`): a block finding on it needs `force` too."""
     who = current_actor(actor)
-    reason = redact_edit(ws, check_text(reason, "--reason"))[0].strip() if reason else None
+    reason = redact_edit(ws, check_line(reason, "--reason"))[0].strip() if reason else None
     edits = {k: redact_edit(ws, normalize_text(check_text(v, "--edit-text")))[0] for k, v in (edits or {}).items()}
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
@@ -314,7 +314,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
     if not (reason or "").strip():
         raise UsageError("say why with --reason TEXT (it goes into the audit trail)")
     # the reason reaches decisions.jsonl and the audit: no secrets, and only text they can hold
-    reason, _ = redact_edit(ws, check_text(reason, "--reason"))
+    reason, _ = redact_edit(ws, check_line(reason, "--reason"))
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         dream = load_dream(ws, dream_id)
         result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)

@@ -1,11 +1,12 @@
 r"""A nightly `dreamcli dream` that works under cron or a systemd user timer.
 
 Cron runs with a bare PATH and no working directory of yours, so the scheduled command names
-everything absolutely: the Python and dreamcli executables, the workspace (`--home`), the log file,
-and waits for the workspace's dream lock (`--wait`) instead of failing when a dream still runs. The
-crontab line ends with a marker naming the workspace, so install replaces it (idempotent) and
-remove deletes only it; other lines of the user's crontab are kept byte for byte (the crontab is split
-on `\n` only and read and written as bytes; non-UTF-8 bytes pass through as surrogate escapes).
+everything absolutely: the Python and dreamcli executables, the workspace (`--home`), the log file
+(created 0600: the command starts with `umask 077;`, the unit also sets `UMask=0077`), and waits for
+the workspace's dream lock (`--wait`) instead of failing when a dream still runs. The crontab line
+ends with a marker naming the workspace, so install replaces it (idempotent) and remove deletes only
+it; other lines of the user's crontab are kept byte for byte (the crontab is split on `\n` only and
+read and written as bytes; non-UTF-8 bytes pass through as surrogate escapes).
 
 A path with a control character (a newline would start a crontab line of its own) is refused
 (`check_paths`); `%`, which cron turns into a newline, is written `\%` in the crontab line and `%%`
@@ -33,6 +34,9 @@ from dreamcli.textnorm import has_line_breaking
 from dreamcli.workspace.home import Workspace
 
 MARKER = "# dreamcli-schedule"
+# the shell's `>>` creates the log before dreamcli runs: with the umask cron or systemd gives (often 022)
+# it would be 0644; the project's files are 0600
+UMASK = "umask 077;"
 LOCK_WAIT_S = 3600  # a dream still running from the night before: wait up to an hour for its lock
 _AT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -71,7 +75,7 @@ class Plan:
     @property
     def cron_line(self) -> str:
         command = " ".join(shlex.quote(a) for a in self.argv)
-        return _cron_escape(f"{self.minute} {self.hour} * * * PATH={shlex.quote(self.path_env)} {command} "
+        return _cron_escape(f"{self.minute} {self.hour} * * * {UMASK} PATH={shlex.quote(self.path_env)} {command} "
                             f">> {shlex.quote(str(self.log))} 2>&1  {self.raw_marker}")
 
     @property
@@ -81,9 +85,9 @@ class Plan:
     def systemd_units(self) -> dict[str, str]:
         """The user service and timer (file name -> text)."""
         command = " ".join(shlex.quote(a) for a in self.argv)
-        script = shlex.quote(command + " >> " + shlex.quote(str(self.log)) + " 2>&1")
+        script = shlex.quote(f"{UMASK} {command} >> {shlex.quote(str(self.log))} 2>&1")
         where = _unit_escape(str(self.workspace))
-        service = (f"[Unit]\nDescription=dreamcli dream for {where}\n\n[Service]\nType=oneshot\n"
+        service = (f"[Unit]\nDescription=dreamcli dream for {where}\n\n[Service]\nType=oneshot\nUMask=0077\n"
                    f"Environment={_unit_quote('PATH=' + self.path_env)}\n"
                    f"ExecStart=/bin/sh -c {_unit_escape(script, exec_line=True)}\n")
         timer = (f"[Unit]\nDescription=dreamcli dream for {where}, daily\n\n[Timer]\n"

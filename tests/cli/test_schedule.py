@@ -44,10 +44,11 @@ def test_install_show_remove_keep_the_users_lines(ws: Workspace, cron_env: dict[
     (line,) = [line for line in table.splitlines() if "dreamcli-schedule" in line]
     fields = line.split()
     assert fields[:5] == ["30", "2", "*", "*", "*"]
-    assert fields[5].startswith("PATH=/")  # cron's PATH is bare: ours names the executables' folder
-    exe = fields[6]
+    assert fields[5:7] == ["umask", "077;"]  # the log the shell's `>>` creates is 0600, as every file here
+    assert fields[7].startswith("PATH=/")  # cron's PATH is bare: ours names the executables' folder
+    exe = fields[8]
     assert Path(exe).is_absolute() and os.access(exe, os.X_OK)  # the dreamcli (or python) executable
-    assert Path(sys.executable).parent.as_posix() in fields[5]
+    assert Path(sys.executable).parent.as_posix() in fields[7]
     assert f"--home {ws.root.absolute()}" in line and "dream --quiet --wait" in line
     assert f">> {ws.root.absolute()}/state/logs/schedule.log 2>&1" in line
     # installing again replaces, never stacks

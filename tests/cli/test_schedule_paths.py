@@ -6,6 +6,7 @@ before anything is written. Always a fake `crontab` and `systemctl` on PATH."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -148,3 +149,37 @@ def test_control_characters_in_executables_are_refused(bad: str) -> None:
                     minute=0, hour=3)
     with pytest.raises(UsageError):
         sch.check_paths(plan)
+
+
+def _fake_run(tmp_path: Path) -> tuple[sch.Plan, Path]:
+    """A plan whose dreamcli is a fake that prints a line, on a workspace whose log does not exist yet."""
+    ws = tmp_path / "ws"
+    (ws / "state" / "logs").mkdir(parents=True)
+    fake = tmp_path / "bin" / "dreamcli"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text("#!/bin/sh\necho dreamed\n")
+    fake.chmod(0o755)
+    log = ws / "state/logs/schedule.log"
+    return sch.Plan(workspace=ws, python=Path(sys.executable), dreamcli=fake, log=log, lock=Path("/l"),
+                    minute=0, hour=3), log
+
+
+def _run_loose(command: str) -> None:
+    """`command` under a bare environment and a umask of 022, as cron or systemd may start it."""
+    subprocess.run(["env", "-i", "/bin/sh", "-c", f"umask 022; {command}"], check=True, timeout=30)
+
+
+def test_the_cron_line_creates_the_log_0600(tmp_path: Path) -> None:
+    plan, log = _fake_run(tmp_path)
+    _run_loose(plan.cron_line.split(" ", 5)[5].replace("\\%", "%"))
+    assert log.read_text() == "dreamed\n"
+    assert log.stat().st_mode & 0o777 == 0o600  # the project's rule: files 0600, not the shell's 0644
+
+
+def test_the_systemd_service_creates_the_log_0600(tmp_path: Path) -> None:
+    plan, log = _fake_run(tmp_path)
+    service = plan.systemd_units()[f"{plan.unit_name}.service"]
+    assert "\nUMask=0077\n" in service
+    exec_start = next(x for x in service.splitlines() if x.startswith("ExecStart=/bin/sh -c "))
+    _run_loose(shlex.split(exec_start.removeprefix("ExecStart=/bin/sh -c "))[0])  # a path without escapes
+    assert log.stat().st_mode & 0o777 == 0o600

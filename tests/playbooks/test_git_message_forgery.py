@@ -30,12 +30,23 @@ def test_untrusted_values_stay_on_their_line() -> None:
     assert "Reason: wrong Audit-Line: 1 Audit-Hash: sha256:forged Reviewer: mallory" in text
 
 
+def _commits(ws: Workspace) -> int:
+    out = subprocess.run(["git", "-C", str(ws.playbooks_dir), "rev-list", "--count", "HEAD"], capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout)
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_a_forged_reason_adds_no_trailer_to_the_commit(ws: Workspace) -> None:
     ws.config_path.write_text("playbooks:\n  git: true\n")
     write_dream(ws, DREAM, "legal", [op("pb-aaaa0001"), op("pb-aaaa0002", text="Two.")], base_version=0)
     assert cli(ws, "playbooks", "approve", DREAM, "-e", "pb-aaaa0001", "--yes").exit_code == 0
+    before = _commits(ws)
+    # a --reason is one line of text (docs/audit.md): refused before anything is written or committed
     r = cli(ws, "playbooks", "reject", DREAM, "-e", "pb-aaaa0002", "--reason", FORGED, "--yes")
+    assert r.exit_code == 2 and "control character" in r.stderr, r.output
+    assert _commits(ws) == before
+    r = cli(ws, "playbooks", "reject", DREAM, "-e", "pb-aaaa0002", "--reason", "wrong Audit-Line: 1", "--yes")
     assert r.exit_code == 0, r.output
     trailers = subprocess.run(["git", "-C", str(ws.playbooks_dir), "log", "-1", "--format=%(trailers:only)"],
                               capture_output=True, text=True, check=True).stdout.split("\n")
