@@ -10,7 +10,9 @@ place, so a change of their shapes lands here and nowhere else.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dreamcli.errors import ModelError
@@ -31,7 +33,8 @@ def memory_tool_param() -> dict[str, Any]:
 # `anthropic/types/beta/`); the SDK sends the beta headers (`managed-agents-2026-04-01`,
 # `agent-memory-2026-07-22`, `dreaming-2026-04-21`) itself. Results are plain dicts
 # (`model_dump(mode="json")`), so nothing past this module sees an SDK type. Lists are read page by
-# page (`next_page` -> `page=`) by `_paged`, which stops a listing that would never end.
+# page (`next_page` -> `page=`) by `_paged`, which stops a listing that would never end. An answer the
+# SDK cannot parse, or of another shape than these, raises UnreadableAnswer (`_reading`, `_dump`).
 
 # The lowest anthropic known to have every resource and parameter used here: 2.5.0 (the lowest declared;
 # tests/cloud pass on it and on 2.17.0). Older SDKs are refused by `managed_agents_missing`, not at import.
@@ -59,11 +62,86 @@ def managed_agents_missing(client: Any) -> str | None:
     return None
 
 
-def _dump(obj: Any) -> dict[str, Any]:
+class UnreadableAnswer(Exception):
+    """An answer (HTTP 200) dreamcli cannot read: not JSON (a proxy's HTML page), JSON of another shape, or
+    cut off. `reason` says which in words; `subject` names what was asked for when the caller's own line
+    does not (the events of one session)."""
+
+    def __init__(self, reason: str, subject: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.subject = subject
+
+
+def unreadable_reason(e: BaseException) -> str | None:
+    """What the answer was, in words, when `e` is an answer dreamcli cannot read, else None."""
+    if isinstance(e, UnreadableAnswer):
+        return e.reason
+    if isinstance(e, json.JSONDecodeError):
+        return "cut off" if _cut_off(e) else _not_json(e.doc)
+    return None
+
+
+def _not_json(text: str) -> str:
+    head = text.lstrip("\ufeff \t\r\n")[:512].lower()
+    if not head:
+        return "not JSON: an empty body"
+    if head.startswith("<") and "html" in head:
+        return "not JSON: HTML page"
+    return "not JSON"
+
+
+def _cut_off(e: json.JSONDecodeError) -> bool:
+    """A JSON document that stops before its end: an object or list whose text runs out mid-way."""
+    doc = e.doc.rstrip()
+    if not doc.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+        return False
+    rest = doc[e.pos:].strip()
+    return (e.msg.startswith("Unterminated string") or e.pos >= len(doc)
+            or any(word.startswith(rest) and word != rest for word in ("true", "false", "null")))
+
+
+_WRONG_PAGE = 'JSON without the expected fields: "data" (a list of objects)'
+
+
+@contextmanager
+def _reading(subject: str | None = None) -> Iterator[None]:
+    """Around a call to the SDK: an answer it could not parse becomes UnreadableAnswer. The SDK raises
+    JSONDecodeError on a body sent as JSON that is not, and hands back the text itself where it expected
+    a page when the body was sent as something else (then the page's AttributeError names that text)."""
+    try:
+        yield
+    except json.JSONDecodeError as e:
+        raise UnreadableAnswer(unreadable_reason(e) or "not JSON", subject) from None
+    except AttributeError as e:
+        text = getattr(e, "obj", None)
+        if not isinstance(text, str):
+            raise
+        raise UnreadableAnswer(_not_json(text), subject) from None
+
+
+def _dump(obj: Any, *, needs: tuple[str, ...] = (), subject: str | None = None) -> dict[str, Any]:
     # warnings=False: a value the SDK's types did not expect (a newer API's enum, an odd event) is kept as
     # it came, and the importers judge it; pydantic would print a serialization warning for each
-    data = obj.model_dump(mode="json", warnings=False) if hasattr(obj, "model_dump") else dict(obj)
-    return data if isinstance(data, dict) else {}
+    if isinstance(obj, str):  # the SDK hands back the text of a body not sent as JSON
+        raise UnreadableAnswer(_not_json(obj), subject)
+    data = obj.model_dump(mode="json", warnings=False) if hasattr(obj, "model_dump") else obj
+    if not isinstance(data, dict):
+        raise UnreadableAnswer(f"JSON without the expected fields: {type(data).__name__}, not an object", subject)
+    missing = [f'"{name}"' for name in needs if data.get(name) is None]
+    if missing:
+        raise UnreadableAnswer("JSON without the expected fields: " + ", ".join(missing), subject)
+    return data
+
+
+def _items(page: Any, subject: str | None) -> list[dict[str, Any]]:
+    """A page's items (`data`); a page without a list of objects there is UnreadableAnswer."""
+    if isinstance(page, str):
+        raise UnreadableAnswer(_not_json(page), subject)
+    data = getattr(page, "data", None)
+    if not isinstance(data, list) or not all(hasattr(x, "model_dump") or isinstance(x, dict) for x in data):
+        raise UnreadableAnswer(_WRONG_PAGE, subject)
+    return [_dump(x, subject=subject) for x in data]
 
 
 def _given(**kwargs: Any) -> dict[str, Any]:
@@ -88,14 +166,15 @@ MAX_MEMORIES = 100_000  # a memory store with more is refused: its mirror would 
 MAX_EMPTY_PAGES = 10  # empty pages in a row that still name a next page
 
 
-def _paged(first: Any, what: str, *, cap: int, max_items: int | None = None) -> Iterator[dict[str, Any]]:
+def _paged(first: Any, what: str, *, cap: int, max_items: int | None = None,
+           subject: str | None = None) -> Iterator[dict[str, Any]]:
     """The items of a cursor-paged listing, each id once, read page by page (not the SDK's auto-pagination,
     which follows any cursor for ever). Stops after `max_items` items without asking for another page;
     raises ListingError on a repeated cursor, a page whose ids were all seen before, or too many empty
-    pages, and ListingTooLong past `cap` items."""
+    pages, ListingTooLong past `cap` items, and UnreadableAnswer on a page that is not one."""
     page, cursors, seen, count, empty = first, set(), set(), 0, 0
     while True:
-        items = [_dump(x) for x in (getattr(page, "data", None) or [])]
+        items = _items(page, subject)
         fresh = 0
         for item in items:
             key = item.get("id")
@@ -121,7 +200,8 @@ def _paged(first: Any, what: str, *, cap: int, max_items: int | None = None) -> 
             raise ListingError(f"{what}: the API repeated page cursor {str(cursor)[:80]!r}; stopped: the "
                                "listing would never end")
         cursors.add(str(cursor))
-        page = page.get_next_page()
+        with _reading(subject):
+            page = page.get_next_page()
 
 
 def iter_sessions(client: Any, *, agent_id: str | None = None, created_at_gte: str | None = None,
@@ -130,20 +210,25 @@ def iter_sessions(client: Any, *, agent_id: str | None = None, created_at_gte: s
     """Sessions (`BetaManagedAgentsSession`), newest first by default, page after page, each id once; at
     most `max_items` (no page asked for past them), else at most MAX_SESSIONS_LISTED (ListingTooLong)."""
     size = min(page_size, max_items) if max_items else page_size
-    pages = client.beta.sessions.list(**_given(agent_id=agent_id, created_at_gte=created_at_gte,
-                                               memory_store_id=memory_store_id, order=order, limit=size))
+    with _reading():
+        pages = client.beta.sessions.list(**_given(agent_id=agent_id, created_at_gte=created_at_gte,
+                                                   memory_store_id=memory_store_id, order=order, limit=size))
     yield from _paged(pages, "list sessions", cap=MAX_SESSIONS_LISTED, max_items=max_items)
 
 
 def iter_session_events(client: Any, session_id: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
     """A session's events (`BetaManagedAgentsSessionEvent`), oldest first, page after page, each id once;
     more than MAX_EVENTS_PER_SESSION raise ListingTooLong."""
-    pages = client.beta.sessions.events.list(session_id, order="asc", limit=page_size)
-    yield from _paged(pages, f"list the events of session {session_id}", cap=MAX_EVENTS_PER_SESSION)
+    subject = f"the events of session {session_id}"
+    with _reading(subject):
+        pages = client.beta.sessions.events.list(session_id, order="asc", limit=page_size)
+    yield from _paged(pages, f"list the events of session {session_id}", cap=MAX_EVENTS_PER_SESSION,
+                      subject=subject)
 
 
 def retrieve_memory_store(client: Any, store_id: str) -> dict[str, Any]:
-    return _dump(client.beta.memory_stores.retrieve(store_id))
+    with _reading():
+        return _dump(client.beta.memory_stores.retrieve(store_id), needs=("id",))
 
 
 def iter_memories(client: Any, store_id: str, *, full: bool = True) -> Iterator[dict[str, Any]]:
@@ -151,7 +236,8 @@ def iter_memories(client: Any, store_id: str, *, full: bool = True) -> Iterator[
     gives at most 20 a page), each id once. `memory_prefix` items (only listed with `depth`) are skipped;
     more than MAX_MEMORIES raise ListingTooLong."""
     kwargs: dict[str, Any] = {"view": "full", "limit": 20} if full else {"view": "basic", "limit": 100}
-    pages = client.beta.memory_stores.memories.list(store_id, **kwargs)
+    with _reading():
+        pages = client.beta.memory_stores.memories.list(store_id, **kwargs)
     for data in _paged(pages, f"list the memories of store {store_id}", cap=MAX_MEMORIES):
         if data.get("type") == "memory":
             yield data
@@ -163,24 +249,28 @@ def _once(client: Any) -> Any:
 
 
 def retrieve_memory(client: Any, store_id: str, memory_id: str) -> dict[str, Any]:
-    return _dump(client.beta.memory_stores.memories.retrieve(memory_id, memory_store_id=store_id, view="full"))
+    with _reading():
+        return _dump(client.beta.memory_stores.memories.retrieve(memory_id, memory_store_id=store_id, view="full"))
 
 
 def create_memory(client: Any, store_id: str, path: str, content: str) -> dict[str, Any]:
-    return _dump(client.beta.memory_stores.memories.create(store_id, path=path, content=content))
+    with _reading():
+        return _dump(client.beta.memory_stores.memories.create(store_id, path=path, content=content))
 
 
 def update_memory(client: Any, store_id: str, memory_id: str, content: str, expected_sha256: str) -> dict[str, Any]:
     """Replace a memory's content only if the cloud still holds `expected_sha256` (else HTTP 409)."""
     precondition = {"type": "content_sha256", "content_sha256": expected_sha256}
-    return _dump(_once(client).beta.memory_stores.memories.update(
-        memory_id, memory_store_id=store_id, content=content, precondition=precondition))
+    with _reading():
+        return _dump(_once(client).beta.memory_stores.memories.update(
+            memory_id, memory_store_id=store_id, content=content, precondition=precondition))
 
 
 def delete_memory(client: Any, store_id: str, memory_id: str, expected_sha256: str) -> dict[str, Any]:
     """Delete a memory only if the cloud still holds `expected_sha256` (else HTTP 409)."""
-    return _dump(_once(client).beta.memory_stores.memories.delete(
-        memory_id, memory_store_id=store_id, expected_content_sha256=expected_sha256))
+    with _reading():
+        return _dump(_once(client).beta.memory_stores.memories.delete(
+            memory_id, memory_store_id=store_id, expected_content_sha256=expected_sha256))
 
 
 def create_dream(client: Any, *, store_id: str, session_ids: list[str], model: str,
@@ -190,14 +280,17 @@ def create_dream(client: Any, *, store_id: str, session_ids: list[str], model: s
         raise ValueError(f"a dream takes 1 to {MAX_SESSIONS_PER_DREAM} sessions, not {len(session_ids)}")
     inputs = [{"type": "memory_store", "memory_store_id": store_id},
               {"type": "sessions", "session_ids": list(session_ids)}]
-    return _dump(client.beta.dreams.create(inputs=inputs, model=model, output_behavior=CREATE_NEW,
-                                           **_given(instructions=instructions)))
+    with _reading():
+        return _dump(client.beta.dreams.create(inputs=inputs, model=model, output_behavior=CREATE_NEW,
+                                               **_given(instructions=instructions)))
 
 
 def retrieve_dream(client: Any, dream_id: str) -> dict[str, Any]:
-    return _dump(client.beta.dreams.retrieve(dream_id))
+    with _reading():
+        return _dump(client.beta.dreams.retrieve(dream_id))
 
 
 def cancel_dream(client: Any, dream_id: str, *, once: bool = False) -> dict[str, Any]:
     """Cancel a dream; `once`: one request, no retries (a best-effort cancel)."""
-    return _dump((_once(client) if once else client).beta.dreams.cancel(dream_id))
+    with _reading():
+        return _dump((_once(client) if once else client).beta.dreams.cancel(dream_id))

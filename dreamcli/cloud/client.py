@@ -12,9 +12,9 @@ import os
 from typing import Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
-from dreamcli.modelclient import api_error, error_message, make_client
+from dreamcli.modelclient import api_error, base_url_host, error_message, make_client
 from dreamcli.redaction import Redactor, default_redactor
-from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, managed_agents_missing
+from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, UnreadableAnswer, managed_agents_missing, unreadable_reason
 
 MISSING_KEY = "Managed Agents need an API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
 BETA_HINT = ("the Managed Agents beta is not enabled for this account or key ({detail}); ask your "
@@ -53,9 +53,10 @@ class Conflict(WorkFailed):
 
 def cloud_error(e: BaseException, *, what: str, store: str | None = None,
                 redactor: Redactor | None = None) -> DreamError:
-    """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1),
-    else the model-call mapping (3 for infrastructure). The API's own text is redacted (`redactor`,
-    default: the built-in rules): an API can echo a key or a token back in its error message."""
+    """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1), an
+    answer dreamcli cannot read (3), else the model-call mapping (3 for infrastructure). The API's own
+    text is redacted (`redactor`, default: the built-in rules): an API can echo a key or a token back in
+    its error message."""
     if isinstance(e, DreamError):
         return redacted(e, redactor)
     _scrub(e, redactor or default_redactor())
@@ -93,6 +94,9 @@ def _scrub(e: BaseException, redactor: Redactor) -> None:
 def _mapped(e: BaseException, *, what: str, store: str | None) -> DreamError:
     import anthropic
 
+    reason = unreadable_reason(e)
+    if reason is not None:
+        return _unreadable(what, reason, e.subject if isinstance(e, UnreadableAnswer) else None)
     message = error_message(e)
     if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in message.lower():
         return CredentialsError(f"{what}: " + BETA_HINT.format(detail=message))
@@ -103,6 +107,13 @@ def _mapped(e: BaseException, *, what: str, store: str | None) -> DreamError:
     if isinstance(e, anthropic.ConflictError):
         return Conflict(f"{what}: conflict: {message}")
     return api_error(e, what=what)
+
+
+def _unreadable(what: str, reason: str, subject: str | None) -> ModelError:
+    """Exit 3 in words: the endpoint (host and port, never credentials or a query) and what its answer was."""
+    about = f"{subject}: " if subject else ""
+    return ModelError(f"{what}: {about}the API at {base_url_host()} returned an answer dreamcli cannot read "
+                      f"({reason})")
 
 
 def is_conflict(e: BaseException) -> bool:
