@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from dreamcli.redaction import for_patterns
-from dreamcli.redaction.recurring import MIN_LENGTH, RecurringSecrets
+from dreamcli.redaction.recurring import RecurringSecrets, distinctive
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
 from tests.redaction.support import AWS_SECRET, PASSWORD
@@ -54,13 +56,42 @@ def test_a_key_holding_the_value_becomes_its_marker(tmp_path: Path) -> None:
 
 
 def test_custom_patterns_are_remembered_and_short_values_are_not(tmp_path: Path) -> None:
-    short, long = "abcd", "k" * MIN_LENGTH
-    w = _writer(tmp_path, (r"tok4-(?P<secret>[a-z]{4})\b", r"tok8-(?P<secret>[a-z]{8})\b"))
+    short, long = "ab12", "k7m2p9q4"
+    w = _writer(tmp_path, (r"tok4-(?P<secret>\w{4})\b", r"tok8-(?P<secret>\w{8})\b"))
     w.message("user", f"tok4-{short} tok8-{long}")
     w.message("user", f"plain {short} and {long}")
     w.close()
     last = json.loads(_logged(tmp_path / "s.jsonl").splitlines()[-1])
     assert last["content"] == f"plain {short} and [REDACTED:custom]"
+
+
+def test_words_a_key_made_secret_are_not_hunted_down(tmp_path: Path) -> None:
+    """`POSTGRES_PASSWORD: "postgres"` redacts that value there; the word elsewhere stays."""
+    w = _writer(tmp_path)
+    w.message("user", "set up", env={"POSTGRES_PASSWORD": "postgres", "DB_PASSWORD": "localhost"})
+    w.message("user", "psql -U postgres -h localhost; apt install postgresql-client")
+    w.close()
+    lines = _logged(tmp_path / "s.jsonl").splitlines()
+    assert "postgres" not in lines[0]
+    assert json.loads(lines[1])["content"] == "psql -U postgres -h localhost; apt install postgresql-client"
+
+
+@pytest.mark.parametrize(("value", "remembered"), [
+    ("hunter2hunter2", True), ("S3cr3t-Pass", True), (AWS_SECRET, True), ("Abcdefgh1", True),
+    ("postgres", False), ("localhost", False), ("Required", False), ("12345678901", False), ("aaaaaaa1", False),
+    ("short1", False),
+])
+def test_what_is_distinctive_enough_to_remember(value: str, remembered: bool) -> None:
+    assert distinctive(value) is remembered
+
+
+def test_a_value_inside_a_longer_word_is_left_alone(tmp_path: Path) -> None:
+    w = _writer(tmp_path)
+    w.message("user", f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}")
+    w.message("user", f"x{AWS_SECRET}y and ({AWS_SECRET})")
+    w.close()
+    last = json.loads(_logged(tmp_path / "s.jsonl").splitlines()[-1])
+    assert last["content"] == f"x{AWS_SECRET}y and ([REDACTED:aws_secret_key])"
 
 
 def test_each_session_remembers_its_own(tmp_path: Path) -> None:
@@ -88,6 +119,6 @@ def test_clean_data_is_returned_as_is() -> None:
 def test_the_longest_known_value_is_replaced_whole() -> None:
     known = RecurringSecrets()
     redactor = for_patterns((r"p1=(?P<secret>\S+)", r"p2=(?P<secret>\S+)"))
-    for text in ("p1=abcdefgh", "p2=abcdefghijkl"):
+    for text in ("p1=abcd-1234", "p2=abcd-1234-wxyz"):
         known.learn(text, redactor.redact_text(text), redactor)
-    assert known.redact("x abcdefghijkl y abcdefgh") == "x [REDACTED:custom] y [REDACTED:custom]"
+    assert known.redact("x abcd-1234-wxyz y abcd-1234") == "x [REDACTED:custom] y [REDACTED:custom]"
