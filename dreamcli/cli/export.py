@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -46,8 +47,9 @@ counts and sources are combined.
 not mention are left alone.
 What would go live is linted as a dream's proposals are (lint: in
 config.yaml): an entry with a blocking finding is left out, named on one line
-with its findings, and the import exits 1; the rest still imports. --force
-imports it anyway (recorded as forced in the audit log).
+with its findings, and the import exits 1; the rest still imports. A blocking
+finding in a playbook's description or a section heading refuses that whole
+playbook. --force imports them anyway (recorded as forced in the audit log).
 
 Examples:
 
@@ -153,8 +155,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         wait: float = typer.Option(None, "--wait", metavar="SECONDS", callback=check_wait,
                                    help="Wait this long for another playbook change to finish (-1: forever; "
                                         "default: fail at once with exit 75)."),
-        force: bool = typer.Option(False, "--force", help="Import entries despite blocking lint findings "
-                                   "(injected instructions, control characters, ...); audited as forced."),
+        force: bool = typer.Option(False, "--force", help="Import entries, descriptions and headings despite "
+                                   "blocking lint findings (injected instructions, control characters, ...); "
+                                   "audited as forced."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         from dreamcli.portability import import_bundle
@@ -168,7 +171,19 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             render_bundle_import(result)
         refused = result.refused()
         if refused:
-            one = len(refused) == 1
-            raise WorkFailed(f"{len(refused)} {'entry' if one else 'entries'} of the bundle refused by lint (nothing "
-                             f"of {'it' if one else 'them'} imported); review, then import with --force to take "
-                             f"{'it' if one else 'them'} anyway")
+            raise WorkFailed(refusal_message(refused))
+
+
+def refusal_message(refused: list[tuple[str, Any]]) -> str:
+    """One line for what lint refused: entries, and playbooks refused as a whole (description, heading)."""
+    whole = sorted({name for name, f in refused if f.part != "entry"})
+    entries = [f for name, f in refused if f.part == "entry" and name not in whole]
+    what = []
+    if whole:
+        what.append(f"playbook{'s' if len(whole) > 1 else ''} {', '.join(whole)} (as a whole: a description or "
+                    "section heading)")
+    if entries:
+        what.append(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'} of the bundle")
+    it = "it" if len(whole) + len(entries) == 1 else "them"
+    return (f"{' and '.join(what)} refused by lint (nothing of {it} imported); review, then import with --force "
+            f"to take {it} anyway")

@@ -4,6 +4,7 @@ commands (diff, approve, reject, edit, revert) are in dreamcli/cli/playbooks_rev
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -115,12 +116,12 @@ def history_cmd(
     if as_json:
         print_json({"version": 1, "playbook": name, "versions": versions})
         return
-    from dreamcli.ui.playbooks_view import render_history
+    from dreamcli.ui.playbook_trail_view import render_history
 
     render_history(name, versions)
 
 
-@playbooks_group.command("lint", short_help="Check a live playbook's entries.",
+@playbooks_group.command("lint", short_help="Check a live playbook's entries, description and headings.",
                          epilog="Examples:\n\n\b\n  dreamcli playbooks lint legal\n"
                                 "  dreamcli playbooks lint legal --json")
 def lint_cmd(
@@ -128,10 +129,11 @@ def lint_cmd(
     name: str = typer.Argument(..., help="Playbook name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Check every entry of a live playbook with the dream's lint rules (secrets, forbidden phrases,
+    """Check every entry of a live playbook, its description and its section headings (a run's system
+    prompt holds them all) with the dream's lint rules (secrets, forbidden phrases, injected instructions,
     unknown hosts, ...; configured under `lint:` in config.yaml). Exit 1 on a blocking finding."""
     from dreamcli.cli.common import config
-    from dreamcli.playbooks.lint import lint_entry_text
+    from dreamcli.playbooks.lint import lint_entry_text, prompt_parts
     from dreamcli.playbooks.store import load_playbook
 
     ws = open_workspace(ctx, create=False)
@@ -139,14 +141,17 @@ def lint_cmd(
     if pb is None:
         raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
     cfg = config(ctx)
-    findings = []
+    findings: list[dict[str, Any]] = []
+    for part, text in prompt_parts(pb):
+        where = {"section": text} if part == "section" else {}
+        findings += [{"entry_id": None, "part": part, **where, **f.to_json()} for f in lint_entry_text(text, cfg)]
     for entry in pb.entries():
         for f in lint_entry_text(entry.text, cfg):
-            findings.append({"entry_id": entry.id, **f.to_json()})
+            findings.append({"entry_id": entry.id, "part": "entry", **f.to_json()})
     from dreamcli.playbooks.duplicates import duplicate_entries
 
     for dup, first in duplicate_entries(pb):
-        findings.append({"entry_id": dup.id, "severity": "warn", "rule": "duplicate",
+        findings.append({"entry_id": dup.id, "part": "entry", "severity": "warn", "rule": "duplicate",
                          "message": f"says the same as {first.id} (keep one: edit the playbook and approve)"})
     blocking = [f for f in findings if f.get("severity") == "block"]
     if as_json:
@@ -220,7 +225,7 @@ def audit_cmd(
     if as_json:
         print_json({"version": 1, "records": records})
         return
-    from dreamcli.ui.playbooks_view import render_audit
+    from dreamcli.ui.playbook_trail_view import render_audit
 
     render_audit(records)
 

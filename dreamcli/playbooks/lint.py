@@ -1,5 +1,7 @@
 """Lint for playbook entry text, used by `dreamcli dream` on every proposed operation, by approval
-on a reviewer's edit, and by `dreamcli playbooks lint NAME` on live entries.
+on a reviewer's edit, and by `dreamcli playbooks lint NAME` on live entries. What else of a playbook goes
+into a run's system prompt (its description, its section headings: `prompt_parts`) is linted with the
+same rules by `playbooks lint` and `dreamcli import`.
 
     from dreamcli.playbooks.lint import lint_entry_text, has_blocking
     findings = lint_entry_text(text, config)  # config: dreamcli.config.Config (or just its LintConfig)
@@ -30,6 +32,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from dreamcli.config import Config, LintConfig
+from dreamcli.playbooks.model import Playbook
 from dreamcli.playbooks.proposal_model import BLOCK, WARN, LintFinding, Operation
 from dreamcli.textnorm import fold, strip_hidden
 from dreamcli.words import stems
@@ -168,6 +171,13 @@ def lint_operation(op: Operation, config: Config | LintConfig | None = None) -> 
                                      "the text this operation replaces holds what looks like a secret (redacted "
                                      "here, so approval may report a conflict): remove it from the source by hand"))
     return findings
+
+
+def prompt_parts(pb: Playbook) -> list[tuple[str, str]]:
+    """What of `pb` besides its entries an agent's system prompt holds (dreamcli.agent.context), as
+    (part, text): ("description", the description) when set, then ("section", title) once a title."""
+    parts = [("description", pb.description)] if pb.description.strip() else []
+    return parts + [("section", title) for title in dict.fromkeys(pb.sections) if title]
 
 
 def has_blocking(findings: list[LintFinding]) -> bool:

@@ -158,7 +158,8 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         _copy_playbook(ws, stage_ws, inc.name)
         try:
             vetted = vet_incoming(inc, read_live(stage_ws, inc.name)[0], mode, lint.config, force=lint.force)
-            outcome = (PlaybookOutcome(inc.name, "refused", None, None) if vetted.emptied
+            outcome = (_untouched(stage_ws, inc.name) if vetted.whole
+                       else PlaybookOutcome(inc.name, "refused", None, None) if vetted.emptied
                        else _apply(stage_ws, vetted.incoming, mode))
         except InputError as e:  # about a staged copy of a workspace file: name the workspace's own
             raise InputError(str(e).replace(str(stage_ws.root), str(ws.root))) from None
@@ -220,14 +221,33 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
 
 
 def _lint_fields(p: PlaybookOutcome) -> dict[str, Any]:
-    """The audit fields of what lint refused (entry and findings) and what --force let in."""
+    """The audit fields of what lint refused (entry, description or heading, and findings) and what
+    --force let in (entry ids; `forced_parts`: the description, headings)."""
     fields: dict[str, Any] = {}
     if p.refused:
         fields["refused"] = [{"entry_id": f.entry_id, "reason": f.reason(), "history": f.history}
-                             for f in p.refused]
-    if p.forced:
-        fields["forced"] = [f.entry_id for f in p.forced]
+                             | _part(f) for f in p.refused]
+    if any(f.part == "entry" for f in p.forced):
+        fields["forced"] = [f.entry_id for f in p.forced if f.part == "entry"]
+    if any(f.part != "entry" for f in p.forced):
+        fields["forced_parts"] = [_part(f) for f in p.forced if f.part != "entry"]
     return fields
+
+
+def _part(f: Flagged) -> dict[str, Any]:
+    """Which part of a playbook a flagged text is when not an entry (the heading's title, as redacted)."""
+    if f.part == "entry":
+        return {}
+    return {"part": f.part, **({"heading": f.heading} if f.part == "section" else {})}
+
+
+def _untouched(stage: Workspace, name: str) -> PlaybookOutcome:
+    """The outcome for a playbook lint refused as a whole: unchanged, or (new here) refused."""
+    live, live_text = read_live(stage, name)
+    if live is None or live_text is None:
+        return PlaybookOutcome(name, "refused", None, None)
+    h = content_hash(live_text)
+    return PlaybookOutcome(name, "unchanged", live.version, live.version, hash_before=h, hash_after=h)
 
 
 def _check_local(ws: Workspace, name: str) -> None:

@@ -1,5 +1,6 @@
 """Rendering for `dreamcli playbooks`: listings, the rendered playbook, the side-by-side proposal diff,
-review results, history, lint findings, the audit trail, and the review prompts (terminal only)."""
+review results, lint findings and the review prompts (terminal only). History and the audit trail:
+dreamcli.ui.playbook_trail_view."""
 
 from __future__ import annotations
 
@@ -310,50 +311,19 @@ def render_review(result: dict[str, Any]) -> None:
     lines.emit("err")
 
 
-def render_history(name: str, versions: list[dict[str, Any]]) -> None:
-    from dreamcli.ui.tables import Col, print_table
-
-    cols = [Col("version", kind="num", justify="right"), Col("updated", priority=2),
-            Col("entries", kind="num", priority=3, justify="right"), Col("by", priority=1), Col("how"),
-            Col("dream", kind="id", priority=4), Col("hash", kind="id", priority=5)]
-    rows = []
-    for v in versions:
-        mark, unset = " [green]live[/]" if v["live"] else "", "kept file missing" if v.get("missing") else "-"
-        rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or unset)[:19].replace("T", " ")),
-                     str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
-                     _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19])])
-    print_table(cols, rows)
-
-
 def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None:
     c = out()
     for f in findings:
-        c.print(f"[cyan]{_esc(f['entry_id'])}[/] {_finding(f)}")
+        c.print(f"[cyan]{_esc(_lint_where(f))}[/] {_finding(f)}")
     blocks = sum(1 for f in findings if f.get("severity") == "block")
     err().print(f"{_esc(name)}: {count(entries, 'entry')}, {count(len(findings), 'finding')} ({blocks} blocking)")
 
 
-def render_audit(records: list[dict[str, Any]]) -> None:
-    """One row a record; a narrow terminal drops the entries first, then the version and the actor (ids stay whole)."""
-    from dreamcli.ui.tables import Col, print_table
-
-    if not records:
-        err().print("no audit records match", style="dim")
-        return
-    cols = [Col("time"), Col("action"), Col("actor", priority=2), Col("playbook", priority=1),
-            Col("version", priority=3), Col("dream", kind="id"), Col("entries", priority=4)]
-    rows = []
-    for r in records:
-        v = ""
-        if r.get("version_before") is not None or r.get("version_after") is not None:
-            v = f"{_ver(r.get('version_before'))} → {_ver(r.get('version_after'))}"
-        elif r.get("live_version") is not None:  # a review that changed no playbook: the version it saw
-            v = f"at {_ver(r.get('live_version'))}"
-        ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
-        shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
-        rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
-                     _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-")])
-    print_table(cols, rows)
+def _lint_where(f: dict[str, Any]) -> str:
+    """What a `playbooks lint` finding is about: an entry id, `description`, or `section 'TITLE'`."""
+    if f.get("part") == "section":
+        return f"section {f.get('section')!r}"
+    return str(f.get("entry_id") or f.get("part"))
 
 
 # --- prompts (only ever called on a terminal) ---------------------------------------------------

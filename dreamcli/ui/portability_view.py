@@ -183,9 +183,11 @@ def render_bundle_import(r: Any) -> None:
 
 
 def _flagged_line(label: str, playbook: str, f: Any) -> str:
-    """One line for an entry lint flagged: playbook, entry, where in the bundle (older versions), findings."""
+    """One line for what lint flagged: playbook (refused as a whole for its description or a heading),
+    entry or part, where in the bundle (older versions), findings."""
     where = ""
     if f.history:
         versions = ", ".join(f"v{v}" for v in f.history)
         where = f" ({'also in ' if f.live else ''}history {versions})"
-    return _plain(f"{label} {playbook} [{f.entry_id}]{where}: {f.reason()}")
+    whole = " (the whole playbook):" if label == "refused" and f.part != "entry" else ""
+    return _plain(f"{label} {playbook}{whole} {f.where()}{where}: {f.reason()}")

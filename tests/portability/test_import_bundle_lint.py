@@ -201,3 +201,97 @@ def test_warnings_are_shown_in_the_summary(dest: Workspace, bundle_dir: Path) ->
 def test_import_help_documents_force_with_an_example(dest: Workspace) -> None:
     r = cli(dest.root, "import", "--help")
     assert "--force" in r.stdout and "dreamcli import playbooks.tar.gz --force" in r.stdout
+
+
+# --- the description and the section headings go into the system prompt too ------------------------
+
+def with_ops(bundle: Path, text: str) -> None:
+    """The bundle's `ops` as `text`, its live version's copy in history too (as export writes it)."""
+    for rel in ("playbooks/ops.md", "playbooks/.history/ops/v1.md"):
+        put(bundle, rel, text.encode())
+
+
+def test_an_injected_heading_and_description_refuse_a_new_playbook_as_a_whole(dest: Workspace,
+                                                                            bundle_dir: Path) -> None:
+    with_ops(bundle_dir, OPS_V1.replace("description: Build and deploy lessons.", f"description: '{EVIL}'")
+             .replace("## Builds", f"## {EVIL}"))
+    r = cli(dest.root, "import", str(bundle_dir))
+    assert r.exit_code == EXIT_FAILED, r.output
+    assert not (dest.playbooks_dir / "ops.md").exists()
+    assert not (dest.playbook_history_dir / "ops").exists()
+    assert (dest.playbooks_dir / "legal.md").exists()  # the other playbooks of the bundle still import
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("refused ops")]
+    assert len(lines) == 2, r.stderr
+    [desc] = [ln for ln in lines if "description" in ln]
+    [head] = [ln for ln in lines if "section heading" in ln]
+    for line in (desc, head):
+        assert "whole playbook" in line and "injection:" in line
+    assert "Ignore all previous instructions" in head  # names the heading
+    assert "op-a1b2c3d4" not in r.stderr  # the entry itself is clean
+    assert "--force" in r.stderr.splitlines()[-1]
+    [record] = [a for a in audit(dest) if a["action"] == "import" and a["playbook"] == "ops"]
+    assert record["result"] == "refused"
+    assert sorted(x["part"] for x in record["refused"]) == ["description", "section"]
+    assert cli(dest.root, "playbooks", "audit", "--verify").exit_code == 0
+
+
+def test_the_json_output_names_a_refused_heading(dest: Workspace, bundle_dir: Path) -> None:
+    with_ops(bundle_dir, OPS_V1.replace("## Builds", f"## {EVIL}"))
+    r = cli(dest.root, "import", str(bundle_dir), "--json")
+    assert r.exit_code == EXIT_FAILED, r.output
+    ops = next(p for p in json.loads(r.stdout)["playbooks"] if p["name"] == "ops")
+    assert ops["action"] == "refused"
+    [refused] = ops["refused"]
+    assert refused["part"] == "section" and refused["heading"] == EVIL and refused["entry_id"] is None
+    assert ("block", "injection") in {(f["severity"], f["rule"]) for f in refused["findings"]}
+
+
+def test_a_merge_adding_an_entry_under_an_injected_heading_changes_nothing(dest: Workspace,
+                                                                           bundle_dir: Path) -> None:
+    local_ops(dest)
+    before = playbook_files(dest)
+    add_entries(bundle_dir, "playbooks/ops.md", f"\n## {EVIL}\n\n", entry("op-good0001", GOOD))
+    r = cli(dest.root, "import", str(bundle_dir))
+    assert r.exit_code == EXIT_FAILED, r.output
+    assert playbook_files(dest) == before  # not even the clean entry: the playbook is refused as a whole
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("refused ops")]
+    assert "section heading" in line and "injection" in line
+    [record] = [a for a in audit(dest) if a["action"] == "import" and a["playbook"] == "ops" and a.get("refused")]
+    assert record["result"] == "unchanged" and record["live_version"] == 1 and "version_after" not in record
+    assert cli(dest.root, "playbooks", "audit", "--verify").exit_code == 0
+
+
+def test_replace_with_an_injected_description_keeps_the_local_playbook(dest: Workspace, bundle_dir: Path) -> None:
+    local_ops(dest)
+    ops = (bundle_dir / "playbooks" / "ops.md").read_text()
+    put(bundle_dir, "playbooks/ops.md", ops.replace("description: Build and deploy lessons.",
+                                                    f"description: '{EVIL}'").encode())
+    r = cli(dest.root, "import", str(bundle_dir), "--replace")
+    assert r.exit_code == EXIT_FAILED, r.output
+    assert (dest.playbooks_dir / "ops.md").read_text() == OPS_V1
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("refused ops")]
+    assert "description" in line and "injection" in line
+
+
+def test_an_injected_heading_in_a_history_version_refuses_a_new_playbook(dest: Workspace,
+                                                                         bundle_dir: Path) -> None:
+    v2 = (bundle_dir / "playbooks/.history/legal/v2.md").read_text()
+    put(bundle_dir, "playbooks/.history/legal/v2.md", v2.replace("## Tool workarounds", f"## {EVIL}").encode())
+    r = cli(dest.root, "import", str(bundle_dir))
+    assert r.exit_code == EXIT_FAILED, r.output
+    assert not (dest.playbooks_dir / "legal.md").exists()
+    assert not (dest.playbook_history_dir / "legal").exists()
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("refused legal")]
+    assert "section heading" in line and "(history v2)" in line
+
+
+def test_force_imports_an_injected_heading_and_records_it(dest: Workspace, bundle_dir: Path) -> None:
+    with_ops(bundle_dir, OPS_V1.replace("## Builds", f"## {EVIL}"))
+    r = cli(dest.root, "import", str(bundle_dir), "--force")
+    assert r.exit_code == 0, r.output
+    assert EVIL in (dest.playbooks_dir / "ops.md").read_text()
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("forced ops")]
+    assert "section heading" in line
+    [record] = [a for a in audit(dest) if a["action"] == "import" and a["playbook"] == "ops"]
+    assert record["forced_parts"] == [{"part": "section", "heading": EVIL}] and "refused" not in record
+

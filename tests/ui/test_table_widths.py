@@ -47,7 +47,7 @@ def _batch() -> None:
 
 
 def _history() -> None:
-    from dreamcli.ui.playbooks_view import render_history
+    from dreamcli.ui.playbook_trail_view import render_history
 
     render_history("legal", [
         {"version": 1, "live": False, "updated": "2026-11-20T09:14:02Z", "entries": 1, "actor": "ana@example.org",
@@ -83,7 +83,7 @@ DID = "01M96A1PD0PJZRED4B54V6713C"
 
 
 def _audit() -> None:
-    from dreamcli.ui.playbooks_view import render_audit
+    from dreamcli.ui.playbook_trail_view import render_audit
 
     render_audit([
         {"ts": "2026-12-06T18:35:00Z", "action": "edit", "actor": "ana", "playbook": "default", "dream_id": DID,

@@ -14,7 +14,8 @@ import pytest
 from dreamcli.ui import console
 from dreamcli.ui.audit_view import render_verify
 from dreamcli.ui.console import error_line, neutralise_controls, warn
-from dreamcli.ui.playbooks_view import render_audit, render_diff, render_history, render_playbook_view
+from dreamcli.ui.playbook_trail_view import render_audit, render_history
+from dreamcli.ui.playbooks_view import render_diff, render_playbook_view
 
 ESCAPES = ["\x1b]0;TITLE\x07", "\x1b[2J", "\x1b[1A\x1b[2K", "\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
            "\x9b2J", "\r"]

@@ -1,0 +1,54 @@
+"""Rendering of a playbook's trail: `dreamcli playbooks history` (kept versions) and `playbooks audit`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dreamcli.ui.console import err, safe_markup
+
+
+def _ver(version: Any) -> str:
+    return "(none)" if version is None else f"v{version}"
+
+
+def _esc(text: Any) -> str:
+    """Untrusted text as markup printing it as it is, on one line."""
+    return safe_markup(text, one_line=True)
+
+
+def render_history(name: str, versions: list[dict[str, Any]]) -> None:
+    from dreamcli.ui.tables import Col, print_table
+
+    cols = [Col("version", kind="num", justify="right"), Col("updated", priority=2),
+            Col("entries", kind="num", priority=3, justify="right"), Col("by", priority=1), Col("how"),
+            Col("dream", kind="id", priority=4), Col("hash", kind="id", priority=5)]
+    rows = []
+    for v in versions:
+        mark, unset = " [green]live[/]" if v["live"] else "", "kept file missing" if v.get("missing") else "-"
+        rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or unset)[:19].replace("T", " ")),
+                     str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
+                     _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19])])
+    print_table(cols, rows)
+
+
+def render_audit(records: list[dict[str, Any]]) -> None:
+    """One row a record; a narrow terminal drops the entries first, then the version and the actor (ids stay whole)."""
+    from dreamcli.ui.tables import Col, print_table
+
+    if not records:
+        err().print("no audit records match", style="dim")
+        return
+    cols = [Col("time"), Col("action"), Col("actor", priority=2), Col("playbook", priority=1),
+            Col("version", priority=3), Col("dream", kind="id"), Col("entries", priority=4)]
+    rows = []
+    for r in records:
+        v = ""
+        if r.get("version_before") is not None or r.get("version_after") is not None:
+            v = f"{_ver(r.get('version_before'))} → {_ver(r.get('version_after'))}"
+        elif r.get("live_version") is not None:  # a review that changed no playbook: the version it saw
+            v = f"at {_ver(r.get('live_version'))}"
+        ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
+        shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
+        rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
+                     _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-")])
+    print_table(cols, rows)
