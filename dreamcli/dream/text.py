@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from dreamcli.dream.hosts import CLIENTS, is_host, replace_unless_host
+from dreamcli.dream.hosts import CLIENTS, file_mark, file_or_host, host_mark, path_or_host, replace_unless_host
 
 MAX_TEMPLATE = 200
 MAX_LINE = 4096  # characters of an error's message line that are redacted, masked and templated
@@ -24,8 +24,11 @@ _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-
 _FILE = re.compile(r"(?<![\w<.\\])(?:(?:[\w.~*-]|\\ )*/)*[\w*](?:[\w.*-]|\\ )*\.([A-Za-z][A-Za-z0-9]{0,5})"
                    r"(?:\.(gz|bz2|xz|zst))?\b(?!\.\w)")
 _PATH = re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.*-]+)+/?|\b[\w.-]+/(?:[\w.*-]+/?)*")
-# the same, after a URL's scheme first its authority (`//u@db.internal:5432`), which stays
-_URL_PATH = re.compile(r"(?<=:)//(?:[\w.%+-]+@)?[\w-]+(?:\.[\w-]+)*(?::\d+)?|" + _PATH.pattern)
+# the same, after a URL's scheme first its authority (`//u:pw@<host>:5432/`), which stays
+_URL_PATH = re.compile(r"(?<=:)//(?:[\w.%+-]+(?::[^\s/@]*)?@)?(?:<host>|[\w-]+(?:\.[\w-]+)*)(?::\d+)?/?|"
+                       + _PATH.pattern)
+# a dotted name that may be a host (`hosts.is_host` decides): not inside a path, unless after `://`
+_HOST_NAME = re.compile(r"(?:(?<=//)|(?<![\w.<\\/*~-]))[A-Za-z0-9][\w-]*(?:\.[\w-]+)+(?![\w*-]|\.\w)")
 # numbers that vary (30s, 4Gi, 95%), not those that name something: UTF-8, x86-64, ES2022
 _NUMBER = re.compile(r"(?<![\w<])(?<![A-Za-z]-)[-+]?\d+(?:[.,:]\d+)*(?:[A-Za-z%]{1,3})?(?![\w>])")
 # quoted values that name a meaningful token rather than a varying value: encodings, environment
@@ -59,8 +62,9 @@ def message_line(text: str) -> str:
 @lru_cache(maxsize=8192)  # the same commands and messages recur across sessions; pure, so cached
 def mask(text: str) -> str:
     """Mask what varies between occurrences of the same problem: quoted values, ids, hex, file
-    names (keeping the extension: `<file.docx>`), paths, numbers. A host stays (`deploy@build.example.org`,
-    `https://api.example.com/<path>`): `dreamcli.dream.hosts`."""
+    names (keeping the extension: `<file.docx>`), paths, numbers, hosts (`deploy@<host>`, `<host>:<n>`,
+    `https://<host>/<path>`: `dreamcli.dream.hosts` tells a host from a file), so the same error on two hosts
+    has one template."""
     # each pass runs only when the text (as the passes before left it) has what its pattern needs:
     # a quote, 26 characters or a tool id, a digit, a dot, a slash (most error lines lack several)
     s = text
@@ -68,38 +72,18 @@ def mask(text: str) -> str:
         s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", s)
     if len(s) >= 26 or "toolu_" in s:
         s = _ID.sub("<id>", s)
+    if "." in s:
+        s = _HOST_NAME.sub(host_mark, s)
     if _DIGIT.search(s):
         s = _HEX.sub("<hex>", s)
     if "." in s:
-        s = _FILE.sub(_file_or_host, s)
+        s = _FILE.sub(file_or_host, s)
     if "/" in s:
-        s = _URL_PATH.sub(_path_or_host, s) if "://" in s else _PATH.sub("<path>", s)
+        s = _URL_PATH.sub(path_or_host, s) if "://" in s else _PATH.sub("<path>", s)
     if _DIGIT.search(s):
         s = _NUMBER.sub("<n>", s)
     s = _SPACE.sub(" ", s).strip()
     return s[:_cut_at(s, MAX_TEMPLATE)]
-
-
-def _file_or_host(m: re.Match[str]) -> str:
-    """`<file.docx>` for a file name; a host as written; a URL's host as written and its file masked
-    (`//api.example.com/v1/users.json` -> `//api.example.com/<file.json>`)."""
-    name, start = m.group(0), m.start()
-    if name[:2] == "//" and name[2:3] != "/" and m.string[start - 1:start] == ":":
-        host, _, rest = name[2:].partition("/")
-        return f"//{host}/{_file_mark(m)}" if rest else name
-    if "/" not in name and is_host(m.string, start, m.end()):
-        return name
-    return _file_mark(m)
-
-
-def _file_mark(m: re.Match[str]) -> str:
-    """`<file.docx>`, `<file.json.gz>`: the extension (group 1, lower case) and a compression (group 2)."""
-    return f"<file.{m.group(1).lower()}{'.' + m.group(2) if m.group(2) else ''}>"
-
-
-def _path_or_host(m: re.Match[str]) -> str:
-    """`<path>` for a path; a URL's authority (`//host:port`) as written."""
-    return m.group(0) if m.group(0)[:2] == "//" else "<path>"
 
 
 def _cut_at(text: str, limit: int) -> int:
@@ -140,7 +124,7 @@ def error_template(text: str, names: frozenset[str] = frozenset(), redact: Redac
 def _placeholder(name: str) -> str:
     """`<file.doc>` for a file name, `<path>` for anything else (a directory)."""
     m = _FILE_END.search(name)
-    return _file_mark(m) if m else "<path>"
+    return file_mark(m) if m else "<path>"
 
 
 _FILE_END = re.compile(r"\.([A-Za-z][A-Za-z0-9]{0,5})(?:\.(gz|bz2|xz|zst))?$")

@@ -37,7 +37,10 @@ purpose each time the scan was meant to read differently:
   the scan state changed by those two keys only, the proposal not at all;
 - report.md counts the patterns held back under its summary when the dream proposes something too:
   one line, "1 pattern recurred but was not proposed (1 injection-like).", after "**Proposed:** …";
-  nothing else changed."""
+  nothing else changed;
+- a host in a template is `<host>`, so the same error on two hosts is one pattern (review-dream defect 3):
+  the two recoveries keyed on `https://get.evil.example/<file.sh>` are keyed `https://<host>/<file.sh>`;
+  the scan state changed by those two keys only, the proposal not at all."""
 
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ from dreamcli.workspace.home import Workspace
 
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-EXPECTED = {"state": "83cdd3f5159c3884fcee0965958ad2cba1204dbf934c7127fff1d5cac13f4005",
+EXPECTED = {"state": "175c726e0c66eeb73e5b7bf3865971400e4c73325df67dbbc737ae228f27b671",
             "proposal": "80466dc789b28c96ffa280463a03907efa9846a3e0152a436a37d0427db1193f",
             "lines": 2212, "bytes": 948409}
 

@@ -163,20 +163,22 @@ def test_corrupt_and_cut_lines_are_skipped_and_counted(tmp_path: Path) -> None:
 
 def _mask_every_pass(text: str) -> str:
     """mask as it was: every pass over every text (the fast version skips a pass its pattern cannot match)."""
+    from dreamcli.dream import hosts
     from dreamcli.dream import text as t
 
     s = t._QUOTED.sub(lambda m: m.group(0) if t._MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", text)
     s = t._ID.sub("<id>", s)
+    s = t._HOST_NAME.sub(hosts.host_mark, s)
     s = t._HEX.sub("<hex>", s)
-    s = t._FILE.sub(t._file_or_host, s)
-    s = t._URL_PATH.sub(t._path_or_host, s) if "://" in s else t._PATH.sub("<path>", s)
+    s = t._FILE.sub(hosts.file_or_host, s)
+    s = t._URL_PATH.sub(hosts.path_or_host, s) if "://" in s else t._PATH.sub("<path>", s)
     s = t._NUMBER.sub("<n>", s)
     s = t._SPACE.sub(" ", s).strip()
     return s[: t._cut_at(s, t.MAX_TEMPLATE)]
 
 
 _MASK_ALPHABET = hs.sampled_from([*"aAfFxz09٣ .-/~_'\"`<>:,%\n", "0x1f", "a.gz", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "ERR_X",
-                                  "utf-8", "deadbeef1", "toolu_", "toolu_ab1"])
+                                  "utf-8", "deadbeef1", "toolu_", "toolu_ab1", "@", "x.org", "://"])
 
 
 @settings(max_examples=500, deadline=None)
