@@ -180,8 +180,9 @@ class Aggregates:
     known: set[str] = field(default_factory=set)  # leads scanned by another process (not stored)
     # trials met in this scan, and their sub-agents (not stored): a sub-agent of one is a trial too (signals._start)
     trials: set[str] = field(default_factory=set)
-    # sessions this scan set aside as still running (not stored: nothing of them is in the aggregates): their
-    # sub-agents follow them all the same, as they follow a lead read (signals._start)
+    # sessions this scan set aside as still running, and those the dream before did (the watermark's `deferred`,
+    # stages.scan), not stored: nothing of them is in the aggregates. Their sub-agents follow them all the same,
+    # as they follow a lead read, even one read before its deferred lead (signals._start)
     running: set[str] = field(default_factory=set)
     # in a parallel worker, the sessions of its chunk (not stored): a sub-agent whose lead is neither here nor
     # `known` goes back to the main process, which knows what the lead was (scan._scan_chunk)

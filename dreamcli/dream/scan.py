@@ -145,7 +145,7 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
     chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
-    known = set(agg.episodes) | set(agg.parents)
+    known = set(agg.episodes) | set(agg.parents) | agg.running  # leads a worker's sub-agents may follow
     done = 0
     executor = executor or LocalExecutor(workers)
     # the map; results come back in chunk order, so merges are deterministic

@@ -153,6 +153,8 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
     agg = Aggregates(proposed=dict(stored.proposed), entry_use=stored.entry_use) if again else stored
     for pattern in agg.patterns.values():
         pattern.touched = False
+    if sel.mode == "new":  # leads the last dream deferred: their sub-agents follow them, read before them or not
+        agg.running.update(sel.mark.deferred)
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
                              progress=progress, redaction=sel.redaction)

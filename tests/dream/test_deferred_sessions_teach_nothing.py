@@ -281,3 +281,36 @@ def test_every_way_of_reading_a_log_defers_the_running_and_reads_the_ended_whole
     info, agg = scan(log)
     assert info is not None and not info.deferred and agg.sessions_seen == 1
     assert agg.episodes[log.sid][1:3] == [2.0, 3] and any(k.startswith("error|bash:pdftotext") for k in agg.patterns)
+
+
+@WORKERS
+def test_a_helper_ending_after_its_lead_was_deferred_joins_the_lead_in_the_next_dream(
+        ws: Workspace, workers: int) -> None:
+    """Review finding: a dream defers a running lead; its helper, bound to another playbook (in scope only through
+    its lead), ends after that dream. The next dream reads the helper before the lead (deferred sessions come
+    last in its list), and counted it out of scope: the watermark moved past it and it was never read again."""
+    lead = Log(ws, int(NOW.timestamp() * 1000) - 50 * 60_000)
+    lead.t = int(NOW.timestamp() * 1000) - 3 * 60_000
+    lead.emit("message", role="assistant", content="Waiting for my helper.")
+    lead.flush(running=False)
+    first = _dream(ws, workers, now=NOW)
+    assert first.dream["inputs"]["deferred"] == 1 and load_watermark(ws, "default").deferred == [lead.sid]
+
+    helper = Log(ws, int(NOW.timestamp() * 1000) + 60_000, parent=lead.sid, bound="other").finish()
+    second = _dream(ws, workers, now=NOW + timedelta(minutes=5))
+    inputs = second.dream["inputs"]
+    assert (inputs["sessions"], inputs["deferred"], inputs["out_of_scope"]) == (1, 1, 0)
+    stored = load_aggregates(ws, "default")
+    assert stored.parents == {helper.sid: lead.sid}
+    assert stored.episodes[lead.sid][1:4] == [2.0, 3, 0]  # the helper's alone: the lead is still running
+    pattern = next(p for k, p in stored.patterns.items() if k.startswith("error|bash:pdftotext"))
+    assert pattern.sessions == [helper.sid] and pattern.episodes == {lead.sid}
+
+    lead.emit("session.end", status="completed", totals={"cost_usd": 2.0})
+    lead.flush(running=False)
+    third = _dream(ws, workers, now=NOW + timedelta(minutes=40))
+    assert (third.dream["inputs"]["sessions"], third.dream["inputs"]["deferred"]) == (1, 0)
+    stored = load_aggregates(ws, "default")
+    assert stored.episodes[lead.sid][1:4] == [4.0, 6, 0]
+    pattern = next(p for k, p in stored.patterns.items() if k.startswith("error|bash:pdftotext"))
+    assert sorted(pattern.sessions) == sorted([helper.sid, lead.sid]) and pattern.episodes == {lead.sid}
