@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,16 @@ def _emit(target: str, html: str) -> None:
         atomic_write_text(Path(target), html)
 
 
-def _load_transcript(ws: Workspace, session_id: str, generated: str) -> dict[str, Any]:
+def _load_transcript(ws: Workspace, session_id: str, generated: str,
+                     redact: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """The transcript page's data; with `redact` (a redactor's `redact_obj`) passed through it."""
     from dreamcli.store.tree import read_session
     from dreamcli.ui.transcript_data import transcript_page
 
     shown = read_session(ws, session_id)
-    return transcript_page(shown.events, grades=shown.grades, children=shown.children,
+    data = transcript_page(shown.events, grades=shown.grades, children=shown.children,
                            skipped=shown.stats.skipped, generated=generated)
+    return data if redact is None else redact(data)
 
 
 def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:
@@ -69,11 +73,15 @@ def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_tra
     written: list[str] = []
     links: dict[str, str] = {}
     if with_transcripts:
+        from dreamcli.config import workspace_redactor
+
+        # redacted as the review page's excerpts are: with today's rules, not those the log was written with
+        redact = workspace_redactor(ws.config_path).redact_obj
         out = Path(target)
         folder = out.parent / f"{out.stem}{TRANSCRIPTS_SUFFIX}"
         for sid in sorted(evidence_sessions(dreams)):
             try:
-                data = _load_transcript(ws, sid, generated)
+                data = _load_transcript(ws, sid, generated, redact)
             except DreamError:
                 continue  # not in this workspace (e.g. pruned): its excerpts stay without a link
             path = folder / (re.sub(r"[^A-Za-z0-9_-]", "_", str(data["session_id"] or sid)) + ".html")

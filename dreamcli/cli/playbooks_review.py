@@ -269,9 +269,10 @@ def register(app: Group) -> None:
             op = dream.proposal.find(entry_id)
             if op is None:
                 raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
+            from dreamcli.playbooks.vetting import Vetting
             from dreamcli.ui.editor import edit_text
 
-            text = edit_text(dream.text_for(op) or "")
+            text = edit_text(Vetting.of(ws).text(dream, op) or "")  # what diff shows: never the file's secrets
             if text is None:
                 info("no change")
                 return

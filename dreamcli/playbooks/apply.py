@@ -297,16 +297,17 @@ def check_memory(changes: list[MemoryChange]) -> None:
 
 def apply_operations(pb: Playbook, ops: list[Operation], *, base_version: int = 0, base: Playbook | None = None,
                      edits: dict[str, str] | None = None, ws: Workspace | None = None,
-                     memory_store: str = "default") -> ApplyResult:
-    """Apply `ops` in order to `pb` (changed in place). `edits` replace an operation's text."""
+                     memory_store: str = "default", refused: dict[str, str] | None = None) -> ApplyResult:
+    """Apply `ops` in order to `pb` (changed in place). `edits` replace an operation's text; `refused`
+    (entry id -> why, `dreamcli.playbooks.vetting`) are refused as conflicts."""
     applier = _Applier(pb, base, ws, memory_store)
     applier.base_version = base_version
     result = ApplyResult(playbook=pb)
     for op in ops:
         raw = (edits or {}).get(op.entry_id, op.text)
         text = normalize_text(raw) if raw is not None else None
-        problem = None
-        if op.target == "playbook" and op.op in TEXT_OPS:
+        problem = (refused or {}).get(op.entry_id)
+        if problem is None and op.target == "playbook" and op.op in TEXT_OPS:
             problem = entry_text_problem(text or "") or (section_problem(op.section) if op.op == "add" else None)
         if problem is not None:
             outcome = _conflict(op, f"entry {op.entry_id}: {problem}")

@@ -40,7 +40,7 @@ from dreamcli.playbooks.store import (
     load_version,
     read_live,
 )
-from dreamcli.playbooks.vetting import Vetting, given_text
+from dreamcli.playbooks.vetting import Vetting
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line, atomic_write_text
 from dreamcli.workspace.home import Workspace
@@ -189,20 +189,17 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                 raise UsageError(f"entry {entry_id} ({edited.op}) has no text to edit, or the new text is empty")
             if (problem := entry_text_problem(text)) is not None:
                 raise UsageError(f"--edit-text for {entry_id}: {problem}")
-        # what is applied and checked is the text as it stands now, redacted and linted with today's rules:
-        # proposal.json may have been edited, or written before a redaction pattern (playbooks/vetting.py)
-        vet = Vetting.of(ws)
-        blocked = {op.entry_id: found for op in todo if (found := vet.blocking(dream, op, edits))}
-        given = {op.entry_id: t for op in todo if op.op in TEXT_OPS and (t := given_text(dream, op, edits)) is not None}
-        texts = {k: vet.redact(t) for k, t in given.items()}
-        redacted = {k for k, t in given.items() if texts[k] != t}
+        # what is applied and checked is the operation as it stands now, redacted and linted with today's
+        # rules: proposal.json may have been edited, or written before a redaction pattern (playbooks/vetting.py)
+        vetted = Vetting.of(ws).ops(dream, todo, edits)
+        blocked, redacted = vetted.blocked, vetted.redacted
         if blocked and not force:
             first_id, findings = next(iter(blocked.items()))
             what = "; ".join(f"{f.rule}: {f.message}" for f in findings)
             raise UsageError(f"{len(blocked)} entr{'y has' if len(blocked) == 1 else 'ies have'} a blocking lint "
                              f"finding ({first_id}: {what}); reject or edit {'it' if len(blocked) == 1 else 'them'}, "
                              "leave them out, or approve with --force")
-        gated = lift_gate(ws, dream, todo, edits | {k: texts[k] for k in redacted}, leave_out_held=False)
+        gated = lift_gate(ws, dream, todo, edits | vetted.redacted_texts(), leave_out_held=False)
         if gated and not (force and reason):
             first_id, why = next(iter(gated.items()))
             raise UsageError(f"approval.require_lift: entry {first_id} cannot be approved: {why} "
@@ -212,7 +209,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         if not todo:
             result.status = dream.status
             return result
-        applied, commit = _apply_and_commit(ws, dream, todo, texts, who)
+        applied, commit = _apply_and_commit(ws, dream, vetted.ops, who, refused=vetted.refused)
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
@@ -264,8 +261,8 @@ def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str
         gated |= found
 
 
-def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str, str],
-                      who: str) -> tuple[ApplyResult, Commit | None]:
+def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: str, *,
+                      refused: dict[str, str]) -> tuple[ApplyResult, Commit | None]:
     prop = dream.proposal
     for attempt in range(COMMIT_ATTEMPTS):
         live, live_text = read_live(ws, prop.playbook)
@@ -273,8 +270,8 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], edits: 
         base = None
         if live is not None and prop.base_version and prop.base_version != pb.version:
             base = load_version(ws, prop.playbook, prop.base_version)
-        applied = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits, ws=ws,
-                                   memory_store=prop.memory_store)
+        applied = apply_operations(pb, ops, base_version=prop.base_version, base=base, ws=ws,
+                                   memory_store=prop.memory_store, refused=refused)
         check_memory(applied.memory)  # refuse before the playbook is written, not halfway
         check_memory_targets(applied.memory)
         commit = None

@@ -52,23 +52,21 @@ def playbook_json(pb: Playbook) -> dict[str, Any]:
             "entries": [e.to_dict() for e in pb.entries()]}
 
 
-def _evidence(op: Operation, vet: Vetting) -> list[dict[str, Any]]:
-    out = []
-    for ev in op.evidence[:EVIDENCE_SHOWN]:
-        out.append({"session_id": ev.session_id, "seq": ev.seq, "excerpt": vet.redact(ev.excerpt)})
-    return out
+def _evidence(op: Operation) -> list[dict[str, Any]]:
+    """The first evidence records of a vetted operation (excerpts already redacted)."""
+    return [{"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt} for ev in op.evidence[:EVIDENCE_SHOWN]]
 
 
 def _redacted(vet: Vetting, text: str | None) -> str | None:
     return None if text is None else vet.redact(text)
 
 
-def _new_text(vet: Vetting, dream: Dream, op: Operation, applied: dict[str, str], old: str | None) -> str | None:
-    """The text approving `op` writes (`applied` holds it for the undecided operations); a retire
-    writes none, a `counts` operation keeps the `old` text."""
+def _new_text(op: Operation, old: str | None) -> str | None:
+    """The text approving the vetted `op` writes; a retire writes none, a `counts` operation keeps the
+    `old` text."""
     if op.op in ("retire", "counts"):
         return None if op.op == "retire" else old
-    return applied[op.entry_id] if op.entry_id in applied else vet.text(dream, op)
+    return op.text
 
 
 def _reverted(op: Any, action: str | None, live_ids: dict[str, Any]) -> bool:
@@ -80,8 +78,9 @@ def _reverted(op: Any, action: str | None, live_ids: dict[str, Any]) -> bool:
 
 def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False) -> dict[str, Any]:
     """Every (undecided, or all) operation of a dream next to what the live playbook says now. What comes
-    from the proposal file is shown as approval would apply it (dreamcli.playbooks.vetting): text and
-    evidence redacted with the workspace's current rules, lint findings computed again."""
+    from the proposal file is shown as approval would apply it (dreamcli.playbooks.vetting): the vetted
+    operation (text, section, metadata, paths and evidence redacted with the workspace's current rules,
+    lint findings computed again); one the vetting refuses does not fit."""
     from dreamcli.playbooks.vetting import Vetting
 
     vet = Vetting.of(ws)
@@ -91,30 +90,30 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
     ops = [o for o in prop.operations if include_decided or dream.decision(o.entry_id).action is None]
     before = {e.id: (e.text, e.section) for e in pb.entries()}
     tokens_now = token_estimate(pb) if live is not None else 0
+    vetted = vet.ops(dream, ops)  # what approval applies and review shows
     undecided = [o for o in ops if dream.decision(o.entry_id).action is None]
-    edits = {o.entry_id: t for o in undecided if (t := vet.text(dream, o)) is not None}  # what approval applies
-    redacted = {k: t for o in undecided if (t := edits.get(k := o.entry_id)) is not None and t != dream.text_for(o)}
+    pending = vetted.only(o.entry_id for o in undecided)
     from dreamcli.playbooks.lift import current_state, last_lifts
 
     # before the dry run below changes pb; a lift counts for the text approval would apply
-    lifts = last_lifts(dream.dir, current_state(dream, pb.entries(), redacted))
+    lifts = last_lifts(dream.dir, current_state(dream, pb.entries(), pending.redacted_texts()))
     # a dry run on the parsed copy tells which operations still fit the live playbook
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
         base = load_version(ws, prop.playbook, prop.base_version)
     from dreamcli.playbooks.apply import apply_operations
 
-    dry = apply_operations(pb, undecided, base_version=prop.base_version, base=base, edits=edits, ws=ws,
-                           memory_store=prop.memory_store)
+    dry = apply_operations(pb, pending.ops, base_version=prop.base_version, base=base, ws=ws,
+                           memory_store=prop.memory_store, refused=pending.refused)
     fit = {o.entry_id: o for o in dry.outcomes}
     import hashlib
 
     items = []
-    for op in ops:
+    for op in vetted.ops:
         entry = before.get(op.entry_id)
         decision = dream.decision(op.entry_id)
         outcome = fit.get(op.entry_id)
-        findings = vet.findings(dream, op)
+        findings = op.lint
         if op.target == "memory":
             old_text = outcome.before if outcome else _redacted(vet, op.old_text)
         else:
@@ -123,12 +122,12 @@ def describe_dream(ws: Workspace, dream: Dream, *, include_decided: bool = False
             "entry_id": op.entry_id, "op": op.op, "target": op.target, "change": CHANGE.get(op.op, op.op),
             "section": entry[1] if entry is not None else op.section, "path": op.path,
             "old_text": old_text, "proposed_old_text": _redacted(vet, op.old_text),
-            "new_text": _new_text(vet, dream, op, edits, old_text),
+            "new_text": _new_text(op, old_text),
             "edited": decision.edited_text is not None,
             "merged": [{"entry_id": m, "text": before[m][0] if m in before else None} for m in op.merged_ids],
-            "merged_paths": op.merged_paths, "reason": vet.redact(op.reason), "kind": op.kind,
+            "merged_paths": op.merged_paths, "reason": op.reason, "kind": op.kind,
             "support": op.support.model_dump(mode="json", exclude_none=True),
-            "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op, vet),
+            "impact": op.impact, "metadata": op.metadata.model_dump(mode="json"), "evidence": _evidence(op),
             "evidence_total": len(op.evidence), "lint": [f.to_json() for f in findings],
             "blocking": any(f.severity == "block" for f in findings), "taint": list(op.taint),
             "decision": decision.action, "reverted": _reverted(op, decision.action, before),

@@ -174,7 +174,7 @@ def dream_page(ws: Workspace, dream: Dream, *, transcripts: dict[str, str] | Non
         old = item.get("old_text")
         new = item.get("new_text")
         item["diff"] = word_diff(old, new) if item["op"] not in ("counts",) else []
-        item["taint"] = _taint(op)
+        item["taint"] = vet.redact_obj(_taint(op))
         item["status"] = _status(item)
         item["commands"] = commands(dream.dream_id, item["entry_id"], prefix)
         item["pilot"] = _entry_pilot(item.get("pilot"), pilot, item["entry_id"])

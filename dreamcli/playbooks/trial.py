@@ -3,9 +3,10 @@
 `dreamcli run --with-proposal DREAM_ID` places this playbook in context instead of the live one; the
 session records `with_proposal` so a later review can compare trial runs with ordinary ones.
 
-`proposal.json` is not trusted (dreamcli.playbooks.vetting): an entry's text is placed as approval would
-apply it, redacted with the workspace's current rules, and an entry whose text as it stands has a block
-lint finding is left out (`Trial.blocked`) -- neither command that places a trial can force it in.
+`proposal.json` is not trusted (dreamcli.playbooks.vetting): an entry is placed as approval would apply
+it (text and section title redacted with the workspace's current rules, metadata vetted), and an entry
+whose text or section title as it stands has a block lint finding is left out (`Trial.blocked`) --
+neither command that places a trial can force it in.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from dreamcli.playbooks.apply import APPLIED, CONFLICT, apply_operations
 from dreamcli.playbooks.model import Playbook, new_playbook
-from dreamcli.playbooks.proposal_model import Operation
+from dreamcli.playbooks.proposal_model import LintFinding, Operation
 from dreamcli.playbooks.proposals import Dream, load_dream
 from dreamcli.playbooks.store import load_playbook, load_version, read_live
 from dreamcli.playbooks.vetting import Vetting
@@ -77,11 +78,10 @@ def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = Fal
     base = None
     if live is not None and prop.base_version and prop.base_version != pb.version:
         base = load_version(ws, prop.playbook, prop.base_version)
-    vet = Vetting.of(ws)
-    blocked = {o.entry_id: why for o in ops if (why := blocked_why(vet, dream, o))}
-    ops = [o for o in ops if o.entry_id not in blocked]
-    edits = {o.entry_id: t for o in ops if (t := vet.text(dream, o)) is not None}
-    result = apply_operations(pb, ops, base_version=prop.base_version, base=base, edits=edits)
+    vetted = Vetting.of(ws).ops(dream, ops)  # only the vetted operations are placed
+    blocked = {k: one_line(found) for k, found in vetted.blocked.items()}
+    placed = [o for o in vetted.ops if o.entry_id not in blocked]
+    result = apply_operations(pb, placed, base_version=prop.base_version, base=base, refused=vetted.refused)
     return Trial(
         dream_id=dream.dream_id, playbook=pb, base_version=live.version if live is not None else 0,
         applied=[o.entry_id for o in result.outcomes if o.status == APPLIED],
@@ -93,7 +93,12 @@ def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = Fal
 def blocked_why(vet: Vetting, dream: Dream, op: Operation) -> str | None:
     """The block findings on the text `op` would place, as one line (`injection: ...; secret: ...`),
     or None when it has none."""
-    return "; ".join(" ".join(f"{f.rule}: {f.message}".split()) for f in vet.blocking(dream, op)) or None
+    return one_line(vet.blocking(dream, op)) or None
+
+
+def one_line(findings: list[LintFinding]) -> str:
+    """Findings as one line: `injection: ...; secret: ...`."""
+    return "; ".join(" ".join(f"{f.rule}: {f.message}".split()) for f in findings)
 
 
 def blocked_warning(entry_id: str, why: str, *, of: str = "trial") -> str:

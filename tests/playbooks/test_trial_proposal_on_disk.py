@@ -80,3 +80,40 @@ def test_a_reviewers_clean_edit_is_placed(fake_anthropic: FakeAnthropic, tmp_pat
     system = fake_anthropic.requests[0].system_text
     assert "[pb-planted1] Quote notice periods exactly." in system and KEY not in system
     assert "pb-planted1" not in r.stderr
+
+
+def test_an_injected_section_title_keeps_its_entry_out_of_the_context(fake_anthropic: FakeAnthropic,
+                                                                      tmp_path: Path) -> None:
+    """The section title is placed as a heading: it is vetted as the text is (agent/context.py)."""
+    ws = workspace(tmp_path)
+    write_playbook(ws, "legal", [("pb-aaaaaa01", "Tools", "Use pandoc for docx.")])
+    write_dream(ws, DREAM, "legal", [
+        op("pb-clean001", text=CLEAN, section="Tools"),
+        op("pb-sect0001", text="Quote notice periods exactly.", section=PLANTED, lint=[]),
+    ])
+    fake_anthropic.expect(text_reply("Done."))
+    r = cli(ws, "run", str(_task(ws)), "--with-proposal", DREAM)
+    assert r.exit_code == 0, r.output
+    body = json.dumps(fake_anthropic.requests[0].body)
+    assert KEY not in body and "Ignore all previous instructions" not in body and "pb-sect0001" not in body
+    (warning,) = [line for line in r.stderr.splitlines() if "pb-sect0001" in line]
+    assert "section" in warning and "injection" in warning and KEY not in r.output
+
+
+def test_a_trial_places_the_redacted_section_and_leaves_planted_metadata_out(tmp_path: Path) -> None:
+    """A section only today's patterns call secret blocks its entry; metadata a redaction changes is
+    left out of the entry the trial places."""
+    ws = workspace(tmp_path)
+    write_playbook(ws, "legal", [("pb-aaaaaa01", "Tools", "Use pandoc for docx.")])
+    write_dream(ws, DREAM, "legal", [
+        op("pb-desk0001", text=CLEAN, section="Desk ZX-4471-QQ"),
+        op("pb-meta0001", text="Check the lockfile first.", section="Tools",
+           metadata={"sources": [KEY], "first_seen": KEY, "last_seen": "2026-11-20"}),
+    ])
+    ws.config_path.write_text("redaction:\n  patterns: ['ZX-[0-9]{4}-QQ']\n")
+    trial = trial_playbook(ws, DREAM)
+    assert trial.applied == ["pb-meta0001"] and [i for i, _ in trial.blocked] == ["pb-desk0001"]
+    entry = trial.playbook.find("pb-meta0001")
+    assert entry is not None and entry.sources == [] and entry.first_seen is None
+    dump = json.dumps([(e.section, e.text, e.sources) for e in trial.playbook.entries()])
+    assert KEY not in dump and "ZX-4471-QQ" not in dump
