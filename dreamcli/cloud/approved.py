@@ -12,6 +12,7 @@ from typing import Any
 from dreamcli.cloud.state import tool_to_cloud_path
 from dreamcli.playbooks import list_playbook_names
 from dreamcli.playbooks.proposals import load_dream
+from dreamcli.playbooks.vetting import Vetting
 from dreamcli.portability.memory_dir import render_memory_dir
 from dreamcli.portability.select import select_playbooks
 from dreamcli.workspace.home import Workspace
@@ -67,21 +68,28 @@ def cloud_dream_ids(ws: Workspace, store_id: str) -> list[str]:
 
 
 def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> list[Wanted]:
-    """The approved memory operations of the store's cloud dreams, not pushed before."""
+    """The approved memory operations of the store's cloud dreams, not pushed before, as approval applies
+    them (`Vetting.op`: text redacted with the workspace's current rules); one whose path or merged paths
+    those rules now call secret is never pushed (no memory is named after a secret)."""
     out: list[Wanted] = []
+    vet = Vetting.of(ws)
     for dream_id in cloud_dream_ids(ws, store_id):
         dream = load_dream(ws, dream_id)
         bases = base_hashes(dream.info)
-        for op in dream.proposal.operations:
-            key = f"{dream.dream_id}:{op.entry_id}"
-            if op.target != "memory" or dream.decision(op.entry_id).action != "approve" or key in already:
+        for given in dream.proposal.operations:
+            key = f"{dream.dream_id}:{given.entry_id}"
+            if given.target != "memory" or dream.decision(given.entry_id).action != "approve" or key in already:
                 continue
+            vetted = vet.op(dream, given)
+            if vetted.refused is not None:
+                continue
+            op = vetted.op
             source = f"dream:{key}"
             path = tool_to_cloud_path(op.path or "")
             if op.op == "retire":
                 out.append(Wanted(path, None, source, bases.get(path)))
                 continue
-            out.append(Wanted(path, dream.text_for(op) or "", source, bases.get(path)))
+            out.append(Wanted(path, op.text or "", source, bases.get(path)))
             out.extend(Wanted(q, None, source, bases.get(q)) for q in map(tool_to_cloud_path, op.merged_paths))
     return out
 

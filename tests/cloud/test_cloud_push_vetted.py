@@ -1,0 +1,88 @@
+"""`cloud memory push` sends an approved memory operation as approval applied it locally: the vetted
+copy (dreamcli/playbooks/vetting.py), text redacted with the workspace's current rules, never what
+proposal.json holds; an operation whose path the current rules call secret is not pushed at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import dreamcli.cloud.dream_job as dream_job
+from dreamcli.testing import FakeAnthropic
+from dreamcli.workspace.home import Workspace
+from tests.cloud.helpers import cli, cli_json, cloud_requests, data, requires_managed_agents
+
+pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
+
+KEY = "sk-ant-api03-" + "K" * 40
+
+
+@pytest.fixture(autouse=True)
+def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dream_job, "FIRST_POLL_S", 0.001)
+
+
+def _dreamed(server: FakeAnthropic, ws: Workspace, path: str, text: str) -> tuple[str, str, str]:
+    """A cloud dream over a new store that proposes `path`; its proposal's op for it gets `text`:
+    (store id, dream id, entry id)."""
+    d = data(server)
+    store = d.add_store(memories={"/notes/a.md": "a\n"})
+    d.add_session(store_ids=[store], status="terminated")
+    d.script_dream(writes={path: "dreamed\n"})
+    [made] = cli_json(ws, "cloud", "dream", "--store", store)["dreams"]
+    proposal_path = ws.dreams_dir / made["dream_id"] / "proposal.json"
+    proposal = json.loads(proposal_path.read_text())
+    [op] = [o for o in proposal["operations"] if o["path"] == "/memories" + path]
+    op["text"] = text
+    proposal_path.write_text(json.dumps(proposal))
+    return store, made["dream_id"], op["entry_id"]
+
+
+def _sent(server: FakeAnthropic) -> str:
+    return json.dumps([r.body for r in cloud_requests(server, "POST", "/v1/memory_stores")])
+
+
+def _memories(server: FakeAnthropic, store: str) -> dict[str, Any]:
+    return {p: data(server).find_memory(store, p) for p in ("/notes/c.md", "/notes/a.md")}
+
+
+def test_a_key_planted_in_proposal_json_is_pushed_as_applied_redacted(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entry = _dreamed(fake_anthropic, ws, "/notes/c.md", f"use {KEY} here\n")
+    r = cli(ws, "playbooks", "approve", dream_id, "--entry", entry, "--yes", "--force", "--reason", "test")
+    assert r.exit_code == 0, r.stderr
+    local = (ws.memories_root(store) / "notes" / "c.md").read_text()
+    assert KEY not in local
+
+    cli_json(ws, "cloud", "memory", "push", "default", "--store", store)
+
+    assert KEY not in _sent(fake_anthropic)
+    assert data(fake_anthropic).find_memory(store, "/notes/c.md")["content"] == local
+
+
+def test_a_value_a_later_pattern_calls_secret_is_pushed_redacted(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entry = _dreamed(fake_anthropic, ws, "/notes/c.md", "ticket ZX-4471-QQ\n")
+    r = cli(ws, "playbooks", "approve", dream_id, "--entry", entry, "--yes")
+    assert r.exit_code == 0, r.stderr
+    ws.config_path.write_text("redaction:\n  patterns: ['ZX-[0-9]{4}-QQ']\n")
+
+    cli_json(ws, "cloud", "memory", "push", "default", "--store", store)
+
+    assert "ZX-4471-QQ" not in _sent(fake_anthropic)
+    assert data(fake_anthropic).find_memory(store, "/notes/c.md")["content"] == "ticket [REDACTED:custom]\n"
+
+
+def test_a_path_a_later_pattern_calls_secret_is_never_pushed(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entry = _dreamed(fake_anthropic, ws, "/notes/ZX-4471-QQ.md", "fine\n")
+    r = cli(ws, "playbooks", "approve", dream_id, "--entry", entry, "--yes")
+    assert r.exit_code == 0, r.stderr
+    ws.config_path.write_text("redaction:\n  patterns: ['ZX-[0-9]{4}-QQ']\n")
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store)
+
+    assert "ZX-4471-QQ" not in _sent(fake_anthropic) + r.stdout + r.stderr
+    assert data(fake_anthropic).find_memory(store, "/notes/ZX-4471-QQ.md") is None
