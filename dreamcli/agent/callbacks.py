@@ -36,5 +36,8 @@ class RunCallbacks:
     def on_notice(self, message: str) -> None:
         """Something the user should know (continuing after max_tokens, a user follow-up)."""
 
+    def on_store_wait(self, waiting: bool) -> None:
+        """An upload of the session to the session store (sessions.url) starts (True) or ends (False)."""
+
     def on_end(self, result: RunResult) -> None:
         """The session ended (session.end was written)."""

@@ -151,7 +151,8 @@ def run_agent(
         from dreamcli.store.sink import session_sink
 
         # the configured redactor plus the literal credentials this run was started with
-        writer = SessionWriter(ws, session_id=session_id, redactor=run_redactor(config), sink=session_sink(ws, config))
+        writer = SessionWriter(ws, session_id=session_id, redactor=run_redactor(config),
+                               sink=session_sink(ws, config, on_wait=cb.on_store_wait))
     env.writer = writer
     placed = [p.record() for p in selection.placed]
     start_extra: dict[str, Any] = {"max_turns": max_turns, "tools": tool_names}

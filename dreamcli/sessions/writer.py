@@ -106,11 +106,11 @@ class SessionWriter:
             event.update(red)
             line, event = _line(event)
             self._emit(self._fd, line)
-            if self._sink is not None:
-                self._sink.appended(self.session_id)
-            self._seq += 1
+            self._seq += 1  # the line is written: counted even if the sink is cut short (Ctrl-C in an upload)
             if type_ == schema.SESSION_END:
                 self.ended = True
+            if self._sink is not None:
+                self._sink.appended(self.session_id)
             return event
 
     def _emit(self, fd: int, line: bytes) -> None:

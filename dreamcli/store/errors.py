@@ -12,6 +12,8 @@ public class names and fields, so this module imports no driver: it is used by e
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from dreamcli.errors import CredentialsError, DreamError, UsageError
@@ -87,6 +89,17 @@ def store_error(url: str, err: BaseException, doing: str) -> DreamError:
         return StoreUnavailable(f"cannot {where}: the object store does not answer{_endpoint(err)} "
                                 f"({type(err).__name__})" + (": check AWS_ENDPOINT_URL and the network" if s3 else ""))
     return StoreUnavailable(f"cannot {where}: the object store failed ({code or type(err).__name__}: {_short(err)})")
+
+
+@contextlib.contextmanager
+def store_errors(url: str, doing: str) -> Iterator[None]:
+    """The store's and its driver's errors, raised inside the block, as the project's (`store_error`)."""
+    try:
+        yield
+    except Exception as e:
+        if not is_store_failure(e):
+            raise
+        raise store_error(url, e, doing) from e
 
 
 def _bucket(url: str) -> str:

@@ -11,8 +11,9 @@ A process killed mid-upload leaves every finished part intact (a PUT is all or n
 buffer on disk: at most the lines not yet uploaded are missing until `resume` runs. Keys are unique per
 session id, so many machines can write to one bucket at once without coordination.
 
-Uploads never block a writer for long: short client timeouts, few retries, and after a failed upload
-none before another whole part *and* a backoff (15 s, doubling to 5 min); the seal tries once. Until a
+Uploads never block a writer for long: each request bounded (uploads.request_bound_s), and after a failed
+upload none before another whole part *and* a backoff (15 s, doubling to 5 min); the seal tries once, unless
+the upload its last line started has just failed, or Ctrl-C or SIGTERM cut an upload short. Until a
 session is sealed in the store, `<buffer>/.uploads/<id>` records what of it is uploaded, flocked by the one
 process uploading it (the writer, or `resume`, which sends every unsent tail). The store's errors become the
 project's (dreamcli.store.errors: exit 4 or 2, one line naming the URL); this machine's (its buffer, its
@@ -28,7 +29,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -37,9 +38,9 @@ from dreamcli.errors import DreamError
 from dreamcli.ids import ulid_time_ms
 from dreamcli.store import uploads
 from dreamcli.store.base import StoredSession, StoreFilter, check_line, is_session_id
-from dreamcli.store.errors import is_missing_bucket, is_store_failure, store_error
+from dreamcli.store.errors import is_missing_bucket, store_errors
 from dreamcli.store.schemes import missing_driver
-from dreamcli.store.uploads import Pending, Resumed, client_options, idle, pending_ids, resume_each, run_ended
+from dreamcli.store.uploads import Pending, Resumed, idle, pending_ids, resume_each, run_ended
 from dreamcli.workspace.fsutil import open_append, write_all
 
 log = logging.getLogger(__name__)
@@ -72,19 +73,24 @@ class ObjectStore:
         self._pending: dict[str, Pending] = {}
         self._fs: Any = None
         self._root = ""
+        self._bound: float | None = None  # of one request, in seconds
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._stopped = False  # Ctrl-C or SIGTERM cut an upload short: no other is tried
+        self.on_upload: Callable[[bool], None] | None = None  # told when an upload starts (True) and ends
 
     @property
     def fs(self) -> Any:
         """The fsspec filesystem (made on first use: `resume` with nothing pending imports no driver)."""
         if self._fs is None:
-            from fsspec.core import url_to_fs  # lazy: fsspec only when an object store is used
-
-            with self._errors("connect to"):
-                fs, root = url_to_fs(self.url, **client_options(self.url))
-            self._fs, self._root = fs, str(root).rstrip("/")
+            with store_errors(self.url, "connect to"):
+                self._fs, self._root = uploads.open_filesystem(self.url)
+            self._bound = uploads.request_bound_s(self.url)
         return self._fs
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """One request of the filesystem's (`ls`, `pipe_file`, …), given up after its bound."""
+        return uploads.call(self.fs, self._bound, name, *args, **kwargs)
 
     @property
     def root(self) -> str:
@@ -133,7 +139,7 @@ class ObjectStore:
         part when `part_lines` have gathered and no recent upload failed."""
         state = self._state(session_id.upper())
         state.lines += lines
-        if state.lines >= self.part_lines and time.monotonic() >= self._retry_at:
+        if state.lines >= self.part_lines and self._may_upload():
             state.lines = 0  # whatever happens, the next attempt waits for another whole part
             self.flush(session_id)
 
@@ -156,8 +162,10 @@ class ObjectStore:
         try:
             if state.claim():  # else a resume holds it now, and seals it: its log ends the session
                 state.record()  # sealed: if the upload fails, a resume completes it
-                with self._attempt():
-                    self._complete(sid, state)
+                given_up = self._stopped or (state.lines == 0 and time.monotonic() < self._retry_at)
+                if not given_up:  # else the last line's upload has just failed, or was cut short
+                    with self._attempt():
+                        self._complete(sid, state)
         finally:
             self._release(sid)
 
@@ -196,7 +204,7 @@ class ObjectStore:
         """Flush what is pending (not sealing; not while uploads back off) and let go of the sessions."""
         try:
             for sid in list(self._pending):
-                if time.monotonic() >= self._retry_at:
+                if self._may_upload():
                     self.flush(sid)
         finally:
             for sid in list(self._pending):
@@ -243,33 +251,45 @@ class ObjectStore:
         if state is not None:
             state.close()
 
+    def _may_upload(self) -> bool:
+        return not self._stopped and time.monotonic() >= self._retry_at
+
     @contextlib.contextmanager
     def _attempt(self) -> Iterator[None]:
         """One upload: when the store fails (its requests map their errors) the next waits (backoff); on
-        success uploads go on at every part. This machine's errors (its buffer, its journal) stay OSError."""
+        success uploads go on at every part; cut short by Ctrl-C or SIGTERM, none other is tried. This
+        machine's errors (its buffer, its journal) stay OSError. `on_upload` is told of its start and end."""
+        if self.on_upload is not None:
+            self.on_upload(True)
         try:
             yield
         except DreamError:
             self._backoff = min(max(self._backoff * 2, BACKOFF_S[0]), BACKOFF_S[1])
             self._retry_at = time.monotonic() + self._backoff
             raise
+        except KeyboardInterrupt:
+            self._stopped = True
+            raise
+        finally:
+            if self.on_upload is not None:
+                self.on_upload(False)
         self._backoff = self._retry_at = 0.0
 
     def _put(self, key: str, data: bytes) -> None:
         """One whole object. A file:// volume has directories and no atomic PUT: write aside, then rename."""
-        with self._errors("upload to"):
+        with store_errors(self.url, "upload to"):
             protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
             if "file" not in protocols and "local" not in protocols:
-                self.fs.pipe_file(key, data)
+                self._call("pipe_file", key, data)
                 return
             from dreamcli.workspace.fsutil import atomic_write_bytes
 
             atomic_write_bytes(Path(key), data)
 
     def _part_sizes(self, sid: str) -> list[int]:
-        with self._errors("list"):
+        with store_errors(self.url, "list"):
             try:
-                entries = self.fs.ls(self.key(sid), detail=True, refresh=True)
+                entries = self._call("ls", self.key(sid), detail=True, refresh=True)
             except FileNotFoundError as e:
                 if is_missing_bucket(e):
                     raise
@@ -277,22 +297,12 @@ class ObjectStore:
         parts = sorted((e["name"].rsplit("/", 1)[-1], int(e.get("size") or 0)) for e in entries)
         return [size for name, size in parts if name.startswith("part-")]
 
-    @contextlib.contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        """The store's and its driver's errors as the project's (exit 4 or 2, one line naming the URL)."""
-        try:
-            yield
-        except Exception as e:
-            if not is_store_failure(e):
-                raise
-            raise store_error(self.url, e, doing) from e
-
     # --- reading ------------------------------------------------------------------------------
     def _ls(self, path: str, *, dirs: bool) -> list[str]:
         """Names under `path` (empty when there is no such prefix; a missing bucket is an error)."""
-        with self._errors("list"):
+        with store_errors(self.url, "list"):
             try:
-                entries = self.fs.ls(path, detail=True, refresh=True)
+                entries = self._call("ls", path, detail=True, refresh=True)
             except FileNotFoundError as e:
                 if is_missing_bucket(e):
                     raise
@@ -325,9 +335,9 @@ class ObjectStore:
         """The sessions under one day prefix: keys `<id>/part-…` and `<id>/sealed.json` whose id is a session
         id of that day; anything else there (a README, a key not under a session id) is not a session."""
         prefix = f"{self.root}/{'/'.join(day)}"
-        with self._errors("list"):
+        with store_errors(self.url, "list"):
             try:
-                found = self.fs.find(prefix, detail=True)
+                found = self._call("find", prefix, detail=True)
             except FileNotFoundError as e:
                 if is_missing_bucket(e):
                     raise
@@ -350,11 +360,11 @@ class ObjectStore:
 
     def open(self, session_id: str) -> BinaryIO:
         sid = session_id.upper()
-        with self._errors("read"):
+        with store_errors(self.url, "read"):
             try:
-                names = sorted(n for n in self.fs.ls(self.key(sid), detail=False, refresh=True)
+                names = sorted(n for n in self._call("ls", self.key(sid), detail=False, refresh=True)
                                if n.rsplit("/", 1)[-1].startswith("part-"))
-                data = b"".join(self.fs.cat_file(n) for n in names)
+                data = b"".join(self._call("cat_file", n) for n in names)
             except FileNotFoundError as e:  # no such session, or a part removed while read
                 if is_missing_bucket(e):
                     raise

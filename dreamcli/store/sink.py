@@ -6,10 +6,12 @@ object store when one is configured.
 - Object storage: the writer keeps writing the local file (the crash-safe buffer, and the local truth),
   and the upload sink sends its whole lines as parts every N lines and at the end. An upload that fails
   never fails the run: it is logged to state/logs/store.log and the lines wait in the local file for the
-  next upload (`ObjectStore.resume`)."""
+  next upload (`ObjectStore.resume`). `on_wait(True)` and `on_wait(False)` around each upload let the run's
+  view say that it waits for the session store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,17 +78,20 @@ class SessionSink:
             self.upload.appended(session_id)
 
     def sealed(self, session_id: str) -> None:
-        if self.upload is not None:
-            self.upload.sealed(session_id)
-        path = self._paths.pop(session_id, None)
-        if path is not None:
-            from dreamcli.store.index import note_session
+        try:
+            if self.upload is not None:
+                self.upload.sealed(session_id)  # Ctrl-C or SIGTERM may cut it short: the index notes it still
+        finally:
+            path = self._paths.pop(session_id, None)
+            if path is not None:
+                from dreamcli.store.index import note_session
 
-            note_session(self.ws, path)  # never raises
+                note_session(self.ws, path)  # never raises
 
 
-def upload_sink(ws: Workspace, config: Config) -> UploadSink | None:
-    """The upload sink for the workspace's configured store; None for the local directory."""
+def upload_sink(ws: Workspace, config: Config, on_wait: Callable[[bool], None] | None = None) -> UploadSink | None:
+    """The upload sink for the workspace's configured store (`on_wait`: told when an upload starts and
+    ends); None for the local directory."""
     from dreamcli.store.url import is_local, open_store
 
     url = config.sessions.url
@@ -96,9 +101,10 @@ def upload_sink(ws: Workspace, config: Config) -> UploadSink | None:
 
     store = open_store(ws, url, part_lines=config.sessions.part_lines)
     assert isinstance(store, ObjectStore)
+    store.on_upload = on_wait
     return UploadSink(ws, store)
 
 
-def session_sink(ws: Workspace, config: Config) -> SessionSink:
+def session_sink(ws: Workspace, config: Config, on_wait: Callable[[bool], None] | None = None) -> SessionSink:
     """The sink of a run's SessionWriter: the session index, and the configured object store if any."""
-    return SessionSink(ws, upload_sink(ws, config))
+    return SessionSink(ws, upload_sink(ws, config, on_wait))

@@ -1,7 +1,9 @@
 """How dreamcli talks to object storage beyond one request (docs/scaling.md, "Uploads and errors").
 
-- The client's options (`client_options`): timeouts of seconds and two attempts, so that an unreachable
-  store costs a command or a run seconds, not minutes.
+- The client (`open_filesystem`, `client_options`, `call`): timeouts of seconds and two attempts, and no
+  retries of the driver's own on top of them, so that an unreachable store costs a command or a run seconds,
+  not minutes; each request to S3 is also given up after its bound (`request_bound_s`), whatever the client
+  waits for (aiohttp waits for the `100 Continue` of a PUT with no timeout at all).
 - The upload journal (`Pending`): `<buffer>/.uploads/<id>` for each session not yet sealed in the store,
   held with an exclusive flock by the one process that uploads it (its writer, or a resume) and recording
   what of it is uploaded, so that `ObjectStore.resume` finds every unsent tail without listing the bucket,
@@ -32,20 +34,59 @@ from dreamcli.workspace.fsutil import ensure_dir
 
 PENDING = ".uploads"  # under the buffer directory
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS = 3, 10, 2  # the S3 client's
+RETRY_DELAY_S = 1  # at most, botocore's wait before its second attempt (standard mode)
 RECORD_WIDTH = 128  # bytes of a journal record, padded with spaces: rewritten whole by one pwrite, never truncated
 IDLE_S = 3600.0  # a killed run's session, every whole line up and its file untouched this long, is let go
 
 
+def _s3(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in ("s3", "s3a")
+
+
+def _attempts_from_env() -> bool:
+    return bool(os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"))
+
+
 def client_options(url: str) -> dict[str, Any]:
     """fsspec options of the URL's filesystem. S3: a client of its own (made from the AWS variables of the
-    moment, not an earlier store's), timeouts of seconds, and 2 attempts unless AWS_MAX_ATTEMPTS or
-    AWS_RETRY_MODE say otherwise: a dead endpoint costs a command seconds, not minutes."""
-    if urlsplit(url).scheme.lower() not in ("s3", "s3a"):
+    moment, not an earlier store's), timeouts of seconds, and 2 attempts in all (botocore's
+    `total_max_attempts`: its `max_attempts` counts retries) unless AWS_MAX_ATTEMPTS or AWS_RETRY_MODE say
+    otherwise: a dead endpoint costs a command seconds, not minutes."""
+    if not _s3(url):
         return {}
     config: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
-    if not (os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE")):
-        config["retries"] = {"max_attempts": ATTEMPTS, "mode": "standard"}
+    if not _attempts_from_env():
+        config["retries"] = {"total_max_attempts": ATTEMPTS, "mode": "standard"}
     return {"skip_instance_cache": True, "config_kwargs": config}
+
+
+def open_filesystem(url: str) -> tuple[Any, str]:
+    """The URL's fsspec filesystem and root. S3: s3fs's own loop around each request (its `retries`, 5 by
+    default, each of them botocore's attempts) tries once: the attempts are botocore's alone."""
+    from fsspec.core import url_to_fs  # lazy: fsspec only when an object store is used
+
+    fs, root = url_to_fs(url, **client_options(url))
+    if _s3(url):
+        fs.retries = 1
+    return fs, str(root).rstrip("/")
+
+
+def request_bound_s(url: str) -> float | None:
+    """How long one request to the store may take in all: each attempt's connect and read timeouts, and
+    the backoff between them (S3 with its attempts ours; None otherwise: the driver's own bounds hold)."""
+    if not _s3(url) or _attempts_from_env():
+        return None
+    return float(ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + RETRY_DELAY_S)
+
+
+def call(fs: Any, bound_s: float | None, name: str, *args: Any, **kwargs: Any) -> Any:
+    """`fs.<name>(*args, **kwargs)`; on an async driver with a bound, the coroutine `fs._<name>` through
+    `fsspec.asyn.sync` with that timeout: cancelled when it runs over, FSTimeoutError (a TimeoutError)."""
+    if bound_s is None or not getattr(fs, "async_impl", False):
+        return getattr(fs, name)(*args, **kwargs)
+    from fsspec.asyn import sync
+
+    return sync(fs.loop, getattr(fs, f"_{name}"), *args, timeout=bound_s, **kwargs)
 
 
 class Pending:

@@ -81,6 +81,7 @@ class RunView(RunCallbacks):
         self._lock = threading.Lock()
         isatty = getattr(sys.stderr, "isatty", None)
         self.waiting = Waiting(self._raw, tty=bool(isatty and isatty()), after_s=wait_after_s)
+        self._model_next = False  # the counter was armed for the model when an upload began
 
     def _raw(self, text: str) -> None:
         with self._lock:
@@ -196,6 +197,19 @@ class RunView(RunCallbacks):
 
     def on_thinking(self, text: str) -> None:
         self.waiting.disarm()
+
+    def on_store_wait(self, waiting: bool) -> None:
+        """An upload to the session store (on the run's thread, between model calls): the counter says so
+        while it lasts, then counts for the model again if it did before."""
+        if self.quiet:
+            return
+        if waiting:
+            self._model_next = self.waiting.armed
+            self.waiting.arm("waiting for the session store")
+        elif self._model_next:
+            self.waiting.arm()
+        else:
+            self.waiting.disarm()
 
     def on_tool_start(self, name: str, key_argument: str) -> None:
         self.waiting.disarm()

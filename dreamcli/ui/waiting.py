@@ -3,6 +3,7 @@ occasional line otherwise (logs of cron and CI runs), nothing with --quiet.
 
     w = Waiting(write, tty=True)
     w.arm()      # a model call starts: after `after_s` of silence, say so
+    w.arm("waiting for the session store")  # or what else it waits for
     w.disarm()   # output arrived (or the run ended): clear the counter
 """
 
@@ -23,19 +24,26 @@ class Waiting:
         self.after_s = after_s if after_s is not None else (3.0 if tty else 15.0)
         self.every_s = every_s if every_s is not None else (1.0 if tty else 30.0)
         self.label = label
+        self._label = label  # what the armed counter says
         self._since: float | None = None
         self._shown = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def arm(self) -> None:
+    def arm(self, label: str | None = None) -> None:
         with self._cond:
             self._since = time.monotonic()
+            self._label = label or self.label
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="dreamcli-waiting", daemon=True)
                 self._thread.start()
             self._cond.notify()
+
+    @property
+    def armed(self) -> bool:
+        with self._cond:
+            return self._since is not None
 
     def disarm(self) -> bool:
         """Stop counting; True when a live counter was on screen (the caller's line must be cleared)."""
@@ -55,6 +63,7 @@ class Waiting:
 
     def _run(self) -> None:
         next_at: float | None = None
+        counting: float | None = None  # the arm (its start) that next_at belongs to
         while True:
             with self._cond:
                 if self._closed:
@@ -65,14 +74,15 @@ class Waiting:
                     continue
                 since = self._since
                 now = time.monotonic()
-                due = next_at if next_at is not None and next_at > since else since + self.after_s
+                due = next_at if next_at is not None and counting == since else since + self.after_s
                 if now < due:
                     self._cond.wait(due - now)
                     continue
                 elapsed = now - since
-                next_at = now + self.every_s
+                next_at, counting = now + self.every_s, since
                 self._shown = True
+                label = self._label
             if self.tty:
-                self.write(f"\r\033[K… {self.label}: {elapsed:.0f}s")
+                self.write(f"\r\033[K… {label}: {elapsed:.0f}s")
             else:
-                self.write(f"{self.label} ({elapsed:.0f}s so far)\n")
+                self.write(f"{label} ({elapsed:.0f}s so far)\n")

@@ -99,3 +99,22 @@ def test_quiet_never_says_waiting(capsys: pytest.CaptureFixture[str]) -> None:
     view._model_call()
     time.sleep(0.1)
     assert capsys.readouterr().err == ""
+
+
+def test_an_upload_to_the_session_store_says_so_then_the_model_wait_resumes(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    view = RunView(wait_after_s=0.05)
+    view.waiting.every_s = 10
+    view._model_call()  # a tool's result goes back to the model next...
+    view.on_store_wait(True)  # ...once its line is uploaded
+    time.sleep(0.3)
+    view.on_store_wait(False)
+    time.sleep(0.3)
+    view.on_text("Done.\n")
+    view.on_store_wait(True)  # the seal, after the answer: nothing was counting
+    view.on_store_wait(False)
+    time.sleep(0.2)
+    view.waiting.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "waiting for the session store (0s so far)", "waiting for the model (0s so far)", "Done."]
