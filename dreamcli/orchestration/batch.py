@@ -134,10 +134,12 @@ def run_batch(
     redactor = run_redactor(config)  # the one redactor of every task's log, the credentials' values too
     sup = Supervisor(parallel, parent_cancel=cancel, grace_s=LEAD_GRACE_S, name="dreamcli-task")
 
+    from dreamcli.store.sink import session_sink
+
     def job_fn(job: Job) -> BatchRun:
         task = tasks[job.index]
         inner = callbacks_for(task) if callbacks_for is not None else None
-        writer = SupervisedWriter(ws, redactor=redactor)
+        writer = SupervisedWriter(ws, redactor=redactor, sink=session_sink(ws, config))  # index, bucket
         job.writer, job.monitor = writer, Monitor(inner)
         run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup.cancel)
         if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands

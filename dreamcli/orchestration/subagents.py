@@ -251,9 +251,11 @@ def run_subagents(lead: Lead, briefs: list[Brief]) -> list[SubagentResult]:
 
 def _run_child(lead: Lead, b: Brief, job: Job, n: int, client: Any, sup: Supervisor) -> SubagentResult:
     from dreamcli.ids import new_ulid
+    from dreamcli.store.sink import session_sink
 
     spec, options = child_spec_and_options(lead, b)
-    writer = SupervisedWriter(lead.ws, session_id=new_ulid(), redactor=lead.writer.redactor)
+    writer = SupervisedWriter(lead.ws, session_id=new_ulid(), redactor=lead.writer.redactor,
+                              sink=session_sink(lead.ws, lead.config))  # the index, and the bucket if any
     job.writer, job.monitor = writer, Monitor(_Started(lead, job.index, n, b.brief))
     sid = writer.session_id
     try:

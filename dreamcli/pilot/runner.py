@@ -183,13 +183,15 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         run.status, run.stop_reason = "stopped", f"the budget of ${max_cost:.2f} was already spent"
     sup = Supervisor(parallel, grace_s=LEAD_GRACE_S, name="dreamcli-pilot")
 
+    from dreamcli.store.sink import session_sink
+
     def job_fn(job: Job) -> dict[str, Any] | None:
         ref = todo[job.index]
         if stop.is_set():
             with lock:
                 run.skipped += 1
             return None
-        writer = SupervisedWriter(ws, redactor=redactor)
+        writer = SupervisedWriter(ws, redactor=redactor, sink=session_sink(ws, config))  # index, bucket
         monitor = Monitor(RunCallbacks())  # also tallies what the trial's sub-agents spend
         job.writer, job.monitor = writer, monitor
         loop = _Loop(ws, config, ref.task.outcome)
