@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
-from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.home import Workspace
+from tests.dream.correction_sessions import correction_session
 
 pytestmark = pytest.mark.usefixtures("no_model")  # dreams run offline
 
@@ -26,20 +26,10 @@ NEVER = ["Don't cite the page number for each clause; cite the section number.",
 NOTHING = "Nothing recurred often enough to propose."
 
 
-def _session(ws: Workspace, correction: str) -> None:
-    w = SessionWriter(ws)
-    w.start(task={"name": "contract-review", "prompt": "List the clauses."}, model=None, workdir=None)
-    w.message("user", [{"type": "text", "text": "List the clauses."}])
-    w.message("assistant", [{"type": "text", "text": "Clause 1 (p. 3) ..."}])
-    w.message("user", [{"type": "text", "text": correction}])
-    w.message("assistant", [{"type": "text", "text": "Done."}])
-    w.end("completed", totals={"cost_usd": 0.01})
-
-
 def _home(tmp_path: Path, corrections: list[str]) -> Path:
     ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
     for text in corrections:
-        _session(ws, text)
+        correction_session(ws, text)
     return ws.root
 
 

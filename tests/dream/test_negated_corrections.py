@@ -11,25 +11,15 @@ from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.candidates import build_candidates, cluster
 from dreamcli.dream.engine import DreamOptions, run_dream
 from dreamcli.dream.polarity import opposed, polarity
-from dreamcli.sessions.writer import SessionWriter
 from dreamcli.words import stems
 from dreamcli.workspace.home import Workspace
+from tests.dream.correction_sessions import correction_session
 
 ALWAYS = ["No, always cite the page number for each clause.", "Always cite the page number, please.",
           "Again, cite the page number for every clause."]
 NEVER = ["Don't cite the page number for each clause; cite the section number.",
          "Never cite the page number, cite the section.",
          "No page numbers please, cite the section number for every clause."]
-
-
-def _session(ws: Workspace, correction: str) -> None:
-    w = SessionWriter(ws)
-    w.start(task={"name": "contract-review", "prompt": "List the clauses."}, model=None, workdir=None)
-    w.message("user", [{"type": "text", "text": "List the clauses."}])
-    w.message("assistant", [{"type": "text", "text": "Clause 1 (p. 3) ..."}])
-    w.message("user", [{"type": "text", "text": correction}])
-    w.message("assistant", [{"type": "text", "text": "Done."}])
-    w.end("completed", totals={"cost_usd": 0.01})
 
 
 def _dream(ws: Workspace) -> tuple[list[str], str]:
@@ -40,7 +30,7 @@ def _dream(ws: Workspace) -> tuple[list[str], str]:
 def test_opposite_corrections_that_both_recur_are_reported_not_proposed(tmp_path: Path) -> None:
     ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
     for text in ALWAYS + NEVER:
-        _session(ws, text)
+        correction_session(ws, text)
     texts, report = _dream(ws)
     assert not [t for t in texts if "page number" in t]  # neither side becomes an entry
     not_proposed = report.split("## Not proposed", 1)[1]
@@ -52,7 +42,7 @@ def test_opposite_corrections_that_both_recur_are_reported_not_proposed(tmp_path
 def test_an_opposite_wording_is_never_support_or_evidence(tmp_path: Path) -> None:
     ws = Workspace(root=tmp_path / "ws", source="option").ensure_layout()
     for text in [*ALWAYS, NEVER[0]]:  # the opposite said once: not a conflict, but not support either
-        _session(ws, text)
+        correction_session(ws, text)
     result = run_dream(ws, Config(), DreamOptions(offline=True))
     (op,) = [op for op in result.operations if op.op == "add" and op.kind == "correction"]
     assert op.support.sessions == 3 and "3 sessions" in (op.text or "")

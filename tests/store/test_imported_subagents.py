@@ -18,14 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
-from dreamcli.outcomes.grade_index import latest_grades
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import iter_session_files
-from dreamcli.sessions.summary import SessionFilter, apply_grades, list_sessions
+from dreamcli.sessions.summary import SessionFilter, list_sessions
 from dreamcli.store.index import index_path, list_summaries, rebuild
-from dreamcli.store.listing import write_json_listing
-from dreamcli.store.tree import list_with_children
 from dreamcli.workspace.home import Workspace
+from tests.support.listing import reference_listing, streamed_listing
 from tests.support.outcomes import write_spec
 from tests.support.transcripts import claude_subagent_file, claude_transcript, codex_rollout, utc
 
@@ -160,19 +158,6 @@ def test_an_index_written_before_the_links_is_built_again(ws: Workspace, tmp_pat
     assert listed(ws) == expected
 
 
-def _reference(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
-    rows = list_with_children(ws, flt, limit)
-    rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
-    data = {"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped}
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def _streamed(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
-    out: list[str] = []
-    write_json_listing(ws, flt, limit, out.append)
-    return "".join(out)
-
-
 def test_index_and_scan_agree_across_days_and_filters(ws: Workspace, tmp_path: Path) -> None:
     """A lead started before midnight, its child after: `--since` the child's day still names the lead (the
     scan reads on past the day for it); the streamed --json is the summaries' and the scan's."""
@@ -188,13 +173,13 @@ def test_index_and_scan_agree_across_days_and_filters(ws: Workspace, tmp_path: P
     scanned = {}
     for kw in filters:
         for limit in (1, 2, None):
-            scanned[str(kw), limit] = _reference(ws, SessionFilter(**kw), limit)  # type: ignore[arg-type]
-            assert _streamed(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit]  # type: ignore[arg-type]
+            scanned[str(kw), limit] = reference_listing(ws, SessionFilter(**kw), limit)  # type: ignore[arg-type]
+            assert streamed_listing(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit]  # type: ignore[arg-type]
     rebuild(ws)
     for kw in filters:
         for limit in (1, 2, None):
-            assert _reference(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit], (kw, limit)  # type: ignore[arg-type]
-            assert _streamed(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit], (kw, limit)  # type: ignore[arg-type]
+            assert reference_listing(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit], (kw, limit)  # type: ignore[arg-type]
+            assert streamed_listing(ws, SessionFilter(**kw), limit) == scanned[str(kw), limit], (kw, limit)  # type: ignore[arg-type]
         # a scanned row is linked when its lead is met: read the rows once the listing is done
         oldest_first = list(list_sessions(ws, SessionFilter(**kw), newest_first=False))  # type: ignore[arg-type]
         assert [s.to_json() for s in list_summaries(ws, SessionFilter(**kw), newest_first=False)] == \

@@ -8,31 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dreamcli.outcomes.grade_index import latest_grades
-from dreamcli.sessions.summary import SessionFilter, apply_grades
+from dreamcli.sessions.summary import SessionFilter
 from dreamcli.store.index import index_path, rebuild
 from dreamcli.store.index_schema import HEAD_FIELDS, listing_head
-from dreamcli.store.listing import write_json_listing
-from dreamcli.store.tree import list_with_children
 from dreamcli.testing.synthetic import GenConfig, generate
 from dreamcli.workspace.home import Workspace
+from tests.support.listing import reference_listing, streamed_listing
 
 FILTERS = [dict(), dict(status="completed"), dict(include_children=False),
            dict(since=datetime(2026, 10, 20, tzinfo=UTC)), dict(task="no-such-task"),
            dict(since=datetime(2026, 10, 20, tzinfo=UTC), status="completed", include_children=False)]
-
-
-def _reference(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
-    rows = list_with_children(ws, flt, limit)
-    rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
-    data = {"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped}
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def _streamed(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
-    out: list[str] = []
-    write_json_listing(ws, flt, limit, out.append)
-    return "".join(out)
 
 
 def _odd_values(ws: Workspace) -> None:
@@ -62,14 +47,14 @@ def test_streamed_listing_is_byte_identical(ws: Workspace, limit: int | None) ->
     rebuild(ws)
     _odd_values(ws)
     for kw in FILTERS:
-        assert _streamed(ws, SessionFilter(**kw), limit) == _reference(ws, SessionFilter(**kw), limit), kw  # type: ignore[arg-type]
+        assert streamed_listing(ws, SessionFilter(**kw), limit) == reference_listing(ws, SessionFilter(**kw), limit), kw  # type: ignore[arg-type]
 
 
 def test_streamed_listing_without_an_index_scans(ws: Workspace) -> None:
     generate(ws, GenConfig(sessions=30, seed=2))
     index_path(ws).unlink(missing_ok=True)
-    assert _streamed(ws, SessionFilter(), 10) == _reference(ws, SessionFilter(), 10)
-    assert _streamed(ws, SessionFilter(task="none"), 10) == _reference(ws, SessionFilter(task="none"), 10)
+    assert streamed_listing(ws, SessionFilter(), 10) == reference_listing(ws, SessionFilter(), 10)
+    assert streamed_listing(ws, SessionFilter(task="none"), 10) == reference_listing(ws, SessionFilter(task="none"), 10)
 
 
 def test_an_index_of_an_older_version_is_built_again(ws: Workspace) -> None:
@@ -78,6 +63,6 @@ def test_an_index_of_an_older_version_is_built_again(ws: Workspace) -> None:
     with sqlite3.connect(index_path(ws)) as db:  # what the previous version wrote: no head column
         db.executescript("DROP TABLE sessions; PRAGMA user_version = 0;")
         db.execute("CREATE TABLE sessions (rel TEXT PRIMARY KEY, day TEXT NOT NULL, path TEXT NOT NULL)")
-    assert _streamed(ws, SessionFilter(), 50) == _reference(ws, SessionFilter(), 50)
+    assert streamed_listing(ws, SessionFilter(), 50) == reference_listing(ws, SessionFilter(), 50)
     with sqlite3.connect(index_path(ws)) as db:
         assert db.execute("SELECT COUNT(*) FROM sessions WHERE head IS NOT NULL").fetchone()[0] == 20
