@@ -19,6 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,23 @@ def demo(tmp_path: Path) -> Path:
     r = CliRunner().invoke(app, ["init", str(tmp_path / "demo"), "--with-samples"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     return tmp_path / "demo" / ".dreamcli"
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting_counter_outlives_its_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every 'waiting for the model' counter a test made: a view a test left armed (a run that
+    stopped before its end) otherwise prints from its daemon thread 15 s later, into whatever test then
+    runs in the same worker (CI saw "waiting for the model (15s so far)" in two other tests' stderr)."""
+    from dreamcli.ui.waiting import Waiting
+
+    made: list[Waiting] = []
+    init = Waiting.__init__
+
+    def tracked(self: Waiting, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Waiting, "__init__", tracked)
+    yield
+    for counter in made:
+        counter.close()
