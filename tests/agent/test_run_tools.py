@@ -96,6 +96,18 @@ def test_file_tools_inside_the_workdir(tools: Toolset, wd: Path) -> None:
     assert call(tools, "read").error_kind == "invalid_input"
 
 
+@pytest.mark.parametrize(("name", "input"), [
+    ("read", {"file_path": "r1/r2/x.txt"}),
+    ("edit", {"file_path": "r1/r2/x.txt", "old_string": "a", "new_string": "b"}),
+    ("grep", {"pattern": "a", "path": "r1/r2/x.txt"}),
+])
+def test_only_write_makes_missing_folders(tools: Toolset, wd: Path, name: str, input: dict[str, Any]) -> None:
+    before = sorted(p.relative_to(wd) for p in wd.rglob("*"))
+    result = call(tools, name, **input)
+    assert result.is_error and result.error_kind == "not_found", result.content
+    assert sorted(p.relative_to(wd) for p in wd.rglob("*")) == before  # no r1/r2 left behind
+
+
 def test_writes_outside_allow_patterns_are_refused_without_a_tty(tmp_path: Path, wd: Path) -> None:
     approvals = Approvals(allow=["notes/*"], allow_writes=["out/**"])
     ts = make_tools(tmp_path, wd, ("write",), approvals=approvals)

@@ -50,9 +50,11 @@ def resolve(root: Path, path: str, op: str) -> Path:
 
 def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY) -> int:
     """The file `target` opened by `paths.open_under`: a regular file with one link, reached without
-    following a symlink, whatever changed since `resolve`."""
+    following a symlink, whatever changed since `resolve`. Only `write` makes missing folders: a read, an
+    edit or a grep of a path that is not there is `not_found` and leaves the workdir as it was."""
+    dir_mode = 0o777 if op == "write" else None
     try:
-        return open_under(real_root(root), target, flags, shown=shown, mode=0o666, dir_mode=0o777)
+        return open_under(real_root(root), target, flags, shown=shown, mode=0o666, dir_mode=dir_mode)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
     except NotRegularFile as e:
