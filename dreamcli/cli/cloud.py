@@ -110,10 +110,12 @@ def memory_push_cmd(
 ) -> None:
     """Push approved content only: the live playbook as /playbooks/PLAYBOOK/*.md, and the approved entries
     of this store's cloud dreams. Each write carries the hash last pulled; a memory changed in the cloud
-    since is a conflict (exit 1) shown with both sides, never overwritten. Audited with version ids."""
+    since is a conflict (exit 1) shown with both sides, never overwritten. An approved entry whose memory
+    path the redaction rules call secret is not sent: named on stderr, exit 1. Audited with version ids."""
     from dreamcli.cloud.client import Conflict, cloud_client
     from dreamcli.cloud.memory_push import push
-    from dreamcli.ui.cloud_view import progress_line, render_push
+    from dreamcli.errors import WorkFailed
+    from dreamcli.ui.cloud_view import progress_line, render_push, warn_push_skipped
 
     ws = open_workspace(ctx)
     with _desk(ws), progress_line(f"pushing {playbook} to {store}") as progress:
@@ -123,10 +125,17 @@ def memory_push_cmd(
         print_json({"version": 1, **result.to_json()})
     else:
         render_push(result)
+    warn_push_skipped(result)
+    n = len(result.skipped)
+    skipped = f"{n} approved {'entry' if n == 1 else 'entries'} not pushed (named above)" if n else ""
     if result.conflicts:
         first = result.conflicts[0]
         raise Conflict(f"{len(result.conflicts)} conflict(s) in memory store {store} (first: {first.path}, "
-                       f"{first.reason}); run: {command_prefix(ctx)} cloud memory pull {store}, review, push again")
+                       f"{first.reason}); run: {command_prefix(ctx)} cloud memory pull {store}, review, push again"
+                       + (f"; {skipped}" if skipped else ""))
+    if skipped:
+        raise WorkFailed(f"memory store {store}: {skipped}: the current redaction rules refuse "
+                         f"{'it' if n == 1 else 'them'}; the rest {'would be' if dry_run else 'was'} pushed")
 
 
 def dream_cmd(

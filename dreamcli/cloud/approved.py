@@ -33,6 +33,25 @@ class Wanted:
     base: str | None = None
 
 
+@dataclass
+class Skipped:
+    """An approved cloud-dream entry the push leaves out, as vetting refused it. Every field is redacted:
+    the path (or a merged path) is what the rules call secret, so it is shown only as a marker."""
+
+    dream_id: str
+    entry_id: str
+    path: str  # the memory path, redacted
+    reason: str  # vetting's refusal, redacted
+
+    @property
+    def source(self) -> str:
+        return f"dream:{self.dream_id}:{self.entry_id}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "dream_id": self.dream_id, "entry_id": self.entry_id, "path": self.path,
+                "reason": self.reason}
+
+
 def playbook_prefix(name: str) -> str:
     return f"{PLAYBOOK_PREFIX}{name}/"
 
@@ -67,11 +86,13 @@ def cloud_dream_ids(ws: Workspace, store_id: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> list[Wanted]:
+def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> tuple[list[Wanted], list[Skipped]]:
     """The approved memory operations of the store's cloud dreams, not pushed before, as approval applies
     them (`Vetting.op`: text redacted with the workspace's current rules); one whose path or merged paths
-    those rules now call secret is never pushed (no memory is named after a secret)."""
+    those rules now call secret is never pushed (no memory is named after a secret): it is returned as
+    `Skipped`, with vetting's reason, for the push to report."""
     out: list[Wanted] = []
+    skipped: list[Skipped] = []
     vet = Vetting.of(ws)
     for dream_id in cloud_dream_ids(ws, store_id):
         dream = load_dream(ws, dream_id)
@@ -82,6 +103,8 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> l
                 continue
             vetted = vet.op(dream, given)
             if vetted.refused is not None:
+                skipped.append(Skipped(dream.dream_id, vet.redact(given.entry_id),
+                                       tool_to_cloud_path(vetted.op.path or ""), _pushable_reason(vetted.refused)))
                 continue
             op = vetted.op
             source = f"dream:{key}"
@@ -91,7 +114,13 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> l
                 continue
             out.append(Wanted(path, op.text or "", source, bases.get(path)))
             out.extend(Wanted(q, None, source, bases.get(q)) for q in map(tool_to_cloud_path, op.merged_paths))
-    return out
+    return out, skipped
+
+
+def _pushable_reason(refused: str) -> str:
+    """Vetting's refusal without its advice to reject the entry: an approved entry is not rejected (it is
+    undone with `playbooks revert`)."""
+    return refused.removesuffix("; reject it")
 
 
 def base_hashes(info: dict[str, Any]) -> dict[str, str]:

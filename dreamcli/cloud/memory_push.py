@@ -6,7 +6,8 @@ memory changed in the cloud since then is a 409 conflict, reported with both sid
 The push is recorded in the audit with the resulting memory version ids. A memory the cloud already
 holds as the push wants it but the state does not know so (a push killed after its writes) is recorded
 too, as `already_applied` (`matched` when never pulled here: this workspace may not have written it), and
-the state catches up. `dry_run` plans and sends nothing.
+the state catches up. An approved cloud-dream entry vetting refuses (its path names a secret) is left
+out and listed in `skipped`, with the reason, redacted. `dry_run` plans and sends nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.audit import append_audit, current_actor, iter_audit
-from dreamcli.cloud.approved import Wanted, approved_dream_entries, cloud_dream_ids, playbook_files, playbook_prefix
+from dreamcli.cloud.approved import (
+    Skipped,
+    Wanted,
+    approved_dream_entries,
+    cloud_dream_ids,
+    playbook_files,
+    playbook_prefix,
+)
 from dreamcli.cloud.client import cloud_error, is_conflict
 from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
 from dreamcli.cloud.state import (
@@ -92,25 +100,29 @@ class PushResult:
     # already as this push wants them but not as the state knows them: an earlier push reached the
     # cloud and was killed before it recorded that (or another writer did it); counted in `unchanged`
     recovered: list[Change] = field(default_factory=list)
+    # approved cloud-dream entries left out, never sent: vetting refused them (a path that names a secret)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"store_id": self.store_id, "playbook": self.playbook, "dry_run": self.dry_run,
                 "changes": [c.to_json() for c in self.changes], "unchanged": self.unchanged,
                 "conflicts": [c.to_json() for c in self.conflicts],
-                "recovered": [c.to_json() for c in self.recovered]}
+                "recovered": [c.to_json() for c in self.recovered],
+                "skipped": [s.to_json() for s in self.skipped]}
 
 
-def wanted_memories(ws: Workspace, store_id: str, playbook: str, pushed: set[str]) -> list[Wanted]:
-    """The approved content to push; a playbook that does not exist is an error unless the store has
-    cloud dreams (then only their approved entries go)."""
+def wanted_memories(ws: Workspace, store_id: str, playbook: str,
+                    pushed: set[str]) -> tuple[list[Wanted], list[Skipped]]:
+    """The approved content to push, and the approved entries vetting leaves out; a playbook that does not
+    exist is an error unless the store has cloud dreams (then only their approved entries go)."""
     files = playbook_files(ws, check_name(playbook))
     if files is None and not cloud_dream_ids(ws, store_id):
         have = ", ".join(list_playbook_names(ws)) or "none"
         raise UsageError(f"no playbook {playbook!r} in {ws.root} (playbooks: {have}) and no cloud dreams "
                          f"over {store_id} to push from")
-    dreamed = approved_dream_entries(ws, store_id, pushed)
+    dreamed, skipped = approved_dream_entries(ws, store_id, pushed)
     wanted = [Wanted(path, content, f"playbook:{playbook}") for path, content in (files or {}).items()]
-    return wanted + dreamed
+    return wanted + dreamed, skipped
 
 
 def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple[PushResult, list[Wanted]]:
@@ -122,7 +134,7 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         cloud = {str(m["path"]): m for m in sdk_beta.iter_memories(client, store_id, full=False)}
     except Exception as e:
         raise cloud_error(e, what=what, store=store_id) from None
-    wanted = wanted_memories(ws, store_id, playbook, state.pushed)
+    wanted, skipped = wanted_memories(ws, store_id, playbook, state.pushed)
     final: dict[str, Wanted] = {}
     for w in wanted:  # later wins: a newer approved entry over an older one, dreams over the render
         text = None if w.content is None else redactor.redact_text(w.content)
@@ -133,7 +145,7 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
     check_wanted(store_id, final, cloud)
-    result = PushResult(store_id, playbook, dry_run=True)
+    result = PushResult(store_id, playbook, dry_run=True, skipped=skipped)
     reviewed = functools.cache(lambda: reviewed_conflicts(ws, store_id))
     for path, w in sorted(final.items()):
         now = cloud.get(path)

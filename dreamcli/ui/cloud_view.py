@@ -94,8 +94,10 @@ def render_push(r: Any) -> None:
     con = out()
     verb = "would push" if r.dry_run else "pushed"
     done = [c for c in r.changes if r.dry_run or c.status == "done"]
+    skipped = getattr(r, "skipped", [])
+    left_out = f"; {_plural(len(skipped), 'approved entry', 'approved entries')} not pushed" if skipped else ""
     _print(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
-                f"{_plural(r.unchanged, 'memory', 'memories')} already up to date")
+                f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}")
     for c in done:
         version = f"  [{c.memory_version_id}]" if c.memory_version_id else ""
         _print(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}")
@@ -105,6 +107,13 @@ def render_push(r: Any) -> None:
                     f"{k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})")
         _side(con, "cloud has", k.cloud_content)
         _side(con, "you push", k.local_content)
+
+
+def warn_push_skipped(r: Any) -> None:
+    """One warning line on stderr per approved entry the push left out (`--json` too): the memory, the
+    entry and vetting's reason, all redacted."""
+    for s in r.skipped:
+        warn(f"not pushed: {s.path} (approved entry {s.entry_id} of cloud-dream proposal {s.dream_id}): {s.reason}")
 
 
 def _side(con: Any, label: str, text: str | None) -> None:

@@ -86,3 +86,61 @@ def test_a_path_a_later_pattern_calls_secret_is_never_pushed(
 
     assert "ZX-4471-QQ" not in _sent(fake_anthropic) + r.stdout + r.stderr
     assert data(fake_anthropic).find_memory(store, "/notes/ZX-4471-QQ.md") is None
+
+
+def _two_approved(server: FakeAnthropic, ws: Workspace) -> tuple[str, str, dict[str, str]]:
+    """A cloud dream that writes a normal memory and one whose path a later pattern calls secret, both
+    approved, then the pattern: (store id, dream id, {path: entry id})."""
+    d = data(server)
+    store = d.add_store(memories={"/notes/a.md": "a\n"})
+    d.add_session(store_ids=[store], status="terminated")
+    d.script_dream(writes={"/notes/c.md": "fine\n", "/notes/ZX-4471-QQ.md": "also fine\n"})
+    [made] = cli_json(ws, "cloud", "dream", "--store", store)["dreams"]
+    proposal = json.loads((ws.dreams_dir / made["dream_id"] / "proposal.json").read_text())
+    entries = {o["path"].removeprefix("/memories"): o["entry_id"] for o in proposal["operations"]}
+    r = cli(ws, "playbooks", "approve", made["dream_id"], "--all", "--yes")
+    assert r.exit_code == 0, r.stderr
+    ws.config_path.write_text("redaction:\n  patterns: ['ZX-[0-9]{4}-QQ']\n")
+    return store, made["dream_id"], entries
+
+
+def test_an_entry_left_out_for_its_path_is_named_on_stderr_and_exits_1(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entries = _two_approved(fake_anthropic, ws)
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store)
+
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert "ZX-4471-QQ" not in _sent(fake_anthropic) + r.stdout + r.stderr
+    assert data(fake_anthropic).find_memory(store, "/notes/c.md")["content"] == "fine\n"
+    [line] = [ln for ln in r.stderr.splitlines() if entries["/notes/ZX-4471-QQ.md"] in ln and "warning" in ln]
+    assert dream_id in line and "/notes/[REDACTED:custom].md" in line and "looks like a secret" in line
+    assert "1 approved entry not pushed" in r.stdout
+    assert "not pushed" in r.stderr.splitlines()[-1]
+
+
+def test_json_lists_the_entries_left_out_with_their_reasons(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entries = _two_approved(fake_anthropic, ws)
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store, "--json")
+
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert "ZX-4471-QQ" not in r.stdout + r.stderr
+    got = json.loads(r.stdout)
+    assert [c["path"] for c in got["changes"]] == ["/notes/c.md"]
+    [skipped] = got["skipped"]
+    assert skipped["dream_id"] == dream_id and skipped["entry_id"] == entries["/notes/ZX-4471-QQ.md"]
+    assert skipped["source"] == f"dream:{dream_id}:{skipped['entry_id']}"
+    assert skipped["path"] == "/notes/[REDACTED:custom].md"
+    assert "looks like a secret" in skipped["reason"]
+
+
+def test_a_dry_run_shows_the_entries_it_would_leave_out(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, _, entries = _two_approved(fake_anthropic, ws)
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store, "--dry-run")
+
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert entries["/notes/ZX-4471-QQ.md"] in r.stderr and "ZX-4471-QQ" not in r.stdout + r.stderr
+    assert "would push 1 change" in r.stdout and "1 approved entry not pushed" in r.stdout
+    assert cloud_requests(fake_anthropic, "POST", "/v1/memory_stores") == []
