@@ -288,13 +288,16 @@ def register(app: Group) -> None:
         version: int = typer.Argument(..., min=0, metavar="VERSION", help="The kept version to restore (0: the "
                                       "empty playbook before its first approval, to undo that approval)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
+        force: bool = typer.Option(False, "--force", help="Restore text with blocking lint findings (injected "
+                                   "instructions, control characters, ...) anyway; audited as forced."),
         actor: str = _ACTOR,
         wait: float = _WAIT,
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Make a new version equal to an old one (history is never rewritten; audited)."""
+        """Make a new version equal to an old one, redacted and linted with today's rules (history is never
+        rewritten; audited)."""
         from dreamcli.playbooks.history import revert
-        from dreamcli.ui.console import info
+        from dreamcli.ui.playbook_trail_view import render_revert
 
         ws = open_workspace(ctx, create=False)
         if not yes:
@@ -304,16 +307,11 @@ def register(app: Group) -> None:
 
             if not confirm(f"make a new version of {name} equal to v{version}?"):
                 raise typer.Exit(0)
-        commit = revert(ws, name, version, actor=actor, wait=wait)
-        data = {"playbook": name, "to_version": version, "changed": commit is not None,
-                "version_before": commit.version_before if commit else None,
-                "version_after": commit.version_after if commit else None}
+        result = revert(ws, name, version, actor=actor, wait=wait, force=force)
         if as_json:
-            print_json({"version": 1, **data})
-        elif commit is None:
-            info(f"{name} already has the content of v{version}; nothing to do")
+            print_json({"version": 1, **result.to_json()})
         else:
-            info(f"{name}: v{commit.version_before} → v{commit.version_after} (content of v{version})")
+            render_revert(result)
 
 
 def _confirm(ws: Workspace, action: str, targets: list[tuple[str, list[str]]]) -> bool:

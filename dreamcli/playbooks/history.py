@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import append_audit, content_hash, current_actor, iter_audit
-from dreamcli.errors import UsageError
+from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.playbooks import journal
 from dreamcli.playbooks.audit_verify import Made, audit_lines, last_made, missing_kept, versions_made
-from dreamcli.playbooks.format import parse_playbook
+from dreamcli.playbooks.format import parse_playbook, render_playbook
 from dreamcli.playbooks.model import new_playbook
 from dreamcli.playbooks.store import (
     Commit,
@@ -21,6 +21,9 @@ from dreamcli.playbooks.store import (
 )
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
+
+if TYPE_CHECKING:
+    from dreamcli.playbooks.revert_vetting import VettedVersion
 
 LOCK_NAME = "playbooks"
 
@@ -96,9 +99,34 @@ def _missing(name: str, version: int, m: Made, rec: dict[str, Any]) -> Version:
                    unreadable=missing_kept(name, version, m.line), missing=True)
 
 
-def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
-           wait: float | None = None) -> Commit | None:
-    """Make a new version whose content equals `version`. None when the live playbook already equals it."""
+@dataclass(frozen=True)
+class Reverted:
+    """What a revert did: its commit (None: the live playbook already had that content) and how the kept
+    version was vetted (`revert_vetting`)."""
+
+    playbook: str
+    to_version: int
+    commit: Commit | None
+    vetted: VettedVersion
+    forced: bool = False  # blocked text made live with --force
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.commit
+        return {"playbook": self.playbook, "to_version": self.to_version, "changed": c is not None,
+                "version_before": c.version_before if c else None, "version_after": c.version_after if c else None,
+                "secrets_redacted": self.vetted.secrets_redacted, "redacted": list(self.vetted.redacted),
+                "forced": [f.to_json() for f in self.vetted.blocked] if self.forced else [],
+                "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
+
+
+def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, wait: float | None = None,
+           force: bool = False) -> Reverted:
+    """Make a new version whose content equals `version`, redacted and linted with the workspace's current
+    rules (`revert_vetting`): a block finding on what it would make live raises WorkFailed (exit 1, nothing
+    written) unless `force`, which the audit record lists."""
+    from dreamcli.playbooks.revert_vetting import audit_fields, refusal, vet_version
+    from dreamcli.playbooks.vetting import Vetting  # pydantic, config: not for `playbooks history`
+
     who = current_actor(actor)
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         journal.recover(ws, name, who)
@@ -111,11 +139,14 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
             raise UsageError(f"playbook {name!r} has no version {version} (kept versions: {known})")
         if version:
             _check_kept(ws, name, version, old_text)
-        old = parse_playbook(old_text, file=str(history_path(ws, name, version)))
         live, live_text = read_live(ws, name)
+        vetted = vet_version(old_text, live, Vetting.of(ws), file=str(history_path(ws, name, version)))
+        if vetted.blocked and not force:
+            raise WorkFailed(refusal(name, version, vetted.blocked))
+        old = vetted.playbook
         current = live if live is not None else new_playbook(name)
-        if live is not None and _same_content(live_text or "", old_text):
-            return None
+        if live is not None and _same_content(live_text or "", render_playbook(old)):
+            return Reverted(name, version, None, vetted)
         old.version = current.version
         old.name = name
         before_ids = {e.id for e in current.entries()}
@@ -127,9 +158,10 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None,
                      version_before=commit.version_before, version_after=commit.version_after,
                      hash_before=commit.hash_before, hash_after=commit.hash_after,
                      entry_ids=sorted(before_ids ^ after_ids),
-                     removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids))
+                     removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids),
+                     **audit_fields(vetted, force))
         journal.finish(ws, name)
-        return commit
+        return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked))
 
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:
@@ -151,8 +183,6 @@ def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:
 
 
 def _empty_text(name: str) -> str:
-    from dreamcli.playbooks.format import render_playbook
-
     return render_playbook(new_playbook(name))
 
 
@@ -161,6 +191,4 @@ def _same_content(a: str, b: str) -> bool:
     pa, pb = parse_playbook(a), parse_playbook(b)
     pa.version = pb.version
     pa.updated = pb.updated
-    from dreamcli.playbooks.format import render_playbook
-
     return render_playbook(pa) == render_playbook(pb)

@@ -1,10 +1,11 @@
-"""Rendering of a playbook's trail: `dreamcli playbooks history` (kept versions) and `playbooks audit`."""
+"""Rendering of a playbook's trail: `dreamcli playbooks history` (kept versions), `playbooks audit` and the
+result of `playbooks revert`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.ui.console import err, safe_markup
+from dreamcli.ui.console import err, info, neutralise_controls, safe_markup
 
 
 def _ver(version: Any) -> str:
@@ -52,3 +53,19 @@ def render_audit(records: list[dict[str, Any]]) -> None:
         rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
                      _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-")])
     print_table(cols, rows)
+
+
+def render_revert(r: Any) -> None:
+    """A revert (`playbooks.history.Reverted`) on stderr: the versions, then what --force let in, lint
+    warnings, and whether secrets were redacted from the restored text."""
+    name, version = r.playbook, r.to_version
+    if r.commit is None:
+        info(f"{name} already has the content of v{version}; nothing to do")
+    else:
+        info(f"{name}: v{r.commit.version_before} → v{r.commit.version_after} (content of v{version})")
+    for label, flags in (("forced", r.vetted.blocked if r.forced else []), ("lint warning in", r.vetted.warnings)):
+        for f in flags:
+            info(neutralise_controls(f"{label} {name} {f.where()}: {f.reason()}", one_line=True))
+    if r.vetted.secrets_redacted:
+        ids = f" (entries {', '.join(r.vetted.redacted)})" if r.vetted.redacted else ""
+        info(f"secrets redacted in the restored text of v{version}{ids}")
