@@ -60,7 +60,7 @@ def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
 def _copy_tree(source: Path, target: Path) -> None:
     base = os.path.realpath(source)
     os.mkdir(target, 0o700)
-    shutil.copystat(source, target)
+    _copy_stat(source, target, folder=True)
     for folder, dirs, files in os.walk(source):
         rel = os.path.relpath(folder, source)
         out = target if rel == "." else target / rel
@@ -70,7 +70,7 @@ def _copy_tree(source: Path, target: Path) -> None:
                 _copy_link(full, out / name, base)
             else:
                 os.mkdir(out / name, 0o700)
-                shutil.copystat(full, out / name)
+                _copy_stat(full, out / name, folder=True)
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
         for name in sorted(files):
             full = os.path.join(folder, name)
@@ -104,4 +104,11 @@ def _copy_file(path: str, dest: Path) -> None:
             return
         with open(dest, "xb") as out:
             shutil.copyfileobj(src, out)
-    shutil.copystat(path, dest, follow_symlinks=False)
+    _copy_stat(path, dest, folder=False)
+
+
+def _copy_stat(source: str | Path, dest: Path, *, folder: bool) -> None:
+    """Times and flags of `source`, but the workspace's modes: a folder 0700, a file its owner's bits only (a
+    script stays executable), never open to group or others whatever the source allows."""
+    shutil.copystat(source, dest, follow_symlinks=False)
+    os.chmod(dest, 0o700 if folder else stat.S_IMODE(os.lstat(dest).st_mode) & 0o700)

@@ -132,6 +132,22 @@ def test_the_copy_leaves_out_hard_links_fifos_and_symlinks_out(ws: Workspace, tm
     assert (target / "rel-in").read_text() == "kept\n"
 
 
+def test_the_copy_is_private_whatever_the_source_allows(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "doc.txt").write_text("x")
+    (src / "run.sh").write_text("#!/bin/sh\n")
+    (src / "ro.txt").write_text("r")
+    os.chmod(src / "doc.txt", 0o644)
+    os.chmod(src / "run.sh", 0o755)
+    os.chmod(src / "ro.txt", 0o444)
+    os.chmod(src / "sub", 0o755)
+    os.chmod(src, 0o755)
+    target = copy(ws, src)
+    modes = {str(p.relative_to(target)): stat.S_IMODE(p.stat().st_mode) for p in [target, *target.rglob("*")]}
+    assert modes == {".": 0o700, "sub": 0o700, "doc.txt": 0o600, "run.sh": 0o700, "ro.txt": 0o400}
+
+
 def test_a_failed_copy_leaves_nothing_behind(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "src"
     src.mkdir()
