@@ -94,11 +94,15 @@ def content_hash(text: str | bytes | None) -> str | None:
 
 
 def append_audit(ws: Workspace, action: str, *, actor: str | None = None, **fields: Any) -> dict[str, Any]:
-    """Append one audit record. `action` e.g. approve, reject, edit, revert, import, export."""
+    """Append one audit record. `action` e.g. approve, reject, edit, revert, import, export. The actor and
+    every field are redacted with the workspace's redactor: a reviewer name is text someone typed, as a
+    reason is."""
     from dreamcli.config import workspace_redactor
 
-    record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": _recordable_actor(ws, actor)}
-    record.update(workspace_redactor(ws.config_path).redact_obj(fields))
+    redactor = workspace_redactor(ws.config_path)
+    actor = redactor.redact_text(_recordable_actor(ws, actor))
+    record = {"v": AUDIT_SCHEMA_VERSION, "ts": now_rfc3339(), "action": action, "actor": actor}
+    record.update(redactor.redact_obj(fields))
     return _chain_and_commit(ws, record)
 
 

@@ -165,7 +165,6 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
 
 def _redacted_answer(data: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
-    """`run --json`'s document with the model's answer redacted, as the log and stderr show it."""
-    if isinstance(data.get("final_text"), str):
-        data["final_text"] = redactor.redact_text(data["final_text"])
-    return data
+    """`run --json`'s document with every string redacted (the model's answer, an error that echoes the API
+    key or quotes the model, paths), as the log and stderr show them."""
+    return dict(redactor.redact_obj(data))

@@ -11,7 +11,7 @@ when interrupted (every log, sub-agents' too, ends with status interrupted).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -19,10 +19,14 @@ from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, DreamError, Interrupted, UsageError
 
+if TYPE_CHECKING:
+    from dreamcli.redaction import Redactor
+
 
 def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, options: Any, outcome: Path | None,
              as_json: bool, quiet: bool) -> None:
     from dreamcli.agent import load_task_file
+    from dreamcli.agent.tools.credentials import run_redactor
     from dreamcli.orchestration.batch import expand_task_args, prepare_batch, run_batch
     from dreamcli.ui.parallel_view import ParallelView, render_batch_summary
 
@@ -47,10 +51,10 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
     except Interrupted as e:
         partial = getattr(e, "runs", None)
         if as_json and partial is not None:
-            print_json(_json(partial))
+            print_json(_json(partial, run_redactor(cfg)))
         raise
     if as_json:
-        print_json(_json(runs))
+        print_json(_json(runs, run_redactor(cfg)))
     else:
         render_batch_summary(runs)
     code = exit_code_for(runs)
@@ -70,6 +74,8 @@ def exit_code_for(runs: list[Any]) -> int:
     return EXIT_INFRA if any(r.exit_code == EXIT_INFRA for r in failed) else EXIT_FAILED
 
 
-def _json(runs: list[Any]) -> dict[str, Any]:
+def _json(runs: list[Any], redactor: Redactor) -> dict[str, Any]:
+    """The `--json` document, every string redacted as the runs' logs are (answers, errors, paths, the API
+    key's own value)."""
     counts = {"total": len(runs), "ok": sum(r.ok for r in runs), "failed": sum(not r.ok for r in runs)}
-    return {"version": 1, "counts": counts, "runs": [r.to_json() for r in runs]}
+    return {"version": 1, "counts": counts, "runs": [redactor.redact_obj(r.to_json()) for r in runs]}

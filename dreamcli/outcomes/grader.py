@@ -16,6 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, Val
 from dreamcli.errors import ModelError
 from dreamcli.jsontext import json_object_in_text
 from dreamcli.outcomes.spec import Criterion, OutcomeSpec
+from dreamcli.redaction import Redactor
 
 PROMPT_VERSION = "grader-v1"
 TOOL_NAME = "record_verdicts"
@@ -141,10 +142,12 @@ def rubric_text(spec: OutcomeSpec, criteria: list[Criterion]) -> str:
     return "\n\n".join(parts)
 
 
-def build_params(spec: OutcomeSpec, criteria: list[Criterion], evidence: str, *, model: str,
+def build_params(spec: OutcomeSpec, criteria: list[Criterion], evidence: str, *, model: str, redactor: Redactor,
                  max_tokens: int = 4096, cache_prompt: bool = False) -> dict[str, Any]:
-    """The Messages API parameters of one grader call (used directly and in batches)."""
-    system_text = SYSTEM.format(tool=TOOL_NAME) + "\n\n" + rubric_text(spec, criteria)
+    """The Messages API parameters of one grader call (used directly and in batches). The rubric is the
+    spec's own text (description, criteria, examples): redacted with `redactor` (the grader's) before it is
+    sent, as the evidence is."""
+    system_text = SYSTEM.format(tool=TOOL_NAME) + "\n\n" + redactor.redact_text(rubric_text(spec, criteria))
     system: Any = system_text
     if cache_prompt:  # the rubric is the same for every session of this spec
         system = [{"type": "text", "text": system_text, "cache_control": {"type": "ephemeral"}}]

@@ -135,7 +135,7 @@ class Grader:
     def request_params(self, spec: OutcomeSpec, evidence: str) -> dict[str, Any]:
         from dreamcli.modelclient import is_anthropic_endpoint
 
-        return build_params(spec, spec.grader_criteria, evidence, model=self.model_for(spec),
+        return build_params(spec, spec.grader_criteria, evidence, model=self.model_for(spec), redactor=self.redactor,
                             max_tokens=self.options.max_tokens, cache_prompt=is_anthropic_endpoint())
 
     def judge(self, spec: OutcomeSpec, evidence: str, key: str) -> TrialVerdicts:

@@ -110,8 +110,13 @@ def _decision(action: str, entry_id: str, actor: str, **extra: Any) -> dict[str,
 
 def _record(ws: Workspace, dream: Dream, records: list[dict[str, Any]]) -> str:
     """Append decisions (one write, one fsync), fold them in, and rewrite `dream.json` status
-    atomically when it changed. Returns the new status."""
+    atomically when it changed. Returns the new status. Each decision is redacted as the reason and text
+    in it already are (`redact_edit`), the reviewer's name included."""
     if records:
+        from dreamcli.config import workspace_redactor
+
+        redactor = workspace_redactor(ws.config_path)
+        records = [redactor.redact_obj(r) for r in records]
         lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
         append_line(dream.decisions_path, lines, fsync=True)
         for rec in records:

@@ -74,8 +74,8 @@ def export_playbooks(
     selected = select_playbooks(ws, names)
     redactor = for_patterns(redaction_patterns)
     store = bucket_store(ws) if include_sessions else None  # sessions.url: the bucket's sessions too
-    provenance = {"workspace": str(ws.root), "host": socket.gethostname(), "actor": current_actor(actor),
-                  "tool": f"dreamcli {__version__}"}
+    provenance = redactor.redact_obj({"workspace": str(ws.root), "host": socket.gethostname(),
+                                      "actor": current_actor(actor), "tool": f"dreamcli {__version__}"})
     result = ExportResult(format=fmt, output=str(target) if target else STDOUT,
                           playbooks=[s.summary() for s in selected], history=include_history)
     try:

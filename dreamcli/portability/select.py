@@ -74,13 +74,17 @@ def select_playbooks(ws: Workspace, names: list[str] | None) -> list[Selected]:
 
 
 def _last_changes(ws: Workspace, names: set[str]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(playbook, version) -> who made that version and how, from the audit trail."""
+    """(playbook, version) -> who made that version and how, from the audit trail; redacted, for a record
+    written before the actor was (an export must not carry a secret a reviewer pasted as their name)."""
+    from dreamcli.config import workspace_redactor
+
+    redactor = workspace_redactor(ws.config_path)
     out: dict[tuple[str, int], dict[str, Any]] = {}
     for rec in iter_audit(ws):
         name, after = rec.get("playbook"), rec.get("version_after")
         if name in names and isinstance(after, int):
             out[(name, after)] = {k: rec.get(k) for k in ("action", "actor", "ts", "dream_id") if rec.get(k)}
-    return out
+    return {key: redactor.redact_obj(change) for key, change in out.items()}
 
 
 def history_files(ws: Workspace, sel: Selected) -> Iterator[tuple[str, bytes]]:

@@ -19,7 +19,8 @@ NAME_LIMIT = 80  # a line type read from a file is untrusted text: shortened and
 
 def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
                    redaction_patterns: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
-    """What `import_transcripts` would do, file by file, without writing anything."""
+    """What `import_transcripts` would do, file by file, without writing anything. Every string is redacted
+    (the paths read, as the import records them in each session's `import.path`; the line types)."""
     fmt = format_module(source)
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     plan = plan_import(source, root)
@@ -41,7 +42,7 @@ def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
         for name, n in report["lines"]["unknown"].items():
             unknown[name] = unknown.get(name, 0) + n
     would = [r for r in reports if r.get("sessions")]
-    return {
+    return redactor.redact_obj({
         "version": 1, "dry_run": True, "source": source, "path": str(root), "files": len(plan.files),
         "transcripts": sum(1 for r in reports if r["transcript"]),
         "sessions": sum(r.get("sessions", 0) for r in reports),
@@ -50,7 +51,7 @@ def dry_run_import(ws: Workspace, source: str, path: Path | None = None, *,
         "unknown": dict(sorted(unknown.items(), key=lambda kv: -kv[1])),
         "would_import": len(would), "reports": reports,
         "skipped_files": [s.to_json() for s in plan.skipped],  # files that are not transcripts of the format
-    }
+    })
 
 
 def _report(t: Transcript, r: UnitResult, redactor: Any) -> dict[str, Any]:
