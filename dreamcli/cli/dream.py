@@ -159,6 +159,13 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             # under cron a silent fallback looks like a model dream: say it, on stderr, even with -q
             warn("no model configured (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL or config models): dreamed "
                  "offline, entries written from templates")
+        from dreamcli.dream.report import fallback_line
+
+        if (fell_back := fallback_line((result.dream or {}).get("stats") or {})) is not None:
+            from dreamcli.ui.console import warn
+
+            # template text that reads as the model's (a cron log, a reviewer): say it, even with -q or --json
+            warn(fell_back)
         approved: Any = None
         if auto_approve and result.dream_id and result.status == "pending":
             approved = _auto_approve(ws, result)

@@ -3,8 +3,8 @@ current playbook.
 
 - A candidate already in the playbook (an entry a past dream minted for it, or an entry that says
   the same thing) gets a `counts` operation (new sources, last seen) instead of a duplicate `add`;
-  one still pending review is not proposed again; one that was rejected comes back only when its
-  support has doubled.
+  one whose entry is still undecided (in a pending or partly reviewed dream) is not proposed again;
+  one whose entry was rejected comes back only when its support has doubled.
 - helpful/harmful: graded episodes that had an entry in context (session.start `playbooks[].entry_ids`)
   count as helpful when satisfied, harmful otherwise; entries that keep hurting (harmful >= 3 and at
   least twice helpful) are proposed for retirement.
@@ -27,6 +27,7 @@ from dreamcli.ids import short_id, ulid_time_ms
 from dreamcli.playbooks.duplicates import text_key
 from dreamcli.playbooks.format import token_estimate
 from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation, Support
+from dreamcli.playbooks.proposals import read_decisions
 from dreamcli.words import jaccard, overlap, stems
 from dreamcli.workspace.home import Workspace
 
@@ -87,16 +88,35 @@ def dream_status(ws: Workspace, dream_id: str | None) -> str | None:
         return None
 
 
+_FINAL = {"approved": "approve", "rejected": "reject"}  # a dream's status that decides every entry of it
+
+
+def entry_review(ws: Workspace, dream_id: str | None, entry_id: str | None) -> str | None:
+    """The review of one proposed entry: `approve` or `reject` (its decision in the dream's
+    decisions.jsonl, else the dream's final status), `pending` while undecided in a dream still open for
+    review (pending or partially approved), None when the dream is gone or superseded."""
+    if not dream_id or not entry_id or not (ws.dreams_dir / dream_id / "proposal.json").is_file():
+        return None
+    status = dream_status(ws, dream_id)
+    if status == "superseded":
+        return None
+    decision = read_decisions(ws.dreams_dir / dream_id / "decisions.jsonl").get(entry_id)
+    if decision is not None and decision.action is not None:
+        return decision.action
+    return _FINAL.get(status or "", "pending")
+
+
 def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, Any] | set[str]
                 ) -> tuple[str | None, dict[str, Any]]:
     """What happened to this candidate's earlier proposal: `live` (its entry is in the playbook),
-    `pending` (still under review), `hold` (not approved; back when its support has doubled), or None."""
+    `pending` (its own entry still undecided, even in a partly reviewed dream), `hold` (rejected, or
+    approved and gone since; back when its support has doubled), or None."""
     prior = next((agg.proposed[k] for k in c.pattern_keys if k in agg.proposed), None)
     if not prior:
         return None, {}
     if prior.get("entry_id") in live:
         return "live", prior
-    if dream_status(ws, prior.get("dream_id")) == "pending":
+    if entry_review(ws, prior.get("dream_id"), prior.get("entry_id")) == "pending":
         return "pending", prior
     if c.support < 2 * int(prior.get("support") or 0):
         return "hold", prior

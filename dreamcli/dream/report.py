@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dreamcli.dream.synthesis_answer import TOOL_NAME
 from dreamcli.playbooks.proposal_model import Proposal
 
 OP_WORDS = {"add": "new entry", "update": "update", "merge": "merge", "retire": "retire", "counts": "counts",
@@ -40,6 +41,20 @@ def not_proposed_line(counts: dict[str, int]) -> str | None:
     parts = ", ".join(f"{n} {NOT_PROPOSED.get(r, r)}" for r, n in counts.items() if n)
     many = total != 1
     return f"{total} pattern{'s' if many else ''} recurred but {'were' if many else 'was'} not proposed ({parts})."
+
+
+def fallback_line(stats: dict[str, Any]) -> str | None:
+    """One sentence when model answers fell back to templates ("1 of 2 batches of candidates fell back …"),
+    for stderr and report.md; None when none did. An older dream.json without `model_batches`: "N batches"."""
+    n = int(stats.get("model_fallbacks") or 0)
+    if n <= 0:
+        return None
+    of = stats.get("model_batches")
+    total = int(of) if isinstance(of, int) and of >= n else None
+    many = (total or n) != 1
+    count = f"{n} of {total}" if total is not None else str(n)
+    return (f"{count} batch{'es' if many else ''} of candidates fell back to template text (the model's answer "
+            f"had no valid {TOOL_NAME} call): their entries were written from templates, not by the model")
 
 
 def _count(n: int, op: str) -> str:
@@ -95,6 +110,8 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
               f"{inputs.get('bytes', 0) / 1e6:.1f} MB, selection: {inputs.get('selection')}); "
               f"{inputs.get('graded', 0)} graded. Support counts distinct episodes: a lead session and its "
               f"sub-agents count once.", ""]
+    if fell_back := fallback_line(dream.get("stats") or {}):
+        lines += [f"**{fell_back}.**", ""]
     if inputs.get("hidden_characters"):
         lines += [f"Stripped {inputs['hidden_characters']} zero-width or bidi control character(s) from session text "
                   "before mining; what they were in counts as untrusted.", ""]

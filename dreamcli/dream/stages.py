@@ -84,7 +84,8 @@ class Texts:
     usage: dict[str, Any] = field(default_factory=lambda: {
         "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
         "model_calls": 0, "model": None})
-    fallbacks: int = 0
+    batches: int = 0  # batches of candidates the model was asked about
+    fallbacks: int = 0  # ... whose answer was invalid: their entries are the templates'
     skipped: list[str] = field(default_factory=list)
 
 
@@ -201,7 +202,7 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
     out.texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
     out.extra_ops = synth.operations
     out.usage.update(synth.usage)
-    out.fallbacks = synth.fallbacks
+    out.batches, out.fallbacks = synth.batches, synth.fallbacks
     out.skipped = synth.skipped
     return out
 
@@ -274,7 +275,8 @@ def dream_record(sel: Selection, found: Findings, texts: Texts, proposal: Propos
         "usage": texts.usage,
         "stats": {"patterns": len(found.agg.patterns), "candidates": len(texts.ranked),
                   "fresh_candidates": len(texts.fresh), "operations": len(proposal.operations),
-                  "model_fallbacks": texts.fallbacks, "not_proposed": not_proposed_counts(dropped or []),
+                  "model_batches": texts.batches, "model_fallbacks": texts.fallbacks,
+                  "not_proposed": not_proposed_counts(dropped or []),
                   "duration_s": round(time.monotonic() - started, 3)},
     }
 

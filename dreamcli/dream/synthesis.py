@@ -8,7 +8,8 @@ dreamer model, which answers with small edit operations (add, update, merge, ret
   every batch; on Anthropic endpoints it is marked for prompt caching.
 - Local servers ignore `tool_choice`: a JSON object with "operations" in the text is accepted too.
 - An answer still invalid after one repair falls back to the offline templates for that batch
-  (counted in dream.json `stats.model_fallbacks`); an API failure is an error (exit 3/4).
+  (counted in dream.json `stats.model_fallbacks`, of `stats.model_batches`; the dream warns of it); an
+  API failure is an error (exit 3/4).
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ class SynthResult:
     texts: dict[str, str] = field(default_factory=dict)  # candidate key -> entry text (add)
     operations: list[Operation] = field(default_factory=list)  # update/merge/retire of live entries
     usage: dict[str, Any] = field(default_factory=dict)
-    fallbacks: int = 0
+    batches: int = 0  # batches of candidates sent to the model
+    fallbacks: int = 0  # ... of which the answer never validated: templates wrote their entries
     skipped: list[str] = field(default_factory=list)  # candidates the model chose not to propose
 
 
@@ -204,6 +206,7 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
         packs = redactor.redact_text("\n\n".join(evidence_pack(cid, c) for cid, c in batch.items()))
         ops = caller.ask(build_request(model_id, prefix, packs, cache=caller.cache),
                          partial(_validate_batch, batch=batch, live_ids=set(live)))
+        result.batches += 1
         if ops is None:
             result.fallbacks += 1
             result.texts.update({c.key: offline_text(c) for c in chunk})

@@ -40,7 +40,9 @@ purpose each time the scan was meant to read differently:
   nothing else changed;
 - a host in a template is `<host>`, so the same error on two hosts is one pattern (review-dream defect 3):
   the two recoveries keyed on `https://get.evil.example/<file.sh>` are keyed `https://<host>/<file.sh>`;
-  the scan state changed by those two keys only, the proposal not at all."""
+  the scan state changed by those two keys only, the proposal not at all;
+- dream.json's `stats` counts the batches of candidates sent to the model, of which `model_fallbacks`
+  fell back to templates (`"model_batches": 0` here, offline); nothing else changed."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ from dreamcli.workspace.home import Workspace
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 EXPECTED = {"state": "175c726e0c66eeb73e5b7bf3865971400e4c73325df67dbbc737ae228f27b671",
-            "proposal": "80466dc789b28c96ffa280463a03907efa9846a3e0152a436a37d0427db1193f",
+            "proposal": "6d7ffd43a69311af091dd3dfc338c949d50a82bf00714c3a13fe4d4762bc0d3f",
             "lines": 2212, "bytes": 948409}
 
 
