@@ -21,6 +21,8 @@ turn limit ends with `max_turns` (exit 1); a model call that fails after retries
 (exit 3, or 4 for refused credentials). Ctrl-C (KeyboardInterrupt, or `cancel` being set) writes
 session.end `interrupted` and raises `dreamcli.errors.Interrupted` (exit 130) carrying `.result`;
 SIGTERM and SIGHUP do the same inside `dreamcli.agent.signals.signals_as_interrupt` (exit 128 + signal).
+One that cuts short the upload at the end (object storage: the log is whole by then) raises the same,
+the result keeping its status, its `upload` "pending" (`RunResult.upload`: left for `doctor --fix`).
 
 Hooks: `on_end_turn(TurnContext) -> str | None`; `before_end(TurnContext)` runs right before
 session.end (ctx.status is set) and may add fields to `ctx.end_fields` (e.g. `outcome`). A
@@ -240,22 +242,25 @@ class _Session:
             exit_code = EXIT_BY_STATUS.get(status, exit_code)
         if before_end is not None:
             before_end(self.context(status))
-        self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
+        cut: str | None = None  # why the upload at the end was cut short
+        try:
+            self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM while the end's upload hangs: the log is whole
+            if status != "interrupted":
+                cut, exit_code = interrupt_reason(e)
+        from dreamcli.store.sink import upload_state
+
         result = RunResult(
             session_id=self.writer.session_id, path=self.writer.path, status=status, error=error,
             final_text=self.final_text, totals=self.totals, exit_code=exit_code, model=self.model,
             workdir=self.workdir, task_name=self.spec.name, playbooks=placed, messages=self.messages,
-            end_fields=self.end_fields,
+            end_fields=self.end_fields, upload=upload_state(self.writer.sink, self.writer.session_id),
         )
         self.cb.on_end(result)
         if unexpected is not None:
             raise unexpected
-        if status == "interrupted":
-            head = "interrupted" if exit_code == EXIT_INTERRUPTED else error  # or "interrupted by SIGTERM"
-            err = Interrupted(f"{head}; the session log ends with status interrupted: {self.writer.path}",
-                              exit_code=exit_code)
-            err.result = result  # type: ignore[attr-defined]
-            raise err
+        if status == "interrupted" or cut is not None:
+            raise _interrupted(result, cut)
         return result
 
     def _turns(self, on_end_turn: OnEndTurn | None) -> tuple[str, str | None, int]:
@@ -363,6 +368,19 @@ class _Session:
                          **extra)
         self.cb.on_tool_end(name, key, result, duration_ms)
         return _result_block(use.get("id", ""), result.content, result.is_error)  # redacted by add_user
+
+
+def _interrupted(result: RunResult, cut: str | None) -> Interrupted:
+    """The Interrupted of a run stopped before its end (its log ends `interrupted`), or while its end was
+    uploading (`cut`: the log is whole, the upload pending); it carries the result."""
+    if cut is not None:
+        message = f"{cut} while the session was uploading; its log is complete (status {result.status})"
+    else:
+        head = "interrupted" if result.exit_code == EXIT_INTERRUPTED else result.error  # "interrupted by SIGTERM"
+        message = f"{head}; the session log ends with status interrupted"
+    err = Interrupted(f"{message}: {result.path}", exit_code=result.exit_code)
+    err.result = result  # type: ignore[attr-defined]
+    return err
 
 
 def _result_block(tool_use_id: str, content: Any, is_error: bool) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class RunResult:
     playbooks: list[dict[str, Any]]
     messages: list[dict[str, Any]] = field(default_factory=list, repr=False)
     end_fields: dict[str, Any] = field(default_factory=dict)
+    upload: str | None = None  # object storage: "sealed", or "pending" (left for `doctor --fix`); else None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +88,7 @@ class RunResult:
             "workdir": str(self.workdir),
             "task": self.task_name,
             "playbooks": self.playbooks,
+            "upload": self.upload,
         }
         data.update({k: v for k, v in self.end_fields.items() if k not in data})
         return data

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from dreamcli.cli.common import command_prefix, open_workspace, print_json, signals_exit
 from dreamcli.cli.common import config as load_config
-from dreamcli.cli.common import open_workspace, print_json, signals_exit
 from dreamcli.errors import DreamError, Interrupted, UsageError
 
 if TYPE_CHECKING:
@@ -135,6 +135,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         redactor = run_redactor(cfg)  # what the model wrote is shown redacted, as the log keeps it
         view = RunView(quiet=quiet, redactor=redactor)
         view.threshold = loop.spec.pass_threshold if loop is not None else None
+        view.fix_uploads = f"{command_prefix(ctx)} doctor --fix"
         options = RunOptions(
             model=model, max_turns=max_turns, workdir=workdir, playbook=playbook,
             use_playbooks=not no_playbooks, allow=tuple(allow or ()), yes=yes, with_proposal=with_proposal,
@@ -145,9 +146,10 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 result = run_agent(ws, cfg, spec, options, callbacks=view, **hooks)
         except Interrupted as e:
             partial = getattr(e, "result", None)
-            if as_json and partial is not None:
-                print_json(_redacted_answer({**partial.to_json(), **spend_json(partial.totals, view.subagents)},
-                                            redactor))
+            if as_json and partial is not None:  # also when the signal cut the upload at the end short
+                data = _redacted_answer({**partial.to_json(), **spend_json(partial.totals, view.subagents)}, redactor)
+                data["exit_code"] = e.exit_code  # the process's: 128 + the signal
+                print_json(data)
             raise
         if as_json:
             data = _redacted_answer({**result.to_json(), **spend_json(result.totals, view.subagents)}, redactor)

@@ -168,9 +168,17 @@ class SessionWriter:
 
     def end(self, status: str, *, error: str | None = None, totals: dict[str, Any] | None = None,
             ts: str | None = None, **extra: Any) -> dict[str, Any]:
-        event = self.write(schema.SESSION_END, ts=ts, status=status, error=error, totals=totals or {}, **extra)
-        self.close()
+        try:
+            event = self.write(schema.SESSION_END, ts=ts, status=status, error=error, totals=totals or {}, **extra)
+        finally:
+            if self.ended:  # written, even if Ctrl-C or SIGTERM cut its upload short: synced, closed, sealed
+                self.close()
         return event
+
+    @property
+    def sink(self) -> LineSink | None:
+        """What is told of the lines and the seal (dreamcli.store.sink), if anything."""
+        return self._sink
 
     def close(self) -> None:
         with self._lock:

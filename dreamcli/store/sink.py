@@ -89,6 +89,14 @@ class SessionSink:
                 note_session(self.ws, path)  # never raises
 
 
+def upload_state(sink: object, session_id: str) -> str | None:
+    """What became of a sealed session's upload (`run --json`'s `upload`): "sealed" in the store, or "pending"
+    while its journal waits (`doctor --fix` sends it); None without object storage."""
+    if not isinstance(sink, SessionSink) or sink.upload is None:
+        return None
+    return "pending" if (sink.upload.store.buffer_dir / PENDING / session_id.upper()).exists() else "sealed"
+
+
 def upload_sink(ws: Workspace, config: Config, on_wait: Callable[[bool], None] | None = None) -> UploadSink | None:
     """The upload sink for the workspace's configured store (`on_wait`: told when an upload starts and
     ends); None for the local directory."""

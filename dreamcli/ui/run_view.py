@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.orchestration.tally import SubagentTally, tokens_of
-from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup
+from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup, warn
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
@@ -75,6 +75,7 @@ class RunView(RunCallbacks):
         self.subagents = SubagentTally()  # what the lead's sub-agents spent (on_subagent_totals)
         self._pending = ""  # streamed text not shown yet (split_streamed)
         self.threshold: float | None = None  # the outcome's pass threshold, to print a failing score truly
+        self.fix_uploads = "dreamcli doctor --fix"  # the command that sends a pending upload (with --home)
         self.color = _color_allowed(sys.stderr)
         self.streamed = False  # whether model text was shown live
         self._mid_line = False
@@ -219,8 +220,12 @@ class RunView(RunCallbacks):
         with self._lock:
             self._flush_text()
             self._end_text_line()
-        if self.quiet:
-            return
+        if not self.quiet:
+            self._summary(result)
+        if result.upload == "pending":  # also with --quiet: the session is not all in the store
+            warn(f"upload of session {result.session_id} pending: `{self.fix_uploads}` sends it to the session store")
+
+    def _summary(self, result: RunResult) -> None:
         t = result.totals
         tools = _count(t.tool_calls, "tool call") + (f" ({_count(t.tool_errors, 'error')})" if t.tool_errors else "")
         summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {_tokens(tokens_of(t))} tokens · "

@@ -154,6 +154,9 @@ def test_a_run_s_end_waits_for_one_request_at_most_and_leaves_the_upload_to_doct
     assert [x.split(" ")[0] for x in blackhole.requests] == ["PUT"], blackhole.requests
     session_id = json.loads(r.stdout)["session_id"]
     assert _journal(ws, session_id).get("sealed") is True  # pending, and its run ended
+    assert json.loads(r.stdout)["upload"] == "pending"
+    fix = f"dreamcli --home {ws.root} doctor --fix"
+    assert f"warning: upload of session {session_id} pending: `{fix}` sends it" in r.stderr, r.stderr
     failures = (ws.logs_dir / "store.log").read_text().splitlines()
     assert len(failures) == 1 and session_id in failures[0] and "does not answer" in failures[0], failures
 
