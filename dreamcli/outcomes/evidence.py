@@ -19,6 +19,7 @@ from typing import Any
 from dreamcli.numbers import finite
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.content import content_blocks, result_text
+from dreamcli.sessions.lineage import Family, Kin, is_child_of
 from dreamcli.sessions.reader import parse_line
 from dreamcli.sessions.totals import SubagentTally, Totals
 from dreamcli.workspace.home import Workspace
@@ -131,16 +132,19 @@ def load_run(path: Path) -> RunView:
     return run
 
 
-def add_subagents(run: RunView, ws: Workspace) -> None:
+def add_subagents(run: RunView, ws: Workspace, family: Family | None = None) -> None:
     """Read the logs of the run's sub-agents from `ws`, and theirs in turn at any depth (breadth first, each
     session once, at most MAX_SUBAGENT_LOGS), into `run.subagents`, each as `load_run` reads a session (its
-    session.end totals, else what its events count). A child counts only when its session.start names the
-    session that named it as its parent (`_is_child_of`): one that names another (or none) is counted in
-    `run.subagents_unrelated`; one whose log is not there (or cannot be read) in `run.subagents_missing`;
-    those left when the cap is reached in `run.subagents_unread`."""
+    session.end totals, else what its events count). A session's children are those its `subagent` events
+    name and, for an imported one, the sessions linked to it that it does not name (`family`, a lead's child
+    imported in a later run: dreamcli.sessions.lineage). A named child counts only when its session.start
+    names the session that named it as its parent (`is_child_of`): one that names another (or none) is
+    counted in `run.subagents_unrelated`; one whose log is not there (or cannot be read) in
+    `run.subagents_missing`; those left when the cap is reached in `run.subagents_unread`."""
+    family = family if family is not None else Family(ws)
     tally, missing, unrelated = SubagentTally(), 0, 0
     seen = {run.session_id}
-    queue = deque((_parent_of(run), child_id) for child_id in run.child_ids)
+    queue = deque((_kin(run), child_id) for child_id in _children(run, family))
     while queue and tally.count + missing + unrelated < MAX_SUBAGENT_LOGS:
         parent, child_id = queue.popleft()
         if child_id in seen:  # the lead itself, a cycle, or a session named twice
@@ -149,32 +153,24 @@ def add_subagents(run: RunView, ws: Workspace) -> None:
         child = _child_run(ws, child_id)
         if child is None:
             missing += 1
-        elif not _is_child_of(child, parent):
+        elif not is_child_of(child, parent):
             unrelated += 1
         else:
             tally.add(Totals(turns=child.turns, cost_usd=child.cost_usd, tool_calls=child.tool_calls,
                              tool_errors=child.tool_errors))
-            queue.extend((_parent_of(child), grandchild) for grandchild in child.child_ids)
+            queue.extend((_kin(child), grandchild) for grandchild in _children(child, family))
     run.subagents, run.subagents_missing, run.subagents_unrelated = tally, missing, unrelated
     run.subagents_unread = len({child_id for _, child_id in queue if child_id not in seen})
 
 
-_Parent = tuple[str, str | None, str | None]  # a parent's session id, source and transcript id
+def _children(run: RunView, family: Family) -> list[str]:
+    """The sessions `run` names as its sub-agents, then those linked to it that it does not name."""
+    return list(dict.fromkeys([*run.child_ids, *(k.session_id for k in family.children(run))]))
 
 
-def _parent_of(run: RunView) -> _Parent:
-    return run.session_id, run.source, run.import_source_id
-
-
-def _is_child_of(child: RunView, parent: _Parent) -> bool:
-    """`child`'s session.start names `parent`: as its parent_session_id, or, when that is null (a Codex or
-    Claude Code child imported before its lead, whose session id was not known yet), by the parent's
-    transcript id as its `import.parent_source_id`, both from the same source."""
-    session_id, source, source_id = parent
-    if child.parent_session_id is not None:
-        return child.parent_session_id == session_id
-    return (source_id is not None and child.import_parent_source_id == source_id
-            and source is not None and child.source == source)
+def _kin(run: RunView) -> Kin:
+    """What links a session to its lead, without the rest of its view (the queue holds many)."""
+    return Kin(run.session_id, run.source, run.parent_session_id, run.import_source_id, run.import_parent_source_id)
 
 
 def subagents_left_out(run: RunView) -> list[str]:

@@ -21,6 +21,7 @@ from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
 from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
 from dreamcli.outcomes.spec import OutcomeSpec
 from dreamcli.redaction import for_config
+from dreamcli.sessions.lineage import Family, is_imported
 from dreamcli.workspace.home import Workspace
 
 RESULTS = ("satisfied", "needs_revision", "failed", "partial", "error")
@@ -93,6 +94,7 @@ class Grader:
         self.batch_errors: dict[str, str] = {}  # cache key -> why the batch gave no verdict
         self.batch_verdicts: dict[str, TrialVerdicts] = {}  # cache key -> the batch's answer
         self.commands = RunningCommands()  # command checks running now (killed by cancel())
+        self.family = Family(ws)  # sub-agents that leads' logs do not name, read once for all the grades
 
     def cancel(self) -> None:
         """Ctrl-C: kill the command checks in flight (their own session shields them from SIGINT) and
@@ -173,8 +175,9 @@ class Grader:
     def _grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
-        if run.child_ids and any(c.check is not None and c.check.type in BUDGETS for c in spec.check_criteria):
-            add_subagents(run, self.ws)  # a budget is the lead's and its sub-agents' (docs/outcomes.md)
+        budgets = any(c.check is not None and c.check.type in BUDGETS for c in spec.check_criteria)
+        if budgets and (run.child_ids or is_imported(run)):  # an imported lead's log may not name them all
+            add_subagents(run, self.ws, self.family)  # a budget is the lead's and its sub-agents' (docs/outcomes.md)
         by_id: dict[str, CriterionResult] = {
             c.id: run_criterion_check(c, run, running=self.commands, redactor=self.redactor)
             for c in spec.check_criteria}

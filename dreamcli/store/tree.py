@@ -1,7 +1,8 @@
 """A lead session and its sub-agents as a tree, for `sessions show` and `sessions list`.
 
 - `children_of(ws, events)`: the children a session started (from its `subagent` events, in start
-  order), each with its summary (status, turns, tokens, cost), brief, error and final answer.
+  order, then an imported lead's children its log does not name: dreamcli.sessions.lineage), each with
+  its summary (status, turns, tokens, cost), brief, error and final answer.
 - `list_with_children(ws, flt, limit)`: a listing where children follow their lead (in start
   order) and `limit` counts top-level sessions only; a child whose lead is not listed (filtered
   out) stays where it is. A child is a session with a parent_session_id, or an imported one that
@@ -13,7 +14,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -24,6 +26,9 @@ from dreamcli.sessions.summary import SessionFilter, SessionSummary, summarize
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
+    import sqlite3
+
+    from dreamcli.sessions.lineage import Family, Kin, Row
     from dreamcli.sessions.reader import ReadStats
 
 FINAL_TEXT_LIMIT = 4000
@@ -80,7 +85,11 @@ def _child(row: Listed) -> bool:
 
 
 def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every child session named by the `subagent` events, in the order they started."""
+    """Every child session: those the `subagent` events name, in the order they started, then those of an
+    imported lead that its log does not name (imported in a later run: `lineage.Family`), oldest first. A
+    child whose session.start links to the lead shows the lead's id as its parent_session_id, as the listing
+    does."""
+    from dreamcli.sessions.lineage import is_child_of, kin_of
     from dreamcli.sessions.paths import find_session
 
     order: list[str] = []
@@ -96,6 +105,11 @@ def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, A
             info[cid]["event_status"] = e.get("status")
         if e.get("brief") and not info[cid]["brief"]:
             info[cid]["brief"] = e.get("brief")
+    lead = kin_of(events[0]) if events else None
+    for kin in _family(ws, lead).children(lead) if lead is not None else []:
+        if kin.session_id not in info:
+            order.append(kin.session_id)
+            info[kin.session_id] = {"brief": None, "event_status": None, "unnamed": True}
     out = []
     for cid in order:
         try:
@@ -106,8 +120,10 @@ def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, A
             continue
         summary = summarize(path)
         data: dict[str, Any] = summary.to_json() if summary else {"session_id": cid, "status": "unreadable"}
+        if summary is not None and lead is not None and is_child_of(summary, lead):
+            data["parent_session_id"] = lead.session_id  # named by transcript only: its lead, as listed
         try:
-            final, error, brief = _read_child(path)
+            final, error, brief = _read_child(path, prompt_as_brief=bool(info[cid].get("unnamed")))
         except OSError as e:  # the child's log cannot be read: said as its error, the lead still shown
             from dreamcli.sessions.reader import os_reason
 
@@ -119,8 +135,36 @@ def children_of(ws: Workspace, events: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
-def _read_child(path: Any) -> tuple[str | None, str | None, str | None]:
-    """(final answer, session.end error, brief) of a child log, read tolerantly."""
+def _family(ws: Workspace, lead: Kin) -> Family:
+    """The workspace's sessions by lead, for `lead`'s children: from the session index when there is one
+    (its rows that name `lead` or hold its transcript; no file opened), else from the files' first lines."""
+    from dreamcli.sessions.lineage import Family
+    from dreamcli.store.index import fresh_connection
+
+    db = fresh_connection(ws)
+    return Family(ws) if db is None else Family(ws, _indexed(db, lead))
+
+
+def _indexed(db: sqlite3.Connection, lead: Kin) -> Iterator[Row]:
+    """The index's sessions that may be `lead`'s children, or hold its transcript, newest first (the
+    connection closed when done)."""
+    from dreamcli.sessions.lineage import kin_from
+
+    with closing(db):
+        for row in db.execute(
+                "SELECT rel, session_id, source, parent_session_id, import_source_id, import_parent_source_id "
+                "FROM sessions WHERE listable = 1 AND (parent_session_id = ? OR (source = ? AND ? IN "
+                "(import_source_id, import_parent_source_id))) ORDER BY rel DESC",
+                (lead.session_id, lead.source, lead.import_source_id)):
+            y, m, d = str(row[0]).split("/")[:3]
+            kin = kin_from(row[1:])
+            if kin is not None:
+                yield (y, m, d), kin
+
+
+def _read_child(path: Any, *, prompt_as_brief: bool = False) -> tuple[str | None, str | None, str | None]:
+    """(final answer, session.end error, brief) of a child log, read tolerantly. `prompt_as_brief`: a child its
+    lead's log does not name, whose task prompt is the brief its lead's `subagent` event would have given."""
     from dreamcli.sessions.reader import iter_events
 
     final: str | None = None
@@ -130,6 +174,9 @@ def _read_child(path: Any) -> tuple[str | None, str | None, str | None]:
         t = e.get("type")
         if t == schema.SESSION_START:
             b = e.get("brief")
+            task = e.get("task")
+            if b is None and prompt_as_brief and isinstance(task, dict):
+                b = task.get("prompt")
             brief = b if isinstance(b, str) else None
         elif t == schema.MESSAGE and e.get("role") == "assistant":
             content = e.get("content")
