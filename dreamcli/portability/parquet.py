@@ -1,7 +1,9 @@
 """`dreamcli export sessions --format parquet DIR`: every session event as one row, with its session's
 fields, in a Hive-partitioned Parquet dataset (DIR/date=YYYY-MM-DD/part-0.parquet, the UTC date the
 session started), for DuckDB or Spark. Needs pyarrow (`pip install 'dreamcli[parquet]'`). Events are
-redacted again with the workspace's patterns on the way out. Schema: docs/session-log.md.
+redacted again with the workspace's patterns on the way out. Schema: docs/session-log.md. The dataset is
+written beside DIR and renamed onto it when whole (`staged_dir`): a failed, interrupted or killed export
+leaves DIR as it was, and --force replaces an existing DIR only then.
 
 With sessions in object storage (`sessions.url`, docs/scaling.md) the dataset holds every session of the
 bucket as well: this machine's own from their files (they hold at least what was uploaded), the others'
@@ -9,7 +11,6 @@ read from the bucket. A store that cannot be listed or read stops the export wit
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dreamcli.errors import UsageError
 from dreamcli.ids import ulid_time_ms
 from dreamcli.numbers import finite
+from dreamcli.portability.staged_dir import discard, make_staging, publish, sweep_leftovers
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.sessions.reader import iter_events, parse_line
@@ -99,31 +101,50 @@ def arrow_schema(pa: Any) -> Any:
 
 
 def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bool = False) -> ParquetExport:
+    """Write the dataset into a staging folder beside `output` and rename it into place when whole
+    (`staged_dir`): an error, Ctrl-C or kill -9 leaves `output` as it was; --force replaces it only then."""
     try:
         import pyarrow as pa  # lazy: the optional extra dreamcli[parquet]
         import pyarrow.parquet as pq
     except ImportError:
         raise UsageError("--format parquet needs pyarrow: pip install 'dreamcli[parquet]'") from None
     output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"{output} exists and is not a directory (name a directory to write the dataset into)")
     try:
-        if output.exists() and any(output.iterdir()) and not force:
-            raise UsageError(f"{output} exists and is not empty (use --force to write into it)")
-        return _export(pa, pq, ws, output, redactor)
+        sweep_leftovers(output.parent)  # what an export killed with -9 left beside it
+        _check_target(output, force)
+        by_day, store = _sources(ws)  # a store that cannot be listed stops the export before any write
+        staging = make_staging(output)
+        try:
+            result = _export(pa, pq, staging, by_day, store, redactor, ParquetExport(output=str(output)))
+            publish(staging, output, force=force)
+        except BaseException:
+            discard(staging)
+            raise
     except OSError as e:
         if isinstance(e, BrokenPipeError):
             raise
         raise UsageError(f"cannot write {e.filename or output}: {e.strerror or e}") from None
+    return result
 
 
-def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -> ParquetExport:
-    result = ParquetExport(output=str(output))
-    schema = arrow_schema(pa)
-    # Sessions are grouped by partition first (their paths only), so each partition is written once, as
-    # part-0.parquet, whatever order its sessions are read in: a session filed under another day's
-    # directory, or ids with no time (date=unknown), must not replace a part already written.
-    by_day: dict[str, list[Path | str]] = {}
+def _check_target(output: Path, force: bool) -> None:
+    if output.is_symlink():  # the finished dataset is renamed onto it: the link would be replaced
+        raise UsageError(f"{output} is a symbolic link (refused: name the directory it points to, or a new one)")
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output} exists and is not a directory (name a directory to write the dataset into)")
+    if output.exists() and any(output.iterdir()) and not force:
+        raise UsageError(f"{output} exists and is not empty (use --force to replace it)")
+
+
+Sources = dict[str, list[Path | str]]
+
+
+def _sources(ws: Workspace) -> tuple[Sources, SessionStore | None]:
+    """The sessions to export grouped by partition ({day: session files, or bucket session ids}), and the
+    bucket they are read from. Grouped first (their paths only), so each partition is written once, as
+    part-0.parquet, whatever order its sessions are read in: a session filed under another day's
+    directory, or ids with no time (date=unknown), must not replace a part already written."""
+    by_day: Sources = {}
     for path in iter_session_files(ws):
         by_day.setdefault(_day(path.stem), []).append(path)
     store = bucket_store(ws)
@@ -134,6 +155,13 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
                 by_day.setdefault(_day(s.session_id), []).append(s.session_id.upper())
         for day, listed in by_day.items():
             by_day[day] = sorted(listed, key=lambda p: p.stem.upper() if isinstance(p, Path) else p)
+    return by_day, store
+
+
+def _export(pa: Any, pq: Any, folder: Path, by_day: Sources, store: SessionStore | None, redactor: Redactor,
+            result: ParquetExport) -> ParquetExport:
+    """Write every partition into `folder` (the staging folder), counting into `result`."""
+    schema = arrow_schema(pa)
     for day, sources in by_day.items():  # one partition in memory at a time
         rows: list[dict[str, Any]] = []
         sessions = 0
@@ -144,7 +172,7 @@ def _export(pa: Any, pq: Any, ws: Workspace, output: Path, redactor: Redactor) -
                 sessions += 1
                 rows.extend(session_rows(events, source.stem.upper() if isinstance(source, Path) else source))
         if rows:
-            _write(pa, pq, schema, output, day, rows, result)
+            _write(pa, pq, schema, folder, day, rows, result)
             result.sessions += sessions
     return result
 
@@ -168,18 +196,12 @@ def stored_events(store: SessionStore | None, session_id: str) -> list[dict[str,
         return []
 
 
-def _write(pa: Any, pq: Any, schema: Any, output: Path, day: str, rows: list[dict[str, Any]],
+def _write(pa: Any, pq: Any, schema: Any, folder: Path, day: str, rows: list[dict[str, Any]],
            result: ParquetExport) -> None:
-    folder = ensure_dir(output / f"date={day}")
-    tmp = folder / f".part-0.{os.getpid()}.tmp"
-    try:
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, folder / "part-0.parquet")
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """One partition, `folder/date=<day>/part-0.parquet` (`folder` is the staging folder: no temp name)."""
+    part = ensure_dir(folder / f"date={day}") / "part-0.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), part, compression="zstd")
+    os.chmod(part, FILE_MODE)
     result.events += len(rows)  # counted once written
     result.partitions += 1
     result.files += 1
