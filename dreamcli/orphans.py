@@ -13,6 +13,15 @@ itself, so when its parent is killed (`kill -9`, the OOM killer) it waits foreve
 A worker exits with `os._exit` (no atexit handlers, no flush of stdio buffers it inherited from its
 parent) or by the default SIGTERM action. Imports nothing from dreamcli; used by the transcript importer
 (`sessions/importers/runner.py`) and the dream's process pool (`dream/executors.py`).
+
+A pool stopped early (Ctrl-C, a failed task) must not wait for its workers to run what is queued. With
+`pool_options(context, stoppable=True)` and each task submitted as `run_stoppable(fn, *args)`, SIGTERM from
+the parent stops a worker's running task at once (it raises `WorkerStopped`) and every task after it; a
+worker sending a result or waiting for a task only notes it, and exits when the pool sends it the end: a
+worker killed while it writes a result leaves the pool's reader waiting for the rest of it forever, and
+Python waits for that reader at exit. Ctrl-C is its parent's to handle (ignored in such a worker).
+`new_children(before)` names the workers a pool started (the multiprocessing children that were not
+there `before`), and `end_now(workers)` sends them SIGTERM, and SIGKILL to any left after a grace.
 """
 
 from __future__ import annotations
@@ -22,20 +31,62 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Collection, Sequence
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL_SECONDS = 1.0  # how often a worker without prctl checks its parent
+END_GRACE_SECONDS = 1.0  # end_now: from SIGTERM to SIGKILL
 EXIT_ORPHANED = 1
 
 
-def pool_options(context: Any) -> dict[str, Any]:
+_task_running = False  # in a stoppable worker: inside run_stoppable's call
+_stopping = False  # ... SIGTERM came from the parent
+
+
+class WorkerStopped(KeyboardInterrupt):
+    """A stoppable worker's task stopped by SIGTERM (its parent's, stopping the pool: Ctrl-C, a failed task).
+    Not an Exception: the task's own `except Exception` does not catch it."""
+
+
+def pool_options(context: Any, *, stoppable: bool = False) -> dict[str, Any]:
     """`initializer` and `initargs` for a `ProcessPoolExecutor` made with the multiprocessing `context`.
     With fork and spawn the workers' parent is this process; with forkserver it is the server (which
-    ends when this process does), so the worker ties itself to whichever parent it has."""
+    ends when this process does), so the worker ties itself to whichever parent it has. `stoppable`: its
+    tasks, each submitted as `run_stoppable(fn, *args)`, stop on SIGTERM (`end_now`)."""
     method = context.get_start_method()
     parent = os.getpid() if method in ("fork", "spawn") else None
-    return {"initializer": tie_to_parent, "initargs": (parent,)}
+    return {"initializer": stoppable_worker if stoppable else tie_to_parent, "initargs": (parent,)}
+
+
+def stoppable_worker(parent_pid: int | None = None) -> None:
+    """Initializer: `tie_to_parent`, then SIGTERM stops the task running (`run_stoppable`) and every later
+    one, or, once the parent is gone, the process (as SIGTERM's default action did); SIGINT is ignored."""
+    tie_to_parent(parent_pid)
+    expected = os.getppid() if parent_pid is None else parent_pid
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        global _stopping
+        if parent_gone(expected):  # the parent-death signal: nobody reads what this process would send
+            os._exit(EXIT_ORPHANED)
+        first, _stopping = not _stopping, True
+        if first and _task_running:  # once: a second SIGTERM never cuts the (short) error being sent
+            raise WorkerStopped
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def run_stoppable(fn: Any, *args: Any) -> Any:
+    """`fn(*args)` in a stoppable worker; WorkerStopped once its parent sent SIGTERM."""
+    global _task_running
+    if _stopping:
+        raise WorkerStopped
+    _task_running = True
+    try:
+        return fn(*args)
+    finally:
+        _task_running = False
 
 
 def tie_to_parent(parent_pid: int | None = None) -> None:
@@ -80,3 +131,25 @@ def _watch_parent(parent_pid: int) -> None:
         os._exit(EXIT_ORPHANED)
 
     threading.Thread(target=watch, name="dreamcli-parent-watch", daemon=True).start()
+
+
+def new_children(before: Collection[Any]) -> list[Any]:
+    """This process's live multiprocessing children (`multiprocessing.Process`) not in `before`, an earlier
+    `multiprocessing.active_children()`: the workers of a pool started since."""
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p not in before]
+
+
+def end_now(processes: Sequence[Any], grace: float = END_GRACE_SECONDS) -> None:
+    """End `processes` (`multiprocessing.Process`): SIGTERM (a stoppable worker stops its task, then exits when
+    its pool ends it; any other worker at once), SIGKILL for any still alive after `grace` seconds."""
+    for p in processes:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join(grace)

@@ -9,7 +9,10 @@ CLI around the dream (`use_executor`); without one, scan.py picks workers by cor
 The CLI's executor starts on first use (`Deferred`): a dream with nothing new to read never starts Ray, and
 joining a Ray address first checks its form (dreamcli.dream.ray_errors), then, within RAY_CONNECT_TIMEOUT_S, that
 something listens there, and within RAY_ANSWER_TIMEOUT_S that it answers as Ray's gRPC servers do. Ray's failures
-are one line each (ray_errors); a failed task stops the map, and the tasks still out are cancelled and collected."""
+are one line each (ray_errors); a failed task stops the map, and the tasks still out are cancelled and collected.
+A map stopped early (Ctrl-C, a failed task, the caller gone) stops at once: the local pool cancels what is queued,
+stops the tasks its workers run and ends them (dreamcli.orphans), and Ray waits RAY_INTERRUPT_DRAIN_S at most after
+Ctrl-C for its cancelled tasks."""
 
 from __future__ import annotations
 
@@ -17,15 +20,20 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 Task = tuple[Any, ...]
 RAY_CONNECT_TIMEOUT_S = 10.0  # ray.init retries an address with nothing listening for many minutes
 RAY_ANSWER_TIMEOUT_S = 5.0  # ... and one that listens but is no Ray cluster (a wrong port) as long
 RAY_DRAIN_TIMEOUT_S = 10.0  # after a failed task: for the cancelled ones to end (else Ray logs their errors)
+RAY_INTERRUPT_DRAIN_S = 1.0  # ... and after Ctrl-C (or the caller gone), when the dream must end now
 # the HTTP/2 connection preface and an empty SETTINGS frame: a gRPC server answers with its own SETTINGS frame
 H2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
@@ -57,22 +65,58 @@ class LocalExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         from dreamcli.collector import frozen
-        from dreamcli.orphans import pool_options
+        from dreamcli.orphans import pool_options, run_stoppable
 
         # what exists now is shared with the forked pool: the collector leaves those pages alone; each
         # worker exits when this process dies (a kill -9 leaves none waiting on the queue forever)
         context = multiprocessing.get_context()
-        with frozen(), ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1), mp_context=context,
-                                           **pool_options(context)) as pool:
-            futures = [pool.submit(fn, *args) for args in tasks]
-            here: dict[int, Any] = {}  # results of the tasks run in this process
-            back = len(tasks) - 1
-            for i, fut in enumerate(futures):
-                while i not in here and back > i and not fut.done():
-                    if futures[back].cancel():  # not started by the pool: run it here
-                        here[back] = fn(*tasks[back])
-                    back -= 1
-                yield here.pop(i) if i in here else fut.result()
+        with frozen():
+            before = (multiprocessing.active_children(), threading.enumerate())
+            pool = ProcessPoolExecutor(max_workers=min(self.workers - 1, len(tasks) - 1), mp_context=context,
+                                       **pool_options(context, stoppable=True))
+            started: tuple[list[Any], list[threading.Thread]] | None = None
+            try:
+                futures = [pool.submit(run_stoppable, fn, *args) for args in tasks]
+                started = _started_since(*before)  # the pool starts its processes and its thread in submit
+                yield from _in_order(fn, tasks, futures)
+            except BaseException:  # Ctrl-C, a failed task, the caller gone: nothing queued runs, none waits
+                _stop(pool, *(started or _started_since(*before)))
+                raise
+            pool.shutdown()
+
+
+def _started_since(children: list[Any], threads: list[threading.Thread]) -> tuple[list[Any], list[threading.Thread]]:
+    """The multiprocessing children and the threads started since `children` and `threads` were listed."""
+    from dreamcli.orphans import new_children
+
+    return new_children(children), [t for t in threading.enumerate() if t not in threads]
+
+
+def _stop(pool: Executor, workers: Sequence[Any], threads: Sequence[threading.Thread]) -> None:
+    """Stop `pool` now: its queued tasks cancelled, the tasks its `workers` run stopped (SIGTERM, then SIGKILL
+    for a worker not gone within END_GRACE_SECONDS: dreamcli.orphans), and its `threads` (its manager, which
+    collects the stopped tasks and ends the workers) waited for within that time: Python 3.11, at exit,
+    wrote to the pipe of a manager still closing it (an EBADF traceback after "interrupted")."""
+    from dreamcli.orphans import END_GRACE_SECONDS, end_now
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    end_now(workers)
+    deadline = time.monotonic() + END_GRACE_SECONDS
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _in_order(fn: Callable[..., Any], tasks: Sequence[Task], futures: Sequence[Future[Any]]) -> Iterator[Any]:
+    """The results of `futures` (the pool's, one per task) in order; while the next is not done, this process
+    runs tasks from the back that the pool has not started (their futures cancelled)."""
+    here: dict[int, Any] = {}  # results of the tasks run in this process
+    back = len(tasks) - 1
+    for i, fut in enumerate(futures):
+        while i not in here and back > i and not fut.done():
+            if futures[back].cancel():  # not started by the pool: run it here
+                here[back] = fn(*tasks[back])
+            back -= 1
+        yield here.pop(i) if i in here else fut.result()
 
 
 class RayExecutor:
@@ -100,14 +144,19 @@ class RayExecutor:
         remote = self.ray.remote(fn)
         refs = [remote.remote(*args) for args in tasks]
         done = 0
+        drain = RAY_DRAIN_TIMEOUT_S
         try:
             for ref in refs:  # in order, as submitted
                 result = self._get(ref)
                 done += 1
                 yield result
+        except BaseException as e:
+            if not isinstance(e, Exception):  # Ctrl-C, the caller gone: waits a second at most
+                drain = RAY_INTERRUPT_DRAIN_S
+            raise
         finally:  # a task failed, or the caller stopped early: none is left running, no error left unread
             if done < len(refs):
-                self._abandon(refs[done:])
+                self._abandon(refs[done:], drain)
 
     def _get(self, ref: Any) -> Any:
         from dreamcli.dream.ray_errors import task_failure
@@ -118,13 +167,13 @@ class RayExecutor:
         except errors.RayError as e:  # a task's: its own exception (Ray's text is the remote traceback)
             raise task_failure(e, errors.RayTaskError) from e
 
-    def _abandon(self, refs: Sequence[Any]) -> None:
-        """Cancel `refs`, then read each one's end (within RAY_DRAIN_TIMEOUT_S): Ray logs an "Unhandled error",
+    def _abandon(self, refs: Sequence[Any], drain: float) -> None:
+        """Cancel `refs`, then read each one's end (within `drain` seconds): Ray logs an "Unhandled error",
         with its traceback, for every failed task whose error nobody read."""
         for ref in refs:
             with contextlib.suppress(Exception):
                 self.ray.cancel(ref)
-        deadline = time.monotonic() + RAY_DRAIN_TIMEOUT_S
+        deadline = time.monotonic() + drain
         for ref in refs:
             left = deadline - time.monotonic()
             if left <= 0:

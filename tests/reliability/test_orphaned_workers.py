@@ -1,6 +1,7 @@
 """A command killed with `kill -9` leaves no worker processes behind: the forked workers of `sessions
 import --workers N` and of `dream --workers N` exit when their parent dies (before, they waited on the
-pool's queue forever with ppid 1). docs/reliability.md, "Worker processes"."""
+pool's queue forever with ppid 1); a dream interrupted with SIGINT stops them within a second (before, it
+exited once they had run every chunk submitted). docs/reliability.md, "Worker processes"."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,57 @@ def test_killed_dream_leaves_no_workers(tmp_path: Path, no_model: None) -> None:
     # `--workers 3`: this process and a pool of two
     _kill_parent_and_watch_workers("dreamcli.dream.scan:_scan_chunk",
                                    ["--home", str(home), "dream", "--offline", "--all", "--workers", "3"], 2, _env())
+
+
+def _signalled_at_work(args: list[str], workers: int, env: dict[str, str]) -> tuple[int, float, str, list[int]]:
+    """Start the command (its scan chunks slowed as above, SIGINT at its default, as in a terminal), wait
+    until its pool runs, send SIGINT to the command alone (`kill -INT PID`); its exit code, the seconds it
+    took to exit after the signal, its stderr, and the pool's worker pids."""
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, "dreamcli.dream.scan:_scan_chunk", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    kids: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None and len(kids) < workers:
+            kids = _children(proc.pid)
+            time.sleep(0.05)
+        assert proc.poll() is None and len(kids) >= workers, (kids, proc.stderr.read() if proc.stderr else "")
+        time.sleep(0.6)  # the pool at work, most chunks still queued
+        kids = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, time.monotonic() - sent, err.decode(errors="replace"), kids
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for k in kids:
+            if _alive(k):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(k, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_an_interrupted_dream_stops_its_workers_at_once(tmp_path: Path, no_model: None) -> None:
+    """SIGINT to the dream alone: it exited 130 only once its pool had run every chunk submitted (the pool
+    was shut down waiting); now the queued chunks are cancelled and the workers ended within a second."""
+    from dreamcli.testing.synthetic import GenConfig, generate
+    from dreamcli.workspace.home import Workspace
+
+    home = tmp_path / "home"
+    generate(Workspace(root=home, source="env").ensure_layout(),
+             GenConfig(sessions=48, seed=5, start=datetime(2026, 10, 1, tzinfo=UTC)))
+    # `--workers 2`: this process and a pool of one; 24 chunks of 0.3 s each, some 3.6 s of scanning
+    code, after, err, kids = _signalled_at_work(["--home", str(home), "dream", "--offline", "--all",
+                                                 "--workers", "2"], 1, _env())
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "interrupted" in err, err  # no traceback
+    assert after < 1.5, f"exited {after:.2f} s after SIGINT"
+    time.sleep(0.2)
+    left = [k for k in kids if _alive(k)]
+    assert not left, f"workers still running after the dream exited: {left}"
+    assert not any((home / "dreams").iterdir())  # no dream written
 
 
 def _child_tied_to(parent: int, queue: multiprocessing.Queue[str]) -> None:
