@@ -10,6 +10,8 @@ from typing import Any
 from dreamcli.errors import InputError
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+VERSION_DIGITS = 9  # a playbook version has at most this many digits: `.history/<name>/v<N>.md` names it
+MAX_VERSION = 10**VERSION_DIGITS - 1
 
 
 @cache
@@ -111,8 +113,9 @@ def parse_front_matter(yaml_lines: list[str], *, file: str | None, first_line: i
         raise fail("name", f"{name!r} does not match the file name {expected}.md: a playbook's name is its file "
                            f"name; set `name: {expected}` (or rename the file)")
     version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise fail("version", "required: a non-negative integer")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+        raise fail("version", f"required: a non-negative integer of at most {VERSION_DIGITS} digits "
+                              "(its history file is named after it)")
     updated = data.get("updated")
     if updated is not None and not isinstance(updated, str):
         raise fail("updated", "must be an RFC 3339 timestamp")

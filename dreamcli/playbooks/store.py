@@ -11,12 +11,13 @@ from pathlib import Path
 from dreamcli.errors import DreamError, InputError, UsageError
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks.format import check_round_trip, parse_playbook, render_playbook
+from dreamcli.playbooks.frontmatter import VERSION_DIGITS
 from dreamcli.playbooks.model import Playbook
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-HISTORY_DIGITS = 9  # a version number has at most this many digits (ASCII only: `str.isdigit` takes "²")
+HISTORY_DIGITS = VERSION_DIGITS  # a version has at most this many digits (ASCII only: `str.isdigit` takes "²")
 HISTORY_FILE_RE = re.compile(rf"v(0|[1-9][0-9]{{0,{HISTORY_DIGITS - 1}}})\.md")  # `.history/<name>/v<N>.md`
 
 

@@ -20,6 +20,7 @@ from dreamcli.errors import InputError, UsageError
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks import Playbook, journal, render_playbook
 from dreamcli.playbooks.store import (
+    HISTORY_DIGITS,
     HISTORY_FILE_RE,
     Commit,
     ConcurrentChange,
@@ -208,7 +209,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         add_sessions(ws, sessions, redactor, done)
     finally:
         if done.added:  # recorded even when interrupted part-way
-            fields = {k: v for k, v in done.audit_fields().items()
+            fields: dict[str, Any] = {k: v for k, v in done.audit_fields().items()
                       if k not in ("sessions_added", "session_ids", "session_ids_hash")}
             sessions_journal.audit_batch(ws, done.added, {"actor": actor, "source": "bundle", **about}, intent,
                                          action="import", **fields)
@@ -335,16 +336,7 @@ def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
     for p in changed:
         if content_hash(read_text(ws.playbooks_dir / f"{p.name}.md")) != p.hash_before:
             raise ConcurrentChange(f"playbook {p.name} changed while the import was prepared; try again")
-        moves[p.name] = []
-        staged_history = stage.playbook_history_dir / p.name
-        for f in sorted(staged_history.glob("v*.md")) if staged_history.is_dir() else []:
-            if not HISTORY_FILE_RE.fullmatch(f.name):
-                continue
-            dst = ws.playbook_history_dir / p.name / f.name
-            if not dst.exists():
-                moves[p.name].append((f, dst))
-            elif dst.read_bytes() != f.read_bytes():
-                raise ConcurrentChange(f"{dst} changed while the import was prepared; try again")
+        moves[p.name] = _history_moves(ws, stage, p)
     for p in changed:
         intend(p, [int(dst.stem[1:]) for _src, dst in moves[p.name]])
         for src, dst in moves[p.name]:
@@ -353,6 +345,31 @@ def _install(ws: Workspace, stage: Workspace, changed: list[PlaybookOutcome],
         _put(stage.playbooks_dir / f"{p.name}.md", ws.playbooks_dir / f"{p.name}.md")
         crashpoint("bundle.live")
         installed(p)
+
+
+def _history_moves(ws: Workspace, stage: Workspace, p: PlaybookOutcome) -> list[tuple[Path, Path]]:
+    """The staged history files of `p` to move in (those not in the workspace yet). InputError, before
+    anything moves, for a staged file whose name is not a history version's unless the workspace has it
+    already, and for a version the import records (the new live one, those it kept) that would not be
+    in the workspace's history afterwards."""
+    moves = []
+    staged = stage.playbook_history_dir / p.name
+    for f in sorted(staged.glob("v*.md")) if staged.is_dir() else []:
+        dst = ws.playbook_history_dir / p.name / f.name
+        if dst.exists():
+            if dst.read_bytes() != f.read_bytes():
+                raise ConcurrentChange(f"{dst} changed while the import was prepared; try again")
+        elif not HISTORY_FILE_RE.fullmatch(f.name):
+            raise InputError(f"playbook {p.name}: cannot keep {f.name} in its history (not v<N>.md with N of at "
+                             f"most {HISTORY_DIGITS} digits); nothing was installed", file=str(dst))
+        else:
+            moves.append((f, dst))
+    for v in sorted({*p.kept, *([p.version_after] if p.version_after is not None else [])}):
+        dst = ws.playbook_history_dir / p.name / f"v{v}.md"
+        if not HISTORY_FILE_RE.fullmatch(dst.name) or not (dst.exists() or any(d == dst for _s, d in moves)):
+            raise InputError(f"playbook {p.name}: version {v} was not staged in its history; nothing was "
+                             "installed", file=str(dst))
+    return moves
 
 
 def _put(src: Path, dst: Path) -> None:

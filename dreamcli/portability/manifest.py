@@ -82,7 +82,7 @@ def parse_manifest(data: bytes, *, bundle: str) -> dict[str, Any]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InputError("missing or invalid", file=where, field="format_version")
     if version > BUNDLE_VERSION:
-        raise InputError(f"bundle format {version} is newer than this dreamcli reads ({BUNDLE_VERSION}); "
+        raise InputError(f"bundle format {_shown(version)} is newer than this dreamcli reads ({BUNDLE_VERSION}); "
                          "upgrade dreamcli", file=where, field="format_version")
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(
@@ -97,6 +97,12 @@ def parse_manifest(data: bytes, *, bundle: str) -> dict[str, Any]:
         if safe_member_path(name, bundle=where) != name:
             raise InputError(f"file name {name!r} is not a clean relative path", file=where, field="files")
     return manifest
+
+
+def _shown(number: int, limit: int = 12) -> str:
+    """A number from the file as an error echoes it: a long one cut, with its length."""
+    text = str(number)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} digits)"
 
 
 def verify_files(manifest: dict[str, Any], present: dict[str, Path], *, bundle: str) -> None:

@@ -64,9 +64,14 @@ def render_import_summary(s: Any, prefix: str = "dreamcli") -> None:
                                  f"{_n(getattr(s, 'without_messages', 0))} without messages)")
     table.add_row("sessions", f"{_n(s.sessions)} imported ({_n(s.children)} sub-agent sessions); "
                               f"{_n(s.already_imported)} transcripts were imported before")
+    updated = getattr(s, "updated", 0)
+    if updated:
+        table.add_row("", f"{_n(updated)} {plural(updated, 'session')} updated: "
+                          f"{'its transcript' if updated == 1 else 'their transcripts'} grew since "
+                          f"{'it was' if updated == 1 else 'they were'} imported (re-imported whole)")
     if s.changed_since_import:
-        table.add_row("", f"[yellow]{_n(s.changed_since_import)} transcripts grew since they were imported "
-                          "(not re-imported)[/]")
+        table.add_row("", f"[yellow]{_n(s.changed_since_import)} transcripts changed since they were imported "
+                          "(kept as imported: not a continuation of the stored session)[/]")
     table.add_row("lines", f"{_n(lines.lines)} read, {_n(lines.imported)} imported, "
                            f"{_n(sum(lines.ignored.values()))} without content (summaries, snapshots, …)")
     skipped = lines.corrupt + lines.truncated + lines.malformed + sum(lines.unknown.values())

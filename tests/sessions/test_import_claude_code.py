@@ -189,7 +189,7 @@ def test_reimport_is_idempotent_and_reports_grown_transcripts(new_ws: Workspace,
         f.write(json.dumps({"type": "user", "sessionId": "session_b", "timestamp": "2025-06-14T12:05:00Z",
                             "message": {"role": "user", "content": "one more"}}) + "\n")
     grown = import_transcripts(new_ws, "claude-code", src)
-    assert grown.sessions == 0 and grown.changed_since_import == 1
+    assert grown.sessions == 0 and (grown.updated, grown.changed_since_import) == (1, 0)  # re-imported whole
 
 
 def test_secrets_are_redacted_before_they_reach_disk(new_ws: Workspace, tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ class UnitResult:
     counts: LineCounts = field(default_factory=LineCounts)
     totals: Totals = field(default_factory=Totals)
     events: int = 0
-    changed: bool = False  # already imported, but the transcript has grown since
+    changed: bool = False  # already imported, but the transcript changed since (and is not re-imported)
+    replaces: int | None = None  # re-imported: its sessions replace those converted from a file of this size
     tool_unanswered: int = 0  # tool calls left without a result (recorded as unanswered)
     statuses: Counter[str] = field(default_factory=Counter)  # session.end status of each session written
     planned: list[str] = field(default_factory=list)  # dry run: session ids that would be written
@@ -73,10 +74,13 @@ class StagedWriter(SessionWriter):
 class UnitContext:
     def __init__(self, ws: Workspace, staging: Path, redactor: Redactor, source: str,
                  progress: Callable[[int], None] | None = None, *, dry_run: bool = False,
-                 stream: LineStream | None = None) -> None:
+                 stream: LineStream | None = None, replace: bool = False) -> None:
         """`dry_run`: read and convert everything, write nothing (`sessions import --dry-run`). `stream`:
-        the file already opened (its first lines read for the plan), so it is read once."""
+        the file already opened (its first lines read for the plan), so it is read once. `replace`: stage
+        the sessions already in the workspace too (a grown transcript re-imported, dreamcli.sessions.
+        importers.grown)."""
         self.dry_run = dry_run
+        self.replace = replace
         self.stream = stream
         self.new: set[str] = set()  # session ids this context writes (or would write, in a dry run)
         self.ws = ws
@@ -96,7 +100,7 @@ class UnitContext:
         sid = session_id or t.session_id
         start = start_ts or t.start_ts
         writer: Any
-        if final_path(self.ws, sid).exists() or sid in self.new:  # imported, or a copy of one (a backup)
+        if (final_path(self.ws, sid).exists() and not self.replace) or sid in self.new:  # imported, or a copy
             writer = NullWriter(sid)
             result.existing.append(sid)
         elif self.dry_run:

@@ -24,6 +24,7 @@ import dreamcli.sessions.importers.journal as journal
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers.common import LineCounts, final_path
 from dreamcli.sessions.importers.context import UnitResult
+from dreamcli.sessions.importers.grown import imported_bytes
 from dreamcli.sessions.importers.plan import FORMATS, ImportPlan, format_module, plan_import
 from dreamcli.sessions.importers.units import Converter, Node
 from dreamcli.sessions.totals import Totals
@@ -60,7 +61,8 @@ class ImportSummary:
     sessions: int = 0  # sessions written (parents and children)
     children: int = 0  # of which sub-agent sessions
     already_imported: int = 0  # transcripts skipped because their session is in the workspace already
-    changed_since_import: int = 0  # of those, transcripts that grew since they were imported
+    changed_since_import: int = 0  # of those, transcripts that changed since they were imported (kept as they were)
+    updated: int = 0  # sessions replaced: their transcript grew since it was imported (docs/importers.md)
     bytes: int = 0
     seconds: float = 0.0
     events: int = 0
@@ -69,6 +71,7 @@ class ImportSummary:
     lines: LineCounts = field(default_factory=LineCounts)
     totals: Totals = field(default_factory=Totals)
     session_ids: list[str] = field(default_factory=list)
+    updated_session_ids: list[str] = field(default_factory=list)
     skipped_files: list[dict[str, Any]] = field(default_factory=list)  # not transcripts: {file, line, reason}
 
     @property
@@ -99,7 +102,9 @@ def import_transcripts(
     """Import every transcript of `source` format under `path` (default: the tool's own directory).
     `workers`: processes converting in parallel (default: one per core, for imports of some size).
     `on_commit(session_ids)` is told of each batch moved in, before its intent is closed (a kill in
-    between tells it again at the next recovery), to upload or index them (docs/scaling.md)."""
+    between tells it again at the next recovery), to upload or index them (docs/scaling.md). It is not
+    told of the sessions a batch replaced (grown transcripts re-imported, docs/importers.md): a session's
+    parts in an object store are immutable; the index re-reads them at its next refresh."""
     fmt = format_module(source)
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     started = time.perf_counter()
@@ -140,22 +145,25 @@ def import_transcripts(
 def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
                     about: dict[str, Any], on_commit: OnCommit | None = None,
                     sync: Callable[[list[str]], None] | None = None) -> None:
-    """Commit one batch and append one audit record for the sessions it moved in, also when the
-    commit is interrupted part-way (what is in the workspace is always in the audit trail). With
-    `on_commit`, its intent is closed only after `on_commit` was told; an interrupted batch leaves its
-    intent for the next recovery to tell."""
+    """Commit one batch and append one audit record for the sessions it moved in or replaced, also when
+    the commit is interrupted part-way (what is in the workspace is always in the audit trail). With
+    `on_commit`, its intent is closed only after `on_commit` was told of the sessions moved in; an
+    interrupted batch leaves its intent for the next recovery to tell."""
     before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
     ids: list[str] = []
+    updated: list[str] = []
     interrupted = True
     planned = list(dict.fromkeys(sid for r in batch for sid, _staged in r.staged if not final_path(ws, sid).exists()))
-    intent = journal.begin(ws, planned, about) if planned else None
+    replacing = {sid: r.bytes for r in batch if r.replaces is not None for sid, _staged in r.staged
+                 if final_path(ws, sid).exists()}
+    intent = journal.begin(ws, planned, about, replacing=replacing) if planned or replacing else None
     try:
-        _commit_batch(ws, batch, summary, ids, sync)
+        _commit_batch(ws, batch, summary, (ids, updated), sync)
         interrupted = False
     finally:
-        if ids:
+        if ids or updated:
             flags: dict[str, Any] = {"interrupted": True} if interrupted else {}
-            journal.audit_batch(ws, ids, about, intent, children=summary.children - before[1],
+            journal.audit_batch(ws, ids, about, intent, updated=updated, children=summary.children - before[1],
                                 already_imported=summary.already_imported - before[2],
                                 bytes=summary.bytes - before[3], **flags)
         if intent is not None and (on_commit is None or not interrupted):
@@ -258,18 +266,20 @@ def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, pa
 
 
 def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
-                  ids: list[str] | None = None, sync: Callable[[list[str]], None] | None = None) -> None:
+                  moved: tuple[list[str], list[str]] | None = None,
+                  sync: Callable[[list[str]], None] | None = None) -> None:
     """Sync each staged file of a batch, move them in, then sync the directories they went into.
     A crash before a move leaves that session out (a re-run imports it); a moved file is whole.
     Only this batch's files are synced (os.sync() would flush every filesystem of the machine and
     wait for whatever else is unwritten); the fsyncs run in threads so the filesystem can commit
-    them together (see docs/portability.md). `sync`: what makes the staged files durable (default:
-    sync them now; an import passes its `_Syncer`, which started them as each unit came in)."""
+    them together (see docs/portability.md). `moved`: the lists the ids moved in and replaced are added
+    to. `sync`: what makes the staged files durable (default: sync them now; an import passes its
+    `_Syncer`, which started them as each unit came in)."""
     (sync or _fsync_all)([staged for r in batch for _sid, staged in r.staged])
     dirs: set[Path] = set()
     try:
         for result in batch:
-            _commit(ws, result, summary, ids if ids is not None else [], dirs)
+            _commit(ws, result, summary, moved if moved is not None else ([], []), dirs)
     finally:
         _fsync_all(sorted(dirs))
 
@@ -326,9 +336,11 @@ def _fsync(path: str | Path) -> None:
         os.close(fd)
 
 
-def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list[str],
+def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, moved: tuple[list[str], list[str]],
             dirs: set[Path]) -> None:
-    """Move the staged sessions of one transcript into the workspace, children first."""
+    """Move the staged sessions of one transcript into the workspace, children first. A re-imported one
+    replaces each stored session converted from the size it was converted from (not one replaced since)."""
+    ids, updated = moved
     if result.kind != "transcript":  # its lines are counted (ignored or unknown), nothing is written
         summary.empty += result.kind == "empty"
         summary.without_messages += result.kind == "without_messages"
@@ -338,9 +350,17 @@ def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, ids: list
     main = result.staged[:1]
     for sid, staged in [*result.staged[1:], *main]:
         final = final_path(ws, sid)
-        if final.exists():  # an earlier unit's copy of the same transcript, or a concurrent import's
-            os.unlink(staged)
+        if final.exists() and (result.replaces is None or imported_bytes(final) != result.replaces):
+            os.unlink(staged)  # an earlier unit's copy of the same transcript, or a concurrent import's
             summary.already_imported += 1
+            continue
+        if final.exists():
+            os.replace(staged, final)  # whole, as a first import moves it in (docs/importers.md)
+            dirs.add(final.parent)
+            updated.append(sid)
+            summary.updated += 1
+            if len(summary.updated_session_ids) < 1000:
+                summary.updated_session_ids.append(sid)
             continue
         ensure_dir(final.parent)
         os.replace(staged, final)

@@ -17,7 +17,7 @@ from dreamcli.errors import InputError
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers.common import ChildRef, LineCounts, LineStream, Transcript, final_path
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
-from dreamcli.sessions.reader import read_first_event
+from dreamcli.sessions.importers.grown import Stored, keep_stored, may_replace, stored_import
 from dreamcli.workspace.home import Workspace
 
 
@@ -102,23 +102,41 @@ class Converter:
                 result.kind = "empty" if result.counts.lines == 0 else "without_messages"
                 return None
             t.children = sorted(refs, key=lambda c: c.start_ms)
+            stored = None
             if not self.dry_run and final_path(self.ws, t.session_id).exists():
-                # Imported before, with its inline children (they are moved in before the parent).
-                result.existing.append(t.session_id)
-                result.changed = _changed_since_import(self.ws, t)
-                stream.close()
-                if self.progress is not None:
-                    self.progress(max(0, node.size - stream.done))
-                return t
+                # Imported before, with its inline children (they are moved in before the parent): converted
+                # again only when the file grew since (a re-import, docs/importers.md).
+                stored = stored_import(final_path(self.ws, t.session_id))
+                if stored is None or not stored.grew(t.size):
+                    result.existing.append(t.session_id)
+                    result.changed = stored is not None and stored.changed(t.size)
+                    stream.close()
+                    if self.progress is not None:
+                        self.progress(max(0, node.size - stream.done))
+                    return t
             ctx = UnitContext(self.ws, self.staging, self.redactor, self.source, stream=stream,
-                              dry_run=self.dry_run)
+                              dry_run=self.dry_run, replace=stored is not None)
             try:
                 self.fmt.convert(t, ctx, result)
                 ctx.finish(result)
+                if stored is not None:
+                    self._settle(t, stored, ctx, result)
             except BaseException:
                 ctx.abort(result)
                 raise
         return t
+
+    def _settle(self, t: Transcript, stored: Stored, ctx: UnitContext, result: UnitResult) -> None:
+        """A grown transcript converted again: its sessions replace the stored ones (the runner moves them in),
+        or, when the stored session is neither incomplete nor the start of the new one, nothing of the
+        conversion is kept and the transcript is reported as changed, as before."""
+        staged = next((Path(p) for sid, p in result.staged if sid == t.session_id), None)
+        final = final_path(self.ws, t.session_id)
+        if staged is not None and may_replace(stored, final, staged):
+            result.replaces = stored.bytes
+            return
+        ctx.abort(result)
+        keep_stored(result, t.session_id)
 
     def _count_only(self, stream: LineStream, counts: LineCounts) -> None:
         """The lines of a file with nothing to import: counted by name (ignored) or as unknown."""
@@ -130,11 +148,3 @@ class Converter:
                 kind = obj.get("type")
                 counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
 
-
-def _changed_since_import(ws: Workspace, t: Transcript) -> bool:
-    try:
-        first = read_first_event(final_path(ws, t.session_id))
-    except OSError:
-        return False
-    info = (first or {}).get("import")
-    return isinstance(info, dict) and isinstance(info.get("bytes"), int) and info["bytes"] != t.size
