@@ -1,181 +1,65 @@
-"""The `dreamcli` command: global options, command groups, and error handling (one line, exit code)."""
+"""The `dreamcli` entry point: the console script and `python -m dreamcli` call `main`.
+
+This module imports nothing at its top, and the first thing `main` does is take the signals: Ctrl-C
+while the imports run (Typer, Rich, pydantic: the first few tenths of a second), while the options are
+parsed or while the command works ends with `error: interrupted` and exit 130, SIGTERM and SIGHUP with
+`error: interrupted by SIGTERM` (SIGHUP) and 128 + the signal, every command alike, after the same
+cleanup as Ctrl-C (docs/architecture.md, "Exit codes"), never with a traceback. The command tree itself
+is `dreamcli.cli.root`.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
-from typing import Any
 
-import typer
-from typer.core import TyperGroup
-
-from dreamcli import __version__
-from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError
-
-EXAMPLES = """\
-Examples:
-
-\b
-  dreamcli init                                  ./.dreamcli for a project
-  dreamcli run sample_tasks/contract-review.yaml run an agent on a task
-  dreamcli sessions list --since 7d              what ran this week
-  dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI)
-  dreamcli dream --offline                       propose playbook entries
-  dreamcli playbooks diff                        review what was learned
-  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift
-  dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
-  dreamcli import out.tar.gz                     bring a bundle in
-  dreamcli schedule install                      dream every night (cron)
-  dreamcli doctor                                something off? check set-up
-"""
-
-
-class DreamGroup(TyperGroup):
-    """Root group that renders dreamcli errors as one line on stderr with the documented exit code."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from dreamcli.cli.metavars import apply
-
-        apply(self)  # help synopses in words (`--limit N`, `[DREAM_ID]`), not Python types
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DreamError as e:
-            _report(ctx, e)
-            raise typer.Exit(e.exit_code) from None
-        except BrokenPipeError:  # `dreamcli ... | head`: the reader left; stop quietly, as Unix tools do
-            _silence_stdout()
-            raise typer.Exit(EXIT_PIPE) from None
-        except EOFError:  # Ctrl-D at a prompt no command handled: stop as Ctrl-C would, in one line
-            from dreamcli.ui.console import error_line
-
-            error_line("no answer (end of input); stopped")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except KeyboardInterrupt:
-            from dreamcli.ui.console import error_line
-
-            error_line("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as e:  # an unexpected bug: one line, the traceback only with --debug
-            if isinstance(e, _click_exception_types()):
-                raise
-            _report(ctx, e, internal=True)
-            raise typer.Exit(EXIT_FAILED) from None
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file (a test runner's buffer): nothing will be flushed to a closed pipe
-
-
-def _click_exception_types() -> tuple[type[BaseException], ...]:
-    # Typer re-exports click's exception base through typer.BadParameter's MRO; avoid importing click.
-    base = typer.BadParameter.__mro__
-    return tuple(c for c in base if c.__name__ == "ClickException")
-
-
-def _report(ctx: Any, e: BaseException, *, internal: bool = False) -> None:
-    from dreamcli.ui.console import error_line
-
-    obj = ctx.find_root().obj
-    debug = bool(getattr(obj, "debug", False) or os.environ.get("DREAMCLI_DEBUG"))
-    if debug:
-        traceback.print_exception(e, file=sys.stderr)
-    message = str(e) or type(e).__name__
-    if internal:
-        message = f"internal error: {type(e).__name__}: {message}" + ("" if debug else " (rerun with --debug)")
-    error_line(message)
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"dreamcli {__version__}")
-        raise typer.Exit()
-
-
-SETTINGS: dict[str, Any] = {
-    "cls": DreamGroup,
-    "name": "dreamcli",
-    "help": "Run Claude agents locally and make them better over time, without retraining.\n\n"
-    "Every run is logged; `dream` proposes playbook entries from past sessions; a person reviews them "
-    "with `playbooks diff/approve`; `grade` checks runs against outcome specs.",
-    "epilog": EXAMPLES,
-    "no_args_is_help": True,
-    "pretty_exceptions_enable": False,
-    "rich_markup_mode": None,
-    "add_completion": True,  # --install-completion / --show-completion (Typer's own)
-    "context_settings": {"help_option_names": ["-h", "--help"]},
-}
-
-
-def _root(
-    ctx: typer.Context,
-    home: str = typer.Option(
-        None, "--home", metavar="PATH", help="Workspace directory (default: $DREAMCLI_HOME, the nearest "
-        ".dreamcli/, or the user data dir)."
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(
-        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    from dreamcli.cli.common import AppState
-
-    ctx.obj = AppState(home=home, debug=debug or bool(os.environ.get("DREAMCLI_DEBUG")))
-
-
-# The modules of dreamcli/cli that register commands, in the order `--help` lists them, and the
-# top-level command names each one registers (tests/cli/test_start_up_imports.py checks the names).
-MODULES: dict[str, tuple[str, ...]] = {
-    "init": ("init",), "run": ("run",), "sessions": ("sessions",), "grade": ("grade",), "dream": ("dream",),
-    "playbooks": ("playbooks",), "pilot": ("pilot",), "export": ("export", "import"), "schedule": ("schedule",),
-    "config_show": ("config",), "doctor": ("doctor",), "cloud": ("cloud",),
-}
-
-
-def build_app(command: str | None = None, sub: str | None = None) -> typer.Typer:
-    """The `dreamcli` command tree: every command; or, to run `command`, only the module that
-    registers it (dreamcli/cli/tree.py, whose ROOT_ONLY and ROOT_HELP are `command`s too), and of a
-    group only the command `sub` names (dreamcli/cli/group.py)."""
-    import importlib
-
-    from dreamcli.cli import tree
-
-    new = typer.Typer(**SETTINGS)
-    new.callback()(_root)
-    for module, names in MODULES.items():
-        if command in (None, tree.ROOT_HELP) or command in names:
-            importlib.import_module(f"dreamcli.cli.{module}").register(new, sub if command in names else None)
-    return new
-
-
-def __getattr__(name: str) -> typer.Typer:
-    """`app`, the whole command tree (tests, tools), built on first use; `main` builds only what it runs."""
-    if name == "app":
-        whole = build_app()
-        globals()["app"] = whole
-        return whole
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+TYPE_CHECKING = False  # not typing's: importing typing takes milliseconds before the signals are taken
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 
 def main() -> None:
-    from dreamcli.cli.tree import route
-
-    runnable = globals().get("app") or build_app(*route(sys.argv[1:], [n for ns in MODULES.values() for n in ns]))
     try:
-        runnable()
-    except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe
-        _silence_stdout()
-        sys.exit(EXIT_PIPE)
+        from dreamcli.interrupts import signals_as_interrupt
+
+        with signals_as_interrupt():  # SIGTERM, SIGHUP: a KeyboardInterrupt, as Ctrl-C, in every command
+            from dreamcli.cli import root
+
+            root.run(globals().get("app"))
+    except KeyboardInterrupt as e:  # before or after the command (imports, building the tree)
+        _stopped(e)
+
+
+def _stopped(e: KeyboardInterrupt) -> NoReturn:
+    """One line on stderr and the exit code of a stop that the command did not see."""
+    import contextlib
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a repeat cannot cut the line short
+        with contextlib.suppress(ValueError):  # not the main thread: nothing to take
+            signal.signal(signum, signal.SIG_IGN)
+    from dreamcli.interrupts import stop_line
+    from dreamcli.ui.console import error_line
+
+    message, code = stop_line(e)
+    error_line(message)
+    sys.exit(code)
+
+
+def __getattr__(name: str) -> Any:
+    """`app`, the whole command tree (tests, tools), built on first use (`main` builds only what it runs);
+    the other public names of dreamcli.cli.root (`build_app`, `MODULES`, `DreamGroup`) as they were here."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dreamcli.cli import root
+
+    if name == "app":
+        whole = root.build_app()
+        globals()["app"] = whole
+        return whole
+    try:
+        return getattr(root, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 if __name__ == "__main__":

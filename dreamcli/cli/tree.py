@@ -3,7 +3,7 @@
 Typer turns every registered function into a click command before anything runs: it reads each
 signature and evaluates each annotation, about a millisecond a command, 39 in all. A run of
 `dreamcli playbooks list` needs the root and the `playbooks` group. `route(args)` reads the command
-that the arguments name, and `app.build_app` registers only the module of that command, through
+that the arguments name, and `root.build_app` registers only the module of that command, through
 Typer's public `add_typer`/`command`. The root's `--help`, a misspelt command and shell completion
 get the whole tree, so suggestions and completion are Typer's as before; a run of a named command,
 and every help page, read the same either way (tests/cli/test_start_up_imports.py).

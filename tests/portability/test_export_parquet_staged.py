@@ -106,12 +106,16 @@ def _dead_pid() -> int:
     return proc.pid
 
 
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "error: interrupted\n"),
+                                                  (signal.SIGTERM, 143, "error: interrupted by SIGTERM\n")],
+                         ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("old", [False, True], ids=["no-target", "old-dataset-force"])
 def test_ctrl_c_mid_export_leaves_the_target_as_it_was(sessions: Workspace, out: Path, tmp_path: Path,
-                                                      old: bool) -> None:
+                                                      old: bool, sig: int, code: int, line: str) -> None:
+    """SIGTERM as Ctrl-C, with its own exit code (it was killed on the spot, the staging folder left)."""
     before = _old_dataset(sessions, out) if old else None
-    done = _stalled(sessions, out, tmp_path, signal.SIGINT, *(["--force"] if old else []))
-    assert done.returncode == 130 and done.stderr == "error: interrupted\n", done
+    done = _stalled(sessions, out, tmp_path, sig, *(["--force"] if old else []))
+    assert done.returncode == code and done.stderr == line, done
     if old:
         assert tree(out) == before
     else:

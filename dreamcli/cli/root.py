@@ -1,0 +1,199 @@
+"""The `dreamcli` command tree: global options, command groups, and error handling (one line, exit code).
+The entry point that runs it is `dreamcli.cli.app.main`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from dreamcli import __version__
+from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError, Interrupted
+from dreamcli.interrupts import stop_line, stopped_by
+
+EXAMPLES = """\
+Examples:
+
+\b
+  dreamcli init                                  ./.dreamcli for a project
+  dreamcli run sample_tasks/contract-review.yaml run an agent on a task
+  dreamcli sessions list --since 7d              what ran this week
+  dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI)
+  dreamcli dream --offline                       propose playbook entries
+  dreamcli playbooks diff                        review what was learned
+  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift
+  dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
+  dreamcli import out.tar.gz                     bring a bundle in
+  dreamcli schedule install                      dream every night (cron)
+  dreamcli doctor                                something off? check set-up
+"""
+
+
+class DreamGroup(TyperGroup):
+    """Root group that renders dreamcli errors as one line on stderr with the documented exit code."""
+
+    told = False  # the command ended with its own line (or exit): `main` adds none
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from dreamcli.cli.metavars import apply
+
+        apply(self)  # help synopses in words (`--limit N`, `[DREAM_ID]`), not Python types
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Typer's `main`, and one line for a stop that `invoke` did not see: Ctrl-C (or SIGTERM) while the
+        options are parsed or the context closes, which Typer ends with a silent exit 130."""
+        self.told = False
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as e:
+            if self.told or (e.code != EXIT_INTERRUPTED and stopped_by() is None):
+                raise
+            from dreamcli.ui.console import error_line
+
+            message, code = stop_line()
+            error_line(message)
+            raise SystemExit(code) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            self.told = True
+            raise
+        except (Exception, KeyboardInterrupt) as e:
+            if isinstance(e, _click_exception_types()):  # a usage error: Typer shows it
+                self.told = True
+                raise
+            code = _say_why(ctx, e)
+            self.told = True
+            raise typer.Exit(code) from None
+
+
+def _say_why(ctx: Any, e: BaseException) -> int:
+    """Say on stderr, in one line, why the command stopped; its exit code."""
+    from dreamcli.ui.console import error_line
+
+    if isinstance(e, DreamError):
+        if isinstance(e, Interrupted) and e.exit_code == EXIT_INTERRUPTED and stopped_by() is not None:
+            e.exit_code = stop_line()[1]  # the work turned SIGTERM's KeyboardInterrupt into its own error
+        _report(ctx, e)
+        return e.exit_code
+    if isinstance(e, BrokenPipeError):  # `dreamcli ... | head`: the reader left; stop quietly, as Unix tools do
+        _silence_stdout()
+        return EXIT_PIPE
+    if isinstance(e, EOFError):  # Ctrl-D at a prompt no command handled: stop as Ctrl-C would, in one line
+        error_line("no answer (end of input); stopped")
+        return EXIT_INTERRUPTED
+    if isinstance(e, KeyboardInterrupt):  # Ctrl-C: 130; SIGTERM, SIGHUP (dreamcli.interrupts): 128 + the signal
+        message, code = stop_line(e)
+        error_line(message)
+        return code
+    _report(ctx, e, internal=True)  # an unexpected bug: one line, the traceback only with --debug
+    return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's buffer): nothing will be flushed to a closed pipe
+
+
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    # Typer re-exports click's exception base through typer.BadParameter's MRO; avoid importing click.
+    base = typer.BadParameter.__mro__
+    return tuple(c for c in base if c.__name__ == "ClickException")
+
+
+def _report(ctx: Any, e: BaseException, *, internal: bool = False) -> None:
+    from dreamcli.ui.console import error_line
+
+    obj = ctx.find_root().obj
+    debug = bool(getattr(obj, "debug", False) or os.environ.get("DREAMCLI_DEBUG"))
+    if debug:
+        traceback.print_exception(e, file=sys.stderr)
+    message = str(e) or type(e).__name__
+    if internal:
+        message = f"internal error: {type(e).__name__}: {message}" + ("" if debug else " (rerun with --debug)")
+    error_line(message)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dreamcli {__version__}")
+        raise typer.Exit()
+
+
+SETTINGS: dict[str, Any] = {
+    "cls": DreamGroup,
+    "name": "dreamcli",
+    "help": "Run Claude agents locally and make them better over time, without retraining.\n\n"
+    "Every run is logged; `dream` proposes playbook entries from past sessions; a person reviews them "
+    "with `playbooks diff/approve`; `grade` checks runs against outcome specs.",
+    "epilog": EXAMPLES,
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "add_completion": True,  # --install-completion / --show-completion (Typer's own)
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
+
+def _root(
+    ctx: typer.Context,
+    home: str = typer.Option(
+        None, "--home", metavar="PATH", help="Workspace directory (default: $DREAMCLI_HOME, the nearest "
+        ".dreamcli/, or the user data dir)."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    from dreamcli.cli.common import AppState
+
+    ctx.obj = AppState(home=home, debug=debug or bool(os.environ.get("DREAMCLI_DEBUG")))
+
+
+# The modules of dreamcli/cli that register commands, in the order `--help` lists them, and the
+# top-level command names each one registers (tests/cli/test_start_up_imports.py checks the names).
+MODULES: dict[str, tuple[str, ...]] = {
+    "init": ("init",), "run": ("run",), "sessions": ("sessions",), "grade": ("grade",), "dream": ("dream",),
+    "playbooks": ("playbooks",), "pilot": ("pilot",), "export": ("export", "import"), "schedule": ("schedule",),
+    "config_show": ("config",), "doctor": ("doctor",), "cloud": ("cloud",),
+}
+
+
+def build_app(command: str | None = None, sub: str | None = None) -> typer.Typer:
+    """The `dreamcli` command tree: every command; or, to run `command`, only the module that
+    registers it (dreamcli/cli/tree.py, whose ROOT_ONLY and ROOT_HELP are `command`s too), and of a
+    group only the command `sub` names (dreamcli/cli/group.py)."""
+    import importlib
+
+    from dreamcli.cli import tree
+
+    new = typer.Typer(**SETTINGS)
+    new.callback()(_root)
+    for module, names in MODULES.items():
+        if command in (None, tree.ROOT_HELP) or command in names:
+            importlib.import_module(f"dreamcli.cli.{module}").register(new, sub if command in names else None)
+    return new
+
+
+def run(whole: typer.Typer | None = None) -> None:
+    """Run the command that `sys.argv` names, building only what it needs (or `whole`, the tree built)."""
+    from dreamcli.cli.tree import route
+
+    runnable = whole or build_app(*route(sys.argv[1:], [n for ns in MODULES.values() for n in ns]))
+    try:
+        runnable()
+    except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe
+        _silence_stdout()
+        sys.exit(EXIT_PIPE)

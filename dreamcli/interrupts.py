@@ -1,0 +1,130 @@
+"""SIGTERM and SIGHUP handled as Ctrl-C (docs/reliability.md, "Signals"). A leaf module (standard library and
+`dreamcli.errors` only), so the entry point (`dreamcli.cli.app.main`) installs the handlers before it
+imports anything else.
+
+    with signals_as_interrupt():
+        result = run_agent(...)
+
+Inside the block either signal raises `Terminated` (a KeyboardInterrupt) in the main thread, so the
+work stops the way Ctrl-C stops it: a run's tools close (each shell's process group gets SIGTERM, then
+SIGKILL), session.end is written with status `interrupted`, locks are released and staged files
+removed, and the exit code is 128 + the signal. A repeat of either signal while that cleanup runs is
+ignored, so it cannot cut the cleanup short (SIGKILL still can); blocks nest (`run` inside the entry
+point's), and a signal one of them takes counts for every block around it (`stopped_by`). SIGHUP (the
+terminal went away) also points the terminal's standard streams at /dev/null, so the last lines
+written to them cannot fail. Off the main thread (a test runner, a worker) the block changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+from dreamcli.errors import EXIT_INTERRUPTED
+
+HANDLED = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """The process got SIGTERM or SIGHUP: stop as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal_name(signum))
+        self.signum = signum
+
+    def __reduce__(self) -> tuple[type[Terminated], tuple[int]]:
+        # a forked pool worker inherits the handler (SIGHUP to the terminal's process group): its
+        # Terminated comes back to this process pickled, and must keep its signal number
+        return (Terminated, (self.signum,))
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def interrupt_reason(e: BaseException) -> tuple[str, int]:
+    """The session.end error and the exit code of an interrupted run."""
+    if isinstance(e, Terminated):
+        return f"interrupted by {signal_name(e.signum)}", 128 + e.signum
+    return "interrupted by the user", EXIT_INTERRUPTED
+
+
+def stop_line(e: BaseException | None = None) -> tuple[str, int]:
+    """The one line (after `error: `) and the exit code of a command that a KeyboardInterrupt `e` (None: one
+    the command did not see) stopped: `interrupted`, 130 for Ctrl-C; `interrupted by SIGTERM`, 143 when
+    that signal stopped it (also when the work turned its KeyboardInterrupt into a plain one)."""
+    signum = e.signum if isinstance(e, Terminated) else stopped_by()
+    if signum is None:
+        return "interrupted", EXIT_INTERRUPTED
+    return f"interrupted by {signal_name(signum)}", 128 + signum
+
+
+def _detach_terminal() -> None:
+    """Point stdin, stdout and stderr at /dev/null where they were the (hung-up) terminal."""
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        for fd in (0, 1, 2):
+            with contextlib.suppress(OSError):
+                if os.isatty(fd):
+                    os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+class Caught:
+    """What `signals_as_interrupt` yields: `signum` is the signal that stopped the block, if any (a
+    caller whose work turns the KeyboardInterrupt into an error of its own can still exit 128 + it)."""
+
+    signum: int | None = None
+
+
+_blocks: list[Caught] = []  # the blocks in force in the main thread, the outermost first
+
+
+def stopped_by() -> int | None:
+    """The signal that stopped the outermost block in force (the entry point's, for a command), if any."""
+    return _blocks[0].signum if _blocks else None
+
+
+@contextlib.contextmanager
+def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]:
+    """SIGTERM and SIGHUP raise `Terminated` inside the block (main thread only); the previous
+    handlers come back after it."""
+    caught = Caught()
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            _detach_terminal()
+        if caught.signum is not None:  # already stopping: let the cleanup finish
+            return
+        for block in (*_blocks, caught):
+            if block.signum is None:
+                block.signum = signum
+        raise Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    for signum in signums:
+        with contextlib.suppress(ValueError, OSError):
+            previous[signum] = signal.signal(signum, handler)
+    _blocks.append(caught)
+    try:
+        yield caught
+    finally:
+        _blocks.remove(caught)
+        for signum, old in previous.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, old if old is not None else signal.SIG_DFL)
