@@ -12,12 +12,14 @@ from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.fixes import MAX_EPISODES, MAX_EXAMPLES, Recovery, keep, merge_recoveries, wants
+from dreamcli.dream.transcripts import Key, by_source, held, waiting
 from dreamcli.redaction import Redactor, for_patterns
 
 MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
 MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
 MAX_EPISODES_PER_TASK = 5000  # cost records kept per task (the most recent), for medians and outliers
 MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agents start right after their lead
+# (and, as many, the transcripts of imported sessions and the imported sub-agents waiting for their lead)
 REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
 
 
@@ -187,6 +189,11 @@ class Aggregates:
     # in a parallel worker, the sessions of its chunk (not stored): a sub-agent whose lead is neither here nor
     # `known` goes back to the main process, which knows what the lead was (scan._scan_chunk)
     local: frozenset[str] | None = None
+    # imported sessions by the transcript they hold (lineage's key: the newest session holding it), and the
+    # imported sub-agents that name their lead by that transcript only, not yet linked to it (both stored): the
+    # scan gathers them from the session.start lines it reads (signals._start), and links after it (link_imported)
+    transcripts: dict[Key, str] = field(default_factory=dict)
+    unlinked: dict[str, Key] = field(default_factory=dict)
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
     # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
     # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
@@ -246,6 +253,9 @@ class Aggregates:
                 mine.merge(p)
         for child, parent in other.parents.items():
             self.parents[sys.intern(child)] = sys.intern(parent)
+        for transcript, sid in other.transcripts.items():
+            self.hold(transcript, sys.intern(sid))
+        self.unlinked.update((sys.intern(child), key) for child, key in other.unlinked.items())
         self.trials.update(sys.intern(t) for t in other.trials)
         self.running.update(sys.intern(r) for r in other.running)
         for ep, rec in other.episodes.items():
@@ -266,6 +276,27 @@ class Aggregates:
         mine[2] += rec[2]
         mine[3] += rec[3]
         mine[4] = mine[4] or rec[4]
+
+    def hold(self, key: Key, session_id: str) -> None:
+        """`session_id` holds transcript `key`: its lead, unless a newer session (later in file order) holds it."""
+        if self.transcripts.get(key, "") < session_id:
+            self.transcripts[key] = session_id
+
+    def link_imported(self) -> list[str]:
+        """Link each sub-agent of `unlinked` whose lead's transcript is held (read by this dream or an earlier one)
+        to that lead, as `parent_session_id` links one; returns them. Read as a root of its own, its cost record
+        is no root now: `resolve_episodes` moves it into the lead's, which keeps the lead's task."""
+        linked = []
+        for child, key in list(self.unlinked.items()):
+            lead = self.transcripts.get(key)
+            if lead is None or self.episode_of(lead, None) == child:  # not read yet; itself, or a cycle
+                continue
+            self.parents[child] = lead
+            del self.unlinked[child]
+            if (rec := self.episodes.get(child)) is not None and len(rec) > 5:
+                rec[5] = False
+            linked.append(child)
+        return linked
 
     def resolve_episodes(self) -> dict[str, str]:
         """Map every episode id that is really a sub-agent to its lead's id, everywhere; returns the map."""
@@ -300,6 +331,10 @@ class Aggregates:
         if len(self.parents) > MAX_PARENTS:
             keep = sorted(self.parents)[-MAX_PARENTS:]
             self.parents = {k: self.parents[k] for k in keep}
+        if len(self.transcripts) > MAX_PARENTS:
+            self.transcripts = dict(sorted(self.transcripts.items(), key=lambda kv: kv[1])[-MAX_PARENTS:])
+        if len(self.unlinked) > MAX_PARENTS:
+            self.unlinked = {k: self.unlinked[k] for k in sorted(self.unlinked)[-MAX_PARENTS:]}
         by_task: dict[str, list[str]] = {}
         for ep, rec in self.episodes.items():
             by_task.setdefault(str(rec[0]), []).append(ep)
@@ -330,6 +365,8 @@ class Aggregates:
                 "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
                 "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed,
                 **({"other_scopes": self.other_scopes} if self.other_scopes else {}),
+                **({"transcripts": by_source(self.transcripts)} if self.transcripts else {}),
+                **({"unlinked": {c: list(k[1:]) for c, k in self.unlinked.items()}} if self.unlinked else {}),
                 **({"redaction": self.redacted_with} if self.redacted_with else {})}
 
     @classmethod
@@ -346,6 +383,7 @@ class Aggregates:
         agg.memory_touch = dict(d.get("memory_touch", {}))
         agg.proposed = dict(d.get("proposed", {}))
         agg.other_scopes = int(d.get("other_scopes", 0))
+        agg.transcripts, agg.unlinked = held(d.get("transcripts")), waiting(d.get("unlinked"))
         return agg
 
 

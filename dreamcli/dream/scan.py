@@ -141,6 +141,8 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                 scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
+        if _link_imported(agg, scanned):  # imported sub-agents linked to their lead by transcript
+            _resolve(agg, scanned)
         return _finished(scanned, stats)
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
@@ -167,13 +169,30 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
             done += stats.bytes - before
         if progress is not None:
             progress("read", done, total)
+    _link_imported(agg, scanned)
+    _resolve(agg, scanned)
+    return _finished(scanned, stats)
+
+
+def _link_imported(agg: Aggregates, scanned: Scanned) -> bool:
+    """Imported sub-agents that name their lead by transcript only (gathered by the scan, or waiting since an
+    earlier dream) linked to the lead that holds it, read now or by an earlier dream; True if any was."""
+    linked = agg.link_imported()
+    for child in linked:
+        if child in scanned.ids and child not in scanned.infos:  # read now: its episode moves with it (_resolve)
+            scanned.infos[child] = SessionInfo(child, child, None, [], None)
+    return bool(linked)
+
+
+def _resolve(agg: Aggregates, scanned: Scanned) -> None:
+    """Episodes of sub-agents read without their lead (another chunk, an earlier dream, a lead named by transcript)
+    moved to the lead's."""
     roots = agg.resolve_episodes()
     if roots:
         for sid, info in scanned.infos.items():
             if info.episode in roots:
                 scanned.infos[sid] = replace(info, episode=roots[info.episode])
         scanned.episodes = {roots.get(e, e) for e in scanned.episodes}
-    return _finished(scanned, stats)
 
 
 def _finished(scanned: Scanned, stats: ReadStats) -> tuple[Scanned, ReadStats]:

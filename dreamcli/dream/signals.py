@@ -49,6 +49,7 @@ from dreamcli.dream.session_state import SessionInfo, SessionState
 from dreamcli.dream.steps import command_of, is_polling, test_name
 from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque, word_head
 from dreamcli.numbers import finite
+from dreamcli.sessions.lineage import kin_of, lead_keys, parent_key
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.sessions.running import RUNNING_GRACE_S, looks_running
 from dreamcli.words import stems
@@ -212,7 +213,23 @@ def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: s
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope, trial=trial)
     if in_scope:
         into.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
+    if isinstance(event.get("import"), dict):
+        _imported(event, st.sid, agg, into if in_scope else None)
     return info
+
+
+def _imported(event: dict[str, Any], sid: str, agg: Aggregates, into: Aggregates | None) -> None:
+    """An imported session's links (dreamcli.sessions.lineage): the transcript it holds, to `agg` (a sub-agent
+    may name it, even if this session is set aside as running); and for one that names its lead by transcript
+    only, that transcript, to `into` (read in scope; not if set aside): linked after the scan (link_imported)."""
+    kin = kin_of(event)
+    if kin is None:
+        return
+    for held in lead_keys(kin)[1:]:
+        agg.hold(held, sid)
+    named = parent_key(kin)
+    if into is not None and named is not None and named[0] == "transcript":
+        into.unlinked[sid] = named
 
 
 def _message(event: Message, st: SessionState, agg: Aggregates) -> None:

@@ -15,7 +15,7 @@ leads are searched. Children start after their lead: the search reads the first 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,7 +122,6 @@ class Family:
         self._done = False
         self._kids: dict[Key, list[Kin]] = {}  # parent key -> the sessions naming it, newest first
         self._holder: dict[Key, str] = {}  # transcript key -> the newest session holding it (the listing's lead)
-        self._imported: dict[str, Kin] = {}  # imported sessions read, by id
         self._lock = threading.Lock()
 
     def children(self, lead: Linked) -> list[Kin]:
@@ -151,24 +150,6 @@ class Family:
             self._read_until(lambda _day: key in self._holder)
             return self._holder.get(key)
 
-    def transcript_links(self, session_ids: Iterable[str]) -> dict[str, str]:
-        """{child: lead} for the sub-agents that name their lead by transcript only, of which the child or the
-        lead is one of `session_ids`."""
-        wanted = set(session_ids)
-        days = [d for d in (_day_of_id(sid) for sid in wanted) if d is not None]
-        oldest = min(days, default=None)
-        with self._lock:
-            self._read_until(lambda row_day: oldest is not None and row_day < oldest)
-            found = [self._imported[sid] for sid in sorted(wanted) if sid in self._imported]
-        links: dict[str, str] = {}
-        for kin in found:
-            if kin.parent_session_id is None and (lead := self.lead_of(kin)) is not None:
-                links[kin.session_id] = lead
-            for child in self.children(kin):
-                if child.parent_session_id is None:
-                    links[child.session_id] = kin.session_id
-        return links
-
     def _read_until(self, enough: Callable[[Day], bool]) -> None:
         """Read rows until `enough` (of the next row's day) or none is left."""
         while not self._done:
@@ -189,8 +170,6 @@ class Family:
         key = parent_key(kin)
         if key is not None:
             self._kids.setdefault(key, []).append(kin)
-        if kin.import_source_id or kin.import_parent_source_id:
-            self._imported[kin.session_id] = kin
         for held in lead_keys(kin)[1:]:
             self._holder.setdefault(held, kin.session_id)
 

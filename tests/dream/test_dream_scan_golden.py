@@ -42,7 +42,11 @@ purpose each time the scan was meant to read differently:
   the two recoveries keyed on `https://get.evil.example/<file.sh>` are keyed `https://<host>/<file.sh>`;
   the scan state changed by those two keys only, the proposal not at all;
 - dream.json's `stats` counts the batches of candidates sent to the model, of which `model_fallbacks`
-  fell back to templates (`"model_batches": 0` here, offline); nothing else changed."""
+  fell back to templates (`"model_batches": 0` here, offline); nothing else changed;
+- the scan state gains the key `transcripts`: the session holding each imported transcript (19 of the
+  corpus's sessions are imported), which a later dream needs to link a sub-agent imported after its lead to
+  it (`import.parent_source_id`, docs/multi-agent.md) without reading the workspace again; without that key
+  the state hashes to the fingerprint before (175c726e…), and the proposal did not change."""
 
 from __future__ import annotations
 
@@ -66,7 +70,7 @@ from dreamcli.workspace.home import Workspace
 
 CORPUS = Path(__file__).parent / "data" / "scan-corpus.tar.gz"
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-EXPECTED = {"state": "175c726e0c66eeb73e5b7bf3865971400e4c73325df67dbbc737ae228f27b671",
+EXPECTED = {"state": "dcb14a69d32f4e0627df809770190f622739c100b8b75f4ec88647727dec5b9d",
             "proposal": "6d7ffd43a69311af091dd3dfc338c949d50a82bf00714c3a13fe4d4762bc0d3f",
             "lines": 2212, "bytes": 948409}
 

@@ -85,14 +85,3 @@ def test_the_search_stops_at_the_leads_day(ws: Workspace, monkeypatch: pytest.Mo
     monkeypatch.setattr(reader, "read_first_event", read_first)
     assert [k.session_id for k in Family(ws).children(lead_kin)] == [kid]
     assert sorted(days) == ["03", "04"]
-
-
-def test_transcript_links_name_the_lead_from_either_side(ws: Workspace) -> None:
-    lead = session(ws, at(3), source_id="L")
-    kid = session(ws, at(4), source_id="L/k", parent_source_id="L")
-    named = session(ws, at(4, 1), source_id="L/j", parent_source_id="L", parent=lead)  # linked by id already
-    lost = session(ws, at(4, 2), source_id="Z/k", parent_source_id="Z")  # its lead is not in the workspace
-    assert Family(ws).transcript_links([kid]) == {kid: lead}
-    assert Family(ws).transcript_links([lead]) == {kid: lead}
-    assert Family(ws).transcript_links([named, lost]) == {}
-    assert Family(ws).transcript_links([]) == {}
