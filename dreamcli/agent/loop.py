@@ -245,8 +245,12 @@ class _Session:
         cut: str | None = None  # why the upload at the end was cut short
         try:
             self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
-        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM while the end's upload hangs: the log is whole
-            if status != "interrupted":
+        except KeyboardInterrupt as e:
+            if not self.writer.ended:  # before the end line was written: the run ends interrupted, and says so
+                status = "interrupted"
+                error, exit_code = interrupt_reason(e)
+                self.writer.end(status, error=error, totals=self.totals.to_json(), **self.end_fields)
+            elif status != "interrupted":  # Ctrl-C or SIGTERM while the end's upload hangs: the log is whole
                 cut, exit_code = interrupt_reason(e)
         from dreamcli.store.sink import upload_state
 
@@ -374,7 +378,8 @@ def _interrupted(result: RunResult, cut: str | None) -> Interrupted:
     """The Interrupted of a run stopped before its end (its log ends `interrupted`), or while its end was
     uploading (`cut`: the log is whole, the upload pending); it carries the result."""
     if cut is not None:
-        message = f"{cut} while the session was uploading; its log is complete (status {result.status})"
+        where = " while the session was uploading" if result.upload is not None else ""
+        message = f"{cut}{where}; its log is complete (status {result.status})"
     else:
         head = "interrupted" if result.exit_code == EXIT_INTERRUPTED else result.error  # "interrupted by SIGTERM"
         message = f"{head}; the session log ends with status interrupted"

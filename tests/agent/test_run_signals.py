@@ -4,6 +4,7 @@ signal (docs/reliability.md, "Signals")."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from dreamcli.agent import RunOptions, prompt_spec, run_agent
+from dreamcli.config import Config
+from dreamcli.errors import Interrupted
+from dreamcli.sessions.writer import SessionWriter
 from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
+from dreamcli.workspace.home import Workspace
 from tests.support.run import DREAMCLI, cli_env, session_files, validate_log
 
 
@@ -100,3 +106,28 @@ def test_sigterm_stops_a_parallel_batch_with_exit_143(fake_anthropic: FakeAnthro
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_signal_before_the_end_line_is_written_ends_the_log_interrupted(
+        fake_anthropic: FakeAnthropic, bare_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal inside `writer.end` but before the session.end line reached the file: the log is not whole, so
+    the run must not say it is (it ends the log `interrupted`, and says nothing of an upload it has not)."""
+    fake_anthropic.expect(text_reply("done"))
+    real_emit, cut = SessionWriter._emit, []
+
+    def emit(self: SessionWriter, fd: int, line: bytes) -> None:
+        if b'"session.end"' in line and not cut:
+            cut.append(line)
+            raise KeyboardInterrupt  # what the SIGTERM handler raises, the line not written yet
+        real_emit(self, fd, line)
+
+    monkeypatch.setattr(SessionWriter, "_emit", emit)
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    with pytest.raises(Interrupted) as caught:
+        run_agent(bare_ws, Config(), prompt_spec("say done"), RunOptions(workdir=wd, use_playbooks=False))
+    result = caught.value.result  # type: ignore[attr-defined]
+    assert result.status == "interrupted" and caught.value.exit_code == 130
+    assert "uploading" not in str(caught.value) and "complete" not in str(caught.value)
+    events = [json.loads(line) for line in Path(result.path).read_text().splitlines()]
+    assert [e["type"] for e in events][-1] == "session.end" and events[-1]["status"] == "interrupted"

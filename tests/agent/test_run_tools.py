@@ -203,6 +203,21 @@ def test_memory_store_in_the_workspace(tools: Toolset, tmp_path: Path) -> None:
     assert not (root / "n2.md").exists()
 
 
+@pytest.mark.parametrize("input", [
+    {"command": "view", "path": "/memories/a1/a2/x.md"},
+    {"command": "str_replace", "path": "/memories/a1/a2/x.md", "old_str": "a", "new_str": "b"},
+    {"command": "insert", "path": "/memories/a1/a2/x.md", "insert_line": 0, "insert_text": "z"},
+], ids=["view", "str_replace", "insert"])
+def test_only_a_memory_write_makes_missing_folders(tools: Toolset, tmp_path: Path, input: dict[str, Any]) -> None:
+    root = tmp_path / "home" / "memory" / "default" / "memories"
+    call(tools, "memory", command="view", path="/memories")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = call(tools, "memory", **input)
+    assert result.is_error and result.error_kind == "not_found", result.content
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # no a1/a2 left behind
+    assert not call(tools, "memory", command="create", path="/memories/a1/a2/x.md", file_text="x").is_error
+
+
 def test_memory_paths_are_confined(tools: Toolset, tmp_path: Path) -> None:
     root = tmp_path / "home" / "memory" / "default" / "memories"
     call(tools, "memory", command="view", path="/memories")

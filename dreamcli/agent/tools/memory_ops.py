@@ -104,8 +104,11 @@ class MemoryStore:
             os.close(fd)
 
     def _open(self, target: Path, path: str, flags: int) -> int:
+        """Only a write (O_CREAT) makes missing folders: a view, str_replace or insert of a path that is not
+        there is `not_found` and leaves the store as it was."""
+        dir_mode = 0o700 if flags & os.O_CREAT else None
         try:
-            return open_under(real_root(self.anchor), target, flags, shown=path, mode=0o600, dir_mode=0o700)
+            return open_under(real_root(self.anchor), target, flags, shown=path, mode=0o600, dir_mode=dir_mode)
         except OutsideRoot as e:
             raise MemoryToolError(f"memory: {path} escapes {PREFIX} ({e})", "outside_root") from e
         except NotRegularFile as e:
