@@ -162,6 +162,8 @@ def _check_semantics(spec: OutcomeSpec, doc: LocatedYaml, base_dir: Path) -> Non
         loc: tuple[Any, ...] = ("criteria", i)
         if not _ID_RE.match(c.id):
             raise _fail(doc, (*loc, "id"), "use letters, digits, '-', '_' or '.' (at most 80 characters)")
+        if _looks_secret(c.id):  # ids go to the grader as they are (its verdicts name them): never a secret
+            raise _fail(doc, (*loc, "id"), "looks like a secret (a token or key): name the criterion in words")
         if c.id in seen:
             raise _fail(doc, (*loc, "id"), f"duplicate criterion id {c.id!r}")
         seen.add(c.id)
@@ -171,6 +173,12 @@ def _check_semantics(spec: OutcomeSpec, doc: LocatedYaml, base_dir: Path) -> Non
             _check_check(c.check, doc, (*loc, "check"), base_dir)
     if spec.grader is not None and not spec.grader.strip():
         raise _fail(doc, ("grader",), "empty model id")
+
+
+def _looks_secret(text: str) -> bool:
+    from dreamcli.redaction import default_redactor
+
+    return default_redactor().redact_text(text) != text
 
 
 def _check_check(check: Check, doc: LocatedYaml, loc: tuple[Any, ...], base_dir: Path) -> None:

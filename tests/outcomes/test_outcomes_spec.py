@@ -83,6 +83,9 @@ BAD = [
     ("name: x\nexamples:\n  - {label: fine, output: o}\ncriteria:\n  - {id: a, description: d}\n", 3,
      "examples.0.label", "good"),
     ("criteria:\n  - {id: a, description: d}\n", None, "name", "required"),
+    # an id goes to the grader as it is: a token there would leak (its rubric line is redacted)
+    ("name: x\ncriteria:\n  - id: ghp_R4nd0mT0k3nV4lu3Xy12Ab34Cd56Ef78Gh90\n    description: works\n", 3,
+     "criteria.0.id", "looks like a secret"),
 ]
 
 
@@ -90,6 +93,7 @@ BAD = [
 def test_invalid_specs_name_file_line_field(tmp_path: Path, text: str, line: int | None, field: str,
                                             words: str) -> None:
     err = _error(tmp_path, text)
+    assert "ghp_" not in str(err)  # the secret is not echoed
     assert err.field == field
     if line is not None:
         assert err.line == line
