@@ -41,16 +41,19 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Playbooks: name, version, entries, estimated tokens, last update, pending proposals."""
+    from dreamcli.playbooks.proposals import UnreadableDream
     from dreamcli.playbooks.review import summaries
     from dreamcli.ui.console import warn
 
     ws = open_workspace(ctx, create=False)
     problems: list[str] = []
-    rows = summaries(ws, problems)
+    unreadable: list[UnreadableDream] = []
+    rows = summaries(ws, problems, unreadable)
     for p in problems:
         warn(p)
-    if as_json:
-        print_json({"version": 1, "playbooks": rows, "problems": problems})
+    if as_json:  # `unreadable` as `playbooks diff --json` has it; `problems`: every warning line, kept as it was
+        print_json({"version": 1, "playbooks": rows, "unreadable": [u.to_json() for u in unreadable],
+                    "problems": problems})
         return
     from dreamcli.ui.playbooks_view import render_list
 

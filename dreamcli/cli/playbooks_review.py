@@ -112,7 +112,9 @@ def register(app: Group) -> None:
         html: str = typer.Option(None, "--html", metavar="FILE", help="Write one self-contained HTML review page "
                                  "(- for stdout): diffs, evidence, lint, pilot lift, the commands to approve."),
         with_transcripts: bool = typer.Option(False, "--with-transcripts", help="With --html: also write each "
-                                              "evidence session as a page in FILE-transcripts/, linked."),
+                                              "evidence session as a page, linked, in NAME-transcripts/ beside FILE "
+                                              "(NAME: FILE's name without its extension, e.g. review-transcripts/ "
+                                              "for review.html)."),
         reviewer: str = _ACTOR,
     ) -> None:
         """Each proposed change: added, changed, merged or retired, old and new text side by side, with

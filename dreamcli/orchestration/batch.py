@@ -143,7 +143,7 @@ def run_batch(
         job.writer, job.monitor = writer, Monitor(inner)
         run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup.cancel)
         if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands
-            return _run_of(job, task)
+            return _run_of(job, task, redactor.redact_text)
         if on_done is not None and job.once("done"):
             on_done(run)
         return run
@@ -152,12 +152,12 @@ def run_batch(
     try:
         sup.run(jobs)
     except KeyboardInterrupt:
-        runs = [_run_of(job, tasks[job.index]) for job in jobs]
+        runs = [_run_of(job, tasks[job.index], redactor.redact_text) for job in jobs]
         err = Interrupted(f"interrupted; {sum(r.status == 'interrupted' for r in runs)} session(s) "
                           "closed with status interrupted")
         err.runs = runs  # type: ignore[attr-defined]
         raise err from None
-    return [_run_of(job, tasks[job.index]) for job in jobs]
+    return [_run_of(job, tasks[job.index], redactor.redact_text) for job in jobs]
 
 
 def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer: SupervisedWriter,
@@ -175,13 +175,14 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         if stopped is None:
             raise
         result = stopped
-    except DreamError as e:  # refused before the session started (a playbook, the workdir)
+    except DreamError as e:  # refused before the session started (a playbook, the workdir): may quote a file
         writer.discard_if_empty()
-        base.error, base.exit_code, base.duration_s = str(e), e.exit_code, time.perf_counter() - t0
+        base.error, base.exit_code = writer.redactor.redact_text(str(e)), e.exit_code
+        base.duration_s = time.perf_counter() - t0
         return base
     except Exception as e:
         writer.discard_if_empty()
-        base.error, base.exit_code = f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
+        base.error, base.exit_code = writer.redactor.redact_text(_internal(e)), EXIT_FAILED
         base.session_id = writer.session_id if writer.lines else None
         base.duration_s = time.perf_counter() - t0
         return base
@@ -200,7 +201,13 @@ def _sealed(job: Job) -> bool:
     return job.sealed or (job.writer is not None and job.writer.sealed_as == "interrupted")
 
 
-def _run_of(job: Job, task: BatchTask) -> BatchRun:
+def _internal(e: BaseException) -> str:
+    return f"internal error: {type(e).__name__}: {e}"
+
+
+def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str]) -> BatchRun:
+    """The task's BatchRun: the one its job returned, or one made from how the job ended (an error in it
+    redacted with `redact`, the run redactor, as the error of a run that returned)."""
     if isinstance(job.result, BatchRun) and not _sealed(job):
         return job.result
     file = str(task.spec.file) if task.spec.file else None
@@ -211,7 +218,7 @@ def _run_of(job: Job, task: BatchTask) -> BatchRun:
                         exit_code=EXIT_INTERRUPTED, subagents=subs)
     if job.error is not None:
         return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=EXIT_FAILED,
-                        error=f"internal error: {type(job.error).__name__}: {job.error}", subagents=subs)
+                        error=redact(_internal(job.error)), subagents=subs)
     status = "interrupted" if job.state == "running" else "not_started"
     return BatchRun(task.index, task.label, file, status, session_id=sid, exit_code=EXIT_INTERRUPTED,
                     error="interrupted before it started" if status == "not_started" else SEALED_ERROR,

@@ -13,7 +13,7 @@ from dreamcli.playbooks.store import list_playbook_names, load_version, read_liv
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:  # the proposal model (pydantic) loads with the first dream read, not with `playbooks list`
-    from dreamcli.playbooks.proposals import Dream, Operation
+    from dreamcli.playbooks.proposals import Dream, Operation, UnreadableDream
     from dreamcli.playbooks.vetting import Vetting
 
 CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "retired", "counts": "counts",
@@ -21,10 +21,12 @@ CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "ret
 EVIDENCE_SHOWN = 3
 
 
-def summaries(ws: Workspace, problems: list[str]) -> list[dict[str, Any]]:
-    """One row per playbook (and per playbook a pending dream would create)."""
+def summaries(ws: Workspace, problems: list[str],
+              unreadable: list[UnreadableDream] | None = None) -> list[dict[str, Any]]:
+    """One row per playbook (and per playbook a pending dream would create). A dream that does not read is
+    left out and reported in `problems` (one line) and, when given, `unreadable` (its dream, file, problem)."""
     pending: dict[str, list[Dream]] = {}
-    for dream in pending_dreams(ws, problems=problems):
+    for dream in pending_dreams(ws, problems=problems, unreadable=unreadable):
         pending.setdefault(dream.proposal.playbook, []).append(dream)
     rows = []
     for name in sorted(set(list_playbook_names(ws)) | set(pending)):

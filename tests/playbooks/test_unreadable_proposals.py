@@ -173,3 +173,17 @@ def test_dream_json_of_the_wrong_shape(ws: Workspace) -> None:
                                                    "problem": "must be a JSON object"}]
     r = cli(ws, "playbooks", "approve", BAD, "--all", "--yes")
     assert r.exit_code == 2 and f"error: dreams/{BAD}/dream.json: must be a JSON object" in r.stderr
+
+
+def test_playbooks_list_json_carries_unreadable_as_diff_does(ws: Workspace) -> None:
+    (_seed(ws) / "proposal.json").write_text('{"v": 1, "operations": "oops"}')
+    bad = {"dream_id": BAD, "file": f"dreams/{BAD}/proposal.json",
+           "problem": "operations: required: a list of operations"}
+    listed = cli(ws, "playbooks", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    data = json.loads(listed.stdout)
+    assert data["unreadable"] == [bad]
+    assert json.loads(cli(ws, "playbooks", "diff", "--json").stdout)["unreadable"] == [bad]
+    (problem,) = data["problems"]  # kept for compatibility: the warning line's text
+    assert problem == f"dream {BAD} cannot be read and is left out: dreams/{BAD}/proposal.json: {bad['problem']}"
+    assert data["playbooks"][0]["pending_dreams"] == [GOOD]

@@ -39,3 +39,22 @@ def test_dry_run_paths_are_redacted_as_the_import_records_them(tmp_path: Path) -
     [log] = (tmp_path / "ws" / "sessions").rglob("*.jsonl")
     start = json.loads(log.read_text().splitlines()[0])
     assert start["import"]["path"] == file["path"]  # the same redaction as the import's own record
+
+
+def test_the_import_reports_skipped_files_redacted_as_it_records_paths(tmp_path: Path) -> None:
+    project = tmp_path / "projects" / f"-proj-{GH_TOKEN}"
+    claude_transcript(project / "s1.jsonl", session_id="11111111-2222-3333-4444-555555555555",
+                      start=utc(2026, 11, 1, 10))
+    (project / "junk.jsonl").write_bytes(b"\x89 not a transcript\n")
+    root = tmp_path / "projects"
+    junk = str(root / "-proj-[REDACTED:github]" / "junk.jsonl")
+    done = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(root), "--json")
+    assert done.exit_code == 0, done.output
+    assert GH_TOKEN not in done.stdout and GH_TOKEN not in done.stderr
+    assert [s["file"] for s in json.loads(done.stdout)["skipped_files"]] == [junk]
+    assert f"warning: skipped {junk}:1: not a JSONL file (line is not JSON)" in done.stderr.splitlines()
+    [log] = (tmp_path / "ws" / "sessions").rglob("*.jsonl")
+    recorded = json.loads(log.read_text().splitlines()[0])["import"]["path"]
+    assert recorded == str(root / "-proj-[REDACTED:github]" / "s1.jsonl")  # as the session records its own path
+    again = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(root))  # without --json: stderr too
+    assert again.exit_code == 0 and GH_TOKEN not in again.stdout + again.stderr

@@ -16,6 +16,7 @@ from dreamcli.playbooks.review_page import word_diff
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.ui.html_pages import lift_bar
 from dreamcli.workspace.home import Workspace
+from tests.support.paths import REPO
 from tests.support.playbooks import cli
 from tests.support.review_html import (
     DREAM,
@@ -90,6 +91,22 @@ def test_transcript_pages_beside_the_review_page(ws: Workspace, review_ws: list[
         assert f'href="review-transcripts/{p.name}#seq-' in html
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert "01JD0Q8Z3V6M4T2N8K5R7W9XAB" in html and 'href="review-transcripts/01JD0Q8Z3V6M4T2N8K5R7W9XAB' not in html
+
+
+def test_help_and_docs_name_the_folder_the_pages_are_written_to(ws: Workspace, review_ws: list[str],
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "review2.html"
+    assert cli(ws, "playbooks", "diff", "--html", str(out), "--with-transcripts").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("review2")) == ["review2-transcripts",
+                                                                                         "review2.html"]
+    said = " ".join(cli(ws, "playbooks", "diff", "--help").stdout.split())
+    assert "FILE-transcripts" not in said  # would be review2.html-transcripts/
+    assert ("in NAME-transcripts/ beside FILE (NAME: FILE's name without its extension, e.g. review-transcripts/ "
+            "for review.html)") in said
+    doc = " ".join((REPO / "docs" / "audit.md").read_text(encoding="utf-8").split())
+    assert "FILE-transcripts" not in doc
+    assert ("writes `NAME-transcripts/<session-id>.html` beside the page, NAME being the page's file name without "
+            "its extension (`--html review.html`: `review-transcripts/`)") in doc
 
 
 def test_without_pilot_or_with_a_broken_pilot_file_nothing_is_drawn(ws: Workspace, tmp_path: Path) -> None:

@@ -110,7 +110,8 @@ def import_transcripts(
     started = time.perf_counter()
     plan = plan_import(source, root)
     summary = ImportSummary(source=source, path=str(root), files=len(plan.files), empty=len(plan.empty),
-                            skipped_files=[s.to_json() for s in plan.skipped])
+                            skipped_files=_redactor(tuple(redaction_patterns)).redact_obj(
+                                [s.to_json() for s in plan.skipped]))  # redacted as each session's import.path is
     prog = ImportProgress(files_total=sum(u.files() for u in plan.units), bytes_total=plan.bytes)
     ws.ensure()
     about = {"actor": actor, "source": source, "path": str(root)}
