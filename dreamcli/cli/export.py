@@ -118,7 +118,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         include_sessions: bool = typer.Option(False, "--include-sessions",
                                               help="Bundle or json: add the sessions the entries came from "
                                                    "(redacted)."),
-        force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing output file (parquet: replace "
+                                   "a previous dataset in DIR)."),
         into: Path = typer.Option(None, "--into", metavar="FILE", help="claude-md or agents-md: update only "
                                   "dreamcli's marked block in FILE (e.g. CLAUDE.md), keeping your text."),
         as_json: bool = typer.Option(False, "--json", help="Print what was exported as JSON."),

@@ -108,7 +108,7 @@ def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bo
         import pyarrow.parquet as pq
     except ImportError:
         raise UsageError("--format parquet needs pyarrow: pip install 'dreamcli[parquet]'") from None
-    output = Path(output)
+    output = Path(os.path.abspath(output))  # `.`, `..`, `a/..`: a folder with a name its parent holds
     try:
         sweep_leftovers(output.parent)  # what an export killed with -9 left beside it
         _check_target(output, force)
@@ -132,8 +132,16 @@ def _check_target(output: Path, force: bool) -> None:
         raise UsageError(f"{output} is a symbolic link (refused: name the directory it points to, or a new one)")
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output} exists and is not a directory (name a directory to write the dataset into)")
+    if output == Path.cwd() or output in Path.cwd().parents:  # renamed onto: the shell's folder would go
+        raise UsageError(f"{output} is the current directory or holds it (refused: the dataset replaces the "
+                         "folder it is written to; name a new one, e.g. ./sessions-parquet)")
     if output.exists() and any(output.iterdir()) and not force:
         raise UsageError(f"{output} exists and is not empty (use --force to replace it)")
+    foreign = sorted(p.name for p in output.iterdir() if not p.name.startswith("date=")) if output.is_dir() else []
+    if foreign:  # --force replaces a dataset, never what else a folder holds
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise UsageError(f"{output} holds {foreign[0]!r}{more}, not part of a Parquet dataset (refused: --force "
+                         "replaces only a dataset's date=… partitions; name a new or empty directory)")
 
 
 Sources = dict[str, list[Path | str]]

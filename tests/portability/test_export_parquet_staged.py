@@ -66,7 +66,6 @@ def _old_dataset(ws: Workspace, out: Path) -> dict[str, bytes]:
     for day in [*_days(ws), "date=2000-01-01"]:
         (out / day).mkdir(parents=True)
         (out / day / "part-0.parquet").write_bytes(b"old " + day.encode())
-    (out / "README").write_text("my notes\n")
     return tree(out)
 
 
@@ -203,3 +202,24 @@ def test_a_symlink_target_is_refused_and_kept(sessions: Workspace, out: Path, tm
         r = _export(sessions, out, *extra)
         assert r.exit_code == 2 and "symbolic link" in r.stderr and r.stderr.count("\n") == 1, r.output
         assert out.is_symlink() and list(real.iterdir()) == [] and _beside(out) == []
+
+
+def test_force_never_replaces_what_is_not_a_dataset(sessions: Workspace, out: Path) -> None:
+    """--force replaces a dataset's partitions; a folder that also holds the user's other files is refused
+    before anything is written, and keeps them."""
+    before = _old_dataset(sessions, out)
+    (out / "notes.txt").write_text("mine\n")
+    r = _export(sessions, out, "--force")
+    assert r.exit_code == 2 and "'notes.txt'" in r.stderr and r.stderr.count("\n") == 1, r.output
+    assert (out / "notes.txt").read_text() == "mine\n" and _beside(out) == []
+    assert {k: v for k, v in tree(out).items() if not k.startswith("notes")} == before
+
+
+@pytest.mark.parametrize("name", [".", "..", "sub/.."])
+def test_the_current_directory_is_refused_before_anything_is_written(
+        sessions: Workspace, out: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    (out / "sub").mkdir(parents=True)
+    monkeypatch.chdir(out / "sub" if name == ".." else out)
+    r = _export(sessions, Path(name))
+    assert r.exit_code == 2 and "current directory" in r.stderr and r.stderr.count("\n") == 1, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["sub"] and _beside(out) == []
