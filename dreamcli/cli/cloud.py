@@ -65,7 +65,7 @@ def sessions_pull_cmd(
     ws = open_workspace(ctx)
     after = parse_since(since).isoformat().replace("+00:00", "Z") if since else None
     with _desk(ws), progress_line("pulling cloud sessions") as progress:
-        client = cloud_client()
+        client = cloud_client(config(ctx).limits)
         result = pull_sessions(ws, client, agent_id=agent, since=after, limit=limit, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -88,7 +88,7 @@ def memory_pull_cmd(
 
     ws = open_workspace(ctx)
     with _desk(ws), progress_line(f"pulling memory store {store}") as progress:
-        client = cloud_client()
+        client = cloud_client(config(ctx).limits)
         result = pull_store(ws, client, store, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -119,7 +119,7 @@ def memory_push_cmd(
 
     ws = open_workspace(ctx)
     with _desk(ws), progress_line(f"pushing {playbook} to {store}") as progress:
-        client = cloud_client()
+        client = cloud_client(config(ctx).limits)
         result = push(ws, client, store, playbook, dry_run=dry_run, actor=actor, progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
@@ -170,7 +170,7 @@ def dream_cmd(
     name = check_name(playbook or config(ctx).playbooks.default)
     chosen = model or config(ctx).models.dreamer or DEFAULT_DREAMER_MODEL
     with _desk(ws), progress_line(f"cloud dream over {store}") as progress:
-        client = cloud_client()
+        client = cloud_client(config(ctx).limits)
         result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None, limit=limit,
                                  instructions=instructions, playbook=name, progress=progress)
     if as_json:

@@ -2,20 +2,29 @@
 
 Cloud commands need a real API key (a local Anthropic-compatible server has no Managed Agents), an
 SDK recent enough to have the beta resources, and an account with the betas enabled; each missing
-piece is one line and its exit code.
+piece is one line and its exit code. Requests follow the model client's policy (config.yaml
+`limits.request_timeout_s` each attempt, `limits.model_retries` retries), capped at CLOUD_TIMEOUT_S and
+CLOUD_MAX_RETRIES: an API that accepts the connection
+and never answers ends a command within that bound, with one line naming the host and the timeout (exit 3).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
 from dreamcli.modelclient import api_error, base_url_host, error_message, make_client
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, UnreadableAnswer, managed_agents_missing, unreadable_reason
 
+if TYPE_CHECKING:
+    from dreamcli.config import LimitsConfig
+
+# at most, whatever `limits` allow model calls (a long generation): a listing or a memory write answers in seconds
+CLOUD_TIMEOUT_S = 120.0
+CLOUD_MAX_RETRIES = 2
 MISSING_KEY = "Managed Agents need an API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
 BETA_HINT = ("the Managed Agents beta is not enabled for this account or key ({detail}); ask your "
              "Anthropic admin to enable managed-agents-2026-04-01 / dreaming-2026-04-21")
@@ -34,12 +43,14 @@ def sdk_problem() -> str | None:
             f"client.{missing}); pip install -U anthropic")
 
 
-def cloud_client(*, max_retries: int = 2) -> Any:
-    """An `anthropic.Anthropic` with the Managed Agents resources; exit 4 without a key, exit 3 when
-    the installed SDK predates them."""
+def cloud_client(limits: LimitsConfig) -> Any:
+    """An `anthropic.Anthropic` with the Managed Agents resources, its timeout and retries the model
+    client's (`limits.request_timeout_s`, `limits.model_retries`) up to CLOUD_TIMEOUT_S and
+    CLOUD_MAX_RETRIES; exit 4 without a key, exit 3 when the installed SDK predates them."""
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
         raise CredentialsError(MISSING_KEY)
-    client = make_client(max_retries=max_retries, timeout=120.0)
+    client = make_client(max_retries=min(limits.model_retries, CLOUD_MAX_RETRIES),
+                         timeout=min(limits.request_timeout_s, CLOUD_TIMEOUT_S))
     missing = managed_agents_missing(client)
     if missing is not None:
         problem = sdk_problem()
@@ -106,7 +117,31 @@ def _mapped(e: BaseException, *, what: str, store: str | None) -> DreamError:
         return UsageError(f"{what}: not found ({message})")
     if isinstance(e, anthropic.ConflictError):
         return Conflict(f"{what}: conflict: {message}")
+    if isinstance(e, anthropic.APITimeoutError):
+        return _stalled(what, getattr(e, "request", None))
     return api_error(e, what=what)
+
+
+def _stalled(what: str, request: Any) -> ModelError:
+    """Exit 3 in words for a request the SDK gave up on, every attempt timed out: the endpoint, how long
+    each attempt waited and how many there were (as that request carries them), and the settings for both."""
+    timeout, attempts = _request_policy(request)
+    waited = f" within {timeout:g} s" if timeout is not None else ""
+    tries = "" if attempts is None else f"{attempts} attempt{'' if attempts == 1 else 's'}; "
+    return ModelError(f"{what}: the API at {base_url_host()} did not answer{waited} ({tries}config "
+                      "limits.request_timeout_s, limits.model_retries)")
+
+
+def _request_policy(request: Any) -> tuple[float | None, int | None]:
+    """The timeout an SDK request (an `httpx` request) waited, and its attempt number: its `timeout`
+    extension and its `x-stainless-retry-count` header plus one; None for what it does not carry."""
+    extensions = getattr(request, "extensions", None)
+    phases = extensions.get("timeout") if isinstance(extensions, dict) else None
+    seconds = [v for v in phases.values() if isinstance(v, int | float)] if isinstance(phases, dict) else []
+    headers = getattr(request, "headers", None)
+    retried = headers.get("x-stainless-retry-count") if headers is not None else None
+    attempt = int(retried) + 1 if isinstance(retried, str) and retried.isdigit() else None
+    return (max(seconds) if seconds else None), attempt
 
 
 def _unreadable(what: str, reason: str, subject: str | None) -> ModelError:

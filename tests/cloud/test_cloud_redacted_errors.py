@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import dreamcli.cloud.dream_job as dream_job
+from dreamcli.config import LimitsConfig
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
 from tests.cloud.helpers import cli, data, requires_managed_agents
@@ -54,7 +55,7 @@ def test_built_in_rules_apply_without_a_workspace_redactor(fake_anthropic: FakeA
     from dreamcli.cloud.client import cloud_client, cloud_error
 
     _echo_secrets(fake_anthropic, 500)
-    client = cloud_client(max_retries=0)
+    client = cloud_client(LimitsConfig(model_retries=0))
     try:
         client.beta.memory_stores.retrieve("memstore_01abc")
     except Exception as e:  # the SDK's APIStatusError
