@@ -22,22 +22,34 @@ worker killed while it writes a result leaves the pool's reader waiting for the 
 Python waits for that reader at exit. Ctrl-C is its parent's to handle (ignored in such a worker).
 `new_children(before)` names the workers a pool started (the multiprocessing children that were not
 there `before`), and `end_now(workers)` sends them SIGTERM, and SIGKILL to any left after a grace.
+`stop_pool(pool, *started_since(children, threads))` does it all for a pool stopped early, with the
+children and threads listed before its first `submit`. A stoppable pool's first tasks are submitted (its
+workers forked) inside `signals_held()`: a worker takes SIGINT and SIGTERM only once its own handlers are
+in place, this process once the fork is done (before, a signal then, Ctrl-C to the process group or a pool
+stopped as it started, ran the command's handler inside fork hooks, this process's or the new worker's:
+they print what it raised, and filelock's left its fork gate shut, so the next lock waited forever).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL_SECONDS = 1.0  # how often a worker without prctl checks its parent
 END_GRACE_SECONDS = 1.0  # end_now: from SIGTERM to SIGKILL
 EXIT_ORPHANED = 1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # what a stoppable worker handles (`signals_held`)
+Started = tuple[list[Any], list[threading.Thread]]  # a pool's worker processes and threads (`started_since`)
 
 
 _task_running = False  # in a stoppable worker: inside run_stoppable's call
@@ -75,6 +87,24 @@ def stoppable_worker(parent_pid: int | None = None) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):  # held since the fork (`signals_held`): taken from now on
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread inside the block, for the `submit` calls that fork a stoppable
+    pool's workers: each starts with them blocked and `stoppable_worker` unblocks them once its handlers are in
+    place. A signal to this process meanwhile is taken when the block ends. Only for stoppable pools: any
+    other worker would keep them blocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def run_stoppable(fn: Any, *args: Any) -> Any:
@@ -153,3 +183,22 @@ def end_now(processes: Sequence[Any], grace: float = END_GRACE_SECONDS) -> None:
         if p.is_alive():
             p.kill()
             p.join(grace)
+
+
+def started_since(children: Collection[Any], threads: Collection[threading.Thread]) -> Started:
+    """The multiprocessing children and the threads started since `children` (`multiprocessing.active_children()`)
+    and `threads` (`threading.enumerate()`) were listed: list them again once a pool's first tasks are submitted
+    (it starts its processes and its thread in `submit`)."""
+    return new_children(children), [t for t in threading.enumerate() if t not in threads]
+
+
+def stop_pool(pool: Executor, workers: Sequence[Any], threads: Sequence[threading.Thread]) -> None:
+    """Stop `pool` now: its queued tasks cancelled, the tasks its `workers` run stopped (`end_now`: SIGTERM, then
+    SIGKILL for a worker not gone within END_GRACE_SECONDS), and its `threads` (its manager, which collects the
+    stopped tasks and ends the workers) waited for within that time: Python 3.11, at exit, wrote to the pipe of
+    a manager still closing it (an EBADF traceback after "interrupted")."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    end_now(workers)
+    deadline = time.monotonic() + END_GRACE_SECONDS
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))

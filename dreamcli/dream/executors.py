@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
+    from concurrent.futures import Future
 
 Task = tuple[Any, ...]
 RAY_CONNECT_TIMEOUT_S = 10.0  # ray.init retries an address with nothing listening for many minutes
@@ -65,7 +65,7 @@ class LocalExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         from dreamcli.collector import frozen
-        from dreamcli.orphans import pool_options, run_stoppable
+        from dreamcli.orphans import pool_options, run_stoppable, signals_held, started_since, stop_pool
 
         # what exists now is shared with the forked pool: the collector leaves those pages alone; each
         # worker exits when this process dies (a kill -9 leaves none waiting on the queue forever)
@@ -76,34 +76,14 @@ class LocalExecutor:
                                        **pool_options(context, stoppable=True))
             started: tuple[list[Any], list[threading.Thread]] | None = None
             try:
-                futures = [pool.submit(run_stoppable, fn, *args) for args in tasks]
-                started = _started_since(*before)  # the pool starts its processes and its thread in submit
+                with signals_held():  # the workers are forked here: each takes a signal once it can stop
+                    futures = [pool.submit(run_stoppable, fn, *args) for args in tasks]
+                started = started_since(*before)  # the pool starts its processes and its thread in submit
                 yield from _in_order(fn, tasks, futures)
             except BaseException:  # Ctrl-C, a failed task, the caller gone: nothing queued runs, none waits
-                _stop(pool, *(started or _started_since(*before)))
+                stop_pool(pool, *(started or started_since(*before)))
                 raise
             pool.shutdown()
-
-
-def _started_since(children: list[Any], threads: list[threading.Thread]) -> tuple[list[Any], list[threading.Thread]]:
-    """The multiprocessing children and the threads started since `children` and `threads` were listed."""
-    from dreamcli.orphans import new_children
-
-    return new_children(children), [t for t in threading.enumerate() if t not in threads]
-
-
-def _stop(pool: Executor, workers: Sequence[Any], threads: Sequence[threading.Thread]) -> None:
-    """Stop `pool` now: its queued tasks cancelled, the tasks its `workers` run stopped (SIGTERM, then SIGKILL
-    for a worker not gone within END_GRACE_SECONDS: dreamcli.orphans), and its `threads` (its manager, which
-    collects the stopped tasks and ends the workers) waited for within that time: Python 3.11, at exit,
-    wrote to the pipe of a manager still closing it (an EBADF traceback after "interrupted")."""
-    from dreamcli.orphans import END_GRACE_SECONDS, end_now
-
-    pool.shutdown(wait=False, cancel_futures=True)
-    end_now(workers)
-    deadline = time.monotonic() + END_GRACE_SECONDS
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
 
 
 def _in_order(fn: Callable[..., Any], tasks: Sequence[Task], futures: Sequence[Future[Any]]) -> Iterator[Any]:

@@ -5,7 +5,8 @@ transcript and its sub-agent files, docs/importers.md) in one read of each file 
 finished sessions into place in batches (children before the parent), so an interrupted import leaves
 only whole sessions and a re-run picks up where it stopped. `workers` processes convert units in
 parallel; results are taken in plan order, so the output, the batches and their audit records are the
-same with any number of workers."""
+same with any number of workers. An import stopped early (Ctrl-C, SIGTERM, a failed chunk) cancels what
+is queued and ends its workers at once (dreamcli.orphans), before it removes its staging folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,9 +122,9 @@ def import_transcripts(
         batch: list[UnitResult] = []
         batch_bytes = 0
         syncer = _Syncer()
+        conversions = _convert_all(ws, staging, source, plan, tuple(redaction_patterns), prog, progress, workers)
         try:
-            for results in _convert_all(ws, staging, source, plan, tuple(redaction_patterns), prog,
-                                        progress, workers):
+            for results in conversions:
                 syncer.start(results)
                 batch.extend(results)
                 batch_bytes += sum(r.bytes for r in results)
@@ -135,6 +136,7 @@ def import_transcripts(
                     progress(prog)
             _commit_audited(ws, batch, summary, about, on_commit, syncer.wait)
         finally:
+            conversions.close()  # stopped here (Ctrl-C in a commit): its workers end before their staging goes
             syncer.close()
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
@@ -218,7 +220,7 @@ def worker_count(workers: int | None, plan_bytes: int, units: int) -> int:
 
 def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, patterns: tuple[str, ...],
                  prog: ImportProgress, progress: Callable[[ImportProgress], None] | None,
-                 workers: int | None) -> Iterator[list[UnitResult]]:
+                 workers: int | None) -> Generator[list[UnitResult], None, None]:
     """Each unit's results, in plan order (whichever worker converted it)."""
     n = worker_count(workers, prog.bytes_total, len(plan.units))
     if n <= 1:
@@ -233,37 +235,43 @@ def _convert_all(ws: Workspace, staging: Path, source: str, plan: ImportPlan, pa
             yield conv.unit(u)
         return
     import multiprocessing
+    import threading
 
-    from dreamcli.orphans import pool_options
+    from dreamcli.orphans import Started, pool_options, run_stoppable, signals_held, started_since, stop_pool
 
     # fork: workers start in milliseconds and need nothing from __main__ (spawn re-imports it); each
     # worker exits when this process dies (a kill -9 leaves none waiting on the queue forever)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     chunks = iter(_chunks(plan.units))
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, **pool_options(context)) as pool:
-        running: deque[tuple[Future[list[list[UnitResult]]], list[Node]]] = deque()
+    before = (multiprocessing.active_children(), threading.enumerate())
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=context, **pool_options(context, stoppable=True))
+    running: deque[tuple[Future[list[list[UnitResult]]], list[Node]]] = deque()
+    started: Started | None = None
 
-        def submit() -> None:
-            chunk = next(chunks, None)
-            if chunk is not None:
-                running.append((pool.submit(_worker, (str(ws.root), str(staging), patterns, source, chunk)), chunk))
+    def submit() -> None:
+        chunk = next(chunks, None)
+        if chunk is not None:
+            args = (str(ws.root), str(staging), patterns, source, chunk)
+            running.append((pool.submit(run_stoppable, _worker, args), chunk))
 
-        try:
+    try:
+        with signals_held():  # the workers are forked here: each takes a signal once it can stop
             for _ in range(n * 3):  # a bounded number in flight, enough to keep every worker busy
                 submit()
-            while running:
-                fut, chunk = running.popleft()
-                done = fut.result()
-                submit()
-                for unit, results in zip(chunk, done, strict=True):
-                    prog.bytes_done += unit.bytes()
-                    prog.current = str(unit.path)
-                    yield results
-        except BaseException:
-            for fut, _chunk in running:
-                fut.cancel()
-            raise
+        started = started_since(*before)  # the pool starts its processes and its thread in submit
+        while running:
+            fut, chunk = running.popleft()
+            done = fut.result()
+            submit()
+            for unit, results in zip(chunk, done, strict=True):
+                prog.bytes_done += unit.bytes()
+                prog.current = str(unit.path)
+                yield results
+    except BaseException:  # Ctrl-C, SIGTERM, a failed chunk, the import stopped: none queued runs, none waits
+        stop_pool(pool, *(started or started_since(*before)))
+        raise
+    pool.shutdown()
 
 
 def _commit_batch(ws: Workspace, batch: list[UnitResult], summary: ImportSummary,
