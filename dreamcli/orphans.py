@@ -196,9 +196,26 @@ def stop_pool(pool: Executor, workers: Sequence[Any], threads: Sequence[threadin
     """Stop `pool` now: its queued tasks cancelled, the tasks its `workers` run stopped (`end_now`: SIGTERM, then
     SIGKILL for a worker not gone within END_GRACE_SECONDS), and its `threads` (its manager, which collects the
     stopped tasks and ends the workers) waited for within that time: Python 3.11, at exit, wrote to the pipe of
-    a manager still closing it (an EBADF traceback after "interrupted")."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    end_now(workers)
-    deadline = time.monotonic() + END_GRACE_SECONDS
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
+    a manager still closing it (an EBADF traceback after "interrupted"). A second Ctrl-C meanwhile is ignored
+    (a repeated SIGTERM is, by dreamcli.interrupts): cut short, the stop left that traceback, or the process
+    killed by SIGINT instead of its one line."""
+    with _ctrl_c_ignored():
+        pool.shutdown(wait=False, cancel_futures=True)
+        end_now(workers)
+        deadline = time.monotonic() + END_GRACE_SECONDS
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored inside the block (for the whole process: a signal mask is per thread, and any thread may
+    take it), when this is the main thread, which alone may set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

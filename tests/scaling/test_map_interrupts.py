@@ -153,3 +153,25 @@ def test_an_interrupted_ray_map_cancels_its_tasks_and_waits_a_second_at_most(
         results.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
     assert set(map(id, ray.refs[1:])) <= set(map(id, ray.cancelled))
     assert ray.waited and all(w is not None and w <= 1.0 for w in ray.waited)  # not 10 s
+
+
+def test_a_second_ctrl_c_waits_until_the_pool_is_stopped() -> None:
+    """A second Ctrl-C while `stop_pool` ends the workers and joins the pool's thread is ignored (cut short,
+    the stop left the pool's manager closing its pipe: an EBADF traceback at exit, or death by SIGINT instead
+    of one line); Ctrl-C is taken again after it."""
+    from dreamcli.orphans import stop_pool
+
+    joined: list[str] = []
+
+    class Pool:
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, as the stop begins
+
+    manager = threading.Thread(target=lambda: (time.sleep(0.3), joined.append("manager")))
+    manager.start()
+    stop_pool(Pool(), [], [manager])  # type: ignore[arg-type]
+    time.sleep(0.2)  # (were it only held, it would land here)
+    assert joined == ["manager"]  # the pool's thread was waited for, and no KeyboardInterrupt came
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
