@@ -13,10 +13,8 @@ import pytest
 import dreamcli.orchestration.batch as batch
 from dreamcli.testing import FakeAnthropic, text_reply
 from dreamcli.workspace.home import Workspace
+from tests.cli.test_run_json_redacted import GH_TOKEN, KEY
 from tests.support.run import invoke_run
-
-KEY = "litellm-RECOGNISABLE-KEY-77aa99"  # matches no built-in rule: redacted as the run's credential
-GH_TOKEN = "ghp_" + "Zq8Wv3Lk9Tn2Rx7Pm4Bc6Hd1Jf5Gs0Ya3Ue8"
 
 
 @pytest.fixture

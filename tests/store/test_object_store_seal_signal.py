@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ import pytest
 from dreamcli.errors import EXIT_INTERRUPTED
 from dreamcli.testing import FakeAnthropic, text_reply
 from dreamcli.workspace.home import Workspace
-from tests.store.test_object_store_stalls import Blackhole, _journal, _ws, blackhole, stalled  # noqa: F401
+from tests.store.test_object_store_stalls import _journal, _ws, blackhole, signal_once_hung, stalled  # noqa: F401
+from tests.support.blackhole import Blackhole
 from tests.support.run import DREAMCLI, cli_env, session_files, validate_log
 
 HUNG_S = 20  # at least, what a request to the blackhole holds a run with the client's own timeouts (docs/scaling.md)
@@ -32,20 +32,7 @@ def _interrupt_hung_end(tmp_path: Path, url: str, hole: Blackhole, anthropic: Fa
     env = cli_env(anthropic.url, ws.root, AWS_ENDPOINT_URL=hole.url)
     proc = subprocess.Popen([DREAMCLI, "run", "-p", "say done", "-C", str(tmp_path), "--json"], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not hole.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert hole.requests, "the run never tried to upload"
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    out, err, took = signal_once_hung(proc, hole, signum, timeout=30)
     return ws, proc, out, err, took
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -35,49 +33,12 @@ from dreamcli.testing import FakeAnthropic, text_reply
 from dreamcli.workspace.home import Workspace
 from tests.store.conftest import _free_port
 from tests.store.test_conformance import line, sid
+from tests.support.blackhole import Blackhole
 from tests.support.run import cli_env, session_files, validate_log
 
 TIMEOUT_S = 1  # connect and read, lowered for these tests
 BOUND_S = 2 * (TIMEOUT_S + TIMEOUT_S) + 1  # one request: 2 attempts, each its timeouts, 1 s of backoff
 SLACK_S = 1.5  # making the client, a busy machine
-
-
-class Blackhole:
-    """Accepts every connection on 127.0.0.1, reads what is sent, never answers; `requests` are the request
-    lines received ("PUT /bucket/key"), one per attempt the client made."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.requests: list[str] = []
-        self._conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
-
-    def _drain(self, conn: socket.socket) -> None:
-        while True:
-            try:
-                data = conn.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            method, _, rest = data.partition(b" ")
-            if method in (b"GET", b"PUT", b"POST", b"HEAD", b"DELETE"):
-                self.requests.append(f"{method.decode()} {rest.split(b' ', 1)[0].split(b'?', 1)[0].decode()}")
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self._conns:
-            conn.close()
 
 
 @pytest.fixture
@@ -219,23 +180,30 @@ def test_a_signal_during_a_hung_upload_ends_the_run_at_once(tmp_path: Path, stal
     env = cli_env(fake_anthropic.url, ws.root, AWS_ENDPOINT_URL=blackhole.url)
     proc = subprocess.Popen([sys.executable, "-c", RUN, "run", "-p", "say done", "-C", str(tmp_path)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not blackhole.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert blackhole.requests, "the run never tried to upload"
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _, err, took = signal_once_hung(proc, blackhole, signum, timeout=60)
     assert proc.returncode == (EXIT_INTERRUPTED if signum == signal.SIGINT else 128 + signum), err
     assert took < 3, f"{took:.1f} s: the run's end tried the hung store again"
     [log] = session_files(ws.root)
     end = validate_log(log)[-1]
     assert end["type"] == "session.end" and end["status"] == "interrupted"
     assert _journal(ws, log.stem).get("sealed") is True  # left for doctor --fix
+
+
+def signal_once_hung(proc: subprocess.Popen[str], hole: Blackhole, signum: int,
+                     timeout: float) -> tuple[str, str, float]:
+    """Send `signum` to `proc` once its first request reached `hole` (and hangs there): its stdout, its stderr,
+    and the seconds from the signal to its exit."""
+    try:
+        deadline = time.monotonic() + 30
+        while not hole.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hole.requests, "the run never tried to upload"
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=timeout)
+        return out, err, time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
