@@ -13,6 +13,12 @@ ignored, so it cannot cut the cleanup short (SIGKILL still can); blocks nest (`r
 point's), and a signal one of them takes counts for every block around it (`stopped_by`). SIGHUP (the
 terminal went away) also points the terminal's standard streams at /dev/null, so the last lines
 written to them cannot fail. Off the main thread (a test runner, a worker) the block changes nothing.
+
+Python raises a signal's KeyboardInterrupt in whatever code runs when it comes; when that is a
+finaliser (a weakref callback, a `__del__`, which the garbage collector may run at any instruction),
+the interpreter prints "Exception ignored in ..." with a traceback and goes on, and the command would
+finish as if no signal had come (exit 0). Inside the block such a swallowed interrupt is taken again
+(`redeliver`): the signal is raised anew, so the work stops at its next instruction, as it would have.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -90,6 +97,7 @@ class Caught:
 
 
 _blocks: list[Caught] = []  # the blocks in force in the main thread, the outermost first
+_swallowed: list[int] = []  # signals whose Terminated a finaliser swallowed: taken again though stopping
 
 
 def stopped_by() -> int | None:
@@ -110,7 +118,9 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
         if signum == signal.SIGHUP:
             _detach_terminal()
         if caught.signum is not None:  # already stopping: let the cleanup finish
-            return
+            if signum not in _swallowed:
+                return
+            _swallowed.remove(signum)  # unless the stop itself was lost in a finaliser
         for block in (*_blocks, caught):
             if block.signum is None:
                 block.signum = signum
@@ -120,11 +130,54 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
     for signum in signums:
         with contextlib.suppress(ValueError, OSError):
             previous[signum] = signal.signal(signum, handler)
+    outermost = not _blocks
+    hook = sys.unraisablehook
+    if outermost:
+        sys.unraisablehook = redeliver(hook)
     _blocks.append(caught)
     try:
         yield caught
     finally:
         _blocks.remove(caught)
+        if outermost:
+            sys.unraisablehook = hook
+            _swallowed.clear()
         for signum, old in previous.items():
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signum, old if old is not None else signal.SIG_DFL)
+
+
+def redeliver(previous: Callable[[Any], object]) -> Callable[[Any], None]:
+    """A `sys.unraisablehook` that sends again the signal whose KeyboardInterrupt a finaliser swallowed
+    in the main thread (silently: the stop's own line follows); anything else goes to `previous`."""
+
+    def hook(unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if not isinstance(exc, KeyboardInterrupt) or threading.current_thread() is not threading.main_thread():
+            previous(unraisable)
+            return
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        try:
+            _send_later(signum)
+        except KeyboardInterrupt:  # a signal came while in here: sent again, it is not lost either
+            _send_later(signum)
+
+    return hook
+
+
+def _send_later(signum: int) -> None:
+    """Send `signum` to the main thread from another thread, a moment from now. Sent from here, its
+    handler would run at once (`signal.raise_signal`, `os.kill` check for it before they return), still
+    inside the finaliser's hook, and its raise be swallowed again. A real signal, not a flag, so a main
+    thread that waits (on a lock, a pool's result) wakes up to it."""
+    if not callable(signal.getsignal(signum)):  # ignored meanwhile (a stop's cleanup), or not Python's
+        return
+    if isinstance(signum, int) and signum in HANDLED:
+        _swallowed.append(signum)
+    main = threading.main_thread().ident
+    if main is None or not hasattr(signal, "pthread_kill"):
+        return
+    timer = threading.Timer(0.01, signal.pthread_kill, (main, signum))
+    timer.daemon = True
+    with contextlib.suppress(RuntimeError):  # the interpreter is shutting down: nothing left to stop
+        timer.start()
