@@ -111,7 +111,8 @@ def memory_push_cmd(
     """Push approved content only: the live playbook as /playbooks/PLAYBOOK/*.md, and the approved entries
     of this store's cloud dreams. Each write carries the hash last pulled; a memory changed in the cloud
     since is a conflict (exit 1) shown with both sides, never overwritten. An approved entry whose memory
-    path the redaction rules call secret is not sent: named on stderr, exit 1. Audited with version ids."""
+    path the redaction rules call secret is not sent: named on stderr, exit 1; later pushes count it in one
+    note as still not pushed (exit 0) until it changes. Audited with version ids."""
     from dreamcli.cloud.client import Conflict, cloud_client
     from dreamcli.cloud.memory_push import push
     from dreamcli.errors import WorkFailed
@@ -126,6 +127,7 @@ def memory_push_cmd(
     else:
         render_push(result)
     warn_push_skipped(result)
+    _note_still_skipped(len(result.still_skipped))
     n = len(result.skipped)
     skipped = f"{n} approved {'entry' if n == 1 else 'entries'} not pushed (named above)" if n else ""
     if result.conflicts:
@@ -136,6 +138,17 @@ def memory_push_cmd(
     if skipped:
         raise WorkFailed(f"memory store {store}: {skipped}: the current redaction rules refuse "
                          f"{'it' if n == 1 else 'them'}; the rest {'would be' if dry_run else 'was'} pushed")
+
+
+def _note_still_skipped(n: int) -> None:
+    """One line for the approved entries an earlier push left out and named, left out again as they were."""
+    from dreamcli.ui.console import note
+
+    if n:
+        one = n == 1
+        note(f"note: {n} approved {'entry' if one else 'entries'} still not pushed (named by an earlier push; the "
+             f"redaction rules still refuse {'it' if one else 'them'}; --json lists {'it' if one else 'them'} "
+             "under still_skipped)")
 
 
 def dream_cmd(

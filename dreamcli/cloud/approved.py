@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dreamcli.cloud.state import tool_to_cloud_path
+from dreamcli.cloud.state import sha256_text, tool_to_cloud_path
 from dreamcli.playbooks import list_playbook_names
 from dreamcli.playbooks.proposals import load_dream
 from dreamcli.playbooks.vetting import Vetting
 from dreamcli.portability.memory_dir import render_memory_dir
 from dreamcli.portability.select import select_playbooks
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.playbooks.proposal_model import Operation
 
 PLAYBOOK_PREFIX = "/playbooks/"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -42,6 +45,9 @@ class Skipped:
     entry_id: str
     path: str  # the memory path, redacted
     reason: str  # vetting's refusal, redacted
+    # SHA-256 of what the push would send, all redacted: a push remembers it (the state's `skipped`), so
+    # a later push reports the entry as still skipped instead of failing again, until that changes
+    digest: str = ""
 
     @property
     def source(self) -> str:
@@ -103,8 +109,9 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> t
                 continue
             vetted = vet.op(dream, given)
             if vetted.refused is not None:
-                skipped.append(Skipped(dream.dream_id, vet.redact(given.entry_id),
-                                       tool_to_cloud_path(vetted.op.path or ""), _pushable_reason(vetted.refused)))
+                entry = vet.redact(given.entry_id)
+                skipped.append(Skipped(dream.dream_id, entry, tool_to_cloud_path(vetted.op.path or ""),
+                                       _pushable_reason(vetted.refused), _digest(dream.dream_id, entry, vetted.op)))
                 continue
             op = vetted.op
             source = f"dream:{key}"
@@ -115,6 +122,13 @@ def approved_dream_entries(ws: Workspace, store_id: str, already: set[str]) -> t
             out.append(Wanted(path, op.text or "", source, bases.get(path)))
             out.extend(Wanted(q, None, source, bases.get(q)) for q in map(tool_to_cloud_path, op.merged_paths))
     return out, skipped
+
+
+def _digest(dream_id: str, entry_id: str, op: Operation) -> str:
+    """What a refused entry would push (the vetted operation: every value redacted, so the state holds no
+    secret, not even hashed), as one hash: the same entry with the same content has the same digest."""
+    shape = [dream_id, entry_id, op.op, op.path, op.text, list(op.merged_paths), list(op.merged_ids)]
+    return sha256_text(json.dumps(shape, ensure_ascii=False))
 
 
 def _pushable_reason(refused: str) -> str:

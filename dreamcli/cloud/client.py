@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
-from dreamcli.modelclient import api_error, base_url_host, error_message, make_client
+from dreamcli.modelclient import api_error, base_url_host, make_client
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, UnreadableAnswer, managed_agents_missing, unreadable_reason
 
@@ -62,16 +62,25 @@ class Conflict(WorkFailed):
     """A precondition failed: the cloud changed since the last pull (HTTP 409)."""
 
 
+def attempts_of(client: Any) -> int | None:
+    """How many times a request of `client` is sent before it fails, from our own configuration: the
+    retries `cloud_client` gave it (a client made to send once: 0) plus one; None when it does not say."""
+    retries = getattr(client, "max_retries", None)
+    return retries + 1 if isinstance(retries, int) and retries >= 0 else None
+
+
 def cloud_error(e: BaseException, *, what: str, store: str | None = None,
-                redactor: Redactor | None = None) -> DreamError:
+                redactor: Redactor | None = None, attempts: int | None = None) -> DreamError:
     """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1), an
-    answer dreamcli cannot read (3), else the model-call mapping (3 for infrastructure). The API's own
-    text is redacted (`redactor`, default: the built-in rules): an API can echo a key or a token back in
-    its error message."""
+    answer dreamcli cannot read (3), an error answer (`cloud API error: HTTP 500: …`, 3), else the
+    model-call mapping (3 for infrastructure). The API's own text is redacted (`redactor`, default: the
+    built-in rules): an API can echo a key or a token back in its error message. `attempts`: how many
+    times the request was sent (`attempts_of(client)`, or the caller's own count), named when it timed out."""
     if isinstance(e, DreamError):
         return redacted(e, redactor)
-    _scrub(e, redactor or default_redactor())
-    return redacted(_mapped(e, what=what, store=store), redactor)
+    rules = redactor or default_redactor()
+    _scrub(e, rules)
+    return redacted(_mapped(e, what=what, store=store, redactor=rules, attempts=attempts), redactor)
 
 
 def redacted(e: DreamError, redactor: Redactor | None = None) -> DreamError:
@@ -84,9 +93,9 @@ def redacted(e: DreamError, redactor: Redactor | None = None) -> DreamError:
 
 
 def api_message(e: BaseException, redactor: Redactor | None = None) -> str:
-    """The API's own error message (at most 300 characters), redacted whole before it is cut."""
-    _scrub(e, redactor or default_redactor())
-    return error_message(e)
+    """The API's own error message (at most 300 characters), redacted whole before it is cut; `no
+    message` when its answer has none."""
+    return said(e, redactor or default_redactor()) or "no message"
 
 
 def _scrub(e: BaseException, redactor: Redactor) -> None:
@@ -102,46 +111,84 @@ def _scrub(e: BaseException, redactor: Redactor) -> None:
     e.args = tuple(redactor.redact_text(a) if isinstance(a, str) else a for a in e.args)
 
 
-def _mapped(e: BaseException, *, what: str, store: str | None) -> DreamError:
+def _mapped(e: BaseException, *, what: str, store: str | None, redactor: Redactor,
+            attempts: int | None) -> DreamError:
     import anthropic
 
     reason = unreadable_reason(e)
     if reason is not None:
         return _unreadable(what, reason, e.subject if isinstance(e, UnreadableAnswer) else None)
-    message = error_message(e)
-    if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in message.lower():
+    if isinstance(e, anthropic.APITimeoutError):
+        return _stalled(what, getattr(e, "request", None), attempts)
+    if not isinstance(e, anthropic.APIStatusError) or isinstance(e, anthropic.AuthenticationError):
+        return api_error(e, what=what)  # no answer (cannot connect), refused credentials
+    message = said(e, redactor)
+    if isinstance(e, anthropic.PermissionDeniedError | anthropic.BadRequestError) and "beta" in (message or "").lower():
         return CredentialsError(f"{what}: " + BETA_HINT.format(detail=message))
+    if isinstance(e, anthropic.PermissionDeniedError):
+        return api_error(e, what=what)
     if isinstance(e, anthropic.NotFoundError):
         if store is not None:
-            return UsageError(f"{what}: no memory store {store!r} in this workspace of the account ({message})")
-        return UsageError(f"{what}: not found ({message})")
+            return UsageError(f"{what}: no memory store {store!r} in this workspace of the account "
+                              f"({message or 'no message'})")
+        return UsageError(f"{what}: not found ({message or 'no message'})")
     if isinstance(e, anthropic.ConflictError):
-        return Conflict(f"{what}: conflict: {message}")
-    if isinstance(e, anthropic.APITimeoutError):
-        return _stalled(what, getattr(e, "request", None))
-    return api_error(e, what=what)
+        return Conflict(f"{what}: conflict: {message or 'no message'}")
+    status = f"HTTP {getattr(e, 'status_code', '?')}"
+    if message is None and _html(getattr(e, "body", None)):
+        return ModelError(f"{what}: cloud API error: {status} (no message: an HTML page)")
+    return ModelError(f"{what}: cloud API error: {status}" + (f": {message}" if message else " (no message)"))
 
 
-def _stalled(what: str, request: Any) -> ModelError:
-    """Exit 3 in words for a request the SDK gave up on, every attempt timed out: the endpoint, how long
-    each attempt waited and how many there were (as that request carries them), and the settings for both."""
-    timeout, attempts = _request_policy(request)
+def said(e: BaseException, redactor: Redactor) -> str | None:
+    """What an error answer says, wherever its body keeps it (`error.message`, `message`, `error` as
+    text, a plain-text body), on one line, redacted whole and then cut to 300 characters; None when it
+    says nothing (an empty body, `{}`, `null`, an HTML page)."""
+    body = getattr(e, "body", None)
+    text: Any = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        text = next((t for t in (err.get("message") if isinstance(err, dict) else err, body.get("message"))
+                     if isinstance(t, str) and t.strip()), None)
+    elif isinstance(body, str) and not _html(body):
+        text = body
+    line = " ".join(text.split()) if isinstance(text, str) else ""
+    return _cut(redactor.redact_text(line), 300) if line else None
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` at most `width` characters and an ellipsis, never ending inside a `[REDACTED:…]` marker."""
+    if len(text) <= width:
+        return text
+    head = text[:width]
+    marker = head.rfind("[REDACTED:")
+    if marker >= 0 and "]" not in head[marker:]:
+        head = head[:marker].rstrip()
+    return head + "…"
+
+
+def _html(body: Any) -> bool:
+    head = body.lstrip("\ufeff \t\r\n")[:512].lower() if isinstance(body, str) else ""
+    return head.startswith("<") and "html" in head
+
+
+def _stalled(what: str, request: Any, attempts: int | None) -> ModelError:
+    """Exit 3 in words for a request that timed out every attempt: the endpoint, how long each attempt
+    waited (the request's timeout), how many attempts there were (`attempts`: our own count, never what
+    the SDK put in the request's headers), and the settings for both."""
+    timeout = _request_timeout(request)
     waited = f" within {timeout:g} s" if timeout is not None else ""
     tries = "" if attempts is None else f"{attempts} attempt{'' if attempts == 1 else 's'}; "
     return ModelError(f"{what}: the API at {base_url_host()} did not answer{waited} ({tries}config "
                       "limits.request_timeout_s, limits.model_retries)")
 
 
-def _request_policy(request: Any) -> tuple[float | None, int | None]:
-    """The timeout an SDK request (an `httpx` request) waited, and its attempt number: its `timeout`
-    extension and its `x-stainless-retry-count` header plus one; None for what it does not carry."""
+def _request_timeout(request: Any) -> float | None:
+    """The timeout an `httpx` request waited (its `timeout` extension), None when it carries none."""
     extensions = getattr(request, "extensions", None)
     phases = extensions.get("timeout") if isinstance(extensions, dict) else None
     seconds = [v for v in phases.values() if isinstance(v, int | float)] if isinstance(phases, dict) else []
-    headers = getattr(request, "headers", None)
-    retried = headers.get("x-stainless-retry-count") if headers is not None else None
-    attempt = int(retried) + 1 if isinstance(retried, str) and retried.isdigit() else None
-    return (max(seconds) if seconds else None), attempt
+    return max(seconds) if seconds else None
 
 
 def _unreadable(what: str, reason: str, subject: str | None) -> ModelError:

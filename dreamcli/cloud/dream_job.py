@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dreamcli import sdk_beta
-from dreamcli.cloud.client import cloud_error, redacted
+from dreamcli.cloud.client import attempts_of, cloud_error, redacted
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
 
@@ -54,7 +54,8 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
                                  f"{shown(s.get('id'))}, not a session id (sesn_...)")
             ids.append(s["id"])
     except Exception as e:
-        raise cloud_error(e, what=f"list the sessions of memory store {store_id}", store=store_id) from None
+        raise cloud_error(e, what=f"list the sessions of memory store {store_id}", store=store_id,
+                          attempts=attempts_of(client)) from None
     if not ids:
         raise UsageError(f"memory store {store_id} has no sessions to dream over (give --sessions ID,...)")
     return ids
@@ -154,7 +155,8 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
         raise _interrupted(e, "interrupted again while the cloud dream was being created: it may be running "
                               "(its id never came back); check the console") from None
     except Exception as e:
-        failure = cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id)
+        failure = cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id,
+                              attempts=attempts_of(client))
         _release(held, f"interrupted; no cloud dream to cancel: {failure}")
         raise failure from None
     try:
@@ -253,7 +255,7 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
             try:
                 dream = sdk_beta.retrieve_dream(client, dream_id)
             except Exception as e:
-                raise cloud_error(e, what=f"check cloud dream {dream_id}") from None
+                raise cloud_error(e, what=f"check cloud dream {dream_id}", attempts=attempts_of(client)) from None
             dream = checked_dream(dream)
     except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM or SIGHUP where the CLI makes them one (a `signum`)
         raise _interrupted(e, _cancel(client, dream_id)) from None

@@ -13,7 +13,7 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.audit import append_audit
-from dreamcli.cloud.client import cloud_error
+from dreamcli.cloud.client import attempts_of, cloud_error
 from dreamcli.cloud.state import (
     Known,
     StoreState,
@@ -73,7 +73,7 @@ def check_store(client: Any, store_id: str, *, what: str) -> dict[str, Any]:
     try:
         return sdk_beta.retrieve_memory_store(client, check_store_id(store_id))
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id) from None
+        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
 
 
 def fetch_memories(client: Any, store_id: str, *, what: str,
@@ -91,7 +91,7 @@ def fetch_memories(client: Any, store_id: str, *, what: str,
             if progress is not None:
                 progress(f"{store_id}: {len(out)} memories read")
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id) from None
+        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
     return out
 
 

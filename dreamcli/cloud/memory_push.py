@@ -7,7 +7,9 @@ The push is recorded in the audit with the resulting memory version ids. A memor
 holds as the push wants it but the state does not know so (a push killed after its writes) is recorded
 too, as `already_applied` (`matched` when never pulled here: this workspace may not have written it), and
 the state catches up. An approved cloud-dream entry vetting refuses (its path names a secret) is left
-out and listed in `skipped`, with the reason, redacted. `dry_run` plans and sends nothing.
+out and listed in `skipped`, with the reason, redacted; once a push named it, in `still_skipped` while it
+stays as it was (the state's `skipped` digests). A create is sent at most once in effect (memory_create).
+`dry_run` plans and sends nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from dreamcli.cloud.approved import (
     playbook_files,
     playbook_prefix,
 )
-from dreamcli.cloud.client import cloud_error, is_conflict
+from dreamcli.cloud.client import attempts_of, cloud_error, is_conflict
+from dreamcli.cloud.memory_create import CreateFailed, create_memory_once
 from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
 from dreamcli.cloud.state import (
     Known,
@@ -100,15 +103,19 @@ class PushResult:
     # already as this push wants them but not as the state knows them: an earlier push reached the
     # cloud and was killed before it recorded that (or another writer did it); counted in `unchanged`
     recovered: list[Change] = field(default_factory=list)
-    # approved cloud-dream entries left out, never sent: vetting refused them (a path that names a secret)
+    # approved cloud-dream entries left out, never sent: vetting refused them (a path that names a secret);
+    # `skipped` the ones no push named before (they fail the push), `still_skipped` those an earlier push
+    # named as they are now (the state's `skipped`): reported, no longer a failure
     skipped: list[Skipped] = field(default_factory=list)
+    still_skipped: list[Skipped] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"store_id": self.store_id, "playbook": self.playbook, "dry_run": self.dry_run,
                 "changes": [c.to_json() for c in self.changes], "unchanged": self.unchanged,
                 "conflicts": [c.to_json() for c in self.conflicts],
                 "recovered": [c.to_json() for c in self.recovered],
-                "skipped": [s.to_json() for s in self.skipped]}
+                "skipped": [s.to_json() for s in self.skipped],
+                "still_skipped": [s.to_json() for s in self.still_skipped]}
 
 
 def wanted_memories(ws: Workspace, store_id: str, playbook: str,
@@ -133,7 +140,7 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
     try:
         cloud = {str(m["path"]): m for m in sdk_beta.iter_memories(client, store_id, full=False)}
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id) from None
+        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
     wanted, skipped = wanted_memories(ws, store_id, playbook, state.pushed)
     final: dict[str, Wanted] = {}
     for w in wanted:  # later wins: a newer approved entry over an older one, dreams over the render
@@ -145,7 +152,9 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
     check_wanted(store_id, final, cloud)
-    result = PushResult(store_id, playbook, dry_run=True, skipped=skipped)
+    result = PushResult(store_id, playbook, dry_run=True,
+                        skipped=[s for s in skipped if s.digest not in state.skipped],
+                        still_skipped=[s for s in skipped if s.digest in state.skipped])
     reviewed = functools.cache(lambda: reviewed_conflicts(ws, store_id))
     for path, w in sorted(final.items()):
         now = cloud.get(path)
@@ -296,6 +305,8 @@ def _record(ws: Workspace, state: StoreState, result: PushResult, wanted: list[W
     planned = {c.path for c in result.changes}
     state.pushed |= {w.source.removeprefix("dream:") for w in wanted if w.source.startswith("dream:")
                      and (w.path in ok or (finished and w.path not in planned))}
+    if finished:  # named by this push (a new one exits 1 once): what is left out now, no more
+        state.skipped = {s.digest for s in result.skipped + result.still_skipped}
     mine = f"playbook:{result.playbook}"
     if any(w.source == mine for w in wanted) and (finished or any(c.source == mine for c in result.changes
                                                                   if c.status == "done")):
@@ -330,18 +341,25 @@ def _send(ws: Workspace, client: Any, store_id: str, change: Change, state: Stor
                   "dream read the store: dreamcli does not know what the cloud held when you last looked")
         return
     try:
-        if change.op == "create":
-            got = sdk_beta.create_memory(client, store_id, change.path, change.content or "")
+        if change.op == "create":  # sent again only after a look-up by its path: see memory_create
+            got = create_memory_once(client, store_id, change.path, change.content or "",
+                                     attempts=attempts_of(client) or 1)
         elif change.op == "update":
             got = sdk_beta.update_memory(client, store_id, str(change.memory_id), change.content or "",
                                          str(change.expected_sha256))
         else:
             got = sdk_beta.delete_memory(client, store_id, str(change.memory_id), str(change.expected_sha256))
-    except Exception as e:
-        if is_conflict(e):
+    except Exception as e:  # a conditional write is sent once (sdk_beta); a create counts its own attempts
+        error, tries = (e.error, e.attempts) if isinstance(e, CreateFailed) else (e, 1)
+        if is_conflict(error):
             _conflict(client, store_id, change, result, "changed in the cloud since the last pull")
             return
-        raise cloud_error(e, what=what, store=store_id) from None
+        raise cloud_error(error, what=what, store=store_id, attempts=tries) from None
+    if change.op == "create" and got.get("content_sha256") not in (None, sha256_text(change.content or "")):
+        change.memory_id = str(got.get("id") or "") or None  # another writer's, found after an unanswered create
+        _conflict(client, store_id, change, result, "created in the cloud by another writer while this push's "
+                  "create got no answer")
+        return
     change.status = "done"
     if change.op != "delete":
         change.memory_id = str(got.get("id") or change.memory_id)

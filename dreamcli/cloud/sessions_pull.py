@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli import sdk_beta
-from dreamcli.cloud.client import api_message, cloud_error
+from dreamcli.cloud.client import api_message, attempts_of, cloud_error
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
@@ -98,7 +98,8 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                 if progress is not None:
                     progress(f"{result.fetched} sessions fetched ({result.listed} listed)")
         except Exception as e:
-            raise cloud_error(e, what="pull Managed Agents sessions", redactor=redactor) from None
+            raise cloud_error(e, what="pull Managed Agents sessions", redactor=redactor,
+                              attempts=attempts_of(client)) from None
         if result.fetched:
             importer.register()
             summary = import_transcripts(ws, importer.SOURCE, cache, redaction_patterns=_patterns(ws), workers=1,

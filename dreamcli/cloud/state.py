@@ -118,17 +118,19 @@ class StoreState:
     memories: dict[str, Known] = field(default_factory=dict)  # cloud path -> what was last seen
     pushed: set[str] = field(default_factory=set)  # "<dream id>:<entry id>" of approved cloud-dream entries pushed
     playbooks: set[str] = field(default_factory=set)  # playbooks pushed here: each owns /playbooks/<name>/
+    skipped: set[str] = field(default_factory=set)  # digests of approved entries a push left out and named
 
     def to_json(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "store_id": self.store_id, "pulled_at": self.pulled_at,
                 "memories": {p: {"memory_id": k.memory_id, "sha256": k.sha256, "version_id": k.version_id}
                              for p, k in sorted(self.memories.items())},
-                "pushed": sorted(self.pushed), "playbooks": sorted(self.playbooks)}
+                "pushed": sorted(self.pushed), "playbooks": sorted(self.playbooks), "skipped": sorted(self.skipped)}
 
     def kept(self) -> StoreState:
-        """A fresh state that keeps what only pushes record (entries sent, playbooks owned): a pull
-        replaces what it knows of the memories, never these."""
-        return StoreState(self.store_id, pushed=set(self.pushed), playbooks=set(self.playbooks))
+        """A fresh state that keeps what only pushes record (entries sent, playbooks owned, entries left
+        out and named): a pull replaces what it knows of the memories, never these."""
+        return StoreState(self.store_id, pushed=set(self.pushed), playbooks=set(self.playbooks),
+                          skipped=set(self.skipped))
 
 
 def state_path(ws: Workspace, store_id: str) -> Path:
@@ -150,6 +152,7 @@ def load_state(ws: Workspace, store_id: str) -> StoreState:
     state = StoreState(store_id, pulled_at=pulled if isinstance(pulled, str) else None)
     state.pushed = _strings(data.get("pushed"))
     state.playbooks = _strings(data.get("playbooks"))
+    state.skipped = _strings(data.get("skipped"))
     for p, k in (mems if isinstance(mems, dict) else {}).items():
         if isinstance(k, dict) and isinstance(k.get("memory_id"), str) and isinstance(k.get("sha256"), str):
             version = k.get("version_id")

@@ -144,3 +144,60 @@ def test_a_dry_run_shows_the_entries_it_would_leave_out(fake_anthropic: FakeAnth
     assert entries["/notes/ZX-4471-QQ.md"] in r.stderr and "ZX-4471-QQ" not in r.stdout + r.stderr
     assert "would push 1 change" in r.stdout and "1 approved entry not pushed" in r.stdout
     assert cloud_requests(fake_anthropic, "POST", "/v1/memory_stores") == []
+
+
+def _state(ws: Workspace, store: str) -> dict[str, Any]:
+    return json.loads((ws.state_dir / "cloud" / "memory" / f"{store}.json").read_text())
+
+
+def test_an_entry_left_out_once_is_reported_as_still_skipped_and_no_longer_fails(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entries = _two_approved(fake_anthropic, ws)
+    first = cli(ws, "cloud", "memory", "push", "default", "--store", store)
+    assert first.exit_code == 1, first.stdout + first.stderr
+    assert "ZX-4471-QQ" not in json.dumps(_state(ws, store))  # remembered by a hash of its redacted form
+
+    again = cli(ws, "cloud", "memory", "push", "default", "--store", store)
+
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert "warning" not in again.stderr and "ZX-4471-QQ" not in again.stdout + again.stderr
+    [line] = again.stderr.splitlines()
+    assert "1 approved entry still not pushed" in line and "--json" in line, line
+    as_json = cli(ws, "cloud", "memory", "push", "default", "--store", store, "--json")
+    assert as_json.exit_code == 0, as_json.stdout + as_json.stderr
+    got = json.loads(as_json.stdout)
+    assert got["skipped"] == []
+    [still] = got["still_skipped"]
+    assert still["entry_id"] == entries["/notes/ZX-4471-QQ.md"] and still["dream_id"] == dream_id
+    assert still["path"] == "/notes/[REDACTED:custom].md" and "looks like a secret" in still["reason"]
+
+
+def test_an_entry_left_out_fails_again_once_what_it_would_push_changes(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, dream_id, entries = _two_approved(fake_anthropic, ws)
+    assert cli(ws, "cloud", "memory", "push", "default", "--store", store).exit_code == 1
+    proposal_path = ws.dreams_dir / dream_id / "proposal.json"
+    proposal = json.loads(proposal_path.read_text())
+    [op] = [o for o in proposal["operations"] if o["entry_id"] == entries["/notes/ZX-4471-QQ.md"]]
+    op["text"] = "changed since\n"
+    proposal_path.write_text(json.dumps(proposal))
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store, "--json")
+
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert [s["entry_id"] for s in json.loads(r.stdout)["skipped"]] == [entries["/notes/ZX-4471-QQ.md"]]
+    assert "warning: not pushed" in r.stderr
+
+
+def test_a_dry_run_acknowledges_nothing_and_a_pull_forgets_nothing(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store, _, _ = _two_approved(fake_anthropic, ws)
+    assert cli(ws, "cloud", "memory", "push", "default", "--store", store, "--dry-run").exit_code == 1
+    assert cli(ws, "cloud", "memory", "push", "default", "--store", store, "--dry-run").exit_code == 1
+    assert cli(ws, "cloud", "memory", "push", "default", "--store", store).exit_code == 1
+    assert cli(ws, "cloud", "memory", "pull", store).exit_code == 0
+
+    r = cli(ws, "cloud", "memory", "push", "default", "--store", store, "--dry-run")
+
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "still not pushed" in r.stderr

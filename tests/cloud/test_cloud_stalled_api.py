@@ -157,3 +157,27 @@ def test_cloud_requests_take_the_model_policy_capped(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     client = cloud_client(LimitsConfig(request_timeout_s=timeout_s, model_retries=retries))
     assert (client.timeout, client.max_retries) == want
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("header", ["41", None], ids=["header-says-41", "no-header"])
+def test_the_attempts_named_are_counted_by_dreamcli_not_read_from_the_sdk(
+        ws: Workspace, blackhole: Blackhole, monkeypatch: pytest.MonkeyPatch, header: str | None) -> None:
+    """The SDK's `x-stainless-retry-count` header is its own detail: whatever it sends (another count, or
+    none), the line names the attempts limits.model_retries allows."""
+    import anthropic
+
+    import dreamcli.cloud.client as client_module
+
+    made = client_module.make_client
+    sent = anthropic.Omit() if header is None else header
+    monkeypatch.setattr(client_module, "make_client", lambda **kw: made(**kw).with_options(
+        default_headers={"x-stainless-retry-count": sent}))
+    _configure(ws, retries=1)
+
+    result = cli(ws, "cloud", *COMMANDS["sessions pull"])
+
+    assert result.exit_code == EXIT_INFRA, result.stderr
+    assert len(blackhole.requests) == 2, blackhole.requests
+    [line] = result.stderr.splitlines()
+    assert "did not answer within 1 s (2 attempts;" in line, line
