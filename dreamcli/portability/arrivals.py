@@ -4,7 +4,8 @@ log (docs/scaling.md).
 - `Publisher` (`publisher`): the `on_commit` of an import (dreamcli.sessions, below dreamcli.store, takes
   it as a callback): called after each batch is moved in and audited, before its intent is closed, and
   again by the recovery of a batch a kill interrupted. The session index notes the rows, and with
-  `sessions: {url: …}` in config.yaml each whole session file goes to the object store, sealed. Both
+  `sessions: {url: …}` in config.yaml each whole session file goes to the object store, sealed; a session
+  the batch replaced (a grown transcript re-imported) replaces the store's copy of it. Both
   steps are idempotent and never fail the import: an upload that fails is logged to state/logs/store.log
   and the session waits to upload (the rest of that import waits too, rather than each paying for the
   same unreachable endpoint); `Publisher.finish` says how many, or sends what earlier commands left.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,20 +98,30 @@ class Publisher:
             append_line(self.ws.logs_dir / "store.log", f"{now_rfc3339()} imported sessions not uploaded: "
                                                         f"{type(e).__name__}: {e}")
 
-    def __call__(self, session_ids: list[str]) -> None:
+    def __call__(self, session_ids: list[str], replaced: Sequence[str] = ()) -> None:
+        """`session_ids` moved in; `replaced`: sessions whose file was replaced by another copy (a grown
+        transcript re-imported), whose copy in the store is replaced too."""
         if not self._ready:
             self._setup()
         if self._store is not None:
             for sid in session_ids:
                 self._upload(self._store, sid)
-        note_sessions(self.ws, [session_path(self.ws, sid) for sid in session_ids])
+            for sid in replaced:
+                self._upload(self._store, sid, replaced=True)
+        note_sessions(self.ws, [session_path(self.ws, sid) for sid in [*session_ids, *replaced]])
 
-    def _upload(self, store: ObjectStore, sid: str) -> None:
+    def _upload(self, store: ObjectStore, sid: str, *, replaced: bool = False) -> None:
         """Its parts not uploaded yet, then the sealed marker (idempotent). After one failure the rest of the
-        import is only marked as waiting: each would pay for the same unreachable endpoint."""
+        import is only marked as waiting: each would pay for the same unreachable endpoint. A `replaced`
+        session's journal first records that the store's copy is an earlier one (uploads.mark_stale, no
+        request): whenever it is sent, that copy is removed and the file sent whole."""
+        from dreamcli.store.uploads import mark_stale
+
         assert self.report is not None
         failed = self.report.not_uploaded
         try:
+            if replaced:
+                mark_stale(store.buffer_dir, sid.upper())
             if failed:
                 store.mark_waiting(sid)  # its .uploads entry, not held: nothing sent, no file kept open
                 why = NOT_TRIED
@@ -143,7 +154,7 @@ class Publisher:
         return self.report
 
 
-def publisher(ws: Workspace, config: Config | None = None, *, strict: bool = False) -> Callable[[list[str]], None]:
+def publisher(ws: Workspace, config: Config | None = None, *, strict: bool = False) -> Publisher:
     """The `on_commit` of an import into `ws` (see Publisher)."""
     return Publisher(ws, config, strict=strict)
 

@@ -227,9 +227,11 @@ class ObjectStore:
         return sent
 
     def _flush(self, sid: str, state: Pending) -> int:
-        if not state.known:  # what an earlier process uploaded: the bucket's parts are a prefix of the buffer
-            sizes = self._part_sizes(sid)
-            state.known, state.parts, state.uploaded = True, len(sizes), sum(sizes)
+        if not state.known:  # what an earlier process uploaded: the bucket's parts are a prefix of the buffer,
+            # unless they are an earlier copy's (`stale`, uploads.mark_stale): those are removed, the file sent whole
+            sizes = uploads.remove_copy(self._call, self.url, self.key(sid), SEALED) if state.stale else \
+                self._part_sizes(sid)
+            state.known, state.parts, state.uploaded, state.stale = True, len(sizes), sum(sizes), False
             state.record()
         try:
             with open(self.buffer_path(sid), "rb") as f:

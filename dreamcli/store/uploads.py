@@ -11,7 +11,9 @@
   one write (a kill never leaves part of two records), and holds parts and bytes only once they are known
   (read from it, or listed from the bucket): before that, only whether the session ended. A session marked
   waiting (`mark_waiting`) has an empty journal, not held. A killed run's session, every whole line up
-  and idle for IDLE_S, is let go (`forget`): it is never sealed, its run never ended.
+  and idle for IDLE_S, is let go (`forget`): it is never sealed, its run never ended. A session whose local
+  file was replaced by another copy (a grown transcript re-imported) is recorded `stale` until the objects
+  of its earlier copy are removed from the store: its next upload removes them first, then sends it whole.
 - What a resume did (`Resumed`, `resume_each`), for its callers to report."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from urllib.parse import urlsplit
 
 from dreamcli.errors import DreamError
 from dreamcli.store.base import is_session_id
-from dreamcli.store.errors import StoreUnavailable
+from dreamcli.store.errors import StoreUnavailable, is_missing_bucket, store_errors
 from dreamcli.workspace.fsutil import ensure_dir
 
 PENDING = ".uploads"  # under the buffer directory
@@ -103,10 +105,12 @@ class Pending:
         self.parts = 0
         self.lines = 0  # lines appended since the last upload attempt
         self.sealed = False
+        self.stale = False  # the store holds objects of an earlier copy of the file: removed before any upload
 
-    def claim(self, *, create: bool = True) -> bool:
-        """Hold the journal file (not waiting) and read what it records; False when another process holds
-        it, or when it is gone (removed once the session was sealed; with create=False, never made)."""
+    def claim(self, *, create: bool = True, wait: bool = False) -> bool:
+        """Hold the journal file and read what it records; False when another process holds it (unless
+        `wait`: then once it lets go), or when it is gone (removed once the session was sealed; with
+        create=False, never made)."""
         if self.lock is not None:
             return True
         if create:
@@ -116,7 +120,7 @@ class Pending:
         except FileNotFoundError:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             held = os.fstat(fd).st_nlink > 0
         except BlockingIOError:
             held = False
@@ -133,6 +137,7 @@ class Pending:
             rec = None
         if isinstance(rec, dict):
             self.sealed = self.sealed or rec.get("sealed") is True
+            self.stale = self.stale or rec.get("stale") is True
             with contextlib.suppress(ValueError, TypeError, KeyError, OverflowError):  # new: parts not known yet
                 self.parts, self.uploaded, self.known = max(0, int(rec["parts"])), max(0, int(rec["bytes"])), True
         return True
@@ -140,9 +145,11 @@ class Pending:
     def record(self) -> None:
         """What is uploaded, after each part (a kill before it leaves the record one part behind: that part
         is sent again, a superset of the same bytes, which keeps the parts a prefix of the buffer). Until the
-        parts are known, only whether the session ended: a guess of 0 parts would be read as known."""
+        parts are known, only whether the session ended: a guess of 0 parts would be read as known. While
+        `stale`, only that: what the store holds is no prefix of the file."""
         if self.lock is not None:
-            rec: dict[str, Any] = {"parts": self.parts, "bytes": self.uploaded} if self.known else {}
+            rec: dict[str, Any] = {"stale": True} if self.stale else \
+                {"parts": self.parts, "bytes": self.uploaded} if self.known else {}
             data = json.dumps({**rec, "sealed": self.sealed}).encode()
             os.pwrite(self.lock, data.ljust(RECORD_WIDTH), 0)  # one write of a fixed width: nothing to truncate
 
@@ -164,6 +171,38 @@ def mark_waiting(buffer_dir: Path, sid: str) -> None:
     path = buffer_dir / PENDING / sid
     ensure_dir(path.parent)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+
+
+def mark_stale(buffer_dir: Path, sid: str) -> None:
+    """The session's local file was replaced by another copy (a grown transcript re-imported): what the store
+    holds of it is no prefix of it any more. Recorded in its journal, with no request: its next upload removes
+    those objects first, then sends the whole file (`remove_copy`; a kill in between leaves it recorded, and
+    the next upload starts over). Waits for a process uploading the session now to let go of it."""
+    state = Pending(buffer_dir, sid)
+    try:
+        if not (state.claim(wait=True) or state.claim(wait=True)):  # the second: its journal was just removed
+            raise OSError(f"cannot hold the upload journal {state.path}")
+        state.stale = True
+        state.record()
+    finally:
+        state.close()
+
+
+def remove_copy(call: Callable[..., Any], url: str, prefix: str, marker: str) -> list[int]:
+    """Remove the objects of a session's earlier copy under `prefix` (`call`: one request of the store's): its
+    sealed marker first (a reader then sees the session unsealed), then its parts from the last (what is left is
+    a prefix of them). Returns the sizes of the parts left, none."""
+    with store_errors(url, "remove from"):
+        try:
+            names = [str(n) for n in call("ls", prefix, detail=False, refresh=True)]
+        except FileNotFoundError as e:
+            if is_missing_bucket(e):
+                raise
+            return []
+        for name in sorted(names, key=lambda n: (n.rsplit("/", 1)[-1] == marker, n), reverse=True):
+            with contextlib.suppress(FileNotFoundError):
+                call("rm_file", name)
+    return []
 
 
 def forget(buffer_dir: Path, sid: str) -> bool:

@@ -118,16 +118,22 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
         if not r["transcript"]:
             what = "empty" if r["empty"] else f"no messages ({_n(r['lines']['read'])} lines)"
         elif r["already_imported"]:
-            what = "imported before"
+            what = "imported before" + (" (changed since: kept as imported)" if r.get("changed_since_import") else "")
         else:
             t = r["totals"]
-            what = (f"{r['sessions']} session(s) {', '.join(r['statuses'])}; {_n(t['turns'])} turns, "
+            lead = f"{r['sessions']} session(s)"
+            if r.get("updated"):  # grew since it was imported: re-imported whole, as the import would
+                lead = (f"{r['updated']} session(s) updated, grew since imported"
+                        + (f", and {r['sessions']} new" if r["sessions"] else "") + ":")
+            what = (f"{lead} {', '.join(r['statuses'])}; {_n(t['turns'])} turns, "
                     f"{_n(t['tool_calls'])} tool {plural(t['tool_calls'], 'call')} ({_n(t['tool_errors'])} "
                     f"{plural(t['tool_errors'], 'error')}, "
                     f"{_n(t['tool_unanswered'])} unanswered)")
         con.print(f"{safe_markup(r['path'], one_line=True)}: {safe_markup(what, one_line=True)}{note}",
                   highlight=False)
-    err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files; "
+    updated = report.get("updated", 0)
+    also = f"; {count(updated, 'session')} would be updated (grew since imported)" if updated else ""
+    err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files{also}; "
                 f"{report['files_with_unknown_lines']} files have unknown line types; nothing was written",
                 style="dim")
 

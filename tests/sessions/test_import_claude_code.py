@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -241,3 +242,59 @@ def test_transcript_opening_with_many_bookkeeping_lines_is_not_empty(new_ws: Wor
     start = sessions(new_ws)["long"][0]
     assert start["task"]["prompt"] == "Please fix the failing tests in module 0"
     assert start["ts"].startswith("2026-03-10T09:00:")
+
+
+def _round_trip() -> ClaudeSession:
+    s = ClaudeSession("dup-1", utc(2026, 5, 1, 9), random.Random(3))
+    s.user("Fix the failing parser test")
+    s.tool_round("Bash", {"command": "pytest -q"}, "1 failed")
+    s.assistant([{"type": "text", "text": "Fixed: the parser skipped blank lines."}])
+    return s
+
+
+def _import_lines(tmp_path: Path, name: str, lines: list[str]) -> tuple[object, list[dict]]:
+    """The summary and the events (but session.start, and each event's seq) of a file of these lines."""
+    ws = Workspace(root=tmp_path / f"ws-{name}", source="option")
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "dup-1.jsonl").write_text("\n".join(lines) + "\n")
+    summary = import_transcripts(ws, "claude-code", tmp_path / name, workers=1)
+    [events] = sessions(ws).values()
+    return summary, [{k: v for k, v in e.items() if k != "seq"} for e in events[1:]]
+
+
+def test_a_line_written_twice_with_its_uuid_is_read_once(tmp_path: Path) -> None:
+    """A resumed session can write the same line again (same uuid): one event, as if it was written once; the
+    copies are counted as ignored `duplicate`."""
+    lines = _round_trip().lines  # prompt, tool call, its result, answer
+    clean, want = _import_lines(tmp_path, "clean", lines)
+    twice = [lines[0], lines[1], lines[1], lines[2], lines[2], lines[3], lines[0]]
+    got_summary, got = _import_lines(tmp_path, "twice", twice)
+    assert got == want
+    assert got_summary.lines.ignored == {"duplicate": 3} and got_summary.lines.imported == clean.lines.imported
+    assert (got_summary.totals, got_summary.events) == (clean.totals, clean.events)
+
+
+def test_lines_sharing_a_uuid_with_other_content_are_all_read(tmp_path: Path) -> None:
+    """Claude Code writes some different lines under one uuid (the claude-code-log fixture edge_cases.jsonl has
+    two; hook context lines of 2.1.x share one): only a copy of the same line is dropped."""
+    s = _round_trip()
+    second = json.loads(s.lines[0])
+    second["message"]["content"] = "And the lexer test too"
+    summary, events = _import_lines(tmp_path, "same-uuid", [s.lines[0], json.dumps(second), *s.lines[1:]])
+    prompts = [e["content"] for e in of_type(events, "message") if e["role"] == "user" and not any(
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in e["content"])]
+    assert len(prompts) == 2 and "duplicate" not in summary.lines.ignored
+
+
+def test_a_usage_of_strings_is_counted_as_malformed_and_the_message_kept(tmp_path: Path) -> None:
+    lines = _round_trip().lines
+    clean, want = _import_lines(tmp_path, "clean", lines)
+    answer = json.loads(lines[3])
+    answer["message"]["usage"] = {k: str(v) for k, v in answer["message"]["usage"].items()}
+    summary, got = _import_lines(tmp_path, "strings", [*lines[:3], json.dumps(answer)])
+    assert summary.lines.malformed == 1 and clean.lines.malformed == 0
+    assert [e["type"] for e in got] == [e["type"] for e in want]  # the answer is still there...
+    assert "usage" not in of_type(got, "message")[-1] and "usage" in of_type(want, "message")[-1]  # ...uncounted
+    assert summary.totals.output_tokens == clean.totals.output_tokens - json.loads(lines[3])["message"]["usage"][
+        "output_tokens"]
+    assert summary.totals.turns == clean.totals.turns

@@ -211,3 +211,51 @@ def test_cli_says_what_was_updated_and_the_listing_shows_it(tmp_path: Path) -> N
     assert "1 session updated: its transcript grew since it was imported" in " ".join(r.stdout.split())
     assert "not re-imported" not in r.stdout
     shutil.rmtree(tmp_path / "src")
+
+
+def _cli(home: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--home", str(home), *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize(("source", "make", "name", "cut"), CASES)
+def test_dry_run_reports_a_grown_transcript_as_the_import_then_does(
+        tmp_path: Path, ws: Workspace, source: str, make: Any, name: str, cut: int) -> None:
+    lines = make()
+    path = write(tmp_path / "src" / name, lines[:cut])
+    [sid] = import_transcripts(ws, source, tmp_path / "src", workers=1).session_ids
+    write(path, lines)
+    before = stored(ws)
+    dry = _cli(ws.root, "sessions", "import", source, str(tmp_path / "src"), "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    report = json.loads(dry.stdout)
+    [file] = report["reports"]
+    assert (file["already_imported"], file["updated"], file["changed_since_import"]) == (False, 1, False)
+    assert file["statuses"] == {"completed": 1}
+    assert (report["updated"], report["updated_session_ids"], report["already_imported"]) == (1, [sid], 0)
+    assert stored(ws) == before  # nothing written
+    assert not list((ws.state_dir / "import-staging").glob("**/*"))
+    human = _cli(ws.root, "sessions", "import", source, str(tmp_path / "src"), "--dry-run")
+    assert "updated" in human.stdout and "imported before" not in human.stdout
+    assert "1 session would be updated" in " ".join(human.stderr.split())
+    real = json.loads(_cli(ws.root, "sessions", "import", source, str(tmp_path / "src"), "--json").stdout)
+    assert (real["updated"], real["updated_session_ids"]) == (report["updated"], report["updated_session_ids"])
+    again = json.loads(_cli(ws.root, "sessions", "import", source, str(tmp_path / "src"), "--dry-run",
+                            "--json").stdout)
+    assert (again["updated"], again["already_imported"], again["reports"][0]["already_imported"]) == (0, 1, True)
+
+
+def test_dry_run_reports_a_transcript_changed_otherwise_as_kept(tmp_path: Path, ws: Workspace) -> None:
+    lines = claude_lines()
+    path = write(tmp_path / "src" / "grow-1.jsonl", lines)
+    import_transcripts(ws, "claude-code", tmp_path / "src", workers=1)
+    edited = [line.replace("Fix the failing parser test", "Fix the failing parser test, and the lexer one")
+              for line in lines]
+    write(path, [*edited, lines[-1].replace("Fixed", "Done")])  # grew, but the stored messages are no prefix
+    dry = json.loads(_cli(ws.root, "sessions", "import", "claude-code", str(tmp_path / "src"), "--dry-run",
+                          "--json").stdout)
+    [file] = dry["reports"]
+    assert (file["already_imported"], file["updated"], file["changed_since_import"]) == (True, 0, True)
+    assert (dry["updated"], dry["changed_since_import"], dry["already_imported"]) == (0, 1, 1)
+    assert file["lines"]["read"] == len(lines) + 1  # what the file holds is still reported
+    real = import_transcripts(ws, "claude-code", tmp_path / "src", workers=1)
+    assert (real.updated, real.changed_since_import) == (0, 1)

@@ -27,6 +27,16 @@ def clean_usage(raw: Any) -> dict[str, int] | None:
     return out
 
 
+def odd_usage(raw: Any) -> bool:
+    """A usage object no API writes: not an object, or one of the four counters not a whole number >= 0 (a
+    string, a float, a boolean). Its counts are not read, and the line is counted as malformed."""
+    if raw is None:
+        return False
+    if not isinstance(raw, dict):
+        return True
+    return any(key in raw and not (type(raw[key]) is int and raw[key] >= 0) for key in USAGE_KEYS)
+
+
 def max_usage(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
     if a is None:
         return b

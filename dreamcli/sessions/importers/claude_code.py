@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
-from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
+from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage, odd_usage
 from dreamcli.sessions.importers.common import (
     ODD_LINE,
     ChildRef,
@@ -22,6 +22,7 @@ from dreamcli.sessions.importers.common import (
     LineStream,
     Transcript,
     clean_ts,
+    copy_mark,
     deterministic_ulid,
     discover_files,
     head_objects,
@@ -333,6 +334,7 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
     is_child_file = t.parent_source_id is not None
     pending = list(t.children)  # file-based sub-agents, announced when the parent reaches their start
     announced: list[ChildRef] = []
+    read: set[tuple[str, int]] = set()  # the copy marks of the message lines read
     for _lineno, obj in ctx.lines(t, counts):
         try:
             kind = obj.get("type")
@@ -342,6 +344,10 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
                     counts.ignored[name] += 1
                 else:
                     counts.unknown[kind if isinstance(kind, str) else "(no type)"] += 1
+                continue
+            mark = copy_mark(obj)  # before the blocks are read (reading fills in a tool_use's missing input)
+            if mark in read:
+                counts.ignored["duplicate"] += 1
                 continue
             msg = obj.get("message")
             blocks = _blocks(msg.get("content")) if isinstance(msg, dict) else None
@@ -358,17 +364,23 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
                     ref = pending.pop(0)
                     main.subagent(ref.start_ts, ref.session_id, ref.brief)
                     announced.append(ref)
+            odd = kind == "assistant" and odd_usage(msg.get("usage"))  # kept without its counts, malformed
             if kind == "assistant":
                 msg_id, stop = msg.get("id"), msg.get("stop_reason")
                 target.assistant(ts, msg_id if isinstance(msg_id, str) else None, blocks,
                                  model=msg.get("model") if isinstance(msg.get("model"), str) else None,
                                  stop_reason=stop if isinstance(stop, str) else None,
-                                 usage=clean_usage(msg.get("usage")))
+                                 usage=None if odd else clean_usage(msg.get("usage")))
                 if obj.get("isApiErrorMessage") is True:  # Claude Code's own line for a failed API call
                     target.error = text_of(blocks, 300) or "API error"
             else:
                 target.user(ts, blocks, origin=user_origin(obj, msg.get("content")))
-            counts.imported += 1
+            if odd:
+                counts.malformed += 1
+            else:
+                counts.imported += 1
+            if mark is not None:
+                read.add(mark)
         except ODD_LINE:  # a line of a shape no version writes (the transcript is untrusted): skipped
             counts.malformed += 1
     sidechains.finish()

@@ -78,6 +78,19 @@ def ms_to_ts(ms: int) -> str:
 # ---------------------------------------------------------------- reading
 
 
+def copy_mark(obj: dict[str, Any]) -> tuple[str, int] | None:
+    """What makes a message line the copy of one read before (a resumed Claude Code session can write a line
+    twice): its `uuid` with its type and message. Different lines under one uuid (Claude Code writes some) are
+    not copies. None for a line without a uuid."""
+    uuid = obj.get("uuid")
+    if not isinstance(uuid, str):
+        return None
+    try:
+        return uuid, hash(codec.dumps([obj.get("type"), obj.get("message")]))
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+
+
 # What a converter raises on a line of a shape no version of the agent writes (a list where a name
 # belongs, a missing field): the line is counted as malformed and the rest of the transcript imported.
 ODD_LINE = (TypeError, AttributeError, ValueError, KeyError, IndexError, ArithmeticError)

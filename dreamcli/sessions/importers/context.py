@@ -40,6 +40,7 @@ class UnitResult:
     tool_unanswered: int = 0  # tool calls left without a result (recorded as unanswered)
     statuses: Counter[str] = field(default_factory=Counter)  # session.end status of each session written
     planned: list[str] = field(default_factory=list)  # dry run: session ids that would be written
+    replacing: list[str] = field(default_factory=list)  # dry run: stored session ids that would be replaced
     kind: str = "transcript"  # or "empty" (no line at all), "without_messages" (lines, nothing to import)
     transcript: Transcript | None = None  # what the file's first lines said (None: nothing to import)
 
@@ -100,10 +101,11 @@ class UnitContext:
         sid = session_id or t.session_id
         start = start_ts or t.start_ts
         writer: Any
-        if (final_path(self.ws, sid).exists() and not self.replace) or sid in self.new:  # imported, or a copy
+        stored = final_path(self.ws, sid).exists()
+        if (stored and not self.replace) or sid in self.new:  # imported, or a copy
             writer = NullWriter(sid)
             result.existing.append(sid)
-        elif self.dry_run:
+        elif self.dry_run and not stored:  # (a stored one to replace is staged: it is compared with the new one)
             writer = NullWriter(sid)
             result.planned.append(sid)
             self.new.add(sid)

@@ -76,11 +76,11 @@ def audit_batch(ws: Workspace, ids: list[str], about: dict[str, Any], intent: Pa
 
 
 def recover(ws: Workspace, *, keep: Path | None = None,
-            on_commit: Callable[[list[str]], None] | None = None) -> int:
+            on_commit: Callable[[list[str], list[str]], None] | None = None) -> int:
     """Finish the batches of dead imports (call it holding the "sessions-import" lock). Returns the
-    number of sessions audited. `on_commit` is told of the sessions of each batch that made it in
-    (audited before or now: uploading and indexing them again is harmless). Staging folders of dead
-    processes are removed."""
+    number of sessions audited. `on_commit` is told of the sessions of each batch that made it in, and of
+    those it replaced (audited before or now: uploading and indexing them again is harmless). Staging
+    folders of dead processes are removed."""
     from dreamcli.audit import iter_audit
 
     audited = 0
@@ -100,8 +100,8 @@ def recover(ws: Workspace, *, keep: Path | None = None,
                 audit_batch(ws, present, about, path, action=str(action), updated=updated, interrupted=True,
                             recovered=True)
                 audited += len(present) + len(updated)
-            if present and on_commit is not None:
-                on_commit(present)
+            if (present or updated) and on_commit is not None:
+                on_commit(present, updated)
             done(path)
     sweep_staging(ws, keep=keep)
     return audited

@@ -39,7 +39,7 @@ CHUNK_UNITS = 64  # ...or of this many units
 COMMIT_EVERY_BYTES = 128 << 20  # staged sessions are synced and moved in batches of this size...
 COMMIT_EVERY_FILES = 500  # ...or of this many transcripts
 FSYNC_THREADS = 8  # concurrent fsyncs of a batch's files (the journal commits them together)
-OnCommit = Callable[[list[str]], None]  # told of the session ids each batch moved in (uploads, the index)
+OnCommit = Callable[[list[str], list[str]], None]  # told of the ids each batch moved in and replaced (uploads, index)
 
 
 @dataclass
@@ -102,10 +102,9 @@ def import_transcripts(
 ) -> ImportSummary:
     """Import every transcript of `source` format under `path` (default: the tool's own directory).
     `workers`: processes converting in parallel (default: one per core, for imports of some size).
-    `on_commit(session_ids)` is told of each batch moved in, before its intent is closed (a kill in
-    between tells it again at the next recovery), to upload or index them (docs/scaling.md). It is not
-    told of the sessions a batch replaced (grown transcripts re-imported, docs/importers.md): a session's
-    parts in an object store are immutable; the index re-reads them at its next refresh."""
+    `on_commit(session_ids, replaced)` is told of each batch's sessions moved in and of those it replaced
+    (grown transcripts re-imported, docs/importers.md), before its intent is closed (a kill in between tells
+    it again at the next recovery), to upload or index them (docs/scaling.md)."""
     fmt = format_module(source)
     root = Path(path).expanduser() if path is not None else fmt.default_path()
     started = time.perf_counter()
@@ -150,8 +149,8 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
                     sync: Callable[[list[str]], None] | None = None) -> None:
     """Commit one batch and append one audit record for the sessions it moved in or replaced, also when
     the commit is interrupted part-way (what is in the workspace is always in the audit trail). With
-    `on_commit`, its intent is closed only after `on_commit` was told of the sessions moved in; an
-    interrupted batch leaves its intent for the next recovery to tell."""
+    `on_commit`, its intent is closed only after `on_commit` was told of the sessions moved in and
+    replaced; an interrupted batch leaves its intent for the next recovery to tell."""
     before = (summary.sessions, summary.children, summary.already_imported, summary.bytes)
     ids: list[str] = []
     updated: list[str] = []
@@ -170,8 +169,8 @@ def _commit_audited(ws: Workspace, batch: list[UnitResult], summary: ImportSumma
                                 already_imported=summary.already_imported - before[2],
                                 bytes=summary.bytes - before[3], **flags)
         if intent is not None and (on_commit is None or not interrupted):
-            if on_commit is not None and ids:
-                on_commit(ids)
+            if on_commit is not None and (ids or updated):
+                on_commit(ids, updated)
             journal.done(intent)
 
 

@@ -102,14 +102,16 @@ class Converter:
                 result.kind = "empty" if result.counts.lines == 0 else "without_messages"
                 return None
             t.children = sorted(refs, key=lambda c: c.start_ms)
-            stored = None
-            if not self.dry_run and final_path(self.ws, t.session_id).exists():
+            final = final_path(self.ws, t.session_id)
+            stored = stored_import(final) if final.exists() else None
+            if final.exists() and (stored is None or not stored.grew(t.size)):
                 # Imported before, with its inline children (they are moved in before the parent): converted
-                # again only when the file grew since (a re-import, docs/importers.md).
-                stored = stored_import(final_path(self.ws, t.session_id))
-                if stored is None or not stored.grew(t.size):
+                # again only when the file grew since (a re-import, docs/importers.md). A dry run reads it all
+                # the same, to report what the file holds.
+                result.changed = stored is not None and stored.changed(t.size)
+                stored = None
+                if not self.dry_run:
                     result.existing.append(t.session_id)
-                    result.changed = stored is not None and stored.changed(t.size)
                     stream.close()
                     if self.progress is not None:
                         self.progress(max(0, node.size - stream.done))
@@ -129,14 +131,21 @@ class Converter:
     def _settle(self, t: Transcript, stored: Stored, ctx: UnitContext, result: UnitResult) -> None:
         """A grown transcript converted again: its sessions replace the stored ones (the runner moves them in),
         or, when the stored session is neither incomplete nor the start of the new one, nothing of the
-        conversion is kept and the transcript is reported as changed, as before."""
+        conversion is kept and the transcript is reported as changed, as before. A dry run decides the same
+        from the same staged conversion, then deletes it: `replacing` names the sessions it would replace."""
         staged = next((Path(p) for sid, p in result.staged if sid == t.session_id), None)
         final = final_path(self.ws, t.session_id)
         if staged is not None and may_replace(stored, final, staged):
             result.replaces = stored.bytes
+            if self.dry_run:
+                result.replacing = [sid for sid, _staged in result.staged]
+                ctx.abort(result)
             return
+        counts = result.counts
         ctx.abort(result)
         keep_stored(result, t.session_id)
+        if self.dry_run:
+            result.counts = counts  # a dry run still reports what the file holds
 
     def _count_only(self, stream: LineStream, counts: LineCounts) -> None:
         """The lines of a file with nothing to import: counted by name (ignored) or as unknown."""
