@@ -184,6 +184,8 @@ def select_for_run(
     if not enabled:
         raise UsageError("--with-proposal places a playbook; it cannot be combined with --no-playbooks")
     trial = trial_playbook(ws, with_proposal)
+    if (nothing := trial.nothing_placed()) is not None:  # a "trial" of nothing would be a real run mistagged
+        raise UsageError(nothing)
     if explicit and explicit != trial.name:
         raise UsageError(f"dream {trial.dream_id} proposes entries for playbook {trial.name!r}, "
                          f"not {explicit!r} (drop --playbook)")

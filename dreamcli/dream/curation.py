@@ -125,8 +125,10 @@ def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, An
 
 def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dict[str, str], agg: Aggregates,
            *, token_budget: int, extra_ops: list[Operation] | None = None, name: str = "default",
-           latest: str | None = None, sessions_read: int = 0) -> Curated:
-    """Operations for the candidates (already ranked and limited) plus entry bookkeeping."""
+           latest: str | None = None, sessions_read: int = 0,
+           add_fields: dict[str, dict[str, str]] | None = None) -> Curated:
+    """Operations for the candidates (already ranked and limited) plus entry bookkeeping. `add_fields`:
+    per candidate key, the `section` and `reason` the dreamer model gave its add (checked), else the template's."""
     from dreamcli.playbooks.lint import injection_findings
 
     out = Curated()
@@ -163,7 +165,8 @@ def curate(ws: Workspace, playbook: Any, candidates: list[Candidate], texts: dic
         if same is not None and overlap(words, entry_words[same]) >= SAME_ENTRY:
             _bump(counts, entries[same], c)
             continue
-        out.operations.append(candidate_op(c, text))
+        model = (add_fields or {}).get(c.key, {})
+        out.operations.append(candidate_op(c, text, section=model.get("section"), reason=model.get("reason")))
     _entry_use(agg, entries, counts)
     for eid, op in counts.items():
         if eid in touched_ids:

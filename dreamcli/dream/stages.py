@@ -81,6 +81,7 @@ class Texts:
     ranked: list[Candidate]
     texts: dict[str, str]
     extra_ops: list[Operation] = field(default_factory=list)
+    add_fields: dict[str, dict[str, str]] = field(default_factory=dict)  # the model's section, reason of an add
     usage: dict[str, Any] = field(default_factory=lambda: {
         "input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
         "model_calls": 0, "model": None})
@@ -200,7 +201,7 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
                       memory=notes_digest(read_notes(ws, opts.memory_store), found.agg.redact))
     asked = {c.key for c in to_write}
     out.texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
-    out.extra_ops = synth.operations
+    out.extra_ops, out.add_fields = synth.operations, synth.add_fields
     out.usage.update(synth.usage)
     out.batches, out.fallbacks = synth.batches, synth.fallbacks
     out.skipped = synth.skipped
@@ -214,7 +215,7 @@ def curate_all(ws: Workspace, sel: Selection, found: Findings, texts: Texts, con
     # an explicit selection (--since/--session/--task) read a part, and proposes no stale retirement
     whole = sel.mode != "explicit"
     curated = curate(ws, sel.playbook, texts.fresh, texts.texts, found.agg, token_budget=config.dream.token_budget,
-                     extra_ops=texts.extra_ops, name=sel.name, latest=found.read.latest,
+                     extra_ops=texts.extra_ops, add_fields=texts.add_fields, name=sel.name, latest=found.read.latest,
                      sessions_read=len(found.read.ids) if whole else 0)
     curated.dropped.extend({"key": k, "why": "the model did not propose it", "reason": "model_declined"}
                            for k in texts.skipped)

@@ -7,6 +7,9 @@ dreamer model, which answers with small edit operations (add, update, merge, ret
 - The stable prefix (instructions, the current playbook, memory digest, the tool) is the same for
   every batch; on Anthropic endpoints it is marked for prompt caching.
 - Local servers ignore `tool_choice`: a JSON object with "operations" in the text is accepted too.
+- An `add` keeps the model's `section` and `reason` when they pass the checks the entry text gets
+  (length in the answer's schema, lint with no block finding -- secrets, injection, control characters
+  --, one line); a missing or invalid one is the template's (`SynthResult.add_fields`).
 - An answer still invalid after one repair falls back to the offline templates for that batch
   (counted in dream.json `stats.model_fallbacks`, of `stats.model_batches`; the dream warns of it); an
   API failure is an error (exit 3/4).
@@ -102,6 +105,7 @@ class EditAnswer(BaseModel):
 @dataclass
 class SynthResult:
     texts: dict[str, str] = field(default_factory=dict)  # candidate key -> entry text (add)
+    add_fields: dict[str, dict[str, str]] = field(default_factory=dict)  # ... -> the model's valid section, reason
     operations: list[Operation] = field(default_factory=list)  # update/merge/retire of live entries
     usage: dict[str, Any] = field(default_factory=dict)
     batches: int = 0  # batches of candidates sent to the model
@@ -211,7 +215,7 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
             result.fallbacks += 1
             result.texts.update({c.key: offline_text(c) for c in chunk})
             continue
-        _apply(ops, batch, live, result)
+        _apply(ops, batch, live, result, config)
     return result
 
 
@@ -219,13 +223,33 @@ def _validate_batch(payload: Any, *, batch: dict[str, Candidate], live_ids: set[
     return validate(payload, batch, live_ids)
 
 
-def _apply(ops: list[EditOp], batch: dict[str, Candidate], live: dict[str, Any], result: SynthResult) -> None:
+def checked_field(value: str | None, config: Config) -> str | None:
+    """The model's `section` or `reason`, stripped, when it is one line with no block lint finding (what
+    the entry's text is checked for: secrets, injection, hidden or control characters, forbidden
+    phrases); None when it is missing or fails, so the template's is used."""
+    from dreamcli.playbooks.lint import has_blocking, lint_entry_text
+
+    value = (value or "").strip()
+    if not value or "\n" in value or "\r" in value or has_blocking(lint_entry_text(value, config)):
+        return None
+    return value
+
+
+def _add_fields(op: EditOp, config: Config) -> dict[str, str]:
+    """The `candidate_op` keywords (section, reason) an add's model answer sets."""
+    checked = {"section": checked_field(op.section, config), "reason": checked_field(op.reason, config)}
+    return {k: v for k, v in checked.items() if v is not None}
+
+
+def _apply(ops: list[EditOp], batch: dict[str, Candidate], live: dict[str, Any], result: SynthResult,
+           config: Config) -> None:
     used: set[str] = set()
     for op in ops:
         cand = batch.get(op.candidate) if op.candidate else None
         text = (op.text or "").strip()
         if op.op == "add" and cand is not None:
             result.texts[cand.key] = text
+            result.add_fields[cand.key] = _add_fields(op, config)
             used.add(cand.key)
             continue
         entry = live[op.entry_id or ""]  # validated: an existing entry

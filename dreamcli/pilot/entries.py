@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dreamcli.errors import UsageError
-from dreamcli.playbooks.proposals import load_dream
+from dreamcli.playbooks.proposals import load_dream, past_tense
 from dreamcli.playbooks.trial import blocked_warning, blocked_why
 from dreamcli.playbooks.vetting import Vetting
 from dreamcli.workspace.home import Workspace
@@ -45,7 +45,7 @@ def pending_entries(ws: Workspace, dream_id: str, entry_ids: list[str] | None) -
             if e not in pending:
                 op = dream.proposal.find(e)
                 why = ("it is not in the proposal" if op is None else
-                       f"it is already {dream.decision(e).action}d" if dream.decision(e).action else
+                       f"it is already {past_tense(action)}" if (action := dream.decision(e).action) else
                        f"it is a {op.target} {op.op} operation, which changes no playbook text")
                 raise UsageError(f"cannot pilot entry {e} of dream {dream.dream_id}: {why}")
         ids = list(dict.fromkeys(entry_ids))

@@ -71,6 +71,9 @@ class Dream:
         return [o for o in self.proposal.operations if self.decision(o.entry_id).action is None]
 
     def computed_status(self) -> str:
+        """What the decisions make of the dream: `partially_approved` once some entry is approved and
+        others are not; `pending` while entries are left to decide and none is approved (some may be
+        rejected)."""
         actions = [self.decision(o.entry_id).action for o in self.proposal.operations]
         if not actions:
             return "empty"
@@ -78,9 +81,7 @@ class Dream:
             return "approved"
         if all(a == "reject" for a in actions):
             return "rejected"
-        if all(a is None for a in actions):
-            return "pending"
-        return "partially_approved"
+        return "partially_approved" if "approve" in actions else "pending"
 
     @property
     def superseded_by(self) -> str | None:
@@ -92,6 +93,8 @@ class Dream:
     def status(self) -> str:
         """dream.json's status when it is one this dreamcli knows, else the one the decisions give."""
         status = self.info.get("status")
+        if status == "partially_approved" and not any(d.action == "approve" for d in self.decisions.values()):
+            return self.computed_status()  # written by an older dreamcli after a rejection alone
         return status if isinstance(status, str) and status in STATUSES else self.computed_status()
 
     def text_for(self, op: Operation) -> str | None:

@@ -6,7 +6,9 @@ session records `with_proposal` so a later review can compare trial runs with or
 `proposal.json` is not trusted (dreamcli.playbooks.vetting): an entry is placed as approval would apply
 it (text and section title redacted with the workspace's current rules, metadata vetted), and an entry
 whose text or section title as it stands has a block lint finding is left out (`Trial.blocked`) --
-neither command that places a trial can force it in.
+neither command that places a trial can force it in. A trial that would place nothing the live
+playbook does not already hold (`Trial.nothing_placed`: every entry decided, or every pending one
+refused or blocked) is refused before a run starts (exit 2), as `dreamcli pilot` refuses it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Trial:
     applied: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason): no longer fits
     blocked: list[tuple[str, str]] = field(default_factory=list)  # (entry id, its block findings): left out
+    changed: bool = True  # an operation other than `counts` applied: the placed text differs from the live one
 
     @property
     def name(self) -> str:
@@ -45,6 +48,19 @@ class Trial:
         """What a session records under `with_proposal`."""
         return {"dream_id": self.dream_id, "playbook": self.name, "base_version": self.base_version,
                 "entry_ids": list(self.applied), "refused": [i for i, _ in self.refused + self.blocked]}
+
+    def nothing_placed(self) -> str | None:
+        """Why this trial would place nothing the live playbook does not (one line), or None when it
+        places something. A run or pilot of it would try nothing: refused (exit 2), as `pilot` refuses."""
+        if self.changed:
+            return None
+        left = ([f"{i} no longer fits the live playbook ({why})" for i, why in self.refused]
+                + [f"{i} has a blocking lint finding ({why})" for i, why in self.blocked])
+        if not left:
+            return f"dream {self.dream_id} has no pending playbook entries to try"
+        more = f"; and {len(left) - 1} more" if len(left) > 1 else ""
+        return (f"nothing to try: no pending entry of dream {self.dream_id} can be placed ({left[0]}{more}); "
+                "reject or edit it (`dreamcli playbooks diff` shows why)")
 
     def loader(self) -> Callable[[Workspace, str], Playbook | None]:
         """A playbook loader (`RunOptions.playbook_loader`): this trial for its playbook, else the live one."""
@@ -87,6 +103,7 @@ def trial_playbook(ws: Workspace, dream_id: str, *, include_rejected: bool = Fal
         applied=[o.entry_id for o in result.outcomes if o.status == APPLIED],
         refused=[(o.entry_id, o.reason) for o in result.outcomes if o.status == CONFLICT],
         blocked=list(blocked.items()),
+        changed=any(o.status == APPLIED and o.op != "counts" for o in result.outcomes),
     )
 
 

@@ -233,12 +233,20 @@ def _day_before(path: Path, since: datetime) -> bool:
     return (y, m, d) < (since.year, since.month, since.day)
 
 
+def grade_shown(grade: dict[str, Any], outcome: Any, ended: str | None) -> bool:
+    """Whether a listing shows the session's latest grade instead of the outcome its run recorded: when the run
+    recorded none, or the grade was made after the run ended (`dreamcli grade`). `run --outcome` appends its
+    own grade before its session.end, often in the same millisecond: its outcome stands, as `run` printed it.
+    The session index's listing (dreamcli.store.listing) applies this rule too."""
+    return outcome is None or grade.get("ts", "") > (ended or "")
+
+
 def apply_grades(summaries: Iterable[SessionSummary], grades: dict[str, dict[str, Any]]) -> list[SessionSummary]:
-    """Fill `outcome`/`score` from the latest stored grade where the run itself recorded none."""
+    """Fill `outcome`/`score` from the latest stored grade where the run itself recorded none (`grade_shown`)."""
     out = []
     for s in summaries:
         g = grades.get(s.session_id)
-        if g is not None and (s.outcome is None or g.get("ts", "") >= (s.ended or "")):
+        if g is not None and grade_shown(g, s.outcome, s.ended):
             s.outcome = g.get("result")
             s.score = held(g.get("score"))
         out.append(s)

@@ -20,7 +20,7 @@ from contextlib import closing
 from typing import Any, NamedTuple
 
 from dreamcli.numbers import held
-from dreamcli.sessions.summary import SessionFilter
+from dreamcli.sessions.summary import SessionFilter, grade_shown
 from dreamcli.store.index import fresh_connection, where_clause
 from dreamcli.store.index_schema import FIELDS, LEAD, indented, tags_of
 from dreamcli.store.tree import select_with_children
@@ -107,7 +107,7 @@ def _text(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> str:
     (index_schema.listing_head) and what follows it."""
     _, sid, head, outcome, score, ended, a, b = row
     g = grades.get(sid)
-    if g is not None and (outcome is None or g.get("ts", "") >= (ended or "")):
+    if g is not None and grade_shown(g, outcome, ended):
         outcome, score = g.get("result"), held(g.get("score"))
     tokens = None if a is None and b is None else (a or 0) + (b or 0)
     o = "null" if outcome is None else _STRINGS.get(outcome) if type(outcome) is str else None
@@ -147,7 +147,7 @@ def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, 
     a, b = row[_IN], row[_OUT]
     data["tokens"] = None if a is None and b is None else (a or 0) + (b or 0)
     g = grades.get(row[0])
-    if g is not None and (row[_OUTCOME] is None or g.get("ts", "") >= (row[_ENDED] or "")):
+    if g is not None and grade_shown(g, row[_OUTCOME], row[_ENDED]):
         data["outcome"] = g.get("result")
         data["score"] = held(g.get("score"))
     return data

@@ -44,6 +44,20 @@ def test_bad_input_is_refused_before_anything_runs(fake_anthropic: FakeAnthropic
     assert not fake_anthropic.requests
 
 
+def test_a_decided_entry_is_named_in_words(fake_anthropic: FakeAnthropic, ws, tmp_path) -> None:
+    from dreamcli.playbooks.approval import approve, reject
+
+    seed_workspace(ws, entries=(HELPS, NEUTRAL))
+    reject(ws, DREAM, entry_ids=["pb-pilot001"], reason="off scope")
+    approve(ws, DREAM, entry_ids=["pb-pilot002"])
+    task = write_task(tmp_path)
+    for entry, word in (("pb-pilot001", "rejected"), ("pb-pilot002", "approved")):
+        r = pilot(ws, str(task), "--proposal", DREAM, "--entry", entry, "--yes")
+        assert r.exit_code == 2, r.output
+        assert r.stderr.strip() == f"error: cannot pilot entry {entry} of dream {DREAM}: it is already {word}"
+    assert not fake_anthropic.requests
+
+
 def test_json_output_has_the_documented_keys(fake_anthropic: FakeAnthropic, ws, tmp_path) -> None:
     seed_workspace(ws)
     task = write_task(tmp_path)
