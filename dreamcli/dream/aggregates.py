@@ -12,14 +12,14 @@ from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.fixes import MAX_EPISODES, MAX_EXAMPLES, Recovery, keep, merge_recoveries, wants
-from dreamcli.dream.transcripts import Key, by_source, held, waiting
+from dreamcli.dream.transcripts import Key, as_stored, bounded, loaded
 from dreamcli.redaction import Redactor, for_patterns
 
 MAX_SESSIONS = 20  # most recent session ids kept per pattern (the entry's `sources`)
 MAX_PATTERNS = 20000  # one-off patterns are dropped first when the store grows past this
 MAX_EPISODES_PER_TASK = 5000  # cost records kept per task (the most recent), for medians and outliers
 MAX_PARENTS = 20000  # sub-agent -> lead links kept (the most recent); sub-agents start right after their lead
-# (and, as many, the transcripts of imported sessions and the imported sub-agents waiting for their lead)
+# (and, as many, the transcripts of imported sessions and of each kind of imported sub-agent waiting for its lead)
 REDACTED_CACHED = 1500  # texts up to this length redacted by the scan are remembered (Aggregates.redact)
 
 
@@ -190,10 +190,12 @@ class Aggregates:
     # `known` goes back to the main process, which knows what the lead was (scan._scan_chunk)
     local: frozenset[str] | None = None
     # imported sessions by the transcript they hold (lineage's key: the newest session holding it), and the
-    # imported sub-agents that name their lead by that transcript only, not yet linked to it (both stored): the
-    # scan gathers them from the session.start lines it reads (signals._start), and links after it (link_imported)
+    # imported sub-agents that name their lead by that transcript only, not yet linked to it, read in scope or out
+    # of it on their own (all stored): the scan gathers them from the session.start lines it reads (signals._start),
+    # links after it (link_imported) and reads those its lead brings into scope (dreamcli.dream.transcripts)
     transcripts: dict[Key, str] = field(default_factory=dict)
     unlinked: dict[str, Key] = field(default_factory=dict)
+    outside: dict[str, Key] = field(default_factory=dict)
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`, on top of the built-in rules (not stored)
     # stored as "redaction": the digest of the rules and patterns its texts were redacted with, set when the
     # state is loaded or saved (dreamcli.dream.watermark.redaction_stamp)
@@ -256,6 +258,7 @@ class Aggregates:
         for transcript, sid in other.transcripts.items():
             self.hold(transcript, sys.intern(sid))
         self.unlinked.update((sys.intern(child), key) for child, key in other.unlinked.items())
+        self.outside.update((sys.intern(child), key) for child, key in other.outside.items())
         self.trials.update(sys.intern(t) for t in other.trials)
         self.running.update(sys.intern(r) for r in other.running)
         for ep, rec in other.episodes.items():
@@ -331,10 +334,8 @@ class Aggregates:
         if len(self.parents) > MAX_PARENTS:
             keep = sorted(self.parents)[-MAX_PARENTS:]
             self.parents = {k: self.parents[k] for k in keep}
-        if len(self.transcripts) > MAX_PARENTS:
-            self.transcripts = dict(sorted(self.transcripts.items(), key=lambda kv: kv[1])[-MAX_PARENTS:])
-        if len(self.unlinked) > MAX_PARENTS:
-            self.unlinked = {k: self.unlinked[k] for k in sorted(self.unlinked)[-MAX_PARENTS:]}
+        self.transcripts, self.unlinked, self.outside = bounded(self.transcripts, self.unlinked, self.outside,
+                                                                MAX_PARENTS)
         by_task: dict[str, list[str]] = {}
         for ep, rec in self.episodes.items():
             by_task.setdefault(str(rec[0]), []).append(ep)
@@ -365,8 +366,7 @@ class Aggregates:
                 "graded": {k: sorted(v) for k, v in self.graded.items()}, "episodes": self.episodes,
                 "entry_use": self.entry_use, "memory_touch": self.memory_touch, "proposed": self.proposed,
                 **({"other_scopes": self.other_scopes} if self.other_scopes else {}),
-                **({"transcripts": by_source(self.transcripts)} if self.transcripts else {}),
-                **({"unlinked": {c: list(k[1:]) for c, k in self.unlinked.items()}} if self.unlinked else {}),
+                **as_stored(self.transcripts, self.unlinked, self.outside),
                 **({"redaction": self.redacted_with} if self.redacted_with else {})}
 
     @classmethod
@@ -383,7 +383,7 @@ class Aggregates:
         agg.memory_touch = dict(d.get("memory_touch", {}))
         agg.proposed = dict(d.get("proposed", {}))
         agg.other_scopes = int(d.get("other_scopes", 0))
-        agg.transcripts, agg.unlinked = held(d.get("transcripts")), waiting(d.get("unlinked"))
+        agg.transcripts, agg.unlinked, agg.outside = loaded(d)
         return agg
 
 

@@ -16,9 +16,11 @@ from dreamcli.dream.scan import Scanned
 from dreamcli.dream.session_state import SessionInfo
 from dreamcli.dream.statefile import NotRegularFile, open_regular
 from dreamcli.dream.text import excerpt
+from dreamcli.dream.transcripts import lead_met
 from dreamcli.errors import InputError
 from dreamcli.outcomes.grade_record import grade_problem
 from dreamcli.outcomes.store import grades_path
+from dreamcli.sessions.lineage import kin_of
 from dreamcli.sessions.paths import session_path
 from dreamcli.sessions.reader import read_first_event
 from dreamcli.workspace.home import Workspace
@@ -107,7 +109,9 @@ def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict
     if not start or start.get("type") != "session.start":
         return None
     parent = start.get("parent_session_id")
-    if not scope(start) and not (isinstance(parent, str) and parent in agg.episodes):
+    kin = kin_of(start) if isinstance(start.get("import"), dict) else None
+    lead = lead_met(agg, kin) if kin is not None else parent if isinstance(parent, str) else None
+    if not scope(start) and not (lead is not None and lead in agg.episodes):  # a sub-agent follows its lead
         return None
     entry_ids = [str(i) for pb in start.get("playbooks") or []
                  if isinstance(pb, dict) and pb.get("playbook") == playbook and isinstance(pb.get("entry_ids"), list)

@@ -20,6 +20,7 @@ from dreamcli.dream.executors import LocalExecutor, current_executor
 from dreamcli.dream.session_state import SessionInfo
 from dreamcli.dream.signals import Scope, scan_stream
 from dreamcli.dream.sources import Source, StoreRef, open_source, source_id, source_size
+from dreamcli.dream.transcripts import adoptable, settle
 from dreamcli.sessions.reader import ReadStats, os_reason
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, starting processes costs more than it saves
@@ -121,10 +122,13 @@ def _where(source: Source) -> str:
 
 
 def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
-               progress: Progress | None = None, redaction: Sequence[str] = ()) -> tuple[Scanned, ReadStats]:
+               progress: Progress | None = None, redaction: Sequence[str] = (),
+               locate: Callable[[str], Source | None] | None = None) -> tuple[Scanned, ReadStats]:
     """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
     the sessions and the read statistics. What the scan keeps of a session is redacted first, with the
-    built-in rules and `redaction` (config `redaction.patterns`): `Aggregates.redact`."""
+    built-in rules and `redaction` (config `redaction.patterns`): `Aggregates.redact`. Then the imported
+    sub-agents out of scope on their own whose lead it read in scope are read (`_adopt`): of `files`, or an
+    earlier dream's, found by `locate` (a session id's source, None when it is gone)."""
     agg.redaction = tuple(redaction)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
     one = executor is not None and executor.workers == 1
@@ -141,13 +145,14 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                 scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
+        _adopt(agg, scanned, stats, files, locate, playbook=playbook, scope=scope, now=now)
         if _link_imported(agg, scanned):  # imported sub-agents linked to their lead by transcript
             _resolve(agg, scanned)
         return _finished(scanned, stats)
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
     chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
-    known = set(agg.episodes) | set(agg.parents) | agg.running  # leads a worker's sub-agents may follow
+    known = set(agg.episodes) | set(agg.parents) | agg.running | agg.known  # leads a worker's sub-agents may follow
     done = 0
     executor = executor or LocalExecutor(workers)
     # the map; results come back in chunk order, so merges are deterministic
@@ -169,9 +174,33 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
             done += stats.bytes - before
         if progress is not None:
             progress("read", done, total)
+    _adopt(agg, scanned, stats, files, locate, playbook=playbook, scope=scope, now=now)
     _link_imported(agg, scanned)
     _resolve(agg, scanned)
     return _finished(scanned, stats)
+
+
+def _adopt(agg: Aggregates, scanned: Scanned, stats: ReadStats, files: Sequence[Source],
+           locate: Callable[[str], Source | None] | None, **scan: Any) -> None:
+    """Read, here and whole, the imported sub-agents whose first line only was read (out of scope on their own:
+    `agg.outside`) now that their lead was read in scope (transcripts.adoptable), then theirs. One this scan
+    counted out of scope is counted no more; one an earlier whole dream counted leaves `other_scopes`."""
+    by_id: dict[str, Source] | None = None
+    while ids := adoptable(agg):
+        by_id = by_id if by_id is not None else {source_id(f): f for f in files}
+        for sid in ids:
+            source = by_id.get(sid) or (locate(sid) if locate is not None else None)
+            if source is None:
+                continue
+            was = scanned.infos.pop(sid, None)
+            if was is not None and was.skipped and not was.trial:
+                scanned.out_of_scope -= 1
+            elif was is None:
+                agg.other_scopes = max(0, agg.other_scopes - 1)
+            info = scan_one(source, agg, stats=stats, **scan)
+            if info is not None:
+                scanned.add(info)
+    settle(agg)
 
 
 def _link_imported(agg: Aggregates, scanned: Scanned) -> bool:

@@ -48,8 +48,9 @@ from dreamcli.dream.pairing import still_open, succeeded
 from dreamcli.dream.session_state import SessionInfo, SessionState
 from dreamcli.dream.steps import command_of, is_polling, test_name
 from dreamcli.dream.text import content_text, error_template, excerpt, generic_display, mask, opaque, word_head
+from dreamcli.dream.transcripts import follows, lead_met
 from dreamcli.numbers import finite
-from dreamcli.sessions.lineage import kin_of, lead_keys, parent_key
+from dreamcli.sessions.lineage import Kin, holds, kin_of, parent_key
 from dreamcli.sessions.reader import LINE_BUFFER, ReadStats, parse_line
 from dreamcli.sessions.running import RUNNING_GRACE_S, looks_running
 from dreamcli.words import stems
@@ -206,30 +207,33 @@ def _start(event: dict[str, Any], st: SessionState, agg: Aggregates, playbook: s
     trial = is_trial(event) or (parent_id is not None and parent_id in agg.trials)
     if trial:
         agg.trials.add(st.sid)
-    in_scope = not trial and (scope is None or scope(event) or (
-        parent_id is not None and (parent_id in agg.episodes or parent_id in agg.parents or parent_id in agg.known
-                                   or parent_id in agg.running)))
+    # a sub-agent follows its lead into scope: named by id, or (imported) by a transcript a session met holds
+    kin = kin_of(event) if isinstance(event.get("import"), dict) else None
+    lead = parent_id if kin is None else lead_met(agg, kin)
+    in_scope = not trial and (scope is None or scope(event) or (lead is not None and follows(agg, lead)))
     st.episode = agg.episode_of(st.sid, sys.intern(parent_id) if parent_id else None) if in_scope else st.sid
     info = SessionInfo(st.sid, st.episode, st.task, entry_ids, st.ts, skipped=not in_scope, trial=trial)
     if in_scope:
         into.add_cost(st.episode, st.task, not parent, 0.0, 0, 0, None)
-    if isinstance(event.get("import"), dict):
-        _imported(event, st.sid, agg, into if in_scope else None)
+    if kin is not None:
+        _imported(kin, st.sid, agg, into if in_scope else None, waits=not trial)
     return info
 
 
-def _imported(event: dict[str, Any], sid: str, agg: Aggregates, into: Aggregates | None) -> None:
+def _imported(kin: Kin, sid: str, agg: Aggregates, into: Aggregates | None, *, waits: bool) -> None:
     """An imported session's links (dreamcli.sessions.lineage): the transcript it holds, to `agg` (a sub-agent
     may name it, even if this session is set aside as running); and for one that names its lead by transcript
-    only, that transcript, to `into` (read in scope; not if set aside): linked after the scan (link_imported)."""
-    kin = kin_of(event)
-    if kin is None:
-        return
-    for held in lead_keys(kin)[1:]:
+    only, that transcript: to `into` (read in scope; not if set aside), linked after the scan (link_imported), or
+    (out of scope on its own and no trial: `waits`) to `agg.outside`, read if the scan reads its lead in scope."""
+    for held in holds(kin):
         agg.hold(held, sid)
     named = parent_key(kin)
-    if into is not None and named is not None and named[0] == "transcript":
+    if named is None or named[0] != "transcript":
+        return
+    if into is not None:
         into.unlinked[sid] = named
+    elif waits:
+        agg.outside[sid] = named
 
 
 def _message(event: Message, st: SessionState, agg: Aggregates) -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dreamcli.config import Config
@@ -53,6 +54,7 @@ class Selection:
     redaction: tuple[str, ...] = ()  # config `redaction.patterns`: the scan redacts what it keeps with them
     # why the stored patterns are rebuilt from the sessions (dreamcli.dream.older_state), None when they are not
     rebuild: str | None = None
+    bucket: Bucket | None = None  # the object store the sessions live in (`sessions.url`), None for the directory
 
     def nothing_new(self) -> bool:
         return self.mode == "new" and self.rebuild is None and not self.paths \
@@ -120,7 +122,7 @@ def select(ws: Workspace, config: Config, opts: DreamOptions) -> Selection:
                      # the watermark only ever takes a session id: a stray name sorts after every one
                      last_id=max((i for i in ids if is_session_id(i)), default=""), grades_size=grades_size,
                      offline=opts.offline or not model_configured(), redaction=tuple(config.redaction.patterns),
-                     rebuild=stored.rebuild)
+                     rebuild=stored.rebuild, bucket=bucket)
 
 
 def _bucket(ws: Workspace, config: Config) -> Bucket | None:
@@ -157,9 +159,11 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
         pattern.touched = False
     if sel.mode == "new":  # leads the last dream deferred: their sub-agents follow them, read before them or not
         agg.running.update(sel.mark.deferred)
+    if sel.mode == "explicit":  # what earlier dreams read: a selection's sub-agents follow it as a whole dream's do
+        _seed(agg, stored, sel.mark, opts.task)
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
-                             progress=progress, redaction=sel.redaction)
+                             progress=progress, redaction=sel.redaction, locate=lambda sid: _stored(ws, sel, sid))
     if sel.mode != "explicit":  # a whole dream: sessions of other playbooks it met (docs/dream.md, Memory)
         agg.other_scopes += read.out_of_scope
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset
@@ -173,6 +177,28 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
             stored.unverified = {}
     return Findings(agg=agg, stored=stored, read=read, bytes=stats.bytes, skipped_lines=stats.skipped,
                     graded=graded, grades_read=grades_read)
+
+
+def _seed(agg: Aggregates, stored: Aggregates, mark: Watermark, task: str | None) -> None:
+    """A selection's links and leads from earlier dreams: sub-agent -> lead, the sessions holding imported
+    transcripts, and the leads read in scope (with --task, of episodes of that task) or deferred as running."""
+    agg.parents, agg.transcripts = dict(stored.parents), dict(stored.transcripts)
+
+    def of_task(session_id: str) -> bool:
+        return task is None or (stored.episodes.get(stored.episode_of(session_id, None)) or [None])[0] == task
+
+    agg.known = {sid for sid in (*stored.episodes, *stored.parents) if of_task(sid)}
+    if task is None:
+        agg.running.update(mark.deferred)
+
+
+def _stored(ws: Workspace, sel: Selection, sid: str) -> Path | StoreRef | None:
+    """A session an earlier dream read (an imported sub-agent its lead now brings into scope): its file, else the
+    bucket's copy (read if it is there), else None."""
+    from dreamcli.sessions.paths import session_path
+
+    path = session_path(ws, sid)
+    return path if path.is_file() else sel.bucket.ref(sid) if sel.bucket is not None else None
 
 
 def aggregate(found: Findings, config: Config, opts: DreamOptions) -> tuple[list[Candidate], list[Candidate]]:

@@ -1,10 +1,14 @@
-"""Which sessions are a lead's sub-agents: the one rule `sessions show`, the budget checks and the dream's
-episodes follow, the listing's own (`summary.ImportLinks`, `dreamcli.store.index_schema.LEAD`).
+"""Which sessions are a lead's sub-agents: the one rule `sessions show`, the budget checks, the dream (its episodes
+and scope: dreamcli.dream.signals, transcripts) and the listing's scan (`summary.ImportLinks`) follow, through
+`parent_key`, `holds` and `named_lead`. The session index's SQL keeps a twin (`dreamcli.store.index_schema.LEAD`,
+one correlated query for the whole listing), checked against `named_lead` on a table of cases
+(tests/sessions/test_lead_rule.py).
 
 A session is a sub-agent of the lead its session.start names: as its `parent_session_id`, or, with that
 null (an imported sub-agent whose lead was not part of the same import run), by the lead's transcript: its
 `import.parent_source_id` is the `import.source_id` of a session of the same `source`; of several such
-sessions, the one whose file is last in file order (as the listing picks).
+sessions, the one whose file is last in file order (as the listing picks). A value that is not a non-empty
+string names nothing (the session index stores it as null).
 
 A lead's log names the children it started (`subagent` events), but an imported lead cannot name a child
 imported in a later run (logs are append-only), so `Family` also finds, for an imported lead, the sessions
@@ -86,18 +90,30 @@ def _text(value: Any) -> str | None:
 
 def parent_key(s: Linked) -> Key | None:
     """How `s` names its lead: by session id, else by transcript (within its source); None for a lead."""
-    if s.parent_session_id:
-        return ("id", s.parent_session_id)
-    if s.import_parent_source_id and s.source:
-        return ("transcript", s.source, s.import_parent_source_id)
-    return None
+    if (parent := _text(s.parent_session_id)) is not None:
+        return ("id", parent)
+    source, transcript = _text(s.source), _text(s.import_parent_source_id)
+    return ("transcript", source, transcript) if source is not None and transcript is not None else None
+
+
+def holds(s: Linked) -> tuple[Key, ...]:
+    """The transcript `s` holds, by which a sub-agent may name it as its lead (an imported session's); ()."""
+    source, transcript = _text(s.source), _text(s.import_source_id)
+    return (("transcript", source, transcript),) if source is not None and transcript is not None else ()
 
 
 def lead_keys(s: Linked) -> tuple[Key, ...]:
     """The names a sub-agent may give `s` as its lead: its session id, and for an imported one its transcript."""
-    if s.import_source_id and s.source:
-        return ("id", s.session_id), ("transcript", s.source, s.import_source_id)
-    return (("id", s.session_id),)
+    return (("id", s.session_id), *holds(s))
+
+
+def named_lead(child: Linked, holder: Callable[[Key], str | None]) -> str | None:
+    """The session id of `child`'s lead: its parent_session_id, else `holder` of the transcript it names (the
+    session holding it that is last in file order); None when it names none, or no session holds it."""
+    key = parent_key(child)
+    if key is None or key[0] == "id":
+        return key[1] if key is not None else None
+    return holder(key)
 
 
 def is_child_of(child: Linked, lead: Linked) -> bool:
@@ -108,7 +124,7 @@ def is_child_of(child: Linked, lead: Linked) -> bool:
 
 def is_imported(s: Linked) -> bool:
     """An imported session: the one kind of lead whose log may not name all its sub-agents."""
-    return len(lead_keys(s)) > 1
+    return bool(holds(s))
 
 
 class Family:
@@ -143,9 +159,9 @@ class Family:
 
     def lead_of(self, child: Linked) -> str | None:
         """The session id of `child`'s lead, None when it names none or none is in the workspace."""
-        key = parent_key(child)
-        if key is None or key[0] == "id":
-            return key[1] if key is not None else None
+        return named_lead(child, self._holder_of)
+
+    def _holder_of(self, key: Key) -> str | None:
         with self._lock:
             self._read_until(lambda _day: key in self._holder)
             return self._holder.get(key)
@@ -170,7 +186,7 @@ class Family:
         key = parent_key(kin)
         if key is not None:
             self._kids.setdefault(key, []).append(kin)
-        for held in lead_keys(kin)[1:]:
+        for held in holds(kin):
             self._holder.setdefault(held, kin.session_id)
 
 

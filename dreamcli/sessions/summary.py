@@ -3,8 +3,8 @@
 A sub-agent is a session with a `parent_session_id`, or an imported one whose session.start names its lead's
 transcript only (`import.parent_source_id`: a Codex or Claude Code child imported in another run than its
 lead). A listing names such a child's lead as its parent_session_id when it finds that lead: the session of
-the same `source` whose `import.source_id` is that id (`ImportLinks`; the session index's twin is
-`dreamcli.store.index_schema.LEAD`)."""
+the same `source` whose `import.source_id` is that id (`ImportLinks`, by the rule of
+dreamcli.sessions.lineage; the session index's twin is `dreamcli.store.index_schema.LEAD`)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.numbers import held
 from dreamcli.sessions import schema
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.sessions.lineage import Key
 
 
 @dataclass
@@ -177,32 +180,33 @@ def list_sessions(
 
 
 class ImportLinks:
-    """The leads of the imported sub-agents a scan lists: a listed session without a parent_session_id whose
-    `import.parent_source_id` names a transcript gets, as its parent_session_id, the session id of the
-    session of its `source` with that `import.source_id`; of several, the one whose file is last in file
-    order (as the session index's LEAD picks), in whatever order the scan meets them."""
+    """The leads of the imported sub-agents a scan lists, by the rule of dreamcli.sessions.lineage: a listed session
+    that names its lead by transcript only (`parent_key`) gets, as its parent_session_id, the session id of the
+    session holding that transcript (`holds`) whose file is last in file order (as the session index's LEAD
+    picks), in whatever order the scan meets them."""
 
     def __init__(self) -> None:
-        self._leads: dict[tuple[str, str], tuple[str, str]] = {}  # (source, transcript id) -> (path, session id)
-        self._children: dict[tuple[str, str], list[SessionSummary]] = {}
+        from dreamcli.sessions.lineage import holds, parent_key  # the scan's only: an indexed listing never loads it
+
+        self._holds, self._parent_key = holds, parent_key
+        self._leads: dict[Key, tuple[str, str]] = {}  # transcript -> (path, session id) of its holder
+        self._children: dict[Key, list[SessionSummary]] = {}
 
     def saw(self, s: SessionSummary) -> None:
         """`s` was read, listed or not: the lead, maybe, of children listed before or after it."""
-        if not (s.import_source_id and isinstance(s.source, str) and s.source):
-            return
-        key = (s.source, s.import_source_id)
-        known = self._leads.get(key)
-        if known is not None and known[0] >= s.path:
-            return
-        self._leads[key] = (s.path, s.session_id)
-        for child in self._children.get(key, ()):
-            child.parent_session_id = s.session_id
+        for key in self._holds(s):
+            known = self._leads.get(key)
+            if known is not None and known[0] >= s.path:
+                continue
+            self._leads[key] = (s.path, s.session_id)
+            for child in self._children.get(key, ()):
+                child.parent_session_id = s.session_id
 
     def listed(self, s: SessionSummary) -> None:
         """`s` is listed: a sub-agent known by its lead's transcript only is linked now, or when its lead is met."""
-        if s.parent_session_id or not (s.import_parent_source_id and isinstance(s.source, str) and s.source):
+        key = self._parent_key(s)
+        if key is None or key[0] != "transcript":
             return
-        key = (s.source, s.import_parent_source_id)
         self._children.setdefault(key, []).append(s)
         known = self._leads.get(key)
         if known is not None:

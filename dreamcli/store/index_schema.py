@@ -39,9 +39,11 @@ FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_se
 IMPORT_FIELDS = ("import_source_id", "import_parent_source_id")  # SessionSummary's, not in the listing's JSON
 COLUMNS = ("rel", "day", "size", "mtime_ns", "started_ms", *FIELDS, *IMPORT_FIELDS)
 
-# A row's parent_session_id as listings show it (summary.ImportLinks is the scan's twin): its own, or for an
-# imported sub-agent that names its lead by transcript only (`import.parent_source_id`), the session id of
-# the session of its source whose `import.source_id` that is (the last in file order), if there is one.
+# A row's parent_session_id as listings show it: the rule of dreamcli.sessions.lineage (`named_lead`, which the
+# scan's summary.ImportLinks follows) in SQL, one correlated query for the whole listing; the two are checked
+# against each other on a table of cases (tests/sessions/test_lead_rule.py). Its own, or for an imported
+# sub-agent that names its lead by transcript only (`import.parent_source_id`), the session id of the session of
+# its source whose `import.source_id` that is (the last in file order), if there is one.
 LEAD = ("CASE WHEN s.import_parent_source_id IS NULL OR s.source IS NULL OR s.source = '' OR s.parent_session_id != '' "
         "THEN s.parent_session_id ELSE COALESCE((SELECT l.session_id FROM sessions l WHERE l.source = s.source "
         "AND l.import_source_id = s.import_parent_source_id AND l.listable = 1 ORDER BY l.rel DESC LIMIT 1), "
