@@ -98,6 +98,8 @@ class Caught:
 
 _blocks: list[Caught] = []  # the blocks in force in the main thread, the outermost first
 _swallowed: list[int] = []  # signals whose Terminated a finaliser swallowed: taken again though stopping
+_pending: dict[int, threading.Timer] = {}  # swallowed signals to send again, not sent yet
+_sending = threading.Lock()
 
 
 def stopped_by() -> int | None:
@@ -117,10 +119,11 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
     def handler(signum: int, _frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
             _detach_terminal()
-        if caught.signum is not None:  # already stopping: let the cleanup finish
-            if signum not in _swallowed:
-                return
-            _swallowed.remove(signum)  # unless the stop itself was lost in a finaliser
+        lost = signum in _swallowed  # the stop itself was lost in a finaliser: this is it, sent again
+        if lost:
+            _swallowed.remove(signum)
+        if _blocks and _blocks[0].signum is not None and not lost:  # already stopping: let the cleanup finish
+            return
         for block in (*_blocks, caught):
             if block.signum is None:
                 block.signum = signum
@@ -135,9 +138,16 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
     if outermost:
         sys.unraisablehook = redeliver(hook)
     _blocks.append(caught)
+    late: int | None = None
+    ending: BaseException | None = None
     try:
         yield caught
+    except BaseException as e:
+        ending = e
+        raise
     finally:
+        if outermost:
+            late = _cancel_pending()
         _blocks.remove(caught)
         if outermost:
             sys.unraisablehook = hook
@@ -145,6 +155,10 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
         for signum, old in previous.items():
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signum, old if old is not None else signal.SIG_DFL)
+        # swallowed as the block ended (its work done, or exiting), not sent again yet: the block was stopped
+        if late is not None and (ending is None or isinstance(ending, SystemExit)):
+            caught.signum = late
+            raise Terminated(late) if late in HANDLED else KeyboardInterrupt()
 
 
 def redeliver(previous: Callable[[Any], object]) -> Callable[[Any], None]:
@@ -169,15 +183,34 @@ def _send_later(signum: int) -> None:
     """Send `signum` to the main thread from another thread, a moment from now. Sent from here, its
     handler would run at once (`signal.raise_signal`, `os.kill` check for it before they return), still
     inside the finaliser's hook, and its raise be swallowed again. A real signal, not a flag, so a main
-    thread that waits (on a lock, a pool's result) wakes up to it."""
+    thread that waits (on a lock, a pool's result) wakes up to it. The outermost block, ending before
+    it is sent, cancels it and raises it itself (`_cancel_pending`)."""
     if not callable(signal.getsignal(signum)):  # ignored meanwhile (a stop's cleanup), or not Python's
         return
-    if isinstance(signum, int) and signum in HANDLED:
-        _swallowed.append(signum)
     main = threading.main_thread().ident
     if main is None or not hasattr(signal, "pthread_kill"):
         return
-    timer = threading.Timer(0.01, signal.pthread_kill, (main, signum))
+    if signum in HANDLED:
+        _swallowed.append(signum)
+
+    def send() -> None:
+        with _sending:
+            if _pending.pop(signum, None) is timer:
+                signal.pthread_kill(main, signum)
+
+    timer = threading.Timer(0.01, send)
     timer.daemon = True
+    with _sending:
+        _pending[signum] = timer
     with contextlib.suppress(RuntimeError):  # the interpreter is shutting down: nothing left to stop
         timer.start()
+
+
+def _cancel_pending() -> int | None:
+    """Cancel the signals `_send_later` has not sent yet; the first of them, if any."""
+    with _sending:
+        pending = list(_pending.items())
+        _pending.clear()
+    for _, timer in pending:
+        timer.cancel()
+    return pending[0][0] if pending else None

@@ -121,3 +121,62 @@ def test_an_import_whose_signal_a_finaliser_swallows_stops_and_the_next_finishes
     again = _python(IMPORT.replace("len(calls) == 3", "False"), str(signum), *args)
     assert again.returncode == 0, again.stderr
     assert len(list(iter_session_files(ws))) == 12  # nothing lost
+
+
+# the signal comes in a finaliser as the block ends: it is raised by the block itself, not lost
+AT_END = """
+import signal, sys, time
+from dreamcli.interrupts import signals_as_interrupt
+signum, how = int(sys.argv[1]), sys.argv[2]
+class Finaliser:
+    def __del__(self):
+        signal.raise_signal(signum)
+try:
+    with signals_as_interrupt():
+        Finaliser()
+        print("work done")
+        if how == "exit":
+            sys.exit(0)
+except KeyboardInterrupt as e:
+    print("stopped", type(e).__name__, getattr(e, "signum", None))
+time.sleep(0.1)  # a signal sent late would land here, outside the block
+print("after")
+"""
+
+
+@pytest.mark.parametrize("how", ["end", "exit"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_signal_swallowed_as_the_block_ends_stops_the_block(signum: int, how: str) -> None:
+    done = _python(AT_END, str(signum), how)
+    expected = "stopped KeyboardInterrupt None" if signum == signal.SIGINT else f"stopped Terminated {signum}"
+    assert (done.returncode, done.stdout.split("\n")[:3]) == (0, ["work done", expected, "after"]), done.stderr
+    assert done.stderr == ""
+
+
+NESTED = """
+import os, signal, time
+from dreamcli.interrupts import Terminated, signals_as_interrupt
+class Finaliser:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)
+with signals_as_interrupt():  # the entry point's
+    Finaliser()  # swallowed: sent again a moment later
+    try:
+        with signals_as_interrupt():  # the command's own, entered at once (as `run` does)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                pass
+            print("finished")
+    except Terminated:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # a repeat during the cleanup
+            time.sleep(0.2)
+            print("cleanup finished")
+        except Terminated:
+            print("cleanup cut short")
+"""
+
+
+def test_a_repeat_after_a_redelivered_signal_is_ignored_during_the_cleanup() -> None:
+    done = _python(NESTED)
+    assert done.stdout.strip() == "cleanup finished", done.stderr
