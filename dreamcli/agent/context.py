@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import InputError
 from dreamcli.workspace.home import Workspace
+
+if TYPE_CHECKING:
+    from dreamcli.playbooks.trial import Trial
 
 PlaybookLoader = Callable[[Workspace, str], Any]  # (ws, name) -> Playbook | None
 
@@ -68,6 +71,7 @@ class Selection:
     placed: list[PlacedPlaybook] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     missing: str | None = None  # the primary playbook name when it does not exist
+    trial: Trial | None = None  # the trial `--with-proposal` placed (its sub-agents place it as it is)
 
 
 def _default_loader(ws: Workspace, name: str) -> Any:
@@ -170,11 +174,14 @@ def select_for_run(
     loader: PlaybookLoader | None,
     with_proposal: str | None,
     workspace_default: str | None = None,
+    inherited: Trial | None = None,
 ) -> tuple[Selection, dict[str, Any]]:
     """`select_playbooks` for a run, with `--with-proposal DREAM_ID` (a dream's pending entries
     applied to its playbook in memory, never approved; their text vetted as approval vets it, an entry
-    with a block finding left out with a warning). Returns the selection and the fields
-    session.start records for a trial (`with_proposal`: the dream id; `trial`: what was applied)."""
+    with a block finding left out with a warning). Returns the selection (`trial`: the trial placed) and
+    the fields session.start records for a trial (`with_proposal`: the dream id; `trial`: what was applied).
+    A trial that places nothing is refused (UsageError) -- unless it is `inherited`: a sub-agent's, the
+    trial its lead placed, placed again as it is, so a decision made while the lead runs changes nothing."""
     if not with_proposal:
         return select_playbooks(ws, task_name=task_name, tags=tags, primary=primary, enabled=enabled,
                                 loader=loader, workspace_default=workspace_default), {}
@@ -183,8 +190,8 @@ def select_for_run(
 
     if not enabled:
         raise UsageError("--with-proposal places a playbook; it cannot be combined with --no-playbooks")
-    trial = trial_playbook(ws, with_proposal)
-    if (nothing := trial.nothing_placed()) is not None:  # a "trial" of nothing would be a real run mistagged
+    trial = inherited if inherited is not None else trial_playbook(ws, with_proposal)
+    if inherited is None and (nothing := trial.nothing_placed()) is not None:  # a real run, mistagged
         raise UsageError(nothing)
     if explicit and explicit != trial.name:
         raise UsageError(f"dream {trial.dream_id} proposes entries for playbook {trial.name!r}, "
@@ -194,6 +201,7 @@ def select_for_run(
     for entry_id, reason in trial.refused:
         sel.warnings.append(f"proposed entry {entry_id} not applied: {reason}")
     sel.warnings += [blocked_warning(entry_id, why) for entry_id, why in trial.blocked]
+    sel.trial = trial
     return sel, {"with_proposal": trial.dream_id, "trial": trial.record()}
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +124,7 @@ def run_agent(
     selection, trial_fields = select_for_run(
         ws, task_name=spec.name, tags=spec.tags, primary=primary, explicit=options.playbook,
         enabled=options.use_playbooks, loader=options.playbook_loader, with_proposal=options.with_proposal,
-        workspace_default=None if options.playbook else config.playbooks.default)
+        workspace_default=None if options.playbook else config.playbooks.default, inherited=options.trial)
     # `tools: []` grants no tools (None: not given, every built-in one)
     chosen = options.tools if options.tools is not None else spec.tools
     tool_names = list(DEFAULT_TOOLS if chosen is None else chosen)
@@ -139,8 +140,8 @@ def run_agent(
     approvals = Approvals(allow=options.allow, allow_commands=allow_commands,
                           allow_writes=config.approvals.allow_writes, yes=options.yes, ask=options.ask,
                           remembered=remembered_allows(ws))
-    run = RunContext(options=options, callbacks=cb, spec=spec, client=client, cancel=cancel,
-                     parent_session_id=parent_session_id)
+    run = RunContext(options=replace(options, trial=selection.trial),  # the trial its sub-agents place
+                     callbacks=cb, spec=spec, client=client, cancel=cancel, parent_session_id=parent_session_id)
     env = ToolEnv(ws=ws, config=config, workdir=workdir, session_id=session_id, approvals=approvals,
                   anthropic_endpoint=anthropic_endpoint, memory_store=options.memory_store, model=model, run=run)
     try:

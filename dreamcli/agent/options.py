@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dreamcli.agent.approvals import Ask
     from dreamcli.agent.context import PlaybookLoader
+    from dreamcli.playbooks.trial import Trial
 
 
 @dataclass
@@ -32,4 +33,5 @@ class RunOptions:
     start_fields: dict[str, Any] = field(default_factory=dict)  # extra session.start fields
     playbook_loader: PlaybookLoader | None = None  # where playbooks are read from (default: live ones)
     with_proposal: str | None = None  # a dream id: try its pending entries (never approved)
+    trial: Trial | None = None  # with `with_proposal`: the trial placed as it is (a sub-agent's: its lead's)
     token_budget: int | None = None  # no further model call once the session used this many tokens (status error)

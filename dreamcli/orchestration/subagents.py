@@ -9,7 +9,8 @@ Each sub-agent is an ordinary `run_agent` session with an independent context: i
 history (the brief is its first message; it never sees the lead's conversation), its own log with
 `parent_session_id` = the lead's session and `agent: "subagent"` (and the lead's trial tags, `pilot`,
 `with_proposal`, `trial`: `trial_tags`), the lead's model, workdir,
-approval policy, memory store and playbooks (or the brief's `playbook`), the brief's subset of the
+approval policy, memory store and playbooks (or the brief's `playbook`; a `run --with-proposal` lead's
+trial as the lead placed it, whatever was decided since), the brief's subset of the
 lead's tools (never `delegate`: one level deep), a turn limit (`max_turns`, default
 DEFAULT_MAX_TURNS, at most the lead's own turn limit: its --max-turns, else its task's `max_turns`,
 else limits.max_turns; each child is capped by it, their turns are not added to the lead's) and a
@@ -197,6 +198,7 @@ def child_spec_and_options(lead: Lead, b: Brief) -> tuple[TaskSpec, RunOptions]:
         use_playbooks=o.use_playbooks, allow=o.allow, yes=o.yes, ask=o.ask, memory_store=o.memory_store,
         tools=tools, playbook_loader=o.playbook_loader,
         with_proposal=o.with_proposal if not b.playbook else None,
+        trial=o.trial if not b.playbook else None,  # the lead's, as it placed it: never rebuilt, never refused
         token_budget=b.token_budget or DEFAULT_TOKEN_BUDGET,
         start_fields={**trial_tags(lead, b), "agent": "subagent", "brief": b.brief,
                       "token_budget": b.token_budget or DEFAULT_TOKEN_BUDGET},

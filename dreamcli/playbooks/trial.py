@@ -8,7 +8,9 @@ it (text and section title redacted with the workspace's current rules, metadata
 whose text or section title as it stands has a block lint finding is left out (`Trial.blocked`) --
 neither command that places a trial can force it in. A trial that would place nothing the live
 playbook does not already hold (`Trial.nothing_placed`: every entry decided, or every pending one
-refused or blocked) is refused before a run starts (exit 2), as `dreamcli pilot` refuses it.
+refused or blocked) is refused before a run starts (exit 2), as `dreamcli pilot` refuses it. Only the
+top-level run is: its sub-agents are given the `Trial` it placed (`RunOptions.trial`) and place it as it
+is, so an entry approved or rejected while the lead runs changes nothing they see.
 """
 
 from __future__ import annotations

@@ -85,3 +85,27 @@ def test_a_dream_with_a_pending_entry_still_runs_as_a_trial(fake_anthropic: Fake
     r = cli(ws, "run", str(_task(ws)), "--with-proposal", DREAM, "--yes")
     assert r.exit_code == 0, r.output
     assert "[pb-try00001] Quote notice periods exactly." in fake_anthropic.requests[0].system_text
+
+
+@pytest.mark.parametrize("decide", ["approve", "reject"])
+def test_only_the_top_level_run_is_refused_a_sub_agent_places_its_leads_trial(tmp_path: Path, decide: str) -> None:
+    """A sub-agent inherits its lead's trial (`inherited`): the entry decided since the lead started is still
+    placed for it, as the lead placed it, where a run starting now is refused."""
+    from dreamcli.agent.context import select_for_run
+    from dreamcli.errors import UsageError
+
+    ws = _seed(tmp_path, op("pb-try00001", text="Quote notice periods exactly."))
+    kw: dict = dict(task_name="contract-review", tags=(), primary="legal", explicit=None, enabled=True,
+                    loader=None, with_proposal=DREAM[:8])
+    lead, lead_fields = select_for_run(ws, **kw)
+    if decide == "approve":
+        approve(ws, DREAM, entry_ids=["pb-try00001"])
+    else:
+        reject(ws, DREAM, entry_ids=["pb-try00001"], reason="off scope")
+    with pytest.raises(UsageError, match="no pending playbook entries to try"):
+        select_for_run(ws, **kw)
+    child, child_fields = select_for_run(ws, **kw, inherited=lead.trial)
+    assert child.trial is lead.trial and child_fields == lead_fields
+    assert [(p.name, p.version, p.entry_ids, p.text) for p in child.placed] == [
+        (p.name, p.version, p.entry_ids, p.text) for p in lead.placed]
+    assert "[pb-try00001] Quote notice periods exactly." in child.placed[0].text
