@@ -5,7 +5,7 @@ were in context collect helpful/harmful counts (`add_grade`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -63,9 +63,11 @@ def _decode(raw: bytes) -> Any:
         return _MALFORMED
 
 
-def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str, Any]], int]:
+def _records(ws: Workspace, offset: int, *, only: Collection[str] | None = None,
+             until: int | None = None) -> tuple[dict[tuple[str, str], dict[str, Any]], int]:
     """The latest record per (session, outcome) after `offset` (compacted to what the dream uses:
-    result, ts and the failing criteria), and the offset after the last whole line read."""
+    result, ts and the failing criteria), and the offset after the last whole line read; with `only`, of
+    those sessions, and with `until`, of the lines before that offset."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     end = offset
     path = grades_path(ws)
@@ -79,11 +81,15 @@ def _records(ws: Workspace, offset: int) -> tuple[dict[tuple[str, str], dict[str
     with f:
         f.seek(offset)
         for raw in f:
-            if not raw.endswith(b"\n"):
+            if not raw.endswith(b"\n") or (until is not None and end >= until):
                 break  # a line being appended right now is read next time
             end += len(raw)
+            if only is not None and not any(sid.encode() in raw for sid in only):
+                continue  # not one of theirs: not decoded
             rec = _decode(raw)
             if rec is _MALFORMED or grade_problem(rec) is not None:
+                continue
+            if only is not None and rec["session_id"] not in only:
                 continue
             if rec.get("result") == "partial" or rec.get("skipped"):
                 continue  # --checks-only: grader criteria not judged, evidence neither way
@@ -126,6 +132,10 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
     """Add grades to `agg`; returns the number of graded sessions taken into account and the offset
     in grades.jsonl up to which records were read."""
     records, new_offset = _records(ws, offset)
+    if offset and read.waited:  # read in scope only now: their grades an earlier dream read and passed over
+        for key, rec in _records(ws, 0, only=read.waited, until=offset)[0].items():
+            if key not in records or rec["ts"] > records[key]["ts"]:  # as one read would keep (`_records`)
+                records[key] = rec
     graded: set[str] = set()
     for (sid, outcome), rec in records.items():
         info = read.info(sid)

@@ -44,6 +44,9 @@ class Scanned:
     latest: str | None = None
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
     unreadable: list[str] = field(default_factory=list)  # "FILE: reason" of each file skipped (ReadStats)
+    # imported sub-agents an earlier dream left waiting out of scope (the stored `outside`) that this one read in
+    # scope: the grades that dream read of them (and passed over) are joined now (grades.join)
+    waited: set[str] = field(default_factory=set)
 
     def add(self, info: SessionInfo) -> None:
         if info.skipped:
@@ -123,13 +126,17 @@ def _where(source: Source) -> str:
 
 def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
                progress: Progress | None = None, redaction: Sequence[str] = (),
-               locate: Callable[[str], Source | None] | None = None) -> tuple[Scanned, ReadStats]:
+               locate: Callable[[str], Source | None] | None = None,
+               links: Callable[[Aggregates], bool] | None = None) -> tuple[Scanned, ReadStats]:
     """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
     the sessions and the read statistics. What the scan keeps of a session is redacted first, with the
     built-in rules and `redaction` (config `redaction.patterns`): `Aggregates.redact`. Then the imported
     sub-agents out of scope on their own whose lead it read in scope are read (`_adopt`): of `files`, or an
-    earlier dream's, found by `locate` (a session id's source, None when it is gone)."""
+    earlier dream's, found by `locate` (a session id's source, None when it is gone). Then `links` adds what a
+    selection knows of links beyond what it read (True if it added any: stages), and sub-agents join their
+    lead's episode."""
     agg.redaction = tuple(redaction)
+    waited = set(agg.outside)  # left waiting by earlier dreams (a whole dream's state; a selection holds none)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
     one = executor is not None and executor.workers == 1
     # sizes decide the workers and balance the chunks; one worker told so needs them only for progress
@@ -145,9 +152,8 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                 scanned.add(info)
             if progress is not None and (i % 25 == 0 or i == len(files) - 1):
                 progress("read", stats.bytes, total)
-        _adopt(agg, scanned, stats, files, locate, playbook=playbook, scope=scope, now=now)
-        if _link_imported(agg, scanned):  # imported sub-agents linked to their lead by transcript
-            _resolve(agg, scanned)
+        _adopt(agg, scanned, stats, files, locate, waited, playbook=playbook, scope=scope, now=now)
+        _join(agg, scanned, links, resolve=False)
         return _finished(scanned, stats)
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
@@ -174,33 +180,57 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
             done += stats.bytes - before
         if progress is not None:
             progress("read", done, total)
-    _adopt(agg, scanned, stats, files, locate, playbook=playbook, scope=scope, now=now)
-    _link_imported(agg, scanned)
-    _resolve(agg, scanned)
+    _adopt(agg, scanned, stats, files, locate, waited, playbook=playbook, scope=scope, now=now)
+    _join(agg, scanned, links, resolve=True)
     return _finished(scanned, stats)
 
 
 def _adopt(agg: Aggregates, scanned: Scanned, stats: ReadStats, files: Sequence[Source],
-           locate: Callable[[str], Source | None] | None, **scan: Any) -> None:
+           locate: Callable[[str], Source | None] | None, waited: set[str], **scan: Any) -> None:
     """Read, here and whole, the imported sub-agents whose first line only was read (out of scope on their own:
-    `agg.outside`) now that their lead was read in scope (transcripts.adoptable), then theirs. One this scan
-    counted out of scope is counted no more; one an earlier whole dream counted leaves `other_scopes`."""
+    `agg.outside`) now that their lead was read in scope (transcripts.adoptable), then theirs. Each is read once:
+    one this scan read in scope already (imported again, with its lead) is not read again, one it set aside as
+    running waits on. One this scan counted out of scope is counted no more; one an earlier whole dream left
+    waiting (`waited`) leaves `other_scopes` once read in scope, here or by the scan (`_arrived`)."""
+    running = {sid: agg.outside.pop(sid) for sid in scanned.deferred if sid in agg.outside}
+    for sid in sorted(waited & scanned.ids):
+        if agg.outside.pop(sid, None) is not None:
+            _arrived(agg, scanned, sid)
     by_id: dict[str, Source] | None = None
     while ids := adoptable(agg):
         by_id = by_id if by_id is not None else {source_id(f): f for f in files}
         for sid in ids:
+            if sid in scanned.ids:  # read in scope by the scan already (`waited` ones: above)
+                continue
             source = by_id.get(sid) or (locate(sid) if locate is not None else None)
             if source is None:
                 continue
             was = scanned.infos.pop(sid, None)
             if was is not None and was.skipped and not was.trial:
                 scanned.out_of_scope -= 1
-            elif was is None:
-                agg.other_scopes = max(0, agg.other_scopes - 1)
             info = scan_one(source, agg, stats=stats, **scan)
             if info is not None:
                 scanned.add(info)
+                if sid in waited and sid in scanned.ids:
+                    _arrived(agg, scanned, sid)
     settle(agg)
+    agg.outside.update(running)  # read next time, with their lead held: in scope then
+
+
+def _arrived(agg: Aggregates, scanned: Scanned, sid: str) -> None:
+    """`sid`, left waiting out of scope by an earlier whole dream (which counted it in `other_scopes`), was read
+    in scope: no longer another playbook's, and its grades that dream read are joined (grades.join)."""
+    agg.other_scopes = max(0, agg.other_scopes - 1)
+    scanned.waited.add(sid)
+
+
+def _join(agg: Aggregates, scanned: Scanned, links: Callable[[Aggregates], bool] | None, *, resolve: bool) -> None:
+    """Sub-agents into their lead's episode: the links `links` adds (a selection's), the imported ones linked by
+    transcript, then every episode read without its lead moved to the lead's (`resolve`: whatever was linked)."""
+    if links is not None and links(agg):
+        resolve = True
+    if _link_imported(agg, scanned) or resolve:  # imported sub-agents linked to their lead by transcript
+        _resolve(agg, scanned)
 
 
 def _link_imported(agg: Aggregates, scanned: Scanned) -> bool:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -159,11 +160,14 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
         pattern.touched = False
     if sel.mode == "new":  # leads the last dream deferred: their sub-agents follow them, read before them or not
         agg.running.update(sel.mark.deferred)
+    links = None
     if sel.mode == "explicit":  # what earlier dreams read: a selection's sub-agents follow it as a whole dream's do
-        _seed(agg, stored, sel.mark, opts.task)
+        held = _seed(agg, stored, sel.mark, opts.task)
+        links = partial(_more_links, ws, held=held)
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
-                             progress=progress, redaction=sel.redaction, locate=lambda sid: _stored(ws, sel, sid))
+                             progress=progress, redaction=sel.redaction, locate=lambda sid: _stored(ws, sel, sid),
+                             links=links)
     if sel.mode != "explicit":  # a whole dream: sessions of other playbooks it met (docs/dream.md, Memory)
         agg.other_scopes += read.out_of_scope
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset
@@ -179,17 +183,35 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
                     graded=graded, grades_read=grades_read)
 
 
-def _seed(agg: Aggregates, stored: Aggregates, mark: Watermark, task: str | None) -> None:
-    """A selection's links and leads from earlier dreams: sub-agent -> lead, the sessions holding imported
-    transcripts, and the leads read in scope (with --task, of episodes of that task) or deferred as running."""
-    agg.parents, agg.transcripts = dict(stored.parents), dict(stored.transcripts)
+def _seed(agg: Aggregates, stored: Aggregates, mark: Watermark, task: str | None) -> dict[str, str]:
+    """A selection's links and leads from earlier dreams: the sessions holding imported transcripts, the leads
+    read in scope (with --task, of episodes of that task) or deferred as running, and their sub-agent -> lead
+    links. Returns the other links (with --task, of other tasks' episodes): joined after the scan (`_more_links`),
+    they put what it read in scope into its episode, and bring nothing into its scope."""
+    agg.transcripts = dict(stored.transcripts)
 
     def of_task(session_id: str) -> bool:
         return task is None or (stored.episodes.get(stored.episode_of(session_id, None)) or [None])[0] == task
 
     agg.known = {sid for sid in (*stored.episodes, *stored.parents) if of_task(sid)}
+    agg.parents = {child: lead for child, lead in stored.parents.items() if child in agg.known}
     if task is None:
         agg.running.update(mark.deferred)
+    return {child: lead for child, lead in stored.parents.items() if child not in agg.known}
+
+
+def _more_links(ws: Workspace, agg: Aggregates, *, held: dict[str, str]) -> bool:
+    """After a selection's scan: the links `_seed` held back, and the leads of the imported sub-agents it read in
+    scope whose lead's transcript neither it nor an earlier dream met, found in the workspace (dreamcli.dream.leads).
+    True if it added any."""
+    from dreamcli.dream.leads import find_leads
+
+    for child, lead in held.items():
+        agg.parents.setdefault(child, lead)
+    found = find_leads(ws, {key: child for child, key in agg.unlinked.items() if key not in agg.transcripts})
+    for key, lead in found.items():
+        agg.hold(key, lead)
+    return bool(held or found)
 
 
 def _stored(ws: Workspace, sel: Selection, sid: str) -> Path | StoreRef | None:
@@ -197,6 +219,8 @@ def _stored(ws: Workspace, sel: Selection, sid: str) -> Path | StoreRef | None:
     bucket's copy (read if it is there), else None."""
     from dreamcli.sessions.paths import session_path
 
+    if not is_session_id(sid):  # a state no dream wrote (transcripts.waiting drops these when it is loaded)
+        return None
     path = session_path(ws, sid)
     return path if path.is_file() else sel.bucket.ref(sid) if sel.bucket is not None else None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from dreamcli.sessions.lineage import Key, Linked, named_lead
+from dreamcli.store.base import is_session_id
 
 
 class Met(Protocol):
@@ -87,16 +88,18 @@ def by_source(transcripts: dict[Key, str]) -> dict[str, dict[str, str]]:
 
 
 def held(stored: Any) -> dict[Key, str]:
-    """The stored `transcripts` ({} for a state written before them, or values no dream wrote)."""
+    """The stored `transcripts` ({} for a state written before them, or values no dream wrote: a holder that is no
+    session id is dropped)."""
     if not isinstance(stored, dict):
         return {}
     return {("transcript", source, transcript): sid for source, ids in stored.items() if isinstance(ids, dict)
-            for transcript, sid in ids.items() if isinstance(sid, str)}
+            for transcript, sid in ids.items() if is_session_id(sid)}
 
 
 def waiting(stored: Any) -> dict[str, Key]:
-    """The stored `unlinked` or `outside`, {child: [source, transcript id]} ({} as `held`)."""
+    """The stored `unlinked` or `outside`, {child: [source, transcript id]} ({} as `held`). Only session ids: a
+    child of `outside` is read by its id's path (scan._adopt), so `../x` and the like are dropped."""
     if not isinstance(stored, dict):
         return {}
-    return {child: ("transcript", *key) for child, key in stored.items()
-            if isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)}
+    return {child: ("transcript", *key) for child, key in stored.items() if is_session_id(child)
+            and isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)}

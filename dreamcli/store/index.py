@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, suppress
 from pathlib import Path
+from typing import Any
 
 from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
 from dreamcli.store.index_schema import (
@@ -283,6 +284,27 @@ def session_files(ws: Workspace) -> list[Path] | None:
                 else:  # changed since the last refresh: list the directory itself
                     out.extend(Path(e.path) for e in _scandir(Path(d.path), dirs=False))
     return out
+
+
+def transcript_holders(ws: Workspace, keys: Iterable[tuple[str, str]]) -> tuple[dict[str, int], list[Any]] | None:
+    """The listed sessions holding one of the transcripts `keys` ((source, import.source_id)), newest first, as
+    (rel, session_id, source, parent_session_id, import_source_id, import_parent_source_id), and the day directories
+    with the modification time they were listed at (rows of a directory changed since may be missing): read only,
+    as `session_files`. None without a usable index."""
+    path = index_path(ws)
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            if not _owned(db, _owner(ws)):
+                return None
+            days = dict(db.execute("SELECT day, mtime_ns FROM days"))
+            rows = [row for source, transcript in set(keys) for row in db.execute(
+                "SELECT rel, session_id, source, parent_session_id, import_source_id, import_parent_source_id "
+                "FROM sessions WHERE listable = 1 AND source = ? AND import_source_id = ?", (source, transcript))]
+    except sqlite3.Error:
+        return None
+    return days, sorted(rows, reverse=True)
 
 
 def note_session(ws: Workspace, path: Path) -> None:
