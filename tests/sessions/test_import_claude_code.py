@@ -298,3 +298,36 @@ def test_a_usage_of_strings_is_counted_as_malformed_and_the_message_kept(tmp_pat
     assert summary.totals.output_tokens == clean.totals.output_tokens - json.loads(lines[3])["message"]["usage"][
         "output_tokens"]
     assert summary.totals.turns == clean.totals.turns
+
+
+def _answer_with_usage(usage: dict[str, object]) -> list[str]:
+    """A prompt and a one-line answer whose usage object is `usage` (as written, nulls and all)."""
+    s = ClaudeSession("dup-1", utc(2026, 5, 1, 9), random.Random(3))
+    s.user("hello")
+    s.assistant([{"type": "text", "text": "hi"}])
+    answer = json.loads(s.lines[-1])
+    answer["message"]["usage"] = usage
+    return [s.lines[0], json.dumps(answer)]
+
+
+def test_a_null_usage_counter_counts_zero_and_the_line_is_imported(tmp_path: Path) -> None:
+    """The API's usage counters are optional (null): a null counts as a missing one, the others are read."""
+    usage = {"input_tokens": 120, "output_tokens": 30, "cache_read_input_tokens": None,
+             "cache_creation_input_tokens": None}
+    summary, events = _import_lines(tmp_path, "nulls", _answer_with_usage(usage))
+    assert (summary.lines.imported, summary.lines.malformed) == (2, 0)
+    assert of_type(events, "message")[-1]["usage"] == {"input_tokens": 120, "output_tokens": 30,
+                                                       "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    t = summary.totals
+    assert (t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens) == (120, 30, 0, 0)
+
+
+def test_an_odd_usage_counter_keeps_the_valid_ones_and_counts_the_line_malformed(tmp_path: Path) -> None:
+    usage = {"input_tokens": 120, "output_tokens": "30", "cache_read_input_tokens": 7,
+             "cache_creation_input_tokens": True}
+    summary, events = _import_lines(tmp_path, "odd", _answer_with_usage(usage))
+    assert (summary.lines.imported, summary.lines.malformed) == (1, 1)
+    assert of_type(events, "message")[-1]["usage"] == {"input_tokens": 120, "output_tokens": 0,
+                                                       "cache_read_input_tokens": 7, "cache_creation_input_tokens": 0}
+    t = summary.totals
+    assert (t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.turns) == (120, 0, 7, 0, 1)

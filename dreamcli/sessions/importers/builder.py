@@ -16,25 +16,32 @@ from dreamcli.sessions.writer import SessionWriter
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
+def _whole(v: Any) -> bool:
+    """A counter as the API writes it: a whole number >= 0 (not a boolean)."""
+    return type(v) is int and v >= 0
+
+
 def clean_usage(raw: Any) -> dict[str, int] | None:
-    """The four Anthropic usage counters of a usage object (other keys dropped)."""
+    """The four Anthropic usage counters of a usage object (other keys dropped); a counter that is missing,
+    null (the API's counters are optional) or not a whole number >= 0 counts 0."""
     if not isinstance(raw, dict):
         return None
-    out = {}
-    for key in USAGE_KEYS:
-        v = raw.get(key)
-        out[key] = v if isinstance(v, int) and v >= 0 else 0
-    return out
+    return {key: raw[key] if _whole(raw.get(key)) else 0 for key in USAGE_KEYS}
 
 
-def odd_usage(raw: Any) -> bool:
-    """A usage object no API writes: not an object, or one of the four counters not a whole number >= 0 (a
-    string, a float, a boolean). Its counts are not read, and the line is counted as malformed."""
+def read_usage(raw: Any) -> tuple[dict[str, int] | None, bool]:
+    """The counters of an assistant line's usage object, and whether the object is odd (no API writes it):
+    not an object, or a counter that is neither missing, null nor a whole number >= 0 (a string, a float, a
+    boolean). An odd object keeps its valid counters (the odd ones count 0); with none valid it gives no
+    usage. A missing or null counter counts 0 and is not odd (docs/importers.md)."""
     if raw is None:
-        return False
+        return None, False
     if not isinstance(raw, dict):
-        return True
-    return any(key in raw and not (type(raw[key]) is int and raw[key] >= 0) for key in USAGE_KEYS)
+        return None, True
+    odd = any(raw.get(key) is not None and not _whole(raw[key]) for key in USAGE_KEYS)
+    if odd and not any(_whole(raw.get(key)) for key in USAGE_KEYS):
+        return None, True
+    return clean_usage(raw), odd
 
 
 def max_usage(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:

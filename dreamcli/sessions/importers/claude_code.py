@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import InputError
-from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage, odd_usage
+from dreamcli.sessions.importers.builder import SessionBuilder, read_usage
 from dreamcli.sessions.importers.common import (
     ODD_LINE,
     ChildRef,
@@ -364,13 +364,13 @@ def convert(t: Transcript, ctx: UnitContext, result: UnitResult) -> None:
                     ref = pending.pop(0)
                     main.subagent(ref.start_ts, ref.session_id, ref.brief)
                     announced.append(ref)
-            odd = kind == "assistant" and odd_usage(msg.get("usage"))  # kept without its counts, malformed
+            usage, odd = read_usage(msg.get("usage")) if kind == "assistant" else (None, False)  # odd: malformed
             if kind == "assistant":
                 msg_id, stop = msg.get("id"), msg.get("stop_reason")
                 target.assistant(ts, msg_id if isinstance(msg_id, str) else None, blocks,
                                  model=msg.get("model") if isinstance(msg.get("model"), str) else None,
                                  stop_reason=stop if isinstance(stop, str) else None,
-                                 usage=None if odd else clean_usage(msg.get("usage")))
+                                 usage=usage)
                 if obj.get("isApiErrorMessage") is True:  # Claude Code's own line for a failed API call
                     target.error = text_of(blocks, 300) or "API error"
             else:

@@ -7,6 +7,7 @@ from in its first line (`import.bytes`)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,15 +63,46 @@ def may_replace(stored: Stored, stored_path: Path, staged: Path) -> bool:
 
 def extends(stored_path: Path, staged: Path) -> bool:
     """Every message of the stored session is, in order, one of the first messages of `staged` (equal but for
-    their `seq`): the transcript went on after the import. Read in step, one line of each at a time."""
+    their `seq`): the transcript went on after the import. Read in step, one line of each at a time. What an
+    import by an earlier dreamcli kept and a conversion now drops (docs/importers.md) is no difference: the
+    messages' `usage`, a stored message equal to one before it (a line written twice, read twice), a block
+    repeated within one assistant message (the line written twice added its blocks again)."""
     new = _messages(staged)
-    return all(next(new, None) == old for old in _messages(stored_path))
+    ahead = next(new, None)
+    seen: set[bytes] = set()  # digests of the stored messages read
+    for old in _messages(stored_path):
+        digest = _digest(old)
+        if old == ahead:
+            ahead = next(new, None)
+        elif digest not in seen:
+            return False
+        seen.add(digest)
+    return True
 
 
 def _messages(path: Path) -> Iterator[dict[str, Any]]:
+    """Each message of a session, but its `seq` and `usage`, an assistant's content without repeated blocks."""
     for event in iter_events(path):
         if event.get("type") == MESSAGE:
-            yield {k: v for k, v in event.items() if k != "seq"}
+            message = {k: v for k, v in event.items() if k not in ("seq", "usage")}
+            content = message.get("content")
+            if message.get("role") == "assistant" and isinstance(content, list):
+                message["content"] = _once(content)
+            yield message
+
+
+def _once(blocks: list[Any]) -> list[Any]:
+    """The blocks without those equal to one before them."""
+    out: list[Any] = []
+    for b in blocks:
+        if b not in out:
+            out.append(b)
+    return out
+
+
+def _digest(message: dict[str, Any]) -> bytes:
+    """A digest of a message read from a session file (equal lines read alike give equal digests)."""
+    return hashlib.sha256(repr(message).encode("utf-8", "surrogatepass")).digest()
 
 
 def keep_stored(result: UnitResult, session_id: str) -> None:
