@@ -197,13 +197,19 @@ def child_spec_and_options(lead: Lead, b: Brief) -> tuple[TaskSpec, RunOptions]:
         model=lead.model, max_turns=turns, workdir=lead.workdir, playbook=b.playbook or o.playbook,
         use_playbooks=o.use_playbooks, allow=o.allow, yes=o.yes, ask=o.ask, memory_store=o.memory_store,
         tools=tools, playbook_loader=o.playbook_loader,
-        with_proposal=o.with_proposal if not b.playbook else None,
-        trial=o.trial if not b.playbook else None,  # the lead's, as it placed it: never rebuilt, never refused
+        with_proposal=o.with_proposal if keeps_trial(o, b) else None,
+        trial=o.trial if keeps_trial(o, b) else None,  # the lead's, as it placed it: never rebuilt, never refused
         token_budget=b.token_budget or DEFAULT_TOKEN_BUDGET,
         start_fields={**trial_tags(lead, b), "agent": "subagent", "brief": b.brief,
                       "token_budget": b.token_budget or DEFAULT_TOKEN_BUDGET},
     )
     return spec, options
+
+
+def keeps_trial(o: RunOptions, b: Brief) -> bool:
+    """Whether the child of a lead's trial places that trial: unless its brief names another playbook (naming
+    the trial's own keeps it)."""
+    return not b.playbook or (o.trial is not None and b.playbook == o.trial.name)
 
 
 TRIAL_TAGS = ("pilot", "with_proposal", "trial")  # a trial's session.start fields (docs/session-log.md)
@@ -214,7 +220,7 @@ def trial_tags(lead: Lead, b: Brief) -> dict[str, Any]:
     a `run --with-proposal` child records its own, or the dream's id alone when its brief names another playbook."""
     o = lead.options
     tags = {k: o.start_fields[k] for k in TRIAL_TAGS if o.start_fields.get(k) is not None}
-    if o.with_proposal and b.playbook and "with_proposal" not in tags:
+    if o.with_proposal and not keeps_trial(o, b) and "with_proposal" not in tags:
         from dreamcli.playbooks.proposals import resolve_dream_id
 
         try:

@@ -69,3 +69,24 @@ def test_an_entry_decided_mid_run_leaves_the_childs_trial_as_the_lead_placed_it(
 def _playbooks_part(req: Any) -> str:
     text: str = req.system_text
     return text[text.index("# Playbooks"):]
+
+
+def test_a_brief_naming_the_trials_own_playbook_keeps_the_trial(fake_anthropic: FakeAnthropic,
+                                                                 tmp_path: Path) -> None:
+    ws, task = _seed(tmp_path)
+
+    def lead(req: RecordedRequest, turn: int) -> Reply:
+        if turn == 0:
+            return tool_reply(tool_use("delegate", {"brief": "Read the contract.", "tools": ["read"],
+                                                    "playbook": "legal"}, id="toolu_d"))
+        return answer("Done.")
+
+    fake_anthropic.responder = responder(lead, lambda brief, turn, req: answer("30 days."))
+    r = cli(ws, "run", str(task), "--with-proposal", DREAM, "--yes")
+    assert r.exit_code == 0, r.output
+    lead_events, children = logs_by_role(ws.root)
+    ((_, child_events),) = children.items()
+    assert child_events[0]["with_proposal"] == DREAM and child_events[0]["trial"] == lead_events[0]["trial"]
+    assert child_events[0]["playbooks"] == lead_events[0]["playbooks"]
+    (child_req,) = [q for q in fake_anthropic.requests if is_child(q)]
+    assert PLACED in child_req.system_text  # the entry on trial, as the lead has it
