@@ -88,8 +88,31 @@ def connection_closed(retries: int) -> ModelError:
                       f"{'retry' if retries == 1 else 'retries'}")
 
 
+_CONNECT_FAILURES = ("ConnectError", "ConnectTimeout")  # httpx's (and httpcore's): no connection was made
+
+
+def unreachable_reason(e: BaseException) -> str | None:
+    """Why no connection to the endpoint could be made at all (`connection refused`, `name or service not
+    known`, `connect timeout`), from the exception's causes; None when one was made (it answered, or broke
+    off or timed out afterwards)."""
+    reason: str | None = None
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        name, root = type(cur).__name__, type(cur).__module__.split(".")[0]
+        if name in _CONNECT_FAILURES and root.startswith(("httpx", "httpcore")):
+            reason = reason or ("connect timeout" if name == "ConnectTimeout" else "connection failed")
+        if isinstance(cur, OSError) and reason is not None and cur.strerror:
+            reason = cur.strerror.lower()
+        cur = cur.__cause__ or cur.__context__
+    return reason
+
+
 def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
-    """Map an exception from the SDK to a dreamcli error with the right exit code (never shows the key)."""
+    """Map an exception from the SDK to a dreamcli error with the right exit code (never shows the key):
+    no connection at all is exit 4 (`cannot reach HOST`), as for object stores and Ray clusters; a
+    connection that timed out or broke off before an answer is exit 3."""
     import anthropic
 
     if isinstance(e, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
@@ -97,7 +120,14 @@ def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
     if isinstance(e, DreamError):
         return e
     if isinstance(e, anthropic.APIConnectionError):
-        return ModelError(f"{what}: cannot reach {base_url_host()} ({type(e).__name__})")
+        unreachable = unreachable_reason(e)
+        if unreachable is not None:
+            return CredentialsError(f"{what}: cannot reach {base_url_host()} ({unreachable})")
+        if isinstance(e, anthropic.APITimeoutError):
+            return ModelError(f"{what}: no answer from {base_url_host()} within the timeout "
+                              "(config limits.request_timeout_s)")
+        return ModelError(f"{what}: the connection to {base_url_host()} failed before an answer "
+                          f"({_cause_name(e)})")
     if isinstance(e, anthropic.NotFoundError):
         return ModelError(f"{what}: not found ({error_message(e)}); is the model id right?")
     if isinstance(e, anthropic.BadRequestError):
@@ -107,6 +137,10 @@ def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
     if isinstance(e, DreamError):
         return e
     return ModelError(f"{what}: {type(e).__name__}: {e}")
+
+
+def _cause_name(e: BaseException) -> str:
+    return type(e.__cause__).__name__ if e.__cause__ is not None else type(e).__name__
 
 
 def _status(e: Any) -> str:

@@ -113,13 +113,19 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
 def _measured_something(result: dict[str, Any]) -> None:
     """Exit 3 when no pair was scored because trials failed (model, grader or run errors): the pilot
-    ran and is recorded, but a CI step must not pass on it. A pilot its budget stopped exits 0."""
-    from dreamcli.errors import ModelError
+    ran and is recorded, but a CI step must not pass on it; exit 4 when every one of them failed on
+    credentials (none the endpoint accepts, or an endpoint that does not answer). A pilot its budget
+    stopped exits 0."""
+    from dreamcli.errors import CredentialsError, ModelError
     from dreamcli.playbooks.lift import no_pairs_why
     from dreamcli.playbooks.pilot_file import no_pair_scored
 
     if no_pair_scored(result.get("lift")) and result.get("status") != "stopped" and result.get("unscored"):
-        raise ModelError(f"the pilot measured nothing: {no_pairs_why(result)}")
+        message = f"the pilot measured nothing: {no_pairs_why(result)}"
+        reasons = result.get("unscored_reasons")
+        if isinstance(reasons, dict) and list(reasons) == ["credentials error"]:
+            raise CredentialsError(message)
+        raise ModelError(message)
 
 
 def _budget(max_cost: float | None) -> float | None:

@@ -3,9 +3,10 @@
 Parsing and rendering only; the work is `dreamcli.orchestration.batch`. Every task file is loaded
 (and its outcome spec validated) before anything runs, so bad input is exit 2 with nothing started.
 Approval prompts are off (there is no single conversation to ask in): use --allow or --yes.
-Exit 0 when every run completed (and its outcome, if any, was satisfied), 3 when any run ended on a
-grader or model error (unscored; wins over 1, as in `dreamcli grade`), 1 when any other run failed, 130
-when interrupted (every log, sub-agents' too, ends with status interrupted).
+Exit 0 when every run completed (and its outcome, if any, was satisfied), 4 when any run could not reach
+the model endpoint or had no credentials it accepts (wins over 3 and 1: nothing runs until it is fixed), 3
+when any run ended on a grader or model error (unscored; wins over 1, as in `dreamcli grade`), 1 when any
+other run failed, 130 when interrupted (every log, sub-agents' too, ends with status interrupted).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import typer
 
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json
-from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, DreamError, Interrupted, UsageError
+from dreamcli.errors import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_INFRA, DreamError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from dreamcli.redaction import Redactor
@@ -61,17 +62,25 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
     if code:
         failed = [r for r in runs if not r.ok]
         infra = sum(r.exit_code == EXIT_INFRA for r in failed)
-        why = f" ({infra} on a grader or model error)" if infra else ""
+        unreachable = sum(r.exit_code == EXIT_CREDENTIALS for r in failed)
+        why = ", ".join(([f"{unreachable} could not reach the model endpoint or had no credentials it accepts"]
+                         if unreachable else []) + ([f"{infra} on a grader or model error"] if infra else []))
+        why = f" ({why})" if why else ""
         raise DreamError(f"{len(failed)} of {len(runs)} runs failed{why}", exit_code=code)
 
 
 def exit_code_for(runs: list[Any]) -> int:
-    """0 when every run is ok; 3 when any failed run ended on a grader/model error (unscored: it says
-    nothing about the work, and wins over 1 as in `dreamcli grade`); else 1."""
+    """0 when every run is ok; 4 when any failed run could not reach the model endpoint or had no
+    credentials it accepts (the environment: wins over the rest); 3 when any failed run ended on a
+    grader/model error (unscored: it says nothing about the work, and wins over 1 as in `dreamcli
+    grade`); else 1."""
     failed = [r for r in runs if not r.ok]
     if not failed:
         return 0
-    return EXIT_INFRA if any(r.exit_code == EXIT_INFRA for r in failed) else EXIT_FAILED
+    for code in (EXIT_CREDENTIALS, EXIT_INFRA):
+        if any(r.exit_code == code for r in failed):
+            return code
+    return EXIT_FAILED
 
 
 def _json(runs: list[Any], redactor: Redactor) -> dict[str, Any]:

@@ -145,6 +145,8 @@ class PilotView:
         what = record.get("outcome") or record.get("status")
         line = (f"{mark} [{n}/{self.total}] {arm_label(arm)} {ref.task.label} #{ref.index + 1}: {what}, "
                 f"${record.get('cost_usd', 0):.4f}, {record.get('wall_s', 0):.1f} s  ({desc.strip()})")
+        if not record.get("scored") and record.get("error"):  # why it is left out: `cannot reach HOST (...)`
+            line += f": {record['error']}"
         sys.stderr.write(neutralise_controls(line, one_line=True) + "\n")  # a task file's name: untrusted
         sys.stderr.flush()
 
