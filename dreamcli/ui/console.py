@@ -53,11 +53,13 @@ def safe_markup(value: Any, *, one_line: bool = False) -> str:
     return escape(neutralise_controls("" if value is None else str(value), one_line=one_line))
 
 
-def _color_allowed(stream: object) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
+def _is_terminal(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _color_allowed(stream: object) -> bool:
+    return not os.environ.get("NO_COLOR") and _is_terminal(stream)
 
 
 _cache: dict[str, tuple[object, Console]] = {}
@@ -78,21 +80,24 @@ def _console_class() -> type[Console]:
 
 
 def _console(which: str) -> Console:
-    """One console per stream object (tests swap sys.stdout/sys.stderr between invocations)."""
+    """One console per stream object (tests swap sys.stdout/sys.stderr between invocations). The layout
+    follows whether the stream is a terminal (its width, or COLUMNS, else 200 columns for a pipe or a
+    file); NO_COLOR turns colour off and nothing else."""
     stream = sys.stderr if which == "err" else sys.stdout
     cached = _cache.get(which)
     if cached is not None and cached[0] is stream:
         return cached[1]
     color = _color_allowed(stream)
+    terminal = _is_terminal(stream)
     console = _console_class()(
         file=stream,
         stderr=which == "err",
         no_color=not color,
         color_system="auto" if color else None,
         highlight=False,
-        soft_wrap=not color,
-        force_terminal=None if color else False,
-        width=None if color else int(os.environ.get("COLUMNS") or 200),
+        soft_wrap=not terminal,
+        force_terminal=None if terminal else False,
+        width=None if terminal else int(os.environ.get("COLUMNS") or 200),
     )
     _cache[which] = (stream, console)
     return console

@@ -2,7 +2,9 @@
 columns, drop the least important ones, and wrap text cells between words. When the columns that
 are left still cannot fit without splitting a word, the rightmost text columns move out of the table
 onto an indented line under each row ("failing criteria: cites-policy-section, ..."). Ids, numbers
-and dates are never cut, nor is a word split (unless one word is wider than the whole terminal). A
+and dates are never cut, nor is a word split (unless one word is wider than the whole terminal): when
+the columns that cannot shrink are wider than the terminal (an id on a 20-column one), the table is
+wider than the terminal and the terminal wraps its lines. A
 column marked `cut` (a task name) is cut rather than dropped: a word too long for it ends at a word
 boundary with an ellipsis (`contract-review-…`); so is a word longer than 40 characters in any column.
 
@@ -179,13 +181,13 @@ def build_table(cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int |
     width = width or out().width
     fitted, details = layout(cols, rows, width)
     if not details:
-        table = _table(cols, fitted, header=True)
+        table = _table(cols, fitted, header=True, terminal=width)
         for row in rows:
             table.add_row(*[_cell(cols[i], row[i], w) for i, w in fitted])
         return table
-    parts: list[RenderableType] = [_table(cols, fitted, header=True)]
+    parts: list[RenderableType] = [_table(cols, fitted, header=True, terminal=width)]
     for row in rows:
-        line = _table(cols, fitted, header=False)
+        line = _table(cols, fitted, header=False, terminal=width)
         line.add_row(*[_cell(cols[i], row[i], w) for i, w in fitted])
         parts.append(line)
         for i in details:
@@ -201,10 +203,14 @@ def _cell(col: Col, cell: str, width: int) -> RenderableType:
     return cut_words(cell, width, longer_than=0 if col.cut else WORD_CAP, lines=3 if col.cut else 1)
 
 
-def _table(cols: Sequence[Col], fitted: Sequence[tuple[int, int]], *, header: bool) -> Table:
+def _table(cols: Sequence[Col], fitted: Sequence[tuple[int, int]], *, header: bool, terminal: int) -> Table:
+    """A table of the fitted columns; wider than the `terminal` when they are (Rich would squeeze its
+    columns to the terminal's width, cutting an id)."""
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False, show_header=header)
+    own = sum(w for _, w in fitted) + GAP * (len(fitted) - 1)
+    table = Table(box=None, header_style="bold", pad_edge=False, show_header=header,
+                  width=own if own > terminal else None)
     for i, w in fitted:
         col = cols[i]
         table.add_column(col.name, justify=col.justify, no_wrap=col.kind != "text", overflow="fold", width=w)
@@ -223,4 +229,4 @@ def _detail(name: str, cell: str, width: int) -> Table:
 
 
 def print_table(cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> None:
-    out().print(build_table(cols, rows))
+    out().print(build_table(cols, rows), crop=False)  # a table wider than the terminal is shown whole
