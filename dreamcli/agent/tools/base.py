@@ -9,6 +9,7 @@ and an `error_kind` from ERROR_KINDS (the loop turns unexpected exceptions into 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,15 @@ class ToolEnv:
     @property
     def output_cap(self) -> int:
         return self.config.limits.tool_output_bytes
+
+    @property
+    def private_workdir(self) -> bool:
+        """The workdir is a copy under the workspace (`copy_workdir: true`, `workdirs/<slug>-<id>/`): what
+        the tools create there is 0600 (folders 0700), as everywhere in the workspace. The user's own
+        working directory is not: files made there follow the umask."""
+        from dreamcli.agent.scratch import workdirs_root
+
+        return Path(os.path.realpath(self.workdir)).is_relative_to(os.path.realpath(workdirs_root(self.ws)))
 
 
 class Tool:

@@ -56,7 +56,8 @@ class BashTool(Tool):
 
     def __init__(self, env: ToolEnv) -> None:
         self.env = env
-        self.shell = Shell(env.workdir, shell_env(), env.output_cap)
+        # in a workdir copied into the workspace, what commands make is private like the rest of it
+        self.shell = Shell(env.workdir, shell_env(), env.output_cap, umask=0o077 if env.private_workdir else -1)
 
     def execute(self, input: dict[str, Any]) -> ToolResult:
         if input.get("restart"):

@@ -48,13 +48,16 @@ def resolve(root: Path, path: str, op: str) -> Path:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
 
-def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY) -> int:
+def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY, *, private: bool = False) -> int:
     """The file `target` opened by `paths.open_under`: a regular file with one link, reached without
     following a symlink, whatever changed since `resolve`. Only `write` makes missing folders: a read, an
-    edit or a grep of a path that is not there is `not_found` and leaves the workdir as it was."""
-    dir_mode = 0o777 if op == "write" else None
+    edit or a grep of a path that is not there is `not_found` and leaves the workdir as it was. What
+    `write` makes follows the umask, or is 0600 (folders 0700) when `private` (a workdir copied into the
+    workspace)."""
+    dir_mode = (0o700 if private else 0o777) if op == "write" else None
     try:
-        return open_under(real_root(root), target, flags, shown=shown, mode=0o666, dir_mode=dir_mode)
+        return open_under(real_root(root), target, flags, shown=shown, mode=0o600 if private else 0o666,
+                          dir_mode=dir_mode)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
     except NotRegularFile as e:
@@ -142,8 +145,10 @@ def _line_range(f: BinaryIO, shown: str, first: int, last: int) -> str:
     return "".join(out).removesuffix("\n")
 
 
-def write(root: Path, target: Path, shown: str, content: str) -> str:
-    fd = _open(root, target, shown, "write", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+def write(root: Path, target: Path, shown: str, content: str, *, private: bool = False) -> str:
+    """Write `content` to `target`; a new file is 0600 when `private`, else as the umask allows (an
+    existing file keeps its mode)."""
+    fd = _open(root, target, shown, "write", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private=private)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(content)
     return f"wrote {len(content.encode())} bytes to {shown}"

@@ -91,7 +91,8 @@ class FileTool(Tool):
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)
                 approval = decision.approval
                 out: str | list[dict[str, Any]] = (
-                    file_ops.write(self.root, target, path, input["content"]) if self.name == "write"
+                    file_ops.write(self.root, target, path, input["content"], private=self.env.private_workdir)
+                    if self.name == "write"
                     else file_ops.edit(self.root, target, path, input["old_string"], input["new_string"],
                                        bool(input.get("replace_all"))))
             else:

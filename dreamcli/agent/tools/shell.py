@@ -93,8 +93,9 @@ class ShellOutput:
 class Shell:
     """One bash process in `workdir` with environment `env`."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str], max_bytes: int) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], max_bytes: int, *, umask: int = -1) -> None:
         self.workdir = workdir
+        self.umask = umask  # the shell's umask (-1: this process's)
         self.env = dict(env)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -117,7 +118,7 @@ class Shell:
             self._proc = subprocess.Popen(
                 ["/bin/bash", "--noprofile", "--norc"], cwd=str(self.workdir), env=self.env,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True,
+                start_new_session=True, close_fds=True, umask=self.umask,
             )
 
     def run(self, command: str, timeout: float) -> ShellOutput:
