@@ -155,6 +155,16 @@ def load_config(path: Path) -> Config:
     return Config.model_validate(data) if data else Config()
 
 
+def in_effect(config: Config) -> dict[str, Any]:
+    """The configuration as runs use it (`config show`): a `models.*` left unset is the built-in default
+    id (dreamcli/models.py) that run, grade and dream fall back to, not null."""
+    from dreamcli.models import DEFAULT_MODELS
+
+    data = config.model_dump(mode="json")
+    data["models"] = {role: model or DEFAULT_MODELS.get(role) for role, model in data["models"].items()}
+    return data
+
+
 def _check_patterns(config: Config, doc: object) -> None:
     import re
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 DEFAULT_AGENT_MODEL = "claude-sonnet-5-5"
 DEFAULT_GRADER_MODEL = "claude-haiku-5-5"
 DEFAULT_DREAMER_MODEL = "claude-sonnet-5-5"
+DEFAULT_MODELS = {"agent": DEFAULT_AGENT_MODEL, "grader": DEFAULT_GRADER_MODEL, "dreamer": DEFAULT_DREAMER_MODEL}
 
 # USD per million tokens: (input, output). Cache writes cost 1.25x input, cache reads 0.1x input.
 # Matched by the longest prefix of the model id; unknown models cost 0 and are flagged as unpriced.

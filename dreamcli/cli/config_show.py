@@ -63,15 +63,16 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the values, their sources, the files."),
 ) -> None:
     """Every setting with its value and its source (default, user or workspace file)."""
-    from dreamcli.config import config_layers, load_config, user_config_path
+    from dreamcli.config import config_layers, in_effect, load_config, user_config_path
 
     ws = open_workspace(ctx, create=False)
     layers = config_layers(ws.config_path)
-    values = _leaves(load_config(ws.config_path).model_dump(mode="json"))
+    effective = in_effect(load_config(ws.config_path))
+    values = _leaves(effective)
     sources = {key: _source_of(key, layers) for key in values}
     files = {"user": str(user_config_path()), "workspace": str(ws.config_path)}
     if as_json:
-        print_json({"version": 1, "config": load_config(ws.config_path).model_dump(mode="json"),
+        print_json({"version": 1, "config": effective,
                     "sources": sources, "files": files,
                     "loaded": [str(f) for _, f, _ in layers]})
         return

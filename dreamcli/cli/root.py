@@ -19,17 +19,17 @@ EXAMPLES = """\
 Examples:
 
 \b
-  dreamcli init                                  ./.dreamcli for a project
-  dreamcli run sample_tasks/contract-review.yaml run an agent on a task
-  dreamcli sessions list --since 7d              what ran this week
-  dreamcli grade --last 20 --outcome spec.yaml   grade recent runs (CI)
-  dreamcli dream --offline                       propose playbook entries
-  dreamcli playbooks diff                        review what was learned
-  dreamcli pilot task.yaml --proposal 01JD3Z     measure a proposal's lift
-  dreamcli export --format bundle -o out.tar.gz  take playbooks elsewhere
-  dreamcli import out.tar.gz                     bring a bundle in
-  dreamcli schedule install                      dream every night (cron)
-  dreamcli doctor                                something off? check set-up
+  dreamcli init                                   ./.dreamcli for a project
+  dreamcli run sample_tasks/contract-review.yaml  run an agent on a task
+  dreamcli sessions list --since 7d               what ran this week
+  dreamcli grade --last 20 --outcome spec.yaml    grade recent runs (CI)
+  dreamcli dream --offline                        propose playbook entries
+  dreamcli playbooks diff                         review what was learned
+  dreamcli pilot task.yaml --proposal 01JD3Z      measure a proposal's lift
+  dreamcli export --format bundle -o out.tar.gz   take playbooks elsewhere
+  dreamcli import out.tar.gz                      bring a bundle in
+  dreamcli schedule install                       dream every night (cron)
+  dreamcli doctor                                 something off? check set-up
 """
 
 

@@ -53,3 +53,20 @@ def test_a_bad_user_config_names_its_file(ws: Workspace, tmp_path: Path) -> None
 def _no_real_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
     monkeypatch.delenv("DREAMCLI_CONFIG", raising=False)
+
+
+def test_unset_models_show_the_default_ids_runs_use(ws: Workspace, tmp_path: Path) -> None:
+    """`models.agent = null  # default` said nothing of the model a run uses: show the built-in id."""
+    from dreamcli.models import DEFAULT_AGENT_MODEL, DEFAULT_DREAMER_MODEL, DEFAULT_GRADER_MODEL
+
+    ws.config_path.write_text("models:\n  grader: claude-mine\n")
+    data = json.loads(_show(ws, {}, "--json").stdout)
+    assert data["config"]["models"] == {"agent": DEFAULT_AGENT_MODEL, "grader": "claude-mine",
+                                        "dreamer": DEFAULT_DREAMER_MODEL}
+    assert data["sources"]["models.agent"] == data["sources"]["models.dreamer"] == "default"
+    assert data["sources"]["models.grader"].startswith("workspace (")
+    lines = _show(ws, {}).stdout.splitlines()
+    agent = next(line for line in lines if line.startswith("models.agent"))
+    assert agent.split(" = ")[1].split() == [f'"{DEFAULT_AGENT_MODEL}"', "#", "default"]
+    assert not [line for line in lines if " = null" in line and line.startswith("models.")]
+    assert DEFAULT_GRADER_MODEL != "claude-mine"

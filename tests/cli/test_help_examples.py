@@ -4,6 +4,7 @@ was written: never rewrapped mid-command, never joined to the next one, never wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,3 +67,30 @@ def test_a_groups_command_list_shows_whole_summaries_at_80_columns(path: tuple[s
     start = lines.index("Commands:")
     listed = [ln for ln in lines[start + 1:] if ln.startswith("  ") and ln.strip()][:len(cmd.commands)]
     assert listed and not [ln for ln in listed if ln.rstrip().endswith("...")], "\n".join(listed)
+
+
+_GAP = re.compile(r"(?<=\S) {2,}(?=\S)")  # between an example's command and its description
+
+
+def _one_space_descriptions(examples: list[str]) -> list[str]:
+    """Example lines whose description follows the command after one space only (copied, the description
+    becomes arguments): the block's description column (after two spaces or more on the other lines)
+    reached by words after a single space."""
+    starts = {gaps[-1].end() for ex in examples if (gaps := list(_GAP.finditer(ex)))}
+    return [ex for ex in examples for c in starts
+            if len(ex) > c and ex[c - 1] == " " and ex[c - 2] != " "
+            and re.fullmatch(r"[a-z][\w'?.,()]*( [^\s-]\S*)*", ex[c:])]
+
+
+def test_the_check_finds_a_description_after_one_space() -> None:
+    assert _one_space_descriptions(["dreamcli init          a workspace here",
+                                    "dreamcli run task.yaml run an agent"]) == ["dreamcli run task.yaml run an agent"]
+    assert _one_space_descriptions(["dreamcli init  a workspace", "dreamcli run t.yaml --yes"]) == []
+
+
+@pytest.mark.parametrize(("path", "cmd"), COMMANDS, ids=[" ".join(p) or "dreamcli" for p, _ in COMMANDS])
+def test_every_example_has_two_spaces_before_its_description(path: tuple[str, ...], cmd: Any) -> None:
+    """`dreamcli run sample_tasks/contract-review.yaml run an agent on a task` (one space) ran `run` on the
+    files `run`, `an`, `agent`...: at least two spaces between an example and its description."""
+    examples = _examples("\n".join(s for s in (cmd.help, cmd.epilog) if s))
+    assert not _one_space_descriptions(examples)
