@@ -65,6 +65,18 @@ def _color_allowed(stream: object) -> bool:
 _cache: dict[str, tuple[object, Console]] = {}
 
 
+MAX_COLUMNS = 10_000  # a COLUMNS beyond this is a typo, not a terminal
+
+
+def env_columns() -> int | None:
+    """The width COLUMNS sets: a whole number of at least 1 (at most MAX_COLUMNS), else None (unset, or
+    not a width: `abc`, `-5`), so a bad value falls back to the default instead of stopping the command."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        return None
+    return min(int(raw), MAX_COLUMNS)
+
+
 @lru_cache(maxsize=1)
 def _console_class() -> type[Console]:
     """Rich's Console, except that a closed pipe (`| head`) is not Rich's own `SystemExit(1)`: the
@@ -89,6 +101,10 @@ def _console(which: str) -> Console:
         return cached[1]
     color = _color_allowed(stream)
     terminal = _is_terminal(stream)
+    for name in ("COLUMNS", "LINES"):  # Rich reads both, and stops on a digit `int` refuses (`²`)
+        value = os.environ.get(name)
+        if value is not None and not (value.strip().isascii() and value.strip().isdigit()):
+            del os.environ[name]  # not a size: as if unset (also for the commands the agent runs)
     console = _console_class()(
         file=stream,
         stderr=which == "err",
@@ -97,7 +113,7 @@ def _console(which: str) -> Console:
         highlight=False,
         soft_wrap=not terminal,
         force_terminal=None if terminal else False,
-        width=None if terminal else int(os.environ.get("COLUMNS") or 200),
+        width=None if terminal else env_columns() or 200,
     )
     _cache[which] = (stream, console)
     return console

@@ -54,12 +54,10 @@ def render_checks(checks: Sequence[Check]) -> None:
 
 def _columns() -> int | None:
     """The width COLUMNS sets (at least 40), or None when it sets none."""
-    import os
+    from dreamcli.ui.console import env_columns
 
-    try:
-        return max(40, int(os.environ["COLUMNS"]))
-    except (KeyError, ValueError):
-        return None
+    columns = env_columns()
+    return None if columns is None else max(40, columns)
 
 
 def render_summary(checks: Sequence[Check]) -> None:

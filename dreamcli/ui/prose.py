@@ -8,7 +8,6 @@ never cut: one longer than the width stays whole on its own line.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -22,10 +21,9 @@ def prose_width(console: Console) -> int:
     """The terminal's width on a terminal; else COLUMNS, else 80."""
     if console.is_terminal:
         return console.width
-    try:
-        return max(20, int(os.environ.get("COLUMNS") or DEFAULT_WIDTH))
-    except ValueError:
-        return DEFAULT_WIDTH
+    from dreamcli.ui.console import env_columns
+
+    return max(20, env_columns() or DEFAULT_WIDTH)
 
 
 def wrap(text: str, width: int, *, indent: str = "", hanging: str | None = None) -> list[str]:
