@@ -114,3 +114,13 @@ def test_an_endpoint_that_accepts_and_never_answers_stays_exit_3(home: Path, tmp
     assert proc.returncode == 3, proc.stderr
     assert f"no answer from {hole.host} within the timeout (config limits.request_timeout_s)" in proc.stderr
     assert "cannot reach" not in proc.stderr and hole.requests == ["POST /v1/messages"]
+
+
+@pytest.mark.parametrize("command", [["cloud", "sessions", "pull"], ["cloud", "memory", "pull", "memstore_01abc"]])
+def test_cloud_commands_exit_4_when_the_api_cannot_be_reached(closed_port: int, home: Path,
+                                                              command: list[str]) -> None:
+    home.mkdir()
+    (home / "config.yaml").write_text(NO_RETRIES)
+    proc = run_cli(command, env=cli_env(f"http://127.0.0.1:{closed_port}", home))
+    assert proc.returncode == 4, proc.stderr
+    assert f"cannot reach 127.0.0.1:{closed_port} (connection refused)" in proc.stderr.strip().splitlines()[-1]
