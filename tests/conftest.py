@@ -125,3 +125,13 @@ def _no_waiting_counter_outlives_its_test(monkeypatch: pytest.MonkeyPatch) -> It
     yield
     for counter in made:
         counter.close()
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask (group and others may read) for the test, whatever the runner's is."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -68,13 +68,17 @@ _cache: dict[str, tuple[object, Console]] = {}
 MAX_COLUMNS = 10_000  # a COLUMNS beyond this is a typo, not a terminal
 
 
+def _size(value: str | None) -> int | None:
+    """`value` as a whole number written in ASCII digits, else None (`abc`, `-5`, `²`)."""
+    raw = (value or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def env_columns() -> int | None:
     """The width COLUMNS sets: a whole number of at least 1 (at most MAX_COLUMNS), else None (unset, or
     not a width: `abc`, `-5`), so a bad value falls back to the default instead of stopping the command."""
-    raw = os.environ.get("COLUMNS", "").strip()
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        return None
-    return min(int(raw), MAX_COLUMNS)
+    columns = _size(os.environ.get("COLUMNS"))
+    return None if not columns else min(columns, MAX_COLUMNS)
 
 
 @lru_cache(maxsize=1)
@@ -102,8 +106,7 @@ def _console(which: str) -> Console:
     color = _color_allowed(stream)
     terminal = _is_terminal(stream)
     for name in ("COLUMNS", "LINES"):  # Rich reads both, and stops on a digit `int` refuses (`²`)
-        value = os.environ.get(name)
-        if value is not None and not (value.strip().isascii() and value.strip().isdigit()):
+        if name in os.environ and _size(os.environ[name]) is None:
             del os.environ[name]  # not a size: as if unset (also for the commands the agent runs)
     console = _console_class()(
         file=stream,

@@ -4,26 +4,14 @@ sample run; in the user's own working directory it follows the umask (docs/works
 
 from __future__ import annotations
 
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
 from dreamcli.doctor import check_permissions
 from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def _task(tmp_path: Path, *, copy: bool, tools: str = "[write, bash]") -> Path:

@@ -26,7 +26,7 @@ from dreamcli.sessions.importers.context import UnitResult
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.workspace.home import Workspace
-from tests.reliability.test_orphaned_workers import _alive, _children, _env
+from tests.reliability.test_orphaned_workers import _alive, _children, _env, reap
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
 
@@ -93,13 +93,7 @@ def _interrupt(home: Path, src: Path, sig: int, group: bool) -> tuple[int | None
         _, err = proc.communicate(timeout=60)
         return proc.returncode, time.monotonic() - sent, err.decode(errors="replace"), kids
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        for k in kids:
-            if _alive(k):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(k, signal.SIGKILL)
+        reap(proc, kids)
 
 
 @pytest.mark.slow

@@ -68,6 +68,17 @@ def _alive(pid: int) -> bool:
     return st is not None and st[0] not in ("Z", "X")  # a zombie has exited (pid 1 may not reap it)
 
 
+def reap(proc: subprocess.Popen[bytes], kids: list[int]) -> None:
+    """End a command a test started, and the workers it forked, if they are still running (the fix did not take)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+    for k in kids:
+        if _alive(k):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(k, signal.SIGKILL)
+
+
 def _kill_parent_and_watch_workers(patch: str, args: list[str], workers: int, env: dict[str, str]) -> None:
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, patch, *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -151,13 +162,7 @@ def _signalled_at_work(args: list[str], workers: int, env: dict[str, str]) -> tu
         _, err = proc.communicate(timeout=60)
         return proc.returncode, time.monotonic() - sent, err.decode(errors="replace"), kids
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        for k in kids:
-            if _alive(k):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(k, signal.SIGKILL)
+        reap(proc, kids)
 
 
 @pytest.mark.slow

@@ -244,8 +244,9 @@ def test_transcript_opening_with_many_bookkeeping_lines_is_not_empty(new_ws: Wor
     assert start["ts"].startswith("2026-03-10T09:00:")
 
 
-def _round_trip() -> ClaudeSession:
-    s = ClaudeSession("dup-1", utc(2026, 5, 1, 9), random.Random(3))
+def round_trip(session_id: str = "dup-1") -> ClaudeSession:
+    """A prompt, a tool call, its result and an answer (tests/sessions/test_import_upgrade.py uses it too)."""
+    s = ClaudeSession(session_id, utc(2026, 5, 1, 9), random.Random(3))
     s.user("Fix the failing parser test")
     s.tool_round("Bash", {"command": "pytest -q"}, "1 failed")
     s.assistant([{"type": "text", "text": "Fixed: the parser skipped blank lines."}])
@@ -265,7 +266,7 @@ def _import_lines(tmp_path: Path, name: str, lines: list[str]) -> tuple[object, 
 def test_a_line_written_twice_with_its_uuid_is_read_once(tmp_path: Path) -> None:
     """A resumed session can write the same line again (same uuid): one event, as if it was written once; the
     copies are counted as ignored `duplicate`."""
-    lines = _round_trip().lines  # prompt, tool call, its result, answer
+    lines = round_trip().lines  # prompt, tool call, its result, answer
     clean, want = _import_lines(tmp_path, "clean", lines)
     twice = [lines[0], lines[1], lines[1], lines[2], lines[2], lines[3], lines[0]]
     got_summary, got = _import_lines(tmp_path, "twice", twice)
@@ -277,7 +278,7 @@ def test_a_line_written_twice_with_its_uuid_is_read_once(tmp_path: Path) -> None
 def test_lines_sharing_a_uuid_with_other_content_are_all_read(tmp_path: Path) -> None:
     """Claude Code writes some different lines under one uuid (the claude-code-log fixture edge_cases.jsonl has
     two; hook context lines of 2.1.x share one): only a copy of the same line is dropped."""
-    s = _round_trip()
+    s = round_trip()
     second = json.loads(s.lines[0])
     second["message"]["content"] = "And the lexer test too"
     summary, events = _import_lines(tmp_path, "same-uuid", [s.lines[0], json.dumps(second), *s.lines[1:]])
@@ -287,7 +288,7 @@ def test_lines_sharing_a_uuid_with_other_content_are_all_read(tmp_path: Path) ->
 
 
 def test_a_usage_of_strings_is_counted_as_malformed_and_the_message_kept(tmp_path: Path) -> None:
-    lines = _round_trip().lines
+    lines = round_trip().lines
     clean, want = _import_lines(tmp_path, "clean", lines)
     answer = json.loads(lines[3])
     answer["message"]["usage"] = {k: str(v) for k, v in answer["message"]["usage"].items()}

@@ -7,7 +7,6 @@ ones. The stored session is replaced all the same; a transcript that was rewritt
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,12 @@ from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.sessions.reader import read_events
 from dreamcli.workspace.home import Workspace
-from tests.support.transcripts import ClaudeSession, utc
+from tests.sessions.test_import_claude_code import round_trip
+from tests.support.transcripts import ClaudeSession
 
 
 def _session() -> ClaudeSession:
-    s = ClaudeSession("up-1", utc(2026, 5, 1, 9), random.Random(3))
-    s.user("Fix the failing parser test")
-    s.tool_round("Bash", {"command": "pytest -q"}, "1 failed")
-    s.assistant([{"type": "text", "text": "Fixed: the parser skipped blank lines."}])
-    return s
+    return round_trip("up-1")
 
 
 def _first_part(s: ClaudeSession) -> list[str]:
