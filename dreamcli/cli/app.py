@@ -18,15 +18,26 @@ if TYPE_CHECKING:
 
 
 def main() -> None:
+    caught = None
     try:
         from dreamcli.interrupts import signals_as_interrupt
 
-        with signals_as_interrupt():  # SIGTERM, SIGHUP: a KeyboardInterrupt, as Ctrl-C, in every command
+        with signals_as_interrupt() as caught:  # SIGTERM, SIGHUP: a KeyboardInterrupt, as Ctrl-C, in every command
             from dreamcli.cli import root
 
             root.run(globals().get("app"))
     except KeyboardInterrupt as e:  # before or after the command (imports, building the tree)
         _stopped(e)
+    except SystemExit:
+        raise
+    except BaseException:
+        # a library turned the signal's KeyboardInterrupt into its own error (pydantic-core, interrupted while
+        # it builds a validator, panics: PanicException, a BaseException): still the signal's stop
+        if caught is None or caught.signum is None:
+            raise
+        from dreamcli.interrupts import Terminated
+
+        _stopped(Terminated(caught.signum))
 
 
 def _stopped(e: KeyboardInterrupt) -> NoReturn:

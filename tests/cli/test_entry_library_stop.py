@@ -1,0 +1,44 @@
+"""A signal the entry point took, which a library turned into an error of its own that is not an Exception
+(pydantic-core panics when SIGTERM lands while it builds a validator: PanicException, a BaseException),
+still ends the command as the signal does: one line and 128 + the signal, no Python traceback (CI saw exit 1
+and a traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.reliability.test_orphaned_workers import _env
+
+SCRIPT = """
+import os, signal, sys
+from dreamcli.cli import root
+from dreamcli.interrupts import Terminated
+class Panic(BaseException):  # as pydantic_core.PanicException
+    pass
+def run(*a, **k):
+    try:
+        os.kill(os.getpid(), int(sys.argv.pop(1)))
+    except Terminated as e:
+        raise Panic(f"Error building schema validator: {e}") from None
+root.run = run
+from dreamcli.cli.app import main
+main()
+"""
+
+
+@pytest.mark.parametrize(("signum", "line"), [(15, "error: interrupted by SIGTERM"),
+                                              (1, "error: interrupted by SIGHUP")], ids=["TERM", "HUP"])
+def test_a_signal_a_library_turned_into_its_own_error_ends_in_one_line(signum: int, line: str) -> None:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(signum)], env=_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stderr.strip()) == (128 + signum, line)
+
+
+def test_the_same_error_without_a_signal_is_not_hidden() -> None:
+    script = SCRIPT.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "raise Terminated(15)")
+    done = subprocess.run([sys.executable, "-c", script, "15"], env=_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1 and "Panic: Error building schema validator" in done.stderr
