@@ -55,6 +55,14 @@ def _source_of(key: str, layers: list[tuple[str, Any, dict[str, Any]]]) -> str:
     return "default"
 
 
+def _sources(values: dict[str, Any], stored: dict[str, Any], layers: list[tuple[str, Any, dict[str, Any]]],
+             ) -> dict[str, str]:
+    """Where each value in effect (`values`) came from: the top file that sets its key, unless the value is
+    one `in_effect` put in place of the merged one (`stored`): a `models.*` that a file sets to null or ""
+    leaves the built-in id in effect, so the default decided it, not that file."""
+    return {key: "default" if value != stored.get(key) else _source_of(key, layers) for key, value in values.items()}
+
+
 @config_group.command("show", short_help="Every setting, its value and its source.",
                       epilog="Examples:\n\n\b\n  dreamcli config show\n"
                              "  dreamcli config show --json")
@@ -67,9 +75,10 @@ def show_cmd(
 
     ws = open_workspace(ctx, create=False)
     layers = config_layers(ws.config_path)
-    effective = in_effect(load_config(ws.config_path))
+    merged = load_config(ws.config_path)
+    effective = in_effect(merged)
     values = _leaves(effective)
-    sources = {key: _source_of(key, layers) for key in values}
+    sources = _sources(values, _leaves(merged.model_dump(mode="json")), layers)
     files = {"user": str(user_config_path()), "workspace": str(ws.config_path)}
     if as_json:
         print_json({"version": 1, "config": effective,

@@ -1,7 +1,8 @@
 """`dreamcli run TASK... --parallel N`: many task files at once (called by dreamcli.cli.run).
 
 Parsing and rendering only; the work is `dreamcli.orchestration.batch`. Every task file is loaded
-(and its outcome spec validated) before anything runs, so bad input is exit 2 with nothing started.
+(and its outcome spec validated) before anything runs, so bad input is exit 2 with nothing started; so
+is a --with-proposal no run could use, refused once with the line of a single `run` (`_check_trial`).
 Approval prompts are off (there is no single conversation to ask in): use --allow or --yes.
 Exit 0 when every run completed (and its outcome, if any, was satisfied), 4 when any run could not reach
 the model endpoint or had no credentials it accepts (wins over 3 and 1: nothing runs until it is fixed), 3
@@ -39,6 +40,7 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
         specs = [s.with_overrides(outcome=outcome.expanduser().resolve()) for s in specs]
     ws = open_workspace(ctx)
     cfg = load_config(ctx)
+    _check_trial(ws, options)
     if options.workdir is None:
         from dreamcli.agent.scratch import with_fresh_workdir
 
@@ -67,6 +69,21 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
                          if unreachable else []) + ([f"{infra} on a grader or model error"] if infra else []))
         why = f" ({why})" if why else ""
         raise DreamError(f"{len(failed)} of {len(runs)} runs failed{why}", exit_code=code)
+
+
+def _check_trial(ws: Any, options: Any) -> None:
+    """Refuse --with-proposal up front (UsageError, exit 2: the one line a single `run` prints) when no run
+    of the batch could use it: no such dream, nothing of it left to place, --no-playbooks, another
+    --playbook. None of that depends on the task (the trial is the dream's playbook, whatever playbook the
+    task names), so this is checked once, before any workdir is copied or any session exists. Each run
+    still builds its own trial when it starts (a decision made meanwhile can refuse a later run alone)."""
+    if not options.with_proposal:
+        return
+    from dreamcli.agent.context import select_for_run
+
+    select_for_run(ws, task_name=None, tags=(), primary=None, explicit=options.playbook,
+                   enabled=options.use_playbooks, loader=options.playbook_loader,
+                   with_proposal=options.with_proposal)
 
 
 def exit_code_for(runs: list[Any]) -> int:

@@ -70,3 +70,51 @@ def test_unset_models_show_the_default_ids_runs_use(ws: Workspace, tmp_path: Pat
     assert agent.split(" = ")[1].split() == [f'"{DEFAULT_AGENT_MODEL}"', "#", "default"]
     assert not [line for line in lines if " = null" in line and line.startswith("models.")]
     assert DEFAULT_GRADER_MODEL != "claude-mine"
+
+
+def _set_user(tmp_path: Path, text: str) -> dict[str, str]:
+    user = tmp_path / "user.yaml"
+    user.write_text(text)
+    return {"DREAMCLI_CONFIG": str(user)}
+
+
+def _source_line(text: str, key: str) -> str:
+    """The table's `# source` of `key`."""
+    return next(line for line in text.splitlines() if line.startswith(f"{key} ")).rsplit("# ", 1)[1]
+
+
+@pytest.mark.parametrize("unset", ["null", '""', "''", "~"])
+@pytest.mark.parametrize("where", ["user", "workspace"])
+def test_a_model_set_to_null_or_empty_is_the_defaults(ws: Workspace, tmp_path: Path, unset: str,
+                                                      where: str) -> None:
+    """`models.agent: null` (or "") in a file leaves the built-in id in effect: the default decided it, not
+    the file; a real id next to it keeps its file as the source."""
+    from dreamcli.models import DEFAULT_AGENT_MODEL
+
+    text = f"models:\n  agent: {unset}\n  grader: claude-mine\n"
+    env: dict[str, str] = {}
+    if where == "user":
+        env = _set_user(tmp_path, text)
+    else:
+        ws.config_path.write_text(text)
+    data = json.loads(_show(ws, env, "--json").stdout)
+    assert data["config"]["models"]["agent"] == DEFAULT_AGENT_MODEL
+    assert data["sources"]["models.agent"] == "default"
+    assert data["sources"]["models.grader"].startswith(f"{where} (")
+    table = _show(ws, env).stdout
+    assert _source_line(table, "models.agent") == "default"
+    assert _source_line(table, "models.grader") == where
+
+
+def test_a_workspace_null_over_a_user_model_is_the_defaults(ws: Workspace, tmp_path: Path) -> None:
+    """The workspace's null replaces the user's id (a key is merged, not skipped): the default is in effect;
+    a workspace id over a user's null is the workspace's."""
+    from dreamcli.models import DEFAULT_AGENT_MODEL
+
+    env = _set_user(tmp_path, "models:\n  agent: claude-user\n  dreamer: null\n")
+    ws.config_path.write_text("models:\n  agent: null\n  dreamer: claude-ws\n")
+    data = json.loads(_show(ws, env, "--json").stdout)
+    assert data["config"]["models"]["agent"] == DEFAULT_AGENT_MODEL
+    assert data["sources"]["models.agent"] == "default"
+    assert data["config"]["models"]["dreamer"] == "claude-ws"
+    assert data["sources"]["models.dreamer"].startswith("workspace (")
