@@ -6,12 +6,11 @@ escapes (`dreamcli.ui.console.neutralise_controls`), so none acts on the termina
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, info, neutralise_controls, out, safe_markup, warn
+from dreamcli.ui.console import err, info, live_view, neutralise_controls, out, safe_markup, warn
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -43,9 +42,8 @@ def _line(item: Any) -> str:
 def progress_line(title: str) -> Iterator[Callable[[Any], None]]:
     """A callback taking a message or a dream poll. On a terminal it redraws one status line; off a
     terminal it prints a line when a dream changes status (never per poll) and notes."""
-    console = err()
-    if console.is_terminal and sys.stderr.isatty():
-        with console.status(title) as status:
+    if live_view():
+        with err().status(title) as status:
             yield lambda item: status.update(safe_markup(_line(item), one_line=True))
         return
     last: dict[str, str] = {}

@@ -132,6 +132,15 @@ def err() -> Console:
     return _console("err")
 
 
+def live_view() -> bool:
+    """The one rule of every live view on stderr (`run`'s lines, the `--parallel` table, the progress bars,
+    the cloud status line): live when stderr is a terminal (its console's `is_terminal`), plain lines
+    otherwise. Never NO_COLOR: that only takes the colour out (the console then has no colour system, so a
+    live view writes no colour or style code, only the cursor moves of its redraw). Off a terminal no Rich
+    console is built for the question."""
+    return _is_terminal(sys.stderr) and err().is_terminal
+
+
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 

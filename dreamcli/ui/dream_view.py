@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamcli.dream.report import not_proposed_line
-from dreamcli.ui.console import err, neutralise_controls, out, safe_markup
+from dreamcli.ui.console import err, live_view, neutralise_controls, out, safe_markup
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
              "create": "green"}
@@ -18,13 +18,12 @@ class DreamProgress:
     def __init__(self) -> None:
         self._progress: Any = None
         self._task: Any = None
-        console = err()
-        if not console.is_terminal:
+        if not live_view():
             return
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
         self._progress = Progress(TextColumn("dreaming: reading sessions"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), console=console, transient=True)
+                                  TransferSpeedColumn(), console=err(), transient=True)
         self._progress.start()
 
     def update(self, phase: str, done: int, total: int) -> None:

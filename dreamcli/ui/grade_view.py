@@ -44,18 +44,16 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
 
 @contextlib.contextmanager
 def progress(label: str, total: int | None = None) -> Iterator[Any]:
-    """A progress display on stderr when it is a terminal; otherwise a silent counter."""
-    import sys
+    """A progress display on stderr when it is a terminal (uncoloured with NO_COLOR); otherwise a silent counter."""
+    from dreamcli.ui.console import live_view
 
-    from dreamcli.ui.console import _color_allowed
-
-    if not sys.stderr.isatty():
+    if not live_view():
         yield _Silent()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err(), transient=True, disable=not _color_allowed(sys.stderr)) as p:
+                  TimeElapsedColumn(), console=err(), transient=True) as p:
         task = p.add_task(label, total=total)
         yield _Live(p, task)
 

@@ -1,6 +1,6 @@
 """Live progress of `dreamcli run TASK... --parallel N` on stderr, and its summary table on stdout.
 
-On a terminal (colour allowed, not --quiet) a Rich Live table shows every task's state (queued,
+On a terminal (with NO_COLOR too, uncoloured; not --quiet) a Rich Live table shows every task's state (queued,
 running, done, failed), turns, tool calls, sub-agents and elapsed time under a counts line; with
 many tasks only the running and the latest finished ones are listed. Without a terminal it prints
 one plain line when a task starts and one when it ends. Thread-safe: tasks report from workers.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup
+from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import StartInfo
@@ -90,7 +90,7 @@ class ParallelView:
     def __init__(self, tasks: list[BatchTask], *, quiet: bool = False) -> None:
         self.rows = [_Row(t.index, t.label) for t in tasks]
         self.quiet = quiet
-        self.live_mode = not quiet and _color_allowed(sys.stderr)
+        self.live_mode = not quiet and live_view()
         self.lock = threading.Lock()
         self._live: Any = None
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect, signed
 from dreamcli.playbooks.pilot_file import no_pair_scored
-from dreamcli.ui.console import _color_allowed, err, neutralise_controls, out, safe_markup
+from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, out, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.pilot.api import Prepared
@@ -84,12 +84,12 @@ def confirm_start() -> bool:
 # --- during: progress ----------------------------------------------------------------------------
 
 class PilotView:
-    """Progress per arm (a Rich bar on a terminal, one plain line per trial otherwise). Thread-safe.
+    """Progress per arm (a Rich bar on a terminal, NO_COLOR or not; one plain line per trial otherwise). Thread-safe.
     Implements dreamcli.pilot.runner.PilotProgress (duck-typed: the ui does not subclass the core)."""
 
     def __init__(self, prep: Prepared, *, quiet: bool = False) -> None:
         self.quiet = quiet
-        self.live = not quiet and _color_allowed(sys.stderr)
+        self.live = not quiet and live_view()
         self.lock = threading.Lock()
         self.total = len(prep.todo)
         self.finished = 0

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.orchestration.tally import SubagentTally, tokens_of
-from dreamcli.ui.console import _color_allowed, err, neutralise_controls, safe_markup, warn
+from dreamcli.ui.console import err, live_view, neutralise_controls, safe_markup, warn
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
@@ -76,12 +76,11 @@ class RunView(RunCallbacks):
         self._pending = ""  # streamed text not shown yet (split_streamed)
         self.threshold: float | None = None  # the outcome's pass threshold, to print a failing score truly
         self.fix_uploads = "dreamcli doctor --fix"  # the command that sends a pending upload (with --home)
-        self.color = _color_allowed(sys.stderr)
+        self.live = live_view()  # glyphs and a redrawn counter on a terminal (uncoloured with NO_COLOR)
         self.streamed = False  # whether model text was shown live
         self._mid_line = False
         self._lock = threading.Lock()
-        isatty = getattr(sys.stderr, "isatty", None)
-        self.waiting = Waiting(self._raw, tty=bool(isatty and isatty()), after_s=wait_after_s)
+        self.waiting = Waiting(self._raw, tty=self.live, after_s=wait_after_s)
         self._model_next = False  # the counter was armed for the model when an upload began
 
     def _raw(self, text: str) -> None:
@@ -103,7 +102,7 @@ class RunView(RunCallbacks):
         with self._lock:
             self._flush_text()
             self._end_text_line()
-            if self.color:
+            if self.live:  # err() has no colour system under NO_COLOR: the glyphs, no colour code
                 err().print(markup, markup=True, highlight=False, soft_wrap=True)
             else:
                 sys.stderr.write(neutralise_controls(plain) + "\n")
