@@ -190,8 +190,9 @@ def _adopt(agg: Aggregates, scanned: Scanned, stats: ReadStats, files: Sequence[
     """Read, here and whole, the imported sub-agents whose first line only was read (out of scope on their own:
     `agg.outside`) now that their lead was read in scope (transcripts.adoptable), then theirs. Each is read once:
     one this scan read in scope already (imported again, with its lead) is not read again, one it set aside as
-    running waits on. One this scan counted out of scope is counted no more; one an earlier whole dream left
-    waiting (`waited`) leaves `other_scopes` once read in scope, here or by the scan (`_arrived`)."""
+    running waits on. One this scan counted out of scope is counted no more, nor is what it read of it then (its
+    first line, in `stats`: SessionInfo.counted); one an earlier whole dream left waiting (`waited`) leaves
+    `other_scopes` once read in scope, here or by the scan (`_arrived`)."""
     running = {sid: agg.outside.pop(sid) for sid in scanned.deferred if sid in agg.outside}
     for sid in sorted(waited & scanned.ids):
         if agg.outside.pop(sid, None) is not None:
@@ -208,6 +209,8 @@ def _adopt(agg: Aggregates, scanned: Scanned, stats: ReadStats, files: Sequence[
             was = scanned.infos.pop(sid, None)
             if was is not None and was.skipped and not was.trial:
                 scanned.out_of_scope -= 1
+                if was.counted is not None:  # its first line, read by this scan: counted by the whole read below
+                    _uncount(stats, was.counted)
             info = scan_one(source, agg, stats=stats, **scan)
             if info is not None:
                 scanned.add(info)
@@ -331,3 +334,9 @@ def _counts(stats: ReadStats) -> tuple[int, ...]:
 def _restore(stats: ReadStats, counts: tuple[int, ...]) -> None:
     for name, n in zip(_COUNTS, counts, strict=True):
         setattr(stats, name, n)
+
+
+def _uncount(stats: ReadStats, counted: tuple[int, ...]) -> None:
+    """Take back what one read added to `stats` (SessionInfo.counted, in the order of _COUNTS)."""
+    for name, n in zip(_COUNTS, counted, strict=True):
+        setattr(stats, name, getattr(stats, name) - n)

@@ -24,6 +24,9 @@ class SessionInfo:
     trial: bool = False  # a pilot trial or --with-proposal run (or its sub-agent): never learnt from
     away: bool = False  # a sub-agent a parallel worker hands back: its lead is not in the worker's chunk
     hidden: int = 0  # zero-width and bidi control characters stripped before mining
+    # of one read to its first line only and left waiting (`Aggregates.outside`): what that read added to the scan's
+    # ReadStats (lines, events, corrupt, truncated, bytes), taken back when it is read again whole (scan._adopt)
+    counted: tuple[int, int, int, int, int] | None = None
 
 
 @dataclass

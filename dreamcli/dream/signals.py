@@ -149,6 +149,8 @@ def scan_stream(f: Iterable[bytes], agg: Aggregates, *, playbook: str, stats: Re
     finally:
         stats.lines, stats.events, stats.bytes = stats.lines + lines, stats.events + events, stats.bytes + size
         stats.corrupt, stats.truncated = stats.corrupt + corrupt, stats.truncated + truncated
+        if info is not None and info.skipped and st.sid in agg.outside:  # may be read again, whole: scan._adopt
+            info.counted = (lines, events, corrupt, truncated, size)
     if info is None:
         return None
     info.last_ts = st.ts

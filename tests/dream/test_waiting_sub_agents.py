@@ -94,3 +94,19 @@ def test_only_session_ids_wait(scoped: Workspace, workers: int) -> None:
     session_path(scoped, session(scoped, at(5), "lead-task")).rename(session_path(scoped, planted))
     session(scoped, LEAD, "lead-task", transcript="L")
     assert read(dream(scoped, workers=workers)) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_child_read_before_its_lead_counts_its_bytes_once(scoped: Workspace, workers: int) -> None:
+    """The child's file comes first (its id is older than its lead's): read to its first line, out of scope on its
+    own, it waits; the lead, read next in scope, brings it in and it is read whole. `inputs.bytes` is the size of
+    the two files: what was read of the child before it waited is not counted again (nor its corrupt line in
+    `skipped_lines`)."""
+    kid = session(scoped, at(0), "kid-task", transcript="L/k", names="L")
+    path = session_path(scoped, kid)
+    path.write_bytes(b"{not json\n" + path.read_bytes())  # a corrupt line before its start: counted once
+    lead = session(scoped, at(1), "lead-task", transcript="L")
+    inputs = dream(scoped, workers=workers)
+    assert read(inputs) == (2, 1, 0)
+    assert inputs["bytes"] == sum(session_path(scoped, sid).stat().st_size for sid in (kid, lead))
+    assert inputs["skipped_lines"] == 1

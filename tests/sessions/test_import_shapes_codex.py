@@ -230,6 +230,34 @@ def test_file_of_usage_only_lines_is_counted_not_empty(new_ws: Workspace, tmp_pa
     assert s.lines.lines == 3 and s.lines.ignored["event_msg:token_count"] == 3
 
 
+COUNTS = {"input_tokens": 100, "cached_input_tokens": 40, "output_tokens": 7, "reasoning_output_tokens": 0,
+          "total_tokens": 107}
+
+
+def _token_count(info: object) -> tuple[str, dict]:
+    return event("token_count", info=info, rate_limits={"primary": {"used_percent": 12.5}})
+
+
+@pytest.mark.parametrize(("info", "odd", "output_tokens"), [
+    ({"total_token_usage": COUNTS, "last_token_usage": COUNTS}, False, 7),
+    ({"total_token_usage": COUNTS, "last_token_usage": {**COUNTS, "output_tokens": None}}, False, 0),
+    ({"total_token_usage": COUNTS, "last_token_usage": {**COUNTS, "output_tokens": "7"}}, True, 0),
+    ({"total_token_usage": COUNTS, "last_token_usage": {**COUNTS, "output_tokens": {"n": 7}}}, True, 0),
+    ({"total_token_usage": COUNTS, "last_token_usage": {**COUNTS, "output_tokens": True}}, True, 0),
+    ({"total_token_usage": {**COUNTS, "total_tokens": "107"}, "last_token_usage": COUNTS}, True, 7),
+    ({"total_token_usage": COUNTS, "last_token_usage": "7 tokens"}, True, 7),  # the step read from the total
+])
+def test_token_count_with_counters_that_are_not_numbers_is_malformed(new_ws: Workspace, tmp_path: Path, info: dict,
+                                                                     odd: bool, output_tokens: int) -> None:
+    """A counter that is null counts 0; one that is not a number counts 0 too and the line is counted malformed
+    (as Claude Code's usage): the line's other counters are still read."""
+    s, events = one(new_ws, tmp_path, [user("q"), say("a"), _token_count(info)])
+    assert (s.lines.malformed, s.lines.imported) == ((1, 2) if odd else (0, 3))
+    totals = events[-1]["totals"]
+    assert (totals["input_tokens"], totals["cache_read_tokens"], totals["output_tokens"]) == (60, 40, output_tokens)
+    assert totals["turns"] == 1 and events[-1]["status"] == "completed"
+
+
 def test_unknown_shapes_are_counted_by_name(new_ws: Workspace, tmp_path: Path) -> None:
     s, _ = one(new_ws, tmp_path, [user("q"), event("brand_new_event", x=1),
                                   ("response_item", {"type": "hologram_call", "call_id": "h"}),

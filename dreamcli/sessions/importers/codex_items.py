@@ -224,6 +224,28 @@ def _int(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
+TOKEN_COUNTERS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
+
+
+def odd_token_count(info: Any) -> bool:
+    """Whether a token_count `info` holds what Codex never writes: not an object, or a usage (`last_token_usage`,
+    `total_token_usage`) that is not an object or has a counter that is neither null nor a whole number >= 0
+    (a string, an object, a boolean). Its odd counters count 0 and the line is counted as malformed."""
+    if info is None:
+        return False
+    if not isinstance(info, dict):
+        return True
+    for key in ("last_token_usage", "total_token_usage"):
+        usage = info.get(key)
+        if usage is None:
+            continue
+        if not isinstance(usage, dict):
+            return True
+        if any(usage.get(k) is not None and not (type(usage[k]) is int and usage[k] >= 0) for k in TOKEN_COUNTERS):
+            return True
+    return False
+
+
 class Rollout:
     """The state of one rollout being converted: the current model response, facts waiting for their
     call's output, the running token total and how the last turn ended."""
@@ -302,7 +324,10 @@ class Rollout:
                 if not b.attach_usage(usage):
                     b.add_usage_only(usage)
                 self.response += 1
-            counts.imported += 1
+            if odd_token_count(payload.get("info")):  # read as today (odd counters count 0), counted malformed
+                counts.malformed += 1
+            else:
+                counts.imported += 1
         elif sub in FACT_EVENTS:
             got = event_facts(payload)
             if got is None:
