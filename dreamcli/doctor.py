@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from dreamcli import __version__
+from dreamcli import __version__, netprobe
 from dreamcli.errors import DreamError
 from dreamcli.store.url_text import redacted_url as redacted_url  # the store layer's; named here too
 from dreamcli.versionspec import declared_ranges, normalize, spec_violation
@@ -268,15 +268,40 @@ def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:
                   else "")]
 
 
+CONNECT_TIMEOUT_S = 3.0
+
+
 def check_endpoint() -> list[Check]:
-    from dreamcli.modelclient import base_url_host
+    """The endpoint's URL, then a TCP connection to it (or to the proxy the environment names for it), with
+    nothing sent. Not reaching it is a warning: offline dreams and imports work without it."""
+    from dreamcli.modelclient import base_url, base_url_host, model_configured
 
     host = base_url_host()  # host and port only: never user:password or a path
     if host.startswith("("):
         return [Check("endpoint", "fail", "ANTHROPIC_BASE_URL is not a URL",
                       "set it like http://localhost:11434, or unset it")]
-    origin = "ANTHROPIC_BASE_URL" if os.environ.get("ANTHROPIC_BASE_URL") else "default"
-    return [Check("endpoint", "ok", f"{host} ({origin})")]
+    custom = bool(os.environ.get("ANTHROPIC_BASE_URL"))
+    where = f"{host} ({'ANTHROPIC_BASE_URL' if custom else 'default'})"
+    if not model_configured():  # the credentials line warns: no command would call it
+        return [Check("endpoint", "ok", f"{where}; not tried: no credentials to call it with")]
+    try:
+        target = netprobe.target_of(base_url())
+    except ValueError as e:
+        return [Check("endpoint", "warn", f"{where}: not tried: {e}", "fix ANTHROPIC_BASE_URL or *_PROXY")]
+    return _reach(where, target, custom)
+
+
+def _reach(where: str, target: netprobe.Target, custom: bool) -> list[Check]:
+    proxy = f"the proxy {target.host}:{target.port} (*_PROXY)" if target.proxy else ""
+    try:
+        took = netprobe.connect(target.host, target.port, CONNECT_TIMEOUT_S)
+    except netprobe.Unreachable as e:
+        fix = ("check the proxy, or name the endpoint in NO_PROXY" if proxy else
+               "start the server, or fix ANTHROPIC_BASE_URL" if custom else "check the network and the firewall")
+        return [Check("endpoint", "warn", f"{where}: cannot reach {proxy or 'it'} ({e}); offline dreams and "
+                      "imports still work", fix)]
+    behind = f" to {proxy}; the endpoint behind it is not checked" if proxy else ""
+    return [Check("endpoint", "ok", f"{where}, TCP connect in {took * 1000:.0f} ms{behind} (nothing sent)")]
 
 
 def check_credentials() -> list[Check]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dreamcli import doctor
+from dreamcli import doctor, netprobe
 from dreamcli.cli.app import app
 from dreamcli.doctor import Check, check_dependency, check_permissions, spec_violation
 from dreamcli.workspace.home import Workspace
@@ -25,9 +25,11 @@ FAKE_PASSWORD = "pw-DOCTORFAKE-7Yt4"
 
 @pytest.fixture(autouse=True)
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key set, the default endpoint, no workspace from the environment; temp dirs under tmp_path."""
+    """A key set, the default endpoint (its connection faked: tests/test_doctor_endpoint.py makes real ones
+    on 127.0.0.1), no workspace from the environment; temp dirs under tmp_path."""
     for var in ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DREAMCLI_HOME", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(netprobe, "connect", lambda host, port, timeout: 0.012)
     monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     scratch = tmp_path / "tmp"

@@ -37,7 +37,8 @@ One pilot of the same plan at a time: another one running is exit 75 (--wait SEC
 resumes what that one ran).
 
 Exit codes: 0 the pilot ran, 2 bad input (or no terminal to confirm on: add --yes), 3 model error,
-4 no credentials, 75 the same pilot is running, 130 interrupted. See docs/pilot.md.
+4 no credentials, or the endpoint cannot be reached (the pilot stops; finished trials are kept and the
+same command resumes), 75 the same pilot is running, 130 interrupted. See docs/pilot.md.
 """
 
 
@@ -113,19 +114,15 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
 def _measured_something(result: dict[str, Any]) -> None:
     """Exit 3 when no pair was scored because trials failed (model, grader or run errors): the pilot
-    ran and is recorded, but a CI step must not pass on it; exit 4 when every one of them failed on
-    credentials (none the endpoint accepts, or an endpoint that does not answer). A pilot its budget
-    stopped exits 0."""
-    from dreamcli.errors import CredentialsError, ModelError
+    ran and is recorded, but a CI step must not pass on it. A pilot its budget stopped exits 0. (A trial
+    that could not reach the endpoint, or whose credentials it refused, already ended the pilot with exit
+    4 in `run_pilot`, before any result.)"""
+    from dreamcli.errors import ModelError
     from dreamcli.playbooks.lift import no_pairs_why
     from dreamcli.playbooks.pilot_file import no_pair_scored
 
     if no_pair_scored(result.get("lift")) and result.get("status") != "stopped" and result.get("unscored"):
-        message = f"the pilot measured nothing: {no_pairs_why(result)}"
-        reasons = result.get("unscored_reasons")
-        if isinstance(reasons, dict) and list(reasons) == ["credentials error"]:
-            raise CredentialsError(message)
-        raise ModelError(message)
+        raise ModelError(f"the pilot measured nothing: {no_pairs_why(result)}")
 
 
 def _budget(max_cost: float | None) -> float | None:

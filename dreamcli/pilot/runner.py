@@ -17,7 +17,11 @@ A finished trial is appended to the journal at once; its cost, tokens and turns 
 sub-agents' together (the grader's cost is in its cost too). `--max-cost` stops starting trials once
 that spend reaches it; the trials running then finish. Ctrl-C stops every trial (their
 logs end `interrupted`, they are not recorded) and raises `Interrupted` carrying `.records`; a
-re-run of the same command resumes with the trials not yet recorded.
+re-run of the same command resumes with the trials not yet recorded. A trial that ends on exit 4 (the
+endpoint cannot be reached, by the agent or the grader, or refuses the credentials) stops the pilot the
+same way the budget does -- no further trial starts, the running ones finish -- and then raises
+`CredentialsError` (exit 4) with that trial's error, carrying `.records`: every later trial would fail
+alike, and a re-run resumes once the endpoint is back.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from dreamcli.agent.loop import run_agent
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.config import Config
-from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted
+from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, CredentialsError, DreamError, Interrupted
 from dreamcli.orchestration.batch import LEAD_GRACE_S
 from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.supervisor import Job, Monitor, SupervisedWriter, Supervisor
@@ -72,7 +76,8 @@ class PilotRun:
     status: str = "complete"  # complete, stopped (budget)
     stop_reason: str | None = None
     spent_usd: float = 0.0
-    skipped: int = 0  # trials not started because of the budget
+    skipped: int = 0  # trials not started because of the budget (or an unreachable endpoint)
+    unreachable: str | None = None  # the error of the first trial that ended on exit 4: the pilot stops
 
 
 class _Loop(RevisionLoop):
@@ -232,6 +237,9 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
             journal.append(rec)
         with lock:
             run.records.append(rec)
+            if exit_code == EXIT_CREDENTIALS and run.unreachable is None:
+                run.unreachable = rec["error"] or "the model endpoint cannot be reached or refused the credentials"
+                stop.set()
             run.spent_usd += rec["cost_usd"]
             over = max_cost is not None and run.spent_usd >= max_cost and not stop.is_set()
             if over:
@@ -254,4 +262,17 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
     for job in jobs:
         if job.error is not None:
             raise job.error
+    if run.unreachable is not None:
+        raise _stopped_unreachable(run)
     return run
+
+
+def _stopped_unreachable(run: PilotRun) -> CredentialsError:
+    """Exit 4 with the trial's own `cannot reach HOST (...)` line, as `run`, `grade` and `dream` give it,
+    and what a re-run does with the trials recorded so far."""
+    kept = sum(1 for r in run.records if r.get("scored"))
+    recorded = "1 trial of this run is" if kept == 1 else f"{kept} trials of this run are"
+    err = CredentialsError(f"{run.unreachable}; the pilot stopped: {recorded} recorded -- run the same command "
+                           "again to resume")
+    err.records = run.records  # type: ignore[attr-defined]
+    return err
