@@ -231,20 +231,23 @@ def retrieve_memory_store(client: Any, store_id: str) -> dict[str, Any]:
         return _dump(client.beta.memory_stores.retrieve(store_id), needs=("id",))
 
 
-def iter_memories(client: Any, store_id: str, *, full: bool = True) -> Iterator[dict[str, Any]]:
-    """Every memory of a store (`BetaManagedAgentsMemory`), with `content` when `full` (the API then
-    gives at most 20 a page), each id once. `memory_prefix` items (only listed with `depth`) are skipped;
-    more than MAX_MEMORIES raise ListingTooLong."""
+def iter_memories(client: Any, store_id: str, *, full: bool = True,
+                  path_prefix: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every memory of a store (`BetaManagedAgentsMemory`), or only those below `path_prefix` (ending in
+    `/`; the API matches whole segments), with `content` when `full` (the API then gives at most 20 a
+    page), each id once. `memory_prefix` items (only listed with `depth`) are skipped; more than
+    MAX_MEMORIES raise ListingTooLong."""
     kwargs: dict[str, Any] = {"view": "full", "limit": 20} if full else {"view": "basic", "limit": 100}
     with _reading():
-        pages = client.beta.memory_stores.memories.list(store_id, **kwargs)
+        pages = client.beta.memory_stores.memories.list(store_id, **kwargs, **_given(path_prefix=path_prefix))
     for data in _paged(pages, f"list the memories of store {store_id}", cap=MAX_MEMORIES):
         if data.get("type") == "memory":
             yield data
 
 
 def _once(client: Any) -> Any:
-    """The client without retries, for conditional writes: a 409 is an answer, not a hiccup."""
+    """The client without retries: for conditional writes (a 409 is an answer, not a hiccup), and for a
+    dream create (sent again blind after an answer that was lost, it would start and bill a second dream)."""
     return client.with_options(max_retries=0)
 
 
@@ -275,14 +278,15 @@ def delete_memory(client: Any, store_id: str, memory_id: str, expected_sha256: s
 
 def create_dream(client: Any, *, store_id: str, session_ids: list[str], model: str,
                  instructions: str | None = None) -> dict[str, Any]:
-    """Start a dream over one memory store and 1-100 sessions, writing a new store (`create_new`)."""
+    """Start a dream over one memory store and 1-100 sessions, writing a new store (`create_new`). One
+    request, never the SDK's retries: whether to send it again is the caller's (`cloud.dream_create`)."""
     if not 1 <= len(session_ids) <= MAX_SESSIONS_PER_DREAM:
         raise ValueError(f"a dream takes 1 to {MAX_SESSIONS_PER_DREAM} sessions, not {len(session_ids)}")
     inputs = [{"type": "memory_store", "memory_store_id": store_id},
               {"type": "sessions", "session_ids": list(session_ids)}]
     with _reading():
-        return _dump(client.beta.dreams.create(inputs=inputs, model=model, output_behavior=CREATE_NEW,
-                                               **_given(instructions=instructions)))
+        return _dump(_once(client).beta.dreams.create(inputs=inputs, model=model, output_behavior=CREATE_NEW,
+                                                      **_given(instructions=instructions)))
 
 
 def retrieve_dream(client: Any, dream_id: str) -> dict[str, Any]:

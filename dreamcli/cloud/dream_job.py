@@ -17,6 +17,7 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import attempts_of, cloud_error, redacted
+from dreamcli.cloud.dream_create import MAY_HAVE_STARTED, DreamCreateFailed, create_dream_once
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
 
@@ -138,15 +139,16 @@ def held_signals(signums: tuple[int, ...] = HELD) -> Iterator[Held]:
 
 def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None,
           held: Held | None = None) -> dict[str, Any]:
-    """Create a dream. Inside `held_signals` (`held`), a signal during the request waits for its answer:
-    a created dream is returned with the signal still held (`wait` cancels it); a failed request exits
-    as the signal says; a second signal stops at once, the dream perhaps created and left running. Once
-    the request answered, every signal is held (`Held.answered`). A malformed answer that names a dream
-    cancels it (one request, which a second signal cuts short) and raises its ModelError, the cancel's
-    outcome added to its line."""
+    """Create a dream, at most once (`create_dream_once`). Inside `held_signals` (`held`), a signal during
+    the request waits for its answer: a created dream is returned with the signal still held (`wait`
+    cancels it); a failed request exits as the signal says; a second signal stops at once, the dream
+    perhaps created and left running. Once the request answered, every signal is held (`Held.answered`).
+    A failed create that may have started a dream all the same says so, and to check before running again.
+    A malformed answer that names a dream cancels it (one request, which a second signal cuts short) and
+    raises its ModelError, the cancel's outcome added to its line."""
     try:
-        started = sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
-                                        instructions=instructions)
+        started = create_dream_once(client, store_id=store_id, session_ids=session_ids, model=model,
+                                    instructions=instructions, attempts=attempts_of(client) or 1)
         if held is not None:
             held.answered()
     except KeyboardInterrupt as e:
@@ -154,10 +156,12 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
             raise
         raise _interrupted(e, "interrupted again while the cloud dream was being created: it may be running "
                               "(its id never came back); check the console") from None
-    except Exception as e:
-        failure = cloud_error(e, what=f"start a cloud dream over memory store {store_id}", store=store_id,
-                              attempts=attempts_of(client))
-        _release(held, f"interrupted; no cloud dream to cancel: {failure}")
+    except DreamCreateFailed as e:
+        failure = cloud_error(e.error, what=f"start a cloud dream over memory store {store_id}", store=store_id,
+                              attempts=e.attempts)
+        if e.uncertain:  # no id came back, yet a dream may be running: nothing dreamcli can cancel
+            failure.args = (f"{failure}; {MAY_HAVE_STARTED}", *failure.args[1:])
+        _release(held, ("interrupted: " if e.uncertain else "interrupted; no cloud dream to cancel: ") + str(failure))
         raise failure from None
     try:
         return checked_dream(started)

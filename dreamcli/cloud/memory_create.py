@@ -2,7 +2,8 @@
 precondition, so sent again after an attempt that got no answer (the request may have reached the store
 and only its answer been lost) it would find the first attempt's memory (a 409) or, where the API allows
 two at one path, make a second. So each attempt is sent once (never the SDK's blind retry), and before
-the next one the store is looked up by the path: a memory there is returned instead of creating again.
+the next one the store is looked up by the path (listing only its folder): a memory there is returned
+instead of creating again.
 How many attempts there are is our own configuration (`limits.model_retries`, capped: `cloud_client`),
 and so is the count an error names."""
 
@@ -64,5 +65,14 @@ def may_retry(e: BaseException) -> bool:
 
 
 def memory_at(client: Any, store_id: str, path: str) -> dict[str, Any] | None:
-    """The memory at exactly `path` (the basic listing: id, path, content_sha256), or None."""
-    return next((m for m in sdk_beta.iter_memories(client, store_id, full=False) if m.get("path") == path), None)
+    """The memory at exactly `path` (the basic listing: id, path, content_sha256), or None. Only the path's
+    folder is listed (`path_prefix`); the path is still compared here, whatever the API sent back."""
+    listed = sdk_beta.iter_memories(client, store_id, full=False, path_prefix=folder_of(path))
+    return next((m for m in listed if m.get("path") == path), None)
+
+
+def folder_of(path: str) -> str | None:
+    """The prefix that lists `path`'s folder (`/notes/` for `/notes/a.md`): up to and with its last `/`, as
+    the API wants it; None (the whole store) for a path at the top."""
+    head, slash, _ = path.rpartition("/")
+    return head + slash if head.strip("/") else None

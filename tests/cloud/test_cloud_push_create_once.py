@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -118,3 +119,58 @@ def test_another_writers_memory_found_after_an_unanswered_create_is_a_conflict(f
     assert "an agent's own notes" in result.stdout  # the cloud side, shown
     assert data(fake_anthropic).find_memory(store, PATH)["content"] == "an agent's own notes\n"
     assert len(cloud_requests(fake_anthropic, "POST", f"/v1/memory_stores/{store}/memories")) == 1
+
+
+def _look_ups(server: FakeAnthropic, store: str) -> list[dict[str, list[str]]]:
+    return [parse_qs(r.query) for r in cloud_requests(server, "GET", f"/v1/memory_stores/{store}/memories")
+            if r.path == f"/v1/memory_stores/{store}/memories" and r.t_start > _first_create(server, store).t_start]
+
+
+def _first_create(server: FakeAnthropic, store: str) -> Any:
+    return cloud_requests(server, "POST", f"/v1/memory_stores/{store}/memories")[0]
+
+
+def test_the_look_up_after_an_unanswered_create_lists_only_the_path_s_folder(fake_anthropic: FakeAnthropic,
+                                                                            ws: Workspace) -> None:
+    store = _setup(fake_anthropic, ws)
+    data(fake_anthropic).write_memory(store, "/notes/elsewhere.md", "an agent's notes\n")
+    _stall_creates(fake_anthropic, stored=True)
+
+    out = cli_json(ws, "cloud", "memory", "push", "legal", "--store", store)
+
+    [change] = out["changes"]
+    assert change["status"] == "done" and change["memory_id"] == data(fake_anthropic).find_memory(store, PATH)["id"]
+    [look_up] = _look_ups(fake_anthropic, store)
+    assert look_up["path_prefix"] == ["/playbooks/legal/"], look_up
+    assert len(cloud_requests(fake_anthropic, "POST", f"/v1/memory_stores/{store}/memories")) == 1
+
+
+def test_the_look_up_still_finds_the_memory_when_the_api_ignores_the_prefix(fake_anthropic: FakeAnthropic,
+                                                                           ws: Workspace) -> None:
+    store = _setup(fake_anthropic, ws)
+    d = data(fake_anthropic)
+    d.write_memory(store, "/notes/elsewhere.md", "an agent's notes\n")
+    d.write_memory(store, "/notes/tools.md", "an agent's own tools\n")  # the same name, in another folder
+    _stall_creates(fake_anthropic, stored=True)
+    route = fake_anthropic.managed._route
+
+    def whole_store(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+        return route(rec, parts, {k: v for k, v in q.items() if k != "path_prefix"})
+
+    fake_anthropic.managed._route = whole_store  # type: ignore[method-assign]
+
+    out = cli_json(ws, "cloud", "memory", "push", "legal", "--store", store)
+
+    [change] = out["changes"]
+    assert change["status"] == "done" and change["memory_id"] == d.find_memory(store, PATH)["id"]
+    assert [q.get("path_prefix") for q in _look_ups(fake_anthropic, store)] == [["/playbooks/legal/"]]
+    assert len(cloud_requests(fake_anthropic, "POST", f"/v1/memory_stores/{store}/memories")) == 1
+
+
+@pytest.mark.parametrize(("path", "prefix"), [(PATH, "/playbooks/legal/"), ("notes/a.md", "notes/"),
+                                              ("/top.md", None), ("top.md", None)])
+def test_the_look_up_prefix_is_the_path_s_folder_and_none_at_the_top(path: str, prefix: str | None) -> None:
+    """The API wants a prefix that ends in `/` (whole segments); a path at the top lists the whole store."""
+    from dreamcli.cloud.memory_create import folder_of
+
+    assert folder_of(path) == prefix

@@ -2,7 +2,8 @@
 API"): every cloud command gives up within (limits.model_retries + 1) x limits.request_timeout_s plus the
 SDK's backoff, the model client's own policy from config.yaml, with one line naming the host and the
 timeout (exit 3); Ctrl-C or SIGTERM ends it at once, and a signal held while a cloud dream's create request
-is stalled ends it within the same bound. The timeout is lowered to 1 s so the tests take seconds."""
+is stalled ends it within one attempt (a create is never sent again). The timeout is lowered to 1 s so the
+tests take seconds."""
 
 from __future__ import annotations
 
@@ -131,17 +132,18 @@ def test_a_signal_held_during_a_stalled_dream_create_ends_the_command_within_the
     proc = _spawn(ws, fake_anthropic.url, "dream", "--store", store)
     try:
         assert arrived.wait(60), "the create request never came"
-        proc.send_signal(signal.SIGTERM)  # held until the request returns: its bound, not minutes
-        err, took = _ended(proc, bound_s(1))
+        proc.send_signal(signal.SIGTERM)  # held until the request returns: its timeout, not minutes
+        err, took = _ended(proc, bound_s(0))
     finally:
         release.set()
 
     assert proc.returncode == 143, err
-    assert took < bound_s(1) + SLACK_S, f"{took:.1f} s"
-    assert len(cloud_requests(fake_anthropic, "POST", "/v1/dreams")) == 2  # one retry, as configured
+    assert took < bound_s(0) + SLACK_S, f"{took:.1f} s"
+    assert len(cloud_requests(fake_anthropic, "POST", "/v1/dreams")) == 1  # never sent again: it may have started one
     [line] = err.splitlines()
-    assert line.startswith("error: interrupted by SIGTERM; no cloud dream to cancel: start a cloud dream"), line
+    assert line.startswith("error: interrupted by SIGTERM: start a cloud dream"), line
     assert "did not answer within 1 s" in line and fake_anthropic.url.split("//")[1] in line, line
+    assert "a cloud dream may have started all the same" in line, line
 
 
 @requires_managed_agents

@@ -1,0 +1,110 @@
+"""A cloud dream is created at most once: the create carries no idempotency key and no metadata to find
+the dream it made by, so a create that may have reached the API (a timeout, a dropped connection, a 5xx)
+is never sent again, by the SDK or by dreamcli; the command ends with one line saying a dream may have
+started and to check before running it again. Only an answer that says nothing was started (429) is
+sent again (docs/managed-agents.md, "Cloud dreams")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+import dreamcli.cloud.dream_job as dream_job
+from dreamcli.errors import EXIT_INFRA
+from dreamcli.testing import FakeAnthropic
+from dreamcli.workspace.home import Workspace
+from tests.cloud.helpers import cli, cli_json, cloud_requests, data, requires_managed_agents
+
+pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
+
+TIMEOUT_S = 1
+
+
+@pytest.fixture(autouse=True)
+def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dream_job, "FIRST_POLL_S", 0.001)
+
+
+def _setup(server: FakeAnthropic, ws: Workspace, retries: int = 2) -> str:
+    ws.config_path.write_text(f"limits:\n  request_timeout_s: {TIMEOUT_S}\n  model_retries: {retries}\n")
+    d = data(server)
+    store = d.add_store(memories={"/notes/a.md": "a\n"})
+    d.add_session(store_ids=[store], status="terminated")
+    return store
+
+
+def _answer_creates(server: FakeAnthropic, answer: Any, *, times: int = 1) -> None:
+    """The first `times` creates (POST /v1/dreams) go through `answer(route, rec, parts, q)`."""
+    route = server.managed._route
+    left = [times]
+
+    def wrapped(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+        if rec.method != "POST" or parts != ["dreams"] or left[0] == 0:
+            return route(rec, parts, q)
+        left[0] -= 1
+        return answer(route, rec, parts, q)
+
+    server.managed._route = wrapped  # type: ignore[method-assign]
+    server.allow_leftovers = True
+
+
+def _started_then_stalled(route: Any, rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+    answer = route(rec, parts, q)  # the dream is started: billed
+    time.sleep(TIMEOUT_S + 0.5)  # and its answer comes after the client gave up
+    return answer
+
+
+def _started_then_503(route: Any, rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+    route(rec, parts, q)
+    return 503, {"type": "error", "error": {"type": "api_error", "message": "upstream reset"}}
+
+
+def _rate_limited(route: Any, rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+    return 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+
+
+@pytest.mark.parametrize(("answer", "said"), [(_started_then_stalled, "did not answer within 1 s"),
+                                              (_started_then_503, "cloud API error: HTTP 503: upstream reset")],
+                         ids=["timeout", "503"])
+def test_a_create_that_may_have_started_a_dream_is_never_sent_again(
+        fake_anthropic: FakeAnthropic, ws: Workspace, answer: Any, said: str) -> None:
+    store = _setup(fake_anthropic, ws, retries=2)
+    _answer_creates(fake_anthropic, answer, times=3)
+
+    result = cli(ws, "cloud", "dream", "--store", store)
+
+    assert result.exit_code == EXIT_INFRA, result.stdout + result.stderr
+    assert len(cloud_requests(fake_anthropic, "POST", "/v1/dreams")) == 1
+    assert len(data(fake_anthropic).dreams) == 1  # billed once
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: start a cloud dream over memory store {store}: "), line
+    assert said in line, line
+    assert "a cloud dream may have started all the same" in line, line
+    assert "before running `dreamcli cloud dream` again" in line, line
+    assert not list(ws.dreams_dir.glob("*/proposal.json"))
+
+
+def test_a_create_the_api_refused_with_429_is_sent_again(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store = _setup(fake_anthropic, ws, retries=1)
+    _answer_creates(fake_anthropic, _rate_limited)
+
+    out = cli_json(ws, "cloud", "dream", "--store", store)
+
+    assert len(cloud_requests(fake_anthropic, "POST", "/v1/dreams")) == 2
+    assert list(data(fake_anthropic).dreams) == [out["dreams"][0]["cloud_dream_id"]]
+
+
+def test_a_create_refused_more_often_than_the_retries_allow_names_the_attempts(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store = _setup(fake_anthropic, ws, retries=1)
+    _answer_creates(fake_anthropic, _rate_limited, times=2)
+
+    result = cli(ws, "cloud", "dream", "--store", store)
+
+    assert result.exit_code == EXIT_INFRA, result.stdout + result.stderr
+    assert len(cloud_requests(fake_anthropic, "POST", "/v1/dreams")) == 2
+    assert not data(fake_anthropic).dreams
+    [line] = result.stderr.splitlines()
+    assert "HTTP 429: slow down" in line and "may have started" not in line, line
