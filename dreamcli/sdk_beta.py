@@ -73,6 +73,17 @@ class UnreadableAnswer(Exception):
         self.subject = subject
 
 
+class UnreadableItem(UnreadableAnswer):
+    """A listing page read whole, one of whose items is not an object (a bare string, null, a list): that
+    item's own data, not a broken page. `index` (from 1, in its page) and `kind` (`a string`, `null`, ...)
+    say which; a caller reading one record's listing (a session's events) may skip that record."""
+
+    def __init__(self, index: int, kind: str, subject: str | None = None) -> None:
+        super().__init__(f"{_WRONG_PAGE}: item {index} is {kind}, not an object", subject)
+        self.index = index
+        self.kind = kind
+
+
 def unreadable_reason(e: BaseException) -> str | None:
     """What the answer was, in words, when `e` is an answer dreamcli cannot read, else None."""
     if isinstance(e, UnreadableAnswer):
@@ -139,9 +150,22 @@ def _items(page: Any, subject: str | None) -> list[dict[str, Any]]:
     if isinstance(page, str):
         raise UnreadableAnswer(_not_json(page), subject)
     data = getattr(page, "data", None)
-    if not isinstance(data, list) or not all(hasattr(x, "model_dump") or isinstance(x, dict) for x in data):
+    if not isinstance(data, list):
         raise UnreadableAnswer(_WRONG_PAGE, subject)
+    for n, x in enumerate(data, 1):
+        if not (hasattr(x, "model_dump") or isinstance(x, dict)):
+            raise UnreadableItem(n, _json_kind(x), subject)
     return [_dump(x, subject=subject) for x in data]
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value that is not an object is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = ((str, "a string"), (int | float, "a number"), (list | tuple, "a list"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), f"a {type(value).__name__}")
 
 
 def _given(**kwargs: Any) -> dict[str, Any]:

@@ -70,17 +70,19 @@ def attempts_of(client: Any) -> int | None:
 
 
 def cloud_error(e: BaseException, *, what: str, store: str | None = None,
-                redactor: Redactor | None = None, attempts: int | None = None) -> DreamError:
+                redactor: Redactor | None = None, attempts: int | None = None, resent: bool = True) -> DreamError:
     """One clear line for a failed cloud call: beta not enabled (4), unknown store (2), conflict (1), an
     answer dreamcli cannot read (3), an error answer (`cloud API error: HTTP 500: …`, 3), else the
     model-call mapping (3 for infrastructure). The API's own text is redacted (`redactor`, default: the
     built-in rules): an API can echo a key or a token back in its error message. `attempts`: how many
-    times the request was sent (`attempts_of(client)`, or the caller's own count), named when it timed out."""
+    times the request was sent (`attempts_of(client)`, or the caller's own count), named when it timed out;
+    `resent=False` for a request never sent again after a timeout (a dream create), whose line then names
+    only the timeout's setting."""
     if isinstance(e, DreamError):
         return redacted(e, redactor)
     rules = redactor or default_redactor()
     _scrub(e, rules)
-    return redacted(_mapped(e, what=what, store=store, redactor=rules, attempts=attempts), redactor)
+    return redacted(_mapped(e, what=what, store=store, redactor=rules, attempts=attempts, resent=resent), redactor)
 
 
 def redacted(e: DreamError, redactor: Redactor | None = None) -> DreamError:
@@ -112,14 +114,14 @@ def _scrub(e: BaseException, redactor: Redactor) -> None:
 
 
 def _mapped(e: BaseException, *, what: str, store: str | None, redactor: Redactor,
-            attempts: int | None) -> DreamError:
+            attempts: int | None, resent: bool = True) -> DreamError:
     import anthropic
 
     reason = unreadable_reason(e)
     if reason is not None:
         return _unreadable(what, reason, e.subject if isinstance(e, UnreadableAnswer) else None)
     if isinstance(e, anthropic.APITimeoutError):
-        return _stalled(what, getattr(e, "request", None), attempts)
+        return _stalled(what, getattr(e, "request", None), attempts, resent)
     if not isinstance(e, anthropic.APIStatusError) or isinstance(e, anthropic.AuthenticationError):
         return api_error(e, what=what)  # no answer (cannot connect), refused credentials
     message = said(e, redactor)
@@ -172,15 +174,18 @@ def _html(body: Any) -> bool:
     return head.startswith("<") and "html" in head
 
 
-def _stalled(what: str, request: Any, attempts: int | None) -> ModelError:
+def _stalled(what: str, request: Any, attempts: int | None, resent: bool = True) -> ModelError:
     """Exit 3 in words for a request that timed out every attempt: the endpoint, how long each attempt
     waited (the request's timeout), how many attempts there were (`attempts`: our own count, never what
-    the SDK put in the request's headers), and the settings for both."""
+    the SDK put in the request's headers), and the settings for both; for a request not sent again after
+    a timeout (`resent=False`), that and the timeout's setting only (model_retries changes nothing there)."""
     timeout = _request_timeout(request)
     waited = f" within {timeout:g} s" if timeout is not None else ""
     tries = "" if attempts is None else f"{attempts} attempt{'' if attempts == 1 else 's'}; "
-    return ModelError(f"{what}: the API at {base_url_host()} did not answer{waited} ({tries}config "
-                      "limits.request_timeout_s, limits.model_retries)")
+    settings = "limits.request_timeout_s, limits.model_retries" if resent else "limits.request_timeout_s"
+    again = "" if resent else "not sent again after a timeout; "
+    return ModelError(f"{what}: the API at {base_url_host()} did not answer{waited} ({tries}{again}config "
+                      f"{settings})")
 
 
 def _request_timeout(request: Any) -> float | None:

@@ -75,10 +75,12 @@ def base_hashes(before: dict[str, CloudMemory], ops: list[Operation]) -> dict[st
 
 def write_cloud_proposal(ws: Workspace, *, cloud_dream: dict[str, Any], store_id: str, output_store: str,
                          session_ids: list[str], ops: list[Operation], playbook: str,
-                         note: str | None = None, base_sha256: dict[str, str | None] | None = None) -> str:
+                         note: str | None = None, base_sha256: dict[str, str | None] | None = None,
+                         refused: str | None = None) -> str:
     """Write `dreams/<new id>/` for one completed cloud dream; returns the local dream id. `base_sha256`
     (cloud path -> hash the dream read, None for none) becomes `cloud.base_sha256`: a push sends those
-    hashes as preconditions, so what changed in the cloud after the dream read it is a conflict."""
+    hashes as preconditions, so what changed in the cloud after the dream read it is a conflict.
+    `refused`: why its output store could not be used (no operations then): `cloud.refused`."""
     dream_id = new_ulid()
     created = now_rfc3339()
     proposal = Proposal(dream_id=dream_id, created=created, playbook=playbook, memory_store=store_id,
@@ -88,6 +90,8 @@ def write_cloud_proposal(ws: Workspace, *, cloud_dream: dict[str, Any], store_id
     cloud = {"dream_id": cloud_dream["id"], "input_store": store_id, "output_store": output_store,
              "session_ids": session_ids, "model": model, "status": cloud_dream.get("status"),
              "session_id": cloud_dream.get("session_id"), "base_sha256": dict(base_sha256 or {})}
+    if refused is not None:
+        cloud["refused"] = refused
     info = {"v": 1, "dream_id": dream_id, "status": "pending" if ops else "empty", "created": created,
             "playbook": playbook, "memory_store": store_id,
             "inputs": {"sessions": len(session_ids), "selection": "cloud"},
@@ -107,6 +111,8 @@ def _report(info: dict[str, Any], ops: list[Operation], note: str | None) -> str
         lines += [note, ""]
     if info.get("instructions"):
         lines += ["Instructions:", "", *[f"> {ln}" for ln in str(info["instructions"]).splitlines()], ""]
+    if cloud.get("refused"):  # the output store could not be used: no entries, nothing to approve or push
+        return "\n".join([*lines, f"Refused, nothing to review: {cloud['refused']}.", ""])
     if not ops:
         lines += ["The output store holds the same memories as the input store: nothing to review.", ""]
     for o in ops:

@@ -158,7 +158,7 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
                               "(its id never came back); check the console") from None
     except DreamCreateFailed as e:
         failure = cloud_error(e.error, what=f"start a cloud dream over memory store {store_id}", store=store_id,
-                              attempts=e.attempts)
+                              attempts=e.attempts, resent=False)  # never after a timeout: model_retries is moot
         if e.uncertain:  # no id came back, yet a dream may be running: nothing dreamcli can cancel
             failure.args = (f"{failure}; {MAY_HAVE_STARTED}", *failure.args[1:])
         _release(held, ("interrupted: " if e.uncertain else "interrupted; no cloud dream to cancel: ") + str(failure))

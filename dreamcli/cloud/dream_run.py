@@ -9,7 +9,13 @@ from typing import Any
 
 from dreamcli.cloud import dream_job
 from dreamcli.cloud.dream_diff import base_hashes, diff_operations, write_cloud_proposal
-from dreamcli.cloud.memory_pull import check_listing, check_store, fetch_memories, mirror_memories
+from dreamcli.cloud.memory_pull import (
+    ListingRefused,
+    check_listing,
+    check_store,
+    fetch_memories,
+    mirror_memories,
+)
 from dreamcli.cloud.state import check_store_id
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import ModelError, UsageError
@@ -56,9 +62,12 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
             done["instructions"] = redactor.redact_text(done["instructions"])
         output = _output_store(done)
         what = f"read the result of cloud dream {done['id']}"
-        after = fetch_memories(client, output, what=what)
+        try:
+            after = fetch_memories(client, output, what=what)
+            check_listing(ws, store_id, after)  # the proposal's paths land in the input store's mirror
+        except ListingRefused as e:
+            raise _refused(ws, result, done, output, part, e.problem) from None
         now = fetch_memories(client, store_id, what=what)
-        check_listing(ws, store_id, after)  # the proposal's paths land in the input store's mirror
         mirror_memories(ws, store_id, now)  # approve checks each entry's old text against what the cloud holds
         ops = diff_operations(before, after, str(done["id"]), redactor, now=now)
         local = write_cloud_proposal(ws, cloud_dream=done, store_id=store_id, output_store=output, session_ids=part,
@@ -69,6 +78,20 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
                               "counts": {k: sum(1 for o in ops if o.op == k) for k in ("create", "update", "retire")},
                               "usage": done.get("usage") or {}})
     return result
+
+
+def _refused(ws: Workspace, result: CloudDreamResult, done: dict[str, Any], output: str, session_ids: list[str],
+             problem: str) -> UsageError:
+    """The error for a completed dream whose output store the mirror cannot hold (exit 2), once the dream
+    is recorded as a proposal with no entries (`cloud.refused`): it ran and was billed, so `dreams/` keeps
+    its id, sessions and usage as for any cloud dream."""
+    redactor = workspace_redactor(ws.config_path)
+    reason = redactor.redact_text(f"output store {output} of cloud dream {done['id']}: {problem}")
+    local = write_cloud_proposal(ws, cloud_dream=done, store_id=result.store_id, output_store=output,
+                                 session_ids=session_ids, ops=[], playbook=result.playbook, note=result.note,
+                                 refused=reason)
+    return UsageError(f"{reason}; no proposal written (the cloud dream and its usage are recorded as dream "
+                      f"{local}, with no entries)")
 
 
 def _output_store(done: dict[str, Any]) -> str:

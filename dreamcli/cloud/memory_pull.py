@@ -43,6 +43,16 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _TEMP = re.compile(r"\..+\.\d+\.[A-Za-z0-9_]+\.tmp")  # `atomic_write_text` at work: `.NAME.PID.RANDOM.tmp`
 
 
+class ListingRefused(UsageError):
+    """A memory store listing the mirror cannot hold (exit 2): `problem` names the memory and what is wrong,
+    without the store, so a caller can name the store its own way (a cloud dream's output store)."""
+
+    def __init__(self, store_id: str, problem: str) -> None:
+        super().__init__(f"memory store {store_id}: {problem}; nothing pulled")
+        self.store_id = store_id
+        self.problem = problem
+
+
 @dataclass
 class CloudMemory:
     path: str
@@ -85,8 +95,8 @@ def fetch_memories(client: Any, store_id: str, *, what: str,
         for m in sdk_beta.iter_memories(client, store_id, full=True):
             memory = _checked(store_id, m)
             if memory.path in out:
-                raise UsageError(f"memory store {store_id}: memories {out[memory.path].memory_id} and "
-                                 f"{memory.memory_id} are both at path {shown(memory.path)}; nothing pulled")
+                raise ListingRefused(store_id, f"memories {out[memory.path].memory_id} and {memory.memory_id} "
+                                               f"are both at path {shown(memory.path)}")
             out[memory.path] = memory
             if progress is not None:
                 progress(f"{store_id}: {len(out)} memories read")
@@ -108,7 +118,7 @@ def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
                else None)
     if problem is not None:
         where = f" at {shown(path)}" if isinstance(path, str) and path else ""
-        raise UsageError(f"memory store {store_id}: {name}{where} has {problem}; nothing pulled")
+        raise ListingRefused(store_id, f"{name}{where} has {problem}")
     return CloudMemory(str(path), str(memory_id), str(sha), m.get("memory_version_id"), m.get("content"))
 
 
@@ -128,32 +138,32 @@ def check_listing(ws: Workspace, store_id: str, memories: dict[str, CloudMemory]
             other = owner[key]
             same = "are the same file in the mirror" if targets[other] == target else (
                 "differ only in case or Unicode normalisation: one file on macOS and Windows")
-            raise UsageError(f"memory store {store_id}: memories {both(other, path)} {same}; nothing pulled")
+            raise ListingRefused(store_id, f"memories {both(other, path)} {same}")
         owner[key] = path
         targets[path] = target
     for path, target in targets.items():
         for parent in target.relative_to(root).parents:
             file = owner.get(case_key(parent.as_posix()))
             if file is not None:
-                raise UsageError(f"memory store {store_id}: memory {shown(file)} is a file and "
-                                 f"memory {shown(path)} needs it as a directory; nothing pulled")
+                raise ListingRefused(store_id, f"memory {shown(file)} is a file and memory {shown(path)} needs "
+                                               "it as a directory")
     return targets
 
 
 def _target(ws: Workspace, store_id: str, path: str, memory_id: str) -> Path:
-    name = f"memory store {store_id}: memory {memory_id} at {shown(path)}"
+    name = f"memory {memory_id} at {shown(path)}"
     if "\x00" in path or LONE_SURROGATE.search(path):
-        raise UsageError(f"{name}: a path with a NUL character or not UTF-8; nothing pulled")
+        raise ListingRefused(store_id, f"{name}: a path with a NUL character or not UTF-8")
     try:
         target = mirror_file(ws, store_id, path)
     except UsageError:
-        raise UsageError(f"{name}: not a file path inside the mirror; nothing pulled") from None
+        raise ListingRefused(store_id, f"{name}: not a file path inside the mirror") from None
     parts = target.relative_to(ws.memories_root(store_id)).parts
     # the last name also carries the temporary file's suffix while it is written (`.NAME.PID.RANDOM.tmp`)
     if any(len(p.encode()) > NAME_MAX for p in parts[:-1]) or len(parts[-1].encode()) > NAME_MAX - TEMP_SUFFIX:
-        raise UsageError(f"{name}: a name longer than the file system allows; nothing pulled")
+        raise ListingRefused(store_id, f"{name}: a name longer than the file system allows")
     if len(os.fsencode(target)) > PATH_MAX - TEMP_SUFFIX:
-        raise UsageError(f"{name}: a path longer than the file system allows; nothing pulled")
+        raise ListingRefused(store_id, f"{name}: a path longer than the file system allows")
     return target
 
 

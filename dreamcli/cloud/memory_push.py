@@ -44,6 +44,7 @@ from dreamcli.cloud.state import (
     save_state,
     sha256_text,
     shown,
+    write_mirror_file,
 )
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import UsageError
@@ -312,10 +313,10 @@ def _record(ws: Workspace, state: StoreState, result: PushResult, wanted: list[W
                                                                   if c.status == "done")):
         state.playbooks.add(result.playbook)
     try:
-        if sent or result.recovered:
+        if sent or result.recovered or finished:  # a push with nothing to send too: who pushed, and when
             extra: dict[str, Any] = {} if finished else {"interrupted": True}
             append_audit(ws, "cloud-push", actor=current_actor(actor), store_id=result.store_id,
-                         playbook=result.playbook,
+                         playbook=result.playbook, unchanged=result.unchanged,
                          changes=[c.to_json() for c in result.changes if c.status == "done"]
                          + [c.to_json() for c in result.recovered],
                          conflicts=[{"path": c.path, "expected_sha256": c.expected_sha256,
@@ -326,12 +327,15 @@ def _record(ws: Workspace, state: StoreState, result: PushResult, wanted: list[W
 
 
 def _settle(ws: Workspace, state: StoreState, change: Change) -> None:
-    """What the state (and the mirror) know of a memory after a change reached the cloud."""
+    """What the state (and the mirror) know of a memory after a change reached the cloud: the mirror holds
+    what was sent (redacted), or loses a deleted memory, as a pull would make it; not left for one."""
     if change.op == "delete":
         state.memories.pop(change.path, None)
-        remove_mirror_file(ws, state.store_id, change.path)  # a pull would remove it too; not left for one
+        remove_mirror_file(ws, state.store_id, change.path)
         return
     state.memories[change.path] = Known(str(change.memory_id), str(change.sha256_after), change.memory_version_id)
+    if change.content is not None:
+        write_mirror_file(ws, state.store_id, change.path, change.content)
 
 
 def _send(ws: Workspace, client: Any, store_id: str, change: Change, state: StoreState, result: PushResult) -> None:

@@ -27,6 +27,7 @@ from dreamcli.sessions.importers import managed_agents as importer
 from dreamcli.sessions.importers.common import clean_ts, parse_ts_ms, text_of
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import session_path
+from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.sweep import OLD_S, sweep_temp
@@ -85,6 +86,10 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                 except sdk_beta.ListingTooLong as e:
                     result.skip(f"session {s['id']} skipped: more than {e.cap:,} events (the most dreamcli "
                                 "imports from one session)", progress)
+                    continue
+                except sdk_beta.UnreadableItem as e:  # the session's own data; a page that is no page stops
+                    result.skip(f"session {s['id']} skipped: one of its events is {e.kind}, not an object "
+                                f"(item {e.index} of a page of its events)", progress)
                     continue
                 except Exception as e:
                     gone = _gone(e, s["id"], redactor)
@@ -162,11 +167,13 @@ def _patterns(ws: Workspace) -> tuple[str, ...]:
 
 
 def _write_cache(cache: Any, session: dict[str, Any], events: list[dict[str, Any]]) -> None:
-    """One redacted JSONL file per session: the header, then the events."""
+    """One redacted JSONL file per session: the header, then the events. A lone surrogate (`"\\ud800"` in
+    the API's JSON, which UTF-8 cannot hold) becomes U+FFFD, as the transcript importers read one."""
     prompt = next((text_of(e.get("content")) for e in events if e.get("type") == "user.message"), None)
     header = {"type": importer.HEADER, "session": session, "prompt": prompt}
     lines = [json.dumps(header, ensure_ascii=False)] + [json.dumps(e, ensure_ascii=False) for e in events]
     if not valid_cloud_id(session.get("id")):  # checked by session_problem; the file name must stay in the cache
         raise ValueError(f"invalid session id {shown(session.get('id'))}")
     ensure_dir(cache)
-    atomic_write_text(cache / f"{session['id']}.jsonl", "\n".join(lines) + "\n", fsync=False)
+    text = "\n".join(lines) + "\n"  # JSON text: a surrogate can only be a string's (or a key's) character
+    atomic_write_text(cache / f"{session['id']}.jsonl", LONE_SURROGATE.sub("\ufffd", text), fsync=False)

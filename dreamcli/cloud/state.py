@@ -104,6 +104,21 @@ def remove_mirror_file(ws: Workspace, store_id: str, cloud_path: str) -> bool:
     return False
 
 
+def write_mirror_file(ws: Workspace, store_id: str, cloud_path: str, text: str) -> bool:
+    """Write the mirror copy of a memory a push created or updated (the redacted text it sent), as a pull
+    writes one: atomically, 0600, in 0700 folders, only inside the mirror (a path that leaves it, through a
+    symlink too, is left alone). True when written; a write that fails leaves the old copy to the next pull."""
+    with contextlib.suppress(OSError, ValueError, UsageError):
+        target = mirror_file(ws, store_id, cloud_path)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if not target.is_symlink() and target.read_text(encoding="utf-8") == text:
+                return False  # already as pushed (an approved cloud-dream entry writes it)
+        ensure_dir(target.parent)
+        atomic_write_text(target, text)
+        return True
+    return False
+
+
 @dataclass
 class Known:
     memory_id: str

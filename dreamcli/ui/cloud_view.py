@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dreamcli.ui.console import err, info, live_view, neutralise_controls, out, safe_markup, warn
+from dreamcli.ui.prose import prose_width, wrap
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -29,6 +30,13 @@ def _say(message: Any) -> None:
 def _print(con: Any, text: str) -> None:
     """One line of data, as text, on one line whatever the API's values hold."""
     con.print(neutralise_controls(text, one_line=True), markup=False, highlight=False)
+
+
+def _wrapped(con: Any, text: str, hanging: str = "    ") -> None:
+    """One line of data as `_print` makes it, wrapped between words to the terminal's width (COLUMNS, else
+    80, off a terminal), its later lines at `hanging`: a path, id or hash is never cut."""
+    for line in wrap(neutralise_controls(text, one_line=True), prose_width(con), hanging=hanging):
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _line(item: Any) -> str:
@@ -94,15 +102,15 @@ def render_push(r: Any) -> None:
     done = [c for c in r.changes if r.dry_run or c.status == "done"]
     skipped = getattr(r, "skipped", [])
     left_out = f"; {_plural(len(skipped), 'approved entry', 'approved entries')} not pushed" if skipped else ""
-    _print(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
-                f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}")
+    _wrapped(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
+                  f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}")
     for c in done:
         version = f"  [{c.memory_version_id}]" if c.memory_version_id else ""
-        _print(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}")
-    for k in r.conflicts:
-        _print(con, f"  ! conflict {k.op} {k.path}: {k.reason}")
-        _print(con, f"      last pulled sha256 {k.expected_sha256 or '(never pulled)'}; cloud now "
-                    f"{k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})")
+        _wrapped(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}", " " * 6)
+    for k in r.conflicts:  # each hash on a line of its own at 80 columns, never cut
+        _wrapped(con, f"  ! conflict {k.op} {k.path}: {k.reason}", " " * 6)
+        _wrapped(con, f"      last pulled sha256 {k.expected_sha256 or '(never pulled)'}", " " * 8)
+        _wrapped(con, f"      cloud now sha256 {k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})", " " * 8)
         _side(con, "cloud has", k.cloud_content)
         _side(con, "you push", k.local_content)
 
@@ -117,7 +125,7 @@ def warn_push_skipped(r: Any) -> None:
 def _side(con: Any, label: str, text: str | None) -> None:
     _print(con, f"      {label}:" + (" (nothing: delete)" if text is None else ""))
     for ln in (text or "").splitlines()[:12]:
-        _print(con, f"        | {ln}")
+        _wrapped(con, f"        | {ln}", " " * 12)
 
 
 def render_cloud_dream(r: Any, prefix: str = "dreamcli") -> None:

@@ -108,3 +108,19 @@ def test_a_create_refused_more_often_than_the_retries_allow_names_the_attempts(
     assert not data(fake_anthropic).dreams
     [line] = result.stderr.splitlines()
     assert "HTTP 429: slow down" in line and "may have started" not in line, line
+
+
+def test_a_create_that_timed_out_names_only_the_setting_that_applies(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    """limits.model_retries sends nothing again after a timeout (the create may have started a dream):
+    the line names the timeout's setting and says the create is not sent again, never model_retries."""
+    store = _setup(fake_anthropic, ws, retries=2)
+    _answer_creates(fake_anthropic, _started_then_stalled)
+
+    result = cli(ws, "cloud", "dream", "--store", store)
+
+    assert result.exit_code == EXIT_INFRA, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert "did not answer within 1 s (1 attempt; not sent again after a timeout; config " \
+           "limits.request_timeout_s)" in line, line
+    assert "model_retries" not in line, line

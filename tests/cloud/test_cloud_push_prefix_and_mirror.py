@@ -51,7 +51,7 @@ def test_a_push_killed_after_its_prefix_delete_is_recovered_and_audited(fake_ant
     assert [(c["op"], c["path"], c["status"]) for c in _pushes(ws)[-1]["changes"]] == [
         ("delete", "/playbooks/legal/style.md", "already_applied")]
     assert cli_json(ws, "cloud", "memory", "push", "legal", "--store", store)["recovered"] == []
-    assert len(_pushes(ws)) == 2  # nothing more to record
+    assert len(_pushes(ws)) == 3 and _pushes(ws)[-1]["changes"] == []  # nothing more to record: who pushed, when
 
 
 def test_an_identical_memory_never_pulled_here_is_matched_not_created(fake_anthropic: FakeAnthropic,

@@ -133,7 +133,7 @@ def test_a_push_killed_after_its_writes_is_completed_and_audited_by_the_next(
     assert {p: k["sha256"] for p, k in _state(ws, store)["memories"].items()} == cloud
     assert not (ws.memories_root(store) / "notes" / "b.md").exists()
     assert cli_json(ws, "cloud", "memory", "push", "default", "--store", store)["recovered"] == []
-    assert len(_pushes(ws)) == 1  # nothing more to record
+    assert len(_pushes(ws)) == 2 and _pushes(ws)[-1]["changes"] == []  # nothing more to record: who pushed, when
 
 
 # -- the mirror after a delete -----------------------------------------------------------------------

@@ -167,7 +167,10 @@ def test_a_cloud_dream_whose_output_has_a_lone_surrogate_is_one_line(
     assert result.exit_code == 2, result.stderr + repr(result.exception)
     last = result.stderr.strip().splitlines()[-1]
     assert "lone surrogate" in last and "/notes/c.md" in last, result.stderr
-    assert not [p for p in ws.dreams_dir.iterdir() if not p.name.startswith(".")]
+    assert last.startswith("error: output store ") and "no proposal written" in last, last
+    [record] = [p for p in ws.dreams_dir.iterdir() if not p.name.startswith(".")]  # the billed dream, no entries
+    assert json.loads((record / "proposal.json").read_text())["operations"] == []
+    assert "lone surrogate" in json.loads((record / "dream.json").read_text())["cloud"]["refused"]
 
 
 def test_a_push_refuses_content_utf8_cannot_encode_before_anything_is_sent(
