@@ -140,13 +140,16 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
             wall_s: float, error: str | None, exit_code: int, subagents: SubagentTally) -> dict[str, Any]:
     """The journal line of a finished trial: cost, tokens and turns are the lead's and its sub-agents'
     together (`subagents`: what the trial's Monitor tallied of every child the lead started; the
-    grader's cost is added to `cost_usd` too)."""
+    grader's cost is added to `cost_usd` too). `error` is why it is unscored: the run's error, else the
+    grader's (`grader error: ...`)."""
     outcome = (result.end_fields.get("outcome") if result is not None else None) or {}
     totals = result.totals if result is not None else None
     infra = loop.grader_error or exit_code in (EXIT_INFRA, EXIT_CREDENTIALS) or (result is None)
     why = None if not infra else ("grader error" if loop.grader_error else "credentials error"
                                   if exit_code == EXIT_CREDENTIALS else "model error" if exit_code == EXIT_INFRA
                                   else "run error")
+    if error is None and loop.grader_error and loop.last is not None and loop.last.error:
+        error = f"grader error: {loop.last.error}"  # the agent ran to its end: the grader's error is the trial's
     n_kids, kids = subagents.count, subagents.totals
     lead = totals if totals is not None else Totals()
     agent_cost = lead.cost_usd + kids.cost_usd

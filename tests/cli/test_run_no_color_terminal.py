@@ -10,7 +10,7 @@ import pytest
 
 from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
 from tests.support.run import DREAMCLI, cli_env
-from tests.ui.test_no_color_terminal_width import _in_pty
+from tests.support.terminal import in_pty
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
@@ -36,7 +36,7 @@ def test_run_on_a_terminal_with_no_color_shows_its_live_lines(fake_anthropic: Fa
     fake_anthropic.expect(tool_reply(tool_use("read", {"file_path": "notes.txt"}), text="Looking."),
                           text_reply("one line."))
     task = _task(tmp_path / "project", "count", tools="[read]")
-    text = _in_pty([DREAMCLI, "run", str(task)], columns=100, env=_env(fake_anthropic, home))
+    text = in_pty([DREAMCLI, "run", str(task)], columns=100, env=_env(fake_anthropic, home))
     assert not SGR.search(text), repr(text)
     lines = text.splitlines()
     assert lines[0].startswith("▶ session "), text  # not the plain `> session` of a pipe
@@ -49,7 +49,7 @@ def test_run_parallel_on_a_terminal_with_no_color_shows_its_live_table(fake_anth
                                                                        tmp_path: Path) -> None:
     fake_anthropic.expect(text_reply("done."), text_reply("done."))
     tasks = [str(_task(tmp_path / "project", name)) for name in ("alpha", "bravo")]
-    text = _in_pty([DREAMCLI, "run", *tasks, "--parallel", "2"], columns=100, env=_env(fake_anthropic, home))
+    text = in_pty([DREAMCLI, "run", *tasks, "--parallel", "2"], columns=100, env=_env(fake_anthropic, home))
     assert not SGR.search(text), repr(text)
     assert "2 tasks · " in text, text  # the live table's counts line
     assert "> [1/2]" not in text and "ok [1/2]" not in text, text  # not the plain lines of a pipe

@@ -126,3 +126,20 @@ def test_a_grader_that_answers_garbage_stays_a_grader_error_and_exit_3(
     data = json.loads(r.stdout)
     assert data["unscored_reasons"] == {"grader error": 4} and data["new_trials"] == 4  # every trial ran
     assert json.loads((ws.dreams_dir / DREAM / "pilot.json").read_text())["runs"][-1]["pilot_id"] == data["pilot_id"]
+
+
+def test_a_grader_errors_progress_line_says_why_the_trial_is_unscored(
+        fake_anthropic: FakeAnthropic, ws: Any, tmp_path: Path) -> None:
+    """As a trial left out for `cannot reach HOST` says so on its line, one left out for a grader error
+    says the grader's error (the trial's own error is empty: its agent ran to the end)."""
+    seed_workspace(ws)
+    config(ws, "limits:\n  model_retries: 0\n")
+    task = _graded_task(tmp_path)
+    fake_anthropic.responder = lambda req: text_reply("no idea, sorry" if _is_grader(req) else "SOLVED: 9.2")
+    r = _pilot(ws, task, "--trials", "1")
+    assert r.exit_code == 3, r.output
+    lines = [line for line in r.stderr.splitlines() if line.startswith("? [")]
+    assert len(lines) == 2, r.stderr  # one trial per arm, both unscored
+    for line in lines:
+        why = line.partition("pass 0/0 (-)): ")[2]  # after the arm's running count
+        assert why == "grader error: grader answer has no record_verdicts call and no JSON verdicts", line
