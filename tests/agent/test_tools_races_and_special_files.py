@@ -84,8 +84,8 @@ def _swap_after_the_check(wd: Path, outside: Path, monkeypatch: pytest.MonkeyPat
     """`wd/real` becomes a symlink to `outside` right after the tools' path check has passed."""
     original = file_ops.resolve
 
-    def resolve_then_swap(root: Path, path: str, op: str) -> Path:
-        target = original(root, path, op)
+    def resolve_then_swap(root: Path, path: str, op: str, *fences: Any) -> Path:
+        target = original(root, path, op, *fences)
         os.rename(wd / "real", wd / ".bak")
         os.symlink(outside, wd / "real")
         return target
@@ -116,8 +116,8 @@ def test_grep_does_not_follow_a_file_swapped_for_a_symlink_after_the_check(
     (wd / "f.txt").write_text("nothing\n")
     original = file_ops.resolve
 
-    def resolve_then_swap(root: Path, path: str, op: str) -> Path:
-        target = original(root, path, op)
+    def resolve_then_swap(root: Path, path: str, op: str, *fences: Any) -> Path:
+        target = original(root, path, op, *fences)
         os.rename(wd / "f.txt", wd / ".reg")
         os.symlink(outside / "secret.txt", wd / "f.txt")
         return target
@@ -133,8 +133,8 @@ def test_grep_walk_does_not_follow_a_folder_swapped_for_a_symlink(
     (wd / "d" / "secret.txt").write_text("harmless\n")
     original = file_ops._walk
 
-    def walk_then_swap(start: Path, base: Path) -> Iterator[Path]:
-        files = list(original(start, base))
+    def walk_then_swap(start: Path, base: Path, *fences: Any) -> Iterator[Path]:
+        files = list(original(start, base, *fences))
         os.rename(wd / "d", wd / ".bak")
         os.symlink(outside, wd / "d")
         yield from files

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dreamcli.agent.tools.paths import Fence, fences_in
 from dreamcli.agent.tools.result import (
     ERROR_KINDS,
     TRUNCATION_MARKER,
@@ -71,6 +72,17 @@ class ToolEnv:
         from dreamcli.agent.scratch import workdirs_root
 
         return Path(os.path.realpath(self.workdir)).is_relative_to(os.path.realpath(workdirs_root(self.ws)))
+
+    @property
+    def fences(self) -> tuple[Fence, ...]:
+        """dreamcli's own files inside the workdir, which no tool may read or change: the workspace (a
+        project's `.dreamcli/`: its approvals, playbooks, sessions), the user's config and the trust
+        records, whose lists let commands run unasked. Pass them to `paths.confine`."""
+        from dreamcli.agent.config_trust import trust_file
+        from dreamcli.config import user_config_path
+
+        return fences_in(self.workdir, (("workspace", self.ws.root), ("configuration", user_config_path()),
+                                        ("trust records", trust_file())))
 
 
 class Tool:

@@ -2,23 +2,34 @@
 
 Pure functions over a root directory; each returns the text (or content blocks) for the model
 and raises `FileToolError` with an error kind for expected failures. Confinement (`..`, symlinks,
-hard links) and the race-free opening of files (`open_under`: regular files with one link only) are
-`dreamcli.agent.tools.paths`; the approval gate and the output cap are the tool's.
+hard links, the `fences` of dreamcli's own files inside the root) and the race-free opening of files
+(`open_under`: regular files with one link only) are `dreamcli.agent.tools.paths`; the approval gate
+and the output cap are the tool's. `os_error_kind` says whether an OSError is about the model's input.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from dreamcli.agent.tools.paths import NotRegularFile, OutsideRoot, confine, open_under, real_root
+from dreamcli.agent.tools.paths import (
+    Fence,
+    NotRegularFile,
+    OutsideRoot,
+    confine,
+    fenced,
+    open_under,
+    own_files_error,
+    real_root,
+)
 
 MAX_TEXT_BYTES = 256 * 1024  # a whole-file read or an edit; larger files need view_range
 MAX_IMAGE_BYTES = 3_750_000  # 5 MB once base64-encoded (the API's image limit)
@@ -33,6 +44,9 @@ GREP_MAX_FILE_BYTES = 10 * 1024 * 1024
 GREP_SECONDS = 20.0
 SKIP_CHUNK = 64 * 1024  # lines before a view_range are read in pieces this long
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+# errors about the path the model gave; any other OSError (EACCES, EROFS, ENOSPC, EIO ...) is the machine's
+INPUT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG,
+                          errno.ELOOP, errno.EINVAL, errno.EILSEQ})
 
 
 class FileToolError(Exception):
@@ -41,9 +55,15 @@ class FileToolError(Exception):
         self.kind = kind
 
 
-def resolve(root: Path, path: str, op: str) -> Path:
+def os_error_kind(e: OSError) -> str:
+    """`invalid_input` for an error about the path the model gave (too long, a folder, ...), else
+    `exception`: a read-only or full disk, a permission, an I/O error is no fault of the model's input."""
+    return "invalid_input" if e.errno in INPUT_ERRNOS else "exception"
+
+
+def resolve(root: Path, path: str, op: str, fences: Iterable[Fence] = ()) -> Path:
     try:
-        return confine(root, path)
+        return confine(root, path, fences)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
@@ -86,8 +106,9 @@ def _decode(data: bytes, shown: str, op: str) -> str:
                             "invalid_input") from e
 
 
-def read(root: Path, path: str, view_range: list[int] | None) -> str | list[dict[str, Any]]:
-    target = resolve(root, path, "read")
+def read(root: Path, path: str, view_range: list[int] | None,
+         fences: tuple[Fence, ...] = ()) -> str | list[dict[str, Any]]:
+    target = resolve(root, path, "read", fences)
     if view_range is not None and (len(view_range) != 2 or not all(isinstance(n, int) for n in view_range)):
         raise FileToolError("read: view_range must be [start_line, end_line]", "invalid_input")
     with os.fdopen(_open(root, target, path, "read"), "rb") as f:
@@ -177,25 +198,33 @@ def edit(root: Path, target: Path, shown: str, old: str, new: str, replace_all: 
     return f"edited {shown} ({count if replace_all else 1} replacement(s))"
 
 
-def _inside(path: Path, base: Path) -> bool:
+def _real(path: Path) -> Path | None:
     try:
-        real = Path(os.path.realpath(path))
+        return Path(os.path.realpath(path))
     except OSError:
-        return False
+        return None
+
+
+def _inside(real: Path, base: Path) -> bool:
     return real == base or real.is_relative_to(base)
 
 
-def glob(root: Path, pattern: str, path: str | None) -> str:
+def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] = ()) -> str:
     if not pattern or os.path.isabs(pattern):
         raise FileToolError("glob: absolute pattern not permitted; pass a relative one", "outside_root")
     if ".." in PurePosixPath(pattern).parts:
         raise FileToolError("glob: '..' is not permitted in the pattern", "outside_root")
     base = real_root(root)
-    search = resolve(root, path, "glob") if path else base
+    search = resolve(root, path, "glob", fences) if path else base
     try:
-        matches = [m for m in islice(search.glob(pattern), WALK_MAX_ENTRIES) if _inside(m, base)]
+        found = [(m, _real(m)) for m in islice(search.glob(pattern), WALK_MAX_ENTRIES)]
     except (ValueError, OSError) as e:
         raise FileToolError(f"glob: {e}", "invalid_input") from e
+    inside = [(m, fenced(real, fences)) for m, real in found if real is not None and _inside(real, base)]
+    matches = [m for m, fence in inside if fence is None]
+    own = next((fence for _, fence in inside if fence is not None), None)
+    if not matches and own is not None:  # all it found is dreamcli's own: say so
+        raise FileToolError(f"glob: {own_files_error(f'all that {pattern} matches', own, base)}", "outside_root")
     if not matches:
         return "no matches"
 
@@ -209,11 +238,13 @@ def glob(root: Path, pattern: str, path: str | None) -> str:
     return "\n".join(m.relative_to(base).as_posix() for m in matches[:GLOB_RESULTS])
 
 
-def _walk(start: Path, base: Path) -> Iterator[Path]:
-    """The files under the folder `start` (not through symlinked folders), at most WALK_MAX_ENTRIES."""
+def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = ()) -> Iterator[Path]:
+    """The files under the folder `start` (not through symlinked folders nor into a fence), at most
+    WALK_MAX_ENTRIES."""
     seen = 0
     for folder, dirs, files in os.walk(start):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d)))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d))
+                         and fenced(Path(folder) / d, fences) is None)
         for name in sorted(files):
             seen += 1
             if seen > WALK_MAX_ENTRIES:
@@ -221,11 +252,11 @@ def _walk(start: Path, base: Path) -> Iterator[Path]:
             yield Path(folder) / name
 
 
-def _grep_text(root: Path, file: Path, shown: str) -> str | None:
-    """The text of one walked file, or None to skip it: outside the root, a symlink or hard link,
-    not a regular file, unreadable, too large or binary."""
+def _grep_text(root: Path, file: Path, shown: str, fences: tuple[Fence, ...] = ()) -> str | None:
+    """The text of one walked file, or None to skip it: outside the root or in a fence, a symlink or
+    hard link, not a regular file, unreadable, too large or binary."""
     try:
-        fd = open_under(real_root(root), confine(root, str(file)), os.O_RDONLY, shown=shown)
+        fd = open_under(real_root(root), confine(root, str(file), fences), os.O_RDONLY, shown=shown)
     except (OutsideRoot, NotRegularFile, OSError):
         return None
     with os.fdopen(fd, "rb") as f:
@@ -235,21 +266,21 @@ def _grep_text(root: Path, file: Path, shown: str) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def grep(root: Path, pattern: str, path: str | None) -> str:
+def grep(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] = ()) -> str:
     try:
         rx = re.compile(pattern)
     except re.error as e:
         raise FileToolError(f"grep: invalid regex: {e}", "invalid_input") from e
     base = real_root(root)
-    search = resolve(root, path, "grep") if path else base
+    search = resolve(root, path, "grep", fences) if path else base
     try:
         folder = stat.S_ISDIR(os.lstat(search).st_mode)
     except (FileNotFoundError, NotADirectoryError) as e:
         raise FileToolError(f"grep: {path}: no such file or directory", "not_found") from e
     texts: Iterator[tuple[str, str | None]]
     if folder:
-        texts = ((shown, _grep_text(root, f, shown))
-                 for f in _walk(search, base) for shown in [f.relative_to(base).as_posix()])
+        texts = ((shown, _grep_text(root, f, shown, fences))
+                 for f in _walk(search, base, fences) for shown in [f.relative_to(base).as_posix()])
     else:  # one file, named: refused as `read` refuses it
         shown = search.relative_to(base).as_posix()
         with os.fdopen(_open(root, search, path or shown, "grep"), "rb") as f:

@@ -3,10 +3,14 @@ approval gate (the work itself is `dreamcli.agent.tools.file_ops`).
 
 Every path is resolved first: `..` and symlinks (even dangling ones) are followed before the
 containment check, so anything that lands outside the workdir is refused with error_kind
-`outside_root`, and so is a file with other hard links. Writes and edits then go through
+`outside_root`, and so is a file with other hard links. So is anything in dreamcli's own files that
+lie inside the workdir (`ToolEnv.fences`: the workspace of `dreamcli init` in the project, whose
+approvals and playbooks would otherwise be the agent's to rewrite, the user's config, the trust
+records), for reading too; glob and grep leave them out. Writes and edits then go through
 `Approvals.check_write` with the path relative to the workdir. Paths in glob/grep output are
 relative to the workdir. Files the agent writes are the user's own project files: they keep the
-user's umask and are not redacted.
+user's umask and are not redacted. An OSError that is not about the given path (a read-only or full
+disk, a permission) is `exception`, not `invalid_input`.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class FileTool(Tool):
         self.name = name
         self.description, self.input_schema = SCHEMAS[name]
         self.root = env.workdir
+        self.fences = env.fences
 
     def execute(self, input: dict[str, Any]) -> ToolResult:
         for key in self.input_schema.get("required", []):
@@ -85,7 +90,7 @@ class FileTool(Tool):
         try:
             if self.name in _WRITES:
                 path = input["file_path"]
-                target = file_ops.resolve(self.root, path, self.name)
+                target = file_ops.resolve(self.root, path, self.name, self.fences)
                 decision = self.env.approvals.check_write(relative_to_root(self.root, target))
                 if not decision.approved:
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)
@@ -100,7 +105,7 @@ class FileTool(Tool):
         except file_ops.FileToolError as e:
             return ToolResult.error(str(e), e.kind, approval=approval)
         except OSError as e:
-            return ToolResult.error(f"{self.name}: {e.strerror or e}", "invalid_input", approval=approval)
+            return ToolResult.error(f"{self.name}: {e.strerror or e}", file_ops.os_error_kind(e), approval=approval)
         if not isinstance(out, str):
             return ToolResult(out, approval=approval)
         text, truncated = cap_output(out, self.env.output_cap)
@@ -114,10 +119,10 @@ class FileTool(Tool):
             view = input.get("view_range")
             if view is not None and not isinstance(view, list):
                 raise file_ops.FileToolError("read: view_range must be [start_line, end_line]", "invalid_input")
-            return file_ops.read(self.root, input["file_path"], view)
+            return file_ops.read(self.root, input["file_path"], view, self.fences)
         if self.name == "glob":
-            return file_ops.glob(self.root, input["pattern"], path or None)
-        return file_ops.grep(self.root, input["pattern"], path or None)
+            return file_ops.glob(self.root, input["pattern"], path or None, self.fences)
+        return file_ops.grep(self.root, input["pattern"], path or None, self.fences)
 
 
 def factory(name: str) -> Callable[[ToolEnv], Tool]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
 from dreamcli.agent.tools.credentials import run_redactor
+from dreamcli.agent.tools.file_ops import os_error_kind
 from dreamcli.agent.tools.memory_ops import MemoryStore, MemoryToolError
 from dreamcli.sdk_beta import memory_tool_param
 from dreamcli.workspace.fsutil import ensure_dir
@@ -120,7 +121,7 @@ class MemoryTool(Tool):
         except MemoryToolError as e:
             return ToolResult.error(str(e), e.kind)
         except OSError as e:
-            return ToolResult.error(f"memory {command}: {e.strerror or e}", "invalid_input")
+            return ToolResult.error(f"memory {command}: {e.strerror or e}", os_error_kind(e))
         text, truncated = cap_output(text, self.env.output_cap)
         return ToolResult(text, truncated=truncated)
 

@@ -10,6 +10,10 @@ folder one component at a time (`O_NOFOLLOW | O_DIRECTORY` for folders, `O_NOFOL
 missing folders made with `mkdir(dir_fd=…)`), never through a symlink, and then checks what it
 opened (`fstat`): only a regular file with one link (a hard link may be another name of a file
 outside the root) is read or written. Files are opened non-blocking, so a FIFO never hangs a tool.
+
+A root may hold files that are dreamcli's own: the workspace of `dreamcli init` in a project, the
+user's config, the trust records. Given as `fences` (`fences_in`), they are refused like paths outside
+the root (`OwnFiles`, an `OutsideRoot`), after the same resolution.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import errno
 import fcntl
 import os
 import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -25,6 +31,18 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 class OutsideRoot(ValueError):
     """The path resolves outside the tool's root."""
+
+
+class OwnFiles(OutsideRoot):
+    """The path is one of dreamcli's own files (a fence) that lies inside the root."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A file or folder inside a root that is dreamcli's own: `path` is real, `what` names it."""
+
+    path: Path
+    what: str
 
 
 class NotRegularFile(ValueError):
@@ -35,8 +53,29 @@ def real_root(root: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
-def confine(root: Path, path: str) -> Path:
-    """The real path of `path` (relative to `root`, or absolute), which must stay inside `root`."""
+def fences_in(root: Path, areas: Iterable[tuple[str, Path]]) -> tuple[Fence, ...]:
+    """The fences of `areas` ((what, path) pairs) that lie inside `root` or are `root` itself; one that
+    holds the root (a workdir copied under the workspace) is no fence of it."""
+    base = real_root(root)
+    found = (Fence(Path(os.path.realpath(path)), what) for what, path in areas)
+    return tuple(f for f in found if f.path == base or f.path.is_relative_to(base))
+
+
+def fenced(target: Path, fences: Iterable[Fence]) -> Fence | None:
+    """The fence the real path `target` lies in (or is), if any."""
+    return next((f for f in fences if target == f.path or target.is_relative_to(f.path)), None)
+
+
+def own_files_error(shown: str, fence: Fence, base: Path) -> OwnFiles:
+    """`SHOWN is in dreamcli's own workspace (.dreamcli), ...`: why the model may not use that path."""
+    where = fence.path.relative_to(base).as_posix() if fence.path != base else "the working directory itself"
+    return OwnFiles(f"{shown} is in dreamcli's own {fence.what} ({where}), which is not part of the task: "
+                    "the file tools do not read or change it")
+
+
+def confine(root: Path, path: str, fences: Iterable[Fence] = ()) -> Path:
+    """The real path of `path` (relative to `root`, or absolute), which must stay inside `root` and out
+    of every fence."""
     if "\x00" in path:
         raise OutsideRoot(f"{path!r}: NUL in path")
     base = real_root(root)
@@ -44,6 +83,9 @@ def confine(root: Path, path: str) -> Path:
     resolved = Path(os.path.realpath(candidate))  # follows links that exist, dangling ones by target
     if resolved != base and not resolved.is_relative_to(base):
         raise OutsideRoot(f"{path} is outside the session's root directory")
+    fence = fenced(resolved, fences)
+    if fence is not None:
+        raise own_files_error(path, fence, base)
     return resolved
 
 
