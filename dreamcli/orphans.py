@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -219,3 +220,140 @@ def _ctrl_c_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+# --- process groups recorded by their owner ------------------------------------------------------------------------
+# The agent's shells run in sessions of their own (so a timeout or Ctrl-C stops all they started), and nothing ties
+# them to dreamcli: killed with -9, it leaves them and what they run (`sleep 1000`, a server started with `&`)
+# running. Each shell is recorded while it runs, `record_group(folder, pgid, tag)`, one small file per shell named
+# `<owner pid>-<pgid>.json`, removed by `forget_group` once the shell is stopped; the next command's sweep calls
+# `stop_orphaned_groups(folder)`, which stops the groups of owners that no longer run. Both the owner and the shell
+# are known by their pid and start time (a pid the system gave to another process since is neither), and a process
+# is stopped only when it is in the shell's session and is the shell itself or carries its tag (the environment
+# variable GROUP_TAG_VAR, set to a random value for each shell): the shell may have exited, leaving its background
+# jobs. Linux only (/proc); elsewhere nothing is recorded.
+
+GROUP_TAG_VAR = "DREAMCLI_SHELL_TAG"
+Group = tuple[int, int, str]  # a recorded shell: its pgid (its pid, and its session's id), start time, tag
+_owner_start: list[int | None] = []  # this process's start time, read once
+
+
+def _proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, session id, start time in clock ticks since boot) of process `pid`; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        fields = raw[raw.rindex(b")") + 2:].split()
+        return fields[0].decode(), int(fields[3]), int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot); None when it is gone, a zombie, or unknown here."""
+    stat = _proc_stat(pid)
+    return None if stat is None or stat[0] in ("Z", "X") else stat[2]
+
+
+def record_group(folder: Path, pgid: int, tag: str) -> Path | None:
+    """Record that this process owns the process group (and session) `pgid`, its members tagged `tag`; the record's
+    path, or None when it cannot be written (a read-only workspace) or identities cannot be read (no /proc)."""
+    import json
+
+    if not _owner_start:
+        _owner_start.append(process_start(os.getpid()))
+    owner_start, start = _owner_start[0], process_start(pgid)
+    if owner_start is None or start is None:
+        return None
+    path = folder / f"{os.getpid()}-{pgid}.json"
+    data = json.dumps({"owner": os.getpid(), "owner_start": owner_start, "pgid": pgid, "start": start, "tag": tag})
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data.encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    return path
+
+
+def forget_group(path: Path | None) -> None:
+    """Remove a record of `record_group` (its group is stopped)."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list[int]:
+    """Stop the recorded groups whose owner no longer runs (SIGTERM, then SIGKILL after `grace` seconds), then remove
+    their records; the pgids of the groups that still had processes. A live owner's records are left alone."""
+    import json
+
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".json")]
+    except OSError:
+        return []
+    groups: list[Group] = []
+    done: list[Path] = []
+    for name in names:
+        path = folder / name
+        owner = name.split("-", 1)[0]
+        try:
+            rec = json.loads(path.read_bytes())
+            alive = process_start(int(rec["owner"])) == int(rec["owner_start"])
+            group = (int(rec["pgid"]), int(rec["start"]), str(rec["tag"]))
+        except (OSError, ValueError, TypeError, KeyError):  # half written, or not ours: only its owner's pid
+            alive, group = owner.isdigit() and process_start(int(owner)) is not None, None
+        if not alive:
+            done.append(path)
+            if group is not None:
+                groups.append(group)
+    stopped = _stop_members(groups, grace)
+    for path in done:  # only now: a sweep killed half way is done again
+        forget_group(path)
+    return stopped
+
+
+def _members(groups: list[Group]) -> dict[int, list[int]]:
+    """pgid -> the live processes of that shell: itself (the pid, started at the time recorded), and the processes
+    of its session that carry its tag."""
+    marks = {pgid: (start, f"{GROUP_TAG_VAR}={tag}".encode()) for pgid, start, tag in groups}
+    found: dict[int, list[int]] = {pgid: [] for pgid in marks}
+    for entry in os.listdir("/proc") if marks else ():
+        stat = _proc_stat(int(entry)) if entry.isdigit() else None
+        if stat is None or stat[0] in ("Z", "X") or stat[1] not in marks:
+            continue
+        pid, session = int(entry), stat[1]
+        start, mark = marks[session]
+        if stat[2] < start or (pid == session and stat[2] != start):
+            continue
+        if pid == session:
+            found[session].append(pid)
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/environ", "rb") as f:
+            if mark in f.read().split(b"\0"):
+                found[session].append(pid)
+    return found
+
+
+def _stop_members(groups: list[Group], grace: float) -> list[int]:
+    """SIGTERM to the processes of each shell, SIGKILL to those still there after `grace` (one wait for them all);
+    the pgids of the shells that had any."""
+    found = _members(groups)
+    had = [pgid for pgid, pids in found.items() if pids]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not any(found.values()):
+            break
+        for pids in found.values():
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 0)
+        while True:
+            found = _members(groups)
+            if not any(found.values()) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+    return had

@@ -26,12 +26,15 @@ def sweep_dead(ws: Workspace) -> None:
     """Temp files, temp and staging folders of dead processes (safe without a lock: a live writer's
     files carry its pid and are never touched): in the workspace (a pilot trial's memory copy
     `memory/.tmp-pilot-<session>-<pid>/` too) and, in the system's temp directory, the private folders
-    of `live.private_tempdir` (a pilot trial's workdir copy `dreamcli-pilot-<pid>-<random>/`)."""
+    of `live.private_tempdir` (a pilot trial's workdir copy `dreamcli-pilot-<pid>-<random>/`). And the agent's
+    shells that a dead process left running, with all they started (`orphans.stop_orphaned_groups`)."""
     from dreamcli.dream import journal as dream_journal
+    from dreamcli.orphans import stop_orphaned_groups
     from dreamcli.sessions.importers import journal as import_journal
-    from dreamcli.workspace.live import sweep_tempdirs
+    from dreamcli.workspace.live import shells_dir, sweep_tempdirs
     from dreamcli.workspace.sweep import sweep_temp
 
+    stop_orphaned_groups(shells_dir(ws))
     for folder in (ws.playbooks_dir, ws.dreams_dir, ws.state_dir, ws.root / "memory"):
         sweep_temp(folder, recursive=True)
     sweep_tempdirs()

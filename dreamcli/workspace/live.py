@@ -10,6 +10,9 @@ more than an hour old, which covers writers that never registered: library calle
 versions. The time of the last full sweep is the mtime of the directory `state/live/.swept/`: a
 command leaves no file behind that it did not leave before.
 
+The agent's shells (the `bash` tool) run in sessions of their own; each is recorded in `state/live/shells/`
+while it runs, and the full sweep stops those of a process that no longer runs (`dreamcli.orphans`).
+
 A process's private folders outside the workspace (a pilot trial's copy of the task's workdir) are made
 by `private_tempdir` in the system's temp directory, named `dreamcli-<kind>-<pid>-<random>`, and
 removed by `sweep_tempdirs` (part of the full sweep) once that pid no longer runs.
@@ -36,6 +39,12 @@ _held: dict[Path, int] = {}  # this process's markers -> how many opens hold eac
 
 def live_dir(ws: Workspace) -> Path:
     return ws.state_dir / "live"
+
+
+def shells_dir(ws: Workspace) -> Path:
+    """Where the agent's shells are recorded while they run (dreamcli.orphans.record_group): the full sweep stops
+    what a killed process's shells still run."""
+    return live_dir(ws) / "shells"
 
 
 def _alive(path: Path, pid: int) -> bool:

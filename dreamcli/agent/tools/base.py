@@ -19,6 +19,7 @@ from dreamcli.agent.tools.paths import Fence, fences_in
 from dreamcli.agent.tools.result import (
     ERROR_KINDS,
     TRUNCATION_MARKER,
+    Redact,
     ToolContent,
     ToolResult,
     cap_output,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ERROR_KINDS",
     "TRUNCATION_MARKER",
+    "Redact",
     "Tool",
     "ToolContent",
     "ToolEnv",
@@ -63,6 +65,16 @@ class ToolEnv:
     @property
     def output_cap(self) -> int:
         return self.config.limits.tool_output_bytes
+
+    @property
+    def redact(self) -> Redact:
+        """What redacts a tool's output before it is capped: the session log's own redactor (the run's: its
+        config's patterns and its credentials), or the same built for this config when there is no log yet."""
+        if self.writer is not None:
+            return self.writer.redactor.redact_text
+        from dreamcli.agent.tools.credentials import run_redactor
+
+        return run_redactor(self.config).redact_text
 
     @property
     def private_workdir(self) -> bool:

@@ -6,7 +6,8 @@ process environment minus `ANTHROPIC_*` (no credentials reach the agent's comman
 it starts runs in its process group, so a timed-out command, a restart and `close()` stop the
 whole group. `close()` works from any thread while a call is in flight (Ctrl-C, or a supervisor
 stopping a sub-agent): the blocked call returns and the tool refuses further calls. A timed-out
-command kills the shell; the next call starts a fresh one (the result says so).
+command kills the shell; the next call starts a fresh one (the result says so). The output is
+redacted before it is capped (`render`), so a secret the cap cuts shows no part of itself.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, capped_text
+from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult
+from dreamcli.agent.tools.result import Redact, cap_output, capped_text, without_edges
 from dreamcli.agent.tools.shell import CappedBuffer, Shell, ShellStopped
+from dreamcli.workspace.live import shells_dir
+
+# What the shell keeps of a long output, on each side, beyond the cap: what is shown stays far from where the
+# middle was dropped, even after redaction made the ends shorter (`render`).
+HELD_EXTRA = 65536
 
 
 def shell_env() -> dict[str, str]:
@@ -24,17 +31,19 @@ def shell_env() -> dict[str, str]:
     return {**env, "PS1": "", "PS2": "", "TERM": "dumb"}
 
 
-def render(output: CappedBuffer, limit: int) -> tuple[str, bool]:
-    """The command's output as text of at most `limit` bytes, trailing newlines dropped."""
+def render(output: CappedBuffer, limit: int, redact: Redact) -> tuple[str, bool]:
+    """The command's output, trailing newlines dropped, redacted, then cut to at most `limit` bytes. A middle
+    the shell dropped was never seen: the two ends are redacted on their own, and what lies next to that middle
+    left out (`without_edges`). The marker counts the bytes of the redacted ends and of that middle as printed."""
     if output.complete:
         data = (bytes(output.head) + bytes(output.tail)).rstrip(b"\n")
-        text = data.decode("utf-8", errors="replace")
-        if len(data) <= limit:
-            return text, False
-        return capped_text(data, data, len(data), limit), True
+        return cap_output(data.decode("utf-8", errors="replace"), limit, redact)
     tail = bytes(output.tail).rstrip(b"\n")
-    total = output.total - (len(output.tail) - len(tail))
-    return capped_text(bytes(output.head), tail, total, limit), True
+    middle = output.total - len(output.head) - len(output.tail)
+    red_head, red_tail = (redact(b.decode("utf-8", errors="replace")) for b in (bytes(output.head), tail))
+    total = len(red_head.encode()) + middle + len(red_tail.encode())
+    shown_head, shown_tail = without_edges(red_head, red_tail)
+    return capped_text(shown_head.encode(), shown_tail.encode(), total, limit), True
 
 
 class BashTool(Tool):
@@ -57,7 +66,8 @@ class BashTool(Tool):
     def __init__(self, env: ToolEnv) -> None:
         self.env = env
         # in a workdir copied into the workspace, what commands make is private like the rest of it
-        self.shell = Shell(env.workdir, shell_env(), env.output_cap, umask=0o077 if env.private_workdir else -1)
+        self.shell = Shell(env.workdir, shell_env(), env.output_cap + HELD_EXTRA,
+                           umask=0o077 if env.private_workdir else -1, groups=shells_dir(env.ws))
 
     def execute(self, input: dict[str, Any]) -> ToolResult:
         if input.get("restart"):
@@ -89,7 +99,7 @@ class BashTool(Tool):
         except OSError as e:
             self.shell.stop_shell()
             return ToolResult.error(f"bash: cannot run the shell: {e}", "exception", approval=decision.approval)
-        text, truncated = render(result.output, self.env.output_cap)
+        text, truncated = render(result.output, self.env.output_cap, self.env.redact)
         notes = []
         if result.exit_code != 0:
             notes.append(f"[exit code {result.exit_code}]")

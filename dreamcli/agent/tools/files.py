@@ -108,7 +108,7 @@ class FileTool(Tool):
             return ToolResult.error(f"{self.name}: {e.strerror or e}", file_ops.os_error_kind(e), approval=approval)
         if not isinstance(out, str):
             return ToolResult(out, approval=approval)
-        text, truncated = cap_output(out, self.env.output_cap)
+        text, truncated = cap_output(out, self.env.output_cap, self.env.redact)
         return ToolResult(text, truncated=truncated or "[output truncated" in out, approval=approval)
 
     def _look(self, input: dict[str, Any]) -> str | list[dict[str, Any]]:

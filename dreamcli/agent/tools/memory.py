@@ -122,7 +122,7 @@ class MemoryTool(Tool):
             return ToolResult.error(str(e), e.kind)
         except OSError as e:
             return ToolResult.error(f"memory {command}: {e.strerror or e}", os_error_kind(e))
-        text, truncated = cap_output(text, self.env.output_cap)
+        text, truncated = cap_output(text, self.env.output_cap, self.env.redact)
         return ToolResult(text, truncated=truncated)
 
 

@@ -10,6 +10,12 @@ sends the whole group SIGTERM, then SIGKILL after KILL_GRACE_S, and wakes the wa
 which raises `ShellStopped`. A command that outlives its timeout is stopped the same way and
 `run()` raises TimeoutError. Output is kept as a head and a tail of at most `max_bytes` each, so
 a command that prints gigabytes costs bounded memory.
+
+With `groups` (a folder: the workspace's `state/live/shells/`), each shell is recorded there while it
+runs (`dreamcli.orphans.record_group`): if dreamcli is killed with -9, the next command's sweep stops
+what the shell still runs (`stop_orphaned_groups`). Not a parent-death signal: it would reach bash
+alone (a command it runs, or left in the background, would go on), and it fires when the thread that
+started the shell ends, not the process.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from dreamcli.orphans import GROUP_TAG_VAR, forget_group, record_group
 
 KILL_GRACE_S = 0.5  # SIGTERM to the shell's process group, then SIGKILL after this long
 POLL_S = 0.2  # how often a waiting run() checks that the shell is still there
@@ -93,14 +101,17 @@ class ShellOutput:
 class Shell:
     """One bash process in `workdir` with environment `env`."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str], max_bytes: int, *, umask: int = -1) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], max_bytes: int, *, umask: int = -1,
+                 groups: Path | None = None) -> None:
         self.workdir = workdir
         self.umask = umask  # the shell's umask (-1: this process's)
         self.env = dict(env)
         self.max_bytes = max_bytes
+        self.groups = groups  # where each shell is recorded while it runs (None: nowhere)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: str | None = None
+        self._record: Path | None = None
         self._stopped = False
         self._busy = False
         self._wake_r, self._wake_w = os.pipe()
@@ -115,11 +126,14 @@ class Shell:
             if self._stopped:
                 raise ShellStopped("the session was stopped")
             self._dir = tempfile.mkdtemp(prefix="dreamcli-sh-")
+            tag = secrets.token_hex(12)  # what the sweep knows this shell's processes by
             self._proc = subprocess.Popen(
-                ["/bin/bash", "--noprofile", "--norc"], cwd=str(self.workdir), env=self.env,
+                ["/bin/bash", "--noprofile", "--norc"], cwd=str(self.workdir), env={**self.env, GROUP_TAG_VAR: tag},
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, umask=self.umask,
             )
+            if self.groups is not None:
+                self._record = record_group(self.groups, self._proc.pid, tag)
 
     def run(self, command: str, timeout: float) -> ShellOutput:
         """Run `command`; raises TimeoutError (the shell is then gone) or ShellStopped."""
@@ -203,17 +217,18 @@ class Shell:
     def stop_shell(self) -> None:
         """Stop the current shell and everything it started; a later run() starts a new one."""
         with self._lock:
-            proc = self._proc
+            proc, record = self._proc, self._record
         if proc is not None:
             stop_process_group(proc.pid, reap=proc.poll)
             with contextlib.suppress(Exception):
                 proc.wait(timeout=2)
+        forget_group(record)
         self._discard()
 
     def _discard(self) -> None:
         with self._lock:
             proc, folder = self._proc, self._dir
-            self._proc = self._dir = None
+            self._proc = self._dir = self._record = None  # a record left (a shell gone by itself) is the sweep's
         if proc is not None:
             for stream in (proc.stdin, proc.stdout):
                 with contextlib.suppress(OSError):
