@@ -21,8 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from dreamcli import __version__, netprobe
+from dreamcli import __version__, modelreach
 from dreamcli.errors import DreamError
+from dreamcli.modelclient import base_url_host
 from dreamcli.store.url_text import redacted_url as redacted_url  # the store layer's; named here too
 from dreamcli.versionspec import declared_ranges, normalize, spec_violation
 from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
@@ -268,46 +269,43 @@ def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:
                   else "")]
 
 
-CONNECT_TIMEOUT_S = 3.0
+ENDPOINT_TIMEOUT_S = 3.0
 
 
-def check_endpoint() -> list[Check]:
-    """The endpoint's URL, then a TCP connection to it (or to the proxy the environment names for it), with
-    nothing sent. Not reaching it is a warning: offline dreams and imports work without it."""
-    from dreamcli.modelclient import base_url, base_url_host, model_configured
-
+def check_endpoint(called: modelreach.Reach | None) -> list[Check]:
+    """The endpoint's URL, then what its call (`modelreach.reach`) gave: its time, or the HTTP status of an
+    answer that is not a page (the endpoint is there), or why no answer came: a warning, as offline dreams
+    and imports work. A call that broke (`error`) is this line's FAIL."""
     host = base_url_host()  # host and port only: never user:password or a path
     if host.startswith("("):
         return [Check("endpoint", "fail", "ANTHROPIC_BASE_URL is not a URL",
                       "set it like http://localhost:11434, or unset it")]
     custom = bool(os.environ.get("ANTHROPIC_BASE_URL"))
     where = f"{host} ({'ANTHROPIC_BASE_URL' if custom else 'default'})"
-    if not model_configured():  # the credentials line warns: no command would call it
+    if called is None:  # the credentials line warns: no command would call it
         return [Check("endpoint", "ok", f"{where}; not tried: no credentials to call it with")]
-    try:
-        target = netprobe.target_of(base_url())
-    except ValueError as e:
-        return [Check("endpoint", "warn", f"{where}: not tried: {e}", "fix ANTHROPIC_BASE_URL or *_PROXY")]
-    return _reach(where, target, custom)
+    if called.error is not None:
+        raise called.error
+    if called.failure:
+        fix = "start the server, or fix ANTHROPIC_BASE_URL" if custom else "check the network and the firewall"
+        proxy = "; a proxy is set: check *_PROXY and NO_PROXY" if modelreach.proxy_set() else ""
+        return [Check("endpoint", "warn", f"{where}: cannot reach it ({called.failure}); offline dreams and "
+                      "imports still work", fix + proxy)]
+    see = ": see credentials" if called.refused else ""
+    got = "answered" if called.status is None else f"reachable (HTTP {called.status}{see})"
+    return [Check("endpoint", "ok", f"{where}, {got} in {called.took_s * 1000:.0f} ms")]
 
 
-def _reach(where: str, target: netprobe.Target, custom: bool) -> list[Check]:
-    proxy = f"the proxy {target.host}:{target.port} (*_PROXY)" if target.proxy else ""
-    try:
-        took = netprobe.connect(target.host, target.port, CONNECT_TIMEOUT_S)
-    except netprobe.Unreachable as e:
-        fix = ("check the proxy, or name the endpoint in NO_PROXY" if proxy else
-               "start the server, or fix ANTHROPIC_BASE_URL" if custom else "check the network and the firewall")
-        return [Check("endpoint", "warn", f"{where}: cannot reach {proxy or 'it'} ({e}); offline dreams and "
-                      "imports still work", fix)]
-    behind = f" to {proxy}; the endpoint behind it is not checked" if proxy else ""
-    return [Check("endpoint", "ok", f"{where}, TCP connect in {took * 1000:.0f} ms{behind} (nothing sent)")]
-
-
-def check_credentials() -> list[Check]:
+def check_credentials(called: modelreach.Reach | None = None) -> list[Check]:
+    """Whether a key or a token is set (never a character of it); FAIL when the endpoint refused it."""
     names = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-    found = [bool(os.environ.get(n)) for n in names]  # only whether it is set: never a character of it
+    found = [bool(os.environ.get(n)) for n in names]
     detail = ", ".join(f"{n} {'set' if f else 'not set'}" for n, f in zip(names, found, strict=True))
+    if called is not None and called.refused:
+        sent = next((n for n, f in zip(names, found, strict=True) if f), None)  # the one the client sends
+        whom = "it" if sent else "a call without one"
+        return [Check("credentials", "fail", f"{detail}; the endpoint refused {whom} (HTTP {called.status})",
+                      f"check {sent}" if sent else "export ANTHROPIC_API_KEY")]
     if any(found):
         return [Check("credentials", "ok", detail)]
     if os.environ.get("ANTHROPIC_BASE_URL"):
@@ -391,7 +389,9 @@ def check_tools(names: Iterable[str] = TOOL_NAMES) -> list[Check]:
 def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES, fix: bool = False) -> list[Check]:
     """Every check, in report order. `home` is the --home option (None: the usual resolution). `fix` sends
     the sessions waiting to upload (the one thing doctor repairs)."""
-    return [*_guard("dreamcli", check_dreamcli), *_guard("python", check_python),
-            *_guard("dependencies", check_dependencies), *_guard("workspace", partial(check_workspace, home, fix)),
-            *_guard("endpoint", check_endpoint), *_guard("credentials", check_credentials),
+    checks = [*_guard("dreamcli", check_dreamcli), *_guard("python", check_python),
+              *_guard("dependencies", check_dependencies), *_guard("workspace", partial(check_workspace, home, fix))]
+    called = modelreach.reach(ENDPOINT_TIMEOUT_S)  # the one call the endpoint and credentials lines read
+    return [*checks, *_guard("endpoint", partial(check_endpoint, called)),
+            *_guard("credentials", partial(check_credentials, called)),
             *_guard("tools", partial(check_tools, tools), fix="set TMPDIR to a writable directory")]

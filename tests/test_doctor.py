@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dreamcli import doctor, netprobe
+from dreamcli import doctor, modelreach
 from dreamcli.cli.app import app
 from dreamcli.doctor import Check, check_dependency, check_permissions, spec_violation
 from dreamcli.workspace.home import Workspace
@@ -29,7 +29,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     on 127.0.0.1), no workspace from the environment; temp dirs under tmp_path."""
     for var in ("ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DREAMCLI_HOME", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(netprobe, "connect", lambda host, port, timeout: 0.012)
+    monkeypatch.setattr(modelreach, "reach", lambda timeout: modelreach.Reach(0.012))
     monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     scratch = tmp_path / "tmp"
@@ -145,7 +145,7 @@ def test_one_lax_entry_gets_its_own_chmod(ws: Workspace, config_file: None) -> N
 def test_a_check_that_raises_is_a_fail_line_and_exit_1(
     ws: Workspace, config_file: None, monkeypatch: pytest.MonkeyPatch, no_tools: None
 ) -> None:
-    def boom() -> list[Check]:
+    def boom(*_: Any) -> list[Check]:
         raise RuntimeError("endpoint exploded\nsecond line")
 
     monkeypatch.setattr(doctor, "check_endpoint", boom)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dreamcli import doctor, netprobe
+from dreamcli import doctor, modelreach
 from dreamcli.cli.app import app
 from dreamcli.workspace.home import Workspace
 from tests.support.paths import CLAUDE_CODE_SAMPLES
@@ -24,7 +24,7 @@ URLS = [f"s3://AKIAXXXX:{SECRET}@fleet/x", f"s3://AKIAXXXX:{SECRET}/with/slash@f
 @pytest.fixture(autouse=True)
 def _no_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doctor, "check_tools", lambda names=(): [])
-    monkeypatch.setattr(netprobe, "connect", lambda host, port, timeout: 0.012)  # no network: endpoint "reached"
+    monkeypatch.setattr(modelreach, "reach", lambda timeout: modelreach.Reach(0.012))  # no network: endpoint "reached"
     monkeypatch.delenv("COLUMNS", raising=False)
 
 

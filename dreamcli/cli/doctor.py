@@ -11,8 +11,9 @@ from dreamcli.cli.common import print_json, state
 from dreamcli.errors import EXIT_FAILED
 
 HELP = ("Check that dreamcli can work here: its version, Python and dependencies, the workspace (which one, "
-        "how it was found, its permissions), the model endpoint (a TCP connection to it, or to its proxy, 3 s at "
-        "most; nothing is sent, and a WARN when it does not answer) and whether a key is set (never the key), and "
+        "how it was found, its permissions), the model endpoint (one cheap call, models.list, through the model "
+        "client's own route and proxy, 3 s at most; a WARN when it does not answer) and whether a key is set "
+        "(never the key; a FAIL when the endpoint refuses it), and "
         "a real no-op call of each agent tool in a temp directory. One line per check: OK, WARN or FAIL with "
         "the fix. With sessions in object storage (sessions.url), the sessions whose upload failed or was cut "
         "by a kill wait in the workspace: the `uploads` line counts them (no network call) and --fix sends "

@@ -34,12 +34,20 @@ class DreamCreateFailed(Exception):
         self.uncertain = uncertain
 
 
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
 def create_dream_once(client: Any, *, store_id: str, session_ids: list[str], model: str,
                       instructions: str | None, attempts: int,
-                      sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                      pause: Callable[[float], bool] | None = None) -> dict[str, Any]:
     """The API's answer to the one create that went through, after at most `attempts` requests, each sent
-    once; a request is sent again only after a failure that started nothing (`never_started`). Raises
+    once; a request is sent again only after a failure that started nothing (`never_started`). `pause(s)`
+    (default: sleep) waits before the next request and says whether to stop instead (a signal is held:
+    `Held.wait`): then no further request goes out, and the last failure ends the create. Raises
     DreamCreateFailed."""
+    wait = pause or _sleep
     for n in range(1, max(attempts, 1) + 1):
         try:
             return sdk_beta.create_dream(client, store_id=store_id, session_ids=session_ids, model=model,
@@ -47,7 +55,9 @@ def create_dream_once(client: Any, *, store_id: str, session_ids: list[str], mod
         except Exception as e:
             if n >= attempts or not never_started(e):
                 raise DreamCreateFailed(e, n, uncertain=may_have_started(e)) from None
-        sleep(min(BACKOFF_S * 2 ** (n - 1), MAX_BACKOFF_S))
+            last = e
+        if wait(min(BACKOFF_S * 2 ** (n - 1), MAX_BACKOFF_S)):
+            raise DreamCreateFailed(last, n, uncertain=may_have_started(last))
     raise AssertionError("create_dream_once: no attempt")  # pragma: no cover
 
 

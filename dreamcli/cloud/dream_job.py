@@ -26,6 +26,7 @@ HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
+WAIT_SLICE_S = 0.05  # how soon a signal held during a pause between creates ends it
 
 
 @dataclass
@@ -79,6 +80,15 @@ class Held:
         is held, a second one too, so none can stop the work between them with the dream left running.
         `hold_all=False` before the cancel of a malformed answer: a second signal cuts it short again."""
         self._answered = hold_all
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`, less once a signal is held; whether one is (the create's pause between
+        attempts). In slices of WAIT_SLICE_S: a sleep goes on after a handler that returns, and the signal
+        may reach another thread. A second signal raises here, as anywhere in the block."""
+        end = time.monotonic() + seconds
+        while self.signum is None and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, WAIT_SLICE_S))
+        return self.signum is not None
 
     def _hold(self, signum: int, _frame: Any) -> None:
         if self.signum is None:
@@ -148,7 +158,8 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
     raises its ModelError, the cancel's outcome added to its line."""
     try:
         started = create_dream_once(client, store_id=store_id, session_ids=session_ids, model=model,
-                                    instructions=instructions, attempts=attempts_of(client) or 1)
+                                    instructions=instructions, attempts=attempts_of(client) or 1,
+                                    pause=None if held is None else held.wait)
         if held is not None:
             held.answered()
     except KeyboardInterrupt as e:

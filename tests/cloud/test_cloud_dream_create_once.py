@@ -6,12 +6,17 @@ sent again (docs/managed-agents.md, "Cloud dreams")."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from typing import Any
 
 import pytest
 
+import dreamcli.cloud.dream_create as dream_create
 import dreamcli.cloud.dream_job as dream_job
+from dreamcli import sdk_beta
 from dreamcli.errors import EXIT_INFRA
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
@@ -124,3 +129,49 @@ def test_a_create_that_timed_out_names_only_the_setting_that_applies(
     assert "did not answer within 1 s (1 attempt; not sent again after a timeout; config " \
            "limits.request_timeout_s)" in line, line
     assert "model_retries" not in line, line
+
+
+def _signal_at_create(monkeypatch: pytest.MonkeyPatch, signum: int, *, after_s: float | None = None) -> None:
+    """The first create meets `signum`: raised before its request goes out (held until it answers), or with
+    `after_s`, sent to the process that long after the create failed (in the backoff before the next one)."""
+    create = sdk_beta.create_dream
+    sent: list[bool] = []
+
+    def create_then_signal(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        first = not sent
+        sent.append(True)
+        if first and after_s is None:
+            signal.raise_signal(signum)
+        try:
+            return create(*args, **kwargs)
+        finally:
+            if first and after_s is not None:
+                threading.Timer(after_s, os.kill, (os.getpid(), signum)).start()
+
+    monkeypatch.setattr(sdk_beta, "create_dream", create_then_signal)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("when", ["during the create", "in the backoff"])
+def test_a_signal_stops_the_creates_no_further_one_is_sent(
+        fake_anthropic: FakeAnthropic, ws: Workspace, monkeypatch: pytest.MonkeyPatch, signum: int,
+        when: str) -> None:
+    """Ctrl-C or SIGTERM while a create that the API then refuses (429) is in flight, or in the pause before the
+    next one: no create goes out after it (it would start a dream, only to cancel it); the command ends at
+    once with the signal's exit and says no dream was started."""
+    store = _setup(fake_anthropic, ws, retries=3)
+    _answer_creates(fake_anthropic, _rate_limited, times=4)
+    monkeypatch.setattr(dream_create, "BACKOFF_S", 3.0)
+    _signal_at_create(monkeypatch, signum, after_s=0.2 if when == "in the backoff" else None)
+
+    t0 = time.monotonic()
+    result = cli(ws, "cloud", "dream", "--store", store)
+    took = time.monotonic() - t0
+
+    creates = [r for r in cloud_requests(fake_anthropic, "POST", "/v1/dreams") if r.path == "/v1/dreams"]
+    assert (result.exit_code, len(creates)) == (128 + signum, 1), result.stderr + repr(result.exception)
+    assert not data(fake_anthropic).dreams
+    assert took < 2, f"{took:.1f} s: the backoff ran on"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: interrupted") and "; no cloud dream to cancel: " in line, line
+    assert "HTTP 429: slow down" in line, line
