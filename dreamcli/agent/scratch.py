@@ -3,7 +3,12 @@
 Bundled samples set it, so running one from a checkout never writes into the repository: the copy
 lives in the workspace under `workdirs/<slug>-<id>/` (the slug is the task's name reduced to
 letters, digits, `.`, `_` and `-`, so no name leads out of `workdirs/`) and the session records that
-path.
+path (grading finds it again in a copied or moved workspace: dreamcli.workspace.workdirs).
+
+The workspace home is left out of the copy wherever it lies in the workdir (a task with `workdir: .`
+in a project after `dreamcli init .`): its sessions and state are not the task's, and copying it
+would copy `workdirs/` into itself. The pilot's trial copies leave it out with the same test
+(`is_home`). A workdir that is the home itself, or its `workdirs/`, is refused (exit 2).
 
 Only what the agent could use in the original is copied: folders, regular files with one link, and
 relative symlinks that stay inside the workdir. A hard-linked file (another of its names may be
@@ -16,27 +21,23 @@ removed and the error is one line (exit 2).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 from pathlib import Path
 
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.errors import UsageError
-from dreamcli.ids import new_ulid
 from dreamcli.workspace.home import Workspace
-
-SLUG_CHARS = 60
-
-
-def workdirs_root(ws: Workspace) -> Path:
-    return ws.root / "workdirs"
+from dreamcli.workspace.workdirs import copy_name, workdirs_root
 
 
-def slug(name: str | None) -> str:
-    """`name` as one safe path component: runs of other characters become `-`, no leading dot."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name or "").strip(".-")[:SLUG_CHARS].strip(".-")
-    return cleaned or "task"
+def is_home(folder: str | Path, home: Path) -> bool:
+    """Whether `folder` is the workspace `home` (the same folder, by whatever path): a copy of a task's
+    workdir leaves it out, here and in the pilot's trials (dreamcli.pilot.runner)."""
+    try:
+        return os.path.samefile(folder, home)
+    except OSError:  # either is gone (or unreadable): not the same folder
+        return False
 
 
 def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
@@ -44,11 +45,14 @@ def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
     if not spec.copy_workdir or spec.workdir is None:
         return spec
     root = workdirs_root(ws)
+    if is_home(spec.workdir, ws.root) or is_home(spec.workdir, root):  # the copy would be inside what it copies
+        raise UsageError(f"copy_workdir: cannot copy {spec.workdir}: it is the workspace {ws.root} (or its "
+                         "workdirs/), where the copy would go; name the task's own folder")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = root / f"{slug(spec.name)}-{new_ulid().lower()}"
+    target = root / copy_name(spec.name)
     # the task's outcome spec may sit next to the task, outside workdir: it keeps its absolute path
     try:
-        _copy_tree(Path(spec.workdir), target)
+        _copy_tree(Path(spec.workdir), target, ws.root)
     except BaseException as e:
         shutil.rmtree(target, ignore_errors=True)
         if isinstance(e, OSError):
@@ -57,21 +61,23 @@ def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
     return spec.with_overrides(workdir=target)
 
 
-def _copy_tree(source: Path, target: Path) -> None:
+def _copy_tree(source: Path, target: Path, home: Path) -> None:
     base = os.path.realpath(source)
     os.mkdir(target, 0o700)
     _copy_stat(source, target, folder=True)
     for folder, dirs, files in os.walk(source):
         rel = os.path.relpath(folder, source)
         out = target if rel == "." else target / rel
+        walked = []
         for name in sorted(dirs):
             full = os.path.join(folder, name)
             if os.path.islink(full):  # not walked into: copied as a link (or left out) below
                 _copy_link(full, out / name, base)
-            else:
+            elif not is_home(full, home):  # the home (and the copies in it) is not copied
                 os.mkdir(out / name, 0o700)
                 _copy_stat(full, out / name, folder=True)
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+                walked.append(name)
+        dirs[:] = walked
         for name in sorted(files):
             full = os.path.join(folder, name)
             if os.path.islink(full):

@@ -23,6 +23,7 @@ from dreamcli.outcomes.spec import OutcomeSpec
 from dreamcli.redaction import for_config
 from dreamcli.sessions.lineage import Family, is_imported
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.workdirs import workdir_here
 
 RESULTS = ("satisfied", "needs_revision", "failed", "partial", "error")
 
@@ -126,7 +127,14 @@ class Grader:
             return self._client
 
     # --- one run ----------------------------------------------------------------------------
+    def locate(self, run: RunView) -> RunView:
+        """`run` with its workdir where this workspace has it: a `copy_workdir` copy recorded by the workspace
+        this one was copied or moved from is this one's own copy (dreamcli.workspace.workdirs)."""
+        run.workdir = workdir_here(self.ws, run.workdir)
+        return run
+
     def evidence(self, run: RunView, spec: OutcomeSpec) -> str:
+        run = self.locate(run)
         return render_evidence(run, extra_paths=spec.named_paths(), redactor=self.redactor)
 
     def trial_keys(self, run: RunView, spec: OutcomeSpec, evidence: str) -> list[str]:
@@ -173,6 +181,7 @@ class Grader:
             return res
 
     def _grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
+        run = self.locate(run)  # the checks read files and run commands in it
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
         budgets = any(c.check is not None and c.check.type in BUDGETS for c in spec.check_criteria)

@@ -41,6 +41,7 @@ from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.loop import run_agent
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
+from dreamcli.agent.scratch import is_home
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, CredentialsError, DreamError, Interrupted
 from dreamcli.orchestration.batch import LEAD_GRACE_S
@@ -120,7 +121,7 @@ def _not_copied(home: Path, folder: str, names: list[str]) -> set[str]:
             left.add(name)
             continue
         special = not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
-        if special or (stat.S_ISDIR(mode) and path.resolve() == home):
+        if special or (stat.S_ISDIR(mode) and is_home(path, home)):  # as `copy_workdir` copies leave it out
             left.add(name)
     return left
 
