@@ -3,6 +3,7 @@ completed dream into a local proposal for `playbooks diff/approve`."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,16 +11,18 @@ from typing import Any
 from dreamcli.cloud import dream_job
 from dreamcli.cloud.dream_diff import base_hashes, diff_operations, write_cloud_proposal
 from dreamcli.cloud.memory_pull import (
+    LOCK_NAME,
     ListingRefused,
     check_listing,
     check_store,
     fetch_memories,
     mirror_memories,
 )
-from dreamcli.cloud.state import check_store_id
+from dreamcli.cloud.state import StoreState, check_store_id, save_state, state_path
 from dreamcli.config import workspace_redactor
-from dreamcli.errors import ModelError, UsageError
+from dreamcli.errors import LockHeld, ModelError, UsageError
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.lock import workspace_lock
 
 DEFAULT_LIMIT = 100
 
@@ -53,7 +56,8 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
     for n, part in enumerate(parts, 1):
         # the proposal's base: the input store as the dream found it. Read before the dream starts, so
         # what agents write while it runs is never taken for something the dream removed or reverted
-        before = fetch_memories(client, store_id, what=f"read memory store {store_id} before a cloud dream")
+        before = fetch_memories(client, store_id, what=f"read memory store {store_id} before a cloud dream",
+                                redactor=redactor)
         check_listing(ws, store_id, before)
         with dream_job.held_signals() as held:  # a signal during the create waits for the dream's id: cancelled
             started = dream_job.start(client, store_id, part, model, instructions, held)
@@ -63,12 +67,17 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
         output = _output_store(done)
         what = f"read the result of cloud dream {done['id']}"
         try:
-            after = fetch_memories(client, output, what=what)
+            after = fetch_memories(client, output, what=what, redactor=redactor)
             check_listing(ws, store_id, after)  # the proposal's paths land in the input store's mirror
         except ListingRefused as e:
-            raise _refused(ws, result, done, output, part, e.problem) from None
-        now = fetch_memories(client, store_id, what=what)
-        mirror_memories(ws, store_id, now)  # approve checks each entry's old text against what the cloud holds
+            raise _refused(ws, result, done, output, part, f"output store {output} of cloud dream {done['id']}: "
+                                                           f"{e.problem}") from None
+        try:  # approve checks each entry's old text against what the cloud holds: the mirror, refreshed
+            now = fetch_memories(client, store_id, what=what, redactor=redactor)
+            mirror_memories(ws, store_id, now)
+        except ListingRefused as e:  # an agent wrote a memory the mirror cannot hold while the dream ran
+            raise _refused(ws, result, done, output, part, f"input store {store_id} of cloud dream {done['id']}, "
+                                                           f"changed while the dream ran: {e.problem}") from None
         ops = diff_operations(before, after, str(done["id"]), redactor, now=now)
         local = write_cloud_proposal(ws, cloud_dream=done, store_id=store_id, output_store=output, session_ids=part,
                                      ops=ops, playbook=playbook, note=result.note,
@@ -81,17 +90,29 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
 
 
 def _refused(ws: Workspace, result: CloudDreamResult, done: dict[str, Any], output: str, session_ids: list[str],
-             problem: str) -> UsageError:
-    """The error for a completed dream whose output store the mirror cannot hold (exit 2), once the dream
-    is recorded as a proposal with no entries (`cloud.refused`): it ran and was billed, so `dreams/` keeps
-    its id, sessions and usage as for any cloud dream."""
-    redactor = workspace_redactor(ws.config_path)
-    reason = redactor.redact_text(f"output store {output} of cloud dream {done['id']}: {problem}")
+             reason: str) -> UsageError:
+    """The error for a completed dream whose output store, or input store read again after it, the mirror
+    cannot hold (exit 2), once the dream is recorded as a proposal with no entries (`cloud.refused`): it ran
+    and was billed, so `dreams/` keeps its id, sessions and usage as for any cloud dream. The input store
+    is marked as dreamed over, as a dream that refreshes its mirror marks it."""
+    reason = workspace_redactor(ws.config_path).redact_text(reason)
     local = write_cloud_proposal(ws, cloud_dream=done, store_id=result.store_id, output_store=output,
                                  session_ids=session_ids, ops=[], playbook=result.playbook, note=result.note,
                                  refused=reason)
+    _mark_dreamed_over(ws, result.store_id)
     return UsageError(f"{reason}; no proposal written (the cloud dream and its usage are recorded as dream "
                       f"{local}, with no entries)")
+
+
+def _mark_dreamed_over(ws: Workspace, store_id: str) -> None:
+    """The store's state file, knowing no memory, when this workspace has none yet: its existence keeps a
+    local dream off the store's mirror (`state_path`); a later pull or push finds nothing known, as without
+    one. Best effort: a lock held past 10 s, or a failed write, leaves the refusal to say what matters."""
+    if state_path(ws, store_id).exists():
+        return
+    with contextlib.suppress(LockHeld, OSError), workspace_lock(ws, LOCK_NAME, wait=10):
+        if not state_path(ws, store_id).exists():  # a pull may have written it meanwhile: never over it
+            save_state(ws, StoreState(store_id))
 
 
 def _output_store(done: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from dreamcli.cloud.state import (
 )
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import UsageError
+from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.workspace.fsutil import atomic_write_text, ensure_dir
 from dreamcli.workspace.home import Workspace
@@ -51,6 +52,17 @@ class ListingRefused(UsageError):
         super().__init__(f"memory store {store_id}: {problem}; nothing pulled")
         self.store_id = store_id
         self.problem = problem
+
+
+def shown_redacted(value: Any, redactor: Redactor) -> str:
+    """`shown(value)` of the value redacted whole, before it is cut to 80 characters: a secret the cut
+    falls in is no longer one the rules find, and half of it would stay in the message."""
+    return shown(redactor.redact_obj(value))
+
+
+def both_redacted(a: str, b: str, redactor: Redactor) -> str:
+    """`both(a, b)` of the two paths redacted whole, before either is cut."""
+    return both(redactor.redact_text(a), redactor.redact_text(b))
 
 
 @dataclass
@@ -86,17 +98,19 @@ def check_store(client: Any, store_id: str, *, what: str) -> dict[str, Any]:
         raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
 
 
-def fetch_memories(client: Any, store_id: str, *, what: str,
-                   progress: Progress | None = None) -> dict[str, CloudMemory]:
+def fetch_memories(client: Any, store_id: str, *, what: str, progress: Progress | None = None,
+                   redactor: Redactor | None = None) -> dict[str, CloudMemory]:
     """path -> memory, with content, page after page; a memory without an id, a path or a content hash,
-    or two memories at one path, is one line (exit 2)."""
+    or two memories at one path, is one line (exit 2), its values redacted with `redactor` (default: the
+    built-in rules) before they are cut for the line."""
     out: dict[str, CloudMemory] = {}
+    rules = redactor or default_redactor()
     try:
         for m in sdk_beta.iter_memories(client, store_id, full=True):
-            memory = _checked(store_id, m)
+            memory = _checked(store_id, m, rules)
             if memory.path in out:
                 raise ListingRefused(store_id, f"memories {out[memory.path].memory_id} and {memory.memory_id} "
-                                               f"are both at path {shown(memory.path)}")
+                                               f"are both at path {shown_redacted(memory.path, rules)}")
             out[memory.path] = memory
             if progress is not None:
                 progress(f"{store_id}: {len(out)} memories read")
@@ -105,10 +119,11 @@ def fetch_memories(client: Any, store_id: str, *, what: str,
     return out
 
 
-def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
+def _checked(store_id: str, m: dict[str, Any], redactor: Redactor) -> CloudMemory:
     """One listed memory, every field type-checked (never a `None` turned into the string "None")."""
     memory_id, path, sha = m.get("id"), m.get("path"), m.get("content_sha256")
-    name = f"memory {memory_id}" if valid_cloud_id(memory_id) else f"a memory with id {shown(memory_id)}"
+    name = (f"memory {memory_id}" if valid_cloud_id(memory_id)
+            else f"a memory with id {shown_redacted(memory_id, redactor)}")
     problem = ("an invalid id" if not valid_cloud_id(memory_id)
                else "no path" if not isinstance(path, str) or not path
                else "no content_sha256" if not isinstance(sha, str) or not _SHA256.fullmatch(sha)
@@ -117,7 +132,7 @@ def _checked(store_id: str, m: dict[str, Any]) -> CloudMemory:
                else f"content with {lone_surrogate(m['content'])}" if lone_surrogate(m.get("content") or "")
                else None)
     if problem is not None:
-        where = f" at {shown(path)}" if isinstance(path, str) and path else ""
+        where = f" at {shown_redacted(path, redactor)}" if isinstance(path, str) and path else ""
         raise ListingRefused(store_id, f"{name}{where} has {problem}")
     return CloudMemory(str(path), str(memory_id), str(sha), m.get("memory_version_id"), m.get("content"))
 
@@ -129,29 +144,30 @@ def check_listing(ws: Workspace, store_id: str, memories: dict[str, CloudMemory]
     too long for the file system. Any of them is one line naming the memory (exit 2), before anything is
     written."""
     root = ws.memories_root(check_store_id(store_id))
+    redactor = workspace_redactor(ws.config_path)  # the paths in a refusal, redacted before they are cut
     targets: dict[str, Path] = {}
     owner: dict[str, str] = {}  # the file's place in the mirror, case ignored -> memory path
     for path in sorted(memories):
-        target = _target(ws, store_id, path, memories[path].memory_id)
+        target = _target(ws, store_id, path, memories[path].memory_id, redactor)
         key = case_key(target.relative_to(root).as_posix())
         if key in owner:
             other = owner[key]
             same = "are the same file in the mirror" if targets[other] == target else (
                 "differ only in case or Unicode normalisation: one file on macOS and Windows")
-            raise ListingRefused(store_id, f"memories {both(other, path)} {same}")
+            raise ListingRefused(store_id, f"memories {both_redacted(other, path, redactor)} {same}")
         owner[key] = path
         targets[path] = target
     for path, target in targets.items():
         for parent in target.relative_to(root).parents:
             file = owner.get(case_key(parent.as_posix()))
             if file is not None:
-                raise ListingRefused(store_id, f"memory {shown(file)} is a file and memory {shown(path)} needs "
-                                               "it as a directory")
+                raise ListingRefused(store_id, f"memory {shown_redacted(file, redactor)} is a file and memory "
+                                               f"{shown_redacted(path, redactor)} needs it as a directory")
     return targets
 
 
-def _target(ws: Workspace, store_id: str, path: str, memory_id: str) -> Path:
-    name = f"memory {memory_id} at {shown(path)}"
+def _target(ws: Workspace, store_id: str, path: str, memory_id: str, redactor: Redactor) -> Path:
+    name = f"memory {memory_id} at {shown_redacted(path, redactor)}"
     if "\x00" in path or LONE_SURROGATE.search(path):
         raise ListingRefused(store_id, f"{name}: a path with a NUL character or not UTF-8")
     try:
@@ -170,7 +186,8 @@ def _target(ws: Workspace, store_id: str, path: str, memory_id: str) -> Path:
 def pull_store(ws: Workspace, client: Any, store_id: str, *, progress: Progress | None = None) -> PullResult:
     what = f"pull memory store {store_id}"
     store = check_store(client, store_id, what=what)
-    memories = fetch_memories(client, store_id, what=what, progress=progress)
+    memories = fetch_memories(client, store_id, what=what, progress=progress,
+                              redactor=workspace_redactor(ws.config_path))
     return mirror_memories(ws, store_id, memories, store_name=store.get("name"))
 
 
@@ -210,7 +227,8 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
                 atomic_write_text(target, text)
             except OSError as e:  # the workspace, not the listing (checked above): say which memory
                 _keep_old(ws, state, old, memories)
-                raise UsageError(f"memory store {store_id}: cannot write memory {shown(path)} to {target} "
+                raise UsageError(f"memory store {store_id}: cannot write memory {shown_redacted(path, redactor)} "
+                                 f"to {target} "
                                  f"({e.strerror or e}); the rest keep their last pulled state") from None
             result.written.append(path)
         state.memories[path] = Known(m.memory_id, m.sha256, m.version_id)

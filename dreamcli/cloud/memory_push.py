@@ -31,11 +31,10 @@ from dreamcli.cloud.approved import (
 )
 from dreamcli.cloud.client import attempts_of, cloud_error, is_conflict
 from dreamcli.cloud.memory_create import CreateFailed, create_memory_once
-from dreamcli.cloud.memory_pull import LOCK_NAME, check_store
+from dreamcli.cloud.memory_pull import LOCK_NAME, both_redacted, check_store, shown_redacted
 from dreamcli.cloud.state import (
     Known,
     StoreState,
-    both,
     case_key,
     check_store_id,
     load_state,
@@ -43,13 +42,13 @@ from dreamcli.cloud.state import (
     remove_mirror_file,
     save_state,
     sha256_text,
-    shown,
     write_mirror_file,
 )
 from dreamcli.config import workspace_redactor
 from dreamcli.errors import UsageError
 from dreamcli.playbooks import list_playbook_names
 from dreamcli.playbooks.store import check_name
+from dreamcli.redaction import Redactor
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
@@ -152,7 +151,7 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
     for path in sorted({*cloud, *state.memories}) if owns_prefix(ws, state, playbook, wanted) else ():
         if path.startswith(prefix) and path not in final:
             final[path] = Wanted(path, None, f"playbook:{playbook}")
-    check_wanted(store_id, final, cloud)
+    check_wanted(store_id, final, cloud, redactor)
     result = PushResult(store_id, playbook, dry_run=True,
                         skipped=[s for s in skipped if s.digest not in state.skipped],
                         still_skipped=[s for s in skipped if s.digest in state.skipped])
@@ -234,22 +233,24 @@ def _from(source: str) -> str:
     return f"playbook {rest!r}" if kind == "playbook" else f"approved entry {entry} of cloud-dream proposal {dream}"
 
 
-def check_wanted(store_id: str, final: dict[str, Wanted], cloud: dict[str, Any]) -> None:
+def check_wanted(store_id: str, final: dict[str, Wanted], cloud: dict[str, Any], redactor: Redactor) -> None:
     """Refuse the whole push, before anything is sent (one line, exit 2): content or a path UTF-8 cannot
     encode (a lone surrogate), or a memory this push creates whose path differs only in case from
-    another memory the store would hold (they would be one file in the mirror on macOS and Windows)."""
+    another memory the store would hold (they would be one file in the mirror on macOS and Windows). The
+    paths in the line are redacted whole before they are cut."""
     for path, w in sorted(final.items()):
         problem = lone_surrogate(path) or lone_surrogate(w.content or "")
         if problem is not None:
             where = "its path" if lone_surrogate(path) else "its content"
-            raise UsageError(f"{_from(w.source)} for memory {shown(path)}: {where} has {problem}; nothing pushed")
+            raise UsageError(f"{_from(w.source)} for memory {shown_redacted(path, redactor)}: {where} has "
+                             f"{problem}; nothing pushed")
     seen = {case_key(p): p for p in sorted(cloud, reverse=True) if p not in final or final[p].content is not None}
     for path in sorted(p for p, w in final.items() if w.content is not None and p not in cloud):
         other = seen.setdefault(case_key(path), path)
         if other != path:
-            raise UsageError(f"memory store {store_id}: memories {both(other, path)} differ only in case or Unicode "
-                             f"normalisation (one file on macOS and Windows), and this push would create "
-                             f"{shown(path)} ({_from(final[path].source)}); nothing pushed")
+            raise UsageError(f"memory store {store_id}: memories {both_redacted(other, path, redactor)} differ only "
+                             f"in case or Unicode normalisation (one file on macOS and Windows), and this push would "
+                             f"create {shown_redacted(path, redactor)} ({_from(final[path].source)}); nothing pushed")
 
 
 def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: bool = False,
@@ -276,8 +277,8 @@ def push(ws: Workspace, client: Any, store_id: str, playbook: str, *, dry_run: b
                 _send(ws, client, store_id, change, state, result)
             finished = True
         finally:  # what reached the cloud is in the state and the audit, also when a later call failed
-            for c in result.conflicts:  # the cloud side is shown and audited: no secrets
-                c.cloud_content = redact(c.cloud_content) if c.cloud_content is not None else None
+            for c in result.conflicts:  # the cloud side is shown: no secrets, redacted whole before it is cut
+                c.cloud_content = redact(c.cloud_content)[:EXCERPT] if c.cloud_content is not None else None
             _record(ws, state, result, wanted, actor, finished)
         return result
 
@@ -385,5 +386,5 @@ def _conflict(client: Any, store_id: str, change: Change, result: PushResult, re
         path=change.path, op=change.op, expected_sha256=change.expected_sha256,
         cloud_sha256=cloud.get("content_sha256") or change.cloud_sha256,
         cloud_version_id=cloud.get("memory_version_id"),
-        cloud_content=content[:EXCERPT] if isinstance(content, str) else None,
+        cloud_content=content if isinstance(content, str) else None,  # cut once redacted (`push`)
         local_content=change.content[:EXCERPT] if change.content is not None else None, reason=reason))

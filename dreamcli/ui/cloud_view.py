@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dreamcli.ui.console import err, info, live_view, neutralise_controls, out, safe_markup, warn
-from dreamcli.ui.prose import prose_width, wrap
+from dreamcli.ui.prose import wrap
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -32,11 +32,22 @@ def _print(con: Any, text: str) -> None:
     con.print(neutralise_controls(text, one_line=True), markup=False, highlight=False)
 
 
-def _wrapped(con: Any, text: str, hanging: str = "    ") -> None:
-    """One line of data as `_print` makes it, wrapped between words to the terminal's width (COLUMNS, else
-    80, off a terminal), its later lines at `hanging`: a path, id or hash is never cut."""
-    for line in wrap(neutralise_controls(text, one_line=True), prose_width(con), hanging=hanging):
-        con.print(line, markup=False, highlight=False, soft_wrap=True)
+def _wrapped(con: Any, text: str, hanging: str = "    ", whole: tuple[str | None, ...] = ()) -> None:
+    """One line of data as `_print` makes it. On a terminal, wrapped between words to its width, its later
+    lines at `hanging`, each of `whole` (a path, an id, a hash) kept on one line, alone on its line when
+    longer than the width. Off a terminal (a pipe, a file) one line whatever its length: scripts and CI
+    logs read the output line by line."""
+    if not con.is_terminal:
+        _print(con, text)
+        return
+    line = neutralise_controls(text, one_line=True)
+    spaced = [t for t in (neutralise_controls(t, one_line=True) for t in whole if t) if " " in t]
+    # each space of a token becomes a character the line lacks (textwrap breaks only at ASCII whitespace)
+    glue = next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in line), "") if spaced else ""
+    for token in spaced if glue else []:
+        line = line.replace(token, token.replace(" ", glue))
+    for part in wrap(line, con.width, hanging=hanging):
+        con.print(part.replace(glue, " ") if glue else part, markup=False, highlight=False, soft_wrap=True)
 
 
 def _line(item: Any) -> str:
@@ -103,16 +114,29 @@ def render_push(r: Any) -> None:
     skipped = getattr(r, "skipped", [])
     left_out = f"; {_plural(len(skipped), 'approved entry', 'approved entries')} not pushed" if skipped else ""
     _wrapped(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
-                  f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}")
+                  f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}",
+             whole=(r.store_id, r.playbook))
     for c in done:
         version = f"  [{c.memory_version_id}]" if c.memory_version_id else ""
-        _wrapped(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}", " " * 6)
-    for k in r.conflicts:  # each hash on a line of its own at 80 columns, never cut
-        _wrapped(con, f"  ! conflict {k.op} {k.path}: {k.reason}", " " * 6)
-        _wrapped(con, f"      last pulled sha256 {k.expected_sha256 or '(never pulled)'}", " " * 8)
-        _wrapped(con, f"      cloud now sha256 {k.cloud_sha256 or '?'} (version {k.cloud_version_id or '?'})", " " * 8)
+        _wrapped(con, f"  {_MARK.get(c.op, '?')} {c.op:<6} {c.path}  ({c.source}){version}", " " * 6,
+                 whole=(c.path, c.source, c.memory_version_id))
+    for k in r.conflicts:
+        _wrapped(con, f"  ! conflict {k.op} {k.path}: {k.reason}", " " * 6, whole=(k.path,))
+        _hashes(con, k)
         _side(con, "cloud has", k.cloud_content)
         _side(con, "you push", k.local_content)
+
+
+def _hashes(con: Any, k: Any) -> None:
+    """A conflict's hashes: on a terminal each on a line of its own (at 80 columns, never cut); off one, one
+    line as scripts have always read it."""
+    pulled, now = k.expected_sha256 or "(never pulled)", k.cloud_sha256 or "?"
+    if not con.is_terminal:
+        _print(con, f"      last pulled sha256 {pulled}; cloud now {now} (version {k.cloud_version_id or '?'})")
+        return
+    _wrapped(con, f"      last pulled sha256 {pulled}", " " * 8, whole=(pulled,))
+    _wrapped(con, f"      cloud now sha256 {now} (version {k.cloud_version_id or '?'})", " " * 8,
+             whole=(now, k.cloud_version_id))
 
 
 def warn_push_skipped(r: Any) -> None:

@@ -99,12 +99,18 @@ def test_a_push_with_nothing_to_send_is_audited_and_a_dry_run_is_not(fake_anthro
     assert json.loads(verify.stdout)["breaks"] == [], verify.stdout
 
 
-def test_a_conflict_is_wrapped_to_the_terminal_and_no_hash_or_id_is_cut(fake_anthropic: FakeAnthropic,
-                                                                       ws: Workspace) -> None:
-    from typer.testing import CliRunner
+def test_a_conflict_is_wrapped_to_the_terminal_and_no_hash_or_id_is_cut(fake_anthropic: FakeAnthropic, ws: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal 80 columns wide (off one, each line whole: tests/cloud/test_cloud_push_output.py)."""
+    import io
 
-    from dreamcli.cli.app import app
+    from rich.console import Console
 
+    from dreamcli.ui import cloud_view
+
+    terminal = io.StringIO()
+    console = Console(file=terminal, force_terminal=True, width=80, color_system=None, highlight=False)
+    monkeypatch.setattr(cloud_view, "out", lambda: console)
     d = data(fake_anthropic)
     store = d.add_store()
     long = ("When `read` fails on a .docx file with binary file, convert it with pandoc -t plain first and "
@@ -116,14 +122,13 @@ def test_a_conflict_is_wrapped_to_the_terminal_and_no_hash_or_id_is_cut(fake_ant
     write_playbook(ws, "legal", [(TOOLS[0], TOOLS[1], long + " Then cite the clause.")], version=2)
     cloud = d.find_memory(store, "/playbooks/legal/tools.md") or {}
 
-    result = CliRunner().invoke(app, ["--home", str(ws.root), "cloud", "memory", "push", "legal", "--store", store],
-                                env={"DREAMCLI_ACTOR": "tester", "NO_COLOR": "1", "COLUMNS": "80"})
+    result = cli(ws, "cloud", "memory", "push", "legal", "--store", store)
 
     assert result.exit_code == 1, result.stderr
-    lines = result.stdout.splitlines()
+    lines = terminal.getvalue().splitlines()
     assert max(len(ln) for ln in lines) <= 80, "\n".join(ln for ln in lines if len(ln) > 80)
-    words = result.stdout.split()
-    assert cloud["content_sha256"] in words and cloud["memory_version_id"] in result.stdout
+    words = terminal.getvalue().split()
+    assert cloud["content_sha256"] in words and cloud["memory_version_id"] in terminal.getvalue()
     assert [w for w in words if len(w) == 64] == [w for w in words if len(w) == 64 and w.isalnum()]  # whole
     assert len([w for w in words if len(w) == 64]) == 2  # last pulled and cloud now, each whole
     assert "past eighty columns" in " ".join(words)  # the content is wrapped, not cut
