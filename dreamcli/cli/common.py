@@ -39,6 +39,9 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
     project folder named by mistake) is an error: nothing there is swept or created."""
     st = state(ctx)
     if st._workspace is None:
+        from dreamcli.workspace.lockholder import set_command
+
+        set_command(command_words(ctx))  # named in the record of each lock it takes (who holds the lock)
         ws = resolve_home(st.home)
         dry_run = bool(ctx.params.get("dry_run"))  # a dry run writes and deletes nothing: the next real command
         from dreamcli.workspace import live  # recovers, and it leaves no mark in state/live/
@@ -108,6 +111,16 @@ def print_json(data: Any) -> None:
 
 def not_available(feature: str) -> None:
     raise UsageError(f"{feature} is not available yet in this version of dreamcli")
+
+
+def command_words(ctx: typer.Context) -> str:
+    """`dreamcli` and the command's words (`dreamcli playbooks approve`), without arguments or options."""
+    words: list[str] = []
+    at: Any = ctx
+    while at.parent is not None:
+        words.append(at.info_name or "")
+        at = at.parent
+    return " ".join(["dreamcli", *reversed(words)])
 
 
 def command_prefix(ctx: typer.Context) -> str:

@@ -69,6 +69,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         wait: float = typer.Option(None, "--wait", metavar="SECONDS", help="Wait this long for another dream to "
                                    "finish (-1: as long as it takes; default: exit 75 at once)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary; errors only."),
+        timestamps: bool = typer.Option(
+            False, "--timestamps", help="Start each line on stderr with the time (UTC), errors included, and end "
+            "with a line saying how the dream ended, even with --quiet: for a log (`schedule install` uses it)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
         workers: int = typer.Option(None, "--workers", min=1, max=MAX_WORKERS, metavar="N", help="Scan sessions in "
                                     "this many processes, at most 256 (default: the machine's cores once the corpus "
@@ -85,6 +88,10 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.timeutil import parse_since
         from dreamcli.workspace.lock import workspace_lock
 
+        if timestamps:  # first: what opening the workspace says is dated too, and the error line at the end
+            from dreamcli.cli.timestamps import dated_stderr
+
+            ctx.find_root().call_on_close(dated_stderr())
         ws = open_workspace(ctx, create=False)
         cfg = load_config(ctx)
         if auto_approve and not cfg.dream.auto_approve:
@@ -116,6 +123,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 if not dry_run:
                     quick.log_nothing_new(ws, name)
                 _nothing_new(name, as_json, quiet)
+                if timestamps:
+                    _ended(name, "nothing_new")
                 return
             from dreamcli.dream.engine import DreamOptions, run_dream
 
@@ -157,8 +166,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             from dreamcli.ui.console import warn
 
             # under cron a silent fallback looks like a model dream: say it, on stderr, even with -q
-            warn("no model configured (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL or config models): dreamed "
-                 "offline, entries written from templates")
+            warn("no model configured (none of ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or ANTHROPIC_BASE_URL is set "
+                 "in this process's environment): dreamed offline, entries written from templates")
         from dreamcli.dream.report import fallback_line
 
         if (fell_back := fallback_line((result.dream or {}).get("stats") or {})) is not None:
@@ -169,6 +178,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         approved: Any = None
         if auto_approve and result.dream_id and result.status == "pending":
             approved = _auto_approve(ws, result)
+        if timestamps:
+            _ended(result.playbook, result.status, result.dream_id, len(result.operations))
         if as_json:
             data = result.to_json()
             data["report_path"] = str(result.path / "report.md") if result.path else None
@@ -193,6 +204,13 @@ def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
         from dreamcli.ui.console import info
 
         info(f"Nothing new to dream about for playbook '{name}' (no new sessions or grades).")
+
+
+def _ended(name: str, status: str, dream_id: str | None = None, ops: int = 0) -> None:
+    """The last line of a dream with --timestamps (a failed one ends with its `error:` line instead)."""
+    from dreamcli.ui.console import info
+
+    info(f"dream ended: playbook={name} status={status}" + (f" dream={dream_id} ops={ops}" if dream_id else ""))
 
 
 def _rebuilt_words(opts: Any) -> str:

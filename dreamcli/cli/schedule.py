@@ -22,10 +22,14 @@ EPILOG = """Examples:
 
 The scheduled command names everything by absolute path (cron has a bare PATH
 and starts in your home): the Python and dreamcli executables, the workspace,
-the log file (state/logs/schedule.log). It waits for the workspace's dream lock
-instead of failing when a dream still runs. Without a model it dreams offline
-and says so in the log. Installing again replaces the line; other lines of your
-crontab are kept.
+the log file (state/logs/schedule.log). Each line of the log starts with its
+time (UTC); each night ends with a line saying how the dream ended, or with its
+error. It waits for the workspace's dream lock instead of failing when a dream
+still runs (`schedule show`: whether the lock is held, and by whom). A job does
+not get your shell's environment: unless the crontab (or the systemd user
+manager's environment) sets ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or
+ANTHROPIC_BASE_URL, it dreams offline; install and the log say so. Installing
+again replaces the line; other lines of your crontab are kept.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -69,7 +73,7 @@ def install_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print what was installed as JSON."),
 ) -> None:
     """Install (or replace) the nightly dream of this workspace."""
-    from dreamcli.ui.console import info
+    from dreamcli.ui.console import info, warn
     from dreamcli.workspace import schedule as sch
 
     ws = open_workspace(ctx, create=False)
@@ -79,11 +83,16 @@ def install_cmd(
     kind = _backend(backend)
     files: list[str] = []
     if kind == "cron":
-        sch.write_crontab(sch.with_line(sch.read_crontab(), plan))
+        current = sch.read_crontab()
+        sch.write_crontab(sch.with_line(current, plan))
+        offline = not sch.sets_model(current)
     else:
         files = [str(p) for p in sch.install_systemd(plan)]
+        offline = not sch.sets_model(sch.systemd_environment() or "")
+    if offline:  # under cron a key in your shell only looks like a model dream that never comes
+        warn(sch.offline_warning(kind))
     if as_json:
-        print_json({"version": 1, "installed": kind, "files": files, **_info(plan)})
+        print_json({"version": 1, "installed": kind, "files": files, **_info(plan), "runs_offline": offline})
         return
     info(f"installed ({kind}): dream every day at {plan.hour:02d}:{plan.minute:02d}; log: {plan.log}")
     if kind == "cron":
@@ -99,20 +108,24 @@ def show_cmd(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """What is installed for this workspace: the crontab line or the timer, the log file and the lock."""
+    """What is installed for this workspace: the crontab line or the timer, the log file and the lock (free,
+    or held and by whom)."""
     import shutil
 
     from dreamcli.workspace import schedule as sch
+    from dreamcli.workspace.lockholder import lock_state, state_words
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
     line = sch.find_line(sch.read_crontab(), plan) if shutil.which("crontab") else None
     units = [str(p) for p in sch.installed_systemd(plan)]
+    held, holder = lock_state(plan.lock)
     if as_json:
-        print_json({"version": 1, "cron": line, "systemd": units, **_info(plan)})
+        print_json({"version": 1, "cron": line, "systemd": units, **_info(plan), "lock_held": held,
+                    "lock_holder": holder.to_json() if holder else None})
         return
     out = [f"cron:    {line or 'not installed'}", f"systemd: {', '.join(units) or 'not installed'}",
-           f"log:     {plan.log}", f"lock:    {plan.lock}"]
+           f"log:     {plan.log}", f"lock:    {plan.lock}: {state_words(held, holder)}"]
     if line is None and not units:
         try:
             sch.check_paths(plan)

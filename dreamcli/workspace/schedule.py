@@ -2,11 +2,12 @@ r"""A nightly `dreamcli dream` that works under cron or a systemd user timer.
 
 Cron runs with a bare PATH and no working directory of yours, so the scheduled command names
 everything absolutely: the Python and dreamcli executables, the workspace (`--home`), the log file
-(created 0600: the command starts with `umask 077;`, the unit also sets `UMask=0077`), and waits for
-the workspace's dream lock (`--wait`) instead of failing when a dream still runs. The crontab line
-ends with a marker naming the workspace, so install replaces it (idempotent) and remove deletes only
-it; other lines of the user's crontab are kept byte for byte (the crontab is split on `\n` only and
-read and written as bytes; non-UTF-8 bytes pass through as surrogate escapes).
+(created 0600: the command starts with `umask 077;`, the unit also sets `UMask=0077`; `dream --timestamps`
+dates each line it writes there, its error included), and waits for the workspace's dream lock (`--wait`)
+instead of failing when a dream still runs. The crontab line ends with a marker naming the workspace, so
+install replaces it (idempotent) and remove deletes only it; other lines of the user's crontab are kept
+byte for byte (the crontab is split on `\n` only and read and written as bytes; non-UTF-8 bytes pass
+through as surrogate escapes).
 
 A path with a control character (a newline would start a crontab line of its own) is refused
 (`check_paths`); `%`, which cron turns into a newline, is written `\%` in the crontab line and `%%`
@@ -38,6 +39,9 @@ MARKER = "# dreamcli-schedule"
 # it would be 0644; the project's files are 0600
 UMASK = "umask 077;"
 LOCK_WAIT_S = 3600  # a dream still running from the night before: wait up to an hour for its lock
+# what gives a process a model (dreamcli.modelclient.model_configured); a scheduled job gets none of your shell's
+MODEL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _AT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -55,7 +59,7 @@ class Plan:
     def argv(self) -> list[str]:
         """The command, absolute: dreamcli's own executable, else the Python that has it installed."""
         head = [str(self.dreamcli)] if self.dreamcli else [str(self.python), "-m", "dreamcli"]
-        return [*head, "--home", str(self.workspace), "dream", "--quiet", "--wait", str(LOCK_WAIT_S)]
+        return [*head, "--home", str(self.workspace), "dream", "--quiet", "--wait", str(LOCK_WAIT_S), "--timestamps"]
 
     @property
     def path_env(self) -> str:
@@ -170,6 +174,25 @@ def without_line(crontab: str, plan: Plan) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def sets_model(assignments: str) -> bool:
+    """Whether lines of `NAME=value` (a crontab's environment lines, `systemctl --user show-environment`) give a
+    model variable a value; job lines and comments are not assignments."""
+    for line in _lines(assignments):
+        m = _ASSIGNMENT.match(line)
+        if m and m.group(1) in MODEL_VARIABLES and m.group(2).strip("'\""):
+            return True
+    return False
+
+
+def offline_warning(kind: str) -> str:
+    """What `schedule install` says when no model variable reaches the job (dreamcli stores no key)."""
+    job, where = (("a cron job", "is set in the crontab") if kind == "cron" else
+                  ("a systemd user service",
+                   "is in the systemd user manager's environment (`systemctl --user show-environment`)"))
+    return (f"the nightly dream will run offline (entries written from templates): {job} does not get your "
+            f"shell's environment, and no {', '.join(MODEL_VARIABLES[:-1])} or {MODEL_VARIABLES[-1]} {where}")
+
+
 # --- the system's scheduler ----------------------------------------------------------------------
 
 def read_crontab() -> str:
@@ -202,14 +225,20 @@ def write_crontab(text: str) -> None:
 
 
 def systemd_user_works() -> bool:
+    return systemd_environment() is not None
+
+
+def systemd_environment() -> str | None:
+    """The user manager's environment (`systemctl --user show-environment`), which its services get; None when
+    `systemctl --user` does not work here."""
     exe = shutil.which("systemctl")
     if exe is None:
-        return False
+        return None
     try:
         out = subprocess.run([exe, "--user", "show-environment"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0
+        return None
+    return out.stdout if out.returncode == 0 else None
 
 
 def systemd_dir() -> Path:

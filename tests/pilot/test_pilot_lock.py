@@ -33,8 +33,9 @@ def test_a_running_pilot_of_the_same_plan_is_exit_75_and_nothing_runs(fake_anthr
         for extra in ([], ["--wait", "0"]):
             r = pilot(ws, str(task), "--proposal", DREAM, "--trials", "2", "--yes", "--json", *extra)
             assert r.exit_code == 75, r.stderr
-            assert r.stderr.startswith("error: another dreamcli process holds the 'pilot-")
-            assert "(use --wait to queue)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+            assert r.stderr.startswith("error: the 'pilot-")
+            assert "is held by" in r.stderr and "wait, or run with --wait SECONDS" in r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1
             assert r.stdout == ""
     assert not fake_anthropic.requests and not list(ws.sessions_dir.rglob("*.jsonl"))
     assert not (ws.dreams_dir / DREAM / "pilot-trials.jsonl").exists()
