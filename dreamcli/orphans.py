@@ -304,7 +304,8 @@ def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list
             rec = json.loads(path.read_bytes())
             alive = process_start(int(rec["owner"])) == int(rec["owner_start"])
             group = (int(rec["pgid"]), int(rec["start"]), str(rec["tag"]))
-        except (OSError, ValueError, TypeError, KeyError):  # half written, or not ours: only its owner's pid
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):  # half written, or not ours:
+            # only its owner's pid
             alive, group = owner.isdigit() and process_start(int(owner)) is not None, None
         if not alive:
             done.append(path)
