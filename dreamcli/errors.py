@@ -1,15 +1,19 @@
-"""Errors that carry their exit code (docs/architecture.md, "Exit codes": 0/1/2/3/4/75/130).
+"""Errors that carry their exit code (docs/architecture.md, "Exit codes": 0/1/2/3/4/74/75/130).
 
 Core code raises these; the CLI turns them into one line on stderr and the exit code.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INFRA = 3
 EXIT_CREDENTIALS = 4
+EXIT_IOERR = 74  # sysexits.h EX_IOERR: the machine could not store dreamcli's files (a full disk, read-only, ...)
 EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as the shell reports it
@@ -80,3 +84,61 @@ class Interrupted(DreamError):
     """The user interrupted the work (Ctrl-C)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class StorageError(DreamError):
+    """The machine, not the input and not a bug: a full disk or quota, a read-only file system, an I/O error,
+    dreamcli's own files out of this user's reach, too many open files (`storage_error`)."""
+
+    exit_code = EXIT_IOERR
+
+
+_KEPT = "run the command again; nothing written before is lost"
+_SPACE = f"free some space and {_KEPT}"
+_OWN = "make the workspace's files readable and writable by this user (chown, chmod) and run the command again"
+# errno: (the cause, whether the file was being written, what to do)
+_STORAGE: dict[int, tuple[str, bool, str]] = {
+    errno.ENOSPC: ("no space left on device", True, _SPACE),
+    errno.EDQUOT: ("disk quota exceeded", True, f"free some space (or ask for a larger quota) and {_KEPT}"),
+    errno.EROFS: ("read-only file system", True, "remount it read-write, or pass --home DIR, and run the command "
+                  "again"),
+    errno.EIO: ("input/output error", False, "check the disk (dmesg) before you run the command again"),
+    errno.EMFILE: ("too many open files", False, "raise the limit (ulimit -n) and run the command again"),
+    errno.ENFILE: ("too many open files in the system", False, "close other programs and run the command again"),
+    errno.EACCES: ("permission denied", False, _OWN),
+    errno.EPERM: ("operation not permitted", False, _OWN),
+}
+_OWN_FILES_ONLY = (errno.EACCES, errno.EPERM)
+
+
+def storage_error(e: OSError, *, workspace: str | os.PathLike[str] | None = None) -> StorageError | None:
+    """The one line (exit 74) for an OSError of the machine a command ran on: ENOSPC, EDQUOT, EROFS, EIO,
+    EMFILE, ENFILE, and EACCES/EPERM on a file inside `workspace` (dreamcli's own); naming the file when the
+    error has one. None for anything else (a bug: the CLI's `internal error`)."""
+    known = _STORAGE.get(e.errno) if e.errno is not None else None
+    if known is None:
+        return None
+    name = _filename(e)
+    if e.errno in _OWN_FILES_ONLY and not (name and workspace and _inside(name, os.fspath(workspace))):
+        return None
+    return StorageError(f"{os_error_cause(e)}: {known[2]}")
+
+
+def os_error_cause(e: OSError) -> str:
+    """What went wrong, and with which file when the error names one: `no space left on device (writing
+    /w/sessions/x.jsonl)`; an error `storage_error` does not know in its own words."""
+    name = _filename(e)
+    known = _STORAGE.get(e.errno) if e.errno is not None else None
+    if known is None:
+        return f"{e.strerror or e}" + (f" ({name})" if name else "")
+    cause, writing, _advice = known
+    return cause + (f" ({'writing ' if writing else ''}{name})" if name else "")
+
+
+def _filename(e: OSError) -> str | None:
+    return os.fsdecode(e.filename) if isinstance(e.filename, str | bytes | os.PathLike) else None
+
+
+def _inside(path: str, root: str) -> bool:
+    path, root = os.path.abspath(path), os.path.abspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -85,6 +85,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         # has parsed, a refusal included (exit 2, 4): started now, ended with `error` by _end_report
         totals = Totals()
         stream = JsonStream(sys.stdout) if as_json and not calibrate else None
+        ws: Workspace | None = None
         try:
             ws = open_workspace(ctx, create=False)
             cfg = config(ctx)
@@ -110,7 +111,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         except (BrokenPipeError, typer.Exit):
             raise
         except BaseException as e:
-            _end_report(stream, totals, e, None)
+            _end_report(stream, totals, e, None, ws)
             raise
 
 
@@ -154,7 +155,7 @@ def _grade(ws: Workspace, grader: Grader, spec: OutcomeSpec | None, selection: S
     except (BrokenPipeError, typer.Exit):
         raise
     except BaseException as e:
-        _end_report(stream, totals, e, source)
+        _end_report(stream, totals, e, source, ws)
         raise
 
 
@@ -167,21 +168,25 @@ def _left_out(source: JobSource | None) -> dict[str, list[str]]:
             "skipped_running": source.skipped_running[:1000]}
 
 
-def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, source: JobSource | None) -> None:
+def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, source: JobSource | None,
+                ws: Workspace | None) -> None:
     """The command failed (refused, interrupted) with the `--json` document open: end it with the error
-    and the exit code the process exits with."""
+    and the exit code the process exits with (as dreamcli.cli.root says them)."""
     if stream is not None and not stream.closed:
-        totals.failure = _failure(e)
+        totals.failure = _failure(e, ws)
         stream.close(totals, _left_out(source))
 
 
-def _failure(e: BaseException) -> tuple[str, int]:
-    from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError
+def _failure(e: BaseException, ws: Workspace | None) -> tuple[str, int]:
+    from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, storage_error
 
     if isinstance(e, DreamError):
         return str(e), e.exit_code
     if isinstance(e, KeyboardInterrupt):
         return "interrupted", EXIT_INTERRUPTED
+    stored = storage_error(e, workspace=ws.root if ws is not None else None) if isinstance(e, OSError) else None
+    if stored is not None:  # a full or read-only disk: exit 74, as the error line says
+        return str(stored), stored.exit_code
     return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
 
 

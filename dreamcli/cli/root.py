@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from dreamcli import __version__
-from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError, Interrupted
+from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError, Interrupted, storage_error
 from dreamcli.interrupts import stop_line, stopped_by
 
 EXAMPLES = """\
@@ -93,8 +93,18 @@ def _say_why(ctx: Any, e: BaseException) -> int:
         message, code = stop_line(e)
         error_line(message)
         return code
+    stored = storage_error(e, workspace=_workspace_root(ctx)) if isinstance(e, OSError) else None
+    if stored is not None:  # the machine (a full or read-only disk, ...), not a bug: the file, what to do; 74
+        _report(ctx, e, message=str(stored))
+        return stored.exit_code
     _report(ctx, e, internal=True)  # an unexpected bug: one line, the traceback only with --debug
     return EXIT_FAILED
+
+
+def _workspace_root(ctx: Any) -> str | None:
+    """The root of the workspace the command opened (its files are dreamcli's own), if it opened one."""
+    ws = getattr(ctx.find_root().obj, "_workspace", None)
+    return str(ws.root) if ws is not None else None
 
 
 def _silence_stdout() -> None:
@@ -112,14 +122,15 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
     return tuple(c for c in base if c.__name__ == "ClickException")
 
 
-def _report(ctx: Any, e: BaseException, *, internal: bool = False) -> None:
+def _report(ctx: Any, e: BaseException, *, internal: bool = False, message: str | None = None) -> None:
+    """`message` (by default the error's own) as the one `error:` line; with --debug, the traceback first."""
     from dreamcli.ui.console import error_line
 
     obj = ctx.find_root().obj
     debug = bool(getattr(obj, "debug", False) or os.environ.get("DREAMCLI_DEBUG"))
     if debug:
         traceback.print_exception(e, file=sys.stderr)
-    message = str(e) or type(e).__name__
+    message = message or str(e) or type(e).__name__
     if internal:
         message = f"internal error: {type(e).__name__}: {message}" + ("" if debug else " (rerun with --debug)")
     error_line(message)

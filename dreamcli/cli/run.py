@@ -93,7 +93,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.agent import RunOptions, load_task_file, prompt_spec, run_agent
         from dreamcli.agent.spec import check_playbook_name
         from dreamcli.orchestration import register_delegate
-        from dreamcli.ui.console import is_interactive
+        from dreamcli.ui.console import is_interactive, warn
         from dreamcli.ui.run_view import RunView, print_final
 
         register_delegate()  # a task may name the `delegate` tool (multi-agent lives in dreamcli.orchestration)
@@ -128,6 +128,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.outcomes.revision import failure_message, revision_loop_for
 
         loop = revision_loop_for(ws, cfg, spec.outcome)
+        if loop is not None:
+            loop.grader.on_warning = warn  # on a line of its own, after the agent's streamed words
         hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop else {}
         from dreamcli.agent.tools.credentials import run_redactor
         from dreamcli.orchestration.tally import spend_json

@@ -214,7 +214,7 @@ def _collect(grader: Grader, items: dict[str, dict[str, Any]], entry: Any, summa
         grader.batch_errors[key] = str(e)
         return
     verdicts.batch = True
-    grader.cache.put(key, verdicts)
+    grader.remember(key, verdicts)  # best-effort: a full disk does not throw the answer away
     verdicts.cached = True  # counted as answered by the batch, not as a direct call
     grader.batch_verdicts[key] = verdicts
     summary.answered += 1

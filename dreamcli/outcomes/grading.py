@@ -3,6 +3,7 @@ the criteria it judges (cached per trial, majority vote over trials), then the s
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 from dreamcli.config import Config
 from dreamcli.daemonpool import DaemonPool, Task
-from dreamcli.errors import CredentialsError, DreamError, Interrupted
+from dreamcli.errors import CredentialsError, DreamError, Interrupted, os_error_cause
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
 from dreamcli.outcomes.cache import GradeCache, cache_key
 from dreamcli.outcomes.checks import BUDGETS, CriterionResult, RunningCommands, run_criterion_check
@@ -83,8 +84,10 @@ class Grader:
     """Grades runs against specs. Thread-safe: one instance serves the whole pool."""
 
     def __init__(self, ws: Workspace, config: Config, options: GradeOptions | None = None, *,
-                 client: Any = None) -> None:
+                 client: Any = None, on_warning: Callable[[str], None] | None = None) -> None:
         self.ws = ws
+        self.on_warning = on_warning or stderr_warning  # the CLI's `warning:` line (dreamcli.ui), when it has one
+        self._cache_warned = False
         self.config = config
         self.options = options or GradeOptions()
         self.cache = GradeCache(ws, enabled=self.options.use_cache)
@@ -164,8 +167,19 @@ class Grader:
         verdicts = call_grader(self.client(), self.request_params(spec, evidence), ids)
         with self._lock:
             self.model_calls += 1
-        self.cache.put(key, verdicts)
+        self.remember(key, verdicts)
         return verdicts
+
+    def remember(self, key: str, verdicts: TrialVerdicts) -> None:
+        """Keep a verdict the grader returned in the grade cache, if the disk lets it: the verdict was paid
+        for and stands either way. A cache that cannot be written (a full or read-only disk) is said once."""
+        try:
+            self.cache.put(key, verdicts)
+        except OSError as e:
+            with self._lock:
+                first, self._cache_warned = not self._cache_warned, True
+            if first:
+                self.on_warning(cache_warning(e))
 
     def grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
         """Grade one run. Never raises for a bad run or cache entry: anything unexpected is an `error`
@@ -228,6 +242,18 @@ class Grader:
         result.explanation = explanation(result.criteria, result.score, spec.pass_threshold, summary,
                                          redactor=self.redactor)
         return result
+
+
+def cache_warning(e: OSError) -> str:
+    """Why a verdict was not cached: the cause and the file, as the CLI's storage line says them."""
+    return (f"grade cache not written: {os_error_cause(e)}; the grader's verdicts are kept, but a later grade of "
+            "the same run asks the grader again")
+
+
+def stderr_warning(message: str) -> None:
+    """A `warning:` line on stderr, for a Grader made without `on_warning` (the CLI gives dreamcli.ui's)."""
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
 
 
 def partial_explanation(criteria: list[CriterionResult], skipped: list[str]) -> str:

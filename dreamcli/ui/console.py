@@ -145,6 +145,27 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
+_open_line: list[object] = []  # the stderr stream a live view left in the middle of a line (`leave_line_open`)
+
+
+def leave_line_open(is_open: bool) -> None:
+    """A live view wrote text to stderr without ending its line (the agent's streamed words), or ended it: the
+    next `error:` or `warning:` line starts on a line of its own, also when the view is never told to end
+    its line (the command stopped on an error)."""
+    _open_line[:] = [sys.stderr] if is_open else []
+
+
+def line_left_open() -> bool:
+    """Whether stderr is in the middle of a line a live view left open."""
+    return bool(_open_line) and _open_line[0] is sys.stderr
+
+
+def _end_open_line() -> None:
+    if line_left_open():
+        sys.stderr.write("\n")
+    _open_line.clear()
+
+
 def error_line(message: str) -> None:
     """The one-line error users see."""
     _message("error:", "bold red", message)
@@ -176,6 +197,7 @@ def _message(label: str, style: str, message: str) -> None:
     untrusted text (a name, a file name, a server's answer): never read as markup, its control characters
     and line breaks shown as escapes, so it cannot forge a second `error:` line."""
     message = neutralise_controls(message, one_line=True)
+    _end_open_line()
     if _color_allowed(sys.stderr):
         from rich.text import Text
 

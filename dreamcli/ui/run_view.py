@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.orchestration.tally import SubagentTally, tokens_of
-from dreamcli.ui.console import err, live_view, neutralise_controls, safe_markup, warn
+from dreamcli.ui.console import err, leave_line_open, line_left_open, live_view, neutralise_controls, safe_markup, warn
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult, StartInfo
@@ -82,6 +82,16 @@ class RunView(RunCallbacks):
         self._lock = threading.Lock()
         self.waiting = Waiting(self._raw, tty=self.live, after_s=wait_after_s)
         self._model_next = False  # the counter was armed for the model when an upload began
+
+    @property
+    def _mid_line(self) -> bool:
+        """Streamed text left without its newline: kept by the console, so that an `error:` or `warning:`
+        line printed next (by anyone, even after the run stopped on an error) starts a line of its own."""
+        return line_left_open()
+
+    @_mid_line.setter
+    def _mid_line(self, value: bool) -> None:
+        leave_line_open(value)
 
     def _raw(self, text: str) -> None:
         with self._lock:

@@ -63,7 +63,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode
         with contextlib.suppress(FileNotFoundError):
             old = path.stat()
     ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}.{os.getpid()}."
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    except OSError as e:  # a full or read-only disk: the file it is about is `path`, not a temp name
+        _named(e, path, temp_prefix=prefix)
+        raise
     try:
         if not keep_mode:
             os.fchmod(fd, FILE_MODE)
@@ -79,9 +84,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode
             if fsync:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            _named(e, path, temp_prefix=prefix)
         raise
 
 
@@ -109,10 +116,41 @@ def open_append(path: Path, *, readable: bool = False) -> int:
 
 
 def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd`. A failure (a full disk: write(2) names no file) names the file open at `fd`."""
     view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+    try:
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    except OSError as e:
+        _named(e, fd_path(fd))
+        raise
+
+
+def fd_path(fd: int) -> str | None:
+    """The path of the file open at `fd`, where the system says it (Linux: /proc; macOS: F_GETPATH), else None."""
+    with contextlib.suppress(OSError):
+        return os.readlink(f"/proc/self/fd/{fd}")
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    get_path = getattr(fcntl, "F_GETPATH", None)
+    if get_path is None:
+        return None
+    with contextlib.suppress(OSError):
+        return os.fsdecode(fcntl.fcntl(fd, get_path, bytes(1024)).split(b"\0", 1)[0])
+    return None
+
+
+def _named(e: OSError, path: str | os.PathLike[str] | None, *, temp_prefix: str | None = None) -> OSError:
+    """`e`, naming `path` when it names no file (write(2) and fsync(2) on a full disk name none) or only the
+    temp file of an atomic write (`temp_prefix`): so the one line the CLI prints for it says which file."""
+    name = e.filename
+    temp = isinstance(name, str) and temp_prefix is not None and os.path.basename(name).startswith(temp_prefix)
+    if path is not None and e.errno is not None and (name is None or temp):
+        e.filename = os.fspath(path)
+    return e
 
 
 def line_start(fd: int) -> bytes:
@@ -139,6 +177,9 @@ def append_line(path: Path, line: str, *, fsync: bool = False) -> None:
         write_all(fd, line_start(fd) + line.encode("utf-8"))
         if fsync:
             os.fsync(fd)
+    except OSError as e:
+        _named(e, path)
+        raise
     finally:
         os.close(fd)
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreamcli.errors import UsageError
+from dreamcli.errors import StorageError, UsageError
 from dreamcli.workspace.fsutil import ensure_dir
 
 LOCAL_DIR_NAME = ".dreamcli"
@@ -126,11 +126,21 @@ def check_home_usable(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise UsageError(f"workspace {root} is a file, not a directory (pass --home DIR or set {ENV_HOME})")
     if root.is_dir() and not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+        if _read_only_fs(root):  # every user is refused there, root too: not a question of permissions
+            raise StorageError(f"workspace {root} is on a read-only file system: remount it read-write")
         raise UsageError(f"workspace {root} is not readable and writable by this user")
     if not root.exists():
         parent = next((p for p in root.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
             raise UsageError(f"cannot create workspace {root}: {parent} is a file")
+
+
+def _read_only_fs(path: Path) -> bool:
+    """Whether `path` lies on a file system mounted read-only (statvfs's ST_RDONLY, where the system has it)."""
+    try:
+        return bool(os.statvfs(path).f_flag & getattr(os, "ST_RDONLY", 0))
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
 
 
 def find_local(start: Path) -> Path | None:

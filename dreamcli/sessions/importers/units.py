@@ -7,6 +7,7 @@ any worker process can convert it with the same result."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from dreamcli.sessions.importers.common import ChildRef, LineCounts, LineStream,
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
 from dreamcli.sessions.importers.grown import Stored, keep_stored, may_replace, stored_import
 from dreamcli.workspace.home import Workspace
+
+_WRITE_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # errors a read never gets
 
 
 @dataclass
@@ -79,10 +82,23 @@ class Converter:
         try:
             self._node(node, None, results)
         except OSError as err:
+            if self._writing(err):  # staging the sessions failed (a full disk): not the transcript's fault
+                raise
             raise InputError(f"cannot read: {err.strerror or err}", file=str(self._current)) from None
         except RecursionError:  # a line nested too deep to redact and write: refused, never an internal error
             raise InputError("a line is nested too deeply to import", file=str(self._current)) from None
         return results
+
+    def _writing(self, err: OSError) -> bool:
+        """Whether `err` came from writing into the workspace (its staging folder), not from reading the source:
+        it names a file of the workspace (dreamcli.workspace.fsutil names the file a write fails on), or it is
+        an error only a write gets (no space, no quota, a read-only file system)."""
+        if err.errno in _WRITE_ONLY:
+            return True
+        name = err.filename
+        if not isinstance(name, str) or self._current is None or Path(name) == self._current:
+            return False
+        return Path(name).is_relative_to(self.ws.root) or Path(name).is_relative_to(self.staging)
 
     def _node(self, node: Node, parent: Transcript | None, results: list[UnitResult]) -> Transcript | None:
         self._current = node.path
