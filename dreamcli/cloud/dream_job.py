@@ -18,8 +18,10 @@ from typing import Any
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import attempts_of, cloud_error, redacted
 from dreamcli.cloud.dream_create import MAY_HAVE_STARTED, DreamCreateFailed, create_dream_once
+from dreamcli.cloud.memory_pull import shown_redacted
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
+from dreamcli.redaction import default_redactor
 
 FINAL = ("completed", "failed", "canceled")
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -53,7 +55,7 @@ def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
         for s in sdk_beta.iter_sessions(client, memory_store_id=store_id, order="desc", max_items=limit):
             if not valid_cloud_id(s.get("id")):
                 raise ModelError(f"list the sessions of memory store {store_id}: the API listed a session id "
-                                 f"{shown(s.get('id'))}, not a session id (sesn_...)")
+                                 f"{shown_redacted(s.get('id'), default_redactor())}, not a session id (sesn_...)")
             ids.append(s["id"])
     except Exception as e:
         raise cloud_error(e, what=f"list the sessions of memory store {store_id}", store=store_id,
@@ -231,14 +233,16 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def checked_dream(dream: dict[str, Any]) -> dict[str, Any]:
     """A dream (`BetaDream`) as the API answered it, each field dreamcli reads type-checked: a wrong type
-    is one line, exit 3 (the API misbehaved), never an AttributeError further on."""
+    is one line, exit 3 (the API misbehaved), never an AttributeError further on. The value it names is
+    redacted whole before it is cut for the line: a secret at the cut would stay half in it."""
     dream_id = dream.get("id")
     if not valid_cloud_id(dream_id):
-        raise ModelError(f"cloud dream: the API answered a dream id {shown(dream_id)}, not a dream id (drm_...)")
+        raise ModelError(f"cloud dream: the API answered a dream id {shown_redacted(dream_id, default_redactor())}, "
+                         "not a dream id (drm_...)")
     for name, (ok, expected) in _FIELDS.items():
         if not ok(dream.get(name)):
-            raise ModelError(f"cloud dream {dream_id}: the API answered {name} {shown(dream.get(name))}, "
-                             f"not {expected}")
+            raise ModelError(f"cloud dream {dream_id}: the API answered {name} "
+                             f"{shown_redacted(dream.get(name), default_redactor())}, not {expected}")
     return dream
 
 
@@ -313,5 +317,5 @@ def _cancel_outcome(client: Any, dream_id: str, *, once: bool = False) -> tuple[
                        "the console")
     except Exception as e:  # the error that called for the cancel wins; say what happened to the cancel
         return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
-    status = got.get("status") if isinstance(got.get("status"), str) else "?"
+    status = default_redactor().redact_text(got["status"]) if isinstance(got.get("status"), str) else "?"  # then cut
     return True, f"cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"

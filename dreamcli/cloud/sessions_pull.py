@@ -19,10 +19,12 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import api_message, attempts_of, cloud_error
+from dreamcli.cloud.memory_pull import shown_redacted
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.config import workspace_redactor
 from dreamcli.ids import new_ulid
 from dreamcli.portability.arrivals import publisher
+from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers import managed_agents as importer
 from dreamcli.sessions.importers.common import clean_ts, parse_ts_ms, text_of
 from dreamcli.sessions.importers.runner import import_transcripts
@@ -71,7 +73,7 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
             for s in sdk_beta.iter_sessions(client, agent_id=agent_id, created_at_gte=since, order="desc",
                                             max_items=limit):
                 result.listed += 1
-                problem = session_problem(s)
+                problem = session_problem(s, redactor)
                 if problem is not None:
                     result.skip(redactor.redact_text(problem), progress)
                     continue
@@ -146,17 +148,17 @@ def _new_cache(ws: Workspace) -> Any:
     return root / f".tmp-{new_ulid()}-{os.getpid()}"
 
 
-def session_problem(s: dict[str, Any]) -> str | None:
+def session_problem(s: dict[str, Any], redactor: Redactor) -> str | None:
     """Why a listed session cannot be imported (its id is used in a URL and a file name, its creation
-    time in the local session id), or None."""
+    time in the local session id), or None. A value it names is redacted whole before it is cut."""
     cloud_id = s.get("id")
     if cloud_id is None or cloud_id == "":
         return "a session without an id skipped"
     if not valid_cloud_id(cloud_id):
-        return f"session {shown(cloud_id)} skipped: not a valid session id"
+        return f"session {shown_redacted(cloud_id, redactor)} skipped: not a valid session id"
     created = s.get("created_at")
     if parse_ts_ms(created) is None or clean_ts(created) is None:
-        return f"session {cloud_id} skipped: created_at {shown(created)} is not an RFC 3339 time"
+        return f"session {cloud_id} skipped: created_at {shown_redacted(created, redactor)} is not an RFC 3339 time"
     return None
 
 
