@@ -89,7 +89,8 @@ class ToolEnv:
     def fences(self) -> tuple[Fence, ...]:
         """dreamcli's own files inside the workdir, which no tool may read or change: the workspace (a
         project's `.dreamcli/`: its approvals, playbooks, sessions), the user's config and the trust
-        records, whose lists let commands run unasked. Pass them to `paths.confine`."""
+        records, whose lists let commands run unasked; those elsewhere too when they exist (by device and
+        inode: they may be mounted inside the workdir). Pass them to `paths.confine`."""
         from dreamcli.agent.config_trust import trust_file
         from dreamcli.config import user_config_path
 

@@ -29,6 +29,7 @@ from dreamcli.agent.tools.paths import (
     open_under,
     own_files_error,
     real_root,
+    refuse_workspace_dir,
 )
 
 MAX_TEXT_BYTES = 256 * 1024  # a whole-file read or an edit; larger files need view_range
@@ -64,6 +65,15 @@ def os_error_kind(e: OSError) -> str:
 def resolve(root: Path, path: str, op: str, fences: Iterable[Fence] = ()) -> Path:
     try:
         return confine(root, path, fences)
+    except OutsideRoot as e:
+        raise FileToolError(f"{op}: {e}", "outside_root") from e
+
+
+def not_in_a_workspace(root: Path, path: str, target: Path, op: str) -> None:
+    """A write or edit of `target` (resolved) makes or changes no `.dreamcli` folder, which a later run
+    from there would load as its workspace."""
+    try:
+        refuse_workspace_dir(root, path, target)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
@@ -220,7 +230,7 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
         found = [(m, _real(m)) for m in islice(search.glob(pattern), WALK_MAX_ENTRIES)]
     except (ValueError, OSError) as e:
         raise FileToolError(f"glob: {e}", "invalid_input") from e
-    inside = [(m, fenced(real, fences)) for m, real in found if real is not None and _inside(real, base)]
+    inside = [(m, fenced(real, fences, base)) for m, real in found if real is not None and _inside(real, base)]
     matches = [m for m, fence in inside if fence is None]
     own = next((fence for _, fence in inside if fence is not None), None)
     if not matches and own is not None:  # all it found is dreamcli's own: say so

@@ -6,8 +6,10 @@ containment check, so anything that lands outside the workdir is refused with er
 `outside_root`, and so is a file with other hard links. So is anything in dreamcli's own files that
 lie inside the workdir (`ToolEnv.fences`: the workspace of `dreamcli init` in the project, whose
 approvals and playbooks would otherwise be the agent's to rewrite, the user's config, the trust
-records), for reading too; glob and grep leave them out. Writes and edits then go through
-`Approvals.check_write` with the path relative to the workdir. Paths in glob/grep output are
+records; another name of them, a bind mount, too), for reading too; glob and grep leave them out.
+Writes and edits may not touch any other folder named `.dreamcli` either (in any case): a later run
+from there would take it for its workspace and load its playbooks; reading one is allowed. Then
+writes and edits go through `Approvals.check_write` with the path relative to the workdir. Paths in glob/grep output are
 relative to the workdir. Files the agent writes are the user's own project files: they keep the
 user's umask and are not redacted. An OSError that is not about the given path (a read-only or full
 disk, a permission) is `exception`, not `invalid_input`.
@@ -91,6 +93,7 @@ class FileTool(Tool):
             if self.name in _WRITES:
                 path = input["file_path"]
                 target = file_ops.resolve(self.root, path, self.name, self.fences)
+                file_ops.not_in_a_workspace(self.root, path, target, self.name)
                 decision = self.env.approvals.check_write(relative_to_root(self.root, target))
                 if not decision.approved:
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)

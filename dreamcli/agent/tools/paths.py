@@ -13,7 +13,10 @@ outside the root) is read or written. Files are opened non-blocking, so a FIFO n
 
 A root may hold files that are dreamcli's own: the workspace of `dreamcli init` in a project, the
 user's config, the trust records. Given as `fences` (`fences_in`), they are refused like paths outside
-the root (`OwnFiles`, an `OutsideRoot`), after the same resolution.
+the root (`OwnFiles`, an `OutsideRoot`), after the same resolution, and so is any other name of them: a
+path with a folder (or the file) of the same device and inode as a fence, say a bind mount. A path that
+writes may not (`refuse_workspace_dir`) have a `.dreamcli` component inside the root either (in any
+case: file systems may fold it), since a later run from there would take that folder for its workspace.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from dreamcli.workspace.home import LOCAL_DIR_NAME
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -39,10 +44,12 @@ class OwnFiles(OutsideRoot):
 
 @dataclass(frozen=True)
 class Fence:
-    """A file or folder inside a root that is dreamcli's own: `path` is real, `what` names it."""
+    """A file or folder inside a root that is dreamcli's own: `path` is real, `what` names it, `ident` is
+    its (st_dev, st_ino) when it exists (another name of it, a bind mount, has the same)."""
 
     path: Path
     what: str
+    ident: tuple[int, int] | None = None
 
 
 class NotRegularFile(ValueError):
@@ -53,22 +60,52 @@ def real_root(root: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
+def _ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def fences_in(root: Path, areas: Iterable[tuple[str, Path]]) -> tuple[Fence, ...]:
     """The fences of `areas` ((what, path) pairs) that lie inside `root` or are `root` itself; one that
-    holds the root (a workdir copied under the workspace) is no fence of it."""
+    holds the root (a workdir copied under the workspace) is no fence of it. A fence elsewhere is kept
+    when it exists (by its identity alone): it may be mounted inside the root."""
     base = real_root(root)
-    found = (Fence(Path(os.path.realpath(path)), what) for what, path in areas)
-    return tuple(f for f in found if f.path == base or f.path.is_relative_to(base))
+    found = (Fence(real, what, _ident(real)) for what, path in areas for real in [Path(os.path.realpath(path))])
+    return tuple(f for f in found
+                 if f.path == base or f.path.is_relative_to(base) or (f.ident and not base.is_relative_to(f.path)))
 
 
-def fenced(target: Path, fences: Iterable[Fence]) -> Fence | None:
-    """The fence the real path `target` lies in (or is), if any."""
-    return next((f for f in fences if target == f.path or target.is_relative_to(f.path)), None)
+def fenced(target: Path, fences: Iterable[Fence], base: Path | None = None) -> Fence | None:
+    """The fence the real path `target` lies in (or is), if any: by path, or by the identity of `target`
+    and, given the real root `base`, of every folder between it and `target` (a stat each)."""
+    fences = tuple(fences)
+    by_path = next((f for f in fences if target == f.path or target.is_relative_to(f.path)), None)
+    if by_path is not None or not any(f.ident for f in fences):
+        return by_path
+    on_way = [target, *(p for p in target.parents if base is not None and p != base and p.is_relative_to(base))]
+    idents = {i for p in on_way for i in [_ident(p)] if i is not None}
+    return next((f for f in fences if f.ident is not None and f.ident in idents), None)
+
+
+def workspace_dir_error(shown: str) -> OwnFiles:
+    return OwnFiles(f"{shown} is in a dreamcli workspace folder ({LOCAL_DIR_NAME}), which is not part of the "
+                    "task: the file tools do not create or change one")
+
+
+def in_workspace_dir(base: Path, target: Path) -> bool:
+    """A folder (or the file) named `.dreamcli`, in any case, lies between the real root `base` and `target`."""
+    parts = target.relative_to(base).parts if target.is_relative_to(base) else ()
+    return any(part.casefold() == LOCAL_DIR_NAME.casefold() for part in parts)
 
 
 def own_files_error(shown: str, fence: Fence, base: Path) -> OwnFiles:
     """`SHOWN is in dreamcli's own workspace (.dreamcli), ...`: why the model may not use that path."""
-    where = fence.path.relative_to(base).as_posix() if fence.path != base else "the working directory itself"
+    where = ("the working directory itself" if fence.path == base
+             else fence.path.relative_to(base).as_posix() if fence.path.is_relative_to(base)
+             else f"{fence.path}, by another name")
     return OwnFiles(f"{shown} is in dreamcli's own {fence.what} ({where}), which is not part of the task: "
                     "the file tools do not read or change it")
 
@@ -83,10 +120,19 @@ def confine(root: Path, path: str, fences: Iterable[Fence] = ()) -> Path:
     resolved = Path(os.path.realpath(candidate))  # follows links that exist, dangling ones by target
     if resolved != base and not resolved.is_relative_to(base):
         raise OutsideRoot(f"{path} is outside the session's root directory")
-    fence = fenced(resolved, fences)
+    fence = fenced(resolved, fences, base)
     if fence is not None:
         raise own_files_error(path, fence, base)
     return resolved
+
+
+def refuse_workspace_dir(root: Path, path: str, resolved: Path) -> None:
+    """Refuse to write `path` (real path `resolved`, from `confine`) in a folder named `.dreamcli` inside
+    `root`, by its real path or, when relative, by its own words."""
+    base = real_root(root)
+    given = base / path if not os.path.isabs(path) else resolved
+    if in_workspace_dir(base, resolved) or in_workspace_dir(base, given):
+        raise workspace_dir_error(path)
 
 
 def hard_link_error(shown: str, links: int) -> OutsideRoot:
