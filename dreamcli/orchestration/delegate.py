@@ -121,7 +121,7 @@ class DelegateTool(Tool):
             return ToolResult.error(over_cap(len(briefs), self.started, self.cap), "refused")
         self.started += len(briefs)
         results = run_subagents(lead, briefs)
-        return format_results(results, self.env.output_cap)
+        return format_results(results, self.env.output_cap, self.env.redact)
 
 
 def make_delegate(env: ToolEnv) -> Tool:

@@ -3,7 +3,7 @@
 
     briefs = parse_briefs(tool_input, available=("bash", "read", "grep"))   # BriefError: bad input
     results = run_subagents(lead, briefs)          # in parallel, at most lead.limit at once
-    tool_result = format_results(results, cap_bytes)
+    tool_result = format_results(results, cap_bytes, redact)  # redact: the lead's ToolEnv.redact
 
 Each sub-agent is an ordinary `run_agent` session with an independent context: its own message
 history (the brief is its first message; it never sees the lead's conversation), its own log with
@@ -38,7 +38,7 @@ from dreamcli.agent.loop import resolve_max_turns, run_agent
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import PLAYBOOK_NAME_RE, TaskSpec
-from dreamcli.agent.tools.result import ToolResult, cap_output
+from dreamcli.agent.tools.result import Redact, ToolResult, builtin_redact, cap_output
 from dreamcli.agent.usage import Totals
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted
 from dreamcli.orchestration.limiter import for_session, shared
@@ -372,8 +372,10 @@ def _short(text: str, width: int) -> str:
 
 
 # --- output --------------------------------------------------------------------------------------
-def format_results(results: list[SubagentResult], cap_bytes: int) -> ToolResult:
-    """One tool result for the lead: a summary line, then each sub-agent's final answer (or error)."""
+def format_results(results: list[SubagentResult], cap_bytes: int, redact: Redact | None = None) -> ToolResult:
+    """One tool result for the lead: a summary line, then each sub-agent's final answer (or error), redacted
+    with `redact` (the lead's `ToolEnv.redact`, with its config's patterns; else the built-in rules) before it is
+    cut."""
     n = len(results)
     failed = [r for r in results if not r.ok]
     per_child = max(1_000, cap_bytes // max(1, n))
@@ -386,9 +388,9 @@ def format_results(results: list[SubagentResult], cap_bytes: int) -> ToolResult:
         if not r.ok:
             why = f"FAILED ({r.status}): {r.error or 'no error text'}"
             body = f"{why}\nIts last text: {body}" if body else why
-        body, cut = cap_output(body or "(no final answer)", per_child)
+        body, cut = cap_output(body or "(no final answer)", per_child, redact)
         truncated = truncated or cut
-        parts.append(f"{head}\nBrief: {_short(r.brief, 200)}\n\n{body}")
+        parts.append(f"{head}\nBrief: {_short((redact or builtin_redact)(r.brief), 200)}\n\n{body}")
     text = "\n\n".join(parts)
     if failed:
         return ToolResult(text, is_error=True, exit_code=failed[0].exit_code or EXIT_FAILED,

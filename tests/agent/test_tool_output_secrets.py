@@ -7,7 +7,9 @@ the shell's head and tail buffers end (a command that printed more than they hol
 from __future__ import annotations
 
 import json
+import random
 import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +17,10 @@ import pytest
 
 from dreamcli.agent import RunOptions, prompt_spec, run_agent
 from dreamcli.agent.tools import Toolset
-from dreamcli.agent.tools.result import MARKER_ROOM, cap_output
+from dreamcli.agent.tools.credentials import run_redactor
+from dreamcli.agent.tools.result import EDGE_GUARD, MARKER_ROOM, cap_output, without_edges
 from dreamcli.config import Config
+from dreamcli.orchestration.subagents import SubagentResult, format_results
 from dreamcli.redaction import MARKER_RE, default_redactor
 from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
 from dreamcli.workspace.home import Workspace
@@ -199,3 +203,66 @@ def test_a_run_sends_and_logs_no_part_of_a_cut_secret(fake_anthropic: FakeAnthro
     for token in (github, anthropic):
         assert not leaked(token, sent) and not leaked(token, log)
     assert "[REDACTED:github]" in log and "[REDACTED:anthropic]" in log
+
+
+def long_key(seed: int, size: int = 6400) -> str:
+    """A PEM private key of about `size` characters (an 8192-bit RSA key's is some 6.4 KB): longer than EDGE_GUARD."""
+    rng = random.Random(seed)
+    alphabet = string.ascii_letters + string.digits + "+/"
+    body = "".join(rng.choice(alphabet) for _ in range(size))
+    lines = "\n".join(body[i:i + 64] for i in range(0, size, 64))
+    return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----\n"
+
+
+def key_lines(*keys: str) -> set[str]:
+    return {line for key in keys for line in key.splitlines() if "-----" not in line}
+
+
+def test_bash_never_shows_the_body_of_a_long_key_the_shell_cut(tools: Toolset, wd: Path) -> None:
+    """A key longer than EDGE_GUARD across where the shell's tail buffer starts (or its head buffer ends), with
+    keys that redact to a few bytes beyond it, so what is shown comes close to that cut: no line of its body
+    shows (before, some 2 KB of it came right after the marker), and the marker still counts what is not shown."""
+    tool = tools.get("bash")
+    held = tool.shell.max_bytes  # type: ignore[attr-defined]
+    size = 2 * held + 5000
+    cut_key = long_key(0)
+    others = "".join(long_key(i, 5952) for i in range(1, 11))  # each redacts to a marker
+    inside = held - len(others)  # characters of `cut_key` in the buffer, past EDGE_GUARD: its body would show
+    assert EDGE_GUARD + 500 < inside < len(cut_key) - 200
+    for name, before, lead, trail in (
+        ("tail buffer", size - len(others) - len(cut_key), "", others),
+        ("head buffer", len(others), others, ""),
+    ):
+        out = call(tools, "bash", command=printing(wd, before, cut_key, size, lead, trail))
+        content = str(out.content)
+        assert out.truncated and not out.is_error and len(content.encode()) <= LIMIT, name
+        assert not [line for line in key_lines(cut_key, others) if line in content], (name, content)
+        m = COUNTS.search(content)
+        assert m is not None, content
+        shown = content[:m.start()].removesuffix("\n") + content[m.end():].removeprefix("\n")
+        assert int(m.group(1)) == int(m.group(2)) - len(shown.encode()), name
+
+
+def test_without_edges_drops_a_key_block_cut_at_either_end() -> None:
+    key = long_key(7)
+    body = key.split("\n", 1)[1]  # its BEGIN line cut off
+    opened = key.rsplit("-----END", 1)[0]  # its END line cut off
+    head, tail = without_edges(FILL * 5000 + "\n" + opened, body + FILL * 5000)
+    assert head == FILL * (5001 - EDGE_GUARD) and tail == "\n" + FILL * 5000
+    whole = FILL * 5000 + key + FILL * 5000  # a whole block (as the rules leave it, unredacted) is not touched
+    assert without_edges(whole, whole) == (whole[:-EDGE_GUARD], whole[EDGE_GUARD:])
+
+
+def test_a_sub_agents_answer_is_redacted_with_the_config_patterns_before_it_is_cut() -> None:
+    """The lead's redactor (config patterns too) runs before the cut: before, only the built-in rules did, and
+    a config-pattern secret cut in two left its first part, which no pattern matched any more, in the result."""
+    config = Config.model_validate({"redaction": {"patterns": [r"ACME[0-9A-Z]{30}"]}})
+    secret = "ACME7Q2K9XW4PLM3ZR8TB6VN1HJ5DC0FGY"
+    head = (1000 - MARKER_ROOM) // 2
+    redact = run_redactor(config).redact_text
+    for into in range(1, len(secret)):
+        body = FILL * (head - into) + secret + FILL * 3000
+        done = SubagentResult(index=0, brief="look " + secret, session_id="s", status="completed", final_text=body)
+        content = str(format_results([done], 1000, redact).content)
+        assert not leaked(secret, content) and not leaked(secret, redact(content)), (into, content)
+    assert "Brief: look [REDACTED:" in content

@@ -24,9 +24,13 @@ TRUNCATION_MARKER = "\n[... output truncated: {omitted} of {total} bytes omitted
 MARKER_ROOM = 100  # bytes of the cap left for TRUNCATION_MARKER
 # Characters dropped next to a cut made before redaction (the end of what a shell kept of a long output's head,
 # the start of its tail): a secret across it may show its part there unredacted. Longer than any secret the
-# built-in rules leave unmatched when cut (a long token, a quoted value of 512 characters, half a JWT).
+# built-in rules leave unmatched when cut (a long token, a quoted value of 512 characters, half a JWT); a private
+# key, which can be longer (8192-bit RSA: 6.4 KB), loses its whole cut block (`without_edges`).
 EDGE_GUARD = 4096
 _MARKER_MAX = 64  # bytes: longer than any redaction marker
+# The lines around a PEM block the PRIVATE_KEY rule redacts (dreamcli.redaction.rules)
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 
 ToolContent = str | list[dict[str, Any]]
 Redact = Callable[[str], str]
@@ -79,8 +83,27 @@ def capped_text(head: bytes, tail: bytes, total: int, limit: int) -> str:
 
 def without_edges(head: str, tail: str) -> tuple[str, str]:
     """`head` and `tail`, the redacted ends of an output whose middle was dropped unseen, without the EDGE_GUARD
-    characters next to that middle: a secret cut there, before any redaction, shows no part of itself."""
-    return head[: max(0, len(head) - EDGE_GUARD)], tail[EDGE_GUARD:]
+    characters next to that middle: a secret cut there, before any redaction, shows no part of itself. A private
+    key can be longer than that: the tail also loses all up to the first PEM END line with no BEGIN before it
+    (the middle cut its BEGIN off, so no rule matched its body), the head all from a last BEGIN with no END."""
+    head = head[: _open_block(head)]
+    return head[: max(0, len(head) - EDGE_GUARD)], tail[max(EDGE_GUARD, _closed_block(tail)):]
+
+
+def _closed_block(text: str) -> int:
+    """Where the first PEM END line of `text` ends if no BEGIN comes before it (a block whose start was cut off),
+    else 0."""
+    end = _PEM_END.search(text)
+    return end.end() if end is not None and _PEM_BEGIN.search(text, 0, end.start()) is None else 0
+
+
+def _open_block(text: str) -> int:
+    """Where the last PEM BEGIN line of `text` starts if no END comes after it (a block whose end was cut off),
+    else len(text)."""
+    begins = list(_PEM_BEGIN.finditer(text))
+    if begins and _PEM_END.search(text, begins[-1].end()) is None:
+        return begins[-1].start()
+    return len(text)
 
 
 @cache
