@@ -253,6 +253,16 @@ def test_without_edges_drops_a_key_block_cut_at_either_end() -> None:
     assert without_edges(whole, whole) == (whole[:-EDGE_GUARD], whole[EDGE_GUARD:])
 
 
+def test_without_edges_keeps_output_that_only_quotes_a_key_line() -> None:
+    """Only a key's body before a lone END line (or after a lone BEGIN) is dropped: before, an END line anywhere in
+    the tail (a failing test that quotes it) erased everything before it, the traceback included."""
+    log = "E   AssertionError: assert pem.endswith('-----END PRIVATE KEY-----')\n== 1 failed ==\n"
+    tail = "Traceback (most recent call last):\n" * 200 + log
+    assert without_edges("x", tail)[1] == tail[EDGE_GUARD:]
+    head = "x" * 5000 + "\nassert pem.startswith('-----BEGIN PRIVATE KEY-----') # check\n" + "y" * 5000
+    assert without_edges(head, "x")[0] == head[:-EDGE_GUARD]
+
+
 def test_a_sub_agents_answer_is_redacted_with_the_config_patterns_before_it_is_cut() -> None:
     """The lead's redactor (config patterns too) runs before the cut: before, only the built-in rules did, and
     a config-pattern secret cut in two left its first part, which no pattern matched any more, in the result."""

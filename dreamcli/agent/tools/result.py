@@ -31,6 +31,7 @@ _MARKER_MAX = 64  # bytes: longer than any redaction marker
 # The lines around a PEM block the PRIVATE_KEY rule redacts (dreamcli.redaction.rules)
 _PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,.\-]*")  # what a key's body (and its headers) is made of
 
 ToolContent = str | list[dict[str, Any]]
 Redact = Callable[[str], str]
@@ -91,17 +92,19 @@ def without_edges(head: str, tail: str) -> tuple[str, str]:
 
 
 def _closed_block(text: str) -> int:
-    """Where the first PEM END line of `text` ends if no BEGIN comes before it (a block whose start was cut off),
-    else 0."""
+    """Where the first PEM END line of `text` ends if only a key's body comes before it, no BEGIN (a block whose
+    start was cut off), else 0: an END line after anything else (a log line quoting it) is left, with that text."""
     end = _PEM_END.search(text)
-    return end.end() if end is not None and _PEM_BEGIN.search(text, 0, end.start()) is None else 0
+    if end is None or _PEM_BEGIN.search(text, 0, end.start()) is not None:
+        return 0
+    return end.end() if _PEM_BODY.fullmatch(text, 0, end.start()) else 0
 
 
 def _open_block(text: str) -> int:
-    """Where the last PEM BEGIN line of `text` starts if no END comes after it (a block whose end was cut off),
-    else len(text)."""
+    """Where the last PEM BEGIN line of `text` starts if only a key's body comes after it, no END (a block whose
+    end was cut off), else len(text)."""
     begins = list(_PEM_BEGIN.finditer(text))
-    if begins and _PEM_END.search(text, begins[-1].end()) is None:
+    if begins and _PEM_END.search(text, begins[-1].end()) is None and _PEM_BODY.fullmatch(text, begins[-1].end()):
         return begins[-1].start()
     return len(text)
 
