@@ -60,7 +60,7 @@ def real_root(root: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
-def _ident(path: Path) -> tuple[int, int] | None:
+def _ident(path: str | Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -85,9 +85,21 @@ def fenced(target: Path, fences: Iterable[Fence], base: Path | None = None) -> F
     by_path = next((f for f in fences if target == f.path or target.is_relative_to(f.path)), None)
     if by_path is not None or not any(f.ident for f in fences):
         return by_path
-    on_way = [target, *(p for p in target.parents if base is not None and p != base and p.is_relative_to(base))]
-    idents = {i for p in on_way for i in [_ident(p)] if i is not None}
+    idents = {i for p in _on_way(target, base) for i in [_ident(p)] if i is not None}
     return next((f for f in fences if f.ident is not None and f.ident in idents), None)
+
+
+def _on_way(target: Path, base: Path | None) -> list[str]:
+    """`target` and every folder between the root `base` (not itself) and it, as strings: built from the parts,
+    since pathlib's `parents` and `is_relative_to` on each cost more than the stats (glob, grep over many files)."""
+    on_way = [str(target)]
+    if base is None or not target.is_relative_to(base):
+        return on_way
+    folder = str(base)
+    for part in target.parts[len(base.parts):-1]:
+        folder = os.path.join(folder, part)
+        on_way.append(folder)
+    return on_way
 
 
 def workspace_dir_error(shown: str) -> OwnFiles:
