@@ -4,6 +4,7 @@ resources, the CLI runner with a temp home, and seeding helpers for the fake ser
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,22 @@ def mode(path: Path) -> int:
 
 def cloud_requests(server: FakeAnthropic, method: str, prefix: str) -> list[Any]:
     return [r for r in server.all_requests if r.method == method and r.path.startswith(prefix)]
+
+
+def bend_create(server: FakeAnthropic, bend: Callable[[dict[str, Any]], None],
+                 cancel: tuple[int, dict[str, Any]] | None = None) -> None:
+    """The fake creates the dream as usual, then answers the create with `bend` applied to its body (the
+    dream's id kept); with `cancel`, a cancel request gets that answer instead of cancelling."""
+    route = server.managed._route
+
+    def bent(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+        if rec.method == "POST" and parts[-1:] == ["cancel"] and cancel is not None:
+            return cancel
+        answer = route(rec, parts, q)
+        if rec.method == "POST" and parts == ["dreams"] and isinstance(answer, tuple) and answer[0] == 200:
+            body = dict(answer[1])
+            bend(body)
+            return 200, body
+        return answer
+
+    server.managed._route = bent  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ import dreamcli.cloud.dream_job as dream_job
 from dreamcli import sdk_beta
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
-from tests.cloud.helpers import cli, cloud_requests, data, requires_managed_agents
+from tests.cloud.helpers import bend_create, cli, cloud_requests, data, requires_managed_agents
 
 pytestmark = requires_managed_agents
 
@@ -26,25 +26,6 @@ def _store_with_a_session(server: FakeAnthropic) -> str:
     store = d.add_store(memories={"/notes/a.md": "a\n"})
     d.add_session(store_ids=[store], status="terminated")
     return store
-
-
-def _bend_create(server: FakeAnthropic, bend: Callable[[dict[str, Any]], None],
-                 cancel: tuple[int, dict[str, Any]] | None = None) -> None:
-    """The fake creates the dream as usual, then answers the create with `bend` applied to its body (the
-    dream's id kept); with `cancel`, a cancel request gets that answer instead of cancelling."""
-    route = server.managed._route
-
-    def bent(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
-        if rec.method == "POST" and parts[-1:] == ["cancel"] and cancel is not None:
-            return cancel
-        answer = route(rec, parts, q)
-        if rec.method == "POST" and parts == ["dreams"] and isinstance(answer, tuple) and answer[0] == 200:
-            body = dict(answer[1])
-            bend(body)
-            return 200, body
-        return answer
-
-    server.managed._route = bent  # type: ignore[method-assign]
 
 
 def _cancels(server: FakeAnthropic) -> list[Any]:
@@ -68,7 +49,7 @@ MALFORMED = [
 def test_a_malformed_create_answer_cancels_the_dream_it_names_and_exits_3(
         fake_anthropic: FakeAnthropic, ws: Workspace, bend: Callable[[dict[str, Any]], None], named: str) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, bend)
+    bend_create(fake_anthropic, bend)
 
     result = cli(ws, "cloud", "dream", "--store", store)
 
@@ -88,7 +69,7 @@ def test_a_malformed_create_answer_cancels_the_dream_it_names_and_exits_3(
 def test_a_cancel_that_fails_after_a_malformed_answer_is_said_and_the_original_error_kept(
         fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(status=5),
+    bend_create(fake_anthropic, lambda b: b.update(status=5),
                  cancel=(500, {"type": "error", "error": {"type": "api_error", "message": "cancel broke"}}))
 
     result = cli(ws, "cloud", "dream", "--store", store)
@@ -106,7 +87,7 @@ def test_a_cancel_that_fails_after_a_malformed_answer_is_said_and_the_original_e
 
 def test_an_answer_whose_id_is_no_dream_id_sends_no_cancel(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(id="../sessions/x"))
+    bend_create(fake_anthropic, lambda b: b.update(id="../sessions/x"))
 
     result = cli(ws, "cloud", "dream", "--store", store)
 
@@ -118,7 +99,7 @@ def test_an_answer_whose_id_is_no_dream_id_sends_no_cancel(fake_anthropic: FakeA
 def test_a_malformed_answer_after_a_held_signal_cancels_and_exits_as_the_signal_says(
         fake_anthropic: FakeAnthropic, ws: Workspace, monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(status=5))
+    bend_create(fake_anthropic, lambda b: b.update(status=5))
     create = sdk_beta.create_dream
 
     def create_then_signal(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -215,7 +196,7 @@ def test_a_second_signal_cuts_the_cancel_of_a_malformed_answer_short(
     """The cancel a malformed answer sends may stall (the client waits up to 120 s): a second signal stops it,
     as in the poll loop, and the line says the dream may still run."""
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(status=5))
+    bend_create(fake_anthropic, lambda b: b.update(status=5))
     create, cancel = sdk_beta.create_dream, sdk_beta.cancel_dream
     went_on: list[bool] = []
 

@@ -6,7 +6,6 @@ lists, the dream it creates, polls and cancels) and `cloud sessions pull` (the s
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from dreamcli.cloud.state import shown
 from dreamcli.redaction import default_redactor
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
-from tests.cloud.helpers import cli, data, requires_managed_agents
+from tests.cloud.helpers import bend_create, cli, data, requires_managed_agents
 
 pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
 
@@ -60,24 +59,6 @@ def _listed_as(server: FakeAnthropic, store_ids: list[str], **fields: Any) -> No
     d.events[session["id"]] = []
 
 
-def _bend_create(server: FakeAnthropic, bend: Callable[[dict[str, Any]], None],
-                 cancel: tuple[int, dict[str, Any]] | None = None) -> None:
-    """The create is answered with `bend` applied to the dream; with `cancel`, a cancel gets that answer."""
-    route = server.managed._route
-
-    def bent(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
-        if rec.method == "POST" and parts[-1:] == ["cancel"] and cancel is not None:
-            return cancel
-        answer = route(rec, parts, q)
-        if rec.method == "POST" and parts == ["dreams"] and isinstance(answer, tuple) and answer[0] == 200:
-            body = dict(answer[1])
-            bend(body)
-            return 200, body
-        return answer
-
-    server.managed._route = bent  # type: ignore[method-assign]
-
-
 def test_a_listed_session_id_names_no_piece_of_a_secret(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     store = data(fake_anthropic).add_store()
     _listed_as(fake_anthropic, [store], id=NEAR)
@@ -90,7 +71,7 @@ def test_a_listed_session_id_names_no_piece_of_a_secret(fake_anthropic: FakeAnth
 
 def test_a_created_dream_id_names_no_piece_of_a_secret(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(id=NEAR))
+    bend_create(fake_anthropic, lambda b: b.update(id=NEAR))
 
     result = cli(ws, "cloud", "dream", "--store", store)
 
@@ -119,7 +100,7 @@ def test_a_completed_dream_s_outputs_name_no_piece_of_a_secret(fake_anthropic: F
 
 def test_a_cancel_s_status_names_no_piece_of_a_secret(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
     store = _store_with_a_session(fake_anthropic)
-    _bend_create(fake_anthropic, lambda b: b.update(usage="lots"), cancel=(200, {"status": STATUS}))
+    bend_create(fake_anthropic, lambda b: b.update(usage="lots"), cancel=(200, {"status": STATUS}))
 
     result = cli(ws, "cloud", "dream", "--store", store)
 
