@@ -11,8 +11,8 @@ itself, so when its parent is killed (`kill -9`, the OOM killer) it waits foreve
 - in both, right after: if the parent already changed (it died between the fork and the call), exit.
 
 A worker exits with `os._exit` (no atexit handlers, no flush of stdio buffers it inherited from its
-parent) or by the default SIGTERM action. Imports nothing from dreamcli; used by the transcript importer
-(`sessions/importers/runner.py`) and the dream's process pool (`dream/executors.py`).
+parent) or by the default SIGTERM action. Imports only the leaf `dreamcli.procinfo`; used by the transcript
+importer (`sessions/importers/runner.py`) and the dream's process pool (`dream/executors.py`).
 
 A pool stopped early (Ctrl-C, a failed task) must not wait for its workers to run what is queued. With
 `pool_options(context, stoppable=True)` and each task submitted as `run_stoppable(fn, *args)`, SIGTERM from
@@ -41,6 +41,8 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dreamcli.procinfo import environ, own_processes, process_start
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -222,37 +224,24 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-# --- process groups recorded by their owner ------------------------------------------------------------------------
+# --- the agent's shells, recorded by their owner ---------------------------------------------------------------------
 # The agent's shells run in sessions of their own (so a timeout or Ctrl-C stops all they started), and nothing ties
 # them to dreamcli: killed with -9, it leaves them and what they run (`sleep 1000`, a server started with `&`)
 # running. Each shell is recorded while it runs, `record_group(folder, pgid, tag)`, one small file per shell named
 # `<owner pid>-<pgid>.json`, removed by `forget_group` once the shell is stopped; the next command's sweep calls
-# `stop_orphaned_groups(folder)`, which stops the groups of owners that no longer run. Both the owner and the shell
-# are known by their pid and start time (a pid the system gave to another process since is neither), and a process
-# is stopped only when it is in the shell's session and is the shell itself or carries its tag (the environment
-# variable GROUP_TAG_VAR, set to a random value for each shell): the shell may have exited, leaving its background
-# jobs. Linux only (/proc); elsewhere nothing is recorded.
+# `stop_orphaned_groups(folder)`, which stops what the shells of owners that no longer run still run. Both the owner
+# and the shell are known by their pid and start time (a pid the system gave to another process since is neither).
+# A shell's processes (`stop_members`) are the shell itself and every process of this user started since that carries
+# its tag (the environment variable GROUP_TAG_VAR, set to a random value for each shell, which all it starts inherit),
+# in its session or not: the shell may have exited, leaving its background jobs, and a job may have left the session
+# (`setsid`, a server that daemonises). A process that cleared or replaced its environment (`env -i`) escapes: this
+# stops what was left behind, it is no sandbox. /proc is read only when there is a shell to stop. Linux only;
+# elsewhere nothing is recorded.
 
 GROUP_TAG_VAR = "DREAMCLI_SHELL_TAG"
 Group = tuple[int, int, str]  # a recorded shell: its pgid (its pid, and its session's id), start time, tag
+Member = tuple[int, int]  # a process of a shell: its pid and start time
 _owner_start: list[int | None] = []  # this process's start time, read once
-
-
-def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, session id, start time in clock ticks since boot) of process `pid`; None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-        fields = raw[raw.rindex(b")") + 2:].split()
-        return fields[0].decode(), int(fields[3]), int(fields[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def process_start(pid: int) -> int | None:
-    """When process `pid` started (clock ticks since boot); None when it is gone, a zombie, or unknown here."""
-    stat = _proc_stat(pid)
-    return None if stat is None or stat[0] in ("Z", "X") else stat[2]
 
 
 def record_group(folder: Path, pgid: int, tag: str) -> Path | None:
@@ -261,8 +250,8 @@ def record_group(folder: Path, pgid: int, tag: str) -> Path | None:
     import json
 
     if not _owner_start:
-        _owner_start.append(process_start(os.getpid()))
-    owner_start, start = _owner_start[0], process_start(pgid)
+        _owner_start.append(process_start(os.getpid(), zombies=False))
+    owner_start, start = _owner_start[0], process_start(pgid, zombies=False)
     if owner_start is None or start is None:
         return None
     path = folder / f"{os.getpid()}-{pgid}.json"
@@ -287,8 +276,9 @@ def forget_group(path: Path | None) -> None:
 
 
 def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list[int]:
-    """Stop the recorded groups whose owner no longer runs (SIGTERM, then SIGKILL after `grace` seconds), then remove
-    their records; the pgids of the groups that still had processes. A live owner's records are left alone."""
+    """Stop the processes of the recorded shells whose owner no longer runs (`stop_members`), then remove their
+    records; the pgids of the shells that still had processes. A live owner's records are left alone. A zombie
+    owner is dead: it runs nothing."""
     import json
 
     try:
@@ -302,59 +292,59 @@ def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list
         owner = name.split("-", 1)[0]
         try:
             rec = json.loads(path.read_bytes())
-            alive = process_start(int(rec["owner"])) == int(rec["owner_start"])
+            alive = process_start(int(rec["owner"]), zombies=False) == int(rec["owner_start"])
             group = (int(rec["pgid"]), int(rec["start"]), str(rec["tag"]))
         except (OSError, ValueError, TypeError, KeyError, RecursionError):  # half written, or not ours:
             # only its owner's pid
-            alive, group = owner.isdigit() and process_start(int(owner)) is not None, None
+            alive, group = owner.isdigit() and process_start(int(owner), zombies=False) is not None, None
         if not alive:
             done.append(path)
             if group is not None:
                 groups.append(group)
-    stopped = _stop_members(groups, grace)
+    stopped = stop_members(groups, grace)
     for path in done:  # only now: a sweep killed half way is done again
         forget_group(path)
     return stopped
 
 
-def _members(groups: list[Group]) -> dict[int, list[int]]:
+def _members(groups: Sequence[Group]) -> dict[int, list[Member]]:
     """pgid -> the live processes of that shell: itself (the pid, started at the time recorded), and the processes
-    of its session that carry its tag."""
-    marks = {pgid: (start, f"{GROUP_TAG_VAR}={tag}".encode()) for pgid, start, tag in groups}
-    found: dict[int, list[int]] = {pgid: [] for pgid in marks}
-    for entry in os.listdir("/proc") if marks else ():
-        stat = _proc_stat(int(entry)) if entry.isdigit() else None
-        if stat is None or stat[0] in ("Z", "X") or stat[1] not in marks:
+    of this user started since that carry its tag, wherever they are (one pass over /proc for all the shells); never
+    this process."""
+    found: dict[int, list[Member]] = {pgid: [] for pgid, _, _ in groups}
+    if not groups:
+        return found
+    shells = {pgid: start for pgid, start, _ in groups}
+    marks = {f"{GROUP_TAG_VAR}={tag}".encode(): (pgid, start) for pgid, start, tag in groups}
+    for pid, stat in own_processes(since=min(shells.values())):
+        if pid == os.getpid():  # a command run in a dead owner's shell, sweeping: it ends on its own
             continue
-        pid, session = int(entry), stat[1]
-        start, mark = marks[session]
-        if stat[2] < start or (pid == session and stat[2] != start):
+        if shells.get(pid) == stat.start:
+            found[pid].append((pid, stat.start))
             continue
-        if pid == session:
-            found[session].append(pid)
-            continue
-        with contextlib.suppress(OSError), open(f"/proc/{entry}/environ", "rb") as f:
-            if mark in f.read().split(b"\0"):
-                found[session].append(pid)
+        for entry in environ(pid):
+            mark = marks.get(entry)
+            if mark is not None and stat.start >= mark[1]:
+                found[mark[0]].append((pid, stat.start))
+                break
     return found
 
 
-def _stop_members(groups: list[Group], grace: float) -> list[int]:
-    """SIGTERM to the processes of each shell, SIGKILL to those still there after `grace` (one wait for them all);
-    the pgids of the shells that had any."""
+def stop_members(groups: Sequence[Group], grace: float) -> list[int]:
+    """SIGTERM to the processes of each shell (`_members`), SIGKILL to those still there after `grace` and to those
+    they started meanwhile (one wait for them all); the pgids of the shells that had any."""
     found = _members(groups)
-    had = [pgid for pgid, pids in found.items() if pids]
+    had = [pgid for pgid, members in found.items() if members]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not any(found.values()):
+        targets = [member for members in found.values() for member in members]
+        if not targets:
             break
-        for pids in found.values():
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else 0)
-        while True:
+        for pid, _ in targets:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        if sig == signal.SIGTERM:
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(process_start(p, zombies=False) == s for p, s in targets):
+                time.sleep(0.05)
             found = _members(groups)
-            if not any(found.values()) or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
     return had

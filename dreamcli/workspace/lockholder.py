@@ -4,8 +4,8 @@ A process that takes the lock `state/locks/<name>.lock` writes `state/locks/<nam
 command, when it took the lock and, where /proc tells it, its process's start time) and removes it before it
 releases the lock. The record is a hint, never trusted as it is: a process killed with -9 leaves it behind,
 and its pid may since run another program. `read_holder` checks the pid against the running processes (and
-its start time, on Linux), and names such a record stale. Whether the lock is held is the lock's own answer
-(`lock_held`), never the record's.
+its start time, on Linux, where a zombie no longer runs), and names such a record stale. Whether the lock is
+held is the lock's own answer (`lock_held`), never the record's.
 
     held = lock_held(lock_path)             # True, False, or None (cannot tell)
     holder = read_holder(lock_path)         # Holder(pid, command, since, stale) or None
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dreamcli.procinfo import process_start, read_stat
 from dreamcli.workspace.fsutil import FILE_MODE, write_all
 from dreamcli.workspace.sweep import pid_alive
 
@@ -49,16 +50,6 @@ def record_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name.removesuffix(".lock") + SUFFIX)
 
 
-def process_start(pid: int) -> int | None:
-    """When process `pid` started (clock ticks since boot, /proc); None when unknown here or gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-        return int(raw[raw.rindex(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def write_record(lock_path: Path) -> None:
     """Record this process as the holder of the lock at `lock_path` (call it once the lock is taken). Best
     effort: a record that cannot be written leaves the lock as it is."""
@@ -66,7 +57,7 @@ def write_record(lock_path: Path) -> None:
 
     data = {"v": 1, "pid": os.getpid(), "command": _command[0] if _command else UNNAMED,
             "since": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "start": process_start(os.getpid())}
+            "start": process_start(os.getpid(), zombies=False)}
     path = record_path(lock_path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.w.tmp")  # a dead writer's is swept (dreamcli.workspace.sweep)
     try:
@@ -121,10 +112,10 @@ def _read_regular(path: Path, limit: int = 4096) -> bytes:
 def _stale(pid: int, start: int | None) -> str | None:
     if pid == os.getpid():  # a record of ours is current only while we hold the lock; the caller knows
         return None
-    if not pid_alive(pid):
+    stat = read_stat(pid)  # None: gone, or no /proc here
+    if not pid_alive(pid) or (stat is not None and stat.exited):  # a zombie holds no lock: its files are closed
         return f"pid {pid} no longer runs"
-    now = process_start(pid)
-    if start is not None and now is not None and now != start:
+    if start is not None and stat is not None and stat.start != start:
         return f"pid {pid} now runs another program"
     return None
 

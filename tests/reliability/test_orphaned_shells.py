@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from dreamcli import orphans
 from dreamcli.agent.tools.shell import Shell
+from dreamcli.procinfo import process_start
 from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply, text_reply, tool_reply, tool_use
 from tests.support.multiagent import responder
 from tests.support.run import DREAMCLI, cli_env, run_cli
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="re
 
 
 def alive(pid: int) -> bool:
-    start = orphans.process_start(pid)  # None once gone, or a zombie (no init reaping it in a container)
+    start = process_start(pid, zombies=False)  # None once gone, or a zombie (no init reaping it in a container)
     return start is not None
 
 
@@ -114,7 +116,7 @@ def test_a_shell_is_recorded_while_it_runs(tmp_path: Path) -> None:
         pid = int(bytes(out.output.head).decode())
         [record] = [json.loads(p.read_text()) for p in (tmp_path / "shells").iterdir()]
         assert record["owner"] == os.getpid() and record["pgid"] == pid
-        assert record["start"] == orphans.process_start(pid)
+        assert record["start"] == process_start(pid, zombies=False)
         assert orphans.stop_orphaned_groups(tmp_path / "shells") == []  # its owner (this process) runs
         assert alive(pid)
     finally:
@@ -171,7 +173,7 @@ def test_a_pid_given_to_another_process_is_never_stopped(tmp_path: Path, killed:
     killed.append(other.pid)
     try:
         time.sleep(0.1)
-        start = orphans.process_start(other.pid)
+        start = process_start(other.pid, zombies=False)
         assert start is not None
         folder = tmp_path / "shells"
         folder.mkdir()
@@ -195,3 +197,81 @@ def test_a_half_written_record_of_a_dead_owner_is_removed(tmp_path: Path) -> Non
     (folder / f"{os.getpid()}-12346.json").write_text("")  # a live owner writing it now: left alone
     assert orphans.stop_orphaned_groups(folder) == []
     assert sorted(p.name for p in folder.iterdir()) == [f"{os.getpid()}-12346.json"]
+
+
+# A shell's owner in a process of its own, to be killed with -9: argv[1] the workdir, argv[2] the records' folder.
+# It prints its shell's pid once the shell has started a process in a new session (`setsid`).
+OWNER = """
+import os, sys
+from pathlib import Path
+from dreamcli.agent.tools.shell import Shell
+shell = Shell(Path(sys.argv[1]), dict(os.environ), 1000, groups=Path(sys.argv[2]))
+out = shell.run("setsid sh -c 'echo $$ > dead.pid; exec sleep 307' >/dev/null 2>&1 & echo $$", 10)
+print(bytes(out.output.head).decode().strip(), flush=True)
+sys.stdin.read()
+"""
+
+
+def session_of(pid: int) -> int:
+    raw = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(raw[raw.rindex(b")") + 2:].split()[3])
+
+
+def test_the_sweep_stops_what_a_dead_owners_shell_started_in_a_new_session(tmp_path: Path,
+                                                                           killed: list[int]) -> None:
+    """`setsid` (a daemonised server) leaves the shell's session: known by the tag it inherited. A live owner's
+    shell, and what it started so, are left alone; that owner stopping its shell stops them."""
+    folder = tmp_path / "shells"
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path), str(folder)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+    live = Shell(tmp_path, dict(os.environ), 1000, groups=folder)
+    try:
+        assert owner.stdout is not None
+        dead_shell = int(owner.stdout.readline())
+        out = live.run("setsid sh -c 'echo $$ > live.pid; exec sleep 308' >/dev/null 2>&1 & echo $$", 10)
+        live_shell = int(bytes(out.output.head).decode())
+        dead, kept = read_pid(tmp_path / "dead.pid", 5), read_pid(tmp_path / "live.pid", 5)
+        killed += [dead_shell, dead, kept]
+        assert session_of(dead) == dead and session_of(kept) == kept  # out of the shells' sessions
+        owner.kill()
+        owner.wait()
+        assert orphans.stop_orphaned_groups(folder, grace=0.5) == [dead_shell]
+        assert not wait_gone([dead], 2)
+        assert alive(kept) and alive(live_shell)
+        assert [p.name for p in folder.iterdir()] == [f"{os.getpid()}-{live_shell}.json"]
+        live.stop()
+        assert not wait_gone([kept, live_shell], 2)
+    finally:
+        live.stop()
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+
+
+def test_the_sweep_reads_no_process_table_without_a_dead_owners_record(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def scanned(since: int) -> Iterator[tuple[int, object]]:
+        raise AssertionError("/proc scanned")
+
+    monkeypatch.setattr(orphans, "own_processes", scanned)
+    folder = tmp_path / "shells"
+    assert orphans.stop_orphaned_groups(folder) == []  # no folder
+    folder.mkdir()
+    assert orphans.stop_orphaned_groups(folder) == []
+    assert orphans.record_group(folder, os.getpid(), "cafe") is not None  # a live owner's (this process)
+    assert orphans.stop_orphaned_groups(folder) == []
+
+
+def test_a_command_run_in_a_dead_owners_shell_does_not_stop_itself(tmp_path: Path) -> None:
+    """`dreamcli` run by the agent carries its shell's tag; killed with -9, its owner leaves it to sweep."""
+    folder = tmp_path / "shells"
+    folder.mkdir()
+    tag = os.urandom(8).hex()
+    (folder / "999999999-999999998.json").write_text(json.dumps(
+        {"owner": 999999999, "owner_start": 1, "pgid": 999999998, "start": 0, "tag": tag}))
+    sweep = ("import sys; from pathlib import Path; from dreamcli import orphans\n"
+             "print(orphans.stop_orphaned_groups(Path(sys.argv[1]), grace=0.2))")
+    r = subprocess.run([sys.executable, "-c", sweep, str(folder)], env={**os.environ, orphans.GROUP_TAG_VAR: tag},
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (0, "[]\n"), r.stderr
+    assert not list(folder.iterdir())

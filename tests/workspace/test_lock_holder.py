@@ -10,12 +10,14 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dreamcli.errors import LockHeld
+from dreamcli.procinfo import process_start
 from dreamcli.workspace import lockholder
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
@@ -100,7 +102,7 @@ def test_a_pid_that_now_runs_another_program_is_a_stale_record(ws: Workspace) ->
     try:
         lock = ws.locks_dir / "dream.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        real_start = lockholder.process_start(sleeper.pid)
+        real_start = process_start(sleeper.pid, zombies=False)
         assert real_start is not None
         record_path(lock).write_text(json.dumps({"v": 1, "pid": sleeper.pid, "command": "dreamcli dream",
                                                  "since": "2026-01-01T00:00:00Z", "start": real_start - 5}))
@@ -112,6 +114,35 @@ def test_a_pid_that_now_runs_another_program_is_a_stale_record(ws: Workspace) ->
     finally:
         sleeper.kill()
         sleeper.wait(10)
+
+
+def zombie() -> subprocess.Popen[bytes]:
+    """A child that has exited and is not yet collected (a zombie: its pid and start time stay in /proc)."""
+    proc = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        raw = Path(f"/proc/{proc.pid}/stat").read_bytes()
+        if raw[raw.rindex(b")") + 2:].startswith(b"Z"):
+            return proc
+        time.sleep(0.01)
+    raise AssertionError("the child never exited")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc")
+def test_a_holder_that_exited_but_was_not_collected_is_a_stale_record(ws: Workspace) -> None:
+    """A zombie holds no lock (its files closed when it exited), though its pid and start time still read."""
+    proc = zombie()
+    try:
+        lock = ws.locks_dir / "dream.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        start = process_start(proc.pid, zombies=True)
+        assert start is not None and process_start(proc.pid, zombies=False) is None
+        record_path(lock).write_text(json.dumps({"v": 1, "pid": proc.pid, "command": "dreamcli dream",
+                                                 "since": "2026-01-01T00:00:00Z", "start": start}))
+        holder = read_holder(lock)
+        assert holder is not None and holder.stale == f"pid {proc.pid} no longer runs"
+    finally:
+        proc.wait(10)
 
 
 def test_a_record_that_does_not_read_is_no_holder(ws: Workspace) -> None:

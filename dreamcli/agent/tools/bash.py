@@ -3,8 +3,9 @@ gate, with the configured timeout (limits.bash_timeout_s) and output cap (limits
 
 The shell keeps its cwd, variables and jobs between calls; it starts in the workdir with the
 process environment minus `ANTHROPIC_*` (no credentials reach the agent's commands). Everything
-it starts runs in its process group, so a timed-out command, a restart and `close()` stop the
-whole group. `close()` works from any thread while a call is in flight (Ctrl-C, or a supervisor
+it starts runs in its process group or, put in a session of its own (`setsid`), carries the shell's
+tag in its environment, so a timed-out command, a restart and `close()` stop it all (all but what
+cleared its environment). `close()` works from any thread while a call is in flight (Ctrl-C, or a supervisor
 stopping a sub-agent): the blocked call returns and the tool refuses further calls. A timed-out
 command kills the shell; the next call starts a fresh one (the result says so). The output is
 redacted before it is capped (`render`), so a secret the cap cuts shows no part of itself.
@@ -113,7 +114,7 @@ class BashTool(Tool):
         return ToolResult(text or "(no output)", exit_code=0, truncated=truncated, approval=decision.approval)
 
     def close(self) -> None:
-        """Stop the shell's whole process group, even while a command runs; later calls are refused."""
+        """Stop the shell and what it started (`Shell.stop`), even while a command runs; later calls are refused."""
         self.shell.stop()
 
 

@@ -7,9 +7,10 @@ and nothing the command prints can be mistaken for the marker. stdout and stderr
 
 The shell runs in a process group of its own. `stop()` (any thread, even while `run()` waits)
 sends the whole group SIGTERM, then SIGKILL after KILL_GRACE_S, and wakes the waiting `run()`,
-which raises `ShellStopped`. A command that outlives its timeout is stopped the same way and
-`run()` raises TimeoutError. Output is kept as a head and a tail of at most `max_bytes` each, so
-a command that prints gigabytes costs bounded memory.
+which raises `ShellStopped`; then the processes that left the group (`setsid`, a daemon) but carry
+the shell's tag in their environment (`dreamcli.orphans.stop_members`). A command that outlives its
+timeout is stopped the same way and `run()` raises TimeoutError. Output is kept as a head and a
+tail of at most `max_bytes` each, so a command that prints gigabytes costs bounded memory.
 
 With `groups` (a folder: the workspace's `state/live/shells/`), each shell is recorded there while it
 runs (`dreamcli.orphans.record_group`): if dreamcli is killed with -9, the next command's sweep stops
@@ -34,7 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreamcli.orphans import GROUP_TAG_VAR, forget_group, record_group
+from dreamcli.orphans import GROUP_TAG_VAR, forget_group, record_group, stop_members
+from dreamcli.procinfo import process_start
 
 KILL_GRACE_S = 0.5  # SIGTERM to the shell's process group, then SIGKILL after this long
 POLL_S = 0.2  # how often a waiting run() checks that the shell is still there
@@ -112,6 +114,7 @@ class Shell:
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: str | None = None
         self._record: Path | None = None
+        self._mark: tuple[int, int, str] | None = None  # the shell's pid, start time and tag (`stop_members`)
         self._stopped = False
         self._busy = False
         self._wake_r, self._wake_w = os.pipe()
@@ -132,6 +135,8 @@ class Shell:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, umask=self.umask,
             )
+            start = process_start(self._proc.pid, zombies=False)
+            self._mark = None if start is None else (self._proc.pid, start, tag)
             if self.groups is not None:
                 self._record = record_group(self.groups, self._proc.pid, tag)
 
@@ -217,18 +222,21 @@ class Shell:
     def stop_shell(self) -> None:
         """Stop the current shell and everything it started; a later run() starts a new one."""
         with self._lock:
-            proc, record = self._proc, self._record
+            proc, record, mark = self._proc, self._record, self._mark
         if proc is not None:
             stop_process_group(proc.pid, reap=proc.poll)
             with contextlib.suppress(Exception):
                 proc.wait(timeout=2)
+        if mark is not None:  # what left the group (`setsid`) and still carries the shell's tag
+            stop_members([mark], KILL_GRACE_S)
         forget_group(record)
         self._discard()
 
     def _discard(self) -> None:
         with self._lock:
             proc, folder = self._proc, self._dir
-            self._proc = self._dir = self._record = None  # a record left (a shell gone by itself) is the sweep's
+            # a record left (a shell gone by itself) is the sweep's
+            self._proc = self._dir = self._record = self._mark = None
         if proc is not None:
             for stream in (proc.stdin, proc.stdout):
                 with contextlib.suppress(OSError):

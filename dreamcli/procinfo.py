@@ -1,0 +1,69 @@
+"""What /proc tells of a process: its state and start time, its environment, and this user's processes.
+
+A pid is given again to another process once its own is gone, so a process is known by its pid *and* its start
+time (clock ticks since boot, field 22 of /proc/PID/stat). An exited process that its parent has not collected
+yet (a zombie) keeps both, though it runs nothing and holds no file: whether it counts is each caller's to say,
+`process_start(pid, zombies=...)`, or `read_stat(pid).exited`. Linux only: elsewhere (no /proc) every answer is
+None or empty. Imports nothing from dreamcli; used by `orphans` (the agent's shells) and
+`workspace/lockholder` (who holds a lock).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import NamedTuple
+
+
+class Stat(NamedTuple):
+    state: str  # R, S, D, T, Z (zombie), X (dead), ...
+    start: int  # clock ticks since boot
+
+    @property
+    def exited(self) -> bool:
+        """A zombie: exited, not yet collected by its parent."""
+        return self.state in ("Z", "X")
+
+
+def read_stat(pid: int) -> Stat | None:
+    """Process `pid`'s state and start time; None when it is gone or there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        fields = raw[raw.rindex(b")") + 2:].split()  # the command, in parentheses, may hold anything
+        return Stat(fields[0].decode(), int(fields[19]))
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def process_start(pid: int, *, zombies: bool) -> int | None:
+    """When process `pid` started; None when it is gone or unknown here, and for a zombie unless `zombies`."""
+    stat = read_stat(pid)
+    return None if stat is None or (stat.exited and not zombies) else stat.start
+
+
+def own_processes(since: int) -> Iterator[tuple[int, Stat]]:
+    """The running processes (no zombie) of this user that started at `since` or later; none without /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    uid = os.getuid()
+    for entry in entries:
+        stat = read_stat(int(entry)) if entry.isdigit() else None
+        if stat is None or stat.exited or stat.start < since:
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                yield int(entry), stat
+        except OSError:  # gone meanwhile
+            continue
+
+
+def environ(pid: int) -> list[bytes]:
+    """The environment process `pid` started with (`NAME=value` each); empty when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
