@@ -65,8 +65,9 @@ def lines(r: Any) -> dict[str, str]:
     return out
 
 
-_NAMES = sorted(["dreamcli", "python", *doctor.KEY_DEPENDENCIES, "workspace", "permissions", "config", "endpoint",
-                 "credentials", *(f"tool {t}" for t in doctor.TOOL_NAMES)], key=len, reverse=True)
+_NAMES = sorted(["dreamcli", "python", *doctor.KEY_DEPENDENCIES, "workspace", "permissions", "disk", "config",
+                 "schedule", "endpoint", "credentials", *(f"tool {t}" for t in doctor.TOOL_NAMES)], key=len,
+                reverse=True)
 
 
 def test_healthy_workspace_is_all_ok_and_every_tool_works(ws: Workspace, config_file: None, tmp_path: Path) -> None:
@@ -77,6 +78,7 @@ def test_healthy_workspace_is_all_ok_and_every_tool_works(ws: Workspace, config_
     for tool in doctor.TOOL_NAMES:
         assert got[f"tool {tool}"].startswith("OK"), got
     assert str(ws.root) in got["workspace"] and "from --home" in got["workspace"]
+    assert "(WARN below 100 MB or 1% free)" in got["disk"]  # the file system holding it, thresholds stated
     assert "ANTHROPIC_API_KEY set" in got["credentials"] and "api.anthropic.com" in got["endpoint"]
     assert "\x1b[" not in r.output  # not a terminal: no colour
     assert "checks passed" in r.stderr and "checks passed" not in r.stdout

@@ -11,8 +11,11 @@ from dreamcli.cli.common import print_json, state
 from dreamcli.errors import EXIT_FAILED
 
 HELP = ("Check that dreamcli can work here: its version, Python and dependencies, the workspace (which one, "
-        "how it was found, its permissions), the model endpoint (one cheap call, models.list, through the model "
-        "client's own route and proxy, 3 s at most; a WARN when it does not answer) and whether a key is set "
+        "how it was found, its permissions; its disk: a FAIL when a small file cannot be written in state/, a "
+        "WARN below 100 MB or 1% free, of space or inodes; its nightly dream: a WARN when an earlier dreamcli "
+        "installed it, with the `schedule install` that refreshes it), the model endpoint (one cheap call, "
+        "models.list, through the model client's own route and proxy, 3 s at most; a WARN when it does not "
+        "answer) and whether a key is set "
         "(never the key; a FAIL when the endpoint refuses it), and "
         "a real no-op call of each agent tool in a temp directory. One line per check: OK, WARN or FAIL with "
         "the fix. With sessions in object storage (sessions.url), the sessions whose upload failed or was cut "

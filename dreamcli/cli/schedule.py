@@ -29,7 +29,9 @@ still runs (`schedule show`: whether the lock is held, and by whom). A job does
 not get your shell's environment: unless the crontab (or the systemd user
 manager's environment) sets ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or
 ANTHROPIC_BASE_URL, it dreams offline; install and the log say so. Installing
-again replaces the line; other lines of your crontab are kept.
+again replaces the line; other lines of your crontab are kept. A line an
+earlier dreamcli installed (without --timestamps) runs as it was until you
+install again: `schedule show` and `doctor` say so, and never rewrite it.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -109,9 +111,10 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What is installed for this workspace: the crontab line or the timer, the log file and the lock (free,
-    or held and by whom)."""
+    or held and by whom); a warning when what is installed is out of date (an earlier dreamcli's line)."""
     import shutil
 
+    from dreamcli.ui.console import warn
     from dreamcli.workspace import schedule as sch
     from dreamcli.workspace.lockholder import lock_state, state_words
 
@@ -120,9 +123,14 @@ def show_cmd(
     line = sch.find_line(sch.read_crontab(), plan) if shutil.which("crontab") else None
     units = [str(p) for p in sch.installed_systemd(plan)]
     held, holder = lock_state(plan.lock)
+    home = str(ws.root) if ws.source == "option" else None
+    stale = sch.outdated(plan, line)
+    for old in stale:  # said, never fixed here: the crontab is the user's
+        warn(old.message(home))
     if as_json:
         print_json({"version": 1, "cron": line, "systemd": units, **_info(plan), "lock_held": held,
-                    "lock_holder": holder.to_json() if holder else None})
+                    "lock_holder": holder.to_json() if holder else None,
+                    "out_of_date": [old.to_json(home) for old in stale]})
         return
     out = [f"cron:    {line or 'not installed'}", f"systemd: {', '.join(units) or 'not installed'}",
            f"log:     {plan.log}", f"lock:    {plan.lock}: {state_words(held, holder)}"]

@@ -10,24 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from dreamcli.workspace.home import Workspace
-from tests.support.crontab import FAKE_CRONTAB
-
-
-@pytest.fixture
-def cron_env(tmp_path: Path) -> dict[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "crontab"
-    fake.write_text(FAKE_CRONTAB)
-    fake.chmod(0o755)
-    table = tmp_path / "crontab.txt"
-    table.write_text("MAILTO=ana@example.org\n15 * * * * /usr/bin/backup  # the user's own line\n")
-    venv_bin = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{bin_dir}:{venv_bin}:/usr/bin:/bin", "FAKE_CRONTAB_FILE": str(table),
-            "HOME": str(tmp_path)}
 
 
 def _cli(ws: Workspace, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

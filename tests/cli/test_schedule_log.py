@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,25 +21,12 @@ from dreamcli.workspace import lockholder
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 from dreamcli.workspace.schedule import sets_model
-from tests.support.crontab import FAKE_CRONTAB
 
 DATED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S")
 
 
 def run(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def cron_env(tmp_path: Path) -> dict[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "crontab"
-    fake.write_text(FAKE_CRONTAB)
-    fake.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    return {**env, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin",
-            "FAKE_CRONTAB_FILE": str(tmp_path / "crontab.txt"), "HOME": str(tmp_path), "NO_COLOR": "1"}
 
 
 def _cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
