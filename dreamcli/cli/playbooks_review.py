@@ -1,12 +1,13 @@
 """`dreamcli playbooks diff/approve/reject/edit/revert`: the human review step.
 
 Without a terminal nothing prompts: approve and reject need `--entry ID` (repeatable) or `--all`,
-plus `--yes`; revert needs `--yes`.
+plus `--yes`; revert needs `--yes`. Which entries approve and reject act on, their questions on a terminal
+and their report are dreamcli/cli/playbooks_decide.py.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,8 +15,7 @@ from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.cli.group import Group
 from dreamcli.cli.playbooks_help import APPROVE_EPILOG, DIFF_EPILOG, EDIT_EPILOG, REJECT_EPILOG, REVERT_EPILOG
 from dreamcli.cli.waits import check_wait
-from dreamcli.errors import DreamError, UsageError, WorkFailed
-from dreamcli.workspace.home import Workspace
+from dreamcli.errors import DreamError, UsageError
 
 if TYPE_CHECKING:
     from dreamcli.playbooks.proposals import UnreadableDream
@@ -55,51 +55,6 @@ def _interactive() -> bool:
 
     return is_interactive()
 
-
-def _targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], all_: bool) -> list[tuple[str, list[str]]]:
-    """(dream id, entry ids) pairs to act on. Without DREAM_ID: the pending dream(s) holding the entries,
-    or with --all every pending dream."""
-    from dreamcli.playbooks.proposals import pending_dreams, resolve_dream_id
-
-    if dream_id:
-        return [(resolve_dream_id(ws, dream_id), entry_ids)]
-    unreadable: list[UnreadableDream] = []
-    pending = pending_dreams(ws, unreadable=unreadable)
-    left_out = _warn_unreadable(unreadable)
-    if all_:
-        if not pending:
-            raise UsageError(f"no pending proposals{left_out or ' (see: dreamcli playbooks list)'}")
-        return [(d.dream_id, []) for d in pending]
-    if not entry_ids:
-        if len(pending) == 1:
-            return [(pending[0].dream_id, [])]
-        raise UsageError("name the dream: DREAM_ID (pending: "
-                         + (", ".join(d.dream_id for d in pending[:5]) or "none") + f"){left_out}")
-    out: dict[str, list[str]] = {}
-    for entry_id in entry_ids:
-        holders = [d for d in pending if d.proposal.find(entry_id) is not None]
-        if not holders:
-            raise UsageError(f"no pending proposal has entry {entry_id}{left_out or ' (see: dreamcli playbooks diff)'}")
-        if len(holders) > 1:
-            raise UsageError(f"entry {entry_id} is in several dreams ({', '.join(d.dream_id for d in holders)}); "
-                             "name the DREAM_ID")
-        out.setdefault(holders[0].dream_id, []).append(entry_id)
-    return list(out.items())
-
-
-def _warn_unreadable(unreadable: list[UnreadableDream]) -> str:
-    """One warning line per dream left out as unreadable; the note for a message that follows."""
-    if not unreadable:
-        return ""
-    from dreamcli.ui.console import warn
-
-    for bad in unreadable:
-        warn(bad.message())
-    n = len(unreadable)
-    return (f"; {n} dream{' was' if n == 1 else 's were'} left out because {'it' if n == 1 else 'they'} cannot be "
-            "read (warning above)")
-
-
 def register(app: Group) -> None:
     @app.command("diff", short_help="Each proposed change, with its evidence.", epilog=DIFF_EPILOG)
     def diff_cmd(
@@ -119,6 +74,7 @@ def register(app: Group) -> None:
     ) -> None:
         """Each proposed change: added, changed, merged or retired, old and new text side by side, with
         support, evidence excerpts (session ids), lint findings and whether it still fits."""
+        from dreamcli.cli.playbooks_decide import warn_unreadable
         from dreamcli.playbooks.proposals import load_dream, pending_dreams
         from dreamcli.playbooks.review import describe_dream
 
@@ -126,7 +82,7 @@ def register(app: Group) -> None:
         unreadable: list[UnreadableDream] = []
         # a named dream that does not read is exit 2 (load_dream); in the listing it is left out, with a warning
         dreams = [load_dream(ws, dream_id)] if dream_id else pending_dreams(ws, playbook, unreadable=unreadable)
-        left_out = _warn_unreadable(unreadable)
+        left_out = warn_unreadable(unreadable)
         if with_transcripts and not html:
             raise UsageError("--with-transcripts goes with --html FILE")
         if html:
@@ -181,6 +137,7 @@ def register(app: Group) -> None:
     ) -> None:
         """Apply proposed entries to the live playbook as a new version (audited). Approving again is
         a no-op; entries that no longer fit the live playbook are refused (exit 1) and stay pending."""
+        from dreamcli.cli.playbooks_decide import confirm_targets, finish_decisions, pending_targets, review_each_entry
         from dreamcli.playbooks.approval import approve
 
         ws = open_workspace(ctx, create=False)
@@ -192,12 +149,12 @@ def register(app: Group) -> None:
                              "(nothing was approved)")
         if entry and all_:
             raise UsageError("use --entry ID or --all, not both")
-        targets = _targets(ws, dream_id, entry, all_)
+        targets = pending_targets(ws, dream_id, entry, all_)
         if not entry and not all_:
-            targets = _interactive_review(ws, targets, actor, wait)
+            targets = review_each_entry(ws, targets, actor, wait)
             if not targets:
                 return
-        elif not yes and not _confirm(ws, "approve", targets):
+        elif not yes and not confirm_targets(ws, "approve", targets):
             raise typer.Exit(0)
         results = []
         for did, ids in targets:
@@ -205,7 +162,7 @@ def register(app: Group) -> None:
             results.append(approve(ws, did, entry_ids=ids or None, all_=not ids, edits=edits, force=force,
                                    actor=actor, wait=wait, reason=reason,
                                    include_tainted=include_tainted).to_json())
-        _finish(results, as_json)
+        finish_decisions(results, as_json)
 
     @app.command("reject", short_help="Record that proposed entries are refused.", epilog=REJECT_EPILOG)
     def reject_cmd(
@@ -220,6 +177,7 @@ def register(app: Group) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Record that proposed entries will not be applied, with the reason (audited)."""
+        from dreamcli.cli.playbooks_decide import confirm_targets, finish_decisions, pending_targets
         from dreamcli.playbooks.approval import reject
 
         ws = open_workspace(ctx, create=False)
@@ -231,7 +189,7 @@ def register(app: Group) -> None:
             raise UsageError("use --entry ID or --all, not both")
         if not entry and not all_:
             raise UsageError("name the entries with --entry ID or pass --all")
-        targets = _targets(ws, dream_id, entry, all_)
+        targets = pending_targets(ws, dream_id, entry, all_)
         if not reason:
             from dreamcli.ui.playbooks_view import ask_text
 
@@ -239,11 +197,11 @@ def register(app: Group) -> None:
             if answer is None:  # Ctrl-D: nothing is rejected
                 raise typer.Exit(0)
             reason = answer
-        if not yes and not _confirm(ws, "reject", targets):
+        if not yes and not confirm_targets(ws, "reject", targets):
             raise typer.Exit(0)
         results = [reject(ws, did, entry_ids=ids or None, all_=not ids, reason=reason, actor=actor,
                           wait=wait).to_json() for did, ids in targets]
-        _finish(results, as_json)
+        finish_decisions(results, as_json)
 
     @app.command("edit", short_help="Change a pending entry's text (audited).", epilog=EDIT_EPILOG)
     def edit_cmd(
@@ -314,86 +272,3 @@ def register(app: Group) -> None:
             print_json({"version": 1, **result.to_json()})
         else:
             render_revert(result)
-
-
-def _confirm(ws: Workspace, action: str, targets: list[tuple[str, list[str]]]) -> bool:
-    from dreamcli.playbooks.proposals import load_dream
-    from dreamcli.playbooks.review import describe_dream
-    from dreamcli.ui.playbooks_view import confirm, render_diff
-
-    described = []
-    count = 0
-    for did, ids in targets:
-        d = describe_dream(ws, load_dream(ws, did))
-        if ids:
-            d["operations"] = [o for o in d["operations"] if o["entry_id"] in ids]
-        count += len(d["operations"])
-        described.append(d)
-    render_diff(described)
-    return confirm(f"{action} {count} entr{'y' if count == 1 else 'ies'}?")
-
-
-def _interactive_review(ws: Workspace, targets: list[tuple[str, list[str]]], actor: str | None,
-                        wait: float | None) -> list[tuple[str, list[str]]]:
-    """On a terminal without --entry/--all: ask about each pending entry in turn."""
-    from dreamcli.playbooks.approval import reject
-    from dreamcli.playbooks.proposals import load_dream
-    from dreamcli.playbooks.review import describe_dream
-    from dreamcli.ui.playbooks_view import ask_text, choose, show_item
-
-    chosen: list[tuple[str, list[str]]] = []
-    quit_ = False
-    for did, _ in targets:
-        d = describe_dream(ws, load_dream(ws, did))
-        ids: list[str] = []
-        for item in d["operations"]:
-            show_item(d, item)
-            # Ctrl-D quits, as q does: what was answered so far still counts
-            answer = choose("approve, edit (then approve), reject, skip or quit?", ["a", "e", "r", "s", "q"], "s",
-                            on_eof="q")
-            if answer == "q":
-                quit_ = True
-                break
-            if answer == "a" or (answer == "e" and _edit_entry(ws, did, item, actor, wait)):
-                ids.append(item["entry_id"])
-            elif answer == "r":
-                reason = ask_text("reason")
-                if reason is None:
-                    continue  # Ctrl-D at the reason: not rejected, still pending
-                reject(ws, did, entry_ids=[item["entry_id"]], reason=reason, actor=actor, wait=wait)
-        if ids:
-            chosen.append((did, ids))
-        if quit_:
-            break
-    return chosen
-
-
-def _edit_entry(ws: Workspace, did: str, item: dict[str, Any], actor: str | None, wait: float | None) -> bool:
-    """Open $EDITOR on a proposed entry's text and record the edit (audited); False when unchanged."""
-    from dreamcli.playbooks.approval import edit
-    from dreamcli.ui.console import info, warn
-    from dreamcli.ui.editor import edit_text
-
-    text = edit_text(item.get("new_text") or "")
-    if text is None or not text.strip():
-        info("no change; the entry stays pending")
-        return False
-    _, findings = edit(ws, did, item["entry_id"], text, actor=actor, wait=wait)
-    for f in findings:
-        warn(f"{f.severity}: {f.rule}: {f.message}")
-    return True
-
-
-def _finish(results: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        print_json({"version": 1, "results": results})
-    else:
-        from dreamcli.ui.playbooks_view import render_review
-
-        for r in results:
-            render_review(r)
-    refused = [o for r in results for o in r["outcomes"] if o["result"] == "conflict"]
-    if refused:
-        first = refused[0]
-        raise WorkFailed(f"{len(refused)} entr{'y' if len(refused) == 1 else 'ies'} refused: {first['entry_id']}: "
-                         f"{first['reason']}" + (" (and more, see above)" if len(refused) > 1 else ""))

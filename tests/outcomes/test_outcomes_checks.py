@@ -155,7 +155,7 @@ CATASTROPHIC = "{type: regex, value: '(a+)+$'}"  # on "a" * 40 + "!": 2^40 ways 
 @pytest.mark.parametrize("negate", [False, True])
 def test_a_regex_that_backtracks_for_ever_is_stopped_and_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                negate: bool) -> None:
-    monkeypatch.setattr("dreamcli.outcomes.checks.REGEX_TIMEOUT_S", 0.2, raising=False)
+    monkeypatch.setattr("dreamcli.outcomes.bounded_regex.REGEX_TIMEOUT_S", 0.2, raising=False)
     check = _check(tmp_path, CATASTROPHIC.replace("}", ", negate: true}") if negate else CATASTROPHIC)
     run = RunView(session_id="S", final_answer="a" * 40 + "!")
     start = time.monotonic()
@@ -181,7 +181,7 @@ def test_grade_is_not_hung_by_a_catastrophic_pattern(tmp_path: Path, monkeypatch
 
     from dreamcli.cli.app import app
 
-    monkeypatch.setattr("dreamcli.outcomes.checks.REGEX_TIMEOUT_S", 0.2, raising=False)
+    monkeypatch.setattr("dreamcli.outcomes.bounded_regex.REGEX_TIMEOUT_S", 0.2, raising=False)
     ws = workspace(tmp_path)
     spec = write_spec(tmp_path / "s.yaml", f"name: evil\ncriteria:\n  - id: shape\n    check: {CATASTROPHIC}\n")
     sid = make_session(ws, answer="a" * 40 + "!", outcome=spec)

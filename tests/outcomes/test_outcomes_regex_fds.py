@@ -1,4 +1,4 @@
-"""A regex check's bounded search (`checks._bounded_search`) with many files open: it waits on its child
+"""A regex check's bounded search (`bounded_regex.bounded_search`) with many files open: it waits on its child
 whatever the number of its pipe's fd (a busy `run --parallel` passes 1024), a pipe or fork refused by
 the system fails the check (it could not run) instead of the whole grade, and the child keeps open only
 what it needs."""
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dreamcli.outcomes import checks
+from dreamcli.outcomes import bounded_regex
 from dreamcli.outcomes.checks import run_check
 from dreamcli.outcomes.evidence import RunView
 from dreamcli.outcomes.spec import Check, load_spec
@@ -64,7 +64,7 @@ def test_no_pipe_left_fails_the_check_not_the_grade(tmp_path: Path, monkeypatch:
     def no_pipe() -> tuple[int, int]:
         raise OSError(errno.EMFILE, "Too many open files")
 
-    monkeypatch.setattr(checks.os, "pipe", no_pipe)
+    monkeypatch.setattr(bounded_regex.os, "pipe", no_pipe)
     assert run_check(_regex(tmp_path), RUN) == (
         False, "answer: /ok/ cannot start its search: Too many open files", "")
 
@@ -81,8 +81,8 @@ def test_no_fork_left_fails_the_check_and_closes_its_pipe(tmp_path: Path, monkey
     def no_fork() -> int:
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(checks.os, "pipe", pipe)
-    monkeypatch.setattr(checks.os, "fork", no_fork)
+    monkeypatch.setattr(bounded_regex.os, "pipe", pipe)
+    monkeypatch.setattr(bounded_regex.os, "fork", no_fork)
     passed, reason, _ = run_check(_regex(tmp_path), RUN)
     assert (passed, reason) == (False, "answer: /ok/ cannot start its search: Resource temporarily unavailable")
     assert len(opened) == 2
@@ -122,8 +122,8 @@ def test_the_search_child_does_not_hold_the_parents_other_files(tmp_path: Path) 
     another thread, whose reader would then wait for this child to end before it sees end of file)."""
     read_end, write_end = os.pipe()
     try:
-        assert checks._bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
-        assert checks._bounded_search(_Probe(2), "text") == (1, 1)  # stderr stays
+        assert bounded_regex.bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
+        assert bounded_regex.bounded_search(_Probe(2), "text") == (1, 1)  # stderr stays
     finally:
         os.close(read_end)
         os.close(write_end)
@@ -147,7 +147,7 @@ def test_the_search_child_arms_its_alarm_before_it_closes_any_fd(monkeypatch: py
     where the kernel has no close_range), so every check failed as a pattern that backtracks, and a child
     whose parent was killed ran on past the bound."""
     events: list[str] = []
-    real_alarm, real_close, real_closerange = checks.signal.alarm, os.close, os.closerange
+    real_alarm, real_close, real_closerange = bounded_regex.signal.alarm, os.close, os.closerange
 
     def alarm(seconds: int) -> int:
         events.append("alarm")
@@ -161,12 +161,12 @@ def test_the_search_child_arms_its_alarm_before_it_closes_any_fd(monkeypatch: py
         events.append("close")
         real_closerange(lo, hi)
 
-    monkeypatch.setattr(checks.signal, "alarm", alarm)
-    monkeypatch.setattr(checks.os, "close", close)
-    monkeypatch.setattr(checks.os, "closerange", closerange)
+    monkeypatch.setattr(bounded_regex.signal, "alarm", alarm)
+    monkeypatch.setattr(bounded_regex.os, "close", close)
+    monkeypatch.setattr(bounded_regex.os, "closerange", closerange)
     extra = os.open(os.devnull, os.O_RDONLY)  # at least one fd the child must close
     try:
-        assert checks._bounded_search(_OrderProbe(events), "text") == (1, 1)  # type: ignore[arg-type]
+        assert bounded_regex.bounded_search(_OrderProbe(events), "text") == (1, 1)  # type: ignore[arg-type]
     finally:
         real_close(extra)
 
@@ -174,11 +174,11 @@ def test_the_search_child_arms_its_alarm_before_it_closes_any_fd(monkeypatch: py
 def test_the_child_closes_only_the_fds_it_finds_open(monkeypatch: pytest.MonkeyPatch) -> None:
     """The open-file limit is not walked: with a limit of 2**30 the search still answers at once."""
     real = os.sysconf
-    monkeypatch.setattr(checks.os, "sysconf", lambda name: 1073741816 if name == "SC_OPEN_MAX" else real(name))
-    monkeypatch.setattr(checks.os, "closerange", lambda lo, hi: pytest.fail("closerange"))
+    monkeypatch.setattr(bounded_regex.os, "sysconf", lambda name: 1073741816 if name == "SC_OPEN_MAX" else real(name))
+    monkeypatch.setattr(bounded_regex.os, "closerange", lambda lo, hi: pytest.fail("closerange"))
     read_end, write_end = os.pipe()
     try:
-        assert checks._bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
+        assert bounded_regex.bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
     finally:
         os.close(read_end)
         os.close(write_end)
@@ -187,11 +187,11 @@ def test_the_child_closes_only_the_fds_it_finds_open(monkeypatch: pytest.MonkeyP
 def test_without_a_listing_of_open_fds_the_child_closes_them_by_number(monkeypatch: pytest.MonkeyPatch,
                                                                        tmp_path: Path) -> None:
     """No /proc (a chroot, a sandbox): the child still drops the parent's pipes and flocks, by number."""
-    monkeypatch.setattr(checks, "FD_DIRS", (str(tmp_path / "none"),))
+    monkeypatch.setattr(bounded_regex, "FD_DIRS", (str(tmp_path / "none"),))
     read_end, write_end = os.pipe()
     try:
-        assert checks._bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
-        assert checks._bounded_search(_Probe(2), "text") == (1, 1)  # type: ignore[arg-type]
+        assert bounded_regex.bounded_search(_Probe(write_end), "text") == (0, 0)  # type: ignore[arg-type]
+        assert bounded_regex.bounded_search(_Probe(2), "text") == (1, 1)  # type: ignore[arg-type]
     finally:
         os.close(read_end)
         os.close(write_end)
