@@ -7,12 +7,11 @@ import getpass
 import hashlib
 import json
 import os
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 from dreamcli.errors import UsageError
-from dreamcli.textnorm import LINE_BREAKING, LONE_SURROGATE, has_line_breaking
+from dreamcli.textnorm import LONE_SURROGATE, escaped, has_line_breaking
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
 from dreamcli.workspace.home import Workspace
@@ -21,15 +20,8 @@ AUDIT_SCHEMA_VERSION = 1
 
 
 def _shown(value: str) -> str:
-    """`value` as printable ASCII-safe text: a byte that is not UTF-8 as \\xNN, a control character or line
-    break as its escape (what a message or a record can hold)."""
-    try:
-        raw = value.encode("utf-8", "surrogateescape")  # the bytes argv or the environment held
-    except UnicodeEncodeError:
-        raw = value.encode("utf-8", "backslashreplace")
-    text = raw.decode("utf-8", "backslashreplace")
-    return "".join(c if unicodedata.category(c) not in LINE_BREAKING else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    """`value` as printable ASCII-safe text (`dreamcli.textnorm.escaped`): what a message or a record can hold."""
+    return escaped(value)
 
 
 def check_text(value: str, what: str) -> str:

@@ -38,6 +38,19 @@ _LOOKALIKES = str.maketrans({
 _QUOTES = re.compile(r"['\"\\`]")
 
 
+def escaped(value: str) -> str:
+    """`value` as printable text for a message or a record: a byte that is not UTF-8 (a lone surrogate escape,
+    as Python decodes such bytes in argv, the environment and file names) as \\xNN, a control character or
+    line break as its escape (`out\\udcff.json` -> `out\\xff.json`)."""
+    try:
+        raw = value.encode("utf-8", "surrogateescape")  # the bytes argv or the environment held
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if unicodedata.category(c) not in LINE_BREAKING else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def strip_hidden(text: str) -> tuple[str, int]:
     """The text without zero-width and bidi control characters, and how many of those were removed (what
     hides words from a reader: counted, and the dream treats the text as untrusted); also without terminal

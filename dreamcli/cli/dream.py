@@ -233,15 +233,15 @@ def _check_given(*, session: list[str] | None, **values: str | None) -> None:
 
 
 def _instructions(value: str | None) -> str | None:
-    """--instructions TEXT, or @FILE: at most MAX_INSTRUCTIONS characters of UTF-8 from a regular file, read
+    """--instructions TEXT, or @FILE: at most MAX_INSTRUCTIONS characters, of UTF-8 from a regular file read
     without blocking (a FIFO hung, /dev/zero filled memory) and never more than that many characters' bytes."""
+    from dreamcli.dream.options import MAX_INSTRUCTIONS, check_instructions
+
     if value is None or not value.startswith("@"):
-        return value
+        return check_instructions(value)
     import os
     import stat
     from pathlib import Path
-
-    from dreamcli.dream.options import MAX_INSTRUCTIONS
 
     path = Path(value[1:]).expanduser()
     limit = 4 * MAX_INSTRUCTIONS  # a UTF-8 character takes at most 4 bytes
@@ -261,9 +261,10 @@ def _instructions(value: str | None) -> str | None:
         raise UsageError(f"--instructions: {path} holds more than {MAX_INSTRUCTIONS} characters; at most "
                          f"{MAX_INSTRUCTIONS}")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"--instructions: {path} is not UTF-8 text") from None
+    return check_instructions(text, str(path))
 
 
 def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dreamcli.cli.common import print_json, state
 from dreamcli.errors import UsageError
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import ENV_HOME, LOCAL_DIR_NAME, Workspace, check_home_usable, resolve_home
+from dreamcli.workspace.userpath import user_path
 
 CONFIG_TEMPLATE = """\
 # dreamcli workspace configuration. Every key is optional; see docs/config.md.
@@ -75,7 +76,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         if directory is None and (st.home or os.environ.get(ENV_HOME)):
             ws = resolve_home(st.home)  # --home or DREAMCLI_HOME: set up the home every command will use
         else:
-            base = (directory or Path.cwd()).expanduser()
+            base = user_path((directory or Path.cwd()).expanduser(), "DIRECTORY", recorded=True)
             if base.exists() and not base.is_dir():
                 raise UsageError(f"{base} is a file, not a directory")
             ws = Workspace(root=(base / LOCAL_DIR_NAME).absolute(), source="local")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from typing import Any
 
 import typer
@@ -37,6 +38,7 @@ class DreamGroup(TyperGroup):
     """Root group that renders dreamcli errors as one line on stderr with the documented exit code."""
 
     told = False  # the command ended with its own line (or exit): `main` adds none
+    argv: tuple[str, ...] = ()  # the command line's words, as `main` was given them
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +50,8 @@ class DreamGroup(TyperGroup):
         """Typer's `main`, and one line for a stop that `invoke` did not see: Ctrl-C (or SIGTERM) while the
         options are parsed or the context closes, which Typer ends with a silent exit 130."""
         self.told = False
+        given = kwargs.get("args", args[0] if args else None)
+        self.argv = tuple(str(a) for a in (sys.argv[1:] if given is None else given))  # shortened in `error:` lines
         try:
             return super().main(*args, **kwargs)
         except SystemExit as e:
@@ -130,10 +134,36 @@ def _report(ctx: Any, e: BaseException, *, internal: bool = False, message: str 
     debug = bool(getattr(obj, "debug", False) or os.environ.get("DREAMCLI_DEBUG"))
     if debug:
         traceback.print_exception(e, file=sys.stderr)
-    message = message or str(e) or type(e).__name__
+    message = shortened(message or str(e) or type(e).__name__, getattr(ctx.find_root().command, "argv", ()))
     if internal:
         message = f"internal error: {type(e).__name__}: {message}" + ("" if debug else " (rerun with --debug)")
     error_line(message)
+
+
+SHOWN_MAX = 200  # characters of a value from the command line quoted in an `error:` line
+RUN_MAX = 1000  # characters without a space in an `error:` line (a value quoted as something else)
+
+
+def shortened(message: str, argv: Iterable[str], limit: int = SHOWN_MAX) -> str:
+    """`message` with each long value of the command line it quotes (as typed, as `repr` or an escape shows
+    it; `--opt=VALUE` too) cut to its first `limit` characters, `…` and its length; then any other run of
+    more than RUN_MAX characters without a space, so a 100 KB argument is never echoed whole."""
+    from dreamcli.textnorm import escaped
+
+    values = {a.partition("=")[2] if a.startswith("--") and "=" in a else a for a in argv}
+    for value in sorted((v for v in values if len(v) > limit), key=len, reverse=True):
+        for form in dict.fromkeys((value, repr(value)[1:-1], escaped(value))):
+            if len(form) > limit and form in message:
+                message = message.replace(form, _cut(form, limit))
+    if len(message) > RUN_MAX:
+        import re
+
+        message = re.sub(rf"\S{{{RUN_MAX + 1},}}", lambda m: _cut(m.group(), limit), message)
+    return message
+
+
+def _cut(text: str, limit: int) -> str:
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _version(value: bool) -> None:

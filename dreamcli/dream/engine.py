@@ -24,12 +24,11 @@ from dreamcli.config import Config
 from dreamcli.dream import journal as dream_journal
 from dreamcli.dream import stages
 from dreamcli.dream.memory import check_store_name
-from dreamcli.dream.options import MAX_INSTRUCTIONS, DreamOptions
+from dreamcli.dream.options import DreamOptions, check_instructions
 from dreamcli.dream.proposal import clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
 from dreamcli.dream.stages import Findings, Progress, Selection
 from dreamcli.dream.watermark import Watermark, save_aggregates, save_watermark
-from dreamcli.errors import UsageError
 from dreamcli.ids import new_ulid
 from dreamcli.playbooks.proposal_model import Operation
 from dreamcli.timeutil import now_rfc3339
@@ -67,8 +66,7 @@ def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progr
 
 def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None) -> DreamResult:
     started = time.monotonic()
-    if opts.instructions is not None and len(opts.instructions) > MAX_INSTRUCTIONS:
-        raise UsageError(f"--instructions: {len(opts.instructions)} characters; at most {MAX_INSTRUCTIONS}")
+    check_instructions(opts.instructions)
     check_store_name(ws, opts.memory_store)
     if not opts.dry_run:  # --dry-run writes and deletes nothing, not even stale temp directories
         dream_journal.recover(ws)  # a dream killed mid-publish: roll it forward or back first

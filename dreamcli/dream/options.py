@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dreamcli.errors import UsageError
+
 MAX_INSTRUCTIONS = 4096  # characters of --instructions
+
+
+def check_instructions(text: str | None, source: str | None = None) -> str | None:
+    """`text`, or UsageError (exit 2) when it holds more than MAX_INSTRUCTIONS characters (`source`: the
+    file it was read from). `dream` checks it before it looks for anything new, so a bad value fails
+    every night alike, not only on a night with new sessions."""
+    if text is not None and len(text) > MAX_INSTRUCTIONS:
+        held = f"{source} holds {len(text)} characters" if source else f"{len(text)} characters"
+        raise UsageError(f"--instructions: {held}; at most {MAX_INSTRUCTIONS}")
+    return text
 
 
 @dataclass

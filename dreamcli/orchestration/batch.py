@@ -34,6 +34,7 @@ from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.subagents import CHILD_GRACE_S
 from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
 from dreamcli.orchestration.tally import SubagentTally, spend_json
+from dreamcli.workspace.userpath import user_path
 
 LEAD_GRACE_S = CHILD_GRACE_S + 1.5  # a lead waiting on sub-agents needs theirs first
 _GLOB_CHARS = ("*", "?", "[")
@@ -46,7 +47,7 @@ def expand_task_args(args: Iterable[str | Path]) -> list[Path]:
     seen: set[Path] = set()
     for arg in args:
         text = str(arg)
-        path = Path(text).expanduser()
+        path = user_path(Path(text).expanduser(), "task file")
         if not path.exists() and any(c in text for c in _GLOB_CHARS):
             matches = sorted(globmod.glob(str(path), recursive=True))
             files = [Path(m) for m in matches if Path(m).is_file()]

@@ -30,6 +30,7 @@ from dreamcli.portability.text_formats import render_agents_md, render_claude_md
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.userpath import user_path
 
 if TYPE_CHECKING:
     from dreamcli.store.base import SessionStore
@@ -71,6 +72,8 @@ def export_playbooks(
         raise UsageError("--format memory-dir writes a directory; give -o DIR (not -)")
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     target = _target(output, fmt, created, cwd)
+    if target is not None:  # its path goes into the audit record: refused before anything is written
+        user_path(target, "-o", recorded=True)
     selected = select_playbooks(ws, names)
     redactor = for_patterns(redaction_patterns)
     store = bucket_store(ws) if include_sessions else None  # sessions.url: the bucket's sessions too

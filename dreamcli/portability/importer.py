@@ -44,6 +44,7 @@ from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done as finished
 from dreamcli.workspace.lock import workspace_lock
+from dreamcli.workspace.userpath import user_path
 
 if TYPE_CHECKING:
     from dreamcli.config import Config
@@ -109,7 +110,7 @@ def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: st
     listed in `refused` of its playbook, unless `force`."""
     if mode not in MODES:
         raise UsageError(f"unknown import mode {mode!r} (use --merge or --replace)")
-    bundle = Path(bundle).expanduser()
+    bundle = user_path(Path(bundle).expanduser(), "BUNDLE", recorded=True)  # its path is in the audit records
     if not bundle.exists():
         raise InputError("bundle not found", file=str(bundle))
     from dreamcli.config import load_config

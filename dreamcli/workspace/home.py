@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dreamcli.errors import StorageError, UsageError
 from dreamcli.workspace.fsutil import ensure_dir
+from dreamcli.workspace.userpath import user_path
 
 LOCAL_DIR_NAME = ".dreamcli"
 ENV_HOME = "DREAMCLI_HOME"
@@ -123,6 +124,7 @@ class Workspace:
 
 
 def check_home_usable(root: Path) -> None:
+    user_path(root, "workspace", recorded=True)  # its path goes into the session index and the audit trail
     if root.exists() and not root.is_dir():
         raise UsageError(f"workspace {root} is a file, not a directory (pass --home DIR or set {ENV_HOME})")
     if root.is_dir() and not os.access(root, os.R_OK | os.W_OK | os.X_OK):
@@ -169,13 +171,15 @@ def resolve_home(option: str | os.PathLike[str] | None = None, *, cwd: Path | No
 
 
 _WORKSPACE_MARKERS = ("config.yaml", "sessions", "playbooks", "dreams", "state")
+_ORIGIN = {"option": "--home", "env": ENV_HOME, "local": "nearest .dreamcli", "default": "default"}
 
 
 def _checked(path: Path, source: str) -> Workspace:
-    path = path.absolute()
+    # a path the system cannot look up, or that is not UTF-8 (the session index and the audit trail record
+    # it): one line naming where it came from, before anything is created
+    path = user_path(path.absolute(), f"workspace (from {_ORIGIN[source]})", recorded=True)
     if path.exists() and not path.is_dir():
-        origin = {"option": "--home", "env": ENV_HOME, "local": "nearest .dreamcli", "default": "default"}
-        raise UsageError(f"workspace {path} (from {origin[source]}) is a file, not a directory")
+        raise UsageError(f"workspace {path} (from {_ORIGIN[source]}) is a file, not a directory")
     # `--home PROJECT` where PROJECT holds the .dreamcli/ that `dreamcli init PROJECT` made: use that,
     # rather than silently growing a second workspace beside it.
     local = path / LOCAL_DIR_NAME

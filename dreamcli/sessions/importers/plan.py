@@ -15,6 +15,7 @@ import dreamcli.sessions.importers.codex as codex
 from dreamcli.errors import InputError, UsageError
 from dreamcli.sessions.importers.common import first_object
 from dreamcli.sessions.importers.units import Node
+from dreamcli.workspace.userpath import user_path
 
 FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
 
@@ -60,6 +61,7 @@ def plan_import(source: str, path: Path) -> ImportPlan:
     format and what links a sub-agent's file to its lead's); the rest is read once, when the unit is
     converted."""
     fmt = format_module(source)
+    user_path(path, "PATH", recorded=True)  # an import's audit record holds it
     if not path.exists():
         raise InputError("transcript directory does not exist", file=str(path))
     if not (path.is_dir() or path.is_file()):
