@@ -153,12 +153,12 @@ def _note_still_skipped(n: int) -> None:
 
 def dream_cmd(
     ctx: typer.Context,
-    store: str = typer.Option(..., "--store", metavar="STORE_ID", help="The memory store to dream over."),
+    store: str = typer.Option(None, "--store", metavar="STORE_ID", help="The memory store to dream over (required)."),
     sessions: list[str] = typer.Option(
         None, "--sessions", metavar="ID[,ID…]", help="Cloud sessions to read (repeatable or comma-separated); "
         "default: the store's most recent sessions."),
-    limit: int = typer.Option(100, "--limit", metavar="N", min=1, help="Without --sessions: how many recent "
-                              "sessions (more than 100 are split across dreams)."),
+    limit: int = typer.Option(None, "--limit", metavar="N", min=1, help="Without --sessions: how many recent "
+                              "sessions (default 100; more than 100 are split across dreams)."),
     instructions: str = typer.Option(None, "--instructions", metavar="TEXT", help="Steer the dream (1-4,096 chars)."),
     model: str = typer.Option(None, "--model", metavar="MODEL", help="Dream model (default: config models.dreamer)."),
     playbook: str = typer.Option(None, "--playbook", metavar="NAME", help="Playbook the proposal is filed under "
@@ -167,37 +167,93 @@ def dream_cmd(
 ) -> None:
     """Run a cloud dream (output: a new memory store, never the input one), wait for it with a progress
     line, and turn the difference between the output and input stores into a local proposal for
-    `dreamcli playbooks diff/approve`. Ctrl-C (or SIGTERM, SIGHUP) cancels the cloud dream."""
+    `dreamcli playbooks diff/approve`. Ctrl-C (or SIGTERM, SIGHUP) cancels the cloud dream. Each cloud
+    dream is recorded here as soon as it is created: `dreamcli cloud dream list` shows them."""
+    from dreamcli.errors import UsageError
+
+    given = [flag for flag, value in (("--store", store), ("--sessions", sessions), ("--limit", limit),
+                                      ("--instructions", instructions), ("--model", model),
+                                      ("--playbook", playbook), ("--json", as_json)) if value]
+    if ctx.invoked_subcommand is not None:
+        if given:
+            raise UsageError(f"{given[0]} belongs to `cloud dream --store STORE_ID`, not to `cloud dream "
+                             f"{ctx.invoked_subcommand}`")
+        return
+    if store is None:
+        raise UsageError("cloud dream: give --store STORE_ID (the memory store to dream over); "
+                         "`cloud dream list` lists the cloud dreams recorded here")
+    _run_dream(ctx, store, sessions, limit, instructions, model, playbook, as_json)
+
+
+def _run_dream(ctx: typer.Context, store: str, sessions: list[str] | None, limit: int | None,
+               instructions: str | None, model: str | None, playbook: str | None, as_json: bool) -> None:
     from dreamcli.cloud.client import cloud_client
-    from dreamcli.cloud.dream_run import run_cloud_dream
+    from dreamcli.cloud.dream_run import DEFAULT_LIMIT, run_cloud_dream
     from dreamcli.errors import UsageError
     from dreamcli.models import DEFAULT_DREAMER_MODEL
+    from dreamcli.playbooks.store import check_name
     from dreamcli.ui.cloud_view import progress_line, render_cloud_dream
 
     if instructions is not None and not 1 <= len(instructions) <= 4096:
         raise UsageError("--instructions: give 1 to 4,096 characters")
     ids = [s.strip() for value in sessions or [] for s in value.split(",") if s.strip()]
-    from dreamcli.playbooks.store import check_name
-
     ws = open_workspace(ctx)
     name = check_name(playbook or config(ctx).playbooks.default)
     chosen = model or config(ctx).models.dreamer or DEFAULT_DREAMER_MODEL
     with _desk(ws), progress_line(f"cloud dream over {store}") as progress:
         client = cloud_client(config(ctx).limits)
-        result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None, limit=limit,
-                                 instructions=instructions, playbook=name, progress=progress)
+        result = run_cloud_dream(ws, client, store, model=chosen, session_ids=ids or None,
+                                 limit=limit or DEFAULT_LIMIT, instructions=instructions, playbook=name,
+                                 progress=progress)
     if as_json:
         print_json({"version": 1, **result.to_json()})
         return
     render_cloud_dream(result, command_prefix(ctx))
 
 
+dream_group = Group(
+    callback=dream_cmd, invoke_without_command=True, subcommand_metavar="[list]",
+    short_help="Run a cloud dream; review it as a proposal.",
+    epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
+           "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
+           "      --instructions \"Keep it short\" --json\n  dreamcli cloud dream list")
+
+
+@dream_group.command("list", short_help="The cloud dreams recorded here, newest first.",
+                     epilog="Examples:\n\n\b\n  dreamcli cloud dream list\n"
+                            "  dreamcli cloud dream list --refresh --json")
+def dream_list_cmd(
+    ctx: typer.Context,
+    refresh: bool = typer.Option(False, "--refresh", help="Ask the API for the status of each unfinished dream "
+                                 "(needs ANTHROPIC_API_KEY)."),
+    as_json: bool = typer.Option(False, "--json", help=_JSON),
+) -> None:
+    """The cloud dreams this workspace started, newest first: id, created, status, input store, and the
+    local proposal each became. A dream is recorded as soon as its create returns; one a command left
+    unfinished (a network error, a signal: no proposal written) is marked so. Without --refresh this is
+    the local record only and nothing is asked of the API; --refresh asks it, by id, for the status of
+    each unfinished dream. A create whose id never came back is listed without one: find it in the
+    console."""
+    from dreamcli.cloud.dream_list import list_dreams
+    from dreamcli.ui.cloud_view import render_cloud_dream_list
+
+    ws = open_workspace(ctx)
+    with _desk(ws):
+        client = None
+        if refresh:
+            from dreamcli.cloud.client import cloud_client
+
+            client = cloud_client(config(ctx).limits)
+        rows = list_dreams(ws, client=client)
+    if as_json:
+        print_json({"version": 1, "dreams": rows})
+        return
+    render_cloud_dream_list(rows, command_prefix(ctx), refreshed=refresh)
+
+
 cloud_group.add_group(sessions_group, "sessions")
 cloud_group.add_group(memory_group, "memory")
-cloud_group.command("dream", short_help="Run a cloud dream; review it as a proposal.",
-                    epilog="Examples:\n\n\b\n  dreamcli cloud dream --store memstore_01abc\n"
-                           "  dreamcli cloud dream --store memstore_01abc --sessions sesn_01a,sesn_01b \\\n"
-                           "      --instructions \"Keep it short\" --json")(dream_cmd)
+cloud_group.add_group(dream_group, "dream")
 
 
 def register(app: typer.Typer, sub: str | None = None) -> None:

@@ -21,6 +21,9 @@ BACKOFF_S = 0.5  # the pause after the first refused attempt, doubling, as the S
 MAX_BACKOFF_S = 8.0
 MAY_HAVE_STARTED = ("a cloud dream may have started all the same (its id never came back): check the dreams in "
                     "the console before running `dreamcli cloud dream` again")
+MAY_HAVE_STARTED_RECORDED = ("a cloud dream may have started all the same (its id never came back): `dreamcli cloud "
+                             "dream list` shows when and over which store; find it in the console before running "
+                             "`dreamcli cloud dream` again")
 
 
 class DreamCreateFailed(Exception):

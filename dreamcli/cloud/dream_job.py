@@ -17,14 +17,20 @@ from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import attempts_of, cloud_error, redacted
-from dreamcli.cloud.dream_create import MAY_HAVE_STARTED, DreamCreateFailed, create_dream_once
+from dreamcli.cloud.dream_create import (
+    MAY_HAVE_STARTED,
+    MAY_HAVE_STARTED_RECORDED,
+    DreamCreateFailed,
+    create_dream_once,
+)
 from dreamcli.cloud.memory_pull import shown_redacted
 from dreamcli.cloud.state import shown, valid_cloud_id
 from dreamcli.errors import Interrupted, ModelError, UsageError, WorkFailed
-from dreamcli.redaction import default_redactor
+from dreamcli.redaction import Redactor, default_redactor
 
 FINAL = ("completed", "failed", "canceled")
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+Created = Callable[[dict[str, Any] | None], bool]  # records a create's answer (None: none came back); recorded?
 FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
@@ -33,7 +39,7 @@ WAIT_SLICE_S = 0.05  # how soon a signal held during a pause between creates end
 
 @dataclass
 class Poll:
-    """What the progress line shows."""
+    """What the progress line shows (the id and status redacted)."""
 
     dream_id: str
     status: str
@@ -48,18 +54,20 @@ def chunks(session_ids: list[str], size: int = sdk_beta.MAX_SESSIONS_PER_DREAM) 
     return [unique[i:i + size] for i in range(0, len(unique), size)]
 
 
-def recent_sessions(client: Any, store_id: str, limit: int) -> list[str]:
-    """The ids of the store's most recent sessions (newest first), paged."""
+def recent_sessions(client: Any, store_id: str, limit: int, redactor: Redactor | None = None) -> list[str]:
+    """The ids of the store's most recent sessions (newest first), paged; a value named in an error is
+    redacted with `redactor` (default: the built-in rules) before it is cut."""
+    rules = redactor or default_redactor()
     ids: list[str] = []
     try:
         for s in sdk_beta.iter_sessions(client, memory_store_id=store_id, order="desc", max_items=limit):
             if not valid_cloud_id(s.get("id")):
                 raise ModelError(f"list the sessions of memory store {store_id}: the API listed a session id "
-                                 f"{shown_redacted(s.get('id'), default_redactor())}, not a session id (sesn_...)")
+                                 f"{shown_redacted(s.get('id'), rules)}, not a session id (sesn_...)")
             ids.append(s["id"])
     except Exception as e:
         raise cloud_error(e, what=f"list the sessions of memory store {store_id}", store=store_id,
-                          attempts=attempts_of(client)) from None
+                          redactor=rules, attempts=attempts_of(client)) from None
     if not ids:
         raise UsageError(f"memory store {store_id} has no sessions to dream over (give --sessions ID,...)")
     return ids
@@ -150,39 +158,48 @@ def held_signals(signums: tuple[int, ...] = HELD) -> Iterator[Held]:
 
 
 def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None,
-          held: Held | None = None) -> dict[str, Any]:
+          held: Held | None = None, *, redactor: Redactor | None = None,
+          created: Created | None = None) -> dict[str, Any]:
     """Create a dream, at most once (`create_dream_once`). Inside `held_signals` (`held`), a signal during
     the request waits for its answer: a created dream is returned with the signal still held (`wait`
     cancels it); a failed request exits as the signal says; a second signal stops at once, the dream
     perhaps created and left running. Once the request answered, every signal is held (`Held.answered`).
     A failed create that may have started a dream all the same says so, and to check before running again.
     A malformed answer that names a dream cancels it (one request, which a second signal cuts short) and
-    raises its ModelError, the cancel's outcome added to its line."""
+    raises its ModelError, the cancel's outcome added to its line. `created` records the answer as soon
+    as it comes (None for a create that may have started a dream whose id never came back); values the
+    lines name are redacted with `redactor` (default: the built-in rules) before they are cut."""
+    rules = redactor or default_redactor()
     try:
         started = create_dream_once(client, store_id=store_id, session_ids=session_ids, model=model,
                                     instructions=instructions, attempts=attempts_of(client) or 1,
                                     pause=None if held is None else held.wait)
         if held is not None:
             held.answered()
+        if created is not None:
+            created(started if valid_cloud_id(started.get("id")) else None)
     except KeyboardInterrupt as e:
         if held is None:
             raise
+        where = "; `dreamcli cloud dream list` shows when" if created is not None and created(None) else ""
         raise _interrupted(e, "interrupted again while the cloud dream was being created: it may be running "
-                              "(its id never came back); check the console") from None
+                              f"(its id never came back){where}; check the console") from None
     except DreamCreateFailed as e:
         failure = cloud_error(e.error, what=f"start a cloud dream over memory store {store_id}", store=store_id,
-                              attempts=e.attempts, resent=False)  # never after a timeout: model_retries is moot
+                              redactor=rules, attempts=e.attempts, resent=False)  # model_retries is moot
         if e.uncertain:  # no id came back, yet a dream may be running: nothing dreamcli can cancel
-            failure.args = (f"{failure}; {MAY_HAVE_STARTED}", *failure.args[1:])
+            recorded = created is not None and created(None)
+            failure.args = (f"{failure}; {MAY_HAVE_STARTED_RECORDED if recorded else MAY_HAVE_STARTED}",
+                            *failure.args[1:])
         _release(held, ("interrupted: " if e.uncertain else "interrupted; no cloud dream to cancel: ") + str(failure))
         raise failure from None
     try:
-        return checked_dream(started)
+        return checked_dream(started, rules)
     except ModelError as e:
         if valid_cloud_id(started.get("id")):  # created, yet unusable: it must not run on, unwatched
             if held is not None:  # the cancel may stall (the client's timeout): a second signal stops it
                 held.answered(hold_all=False)
-            e.args = (f"{e}; {_cancel_outcome(client, started['id'], once=True)[1]}", *e.args[1:])
+            e.args = (f"{e}; {_cancel_outcome(client, started['id'], rules, once=True)[1]}", *e.args[1:])
         _release(held, f"interrupted: {e}")
         raise
 
@@ -231,18 +248,20 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def checked_dream(dream: dict[str, Any]) -> dict[str, Any]:
+def checked_dream(dream: dict[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
     """A dream (`BetaDream`) as the API answered it, each field dreamcli reads type-checked: a wrong type
     is one line, exit 3 (the API misbehaved), never an AttributeError further on. The value it names is
-    redacted whole before it is cut for the line: a secret at the cut would stay half in it."""
+    redacted whole (`redactor`, default: the built-in rules) before it is cut for the line: a secret at the
+    cut would stay half in it."""
+    rules = redactor or default_redactor()
     dream_id = dream.get("id")
     if not valid_cloud_id(dream_id):
-        raise ModelError(f"cloud dream: the API answered a dream id {shown_redacted(dream_id, default_redactor())}, "
+        raise ModelError(f"cloud dream: the API answered a dream id {shown_redacted(dream_id, rules)}, "
                          "not a dream id (drm_...)")
     for name, (ok, expected) in _FIELDS.items():
         if not ok(dream.get(name)):
             raise ModelError(f"cloud dream {dream_id}: the API answered {name} "
-                             f"{shown_redacted(dream.get(name), default_redactor())}, not {expected}")
+                             f"{shown_redacted(dream.get(name), rules)}, not {expected}")
     return dream
 
 
@@ -253,12 +272,15 @@ def _pause(seconds: float) -> None:
 def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None] | None = None,
          sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic,
          first_poll_s: float | None = None, part: int = 1, parts: int = 1,
-         held: Held | None = None) -> dict[str, Any]:
+         held: Held | None = None, redactor: Redactor | None = None) -> dict[str, Any]:
     """Poll until the dream is final (backoff 2 s x1.5 up to 30 s). Ctrl-C cancels it and raises
     Interrupted (exit 130) saying so, as does SIGTERM or SIGHUP turned into a KeyboardInterrupt with a
     `signum` (`dreamcli cloud dream` does; exit 128 + the signal), and a signal `start` held (`held`,
-    released before the first poll); a failed dream is exit 3, a canceled one exit 1."""
-    dream_id = str(checked_dream(dream)["id"])
+    released before the first poll); a failed dream is exit 3, a canceled one exit 1. What the API answers
+    is shown redacted with `redactor` (default: the built-in rules)."""
+    rules = redactor or default_redactor()
+    dream_id = str(checked_dream(dream, rules)["id"])
+    shown_id = rules.redact_text(dream_id)
     started = clock()
     delay = FIRST_POLL_S if first_poll_s is None else first_poll_s
     pause = sleep or _pause
@@ -267,23 +289,25 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
             held.release()
         while dream.get("status") not in FINAL:
             if progress is not None:
-                progress(Poll(dream_id, str(dream.get("status")), clock() - started, dream.get("usage") or {},
-                              part, parts))
+                progress(Poll(shown_id, rules.redact_text(str(dream.get("status"))), clock() - started,
+                              dream.get("usage") or {}, part, parts))
             pause(delay)
             delay = min(MAX_POLL_S, delay * BACKOFF)
             try:
                 dream = sdk_beta.retrieve_dream(client, dream_id)
             except Exception as e:
-                raise cloud_error(e, what=f"check cloud dream {dream_id}", attempts=attempts_of(client)) from None
-            dream = checked_dream(dream)
+                raise cloud_error(e, what=f"check cloud dream {dream_id}", redactor=rules,
+                                  attempts=attempts_of(client)) from None
+            dream = checked_dream(dream, rules)
     except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM or SIGHUP where the CLI makes them one (a `signum`)
-        raise _interrupted(e, _cancel(client, dream_id)) from None
+        raise _interrupted(e, _cancel(client, dream_id, rules)) from None
     if progress is not None:
-        progress(Poll(dream_id, str(dream["status"]), clock() - started, dream.get("usage") or {}, part, parts))
+        progress(Poll(shown_id, rules.redact_text(str(dream["status"])), clock() - started, dream.get("usage") or {},
+                      part, parts))
     if dream["status"] == "failed":
         err = dream.get("error") or {}
         raise redacted(ModelError(f"cloud dream {dream_id} failed: {err.get('type', 'error')}: "
-                                  f"{err.get('message', 'no reason given')}"))
+                                  f"{err.get('message', 'no reason given')}"), rules)
     if dream["status"] == "canceled":
         raise WorkFailed(f"cloud dream {dream_id} was canceled before it completed; nothing to review")
     return dream
@@ -303,12 +327,12 @@ def _interrupted_by(signum: Any, message: str) -> Interrupted:
     return Interrupted(message.replace("interrupted", f"interrupted by {name}", 1), exit_code=128 + signum)
 
 
-def _cancel(client: Any, dream_id: str) -> str:
-    sent, outcome = _cancel_outcome(client, dream_id)
+def _cancel(client: Any, dream_id: str, redactor: Redactor) -> str:
+    sent, outcome = _cancel_outcome(client, dream_id, redactor)
     return ("interrupted: " if sent else "interrupted; ") + outcome
 
 
-def _cancel_outcome(client: Any, dream_id: str, *, once: bool = False) -> tuple[bool, str]:
+def _cancel_outcome(client: Any, dream_id: str, redactor: Redactor, *, once: bool = False) -> tuple[bool, str]:
     """Cancel the dream, best effort: whether the cancel went through, and what to say of it."""
     try:
         got = sdk_beta.cancel_dream(client, dream_id, once=once)
@@ -317,5 +341,5 @@ def _cancel_outcome(client: Any, dream_id: str, *, once: bool = False) -> tuple[
                        "the console")
     except Exception as e:  # the error that called for the cancel wins; say what happened to the cancel
         return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
-    status = default_redactor().redact_text(got["status"]) if isinstance(got.get("status"), str) else "?"  # then cut
+    status = redactor.redact_text(got["status"]) if isinstance(got.get("status"), str) else "?"  # then cut
     return True, f"cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"

@@ -90,19 +90,20 @@ class PullResult:
                 "redacted": self.redacted}
 
 
-def check_store(client: Any, store_id: str, *, what: str) -> dict[str, Any]:
-    """The store (`BetaManagedAgentsMemoryStore`); a 404 is one clear line, exit 2."""
+def check_store(client: Any, store_id: str, *, what: str, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The store (`BetaManagedAgentsMemoryStore`); a 404 is one clear line, exit 2. The API's message is
+    redacted with `redactor` (default: the built-in rules) before it is cut."""
     try:
         return sdk_beta.retrieve_memory_store(client, check_store_id(store_id))
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
+        raise cloud_error(e, what=what, store=store_id, redactor=redactor, attempts=attempts_of(client)) from None
 
 
 def fetch_memories(client: Any, store_id: str, *, what: str, progress: Progress | None = None,
                    redactor: Redactor | None = None) -> dict[str, CloudMemory]:
     """path -> memory, with content, page after page; a memory without an id, a path or a content hash,
-    or two memories at one path, is one line (exit 2), its values redacted with `redactor` (default: the
-    built-in rules) before they are cut for the line."""
+    or two memories at one path, is one line (exit 2), its values (and the API's message, for a failed
+    request) redacted with `redactor` (default: the built-in rules) before they are cut for the line."""
     out: dict[str, CloudMemory] = {}
     rules = redactor or default_redactor()
     try:
@@ -115,7 +116,7 @@ def fetch_memories(client: Any, store_id: str, *, what: str, progress: Progress 
             if progress is not None:
                 progress(f"{store_id}: {len(out)} memories read")
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
+        raise cloud_error(e, what=what, store=store_id, redactor=rules, attempts=attempts_of(client)) from None
     return out
 
 
@@ -185,9 +186,9 @@ def _target(ws: Workspace, store_id: str, path: str, memory_id: str, redactor: R
 
 def pull_store(ws: Workspace, client: Any, store_id: str, *, progress: Progress | None = None) -> PullResult:
     what = f"pull memory store {store_id}"
-    store = check_store(client, store_id, what=what)
-    memories = fetch_memories(client, store_id, what=what, progress=progress,
-                              redactor=workspace_redactor(ws.config_path))
+    redactor = workspace_redactor(ws.config_path)
+    store = check_store(client, store_id, what=what, redactor=redactor)
+    memories = fetch_memories(client, store_id, what=what, progress=progress, redactor=redactor)
     return mirror_memories(ws, store_id, memories, store_name=store.get("name"))
 
 

@@ -134,13 +134,13 @@ def wanted_memories(ws: Workspace, store_id: str, playbook: str,
 
 def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple[PushResult, list[Wanted]]:
     what = f"push to memory store {store_id}"
-    check_store(client, check_store_id(store_id), what=what)
-    state = load_state(ws, store_id)
     redactor = workspace_redactor(ws.config_path)
+    check_store(client, check_store_id(store_id), what=what, redactor=redactor)
+    state = load_state(ws, store_id)
     try:
         cloud = {str(m["path"]): m for m in sdk_beta.iter_memories(client, store_id, full=False)}
     except Exception as e:
-        raise cloud_error(e, what=what, store=store_id, attempts=attempts_of(client)) from None
+        raise cloud_error(e, what=what, store=store_id, redactor=redactor, attempts=attempts_of(client)) from None
     wanted, skipped = wanted_memories(ws, store_id, playbook, state.pushed)
     final: dict[str, Wanted] = {}
     for w in wanted:  # later wins: a newer approved entry over an older one, dreams over the render
@@ -359,7 +359,8 @@ def _send(ws: Workspace, client: Any, store_id: str, change: Change, state: Stor
         if is_conflict(error):
             _conflict(client, store_id, change, result, "changed in the cloud since the last pull")
             return
-        raise cloud_error(error, what=what, store=store_id, attempts=tries) from None
+        raise cloud_error(error, what=what, store=store_id, redactor=workspace_redactor(ws.config_path),
+                          attempts=tries) from None
     if change.op == "create" and got.get("content_sha256") not in (None, sha256_text(change.content or "")):
         change.memory_id = str(got.get("id") or "") or None  # another writer's, found after an unanswered create
         _conflict(client, store_id, change, result, "created in the cloud by another writer while this push's "

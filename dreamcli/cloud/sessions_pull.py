@@ -150,15 +150,21 @@ def _new_cache(ws: Workspace) -> Any:
 
 def session_problem(s: dict[str, Any], redactor: Redactor) -> str | None:
     """Why a listed session cannot be imported (its id is used in a URL and a file name, its creation
-    time in the local session id), or None. A value it names is redacted whole before it is cut."""
+    time in the local session id; neither may be one the redaction rules call a secret), or None. A value
+    it names is redacted whole before it is cut."""
     cloud_id = s.get("id")
     if cloud_id is None or cloud_id == "":
         return "a session without an id skipped"
     if not valid_cloud_id(cloud_id):
         return f"session {shown_redacted(cloud_id, redactor)} skipped: not a valid session id"
+    if redactor.redact_text(cloud_id) != cloud_id:  # the import keeps it (source id, path): never in clear
+        return (f"session {shown_redacted(cloud_id, redactor)} skipped: the redaction rules call its id a secret, "
+                "and an imported session keeps its id")
     created = s.get("created_at")
     if parse_ts_ms(created) is None or clean_ts(created) is None:
         return f"session {cloud_id} skipped: created_at {shown_redacted(created, redactor)} is not an RFC 3339 time"
+    if redactor.redact_text(str(created)) != created:
+        return f"session {cloud_id} skipped: the redaction rules call its created_at a secret (the import needs it)"
     return None
 
 

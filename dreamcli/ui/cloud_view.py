@@ -1,8 +1,9 @@
 """Rendering for `dreamcli cloud`: a progress line on stderr (live on a terminal; elsewhere one line
-per dream status change), and the results: what was pulled, pushed (conflicts with both sides) and
-which local proposals a cloud dream left for review. Ids, names, statuses, paths, memory contents and
-messages come from the API (untrusted): every line is printed as text, its control characters shown as
-escapes (`dreamcli.ui.console.neutralise_controls`), so none acts on the terminal or starts a line."""
+per dream status change), and the results: what was pulled, pushed (conflicts with both sides),
+which local proposals a cloud dream left for review, and the cloud dreams recorded here (`cloud dream
+list`). Ids, names, statuses, paths, memory contents and messages come from the API (untrusted): every
+line is printed as text, its control characters shown as escapes (`dreamcli.ui.console.neutralise_controls`),
+so none acts on the terminal or starts a line."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, info, live_view, neutralise_controls, out, safe_markup, warn
+from dreamcli.ui.console import err, info, live_view, neutralise_controls, note, out, safe_markup, warn
 from dreamcli.ui.prose import wrap
 
 
@@ -80,8 +81,10 @@ def progress_line(title: str) -> Iterator[Callable[[Any], None]]:
 
 
 def render_sessions_pull(r: Any, prefix: str = "dreamcli") -> None:
+    skipped = f", {r.skipped} skipped (warnings below)" if getattr(r, "skipped", 0) else ""
     _print(out(), f"{_plural(r.imported, 'session')} imported from Managed Agents ({_plural(r.events, 'event')}); "
-                  f"{r.already} imported before, {r.in_flight} still running (pulled next time), {r.listed} listed")
+                  f"{r.already} imported before, {r.in_flight} still running (pulled next time){skipped}, "
+                  f"{r.listed} listed")
     for message in getattr(r, "warnings", [])[:20]:  # sessions skipped for the shape the API gave them
         warn(message)
     if len(getattr(r, "warnings", [])) > 20:
@@ -166,3 +169,35 @@ def render_cloud_dream(r: Any, prefix: str = "dreamcli") -> None:
             _say(f"review: {prefix} playbooks diff {d['dream_id']}")
     if any(d["operations"] for d in r.dreams):
         _say(f"then approve entries and send them: {prefix} cloud memory push {r.playbook} --store {r.store_id}")
+
+
+def dream_status(row: dict[str, Any]) -> str:
+    """A recorded cloud dream's status in words: the API's last one, and `unfinished` while no proposal was
+    written for a dream that neither failed nor was canceled."""
+    if row.get("finished"):
+        return str(row["status"])
+    if row.get("cloud_dream_id") is None:
+        return "id never came back"
+    return f"{row['status']}, unfinished"
+
+
+def render_cloud_dream_list(rows: list[dict[str, Any]], prefix: str = "dreamcli", *, refreshed: bool = False) -> None:
+    """One row a cloud dream (id, created, status); the store and the proposal under it where the terminal
+    is too narrow for them (80 columns, with the API's ids)."""
+    if not rows:
+        note(f"no cloud dreams recorded in this workspace ({prefix} cloud dream --store STORE_ID starts one)")
+        return
+    from dreamcli.ui.tables import Col, print_table
+
+    cols = [Col("cloud dream", kind="id"), Col("created", kind="id"), Col("status", kind="id"), Col("store"),
+            Col("proposal")]
+    print_table(cols, [[safe_markup(r["cloud_dream_id"] or "-", one_line=True),
+                        safe_markup(str(r["created"])[:16].replace("T", " ") or "-", one_line=True),
+                        safe_markup(dream_status(r), one_line=True), safe_markup(r["store_id"], one_line=True),
+                        safe_markup(r["proposal"] or "-", one_line=True)] for r in rows])
+    asked = [r for r in rows if not r["finished"] and r["cloud_dream_id"] is not None
+             and r["status"] not in ("completed", "failed", "canceled")]
+    if asked and not refreshed:
+        one = len(asked) == 1
+        note(f"{_plural(len(asked), 'unfinished dream')} not final when last seen: {prefix} cloud dream list "
+             f"--refresh asks the API for {'its status' if one else 'their statuses'}")

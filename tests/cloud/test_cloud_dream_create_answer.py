@@ -136,11 +136,11 @@ def test_a_signal_between_the_create_answer_and_the_first_poll_cancels_the_dream
             _raise(signum)  # the first signal, held until the create answers
         return answer
 
-    def signal_then_check(dream: dict[str, Any]) -> dict[str, Any]:
+    def signal_then_check(dream: dict[str, Any], *rules: Any) -> dict[str, Any]:
         if not window:
             window.append(True)
             _raise(signum)  # arrives right after the answer, before the poll loop's handler
-        return checked(dream)
+        return checked(dream, *rules)
 
     monkeypatch.setattr(sdk_beta, "create_dream", create_then_signal)
     monkeypatch.setattr(dream_job, "checked_dream", signal_then_check)
@@ -226,4 +226,5 @@ def test_a_second_signal_cuts_the_cancel_of_a_malformed_answer_short(
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: interrupted") and "the API answered status 5" in line, line
     assert line.endswith(f"cancelling cloud dream {dream_id} was interrupted: it may still be running; check it in "
-                         "the console"), line
+                         f"the console; cloud dream {dream_id} is recorded as unfinished in `dreamcli cloud dream "
+                         "list`"), line
