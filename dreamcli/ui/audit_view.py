@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamcli.ui.console import err, out, safe_markup
+from dreamcli.ui.prose import print_hanging
 
 
 def render_verify(result: dict[str, Any]) -> None:
@@ -15,16 +16,16 @@ def render_verify(result: dict[str, Any]) -> None:
             f"{result['legacy_lines']} from before the chain)")
     for b in result["breaks"][:20]:
         where = f"line {b['line']}" if b.get("line") else "trail"
-        c.print(f"  [red]✗[/] {where}: {safe_markup(b['reason'], one_line=True)}")
+        print_hanging(c, f"  [red]✗[/] {where}: {safe_markup(b['reason'], one_line=True)}")
     if len(result["breaks"]) > 20:
         c.print(f"  … {len(result['breaks']) - 20} more breaks (--json lists them)")
     for p in result["playbooks"]:
         sign = "[green]✓[/]" if p["ok"] else "[red]✗[/]"
-        c.print(f"  {sign} playbook {safe_markup(p['playbook'], one_line=True)}: "
-                f"{safe_markup(p['reason'], one_line=True)}")
+        print_hanging(c, f"  {sign} playbook {safe_markup(p['playbook'], one_line=True)}: "
+                         f"{safe_markup(p['reason'], one_line=True)}")
     kept = result.get("history") or {}
     for h in kept.get("problems", [])[:20]:
-        c.print(f"  [red]✗[/] kept version: {safe_markup(h.get('reason'), one_line=True)}")
+        print_hanging(c, f"  [red]✗[/] kept version: {safe_markup(h.get('reason'), one_line=True)}")
     if kept.get("checked"):
         bad = len(kept.get("problems", []))
         sign = "[green]✓[/]" if not bad else "[red]✗[/]"
@@ -32,11 +33,11 @@ def render_verify(result: dict[str, Any]) -> None:
     sigs = result.get("signatures")
     if sigs:
         state = "[green]✓[/]" if not sigs["invalid"] else "[red]✗[/]"
-        c.print(f"  {state} signatures: {sigs['valid']} of {sigs['checked']} valid"
-                + (f" ({', '.join(safe_markup(s, one_line=True) for s in sigs['signers'])})" if sigs["signers"] else "")
-                + f"; {sigs['unsigned']} chained records unsigned")
+        signers = f" ({', '.join(safe_markup(s, one_line=True) for s in sigs['signers'])})" if sigs["signers"] else ""
+        print_hanging(c, f"  {state} signatures: {sigs['valid']} of {sigs['checked']} valid{signers}; "
+                         f"{sigs['unsigned']} chained records unsigned")
         for s in sigs["invalid"][:10]:
-            c.print(f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
+            print_hanging(c, f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
     anchor = result.get("anchor")
     if anchor:
         sign = "[green]✓[/]" if anchor["ok"] else "[red]✗[/]"

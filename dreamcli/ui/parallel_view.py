@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, safe_markup
+from dreamcli.ui.prose import print_hanging
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import StartInfo
@@ -214,7 +215,7 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         why = r.error or ((r.outcome or {}).get("result") and f"outcome {(r.outcome or {}).get('result')}") or r.status
         msg = f"  {r.task}: {why}"
         if _color_allowed(sys.stderr):
-            err().print(f"  [red]✗[/] {safe_markup(f'{r.task}: {why}', one_line=True)}", highlight=False)
+            print_hanging(err(), f"  [red]✗[/] {safe_markup(f'{r.task}: {why}', one_line=True)}")
         else:
             sys.stderr.write(neutralise_controls(msg, one_line=True) + "\n")
     sys.stderr.flush()

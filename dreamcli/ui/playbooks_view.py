@@ -9,6 +9,7 @@ from typing import Any
 from dreamcli.playbooks.proposals import past_tense
 from dreamcli.ui.console import err, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count
+from dreamcli.ui.prose import keep_spans, print_hanging
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
@@ -46,26 +47,27 @@ def render_list(rows: list[dict[str, Any]]) -> None:
 
 
 def render_playbook_view(data: dict[str, Any]) -> None:
-    """A readable view: title, description, sections, entries with dim metadata."""
+    """A readable view: title, description, sections, entries with dim metadata. On a terminal a long line
+    wraps under its text (an entry's at 4 columns); off it each line is printed whole."""
     c = out()
-    c.print(f"[bold]{_esc(data['name'])}[/]  v{data['version']}  [dim]updated {_esc(data['updated'] or '-')}"
-            f"  ~{data['tokens']} tokens[/]")
+    print_hanging(c, f"[bold]{_esc(data['name'])}[/]  v{data['version']}  [dim]updated "
+                     f"{_esc(data['updated'] or '-')}  ~{data['tokens']} tokens[/]")
     if data["description"]:
-        c.print(_esc(data["description"], one_line=False))
+        print_hanging(c, _esc(data["description"], one_line=False), 0)
     scope = data.get("scope") or {}
     if scope:
-        c.print("[dim]scope: " + _esc(", ".join(f"{k}={v}" for k, v in scope.items())) + "[/]")
+        print_hanging(c, "[dim]scope: " + _esc(", ".join(f"{k}={v}" for k, v in scope.items())) + "[/]")
     section: object = object()
     for e in data["entries"]:
         if e["section"] != section:
             section = e["section"]
-            c.print(f"\n[bold underline]{_esc(section or '(no section)')}[/]")
+            print_hanging(c, f"\n[bold underline]{_esc(section or '(no section)')}[/]")
         text = _esc(e["text"], one_line=False).replace("\n", "\n    ")
-        c.print(f"  [cyan]{_esc(e['id'])}[/]  {text}")
+        print_hanging(c, f"  [cyan]{_esc(e['id'])}[/]  {text}")
         meta = f"helpful {e['helpful']} · harmful {e['harmful']} · {count(len(e['sources']), 'session')}"
         if e["first_seen"] or e["last_seen"]:
             meta += f" · seen {_esc(e['first_seen'] or '?')} → {_esc(e['last_seen'] or '?')}"
-        c.print(f"    [dim]{meta}[/]")
+        print_hanging(c, f"    [dim]{meta}[/]", 6)
     if not data["entries"]:
         c.print("\n[dim](no entries)[/]")
 
@@ -159,10 +161,11 @@ def _wrap(text: str | None, width: int) -> list[str]:
 
     if not text:
         return []
+    text, glue = keep_spans(text, width)  # a code span that fits the column stays whole
     out: list[str] = []
     for para in text.split("\n"):
         out.extend(textwrap.wrap(para, width, break_on_hyphens=False) or [""])
-    return out
+    return [line.replace(glue, " ") for line in out] if glue else out
 
 
 def render_diff(dreams: list[dict[str, Any]]) -> None:
@@ -314,7 +317,7 @@ def render_review(result: dict[str, Any]) -> None:
 def render_lint(name: str, findings: list[dict[str, Any]], entries: int) -> None:
     c = out()
     for f in findings:
-        c.print(f"[cyan]{_esc(_lint_where(f))}[/] {_finding(f)}")
+        print_hanging(c, f"[cyan]{_esc(_lint_where(f))}[/] {_finding(f)}")
     blocks = sum(1 for f in findings if f.get("severity") == "block")
     err().print(f"{_esc(name)}: {count(entries, 'entry')}, {count(len(findings), 'finding')} ({blocks} blocking)")
 

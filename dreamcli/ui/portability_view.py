@@ -8,6 +8,7 @@ from typing import Any
 
 from dreamcli.ui.console import err, is_interactive, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count, plural
+from dreamcli.ui.prose import print_hanging
 
 
 @contextmanager
@@ -129,8 +130,7 @@ def render_import_dry_run(report: dict[str, Any]) -> None:
                     f"{_n(t['tool_calls'])} tool {plural(t['tool_calls'], 'call')} ({_n(t['tool_errors'])} "
                     f"{plural(t['tool_errors'], 'error')}, "
                     f"{_n(t['tool_unanswered'])} unanswered)")
-        con.print(f"{safe_markup(r['path'], one_line=True)}: {safe_markup(what, one_line=True)}{note}",
-                  highlight=False)
+        print_hanging(con, f"{safe_markup(r['path'], one_line=True)}: {safe_markup(what, one_line=True)}{note}")
     updated = report.get("updated", 0)
     also = f"; {count(updated, 'session')} would be updated (grew since imported)" if updated else ""
     err().print(f"dry run: {report['sessions']} sessions would be imported from {report['would_import']} files{also}; "

@@ -9,6 +9,7 @@ from dreamcli.numbers import finite
 from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.ui.console import err, note, out, safe_markup
 from dreamcli.ui.plural import count
+from dreamcli.ui.prose import CODE_SPAN, print_hanging
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow",
                  "incomplete": "dim"}
@@ -16,6 +17,7 @@ _OUTCOME_STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "r
                   "max_iterations_reached": "yellow", "partial": "cyan"}
 
 
+_KEEP = CODE_SPAN + r"|\(\d+ ms\)|\[\d+ more chars\]"  # what a line of the transcript never breaks inside
 MESSAGE_LIMIT = 4000  # characters of a message `sessions show` prints; the rest is counted ("… [N more chars]")
 
 
@@ -99,41 +101,41 @@ def render_transcript(events: list[dict[str, Any]], stats: Any, grades: list[dic
         t = e.get("type")
         if t == "session.start":
             task = e.get("task") or {}
-            con.print(f"[bold]session {_m(e.get('session_id'))}[/]  {_m(e.get('ts', ''))}  "
+            _say(con, f"[bold]session {_m(e.get('session_id'))}[/]  {_m(e.get('ts', ''))}  "
                       f"source={_m(e.get('source'))}")
-            con.print(f"task: {_m(task.get('name') or '-')}  model: {_m(e.get('model') or '-')}  "
+            _say(con, f"task: {_m(task.get('name') or '-')}  model: {_m(e.get('model') or '-')}  "
                       f"workdir: {_m(e.get('workdir') or '-')}")
             if e.get("parent_session_id"):
-                con.print(f"parent: {_m(e['parent_session_id'])}")
+                _say(con, f"parent: {_m(e['parent_session_id'])}")
             for pb in e.get("playbooks") or []:
                 if isinstance(pb, dict):
                     ids = pb.get("entry_ids")
-                    con.print(f"playbook {_m(pb.get('playbook'))} v{_m(pb.get('version'))}: "
+                    _say(con, f"playbook {_m(pb.get('playbook'))} v{_m(pb.get('version'))}: "
                               f"{count(len(ids) if isinstance(ids, list) else 0, 'entry')} in context", style="dim")
             if task.get("prompt"):
-                con.print(f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000), one_line=False)}")
+                _say(con, f"[bold cyan]task prompt[/] {_m(_short(task['prompt'], 2000), one_line=False)}")
                 prompt_shown = str(task["prompt"])
         elif t == "message":
             if _render_message(con, e, tools, prompt_shown):
                 prompt_shown = None
         elif t == "outcome.evaluation":
             why = _m(_short(e.get("explanation") or "", 300), one_line=False)
-            con.print(f"[bold]evaluation[/] {_m(e.get('outcome'))} #{_m(e.get('iteration'))}: "
+            _say(con, f"[bold]evaluation[/] {_m(e.get('outcome'))} #{_m(e.get('iteration'))}: "
                       f"{_styled(e.get('result'), _OUTCOME_STYLE)}  {why}")
         elif t == "subagent":
-            con.print(f"[bold yellow]sub-agent {_m(e.get('event'))}[/] {_m(e.get('child_session_id'))} "
+            _say(con, f"[bold yellow]sub-agent {_m(e.get('event'))}[/] {_m(e.get('child_session_id'))} "
                       f"{_m(_short(e.get('brief') or '', 120), one_line=False)} {_m(e.get('status') or '')}")
         elif t == "session.end":
             totals = e.get("totals") or {}
             tokens = [totals.get(k) for k in ("input_tokens", "output_tokens")]
-            con.print(f"[bold]end[/] {_styled(e.get('status'), _STATUS_STYLE)}  turns={_m(totals.get('turns', '-'))} "
+            _say(con, f"[bold]end[/] {_styled(e.get('status'), _STATUS_STYLE)}  turns={_m(totals.get('turns', '-'))} "
                       f"tokens={sum(n for n in tokens if isinstance(n, int | float))} "
                       f"cost={_cost(totals.get('cost_usd'))}"
                       + (f"  [red]{_m(e.get('error'), one_line=False)}[/]" if e.get("error") else ""))
     if children:
         render_children_tree(children)
     for g in grades:
-        con.print(f"[bold]grade[/] {_m(g.get('outcome'))}: {_styled(g.get('result'), _OUTCOME_STYLE)} "
+        _say(con, f"[bold]grade[/] {_m(g.get('outcome'))}: {_styled(g.get('result'), _OUTCOME_STYLE)} "
                   f"score={_m(g.get('score'))}")
     if stats.skipped:
         err().print(f"skipped {stats.skipped} unreadable line(s): "
@@ -153,18 +155,24 @@ def _render_message(con: Any, e: dict[str, Any], tools: dict[str, dict[str, Any]
                 hid = True
                 continue
             style = "bold cyan" if role == "user" else "bold magenta"  # cut as tool results are (--html: all)
-            con.print(f"[{style}]{_m(role)}[/] {_m(_short(text, MESSAGE_LIMIT), one_line=False)}")
+            _say(con, f"[{style}]{_m(role)}[/] {_m(_short(text, MESSAGE_LIMIT), one_line=False)}")
         elif bt == "tool_use":
             dur = finite(tools.get(str(b.get("id", "")), {}).get("duration_ms"))
-            con.print(f"  [blue]→ {_m(b.get('name'))}[/] {_hang(_m(_short(b.get('input'), 200), one_line=False), 4)}"
+            _say(con, f"  [blue]→ {_m(b.get('name'))}[/] {_hang(_m(_short(b.get('input'), 200), one_line=False), 4)}"
                       + (f" [dim]({dur:.0f} ms)[/]" if dur is not None else ""))
         elif bt == "tool_result":
             text = _m(_short(result_text(b.get("content")), 300), one_line=False)
             if b.get("is_error"):
-                con.print(f"  [bold red]✗ error[/] [red]{_hang(text, len('  ✗ error '))}[/]")
+                _say(con, f"  [bold red]✗ error[/] [red]{_hang(text, len('  ✗ error '))}[/]", len("  ✗ error "))
             else:
-                con.print(f"  [green]✓[/] [dim]{_hang(text, len('  ✓ '))}[/]")
+                _say(con, f"  [green]✓[/] [dim]{_hang(text, len('  ✓ '))}[/]")
     return hid
+
+
+def _say(con: Any, markup: str, hanging: int = 4, *, style: str | None = None) -> None:
+    """A line of the transcript as `con.print` prints it; on a terminal wrapped under its text, `hanging`
+    columns in (`print_hanging`), a code span, a duration (`(389 ms)`) and a cut (`[715 more chars]`) whole."""
+    print_hanging(con, markup, hanging, style=style, keep=_KEEP)
 
 
 def _hang(markup: str, width: int) -> str:
