@@ -19,6 +19,7 @@ import dreamcli.agent.tools.file_ops as file_ops
 from dreamcli.agent.approvals import Approvals, remembered_allows
 from dreamcli.agent.tools import ToolEnv, Toolset
 from dreamcli.agent.tools.memory_ops import MemoryStore
+from dreamcli.agent.tools.paths import OwnFiles, confine, fences_in
 from dreamcli.config import Config
 from dreamcli.workspace.home import Workspace
 from tests.support.tools import SESSION_ID, call
@@ -147,12 +148,12 @@ def test_the_memory_tool_keeps_its_store_and_nothing_else(tools: Toolset, projec
 
 def test_a_workdir_that_is_the_workspace_itself_is_all_refused(project: Path) -> None:
     home = project / ".dreamcli"
-    ts = toolset(Workspace(home, "local"), home)
-    try:
-        assert refused(call(ts, "write", file_path="state/approvals.json", content="{}"))
-        assert refused(call(ts, "read", file_path="config.yaml"))
-    finally:
-        ts.close()
+    with pytest.raises(OwnFiles, match="is dreamcli's own workspace"):  # up front (test_run_in_workspace_home.py)
+        toolset(Workspace(home, "local"), home)
+    fences = fences_in(home, [("workspace", home)])  # and each path, should a tool be built there anyway
+    for path in ("state/approvals.json", "config.yaml", "."):
+        with pytest.raises(OwnFiles, match="the working directory itself"):
+            confine(home, path, fences)
     assert (home / "state" / "approvals.json").read_text() == APPROVALS
 
 

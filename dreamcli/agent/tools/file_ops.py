@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from dreamcli.agent.tools.paths import (
     Fence,
+    Idents,
     NotRegularFile,
     OutsideRoot,
     confine,
@@ -62,9 +63,9 @@ def os_error_kind(e: OSError) -> str:
     return "invalid_input" if e.errno in INPUT_ERRNOS else "exception"
 
 
-def resolve(root: Path, path: str, op: str, fences: Iterable[Fence] = ()) -> Path:
+def resolve(root: Path, path: str, op: str, fences: Iterable[Fence] = (), known: Idents | None = None) -> Path:
     try:
-        return confine(root, path, fences)
+        return confine(root, path, fences, known=known)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
@@ -225,12 +226,13 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
     if ".." in PurePosixPath(pattern).parts:
         raise FileToolError("glob: '..' is not permitted in the pattern", "outside_root")
     base = real_root(root)
-    search = resolve(root, path, "glob", fences) if path else base
+    known: Idents = {}  # each folder's identity is stat'ed once for the whole call
+    search = resolve(root, path, "glob", fences, known) if path else base
     try:
         found = [(m, _real(m)) for m in islice(search.glob(pattern), WALK_MAX_ENTRIES)]
     except (ValueError, OSError) as e:
         raise FileToolError(f"glob: {e}", "invalid_input") from e
-    inside = [(m, fenced(real, fences, base)) for m, real in found if real is not None and _inside(real, base)]
+    inside = [(m, fenced(real, fences, base, known)) for m, real in found if real is not None and _inside(real, base)]
     matches = [m for m, fence in inside if fence is None]
     own = next((fence for _, fence in inside if fence is not None), None)
     if not matches and own is not None:  # all it found is dreamcli's own: say so
@@ -248,13 +250,13 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
     return "\n".join(m.relative_to(base).as_posix() for m in matches[:GLOB_RESULTS])
 
 
-def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = ()) -> Iterator[Path]:
+def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = (), known: Idents | None = None) -> Iterator[Path]:
     """The files under the folder `start` (not through symlinked folders nor into a fence), at most
-    WALK_MAX_ENTRIES."""
+    WALK_MAX_ENTRIES. Each folder's identity, stat'ed as the walk enters it, goes into `known`."""
     seen = 0
     for folder, dirs, files in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d))
-                         and fenced(Path(folder) / d, fences) is None)
+                         and fenced(Path(folder) / d, fences, known=known) is None)
         for name in sorted(files):
             seen += 1
             if seen > WALK_MAX_ENTRIES:
@@ -262,11 +264,12 @@ def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = ()) -> Iterator[P
             yield Path(folder) / name
 
 
-def _grep_text(root: Path, file: Path, shown: str, fences: tuple[Fence, ...] = ()) -> str | None:
-    """The text of one walked file, or None to skip it: outside the root or in a fence, a symlink or
-    hard link, not a regular file, unreadable, too large or binary."""
+def _grep_text(root: Path, base: Path, file: Path, shown: str, fences: tuple[Fence, ...] = (),
+               known: Idents | None = None) -> str | None:
+    """The text of one walked file, or None to skip it: outside the root (real path `base`) or in a fence, a
+    symlink or hard link, not a regular file, unreadable, too large or binary."""
     try:
-        fd = open_under(real_root(root), confine(root, str(file), fences), os.O_RDONLY, shown=shown)
+        fd = open_under(base, confine(root, str(file), fences, known=known), os.O_RDONLY, shown=shown)
     except (OutsideRoot, NotRegularFile, OSError):
         return None
     with os.fdopen(fd, "rb") as f:
@@ -282,15 +285,16 @@ def grep(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
     except re.error as e:
         raise FileToolError(f"grep: invalid regex: {e}", "invalid_input") from e
     base = real_root(root)
-    search = resolve(root, path, "grep", fences) if path else base
+    known: Idents = {}  # each folder's identity is stat'ed once for the whole call
+    search = resolve(root, path, "grep", fences, known) if path else base
     try:
         folder = stat.S_ISDIR(os.lstat(search).st_mode)
     except (FileNotFoundError, NotADirectoryError) as e:
         raise FileToolError(f"grep: {path}: no such file or directory", "not_found") from e
     texts: Iterator[tuple[str, str | None]]
     if folder:
-        texts = ((shown, _grep_text(root, f, shown, fences))
-                 for f in _walk(search, base, fences) for shown in [f.relative_to(base).as_posix()])
+        texts = ((shown, _grep_text(root, base, f, shown, fences, known))
+                 for f in _walk(search, base, fences, known) for shown in [f.relative_to(base).as_posix()])
     else:  # one file, named: refused as `read` refuses it
         shown = search.relative_to(base).as_posix()
         with os.fdopen(_open(root, search, path or shown, "grep"), "rb") as f:

@@ -14,9 +14,12 @@ outside the root) is read or written. Files are opened non-blocking, so a FIFO n
 A root may hold files that are dreamcli's own: the workspace of `dreamcli init` in a project, the
 user's config, the trust records. Given as `fences` (`fences_in`), they are refused like paths outside
 the root (`OwnFiles`, an `OutsideRoot`), after the same resolution, and so is any other name of them: a
-path with a folder (or the file) of the same device and inode as a fence, say a bind mount. A path that
-writes may not (`refuse_workspace_dir`) have a `.dreamcli` component inside the root either (in any
-case: file systems may fold it), since a later run from there would take that folder for its workspace.
+path with a folder (or the file) of the same device and inode as a fence, say a bind mount. A tool call that
+checks many paths (glob, grep) passes one `Idents` dict for the whole call: each folder is then stat'ed once
+per call, not once per path through it. A path that writes may not (`refuse_workspace_dir`) have a
+`.dreamcli` component inside the root either (in any case: file systems may fold it), since a later run
+from there would take that folder for its workspace. A root that is the workspace home, or lies in it, by
+any name, cannot be fenced at all: `refuse_root_in_home` refuses it before a file tool is made.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from pathlib import Path
 from dreamcli.workspace.home import LOCAL_DIR_NAME
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+Ident = tuple[int, int]  # (st_dev, st_ino)
+Idents = dict[str, Ident | None]  # the identities one tool call has seen, by path: stat'ed once a call
 
 
 class OutsideRoot(ValueError):
@@ -49,7 +55,7 @@ class Fence:
 
     path: Path
     what: str
-    ident: tuple[int, int] | None = None
+    ident: Ident | None = None
 
 
 class NotRegularFile(ValueError):
@@ -60,12 +66,21 @@ def real_root(root: Path) -> Path:
     return Path(os.path.realpath(root))
 
 
-def _ident(path: str | Path) -> tuple[int, int] | None:
+def _ident(path: str | Path) -> Ident | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
     return (st.st_dev, st.st_ino)
+
+
+def _known_ident(path: str, known: Idents | None) -> Ident | None:
+    """`_ident(path)`, stat'ed once per tool call when the call keeps `known`."""
+    if known is None:
+        return _ident(path)
+    if path not in known:
+        known[path] = _ident(path)
+    return known[path]
 
 
 def fences_in(root: Path, areas: Iterable[tuple[str, Path]]) -> tuple[Fence, ...]:
@@ -78,28 +93,59 @@ def fences_in(root: Path, areas: Iterable[tuple[str, Path]]) -> tuple[Fence, ...
                  if f.path == base or f.path.is_relative_to(base) or (f.ident and not base.is_relative_to(f.path)))
 
 
-def fenced(target: Path, fences: Iterable[Fence], base: Path | None = None) -> Fence | None:
+def fenced(target: Path, fences: Iterable[Fence], base: Path | None = None, known: Idents | None = None,
+           ) -> Fence | None:
     """The fence the real path `target` lies in (or is), if any: by path, or by the identity of `target`
-    and, given the real root `base`, of every folder between it and `target` (a stat each)."""
+    and, given the real root `base`, of every folder between it and `target` (a stat each, or once per
+    tool call for a folder already in `known`, the call's cache)."""
     fences = tuple(fences)
     by_path = next((f for f in fences if target == f.path or target.is_relative_to(f.path)), None)
     if by_path is not None or not any(f.ident for f in fences):
         return by_path
-    idents = {i for p in _on_way(target, base) for i in [_ident(p)] if i is not None}
+    idents = {i for p in _on_way(target, base) for i in [_known_ident(p, known)] if i is not None}
     return next((f for f in fences if f.ident is not None and f.ident in idents), None)
 
 
 def _on_way(target: Path, base: Path | None) -> list[str]:
-    """`target` and every folder between the root `base` (not itself) and it, as strings: built from the parts,
-    since pathlib's `parents` and `is_relative_to` on each cost more than the stats (glob, grep over many files)."""
-    on_way = [str(target)]
-    if base is None or not target.is_relative_to(base):
+    """`target` and every folder between the root `base` (not itself) and it, as strings: the prefixes of the
+    real path `target` that end at a separator past `base`, since pathlib's `parents` and `is_relative_to`
+    on each cost more than the stats (glob, grep over many files)."""
+    path = str(target)
+    on_way = [path]
+    head = str(base).rstrip(os.sep) + os.sep if base is not None else None
+    if head is None or not path.startswith(head):
         return on_way
-    folder = str(base)
-    for part in target.parts[len(base.parts):-1]:
-        folder = os.path.join(folder, part)
-        on_way.append(folder)
+    cut = path.find(os.sep, len(head))
+    while cut != -1:
+        on_way.append(path[:cut])
+        cut = path.find(os.sep, cut + 1)
     return on_way
+
+
+def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
+    """Refuse a tool `root` that is the workspace `home` or lies inside it, by any name: the real root and
+    each folder above it are compared with `home` by device and inode (a stat each, once a session), so a
+    bind mount of the home, or a folder in one, is caught too. A folder inside `copies` (the workspace's
+    `workdirs/`, where `copy_workdir` runs) is a copy of the task's own folder, not the workspace's files."""
+    home_id = _ident(home)
+    if home_id is None:
+        return
+    copies_id = _ident(copies)
+    base = real_root(root)
+    for folder in (base, *base.parents):
+        ident = _ident(folder)
+        if ident == home_id:
+            raise root_in_home_error(base, Path(os.path.realpath(home)), folder)
+        if ident is not None and ident == copies_id and folder != base:
+            return
+
+
+def root_in_home_error(base: Path, home: Path, found: Path) -> OwnFiles:
+    """`working directory X is (inside) dreamcli's own workspace HOME, ...`: one line, for the run to refuse."""
+    how = "is" if found == base else "is inside"
+    alias = "" if found == home else " by another name" if found == base else f" (through {found}, another name of it)"
+    return OwnFiles(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, whose files the "
+                    "file tools do not change: run in the task's own folder (--workdir, or the task's `workdir`)")
 
 
 def workspace_dir_error(shown: str) -> OwnFiles:
@@ -122,9 +168,9 @@ def own_files_error(shown: str, fence: Fence, base: Path) -> OwnFiles:
                     "the file tools do not read or change it")
 
 
-def confine(root: Path, path: str, fences: Iterable[Fence] = ()) -> Path:
+def confine(root: Path, path: str, fences: Iterable[Fence] = (), *, known: Idents | None = None) -> Path:
     """The real path of `path` (relative to `root`, or absolute), which must stay inside `root` and out
-    of every fence."""
+    of every fence (`known`: the tool call's cache of identities, see `fenced`)."""
     if "\x00" in path:
         raise OutsideRoot(f"{path!r}: NUL in path")
     base = real_root(root)
@@ -132,7 +178,7 @@ def confine(root: Path, path: str, fences: Iterable[Fence] = ()) -> Path:
     resolved = Path(os.path.realpath(candidate))  # follows links that exist, dangling ones by target
     if resolved != base and not resolved.is_relative_to(base):
         raise OutsideRoot(f"{path} is outside the session's root directory")
-    fence = fenced(resolved, fences, base)
+    fence = fenced(resolved, fences, base, known)
     if fence is not None:
         raise own_files_error(path, fence, base)
     return resolved
