@@ -193,15 +193,27 @@ def warn(message: str) -> None:
 
 
 def _message(label: str, style: str, message: str) -> None:
-    """`label message` on stderr, the label coloured on a terminal, on one line. The message may quote
-    untrusted text (a name, a file name, a server's answer): never read as markup, its control characters
-    and line breaks shown as escapes, so it cannot forge a second `error:` line."""
+    """`label message` on stderr: one line on a pipe or a file; on a terminal the label coloured (unless
+    NO_COLOR) and a message too wide for it wrapped under its text (`_hang_message`). The message may
+    quote untrusted text (a name, a file name, a server's answer): never read as markup, its control
+    characters and line breaks shown as escapes, so it cannot forge a second `error:` line."""
     message = neutralise_controls(message, one_line=True)
     _end_open_line()
-    if _color_allowed(sys.stderr):
-        from rich.text import Text
-
-        err().print(Text.assemble((label, style), " ", message), highlight=False)
-    else:
+    if _is_terminal(sys.stderr):
+        _hang_message(label, style, message)
+    else:  # a pipe or a file: one line, as scripts read it, and no Rich console to build
         sys.stderr.write(f"{label} {message}\n")
         sys.stderr.flush()
+
+
+def _hang_message(label: str, style: str, message: str) -> None:
+    """`label message` on the terminal: wider than it, broken between words, the later lines indented
+    under the text after the label, no line ending in a space, an inline code span whole when it fits."""
+    from rich.text import Text
+
+    from dreamcli.ui.wrapping import hang_plain
+
+    console = err()
+    text = Text("\n".join(hang_plain(f"{label} {message}", console.width, len(label) + 1)))
+    text.stylize(style, 0, len(label))
+    console.print(text, highlight=False, soft_wrap=True)  # soft_wrap: Rich breaks no line again

@@ -10,31 +10,24 @@ never cut: one longer than the width stays whole on its own line; nor is an inli
 
 from __future__ import annotations
 
-import re
 import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
 DEFAULT_WIDTH = 80
+# The breaking itself is dreamcli.ui.wrapping's, loaded on first use: a command that imports a view but
+# wraps nothing (`sessions list`, `playbooks list`) does not load it at start-up. Hence this literal, the
+# same as wrapping.CODE_SPAN (a test holds them equal), for the views that build on it when imported.
 CODE_SPAN = r"`[^`\n]+`"  # an inline code span, as markdown writes one
 
 
 def keep_spans(text: str, room: int, pattern: str = CODE_SPAN) -> tuple[str, str]:
-    """`text` with the spaces of each span matching `pattern` (an inline code span) that fits in `room`
-    columns replaced by one character the text lacks (a line breaks only at a space), and that character
-    (it takes a space's one column); (`text`, "") when no span needs it."""
-    spans = [m for m in re.finditer(pattern, text) if " " in m.group() and len(m.group()) <= room]
-    glue = next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text), "") if spans else ""
-    if not glue:
-        return text, ""
-    parts, at = [], 0
-    for m in spans:
-        parts += [text[at:m.start()], m.group().replace(" ", glue)]
-        at = m.end()
-    return "".join(parts) + text[at:], glue
+    """`dreamcli.ui.wrapping.keep_spans`: a code span that fits in `room` columns glued whole."""
+    from dreamcli.ui import wrapping
+
+    return wrapping.keep_spans(text, room, pattern)
 
 
 def prose_width(console: Console) -> int:
@@ -87,34 +80,10 @@ def print_hanging(console: Console, markup: str, hanging: int = 4, *, style: str
         return
     from rich.text import Text
 
+    from dreamcli.ui.wrapping import hang_line
+
     text = console.render_str(markup, highlight=False)
     text.expand_tabs()
     lines = [part for line in text.split("\n", allow_blank=True)
              for part in hang_line(line, console.width, hanging, keep)]
     console.print(Text("\n").join(lines), style=style or "", soft_wrap=True)
-
-
-def hang_line(line: Text, width: int, hanging: int, keep: str = CODE_SPAN) -> list[Text]:
-    """One line of styled text as lines of at most `width` columns, broken only between words (a word
-    longer than the room stays whole); the later lines indented as `print_hanging` says."""
-    from rich.cells import cell_len
-    from rich.text import Text
-
-    plain = line.plain
-    if cell_len(plain) <= width:
-        return [line]
-    indent = min(max(hanging, len(plain) - len(plain.lstrip(" "))), width // 2)
-    glued, _ = keep_spans(plain, width - indent, keep)
-    parts: list[Text] = []
-    start = end = col = 0
-    for word in re.finditer(r"[^ ]+", glued):
-        size = cell_len(word.group())
-        if end and col + (word.start() - end) + size > width:  # no room: the word starts the next line
-            parts.append(line[start:end] if not parts else Text(" " * indent) + line[start:end])
-            start, col = word.start(), indent
-        else:
-            col += cell_len(plain[end:word.start()])  # the spaces before the word (the indent on the first line)
-        col += size
-        end = word.end()
-    parts.append(line[start:end] if not parts else Text(" " * indent) + line[start:end])
-    return parts
