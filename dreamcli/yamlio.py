@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dreamcli.errors import InputError
 
@@ -162,15 +162,33 @@ def read_text_file(path: Path | str, *, what: str = "a text file", limit: int = 
         raise InputError("not UTF-8 text", file=file) from None
 
 
-def validation_error(err: Any, doc: LocatedYaml) -> InputError:
-    """Turn the first error of a pydantic ValidationError into an InputError with file, line, field."""
+class FirstError(NamedTuple):
+    """The first error of a pydantic ValidationError, as dreamcli's one-line messages name it."""
+
+    loc: tuple[Any, ...]
+    path: str  # the dotted field path, `criteria.0.check.type`; "" for the whole document
+    message: str  # pydantic's words
+    error: dict[str, Any]  # the whole error (its type, ctx, input)
+
+    def line(self, root: str = "answer") -> str:
+        """`dotted.path: message`, `root` naming the whole document."""
+        return f"{self.path or root}: {self.message}"
+
+
+def first_error(err: Any) -> FirstError:
+    """The first error of `err`, a pydantic ValidationError (taken as Any: this module imports no pydantic)."""
     first = err.errors()[0]
     loc = tuple(first.get("loc", ()))
-    field = ".".join(str(p) for p in loc) or None
-    kind = first.get("type", "")
-    msg = first.get("msg", "invalid value")
+    return FirstError(loc, ".".join(str(p) for p in loc), str(first.get("msg", "invalid value")), first)
+
+
+def validation_error(err: Any, doc: LocatedYaml) -> InputError:
+    """Turn the first error of a pydantic ValidationError into an InputError with file, line, field."""
+    first = first_error(err)
+    kind = first.error.get("type", "")
+    msg = first.message
     if kind == "extra_forbidden":
         msg = "unknown key (check the spelling)"
     elif kind == "missing":
         msg = "required field is missing"
-    return InputError(msg, file=doc.file, line=doc.line_of(loc), field=field)
+    return InputError(msg, file=doc.file, line=doc.line_of(first.loc), field=first.path or None)

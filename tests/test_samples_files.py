@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
+from dreamcli.outcomes.check_types import BUDGETS, CHECK_TYPES
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -32,9 +33,6 @@ LOGS = TASKS / "build-log-triage" / "logs"
 TASK_FILES = sorted(TASKS.glob("*.yaml"))
 OUTCOME_FILES = sorted(OUTCOMES.glob("*.yaml"))
 TOOLS = {"bash", "read", "write", "edit", "glob", "grep", "memory", "delegate"}
-CHECK_TYPES = {"contains", "regex", "file_exists", "json_schema", "command", "max_turns", "max_cost_usd",
-               "max_tool_errors"}
-BUDGETS = {"max_turns", "max_cost_usd", "max_tool_errors"}
 CONTRACT_SUFFIXES = {".docx", ".pdf", ".txt"}  # an agent run may leave summary.md next to them
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -145,6 +143,7 @@ def validate_check(check: dict[str, Any], spec_path: Path) -> None:
         assert isinstance(check["run"], str) and check["run"].strip()
         assert isinstance(check.get("timeout", 60), int | float) and check.get("timeout", 60) > 0
     else:
+        assert kind in BUDGETS, f"validate_check does not know {kind} checks yet"
         assert isinstance(check["value"], int | float) and check["value"] > 0
 
 

@@ -31,6 +31,7 @@ from dreamcli.dream.templates import offline_text, readable
 from dreamcli.models import DEFAULT_DREAMER_MODEL
 from dreamcli.playbooks.proposal_model import EntryMetadata, Evidence, Operation, Support
 from dreamcli.redaction import for_config
+from dreamcli.yamlio import first_error
 
 BATCH_SIZE = 8
 MAX_TEXT = 600
@@ -176,9 +177,7 @@ def validate(payload: Any, batch: dict[str, Candidate], live_ids: set[str]) -> l
     try:
         answer = EditAnswer.model_validate(payload)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "answer"
-        raise InvalidAnswer(f"{where}: {first.get('msg')}") from None
+        raise InvalidAnswer(first_error(e).line()) from None
     for i, op in enumerate(answer.operations):
         where = f"operations.{i}"
         if op.op in ("add", "update", "merge") and not (op.text or "").strip():

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from dreamcli.errors import os_error_cause
 from dreamcli.outcomes.grader import PROMPT_VERSION, TrialVerdicts
 from dreamcli.redaction import Redactor
 from dreamcli.workspace.fsutil import atomic_write_text
@@ -58,3 +59,9 @@ class GradeCache:
 
             self._redactor = workspace_redactor(self.config_path)
         return self._redactor
+
+
+def cache_warning(e: OSError) -> str:
+    """Why a verdict was not cached: the cause and the file, as the CLI's storage line says them."""
+    return (f"grade cache not written: {os_error_cause(e)}; the grader's verdicts are kept, but a later grade of "
+            "the same run asks the grader again")

@@ -1,9 +1,10 @@
 """`dreamcli grade --calibrate`: grade the spec's own labelled examples and measure agreement.
 
-Each example's output is graded as if it were a run's final answer: grader criteria by the model,
-and the deterministic checks that read the answer (contains, regex, json_schema with `in: answer`).
-Checks on workdir files, commands and budgets cannot apply to an example and are left out.
-A "good" example should be satisfied, a "bad" one should not.
+Each example's output is graded as if it were a run's final answer, by the code that grades runs
+(`Grader.score_run`: the same checks, grader calls, redaction and decision): grader criteria by the
+model, and the deterministic checks that can read the answer (`check_types.ANSWER_CHECKS`: contains,
+regex, json_schema) with `in: answer`. Checks on workdir files, commands and budgets cannot apply to an
+example and are left out. A "good" example should be satisfied, a "bad" one should not.
 
 Threshold (exit 1 below it): TPR >= 0.8 and TNR >= 0.8 and Cohen's kappa >= 0.6 ("substantial"
 agreement on the Landis & Koch scale). With the few examples a spec usually has, this means every
@@ -17,17 +18,15 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from dreamcli.errors import CredentialsError, DreamError, UsageError
-from dreamcli.outcomes.checks import CriterionResult, run_criterion_check
+from dreamcli.errors import UsageError
+from dreamcli.outcomes.check_types import ANSWER_CHECKS
 from dreamcli.outcomes.evidence import RunView
 from dreamcli.outcomes.grading import Grader
-from dreamcli.outcomes.scoring import decide, majority, weighted_score
 from dreamcli.outcomes.spec import Criterion, OutcomeSpec
 
 MIN_TPR = 0.8
 MIN_TNR = 0.8
 MIN_KAPPA = 0.6
-_ANSWER_CHECKS = ("contains", "regex", "json_schema")
 
 
 @dataclass
@@ -101,10 +100,12 @@ def cohens_kappa(tp: int, fn: int, tn: int, fp: int) -> float | None:
 
 
 def _usable(c: Criterion) -> bool:
-    return c.check is None or (c.check.target_is_answer and c.check.type in _ANSWER_CHECKS)
+    return c.check is None or (c.check.target_is_answer and c.check.type in ANSWER_CHECKS)
 
 
 def calibrate(grader: Grader, spec: OutcomeSpec) -> CalibrationReport:
+    """Each example scored as `grade` scores a run (`Grader.score_run`: the same checks, grader, redaction and
+    decision), on the criteria an example can meet."""
     labels = {e.label for e in spec.examples}
     if labels != {"good", "bad"}:
         raise UsageError(f"{spec.source}: examples: calibration needs at least one good and one bad example")
@@ -114,28 +115,19 @@ def calibrate(grader: Grader, spec: OutcomeSpec) -> CalibrationReport:
     if not used:
         raise UsageError(f"{spec.source}: no criterion can judge an example (grader criteria or checks on the answer)")
     report = CalibrationReport(spec.name, [], criteria_used=[c.id for c in used])
-    judged = [c for c in used if c.check is None]
     for i, example in enumerate(spec.examples, start=1):
         run = RunView(session_id=f"example-{i}", final_answer=example.output, status="completed")
         run.session_hash = "example:" + hashlib.sha256(example.output.encode("utf-8")).hexdigest()
-        by_id: dict[str, CriterionResult] = {c.id: run_criterion_check(c, run) for c in used if c.check is not None}
+        res = grader.score_run(run, spec, used)
         row = CalibrationRow(i, example.label, None, None)
-        if judged:
-            try:
-                evidence = grader.evidence(run, spec)
-                trials = [grader.judge(spec, evidence, k) for k in grader.trial_keys(run, spec, evidence)]
-            except CredentialsError:
-                raise
-            except DreamError as e:
-                row.error = str(e)
-                report.errors += 1
-                report.rows.append(row)
-                continue
-            by_id.update({c.id: c for c in majority(judged, trials)})
-        results = [by_id[c.id] for c in used]
-        row.score = weighted_score(results)
-        row.predicted = "good" if decide(row.score, spec.pass_threshold) == "satisfied" else "bad"
-        row.failing = [c.id for c in results if not c.passed]
+        if res.result == "error":
+            row.error = res.error or res.explanation
+            report.errors += 1
+            report.rows.append(row)
+            continue
+        row.score = res.score
+        row.predicted = "good" if res.result == "satisfied" else "bad"
+        row.failing = res.failing
         report.rows.append(row)
         if example.label == "good":
             report.tp += row.predicted == "good"

@@ -61,7 +61,7 @@ def run_check(check: Check, run: RunView, *, running: RunningCommands | None = N
     if check.type == "command":
         passed, reason, evidence = run_command_check(check, run, running, red)
     else:
-        passed, reason, evidence = _RUNNERS[check.type](check, run, red)
+        passed, reason, evidence = RUNNERS[check.type](check, run, red)
     reason = clip(red.redact_text(reason), REASON_LIMIT)
     if check.negate and passed is not None:
         return (not passed), f"negated: {reason}", evidence
@@ -74,8 +74,9 @@ def clip(text: str, limit: int) -> str:
 
 
 # Each runner returns (passed | None, reason, evidence); None means the check could not run (fails
-# even when negated).
+# even when negated). Evidence that shows the run's text is redacted with the Redactor it is given.
 Outcome = tuple[bool | None, str, str]
+Runner = Callable[[Check, RunView, Redactor], Outcome]
 
 
 def _target(check: Check, run: RunView) -> tuple[str | None, str]:
@@ -182,7 +183,7 @@ def _json_schema(check: Check, run: RunView, red: Redactor) -> Outcome:
     return True, f"{where} matches the schema", ""
 
 
-def _budget(name: str, attr: str, fmt: str) -> Any:
+def _budget(name: str, attr: str, fmt: str) -> Runner:
     """A budget check on the run's total of `attr`: the session's own plus its sub-agents' (when they were
     read: `evidence.add_subagents`), the reason saying what was added and which named sessions were not."""
     def runner(check: Check, run: RunView, red: Redactor) -> Outcome:
@@ -209,14 +210,14 @@ def _around(text: str, start: int, end: int) -> str:
     return ("…" if lo else "") + text[lo:hi].replace("\n", " ") + ("…" if hi < len(text) else "")
 
 
-_RUNNERS = {
+# A runner for every type of check_types.CHECK_TYPES but `command` (run_command_check, which also takes the
+# commands running: run_check); tests/outcomes/test_check_types.py keeps the two lists the same.
+RUNNERS: dict[str, Runner] = {
     "contains": _contains,
     "regex": _regex,
     "file_exists": _file_exists,
     "json_schema": _json_schema,
-    "command": run_command_check,
     "max_turns": _budget("turns", "turns", "{}"),
     "max_cost_usd": _budget("cost", "cost_usd", "${:.4f}"),
     "max_tool_errors": _budget("tool errors", "tool_errors", "{}"),
 }
-BUDGETS = ("max_turns", "max_cost_usd", "max_tool_errors")  # the checks that count a lead's sub-agents too

@@ -17,6 +17,7 @@ from dreamcli.errors import ModelError
 from dreamcli.jsontext import json_object_in_text
 from dreamcli.outcomes.spec import Criterion, OutcomeSpec
 from dreamcli.redaction import Redactor
+from dreamcli.yamlio import first_error
 
 PROMPT_VERSION = "grader-v1"
 TOOL_NAME = "record_verdicts"
@@ -215,9 +216,7 @@ def parse_answer(content: list[dict[str, Any]], stop_reason: str | None, ids: li
     try:
         answer = GraderAnswer.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "answer"
-        raise GraderError(f"malformed grader answer: {where}: {first.get('msg')}") from None
+        raise GraderError(f"malformed grader answer: {first_error(e).line()}") from None
     return TrialVerdicts(_exactly_one_each(answer.verdicts, ids), model, dict(usage or {}),
                          (answer.summary or "").strip())
 

@@ -6,21 +6,22 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dreamcli.config import Config
 from dreamcli.daemonpool import DaemonPool, Task
-from dreamcli.errors import CredentialsError, DreamError, Interrupted, os_error_cause
+from dreamcli.errors import CredentialsError, DreamError, Interrupted
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
-from dreamcli.outcomes.cache import GradeCache, cache_key
-from dreamcli.outcomes.checks import BUDGETS, CriterionResult, RunningCommands, run_criterion_check
+from dreamcli.outcomes.cache import GradeCache, cache_key, cache_warning
+from dreamcli.outcomes.check_types import BUDGETS
+from dreamcli.outcomes.checks import CriterionResult, RunningCommands, run_criterion_check
 from dreamcli.outcomes.evidence import RunView, add_subagents, load_run, render_evidence
 from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
-from dreamcli.outcomes.scoring import decide, explanation, majority, weighted_score
-from dreamcli.outcomes.spec import OutcomeSpec
+from dreamcli.outcomes.scoring import decide, explanation, majority, partial_explanation, weighted_score
+from dreamcli.outcomes.spec import Criterion, OutcomeSpec
 from dreamcli.redaction import for_config
 from dreamcli.sessions.lineage import Family, is_imported
 from dreamcli.workspace.home import Workspace
@@ -196,18 +197,26 @@ class Grader:
 
     def _grade_run(self, run: RunView, spec: OutcomeSpec) -> GradeResult:
         run = self.locate(run)  # the checks read files and run commands in it
-        result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
-                             trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
         budgets = any(c.check is not None and c.check.type in BUDGETS for c in spec.check_criteria)
         if budgets and (run.child_ids or is_imported(run)):  # an imported lead's log may not name them all
             add_subagents(run, self.ws, self.family)  # a budget is the lead's and its sub-agents' (docs/outcomes.md)
+        return self.score_run(run, spec, spec.criteria)
+
+    def score_run(self, run: RunView, spec: OutcomeSpec, criteria: Sequence[Criterion]) -> GradeResult:
+        """The one scoring of `grade`, `run --outcome` and `grade --calibrate`: `criteria` (the spec's, or those
+        an example can meet) checked, then judged by the grader, all redacted with the workspace's redactor,
+        decided with the run's status. A grader error is an `error` result (its message redacted); missing
+        credentials, an interrupt and unexpected errors propagate."""
+        result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
+                             trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
         by_id: dict[str, CriterionResult] = {
             c.id: run_criterion_check(c, run, running=self.commands, redactor=self.redactor)
-            for c in spec.check_criteria}
-        judged = spec.grader_criteria
+            for c in criteria if c.check is not None}
+        judged = [c for c in criteria if c.check is None]
         if judged and self.options.checks_only:
             result.skipped = [c.id for c in judged]
             judged = []
+        summary = ""
         if judged:
             model = self.model_for(spec)
             result.grader_model = model
@@ -217,9 +226,9 @@ class Grader:
             except CredentialsError:
                 raise
             except DreamError as e:
-                result.criteria = [by_id[c.id] for c in spec.criteria if c.id in by_id]
-                result.error = str(e)
-                result.explanation = f"grader error: {e}"
+                result.criteria = [by_id[c.id] for c in criteria if c.id in by_id]
+                result.error = self.redactor.redact_text(str(e))
+                result.explanation = f"grader error: {result.error}"
                 return result
             for t in trials:
                 for k, v in t.usage.items():
@@ -229,9 +238,7 @@ class Grader:
                 result.model_trials += int(not t.cached)
             by_id.update({c.id: c for c in majority(judged, trials, redactor=self.redactor)})
             summary = next((t.summary for t in trials if t.summary), "")
-        else:
-            summary = ""
-        result.criteria = [by_id[c.id] for c in spec.criteria if c.id in by_id]
+        result.criteria = [by_id[c.id] for c in criteria if c.id in by_id]
         if result.skipped:  # --checks-only over grader criteria: never a pass (docs/outcomes.md)
             result.result = "partial"
             result.score = weighted_score(result.criteria) if result.criteria else None
@@ -244,23 +251,10 @@ class Grader:
         return result
 
 
-def cache_warning(e: OSError) -> str:
-    """Why a verdict was not cached: the cause and the file, as the CLI's storage line says them."""
-    return (f"grade cache not written: {os_error_cause(e)}; the grader's verdicts are kept, but a later grade of "
-            "the same run asks the grader again")
-
-
 def stderr_warning(message: str) -> None:
     """A `warning:` line on stderr, for a Grader made without `on_warning` (the CLI gives dreamcli.ui's)."""
     sys.stderr.write(f"warning: {message}\n")
     sys.stderr.flush()
-
-
-def partial_explanation(criteria: list[CriterionResult], skipped: list[str]) -> str:
-    failing = [c for c in criteria if not c.passed]
-    head = (f"partial: only the deterministic checks were run ({len(criteria) - len(failing)} of {len(criteria)} "
-            f"pass); grader criteria not judged: {', '.join(skipped)}")
-    return "\n".join([head, *(f"- {c.id}: {c.reason}" for c in failing)])
 
 
 def error_result(session_id: str, spec: OutcomeSpec, message: str) -> GradeResult:

@@ -76,3 +76,11 @@ def explanation(criteria: Sequence[CriterionResult], score: float | None, thresh
     if summary:
         lines.append(clip((redactor or default_redactor()).redact_text(summary), SUMMARY_LIMIT))
     return "\n".join(lines)
+
+
+def partial_explanation(criteria: Sequence[CriterionResult], skipped: Sequence[str]) -> str:
+    """The explanation of a `partial` result (`--checks-only` over grader criteria)."""
+    failing = [c for c in criteria if not c.passed]
+    head = (f"partial: only the deterministic checks were run ({len(criteria) - len(failing)} of {len(criteria)} "
+            f"pass); grader criteria not judged: {', '.join(skipped)}")
+    return "\n".join([head, *(f"- {c.id}: {c.reason}" for c in failing)])

@@ -18,11 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from dreamcli.errors import InputError
+from dreamcli.outcomes.check_types import CHECK_KINDS, NO_TARGET
 from dreamcli.yamlio import LocatedYaml, load_yaml_file, read_text_file, validation_error
 
-CHECK_TYPES = (
-    "contains", "regex", "file_exists", "json_schema", "command", "max_turns", "max_cost_usd", "max_tool_errors",
-)
 MAX_ITERATIONS_LIMIT = 20
 MAX_WEIGHT = 1_000_000  # weights are relative: a bound keeps every sum of them finite
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -36,6 +34,7 @@ class _Strict(BaseModel):
 class Check(_Strict):
     """A deterministic check. `in` is `answer` (the final assistant text) or a workdir-relative path."""
 
+    # check_types.CHECK_TYPES, spelled out for pydantic and mypy (a test keeps the two the same)
     type: Literal[
         "contains", "regex", "file_exists", "json_schema", "command", "max_turns", "max_cost_usd", "max_tool_errors"
     ]
@@ -187,12 +186,14 @@ def _check_check(check: Check, doc: LocatedYaml, loc: tuple[Any, ...], base_dir:
     for p in loc:
         raw = raw[p] if isinstance(raw, dict | list) else {}
     given = set(raw) if isinstance(raw, dict) else set()
-    if t != "command":
+    if CHECK_KINDS[t] != "command":
         for key in ("run", "timeout"):
             if key in given:
                 raise _fail(doc, (*loc, key), f"only command checks take {key!r}")
-    if t in ("command", "max_turns", "max_cost_usd", "max_tool_errors") and "in" in given:
+    if t in NO_TARGET and "in" in given:
         raise _fail(doc, (*loc, "in"), f"{t} checks do not read an answer or a file")
+    if CHECK_KINDS[t] == "file" and check.target_is_answer:
+        raise _fail(doc, (*loc, "in"), f"{t} needs `in:` set to a path in the workdir")
     for key, text in (("in", check.in_), ("run", check.run or "")):
         if "\0" in text:
             raise _fail(doc, (*loc, key), "holds a NUL byte (no path or command can)")
@@ -207,8 +208,6 @@ def _check_check(check: Check, doc: LocatedYaml, loc: tuple[Any, ...], base_dir:
             except re.error as e:
                 raise _fail(doc, (*loc, "value"), f"invalid regular expression: {e}") from None
     elif t == "file_exists":
-        if check.target_is_answer:
-            raise _fail(doc, (*loc, "in"), "file_exists needs `in:` set to a path in the workdir")
         if check.value is not None:
             raise _fail(doc, (*loc, "value"), "file_exists takes no value")
     elif t == "json_schema":

@@ -20,6 +20,7 @@ from dreamcli.errors import InputError, UsageError
 from dreamcli.numbers import finite
 from dreamcli.playbooks.model import ID_RE
 from dreamcli.textnorm import LONE_SURROGATE
+from dreamcli.yamlio import first_error
 
 PROPOSAL_VERSION = 1
 PLAYBOOK_OPS = ("add", "update", "merge", "retire", "counts")
@@ -296,7 +297,7 @@ def parse_proposal(data: Any, file: str) -> Proposal:
     try:
         return Proposal.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
+        first = first_error(e).error
         raise InputError(_message_of(first), file=file, field=_field_of(first)) from None
 
 

@@ -11,10 +11,11 @@ from dreamcli.config import Config
 from dreamcli.errors import Interrupted
 from dreamcli.outcomes.batch import pending_batches, run_batch
 from dreamcli.outcomes.calibrate import calibrate, cohens_kappa
+from dreamcli.outcomes.evidence import load_run
 from dreamcli.outcomes.grading import GradeOptions, Grader, grade_sessions
 from dreamcli.outcomes.spec import load_spec
 from dreamcli.sessions.paths import find_session
-from dreamcli.testing import FakeAnthropic, error_reply, text_reply
+from dreamcli.testing import FakeAnthropic, error_reply, text_reply, tool_reply, tool_use
 from tests.support.outcomes import GRADER_SPEC, make_session, verdict_reply, workspace, write_spec
 from tests.support.paths import REPO
 
@@ -177,3 +178,51 @@ def test_calibrate_samples_with_answer_checks_only(tmp_path: Path) -> None:
     report = calibrate(Grader(workspace(tmp_path), Config(), GradeOptions(checks_only=True)), spec)
     assert report.criteria_used == ["no-legal-advice"]
     assert [r.predicted for r in report.rows] == ["good", "bad", "good"]  # one bad example gives no advice
+
+
+CUSTOM = "ACME-12345678"  # only the workspace config's `redaction.patterns` knows this one
+
+
+def test_calibrate_redacts_with_the_workspace_patterns(fake_anthropic: FakeAnthropic, tmp_path: Path) -> None:
+    """`grade --calibrate` scores as `grade` does, with the workspace's redactor: neither the grader's request
+    nor the report (text or --json) shows a secret only the config's patterns know."""
+    from typer.testing import CliRunner
+
+    from dreamcli.cli.app import app
+
+    ws = workspace(tmp_path)
+    ws.config_path.write_text('redaction:\n  patterns: ["ACME-[0-9]{8}"]\n')
+    spec = write_spec(tmp_path / "spec.yaml", CALIBRATE_SPEC.replace("I recommend you sue.",
+                                                                     f"I recommend you sue, {CUSTOM}."))
+    unknown = tool_reply(tool_use("record_verdicts", {"verdicts": [  # the grader's error echoes the secret
+        {"criterion_id": f"sue-{CUSTOM}", "passed": True, "reason": CUSTOM, "evidence": CUSTOM}]}))
+    for flags in (["--json"], []):
+        fake_anthropic.expect(*[verdict_reply(cites_sections=True, no_advice=True) if i % 2 == 0 else unknown
+                                for i in range(4)])
+        r = CliRunner().invoke(app, ["--home", str(ws.root), "grade", "--outcome", str(spec), "--calibrate",
+                                     "--no-cache", *flags])
+        assert r.exit_code == 3, r.output
+        assert "grader judged an unknown criterion 'sue-[REDACTED:" in r.stdout
+        assert CUSTOM not in r.stdout + r.stderr
+    assert all(CUSTOM not in json.dumps(q.body) for q in fake_anthropic.requests)
+
+
+def test_calibration_scores_an_example_as_grade_scores_a_run(fake_anthropic: FakeAnthropic, tmp_path: Path) -> None:
+    """The same criteria results, score and result for an example as for a run whose answer it is."""
+    ws = workspace(tmp_path)
+    spec = load_spec(write_spec(tmp_path / "spec.yaml", CALIBRATE_SPEC.replace(
+        "  - id: summary-written\n    check: {type: file_exists, in: summary.md}\n",
+        "  - id: cites\n    check: {type: regex, value: 'Section [0-9.]+'}\n")))
+    replies = [verdict_reply(cites_sections=True, no_advice=False), verdict_reply(cites_sections=False, no_advice=True)]
+    fake_anthropic.expect(*replies, *replies, *replies)  # four examples, then two runs
+    grader = Grader(ws, Config(), GradeOptions(use_cache=False))
+    report = calibrate(grader, spec)
+    graded = []
+    for example in spec.examples[:2]:
+        sid = make_session(ws, answer=example.output, workdir=tmp_path / "wd")
+        graded.append(grader.grade_run(load_run(find_session(ws, sid)), spec))
+    assert [r.score for r in report.rows[:2]] == [g.score for g in graded] == [0.75, 0.25]
+    assert [r.failing for r in report.rows[:2]] == [g.failing for g in graded] == [["no-advice"],
+                                                                                    ["cites-sections", "cites"]]
+    assert [r.predicted for r in report.rows[:2]] == ["good", "bad"]
+    assert [g.result for g in graded] == ["satisfied", "needs_revision"]

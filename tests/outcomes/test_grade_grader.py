@@ -83,6 +83,20 @@ BAD_ANSWERS = {
 }
 
 
+@pytest.mark.parametrize(("answer", "message"), [
+    ({"verdicts": [{"criterion_id": "a", "passed": "yes", "reason": "r"}]}, "verdicts.0.passed: Input should be a "
+     "valid boolean"),
+    ([1], "answer: Input should be a valid dictionary or instance of GraderAnswer"),
+])
+def test_a_malformed_answer_names_the_field(answer: object, message: str) -> None:
+    """The first validation error, as `dotted.path: message` (dreamcli.yamlio.first_error)."""
+    from dreamcli.outcomes.grader import GraderError, parse_answer
+
+    with pytest.raises(GraderError) as info:
+        parse_answer([{"type": "tool_use", "name": "record_verdicts", "input": answer}], None, ["a"], model="m")
+    assert str(info.value) == f"malformed grader answer: {message}"
+
+
 @pytest.mark.parametrize("kind", list(BAD_ANSWERS))
 def test_bad_answers_fail_closed_and_are_not_cached(fake_anthropic: FakeAnthropic, setup, kind: str) -> None:  # type: ignore[no-untyped-def]
     ws, spec, path = setup
