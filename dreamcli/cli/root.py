@@ -63,6 +63,13 @@ class DreamGroup(TyperGroup):
             error_line(message)
             raise SystemExit(code) from None
 
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _click_exception_types() as e:  # a usage error of the root's own options: Typer shows it
+            _shorten_usage(e, self.argv)
+            raise
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -71,6 +78,7 @@ class DreamGroup(TyperGroup):
             raise
         except (Exception, KeyboardInterrupt) as e:
             if isinstance(e, _click_exception_types()):  # a usage error: Typer shows it
+                _shorten_usage(e, self.argv)
                 self.told = True
                 raise
             code = _say_why(ctx, e)
@@ -126,6 +134,14 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
     return tuple(c for c in base if c.__name__ == "ClickException")
 
 
+def _shorten_usage(e: BaseException, argv: Iterable[str]) -> None:
+    """A usage error (`No such command '<100 KB>'`) quoting a long value of the command line as `error:`
+    lines do (`shortened`): its message is what Typer prints after `Error: `."""
+    message = getattr(e, "message", None)
+    if isinstance(message, str):
+        setattr(e, "message", shortened(message, argv))  # noqa: B010 (click's attribute, not declared here)
+
+
 def _report(ctx: Any, e: BaseException, *, internal: bool = False, message: str | None = None) -> None:
     """`message` (by default the error's own) as the one `error:` line; with --debug, the traceback first."""
     from dreamcli.ui.console import error_line
@@ -146,8 +162,9 @@ RUN_MAX = 1000  # characters without a space in an `error:` line (a value quoted
 
 def shortened(message: str, argv: Iterable[str], limit: int = SHOWN_MAX) -> str:
     """`message` with each long value of the command line it quotes (as typed, as `repr` or an escape shows
-    it; `--opt=VALUE` too) cut to its first `limit` characters, `…` and its length; then any other run of
-    more than RUN_MAX characters without a space, so a 100 KB argument is never echoed whole."""
+    it; `--opt=VALUE` too) cut to its first and last `limit / 2` characters (a long path keeps its file name),
+    `…` between and its length; then any other run of more than RUN_MAX characters without a space, so a
+    100 KB argument is never echoed whole."""
     from dreamcli.textnorm import escaped
 
     values = {a.partition("=")[2] if a.startswith("--") and "=" in a else a for a in argv}
@@ -163,7 +180,8 @@ def shortened(message: str, argv: Iterable[str], limit: int = SHOWN_MAX) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    return f"{text[:limit]}… ({len(text)} characters)"
+    head = limit // 2
+    return f"{text[:head]}…{text[len(text) - (limit - head):]} ({len(text)} characters)"
 
 
 def _version(value: bool) -> None:

@@ -174,10 +174,22 @@ _WORKSPACE_MARKERS = ("config.yaml", "sessions", "playbooks", "dreams", "state")
 _ORIGIN = {"option": "--home", "env": ENV_HOME, "local": "nearest .dreamcli", "default": "default"}
 
 
+def _absolute(path: Path) -> Path:
+    """`path` made absolute, the `..` it starts with taken off the working directory (a physical path: where
+    the system goes too), so `--home ../ws` from a folder whose own name is not UTF-8 names the UTF-8
+    workspace. A later `..` is kept: after a symlink it is the target's parent, not the link's."""
+    if path.is_absolute():
+        return path
+    base, parts = Path.cwd(), path.parts
+    while parts[:1] == ("..",):
+        base, parts = base.parent, parts[1:]
+    return base.joinpath(*parts)
+
+
 def _checked(path: Path, source: str) -> Workspace:
     # a path the system cannot look up, or that is not UTF-8 (the session index and the audit trail record
     # it): one line naming where it came from, before anything is created
-    path = user_path(path.absolute(), f"workspace (from {_ORIGIN[source]})", recorded=True)
+    path = user_path(_absolute(path), f"workspace (from {_ORIGIN[source]})", recorded=True)
     if path.exists() and not path.is_dir():
         raise UsageError(f"workspace {path} (from {_ORIGIN[source]}) is a file, not a directory")
     # `--home PROJECT` where PROJECT holds the .dreamcli/ that `dreamcli init PROJECT` made: use that,

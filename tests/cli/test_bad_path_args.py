@@ -5,6 +5,7 @@ error after the file (or half a workspace) was written without its audit record.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -108,6 +109,21 @@ def test_an_existing_workspace_named_not_utf8_is_one_clear_line(tmp_path: Path,
     monkeypatch.chdir(moved)  # found as the nearest .dreamcli
     one_line_2(run("sessions", "list"), "nearest .dreamcli", "proj\\xff")
     one_line_2(run("sessions", "list", "--json"), "proj\\xff")
+
+
+def test_a_relative_home_from_a_folder_named_not_utf8_is_used(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--home ../ws` names a UTF-8 workspace although the working directory's own name is not UTF-8: the
+    path is checked (and recorded) with the `d\\xff/..` taken out."""
+    ws = make_workspace(tmp_path / "ws", sessions=False)
+    here = non_utf8(tmp_path, b"d\xff")
+    here.mkdir()
+    monkeypatch.chdir(here)
+    r = run("--home", "../ws", "export", "-f", "json", "-o", str(tmp_path / "out.json"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out.json").is_file()
+    assert [e["action"] for e in audit(ws)][-1:] == ["export"], audit(ws)
+    assert "\\udcff" not in json.dumps(audit(ws)) and "/.." not in json.dumps(audit(ws)), audit(ws)
 
 
 # --- F3: a name over NAME_MAX ------------------------------------------------------------------------------

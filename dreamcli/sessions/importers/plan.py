@@ -15,9 +15,11 @@ import dreamcli.sessions.importers.codex as codex
 from dreamcli.errors import InputError, UsageError
 from dreamcli.sessions.importers.common import first_object
 from dreamcli.sessions.importers.units import Node
+from dreamcli.textnorm import LONE_SURROGATE, escaped
 from dreamcli.workspace.userpath import user_path
 
 FORMATS: dict[str, ModuleType] = {"claude-code": claude_code, "codex": codex}
+NOT_UTF8 = "file name is not UTF-8 (dreamcli records the path as UTF-8 text); rename it to import it"
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Skipped:
     line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": str(self.file), "line": self.line, "reason": self.reason}
+        return {"file": escaped(str(self.file)), "line": self.line, "reason": self.reason}
 
 
 @dataclass
@@ -74,6 +76,9 @@ def plan_import(source: str, path: Path) -> ImportPlan:
     recognised = 0  # files whose first line is a line of the format
     link_key = getattr(fmt, "link_key", None)
     for f in files:
+        if LONE_SURROGATE.search(str(f)):  # its session would record the path, as UTF-8 text
+            skipped.append((Skipped(f, NOT_UTF8), InputError(NOT_UTF8, file=escaped(str(f)))))
+            continue
         try:
             size = f.stat().st_size
             if size == 0:
@@ -97,7 +102,7 @@ def plan_import(source: str, path: Path) -> ImportPlan:
         first_skip, err = skipped[0]
         if len(files) > 1:
             raise InputError(f"{first_skip.reason}; none of the {len(files)} files found is a {source} "
-                             "transcript", file=str(first_skip.file), line=first_skip.line)
+                             "transcript", file=escaped(str(first_skip.file)), line=first_skip.line)
         raise err
     return ImportPlan(files, fmt.link(sized, keys), empty, [s for s, _err in skipped])
 
