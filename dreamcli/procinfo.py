@@ -1,9 +1,12 @@
-"""What /proc tells of a process: its state and start time, its environment, and this user's processes.
+"""What /proc tells of a process: its state, parent, session and start time, its environment, its pid namespace,
+and this user's processes.
 
 A pid is given again to another process once its own is gone, so a process is known by its pid *and* its start
 time (clock ticks since boot, field 22 of /proc/PID/stat). An exited process that its parent has not collected
 yet (a zombie) keeps both, though it runs nothing and holds no file: whether it counts is each caller's to say,
-`process_start(pid, zombies=...)`, or `read_stat(pid).exited`. Linux only: elsewhere (no /proc) every answer is
+`process_start(pid, zombies=...)`, or `read_stat(pid).exited`. Pids are those of the pid namespace /proc was
+mounted for: a process in another namespace (a container sharing a folder) knows other processes by other numbers,
+`pid_namespace()` tells which namespace this process is in. Linux only: elsewhere (no /proc) every answer is
 None or empty. Imports nothing from dreamcli; used by `orphans` (the agent's shells) and
 `workspace/lockholder` (who holds a lock).
 """
@@ -11,13 +14,15 @@ None or empty. Imports nothing from dreamcli; used by `orphans` (the agent's she
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 
 class Stat(NamedTuple):
     state: str  # R, S, D, T, Z (zombie), X (dead), ...
     start: int  # clock ticks since boot
+    ppid: int  # its parent (0: none in this namespace)
+    session: int  # its session's id
 
     @property
     def exited(self) -> bool:
@@ -26,12 +31,12 @@ class Stat(NamedTuple):
 
 
 def read_stat(pid: int) -> Stat | None:
-    """Process `pid`'s state and start time; None when it is gone or there is no /proc."""
+    """Process `pid`'s state, start time, parent and session; None when it is gone or there is no /proc."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
         fields = raw[raw.rindex(b")") + 2:].split()  # the command, in parentheses, may hold anything
-        return Stat(fields[0].decode(), int(fields[19]))
+        return Stat(fields[0].decode(), int(fields[19]), int(fields[1]), int(fields[3]))
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
         return None
 
@@ -67,3 +72,37 @@ def environ(pid: int) -> list[bytes]:
             return f.read().split(b"\0")
     except OSError:
         return []
+
+
+def ancestors(pid: int) -> list[int]:
+    """The parent of process `pid`, its parent's parent, ... up to the first process of the namespace (1, whose
+    parent is 0), as far as /proc tells."""
+    chain: list[int] = []
+    stat = read_stat(pid)
+    while stat is not None and stat.ppid > 0 and stat.ppid not in chain and len(chain) < 4096:
+        chain.append(stat.ppid)
+        stat = read_stat(stat.ppid)
+    return chain
+
+
+def descends(pid: int, parents: dict[int, int], roots: Collection[int]) -> bool:
+    """Whether process `pid` is one of `roots` or a descendant of one; `parents`: pid -> its parent, as far as known
+    (`Stat.ppid`)."""
+    seen: set[int] = set()
+    while pid not in seen:
+        if pid in roots:
+            return True
+        seen.add(pid)
+        parent = parents.get(pid)
+        if parent is None:
+            return False
+        pid = parent
+    return False
+
+
+def pid_namespace() -> str | None:
+    """This process's pid namespace (`pid:[4026531836]`), which gives its pids their meaning; None when unknown."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None

@@ -117,6 +117,7 @@ def test_a_shell_is_recorded_while_it_runs(tmp_path: Path) -> None:
         [record] = [json.loads(p.read_text()) for p in (tmp_path / "shells").iterdir()]
         assert record["owner"] == os.getpid() and record["pgid"] == pid
         assert record["start"] == process_start(pid, zombies=False)
+        assert record["pidns"] == os.readlink("/proc/self/ns/pid")  # what its pids mean
         assert orphans.stop_orphaned_groups(tmp_path / "shells") == []  # its owner (this process) runs
         assert alive(pid)
     finally:
@@ -180,7 +181,8 @@ def test_a_pid_given_to_another_process_is_never_stopped(tmp_path: Path, killed:
         for shell_start in (start - 1, start + 1):  # the recorded shell started before it, or after it
             record = folder / f"999999999-{other.pid}.json"
             record.write_text(json.dumps({"owner": 999999999, "owner_start": 1, "pgid": other.pid,
-                                          "start": shell_start, "tag": "feedface"}))
+                                          "start": shell_start, "tag": "feedface",
+                                          "pidns": os.readlink("/proc/self/ns/pid")}))
             assert orphans.stop_orphaned_groups(folder, grace=0.2) == []
             assert not record.exists()
         assert alive(other.pid) and other.poll() is None
@@ -268,7 +270,8 @@ def test_a_command_run_in_a_dead_owners_shell_does_not_stop_itself(tmp_path: Pat
     folder.mkdir()
     tag = os.urandom(8).hex()
     (folder / "999999999-999999998.json").write_text(json.dumps(
-        {"owner": 999999999, "owner_start": 1, "pgid": 999999998, "start": 0, "tag": tag}))
+        {"owner": 999999999, "owner_start": 1, "pgid": 999999998, "start": 0, "tag": tag,
+         "pidns": os.readlink("/proc/self/ns/pid")}))
     sweep = ("import sys; from pathlib import Path; from dreamcli import orphans\n"
              "print(orphans.stop_orphaned_groups(Path(sys.argv[1]), grace=0.2))")
     r = subprocess.run([sys.executable, "-c", sweep, str(folder)], env={**os.environ, orphans.GROUP_TAG_VAR: tag},
