@@ -151,3 +151,43 @@ def test_a_quota_reached_fails_and_the_probe_is_removed(ws: Workspace, monkeypat
     (line,) = check_disk(ws)
     assert line.status == "fail" and "(disk quota exceeded)" in line.detail and line.detail.startswith("full: ")
     assert _files(ws.root) == before
+
+
+@pytest.mark.parametrize("tiny", ["size=0"], indirect=True)  # tmpfs size=0: no limit, and f_blocks 0
+def test_a_file_system_that_reports_no_size_is_not_held_to_the_thresholds(tiny: Path) -> None:
+    root = Workspace(tiny / "ws", "option").ensure_layout().root
+    assert os.statvfs(tiny).f_blocks == 0
+    code, disk = _disk(root)
+    assert code == 0 and disk["status"] == "ok", disk
+    assert disk["detail"].startswith("no size reported and ")
+    assert disk["detail"].endswith(f"(WARN below 100 MB or 1% free); a file can be written in {root / 'state'}")
+
+
+def test_no_size_reported_and_few_inodes_warns_of_the_inodes_only(ws: Workspace,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_statvfs(monkeypatch, free=0, size=0, inodes_free=5, inodes=1_000_000)
+    (line,) = check_disk(ws)
+    assert line.status == "warn" and line.detail.startswith("only 5 inodes free (0.0%) on the file system of")
+    assert "bytes free" not in line.detail and line.detail.endswith(f"; a file can be written in {ws.state_dir}")
+    _fake_statvfs(monkeypatch, free=0, size=0)
+    (line,) = check_disk(ws)
+    assert line.status == "ok" and line.detail == ("no size reported and 900,000 inodes (90%) free (WARN below 100 MB "
+                                                   f"or 1% free); a file can be written in {ws.state_dir}")
+
+
+def test_no_probe_outside_state_where_no_sweep_would_find_it(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from dreamcli.doctor import disk
+
+    shutil.rmtree(ws.state_dir)
+    probed: list[Path] = []
+    monkeypatch.setattr(disk, "probe_write", probed.append)
+    _fake_statvfs(monkeypatch, free=200 * MB, size=1_000 * MB)
+    (line,) = check_disk(ws)
+    assert probed == [] and line.status == "ok"
+    assert line.detail.endswith(f"free (WARN below 100 MB or 1% free); no write tried ({ws.state_dir} is missing)")
+    assert not ws.state_dir.exists()
+    ws.state_dir.mkdir()
+    (line,) = check_disk(ws)
+    assert probed == [ws.state_dir] and line.detail.endswith("(WARN below 100 MB or 1% free)")

@@ -32,6 +32,9 @@ ANTHROPIC_BASE_URL, it dreams offline; install and the log say so. Installing
 again replaces the line; other lines of your crontab are kept. A line an
 earlier dreamcli installed (without --timestamps) runs as it was until you
 install again: `schedule show` and `doctor` say so, and never rewrite it.
+Your own edits of the line (a variable, nice, @daily) are kept by them, and
+dropped by install, which rewrites the whole line (it says so). A `crontab`
+that does not answer in 5 s is an error, not a wait.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -117,6 +120,7 @@ def show_cmd(
     from dreamcli.ui.console import warn
     from dreamcli.workspace import schedule as sch
     from dreamcli.workspace.lockholder import lock_state, state_words
+    from dreamcli.workspace.schedule_drift import outdated
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
@@ -124,7 +128,7 @@ def show_cmd(
     units = [str(p) for p in sch.installed_systemd(plan)]
     held, holder = lock_state(plan.lock)
     home = str(ws.root) if ws.source == "option" else None
-    stale = sch.outdated(plan, line)
+    stale = outdated(plan, line)
     for old in stale:  # said, never fixed here: the crontab is the user's
         warn(old.message(home))
     if as_json:

@@ -1,7 +1,9 @@
 """`doctor`'s check of the file system that holds the workspace: a probe write of a small file in `state/` (a FAIL
 when it fails, a full disk or quota above all: every command that writes would stop with exit 74), then its free
 space and free inodes (a WARN under the thresholds below, which the line states). The probe is removed; one a
-killed doctor left is named like a temp file (`.doctor-probe.<pid>.<random>.tmp`), so the next command sweeps it."""
+killed doctor left is named like a temp file (`.doctor-probe.<pid>.<random>.tmp`), so the next command sweeps it
+(`state/` is swept, the workspace root is not: with no `state/`, no probe is written, and the line says so). A
+file system that reports no size (f_blocks 0: tmpfs size=0, some FUSE) is not held to the space thresholds."""
 
 from __future__ import annotations
 
@@ -77,7 +79,7 @@ def _inodes_text(r: Room) -> str:
 def low(r: Room) -> list[str]:
     """What is below the thresholds (empty: nothing)."""
     short = []
-    if r.free < MIN_FREE_BYTES or r.share < MIN_FREE_SHARE:
+    if r.size and (r.free < MIN_FREE_BYTES or r.share < MIN_FREE_SHARE):  # no size (tmpfs size=0, FUSE): no limit
         short.append(f"only {size_text(r.free)} free ({r.share:.1%})")
     share = r.inode_share
     if share is not None and share < MIN_FREE_SHARE:
@@ -85,24 +87,37 @@ def low(r: Room) -> list[str]:
     return short
 
 
+def _cannot_write(ws: Workspace, folder: Path, e: OSError) -> Check:
+    cause = os_error_cause(OSError(e.errno, e.strerror))  # the folder is named: not the probe's temp name
+    full = e.errno in _FULL
+    fix = (f"free some space (df -h {shlex.quote(str(ws.root))}; df -i for inodes), or move the workspace"
+           if full else "make the workspace writable by this user, or pass --home DIR")
+    return Check("disk", "fail", f"{'full: ' if full else ''}cannot write a file in {folder} ({cause}); "
+                 "every command that writes there stops (exit 74)", fix)
+
+
+def _space_text(r: Room) -> str:
+    return "no size reported" if not r.size else f"{size_text(r.free)} ({r.share:.0%})"
+
+
 def check_disk(ws: Workspace) -> list[Check]:
     """FAIL when a small file cannot be written in the workspace's state dir (ENOSPC, EDQUOT: full), WARN when its
-    file system has less free than the thresholds, else OK with what is free."""
-    folder = ws.state_dir if ws.state_dir.is_dir() else ws.root
-    try:
-        probe_write(folder)
-    except OSError as e:
-        cause = os_error_cause(OSError(e.errno, e.strerror))  # the folder is named: not the probe's temp name
-        full = e.errno in _FULL
-        fix = (f"free some space (df -h {shlex.quote(str(ws.root))}; df -i for inodes), or move the workspace"
-               if full else "make the workspace writable by this user, or pass --home DIR")
-        return [Check("disk", "fail", f"{'full: ' if full else ''}cannot write a file in {folder} ({cause}); "
-                      "every command that writes there stops (exit 74)", fix)]
+    file system has less free than the thresholds, else OK with what is free. No probe without a state dir: only
+    there does the sweep look for one that a killed doctor left."""
+    folder = ws.state_dir
+    probed = folder.is_dir()
+    if probed:
+        try:
+            probe_write(folder)
+        except OSError as e:
+            return [_cannot_write(ws, folder, e)]
+    written = f"a file can be written in {folder}" if probed else f"no write tried ({folder} is missing)"
     if not hasattr(os, "statvfs"):
-        return [Check("disk", "ok", f"a file can be written in {folder}; free space not checked on this platform")]
-    r = room(folder)
+        return [Check("disk", "ok", f"{written}; free space not checked on this platform")]
+    r = room(folder if probed else ws.root)
+    said = "" if probed and r.size else f"; {written}"
     if short := low(r):
-        return [Check("disk", "warn", f"{' and '.join(short)} on the file system of {ws.root} ({THRESHOLD})",
+        return [Check("disk", "warn", f"{' and '.join(short)} on the file system of {ws.root} ({THRESHOLD}){said}",
                       f"free some space (df -h {shlex.quote(str(ws.root))}; df -i for inodes), or move the "
                       "workspace")]
-    return [Check("disk", "ok", f"{size_text(r.free)} ({r.share:.0%}) and {_inodes_text(r)} free ({THRESHOLD})")]
+    return [Check("disk", "ok", f"{_space_text(r)} and {_inodes_text(r)} free ({THRESHOLD}){said}")]

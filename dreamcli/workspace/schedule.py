@@ -18,17 +18,20 @@ A path with a control character (a newline would start a crontab line of its own
     new_text = without_line(current_crontab, plan)   # pure: remove
 
 A line or unit an earlier dreamcli installed (without `--timestamps`, say) keeps running as it was until
-`schedule install` runs again: `outdated` says what it lacks, for `schedule show` and `doctor`, and never
-rewrites the user's crontab itself.
+`schedule install` runs again: `schedule_drift.outdated` says what it lacks, for `schedule show` and `doctor`,
+and never rewrites the user's crontab itself. `crontab` gets CRONTAB_TIMEOUT_S to answer (a hung user lookup
+would otherwise hang `doctor` and every `schedule` command): then `NoAnswer`, one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ MARKER = "# dreamcli-schedule"
 # the shell's `>>` creates the log before dreamcli runs: with the umask cron or systemd gives (often 022)
 # it would be 0644; the project's files are 0600
 UMASK = "umask 077;"
+CRONTAB_TIMEOUT_S = 5.0  # `crontab -l` or `crontab -` that does not answer (a hung NSS/LDAP lookup, a lock)
 LOCK_WAIT_S = 3600  # a dream still running from the night before: wait up to an hour for its lock
 # what gives a process a model (dreamcli.modelclient.model_configured); a scheduled job gets none of your shell's
 MODEL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
@@ -178,60 +182,6 @@ def without_line(crontab: str, plan: Plan) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-# what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
-_NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
-_ON_CALENDAR = re.compile(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d):00$", re.M)
-
-
-@dataclass(frozen=True)
-class Outdated:
-    """An installed schedule that differs from what `schedule install` writes now (an earlier dreamcli wrote it)."""
-
-    scheduler: str  # cron or systemd
-    lacks: tuple[str, ...]  # what it lacks, in words
-    at: str | None  # its time of day (HH:MM), kept by the refresh; None: not a time install writes
-
-    def refresh(self, home: str | None = None) -> str:
-        """The command that rewrites it, at the same time (`home`: the --home to name)."""
-        words = ["dreamcli", *(["--home", shlex.quote(home)] if home else []), "schedule", "install"]
-        words += ["--at", self.at] if self.at else []
-        words += ["--with", "systemd"] if self.scheduler == "systemd" else []
-        return " ".join(words)
-
-    def problem(self) -> str:
-        what = "crontab line" if self.scheduler == "cron" else "systemd service"
-        return f"the installed {what} is out of date ({'; '.join(self.lacks)})"
-
-    def message(self, home: str | None = None) -> str:
-        return f"{self.problem()}; `{self.refresh(home)}` refreshes it"
-
-    def to_json(self, home: str | None = None) -> dict[str, object]:
-        return {"scheduler": self.scheduler, "lacks": list(self.lacks), "at": self.at, "refresh": self.refresh(home)}
-
-
-def _after_time(line: str) -> str:
-    """A crontab line without its five time fields."""
-    parts = line.split(None, 5)
-    return parts[5].rstrip() if len(parts) == 6 else line.rstrip()
-
-
-def _lacks(have: str, want: str) -> tuple[str, ...]:
-    if have == want:
-        return ()
-    missing = tuple(f"no {gone[0]}: {gives}" for pieces, gives in _NEWER
-                    if (gone := [p for p in pieces if p in want and p not in have]))
-    return missing or ("its command is not the one `schedule install` writes now (another dreamcli or Python?)",)
-
-
-def cron_at(line: str) -> str | None:
-    """The time of day of a daily crontab line (`M H * * *`), as HH:MM; None for any other schedule."""
-    fields = line.split(None, 5)
-    if len(fields) < 6 or fields[2:5] != ["*", "*", "*"] or not (fields[0].isdigit() and fields[1].isdigit()):
-        return None
-    hour, minute = int(fields[1]), int(fields[0])
-    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
-
-
 def sets_model(assignments: str) -> bool:
     """Whether lines of `NAME=value` (a crontab's environment lines, `systemctl --user show-environment`) give a
     model variable a value; job lines and comments are not assignments."""
@@ -253,12 +203,34 @@ def offline_warning(kind: str) -> str:
 
 # --- the system's scheduler ----------------------------------------------------------------------
 
-def read_crontab() -> str:
+class NoAnswer(DreamError):
+    """`crontab` did not answer in CRONTAB_TIMEOUT_S (it was killed, with what it started)."""
+
+
+def _crontab(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run `crontab ARGS` in a session of its own, killed with all it started when it does not answer in time."""
     exe = shutil.which("crontab")
     if exe is None:
         raise DreamError("no `crontab` command here; use --with systemd, or add the line shown by "
                          "`dreamcli schedule show` to your scheduler")
-    out = subprocess.run([exe, "-l"], capture_output=True, check=False)
+    with subprocess.Popen([exe, *args], stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(data, timeout=CRONTAB_TIMEOUT_S)
+        except BaseException as e:  # the timeout, or Ctrl-C: not left running (nor waited for) in its session
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if not isinstance(e, subprocess.TimeoutExpired):
+                raise
+            change = "" if data is None else "; the crontab may not have changed: check it with `crontab -l`"
+            raise NoAnswer(f"crontab {' '.join(args)} did not answer in {CRONTAB_TIMEOUT_S:g} s (a hung user "
+                           f"lookup, a lock?){change}") from None
+    return subprocess.CompletedProcess([exe, *args], proc.returncode, out, err)
+
+
+def read_crontab() -> str:
+    out = _crontab(["-l"])
     err = _text(out.stderr)
     if out.returncode != 0:
         if "no crontab" in err.lower():
@@ -273,11 +245,7 @@ def _text(raw: bytes) -> str:
 
 
 def write_crontab(text: str) -> None:
-    exe = shutil.which("crontab")
-    if exe is None:
-        raise DreamError("no `crontab` command here")
-    out = subprocess.run([exe, "-"], input=text.encode("utf-8", "surrogateescape"), capture_output=True,
-                         check=False)
+    out = _crontab(["-"], text.encode("utf-8", "surrogateescape"))
     if out.returncode != 0:
         raise DreamError(f"crontab - failed: {_text(out.stderr) or out.returncode}")
 
@@ -361,28 +329,3 @@ def remove_systemd(plan: Plan) -> tuple[list[Path], str | None]:
 
 def installed_systemd(plan: Plan) -> list[Path]:
     return [p for p in (systemd_dir() / name for name in plan.systemd_units()) if os.path.lexists(p)]
-
-
-def outdated(plan: Plan, cron_line: str | None) -> list[Outdated]:
-    """The installed crontab line (`find_line`'s) and systemd service of this workspace that `schedule install`
-    would write otherwise now, whatever their time of day: read only, never rewritten here."""
-    found: list[Outdated] = []
-    if cron_line is not None and (lacks := _lacks(_after_time(cron_line), _after_time(plan.cron_line))):
-        found.append(Outdated("cron", lacks, cron_at(cron_line)))
-    service = systemd_dir() / f"{plan.unit_name}.service"
-    try:
-        have = service.read_bytes().decode("utf-8", "surrogateescape")
-    except OSError:  # none installed (or out of reach: `show` lists it, doctor says nothing more)
-        return found
-    if lacks := _lacks(have, plan.systemd_units()[service.name]):
-        found.append(Outdated("systemd", lacks, systemd_at(plan)))
-    return found
-
-
-def systemd_at(plan: Plan) -> str | None:
-    """The time of day of the installed timer (HH:MM), None when it has no `OnCalendar` install writes."""
-    try:
-        m = _ON_CALENDAR.search((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
-    except OSError:
-        return None
-    return f"{m.group(1)}:{m.group(2)}" if m else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from dreamcli import doctor, modelreach
 from dreamcli.cli.app import app
 from dreamcli.workspace import schedule as sch
 from dreamcli.workspace.home import Workspace
+from dreamcli.workspace.schedule_drift import cron_at, outdated
 
 USERS = "MAILTO=ana@example.org\n15 * * * * /usr/bin/backup  # the user's own line\n"  # tests/cli/conftest.py's
 LACKS = {"--timestamps": "no --timestamps: each log line dated", "umask 077;": "no umask 077;: the log created 0600"}
@@ -53,7 +55,7 @@ def test_show_says_an_earlier_line_is_out_of_date_and_leaves_it(ws: Workspace, c
     assert all(LACKS[piece] in warning for piece in missing) and f"`{refresh}` refreshes it" in warning
     doc = json.loads(_cli(ws, cron_env, "show", "--json").stdout)
     assert doc["out_of_date"] == [{"scheduler": "cron", "lacks": [LACKS[p] for p in LACKS if p in missing],
-                                   "at": "02:30", "refresh": refresh}]
+                                   "at": "02:30", "refresh": refresh, "drops": []}]
     assert table.read_bytes() == before  # said, never rewritten
     assert subprocess.run(refresh.split(), env=cron_env, capture_output=True, timeout=60).returncode == 0
     assert "--timestamps" in table.read_text() and table.read_text().startswith(USERS)
@@ -94,7 +96,9 @@ def test_doctor_warns_of_an_earlier_line_with_the_refresh(ws: Workspace, cron_en
     assert table.read_bytes() == before
     assert _cli(ws, cron_env, "install", "--at", "02:30").returncode == 0
     _, checks = _doctor(ws, cron_env, monkeypatch)
-    assert checks["schedule"]["status"] == "ok" and "at 02:30 (a crontab line)" in checks["schedule"]["detail"]
+    assert checks["schedule"] == {"name": "schedule", "status": "ok", "fix": checks["schedule"]["fix"],
+                                  "detail": "nightly dream at 02:30 (a crontab line): nothing `schedule install` "
+                                            "writes now is missing"}
 
 
 def test_an_earlier_systemd_service_is_out_of_date_too(ws: Workspace, cron_env: dict[str, str],
@@ -113,15 +117,143 @@ def test_an_earlier_systemd_service_is_out_of_date_too(ws: Workspace, cron_env: 
     assert " --timestamps" not in service.read_text()
 
 
-def test_another_command_and_an_odd_time_are_said_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _plan(exe: str = "/new/bin/dreamcli", workspace: str = "/w") -> sch.Plan:
+    return sch.Plan(workspace=Path(workspace), python=Path("/p/python"), dreamcli=Path(exe), log=Path("/w/l"),
+                    lock=Path("/l"), minute=30, hour=2)
+
+
+DIFFERS = "its command differs from what `schedule install` writes now: "
+
+
+def test_another_dreamcli_or_home_is_said_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no systemd unit of this machine's
-
-    def plan(exe: str) -> sch.Plan:
-        return sch.Plan(workspace=Path("/w"), python=Path("/p/python"), dreamcli=Path(exe), log=Path("/w/l"),
-                        lock=Path("/l"), minute=30, hour=2)
-
-    moved = plan("/old/bin/dreamcli").cron_line.replace("30 2 * * *", "*/15 * * * *", 1)
-    (old,) = sch.outdated(plan("/new/bin/dreamcli"), moved)
-    assert old.lacks == ("its command is not the one `schedule install` writes now (another dreamcli or Python?)",)
+    moved = _plan("/old/bin/dreamcli").cron_line.replace("30 2 * * *", "*/15 * * * *", 1)
+    (old,) = outdated(_plan(), moved)
+    assert old.lacks == (DIFFERS + "another dreamcli than /new/bin/dreamcli",)
     assert old.at is None and old.refresh() == "dreamcli schedule install"
-    assert sch.outdated(plan("/new/bin/dreamcli"), plan("/new/bin/dreamcli").cron_line.replace("30 2", "0 4")) == []
+    assert old.drops == ("any edits of yours",
+                         "its schedule `*/15 * * * *` (install writes a daily line: add --at HH:MM)")
+    elsewhere = _plan(workspace="/v").cron_line.replace(_plan(workspace="/v").raw_marker, _plan().raw_marker)
+    (old,) = outdated(_plan(), elsewhere)
+    assert old.lacks == (DIFFERS + "--home is not /w",) and old.at == "02:30" and old.drops == ("any edits of yours",)
+    assert outdated(_plan(), _plan().cron_line.replace("30 2", "0 4")) == []
+
+
+# edits a user makes to the line install wrote, none of which lacks what install writes now
+EDITS = {
+    "inline variable": ("PATH=", "ANTHROPIC_BASE_URL=http://10.0.0.5:8080 PATH="),
+    "one space before the marker": ("2>&1  #", "2>&1 #"),
+    "nice": ("/new/bin/dreamcli --home", "nice -n 10 /new/bin/dreamcli --home"),
+    "weekdays": ("30 2 * * *", "30 2 * * 1-5"),
+    "@daily": ("30 2 * * *", "@daily"),
+    "tabs": ("30 2 * * * ", "30\t2\t*\t*\t*\t"),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_a_line_the_user_edited_is_not_out_of_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   edit: tuple[str, str]) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    line = _plan().cron_line.replace(edit[0], edit[1], 1)
+    assert line != _plan().cron_line
+    assert outdated(_plan(), line) == []
+
+
+def test_an_earlier_line_the_user_edited_says_the_refresh_drops_the_edits(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    earlier = _plan().cron_line.replace(" --timestamps", "")
+    (plain,) = outdated(_plan(), earlier)
+    assert plain.lacks == (LACKS["--timestamps"],) and plain.drops == () and plain.at == "02:30"
+    assert plain.message() == (f"the installed crontab line is out of date ({LACKS['--timestamps']}); "
+                               "`dreamcli schedule install --at 02:30` refreshes it")
+    (edited,) = outdated(_plan(), earlier.replace("PATH=", "ANTHROPIC_BASE_URL=http://h:1 PATH="))
+    assert edited.lacks == (LACKS["--timestamps"],) and edited.drops == ("your other edits of it",)
+    assert edited.message().endswith("`dreamcli schedule install --at 02:30` refreshes it, but it rewrites the whole "
+                                     "crontab line and drops your other edits of it")
+    assert "http://h:1" not in edited.message()  # an inline key is never echoed
+
+
+@pytest.mark.parametrize(("schedule", "at", "drops"), [
+    ("@daily", "00:00", ()),
+    ("@midnight", "00:00", ()),
+    ("@weekly", None, ("its schedule `@weekly` (install writes a daily line: add --at HH:MM)",)),
+    ("30 2 * * 1-5", None, ("its schedule `30 2 * * 1-5` (install writes a daily line: add --at HH:MM)",)),
+])
+def test_an_earlier_line_with_another_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schedule: str,
+                                               at: str | None, drops: tuple[str, ...]) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    line = _plan().cron_line.replace("30 2 * * *", schedule).replace(" --timestamps", "")
+    (old,) = outdated(_plan(), line)
+    assert old.lacks == (LACKS["--timestamps"],)  # the umask is there: not said missing
+    assert (old.at, old.drops) == (at, drops) and cron_at(line) == at
+
+
+def _service(plan: sch.Plan) -> Path:
+    folder = sch.systemd_dir()
+    folder.mkdir(parents=True)
+    for name, text in plan.systemd_units().items():
+        (folder / name).write_text(text)
+    return folder / f"{plan.unit_name}.service"
+
+
+def test_a_systemd_service_the_user_edited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    service = _service(_plan())
+    service.write_text(service.read_text().replace("UMask=0077\n", "UMask=0077\nEnvironment=ANTHROPIC_BASE_URL=x\n"))
+    assert outdated(_plan(), None) == []
+    service.write_text(service.read_text().replace(" --timestamps", ""))
+    (old,) = outdated(_plan(), None)
+    assert (old.scheduler, old.lacks, old.at, old.drops) == ("systemd", (LACKS["--timestamps"],), "02:30",
+                                                             ("your other edits of it",))
+    service.write_text(_plan().systemd_units()[service.name].replace("UMask=0077\n", ""))
+    (old,) = outdated(_plan(), None)
+    assert old.lacks == ("no UMask=0077: the log created 0600",) and old.drops == ()
+    service.write_text(_plan("/old/dreamcli").systemd_units()[service.name])
+    (old,) = outdated(_plan(), None)
+    assert old.lacks == (DIFFERS + "another dreamcli than /new/bin/dreamcli",) and old.drops == ("any edits of yours",)
+
+
+def _slow_crontab(cron_env: dict[str, str], tmp_path: Path) -> Path:
+    """`crontab` that never answers (a hung user lookup); its `sleep` writes its pid to tmp_path/sleep.pid."""
+    fake = Path(cron_env["PATH"].split(":")[0]) / "crontab"
+    pidfile = tmp_path / "sleep.pid"
+    fake.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {pidfile}\nwait\n")
+    return pidfile
+
+
+def _gone(pidfile: Path) -> bool:
+    pid = int(pidfile.read_text())
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def test_a_crontab_that_does_not_answer_is_a_warning_of_doctor(ws: Workspace, cron_env: dict[str, str],
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    pidfile = _slow_crontab(cron_env, tmp_path)
+    monkeypatch.setattr(sch, "CRONTAB_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    code, checks = _doctor(ws, cron_env, monkeypatch)
+    assert time.monotonic() - started < 10
+    assert code == 0 and checks["schedule"]["status"] == "warn", checks.get("schedule")
+    assert checks["schedule"]["detail"].startswith("crontab -l did not answer in 0.5 s")
+    assert _gone(pidfile)  # killed with the crontab that started it
+
+
+@pytest.mark.parametrize("args", [("show",), ("install",), ("remove",)])
+def test_a_crontab_that_does_not_answer_is_a_one_line_error(ws: Workspace, cron_env: dict[str, str],
+                                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            args: tuple[str, ...]) -> None:
+    pidfile = _slow_crontab(cron_env, tmp_path)
+    for name in ("PATH", "FAKE_CRONTAB_FILE", "HOME"):
+        monkeypatch.setenv(name, cron_env[name])
+    monkeypatch.setattr(sch, "CRONTAB_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    extra = ["--with", "cron"] if args == ("install",) else []
+    r = CliRunner().invoke(app, ["--home", str(ws.root), "schedule", *args, *extra])
+    assert time.monotonic() - started < 10
+    assert r.exit_code == 1 and r.stderr == "error: crontab -l did not answer in 0.5 s (a hung user lookup, a lock?)\n"
+    assert _gone(pidfile)

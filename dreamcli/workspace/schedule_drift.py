@@ -1,0 +1,169 @@
+"""Whether the installed schedule of a workspace lacks what `schedule install` writes now (for `schedule show` and
+`doctor`; read only, the crontab is the user's).
+
+A crontab line or systemd service an earlier dreamcli installed keeps running as it was until `schedule install`
+runs again. Only pieces install writes now that the installed one misses make it out of date (`--timestamps`, the
+umask), or a command that runs another dreamcli executable or another `--home`. Anything else the user changed (an
+inline `ANTHROPIC_BASE_URL=…`, `nice -n 10`, whitespace, a weekday range, `@daily`, an `Environment=` line) is
+theirs and no reason to refresh; when a refresh is advised anyway, the advice says that `schedule install`
+rewrites the line (or service) and drops those edits, and which schedule it cannot keep.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from dreamcli.workspace.schedule import Plan, systemd_dir
+
+# what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
+_NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
+_ON_CALENDAR = re.compile(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d):00$", re.M)
+_EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
+# cron's @-schedules that name a time of day install can write (`--at`); the others it cannot keep
+_AT_NICKNAMES = {"@daily": "00:00", "@midnight": "00:00"}
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """An installed schedule that lacks what `schedule install` writes now (an earlier dreamcli wrote it)."""
+
+    scheduler: str  # cron or systemd
+    lacks: tuple[str, ...]  # what it lacks, in words
+    at: str | None  # its time of day (HH:MM), kept by the refresh; None: not a time install writes
+    drops: tuple[str, ...] = ()  # what the refresh would not keep: the user's other edits, a schedule it cannot write
+
+    def refresh(self, home: str | None = None) -> str:
+        """The command that rewrites it, at the same time (`home`: the --home to name)."""
+        words = ["dreamcli", *(["--home", shlex.quote(home)] if home else []), "schedule", "install"]
+        words += ["--at", self.at] if self.at else []
+        words += ["--with", "systemd"] if self.scheduler == "systemd" else []
+        return " ".join(words)
+
+    @property
+    def what(self) -> str:
+        return "crontab line" if self.scheduler == "cron" else "systemd service"
+
+    def problem(self) -> str:
+        return f"the installed {self.what} is out of date ({'; '.join(self.lacks)})"
+
+    def caveat(self) -> str:
+        """What the refresh loses, said with it ("" when nothing)."""
+        if not self.drops:
+            return ""
+        return f", but it rewrites the whole {self.what} and drops {' and '.join(self.drops)}"
+
+    def advice(self, home: str | None = None) -> str:
+        return f"{self.refresh(home)} refreshes it{self.caveat()}"
+
+    def message(self, home: str | None = None) -> str:
+        return f"{self.problem()}; `{self.refresh(home)}` refreshes it{self.caveat()}"
+
+    def to_json(self, home: str | None = None) -> dict[str, object]:
+        return {"scheduler": self.scheduler, "lacks": list(self.lacks), "at": self.at, "refresh": self.refresh(home),
+                "drops": list(self.drops)}
+
+
+def _fields(line: str) -> tuple[str, str]:
+    """A crontab line as (its schedule, the rest): five time fields, or one `@daily`-like word."""
+    parts = line.split(None, 1 if line.lstrip().startswith("@") else 5)
+    return (" ".join(parts[:-1]), parts[-1].rstrip()) if len(parts) > 1 else ("", line.rstrip())
+
+
+def _after_time(line: str) -> str:
+    """A crontab line without its time fields (five, or an `@daily`-like one)."""
+    return _fields(line)[1]
+
+
+def cron_at(line: str) -> str | None:
+    """The time of day of a daily crontab line (`M H * * *`, `@daily`), as HH:MM; None for any other schedule."""
+    schedule = _fields(line)[0]
+    if schedule in _AT_NICKNAMES:
+        return _AT_NICKNAMES[schedule]
+    fields = schedule.split()
+    if len(fields) != 5 or fields[2:] != ["*", "*", "*"] or not (fields[0].isdigit() and fields[1].isdigit()):
+        return None
+    hour, minute = int(fields[1]), int(fields[0])
+    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
+
+
+def _words(text: str, scheduler: str) -> list[str]:
+    """The words of the shell command a line or service runs (quotes and escapes undone); [] when unreadable."""
+    if scheduler == "cron":
+        script = text.replace("\\%", "%")
+    else:
+        m = _EXEC.search(text)
+        if m is None:
+            return []
+        value = m.group(1).replace("%%", "%").replace("$$", "$").replace("\\\\", "\\")
+        try:
+            sh = shlex.split(value)
+        except ValueError:
+            return []
+        script = sh[2] if sh[:2] == ["/bin/sh", "-c"] and len(sh) > 2 else " ".join(sh)
+    try:
+        return shlex.split(script)
+    except ValueError:
+        return script.split()
+
+
+def _runs(words: list[str], wanted: list[str]) -> bool:
+    n = len(wanted)
+    return any(words[i:i + n] == wanted for i in range(len(words) - n + 1))
+
+
+def _compare(have: str, want: str, plan: Plan, scheduler: str) -> tuple[tuple[str, ...], str | None]:
+    """(what `have` lacks of `want`, in words; the user's edits the refresh drops, in words, or None). Edits are
+    what differs otherwise, whitespace aside; with another command, nothing tells them from it."""
+    lacks, bare = [], want
+    for pieces, gives in _NEWER:
+        if gone := [p for p in pieces if p in want and p not in have]:
+            lacks.append(f"no {gone[0]}: {gives}")
+            for piece in gone:
+                bare = bare.replace(piece, "")
+    words = _words(have, scheduler)
+    head = plan.argv[:plan.argv.index("--home")]
+    differs = "its command differs from what `schedule install` writes now:"
+    other = [f"{differs} another dreamcli than {' '.join(head)}"] if not _runs(words, head) else []
+    if not _runs(words, ["--home", str(plan.workspace)]):
+        other.append(f"{differs} --home is not {plan.workspace}")
+    edits = "any edits of yours" if other else "your other edits of it" if have.split() != bare.split() else None
+    return (*lacks, *other), edits
+
+
+def _cron(plan: Plan, line: str) -> Outdated | None:
+    lacks, edits = _compare(_after_time(line), _after_time(plan.cron_line), plan, "cron")
+    if not lacks:
+        return None
+    at = cron_at(line)
+    drops = ([edits] if edits else []) + (
+        [] if at else [f"its schedule `{_fields(line)[0]}` (install writes a daily line: add --at HH:MM)"])
+    return Outdated("cron", lacks, at, tuple(drops))
+
+
+def outdated(plan: Plan, cron_line: str | None) -> list[Outdated]:
+    """The installed crontab line (`find_line`'s) and systemd service of this workspace that lack what `schedule
+    install` writes now, whatever their time of day: read only, never rewritten here."""
+    found = [old for old in [_cron(plan, cron_line) if cron_line is not None else None] if old is not None]
+    service = systemd_dir() / f"{plan.unit_name}.service"
+    try:
+        have = service.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:  # none installed (or out of reach: `show` lists it, doctor says nothing more)
+        return found
+    lacks, edits = _compare(have, plan.systemd_units()[service.name], plan, "systemd")
+    if lacks:
+        at = systemd_at(plan)
+        drops = ([edits] if edits else []) + (
+            [] if at else ["its timer's schedule (install writes a daily one: add --at HH:MM)"])
+        found.append(Outdated("systemd", lacks, at, tuple(drops)))
+    return found
+
+
+def systemd_at(plan: Plan) -> str | None:
+    """The time of day of the installed timer (HH:MM), None when it has no `OnCalendar` install writes."""
+    try:
+        m = _ON_CALENDAR.search((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
+    except OSError:
+        return None
+    return f"{m.group(1)}:{m.group(2)}" if m else None
