@@ -232,10 +232,11 @@ def dream_list_cmd(
     local proposal each became. A dream is recorded as soon as its create returns; one a command left
     unfinished (a network error, a signal: no proposal written) is marked so. Without --refresh this is
     the local record only and nothing is asked of the API; --refresh asks it, by id, for the status of
-    each unfinished dream. A create whose id never came back is listed without one: find it in the
-    console."""
+    each unfinished dream (one the API no longer knows becomes `not found in the cloud`; one it cannot
+    check is a warning, listed as last seen). A create whose id never came back is listed without one:
+    find it in the console."""
     from dreamcli.cloud.dream_list import list_dreams
-    from dreamcli.ui.cloud_view import render_cloud_dream_list
+    from dreamcli.ui.cloud_view import render_cloud_dream_list, warn_lines
 
     ws = open_workspace(ctx)
     with _desk(ws):
@@ -244,11 +245,12 @@ def dream_list_cmd(
             from dreamcli.cloud.client import cloud_client
 
             client = cloud_client(config(ctx).limits)
-        rows = list_dreams(ws, client=client)
+        listing = list_dreams(ws, client=client)
+    warn_lines(listing.warnings)
     if as_json:
-        print_json({"version": 1, "dreams": rows})
+        print_json({"version": 1, "dreams": listing.rows, "warnings": listing.warnings})
         return
-    render_cloud_dream_list(rows, command_prefix(ctx), refreshed=refresh)
+    render_cloud_dream_list(listing.rows, command_prefix(ctx), refreshed=refresh)
 
 
 cloud_group.add_group(sessions_group, "sessions")

@@ -272,12 +272,14 @@ def _pause(seconds: float) -> None:
 def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None] | None = None,
          sleep: Callable[[float], None] | None = None, clock: Callable[[], float] = time.monotonic,
          first_poll_s: float | None = None, part: int = 1, parts: int = 1,
-         held: Held | None = None, redactor: Redactor | None = None) -> dict[str, Any]:
+         held: Held | None = None, redactor: Redactor | None = None,
+         cancelled: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Poll until the dream is final (backoff 2 s x1.5 up to 30 s). Ctrl-C cancels it and raises
     Interrupted (exit 130) saying so, as does SIGTERM or SIGHUP turned into a KeyboardInterrupt with a
     `signum` (`dreamcli cloud dream` does; exit 128 + the signal), and a signal `start` held (`held`,
-    released before the first poll); a failed dream is exit 3, a canceled one exit 1. What the API answers
-    is shown redacted with `redactor` (default: the built-in rules)."""
+    released before the first poll); the status the cancel returned (redacted) goes to `cancelled` first.
+    A failed dream is exit 3, a canceled one exit 1. What the API answers is shown redacted with `redactor`
+    (default: the built-in rules)."""
     rules = redactor or default_redactor()
     dream_id = str(checked_dream(dream, rules)["id"])
     shown_id = rules.redact_text(dream_id)
@@ -300,7 +302,7 @@ def wait(client: Any, dream: dict[str, Any], *, progress: Callable[[Poll], None]
                                   attempts=attempts_of(client)) from None
             dream = checked_dream(dream, rules)
     except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM or SIGHUP where the CLI makes them one (a `signum`)
-        raise _interrupted(e, _cancel(client, dream_id, rules)) from None
+        raise _interrupted(e, _cancel(client, dream_id, rules, cancelled)) from None
     if progress is not None:
         progress(Poll(shown_id, rules.redact_text(str(dream["status"])), clock() - started, dream.get("usage") or {},
                       part, parts))
@@ -327,19 +329,27 @@ def _interrupted_by(signum: Any, message: str) -> Interrupted:
     return Interrupted(message.replace("interrupted", f"interrupted by {name}", 1), exit_code=128 + signum)
 
 
-def _cancel(client: Any, dream_id: str, redactor: Redactor) -> str:
-    sent, outcome = _cancel_outcome(client, dream_id, redactor)
+def _cancel(client: Any, dream_id: str, redactor: Redactor, cancelled: Callable[[str], None] | None = None) -> str:
+    """Cancel the dream; the line to raise. The status it returned goes to `cancelled` (a second Ctrl-C
+    there leaves it untold: stopping at once comes first)."""
+    sent, outcome, status = _cancel_outcome(client, dream_id, redactor)
+    if status is not None and cancelled is not None:
+        with contextlib.suppress(KeyboardInterrupt):
+            cancelled(status)
     return ("interrupted: " if sent else "interrupted; ") + outcome
 
 
-def _cancel_outcome(client: Any, dream_id: str, redactor: Redactor, *, once: bool = False) -> tuple[bool, str]:
-    """Cancel the dream, best effort: whether the cancel went through, and what to say of it."""
+def _cancel_outcome(client: Any, dream_id: str, redactor: Redactor, *,
+                    once: bool = False) -> tuple[bool, str, str | None]:
+    """Cancel the dream, best effort: whether the cancel went through, what to say of it, and the status it
+    returned (redacted; None when it gave none)."""
     try:
         got = sdk_beta.cancel_dream(client, dream_id, once=once)
     except KeyboardInterrupt:  # Ctrl-C again while the cancel is in flight: stop now, and say what that leaves
         return False, (f"cancelling cloud dream {dream_id} was interrupted: it may still be running; check it in "
-                       "the console")
+                       "the console"), None
     except Exception as e:  # the error that called for the cancel wins; say what happened to the cancel
-        return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console"
-    status = redactor.redact_text(got["status"]) if isinstance(got.get("status"), str) else "?"  # then cut
-    return True, f"cancelled cloud dream {dream_id} (dreams.cancel sent; status {shown(status, 40)})"
+        return False, f"cancelling cloud dream {dream_id} failed ({type(e).__name__}): check it in the console", None
+    status = redactor.redact_text(got["status"]) if isinstance(got.get("status"), str) else None  # then cut
+    said = shown("?" if status is None else status, 40)
+    return True, f"cancelled cloud dream {dream_id} (dreams.cancel sent; status {said})", status

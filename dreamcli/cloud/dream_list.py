@@ -1,29 +1,51 @@
 """`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first. With a
 client (`--refresh`), each unfinished dream that has an id and no final status is asked for (one
-`dreams.retrieve` each) and its record brought up to date; nothing else is sent. Every value is shown
-as the workspace's rules redact it."""
+`dreams.retrieve` each) and its record brought up to date; nothing else is sent. A dream the API answers
+404 for is recorded as final (`not found in the cloud`) and never asked for again; any other error is one
+warning for that dream, listed as last seen, and the others are still asked for, except after an error that
+every request would meet (no connection, a timeout, refused credentials): the rest are then left as last
+seen, in one more warning. Every value is shown as the workspace's rules redact it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import attempts_of, cloud_error
 from dreamcli.cloud.dream_job import checked_dream
-from dreamcli.cloud.dream_record import FINAL, DreamRecord, load_all, refreshed
+from dreamcli.cloud.dream_record import FINAL, NOT_FOUND, DreamRecord, load_all, refreshed
 from dreamcli.cloud.state import valid_cloud_id
 from dreamcli.config import workspace_redactor
+from dreamcli.errors import DreamError
 from dreamcli.redaction import Redactor
 from dreamcli.workspace.home import Workspace
 
 
-def list_dreams(ws: Workspace, *, client: Any = None) -> list[dict[str, Any]]:
+@dataclass
+class Listing:
+    """The rows `--json` shows, and one warning line (redacted) per dream `--refresh` could not check."""
+
+    rows: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+
+class Unchecked(Exception):
+    """A dream `--refresh` could not check: the line to show, and whether the next requests would fail too."""
+
+    def __init__(self, line: str, *, stops: bool) -> None:
+        super().__init__(line)
+        self.line, self.stops = line, stops
+
+
+def list_dreams(ws: Workspace, *, client: Any = None) -> Listing:
     """The recorded cloud dreams, newest first, as `--json` shows them; refreshed first with `client`."""
     redactor = workspace_redactor(ws.config_path)
     records = load_all(ws)
+    warnings: list[str] = []
     if client is not None:
-        records = [_refresh(ws, client, r, redactor) if needs_refresh(r) else r for r in records]
-    return [redactor.redact_obj(row(r)) for r in records]
+        records = _refresh_all(ws, client, records, redactor, warnings)
+    return Listing([redactor.redact_obj(row(r)) for r in records], [redactor.redact_text(w) for w in warnings])
 
 
 def needs_refresh(record: DreamRecord) -> bool:
@@ -38,14 +60,63 @@ def row(record: DreamRecord) -> dict[str, Any]:
             "proposal": record.proposal, "sessions": record.sessions, "model": record.model}
 
 
-def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor) -> DreamRecord:
+def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redactor: Redactor,
+                 warnings: list[str]) -> list[DreamRecord]:
+    """`records`, each one that needs it refreshed; a warning in `warnings` for each one that could not be."""
+    out: list[DreamRecord] = []
+    stopped, skipped = False, 0
+    for record in records:
+        if needs_refresh(record) and stopped:
+            skipped += 1
+        elif needs_refresh(record):
+            try:
+                record, gone = _refresh(ws, client, record, redactor)
+                warnings.extend([gone] if gone else [])
+            except Unchecked as e:
+                warnings.append(f"{e.line}; listed as last seen")
+                stopped = e.stops
+        out.append(record)
+    if skipped:
+        warnings.append(f"{skipped} more unfinished cloud dream{'' if skipped == 1 else 's'} not checked after "
+                        "that error: listed as last seen")
+    return out
+
+
+def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor) -> tuple[DreamRecord, str | None]:
+    """The record with what the API says of it now, and the line saying so when that is a 404; Unchecked when
+    the API cannot say."""
     dream_id = str(record.cloud_dream_id)
     try:
-        got = sdk_beta.retrieve_dream(client, dream_id)
+        got = checked_dream(sdk_beta.retrieve_dream(client, dream_id), redactor)
     except Exception as e:
-        raise cloud_error(e, what=f"check cloud dream {dream_id}", redactor=redactor,
-                          attempts=attempts_of(client)) from None
-    got = checked_dream(got, redactor)
+        if _not_found(e):
+            return (refreshed(ws, record, status=NOT_FOUND, output_store=record.output_store, finished=True),
+                    f"cloud dream {dream_id}: the API answered 404 not found (deleted, or made with another "
+                    f"key or organization?): recorded as {NOT_FOUND}, never asked for again")
+        raise _unchecked(e, client, dream_id, redactor) from None
     output = next((o["memory_store_id"] for o in got["outputs"] if o.get("memory_store_id")), None)
     return refreshed(ws, record, status=redactor.redact_text(got["status"]),
-                     output_store=redactor.redact_text(output) if output else record.output_store)
+                     output_store=redactor.redact_text(output) if output else record.output_store), None
+
+
+def _not_found(e: Exception) -> bool:
+    """Whether the API itself said it knows no such dream: a 404 with its `not_found_error` body (a proxy's
+    HTML 404, a wrong base URL, is no answer about the dream)."""
+    import anthropic
+
+    body = getattr(e, "body", None)
+    err = body.get("error") if isinstance(body, dict) else None
+    return isinstance(e, anthropic.NotFoundError) and isinstance(err, dict) and err.get("type") == "not_found_error"
+
+
+def _unchecked(e: Exception, client: Any, dream_id: str, redactor: Redactor) -> Unchecked:
+    """The warning line for a failed check (redacted), and whether it stops the rest:
+    an error with no answer about this dream (no connection, a timeout, refused credentials)."""
+    import anthropic
+
+    error = e if isinstance(e, DreamError) else cloud_error(e, what=f"check cloud dream {dream_id}",
+                                                              redactor=redactor, attempts=attempts_of(client))
+    line = redactor.redact_text(" ".join(str(error).split()))  # the API's text in it: cut to 300 already
+    answered = isinstance(e, DreamError | anthropic.APIStatusError) and not isinstance(
+        e, anthropic.AuthenticationError | anthropic.PermissionDeniedError)
+    return Unchecked(line if dream_id in line else f"cloud dream {dream_id}: {line}", stops=not answered)

@@ -3,7 +3,9 @@ as soon as a create returns (a dream is billed from then on), unfinished, and ke
 `cloud dream` waits: the last status the API gave, the output store, and the local proposal once one is
 written (finished). A create whose answer never came back but may have started a dream is recorded too,
 without an id. A command that stops in between (a network error, a signal) leaves the record unfinished,
-for `cloud dream list` to show. Ids and statuses are kept as shown: redacted with the workspace's rules."""
+for `cloud dream list` to show. Ids and statuses are kept as shown: redacted with the workspace's rules.
+Records (and `dreams/*/dream.json`) are read only when they are regular files under a size cap: a FIFO
+planted among them would hang the list."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from dreamcli.dream.statefile import NotRegularFile, open_regular
 from dreamcli.errors import DreamError, LockHeld
 from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor
@@ -26,6 +29,9 @@ LOCK_NAME = "cloud-dreams"
 ENDED = ("failed", "canceled")  # final, with nothing to review: the record is finished
 FINAL = ("completed", *ENDED)
 UNKNOWN = "unknown"  # the status of a create whose answer never came back
+NOT_FOUND = "not found in the cloud"  # the API answered 404 for the id: final, never asked for again
+MAX_RECORD_BYTES = 64 * 1024  # a record is a few hundred bytes; a larger file is not one
+MAX_PROPOSAL_INFO_BYTES = 8 * 1024 * 1024  # dreams/*/dream.json (its base_sha256 names every memory)
 LIST_COMMAND = "dreamcli cloud dream list"
 
 
@@ -60,11 +66,17 @@ class Recorder:
         self.record: DreamRecord | None = None
 
     def created(self, answer: dict[str, Any] | None) -> bool:
-        """Record a create's answer (None: it never came back); whether the record is written."""
+        """Record a create's answer (None: it never came back); whether the record is written. Written at
+        once, never waiting on the records' lock: the record is new (a fresh id nobody else knows), and it
+        is the only trace of a billed dream, which a kill -9 or a second Ctrl-C in a wait would lose."""
         record = new_record(store_id=self.store_id, answer=answer, sessions=self.sessions, model=self.model,
                             redactor=self.redactor)
-        self.record = record if save(self.ws, record) else None
-        return self.record is not None
+        try:
+            _write(self.ws, record)
+        except OSError:
+            return False
+        self.record = record
+        return True
 
     def seen(self, status: str) -> None:
         """A status the API gave (redacted): a failed or canceled dream is finished."""
@@ -110,16 +122,20 @@ def save(ws: Workspace, record: DreamRecord) -> bool:
     return True
 
 
-def refreshed(ws: Workspace, record: DreamRecord, *, status: str, output_store: str | None) -> DreamRecord:
-    """The record with what the API says of it now, written unless the record on disk is finished meanwhile
-    (its `cloud dream` wrote the proposal): then that one, as it is. Best effort, as `save`."""
+def refreshed(ws: Workspace, record: DreamRecord, *, status: str, output_store: str | None,
+              finished: bool | None = None) -> DreamRecord:
+    """The record with what the API says of it now (`finished`: default, a failed or canceled status),
+    written unless the record on disk is finished meanwhile (its `cloud dream` wrote the proposal): then that
+    one, as it is. Best effort, as `save`."""
+    done = status in ENDED if finished is None else finished
     try:
         with workspace_lock(ws, LOCK_NAME, wait=10):
             current = load(ws, record.record_id) or record
-            if current.finished or (current.status, current.output_store) == (status, output_store):
+            if current.finished or (current.status, current.output_store, current.finished) == (
+                    status, output_store, done):
                 return current
             current.status, current.output_store = status, output_store
-            current.finished = status in ENDED
+            current.finished = done
             _write(ws, current)
             return current
     except (LockHeld, OSError):
@@ -142,11 +158,24 @@ def update(ws: Workspace, record: DreamRecord | None, **changes: Any) -> None:
 
 
 def load(ws: Workspace, record_id: str) -> DreamRecord | None:
+    data = read_json(_path(ws, record_id), MAX_RECORD_BYTES)
+    return None if data is None else _from_json(data, record_id)
+
+
+def read_json(path: Path, limit: int) -> Any:
+    """The JSON a regular file of at most `limit` bytes holds; None when it is missing, not a regular file (a
+    FIFO is never waited on), larger, or not JSON."""
     try:
-        data = json.loads(_path(ws, record_id).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        with open_regular(path) as f:
+            raw = f.read(limit + 1)
+    except (OSError, NotRegularFile):
         return None
-    return _from_json(data, record_id)
+    if len(raw) > limit:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def load_all(ws: Workspace) -> list[DreamRecord]:
@@ -195,10 +224,7 @@ def _proposals(ws: Workspace) -> list[DreamRecord]:
 
 
 def _from_proposal(folder: Path) -> DreamRecord | None:
-    try:
-        info = json.loads((folder / "dream.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
+    info = read_json(folder / "dream.json", MAX_PROPOSAL_INFO_BYTES)
     cloud = info.get("cloud") if isinstance(info, dict) else None
     if not isinstance(cloud, dict) or not isinstance(cloud.get("input_store"), str):
         return None

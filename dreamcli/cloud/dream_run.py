@@ -71,7 +71,7 @@ def run_cloud_dream(ws: Workspace, client: Any, store_id: str, *, model: str, se
                 started = dream_job.start(client, store_id, part, model, instructions, held, redactor=redactor,
                                           created=recorder.created)
                 done = dream_job.wait(client, started, progress=_tracked(recorder, progress), part=n,
-                                      parts=len(parts), held=held, redactor=redactor)
+                                      parts=len(parts), held=held, redactor=redactor, cancelled=recorder.seen)
             result.dreams.append(_proposal(ws, client, result, done, part, before, recorder))
         except DreamError as e:
             recorder.noted(e)

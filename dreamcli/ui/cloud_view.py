@@ -149,6 +149,12 @@ def warn_push_skipped(r: Any) -> None:
         warn(f"not pushed: {s.path} (approved entry {s.entry_id} of cloud-dream proposal {s.dream_id}): {s.reason}")
 
 
+def warn_lines(lines: list[str]) -> None:
+    """One warning line on stderr each (`--json` too): already redacted, controls escaped by `warn`."""
+    for line in lines:
+        warn(line)
+
+
 def _side(con: Any, label: str, text: str | None) -> None:
     _print(con, f"      {label}:" + (" (nothing: delete)" if text is None else ""))
     for ln in (text or "").splitlines()[:12]:

@@ -215,7 +215,8 @@ def test_cloud_dreams_made_before_the_record_are_listed_from_their_proposals(fak
 def test_an_empty_list_says_so_on_stderr(ws: Workspace) -> None:
     shown = cli(ws, "cloud", "dream", "list")
     assert shown.exit_code == 0 and shown.stdout == "" and "no cloud dreams recorded" in shown.stderr
-    assert json.loads(cli(ws, "cloud", "dream", "list", "--json").stdout) == {"version": 1, "dreams": []}
+    listed = json.loads(cli(ws, "cloud", "dream", "list", "--json").stdout)
+    assert listed == {"version": 1, "dreams": [], "warnings": []}
 
 
 @pytest.mark.parametrize(("args", "said"), [
