@@ -79,16 +79,18 @@ def not_in_a_workspace(root: Path, path: str, target: Path, op: str) -> None:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
 
 
-def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY, *, private: bool = False) -> int:
+def _open(root: Path, target: Path, shown: str, op: str, flags: int = os.O_RDONLY, *, private: bool = False,
+          fences: tuple[Fence, ...] = ()) -> int:
     """The file `target` opened by `paths.open_under`: a regular file with one link, reached without
-    following a symlink, whatever changed since `resolve`. Only `write` makes missing folders: a read, an
+    following a symlink nor through a folder that is one of `fences` by identity, whatever changed since
+    `resolve`. Only `write` makes missing folders: a read, an
     edit or a grep of a path that is not there is `not_found` and leaves the workdir as it was. What
     `write` makes follows the umask, or is 0600 (folders 0700) when `private` (a workdir copied into the
     workspace)."""
     dir_mode = (0o700 if private else 0o777) if op == "write" else None
     try:
         return open_under(real_root(root), target, flags, shown=shown, mode=0o600 if private else 0o666,
-                          dir_mode=dir_mode)
+                          dir_mode=dir_mode, fences=fences)
     except OutsideRoot as e:
         raise FileToolError(f"{op}: {e}", "outside_root") from e
     except NotRegularFile as e:
@@ -122,7 +124,7 @@ def read(root: Path, path: str, view_range: list[int] | None,
     target = resolve(root, path, "read", fences)
     if view_range is not None and (len(view_range) != 2 or not all(isinstance(n, int) for n in view_range)):
         raise FileToolError("read: view_range must be [start_line, end_line]", "invalid_input")
-    with os.fdopen(_open(root, target, path, "read"), "rb") as f:
+    with os.fdopen(_open(root, target, path, "read", fences=fences), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         media = MEDIA_TYPES.get(target.suffix.lower())
         if media is not None:
@@ -177,17 +179,19 @@ def _line_range(f: BinaryIO, shown: str, first: int, last: int) -> str:
     return "".join(out).removesuffix("\n")
 
 
-def write(root: Path, target: Path, shown: str, content: str, *, private: bool = False) -> str:
+def write(root: Path, target: Path, shown: str, content: str, *, private: bool = False,
+          fences: tuple[Fence, ...] = ()) -> str:
     """Write `content` to `target`; a new file is 0600 when `private`, else as the umask allows (an
     existing file keeps its mode)."""
-    fd = _open(root, target, shown, "write", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private=private)
+    fd = _open(root, target, shown, "write", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private=private, fences=fences)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(content)
     return f"wrote {len(content.encode())} bytes to {shown}"
 
 
-def edit(root: Path, target: Path, shown: str, old: str, new: str, replace_all: bool) -> str:
-    with os.fdopen(_open(root, target, shown, "edit", os.O_RDWR), "r+b") as f:
+def edit(root: Path, target: Path, shown: str, old: str, new: str, replace_all: bool,
+         fences: tuple[Fence, ...] = ()) -> str:
+    with os.fdopen(_open(root, target, shown, "edit", os.O_RDWR, fences=fences), "r+b") as f:
         size = os.fstat(f.fileno()).st_size
         data = _read_at_most(f, MAX_TEXT_BYTES) if size <= MAX_TEXT_BYTES else None
         if data is None:
@@ -252,7 +256,8 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
 
 def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = (), known: Idents | None = None) -> Iterator[Path]:
     """The files under the folder `start` (not through symlinked folders nor into a fence), at most
-    WALK_MAX_ENTRIES. Each folder's identity, stat'ed as the walk enters it, goes into `known`."""
+    WALK_MAX_ENTRIES. Each folder's identity, stat'ed as the walk enters it, goes into `known`: it prunes
+    the walk, while each file is checked again as it is opened (`_grep_text`)."""
     seen = 0
     for folder, dirs, files in os.walk(start):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d))
@@ -267,9 +272,12 @@ def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = (), known: Idents
 def _grep_text(root: Path, base: Path, file: Path, shown: str, fences: tuple[Fence, ...] = (),
                known: Idents | None = None) -> str | None:
     """The text of one walked file, or None to skip it: outside the root (real path `base`) or in a fence, a
-    symlink or hard link, not a regular file, unreadable, too large or binary."""
+    symlink or hard link, not a regular file, unreadable, too large or binary. `known` (the call's cache)
+    only skips early: the folders actually opened are compared with the fences, so one renamed or mounted
+    since the walk saw it is refused too."""
     try:
-        fd = open_under(base, confine(root, str(file), fences, known=known), os.O_RDONLY, shown=shown)
+        fd = open_under(base, confine(root, str(file), fences, known=known), os.O_RDONLY, shown=shown,
+                        fences=fences)
     except (OutsideRoot, NotRegularFile, OSError):
         return None
     with os.fdopen(fd, "rb") as f:
@@ -285,7 +293,7 @@ def grep(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
     except re.error as e:
         raise FileToolError(f"grep: invalid regex: {e}", "invalid_input") from e
     base = real_root(root)
-    known: Idents = {}  # each folder's identity is stat'ed once for the whole call
+    known: Idents = {}  # each folder's identity is stat'ed once for the whole call, to prune the walk
     search = resolve(root, path, "grep", fences, known) if path else base
     try:
         folder = stat.S_ISDIR(os.lstat(search).st_mode)
@@ -297,7 +305,7 @@ def grep(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
                  for f in _walk(search, base, fences, known) for shown in [f.relative_to(base).as_posix()])
     else:  # one file, named: refused as `read` refuses it
         shown = search.relative_to(base).as_posix()
-        with os.fdopen(_open(root, search, path or shown, "grep"), "rb") as f:
+        with os.fdopen(_open(root, search, path or shown, "grep", fences=fences), "rb") as f:
             data = _read_at_most(f, GREP_MAX_FILE_BYTES)
         single = None if data is None or b"\x00" in data[:8192] else data.decode("utf-8", errors="replace")
         texts = iter([(shown, single)])

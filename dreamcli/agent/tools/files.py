@@ -6,7 +6,8 @@ containment check, so anything that lands outside the workdir is refused with er
 `outside_root`, and so is a file with other hard links. So is anything in dreamcli's own files that
 lie inside the workdir (`ToolEnv.fences`: the workspace of `dreamcli init` in the project, whose
 approvals and playbooks would otherwise be the agent's to rewrite, the user's config, the trust
-records; another name of them, a bind mount, too), for reading too; glob and grep leave them out. A
+records; another name of them, a bind mount, too, checked again on the folders a file is opened through),
+for reading too; glob and grep leave them out. A
 workdir that is the workspace home or lies in it (by any name) is refused when the tool is built, so the
 run does not start (`paths.refuse_root_in_home`; a copy under `workdirs/` is the task's own).
 Writes and edits may not touch any other folder named `.dreamcli` either (in any case): a later run
@@ -105,10 +106,11 @@ class FileTool(Tool):
                     return ToolResult.error(decision.reason, "refused", approval=decision.approval)
                 approval = decision.approval
                 out: str | list[dict[str, Any]] = (
-                    file_ops.write(self.root, target, path, input["content"], private=self.env.private_workdir)
+                    file_ops.write(self.root, target, path, input["content"], private=self.env.private_workdir,
+                                   fences=self.fences)
                     if self.name == "write"
                     else file_ops.edit(self.root, target, path, input["old_string"], input["new_string"],
-                                       bool(input.get("replace_all"))))
+                                       bool(input.get("replace_all")), self.fences))
             else:
                 out = self._look(input)
         except file_ops.FileToolError as e:

@@ -16,7 +16,10 @@ user's config, the trust records. Given as `fences` (`fences_in`), they are refu
 the root (`OwnFiles`, an `OutsideRoot`), after the same resolution, and so is any other name of them: a
 path with a folder (or the file) of the same device and inode as a fence, say a bind mount. A tool call that
 checks many paths (glob, grep) passes one `Idents` dict for the whole call: each folder is then stat'ed once
-per call, not once per path through it. A path that writes may not (`refuse_workspace_dir`) have a
+per call, not once per path through it. That cache only spares work (it prunes grep's walk): the last word is
+`open_under`'s, given the fences, which compares each folder it opens below the root, and the file, with them
+(an `fstat` of the descriptor it holds), so a folder renamed or mounted there after the check is refused all
+the same. A path that writes may not (`refuse_workspace_dir`) have a
 `.dreamcli` component inside the root either (in any case: file systems may fold it), since a later run
 from there would take that folder for its workspace. A root that is the workspace home, or lies in it, by
 any name, cannot be fenced at all: `refuse_root_in_home` refuses it before a file tool is made.
@@ -248,16 +251,31 @@ def _step(fd: int, name: str, dir_mode: int | None) -> int:
     return _step(fd, name, None)
 
 
-def open_dir_under(base: Path, target: Path, *, dir_mode: int | None = None) -> int:
+def _refuse_fenced(fd: int, fences: tuple[Fence, ...], base: Path, shown: str,
+                   st: os.stat_result | None = None) -> None:
+    """Raise OwnFiles when the opened `fd` (its `st`, or an fstat) has the identity of a fence."""
+    if not any(f.ident for f in fences):
+        return
+    st = st if st is not None else os.fstat(fd)
+    fence = next((f for f in fences if f.ident == (st.st_dev, st.st_ino)), None)
+    if fence is not None:
+        raise own_files_error(shown, fence, base)
+
+
+def open_dir_under(base: Path, target: Path, *, dir_mode: int | None = None, fences: tuple[Fence, ...] = (),
+                   shown: str = "") -> int:
     """A descriptor of the folder `target` (inside `base`), reached without following any symlink.
 
-    Missing folders are made with `dir_mode` when it is given (0700 ones are chmod'ed to it)."""
+    Missing folders are made with `dir_mode` when it is given (0700 ones are chmod'ed to it). Each folder
+    opened below `base` is compared with `fences` by identity (an fstat each): OwnFiles, about `shown`,
+    for one of them, whatever a check by path said before."""
     fd = os.open(base, _DIR_FLAGS & ~os.O_NOFOLLOW)
     try:
         for name in _parts(base, target):
             nxt = _step(fd, name, dir_mode)
             os.close(fd)
             fd = nxt
+            _refuse_fenced(fd, fences, base, shown or str(target))
     except BaseException:
         os.close(fd)
         raise
@@ -265,17 +283,18 @@ def open_dir_under(base: Path, target: Path, *, dir_mode: int | None = None) -> 
 
 
 def open_under(base: Path, target: Path, flags: int, *, shown: str, mode: int = 0o600,
-               dir_mode: int | None = None) -> int:
+               dir_mode: int | None = None, fences: tuple[Fence, ...] = ()) -> int:
     """`os.open` of the file `target` inside `base`, safe against symlinks swapped in at any point.
 
     `flags` may hold O_CREAT (and O_TRUNC, applied only once the file passed its checks);
     `dir_mode` makes missing folders. Raises OutsideRoot for a symlink on the way or a hard-linked
-    file, NotRegularFile for anything but a regular file, OSError (FileNotFoundError …) otherwise.
+    file, OwnFiles for a folder opened on the way (or the file) that is one of `fences` by identity,
+    NotRegularFile for anything but a regular file, OSError (FileNotFoundError …) otherwise.
     """
     parts = _parts(base, target)
     if not parts:
         raise NotRegularFile(f"{shown}: not a regular file")
-    parent = open_dir_under(base, target.parent, dir_mode=dir_mode)
+    parent = open_dir_under(base, target.parent, dir_mode=dir_mode, fences=fences, shown=shown)
     truncate = bool(flags & os.O_TRUNC)
     try:
         fd = os.open(parts[-1], (flags & ~os.O_TRUNC) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY,
@@ -290,6 +309,7 @@ def open_under(base: Path, target: Path, flags: int, *, shown: str, mode: int = 
         os.close(parent)
     try:
         st = os.fstat(fd)
+        _refuse_fenced(fd, fences, base, shown, st)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"{shown}: not a regular file")
         if st.st_nlink > 1:
