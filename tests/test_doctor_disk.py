@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from dreamcli import doctor, modelreach
 from dreamcli.cli.app import app
 from dreamcli.doctor.disk import check_disk
 from dreamcli.workspace.home import Workspace
+from tests.support.mounts import tmpfs
 
 MB = 1_000_000
 
@@ -49,19 +49,9 @@ def _files(root: Path) -> set[Path]:
 @pytest.fixture
 def tiny(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
     """A real tmpfs of 1 MB (`request.param`: more mount options) at tmp_path/mnt; skipped unless mounting works."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
     options = ",".join(["size=1m", *([request.param] if getattr(request, "param", "") else [])])
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mnt)], capture_output=True)
-    except OSError:
-        pytest.skip("no mount command")
-    if done.returncode != 0:
-        pytest.skip("mounting a tmpfs is not permitted here")
-    try:
+    with tmpfs(tmp_path / "mnt", options) as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 def _fill(mnt: Path, inodes: bool) -> Path:

@@ -4,8 +4,6 @@ A copy under the workspace's `workdirs/` (copy_workdir) is the task's own and st
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from dreamcli.agent.tools.paths import OwnFiles
 from dreamcli.config import Config
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
+from tests.support.mounts import bind_mount
 from tests.support.run import cli_env, run_cli, session_files
 from tests.support.tools import SESSION_ID, call
 
@@ -35,24 +34,6 @@ def ws(tmp_path: Path) -> Workspace:
     ws = Workspace(tmp_path / "home", "option").ensure_layout()
     (ws.state_dir / "marker.txt").write_text("kept\n")
     return ws
-
-
-@contextmanager
-def bind_mount(source: Path, mnt: Path) -> Iterator[Path]:
-    """`mnt`, a bind mount of `source` (root only: skipped where mounting is not permitted)."""
-    if os.geteuid() != 0:
-        pytest.skip("bind mounts need root")
-    mnt.mkdir()
-    try:
-        done = subprocess.run(["mount", "--bind", str(source), str(mnt)], capture_output=True)
-    except OSError:
-        pytest.skip("no mount command")
-    if done.returncode != 0:
-        pytest.skip("bind mounts not permitted here")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 @contextmanager

@@ -3,10 +3,7 @@ through it, and still leave out a second name of the workspace wherever it lies 
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from dreamcli.agent.approvals import Approvals
 from dreamcli.agent.tools import ToolEnv, Toolset
 from dreamcli.config import Config
 from dreamcli.workspace.home import Workspace
+from tests.support.mounts import bind_mount
 from tests.support.tools import SESSION_ID, call
 
 DEPTH = 12
@@ -77,24 +75,6 @@ def test_each_folder_is_stated_once_a_call(tools: Toolset, stats: list[str], nam
     assert len(result.content.splitlines()) == found and "earlier run" not in result.content
     assert len(stats) == len(set(stats)), sorted(p for p in set(stats) if stats.count(p) > 1)[:3]
     assert len(stats) <= DEPTH + FILES + 1  # each folder, each file, the search path
-
-
-@contextmanager
-def bind_mount(source: Path, mnt: Path) -> Iterator[Path]:
-    """`mnt`, a bind mount of `source` (root only: skipped where mounting is not permitted)."""
-    if os.geteuid() != 0:
-        pytest.skip("bind mounts need root")
-    mnt.mkdir()
-    try:
-        done = subprocess.run(["mount", "--bind", str(source), str(mnt)], capture_output=True)
-    except OSError:
-        pytest.skip("no mount command")
-    if done.returncode != 0:
-        pytest.skip("bind mounts not permitted here")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 @pytest.mark.parametrize("where", ["d0/d1/d2/mnt", f"{'/'.join(f'd{i}' for i in range(DEPTH))}/mnt"])

@@ -7,9 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from dreamcli.agent.tools.memory_ops import MemoryStore
 from dreamcli.agent.tools.paths import OwnFiles, confine, fences_in
 from dreamcli.config import Config
 from dreamcli.workspace.home import Workspace
+from tests.support.mounts import bind_mount
 from tests.support.tools import SESSION_ID, call
 
 APPROVALS = '{"allow_commands": ["echo *"]}'
@@ -278,22 +277,6 @@ def test_an_existing_nested_workspace_is_not_edited_but_still_read(project: Path
     finally:
         ts.close()
     assert (nested / "default.md").read_text() == "# default\n"
-
-
-@contextmanager
-def bind_mount(source: Path, mnt: Path) -> Iterator[Path]:
-    """`mnt`, a bind mount of `source` (root only: the test is skipped where it is not permitted)."""
-    mnt.mkdir()
-    try:
-        done = subprocess.run(["mount", "--bind", str(source), str(mnt)], capture_output=True)
-    except OSError:
-        pytest.skip("no mount command")
-    if done.returncode != 0:
-        pytest.skip("bind mounts not permitted here")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 @pytest.fixture
