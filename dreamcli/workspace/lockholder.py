@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dreamcli.procinfo import process_start, read_stat
 from dreamcli.workspace.fsutil import FILE_MODE, write_all
 from dreamcli.workspace.sweep import pid_alive
 
@@ -54,6 +53,8 @@ def write_record(lock_path: Path) -> None:
     """Record this process as the holder of the lock at `lock_path` (call it once the lock is taken). Best
     effort: a record that cannot be written leaves the lock as it is."""
     import json  # here: every command imports this module (`set_command`), few take a lock
+
+    from dreamcli.procinfo import process_start
 
     data = {"v": 1, "pid": os.getpid(), "command": _command[0] if _command else UNNAMED,
             "since": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -112,6 +113,8 @@ def _read_regular(path: Path, limit: int = 4096) -> bytes:
 def _stale(pid: int, start: int | None) -> str | None:
     if pid == os.getpid():  # a record of ours is current only while we hold the lock; the caller knows
         return None
+    from dreamcli.procinfo import read_stat  # here, as json above
+
     stat = read_stat(pid)  # None: gone, or no /proc here
     if not pid_alive(pid) or (stat is not None and stat.exited):  # a zombie holds no lock: its files are closed
         return f"pid {pid} no longer runs"

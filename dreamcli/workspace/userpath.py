@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 from dreamcli.errors import UsageError, storage_error
-from dreamcli.textnorm import LONE_SURROGATE, escaped
 
 _MISSING = (errno.ENOENT, errno.ENOTDIR)  # nothing there yet: the command says what that means
 _NAME_MAX, _PATH_MAX = 255, 4096  # Linux and macOS; the system's own values when it says
@@ -33,6 +32,8 @@ def user_path(path: str | os.PathLike[str], what: str, *, recorded: bool = False
             return p
         if storage_error(e) is not None:  # the machine (EIO, ...): the command's one line for it, exit 74
             raise
+        from dreamcli.textnorm import escaped  # here: every command that opens a workspace imports this module
+
         raise UsageError(f"{what} {escaped(str(p))}: {_cause(p, e)}") from None
     return p
 
@@ -41,9 +42,13 @@ def check_utf8_name(path: str | os.PathLike[str], what: str) -> None:
     """UsageError (exit 2) naming `what` when `path` holds bytes that are not UTF-8 (Python's lone surrogate
     escapes): the audit record, the session index and JSON output could not hold it."""
     text = os.fspath(path)
-    if LONE_SURROGATE.search(text):
+    try:
+        text.encode("utf-8")  # a lone surrogate (an undecodable byte) cannot be encoded
+    except UnicodeEncodeError:
+        from dreamcli.textnorm import escaped
+
         raise UsageError(f"{what}: \"{escaped(text)}\" holds bytes that are not UTF-8, and dreamcli records this "
-                         "path as UTF-8 text; rename it or give another (nothing was written)")
+                         "path as UTF-8 text; rename it or give another (nothing was written)") from None
 
 
 def _cause(path: Path, e: OSError) -> str:
