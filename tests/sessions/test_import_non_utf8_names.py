@@ -91,3 +91,17 @@ def test_only_such_transcripts_is_refused_in_one_line(tmp_path: Path) -> None:
     assert r.exit_code == 2, r.output
     assert r.stderr == f"error: {src}/s\\xff.jsonl: {REASON}\n"
     assert sessions(tmp_path / "ws") == []
+
+
+def test_only_a_transcript_is_skipped_for_its_name_an_empty_or_foreign_file_as_any_other(tmp_path: Path,
+                                                                                        cc: Path) -> None:
+    non_utf8(cc / "p1", b"e\xfe.jsonl").write_text("")  # empty: counted as empty, as a UTF-8 name would be
+    non_utf8(cc / "p1", b"junk\xfd.jsonl").write_text("not json\n")  # no transcript: renaming would not help
+    r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(cc), "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert (data["files"], data["transcripts"], data["empty"], data["sessions"]) == (4, 1, 1, 1)
+    reasons = {s["file"].rsplit("/", 1)[-1]: s["reason"] for s in data["skipped_files"]}
+    assert reasons.keys() == {"s\\xff.jsonl", "junk\\xfd.jsonl"}
+    assert reasons["s\\xff.jsonl"] == REASON
+    assert "rename" not in reasons["junk\\xfd.jsonl"]

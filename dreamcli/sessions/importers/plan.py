@@ -76,9 +76,6 @@ def plan_import(source: str, path: Path) -> ImportPlan:
     recognised = 0  # files whose first line is a line of the format
     link_key = getattr(fmt, "link_key", None)
     for f in files:
-        if LONE_SURROGATE.search(str(f)):  # its session would record the path, as UTF-8 text
-            skipped.append((Skipped(f, NOT_UTF8), InputError(NOT_UTF8, file=escaped(str(f)))))
-            continue
         try:
             size = f.stat().st_size
             if size == 0:
@@ -94,6 +91,10 @@ def plan_import(source: str, path: Path) -> ImportPlan:
         except OSError as gone:  # gone or unreadable since it was found
             unread = InputError(f"cannot read: {gone.strerror or gone}", file=str(f))
             skipped.append((Skipped(f, _reason(unread)), unread))
+            continue
+        if LONE_SURROGATE.search(str(f)):  # a transcript whose session would record the path, as UTF-8 text
+            recognised -= first is not None  # empty and foreign files were told apart above, as any other
+            skipped.append((Skipped(f, NOT_UTF8), InputError(NOT_UTF8, file=escaped(str(f)))))
             continue
         if first is not None and link_key is not None:
             keys[f] = link_key(f, first)
