@@ -1,10 +1,13 @@
 """`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first. With a
 client (`--refresh`), each unfinished dream that has an id and no final status is asked for (one
 `dreams.retrieve` each) and its record brought up to date; nothing else is sent. A dream the API answers
-404 for is recorded as final (`not found in the cloud`) and never asked for again; any other error is one
-warning for that dream, listed as last seen, and the others are still asked for, except after an error that
-every request would meet (no connection, a timeout, refused credentials): the rest are then left as last
-seen, in one more warning. Every value is shown as the workspace's rules redact it."""
+404 for is recorded as final (`not found in the cloud`) and never asked for again, but only when another
+dream was found in the same refresh: the API answers any path it does not serve (a wrong base URL, a key
+without the dreams route) with the same 404, so with none found the 404s are one warning and those dreams
+stay as last seen. Any other error is one warning for that dream, listed as last seen, and the others are
+still asked for, except after an error that every request would meet (no connection, a timeout, refused
+credentials): the rest are then left as last seen, in one more warning. Every value is shown as the
+workspace's rules redact it."""
 
 from __future__ import annotations
 
@@ -60,18 +63,24 @@ def row(record: DreamRecord) -> dict[str, Any]:
             "proposal": record.proposal, "sessions": record.sessions, "model": record.model}
 
 
+class NotFound(Exception):
+    """The API answered 404 `not_found_error` for the dream: news of it only if the route answers others."""
+
+
 def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redactor: Redactor,
                  warnings: list[str]) -> list[DreamRecord]:
     """`records`, each one that needs it refreshed; a warning in `warnings` for each one that could not be."""
     out: list[DreamRecord] = []
-    stopped, skipped = False, 0
+    stopped, skipped, found = False, 0, False
+    missing: list[int] = []  # where in `out` the dreams the API answered 404 for are
     for record in records:
         if needs_refresh(record) and stopped:
             skipped += 1
         elif needs_refresh(record):
             try:
-                record, gone = _refresh(ws, client, record, redactor)
-                warnings.extend([gone] if gone else [])
+                record, found = _refresh(ws, client, record, redactor), True
+            except NotFound:
+                missing.append(len(out))
             except Unchecked as e:
                 warnings.append(f"{e.line}; listed as last seen")
                 stopped = e.stops
@@ -79,29 +88,45 @@ def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redacto
     if skipped:
         warnings.append(f"{skipped} more unfinished cloud dream{'' if skipped == 1 else 's'} not checked after "
                         "that error: listed as last seen")
+    return _settled(ws, out, missing, found, warnings)
+
+
+def _settled(ws: Workspace, records: list[DreamRecord], missing: list[int], found: bool,
+             warnings: list[str]) -> list[DreamRecord]:
+    """`records`, those at `missing` recorded as not found when the API found another dream (its route
+    works), else left as last seen: the 404 may be the route's own. One warning line each way."""
+    if missing and not found:
+        ids = ", ".join(str(records[i].cloud_dream_id) for i in missing)
+        warnings.append(f"the API answered 404 not found for cloud dream{'' if len(missing) == 1 else 's'} {ids} "
+                        "and found no dream asked for: a wrong base URL (ANTHROPIC_BASE_URL), or no dreams route "
+                        "for this key? listed as last seen")
+        return records
+    out = list(records)
+    for i in missing:
+        out[i] = refreshed(ws, out[i], status=NOT_FOUND, output_store=out[i].output_store, finished=True)
+        warnings.append(f"cloud dream {out[i].cloud_dream_id}: the API answered 404 not found (deleted, or made "
+                        f"with another key or organization?): recorded as {NOT_FOUND}, never asked for again")
     return out
 
 
-def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor) -> tuple[DreamRecord, str | None]:
-    """The record with what the API says of it now, and the line saying so when that is a 404; Unchecked when
-    the API cannot say."""
+def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor) -> DreamRecord:
+    """The record with what the API says of it now; NotFound on a 404 for it, Unchecked when the API cannot
+    say."""
     dream_id = str(record.cloud_dream_id)
     try:
         got = checked_dream(sdk_beta.retrieve_dream(client, dream_id), redactor)
     except Exception as e:
         if _not_found(e):
-            return (refreshed(ws, record, status=NOT_FOUND, output_store=record.output_store, finished=True),
-                    f"cloud dream {dream_id}: the API answered 404 not found (deleted, or made with another "
-                    f"key or organization?): recorded as {NOT_FOUND}, never asked for again")
+            raise NotFound(dream_id) from None
         raise _unchecked(e, client, dream_id, redactor) from None
     output = next((o["memory_store_id"] for o in got["outputs"] if o.get("memory_store_id")), None)
     return refreshed(ws, record, status=redactor.redact_text(got["status"]),
-                     output_store=redactor.redact_text(output) if output else record.output_store), None
+                     output_store=redactor.redact_text(output) if output else record.output_store)
 
 
 def _not_found(e: Exception) -> bool:
-    """Whether the API itself said it knows no such dream: a 404 with its `not_found_error` body (a proxy's
-    HTML 404, a wrong base URL, is no answer about the dream)."""
+    """Whether the API itself answered 404 `not_found_error` (a proxy's HTML 404 is no answer at all); the API
+    answers a route it does not serve the same way, so it is news of the dream only if others are found."""
     import anthropic
 
     body = getattr(e, "body", None)

@@ -1,5 +1,6 @@
 """`cloud dream list` when a record or the API misbehaves: a dream the API no longer knows (404) is recorded
-as final and never asked for again, any other error is one warning for its row and the rest is still
+as final and never asked for again when another dream is found (a 404 for every dream asked may be the
+route's: none is final), any other error is one warning for its row and the rest is still
 listed (exit 0); a FIFO or an oversized file among the records is skipped, never read; a Ctrl-C whose cancel
 went through leaves the record final; a new record is written without waiting on the records' lock."""
 
@@ -81,7 +82,7 @@ def test_a_dream_the_api_no_longer_knows_is_recorded_as_not_found_and_the_rest_i
 
     refreshed = cli(ws, "cloud", "dream", "list", "--refresh", "--json")
 
-    rows = _rows(refreshed)
+    rows = _rows(refreshed)  # the 404 came before the dream found: final all the same
     assert (rows["drm_gone0001"]["status"], rows["drm_gone0001"]["finished"]) == ("not found in the cloud", True)
     assert rows[real]["status"] == "running"  # asked after the 404, and brought up to date
     assert "drm_gone0001" in refreshed.stderr and "404" in refreshed.stderr, refreshed.stderr
@@ -207,3 +208,31 @@ def test_after_an_error_every_request_would_meet_the_rest_is_listed_as_last_seen
     first, rest = refreshed.stderr.strip().splitlines()
     assert first.startswith("warning: ") and "drm_down0002" in first, first
     assert rest == "warning: 2 more unfinished cloud dreams not checked after that error: listed as last seen"
+
+
+def test_a_404_for_every_dream_asked_finalises_none_of_them(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    """The API answers its JSON 404 for a route it does not serve (a base URL with a wrong path prefix, a key
+    without the dreams route): with no dream found, no 404 is taken as an answer about its dream."""
+    ws.config_path.write_text("limits:\n  model_retries: 0\n")
+    paths = [_record(ws, f"01FFFFFFFFFFFFFFFFFFFFFFF{n}", f"drm_noroute{n}", "memstore_01a",
+                     f"2026-01-0{n + 1}T00:00:00Z") for n in range(2)]
+    route = fake_anthropic.managed._route
+
+    def no_route(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
+        if parts[0] == "dreams":
+            return 404, {"type": "error", "error": {"type": "not_found_error", "message": "Not Found"}}
+        return route(rec, parts, q)
+
+    fake_anthropic.managed._route = no_route  # type: ignore[method-assign]
+
+    refreshed = cli(ws, "cloud", "dream", "list", "--refresh", "--json")
+
+    rows = _rows(refreshed)
+    assert [(r["status"], r["finished"]) for r in rows.values()] == [("running", False)] * 2
+    assert [json.loads(p.read_text())["status"] for p in paths] == ["running"] * 2
+    [line] = refreshed.stderr.strip().splitlines()
+    assert "404" in line and "drm_noroute0" in line and "drm_noroute1" in line and "base URL" in line, line
+    assert "not found in the cloud" not in refreshed.stdout
+    asked = len(cloud_requests(fake_anthropic, "GET", "/v1/dreams/drm_noroute1"))
+    assert cli(ws, "cloud", "dream", "list", "--refresh").exit_code == 0
+    assert len(cloud_requests(fake_anthropic, "GET", "/v1/dreams/drm_noroute1")) > asked  # asked again
