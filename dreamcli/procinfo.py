@@ -7,7 +7,7 @@ yet (a zombie) keeps both, though it runs nothing and holds no file: whether it 
 `process_start(pid, zombies=...)`, or `read_stat(pid).exited`. Pids are those of the pid namespace /proc was
 mounted for: a process in another namespace (a container sharing a folder) knows other processes by other numbers,
 `pid_namespace()` tells which namespace this process is in. Linux only: elsewhere (no /proc) every answer is
-None or empty. Imports nothing from dreamcli; used by `orphans` (the agent's shells) and
+None or empty. Imports nothing from dreamcli; used by `shell_records` (the agent's shells) and
 `workspace/lockholder` (who holds a lock).
 """
 
@@ -87,14 +87,15 @@ def ancestors(pid: int) -> list[int]:
 
 def descends(pid: int, parents: dict[int, int], roots: Collection[int]) -> bool:
     """Whether process `pid` is one of `roots` or a descendant of one; `parents`: pid -> its parent, as far as known
-    (`Stat.ppid`)."""
+    (`Stat.ppid`). Never through the namespace's first process (1): every orphan is reparented to it, so a child of
+    pid 1 descends from it in no meaningful sense (pid 1 itself is still one of `roots` when there)."""
     seen: set[int] = set()
     while pid not in seen:
         if pid in roots:
             return True
         seen.add(pid)
         parent = parents.get(pid)
-        if parent is None:
+        if parent is None or parent == 1:
             return False
         pid = parent
     return False

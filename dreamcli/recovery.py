@@ -27,10 +27,10 @@ def sweep_dead(ws: Workspace) -> None:
     files carry its pid and are never touched): in the workspace (a pilot trial's memory copy
     `memory/.tmp-pilot-<session>-<pid>/` too) and, in the system's temp directory, the private folders
     of `live.private_tempdir` (a pilot trial's workdir copy `dreamcli-pilot-<pid>-<random>/`). And the agent's
-    shells that a dead process left running, with all they started (`orphans.stop_orphaned_groups`)."""
+    shells that a dead process left running, with all they started (`shell_records.stop_orphaned_groups`)."""
     from dreamcli.dream import journal as dream_journal
-    from dreamcli.orphans import stop_orphaned_groups
     from dreamcli.sessions.importers import journal as import_journal
+    from dreamcli.shell_records import stop_orphaned_groups
     from dreamcli.workspace.live import shells_dir, sweep_tempdirs
     from dreamcli.workspace.sweep import sweep_temp
 

@@ -42,7 +42,7 @@ def live_dir(ws: Workspace) -> Path:
 
 
 def shells_dir(ws: Workspace) -> Path:
-    """Where the agent's shells are recorded while they run (dreamcli.orphans.record_group): the full sweep stops
+    """Where the agent's shells are recorded while they run (dreamcli.shell_records.record_group): the full sweep stops
     what a killed process's shells still run."""
     return live_dir(ws) / "shells"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dreamcli import orphans
+from dreamcli import shell_records
 from dreamcli.agent.tools.shell import Shell
 from dreamcli.procinfo import process_start
 from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply, text_reply, tool_reply, tool_use
@@ -118,7 +118,7 @@ def test_a_shell_is_recorded_while_it_runs(tmp_path: Path) -> None:
         assert record["owner"] == os.getpid() and record["pgid"] == pid
         assert record["start"] == process_start(pid, zombies=False)
         assert record["pidns"] == os.readlink("/proc/self/ns/pid")  # what its pids mean
-        assert orphans.stop_orphaned_groups(tmp_path / "shells") == []  # its owner (this process) runs
+        assert shell_records.stop_orphaned_groups(tmp_path / "shells") == []  # its owner (this process) runs
         assert alive(pid)
     finally:
         shell.stop()
@@ -140,7 +140,7 @@ def test_the_sweep_stops_a_dead_owners_shell_and_its_background_jobs(tmp_path: P
         killed += [pid, job]
         [record] = list((tmp_path / "shells").iterdir())
         orphan(record)
-        assert orphans.stop_orphaned_groups(tmp_path / "shells", grace=0.5) == [pid]
+        assert shell_records.stop_orphaned_groups(tmp_path / "shells", grace=0.5) == [pid]
         assert not wait_gone([pid, job], 2)
         assert not record.exists()
     finally:
@@ -160,7 +160,7 @@ def test_the_sweep_finds_jobs_whose_shell_is_gone(tmp_path: Path, killed: list[i
         shell._proc.wait()
         assert not alive(pid) and alive(job)
         orphan(record)
-        assert orphans.stop_orphaned_groups(tmp_path / "shells", grace=0.5) == [pid]
+        assert shell_records.stop_orphaned_groups(tmp_path / "shells", grace=0.5) == [pid]
         assert not wait_gone([job], 2)
     finally:
         shell.stop()
@@ -170,7 +170,7 @@ def test_a_pid_given_to_another_process_is_never_stopped(tmp_path: Path, killed:
     """A record whose shell pid now names another session leader (started at another time, without the tag), or
     whose untagged processes share that session: left running, the record removed."""
     other = subprocess.Popen(["sh", "-c", "sleep 305 & exec sleep 306"], start_new_session=True,
-                             env={k: v for k, v in os.environ.items() if k != orphans.GROUP_TAG_VAR})
+                             env={k: v for k, v in os.environ.items() if k != shell_records.GROUP_TAG_VAR})
     killed.append(other.pid)
     try:
         time.sleep(0.1)
@@ -183,7 +183,7 @@ def test_a_pid_given_to_another_process_is_never_stopped(tmp_path: Path, killed:
             record.write_text(json.dumps({"owner": 999999999, "owner_start": 1, "pgid": other.pid,
                                           "start": shell_start, "tag": "feedface",
                                           "pidns": os.readlink("/proc/self/ns/pid")}))
-            assert orphans.stop_orphaned_groups(folder, grace=0.2) == []
+            assert shell_records.stop_orphaned_groups(folder, grace=0.2) == []
             assert not record.exists()
         assert alive(other.pid) and other.poll() is None
     finally:
@@ -197,7 +197,7 @@ def test_a_half_written_record_of_a_dead_owner_is_removed(tmp_path: Path) -> Non
     folder.mkdir()
     (folder / "999999999-12345.json").write_text('{"owner": 9999')  # killed while writing it
     (folder / f"{os.getpid()}-12346.json").write_text("")  # a live owner writing it now: left alone
-    assert orphans.stop_orphaned_groups(folder) == []
+    assert shell_records.stop_orphaned_groups(folder) == []
     assert sorted(p.name for p in folder.iterdir()) == [f"{os.getpid()}-12346.json"]
 
 
@@ -237,7 +237,7 @@ def test_the_sweep_stops_what_a_dead_owners_shell_started_in_a_new_session(tmp_p
         assert session_of(dead) == dead and session_of(kept) == kept  # out of the shells' sessions
         owner.kill()
         owner.wait()
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == [dead_shell]
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [dead_shell]
         assert not wait_gone([dead], 2)
         assert alive(kept) and alive(live_shell)
         assert [p.name for p in folder.iterdir()] == [f"{os.getpid()}-{live_shell}.json"]
@@ -255,13 +255,13 @@ def test_the_sweep_reads_no_process_table_without_a_dead_owners_record(tmp_path:
     def scanned(since: int) -> Iterator[tuple[int, object]]:
         raise AssertionError("/proc scanned")
 
-    monkeypatch.setattr(orphans, "own_processes", scanned)
+    monkeypatch.setattr(shell_records, "own_processes", scanned)
     folder = tmp_path / "shells"
-    assert orphans.stop_orphaned_groups(folder) == []  # no folder
+    assert shell_records.stop_orphaned_groups(folder) == []  # no folder
     folder.mkdir()
-    assert orphans.stop_orphaned_groups(folder) == []
-    assert orphans.record_group(folder, os.getpid(), "cafe") is not None  # a live owner's (this process)
-    assert orphans.stop_orphaned_groups(folder) == []
+    assert shell_records.stop_orphaned_groups(folder) == []
+    assert shell_records.record_group(folder, os.getpid(), "cafe") is not None  # a live owner's (this process)
+    assert shell_records.stop_orphaned_groups(folder) == []
 
 
 def test_a_command_run_in_a_dead_owners_shell_does_not_stop_itself(tmp_path: Path) -> None:
@@ -272,9 +272,9 @@ def test_a_command_run_in_a_dead_owners_shell_does_not_stop_itself(tmp_path: Pat
     (folder / "999999999-999999998.json").write_text(json.dumps(
         {"owner": 999999999, "owner_start": 1, "pgid": 999999998, "start": 0, "tag": tag,
          "pidns": os.readlink("/proc/self/ns/pid")}))
-    sweep = ("import sys; from pathlib import Path; from dreamcli import orphans\n"
-             "print(orphans.stop_orphaned_groups(Path(sys.argv[1]), grace=0.2))")
-    r = subprocess.run([sys.executable, "-c", sweep, str(folder)], env={**os.environ, orphans.GROUP_TAG_VAR: tag},
+    sweep = ("import sys; from pathlib import Path; from dreamcli import shell_records\n"
+             "print(shell_records.stop_orphaned_groups(Path(sys.argv[1]), grace=0.2))")
+    r = subprocess.run([sys.executable, "-c", sweep, str(folder)], env={**os.environ, shell_records.GROUP_TAG_VAR: tag},
                        capture_output=True, text=True, timeout=30)
     assert (r.returncode, r.stdout) == (0, "[]\n"), r.stderr
     assert not list(folder.iterdir())

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dreamcli import orphans
+from dreamcli import shell_records
 from dreamcli.procinfo import process_start
 from tests.reliability.test_orphaned_shells import alive, killed, read_pid, wait_gone
 
@@ -28,8 +28,9 @@ __all__ = ["killed"]  # the fixture, shared
 pytestmark = pytest.mark.skipif(not Path("/proc/self/ns/pid").exists(), reason="reads the process table in /proc")
 
 DEAD_SHELL = 999999998  # the pgid of a dead owner's shell that is gone itself: only what carries its tag is left
-SWEEP = ("import sys; from pathlib import Path; from dreamcli import orphans\n"
-         "print(orphans.stop_orphaned_groups(Path(sys.argv[1]), grace=0.5), flush=True)")
+DEAD_RECORD = f"999999999-{DEAD_SHELL}.json"  # its record (`dead_record`): kept while the live owner carries its tag
+SWEEP = ("import sys; from pathlib import Path; from dreamcli import shell_records\n"
+         "print(shell_records.stop_orphaned_groups(Path(sys.argv[1]), grace=0.5), flush=True)")
 
 
 def namespace() -> str:
@@ -46,7 +47,7 @@ def dead_record(folder: Path, tag: str, pgid: int = DEAD_SHELL, start: int = 0, 
 
 
 def tagged(tag: str) -> dict[str, str]:
-    return {**os.environ, orphans.GROUP_TAG_VAR: tag}
+    return {**os.environ, shell_records.GROUP_TAG_VAR: tag}
 
 
 @contextlib.contextmanager
@@ -96,7 +97,7 @@ shell.stop()
 
 def test_a_live_owner_started_in_a_dead_shell_runs_on(tmp_path: Path, killed: list[int]) -> None:
     """A live owner of a record here, and all it started, are its own to stop; a process that is neither, with the
-    same tag, is the dead shell's."""
+    same tag, is the dead shell's. The dead shell's record stays: the live owner carries its tag."""
     tag = os.urandom(8).hex()
     folder = tmp_path / "shells"
     dead_record(folder, tag)
@@ -105,10 +106,10 @@ def test_a_live_owner_started_in_a_dead_shell_runs_on(tmp_path: Path, killed: li
         assert owner.stdout is not None
         shell, worker = (int(x) for x in owner.stdout.readline().split())
         killed += [shell, worker]
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
         assert not wait_gone([stray.pid], 2)
         assert alive(owner.pid) and alive(shell) and alive(worker)
-        assert [p.name for p in folder.iterdir()] == [f"{owner.pid}-{shell}.json"]
+        assert sorted(p.name for p in folder.iterdir()) == sorted([f"{owner.pid}-{shell}.json", DEAD_RECORD])
         assert owner.stdin is not None
         owner.stdin.close()
         owner.wait(10)
@@ -122,10 +123,10 @@ def test_a_record_of_another_pid_namespace_is_left_alone(tmp_path: Path) -> None
     with started(["sleep", "323"], tag) as job:
         time.sleep(0.1)
         record = dead_record(folder, tag, pidns="pid:[1]")
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == []
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == []
         assert record.exists() and alive(job.pid)
         dead_record(folder, tag)
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
         assert not wait_gone([job.pid], 2)
         assert not record.exists()
 
@@ -143,7 +144,7 @@ def test_a_record_without_a_namespace_stops_only_its_shells_session(tmp_path: Pa
         assert start is not None
         record = dead_record(folder, tag, pgid=shell.pid, start=start, pidns=None)
         assert "pidns" not in json.loads(record.read_text())
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == [shell.pid]
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [shell.pid]
         assert not wait_gone([shell.pid, job], 2)
         assert alive(outside.pid)
         assert not record.exists()
@@ -203,7 +204,7 @@ def test_a_live_owner_in_another_pid_namespace_keeps_its_jobs(tmp_path: Path) ->
         ns = os.readlink(f"/proc/{owner}/ns/pid")
         assert json.loads(record.read_text())["owner"] == 1 and ns != namespace()
         [job] = in_namespace(ns, "sleep", "327")
-        assert orphans.stop_orphaned_groups(folder, grace=0.5) == []
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == []
         time.sleep(0.2)
         assert alive(job) and record.exists()
     finally:
@@ -212,3 +213,77 @@ def test_a_live_owner_in_another_pid_namespace_keeps_its_jobs(tmp_path: Path) ->
                 os.kill(pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
+
+
+def test_a_dead_shells_record_stays_while_a_live_owner_spares_its_job(tmp_path: Path, killed: list[int]) -> None:
+    """What carries the dead shell's tag but descends from a live owner is spared, so the record stays: once that
+    owner is gone, a later sweep stops what it left with the tag."""
+    tag = os.urandom(8).hex()
+    folder = tmp_path / "shells"
+    record = dead_record(folder, tag)
+    with started(["sh", "-c", f"setsid sleep 330 & echo $! > {tmp_path}/job.pid; exec sleep 331"], tag) as owner:
+        job = read_pid(tmp_path / "job.pid", 5)
+        killed.append(job)
+        start = process_start(owner.pid, zombies=False)
+        live = {"owner": owner.pid, "owner_start": start, "pgid": DEAD_SHELL - 1, "start": 0, "tag": "other",
+                "pidns": namespace()}
+        (folder / f"{owner.pid}-{DEAD_SHELL - 1}.json").write_text(json.dumps(live))
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == []
+        assert alive(owner.pid) and alive(job) and record.exists()
+    assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
+    assert not wait_gone([job], 2)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_half_written_records_owner_spares_nothing(tmp_path: Path) -> None:
+    """A record that cannot be read names its owner only by its file name, unchecked: that process is not taken for
+    a live owner whose descendants are spared (its own record stays, left to its owner)."""
+    tag = os.urandom(8).hex()
+    folder = tmp_path / "shells"
+    record = dead_record(folder, tag)
+    with started(["sh", "-c", f"sleep 332 & echo $! > {tmp_path}/job.pid; exec sleep 333"], tag) as owner:
+        job = read_pid(tmp_path / "job.pid", 5)
+        half = folder / f"{owner.pid}-{DEAD_SHELL - 1}.json"
+        half.write_text('{"owner": ')
+        assert shell_records.stop_orphaned_groups(folder, grace=0.5) == [DEAD_SHELL]
+        assert not wait_gone([owner.pid, job], 2)
+        assert half.exists() and not record.exists()
+
+
+# pid 1 of a pid namespace of its own (a container whose command is dreamcli), a live owner with a record; a job left
+# by a dead owner's shell (argv[1] the records' folder) is reparented to it. The sweep runs in a child.
+PID1_OWNER = """
+import json, os, subprocess, sys, time
+from pathlib import Path
+from dreamcli import shell_records
+from dreamcli.procinfo import process_start
+folder = Path(sys.argv[1])
+mine = subprocess.Popen(["sleep", "334"], start_new_session=True)
+time.sleep(0.1)
+assert os.getpid() == 1 and shell_records.record_group(folder, mine.pid, "mine") is not None
+rec = {"owner": 999999999, "owner_start": 1, "pgid": 999999998, "start": 0, "tag": "dead",
+       "pidns": os.readlink("/proc/self/ns/pid")}
+(folder / "999999999-999999998.json").write_text(json.dumps(rec))
+out = subprocess.run(["sh", "-c", "sleep 335 >/dev/null 2>&1 & echo $!"], capture_output=True,
+                     env={**os.environ, shell_records.GROUP_TAG_VAR: "dead"}, start_new_session=True).stdout
+job = int(out)
+time.sleep(0.2)
+sweep = ("from pathlib import Path; from dreamcli import shell_records; "
+         "print(shell_records.stop_orphaned_groups(Path(%r), 0.5))")
+print(subprocess.run([sys.executable, "-c", sweep % str(folder)], capture_output=True, text=True).stdout.strip())
+time.sleep(0.3)
+print(process_start(job, zombies=False) is not None, sorted(os.listdir(folder)), flush=True)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_a_live_owner_that_is_pid_1_spares_only_itself(tmp_path: Path) -> None:
+    """Every orphan of its namespace is reparented to pid 1: descent from it spares nothing, and the dead shell's
+    job is stopped."""
+    folder = tmp_path / "shells"
+    folder.mkdir()
+    proc = subprocess.run(["unshare", "-pf", "--mount-proc", sys.executable, "-c", PID1_OWNER, str(folder)],
+                          capture_output=True, timeout=60)
+    if proc.returncode != 0 and b"unshare" in proc.stderr:
+        pytest.skip("no pid namespace here")
+    assert proc.stdout.decode().splitlines() == ["[999999998]", "False ['1-2.json']"], proc.stderr.decode()

@@ -8,12 +8,12 @@ and nothing the command prints can be mistaken for the marker. stdout and stderr
 The shell runs in a process group of its own. `stop()` (any thread, even while `run()` waits)
 sends the whole group SIGTERM, then SIGKILL after KILL_GRACE_S, and wakes the waiting `run()`,
 which raises `ShellStopped`; then the processes that left the group (`setsid`, a daemon) but carry
-the shell's tag in their environment (`dreamcli.orphans.stop_members`). A command that outlives its
+the shell's tag in their environment (`dreamcli.shell_records.stop_members`). A command that outlives its
 timeout is stopped the same way and `run()` raises TimeoutError. Output is kept as a head and a
 tail of at most `max_bytes` each, so a command that prints gigabytes costs bounded memory.
 
 With `groups` (a folder: the workspace's `state/live/shells/`), each shell is recorded there while it
-runs (`dreamcli.orphans.record_group`): if dreamcli is killed with -9, the next command's sweep stops
+runs (`dreamcli.shell_records.record_group`): if dreamcli is killed with -9, the next command's sweep stops
 what the shell still runs (`stop_orphaned_groups`). Not a parent-death signal: it would reach bash
 alone (a command it runs, or left in the background, would go on), and it fires when the thread that
 started the shell ends, not the process.
@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreamcli.orphans import GROUP_TAG_VAR, forget_group, record_group, stop_members
 from dreamcli.procinfo import process_start
+from dreamcli.shell_records import GROUP_TAG_VAR, forget_group, record_group, stop_members
 
 KILL_GRACE_S = 0.5  # SIGTERM to the shell's process group, then SIGKILL after this long
 POLL_S = 0.2  # how often a waiting run() checks that the shell is still there
