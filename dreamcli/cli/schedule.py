@@ -33,8 +33,9 @@ again replaces the line; other lines of your crontab are kept. A line an
 earlier dreamcli installed (without --timestamps) runs as it was until you
 install again: `schedule show` and `doctor` say so, and never rewrite it.
 Your own edits of the line (a variable, nice, @daily) are kept by them, and
-dropped by install, which rewrites the whole line (it says so). A `crontab`
-that does not answer in 5 s is an error, not a wait.
+dropped by install, which rewrites the whole line (it says so). A line you
+commented out is said to be disabled (doctor warns), never out of date. A
+`crontab` that does not answer in 5 s is an error, not a wait.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -120,7 +121,7 @@ def show_cmd(
     from dreamcli.ui.console import warn
     from dreamcli.workspace import schedule as sch
     from dreamcli.workspace.lockholder import lock_state, state_words
-    from dreamcli.workspace.schedule_drift import outdated
+    from dreamcli.workspace.schedule_drift import DISABLED, disabled, enable_advice, outdated
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
@@ -128,15 +129,19 @@ def show_cmd(
     units = [str(p) for p in sch.installed_systemd(plan)]
     held, holder = lock_state(plan.lock)
     home = str(ws.root) if ws.source == "option" else None
-    stale = outdated(plan, line)
+    stale, off = outdated(plan, line), line is not None and disabled(line)
+    if line is not None and off:  # installed, and never runs: said, never uncommented here
+        warn(f"{DISABLED}; {enable_advice(line, home)}")
     for old in stale:  # said, never fixed here: the crontab is the user's
         warn(old.message(home))
     if as_json:
-        print_json({"version": 1, "cron": line, "systemd": units, **_info(plan), "lock_held": held,
+        print_json({"version": 1, "cron": line, "cron_disabled": off, "systemd": units, **_info(plan),
+                    "lock_held": held,
                     "lock_holder": holder.to_json() if holder else None,
                     "out_of_date": [old.to_json(home) for old in stale]})
         return
-    out = [f"cron:    {line or 'not installed'}", f"systemd: {', '.join(units) or 'not installed'}",
+    cron = f"installed but commented out (disabled): {line}" if off else line or "not installed"
+    out = [f"cron:    {cron}", f"systemd: {', '.join(units) or 'not installed'}",
            f"log:     {plan.log}", f"lock:    {plan.lock}: {state_words(held, holder)}"]
     if line is None and not units:
         try:

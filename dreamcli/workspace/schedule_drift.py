@@ -108,6 +108,30 @@ def _words(text: str, scheduler: str) -> list[str]:
         return script.split()
 
 
+def _unmarked(line: str, plan: Plan) -> str:
+    """A crontab line without its trailing marker: the raw path there, unquoted, is no shell word (a `'`, `"` or
+    trailing `\\` of it would make the whole line unreadable)."""
+    end = line.rstrip()
+    for marker in (plan.marker, plan.raw_marker):
+        if end.endswith(marker):
+            return end[:-len(marker)]
+    return end
+
+
+def disabled(line: str | None) -> bool:
+    """Whether the crontab line is commented out (the user disabled it): it never runs, out of date or not."""
+    return line is not None and line.lstrip().startswith("#")
+
+
+DISABLED = "the installed crontab line is commented out (disabled): no nightly dream runs from it"
+
+
+def enable_advice(line: str, home: str | None = None) -> str:
+    """What turns a commented-out line on again (the time of day of the line kept, when it has one)."""
+    refresh = Outdated("cron", (), cron_at(line.lstrip().lstrip("#"))).refresh(home)
+    return f"uncomment it (`crontab -e`), or `{refresh}` writes it anew"
+
+
 def _runs(words: list[str], wanted: list[str]) -> bool:
     n = len(wanted)
     return any(words[i:i + n] == wanted for i in range(len(words) - n + 1))
@@ -122,7 +146,7 @@ def _compare(have: str, want: str, plan: Plan, scheduler: str) -> tuple[tuple[st
             lacks.append(f"no {gone[0]}: {gives}")
             for piece in gone:
                 bare = bare.replace(piece, "")
-    words = _words(have, scheduler)
+    words = _words(_unmarked(have, plan) if scheduler == "cron" else have, scheduler)
     head = plan.argv[:plan.argv.index("--home")]
     differs = "its command differs from what `schedule install` writes now:"
     other = [f"{differs} another dreamcli than {' '.join(head)}"] if not _runs(words, head) else []
@@ -144,8 +168,10 @@ def _cron(plan: Plan, line: str) -> Outdated | None:
 
 def outdated(plan: Plan, cron_line: str | None) -> list[Outdated]:
     """The installed crontab line (`find_line`'s) and systemd service of this workspace that lack what `schedule
-    install` writes now, whatever their time of day: read only, never rewritten here."""
-    found = [old for old in [_cron(plan, cron_line) if cron_line is not None else None] if old is not None]
+    install` writes now, whatever their time of day: read only, never rewritten here. A commented-out line is
+    `disabled`, not out of date."""
+    found = [old for old in [_cron(plan, cron_line) if cron_line is not None and not disabled(cron_line) else None]
+             if old is not None]
     service = systemd_dir() / f"{plan.unit_name}.service"
     try:
         have = service.read_bytes().decode("utf-8", "surrogateescape")

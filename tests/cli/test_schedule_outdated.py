@@ -222,12 +222,20 @@ def _slow_crontab(cron_env: dict[str, str], tmp_path: Path) -> Path:
     return pidfile
 
 
-def _gone(pidfile: Path) -> bool:
+def _gone(pidfile: Path, within: float = 5.0) -> bool:
+    """Whether the process the slow crontab started is gone (or a zombie) within `within` seconds: it was sent
+    SIGKILL, which a loaded machine may take a moment to deliver."""
     pid = int(pidfile.read_text())
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                return True
+        except (OSError, IndexError):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def test_a_crontab_that_does_not_answer_is_a_warning_of_doctor(ws: Workspace, cron_env: dict[str, str],
@@ -257,3 +265,43 @@ def test_a_crontab_that_does_not_answer_is_a_one_line_error(ws: Workspace, cron_
     assert time.monotonic() - started < 10
     assert r.exit_code == 1 and r.stderr == "error: crontab -l did not answer in 0.5 s (a hung user lookup, a lock?)\n"
     assert _gone(pidfile)
+
+
+@pytest.mark.parametrize("workspace", ["/w/o'brien", '/w/say "hi"', "/w/a b\\", "/w/50%\\"])
+def test_a_line_just_written_for_a_quoted_path_is_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          workspace: str) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    plan = _plan(workspace=workspace)
+    assert outdated(plan, plan.cron_line) == []
+    (old,) = outdated(plan, plan.cron_line.replace(" --timestamps", ""))
+    assert old.lacks == (LACKS["--timestamps"],) and old.drops == ()  # the --home read right: no edits seen
+    other = _plan(workspace="/v")
+    (elsewhere,) = outdated(other, plan.cron_line.replace(plan.raw_marker, other.raw_marker))
+    assert elsewhere.lacks == (DIFFERS + "--home is not /v",)
+
+
+DISABLED = "the installed crontab line is commented out (disabled): no nightly dream runs from it"
+
+
+@pytest.mark.parametrize("comment", ["# ", "#", "  #"])
+def test_a_commented_out_line_is_said_disabled(ws: Workspace, cron_env: dict[str, str],
+                                               monkeypatch: pytest.MonkeyPatch, comment: str) -> None:
+    assert _cli(ws, cron_env, "install", "--at", "02:30").returncode == 0
+    table = Path(cron_env["FAKE_CRONTAB_FILE"])
+    line = table.read_text().splitlines()[-1]
+    for text in (line, line.replace(" --timestamps", "")):  # current or not: disabled, never out of date
+        table.write_text(USERS + comment + text + "\n")
+        before = table.read_bytes()
+        code, checks = _doctor(ws, cron_env, monkeypatch)
+        assert code == 0 and checks["schedule"]["status"] == "warn" and checks["schedule"]["detail"] == DISABLED
+        assert checks["schedule"]["fix"] == (f"uncomment it (`crontab -e`), or `dreamcli --home {ws.root} schedule "
+                                             "install --at 02:30` writes it anew")
+        r = _cli(ws, cron_env, "show")
+        assert r.returncode == 0 and r.stderr.startswith(f"warning: {DISABLED}") and len(r.stderr.splitlines()) == 1
+        assert f"cron:    installed but commented out (disabled): {comment}{text}" in r.stdout
+        doc = json.loads(_cli(ws, cron_env, "show", "--json").stdout)
+        assert doc["cron_disabled"] is True and doc["out_of_date"] == [] and doc["cron"] == comment + text
+        assert table.read_bytes() == before
+    assert _cli(ws, cron_env, "install", "--at", "02:30").returncode == 0
+    assert table.read_text() == USERS + line + "\n"  # install writes it anew, in its place
+    assert json.loads(_cli(ws, cron_env, "show", "--json").stdout)["cron_disabled"] is False
