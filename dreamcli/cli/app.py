@@ -30,14 +30,22 @@ def main() -> None:
         _stopped(e)
     except SystemExit:
         raise
-    except BaseException:
+    except BaseException as e:
         # a library turned the signal's KeyboardInterrupt into its own error (pydantic-core, interrupted while
         # it builds a validator, panics: PanicException, a BaseException): still the signal's stop
-        if caught is None or caught.signum is None:
-            raise
-        from dreamcli.interrupts import Terminated
+        if caught is not None and caught.signum is not None:  # SIGTERM, SIGHUP: known by the block
+            from dreamcli.interrupts import Terminated
 
-        _stopped(Terminated(caught.signum))
+            _stopped(Terminated(caught.signum))
+        if _wraps_ctrl_c(e):  # Ctrl-C (SIGINT) is Python's own KeyboardInterrupt: known by what it became
+            _stopped(KeyboardInterrupt())
+        raise
+
+
+def _wraps_ctrl_c(e: BaseException) -> bool:
+    """Whether `e` is a KeyboardInterrupt a library turned into its own BaseException (not an Exception, which
+    nothing turns a stop into): pydantic-core's panic names it in its message, `KeyboardInterrupt: `."""
+    return not isinstance(e, Exception) and "KeyboardInterrupt" in str(e)
 
 
 def _stopped(e: KeyboardInterrupt) -> NoReturn:
