@@ -70,3 +70,13 @@ def bend_create(server: FakeAnthropic, bend: Callable[[dict[str, Any]], None],
         return answer
 
     server.managed._route = bent  # type: ignore[method-assign]
+
+
+def dream_store(server: FakeAnthropic, ws: Workspace) -> str:
+    """A memory store with one memory and one terminated session on it, ready for `cloud dream --store`;
+    the workspace's model retries off, so a scripted failure is final."""
+    ws.config_path.write_text("limits:\n  model_retries: 0\n")
+    d = data(server)
+    store = d.add_store(memories={"/notes/a.md": "a\n"})
+    d.add_session(store_ids=[store], status="terminated")
+    return store

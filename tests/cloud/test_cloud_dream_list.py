@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import dreamcli.cloud.dream_job as dream_job
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
-from tests.cloud.helpers import cli, cli_json, cloud_requests, data, requires_managed_agents
+from tests.cloud.helpers import cli, cli_json, cloud_requests, data, dream_store, requires_managed_agents
 
 pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
 
@@ -26,14 +26,6 @@ LISTED = "recorded as unfinished in `dreamcli cloud dream list`"
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dream_job, "FIRST_POLL_S", 0.001)
-
-
-def _store(server: FakeAnthropic, ws: Workspace) -> str:
-    ws.config_path.write_text("limits:\n  model_retries: 0\n")
-    d = data(server)
-    store = d.add_store(memories={"/notes/a.md": "a\n"})
-    d.add_session(store_ids=[store], status="terminated")
-    return store
 
 
 def _answer(server: FakeAnthropic, when: Any, status: int = 503) -> None:
@@ -83,7 +75,7 @@ def _output_store_fails(server: FakeAnthropic, ws: Workspace, store: str, how: s
 @pytest.mark.parametrize("how", ["503", "timeout"])
 def test_a_network_error_after_the_create_leaves_the_dream_recorded_as_unfinished(
         fake_anthropic: FakeAnthropic, ws: Workspace, how: str) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     _output_store_fails(fake_anthropic, ws, store, how)
 
     result = cli(ws, "cloud", "dream", "--store", store)
@@ -103,7 +95,7 @@ def test_a_network_error_after_the_create_leaves_the_dream_recorded_as_unfinishe
 
 def test_a_failed_poll_leaves_the_dream_recorded_and_refresh_brings_it_up_to_date(
         fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     data(fake_anthropic).script_dream(pending_polls=0, running_polls=1)
     failed: list[bool] = []
 
@@ -137,7 +129,7 @@ def test_a_failed_poll_leaves_the_dream_recorded_and_refresh_brings_it_up_to_dat
 
 def test_a_completed_dream_is_listed_with_its_proposal_at_80_columns(fake_anthropic: FakeAnthropic,
                                                                      ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     data(fake_anthropic).script_dream(writes={"/notes/b.md": "b\n"})
     [made] = cli_json(ws, "cloud", "dream", "--store", store)["dreams"]
     data(fake_anthropic).script_dream(final="failed")
@@ -160,7 +152,7 @@ def test_a_completed_dream_is_listed_with_its_proposal_at_80_columns(fake_anthro
 
 def test_a_create_that_may_have_started_a_dream_points_to_the_list(fake_anthropic: FakeAnthropic,
                                                                    ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     route = fake_anthropic.managed._route
 
     def started_then_503(rec: Any, parts: list[str], q: dict[str, str]) -> Any:
@@ -187,7 +179,7 @@ def test_a_create_that_may_have_started_a_dream_points_to_the_list(fake_anthropi
 
 def test_the_list_needs_no_key_and_asks_the_api_nothing(fake_anthropic: FakeAnthropic, ws: Workspace,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     cli_json(ws, "cloud", "dream", "--store", store)
     before = len(fake_anthropic.all_requests)
     monkeypatch.delenv("ANTHROPIC_API_KEY")
@@ -201,7 +193,7 @@ def test_the_list_needs_no_key_and_asks_the_api_nothing(fake_anthropic: FakeAnth
 
 def test_cloud_dreams_made_before_the_record_are_listed_from_their_proposals(fake_anthropic: FakeAnthropic,
                                                                              ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     [made] = cli_json(ws, "cloud", "dream", "--store", store)["dreams"]
     shutil.rmtree(ws.state_dir / "cloud" / "dreams")
 

@@ -21,7 +21,7 @@ from dreamcli.cloud.dream_record import LOCK_NAME, Recorder, records_dir
 from dreamcli.redaction import default_redactor
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
-from tests.cloud.helpers import cli, cli_json, cloud_requests, data, requires_managed_agents
+from tests.cloud.helpers import cli, cli_json, cloud_requests, data, dream_store, requires_managed_agents
 
 pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
 
@@ -31,14 +31,6 @@ KEY = "sk-ant-api03-" + "A" * 90
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dream_job, "FIRST_POLL_S", 0.001)
-
-
-def _store(server: FakeAnthropic, ws: Workspace) -> str:
-    ws.config_path.write_text("limits:\n  model_retries: 0\n")
-    d = data(server)
-    store = d.add_store(memories={"/notes/a.md": "a\n"})
-    d.add_session(store_ids=[store], status="terminated")
-    return store
 
 
 def _record(ws: Workspace, record_id: str, dream_id: str, store: str, created: str) -> Path:
@@ -76,7 +68,7 @@ def _rows(result: Any) -> dict[str, dict[str, Any]]:
 
 def test_a_dream_the_api_no_longer_knows_is_recorded_as_not_found_and_the_rest_is_refreshed(
         fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     real = _unfinished_real_dream(fake_anthropic, ws, store)
     _record(ws, "01AAAAAAAAAAAAAAAAAAAAAAAA", "drm_gone0001", store, "2999-01-01T00:00:00Z")  # listed first
 
@@ -97,7 +89,7 @@ def test_a_dream_the_api_no_longer_knows_is_recorded_as_not_found_and_the_rest_i
 
 def test_an_error_answer_is_one_redacted_warning_for_its_row_and_the_list_is_shown(
         fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     real = _unfinished_real_dream(fake_anthropic, ws, store)
     _record(ws, "01AAAAAAAAAAAAAAAAAAAAAAAA", "drm_broken01", store, "2999-01-01T00:00:00Z")
     route = fake_anthropic.managed._route
@@ -149,7 +141,7 @@ def test_a_fifo_or_an_oversized_file_among_the_records_is_skipped_not_read(ws: W
 
 def test_ctrl_c_during_the_poll_records_the_status_the_cancel_returned(
         fake_anthropic: FakeAnthropic, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = _store(fake_anthropic, ws)
+    store = dream_store(fake_anthropic, ws)
     data(fake_anthropic).script_dream(pending_polls=3, running_polls=3)
     fake_anthropic.allow_leftovers = True
 
