@@ -91,9 +91,12 @@ def _detach_terminal() -> None:
 
 class Caught:
     """What `signals_as_interrupt` yields: `signum` is the signal that stopped the block, if any (a
-    caller whose work turns the KeyboardInterrupt into an error of its own can still exit 128 + it)."""
+    caller whose work turns the KeyboardInterrupt into an error of its own can still exit 128 + it);
+    `ctrl_c`, whether SIGINT came while the block was in force (Python's own KeyboardInterrupt, so a
+    library's error that names one can be told from a bug's)."""
 
     signum: int | None = None
+    ctrl_c: bool = False
 
 
 _blocks: list[Caught] = []  # the blocks in force in the main thread, the outermost first
@@ -129,11 +132,19 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
                 block.signum = signum
         raise Terminated(signum)
 
+    def on_ctrl_c(signum: int, frame: FrameType | None) -> None:
+        for block in (*_blocks, caught):
+            block.ctrl_c = True
+        signal.default_int_handler(signum, frame)  # Python's own: KeyboardInterrupt
+
     previous: dict[int, Any] = {}
     for signum in signums:
         with contextlib.suppress(ValueError, OSError):
             previous[signum] = signal.signal(signum, handler)
     outermost = not _blocks
+    if outermost and signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not one ignored
+        with contextlib.suppress(ValueError, OSError):
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_ctrl_c)
     hook = sys.unraisablehook
     if outermost:
         sys.unraisablehook = redeliver(hook)

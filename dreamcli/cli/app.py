@@ -37,14 +37,15 @@ def main() -> None:
             from dreamcli.interrupts import Terminated
 
             _stopped(Terminated(caught.signum))
-        if _wraps_ctrl_c(e):  # Ctrl-C (SIGINT) is Python's own KeyboardInterrupt: known by what it became
+        if caught is not None and caught.ctrl_c and _wraps_ctrl_c(e):  # Ctrl-C came, and this is what it became
             _stopped(KeyboardInterrupt())
         raise
 
 
 def _wraps_ctrl_c(e: BaseException) -> bool:
-    """Whether `e` is a KeyboardInterrupt a library turned into its own BaseException (not an Exception, which
-    nothing turns a stop into): pydantic-core's panic names it in its message, `KeyboardInterrupt: `."""
+    """Whether `e` can be a KeyboardInterrupt a library turned into its own BaseException (not an Exception,
+    which nothing turns a stop into): pydantic-core's panic names it in its message, `KeyboardInterrupt: `.
+    Only taken for one when SIGINT did come (`Caught.ctrl_c`): the same words from a bug are not a stop."""
     return not isinstance(e, Exception) and "KeyboardInterrupt" in str(e)
 
 

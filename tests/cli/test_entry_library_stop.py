@@ -15,12 +15,12 @@ from tests.reliability.test_orphaned_workers import _env
 
 SCRIPT = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started this test
 from dreamcli.cli import root
 from dreamcli.interrupts import Terminated
 class Panic(BaseException):  # as pydantic_core.PanicException
     pass
 def run(*a, **k):
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started this test
     try:
         os.kill(os.getpid(), int(sys.argv.pop(1)))
     except KeyboardInterrupt as e:  # Terminated is one; pydantic-core writes the type's name, then the message
@@ -40,8 +40,23 @@ def test_a_signal_a_library_turned_into_its_own_error_ends_in_one_line(signum: i
     assert (done.returncode, done.stderr.strip()) == (128 + signum, line)
 
 
-def test_the_same_error_without_a_signal_is_not_hidden() -> None:
-    script = SCRIPT.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "raise Terminated(15)")
+@pytest.mark.parametrize("raised", ["Terminated(15)", "KeyboardInterrupt()"], ids=["TERM", "INT"])
+def test_the_same_error_without_a_signal_is_not_hidden(raised: str) -> None:
+    """Code that raises the stop itself, or a bug whose panic merely quotes the word: no signal came, so
+    the traceback stays (exit 1)."""
+    script = SCRIPT.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", f"raise {raised}")
     done = subprocess.run([sys.executable, "-c", script, "15"], env=_env(), capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and "Panic: Error building schema validator" in done.stderr
+
+
+def test_a_signal_ignored_at_start_stays_ignored() -> None:
+    """Started with SIGINT ignored (`nohup`, a background job of a script), Ctrl-C does nothing: the
+    entry point only records Ctrl-C where Python's own handler was in force, and never installs one."""
+    script = SCRIPT.replace("signal.signal(signal.SIGINT, signal.default_int_handler)",
+                            "signal.signal(signal.SIGINT, signal.SIG_IGN)")
+    script = script.replace("def run(*a, **k):", "def run(*a, **k):\n    print(signal.getsignal(2) is signal.SIG_IGN)")
+    script = script.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "os.kill(os.getpid(), 2); return")
+    done = subprocess.run([sys.executable, "-c", script, "2"], env=_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
