@@ -105,3 +105,22 @@ def test_only_a_transcript_is_skipped_for_its_name_an_empty_or_foreign_file_as_a
     assert reasons.keys() == {"s\\xff.jsonl", "junk\\xfd.jsonl"}
     assert reasons["s\\xff.jsonl"] == REASON
     assert "rename" not in reasons["junk\\xfd.jsonl"]
+
+
+@pytest.mark.parametrize("body", ["\n\n", '{"type": "user", "message"'], ids=["blank-lines", "cut-off"])
+def test_a_file_with_no_line_to_import_counts_the_same_under_either_name(tmp_path: Path, cc: Path,
+                                                                       body: str) -> None:
+    """A blank-only file or one cut off mid-line has nothing to import: renaming would not help, so it is
+    counted as under a UTF-8 name, not told to be renamed (a review of 6310388)."""
+    counts = []
+    for n, name in enumerate((b"x.jsonl", b"x\xfe.jsonl")):
+        src = tmp_path / f"src{n}"
+        (src / "p1").mkdir(parents=True)
+        (src / "p1" / "good.jsonl").write_bytes((cc / "p1" / "good.jsonl").read_bytes())
+        non_utf8(src / "p1", name).write_text(body)
+        r = invoke(tmp_path / f"ws{n}", "sessions", "import", "claude-code", str(src), "--json")
+        assert r.exit_code == 0, r.output
+        data = json.loads(r.stdout)
+        assert data["skipped_files"] == [] and r.stderr == ""
+        counts.append({k: data[k] for k in ("files", "transcripts", "empty", "sessions")})
+    assert counts[0] == counts[1]

@@ -92,8 +92,10 @@ def plan_import(source: str, path: Path) -> ImportPlan:
             unread = InputError(f"cannot read: {gone.strerror or gone}", file=str(f))
             skipped.append((Skipped(f, _reason(unread)), unread))
             continue
-        if LONE_SURROGATE.search(str(f)):  # a transcript whose session would record the path, as UTF-8 text
-            recognised -= first is not None  # empty and foreign files were told apart above, as any other
+        # a transcript whose session would record the path, as UTF-8 text; empty, blank-only, cut-off (no first
+        # line: no session) and foreign files were told apart above, as under any other name
+        if first is not None and LONE_SURROGATE.search(str(f)):
+            recognised -= 1
             skipped.append((Skipped(f, NOT_UTF8), InputError(NOT_UTF8, file=escaped(str(f)))))
             continue
         if first is not None and link_key is not None:
