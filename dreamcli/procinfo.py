@@ -6,9 +6,9 @@ time (clock ticks since boot, field 22 of /proc/PID/stat). An exited process tha
 yet (a zombie) keeps both, though it runs nothing and holds no file: whether it counts is each caller's to say,
 `process_start(pid, zombies=...)`, or `read_stat(pid).exited`. Pids are those of the pid namespace /proc was
 mounted for: a process in another namespace (a container sharing a folder) knows other processes by other numbers,
-`pid_namespace()` tells which namespace this process is in. Linux only: elsewhere (no /proc) every answer is
-None or empty. Imports nothing from dreamcli; used by `shell_records` (the agent's shells) and
-`workspace/lockholder` (who holds a lock).
+`pid_namespace()` tells which namespace this process is in, `pid_namespaces_in_use` which namespaces still have a
+process. Linux only: elsewhere (no /proc) every answer is None or empty. Imports nothing from dreamcli; used by
+`shell_records` (the agent's shells) and `workspace/lockholder` (who holds a lock).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterator
 from typing import NamedTuple
+
+INITIAL_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's first (PROC_PID_INIT_INO): every other is nested in it
 
 
 class Stat(NamedTuple):
@@ -74,6 +76,17 @@ def environ(pid: int) -> list[bytes]:
         return []
 
 
+def command_line(pid: int) -> list[bytes]:
+    """The arguments process `pid` runs with (its program first); empty when they cannot be read (a zombie)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return []
+    raw = raw[:-1] if raw.endswith(b"\0") else raw  # each argument ends with a NUL
+    return raw.split(b"\0") if raw else []
+
+
 def ancestors(pid: int) -> list[int]:
     """The parent of process `pid`, its parent's parent, ... up to the first process of the namespace (1, whose
     parent is 0), as far as /proc tells."""
@@ -107,3 +120,34 @@ def pid_namespace() -> str | None:
         return os.readlink("/proc/self/ns/pid")
     except OSError:
         return None
+
+
+def pid_namespaces_in_use(wanted: Collection[str]) -> set[str] | None:
+    """Those of the pid namespaces `wanted` (as `pid_namespace()` names them) that a process is in. One that had a
+    process and has none now is gone for good: its first process has ended, and the kernel lets no process into a
+    namespace after that. But only a process that sees every process of every namespace can say that none is left:
+    one in the initial namespace (every other is nested in it, their processes all in its /proc), /proc its own, that
+    may read the namespace of each process but pid 1 (the initial namespace's first, in it by definition: a sandbox
+    may guard it even from root), and sees pid 1 listed (a /proc mounted with `hidepid` hides the processes this one
+    may not read, pid 1 first). None when one of `wanted` has no process seen and this one cannot see them all: a
+    container cannot see the host's processes, a user without privilege cannot read another user's namespace."""
+    wanted = set(wanted)
+    found: set[str] = set()
+    try:
+        entries = sorted((int(e) for e in os.listdir("/proc") if e.isdigit()), reverse=True)  # recent ones first
+        sees_all = pid_namespace() == INITIAL_PID_NAMESPACE and os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return None
+    for pid in entries:
+        try:
+            namespace = os.readlink(f"/proc/{pid}/ns/pid")
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        except OSError:  # not ours to read: it may be in one of them
+            sees_all = sees_all and pid == 1
+            continue
+        if namespace in wanted:
+            found.add(namespace)
+            if found == wanted:
+                return found
+    return found if sees_all and 1 in entries else None

@@ -13,13 +13,28 @@ in its session or not: the shell may have exited, leaving its background jobs, a
 stops what was left behind, it is no sandbox. /proc is read only when there is a shell to stop. Linux only;
 elsewhere nothing is recorded.
 Pids mean something only in the pid namespace they were read in: a record names its owner's (`pidns`), and one
-from another namespace (an owner in a container sharing the workspace) is left alone, its owner unknown here. A
-record without it was written before shells were found by their tag alone: only processes in the shell's session
-are its own. What carries a dead shell's tag is spared when it is the sweeper or one of its ancestors (a dreamcli
-command the agent ran, through `timeout` or `sh`), or a live owner of a record here or a descendant of one (a
-dreamcli run started from the dead shell: it and all it started, its workers, are its own to stop), never through
-pid 1 (every orphan's parent: a live owner that is pid 1, a container's command, spares only itself) nor on the word
-of a record that cannot be read. While anything of a dead shell is spared its record stays, for a later sweep.
+from another namespace (an owner in a container sharing the workspace) is left alone, its owner unknown here, nothing
+in it ever stopped from here: that namespace's own next sweep stops what a dead owner left in it. Such a record is
+dropped once its namespace is gone (no process left in it: its first process ended, and with it all the others),
+which only a sweep that sees every namespace's processes can tell (`pid_namespaces_in_use`: one on the host, in the
+initial namespace; a container sees neither the host's processes nor another container's). A record without a
+namespace was written before shells were found by their tag alone: only processes in the shell's session are its own.
+What carries a dead shell's tag is spared when it is the sweeper or one of its ancestors (a dreamcli command the agent
+ran, through `timeout` or `sh`), or when it is a live dreamcli, or descends from one or runs one, each step through a
+process that carries the same tag (`_held`). A live dreamcli is a live owner of a record here that carries the tag
+itself (one started in the dead shell: it and all it started, its workers, are its own to stop), or any dreamcli
+command that carries it (`runs_dreamcli`: one the agent started, with no shell of its own and so no record). Such a
+command only inherited the tag (dreamcli gives it to the shells it starts, never to itself), and the wrapper it runs
+under (`timeout`, which passes SIGTERM on) is spared with it. The steps must carry the tag because orphans are
+reparented, to pid 1 or to the nearest child subreaper (`systemd --user`, a process that called
+PR_SET_CHILD_SUBREAPER): a live owner that ran the dead owner receives its shell's orphans as children, and /proc
+tells neither that a process is a subreaper nor that a child was reparented; but that owner does not carry the tag,
+which was made after it started. Never through pid 1 either, nor on the word of a record that cannot be read.
+While anything of a dead shell is spared its record stays, for a later sweep, with what was spared written in it
+(`_remember`): the next sweeps read /proc again only once one of those processes ended or changed parent (a live
+dreamcli ended, or a process of it did and its children were orphaned), not on every sweep. A process started since
+by one of them, that left them in turn (a server that daemonises twice), is found then: at the latest when the
+live dreamcli it was spared for ends.
 """
 
 from __future__ import annotations
@@ -30,16 +45,48 @@ import signal
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
-from dreamcli.procinfo import Stat, ancestors, descends, environ, own_processes, pid_namespace, process_start
+from dreamcli.procinfo import (
+    Stat,
+    ancestors,
+    command_line,
+    descends,
+    environ,
+    own_processes,
+    pid_namespace,
+    pid_namespaces_in_use,
+    process_start,
+    read_stat,
+)
 
 END_GRACE_SECONDS = 1.0  # a shell's processes: from SIGTERM to SIGKILL
 
 GROUP_TAG_VAR = "DREAMCLI_SHELL_TAG"
 Group = tuple[int, int, str]  # a recorded shell: its pgid (its pid, and its session's id), start time, tag
-Record = tuple[bool | None, int | None, Group | None, bool]  # `_read_record`
 Member = tuple[int, int]  # a process of a shell: its pid and start time
+Seen = tuple[int, int, int]  # a process of a shell that a sweep left running: its pid, start time and parent
+PYTHON_OPTIONS_WITH_VALUE = (b"-X", b"-W", b"--check-hash-based-pycs")
 _owner_start: list[int | None] = []  # this process's start time, read once
+
+
+class Record(NamedTuple):
+    """A shell's record, as `_read_record` reads it."""
+
+    alive: bool | None  # whether its owner runs; None: it ran in another pid namespace than this one
+    owner: int | None  # the owner's pid, from a record that could be read
+    group: Group | None  # the shell, from a record that could be read
+    legacy: bool  # written before the tag sweep (no namespace): the shell is bound to its session
+    namespace: str | None  # the owner's pid namespace
+    spared: tuple[Seen, ...]  # what the last sweep left running of a dead owner's shell (`_remember`)
+
+
+class Scan(NamedTuple):
+    """One pass over /proc (`_members`): each shell's processes, by its pgid."""
+
+    found: dict[int, list[Member]]  # to stop
+    spared: dict[int, list[Seen]]  # a live dreamcli's (`_held`): left running, the record kept for them
+    passed: dict[int, list[Seen]]  # the sweeper and its ancestors: left running, the record not kept for them
 
 
 def record_group(folder: Path, pgid: int, tag: str) -> Path | None:
@@ -76,44 +123,49 @@ def forget_group(path: Path | None) -> None:
 
 
 def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list[int]:
-    """Stop the processes of the recorded shells whose owner no longer runs (`stop_members`), then remove their
-    records; the pgids of the shells that still had processes. A live owner's records, and what it runs, are left
-    alone, and so are the records of another pid namespace. A zombie owner is dead: it runs nothing."""
+    """Stop the processes of the recorded shells whose owner no longer runs (`_stop`), then remove their records; the
+    pgids of the shells that still had processes. A live owner's records, and what it runs, are left alone, and so
+    are the records of another pid namespace while it exists. A zombie owner is dead: it runs nothing. A dead owner's
+    record kept for what was spared is scanned again only once that changed (`_unchanged`)."""
     try:
         names = [n for n in os.listdir(folder) if n.endswith(".json")]
     except OSError:
         return []
     here = pid_namespace()
-    groups: list[Group] = []
-    bound: list[Group] = []
     live: set[int] = set()
-    done: dict[Path, int | None] = {}  # a dead owner's record -> its shell's pgid
+    dead: dict[Path, Record] = {}
+    foreign: dict[Path, str] = {}
     for name in names:
         path = folder / name
-        alive, owner, group, legacy = _read_record(path, here)
-        if alive is None:  # another namespace's: its owner's pid names another process here, or none
-            continue
-        if alive:
-            if owner is not None:
-                live.add(owner)
-            continue
-        done[path] = None if group is None else group[0]
-        if group is not None:
-            groups.append(group)
-            if legacy:
-                bound.append(group)
-    stopped, spared = _stop(groups, grace, live, bound)
-    for path, pgid in done.items():  # only now: a sweep killed half way is done again
-        if pgid is None or pgid not in spared:  # what was spared is stopped by a later sweep, once unspared
+        rec = _read_record(path, here)
+        if rec.alive is None:  # another namespace's: its owner's pid names another process here, or none
+            foreign[path] = str(rec.namespace)
+        elif rec.alive:
+            if rec.owner is not None:
+                live.add(rec.owner)
+        else:
+            dead[path] = rec
+    _drop_gone_namespaces(foreign)
+    groups = [rec.group for rec in dead.values() if rec.group is not None]
+    bound = [rec.group for rec in dead.values() if rec.group is not None and rec.legacy]
+    due = any(rec.group is not None and not _unchanged(rec.spared) for rec in dead.values())
+    stopped, scan = _stop(groups, grace, live, bound, dreamcli=True) if due else ([], None)
+    for path, rec in dead.items():  # only now: a sweep killed half way is done again
+        if rec.group is None:
             forget_group(path)
+        elif scan is not None:  # else kept as it was, nothing of it changed
+            held = scan.spared[rec.group[0]]  # what was spared is stopped by a later sweep, once unspared
+            if held:
+                _remember(path, rec, held + scan.passed[rec.group[0]])
+            else:
+                forget_group(path)
     return stopped
 
 
 def _read_record(path: Path, here: str | None) -> Record:
-    """(whether its owner runs: None when it ran in another pid namespace than `here`; the owner's pid; the shell;
-    whether the shell is bound to its session: a record without a namespace, written before the tag sweep). A record
-    half written, or not ours, gives only whether a process has its owner's pid (from its name): neither that pid
-    (unchecked, it may be another process's, so it spares nothing) nor a shell."""
+    """A record, read in pid namespace `here` (`Record`). One half written, or not ours, gives only whether a process
+    has its owner's pid (from its name): neither that pid (unchecked, it may be another process's, so it spares
+    nothing) nor a shell. A `spared` that cannot be read is none (a scan is due), the record read all the same."""
     import json
 
     name = path.name.split("-", 1)[0]
@@ -121,40 +173,142 @@ def _read_record(path: Path, here: str | None) -> Record:
         rec = json.loads(path.read_bytes())
         namespace = rec.get("pidns")
         if namespace is not None and namespace != here:
-            return None, None, None, False
+            return Record(None, None, None, False, str(namespace), ())
         pid = int(rec["owner"])
         group = (int(rec["pgid"]), int(rec["start"]), str(rec["tag"]))
-        return process_start(pid, zombies=False) == int(rec["owner_start"]), pid, group, namespace is None
+        alive = process_start(pid, zombies=False) == int(rec["owner_start"])
+        return Record(alive, pid, group, namespace is None, namespace, () if alive else _spared(rec.get("spared")))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         owner = int(name) if name.isdigit() else None
-        return owner is not None and process_start(owner, zombies=False) is not None, None, None, False
+        return Record(owner is not None and process_start(owner, zombies=False) is not None, None, None, False, None,
+                      ())
 
 
-def _members(groups: Sequence[Group], spare: Collection[int],
-             bound: Collection[Group]) -> tuple[dict[int, list[Member]], set[int]]:
-    """pgid -> the live processes of that shell: itself (the pid, started at the time recorded), and the processes
-    of this user started since that carry its tag, wherever they are (one pass over /proc for all the shells), in
-    its session for a shell in `bound`. Never this process or its ancestors (a command run in a dead owner's shell,
-    through a wrapper: it ends on its own), nor the processes `spare` (live owners) and their descendants (`descends`:
-    not through pid 1); the pgids of the shells with a process of the latter come second."""
-    found: dict[int, list[Member]] = {pgid: [] for pgid, _, _ in groups}
-    spared: set[int] = set()
+def _spared(raw: object) -> tuple[Seen, ...]:
+    """A record's `spared` (`_remember`); none when missing or not as written."""
+    if not isinstance(raw, list):
+        return ()
+    try:
+        return tuple((int(pid), int(start), int(ppid)) for pid, start, ppid in raw)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _drop_gone_namespaces(foreign: dict[Path, str]) -> None:
+    """Remove the records of other pid namespaces (path -> namespace) whose namespace is gone: nothing runs there to
+    stop, and no process can enter it again. None is when this process cannot tell (`pid_namespaces_in_use`)."""
+    in_use = pid_namespaces_in_use(set(foreign.values())) if foreign else None
+    if in_use is not None:
+        for path, namespace in foreign.items():
+            if namespace not in in_use:
+                forget_group(path)
+
+
+def _unchanged(spared: Sequence[Seen]) -> bool:
+    """Whether each process a sweep left running of a kept record's shell (`_remember`) still runs, the same process
+    (its start time) under the same parent: none of them ended or was orphaned, so the record is kept without a scan.
+    The module's note says what is found only later."""
+    for pid, start, ppid in spared:
+        stat = read_stat(pid)
+        if stat is None or stat.exited or stat.start != start or stat.ppid != ppid:
+            return False
+    return bool(spared)
+
+
+def _remember(path: Path, rec: Record, spared: list[Seen]) -> None:
+    """Write into a dead owner's record what the sweep left running of its shell, unless it says so already. The
+    record is replaced whole (a temp file renamed over it, swept if a kill leaves it: `workspace.sweep`), so a sweep
+    killed meanwhile leaves it as it was; one that cannot be written costs the next sweep a scan, nothing more."""
+    import json
+
+    if sorted(spared) == sorted(rec.spared):
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        data = json.loads(path.read_bytes())  # gone: another sweep removed it
+        data["spared"] = [list(seen) for seen in sorted(spared)]
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, json.dumps(data).encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError, RecursionError):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def runs_dreamcli(argv: Sequence[bytes]) -> bool:
+    """Whether a command line (`command_line`) runs dreamcli: the program `dreamcli`, its console script (which the
+    kernel runs as `<python> <dir>/dreamcli ...`), or `<python> [options] -m dreamcli`.
+    Why the command line: a dreamcli command carrying a dead shell's tag only inherited it, and must not be stopped
+    for it (nor its workers, nor the `timeout` it runs under). Nothing in the tag can tell it from the shell's other
+    leftovers: a tag naming its shell (pid, start time) would show that shell dead, but it is dead for every orphaned
+    job too, and the command's ancestry no longer reaches it either. The command cannot drop the tag at its start
+    (/proc shows the environment a process was started with, whatever it changes since), and one with no shell has
+    no record to be known by. What it runs is what /proc shows of it. Any process may claim to be dreamcli, as any
+    may clear its environment: this spares what was left behind, it is no sandbox; one started another way (an
+    embedding program, `python -c`) is not known, and is stopped."""
+    if not argv:
+        return False
+    program = os.path.basename(argv[0])
+    if program == b"dreamcli":
+        return True
+    if not program.startswith(b"python"):
+        return False
+    rest = list(argv[1:])
+    while rest and rest[0].startswith(b"-") and rest[0] not in (b"-m", b"-c", b"-"):
+        rest = rest[2:] if rest[0] in PYTHON_OPTIONS_WITH_VALUE else rest[1:]
+    if rest[:2] == [b"-m", b"dreamcli"]:
+        return True
+    return bool(rest) and not rest[0].startswith(b"-") and os.path.basename(rest[0]) == b"dreamcli"
+
+
+def _members(groups: Sequence[Group], spare: Collection[int], bound: Collection[Group], dreamcli: bool) -> Scan:
+    """Each shell's live processes: itself (the pid, started at the time recorded), and the processes of this user
+    started since that carry its tag, wherever they are (one pass over /proc for all the shells), in its session for a
+    shell in `bound`. Those to stop, those spared (`_held`: from the processes `spare`, live owners, and with
+    `dreamcli` any dreamcli command), and this process and its ancestors (a command run in a dead owner's shell,
+    through a wrapper: it ends on its own), which are never stopped."""
+    pgids = [pgid for pgid, _, _ in groups]
+    scan = Scan({pgid: [] for pgid in pgids}, {pgid: [] for pgid in pgids}, {pgid: [] for pgid in pgids})
     if not groups:
-        return found, spared
+        return scan
     bound = set(bound)
     shells = {pgid: (start, (pgid, start, tag) in bound) for pgid, start, tag in groups}
     marks = {f"{GROUP_TAG_VAR}={tag}".encode(): (pgid, start, (pgid, start, tag) in bound)
              for pgid, start, tag in groups}
-    processes = list(own_processes(since=min(start for start, _ in shells.values())))
-    parents = {pid: stat.ppid for pid, stat in processes}
-    kept = {os.getpid(), *ancestors(os.getpid())}
-    for pid, stat in processes:
+    carriers: dict[int, dict[int, Stat]] = {pgid: {} for pgid in pgids}
+    for pid, stat in own_processes(since=min(start for start, _ in shells.values())):
         pgid = _shell_of(pid, stat, shells, marks)
-        if pgid is not None and descends(pid, parents, spare):
-            spared.add(pgid)
-        elif pgid is not None and pid not in kept:
-            found[pgid].append((pid, stat.start))
-    return found, spared
+        if pgid is not None:
+            carriers[pgid][pid] = stat
+    me = {os.getpid(), *ancestors(os.getpid())}
+    for pgid, procs in carriers.items():
+        roots = {pid for pid in procs if pid in spare or (dreamcli and runs_dreamcli(command_line(pid)))}
+        held = _held(procs, roots)
+        for pid, stat in procs.items():
+            if pid in held:
+                scan.spared[pgid].append((pid, stat.start, stat.ppid))
+            elif pid in me:
+                scan.passed[pgid].append((pid, stat.start, stat.ppid))
+            else:
+                scan.found[pgid].append((pid, stat.start))
+    return scan
+
+
+def _held(procs: dict[int, Stat], roots: Collection[int]) -> set[int]:
+    """Those of one shell's processes `procs` (pid -> Stat) that are one of `roots` (live dreamcli commands), descend
+    from one, or are an ancestor of one (what runs it: `timeout`, `sh`), each step through a process of `procs`: they
+    all carry the tag (the module's note says why), and descent never goes through pid 1 (`descends`)."""
+    parents = {pid: stat.ppid for pid, stat in procs.items()}
+    held = {pid for pid in procs if descends(pid, parents, roots)}
+    for root in roots:
+        parent = parents.get(root)
+        while parent is not None and parent in procs and parent not in held:
+            held.add(parent)
+            parent = parents.get(parent)
+    return held
 
 
 def _shell_of(pid: int, stat: Stat, shells: dict[int, tuple[int, bool]],
@@ -172,19 +326,20 @@ def _shell_of(pid: int, stat: Stat, shells: dict[int, tuple[int, bool]],
 
 def stop_members(groups: Sequence[Group], grace: float, *, spare: Collection[int] = (),
                  bound: Collection[Group] = ()) -> list[int]:
-    """SIGTERM to the processes of each shell (`_members`: never the processes `spare`, nor their descendants; in
-    its session for a shell in `bound`), SIGKILL to those still there after `grace` and to those they started
-    meanwhile (one wait for them all); the pgids of the shells that had any."""
-    return _stop(groups, grace, spare, bound)[0]
+    """SIGTERM to the processes of each shell (`_members`: never the processes `spare` that carry its tag, nor what
+    they hold, `_held`; in its session for a shell in `bound`), SIGKILL to those still there after `grace` and to
+    those they started meanwhile (one wait for them all); the pgids of the shells that had any. A live owner stopping
+    its own shell stops all it started, a dreamcli command too."""
+    return _stop(groups, grace, spare, bound, dreamcli=False)[0]
 
 
-def _stop(groups: Sequence[Group], grace: float, spare: Collection[int],
-          bound: Collection[Group]) -> tuple[list[int], set[int]]:
-    """`stop_members`, and the pgids of the shells with a process spared (`_members`)."""
-    found, spared = _members(groups, spare, bound)
-    had = [pgid for pgid, members in found.items() if members]
+def _stop(groups: Sequence[Group], grace: float, spare: Collection[int], bound: Collection[Group], *,
+          dreamcli: bool) -> tuple[list[int], Scan]:
+    """`stop_members`, with dreamcli commands spared or not; and the last scan (`_members`), what it left running."""
+    scan = _members(groups, spare, bound, dreamcli)
+    had = [pgid for pgid, members in scan.found.items() if members]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        targets = [member for members in found.values() for member in members]
+        targets = [member for members in scan.found.values() for member in members]
         if not targets:
             break
         for pid, _ in targets:
@@ -194,6 +349,5 @@ def _stop(groups: Sequence[Group], grace: float, spare: Collection[int],
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline and any(process_start(p, zombies=False) == s for p, s in targets):
                 time.sleep(0.05)
-            found, again = _members(groups, spare, bound)
-            spared |= again
-    return had, spared
+            scan = _members(groups, spare, bound, dreamcli)
+    return had, scan
