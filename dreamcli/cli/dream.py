@@ -133,14 +133,16 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 offline=offline, instructions=text, dry_run=dry_run, min_support=min_support,
                 max_candidates=max_candidates, memory_store=memory_store, model=model,
             )
+            from dreamcli.ui.console import warn
+
             view = None
             if not quiet and not as_json:
                 from dreamcli.ui.dream_view import DreamProgress
 
                 view = DreamProgress()
             try:
-                with use_executor(map_executor):
-                    result = run_dream(ws, cfg, opts, progress=view.update if view else None)
+                with use_executor(map_executor):  # a session file it cannot read: a warning, even with -q or --json
+                    result = run_dream(ws, cfg, opts, progress=view.update if view else None, on_warning=warn)
             finally:
                 if view is not None:
                     view.close()

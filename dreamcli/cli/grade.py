@@ -80,6 +80,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.outcomes.report import JsonStream, Totals
         from dreamcli.outcomes.selection import Selection
         from dreamcli.outcomes.spec import load_spec
+        from dreamcli.ui.console import warn
 
         # --json (grading, not --calibrate): one document on stdout whatever happens once the command line
         # has parsed, a refusal included (exit 2, 4): started now, ended with `error` by _end_report
@@ -93,7 +94,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             options = GradeOptions(trials=trials, use_cache=not no_cache, checks_only=checks_only,
                                    model_override=grader_model)
             spec = load_spec(outcome) if outcome is not None else None
-            grader = Grader(ws, cfg, options)
+            grader = Grader(ws, cfg, options, on_warning=warn)  # a grade cache it cannot write: said once
             if stream is not None:
                 stream.redactor = grader.redactor
             if calibrate:

@@ -33,9 +33,12 @@ again replaces the line; other lines of your crontab are kept. A line an
 earlier dreamcli installed (without --timestamps) runs as it was until you
 install again: `schedule show` and `doctor` say so, and never rewrite it.
 Your own edits of the line (a variable, nice, @daily) are kept by them, and
-dropped by install, which rewrites the whole line (it says so). A line you
-commented out is said to be disabled (doctor warns), never out of date. A
-`crontab` that does not answer in 5 s is an error, not a wait.
+dropped by install, which rewrites the whole line (a warning names them first;
+without --at, its time too). A line you commented out is said to be disabled
+(doctor warns), never out of date. `show --json` reports what is installed
+(`at`, `schedule`; `installed: false` when nothing is) and what install would
+write (under `install`, with its time). A `crontab` that does not answer in
+5 s is an error, not a wait.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -69,27 +72,47 @@ def _info(plan: Any) -> dict[str, Any]:
             "at": f"{plan.hour:02d}:{plan.minute:02d}"}
 
 
+def _written(plan: Any) -> dict[str, Any]:
+    """What `install` would write for `plan` (`show --json`'s "install"): the time, the crontab line, the command
+    and its executables."""
+    info = _info(plan)
+    return {name: info[name] for name in ("at", "cron_line", "command", "python", "dreamcli")}
+
+
+def _drops_warning(drops: list[str]) -> str:
+    """The one line `install` says before it rewrites a crontab line that holds what it would not write (the
+    built-in redaction rules over it too: a variable's value is never named, the other words may hold a secret)."""
+    from dreamcli.redaction import default_redactor
+
+    return default_redactor().redact_text("the installed crontab line differs from what `schedule install` writes: "
+                                          f"it rewrites the whole line and drops: {'; '.join(drops)}")
+
+
 @schedule_group.command("install", short_help="Install the nightly dream (cron or systemd).",
                         epilog="Examples:\n\n\b\n  dreamcli schedule install\n"
                                "  dreamcli schedule install --at 22:30 --with systemd --json")
 def install_cmd(
     ctx: typer.Context,
-    at: str = typer.Option("03:00", "--at", metavar="HH:MM", help="Time of day (24-hour, local time)."),
+    at: str = typer.Option(None, "--at", metavar="HH:MM", help="Time of day, 24-hour, local time (default: 03:00).",
+                           show_default=False),
     backend: str = _WITH,
     as_json: bool = typer.Option(False, "--json", help="Print what was installed as JSON."),
 ) -> None:
     """Install (or replace) the nightly dream of this workspace."""
     from dreamcli.ui.console import info, warn
     from dreamcli.workspace import schedule as sch
+    from dreamcli.workspace.schedule_drift import install_drops
 
     ws = open_workspace(ctx, create=False)
-    plan = sch.plan_for(ws, at=at)
+    plan = sch.plan_for(ws, at=at) if at is not None else sch.plan_for(ws)
     sch.check_paths(plan)  # a newline in a path would add a crontab job of its own
     plan.log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     kind = _backend(backend)
     files: list[str] = []
     if kind == "cron":
         current = sch.read_crontab()
+        if drops := install_drops(plan, sch.find_line(current, plan), time_given=at is not None):
+            warn(_drops_warning(drops))  # said before the line is rewritten: the crontab is the user's
         sch.write_crontab(sch.with_line(current, plan))
         offline = not sch.sets_model(current)
     else:
@@ -121,7 +144,7 @@ def show_cmd(
     from dreamcli.ui.console import warn
     from dreamcli.workspace import schedule as sch
     from dreamcli.workspace.lockholder import lock_state, state_words
-    from dreamcli.workspace.schedule_drift import DISABLED, disabled, enable_advice, outdated
+    from dreamcli.workspace.schedule_drift import DISABLED, disabled, enable_advice, installed_schedule, outdated
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
@@ -134,11 +157,13 @@ def show_cmd(
         warn(f"{DISABLED}; {enable_advice(line, home)}")
     for old in stale:  # said, never fixed here: the crontab is the user's
         warn(old.message(home))
-    if as_json:
-        print_json({"version": 1, "cron": line, "cron_disabled": off, "systemd": units, **_info(plan),
-                    "lock_held": held,
+    if as_json:  # what is installed; what `install` would write now under "install" (and, as before, at the top)
+        at, schedule = installed_schedule(plan, line)
+        print_json({"version": 1, **_info(plan),  # its "at" is what install would use: the installed one below
+                    "installed": line is not None or bool(units), "at": at, "schedule": schedule,
+                    "cron": line, "cron_disabled": off, "systemd": units, "lock_held": held,
                     "lock_holder": holder.to_json() if holder else None,
-                    "out_of_date": [old.to_json(home) for old in stale]})
+                    "out_of_date": [old.to_json(home) for old in stale], "install": _written(plan)})
         return
     cron = f"installed but commented out (disabled): {line}" if off else line or "not installed"
     out = [f"cron:    {cron}", f"systemd: {', '.join(units) or 'not installed'}",

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,16 @@ class DreamResult:
                 "state_set_aside": self.set_aside, "state_rebuilt": self.rebuilt}
 
 
-def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None) -> DreamResult:
+def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None, *,
+              on_warning: Callable[[str], None] | None = None) -> DreamResult:
+    """One dream; `progress` follows the reading of the sessions, `on_warning` is told each session file that
+    could not be read (the CLI says it in a `warning:` line; the dream goes on without it)."""
     with frozen():  # what lives before the dream (modules, config) stays out of its collections
-        return _run_dream(ws, config, opts, progress)
+        return _run_dream(ws, config, opts, progress, on_warning)
 
 
-def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None) -> DreamResult:
+def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None,
+               on_warning: Callable[[str], None] | None) -> DreamResult:
     started = time.monotonic()
     check_instructions(opts.instructions)
     check_store_name(ws, opts.memory_store)
@@ -83,7 +88,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
             _log(ws, f"dream playbook={sel.name} status=nothing_new")
         return DreamResult(status="nothing_new", playbook=sel.name, set_aside=sel.set_aside)
 
-    found = stages.scan(ws, sel, opts, progress)
+    found = stages.scan(ws, sel, opts, progress, on_warning)
     ranked, fresh = stages.aggregate(found, config, opts)
     texts = stages.synthesize(ws, sel, found, ranked, fresh, config, opts)
     curated, operations = stages.curate_all(ws, sel, found, texts, config, opts)

@@ -28,6 +28,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
 CHUNKS_PER_WORKER = 12
 WARN_UNREADABLE = 20  # files named one by one in the scan's warnings; the rest are counted
 Progress = Callable[[str, int, int], None]
+Warn = Callable[[str], None]  # one warning, said by the caller (the CLI: a `warning:` line)
 
 
 @dataclass
@@ -127,14 +128,16 @@ def _where(source: Source) -> str:
 def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope: Scope, now: datetime,
                progress: Progress | None = None, redaction: Sequence[str] = (),
                locate: Callable[[str], Source | None] | None = None,
-               links: Callable[[Aggregates], bool] | None = None) -> tuple[Scanned, ReadStats]:
+               links: Callable[[Aggregates], bool] | None = None,
+               on_warning: Warn | None = None) -> tuple[Scanned, ReadStats]:
     """Scan `files` (paths, or sessions in object storage) into `agg`; returns what the engine needs about
     the sessions and the read statistics. What the scan keeps of a session is redacted first, with the
     built-in rules and `redaction` (config `redaction.patterns`): `Aggregates.redact`. Then the imported
     sub-agents out of scope on their own whose lead it read in scope are read (`_adopt`): of `files`, or an
     earlier dream's, found by `locate` (a session id's source, None when it is gone). Then `links` adds what a
     selection knows of links beyond what it read (True if it added any: stages), and sub-agents join their
-    lead's episode."""
+    lead's episode. Each file it could not read is named to `on_warning` (the CLI's `warning:` line), in this
+    process whatever the executor, and kept in `Scanned.unreadable`."""
     agg.redaction = tuple(redaction)
     waited = set(agg.outside)  # left waiting by earlier dreams (a whole dream's state; a selection holds none)
     executor = current_executor()  # dream --workers/--executor (dreamcli.dream.executors); else by size
@@ -154,7 +157,7 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
                 progress("read", stats.bytes, total)
         _adopt(agg, scanned, stats, files, locate, waited, playbook=playbook, scope=scope, now=now)
         _join(agg, scanned, links, resolve=False)
-        return _finished(scanned, stats)
+        return _finished(scanned, stats, on_warning)
     # small chunks (a dozen per worker): the pool and this process share them out to the end
     target = total // (workers * CHUNKS_PER_WORKER) + 1
     chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
@@ -182,7 +185,7 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
             progress("read", done, total)
     _adopt(agg, scanned, stats, files, locate, waited, playbook=playbook, scope=scope, now=now)
     _join(agg, scanned, links, resolve=True)
-    return _finished(scanned, stats)
+    return _finished(scanned, stats, on_warning)
 
 
 def _adopt(agg: Aggregates, scanned: Scanned, stats: ReadStats, files: Sequence[Source],
@@ -257,23 +260,27 @@ def _resolve(agg: Aggregates, scanned: Scanned) -> None:
         scanned.episodes = {roots.get(e, e) for e in scanned.episodes}
 
 
-def _finished(scanned: Scanned, stats: ReadStats) -> tuple[Scanned, ReadStats]:
-    """The scan's result, each file it could not read named in a warning on stderr (the nightly dream goes
-    on without them: docs/reliability.md)."""
+def _finished(scanned: Scanned, stats: ReadStats, on_warning: Warn | None) -> tuple[Scanned, ReadStats]:
+    """The scan's result, each file it could not read named to `on_warning` (the nightly dream goes on without
+    them: docs/reliability.md)."""
     scanned.unreadable = stats.unreadable
-    for problem in stats.unreadable[:WARN_UNREADABLE]:
-        _warn(f"cannot read {problem}; session skipped")
-    if len(stats.unreadable) > WARN_UNREADABLE:
-        _warn(f"{len(stats.unreadable) - WARN_UNREADABLE} more session files cannot be read; skipped")
+    if on_warning is not None:
+        for message in unreadable_warnings(stats.unreadable):
+            on_warning(message)
     return scanned, stats
 
 
-def _warn(message: str) -> None:
-    """One `warning:` line on stderr (written here, in the main process, for a scan on any executor); a file
-    name's control characters shown as escapes."""
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
-    sys.stderr.write(f"warning: {text}\n")
-    sys.stderr.flush()
+def unreadable_warnings(unreadable: Sequence[str]) -> list[str]:
+    """The warnings of the files a scan could not read ("FILE: reason" each): the first WARN_UNREADABLE named one
+    by one, the rest counted; a file name's unprintable characters shown as escapes."""
+    said = [_printable(f"cannot read {problem}; session skipped") for problem in unreadable[:WARN_UNREADABLE]]
+    if len(unreadable) > WARN_UNREADABLE:
+        said.append(f"{len(unreadable) - WARN_UNREADABLE} more session files cannot be read; skipped")
+    return said
+
+
+def _printable(message: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
 
 
 def _chunks(files: Sequence[Any], sizes: list[int], target: int) -> list[list[Any]]:

@@ -149,8 +149,10 @@ def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:
         save_watermark(ws, sel.mark)
 
 
-def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress | None = None) -> Findings:
-    """Read the selected sessions into the aggregates, then join the grades."""
+def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress | None = None,
+         on_warning: Callable[[str], None] | None = None) -> Findings:
+    """Read the selected sessions into the aggregates, then join the grades; each session file that cannot be
+    read is named to `on_warning`."""
     stored = sel.stored
     # every session read again (--all, or no watermark: lost, or set aside): from empty patterns, or each
     # would count twice; what was proposed and how entries fared is kept
@@ -167,7 +169,7 @@ def scan(ws: Workspace, sel: Selection, opts: DreamOptions, progress: Progress |
     scope = make_scope(sel.name, sel.playbook, opts.task)
     read, stats = scan_files(sel.paths, agg, playbook=sel.name, scope=scope, now=opts.now or datetime.now(UTC),
                              progress=progress, redaction=sel.redaction, locate=lambda sid: _stored(ws, sel, sid),
-                             links=links)
+                             links=links, on_warning=on_warning)
     if sel.mode != "explicit":  # a whole dream: sessions of other playbooks it met (docs/dream.md, Memory)
         agg.other_scopes += read.out_of_scope
     offset = 0 if sel.mode != "new" else sel.mark.grades_offset

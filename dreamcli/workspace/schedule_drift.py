@@ -6,7 +6,9 @@ runs again. Only pieces install writes now that the installed one misses make it
 umask), or a command that runs another dreamcli executable or another `--home`. Anything else the user changed (an
 inline `ANTHROPIC_BASE_URL=…`, `nice -n 10`, whitespace, a weekday range, `@daily`, an `Environment=` line) is
 theirs and no reason to refresh; when a refresh is advised anyway, the advice says that `schedule install`
-rewrites the line (or service) and drops those edits, and which schedule it cannot keep.
+rewrites the line (or service) and drops those edits, and which schedule it cannot keep. `install_drops` names
+them, for `schedule install` to say before it rewrites the line; `installed_schedule` is the installed time of day
+and schedule, for `schedule show`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from dreamcli.workspace.schedule import Plan, systemd_dir
 
@@ -21,6 +24,8 @@ from dreamcli.workspace.schedule import Plan, systemd_dir
 _NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
 _ON_CALENDAR = re.compile(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d):00$", re.M)
 _EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
+_CALENDAR = re.compile(r"^OnCalendar=(.*)$", re.M)
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # a word of the command that assigns a variable
 # cron's @-schedules that name a time of day install can write (`--at`); the others it cannot keep
 _AT_NICKNAMES = {"@daily": "00:00", "@midnight": "00:00"}
 
@@ -193,3 +198,85 @@ def systemd_at(plan: Plan) -> str | None:
     except OSError:
         return None
     return f"{m.group(1)}:{m.group(2)}" if m else None
+
+
+def systemd_calendar(plan: Plan) -> str | None:
+    """The installed timer's `OnCalendar` value, None when there is no timer (or no such line)."""
+    try:
+        m = _CALENDAR.search((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
+    except OSError:
+        return None
+    return m.group(1).strip() if m else None
+
+
+def installed_schedule(plan: Plan, cron_line: str | None) -> tuple[str | None, str | None]:
+    """(its time of day as HH:MM, its schedule) of what is installed for the workspace: the crontab line's
+    (`find_line`'s, commented out or not), else the systemd timer's `OnCalendar`. The time is None when the schedule
+    is not daily at one time; both are None when nothing is installed."""
+    if cron_line is None:
+        return systemd_at(plan), systemd_calendar(plan)
+    line = _enabled(cron_line)
+    return cron_at(line), _fields(line)[0] or None
+
+
+def _enabled(line: str) -> str:
+    """A crontab line without the `#` that comments it out."""
+    return line.lstrip().lstrip("#") if disabled(line) else line
+
+
+def install_drops(plan: Plan, line: str | None, *, time_given: bool = False) -> list[str]:
+    """What `schedule install` drops of the installed crontab line (`find_line`'s) when it writes `plan.cron_line`
+    in its place, in words: the `#` that disabled it, its time of day (unless `time_given`: --at asked for a time),
+    a schedule that is not daily, and each run of words of its command that differs (a variable by its name, never
+    its value). [] for no line, for a line install wrote at any time (by this dreamcli, or an earlier one: what it
+    lacks of the line written now is no edit), and for whitespace."""
+    if line is None:
+        return []
+    drops = ["the `#` that disabled it"] if disabled(line) else []
+    line = _enabled(line)
+    drops += _schedule_drops(line, plan, time_given)
+    return drops + _command_drops(_after_time(_unmarked(line, plan)), _after_time(_unmarked(plan.cron_line, plan)))
+
+
+def _schedule_drops(line: str, plan: Plan, time_given: bool) -> list[str]:
+    schedule, at = _fields(line)[0], cron_at(line)
+    if at is None:
+        return [f"its schedule `{schedule}` (install writes a daily line)"]
+    if time_given or at == f"{plan.hour:02d}:{plan.minute:02d}":
+        return []
+    if schedule.startswith("@"):
+        return [f"its schedule `{schedule}` (`--at {at}` keeps its time)"]
+    return [f"its time {at} (`--at {at}` keeps it)"]
+
+
+def _command_drops(have: str, want: str) -> list[str]:
+    """Each run of words of `have` (the installed command) that differs from `want` (the one install writes), what
+    an earlier dreamcli did not write yet aside."""
+    for pieces, _ in _NEWER:
+        for piece in pieces:
+            if piece in want and piece not in have:
+                want = want.replace(piece, "")
+    old, new = have.split(), want.split()
+    said: list[str] = []
+    matcher = SequenceMatcher(None, [_key(w) for w in old], [_key(w) for w in new], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":  # the same words, or the same variables: their values may differ
+            said += [f"another value of {_key(a)[:-1]}" for a, b in zip(old[i1:i2], new[j1:j2], strict=True) if a != b]
+        elif op == "delete":
+            said.append(f"added `{_shown(old[i1:i2])}`")
+        elif op == "insert":
+            said.append(f"removed `{_shown(new[j1:j2])}`")
+        else:
+            said.append(f"`{_shown(old[i1:i2])}` instead of `{_shown(new[j1:j2])}`")
+    return said
+
+
+def _key(word: str) -> str:
+    """A word as the diff compares it: a variable's assignment by its name only (`NAME=`)."""
+    m = _VARIABLE.match(word)
+    return m.group() if m else word
+
+
+def _shown(words: list[str]) -> str:
+    """Words as a warning shows them: a variable's value never (it may be a key), `NAME=…`."""
+    return " ".join(f"{_key(w)}…" if _VARIABLE.match(w) else w for w in words)

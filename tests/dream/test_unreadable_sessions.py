@@ -5,12 +5,16 @@ is skipped without a word, as before."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
@@ -19,6 +23,8 @@ from dreamcli.dream.aggregates import Aggregates
 from dreamcli.dream.executors import LocalExecutor, use_executor
 from dreamcli.dream.scan import scan_files
 from dreamcli.dream.selection import PlaybookScope
+from dreamcli.ui import console
+from dreamcli.ui.console import warn
 from tests.support.unreadable import deny
 
 pytestmark = pytest.mark.usefixtures("no_model")  # dreams run offline
@@ -104,12 +110,14 @@ def test_an_io_error_midway_skips_the_rest_of_that_file_only(
             raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(scan_module, "open_source", lambda s: Failing(real(s)) if s == files[2] else real(s))
+    said: list[str] = []
     with use_executor(LocalExecutor(1)):
-        read, stats = scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW)
+        read, stats = scan_files(files, Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW,
+                                 on_warning=said.append)
     assert len(read.ids) == 39 and read.deferred == []  # what was read of it is kept: not read again
     assert stats.unreadable == [f"{files[2]}: Input/output error (while reading it)"]
-    assert capsys.readouterr().err == (f"warning: cannot read {files[2]}: Input/output error (while reading it); "
-                                       "session skipped\n")
+    assert said == [f"cannot read {files[2]}: Input/output error (while reading it); session skipped"]
+    assert capsys.readouterr().err == ""  # said by the caller (the CLI, through dreamcli.ui), never here
 
 
 def test_many_unreadable_files_are_counted_after_the_first_twenty(
@@ -117,9 +125,54 @@ def test_many_unreadable_files_are_counted_after_the_first_twenty(
     folders = [tmp_path / f"01M00000000000000000000{i:03d}.jsonl" for i in range(25)]
     for f in folders:
         f.mkdir()
+    said: list[str] = []
     with use_executor(LocalExecutor(1)):
         read, _ = scan_files([str(f) for f in folders], Aggregates(), playbook="default",
-                             scope=PlaybookScope("default"), now=NOW)
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 21 and len(read.unreadable) == 25 and len(read.deferred) == 25
-    assert lines[-1] == "warning: 5 more session files cannot be read; skipped"
+                             scope=PlaybookScope("default"), now=NOW, on_warning=said.append)
+    assert len(said) == 21 and len(read.unreadable) == 25 and len(read.deferred) == 25
+    assert said[-1] == "5 more session files cannot be read; skipped"
+    assert capsys.readouterr().err == ""
+
+
+def test_a_file_name_s_unprintable_characters_are_escaped_as_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a pipe the warning is the line the scan itself wrote before it went through dreamcli.ui."""
+    odd = tmp_path / "01M0000000000000000000ODD0\x1b]0;x\x07\t\u202e.jsonl"
+    odd.mkdir()
+    said: list[str] = []
+    with use_executor(LocalExecutor(1)):
+        scan_files([str(odd)], Aggregates(), playbook="default", scope=PlaybookScope("default"), now=NOW,
+                   on_warning=said.append)
+    shown = f"{tmp_path}/01M0000000000000000000ODD0\\x1b]0;x\\x07\\t\\u202e.jsonl"
+    assert said == [f"cannot read {shown}: Is a directory; session skipped"]
+    monkeypatch.setattr(console, "_cache", {})
+    warn(said[0])
+    assert capsys.readouterr().err == f"warning: cannot read {shown}: Is a directory; session skipped\n"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_the_dream_s_warning_on_a_terminal_wraps_like_every_warning(
+        demo: Path, monkeypatch: pytest.MonkeyPatch, no_color: bool) -> None:
+    """On an 80-column terminal the warning hangs under its text, its label coloured unless NO_COLOR (it was one
+    long line, never coloured: the scan wrote it to stderr itself)."""
+    bad = _files(demo)[4]
+    deny(monkeypatch, bad)
+    stream = _Tty()
+    monkeypatch.setenv("COLUMNS", "80")
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(console, "_cache", {})
+    get_command(app).main(["--home", str(demo), "dream", "--offline", "--dry-run", "--json"], prog_name="dreamcli",
+                          standalone_mode=False)
+    text = stream.getvalue()
+    assert ("\x1b[" in text) is not no_color, repr(text)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
+    assert lines == ["warning: cannot read", f"         {bad}:", "         Permission denied; session skipped"]
