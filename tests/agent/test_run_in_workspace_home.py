@@ -23,17 +23,14 @@ from tests.support.tools import SESSION_ID, call
 FILE_TOOLS = ("read", "write", "edit", "glob", "grep")
 
 
-@pytest.fixture(autouse=True)
-def no_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMCLI_CONFIG", str(tmp_path / "user" / "config.yaml"))
-    monkeypatch.setenv("DREAMCLI_TRUST_FILE", str(tmp_path / "user" / "trusted.json"))
+pytestmark = pytest.mark.usefixtures("no_user_files")
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path / "home", "option").ensure_layout()
+def marker(ws: Workspace) -> Path:
+    """A file of the workspace's state/, which no refused run may touch."""
     (ws.state_dir / "marker.txt").write_text("kept\n")
-    return ws
+    return ws.state_dir / "marker.txt"
 
 
 @contextmanager
@@ -55,7 +52,7 @@ INSIDE = ["home", "home/playbooks", "home/memory/default", "home/workdirs", "mnt
 
 
 @pytest.mark.parametrize("where", INSIDE)
-def test_the_file_tools_refuse_a_workdir_in_the_workspace(ws: Workspace, where: str) -> None:
+def test_the_file_tools_refuse_a_workdir_in_the_workspace(ws: Workspace, marker: Path, where: str) -> None:
     ws.ensure_layout()
     (ws.root / "workdirs").mkdir(exist_ok=True)
     (ws.memory_dir / "default").mkdir(parents=True, exist_ok=True)
@@ -64,7 +61,7 @@ def test_the_file_tools_refuse_a_workdir_in_the_workspace(ws: Workspace, where: 
     message = str(e.value)
     assert "\n" not in message and "dreamcli's own workspace" in message and str(ws.root) in message
     assert ("by another name" in message or "another name of it" in message) == where.startswith("mnt")
-    assert (ws.state_dir / "marker.txt").read_text() == "kept\n"
+    assert marker.read_text() == "kept\n"
 
 
 @pytest.mark.parametrize("where", ["home/workdirs/task-01", "home/workdirs/task-01/sub", "mnt/workdirs/task-01"])

@@ -20,10 +20,7 @@ DEPTH = 12
 FILES = 20
 
 
-@pytest.fixture(autouse=True)
-def no_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMCLI_CONFIG", str(tmp_path / "user" / "config.yaml"))
-    monkeypatch.setenv("DREAMCLI_TRUST_FILE", str(tmp_path / "user" / "trusted.json"))
+pytestmark = pytest.mark.usefixtures("no_user_files")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A folder swapped for another name of the workspace (a bind mount that already exists, moved into place
 by a rename while a tool call runs) is refused when it is opened: the identity check is made on the folders
 actually opened, not on what a path named when it was first checked (grep's per-call cache, or `read`'s own
-check a moment before the open)."""
+check a moment before the open), and glob lists only folders it opened and checked so."""
 
 from __future__ import annotations
 
@@ -23,21 +23,18 @@ from tests.support.tools import SESSION_ID, call
 SECRET = "NEEDLE secret line of the workspace's audit trail"
 
 
-@pytest.fixture(autouse=True)
-def no_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMCLI_CONFIG", str(tmp_path / "user" / "config.yaml"))
-    monkeypatch.setenv("DREAMCLI_TRUST_FILE", str(tmp_path / "user" / "trusted.json"))
+pytestmark = pytest.mark.usefixtures("no_user_files")
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    ws = Workspace(tmp_path / "home", "option").ensure_layout()
+def secret(ws: Workspace) -> Path:
+    """The workspace's audit trail, holding SECRET."""
     (ws.root / "audit.jsonl").write_text(SECRET + "\n")
-    return ws
+    return ws.root / "audit.jsonl"
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, ws: Workspace) -> Iterator[Path]:
+def workdir(tmp_path: Path, ws: Workspace, secret: Path) -> Iterator[Path]:
     """W/a/x/{aaa.txt, audit.jsonl} (ordinary files) and W/b/x, a bind mount of the workspace home
     (root only: skipped where mounting is not permitted)."""
     if os.geteuid() != 0:
@@ -63,7 +60,7 @@ def workdir(tmp_path: Path, ws: Workspace) -> Iterator[Path]:
 @pytest.fixture
 def tools(ws: Workspace, workdir: Path) -> Iterator[Toolset]:
     env = ToolEnv(ws=ws, config=Config(), workdir=workdir, session_id=SESSION_ID, approvals=Approvals(yes=True))
-    ts = Toolset(("read", "write", "edit", "grep"), env)
+    ts = Toolset(("read", "write", "edit", "glob", "grep"), env)
     yield ts
     ts.close()
 
@@ -113,3 +110,14 @@ def test_a_mount_swapped_in_between_the_check_and_the_open_is_refused(
     assert got.is_error and got.error_kind == "outside_root", got.content
     assert "dreamcli's own workspace" in got.content and "secret" not in got.content, got.content
     assert (ws.root / "audit.jsonl").read_text() == SECRET + "\n"
+
+
+@pytest.mark.parametrize("input", [{"pattern": "*", "path": "a/x"}, {"pattern": "x/*", "path": "a"},
+                                   {"pattern": "**/*", "path": "a"}])
+def test_glob_lists_no_name_of_a_mount_swapped_in_after_its_folder_was_checked(
+        tools: Toolset, workdir: Path, monkeypatch: pytest.MonkeyPatch, input: dict[str, str]) -> None:
+    monkeypatch.setattr(file_ops, "resolve", swapping_after(file_ops.resolve, workdir))
+    got = call(tools, "glob", **input)
+    listed = {Path(line).name for line in got.content.splitlines()} if not got.is_error else set()
+    assert not listed & {"config.yaml", "sessions", "playbooks", "state", "dreams"}, got.content
+    assert got.error_kind in (None, "outside_root") and "secret" not in got.content, got.content

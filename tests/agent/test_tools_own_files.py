@@ -33,10 +33,7 @@ def toolset(ws: Workspace, wd: Path, names: tuple[str, ...] = ("read", "write", 
     return Toolset(names, env)
 
 
-@pytest.fixture(autouse=True)
-def no_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DREAMCLI_CONFIG", str(tmp_path / "user" / "config.yaml"))
-    monkeypatch.setenv("DREAMCLI_TRUST_FILE", str(tmp_path / "user" / "trusted.json"))
+pytestmark = pytest.mark.usefixtures("no_user_files")
 
 
 @pytest.fixture

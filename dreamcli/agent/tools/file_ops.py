@@ -16,10 +16,10 @@ import re
 import stat
 import time
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from dreamcli.agent.tools.globbing import glob_listing
 from dreamcli.agent.tools.paths import (
     Fence,
     Idents,
@@ -213,18 +213,9 @@ def edit(root: Path, target: Path, shown: str, old: str, new: str, replace_all: 
     return f"edited {shown} ({count if replace_all else 1} replacement(s))"
 
 
-def _real(path: Path) -> Path | None:
-    try:
-        return Path(os.path.realpath(path))
-    except OSError:
-        return None
-
-
-def _inside(real: Path, base: Path) -> bool:
-    return real == base or real.is_relative_to(base)
-
-
 def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] = ()) -> str:
+    """The names matching `pattern`, newest first. Listed from folders opened and checked by descriptor
+    (`globbing.glob_listing`): a folder renamed or mounted in place after `resolve` checked it is refused."""
     if not pattern or os.path.isabs(pattern):
         raise FileToolError("glob: absolute pattern not permitted; pass a relative one", "outside_root")
     if ".." in PurePosixPath(pattern).parts:
@@ -233,25 +224,17 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
     known: Idents = {}  # each folder's identity is stat'ed once for the whole call
     search = resolve(root, path, "glob", fences, known) if path else base
     try:
-        found = [(m, _real(m)) for m in islice(search.glob(pattern), WALK_MAX_ENTRIES)]
+        found = glob_listing(base, search, pattern, fences, known, WALK_MAX_ENTRIES)
+    except OutsideRoot as e:
+        raise FileToolError(f"glob: {e}", "outside_root") from e
     except (ValueError, OSError) as e:
         raise FileToolError(f"glob: {e}", "invalid_input") from e
-    inside = [(m, fenced(real, fences, base, known)) for m, real in found if real is not None and _inside(real, base)]
-    matches = [m for m, fence in inside if fence is None]
-    own = next((fence for _, fence in inside if fence is not None), None)
-    if not matches and own is not None:  # all it found is dreamcli's own: say so
-        raise FileToolError(f"glob: {own_files_error(f'all that {pattern} matches', own, base)}", "outside_root")
-    if not matches:
+    if not found.found and found.own is not None:  # all it found is dreamcli's own: say so
+        raise FileToolError(f"glob: {own_files_error(f'all that {pattern} matches', found.own, base)}", "outside_root")
+    if not found.found:
         return "no matches"
-
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    matches.sort(key=lambda p: (-mtime(p), str(p)))
-    return "\n".join(m.relative_to(base).as_posix() for m in matches[:GLOB_RESULTS])
+    matches = sorted(found.found.items(), key=lambda item: (-item[1], item[0]))
+    return "\n".join(rel for rel, _ in matches[:GLOB_RESULTS])
 
 
 def _walk(start: Path, base: Path, fences: tuple[Fence, ...] = (), known: Idents | None = None) -> Iterator[Path]:

@@ -6,10 +6,11 @@ containment check, so anything that lands outside the workdir is refused with er
 `outside_root`, and so is a file with other hard links. So is anything in dreamcli's own files that
 lie inside the workdir (`ToolEnv.fences`: the workspace of `dreamcli init` in the project, whose
 approvals and playbooks would otherwise be the agent's to rewrite, the user's config, the trust
-records; another name of them, a bind mount, too, checked again on the folders a file is opened through),
-for reading too; glob and grep leave them out. A
-workdir that is the workspace home or lies in it (by any name) is refused when the tool is built, so the
-run does not start (`paths.refuse_root_in_home`; a copy under `workdirs/` is the task's own).
+records; another name of them, a bind mount, too, checked again on the folders a file is opened through and
+the folders glob lists), for reading too; glob and grep leave them out. A
+workdir that is the workspace home or lies in it or in another workspace (by any name) is refused when the
+session's tools are built, whichever they are, so the run does not start (`homes.refuse_root_in_home`, called
+by `Toolset`; a copy under `workdirs/` is the task's own).
 Writes and edits may not touch any other folder named `.dreamcli` either (in any case): a later run
 from there would take it for its workspace and load its playbooks; reading one is allowed. Then
 writes and edits go through `Approvals.check_write` with the path relative to the workdir. Paths in glob/grep output are
@@ -25,8 +26,7 @@ from typing import Any
 
 import dreamcli.agent.tools.file_ops as file_ops
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
-from dreamcli.agent.tools.paths import refuse_root_in_home, relative_to_root
-from dreamcli.workspace.workdirs import workdirs_root
+from dreamcli.agent.tools.paths import relative_to_root
 
 _PATH_PROP = {"type": "string", "description": "Path relative to the working directory."}
 
@@ -82,13 +82,10 @@ class FileTool(Tool):
     """One file tool bound to this session's workdir."""
 
     def __init__(self, env: ToolEnv, name: str) -> None:
-        """Raises OwnFiles (a ValueError: the run refuses to start) when the workdir is, or lies in, the
-        workspace home by any name: there the fences could not keep the tools out of dreamcli's own files."""
         self.env = env
         self.name = name
         self.description, self.input_schema = SCHEMAS[name]
         self.root = env.workdir
-        refuse_root_in_home(self.root, env.ws.root, workdirs_root(env.ws))
         self.fences = env.fences
 
     def execute(self, input: dict[str, Any]) -> ToolResult:

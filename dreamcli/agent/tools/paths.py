@@ -17,12 +17,13 @@ the root (`OwnFiles`, an `OutsideRoot`), after the same resolution, and so is an
 path with a folder (or the file) of the same device and inode as a fence, say a bind mount. A tool call that
 checks many paths (glob, grep) passes one `Idents` dict for the whole call: each folder is then stat'ed once
 per call, not once per path through it. That cache only spares work (it prunes grep's walk): the last word is
-`open_under`'s, given the fences, which compares each folder it opens below the root, and the file, with them
-(an `fstat` of the descriptor it holds), so a folder renamed or mounted there after the check is refused all
-the same. A path that writes may not (`refuse_workspace_dir`) have a
-`.dreamcli` component inside the root either (in any case: file systems may fold it), since a later run
-from there would take that folder for its workspace. A root that is the workspace home, or lies in it, by
-any name, cannot be fenced at all: `refuse_root_in_home` refuses it before a file tool is made.
+`open_under`'s (`open_dir_under`'s), given the fences, which compares each folder it opens below the root, and
+the file, with them (an `fstat` of the descriptor it holds), so a folder renamed or mounted there after the
+check is refused all the same; glob lists only folders opened so (`globbing`). A path that writes may not
+(`refuse_workspace_dir`) have a `.dreamcli` component inside the root either (in any case: file systems may
+fold it), since a later run from there would take that folder for its workspace. A root that is the
+workspace home, or lies in it or in another workspace, by any name, cannot be fenced at all:
+`homes.refuse_root_in_home` refuses it before any tool is made.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ class OutsideRoot(ValueError):
 
 
 class OwnFiles(OutsideRoot):
-    """The path is one of dreamcli's own files (a fence) that lies inside the root."""
+    """The path is one of dreamcli's own files (a fence) that lies inside the root (`fence`, when known)."""
+
+    def __init__(self, message: str, fence: Fence | None = None) -> None:
+        super().__init__(message)
+        self.fence = fence
 
 
 @dataclass(frozen=True)
@@ -125,32 +130,6 @@ def _on_way(target: Path, base: Path | None) -> list[str]:
     return on_way
 
 
-def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
-    """Refuse a tool `root` that is the workspace `home` or lies inside it, by any name: the real root and
-    each folder above it are compared with `home` by device and inode (a stat each, once a session), so a
-    bind mount of the home, or a folder in one, is caught too. A folder inside `copies` (the workspace's
-    `workdirs/`, where `copy_workdir` runs) is a copy of the task's own folder, not the workspace's files."""
-    home_id = _ident(home)
-    if home_id is None:
-        return
-    copies_id = _ident(copies)
-    base = real_root(root)
-    for folder in (base, *base.parents):
-        ident = _ident(folder)
-        if ident == home_id:
-            raise root_in_home_error(base, Path(os.path.realpath(home)), folder)
-        if ident is not None and ident == copies_id and folder != base:
-            return
-
-
-def root_in_home_error(base: Path, home: Path, found: Path) -> OwnFiles:
-    """`working directory X is (inside) dreamcli's own workspace HOME, ...`: one line, for the run to refuse."""
-    how = "is" if found == base else "is inside"
-    alias = "" if found == home else " by another name" if found == base else f" (through {found}, another name of it)"
-    return OwnFiles(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, whose files the "
-                    "file tools do not change: run in the task's own folder (--workdir, or the task's `workdir`)")
-
-
 def workspace_dir_error(shown: str) -> OwnFiles:
     return OwnFiles(f"{shown} is in a dreamcli workspace folder ({LOCAL_DIR_NAME}), which is not part of the "
                     "task: the file tools do not create or change one")
@@ -168,7 +147,7 @@ def own_files_error(shown: str, fence: Fence, base: Path) -> OwnFiles:
              else fence.path.relative_to(base).as_posix() if fence.path.is_relative_to(base)
              else f"{fence.path}, by another name")
     return OwnFiles(f"{shown} is in dreamcli's own {fence.what} ({where}), which is not part of the task: "
-                    "the file tools do not read or change it")
+                    "the file tools do not read or change it", fence)
 
 
 def confine(root: Path, path: str, fences: Iterable[Fence] = (), *, known: Idents | None = None) -> Path:
@@ -228,7 +207,7 @@ def _is_symlink(fd: int, name: str) -> bool:
         return False
 
 
-def _step(fd: int, name: str, dir_mode: int | None) -> int:
+def step_into(fd: int, name: str, dir_mode: int | None) -> int:
     """The folder `name` in folder `fd` (made when missing and `dir_mode` is given), never a symlink."""
     try:
         return os.open(name, _DIR_FLAGS, dir_fd=fd)
@@ -248,7 +227,7 @@ def _step(fd: int, name: str, dir_mode: int | None) -> int:
         if dir_mode & 0o077 == 0:
             os.fchmod(made, dir_mode)  # mkdir's mode is masked by the umask
         return made
-    return _step(fd, name, None)
+    return step_into(fd, name, None)
 
 
 def _refuse_fenced(fd: int, fences: tuple[Fence, ...], base: Path, shown: str,
@@ -272,7 +251,7 @@ def open_dir_under(base: Path, target: Path, *, dir_mode: int | None = None, fen
     fd = os.open(base, _DIR_FLAGS & ~os.O_NOFOLLOW)
     try:
         for name in _parts(base, target):
-            nxt = _step(fd, name, dir_mode)
+            nxt = step_into(fd, name, dir_mode)
             os.close(fd)
             fd = nxt
             _refuse_fenced(fd, fences, base, shown or str(target))

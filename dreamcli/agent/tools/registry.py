@@ -26,7 +26,8 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FACTORIES: dict[str, ToolFactory] = {}
 _lock = threading.Lock()
 _builtins_loaded = False
-_NOT_TOOLS = ("base", "registry", "result", "files", "file_ops", "memory_ops", "paths", "shell")  # modules here
+_NOT_TOOLS = ("base", "registry", "result", "files", "file_ops", "globbing", "homes", "memory_ops", "mounts", "paths",
+              "shell")  # modules here
 
 
 def register_tool(name: str, factory: ToolFactory, *, replace: bool = False) -> None:
@@ -79,6 +80,12 @@ class Toolset:
     """The tool instances of one session, in the order given."""
 
     def __init__(self, names: Iterable[str], env: ToolEnv) -> None:
+        """Raises OwnFiles (a ValueError: the run refuses to start) when the workdir is, or lies in, a dreamcli
+        workspace by any name (`homes.refuse_root_in_home`), whatever the tools: none is made there."""
+        from dreamcli.agent.tools.homes import refuse_root_in_home
+        from dreamcli.workspace.workdirs import workdirs_root
+
+        refuse_root_in_home(env.workdir, env.ws.root, workdirs_root(env.ws))
         self.env = env
         self.tools: dict[str, Tool] = {}
         for name in names:

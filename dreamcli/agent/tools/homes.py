@@ -1,0 +1,102 @@
+"""No session's tools get a root (the working directory) that lies in a dreamcli workspace.
+
+There the fences of the file tools could not keep the tools out of dreamcli's own files, and a `bash`
+command would start among them: `Toolset` refuses such a root (`refuse_root_in_home`) before any tool is
+made, whichever tools the task has, and so the run does not start (exit 2).
+
+A root is refused when it is, or lies inside, by any name:
+- this run's workspace `home`: the root and each folder above it compared with the home by device and
+  inode (a bind mount of the home, or of a folder above it), and, for a bind mount of a folder *inside*
+  the home, by where the root lies in its file system (`mounts.place`, through the kernel's table of
+  mounts: one read, no walk of the home; file systems mounted inside the home count as the home's);
+- another workspace: a folder above the root (or the root) that is one (`is_workspace_home`), or a
+  `.dreamcli` folder on the root's path in its file system (a bind mount of a project's `.dreamcli/...`).
+
+A folder inside this run's `workdirs/` (`copy_workdir`'s copies, by path or by place) is the task's own.
+Where the system keeps no table of mounts (`mounts.read_mounts` is None: not Linux, or no /proc) the checks
+by place are not made; the others are. All of it is a few stats and one read, once a session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dreamcli.agent.tools.mounts as mnt
+from dreamcli.agent.tools.paths import OwnFiles, real_root
+from dreamcli.workspace.home import LOCAL_DIR_NAME, Workspace
+from dreamcli.workspace.live import live_dir
+
+_ADVICE = "whose files a run's tools do not change: run in the task's own folder (--workdir, or the task's `workdir`)"
+
+
+def _ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def is_workspace_home(folder: Path) -> bool:
+    """Whether `folder` is a dreamcli workspace: a folder named `.dreamcli` (in any case: file systems may
+    fold it), which workspace discovery takes for one, or one holding `state/live/`, which every dreamcli
+    command leaves in the workspace it opens. The signs docs/workspace.md accepts in a folder named as the
+    home (`config.yaml`, `sessions/`, ...) are not enough here: many a repository above a workdir has one."""
+    return folder.name.casefold() == LOCAL_DIR_NAME.casefold() or live_dir(Workspace(folder, "local")).is_dir()
+
+
+def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
+    """Raise OwnFiles (one line) when `root` is, or lies in, the workspace `home` or another workspace, by
+    any name; a folder inside `copies` (the home's `workdirs/`) is the task's own (see the module docstring)."""
+    base = real_root(root)
+    real_home = Path(os.path.realpath(home))
+    home_id, copies_id = _ident(home), _ident(copies)
+    for folder in (base, *base.parents):
+        ident = _ident(folder)
+        if ident is not None and ident == home_id:
+            raise root_in_home_error(base, real_home, folder)
+        if ident is not None and ident == copies_id and folder != base:
+            return
+        if is_workspace_home(folder):
+            raise other_home_error(base, folder)
+    mounts = mnt.read_mounts()
+    if mounts is not None:
+        _refuse_by_place(base, real_home if home_id else None, Path(os.path.realpath(copies)), mounts)
+
+
+def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: tuple[mnt.Mount, ...]) -> None:
+    """The checks of `refuse_root_in_home` for a root reached through a bind mount of a folder inside a
+    workspace, by where the root lies in its file system."""
+    at = mnt.place(str(base), mounts)
+    if at is None:
+        return
+    if home is not None:
+        copies_at = mnt.place(str(copies), mounts)
+        if copies_at is not None and mnt.within(at, copies_at, strictly=True):
+            return
+        home_at = mnt.place(str(home), mounts)
+        regions = ([(str(home), home_at)] if home_at is not None else []) + mnt.mounted_inside(str(home), mounts)
+        for point, region in regions:
+            if mnt.within(at, region):
+                found = Path(os.path.normpath(os.path.join(point, os.path.relpath(at[1], region[1]))))
+                raise root_in_home_error(base, home, found, mounted=True)
+    parts = at[1].split("/")
+    cut = next((n for n, part in enumerate(parts) if part.casefold() == LOCAL_DIR_NAME.casefold()), None)
+    if cut is not None:
+        raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True)
+
+
+def root_in_home_error(base: Path, home: Path, found: Path, *, mounted: bool = False) -> OwnFiles:
+    """`working directory X is (inside) dreamcli's own workspace HOME, ...`: one line, for the run to refuse."""
+    how = "is" if found == base and not mounted else "is inside"
+    alias = (f" (it is {found}, by another name)" if mounted else "" if found == home
+             else " by another name" if found == base else f" (through {found}, another name of it)")
+    return OwnFiles(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, {_ADVICE}")
+
+
+def other_home_error(base: Path, home: Path, *, mounted: bool = False) -> OwnFiles:
+    """`working directory X is (inside) another dreamcli workspace, HOME, ...`: one line."""
+    how = "is" if home == base else "is inside"
+    alias = " (by another name: that is where it lies in its file system)" if mounted else ""
+    return OwnFiles(f"working directory {base} {how} another dreamcli workspace, {home}{alias}, {_ADVICE}")
