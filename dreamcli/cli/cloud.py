@@ -56,17 +56,19 @@ def sessions_pull_cmd(
     as_json: bool = typer.Option(False, "--json", help=_JSON),
 ) -> None:
     """Import Managed Agents sessions and their events as session logs (source managed-agents), so dream,
-    grade and pilot work on cloud history. Redacted on the way in; re-running skips what is imported."""
+    grade and pilot work on cloud history. Redacted on the way in; re-running skips what is imported. A
+    session that cannot be imported is skipped with a warning on stderr as it comes (--json too)."""
     from dreamcli.cloud.client import cloud_client
     from dreamcli.cloud.sessions_pull import pull_sessions
     from dreamcli.timeutil import parse_since
-    from dreamcli.ui.cloud_view import progress_line, render_sessions_pull
+    from dreamcli.ui.cloud_view import progress_line, render_sessions_pull, skip_warnings
 
     ws = open_workspace(ctx)
     after = parse_since(since).isoformat().replace("+00:00", "Z") if since else None
-    with _desk(ws), progress_line("pulling cloud sessions") as progress:
+    with _desk(ws), progress_line("pulling cloud sessions") as progress, skip_warnings() as warned:
         client = cloud_client(config(ctx).limits)
-        result = pull_sessions(ws, client, agent_id=agent, since=after, limit=limit, progress=progress)
+        result = pull_sessions(ws, client, agent_id=agent, since=after, limit=limit, progress=progress,
+                               warned=warned)
     if as_json:
         print_json({"version": 1, **result.to_json()})
         return
@@ -225,18 +227,19 @@ dream_group = Group(
 def dream_list_cmd(
     ctx: typer.Context,
     refresh: bool = typer.Option(False, "--refresh", help="Ask the API for the status of each unfinished dream "
-                                 "(needs ANTHROPIC_API_KEY)."),
+                                 "and write the proposal of one that completed (needs ANTHROPIC_API_KEY)."),
     as_json: bool = typer.Option(False, "--json", help=_JSON),
 ) -> None:
     """The cloud dreams this workspace started, newest first: id, created, status, input store, and the
     local proposal each became. A dream is recorded as soon as its create returns; one a command left
-    unfinished (a network error, a signal: no proposal written) is marked so. Without --refresh this is
-    the local record only and nothing is asked of the API; --refresh asks it, by id, for the status of
-    each unfinished dream (one the API no longer knows becomes `not found in the cloud`; one it cannot
-    check is a warning, listed as last seen). A create whose id never came back is listed without one:
-    find it in the console."""
+    unfinished (a network error, a signal, a kill: no proposal written) is marked so. Without --refresh
+    this is the local record only and nothing is asked of the API; --refresh asks it, by id, for the
+    status of each unfinished dream, and writes the local proposal of one that completed, once (one the
+    API no longer knows becomes `not found in the cloud`; one it cannot check is a warning, listed as last
+    seen). A create whose id never came back is listed without one: find it in the console. A record file
+    that cannot be read is a warning naming it, left as it is."""
     from dreamcli.cloud.dream_list import list_dreams
-    from dreamcli.ui.cloud_view import render_cloud_dream_list, warn_lines
+    from dreamcli.ui.cloud_view import render_cloud_dream_list, say_brought_in, warn_lines
 
     ws = open_workspace(ctx)
     with _desk(ws):
@@ -246,11 +249,13 @@ def dream_list_cmd(
 
             client = cloud_client(config(ctx).limits)
         listing = list_dreams(ws, client=client)
-    warn_lines(listing.warnings)
+    warn_lines(listing.unreadable_warnings + listing.warnings)
     if as_json:
-        print_json({"version": 1, "dreams": listing.rows, "warnings": listing.warnings})
-        return
-    render_cloud_dream_list(listing.rows, command_prefix(ctx), refreshed=refresh)
+        print_json({"version": 1, "dreams": listing.rows, "warnings": listing.warnings,
+                    "unreadable": listing.unreadable})
+    else:
+        render_cloud_dream_list(listing.rows, command_prefix(ctx), refreshed=refresh)
+    say_brought_in(listing.written, command_prefix(ctx))
 
 
 cloud_group.add_group(sessions_group, "sessions")

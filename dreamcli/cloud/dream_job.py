@@ -31,6 +31,7 @@ from dreamcli.redaction import Redactor, default_redactor
 FINAL = ("completed", "failed", "canceled")
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 Created = Callable[[dict[str, Any] | None], bool]  # records a create's answer (None: none came back); recorded?
+Unusable = Callable[[str, str | None], None]  # an unusable answer's line, and the status its cancel returned
 FIRST_POLL_S = 2.0
 MAX_POLL_S = 30.0
 BACKOFF = 1.5
@@ -159,16 +160,17 @@ def held_signals(signums: tuple[int, ...] = HELD) -> Iterator[Held]:
 
 def start(client: Any, store_id: str, session_ids: list[str], model: str, instructions: str | None,
           held: Held | None = None, *, redactor: Redactor | None = None,
-          created: Created | None = None) -> dict[str, Any]:
+          created: Created | None = None, unusable: Unusable | None = None) -> dict[str, Any]:
     """Create a dream, at most once (`create_dream_once`). Inside `held_signals` (`held`), a signal during
     the request waits for its answer: a created dream is returned with the signal still held (`wait`
     cancels it); a failed request exits as the signal says; a second signal stops at once, the dream
     perhaps created and left running. Once the request answered, every signal is held (`Held.answered`).
     A failed create that may have started a dream all the same says so, and to check before running again.
     A malformed answer that names a dream cancels it (one request, which a second signal cuts short) and
-    raises its ModelError, the cancel's outcome added to its line. `created` records the answer as soon
-    as it comes (None for a create that may have started a dream whose id never came back); values the
-    lines name are redacted with `redactor` (default: the built-in rules) before they are cut."""
+    raises its ModelError, the cancel's outcome added to its line, which goes to `unusable` first with the
+    status the cancel returned (None: it failed). `created` records the answer as soon as it comes (None
+    for a create that may have started a dream whose id never came back); values the lines name are
+    redacted with `redactor` (default: the built-in rules) before they are cut."""
     rules = redactor or default_redactor()
     try:
         started = create_dream_once(client, store_id=store_id, session_ids=session_ids, model=model,
@@ -199,7 +201,11 @@ def start(client: Any, store_id: str, session_ids: list[str], model: str, instru
         if valid_cloud_id(started.get("id")):  # created, yet unusable: it must not run on, unwatched
             if held is not None:  # the cancel may stall (the client's timeout): a second signal stops it
                 held.answered(hold_all=False)
-            e.args = (f"{e}; {_cancel_outcome(client, started['id'], rules, once=True)[1]}", *e.args[1:])
+            _, outcome, status = _cancel_outcome(client, started["id"], rules, once=True)
+            e.args = (f"{e}; {outcome}", *e.args[1:])
+            if unusable is not None:
+                with contextlib.suppress(KeyboardInterrupt):  # a third signal: stopping at once comes first
+                    unusable(str(e), status)
         _release(held, f"interrupted: {e}")
         raise
 

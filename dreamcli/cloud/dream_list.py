@@ -1,36 +1,46 @@
-"""`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first. With a
-client (`--refresh`), each unfinished dream that has an id and no final status is asked for (one
-`dreams.retrieve` each) and its record brought up to date; nothing else is sent. A dream the API answers
-404 for is recorded as final (`not found in the cloud`) and never asked for again, but only when another
-dream was found in the same refresh: the API answers any path it does not serve (a wrong base URL, a key
-without the dreams route) with the same 404, so with none found the 404s are one warning and those dreams
-stay as last seen. Any other error is one warning for that dream, listed as last seen, and the others are
-still asked for, except after an error that every request would meet (no connection, a timeout, refused
-credentials): the rest are then left as last seen, in one more warning. Every value is shown as the
-workspace's rules redact it."""
+"""`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first; a record
+file that cannot be read is named, one warning each, and left as it is. With a client (`--refresh`), each
+unfinished dream that has an id is asked for (one `dreams.retrieve` each) and its record brought up to
+date; one that completed with no proposal written (its `cloud dream` killed, or stopped by an error) then
+becomes its proposal (`dream_result.settle`: its stores are read as `cloud dream` reads them). A dream
+the API answers 404 for is recorded as final (`not found in the cloud`) and never asked for again, but
+only when another dream was found in the same refresh: the API answers any path it does not serve (a
+wrong base URL, a key without the dreams route) with the same 404, so with none found the 404s are one
+warning and those dreams stay as last seen. Any other error is one warning for that dream, listed as last
+seen, and the others are still asked for, except after an error that every request would meet (no
+connection, a timeout, refused credentials): the rest are then left as last seen, in one more warning.
+Every value is shown as the workspace's rules redact it."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from dreamcli import sdk_beta
 from dreamcli.cloud.client import attempts_of, cloud_error
+from dreamcli.cloud.dream_base import claimed, sweep_orphans, tidy
 from dreamcli.cloud.dream_job import checked_dream
-from dreamcli.cloud.dream_record import FINAL, NOT_FOUND, DreamRecord, load_all, refreshed
+from dreamcli.cloud.dream_record import NOT_FOUND, DreamRecord, distinct, load_all, refreshed
+from dreamcli.cloud.dream_result import settle
 from dreamcli.cloud.state import valid_cloud_id
 from dreamcli.config import workspace_redactor
-from dreamcli.errors import DreamError
+from dreamcli.errors import DreamError, LockHeld
 from dreamcli.redaction import Redactor
 from dreamcli.workspace.home import Workspace
 
 
 @dataclass
 class Listing:
-    """The rows `--json` shows, and one warning line (redacted) per dream `--refresh` could not check."""
+    """The rows `--json` shows; one warning line (redacted) per dream `--refresh` could not check or bring in;
+    the record files that cannot be read (`file`, `problem`) and the warning line of each; the (cloud dream,
+    local proposal) `--refresh` wrote a proposal for."""
 
     rows: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+    unreadable_warnings: list[str] = field(default_factory=list)
+    written: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Unchecked(Exception):
@@ -44,23 +54,32 @@ class Unchecked(Exception):
 def list_dreams(ws: Workspace, *, client: Any = None) -> Listing:
     """The recorded cloud dreams, newest first, as `--json` shows them; refreshed first with `client`."""
     redactor = workspace_redactor(ws.config_path)
-    records = load_all(ws)
+    records, unreadable = load_all(ws)
     warnings: list[str] = []
+    written: list[tuple[str, str]] = []
     if client is not None:
-        records = _refresh_all(ws, client, records, redactor, warnings)
-    return Listing([redactor.redact_obj(row(r)) for r in records], [redactor.redact_text(w) for w in warnings])
+        records = distinct(_refresh_all(ws, client, records, redactor, warnings, written))
+        sweep_orphans(ws)
+    bad = [redactor.redact_obj({"file": str(u.path), "problem": u.problem}) for u in unreadable]
+    return Listing([redactor.redact_obj(row(r)) for r in records], [redactor.redact_text(w) for w in warnings],
+                   bad, [_unreadable_line(u) for u in bad],
+                   [(redactor.redact_text(c), redactor.redact_text(p)) for c, p in written])
+
+
+def _unreadable_line(u: dict[str, str]) -> str:
+    return f"cloud dream record {u['file']} cannot be read ({u['problem']}): not listed; left as it is"
 
 
 def needs_refresh(record: DreamRecord) -> bool:
-    """Whether the API may know more: unfinished, not final when last seen, and with an id it can be asked by
-    (an id the rules redacted is no id)."""
-    return not record.finished and record.status not in FINAL and valid_cloud_id(record.cloud_dream_id)
+    """Whether the API may know more: unfinished (a completed dream with no proposal written too: `--refresh`
+    writes it), and with an id it can be asked by (an id the rules redacted is no id)."""
+    return not record.finished and valid_cloud_id(record.cloud_dream_id)
 
 
 def row(record: DreamRecord) -> dict[str, Any]:
     return {"cloud_dream_id": record.cloud_dream_id, "created": record.created, "status": record.status,
             "finished": record.finished, "store_id": record.store_id, "output_store": record.output_store,
-            "proposal": record.proposal, "sessions": record.sessions, "model": record.model}
+            "proposal": record.proposal, "sessions": record.sessions, "model": record.model, "note": record.note}
 
 
 class NotFound(Exception):
@@ -68,8 +87,9 @@ class NotFound(Exception):
 
 
 def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redactor: Redactor,
-                 warnings: list[str]) -> list[DreamRecord]:
-    """`records`, each one that needs it refreshed; a warning in `warnings` for each one that could not be."""
+                 warnings: list[str], written: list[tuple[str, str]]) -> list[DreamRecord]:
+    """`records`, each one that needs it refreshed; a warning in `warnings` for each one that could not be, and
+    in `written` each (cloud dream, local proposal) a completed one became."""
     out: list[DreamRecord] = []
     stopped, skipped, found = False, 0, False
     missing: list[int] = []  # where in `out` the dreams the API answered 404 for are
@@ -78,7 +98,7 @@ def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redacto
             skipped += 1
         elif needs_refresh(record):
             try:
-                record, found = _refresh(ws, client, record, redactor), True
+                record, found = _refresh(ws, client, record, redactor, warnings, written), True
             except NotFound:
                 missing.append(len(out))
             except Unchecked as e:
@@ -103,15 +123,17 @@ def _settled(ws: Workspace, records: list[DreamRecord], missing: list[int], foun
         return records
     out = list(records)
     for i in missing:
-        out[i] = refreshed(ws, out[i], status=NOT_FOUND, output_store=out[i].output_store, finished=True)
+        out[i] = tidied(ws, refreshed(ws, out[i], status=NOT_FOUND, output_store=out[i].output_store,
+                                      finished=True))
         warnings.append(f"cloud dream {out[i].cloud_dream_id}: the API answered 404 not found (deleted, or made "
                         f"with another key or organization?): recorded as {NOT_FOUND}, never asked for again")
     return out
 
 
-def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor) -> DreamRecord:
-    """The record with what the API says of it now; NotFound on a 404 for it, Unchecked when the API cannot
-    say."""
+def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor, warnings: list[str],
+             written: list[tuple[str, str]]) -> DreamRecord:
+    """The record with what the API says of it now, made a proposal when it completed (`_brought_in`);
+    NotFound on a 404 for it, Unchecked when the API cannot say."""
     dream_id = str(record.cloud_dream_id)
     try:
         got = checked_dream(sdk_beta.retrieve_dream(client, dream_id), redactor)
@@ -120,8 +142,37 @@ def _refresh(ws: Workspace, client: Any, record: DreamRecord, redactor: Redactor
             raise NotFound(dream_id) from None
         raise _unchecked(e, client, dream_id, redactor) from None
     output = next((o["memory_store_id"] for o in got["outputs"] if o.get("memory_store_id")), None)
-    return refreshed(ws, record, status=redactor.redact_text(got["status"]),
-                     output_store=redactor.redact_text(output) if output else record.output_store)
+    record = refreshed(ws, record, status=redactor.redact_text(got["status"]),
+                       output_store=redactor.redact_text(output) if output else record.output_store)
+    if got["status"] != "completed" or record.finished:
+        return tidied(ws, record)
+    return _brought_in(ws, client, record, got, redactor, warnings, written)
+
+
+def tidied(ws: Workspace, record: DreamRecord) -> DreamRecord:
+    """The record, its base and claim removed once it is finished (failed, canceled, not found)."""
+    if record.finished:
+        with contextlib.suppress(LockHeld), claimed(ws, record.record_id):
+            tidy(ws, record.record_id, record)
+    return record
+
+
+def _brought_in(ws: Workspace, client: Any, record: DreamRecord, got: dict[str, Any], redactor: Redactor,
+                warnings: list[str], written: list[tuple[str, str]]) -> DreamRecord:
+    """A completed dream's record, its proposal written if none was (`settle`); a warning when it cannot be
+    yet; (cloud dream, proposal) in `written` when it was."""
+    dream_id = record.cloud_dream_id
+    try:
+        done = settle(ws, client, record, got, redactor)
+    except LockHeld:
+        warnings.append(f"cloud dream {dream_id} completed; the dreamcli command that started it is still at work "
+                        "on it (writing its proposal): listed as last seen")
+        return record
+    if done.warning is not None:
+        warnings.append(done.warning)
+    if done.written is not None:
+        written.append((str(dream_id), done.written))
+    return done.record
 
 
 def _not_found(e: Exception) -> bool:

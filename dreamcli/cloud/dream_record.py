@@ -3,9 +3,10 @@ as soon as a create returns (a dream is billed from then on), unfinished, and ke
 `cloud dream` waits: the last status the API gave, the output store, and the local proposal once one is
 written (finished). A create whose answer never came back but may have started a dream is recorded too,
 without an id. A command that stops in between (a network error, a signal) leaves the record unfinished,
-for `cloud dream list` to show. Ids and statuses are kept as shown: redacted with the workspace's rules.
-Records (and `dreams/*/dream.json`) are read only when they are regular files under a size cap: a FIFO
-planted among them would hang the list."""
+for `cloud dream list` to show. Ids, statuses and notes are kept as shown: redacted with the workspace's
+rules. Records (and `dreams/*/dream.json`) are read only when they are regular files under a size cap: a
+FIFO planted among them would hang the list. A record that cannot be read is named (`Unreadable`), never
+deleted."""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ class DreamRecord:
     model: str | None = None
     output_store: str | None = None
     proposal: str | None = None  # the local proposal, dreams/<id>/
-    finished: bool = False  # a proposal is written, or the dream failed or was canceled
+    finished: bool = False  # a proposal is written, the dream failed or was canceled, or none can be made
     updated: str | None = None
+    note: str | None = None  # why it ended as it did, when its status alone does not say (redacted)
 
     def to_json(self) -> dict[str, Any]:
         return {"v": RECORD_VERSION, **asdict(self)}
@@ -63,14 +65,23 @@ class Recorder:
 
     def __init__(self, ws: Workspace, *, store_id: str, sessions: int, model: str, redactor: Redactor) -> None:
         self.ws, self.store_id, self.sessions, self.model, self.redactor = ws, store_id, sessions, model, redactor
+        self.record_id = new_ulid()  # known before the create: the record's claim and base are taken under it
         self.record: DreamRecord | None = None
+
+    @classmethod
+    def resumed(cls, ws: Workspace, record: DreamRecord, redactor: Redactor) -> Recorder:
+        """The recorder of a record already written (`cloud dream list --refresh` finishing it)."""
+        recorder = cls(ws, store_id=record.store_id, sessions=record.sessions, model=record.model or "",
+                       redactor=redactor)
+        recorder.record_id, recorder.record = record.record_id, record
+        return recorder
 
     def created(self, answer: dict[str, Any] | None) -> bool:
         """Record a create's answer (None: it never came back); whether the record is written. Written at
         once, never waiting on the records' lock: the record is new (a fresh id nobody else knows), and it
         is the only trace of a billed dream, which a kill -9 or a second Ctrl-C in a wait would lose."""
         record = new_record(store_id=self.store_id, answer=answer, sessions=self.sessions, model=self.model,
-                            redactor=self.redactor)
+                            redactor=self.redactor, record_id=self.record_id)
         try:
             _write(self.ws, record)
         except OSError:
@@ -88,6 +99,19 @@ class Recorder:
     def proposal(self, dream_id: str) -> None:
         update(self.ws, self.record, status="completed", proposal=dream_id, finished=True)
 
+    def unusable(self, line: str, status: str | None) -> None:
+        """The create answered a dream dreamcli cannot use, which it then tried to cancel: `line` says what
+        was wrong and how the cancel went, `status` is the one the cancel returned (None: it failed). Final
+        once the cancel returned a final status; else unfinished, for `--refresh` to settle."""
+        record = self.record
+        if record is None:
+            return
+        prefix = f"cloud dream {record.cloud_dream_id}: "
+        note = self.redactor.redact_text(" ".join(line.split()))
+        note = note.removeprefix(prefix) if record.cloud_dream_id else note
+        status = record.status if status is None else status
+        update(self.ws, record, status=status, finished=status in ENDED, note=note)
+
     def noted(self, e: DreamError) -> DreamError:
         """`e`, its line saying where the dream is recorded while it is unfinished (and has an id)."""
         record = self.record
@@ -101,11 +125,11 @@ def records_dir(ws: Workspace) -> Path:
 
 
 def new_record(*, store_id: str, answer: dict[str, Any] | None, sessions: int, model: str,
-               redactor: Redactor) -> DreamRecord:
+               redactor: Redactor, record_id: str | None = None) -> DreamRecord:
     """The record of a create's answer (None: none came back), its values redacted with `redactor`."""
     shown = redactor.redact_obj(answer or {})
     dream_id, status = shown.get("id"), shown.get("status")
-    return DreamRecord(new_ulid(), now_rfc3339(), redactor.redact_text(store_id),
+    return DreamRecord(record_id or new_ulid(), now_rfc3339(), redactor.redact_text(store_id),
                        dream_id if isinstance(dream_id, str) and answer is not None else None,
                        (status if isinstance(status, str) else "pending") if answer is not None else UNKNOWN,
                        sessions=sessions, model=redactor.redact_text(model))
@@ -123,18 +147,19 @@ def save(ws: Workspace, record: DreamRecord) -> bool:
 
 
 def refreshed(ws: Workspace, record: DreamRecord, *, status: str, output_store: str | None,
-              finished: bool | None = None) -> DreamRecord:
-    """The record with what the API says of it now (`finished`: default, a failed or canceled status),
-    written unless the record on disk is finished meanwhile (its `cloud dream` wrote the proposal): then that
-    one, as it is. Best effort, as `save`."""
+              finished: bool | None = None, note: str | None = None) -> DreamRecord:
+    """The record with what the API says of it now (`finished`: default, a failed or canceled status; `note`:
+    default, the one it has), written unless the record on disk is finished meanwhile (its `cloud dream`
+    wrote the proposal): then that one, as it is. Best effort, as `save`."""
     done = status in ENDED if finished is None else finished
     try:
         with workspace_lock(ws, LOCK_NAME, wait=10):
             current = load(ws, record.record_id) or record
-            if current.finished or (current.status, current.output_store, current.finished) == (
-                    status, output_store, done):
+            said = current.note if note is None else note
+            if current.finished or (current.status, current.output_store, current.finished, current.note) == (
+                    status, output_store, done, said):
                 return current
-            current.status, current.output_store = status, output_store
+            current.status, current.output_store, current.note = status, output_store, said
             current.finished = done
             _write(ws, current)
             return current
@@ -157,34 +182,83 @@ def update(ws: Workspace, record: DreamRecord | None, **changes: Any) -> None:
     save(ws, record)
 
 
+class Unreadable(Exception):
+    """A file dreamcli cannot read as what it should hold: `path` and `problem` (a few words)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
+
+
 def load(ws: Workspace, record_id: str) -> DreamRecord | None:
-    data = read_json(_path(ws, record_id), MAX_RECORD_BYTES)
-    return None if data is None else _from_json(data, record_id)
+    try:
+        return _loaded(_path(ws, record_id), record_id)
+    except (Unreadable, FileNotFoundError):
+        return None
 
 
 def read_json(path: Path, limit: int) -> Any:
     """The JSON a regular file of at most `limit` bytes holds; None when it is missing, not a regular file (a
     FIFO is never waited on), larger, or not JSON."""
     try:
+        return parsed_json(path, limit)
+    except (Unreadable, FileNotFoundError):
+        return None
+
+
+def parsed_json(path: Path, limit: int) -> Any:
+    """The JSON a regular file of at most `limit` bytes holds; FileNotFoundError when it is missing, else
+    Unreadable saying why not (not a regular file: a FIFO is never waited on; larger; not JSON)."""
+    try:
         with open_regular(path) as f:
             raw = f.read(limit + 1)
-    except (OSError, NotRegularFile):
-        return None
+    except NotRegularFile:
+        raise Unreadable(path, "not a regular file") from None
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise Unreadable(path, e.strerror or type(e).__name__) from None
     if len(raw) > limit:
-        return None
+        raise Unreadable(path, f"over {limit // 1024:,} KB")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        return None
+        raise Unreadable(path, "not JSON") from None
 
 
-def load_all(ws: Workspace) -> list[DreamRecord]:
+def _loaded(path: Path, record_id: str) -> DreamRecord:
+    record = _from_json(parsed_json(path, MAX_RECORD_BYTES), record_id)
+    if record is None:
+        raise Unreadable(path, "not a cloud dream record (a field is missing or of the wrong type)")
+    return record
+
+
+def load_all(ws: Workspace) -> tuple[list[DreamRecord], list[Unreadable]]:
     """Every readable record, and the cloud dreams of `dreams/` made before records were kept (finished:
-    their proposal is written), newest first."""
-    records = [r for r in (load(ws, p.stem) for p in _files(ws)) if r is not None]
-    known = {r.proposal for r in records if r.proposal}
-    records += [r for r in _proposals(ws) if r.proposal not in known]
-    return sorted(records, key=lambda r: (r.created, r.record_id), reverse=True)
+    their proposal is written), newest first; and each record file that cannot be read, left as it is."""
+    records: list[DreamRecord] = []
+    unreadable: list[Unreadable] = []
+    for path in sorted(_files(ws)):
+        try:
+            records.append(_loaded(path, path.stem))
+        except Unreadable as e:
+            unreadable.append(e)
+        except FileNotFoundError:  # removed since the listing
+            continue
+    return distinct([*records, *_proposals(ws)]), unreadable
+
+
+def distinct(records: list[DreamRecord]) -> list[DreamRecord]:
+    """`records` newest first, without a dream listed from its proposal (`dreams/*/dream.json`) that a record
+    names (or, once a refresh linked them, now names)."""
+    known = {r.proposal for r in records if r.proposal and r.record_id != r.proposal}
+    kept = [r for r in records if r.record_id != r.proposal or r.proposal not in known]
+    return sorted(kept, key=lambda r: (r.created, r.record_id), reverse=True)
+
+
+def proposal_of(ws: Workspace, cloud_dream_id: str) -> str | None:
+    """The local proposal already written for the cloud dream (as shown: redacted), if any."""
+    return next((r.proposal for r in _proposals(ws) if r.cloud_dream_id == cloud_dream_id), None)
 
 
 def _path(ws: Workspace, record_id: str) -> Path:
@@ -209,7 +283,8 @@ def _from_json(data: Any, record_id: str) -> DreamRecord | None:
     return DreamRecord(record_id, created, store_id, _text(data.get("cloud_dream_id")), status,
                        sessions if isinstance(sessions, int) and not isinstance(sessions, bool) else 0,
                        _text(data.get("model")), _text(data.get("output_store")), _text(data.get("proposal")),
-                       finished=data.get("finished") is True, updated=_text(data.get("updated")))
+                       finished=data.get("finished") is True, updated=_text(data.get("updated")),
+                       note=_text(data.get("note")))
 
 
 def _proposals(ws: Workspace) -> list[DreamRecord]:

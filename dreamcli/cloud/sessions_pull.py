@@ -54,16 +54,19 @@ class SessionsPullResult:
                 "in_flight": self.in_flight, "imported": self.imported, "events": self.events,
                 "session_ids": self.session_ids, "skipped": self.skipped, "warnings": self.warnings}
 
-    def skip(self, message: str, progress: Callable[[str], None] | None) -> None:
+    def skip(self, message: str, warned: Callable[[str], None] | None) -> None:
         self.skipped += 1
         self.warnings.append(message)
-        if progress is not None:
-            progress(f"warning: {message}")
+        if warned is not None:
+            warned(message)
 
 
 def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, since: str | None = None,
                   limit: int | None = None, actor: str | None = None,
-                  progress: Callable[[str], None] | None = None) -> SessionsPullResult:
+                  progress: Callable[[str], None] | None = None,
+                  warned: Callable[[str], None] | None = None) -> SessionsPullResult:
+    """Pull the sessions; `progress` takes a line on how far it got, `warned` each skipped session's warning as
+    it comes (redacted), also kept in the result's `warnings`."""
     result = SessionsPullResult()
     redactor = workspace_redactor(ws.config_path)
     ws.ensure()
@@ -75,7 +78,7 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                 result.listed += 1
                 problem = session_problem(s, redactor)
                 if problem is not None:
-                    result.skip(redactor.redact_text(problem), progress)
+                    result.skip(redactor.redact_text(problem), warned)
                     continue
                 if s.get("status") in IN_FLIGHT:
                     result.in_flight += 1
@@ -87,17 +90,17 @@ def pull_sessions(ws: Workspace, client: Any, *, agent_id: str | None = None, si
                     events = [redactor.redact_obj(e) for e in sdk_beta.iter_session_events(client, s["id"])]
                 except sdk_beta.ListingTooLong as e:
                     result.skip(f"session {s['id']} skipped: more than {e.cap:,} events (the most dreamcli "
-                                "imports from one session)", progress)
+                                "imports from one session)", warned)
                     continue
                 except sdk_beta.UnreadableItem as e:  # the session's own data; a page that is no page stops
                     result.skip(f"session {s['id']} skipped: one of its events is {e.kind}, not an object "
-                                f"(item {e.index} of a page of its events)", progress)
+                                f"(item {e.index} of a page of its events)", warned)
                     continue
                 except Exception as e:
                     gone = _gone(e, s["id"], redactor)
                     if gone is None:
                         raise
-                    result.skip(gone, progress)
+                    result.skip(gone, warned)
                     continue
                 _write_cache(cache, redactor.redact_obj(s), events)
                 result.fetched += 1

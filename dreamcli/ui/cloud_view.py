@@ -80,15 +80,31 @@ def progress_line(title: str) -> Iterator[Callable[[Any], None]]:
     yield plain
 
 
+MAX_WARNINGS = 20  # skipped sessions named one by one; the rest counted in one line (`--json` lists them)
+
+
+@contextmanager
+def skip_warnings(limit: int = MAX_WARNINGS) -> Iterator[Callable[[str], None]]:
+    """A callback taking a warning (a session a pull skips): a `warning:` line on stderr as it comes (`warn`:
+    above a live status line, wrapped under its text on a terminal, one plain line on a pipe), the first
+    `limit` of them; when the block ends, one more line counting the rest."""
+    said: list[str] = []
+
+    def say(message: str) -> None:
+        said.append(message)
+        if len(said) <= limit:
+            warn(message)
+
+    yield say
+    if len(said) > limit:
+        warn(f"… {len(said) - limit} more (--json lists them)")
+
+
 def render_sessions_pull(r: Any, prefix: str = "dreamcli") -> None:
-    skipped = f", {r.skipped} skipped (warnings below)" if getattr(r, "skipped", 0) else ""
+    skipped = f", {r.skipped} skipped (warnings above)" if getattr(r, "skipped", 0) else ""
     _print(out(), f"{_plural(r.imported, 'session')} imported from Managed Agents ({_plural(r.events, 'event')}); "
                   f"{r.already} imported before, {r.in_flight} still running (pulled next time){skipped}, "
                   f"{r.listed} listed")
-    for message in getattr(r, "warnings", [])[:20]:  # sessions skipped for the shape the API gave them
-        warn(message)
-    if len(getattr(r, "warnings", [])) > 20:
-        warn(f"… {len(r.warnings) - 20} more (--json lists them)")
     if r.imported:
         info(f"next: {prefix} dream   (or {prefix} sessions list --since 1d)")
 
@@ -189,7 +205,8 @@ def dream_status(row: dict[str, Any]) -> str:
 
 def render_cloud_dream_list(rows: list[dict[str, Any]], prefix: str = "dreamcli", *, refreshed: bool = False) -> None:
     """One row a cloud dream (id, created, status); the store and the proposal under it where the terminal
-    is too narrow for them (80 columns, with the API's ids)."""
+    is too narrow for them (80 columns, with the API's ids); then a line for each dream with a note (why it
+    ended as it did)."""
     if not rows:
         note(f"no cloud dreams recorded in this workspace ({prefix} cloud dream --store STORE_ID starts one)")
         return
@@ -201,9 +218,24 @@ def render_cloud_dream_list(rows: list[dict[str, Any]], prefix: str = "dreamcli"
                         safe_markup(str(r["created"])[:16].replace("T", " ") or "-", one_line=True),
                         safe_markup(dream_status(r), one_line=True), safe_markup(r["store_id"], one_line=True),
                         safe_markup(r["proposal"] or "-", one_line=True)] for r in rows])
-    asked = [r for r in rows if not r["finished"] and r["cloud_dream_id"] is not None
-             and r["status"] not in ("completed", "failed", "canceled")]
+    con = out()
+    for r in rows:
+        if r.get("note"):
+            _wrapped(con, f"{r['cloud_dream_id'] or '-'}: {r['note']}", whole=(r["cloud_dream_id"],))
+    unfinished = [r for r in rows if not r["finished"] and r["cloud_dream_id"] is not None]
+    asked = [r for r in unfinished if r["status"] not in ("completed", "failed", "canceled")]
+    completed = [r for r in unfinished if r["status"] == "completed"]
     if asked and not refreshed:
         one = len(asked) == 1
         note(f"{_plural(len(asked), 'unfinished dream')} not final when last seen: {prefix} cloud dream list "
              f"--refresh asks the API for {'its status' if one else 'their statuses'}")
+    if completed and not refreshed:
+        note(f"{_plural(len(completed), 'completed dream')} with no proposal written: {prefix} cloud dream list "
+             f"--refresh writes {'it' if len(completed) == 1 else 'them'}")
+
+
+def say_brought_in(written: list[tuple[str, str]], prefix: str = "dreamcli") -> None:
+    """A line on stderr for each proposal `cloud dream list --refresh` wrote, with the command to review it."""
+    for cloud_id, proposal in written:
+        _say(f"cloud dream {cloud_id} completed while no dreamcli waited on it: local proposal {proposal} "
+             f"written; review: {prefix} playbooks diff {proposal}")

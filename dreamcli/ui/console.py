@@ -100,6 +100,9 @@ def _console(which: str) -> Console:
     follows whether the stream is a terminal (its width, or COLUMNS, else 200 columns for a pipe or a
     file); NO_COLOR turns colour off and nothing else."""
     stream = sys.stderr if which == "err" else sys.stdout
+    # a live view (the cloud status line) puts Rich's proxy in place of the stream while it runs: the console
+    # is then the live view's own, so what it prints goes above the live line, not into it
+    stream = getattr(stream, "rich_proxied_file", stream)
     cached = _cache.get(which)
     if cached is not None and cached[0] is stream:
         return cached[1]

@@ -91,6 +91,31 @@ def test_a_network_error_after_the_create_leaves_the_dream_recorded_as_unfinishe
     assert row["output_store"] is not None and row["created"].endswith("Z")
     plain = _at_80(ws, "cloud", "dream", "list")
     assert plain.exit_code == 0 and "completed, unfinished" in plain.stdout, plain.stdout
+    assert "1 completed dream with no proposal written" in plain.stderr and "--refresh writes it" in plain.stderr
+
+
+def test_a_completed_dream_whose_result_cannot_be_read_yet_is_brought_in_by_a_later_refresh(
+        fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    store = dream_store(fake_anthropic, ws)
+    route = fake_anthropic.managed._route
+    _output_store_fails(fake_anthropic, ws, store, "503")
+    assert cli(ws, "cloud", "dream", "--store", store).exit_code == 3
+    [dream_id] = data(fake_anthropic).dreams
+
+    failing = cli(ws, "cloud", "dream", "list", "--refresh", "--json")  # the output store still answers 503
+
+    assert failing.exit_code == 0, failing.stderr
+    [row] = json.loads(failing.stdout)["dreams"]
+    assert (row["status"], row["finished"], row["proposal"]) == ("completed", False, None)
+    [line] = failing.stderr.splitlines()
+    assert line.startswith(f"warning: cloud dream {dream_id} completed; no proposal written yet") and "503" in line
+    assert json.loads(failing.stdout)["warnings"] == [line.removeprefix("warning: ")]
+    fake_anthropic.managed._route = route  # type: ignore[method-assign]
+
+    [row] = cli_json(ws, "cloud", "dream", "list", "--refresh")["dreams"]
+
+    assert (row["status"], row["finished"]) == ("completed", True) and row["proposal"], row
+    assert [p.name for p in ws.dreams_dir.iterdir() if not p.name.startswith(".")] == [row["proposal"]]
 
 
 def test_a_failed_poll_leaves_the_dream_recorded_and_refresh_brings_it_up_to_date(
@@ -121,9 +146,10 @@ def test_a_failed_poll_leaves_the_dream_recorded_and_refresh_brings_it_up_to_dat
     assert running["status"] == "running" and running["output_store"] and running["finished"] is False
     assert len(cloud_requests(fake_anthropic, "GET", f"/v1/dreams/{dream_id}")) == polls + 1
     [completed] = cli_json(ws, "cloud", "dream", "list", "--refresh")["dreams"]
-    assert completed["status"] == "completed" and completed["finished"] is False
+    assert completed["status"] == "completed" and completed["finished"] is True  # its proposal written
+    assert completed["proposal"] and (ws.dreams_dir / completed["proposal"] / "proposal.json").is_file()
     assert _listed(ws) == [completed]  # kept in the record
-    cli_json(ws, "cloud", "dream", "list", "--refresh")  # final: never asked again
+    cli_json(ws, "cloud", "dream", "list", "--refresh")  # finished: never asked again
     assert len(cloud_requests(fake_anthropic, "GET", f"/v1/dreams/{dream_id}")) == polls + 2
 
 
@@ -208,7 +234,7 @@ def test_an_empty_list_says_so_on_stderr(ws: Workspace) -> None:
     shown = cli(ws, "cloud", "dream", "list")
     assert shown.exit_code == 0 and shown.stdout == "" and "no cloud dreams recorded" in shown.stderr
     listed = json.loads(cli(ws, "cloud", "dream", "list", "--json").stdout)
-    assert listed == {"version": 1, "dreams": [], "warnings": []}
+    assert listed == {"version": 1, "dreams": [], "warnings": [], "unreadable": []}
 
 
 @pytest.mark.parametrize(("args", "said"), [
