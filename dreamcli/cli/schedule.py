@@ -34,11 +34,14 @@ earlier dreamcli installed (without --timestamps) runs as it was until you
 install again: `schedule show` and `doctor` say so, and never rewrite it.
 Your own edits of the line (a variable, nice, @daily) are kept by them, and
 dropped by install, which rewrites the whole line (a warning names them first;
-without --at, its time too). A line you commented out is said to be disabled
-(doctor warns), never out of date. `show --json` reports what is installed
-(`at`, `schedule`; `installed: false` when nothing is) and what install would
-write (under `install`, with its time). A `crontab` that does not answer in
-5 s is an error, not a wait.
+without --at, its time too), as it names your edits of a systemd service or
+timer (an OnCalendar, an added line) before it rewrites them. A line you
+commented out is said to be disabled (doctor warns), never out of date, unless
+the line also runs uncommented: install drops such a copy (its warning says
+so) and leaves one line; remove takes both. `show --json` reports what is
+installed (`at`, `schedule`; `installed: false` when nothing is) and what
+install would write (under `install`, with its time). A `crontab` that does
+not answer in 5 s is an error, not a wait.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,
@@ -79,13 +82,26 @@ def _written(plan: Any) -> dict[str, Any]:
     return {name: info[name] for name in ("at", "cron_line", "command", "python", "dreamcli")}
 
 
-def _drops_warning(drops: list[str]) -> str:
-    """The one line `install` says before it rewrites a crontab line that holds what it would not write (the
-    built-in redaction rules over it too: a variable's value is never named, the other words may hold a secret)."""
+def _drops_warning(drops: list[str], copies: list[str]) -> str:
+    """The one line `install` says before it rewrites a crontab line that holds what it would not write, or drops
+    the other marked lines (a commented-out copy) to leave one (the built-in redaction rules over it too: a
+    variable's value is never named, the other words may hold a secret)."""
     from dreamcli.redaction import default_redactor
 
-    return default_redactor().redact_text("the installed crontab line differs from what `schedule install` writes: "
-                                          f"it rewrites the whole line and drops: {'; '.join(drops)}")
+    head = ("the installed crontab line differs from what `schedule install` writes: it rewrites the whole line"
+            if drops else "the crontab holds more than one line of this workspace: `schedule install` writes one")
+    return default_redactor().redact_text(f"{head} and drops: {'; '.join(drops + copies)}")
+
+
+def _warn_units(drops: list[str]) -> None:
+    """The one line `install --with systemd` says before it rewrites a service or timer edited by hand (nothing
+    for units as it writes them; redacted as the crontab line is)."""
+    from dreamcli.redaction import default_redactor
+    from dreamcli.ui.console import warn
+
+    if drops:
+        warn(default_redactor().redact_text("the installed systemd units differ from what `schedule install` writes: "
+                                            f"it rewrites them and drops: {'; '.join(drops)}"))
 
 
 @schedule_group.command("install", short_help="Install the nightly dream (cron or systemd).",
@@ -101,7 +117,8 @@ def install_cmd(
     """Install (or replace) the nightly dream of this workspace."""
     from dreamcli.ui.console import info, warn
     from dreamcli.workspace import schedule as sch
-    from dreamcli.workspace.schedule_drift import install_drops
+    from dreamcli.workspace.schedule_drift import copies_dropped, install_drops
+    from dreamcli.workspace.schedule_units import installed_units, unit_drops
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws, at=at) if at is not None else sch.plan_for(ws)
@@ -111,12 +128,16 @@ def install_cmd(
     files: list[str] = []
     if kind == "cron":
         current = sch.read_crontab()
-        if drops := install_drops(plan, sch.find_line(current, plan), time_given=at is not None):
-            warn(_drops_warning(drops))  # said before the line is rewritten: the crontab is the user's
+        lines = sch.find_lines(current, plan)
+        line = sch.chosen_line(lines)
+        drops, copies = install_drops(plan, line, time_given=at is not None), copies_dropped(lines, line)
+        if drops or copies:  # said before the line is rewritten: the crontab is the user's
+            warn(_drops_warning(drops, copies))
         sch.write_crontab(sch.with_line(current, plan))
         offline = not sch.sets_model(current)
     else:
-        files = [str(p) for p in sch.install_systemd(plan)]
+        said = unit_drops(plan, installed_units(plan), time_given=at is not None)
+        files = [str(p) for p in sch.install_systemd(plan, lambda: _warn_units(said))]
         offline = not sch.sets_model(sch.systemd_environment() or "")
     if offline:  # under cron a key in your shell only looks like a model dream that never comes
         warn(sch.offline_warning(kind))
@@ -192,27 +213,34 @@ def remove_cmd(
 
     from dreamcli.ui.console import info, warn
     from dreamcli.workspace import schedule as sch
+    from dreamcli.workspace.schedule_drift import copies_dropped
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
-    removed_line = None
+    removed_line, lines = None, []
     if shutil.which("crontab"):
         current = sch.read_crontab()
-        removed_line = sch.find_line(current, plan)
+        lines = sch.find_lines(current, plan)  # every marked line: a commented-out copy left would read "disabled"
+        removed_line = sch.chosen_line(lines)
         if removed_line is not None:
             sch.write_crontab(sch.without_line(current, plan))
+    copies = list(lines)
+    if removed_line is not None:
+        copies.remove(removed_line)
     removed, problem = sch.remove_systemd(plan)
     units = [str(p) for p in removed]
     if problem is not None:  # the unit files are gone all the same; systemd forgets them at its next reload
         warn(f"{problem}; the unit files were deleted anyway (run `systemctl --user daemon-reload` later)")
     if as_json:
-        print_json({"version": 1, "cron": removed_line, "systemd": units, "systemctl_error": problem})
+        print_json({"version": 1, "cron": removed_line, "cron_copies": copies, "systemd": units,
+                    "systemctl_error": problem})
         return
-    if removed_line is None and not units:
+    said = (["the crontab line"] if removed_line else []) + copies_dropped(lines, removed_line) + (
+        [f"the systemd timer {plan.unit_name}"] if units else [])
+    if not said:
         info("nothing was scheduled for this workspace")
     else:
-        info("removed: " + ("the crontab line" if removed_line else "") + (" and " if removed_line and units else "")
-             + (f"the systemd timer {plan.unit_name}" if units else ""))
+        info("removed: " + (f"{', '.join(said[:-1])} and {said[-1]}" if len(said) > 1 else said[0]))
 
 
 def register(app: typer.Typer, sub: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """`doctor`'s check of this workspace's nightly dream (`dreamcli schedule install`): a line only when one is
 installed, a WARN when an earlier dreamcli installed it (no `--timestamps`, say) with the command that refreshes it
-(and what that refresh drops of the user's own edits), a WARN when the crontab line is commented out (disabled), a
-WARN when `crontab -l` does not answer in time.
+(and what that refresh drops of the user's own edits), a WARN when the crontab line is commented out (disabled:
+no marked line of the workspace runs), a WARN when `crontab -l` does not answer in time.
 Read only: the crontab is the user's, and doctor never rewrites it."""
 
 from __future__ import annotations

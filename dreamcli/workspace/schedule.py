@@ -5,9 +5,10 @@ everything absolutely: the Python and dreamcli executables, the workspace (`--ho
 (created 0600: the command starts with `umask 077;`, the unit also sets `UMask=0077`; `dream --timestamps`
 dates each line it writes there, its error included), and waits for the workspace's dream lock (`--wait`)
 instead of failing when a dream still runs. The crontab line ends with a marker naming the workspace, so
-install replaces it (idempotent) and remove deletes only it; other lines of the user's crontab are kept
-byte for byte (the crontab is split on `\n` only and read and written as bytes; non-UTF-8 bytes pass
-through as surrogate escapes).
+install replaces it (idempotent; any other marked line too, a commented-out copy say: one line is left) and
+remove deletes only marked lines (`find_line`: the one that runs, else a commented-out one); other lines of the
+user's crontab are kept byte for byte (the crontab is split on `\n` only and read and written as bytes;
+non-UTF-8 bytes pass through as surrogate escapes).
 
 A path with a control character (a newline would start a crontab line of its own) is refused
 (`check_paths`); `%`, which cron turns into a newline, is written `\%` in the crontab line and `%%`
@@ -34,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,17 +169,35 @@ def _is_ours(line: str, plan: Plan) -> bool:
     return end.endswith(plan.marker) or end.endswith(plan.raw_marker)
 
 
+def commented(line: str) -> bool:
+    """Whether a crontab line is commented out (cron never runs it)."""
+    return line.lstrip().startswith("#")
+
+
+def find_lines(crontab: str, plan: Plan) -> list[str]:
+    """Every line of the crontab that ends with the workspace's marker, commented out or not, in order."""
+    return [line for line in _lines(crontab) if _is_ours(line, plan)]
+
+
+def chosen_line(lines: list[str]) -> str | None:
+    """The line that stands for the workspace's schedule among its marked lines: the first one that runs, else
+    (all commented out: disabled) the first one. A commented-out copy above the running line does not hide it."""
+    return next((line for line in lines if not commented(line)), lines[0] if lines else None)
+
+
 def find_line(crontab: str, plan: Plan) -> str | None:
-    return next((line for line in _lines(crontab) if _is_ours(line, plan)), None)
+    return chosen_line(find_lines(crontab, plan))
 
 
 def with_line(crontab: str, plan: Plan) -> str:
-    """The crontab with this workspace's line installed (replacing an older one), the rest kept."""
+    """The crontab with this workspace's line installed (replacing every marked line: an older one, a commented-out
+    copy), the rest kept."""
     lines = [line for line in _lines(crontab) if not _is_ours(line, plan)]
     return "\n".join([*lines, plan.cron_line]) + "\n"
 
 
 def without_line(crontab: str, plan: Plan) -> str:
+    """The crontab without any marked line of this workspace (commented out or not), the rest kept."""
     lines = [line for line in _lines(crontab) if not _is_ours(line, plan)]
     return "\n".join(lines) + "\n" if lines else ""
 
@@ -282,12 +302,15 @@ def _systemctl(*args: str) -> None:
         raise DreamError(f"systemctl --user {' '.join(args)} failed: {_text(out.stderr) or out.returncode}")
 
 
-def install_systemd(plan: Plan) -> list[Path]:
-    """Write and enable the units. `systemctl --user` is checked first (no user bus: nothing written),
-    and units this call wrote are removed again when enabling them fails."""
+def install_systemd(plan: Plan, before_write: Callable[[], None] | None = None) -> list[Path]:
+    """Write and enable the units. `systemctl --user` is checked first (no user bus: nothing written), then
+    `before_write` is called (install's warning of what it drops), and units this call wrote are removed again
+    when enabling them fails."""
     if not systemd_user_works():
         raise UsageError("`systemctl --user` does not work here (no user session bus?); nothing was written. "
                          "Use --with cron, or add the line of `dreamcli schedule show` to your scheduler")
+    if before_write is not None:
+        before_write()
     folder = systemd_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -7,8 +7,9 @@ umask), or a command that runs another dreamcli executable or another `--home`. 
 inline `ANTHROPIC_BASE_URL=…`, `nice -n 10`, whitespace, a weekday range, `@daily`, an `Environment=` line) is
 theirs and no reason to refresh; when a refresh is advised anyway, the advice says that `schedule install`
 rewrites the line (or service) and drops those edits, and which schedule it cannot keep. `install_drops` names
-them, for `schedule install` to say before it rewrites the line; `installed_schedule` is the installed time of day
-and schedule, for `schedule show`.
+them, for `schedule install` to say before it rewrites the line, and `copies_dropped` the other marked lines it
+drops with it (a commented-out copy); `installed_schedule` is the installed time of day and schedule, for `schedule
+show`. What install drops of a systemd service and timer is `schedule_units.unit_drops`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import shlex
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from dreamcli.workspace.schedule import Plan, systemd_dir
+from dreamcli.workspace.schedule import Plan, commented, systemd_dir
 
 # what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
-_NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
-_ON_CALENDAR = re.compile(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d):00$", re.M)
+NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
+# a daily `OnCalendar` at one time, as install writes it (`*-*-* 03:00:00`) or shorter (`03:00`, `*-*-* 3:00`)
+_DAILY_CALENDAR = re.compile(r"^(?:\*-\*-\*\s+)?(\d{1,2}):(\d\d)(?::00)?$")
+_CALENDAR_NICKNAMES = {"daily": "00:00", "midnight": "00:00"}
 _EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
 _CALENDAR = re.compile(r"^OnCalendar=(.*)$", re.M)
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # a word of the command that assigns a variable
@@ -93,7 +96,7 @@ def cron_at(line: str) -> str | None:
     return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
 
 
-def _words(text: str, scheduler: str) -> list[str]:
+def command_words(text: str, scheduler: str) -> list[str]:
     """The words of the shell command a line or service runs (quotes and escapes undone); [] when unreadable."""
     if scheduler == "cron":
         script = text.replace("\\%", "%")
@@ -124,8 +127,9 @@ def _unmarked(line: str, plan: Plan) -> str:
 
 
 def disabled(line: str | None) -> bool:
-    """Whether the crontab line is commented out (the user disabled it): it never runs, out of date or not."""
-    return line is not None and line.lstrip().startswith("#")
+    """Whether the crontab line (`find_line`'s: commented out only when every marked line is) is commented out (the
+    user disabled it): it never runs, out of date or not."""
+    return line is not None and commented(line)
 
 
 DISABLED = "the installed crontab line is commented out (disabled): no nightly dream runs from it"
@@ -146,12 +150,12 @@ def _compare(have: str, want: str, plan: Plan, scheduler: str) -> tuple[tuple[st
     """(what `have` lacks of `want`, in words; the user's edits the refresh drops, in words, or None). Edits are
     what differs otherwise, whitespace aside; with another command, nothing tells them from it."""
     lacks, bare = [], want
-    for pieces, gives in _NEWER:
+    for pieces, gives in NEWER:
         if gone := [p for p in pieces if p in want and p not in have]:
             lacks.append(f"no {gone[0]}: {gives}")
             for piece in gone:
                 bare = bare.replace(piece, "")
-    words = _words(_unmarked(have, plan) if scheduler == "cron" else have, scheduler)
+    words = command_words(_unmarked(have, plan) if scheduler == "cron" else have, scheduler)
     head = plan.argv[:plan.argv.index("--home")]
     differs = "its command differs from what `schedule install` writes now:"
     other = [f"{differs} another dreamcli than {' '.join(head)}"] if not _runs(words, head) else []
@@ -191,13 +195,25 @@ def outdated(plan: Plan, cron_line: str | None) -> list[Outdated]:
     return found
 
 
+def calendar_at(value: str) -> str | None:
+    """The time of day (HH:MM) of a daily `OnCalendar` value (`*-*-* 03:00:00`, `03:00`, `daily`); None for any
+    other calendar (a weekday, seconds, hourly)."""
+    value = " ".join(value.split())
+    if value in _CALENDAR_NICKNAMES:
+        return _CALENDAR_NICKNAMES[value]
+    m = _DAILY_CALENDAR.match(value)
+    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        return None
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
 def systemd_at(plan: Plan) -> str | None:
-    """The time of day of the installed timer (HH:MM), None when it has no `OnCalendar` install writes."""
+    """The time of day of the installed timer (HH:MM), None when it has no one daily `OnCalendar`."""
     try:
-        m = _ON_CALENDAR.search((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
+        values = _CALENDAR.findall((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
     except OSError:
         return None
-    return f"{m.group(1)}:{m.group(2)}" if m else None
+    return calendar_at(values[0]) if len(values) == 1 else None
 
 
 def systemd_calendar(plan: Plan) -> str | None:
@@ -235,7 +251,24 @@ def install_drops(plan: Plan, line: str | None, *, time_given: bool = False) -> 
     drops = ["the `#` that disabled it"] if disabled(line) else []
     line = _enabled(line)
     drops += _schedule_drops(line, plan, time_given)
-    return drops + _command_drops(_after_time(_unmarked(line, plan)), _after_time(_unmarked(plan.cron_line, plan)))
+    return drops + command_drops(_after_time(_unmarked(line, plan)), _after_time(_unmarked(plan.cron_line, plan)))
+
+
+def copies_dropped(lines: list[str], kept: str | None) -> list[str]:
+    """The marked lines of the crontab (`find_lines`'s) besides `kept` (`chosen_line`'s), in words: what `schedule
+    install` (which writes one line) and `schedule remove` drop with it. [] for one line or none."""
+    others = list(lines)
+    if kept is not None and kept in others:
+        others.remove(kept)
+    off = sum(1 for line in others if commented(line))
+    on = len(others) - off
+    said = []
+    if off:
+        said.append("a commented-out copy of the line" if off == 1 else f"{off} commented-out copies of the line")
+    if on:
+        said.append("a second active copy of the line (a second job)" if on == 1 else
+                    f"{on} more active copies of the line ({on} more jobs)")
+    return said
 
 
 def _schedule_drops(line: str, plan: Plan, time_given: bool) -> list[str]:
@@ -249,10 +282,10 @@ def _schedule_drops(line: str, plan: Plan, time_given: bool) -> list[str]:
     return [f"its time {at} (`--at {at}` keeps it)"]
 
 
-def _command_drops(have: str, want: str) -> list[str]:
+def command_drops(have: str, want: str) -> list[str]:
     """Each run of words of `have` (the installed command) that differs from `want` (the one install writes), what
     an earlier dreamcli did not write yet aside."""
-    for pieces, _ in _NEWER:
+    for pieces, _ in NEWER:
         for piece in pieces:
             if piece in want and piece not in have:
                 want = want.replace(piece, "")

@@ -1,0 +1,124 @@
+"""What `schedule install --with systemd` drops of the installed service and timer when it rewrites them: the user's
+hand edits (another `OnCalendar`, an added or removed line, a word of `ExecStart`, another value of a variable), in
+words, for the one warning install says before it writes (read only; the cron side is `schedule_drift.install_drops`).
+
+What an earlier dreamcli did not write yet (`--timestamps`, the umask) is no edit; neither is whitespace, a blank
+line, nor the time of the timer when `--at` asks for one. A variable's value is never named (`Environment=NAME=…`).
+
+    drops = unit_drops(plan, installed_units(plan), time_given=at is not None)
+"""
+
+from __future__ import annotations
+
+import shlex
+from difflib import SequenceMatcher
+
+from dreamcli.workspace.schedule import Plan, systemd_dir
+from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words
+
+_ENVIRONMENT = "Environment="
+
+
+def installed_units(plan: Plan) -> dict[str, str]:
+    """The workspace's unit files as installed (file name -> text); a file absent or unreadable is left out."""
+    found: dict[str, str] = {}
+    for name in plan.systemd_units():
+        try:
+            found[name] = (systemd_dir() / name).read_bytes().decode("utf-8", "surrogateescape")
+        except OSError:
+            continue
+    return found
+
+
+def unit_drops(plan: Plan, installed: dict[str, str], *, time_given: bool = False) -> list[str]:
+    """What install drops of `installed` (`installed_units`) when it writes `plan.systemd_units()` in their place, in
+    words: the timer's time (unless `time_given`) or a schedule that is not one daily time, each word of the
+    service's `ExecStart` that differs, each other line added, removed or changed. [] for units install wrote."""
+    drops: list[str] = []
+    for name, want in plan.systemd_units().items():
+        have = installed.get(name)
+        if have is None:
+            continue
+        kind = "timer" if name.endswith(".timer") else "service"
+        for piece in (p for pieces, _ in NEWER for p in pieces):  # an earlier dreamcli's unit lacks it: no edit
+            if piece not in have:
+                want = "\n".join(line for line in want.split("\n") if line.strip() != piece)
+        old, new = _lines(have), _lines(want)
+        if kind == "timer" and (calendars := _values(old, "OnCalendar=")):
+            drops += _calendar_drops(calendars, plan, time_given)
+            old, new = _without(old, "OnCalendar="), _without(new, "OnCalendar=")
+        if kind == "service" and _values(old, "ExecStart="):
+            drops += [f"in the service's ExecStart: {d}" for d in
+                      command_drops(" ".join(command_words(have, "systemd")), " ".join(command_words(want, "systemd")))]
+            old, new = _without(old, "ExecStart=", first=True), _without(new, "ExecStart=", first=True)
+        drops += [f"in the {kind}: {d}" for d in _line_drops(old, new)]
+    return drops
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a unit file, whitespace aside, blank lines left out."""
+    return [" ".join(line.split()) for line in text.split("\n") if line.strip()]
+
+
+def _values(lines: list[str], key: str) -> list[str]:
+    return [line[len(key):] for line in lines if line.startswith(key)]
+
+
+def _without(lines: list[str], key: str, *, first: bool = False) -> list[str]:
+    """`lines` without the lines setting `key` (only the first one with `first`)."""
+    at = [i for i, line in enumerate(lines) if line.startswith(key)]
+    gone = set(at[:1] if first else at)
+    return [line for i, line in enumerate(lines) if i not in gone]
+
+
+def _calendar_drops(calendars: list[str], plan: Plan, time_given: bool) -> list[str]:
+    at = calendar_at(calendars[0]) if len(calendars) == 1 else None
+    if at is None:
+        return [f"the timer's schedule `{'; '.join(calendars)}` (install writes a daily one)"]
+    if time_given or at == f"{plan.hour:02d}:{plan.minute:02d}":
+        return []
+    return [f"the timer's time {at} (`--at {at}` keeps it)"]
+
+
+def _line_drops(have: list[str], want: list[str]) -> list[str]:
+    """Each line of `have` added, removed or changed against `want`; an `Environment=` line by its variables' names."""
+    said: list[str] = []
+    matcher = SequenceMatcher(None, [_key(x) for x in have], [_key(x) for x in want], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":  # the same lines, or the same variables: their values may differ
+            said += [f"another value of {_key(a)[len(_ENVIRONMENT):]}"
+                     for a, b in zip(have[i1:i2], want[j1:j2], strict=True) if a != b]
+        elif op == "delete":
+            said.append(f"added `{_shown(have[i1:i2])}`")
+        elif op == "insert":
+            said.append(f"removed `{_shown(want[j1:j2])}`")
+        else:
+            said.append(f"`{_shown(have[i1:i2])}` instead of `{_shown(want[j1:j2])}`")
+    return said
+
+
+def _names(line: str) -> list[str] | None:
+    """The names an `Environment=` line assigns (None: not one, or unreadable)."""
+    if not line.startswith(_ENVIRONMENT):
+        return None
+    try:
+        words = shlex.split(line[len(_ENVIRONMENT):])
+    except ValueError:
+        return None
+    return [w.split("=", 1)[0] for w in words]
+
+
+def _key(line: str) -> str:
+    """A line as the diff compares it: an `Environment=` line by the names it assigns only."""
+    names = _names(line)
+    return _ENVIRONMENT + " ".join(names) if names is not None else line
+
+
+def _shown(lines: list[str]) -> str:
+    """Lines as a warning shows them: a variable's value never (`Environment=NAME=…`)."""
+    def one(line: str) -> str:
+        if line.startswith(_ENVIRONMENT):
+            names = _names(line)
+            return _ENVIRONMENT + (" ".join(f"{n}=…" for n in names) if names else "…")
+        return line
+    return "; ".join(one(line) for line in lines)
