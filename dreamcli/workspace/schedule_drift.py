@@ -28,6 +28,10 @@ _DAILY_CALENDAR = re.compile(r"^(?:\*-\*-\*\s+)?(\d{1,2}):(\d\d)(?::00)?$")
 _CALENDAR_NICKNAMES = {"daily": "00:00", "midnight": "00:00"}
 _EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
 _CALENDAR = re.compile(r"^OnCalendar=(.*)$", re.M)
+_ASSIGNED = re.compile(r"(?<![^\s;&|(])([A-Za-z_][A-Za-z0-9_]*=)(?:\"[^\"]*\"?|'[^']*'?|[^\s;&|)\"']+)*")
+# an option or header named for a secret, with what follows its `=` or `:` (its value) left out of group 1
+_SECRET_NAMED = re.compile(r"((?:-{1,2})?[\w.-]*(?:pass|token|secret|key|auth|cred|cookie)[\w.-]*(?:[=:]\s*)?)",
+                           re.IGNORECASE)
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # a word of the command that assigns a variable
 # cron's @-schedules that name a time of day install can write (`--at`); the others it cannot keep
 _AT_NICKNAMES = {"@daily": "00:00", "@midnight": "00:00"}
@@ -289,7 +293,7 @@ def command_drops(have: str, want: str) -> list[str]:
         for piece in pieces:
             if piece in want and piece not in have:
                 want = want.replace(piece, "")
-    old, new = have.split(), want.split()
+    old, new = _words(have), _words(want)
     said: list[str] = []
     matcher = SequenceMatcher(None, [_key(w) for w in old], [_key(w) for w in new], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -304,6 +308,16 @@ def command_drops(have: str, want: str) -> list[str]:
     return said
 
 
+def _words(command: str) -> list[str]:
+    """The shell words of `command`, quotes undone, so a quoted value (`TOKEN="a b"`) is one word and hidden whole;
+    when it cannot be read (a quote left open), split on blanks with each variable's value, quoted or not, taken
+    out up to its closing quote or the end."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return _ASSIGNED.sub(r"\1", command).split()
+
+
 def _key(word: str) -> str:
     """A word as the diff compares it: a variable's assignment by its name only (`NAME=`)."""
     m = _VARIABLE.match(word)
@@ -311,5 +325,19 @@ def _key(word: str) -> str:
 
 
 def _shown(words: list[str]) -> str:
-    """Words as a warning shows them: a variable's value never (it may be a key), `NAME=…`."""
-    return " ".join(f"{_key(w)}…" if _VARIABLE.match(w) else w for w in words)
+    """Words as a warning shows them: a variable's value never (it may be a key), `NAME=…`; nor the value of an
+    option or header whose name says secret (`--api-key …`, `--password=…`, `x-api-key: …`)."""
+    shown: list[str] = []
+    value_next = False  # the word before was an option named for a secret, without its value: `--token VALUE`
+    for word in words:
+        m = _SECRET_NAMED.match(word)
+        if _VARIABLE.match(word):
+            shown.append(f"{_key(word)}…")
+        elif value_next and not word.startswith("-"):
+            shown.append("…")
+        elif m and m.group(1) != word:
+            shown.append(f"{m.group(1)}…")
+        else:
+            shown.append(word)
+        value_next = word.startswith("-") and m is not None and m.group(1) == word
+    return " ".join(shown)

@@ -161,3 +161,22 @@ def test_show_json_reports_the_installed_systemd_timer(ws: Workspace, cron_env: 
     shown = _show(ws, env)
     assert (shown["installed"], shown["at"], shown["schedule"], shown["cron"]) == (True, "22:05", "*-*-* 22:05:00",
                                                                                    None)
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    ('ANTHROPIC_CUSTOM_HEADERS="Authorization: Bearer hunter2-s3cr3t" umask', "added `ANTHROPIC_CUSTOM_HEADERS=…`"),
+    ("PGPASSWORD='pa ss' umask", "added `PGPASSWORD=…`"),
+    ('TOKEN="open quote umask', None),  # unreadable as shell words: still nothing of the value
+    ("umask 077; curl -H 'x-api-key: topsecretvalue' http://x; umask", "-H x-api-key: … http"),
+])
+def test_the_drops_warning_never_shows_a_quoted_or_secret_named_value(edit: str, said: str | None) -> None:
+    """A quoted value is one shell word, hidden whole; an option or header named for a secret keeps only its name
+    (review of 64dd694: `str.split` hid only the first word of `"Authorization: Bearer …"`)."""
+    plan = _plan()
+    drops = install_drops(plan, plan.cron_line.replace("umask", edit, 1))
+    text = " ".join(drops)
+    for secret in ("hunter2", "s3cr3t", "Bearer", "pa ss", "ss'", "quote", "topsecretvalue"):
+        assert secret not in text, drops
+    assert said is None or said in text, drops
+    flags = install_drops(plan, plan.cron_line.replace(" dream ", " dream --api-key v4lue --password=hunter2 ", 1))
+    assert flags == ["added `--api-key … --password=…`"]
