@@ -1,5 +1,5 @@
-"""What /proc tells of a process: its state, parent, session and start time, its environment, its pid namespace,
-and this user's processes.
+"""What /proc tells of a process: its state, parent, session and start time, its environment, its command line (and
+what a Python interpreter's runs, `python_runs`), its pid namespace, and this user's processes.
 
 A pid is given again to another process once its own is gone, so a process is known by its pid *and* its start
 time (clock ticks since boot, field 22 of /proc/PID/stat). An exited process that its parent has not collected
@@ -14,10 +14,11 @@ process. Linux only: elsewhere (no /proc) every answer is None or empty. Imports
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import NamedTuple
 
 INITIAL_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's first (PROC_PID_INIT_INO): every other is nested in it
+PYTHON_OPTIONS_WITH_VALUE = (b"c", b"m", b"W", b"X")  # `python -c cmd`, `-mmod`: the rest of the word, or the next
 
 
 class Stat(NamedTuple):
@@ -85,6 +86,37 @@ def command_line(pid: int) -> list[bytes]:
         return []
     raw = raw[:-1] if raw.endswith(b"\0") else raw  # each argument ends with a NUL
     return raw.split(b"\0") if raw else []
+
+
+def python_runs(args: Sequence[bytes]) -> tuple[bytes, bytes] | None:
+    """What a Python interpreter's arguments `args` (after its name) run, as Python reads its options: `(b"-m",
+    module)`, `(b"-c", command)`, `(b"", script)`, `(b"-", b"")` for stdin; None when they run nothing. Options
+    cluster (`-sE`), and one that takes a value (PYTHON_OPTIONS_WITH_VALUE) takes the rest of its word, or the next
+    word when that rest is empty: `-mdreamcli`, `-Im dreamcli`, `-Xdev`, `-W error`; `-cm dreamcli` runs `m`."""
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word == b"--":  # the options end: a script follows
+            word = rest.pop(0) if rest else b""
+            return (b"", word) if word else None
+        if word == b"-":
+            return b"-", b""
+        if not word.startswith(b"-"):
+            return b"", word
+        if word.startswith(b"--"):  # a long option: this one only takes a value, the next word (never `=value`)
+            if word == b"--check-hash-based-pycs" and rest:
+                rest.pop(0)
+            continue
+        for at in range(1, len(word)):
+            option = word[at:at + 1]
+            if option in PYTHON_OPTIONS_WITH_VALUE:
+                value = word[at + 1:] or (rest.pop(0) if rest else None)
+                if value is None:
+                    return None
+                if option in (b"m", b"c"):
+                    return b"-" + option, value
+                break
+    return None
 
 
 def ancestors(pid: int) -> list[int]:

@@ -34,7 +34,10 @@ While anything of a dead shell is spared its record stays, for a later sweep, wi
 (`_remember`): the next sweeps read /proc again only once one of those processes ended or changed parent (a live
 dreamcli ended, or a process of it did and its children were orphaned), not on every sweep. A process started since
 by one of them, that left them in turn (a server that daemonises twice), is found then: at the latest when the
-live dreamcli it was spared for ends.
+live dreamcli it was spared for ends. What is written is only what a sweep saw when its last look found nothing
+left to stop: a process that ignores SIGTERM may start children after the listing its SIGKILL is sent from, so each
+SIGKILL is followed by a look, and those it finds get one too (`_stop`); should something still be left after
+KILL_ROUNDS of them, nothing is written (the record is kept, spared anything or not), and the next sweep looks.
 """
 
 from __future__ import annotations
@@ -57,16 +60,18 @@ from dreamcli.procinfo import (
     pid_namespace,
     pid_namespaces_in_use,
     process_start,
+    python_runs,
     read_stat,
 )
 
 END_GRACE_SECONDS = 1.0  # a shell's processes: from SIGTERM to SIGKILL
+KILL_ROUNDS = 3  # SIGKILLs to what a scan still finds, each to what the one before missed (`_stop`)
+KILL_WAIT_SECONDS = 0.5  # for the processes sent SIGKILL to end, at most, before the scan that follows
 
 GROUP_TAG_VAR = "DREAMCLI_SHELL_TAG"
 Group = tuple[int, int, str]  # a recorded shell: its pgid (its pid, and its session's id), start time, tag
 Member = tuple[int, int]  # a process of a shell: its pid and start time
 Seen = tuple[int, int, int]  # a process of a shell that a sweep left running: its pid, start time and parent
-PYTHON_OPTIONS_WITH_VALUE = (b"-X", b"-W", b"--check-hash-based-pycs")
 _owner_start: list[int | None] = []  # this process's start time, read once
 
 
@@ -123,10 +128,11 @@ def forget_group(path: Path | None) -> None:
 
 
 def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list[int]:
-    """Stop the processes of the recorded shells whose owner no longer runs (`_stop`), then remove their records; the
-    pgids of the shells that still had processes. A live owner's records, and what it runs, are left alone, and so
-    are the records of another pid namespace while it exists. A zombie owner is dead: it runs nothing. A dead owner's
-    record kept for what was spared is scanned again only once that changed (`_unchanged`)."""
+    """Stop the processes of the recorded shells whose owner no longer runs (`_stop`), then remove their records, but
+    those of which something is spared or still left; the pgids of the shells that still had processes. A live
+    owner's records, and what it runs, are left alone, and so are the records of another pid namespace while it
+    exists. A zombie owner is dead: it runs nothing. A dead owner's record kept for what was spared is scanned again
+    only once that changed (`_unchanged`)."""
     try:
         names = [n for n in os.listdir(folder) if n.endswith(".json")]
     except OSError:
@@ -154,9 +160,11 @@ def stop_orphaned_groups(folder: Path, grace: float = END_GRACE_SECONDS) -> list
         if rec.group is None:
             forget_group(path)
         elif scan is not None:  # else kept as it was, nothing of it changed
-            held = scan.spared[rec.group[0]]  # what was spared is stopped by a later sweep, once unspared
-            if held:
-                _remember(path, rec, held + scan.passed[rec.group[0]])
+            pgid = rec.group[0]  # what was spared is stopped by a later sweep, once unspared; what is left, at once
+            if scan.found[pgid]:  # left by the SIGKILLs: remembered as nothing, so the next sweep scans
+                _remember(path, rec, [])
+            elif scan.spared[pgid]:
+                _remember(path, rec, scan.spared[pgid] + scan.passed[pgid])
             else:
                 forget_group(path)
     return stopped
@@ -240,7 +248,8 @@ def _remember(path: Path, rec: Record, spared: list[Seen]) -> None:
 
 def runs_dreamcli(argv: Sequence[bytes]) -> bool:
     """Whether a command line (`command_line`) runs dreamcli: the program `dreamcli`, its console script (which the
-    kernel runs as `<python> <dir>/dreamcli ...`), or `<python> [options] -m dreamcli`.
+    kernel runs as `<python> <dir>/dreamcli ...`), or `<python> [options] -m dreamcli` (`-mdreamcli`, `-Im dreamcli`:
+    as Python reads its options, `python_runs`; not `-c`'s command, whatever its arguments).
     Why the command line: a dreamcli command carrying a dead shell's tag only inherited it, and must not be stopped
     for it (nor its workers, nor the `timeout` it runs under). Nothing in the tag can tell it from the shell's other
     leftovers: a tag naming its shell (pid, start time) would show that shell dead, but it is dead for every orphaned
@@ -256,12 +265,8 @@ def runs_dreamcli(argv: Sequence[bytes]) -> bool:
         return True
     if not program.startswith(b"python"):
         return False
-    rest = list(argv[1:])
-    while rest and rest[0].startswith(b"-") and rest[0] not in (b"-m", b"-c", b"-"):
-        rest = rest[2:] if rest[0] in PYTHON_OPTIONS_WITH_VALUE else rest[1:]
-    if rest[:2] == [b"-m", b"dreamcli"]:
-        return True
-    return bool(rest) and not rest[0].startswith(b"-") and os.path.basename(rest[0]) == b"dreamcli"
+    how, what = python_runs(argv[1:]) or (b"", b"")
+    return (how, what) == (b"-m", b"dreamcli") or (how == b"" and os.path.basename(what) == b"dreamcli")
 
 
 def _members(groups: Sequence[Group], spare: Collection[int], bound: Collection[Group], dreamcli: bool) -> Scan:
@@ -328,26 +333,29 @@ def stop_members(groups: Sequence[Group], grace: float, *, spare: Collection[int
                  bound: Collection[Group] = ()) -> list[int]:
     """SIGTERM to the processes of each shell (`_members`: never the processes `spare` that carry its tag, nor what
     they hold, `_held`; in its session for a shell in `bound`), SIGKILL to those still there after `grace` and to
-    those they started meanwhile (one wait for them all); the pgids of the shells that had any. A live owner stopping
+    those they started meanwhile (one wait for them all), and to those started before the SIGKILL (`_stop`); the
+    pgids of the shells that had any. A live owner stopping
     its own shell stops all it started, a dreamcli command too."""
     return _stop(groups, grace, spare, bound, dreamcli=False)[0]
 
 
 def _stop(groups: Sequence[Group], grace: float, spare: Collection[int], bound: Collection[Group], *,
           dreamcli: bool) -> tuple[list[int], Scan]:
-    """`stop_members`, with dreamcli commands spared or not; and the last scan (`_members`), what it left running."""
+    """`stop_members`, with dreamcli commands spared or not; and the last scan (`_members`), what it left running.
+    A process may start a child between a scan and the signal (one that ignores SIGTERM keeps doing so until its
+    SIGKILL): each SIGKILL is followed by a scan, and those it finds get one too, KILL_ROUNDS times at most; what
+    the last scan still found is left to a later sweep (`stop_orphaned_groups` keeps the record for it)."""
     scan = _members(groups, spare, bound, dreamcli)
     had = [pgid for pgid, members in scan.found.items() if members]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig in (signal.SIGTERM, *[signal.SIGKILL] * KILL_ROUNDS):
         targets = [member for members in scan.found.values() for member in members]
         if not targets:
             break
         for pid, _ in targets:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
-        if sig == signal.SIGTERM:
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and any(process_start(p, zombies=False) == s for p, s in targets):
-                time.sleep(0.05)
-            scan = _members(groups, spare, bound, dreamcli)
+        deadline = time.monotonic() + (grace if sig == signal.SIGTERM else KILL_WAIT_SECONDS)
+        while time.monotonic() < deadline and any(process_start(p, zombies=False) == s for p, s in targets):
+            time.sleep(0.05 if sig == signal.SIGTERM else 0.005)
+        scan = _members(groups, spare, bound, dreamcli)
     return had, scan

@@ -120,6 +120,22 @@ def test_a_dreamcli_command_started_in_a_dead_shell_is_never_stopped(tmp_path: P
     ([b"/usr/bin/dreamcli", b"dream"], True),
     ([b"python3.11", b"-X", b"importtime", b"-u", b"-m", b"dreamcli", b"dream"], True),
     ([b"python3", b"-m", b"dreamcli.cli"], False),
+    ([b"python3", b"-mdreamcli", b"dream"], True),  # an option's value joined to it, as Python reads it
+    ([b"python3", b"-Imdreamcli"], True),
+    ([b"python3", b"-Im", b"dreamcli"], True),
+    ([b"python3", b"-Wd", b"-mdreamcli"], True),
+    ([b"python3", b"-W", b"error", b"-mdreamcli"], True),
+    ([b"python3", b"-Xdev", b"-m", b"dreamcli"], True),
+    ([b"python3", b"-X", b"dev", b"-E", b"/venv/bin/dreamcli"], True),
+    ([b"python3", b"--check-hash-based-pycs", b"never", b"-m", b"dreamcli"], True),
+    ([b"python3", b"--", b"/venv/bin/dreamcli"], True),
+    ([b"python3", b"-mdreamcli.cli"], False),
+    ([b"python3", b"-Wmdreamcli", b"x.py"], False),  # -W's value, then a script
+    ([b"python3", b"-Xmdreamcli"], False),
+    ([b"python3", b"-cm", b"dreamcli"], False),  # -c's value `m`, then its argument
+    ([b"python3", b"-Ic", b"dreamcli"], False),
+    ([b"python3", b"-c", b"x", b"-m", b"dreamcli"], False),
+    ([b"python3", b"-", b"dreamcli"], False),  # the program from stdin
     ([b"python3", b"-c", b"import dreamcli"], False),
     ([b"python3", b"tools/dreamcli.py"], False),
     ([b"sleep", b"dreamcli"], False),
