@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import atomic_write_text, open_append, write_all
+from dreamcli.workspace.fsutil import atomic_write_text, open_append, sync_fd, write_all
 from dreamcli.workspace.home import Workspace
 
 GENESIS = "sha256:" + "0" * 64
@@ -171,7 +171,7 @@ def append_chained(ws: Workspace, record: dict[str, Any], *, sign: Any = None) -
         fd = open_append(ws.audit_path)
         try:
             write_all(fd, prefix + line + b"\n")
-            os.fsync(fd)
+            sync_fd(fd, ws.audit_path)
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)

@@ -8,6 +8,11 @@ from __future__ import annotations
 import errno
 import os
 
+try:  # imported now: once a leak has taken every descriptor, the import of an extension module would fail
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -126,13 +131,39 @@ def storage_error(e: OSError, *, workspace: str | os.PathLike[str] | None = None
 
 def os_error_cause(e: OSError) -> str:
     """What went wrong, and with which file when the error names one: `no space left on device (writing
-    /w/sessions/x.jsonl)`; an error `storage_error` does not know in its own words."""
+    /w/sessions/x.jsonl)`; EMFILE with how many descriptors this process holds of its limit: `too many open
+    files (1021 of 1024 open; /w/x)`; an error `storage_error` does not know in its own words."""
     name = _filename(e)
     known = _STORAGE.get(e.errno) if e.errno is not None else None
     if known is None:
         return f"{e.strerror or e}" + (f" ({name})" if name else "")
     cause, writing, _advice = known
-    return cause + (f" ({'writing ' if writing else ''}{name})" if name else "")
+    notes = [_descriptors()] if e.errno == errno.EMFILE else []
+    if name:
+        notes.append(f"{'writing ' if writing else ''}{name}")
+    shown = "; ".join(n for n in notes if n)
+    return cause + (f" ({shown})" if shown else "")
+
+
+def _descriptors() -> str | None:
+    """For EMFILE, this process's own limit: how many descriptors it holds of it (`1021 of 1024 open`), so that a
+    leak shows; None when the system does not say."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0] if resource is not None else -1
+    limit = soft if soft > 0 and soft != resource.RLIM_INFINITY else None
+    count = _open_descriptors(limit)
+    if count is None:
+        return f"limit {limit}" if limit else None
+    return f"{count} of {limit} open" if limit else f"{count} open"
+
+
+def _open_descriptors(limit: int | None) -> int | None:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(listing)) - 1  # the listing's own descriptor is in it
+        except OSError as e:
+            if e.errno == errno.EMFILE and limit:
+                return limit  # not one left to list them with: every one is open
+    return None
 
 
 def _filename(e: OSError) -> str | None:

@@ -38,11 +38,13 @@ approvals.allow_writes: ["**"]); set that list narrower to be asked about the re
 
 Several task files (or a glob) run at once with --parallel N (default: config limits.concurrency),
 one session each, with live progress and a summary table; approval prompts are off there (use
---allow or --yes) and the exit code is 1 if any run failed.
+--allow or --yes) and the exit code is non-zero if any run failed (as below; 74 when one could not store
+its files).
 
 Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error (also a
-reply cut off mid-stream), 4 no credentials, 130 interrupted (Ctrl-C); SIGTERM and SIGHUP stop the run
-as Ctrl-C does and exit 128 + the signal (143, 129).
+reply cut off mid-stream), 4 no credentials, 74 the disk (full, read-only: one line naming the file),
+130 interrupted (Ctrl-C); SIGTERM and SIGHUP stop the run as Ctrl-C does and exit 128 + the signal
+(143, 129).
 """
 
 

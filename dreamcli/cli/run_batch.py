@@ -5,9 +5,11 @@ Parsing and rendering only; the work is `dreamcli.orchestration.batch`. Every ta
 is a --with-proposal no run could use, refused once with the line of a single `run` (`_check_trial`).
 Approval prompts are off (there is no single conversation to ask in): use --allow or --yes.
 Exit 0 when every run completed (and its outcome, if any, was satisfied), 4 when any run could not reach
-the model endpoint or had no credentials it accepts (wins over 3 and 1: nothing runs until it is fixed), 3
-when any run ended on a grader or model error (unscored; wins over 1, as in `dreamcli grade`), 1 when any
-other run failed, 130 when interrupted (every log, sub-agents' too, ends with status interrupted).
+the model endpoint or had no credentials it accepts (wins over 74, 3 and 1: nothing runs until it is fixed),
+74 when any run could not store its files (a full or read-only disk: the line a single `run` prints, ending
+the summary; wins over 3 and 1 for the same reason), 3 when any run ended on a grader or model error
+(unscored; wins over 1, as in `dreamcli grade`), 1 when any other run failed, 130 when interrupted (every
+log, sub-agents' too, ends with status interrupted).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import typer
 
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.common import open_workspace, print_json
-from dreamcli.errors import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_INFRA, DreamError, Interrupted, UsageError
+from dreamcli.errors import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_INFRA, EXIT_IOERR, DreamError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from dreamcli.redaction import Redactor
@@ -62,13 +64,7 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
         render_batch_summary(runs)
     code = exit_code_for(runs)
     if code:
-        failed = [r for r in runs if not r.ok]
-        infra = sum(r.exit_code == EXIT_INFRA for r in failed)
-        unreachable = sum(r.exit_code == EXIT_CREDENTIALS for r in failed)
-        why = ", ".join(([f"{unreachable} could not reach the model endpoint or had no credentials it accepts"]
-                         if unreachable else []) + ([f"{infra} on a grader or model error"] if infra else []))
-        why = f" ({why})" if why else ""
-        raise DreamError(f"{len(failed)} of {len(runs)} runs failed{why}", exit_code=code)
+        raise DreamError(failed_line(runs), exit_code=code)
 
 
 def _check_trial(ws: Any, options: Any) -> None:
@@ -86,15 +82,31 @@ def _check_trial(ws: Any, options: Any) -> None:
                    with_proposal=options.with_proposal)
 
 
+def failed_line(runs: list[Any]) -> str:
+    """The one line of a batch in which a run failed: how many, why when it was the environment or the
+    grader, and the first storage error's own line (the file, what to do) when a run could not store its files."""
+    failed = [r for r in runs if not r.ok]
+    infra = sum(r.exit_code == EXIT_INFRA for r in failed)
+    unreachable = sum(r.exit_code == EXIT_CREDENTIALS for r in failed)
+    stored = [r for r in failed if r.exit_code == EXIT_IOERR]
+    why = ", ".join(([f"{unreachable} could not reach the model endpoint or had no credentials it accepts"]
+                     if unreachable else [])
+                    + ([f"{len(stored)} could not store {'its' if len(stored) == 1 else 'their'} files"]
+                       if stored else [])
+                    + ([f"{infra} on a grader or model error"] if infra else []))
+    line = f"{len(failed)} of {len(runs)} runs failed" + (f" ({why})" if why else "")
+    return line + (f": {stored[0].error}" if stored and stored[0].error else "")
+
+
 def exit_code_for(runs: list[Any]) -> int:
     """0 when every run is ok; 4 when any failed run could not reach the model endpoint or had no
-    credentials it accepts (the environment: wins over the rest); 3 when any failed run ended on a
-    grader/model error (unscored: it says nothing about the work, and wins over 1 as in `dreamcli
-    grade`); else 1."""
+    credentials it accepts (the environment: wins over the rest); 74 when any could not store its files (the
+    machine: a full or read-only disk, which every run needs); 3 when any failed run ended on a grader/model
+    error (unscored: it says nothing about the work, and wins over 1 as in `dreamcli grade`); else 1."""
     failed = [r for r in runs if not r.ok]
     if not failed:
         return 0
-    for code in (EXIT_CREDENTIALS, EXIT_INFRA):
+    for code in (EXIT_CREDENTIALS, EXIT_IOERR, EXIT_INFRA):
         if any(r.exit_code == code for r in failed):
             return code
     return EXIT_FAILED

@@ -37,7 +37,7 @@ from dreamcli.dream.statefile import NotRegularFile, read_regular
 from dreamcli.ids import ulid_at, ulid_time_ms
 from dreamcli.store.base import is_session_id
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir
+from dreamcli.workspace.fsutil import FILE_MODE, atomic_write_text, ensure_dir, naming
 from dreamcli.workspace.home import Workspace
 
 STATE_VERSION = 1
@@ -228,16 +228,19 @@ def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path
     agg.prune()
     path = (into if into is not None else state_dir(ws, playbook)) / "aggregates.json"
     ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if agg.rebuild is None:
-                agg.redacted_with = redaction_stamp(agg.redaction)
-            agg.write_json(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    prefix = f".{path.name}.{os.getpid()}."
+    with naming(path, temp_prefix=prefix):  # a full disk's flush or fsync names no file: this one
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                if agg.rebuild is None:
+                    agg.redacted_with = redaction_stamp(agg.redaction)
+                agg.write_json(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise  # not written: the dream must not publish a state without its aggregates

@@ -29,7 +29,7 @@ from dreamcli.agent.loop import run_agent
 from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import TaskSpec
-from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError
+from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError, storage_error
 from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.subagents import CHILD_GRACE_S
 from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
@@ -144,7 +144,7 @@ def run_batch(
         job.writer, job.monitor = writer, Monitor(inner)
         run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup.cancel)
         if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands
-            return _run_of(job, task, redactor.redact_text)
+            return _run_of(job, task, redactor.redact_text, ws)
         if on_done is not None and job.once("done"):
             on_done(run)
         return run
@@ -153,12 +153,12 @@ def run_batch(
     try:
         sup.run(jobs)
     except KeyboardInterrupt:
-        runs = [_run_of(job, tasks[job.index], redactor.redact_text) for job in jobs]
+        runs = [_run_of(job, tasks[job.index], redactor.redact_text, ws) for job in jobs]
         err = Interrupted(f"interrupted; {sum(r.status == 'interrupted' for r in runs)} session(s) "
                           "closed with status interrupted")
         err.runs = runs  # type: ignore[attr-defined]
         raise err from None
-    return [_run_of(job, tasks[job.index], redactor.redact_text) for job in jobs]
+    return [_run_of(job, tasks[job.index], redactor.redact_text, ws) for job in jobs]
 
 
 def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer: SupervisedWriter,
@@ -181,9 +181,10 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         base.error, base.exit_code = writer.redactor.redact_text(str(e)), e.exit_code
         base.duration_s = time.perf_counter() - t0
         return base
-    except Exception as e:
+    except Exception as e:  # a full or read-only disk (exit 74, as a single `run` says it), else a bug
         writer.discard_if_empty()
-        base.error, base.exit_code = writer.redactor.redact_text(_internal(e)), EXIT_FAILED
+        error, base.exit_code = _failure(e, ws)
+        base.error = writer.redactor.redact_text(error)
         base.session_id = writer.session_id if writer.lines else None
         base.duration_s = time.perf_counter() - t0
         return base
@@ -202,13 +203,18 @@ def _sealed(job: Job) -> bool:
     return job.sealed or (job.writer is not None and job.writer.sealed_as == "interrupted")
 
 
-def _internal(e: BaseException) -> str:
-    return f"internal error: {type(e).__name__}: {e}"
+def _failure(e: BaseException, ws: Any) -> tuple[str, int]:
+    """The error and exit code of a run that raised `e`: the one line of the machine's storage (a full or
+    read-only disk, ...: exit 74) as a single `run` prints it, else an internal error (a bug: exit 1)."""
+    stored = storage_error(e, workspace=ws.root) if isinstance(e, OSError) else None
+    if stored is not None:
+        return str(stored), stored.exit_code
+    return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
 
 
-def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str]) -> BatchRun:
+def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str], ws: Any) -> BatchRun:
     """The task's BatchRun: the one its job returned, or one made from how the job ended (an error in it
-    redacted with `redact`, the run redactor, as the error of a run that returned)."""
+    redacted with `redact`, the run redactor, as the error of a run that returned; `ws`: the workspace)."""
     if isinstance(job.result, BatchRun) and not _sealed(job):
         return job.result
     file = str(task.spec.file) if task.spec.file else None
@@ -218,8 +224,9 @@ def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str]) -> BatchRun
         return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=SEALED_ERROR,
                         exit_code=EXIT_INTERRUPTED, subagents=subs)
     if job.error is not None:
-        return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=EXIT_FAILED,
-                        error=redact(_internal(job.error)), subagents=subs)
+        error, code = _failure(job.error, ws)
+        return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=code, error=redact(error),
+                        subagents=subs)
     status = "interrupted" if job.state == "running" else "not_started"
     return BatchRun(task.index, task.label, file, status, session_id=sid, exit_code=EXIT_INTERRUPTED,
                     error="interrupted before it started" if status == "not_started" else SEALED_ERROR,

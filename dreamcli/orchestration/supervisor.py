@@ -19,7 +19,6 @@ blocked one never keeps the process alive.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import deque
@@ -67,9 +66,7 @@ class SupervisedWriter(SessionWriter):
                 return False
             self._sealed = True
             if self.lines == 0:
-                self.close()
-                with contextlib.suppress(OSError):
-                    self.path.unlink()
+                self.discard()  # the file, and its dated folder when that leaves it empty
                 return False
             super().write(schema.SESSION_END, status=status, error=error, totals=totals)
             self.sealed_as = status

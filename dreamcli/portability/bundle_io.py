@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from dreamcli.errors import InputError, UsageError
 from dreamcli.portability.manifest import safe_member_path
-from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir
+from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir, naming
 
 MAX_BUNDLE_BYTES = 2 << 30  # refuse to unpack more than this (a gzip bomb must not fill the disk)
 
@@ -80,27 +80,30 @@ class TarSink:
         self.dirs.add(parent)
 
     def add(self, name: str, data: bytes) -> None:
-        self._dir(name)
-        info = tarfile.TarInfo(name)
-        info.size, info.mode, info.mtime = len(data), FILE_MODE, 0
-        self.tar.addfile(info, io.BytesIO(data))
+        with naming(self.out):  # a full disk's write names no file: the bundle's
+            self._dir(name)
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), FILE_MODE, 0
+            self.tar.addfile(info, io.BytesIO(data))
 
     def close(self) -> None:
-        self.tar.close()
-        self.gz.close()
-        self.raw.flush()
-        if self.tmp is not None and self.out is not None:
-            os.fsync(self.raw.fileno())
-            self.raw.close()
-            os.replace(self.tmp, self.out)
+        with naming(self.out):
+            self.tar.close()
+            self.gz.close()
+            self.raw.flush()
+            if self.tmp is not None and self.out is not None:
+                os.fsync(self.raw.fileno())
+                self.raw.close()
+                os.replace(self.tmp, self.out)
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self.tar.close()
             self.gz.close()
         if self.tmp is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # a full disk fails the flush of what is buffered: removed all the same
                 self.raw.close()
+            with contextlib.suppress(OSError):
                 os.unlink(self.tmp)
 
 

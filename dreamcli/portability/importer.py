@@ -40,7 +40,7 @@ from dreamcli.portability.merge import merge_into
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers import journal as sessions_journal
 from dreamcli.sessions.paths import session_path
-from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir
+from dreamcli.workspace.fsutil import atomic_write_bytes, ensure_dir, sync_fd
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done as finished
 from dreamcli.workspace.lock import workspace_lock
@@ -378,13 +378,13 @@ def _put(src: Path, dst: Path) -> None:
     disk before returning)."""
     fd = os.open(src, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        sync_fd(fd, src)
     finally:
         os.close(fd)
     ensure_dir(dst.parent)
     os.replace(src, dst)
     dfd = os.open(dst.parent, os.O_RDONLY)
     try:
-        os.fsync(dfd)
+        sync_fd(dfd, dst.parent)
     finally:
         os.close(dfd)

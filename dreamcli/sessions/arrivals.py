@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import open_append, write_all
+from dreamcli.workspace.fsutil import open_append, sync_fd, write_all
 from dreamcli.workspace.home import Workspace
 
 
@@ -28,10 +28,11 @@ def record_arrivals(ws: Workspace, session_ids: Iterable[str], *, source: str) -
              for sid in session_ids]
     if not lines:
         return 0
-    fd = open_append(arrivals_path(ws))
+    path = arrivals_path(ws)
+    fd = open_append(path)
     try:
         write_all(fd, "".join(lines).encode("utf-8"))
-        os.fsync(fd)
+        sync_fd(fd, path)
     finally:
         os.close(fd)
     return len(lines)

@@ -20,6 +20,19 @@ def session_path(ws: Workspace, session_id: str) -> Path:
     return ws.sessions_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{session_id}.jsonl"
 
 
+def remove_empty_day(ws: Workspace, folder: Path) -> None:
+    """Remove the dated folder `folder` (sessions/YYYY/MM/DD) and its month and year folders while they are
+    empty. os.rmdir only: it removes no file, and fails (ending this) on a folder another writer has put a file
+    in; a writer that made the folder just before it was removed makes it again (fsutil.into_dir)."""
+    root = ws.sessions_dir
+    while folder != root and folder.is_relative_to(root):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def iter_session_files(ws: Workspace, *, newest_first: bool = False) -> Iterator[Path]:
     """Every session file, in id (= time) order. Cheap: directory listings only."""
     root = ws.sessions_dir

@@ -10,6 +10,7 @@ history) can use that copy instead of redacting again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -21,9 +22,9 @@ from dreamcli.ids import new_ulid
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.redaction.recurring import RecurringSecrets
 from dreamcli.sessions import schema
-from dreamcli.sessions.paths import session_path
+from dreamcli.sessions.paths import remove_empty_day, session_path
 from dreamcli.timeutil import now_rfc3339
-from dreamcli.workspace.fsutil import open_append, write_all
+from dreamcli.workspace.fsutil import open_append, sync_fd, write_all
 from dreamcli.workspace.home import Workspace
 
 
@@ -76,6 +77,7 @@ class SessionWriter:
         self.session_id = session_id or new_ulid()
         self._fsync = fsync
         self.path = path or session_path(ws, self.session_id)
+        self._dated = None if path is not None else ws  # the log is in a dated folder of the workspace's
         self.redactor = redactor or default_redactor()
         self._recurring = RecurringSecrets()
         self._seq = 0
@@ -186,12 +188,21 @@ class SessionWriter:
                 return
             try:
                 if self._fsync:
-                    os.fsync(self._fd)
+                    sync_fd(self._fd, self.path)
             finally:
                 os.close(self._fd)
                 self._fd = None
                 if self._sink is not None:
                     self._sink.sealed(self.session_id)
+
+    def discard(self) -> None:
+        """Close, and remove the file and the dated folders that leaves empty (`remove_empty_day`): for a log
+        that holds nothing, its run refused before the session started."""
+        self.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        if self._dated is not None:
+            remove_empty_day(self._dated, self.path.parent)
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -13,7 +13,7 @@ from dreamcli.sessions import schema
 from dreamcli.sessions.paths import iter_session_files, session_path
 from dreamcli.sessions.reader import read_last_event
 from dreamcli.store.base import StoredSession, StoreFilter, check_line
-from dreamcli.workspace.fsutil import open_append, write_all
+from dreamcli.workspace.fsutil import open_append, sync_fd, write_all
 from dreamcli.workspace.home import Workspace
 
 
@@ -41,7 +41,7 @@ class LocalStore:
         if fd is None:
             return
         try:
-            os.fsync(fd)
+            sync_fd(fd, self.path(session_id))
         finally:
             os.close(fd)
 

@@ -36,7 +36,7 @@ from dreamcli.store.base import check_line
 from dreamcli.store.errors import is_missing_bucket, store_errors
 from dreamcli.store.object_reader import PART, SEALED, ObjectReader, day_parts
 from dreamcli.store.uploads import Pending, Resumed, idle, pending_ids, resume_each, run_ended
-from dreamcli.workspace.fsutil import open_append, write_all
+from dreamcli.workspace.fsutil import open_append, sync_fd, write_all
 
 DEFAULT_PART_LINES = 200
 BACKOFF_S = (15.0, 300.0)  # after a failed upload, no other before this long (doubling up to the second)
@@ -112,7 +112,7 @@ class ObjectStore(ObjectReader):
         sid = session_id.upper()
         state = self._state(sid)
         if state.fd is not None:
-            os.fsync(state.fd)
+            sync_fd(state.fd, self.buffer_path(sid))
         state.sealed = True
         try:
             if state.claim():  # else a resume holds it now, and seals it: its log ends the session

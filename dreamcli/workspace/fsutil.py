@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from dreamcli.errors import UsageError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+T = TypeVar("T")
 
 
 class NotADirectory(UsageError, FileExistsError):
@@ -42,6 +45,19 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def into_dir(path: Path, make: Callable[[], T]) -> T:
+    """`make()`, which creates `path` (an open, a rename, a temp file), once the folder it goes into exists. A
+    FileNotFoundError makes the folder again and tries once more: a refused run removes the dated session
+    folder it left empty (os.rmdir, dreamcli.sessions.writer), and a writer that made that folder just
+    before must not lose its file to the race."""
+    try:
+        ensure_dir(path.parent)
+        return make()
+    except FileNotFoundError:
+        ensure_dir(path.parent)
+        return make()
+
+
 def _not_a_directory(path: Path) -> NotADirectory:
     if path.is_symlink():
         return NotADirectory(f"{path}: a symbolic link to {os.readlink(path)}, which does not exist (remove the "
@@ -62,10 +78,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode
     if keep_mode:
         with contextlib.suppress(FileNotFoundError):
             old = path.stat()
-    ensure_dir(path.parent)
     prefix = f".{path.name}.{os.getpid()}."
     try:
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        fd, tmp = into_dir(path, lambda: tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent))
     except OSError as e:  # a full or read-only disk: the file it is about is `path`, not a temp name
         _named(e, path, temp_prefix=prefix)
         raise
@@ -110,9 +125,29 @@ def open_append(path: Path, *, readable: bool = False) -> int:
     """Open `path` for appending (created 0600); returns a raw fd. Each os.write of one line is one write().
     `readable` opens it read-write as well, for `line_start`."""
     path = Path(path)
-    ensure_dir(path.parent)
-    fd = os.open(path, (os.O_RDWR if readable else os.O_WRONLY) | os.O_APPEND | os.O_CREAT, FILE_MODE)
-    return fd
+    flags = (os.O_RDWR if readable else os.O_WRONLY) | os.O_APPEND | os.O_CREAT
+    return into_dir(path, lambda: os.open(path, flags, FILE_MODE))
+
+
+def sync_fd(fd: int, path: str | os.PathLike[str] | None = None) -> None:
+    """os.fsync(fd). A failure (a full disk: fsync(2) names no file) names `path`, by default the file open at
+    `fd`, so the one line the CLI prints for it says which file."""
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        _named(e, path if path is not None else fd_path(fd))
+        raise
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike[str] | None, *, temp_prefix: str | None = None) -> Iterator[None]:
+    """An OSError raised inside that names no file (write(2), fsync(2), a buffered file's flush or close on a
+    full disk), or only the temp file of an atomic write (`temp_prefix`), names `path` instead."""
+    try:
+        yield
+    except OSError as e:
+        _named(e, path, temp_prefix=temp_prefix)
+        raise
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -36,10 +36,10 @@ def oserror(code: int, filename: str | None = None) -> OSError:
     (errno.EDQUOT, "disk quota exceeded (writing /w/a.json)", "nothing written before is lost"),
     (errno.EROFS, "read-only file system (writing /w/a.json)", "remount it read-write"),
     (errno.EIO, "input/output error (/w/a.json)", "check the disk"),
-    (errno.EMFILE, "too many open files (/w/a.json)", "ulimit -n"),
     (errno.ENFILE, "too many open files in the system (/w/a.json)", "close other programs"),
 ])
 def test_each_error_of_the_machine_is_one_line_with_what_to_do(code: int, start: str, advice: str) -> None:
+    """EMFILE's line, with how many descriptors are open: tests/reliability/test_too_many_open_files.py."""
     mapped = storage_error(oserror(code, "/w/a.json"))
     assert isinstance(mapped, StorageError) and mapped.exit_code == EXIT_IOERR == 74
     assert str(mapped).startswith(start + ": ") and advice in str(mapped)

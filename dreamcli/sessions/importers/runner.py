@@ -11,6 +11,7 @@ is queued and ends its workers at once (dreamcli.orphans), before it removes its
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -29,7 +30,7 @@ from dreamcli.sessions.importers.grown import imported_bytes
 from dreamcli.sessions.importers.plan import FORMATS, ImportPlan, format_module, plan_import
 from dreamcli.sessions.importers.units import Converter, Node
 from dreamcli.sessions.totals import Totals
-from dreamcli.workspace.fsutil import ensure_dir
+from dreamcli.workspace.fsutil import into_dir, sync_fd
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
@@ -339,7 +340,7 @@ def _fsync_all(paths: list[str] | list[Path]) -> None:
 def _fsync(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        sync_fd(fd, path)
     finally:
         os.close(fd)
 
@@ -370,8 +371,7 @@ def _commit(ws: Workspace, result: UnitResult, summary: ImportSummary, moved: tu
             if len(summary.updated_session_ids) < 1000:
                 summary.updated_session_ids.append(sid)
             continue
-        ensure_dir(final.parent)
-        os.replace(staged, final)
+        into_dir(final, functools.partial(os.replace, staged, final))  # made again if a refused run removed it
         if final.parent not in dirs:  # the entries of new directories too
             dirs.update(d for d in final.parents if d.is_relative_to(ws.sessions_dir))
         ids.append(sid)
