@@ -5,13 +5,17 @@ looks like one (a `config.yaml`, a `sessions/` folder) still runs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from dreamcli.agent.approvals import Approvals
 from dreamcli.agent.tools import ToolEnv, Toolset
 from dreamcli.agent.tools.paths import OwnFiles
+from dreamcli.cli.app import app
 from dreamcli.config import Config
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
@@ -55,11 +59,50 @@ def test_a_workdir_in_another_projects_workspace_is_refused(ws: Workspace, other
 
 
 def test_a_folder_a_dreamcli_command_opened_as_its_workspace_is_one(ws: Workspace, tmp_path: Path) -> None:
-    """Any name: `state/live/` is what every command leaves in the workspace it opens."""
-    named = Workspace(tmp_path / "team-ws", "option").ensure_layout()
-    (named.state_dir / "live").mkdir()
+    """Any name: `state/live/.swept/` is what the first command in a workspace leaves there (`init` too)."""
+    named = Workspace(tmp_path / "team-ws", "option")
+    assert CliRunner().invoke(app, ["--home", str(named.root), "init"]).exit_code == 0
     message = refusal(ws, named.playbooks_dir)
     assert str(named.root) in message, message
+
+
+@pytest.mark.parametrize("wd", ["infra", "infra/modules", "srv/app"])
+def test_a_project_with_a_state_live_folder_of_its_own_still_runs(ws: Workspace, tmp_path: Path, wd: str) -> None:
+    """`state/live/` alone is no workspace: an infrastructure repository may hold one (review of 723e424)."""
+    for project in ("infra", "srv"):
+        (tmp_path / project / "state" / "live").mkdir(parents=True)
+    (tmp_path / "infra" / "modules").mkdir()
+    (tmp_path / "srv" / "app").mkdir()
+    ts = toolset(ws, tmp_path / wd)
+    try:
+        assert not call(ts, "write", file_path="notes.md", content="x").is_error
+    finally:
+        ts.close()
+
+
+def test_a_folder_above_that_cannot_be_looked_into_is_not_a_workspace(ws: Workspace, tmp_path: Path) -> None:
+    """A folder whose `state/` this user cannot read (someone's home named `state`) is no workspace, and no
+    internal error either (review of 723e424: PermissionError from `Path.is_dir`)."""
+    srv = tmp_path / "srv"
+    (srv / "state" / "live").mkdir(parents=True)
+    (srv / "app").mkdir()
+    real_isdir = os.path.isdir
+
+    def isdir(path: Any) -> bool:
+        if str(path).startswith(str(srv / "state")):
+            return False  # as os.path.isdir answers for EACCES
+        return real_isdir(path)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os.path, "isdir", isdir)
+        ts = toolset(ws, srv / "app")
+    ts.close()
+
+
+def test_a_refusal_is_one_line_whatever_the_folder_is_called(ws: Workspace, tmp_path: Path) -> None:
+    other = Workspace(tmp_path / "we\nird" / ".dreamcli", "local").ensure_layout()
+    message = refusal(ws, other.playbooks_dir)
+    assert "\n" not in message and "we\\nird" in message, message
 
 
 def test_a_project_that_looks_like_a_workspace_still_runs(ws: Workspace, tmp_path: Path) -> None:

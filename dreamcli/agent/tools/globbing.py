@@ -20,6 +20,7 @@ own (`Listing.own`) rather than "no matches".
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -197,7 +198,9 @@ def _open_child(walk: _Walk, fd: int, rel: str, name: str, *, follow: bool = Fal
         sub = step_into(fd, name, None)
     except OutsideRoot:  # a symlink
         return _open_linked(walk, rel) if follow else None
-    except OSError:
+    except OSError as e:
+        if e.errno in (errno.EMFILE, errno.ENFILE):  # not "no folder here": the results would be cut short
+            raise
         return None
     try:
         return sub, walk.fence_of(os.fstat(sub), rel)

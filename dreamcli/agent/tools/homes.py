@@ -24,8 +24,9 @@ from pathlib import Path
 
 import dreamcli.agent.tools.mounts as mnt
 from dreamcli.agent.tools.paths import OwnFiles, real_root
+from dreamcli.textnorm import escaped
 from dreamcli.workspace.home import LOCAL_DIR_NAME, Workspace
-from dreamcli.workspace.live import live_dir
+from dreamcli.workspace.live import STAMP, live_dir
 
 _ADVICE = "whose files a run's tools do not change: run in the task's own folder (--workdir, or the task's `workdir`)"
 
@@ -40,10 +41,12 @@ def _ident(path: Path) -> tuple[int, int] | None:
 
 def is_workspace_home(folder: Path) -> bool:
     """Whether `folder` is a dreamcli workspace: a folder named `.dreamcli` (in any case: file systems may
-    fold it), which workspace discovery takes for one, or one holding `state/live/`, which every dreamcli
-    command leaves in the workspace it opens. The signs docs/workspace.md accepts in a folder named as the
-    home (`config.yaml`, `sessions/`, ...) are not enough here: many a repository above a workdir has one."""
-    return folder.name.casefold() == LOCAL_DIR_NAME.casefold() or live_dir(Workspace(folder, "local")).is_dir()
+    fold it), which workspace discovery takes for one, or one holding `state/live/.swept/`, the stamp of the
+    full sweep the first dreamcli command in a workspace makes. The signs docs/workspace.md accepts in a folder
+    named as the home (`config.yaml`, `sessions/`, ...) are not enough here: many a repository above a workdir
+    has one, and a `state/live/` of its own too. A folder that cannot be looked into is not one."""
+    return folder.name.casefold() == LOCAL_DIR_NAME.casefold() or os.path.isdir(
+        live_dir(Workspace(folder, "local")) / STAMP)
 
 
 def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
@@ -52,12 +55,14 @@ def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
     base = real_root(root)
     real_home = Path(os.path.realpath(home))
     home_id, copies_id = _ident(home), _ident(copies)
-    for folder in (base, *base.parents):
+    folders = (base, *base.parents)
+    for folder in folders:
         ident = _ident(folder)
         if ident is not None and ident == home_id:
             raise root_in_home_error(base, real_home, folder)
         if ident is not None and ident == copies_id and folder != base:
-            return
+            return  # a copy of the task's folder, whatever it holds
+    for folder in folders:
         if is_workspace_home(folder):
             raise other_home_error(base, folder)
     mounts = mnt.read_mounts()
@@ -92,11 +97,11 @@ def root_in_home_error(base: Path, home: Path, found: Path, *, mounted: bool = F
     how = "is" if found == base and not mounted else "is inside"
     alias = (f" (it is {found}, by another name)" if mounted else "" if found == home
              else " by another name" if found == base else f" (through {found}, another name of it)")
-    return OwnFiles(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, {_ADVICE}")
+    return OwnFiles(escaped(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, {_ADVICE}"))
 
 
 def other_home_error(base: Path, home: Path, *, mounted: bool = False) -> OwnFiles:
     """`working directory X is (inside) another dreamcli workspace, HOME, ...`: one line."""
     how = "is" if home == base else "is inside"
     alias = " (by another name: that is where it lies in its file system)" if mounted else ""
-    return OwnFiles(f"working directory {base} {how} another dreamcli workspace, {home}{alias}, {_ADVICE}")
+    return OwnFiles(escaped(f"working directory {base} {how} another dreamcli workspace, {home}{alias}, {_ADVICE}"))
