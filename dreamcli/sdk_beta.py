@@ -318,6 +318,14 @@ def retrieve_dream(client: Any, dream_id: str) -> dict[str, Any]:
         return _dump(client.beta.dreams.retrieve(dream_id))
 
 
+def first_dreams(client: Any, *, limit: int = 1) -> list[dict[str, Any]]:
+    """The first page of the workspace's dreams (`GET /v1/dreams`, newest first, at most `limit`): one listing
+    request, no page after it; UnreadableAnswer when the answer is not a page of dreams."""
+    with _reading("the list of dreams"):
+        page = client.beta.dreams.list(limit=limit)
+    return _items(page, "the list of dreams")
+
+
 def cancel_dream(client: Any, dream_id: str, *, once: bool = False) -> dict[str, Any]:
     """Cancel a dream; `once`: one request, no retries (a best-effort cancel)."""
     with _reading():

@@ -1,15 +1,16 @@
-"""`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first; a record
-file that cannot be read is named, one warning each, and left as it is. With a client (`--refresh`), each
-unfinished dream that has an id is asked for (one `dreams.retrieve` each) and its record brought up to
-date; one that completed with no proposal written (its `cloud dream` killed, or stopped by an error) then
-becomes its proposal (`dream_result.settle`: its stores are read as `cloud dream` reads them). A dream
-the API answers 404 for is recorded as final (`not found in the cloud`) and never asked for again, but
-only when another dream was found in the same refresh: the API answers any path it does not serve (a
-wrong base URL, a key without the dreams route) with the same 404, so with none found the 404s are one
-warning and those dreams stay as last seen. Any other error is one warning for that dream, listed as last
-seen, and the others are still asked for, except after an error that every request would meet (no
-connection, a timeout, refused credentials): the rest are then left as last seen, in one more warning.
-Every value is shown as the workspace's rules redact it."""
+"""`cloud dream list`: the workspace's record of its cloud dreams (`dream_record`), newest first; a record file
+that cannot be read is named, one warning each, and left as it is. With a client (`--refresh`), each
+unfinished dream that has an id is asked for (one `dreams.retrieve` each) and its record brought up to date;
+one that completed with no proposal written (its `cloud dream` killed, or stopped by an error) then becomes
+its proposal (`dream_result.settle`: its stores are read as `cloud dream` reads them). A dream the API answers
+404 for is recorded as final (`not found in the cloud`) and never asked for again, but only when the dreams
+route is proved: the API answers any path it does not serve (a wrong base URL, a key without the dreams route)
+with the same 404. Another dream found in the same refresh proves it; with none found, one listing of the
+dreams (`limit=1`) does when it answers a page (not asked for after an error every request would meet). If it
+does not (an error, a 404, no page), the 404s are one warning and those dreams stay as last seen. Any other
+error is one warning for that dream, listed as last seen, and the others are still asked for, except after an
+error that every request would meet (no connection, a timeout, refused credentials): the rest are then left as
+last seen, in one more warning. Every value is shown as the workspace's rules redact it."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ class Unchecked(Exception):
         self.line, self.stops = line, stops
 
 
+class NotFound(Exception):
+    """The API answered 404 `not_found_error` for the dream: news of it only once the dreams route is proved."""
+
+
 def list_dreams(ws: Workspace, *, client: Any = None) -> Listing:
     """The recorded cloud dreams, newest first, as `--json` shows them; refreshed first with `client`."""
     redactor = workspace_redactor(ws.config_path)
@@ -82,10 +87,6 @@ def row(record: DreamRecord) -> dict[str, Any]:
             "proposal": record.proposal, "sessions": record.sessions, "model": record.model, "note": record.note}
 
 
-class NotFound(Exception):
-    """The API answered 404 `not_found_error` for the dream: news of it only if the route answers others."""
-
-
 def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redactor: Redactor,
                  warnings: list[str], written: list[tuple[str, str]]) -> list[DreamRecord]:
     """`records`, each one that needs it refreshed; a warning in `warnings` for each one that could not be, and
@@ -108,14 +109,26 @@ def _refresh_all(ws: Workspace, client: Any, records: list[DreamRecord], redacto
     if skipped:
         warnings.append(f"{skipped} more unfinished cloud dream{'' if skipped == 1 else 's'} not checked after "
                         "that error: listed as last seen")
-    return _settled(ws, out, missing, found, warnings)
+    proved = found or bool(missing and not stopped and _route_answers(client))
+    return _settled(ws, out, missing, proved, warnings)
 
 
-def _settled(ws: Workspace, records: list[DreamRecord], missing: list[int], found: bool,
+def _route_answers(client: Any) -> bool:
+    """Whether the dreams route answers this key at this base URL: one listing (`limit=1`) answered with a page
+    of dreams. Any error, a 404 or an answer that is no page proves nothing."""
+    try:
+        sdk_beta.first_dreams(client, limit=1)
+    except Exception:
+        return False
+    return True
+
+
+def _settled(ws: Workspace, records: list[DreamRecord], missing: list[int], proved: bool,
              warnings: list[str]) -> list[DreamRecord]:
-    """`records`, those at `missing` recorded as not found when the API found another dream (its route
-    works), else left as last seen: the 404 may be the route's own. One warning line each way."""
-    if missing and not found:
+    """`records`, those at `missing` recorded as not found when the dreams route is `proved` (another dream
+    found, or the dreams listed), else left as last seen: the 404 may be the route's own. One warning line
+    each way."""
+    if missing and not proved:
         ids = ", ".join(str(records[i].cloud_dream_id) for i in missing)
         warnings.append(f"the API answered 404 not found for cloud dream{'' if len(missing) == 1 else 's'} {ids} "
                         "and found no dream asked for: a wrong base URL (ANTHROPIC_BASE_URL), or no dreams route "
@@ -165,8 +178,8 @@ def _brought_in(ws: Workspace, client: Any, record: DreamRecord, got: dict[str, 
     try:
         done = settle(ws, client, record, got, redactor)
     except LockHeld:
-        warnings.append(f"cloud dream {dream_id} completed; the dreamcli command that started it is still at work "
-                        "on it (writing its proposal): listed as last seen")
+        warnings.append(f"cloud dream {dream_id} completed; another dreamcli (the command that started it, or "
+                        "another refresh) is still at work on it (writing its proposal): listed as last seen")
         return record
     if done.warning is not None:
         warnings.append(done.warning)
@@ -177,7 +190,7 @@ def _brought_in(ws: Workspace, client: Any, record: DreamRecord, got: dict[str, 
 
 def _not_found(e: Exception) -> bool:
     """Whether the API itself answered 404 `not_found_error` (a proxy's HTML 404 is no answer at all); the API
-    answers a route it does not serve the same way, so it is news of the dream only if others are found."""
+    answers a route it does not serve the same way, so it is news of the dream only once the route is proved."""
     import anthropic
 
     body = getattr(e, "body", None)

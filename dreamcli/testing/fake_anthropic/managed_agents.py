@@ -1,7 +1,8 @@
 """The Managed Agents endpoints of the fake server (sessions + events, memory stores + memories,
 dreams), as anthropic 2.17.0's beta resources call them: cursor pages (`limit`, `page` ->
 `next_page`), content-hash preconditions answered 409, dream statuses pending -> running ->
-completed / failed, `create_new` outputs. A request the real API would refuse (missing beta header,
+completed / failed, `create_new` outputs, the dreams listing (`GET /v1/dreams`, newest first, as
+documented). A request the real API would refuse (missing beta header,
 a dream with `update_existing` or more than 100 sessions, an unknown route) is flagged, failing the
 test. State and seeding helpers live in `managed_data.ManagedData` (`server.managed.data`)."""
 
@@ -70,7 +71,7 @@ class ManagedAgentsRoutes:
                 return _error(404, "not_found_error", f"memory store {parts[1]} not found")
             return self._memory_route(m, parts[1], parts[2:], q, body)
         if parts[0] == "dreams":
-            return self._dream_route(m, parts[1:], body)
+            return self._dream_route(m, parts[1:], q, body)
         return None
 
     # -- sessions --------------------------------------------------------------------------------
@@ -150,11 +151,14 @@ class ManagedAgentsRoutes:
 
     # -- dreams ----------------------------------------------------------------------------------
 
-    def _dream_route(self, m: str, rest: list[str], body: dict[str, Any]) -> Any:
+    def _dream_route(self, m: str, rest: list[str], q: dict[str, str], body: dict[str, Any]) -> Any:
         d = self.data
         if not rest and m == "POST":
             problem = self._check_dream(body)
             return problem or (200, dict(d.new_dream(body).body))
+        if not rest and m == "GET":  # the documented listing: a cursor page, newest first
+            rows = sorted((dict(x.body) for x in d.dreams.values()), key=lambda b: b["created_at"], reverse=True)
+            return self._page(rows, q, bidirectional=False)
         dream = d.dreams.get(rest[0]) if rest else None
         if dream is None:
             return _error(404, "not_found_error", f"dream {rest[0] if rest else ''} not found")
