@@ -20,7 +20,7 @@ from dreamcli.agent.spec import TaskSpec
 from dreamcli.agent.tools.registry import Toolset
 from dreamcli.agent.tools.result import ToolResult
 from dreamcli.agent.usage import Totals, turn_cost
-from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted
+from dreamcli.errors import EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, DreamError, Interrupted, storage_error
 
 if TYPE_CHECKING:
     from dreamcli.sessions.writer import SessionWriter
@@ -79,8 +79,9 @@ class SessionLoop:
             error, exit_code = interrupt_reason(e)
         except DreamError as e:  # e.g. raised by a hook (a grader that failed): end the log, re-raise
             status, error, unexpected = "error", str(e), e
-        except Exception as e:  # a bug: still end the log cleanly, then re-raise
-            status, error, unexpected = "error", f"internal error: {type(e).__name__}: {e}", e
+        except Exception as e:  # a bug, or the machine's storage: still end the log cleanly, then re-raise
+            status, unexpected = "error", e
+            error, exit_code = _failure(e)
         finally:
             self.toolset.close()
         self.totals.duration_ms = (time.perf_counter() - t0) * 1000
@@ -218,6 +219,15 @@ class SessionLoop:
                          **extra)
         self.cb.on_tool_end(name, key, result, duration_ms)
         return _result_block(use.get("id", ""), result.content, result.is_error)  # redacted by add_user
+
+
+def _failure(e: Exception) -> tuple[str, int]:
+    """The session.end error of a run that raised `e`, and its exit code: a full or read-only disk's one line as
+    the CLI prints it (exit 74, the file named), else an internal error (a bug, exit 1)."""
+    stored = storage_error(e) if isinstance(e, OSError) else None
+    if stored is not None:
+        return str(stored), stored.exit_code
+    return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
 
 
 def _interrupted(result: RunResult, cut: str | None) -> Interrupted:

@@ -102,9 +102,11 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                                  "(nothing was run)")
             if not confirm_start():
                 raise typer.Exit(0)
-        with PilotView(prep, quiet=quiet) as view:
+        from dreamcli.ui.console import warn
+
+        with PilotView(prep, quiet=quiet) as view:  # a grade cache not written: warned through the console
             result = execute(ws, cfg, prep, parallel=n, max_cost=budget, progress=view,  # type: ignore[arg-type]
-                             wait=wait)
+                             wait=wait, on_warning=warn)
         if as_json:
             print_json(result)
         else:

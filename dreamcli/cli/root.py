@@ -3,7 +3,9 @@ The entry point that runs it is `dreamcli.cli.app.main`."""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterable
@@ -57,10 +59,8 @@ class DreamGroup(TyperGroup):
         except SystemExit as e:
             if self.told or (e.code != EXIT_INTERRUPTED and stopped_by() is None):
                 raise
-            from dreamcli.ui.console import error_line
-
             message, code = stop_line()
-            error_line(message)
+            _error_line(message)
             raise SystemExit(code) from None
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
@@ -88,8 +88,6 @@ class DreamGroup(TyperGroup):
 
 def _say_why(ctx: Any, e: BaseException) -> int:
     """Say on stderr, in one line, why the command stopped; its exit code."""
-    from dreamcli.ui.console import error_line
-
     if isinstance(e, DreamError):
         if isinstance(e, Interrupted) and e.exit_code == EXIT_INTERRUPTED and stopped_by() is not None:
             e.exit_code = stop_line()[1]  # the work turned SIGTERM's KeyboardInterrupt into its own error
@@ -99,11 +97,11 @@ def _say_why(ctx: Any, e: BaseException) -> int:
         _silence_stdout()
         return EXIT_PIPE
     if isinstance(e, EOFError):  # Ctrl-D at a prompt no command handled: stop as Ctrl-C would, in one line
-        error_line("no answer (end of input); stopped")
+        _error_line("no answer (end of input); stopped")
         return EXIT_INTERRUPTED
     if isinstance(e, KeyboardInterrupt):  # Ctrl-C: 130; SIGTERM, SIGHUP (dreamcli.interrupts): 128 + the signal
         message, code = stop_line(e)
-        error_line(message)
+        _error_line(message)
         return code
     stored = storage_error(e, workspace=_workspace_root(ctx)) if isinstance(e, OSError) else None
     if stored is not None:  # the machine (a full or read-only disk, ...), not a bug: the file, what to do; 74
@@ -144,8 +142,6 @@ def _shorten_usage(e: BaseException, argv: Iterable[str]) -> None:
 
 def _report(ctx: Any, e: BaseException, *, internal: bool = False, message: str | None = None) -> None:
     """`message` (by default the error's own) as the one `error:` line; with --debug, the traceback first."""
-    from dreamcli.ui.console import error_line
-
     obj = ctx.find_root().obj
     debug = bool(getattr(obj, "debug", False) or os.environ.get("DREAMCLI_DEBUG"))
     if debug:
@@ -153,7 +149,25 @@ def _report(ctx: Any, e: BaseException, *, internal: bool = False, message: str 
     message = shortened(message or str(e) or type(e).__name__, getattr(ctx.find_root().command, "argv", ()))
     if internal:
         message = f"internal error: {type(e).__name__}: {message}" + ("" if debug else " (rerun with --debug)")
-    error_line(message)
+    _error_line(message)
+
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _error_line(message: str) -> None:
+    """The `error:` line (dreamcli.ui), or a plain one when what it needs cannot be imported: with not one file
+    descriptor left (EMFILE), a module not loaded yet cannot be read, and the line must still come out."""
+    try:
+        from dreamcli.ui.console import error_line
+
+        error_line(message)
+    except (ImportError, OSError) as e:
+        if isinstance(e, OSError) and e.errno not in (errno.EMFILE, errno.ENFILE):
+            raise  # stderr itself failed: no plainer line would get out
+        escaped = _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
+        sys.stderr.write(f"error: {escaped}\n")
+        sys.stderr.flush()
 
 
 SHOWN_MAX = 200  # characters of a value from the command line quoted in an `error:` line
@@ -165,18 +179,27 @@ def shortened(message: str, argv: Iterable[str], limit: int = SHOWN_MAX) -> str:
     it; `--opt=VALUE` too) cut to its first and last `limit / 2` characters (a long path keeps its file name),
     `…` between and its length; then any other run of more than RUN_MAX characters without a space, so a
     100 KB argument is never echoed whole."""
-    from dreamcli.textnorm import escaped
-
     values = {a.partition("=")[2] if a.startswith("--") and "=" in a else a for a in argv}
     for value in sorted((v for v in values if len(v) > limit), key=len, reverse=True):
-        for form in dict.fromkeys((value, repr(value)[1:-1], escaped(value))):
+        for form in _forms(value):
             if len(form) > limit and form in message:
                 message = message.replace(form, _cut(form, limit))
     if len(message) > RUN_MAX:
-        import re
-
         message = re.sub(rf"\S{{{RUN_MAX + 1},}}", lambda m: _cut(m.group(), limit), message)
     return message
+
+
+def _forms(value: str) -> tuple[str, ...]:
+    """The ways a message may quote `value`: as typed, as `repr` shows it, as dreamcli.textnorm escapes it (that
+    one left out when textnorm cannot be imported: no file descriptor left to read it with)."""
+    forms = [value, repr(value)[1:-1]]
+    try:
+        from dreamcli.textnorm import escaped
+    except (ImportError, OSError):
+        pass
+    else:
+        forms.append(escaped(value))
+    return tuple(dict.fromkeys(forms))
 
 
 def _cut(text: str, limit: int) -> str:

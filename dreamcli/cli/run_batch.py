@@ -47,7 +47,9 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
         from dreamcli.agent.scratch import with_fresh_workdir
 
         specs = [with_fresh_workdir(ws, s) for s in specs]
-    tasks = prepare_batch(ws, cfg, specs)
+    from dreamcli.ui.console import warn
+
+    tasks = prepare_batch(ws, cfg, specs, on_warning=warn)  # a grade cache not written: through the console
     n = parallel or min(len(tasks), cfg.limits.concurrency)
     view = ParallelView(tasks, quiet=quiet)
     try:

@@ -105,11 +105,17 @@ class BatchRun:
         return data
 
 
-def prepare_batch(ws: Any, config: Any, specs: list[TaskSpec]) -> list[BatchTask]:
-    """One BatchTask per spec, with its outcome's revision loop (an invalid spec: InputError, exit 2)."""
+def prepare_batch(ws: Any, config: Any, specs: list[TaskSpec], *,
+                  on_warning: Callable[[str], None] | None = None) -> list[BatchTask]:
+    """One BatchTask per spec, with its outcome's revision loop (an invalid spec: InputError, exit 2), whose
+    grader tells `on_warning` what it says (a grade cache not written: the CLI's `warning:` line)."""
     from dreamcli.outcomes.revision import revision_loop_for
 
-    return [BatchTask(i, spec, revision_loop_for(ws, config, spec.outcome)) for i, spec in enumerate(specs)]
+    tasks = [BatchTask(i, spec, revision_loop_for(ws, config, spec.outcome)) for i, spec in enumerate(specs)]
+    for task in tasks:
+        if task.loop is not None and on_warning is not None:
+            task.loop.grader.on_warning = on_warning
+    return tasks
 
 
 def run_batch(

@@ -11,6 +11,7 @@ conditions changed can say which ones (and starts a new pilot instead of resumin
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,24 +132,27 @@ def _catch_up(ws: Workspace, prep: Prepared) -> None:
 
 
 def execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int = 1, max_cost: float | None = None,
-            progress: PilotProgress | None = None, client: Any = None, wait: float | None = None) -> dict[str, Any]:
+            progress: PilotProgress | None = None, client: Any = None, wait: float | None = None,
+            on_warning: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run the trials still to run (with the plan's tool permissions), then compute and store the result
     (see the module docstring), holding the plan's lock throughout."""
     with plan_lock(ws, prep.plan, wait):
         _catch_up(ws, prep)
         _record_plan(ws, prep.plan)
-        return _execute(ws, config, prep, parallel=parallel, max_cost=max_cost, progress=progress, client=client)
+        return _execute(ws, config, prep, parallel=parallel, max_cost=max_cost, progress=progress, client=client,
+                        on_warning=on_warning)
 
 
 def _execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int, max_cost: float | None,
-             progress: PilotProgress | None, client: Any) -> dict[str, Any]:
+             progress: PilotProgress | None, client: Any,
+             on_warning: Callable[[str], None] | None) -> dict[str, Any]:
     from dreamcli.pilot.report import build_result
     from dreamcli.playbooks.pilot_file import PILOT_FILE, read_runs
     from dreamcli.timeutil import now_rfc3339
 
     run = run_pilot(ws, config, prep.plan, prep.todo, pilot_id=prep.pilot_id, journal=prep.journal,
                     parallel=parallel, max_cost=max_cost, allow=prep.plan.allow, yes_tools=prep.plan.yes_tools,
-                    progress=progress, client=client)
+                    progress=progress, client=client, on_warning=on_warning)
     records = list(prep.done.values()) + run.records
     result = build_result(prep.plan, records, pilot_id=prep.pilot_id, status=run.status, ts=now_rfc3339(),
                           this_run_usd=run.spent_usd, estimate_usd=prep.estimate.total_usd, max_cost=max_cost,

@@ -32,6 +32,7 @@ import shutil
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -173,8 +174,9 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
 def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRef], *, pilot_id: str,
               journal: TrialJournal, parallel: int = 1, max_cost: float | None = None, spent_before: float = 0.0,
               allow: tuple[str, ...] = (), yes_tools: bool = False, progress: PilotProgress | None = None,
-              client: Any = None) -> PilotRun:
-    """Run the trials in `todo` (see the module docstring)."""
+              client: Any = None, on_warning: Callable[[str], None] | None = None) -> PilotRun:
+    """Run the trials in `todo` (see the module docstring); what a trial's grader warns of (a grade cache not
+    written) goes to `on_warning` (the CLI's `warning:` line) when given."""
     from dreamcli.agent.tools.credentials import run_redactor
 
     if client is None:  # CredentialsError (exit 4) here, before any session exists
@@ -204,6 +206,8 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         monitor = Monitor(RunCallbacks())  # also tallies what the trial's sub-agents spend
         job.writer, job.monitor = writer, monitor
         loop = _Loop(ws, config, ref.task.outcome)
+        if on_warning is not None:
+            loop.grader.on_warning = on_warning
         workdir = _fresh_workdir(ref, ws.root)
         memory = _memory_copy(ws, writer.session_id) if uses_memory(ref.task.spec) else "default"
         options = RunOptions(

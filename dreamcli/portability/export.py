@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
-from dreamcli.errors import UsageError
+from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
 from dreamcli.portability.memory_dir import render_memory_dir
@@ -103,14 +103,24 @@ def export_playbooks(
     except BrokenPipeError:  # `-o - | head`: the reader left; the CLI stops quietly (EXIT_PIPE)
         raise
     except OSError as e:  # a full disk, a closed or failing stdout, a parent that is not a directory …
-        where = "stdout" if target is None else str(target)
-        also = f" ({e.filename})" if e.filename and str(e.filename) != where else ""
-        raise UsageError(f"cannot write the export to {where}: {e.strerror or e}{also}") from None
+        raise _write_error(e, target) from None
     append_audit(ws, "export", actor=actor, format=fmt, output=result.output,
                  playbooks=[{"name": p["name"], "version": p["version"], "sha256": p["sha256"]}
                             for p in result.playbooks],
                  history=include_history, sessions=result.sessions)
     return result
+
+
+def _write_error(e: OSError, target: Path | None) -> DreamError:
+    """Why the export could not be written: the machine's (a full disk, a quota, a read-only file system, an
+    I/O error: exit 74, the file named, `storage_error`), else the -o given (a parent that is not a directory,
+    a folder not this user's, a closed stdout: exit 2)."""
+    where = "stdout" if target is None else str(target)
+    stored = storage_error(e if e.filename else OSError(e.errno, e.strerror, where))
+    if stored is not None:
+        return stored
+    also = f" ({e.filename})" if e.filename and str(e.filename) != where else ""
+    return UsageError(f"cannot write the export to {where}: {e.strerror or e}{also}")
 
 
 def _target(output: str | None, fmt: str, created: str, cwd: Path | None) -> Path | None:

@@ -1,6 +1,6 @@
 """`dreamcli export` output targets: what exists at -o and is not a regular file (a FIFO, a symlink, a
-device) is refused, never replaced by a file; a closed or full stdout and a target the export cannot
-write are one-line errors with exit 2, not internal errors."""
+device) is refused, never replaced by a file; a closed stdout and a target the export cannot write are
+one-line errors with exit 2, a full disk or stdout one with exit 74, never internal errors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dreamcli.errors import UsageError
+from dreamcli.errors import EXIT_IOERR, EXIT_USAGE, StorageError, UsageError
 from dreamcli.portability import export_playbooks
 from dreamcli.workspace.home import Workspace
 from tests.portability.support import cli, make_workspace
@@ -24,8 +24,8 @@ def source_ws(tmp_path: Path) -> Workspace:
     return make_workspace(tmp_path / "ws", sessions=False)
 
 
-def _one_line_error(r: Any, *words: str) -> None:
-    assert r.exit_code == 2, r.output
+def _one_line_error(r: Any, *words: str, code: int = EXIT_USAGE) -> None:
+    assert r.exit_code == code, r.output
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "internal error" not in lines[0], r.stderr
     assert all(w in lines[0] for w in words), lines[0]
@@ -97,8 +97,8 @@ class _Full:
 
 
 @pytest.mark.parametrize("fmt", ["json", "bundle"])
-def test_a_full_stdout_is_a_usage_error(source_ws: Workspace, fmt: str) -> None:
-    with pytest.raises(UsageError, match="cannot write the export to stdout: No space left on device"):
+def test_a_full_stdout_is_the_machines_error(source_ws: Workspace, fmt: str) -> None:
+    with pytest.raises(StorageError, match=r"no space left on device \(writing stdout\)"):
         export_playbooks(source_ws, fmt=fmt, output="-", stdout=_Full())  # type: ignore[arg-type]
 
 
@@ -109,7 +109,7 @@ def test_a_full_disk_is_a_one_line_error(source_ws: Workspace, tmp_path: Path,
 
     monkeypatch.setattr("dreamcli.portability.export.atomic_write_bytes", full)
     r = cli(source_ws.root, "export", "-f", "json", "-o", str(tmp_path / "out.json"))
-    _one_line_error(r, "No space left on device")
+    _one_line_error(r, "no space left on device", str(tmp_path / "out.json"), code=EXIT_IOERR)
 
 
 def test_a_closed_stdout_is_a_one_line_error(source_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
