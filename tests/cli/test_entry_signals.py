@@ -25,6 +25,7 @@ from dreamcli.errors import Interrupted
 from dreamcli.interrupts import Terminated, signals_as_interrupt, stop_line
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
+from tests.support.midwork import start_held, wait_held
 from tests.support.run import DREAMCLI, cli_env
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the process table in /proc")
@@ -165,30 +166,33 @@ def test_a_pool_workers_terminated_keeps_its_signal() -> None:
 
 
 # --- mid-work: the same cleanup as Ctrl-C ------------------------------------------------------------
+# `dreamcli` held at a known point of its work (tests/support/midwork.py: `main` as the console script
+# calls it), so the signal lands mid-work however slow the machine, never after the work ended.
 
-def _signal_once_the_pool_runs(args: list[str], env: dict[str, str], signum: int) -> tuple[int, str, str, int]:
-    """Start the command, send `signum` to it alone once its worker pool runs; (exit code, stdout, stderr,
-    its pid)."""
-    proc = _start(args, env)
-    deadline = time.monotonic() + 60
-    while not _children(proc.pid):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"no worker pool seen (exit {proc.returncode}): {err[-600:]}")
-        time.sleep(0.005)
+def _signal_held_at_work(target: str, args: list[str], env: dict[str, str], signum: int,
+                         ready: Path) -> tuple[int, str, str, int]:
+    """Start the command held once `target` returned (tests/support/midwork.py): its pool runs, its work is
+    under way and far from done; send `signum` to it alone there; (exit code, stdout, stderr, its pid)."""
+    proc = start_held(target, ready, args, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    wait_held(proc, ready)
+    if not _children(proc.pid):  # the pool's workers: the signal must find them running
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"held at {target} with no worker pool: {err[-600:]}")
     code, out, err = _stop(proc, signum)
     return code, out, err, proc.pid
 
 
 @pytest.mark.slow
-def test_sigterm_mid_dream_cleans_up_as_ctrl_c_and_exits_143(ws: Workspace, no_model: None) -> None:
+def test_sigterm_mid_dream_cleans_up_as_ctrl_c_and_exits_143(tmp_path: Path, ws: Workspace, no_model: None) -> None:
     from dreamcli.testing.synthetic import GenConfig, generate
 
-    generate(ws, GenConfig(sessions=300, seed=11, start=datetime(2026, 10, 1, tzinfo=UTC)))
+    generate(ws, GenConfig(sessions=60, seed=11, start=datetime(2026, 10, 1, tzinfo=UTC)))
     env = cli_env(None, ws.root)
     args = ["--home", str(ws.root), "dream", "--offline", "--all", "--json"]
-    code, out, err, pid = _signal_once_the_pool_runs([*args, "--workers", "2"], env, signal.SIGTERM)
+    ready = tmp_path / "scanning"  # held as the scan's first chunk is in, the pool still at work
+    code, out, err, pid = _signal_held_at_work("dreamcli.dream.executors:_in_order", [*args, "--workers", "2"], env,
+                                               signal.SIGTERM, ready)
     assert (code, out, err) == (143, "", LINES[signal.SIGTERM])
     assert list(ws.dreams_dir.iterdir()) == []  # no dream, no temp dir
     assert not (ws.state_dir / "dream").exists() or not any((ws.state_dir / "dream").rglob("*.json"))
@@ -196,7 +200,7 @@ def test_sigterm_mid_dream_cleans_up_as_ctrl_c_and_exits_143(ws: Workspace, no_m
     assert _children(pid) == []
     again = subprocess.run([DREAMCLI, *args], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr  # no lock, no journal left behind
-    assert json.loads(again.stdout)["inputs"]["sessions"] == 300
+    assert json.loads(again.stdout)["inputs"]["sessions"] == 60
 
 
 @pytest.mark.slow
@@ -210,12 +214,14 @@ def test_sigterm_mid_import_cleans_up_as_ctrl_c_and_exits_143(tmp_path: Path, ws
                           start=utc(2026, 4, 1 + i % 27, 9, i % 60), seed=i, rounds=12, payload=2000)
     env = cli_env(None, ws.root)
     args = ["--home", str(ws.root), "sessions", "import", "claude-code", str(src), "--json"]
-    code, out, err, pid = _signal_once_the_pool_runs([*args, "--workers", "2"], env, signal.SIGTERM)
+    ready = tmp_path / "converting"  # held as the first transcript's session is staged, the pool still at work
+    code, out, err, pid = _signal_held_at_work("dreamcli.sessions.importers.runner:_convert_all",
+                                               [*args, "--workers", "2"], env, signal.SIGTERM, ready)
     assert (code, out, err) == (143, "", LINES[signal.SIGTERM])
     assert not (ws.state_dir / "import-staging").exists()  # the staged sessions went with the signal
     assert not (ws.state_dir / "live" / str(pid)).exists()
-    committed = len(list(ws.sessions_dir.rglob("*.jsonl")))
+    assert list(ws.sessions_dir.rglob("*.jsonl")) == []  # stopped before its first batch went in
     again = subprocess.run([DREAMCLI, *args], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     done = json.loads(again.stdout)
-    assert (done["sessions"], done["already_imported"]) == (160 - committed, committed)
+    assert (done["sessions"], done["already_imported"]) == (160, 0)

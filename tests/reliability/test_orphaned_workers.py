@@ -23,22 +23,27 @@ from tests.support.transcripts import claude_transcript, utc
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
 
-# the command, its converter (or the dream's scan) slowed down so the kill lands while workers are busy
-# and work is still queued for them; the patch is made before the pool forks, so the workers have it too
-SCRIPT = """
-import sys, time
+# the command, its converter (or the dream's scan) slowed down to SLOW_S a call so the kill lands while workers
+# are busy and work is still queued for them, however late it comes (a loaded machine); each process that starts
+# a call leaves a file named by its pid in the folder argv[2] (the test waits for a worker's); the patch is made
+# before the pool forks, so the workers have it too
+SLOW_S = 10
+SCRIPT = f"""
+import os, pathlib, sys, time
 import importlib
 module, attr = sys.argv[1].rsplit(":", 1)
+started = pathlib.Path(sys.argv[2])
 owner = importlib.import_module(module)
 if "." in attr:
     owner, attr = getattr(owner, attr.split(".")[0]), attr.split(".")[1]
 real = getattr(owner, attr)
 def slow(*a, **k):
-    time.sleep(0.3)
+    (started / str(os.getpid())).touch()
+    time.sleep({SLOW_S})
     return real(*a, **k)
 setattr(owner, attr, slow)
 from dreamcli.cli.app import main
-sys.argv = ["dreamcli", *sys.argv[2:]]
+sys.argv = ["dreamcli", *sys.argv[3:]]
 main()
 """
 
@@ -79,20 +84,29 @@ def reap(proc: subprocess.Popen[bytes], kids: list[int]) -> None:
                 os.kill(k, signal.SIGKILL)
 
 
-def _kill_parent_and_watch_workers(patch: str, args: list[str], workers: int, env: dict[str, str]) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, patch, *args], env=env,
+def _at_work(proc: subprocess.Popen[bytes], started: Path, workers: int) -> list[int]:
+    """Wait until the command's pool has `workers` processes and one of them is in a slowed call (the workers at
+    work, chunks queued for them); the pool's pids. Fails if the command ended first or took 60 s."""
+    kids: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= workers and {str(k) for k in kids} & set(os.listdir(started)):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None and len(kids) >= workers, (kids, proc.stderr.read() if proc.stderr else "")
+    assert {str(k) for k in kids} & set(os.listdir(started)), f"no worker of {kids} started a chunk"
+    return kids
+
+
+def _kill_parent_and_watch_workers(patch: str, args: list[str], workers: int, env: dict[str, str],
+                                   started: Path) -> None:
+    started.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, patch, str(started), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     kids: list[int] = []
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
-            kids = _children(proc.pid)
-            if len(kids) >= workers:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None and len(kids) >= workers, (kids, proc.stderr.read() if proc.stderr else "")
-        time.sleep(0.5)  # the workers at work, chunks queued for them
-        kids = _children(proc.pid)
+        kids = _at_work(proc, started, workers)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 5
@@ -128,7 +142,7 @@ def test_killed_import_leaves_no_workers(tmp_path: Path) -> None:
                           seed=i, rounds=2)
     _kill_parent_and_watch_workers("dreamcli.sessions.importers.units:Converter.unit",
                                    ["--home", str(tmp_path / "ws"), "sessions", "import", "claude-code", str(src),
-                                    "--workers", "2", "--json"], 2, _env())
+                                    "--workers", "2", "--json"], 2, _env(), tmp_path / "started")
 
 
 @pytest.mark.slow
@@ -138,25 +152,22 @@ def test_killed_dream_leaves_no_workers(tmp_path: Path, no_model: None) -> None:
     home = tmp_path / "demo" / ".dreamcli"
     # `--workers 3`: this process and a pool of two
     _kill_parent_and_watch_workers("dreamcli.dream.scan:_scan_chunk",
-                                   ["--home", str(home), "dream", "--offline", "--all", "--workers", "3"], 2, _env())
+                                   ["--home", str(home), "dream", "--offline", "--all", "--workers", "3"], 2, _env(),
+                                   tmp_path / "started")
 
 
-def _signalled_at_work(args: list[str], workers: int, env: dict[str, str]) -> tuple[int, float, str, list[int]]:
+def _signalled_at_work(args: list[str], workers: int, env: dict[str, str],
+                       started: Path) -> tuple[int, float, str, list[int]]:
     """Start the command (its scan chunks slowed as above, SIGINT at its default, as in a terminal), wait
-    until its pool runs, send SIGINT to the command alone (`kill -INT PID`); its exit code, the seconds it
-    took to exit after the signal, its stderr, and the pool's worker pids."""
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, "dreamcli.dream.scan:_scan_chunk", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    until its pool is at work, send SIGINT to the command alone (`kill -INT PID`); its exit code, the seconds
+    it took to exit after the signal, its stderr, and the pool's worker pids."""
+    started.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, "dreamcli.dream.scan:_scan_chunk", str(started), *args],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     kids: list[int] = []
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None and len(kids) < workers:
-            kids = _children(proc.pid)
-            time.sleep(0.05)
-        assert proc.poll() is None and len(kids) >= workers, (kids, proc.stderr.read() if proc.stderr else "")
-        time.sleep(0.6)  # the pool at work, most chunks still queued
-        kids = _children(proc.pid)
+        kids = _at_work(proc, started, workers)  # most chunks still queued
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()
         _, err = proc.communicate(timeout=60)
@@ -175,11 +186,12 @@ def test_an_interrupted_dream_stops_its_workers_at_once(tmp_path: Path, no_model
     home = tmp_path / "home"
     generate(Workspace(root=home, source="env").ensure_layout(),
              GenConfig(sessions=48, seed=5, start=datetime(2026, 10, 1, tzinfo=UTC)))
-    # `--workers 2`: this process and a pool of one; 24 chunks of 0.3 s each, some 3.6 s of scanning
+    # `--workers 2`: this process and a pool of one; 24 chunks of SLOW_S each: minutes of scanning
     code, after, err, kids = _signalled_at_work(["--home", str(home), "dream", "--offline", "--all",
-                                                 "--workers", "2"], 1, _env())
+                                                 "--workers", "2"], 1, _env(), tmp_path / "started")
     assert code == 130 and len(err.strip().splitlines()) == 1 and "interrupted" in err, err  # no traceback
-    assert after < 1.5, f"exited {after:.2f} s after SIGINT"
+    # within a second on an idle machine; the bound leaves room for a loaded one and stays well below SLOW_S
+    assert after < SLOW_S / 2, f"exited {after:.2f} s after SIGINT"
     time.sleep(0.2)
     left = [k for k in kids if _alive(k)]
     assert not left, f"workers still running after the dream exited: {left}"
