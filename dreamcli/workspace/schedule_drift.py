@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -29,9 +30,13 @@ _CALENDAR_NICKNAMES = {"daily": "00:00", "midnight": "00:00"}
 _EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
 _CALENDAR = re.compile(r"^OnCalendar=(.*)$", re.M)
 _ASSIGNED = re.compile(r"(?<![^\s;&|(])([A-Za-z_][A-Za-z0-9_]*=)(?:\"[^\"]*\"?|'[^']*'?|[^\s;&|)\"']+)*")
-# an option or header named for a secret, with what follows its `=` or `:` (its value) left out of group 1
-_SECRET_NAMED = re.compile(r"((?:-{1,2})?[\w.-]*(?:pass|token|secret|key|auth|cred|cookie)[\w.-]*(?:[=:]\s*)?)",
-                           re.IGNORECASE)
+# what the drops warning shows of a user's words (`_shown`): the rest may be a value, so a secret
+_OPTION = re.compile(r"-[A-Za-z]|--[a-z][a-z-]*")  # `-n`, `--quiet`: not `-phunter2` (mysql's joined password)
+_OPTION_WITH_VALUE = re.compile(r"(--[a-z][a-z-]*=)")
+_PATH = re.compile(r"/[\w./+-]*")
+_NAME = re.compile(r"[A-Za-z_][\w.+-]*")
+_SHELL_WORDS = frozenset({"export", "env", "cd", "umask", "exec", "nice", "ionice", "timeout", "flock", "&&", "||",
+                          "|", ";", "2>&1", ">>", ">", "<", "1>&2"})
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")  # a word of the command that assigns a variable
 # cron's @-schedules that name a time of day install can write (`--at`); the others it cannot keep
 _AT_NICKNAMES = {"@daily": "00:00", "@midnight": "00:00"}
@@ -313,7 +318,7 @@ def _words(command: str) -> list[str]:
     when it cannot be read (a quote left open), split on blanks with each variable's value, quoted or not, taken
     out up to its closing quote or the end."""
     try:
-        return shlex.split(command)
+        return shlex.split(command, comments=True)
     except ValueError:
         return _ASSIGNED.sub(r"\1", command).split()
 
@@ -325,19 +330,21 @@ def _key(word: str) -> str:
 
 
 def _shown(words: list[str]) -> str:
-    """Words as a warning shows them: a variable's value never (it may be a key), `NAME=…`; nor the value of an
-    option or header whose name says secret (`--api-key …`, `--password=…`, `x-api-key: …`)."""
-    shown: list[str] = []
-    value_next = False  # the word before was an option named for a secret, without its value: `--token VALUE`
-    for word in words:
-        m = _SECRET_NAMED.match(word)
-        if _VARIABLE.match(word):
-            shown.append(f"{_key(word)}…")
-        elif value_next and not word.startswith("-"):
-            shown.append("…")
-        elif m and m.group(1) != word:
-            shown.append(f"{m.group(1)}…")
-        else:
-            shown.append(word)
-        value_next = word.startswith("-") and m is not None and m.group(1) == word
-    return " ".join(shown)
+    """Words as a warning shows them: only what cannot be a secret. A variable by its name (`NAME=…`), an option by
+    its name (`-n`, `--quiet`, `--password=…`), a number, a program found on PATH or a shell word (`nice`,
+    `export`), an absolute path; any other word, a value the user wrote, as `…` (a password after `-p`, a header, a
+    URL with a token: no list of secret shapes covers them all)."""
+    return " ".join(_shown_word(word) for word in words)
+
+
+def _shown_word(word: str) -> str:
+    if _VARIABLE.match(word):
+        return f"{_key(word)}…"
+    if m := _OPTION_WITH_VALUE.match(word):
+        return f"{m.group(1)}…"
+    bare = word.rstrip(";&|")
+    if bare in _SHELL_WORDS or bare.isdigit() or _OPTION.fullmatch(bare) or _PATH.fullmatch(bare):
+        return word
+    if _NAME.fullmatch(bare) and shutil.which(bare):
+        return word
+    return "…"

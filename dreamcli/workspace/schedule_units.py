@@ -49,10 +49,16 @@ def unit_drops(plan: Plan, installed: dict[str, str], *, time_given: bool = Fals
             old, new = _without(old, "OnCalendar="), _without(new, "OnCalendar=")
         if kind == "service" and _values(old, "ExecStart="):
             drops += [f"in the service's ExecStart: {d}" for d in
-                      command_drops(" ".join(command_words(have, "systemd")), " ".join(command_words(want, "systemd")))]
+                      command_drops(_joined(command_words(have, "systemd")), _joined(command_words(want, "systemd")))]
             old, new = _without(old, "ExecStart=", first=True), _without(new, "ExecStart=", first=True)
         drops += [f"in the {kind}: {d}" for d in _line_drops(old, new)]
     return drops
+
+
+def _joined(words: list[str]) -> str:
+    """Shell words as one command again, a word with a blank, a quote or `#` quoted, so that the diff reads a quoted
+    value as the one word it is (the rest as written: `umask 077;`)."""
+    return " ".join(shlex.quote(w) if any(c.isspace() or c in "'\"#" for c in w) else w for w in words)
 
 
 def _lines(text: str) -> list[str]:

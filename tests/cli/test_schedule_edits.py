@@ -167,7 +167,9 @@ def test_show_json_reports_the_installed_systemd_timer(ws: Workspace, cron_env: 
     ('ANTHROPIC_CUSTOM_HEADERS="Authorization: Bearer hunter2-s3cr3t" umask', "added `ANTHROPIC_CUSTOM_HEADERS=…`"),
     ("PGPASSWORD='pa ss' umask", "added `PGPASSWORD=…`"),
     ('TOKEN="open quote umask', None),  # unreadable as shell words: still nothing of the value
-    ("umask 077; curl -H 'x-api-key: topsecretvalue' http://x; umask", "-H x-api-key: … http"),
+    ("umask 077; curl -H 'x-api-key: topsecretvalue' http://x; umask", "-H … …"),
+    ("umask 077; mysql -u admin -phunter2 -p hunter2 db; umask", "-u … … -p …"),
+    ("umask 077; curl -fsS -H 'Authorization: Bearer hunter2' https://x/?access_token=hunter2; # don't", "-H … …"),
 ])
 def test_the_drops_warning_never_shows_a_quoted_or_secret_named_value(edit: str, said: str | None) -> None:
     """A quoted value is one shell word, hidden whole; an option or header named for a secret keeps only its name

@@ -132,3 +132,14 @@ def test_no_warning_when_systemctl_does_not_work(ws: Workspace, systemd_env: dic
     r = _cli(ws, systemd_env, "install", "--with", "systemd")
     assert r.returncode == 2 and "warning" not in r.stderr  # nothing written: nothing dropped
     assert "04:15:00" in timer.read_text()
+
+
+@pytest.mark.parametrize("edit", ['export TOKEN="Bearer hunter2"; ', 'curl -H "Authorization: Bearer hunter2" x; ',
+                                  'cmd --token "a hunter2"; '])
+def test_an_edited_exec_start_never_shows_a_quoted_value(edit: str) -> None:
+    """A quoted value in the service's command is one word, and a value is never shown (review of 9866d05: the
+    words were joined with blanks and split again, so `"Bearer hunter2"` showed `hunter2`)."""
+    plan = _plan()
+    units = {k: v.replace("'umask 077; ", f"'{edit}umask 077; ") for k, v in plan.systemd_units().items()}
+    drops = unit_drops(plan, units)
+    assert drops and not any("hunter2" in d or "Bearer" in d for d in drops), drops
