@@ -227,8 +227,10 @@ def glob(root: Path, pattern: str, path: str | None, fences: tuple[Fence, ...] =
         found = glob_listing(base, search, pattern, fences, known, WALK_MAX_ENTRIES)
     except OutsideRoot as e:
         raise FileToolError(f"glob: {e}", "outside_root") from e
-    except (ValueError, OSError) as e:
+    except ValueError as e:
         raise FileToolError(f"glob: {e}", "invalid_input") from e
+    except OSError as e:  # no descriptor left (a deep tree), ...: not the model's input
+        raise FileToolError(f"glob: {e.strerror or e}", os_error_kind(e)) from e
     if not found.found and found.own is not None:  # all it found is dreamcli's own: say so
         raise FileToolError(f"glob: {own_files_error(f'all that {pattern} matches', found.own, base)}", "outside_root")
     if not found.found:

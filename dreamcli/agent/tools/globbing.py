@@ -165,8 +165,16 @@ def _entries(fd: int) -> list[tuple[str, str]]:
         with os.scandir(fd) as it:
             return [(e.name, "link" if e.is_symlink() else "dir" if e.is_dir(follow_symlinks=False) else "file")
                     for e in it]
-    except OSError:  # gone, or not readable: nothing listed, as pathlib does
+    except OSError as e:  # gone, or not readable: nothing listed, as pathlib does
+        _out_of_fds(e)
         return []
+
+
+def _out_of_fds(e: OSError) -> None:
+    """Raise `e` again when it says no descriptor is left: not "nothing here", which would cut the results short
+    (a deep tree on a low limit) with no word of it; the tool reports it as its error."""
+    if e.errno in (errno.EMFILE, errno.ENFILE):
+        raise e
 
 
 def _folders(walk: _Walk, fd: int, rel: str, probing: Fence | None) -> Iterator[tuple[int, str, Fence | None]]:
@@ -199,8 +207,7 @@ def _open_child(walk: _Walk, fd: int, rel: str, name: str, *, follow: bool = Fal
     except OutsideRoot:  # a symlink
         return _open_linked(walk, rel) if follow else None
     except OSError as e:
-        if e.errno in (errno.EMFILE, errno.ENFILE):  # not "no folder here": the results would be cut short
-            raise
+        _out_of_fds(e)
         return None
     try:
         return sub, walk.fence_of(os.fstat(sub), rel)
@@ -219,7 +226,10 @@ def _open_linked(walk: _Walk, rel: str) -> tuple[int, Fence | None] | None:
         if e.fence is not None:
             walk.own(e.fence)
         return None
-    except (OutsideRoot, OSError):
+    except OutsideRoot:
+        return None
+    except OSError as e:
+        _out_of_fds(e)
         return None
     return sub, None
 
