@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -298,18 +299,27 @@ def command_drops(have: str, want: str) -> list[str]:
         for piece in pieces:
             if piece in want and piece not in have:
                 want = want.replace(piece, "")
-    old, new = _words(have), _words(want)
+    return diff_drops(_words(have), _words(want), _key, _shown, lambda key: key[:-1])
+
+
+def diff_drops(have: list[str], want: list[str], key: Callable[[str], str], shown: Callable[[list[str]], str],
+               name: Callable[[str], str]) -> list[str]:
+    """What `have` (the installed words or unit lines) holds that `want` (what install writes) does not, in the
+    warning's words: each run added, removed or changed, shown by `shown`; items compared by `key`, so that a
+    variable's assignment matches by its name, and one whose value alone differs is "another value of" its `name`
+    (of the key)."""
     said: list[str] = []
-    matcher = SequenceMatcher(None, [_key(w) for w in old], [_key(w) for w in new], autojunk=False)
+    matcher = SequenceMatcher(None, [key(x) for x in have], [key(x) for x in want], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":  # the same words, or the same variables: their values may differ
-            said += [f"another value of {_key(a)[:-1]}" for a, b in zip(old[i1:i2], new[j1:j2], strict=True) if a != b]
+        if op == "equal":  # the same items, or the same variables: their values may differ
+            said += [f"another value of {name(key(a))}" for a, b in zip(have[i1:i2], want[j1:j2], strict=True)
+                     if a != b]
         elif op == "delete":
-            said.append(f"added `{_shown(old[i1:i2])}`")
+            said.append(f"added `{shown(have[i1:i2])}`")
         elif op == "insert":
-            said.append(f"removed `{_shown(new[j1:j2])}`")
+            said.append(f"removed `{shown(want[j1:j2])}`")
         else:
-            said.append(f"`{_shown(old[i1:i2])}` instead of `{_shown(new[j1:j2])}`")
+            said.append(f"`{shown(have[i1:i2])}` instead of `{shown(want[j1:j2])}`")
     return said
 
 

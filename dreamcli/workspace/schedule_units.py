@@ -11,10 +11,9 @@ line, nor the time of the timer when `--at` asks for one. A variable's value is 
 from __future__ import annotations
 
 import shlex
-from difflib import SequenceMatcher
 
 from dreamcli.workspace.schedule import Plan, systemd_dir
-from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words
+from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops
 
 _ENVIRONMENT = "Environment="
 
@@ -88,19 +87,7 @@ def _calendar_drops(calendars: list[str], plan: Plan, time_given: bool) -> list[
 
 def _line_drops(have: list[str], want: list[str]) -> list[str]:
     """Each line of `have` added, removed or changed against `want`; an `Environment=` line by its variables' names."""
-    said: list[str] = []
-    matcher = SequenceMatcher(None, [_key(x) for x in have], [_key(x) for x in want], autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":  # the same lines, or the same variables: their values may differ
-            said += [f"another value of {_key(a)[len(_ENVIRONMENT):]}"
-                     for a, b in zip(have[i1:i2], want[j1:j2], strict=True) if a != b]
-        elif op == "delete":
-            said.append(f"added `{_shown(have[i1:i2])}`")
-        elif op == "insert":
-            said.append(f"removed `{_shown(want[j1:j2])}`")
-        else:
-            said.append(f"`{_shown(have[i1:i2])}` instead of `{_shown(want[j1:j2])}`")
-    return said
+    return diff_drops(have, want, _key, _shown, lambda key: key[len(_ENVIRONMENT):])
 
 
 def _names(line: str) -> list[str] | None:

@@ -29,3 +29,12 @@ def cron_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     return {**env, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin", "FAKE_CRONTAB_FILE": str(table),
             "HOME": str(tmp_path), "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def systemd_env(cron_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """cron_env with a `systemctl` that answers 0 to everything (an empty environment) and its own config folder."""
+    fake = tmp_path / "bin" / "systemctl"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    return {**cron_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}

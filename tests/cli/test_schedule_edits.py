@@ -151,12 +151,8 @@ def test_show_json_reports_the_installed_time_or_none(ws: Workspace, cron_env: d
     assert (shown["installed"], shown["cron_disabled"], shown["at"]) == (True, True, "01:40")
 
 
-def test_show_json_reports_the_installed_systemd_timer(ws: Workspace, cron_env: dict[str, str],
-                                                       tmp_path: Path) -> None:
-    fake = tmp_path / "bin" / "systemctl"
-    fake.write_text("#!/bin/sh\nexit 0\n")
-    fake.chmod(0o755)
-    env = {**cron_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+def test_show_json_reports_the_installed_systemd_timer(ws: Workspace, systemd_env: dict[str, str]) -> None:
+    env = systemd_env
     assert _cli(ws, env, "install", "--at", "22:05", "--with", "systemd").returncode == 0
     shown = _show(ws, env)
     assert (shown["installed"], shown["at"], shown["schedule"], shown["cron"]) == (True, "22:05", "*-*-* 22:05:00",

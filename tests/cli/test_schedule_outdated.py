@@ -101,12 +101,9 @@ def test_doctor_warns_of_an_earlier_line_with_the_refresh(ws: Workspace, cron_en
                                             "writes now is missing"}
 
 
-def test_an_earlier_systemd_service_is_out_of_date_too(ws: Workspace, cron_env: dict[str, str],
+def test_an_earlier_systemd_service_is_out_of_date_too(ws: Workspace, systemd_env: dict[str, str],
                                                        tmp_path: Path) -> None:
-    fake = tmp_path / "bin" / "systemctl"
-    fake.write_text("#!/bin/sh\nexit 0\n")
-    fake.chmod(0o755)
-    env = {**cron_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    env = systemd_env
     assert _cli(ws, env, "install", "--at", "22:05", "--with", "systemd").returncode == 0
     (service,) = (tmp_path / "cfg" / "systemd" / "user").glob("*.service")
     service.write_text(service.read_text().replace(" --timestamps", ""))

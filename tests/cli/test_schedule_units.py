@@ -78,15 +78,6 @@ def _cli(ws: Workspace, env: dict[str, str], *args: str) -> subprocess.Completed
                           env=env, timeout=60)
 
 
-@pytest.fixture
-def systemd_env(cron_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """cron_env with a `systemctl` that answers 0 to everything (an empty environment) and its own config folder."""
-    fake = tmp_path / "bin" / "systemctl"
-    fake.write_text("#!/bin/sh\nexit 0\n")
-    fake.chmod(0o755)
-    return {**cron_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-
-
 def _warnings(r: subprocess.CompletedProcess[str]) -> list[str]:
     assert r.returncode == 0, r.stderr
     return [line for line in r.stderr.splitlines() if line.startswith("warning:")]
