@@ -2,7 +2,8 @@
 (pydantic-core panics when SIGTERM lands while it builds a validator: PanicException, a BaseException),
 still ends the command as the signal does: one line and 128 + the signal, no Python traceback (CI saw exit 1
 and a traceback). Ctrl-C too: Python's own KeyboardInterrupt, which the panic names in its message (CI saw
-that on the lowest pydantic)."""
+that on the lowest pydantic), and an error raised from it (Python 3.11 wraps what a class's `__set_name__`
+raises in a RuntimeError: CI saw a pydantic model's field do so on the lowest leg)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,22 @@ def test_a_signal_ignored_at_start_stays_ignored() -> None:
     done = subprocess.run([sys.executable, "-c", script, "2"], env=_env(), capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
+
+
+WRAPPED = SCRIPT.replace('raise Panic(f"Error building schema validator:\\n  {type(e).__name__}: {e}") from None',
+                         'raise RuntimeError("Error calling __set_name__ on \'Field\' instance") from e')
+
+
+@pytest.mark.parametrize(("how", "code"), [("os.kill(os.getpid(), 2)", 130), ("raise KeyboardInterrupt", 1)],
+                         ids=["signal", "raised"])
+def test_an_error_raised_from_ctrl_c_is_the_stop_only_when_sigint_came(how: str, code: int) -> None:
+    """Python 3.11 raises a RuntimeError from the KeyboardInterrupt that lands in a `__set_name__`: with
+    SIGINT come, one line and 130; raised by code, no signal, the traceback stays."""
+    assert WRAPPED != SCRIPT
+    script = WRAPPED.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", how)
+    done = subprocess.run([sys.executable, "-c", script, "2"], env=_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    if code == 130:
+        assert (done.returncode, done.stderr.strip()) == (130, "error: interrupted")
+    else:
+        assert done.returncode == 1 and "RuntimeError: Error calling __set_name__" in done.stderr
