@@ -14,10 +14,13 @@ process. Linux only: elsewhere (no /proc) every answer is None or empty. Imports
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterator, Sequence
 from typing import NamedTuple
 
 INITIAL_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's first (PROC_PID_INIT_INO): every other is nested in it
+KERNEL_THREAD_FLAG = 0x00200000  # PF_KTHREAD, in field 9 of /proc/PID/stat
+EXEC_WAIT_SECONDS = 0.2  # for a process that execs a program to show its environment, at most (`settled_environ`)
 PYTHON_OPTIONS_WITH_VALUE = (b"c", b"m", b"W", b"X")  # `python -c cmd`, `-mmod`: the rest of the word, or the next
 
 
@@ -26,6 +29,12 @@ class Stat(NamedTuple):
     start: int  # clock ticks since boot
     ppid: int  # its parent (0: none in this namespace)
     session: int  # its session's id
+    flags: int = 0  # the kernel's (PF_*)
+
+    @property
+    def kernel_thread(self) -> bool:
+        """A kernel thread: no program, no environment, no command line."""
+        return bool(self.flags & KERNEL_THREAD_FLAG)
 
     @property
     def exited(self) -> bool:
@@ -39,7 +48,7 @@ def read_stat(pid: int) -> Stat | None:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
         fields = raw[raw.rindex(b")") + 2:].split()  # the command, in parentheses, may hold anything
-        return Stat(fields[0].decode(), int(fields[19]), int(fields[1]), int(fields[3]))
+        return Stat(fields[0].decode(), int(fields[19]), int(fields[1]), int(fields[3]), int(fields[6]))
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
         return None
 
@@ -70,19 +79,50 @@ def own_processes(since: int) -> Iterator[tuple[int, Stat]]:
 
 def environ(pid: int) -> list[bytes]:
     """The environment process `pid` started with (`NAME=value` each); empty when it cannot be read."""
+    raw = _read(f"/proc/{pid}/environ")
+    return raw.split(b"\0") if raw else []
+
+
+def settled_environ(pid: int, wait: float = EXEC_WAIT_SECONDS) -> list[bytes]:
+    """`environ`, read again while it comes back empty though process `pid` may have an environment, which happens
+    when the read meets an exec (a sweep then took a shell's job, `setsid sleep`, for one that carries no tag):
+    /proc shows none from the moment the kernel gives the process the new program's memory (its environment's
+    span, fields 50 and 51 of /proc/PID/stat, at 0) until the environment is written there (the span empty
+    while it is), nor to a read begun on the memory the exec then left. Read again, `wait` seconds at most,
+    until it shows or the process is known to have none: it ended, it is a kernel thread, or its environment is
+    empty and it is not running (`env -i sleep`; one that runs, as a process in its exec does, is waited for).
+    One that cannot be read at all is not read again."""
+    deadline = time.monotonic() + wait
+    while True:
+        raw = _read(f"/proc/{pid}/environ")
+        if raw is None or raw:
+            return raw.split(b"\0") if raw else []
+        stat = _read(f"/proc/{pid}/stat")
+        try:
+            fields = stat[stat.rindex(b")") + 2:].split() if stat else []
+            state, flags, start, end = fields[0], int(fields[6]), int(fields[47]), int(fields[48])
+        except (ValueError, IndexError):
+            return []
+        if state in (b"Z", b"X") or flags & KERNEL_THREAD_FLAG or (end == start != 0 and state != b"R"):
+            return []  # none to show: ended, a kernel thread, an empty environment
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(0.001)
+
+
+def _read(path: str) -> bytes | None:
+    """A /proc file's bytes; None when it cannot be read."""
     try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return f.read().split(b"\0")
+        with open(path, "rb") as f:
+            return f.read()
     except OSError:
-        return []
+        return None
 
 
 def command_line(pid: int) -> list[bytes]:
     """The arguments process `pid` runs with (its program first); empty when they cannot be read (a zombie)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
+    raw = _read(f"/proc/{pid}/cmdline")
+    if raw is None:
         return []
     raw = raw[:-1] if raw.endswith(b"\0") else raw  # each argument ends with a NUL
     return raw.split(b"\0") if raw else []

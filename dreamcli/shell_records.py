@@ -9,7 +9,8 @@ and the shell are known by their pid and start time (a pid the system gave to an
 A shell's processes (`stop_members`) are the shell itself and every process of this user started since that carries
 its tag (the environment variable GROUP_TAG_VAR, set to a random value for each shell, which all it starts inherit),
 in its session or not: the shell may have exited, leaving its background jobs, and a job may have left the session
-(`setsid`, a server that daemonises). A process that cleared or replaced its environment (`env -i`) escapes: this
+(`setsid`, a server that daemonises); one in the middle of an exec is read again (`settled_environ`). A process
+that cleared or replaced its environment (`env -i`) escapes: this
 stops what was left behind, it is no sandbox. /proc is read only when there is a shell to stop. Linux only;
 elsewhere nothing is recorded.
 Pids mean something only in the pid namespace they were read in: a record names its owner's (`pidns`), and one
@@ -55,13 +56,13 @@ from dreamcli.procinfo import (
     ancestors,
     command_line,
     descends,
-    environ,
     own_processes,
     pid_namespace,
     pid_namespaces_in_use,
     process_start,
     python_runs,
     read_stat,
+    settled_environ,
 )
 
 END_GRACE_SECONDS = 1.0  # a shell's processes: from SIGTERM to SIGKILL
@@ -322,7 +323,7 @@ def _shell_of(pid: int, stat: Stat, shells: dict[int, tuple[int, bool]],
     shell = shells.get(pid)
     if shell is not None and shell[0] == stat.start and (not shell[1] or stat.session == pid):
         return pid
-    for entry in environ(pid):
+    for entry in settled_environ(pid):
         mark = marks.get(entry)  # started since the shell, in its session if bound to it
         if mark is not None and stat.start >= mark[1] and (not mark[2] or stat.session == mark[0]):
             return mark[0]
