@@ -70,6 +70,7 @@ KILL_ROUNDS = 3  # SIGKILLs to what a scan still finds, each to what the one bef
 KILL_WAIT_SECONDS = 0.5  # for the processes sent SIGKILL to end, at most, before the scan that follows
 
 GROUP_TAG_VAR = "DREAMCLI_SHELL_TAG"
+PYTHONS = (b"python", b"pypy")  # the interpreters' names (`python3.12`, `pypy3`): their options as CPython's
 Group = tuple[int, int, str]  # a recorded shell: its pgid (its pid, and its session's id), start time, tag
 Member = tuple[int, int]  # a process of a shell: its pid and start time
 Seen = tuple[int, int, int]  # a process of a shell that a sweep left running: its pid, start time and parent
@@ -249,7 +250,7 @@ def _remember(path: Path, rec: Record, spared: list[Seen]) -> None:
 
 def runs_dreamcli(argv: Sequence[bytes]) -> bool:
     """Whether a command line (`command_line`) runs dreamcli: the program `dreamcli`, its console script (which the
-    kernel runs as `<python> <dir>/dreamcli ...`), or `<python> [options] -m dreamcli` (`-mdreamcli`, `-Im dreamcli`:
+    kernel runs as `<python> <dir>/dreamcli ...`, CPython or PyPy), or `<python> [options] -m dreamcli` (`-mdreamcli`, `-Im dreamcli`:
     as Python reads its options, `python_runs`; not `-c`'s command, whatever its arguments).
     Why the command line: a dreamcli command carrying a dead shell's tag only inherited it, and must not be stopped
     for it (nor its workers, nor the `timeout` it runs under). Nothing in the tag can tell it from the shell's other
@@ -264,7 +265,7 @@ def runs_dreamcli(argv: Sequence[bytes]) -> bool:
     program = os.path.basename(argv[0])
     if program == b"dreamcli":
         return True
-    if not program.startswith(b"python"):
+    if not program.startswith(PYTHONS):
         return False
     how, what = python_runs(argv[1:]) or (b"", b"")
     return (how, what) == (b"-m", b"dreamcli") or (how == b"" and os.path.basename(what) == b"dreamcli")
