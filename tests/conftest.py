@@ -16,6 +16,7 @@ name that tests request next to `ws`.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DREAMCLI_CONFIG"] = os.devnull
     # nor their trusted workspaces, and the suite writes none of its own there (dreamcli.agent.config_trust)
     os.environ["DREAMCLI_TRUST_FILE"] = os.path.join(tempfile.mkdtemp(prefix="dreamcli-trust-"), "trusted.json")
+    # started with Ctrl-C ignored (`pytest &` in a script, `nohup`), every process the tests start would ignore it
+    # too (an ignored signal stays ignored across exec), and the tests that stop one with SIGINT would fail: the
+    # suite takes Python's own handler back, which its processes and their children start with
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 
