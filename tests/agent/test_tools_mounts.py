@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dreamcli.agent.tools.mounts import mounted_inside, parse_mounts, place, read_mounts, within
+from dreamcli.agent.tools.mounts import mounted_inside, names_up, parse_mounts, place, read_mounts, within
 
 TABLE = b"""\
 20 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
@@ -43,6 +43,18 @@ def test_a_mount_over_a_folder_hides_an_earlier_mount_below_it() -> None:
 
 def test_of_mounts_stacked_on_one_folder_the_last_shows() -> None:
     assert place("/stack/f", MOUNTS) == ("8:1", "/home/u/ws/dreams/f")
+
+
+def test_the_folders_above_a_place_are_named_where_a_mount_shows_them() -> None:
+    """Up from a bind-mounted folder, through any mount of its file system that shows each folder and is not
+    hidden; a folder no mount shows is not named."""
+    assert names_up(("8:1", "/home/u/ws/playbooks/team"), MOUNTS) == [
+        "/home/u/ws/playbooks/team", "/home/u/ws/playbooks", "/home/u/ws", "/home/u", "/home", "/"]
+    assert names_up(("0:30", "/2026/01"), MOUNTS) == ["/home/u/ws/sessions/2026/01", "/home/u/ws/sessions/2026",
+                                                      "/home/u/ws/sessions"]
+    chroot = parse_mounts(b"30 1 8:1 /home/u/ws/playbooks / rw - ext4 /dev/sda1 rw\n")
+    assert names_up(("8:1", "/home/u/ws/playbooks/team"), chroot) == ["/team", "/"]
+    assert names_up(("0:40", "/deep"), MOUNTS) == ["/srv/x/deep", "/srv/x"]  # the hidden ext4 mount: not this
 
 
 def test_within_compares_places_in_one_file_system() -> None:

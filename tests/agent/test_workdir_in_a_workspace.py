@@ -157,6 +157,17 @@ def test_a_bind_mount_of_another_projects_workspace_folder_is_refused(ws: Worksp
     assert f"is inside another dreamcli workspace, {other.root} (by another name" in message, message
 
 
+def test_a_bind_mount_of_a_folder_of_a_workspace_of_any_name_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    """Not called `.dreamcli`: known by the stamp its first command left, looked for above the mounted folder in
+    its file system."""
+    named = Workspace(tmp_path / "team-ws", "option")
+    assert CliRunner().invoke(app, ["--home", str(named.root), "init"]).exit_code == 0
+    (named.playbooks_dir / "team").mkdir(parents=True)
+    with bind_mount(named.playbooks_dir / "team", tmp_path / "mnt") as mnt:
+        message = refusal(ws, mnt)
+    assert f"is inside another dreamcli workspace, {named.root} (by another name" in message, message
+
+
 def test_a_copy_under_workdirs_mounted_elsewhere_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
     copy = ws.root / "workdirs" / "task-01"
     copy.mkdir(parents=True)

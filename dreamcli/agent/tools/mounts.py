@@ -103,3 +103,24 @@ def mounted_inside(path: str, mounts: tuple[Mount, ...]) -> list[tuple[str, Plac
     head = path.rstrip("/") + "/"
     shown = [m for m in mounts if m.point == path or m.point.startswith(head)]
     return [(m.point, (m.dev, m.root)) for m in shown if place(m.point, mounts) == (m.dev, m.root)]
+
+
+def names_up(at: Place, mounts: tuple[Mount, ...]) -> list[str]:
+    """A path that reaches the folder `at` through a mount of its file system, then one for each folder above it
+    in that file system, as far as a mount shows them (the folder a bind mount shows may be the only one shown:
+    in a chroot, or when the rest of its disk is mounted nowhere). Each is checked to lead where it should, a
+    mount on the way hiding nothing."""
+    dev, folder = at
+    names: list[str] = []
+    while True:
+        for m in mounts:
+            if m.dev != dev or not within((dev, folder), (dev, m.root)):
+                continue
+            rest = folder[len(m.root.rstrip("/")):].lstrip("/")
+            name = _join(m.point, rest)
+            if place(name, mounts) == (dev, folder):
+                names.append(name)
+                break
+        if folder in ("/", ""):
+            return names
+        folder = os.path.dirname(folder.rstrip("/")) or "/"
