@@ -96,6 +96,7 @@ class StorageError(DreamError):
     dreamcli's own files out of this user's reach, too many open files (`storage_error`)."""
 
     exit_code = EXIT_IOERR
+    os_error: OSError | None = None  # the error of the machine it says (set by `storage_error`)
 
 
 _KEPT = "run the command again; nothing written before is lost"
@@ -105,7 +106,7 @@ _OWN = "make the workspace's files readable and writable by this user (chown, ch
 _STORAGE: dict[int, tuple[str, bool, str]] = {
     errno.ENOSPC: ("no space left on device", True, _SPACE),
     errno.EDQUOT: ("disk quota exceeded", True, f"free some space (or ask for a larger quota) and {_KEPT}"),
-    errno.EROFS: ("read-only file system", True, "remount it read-write, or pass --home DIR, and run the command "
+    errno.EROFS: ("read-only file system", True, "remount it read-write, or pass {elsewhere}, and run the command "
                   "again"),
     errno.EIO: ("input/output error", False, "check the disk (dmesg) before you run the command again"),
     errno.EMFILE: ("too many open files", False, "raise the limit (ulimit -n) and run the command again"),
@@ -116,17 +117,22 @@ _STORAGE: dict[int, tuple[str, bool, str]] = {
 _OWN_FILES_ONLY = (errno.EACCES, errno.EPERM)
 
 
-def storage_error(e: OSError, *, workspace: str | os.PathLike[str] | None = None) -> StorageError | None:
+def storage_error(e: OSError, *, workspace: str | os.PathLike[str] | None = None,
+                  elsewhere: str = "--home DIR") -> StorageError | None:
     """The one line (exit 74) for an OSError of the machine a command ran on: ENOSPC, EDQUOT, EROFS, EIO,
     EMFILE, ENFILE, and EACCES/EPERM on a file inside `workspace` (dreamcli's own); naming the file when the
-    error has one. None for anything else (a bug: the CLI's `internal error`)."""
+    error has one. None for anything else (a bug: the CLI's `internal error`). `elsewhere` is the option that
+    puts the file on another disk, which a read-only file system's advice names: the workspace's by default,
+    `-o` for a command's output."""
     known = _STORAGE.get(e.errno) if e.errno is not None else None
     if known is None:
         return None
     name = _filename(e)
     if e.errno in _OWN_FILES_ONLY and not (name and workspace and _inside(name, os.fspath(workspace))):
         return None
-    return StorageError(f"{os_error_cause(e)}: {known[2]}")
+    err = StorageError(f"{os_error_cause(e)}: {known[2].format(elsewhere=elsewhere)}")
+    err.os_error = e
+    return err
 
 
 def os_error_cause(e: OSError) -> str:

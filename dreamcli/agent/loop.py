@@ -171,6 +171,7 @@ def run_agent(
         cache=anthropic_endpoint,
         cancel=cancel, token_budget=options.token_budget,
         prompt_origin="delegation" if parent_session_id else None,  # a sub-agent's prompt is the lead's brief
+        workspace=ws.root,
     )
     return session.run(on_end_turn=on_end_turn, before_end=before_end, placed=placed)
 

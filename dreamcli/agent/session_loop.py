@@ -35,7 +35,7 @@ class SessionLoop:
     def __init__(self, *, client: Any, writer: SessionWriter, toolset: Toolset, cb: RunCallbacks, spec: TaskSpec,
                  model: str, workdir: Path, max_turns: int, max_tokens: int, retries: int, system: str,
                  cache: bool, cancel: threading.Event | None, token_budget: int | None = None,
-                 prompt_origin: str | None = None) -> None:
+                 prompt_origin: str | None = None, workspace: Path | None = None) -> None:
         self.client, self.writer, self.toolset, self.cb = client, writer, toolset, cb
         self.spec, self.model, self.workdir = spec, model, workdir
         self.max_turns, self.max_tokens, self.retries = max_turns, max_tokens, retries
@@ -47,6 +47,7 @@ class SessionLoop:
         self.end_fields: dict[str, Any] = {}
         self.token_budget = token_budget
         self.prompt_origin = prompt_origin
+        self.workspace = workspace  # its root: a file refused in there is dreamcli's own (storage, not a bug)
 
     def context(self, status: str | None = None) -> TurnContext:
         return TurnContext(session_id=self.writer.session_id, turn=self.totals.turns, final_text=self.final_text,
@@ -81,7 +82,7 @@ class SessionLoop:
             status, error, unexpected = "error", str(e), e
         except Exception as e:  # a bug, or the machine's storage: still end the log cleanly, then re-raise
             status, unexpected = "error", e
-            error, exit_code = _failure(e)
+            error, exit_code = _failure(e, self.workspace)
         finally:
             self.toolset.close()
         self.totals.duration_ms = (time.perf_counter() - t0) * 1000
@@ -221,10 +222,12 @@ class SessionLoop:
         return _result_block(use.get("id", ""), result.content, result.is_error)  # redacted by add_user
 
 
-def _failure(e: Exception) -> tuple[str, int]:
-    """The session.end error of a run that raised `e`, and its exit code: a full or read-only disk's one line as
-    the CLI prints it (exit 74, the file named), else an internal error (a bug, exit 1)."""
-    stored = storage_error(e) if isinstance(e, OSError) else None
+def _failure(e: Exception, workspace: Path | None) -> tuple[str, int]:
+    """The session.end error of a run that raised `e`, and its exit code: the machine's storage (a full or
+    read-only disk, a workspace file out of this user's reach) as the CLI prints it (exit 74, the file named),
+    else an internal error (a bug, exit 1). `workspace` is its root, as the CLI's own `storage_error` call has
+    it, so that both classify a permission error the same way."""
+    stored = storage_error(e, workspace=workspace) if isinstance(e, OSError) else None
     if stored is not None:
         return str(stored), stored.exit_code
     return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED

@@ -1,7 +1,8 @@
 """A disk error in the middle of a run (the log's line of the model's reply refused, ENOSPC, once) ends the log
 with what the user sees: session.end's error is the storage error's one line (the file, what to do), not an
 `internal error: OSError…`, and the run exits 74 (docs/architecture.md, "Exit codes"). `sessions show` of that
-session reads the same line."""
+session reads the same line. A workspace file refused to this user (EACCES, EPERM: dreamcli's own file, so the
+machine and not a bug) ends the log the same way."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ def cli(home: Path, *args: str) -> Any:
     return CliRunner().invoke(app, ["--home", str(home), *args], env={"NO_COLOR": "1", "COLUMNS": "400"})
 
 
-def _disk_fails_once(monkeypatch: pytest.MonkeyPatch, sessions: Path) -> list[bool]:
+def _disk_fails_once(monkeypatch: pytest.MonkeyPatch, sessions: Path, code: int = errno.ENOSPC) -> list[bool]:
     """The first write of the model's reply into a file under `sessions` fails as a full disk does (ENOSPC, no
-    file named); the disk has room again after it. Returns [whether it failed]."""
+    file named; or `code`); the disk has room again after it. Returns [whether it failed]."""
     real_write, failed = os.write, [False]
     root = os.path.realpath(sessions)
 
@@ -42,7 +43,7 @@ def _disk_fails_once(monkeypatch: pytest.MonkeyPatch, sessions: Path) -> list[bo
                 where = ""
             if where.startswith(root + os.sep):
                 failed[0] = True
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise OSError(code, os.strerror(code))
         return real_write(fd, data)
 
     monkeypatch.setattr(os, "write", write)
@@ -74,3 +75,27 @@ def test_the_log_ends_with_the_storage_line_and_the_run_exits_74(fake_anthropic:
     [ended] = [ln for ln in shown.stdout.splitlines() if ln.startswith("end error")]
     assert ended.endswith(line.removeprefix("error: ")), ended
     assert "internal error" not in shown.stdout and "OSError" not in shown.stdout
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM], ids=["EACCES", "EPERM"])
+def test_a_workspace_file_refused_to_this_user_ends_the_log_as_storage_not_a_bug(
+        code: int, fake_anthropic: FakeAnthropic, home: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "wd").mkdir()
+    task = tmp_path / "task.yaml"
+    task.write_text("name: refund-policy\nprompt: Decide the refund for T-1001.\nworkdir: wd\ntools: [read]\n")
+    fake_anthropic.expect(text_reply("T-1001, escalate"))
+    assert cli(home, "init").exit_code == 0
+    failed = _disk_fails_once(monkeypatch, home / "sessions", code)
+    r = cli(home, "run", str(task), "--yes")
+    assert failed == [True]
+    assert r.exit_code == EXIT_IOERR, r.output
+    [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    [log] = (home / "sessions").rglob("*.jsonl")
+    cause = "permission denied" if code == errno.EACCES else "operation not permitted"
+    assert line.startswith(f"error: {cause} ({log})") and "readable and writable by this user" in line, line
+
+    end = json.loads(log.read_text().splitlines()[-1])
+    assert end["type"] == "session.end" and end["status"] == "error"
+    assert end["error"] == line.removeprefix("error: "), end["error"]
+    assert "internal error" not in end["error"] and "Error:" not in end["error"]

@@ -1,6 +1,7 @@
 """`dreamcli export` output targets: what exists at -o and is not a regular file (a FIFO, a symlink, a
 device) is refused, never replaced by a file; a closed stdout and a target the export cannot write are
-one-line errors with exit 2, a full disk or stdout one with exit 74, never internal errors."""
+one-line errors with exit 2, a full disk or stdout one with exit 74, never internal errors. A read-only place
+at -o is exit 74 too, its advice naming -o (the output is at fault, not the workspace)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dreamcli.errors import EXIT_IOERR, EXIT_USAGE, StorageError, UsageError
 from dreamcli.portability import export_playbooks
 from dreamcli.workspace.home import Workspace
 from tests.portability.support import cli, make_workspace
+from tests.support.disk import HAS_PROC_FD, read_only
 
 
 @pytest.fixture
@@ -121,3 +123,26 @@ def test_a_closed_stdout_is_a_one_line_error(source_ws: Workspace, monkeypatch: 
                        preexec_fn=lambda: os.close(1))
     assert r.returncode == 2 and r.stderr.decode().strip() == "error: stdout is closed; write the export to a file " \
                                                                "with -o FILE"
+
+
+@pytest.mark.skipif(not HAS_PROC_FD, reason="tests/support/disk.py matches paths by /proc/self/fd")
+@pytest.mark.parametrize("fmt", ["json", "bundle", "memory-dir"])
+def test_a_read_only_output_names_o_not_home(source_ws: Workspace, tmp_path: Path, fmt: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ro").mkdir()
+    read_only(monkeypatch, tmp_path / "ro")
+    out = tmp_path / "ro" / ("out.tar.gz" if fmt == "bundle" else "out")
+    r = cli(source_ws.root, "export", "-f", fmt, "-o", str(out))
+    _one_line_error(r, f"read-only file system (writing {tmp_path / 'ro'}",
+                    "remount it read-write, or pass another -o PATH, and run the command again", code=EXIT_IOERR)
+    assert "--home" not in r.stderr and list((tmp_path / "ro").iterdir()) == []
+
+
+@pytest.mark.skipif(not HAS_PROC_FD, reason="tests/support/disk.py matches paths by /proc/self/fd")
+def test_a_read_only_audit_trail_still_names_home(source_ws: Workspace, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export appends to the workspace's audit trail: that file's advice is the workspace's, --home."""
+    read_only(monkeypatch, source_ws.audit_path)
+    r = cli(source_ws.root, "export", "-f", "json", "-o", str(tmp_path / "out.json"))
+    _one_line_error(r, f"read-only file system (writing {source_ws.audit_path}",
+                    "remount it read-write, or pass --home DIR, and run the command again", code=EXIT_IOERR)
