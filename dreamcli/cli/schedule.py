@@ -38,9 +38,10 @@ without --at, its time too), as it names your edits of a systemd service or
 timer (an OnCalendar, an added line) before it rewrites them. A line you
 commented out is said to be disabled (doctor warns), never out of date, unless
 the line also runs uncommented: install drops such a copy (its warning says
-so) and leaves one line; remove takes both. `show --json` reports what is
-installed (`at`, `schedule`; `installed: false` when nothing is) and what
-install would write (under `install`, with its time). A `crontab` that does
+so) and leaves one line; remove takes both (show notes such a copy). `show
+--json` reports what is installed (`at`, `schedule`; `installed: false` when
+nothing is; `commented_copies`) and what install would write (under
+`install`, with its time). A `crontab` that does
 not answer in 5 s is an error, not a wait.
 """
 
@@ -159,17 +160,27 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What is installed for this workspace: the crontab line or the timer, the log file and the lock (free,
-    or held and by whom); a warning when what is installed is out of date (an earlier dreamcli's line)."""
+    or held and by whom); a warning when what is installed is out of date (an earlier dreamcli's line), a note
+    when the crontab also holds a commented-out copy of the line (which `install` drops)."""
     import shutil
 
-    from dreamcli.ui.console import warn
+    from dreamcli.ui.console import note, warn
     from dreamcli.workspace import schedule as sch
     from dreamcli.workspace.lockholder import lock_state, state_words
-    from dreamcli.workspace.schedule_drift import DISABLED, disabled, enable_advice, installed_schedule, outdated
+    from dreamcli.workspace.schedule_drift import (
+        DISABLED,
+        commented_copies,
+        disabled,
+        enable_advice,
+        installed_schedule,
+        outdated,
+    )
 
     ws = open_workspace(ctx, create=False)
     plan = sch.plan_for(ws)
-    line = sch.find_line(sch.read_crontab(), plan) if shutil.which("crontab") else None
+    lines = sch.find_lines(sch.read_crontab(), plan) if shutil.which("crontab") else []
+    line = sch.chosen_line(lines)
+    copies = commented_copies(lines, line)  # never run; said, as `install` drops them
     units = [str(p) for p in sch.installed_systemd(plan)]
     held, holder = lock_state(plan.lock)
     home = str(ws.root) if ws.source == "option" else None
@@ -184,7 +195,8 @@ def show_cmd(
                     "installed": line is not None or bool(units), "at": at, "schedule": schedule,
                     "cron": line, "cron_disabled": off, "systemd": units, "lock_held": held,
                     "lock_holder": holder.to_json() if holder else None,
-                    "out_of_date": [old.to_json(home) for old in stale], "install": _written(plan)})
+                    "out_of_date": [old.to_json(home) for old in stale], "install": _written(plan),
+                    "commented_copies": copies})
         return
     cron = f"installed but commented out (disabled): {line}" if off else line or "not installed"
     out = [f"cron:    {cron}", f"systemd: {', '.join(units) or 'not installed'}",
@@ -199,6 +211,9 @@ def show_cmd(
     from dreamcli.ui.workspace_view import print_lines
 
     print_lines(out)
+    if copies:
+        said = "a commented-out copy" if copies == 1 else f"{copies} commented-out copies"
+        note(f"cron: also {said} of the line (`schedule install` drops {'it' if copies == 1 else 'them'})")
 
 
 @schedule_group.command("remove", short_help="Remove this workspace's nightly dream.",

@@ -8,8 +8,9 @@ inline `ANTHROPIC_BASE_URL=…`, `nice -n 10`, whitespace, a weekday range, `@da
 theirs and no reason to refresh; when a refresh is advised anyway, the advice says that `schedule install`
 rewrites the line (or service) and drops those edits, and which schedule it cannot keep. `install_drops` names
 them, for `schedule install` to say before it rewrites the line, and `copies_dropped` the other marked lines it
-drops with it (a commented-out copy); `installed_schedule` is the installed time of day and schedule, for `schedule
-show`. What install drops of a systemd service and timer is `schedule_units.unit_drops`.
+drops with it (a commented-out copy: `commented_copies` counts those, for `schedule show`); `installed_schedule` is
+the installed time of day and schedule, for `schedule show`. What install drops of a systemd service and timer is
+`schedule_units.unit_drops`, its lines shown by `shown_words`' rule.
 """
 
 from __future__ import annotations
@@ -267,9 +268,7 @@ def install_drops(plan: Plan, line: str | None, *, time_given: bool = False) -> 
 def copies_dropped(lines: list[str], kept: str | None) -> list[str]:
     """The marked lines of the crontab (`find_lines`'s) besides `kept` (`chosen_line`'s), in words: what `schedule
     install` (which writes one line) and `schedule remove` drop with it. [] for one line or none."""
-    others = list(lines)
-    if kept is not None and kept in others:
-        others.remove(kept)
+    others = _others(lines, kept)
     off = sum(1 for line in others if commented(line))
     on = len(others) - off
     said = []
@@ -279,6 +278,19 @@ def copies_dropped(lines: list[str], kept: str | None) -> list[str]:
         said.append("a second active copy of the line (a second job)" if on == 1 else
                     f"{on} more active copies of the line ({on} more jobs)")
     return said
+
+
+def commented_copies(lines: list[str], kept: str | None) -> int:
+    """How many marked lines of the crontab (`find_lines`'s) besides `kept` (`chosen_line`'s) are commented out:
+    copies of the line that `schedule install` drops (for `schedule show`)."""
+    return sum(1 for line in _others(lines, kept) if commented(line))
+
+
+def _others(lines: list[str], kept: str | None) -> list[str]:
+    others = list(lines)
+    if kept is not None and kept in others:
+        others.remove(kept)
+    return others
 
 
 def _schedule_drops(line: str, plan: Plan, time_given: bool) -> list[str]:
@@ -323,12 +335,18 @@ def diff_drops(have: list[str], want: list[str], key: Callable[[str], str], show
     return said
 
 
-def _words(command: str) -> list[str]:
+def shown_words(text: str) -> str:
+    """A unit file's value (an `ExecStartPre=` command, a `User=`) as the drops warning shows it: its words, a `#`
+    one too (no comment there), through the rule of `_shown`, so a secret in it is never printed."""
+    return _shown(_words(text, comments=False))
+
+
+def _words(command: str, *, comments: bool = True) -> list[str]:
     """The shell words of `command`, quotes undone, so a quoted value (`TOKEN="a b"`) is one word and hidden whole;
     when it cannot be read (a quote left open), split on blanks with each variable's value, quoted or not, taken
-    out up to its closing quote or the end."""
+    out up to its closing quote or the end. `comments`: a word from `#` on ends the command (the shell's)."""
     try:
-        return shlex.split(command, comments=True)
+        return shlex.split(command, comments=comments)
     except ValueError:
         return _ASSIGNED.sub(r"\1", command).split()
 

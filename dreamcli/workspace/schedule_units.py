@@ -3,19 +3,24 @@ hand edits (another `OnCalendar`, an added or removed line, a word of `ExecStart
 words, for the one warning install says before it writes (read only; the cron side is `schedule_drift.install_drops`).
 
 What an earlier dreamcli did not write yet (`--timestamps`, the umask) is no edit; neither is whitespace, a blank
-line, nor the time of the timer when `--at` asks for one. A variable's value is never named (`Environment=NAME=…`).
+line, nor the time of the timer when `--at` asks for one. A line is named by its key and only the words of its value
+that cannot be a secret (`ExecStartPre=/usr/bin/curl -H … …`, `Environment=NAME=…`, `Nice=10`).
 
     drops = unit_drops(plan, installed_units(plan), time_given=at is not None)
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from dreamcli.workspace.schedule import Plan, systemd_dir
-from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops
+from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops, shown_words
 
 _ENVIRONMENT = "Environment="
+# a unit line: a `#`/`;` that comments it out, then `Key=value` (blanks around `=` allowed) or `[Section]`
+_KEYED = re.compile(r"^([#;\s]*)(?:([A-Za-z][A-Za-z0-9]*)\s*=\s*(.*)|(\[[A-Za-z][\w-]*\]))$")
+_EXEC_PREFIX = "-+!@:|"  # what may start an Exec line's value: `-` (its failure ignored), `+` (full privileges), …
 
 
 def installed_units(plan: Plan) -> dict[str, str]:
@@ -86,32 +91,32 @@ def _calendar_drops(calendars: list[str], plan: Plan, time_given: bool) -> list[
 
 
 def _line_drops(have: list[str], want: list[str]) -> list[str]:
-    """Each line of `have` added, removed or changed against `want`; an `Environment=` line by its variables' names."""
-    return diff_drops(have, want, _key, _shown, lambda key: key[len(_ENVIRONMENT):])
+    """Each line of `have` added, removed or changed against `want`, as `_shown_line` shows it; two lines that show
+    the same (the same key, values hidden alike) are one line with another value (of an `Environment=` variable)."""
+    return diff_drops(have, want, _shown_line, lambda lines: "; ".join(map(_shown_line, lines)), _name)
 
 
-def _names(line: str) -> list[str] | None:
-    """The names an `Environment=` line assigns (None: not one, or unreadable)."""
-    if not line.startswith(_ENVIRONMENT):
-        return None
-    try:
-        words = shlex.split(line[len(_ENVIRONMENT):])
-    except ValueError:
-        return None
-    return [w.split("=", 1)[0] for w in words]
+def _shown_line(line: str) -> str:
+    """A unit line as the warning shows it: a `#` or `;` that comments it out, its key (a name: `ExecStartPre=`) or
+    section (`[Service]`), then its value's words through `schedule_drift`'s rule of what cannot be a secret (an
+    option, a number, a path, a program; a variable by its name), an `Exec` line's prefix (`-`, `+`) kept. A line of
+    no key is all words (`…`)."""
+    m = _KEYED.match(line)
+    if m is None:
+        return shown_words(line)
+    lead, key, value, section = m.groups()
+    if section is not None:
+        return lead + section
+    rest = value.lstrip(_EXEC_PREFIX) if key.startswith("Exec") else value
+    return f"{lead}{key}={value[:len(value) - len(rest)]}{shown_words(rest)}"
 
 
-def _key(line: str) -> str:
-    """A line as the diff compares it: an `Environment=` line by the names it assigns only."""
-    names = _names(line)
-    return _ENVIRONMENT + " ".join(names) if names is not None else line
-
-
-def _shown(lines: list[str]) -> str:
-    """Lines as a warning shows them: a variable's value never (`Environment=NAME=…`)."""
-    def one(line: str) -> str:
-        if line.startswith(_ENVIRONMENT):
-            names = _names(line)
-            return _ENVIRONMENT + (" ".join(f"{n}=…" for n in names) if names else "…")
-        return line
-    return "; ".join(one(line) for line in lines)
+def _name(shown: str) -> str:
+    """What a line that shows the same as another but differs has another value of: its key, or for an
+    `Environment=` line the variables it sets (`PATH`)."""
+    m = _KEYED.match(shown)
+    if m is None or m.group(2) is None:
+        return f"`{shown}`"
+    if m.group(1) + m.group(2) == _ENVIRONMENT[:-1]:
+        return " ".join(word.removesuffix("=…") for word in m.group(3).split())
+    return m.group(1) + m.group(2)

@@ -91,10 +91,12 @@ def test_show_and_doctor_see_the_active_line(ws: Workspace, cron_env: dict[str, 
     table, line = _with_copy(ws, cron_env)
     before = table.read_bytes()
     r = _cli(ws, cron_env, "show")
-    assert r.returncode == 0 and r.stderr == ""  # no "commented out (disabled)" warning
+    assert r.returncode == 0  # no "commented out (disabled)" warning: only the copy is named
+    assert r.stderr == "cron: also a commented-out copy of the line (`schedule install` drops it)\n"
     assert f"cron:    {line}\n" in r.stdout
     doc = json.loads(_cli(ws, cron_env, "show", "--json").stdout)
-    assert (doc["cron"], doc["cron_disabled"], doc["at"], doc["out_of_date"]) == (line, False, "02:30", [])
+    assert (doc["cron"], doc["cron_disabled"], doc["at"], doc["out_of_date"], doc["commented_copies"]) == (
+        line, False, "02:30", [], 1)
     check = _doctor(ws, cron_env, monkeypatch)
     assert check["status"] == "ok" and check["detail"].startswith("nightly dream at 02:30 (a crontab line)")
     assert table.read_bytes() == before
@@ -103,7 +105,8 @@ def test_show_and_doctor_see_the_active_line(ws: Workspace, cron_env: dict[str, 
 def test_the_active_lines_drift_is_not_hidden_by_the_copy(ws: Workspace, cron_env: dict[str, str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     _with_copy(ws, cron_env, stale=True)
-    (warning,) = _cli(ws, cron_env, "show").stderr.splitlines()
+    warning, copy = _cli(ws, cron_env, "show").stderr.splitlines()
+    assert copy == "cron: also a commented-out copy of the line (`schedule install` drops it)"
     assert warning.startswith(f"warning: the installed crontab line is out of date ({STALE})")
     doc = json.loads(_cli(ws, cron_env, "show", "--json").stdout)
     assert doc["cron_disabled"] is False and [o["lacks"] for o in doc["out_of_date"]] == [[STALE]]
