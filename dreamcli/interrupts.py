@@ -57,6 +57,28 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+def wraps_stop(e: BaseException) -> bool:
+    """Whether `e` can be a stop (KeyboardInterrupt, `Terminated`) that a library turned into an error of its
+    own: raised from one (Python 3.11 wraps what a class's `__set_name__` raises, a pydantic model's field built
+    as a module is imported, in a RuntimeError whose cause it is), or naming one in its message (pydantic-core's
+    panic and its SchemaError write `KeyboardInterrupt: `), itself or a cause of it. Only for a caller that knows
+    the signal came (`stopped_by`, `ctrl_c_came`): the same words from a bug are no stop."""
+    seen: list[BaseException] = []
+    cause: BaseException | None = e
+    while cause is not None and len(seen) < 16 and all(cause is not s for s in seen):
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        try:
+            said = str(cause)
+        except Exception:  # a broken __str__ says nothing
+            said = ""
+        if "KeyboardInterrupt" in said or "Terminated" in said:
+            return True
+        seen.append(cause)
+        cause = cause.__cause__
+    return False
+
+
 def interrupt_reason(e: BaseException) -> tuple[str, int]:
     """The session.end error and the exit code of an interrupted run."""
     if isinstance(e, Terminated):
@@ -108,6 +130,11 @@ _sending = threading.Lock()
 def stopped_by() -> int | None:
     """The signal that stopped the outermost block in force (the entry point's, for a command), if any."""
     return _blocks[0].signum if _blocks else None
+
+
+def ctrl_c_came() -> bool:
+    """Whether SIGINT came while the outermost block in force (the entry point's) was (`Caught.ctrl_c`)."""
+    return bool(_blocks) and _blocks[0].ctrl_c
 
 
 @contextlib.contextmanager

@@ -37,23 +37,12 @@ def main() -> None:
             from dreamcli.interrupts import Terminated
 
             _stopped(Terminated(caught.signum))
-        if caught is not None and caught.ctrl_c and _wraps_ctrl_c(e):  # Ctrl-C came, and this is what it became
-            _stopped(KeyboardInterrupt())
+        if caught is not None and caught.ctrl_c:
+            from dreamcli.interrupts import wraps_stop
+
+            if wraps_stop(e):  # Ctrl-C came, and this is what it became
+                _stopped(KeyboardInterrupt())
         raise
-
-
-def _wraps_ctrl_c(e: BaseException) -> bool:
-    """Whether `e` can be a KeyboardInterrupt a library turned into an error of its own. Either one raised
-    from it (Python 3.11 wraps what a class's `__set_name__` raises, pydantic's fields, in a RuntimeError
-    whose cause it is), or a BaseException that is not an Exception, which names it in its message
-    (pydantic-core's panic, `KeyboardInterrupt: `). Only taken for one when SIGINT did come
-    (`Caught.ctrl_c`): the same words from a bug are not a stop."""
-    cause, seen = e.__cause__, 0
-    while cause is not None and seen < 16:  # a chain a bug made circular ends
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        cause, seen = cause.__cause__, seen + 1
-    return not isinstance(e, Exception) and "KeyboardInterrupt" in str(e)
 
 
 def _stopped(e: KeyboardInterrupt) -> NoReturn:

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from dreamcli import __version__
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError, Interrupted, storage_error
-from dreamcli.interrupts import stop_line, stopped_by
+from dreamcli.interrupts import ctrl_c_came, stop_line, stopped_by, wraps_stop
 
 EXAMPLES = """\
 Examples:
@@ -101,6 +101,10 @@ def _say_why(ctx: Any, e: BaseException) -> int:
         return EXIT_INTERRUPTED
     if isinstance(e, KeyboardInterrupt):  # Ctrl-C: 130; SIGTERM, SIGHUP (dreamcli.interrupts): 128 + the signal
         message, code = stop_line(e)
+        _error_line(message)
+        return code
+    if (stopped_by() is not None or ctrl_c_came()) and wraps_stop(e):  # a library made the signal's stop its error
+        message, code = stop_line()
         _error_line(message)
         return code
     stored = storage_error(e, workspace=_workspace_root(ctx)) if isinstance(e, OSError) else None

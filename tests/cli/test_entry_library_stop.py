@@ -7,8 +7,10 @@ raises in a RuntimeError: CI saw a pydantic model's field do so on the lowest le
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,55 @@ def test_an_error_raised_from_ctrl_c_is_the_stop_only_when_sigint_came(how: str,
         assert (done.returncode, done.stderr.strip()) == (130, "error: interrupted")
     else:
         assert done.returncode == 1 and "RuntimeError: Error calling __set_name__" in done.stderr
+
+
+IN_COMMAND = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started this test
+import dreamcli.cli.common as common
+def opened(*a, **k):  # the command's first step, as a pydantic model built while a module is imported
+    try:
+        HOW
+    except KeyboardInterrupt as e:
+        raise RuntimeError("Error calling __set_name__ on 'Field' instance 'episodes' in 'Recovery'") from e
+    raise RuntimeError("no stop came")
+common.open_workspace = opened
+sys.argv = ["dreamcli", "--home", os.environ["HOME_DIR"], "dream", "--offline"]
+from dreamcli.cli.app import main
+main()
+"""
+
+
+@pytest.mark.parametrize(("how", "code", "said"), [
+    ("os.kill(os.getpid(), signal.SIGINT)", 130, "error: interrupted"),
+    ("os.kill(os.getpid(), signal.SIGTERM)", 143, "error: interrupted by SIGTERM"),
+    ("raise KeyboardInterrupt", 1, "error: internal error: RuntimeError: Error calling __set_name__"),
+], ids=["INT", "TERM", "raised"])
+def test_an_error_the_command_raised_from_a_stop_is_the_stop(tmp_path: Any, how: str, code: int, said: str) -> None:
+    """Inside the command (CI saw it in `dream`'s imports on the lowest leg), where the root reports errors: one
+    line and 128 + the signal when the signal came; raised by code, an internal error as before."""
+    script = IN_COMMAND.replace("HOW", how)
+    done = subprocess.run([sys.executable, "-c", script], env={**_env(), "HOME_DIR": str(tmp_path / "home")},
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == code, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(said), done.stderr
+
+
+def test_what_can_be_a_stop_a_library_turned_into_its_own_error() -> None:
+    """Raised from one, at any depth; naming one (pydantic-core's SchemaError, an Exception, writes the type's
+    name); not any other error, nor a cause chain a bug made circular."""
+    from dreamcli.interrupts import Terminated, wraps_stop
+
+    def chained(*errors: BaseException) -> BaseException:
+        for outer, inner in itertools.pairwise(errors):
+            outer.__cause__ = inner
+        return errors[0]
+
+    assert wraps_stop(chained(RuntimeError("set_name"), ValueError("x"), KeyboardInterrupt()))
+    assert wraps_stop(chained(RuntimeError("set_name"), Terminated(15)))
+    assert wraps_stop(ValueError("Error building schema: KeyboardInterrupt: "))
+    assert not wraps_stop(chained(RuntimeError("a"), ValueError("b")))
+    loop = chained(RuntimeError("a"), ValueError("b"))
+    assert loop.__cause__ is not None
+    loop.__cause__.__cause__ = loop
+    assert not wraps_stop(loop)
