@@ -7,6 +7,8 @@ so an Anthropic-compatible local server (Ollama >= 0.14, llama.cpp, LiteLLM) run
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -15,6 +17,7 @@ from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError
 
 if TYPE_CHECKING:
     import anthropic
+    import httpx2
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 MISSING_CREDENTIALS = (
@@ -68,7 +71,30 @@ def make_client(*, max_retries: int = 4, timeout: float = 600.0) -> anthropic.An
         kwargs["auth_token"] = token
     else:  # local servers accept any key; the SDK insists on one
         kwargs["api_key"] = "local"
+    kwargs["http_client"] = _http_client_class()(base_url=kwargs["base_url"], timeout=timeout)
     return anthropic.Anthropic(**kwargs)
+
+
+@functools.cache
+def _http_client_class() -> type[httpx2.Client]:
+    """The SDK's own HTTP client (`anthropic.DefaultHttpxClient`: its limits, timeout, redirects and keep-alive),
+    closed when it is dropped unclosed, as the one the SDK makes for itself is. Ctrl-C can land while it is
+    being built (loading the CA certificates is its slow step); the SDK's finaliser then reads state the
+    constructor never set and the interpreter prints "Exception ignored in ... AttributeError" after the
+    command's stop line. This one's finaliser knows a half-built client has nothing open, and stays silent."""
+    import anthropic
+
+    class ModelHttpClient(anthropic.DefaultHttpxClient):
+        def __del__(self) -> None:
+            try:
+                closed = self.is_closed
+            except AttributeError:  # half built: its constructor was stopped before it opened anything
+                return
+            if not closed:
+                with contextlib.suppress(Exception):  # a finaliser has no one to tell, as in the SDK's
+                    self.close()
+
+    return ModelHttpClient
 
 
 def is_connection_drop(e: BaseException) -> bool:
