@@ -71,8 +71,14 @@ def make_client(*, max_retries: int = 4, timeout: float = 600.0) -> anthropic.An
         kwargs["auth_token"] = token
     else:  # local servers accept any key; the SDK insists on one
         kwargs["api_key"] = "local"
-    kwargs["http_client"] = _http_client_class()(base_url=kwargs["base_url"], timeout=timeout)
+    kwargs["http_client"] = http_client(kwargs["base_url"], timeout)
     return anthropic.Anthropic(**kwargs)
+
+
+def http_client(base_url: str, timeout: float) -> httpx2.Client:
+    """The HTTP client an `anthropic.Anthropic` of dreamcli's is given (`_http_client_class`: one that a stop
+    while it is built leaves silent)."""
+    return _http_client_class()(base_url=base_url, timeout=timeout)
 
 
 @functools.cache

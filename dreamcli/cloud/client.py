@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.errors import CredentialsError, DreamError, ModelError, UsageError, WorkFailed
-from dreamcli.modelclient import api_error, base_url_host, make_client
+from dreamcli.modelclient import api_error, base_url_host, http_client, make_client
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.sdk_beta import MANAGED_AGENTS_MIN_SDK, UnreadableAnswer, managed_agents_missing, unreadable_reason
 
@@ -34,7 +34,8 @@ def sdk_problem() -> str | None:
     """Why the installed `anthropic` cannot run cloud commands, or None (checked on a client, no call)."""
     import anthropic
 
-    client = anthropic.Anthropic(api_key="unused", base_url="http://127.0.0.1:9")
+    base_url = "http://127.0.0.1:9"
+    client = anthropic.Anthropic(api_key="unused", base_url=base_url, http_client=http_client(base_url, 5.0))
     missing = managed_agents_missing(client)
     if missing is None:
         return None
