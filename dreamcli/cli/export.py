@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import typer
 
 from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.waits import check_wait
-from dreamcli.errors import StorageError, UsageError, WorkFailed, storage_error
+from dreamcli.errors import UsageError, WorkFailed
 
 EXPORT_HELP = ("Export approved playbooks (and optionally the sessions behind their entries) in portable "
                "formats: bundle, json, claude-md, agents-md, memory-dir.")
@@ -85,15 +84,6 @@ def _export_sessions(ctx: typer.Context, what: list[str], fmt: str, output: str 
          f"({result.partitions} date partitions)")
 
 
-def _at_output(e: StorageError, home: Path) -> StorageError:
-    """The export's storage error as it concerns the output, not the workspace `home`: a read-only file system's
-    advice names -o (another place to write to), not --home; one on a workspace file is left as it is."""
-    name = e.os_error.filename if e.os_error is not None else None
-    if e.os_error is None or (isinstance(name, str) and Path(os.path.abspath(name)).is_relative_to(home)):
-        return e
-    return storage_error(e.os_error, elsewhere="another -o PATH") or e
-
-
 def _export_into(ctx: typer.Context, into: Path, fmt: str, names: list[str] | None, as_json: bool) -> None:
     from dreamcli.portability.into import export_into
 
@@ -148,12 +138,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         if as_json and output == "-":
             raise UsageError("--json and -o - both want stdout; write the export to a file")
         ws = open_workspace(ctx, create=False)
-        try:
-            result = export_playbooks(ws, fmt=fmt, output=output, names=playbook or None,
-                                      include_history=history, include_sessions=include_sessions, force=force,
-                                      redaction_patterns=tuple(config(ctx).redaction.patterns))
-        except StorageError as e:
-            raise _at_output(e, Path(os.path.abspath(ws.root))) from None
+        result = export_playbooks(ws, fmt=fmt, output=output, names=playbook or None,
+                                  include_history=history, include_sessions=include_sessions, force=force,
+                                  redaction_patterns=tuple(config(ctx).redaction.patterns))
         if as_json:
             print_json({"version": 1, **result.to_json()})
             return

@@ -17,7 +17,7 @@ from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
 from dreamcli.portability.memory_dir import render_memory_dir
-from dreamcli.portability.parquet import bucket_store
+from dreamcli.portability.parquet import bucket_store, workspace_failure
 from dreamcli.portability.select import (
     Selected,
     history_files,
@@ -102,8 +102,9 @@ def export_playbooks(
                 atomic_write_bytes(target, data)
     except BrokenPipeError:  # `-o - | head`: the reader left; the CLI stops quietly (EXIT_PIPE)
         raise
-    except OSError as e:  # a full disk, a closed or failing stdout, a parent that is not a directory …
-        raise _write_error(e, target) from None
+    except OSError as e:  # a full disk, a closed or failing stdout, a parent that is not a directory; or a
+        # workspace file that cannot be read (a session, a kept version): that file's error, not the output's
+        raise workspace_failure(e, ws, target) or _write_error(e, target) from None
     append_audit(ws, "export", actor=actor, format=fmt, output=result.output,
                  playbooks=[{"name": p["name"], "version": p["version"], "sha256": p["sha256"]}
                             for p in result.playbooks],
@@ -113,10 +114,11 @@ def export_playbooks(
 
 def _write_error(e: OSError, target: Path | None) -> DreamError:
     """Why the export could not be written: the machine's (a full disk, a quota, a read-only file system, an
-    I/O error: exit 74, the file named, `storage_error`), else the -o given (a parent that is not a directory,
-    a folder not this user's, a closed stdout: exit 2)."""
+    I/O error: exit 74, the file named, `storage_error`, a read-only one's advice naming -o, another place to
+    write to, not --home), else the -o given (a parent that is not a directory, a folder not this user's, a
+    closed stdout: exit 2)."""
     where = "stdout" if target is None else str(target)
-    stored = storage_error(e if e.filename else OSError(e.errno, e.strerror, where))
+    stored = storage_error(e if e.filename else OSError(e.errno, e.strerror, where), elsewhere="another -o PATH")
     if stored is not None:
         return stored
     also = f" ({e.filename})" if e.filename and str(e.filename) != where else ""

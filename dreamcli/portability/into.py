@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dreamcli.audit import append_audit, current_actor
-from dreamcli.errors import UsageError
+from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.portability.select import Selected, select_playbooks
 from dreamcli.portability.text_formats import _body
 from dreamcli.workspace.fsutil import atomic_write_bytes
@@ -88,6 +88,13 @@ def _file(path: Path) -> Path:
     return real
 
 
+def _refused(e: OSError, otherwise: UsageError) -> DreamError:
+    """The machine's refusal (a full disk or quota, a read-only file system, an I/O error): exit 74, the file
+    named, a read-only one's advice naming --into (the file is the user's, not the workspace's); else
+    `otherwise` (no permission, a folder that is a file: exit 2)."""
+    return storage_error(e, elsewhere="another --into FILE") or otherwise
+
+
 def export_into(ws: Workspace, path: Path, *, fmt: str, names: list[str] | None = None,
                 actor: str | None = None) -> IntoResult:
     if fmt not in INTO_FORMATS:
@@ -98,15 +105,17 @@ def export_into(ws: Workspace, path: Path, *, fmt: str, names: list[str] | None 
     created = not real.exists()
     try:
         existing = "" if created else real.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise _refused(e, UsageError(f"--into {path}: cannot read it as text: {e}")) from None
+    except UnicodeDecodeError as e:
         raise UsageError(f"--into {path}: cannot read it as text: {e}") from None
     text = splice(existing, render_block(selected, fmt))
     changed = text != existing
     if changed:
         try:
             atomic_write_bytes(real, text.encode("utf-8"), keep_mode=True)  # the user's file, the user's mode
-        except OSError as e:
-            raise UsageError(f"--into {path}: cannot write it: {e.strerror or e}") from None
+        except OSError as e:  # the temporary file is removed: the file is as it was, or still absent
+            raise _refused(e, UsageError(f"--into {path}: cannot write it: {e.strerror or e}")) from None
         append_audit(ws, "export", actor=current_actor(actor), format=fmt, output=str(path), into=True,
                      playbooks=[{"name": s.name, "version": s.playbook.version} for s in selected])
     return IntoResult(path=str(path), format=fmt, changed=changed, created=created,

@@ -1,0 +1,168 @@
+"""The machine's refusals in `dreamcli export` (dreamcli/errors.py `storage_error`): a full or read-only disk
+under `--into FILE` or a Parquet `DIR` is exit 74 and one line naming the file, its advice naming the option
+that writes elsewhere, and no partial output left; a workspace file the export cannot read is the
+workspace's error (naming that file, exit 74), not a failed write of the export. A target the export may
+not write (no permission) stays a usage error, exit 2."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dreamcli.errors import EXIT_IOERR, EXIT_USAGE
+from dreamcli.workspace.home import Workspace
+from tests.portability.support import S1, audit, cli, make_workspace
+from tests.support.disk import HAS_PROC_FD, full_disk, read_only
+
+needs_proc_fd = pytest.mark.skipif(not HAS_PROC_FD, reason="tests/support/disk.py matches paths by /proc/self/fd")
+USER_TEXT = "# My project\n\nMy own notes.\n"
+
+
+@pytest.fixture
+def source_ws(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws")
+
+
+def _one_line(r: Any, code: int, *words: str) -> str:
+    assert r.exit_code == code, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "internal error" not in lines[0], r.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    return lines[0]
+
+
+def _not_exported(ws: Workspace) -> None:
+    assert not [a for a in audit(ws) if a.get("action") == "export"]
+
+
+@needs_proc_fd
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-file", "new-file"])
+def test_into_a_read_only_folder_exits_74_naming_into(source_ws: Workspace, tmp_path: Path, existing: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "project").mkdir()
+    target = tmp_path / "project" / "CLAUDE.md"
+    if existing:
+        target.write_text(USER_TEXT)
+    read_only(monkeypatch, tmp_path / "project")
+    r = cli(source_ws.root, "export", "-f", "claude-md", "--into", str(target))
+    _one_line(r, EXIT_IOERR, f"error: read-only file system (writing {target}): remount it read-write, or pass "
+                             "another --into FILE, and run the command again")
+    assert "--home" not in r.stderr
+    assert [p.name for p in target.parent.iterdir()] == (["CLAUDE.md"] if existing else [])
+    if existing:
+        assert target.read_text() == USER_TEXT
+    _not_exported(source_ws)
+
+
+@needs_proc_fd
+def test_into_a_full_disk_exits_74_and_keeps_the_file(source_ws: Workspace, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "project").mkdir()
+    target = tmp_path / "project" / "AGENTS.md"
+    target.write_text(USER_TEXT)
+    full_disk(monkeypatch, tmp_path / "project")
+    r = cli(source_ws.root, "export", "-f", "agents-md", "--into", str(target))
+    _one_line(r, EXIT_IOERR, f"error: no space left on device (writing {target}): free some space")
+    assert [p.name for p in target.parent.iterdir()] == ["AGENTS.md"] and target.read_text() == USER_TEXT
+    _not_exported(source_ws)
+
+
+def test_into_a_file_that_fails_to_read_is_the_machines_error(source_ws: Workspace, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "CLAUDE.md"
+    target.write_text(USER_TEXT)
+    real = Path.read_text
+
+    def failing(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == target:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", failing)
+    r = cli(source_ws.root, "export", "-f", "claude-md", "--into", str(target))
+    _one_line(r, EXIT_IOERR, f"error: input/output error ({target}): check the disk")
+    assert target.read_bytes() == USER_TEXT.encode()
+
+
+@needs_proc_fd
+def test_parquet_into_a_read_only_folder_exits_74_naming_o(source_ws: Workspace, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install '.[parquet]')")
+    (tmp_path / "ro").mkdir()
+    out = tmp_path / "ro" / "lake"
+    read_only(monkeypatch, tmp_path / "ro")
+    r = cli(source_ws.root, "export", "sessions", "--format", "parquet", str(out))
+    _one_line(r, EXIT_IOERR, f"error: read-only file system (writing {out}): remount it read-write, or pass "
+                             "another -o PATH, and run the command again")
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "bundle-dir", "bundle-tar"])
+def test_a_session_the_export_cannot_read_is_the_workspaces_error(source_ws: Workspace, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Permission denied reading a source session (--include-sessions): the session file is named, with the
+    workspace's advice; not `cannot write the export`. (The tests run as root, which no chmod refuses.)"""
+    import dreamcli.portability.select as select
+
+    real = select.iter_events
+    denied: list[Path] = []
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.stem.upper() == S1:
+            denied.append(path)
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(select, "iter_events", refused)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / {"json": "x.json", "bundle-dir": "bundle", "bundle-tar": "x.tar.gz"}[fmt]
+    r = cli(source_ws.root, "export", "-f", fmt.split("-")[0], "-o", str(out), "--include-sessions")
+    assert denied
+    line = _one_line(r, EXIT_IOERR, f"error: permission denied ({denied[0]}): make the workspace's files readable")
+    assert "cannot write" not in line and str(out) not in line
+    assert list((tmp_path / "out").iterdir()) == []
+    _not_exported(source_ws)
+
+
+def test_a_session_parquet_cannot_read_is_the_workspaces_error(source_ws: Workspace, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install '.[parquet]')")
+    import dreamcli.portability.parquet as parquet
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(parquet, "iter_events", refused)
+    out = tmp_path / "out" / "lake"
+    r = cli(source_ws.root, "export", "sessions", "--format", "parquet", str(out))
+    line = _one_line(r, EXIT_IOERR, f"error: permission denied ({source_ws.root / 'sessions'}", ".jsonl): make the "
+                                    "workspace's files readable")
+    assert "cannot write" not in line and list((tmp_path / "out").iterdir()) == []
+
+
+@needs_proc_fd
+def test_a_read_only_output_inside_the_workspace_still_names_o(source_ws: Workspace,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """-o is the user's choice wherever it is: a read-only one inside the workspace's folder is not --home's."""
+    (source_ws.root / "exports").mkdir()
+    out = source_ws.root / "exports" / "out.json"
+    read_only(monkeypatch, source_ws.root / "exports")
+    r = cli(source_ws.root, "export", "-f", "json", "-o", str(out))
+    _one_line(r, EXIT_IOERR, f"error: read-only file system (writing {out}): remount it read-write, or pass "
+                             "another -o PATH")
+    assert "--home" not in r.stderr and list((source_ws.root / "exports").iterdir()) == []
+
+
+def test_an_output_the_user_may_not_write_stays_usage(source_ws: Workspace, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(path: Path, data: bytes, **kw: Any) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr("dreamcli.portability.export.atomic_write_bytes", refused)
+    out = tmp_path / "out.json"
+    _one_line(cli(source_ws.root, "export", "-f", "json", "-o", str(out)), EXIT_USAGE,
+              f"error: cannot write the export to {out}: Permission denied")
