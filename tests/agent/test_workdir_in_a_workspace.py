@@ -168,6 +168,19 @@ def test_a_bind_mount_of_a_folder_of_a_workspace_of_any_name_is_refused(ws: Work
     assert f"is inside another dreamcli workspace, {named.root} (by another name" in message, message
 
 
+@pytest.mark.parametrize("name", ["team-ws", "proj/.dreamcli"])
+def test_a_bind_mount_of_a_folder_of_a_disk_mounted_in_another_workspace_is_refused(ws: Workspace, tmp_path: Path,
+                                                                                   name: str) -> None:
+    """The folder's file system is mounted inside the workspace: the walk goes on above its mount point."""
+    other = Workspace(tmp_path / name, "option")
+    assert CliRunner().invoke(app, ["--home", str(other.root), "init"]).exit_code == 0
+    with tmpfs(other.root / "extra", "size=1m") as disk:
+        (disk / "2026").mkdir()
+        with bind_mount(disk / "2026", tmp_path / "mnt") as mnt:
+            message = refusal(ws, mnt)
+    assert f"is inside another dreamcli workspace, {other.root} (by another name" in message, message
+
+
 def test_a_copy_under_workdirs_mounted_elsewhere_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
     copy = ws.root / "workdirs" / "task-01"
     copy.mkdir(parents=True)

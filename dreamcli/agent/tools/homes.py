@@ -11,8 +11,9 @@ A root is refused when it is, or lies inside, by any name:
   mounts: one read, no walk of the home; file systems mounted inside the home count as the home's);
 - another workspace: a folder above the root (or the root) that is one (`is_workspace_home`), or a
   `.dreamcli` folder on the root's path in its file system (a bind mount of a project's `.dreamcli/...`),
-  or a folder above it there that is one, looked into where a mount shows it (`mounts.names_up`: a bind
-  mount of a folder of a workspace of any name; in a chroot that shows none of them, not found).
+  or a folder above it there that is one, looked into where a mount shows it, and above where that file
+  system is mounted (`mounts.names_up`: a bind mount of a folder of a workspace of any name, or of a disk
+  mounted in one; in a chroot that shows none of them, not found).
 
 A folder inside this run's `workdirs/` (`copy_workdir`'s copies, by path or by place) is the task's own.
 Where the system keeps no table of mounts (`mounts.read_mounts` is None: not Linux, or no /proc) the checks
@@ -92,9 +93,14 @@ def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: tuple[
     cut = next((n for n, part in enumerate(parts) if part.casefold() == LOCAL_DIR_NAME.casefold()), None)
     if cut is not None:
         raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True)
-    for name in mnt.names_up(at, mounts):  # a workspace of any name, as far as a mount shows its folders
-        if is_workspace_home(Path(name)):
-            raise other_home_error(base, Path(name), mounted=True)
+    seen: set[Path] = set()
+    for name in mnt.names_up(at, mounts):  # a workspace of any name, as far as a mount shows its folders, and
+        for folder in (Path(name), *Path(name).parents):  # above the file system's own mount (a disk in one)
+            if folder in seen:
+                break  # and all above it
+            seen.add(folder)
+            if is_workspace_home(folder):
+                raise other_home_error(base, folder, mounted=True)
 
 
 def root_in_home_error(base: Path, home: Path, found: Path, *, mounted: bool = False) -> OwnFiles:
