@@ -21,7 +21,9 @@ from typing import NamedTuple
 INITIAL_PID_NAMESPACE = "pid:[4026531836]"  # the kernel's first (PROC_PID_INIT_INO): every other is nested in it
 KERNEL_THREAD_FLAG = 0x00200000  # PF_KTHREAD, in field 9 of /proc/PID/stat
 EXEC_WAIT_SECONDS = 0.2  # for a process that execs a program to show its environment, at most (`settled_environ`)
+ENV_WRITE_WAIT_SECONDS = 0.02  # for one whose environment is being written (its span empty while it runs), at most
 PYTHON_OPTIONS_WITH_VALUE = (b"c", b"m", b"W", b"X")  # `python -c cmd`, `-mmod`: the rest of the word, or the next
+LONG_OPTIONS_WITH_VALUE = (b"--check-hash-based-pycs", b"--jit")  # CPython's; PyPy's (`pypy3 --jit off`)
 
 
 class Stat(NamedTuple):
@@ -29,12 +31,6 @@ class Stat(NamedTuple):
     start: int  # clock ticks since boot
     ppid: int  # its parent (0: none in this namespace)
     session: int  # its session's id
-    flags: int = 0  # the kernel's (PF_*)
-
-    @property
-    def kernel_thread(self) -> bool:
-        """A kernel thread: no program, no environment, no command line."""
-        return bool(self.flags & KERNEL_THREAD_FLAG)
 
     @property
     def exited(self) -> bool:
@@ -48,7 +44,7 @@ def read_stat(pid: int) -> Stat | None:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
         fields = raw[raw.rindex(b")") + 2:].split()  # the command, in parentheses, may hold anything
-        return Stat(fields[0].decode(), int(fields[19]), int(fields[1]), int(fields[3]), int(fields[6]))
+        return Stat(fields[0].decode(), int(fields[19]), int(fields[1]), int(fields[3]))
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
         return None
 
@@ -90,9 +86,11 @@ def settled_environ(pid: int, wait: float = EXEC_WAIT_SECONDS) -> list[bytes]:
     span, fields 50 and 51 of /proc/PID/stat, at 0) until the environment is written there (the span empty
     while it is), nor to a read begun on the memory the exec then left. Read again, `wait` seconds at most,
     until it shows or the process is known to have none: it ended, it is a kernel thread, or its environment is
-    empty and it is not running (`env -i sleep`; one that runs, as a process in its exec does, is waited for).
+    empty and it is not running (`env -i sleep`; one that runs, as a process in its exec does, is waited for,
+    ENV_WRITE_WAIT_SECONDS at most: a busy `env -i` process runs with an empty span too).
     One that cannot be read at all is not read again."""
-    deadline = time.monotonic() + wait
+    begun = time.monotonic()
+    deadline = begun + wait
     while True:
         raw = _read(f"/proc/{pid}/environ")
         if raw is None or raw:
@@ -105,8 +103,9 @@ def settled_environ(pid: int, wait: float = EXEC_WAIT_SECONDS) -> list[bytes]:
             return []
         if state in (b"Z", b"X") or flags & KERNEL_THREAD_FLAG or (end == start != 0 and state != b"R"):
             return []  # none to show: ended, a kernel thread, an empty environment
-        if time.monotonic() > deadline:
-            return []
+        now = time.monotonic()
+        if now > deadline or (end == start != 0 and now > begun + ENV_WRITE_WAIT_SECONDS):
+            return []  # writing an environment takes microseconds: one that runs on is empty (`env -i` busy)
         time.sleep(0.001)
 
 
@@ -143,8 +142,8 @@ def python_runs(args: Sequence[bytes]) -> tuple[bytes, bytes] | None:
             return b"-", b""
         if not word.startswith(b"-"):
             return b"", word
-        if word.startswith(b"--"):  # a long option: this one only takes a value, the next word (never `=value`)
-            if word == b"--check-hash-based-pycs" and rest:
+        if word.startswith(b"--"):  # a long option: these take a value, the next word (never `=value`)
+            if word in LONG_OPTIONS_WITH_VALUE and rest:
                 rest.pop(0)
             continue
         for at in range(1, len(word)):

@@ -81,6 +81,16 @@ def test_the_wait_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     assert next(clock) < 12
 
 
+def test_a_busy_process_with_an_empty_environment_is_not_waited_for_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`env -i` running a loop: its span is empty while it runs, as one being written is; that takes microseconds,
+    so it is given up on after ENV_WRITE_WAIT_SECONDS, not the whole wait."""
+    scripted(monkeypatch, {"environ": [b""], "stat": [stat_line("R", env=(120, 120))]})
+    clock = iter(range(1000))
+    monkeypatch.setattr(procinfo.time, "monotonic", lambda: next(clock) / 1000)  # a millisecond a look
+    assert procinfo.settled_environ(7, wait=0.5) == []
+    assert next(clock) <= procinfo.ENV_WRITE_WAIT_SECONDS * 1000 + 3
+
+
 def test_real_processes_in_and_after_an_exec() -> None:
     """Against the kernel: a job read over and over while it execs twice (`setsid sleep`) always shows its tag; a
     process started with no environment shows none, and is not waited for."""

@@ -126,6 +126,8 @@ def test_a_dreamcli_command_started_in_a_dead_shell_is_never_stopped(tmp_path: P
     ([b"/usr/bin/pypy3", b"-m", b"dreamcli"], True),
     ([b"pypy3.10", b"/venv/bin/dreamcli", b"dream"], True),
     ([b"pypy3", b"-c", b"dreamcli"], False),
+    ([b"pypy3", b"--jit", b"off", b"-m", b"dreamcli"], True),
+    ([b"pypy3", b"--jit", b"off", b"/v/bin/dreamcli"], True),
     ([b"python3", b"-Wd", b"-mdreamcli"], True),
     ([b"python3", b"-W", b"error", b"-mdreamcli"], True),
     ([b"python3", b"-Xdev", b"-m", b"dreamcli"], True),
