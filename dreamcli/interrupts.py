@@ -139,8 +139,9 @@ def ctrl_c_came() -> bool:
 
 @contextlib.contextmanager
 def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]:
-    """SIGTERM and SIGHUP raise `Terminated` inside the block (main thread only); the previous
-    handlers come back after it."""
+    """SIGTERM and SIGHUP raise `Terminated` inside the block (main thread only), but one this process
+    started with ignored (SIG_IGN: `nohup dreamcli …` ignores SIGHUP) stays ignored; the previous handlers
+    come back after it."""
     caught = Caught()
     if threading.current_thread() is not threading.main_thread():
         yield caught
@@ -166,6 +167,8 @@ def signals_as_interrupt(signums: tuple[int, ...] = HANDLED) -> Iterator[Caught]
 
     previous: dict[int, Any] = {}
     for signum in signums:
+        if signal.getsignal(signum) is signal.SIG_IGN:  # started ignoring it (`nohup` ignores SIGHUP): it stays so
+            continue
         with contextlib.suppress(ValueError, OSError):
             previous[signum] = signal.signal(signum, handler)
     outermost = not _blocks

@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DREAMCLI_CONFIG"] = os.devnull
     # nor their trusted workspaces, and the suite writes none of its own there (dreamcli.agent.config_trust)
     os.environ["DREAMCLI_TRUST_FILE"] = os.path.join(tempfile.mkdtemp(prefix="dreamcli-trust-"), "trusted.json")
-    # started with Ctrl-C ignored (`pytest &` in a script, `nohup`), every process the tests start would ignore it
+    # started with Ctrl-C ignored (`pytest &` in a non-interactive shell), every process the tests start would ignore it
     # too (an ignored signal stays ignored across exec), and the tests that stop one with SIGINT would fail: the
     # suite takes Python's own handler back, which its processes and their children start with
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:

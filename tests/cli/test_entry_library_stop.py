@@ -65,6 +65,19 @@ def test_a_signal_ignored_at_start_stays_ignored() -> None:
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
 
 
+
+def test_a_hangup_ignored_at_start_stays_ignored() -> None:
+    """`nohup dreamcli dream &`: the terminal that hangs up does not stop the command. The entry point takes
+    SIGTERM and SIGHUP, but leaves a signal it found ignored as it is."""
+    script = SCRIPT.replace("signal.signal(signal.SIGINT, signal.default_int_handler)",
+                            "signal.signal(signal.SIGHUP, signal.SIG_IGN)")
+    script = script.replace("def run(*a, **k):", "def run(*a, **k):\n    print(signal.getsignal(1) is signal.SIG_IGN)")
+    script = script.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "os.kill(os.getpid(), 1); return")
+    done = subprocess.run([sys.executable, "-c", script, "1"], env=_env(), capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
+
+
 WRAPPED = SCRIPT.replace('raise Panic(f"Error building schema validator:\\n  {type(e).__name__}: {e}") from None',
                          'raise RuntimeError("Error calling __set_name__ on \'Field\' instance") from e')
 
