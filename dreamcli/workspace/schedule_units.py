@@ -21,6 +21,10 @@ _ENVIRONMENT = "Environment="
 # a unit line: a `#`/`;` that comments it out, then `Key=value` (blanks around `=` allowed) or `[Section]`
 _KEYED = re.compile(r"^([#;\s]*)(?:([A-Za-z][A-Za-z0-9]*)\s*=\s*(.*)|(\[[A-Za-z][\w-]*\]))$")
 _EXEC_PREFIX = "-+!@:|"  # what may start an Exec line's value: `-` (its failure ignored), `+` (full privileges), …
+# a key the warning shows: systemd's are a capital then letters (`ExecStartPre`, `UMask`); not one right before `=`
+# and nothing, a blank or another `=` (`c2VjcmV0= https://…`, `QUJD==`: a secret and its base64 padding)
+_KEY = re.compile(r"[A-Z][A-Za-z]{0,39}")
+_PADDED = re.compile(r"[^=\s]=(?:[=\s]|$)")
 
 
 def installed_units(plan: Plan) -> dict[str, str]:
@@ -43,7 +47,7 @@ def unit_drops(plan: Plan, installed: dict[str, str], *, time_given: bool = Fals
         have = installed.get(name)
         if have is None:
             continue
-        kind = "timer" if name.endswith(".timer") else "service"
+        kind, have = "timer" if name.endswith(".timer") else "service", _continued(have)
         for piece in (p for pieces, _ in NEWER for p in pieces):  # an earlier dreamcli's unit lacks it: no edit
             if piece not in have:
                 want = "\n".join(line for line in want.split("\n") if line.strip() != piece)
@@ -63,6 +67,23 @@ def _joined(words: list[str]) -> str:
     """Shell words as one command again, a word with a blank, a quote or `#` quoted, so that the diff reads a quoted
     value as the one word it is (the rest as written: `umask 077;`)."""
     return " ".join(shlex.quote(w) if any(c.isspace() or c in "'\"#" for c in w) else w for w in words)
+
+
+def _continued(text: str) -> str:
+    """A unit file's text with each line that ends in a `\\` (not an escaped one, `\\\\`) joined to the next line,
+    the `\\` made a blank, as systemd reads it, so that a piece of a value is never read as a line (a key) of its
+    own. A comment line (`#`, `;`) is never continued nor continues one: systemd skips it, the diff keeps it."""
+    lines: list[str] = []
+    held: str | None = None
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("#", ";")):
+            lines.append(line)
+            continue
+        line = (held or "") + line.removesuffix("\r")
+        held = line[:-1] + " " if (len(line) - len(line.rstrip("\\"))) % 2 else None
+        if held is None:
+            lines.append(line)
+    return "\n".join(lines if held is None else [*lines, held])
 
 
 def _lines(text: str) -> list[str]:
@@ -99,14 +120,17 @@ def _line_drops(have: list[str], want: list[str]) -> list[str]:
 def _shown_line(line: str) -> str:
     """A unit line as the warning shows it: a `#` or `;` that comments it out, its key (a name: `ExecStartPre=`) or
     section (`[Service]`), then its value's words through `schedule_drift`'s rule of what cannot be a secret (an
-    option, a number, a path, a program; a variable by its name), an `Exec` line's prefix (`-`, `+`) kept. A line of
-    no key is all words (`…`)."""
+    option, a short number, a plain path, a program; a variable by its name), an `Exec` line's prefix (`-`, `+`)
+    kept. A line of no key is all words (`…`); one whose key is none of systemd's (`_KEY`: `hunter2=x`, `Token=`,
+    a padded base64 secret `c2VjcmV0= …`) is `…` after its `#`."""
     m = _KEYED.match(line)
     if m is None:
         return shown_words(line)
     lead, key, value, section = m.groups()
     if section is not None:
         return lead + section
+    if not _KEY.fullmatch(key) or _PADDED.match(line, len(lead) + len(key) - 1):
+        return f"{lead}…"
     rest = value.lstrip(_EXEC_PREFIX) if key.startswith("Exec") else value
     return f"{lead}{key}={value[:len(value) - len(rest)]}{shown_words(rest)}"
 
