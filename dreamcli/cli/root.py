@@ -88,6 +88,10 @@ class DreamGroup(TyperGroup):
 
 def _say_why(ctx: Any, e: BaseException) -> int:
     """Say on stderr, in one line, why the command stopped; its exit code."""
+    if not isinstance(e, Interrupted) and (stopped_by() is not None or ctrl_c_came()) and wraps_stop(e):
+        message, code = stop_line()  # a library made the signal's stop its error, or ours did (`api_error`)
+        _error_line(message)
+        return code
     if isinstance(e, DreamError):
         if isinstance(e, Interrupted) and e.exit_code == EXIT_INTERRUPTED and stopped_by() is not None:
             e.exit_code = stop_line()[1]  # the work turned SIGTERM's KeyboardInterrupt into its own error
@@ -101,10 +105,6 @@ def _say_why(ctx: Any, e: BaseException) -> int:
         return EXIT_INTERRUPTED
     if isinstance(e, KeyboardInterrupt):  # Ctrl-C: 130; SIGTERM, SIGHUP (dreamcli.interrupts): 128 + the signal
         message, code = stop_line(e)
-        _error_line(message)
-        return code
-    if (stopped_by() is not None or ctrl_c_came()) and wraps_stop(e):  # a library made the signal's stop its error
-        message, code = stop_line()
         _error_line(message)
         return code
     stored = storage_error(e, workspace=_workspace_root(ctx)) if isinstance(e, OSError) else None

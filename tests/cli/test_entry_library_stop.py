@@ -114,6 +114,30 @@ main()
 """
 
 
+MAPPED = IN_COMMAND.replace(
+    """        raise RuntimeError("Error calling __set_name__ on 'Field' instance 'episodes' in 'Recovery'") from e""",
+    """        try:  # pydantic-core builds a response model's validator lazily, then the model call's error mapping
+            raise ValueError(f"Error building schema validator:\\n  {type(e).__name__}: {e}") from e
+        except ValueError as v:
+            from dreamcli.modelclient import api_error
+            raise api_error(v, what="dreamer") from None""")
+
+
+@pytest.mark.parametrize(("how", "code", "said"), [
+    ("os.kill(os.getpid(), signal.SIGINT)", 130, "error: interrupted"),
+    ("os.kill(os.getpid(), signal.SIGTERM)", 143, "error: interrupted by SIGTERM"),
+], ids=["INT", "TERM"])
+def test_a_stop_our_error_mapping_took_for_a_model_error_is_the_stop(tmp_path: Any, how: str, code: int,
+                                                                    said: str) -> None:
+    """`api_error` makes any error of a model call a DreamError (exit 3), its cause dropped: one that names the
+    stop is still the stop when the signal came."""
+    assert MAPPED != IN_COMMAND
+    done = subprocess.run([sys.executable, "-c", MAPPED.replace("HOW", how)],
+                          env={**_env(), "HOME_DIR": str(tmp_path / "home")}, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (code, said), done.stderr
+
+
 @pytest.mark.parametrize(("how", "code", "said"), [
     ("os.kill(os.getpid(), signal.SIGINT)", 130, "error: interrupted"),
     ("os.kill(os.getpid(), signal.SIGTERM)", 143, "error: interrupted by SIGTERM"),
