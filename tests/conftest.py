@@ -42,6 +42,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # suite takes Python's own handler back, which its processes and their children start with
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # so for SIGHUP (`nohup pytest`) and SIGTERM: dreamcli leaves a signal it started with ignored ignored, and the
+    # tests that stop a command with one would find it going on
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -99,6 +100,20 @@ def _in_order(fn: Callable[..., Any], tasks: Sequence[Task], futures: Sequence[F
         yield here.pop(i) if i in here else fut.result()
 
 
+def _signal_handlers() -> dict[int, Any]:
+    """This process's handlers of the signals that stop a command (main thread only: elsewhere, none)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+
+def _restore_signal_handlers(kept: dict[int, Any]) -> None:
+    for signum, handler in kept.items():
+        if handler is not None and signal.getsignal(signum) is not handler:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, handler)
+
+
 class RayExecutor:
     """Ray tasks: `ray.init(address=…)` joins a cluster (or `RAY_ADDRESS`); no address starts Ray locally.
     Workers must see the session files at the same paths (a shared volume, or the object store)."""
@@ -112,11 +127,14 @@ class RayExecutor:
             import ray as ray_module  # lazy: the optional extra dreamcli[ray]
         self.ray = ray_module
         if not self.ray.is_initialized():
+            kept = _signal_handlers()
             try:  # Ray's INFO lines ("Connecting to…") are not dreamcli's to show
                 self.ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
                               include_dashboard=False, logging_level=logging.WARNING)
             except (ValueError, ConnectionError, RuntimeError) as e:
                 raise join_failure(e, address) from e
+            finally:  # Ray takes SIGTERM for a bare sys.exit: the command's own handling (or ignoring) comes back
+                _restore_signal_handlers(kept)
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, workers or cpus)
 

@@ -287,3 +287,31 @@ def test_on_real_ray_a_failed_task_is_one_error_and_nothing_unhandled(monkeypatc
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("UsageError --since: cannot read 'garbage'"), out.stdout
     assert "Unhandled error" not in out.stderr and "Traceback" not in out.stderr, out.stderr[-2000:]
+
+
+def test_rays_own_signal_handlers_do_not_replace_the_commands(fake_ray: FakeRay,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ray.init` sets SIGTERM to a bare `sys.exit`: a SIGTERM then ended a Ray dream with exit 15 and no line,
+    and one the command started with ignored was heard. The command's handlers come back after it."""
+    import signal
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    def rays(signum: int, frame: object) -> None:
+        raise SystemExit(signum)
+
+    def init(**kwargs: object) -> None:
+        signal.signal(signal.SIGTERM, rays)
+        signal.signal(signal.SIGHUP, rays)
+
+    monkeypatch.setattr(fake_ray, "init", init)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        signal.signal(signal.SIGTERM, mine)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        executors.RayExecutor(None)
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == (mine, signal.SIG_IGN)
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
