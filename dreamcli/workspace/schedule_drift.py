@@ -286,8 +286,7 @@ def copies_dropped(lines: list[str], kept: str | None) -> list[str]:
 
 
 def commented_copies(lines: list[str], kept: str | None) -> int:
-    """How many marked lines of the crontab (`find_lines`'s) besides `kept` (`chosen_line`'s) are commented out:
-    copies of the line that `schedule install` drops (for `schedule show`)."""
+    """How many marked lines besides `kept` are commented out: copies that install drops (`schedule show`)."""
     return sum(1 for line in _others(lines, kept) if commented(line))
 
 
@@ -348,12 +347,13 @@ def shown_words(text: str) -> str:
 
 def _words(command: str, *, comments: bool = True) -> list[str]:
     """The shell words of `command`, quotes undone, so a quoted value (`TOKEN="a b"`) is one word and hidden whole;
-    when it cannot be read (a quote left open), split on blanks with each variable's value (not `=` alone: padding)
-    made `…` up to its closing quote or the end. `comments`: a word from `#` on ends the command (the shell's)."""
+    when it cannot be read (a quote left open), split on blanks, each variable's value (not `=` alone: padding) `…`
+    up to its closing quote or the end. `comments`: a word that begins with `#` ends it (not `x#a`: the shell's)."""
     try:
-        return shlex.split(command, comments=comments)
+        words = shlex.split(command)
     except ValueError:
-        return _ASSIGNED.sub(lambda m: m[1] + ("…" if m[2].strip("=") else m[2]), command).split()
+        words = _ASSIGNED.sub(lambda m: m[1] + ("…" if m[2].strip("=") else m[2]), command).split()
+    return words[:next((n for n, w in enumerate(words) if w.startswith("#")), len(words))] if comments else words
 
 
 def _key(word: str) -> str:

@@ -121,6 +121,15 @@ def test_the_crontab_line_follows_the_same_rule() -> None:
     assert "Zm9v" not in said and "abcd" not in said, said
 
 
+def test_a_hash_inside_a_word_is_no_comment() -> None:
+    """The shell starts a comment only at a word that begins with `#`: what follows `x#a` is still the command's,
+    and dropped by install, so named."""
+    plan = _plan()
+    line = plan.cron_line.replace("PATH=", "curl -s https://h/x#a && /usr/local/bin/prune --all; PATH=", 1)
+    said = " ".join(install_drops(plan, line))
+    assert "/usr/local/bin/prune --all" in said, said
+
+
 @pytest.mark.parametrize(("added", "said"), [
     (f"{PADDED} https://h", "…"),  # a key, to the eye: base64 and its padding
     ("Zm9vYmFy==", "…"),
