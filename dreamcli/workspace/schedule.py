@@ -270,6 +270,23 @@ def write_crontab(text: str) -> None:
         raise DreamError(f"crontab - failed: {_text(out.stderr) or out.returncode}")
 
 
+def continued(text: str) -> str:
+    """A unit file's text with each line that ends in a `\\` (not an escaped one, `\\\\`) joined to the next line,
+    the `\\` made a blank, as systemd reads it, so that a piece of a value is never read as a line (a key) of its
+    own. A comment line (`#`, `;`) is never continued nor continues one: systemd skips it, the diff keeps it."""
+    lines: list[str] = []
+    held: str | None = None
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("#", ";")):
+            lines.append(line)
+            continue
+        line = (held or "") + line.removesuffix("\r")
+        held = line[:-1] + " " if (len(line) - len(line.rstrip("\\"))) % 2 else None
+        if held is None:
+            lines.append(line)
+    return "\n".join(lines if held is None else [*lines, held])
+
+
 def systemd_user_works() -> bool:
     return systemd_environment() is not None
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from dreamcli.workspace.schedule import Plan, commented, systemd_dir
+from dreamcli.workspace.schedule import Plan, commented, continued, systemd_dir
 
 # what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
 NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
@@ -117,7 +117,7 @@ def command_words(text: str, scheduler: str) -> list[str]:
     if scheduler == "cron":
         script = text.replace("\\%", "%")
     else:
-        m = _EXEC.search(text)
+        m = _EXEC.search(continued(text))  # a value continued on the next line (`\\` at the end): whole
         if m is None:
             return []
         value = m.group(1).replace("%%", "%").replace("$$", "$").replace("\\\\", "\\")

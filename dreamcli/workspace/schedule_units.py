@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from dreamcli.workspace.schedule import Plan, systemd_dir
+from dreamcli.workspace.schedule import Plan, continued, systemd_dir
 from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops, shown_words
 
 _ENVIRONMENT = "Environment="
@@ -47,7 +47,7 @@ def unit_drops(plan: Plan, installed: dict[str, str], *, time_given: bool = Fals
         have = installed.get(name)
         if have is None:
             continue
-        kind, have = "timer" if name.endswith(".timer") else "service", _continued(have)
+        kind, have = "timer" if name.endswith(".timer") else "service", continued(have)
         for piece in (p for pieces, _ in NEWER for p in pieces):  # an earlier dreamcli's unit lacks it: no edit
             if piece not in have:
                 want = "\n".join(line for line in want.split("\n") if line.strip() != piece)
@@ -67,23 +67,6 @@ def _joined(words: list[str]) -> str:
     """Shell words as one command again, a word with a blank, a quote or `#` quoted, so that the diff reads a quoted
     value as the one word it is (the rest as written: `umask 077;`)."""
     return " ".join(shlex.quote(w) if any(c.isspace() or c in "'\"#" for c in w) else w for w in words)
-
-
-def _continued(text: str) -> str:
-    """A unit file's text with each line that ends in a `\\` (not an escaped one, `\\\\`) joined to the next line,
-    the `\\` made a blank, as systemd reads it, so that a piece of a value is never read as a line (a key) of its
-    own. A comment line (`#`, `;`) is never continued nor continues one: systemd skips it, the diff keeps it."""
-    lines: list[str] = []
-    held: str | None = None
-    for line in text.split("\n"):
-        if line.lstrip().startswith(("#", ";")):
-            lines.append(line)
-            continue
-        line = (held or "") + line.removesuffix("\r")
-        held = line[:-1] + " " if (len(line) - len(line.rstrip("\\"))) % 2 else None
-        if held is None:
-            lines.append(line)
-    return "\n".join(lines if held is None else [*lines, held])
 
 
 def _lines(text: str) -> list[str]:

@@ -302,3 +302,17 @@ def test_a_commented_out_line_is_said_disabled(ws: Workspace, cron_env: dict[str
     assert _cli(ws, cron_env, "install", "--at", "02:30").returncode == 0
     assert table.read_text() == USERS + line + "\n"  # install writes it anew, in its place
     assert json.loads(_cli(ws, cron_env, "show", "--json").stdout)["cron_disabled"] is False
+
+
+def test_a_service_whose_exec_start_the_user_continued_on_another_line(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """systemd reads a line that ends in `\\` with the next: the command is the same, so nothing is out of date
+    (read as cut at the `\\`, it ran another dreamcli, or none)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    service = _service(_plan())
+    service.write_text(service.read_text().replace(" --home /w dream", " \\\n    --home /w dream"))
+    assert "\\\n" in service.read_text()
+    assert outdated(_plan(), None) == []
+    service.write_text(service.read_text().replace(" --timestamps", ""))
+    (old,) = outdated(_plan(), None)
+    assert old.lacks == (LACKS["--timestamps"],)
