@@ -181,6 +181,22 @@ def test_a_bind_mount_of_a_folder_of_a_disk_mounted_in_another_workspace_is_refu
     assert f"is inside another dreamcli workspace, {other.root} (by another name" in message, message
 
 
+@pytest.mark.parametrize("first", ["elsewhere", "in the workspace"])
+def test_a_disk_mounted_elsewhere_and_bound_whole_into_another_workspace_is_refused_in_either_order(
+        ws: Workspace, tmp_path: Path, first: str) -> None:
+    """A tmpfs at `d` and the same tmpfs bound at `team-ws/extra`: `d/proj` is `team-ws/extra/proj`, whichever was
+    mounted first (review of 83a1c8a: only the first mount listed that showed a folder was followed)."""
+    other = Workspace(tmp_path / "team-ws", "option")
+    assert CliRunner().invoke(app, ["--home", str(other.root), "init"]).exit_code == 0
+    d, extra = tmp_path / "d", other.root / "extra"
+    disk_at, bound_at = (d, extra) if first == "elsewhere" else (extra, d)
+    with tmpfs(disk_at, "size=1m") as disk, bind_mount(disk, bound_at):
+        (d / "proj").mkdir()
+        assert (extra / "proj").is_dir()
+        message = refusal(ws, d / "proj")
+    assert f"{d / 'proj'} is inside another dreamcli workspace, {other.root} (by another name" in message, message
+
+
 def test_a_copy_under_workdirs_mounted_elsewhere_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
     copy = ws.root / "workdirs" / "task-01"
     copy.mkdir(parents=True)

@@ -11,9 +11,10 @@ A root is refused when it is, or lies inside, by any name:
   mounts: one read, no walk of the home; file systems mounted inside the home count as the home's);
 - another workspace: a folder above the root (or the root) that is one (`is_workspace_home`), or a
   `.dreamcli` folder on the root's path in its file system (a bind mount of a project's `.dreamcli/...`),
-  or a folder above it there that is one, looked into where a mount shows it, and above where that file
-  system is mounted (`mounts.names_up`: a bind mount of a folder of a workspace of any name, or of a disk
-  mounted in one; in a chroot that shows none of them, not found).
+  or a folder above it there that is one, looked into through every mount that shows it (a disk mounted in
+  one place and bound whole into a workspace is found either way round), and above where that file system is
+  mounted (`mounts.names_up`: a bind mount of a folder of a workspace of any name, or of a disk mounted in
+  one; in a chroot that shows none of them, not found). Each folder is looked into once.
 
 A folder inside this run's `workdirs/` (`copy_workdir`'s copies, by path or by place) is the task's own.
 Where the system keeps no table of mounts (`mounts.read_mounts` is None: not Linux, or no /proc) the checks
@@ -23,6 +24,7 @@ by place are not made; the others are. All of it is a few stats and one read, on
 from __future__ import annotations
 
 import os
+from itertools import chain
 from pathlib import Path
 
 import dreamcli.agent.tools.mounts as mnt
@@ -73,7 +75,7 @@ def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
         _refuse_by_place(base, real_home if home_id else None, Path(os.path.realpath(copies)), mounts)
 
 
-def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: tuple[mnt.Mount, ...]) -> None:
+def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.MountTable) -> None:
     """The checks of `refuse_root_in_home` for a root reached through a bind mount of a folder inside a
     workspace, by where the root lies in its file system."""
     at = mnt.place(str(base), mounts)
@@ -94,8 +96,8 @@ def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: tuple[
     if cut is not None:
         raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True)
     seen: set[Path] = set()
-    for name in mnt.names_up(at, mounts):  # a workspace of any name, as far as a mount shows its folders, and
-        for folder in (Path(name), *Path(name).parents):  # above the file system's own mount (a disk in one)
+    for name in map(Path, mnt.names_up(at, mounts)):  # a workspace of any name, through every mount that shows
+        for folder in chain((name,), name.parents):  # a folder, and above its file system's mount (a disk in one)
             if folder in seen:
                 break  # and all above it
             seen.add(folder)
