@@ -15,9 +15,10 @@ from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
 from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
+from dreamcli.portability.failures import workspace_failure
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
 from dreamcli.portability.memory_dir import render_memory_dir
-from dreamcli.portability.parquet import bucket_store, workspace_failure
+from dreamcli.portability.parquet import bucket_store
 from dreamcli.portability.select import (
     Selected,
     history_files,

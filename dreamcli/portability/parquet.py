@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.ids import ulid_time_ms
 from dreamcli.numbers import finite
+from dreamcli.portability.failures import workspace_failure
 from dreamcli.portability.staged_dir import discard, make_staging, publish, staging_path, sweep_leftovers
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import iter_session_files
@@ -125,29 +126,6 @@ def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bo
             raise
         raise workspace_failure(e, ws, output) or _write_error(e, output) from None
     return result
-
-
-def workspace_failure(e: OSError, ws: Workspace, output: Path | None) -> BaseException | None:
-    """An export's OSError as the workspace's own when it names a file of the workspace that is not the
-    export's `output` (a session it cannot read): the storage error with the workspace's advice (exit 74, the
-    file named; EACCES too, `storage_error`), or `e` itself for the CLI to report as it does any other. None
-    when it is the output's, or names no file: the export's write failed."""
-    name = e.filename if isinstance(e.filename, str) else None
-    if name is None:
-        return None
-    path, root = Path(os.path.abspath(name)), Path(os.path.abspath(ws.root))
-    if not path.is_relative_to(root) or (output is not None and _of_output(path, Path(os.path.abspath(output)))):
-        return None
-    return storage_error(e, workspace=ws.root) or e
-
-
-def _of_output(path: Path, output: Path) -> bool:
-    """Whether `path` is `output`, inside it, or a temporary beside it (`.out.json.<pid>.….tmp`,
-    `.tmp-parquet.lake-<pid>/…`): an output the user put inside the workspace's folder is still the output."""
-    if not path.is_relative_to(output.parent) or path == output.parent:
-        return False
-    first = path.relative_to(output.parent).parts[0]
-    return first == output.name or (first.startswith(".") and output.name in first)
 
 
 def _write_error(e: OSError, output: Path) -> DreamError:

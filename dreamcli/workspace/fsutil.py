@@ -12,6 +12,9 @@ from dreamcli.errors import UsageError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+TEMP_SUFFIX = ".tmp"  # of the temporary file `atomic_write_bytes` writes
+# The random part of tempfile's names: 8 of these letters (tempfile._RandomNameSequence).
+_TEMP_LETTERS, _TEMP_RANDOM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_"), 8
 T = TypeVar("T")
 
 
@@ -78,9 +81,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode
     if keep_mode:
         with contextlib.suppress(FileNotFoundError):
             old = path.stat()
-    prefix = f".{path.name}.{os.getpid()}."
+    prefix = temp_prefix(path)
     try:
-        fd, tmp = into_dir(path, lambda: tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent))
+        fd, tmp = into_dir(path, lambda: tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent))
     except OSError as e:  # a full or read-only disk: the file it is about is `path`, not a temp name
         _named(e, path, temp_prefix=prefix)
         raise
@@ -105,6 +108,20 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True, keep_mode
         if isinstance(e, OSError):
             _named(e, path, temp_prefix=prefix)
         raise
+
+
+def temp_prefix(path: Path) -> str:
+    """How the name of the temporary file `atomic_write_bytes` writes beside `path` begins in this process
+    (`.NAME.PID.`, then tempfile's random letters and TEMP_SUFFIX): `is_temp_name` tells one apart."""
+    return f".{Path(path).name}.{os.getpid()}."
+
+
+def is_temp_name(name: str, prefix: str, suffix: str = "") -> bool:
+    """Whether `name` is one tempfile.mkstemp or mkdtemp gives for `prefix` and `suffix`: the prefix, its 8
+    random letters and the suffix, nothing else (with prefix `.x.`, `.x.ab12cd_4` is one; `.x.d` is not)."""
+    middle = name[len(prefix):len(name) - len(suffix)]
+    return (name.startswith(prefix) and name.endswith(suffix) and len(name) == len(prefix) + _TEMP_RANDOM + len(suffix)
+            and set(middle) <= _TEMP_LETTERS)
 
 
 def _umask() -> int:
