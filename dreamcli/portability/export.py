@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -15,7 +16,7 @@ from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
 from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
-from dreamcli.portability.failures import workspace_failure
+from dreamcli.portability.failures import as_output, workspace_failure
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
 from dreamcli.portability.memory_dir import render_memory_dir
 from dreamcli.portability.parquet import bucket_store
@@ -119,6 +120,9 @@ def _write_error(e: OSError, target: Path | None) -> DreamError:
     write to, not --home), else the -o given (a parent that is not a directory, a folder not this user's, a
     closed stdout: exit 2)."""
     where = "stdout" if target is None else str(target)
+    if target is not None and isinstance(e.filename, str):  # a file of a temporary: as the file it becomes
+        named = as_output(Path(os.path.abspath(e.filename)), Path(os.path.abspath(target)))
+        e = OSError(e.errno, e.strerror, str(named)) if str(named) != os.path.abspath(e.filename) else e
     stored = storage_error(e if e.filename else OSError(e.errno, e.strerror, where), elsewhere="another -o PATH")
     if stored is not None:
         return stored

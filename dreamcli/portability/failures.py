@@ -64,3 +64,16 @@ def of_output(path: Path, output: Path) -> bool:
     return (is_temp_name(first, temp_prefix(output), TEMP_SUFFIX) or is_temp_name(first, sink)
             or is_temp_name(first, sink, ".tmp")
             or first in (staging_path(output, os.getpid()).name, aside_path(output, os.getpid()).name))
+
+
+def as_output(path: Path, output: Path) -> Path:
+    """`path` (absolute) as the user knows it: in a temporary the writers of `output` (absolute) make beside it
+    (`of_output`: `.NAME.x1y2z3ab/manifest.json`), the file of `output` it becomes (`NAME/manifest.json`); the
+    temporary itself, `output`; any other path as it is."""
+    if not path.is_relative_to(output.parent) or path == output.parent or path.is_relative_to(output):
+        return path
+    first, *rest = path.relative_to(output.parent).parts
+    temporary = output.parent / first
+    if output.is_relative_to(temporary) or not of_output(temporary, output):
+        return path
+    return output.joinpath(*rest)

@@ -126,14 +126,16 @@ def test_a_closed_stdout_is_a_one_line_error(source_ws: Workspace, monkeypatch: 
 
 
 @pytest.mark.skipif(not HAS_PROC_FD, reason="tests/support/disk.py matches paths by /proc/self/fd")
-@pytest.mark.parametrize("fmt", ["json", "bundle", "memory-dir"])
-def test_a_read_only_output_names_o_not_home(source_ws: Workspace, tmp_path: Path, fmt: str,
+@pytest.mark.parametrize(("fmt", "name"), [("json", "out"), ("bundle", "out.tar.gz"), ("bundle", "out"),
+                                           ("memory-dir", "out")])
+def test_a_read_only_output_names_o_not_home(source_ws: Workspace, tmp_path: Path, fmt: str, name: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file named is the output, not the temporary it is written under (`.out.x1y2z3ab`)."""
     (tmp_path / "ro").mkdir()
     read_only(monkeypatch, tmp_path / "ro")
-    out = tmp_path / "ro" / ("out.tar.gz" if fmt == "bundle" else "out")
+    out = tmp_path / "ro" / name
     r = cli(source_ws.root, "export", "-f", fmt, "-o", str(out))
-    _one_line_error(r, f"read-only file system (writing {tmp_path / 'ro'}",
+    _one_line_error(r, f"read-only file system (writing {out}):",
                     "remount it read-write, or pass another -o PATH, and run the command again", code=EXIT_IOERR)
     assert "--home" not in r.stderr and list((tmp_path / "ro").iterdir()) == []
 

@@ -276,3 +276,18 @@ def test_the_outputs_own_names_are_only_those_its_writers_make(tmp_path: Path, n
     out = tmp_path / "d" / "x.json"
     path = Path(os.path.abspath(out.parent / name.format(pid=os.getpid(), other=os.getpid() + 1)))
     assert of_output(path, out) is mine
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    (".x.json.ab12cd_4/playbooks/a.md", "x.json/playbooks/a.md"), (".x.json.ab12cd_4.tmp", "x.json"),
+    (".x.json.{pid}.ab12cd_4.tmp", "x.json"), (".tmp-parquet.x.json-{pid}/date=1", "x.json/date=1"),
+    ("x.json/a", "x.json/a"), (".x.json.d", ".x.json.d"), ("other", "other"), ("..", ".."),
+])
+def test_a_file_of_an_outputs_temporary_is_named_as_the_file_it_becomes(tmp_path: Path, name: str,
+                                                                         shown: str) -> None:
+    """`as_output`: what a storage error names, as the user knows it (not `.x.json.ab12cd_4/...`)."""
+    from dreamcli.portability.failures import as_output
+
+    out = tmp_path / "d" / "x.json"
+    path = Path(os.path.abspath(out.parent / name.format(pid=os.getpid())))
+    assert as_output(path, out) == Path(os.path.abspath(out.parent / shown))
