@@ -287,6 +287,26 @@ def continued(text: str) -> str:
     return "\n".join(lines if held is None else [*lines, held])
 
 
+def uncommented(command: str) -> str:
+    """A shell command without its comment: from the first `#` that begins a word (after a blank, or first),
+    outside quotes and not escaped, as the shell reads it (`x#a` is a word, `'#x'` and `\\#x` are quoted)."""
+    quote, escaped, before = "", False, " "
+    for at, char in enumerate(command):
+        if escaped:
+            escaped = False
+        elif quote:
+            quote = "" if char == quote else quote
+            escaped = char == "\\" and quote == '"'
+        elif char == "\\":
+            escaped = True
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and before in " \t\n;&|()<>":
+            return command[:at]
+        before = char
+    return command
+
+
 def systemd_user_works() -> bool:
     return systemd_environment() is not None
 

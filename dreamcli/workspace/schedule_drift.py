@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from dreamcli.workspace.schedule import Plan, commented, continued, systemd_dir
+from dreamcli.workspace.schedule import Plan, commented, continued, systemd_dir, uncommented
 
 # what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
 NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
@@ -226,7 +226,7 @@ def calendar_at(value: str) -> str | None:
 def systemd_at(plan: Plan) -> str | None:
     """The time of day of the installed timer (HH:MM), None when it has no one daily `OnCalendar`."""
     try:
-        values = _CALENDAR.findall((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
+        values = _CALENDAR.findall(continued((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace")))
     except OSError:
         return None
     return calendar_at(values[0]) if len(values) == 1 else None
@@ -235,7 +235,7 @@ def systemd_at(plan: Plan) -> str | None:
 def systemd_calendar(plan: Plan) -> str | None:
     """The installed timer's `OnCalendar` value, None when there is no timer (or no such line)."""
     try:
-        m = _CALENDAR.search((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace"))
+        m = _CALENDAR.search(continued((systemd_dir() / f"{plan.unit_name}.timer").read_text(errors="replace")))
     except OSError:
         return None
     return m.group(1).strip() if m else None
@@ -348,12 +348,12 @@ def shown_words(text: str) -> str:
 def _words(command: str, *, comments: bool = True) -> list[str]:
     """The shell words of `command`, quotes undone, so a quoted value (`TOKEN="a b"`) is one word and hidden whole;
     when it cannot be read (a quote left open), split on blanks, each variable's value (not `=` alone: padding) `…`
-    up to its closing quote or the end. `comments`: a word that begins with `#` ends it (not `x#a`: the shell's)."""
+    up to its closing quote or the end. `comments`: from a `#` that begins a word on, a comment (`uncommented`)."""
+    command = uncommented(command) if comments else command
     try:
-        words = shlex.split(command)
+        return shlex.split(command)
     except ValueError:
-        words = _ASSIGNED.sub(lambda m: m[1] + ("…" if m[2].strip("=") else m[2]), command).split()
-    return words[:next((n for n, w in enumerate(words) if w.startswith("#")), len(words))] if comments else words
+        return _ASSIGNED.sub(lambda m: m[1] + ("…" if m[2].strip("=") else m[2]), command).split()
 
 
 def _key(word: str) -> str:

@@ -316,3 +316,17 @@ def test_a_service_whose_exec_start_the_user_continued_on_another_line(tmp_path:
     service.write_text(service.read_text().replace(" --timestamps", ""))
     (old,) = outdated(_plan(), None)
     assert old.lacks == (LACKS["--timestamps"],)
+
+
+def test_a_timer_whose_calendar_the_user_continued_on_another_line(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`OnCalendar=*-*-* \\` then `  02:30:00`: one value to systemd, so its time is 02:30 for `schedule show` and
+    for the refresh doctor advises, as for the drops warning."""
+    from dreamcli.workspace.schedule_drift import systemd_at, systemd_calendar
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    service = _service(_plan())
+    timer = service.with_suffix(".timer")
+    timer.write_text(timer.read_text().replace("OnCalendar=*-*-* ", "OnCalendar=*-*-* \\\n  "))
+    assert "\\\n" in timer.read_text()
+    assert (systemd_at(_plan()), systemd_calendar(_plan())) == ("02:30", "*-*-*    02:30:00")

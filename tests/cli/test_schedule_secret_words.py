@@ -121,13 +121,25 @@ def test_the_crontab_line_follows_the_same_rule() -> None:
     assert "Zm9v" not in said and "abcd" not in said, said
 
 
-def test_a_hash_inside_a_word_is_no_comment() -> None:
-    """The shell starts a comment only at a word that begins with `#`: what follows `x#a` is still the command's,
-    and dropped by install, so named."""
+@pytest.mark.parametrize("before", ["curl -s https://h/x#a &&", "echo '#nightly' >> /tmp/x;", 'echo "# a" |',
+                                    "echo \\#x;"])
+def test_a_hash_inside_a_word_or_quoted_is_no_comment(before: str) -> None:
+    """The shell starts a comment only at a word that begins with an unquoted `#`: what follows `x#a`, `'#x'` or
+    `\\#x` is still the command's, and dropped by install, so named."""
     plan = _plan()
-    line = plan.cron_line.replace("PATH=", "curl -s https://h/x#a && /usr/local/bin/prune --all; PATH=", 1)
+    line = plan.cron_line.replace("PATH=", f"{before} /usr/local/bin/prune --all; PATH=", 1)
     said = " ".join(install_drops(plan, line))
-    assert "/usr/local/bin/prune --all" in said, said
+    assert "/usr/local/bin/prune --all" in said and "instead of" not in said, said
+
+
+@pytest.mark.parametrize(("command", "left"), [
+    ("a b #c d", "a b "), ("a;#c", "a;"), ("a \"b\\\"#\" c # d", "a \"b\\\"#\" c "), ("#all", ""),
+    ("x#a 'y #z' \\#w", "x#a 'y #z' \\#w"),
+])
+def test_a_comment_begins_at_an_unquoted_hash_that_begins_a_word(command: str, left: str) -> None:
+    from dreamcli.workspace.schedule import uncommented
+
+    assert uncommented(command) == left
 
 
 @pytest.mark.parametrize(("added", "said"), [
