@@ -43,10 +43,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     # so for SIGHUP (`nohup pytest`) and SIGTERM: dreamcli leaves a signal it started with ignored ignored, and the
-    # tests that stop a command with one would find it going on
+    # tests that stop a command with one would find it going on. A handler that does nothing keeps the suite itself
+    # ignoring it, and a handled signal is back to its default in every program the tests start (exec resets it)
     for signum in (signal.SIGHUP, signal.SIGTERM):
         if signal.getsignal(signum) is signal.SIG_IGN:
-            signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signum, _ignored)
+
+
+def _ignored(signum: int, frame: object) -> None:
+    """A signal the suite was started ignoring: still ignored here, though not by what the tests start."""
 
 # ---- fake Anthropic server ---------------------------------------------------------------------
 

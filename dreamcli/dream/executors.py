@@ -108,8 +108,10 @@ def _signal_handlers() -> dict[int, Any]:
 
 
 def _restore_signal_handlers(kept: dict[int, Any]) -> None:
+    """Put back the handlers `ray.init` replaced: a command's own, or a signal it ignores. The default is left to
+    Ray's (outside a command, as a library: Ray's handler shuts its processes down on SIGTERM, the default not)."""
     for signum, handler in kept.items():
-        if handler is not None and signal.getsignal(signum) is not handler:
+        if handler not in (None, signal.SIG_DFL) and signal.getsignal(signum) is not handler:
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signum, handler)
 

@@ -312,6 +312,9 @@ def test_rays_own_signal_handlers_do_not_replace_the_commands(fake_ray: FakeRay,
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         executors.RayExecutor(None)
         assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == (mine, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # no command's handler (a library's use): Ray's stays
+        executors.RayExecutor(None)
+        assert signal.getsignal(signal.SIGTERM) is rays
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
