@@ -25,6 +25,21 @@ _EXEC_PREFIX = "-+!@:|"  # what may start an Exec line's value: `-` (its failure
 # and nothing, a blank or another `=` (`c2VjcmV0= https://…`, `QUJD==`: a secret and its base64 padding)
 _KEY = re.compile(r"[A-Z][A-Za-z]{0,39}")
 _PADDED = re.compile(r"[^=\s]=(?:[=\s]|$)")
+# systemd's own keys a user adds to such a unit: shown even before a blank or nothing (`Nice= 10`, a reset
+# `Environment=`), which no secret's padding is
+SYSTEMD_KEYS = frozenset({
+    "Description", "Documentation", "After", "Before", "Wants", "Requires", "BindsTo", "PartOf", "Conflicts",
+    "ConditionPathExists", "ConditionACPower", "Type", "ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop",
+    "ExecStopPost", "ExecReload", "ExecCondition", "Environment", "EnvironmentFile", "PassEnvironment",
+    "UnsetEnvironment", "WorkingDirectory", "User", "Group", "UMask", "Nice", "IOSchedulingClass",
+    "IOSchedulingPriority", "CPUSchedulingPolicy", "CPUQuota", "MemoryMax", "MemoryHigh", "TimeoutStartSec",
+    "TimeoutStopSec", "TimeoutSec", "RuntimeMaxSec", "Restart", "RestartSec", "KillMode", "KillSignal",
+    "StandardInput", "StandardOutput", "StandardError", "SyslogIdentifier", "LoadCredential", "SetCredential",
+    "PrivateTmp", "ProtectSystem", "ProtectHome", "NoNewPrivileges", "ReadWritePaths", "ReadOnlyPaths",
+    "RuntimeDirectory", "StateDirectory", "LogsDirectory", "Slice", "OnCalendar", "OnBootSec", "OnStartupSec",
+    "OnUnitActiveSec", "OnUnitInactiveSec", "Persistent", "RandomizedDelaySec", "AccuracySec", "WakeSystem", "Unit",
+    "WantedBy", "RequiredBy", "Alias",
+})
 
 
 def installed_units(plan: Plan) -> dict[str, str]:
@@ -104,15 +119,15 @@ def _shown_line(line: str) -> str:
     """A unit line as the warning shows it: a `#` or `;` that comments it out, its key (a name: `ExecStartPre=`) or
     section (`[Service]`), then its value's words through `schedule_drift`'s rule of what cannot be a secret (an
     option, a short number, a plain path, a program; a variable by its name), an `Exec` line's prefix (`-`, `+`)
-    kept. A line of no key is all words (`…`); one whose key is none of systemd's (`_KEY`: `hunter2=x`, `Token=`,
-    a padded base64 secret `c2VjcmV0= …`) is `…` after its `#`."""
+    kept. A line of no key is all words (`…`), a comment `# …`; one whose key is none of systemd's (`_KEY`:
+    `hunter2=x`, `Token=`, a padded base64 secret `c2VjcmV0= …`; SYSTEMD_KEYS always are) is `…` after its `#`."""
     m = _KEYED.match(line)
-    if m is None:
-        return shown_words(line)
+    if m is None:  # a comment of the user's words, by its `#`
+        return f"{line.lstrip()[0]} …" if line.lstrip().startswith(("#", ";")) else shown_words(line)
     lead, key, value, section = m.groups()
     if section is not None:
         return lead + section
-    if not _KEY.fullmatch(key) or _PADDED.match(line, len(lead) + len(key) - 1):
+    if key not in SYSTEMD_KEYS and (not _KEY.fullmatch(key) or _PADDED.match(line, len(lead) + len(key) - 1)):
         return f"{lead}…"
     rest = value.lstrip(_EXEC_PREFIX) if key.startswith("Exec") else value
     return f"{lead}{key}={value[:len(value) - len(rest)]}{shown_words(rest)}"

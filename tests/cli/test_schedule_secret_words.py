@@ -154,6 +154,11 @@ def test_a_comment_begins_at_an_unquoted_hash_that_begins_a_word(command: str, l
     ("ExecStartPre=/usr/bin/mysql -u root -p 834920", "ExecStartPre=/usr/bin/mysql -u … -p …"),
     ("ExecStartPre=/usr/bin/tool /run/secrets/sk-live-123", "ExecStartPre=/usr/bin/tool /run/secrets/…"),
     ("RandomizedDelaySec=600", "RandomizedDelaySec=600"),
+    ("Nice= 10", "Nice=10"),  # systemd's own keys read even before a blank, or with nothing (a reset)
+    ("ExecStartPre= /usr/bin/curl -s", "ExecStartPre=/usr/bin/curl -s"),
+    ("Environment=", "Environment="),
+    ("# run after the backup, ask ops", "# …"),  # the user's note: a comment, its words not shown
+    ("; disabled for now", "; …"),
 ])
 def test_a_unit_line_shows_a_key_only_when_it_is_one(added: str, said: str) -> None:
     plan = _plan()
@@ -165,7 +170,7 @@ def test_a_unit_line_shows_a_key_only_when_it_is_one(added: str, said: str) -> N
     ("ExecStartPre=/usr/bin/curl -H \"X: \\\n  token=dXNlcjpodW50ZXIy\" https://x",
      "ExecStartPre=/usr/bin/curl -H … …"),
     ("Environment=A=1 \\\n  Token=hunter2", "Environment=A=… …"),  # one line, as systemd reads it
-    ("Environment=A=1 \\\n#x9\n  Token=hunter2", "…; Environment=A=… …"),  # a comment: a line of its own
+    ("Environment=A=1 \\\n#x9\n  Token=hunter2", "# …; Environment=A=… …"),  # a comment: a line of its own
     ("Environment=A=1 \\\r\n  Token=hunter2", "Environment=A=… …"),
     ("ExecStartPre=/bin/echo \\\\\nNice=10", "ExecStartPre=/bin/echo …; Nice=10"),  # `\\`: no continuation
     ("Environment=A=1 \\\n\nNice=10", "Environment=A=…; Nice=10"),  # a blank line ends it
