@@ -289,19 +289,22 @@ def continued(text: str) -> str:
 
 def uncommented(command: str) -> str:
     """A shell command without its comment: from the first `#` that begins a word (after a blank, or first),
-    outside quotes and not escaped, as the shell reads it (`x#a` is a word, `'#x'` and `\\#x` are quoted)."""
-    quote, escaped, before = "", False, " "
+    outside quotes, backquotes and `${…}`, and not escaped, as the shell reads it (`x#a` is a word, `'#x'`,
+    `\\#x`, `a\\ #x` and `${u:-a #b}` are not comments)."""
+    quote, escaped, before, braces = "", False, " ", 0
     for at, char in enumerate(command):
         if escaped:
-            escaped = False
+            escaped, char = False, "\\"  # an escaped blank or `;` begins no word
         elif quote:
             quote = "" if char == quote else quote
-            escaped = char == "\\" and quote == '"'
+            escaped = char == "\\" and quote in "\"`"
         elif char == "\\":
             escaped = True
-        elif char in "'\"":
+        elif char in "'\"`":
             quote = char
-        elif char == "#" and before in " \t\n;&|()<>":
+        elif (char == "{" and before == "$") or (char == "}" and braces):
+            braces += 1 if char == "{" else -1
+        elif char == "#" and not braces and before in " \t\n;&|()<>":
             return command[:at]
         before = char
     return command

@@ -122,7 +122,7 @@ def test_the_crontab_line_follows_the_same_rule() -> None:
 
 
 @pytest.mark.parametrize("before", ["curl -s https://h/x#a &&", "echo '#nightly' >> /tmp/x;", 'echo "# a" |',
-                                    "echo \\#x;"])
+                                    "echo \\#x;", "echo a\\ #x;", "echo ${u:-a #b};", "echo `echo q #r`;"])
 def test_a_hash_inside_a_word_or_quoted_is_no_comment(before: str) -> None:
     """The shell starts a comment only at a word that begins with an unquoted `#`: what follows `x#a`, `'#x'` or
     `\\#x` is still the command's, and dropped by install, so named."""
@@ -135,6 +135,9 @@ def test_a_hash_inside_a_word_or_quoted_is_no_comment(before: str) -> None:
 @pytest.mark.parametrize(("command", "left"), [
     ("a b #c d", "a b "), ("a;#c", "a;"), ("a \"b\\\"#\" c # d", "a \"b\\\"#\" c "), ("#all", ""),
     ("x#a 'y #z' \\#w", "x#a 'y #z' \\#w"),
+    ("a\\ #x y", "a\\ #x y"), ("a\\;#x y", "a\\;#x y"),  # an escaped blank or `;` begins no word
+    ("echo ${u:-a #b} #c", "echo ${u:-a #b} "), ("echo `echo q #r` s # t", "echo `echo q #r` s "),
+    ("$# ${#x} A=#x #c", "$# ${#x} A=#x "),
 ])
 def test_a_comment_begins_at_an_unquoted_hash_that_begins_a_word(command: str, left: str) -> None:
     from dreamcli.workspace.schedule import uncommented
