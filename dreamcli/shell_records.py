@@ -250,8 +250,9 @@ def _remember(path: Path, rec: Record, spared: list[Seen]) -> None:
 
 def runs_dreamcli(argv: Sequence[bytes]) -> bool:
     """Whether a command line (`command_line`) runs dreamcli: the program `dreamcli`, its console script (which the
-    kernel runs as `<python> <dir>/dreamcli ...`, CPython or PyPy), or `<python> [options] -m dreamcli` (`-mdreamcli`, `-Im dreamcli`:
-    as Python reads its options, `python_runs`; not `-c`'s command, whatever its arguments).
+    kernel runs as `<python> <dir>/dreamcli ...`, CPython or PyPy), or `<python> [options] -m dreamcli`
+    (`-mdreamcli`, `-Im dreamcli`: as Python reads its options, `python_runs`; not `-c`'s command, whatever its
+    arguments).
     Why the command line: a dreamcli command carrying a dead shell's tag only inherited it, and must not be stopped
     for it (nor its workers, nor the `timeout` it runs under). Nothing in the tag can tell it from the shell's other
     leftovers: a tag naming its shell (pid, start time) would show that shell dead, but it is dead for every orphaned
