@@ -27,6 +27,8 @@ import pytest
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
 
+IGNORED_SIGNALS = "PYTEST_DREAMCLI_IGNORED_SIGNALS"  # the signals the suite's first process started ignoring
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Output width must not depend on where the suite runs: pytest-xdist sets COLUMNS=80 (and LINES)
@@ -45,9 +47,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # so for SIGHUP (`nohup pytest`) and SIGTERM: dreamcli leaves a signal it started with ignored ignored, and the
     # tests that stop a command with one would find it going on. A handler that does nothing keeps the suite itself
     # ignoring it, and a handled signal is back to its default in every program the tests start (exec resets it)
-    for signum in (signal.SIGHUP, signal.SIGTERM):
-        if signal.getsignal(signum) is signal.SIG_IGN:
-            signal.signal(signum, _ignored)
+    # (pytest-xdist's workers are programs it starts: the suite's first process tells them, IGNORED_SIGNALS)
+    told = os.environ.get(IGNORED_SIGNALS, "").split(",")
+    ignored = [s for s in (signal.SIGHUP, signal.SIGTERM)
+               if signal.getsignal(s) is signal.SIG_IGN or str(int(s)) in told]
+    for signum in ignored:
+        signal.signal(signum, _ignored)
+    if ignored:
+        os.environ[IGNORED_SIGNALS] = ",".join(str(int(s)) for s in ignored)
 
 
 def _ignored(signum: int, frame: object) -> None:

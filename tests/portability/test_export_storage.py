@@ -282,6 +282,7 @@ def test_the_outputs_own_names_are_only_those_its_writers_make(tmp_path: Path, n
     (".x.json.ab12cd_4/playbooks/a.md", "x.json/playbooks/a.md"), (".x.json.ab12cd_4.tmp", "x.json"),
     (".x.json.{pid}.ab12cd_4.tmp", "x.json"), (".tmp-parquet.x.json-{pid}/date=1", "x.json/date=1"),
     ("x.json/a", "x.json/a"), (".x.json.d", ".x.json.d"), ("other", "other"), ("..", ".."),
+    ("", ""),  # the folder made for -o (`-o /ro/new/x.json`): itself
 ])
 def test_a_file_of_an_outputs_temporary_is_named_as_the_file_it_becomes(tmp_path: Path, name: str,
                                                                          shown: str) -> None:

@@ -81,10 +81,10 @@ print("hook back:", sys.unraisablehook is before)
 
 # `sessions import` (one process): on its third transcript a finaliser takes the signal
 IMPORT = """
-import signal, sys
+import signal, sys, time
 from dreamcli.sessions.importers import units
 signum = int(sys.argv.pop(1))
-real, calls = units.Converter.unit, []
+real, calls, swallowed = units.Converter.unit, [], []
 class Finaliser:
     def __del__(self):
         signal.raise_signal(signum)
@@ -92,6 +92,9 @@ def unit(self, *a, **k):
     calls.append(1)
     if len(calls) == 3:
         Finaliser()
+        swallowed.append(1)
+    if swallowed:  # the signal sent again lands within the next units, not after the last (a busy machine's thread)
+        time.sleep(0.2)
     return real(self, *a, **k)
 units.Converter.unit = unit
 from dreamcli.cli.app import main
