@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -35,6 +36,9 @@ from typing import Any
 from dreamcli.errors import EXIT_INTERRUPTED
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
+# a stop named in an error's message as a library writes an exception (`KeyboardInterrupt: `, `Terminated: SIGTERM`),
+# not the word in a file's name (`Terminated.txt`)
+_NAMED_STOP = re.compile(r"\bKeyboardInterrupt\b|\bTerminated: (?:SIG[A-Z]+|signal \d+)")
 
 
 class Terminated(KeyboardInterrupt):
@@ -72,7 +76,7 @@ def wraps_stop(e: BaseException) -> bool:
             said = str(cause)
         except Exception:  # a broken __str__ says nothing
             said = ""
-        if "KeyboardInterrupt" in said or "Terminated" in said:
+        if _NAMED_STOP.search(said):
             return True
         seen.append(cause)
         cause = cause.__cause__
