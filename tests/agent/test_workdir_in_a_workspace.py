@@ -197,6 +197,33 @@ def test_a_disk_mounted_elsewhere_and_bound_whole_into_another_workspace_is_refu
     assert f"{d / 'proj'} is inside another dreamcli workspace, {other.root} (by another name" in message, message
 
 
+def test_a_folder_of_a_workspace_mounted_inside_the_workdir_is_refused(ws: Workspace, other: Workspace,
+                                                                       tmp_path: Path) -> None:
+    """The tools would reach it below the root: the run's own workspace, or another, bound into the project."""
+    wd = tmp_path / "project"
+    (wd / "src").mkdir(parents=True)
+    with bind_mount(ws.playbooks_dir, wd / "pb") as mnt:
+        message = refusal(ws, wd)
+    assert message.startswith(f"working directory {wd} holds {mnt}, which is inside dreamcli's own workspace "
+                              f"{ws.root} (it is {ws.playbooks_dir}, by another name)"), message
+    with bind_mount(other.playbooks_dir, wd / "theirs") as mnt:
+        message = refusal(ws, wd)
+    assert message.startswith(f"working directory {wd} holds {mnt}, which is inside another dreamcli workspace, "
+                              f"{other.root}"), message
+
+
+def test_a_disk_mounted_inside_the_workdir_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
+    wd = tmp_path / "project"
+    wd.mkdir()
+    with tmpfs(wd / "scratch", "size=1m") as disk:
+        ts = toolset(ws, wd)
+        try:
+            assert not call(ts, "write", file_path="scratch/out.md", content="x").is_error
+        finally:
+            ts.close()
+        assert (disk / "out.md").read_text() == "x"
+
+
 def test_a_copy_under_workdirs_mounted_elsewhere_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
     copy = ws.root / "workdirs" / "task-01"
     copy.mkdir(parents=True)

@@ -16,6 +16,12 @@ A root is refused when it is, or lies inside, by any name:
   mounted (`mounts.names_up`: a bind mount of a folder of a workspace of any name, or of a disk mounted in
   one; in a chroot that shows none of them, not found). Each folder is looked into once.
 
+So is a root that holds, by a mount below it, such a folder (`working directory X holds Y, which is inside
+…`): a bind mount of a workspace's folder into a project, which the file tools' fences, comparing the folders
+on a path with this run's home, would not know. This run's whole home mounted there they do know, by device
+and inode, as they know it inside the root by its path (`dreamcli init .`): that runs. Only the mounts in
+place as the session starts are seen.
+
 A folder inside this run's `workdirs/` (`copy_workdir`'s copies, by path or by place) is the task's own.
 Where the system keeps no table of mounts (`mounts.read_mounts` is None: not Linux, or no /proc) the checks
 by place are not made; the others are. All of it is a few stats and one read, once a session.
@@ -71,8 +77,25 @@ def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
         if is_workspace_home(folder):
             raise other_home_error(base, folder)
     mounts = mnt.read_mounts()
-    if mounts is not None:
-        _refuse_by_place(base, real_home if home_id else None, Path(os.path.realpath(copies)), mounts)
+    if mounts is None:
+        return
+    known_home, real_copies = real_home if home_id else None, Path(os.path.realpath(copies))
+    _refuse_by_place(base, known_home, real_copies, mounts)
+    whole = mnt.place(str(known_home), mounts) if known_home is not None else None
+    for point, at in mnt.mounted_inside(str(base), mounts):  # a folder of a workspace mounted inside the root
+        if point != str(base) and at != whole:  # the home itself the file tools know by device and inode
+            try:
+                _refuse_by_place(Path(point), known_home, real_copies, mounts)
+            except OwnFiles as e:
+                raise _held(e, base, Path(point)) from None
+
+
+def _held(e: OwnFiles, base: Path, point: Path) -> OwnFiles:
+    """The refusal of a mount `point` inside the root `base`, said of the root: `working directory X holds Y,
+    which is inside …`."""
+    said, was = str(e), escaped(f"working directory {point} ")
+    rest = said[len(was):] if said.startswith(was) else said
+    return OwnFiles(escaped(f"working directory {base} holds {point}, which ") + rest)
 
 
 def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.MountTable) -> None:
