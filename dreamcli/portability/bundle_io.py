@@ -21,6 +21,12 @@ from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, e
 MAX_BUNDLE_BYTES = 2 << 30  # refuse to unpack more than this (a gzip bomb must not fill the disk)
 
 
+def sink_prefix(out: Path) -> str:
+    """The name prefix of the temporary a bundle sink writes beside `out` (`.NAME.<random>` for a directory,
+    `.NAME.<random>.tmp` for a tarball), which failures.py tells apart from the workspace's files."""
+    return f".{out.name}."
+
+
 def is_tarball(path: str | Path) -> bool:
     name = str(path).lower()
     return name.endswith((".tar.gz", ".tgz", ".tar"))
@@ -34,7 +40,7 @@ class DirSink:
             raise UsageError(f"{out} exists and is not an empty directory (choose another -o)")
         ensure_dir(out.parent)
         self.out = out
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        self.tmp = Path(tempfile.mkdtemp(prefix=sink_prefix(out), dir=out.parent))
         os.chmod(self.tmp, DIR_MODE)
 
     def add(self, name: str, data: bytes) -> None:
@@ -58,7 +64,7 @@ class TarSink:
         self.tmp: Path | None = None
         if out is not None:
             ensure_dir(out.parent)
-            fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+            fd, tmp = tempfile.mkstemp(prefix=sink_prefix(out), suffix=".tmp", dir=out.parent)
             os.fchmod(fd, FILE_MODE)
             self.tmp = Path(tmp)
             self.raw: BinaryIO = os.fdopen(fd, "wb")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dreamcli.errors import DreamError, WorkFailed, storage_error
+from dreamcli.portability.bundle_io import sink_prefix
 from dreamcli.portability.staged_dir import aside_path, staging_path
 from dreamcli.workspace.fsutil import TEMP_SUFFIX, is_temp_name, temp_prefix
 
@@ -29,7 +30,8 @@ def workspace_failure(e: OSError, ws: Workspace, output: Path | None) -> DreamEr
     """An export's OSError as the workspace's own when it names a file of the workspace that is not the
     export's `output` (a session it cannot read): the storage error with the workspace's advice (exit 74, the
     file named; EACCES too, `storage_error`), else one line naming that file and what happened (exit 1: a
-    session removed while the export ran is not the user's mistake; the export run again does without it).
+    file removed or replaced while the export ran is not the user's mistake; the export run again does
+    without it). A session of --include-sessions removed meanwhile never gets here: it is a missing one.
     None when it is the output's, or names no file: the export's write failed."""
     name = e.filename if isinstance(e.filename, str) else None
     if name is None:
@@ -60,7 +62,7 @@ def of_output(path: Path, output: Path) -> bool:
     if not path.is_relative_to(output.parent):
         return False
     first = path.relative_to(output.parent).parts[0]
-    sink = f".{output.name}."  # bundle_io: tempfile.mkdtemp / mkstemp(prefix=f".{out.name}.", suffix=".tmp")
+    sink = sink_prefix(output)  # bundle_io's DirSink (mkdtemp) and TarSink (mkstemp, suffix .tmp)
     return (is_temp_name(first, temp_prefix(output), TEMP_SUFFIX) or is_temp_name(first, sink)
             or is_temp_name(first, sink, ".tmp")
             or first in (staging_path(output, os.getpid()).name, aside_path(output, os.getpid()).name))

@@ -75,14 +75,16 @@ def splice(existing: str, block: str) -> str:
 def _file(path: Path) -> Path:
     """The file to update: a symlink is written through (CLAUDE.md -> AGENTS.md is a common set-up), as the
     new text is renamed into place and would otherwise replace the link; a FIFO, a device or a directory
-    is refused (reading a FIFO would wait for a writer forever)."""
+    is refused (reading a FIFO would wait for a writer forever). One the machine cannot look at (an I/O
+    error) is its error, exit 74 (`_refused`); any other (a loop of links, no permission) is exit 2."""
     try:
         real = path.resolve() if path.is_symlink() else path
         mode = real.stat().st_mode
     except FileNotFoundError:
         return real
     except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop (Python < 3.13)
-        raise UsageError(f"--into {path}: {getattr(e, 'strerror', None) or e}") from None
+        usage = UsageError(f"--into {path}: {getattr(e, 'strerror', None) or e}")
+        raise (_refused(e, usage) if isinstance(e, OSError) else usage) from None
     if not stat.S_ISREG(mode):
         raise UsageError(f"--into {path}: not a regular file (refused; name a markdown file such as CLAUDE.md)")
     return real

@@ -112,11 +112,15 @@ def redacted_events(ws: Workspace, session_id: str, redactor: Redactor,
                     store: SessionStore | None = None) -> tuple[str, list[dict[str, Any]]] | None:
     """(bundle path, events redacted again) of one session: from this machine's file when it has one (it
     holds at least what was uploaded), else from the parts in `store`, the workspace's object store
-    (`sessions.url`; `parquet.bucket_store`); None when neither has it. The store's errors are raised
-    (dreamcli.store.errors: exit 4 or 2)."""
+    (`sessions.url`; `parquet.bucket_store`); None when neither has it. A file removed between finding it and
+    reading it is one this machine no longer has (the export goes on: the store's copy, or a missing session);
+    any other error reading it is raised. The store's errors are raised (dreamcli.store.errors: exit 4 or 2)."""
     path = _local_file(ws, session_id)
     if path is not None:
-        return path.relative_to(ws.root).as_posix(), [redactor.redact_obj(e) for e in iter_events(path)]
+        try:
+            return path.relative_to(ws.root).as_posix(), [redactor.redact_obj(e) for e in iter_events(path)]
+        except FileNotFoundError:
+            pass
     sid = session_id.strip().upper()
     if store is None or not is_session_id(sid):  # no bucket, or no id a bundle could carry
         return None

@@ -9,7 +9,9 @@ permission) stays a usage error, exit 2, whatever its name next to the workspace
 from __future__ import annotations
 
 import errno
+import json
 import os
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 
 from dreamcli.errors import EXIT_FAILED, EXIT_IOERR, EXIT_USAGE
 from dreamcli.workspace.home import Workspace
-from tests.portability.support import S1, audit, cli, make_workspace
+from tests.portability.support import S1, S2, S_MISSING, audit, cli, make_workspace
 from tests.support.disk import HAS_PROC_FD, full_disk, read_only
 
 needs_proc_fd = pytest.mark.skipif(not HAS_PROC_FD, reason="tests/support/disk.py matches paths by /proc/self/fd")
@@ -90,6 +92,30 @@ def test_into_a_file_that_fails_to_read_is_the_machines_error(source_ws: Workspa
     assert target.read_bytes() == USER_TEXT.encode()
 
 
+@pytest.mark.parametrize(("code", "exit_code", "words"), [
+    (errno.EIO, EXIT_IOERR, "error: input/output error ({target}): check the disk"),
+    (errno.EACCES, EXIT_USAGE, "error: --into {target}: Permission denied"),
+])
+def test_into_a_file_that_fails_to_stat(source_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        code: int, exit_code: int, words: str) -> None:
+    """Looking at --into FILE fails: the machine's error (EIO) is exit 74 naming the file; any other (no
+    permission on the folder) stays the user's, exit 2."""
+    target = tmp_path / "CLAUDE.md"
+    target.write_text(USER_TEXT)
+    real = Path.stat
+
+    def failing(self: Path, *args: Any, **kwargs: Any) -> os.stat_result:
+        if self == target:
+            raise OSError(code, os.strerror(code), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", failing)
+    r = cli(source_ws.root, "export", "-f", "claude-md", "--into", str(target))
+    _one_line(r, exit_code, words.format(target=target))
+    assert target.read_bytes() == USER_TEXT.encode()
+    _not_exported(source_ws)
+
+
 @needs_proc_fd
 def test_parquet_into_a_read_only_folder_exits_74_naming_o(source_ws: Workspace, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,24 +174,48 @@ def test_a_session_the_export_cannot_read_is_the_workspaces_error(source_ws: Wor
     _not_exported(source_ws)
 
 
-@pytest.mark.parametrize(("fmt", "error", "code", "what"), [
-    ("json", FileNotFoundError, errno.ENOENT, "removed"), ("bundle-dir", FileNotFoundError, errno.ENOENT, "removed"),
-    ("bundle-tar", FileNotFoundError, errno.ENOENT, "removed"), ("json", IsADirectoryError, errno.EISDIR, "changed"),
+@pytest.mark.parametrize(("fmt", "error", "code"), [
+    ("json", IsADirectoryError, errno.EISDIR), ("bundle-tar", NotADirectoryError, errno.ENOTDIR),
 ])
-def test_a_session_removed_while_the_export_runs_is_one_line_exit_1(
+def test_a_session_changed_while_the_export_runs_is_one_line_exit_1(
         source_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, error: type[OSError],
-        code: int, what: str) -> None:
-    """A source session removed (or replaced) between the listing and the read: not the user's usage, not
-    the machine's, not a bug: exit 1, one line naming the file and the remedy, no partial output."""
+        code: int) -> None:
+    """A source session replaced between the listing and the read: not the user's usage, not the machine's,
+    not a bug: exit 1, one line naming the file and the remedy, no partial output."""
     gone = _refuse_session(monkeypatch, error, code)
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / OUT_NAME[fmt]
     r = cli(source_ws.root, "export", "-f", fmt.split("-")[0], "-o", str(out), "--include-sessions")
     assert gone
-    _one_line(r, EXIT_FAILED, f"error: cannot read {gone[0]}: {os.strerror(code)} ({what} while the export ran); "
+    _one_line(r, EXIT_FAILED, f"error: cannot read {gone[0]}: {os.strerror(code)} (changed while the export ran); "
                               "run the export again")
     assert list((tmp_path / "out").iterdir()) == []
     _not_exported(source_ws)
+
+
+@pytest.mark.parametrize("fmt", ["json", "bundle-dir", "bundle-tar"])
+def test_a_session_removed_while_the_export_runs_is_a_missing_session(
+        source_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """A source session removed between the listing and the read is one the workspace no longer has: the
+    export completes without it (exit 0), naming it in `missing_sessions` (result and manifest) beside those
+    it never had, in first-mention order."""
+    gone = _refuse_session(monkeypatch, FileNotFoundError, errno.ENOENT)
+    out = tmp_path / OUT_NAME[fmt]
+    r = cli(source_ws.root, "export", "-f", fmt.split("-")[0], "-o", str(out), "--include-sessions", "--json")
+    assert gone and r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["sessions"] == 1 and data["missing_sessions"] == [S1, S_MISSING]
+    if fmt == "json":
+        assert [s["session_id"] for s in json.loads(out.read_text())["sessions"]] == [S2]
+    else:
+        if fmt == "bundle-tar":
+            with tarfile.open(out) as t:
+                raw = t.extractfile("manifest.json").read()  # type: ignore[union-attr]
+        else:
+            raw = (out / "manifest.json").read_bytes()
+        manifest = json.loads(raw)
+        assert manifest["sessions"] == [S2] and manifest["missing_sessions"] == [S1, S_MISSING]
+    assert [a["sessions"] for a in audit(source_ws) if a.get("action") == "export"] == [1]
 
 
 def test_a_session_removed_while_parquet_runs_is_one_line_exit_1(source_ws: Workspace, tmp_path: Path,
