@@ -212,6 +212,19 @@ def test_a_folder_of_a_workspace_mounted_inside_the_workdir_is_refused(ws: Works
                               f"{other.root}"), message
 
 
+def test_a_disk_mounted_inside_the_runs_own_home_in_the_workdir_still_runs(tmp_path: Path) -> None:
+    """`dreamcli init .` in a devcontainer whose `.dreamcli/…` is a volume: the home lies in the workdir by its
+    path, and the file tools fence it so, mounts inside it too."""
+    home = Workspace(tmp_path / "proj" / ".dreamcli", "local").ensure_layout()
+    with tmpfs(home.root / "volume", "size=1m"):
+        ts = toolset(home, home.root.parent)
+        try:
+            assert call(ts, "write", file_path=".dreamcli/volume/x.md", content="x").is_error
+            assert not call(ts, "write", file_path="notes.md", content="x").is_error
+        finally:
+            ts.close()
+
+
 def test_a_disk_mounted_inside_the_workdir_is_the_tasks_own(ws: Workspace, tmp_path: Path) -> None:
     wd = tmp_path / "project"
     wd.mkdir()

@@ -16,11 +16,13 @@ A root is refused when it is, or lies inside, by any name:
   mounted (`mounts.names_up`: a bind mount of a folder of a workspace of any name, or of a disk mounted in
   one; in a chroot that shows none of them, not found). Each folder is looked into once.
 
-So is a root that holds, by a mount below it, such a folder (`working directory X holds Y, which is inside
-…`): a bind mount of a workspace's folder into a project, which the file tools' fences, comparing the folders
-on a path with this run's home, would not know. This run's whole home mounted there they do know, by device
-and inode, as they know it inside the root by its path (`dreamcli init .`): that runs. Only the mounts in
-place as the session starts are seen.
+So is a root that holds, by a mount below it, a folder of this run's home or of a `.dreamcli` workspace
+(`working directory X holds Y, which is inside …`): a bind mount of a workspace's folder into a project,
+which the file tools' fences, comparing the folders on a path with this run's home, would not know. This run's
+whole home mounted there they do know, by device and inode, and a mount inside the home by its path (`dreamcli
+init .` with `.dreamcli/sessions` on a volume): those run. Those mounts are judged from the table alone, no
+stat of them (a root of `/` holds every mount, dead network ones too), so a folder of a workspace of another
+name mounted below the root is not found. Only the mounts in place as the session starts are seen.
 
 A folder inside this run's `workdirs/` (`copy_workdir`'s copies, by path or by place) is the task's own.
 Where the system keeps no table of mounts (`mounts.read_mounts` is None: not Linux, or no /proc) the checks
@@ -83,9 +85,10 @@ def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
     _refuse_by_place(base, known_home, real_copies, mounts)
     whole = mnt.place(str(known_home), mounts) if known_home is not None else None
     for point, at in mnt.mounted_inside(str(base), mounts):  # a folder of a workspace mounted inside the root
-        if point != str(base) and at != whole:  # the home itself the file tools know by device and inode
+        inside_home = known_home is not None and Path(point).is_relative_to(known_home)  # fenced by its path
+        if point != str(base) and at != whole and not inside_home:  # the home itself: by device and inode
             try:
-                _refuse_by_place(Path(point), known_home, real_copies, mounts)
+                _refuse_by_place(Path(point), known_home, real_copies, mounts, deep=False)
             except OwnFiles as e:
                 raise _held(e, base, Path(point)) from None
 
@@ -98,9 +101,12 @@ def _held(e: OwnFiles, base: Path, point: Path) -> OwnFiles:
     return OwnFiles(escaped(f"working directory {base} holds {point}, which ") + rest)
 
 
-def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.MountTable) -> None:
+def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.MountTable, *,
+                     deep: bool = True) -> None:
     """The checks of `refuse_root_in_home` for a root reached through a bind mount of a folder inside a
-    workspace, by where the root lies in its file system."""
+    workspace, by where the root lies in its file system. `deep`: also look into the folders above it there
+    for a workspace of any name (`names_up`); without, only this run's home and `.dreamcli` names are known,
+    from the table alone (for each mount below a root: no stat of them, which may be dead network mounts)."""
     at = mnt.place(str(base), mounts)
     if at is None:
         return
@@ -118,6 +124,8 @@ def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.Mo
     cut = next((n for n, part in enumerate(parts) if part.casefold() == LOCAL_DIR_NAME.casefold()), None)
     if cut is not None:
         raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True)
+    if not deep:
+        return
     seen: set[Path] = set()
     for name in map(Path, mnt.names_up(at, mounts)):  # a workspace of any name, through every mount that shows
         for folder in chain((name,), name.parents):  # a folder, and above its file system's mount (a disk in one)
