@@ -36,9 +36,9 @@ from typing import Any
 from dreamcli.errors import EXIT_INTERRUPTED
 
 HANDLED = (signal.SIGTERM, signal.SIGHUP)
-# a stop named in an error's message as a library writes an exception (`KeyboardInterrupt: `, `Terminated: SIGTERM`),
-# not the word in a file's name (`Terminated.txt`)
-_NAMED_STOP = re.compile(r"\bKeyboardInterrupt\b|\bTerminated: (?:SIG[A-Z]+|signal \d+)")
+# a stop named in an error's message as a library writes an exception (`KeyboardInterrupt: `, `Terminated: SIGTERM`,
+# `Terminated('SIGTERM')`), not the word in a file's name (`Terminated.txt`)
+_NAMED_STOP = re.compile(r"\bKeyboardInterrupt\b|\bTerminated(?:: |\(')(?:SIG[A-Z]+|signal \d+)")
 
 
 class Terminated(KeyboardInterrupt):

@@ -167,6 +167,7 @@ def test_what_can_be_a_stop_a_library_turned_into_its_own_error() -> None:
     assert wraps_stop(chained(RuntimeError("set_name"), Terminated(15)))
     assert wraps_stop(ValueError("Error building schema: KeyboardInterrupt: "))
     assert wraps_stop(ValueError(f"Error building schema: Terminated: {Terminated(15)}"))
+    assert wraps_stop(ValueError(f"x: {Terminated(15)!r}"))
     assert not wraps_stop(ValueError("cannot read Terminated.txt")) and not wraps_stop(OSError("connection Terminated"))
     assert not wraps_stop(chained(RuntimeError("a"), ValueError("b")))
     loop = chained(RuntimeError("a"), ValueError("b"))
