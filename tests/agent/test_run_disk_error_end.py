@@ -50,17 +50,24 @@ def _disk_fails_once(monkeypatch: pytest.MonkeyPatch, sessions: Path, code: int 
     return failed
 
 
-def test_the_log_ends_with_the_storage_line_and_the_run_exits_74(fake_anthropic: FakeAnthropic, home: Path,
-                                                                  tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def _run_failing_once(fake_anthropic: FakeAnthropic, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      code: int) -> Any:
+    """`dreamcli run` of a one-reply task whose log's line of the reply fails once with `code`; its result."""
     (tmp_path / "wd").mkdir()
     task = tmp_path / "task.yaml"
     task.write_text("name: refund-policy\nprompt: Decide the refund for T-1001.\nworkdir: wd\ntools: [read]\n")
     fake_anthropic.expect(text_reply("T-1001, escalate"))
     assert cli(home, "init").exit_code == 0
-    failed = _disk_fails_once(monkeypatch, home / "sessions")
+    failed = _disk_fails_once(monkeypatch, home / "sessions", code)
     r = cli(home, "run", str(task), "--yes")
     assert failed == [True]
+    return r
+
+
+def test_the_log_ends_with_the_storage_line_and_the_run_exits_74(fake_anthropic: FakeAnthropic, home: Path,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    r = _run_failing_once(fake_anthropic, home, tmp_path, monkeypatch, errno.ENOSPC)
     assert r.exit_code == EXIT_IOERR, r.output
     [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert line.startswith(f"error: no space left on device (writing {home / 'sessions'}") and FREE_SPACE in line
@@ -81,14 +88,7 @@ def test_the_log_ends_with_the_storage_line_and_the_run_exits_74(fake_anthropic:
 def test_a_workspace_file_refused_to_this_user_ends_the_log_as_storage_not_a_bug(
         code: int, fake_anthropic: FakeAnthropic, home: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "wd").mkdir()
-    task = tmp_path / "task.yaml"
-    task.write_text("name: refund-policy\nprompt: Decide the refund for T-1001.\nworkdir: wd\ntools: [read]\n")
-    fake_anthropic.expect(text_reply("T-1001, escalate"))
-    assert cli(home, "init").exit_code == 0
-    failed = _disk_fails_once(monkeypatch, home / "sessions", code)
-    r = cli(home, "run", str(task), "--yes")
-    assert failed == [True]
+    r = _run_failing_once(fake_anthropic, home, tmp_path, monkeypatch, code)
     assert r.exit_code == EXIT_IOERR, r.output
     [line] = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     [log] = (home / "sessions").rglob("*.jsonl")

@@ -53,27 +53,18 @@ def test_the_same_error_without_a_signal_is_not_hidden(raised: str) -> None:
     assert done.returncode == 1 and "Panic: Error building schema validator" in done.stderr
 
 
-def test_a_signal_ignored_at_start_stays_ignored() -> None:
-    """Started with SIGINT ignored (`nohup`, a background job of a script), Ctrl-C does nothing: the
-    entry point only records Ctrl-C where Python's own handler was in force, and never installs one."""
-    script = SCRIPT.replace("signal.signal(signal.SIGINT, signal.default_int_handler)",
-                            "signal.signal(signal.SIGINT, signal.SIG_IGN)")
-    script = script.replace("def run(*a, **k):", "def run(*a, **k):\n    print(signal.getsignal(2) is signal.SIG_IGN)")
-    script = script.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "os.kill(os.getpid(), 2); return")
-    done = subprocess.run([sys.executable, "-c", script, "2"], env=_env(), capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
-    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
-
-
-
-def test_a_hangup_ignored_at_start_stays_ignored() -> None:
-    """`nohup dreamcli dream &`: the terminal that hangs up does not stop the command. The entry point takes
+@pytest.mark.parametrize("signum", [2, 1], ids=["INT", "HUP"])
+def test_a_signal_ignored_at_start_stays_ignored(signum: int) -> None:
+    """Started with SIGINT ignored (a background job of a script), Ctrl-C does nothing: the entry point only
+    records Ctrl-C where Python's own handler was in force, and never installs one. Started with SIGHUP ignored
+    (`nohup dreamcli dream &`), the terminal that hangs up does not stop the command: the entry point takes
     SIGTERM and SIGHUP, but leaves a signal it found ignored as it is."""
     script = SCRIPT.replace("signal.signal(signal.SIGINT, signal.default_int_handler)",
-                            "signal.signal(signal.SIGHUP, signal.SIG_IGN)")
-    script = script.replace("def run(*a, **k):", "def run(*a, **k):\n    print(signal.getsignal(1) is signal.SIG_IGN)")
-    script = script.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", "os.kill(os.getpid(), 1); return")
-    done = subprocess.run([sys.executable, "-c", script, "1"], env=_env(), capture_output=True, text=True,
+                            f"signal.signal({signum}, signal.SIG_IGN)")
+    script = script.replace("def run(*a, **k):",
+                            f"def run(*a, **k):\n    print(signal.getsignal({signum}) is signal.SIG_IGN)")
+    script = script.replace("os.kill(os.getpid(), int(sys.argv.pop(1)))", f"os.kill(os.getpid(), {signum}); return")
+    done = subprocess.run([sys.executable, "-c", script, str(signum)], env=_env(), capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "True", "")
 

@@ -87,26 +87,16 @@ def refuse_root_in_home(root: Path, home: Path, copies: Path) -> None:
     for point, at in mnt.mounted_inside(str(base), mounts):  # a folder of a workspace mounted inside the root
         inside_home = known_home is not None and Path(point).is_relative_to(known_home)  # fenced by its path
         if point != str(base) and at != whole and not inside_home:  # the home itself: by device and inode
-            try:
-                _refuse_by_place(Path(point), known_home, real_copies, mounts, deep=False)
-            except OwnFiles as e:
-                raise _held(e, base, Path(point)) from None
-
-
-def _held(e: OwnFiles, base: Path, point: Path) -> OwnFiles:
-    """The refusal of a mount `point` inside the root `base`, said of the root: `working directory X holds Y,
-    which is inside …`."""
-    said, was = str(e), escaped(f"working directory {point} ")
-    rest = said[len(was):] if said.startswith(was) else said
-    return OwnFiles(escaped(f"working directory {base} holds {point}, which ") + rest)
+            _refuse_by_place(Path(point), known_home, real_copies, mounts, deep=False, holder=base)
 
 
 def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.MountTable, *,
-                     deep: bool = True) -> None:
+                     deep: bool = True, holder: Path | None = None) -> None:
     """The checks of `refuse_root_in_home` for a root reached through a bind mount of a folder inside a
     workspace, by where the root lies in its file system. `deep`: also look into the folders above it there
     for a workspace of any name (`names_up`); without, only this run's home and `.dreamcli` names are known,
-    from the table alone (for each mount below a root: no stat of them, which may be dead network mounts)."""
+    from the table alone (for each mount below a root: no stat of them, which may be dead network mounts).
+    `holder`: the root `base` is a mount below, which the refusal names."""
     at = mnt.place(str(base), mounts)
     if at is None:
         return
@@ -119,11 +109,11 @@ def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.Mo
         for point, region in regions:
             if mnt.within(at, region):
                 found = Path(os.path.normpath(os.path.join(point, os.path.relpath(at[1], region[1]))))
-                raise root_in_home_error(base, home, found, mounted=True)
+                raise root_in_home_error(base, home, found, mounted=True, holder=holder)
     parts = at[1].split("/")
     cut = next((n for n, part in enumerate(parts) if part.casefold() == LOCAL_DIR_NAME.casefold()), None)
     if cut is not None:
-        raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True)
+        raise other_home_error(base, Path("/".join(parts[:cut + 1])), mounted=True, holder=holder)
     if not deep:
         return
     seen: set[Path] = set()
@@ -133,19 +123,26 @@ def _refuse_by_place(base: Path, home: Path | None, copies: Path, mounts: mnt.Mo
                 break  # and all above it
             seen.add(folder)
             if is_workspace_home(folder):
-                raise other_home_error(base, folder, mounted=True)
+                raise other_home_error(base, folder, mounted=True, holder=holder)
 
 
-def root_in_home_error(base: Path, home: Path, found: Path, *, mounted: bool = False) -> OwnFiles:
-    """`working directory X is (inside) dreamcli's own workspace HOME, ...`: one line, for the run to refuse."""
+def root_in_home_error(base: Path, home: Path, found: Path, *, mounted: bool = False,
+                       holder: Path | None = None) -> OwnFiles:
+    """`working directory X is (inside) dreamcli's own workspace HOME, ...`: one line, for the run to refuse
+    (`_subject`: of a mount `base` that the root `holder` holds)."""
     how = "is" if found == base and not mounted else "is inside"
     alias = (f" (it is {found}, by another name)" if mounted else "" if found == home
              else " by another name" if found == base else f" (through {found}, another name of it)")
-    return OwnFiles(escaped(f"working directory {base} {how} dreamcli's own workspace {home}{alias}, {_ADVICE}"))
+    return OwnFiles(escaped(f"{_subject(base, holder)} {how} dreamcli's own workspace {home}{alias}, {_ADVICE}"))
 
 
-def other_home_error(base: Path, home: Path, *, mounted: bool = False) -> OwnFiles:
+def other_home_error(base: Path, home: Path, *, mounted: bool = False, holder: Path | None = None) -> OwnFiles:
     """`working directory X is (inside) another dreamcli workspace, HOME, ...`: one line."""
     how = "is" if home == base else "is inside"
     alias = " (by another name: that is where it lies in its file system)" if mounted else ""
-    return OwnFiles(escaped(f"working directory {base} {how} another dreamcli workspace, {home}{alias}, {_ADVICE}"))
+    return OwnFiles(escaped(f"{_subject(base, holder)} {how} another dreamcli workspace, {home}{alias}, {_ADVICE}"))
+
+
+def _subject(base: Path, holder: Path | None) -> str:
+    """What a refusal is of: the working directory `base`, or the mount `base` inside the one `holder`."""
+    return f"working directory {base}" if holder is None else f"working directory {holder} holds {base}, which"
