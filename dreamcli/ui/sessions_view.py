@@ -184,25 +184,65 @@ def _hang(markup: str, width: int) -> str:
 
 def render_children_tree(children: list[dict[str, Any]]) -> None:
     """A lead's sub-agents as a tree: status, turns, tokens, cost, then the brief and the final answer
-    (or the error) of each child."""
+    (or the error) of each child. On a terminal Rich lays it out, wrapping to its width; on a pipe or a
+    file each line is printed whole, as the rest of the transcript is (Rich's tree crops to the width)."""
+    root = f"[bold]sub-agents ({len(children)})[/]"
+    nodes = [(_child_line(c), _child_details(c)) for c in children]
+    con = out()
+    if not con.is_terminal:
+        for text in _tree_lines(root, nodes):
+            con.print(text, soft_wrap=True)
+        return
     from rich.tree import Tree
 
-    tree = Tree(f"[bold]sub-agents ({len(children)})[/]", guide_style="dim")
-    for c in children:
-        status = str(c.get("status") or "-")
-        tokens = c.get("tokens")
-        facts = [_styled(status, _STATUS_STYLE)]
-        if c.get("turns") is not None:
-            facts.append(f"{c['turns']} turn{'s' if c['turns'] != 1 else ''}")
-        if tokens is not None:
-            facts.append(f"{_fmt_tokens(tokens)} tokens")
-        if c.get("cost_usd") is not None:
-            facts.append(f"${c['cost_usd']:.4f}")
-        node = tree.add(f"[bold]{_m(c.get('session_id'))}[/]  " + " · ".join(facts))
-        if c.get("brief"):
-            node.add(f"[cyan]brief[/] {_m(_short(c['brief'], 300), one_line=False)}")
-        if c.get("error") and status != "completed":
-            node.add(f"[red]error[/] {_m(_short(str(c['error']), 300), one_line=False)}")
-        if c.get("final_text"):
-            node.add(f"[magenta]answer[/] {_m(_short(c['final_text'], 600), one_line=False)}")
-    out().print(tree)
+    tree = Tree(root, guide_style="dim")
+    for line, details in nodes:
+        node = tree.add(line)
+        for detail in details:
+            node.add(detail)
+    con.print(tree)
+
+
+def _tree_lines(root: str, nodes: list[tuple[str, list[str]]]) -> list[str]:
+    """The tree as whole lines of markup with its guides (`├── `, `│   `, `└── `), each line of a
+    many-line text under its node's guide."""
+    lines = [root]
+
+    def put(text: str, first: str, rest: str) -> None:
+        for i, part in enumerate(text.split("\n")):
+            lines.append(f"[dim]{first if i == 0 else rest}[/]{part}")
+
+    for i, (line, details) in enumerate(nodes):
+        last = i == len(nodes) - 1
+        put(line, "└── " if last else "├── ", "    " if last else "│   ")
+        indent = "    " if last else "│   "
+        for j, detail in enumerate(details):
+            end = j == len(details) - 1
+            put(detail, indent + ("└── " if end else "├── "), indent + ("    " if end else "│   "))
+    return lines
+
+
+def _child_line(c: dict[str, Any]) -> str:
+    """A sub-agent's line of the tree: its id, status, turns, tokens and cost."""
+    status = str(c.get("status") or "-")
+    tokens = c.get("tokens")
+    facts = [_styled(status, _STATUS_STYLE)]
+    if c.get("turns") is not None:
+        facts.append(f"{c['turns']} turn{'s' if c['turns'] != 1 else ''}")
+    if tokens is not None:
+        facts.append(f"{_fmt_tokens(tokens)} tokens")
+    if c.get("cost_usd") is not None:
+        facts.append(f"${c['cost_usd']:.4f}")
+    return f"[bold]{_m(c.get('session_id'))}[/]  " + " · ".join(facts)
+
+
+def _child_details(c: dict[str, Any]) -> list[str]:
+    """The brief, the error (unless it completed) and the final answer of a sub-agent, as its tree shows them."""
+    details = []
+    if c.get("brief"):
+        details.append(f"[cyan]brief[/] {_m(_short(c['brief'], 300), one_line=False)}")
+    if c.get("error") and str(c.get("status") or "-") != "completed":
+        details.append(f"[red]error[/] {_m(_short(str(c['error']), 300), one_line=False)}")
+    if c.get("final_text"):
+        details.append(f"[magenta]answer[/] {_m(_short(c['final_text'], 600), one_line=False)}")
+    return details
