@@ -47,22 +47,22 @@ def parse_ts_ms(value: Any) -> int | None:
 def _ts_ms(value: str) -> int | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one whose UTC falls outside years 1 to 9999
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
 
 
 def clean_ts(value: Any) -> str | None:
     """`value` when it already is an RFC 3339 timestamp the session log accepts; else a normalized one
-    (UTC, milliseconds), or None when it is not a timestamp at all."""
+    (UTC, milliseconds), or None when it is not a timestamp at all: one of the right shape naming no real
+    time (`9999-99-99T00:00:00Z`, a 61st second) too, since a transcript is untrusted."""
     if not isinstance(value, str):
         return None
-    if _TS_OK.match(value):
-        return value
     ms = parse_ts_ms(value)
-    return None if ms is None else ms_to_ts(ms)
+    if ms is None:
+        return None
+    return value if _TS_OK.match(value) else ms_to_ts(ms)
 
 
 @lru_cache(maxsize=4096)
