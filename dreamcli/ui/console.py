@@ -220,3 +220,15 @@ def _hang_message(label: str, style: str, message: str) -> None:
     text = Text("\n".join(hang_plain(f"{label} {message}", console.width, len(label) + 1)))
     text.stylize(style, 0, len(label))
     console.print(text, highlight=False, soft_wrap=True)  # soft_wrap: Rich breaks no line again
+
+
+def print_block(console: Console, renderable: Any, **options: Any) -> None:
+    """Print a table or a grid. Rich pads every cell to its column's width, so each line ended in spaces;
+    on a pipe or in a file (plain text, no colour) they are cut, as scripts and `diff` read the lines. On
+    a terminal the padding is invisible and the table prints as Rich lays it out."""
+    if console.is_terminal or console.color_system is not None:
+        console.print(renderable, **options)
+        return
+    with console.capture() as captured:
+        console.print(renderable, **options)
+    console.out("\n".join(line.rstrip(" ") for line in captured.get().split("\n")), end="", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dreamcli.doctor import Check
-from dreamcli.ui.console import info, out, safe_markup
+from dreamcli.ui.console import info, out, print_block, safe_markup
 
 _LABEL = {"ok": "OK", "warn": "WARN", "fail": "FAIL"}
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
@@ -49,7 +49,7 @@ def render_checks(checks: Sequence[Check]) -> None:
     grid.add_column(overflow="fold")
     for row in rows:
         grid.add_row(*row)
-    console.print(grid, highlight=False)
+    print_block(console, grid, highlight=False)
 
 
 def _columns() -> int | None:

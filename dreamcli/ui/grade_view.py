@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dreamcli.outcomes.scoretext import score_text
-from dreamcli.ui.console import err, neutralise_controls, out, safe_markup
+from dreamcli.ui.console import err, neutralise_controls, out, print_block, safe_markup
 
 _STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
 TABLE_LIMIT = 200
@@ -100,7 +100,7 @@ def render_calibration(report: Any) -> None:
                       f"[{'green' if agree else 'red'}]{safe_markup(pred, one_line=True)}[/]",
                       "-" if row.score is None else f"{row.score:.2f}",
                       safe_markup(row.error or ", ".join(row.failing) or "-", one_line=True))
-    out().print(table)
+    print_block(out(), table)
     kappa = "n/a" if report.kappa is None else f"{report.kappa:.2f}"
     verdict = "[green]agrees[/]" if report.ok else "[red]below threshold[/]"
     err().print(f"TPR {report.tpr:.2f} (>= {report.min_tpr}), TNR {report.tnr:.2f} (>= {report.min_tnr}), "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect, signed
 from dreamcli.playbooks.pilot_file import no_pair_scored
-from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, out, safe_markup
+from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, out, print_block, safe_markup
 
 if TYPE_CHECKING:
     from dreamcli.pilot.api import Prepared
@@ -236,7 +236,7 @@ def _render_per_entry(per_entry: dict[str, Any]) -> None:
         word = {HELPS: "[green]carries lift[/]", HURTS: "[red]hurts[/]", NO_LIFT: "[dim]dead weight?[/]"}.get(
             effect_word(lift["ci95"], lift["p_value"], lift.get("pairs")), "[yellow]unknown[/]")
         table.add_row(_esc(entry), signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
-    out().print(table)
+    print_block(out(), table)
 
 
 def _render_footer(result: dict[str, Any]) -> None:

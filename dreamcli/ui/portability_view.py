@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dreamcli.ui.console import err, is_interactive, neutralise_controls, note, out, safe_markup
+from dreamcli.ui.console import err, is_interactive, neutralise_controls, note, out, print_block, safe_markup
 from dreamcli.ui.plural import count, plural
 from dreamcli.ui.prose import print_hanging
 
@@ -102,7 +102,7 @@ def render_import_summary(s: Any, prefix: str = "dreamcli") -> None:
                                                                                       key=lambda kv: -kv[1])),
                                            one_line=True))
     table.add_row("read", f"{_size(s.bytes)} in {s.seconds:.1f} s ({s.mb_per_s:.1f} MB/s)")
-    con.print(table)
+    print_block(con, table)
     if s.sessions:
         note(f"next: {prefix} sessions list --limit 20   ·   {prefix} dream --offline")
 
@@ -175,7 +175,7 @@ def render_bundle_import(r: Any) -> None:
         table.add_row(safe_markup(p.name, one_line=True), f"[{style}]{action}[/]" if style else action,
                       safe_markup(f"{before} → {after}", one_line=True), str(len(p.added)),
                       str(len(p.updated)), f"[yellow]{len(p.conflicts)}[/]" if p.conflicts else "0")
-    out().print(table)
+    print_block(out(), table)
     for p in r.playbooks:
         for c in p.conflicts:
             err().print(f"conflict in {_plain(p.name)} [{_plain(c['id'])}]: kept the local text; the bundle has: "

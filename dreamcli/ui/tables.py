@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from dreamcli.ui.console import out
+from dreamcli.ui.console import out, print_block
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -229,4 +229,4 @@ def _detail(name: str, cell: str, width: int) -> Table:
 
 
 def print_table(cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> None:
-    out().print(build_table(cols, rows), crop=False)  # a table wider than the terminal is shown whole
+    print_block(out(), build_table(cols, rows), crop=False)  # a table wider than the terminal is shown whole
