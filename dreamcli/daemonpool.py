@@ -64,6 +64,18 @@ class Task(Generic[T]):
         return self._value  # type: ignore[return-value]
 
 
+_busy_lock = threading.Lock()
+_busy = 0  # workers of every pool running a call now
+
+
+def busy() -> int:
+    """How many workers, of every pool, are running a call now. The process must not end through the
+    interpreter's finalisation while one is (dreamcli.cli.app): a worker inside a C++ extension that let go
+    of the GIL (RE2's search) is unwound by `pthread_exit` when it takes it back, and the C++ runtime aborts
+    the whole process (`terminate called without an active exception`, exit 134)."""
+    return _busy
+
+
 class DaemonPool:
     """Runs submitted calls on at most `workers` daemon threads, started as work arrives."""
 
@@ -97,7 +109,14 @@ class DaemonPool:
                 if not self._queue:
                     return
                 task, fn, args = self._queue.popleft()
-            task._call(fn, args, catch=BaseException)  # reported to whoever waits; a worker never dies
+            global _busy
+            with _busy_lock:
+                _busy += 1
+            try:
+                task._call(fn, args, catch=BaseException)  # reported to whoever waits; a worker never dies
+            finally:
+                with _busy_lock:
+                    _busy -= 1
 
     def shutdown(self) -> None:
         """Accept no more calls and cancel those not started; calls running go on, on their daemon threads,

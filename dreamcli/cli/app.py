@@ -18,6 +18,35 @@ if TYPE_CHECKING:
 
 
 def main() -> None:
+    try:
+        _main()
+    except SystemExit as e:
+        _leave_past_busy_workers(e.code)
+        raise
+    _leave_past_busy_workers(None)
+
+
+def _leave_past_busy_workers(code: Any) -> None:
+    """End the process at once with `code` when a pool worker still runs a call (a grade stopped by Ctrl-C or
+    by an endpoint it cannot reach, while the other calls go on): the interpreter's finalisation would unwind
+    a worker inside RE2 and the C++ runtime abort the process (dreamcli.daemonpool.busy). What the command
+    wrote is flushed first; the call the worker was in is abandoned, as finalisation would abandon it."""
+    pool = sys.modules.get("dreamcli.daemonpool")
+    if pool is None or not pool.busy() or not (code is None or isinstance(code, int)):
+        return
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`), a closed stream
+            stream.flush()
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.shutdown()
+    os._exit(code or 0)
+
+
+def _main() -> None:
     caught = None
     try:
         from dreamcli.interrupts import signals_as_interrupt
