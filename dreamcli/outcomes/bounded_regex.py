@@ -4,11 +4,19 @@ past the bound, no answer). Used by the `regex` check (dreamcli/outcomes/checks.
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401  (see below)
 import contextlib
+import logging  # noqa: F401  (see below)
 import os
 import re
 import select
 import signal
+
+# The searches fork from the grading pool's threads. A module that registers a pair of fork hooks (logging's
+# lock, concurrent.futures' shutdown lock: taken before a fork, let go after it) and is first imported by
+# another thread while a fork is in flight runs its "after" hook without its "before" one, and the fork
+# prints `Exception ignored … RuntimeError: cannot release un-acquired lock`. Both are loaded before the
+# first fork (the SDK would load them lazily, mid-grade).
 
 REGEX_TIMEOUT_S = 10.0  # how long one regex search may run before the check fails (it could not run)
 FD_DIRS = ("/proc/self/fd", "/dev/fd")  # where a process finds its open fds listed (the first that exists)
