@@ -127,10 +127,15 @@ def command_prefix(ctx: typer.Context) -> str:
     """`dreamcli` plus `--home ROOT` when the workspace came from --home, so printed hints work when copied."""
     ws = state(ctx)._workspace
     if ws is not None and ws.source == "option":
-        import shlex
-
-        return f"dreamcli --home {shlex.quote(str(ws.root))}"
+        return home_prefix(ws.root)
     return "dreamcli"
+
+
+def home_prefix(root: str | os.PathLike[str]) -> str:
+    """`dreamcli --home ROOT`, ROOT quoted for a shell (a space, a quote), for a hint to copy."""
+    import shlex
+
+    return f"dreamcli --home {shlex.quote(os.fspath(root))}"
 
 
 @contextlib.contextmanager

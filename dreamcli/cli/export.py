@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.waits import check_wait
 from dreamcli.errors import UsageError, WorkFailed
 
+# What `-o -` does not write to a terminal, as gzip does not: bytes that would garble it (parquet never goes
+# to stdout: `export sessions` needs a DIR).
+BINARY_FORMATS = ("bundle",)
 EXPORT_HELP = ("Export approved playbooks (and optionally the sessions behind their entries) in portable "
                "formats: bundle, json, claude-md, agents-md, memory-dir.")
 IMPORT_HELP = ("Import a playbook bundle made by `dreamcli export`: checksums verified, nothing changed "
@@ -58,6 +62,14 @@ Examples:
   dreamcli import ./bundle-dir --replace --json
   dreamcli import playbooks.tar.gz --force
 """
+
+
+def _terminal(stream: Any) -> bool:
+    """Whether `stream` (stdout: None when the command starts with it closed) is a terminal."""
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (ValueError, OSError):  # closed, or not a real file
+        return False
 
 
 def _export_sessions(ctx: typer.Context, what: list[str], fmt: str, output: str | None, force: bool,
@@ -137,6 +149,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
         if as_json and output == "-":
             raise UsageError("--json and -o - both want stdout; write the export to a file")
+        if output == "-" and fmt in BINARY_FORMATS and _terminal(sys.stdout):
+            raise UsageError("refusing to write a binary bundle to a terminal; redirect stdout or give -o FILE")
         ws = open_workspace(ctx, create=False)
         result = export_playbooks(ws, fmt=fmt, output=output, names=playbook or None,
                                   include_history=history, include_sessions=include_sessions, force=force,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -10,16 +11,38 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import DreamError, UsageError
-from dreamcli.workspace.fsutil import atomic_write_text, check_output_file
+from dreamcli.workspace.fsutil import check_output_file, output_error, write_output_file
 from dreamcli.workspace.home import Workspace
 
 TRANSCRIPTS_SUFFIX = "-transcripts"
+# In the <head> of every page dreamcli writes (dreamcli/ui/templates): an existing file is replaced only if
+# it has it, in its first bytes (the page's <head> begins with it), before `</head>`.
+PAGE_MARK, _MARK_WITHIN = b'<meta name="generator" content="dreamcli">', 4096
 
 
-def _check_target(target: str) -> None:
-    """Refuse (exit 2, one line) an --html target that is a directory, a link or not a regular file."""
-    if target != "-":
-        check_output_file(Path(target), "--html")
+def _check_target(target: str, what: str = "--html") -> None:
+    """Refuse (exit 2, one line) an --html target that is a directory, a link or not a regular file, or a file
+    that is not a page dreamcli wrote (notes.txt named by mistake): a page of ours is replaced (reviewers
+    make it again every morning), an empty file too (`mktemp`), anything else is kept."""
+    if target == "-":
+        return
+    path = Path(target)
+    check_output_file(path, what)
+    try:  # O_NONBLOCK: a FIFO put there since the check must not hang the command
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise output_error(e, path, what, doing="read it to see whether dreamcli wrote it") from None
+    try:
+        head = os.read(fd, _MARK_WITHIN)
+    except OSError as e:
+        raise output_error(e, path, what, doing="read it to see whether dreamcli wrote it") from None
+    finally:
+        os.close(fd)
+    if head and PAGE_MARK not in head.split(b"</head>", 1)[0]:
+        raise UsageError(f"{what} {path}: exists and is not a page dreamcli wrote (kept: move it away, or give "
+                         "another --html FILE)")
 
 
 def refuse_json(target: str, as_json: bool) -> None:
@@ -35,7 +58,7 @@ def _emit(target: str, html: str) -> None:
         sys.stdout.flush()
     else:
         _check_target(target)
-        atomic_write_text(Path(target), html)
+        write_output_file(Path(target), html.encode("utf-8"), "--html")
 
 
 def _load_transcript(ws: Workspace, session_id: str, generated: str,
@@ -85,7 +108,8 @@ def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_tra
             except DreamError:
                 continue  # not in this workspace (e.g. pruned): its excerpts stay without a link
             path = folder / (re.sub(r"[^A-Za-z0-9_-]", "_", str(data["session_id"] or sid)) + ".html")
-            atomic_write_text(path, render_transcript_page(data))
+            _check_target(str(path), "--with-transcripts")  # a file of the user's there is kept as --html's is
+            write_output_file(path, render_transcript_page(data).encode("utf-8"), "--with-transcripts")
             links[sid] = f"{folder.name}/{path.name}"
             written.append(str(path))
     page = review_page(ws, dreams, reviewer=reviewer, generated=generated, transcripts=links, prefix=prefix)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from dreamcli.cli.common import print_json, state
+from dreamcli.cli.common import home_prefix, print_json, state
 from dreamcli.errors import UsageError
-from dreamcli.workspace.fsutil import atomic_write_text
+from dreamcli.workspace.fsutil import atomic_write_text, output_error
 from dreamcli.workspace.home import ENV_HOME, LOCAL_DIR_NAME, Workspace, check_home_usable, resolve_home
 from dreamcli.workspace.userpath import user_path
 
@@ -81,14 +81,21 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 raise UsageError(f"{base} is a file, not a directory")
             ws = Workspace(root=(base / LOCAL_DIR_NAME).absolute(), source="local")
         check_home_usable(ws.root)
-        existed = ws.exists() and not ws.is_empty()  # an empty folder (or a link to one) gets the layout now
+        held = ws.exists() and not ws.is_empty()  # an empty folder (or a link to one) gets the layout now
+        existed = held and ws.has_layout()
+        adopted = held and not existed  # a folder of other files (--home DIR): a workspace is made in it
         linked = ws.root.is_symlink()
         tightened = _tighten(ws.root) if ws.exists() else None
-        ws.ensure_layout()
-        if not ws.config_path.exists():
-            atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else "")
-                              + (f"sessions:\n  url: {json.dumps(sessions_url)}\n" if sessions_url else ""))
-        elif sessions_url:
+        try:
+            ws.ensure_layout()
+            configured = ws.config_path.exists()
+            if not configured:
+                atomic_write_text(ws.config_path, CONFIG_TEMPLATE + ("playbooks:\n  git: true\n" if git else "")
+                                  + (f"sessions:\n  url: {json.dumps(sessions_url)}\n" if sessions_url else ""))
+        except OSError as e:  # a folder of the user's that cannot be written in: exit 2, one line (74: the disk)
+            raise output_error(e, ws.root, "workspace", doing="set it up" if existed else "create it",
+                               elsewhere="another DIR") from None
+        if sessions_url and configured:
             raise UsageError(f"--sessions-url: {ws.config_path} exists already; set sessions.url in it")
         if not existed:  # a new workspace gets the session index (an old one: `sessions reindex`)
             from dreamcli.store.index import connect
@@ -118,10 +125,13 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.ui.workspace_view import render_init
 
         render_init(ws.root, existed=existed, git_dir=ws.playbooks_dir if git_created else None,
-                    samples=added if with_samples else None)
-        if linked or tightened:
+                    samples=added if with_samples else None, cmd=home_prefix(ws.root))
+        if linked or tightened or adopted:
             from dreamcli.ui.console import info, warn
 
+            if adopted:  # "Created workspace", though not in a new folder: say so, and that its files are kept
+                info(f"{ws.root} held files of its own and was not a workspace: it is one now, its files left "
+                     "as they were")
             if linked:
                 info(f"{ws.root} is a symbolic link to {ws.root.resolve()}: the workspace is there")
             if tightened:

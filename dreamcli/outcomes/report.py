@@ -26,7 +26,7 @@ from dreamcli.outcomes.scoretext import score_text, threshold_text
 from dreamcli.outcomes.store import redact_record
 from dreamcli.redaction import Redactor, default_redactor
 from dreamcli.textnorm import strip_hidden
-from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file, line_start, open_append, write_all
+from dreamcli.workspace.fsutil import check_output_file, line_start, open_append, write_all, write_output_file
 
 REPORT_VERSION = 1
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # bytes: below GitHub's 1 MiB step-summary limit, with room for the tail
@@ -166,8 +166,7 @@ class JUnitWriter:
         self.spool.seek(0)
         data = head.encode("utf-8") + self.spool.read() + b" </testsuite>\n</testsuites>\n"
         self.spool.close()
-        check_output_file(self.path, self.what)  # again: it may have been replaced while grading
-        atomic_write_bytes(self.path, data)
+        write_output_file(self.path, data, self.what)  # checked again: it may have been replaced while grading
 
 
 _STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "partial": "◐", "error": "⚠️"}

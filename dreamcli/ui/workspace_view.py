@@ -17,12 +17,13 @@ def print_lines(lines: Iterable[str]) -> None:
     sys.stdout.flush()
 
 
-def render_init(root: Path, *, existed: bool, git_dir: Path | None, samples: int | None) -> None:
-    """`dreamcli init`'s messages on stderr: the workspace, its git history, the sample sessions added."""
+def render_init(root: Path, *, existed: bool, git_dir: Path | None, samples: int | None, cmd: str) -> None:
+    """`dreamcli init`'s messages on stderr: the workspace, its git history, the sample sessions added and
+    the command to try them with (`cmd`: `dreamcli --home ROOT`, ROOT quoted for a shell)."""
     info(neutralise_controls(f"{'Workspace already exists' if existed else 'Created workspace'}: {root}",
                              one_line=True))
     if git_dir is not None:
         info(neutralise_controls(f"playbooks are a git repository: git -C {git_dir} log -p", one_line=True))
     if samples is not None:
-        info(neutralise_controls(f"Added {samples} sample sessions. Try: dreamcli --home {root} dream --offline",
+        info(neutralise_controls(f"Added {samples} sample sessions. Try: {cmd} dream --offline",
                                  one_line=True))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from dreamcli.errors import UsageError
+from dreamcli.errors import DreamError, UsageError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -294,3 +294,30 @@ def check_output_file(path: Path, what: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"{what} {path}: {parent} is not a directory")
+
+
+def output_error(e: OSError, path: Path, what: str, *, doing: str = "write it",
+                 elsewhere: str | None = None) -> DreamError:
+    """Why an output the user named (`what` and `path`: `--html ro/r.html`) could not be written, as one line:
+    the machine's (a full disk or quota, a read-only file system, an I/O error: exit 74, `storage_error`, its
+    advice naming `elsewhere`, by default another `what`), else the path's (no permission, a folder that is a
+    file: exit 2). The file that failed is named too when it is another (a folder that could not be made)."""
+    from dreamcli.errors import storage_error
+
+    _named(e, path, temp_prefix=temp_prefix(path))  # the temporary beside `path` is `path` to the user
+    stored = storage_error(e, elsewhere=elsewhere or f"another {what} FILE")
+    if stored is not None:
+        return stored
+    failed = os.fsdecode(e.filename) if isinstance(e.filename, str | bytes) else None
+    also = f" ({failed})" if failed and os.path.abspath(failed) != os.path.abspath(path) else ""
+    return UsageError(f"{what} {path}: cannot {doing}: {e.strerror or e}{also}")
+
+
+def write_output_file(path: Path, data: bytes, what: str) -> None:
+    """Write a file the user named (`what`, e.g. "--html") atomically, refused first as `check_output_file`
+    refuses; an OSError is the one line of `output_error` (exit 2 or 74), never an internal error."""
+    check_output_file(path, what)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as e:
+        raise output_error(e, path, what) from None
