@@ -74,27 +74,36 @@ def show_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Playbook name."),
     raw: bool = typer.Option(False, "--raw", help="Print the markdown file exactly as stored."),
-    version: int = typer.Option(None, "--version", min=1, help="Show a kept version instead of the live one."),
+    version: str = typer.Option(None, "--version", metavar="N", help="Show a kept version (2 or v2) instead of "
+                                "the live one."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (front matter and entries)."),
 ) -> None:
     """Show a playbook, rendered for reading (or the raw markdown, or JSON)."""
     from dreamcli.playbooks.format import parse_playbook
-    from dreamcli.playbooks.review import playbook_json
-    from dreamcli.playbooks.store import history_path, history_versions, playbook_path, read_text
+    from dreamcli.playbooks.review import no_playbook, playbook_json
+    from dreamcli.playbooks.store import (
+        history_path,
+        history_versions,
+        parse_live,
+        playbook_path,
+        read_text,
+        version_number,
+    )
 
+    number = None if version is None else version_number(version, name)
     ws = open_workspace(ctx, create=False)
-    path = playbook_path(ws, name) if version is None else history_path(ws, name, version)
+    path = playbook_path(ws, name) if number is None else history_path(ws, name, number)
     text = read_text(path)
     if text is None:
-        if version is not None:
+        if number is not None:
             known = ", ".join(f"v{v}" for v in history_versions(ws, name)) or "none"
-            raise UsageError(f"playbook {name!r} has no version {version} (kept: {known})")
-        raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+            raise UsageError(f"playbook {name!r} has no version {number} (kept: {known})")
+        raise no_playbook(ws, name)
     if raw:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    pb = parse_playbook(text, file=str(path))
+    pb = parse_live(ws, name, text) if number is None else parse_playbook(text, file=str(path))
     if as_json:
         print_json({"version": 1, "playbook": playbook_json(pb)})
         return
@@ -113,11 +122,15 @@ def history_cmd(
 ) -> None:
     """Every approved version of a playbook, oldest first, with who made it and how."""
     from dreamcli.playbooks.history import history
+    from dreamcli.ui.console import warn
 
     ws = open_workspace(ctx, create=False)
-    versions = [v.to_json() for v in history(ws, name)]
+    problems: list[str] = []  # a live file that does not parse: warned, its kept versions still listed
+    versions = [v.to_json() for v in history(ws, name, problems)]
+    for p in problems:
+        warn(p)
     if as_json:
-        print_json({"version": 1, "playbook": name, "versions": versions})
+        print_json({"version": 1, "playbook": name, "versions": versions, "problems": problems})
         return
     from dreamcli.ui.playbook_trail_view import render_history
 
@@ -137,12 +150,13 @@ def lint_cmd(
     unknown hosts, ...; configured under `lint:` in config.yaml). Exit 1 on a blocking finding."""
     from dreamcli.cli.common import config
     from dreamcli.playbooks.lint import lint_entry_text, prompt_parts
+    from dreamcli.playbooks.review import no_playbook
     from dreamcli.playbooks.store import load_playbook
 
     ws = open_workspace(ctx, create=False)
     pb = load_playbook(ws, name)
     if pb is None:
-        raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+        raise no_playbook(ws, name)
     cfg = config(ctx)
     findings: list[dict[str, Any]] = []
     for part, text in prompt_parts(pb):

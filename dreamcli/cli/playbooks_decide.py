@@ -5,7 +5,8 @@
 - `confirm_targets`: the diff of those entries, then one yes/no question;
 - `review_each_entry`: on a terminal without `--entry`/`--all`, a question per pending entry
   (approve, edit then approve, reject, skip, quit);
-- `finish_decisions`: the results printed (or as JSON), exit 1 when an entry was refused;
+- `finish_decisions`: the results printed (or as JSON, with the dreams left out as unreadable), exit 1
+  when an entry was refused;
 - `warn_unreadable`: a warning per pending dream that cannot be read.
 """
 
@@ -21,15 +22,15 @@ if TYPE_CHECKING:
     from dreamcli.playbooks.proposals import UnreadableDream
 
 
-def pending_targets(ws: Workspace, dream_id: str | None, entry_ids: list[str],
-                    all_: bool) -> list[tuple[str, list[str]]]:
+def pending_targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], all_: bool,
+                    unreadable: list[UnreadableDream]) -> list[tuple[str, list[str]]]:
     """(dream id, entry ids) pairs to act on. Without DREAM_ID: the pending dream(s) holding the entries,
-    or with --all every pending dream."""
+    or with --all every pending dream; the dreams left out because they cannot be read are added to
+    `unreadable` (and warned about), for the JSON."""
     from dreamcli.playbooks.proposals import pending_dreams, resolve_dream_id
 
     if dream_id:
         return [(resolve_dream_id(ws, dream_id), entry_ids)]
-    unreadable: list[UnreadableDream] = []
     pending = pending_dreams(ws, unreadable=unreadable)
     left_out = warn_unreadable(unreadable)
     if all_:
@@ -134,9 +135,11 @@ def _edit_entry(ws: Workspace, did: str, item: dict[str, Any], actor: str | None
     return True
 
 
-def finish_decisions(results: list[dict[str, Any]], as_json: bool) -> None:
+def finish_decisions(results: list[dict[str, Any]], as_json: bool, unreadable: list[UnreadableDream]) -> None:
+    """The results; with --json also the dreams left out as unreadable, as `playbooks diff --json` has them."""
     if as_json:
-        print_json({"version": 1, "results": results})
+        print_json({"version": 1, "results": results, "unreadable": [u.to_json() for u in unreadable],
+                    "problems": [u.message() for u in unreadable]})
     else:
         from dreamcli.ui.playbooks_view import render_review
 

@@ -149,7 +149,8 @@ def register(app: Group) -> None:
                              "(nothing was approved)")
         if entry and all_:
             raise UsageError("use --entry ID or --all, not both")
-        targets = pending_targets(ws, dream_id, entry, all_)
+        unreadable: list[UnreadableDream] = []
+        targets = pending_targets(ws, dream_id, entry, all_, unreadable)
         if not entry and not all_:
             targets = review_each_entry(ws, targets, actor, wait)
             if not targets:
@@ -162,7 +163,7 @@ def register(app: Group) -> None:
             results.append(approve(ws, did, entry_ids=ids or None, all_=not ids, edits=edits, force=force,
                                    actor=actor, wait=wait, reason=reason,
                                    include_tainted=include_tainted).to_json())
-        finish_decisions(results, as_json)
+        finish_decisions(results, as_json, unreadable)
 
     @app.command("reject", short_help="Record that proposed entries are refused.", epilog=REJECT_EPILOG)
     def reject_cmd(
@@ -189,7 +190,8 @@ def register(app: Group) -> None:
             raise UsageError("use --entry ID or --all, not both")
         if not entry and not all_:
             raise UsageError("name the entries with --entry ID or pass --all")
-        targets = pending_targets(ws, dream_id, entry, all_)
+        unreadable: list[UnreadableDream] = []
+        targets = pending_targets(ws, dream_id, entry, all_, unreadable)
         if not reason:
             from dreamcli.ui.playbooks_view import ask_text
 
@@ -201,7 +203,7 @@ def register(app: Group) -> None:
             raise typer.Exit(0)
         results = [reject(ws, did, entry_ids=ids or None, all_=not ids, reason=reason, actor=actor,
                           wait=wait).to_json() for did, ids in targets]
-        finish_decisions(results, as_json)
+        finish_decisions(results, as_json, unreadable)
 
     @app.command("edit", short_help="Change a pending entry's text (audited).", epilog=EDIT_EPILOG)
     def edit_cmd(
@@ -245,7 +247,7 @@ def register(app: Group) -> None:
     def revert_cmd(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="Playbook name."),
-        version: int = typer.Argument(..., min=0, metavar="VERSION", help="The kept version to restore (0: the "
+        version: str = typer.Argument(..., metavar="VERSION", help="The kept version to restore, 3 or v3 (0: the "
                                       "empty playbook before its first approval, to undo that approval)."),
         yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required without a terminal)."),
         force: bool = typer.Option(False, "--force", help="Restore text with blocking lint findings (injected "
@@ -257,18 +259,25 @@ def register(app: Group) -> None:
         """Make a new version equal to an old one, redacted and linted with today's rules (history is never
         rewritten; audited)."""
         from dreamcli.playbooks.history import revert
+        from dreamcli.playbooks.store import version_number
         from dreamcli.ui.playbook_trail_view import render_revert
 
+        number = version_number(version, name)
         ws = open_workspace(ctx, create=False)
         if not yes:
             if not _interactive():
                 raise UsageError("no terminal to ask on: revert needs --yes (nothing was changed)")
             from dreamcli.ui.playbooks_view import confirm
 
-            if not confirm(f"make a new version of {name} equal to v{version}?"):
+            if not confirm(f"make a new version of {name} equal to v{number}?"):
                 raise typer.Exit(0)
-        result = revert(ws, name, version, actor=actor, wait=wait, force=force)
+        result = revert(ws, name, number, actor=actor, wait=wait, force=force)
         if as_json:
             print_json({"version": 1, **result.to_json()})
         else:
             render_revert(result)
+        if result.live_damaged:
+            from dreamcli.ui.console import note
+
+            note(f"the live file of {name} did not parse; the revert replaced it (the audit record has its hash "
+                 "and live_damaged: true)")

@@ -365,6 +365,11 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
         if redacted:
             findings.append(LintFinding(severity="warn", rule="redacted",
                                         message="secrets in the text were replaced by [REDACTED:...] markers"))
+        if dream.decision(entry_id).edited_text == new:  # a rerun (after exit 74): finish it, record nothing twice
+            from dreamcli.playbooks.edit_rerun import finish_edit
+
+            return Outcome(entry_id, op.op, op.target, "edited", before=finish_edit(ws, dream, op, who),
+                           after=new), findings
         _record(ws, dream, [_decision("edit", entry_id, who, text=new, text_hash=content_hash(new))])
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
                      entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))

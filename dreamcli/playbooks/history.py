@@ -11,13 +11,16 @@ from dreamcli.playbooks import journal
 from dreamcli.playbooks.audit_verify import Made, audit_lines, last_made, missing_kept, versions_made
 from dreamcli.playbooks.format import parse_playbook, render_playbook
 from dreamcli.playbooks.model import new_playbook
+from dreamcli.playbooks.review import no_playbook
 from dreamcli.playbooks.store import (
     Commit,
     commit_playbook,
     history_path,
     history_versions,
     load_version_text,
-    read_live,
+    playbook_path,
+    read_live_or_damage,
+    read_text,
 )
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
@@ -46,12 +49,18 @@ class Version:
         return dict(self.__dict__)
 
 
-def history(ws: Workspace, name: str) -> list[Version]:
-    """Every kept version, oldest first, with who made it (from the audit trail) where known."""
-    live, live_text = read_live(ws, name)
+def history(ws: Workspace, name: str, problems: list[str] | None = None) -> list[Version]:
+    """Every kept version, oldest first, with who made it (from the audit trail) where known. A live file
+    that does not parse is reported in `problems` (with how to recover; raised without `problems`), and
+    then no version is marked live: the kept ones are what a revert can restore."""
+    live, live_text, damage = read_live_or_damage(ws, name)
+    if damage is not None:
+        if problems is None:
+            raise damage
+        problems.append(str(damage))
     versions = history_versions(ws, name)
-    if live is None and not versions:
-        raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+    if live_text is None and not versions:
+        raise no_playbook(ws, name)
     made: dict[int, dict[str, Any]] = {}
     for rec in iter_audit(ws):
         if rec.get("playbook") == name and isinstance(rec.get("version_after"), int) \
@@ -109,6 +118,7 @@ class Reverted:
     commit: Commit | None
     vetted: VettedVersion
     forced: bool = False  # blocked text made live with --force
+    live_damaged: bool = False  # the live file it replaced did not parse
 
     def to_json(self) -> dict[str, Any]:
         c = self.commit
@@ -116,6 +126,7 @@ class Reverted:
                 "version_before": c.version_before if c else None, "version_after": c.version_after if c else None,
                 "secrets_redacted": self.vetted.secrets_redacted, "redacted": list(self.vetted.redacted),
                 "forced": [f.to_json() for f in self.vetted.blocked] if self.forced else [],
+                "live_damaged": self.live_damaged,
                 "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
 
 
@@ -130,8 +141,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
     who = current_actor(actor)
     with workspace_lock(ws, LOCK_NAME, wait=wait):
         journal.recover(ws, name, who)
-        if read_live(ws, name)[1] is None and not history_versions(ws, name):
-            raise UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+        if read_text(playbook_path(ws, name)) is None and not history_versions(ws, name):
+            raise no_playbook(ws, name)
         # v0 is the playbook before its first approval (empty): reverting to it undoes that approval
         old_text = load_version_text(ws, name, version) if version else _empty_text(name)
         if old_text is None:
@@ -139,7 +150,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
             raise UsageError(f"playbook {name!r} has no version {version} (kept versions: {known})")
         if version:
             _check_kept(ws, name, version, old_text)
-        live, live_text = read_live(ws, name)
+        # a live file that does not parse is replaced as it is: reverting is how it is recovered
+        live, live_text, damage = read_live_or_damage(ws, name)
         vetted = vet_version(old_text, live, Vetting.of(ws), file=str(history_path(ws, name, version)))
         if vetted.blocked and not force:
             raise WorkFailed(refusal(name, version, vetted.blocked))
@@ -147,11 +159,12 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         current = live if live is not None else new_playbook(name)
         if live is not None and _same_content(live_text or "", render_playbook(old)):
             return Reverted(name, version, None, vetted)
-        old.version = current.version
+        # a damaged file's version cannot be read: it replaces the newest kept one (a hand edit of it)
+        old.version = current.version if damage is None else max([0, *history_versions(ws, name)])
         old.name = name
-        before_ids = {e.id for e in current.entries()}
+        before_ids = {e.id for e in current.entries()}  # a damaged file's entries cannot be read: none
         after_ids = {e.id for e in old.entries()}
-        commit = commit_playbook(ws, old, expected_text=live_text,
+        commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
                                  before_write=journal.begin(ws, "revert", who,
                                                             entry_ids=sorted(before_ids ^ after_ids)))
         append_audit(ws, "revert", actor=who, playbook=name, to_version=version,
@@ -159,9 +172,9 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
                      hash_before=commit.hash_before, hash_after=commit.hash_after,
                      entry_ids=sorted(before_ids ^ after_ids),
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids),
-                     **audit_fields(vetted, force))
+                     **audit_fields(vetted, force), **({"live_damaged": True} if damage is not None else {}))
         journal.finish(ws, name)
-        return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked))
+        return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked), live_damaged=damage is not None)
 
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:

@@ -194,10 +194,15 @@ def dream_ids(ws: Workspace) -> list[str]:
 
 
 def resolve_dream_id(ws: Workspace, given: str) -> str:
+    """A dream by full id or unique prefix (case-insensitive), by the rule sessions are found by
+    (`dreamcli.sessions.paths.find_session`); UsageError otherwise."""
+    given = given.strip()
+    if not given:
+        raise UsageError("empty dream id")
     ids = dream_ids(ws)
     if given in ids:
         return given
-    matches = [i for i in ids if i.lower().startswith(given.lower())] if len(given) >= 4 else []
+    matches = [i for i in ids if i.lower().startswith(given.lower())]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:

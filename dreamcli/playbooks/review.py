@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.errors import InputError
+from dreamcli.errors import InputError, UsageError
 from dreamcli.playbooks.format import token_estimate
 from dreamcli.playbooks.model import Playbook, new_playbook
 from dreamcli.playbooks.proposals import pending_dreams
@@ -45,6 +45,19 @@ def summaries(ws: Workspace, problems: list[str],
                        updated=pb.updated, description=pb.description)
         rows.append(row)
     return rows
+
+
+def no_playbook(ws: Workspace, name: str) -> UsageError:
+    """The error for a playbook with no live file: when pending dreams would create it, say it has no
+    approved version yet and how to review them (`playbooks list` shows it as `new`)."""
+    pending = pending_dreams(ws, name, problems=[])  # an unreadable dream is warned about by the listings
+    count = sum(len(d.undecided()) for d in pending)
+    if not count:
+        return UsageError(f"no playbook {name!r} (see: dreamcli playbooks list)")
+    dreams = f"{len(pending)} dream{'s' if len(pending) > 1 else ''}"
+    return UsageError(f"playbook {name!r} has no approved version yet; {count} entr"
+                      f"{'y is' if count == 1 else 'ies are'} pending in {dreams} "
+                      f"(review them: dreamcli playbooks diff --playbook {name})")
 
 
 def playbook_json(pb: Playbook) -> dict[str, Any]:

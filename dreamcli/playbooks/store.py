@@ -55,11 +55,31 @@ def read_text(path: Path) -> str | None:
 
 def load_playbook(ws: Workspace, name: str) -> Playbook | None:
     """The live playbook `name`, or None when it does not exist. Malformed files raise InputError."""
-    path = playbook_path(ws, name)
-    text = read_text(path)
+    text = read_text(playbook_path(ws, name))
     if text is None:
         return None
-    return parse_playbook(text, file=str(path))
+    return parse_live(ws, name, text)
+
+
+def parse_live(ws: Workspace, name: str, text: str) -> Playbook:
+    """The live playbook parsed from `text`; a malformed one raises InputError with its line and reason,
+    and how to recover: a run, an approval or an export never reads it as it is."""
+    try:
+        return parse_playbook(text, file=str(playbook_path(ws, name)))
+    except InputError as e:
+        where = str(InputError("", file=e.file, line=e.line, field=e.field))
+        raise InputError(f"{str(e).removeprefix(where)}; {recovery_hint(ws, name)}", file=e.file, line=e.line,
+                         field=e.field) from None
+
+
+def recovery_hint(ws: Workspace, name: str) -> str:
+    """What to do about a live playbook that does not parse: mend it by hand, or revert to the newest kept
+    version (`playbooks revert` does not need the live file to parse)."""
+    kept = history_versions(ws, name)
+    if not kept:
+        return f"fix the file, or empty it with: dreamcli playbooks revert {name} 0"
+    return (f"fix the file, or make a kept version live again: dreamcli playbooks revert {name} {kept[-1]} "
+            f"(versions: dreamcli playbooks history {name})")
 
 
 def list_playbook_names(ws: Workspace) -> list[str]:
@@ -87,6 +107,16 @@ class Commit:
     hand_edited: bool  # the live file differed from its recorded version when this commit read it
 
 
+def version_number(given: str, name: str) -> int:
+    """A version of playbook `name` as a person gives it: `2`, or `v2` as `playbooks history` lists it."""
+    check_name(name)
+    m = re.fullmatch(rf"[vV]?([0-9]{{1,{HISTORY_DIGITS}}})", given.strip())
+    if m is None:
+        raise UsageError(f"VERSION {given!r} is not a version: give a number such as 2 or v2 "
+                         f"(see: dreamcli playbooks history {name})")
+    return int(m.group(1))
+
+
 def history_versions(ws: Workspace, name: str) -> list[int]:
     d = history_dir(ws, name)
     if not d.is_dir():
@@ -111,11 +141,23 @@ def load_version(ws: Workspace, name: str, version: int) -> Playbook | None:
 
 def read_live(ws: Workspace, name: str) -> tuple[Playbook | None, str | None]:
     """The live playbook and the exact text it was parsed from (None, None when missing)."""
-    path = playbook_path(ws, name)
-    text = read_text(path)
+    text = read_text(playbook_path(ws, name))
     if text is None:
         return None, None
-    return parse_playbook(text, file=str(path)), text
+    return parse_live(ws, name, text), text
+
+
+def read_live_or_damage(ws: Workspace, name: str) -> tuple[Playbook | None, str | None, InputError | None]:
+    """As `read_live`, but a live file that does not parse is (None, its text, the parse error) instead of
+    an error: for `playbooks history` and `revert`, which recover from it. A file that is not UTF-8 text
+    still raises."""
+    text = read_text(playbook_path(ws, name))
+    if text is None:
+        return None, None, None
+    try:
+        return parse_live(ws, name, text), text, None
+    except InputError as e:
+        return None, text, e
 
 
 def now_seconds() -> str:
@@ -123,7 +165,7 @@ def now_seconds() -> str:
 
 
 def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
-                    before_write: Callable[[Commit], None] | None = None) -> Commit:
+                    before_write: Callable[[Commit], None] | None = None, live_damaged: bool = False) -> Commit:
     """Write `pb` as the next version: `.history/<name>/v<N>.md` first, then the live file.
 
     Call it holding the workspace's "playbooks" lock. `expected_text` is the live text the change was
@@ -134,7 +176,8 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
     The new text must parse back to the same entries (`check_round_trip`); when it would not, nothing
     is written and InputError is raised: a commit never leaves an unreadable playbook. `before_write`
     is called with the planned commit after every check and before the first write (approval records
-    its intent there, see dreamcli.playbooks.journal).
+    its intent there, see dreamcli.playbooks.journal). `live_damaged`: the live text does not parse (a
+    revert recovering from it); it is replaced, never kept in history as a version.
     """
     from dreamcli.audit import content_hash
 
@@ -149,7 +192,7 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
     if current is not None:
         recorded = load_version_text(ws, name, version_before)
         if recorded is None:
-            keep_current = True
+            keep_current = not live_damaged
         elif recorded != current:
             hand_edited = True
     known = history_versions(ws, name)
