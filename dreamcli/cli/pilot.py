@@ -96,11 +96,10 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
             for w in prep.warnings:
                 warn(w)
-        if prep.todo and not yes:
+        if not yes:  # also with no trial left to run: storing the result is still a write
             if not is_interactive():
-                raise UsageError("no terminal to confirm the estimated cost on: add --yes to start the pilot "
-                                 "(nothing was run)")
-            if not confirm_start():
+                raise UsageError(_no_terminal_why(prep.todo, prep.resumed))
+            if prep.todo and not confirm_start():
                 raise typer.Exit(0)
         from dreamcli.ui.console import warn
 
@@ -125,6 +124,14 @@ def _measured_something(result: dict[str, Any]) -> None:
 
     if no_pair_scored(result.get("lift")) and result.get("status") != "stopped" and result.get("unscored"):
         raise ModelError(f"the pilot measured nothing: {no_pairs_why(result)}")
+
+
+def _no_terminal_why(todo: list[Any], resumed: int) -> str:
+    """The refusal without a terminal and without --yes (exit 2): nothing runs and nothing is written."""
+    if todo:
+        return "no terminal to confirm the estimated cost on: add --yes to start the pilot (nothing was run)"
+    return (f"no terminal to confirm on: add --yes to record the result of the {resumed} trial(s) already recorded "
+            "(nothing was run or written)")
 
 
 def _budget(max_cost: float | None) -> float | None:

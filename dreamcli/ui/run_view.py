@@ -285,14 +285,27 @@ class RunView(RunCallbacks):
                              f"session, [w] '{scope}' in this workspace: ")
             sys.stderr.flush()
             try:
-                answer = sys.stdin.readline().strip().lower()
+                line = sys.stdin.readline()
             except (OSError, ValueError):
+                self._end_prompt_line()
                 return False
+            except BaseException:  # Ctrl-C (the terminal echoed `^C`, no newline), SIGTERM, SIGHUP
+                self._end_prompt_line()
+                raise
+            if not line.endswith("\n"):  # Ctrl-D (end of input): nothing echoed a newline either
+                self._end_prompt_line()
+            answer = line.strip().lower()
         if answer in ("a", "always"):
             return ALWAYS
         if answer in ("w", "workspace"):
             return ALWAYS_WORKSPACE
         return answer in ("y", "yes")
+
+    @staticmethod
+    def _end_prompt_line() -> None:
+        """End the prompt's line when the answer did not (Ctrl-C, Ctrl-D): what follows starts a line."""
+        sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def print_final(text: str) -> None:

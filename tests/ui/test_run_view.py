@@ -72,8 +72,9 @@ def test_approval_prompt(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
                          approved: bool) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     assert RunView().ask_approval("command", "rm -rf build") == approved
+    # Ctrl-D (no answer at all) ends the prompt's line
     assert capsys.readouterr().err == ("Run command: rm -rf build\n  allow? [y]es, [N]o, [a]lways 'rm *' this session, "
-                                       "[w] 'rm *' in this workspace: ")
+                                       "[w] 'rm *' in this workspace: " + ("\n" if not answer else ""))
 
 
 def test_a_silent_model_call_says_it_is_waiting(monkeypatch: pytest.MonkeyPatch,
