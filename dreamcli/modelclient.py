@@ -164,11 +164,35 @@ def api_error(e: BaseException, *, what: str = "model call") -> DreamError:
         return ModelError(f"{what}: not found ({error_message(e)}); is the model id right?")
     if isinstance(e, anthropic.BadRequestError):
         return ModelError(f"{what}: request rejected: {error_message(e)}")
+    if isinstance(e, anthropic.APIStatusError) and in_stream(e):
+        kind = error_type(e) or "an error"
+        after = " (after retries)" if kind in RETRYABLE_ERROR_TYPES else ""
+        return ModelError(f"{what}: {kind} in the response stream: {error_message(e)}{after}")
     if isinstance(e, anthropic.APIStatusError):
         return ModelError(f"{what}: {_status(e)} {error_message(e)} (after retries)")
     if isinstance(e, DreamError):
         return e
     return ModelError(f"{what}: {type(e).__name__}: {e}")
+
+
+RETRYABLE_ERROR_TYPES = ("overloaded_error", "api_error", "rate_limit_error", "timeout_error")  # retried mid-stream
+
+
+def in_stream(e: Any) -> bool:
+    """An SSE `error` event in a response that had started (HTTP 200): the SDK raises it with the response's
+    status, which says nothing about the failure."""
+    status = getattr(e, "status_code", None)
+    return isinstance(status, int) and status < 400
+
+
+def error_type(e: Any) -> str | None:
+    """The API's error type (the body's `error.type`: `overloaded_error`, ...), or None."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("type"):
+            return str(err["type"])[:100]
+    return None
 
 
 def _cause_name(e: BaseException) -> str:

@@ -23,11 +23,11 @@ from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.conversation import content_params
 from dreamcli.agent.usage import usage_dict
 from dreamcli.errors import ModelError
+from dreamcli.modelclient import RETRYABLE_ERROR_TYPES as _RETRYABLE_TYPES
 from dreamcli.modelclient import base_url_host, connection_closed, is_connection_drop
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 8.0
-_RETRYABLE_TYPES = ("overloaded_error", "api_error", "rate_limit_error", "timeout_error")
 
 
 class IncompleteResponse(ConnectionError):

@@ -127,7 +127,7 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             from dreamcli.agent.scratch import with_fresh_workdir
 
             spec = with_fresh_workdir(ws, spec)
-        from dreamcli.outcomes.revision import failure_message, revision_loop_for
+        from dreamcli.outcomes.revision import failure_message, grader_error_line, revision_loop_for
 
         loop = revision_loop_for(ws, cfg, spec.outcome)
         if loop is not None:
@@ -156,7 +156,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 print_json(data)
             raise
         if as_json:
-            data = _redacted_answer({**result.to_json(), **spend_json(result.totals, view.subagents)}, redactor)
+            answer = result.to_json()
+            answer["error"] = answer["error"] or grader_error_line(loop)  # why a completed run exits 3
+            data = _redacted_answer({**answer, **spend_json(result.totals, view.subagents)}, redactor)
             # the process exit code: a completed run whose outcome was not met still exits non-zero
             data["exit_code"] = result.exit_code or (loop.exit_code if loop is not None else 0)
             print_json(data)

@@ -152,7 +152,9 @@ class Grader:
         return build_params(spec, spec.grader_criteria, evidence, model=self.model_for(spec), redactor=self.redactor,
                             max_tokens=self.options.max_tokens, cache_prompt=is_anthropic_endpoint())
 
-    def judge(self, spec: OutcomeSpec, evidence: str, key: str) -> TrialVerdicts:
+    def judge(self, spec: OutcomeSpec, evidence: str, key: str, tally: GradeResult | None = None) -> TrialVerdicts:
+        """One trial's verdicts: the batch's or the cache's, else a grader call. A call made is counted (in
+        `model_calls` and `tally.model_trials`) whether it answers or fails: it was sent, and retried, either way."""
         ids = [c.id for c in spec.grader_criteria]
         cached = self.batch_verdicts.get(key) or self.cache.get(key, ids)
         if cached is not None:
@@ -165,9 +167,15 @@ class Grader:
             from dreamcli.outcomes.grader import GraderError
 
             raise GraderError("no verdict from the batch for this session")
-        verdicts = call_grader(self.client(), self.request_params(spec, evidence), ids)
-        with self._lock:
-            self.model_calls += 1
+        params = self.request_params(spec, evidence)
+        client = self.client()
+        try:
+            verdicts = call_grader(client, params, ids)
+        finally:
+            with self._lock:
+                self.model_calls += 1
+            if tally is not None:
+                tally.model_trials += 1
         self.remember(key, verdicts)
         return verdicts
 
@@ -222,7 +230,7 @@ class Grader:
             result.grader_model = model
             try:
                 evidence = self.evidence(run, spec)
-                trials = [self.judge(spec, evidence, key) for key in self.trial_keys(run, spec, evidence)]
+                trials = [self.judge(spec, evidence, key, result) for key in self.trial_keys(run, spec, evidence)]
             except CredentialsError:
                 raise
             except DreamError as e:
@@ -235,7 +243,6 @@ class Grader:
                     result.usage[k] = result.usage.get(k, 0) + v
                 result.cost_usd += cost_usd(t.model or model, t.usage, batch=t.batch)
                 result.cached_trials += int(t.cached)
-                result.model_trials += int(not t.cached)
             by_id.update({c.id: c for c in majority(judged, trials, redactor=self.redactor)})
             summary = next((t.summary for t in trials if t.summary), "")
         result.criteria = [by_id[c.id] for c in criteria if c.id in by_id]

@@ -139,6 +139,15 @@ def revision_loop_for(ws: Workspace, config: Config, outcome: Path | None) -> Re
     return RevisionLoop(ws, config, load_spec(outcome))
 
 
+def grader_error_line(loop: RevisionLoop | None) -> str | None:
+    """`grader error: …`, the line of the grader error that failed the outcome (its message redacted as the
+    grade's), or None when the grader did not fail: `run --json` and each run of `--parallel` carry it as
+    their `error` when the run itself had none, so a script sees why it exited 3."""
+    if loop is None or not loop.grader_error or loop.last is None or not loop.last.error:
+        return None
+    return f"grader error: {loop.last.error}"
+
+
 def failure_message(loop: RevisionLoop, session_id: str) -> str:
     last = loop.last
     score = ""
