@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dreamcli.outcomes.bounded_regex import RegexNotRun, bounded_search
+from dreamcli.outcomes.check_types import CHECK_KINDS
 from dreamcli.outcomes.command_check import RunningCommands, run_command_check
 from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text, subagents_left_out
 from dreamcli.outcomes.spec import Check, Criterion
@@ -58,7 +59,10 @@ def run_check(check: Check, run: RunView, *, running: RunningCommands | None = N
     an interrupt). Reason and evidence are redacted with `redactor` (default: the built-in rules) before
     anything is cut; the reason is cut at REASON_LIMIT."""
     red = redactor or default_redactor()
-    if check.type == "command":
+    gone = _workdir_gone(check, run)
+    if gone is not None:
+        passed, reason, evidence = None, gone, ""
+    elif check.type == "command":
         passed, reason, evidence = run_command_check(check, run, running, red)
     else:
         passed, reason, evidence = RUNNERS[check.type](check, run, red)
@@ -66,6 +70,18 @@ def run_check(check: Check, run: RunView, *, running: RunningCommands | None = N
     if check.negate and passed is not None:
         return (not passed), f"negated: {reason}", evidence
     return bool(passed), reason, evidence
+
+
+def _workdir_gone(check: Check, run: RunView) -> str | None:
+    """Why a check that reads the workdir cannot run when the session's workdir is not a folder here (moved,
+    removed, or another machine's: the bundled samples' `/home/ana/…`); None when it can. Said as such, not as
+    "summary.md does not exist", which reads as the run's failure."""
+    reads = CHECK_KINDS[check.type]
+    if reads == "totals" or (reads == "answer or file" and check.target_is_answer) or not run.workdir:
+        return None
+    if os.path.isdir(run.workdir):
+        return None
+    return f"the session's workdir {run.workdir} is not here (moved, removed, or another machine's): cannot check"
 
 
 def clip(text: str, limit: int) -> str:
