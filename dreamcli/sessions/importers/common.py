@@ -59,10 +59,15 @@ def clean_ts(value: Any) -> str | None:
     time (`9999-99-99T00:00:00Z`, a 61st second) too, since a transcript is untrusted."""
     if not isinstance(value, str):
         return None
+    if _TS_OK.match(value):
+        try:  # the shape is right; is the time real? (C, about a third of a whole parse into milliseconds)
+            datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        # years 1 and 9999 only: with an offset, its UTC may fall outside what a datetime holds
+        return value if value[:4] not in ("0001", "9999") or parse_ts_ms(value) is not None else None
     ms = parse_ts_ms(value)
-    if ms is None:
-        return None
-    return value if _TS_OK.match(value) else ms_to_ts(ms)
+    return None if ms is None else ms_to_ts(ms)
 
 
 @lru_cache(maxsize=4096)
