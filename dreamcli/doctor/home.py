@@ -9,6 +9,7 @@ import os
 import shlex
 import stat
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 from dreamcli.doctor.disk import check_disk
@@ -17,6 +18,7 @@ from dreamcli.doctor.schedule import check_schedule
 from dreamcli.errors import DreamError
 from dreamcli.store.url_text import redacted_url
 from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
+from dreamcli.workspace.workdirs import WORKDIRS
 
 _SOURCES = {"option": "from --home", "env": f"from ${ENV_HOME}", "local": "the nearest .dreamcli/ up from here",
             "default": f"the user data dir: no --home, ${ENV_HOME} or .dreamcli/"}
@@ -72,32 +74,83 @@ def check_state_files(ws: Workspace) -> list[Check]:
 
 
 def check_permissions(root: Path) -> list[Check]:
-    """Directories 0700 and files 0600 (nothing readable by group or others); symlinks are skipped."""
+    """Directories 0700 and files 0600: nothing readable by group or others (a warning), and nothing this user
+    cannot write (a failure: the command that writes there stops, as `approve` does on a 0500 `playbooks/`).
+    Symlinks are skipped; so are git's objects and what is inside a copied workdir, for being read-only
+    (`_own_choice`)."""
     if os.name != "posix":
         return [Check("permissions", "ok", "not checked on this platform")]
     lax: list[tuple[Path, int, bool]] = []
+    locked: list[tuple[Path, int]] = []
     counts = [0, 0]
     for dirpath, _dirs, files in os.walk(root):
         d = Path(dirpath)
         for path, is_dir in ((d, True), *((d / f, False) for f in files)):
             try:
-                mode = path.lstat().st_mode
+                st = path.lstat()
             except OSError:
                 continue  # removed while we walked
-            if stat.S_ISLNK(mode):
+            if stat.S_ISLNK(st.st_mode):
                 continue
             counts[0 if is_dir else 1] += 1
-            if mode & 0o077:
-                lax.append((path, stat.S_IMODE(mode), is_dir))
-    if not lax:
-        return [Check("permissions", "ok",
-                      f"{plural(counts[0], 'dir')} and {plural(counts[1], 'file')}, none open to others")]
-    shown = ", ".join(f"{p.relative_to(root).as_posix() if p != root else '.'} {m:04o}" for p, m, _ in lax[:3])
-    more = f" and {len(lax) - 3} more" if len(lax) > 3 else ""
+            if st.st_mode & 0o077:
+                lax.append((path, stat.S_IMODE(st.st_mode), is_dir))
+            if not _writable(path, st.st_mode) and not _own_choice(path, root, is_dir):
+                locked.append((path, stat.S_IMODE(st.st_mode)))
+    if not lax and not locked:
+        return [Check("permissions", "ok", f"{plural(counts[0], 'dir')} and {plural(counts[1], 'file')}, "
+                                           "none open to others, all writable by this user")]
+    if not locked:
+        return [_open_to_others(root, lax)]
+    check = _not_writable(root, locked)
+    if lax:  # one line per check: both findings on it, the failure first
+        also = _open_to_others(root, lax)
+        check = Check("permissions", "fail", f"{check.detail}; {also.detail}", f"{check.fix}; {also.fix}")
+    return [check]
+
+
+def _writable(path: Path, mode: int) -> bool:
+    """The owner's write bit set and the system agreeing (root may write without the bit: still reported)."""
+    return bool(mode & stat.S_IWUSR) and os.access(path, os.W_OK, follow_symlinks=False)
+
+
+def _own_choice(path: Path, root: Path, is_dir: bool) -> bool:
+    """Read-only on purpose, not a fault: git's object files, and what is inside a task's copied workdir
+    (`workdirs/<task>-<id>/`: the project's files and what the agent made, not dreamcli's)."""
+    parts = path.relative_to(root).parts
+    if len(parts) > 2 and parts[0] == WORKDIRS:
+        return True
+    return not is_dir and any(a == ".git" and b == "objects" for a, b in pairwise(parts))
+
+
+def _shown(root: Path, found: list[tuple[Path, int]]) -> str:
+    shown = ", ".join(f"{p.relative_to(root).as_posix() if p != root else '.'} {m:04o}" for p, m in found[:3])
+    return shown + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+
+
+def _open_to_others(root: Path, lax: list[tuple[Path, int, bool]]) -> Check:
     path, _, is_dir = lax[0]
     one = f"chmod {'700' if is_dir else '600'} {shlex.quote(str(path))}"
     fix = one if len(lax) == 1 else f"chmod -R go-rwx {shlex.quote(str(root))}"
-    return [Check("permissions", "warn", f"open to group/others: {shown}{more}", fix)]
+    return Check("permissions", "warn", f"open to group/others: {_shown(root, [(p, m) for p, m, _ in lax])}", fix)
+
+
+def _not_writable(root: Path, locked: list[tuple[Path, int]]) -> Check:
+    """Named with its mode, and the chmod that gives the owner back write (a chown first when another user
+    owns it: chmod is theirs to run)."""
+    paths = " ".join(shlex.quote(str(p)) for p, _ in locked) if len(locked) <= 3 else None
+    fix = f"chmod u+w {paths}" if paths else f"chmod -R u+w {shlex.quote(str(root))}"
+    others = [p for p, _ in locked if _owner(p) not in (None, os.geteuid())]
+    if others:
+        fix = f"sudo chown -R \"$(id -un)\" {shlex.quote(str(root))}, then {fix}"
+    return Check("permissions", "fail", f"not writable by this user: {_shown(root, locked)}", fix)
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return path.lstat().st_uid
+    except OSError:
+        return None
 
 
 def check_config(ws: Workspace) -> list[Check]:

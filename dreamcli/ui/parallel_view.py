@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, safe_markup
 from dreamcli.ui.prose import print_hanging
+from dreamcli.ui.tables import Col
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import StartInfo
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 _STYLE = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red"}
 _MAX_LIVE_ROWS = 20
+_LIVE_COLS = [Col("#", kind="num", justify="right"), Col("task", cut=2), Col("state"),
+              Col("turns", kind="num", priority=3, justify="right"), Col("tools", kind="num", priority=4,
+                                                                         justify="right"),
+              Col("sub-agents", priority=2), Col("time", kind="num", priority=1, justify="right"),
+              Col("session", kind="id")]
 
 
 def _duration(seconds: float) -> str:
@@ -135,9 +141,13 @@ class ParallelView:
             sys.stderr.write(neutralise_controls(line, one_line=True) + "\n")
             sys.stderr.flush()
 
-    def __rich__(self) -> Any:
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The counts line and the table at the width Live gives it, fitted as every table is (tables.py):
+        the less useful columns go first (tool calls, turns, sub-agents), the task is cut at a word boundary
+        before the time goes, and the session id is never cut (two ids differ only in their last letters)."""
         from rich.console import Group
-        from rich.table import Table
+
+        from dreamcli.ui.tables import build_table
 
         with self.lock:
             rows = list(self.rows)
@@ -148,18 +158,15 @@ class ParallelView:
             finished = sorted((r for r in rows if r.state in ("done", "failed")), key=lambda r: r.t1)
             room = max(0, _MAX_LIVE_ROWS - len(running))
             shown = sorted(running[:_MAX_LIVE_ROWS] + (finished[-room:] if room else []), key=lambda r: r.index)
-        table = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("#", "task", "state", "turns", "tools", "sub-agents", "time", "session"):
-            table.add_column(col, justify="right" if col in ("#", "turns", "tools", "time") else "left",
-                             no_wrap=col != "task")
+        cells = []
         for r in shown:
             subs = f"{r.children_running} running, {r.children_done} done" if (r.children_running or
                                                                                  r.children_done) else ""
             tools = f"{r.tools}" + (f" ({r.tool_errors} err)" if r.tool_errors else "")
-            table.add_row(str(r.index + 1), safe_markup(r.label, one_line=True), f"[{_STYLE[r.state]}]{r.state}[/]",
-                          str(r.turns or ""),
-                          tools if r.tools else "", subs, _duration(r.elapsed()) if r.t0 else "", r.session_id)
-        return Group(f"[bold]{len(rows)} tasks[/] · {counts}", table)
+            cells.append([str(r.index + 1), safe_markup(r.label, one_line=True), f"[{_STYLE[r.state]}]{r.state}[/]",
+                          str(r.turns or ""), tools if r.tools else "", subs,
+                          _duration(r.elapsed()) if r.t0 else "", r.session_id])
+        yield Group(f"[bold]{len(rows)} tasks[/] · {counts}", build_table(_LIVE_COLS, cells, options.max_width))
 
     def __enter__(self) -> ParallelView:
         if self.live_mode:
@@ -178,9 +185,9 @@ class ParallelView:
 def render_batch_summary(runs: list[BatchRun]) -> None:
     """The summary table on stdout (one row per task; its tokens and cost are the run's in all: the lead's
     and its sub-agents') and a counts line on stderr."""
-    from dreamcli.ui.tables import Col, print_table
+    from dreamcli.ui.tables import print_table
 
-    cols = [Col("#", kind="num", justify="right"), Col("task"), Col("status"), Col("outcome", priority=1),
+    cols = [Col("#", kind="num", justify="right"), Col("task", cut=3), Col("status"), Col("outcome", priority=1),
             Col("turns", kind="num", priority=5, justify="right"), Col("tokens", kind="num", priority=4,
                                                                        justify="right"),
             Col("cost", kind="num", priority=3, justify="right"), Col("time", kind="num", priority=6,
