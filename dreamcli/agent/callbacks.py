@@ -39,5 +39,8 @@ class RunCallbacks:
     def on_store_wait(self, waiting: bool) -> None:
         """An upload of the session to the session store (sessions.url) starts (True) or ends (False)."""
 
+    def on_turn_review(self, reviewing: bool) -> None:
+        """The end-of-turn hook (an outcome's grader) starts checking the finished turn (True) or is done (False)."""
+
     def on_end(self, result: RunResult) -> None:
         """The session ended (session.end was written)."""

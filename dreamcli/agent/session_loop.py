@@ -173,7 +173,7 @@ class SessionLoop:
                 if reason == conv.TOOL_USE:
                     return "error", (f"model call (turn {self.totals.turns}): the reply stopped for tool_use "
                                      "but holds no tool call"), EXIT_INFRA
-                follow_up = on_end_turn(self.context()) if on_end_turn is not None else None
+                follow_up = self._review(on_end_turn) if on_end_turn is not None else None
                 if not follow_up:
                     return "completed", None, 0
                 self.cb.on_notice("follow-up sent to the model")
@@ -188,6 +188,14 @@ class SessionLoop:
             what = "no stop_reason" if reason is None else f"an unknown stop_reason {reason!r}"
             return "error", (f"model call (turn {self.totals.turns}): the reply ended with {what}"
                              f"{f'; its {len(uses)} tool call(s) were not run' if uses else ''}"), EXIT_INFRA
+
+    def _review(self, on_end_turn: OnEndTurn) -> str | None:
+        """The end-of-turn hook's follow-up; the live view is told while it runs (a grader may take a while)."""
+        self.cb.on_turn_review(True)
+        try:
+            return on_end_turn(self.context())
+        finally:
+            self.cb.on_turn_review(False)
 
     # --- tools ---------------------------------------------------------------------------------
     def _run_tools(self, uses: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
@@ -82,6 +83,9 @@ class RunView(RunCallbacks):
         self._lock = threading.Lock()
         self.waiting = Waiting(self._raw, tty=self.live, after_s=wait_after_s)
         self._model_next = False  # the counter was armed for the model when an upload began
+        self._counter_on = False  # a terminal's counter is drawn on the current line
+        self._tool: tuple[str, float] | None = None  # the running tool's counter label and start
+        self._tool_lock = threading.Lock()  # sub-agents' notices (worker threads) resume the tool's counter
 
     @property
     def _mid_line(self) -> bool:
@@ -94,17 +98,36 @@ class RunView(RunCallbacks):
         leave_line_open(value)
 
     def _raw(self, text: str) -> None:
+        """The counter's output: a terminal's (`\r`…) is drawn, redrawn and cleared on a line of its own,
+        never over a part line of the model's text; while drawn, that line counts as left open, so that a
+        `warning:` (the grader's) printed meanwhile starts a line of its own."""
         with self._lock:
-            if self._mid_line and not text.startswith("\r"):
+            counter = text.startswith("\r")
+            if self._mid_line and not (counter and self._counter_on):
                 sys.stderr.write("\n")
-                self._mid_line = False
             sys.stderr.write(text)
             sys.stderr.flush()
+            self._counter_on = counter and not text.endswith("\033[K")
+            self._mid_line = self._counter_on
 
     def _model_call(self) -> None:
         """A model call starts now: say so if it stays silent (not with --quiet)."""
         if not self.quiet:
             self.waiting.arm()
+
+    def _wait_for(self, label: str, since: float | None = None) -> None:
+        """Count a wait on a line of its own (the model's last words, left without a newline, stay)."""
+        self.waiting.disarm()
+        with self._lock:
+            self._flush_text()
+            self._end_text_line()
+        self.waiting.arm(label, since=since)
+
+    def _resume_tool(self) -> None:
+        """A line was printed while a tool runs (a sub-agent's notice, an approval): count on, from its start."""
+        with self._tool_lock:
+            if self._tool is not None:
+                self.waiting.arm(self._tool[0], since=self._tool[1])
 
     # --- plumbing ---------------------------------------------------------------------------
     def _line(self, markup: str, plain: str) -> None:
@@ -117,6 +140,7 @@ class RunView(RunCallbacks):
             else:
                 sys.stderr.write(neutralise_controls(plain) + "\n")
                 sys.stderr.flush()
+        self._resume_tool()
 
     def _clean(self, text: str) -> str:
         """Text from the model or a tool, as it may be shown: redacted."""
@@ -178,6 +202,8 @@ class RunView(RunCallbacks):
         self.subagents.add(totals)
 
     def on_tool_end(self, name: str, key_argument: str, result: ToolResult, duration_ms: float) -> None:
+        with self._tool_lock:
+            self._tool = None
         if self.quiet:
             return
         arg = _short(self._clean(key_argument))
@@ -222,7 +248,23 @@ class RunView(RunCallbacks):
             self.waiting.disarm()
 
     def on_tool_start(self, name: str, key_argument: str) -> None:
+        """A tool runs (a long command, sub-agents): `running bash: 15s` while it says nothing."""
         self.waiting.disarm()
+        if self.quiet:
+            return
+        label = f"running {neutralise_controls(_short(self._clean(name), 40), one_line=True)}"  # the model's name
+        with self._tool_lock:
+            self._tool = (label, time.monotonic())
+        self._wait_for(label)
+
+    def on_turn_review(self, reviewing: bool) -> None:
+        """The outcome's grader checks the turn: `waiting for the grader: 12s` until its grade is in."""
+        if self.quiet:
+            return
+        if reviewing:
+            self._wait_for("waiting for the grader")
+        else:
+            self.waiting.disarm()
 
     def on_end(self, result: RunResult) -> None:
         self.waiting.close()
@@ -295,6 +337,7 @@ class RunView(RunCallbacks):
             if not line.endswith("\n"):  # Ctrl-D (end of input): nothing echoed a newline either
                 self._end_prompt_line()
             answer = line.strip().lower()
+        self._resume_tool()  # the approved command runs next (or the refusal is its result)
         if answer in ("a", "always"):
             return ALWAYS
         if answer in ("w", "workspace"):

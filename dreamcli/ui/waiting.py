@@ -4,6 +4,7 @@ occasional line otherwise (logs of cron and CI runs), nothing with --quiet.
     w = Waiting(write, tty=True)
     w.arm()      # a model call starts: after `after_s` of silence, say so
     w.arm("waiting for the session store")  # or what else it waits for
+    w.arm("running bash", since=t0)  # resumed after a line was printed: it still counts from t0
     w.disarm()   # output arrived (or the run ended): clear the counter
 """
 
@@ -26,14 +27,21 @@ class Waiting:
         self.label = label
         self._label = label  # what the armed counter says
         self._since: float | None = None
+        self._due = 0.0  # when the armed counter is first shown
+        self._arms = 0  # how many times it was armed: the thread's schedule belongs to one arm
         self._shown = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def arm(self, label: str | None = None) -> None:
+    def arm(self, label: str | None = None, *, since: float | None = None) -> None:
+        """Count from now, or from `since` (a monotonic time) when a wait that a printed line interrupted
+        goes on: then it shows again a tick from now, not at once (a pipe gets no line after every line)."""
         with self._cond:
-            self._since = time.monotonic()
+            now = time.monotonic()
+            self._since = now if since is None else since
+            self._due = self._since + self.after_s if since is None else max(since + self.after_s, now + self.every_s)
+            self._arms += 1
             self._label = label or self.label
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="dreamcli-waiting", daemon=True)
@@ -63,7 +71,7 @@ class Waiting:
 
     def _run(self) -> None:
         next_at: float | None = None
-        counting: float | None = None  # the arm (its start) that next_at belongs to
+        counting = -1  # the arm that next_at belongs to
         while True:
             with self._cond:
                 if self._closed:
@@ -74,12 +82,12 @@ class Waiting:
                     continue
                 since = self._since
                 now = time.monotonic()
-                due = next_at if next_at is not None and counting == since else since + self.after_s
+                due = next_at if next_at is not None and counting == self._arms else self._due
                 if now < due:
                     self._cond.wait(due - now)
                     continue
                 elapsed = now - since
-                next_at, counting = now + self.every_s, since
+                next_at, counting = now + self.every_s, self._arms
                 self._shown = True
                 label = self._label
             if self.tty:
