@@ -123,7 +123,8 @@ def _first_chained(path: Path) -> int | None:
 def catch_up_head(ws: Workspace) -> bool:
     """Move the head to the end of the trail when a process died between appending a whole line and
     updating the head (dreamcli.recovery): the lines themselves still carry their links, which
-    `audit --verify` checks. A cut-off last line is left to the next append. True when moved."""
+    `audit --verify` checks. A cut-off last line is left to the next append, and so is a head that cannot
+    be written now (a full disk): it never fails the command that runs the recovery. True when moved."""
     from dreamcli.errors import LockHeld
     from dreamcli.workspace.lock import workspace_lock
 
@@ -149,7 +150,10 @@ def catch_up_head(ws: Workspace) -> bool:
             except (ValueError, AttributeError, RecursionError):
                 return False
             new = {"v": 1, "lines": head["lines"] + count, "bytes": size, "hash": line_hash(body), "ts": ts}
-            atomic_write_text(head_path(ws), json.dumps(new) + "\n")
+            try:
+                atomic_write_text(head_path(ws), json.dumps(new) + "\n")
+            except OSError:  # a full disk, ...: the head stays behind, for the next append or catch-up
+                return False
             return True
     except LockHeld:
         return False
@@ -178,8 +182,23 @@ def append_chained(ws: Workspace, record: dict[str, Any], *, sign: Any = None) -
         number = lines + 1
         digest = line_hash(line)
         head = {"v": 1, "lines": number, "bytes": size, "hash": digest, "ts": record.get("ts")}
-        atomic_write_text(head_path(ws), json.dumps(head) + "\n")
+        try:
+            atomic_write_text(head_path(ws), json.dumps(head) + "\n")
+        except OSError:
+            if not _behind(ws, lines, size - len(prefix + line) - 1):
+                raise
         return record, number, digest
+
+
+def _behind(ws: Workspace, lines: int, start: int) -> bool:
+    """Whether the head a failed write left (a full disk; the write is atomic, so the old one) ends at or
+    before byte `start`, where the line just appended begins: then the record stands, and the next append,
+    or the next command's recovery (`catch_up_head`, which `audit --verify` runs first), counts the lines
+    after the head from the trail itself, as after a crash between the two writes. Without a head (the
+    trail's first chained line), or one past the trail's end (lines were removed: the record carries
+    `chain_break`), the next append could not: the failure is raised (exit 74)."""
+    head = read_head(ws)
+    return head is not None and head["bytes"] <= start and head["lines"] <= lines
 
 
 def signing_payload(record: dict[str, Any]) -> bytes:

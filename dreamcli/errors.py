@@ -135,6 +135,32 @@ def storage_error(e: OSError, *, workspace: str | os.PathLike[str] | None = None
     return err
 
 
+# SQLite's primary result codes that are the machine's (a sqlite3 error's `sqlite_errorcode` & 0xFF)
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL = 8, 10, 13
+
+
+def sqlite_os_error(e: Exception, path: str | os.PathLike[str]) -> OSError | None:
+    """A sqlite3 error of the machine as the OSError it stands for, naming the database file `path`, for
+    `storage_error` (exit 74, one line): SQLITE_FULL ("database or disk is full") as ENOSPC, SQLITE_READONLY
+    ("attempt to write a readonly database") as EROFS on a read-only file system, else EACCES, SQLITE_IOERR as
+    EIO. None for any other (a locked or corrupt database, a bug)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == _SQLITE_FULL:
+        number = errno.ENOSPC
+    elif primary == _SQLITE_IOERR:
+        number = errno.EIO
+    elif primary == _SQLITE_READONLY:
+        try:
+            read_only = bool(os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):  # no statvfs (Windows): the file's own permissions, most likely
+            read_only = False
+        number = errno.EROFS if read_only else errno.EACCES
+    else:
+        return None
+    return OSError(number, os.strerror(number), os.fspath(path))
+
+
 def os_error_cause(e: OSError) -> str:
     """What went wrong, and with which file when the error names one: `no space left on device (writing
     /w/sessions/x.jsonl)`; EMFILE with how many descriptors this process holds of its limit: `too many open

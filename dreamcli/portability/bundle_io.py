@@ -11,12 +11,13 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from dreamcli.errors import InputError, UsageError
 from dreamcli.portability.manifest import safe_member_path
-from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir, naming
+from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir, naming, write_all
 
 MAX_BUNDLE_BYTES = 2 << 30  # refuse to unpack more than this (a gzip bomb must not fill the disk)
 
@@ -116,15 +117,68 @@ class TarSink:
 # ---------------------------------------------------------------- reading
 
 
+class _Unwritten(Exception):
+    """An OSError writing the copy in `dest` (the workspace's disk full, ...), carried past the handlers that
+    take an OSError reading the bundle for a bad bundle."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def unpack(bundle: Path, dest: Path) -> dict[str, Path]:
     """Copy the regular files of a bundle (directory or tarball) into `dest`; {member name: file}.
-    Refuses links, special files, duplicate names and paths escaping the bundle."""
+    Refuses links, special files, duplicate names and paths escaping the bundle. An error writing the copy
+    is raised as the OSError it is, naming the file in `dest` (exit 74 for a full disk): not the bundle's."""
     if not bundle.exists():
         raise InputError("bundle not found", file=str(bundle))
-    ensure_dir(dest)
-    if bundle.is_dir():
-        return _unpack_dir(bundle, dest)
-    return _unpack_tar(bundle, dest)
+    try:
+        ensure_dir(dest)
+        if bundle.is_dir():
+            return _unpack_dir(bundle, dest)
+        return _unpack_tar(bundle, dest)
+    except _Unwritten as e:
+        raise e.error from None
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy `src` into a new file `dst` (0600): an error writing names `dst` (shutil's copies name the source
+    when the disk is full), one reading names `src`."""
+    with naming(src), open(src, "rb") as f:
+        try:
+            _write_new(f.read, dst)
+        except _Unwritten as e:
+            raise e.error from None
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    """`shutil.copytree` (links followed) with `copy_file`'s errors, the first raised as it is (copytree
+    gathers them into a shutil.Error that says no errno: an internal error, not the full disk)."""
+    ensure_dir(dst)
+    for entry in sorted(src.iterdir()):
+        if entry.is_dir():
+            copy_tree(entry, dst / entry.name)
+        else:
+            copy_file(entry, dst / entry.name)
+
+
+def _write_new(read: Callable[[int], bytes], target: Path) -> None:
+    """Write what `read` gives into a new file `target` (its folder made if missing); an OSError doing so is
+    raised as _Unwritten, naming `target`, and an OSError of `read` as it is."""
+    try:
+        ensure_dir(target.parent)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except OSError as e:
+        raise _Unwritten(e) from None
+    try:
+        while chunk := read(1 << 20):
+            try:
+                with naming(target):  # where the system does not say which file is open at `fd`
+                    write_all(fd, chunk)
+            except OSError as e:
+                raise _Unwritten(e) from None
+    finally:
+        os.close(fd)
 
 
 def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
@@ -149,9 +203,8 @@ def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
             if total > MAX_BUNDLE_BYTES:
                 raise InputError(f"bundle is larger than {MAX_BUNDLE_BYTES >> 20} MB (refused)", file=str(bundle))
             target = dest / rel
-            ensure_dir(target.parent)
-            shutil.copyfile(src, target)
-            os.chmod(target, FILE_MODE)
+            with naming(src), open(src, "rb") as f:
+                _write_new(f.read, target)
             out[rel] = target
     return out
 
@@ -182,10 +235,7 @@ def _unpack_tar(bundle: Path, dest: Path) -> dict[str, Path]:
                 if src is None:
                     raise InputError(f"member {name!r} cannot be read", file=where)
                 target = dest / name
-                ensure_dir(target.parent)
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-                with os.fdopen(fd, "wb") as f:
-                    shutil.copyfileobj(src, f, 1 << 20)
+                _write_new(src.read, target)  # an error reading is the bundle's; writing, the workspace's
                 out[name] = target
     except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as err:
         detail = (str(err).splitlines() or [""])[0].rstrip(":")

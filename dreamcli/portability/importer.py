@@ -31,7 +31,7 @@ from dreamcli.playbooks.store import (
     read_text,
 )
 from dreamcli.portability.arrivals import publisher
-from dreamcli.portability.bundle_io import unpack
+from dreamcli.portability.bundle_io import copy_file, copy_tree, unpack
 from dreamcli.portability.bundle_lint import Flagged, vet_incoming
 from dreamcli.portability.bundle_playbooks import Incoming, incoming_playbooks
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
@@ -261,12 +261,14 @@ def _check_local(ws: Workspace, name: str) -> None:
 
 
 def _copy_playbook(ws: Workspace, stage: Workspace, name: str) -> None:
+    """Copy the live file and history of playbook `name` into the staging workspace. A full disk names the
+    staged copy it could not write (shutil's copies name the workspace's own file, or none)."""
     live = ws.playbooks_dir / f"{name}.md"
     if live.is_file():
-        shutil.copy2(live, stage.playbooks_dir / f"{name}.md")
+        copy_file(live, stage.playbooks_dir / f"{name}.md")
     history = ws.playbook_history_dir / name
     if history.is_dir():
-        shutil.copytree(history, stage.playbook_history_dir / name)
+        copy_tree(history, stage.playbook_history_dir / name)
 
 
 def _apply(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcome:

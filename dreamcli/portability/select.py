@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from dreamcli.audit import content_hash, iter_audit
 from dreamcli.errors import UsageError
 from dreamcli.numbers import finite_json
-from dreamcli.playbooks import Playbook, list_playbook_names, parse_playbook, playbook_path
-from dreamcli.playbooks.store import check_name, history_path, history_versions, read_text
+from dreamcli.playbooks import Playbook, list_playbook_names, playbook_path
+from dreamcli.playbooks.store import check_name, history_path, history_versions, parse_live, read_text
 from dreamcli.portability.bundle_sessions import is_session_id
 from dreamcli.portability.parquet import stored_events
 from dreamcli.redaction import Redactor
@@ -47,7 +47,8 @@ class Selected:
 
 
 def select_playbooks(ws: Workspace, names: list[str] | None) -> list[Selected]:
-    """The named live playbooks (all of them by default), parsed; a malformed one is refused."""
+    """The named live playbooks (all of them by default), parsed; a malformed one is refused with how to
+    recover it (`parse_live`)."""
     available = list_playbook_names(ws)
     if names:
         wanted = list(dict.fromkeys(check_name(n) for n in names))
@@ -66,7 +67,7 @@ def select_playbooks(ws: Workspace, names: list[str] | None) -> list[Selected]:
         text = read_text(path)
         if text is None:  # removed since it was listed
             raise UsageError(f"playbook {name!r} disappeared while exporting")
-        pb = parse_playbook(text, file=str(path))
+        pb = parse_live(ws, name, text)  # a malformed one: its line and reason, and how to recover
         out.append(Selected(name=name, path=path, raw=text.encode("utf-8"), playbook=pb,
                             history=history_versions(ws, name),
                             last_change=changes.get((name, pb.version))))

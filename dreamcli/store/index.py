@@ -20,6 +20,7 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
+from dreamcli.errors import UsageError, sqlite_os_error
 from dreamcli.sessions.summary import SessionFilter, SessionSummary, list_sessions, summarize
 from dreamcli.store.index_schema import (
     COLUMNS,
@@ -53,7 +54,11 @@ def connect(ws: Workspace, *, create: bool = False) -> sqlite3.Connection | None
         ensure_dir(path.parent)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     db = sqlite3.connect(path, timeout=30)
-    ensure_schema(db, ws)
+    try:
+        ensure_schema(db, ws)
+    except BaseException:  # a full disk, ...: not left open until collected
+        db.close()
+        raise
     return db
 
 
@@ -98,10 +103,8 @@ def _scandir(path: Path, *, dirs: bool) -> list[os.DirEntry[str]]:
 
 def refresh(ws: Workspace, db: sqlite3.Connection, *, full: bool = False) -> int:
     """Bring the index up to date with the files; returns the rows written or deleted."""
-    changed = 0
+    changed, seen_days, now = 0, set[str](), time.time_ns()
     known_days = dict(db.execute("SELECT day, mtime_ns FROM days"))
-    now = time.time_ns()
-    seen_days = set()
     with db:
         for y in _scandir(ws.sessions_dir, dirs=True):
             for m in _scandir(Path(y.path), dirs=True):
@@ -174,16 +177,19 @@ def rebuild(ws: Workspace) -> int:
     for suffix in ("", "-wal", "-shm", "-journal"):
         part = Path(str(path) + suffix)
         if part.is_dir() and not part.is_symlink():  # unlink would fail with IsADirectoryError
-            from dreamcli.errors import UsageError
-
             raise UsageError(f"{part}: a directory where the session index belongs; move it away and run "
                              "`dreamcli sessions reindex` again")
         part.unlink(missing_ok=True)
-    db = connect(ws, create=True)
-    assert db is not None
-    with closing(db):
-        refresh(ws, db, full=True)
-        return int(db.execute("SELECT COUNT(*) FROM sessions WHERE listable = 1").fetchone()[0])
+    try:
+        db = connect(ws, create=True)
+        assert db is not None
+        with closing(db):
+            refresh(ws, db, full=True)
+            return int(db.execute("SELECT COUNT(*) FROM sessions WHERE listable = 1").fetchone()[0])
+    except sqlite3.Error as e:  # a full or read-only disk: the machine's one line naming the index (exit 74)
+        if (stored := sqlite_os_error(e, path)) is None:
+            raise
+        raise stored from e
 
 
 def unlisted(ws: Workspace) -> list[str]:
