@@ -62,7 +62,8 @@ class DreamResult:
 
 def run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Progress | None = None, *,
               on_warning: Callable[[str], None] | None = None) -> DreamResult:
-    """One dream; `progress` follows the reading of the sessions, `on_warning` is told each session file that
+    """One dream; `progress` follows the reading of the sessions ("read": bytes) and the model's batches
+    ("propose": batches answered, told before each and at the end), `on_warning` is told each session file that
     could not be read (the CLI says it in a `warning:` line; the dream goes on without it)."""
     with frozen():  # what lives before the dream (modules, config) stays out of its collections
         return _run_dream(ws, config, opts, progress, on_warning)
@@ -90,7 +91,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
 
     found = stages.scan(ws, sel, opts, progress, on_warning)
     ranked, fresh = stages.aggregate(found, config, opts)
-    texts = stages.synthesize(ws, sel, found, ranked, fresh, config, opts)
+    texts = stages.synthesize(ws, sel, found, ranked, fresh, config, opts, progress)
     curated, operations = stages.curate_all(ws, sel, found, texts, config, opts)
     operations, findings = stages.lint(operations, curated, config)
 

@@ -35,7 +35,7 @@ from dreamcli.playbooks.proposal_model import Budget, LintFinding, Operation, Pr
 from dreamcli.store.base import is_session_id
 from dreamcli.workspace.home import Workspace
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
+Progress = Callable[[str, int, int], None]  # (phase, done, total): "read" bytes, "propose" model batches
 
 
 @dataclass
@@ -238,9 +238,9 @@ def aggregate(found: Findings, config: Config, opts: DreamOptions) -> tuple[list
 
 
 def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Candidate], fresh: list[Candidate],
-               config: Config, opts: DreamOptions) -> Texts:
+               config: Config, opts: DreamOptions, progress: Progress | None = None) -> Texts:
     """Entry text for every fresh candidate: templates offline; with a model, only for candidates
-    that could become new text (not already live, pending or on hold)."""
+    that could become new text (not already live, pending or on hold); `progress` follows its batches."""
     out = Texts(fresh=fresh, ranked=ranked, texts={c.key: offline_text(c) for c in fresh})
     live = {e.id for e in sel.playbook.entries()} if sel.playbook is not None else set()
     to_write = [c for c in fresh if prior_state(ws, c, found.agg, live)[0] is None and not c.facts.get("conflict")]
@@ -250,7 +250,7 @@ def synthesize(ws: Workspace, sel: Selection, found: Findings, ranked: list[Cand
     from dreamcli.dream.synthesis import synthesize as ask_model
 
     synth = ask_model(to_write, sel.playbook, config, instructions=opts.instructions, model=opts.model,
-                      memory=notes_digest(read_notes(ws, opts.memory_store), found.agg.redact))
+                      memory=notes_digest(read_notes(ws, opts.memory_store), found.agg.redact), progress=progress)
     asked = {c.key for c in to_write}
     out.texts = {**{c.key: offline_text(c) for c in fresh if c.key not in asked}, **synth.texts}
     out.extra_ops, out.add_fields = synth.operations, synth.add_fields

@@ -17,6 +17,7 @@ dreamer model, which answers with small edit operations (add, update, merge, ret
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -194,7 +195,10 @@ def validate(payload: Any, batch: dict[str, Candidate], live_ids: set[str]) -> l
 
 
 def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, instructions: str | None,
-               model: str | None, memory: list[dict[str, str]]) -> SynthResult:
+               model: str | None, memory: list[dict[str, str]],
+               progress: Callable[[str, int, int], None] | None = None) -> SynthResult:
+    """The model's edits, a batch of candidates per call; `progress("propose", answered, batches)` is told
+    before each call and once all are answered (a call may take a while: the live view says so)."""
     from dreamcli.dream.synthesis_call import ModelCaller
 
     model_id = model or config.models.dreamer or DEFAULT_DREAMER_MODEL
@@ -203,7 +207,10 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
     prefix = redactor.redact_text(stable_prefix(playbook, instructions, memory))
     live = {e.id: e for e in _entries(playbook)}
     result = SynthResult(usage=caller.usage)
+    batches = -(-len(candidates) // BATCH_SIZE)
     for start in range(0, len(candidates), BATCH_SIZE):
+        if progress is not None:
+            progress("propose", start // BATCH_SIZE, batches)
         chunk = candidates[start:start + BATCH_SIZE]
         batch = {f"c{start + i + 1}": c for i, c in enumerate(chunk)}
         packs = redactor.redact_text("\n\n".join(evidence_pack(cid, c) for cid, c in batch.items()))
@@ -215,6 +222,8 @@ def synthesize(candidates: list[Candidate], playbook: Any, config: Config, *, in
             result.texts.update({c.key: offline_text(c) for c in chunk})
             continue
         _apply(ops, batch, live, result, config)
+    if progress is not None:
+        progress("propose", batches, batches)
     return result
 
 

@@ -81,7 +81,8 @@ class SupervisedWriter(SessionWriter):
 
 class Monitor(RunCallbacks):
     """Counts what a session did (turns, tokens, tools; `subagents`: what its sub-agents spent, in all)
-    and forwards every callback to `inner`."""
+    and forwards every callback to `inner` (each of RunCallbacks' by name: its no-op defaults would
+    otherwise answer in the inner view's place)."""
 
     def __init__(self, inner: RunCallbacks | None = None) -> None:
         self.inner = inner or RunCallbacks()
@@ -125,6 +126,12 @@ class Monitor(RunCallbacks):
 
     def on_notice(self, message: str) -> None:
         self.inner.on_notice(message)
+
+    def on_store_wait(self, waiting: bool) -> None:
+        self.inner.on_store_wait(waiting)
+
+    def on_turn_review(self, reviewing: bool) -> None:
+        self.inner.on_turn_review(reviewing)
 
     def on_end(self, result: RunResult) -> None:
         self.inner.on_end(result)

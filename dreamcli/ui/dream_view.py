@@ -1,24 +1,36 @@
-"""Rendering for `dreamcli dream`: progress while reading sessions (stderr, only on a terminal) and
-the result: the proposed operations on stdout, where to review them on stderr."""
+"""Rendering for `dreamcli dream`: progress on stderr while it reads sessions and while the model
+proposes entries, and the result: the proposed operations on stdout, where to review them on stderr."""
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from typing import Any
 
 from dreamcli.dream.report import not_proposed_line
 from dreamcli.ui.console import err, live_view, neutralise_controls, out, safe_markup
+from dreamcli.ui.waiting import Waiting
 
 _OP_STYLE = {"add": "green", "update": "yellow", "merge": "cyan", "retire": "red", "counts": "dim",
              "create": "green"}
 
 
 class DreamProgress:
-    """A progress bar over the bytes of session logs read; silent when stderr is not a terminal."""
+    """On a terminal a bar over the bytes of session logs read, then a seconds counter while the model
+    proposes entries (`… dreaming: proposing entries (model): 12s`); off a terminal (a cron log) a line
+    when the model's turn starts and one now and then while it lasts (the reading prints nothing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, wait_after_s: float | None = None, wait_every_s: float | None = None) -> None:
+        self.live = live_view()
         self._progress: Any = None
         self._task: Any = None
-        if not live_view():
+        self._lock = threading.Lock()
+        # on a terminal the counter takes the bar's place at once; off one the first line says the stage
+        after = wait_after_s if wait_after_s is not None else (0.0 if self.live else None)
+        self._waiting = Waiting(self._write, tty=self.live, after_s=after, every_s=wait_every_s)
+        self._model_since: float | None = None  # when the model's first batch was asked for
+        if not self.live:
             return
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
@@ -27,16 +39,43 @@ class DreamProgress:
         self._progress.start()
 
     def update(self, phase: str, done: int, total: int) -> None:
+        if phase == "propose":
+            self._propose(done, total)
+            return
         if self._progress is None:
             return
         if self._task is None:
             self._task = self._progress.add_task(phase, total=max(total, 1))
         self._progress.update(self._task, completed=done, total=max(total, 1))
 
-    def close(self) -> None:
+    def _propose(self, done: int, total: int) -> None:
+        """The model is asked for batch `done + 1` of `total` (or has answered them all: the counter goes)."""
+        if done >= total:
+            self._waiting.disarm()
+            return
+        self._stop_bar()  # the sessions are read: the bar (transient) leaves the line to the counter
+        label = "dreaming: proposing entries (model" + (f", batch {done + 1} of {total}" if total > 1 else "") + ")"
+        if self._model_since is None:
+            self._model_since = time.monotonic()
+            if not self.live:
+                self._write(label + "\n")
+            self._waiting.arm(label)
+        else:  # the next batch: the counter counts on from the first
+            self._waiting.arm(label, since=self._model_since)
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def _stop_bar(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+    def close(self) -> None:
+        self._waiting.close()
+        self._stop_bar()
 
 
 def _support(op: dict[str, Any]) -> str:

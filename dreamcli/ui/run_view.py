@@ -225,11 +225,19 @@ class RunView(RunCallbacks):
             self._pending = ""  # rule knows as such) is dropped, never shown
         msg = f"response broke off ({self._clean(reason)}); retry {attempt} in {delay_s:.1f}s"
         self._line(f"[yellow]↻ {self._esc(msg)}[/]", f"retry: {msg}")
+        self._model_call()  # the reply is asked for again
 
     def on_notice(self, message: str) -> None:
-        if not self.quiet:
-            message = self._clean(message)  # a sub-agent's brief or error, a tool's words
-            self._line(f"[dim]· {self._esc(message)}[/]", f"- {message}")
+        """A sub-agent's line (its tool's counter counts on), or the loop's before it calls the model again
+        (a reply cut off at max_tokens, the grader's follow-up): then the model's counter comes back."""
+        if self.quiet:
+            return
+        message = self._clean(message)  # a sub-agent's brief or error, a tool's words
+        self._line(f"[dim]· {self._esc(message)}[/]", f"- {message}")
+        with self._tool_lock:
+            tool_running = self._tool is not None
+        if not tool_running:
+            self._model_call()
 
     def on_thinking(self, text: str) -> None:
         self.waiting.disarm()
