@@ -98,11 +98,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         if sessions_url and configured:
             raise UsageError(f"--sessions-url: {ws.config_path} exists already; set sessions.url in it")
         if not existed:  # a new workspace gets the session index (an old one: `sessions reindex`)
-            from dreamcli.store.index import connect
             from dreamcli.workspace.live import swept
 
-            if (db := connect(ws, create=True)) is not None:
-                db.close()
+            _create_index(ws)
             swept(ws, [])  # nothing of a dead process in it yet: its first command need not sweep
         git_created = False
         if git:
@@ -136,6 +134,24 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 info(f"{ws.root} is a symbolic link to {ws.root.resolve()}: the workspace is there")
             if tightened:
                 (warn if tightened[1] else info)(tightened[0])
+
+
+def _create_index(ws: Workspace) -> None:
+    """The new workspace's session index; a full or read-only disk is the machine's one line naming the index
+    (exit 74, as for the layout above), not an internal error of SQLite's "database or disk is full"."""
+    import sqlite3
+
+    from dreamcli.errors import sqlite_os_error
+    from dreamcli.store.index import connect, index_path
+
+    try:
+        if (db := connect(ws, create=True)) is not None:
+            db.close()
+    except (OSError, sqlite3.Error) as e:
+        stored = e if isinstance(e, OSError) else sqlite_os_error(e, index_path(ws))
+        if stored is None:  # a bug, not the machine: the CLI's internal error
+            raise
+        raise output_error(stored, ws.root, "workspace", doing="create it", elsewhere="another DIR") from e
 
 
 def _warn_missing_driver(url: str | None) -> None:

@@ -76,9 +76,15 @@ def render_plan(prep: Prepared, *, parallel: int, max_cost: float | None) -> Non
 
 
 def confirm_start() -> bool:
+    """Yes or no (no by default). Ctrl-C and Ctrl-D (still the CLI's stop, exit 130) end the prompt's line
+    first, as the terminal echoed no newline: the `error:` line that follows starts one of its own."""
     from rich.prompt import Confirm
 
-    return Confirm.ask("start the pilot?", console=err(), default=False)
+    try:
+        return Confirm.ask("start the pilot?", console=err(), default=False)
+    except BaseException:
+        err().print()
+        raise
 
 
 # --- during: progress ----------------------------------------------------------------------------

@@ -4,12 +4,15 @@ dreamcli.ui.playbook_trail_view."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dreamcli.playbooks.proposals import past_tense
 from dreamcli.ui.console import err, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count
 from dreamcli.ui.prose import keep_spans, print_hanging
+
+_T = TypeVar("_T")
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
@@ -335,33 +338,35 @@ def confirm(question: str) -> bool:
     """Yes or no; Ctrl-D (end of input) is no."""
     from rich.prompt import Confirm
 
-    try:
-        return Confirm.ask(question, console=err(), default=False)
-    except EOFError:
-        err().print()
-        return False
+    return _asked(lambda: Confirm.ask(question, console=err(), default=False), False)
 
 
 def choose(question: str, choices: list[str], default: str, *, on_eof: str | None = None) -> str:
     """One of `choices`; Ctrl-D (end of input) answers `on_eof` (the default unless given)."""
     from rich.prompt import Prompt
 
-    try:
-        return Prompt.ask(question, console=err(), choices=choices, default=default)
-    except EOFError:
-        err().print()
-        return on_eof if on_eof is not None else default
+    return _asked(lambda: Prompt.ask(question, console=err(), choices=choices, default=default),
+                  on_eof if on_eof is not None else default)
 
 
 def ask_text(question: str) -> str | None:
     """A line of text; None on Ctrl-D (end of input)."""
     from rich.prompt import Prompt
 
+    return _asked(lambda: Prompt.ask(question, console=err()), None)
+
+
+def _asked(ask: Callable[[], _T], on_eof: _T) -> _T:
+    """The answer `ask` reads, `on_eof` on Ctrl-D. Ctrl-D and Ctrl-C (and SIGTERM, SIGHUP) end the prompt's
+    line first, as the terminal echoed no newline: what follows (the `error:` line) starts one of its own."""
     try:
-        return Prompt.ask(question, console=err())
+        return ask()
     except EOFError:
         err().print()
-        return None
+        return on_eof
+    except BaseException:
+        err().print()
+        raise
 
 
 def show_item(dream: dict[str, Any], item: dict[str, Any]) -> None:
