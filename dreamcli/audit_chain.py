@@ -14,6 +14,7 @@ Appends take the workspace's "audit" lock so two processes never chain onto the 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -152,7 +153,9 @@ def catch_up_head(ws: Workspace) -> bool:
             new = {"v": 1, "lines": head["lines"] + count, "bytes": size, "hash": line_hash(body), "ts": ts}
             try:
                 atomic_write_text(head_path(ws), json.dumps(new) + "\n")
-            except OSError:  # a full disk, ...: the head stays behind, for the next append or catch-up
+            except OSError as e:  # a full disk: the head stays behind, for the next append or catch-up
+                if e.errno not in DISK_FULL:
+                    raise
                 return False
             return True
     except LockHeld:
@@ -184,10 +187,16 @@ def append_chained(ws: Workspace, record: dict[str, Any], *, sign: Any = None) -
         head = {"v": 1, "lines": number, "bytes": size, "hash": digest, "ts": record.get("ts")}
         try:
             atomic_write_text(head_path(ws), json.dumps(head) + "\n")
-        except OSError:
-            if not _behind(ws, lines, size - len(prefix + line) - 1):
+        except OSError as e:
+            if e.errno not in DISK_FULL or not _behind(ws, lines, size - len(prefix + line) - 1):
                 raise
         return record, number, digest
+
+
+# The head write failures the record outlives: a full disk or quota, which the next write (or recovery) gets
+# past. Any other (no permission on state/, a read-only or failing disk) would stop every later head write
+# too, leaving verify to report each line after it: the command says so (exit 74).
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _behind(ws: Workspace, lines: int, start: int) -> bool:

@@ -102,6 +102,7 @@ class DaemonPool:
         return task
 
     def _work(self) -> None:
+        global _busy
         while True:
             with self._lock:
                 while not self._queue and not self._closed:
@@ -109,9 +110,8 @@ class DaemonPool:
                 if not self._queue:
                     return
                 task, fn, args = self._queue.popleft()
-            global _busy
-            with _busy_lock:
-                _busy += 1
+                with _busy_lock:  # counted as it leaves the queue: never neither queued nor busy
+                    _busy += 1
             try:
                 task._call(fn, args, catch=BaseException)  # reported to whoever waits; a worker never dies
             finally:

@@ -107,3 +107,17 @@ def test_a_read_only_file_in_a_copied_workdir_is_the_tasks_own(private_ws: Works
     finally:
         os.chmod(copy, 0o700)
     assert c.status == "fail" and "workdirs/contract-review-01m97dba19bvmez7gnsh3nhgvd 0500" in c.detail
+
+
+def test_a_read_only_file_of_the_users_own_in_an_adopted_folder_is_left_alone(private_ws: Workspace) -> None:
+    """`--home DIR init` on a folder of other files keeps them: a read-only `docs/spec.pdf` there is the user's,
+    and dreamcli never writes it; a read-only file of dreamcli's own layout still fails."""
+    ws = private_ws
+    (ws.root / "docs").mkdir(mode=0o700)
+    (ws.root / "docs" / "spec.pdf").write_bytes(b"%PDF-1.4\n")
+    os.chmod(ws.root / "docs" / "spec.pdf", 0o400)
+    assert check_permissions(ws.root)[0].status == "ok"
+    ws.config_path.write_text("{}\n")
+    os.chmod(ws.config_path, 0o400)
+    [c] = check_permissions(ws.root)
+    assert c.status == "fail" and "config.yaml 0400" in c.detail and "spec.pdf" not in c.detail

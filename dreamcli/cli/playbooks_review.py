@@ -279,5 +279,5 @@ def register(app: Group) -> None:
         if result.live_damaged:
             from dreamcli.ui.console import note
 
-            note(f"the live file of {name} did not parse; the revert replaced it (the audit record has its hash "
-                 "and live_damaged: true)")
+            note(f"the live file of {name} did not parse; the revert replaced it and kept its text in "
+                 f"{ws.root / (result.damaged_kept or '')} (the audit record has its hash and live_damaged: true)")

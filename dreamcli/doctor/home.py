@@ -114,11 +114,18 @@ def _writable(path: Path, mode: int) -> bool:
     return bool(mode & stat.S_IWUSR) and os.access(path, os.W_OK, follow_symlinks=False)
 
 
+# What dreamcli writes at the workspace's top (docs/workspace.md); anything else there is the user's own (a
+# folder adopted by `--home DIR init` keeps its files), and so is what is inside a copied workdir
+LAYOUT = frozenset({"config.yaml", "audit.jsonl", "state", "sessions", "memory", "playbooks", "dreams", "grades",
+                    WORKDIRS})
+
+
 def _own_choice(path: Path, root: Path, is_dir: bool) -> bool:
-    """Read-only on purpose, not a fault: git's object files, and what is inside a task's copied workdir
-    (`workdirs/<task>-<id>/`: the project's files and what the agent made, not dreamcli's)."""
+    """Read-only by someone's choice, not a fault dreamcli would stop on: a file or folder of the user's
+    (not in LAYOUT), what is inside a task's copied workdir (`workdirs/<task>-<id>/`: the project's files
+    and what the agent made), and git's object files."""
     parts = path.relative_to(root).parts
-    if len(parts) > 2 and parts[0] == WORKDIRS:
+    if parts and (parts[0] not in LAYOUT or (len(parts) > 2 and parts[0] == WORKDIRS)):
         return True
     return not is_dir and any(a == ".git" and b == "objects" for a, b in pairwise(parts))
 

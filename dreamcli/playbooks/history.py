@@ -18,10 +18,12 @@ from dreamcli.playbooks.store import (
     history_path,
     history_versions,
     load_version_text,
+    now_seconds,
     playbook_path,
     read_live_or_damage,
     read_text,
 )
+from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.lock import workspace_lock
 
@@ -119,6 +121,7 @@ class Reverted:
     vetted: VettedVersion
     forced: bool = False  # blocked text made live with --force
     live_damaged: bool = False  # the live file it replaced did not parse
+    damaged_kept: str | None = None  # where its text was kept (`state/damaged/…`, workspace-relative)
 
     def to_json(self) -> dict[str, Any]:
         c = self.commit
@@ -126,7 +129,7 @@ class Reverted:
                 "version_before": c.version_before if c else None, "version_after": c.version_after if c else None,
                 "secrets_redacted": self.vetted.secrets_redacted, "redacted": list(self.vetted.redacted),
                 "forced": [f.to_json() for f in self.vetted.blocked] if self.forced else [],
-                "live_damaged": self.live_damaged,
+                "live_damaged": self.live_damaged, "damaged_kept": self.damaged_kept,
                 "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
 
 
@@ -164,6 +167,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         old.name = name
         before_ids = {e.id for e in current.entries()}  # a damaged file's entries cannot be read: none
         after_ids = {e.id for e in old.entries()}
+        # its text cannot be a kept version (it does not parse) and must not be lost: a copy beside the state
+        kept = keep_damaged(ws, name, live_text or "") if damage is not None else None
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
                                  before_write=journal.begin(ws, "revert", who,
                                                             entry_ids=sorted(before_ids ^ after_ids)))
@@ -172,9 +177,25 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
                      hash_before=commit.hash_before, hash_after=commit.hash_after,
                      entry_ids=sorted(before_ids ^ after_ids),
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids),
-                     **audit_fields(vetted, force), **({"live_damaged": True} if damage is not None else {}))
+                     **audit_fields(vetted, force),
+                     **({"live_damaged": True, "damaged_kept": kept} if damage is not None else {}))
         journal.finish(ws, name)
-        return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked), live_damaged=damage is not None)
+        return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked), live_damaged=damage is not None,
+                        damaged_kept=kept)
+
+
+def keep_damaged(ws: Workspace, name: str, text: str) -> str:
+    """Keep the text of a live playbook that does not parse, which a revert replaces, in
+    `state/damaged/<name>-<UTC time>.md` (0600): the person's edits in it are theirs to take back. Returns
+    the copy's path, relative to the workspace."""
+    stamp = now_seconds().replace(":", "").replace("-", "")
+    path = ws.state_dir / "damaged" / f"{name}-{stamp}.md"
+    n = 1
+    while path.exists():  # two reverts in one second
+        n += 1
+        path = path.with_name(f"{name}-{stamp}-{n}.md")
+    atomic_write_text(path, text)
+    return path.relative_to(ws.root).as_posix()
 
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:

@@ -57,12 +57,24 @@ def test_without_a_head_the_full_disk_is_still_reported(ws: Workspace, full_head
     assert f"no space left on device (writing {head_path(ws)})" in r.stderr
 
 
-def _failing_head(write: Any) -> Any:
-    """`atomic_write_text` failing as on a full disk for the head only."""
+def test_any_other_failure_of_the_head_is_reported(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No permission on state/ would stop every later head write too, and verify would then report each line
+    after it: that is not a full disk the next write gets past, so the command says so (74), as before."""
+    append_audit(ws, "export", actor="a")
+    write_dream(ws, DREAM, "legal", [op("pb-aaaa0001")], base_version=0)
+    monkeypatch.setattr(audit_chain, "atomic_write_text", _failing_head(audit_chain.atomic_write_text, errno.EACCES))
+    with pytest.raises(PermissionError):
+        append_audit(ws, "export", actor="b")
+    with pytest.raises(PermissionError):
+        catch_up_head(ws)
+
+
+def _failing_head(write: Any, number: int = errno.ENOSPC) -> Any:
+    """`atomic_write_text` failing as on a full disk (or with `number`) for the head only."""
 
     def failing(path: Path, text: str, **kw: Any) -> None:
         if path.name == audit_chain.HEAD_FILE:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            raise OSError(number, os.strerror(number), str(path))
         write(path, text, **kw)
 
     return failing

@@ -46,6 +46,9 @@ def test_revert_to_a_kept_version_recovers_a_damaged_live_file(ws: Workspace, da
     assert rec["hash_before"] == content_hash(damaged)
     assert load_version_text(ws, "legal", 1) != damaged  # the damaged text never becomes a kept version
     assert cli(ws, "playbooks", "audit", "--verify").exit_code == 0
+    kept = json.loads(r.stdout)["damaged_kept"]  # but it is not lost: the person's edits in it are theirs
+    assert kept.startswith("state/damaged/legal-") and rec["damaged_kept"] == kept
+    assert (ws.root / kept).read_text() == damaged and (ws.root / kept).stat().st_mode & 0o777 == 0o600
 
 
 def test_revert_to_0_empties_a_damaged_live_file_that_has_no_kept_version(ws: Workspace) -> None:
@@ -56,6 +59,8 @@ def test_revert_to_0_empties_a_damaged_live_file_that_has_no_kept_version(ws: Wo
     live = load_playbook(ws, "legal")
     assert live is not None and live.entries() == []
     assert sorted(p.name for p in history_dir(ws, "legal").glob("v*.md")) == ["v1.md"]  # no damaged v0.md
+    [copy] = list((ws.state_dir / "damaged").iterdir())  # the hand-written entries are kept all the same
+    assert "Use pandoc for docx." in copy.read_text() and "kept its text in" in r.stderr
 
 
 def test_history_lists_the_kept_versions_and_says_how_to_recover(ws: Workspace, damaged: str) -> None:
