@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -27,14 +28,19 @@ def private_ws(ws: Workspace) -> Workspace:
     return ws
 
 
+def _checked_with(root: Path, folder: Path, mode: int) -> list[Any]:
+    """`check_permissions(root)` while `folder` has `mode` (0700 again after)."""
+    os.chmod(folder, mode)
+    try:
+        return check_permissions(root)
+    finally:
+        os.chmod(folder, 0o700)
+
+
 def test_a_folder_without_the_owner_write_bit_fails_with_its_chmod(private_ws: Workspace) -> None:
     ws = private_ws
     assert check_permissions(ws.root)[0].status == "ok"
-    os.chmod(ws.playbooks_dir, 0o500)
-    try:
-        [c] = check_permissions(ws.root)
-    finally:
-        os.chmod(ws.playbooks_dir, 0o700)
+    [c] = _checked_with(ws.root, ws.playbooks_dir, 0o500)
     assert c.status == "fail"
     assert "not writable by this user: playbooks 0500" in c.detail
     assert c.fix == f"chmod u+w {ws.playbooks_dir}"
@@ -65,11 +71,7 @@ def test_os_access_saying_no_is_enough(private_ws: Workspace, monkeypatch: pytes
 
 def test_open_and_unwritable_are_both_on_the_one_line(private_ws: Workspace) -> None:
     ws = private_ws
-    os.chmod(ws.sessions_dir, 0o555)
-    try:
-        [c] = check_permissions(ws.root)
-    finally:
-        os.chmod(ws.sessions_dir, 0o700)
+    [c] = _checked_with(ws.root, ws.sessions_dir, 0o555)
     assert c.status == "fail"
     assert c.detail == "not writable by this user: sessions 0555; open to group/others: sessions 0555"
     assert c.fix == f"chmod u+w {ws.sessions_dir}; chmod 700 {ws.sessions_dir}"
@@ -101,11 +103,7 @@ def test_a_read_only_file_in_a_copied_workdir_is_the_tasks_own(private_ws: Works
     (copy / "src" / "generated.py").write_text("x = 1\n")
     os.chmod(copy / "src" / "generated.py", 0o400)
     assert check_permissions(ws.root)[0].status == "ok"
-    os.chmod(copy, 0o500)
-    try:
-        [c] = check_permissions(ws.root)
-    finally:
-        os.chmod(copy, 0o700)
+    [c] = _checked_with(ws.root, copy, 0o500)
     assert c.status == "fail" and "workdirs/contract-review-01m97dba19bvmez7gnsh3nhgvd 0500" in c.detail
 
 

@@ -52,39 +52,21 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
     tasks = prepare_batch(ws, cfg, specs, on_warning=warn)  # a grade cache not written: through the console
     n = parallel or min(len(tasks), cfg.limits.concurrency)
     view = ParallelView(tasks, quiet=quiet)
-    redactor = run_redactor(cfg)
-
-    def done(run: Any) -> None:
-        view.done(_with_grader_error(run, tasks, redactor))
-
     try:
         with view:
-            runs = run_batch(ws, cfg, tasks, options, parallel=n, callbacks_for=view.callbacks_for, on_done=done)
+            runs = run_batch(ws, cfg, tasks, options, parallel=n, callbacks_for=view.callbacks_for, on_done=view.done)
     except Interrupted as e:
         partial = getattr(e, "runs", None)
         if as_json and partial is not None:
-            print_json(_json([_with_grader_error(r, tasks, redactor) for r in partial], redactor))
+            print_json(_json(partial, run_redactor(cfg)))
         raise
-    runs = [_with_grader_error(r, tasks, redactor) for r in runs]
     if as_json:
-        print_json(_json(runs, redactor))
+        print_json(_json(runs, run_redactor(cfg)))
     else:
         render_batch_summary(runs)
     code = exit_code_for(runs)
     if code:
         raise DreamError(failed_line(runs), exit_code=code)
-
-
-def _with_grader_error(run: Any, tasks: list[Any], redactor: Redactor) -> Any:
-    """`run` with the grader error that failed its outcome as its `error` (redacted), when the run itself
-    ended without one: live, in the summary and in --json each failed run says why, as a single `run` does."""
-    if run.error is None and 0 <= run.index < len(tasks):
-        from dreamcli.outcomes.revision import grader_error_line
-
-        line = grader_error_line(tasks[run.index].loop)
-        if line is not None:
-            run.error = redactor.redact_text(line)
-    return run
 
 
 def _check_trial(ws: Any, options: Any) -> None:

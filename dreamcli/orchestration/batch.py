@@ -195,7 +195,11 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         base.duration_s = time.perf_counter() - t0
         return base
     base.status, base.session_id, base.result = result.status, result.session_id, result
-    base.error = writer.redactor.redact_text(result.error) if result.error else None  # may quote the model
+    from dreamcli.outcomes.revision import grader_error_line
+
+    # may quote the model; a run whose outcome's grader failed says so, as a single `run --json` does
+    why = result.error or grader_error_line(loop)
+    base.error = writer.redactor.redact_text(why) if why else None
     outcome = result.end_fields.get("outcome")
     base.outcome = outcome if isinstance(outcome, dict) else None
     base.exit_code = result.exit_code or (loop.exit_code if loop is not None else 0)

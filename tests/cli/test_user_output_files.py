@@ -137,6 +137,8 @@ def _export_on_a_terminal(home: Path, fmt: str) -> tuple[int, bytes, str]:
     terminal, its stderr."""
     import pty
 
+    from tests.support.terminal import read_all
+
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "DREAMCLI_"))}
     try:
@@ -145,16 +147,7 @@ def _export_on_a_terminal(home: Path, fmt: str) -> tuple[int, bytes, str]:
                                 env={**env, "NO_COLOR": "1"})
     finally:
         os.close(slave)
-    shown = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed its side
-            break
-        if not data:
-            break
-        shown += data
-    os.close(master)
+    shown = read_all(master)
     assert proc.stderr is not None
     err = proc.stderr.read().decode()
     return proc.wait(timeout=60), shown, err

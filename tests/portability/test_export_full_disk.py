@@ -15,7 +15,7 @@ from dreamcli.errors import EXIT_IOERR, EXIT_USAGE, StorageError, UsageError
 from dreamcli.portability import export_playbooks
 from dreamcli.workspace.home import Workspace
 from tests.portability.support import audit, cli, make_workspace
-from tests.support.mounts import tmpfs
+from tests.support.mounts import fill, tmpfs
 
 
 @pytest.fixture
@@ -23,21 +23,11 @@ def source_ws(tmp_path: Path) -> Workspace:
     return make_workspace(tmp_path / "ws", sessions=False)
 
 
-def _fill(mnt: Path) -> None:
-    with open(mnt / "filler", "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
-
-
 @pytest.mark.parametrize(("fmt", "name"), [("json", "out.json"), ("claude-md", "CLAUDE.md"),
                                            ("bundle", "out.tar.gz")])
 def test_a_full_disk_exits_74_naming_the_file(source_ws: Workspace, tmp_path: Path, fmt: str, name: str) -> None:
     with tmpfs(tmp_path / "mnt", "size=256k") as mnt:
-        _fill(mnt)
+        fill(mnt)
         r = cli(source_ws.root, "export", "-f", fmt, "-o", str(mnt / name))
         left = sorted(p.name for p in mnt.iterdir())
     assert r.exit_code == EXIT_IOERR, r.output

@@ -14,16 +14,7 @@ from dreamcli.portability import export_playbooks
 from dreamcli.portability.bundle_io import copy_file, copy_tree
 from dreamcli.workspace.home import Workspace
 from tests.portability.support import audit, cli, destination, exported
-from tests.support.mounts import tmpfs
-
-
-def _fill(mnt: Path) -> None:
-    with open(mnt / "filler", "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
+from tests.support.mounts import fill, tmpfs
 
 
 @pytest.mark.parametrize("kind", ["dir", "tarball"])
@@ -34,7 +25,7 @@ def test_a_full_workspace_disk_names_the_workspace_file(tmp_path: Path, kind: st
         bundle = tmp_path / "b.tar.gz"
     with tmpfs(tmp_path / "mnt", "size=512k") as mnt:
         dest = destination(mnt)
-        _fill(mnt)
+        fill(mnt)
         r = cli(dest.root, "import", str(bundle))
         left = sorted(p.name for p in dest.playbooks_dir.iterdir()) if dest.playbooks_dir.exists() else []
         records = audit(dest)

@@ -21,7 +21,7 @@ from dreamcli.errors import EXIT_IOERR
 from dreamcli.ids import new_ulid
 from dreamcli.workspace.home import Workspace
 from tests.support.disk import HAS_PROC_FD
-from tests.support.mounts import tmpfs
+from tests.support.mounts import fill, tmpfs
 
 pytestmark = pytest.mark.skipif(not HAS_PROC_FD, reason="the simulated disk reads /proc/self/fd")
 
@@ -125,19 +125,6 @@ def test_an_fsync_that_fails_names_its_file(site: str, ws: Workspace, monkeypatc
     assert caught.value.filename == str(synced), f"{site}: the error names {caught.value.filename!r}"
 
 
-def _fill(mnt: Path, leave: int = 0) -> None:
-    """Fill the tmpfs at `mnt` to its last page, then free `leave` bytes."""
-    filler = mnt / "filler"
-    try:
-        with open(filler, "wb") as f:
-            while True:
-                f.write(b"\0" * 4096)
-                f.flush()
-    except OSError as e:
-        assert e.errno == errno.ENOSPC
-    os.truncate(filler, max(0, filler.stat().st_size - leave))
-
-
 @pytest.mark.parametrize("room", [0, 16 << 10], ids=["full", "room-for-the-watermark-only"])
 def test_a_dream_whose_state_folder_is_full_names_the_state_file(demo: Path, tmp_path: Path, no_model: None,
                                                                  room: int) -> None:
@@ -150,7 +137,7 @@ def test_a_dream_whose_state_folder_is_full_names_the_state_file(demo: Path, tmp
     shutil.move(state, saved)  # to be copied onto the tmpfs mounted in its place
     with tmpfs(state, "size=64k") as mnt:
         shutil.copytree(saved, mnt, dirs_exist_ok=True)
-        _fill(mnt, room)
+        fill(mnt, room)
         r = CliRunner().invoke(app, ["--home", str(home), "dream", "--offline", "--all"], env={"NO_COLOR": "1"})
         leftovers = sorted(p.name for p in mnt.iterdir())
     assert r.exit_code == EXIT_IOERR, r.output
@@ -164,7 +151,7 @@ def test_a_bundle_written_to_a_full_disk_names_it_and_leaves_no_temp(tmp_path: P
     from dreamcli.portability.bundle_io import TarSink
 
     with tmpfs(tmp_path / "mnt", "size=64k") as mnt:
-        _fill(mnt, 8 << 10)  # room for the temp file's first pages, not for all
+        fill(mnt, 8 << 10)  # room for the temp file's first pages, not for all
         out = mnt / "bundle.tar.gz"
         sink = TarSink(out)
         with pytest.raises(OSError) as caught:

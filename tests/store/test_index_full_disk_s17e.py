@@ -17,16 +17,7 @@ from dreamcli.errors import EXIT_IOERR, sqlite_os_error, storage_error
 from dreamcli.store.index import index_path
 from dreamcli.testing.synthetic import GenConfig, generate
 from dreamcli.workspace.home import Workspace
-from tests.support.mounts import tmpfs
-
-
-def _fill(mnt: Path) -> None:
-    with open(mnt / "filler", "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as e:
-            assert e.errno == errno.ENOSPC
+from tests.support.mounts import fill, tmpfs
 
 
 def test_reindex_on_a_full_disk_exits_74_naming_the_index(tmp_path: Path) -> None:
@@ -34,7 +25,7 @@ def test_reindex_on_a_full_disk_exits_74_naming_the_index(tmp_path: Path) -> Non
         ws = Workspace(root=mnt / "ws", source="option")
         ws.ensure()
         generate(ws, GenConfig(sessions=20, seed=3))
-        _fill(mnt)
+        fill(mnt)
         r = CliRunner().invoke(app, ["--home", str(ws.root), "sessions", "reindex"], catch_exceptions=False)
     assert r.exit_code == EXIT_IOERR, r.output
     [line] = r.stderr.strip().splitlines()

@@ -4,10 +4,12 @@ machine does not let it mount.
 
     with bind_mount(home, tmp_path / "mnt") as mnt: ...     mnt shows home's files
     with tmpfs(tmp_path / "mnt", "size=1m") as mnt: ...     a 1 MB file system
+    fill(mnt)                                                then full to its last page
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -43,3 +45,16 @@ def bind_mount(source: Path, mnt: Path) -> AbstractContextManager[Path]:
 def tmpfs(mnt: Path, options: str) -> AbstractContextManager[Path]:
     """`mnt`, a new tmpfs mounted with `options` (e.g. `size=1m`)."""
     return mounted(["-t", "tmpfs", "-o", options, "tmpfs"], mnt, "mounting a tmpfs")
+
+
+def fill(mnt: Path, leave: int = 0) -> None:
+    """Fill the file system at `mnt` (a tmpfs) to its last page with a file `filler`, then free `leave` bytes."""
+    filler = mnt / "filler"
+    try:
+        with open(filler, "wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+    os.truncate(filler, max(0, filler.stat().st_size - leave))

@@ -26,6 +26,14 @@ def in_pty(argv: list[str], *, columns: int, env: dict[str, str]) -> str:
         proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     finally:
         os.close(slave)
+    shown = read_all(master)
+    assert proc.wait(timeout=60) == 0, shown.decode(errors="replace")
+    return shown.decode().replace("\r\n", "\n")
+
+
+def read_all(master: int) -> bytes:
+    """Everything a child writes to the pty whose master side is `master`, until it closes its side; `master`
+    is closed then."""
     chunks = []
     while True:
         try:
@@ -36,5 +44,4 @@ def in_pty(argv: list[str], *, columns: int, env: dict[str, str]) -> str:
             break
         chunks.append(data)
     os.close(master)
-    assert proc.wait(timeout=60) == 0, b"".join(chunks).decode(errors="replace")
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    return b"".join(chunks)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -15,8 +14,8 @@ from dreamcli.agent.tools.base import ToolResult
 from dreamcli.cli.app import app
 from dreamcli.testing import FakeAnthropic, text_reply
 from dreamcli.ui.run_view import RunView
-from dreamcli.ui.waiting import Waiting
 from tests.support.outcomes import verdict_reply, write_spec
+from tests.support.waiting import quicken
 
 
 @pytest.fixture(autouse=True)
@@ -83,13 +82,7 @@ def test_quiet_says_nothing_after_a_notice(capsys: pytest.CaptureFixture[str]) -
 @pytest.fixture
 def quick_counter(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's counter says its first line after 0.2 s (not 15 s), then no other for a while."""
-    init = Waiting.__init__
-
-    def quick(self: Waiting, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.after_s, self.every_s = 0.2, 30
-
-    monkeypatch.setattr(Waiting, "__init__", quick)
+    quicken(monkeypatch, 0.2)
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -17,8 +16,8 @@ from dreamcli.cli.app import app
 from dreamcli.testing import FakeAnthropic, text_reply, tool_reply, tool_use
 from dreamcli.ui.console import warn
 from dreamcli.ui.run_view import RunView
-from dreamcli.ui.waiting import Waiting
 from tests.support.outcomes import verdict_reply, write_spec
+from tests.support.waiting import quicken
 
 
 @pytest.fixture(autouse=True)
@@ -105,13 +104,7 @@ def test_a_terminal_s_counter_keeps_the_model_s_last_words_and_a_warning_s_line(
 @pytest.fixture
 def quick_counter(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's counter says its first line after 0.1 s (not 15 s), then no other for a while."""
-    init = Waiting.__init__
-
-    def quick(self: Waiting, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.after_s, self.every_s = 0.1, 30
-
-    monkeypatch.setattr(Waiting, "__init__", quick)
+    quicken(monkeypatch, 0.1)
 
 
 @pytest.mark.slow
