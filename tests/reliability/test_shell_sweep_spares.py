@@ -180,6 +180,14 @@ def in_namespace(ns: str, *argv: str, seconds: float = 5) -> list[int]:
         time.sleep(0.05)
 
 
+def own_session(pid: int, seconds: float = 10) -> None:
+    """Wait until `pid` (started by `setsid`) leads a session of its own, out of its parent's process group."""
+    deadline = time.monotonic() + seconds
+    while os.getsid(pid) != pid:
+        assert time.monotonic() < deadline, f"{pid} never left its parent's session"
+        time.sleep(0.02)
+
+
 def children(parent: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -226,6 +234,7 @@ def test_a_dead_shells_record_stays_while_a_live_owner_spares_its_job(tmp_path: 
     with started(["sh", "-c", f"setsid sleep 330 & echo $! > {tmp_path}/job.pid; exec sleep 331"], tag) as owner:
         job = read_pid(tmp_path / "job.pid", 5)
         killed.append(job)
+        own_session(job)  # else, under load, the owner's end below takes the job with it: nothing left to stop
         start = process_start(owner.pid, zombies=False)
         live = {"owner": owner.pid, "owner_start": start, "pgid": DEAD_SHELL - 1, "start": 0, "tag": "other",
                 "pidns": namespace()}
