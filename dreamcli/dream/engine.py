@@ -105,8 +105,8 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
     report = for_config(config).redact_text(report)
     result = DreamResult(status=dream["status"], playbook=sel.name, dream_id=dream_id, operations=operations,
                          dream=dream, report=report, set_aside=sel.set_aside, rebuilt=sel.rebuild)
-    if opts.dry_run:
-        result.status = "dry_run"
+    if opts.dry_run:  # no id: the dream that writes gets its own, and so do the entries it adds
+        result.status, result.dream_id = "dry_run", None
         return result
     publish = bool(operations or found.read.ids or found.graded)
     if not publish:  # only other playbooks' sessions (or still-running ones) were new: no dream to review

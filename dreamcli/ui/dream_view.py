@@ -88,6 +88,12 @@ def _support(op: dict[str, Any]) -> str:
     return f"{n} sessions"
 
 
+def _names_an_entry(op: dict[str, Any]) -> bool:
+    """Whether an operation's id is an entry's that exists already (a playbook update, merge, retire or counts); an
+    added entry and a memory operation get a new id each time a dream runs."""
+    return op.get("target", "playbook") == "playbook" and op["op"] != "add"
+
+
 def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: str = "dreamcli") -> None:
     """The proposed operations on stdout, the summary and next steps on stderr; every line wrapped
     between words to the terminal's width (COLUMNS, else 80, when not a terminal)."""
@@ -126,8 +132,12 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
         blocking = [f for f in op.get("lint") or [] if f.get("severity") == "block"]
         warns = [f for f in op.get("lint") or [] if f.get("severity") != "block"]
         tail = f"{where}{' · ' + sup if sup else ''}"
-        say(console, f"{op['op']:<7} {op['entry_id']}  {tail}", hanging="    ",
-            markup=f"[{style}]{op['op']:<7}[/] [bold]{op['entry_id']}[/]  [dim]{safe_markup(tail, one_line=True)}[/]")
+        if result.status == "dry_run" and not _names_an_entry(op):  # its id would not be the real dream's
+            say(console, f"{op['op']:<7} {tail}", hanging="    ",
+                markup=f"[{style}]{op['op']:<7}[/] [dim]{safe_markup(tail, one_line=True)}[/]")
+        else:
+            say(console, f"{op['op']:<7} {op['entry_id']}  {tail}", hanging="    ", markup=f"[{style}]{op['op']:<7}[/] "
+                f"[bold]{op['entry_id']}[/]  [dim]{safe_markup(tail, one_line=True)}[/]")
         text = op.get("text") if op["op"] != "retire" else f"(retire) {op.get('reason', '')}"
         if op.get("target") == "memory" and op["op"] != "retire":
             text = op.get("reason", "")

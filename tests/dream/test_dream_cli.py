@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,19 @@ def test_bad_input_exits_2(demo: Path, tmp_path: Path) -> None:
     assert run("--home", str(tmp_path / "missing"), "dream").exit_code == 2
     r = run("--home", str(demo), "dream", "--instructions", "@" + str(tmp_path / "nope.txt"))
     assert r.exit_code == 2 and "nope.txt" in r.stderr
+
+
+def test_a_dry_run_shows_no_id_the_real_dream_would_not_have(demo: Path) -> None:
+    """A dream's id and the ids of the entries it adds are drawn when it writes: a dry run's would be others, and a
+    reviewer who copied one would approve nothing. An existing entry's id (its counts, an update) is the same."""
+    dry = run("--home", str(demo), "dream", "--offline", "--dry-run", "--json")
+    assert json.loads(dry.stdout)["dream_id"] is None
+    text = run("--home", str(demo), "dream", "--offline", "--dry-run")
+    heads = [line for line in text.stdout.splitlines() if line.startswith(("add ", "merge ", "retire "))]
+    assert heads and not any(re.search(r"\b(pb|mem)-", line) for line in heads), heads
+    assert run("--home", str(demo), "dream", "--offline").exit_code == 0
+    assert run("--home", str(demo), "playbooks", "approve", "--all", "--yes").exit_code == 0
+    live = {m.group(0) for m in re.finditer(r"pb-[0-9a-z]{8}", (demo / "playbooks" / "default.md").read_text())}
+    again = run("--home", str(demo), "dream", "--offline", "--all", "--dry-run").stdout.splitlines()
+    counts = [line.split()[1] for line in again if line.startswith("counts ")]
+    assert counts and set(counts) <= live
