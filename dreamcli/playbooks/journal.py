@@ -51,16 +51,20 @@ def intent_path(ws: Workspace, name: str) -> Path:
 
 
 def begin(ws: Workspace, action: str, actor: str, *, dream_id: str | None = None,
-          entry_ids: list[str] | None = None, history_added: list[int] | None = None) -> Callable[[Commit], None]:
+          entry_ids: list[str] | None = None, history_added: list[int] | None = None,
+          damaged_kept: str | None = None) -> Callable[[Commit], None]:
     """A `before_write` hook for `commit_playbook` that records the intent of this commit.
-    `history_added`: other history versions the commit writes (a bundle import), rolled back with it."""
+    `history_added`: other history versions the commit writes (a bundle import), rolled back with it.
+    `damaged_kept`: a revert replaces a live file that did not parse, kept there (`history.keep_damaged`); a
+    `reconciled` record says so as the revert's own would."""
 
     def write(commit: Commit) -> None:
         intent = {"v": 1, "ts": now_rfc3339(), "action": action, "actor": actor, "playbook": commit.name,
                   "dream_id": dream_id, "entry_ids": list(entry_ids or []),
                   "version_before": commit.version_before, "version_after": commit.version_after,
                   "hash_before": commit.hash_before, "hash_after": commit.hash_after,
-                  "history_added": list(history_added or [])}
+                  "history_added": list(history_added or []),
+                  **({"live_damaged": True, "damaged_kept": damaged_kept} if damaged_kept is not None else {})}
         atomic_write_text(intent_path(ws, commit.name), json.dumps(intent, indent=2) + "\n")
         crashpoint(f"{action}.intent")
 
@@ -88,6 +92,8 @@ def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
     if isinstance(intent, dict) and committed and not _audited(ws, name, intent):
         fields = {k: intent.get(k) for k in ("dream_id", "entry_ids", "version_before", "version_after",
                                              "hash_before", "hash_after")}
+        if intent.get("live_damaged") is True:
+            fields.update(live_damaged=True, damaged_kept=intent.get("damaged_kept"))
         record = append_audit(ws, "reconciled", actor=str(intent.get("actor") or "unknown"), playbook=name,
                               interrupted=intent.get("action"), intent_ts=intent.get("ts"),
                               reconciled_by=actor, **fields)

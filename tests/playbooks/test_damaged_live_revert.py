@@ -85,3 +85,26 @@ def test_a_run_still_refuses_the_damaged_file(ws: Workspace, damaged: str) -> No
     with pytest.raises(InputError, match="invalid YAML in front matter") as e:
         load_playbook(ws, "legal")
     assert HINT in str(e.value) and e.value.line == 4
+
+
+def test_a_revert_killed_before_its_audit_is_reconciled_as_replacing_a_damaged_file(
+        ws: Workspace, damaged: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `reconciled` record the next command writes says what the revert's own would have: the live file it
+    replaced did not parse, and where its text is kept."""
+    import dreamcli.playbooks.history as history_mod
+
+    class Crash(Exception):
+        pass
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise Crash("power cut")
+
+    with monkeypatch.context() as m:
+        m.setattr(history_mod, "append_audit", crash)
+        with pytest.raises(Crash):
+            history_mod.revert(ws, "legal", 1, actor="alice")
+    [kept] = [p.relative_to(ws.root).as_posix() for p in (ws.state_dir / "damaged").iterdir()]
+    assert cli(ws, "playbooks", "revert", "legal", "2", "--yes").exit_code == 0
+    rec = next(r for r in audit(ws) if r["action"] == "reconciled")
+    assert (rec["interrupted"], rec["actor"], rec["hash_before"]) == ("revert", "alice", content_hash(damaged))
+    assert (rec.get("live_damaged"), rec.get("damaged_kept")) == (True, kept)
