@@ -81,6 +81,11 @@ def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:
     _emit(target, render_transcript_page(_load_transcript(ws, session_id, now_rfc3339())))
 
 
+def _page_name(session_id: str) -> str:
+    """A transcript page's file name, beside the review page."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", session_id) + ".html"
+
+
 def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_transcripts: bool,
                       reviewer: dict[str, Any], prefix: str = "dreamcli") -> list[str]:
     """Write the review page (and, with transcripts, one page per evidence session beside it).
@@ -102,12 +107,15 @@ def write_review_html(ws: Workspace, dreams: list[Any], target: str, *, with_tra
         redact = workspace_redactor(ws.config_path).redact_obj
         out = Path(target)
         folder = out.parent / f"{out.stem}{TRANSCRIPTS_SUFFIX}"
-        for sid in sorted(evidence_sessions(dreams)):
+        sids = sorted(evidence_sessions(dreams))
+        for sid in sids:  # a file of the user's among them stops the command before any page is written
+            _check_target(str(folder / _page_name(sid)), "--with-transcripts")
+        for sid in sids:
             try:
                 data = _load_transcript(ws, sid, generated, redact)
             except DreamError:
                 continue  # not in this workspace (e.g. pruned): its excerpts stay without a link
-            path = folder / (re.sub(r"[^A-Za-z0-9_-]", "_", str(data["session_id"] or sid)) + ".html")
+            path = folder / _page_name(str(data["session_id"] or sid))
             _check_target(str(path), "--with-transcripts")  # a file of the user's there is kept as --html's is
             write_output_file(path, render_transcript_page(data).encode("utf-8"), "--with-transcripts")
             links[sid] = f"{folder.name}/{path.name}"

@@ -130,6 +130,24 @@ def test_transcript_pages_beside_the_review_page_follow_the_same_rule(ws: Worksp
     assert not page.exists()
 
 
+def test_a_user_file_among_the_transcript_pages_stops_before_any_page_is_written(ws: Workspace,
+                                                                              tmp_path: Path) -> None:
+    """The last page's name taken by a file of the user's: the pages before it are not made again either, so the
+    folder is not left half old, half new."""
+    review_workspace(ws)
+    page = tmp_path / "review.html"
+    assert cli(ws, "playbooks", "diff", "--html", str(page), "--with-transcripts").exit_code == 0
+    *others, last = sorted((tmp_path / "review-transcripts").iterdir())
+    last.write_text("my notes on this session\n")
+    for p in others:
+        p.write_bytes(p.read_bytes() + b"<!-- as the last run left it -->")
+    before = {p: p.read_bytes() for p in others}
+    r = cli(ws, "playbooks", "diff", "--html", str(page), "--with-transcripts")
+    _one_line(r, f"error: --with-transcripts {last}: exists and is not a page dreamcli wrote (kept: move it "
+                 "away, or give another --html FILE)")
+    assert others and {p: p.read_bytes() for p in others} == before
+
+
 # --- export -o - on a terminal -------------------------------------------------------------------------------
 
 def _export_on_a_terminal(home: Path, fmt: str) -> tuple[int, bytes, str]:
