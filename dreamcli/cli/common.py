@@ -89,6 +89,23 @@ def config(ctx: typer.Context) -> Config:
     return st._config
 
 
+def print_data(text: str) -> None:
+    """Text a script reads (a page, a playbook's file) on stdout, in one piece: through `write_fully`, so a
+    reader that leaves early ends the command with exit 141 rather than exit 0 and a cut output."""
+    import sys
+
+    from dreamcli.workspace.fsutil import write_fully
+
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+        out.flush()
+        return
+    out.flush()
+    write_fully(buffer, text.encode(out.encoding or "utf-8", out.errors or "strict"))
+
+
 def print_json(data: Any) -> None:
     """Machine output on stdout (plain print, no Rich), as `json.dumps(data, indent=2,
     ensure_ascii=False, default=str)` writes it. json's C encoder only runs without `indent`, so the

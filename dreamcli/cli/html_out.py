@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dreamcli.cli.common import print_data
 from dreamcli.errors import DreamError, UsageError
 from dreamcli.workspace.fsutil import check_output_file, output_error, write_output_file
 from dreamcli.workspace.home import Workspace
@@ -54,8 +54,7 @@ def refuse_json(target: str, as_json: bool) -> None:
 
 def _emit(target: str, html: str) -> None:
     if target == "-":
-        sys.stdout.write(html)
-        sys.stdout.flush()
+        print_data(html)
     else:
         _check_target(target)
         write_output_file(Path(target), html.encode("utf-8"), "--html")

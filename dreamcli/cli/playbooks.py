@@ -3,12 +3,11 @@ commands (diff, approve, reject, edit, revert) are in dreamcli/cli/playbooks_rev
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer
 
-from dreamcli.cli.common import open_workspace, print_json
+from dreamcli.cli.common import open_workspace, print_data, print_json
 from dreamcli.cli.group import Group
 from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.workspace.home import Workspace
@@ -100,8 +99,7 @@ def show_cmd(
             raise UsageError(f"playbook {name!r} has no version {number} (kept: {known})")
         raise no_playbook(ws, name)
     if raw:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        print_data(text)
         return
     pb = parse_live(ws, name, text) if number is None else parse_playbook(text, file=str(path))
     if as_json:

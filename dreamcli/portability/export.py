@@ -30,7 +30,7 @@ from dreamcli.portability.select import (
 )
 from dreamcli.portability.text_formats import render_agents_md, render_claude_md, render_json
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file
+from dreamcli.workspace.fsutil import atomic_write_bytes, check_output_file, write_fully
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.userpath import user_path
 
@@ -96,9 +96,7 @@ def export_playbooks(
                              include_sessions=include_sessions, redactor=redactor, store=store)
             result.files, result.bytes = 1, len(data)
             if target is None:
-                out = _stdout(stdout)
-                out.write(data)
-                out.flush()
+                write_fully(_stdout(stdout), data)
             else:
                 _check_free(target, force)
                 atomic_write_bytes(target, data)

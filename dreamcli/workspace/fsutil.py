@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from dreamcli.errors import DreamError, UsageError
 
@@ -177,6 +178,20 @@ def write_all(fd: int, data: bytes) -> None:
     except OSError as e:
         _named(e, fd_path(fd))
         raise
+
+
+def write_fully(stream: BinaryIO, data: bytes) -> None:
+    """Write all of `data` to a binary stream (stdout) and flush it. A buffered stream over a pipe whose reader
+    leaves half way through one big write takes part of it and says so only in its return value: the rest is
+    offered again, so the reader's leaving raises BrokenPipeError (exit 141) instead of passing for a whole
+    output."""
+    view = memoryview(data)
+    while view:
+        n = stream.write(view)
+        if not n:  # a blocking stream takes something or raises
+            raise OSError(errno.EIO, "the output took none of what was written")
+        view = view[n:]
+    stream.flush()
 
 
 def fd_path(fd: int) -> str | None:
