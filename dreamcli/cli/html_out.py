@@ -73,11 +73,13 @@ def _load_transcript(ws: Workspace, session_id: str, generated: str,
 
 
 def write_transcript_html(ws: Workspace, session_id: str, target: str) -> None:
+    from dreamcli.config import workspace_redactor
     from dreamcli.timeutil import now_rfc3339
     from dreamcli.ui.html_pages import render_transcript_page
 
     _check_target(target)
-    _emit(target, render_transcript_page(_load_transcript(ws, session_id, now_rfc3339())))
+    redact = workspace_redactor(ws.config_path).redact_obj  # today's rules, as the review's transcript pages
+    _emit(target, render_transcript_page(_load_transcript(ws, session_id, now_rfc3339(), redact)))
 
 
 def _page_name(session_id: str) -> str:

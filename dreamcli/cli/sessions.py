@@ -120,12 +120,15 @@ def show_cmd(
         refuse_json(html, as_json)
         write_transcript_html(open_workspace(ctx, create=False), session_id, html)
         return
+    from dreamcli.config import workspace_redactor
     from dreamcli.store.tree import read_session
 
     ws = open_workspace(ctx, create=False)
     shown = read_session(ws, session_id)  # with its grades and sub-agents (summary, brief, error, answer)
-    path, sid, events, stats, grades, children = (shown.path, shown.session_id, shown.events, shown.stats,
-                                                   shown.grades, shown.children)
+    # redacted again with today's rules (a pattern added since the log was written), as the exports are
+    redact = workspace_redactor(ws.config_path).redact_obj
+    path, sid, stats = shown.path, shown.session_id, shown.stats
+    events, grades, children = redact(shown.events), redact(shown.grades), redact(shown.children)
     if as_json:
         print_json({
             "version": 1, "session_id": sid, "path": str(path), "events": events, "grades": grades,
