@@ -103,7 +103,9 @@ def _render(dream: dict[str, Any], proposal: dict[str, Any], dropped: list[dict[
     ops = proposal["operations"]
     inputs = dream.get("inputs", {})
     lines = [f"# Dream {dream['dream_id']}", ""]
-    how = "offline (templates, no model)" if dream.get("offline") else f"with model `{dream['usage'].get('model')}`"
+    model = dream["usage"].get("model")  # none when nothing it proposed needed a model's words (counts only)
+    how = ("offline (templates, no model)" if dream.get("offline") else
+           f"with model `{model}`" if model else "with no model call (nothing needed one)")
     lines += [f"Playbook `{proposal['playbook']}` (version {proposal['base_version']}), memory store "
               f"`{proposal['memory_store']}`; dreamed {how} on {dream['created']}.", "",
               f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "

@@ -160,3 +160,22 @@ def test_api_failure_exits_3_and_writes_nothing(tmp_path: Path, fake_anthropic: 
     assert not list(ws.dreams_dir.iterdir()) and not (ws.state_dir / "dream").exists()
     off = CliRunner().invoke(app, ["--home", str(ws.root), "dream", "--offline", "--json"])
     assert off.exit_code == 0 and json.loads(off.stdout)["status"] == "pending"
+
+
+def test_a_dream_that_needed_no_model_call_says_so_in_its_report(tmp_path: Path,
+                                                                 fake_anthropic: FakeAnthropic) -> None:
+    """Once every entry is approved, a dream over the same sessions proposes their counts only: no model call, and
+    report.md said "dreamed with model `None`"."""
+    from dreamcli.playbooks.approval import approve
+
+    ws = _ws(tmp_path)
+    fake_anthropic.responder = adds_all
+    first = run_dream(ws, CONFIG, DreamOptions())
+    assert first.dream_id and first.dream["usage"]["model"]
+    approve(ws, first.dream_id, all_=True, include_tainted=True)
+    calls = len(fake_anthropic.requests)
+    again = run_dream(ws, CONFIG, DreamOptions(all=True))
+    assert again.path and len(fake_anthropic.requests) == calls and again.dream["offline"] is False
+    assert {o.op for o in again.operations} == {"counts"}
+    report = (again.path / "report.md").read_text()
+    assert "with no model call (nothing needed one)" in report and "None" not in report.split("\n\n", 2)[1]
