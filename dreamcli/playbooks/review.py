@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # the proposal model (pydantic) loads with the first dream re
 
 CHANGE = {"add": "added", "update": "changed", "merge": "merged", "retire": "retired", "counts": "counts",
           "create": "added"}
-EVIDENCE_SHOWN = 3
 
 
 def summaries(ws: Workspace, problems: list[str],
@@ -68,8 +67,9 @@ def playbook_json(pb: Playbook) -> dict[str, Any]:
 
 
 def _evidence(op: Operation) -> list[dict[str, Any]]:
-    """The first evidence records of a vetted operation (excerpts already redacted)."""
-    return [{"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt} for ev in op.evidence[:EVIDENCE_SHOWN]]
+    """Every evidence record of a vetted operation (excerpts already redacted): the terminal shows the first few,
+    `--json` all of them."""
+    return [{"session_id": ev.session_id, "seq": ev.seq, "excerpt": ev.excerpt} for ev in op.evidence]
 
 
 def _redacted(vet: Vetting, text: str | None) -> str | None:

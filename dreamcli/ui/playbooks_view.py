@@ -16,6 +16,7 @@ _T = TypeVar("_T")
 
 _CHANGE_STYLE = {"added": "green", "changed": "yellow", "merged": "cyan", "retired": "red", "counts": "dim"}
 _SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "warning": "yellow", "info": "dim"}
+EVIDENCE_SHOWN = 3  # excerpts per entry on the terminal; `--json` and the HTML page have them all
 
 
 def _ver(version: Any) -> str:
@@ -243,11 +244,12 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     if item.get("pilot"):
         for segments in _pilot_lines(item["pilot"]):
             lines.add(*segments)
-    for ev in item.get("evidence") or []:
+    evidence = item.get("evidence") or []
+    for ev in evidence[:EVIDENCE_SHOWN]:
         where = str(ev.get("session_id") or ev.get("path") or "memory store")
         where += f"#{ev['seq']}" if ev.get("seq") is not None else ""
         lines.add((f"  · {where}: ", "dim"), str(ev.get("excerpt") or ""))
-    hidden = item.get("evidence_total", 0) - len(item.get("evidence") or [])
+    hidden = max(item.get("evidence_total", 0), len(evidence)) - min(len(evidence), EVIDENCE_SHOWN)
     if hidden > 0:
         lines.add((f"  · … {hidden} more (--json shows them)", "dim"))
     for f in item.get("lint") or []:
