@@ -124,7 +124,7 @@ class _Lines:
 def fit(line: list[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
     """One line of styled segments as lines of at most `width` characters, broken only between words
     (a word longer than the width stays whole); later lines are indented four more than the first."""
-    if sum(len(t) for t, _ in line) <= width or any(t == " │ " for t, _ in line):
+    if sum(len(t) for t, _ in line) <= width or any(t in (" │ ", " │") for t, _ in line):
         return [line]  # a side-by-side row is laid out to the width already
     import re
 
@@ -236,7 +236,7 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     for i in range(max(len(left), len(right))):
         a = left[i] if i < len(left) else ""
         b = right[i] if i < len(right) else ""
-        lines.add("  " + a.ljust(col), (" │ ", "dim"), (b, style))
+        lines.add("  " + a.ljust(col), (" │ " if b else " │", "dim"), (b, style))  # no line ends in a space
     why: list[tuple[str, str] | str] = [("  support: ", "dim"), _support(item)]
     if item.get("reason"):
         why += [("  why: ", "dim"), item["reason"]]

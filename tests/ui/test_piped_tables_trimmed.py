@@ -20,12 +20,13 @@ def test_piped_tables_end_no_line_in_a_space(tmp_path: Path) -> None:
     assert runner.invoke(app, ["--home", str(ws), "init", "--with-samples"]).exit_code == 0
     shown = {}
     for args in (["sessions", "list"], ["sessions", "import", "claude-code", str(CLAUDE_CODE_SAMPLES)],
-                 ["doctor"], ["dream", "--offline", "-q"], ["playbooks", "list"]):
+                 ["doctor"], ["dream", "--offline", "-q"], ["playbooks", "list"], ["playbooks", "diff"]):
         result = runner.invoke(app, ["--home", str(ws), *args], env={"NO_COLOR": "1", "COLUMNS": "120"})
         shown[" ".join(args[:2])] = result.stdout
         assert [line for line in result.stdout.splitlines() if line != line.rstrip(" ")] == [], args
     assert "medical-summary" in shown["sessions list"] and "satisfied (1.00)" in shown["sessions list"]
     assert "transcripts  4 of 4 files" in shown["sessions import"]
+    assert "RETIRED" in shown["playbooks diff"] and "(removed)" in shown["playbooks diff"]  # a side-by-side row
 
 
 def test_a_terminal_keeps_rich_layout() -> None:
