@@ -203,6 +203,9 @@ def audit_cmd(
     anchor: str = typer.Option(None, "--anchor", metavar="LINE:HASH", help="With --verify: the head an "
                                "earlier --verify printed, kept elsewhere; fails unless line LINE still has "
                                "that hash (catches a rewrite of the whole trail)."),
+    signed_from: int = typer.Option(None, "--signed-from", metavar="LINE", min=1, help="With --verify and "
+                                    "audit.allowed_signers: every chained record from line LINE on must carry a "
+                                    "valid signature (catches signatures stripped from the whole trail)."),
 ) -> None:
     """The audit trail: every approval, rejection, edit, revert, import and export, oldest first."""
     from dreamcli.audit import iter_audit
@@ -210,12 +213,14 @@ def audit_cmd(
 
     if anchor is not None and not verify:
         raise UsageError("--anchor checks the trail: use it with --verify")
+    if signed_from is not None and not verify:
+        raise UsageError("--signed-from checks the trail's signatures: use it with --verify")
     for a in action or []:
         if a not in AUDIT_ACTIONS:
             raise UsageError(f"--action: {a!r} is not one of {', '.join(AUDIT_ACTIONS)}")
     ws = open_workspace(ctx, create=False)
     if verify:
-        _verify(ctx, ws, as_json, anchor)
+        _verify(ctx, ws, as_json, anchor, signed_from)
         return
     after = parse_since(since) if since else None
     records = []
@@ -245,7 +250,7 @@ def audit_cmd(
     render_audit(records)
 
 
-def _verify(ctx: typer.Context, ws: Workspace, as_json: bool, anchor: str | None) -> None:
+def _verify(ctx: typer.Context, ws: Workspace, as_json: bool, anchor: str | None, signed_from: int | None) -> None:
     from dreamcli.cli.common import config
     from dreamcli.playbooks.audit_verify import parse_anchor, verify_audit
 
@@ -253,7 +258,11 @@ def _verify(ctx: typer.Context, ws: Workspace, as_json: bool, anchor: str | None
         given = parse_anchor(anchor) if anchor is not None else None
     except ValueError as e:
         raise UsageError(f"--anchor: {e}") from None
-    result = verify_audit(ws, allowed_signers=config(ctx).audit.allowed_signers, anchor=given)
+    allowed = config(ctx).audit.allowed_signers
+    if signed_from is not None and not allowed:
+        raise UsageError("--signed-from needs audit.allowed_signers in config.yaml to check the signatures "
+                         "(docs/audit.md, \"Signing\")")
+    result = verify_audit(ws, allowed_signers=allowed, anchor=given, signed_from=signed_from)
     if as_json:
         print_json({"version": 1, **result.to_json()})
     else:

@@ -54,6 +54,19 @@ def pending_targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], a
     return list(out.items())
 
 
+def warn_hand_edit(playbook: str, hand: dict[str, Any] | None, version_after: int | None, action: str) -> None:
+    """A warning that the live playbook was edited by hand (what changed, whether the new version keeps
+    it), then one per lint finding on what the edit added (`dreamcli.playbooks.hand_edit`)."""
+    if not hand:
+        return
+    from dreamcli.playbooks.hand_edit import describe, lint_lines
+    from dreamcli.ui.console import warn
+
+    warn(describe(playbook, hand, version_after, action))
+    for line in lint_lines(playbook, hand):
+        warn(line)
+
+
 def warn_unreadable(unreadable: list[UnreadableDream]) -> str:
     """One warning line per dream left out as unreadable; the note for a message that follows."""
     if not unreadable:
@@ -136,7 +149,10 @@ def _edit_entry(ws: Workspace, did: str, item: dict[str, Any], actor: str | None
 
 
 def finish_decisions(results: list[dict[str, Any]], as_json: bool, unreadable: list[UnreadableDream]) -> None:
-    """The results; with --json also the dreams left out as unreadable, as `playbooks diff --json` has them."""
+    """The results; with --json also the dreams left out as unreadable, as `playbooks diff --json` has them.
+    A hand edit of the live file that an approval took in is a warning on stderr either way."""
+    for r in results:
+        warn_hand_edit(r["playbook"], r.get("hand_edit"), r.get("version_after"), r["action"])
     if as_json:
         print_json({"version": 1, "results": results, "unreadable": [u.to_json() for u in unreadable],
                     "problems": [u.message() for u in unreadable]})

@@ -272,6 +272,10 @@ def register(app: Group) -> None:
             if not confirm(f"make a new version of {name} equal to v{number}?"):
                 raise typer.Exit(0)
         result = revert(ws, name, number, actor=actor, wait=wait, force=force)
+        if result.hand_edit is not None and result.commit is not None:
+            from dreamcli.cli.playbooks_decide import warn_hand_edit
+
+            warn_hand_edit(name, result.hand_edit.to_json(), result.commit.version_after, "revert")
         if as_json:
             print_json({"version": 1, **result.to_json()})
         else:

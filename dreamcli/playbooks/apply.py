@@ -340,3 +340,18 @@ def write_memory(changes: list[MemoryChange]) -> None:
                 os.unlink(change.path)
         else:
             atomic_write_text(change.path, change.after)
+
+
+def check_memory_targets(changes: list[MemoryChange]) -> None:
+    """InputError naming the first planned memory write that could not happen: its target exists and is
+    not a regular file (a directory, a FIFO), or a folder on its way is a file. Checked before the playbook
+    is committed, so a memory write never fails after it."""
+    for change in changes:
+        path = change.path
+        if path.exists() and not path.is_file():
+            what = "a directory" if path.is_dir() else "not a regular file"
+            raise InputError(f"refusing to write memory file {path}: it is {what}; nothing was written")
+        parent = next((p for p in path.parents if os.path.lexists(p)), None)
+        if change.after is not None and parent is not None and not parent.is_dir():
+            raise InputError(f"refusing to write memory file {path}: {parent} is not a directory; nothing was "
+                             "written")

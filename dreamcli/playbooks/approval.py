@@ -11,28 +11,28 @@ content hashes before and after.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import append_audit, check_line, check_text, content_hash, current_actor
-from dreamcli.errors import InputError, UsageError
-from dreamcli.playbooks import journal
+from dreamcli.errors import UsageError
+from dreamcli.playbooks import audit_evidence, journal
 from dreamcli.playbooks.apply import (
     ALREADY,
     APPLIED,
     CONFLICT,
     ApplyResult,
-    MemoryChange,
     Outcome,
     apply_operations,
     check_memory,
+    check_memory_targets,
     write_memory,
 )
 from dreamcli.playbooks.format import entry_text_problem
+from dreamcli.playbooks.hand_edit_vet import record_fields, vetting_hook
 from dreamcli.playbooks.model import new_playbook, normalize_text
 from dreamcli.playbooks.proposal_model import TEXT_OPS, LintFinding, Operation
-from dreamcli.playbooks.proposals import Dream, fold_decision, load_dream, past_tense
+from dreamcli.playbooks.proposals import Dream, fold_decision, past_tense
 from dreamcli.playbooks.store import (
     Commit,
     ConcurrentChange,
@@ -80,6 +80,7 @@ class ReviewResult:
             "skipped": [{"entry_id": i, "reason": r} for i, r in self.skipped],
             "version_before": self.commit.version_before if self.commit else None,
             "version_after": self.commit.version_after if self.commit else None,
+            "hand_edit": self.commit.hand_edit.to_json() if self.commit and self.commit.hand_edit else None,
         }
 
 
@@ -163,7 +164,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
     reason = redact_edit(ws, check_line(reason, "--reason"))[0].strip() if reason else None
     edits = {k: redact_edit(ws, normalize_text(check_text(v, "--edit-text")))[0] for k, v in (edits or {}).items()}
     with workspace_lock(ws, LOCK_NAME, wait=wait):
-        dream = load_dream(ws, dream_id)
+        dream, evidence = audit_evidence.load_decided(ws, dream_id)  # and the hash of what is decided on
         prop = dream.proposal
         journal.recover(ws, prop.playbook, who)  # audit a commit an interrupted approve left unaudited
         if dream.superseded_by is not None:
@@ -214,7 +215,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         if not todo:
             result.status = dream.status
             return result
-        applied, commit = _apply_and_commit(ws, dream, vetted.ops, who, refused=vetted.refused)
+        applied, commit = _apply_and_commit(ws, dream, vetted.ops, who, refused=vetted.refused, force=force)
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
@@ -233,7 +234,7 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
                                      forced_lift=[{"entry_id": k, "why": v} for k, v in gated.items()],
                                      reason=reason, tainted=sorted(o.entry_id for o in todo if o.tainted),
                                      redacted=[o.entry_id for o in result.applied if o.entry_id in redacted],
-                                     include_tainted=include_tainted and all_,
+                                     include_tainted=include_tainted and all_, **evidence,
                                      left_tainted=[i for i, why in result.skipped if why.startswith("tainted")])
         journal.finish(ws, prop.playbook)
         return result
@@ -267,7 +268,7 @@ def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str
 
 
 def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: str, *,
-                      refused: dict[str, str]) -> tuple[ApplyResult, Commit | None]:
+                      refused: dict[str, str], force: bool = False) -> tuple[ApplyResult, Commit | None]:
     prop = dream.proposal
     for attempt in range(COMMIT_ATTEMPTS):
         live, live_text = read_live(ws, prop.playbook)
@@ -280,8 +281,8 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: st
         check_memory(applied.memory)  # refuse before the playbook is written, not halfway
         check_memory_targets(applied.memory)
         commit = None
-        intent = journal.begin(ws, "approve", who, dream_id=dream.dream_id,
-                               entry_ids=[o.entry_id for o in applied.outcomes if o.status == APPLIED])
+        intent = vetting_hook(ws, journal.begin(ws, "approve", who, dream_id=dream.dream_id, entry_ids=[
+            o.entry_id for o in applied.outcomes if o.status == APPLIED]), force=force)  # lints a hand edit taken in
         try:
             if applied.changed:
                 commit = commit_playbook(ws, pb, expected_text=live_text, before_write=intent)
@@ -294,21 +295,6 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: st
     raise AssertionError("unreachable")
 
 
-def check_memory_targets(changes: list[MemoryChange]) -> None:
-    """InputError naming the first planned memory write that could not happen: its target exists and is
-    not a regular file (a directory, a FIFO), or a folder on its way is a file. Checked before the playbook
-    is committed, so a memory write never fails after it."""
-    for change in changes:
-        path = change.path
-        if path.exists() and not path.is_file():
-            what = "a directory" if path.is_dir() else "not a regular file"
-            raise InputError(f"refusing to write memory file {path}: it is {what}; nothing was written")
-        parent = next((p for p in path.parents if os.path.lexists(p)), None)
-        if change.after is not None and parent is not None and not parent.is_dir():
-            raise InputError(f"refusing to write memory file {path}: {parent} is not a directory; nothing was "
-                             "written")
-
-
 def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, all_: bool = False,
            reason: str, actor: str | None = None, wait: float | None = None) -> ReviewResult:
     """Record that the chosen operations will not be applied (with the reviewer's reason)."""
@@ -318,7 +304,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
     # the reason reaches decisions.jsonl and the audit: no secrets, and only text they can hold
     reason, _ = redact_edit(ws, check_line(reason, "--reason"))
     with workspace_lock(ws, LOCK_NAME, wait=wait):
-        dream = load_dream(ws, dream_id)
+        dream, evidence = audit_evidence.load_decided(ws, dream_id)  # and the hash of what is decided on
         result = ReviewResult("reject", dream.dream_id, dream.proposal.playbook)
         records = []
         for op in _select(dream, entry_ids, all_):
@@ -336,7 +322,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
                 result.outcomes.append(Outcome(op.entry_id, op.op, op.target, "rejected", reason, after=text))
         result.status = _record(ws, dream, records)
         if result.outcomes:
-            result.audit = _audit_review(ws, "reject", who, dream, result, reason=reason)
+            result.audit = _audit_review(ws, "reject", who, dream, result, reason=reason, **evidence)
         return result
 
 
@@ -350,7 +336,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
     if (problem := entry_text_problem(new)) is not None:
         raise UsageError(f"cannot use this text for {entry_id}: {problem}")
     with workspace_lock(ws, LOCK_NAME, wait=wait):
-        dream = load_dream(ws, dream_id)
+        dream, evidence = audit_evidence.load_decided(ws, dream_id)  # and the hash of what is decided on
         op = dream.proposal.find(entry_id)
         if op is None:
             raise UsageError(f"dream {dream.dream_id} proposes no entry {entry_id}")
@@ -372,7 +358,7 @@ def edit(ws: Workspace, dream_id: str, entry_id: str, text: str, *, actor: str |
                            after=new), findings
         _record(ws, dream, [_decision("edit", entry_id, who, text=new, text_hash=content_hash(new))])
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
-                     entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new))
+                     entry_ids=[entry_id], hash_before=content_hash(before), hash_after=content_hash(new), **evidence)
         return Outcome(entry_id, op.op, op.target, "edited", before=before, after=new), findings
 
 
@@ -391,8 +377,7 @@ def _audit_review(ws: Workspace, action: str, who: str, dream: Dream, result: Re
     if commit is not None:
         fields.update(version_before=commit.version_before, version_after=commit.version_after,
                       hash_before=commit.hash_before, hash_after=commit.hash_after)
-        if commit.hand_edited:
-            fields["hand_edited_before"] = True
+        fields.update(record_fields(commit))  # hand_edited_before, hand_edit (dreamcli.playbooks.hand_edit_vet)
     else:  # no playbook changed: say what was live, under names that do not vouch for its content
         live, text = read_live(ws, dream.proposal.playbook)
         fields.update(live_version=live.version if live else None, live_hash=content_hash(text))

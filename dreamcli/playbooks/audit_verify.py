@@ -7,7 +7,9 @@ Checks, in one pass over `audit.jsonl`:
 - the head (`state/audit-head.json`): the trail still ends where the last write left it (also when
   no line is chained any more); a record written after the trail was found cut (`chain_break`)
   keeps that cut reported;
-- signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify);
+- signatures, when config `audit.allowed_signers` is set (ssh-keygen -Y verify): every signed record
+  verifies, and no chained record lacks one after a signed one or from `--signed-from` on
+  (dreamcli.playbooks.audit_signatures);
 - every live playbook's content hash equals the `hash_after` of the last record that changed it
   (a record changes a playbook when its `version_after` differs from its `version_before`), and every
   playbook such a record changed still has its live file (no command deletes one);
@@ -16,7 +18,9 @@ Checks, in one pass over `audit.jsonl`:
   revert checks a kept version by too);
 - an anchor (`--anchor LINE:HASH`, the `head` of an earlier verification kept elsewhere): line LINE
   still has that hash, so with an intact chain the first LINE lines are what they were. Only this
-  catches someone who rewrote the whole trail and its head without a signing key.
+  catches someone who rewrote the whole trail and its head without a signing key;
+- every decision record with a `proposal_hash`: its dream's proposal.json still has that hash, so the
+  evidence the reviewer saw was not rewritten since (dreamcli.playbooks.audit_evidence).
 The first problem found is named by its line number.
 """
 
@@ -31,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.audit import content_hash
-from dreamcli.audit_chain import GENESIS, read_head, signing_payload
+from dreamcli.audit_chain import GENESIS, read_head
+from dreamcli.playbooks.audit_evidence import check_evidence
+from dreamcli.playbooks.audit_signatures import check_signatures, signature_problems
 from dreamcli.playbooks.store import NAME_RE, history_path, list_playbook_names, playbook_path
 from dreamcli.workspace.home import Workspace
 
@@ -48,11 +54,12 @@ class Verification:
     signatures: dict[str, Any] | None = None
     head: dict[str, Any] | None = None  # {"line", "hash"} of the last line: an anchor to keep elsewhere
     anchor: dict[str, Any] | None = None  # {"line", "hash", "ok"} when one was given
+    evidence: dict[str, Any] = field(default_factory=lambda: {"checked": 0, "problems": [], "unhashed": 0})
 
     @property
     def ok(self) -> bool:
         return not self.breaks and all(p["ok"] for p in self.playbooks) and not self.history["problems"] and \
-            not (self.signatures and self.signatures["invalid"])
+            not signature_problems(self.signatures) and not self.evidence["problems"]
 
     def first_problem(self) -> str | None:
         if self.breaks:
@@ -65,17 +72,19 @@ class Verification:
             h = self.history["problems"][0]
             version = "" if h["version"] is None else f" v{h['version']}"
             return f"playbook {h['playbook']}{version}: {h['reason']}"
-        if self.signatures and self.signatures["invalid"]:
-            s = self.signatures["invalid"][0]
-            return f"audit.jsonl line {s['line']}: {s['reason']}"
+        if signed := signature_problems(self.signatures):
+            return f"audit.jsonl line {signed[0]['line']}: {signed[0]['reason']}"
+        if self.evidence["problems"]:
+            e = self.evidence["problems"][0]
+            return f"audit.jsonl line {e['line']}: {e['reason']}"
         return None
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "lines": self.lines, "legacy_lines": self.legacy_lines,
                 "chained_lines": self.chained_lines, "first_problem": self.first_problem(),
                 "breaks": self.breaks, "notes": self.notes, "playbooks": self.playbooks,
-                "history": self.history, "signatures": self.signatures, "head": self.head,
-                "anchor": self.anchor}
+                "history": self.history, "signatures": self.signatures, "evidence": self.evidence,
+                "head": self.head, "anchor": self.anchor}
 
 
 ANCHOR_RE = re.compile(r"([1-9][0-9]{0,11}):(sha256:[0-9a-f]{64})")
@@ -191,13 +200,13 @@ def _link_of(body: bytes) -> str | None:
     return value.decode("ascii", "replace")
 
 
-def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
-                 anchor: tuple[int, str] | None = None) -> Verification:
+def verify_audit(ws: Workspace, *, allowed_signers: str | None = None, anchor: tuple[int, str] | None = None,
+                 signed_from: int | None = None) -> Verification:
+    """`signed_from` (with `allowed_signers`): every chained record from that line on must be signed."""
     v = Verification()
     anchored: str | None = None  # the hash of the anchor's line, when the trail has it
     changes: list[int] = []  # indexes of lines that may record a playbook's content hash
-    signed: list[int] = []
-    unsigned = 0
+    chained: list[int] = []  # indexes of chained lines: the ones signing covers
     legacy = hashlib.sha256()
     prev: str | None = None  # hash of the line before; None before the first line
     started = False
@@ -228,10 +237,7 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
                 v.notes.append({"line": n, "note": rec["chain_note"]})
             if b'"chain_break"' in body and (rec := _parse(body)) and rec.get("chain_break"):
                 v.breaks.append({"line": n, "reason": _cut(rec["chain_break"])})
-            if b'"sig":' in body:
-                signed.append(i)
-            else:
-                unsigned += 1
+            chained.append(i)
         if _may_change(body):
             changes.append(i)
         if anchor is not None and n == anchor[0]:
@@ -247,8 +253,8 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None,
     _check_playbooks(v, ws, {m.playbook: (m.line, m.hash) for m in made if m.live})
     _check_history(v, ws, made)
     if allowed_signers:
-        records = [(i + 1, rec) for i in signed if (rec := _parse(lines[i])) is not None and "sig" in rec]
-        v.signatures = _check_signatures(records, unsigned + len(signed) - len(records), allowed_signers)
+        v.signatures = check_signatures(lines, chained, allowed_signers, signed_from)
+    v.evidence = check_evidence(ws, lines)
     return v
 
 
@@ -377,17 +383,3 @@ def _check_history(v: Verification, ws: Workspace, made: list[Made]) -> None:
         v.history["problems"].append({"playbook": name, "version": version, "line": m.line, "hash": kept,
                                       "recorded_hash": m.hash, "reason": reason})
 
-
-def _check_signatures(signed: list[tuple[int, dict[str, Any]]], unsigned: int, allowed: str) -> dict[str, Any]:
-    from dreamcli.sshsig import verify
-
-    out: dict[str, Any] = {"checked": len(signed), "valid": 0, "invalid": [], "unsigned": unsigned, "signers": []}
-    for n, rec in signed:
-        good, principal, why = verify(signing_payload(rec), rec.get("sig"), allowed)
-        if good:
-            out["valid"] += 1
-            if principal and principal not in out["signers"]:
-                out["signers"].append(principal)
-        else:
-            out["invalid"].append({"line": n, "reason": why, "principal": principal})
-    return out

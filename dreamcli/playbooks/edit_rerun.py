@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING
 
 from dreamcli.audit import append_audit, content_hash, iter_audit
+from dreamcli.playbooks.audit_evidence import proposal_hash
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ def finish_edit(ws: Workspace, dream: Dream, op: Operation, who: str) -> str | N
             last = rec
     if last is None or last.get("hash_after") != digest:
         append_audit(ws, "edit", actor=who, dream_id=dream.dream_id, playbook=dream.proposal.playbook,
-                     entry_ids=[op.entry_id], hash_before=content_hash(before), hash_after=digest)
+                     entry_ids=[op.entry_id], hash_before=content_hash(before), hash_after=digest,
+                     proposal_hash=proposal_hash(dream.dir))
     return before
 
 

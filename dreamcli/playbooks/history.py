@@ -10,6 +10,7 @@ from dreamcli.errors import UsageError, WorkFailed
 from dreamcli.playbooks import journal
 from dreamcli.playbooks.audit_verify import Made, audit_lines, last_made, missing_kept, versions_made
 from dreamcli.playbooks.format import parse_playbook, render_playbook
+from dreamcli.playbooks.hand_edit import HandEdit, dropped
 from dreamcli.playbooks.model import new_playbook
 from dreamcli.playbooks.review import no_playbook
 from dreamcli.playbooks.store import (
@@ -46,6 +47,7 @@ class Version:
     ts: str | None = None
     unreadable: str | None = None  # why the kept file cannot be read (a directory, not UTF-8, malformed)
     missing: bool = False  # an audit record made this version, but its kept file is gone
+    hand_edit: dict[str, Any] | None = None  # the record says the live file was edited by hand before it
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,10 +93,21 @@ def history(ws: Workspace, name: str, problems: list[str] | None = None) -> list
                            ts=rec.get("ts"), unreadable=problem))
     out += [_missing(name, v, m, made.get(v, {})) for v, m in _recorded(ws, name).items() if v not in versions]
     out.sort(key=lambda v: v.version)
+    for kept in out:
+        kept.hand_edit = _hand_edit(made.get(kept.version, {}))
     if live is not None and not any(v.live for v in out):
         out.append(Version(version=live.version, updated=live.updated, entries=len(live.entries()),
                            hash=content_hash(live_text), live=True, action="hand edit (not yet recorded)"))
     return out
+
+
+def _hand_edit(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """What the record that made a version says of a hand edit of the live file it was made on: its
+    `hand_edit` (ids, `carried`), `{}` for a record that has only `hand_edited_before`, else None."""
+    hand = rec.get("hand_edit")
+    if isinstance(hand, dict):
+        return hand
+    return {} if rec.get("hand_edited_before") is True else None
 
 
 def _recorded(ws: Workspace, name: str) -> dict[int, Made]:
@@ -122,6 +135,7 @@ class Reverted:
     forced: bool = False  # blocked text made live with --force
     live_damaged: bool = False  # the live file it replaced did not parse
     damaged_kept: str | None = None  # where its text was kept (`state/damaged/…`, workspace-relative)
+    hand_edit: HandEdit | None = None  # the live file it replaced was edited by hand (the revert drops that)
 
     def to_json(self) -> dict[str, Any]:
         c = self.commit
@@ -130,6 +144,7 @@ class Reverted:
                 "secrets_redacted": self.vetted.secrets_redacted, "redacted": list(self.vetted.redacted),
                 "forced": [f.to_json() for f in self.vetted.blocked] if self.forced else [],
                 "live_damaged": self.live_damaged, "damaged_kept": self.damaged_kept,
+                "hand_edit": self.hand_edit.to_json() if self.hand_edit else None,
                 "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
 
 
@@ -172,16 +187,18 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
                                  before_write=journal.begin(ws, "revert", who, damaged_kept=kept,
                                                             entry_ids=sorted(before_ids ^ after_ids)))
+        hand = dropped(commit.hand_edit)  # made live by hand since its version: the revert replaces it
         append_audit(ws, "revert", actor=who, playbook=name, to_version=version,
                      version_before=commit.version_before, version_after=commit.version_after,
                      hash_before=commit.hash_before, hash_after=commit.hash_after,
                      entry_ids=sorted(before_ids ^ after_ids),
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids),
                      **audit_fields(vetted, force),
+                     **({"hand_edited_before": True, "hand_edit": hand.record()} if hand is not None else {}),
                      **({"live_damaged": True, "damaged_kept": kept} if damage is not None else {}))
         journal.finish(ws, name)
         return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked), live_damaged=damage is not None,
-                        damaged_kept=kept)
+                        damaged_kept=kept, hand_edit=hand)
 
 
 def keep_damaged(ws: Workspace, name: str, text: str) -> str:

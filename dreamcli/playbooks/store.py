@@ -12,6 +12,7 @@ from dreamcli.errors import DreamError, InputError, UsageError
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks.format import check_round_trip, parse_playbook, render_playbook
 from dreamcli.playbooks.frontmatter import VERSION_DIGITS
+from dreamcli.playbooks.hand_edit import HandEdit, compare
 from dreamcli.playbooks.model import Playbook
 from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
@@ -105,6 +106,7 @@ class Commit:
     hash_after: str
     text_after: str
     hand_edited: bool  # the live file differed from its recorded version when this commit read it
+    hand_edit: HandEdit | None = None  # what that edit changed (None for a live file that did not parse)
 
 
 def version_number(given: str, name: str) -> int:
@@ -175,8 +177,9 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
 
     The new text must parse back to the same entries (`check_round_trip`); when it would not, nothing
     is written and InputError is raised: a commit never leaves an unreadable playbook. `before_write`
-    is called with the planned commit after every check and before the first write (approval records
-    its intent there, see dreamcli.playbooks.journal). `live_damaged`: the live text does not parse (a
+    is called with the planned commit after every check and before the first write (approval vets the
+    commit's `hand_edit` and records its intent there, see dreamcli.playbooks.hand_edit and journal): what
+    it raises stops the commit with nothing written. `live_damaged`: the live text does not parse (a
     revert recovering from it); it is replaced, never kept in history as a version.
     """
     from dreamcli.audit import content_hash
@@ -188,6 +191,7 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
         raise ConcurrentChange(f"playbook {name} changed while this change was prepared; try again")
     version_before = pb.version
     hand_edited = False
+    hand_edit: HandEdit | None = None
     keep_current = False
     if current is not None:
         recorded = load_version_text(ws, name, version_before)
@@ -195,6 +199,7 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
             keep_current = not live_damaged
         elif recorded != current:
             hand_edited = True
+            hand_edit = None if live_damaged else compare(name, version_before, recorded, current)
     known = history_versions(ws, name)
     updated_before = pb.updated
     pb.version = max([version_before, *known]) + 1
@@ -207,7 +212,7 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
         raise
     commit = Commit(name=name, version_before=version_before, version_after=pb.version,
                     hash_before=content_hash(current), hash_after=content_hash(text) or "",
-                    text_after=text, hand_edited=hand_edited)
+                    text_after=text, hand_edited=hand_edited, hand_edit=hand_edit)
     if before_write is not None:
         before_write(commit)
     if keep_current and current is not None:

@@ -19,6 +19,8 @@ from dreamcli.audit import append_audit, content_hash, current_actor
 from dreamcli.errors import InputError, UsageError
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks import Playbook, journal, render_playbook
+from dreamcli.playbooks.hand_edit import HandEdit, dropped
+from dreamcli.playbooks.hand_edit_vet import vet_in
 from dreamcli.playbooks.store import (
     HISTORY_DIGITS,
     HISTORY_FILE_RE,
@@ -70,10 +72,12 @@ class PlaybookOutcome:
     refused: list[Flagged] = field(default_factory=list)  # blocked by lint: nothing of them imported
     forced: list[Flagged] = field(default_factory=list)  # blocked by lint, imported with --force
     lint_warnings: list[Flagged] = field(default_factory=list)
+    hand_edit: HandEdit | None = None  # the live file was edited by hand since its version (merge keeps the edit)
 
     def to_json(self) -> dict[str, Any]:
         flagged = ("refused", "forced", "lint_warnings")
-        return {k: [f.to_json() for f in v] if k in flagged else v for k, v in self.__dict__.items()}
+        return {k: [f.to_json() for f in v] if k in flagged else v for k, v in self.__dict__.items()} \
+            | {"hand_edit": self.hand_edit.to_json() if self.hand_edit else None}
 
 
 @dataclass
@@ -167,6 +171,8 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
             raise InputError(str(e).replace(str(stage_ws.root), str(ws.root))) from None
         outcome.secrets_redacted = inc.redacted
         outcome.refused, outcome.forced, outcome.lint_warnings = vetted.refused, vetted.forced, vetted.warnings
+        if outcome.hand_edit is not None and outcome.hand_edit.carried:  # linted as the approve of it would be
+            outcome.hand_edit = vet_in(ws, outcome.hand_edit, force=lint.force, action="import")
         result.playbooks.append(outcome)
     for out in result.playbooks:  # what goes live must parse
         if out.action != "refused" and read_live(stage_ws, out.name)[0] is None:
@@ -194,7 +200,8 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,
-                     conflicts=[c["id"] for c in p.conflicts], **redacted, **about)
+                     conflicts=[c["id"] for c in p.conflicts], **redacted, **about,
+                     **({"hand_edited_before": True, "hand_edit": p.hand_edit.record()} if p.hand_edit else {}))
         crashpoint("bundle.audited")
         journal.finish(ws, p.name)
 
@@ -300,7 +307,8 @@ def _apply(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcome:
         return PlaybookOutcome(inc.name, "replaced" if live is not None else "added", before,
                                commit.version_after, added=[e.id for e in inc.playbook.entries()
                                                             if live is None or live.find(e.id) is None],
-                               hash_before=commit.hash_before, hash_after=commit.hash_after)
+                               hash_before=commit.hash_before, hash_after=commit.hash_after,
+                               hand_edit=dropped(commit.hand_edit))
     merged, report = merge_into(live, inc.playbook)
     if not report.changed:
         return PlaybookOutcome(inc.name, "unchanged", before, before, conflicts=report.conflicts,
@@ -308,7 +316,7 @@ def _apply(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcome:
     commit = commit_playbook(stage, merged, expected_text=live_text)
     return PlaybookOutcome(inc.name, "merged", before, commit.version_after, added=report.added,
                            updated=report.updated, conflicts=report.conflicts,
-                           hash_before=commit.hash_before, hash_after=commit.hash_after)
+                           hash_before=commit.hash_before, hash_after=commit.hash_after, hand_edit=commit.hand_edit)
 
 
 def _as_replaced(inc: Incoming, live: Playbook) -> str:

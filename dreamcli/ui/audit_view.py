@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamcli.ui.console import err, out, safe_markup
+from dreamcli.ui.plural import count
 from dreamcli.ui.prose import print_hanging
 
 
@@ -32,12 +33,18 @@ def render_verify(result: dict[str, Any]) -> None:
         c.print(f"  {sign} kept versions: {kept['checked'] - bad} of {kept['checked']} as recorded")
     sigs = result.get("signatures")
     if sigs:
-        state = "[green]✓[/]" if not sigs["invalid"] else "[red]✗[/]"
+        failed = sorted([*sigs["invalid"], *sigs.get("unsigned_after_signed", []), *sigs.get("unsigned_required", [])],
+                     key=lambda s: s["line"])
+        state = "[green]✓[/]" if not failed else "[red]✗[/]"
         signers = f" ({', '.join(safe_markup(s, one_line=True) for s in sigs['signers'])})" if sigs["signers"] else ""
+        since = f"; required from line {sigs['signed_from']} on" if sigs.get("signed_from") else ""
         print_hanging(c, f"  {state} signatures: {sigs['valid']} of {sigs['checked']} valid{signers}; "
-                         f"{sigs['unsigned']} chained records unsigned")
-        for s in sigs["invalid"][:10]:
+                         f"{sigs['unsigned']} chained records unsigned{since}")
+        for s in failed[:10]:
             print_hanging(c, f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
+        if len(failed) > 10:
+            c.print(f"  … {len(failed) - 10} more signature problems (--json lists them)")
+    _render_evidence(result.get("evidence") or {})
     anchor = result.get("anchor")
     if anchor:
         sign = "[green]✓[/]" if anchor["ok"] else "[red]✗[/]"
@@ -48,3 +55,18 @@ def render_verify(result: dict[str, Any]) -> None:
     for n in result["notes"][:10]:
         where = f"line {n['line']}: " if n.get("line") else ""
         err().print(f"note: {where}{safe_markup(n['note'], one_line=True)}", style="dim")
+
+
+def _render_evidence(evidence: dict[str, Any]) -> None:
+    """Whether each decision's proposal is still the file it was decided on; decisions from before
+    proposal hashes are counted, not checked."""
+    c = out()
+    checked, problems, unhashed = evidence.get("checked", 0), evidence.get("problems", []), evidence.get("unhashed", 0)
+    for p in problems[:20]:
+        print_hanging(c, f"  [red]✗[/] line {p['line']}: {safe_markup(p['reason'], one_line=True)}")
+    if len(problems) > 20:
+        c.print(f"  … {len(problems) - 20} more proposal problems (--json lists them)")
+    if checked or unhashed:
+        sign = "[green]✓[/]" if not problems else "[red]✗[/]"
+        older = f"; {count(unhashed, 'decision')} from before proposal hashes" if unhashed else ""
+        c.print(f"  {sign} proposals: {checked - len(problems)} of {checked} as decided on{older}")

@@ -17,6 +17,16 @@ def _esc(text: Any) -> str:
     return safe_markup(text, one_line=True)
 
 
+def _how(action: Any, hand: Any) -> str:
+    """The action of a version or record, and whether it took in a hand edit of the live file (`+ hand edit`)
+    or dropped one (a revert): the trail's `hand_edit`, or `hand_edited_before` of an older record."""
+    how = str(action) if action else "-"
+    if hand is None or hand is False:
+        return how
+    dropped = isinstance(hand, dict) and hand.get("carried") is False
+    return f"{how}, hand edit dropped" if dropped else f"{how} + hand edit"
+
+
 def render_history(name: str, versions: list[dict[str, Any]]) -> None:
     from dreamcli.ui.tables import Col, print_table
 
@@ -27,7 +37,7 @@ def render_history(name: str, versions: list[dict[str, Any]]) -> None:
     for v in versions:
         mark, unset = " [green]live[/]" if v["live"] else "", "kept file missing" if v.get("missing") else "-"
         rows.append([f"v{v['version']}{mark}", _esc((v["updated"] or unset)[:19].replace("T", " ")),
-                     str(v["entries"]), _esc(v.get("actor") or "-"), _esc(v.get("action") or "-"),
+                     str(v["entries"]), _esc(v.get("actor") or "-"), _esc(_how(v.get("action"), v.get("hand_edit"))),
                      _esc(v.get("dream_id") or "-"), _esc((v.get("hash") or "")[7:19])])
     print_table(cols, rows)
 
@@ -50,7 +60,9 @@ def render_audit(records: list[dict[str, Any]]) -> None:
             v = f"at {_ver(r.get('live_version'))}"
         ids = [str(i) for i in r["entry_ids"]] if isinstance(r.get("entry_ids"), list) else []
         shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
-        rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(r.get("action")), _esc(r.get("actor")),
+        hand = r.get("hand_edit") if isinstance(r.get("hand_edit"), dict) else r.get("hand_edited_before") is True
+        rows.append([_esc(str(r.get("ts", ""))[:19].replace("T", " ")), _esc(_how(r.get("action"), hand)),
+                     _esc(r.get("actor")),
                      _esc(r.get("playbook") or "-"), v, _esc(r.get("dream_id") or "-"), _esc(shown or "-")])
     print_table(cols, rows)
 

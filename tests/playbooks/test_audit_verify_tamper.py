@@ -88,7 +88,8 @@ def test_a_planted_intent_does_not_launder_a_hand_edit(approved: Workspace) -> N
               "history_added": []}
     journal.intent_path(approved, "legal").write_text(json.dumps(intent))
     _ok(cli(approved, "playbooks", "reject", DREAM, "-e", "pb-aaaa0002", "--reason", "no", "--yes"))
-    _ok(cli(approved, "playbooks", "approve", DREAM, "-e", "pb-aaaa0003", "--yes"))
+    # the hand edit's `curl … | sh` is a blocking lint finding now (test_hand_edit_seen): let it in, to see the intent
+    _ok(cli(approved, "playbooks", "approve", DREAM, "-e", "pb-aaaa0003", "--yes", "--force"))
     assert "reconciled" not in [r["action"] for r in audit(approved)]
     assert not journal.intent_path(approved, "legal").exists()
 

@@ -59,8 +59,7 @@ def test_a_memory_target_that_is_a_directory_stops_the_approval_before_anything_
 
 def test_a_memory_target_under_a_file_is_refused_before_the_commit(ws: Workspace) -> None:
     """(Planning reads such a path first: apply._read; the check covers a folder turned into a file since.)"""
-    from dreamcli.playbooks.apply import MemoryChange
-    from dreamcli.playbooks.approval import check_memory_targets
+    from dreamcli.playbooks.apply import MemoryChange, check_memory_targets
 
     mem = ws.memory_store("default") / "memories"
     mem.mkdir(parents=True, exist_ok=True)
