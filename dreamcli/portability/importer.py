@@ -37,7 +37,7 @@ from dreamcli.portability.bundle_io import copy_file, copy_tree, unpack
 from dreamcli.portability.bundle_lint import Flagged, vet_incoming
 from dreamcli.portability.bundle_playbooks import Incoming, incoming_playbooks
 from dreamcli.portability.bundle_sessions import SessionsAdded, add_sessions, bundled_sessions, check_session
-from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, verify_files
+from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest, source_of, verify_files
 from dreamcli.portability.merge import merge_into
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers import journal as sessions_journal
@@ -196,7 +196,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         redacted: dict[str, Any] = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
         if p.kept:  # so that `audit --verify` checks the older versions the bundle brought too
             redacted["history"] = [{"version": v, "hash": h} for v, h in sorted(p.kept.items())]
-        redacted.update(_lint_fields(p))
+        redacted.update(_lint_fields(p), **source_of(manifest, p.name, redactor.redact_text))
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
                      result=p.action, added=p.added, updated=p.updated,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,27 @@ def verify_files(manifest: dict[str, Any], present: dict[str, Path], *, bundle: 
         if p["path"] not in listed:
             raise InputError(f"playbook {p['name']!r} points at {p['path']}, which is not in the bundle",
                              file=f"{bundle}/{MANIFEST}", field="playbooks")
+
+
+SOURCE_FIELDS = {"provenance": ("workspace", "host", "actor", "tool"),
+                 "last_change": ("action", "actor", "ts", "dream_id")}
+SOURCE_CHARS = 200
+
+
+def source_of(manifest: dict[str, Any], name: str, redact: Callable[[str], str]) -> dict[str, Any]:
+    """`{"source": …}` (nothing when the manifest says nothing of it): where a bundle's playbook `name` comes
+    from, for its import record: the exporting workspace, host and actor (`provenance`) and the playbook's last
+    recorded change there (`last_change`: who approved it, when, from which dream), so that "who approved this
+    entry?" has an answer once the bundle file is gone. The manifest is untrusted: only those string fields are
+    kept, each cut to SOURCE_CHARS characters and redacted."""
+
+    def kept(raw: object, keys: tuple[str, ...]) -> dict[str, str]:
+        if not isinstance(raw, dict):
+            return {}
+        return {k: redact(raw[k][:SOURCE_CHARS]) for k in keys if isinstance(raw.get(k), str)}
+
+    entry = next((p for p in manifest.get("playbooks") or [] if isinstance(p, dict) and p.get("name") == name), {})
+    out = {"provenance": kept(manifest.get("provenance"), SOURCE_FIELDS["provenance"]),
+           "last_change": kept(entry.get("last_change"), SOURCE_FIELDS["last_change"])}
+    source = {k: v for k, v in out.items() if v}
+    return {"source": source} if source else {}

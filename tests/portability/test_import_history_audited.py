@@ -36,3 +36,29 @@ def test_an_older_version_the_bundle_brought_edited_afterwards_fails_verificatio
     assert code == 1 and out["first_problem"].startswith("playbook legal v2: its kept file")
     r = cli(dest.root, "playbooks", "revert", "legal", "2", "--yes")
     assert r.exit_code == 2 and "v2" in r.stderr  # revert refuses the tampered version too
+
+
+def test_an_import_records_who_approved_the_playbook_where_it_came_from(tmp_path: Path) -> None:
+    """The manifest's provenance and the playbook's last change (who approved it, from which dream) go into the
+    import record, so the destination can say who let an entry in once the bundle is gone; the manifest is
+    untrusted: only the known strings, cut and redacted."""
+    bundle = exported(tmp_path)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    secret = "sk-ant-api03-" + "A" * 40
+    manifest["provenance"] = {"workspace": "/srv/team/.dreamcli", "host": "h" * 300, "actor": f"alice {secret}",
+                              "tool": ["not", "a", "string"]}
+    for p in manifest["playbooks"]:
+        if p["name"] == "legal":
+            p["last_change"] = {"action": "approve", "actor": "alice", "ts": "2026-11-30T10:00:00Z",
+                                "dream_id": "01JD3Q", "evil": {"nested": 1}}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    dest = destination(tmp_path)
+    assert cli(dest.root, "import", str(bundle)).exit_code == 0
+    legal = next(r for r in audit(dest) if r["action"] == "import" and r["playbook"] == "legal")
+    assert legal["source"]["last_change"] == {"action": "approve", "actor": "alice", "ts": "2026-11-30T10:00:00Z",
+                                              "dream_id": "01JD3Q"}
+    prov = legal["source"]["provenance"]
+    assert set(prov) == {"workspace", "host", "actor"} and len(prov["host"]) == 200
+    assert prov["actor"].startswith("alice ") and secret not in json.dumps(legal)
+    ops = next(r for r in audit(dest) if r["action"] == "import" and r["playbook"] == "ops")
+    assert "last_change" not in ops["source"]  # the manifest names no change of it
