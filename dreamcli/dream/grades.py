@@ -129,8 +129,8 @@ def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict
 
 def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_old: bool,
          scope: Callable[[dict[str, Any]], bool], playbook: str) -> tuple[int, int]:
-    """Add grades to `agg`; returns the number of graded sessions taken into account and the offset
-    in grades.jsonl up to which records were read."""
+    """Add grades to `agg`; returns the number of sessions with a scored grade taken into account and the
+    offset in grades.jsonl up to which records were read."""
     records, new_offset = _records(ws, offset)
     if offset and read.waited:  # read in scope only now: their grades an earlier dream read and passed over
         for key, rec in _records(ws, 0, only=read.waited, until=offset)[0].items():
@@ -143,8 +143,8 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
             info = _old_session(ws, agg, sid, scope, playbook)
         if info is None or info.skipped or info.deferred:
             continue
-        add_grade(agg, info, outcome, rec.get("result"), rec.get("criteria") or [], rec.get("ts"), rec.get("spec"))
-        graded.add(sid)
+        if add_grade(agg, info, outcome, rec.get("result"), rec.get("criteria") or [], rec.get("ts"), rec.get("spec")):
+            graded.add(sid)
     for info in read.infos.values():
         if info.skipped or info.deferred:
             continue
@@ -154,18 +154,19 @@ def join(ws: Workspace, agg: Aggregates, read: Scanned, *, offset: int, include_
             mapped = {"satisfied": "satisfied", "needs_revision": "needs_revision", "failed": "needs_revision",
                       "max_iterations_reached": "needs_revision"}.get(str(result))
             spec = _task_spec(ws, info.session_id) if criteria else None
-            add_grade(agg, info, outcome, mapped, criteria, ts, spec)
-            graded.add(info.session_id)
+            if add_grade(agg, info, outcome, mapped, criteria, ts, spec):
+                graded.add(info.session_id)
     return len(graded), new_offset
 
 
 def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | None,
-              criteria: list[dict[str, Any]], ts: str | None, spec: Any = None) -> None:
+              criteria: list[dict[str, Any]], ts: str | None, spec: Any = None) -> bool:
     """A graded (session, outcome): failing criteria become patterns; entries in context get used.
     `spec`: the outcome spec's path the grade names, if any: a criterion's pattern takes the spec's
-    description of it as its template (what a passing run does), else it stays the criterion's id."""
+    description of it as its template (what a passing run does), else it stays the criterion's id.
+    False for an unscored result, which counts for nothing (not even as graded, in the dream's headline)."""
     if result in (None, "error", "interrupted"):
-        return  # unscored: never counted either way
+        return False  # unscored: never counted either way
     agg.graded.setdefault(outcome, set()).add(info.episode)
     described = descriptions(spec) if criteria and isinstance(spec, str) and spec else {}
     for c in criteria:
@@ -185,3 +186,4 @@ def add_grade(agg: Aggregates, info: SessionInfo, outcome: str, result: str | No
     passed = result == "satisfied"
     for entry_id in info.entry_ids:
         agg.use_entry(entry_id, info.episode, passed)
+    return True

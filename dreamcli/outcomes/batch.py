@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.errors import Interrupted
+from dreamcli.models import cost_usd
 from dreamcli.outcomes.evidence import load_run
 from dreamcli.outcomes.grader import GraderError, parse_answer, usage_counts
 from dreamcli.outcomes.grading import Grader
@@ -212,6 +213,7 @@ def _collect(grader: Grader, items: dict[str, dict[str, Any]], entry: Any, summa
     except GraderError as e:
         summary.errored += 1
         grader.batch_errors[key] = str(e)
+        grader.batch_error_cost[key] = cost_usd(message.model or item["model"], usage, batch=True)  # billed
         return
     verdicts.batch = True
     grader.remember(key, verdicts)  # best-effort: a full disk does not throw the answer away

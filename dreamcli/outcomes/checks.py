@@ -1,9 +1,11 @@
 """Deterministic checks (docs/outcomes.md, "Specs"; adding one: docs/architecture.md), run first and needing no model.
 
 Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
-cannot run (missing workdir, file outside the workdir or not a regular file, a file read only in part,
-command timeout, a regex search not started or stopped at REGEX_TIMEOUT_S) fails: no evidence, no
-pass. Reasons and evidence are redacted whole and only then cut (a secret cut in half is no longer
+cannot run (no workdir recorded, file outside the workdir or not a regular file, a file read only in
+part, command timeout, a regex search not started or stopped at REGEX_TIMEOUT_S) fails: no evidence, no
+pass. A check of a workdir that is not here at all says so (`workdir_not_here`); `grade` leaves it
+unjudged rather than failed (dreamcli/outcomes/grading.py), as that is the grading machine's state, not
+the run's. Reasons and evidence are redacted whole and only then cut (a secret cut in half is no longer
 recognised by the store's redactor).
 
 The `regex` check's search, bounded in time, is dreamcli/outcomes/bounded_regex.py; the `command` check
@@ -59,7 +61,7 @@ def run_check(check: Check, run: RunView, *, running: RunningCommands | None = N
     an interrupt). Reason and evidence are redacted with `redactor` (default: the built-in rules) before
     anything is cut; the reason is cut at REASON_LIMIT."""
     red = redactor or default_redactor()
-    gone = _workdir_gone(check, run)
+    gone = workdir_not_here(check, run)
     if gone is not None:
         passed, reason, evidence = None, gone, ""
     elif check.type == "command":
@@ -72,7 +74,7 @@ def run_check(check: Check, run: RunView, *, running: RunningCommands | None = N
     return bool(passed), reason, evidence
 
 
-def _workdir_gone(check: Check, run: RunView) -> str | None:
+def workdir_not_here(check: Check, run: RunView) -> str | None:
     """Why a check that reads the workdir cannot run when the session's workdir is not a folder here (moved,
     removed, or another machine's: the bundled samples' `/home/ana/…`); None when it can. Said as such, not as
     "summary.md does not exist", which reads as the run's failure."""
@@ -82,6 +84,13 @@ def _workdir_gone(check: Check, run: RunView) -> str | None:
     if os.path.isdir(run.workdir):
         return None
     return f"the session's workdir {run.workdir} is not here (moved, removed, or another machine's): cannot check"
+
+
+def not_judged(check: Check, run: RunView, redactor: Redactor | None = None) -> str | None:
+    """The reason, redacted and cut as a check's, that `grade` cannot judge `check` at all (the session's
+    workdir is not here); None when the check can run, even if it then cannot read its file."""
+    gone = workdir_not_here(check, run)
+    return None if gone is None else clip((redactor or default_redactor()).redact_text(gone), REASON_LIMIT)
 
 
 def clip(text: str, limit: int) -> str:

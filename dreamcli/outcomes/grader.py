@@ -25,7 +25,11 @@ EXAMPLE_LIMIT = 6_000
 
 
 class GraderError(ModelError):
-    """The grader gave no usable verdict (malformed, missing or extra criteria, refused, cut off)."""
+    """The grader gave no usable verdict (malformed, missing or extra criteria, refused, cut off). When it
+    answered, `usage` and `model` are the answer's: the call was billed all the same."""
+
+    usage: dict[str, int] | None = None
+    model: str | None = None
 
 
 class Verdict(BaseModel):
@@ -177,8 +181,12 @@ def call_grader(client: Any, params: dict[str, Any], ids: list[str]) -> TrialVer
         raise api_error(e, what="grader") from None
     content = [b.model_dump() if hasattr(b, "model_dump") else dict(b) for b in response.content]
     usage = _usage(getattr(response, "usage", None))
-    return parse_answer(content, getattr(response, "stop_reason", None), ids,
-                        model=str(getattr(response, "model", None) or params["model"]), usage=usage)
+    model = str(getattr(response, "model", None) or params["model"])
+    try:
+        return parse_answer(content, getattr(response, "stop_reason", None), ids, model=model, usage=usage)
+    except GraderError as e:  # what the unusable answer cost (`grade`'s totals count it)
+        e.usage, e.model = usage, model
+        raise
 
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")

@@ -17,9 +17,9 @@ from dreamcli.errors import CredentialsError, DreamError, Interrupted
 from dreamcli.models import DEFAULT_GRADER_MODEL, cost_usd
 from dreamcli.outcomes.cache import GradeCache, cache_key, cache_warning
 from dreamcli.outcomes.check_types import BUDGETS
-from dreamcli.outcomes.checks import CriterionResult, RunningCommands, run_criterion_check
+from dreamcli.outcomes.checks import CriterionResult, RunningCommands, not_judged, run_criterion_check
 from dreamcli.outcomes.evidence import RunView, add_subagents, load_run, render_evidence
-from dreamcli.outcomes.grader import TrialVerdicts, build_params, call_grader
+from dreamcli.outcomes.grader import GraderError, TrialVerdicts, build_params, call_grader
 from dreamcli.outcomes.scoring import decide, explanation, majority, partial_explanation, weighted_score
 from dreamcli.outcomes.spec import Criterion, OutcomeSpec
 from dreamcli.redaction import for_config
@@ -38,6 +38,9 @@ class GradeOptions:
     model_override: str | None = None  # --grader: wins over the spec's and the config's model
     max_tokens: int = 4096
     allow_model_calls: bool = True  # False once a batch has answered: nothing is called directly
+    # run --outcome grades the run's own workdir: one that is gone is the run's doing, and its checks fail;
+    # `grade` leaves the checks of a workdir that is not here unjudged (another machine's, moved, removed)
+    workdir_required: bool = False
 
 
 @dataclass
@@ -59,7 +62,8 @@ class GradeResult:
     skipped: list[str] = field(default_factory=list)
     cached_trials: int = 0
     model_trials: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # what the verdicts cost when the grader gave them (cached ones too): the record's
+    spent_usd: float = 0.0  # what this command's grader calls for this grade cost (unusable answers too)
 
     @property
     def failing(self) -> list[str]:
@@ -97,6 +101,7 @@ class Grader:
         self._lock = threading.Lock()
         self.model_calls = 0
         self.batch_errors: dict[str, str] = {}  # cache key -> why the batch gave no verdict
+        self.batch_error_cost: dict[str, float] = {}  # cache key -> what an unusable batch answer cost
         self.batch_verdicts: dict[str, TrialVerdicts] = {}  # cache key -> the batch's answer
         self.commands = RunningCommands()  # command checks running now (killed by cancel())
         self.family = Family(ws)  # sub-agents that leads' logs do not name, read once for all the grades
@@ -154,30 +159,42 @@ class Grader:
 
     def judge(self, spec: OutcomeSpec, evidence: str, key: str, tally: GradeResult | None = None) -> TrialVerdicts:
         """One trial's verdicts: the batch's or the cache's, else a grader call. A call made is counted (in
-        `model_calls` and `tally.model_trials`) whether it answers or fails: it was sent, and retried, either way."""
+        `model_calls` and `tally.model_trials`) whether it answers or fails: it was sent, and retried, either way.
+        What this command paid goes to `tally.spent_usd`: a call's answer, usable or not (billed either way),
+        and a batch answer collected now; a verdict from the cache cost nothing now."""
         ids = [c.id for c in spec.grader_criteria]
-        cached = self.batch_verdicts.get(key) or self.cache.get(key, ids)
+        bought = self.batch_verdicts.get(key)
+        if bought is not None:
+            self._spend(tally, cost_usd(bought.model, bought.usage, batch=True))
+            return bought
+        cached = self.cache.get(key, ids)
         if cached is not None:
             return cached
         if key in self.batch_errors:
-            from dreamcli.outcomes.grader import GraderError
-
+            self._spend(tally, self.batch_error_cost.get(key, 0.0))
             raise GraderError(self.batch_errors[key])
         if not self.options.allow_model_calls:
-            from dreamcli.outcomes.grader import GraderError
-
             raise GraderError("no verdict from the batch for this session")
         params = self.request_params(spec, evidence)
         client = self.client()
         try:
             verdicts = call_grader(client, params, ids)
+        except GraderError as e:  # answered, so billed, but unusable
+            self._spend(tally, cost_usd(e.model or params["model"], e.usage))
+            raise
         finally:
             with self._lock:
                 self.model_calls += 1
             if tally is not None:
                 tally.model_trials += 1
+        self._spend(tally, cost_usd(verdicts.model, verdicts.usage))
         self.remember(key, verdicts)
         return verdicts
+
+    @staticmethod
+    def _spend(tally: GradeResult | None, usd: float) -> None:
+        if tally is not None:
+            tally.spent_usd += usd
 
     def remember(self, key: str, verdicts: TrialVerdicts) -> None:
         """Keep a verdict the grader returned in the grade cache, if the disk lets it: the verdict was paid
@@ -217,13 +234,17 @@ class Grader:
         credentials, an interrupt and unexpected errors propagate."""
         result = GradeResult(run.session_id, spec.name, spec.spec_hash, "error", None, spec.pass_threshold,
                              trials=self.options.trials, task=run.task_name, outcome_path=spec.source or None)
+        # not judged, with why: checks of a workdir that is not here, grader criteria under --checks-only (None)
+        unjudged: dict[str, str | None] = {} if self.options.workdir_required else {
+            c.id: why for c in criteria if c.check is not None and (why := not_judged(c.check, run, self.redactor))}
         by_id: dict[str, CriterionResult] = {
             c.id: run_criterion_check(c, run, running=self.commands, redactor=self.redactor)
-            for c in criteria if c.check is not None}
+            for c in criteria if c.check is not None and c.id not in unjudged}
         judged = [c for c in criteria if c.check is None]
         if judged and self.options.checks_only:
-            result.skipped = [c.id for c in judged]
+            unjudged.update((c.id, None) for c in judged)
             judged = []
+        result.skipped = [c.id for c in criteria if c.id in unjudged]
         summary = ""
         if judged:
             model = self.model_for(spec)
@@ -246,10 +267,10 @@ class Grader:
             by_id.update({c.id: c for c in majority(judged, trials, redactor=self.redactor)})
             summary = next((t.summary for t in trials if t.summary), "")
         result.criteria = [by_id[c.id] for c in criteria if c.id in by_id]
-        if result.skipped:  # --checks-only over grader criteria: never a pass (docs/outcomes.md)
+        if result.skipped:  # criteria not judged: scored over the judged weight, never a pass (docs/outcomes.md)
             result.result = "partial"
             result.score = weighted_score(result.criteria) if result.criteria else None
-            result.explanation = partial_explanation(result.criteria, result.skipped)
+            result.explanation = partial_explanation(result.criteria, [(cid, unjudged[cid]) for cid in result.skipped])
             return result
         result.score = weighted_score(result.criteria)
         result.result = decide(result.score, spec.pass_threshold, run_status=run.status)

@@ -2,8 +2,8 @@
 
 - JSON (`--json`, versioned): {"version": 1, "kind": "dreamcli.grade", "results": [...], "totals": {...}}
 - JUnit XML (`--junit FILE`): one testcase per session; `<failure>` for a graded failure
-  (needs_revision, failed, or a partial grade with a failed check), `<error>` for a grader error
-  (unscored), `<skipped>` for a partial grade (--checks-only) whose checks all passed
+  (needs_revision, failed, or a partial grade with a failed judged criterion), `<error>` for a grader error
+  (unscored), `<skipped>` for a partial grade (criteria not judged) whose judged criteria all passed
 - markdown summary (`--summary FILE`, e.g. $GITHUB_STEP_SUMMARY): totals and a row per session,
   non-satisfied sessions first, appended to what the file holds (its mode kept), the file kept under 1 MiB
 """
@@ -72,7 +72,7 @@ class Totals:
         self.partial_failing += int(res.result == "partial" and bool(res.failing))
         self.model_trials += res.model_trials
         self.cached_trials += res.cached_trials
-        self.cost_usd += res.cost_usd
+        self.cost_usd += res.spent_usd  # what this command's grader calls cost, not the grades' recorded cost
         self.flaky += len(res.flaky)
 
     @property
@@ -147,12 +147,14 @@ class JUnitWriter:
                      f'type="grader_error">{escape(body)}</error>\n')
         elif res.result == "partial" and not res.failing:
             self.skipped += 1
-            msg = f"partial (--checks-only): checks pass, not judged: {', '.join(res.skipped)}"
+            msg = _partial_head(res)
             case += f"    <skipped message={quoteattr(_xml(msg))}/>\n"
         elif res.result != "satisfied":
             self.failures += 1
             score, required = score_text(res.score, res.threshold), threshold_text(res.score, res.threshold)
             msg = f"{res.result}: score {score} < {required}; failing: {', '.join(res.failing)}"
+            if res.result == "partial":  # failed on a judged criterion: its score may be above the threshold
+                msg = f"{_partial_head(res)}; failing: {', '.join(res.failing)}"
             case += f'    <failure message={quoteattr(_xml(msg))} type="{res.result}">{escape(body)}</failure>\n'
         else:
             case += f"    <system-out>{escape(_xml(f'score {res.score:.2f}'))}</system-out>\n"
@@ -167,6 +169,11 @@ class JUnitWriter:
         data = head.encode("utf-8") + self.spool.read() + b" </testsuite>\n</testsuites>\n"
         self.spool.close()
         write_output_file(self.path, data, self.what)  # checked again: it may have been replaced while grading
+
+
+def _partial_head(res: GradeResult) -> str:
+    """The first line of a partial grade's explanation: what was judged, what was not and why."""
+    return (res.explanation.splitlines() or [f"partial: not judged: {', '.join(res.skipped)}"])[0]
 
 
 _STATUS_ICON = {"satisfied": "✅", "needs_revision": "❌", "failed": "❌", "partial": "◐", "error": "⚠️"}
@@ -209,9 +216,11 @@ class SummaryWriter:
         res = redacted(res, self.redactor)
         score = score_text(res.score, res.threshold)
         note = res.error if res.result == "error" else ", ".join(res.failing)
-        flaky = f" (flaky: {', '.join(res.flaky)})" if res.flaky else ""
+        more = f" (not judged: {', '.join(res.skipped)})" if res.result == "partial" else ""
+        more += f" (flaky: {', '.join(res.flaky)})" if res.flaky else ""
+        note = ((note or "") + more).strip()
         row = (f"| {_STATUS_ICON.get(res.result, '')} {_md(res.result)} | {_md(res.session_id)} | "
-               f"{_md(res.task or '-')} | {_md(res.outcome)} | {_md(score)} | {_md((note or '') + flaky, 300)} |\n")
+               f"{_md(res.task or '-')} | {_md(res.outcome)} | {_md(score)} | {_md(note, 300)} |\n")
         size = len(row.encode("utf-8"))
         bad = res.result != "satisfied"
         while bad and self.size + size > self.limit and self.good:  # failures matter more than passes

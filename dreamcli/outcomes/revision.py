@@ -37,8 +37,9 @@ class RevisionLoop:
                  max_iterations: int | None = None) -> None:
         self.ws = ws
         self.spec = spec
-        # Each iteration is a new state of the session, so its grade is never a cache hit; no trials.
-        self.grader = grader or Grader(ws, config, GradeOptions(trials=1))
+        # Each iteration is a new state of the session, so its grade is never a cache hit; no trials. The
+        # workdir is the run's own: one that is gone was removed by the run, and its checks fail.
+        self.grader = grader or Grader(ws, config, GradeOptions(trials=1, workdir_required=True))
         self.max_iterations = min(max_iterations or spec.max_iterations, MAX_ITERATIONS_LIMIT)
         self.iteration = 0
         self.result: str | None = None  # the final result once decided

@@ -4,6 +4,8 @@ Results of one graded run (docs/grades.md):
 - `satisfied`: the weight of passing criteria is at least `pass_threshold` of the total;
 - `needs_revision`: below the threshold (the revision loop sends the failures back to the agent);
 - `failed`: below the threshold and the run itself did not complete (error, interrupted, no end);
+- `partial`: some criteria were not judged (grader criteria under `--checks-only`, checks of a workdir that
+  is not here); scored over the judged weight only, never a pass;
 - `error`: unscored, the grader gave no usable verdict (never counted as a pass).
 
 The grader's own words are redacted whole, then cut (a secret cut in half is no longer recognised):
@@ -78,9 +80,22 @@ def explanation(criteria: Sequence[CriterionResult], score: float | None, thresh
     return "\n".join(lines)
 
 
-def partial_explanation(criteria: Sequence[CriterionResult], skipped: Sequence[str]) -> str:
-    """The explanation of a `partial` result (`--checks-only` over grader criteria)."""
+def partial_explanation(criteria: Sequence[CriterionResult], not_judged: Sequence[tuple[str, str | None]]) -> str:
+    """The explanation of a `partial` result: the judged `criteria`, and the criteria not judged with why
+    (`(id, reason)`; a None reason is a grader criterion that `--checks-only` left out)."""
     failing = [c for c in criteria if not c.passed]
-    head = (f"partial: only the deterministic checks were run ({len(criteria) - len(failing)} of {len(criteria)} "
-            f"pass); grader criteria not judged: {', '.join(skipped)}")
+    grader = [cid for cid, why in not_judged if why is None]
+    checks: dict[str, list[str]] = {}  # reason -> ids (one reason for a run's checks of a workdir not here)
+    for cid, why in not_judged:
+        if why is not None:
+            checks.setdefault(why, []).append(cid)
+    if grader and not checks:
+        head = (f"partial: only the deterministic checks were run ({len(criteria) - len(failing)} of {len(criteria)} "
+                f"pass); grader criteria not judged: {', '.join(grader)}")
+    else:
+        parts = [f"partial: {len(criteria) - len(failing)} of {len(criteria)} judged criteria pass"]
+        if grader:
+            parts.append(f"grader criteria not judged (--checks-only): {', '.join(grader)}")
+        parts.extend(f"checks not judged: {', '.join(ids)} ({why})" for why, ids in checks.items())
+        head = "; ".join(parts)
     return "\n".join([head, *(f"- {c.id}: {c.reason}" for c in failing)])

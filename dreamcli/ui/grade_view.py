@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dreamcli.outcomes.scoretext import score_text
-from dreamcli.ui.console import err, neutralise_controls, out, print_block, safe_markup
+from dreamcli.ui.console import err, neutralise_controls, note, out, print_block, safe_markup
 
 _STYLE = {"satisfied": "green", "needs_revision": "yellow", "failed": "red", "partial": "cyan", "error": "bold red"}
 TABLE_LIMIT = 200
@@ -26,8 +26,8 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
             result = safe_markup(r.result, one_line=True)
             failing = safe_markup(", ".join(r.failing), one_line=True) or "-"
             note = f"[red]{safe_markup(r.error or '', one_line=True)}[/]" if r.result == "error" else failing
-            if r.result == "partial":
-                note += f" [cyan](not judged: {safe_markup(', '.join(r.skipped), one_line=True)})[/]"
+            if r.result == "partial":  # which, and why: once per kind below the table
+                note += f" [cyan]({len(r.skipped)} not judged)[/]"
             if r.flaky:
                 note += f" [yellow](flaky: {safe_markup(', '.join(r.flaky), one_line=True)})[/]"
             table_rows.append([
@@ -37,9 +37,24 @@ def render_results(rows: Sequence[Any], totals: Any, *, hidden: int = 0) -> None
                 score_text(r.score, getattr(r, "threshold", None)), note,
             ])
         print_table(cols, table_rows)
+    _not_judged(rows)
     if hidden:
         err().print(f"{hidden} more satisfied session(s) not shown (use --json for all)", style="dim")
     err().print(neutralise_controls(totals.line(), one_line=True), markup=False, highlight=False)
+
+
+def _not_judged(rows: Sequence[Any]) -> None:
+    """One line per set of criteria left unjudged in partial grades: which, and why, from the first such grade's
+    explanation (a workdir that is not here names that session's; --json has each grade's own)."""
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for r in rows:
+        if r.result == "partial" and r.skipped:
+            groups.setdefault(tuple(r.skipped), []).append(r)
+    for same in groups.values():
+        head = (same[0].explanation or "").splitlines()[0] if same[0].explanation else ""
+        why = head.split("; ", 1)[1] if "; " in head else head.removeprefix("partial: ")
+        line = (f"{len(same)} partial session(s): {why}" + (f" (e.g. {same[0].session_id})" if len(same) > 1 else ""))
+        note(neutralise_controls(line, one_line=True))
 
 
 @contextlib.contextmanager
