@@ -108,10 +108,12 @@ class PushResult:
     # named as they are now (the state's `skipped`): reported, no longer a failure
     skipped: list[Skipped] = field(default_factory=list)
     still_skipped: list[Skipped] = field(default_factory=list)
+    pushed_before: int = 0  # approved cloud-dream entries an earlier push sent: never sent again, not compared
 
     def to_json(self) -> dict[str, Any]:
         return {"store_id": self.store_id, "playbook": self.playbook, "dry_run": self.dry_run,
                 "changes": [c.to_json() for c in self.changes], "unchanged": self.unchanged,
+                "pushed_before": self.pushed_before,
                 "conflicts": [c.to_json() for c in self.conflicts],
                 "recovered": [c.to_json() for c in self.recovered],
                 "skipped": [s.to_json() for s in self.skipped],
@@ -154,7 +156,8 @@ def plan_push(ws: Workspace, client: Any, store_id: str, playbook: str) -> tuple
     check_wanted(store_id, final, cloud, redactor)
     result = PushResult(store_id, playbook, dry_run=True,
                         skipped=[s for s in skipped if s.digest not in state.skipped],
-                        still_skipped=[s for s in skipped if s.digest in state.skipped])
+                        still_skipped=[s for s in skipped if s.digest in state.skipped],
+                        pushed_before=len(state.pushed))
     reviewed = functools.cache(lambda: reviewed_conflicts(ws, store_id))
     for path, w in sorted(final.items()):
         now = cloud.get(path)

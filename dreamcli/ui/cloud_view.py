@@ -106,7 +106,21 @@ def render_sessions_pull(r: Any, prefix: str = "dreamcli") -> None:
                   f"{r.already} imported before, {r.in_flight} still running (pulled next time){skipped}, "
                   f"{r.listed} listed")
     if r.imported:
-        info(f"next: {prefix} dream   (or {prefix} sessions list --since 1d)")
+        info(f"next: {prefix} dream   (or {prefix} sessions list --since {_since(r.session_ids)})")
+
+
+def _since(session_ids: list[str]) -> str:
+    """`--since` for a listing that shows the sessions just pulled: they keep the time they ran in the cloud
+    (an imported id is made from it), often older than a day."""
+    from datetime import UTC, datetime
+
+    from dreamcli.ids import ulid_time_ms
+
+    try:
+        oldest = min(ulid_time_ms(sid) for sid in session_ids)
+    except ValueError:  # none named, or not an id: the pull's own day
+        return "1d"
+    return datetime.fromtimestamp(oldest / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def render_memory_pull(r: Any) -> None:
@@ -132,6 +146,9 @@ def render_push(r: Any) -> None:
     done = [c for c in r.changes if r.dry_run or c.status == "done"]
     skipped = getattr(r, "skipped", [])
     left_out = f"; {_plural(len(skipped), 'approved entry', 'approved entries')} not pushed" if skipped else ""
+    before = getattr(r, "pushed_before", 0)
+    left_out += (f"; {_plural(before, 'approved dream entry', 'approved dream entries')} pushed before (not sent "
+                 "again)") if before else ""
     _wrapped(con, f"{verb} {_plural(len(done), 'change')} to memory store {r.store_id} (playbook {r.playbook}); "
                   f"{_plural(r.unchanged, 'memory', 'memories')} already up to date{left_out}",
              whole=(r.store_id, r.playbook))

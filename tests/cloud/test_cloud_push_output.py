@@ -180,3 +180,16 @@ def test_a_real_terminal_wraps_and_a_pipe_does_not(fake_anthropic: FakeAnthropic
     assert long and all(len(ln.split()) == 1 or ln == f"{SPACED}:" for ln in long), "\n".join(lines)
     assert lines[0].startswith("pushed 0 changes to memory store") and lines[1].startswith("    "), lines
     assert f"      {SPACED}:" in lines and json.dumps(lines).count("sha256") == 2, "\n".join(lines)
+
+
+def test_a_second_push_says_the_approved_entry_was_pushed_before(fake_anthropic: FakeAnthropic,
+                                                                 ws: Workspace) -> None:
+    """The approved dream entry the first push sent is not sent or compared again: the second push said
+    "0 memories already up to date", as if nothing were in sync."""
+    store = _approved_update(fake_anthropic, ws, LONG)
+    assert _push(ws, store, None).exit_code == 0
+    again = _push(ws, store, None)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines() == [
+        f"pushed 0 changes to memory store {store} (playbook default); 0 memories already up to date; 1 approved "
+        "dream entry pushed before (not sent again)"]

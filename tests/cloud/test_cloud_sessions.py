@@ -128,3 +128,16 @@ def test_events_of_shapes_the_sdk_does_not_expect_pull_quietly(fake_anthropic: F
     assert result.exit_code == 0, result.stderr
     assert not [w for w in recwarn if "serializ" in str(w.message).lower()]  # each was a line on stderr
     assert json.loads(result.stdout)["imported"] == 1
+
+
+def test_the_listing_the_pull_suggests_shows_what_it_pulled(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:
+    """Pulled sessions keep the time they ran in the cloud: the hint's `--since` starts at the oldest of them
+    (`--since 1d` showed nothing for sessions older than a day)."""
+    _seed(fake_anthropic, 3)
+    r = cli(ws, "cloud", "sessions", "pull")
+    assert r.exit_code == 0, r.output
+    hint = next(line for line in r.stderr.splitlines() if line.startswith("next: "))
+    since = hint.split("sessions list --since ", 1)[1].rstrip(")")
+    assert since != "1d"  # the fake's sessions ran on a fixed day in the past: the test can fail
+    listed = cli_json(ws, "sessions", "list", "--since", since)
+    assert len(listed["sessions"]) == 3
