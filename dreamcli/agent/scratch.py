@@ -40,14 +40,21 @@ def is_home(folder: str | Path, home: Path) -> bool:
         return False
 
 
+def check_copyable(ws: Workspace, spec: TaskSpec) -> None:
+    """UsageError when `spec` copies its workdir and that is the workspace or its `workdirs/`: the copy would be
+    inside what it copies. A batch checks every task before any runs; `with_fresh_workdir` checks its own."""
+    if spec.copy_workdir and spec.workdir is not None and (
+            is_home(spec.workdir, ws.root) or is_home(spec.workdir, workdirs_root(ws))):
+        raise UsageError(f"copy_workdir: cannot copy {spec.workdir}: it is the workspace {ws.root} (or its "
+                         "workdirs/), where the copy would go; name the task's own folder")
+
+
 def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
     """`spec` itself, or (with copy_workdir and a workdir) a copy of it running in a fresh copy."""
     if not spec.copy_workdir or spec.workdir is None:
         return spec
+    check_copyable(ws, spec)
     root = workdirs_root(ws)
-    if is_home(spec.workdir, ws.root) or is_home(spec.workdir, root):  # the copy would be inside what it copies
-        raise UsageError(f"copy_workdir: cannot copy {spec.workdir}: it is the workspace {ws.root} (or its "
-                         "workdirs/), where the copy would go; name the task's own folder")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = root / copy_name(spec.name)
     # the task's outcome spec may sit next to the task, outside workdir: it keeps its absolute path

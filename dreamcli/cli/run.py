@@ -37,9 +37,9 @@ File writes stay inside the working directory and are allowed by default (config
 approvals.allow_writes: ["**"]); set that list narrower to be asked about the rest.
 
 Several task files (or a glob) run at once with --parallel N (default: config limits.concurrency),
-one session each, with live progress and a summary table; approval prompts are off there (use
---allow or --yes) and the exit code is non-zero if any run failed (as below; 74 when one could not store
-its files).
+one session each, with live progress and a summary table (also when interrupted: then a line counts the
+tasks never started); approval prompts are off there (use --allow or --yes) and the exit code is non-zero
+if any run failed (as below; 74 when one could not store its files).
 
 Exit codes: 0 completed, 1 the run failed (turn limit, refusal), 2 bad input, 3 model error (also a
 reply cut off mid-stream), 4 no credentials, 74 the disk (full, read-only: one line naming the file),

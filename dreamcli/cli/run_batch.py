@@ -2,14 +2,18 @@
 
 Parsing and rendering only; the work is `dreamcli.orchestration.batch`. Every task file is loaded
 (and its outcome spec validated) before anything runs, so bad input is exit 2 with nothing started; so
-is a --with-proposal no run could use, refused once with the line of a single `run` (`_check_trial`).
+is a --with-proposal no run could use, refused once with the line of a single `run` (`_check_trial`),
+and a `copy_workdir` task whose workdir is the workspace (`_check_copies`; the copy itself is made when
+the task starts). A file given twice (by name, or by globs that overlap) runs once, and a warning says so.
 Approval prompts are off (there is no single conversation to ask in): use --allow or --yes.
 Exit 0 when every run completed (and its outcome, if any, was satisfied), 4 when any run could not reach
 the model endpoint or had no credentials it accepts (wins over 74, 3 and 1: nothing runs until it is fixed),
 74 when any run could not store its files (a full or read-only disk: the line a single `run` prints, ending
 the summary; wins over 3 and 1 for the same reason), 3 when any run ended on a grader or model error
 (unscored; wins over 1, as in `dreamcli grade`), 1 when any other run failed, 130 when interrupted (every
-log, sub-agents' too, ends with status interrupted).
+log, sub-agents' too, ends with status interrupted; 143 or 129 for SIGTERM or SIGHUP). An interrupted batch
+still prints its summary (or `--json`): the tasks that ran, the ones stopped as interrupted, and a line
+counting those never started.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
     from dreamcli.agent import load_task_file
     from dreamcli.agent.tools.credentials import run_redactor
     from dreamcli.orchestration.batch import expand_task_args, prepare_batch, run_batch
-    from dreamcli.ui.parallel_view import ParallelView, render_batch_summary
+    from dreamcli.ui.console import warn
+    from dreamcli.ui.parallel_view import ParallelView, render_batch_summary, repeated_files_line
 
-    files = expand_task_args(args)
+    files = expand_task_args(args, on_repeat=lambda repeated: warn(repeated_files_line(repeated)))
     if not files:
         raise UsageError("no task files given")
     specs = [load_task_file(f) for f in files]
@@ -44,11 +49,7 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
     cfg = load_config(ctx)
     _check_trial(ws, options)
     if options.workdir is None:
-        from dreamcli.agent.scratch import with_fresh_workdir
-
-        specs = [with_fresh_workdir(ws, s) for s in specs]
-    from dreamcli.ui.console import warn
-
+        _check_copies(ws, specs)
     tasks = prepare_batch(ws, cfg, specs, on_warning=warn)  # a grade cache not written: through the console
     n = parallel or min(len(tasks), cfg.limits.concurrency)
     view = ParallelView(tasks, quiet=quiet)
@@ -57,8 +58,10 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
             runs = run_batch(ws, cfg, tasks, options, parallel=n, callbacks_for=view.callbacks_for, on_done=view.done)
     except Interrupted as e:
         partial = getattr(e, "runs", None)
-        if as_json and partial is not None:
+        if partial is not None and as_json:
             print_json(_json(partial, run_redactor(cfg)))
+        elif partial is not None:  # what ran, what was stopped, what never started; then the error line
+            render_batch_summary(partial)
         raise
     if as_json:
         print_json(_json(runs, run_redactor(cfg)))
@@ -82,6 +85,15 @@ def _check_trial(ws: Any, options: Any) -> None:
     select_for_run(ws, task_name=None, tags=(), primary=None, explicit=options.playbook,
                    enabled=options.use_playbooks, loader=options.playbook_loader,
                    with_proposal=options.with_proposal)
+
+
+def _check_copies(ws: Any, specs: list[Any]) -> None:
+    """Refuse (exit 2, before anything runs) a `copy_workdir` task whose workdir is the workspace or its
+    `workdirs/`, as a single `run` does when it copies; in a batch each copy is made when its task starts."""
+    from dreamcli.agent.scratch import check_copyable
+
+    for spec in specs:
+        check_copyable(ws, spec)
 
 
 def failed_line(runs: list[Any]) -> str:
@@ -116,6 +128,7 @@ def exit_code_for(runs: list[Any]) -> int:
 
 def _json(runs: list[Any], redactor: Redactor) -> dict[str, Any]:
     """The `--json` document, every string redacted as the runs' logs are (answers, errors, paths, the API
-    key's own value)."""
-    counts = {"total": len(runs), "ok": sum(r.ok for r in runs), "failed": sum(not r.ok for r in runs)}
+    key's own value). `counts`: total = ok + failed (ran and failed) + interrupted + not_started."""
+    counts = {"total": len(runs)} | {k: sum(r.state == k for r in runs)
+                                     for k in ("ok", "failed", "interrupted", "not_started")}
     return {"version": 1, "counts": counts, "runs": [redactor.redact_obj(r.to_json()) for r in runs]}

@@ -11,12 +11,18 @@ one redactor. The client carries the command's one limit on model calls in fligh
 limits.concurrency, or `parallel` when that is larger, over the leads and all their sub-agents.
 A run is ok when it completed and, with an outcome, the outcome was satisfied. Ctrl-C stops every
 run (and their sub-agents), closes every log with status `interrupted` and raises
-`dreamcli.errors.Interrupted` carrying `.runs` (the results so far).
+`dreamcli.errors.Interrupted` carrying `.runs` (the results so far: `not_started` for the tasks that
+never started); SIGTERM and SIGHUP the same, each run's error and the exception's line naming the signal.
+
+A task with `copy_workdir: true` gets its copy when it starts, not before the batch does (unless
+`options.workdir` is given, which it runs in instead): an interrupted (or killed) batch leaves no copy for a
+task that never ran, and a copy whose session never started (refused, or stopped first) is removed.
 """
 
 from __future__ import annotations
 
 import glob as globmod
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,9 +36,17 @@ from dreamcli.agent.options import RunOptions
 from dreamcli.agent.results import RunResult
 from dreamcli.agent.spec import TaskSpec
 from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, Interrupted, UsageError, storage_error
+from dreamcli.interrupts import stop_line
 from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.subagents import CHILD_GRACE_S
-from dreamcli.orchestration.supervisor import SEALED_ERROR, Job, Monitor, SupervisedWriter, Supervisor
+from dreamcli.orchestration.supervisor import (
+    INTERRUPTED_ERROR,
+    Job,
+    Monitor,
+    SupervisedWriter,
+    Supervisor,
+    sealed_error,
+)
 from dreamcli.orchestration.tally import SubagentTally, spend_json
 from dreamcli.workspace.userpath import user_path
 
@@ -40,11 +54,14 @@ LEAD_GRACE_S = CHILD_GRACE_S + 1.5  # a lead waiting on sub-agents needs theirs 
 _GLOB_CHARS = ("*", "?", "[")
 
 
-def expand_task_args(args: Iterable[str | Path]) -> list[Path]:
+def expand_task_args(args: Iterable[str | Path], *,
+                     on_repeat: Callable[[list[Path]], None] | None = None) -> list[Path]:
     """Task file arguments with globs expanded (for when the shell did not, e.g. a quoted pattern),
-    in the order given, each file once. UsageError for a pattern or file that matches nothing."""
+    in the order given, each file once. UsageError for a pattern or file that matches nothing.
+    `on_repeat` is told the files given more than once (by name or through globs that overlap), if any."""
     out: list[Path] = []
     seen: set[Path] = set()
+    repeated: list[Path] = []
     for arg in args:
         text = str(arg)
         path = user_path(Path(text).expanduser(), "task file")
@@ -62,6 +79,10 @@ def expand_task_args(args: Iterable[str | Path]) -> list[Path]:
             if key not in seen:
                 seen.add(key)
                 out.append(f)
+            elif f not in repeated:
+                repeated.append(f)
+    if repeated and on_repeat is not None:
+        on_repeat(repeated)
     return out
 
 
@@ -81,7 +102,7 @@ class BatchRun:
     index: int
     task: str
     file: str | None
-    status: str  # completed, error, max_turns, interrupted, not_started
+    status: str  # completed, error, max_turns, interrupted, not_started (see `run_state`)
     session_id: str | None = None
     error: str | None = None
     exit_code: int = 0
@@ -95,6 +116,13 @@ class BatchRun:
         if self.status != "completed":
             return False
         return self.outcome is None or self.outcome.get("result") == "satisfied"
+
+    @property
+    def state(self) -> str:
+        """ok, failed (ran and failed), interrupted (stopped while it ran) or not_started."""
+        if self.ok:
+            return "ok"
+        return self.status if self.status in ("interrupted", "not_started") else "failed"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = self.result.to_json() if self.result is not None else {}
@@ -147,10 +175,11 @@ def run_batch(
         task = tasks[job.index]
         inner = callbacks_for(task) if callbacks_for is not None else None
         writer = SupervisedWriter(ws, redactor=redactor, sink=session_sink(ws, config))  # index, bucket
+        writer.supervisor = sup
         job.writer, job.monitor = writer, Monitor(inner)
-        run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup.cancel)
-        if _sealed(job):  # woke up after Ctrl-C sealed its log (its command was killed): that outcome stands
-            return _run_of(job, task, redactor.redact_text, ws)
+        run = _run_one(ws, config, task, options, writer, job.monitor, for_session(client, sup.cancel), sup)
+        if _sealed(job) or run.status == "not_started":  # sealed after Ctrl-C (its command killed): that stands
+            return _run_of(job, task, redactor.redact_text, ws, sup) if _sealed(job) else run
         if on_done is not None and job.once("done"):
             on_done(run)
         return run
@@ -158,25 +187,35 @@ def run_batch(
     jobs = [Job(i, job_fn) for i in range(len(tasks))]
     try:
         sup.run(jobs)
-    except KeyboardInterrupt:
-        runs = [_run_of(job, tasks[job.index], redactor.redact_text, ws) for job in jobs]
-        err = Interrupted(f"interrupted; {sum(r.status == 'interrupted' for r in runs)} session(s) "
-                          "closed with status interrupted")
+    except KeyboardInterrupt as e:
+        runs = [_run_of(job, tasks[job.index], redactor.redact_text, ws, sup) for job in jobs]
+        line, code = stop_line(e)  # `interrupted`, or `interrupted by SIGTERM` (exit 143)
+        err = Interrupted(f"{line}; {sum(r.status == 'interrupted' for r in runs)} session(s) "
+                          "closed with status interrupted", exit_code=code)
         err.runs = runs  # type: ignore[attr-defined]
         raise err from None
-    return [_run_of(job, tasks[job.index], redactor.redact_text, ws) for job in jobs]
+    return [_run_of(job, tasks[job.index], redactor.redact_text, ws, sup) for job in jobs]
 
 
 def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer: SupervisedWriter,
-             monitor: Monitor, client: Any, cancel: threading.Event) -> BatchRun:
+             monitor: Monitor, client: Any, sup: Supervisor) -> BatchRun:
     t0 = time.perf_counter()
     loop = task.loop
     hooks = {"on_end_turn": loop.on_end_turn, "before_end": loop.before_end} if loop is not None else {}
     base = BatchRun(task.index, task.label, str(task.spec.file) if task.spec.file else None, "error",
                     subagents=monitor.subagents)
+    spec, copy = task.spec, None
     try:
-        result = run_agent(ws, config, task.spec, options, callbacks=monitor, writer=writer, client=client,
-                           cancel=cancel, **hooks)
+        if sup.cancel.is_set():  # stopped as it was taken from the queue: no copy, no session
+            writer.discard_if_empty()
+            return _not_started(task, sup.stop[1] if sup.stop is not None else EXIT_INTERRUPTED)
+        if options.workdir is None and task.spec.copy_workdir:
+            from dreamcli.agent.scratch import with_fresh_workdir
+
+            spec = with_fresh_workdir(ws, spec)  # the copy is made as the task starts
+            copy = spec.workdir
+        result = run_agent(ws, config, spec, options, callbacks=monitor, writer=writer, client=client,
+                           cancel=sup.cancel, **hooks)
     except Interrupted as e:
         stopped: RunResult | None = getattr(e, "result", None)
         if stopped is None:
@@ -194,6 +233,9 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
         base.session_id = writer.session_id if writer.lines else None
         base.duration_s = time.perf_counter() - t0
         return base
+    finally:
+        if copy is not None and writer.lines == 0:  # a copy no session refers to (refused, or stopped first)
+            shutil.rmtree(copy, ignore_errors=True)
     base.status, base.session_id, base.result = result.status, result.session_id, result
     from dreamcli.outcomes.revision import grader_error_line
 
@@ -205,6 +247,10 @@ def _run_one(ws: Any, config: Any, task: BatchTask, options: RunOptions, writer:
     base.exit_code = result.exit_code or (loop.exit_code if loop is not None else 0)
     if base.exit_code == 0 and not base.ok:
         base.exit_code = EXIT_FAILED
+    if result.status == "interrupted" and sup.stop is not None:  # the loop saw the cancel: say what set it
+        base.exit_code = sup.stop[1]
+        if result.error == INTERRUPTED_ERROR:
+            base.error = sup.stop[0]
     base.duration_s = time.perf_counter() - t0
     return base
 
@@ -222,22 +268,29 @@ def _failure(e: BaseException, ws: Any) -> tuple[str, int]:
     return f"internal error: {type(e).__name__}: {e}", EXIT_FAILED
 
 
-def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str], ws: Any) -> BatchRun:
+def _not_started(task: BatchTask, exit_code: int = EXIT_INTERRUPTED) -> BatchRun:
+    return BatchRun(task.index, task.label, str(task.spec.file) if task.spec.file else None, "not_started",
+                    error="interrupted before it started", exit_code=exit_code)
+
+
+def _run_of(job: Job, task: BatchTask, redact: Callable[[str], str], ws: Any, sup: Supervisor) -> BatchRun:
     """The task's BatchRun: the one its job returned, or one made from how the job ended (an error in it
-    redacted with `redact`, the run redactor, as the error of a run that returned; `ws`: the workspace)."""
+    redacted with `redact`, the run redactor, as the error of a run that returned; `ws`: the workspace;
+    `sup.stop`: what stopped the batch, if anything did)."""
     if isinstance(job.result, BatchRun) and not _sealed(job):
         return job.result
     file = str(task.spec.file) if task.spec.file else None
     sid = job.writer.session_id if job.writer is not None and job.writer.lines else None
     subs = job.monitor.subagents if job.monitor is not None else SubagentTally()
+    reason, code = sup.stop or (INTERRUPTED_ERROR, EXIT_INTERRUPTED)
     if _sealed(job):
-        return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=SEALED_ERROR,
-                        exit_code=EXIT_INTERRUPTED, subagents=subs)
+        return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, error=sealed_error(reason),
+                        exit_code=code, subagents=subs)
     if job.error is not None:
-        error, code = _failure(job.error, ws)
-        return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=code, error=redact(error),
-                        subagents=subs)
-    status = "interrupted" if job.state == "running" else "not_started"
-    return BatchRun(task.index, task.label, file, status, session_id=sid, exit_code=EXIT_INTERRUPTED,
-                    error="interrupted before it started" if status == "not_started" else SEALED_ERROR,
-                    subagents=subs)
+        error, failed = _failure(job.error, ws)
+        return BatchRun(task.index, task.label, file, "error", session_id=sid, exit_code=failed,
+                        error=redact(error), subagents=subs)
+    if job.state != "running":
+        return _not_started(task, code)
+    return BatchRun(task.index, task.label, file, "interrupted", session_id=sid, exit_code=code,
+                    error=sealed_error(reason), subagents=subs)

@@ -14,7 +14,10 @@ gets its session.end now and the blocked thread's later writes fail. Then it clo
 every session still running (the Monitor keeps it: `Toolset` reports itself through the
 `on_toolset` callback), which stops each bash shell's whole process group -- a command in flight
 included -- so nothing a session started outlives the run. Workers are daemon threads, so a
-blocked one never keeps the process alive.
+blocked one never keeps the process alive. `stop` names what stopped them (`interrupted by SIGTERM`
+and exit 143 for that signal in the waiting thread, else `interrupted by the user` and 130): the sealed
+logs say it, and so does the session.end of a session that stopped by itself at the cancel (its loop
+only saw the event, so its writer puts the supervisor's words in place of the user's).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.agent.usage import Totals
+from dreamcli.errors import EXIT_INTERRUPTED
+from dreamcli.interrupts import interrupt_reason
 from dreamcli.orchestration.tally import SubagentTally
 from dreamcli.sessions import schema
 from dreamcli.sessions.writer import SessionWriter
@@ -37,7 +42,14 @@ if TYPE_CHECKING:
     from dreamcli.agent.tools.result import ToolResult
 
 INTERRUPTED_ERROR = "interrupted by the user"
-SEALED_ERROR = "interrupted by the user (stopped while waiting for the model or a tool)"
+
+
+def sealed_error(reason: str) -> str:
+    """The session.end error of a log the supervisor sealed, stopped for `reason` (`interrupted by SIGTERM`)."""
+    return f"{reason} (stopped while waiting for the model or a tool)"
+
+
+SEALED_ERROR = sealed_error(INTERRUPTED_ERROR)
 
 
 class SupervisedWriter(SessionWriter):
@@ -49,8 +61,13 @@ class SupervisedWriter(SessionWriter):
         self._sealed = False
         self.sealed_as: str | None = None  # the status seal() wrote in session.end (it then wins)
         self.lines = 0
+        self.supervisor: Supervisor | None = None  # whose `stop` an interrupted session.end names
 
     def write(self, type_: str, ts: str | None = None, **fields: Any) -> dict[str, Any]:
+        stop = self.supervisor.stop if self.supervisor is not None else None
+        if (stop is not None and type_ == schema.SESSION_END and fields.get("status") == "interrupted"
+                and fields.get("error") == INTERRUPTED_ERROR):
+            fields["error"] = stop[0]  # the loop saw only the cancel event: say the signal that set it
         with self._gate:
             if self._sealed:
                 raise RuntimeError(f"session {self.session_id} was ended by its supervisor")
@@ -180,6 +197,7 @@ class Supervisor:
         self.grace_s = grace_s
         self.name = name
         self.cancel = threading.Event()
+        self.stop: tuple[str, int] | None = None  # once interrupted: its words and exit code (interrupt_reason)
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._jobs: list[Job] = []
@@ -200,7 +218,8 @@ class Supervisor:
             while not self._all_done.wait(0.05):
                 if self.parent_cancel is not None and self.parent_cancel.is_set():
                     raise KeyboardInterrupt
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            self.stop = interrupt_reason(e)  # named before the cancel the sessions see
             self.interrupt()
             raise
 
@@ -235,6 +254,7 @@ class Supervisor:
     def interrupt(self) -> list[Job]:
         """Stop everything: cancel, drop queued jobs, wait `grace_s`, seal the logs of sessions still
         running, then close their toolsets (killing their commands). Returns the jobs sealed."""
+        self.stop = self.stop or (INTERRUPTED_ERROR, EXIT_INTERRUPTED)  # the user's, unless `run` named a signal
         self.cancel.set()
         with self._lock:
             self._skip_queued()
@@ -249,7 +269,7 @@ class Supervisor:
             if job.writer is None:
                 continue
             totals = job.monitor.totals_json() if job.monitor is not None else {}
-            if job.writer.seal("interrupted", error=SEALED_ERROR, totals=totals):
+            if job.writer.seal("interrupted", error=sealed_error(self.stop[0]), totals=totals):
                 job.sealed = True
                 sealed.append(job)
         close_toolsets([job.monitor.toolset for job in running if job.monitor is not None])

@@ -1,17 +1,21 @@
 """Live progress of `dreamcli run TASK... --parallel N` on stderr, and its summary table on stdout.
 
 On a terminal (with NO_COLOR too, uncoloured; not --quiet) a Rich Live table shows every task's state (queued,
-running, done, failed), turns, tool calls, sub-agents and elapsed time under a counts line; with
+running, done, failed, interrupted), turns, tool calls, sub-agents and elapsed time under a counts line; with
 many tasks only the running and the latest finished ones are listed. Without a terminal it prints
 one plain line when a task starts and one when it ends. Thread-safe: tasks report from workers.
+The summary is the same after an interrupted batch (the live table gives way to it): the tasks that ran,
+those stopped as interrupted, then a line counting (and, when few, naming) the tasks never started.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
@@ -24,8 +28,9 @@ if TYPE_CHECKING:
     from dreamcli.agent.tools.base import ToolResult
     from dreamcli.orchestration.batch import BatchRun, BatchTask
 
-_STYLE = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red"}
+_STYLE = {"queued": "dim", "running": "cyan", "done": "green", "failed": "red", "interrupted": "yellow"}
 _MAX_LIVE_ROWS = 20
+_NAMED_NOT_STARTED = 10  # never-started tasks named in the summary's line when there are no more
 _LIVE_COLS = [Col("#", kind="num", justify="right"), Col("task", cut=2), Col("state"),
               Col("turns", kind="num", priority=3, justify="right"), Col("tools", kind="num", priority=4,
                                                                          justify="right"),
@@ -113,7 +118,7 @@ class ParallelView:
     def done(self, run: BatchRun) -> None:
         row = self.rows[run.index]
         with self.lock:
-            row.state = "done" if run.ok else "failed"
+            row.state = "done" if run.ok else "interrupted" if run.status == "interrupted" else "failed"
             row.t1 = time.monotonic()
             if not row.t0:
                 row.t0 = row.t1 - run.duration_s
@@ -133,8 +138,9 @@ class ParallelView:
         n = {s: 0 for s in _STYLE}
         for r in self.rows:
             n[r.state] += 1
-        return " · ".join(f"{k} {v}" for k, v in (("running", n["running"]), ("done", n["done"]),
-                                                  ("failed", n["failed"]), ("queued", n["queued"])))
+        shown = [("running", n["running"]), ("done", n["done"]), ("failed", n["failed"]), ("queued", n["queued"])]
+        return " · ".join(f"{k} {v}" for k, v in shown + ([("interrupted", n["interrupted"])]
+                                                           if n["interrupted"] else []))
 
     def _plain(self, line: str) -> None:
         with self.lock:
@@ -155,7 +161,7 @@ class ParallelView:
         shown = rows
         if len(rows) > _MAX_LIVE_ROWS:
             running = [r for r in rows if r.state == "running"]
-            finished = sorted((r for r in rows if r.state in ("done", "failed")), key=lambda r: r.t1)
+            finished = sorted((r for r in rows if r.state in ("done", "failed", "interrupted")), key=lambda r: r.t1)
             room = max(0, _MAX_LIVE_ROWS - len(running))
             shown = sorted(running[:_MAX_LIVE_ROWS] + (finished[-room:] if room else []), key=lambda r: r.index)
         cells = []
@@ -182,9 +188,25 @@ class ParallelView:
             self._live = None
 
 
+def _state(run: BatchRun) -> str:
+    """ok, failed (ran and failed), interrupted or not_started (as `BatchRun.state`)."""
+    if run.ok:
+        return "ok"
+    return run.status if run.status in ("interrupted", "not_started") else "failed"
+
+
+def repeated_files_line(files: list[Path]) -> str:
+    """The warning for task files given more than once (each runs once)."""
+    if len(files) == 1:
+        return f"{files[0]} given more than once; it runs once"
+    named = ", ".join(str(f) for f in files[:3]) + (", …" if len(files) > 3 else "")
+    return f"{len(files)} task files given more than once ({named}); each runs once"
+
+
 def render_batch_summary(runs: list[BatchRun]) -> None:
-    """The summary table on stdout (one row per task; its tokens and cost are the run's in all: the lead's
-    and its sub-agents') and a counts line on stderr."""
+    """The summary table on stdout (one row per task that started; its tokens and cost are the run's in all:
+    the lead's and its sub-agents') and a counts line on stderr; after an interrupt, the failed ones listed
+    are those that ran and failed, and a last line counts the tasks never started (naming up to 10)."""
     from dreamcli.ui.tables import print_table
 
     cols = [Col("#", kind="num", justify="right"), Col("task", cut=3), Col("status"), Col("outcome", priority=1),
@@ -194,7 +216,8 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
                                                                       justify="right"),
             Col("session", kind="id", priority=2)]
     rows = []
-    for r in runs:
+    started = [r for r in runs if r.status != "not_started"]
+    for r in started:
         res = r.result
         t = res.totals if res is not None else None
         subs = getattr(r, "subagents", None)
@@ -204,7 +227,7 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
         score = (r.outcome or {}).get("score")
         if score is not None:
             outcome += f" ({score:.2f})"
-        style = "green" if r.ok else "red"
+        style = "green" if r.ok else "yellow" if r.status == "interrupted" else "red"
         rows.append([str(r.index + 1), safe_markup(r.task, one_line=True),
                      f"[{style}]{safe_markup(r.status, one_line=True)}[/]", safe_markup(outcome, one_line=True),
                      str(t.turns) if t else "-",
@@ -212,10 +235,13 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
                      if t else "-", f"${t.cost_usd + kids['cost_usd']:.4f}" if t else "-", _duration(r.duration_s),
                      r.session_id or "-"])
     print_table(cols, rows)
-    failed = [r for r in runs if not r.ok]
-    line = f"{len(runs)} run{'s' if len(runs) != 1 else ''}: {len(runs) - len(failed)} ok, {len(failed)} failed"
+    states = [_state(r) for r in started]
+    failed = [r for r, state in zip(started, states, strict=True) if state == "failed"]
+    stopped = states.count("interrupted")
+    line = (f"{len(started)} run{'s' if len(started) != 1 else ''}: {states.count('ok')} ok, {len(failed)} failed"
+            + (f", {stopped} interrupted" if stopped else ""))
     if _color_allowed(sys.stderr):
-        err().print(f"[{'red' if failed else 'green'}]■[/] {line}", highlight=False)
+        err().print(f"[{'red' if failed or stopped else 'green'}]■[/] {line}", highlight=False)
     else:
         sys.stderr.write(line + "\n")
     for r in failed:
@@ -225,4 +251,26 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
             print_hanging(err(), f"  [red]✗[/] {safe_markup(f'{r.task}: {why}', one_line=True)}")
         else:
             sys.stderr.write(neutralise_controls(msg, one_line=True) + "\n")
+    never = [r for r in runs if r.status == "not_started"]
+    if never:
+        line = f"{len(never)} of {len(runs)} task{'s' if len(runs) != 1 else ''} never started"
+        if len(never) <= _NAMED_NOT_STARTED:
+            line += ": " + ", ".join(_file_shown(r) for r in never)
+        if _color_allowed(sys.stderr):
+            print_hanging(err(), safe_markup(line, one_line=True))
+        else:
+            sys.stderr.write(neutralise_controls(line, one_line=True) + "\n")
     sys.stderr.flush()
+
+
+def _file_shown(run: BatchRun) -> str:
+    """A task's file as a rerun would name it: relative to the current folder when inside it, else as is
+    (the task's name when it has no file)."""
+    file = getattr(run, "file", None)
+    if not file:
+        return run.task
+    try:
+        rel = os.path.relpath(file)
+    except ValueError:  # another drive
+        return str(file)
+    return str(file) if rel == ".." or rel.startswith(".." + os.sep) else rel

@@ -72,7 +72,7 @@ def test_a_usable_proposal_is_tried_by_every_task(fake_anthropic: FakeAnthropic,
     fake_anthropic.expect(text_reply("Done."), text_reply("Done."))
     r = cli(ws, "run", *_tasks(ws), "--with-proposal", DREAM[:8], "--yes", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["counts"] == {"total": 2, "ok": 2, "failed": 0}
+    assert json.loads(r.stdout)["counts"] == {"total": 2, "ok": 2, "failed": 0, "interrupted": 0, "not_started": 0}
     assert all("[pb-try00001] Quote notice periods exactly." in q.system_text for q in fake_anthropic.requests)
     starts = [json.loads(p.read_text().splitlines()[0]) for p in ws.sessions_dir.rglob("*.jsonl")]
     assert sorted(s["task"]["name"] for s in starts) == ["task-a", "task-b"]

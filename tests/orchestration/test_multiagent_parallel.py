@@ -55,7 +55,7 @@ def test_glob_of_tasks_runs_in_parallel_graded_with_json(fake_anthropic: FakeAnt
     assert proc.returncode == 1, proc.stderr  # delta's outcome was not satisfied
     assert proc.stderr.strip().splitlines()[-1] == "error: 1 of 4 runs failed"
     data = json.loads(proc.stdout)
-    assert data["counts"] == {"total": 4, "ok": 3, "failed": 1}
+    assert data["counts"] == {"total": 4, "ok": 3, "failed": 1, "interrupted": 0, "not_started": 0}
     runs = data["runs"]
     assert [r["task"] for r in runs] == ["alpha", "bravo", "charlie", "delta"]  # sorted glob, task order
     assert [r["ok"] for r in runs] == [True, True, True, False]
