@@ -215,7 +215,8 @@ def approve(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None,
         if not todo:
             result.status = dream.status
             return result
-        applied, commit = _apply_and_commit(ws, dream, vetted.ops, who, refused=vetted.refused, force=force)
+        applied, commit = _apply_and_commit(ws, dream, vetted.ops, who, refused=vetted.refused, force=force,
+                                            evidence=evidence)
         result.outcomes = applied.outcomes
         result.commit = commit
         version = commit.version_after if commit else None
@@ -268,7 +269,8 @@ def lift_gate(ws: Workspace, dream: Dream, ops: list[Operation], edits: dict[str
 
 
 def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: str, *,
-                      refused: dict[str, str], force: bool = False) -> tuple[ApplyResult, Commit | None]:
+                      refused: dict[str, str], force: bool = False,
+                      evidence: dict[str, str] | None = None) -> tuple[ApplyResult, Commit | None]:
     prop = dream.proposal
     for attempt in range(COMMIT_ATTEMPTS):
         live, live_text = read_live(ws, prop.playbook)
@@ -282,7 +284,8 @@ def _apply_and_commit(ws: Workspace, dream: Dream, ops: list[Operation], who: st
         check_memory_targets(applied.memory)
         commit = None
         intent = vetting_hook(ws, journal.begin(ws, "approve", who, dream_id=dream.dream_id, entry_ids=[
-            o.entry_id for o in applied.outcomes if o.status == APPLIED]), force=force)  # lints a hand edit taken in
+            o.entry_id for o in applied.outcomes if o.status == APPLIED], extra=evidence),
+                              force=force)  # lints a hand edit taken in
         try:
             if applied.changed:
                 commit = commit_playbook(ws, pb, expected_text=live_text, before_write=intent)

@@ -185,8 +185,9 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         # its text cannot be a kept version (it does not parse) and must not be lost: a copy beside the state
         kept = keep_damaged(ws, name, live_text or "") if damage is not None else None
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
-                                 before_write=journal.begin(ws, "revert", who, damaged_kept=kept,
-                                                            entry_ids=sorted(before_ids ^ after_ids)))
+                                 before_write=journal.begin(ws, "revert", who, entry_ids=sorted(before_ids ^ after_ids),
+                                                            extra={"live_damaged": True, "damaged_kept": kept}
+                                                            if kept else None))
         hand = dropped(commit.hand_edit)  # made live by hand since its version: the revert replaces it
         append_audit(ws, "revert", actor=who, playbook=name, to_version=version,
                      version_before=commit.version_before, version_after=commit.version_after,

@@ -29,6 +29,8 @@ from typing import Any
 
 from dreamcli.audit import append_audit, content_hash, iter_audit
 from dreamcli.faults import crashpoint
+from dreamcli.playbooks.hand_edit import dropped
+from dreamcli.playbooks.hand_edit_vet import record_fields
 from dreamcli.playbooks.store import (
     NAME_RE,
     Commit,
@@ -44,6 +46,8 @@ from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.sweep import sweep_temp
 
 INTENT_FILE = "intent.json"
+# what a command's own record says beyond versions and hashes, and a `reconciled` record written for it copies
+RECORD_FIELDS = ("proposal_hash", "live_damaged", "damaged_kept", "hand_edited_before", "hand_edit")
 
 
 def intent_path(ws: Workspace, name: str) -> Path:
@@ -52,11 +56,11 @@ def intent_path(ws: Workspace, name: str) -> Path:
 
 def begin(ws: Workspace, action: str, actor: str, *, dream_id: str | None = None,
           entry_ids: list[str] | None = None, history_added: list[int] | None = None,
-          damaged_kept: str | None = None) -> Callable[[Commit], None]:
+          extra: dict[str, Any] | None = None) -> Callable[[Commit], None]:
     """A `before_write` hook for `commit_playbook` that records the intent of this commit.
     `history_added`: other history versions the commit writes (a bundle import), rolled back with it.
-    `damaged_kept`: a revert replaces a live file that did not parse, kept there (`history.keep_damaged`); a
-    `reconciled` record says so as the revert's own would."""
+    `extra`: fields of the command's own audit record that a `reconciled` record must carry too (RECORD_FIELDS:
+    the proposal's hash, a damaged live file replaced); a hand edit the commit takes in is added from the commit."""
 
     def write(commit: Commit) -> None:
         intent = {"v": 1, "ts": now_rfc3339(), "action": action, "actor": actor, "playbook": commit.name,
@@ -64,11 +68,20 @@ def begin(ws: Workspace, action: str, actor: str, *, dream_id: str | None = None
                   "version_before": commit.version_before, "version_after": commit.version_after,
                   "hash_before": commit.hash_before, "hash_after": commit.hash_after,
                   "history_added": list(history_added or []),
-                  **({"live_damaged": True, "damaged_kept": damaged_kept} if damaged_kept is not None else {})}
+                  **{k: v for k, v in (extra or {}).items() if k in RECORD_FIELDS}, **_hand_fields(action, commit)}
         atomic_write_text(intent_path(ws, commit.name), json.dumps(intent, indent=2) + "\n")
         crashpoint(f"{action}.intent")
 
     return write
+
+
+def _hand_fields(action: str, commit: Commit) -> dict[str, Any]:
+    """What the command's record will say of a hand edit the commit found: a revert replaces that text (and
+    says nothing of a live file that did not parse: `live_damaged` does), the others take it in."""
+    if action != "revert":
+        return record_fields(commit)
+    hand = dropped(commit.hand_edit)
+    return {} if hand is None else {"hand_edited_before": True, "hand_edit": hand.record()}
 
 
 def finish(ws: Workspace, name: str) -> None:
@@ -92,8 +105,7 @@ def recover(ws: Workspace, name: str, actor: str) -> dict[str, Any] | None:
     if isinstance(intent, dict) and committed and not _audited(ws, name, intent):
         fields = {k: intent.get(k) for k in ("dream_id", "entry_ids", "version_before", "version_after",
                                              "hash_before", "hash_after")}
-        if intent.get("live_damaged") is True:
-            fields.update(live_damaged=True, damaged_kept=intent.get("damaged_kept"))
+        fields.update({k: intent[k] for k in RECORD_FIELDS if k in intent})
         record = append_audit(ws, "reconciled", actor=str(intent.get("actor") or "unknown"), playbook=name,
                               interrupted=intent.get("action"), intent_ts=intent.get("ts"),
                               reconciled_by=actor, **fields)

@@ -130,3 +130,23 @@ def test_a_hand_edit_after_the_crash_still_gets_the_commit_audited(ws, pending_d
     recs = audit(ws)
     assert [(r["action"], r["version_after"]) for r in recs] == [("reconciled", 4), ("approve", 5)]
     assert recs[1]["hand_edited_before"] is True
+
+
+def test_a_reconciled_record_says_what_the_lost_one_would_have(ws, pending_dreams, monkeypatch) -> None:
+    """The approve's own record would have held the hash of the proposal decided on and the hand edit it took in:
+    the `reconciled` record written for it by the next command carries both, so `--verify` still checks the
+    evidence and the hand edit stays on the record."""
+    from dreamcli.playbooks.audit_evidence import proposal_hash
+    from dreamcli.playbooks.store import playbook_path
+
+    live = playbook_path(ws, "legal")
+    live.write_text(live.read_text() + "\n- [pb-handmade1] A rule typed by hand.\n")
+    with monkeypatch.context() as m:
+        m.setattr(approval_mod, "append_audit", _crash)
+        with pytest.raises(Crash):
+            approve(ws, "D1", all_=True, actor="alice")
+    approve(ws, "D2", all_=True, actor="bob")
+    rec = next(r for r in audit(ws) if r["action"] == "reconciled")
+    assert rec["proposal_hash"] == proposal_hash(ws.dreams_dir / "D1")
+    assert rec["hand_edited_before"] is True and rec["hand_edit"]["added"] == ["pb-handmade1"]
+    assert rec["hand_edit"]["carried"] is True
