@@ -23,9 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dreamcli.testing import FakeAnthropic
 from dreamcli.workspace.home import Workspace
+
+# Property tests draw the same examples on every run (a failure on CI is one a developer gets too) and do not
+# time how long an example takes to make or run: on a loaded machine (`-n auto` beside other jobs) Hypothesis's
+# "too slow" health check failed a test that had found nothing wrong. A test's own @settings still apply.
+settings.register_profile("dreamcli", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dreamcli")
 
 IGNORED_SIGNALS = "PYTEST_DREAMCLI_IGNORED_SIGNALS"  # the signals the suite's first process started ignoring
 
