@@ -90,7 +90,7 @@ class _Loop(RevisionLoop):
 
     def _grade(self, session_path: Path) -> GradeResult:
         grade = super()._grade(session_path)
-        self.grade_cost += grade.cost_usd
+        self.grade_cost += grade.spent_usd  # what its calls cost, an unusable answer too (billed either way)
         self.grade_tokens += sum(int(v or 0) for v in grade.usage.values())
         return grade
 
