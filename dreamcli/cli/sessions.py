@@ -34,6 +34,8 @@ def list_cmd(
                               "are listed under their lead and not counted)."),
     children: bool = typer.Option(True, "--children/--no-children", help="Show sub-agent sessions under "
                                   "their lead, or hide them."),
+    include_pilot: bool = typer.Option(False, "--include-pilot", help="Also list `dreamcli pilot` trials, "
+                                       "marked as such (left out by default: they are no real runs)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a session file was skipped "
                                 "(unreadable, or a corrupt or wrong-typed first line)."),
@@ -47,9 +49,8 @@ def list_cmd(
     if status is not None and status not in statuses:
         raise UsageError(f"--status: {status!r} is not one of {', '.join(statuses)}")
     ws = open_workspace(ctx, create=False)
-    flt = SessionFilter(
-        since=parse_since(since) if since else None, status=status, task=task, include_children=children
-    )
+    flt = SessionFilter(since=parse_since(since) if since else None, status=status, task=task,
+                        include_children=children, include_pilot=include_pilot)
     if as_json:  # streamed from the index: what print_json gives for [r.to_json() for r in rows] below
         import sys
 
@@ -68,6 +69,11 @@ def list_cmd(
             rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
 
         render_session_list(rows)
+    if flt.skipped_pilot:  # as `grade` says it; --json names them in `skipped_pilot`
+        from dreamcli.ui.console import note
+        from dreamcli.ui.plural import count
+
+        note(f"left out {count(len(flt.skipped_pilot), 'pilot trial')} (--include-pilot lists them)")
     kinds = _skipped_kinds(flt.skipped)
     if kinds and strict:
         from dreamcli.errors import WorkFailed

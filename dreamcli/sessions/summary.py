@@ -34,6 +34,7 @@ class SessionSummary:
     model: str | None
     parent_session_id: str | None
     tags: list[str] = field(default_factory=list)
+    pilot: dict[str, Any] | None = None  # a `dreamcli pilot` trial's {id, arm, trial} (`pilot_tag`), else None
     status: str = "incomplete"  # session.end status, or "incomplete" when the log has no end
     ended: str | None = None
     turns: int | None = None
@@ -62,6 +63,7 @@ class SessionSummary:
         """The fields in declaration order (what `dataclasses.asdict` gives, without its deep copy) and `tokens`."""
         data = {name: getattr(self, name) for name in _SUMMARY_FIELDS}
         data["tags"] = list(self.tags)
+        data["pilot"] = None if self.pilot is None else dict(self.pilot)
         data["tokens"] = self.tokens
         return data
 
@@ -89,6 +91,7 @@ def summarize(path: Path) -> SessionSummary | None:
         model=first.get("model"),
         parent_session_id=first.get("parent_session_id"),
         tags=list(first.get("tags") or []),
+        pilot=pilot_tag(first.get("pilot")),
     )
     info = first.get("import")
     if isinstance(info, dict):
@@ -114,6 +117,17 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def pilot_tag(value: Any) -> dict[str, Any] | None:
+    """session.start `pilot` as listings show it: {id, arm, trial}, a field of the wrong type as None; None
+    when the session is no trial. Any other true value still marks a trial, as `dream` and `grade` read it."""
+    if not value:
+        return None
+    tag = value if isinstance(value, dict) else {}
+    trial = tag.get("trial")
+    return {"id": _text(tag.get("id")), "arm": _text(tag.get("arm")),
+            "trial": trial if type(trial) is int and held(trial) is not None else None}
+
+
 @dataclass
 class SessionFilter:
     since: datetime | None = None
@@ -121,7 +135,9 @@ class SessionFilter:
     task: str | None = None
     include_children: bool = True
     source: str | None = None
+    include_pilot: bool = True  # `dreamcli pilot` trials too (`sessions list` leaves them out by default)
     skipped: list[str] = field(default_factory=list)  # filled while listing: files with no readable start
+    skipped_pilot: list[str] = field(default_factory=list)  # filled while matching: the trials left out (leads)
 
     def matches(self, s: SessionSummary) -> bool:
         if self.status and s.status != self.status:
@@ -138,6 +154,10 @@ class SessionFilter:
                     return False
             except ValueError:
                 return False
+        if s.pilot is not None and not self.include_pilot:  # a trial that matches all else: counted as left out
+            if not s.is_subagent:  # a trial's sub-agents carry its tags: left out with it, not counted again
+                self.skipped_pilot.append(s.session_id)
+            return False
         return True
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dreamcli.sessions.summary import SessionSummary
+from dreamcli.sessions.summary import SessionSummary, pilot_tag
 from dreamcli.timeutil import parse_ts
 
-INDEX_VERSION = 6  # PRAGMA user_version: an index of another version is dropped and built again from the files
+INDEX_VERSION = 7  # PRAGMA user_version: an index of another version is dropped and built again from the files
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     rel TEXT PRIMARY KEY,            -- YYYY/MM/DD/<file stem>: the order of the files
@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     listable INTEGER NOT NULL DEFAULT 1,
     session_id TEXT, started TEXT, started_ms INTEGER, task TEXT, source TEXT, model TEXT,
     parent_session_id TEXT, tags TEXT, status TEXT, ended TEXT, turns INTEGER,
+    pilot TEXT,  -- a `dreamcli pilot` trial's session.start `pilot` as JSON ({id, arm, trial}: pilot_tag), else NULL
     input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, tool_errors INTEGER, outcome TEXT, score REAL,
     import_source_id TEXT, import_parent_source_id TEXT,  -- session.start `import`: see LEAD
     head TEXT  -- listing_head: the row as `sessions list --json` prints it, up to its outcome
@@ -34,8 +35,8 @@ CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime_ns INTEGER);
 CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 0), root TEXT, dev INTEGER, ino INTEGER);
 """
 
-FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_session_id", "tags", "status",
-          "ended", "turns", "input_tokens", "output_tokens", "cost_usd", "tool_errors", "outcome", "score")
+FIELDS = ("session_id", "path", "started", "task", "source", "model", "parent_session_id", "tags", "pilot",
+          "status", "ended", "turns", "input_tokens", "output_tokens", "cost_usd", "tool_errors", "outcome", "score")
 IMPORT_FIELDS = ("import_source_id", "import_parent_source_id")  # SessionSummary's, not in the listing's JSON
 COLUMNS = ("rel", "day", "size", "mtime_ns", "started_ms", *FIELDS, *IMPORT_FIELDS)
 
@@ -64,6 +65,7 @@ def _ms(started: Any) -> int | None:
 def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, ...]:
     values = {f: getattr(s, f) for f in FIELDS}
     values["tags"] = "[]" if s.tags == [] else _dumps(s.tags, ensure_ascii=False)
+    values["pilot"] = None if s.pilot is None else _dumps(s.pilot, ensure_ascii=False)
     for f in ("turns", "input_tokens", "output_tokens", "tool_errors"):
         values[f] = values[f] if isinstance(values[f], int) else None
     for f in ("cost_usd", "score"):
@@ -75,8 +77,8 @@ def to_row(rel: str, s: SessionSummary, size: int, mtime_ns: int) -> tuple[Any, 
 
 
 _AT = {name: i for i, name in enumerate(COLUMNS)}
-_PLAIN = tuple((f, _AT[f]) for f in (*FIELDS, *IMPORT_FIELDS) if f != "tags")
-_TAGS = _AT["tags"]
+_PLAIN = tuple((f, _AT[f]) for f in (*FIELDS, *IMPORT_FIELDS) if f not in ("tags", "pilot"))
+_TAGS, _PILOT = _AT["tags"], _AT["pilot"]
 
 
 def _dumps(value: Any, **options: Any) -> str:
@@ -97,11 +99,20 @@ def tags_of(text: Any) -> Any:
     return loads(text)
 
 
+def pilot_of(text: Any) -> dict[str, Any] | None:
+    """The pilot column decoded: None, the usual value, needs no codec."""
+    if text is None:
+        return None
+    from dreamcli.codec import loads
+
+    return pilot_tag(loads(text))  # as summarize read it (a row written by hand: a trial all the same)
+
+
 def from_row(row: tuple[Any, ...]) -> SessionSummary:
     if len(row) != len(COLUMNS):
         raise ValueError(f"a session index row has {len(row)} columns, not {len(COLUMNS)}")
     tags = row[_TAGS]
-    return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=tags_of(tags))
+    return SessionSummary(**{f: row[i] for f, i in _PLAIN}, tags=tags_of(tags), pilot=pilot_of(row[_PILOT]))
 
 
 HEAD_FIELDS = FIELDS[:FIELDS.index("outcome")]  # SessionSummary.to_json's keys before the grade's and tokens
@@ -110,12 +121,13 @@ HEAD_FIELDS = FIELDS[:FIELDS.index("outcome")]  # SessionSummary.to_json's keys 
 def listing_head(values: tuple[Any, ...]) -> str | None:
     """`from_row(row).to_json()` up to `tool_errors` as `sessions list --json` prints it (json.dumps with
     indent=2 and ensure_ascii=False, the object at depth 2 in the document), without its closing brace,
-    from the HEAD_FIELDS of a row as SQLite gives them back; None when the tags do not decode (the listing
-    then reads the row as `from_row` does)."""
+    from the HEAD_FIELDS of a row as SQLite gives them back; None when its tags or pilot do not decode (the
+    listing then reads the row as `from_row` does)."""
     data = dict(zip(HEAD_FIELDS, values, strict=True))
     tags = data["tags"]
     try:
         data["tags"] = list(tags_of(tags))
+        data["pilot"] = pilot_of(data["pilot"])
     except (ValueError, RecursionError):
         return None
     return indented(data, 2)[:-6]  # without "\n    }"

@@ -7,8 +7,9 @@ limit and the tree order need nothing else), a second pass reads, in the same or
 JSON as printed up to `tool_errors`, written when the row was indexed: index_schema.listing_head) and the
 values a grade may replace, and writes the rows in chunks, holding back only children waiting for their
 lead. An imported sub-agent linked to its lead by transcript (index_schema.LEAD) has a head that names no
-parent: it is printed from its whole row, its lead named. Without a usable index the files are scanned
-(`list_sessions`) and the same writer prints them.
+parent: it is printed from its whole row, its lead named. `dreamcli pilot` trials are left out in the first
+pass unless the filter includes them (SessionFilter.matches: the leads left out are named in `skipped_pilot`).
+Without a usable index the files are scanned (`list_sessions`) and the same writer prints them.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from typing import Any, NamedTuple
 from dreamcli.numbers import held
 from dreamcli.sessions.summary import SessionFilter, grade_shown
 from dreamcli.store.index import fresh_connection, where_clause
-from dreamcli.store.index_schema import FIELDS, LEAD, indented, tags_of
+from dreamcli.store.index_schema import FIELDS, LEAD, indented, pilot_of, tags_of
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
 
 CHUNK = 500  # rows encoded per step
-_TAGS = FIELDS.index("tags")
+_TAGS, _PILOT = FIELDS.index("tags"), FIELDS.index("pilot")
 _IN, _OUT = FIELDS.index("input_tokens"), FIELDS.index("output_tokens")
 _ENDED, _OUTCOME = FIELDS.index("ended"), FIELDS.index("outcome")
 
@@ -41,6 +42,7 @@ class Light(NamedTuple):
     started: str | None
     import_parent_source_id: str | None
     own_parent: str | None  # the row's own parent_session_id column
+    trial: int  # 1 for a `dreamcli pilot` trial (a pilot column), else 0
 
 
 def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, write: Callable[[str], Any]) -> None:
@@ -52,7 +54,7 @@ def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, wri
     with closing(db):
         order = _first_pass(db, flt, limit)
         grades = _grades(ws, [r.session_id for r in order])
-        _write(_second_pass(db, flt, order, grades), flt.skipped, write)
+        _write(_second_pass(db, flt, order, grades), flt, write)
 
 
 def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -> list[Light]:
@@ -60,14 +62,26 @@ def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -
     where, args = where_clause(flt)
     rows: Iterable[Light] = map(Light._make, db.execute(
         f"SELECT s.rel, s.session_id, {LEAD}, {'s.started' if flt.since else 'NULL'}, s.import_parent_source_id, "
-        f"s.parent_session_id FROM sessions s WHERE {where} ORDER BY s.rel DESC", args))
+        f"s.parent_session_id, s.pilot IS NOT NULL FROM sessions s WHERE {where} ORDER BY s.rel DESC", args))
     if flt.since is not None:  # what SessionFilter.matches adds to the SQL (an empty start, a parsed time)
         from dreamcli.sessions.summary import SessionSummary
 
         since = SessionFilter(since=flt.since)  # the rest of flt is in the SQL, and these rows lack its fields
         rows = (r for r in rows if since.matches(SessionSummary(r.session_id, "", r.started, None, None, None,
                                                                 r.parent_session_id)))
+    if not flt.include_pilot:
+        rows = _without_trials(rows, flt.skipped_pilot)
     return select_with_children(rows, limit)
+
+
+def _without_trials(rows: Iterable[Light], left_out: list[str]) -> Iterator[Light]:
+    """The rows that are no pilot trial, each trial that is no sub-agent named in `left_out` as it is passed
+    (SessionFilter.matches' rule: only those the listing reads before its limit)."""
+    for r in rows:
+        if not r.trial:
+            yield r
+        elif not (r.parent_session_id or r.import_parent_source_id):
+            left_out.append(r.session_id)
 
 
 def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],
@@ -144,6 +158,7 @@ def _json(row: tuple[Any, ...], grades: dict[str, dict[str, Any]]) -> dict[str, 
     data = dict(zip(FIELDS, row, strict=True))
     tags = row[_TAGS]
     data["tags"] = list(tags_of(tags))
+    data["pilot"] = pilot_of(row[_PILOT])
     a, b = row[_IN], row[_OUT]
     data["tokens"] = None if a is None and b is None else (a or 0) + (b or 0)
     g = grades.get(row[0])
@@ -164,17 +179,18 @@ def _write_scanned(ws: Workspace, flt: SessionFilter, limit: int | None, write: 
 
     rows = select_with_children(list_sessions(ws, flt), limit)
     rows = apply_grades(rows, _grades(ws, [r.session_id for r in rows]))
-    _write((indented(r.to_json(), 2) for r in rows), flt.skipped, write)
+    _write((indented(r.to_json(), 2) for r in rows), flt, write)
 
 
-def _write(sessions: Iterable[str], skipped: list[str], write: Callable[[str], Any]) -> None:
-    """`print_json({"version": 1, "sessions": [...], "skipped_files": skipped})` given each session as it
-    prints there (`indented(session, 2)`), a chunk at a time."""
+def _write(sessions: Iterable[str], flt: SessionFilter, write: Callable[[str], Any]) -> None:
+    """`print_json({"version": 1, "sessions": [...], "skipped_files": flt.skipped, "skipped_pilot":
+    flt.skipped_pilot})` given each session as it prints there (`indented(session, 2)`), a chunk at a time:
+    the skipped are read once the sessions are written."""
     it = iter(sessions)
     first = True
     while chunk := [row for _, row in zip(range(CHUNK), it, strict=False)]:
         write(('{\n  "version": 1,\n  "sessions": [\n    ' if first else ",\n    ") + ",\n    ".join(chunk))
         first = False
-    doc = json.dumps({"version": 1, "sessions": [] if first else [0], "skipped_files": skipped}, indent=2,
-                     ensure_ascii=False, default=str)
+    doc = json.dumps({"version": 1, "sessions": [] if first else [0], "skipped_files": flt.skipped,
+                      "skipped_pilot": flt.skipped_pilot}, indent=2, ensure_ascii=False, default=str)
     write((doc if first else "\n" + doc[doc.index("\n  ],") + 1:]) + "\n")  # no sessions: "sessions": []

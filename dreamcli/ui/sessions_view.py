@@ -70,7 +70,7 @@ def render_session_list(rows: Iterable[Any]) -> None:
         table_rows.append([
             indent + _m(s.session_id),
             _m(s.started[:19].replace("T", " ")) if isinstance(s.started, str) and s.started else "-",
-            _m(s.task or "-"),
+            _m(s.task or "-") + _trial(getattr(s, "pilot", None)),
             _styled(s.status, _STATUS_STYLE),
             "-" if s.turns is None else _m(s.turns),
             _fmt_tokens(s.tokens),
@@ -78,6 +78,16 @@ def render_session_list(rows: Iterable[Any]) -> None:
             f"[{style}]{outcome}[/]" if style else outcome,
         ])
     print_table(cols, table_rows)
+
+
+def _trial(pilot: Any) -> str:
+    """A pilot trial's mark after its task (--include-pilot), dim: ` trial baseline`. Short words a narrow
+    task column wraps onto one line under the task name, and cuts (`without:pb-…`) rather than drop a
+    column for them; `trial` alone when the arm is unknown."""
+    if not isinstance(pilot, dict):
+        return ""
+    arm = pilot.get("arm")
+    return f" [dim]trial{' ' + _m(arm) if isinstance(arm, str) and arm else ''}[/]"
 
 
 def _short(value: Any, limit: int = 400) -> str:

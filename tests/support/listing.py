@@ -15,7 +15,8 @@ from dreamcli.workspace.home import Workspace
 def reference_listing(ws: Workspace, flt: SessionFilter, limit: int | None) -> str:
     rows = list_with_children(ws, flt, limit)
     rows = apply_grades(rows, latest_grades(ws, [r.session_id for r in rows]))
-    data = {"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped}
+    data = {"version": 1, "sessions": [r.to_json() for r in rows], "skipped_files": flt.skipped,
+            "skipped_pilot": flt.skipped_pilot}
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
