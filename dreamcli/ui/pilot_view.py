@@ -56,6 +56,16 @@ def effect_word(ci: list[float] | tuple[float, float], p: float | None, pairs: A
 
 # --- before: the estimate ------------------------------------------------------------------------
 
+# an id stays whole (a word), and with it the word that names it, when the two fit on a line
+_KEEP = r"(?:pilot|dream|playbook|w/o) [^\s,]+"
+
+
+def _hanging(line: str) -> int:
+    """How deep a wrapped line of the plan continues: under the text after `  warning: `, else at four
+    columns (deeper than the plan's own lines at two)."""
+    return len("  warning: ") if line.startswith("  warning: ") else 4
+
+
 def render_plan(prep: Prepared, *, parallel: int, max_cost: float | None) -> None:
     plan, est = prep.plan, prep.estimate
     arms = ", ".join(arm_label(a.name) for a in plan.arms)
@@ -68,10 +78,14 @@ def render_plan(prep: Prepared, *, parallel: int, max_cost: float | None) -> Non
     basis = "; ".join(sorted(set(est.basis.values())))
     budget = f"; stops at ${max_cost:.2f} (--max-cost)" if max_cost is not None else ""
     lines.append(f"  estimated cost: ${est.total_usd:.2f} for {est.trials} trial(s) ({basis}){budget}")
-    for w in prep.warnings:
-        lines.append(f"  warning: {w}")
+    lines += [f"  warning: {w}" for w in prep.warnings]
     # names, ids and warnings come from task files and the proposal: no terminal sequence in them acts
-    sys.stderr.write("\n".join(neutralise_controls(line, one_line=True) for line in lines) + "\n")
+    lines = [neutralise_controls(line, one_line=True) for line in lines]
+    if live_view():  # on a terminal a line wider than it breaks between words, its later lines indented
+        from dreamcli.ui.wrapping import hang_plain
+
+        lines = [part for line in lines for part in hang_plain(line, err().width, _hanging(line), _KEEP)]
+    sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
 

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from dreamcli.redaction import Redactor
 
 _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", "max_turns": "yellow"}
+# On a terminal a line wider than it breaks between words, keeping whole each `·`-separated part that fits
+# on a line (`session ID`, a workdir path with a space in it), and a tool line's timing `(1.5 s)`
+_PART = r"[^·\s](?:[^·\n]*[^·\s])?"
+_TIMING = r"\(\d[\d.]* m?s\)"
+MIN_ARG = 20  # the columns a tool's argument keeps on a terminal too narrow for its line
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -130,13 +135,18 @@ class RunView(RunCallbacks):
                 self.waiting.arm(self._tool[0], since=self._tool[1])
 
     # --- plumbing ---------------------------------------------------------------------------
-    def _line(self, markup: str, plain: str) -> None:
+    def _line(self, markup: str, plain: str, hanging: int = 2, keep: str = _PART) -> None:
+        """A line of its own: on a terminal one wider than it breaks between words, its later lines indented
+        `hanging` columns, a span matching `keep` whole when it fits on a line, so that no id or path is split
+        (as the `error:` lines are); on a pipe or a file the plain line whole, however long."""
+        from dreamcli.ui.prose import print_hanging
+
         self.waiting.disarm()
         with self._lock:
             self._flush_text()
             self._end_text_line()
             if self.live:  # err() has no colour system under NO_COLOR: the glyphs, no colour code
-                err().print(markup, markup=True, highlight=False, soft_wrap=True)
+                print_hanging(err(), markup, hanging, keep=keep)
             else:
                 sys.stderr.write(neutralise_controls(plain) + "\n")
                 sys.stderr.flush()
@@ -169,7 +179,7 @@ class RunView(RunCallbacks):
     # --- callbacks --------------------------------------------------------------------------
     def on_start(self, info: StartInfo) -> None:
         for w in map(self._clean, info.warnings):
-            self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}")
+            self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}", len("warning: "))
         if self.quiet:
             return
         books = ", ".join(f"{p['playbook']} v{p['version']} ({_count(len(p['entry_ids']), 'entry', 'entries')})"
@@ -206,18 +216,31 @@ class RunView(RunCallbacks):
             self._tool = None
         if self.quiet:
             return
-        arg = _short(self._clean(key_argument))
         took = _duration(duration_ms)
+        detail = ""
         if result.is_error:
             detail = result.error_kind or "error"
             if result.exit_code not in (None, 0):
                 detail = f"exit {result.exit_code}"
+        arg = self._clean(key_argument)
+        if self.live:  # the argument cut to what fits the terminal, the line's other parts (timing) included
+            from rich.cells import cell_len
+
+            from dreamcli.ui.wrapping import cut_to
+
+            name = neutralise_controls(name, one_line=True)  # the model's name for an unknown tool
+            rest = f"  ✗ {name}   {detail} ({took})" if detail else f"  ✓ {name}  ({took})"
+            arg = cut_to(neutralise_controls(arg, one_line=True), max(MIN_ARG, err().width - cell_len(rest)))
+        else:
+            arg = _short(arg)
+        shown = safe_markup(name, one_line=True)
+        if detail:
             plain = f"  x {name} {arg}  {detail} ({took})"
-            markup = f"  [red]✗[/] [bold]{name}[/] {self._esc(arg)}  [red]{detail}[/] [dim]({took})[/]"
+            markup = f"  [red]✗[/] [bold]{shown}[/] {self._esc(arg)}  [red]{detail}[/] [dim]({took})[/]"
         else:
             plain = f"  ok {name} {arg} ({took})"
-            markup = f"  [green]✓[/] [bold]{name}[/] {self._esc(arg)} [dim]({took})[/]"
-        self._line(markup, plain)
+            markup = f"  [green]✓[/] [bold]{shown}[/] {self._esc(arg)} [dim]({took})[/]"
+        self._line(markup, plain, 4, _TIMING)
         self._model_call()  # the result goes back to the model next
 
     def on_retry(self, attempt: int, reason: str, delay_s: float) -> None:

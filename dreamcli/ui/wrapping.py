@@ -6,6 +6,7 @@ them, and both load this module on first use only: a command that wraps nothing 
 
     hang_plain("error: " + message, 80, len("error: "))   # ["error: ...", "       ...", ...]
     hang_line(rich_text, 80, 4)                           # the same for a styled line (a Rich Text)
+    cut_to("unzip -p msa.docx word/document.xml", 20)     # "unzip -p msa.docx w…" (20 columns)
 """
 
 from __future__ import annotations
@@ -76,3 +77,21 @@ def hang_line(line: Text, width: int, hanging: int, keep: str = CODE_SPAN) -> li
     if pieces == [(0, len(line.plain))]:
         return [line]
     return [line[start:end] if not n else Text(" " * indent) + line[start:end] for n, (start, end) in enumerate(pieces)]
+
+
+def cut_to(text: str, room: int) -> str:
+    """`text` on one line (its runs of white space one space each), cut with `…` to at most `room` columns
+    of a terminal (a wide character takes two): a tool's argument on `run`'s tool line."""
+    from rich.cells import cell_len
+
+    text = " ".join(text.split())
+    if cell_len(text) <= room:
+        return text
+    kept: list[str] = []
+    used = 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > room - 1:
+            break
+        kept.append(ch)
+    return "".join(kept).rstrip() + "…"
