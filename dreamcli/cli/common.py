@@ -43,6 +43,10 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
 
         set_command(command_words(ctx))  # named in the record of each lock it takes (who holds the lock)
         ws = resolve_home(st.home)
+        from dreamcli.ui.console import offer_commands_with
+
+        typed = getattr(ctx.find_root().command, "argv", ())  # the command line's words (DreamGroup.main)
+        offer_commands_with(home_prefix(ws.root) if ws.source == "option" else None, typed)  # as `command_prefix`
         dry_run = bool(ctx.params.get("dry_run"))  # a dry run writes and deletes nothing: the next real command
         from dreamcli.workspace import live  # recovers, and it leaves no mark in state/live/
 
@@ -61,7 +65,7 @@ def open_workspace(ctx: typer.Context, *, create: bool = True) -> Workspace:
                 if not dry_run:
                     live.swept(ws, [])  # a new workspace holds nothing of a dead process
             else:
-                raise UsageError(f"no workspace at {ws.root} (create it with: dreamcli --home {ws.root} init)")
+                raise UsageError(f"no workspace at {ws.root} (create it with: {home_prefix(ws.root)} init)")
         else:
             ws.ensure()  # checks permissions
             if not dry_run:

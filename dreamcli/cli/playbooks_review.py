@@ -239,7 +239,10 @@ def register(app: Group) -> None:
                 info("no change")
                 return
         _, findings = edit(ws, dream_id, entry_id, text or "", actor=actor, wait=wait)
-        info(f"edited {entry_id}; approve it with: dreamcli playbooks approve {dream_id} --entry {entry_id}")
+        from dreamcli.cli.common import command_prefix
+
+        info(f"edited {entry_id}; approve it with: {command_prefix(ctx)} playbooks approve {dream_id} --entry "
+             f"{entry_id}")
         for f in findings:
             warn(f"{f.severity}: {f.rule}: {f.message}")
 

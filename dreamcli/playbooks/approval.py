@@ -316,7 +316,7 @@ def reject(ws: Workspace, dream_id: str, *, entry_ids: list[str] | None = None, 
                 result.skipped.append((op.entry_id, "already rejected"))
             elif done == "approve":
                 if not all_:
-                    raise UsageError(f"entry {op.entry_id} is already approved; to undo it use "
+                    raise UsageError(f"entry {op.entry_id} is already approved; to undo it: "
                                      f"dreamcli playbooks revert {dream.proposal.playbook} VERSION")
                 result.skipped.append((op.entry_id, "approved"))
             else:

@@ -10,6 +10,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rich.console import Console
 
 # C0 controls but tab and newline, DEL, C1 controls: ESC starts a terminal sequence (retitle the window,
@@ -195,12 +197,71 @@ def warn(message: str) -> None:
     _message("warning:", "yellow", message)
 
 
+# The words after `dreamcli` that start one of its commands (dreamcli.cli.root.MODULES), or an option before one
+_COMMAND_WORDS = ("init|run|sessions|grade|dream|playbooks|pilot|export|import|schedule|config|doctor|cloud"
+                  "|--home|--debug")
+# A word of a command written out in a message: a shell-quoted path (`'/my home/.dreamcli'`) or a run of
+# characters that ends no clause (`TASK.yaml`, `a,b`); a comma or full stop before a space ends the command
+_COMMAND_WORD = r"(?:'[^'\n]*'|[^\s'();`,.]|[.,](?=[^\s'();`,.]))+"
+# A command a message offers to copy (the group `whole`): an inline code span (`dreamcli doctor --fix`), or,
+# after `: ` or `(`, `dreamcli` and a command up to the end of its clause (`)`, ` (`, `;`, `, `, the end):
+# "(see: dreamcli playbooks diff ID)". A path (`/src/dreamcli run`) or a word in a sentence is not one. Any
+# other code span is matched too, so that a command's words inside one are not taken for a command.
+COMMAND_SPAN = (rf"(?P<whole>`dreamcli (?:{_COMMAND_WORDS})(?=[ `])[^`\n]*`"
+                rf"|(?:(?<=: )|(?<=\())dreamcli (?:{_COMMAND_WORDS})(?=[\s);,`]|\.?$)(?: {_COMMAND_WORD})*)"
+                r"|`[^`\n]+`")
+
+# this command's stderr, the words its offered commands start with, and the values on its command line
+_prefix: list[tuple[object, str, tuple[str, ...]]] = []
+
+
+def _stderr() -> object:
+    return getattr(sys.stderr, "rich_proxied_file", sys.stderr)  # under a live view, the stream it wraps
+
+
+def offer_commands_with(prefix: str | None, typed: Iterable[str] = ()) -> None:
+    """`dreamcli --home ROOT` when --home chose the workspace, else None: each command an `error:` or
+    `warning:` line offers to copy (`COMMAND_SPAN`) then starts with it, so that, copied into another folder,
+    it acts on the same workspace. The messages are written where the workspace's origin is not known; the
+    CLI says it once it opened the workspace, with the values of its command line (`typed`): what a message
+    quotes of them (an entry id, a reason) is the user's text, never a command. Kept for this stderr stream
+    (one command's), as `leave_line_open` is."""
+    _prefix[:] = [(_stderr(), prefix, tuple(v for v in typed if "dreamcli " in v))] if prefix else []
+
+
+@lru_cache(maxsize=1)
+def _command_span() -> re.Pattern[str]:
+    return re.compile(COMMAND_SPAN)
+
+
+def with_home(message: str) -> str:
+    """`message` with `dreamcli` at the start of each command it offers replaced by the prefix
+    `offer_commands_with` set (`dreamcli --home ROOT`); a command that names its --home already is left as it
+    is, and so is every message while no prefix is set."""
+    if not _prefix or _prefix[0][0] is not _stderr() or "dreamcli " not in message:
+        return message
+    _, prefix, typed = _prefix[0]
+    quoted = [(m.start(), m.end()) for value in typed for m in re.finditer(re.escape(value), message)]
+
+    def homed(m: re.Match[str]) -> str:
+        span = m.group()
+        at = span.find("dreamcli ")
+        if m.group("whole") is None or span.startswith("dreamcli --home", at):
+            return span
+        if any(start <= m.start() and m.end() <= end for start, end in quoted):
+            return span  # inside a value the user typed
+        return span[:at] + prefix + span[at + len("dreamcli"):]
+
+    return _command_span().sub(homed, message)
+
+
 def _message(label: str, style: str, message: str) -> None:
     """`label message` on stderr: one line on a pipe or a file; on a terminal the label coloured (unless
-    NO_COLOR) and a message too wide for it wrapped under its text (`_hang_message`). The message may
-    quote untrusted text (a name, a file name, a server's answer): never read as markup, its control
-    characters and line breaks shown as escapes, so it cannot forge a second `error:` line."""
-    message = neutralise_controls(message, one_line=True)
+    NO_COLOR) and a message too wide for it wrapped under its text (`_hang_message`). A command it offers
+    names the --home the user gave (`with_home`). The message may quote untrusted text (a name, a file name, a
+    server's answer): never read as markup, its control characters and line breaks shown as escapes, so it
+    cannot forge a second `error:` line (the --home path too: it is put in before they are escaped)."""
+    message = neutralise_controls(with_home(message), one_line=True)
     _end_open_line()
     if _is_terminal(sys.stderr):
         _hang_message(label, style, message)
@@ -211,13 +272,15 @@ def _message(label: str, style: str, message: str) -> None:
 
 def _hang_message(label: str, style: str, message: str) -> None:
     """`label message` on the terminal: wider than it, broken between words, the later lines indented
-    under the text after the label, no line ending in a space, an inline code span whole when it fits."""
+    under the text after the label, no line ending in a space, an inline code span whole when it fits, a
+    command to copy (`COMMAND_SPAN`) always whole: one longer than the room left is a line of its own, which
+    the terminal folds as it folds a long path, and which copies as one line."""
     from rich.text import Text
 
     from dreamcli.ui.wrapping import hang_plain
 
     console = err()
-    text = Text("\n".join(hang_plain(f"{label} {message}", console.width, len(label) + 1)))
+    text = Text("\n".join(hang_plain(f"{label} {message}", console.width, len(label) + 1, COMMAND_SPAN)))
     text.stylize(style, 0, len(label))
     console.print(text, highlight=False, soft_wrap=True)  # soft_wrap: Rich breaks no line again
 

@@ -1,8 +1,9 @@
 """Lines that wrap under their text: where a line too wide for the terminal breaks, between words, its
 later lines indented (a hanging indent), no line ending in a space, an inline code span
-(`pdftotext -layout FILE.pdf -`) whole when it fits on a line. Pure functions, no console: both
-`dreamcli.ui.prose` (the show views) and `dreamcli.ui.console` (the `error:` and `warning:` lines) use
-them, and both load this module on first use only: a command that wraps nothing does not pay for it.
+(`pdftotext -layout FILE.pdf -`) whole when it fits on a line, a command to copy (a span the caller's
+pattern names `whole`) whole however long. Pure functions, no console: both `dreamcli.ui.prose` (the
+show views) and `dreamcli.ui.console` (the `error:` and `warning:` lines) use them, and both load this
+module on first use only: a command that wraps nothing does not pay for it.
 
     hang_plain("error: " + message, 80, len("error: "))   # ["error: ...", "       ...", ...]
     hang_line(rich_text, 80, 4)                           # the same for a styled line (a Rich Text)
@@ -23,8 +24,10 @@ CODE_SPAN = r"`[^`\n]+`"  # an inline code span, as markdown writes one
 def keep_spans(text: str, room: int, pattern: str = CODE_SPAN) -> tuple[str, str]:
     """`text` with the spaces of each span matching `pattern` (an inline code span) that fits in `room`
     columns replaced by one character the text lacks (a line breaks only at a space), and that character
-    (it takes a space's one column); (`text`, "") when no span needs it."""
-    spans = [m for m in re.finditer(pattern, text) if " " in m.group() and len(m.group()) <= room]
+    (it takes a space's one column); (`text`, "") when no span needs it. A span that the group `whole` of
+    `pattern` matches (a command to copy) is kept whatever its length, as a long word is."""
+    spans = [m for m in re.finditer(pattern, text)
+             if " " in m.group() and (len(m.group()) <= room or m.groupdict().get("whole") is not None)]
     glue = next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text), "") if spans else ""
     if not glue:
         return text, ""
@@ -39,7 +42,8 @@ def hang_breaks(plain: str, width: int, hanging: int, keep: str = CODE_SPAN) -> 
     """Where one line of text breaks to fit `width` columns: the indent of its later lines (`hanging`, or the
     line's own indent when that is deeper, at most half the width) and the (start, end) of each line's text
     in `plain`, which leaves out the spaces at each break. A word longer than the room stays whole; a span
-    matching `keep` that fits on a line is one word. A line that fits is one piece, as it is."""
+    matching `keep` that fits on a line is one word, and so is one its group `whole` matches, however long.
+    A line that fits is one piece, as it is."""
     from rich.cells import cell_len
 
     if cell_len(plain) <= width:

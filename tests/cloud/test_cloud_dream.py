@@ -136,7 +136,8 @@ def test_ctrl_c_again_during_the_cancel_says_the_dream_may_still_run(fake_anthro
     assert line.startswith("error: interrupted; cancelling cloud dream drm_")
     [dream_id] = data(fake_anthropic).dreams
     assert line.endswith("was interrupted: it may still be running; check it in the console; "
-                         f"cloud dream {dream_id} is recorded as unfinished in `dreamcli cloud dream list`"), line
+                         f"cloud dream {dream_id} is recorded as unfinished in `dreamcli --home {ws.root} cloud dream "
+                         "list`"), line
 
 
 def test_unknown_store_is_exit_2_before_any_dream(fake_anthropic: FakeAnthropic, ws: Workspace) -> None:

@@ -226,5 +226,5 @@ def test_a_second_signal_cuts_the_cancel_of_a_malformed_answer_short(
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: interrupted") and "the API answered status 5" in line, line
     assert line.endswith(f"cancelling cloud dream {dream_id} was interrupted: it may still be running; check it in "
-                         f"the console; cloud dream {dream_id} is recorded as unfinished in `dreamcli cloud dream "
-                         "list`"), line
+                         f"the console; cloud dream {dream_id} is recorded as unfinished in `dreamcli --home "
+                         f"{ws.root} cloud dream list`"), line

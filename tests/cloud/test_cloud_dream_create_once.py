@@ -87,7 +87,7 @@ def test_a_create_that_may_have_started_a_dream_is_never_sent_again(
     assert line.startswith(f"error: start a cloud dream over memory store {store}: "), line
     assert said in line, line
     assert "a cloud dream may have started all the same" in line, line
-    assert "before running `dreamcli cloud dream` again" in line, line
+    assert f"before running `dreamcli --home {ws.root} cloud dream` again" in line, line
     assert not list(ws.dreams_dir.glob("*/proposal.json"))
 
 

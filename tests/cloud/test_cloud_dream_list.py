@@ -20,7 +20,7 @@ from tests.cloud.helpers import cli, cli_json, cloud_requests, data, dream_store
 
 pytestmark = [requires_managed_agents, pytest.mark.timeout(60)]
 
-LISTED = "recorded as unfinished in `dreamcli cloud dream list`"
+LISTED = "recorded as unfinished in `dreamcli --home {} cloud dream list`"  # the workspace's root
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +84,7 @@ def test_a_network_error_after_the_create_leaves_the_dream_recorded_as_unfinishe
     [dream_id] = data(fake_anthropic).dreams
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: read the result of cloud dream") and line.endswith(
-        f"; cloud dream {dream_id} is {LISTED}"), line
+        f"; cloud dream {dream_id} is {LISTED.format(ws.root)}"), line
     [row] = _listed(ws)
     assert row["cloud_dream_id"] == dream_id and row["store_id"] == store
     assert row["status"] == "completed" and row["finished"] is False and row["proposal"] is None
@@ -135,7 +135,7 @@ def test_a_failed_poll_leaves_the_dream_recorded_and_refresh_brings_it_up_to_dat
 
     assert result.exit_code == 3, result.stderr
     [dream_id] = data(fake_anthropic).dreams
-    assert result.stderr.strip().splitlines()[-1].endswith(f"; cloud dream {dream_id} is {LISTED}")
+    assert result.stderr.strip().splitlines()[-1].endswith(f"; cloud dream {dream_id} is {LISTED.format(ws.root)}")
     [row] = _listed(ws)
     assert (row["status"], row["finished"]) == ("pending", False)
     later = _at_80(ws, "cloud", "dream", "list")
@@ -195,8 +195,8 @@ def test_a_create_that_may_have_started_a_dream_points_to_the_list(fake_anthropi
     assert result.exit_code == 3, result.stderr
     [line] = result.stderr.splitlines()
     assert "a cloud dream may have started all the same" in line, line
-    assert "`dreamcli cloud dream list` shows when and over which store" in line, line
-    assert "before running `dreamcli cloud dream` again" in line, line
+    assert f"`dreamcli --home {ws.root} cloud dream list` shows when and over which store" in line, line
+    assert f"before running `dreamcli --home {ws.root} cloud dream` again" in line, line
     [row] = _listed(ws)
     assert (row["cloud_dream_id"], row["status"], row["finished"], row["store_id"]) == (None, "unknown", False, store)
     shown = _at_80(ws, "cloud", "dream", "list")

@@ -74,8 +74,8 @@ def test_a_failed_cancel_is_recorded_and_refresh_settles_the_dream(fake_anthropi
 
     assert result.exit_code == 3, result.stderr
     [dream_id] = data(fake_anthropic).dreams
-    assert result.stderr.strip().endswith(f"cloud dream {dream_id} is recorded as unfinished in `dreamcli cloud "
-                                          "dream list`"), result.stderr
+    assert result.stderr.strip().endswith(f"cloud dream {dream_id} is recorded as unfinished in `dreamcli --home "
+                                          f"{ws.root} cloud dream list`"), result.stderr
     row = _row(ws)
     assert (row["status"], row["finished"]) == ("pending", False)
     assert f"cancelling cloud dream {dream_id} failed (InternalServerError)" in row["note"], row

@@ -82,5 +82,5 @@ def test_a_local_dream_refuses_a_cloud_stores_mirror(fake_anthropic: FakeAnthrop
 
     assert r.exit_code == 2, (r.exit_code, r.output)
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
-    assert f"dreamcli cloud dream --store {store}" in r.stderr
+    assert f"dreamcli --home {ws.root} cloud dream --store {store}" in r.stderr
     assert not ws.dreams_dir.is_dir() or list(ws.dreams_dir.iterdir()) == []

@@ -192,7 +192,7 @@ def test_an_explicit_dream_sets_an_older_state_aside_for_the_next_dream(ws: Work
     r = _dream(ws, "--session", second)
 
     assert r.stderr.splitlines() == ["warning: dream state from an older release: set aside; the next "
-                                     "`dreamcli dream` rebuilds it from the sessions (once)"]
+                                     f"`dreamcli --home {ws.root} dream` rebuilds it from the sessions (once)"]
     assert _files_holding(ws.root, *SECRETS) == []
     state = json.loads(_state(ws).read_text())
     # still without a stamp: the held records are checked by the next dream's rebuild (test_older_state_selection)

@@ -27,8 +27,8 @@ from tests.dream.test_older_state_rebuilt import (
 
 pytestmark = pytest.mark.usefixtures("no_model")
 
-SET_ASIDE = "warning: dream state from an older release: set aside; the next `dreamcli dream` rebuilds it from " \
-            "the sessions (once)"
+SET_ASIDE = "warning: dream state from an older release: set aside; the next `dreamcli --home {} dream` rebuilds " \
+            "it from the sessions (once)"  # the workspace's root
 
 
 def _other(ws: Workspace, hour: int) -> str:
@@ -51,7 +51,7 @@ def test_a_selection_keeps_the_held_records_for_the_next_dream(ws: Workspace, ma
 
     selected = _dream(ws, "--session", second if makes_held else other)
 
-    assert selected.stderr.splitlines() == [SET_ASIDE]
+    assert selected.stderr.splitlines() == [SET_ASIDE.format(ws.root)]
     assert _yaml_ops(json.loads(selected.stdout)) == []  # held, not proposed by the selection either
     assert _files_holding(ws.root, *SECRETS) == []  # the held keys are kept as digests, no text
     state = json.loads(_state(ws).read_text())

@@ -53,8 +53,8 @@ def test_a_pilot_whose_trials_all_errored_does_not_satisfy_require_lift(fake_ant
     assert r.exit_code == 2
     assert (f"approval.require_lift: entry pb-pilot001 cannot be approved: its pilot ({result['pilot_id']}) scored "
             "no pairs (6 trials unscored: model errors), so it measured nothing (1 entry held); pilot it with: "
-            f"dreamcli pilot TASK.yaml --proposal {DREAM} --entry pb-pilot001; or approve with --force --reason "
-            "TEXT (audited)") in r.stderr
+            f"dreamcli --home {ws.root} pilot TASK.yaml --proposal {DREAM} --entry pb-pilot001; or approve with "
+            "--force --reason TEXT (audited)") in r.stderr
     assert not decisions(ws, DREAM)
     r = cli(ws, "playbooks", "approve", DREAM, "--all", "--force", "--reason", "the API was down", "--yes")
     assert r.exit_code == 0, r.stderr

@@ -42,7 +42,7 @@ def test_entries_without_a_pilot_stay_pending_and_the_dream_exits_0(demo: Path) 
     lines = [line for line in r.stderr.splitlines() if "not auto-approved" in line]
     assert lines == [f"warning: not auto-approved: approval.require_lift holds {len(held)} entries until a pilot "
                      f"measures a lift whose interval reaches above 0 ({held[0]}: it has never been piloted); "
-                     "they stay pending: dreamcli "
+                     f"they stay pending: dreamcli --home {demo} "
                      f"pilot TASK.yaml --proposal {data['dream_id']}"]
     assert not (demo / "playbooks" / "default.md").exists()  # nothing live without a measured lift
     dream = json.loads((demo / "dreams" / data["dream_id"] / "dream.json").read_text())

@@ -67,7 +67,7 @@ def test_history_lists_the_kept_versions_and_says_how_to_recover(ws: Workspace, 
     r = cli(ws, "playbooks", "history", "legal")
     assert r.exit_code == 0, r.output
     assert "v1" in r.stdout
-    assert "invalid YAML" in r.stderr and HINT in r.stderr
+    assert "invalid YAML" in r.stderr and HINT.replace("dreamcli", f"dreamcli --home {ws.root}") in r.stderr
     data = json.loads(cli(ws, "playbooks", "history", "legal", "--json").stdout)
     assert [v["version"] for v in data["versions"]] == [1] and not data["versions"][0]["live"]
     assert len(data["problems"]) == 1 and HINT in data["problems"][0]
@@ -78,7 +78,8 @@ def test_a_command_refusing_the_damaged_file_says_how_to_recover(ws: Workspace, 
                                                                  command: tuple[str, ...]) -> None:
     r = cli(ws, "playbooks", *command)
     assert r.exit_code == 2
-    assert "legal.md:4: invalid YAML" in r.stderr and HINT in r.stderr
+    assert "legal.md:4: invalid YAML" in r.stderr
+    assert HINT.replace("dreamcli", f"dreamcli --home {ws.root}") in r.stderr
 
 
 def test_a_run_still_refuses_the_damaged_file(ws: Workspace, damaged: str) -> None:

@@ -79,7 +79,7 @@ def test_a_blocking_finding_in_the_hand_edit_refuses_the_approve(ws: Workspace, 
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes")
     assert r.exit_code == 2, r.output
     assert "edited by hand since v3" in r.stderr and "[pb-handmade1] injection:" in r.stderr
-    assert "dreamcli playbooks revert legal 3" in r.stderr and "--force" in r.stderr
+    assert f"dreamcli --home {ws.root} playbooks revert legal 3" in r.stderr and "--force" in r.stderr
     assert legal.read_text() == before and history_versions(ws, "legal") == [3]
     assert audit(ws) == [] and decisions(ws, DREAM) == []
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes", "--force", "--json")

@@ -16,7 +16,7 @@ DREAM = "01JD3Z0000000000000000DRMA"
 def test_reverting_a_missing_playbook_is_refused_and_writes_nothing(ws: Workspace, version: str) -> None:
     r = cli(ws, "playbooks", "revert", "nope", version, "--yes")
     assert r.exit_code == 2, r.output
-    assert r.stderr.strip() == "error: no playbook 'nope' (see: dreamcli playbooks list)"
+    assert r.stderr.strip() == f"error: no playbook 'nope' (see: dreamcli --home {ws.root} playbooks list)"
     assert not (ws.playbooks_dir / "nope.md").exists()
     assert not (ws.playbook_history_dir / "nope").exists()
     assert not ws.audit_path.exists() or "nope" not in ws.audit_path.read_text()

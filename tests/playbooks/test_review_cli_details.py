@@ -58,8 +58,9 @@ def test_show_of_a_playbook_only_pending_dreams_would_create(ws: Workspace) -> N
         r = cli(ws, "playbooks", command, "fresh")
         assert r.exit_code == 2
         assert r.stderr == ("error: playbook 'fresh' has no approved version yet; 2 entries are pending in 1 dream "
-                            "(review them: dreamcli playbooks diff --playbook fresh)\n"), command
-    assert "no playbook 'nope' (see: dreamcli playbooks list)" in cli(ws, "playbooks", "show", "nope").stderr
+                            f"(review them: dreamcli --home {ws.root} playbooks diff --playbook fresh)\n"), command
+    assert (f"no playbook 'nope' (see: dreamcli --home {ws.root} playbooks list)"
+            in cli(ws, "playbooks", "show", "nope").stderr)
 
 
 def test_a_dream_is_found_by_any_unique_prefix(ws: Workspace) -> None:

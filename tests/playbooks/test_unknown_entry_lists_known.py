@@ -23,7 +23,7 @@ def test_a_long_list_of_known_ids_says_how_many_it_leaves_out(ws: Workspace, act
     assert line.startswith(f"error: dream {DREAM} proposes no entry pb-bogus (it has: ")
     shown = [i for i in ids if i in line]
     assert shown == ids[:8]
-    assert line.endswith(f"… and 5 more; see: dreamcli playbooks diff {DREAM})"), line
+    assert line.endswith(f"… and 5 more; see: dreamcli --home {ws.root} playbooks diff {DREAM})"), line
     assert not ws.audit_path.exists()
 
 

@@ -17,6 +17,6 @@ def test_a_damaged_live_playbook_is_refused_with_the_way_back(tmp_path: Path) ->
     assert r.exit_code == EXIT_USAGE, r.output
     [line] = r.stderr.strip().splitlines()
     assert line.startswith(f"error: {live}:") and line.endswith(
-        "fix the file, or make a kept version live again: dreamcli playbooks revert legal 3 "
-        "(versions: dreamcli playbooks history legal)"), line
+        f"fix the file, or make a kept version live again: dreamcli --home {ws.root} playbooks revert legal 3 "
+        f"(versions: dreamcli --home {ws.root} playbooks history legal)"), line
     assert not (tmp_path / "out.json").exists()
