@@ -288,3 +288,7 @@ def register(app: Group) -> None:
 
             note(f"the live file of {name} did not parse; the revert replaced it and kept its text in "
                  f"{ws.root / (result.damaged_kept or '')} (the audit record has its hash and live_damaged: true)")
+        if result.hand_edit_kept:
+            from dreamcli.ui.console import note
+
+            note(f"the hand-edited text it dropped is kept in {ws.root / result.hand_edit_kept}")

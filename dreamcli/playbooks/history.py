@@ -136,6 +136,7 @@ class Reverted:
     live_damaged: bool = False  # the live file it replaced did not parse
     damaged_kept: str | None = None  # where its text was kept (`state/damaged/…`, workspace-relative)
     hand_edit: HandEdit | None = None  # the live file it replaced was edited by hand (the revert drops that)
+    hand_edit_kept: str | None = None  # where that hand-edited text was kept (`state/hand-edits/…`)
 
     def to_json(self) -> dict[str, Any]:
         c = self.commit
@@ -145,7 +146,7 @@ class Reverted:
                 "forced": [f.to_json() for f in self.vetted.blocked] if self.forced else [],
                 "live_damaged": self.live_damaged, "damaged_kept": self.damaged_kept,
                 "hand_edit": self.hand_edit.to_json() if self.hand_edit else None,
-                "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
+                "hand_edit_kept": self.hand_edit_kept, "lint_warnings": [f.to_json() for f in self.vetted.warnings]}
 
 
 def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, wait: float | None = None,
@@ -184,10 +185,15 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         after_ids = {e.id for e in old.entries()}
         # its text cannot be a kept version (it does not parse) and must not be lost: a copy beside the state
         kept = keep_damaged(ws, name, live_text or "") if damage is not None else None
+        # nor is a hand edit of a good version, which the revert drops: the person's text, kept the same way
+        recorded = load_version_text(ws, name, current.version) if damage is None and live_text else None
+        hand_kept = keep_damaged(ws, name, live_text or "", "hand-edits") \
+            if recorded is not None and recorded != live_text else None
+        extra = {**({"live_damaged": True, "damaged_kept": kept} if kept else {}),
+                 **({"hand_edit_kept": hand_kept} if hand_kept else {})}
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
                                  before_write=journal.begin(ws, "revert", who, entry_ids=sorted(before_ids ^ after_ids),
-                                                            extra={"live_damaged": True, "damaged_kept": kept}
-                                                            if kept else None))
+                                                            extra=extra))
         hand = dropped(commit.hand_edit)  # made live by hand since its version: the revert replaces it
         append_audit(ws, "revert", actor=who, playbook=name, to_version=version,
                      version_before=commit.version_before, version_after=commit.version_after,
@@ -196,18 +202,19 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
                      removed=sorted(before_ids - after_ids), restored=sorted(after_ids - before_ids),
                      **audit_fields(vetted, force),
                      **({"hand_edited_before": True, "hand_edit": hand.record()} if hand is not None else {}),
-                     **({"live_damaged": True, "damaged_kept": kept} if damage is not None else {}))
+                     **extra)
         journal.finish(ws, name)
         return Reverted(name, version, commit, vetted, forced=bool(vetted.blocked), live_damaged=damage is not None,
-                        damaged_kept=kept, hand_edit=hand)
+                        damaged_kept=kept, hand_edit=hand, hand_edit_kept=hand_kept)
 
 
-def keep_damaged(ws: Workspace, name: str, text: str) -> str:
-    """Keep the text of a live playbook that does not parse, which a revert replaces, in
-    `state/damaged/<name>-<UTC time>.md` (0600): the person's edits in it are theirs to take back. Returns
-    the copy's path, relative to the workspace."""
+def keep_damaged(ws: Workspace, name: str, text: str, folder: str = "damaged") -> str:
+    """Keep the text of a live playbook that a revert replaces and no kept version holds, in
+    `state/<folder>/<name>-<UTC time>.md` (0600): one that does not parse (`damaged`), or a version edited by
+    hand (`hand-edits`). The person's edits in it are theirs to take back. Returns the copy's path, relative
+    to the workspace."""
     stamp = now_seconds().replace(":", "").replace("-", "")
-    path = ws.state_dir / "damaged" / f"{name}-{stamp}.md"
+    path = ws.state_dir / folder / f"{name}-{stamp}.md"
     n = 1
     while path.exists():  # two reverts in one second
         n += 1

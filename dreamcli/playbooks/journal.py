@@ -47,7 +47,8 @@ from dreamcli.workspace.sweep import sweep_temp
 
 INTENT_FILE = "intent.json"
 # what a command's own record says beyond versions and hashes, and a `reconciled` record written for it copies
-RECORD_FIELDS = ("proposal_hash", "live_damaged", "damaged_kept", "hand_edited_before", "hand_edit")
+RECORD_FIELDS = ("proposal_hash", "live_damaged", "damaged_kept", "hand_edited_before", "hand_edit",
+                 "hand_edit_kept")
 
 
 def intent_path(ws: Workspace, name: str) -> Path:

@@ -108,7 +108,22 @@ def test_a_revert_says_it_drops_a_hand_edit(ws: Workspace, legal: Path) -> None:
     assert (hand["added"], hand["carried"]) == (["pb-handmade1"], False)
     rec = audit(ws)[-1]
     assert rec["action"] == "revert" and rec["hand_edited_before"] is True and rec["hand_edit"]["carried"] is False
-    assert "pb-handmade1" not in legal.read_text()
+    edited = legal.read_text()
+    assert "pb-handmade1" not in edited
+
+
+def test_a_revert_keeps_the_hand_edited_text_it_replaces(ws: Workspace, legal: Path) -> None:
+    """No kept version holds a hand edit: the revert that drops it keeps the text, as it keeps a damaged one."""
+    hand_edit(legal)
+    before = legal.read_text()
+    r = cli(ws, "playbooks", "revert", "legal", "3", "--yes", "--json")
+    assert r.exit_code == 0, r.output
+    kept = json.loads(r.stdout)["hand_edit_kept"]
+    assert kept.startswith("state/hand-edits/legal-") and audit(ws)[-1]["hand_edit_kept"] == kept
+    assert (ws.root / kept).read_text() == before and (ws.root / kept).stat().st_mode & 0o777 == 0o600
+    assert f"the hand-edited text it dropped is kept in {ws.root / kept}" in r.stderr
+    r = cli(ws, "playbooks", "revert", "legal", "3", "--yes", "--json")  # nothing edited now: nothing kept
+    assert json.loads(r.stdout)["hand_edit_kept"] is None
 
 
 def test_history_and_the_audit_listing_mark_the_version(ws: Workspace, legal: Path, monkeypatch) -> None:
