@@ -18,7 +18,7 @@ from dreamcli.dream.statefile import NotRegularFile, open_regular
 from dreamcli.dream.text import excerpt
 from dreamcli.dream.transcripts import lead_met
 from dreamcli.errors import InputError
-from dreamcli.outcomes.grade_record import grade_problem
+from dreamcli.outcomes.grade_record import NOT_HERE, grade_problem
 from dreamcli.outcomes.store import grades_path
 from dreamcli.sessions.lineage import kin_of
 from dreamcli.sessions.paths import session_path
@@ -91,8 +91,8 @@ def _records(ws: Workspace, offset: int, *, only: Collection[str] | None = None,
                 continue
             if only is not None and rec["session_id"] not in only:
                 continue
-            if rec.get("result") == "partial" or rec.get("skipped"):
-                continue  # --checks-only: grader criteria not judged, evidence neither way
+            if rec.get("result") == "partial" or rec.get("skipped") or _judged_unrunnable(rec):
+                continue  # criteria not judged (--checks-only, a workdir not here): evidence neither way
             key = (rec["session_id"], str(rec.get("outcome") or ""))
             ts = str(rec.get("ts", ""))
             prev = latest.get(key)
@@ -102,6 +102,13 @@ def _records(ws: Workspace, offset: int, *, only: Collection[str] | None = None,
                 latest[key] = {"ts": ts, "result": rec.get("result"), "criteria": failing,
                                "spec": rec.get("outcome_path")}
     return latest, end
+
+
+def _judged_unrunnable(rec: dict[str, Any]) -> bool:
+    """A grade stored before checks of a workdir that is not here went unjudged: it failed them with
+    `checks.NOT_HERE` as the reason. It would be partial now, and teaches nothing either way."""
+    return any(isinstance(c, dict) and c.get("passed") is False and isinstance(c.get("reason"), str)
+               and c["reason"].endswith(NOT_HERE) for c in rec.get("criteria") or [])
 
 
 def _old_session(ws: Workspace, agg: Aggregates, sid: str, scope: Callable[[dict[str, Any]], bool],

@@ -25,6 +25,7 @@ from dreamcli.outcomes.bounded_regex import RegexNotRun, bounded_search
 from dreamcli.outcomes.check_types import CHECK_KINDS
 from dreamcli.outcomes.command_check import RunningCommands, run_command_check
 from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text, subagents_left_out
+from dreamcli.outcomes.grade_record import NOT_HERE
 from dreamcli.outcomes.spec import Check, Criterion
 from dreamcli.redaction import Redactor, default_redactor
 
@@ -83,7 +84,7 @@ def workdir_not_here(check: Check, run: RunView) -> str | None:
         return None
     if os.path.isdir(run.workdir):
         return None
-    return f"the session's workdir {run.workdir} is not here (moved, removed, or another machine's): cannot check"
+    return f"the session's workdir {run.workdir} {NOT_HERE}"
 
 
 def not_judged(check: Check, run: RunView, redactor: Redactor | None = None) -> str | None:

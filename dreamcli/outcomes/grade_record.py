@@ -9,6 +9,10 @@ from typing import Any
 
 _TEXT = ("outcome", "result", "grade_id", "explanation")  # a string when present (or null)
 
+# the end of a check's reason when the session's workdir is not here (dreamcli.outcomes.checks); a grade stored
+# before such checks went unjudged (a failed criterion with this reason) is no evidence either way (dream.grades)
+NOT_HERE = "is not here (moved, removed, or another machine's): cannot check"
+
 
 def grade_problem(rec: Any) -> str | None:
     """None when `rec` (decoded JSON) is a readable grade record; else what is wrong with it."""

@@ -64,6 +64,7 @@ class GradeResult:
     model_trials: int = 0
     cost_usd: float = 0.0  # what the verdicts cost when the grader gave them (cached ones too): the record's
     spent_usd: float = 0.0  # what this command's grader calls for this grade cost (unusable answers too)
+    workdir_not_here: bool = False  # checks not judged because the session's workdir is not here: never a pass
 
     @property
     def failing(self) -> list[str]:
@@ -271,6 +272,7 @@ class Grader:
             result.result = "partial"
             result.score = weighted_score(result.criteria) if result.criteria else None
             result.explanation = partial_explanation(result.criteria, [(cid, unjudged[cid]) for cid in result.skipped])
+            result.workdir_not_here = any(unjudged[cid] is not None for cid in result.skipped)
             return result
         result.score = weighted_score(result.criteria)
         result.result = decide(result.score, spec.pass_threshold, run_status=run.status)

@@ -2,8 +2,9 @@
 
 - JSON (`--json`, versioned): {"version": 1, "kind": "dreamcli.grade", "results": [...], "totals": {...}}
 - JUnit XML (`--junit FILE`): one testcase per session; `<failure>` for a graded failure
-  (needs_revision, failed, or a partial grade with a failed judged criterion), `<error>` for a grader error
-  (unscored), `<skipped>` for a partial grade (criteria not judged) whose judged criteria all passed
+  (needs_revision, failed, or a partial grade with a failed judged criterion or a check not judged because
+  the session's workdir is not here), `<error>` for a grader error (unscored), `<skipped>` for a partial
+  grade whose only unjudged criteria are the grader's (`--checks-only`) and whose judged ones all passed
 - markdown summary (`--summary FILE`, e.g. $GITHUB_STEP_SUMMARY): totals and a row per session,
   non-satisfied sessions first, appended to what the file holds (its mode kept), the file kept under 1 MiB
 """
@@ -63,13 +64,15 @@ class Totals:
     cached_trials: int = 0
     cost_usd: float = 0.0
     flaky: int = 0
-    partial_failing: int = 0  # partial grades (--checks-only) with a failed deterministic check
+    partial_failing: int = 0  # partial grades that cannot pass: a failed check, or one not judged (workdir)
     failure: tuple[str, int] | None = None  # the command failed after it started: (message, exit code)
 
     def add(self, res: GradeResult) -> None:
         self.sessions += 1
         self.counts[res.result] += 1
-        self.partial_failing += int(res.result == "partial" and bool(res.failing))
+        # a partial grade that failed a judged check, or could not judge one (its workdir not here): a CI step
+        # must not pass on it (with --checks-only alone, only the grader's criteria went unjudged: it may)
+        self.partial_failing += int(res.result == "partial" and (bool(res.failing) or res.workdir_not_here))
         self.model_trials += res.model_trials
         self.cached_trials += res.cached_trials
         self.cost_usd += res.spent_usd  # what this command's grader calls cost, not the grades' recorded cost
@@ -145,7 +148,7 @@ class JUnitWriter:
             self.errors += 1
             case += (f"    <error message={quoteattr(_xml('grader error: ' + (res.error or '')))} "
                      f'type="grader_error">{escape(body)}</error>\n')
-        elif res.result == "partial" and not res.failing:
+        elif res.result == "partial" and not res.failing and not res.workdir_not_here:
             self.skipped += 1
             msg = _partial_head(res)
             case += f"    <skipped message={quoteattr(_xml(msg))}/>\n"
@@ -153,8 +156,8 @@ class JUnitWriter:
             self.failures += 1
             score, required = score_text(res.score, res.threshold), threshold_text(res.score, res.threshold)
             msg = f"{res.result}: score {score} < {required}; failing: {', '.join(res.failing)}"
-            if res.result == "partial":  # failed on a judged criterion: its score may be above the threshold
-                msg = f"{_partial_head(res)}; failing: {', '.join(res.failing)}"
+            if res.result == "partial":  # failed on a judged criterion, or could not judge a check: its score
+                msg = _partial_head(res) + (f"; failing: {', '.join(res.failing)}" if res.failing else "")
             case += f'    <failure message={quoteattr(_xml(msg))} type="{res.result}">{escape(body)}</failure>\n'
         else:
             case += f"    <system-out>{escape(_xml(f'score {res.score:.2f}'))}</system-out>\n"

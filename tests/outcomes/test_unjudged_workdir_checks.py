@@ -51,7 +51,7 @@ def test_checks_of_a_workdir_not_here_are_not_judged(fake_anthropic: FakeAnthrop
     fake_anthropic.expect(verdict_reply(cites_sections=True, no_advice=True))
     junit = tmp_path / "grades.xml"
     r = _grade(ws, sid, "--outcome", str(spec), "--json", "--junit", str(junit))
-    assert r.exit_code == 0, r.output  # nothing judged failed
+    assert r.exit_code == 1, r.output  # nothing judged failed, but a check could not be judged: no pass for CI
     doc = json.loads(r.stdout)
     res = doc["results"][0]
     assert res["result"] == "partial" and res["score"] == 1.0 and res["failing"] == []
@@ -60,7 +60,8 @@ def test_checks_of_a_workdir_not_here_are_not_judged(fake_anthropic: FakeAnthrop
     assert f"checks not judged: summary-written (the session's workdir {workdir} {NOT_HERE})" in res["explanation"]
     assert doc["totals"]["partial"] == 1 and doc["totals"]["needs_revision"] == 0
     xml = junit.read_text()
-    assert "<skipped message=" in xml and "checks not judged: summary-written" in xml and "<failure" not in xml
+    assert '<failure message="partial: ' in xml and "checks not judged: summary-written" in xml
+    assert "<skipped" not in xml and "failing:" not in xml
     stored = [json.loads(line) for line in (ws.root / "grades" / "grades.jsonl").read_text().splitlines()]
     assert [(g["result"], g["skipped"]) for g in stored] == [("partial", ["summary-written"])]
     listing = CliRunner().invoke(app, ["--home", str(ws.root), "sessions", "list", "--json"], env={"NO_COLOR": "1"})
@@ -90,9 +91,11 @@ def test_only_judged_weight_counts_and_a_run_with_nothing_judged_has_no_score(ws
     sid = make_session(ws, workdir=tmp_path / "elsewhere")
     (tmp_path / "elsewhere").rmdir()
     r = _grade(ws, sid, "--outcome", str(spec), "--json")
-    assert r.exit_code == 0, r.output
-    res = json.loads(r.stdout)["results"][0]
+    assert r.exit_code == 1, r.output  # judged nothing: a CI step must not pass (it exited 0)
+    doc = json.loads(r.stdout)
+    res = doc["results"][0]
     assert (res["result"], res["score"], res["skipped"]) == ("partial", None, ["summary-written"])
+    assert doc["totals"]["exit_code"] == 1
 
 
 def test_a_missing_file_in_a_workdir_that_is_here_fails(ws: Workspace, tmp_path: Path) -> None:
@@ -127,9 +130,40 @@ def test_the_table_counts_what_was_not_judged_and_says_why_once(ws: Workspace, t
         sids.append(make_session(ws, workdir=workdir, files={"summary.md": "# Termination"}, answer="Done"))
         shutil.rmtree(workdir)
     r = _grade(ws, *sids, "--outcome", str(spec))
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output
     rows = [line for line in r.stdout.splitlines() if line.startswith(tuple(sids))]
     assert len(rows) == 3 and all(line.rstrip().endswith("- (2 not judged)") for line in rows), r.stdout
     [why] = [line for line in r.stderr.splitlines() if "partial session(s)" in line]
     assert why.startswith("3 partial session(s): checks not judged: summary-written, summary-heading")
     assert NOT_HERE in why and "(e.g. " in why
+
+
+def test_a_partial_grade_of_checks_only_may_still_pass(ws: Workspace, tmp_path: Path) -> None:
+    """Only the grader's criteria unjudged, as --checks-only asked, and every check passed: exit 0 and a JUnit
+    skip, as before; it is a check of a workdir not here that keeps a grade from passing."""
+    spec = write_spec(tmp_path / "review.yaml", GRADER_SPEC)
+    sid = make_session(ws, workdir=tmp_path / "wd", files={"summary.md": "Section 12.1"})
+    junit = tmp_path / "grades.xml"
+    r = _grade(ws, sid, "--outcome", str(spec), "--checks-only", "--junit", str(junit))
+    assert r.exit_code == 0, r.output
+    assert "<skipped message=" in junit.read_text() and "<failure" not in junit.read_text()
+
+
+def test_a_grade_stored_before_the_rule_teaches_the_dream_nothing(ws: Workspace, tmp_path: Path) -> None:
+    """A workspace graded by the dreamcli before this rule holds `needs_revision` grades that failed each check
+    with "… is not here …: cannot check": they would be partial now, and the dream must not learn from them."""
+    from dreamcli.config import Config
+    from dreamcli.dream.engine import DreamOptions, run_dream
+
+    sids = [make_session(ws, task="contract-review") for _ in range(3)]
+    with (ws.root / "grades" / "grades.jsonl").open("a") as f:
+        for sid in sids:
+            f.write(json.dumps({
+                "v": 1, "grade_id": f"g-{sid}", "ts": "2026-12-01T10:00:00Z", "session_id": sid,
+                "outcome": "contract-review", "result": "needs_revision", "score": 0.0, "threshold": 0.8,
+                "criteria": [{"id": "summary-written", "passed": False, "weight": 1.0,
+                              "reason": f"the session's workdir /home/ana/x {NOT_HERE}"}]}) + "\n")
+    result = run_dream(ws, Config(), DreamOptions(offline=True))
+    texts = json.dumps([op.to_json() for op in result.operations])
+    assert "summary-written" not in texts and "cannot check" not in texts
+    assert result.dream["inputs"]["graded"] == 0
