@@ -142,7 +142,8 @@ def source_of(manifest: dict[str, Any], name: str, redact: Callable[[str], str])
     def kept(raw: object, keys: tuple[str, ...]) -> dict[str, str]:
         if not isinstance(raw, dict):
             return {}
-        return {k: redact(raw[k][:SOURCE_CHARS]) for k in keys if isinstance(raw.get(k), str)}
+        # redacted before the cut (a key across it stays whole to the redactor); the window bounds the work
+        return {k: redact(raw[k][:SOURCE_CHARS * 4])[:SOURCE_CHARS] for k in keys if isinstance(raw.get(k), str)}
 
     entry = next((p for p in manifest.get("playbooks") or [] if isinstance(p, dict) and p.get("name") == name), {})
     out = {"provenance": kept(manifest.get("provenance"), SOURCE_FIELDS["provenance"]),

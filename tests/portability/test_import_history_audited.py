@@ -45,8 +45,8 @@ def test_an_import_records_who_approved_the_playbook_where_it_came_from(tmp_path
     bundle = exported(tmp_path)
     manifest = json.loads((bundle / "manifest.json").read_text())
     secret = "sk-ant-api03-" + "A" * 40
-    manifest["provenance"] = {"workspace": "/srv/team/.dreamcli", "host": "h" * 300, "actor": f"alice {secret}",
-                              "tool": ["not", "a", "string"]}
+    manifest["provenance"] = {"workspace": "x" * 190 + secret, "host": "h" * 300, "actor": f"alice {secret}",
+                              "tool": ["not", "a", "string"]}  # the workspace's key across the 200-character cut
     for p in manifest["playbooks"]:
         if p["name"] == "legal":
             p["last_change"] = {"action": "approve", "actor": "alice", "ts": "2026-11-30T10:00:00Z",
@@ -60,5 +60,6 @@ def test_an_import_records_who_approved_the_playbook_where_it_came_from(tmp_path
     prov = legal["source"]["provenance"]
     assert set(prov) == {"workspace", "host", "actor"} and len(prov["host"]) == 200
     assert prov["actor"].startswith("alice ") and secret not in json.dumps(legal)
+    assert "sk-ant" not in prov["workspace"] and len(prov["workspace"]) == 200
     ops = next(r for r in audit(dest) if r["action"] == "import" and r["playbook"] == "ops")
     assert "last_change" not in ops["source"]  # the manifest names no change of it
