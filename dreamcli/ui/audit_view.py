@@ -35,11 +35,14 @@ def render_verify(result: dict[str, Any]) -> None:
     if sigs:
         failed = sorted([*sigs["invalid"], *sigs.get("unsigned_after_signed", []), *sigs.get("unsigned_required", [])],
                      key=lambda s: s["line"])
-        state = "[green]✓[/]" if not failed else "[red]✗[/]"
+        # unsigned records nothing requires signed: a trail stripped of every signature looks like this
+        loose = bool(sigs["unsigned"]) and not sigs.get("signed_from")
+        state = "[red]✗[/]" if failed else "[yellow]![/]" if loose else "[green]✓[/]"
         signers = f" ({', '.join(safe_markup(s, one_line=True) for s in sigs['signers'])})" if sigs["signers"] else ""
         since = f"; required from line {sigs['signed_from']} on" if sigs.get("signed_from") else ""
         print_hanging(c, f"  {state} signatures: {sigs['valid']} of {sigs['checked']} valid{signers}; "
-                         f"{sigs['unsigned']} chained records unsigned{since}")
+                         f"{sigs['unsigned']} chained records unsigned{since}"
+                         + ("; nothing requires them signed (--signed-from LINE does)" if loose else ""))
         for s in failed[:10]:
             print_hanging(c, f"  [red]✗[/] line {s['line']}: {safe_markup(s['reason'], one_line=True)}")
         if len(failed) > 10:

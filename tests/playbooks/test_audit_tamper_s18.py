@@ -109,6 +109,8 @@ def test_signed_from_catches_a_trail_stripped_of_every_signature(signed: Workspa
     assert _verify(signed, "--signed-from", "1")[0] == 0
     _rewrite(signed, [{k: v for k, v in rec.items() if k != "sig"} for rec in audit(signed)])
     assert _verify(signed)[0] == 0  # the chain alone cannot tell: nothing signed is left
+    shown = cli(signed, "playbooks", "audit", "--verify").stdout  # but the text does not call it fine
+    assert "! signatures: 0 of 0 valid; 2 chained records unsigned; nothing requires them signed" in shown
     code, out = _verify(signed, "--signed-from", "2")
     assert code == 1 and out["signatures"]["signed_from"] == 2
     assert [u["line"] for u in out["signatures"]["unsigned_required"]] == [2]
