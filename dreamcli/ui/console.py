@@ -226,7 +226,10 @@ def offer_commands_with(prefix: str | None, typed: Iterable[str] = ()) -> None:
     CLI says it once it opened the workspace, with the values of its command line (`typed`): what a message
     quotes of them (an entry id, a reason) is the user's text, never a command. Kept for this stderr stream
     (one command's), as `leave_line_open` is."""
-    _prefix[:] = [(_stderr(), prefix, tuple(v for v in typed if "dreamcli " in v))] if prefix else []
+    if prefix is not None and _controls(one_line=True).search(prefix):
+        prefix = None  # a path with a line break or another control character: shown escaped, it would not paste
+    values = {part for v in typed for part in (v, v.partition("=")[2]) if "dreamcli " in part}  # --opt=VALUE too
+    _prefix[:] = [(_stderr(), prefix, tuple(values))] if prefix else []
 
 
 @lru_cache(maxsize=1)
@@ -248,8 +251,8 @@ def with_home(message: str) -> str:
         at = span.find("dreamcli ")
         if m.group("whole") is None or span.startswith("dreamcli --home", at):
             return span
-        if any(start <= m.start() and m.end() <= end for start, end in quoted):
-            return span  # inside a value the user typed
+        if any(m.start() < end and start < m.end() for start, end in quoted):
+            return span  # in a value the user typed (the span may run on past its end: a quote, a colon)
         return span[:at] + prefix + span[at + len("dreamcli"):]
 
     return _command_span().sub(homed, message)

@@ -123,6 +123,27 @@ def test_a_value_the_user_typed_is_not_rewritten(tmp_path: Path) -> None:
     assert r.stderr.rstrip("\n").endswith(f"; see: dreamcli --home {ws.root} playbooks diff {DREAM})"), r.stderr
 
 
+@pytest.mark.parametrize("typed", ["a: dreamcli init x", "--entry=a: dreamcli init x"])
+def test_a_typed_value_the_match_runs_past_is_not_rewritten(tmp_path: Path, typed: str) -> None:
+    """The message quotes the value ('…'): the command pattern ran on past the value's end, so a check for
+    being wholly inside it let `--home` in; and a value given as --opt=VALUE was not known as typed."""
+    ws = _workspace(tmp_path / "home")
+    args = ["playbooks", "approve", DREAM, typed, "--yes"] if typed.startswith("--") else \
+        ["playbooks", "show", typed]
+    r = cli(ws, *args)
+    assert r.exit_code == 2, r.output
+    assert "a: dreamcli init x" in r.stderr and "a: dreamcli --home" not in r.stderr, r.stderr
+
+
+def test_a_home_with_a_line_break_is_not_offered(tmp_path: Path) -> None:
+    """Shown with its line break escaped, a --home path would not paste back as the same path: the command is
+    offered without it, as with DREAMCLI_HOME."""
+    ws = _workspace(tmp_path / "line\nbreak")
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-nosuch", "--yes")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.rstrip("\n").endswith(f"; see: dreamcli playbooks diff {DREAM})"), r.stderr
+
+
 def test_the_hint_after_an_edit_and_the_undo_advice_name_the_home(tmp_path: Path) -> None:
     ws = _workspace(tmp_path / "my home")
     home = shlex.quote(str(ws.root))
