@@ -33,10 +33,12 @@ def sweep_dead(ws: Workspace) -> None:
     from dreamcli.shell_records import stop_orphaned_groups
     from dreamcli.workspace.live import shells_dir, sweep_tempdirs
     from dreamcli.workspace.sweep import sweep_temp
+    from dreamcli.workspace.workdirs import workdirs_root
 
     stop_orphaned_groups(shells_dir(ws))
     for folder in (ws.playbooks_dir, ws.dreams_dir, ws.state_dir, ws.root / "memory"):
         sweep_temp(folder, recursive=True)
+    sweep_temp(workdirs_root(ws))  # a workdir copy cut short (agent.scratch); not inside the copies: the agents'
     sweep_tempdirs()
     _sweep_old_pilot_memory(ws)
     import_journal.sweep_staging(ws)

@@ -57,11 +57,16 @@ def with_fresh_workdir(ws: Workspace, spec: TaskSpec) -> TaskSpec:
     root = workdirs_root(ws)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = root / copy_name(spec.name)
+    # made under a temp name carrying this pid, renamed once whole: a copy cut short (Ctrl-C in a batch ends
+    # the copying thread with the process, a kill -9) is a `.tmp-…-<pid>` folder the next command sweeps
+    # (recovery.sweep_dead), never a workdir that looks finished
+    partial = root / f".tmp-{target.name}-{os.getpid()}"
     # the task's outcome spec may sit next to the task, outside workdir: it keeps its absolute path
     try:
-        _copy_tree(Path(spec.workdir), target, ws.root)
+        _copy_tree(Path(spec.workdir), partial, ws.root)
+        os.rename(partial, target)
     except BaseException as e:
-        shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)
         if isinstance(e, OSError):
             raise UsageError(f"copy_workdir: cannot copy {spec.workdir}: {e.strerror or e}") from None
         raise

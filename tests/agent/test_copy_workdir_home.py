@@ -5,6 +5,7 @@ that is the workspace itself, or its `workdirs/`, is refused in one line."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -61,4 +62,37 @@ def test_a_workdir_that_is_the_workspace_is_refused(ws: Workspace, which: str) -
     with pytest.raises(UsageError) as err:
         with_fresh_workdir(ws, TaskSpec(prompt="x", name="t", workdir=src, copy_workdir=True))
     assert "\n" not in str(err.value) and "workspace" in str(err.value)
+    assert list(workdirs_root(ws).iterdir()) == []
+
+
+def test_a_copy_cut_short_is_a_temp_folder_the_next_command_sweeps(ws: Workspace, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch stopped by Ctrl-C ends a task's copying thread with the process: no clean-up runs. What it left
+    must not look like a finished copy (a workdir with part of the files), and the next command removes it."""
+    import dreamcli.agent.scratch as scratch
+    from dreamcli.recovery import sweep_dead
+
+    work = tmp_path / "task-work"
+    work.mkdir()
+    for i in range(5):
+        (work / f"f{i}.txt").write_text("x")
+    calls = {"n": 0}
+    real = scratch._copy_file
+
+    def dies_half_way(path: str, dest: Path) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise SystemExit("the process ends here")
+        real(path, dest)
+
+    monkeypatch.setattr(scratch, "_copy_file", dies_half_way)
+    monkeypatch.setattr(scratch.shutil, "rmtree", lambda *a, **k: None)  # as a killed thread: nothing cleans up
+    with pytest.raises(SystemExit):
+        with_fresh_workdir(ws, TaskSpec(name="triage", prompt="p", workdir=str(work), copy_workdir=True))
+    monkeypatch.undo()
+    [left] = list(workdirs_root(ws).iterdir())
+    assert left.name.startswith(".tmp-triage-") and left.name.endswith(f"-{os.getpid()}")
+    dead = left.with_name(left.name.rsplit("-", 1)[0] + "-999999999")  # as the next command finds it
+    left.rename(dead)
+    sweep_dead(ws)
     assert list(workdirs_root(ws).iterdir()) == []
