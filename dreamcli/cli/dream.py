@@ -271,11 +271,12 @@ def _instructions(value: str | None) -> str | None:
 
 def _auto_approve(ws: Any, result: Any) -> dict[str, Any]:
     """Approve what no policy holds (dreamcli.playbooks.auto); say on stderr why entries stay pending."""
-    from dreamcli.playbooks.auto import auto_approve, held_for_lift_message
+    from dreamcli.playbooks.auto import auto_approve, held_for_hand_edit_message, held_for_lift_message
+    from dreamcli.ui.console import warn
 
     approved = auto_approve(ws, result.dream_id)
-    if (message := held_for_lift_message(result.dream_id, approved["held_for_lift"])) is not None:
-        from dreamcli.ui.console import warn
-
-        warn(message)
+    for message in (held_for_hand_edit_message(result.dream_id, result.playbook, approved["held_for_hand_edit"]),
+                    held_for_lift_message(result.dream_id, approved["held_for_lift"])):
+        if message is not None:
+            warn(message)
     return approved

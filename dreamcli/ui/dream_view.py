@@ -167,9 +167,11 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
     note(f"Report: {result.path / 'report.md'}")
     if approved is not None:
         lift = len(approved.get("held_for_lift", []))
+        hand = len((approved.get("held_for_hand_edit") or {}).get("entry_ids", []))
         note(f"Auto-approved: {len(approved.get('approved', []))}; held for review (blocking lint or tainted "
-             f"evidence): {len(approved.get('held_for_review', []))}" + (f"; waiting for a pilot: {lift}." if lift
-                                                                       else "."))
+             f"evidence): {len(approved.get('held_for_review', []))}" + (f"; waiting for a pilot: {lift}" if lift
+                                                                       else "")
+             + (f"; held for the playbook's hand edit: {hand}." if hand else "."))
         return
     command("Review:", f"{cmd} playbooks diff {result.dream_id}")
     command("Approve:", f"{cmd} playbooks approve {result.dream_id} --all --yes   (or --entry ID)")
