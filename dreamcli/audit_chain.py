@@ -35,6 +35,15 @@ def head_path(ws: Workspace) -> Path:
     return ws.state_dir / HEAD_FILE
 
 
+def parse_line(body: bytes) -> dict[str, Any] | None:
+    """One line of the trail as a record (a JSON object); None when it is not one."""
+    try:
+        rec = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
 def line_hash(raw: bytes) -> str:
     """The chain hash of one stored line (its bytes without the trailing newline)."""
     return "sha256:" + hashlib.sha256(raw.rstrip(b"\r\n")).hexdigest()

@@ -11,13 +11,13 @@ they are counted, not checked.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dreamcli.audit_chain import parse_line
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def check_evidence(ws: Workspace, lines: list[bytes]) -> dict[str, Any]:
     for i, body in enumerate(lines):
         if b'"dream_id"' not in body and b'"proposal_hash"' not in body:
             continue
-        rec = _parse(body)
+        rec = parse_line(body)
         if rec is None:
             continue  # not a record: the chain check reports it
         recorded, dream_id, action = rec.get("proposal_hash"), rec.get("dream_id"), rec.get("action")
@@ -119,10 +119,3 @@ def check_evidence(ws: Workspace, lines: list[bytes]) -> dict[str, Any]:
         out["problems"].append(problem | {"reason": reason})
     return out
 
-
-def _parse(body: bytes) -> dict[str, Any] | None:
-    try:
-        rec = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return rec if isinstance(rec, dict) else None

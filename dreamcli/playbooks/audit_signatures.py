@@ -11,10 +11,9 @@ before the chain are never required: no dreamcli signed them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from dreamcli.audit_chain import signing_payload
+from dreamcli.audit_chain import parse_line, signing_payload
 
 
 def check_signatures(lines: list[bytes], chained: list[int], allowed: str,
@@ -30,7 +29,7 @@ def check_signatures(lines: list[bytes], chained: list[int], allowed: str,
     first_signed: int | None = None  # the line of the first chained record that has a `sig`
     for i in chained:
         n = i + 1
-        rec = _parse(lines[i])
+        rec = parse_line(lines[i])
         if rec is None or "sig" not in rec:
             out["unsigned"] += 1
             if first_signed is not None:
@@ -63,10 +62,3 @@ def signature_problems(signatures: dict[str, Any] | None) -> list[dict[str, Any]
              *signatures.get("unsigned_required", [])]
     return sorted(found, key=lambda p: p["line"])
 
-
-def _parse(body: bytes) -> dict[str, Any] | None:
-    try:
-        rec = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return rec if isinstance(rec, dict) else None

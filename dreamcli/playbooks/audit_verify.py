@@ -27,7 +27,6 @@ The first problem found is named by its line number.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.audit import content_hash
-from dreamcli.audit_chain import GENESIS, read_head
+from dreamcli.audit_chain import GENESIS, parse_line, read_head
 from dreamcli.playbooks.audit_evidence import check_evidence
 from dreamcli.playbooks.audit_signatures import check_signatures, signature_problems
 from dreamcli.playbooks.store import NAME_RE, history_path, list_playbook_names, playbook_path
@@ -132,7 +131,7 @@ def versions_made(lines: list[bytes], indexes: Iterable[int] | None = None) -> l
     (a reject, or an approve of entries already there, vouches for nothing)."""
     out: list[Made] = []
     for i in (i for i, body in enumerate(lines) if _may_change(body)) if indexes is None else indexes:
-        if (rec := _parse(lines[i])) is not None:
+        if (rec := parse_line(lines[i])) is not None:
             out += _made_by(i + 1, rec)
     return out
 
@@ -178,13 +177,6 @@ def _made_by(line: int, rec: dict[str, Any]) -> list[Made]:
     return out
 
 
-def _parse(body: bytes) -> dict[str, Any] | None:
-    try:
-        rec = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return rec if isinstance(rec, dict) else None
-
 
 def _link_of(body: bytes) -> str | None:
     """The `prev` of a well-formed chained line, read without parsing the whole record (it is the last
@@ -216,7 +208,7 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None, anchor: t
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         link = _link_of(body)
         if link is None:  # a line from before the chain, or a damaged one: parse it to tell
-            rec = _parse(body)
+            rec = parse_line(body)
             if rec is not None and "prev" in rec:
                 v.breaks.append({"line": n, "reason": "its chain link (prev) is malformed"})
             elif not started:
@@ -229,13 +221,13 @@ def verify_audit(ws: Workspace, *, allowed_signers: str | None = None, anchor: t
         else:
             if not started:
                 started = True
-                _check_anchor(v, n, _parse(body) or {}, legacy.hexdigest())
+                _check_anchor(v, n, parse_line(body) or {}, legacy.hexdigest())
             if link != (GENESIS if prev is None else prev):
                 v.breaks.append({"line": n, "reason": _prev_mismatch(n)})
             v.chained_lines += 1
-            if b'"chain_note"' in body and (rec := _parse(body)) and rec.get("chain_note"):
+            if b'"chain_note"' in body and (rec := parse_line(body)) and rec.get("chain_note"):
                 v.notes.append({"line": n, "note": rec["chain_note"]})
-            if b'"chain_break"' in body and (rec := _parse(body)) and rec.get("chain_break"):
+            if b'"chain_break"' in body and (rec := parse_line(body)) and rec.get("chain_break"):
                 v.breaks.append({"line": n, "reason": _cut(rec["chain_break"])})
             chained.append(i)
         if _may_change(body):

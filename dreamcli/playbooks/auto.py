@@ -51,15 +51,14 @@ def auto_approve(ws: Workspace, dream_id: str, *, actor: str = ACTOR) -> dict[st
 def hand_edited_from(ws: Workspace, name: str) -> int | None:
     """The version the live playbook `name` was edited by hand from (its file differs from that kept
     version), -1 for a live file that does not parse; None when it is as recorded, or new."""
-    from dreamcli.playbooks.store import load_version_text, read_live_or_damage
+    from dreamcli.playbooks.store import edited_since, read_live_or_damage
 
     live, text, damage = read_live_or_damage(ws, name)
     if damage is not None:
         return -1
     if live is None or text is None:
         return None
-    recorded = load_version_text(ws, name, live.version)
-    return live.version if recorded is not None and recorded != text else None
+    return live.version if edited_since(ws, name, live.version, text) else None
 
 
 def held_for_hand_edit_message(dream_id: str, playbook: str, held: dict[str, Any] | None) -> str | None:

@@ -16,6 +16,7 @@ from dreamcli.playbooks.review import no_playbook
 from dreamcli.playbooks.store import (
     Commit,
     commit_playbook,
+    edited_since,
     history_path,
     history_versions,
     load_version_text,
@@ -186,9 +187,8 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         # its text cannot be a kept version (it does not parse) and must not be lost: a copy beside the state
         kept = keep_damaged(ws, name, live_text or "") if damage is not None else None
         # nor is a hand edit of a good version, which the revert drops: the person's text, kept the same way
-        recorded = load_version_text(ws, name, current.version) if damage is None and live_text else None
-        hand_kept = keep_damaged(ws, name, live_text or "", "hand-edits") \
-            if recorded is not None and recorded != live_text else None
+        edited = damage is None and bool(live_text) and edited_since(ws, name, current.version, live_text or "")
+        hand_kept = keep_damaged(ws, name, live_text or "", "hand-edits") if edited else None
         extra = {**({"live_damaged": True, "damaged_kept": kept} if kept else {}),
                  **({"hand_edit_kept": hand_kept} if hand_kept else {})}
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,

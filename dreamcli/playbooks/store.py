@@ -141,6 +141,13 @@ def load_version(ws: Workspace, name: str, version: int) -> Playbook | None:
     return None if text is None else parse_playbook(text, file=str(path))
 
 
+def edited_since(ws: Workspace, name: str, version: int, live_text: str) -> bool:
+    """Whether the live text of `name` differs from its kept `version` (a hand edit since); False when no
+    such version is kept (a playbook made by hand, not yet recorded)."""
+    recorded = load_version_text(ws, name, version)
+    return recorded is not None and recorded != live_text
+
+
 def read_live(ws: Workspace, name: str) -> tuple[Playbook | None, str | None]:
     """The live playbook and the exact text it was parsed from (None, None when missing)."""
     text = read_text(playbook_path(ws, name))

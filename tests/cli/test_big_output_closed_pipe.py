@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from dreamcli.workspace.fsutil import write_fully
 from dreamcli.workspace.home import Workspace
 from tests.support.playbooks import write_playbook
+from tests.support.run import DREAMCLI
 
 
 class Pipe(io.RawIOBase):
@@ -50,11 +50,11 @@ def big(tmp_path: Path) -> Workspace:
     return ws
 
 
-@pytest.mark.skipif(shutil.which("dreamcli") is None, reason="entry point not installed")
+@pytest.mark.skipif(not Path(DREAMCLI).exists(), reason="entry point not installed beside this Python")
 @pytest.mark.parametrize("args", [["export", "-f", "json", "-o", "-"], ["playbooks", "show", "legal", "--raw"]],
                          ids=["export-json", "show-raw"])
 def test_a_reader_that_leaves_early_ends_the_command_with_141(big: Workspace, args: list[str]) -> None:
-    proc = subprocess.Popen(["dreamcli", "--home", str(big.root), *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([DREAMCLI, "--home", str(big.root), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     assert len(proc.stdout.read(100)) == 100

@@ -5,9 +5,7 @@ optional SSH signatures."""
 from __future__ import annotations
 
 import json
-import shutil
 import stat
-import subprocess
 import threading
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from dreamcli.audit import append_audit
 from dreamcli.audit_chain import GENESIS, head_path, line_hash
 from dreamcli.playbooks.audit_verify import verify_audit
 from dreamcli.workspace.home import Workspace
-from tests.support.playbooks import audit, cli, op, write_dream, write_playbook
+from tests.support.playbooks import audit, cli, needs_ssh_keygen, op, sign_as_ana, write_dream, write_playbook
 
 DREAM = "01JD3Z0000AUDITCHAIN0000001"
 
@@ -141,17 +139,12 @@ def test_reviewer_from_option_and_config(ws: Workspace) -> None:
     assert [rec["actor"] for rec in audit(ws)] == ["Config Person", "Opt"]
 
 
-needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
 
 
 @pytest.mark.slow
 @needs_ssh_keygen
 def test_signed_approvals_verify_and_a_forged_one_does_not(ws: Workspace, tmp_path: Path) -> None:
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ana", "-f", str(key)], check=True)
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text("ana@example.com " + " ".join(key.with_suffix(".pub").read_text().split()[:2]) + "\n")
-    ws.config_path.write_text(f"audit:\n  signing_key: {key}\n  allowed_signers: {allowed}\n")
+    sign_as_ana(ws, tmp_path)
     write_dream(ws, DREAM, "legal", [op("pb-aaaa0001")], base_version=0)
     assert cli(ws, "playbooks", "approve", DREAM, "-e", "pb-aaaa0001", "--yes").exit_code == 0
     rec = audit(ws)[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,11 @@ import pytest
 from dreamcli.audit import append_audit, content_hash
 from dreamcli.audit_chain import head_path, line_hash
 from dreamcli.workspace.home import Workspace
-from tests.support.playbooks import audit, cli, op, write_dream
+from tests.support.playbooks import audit, cli, needs_ssh_keygen, op, sign_as_ana, write_dream
 
 DREAM = "01JD3Z0000AUDITS18000000001"
 DREAM2 = "01JD3Z0000AUDITS18000000002"
 
-needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
 
 
 def _verify(ws: Workspace, *extra: str) -> tuple[int, dict[str, Any]]:
@@ -56,11 +54,7 @@ def _rewrite(ws: Workspace, records: list[dict[str, Any]]) -> None:
 @pytest.fixture
 def signed(ws: Workspace, tmp_path: Path) -> Workspace:
     """A workspace that signs its records with ana's key and checks them with her allowed signers."""
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ana", "-f", str(key)], check=True)
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text("ana@example.com " + " ".join(key.with_suffix(".pub").read_text().split()[:2]) + "\n")
-    ws.config_path.write_text(f"audit:\n  signing_key: {key}\n  allowed_signers: {allowed}\n")
+    sign_as_ana(ws, tmp_path)
     _dream(ws)
     return ws
 

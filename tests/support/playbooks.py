@@ -4,9 +4,12 @@ docs/playbook-format.md and docs/proposal-format.md describe them, and run the C
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from dreamcli.playbooks import Entry, new_playbook, render_playbook
@@ -14,6 +17,18 @@ from dreamcli.workspace.fsutil import atomic_write_text
 from dreamcli.workspace.home import Workspace
 
 SID = "01JD0Q8Z3V6M4T2N8K5R7W9XAB"
+
+
+needs_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
+
+
+def sign_as_ana(ws: Workspace, tmp_path: Path) -> None:
+    """Make `ws` sign its audit records with a new key of ana's and check them with her allowed signers."""
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ana", "-f", str(key)], check=True)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text("ana@example.com " + " ".join(key.with_suffix(".pub").read_text().split()[:2]) + "\n")
+    ws.config_path.write_text(f"audit:\n  signing_key: {key}\n  allowed_signers: {allowed}\n")
 
 
 def workspace(tmp_path: Path) -> Workspace:
