@@ -189,6 +189,16 @@ class Job:
             return True
 
 
+class Cancel(threading.Event):
+    """A supervisor's cancel event, with what set it (`interrupt_reason`'s words and exit code): the
+    sub-agents' supervisor of a lead it stops takes the reason from it, since all that reaches their
+    thread is the event (a batch stopped by SIGTERM: their logs say SIGTERM, not the user)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason: tuple[str, int] | None = None
+
+
 class Supervisor:
     def __init__(self, limit: int, *, parent_cancel: threading.Event | None = None, grace_s: float = 1.0,
                  name: str = "dreamcli-session") -> None:
@@ -196,7 +206,7 @@ class Supervisor:
         self.parent_cancel = parent_cancel
         self.grace_s = grace_s
         self.name = name
-        self.cancel = threading.Event()
+        self.cancel = Cancel()
         self.stop: tuple[str, int] | None = None  # once interrupted: its words and exit code (interrupt_reason)
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
@@ -219,7 +229,9 @@ class Supervisor:
                 if self.parent_cancel is not None and self.parent_cancel.is_set():
                     raise KeyboardInterrupt
         except KeyboardInterrupt as e:
-            self.stop = interrupt_reason(e)  # named before the cancel the sessions see
+            parent = self.parent_cancel.reason if isinstance(self.parent_cancel, Cancel) else None
+            # named before the cancel the sessions see: the signal, or what stopped the parent
+            self.stop = parent if parent is not None and type(e) is KeyboardInterrupt else interrupt_reason(e)
             self.interrupt()
             raise
 
@@ -255,6 +267,7 @@ class Supervisor:
         """Stop everything: cancel, drop queued jobs, wait `grace_s`, seal the logs of sessions still
         running, then close their toolsets (killing their commands). Returns the jobs sealed."""
         self.stop = self.stop or (INTERRUPTED_ERROR, EXIT_INTERRUPTED)  # the user's, unless `run` named a signal
+        self.cancel.reason = self.stop
         self.cancel.set()
         with self._lock:
             self._skip_queued()
