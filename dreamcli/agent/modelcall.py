@@ -24,7 +24,7 @@ from dreamcli.agent.conversation import content_params
 from dreamcli.agent.usage import usage_dict
 from dreamcli.errors import ModelError
 from dreamcli.modelclient import RETRYABLE_ERROR_TYPES as _RETRYABLE_TYPES
-from dreamcli.modelclient import base_url_host, connection_closed, is_connection_drop
+from dreamcli.modelclient import base_url_host, connection_closed, error_type, is_connection_drop
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 8.0
@@ -54,15 +54,6 @@ class ModelTurn:
     retries: int = 0
 
 
-def _error_type(e: BaseException) -> str | None:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return str(err.get("type"))
-    return None
-
-
 def retryable_midstream(e: BaseException) -> bool:
     import anthropic
 
@@ -71,7 +62,7 @@ def retryable_midstream(e: BaseException) -> bool:
     if type(e).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "h11"):
         return True  # the transport broke mid-stream (the SDK does not wrap errors raised while iterating)
     if isinstance(e, anthropic.APIStatusError):
-        return _error_type(e) in _RETRYABLE_TYPES or getattr(e, "status_code", 0) >= 500
+        return error_type(e) in _RETRYABLE_TYPES or getattr(e, "status_code", 0) >= 500
     return False
 
 
@@ -118,7 +109,7 @@ def stream_turn(
                 raise
             attempt += 1
             delay = backoff(attempt)
-            callbacks.on_retry(attempt, _error_type(e) or type(e).__name__, delay)
+            callbacks.on_retry(attempt, error_type(e) or type(e).__name__, delay)
             if cancel is not None:
                 if cancel.wait(delay):
                     raise KeyboardInterrupt from None
