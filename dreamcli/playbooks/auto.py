@@ -31,7 +31,7 @@ def auto_approve(ws: Workspace, dream_id: str, *, actor: str = ACTOR) -> dict[st
     undecided = dream.undecided()
     if (edited := hand_edited_from(ws, dream.proposal.playbook)) is not None:
         return {"approved": [], "refused": [], "held_for_review": [], "held_for_lift": [],
-                "held_for_hand_edit": {"from_version": edited, "entry_ids": [o.entry_id for o in undecided]},
+                "held_for_hand_edit": {**edited, "entry_ids": [o.entry_id for o in undecided]},
                 "status": dream.status}
     vet = Vetting.of(ws)  # blocking as approval sees it: the text as it stands, linted with today's rules
     held = [o.entry_id for o in undecided if o.tainted or vet.blocking(dream, o)]
@@ -48,24 +48,27 @@ def auto_approve(ws: Workspace, dream_id: str, *, actor: str = ACTOR) -> dict[st
     return out
 
 
-def hand_edited_from(ws: Workspace, name: str) -> int | None:
-    """The version the live playbook `name` was edited by hand from (its file differs from that kept
-    version), -1 for a live file that does not parse; None when it is as recorded, or new."""
-    from dreamcli.playbooks.store import edited_since, read_live_or_damage
+def hand_edited_from(ws: Workspace, name: str) -> dict[str, Any] | None:
+    """`from_version`: the version the live playbook `name` was edited by hand from (its file differs from
+    that kept version), -1 for a live file that does not parse; `unkept`: no such version is kept (made by
+    hand). None when it is as recorded, or there is none yet."""
+    from dreamcli.playbooks.store import load_version_text, read_live_or_damage
 
     live, text, damage = read_live_or_damage(ws, name)
     if damage is not None:
-        return -1
+        return {"from_version": -1, "unkept": False}
     if live is None or text is None:
         return None
-    return live.version if edited_since(ws, name, live.version, text) else None
+    recorded = load_version_text(ws, name, live.version)
+    return None if recorded == text else {"from_version": live.version, "unkept": recorded is None}
 
 
 def held_for_hand_edit_message(dream_id: str, playbook: str, held: dict[str, Any] | None) -> str | None:
     """The one line that says why nothing was auto-approved on a hand-edited playbook."""
     if not held:
         return None
-    since = "does not parse" if held["from_version"] < 0 else f"was edited by hand since v{held['from_version']}"
+    since = ("does not parse" if held["from_version"] < 0 else "was made by hand (no kept version)"
+             if held.get("unkept") else f"was edited by hand since v{held['from_version']}")
     return (f"not auto-approved: playbook {playbook} {since}; a person approves the next version, which "
             f"would take that in: dreamcli playbooks diff {dream_id}")
 

@@ -36,16 +36,19 @@ class HandEdit:
     # lint findings on what the edit added (hand_edit_vet), as `revert_vetting.Flag.to_json` has them:
     forced: tuple[dict[str, Any], ...] = ()  # blocking, taken in with --force
     lint_warnings: tuple[dict[str, Any], ...] = ()
+    unkept: bool = False  # no kept version at all: the playbook was made by hand, every entry is the edit's
 
     def to_json(self) -> dict[str, Any]:
         return {"from_version": self.from_version, "added": list(self.added), "removed": list(self.removed),
                 "changed": list(self.changed), "carried": self.carried, "forced": list(self.forced),
-                "lint_warnings": list(self.lint_warnings)}
+                "lint_warnings": list(self.lint_warnings), "unkept": self.unkept}
 
     def record(self) -> dict[str, Any]:
         """The audit record's `hand_edit`: the ids, and what --force let in (entry ids; `forced_parts`)."""
         out: dict[str, Any] = {"from_version": self.from_version, "added": list(self.added),
                                "removed": list(self.removed), "changed": list(self.changed), "carried": self.carried}
+        if self.unkept:
+            out["unkept"] = True
         if any(f["part"] == "entry" for f in self.forced):
             out["forced"] = [f["entry_id"] for f in self.forced if f["part"] == "entry"]
         if any(f["part"] != "entry" for f in self.forced):
@@ -54,9 +57,10 @@ class HandEdit:
         return out
 
 
-def compare(name: str, from_version: int, recorded: str, live: str) -> HandEdit | None:
+def compare(name: str, from_version: int, recorded: str, live: str, *, unkept: bool = False) -> HandEdit | None:
     """What the live text changed in the kept version `from_version` (None: nothing). A kept text that does
-    not parse counts as empty: every live entry is then new, and linted as such."""
+    not parse counts as empty: every live entry is then new, and linted as such. `unkept`: no version is
+    kept (`recorded` is ""), the whole live text is the edit."""
     if recorded == live:
         return None
     now = parse_playbook(live)
@@ -67,7 +71,7 @@ def compare(name: str, from_version: int, recorded: str, live: str) -> HandEdit 
     new_texts = tuple((i, e.text) for i, e in after.items() if i not in before or e.text != before[i].text)
     return HandEdit(name, from_version, added=tuple(i for i in after if i not in before),
                     removed=tuple(i for i in before if i not in after), changed=changed, new_texts=new_texts,
-                    texts=(recorded, live))
+                    texts=(recorded, live), unkept=unkept)
 
 
 def kept_playbook(text: str) -> Playbook | None:
@@ -95,11 +99,15 @@ def describe(playbook: str, hand: dict[str, Any], version_after: int | None, act
         ids = [str(i) for i in hand.get(kind) or []]
         if ids:
             what.append(f"{kind} {', '.join(ids[:SHOWN])}" + (f" +{len(ids) - SHOWN}" if len(ids) > SHOWN else ""))
-    edit = f"edited by hand since v{hand.get('from_version')} ({'; '.join(what) or 'no entry changed'})"
+    since = ("made by hand, with no kept version" if hand.get("unkept")
+             else f"edited by hand since v{hand.get('from_version')}")
+    edit = f"{since} ({'; '.join(what) or 'no entry changed'})"
     after = f"v{version_after}" if version_after is not None else "the new version"
     if hand.get("carried", True):
         fate = (f"this {action} takes that edit, which nobody proposed or reviewed, into {after} (audited as "
                 "hand_edit)")
+    elif hand.get("unkept"):  # the commit keeps the hand-made text as the version it says it is
+        fate = f"this {action} drops it: {after} does not have it; its text is kept as v{hand.get('from_version')}"
     else:
         fate = f"this {action} drops that edit: {after} does not have it, and its text was not kept"
     return f"playbook {playbook} was {edit}; {fate}"

@@ -53,6 +53,10 @@ def refusal(hand: HandEdit, blocked: list[Flag], action: str) -> str:
     shown = "; ".join(f"{f.where()} {f.reason(blocking_only=True)}" for f in blocked[:3])
     more = f" (and {len(blocked) - 3} more)" if len(blocked) > 3 else ""
     name, v = hand.playbook, hand.from_version
+    if hand.unkept:  # no version to go back to: the file is all there is
+        return (f"playbook {name!r} was made by hand (no kept version), and it has a blocking lint finding: "
+                f"{shown}{more}; nothing was {past(action)}. Fix the file, then {action} again; or {action} with "
+                "--force to take it in anyway (audited)")
     return (f"playbook {name!r} was edited by hand since v{v}, and what the edit added has a blocking lint finding: "
             f"{shown}{more}; nothing was {past(action)}. Drop the edit (dreamcli playbooks revert {name} {v}) or fix "
             f"the file, then {action} again; or {action} with --force to take the edit in anyway (audited)")

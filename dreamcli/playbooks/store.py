@@ -202,8 +202,11 @@ def commit_playbook(ws: Workspace, pb: Playbook, *, expected_text: str | None,
     keep_current = False
     if current is not None:
         recorded = load_version_text(ws, name, version_before)
-        if recorded is None:
+        if recorded is None:  # made by hand (or by a tool that is not dreamcli): all of it is unreviewed
             keep_current = not live_damaged
+            if not live_damaged:
+                hand_edited = True
+                hand_edit = compare(name, version_before, "", current, unkept=True)
         elif recorded != current:
             hand_edited = True
             hand_edit = None if live_damaged else compare(name, version_before, recorded, current)

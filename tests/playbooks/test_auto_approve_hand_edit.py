@@ -34,3 +34,19 @@ def test_nothing_is_auto_approved_on_a_hand_edit(demo: Path, added: str) -> None
     assert ("warning: not auto-approved: playbook default was edited by hand since v1; a person approves the next "
             "version") in r.stderr
     assert (demo / "audit.jsonl").read_text() == before_trail and "pb-handmade1" in live.read_text()
+
+
+def test_nothing_is_auto_approved_on_a_playbook_made_by_hand(demo: Path) -> None:
+    """A playbook written by hand has no kept version to differ from: its first version took it in silently."""
+    (demo / "config.yaml").write_text("dream:\n  auto_approve: true\n")
+    live = demo / "playbooks" / "default.md"
+    live.parent.mkdir(parents=True, exist_ok=True)
+    live.write_text("---\nname: default\nversion: 2\n---\n# default\n\n## Lessons\n\n- [pb-handmade1] A rule typed by "
+                    "hand.\n")
+    r = run("--home", str(demo), "dream", "--auto-approve", "--json")
+    assert r.exit_code == 0, r.output
+    auto = json.loads(r.stdout)["auto_approved"]
+    assert auto["approved"] == [] and auto["held_for_hand_edit"]["unkept"] is True
+    assert auto["held_for_hand_edit"]["entry_ids"]
+    assert "warning: not auto-approved: playbook default was made by hand (no kept version)" in r.stderr
+    assert not (demo / "audit.jsonl").exists() or "approve" not in (demo / "audit.jsonl").read_text()

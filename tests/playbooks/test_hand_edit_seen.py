@@ -60,7 +60,7 @@ def test_an_approve_says_it_takes_in_a_hand_edit(ws: Workspace, legal: Path) -> 
     (result,) = json.loads(r.stdout)["results"]
     want = {"from_version": 3, "added": ["pb-handmade1"], "removed": ["pb-aaaaaa03"], "changed": ["pb-aaaaaa01"],
             "carried": True}
-    assert result["hand_edit"] == want | {"forced": [], "lint_warnings": []}
+    assert result["hand_edit"] == want | {"forced": [], "lint_warnings": [], "unkept": False}
     rec = audit(ws)[-1]
     assert rec["hand_edited_before"] is True and rec["hand_edit"] == want
     assert "pb-handmade1" in legal.read_text()  # kept, as designed
@@ -192,3 +192,44 @@ def test_a_merging_import_refuses_a_blocked_hand_edit(tmp_path: Path) -> None:
     assert r.exit_code == 2, r.output
     assert "[pb-handmade1] injection:" in r.stderr and "nothing was imported" in r.stderr
     assert playbook_path(dest, "legal").read_text() == before and audit(dest) == []
+
+
+@pytest.fixture
+def handmade(ws: Workspace) -> Path:
+    """A legal playbook written by hand (no kept version at all) and DREAM proposing one entry for it."""
+    write_playbook(ws, "legal", ENTRIES, version=3, history=False)
+    write_dream(ws, DREAM, "legal", [op("pb-new00001", text="Convert .docx with pandoc first.", section="Tools")],
+                base_version=3)
+    return playbook_path(ws, "legal")
+
+
+def test_an_approve_says_it_takes_in_a_playbook_made_by_hand(ws: Workspace, handmade: Path) -> None:
+    """Its first approve took every hand-written entry into v4 in silence, credited to the approver."""
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes", "--json")
+    assert r.exit_code == 0, r.output
+    assert ("warning: playbook legal was made by hand, with no kept version (added pb-aaaaaa01, pb-aaaaaa02, "
+            "pb-aaaaaa03); this approve takes that edit, which nobody proposed or reviewed, into v4") in r.stderr
+    hand = json.loads(r.stdout)["results"][0]["hand_edit"]
+    assert (hand["unkept"], hand["added"], hand["removed"]) == (True, [e[0] for e in ENTRIES], [])
+    rec = audit(ws)[-1]
+    assert rec["hand_edited_before"] is True and rec["hand_edit"]["unkept"] is True
+    assert history_versions(ws, "legal") == [3, 4]  # the hand-made text kept as the version it says it is
+
+
+def test_a_blocking_finding_in_a_playbook_made_by_hand_refuses_the_approve(ws: Workspace, handmade: Path) -> None:
+    handmade.write_text(handmade.read_text() + f"\n- [pb-handmade1] {INJECTED}\n")
+    before = handmade.read_text()
+    r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-new00001", "--yes")
+    assert r.exit_code == 2, r.output
+    assert "playbook 'legal' was made by hand (no kept version)" in r.stderr
+    assert "[pb-handmade1] injection:" in r.stderr and "revert" not in r.stderr  # no version to go back to
+    assert handmade.read_text() == before and history_versions(ws, "legal") == [] and audit(ws) == []
+
+
+def test_a_revert_of_a_playbook_made_by_hand_says_where_its_text_is(ws: Workspace, handmade: Path) -> None:
+    before = handmade.read_text()
+    r = cli(ws, "playbooks", "revert", "legal", "0", "--yes", "--json")
+    assert r.exit_code == 0, r.output
+    assert "made by hand, with no kept version" in r.stderr and "its text is kept as v3" in r.stderr
+    assert (ws.playbook_history_dir / "legal" / "v3.md").read_text() == before
+    assert json.loads(r.stdout)["hand_edit"]["carried"] is False
