@@ -190,8 +190,8 @@ def run_batch(
     except KeyboardInterrupt as e:
         runs = [_run_of(job, tasks[job.index], redactor.redact_text, ws, sup) for job in jobs]
         line, code = stop_line(e)  # `interrupted`, or `interrupted by SIGTERM` (exit 143)
-        err = Interrupted(f"{line}; {sum(r.status == 'interrupted' for r in runs)} session(s) "
-                          "closed with status interrupted", exit_code=code)
+        closed = sum(r.status == "interrupted" and r.session_id is not None for r in runs)  # not a task copying
+        err = Interrupted(f"{line}; {closed} session(s) closed with status interrupted", exit_code=code)
         err.runs = runs  # type: ignore[attr-defined]
         raise err from None
     return [_run_of(job, tasks[job.index], redactor.redact_text, ws, sup) for job in jobs]
