@@ -147,7 +147,7 @@ class SessionLoop:
                                          usage=turn.usage, latency_ms=turn.latency_ms, cost_usd=cost, **extra)
             self.messages.append({"role": "assistant", "content": conv.echo_content(turn.content, logged["content"])})
             self.cb.on_message(self.totals.turns, turn.stop_reason, turn.usage, cost)
-            text = conv.final_text(turn.content)
+            text = conv.final_text(logged["content"])  # as logged: a secret the session redacted stays so
             if text:
                 self.final_text = text
             reason = turn.stop_reason

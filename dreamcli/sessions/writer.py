@@ -115,6 +115,19 @@ class SessionWriter:
                 self._sink.appended(self.session_id)
             return event
 
+    def redact_text(self, s: str) -> str:
+        """`s` redacted as this session's lines are: by the rules, and wherever a secret value this session
+        has already redacted recurs bare. What the rules find here is remembered too: a tool's output is
+        redacted before the log sees it (`ToolEnv.redact`), so a password a tool printed (`cat .env`) is
+        found again in the agent's next command, its memory notes and its answer."""
+        red = self.redactor.redact_text(s)
+        with self._lock:
+            if red is not s:
+                self._recurring.learn(s, red, self.redactor)
+            if self._recurring:
+                red = self._recurring.redact(red)
+        return red
+
     def _emit(self, fd: int, line: bytes) -> None:
         """Put one whole line in the file (a staging writer of a bulk import buffers them instead)."""
         write_all(fd, line)

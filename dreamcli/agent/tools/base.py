@@ -68,10 +68,12 @@ class ToolEnv:
 
     @property
     def redact(self) -> Redact:
-        """What redacts a tool's output before it is capped: the session log's own redactor (the run's: its
-        config's patterns and its credentials), or the same built for this config when there is no log yet."""
+        """What redacts a tool's output before it is capped: the session log's own redaction (the run's
+        redactor: its config's patterns and its credentials; and the secret values the session redacted
+        before, which it learns from this output too), or the same redactor built for this config when
+        there is no log yet."""
         if self.writer is not None:
-            return self.writer.redactor.redact_text
+            return self.writer.redact_text
         from dreamcli.agent.tools.credentials import run_redactor
 
         return run_redactor(self.config).redact_text

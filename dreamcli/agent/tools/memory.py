@@ -10,7 +10,7 @@ explicit input_schema. `DREAMCLI_MEMORY_TOOL=builtin|custom` forces either form.
 
 Memory is written to disk and read back by later runs, so every text the model writes into it
 (`file_text`, `new_str`, `insert_text`), and the whole text of the file it leaves, is redacted first
-(the run's redactor, `credentials.run_redactor`); a new path holding a secret is refused.
+(the session's: `ToolEnv.redact`); a new path holding a secret is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import os
 from typing import Any
 
 from dreamcli.agent.tools.base import Tool, ToolEnv, ToolResult, cap_output
-from dreamcli.agent.tools.credentials import run_redactor
 from dreamcli.agent.tools.file_ops import os_error_kind
 from dreamcli.agent.tools.memory_ops import MemoryStore, MemoryToolError
 from dreamcli.sdk_beta import memory_tool_param
@@ -74,13 +73,17 @@ class MemoryTool(Tool):
     input_schema = INPUT_SCHEMA
 
     def __init__(self, env: ToolEnv) -> None:
-        self.redactor = run_redactor(env.config)
+        self.env = env
         root = env.ws.memories_root(env.memory_store)
-        self.store = MemoryStore(root, anchor=env.ws.root, redact=self.redactor.redact_text)
+        self.store = MemoryStore(root, anchor=env.ws.root, redact=self._redact)
         if self.store.root_problem() is None:  # else every command says what is wrong
             ensure_dir(root)
         self.builtin = builtin_form(env.anthropic_endpoint)
-        self.env = env
+
+    def _redact(self, text: str) -> str:
+        """The session's redaction (`ToolEnv.redact`: the run's redactor, and the secret values the session
+        redacted before, a password a tool printed included)."""
+        return self.env.redact(text)
 
     def to_param(self) -> dict[str, Any]:
         if self.builtin:
@@ -103,7 +106,7 @@ class MemoryTool(Tool):
         if wrong:
             return ToolResult.error(f"memory {command}: {', '.join(wrong)} must be text", "invalid_input")
         store = self.store
-        input = {k: self.redactor.redact_text(v) if k in _WRITTEN and isinstance(v, str) else v
+        input = {k: self._redact(v) if k in _WRITTEN and isinstance(v, str) else v
                  for k, v in input.items()}
         try:
             if command == "view":
