@@ -2,9 +2,9 @@
 
 Each example's output is graded as if it were a run's final answer, by the code that grades runs
 (`Grader.score_run`: the same checks, grader calls, redaction and decision): grader criteria by the
-model, and the deterministic checks that can read the answer (`check_types.ANSWER_CHECKS`: contains,
-regex, json_schema) with `in: answer`. Checks on workdir files, commands and budgets cannot apply to an
-example and are left out. A "good" example should be satisfied, a "bad" one should not.
+model, and the deterministic checks that can read the answer (`check_types.ANSWER_CHECKS`, the types
+that read `answer or file`) with `in: answer`. Checks on workdir files, commands and budgets cannot apply
+to an example and are left out. A "good" example should be satisfied, a "bad" one should not.
 
 Threshold (exit 1 below it): TPR >= 0.8 and TNR >= 0.8 and Cohen's kappa >= 0.6 ("substantial"
 agreement on the Landis & Koch scale). With the few examples a spec usually has, this means every

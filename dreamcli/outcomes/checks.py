@@ -24,9 +24,10 @@ from typing import Any
 from dreamcli.outcomes.bounded_regex import RegexNotRun, bounded_search
 from dreamcli.outcomes.check_types import CHECK_KINDS
 from dreamcli.outcomes.command_check import RunningCommands, run_command_check
-from dreamcli.outcomes.evidence import TRUNCATED, RunView, read_workdir_text, subagents_left_out
+from dreamcli.outcomes.evidence import RunView, subagents_left_out
 from dreamcli.outcomes.grade_record import NOT_HERE
 from dreamcli.outcomes.spec import Check, Criterion
+from dreamcli.outcomes.workdir_files import NOT_FOUND, TRUNCATED, read_workdir_text, stat_workdir_file
 from dreamcli.redaction import Redactor, default_redactor
 
 READ_LIMIT = 10 * 1024 * 1024
@@ -175,19 +176,10 @@ def _match_evidence(text: str, start: int, end: int, red: Redactor,
 
 
 def _file_exists(check: Check, run: RunView, red: Redactor) -> Outcome:
-    from dreamcli.outcomes.evidence import OutsideWorkdir, resolve_in_workdir
-
-    if not run.workdir:
-        return None, "the session recorded no workdir", ""
-    try:
-        target = resolve_in_workdir(run.workdir, check.in_)
-    except OutsideWorkdir as e:
-        return None, str(e), ""
-    try:
-        size = os.stat(target).st_size
-    except OSError:
-        return False, f"{check.in_} does not exist", ""
-    return True, f"{check.in_} exists", f"{size} bytes"
+    st, why = stat_workdir_file(run.workdir, check.in_)
+    if st is None:  # nothing there: the run's failure; anything else: the check could not look
+        return (False if why == NOT_FOUND else None), f"{check.in_}: {why}", ""
+    return True, f"{check.in_} exists", f"{st.st_size} bytes"
 
 
 def _json_schema(check: Check, run: RunView, red: Redactor) -> Outcome:

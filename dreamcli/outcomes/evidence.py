@@ -5,11 +5,8 @@ own text is fenced so it cannot pose as instructions, and redacted before it is 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
-import stat
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.numbers import finite
+from dreamcli.outcomes.workdir_files import read_workdir_text
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.content import content_blocks, result_text
 from dreamcli.sessions.lineage import Family, Kin, is_child_of
@@ -238,64 +236,6 @@ def _changed_path(tool: str, tool_input: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
-
-
-# --- workdir access ------------------------------------------------------------------------------
-
-
-class OutsideWorkdir(ValueError):
-    """A path that resolves outside the session's workdir (through `..` or a symlink)."""
-
-
-@functools.lru_cache(maxsize=256)
-def _real_root(workdir: str) -> str:
-    return os.path.realpath(workdir)
-
-
-def resolve_in_workdir(workdir: str | Path, rel: str) -> str:
-    """`rel` inside `workdir`, symlinks resolved (every time: a link may appear between two evaluations);
-    OutsideWorkdir when it leaves the workdir, or when either holds a NUL byte (a session's path is
-    untrusted: no file has such a name)."""
-    if "\0" in str(workdir) or "\0" in rel:
-        raise OutsideWorkdir("not a usable path (it holds a NUL byte)")
-    root = _real_root(str(workdir))
-    target = os.path.realpath(os.path.join(root, rel))
-    if target != root and not target.startswith(root.rstrip(os.sep) + os.sep):
-        raise OutsideWorkdir("resolves outside the workdir")  # callers name the path (shown fenced)
-    return target
-
-
-def read_workdir_text(workdir: str | None, rel: str, *, limit: int) -> tuple[str | None, str]:
-    """(text, note): the file's text (None when unreadable) and why/how it was cut."""
-    if not workdir:
-        return None, "the session recorded no workdir"
-    try:
-        target = resolve_in_workdir(workdir, rel)
-    except OutsideWorkdir as e:
-        return None, str(e)
-    try:  # O_NONBLOCK: a FIFO the run left in its workdir must not hang grading (regular files ignore it)
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None, "not found"
-    except OSError as e:
-        return None, f"cannot read: {e.strerror}"
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            return None, "not found"
-        if not stat.S_ISREG(st.st_mode):  # a FIFO, a socket, a device: never read
-            return None, "not a regular file"
-        try:
-            data = f.read(limit + 1)
-        except OSError as e:
-            return None, f"cannot read: {e.strerror}"
-    if b"\0" in data[:8192]:
-        return None, f"binary file ({st.st_size} bytes)"
-    text = data[:limit].decode("utf-8", errors="replace")
-    return text, (TRUNCATED if len(data) > limit else "")
-
-
-TRUNCATED = "truncated"  # the note of a file read in part (only its first `limit` bytes)
 
 
 # --- the evidence the grader sees ---------------------------------------------------------------

@@ -9,6 +9,8 @@ are one rule whose regex starts with that character and branches on the rest: `k
 `lead`: a lookbehind checks them, and the marker replaces them too. Each branch's body is one named
 group; its name gives the kind and picks the body check. The check that a prefix is not glued to a
 word comes after the branch's literal (`not_glued`), so most hits of the shared character fail at once.
+A new prefix joins the rule whose literal it shares at the same lead (`dk_live_` would be a branch of
+`K_TOKENS`, not a rule for `d`); docs/architecture.md, "How to add a secret-redaction rule".
 
 The prefix alone is not enough (`npm_config_cache`, `sk_test_mode`, "desk-ant-colony-framework",
 `glpat-xxxxxxxxxxxxxxxxxxxx`): bodies must have the vendor's length and alphabet and look random.

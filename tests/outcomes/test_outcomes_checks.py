@@ -96,6 +96,23 @@ def test_symlink_out_of_workdir_fails_closed(tmp_path: Path, run: RunView) -> No
         assert not passed and "outside the workdir" in reason
 
 
+def test_the_file_checks_say_why_a_file_is_not_read_the_same_way(tmp_path: Path, run: RunView) -> None:
+    """One helper looks a workdir file up for every check, so a missing file, a path that leaves the workdir
+    and a run with no workdir read the same whichever check met them (`file_exists` said "does not exist")."""
+    bare = RunView(session_id="S", workdir=None, final_answer="x")
+    os.symlink(tmp_path / "outside.md", Path(run.workdir or "") / "link.md")
+    for path, view, reason in (("missing.md", run, "missing.md: not found"),
+                               ("link.md", run, "link.md: resolves outside the workdir"),
+                               ("a.md", bare, "a.md: the session recorded no workdir")):
+        for check in (f"{{type: file_exists, in: '{path}'}}", f"{{type: contains, in: '{path}', value: x}}",
+                      f"{{type: json_schema, in: '{path}', value: {{type: object}}}}"):
+            assert run_check(_check(tmp_path, check), view)[1] == reason, check
+    # a file that is not there is the run's failure, which negate turns; a path the check cannot look at is not
+    assert run_check(_check(tmp_path, "{type: file_exists, in: missing.md, negate: true}"), run)[0] is True
+    outside = run_check(_check(tmp_path, "{type: file_exists, in: link.md, negate: true}"), run)
+    assert outside == (False, "link.md: resolves outside the workdir", "")
+
+
 def test_missing_workdir_or_answer_fails_closed(tmp_path: Path) -> None:
     bare = RunView(session_id="S", workdir=None, final_answer=None)
     for check in ("{type: contains, value: x, negate: true}", "{type: file_exists, in: a.md}",

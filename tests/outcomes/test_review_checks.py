@@ -12,9 +12,10 @@ import pytest
 
 from dreamcli.config import Config
 from dreamcli.outcomes.checks import run_check, run_criterion_check
-from dreamcli.outcomes.evidence import RunView, load_run, read_workdir_text, render_evidence
+from dreamcli.outcomes.evidence import RunView, load_run, render_evidence
 from dreamcli.outcomes.grading import GradeOptions, Grader, grade_path
 from dreamcli.outcomes.spec import load_spec
+from dreamcli.outcomes.workdir_files import read_workdir_text
 from dreamcli.redaction import default_redactor
 from dreamcli.sessions.paths import find_session
 from dreamcli.sessions.writer import SessionWriter

@@ -45,4 +45,4 @@ def test_a_workdir_that_is_here_is_read(tmp_path: Path) -> None:
     passed, reason, _ = run_check(_check(type="file_exists", **{"in": "summary.md"}), _run(str(tmp_path)))
     assert passed is True and reason == "summary.md exists"
     passed, reason, _ = run_check(_check(type="file_exists", **{"in": "other.md"}), _run(str(tmp_path)))
-    assert passed is False and reason == "other.md does not exist"
+    assert passed is False and reason == "other.md: not found"
