@@ -127,17 +127,23 @@ def _with_tail_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]
     return [*messages[:-1], {**last, "content": [*content[:-1], tail]}]
 
 
+REDACTED_TOOL_NAME = "redacted_tool_name"
+
+
 def echo_content(sent: list[dict[str, Any]], logged: Any) -> list[dict[str, Any]]:
-    """The assistant turn as it goes back to the model next turn: text and tool inputs from the logged
-    (redacted) copy, so a secret the model wrote never travels again; thinking blocks unchanged (their
-    signature covers their text)."""
+    """The assistant turn as it goes back to the model next turn: text, tool names and tool inputs from the
+    logged (redacted) copy, so a secret the model wrote never travels again (a name is any text the model
+    sent: an unknown tool's may hold one); thinking blocks unchanged (their signature covers their text)."""
     if not isinstance(logged, list) or len(logged) != len(sent):
         return sent
     out = []
     for orig, red in zip(sent, logged, strict=True):
         kind = orig.get("type") if isinstance(orig, dict) else None
         if kind == "tool_use" and isinstance(red, dict) and "input" in red:
-            out.append({**orig, "input": red["input"]})
+            named = isinstance(red.get("name"), str) and red["name"] != orig.get("name")
+            # the API takes tool names of [A-Za-z0-9_-] only: a marker in one would be refused, so a name the
+            # redaction changed goes back as a plain placeholder (the tool_result follows it by id)
+            out.append({**orig, "input": red["input"], **({"name": REDACTED_TOOL_NAME} if named else {})})
         elif kind == "text" and isinstance(red, dict) and isinstance(red.get("text"), str):
             out.append({**orig, "text": red["text"]})
         else:

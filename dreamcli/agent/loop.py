@@ -161,6 +161,7 @@ def run_agent(
         base_url_host=base_url_host(), tags=list(spec.tags), source="dreamcli", **start_extra,
     )
     cb.on_start(StartInfo(session_id=writer.session_id, path=writer.path, model=model, workdir=workdir,
+                          redact=writer.redact_text,
                           task_name=spec.name, playbooks=placed, tools=tool_names, max_turns=max_turns,
                           warnings=selection.warnings, missing_playbook=selection.missing,
                           with_proposal=trial_fields.get("with_proposal")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,9 @@ class StartInfo:
     warnings: list[str] = field(default_factory=list)
     missing_playbook: str | None = None
     with_proposal: str | None = None  # the dream id whose pending entries are on trial
+    # the session's redaction (`SessionWriter.redact_text`: the rules, and the secret values the session
+    # redacted before): what a view shows of the model's words and the tools' inputs goes through it
+    redact: Callable[[str], str] | None = None
 
 
 @dataclass

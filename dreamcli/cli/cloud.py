@@ -86,12 +86,12 @@ def memory_pull_cmd(
     hash, the precondition of the next push."""
     from dreamcli.cloud.client import cloud_client
     from dreamcli.cloud.memory_pull import pull_store
-    from dreamcli.ui.cloud_view import progress_line, render_memory_pull
+    from dreamcli.ui.cloud_view import progress_line, render_memory_pull, skip_warnings
 
     ws = open_workspace(ctx)
-    with _desk(ws), progress_line(f"pulling memory store {store}") as progress:
+    with _desk(ws), progress_line(f"pulling memory store {store}") as progress, skip_warnings() as warned:
         client = cloud_client(config(ctx).limits)
-        result = pull_store(ws, client, store, progress=progress)
+        result = pull_store(ws, client, store, progress=progress, warned=warned)
     if as_json:
         print_json({"version": 1, **result.to_json()})
         return

@@ -88,11 +88,13 @@ def register(app: Group) -> None:
         if html:
             from dreamcli.cli.common import command_prefix, config
             from dreamcli.cli.html_out import refuse_json, write_review_html
+            from dreamcli.config import workspace_redactor
             from dreamcli.identity import reviewer as reviewer_of
             from dreamcli.ui.console import info
 
             refuse_json(html, as_json)
-            who = reviewer_of(reviewer, config(ctx).playbooks.reviewer)
+            # a name someone typed (or git's): redacted as the audit record's actor is (dreamcli.audit)
+            who = workspace_redactor(ws.config_path).redact_obj(reviewer_of(reviewer, config(ctx).playbooks.reviewer))
             written = write_review_html(ws, dreams, html, with_transcripts=with_transcripts, reviewer=who,
                                         prefix=command_prefix(ctx))
             if html != "-":

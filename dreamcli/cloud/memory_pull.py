@@ -1,5 +1,7 @@
 """`cloud memory pull STORE_ID`: mirror a memory store's memories into `memory/<store>/memories/`
-(redacted on the way in) and remember each memory's `content_sha256` for the next push."""
+(redacted on the way in) and remember each memory's `content_sha256` for the next push. A memory whose
+path holds a secret is skipped, as the agent's memory tool refuses such a path: the path would be a file
+name, a key of the state and a line of the output, which redaction of the content does not reach."""
 
 from __future__ import annotations
 
@@ -82,12 +84,14 @@ class PullResult:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)  # gone from the cloud, removed from the mirror
     redacted: list[str] = field(default_factory=list)  # paths whose mirror copy had secrets replaced
+    skipped: list[str] = field(default_factory=list)  # paths holding a secret, redacted: not mirrored
+    warnings: list[str] = field(default_factory=list)  # one a skipped memory, naming it redacted
     mirror: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"store_id": self.store_id, "store_name": self.store_name, "mirror": self.mirror,
                 "written": self.written, "unchanged": self.unchanged, "removed": self.removed,
-                "redacted": self.redacted}
+                "redacted": self.redacted, "skipped": self.skipped, "warnings": self.warnings}
 
 
 def check_store(client: Any, store_id: str, *, what: str, redactor: Redactor | None = None) -> dict[str, Any]:
@@ -184,20 +188,25 @@ def _target(ws: Workspace, store_id: str, path: str, memory_id: str, redactor: R
     return target
 
 
-def pull_store(ws: Workspace, client: Any, store_id: str, *, progress: Progress | None = None) -> PullResult:
+def pull_store(ws: Workspace, client: Any, store_id: str, *, progress: Progress | None = None,
+               warned: Progress | None = None) -> PullResult:
+    """Pull the store into its mirror; `warned` takes each skipped memory's warning as it comes."""
     what = f"pull memory store {store_id}"
     redactor = workspace_redactor(ws.config_path)
     store = check_store(client, store_id, what=what, redactor=redactor)
     memories = fetch_memories(client, store_id, what=what, progress=progress, redactor=redactor)
-    return mirror_memories(ws, store_id, memories, store_name=store.get("name"))
+    return mirror_memories(ws, store_id, memories, store_name=store.get("name"), warned=warned)
 
 
 def mirror_memories(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], *,
-                    store_name: str | None = None) -> PullResult:
+                    store_name: str | None = None, warned: Progress | None = None) -> PullResult:
     """Write the memories into the mirror (only what changed), drop what the cloud no longer has, and
     record the pulled hashes."""
     with workspace_lock(ws, LOCK_NAME):
         result = _mirror(ws, store_id, memories, store_name)
+    for message in result.warnings:
+        if warned is not None:
+            warned(message)
     if result.written or result.removed:
         append_audit(ws, "cloud-pull", store_id=store_id, written=len(result.written), removed=len(result.removed),
                      redacted=len(result.redacted), mirror=result.mirror)
@@ -208,10 +217,13 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
     result = PullResult(store_id, store_name, mirror=str(ws.memories_root(store_id)))
     targets = check_listing(ws, store_id, memories)
     redactor = workspace_redactor(ws.config_path)
+    _skip_secret_paths(targets, memories, redactor, result)
     old = load_state(ws, store_id)
     state = old.kept()  # what earlier pushes sent stays sent: never again
-    result.removed = _prune(ws, store_id, targets)  # first, so a new memory may take its place
-    for path, m in sorted(memories.items()):
+    # first, so a new memory may take a gone one's place; a name an older pull wrote is shown redacted
+    result.removed = [redactor.redact_text(p) for p in _prune(ws, store_id, targets)]
+    for path in sorted(targets):
+        m = memories[path]
         target = targets[path]
         text = redactor.redact_text(m.content or "")
         if text != (m.content or ""):
@@ -227,7 +239,7 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
                 ensure_dir(target.parent)
                 atomic_write_text(target, text)
             except OSError as e:  # the workspace, not the listing (checked above): say which memory
-                _keep_old(ws, state, old, memories)
+                _keep_old(ws, state, old, {p: memories[p] for p in targets})
                 raise UsageError(f"memory store {store_id}: cannot write memory {shown_redacted(path, redactor)} "
                                  f"to {target} "
                                  f"({e.strerror or e}); the rest keep their last pulled state") from None
@@ -235,6 +247,19 @@ def _mirror(ws: Workspace, store_id: str, memories: dict[str, CloudMemory], stor
         state.memories[path] = Known(m.memory_id, m.sha256, m.version_id)
     save_state(ws, state, pulled=True)
     return result
+
+
+def _skip_secret_paths(targets: dict[str, Path], memories: dict[str, CloudMemory], redactor: Redactor,
+                       result: PullResult) -> None:
+    """Take out of `targets` each memory whose path holds a secret, listed redacted in `result.skipped` with a
+    warning naming it: its path would be a file name, a key of the state and a line of the output. Not in
+    `targets`, a copy an older pull wrote is pruned, and the state does not know it."""
+    for path in sorted(targets):
+        if redactor.redact_text(path) != path:
+            del targets[path]
+            result.skipped.append(redactor.redact_text(path))
+            result.warnings.append(f"memory {memories[path].memory_id} at {shown_redacted(path, redactor)}: the path "
+                                   "holds a secret; not mirrored (rename it in the cloud)")
 
 
 def _prune(ws: Workspace, store_id: str, targets: dict[str, Path]) -> list[str]:

@@ -97,12 +97,15 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
 
     dream_id = new_ulid()
     proposal = stages.build_proposal(sel, dream_id, now_rfc3339(), operations, findings, curated, config, opts)
-    dream = stages.dream_record(sel, found, texts, proposal, opts, started, dropped=curated.dropped)
-    report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped,
-                           near_misses=stages.near_misses(found, config, opts))
     from dreamcli.redaction import for_config
 
-    report = for_config(config).redact_text(report)
+    redactor = for_config(config)
+    dream = stages.dream_record(sel, found, texts, proposal, opts, started, dropped=curated.dropped)
+    if dream["instructions"]:  # the model was sent them redacted (synthesis): dream.json and --json hold the same
+        dream["instructions"] = redactor.redact_text(dream["instructions"])
+    report = render_report(dream=dream, proposal=proposal, dropped=curated.dropped,
+                           near_misses=stages.near_misses(found, config, opts))
+    report = redactor.redact_text(report)
     result = DreamResult(status=dream["status"], playbook=sel.name, dream_id=dream_id, operations=operations,
                          dream=dream, report=report, set_aside=sel.set_aside, rebuilt=sel.rebuild)
     if opts.dry_run:  # no id: the dream that writes gets its own, and so do the entries it adds

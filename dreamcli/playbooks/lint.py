@@ -20,7 +20,8 @@ Rules (severity `block` prevents approval without `--force`; `warn` is shown to 
 |                     |          | piped into a shell, however quoted, spelled or hidden, ...)           |
 | `hidden-text`       | block    | holds zero-width or bidi control characters                           |
 | `control-chars`     | block    | holds control characters (ESC, BEL, U+009B, DEL, CR; not newline or tab) |
-| `unknown-host`      | warn     | links to a host not in `lint.allowed_hosts` (and not a subdomain of one) |
+| `unknown-host`      | warn     | links to a host not in `lint.allowed_hosts` (and not a subdomain of one), |
+|                     |          | or to a URL whose host cannot be read                                 |
 | `old-secret`        | warn     | (`lint_operation`) the text an operation replaces or retires holds a secret |
 """
 
@@ -129,11 +130,30 @@ def lint_entry_text(text: str, config: Config | LintConfig | None = None) -> lis
         findings.append(_finding(BLOCK, "control-chars", f"holds control character(s) ({shown}) that a terminal "
                                                           "would act on: remove them"))
     findings.extend(injection_findings(text))
+    findings.extend(_host_findings(text, lint))
+    return findings
+
+
+def _host_findings(text: str, lint: LintConfig) -> list[LintFinding]:
+    """The `unknown-host` findings of a text. A redaction marker stands for a plain word first, so the
+    redactor's own output (`https://user:[REDACTED:url_password]@host`) is read for its real host. A URL
+    that still cannot be parsed (`https://[bad/`) is treated as linking to an unknown host: it is warned
+    about, without its text, rather than skipped, so an odd spelling cannot hide a link from the reviewer."""
+    from dreamcli.redaction import MARKER_RE
+
     allowed = [h.lower().lstrip(".") for h in lint.allowed_hosts]
     seen: set[str] = set()
-    for m in _URL.finditer(text):
+    findings: list[LintFinding] = []
+    for m in _URL.finditer(MARKER_RE.sub("REDACTED", text)):
         url = m.group(0)
-        host = (urlparse(url if "://" in url else "http://" + url).hostname or "").lower()
+        try:
+            host = (urlparse(url if "://" in url else "http://" + url).hostname or "").lower()
+        except ValueError:  # an unbalanced "[" in the host, a bad port: Python cannot tell the host
+            if "" not in seen:
+                seen.add("")
+                findings.append(_finding(WARN, "unknown-host", "links to a URL whose host cannot be read: check "
+                                                               "where it points"))
+            continue
         if not host or host in seen:
             continue
         seen.add(host)

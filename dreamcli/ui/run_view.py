@@ -22,6 +22,8 @@ from dreamcli.orchestration.tally import SubagentTally, tokens_of
 from dreamcli.ui.console import err, leave_line_open, line_left_open, live_view, neutralise_controls, safe_markup, warn
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dreamcli.agent.results import RunResult, StartInfo
     from dreamcli.agent.tools.base import ToolResult
     from dreamcli.agent.usage import Totals
@@ -78,6 +80,7 @@ class RunView(RunCallbacks):
 
         self.quiet = quiet
         self.redactor = redactor or default_redactor()  # the run's (`run_redactor(config)`) from the CLI
+        self._session_redact: Callable[[str], str] | None = None  # StartInfo.redact, once the session started
         self.subagents = SubagentTally()  # what the lead's sub-agents spent (on_subagent_totals)
         self._pending = ""  # streamed text not shown yet (split_streamed)
         self.threshold: float | None = None  # the outcome's pass threshold, to print a failing score truly
@@ -153,8 +156,11 @@ class RunView(RunCallbacks):
         self._resume_tool()
 
     def _clean(self, text: str) -> str:
-        """Text from the model or a tool, as it may be shown: redacted."""
-        return self.redactor.redact_text(text) if text else text
+        """Text from the model or a tool, as it may be shown: redacted (once the session started, as its log
+        is: a secret the session redacted before, a tool's output included, stays redacted where it recurs)."""
+        if not text:
+            return text
+        return self._session_redact(text) if self._session_redact is not None else self.redactor.redact_text(text)
 
     def _show_text(self, text: str) -> None:  # with the lock held
         if text:
@@ -178,6 +184,7 @@ class RunView(RunCallbacks):
 
     # --- callbacks --------------------------------------------------------------------------
     def on_start(self, info: StartInfo) -> None:
+        self._session_redact = info.redact
         for w in map(self._clean, info.warnings):
             self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}", len("warning: "))
         if self.quiet:
@@ -222,13 +229,13 @@ class RunView(RunCallbacks):
             detail = result.error_kind or "error"
             if result.exit_code not in (None, 0):
                 detail = f"exit {result.exit_code}"
-        arg = self._clean(key_argument)
+        name, arg = self._clean(name), self._clean(key_argument)  # the model's name for an unknown tool: any text
         if self.live:  # the argument cut to what fits the terminal, the line's other parts (timing) included
             from rich.cells import cell_len
 
             from dreamcli.ui.wrapping import cut_to
 
-            name = neutralise_controls(name, one_line=True)  # the model's name for an unknown tool
+            name = neutralise_controls(name, one_line=True)
             rest = f"  ✗ {name}   {detail} ({took})" if detail else f"  ✓ {name}  ({took})"
             arg = cut_to(neutralise_controls(arg, one_line=True), max(MIN_ARG, err().width - cell_len(rest)))
         else:

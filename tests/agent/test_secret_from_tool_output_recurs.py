@@ -30,7 +30,7 @@ def test_a_password_a_tool_printed_is_redacted_where_it_recurs(fake_anthropic: F
     )
     r = invoke_run(["-p", "connect to the db", "-C", str(wd), "--yes", *(["--json"] if as_json else [])], ws.root)
     assert r.exit_code == 0, r.stderr
-    assert PASSWORD not in r.stdout
+    assert PASSWORD not in r.stdout and PASSWORD not in r.stderr  # the streamed answer too
     if as_json:
         assert json.loads(r.stdout)["final_text"] == "Connected using [REDACTED:password]."
     else:

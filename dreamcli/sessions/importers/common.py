@@ -280,24 +280,28 @@ def head_objects(path: Path, *, limit_bytes: int = SNIFF_BYTES, max_lines: int =
 
 
 def discover_files(root: Path, suffix: str = ".jsonl") -> list[Path]:
-    """Every regular file whose name ends in `suffix` under `root`, in sorted walk order (directories
-    sorted, symlinked directories not followed), or `[root]` when `root` is a file."""
+    """Every file named `*suffix` under `root`, in sorted walk order (directories sorted, symlinked ones not
+    followed), or `[root]` when `root` is a file (a symlink: the file it points to). A symlinked file under
+    `root` is listed for `first_object` to refuse: skipped and reported, never followed out of `root`."""
     if root.is_file():
-        return [root]
+        return [root.resolve()] if root.is_symlink() else [root]
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
             if name.endswith(suffix):
                 p = Path(dirpath) / name
-                if p.is_file():
+                if p.is_symlink() or p.is_file():
                     found.append(p)
     return found
 
 
 def first_object(path: Path) -> dict[str, Any] | None:
     """The first line of a file, refused with InputError when the file is not JSONL (that line is not a
-    JSON object); None for a file with no line or one cut-off line. Reads only that line."""
+    JSON object) or is a symlink (not followed: it may point anywhere the user can read); None for a file
+    with no line or one cut-off line. Reads only that line."""
+    if path.is_symlink():
+        raise InputError("a symlink, not followed (import the file it points to by its own path)", file=str(path))
     try:
         with open(path, "rb") as f:
             lineno = 0
