@@ -102,11 +102,11 @@ def bench_notes(ws: Workspace, runs: int = 100) -> tuple[float, int]:
 
     from dreamcli.config import Config
     from dreamcli.sessions.writer import SessionWriter
-    from dreamcli.store import index
+    from dreamcli.store import index, index_notes
     from dreamcli.store.sink import session_sink
 
     spent = 0.0
-    real = index.note_sessions
+    real = index_notes.note_sessions
 
     def timed_note(ws: Workspace, paths: Iterable[Path]) -> None:
         nonlocal spent
@@ -114,14 +114,14 @@ def bench_notes(ws: Workspace, runs: int = 100) -> tuple[float, int]:
         real(ws, paths)
         spent += time.perf_counter() - t0
 
-    index.note_sessions = timed_note
+    index_notes.note_sessions = timed_note
     try:
         for _ in range(runs):
             with SessionWriter(ws, sink=session_sink(ws, Config()), fsync=False) as w:
                 w.start(task={"name": "t", "prompt": "p"}, model=None, workdir=None)
                 w.end("completed")
     finally:
-        index.note_sessions = real
+        index_notes.note_sessions = real
     today = w.path.parent
     old = time.time() - 60
     os.utime(today, (old, old))  # as if the runs had taken a while: the last note sees a settled directory

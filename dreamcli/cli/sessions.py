@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from dreamcli.cli.common import open_workspace, print_json
 from dreamcli.cli.group import Group
 from dreamcli.cli.sessions_import import import_group
 from dreamcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from dreamcli.sessions.summary import SkippedKind
 
 HELP = "List and show logged sessions; import transcripts from other agents."
 EPILOG = """Examples:
@@ -42,7 +47,7 @@ def list_cmd(
 ) -> None:
     """List sessions, newest first: id, start, task, status, turns, tokens, cost, outcome."""
     from dreamcli.sessions.schema import END_STATUSES
-    from dreamcli.sessions.summary import SessionFilter
+    from dreamcli.sessions.summary import SessionFilter, skipped_kinds
     from dreamcli.timeutil import parse_since
 
     statuses = tuple(dict.fromkeys((*END_STATUSES, "incomplete")))
@@ -74,7 +79,7 @@ def list_cmd(
         from dreamcli.ui.plural import count
 
         note(f"left out {count(len(flt.skipped_pilot), 'pilot trial')} (--include-pilot lists them)")
-    kinds = _skipped_kinds(flt.skipped)
+    kinds = skipped_kinds(flt.skipped)
     if kinds and strict:
         from dreamcli.errors import WorkFailed
 
@@ -83,28 +88,7 @@ def list_cmd(
     _note_skipped(kinds)
 
 
-def _skipped_kinds(skipped: list[str]) -> list[tuple[int, str, str]]:
-    """The files a listing skipped by kind, as (count, why, an example): those that cannot be opened (no
-    permission: the OS's reason named), then those whose first line is no readable session.start."""
-    if not skipped:
-        return []
-    from dreamcli.sessions.reader import cannot_read
-
-    unreadable: list[str] = []
-    corrupt: list[str] = []
-    for path in skipped:
-        why = cannot_read(path)
-        if why is None:
-            corrupt.append(path)
-        else:
-            unreadable.append(f"{path}: {why}")
-    kinds = [(len(unreadable), "unreadable", unreadable[0])] if unreadable else []
-    if corrupt:
-        kinds.append((len(corrupt), "corrupt or wrong-typed first line", corrupt[0]))
-    return kinds
-
-
-def _note_skipped(kinds: list[tuple[int, str, str]]) -> None:
+def _note_skipped(kinds: list[SkippedKind]) -> None:
     for n, why, eg in kinds:
         typer.echo(f"note: {n} session file{'' if n == 1 else 's'} skipped ({why}), e.g. {eg}", err=True)
 
@@ -158,6 +142,7 @@ def reindex_cmd(
     """Rebuild the session index (state/sessions-index.sqlite) from the session files."""
     import time
 
+    from dreamcli.sessions.summary import skipped_kinds
     from dreamcli.store.index import index_path, rebuild, unlisted
 
     ws = open_workspace(ctx, create=False)
@@ -172,7 +157,7 @@ def reindex_cmd(
     from dreamcli.ui.console import info
 
     info(f"Indexed {n} sessions in {seconds} s: {index_path(ws)}")
-    _note_skipped(_skipped_kinds(skipped))
+    _note_skipped(skipped_kinds(skipped))
 
 
 sessions_group.add_group(import_group, "import")

@@ -9,11 +9,11 @@ dreamcli.sessions.lineage; the session index's twin is `dreamcli.store.index_sch
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dreamcli.numbers import held
 from dreamcli.sessions import schema
@@ -128,8 +128,28 @@ def pilot_tag(value: Any) -> dict[str, Any] | None:
             "trial": trial if type(trial) is int and held(trial) is not None else None}
 
 
+_FILLED = ("skipped", "skipped_pilot")  # the SessionFilter fields a listing fills: no condition
+
+
 @dataclass
 class SessionFilter:
+    """Which sessions a listing shows, judged on their summaries (`matches`): `sessions list`, `grade --last`
+    and `--since`, on the scan and on the session index alike. Not the store's `StoreFilter`
+    (dreamcli.store.base), which picks a backend's raw session ids by id time and sealing before any file
+    is read (a dream's selection, after its watermark).
+
+    `matches` is the one definition of a filter: the index's SQL (`store.index_query.where_clause`) only
+    narrows the rows first, and every reader, `sessions list --json` included, runs `matches` on what it
+    lists. A new condition goes into `matches`, the summary fields it reads into READS, and a case into
+    FILTERS in tests/store/test_listing_stream.py (tests/store/test_listing_filter.py checks the first two)."""
+
+    # The SessionSummary fields `matches` reads for each condition when it is set: what `sessions list --json`
+    # reads of an index row to run `matches` (dreamcli.store.listing, which always reads the tree's fields).
+    READS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "since": ("started",), "status": ("status",), "task": ("task",), "source": ("source",),
+        "include_children": ("parent_session_id", "import_parent_source_id"),
+        "include_pilot": ("pilot", "session_id", "parent_session_id", "import_parent_source_id")}
+
     since: datetime | None = None
     status: str | None = None
     task: str | None = None
@@ -138,6 +158,11 @@ class SessionFilter:
     include_pilot: bool = True  # `dreamcli pilot` trials too (`sessions list` leaves them out by default)
     skipped: list[str] = field(default_factory=list)  # filled while listing: files with no readable start
     skipped_pilot: list[str] = field(default_factory=list)  # filled while matching: the trials left out (leads)
+
+    def reads(self) -> tuple[str, ...]:
+        """The summary fields `matches` reads with this filter: READS of each condition not at its default."""
+        conditions = (f.name for f in fields(self) if f.name not in _FILLED and getattr(self, f.name) != f.default)
+        return tuple(dict.fromkeys(r for name in conditions for r in self.READS[name]))
 
     def matches(self, s: SessionSummary) -> bool:
         if self.status and s.status != self.status:
@@ -154,7 +179,7 @@ class SessionFilter:
                     return False
             except ValueError:
                 return False
-        if s.pilot is not None and not self.include_pilot:  # a trial that matches all else: counted as left out
+        if not self.include_pilot and s.pilot is not None:  # a trial that matches all else: counted as left out
             if not s.is_subagent:  # a trial's sub-agents carry its tags: left out with it, not counted again
                 self.skipped_pilot.append(s.session_id)
             return False
@@ -255,6 +280,40 @@ def _day_before(path: Path, since: datetime) -> bool:
     except ValueError:
         return False
     return (y, m, d) < (since.year, since.month, since.day)
+
+
+class SkippedKind(NamedTuple):
+    """One kind of file a listing skipped: how many files, why, and an example (the first)."""
+
+    files: int
+    why: str
+    example: str
+
+
+def skipped_kinds(skipped: Iterable[str], cannot_read: Callable[[str], str | None] | None = None) -> list[SkippedKind]:
+    """The files a listing skipped (`SessionFilter.skipped`) by kind: those that cannot be opened (no
+    permission: the OS's reason, which `cannot_read` gives, in the example), then those whose first line
+    is no readable session.start."""
+    skipped = list(skipped)
+    if not skipped:
+        return []
+    why_not: Callable[[str], str | None]
+    if cannot_read is None:
+        from dreamcli.sessions.reader import cannot_read as why_not  # only when files were skipped
+    else:
+        why_not = cannot_read
+    unreadable: list[str] = []
+    corrupt: list[str] = []
+    for path in skipped:
+        why = why_not(path)
+        if why is None:
+            corrupt.append(path)
+        else:
+            unreadable.append(f"{path}: {why}")
+    kinds = [SkippedKind(len(unreadable), "unreadable", unreadable[0])] if unreadable else []
+    if corrupt:
+        kinds.append(SkippedKind(len(corrupt), "corrupt or wrong-typed first line", corrupt[0]))
+    return kinds
 
 
 def grade_shown(grade: dict[str, Any], outcome: Any, ended: str | None) -> bool:

@@ -34,10 +34,15 @@ class StoredSession:
 
 @dataclass(frozen=True)
 class StoreFilter:
-    """What `list` returns: ids after `after` (a watermark), started at or after `since` and before
+    """What a store's `list` returns: ids after `after` (a watermark), started at or after `since` and before
     `until` (by the time in the id), sealed or not (`sealed=None`: both). With `after`, only session ids
     (ULIDs) are returned: a stray name ("README.TXT") sorts after every id and must never be taken for
-    one, nor become a watermark."""
+    one, nor become a watermark.
+
+    It judges a backend's raw session ids before any file is read (a dream's selection from the local
+    directory and the bucket, after its watermark), so it knows nothing of what a session holds. To choose
+    sessions by their content (status, task, source, sub-agents, pilot trials), as listings do, use
+    `SessionFilter` (dreamcli.sessions.summary)."""
 
     after: str | None = None
     since: datetime | None = None

@@ -7,9 +7,11 @@ limit and the tree order need nothing else), a second pass reads, in the same or
 JSON as printed up to `tool_errors`, written when the row was indexed: index_schema.listing_head) and the
 values a grade may replace, and writes the rows in chunks, holding back only children waiting for their
 lead. An imported sub-agent linked to its lead by transcript (index_schema.LEAD) has a head that names no
-parent: it is printed from its whole row, its lead named. `dreamcli pilot` trials are left out in the first
-pass unless the filter includes them (SessionFilter.matches: the leads left out are named in `skipped_pilot`).
-Without a usable index the files are scanned (`list_sessions`) and the same writer prints them.
+parent: it is printed from its whole row, its lead named. The first pass filters as every listing does: the
+SQL narrows the rows (index_query.where_clause), then SessionFilter.matches judges each one, read as a summary
+of the fields it reads (SessionFilter.READS), so `dreamcli pilot` trials are left out (and named in
+`skipped_pilot`) unless the filter includes them. Without a usable index the files are scanned
+(`list_sessions`) and the same writer prints them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
+from functools import partial
 from typing import Any, NamedTuple
 
 from dreamcli.numbers import held
-from dreamcli.sessions.summary import SessionFilter, grade_shown
-from dreamcli.store.index import fresh_connection, where_clause
+from dreamcli.sessions.summary import SessionFilter, SessionSummary, grade_shown
+from dreamcli.store.index import fresh_connection
+from dreamcli.store.index_query import where_clause
 from dreamcli.store.index_schema import FIELDS, LEAD, indented, pilot_of, tags_of
 from dreamcli.store.tree import select_with_children
 from dreamcli.workspace.home import Workspace
@@ -39,10 +43,8 @@ class Light(NamedTuple):
     rel: str
     session_id: str
     parent_session_id: str | None  # as listings show it (index_schema.LEAD)
-    started: str | None
     import_parent_source_id: str | None
     own_parent: str | None  # the row's own parent_session_id column
-    trial: int  # 1 for a `dreamcli pilot` trial (a pilot column), else 0
 
 
 def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, write: Callable[[str], Any]) -> None:
@@ -60,28 +62,30 @@ def write_json_listing(ws: Workspace, flt: SessionFilter, limit: int | None, wri
 def _first_pass(db: sqlite3.Connection, flt: SessionFilter, limit: int | None) -> list[Light]:
     flt.skipped.extend(p for (p,) in db.execute("SELECT path FROM sessions WHERE listable = 0 ORDER BY rel"))
     where, args = where_clause(flt)
-    rows: Iterable[Light] = map(Light._make, db.execute(
-        f"SELECT s.rel, s.session_id, {LEAD}, {'s.started' if flt.since else 'NULL'}, s.import_parent_source_id, "
-        f"s.parent_session_id, s.pilot IS NOT NULL FROM sessions s WHERE {where} ORDER BY s.rel DESC", args))
-    if flt.since is not None:  # what SessionFilter.matches adds to the SQL (an empty start, a parsed time)
-        from dreamcli.sessions.summary import SessionSummary
-
-        since = SessionFilter(since=flt.since)  # the rest of flt is in the SQL, and these rows lack its fields
-        rows = (r for r in rows if since.matches(SessionSummary(r.session_id, "", r.started, None, None, None,
-                                                                r.parent_session_id)))
-    if not flt.include_pilot:
-        rows = _without_trials(rows, flt.skipped_pilot)
-    return select_with_children(rows, limit)
+    reads = tuple(dict.fromkeys((*_TREE, *flt.reads())))
+    columns = ", ".join(LEAD if f == "parent_session_id" else f"s.{f}" for f in reads)
+    rows = db.execute(f"SELECT s.rel, s.parent_session_id, {columns} FROM sessions s WHERE {where} "
+                      "ORDER BY s.rel DESC", args)
+    return select_with_children(_matching(rows, reads, flt), limit)
 
 
-def _without_trials(rows: Iterable[Light], left_out: list[str]) -> Iterator[Light]:
-    """The rows that are no pilot trial, each trial that is no sub-agent named in `left_out` as it is passed
-    (SessionFilter.matches' rule: only those the listing reads before its limit)."""
-    for r in rows:
-        if not r.trial:
-            yield r
-        elif not (r.parent_session_id or r.import_parent_source_id):
-            left_out.append(r.session_id)
+_TREE = ("session_id", "parent_session_id", "import_parent_source_id")  # what select_with_children reads
+_SUMMARY = partial(SessionSummary, session_id="", path="", started=None, task=None, source=None, model=None,
+                   parent_session_id=None)  # SessionSummary's fields without a default, as the rest defaults them
+_DECODE: dict[str, Callable[[Any], Any]] = {"tags": tags_of, "pilot": pilot_of}
+
+
+def _matching(rows: Iterable[tuple[Any, ...]], reads: tuple[str, ...], flt: SessionFilter) -> Iterator[Light]:
+    """The rows `flt.matches` takes, each judged as a SessionSummary of the columns `reads` names (decoded
+    as `from_row` decodes them), lazily: the trials it leaves out are counted only up to the listing's limit."""
+    decode = [(i, _DECODE[f]) for i, f in enumerate(reads) if f in _DECODE]
+    matches = flt.matches
+    for rel, own_parent, *values in rows:
+        for i, fn in decode:
+            values[i] = fn(values[i])
+        s = _SUMMARY(**dict(zip(reads, values, strict=True)))
+        if matches(s):
+            yield Light(rel, s.session_id, s.parent_session_id, s.import_parent_source_id, own_parent)
 
 
 def _second_pass(db: sqlite3.Connection, flt: SessionFilter, order: list[Light],

@@ -1,7 +1,7 @@
 """What a run's SessionWriter tells the layers above it (`session_sink`): the session index, and the
 object store when one is configured.
 
-- The index: when the writer seals its session, its row is upserted (`dreamcli.store.index.note_session`),
+- The index: when the writer seals its session, its row is upserted (`dreamcli.store.index_notes.note_session`),
   so listings find it without re-listing its day directory. A busy or broken index never fails the run.
 - Object storage: the writer keeps writing the local file (the crash-safe buffer, and the local truth),
   and the upload sink sends its whole lines as parts every N lines and at the end. An upload that fails
@@ -84,7 +84,7 @@ class SessionSink:
         finally:
             path = self._paths.pop(session_id, None)
             if path is not None:
-                from dreamcli.store.index import note_session
+                from dreamcli.store.index_notes import note_session
 
                 note_session(self.ws, path)  # never raises
 

@@ -17,7 +17,7 @@ from dreamcli.config import Config
 from dreamcli.ids import ulid_at
 from dreamcli.sessions.summary import SessionFilter, list_sessions
 from dreamcli.sessions.writer import SessionWriter
-from dreamcli.store import index
+from dreamcli.store import index_notes
 from dreamcli.store.index import connect, index_path, list_summaries, note_session, note_sessions, rebuild, refresh
 from dreamcli.store.sink import session_sink
 from dreamcli.workspace.home import Workspace
@@ -101,7 +101,7 @@ def test_files_no_writer_noted_are_listed_too(ws: Workspace, monkeypatch: pytest
     _run(ws, 1)  # the note indexes the unknown file of its day as well
     assert _refresh(ws) == 0
     assert [r["task"] for r in _listed(ws)] == ["by-hand", "t"]
-    monkeypatch.setattr(index, "NOTE_UNKNOWN_LIMIT", 1)
+    monkeypatch.setattr(index_notes, "NOTE_UNKNOWN_LIMIT", 1)
     _hand_written(ws, 6)
     _hand_written(ws, 7)
     _run(ws, 2)  # too many unknown files: the day stays for the refresh, which finds them
@@ -150,7 +150,7 @@ def test_a_corrupt_index_never_fails_a_run(ws: Workspace) -> None:
 
 def test_a_busy_index_is_skipped_quickly_and_caught_up_later(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     rebuild(ws)
-    monkeypatch.setattr(index, "NOTE_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(index_notes, "NOTE_TIMEOUT_S", 0.05)
     holder = sqlite3.connect(index_path(ws), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # a reindex in progress
     try:

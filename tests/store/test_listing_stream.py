@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -15,23 +16,37 @@ from dreamcli.testing.synthetic import GenConfig, generate
 from dreamcli.workspace.home import Workspace
 from tests.support.listing import reference_listing, streamed_listing
 
+# Every condition of SessionFilter, alone and together: `test_filters_cover_every_condition` fails until a new
+# one has a case here (the two listings then must agree on it).
 FILTERS = [dict(), dict(status="completed"), dict(include_children=False),
            dict(since=datetime(2026, 10, 20, tzinfo=UTC)), dict(task="no-such-task"),
-           dict(since=datetime(2026, 10, 20, tzinfo=UTC), status="completed", include_children=False)]
+           dict(since=datetime(2026, 10, 20, tzinfo=UTC), status="completed", include_children=False),
+           dict(source="other"), dict(source="synthetic", include_pilot=False), dict(include_pilot=False)]
+
+
+def test_filters_cover_every_condition() -> None:
+    conditions = {f.name for f in fields(SessionFilter)} - {"skipped", "skipped_pilot"}
+    missing = sorted(conditions - {name for kw in FILTERS for name in kw})
+    assert not missing, (f"SessionFilter has conditions no FILTERS case sets: {missing}; add a case to FILTERS "
+                         "in tests/store/test_listing_stream.py so `sessions list --json` is checked on them")
 
 
 def _odd_values(ws: Workspace) -> None:
-    """Values msgspec would write otherwise than json.dumps, a file that is no session, and grades."""
+    """Values msgspec would write otherwise than json.dumps, a file that is no session, grades, sessions of
+    another source and pilot trials."""
     (ws.sessions_dir / "2026" / "11" / "01").mkdir(parents=True, exist_ok=True)
     (ws.sessions_dir / "2026" / "11" / "01" / "broken.jsonl").write_text("not json\n")
     with sqlite3.connect(index_path(ws)) as db:
-        rels = [r for (r,) in db.execute("SELECT rel FROM sessions WHERE listable = 1 ORDER BY rel DESC LIMIT 6")]
+        rels = [r for (r,) in db.execute("SELECT rel FROM sessions WHERE listable = 1 ORDER BY rel DESC LIMIT 10")]
         db.execute("UPDATE sessions SET cost_usd = 1.5e-07 WHERE rel = ?", (rels[0],))
         db.execute("UPDATE sessions SET cost_usd = 1e16, task = ? WHERE rel = ?", ('a\x01"é\u2028\\', rels[1]))
         db.execute("UPDATE sessions SET tags = ?, outcome = NULL WHERE rel = ?", ('[1e-07, "x", {"k": 2}]', rels[2]))
         db.execute("UPDATE sessions SET cost_usd = 0.0001, score = 9.9e-05 WHERE rel = ?", (rels[3],))
         sids = [s for (s,) in db.execute("SELECT session_id FROM sessions WHERE rel IN (?, ?)", rels[4:6])]
-        for rel in rels[:4]:  # the stored head follows the row, as _upsert writes it
+        db.execute("UPDATE sessions SET source = 'other' WHERE rel IN (?, ?)", rels[6:8])
+        db.execute("UPDATE sessions SET pilot = ? WHERE rel IN (?, ?)", ('{"id": "p1", "arm": "a", "trial": 1}',
+                                                                         *rels[8:10]))
+        for rel in [*rels[:4], *rels[6:10]]:  # the stored head follows the row, as index_refresh.upsert writes it
             values = db.execute(f"SELECT {', '.join(HEAD_FIELDS)} FROM sessions WHERE rel = ?", (rel,)).fetchone()
             db.execute("UPDATE sessions SET head = ? WHERE rel = ?", (listing_head(values), rel))
         db.execute("UPDATE sessions SET head = NULL WHERE rel = ?", (rels[1],))  # read as from_row does
