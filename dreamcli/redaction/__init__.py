@@ -8,7 +8,7 @@
     r.contains_secret(s)
 
 Kinds: private_key, anthropic, openai, github, slack, slack_webhook, aws_access_key, aws_secret_key,
-npm, gitlab, google_api_key, stripe, url_password, bearer, basic_auth (also `curl -u user:pass`),
+npm, gitlab, google_api_key, stripe, jwt, url_password, bearer, basic_auth (also `curl -u user:pass`),
 password (also `mysql -pPASS`, `sshpass -p PASS`), api_key, token, secret, custom.
 """
 

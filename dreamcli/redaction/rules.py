@@ -320,10 +320,18 @@ GENERIC = Rule(
 )
 
 
+# JSON keys only (an object's key is a whole name, so case tells its words apart): camelCase names ending in a
+# secret's word (`accessToken`, `clientSecret`, `privateKey`; not `maxTokens`, `tokenType`), and the HTTP
+# headers whose whole value is a credential (a raw `Authorization`, a cookie).
+_CAMEL_KEY_RE = re.compile(r"[a-z][A-Za-z0-9]*(?:Token|Secret|PrivateKey|Pwd)|privateKey")
+_HEADER_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
 @lru_cache(maxsize=4096)
 def _names_a_secret(key: str) -> bool:
     """Cached: JSON data repeats a few key names (`type`, `text`, ...) in every record."""
-    return GENERIC_KEY_RE.fullmatch(key) is not None
+    return (GENERIC_KEY_RE.fullmatch(key) is not None or _CAMEL_KEY_RE.fullmatch(key) is not None
+            or key.lower() in _HEADER_KEYS)
 
 
 def sensitive_value_for_key(key: str, value: str) -> bool:

@@ -1,5 +1,5 @@
 """API keys and tokens recognised by their vendor prefix: Anthropic, OpenAI, Stripe, GitHub, GitLab,
-AWS access key ids, Google API keys, npm.
+AWS access key ids, Google API keys, npm; and JSON Web Tokens by their shape.
 
 Speed: a case-sensitive rule costs one C-level scan of the whole text for the literal its regex
 starts with, however rare the rest of the prefix is. So tokens whose prefixes share a character
@@ -98,4 +98,13 @@ NPM = Rule(
     pivots=(1,),  # the `p`: the scan tries fewer places than at each `n`
 )
 
-TOKEN_RULES: tuple[Rule, ...] = (K_TOKENS, G_TOKENS, A_KEYS, NPM)
+# JSON Web Tokens: a base64url header, a JSON object (so `eyJ`, base64 of `{"`), a payload (a JSON object
+# too, or encrypted) and a signature (empty for an unsigned token). After `Bearer` the bearer rule would take
+# one too; bare (a cookie, a URL, a config file, an error message) only this rule does. Replaced whole.
+JWT = Rule(
+    "jwt",
+    re.compile(token_start("eyJ", "A-Za-z0-9_\\-") + r"[A-Za-z0-9_\-]{8,}=*\.[A-Za-z0-9_\-]{8,}=*\.[A-Za-z0-9_\-]*=*"),
+    pivots=(2,),  # the `J`: the scan tries fewer places than at each `e`
+)
+
+TOKEN_RULES: tuple[Rule, ...] = (K_TOKENS, G_TOKENS, A_KEYS, NPM, JWT)

@@ -78,7 +78,7 @@ POSITIVES = [
         SLACK_HOOK_PATH,
         "slack_webhook",
     ),
-    (f"Authorization: Bearer {JWT}", JWT, "bearer"),
+    (f"Authorization: Bearer {JWT}", JWT, "jwt"),  # the token's own shape names it
     (f"-H 'authorization: bearer {OPAQUE}'", OPAQUE, "bearer"),
     (f'headers = {{"Authorization": "Bearer {OPAQUE}"}}', OPAQUE, "bearer"),
     (f"use Bearer {OPAQUE} for the call", OPAQUE, "bearer"),
@@ -113,7 +113,7 @@ def test_long_texts_take_the_full_path_too(text: str, secret: str | None, kind: 
 
 
 def test_bearer_keeps_the_word_bearer() -> None:
-    out = default_redactor().redact_text(f"Authorization: Bearer {JWT}")
+    out = default_redactor().redact_text(f"Authorization: Bearer {OPAQUE}")
     assert out == "Authorization: Bearer [REDACTED:bearer]"
 
 
@@ -323,7 +323,7 @@ def test_redact_obj_uses_the_key_name_as_context() -> None:
 
 def test_redact_obj_tuples_and_nested_lists() -> None:
     r = default_redactor()
-    out = r.redact_obj(("ok", [["deep", f"Bearer {JWT}"]]))
+    out = r.redact_obj(("ok", [["deep", f"Bearer {OPAQUE}"]]))
     assert out == ("ok", [["deep", "Bearer [REDACTED:bearer]"]])
     assert isinstance(out, tuple)
 
@@ -367,3 +367,18 @@ def test_redaction_is_idempotent_where_a_replacement_joins_a_new_match() -> None
     once = default_redactor().redact_text(text)
     assert key not in once
     assert default_redactor().redact_text(once) == once
+
+
+def test_camel_case_secret_keys_and_credential_headers_in_json() -> None:
+    """JSON keys name a secret in camelCase too (`accessToken`, `clientSecret`, `privateKey`), and a raw
+    `Authorization` or a cookie header is a credential whatever its shape (report s19 D §8)."""
+    r = default_redactor()
+    data = {"accessToken": OPAQUE, "refreshToken": OPAQUE + "x", "clientSecret": OPAQUE + "y",
+            "privateKey": OPAQUE + "z", "Authorization": OPAQUE + "w", "Cookie": f"session={OPAQUE}; theme=dark",
+            "set-cookie": f"sid={OPAQUE}; Path=/"}
+    out = r.redact_obj(data)
+    assert all(MARKER_RE.fullmatch(v) for v in out.values()), out
+    assert out["accessToken"] == "[REDACTED:token]" and out["clientSecret"] == "[REDACTED:secret]"
+    keep = {"maxTokens": "4096000000", "tokenType": "Bearer", "inputTokens": "12345678", "total_tokens": 123456789,
+            "cookies": "enabled in the browser", "authorizationUrl": "https://auth.example.com/o/authorize"}
+    assert r.redact_obj(keep) is keep

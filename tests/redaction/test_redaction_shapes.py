@@ -16,6 +16,7 @@ from tests.redaction.support import (
     GITLAB_ROUTABLE,
     GITLAB_TRIGGER,
     GOOGLE_KEY,
+    JWT,
     NPM_TOKEN,
     OPAQUE,
     OPENAI_PROJ,
@@ -60,6 +61,11 @@ POSITIVES = [
     (f"STRIPE_SECRET_KEY={STRIPE_LIVE}", STRIPE_LIVE, "stripe"),
     (f'stripe.api_key = "{STRIPE_TEST}"', STRIPE_TEST, "stripe"),
     (f"curl https://api.stripe.com/v1/charges -u {STRIPE_RESTRICTED}:", STRIPE_RESTRICTED, "stripe"),
+    # JSON Web Tokens, bare: in a cookie, a URL fragment, an error message
+    (f"Set-Cookie: session={JWT}; Path=/; HttpOnly", JWT, "jwt"),
+    (f"https://app.example.com/callback#id_token={JWT}&state=af0ifjsldkj", JWT, "jwt"),
+    (f"request rejected: invalid token {JWT}", JWT, "jwt"),
+    (f'{{"jwt": "{JWT}"}}', JWT, "jwt"),
 ]
 
 
@@ -105,6 +111,8 @@ NEGATIVES = [
     "glpat-xxxxxxxxxxxxxxxxxxxx and glpat-<your-token> and global-settings-" + rand(30),
     "Google API keys start with AIza; see AIzaSyExampleKey in the docs",
     "AIza" + "x" * 35,
+    "the header starts eyJ (base64 of '{\"'); eyJhbGciOi.eyJzdWIi.x is too short; eyJhbGciOiJIUzI1NiJ9.not",
+    "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefgh",  # glued to a word: not a token's start
 ]
 
 
