@@ -251,6 +251,12 @@ def append_line(path: Path, line: str, *, fsync: bool = False) -> None:
         os.close(fd)
 
 
+def open_nofollow(path: Path, buffering: int = -1) -> BinaryIO:
+    """`path` opened to read bytes, refused (OSError: ELOOP) when it is a symlink: for a file an untrusted
+    tree names, which may have been swapped for a link since it was listed."""
+    return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb", buffering)
+
+
 def read_private(path: Path, what: str) -> bytes | None:
     """The bytes of a file that grants something (remembered approvals, trusted workspaces): None when it
     does not exist; InputError (exit 2) naming `what` when it cannot be read, is a symlink, or is not

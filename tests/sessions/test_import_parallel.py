@@ -143,7 +143,7 @@ class _Counting(io.RawIOBase):
 def test_each_file_is_read_once_past_its_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = _corpus(tmp_path)
     counts: dict[str, int] = {}
-    monkeypatch.setattr(common, "open", lambda path, *a, **k: _Counting(Path(path), counts, *a, **k), raising=False)
+    monkeypatch.setattr(common, "open_nofollow", lambda path, *a: _Counting(Path(path), counts, "rb", *a))
     ws = Workspace(root=tmp_path / "ws", source="option")
     s = import_transcripts(ws, "claude-code", src, workers=1)
     assert s.sessions == 14

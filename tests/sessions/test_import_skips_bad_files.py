@@ -5,7 +5,6 @@ at all, or a named file that is not one, is still refused up front (exit 2, one 
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import random
@@ -45,12 +44,14 @@ def unreadable(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
     """Opening these files fails with EACCES, as for a chmod 000 file (the tests may run as root)."""
     denied = {str(p) for p in paths}
 
-    def fake_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+    real = common.open_nofollow
+
+    def fake_open(file: Any, *args: Any) -> Any:
         if str(file) in denied:
             raise PermissionError(13, "Permission denied", str(file))
-        return builtins.open(file, *args, **kwargs)
+        return real(file, *args)
 
-    monkeypatch.setattr(common, "open", fake_open, raising=False)
+    monkeypatch.setattr(common, "open_nofollow", fake_open)
 
 
 @pytest.fixture

@@ -59,3 +59,29 @@ def test_a_symlinked_file_named_directly_is_read_at_its_target(tmp_path: Path) -
     assert discover_files(link) == [real.resolve()]
     r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(link), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["sessions"] == 1, r.output
+
+
+def test_a_transcript_swapped_for_a_symlink_after_planning_is_not_followed(tmp_path: Path, monkeypatch) -> None:
+    """The plan reads each file's first line (and refuses a symlink there); a file swapped for a symlink
+    after that is opened with O_NOFOLLOW when converted, so the swap reads nothing outside the folder."""
+    from dreamcli.sessions.importers import plan
+
+    outside = tmp_path / "outside"
+    claude_transcript(outside / "private.jsonl", session_id="private", start=utc(2026, 5, 1, 8))
+    proj = tmp_path / "in" / "-p"
+    victim = proj / "swapped.jsonl"
+    claude_transcript(victim, session_id="swapped", start=utc(2026, 5, 1, 9))
+    real = plan.first_object
+
+    def then_swap(path: Path) -> Any:
+        first = real(path)
+        if path.name == victim.name:
+            path.unlink()
+            path.symlink_to(outside / "private.jsonl")
+        return first
+
+    monkeypatch.setattr(plan, "first_object", then_swap)
+    r = invoke(tmp_path / "ws", "sessions", "import", "claude-code", str(tmp_path / "in"), "--json")
+    assert victim.is_symlink()  # the swap happened
+    assert "_privat0" not in imported_text(tmp_path / "ws"), r.output  # the private transcript's ids
+    assert r.exit_code not in (0, 1) and f"{victim}: cannot read" in r.output  # one line naming the file

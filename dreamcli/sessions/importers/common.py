@@ -18,6 +18,7 @@ from dreamcli import codec
 from dreamcli.errors import InputError
 from dreamcli.ids import ulid_at
 from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.fsutil import open_nofollow
 from dreamcli.workspace.home import Workspace
 
 PROMPT_LIMIT = 4000
@@ -127,14 +128,14 @@ _CORRUPT, _TRUNCATED, _BLANK = object(), object(), object()
 
 class LineStream:
     """One read of a JSONL transcript: the first lines are decoded once for the header of the import
-    (`head`), kept, and handed to the converter with the rest (`lines`), so planning and converting
-    share one pass. Corrupt lines and a cut-off last line are counted and skipped; `progress(n)` is told
-    about every few MB read."""
+    (`head`), kept, and handed to the converter with the rest (`lines`), so planning and converting share one
+    pass. Corrupt lines and a cut-off last line are counted and skipped; `progress(n)` is told about every few
+    MB read. A file swapped for a symlink since it was listed is refused (OSError), never followed."""
 
     def __init__(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         self.path = path
         self.progress = progress
-        self._f: BinaryIO | None = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 (closed by lines/close)
+        self._f: BinaryIO | None = open_nofollow(path, 1 << 20)
         self._lineno = 0
         self._unreported = 0
         self.done = 0  # bytes reported to `progress`
@@ -297,13 +298,12 @@ def discover_files(root: Path, suffix: str = ".jsonl") -> list[Path]:
 
 
 def first_object(path: Path) -> dict[str, Any] | None:
-    """The first line of a file, refused with InputError when the file is not JSONL (that line is not a
-    JSON object) or is a symlink (not followed: it may point anywhere the user can read); None for a file
-    with no line or one cut-off line. Reads only that line."""
+    """The first line of a file, refused with InputError when the file is not JSONL (that line is not a JSON
+    object) or is a symlink (it may point anywhere the user can read); None for no line or one cut off."""
     if path.is_symlink():
         raise InputError("a symlink, not followed (import the file it points to by its own path)", file=str(path))
     try:
-        with open(path, "rb") as f:
+        with open_nofollow(path) as f:  # swapped for a symlink since: refused
             lineno = 0
             for raw in f:
                 lineno += 1
