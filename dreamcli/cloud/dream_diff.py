@@ -32,13 +32,16 @@ def diff_operations(before: dict[str, CloudMemory], after: dict[str, CloudMemory
     """Adds, edits and removals from `before` (the input store when the dream started) to `after` (the
     output store), by path. With `now` (the input store when the dream completed), a path where the
     cloud already holds what the dream left is no operation (an agent wrote it while the dream ran, and
-    the dream read that), and one that changed since `before` says so (approving it then conflicts)."""
+    the dream read that), and one that changed since `before` says so (approving it then conflicts). A memory
+    whose path holds a secret is left out, as a pull leaves it out of the mirror."""
     ops: list[Operation] = []
     evidence = [Evidence(excerpt=f"cloud dream {cloud_dream_id}")]
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
         if _same(old, new) or (now is not None and _same(new, now.get(path))):
             continue
+        if redactor.redact_text(path) != path:  # a path holding a secret: never shown, proposed or pushed
+            continue  # (a pull does not mirror it either, dreamcli.cloud.memory_pull)
         moved = now is not None and not _same(old, now.get(path))
         old_text = redactor.redact_text(old.content or "") if old is not None else None
         new_text = redactor.redact_text(new.content or "") if new is not None else None
