@@ -159,7 +159,7 @@ def test_live_playbooks_stay_whole_at_every_rename(tmp_path: Path, monkeypatch: 
     """A kill can land between any two renames: at each, playbooks/ must exist with every live file
     whole and its version in history (the old import moved the directory away, then the new one in)."""
     from dreamcli.playbooks.store import history_versions, read_live
-    from dreamcli.portability import importer
+    from dreamcli.portability import import_install as importer  # its os.replace moves the files in
 
     src = make_workspace(tmp_path / "src", sessions=False)
     bundle = tmp_path / "b"
@@ -190,7 +190,7 @@ def test_live_playbooks_stay_whole_at_every_rename(tmp_path: Path, monkeypatch: 
 
 def test_failure_while_installing_keeps_each_playbook_whole_and_a_rerun_finishes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dreamcli.portability import importer
+    from dreamcli.portability import import_install as importer  # its os.replace moves the files in
 
     src = make_workspace(tmp_path / "src", sessions=False)
     bundle = tmp_path / "b"

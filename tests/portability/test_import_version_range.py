@@ -1,6 +1,6 @@
 """`dreamcli import` of a bundle whose playbook version has more digits than a history file name holds
 is refused before anything is written (it used to go live without its `.history/<name>/v<N>.md`, so
-`playbooks audit --verify` failed right after the import); `_install` never skips a staged version it
+`playbooks audit --verify` failed right after the import); `install` never skips a staged version it
 needs; a huge `format_version` is not echoed whole."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from dreamcli.audit import content_hash
 from dreamcli.errors import InputError
 from dreamcli.playbooks.store import HISTORY_DIGITS
-from dreamcli.portability.importer import PlaybookOutcome, _install
+from dreamcli.portability.import_install import install as _install
+from dreamcli.portability.import_outcome import PlaybookOutcome
 from dreamcli.workspace.home import Workspace
 from tests.portability.support import LEGAL_V3, cli, destination, exported, put, refused
 

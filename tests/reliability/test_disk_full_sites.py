@@ -74,7 +74,7 @@ def _object_seal(ws: Workspace, sid: str) -> Path:
 
 
 def _bundle_put(ws: Workspace, sid: str) -> Path:
-    from dreamcli.portability.importer import _put
+    from dreamcli.portability.import_install import put as _put
 
     src = ws.state_dir / "staged.md"
     src.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,7 @@ def _import_fsync(ws: Workspace, sid: str) -> Path:
 # each site: the call, which returns the file it syncs (what the error must name)
 SITES: dict[str, Callable[[Workspace, str], Path]] = {
     "sessions/arrivals": _arrivals, "audit_chain": _audit, "sessions/writer close": _session_close,
-    "store/local seal": _local_seal, "store/objects seal": _object_seal, "portability/importer _put": _bundle_put,
+    "store/local seal": _local_seal, "store/objects seal": _object_seal, "portability/import_install put": _bundle_put,
     "sessions/importers/runner _fsync": _import_fsync,
 }
 
