@@ -10,19 +10,19 @@ rewrites the line (or service) and drops those edits, and which schedule it cann
 them, for `schedule install` to say before it rewrites the line, and `copies_dropped` the other marked lines it
 drops with it (a commented-out copy: `commented_copies` counts those, for `schedule show`); `installed_schedule` is
 the installed time of day and schedule, for `schedule show`. What install drops of a systemd service and timer is
-`schedule_units.unit_drops`, its lines shown by `shown_words`' rule.
+`schedule_units.unit_drops`; every word shown of the user's is shown by `schedule_words.shown`'s rule.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from dreamcli.workspace.schedule import Plan, commented, continued, systemd_dir, uncommented
+from dreamcli.workspace.schedule import Plan, commented, continued, systemd_dir
+from dreamcli.workspace.schedule_words import shown, word_key, words
 
 # what `install` writes now that a line or unit of an earlier dreamcli lacks: (its text, what it gives)
 NEWER = ((("--timestamps",), "each log line dated"), (("umask 077;", "UMask=0077"), "the log created 0600"))
@@ -31,20 +31,6 @@ _DAILY_CALENDAR = re.compile(r"^(?:\*-\*-\*\s+)?(\d{1,2}):(\d\d)(?::00)?$")
 _CALENDAR_NICKNAMES = {"daily": "00:00", "midnight": "00:00"}
 _EXEC = re.compile(r"^ExecStart=(.*)$", re.M)
 _CALENDAR = re.compile(r"^OnCalendar=(.*)$", re.M)
-_ASSIGNED = re.compile(r"(?<![^\s;&|(])([A-Za-z_][A-Za-z0-9_]*=)((?:\"[^\"]*\"?|'[^']*'?|[^\s;&|)\"']+)*)")
-# what the drops warning shows of a user's words (`_shown`): the rest may be a value, so a secret
-_OPTION = re.compile(r"-[A-Za-z]|--[a-z][a-z-]*")  # `-n`, `--quiet`: not `-phunter2` (mysql's joined password)
-_OPTION_WITH_VALUE = re.compile(r"(--[a-z][a-z-]*=)")
-_SECRET_OPTION = re.compile(r"-[pP]|--[\w-]*(?:pass|pin|token|secret|key|auth|cred)[\w-]*")  # takes a password
-_NUMBER = re.compile(r"[0-9]{1,4}")  # `nice -n 10`, `--wait 3600`: not a PIN or password of more digits
-_PATH = re.compile(r"/[\w./+-]*")
-_WORD = r"(?=[A-Za-z])[a-z]*(?:[A-Z][a-z]+)*"  # `bin`, `Library`, `LaunchAgents`: no digit, no run of capitals
-_PLAIN = re.compile(rf"\.{{0,2}}|\.?{_WORD}(?:[._+-]{_WORD})*")  # a component of a path shown: `.local`, `lib-x.d`
-_NAME = re.compile(r"[A-Za-z_][\w.+-]*")
-_SHELL_WORDS = frozenset({"export", "env", "cd", "umask", "exec", "nice", "ionice", "timeout", "flock", "&&", "||",
-                          "|", ";", "2>&1", ">>", ">", "<", "1>&2"})
-# a word that assigns a variable: a name of one case up to 40 characters, `=`, a value that is not `=` alone
-_VARIABLE = re.compile(r"^(?:[A-Z_][A-Z0-9_]{0,39}|[a-z_][a-z0-9_]{0,39})=(?!=*$)")
 # cron's @-schedules that name a time of day install can write (`--at`); the others it cannot keep
 _AT_NICKNAMES = {"@daily": "00:00", "@midnight": "00:00"}
 
@@ -315,7 +301,7 @@ def command_drops(have: str, want: str) -> list[str]:
         for piece in pieces:
             if piece in want and piece not in have:
                 want = want.replace(piece, "")
-    return diff_drops(_words(have), _words(want), _key, _shown, lambda key: key[:-1])
+    return diff_drops(words(have), words(want), word_key, shown, lambda key: key[:-1])
 
 
 def diff_drops(have: list[str], want: list[str], key: Callable[[str], str], shown: Callable[[list[str]], str],
@@ -337,64 +323,3 @@ def diff_drops(have: list[str], want: list[str], key: Callable[[str], str], show
         else:
             said.append(f"`{shown(have[i1:i2])}` instead of `{shown(want[j1:j2])}`")
     return said
-
-
-def shown_words(text: str) -> str:
-    """A unit file's value (an `ExecStartPre=` command, a `User=`) as the drops warning shows it: its words, a `#`
-    one too (no comment there), through the rule of `_shown`, so a secret in it is never printed."""
-    return _shown(_words(text, comments=False))
-
-
-def _words(command: str, *, comments: bool = True) -> list[str]:
-    """The shell words of `command`, quotes undone, so a quoted value (`TOKEN="a b"`) is one word and hidden whole;
-    when it cannot be read (a quote left open), split on blanks, each variable's value (not `=` alone: padding) `…`
-    up to its closing quote or the end. `comments`: from a `#` that begins a word on, a comment (`uncommented`)."""
-    command = uncommented(command) if comments else command
-    try:
-        return shlex.split(command)
-    except ValueError:
-        return _ASSIGNED.sub(lambda m: m[1] + ("…" if m[2].strip("=") else m[2]), command).split()
-
-
-def _key(word: str) -> str:
-    """A word as the diff compares it: a variable's assignment by its name only (`NAME=`)."""
-    m = _VARIABLE.match(word)
-    return m.group() if m else word
-
-
-def _shown(words: list[str]) -> str:
-    """Words as a warning shows them: only what cannot be a secret; any other word, a value the user wrote, as `…`
-    (a password after `-p`, a header, a URL with a token: no list of secret shapes covers them all). Shown are a
-    variable by its name (`_VARIABLE`: `PATH=…`, `http_proxy=…`; never `c2VjcmV0=`, a base64 secret's padding), an
-    option by its name (`-n`, `--password=…`), a number of at most 4 digits not right after an option that takes a
-    password (`nice -n 10`, `--wait 3600`; `-p …`, `--pin …`: in the same run of words, as install writes no such
-    option), a program on PATH or a shell word (`nice`), an absolute path with each component that is no plain
-    name (`_PLAIN`, at most 32 characters) as `…` unless it ends it and is a program (`/srv/ws`, `/usr/bin/python3`,
-    `/run/secrets/…`)."""
-    return " ".join(_shown_word(word, before) for word, before in zip(words, ["", *words], strict=False))
-
-
-def _shown_word(word: str, before: str) -> str:
-    if _VARIABLE.match(word):
-        return f"{_key(word)}…"
-    if m := _OPTION_WITH_VALUE.match(word):
-        return f"{m.group(1)}…"
-    bare = word.rstrip(";&|")
-    if bare in _SHELL_WORDS or _OPTION.fullmatch(bare):
-        return word
-    if _NUMBER.fullmatch(bare):
-        return "…" if _SECRET_OPTION.fullmatch(before) else word
-    if _PATH.fullmatch(bare):
-        return _shown_path(bare) + word[len(bare):]
-    return word if _program(bare) else "…"
-
-
-def _shown_path(path: str) -> str:
-    *parents, last = path.split("/")
-    shown = [part if len(part) <= 32 and _PLAIN.fullmatch(part) else "…" for part in parents]
-    return "/".join([*shown, last if _program(last) or (len(last) <= 32 and _PLAIN.fullmatch(last)) else "…"])
-
-
-def _program(word: str) -> bool:
-    """Whether `word` is the name of a program on PATH (`curl`, `python3`)."""
-    return bool(_NAME.fullmatch(word) and shutil.which(word))

@@ -15,7 +15,8 @@ import re
 import shlex
 
 from dreamcli.workspace.schedule import Plan, continued, systemd_dir
-from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops, shown_words
+from dreamcli.workspace.schedule_drift import NEWER, calendar_at, command_drops, command_words, diff_drops
+from dreamcli.workspace.schedule_words import shown_words
 
 _ENVIRONMENT = "Environment="
 # a unit line: a `#`/`;` that comments it out, then `Key=value` (blanks around `=` allowed) or `[Section]`

@@ -15,8 +15,9 @@ import pytest
 
 from dreamcli.workspace import schedule as sch
 from dreamcli.workspace.home import Workspace
-from dreamcli.workspace.schedule_drift import install_drops, shown_words
+from dreamcli.workspace.schedule_drift import install_drops
 from dreamcli.workspace.schedule_units import unit_drops
+from dreamcli.workspace.schedule_words import shown_words
 
 UNITS_DROP = "warning: the installed systemd units differ from what `schedule install` writes: it rewrites them and "
 LINE_DROPS = ("warning: the installed crontab line differs from what `schedule install` writes: it rewrites the whole "
