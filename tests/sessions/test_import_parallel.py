@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dreamcli.sessions.importers import common, journal, runner
+from dreamcli.sessions.importers import common, journal, lines, runner
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.importers.units import Node, forest
 from dreamcli.sessions.paths import iter_session_files
@@ -143,7 +143,8 @@ class _Counting(io.RawIOBase):
 def test_each_file_is_read_once_past_its_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = _corpus(tmp_path)
     counts: dict[str, int] = {}
-    monkeypatch.setattr(common, "open_nofollow", lambda path, *a: _Counting(Path(path), counts, "rb", *a))
+    for module in (common, lines):  # the first line (the plan), then every line (the converter)
+        monkeypatch.setattr(module, "open_nofollow", lambda path, *a: _Counting(Path(path), counts, "rb", *a))
     ws = Workspace(root=tmp_path / "ws", source="option")
     s = import_transcripts(ws, "claude-code", src, workers=1)
     assert s.sessions == 14

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
 from dreamcli.errors import EXIT_USAGE
-from dreamcli.sessions.importers import common
+from dreamcli.sessions.importers import common, lines
 from dreamcli.sessions.importers.runner import import_transcripts
 from dreamcli.sessions.paths import iter_session_files
 from dreamcli.workspace.home import Workspace
@@ -51,7 +51,8 @@ def unreadable(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
             raise PermissionError(13, "Permission denied", str(file))
         return real(file, *args)
 
-    monkeypatch.setattr(common, "open_nofollow", fake_open)
+    monkeypatch.setattr(common, "open_nofollow", fake_open)  # the plan's first line
+    monkeypatch.setattr(lines, "open_nofollow", fake_open)  # the converter's read
 
 
 @pytest.fixture

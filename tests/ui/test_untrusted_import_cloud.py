@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dreamcli.cli.app import app
-from dreamcli.sessions.importers.common import LineCounts
+from dreamcli.sessions.importers.lines import LineCounts
 from dreamcli.sessions.totals import Totals
 from dreamcli.ui import console
 from dreamcli.ui.cloud_view import progress_line, render_cloud_dream, render_memory_pull, render_push

@@ -18,19 +18,17 @@ from dreamcli.sessions.importers.builder import SessionBuilder, read_usage
 from dreamcli.sessions.importers.common import (
     ODD_LINE,
     ChildRef,
-    LineCounts,
-    LineStream,
     Transcript,
     clean_ts,
     copy_mark,
     deterministic_ulid,
     discover_files,
-    head_objects,
     ms_to_ts,
     parse_ts_ms,
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.lines import LineCounts, LineStream, head_objects
 from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "claude-code"

@@ -20,17 +20,15 @@ from dreamcli.sessions.importers.codex_items import ITEM_TYPES, Rollout, user_or
 from dreamcli.sessions.importers.common import (
     ODD_LINE,
     ChildRef,
-    LineCounts,
-    LineStream,
     Transcript,
     deterministic_ulid,
     discover_files,
-    head_objects,
     ms_to_ts,
     parse_ts_ms,
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.lines import LineCounts, LineStream, head_objects
 from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "codex"

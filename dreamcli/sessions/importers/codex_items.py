@@ -9,7 +9,8 @@ from typing import Any
 
 from dreamcli import codec
 from dreamcli.sessions.importers.builder import SessionBuilder
-from dreamcli.sessions.importers.common import LineCounts, text_of
+from dreamcli.sessions.importers.common import text_of
+from dreamcli.sessions.importers.lines import LineCounts
 from dreamcli.sessions.importers.toolfacts import (
     TIMEOUT_EXIT,
     ToolFacts,

@@ -16,7 +16,8 @@ from typing import Any
 
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.importers.builder import NullWriter, SessionBuilder
-from dreamcli.sessions.importers.common import LineCounts, LineStream, Transcript, final_path
+from dreamcli.sessions.importers.common import Transcript, final_path
+from dreamcli.sessions.importers.lines import LineCounts, LineStream
 from dreamcli.sessions.totals import Totals
 from dreamcli.sessions.writer import SessionWriter
 from dreamcli.workspace.fsutil import ensure_dir, write_all

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from dreamcli.redaction import for_patterns
-from dreamcli.sessions.importers.common import LineCounts, Transcript
+from dreamcli.sessions.importers.common import Transcript
 from dreamcli.sessions.importers.context import UnitResult
 from dreamcli.sessions.importers.journal import staging_dir
+from dreamcli.sessions.importers.lines import LineCounts
 from dreamcli.sessions.importers.plan import format_module, plan_import
 from dreamcli.sessions.importers.units import Converter
 from dreamcli.workspace.home import Workspace

@@ -19,7 +19,6 @@ from dreamcli.errors import InputError
 from dreamcli.sessions.importers.builder import SessionBuilder, clean_usage
 from dreamcli.sessions.importers.common import (
     ODD_LINE,
-    LineStream,
     Transcript,
     clean_ts,
     deterministic_ulid,
@@ -28,6 +27,7 @@ from dreamcli.sessions.importers.common import (
     text_of,
 )
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
+from dreamcli.sessions.importers.lines import LineStream
 from dreamcli.sessions.importers.units import Node, forest
 
 SOURCE = "managed-agents"

@@ -24,9 +24,10 @@ from typing import Any
 
 import dreamcli.sessions.importers.journal as journal
 from dreamcli.redaction import Redactor, for_patterns
-from dreamcli.sessions.importers.common import LineCounts, final_path
+from dreamcli.sessions.importers.common import final_path
 from dreamcli.sessions.importers.context import UnitResult
 from dreamcli.sessions.importers.grown import imported_bytes
+from dreamcli.sessions.importers.lines import LineCounts
 from dreamcli.sessions.importers.plan import FORMATS, ImportPlan, format_module, plan_import
 from dreamcli.sessions.importers.units import Converter, Node
 from dreamcli.sessions.totals import Totals

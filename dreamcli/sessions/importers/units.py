@@ -16,9 +16,10 @@ from typing import Any
 
 from dreamcli.errors import InputError
 from dreamcli.redaction import Redactor
-from dreamcli.sessions.importers.common import ChildRef, LineCounts, LineStream, Transcript, final_path
+from dreamcli.sessions.importers.common import ChildRef, Transcript, final_path
 from dreamcli.sessions.importers.context import UnitContext, UnitResult
 from dreamcli.sessions.importers.grown import Stored, keep_stored, may_replace, stored_import
+from dreamcli.sessions.importers.lines import LineCounts, LineStream
 from dreamcli.workspace.home import Workspace
 
 _WRITE_ONLY = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # errors a read never gets
