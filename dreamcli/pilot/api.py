@@ -150,13 +150,14 @@ def _execute(ws: Workspace, config: Config, prep: Prepared, *, parallel: int, ma
     from dreamcli.playbooks.pilot_file import PILOT_FILE, read_runs
     from dreamcli.timeutil import now_rfc3339
 
+    earlier_unscored = prep.journal.unscored(prep.pilot_id)  # read before this run adds its own
     run = run_pilot(ws, config, prep.plan, prep.todo, pilot_id=prep.pilot_id, journal=prep.journal,
                     parallel=parallel, max_cost=max_cost, allow=prep.plan.allow, yes_tools=prep.plan.yes_tools,
                     progress=progress, client=client, on_warning=on_warning)
     records = list(prep.done.values()) + run.records
     result = build_result(prep.plan, records, pilot_id=prep.pilot_id, status=run.status, ts=now_rfc3339(),
                           this_run_usd=run.spent_usd, estimate_usd=prep.estimate.total_usd, max_cost=max_cost,
-                          stop_reason=run.stop_reason)
+                          stop_reason=run.stop_reason, earlier_unscored=earlier_unscored)
     result["resumed_trials"] = prep.resumed
     result["new_trials"] = len(run.records)
     result["skipped_trials"] = run.skipped

@@ -1,5 +1,9 @@
 """A pilot's result from its trial records (pure: no I/O). The object `--json` prints and
-`dreams/<id>/pilot.json` stores, one per run (docs/pilot.md, "Output")."""
+`dreams/<id>/pilot.json` stores, one per run (docs/pilot.md, "Output").
+
+Rates, intervals, means, the lift and its p-value keep full precision, so what shows them rounds once
+(a bound stored as 0.005 for 0.004975 printed as +0.01); costs are rounded to the millionth of a dollar.
+What a trial left unscored cost counts in `cost`, also after a resume ran it again."""
 
 from __future__ import annotations
 
@@ -25,19 +29,22 @@ def _number(value: Any) -> float:
     return finite(value) or 0.0
 
 
-def arm_summary(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+def arm_summary(name: str, records: list[dict[str, Any]], earlier_usd: float = 0.0) -> dict[str, Any]:
+    """One arm's counts and means. The rate, its interval and the score mean keep full precision (a
+    reader rounds them once, for the table); `earlier_usd` is what earlier runs' unscored trials of the
+    arm cost (they ran again, so only their cost is counted)."""
     scored = [r for r in records if r.get("scored") is True]
     passed = sum(1 for r in scored if r.get("passed") is True)  # never "no", which is truthy
     n = len(scored)
     lo, hi = wilson(passed, n)
     scores = [s for r in scored if (s := finite(r.get("score"))) is not None]
     out: dict[str, Any] = {
-        "name": name, "trials": n, "passed": passed, "pass_rate": _round(passed / n if n else None),
-        "ci95": [round(lo, 4), round(hi, 4)], "unscored": len(records) - n,
-        "score_mean": _round(mean(scores)), "cost_usd": round(sum(_number(r.get("cost_usd")) for r in records), 6),
+        "name": name, "trials": n, "passed": passed, "pass_rate": passed / n if n else None,
+        "ci95": [lo, hi], "unscored": len(records) - n, "score_mean": mean(scores),
+        "cost_usd": round(sum(_number(r.get("cost_usd")) for r in records) + earlier_usd, 6),
     }
     for key, field in _USAGE:
-        out[f"{key}_per_trial"] = _round(mean([_number(r.get(field)) for r in scored]), 6)
+        out[f"{key}_per_trial"] = mean([_number(r.get(field)) for r in scored])
     return out
 
 
@@ -56,8 +63,12 @@ def _pairs(records: list[dict[str, Any]], plan: PilotPlan, base: str, cand: str)
 
 
 def lift_json(lift: Lift, no_pairs: str | None = None) -> dict[str, Any]:
-    """The lift and its verdict; `no_pairs` says why a lift over no pair scored none."""
-    return {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value, no_pairs=no_pairs)}
+    """The lift and its verdict; `no_pairs` says why a lift over no pair scored none (kept with it, for
+    the review page, only then)."""
+    out = {**lift.to_json(), "verdict": verdict(lift.ci95, lift.pairs, lift.p_value, no_pairs=no_pairs)}
+    if lift.pairs == 0 and no_pairs:
+        out["no_pairs"] = no_pairs
+    return out
 
 
 def _measured(plan: PilotPlan) -> dict[str, Any] | None:
@@ -69,17 +80,21 @@ def _measured(plan: PilotPlan) -> dict[str, Any] | None:
 
 def build_result(plan: PilotPlan, records: Iterable[dict[str, Any]], *, pilot_id: str, status: str, ts: str,
                  this_run_usd: float = 0.0, estimate_usd: float | None = None,
-                 max_cost: float | None = None, stop_reason: str | None = None) -> dict[str, Any]:
-    """The result object (see the module docstring) over every recorded trial of this pilot."""
+                 max_cost: float | None = None, stop_reason: str | None = None,
+                 earlier_unscored: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The result object (see the module docstring) over every recorded trial of this pilot;
+    `earlier_unscored`, the journal's unscored trials of earlier runs, add only what they cost."""
     recs = [r for r in records if r.get("pilot_id") == pilot_id]
     by_arm = {a.name: [r for r in recs if r.get("arm") == a.name] for a in plan.arms}
-    arms = [arm_summary(a.name, by_arm[a.name]) for a in plan.arms]
+    before = [r for r in earlier_unscored if r.get("pilot_id") == pilot_id and r.get("scored") is not True]
+    arms = [arm_summary(a.name, by_arm[a.name], sum(_number(r.get("cost_usd")) for r in before
+                                                    if r.get("arm") == a.name)) for a in plan.arms]
     base, cand = arms[0], arms[1]
     lift = lift_of(_pairs(recs, plan, BASELINE, CANDIDATE))
 
     def delta(key: str) -> float | None:
         x, y = cand.get(key), base.get(key)
-        return None if x is None or y is None else _round(x - y, 6)
+        return None if x is None or y is None else x - y
 
     result: dict[str, Any] = {
         "v": RESULT_VERSION, "pilot_id": pilot_id, "plan": plan.plan_key, "ts": ts, "status": status,

@@ -13,7 +13,8 @@ so trials never see each other's notes) is removed when the trial ends; both car
 so after a kill -9 the next command's sweep removes them (dreamcli.recovery). Nothing live is written
 except the session log and the grade, as for any run.
 
-A finished trial is appended to the journal at once; its cost, tokens and turns are its lead's and its
+A finished trial is appended to the journal at once (an unscored one too, for its cost: a resume runs
+it again); its cost, tokens and turns are its lead's and its
 sub-agents' together (the grader's cost is in its cost too). `--max-cost` stops starting trials once
 that spend reaches it; the trials running then finish. Ctrl-C stops every trial (their
 logs end `interrupted`, they are not recorded) and raises `Interrupted` carrying `.records`; a
@@ -241,8 +242,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
             return None  # not finished: a re-run does it again
         rec = _record(plan, pilot_id, ref, result, loop, time.perf_counter() - t0, error or
                       (result.error if result is not None else None), exit_code, monitor.subagents)
-        if rec["scored"]:
-            journal.append(rec)
+        journal.append(rec)  # an unscored one too: it runs again on resume, and what it cost still counts
         with lock:
             run.records.append(rec)
             if exit_code == EXIT_CREDENTIALS and run.unreachable is None:

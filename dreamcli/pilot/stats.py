@@ -8,6 +8,9 @@
   a seeded generator so the same data always give the same interval.
 - `lift_of(groups)`: all three for one comparison; `effect` the one reading of it (helps, hurts, no
   lift seen, unknown) that the pilot's `verdict` sentence, its tables and `playbooks diff` all use.
+- `bound_text(x)` and `p_text(p)`: how every output shows an interval bound and a p-value, each
+  formatted once from the value as computed (results keep full precision), with the digits that tell
+  which side of 0 (or of the 0.05 level) it is on -- the side `effect` and approval read.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
-    return min(1.0, 2 * tail / 2**n)
+    return min(1.0, max(2 * tail / 2**n, math.ulp(0.0)))  # never 0: a float too small for it is the least one
 
 
 def paired_bootstrap(groups: Sequence[Sequence[Pair]], *, resamples: int = BOOTSTRAP_RESAMPLES,
@@ -89,8 +92,10 @@ class Lift:
     candidate_only: int  # c: pairs where only the candidate passed
 
     def to_json(self) -> dict[str, object]:
-        return {"delta": round(self.delta, 4), "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)],
-                "p_value": round(self.p_value, 6), "test": "mcnemar_exact", "pairs": self.pairs,
+        """Full precision: every reader formats the value once (`bound_text`, `p_text`); one rounded here
+        and again there showed +0.01 for a bound of +0.005, and p = 0 for 1.2e-07."""
+        return {"delta": self.delta, "ci95": [self.ci95[0], self.ci95[1]],
+                "p_value": self.p_value, "test": "mcnemar_exact", "pairs": self.pairs,
                 "discordant": {"baseline_only": self.baseline_only, "candidate_only": self.candidate_only},
                 "ci_method": "paired cluster bootstrap (tasks, then trials), percentile, "
                              f"{BOOTSTRAP_RESAMPLES} resamples"}
@@ -120,6 +125,25 @@ def signed(x: float, digits: int = 2) -> str:
     return f"+{x:.{digits}f}" if x > 0 else f"\u2212{-x:.{digits}f}"
 
 
+def bound_text(x: float, digits: int = 2) -> str:
+    """An interval bound as `signed`, with more places when those would read 0 but it is not (+0.005):
+    whether a bound is above, below or at 0 decides the verdict and approval, so the text shows it."""
+    places = digits
+    while x != 0 and round(x, places) == 0 and places < 12:
+        places += 1
+    return signed(x, places)
+
+
+def p_text(p: float, digits: int = 2, alpha: float = 0.05) -> str:
+    """A p-value to `digits` significant figures (1.2e-07, never 0), with more when those would put it
+    on the other side of `alpha` than it is (0.0499, not 0.05): `effect` compares the value itself."""
+    for sig in range(digits, 12):
+        text = f"{p:.{sig}g}"
+        if (float(text) < alpha) == (p < alpha):
+            return text
+    return f"{p:.12g}"
+
+
 HELPS, HURTS, NO_LIFT, UNKNOWN = "helps", "hurts", "no lift seen", "unknown"
 
 
@@ -143,7 +167,7 @@ def verdict(ci95: Sequence[float], pairs: int, p_value: float | None = None, alp
     """What the interval (and the exact test) say, in plain words: `effect`, explained. `no_pairs`
     says why no pair was scored (`6 trials unscored: model errors`)."""
     lo, hi = ci95[0], ci95[1]
-    span = f"{signed(lo)}\u2026{signed(hi)}"
+    span = f"{bound_text(lo)}\u2026{bound_text(hi)}"
     word = effect(ci95, pairs, p_value, alpha)
     if pairs <= 0:
         why = f" ({no_pairs})" if no_pairs else ""
@@ -156,6 +180,6 @@ def verdict(ci95: Sequence[float], pairs: int, p_value: float | None = None, alp
     if lo > 0 or hi < 0:
         side = "above" if lo > 0 else "below"
         test = ("there is no exact McNemar p-value to confirm it" if p_value is None else
-                f"the exact McNemar test is not significant (p = {p_value:.2g})")
+                f"the exact McNemar test is not significant (p = {p_text(p_value)})")
         return f"lift unknown: CI {span} is {side} 0 but {test}; run more trials"
     return f"lift unknown: CI spans {span}; run more trials"

@@ -1,8 +1,9 @@
 """Where a pilot keeps what it measured, next to the proposal (docs/pilot.md, "Files"):
 
 - `dreams/<id>/pilot-trials.jsonl`: one line per finished trial, appended as it ends (so Ctrl-C keeps
-  every finished trial); a re-run of the same plan reads it to skip the trials already done, keyed
-  by (task, arm, index).
+  every finished trial); a re-run of the same plan reads it to skip the trials already scored, keyed
+  by (task, arm, index). An unscored trial's line (`"scored": false`) only keeps what it cost: a
+  re-run runs that trial again.
 - `dreams/<id>/pilot.json`: one record per pilot run with its statistics (`runs`, appended; earlier
   records are never changed). Rewritten atomically (temp file + rename, 0600) under a lock, so
   two pilots finishing at once both land. Read back by `dreamcli.playbooks.pilot_file`.
@@ -58,12 +59,16 @@ class TrialJournal:
         return str(ids[-1]) if ids and ids[-1] else None
 
     def done(self, pilot_id: str) -> dict[tuple[str, str, int], dict[str, Any]]:
-        """(task key, arm, index) -> the recorded trial of this pilot (a later line wins)."""
+        """(task key, arm, index) -> the scored trial of this pilot (a later line wins)."""
         out: dict[tuple[str, str, int], dict[str, Any]] = {}
         for r in self.read():
-            if r.get("pilot_id") == pilot_id:
+            if r.get("pilot_id") == pilot_id and r["scored"]:
                 out[(r["task_key"], r["arm"], r["index"])] = r
         return out
+
+    def unscored(self, pilot_id: str) -> list[dict[str, Any]]:
+        """The trials of this pilot that ended unscored (each ran again, or will): what they cost counts."""
+        return [r for r in self.read() if r.get("pilot_id") == pilot_id and not r["scored"]]
 
     def append(self, record: dict[str, Any]) -> None:
         line = json.dumps({"v": TRIAL_SCHEMA_VERSION, **record}, ensure_ascii=False, separators=(",", ":"))

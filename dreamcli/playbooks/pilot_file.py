@@ -38,8 +38,14 @@ def read_runs(path: Path) -> list[Any]:
     return list(runs) if isinstance(runs, list) else []
 
 
-def parse_lift(data: Any) -> dict[str, Any] | None:
-    """{delta, lo, hi, p_value} from a `lift` object (or an object holding delta/ci95 itself)."""
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_lift(data: Any, *, own: bool = True) -> dict[str, Any] | None:
+    """{delta, lo, hi, p_value} from a `lift` object (or an object holding delta/ci95 itself, as
+    `EntryLift.to_json`), with what was recorded of `pairs` (the count), `no_pairs` (why none was
+    scored) and `own` (the entry's leave-one-out lift, parsed alike)."""
     if not isinstance(data, dict):
         return None
     nested = data.get("lift")
@@ -55,7 +61,14 @@ def parse_lift(data: Any) -> dict[str, Any] | None:
             lo = hi = None
         elif lo > hi:
             lo, hi = hi, lo
-    return {"delta": delta, "lo": lo, "hi": hi, "p_value": number(lift.get("p_value"))}
+    out: dict[str, Any] = {"delta": delta, "lo": lo, "hi": hi, "p_value": number(lift.get("p_value"))}
+    if (pairs := _count(lift.get("pairs"))) is not None:
+        out["pairs"] = pairs
+    if isinstance(why := lift.get("no_pairs"), str):
+        out["no_pairs"] = why
+    if own and (alone := parse_lift(data.get("leave_one_out_lift"), own=False)) is not None:  # one level only
+        out["own"] = alone
+    return out
 
 
 def _entry_results(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -86,7 +99,10 @@ def read_pilot(path: Path) -> dict[str, Any] | None:
     scored = [r for r in usable if not no_pair_scored(r.get("lift"))]
     last = (scored or usable)[-1]
     created = last.get("created") or last.get("ts")
-    return {"runs": len(usable), "lift": parse_lift(last.get("lift")), "entries": _entry_results(last),
+    lift = parse_lift(last.get("lift"))
+    if lift is not None and lift.get("pairs") == 0 and "no_pairs" not in lift and (n := _count(last.get("unscored"))):
+        lift["no_pairs"] = f"{n} trial{'s' if n != 1 else ''} unscored"  # a run recorded before lifts kept why
+    return {"runs": len(usable), "lift": lift, "entries": _entry_results(last),
             "created": created if isinstance(created, str) else None}
 
 

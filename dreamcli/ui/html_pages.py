@@ -14,6 +14,8 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from dreamcli.pilot.stats import HELPS, HURTS, UNKNOWN, bound_text, effect, p_text
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -57,10 +59,20 @@ def csp(script: str) -> str:
 
 
 def lift_bar(lift: dict[str, Any] | None, scale: float | None = None) -> dict[str, Any] | None:
-    """Geometry of a small SVG bar: the 95% interval as a band, the lift as a tick, zero as a line."""
+    """A pilot lift on the page (`parse_lift` data): the label, the verdict's word and pair count, and
+    the geometry of a small SVG bar -- the 95% interval as a band, coloured by the verdict (green only for
+    `helps`, red for `hurts`, as dreamcli.pilot.stats.effect reads interval and exact test together), the
+    lift as a tick, zero as a line. A lift over no scored pair draws no bar: it measured nothing."""
     if not lift or lift.get("delta") is None:
         return None
-    delta, lo, hi = lift["delta"], lift.get("lo"), lift.get("hi")
+    delta, lo, hi, p = lift["delta"], lift.get("lo"), lift.get("hi"), lift.get("p_value")
+    pairs = lift.get("pairs")
+    facts = {"drawn": False, "band": None, "sign": "unclear", "hurts_alone": _hurts_alone(lift.get("own"))}
+    if pairs == 0:
+        why = lift.get("no_pairs")
+        return {**facts, "label": f"no pairs scored{f' ({why})' if isinstance(why, str) else ''}",
+                "word": UNKNOWN, "verdict": f"{UNKNOWN}: approval.require_lift does not count this pilot"}
+    word = effect_word((lo, hi), p, pairs) if lo is not None and hi is not None else UNKNOWN
     span = scale or max(abs(delta), abs(lo or 0.0), abs(hi or 0.0), 0.01) * 1.15
     pad = 4
 
@@ -71,14 +83,32 @@ def lift_bar(lift: dict[str, Any] | None, scale: float | None = None) -> dict[st
     band = None
     if lo is not None and hi is not None:
         band = {"x": x(lo), "w": max(round(x(hi) - x(lo), 1), 1.0)}
-    sign = "positive" if (lo is not None and lo > 0) else "negative" if (hi is not None and hi < 0) else "unclear"
     label = f"lift {delta:+.3f}"
     if lo is not None and hi is not None:
-        label += f", 95% interval {lo:+.3f} to {hi:+.3f}"
-    if lift.get("p_value") is not None:
-        label += f", p = {lift['p_value']:.3g}"
-    return {"width": BAR_WIDTH, "height": BAR_HEIGHT, "zero": x(0.0), "tick": x(delta), "band": band,
-            "sign": sign, "label": label}
+        label += f", 95% interval {bound_text(lo, 3)} to {bound_text(hi, 3)}".replace("\u2212", "-")
+    if p is not None:
+        label += f", p = {p_text(p, 3)}"
+    count = f"{pairs} pair{'s' if pairs != 1 else ''}" if isinstance(pairs, int) else "pairs not recorded"
+    return {**facts, "drawn": True, "width": BAR_WIDTH, "height": BAR_HEIGHT, "zero": x(0.0), "tick": x(delta),
+            "band": band, "sign": {HELPS: "positive", HURTS: "negative"}.get(word, "unclear"), "label": label,
+            "word": word, "verdict": f"{word}, {count}"}
+
+
+def effect_word(ci: tuple[float, float], p: float | None, pairs: Any) -> str:
+    """The verdict's word, as `playbooks diff` prints it: a pair count not recorded leaves the interval
+    and the exact test to decide (dreamcli.ui.pilot_view.effect_word)."""
+    return effect(ci, pairs if isinstance(pairs, int) else 1, p)
+
+
+def _hurts_alone(own: Any) -> str | None:
+    """What the page says when an entry's own leave-one-out lift shows it hurts (approve refuses it)."""
+    if not isinstance(own, dict) or own.get("lo") is None or own.get("hi") is None:
+        return None
+    if effect_word((own["lo"], own["hi"]), own.get("p_value"), own.get("pairs")) != HURTS:
+        return None
+    p = f", p = {p_text(own['p_value'], 3)}" if own.get("p_value") is not None else ""
+    return (f"its own leave-one-out lift hurts ({own['delta']:+.3f}, 95% interval {bound_text(own['lo'], 3)} to "
+            f"{bound_text(own['hi'], 3)}{p}): approve refuses it").replace("\u2212", "-")
 
 
 def render_review_page(page: dict[str, Any]) -> str:

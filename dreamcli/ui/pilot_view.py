@@ -8,7 +8,7 @@ import textwrap
 import threading
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect, signed
+from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, bound_text, effect, p_text, signed
 from dreamcli.playbooks.pilot_file import no_pair_scored
 from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, out, print_block, safe_markup
 
@@ -26,7 +26,8 @@ def arm_label(name: str) -> str:
 
 
 def ci_text(ci: list[float] | tuple[float, float], digits: int = 2) -> str:
-    return f"{signed(ci[0], digits)}{_ELL}{signed(ci[1], digits)}"
+    """`+0.01…+0.08`; a bound that is not 0 never reads 0.00 (`bound_text`)."""
+    return f"{bound_text(ci[0], digits)}{_ELL}{bound_text(ci[1], digits)}"
 
 
 def lift_phrase(lift: dict[str, Any]) -> str:
@@ -42,7 +43,7 @@ def lift_phrase(lift: dict[str, Any]) -> str:
         return f"no pairs scored ({f'{why}; ' if isinstance(why, str) else ''}{how}) {word}"
     parts = [f"95% CI {ci_text(lift['ci95'])}"]
     if p is not None:
-        parts.append(f"p {p:.2g}")
+        parts.append(f"p {p_text(p)}")
     parts.append(f"{lift.get('pairs', 0)} pairs")
     return f"lift {signed(float(lift['delta']))} ({', '.join(parts)}; {how}) {word}"
 
@@ -220,14 +221,18 @@ def render_result(result: dict[str, Any]) -> None:
     d = result["deltas"]
     lift = result["lift"]
     measured = not no_pair_scored(lift)  # no lift, no interval, no test to print
+    # every delta is the difference of the two figures above it; the paired lift has its own line below
+    rates = [a.get("pass_rate") for a in result["arms"][:2]]  # baseline, candidate
+    rate_delta = rates[1] - rates[0] if len(rates) == 2 and None not in rates else None
     rows.append([f"[bold]{cell}[/]" if cell else "" for cell in (
-        "delta", "", _delta(lift["delta"] if measured else None, 2), "", _delta(result["score"]["delta"], 2),
+        "delta", "", _delta(rate_delta, 2), "", _delta(result["score"]["delta"], 2),
         _delta(d["cost_usd"], 4), _delta(d["tokens"], 0), _delta(d["turns"], 1), _delta(d["wall_s"], 1))])
     print_table(cols, rows)
     disc = lift["discordant"]
     width = max(40, min(c.width, 100))  # prose wraps at the terminal's width (80 when not a terminal)
-    stats = [f"lift {signed(lift['delta'])}, 95% CI {ci_text(lift['ci95'])} (paired bootstrap)",
-             f"McNemar exact p = {lift['p_value']:.3g}: {disc['baseline_only'] + disc['candidate_only']} of "
+    stats = [f"lift {signed(lift['delta'])} over {lift['pairs']} pairs, 95% CI {ci_text(lift['ci95'])} "
+             "(paired bootstrap)",
+             f"McNemar exact p = {p_text(lift['p_value'], 3)}: {disc['baseline_only'] + disc['candidate_only']} of "
              f"{lift['pairs']} pairs differ, {disc['candidate_only']} in the candidate's favour"]
     for line in (line for text in (stats if measured else []) for line in textwrap.wrap(text, width)):
         c.print(line, highlight=False, markup=False)
@@ -255,7 +260,7 @@ def _render_per_entry(per_entry: dict[str, Any]) -> None:
         lift = item["lift"]
         word = {HELPS: "[green]carries lift[/]", HURTS: "[red]hurts[/]", NO_LIFT: "[dim]dead weight?[/]"}.get(
             effect_word(lift["ci95"], lift["p_value"], lift.get("pairs")), "[yellow]unknown[/]")
-        table.add_row(_esc(entry), signed(lift["delta"]), ci_text(lift["ci95"]), f"{lift['p_value']:.2g}", word)
+        table.add_row(_esc(entry), signed(lift["delta"]), ci_text(lift["ci95"]), p_text(lift["p_value"]), word)
     print_block(out(), table)
 
 

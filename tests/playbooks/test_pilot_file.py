@@ -38,7 +38,7 @@ def test_both_readers_read_the_same_runs(tmp_path: Path, doc: Any) -> None:
     path = _write(tmp_path, doc)
     assert len(read_runs(path)) == 1
     page = read_pilot(path)
-    assert page is not None and page["lift"] == {"delta": 0.2, "lo": 0.1, "hi": 0.3, "p_value": None}
+    assert page is not None and page["lift"] == {"delta": 0.2, "lo": 0.1, "hi": 0.3, "p_value": None, "pairs": 8}
     lift = last_lifts(tmp_path)["pb-a"]
     assert (lift.delta, lift.ci95, lift.pairs, lift.together_with) == (0.2, (0.1, 0.3), 8, 1)
     assert lift_problem(lift) is None
@@ -80,7 +80,7 @@ def test_the_review_page_shows_the_newest_run_that_scored_pairs(tmp_path: Path) 
     empty = _run(["pb-a"], {"delta": 0.0, "ci95": [-1, 1], "pairs": 0})
     _write(tmp_path, {"runs": [measured, empty]})
     page = read_pilot(tmp_path / PILOT_FILE)
-    assert page is not None and page["lift"] == {"delta": 0.2, "lo": 0.1, "hi": 0.3, "p_value": None}
+    assert page is not None and page["lift"] == {"delta": 0.2, "lo": 0.1, "hi": 0.3, "p_value": None, "pairs": 8}
     _write(tmp_path, {"runs": [empty]})
     only = read_pilot(tmp_path / PILOT_FILE)
     assert only is not None and only["lift"]["hi"] == 1  # nothing better to show: the empty run, as it is

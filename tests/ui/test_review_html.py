@@ -149,7 +149,8 @@ def test_read_pilot_is_defensive(tmp_path: Path) -> None:
     p.write_text(json.dumps([{"lift": {"delta": float("1e999")}}]))
     assert read_pilot(p) is None
     bar = lift_bar({"delta": 0.1, "lo": 0.05, "hi": 0.2, "p_value": None})
-    assert bar and bar["band"] and bar["sign"] == "positive" and bar["zero"] < bar["tick"]
+    # coloured by the pilot's verdict, not by the bound alone: no McNemar p, no "helps"
+    assert bar and bar["band"] and bar["sign"] == "unclear" and bar["zero"] < bar["tick"]
 
 
 def test_sessions_show_html_folds_tool_calls(ws: Workspace, review_ws: list[str], tmp_path: Path) -> None:
