@@ -20,8 +20,9 @@ from typing import Any, BinaryIO
 from dreamcli.ids import ulid_time_ms
 from dreamcli.store import uploads
 from dreamcli.store.base import StoredSession, StoreFilter, is_session_id
-from dreamcli.store.errors import is_missing_bucket, store_errors
+from dreamcli.store.errors import StoreMisconfigured, is_missing_bucket, store_errors
 from dreamcli.store.schemes import missing_driver
+from dreamcli.store.url_text import redacted_url, redacted_urls
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,12 @@ class ObjectReader:
         """The fsspec filesystem (made on first use: `resume` with nothing pending imports no driver)."""
         if self._fs is None:
             with store_errors(self.url, "connect to"):
-                self._fs, self._root = uploads.open_filesystem(self.url)
+                try:
+                    self._fs, self._root = uploads.open_filesystem(self.url)
+                except (ValueError, ImportError) as e:  # a protocol fsspec does not know, or a driver missing
+                    why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                    raise StoreMisconfigured(f"cannot use the sessions URL {redacted_url(self.url)}: "
+                                             f"{redacted_urls(why)}") from e
             self._bound = uploads.request_bound_s(self.url)
         return self._fs
 

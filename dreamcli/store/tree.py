@@ -47,6 +47,7 @@ class ShownSession:
 def read_session(ws: Workspace, session_id: str) -> ShownSession:
     """The session `session_id` (an id or a unique prefix) with its grades and children; UsageError
     when it has no readable event, or its file cannot be read (`cannot read FILE: Permission denied`)."""
+    from dreamcli.codec import without_lone_surrogates
     from dreamcli.outcomes.store import iter_grades
     from dreamcli.sessions.paths import find_session
     from dreamcli.sessions.reader import os_reason, read_events
@@ -60,7 +61,10 @@ def read_session(ws: Workspace, session_id: str) -> ShownSession:
         raise UsageError(f"{path}: no readable events")
     sid = str(events[0].get("session_id", path.stem))
     grades = [g for g in iter_grades(ws) if g.get("session_id") == sid]
-    return ShownSession(path, sid, events, stats, grades, children_of(ws, events))
+    # a lone surrogate escape (`"\ud800"`, a cut emoji another tool wrote) read as U+FFFD: no UTF-8 output
+    # (the terminal, --json, the HTML page) can hold it
+    shown = without_lone_surrogates((events, grades, children_of(ws, events)))
+    return ShownSession(path, sid, shown[0], stats, shown[1], shown[2])
 
 
 class Listed(Protocol):

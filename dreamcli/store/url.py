@@ -4,9 +4,11 @@ No URL means the workspace's own sessions/ directory. A URL is object storage th
 in sessions/: `s3://BUCKET/PREFIX` (needs `pip install 'dreamcli[s3]'`), `gs://`, `az://` with their
 drivers, or `file:///mnt/shared/sessions` (a shared volume, with the same part layout; a plain path must be
 absolute). An S3 bucket name is checked here (3-63 lowercase letters, digits, dots, hyphens), so `init`
-refuses a misspelt one at once. The URL names a place, never a secret: credentials and the endpoint come
-from the standard AWS variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …) or the cloud's own
-configuration, and a URL with a user or password in it is refused."""
+refuses a misspelt one at once, and so is an empty path segment (`s3://fleet//sessions`: the keys would
+keep the `//`, and no listing reads them). The scheme is lower-cased (`S3://` is `s3://`). The URL names a
+place, never a secret: credentials and the endpoint come from the standard AWS variables (AWS_PROFILE,
+AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …) or the cloud's own configuration, and a URL with a user or password
+in it is refused."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from urllib.parse import urlsplit
 
 from dreamcli.errors import UsageError
 from dreamcli.store.base import SessionStore
+from dreamcli.store.schemes import check_scheme
+from dreamcli.store.url_text import redacted_url
 from dreamcli.workspace.home import Workspace
 
 NO_BUCKET = ("", "file", "memory")  # schemes whose URL needs no host part
@@ -23,9 +27,16 @@ BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def check_url(url: str) -> str:
-    """The URL, stripped, if it may be stored in config.yaml; UsageError otherwise."""
+    """The URL, stripped and its scheme in lower case (`S3://` is `s3://`: schemes are case-insensitive, and
+    fsspec knows only the lower-case ones), if it may be stored in config.yaml; UsageError otherwise."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed `[` in the host part, say
+        raise UsageError(f"the sessions URL {redacted_url(url)!r} is not a URL ({e})") from None
+    if parts.scheme:
+        url = parts.scheme.lower() + url[len(parts.scheme):]
+        parts = parts._replace(scheme=parts.scheme.lower())
     if "@" in url or parts.password or parts.username:  # anywhere: `s3://KEY:pa/ss@bucket` splits at the `/`
         raise UsageError("the sessions URL must not carry credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                          "AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL) in the environment instead")
@@ -35,8 +46,13 @@ def check_url(url: str) -> str:
         raise UsageError(f"the sessions URL needs a bucket: {parts.scheme}://BUCKET/PREFIX")
     if parts.scheme in ("", "file"):
         _check_local(url, parts.netloc, parts.path)
-    if parts.scheme.lower() in BUCKET_RULES:
+    if parts.scheme in BUCKET_RULES:
         _check_bucket(url, parts.netloc)
+    if parts.scheme not in NO_BUCKET and "//" in parts.path.rstrip("/"):
+        raise UsageError(f"the sessions URL {url!r} has an empty path segment (`//`), which object storage keeps "
+                         "in its keys but cannot list: give it with single slashes "
+                         f"({parts.scheme}://{parts.netloc}/{'/'.join(p for p in parts.path.split('/') if p)})")
+    check_scheme(url)
     return url
 
 
