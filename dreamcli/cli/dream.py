@@ -113,7 +113,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         # the cron fast path looks at local files only: with sessions in an object store (other machines
         # upload there), only the full dream, which lists the bucket after the watermark, can tell
         only_new = not (all_ or since is not None or session or task is not None) and not cfg.sessions.url
-        from dreamcli.dream.executors import make_executor, use_executor
+        from dreamcli.dream.executors import make_executor
+        from dreamcli.dream.ray_stdout import running
 
         # checked now (a usage error waits for no lock); Ray itself starts only when there is something to scan
         map_executor = make_executor(executor, workers, ray_address)
@@ -141,7 +142,9 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
                 view = DreamProgress()
             try:
-                with use_executor(map_executor):  # a session file it cannot read: a warning, even with -q or --json
+                # Ray's lines kept off stdout, Ray closed before the result is printed; a session file it cannot
+                # read: a warning, even with -q or --json
+                with running(map_executor):
                     result = run_dream(ws, cfg, opts, progress=view.update if view else None, on_warning=warn)
             finally:
                 if view is not None:

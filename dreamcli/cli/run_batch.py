@@ -62,14 +62,27 @@ def run_many(ctx: typer.Context, args: list[Path], *, parallel: int | None, opti
             print_json(_json(partial, run_redactor(cfg)))
         elif partial is not None:  # what ran, what was stopped, what never started; then the error line
             render_batch_summary(partial)
+        _pending_uploads(ctx, partial or [])
         raise
     if as_json:
         print_json(_json(runs, run_redactor(cfg)))
     else:
         render_batch_summary(runs)
+    _pending_uploads(ctx, runs)
     code = exit_code_for(runs)
     if code:
         raise DreamError(failed_line(runs), exit_code=code)
+
+
+def _pending_uploads(ctx: typer.Context, runs: list[Any]) -> None:
+    """After the summary, also with --quiet or --json: the sessions not all in the session store, and the command
+    that sends them, as a single `run` says it (docs/scaling.md)."""
+    from dreamcli.cli.common import command_prefix
+    from dreamcli.ui.console import warn
+    from dreamcli.ui.parallel_view import pending_upload_lines
+
+    for line in pending_upload_lines(runs, f"{command_prefix(ctx)} doctor --fix"):
+        warn(line)
 
 
 def _check_trial(ws: Any, options: Any) -> None:

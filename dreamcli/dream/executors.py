@@ -12,13 +12,15 @@ something listens there, and within RAY_ANSWER_TIMEOUT_S that it answers as Ray'
 are one line each (ray_errors); a failed task stops the map, and the tasks still out are cancelled and collected.
 A map stopped early (Ctrl-C, a failed task, the caller gone) stops at once: the local pool cancels what is queued,
 stops the tasks its workers run and ends them (dreamcli.orphans), and Ray waits RAY_INTERRUPT_DRAIN_S at most after
-Ctrl-C for its cancelled tasks."""
+Ctrl-C for its cancelled tasks. The CLI closes Ray before it prints its result (`close`; dreamcli.dream.ray_stdout).
+The local pool tells a caller of each chunk's result as soon as it has it (`map_telling`: the progress bar)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import queue
 import signal
 import socket
 import threading
@@ -57,10 +59,16 @@ class LocalExecutor:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
 
-    def map(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[Any]:
+    def map(self, fn: Callable[..., Any], tasks: Sequence[Task],
+            on_done: Callable[[Any], None] | None = None) -> Iterator[Any]:
+        """As MapExecutor.map; `on_done(result)` hears of each result once this process has it, before its turn
+        (a progress bar: this process runs tasks from the back, whose results wait for all before them)."""
         if self.workers == 1 or len(tasks) <= 1:
             for args in tasks:
-                yield fn(*args)
+                result = fn(*args)
+                if on_done is not None:
+                    on_done(result)
+                yield result
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -80,24 +88,62 @@ class LocalExecutor:
                 with signals_held():  # the workers are forked here: each takes a signal once it can stop
                     futures = [pool.submit(run_stoppable, fn, *args) for args in tasks]
                 started = started_since(*before)  # the pool starts its processes and its thread in submit
-                yield from _in_order(fn, tasks, futures)
+                yield from _in_order(fn, tasks, futures, on_done)
             except BaseException:  # Ctrl-C, a failed task, the caller gone: nothing queued runs, none waits
                 stop_pool(pool, *(started or started_since(*before)))
                 raise
             pool.shutdown()
 
 
-def _in_order(fn: Callable[..., Any], tasks: Sequence[Task], futures: Sequence[Future[Any]]) -> Iterator[Any]:
+def _in_order(fn: Callable[..., Any], tasks: Sequence[Task], futures: Sequence[Future[Any]],
+              on_done: Callable[[Any], None] | None = None) -> Iterator[Any]:
     """The results of `futures` (the pool's, one per task) in order; while the next is not done, this process
-    runs tasks from the back that the pool has not started (their futures cancelled)."""
+    runs tasks from the back that the pool has not started (their futures cancelled). `on_done` hears of each
+    result once, in this thread, as soon as it is seen: a task run here at once, the pool's finished ones
+    after each task run here and at the latest at their turn."""
     here: dict[int, Any] = {}  # results of the tasks run in this process
+    heard: set[int] = set()
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()  # the pool's, told by its thread
+
+    def tell(i: int, result: Any) -> None:
+        if on_done is not None and i not in heard:
+            heard.add(i)
+            on_done(result)
+
+    def tell_finished() -> None:
+        while not finished.empty():
+            j = finished.get()
+            fut = futures[j]
+            if not fut.cancelled() and fut.exception() is None:  # a failure is raised at its turn
+                tell(j, fut.result())
+
+    if on_done is not None:
+        for j, fut in enumerate(futures):
+            fut.add_done_callback(lambda _, j=j: finished.put(j))  # type: ignore[misc]
     back = len(tasks) - 1
     for i, fut in enumerate(futures):
         while i not in here and back > i and not fut.done():
             if futures[back].cancel():  # not started by the pool: run it here
                 here[back] = fn(*tasks[back])
+                tell(back, here[back])
+                tell_finished()
             back -= 1
-        yield here.pop(i) if i in here else fut.result()
+        result = here.pop(i) if i in here else fut.result()
+        tell_finished()
+        tell(i, result)
+        yield result
+
+
+def map_telling(executor: MapExecutor, fn: Callable[..., Any], tasks: Sequence[Task],
+                on_done: Callable[[Any], None]) -> Iterator[Any]:
+    """`executor.map(fn, tasks)`, `on_done(result)` told of each result once: as soon as this process has it with
+    the local pool (LocalExecutor.map), at its turn with any other executor."""
+    if isinstance(executor, LocalExecutor):
+        yield from executor.map(fn, tasks, on_done)
+        return
+    for result in executor.map(fn, tasks):
+        on_done(result)
+        yield result
 
 
 def _signal_handlers() -> dict[int, Any]:
@@ -159,13 +205,21 @@ class RayExecutor:
                 self._abandon(refs[done:], drain)
 
     def _get(self, ref: Any) -> Any:
-        from dreamcli.dream.ray_errors import task_failure
+        from dreamcli.dream.ray_errors import LOST_NODE, task_failure
 
         errors = self.ray.exceptions
         try:
             return self.ray.get(ref)
         except errors.RayError as e:  # a task's: its own exception (Ray's text is the remote traceback)
-            raise task_failure(e, errors.RayTaskError) from e
+            lost = tuple(c for c in (getattr(errors, name, None) for name in LOST_NODE) if isinstance(c, type))
+            raise task_failure(e, errors.RayTaskError, lost) from e
+
+    def close(self) -> None:
+        """Disconnect from Ray (local Ray: stop it), as the process's exit would, but now: Ray prints what it held
+        back (repeated lines) then, to sys.stdout, and must do it while dreamcli.dream.ray_stdout keeps that off
+        stdout."""
+        with contextlib.suppress(Exception):
+            self.ray.shutdown()
 
     def _abandon(self, refs: Sequence[Any], drain: float) -> None:
         """Cancel `refs`, then read each one's end (within `drain` seconds): Ray logs an "Unhandled error",
@@ -274,6 +328,11 @@ class Deferred:
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[Task]) -> Iterator[Any]:
         return self.executor().map(fn, tasks)
+
+    def close(self) -> None:
+        close = getattr(self._executor, "close", None)
+        if close is not None:
+            close()
 
 
 _current: ContextVar[MapExecutor | None] = ContextVar("dream_executor", default=None)

@@ -7,7 +7,8 @@ exit codes (docs/architecture.md, "Exit codes").
 - A cluster that cannot be joined (none found for `auto`, a refused token, another Ray version): CredentialsError
   (4, an endpoint that does not answer).
 - A task's failure: the task's own exception (a DreamError keeps its message and exit code), not Ray's task
-  error, whose text is the remote traceback; any other Ray error in one line.
+  error, whose text is the remote traceback; the loss of its node (LOST_NODE): CredentialsError (4); any other
+  Ray error in one line.
 
 Imports no `ray`: the executor passes Ray's public exception classes in."""
 
@@ -22,6 +23,9 @@ from dreamcli.errors import CredentialsError, DreamError, UsageError, WorkFailed
 FORMS = "give HOST:PORT (the head's address, e.g. HOST:6379), auto or local"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_REASON = 300  # characters of Ray's own message kept in the line
+# ray.exceptions' errors of a node gone (its raylet killed, the machine lost): the environment, as an unreachable
+# cluster is, not the dream's input or a bug
+LOST_NODE = ("LocalRayletDiedError", "NodeDiedError", "ObjectLostError", "RaySystemError")
 
 
 def ray_target(address: str | None) -> tuple[str, str]:
@@ -89,9 +93,14 @@ def join_failure(e: Exception, address: str | None) -> DreamError:
                             "give another address")
 
 
-def task_failure(e: BaseException, task_error: type[BaseException]) -> BaseException:
+def task_failure(e: BaseException, task_error: type[BaseException],
+                 lost: tuple[type[BaseException], ...] = ()) -> BaseException:
     """What to raise for the error `e` of ray.get: for Ray's task error (`task_error`), the exception the task
-    raised (its `cause`); for another Ray error, or a task error whose cause did not come back, one line."""
+    raised (its `cause`); for the loss of the node that ran it (`lost`: Ray's classes named in LOST_NODE), exit 4,
+    the environment; for another Ray error, or a task error whose cause did not come back, one line."""
+    if lost and isinstance(e, lost):
+        return CredentialsError(f"--executor ray: the Ray cluster lost a task's node: {first_sentence(e)}; check "
+                                "the cluster (ray status) and dream again")
     if isinstance(e, task_error):
         cause = getattr(e, "cause", None)
         if isinstance(cause, Exception) and not isinstance(cause, task_error):

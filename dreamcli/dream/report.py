@@ -7,6 +7,7 @@ from typing import Any
 
 from dreamcli.dream.synthesis_answer import TOOL_NAME
 from dreamcli.playbooks.proposal_model import Proposal
+from dreamcli.sessions.running import RUNNING_GRACE_S
 
 OP_WORDS = {"add": "new entry", "update": "update", "merge": "merge", "retire": "retire", "counts": "counts",
             "create": "new note", "counts_only": "counts"}
@@ -55,6 +56,20 @@ def fallback_line(stats: dict[str, Any]) -> str | None:
     count = f"{n} of {total}" if total is not None else str(n)
     return (f"{count} batch{'es' if many else ''} of candidates fell back to template text (the model's answer "
             f"had no valid {TOOL_NAME} call): their entries were written from templates, not by the model")
+
+
+def deferred_line(inputs: dict[str, Any] | None) -> str | None:
+    """One sentence for the sessions a dream set aside as still running (`inputs.deferred`): how many, why, and
+    when a dream reads them; None when it set none aside. A killed run looks running until it has been idle
+    that long, so without this line its session seemed lost ("nothing new")."""
+    n = (inputs or {}).get("deferred")
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        return None
+    minutes = RUNNING_GRACE_S // 60
+    one = n == 1
+    return (f"{n} session{'' if one else 's'} set aside as still running (no end yet, active in the last "
+            f"{minutes} minutes): a later dream reads {'it' if one else 'them'} once {'it has' if one else 'they have'}"
+            f" ended or been idle for {minutes} minutes.")
 
 
 def _count(n: int, op: str) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from dreamcli.dream.aggregates import Aggregates
-from dreamcli.dream.executors import LocalExecutor, current_executor
+from dreamcli.dream.executors import LocalExecutor, current_executor, map_telling
 from dreamcli.dream.session_state import SessionInfo
 from dreamcli.dream.signals import Scope, scan_stream
 from dreamcli.dream.sources import Source, StoreRef, open_source, source_id, source_size
@@ -162,19 +162,25 @@ def scan_files(files: Sequence[Source], agg: Aggregates, *, playbook: str, scope
     target = total // (workers * CHUNKS_PER_WORKER) + 1
     chunks = _chunks(files, sizes, max(CHUNK_BYTES if executor is None else 1, target))
     known = set(agg.episodes) | set(agg.parents) | agg.running | agg.known  # leads a worker's sub-agents may follow
-    done = 0
+    done = 0  # bytes read by every worker, counted as each chunk's result comes in (not at its turn to merge)
     executor = executor or LocalExecutor(workers)
+
+    def chunk_done(segments: list[Segment]) -> None:
+        nonlocal done
+        done += sum(segment[2].bytes for segment in segments if isinstance(segment, tuple))
+        if progress is not None:
+            progress("read", done, total)
+
     # the map; results come back in chunk order, so merges are deterministic
     # the patterns, not a Redactor, travel to the workers (forked processes, Ray tasks): strings pickle
     tasks = [(chunk, playbook, scope, now, known, agg.redaction) for chunk in chunks]
-    for segments in executor.map(_scan_chunk, tasks):
+    for segments in map_telling(executor, _scan_chunk, tasks, chunk_done):
         for segment in segments:
             if isinstance(segment, tuple):
                 part, part_scanned, part_stats = segment
                 agg.merge(part)
                 scanned.merge(part_scanned)
                 stats.add(part_stats)
-                done += part_stats.bytes
                 continue
             before = stats.bytes  # a sub-agent handed back, read here after all that came before it
             info = scan_one(segment, agg, playbook=playbook, stats=stats, scope=scope, now=now)

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from dreamcli.dream.report import not_proposed_line
+from dreamcli.dream.report import deferred_line, not_proposed_line
 from dreamcli.ui.console import err, live_view, neutralise_controls, out, safe_markup
 from dreamcli.ui.waiting import Waiting
 
@@ -106,14 +106,19 @@ def render_result(result: Any, approved: dict[str, Any] | None = None, *, cmd: s
         err().print(neutralise_controls(f"{label} {cmd_line}", one_line=True), markup=False, highlight=False,
                     soft_wrap=True)  # the workspace path in `--home PATH` is untrusted
 
+    inputs = result.dream.get("inputs") or {}
+    deferred = deferred_line(inputs)  # a killed or running session: not lost, read later (says when)
     if result.status == "nothing_new":
         note(f"Nothing new to dream about for playbook '{result.playbook}' (no new sessions or grades).")
+        if deferred:
+            note(deferred)
         return
-    inputs = result.dream.get("inputs", {})
     usage = result.dream.get("usage", {})
     how = "offline" if result.dream.get("offline") else f"{usage.get('model_calls', 0)} model calls"
     note(f"Read {inputs.get('sessions', 0)} sessions ({inputs.get('episodes', 0)} episodes, "
          f"{inputs.get('graded', 0)} graded) for playbook '{result.playbook}', {how}.")
+    if deferred:
+        note(deferred)
     ops = [op.to_json() for op in result.operations]  # rendered in their stored form
     console = out()
     for flaky in result.dream.get("flaky") or []:

@@ -263,6 +263,16 @@ def render_batch_summary(runs: list[BatchRun]) -> None:
     sys.stderr.flush()
 
 
+def pending_upload_lines(runs: list[BatchRun], fix: str) -> list[str]:
+    """The warnings of the runs whose session is not all in the session store (`upload` "pending"), as a single
+    `run` says it: one per session, or one counting them past _NAMED_NOT_STARTED. `fix` sends them (`doctor --fix`)."""
+    pending = [r.session_id for r in runs if r.result is not None and r.result.upload == "pending" and r.session_id]
+    if len(pending) <= _NAMED_NOT_STARTED:
+        return [f"upload of session {sid} pending: `{fix}` sends it to the session store" for sid in pending]
+    return [f"upload of {len(pending)} sessions pending ({', '.join(pending[:3])}, …): `{fix}` sends them to the "
+            "session store"]
+
+
 def _file_shown(run: BatchRun) -> str:
     """A task's file as a rerun would name it: relative to the current folder when inside it, else as is
     (the task's name when it has no file)."""
