@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -43,7 +46,8 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.doctor import passed, report, run_checks
 
         st = state(ctx)
-        checks = run_checks(st.home, fix=fix)
+        with contextlib.ExitStack() as bars:  # --fix sending thousands of sessions takes minutes: a bar
+            checks = run_checks(st.home, fix=fix, progress=None if as_json else _sending_bar(bars))
         if st.debug:
             for c in checks:
                 if c.error is not None:
@@ -58,3 +62,24 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
             render_summary(checks)
         if not passed(checks):
             raise typer.Exit(EXIT_FAILED)
+
+
+def _sending_bar(bars: contextlib.ExitStack) -> Callable[[int, int], None]:
+    """The `progress` of `doctor --fix` sending the sessions that wait to upload: a bar on a terminal (as
+    `dream` reads sessions), opened when the sending starts and gone when it ends; nothing on a pipe."""
+    shown: list[Any] = []  # the bar, once the sending started; None once it ended
+
+    def update(done: int, total: int) -> None:
+        if not shown:
+            from dreamcli.ui.grade_view import progress
+
+            label = f"doctor --fix: sending {total} session{'' if total == 1 else 's'} waiting to upload"
+            shown.append(bars.enter_context(progress(label, total=total)))
+        if shown[0] is None:
+            return
+        shown[0].update(completed=done, total=total)
+        if done >= total:
+            bars.close()  # the bar (transient) leaves the terminal before the check lines print
+            shown[0] = None
+
+    return update

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from dreamcli.cli.common import config, open_workspace, print_json
 from dreamcli.cli.waits import check_wait
 from dreamcli.errors import UsageError, WorkFailed
+
+if TYPE_CHECKING:
+    from dreamcli.portability.parquet_lines import LeftOut
 
 # What `-o -` does not write to a terminal, as gzip does not: bytes that would garble it (parquet never goes
 # to stdout: `export sessions` needs a DIR).
@@ -84,16 +88,44 @@ def _export_sessions(ctx: typer.Context, what: list[str], fmt: str, output: str 
         raise UsageError("export sessions: name the output directory (export sessions --format parquet DIR)")
     from dreamcli.portability.parquet import export_parquet
     from dreamcli.redaction import for_config
+    from dreamcli.ui.grade_view import progress
 
     ws = open_workspace(ctx, create=False)
-    result = export_parquet(ws, Path(target), for_config(config(ctx)), force=force)
+    # thousands of sessions from a bucket take minutes: a bar on a terminal, as `dream` has; nothing on a
+    # pipe, and none with --json (as `dream --json`)
+    with contextlib.ExitStack() as stack:
+        bar: Any = None if as_json else stack.enter_context(progress("export: reading sessions"))
+
+        def advance(done: int, total: int) -> None:
+            bar.update(completed=done, total=total)
+
+        result = export_parquet(ws, Path(target), for_config(config(ctx)), force=force,
+                                progress=None if as_json else advance)
     if as_json:
         print_json({"version": 1, "format": "parquet", **result.to_json()})
-        return
-    from dreamcli.ui.console import info
+    else:
+        from dreamcli.ui.console import info
 
-    info(f"Exported {result.events} events of {result.sessions} sessions to {result.output} "
-         f"({result.partitions} date partitions)")
+        info(f"Exported {result.events} events of {result.sessions} sessions to {result.output} "
+             f"({result.partitions} date partitions)")
+    _note_left_out(result.left_out)
+
+
+def _note_left_out(left: LeftOut) -> None:
+    """What the dataset lacks, on stderr (with --json too, as `sessions list` notes what it skips): lines
+    by reason, sessions with no line kept, and the first place, so a reader can look."""
+    from dreamcli.portability.parquet_lines import REASONS
+    from dreamcli.ui.console import note
+
+    if not left.lines and not left.sessions:
+        return
+    said = []
+    if left.lines:
+        reasons = ", ".join(f"{n} {REASONS[r]}" for r in REASONS if (n := getattr(left, r)))
+        said.append(f"{left.lines} line{'' if left.lines == 1 else 's'} ({reasons})")
+    if left.sessions:
+        said.append(f"{left.sessions} session{'' if left.sessions == 1 else 's'} with no event to export")
+    note(f"note: left out of the dataset: {'; '.join(said)}, e.g. {left.example}")
 
 
 def _export_into(ctx: typer.Context, into: Path, fmt: str, names: list[str] | None, as_json: bool) -> None:

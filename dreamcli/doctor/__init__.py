@@ -37,7 +37,7 @@ from dreamcli.doctor.install import (
     check_dreamcli,
     check_python,
 )
-from dreamcli.doctor.report import DEBUG_FIX, Check, ProbeFailed, Status, guard, one_line, passed, report
+from dreamcli.doctor.report import DEBUG_FIX, Check, ProbeFailed, Progress, Status, guard, one_line, passed, report
 from dreamcli.doctor.schedule import check_schedule
 from dreamcli.store.url_text import redacted_url
 from dreamcli.versionspec import declared_ranges, spec_violation
@@ -126,11 +126,13 @@ def check_tools(names: Iterable[str] = TOOL_NAMES) -> list[Check]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES, fix: bool = False) -> list[Check]:
+def run_checks(home: str | None = None, *, tools: Iterable[str] = TOOL_NAMES, fix: bool = False,
+               progress: Progress | None = None) -> list[Check]:
     """Every check, in report order. `home` is the --home option (None: the usual resolution). `fix` sends
-    the sessions waiting to upload (the one thing doctor repairs)."""
+    the sessions waiting to upload (the one thing doctor repairs), `progress(done, total)` told as it goes."""
     checks = [*guard("dreamcli", check_dreamcli), *guard("python", check_python),
-              *guard("dependencies", check_dependencies), *guard("workspace", partial(check_workspace, home, fix))]
+              *guard("dependencies", check_dependencies),
+              *guard("workspace", partial(check_workspace, home, fix, progress))]
     called = modelreach.reach(ENDPOINT_TIMEOUT_S)  # the one call the endpoint and credentials lines read
     return [*checks, *guard("endpoint", partial(check_endpoint, called)),
             *guard("credentials", partial(check_credentials, called)),

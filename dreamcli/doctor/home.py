@@ -13,7 +13,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from dreamcli.doctor.disk import check_disk
-from dreamcli.doctor.report import Check, Status, guard, one_line, plural
+from dreamcli.doctor.report import Check, Progress, Status, guard, one_line, plural
 from dreamcli.doctor.schedule import check_schedule
 from dreamcli.errors import DreamError
 from dreamcli.store.url_text import redacted_url
@@ -24,8 +24,9 @@ _SOURCES = {"option": "from --home", "env": f"from ${ENV_HOME}", "local": "the n
             "default": f"the user data dir: no --home, ${ENV_HOME} or .dreamcli/"}
 
 
-def check_workspace(home: str | None, fix: bool = False) -> list[Check]:
-    """Which workspace commands use and how it was found; when it exists, its permissions and config."""
+def check_workspace(home: str | None, fix: bool = False, progress: Progress | None = None) -> list[Check]:
+    """Which workspace commands use and how it was found; when it exists, its permissions and config.
+    `progress` is told how the sending of `fix` goes (`check_uploads`)."""
     try:
         ws = resolve_home(home)
         where = f"{ws.root} ({_SOURCES.get(ws.source, ws.source)})"
@@ -37,7 +38,8 @@ def check_workspace(home: str | None, fix: bool = False) -> list[Check]:
         return [Check("workspace", "fail", one_line(e), f"fix it, or pass --home DIR / set ${ENV_HOME}", e)]
     return [Check("workspace", "ok", where), *guard("permissions", partial(check_permissions, ws.root)),
             *guard("disk", partial(check_disk, ws)), *guard("state", partial(check_state_files, ws)),
-            *guard("config", partial(check_config, ws)), *guard("sessions.url", partial(check_sessions_url, ws, fix)),
+            *guard("config", partial(check_config, ws)),
+            *guard("sessions.url", partial(check_sessions_url, ws, fix, progress)),
             *guard("schedule", partial(check_schedule, ws))]
 
 
@@ -170,7 +172,7 @@ def check_config(ws: Workspace) -> list[Check]:
     return [Check("config", "ok", "config.yaml valid" if ws.config_path.exists() else "no config.yaml (defaults)")]
 
 
-def check_sessions_url(ws: Workspace, fix: bool = False) -> list[Check]:
+def check_sessions_url(ws: Workspace, fix: bool = False, progress: Progress | None = None) -> list[Check]:
     """Object storage for sessions (config sessions.url): a URL a run accepts (never printed with the user or
     password it carries), a supported scheme with its driver installed; then the sessions waiting to upload."""
     from dreamcli.config import load_config
@@ -195,11 +197,12 @@ def check_sessions_url(ws: Workspace, fix: bool = False) -> list[Check]:
     missing = missing_driver(url)
     if missing is not None:
         return [Check("sessions.url", "fail", f"{url} needs {missing[0]}, which is not installed", missing[1])]
-    return [Check("sessions.url", "ok", url), *guard("uploads", partial(check_uploads, ws, url, fix))]
+    return [Check("sessions.url", "ok", url), *guard("uploads", partial(check_uploads, ws, url, fix, progress))]
 
 
-def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:
-    """Sessions whose lines are not all in the bucket, from local files (a network call only to send them)."""
+def check_uploads(ws: Workspace, url: str, fix: bool = False, progress: Progress | None = None) -> list[Check]:
+    """Sessions whose lines are not all in the bucket, from local files (a network call only to send them).
+    With `fix` they are sent, `progress(done, total)` told after each session."""
     from dreamcli.portability.arrivals import send_waiting, waiting_uploads
 
     waiting = waiting_uploads(ws, url)
@@ -208,7 +211,7 @@ def check_uploads(ws: Workspace, url: str, fix: bool = False) -> list[Check]:
     again = f"dreamcli {'--home ' + shlex.quote(str(ws.root)) + ' ' if ws.source == 'option' else ''}doctor --fix"
     if not fix:
         return [Check("uploads", "warn", waiting.describe(), f"{again} sends them")]
-    done = send_waiting(ws, url)
+    done = send_waiting(ws, url, progress=progress)
     status: Status = "fail" if done.failed else "ok"
     return [Check("uploads", status, done.describe(), f"check AWS_* and the endpoint, then {again}" if done.failed
                   else "")]

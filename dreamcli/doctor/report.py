@@ -10,6 +10,7 @@ from typing import Any, Literal
 from dreamcli.errors import DreamError
 
 Status = Literal["ok", "warn", "fail"]
+Progress = Callable[[int, int], None]  # (sessions done, sessions in all): `doctor --fix` sending, as it goes
 DEBUG_FIX = "see the traceback: dreamcli --debug doctor"
 
 

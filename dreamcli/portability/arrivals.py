@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,9 +261,11 @@ def _flocked_inodes() -> set[int]:
     return out
 
 
-def send_waiting(ws: Workspace, url: str, *, part_lines: int | None = None) -> Sent:
+def send_waiting(ws: Workspace, url: str, *, part_lines: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Sent:
     """Send the sessions waiting to upload (`ObjectStore.resume()`): no network call when none waits; a
-    URL a run refuses raises UsageError; a failed upload is in `failed` and waits for the next send."""
+    URL a run refuses raises UsageError; a failed upload is in `failed` and waits for the next send.
+    `progress(done, total)` is told after each session tried."""
     if not waiting_uploads(ws, url).waiting:
         return Sent(url)
     from dreamcli.store.objects import ObjectStore
@@ -272,7 +274,7 @@ def send_waiting(ws: Workspace, url: str, *, part_lines: int | None = None) -> S
     store = open_store(ws, url, part_lines=part_lines)
     if not isinstance(store, ObjectStore):
         return Sent(url)
-    done = store.resume()
+    done = store.resume(progress)
     errors = list(done.failed.values())
     return Sent(url, sent=list(done.sent), failed=list(done.failed), busy=list(done.busy),
                 error=errors[0] if errors else "")

@@ -7,14 +7,17 @@ leaves DIR as it was, and --force replaces an existing DIR only then.
 
 With sessions in object storage (`sessions.url`, docs/scaling.md) the dataset holds every session of the
 bucket as well: this machine's own from their files (they hold at least what was uploaded), the others'
-read from the bucket. A store that cannot be listed or read stops the export with its error (exit 4 or 2)."""
+read from the bucket. A store that cannot be listed or read stops the export with its error (exit 4 or 2).
+
+Lines are read as `parquet_lines` says: what can be kept is (wrong-typed values as nulls, a lone surrogate
+escape as U+FFFD); what cannot is counted in `ParquetExport.left_out`, which the command reports."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +26,12 @@ from dreamcli.errors import DreamError, UsageError, storage_error
 from dreamcli.ids import ulid_time_ms
 from dreamcli.numbers import finite
 from dreamcli.portability.failures import workspace_failure
+from dreamcli.portability.parquet_lines import LeftOut, read_lines
 from dreamcli.portability.staged_dir import discard, make_staging, publish, staging_path, sweep_leftovers
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import iter_session_files
-from dreamcli.sessions.reader import iter_events, parse_line
+from dreamcli.sessions.reader import LINE_BUFFER, parse_line
+from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.workspace.fsutil import FILE_MODE, ensure_dir
 from dreamcli.workspace.home import Workspace
 
@@ -45,6 +50,8 @@ EVENT_COLUMNS = [("seq", "int64"), ("type", "string"), ("ts", "string"), ("role"
 
 _INT64 = -(2**63)
 
+Progress = Callable[[int, int], None]  # (sessions read, sessions in all), after each session
+
 
 @dataclass
 class ParquetExport:
@@ -53,9 +60,10 @@ class ParquetExport:
     events: int = 0
     partitions: int = 0
     files: int = 0
+    left_out: LeftOut = field(default_factory=LeftOut)  # lines and sessions not in the dataset, by reason
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "left_out": self.left_out.to_json()}
 
 
 def _day(session_id: str) -> str:
@@ -72,7 +80,9 @@ def _typed(value: Any, kind: str) -> Any:
         return value if isinstance(value, int) and not isinstance(value, bool) and _INT64 <= value < -_INT64 else None
     if kind == "double":
         return finite(value)
-    return [str(v) for v in value] if isinstance(value, list) else []
+    if value is None:  # a session.start without tags, or no session.start
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else None
 
 
 def session_rows(events: list[dict[str, Any]], session_id: str) -> Iterable[dict[str, Any]]:
@@ -101,9 +111,11 @@ def arrow_schema(pa: Any) -> Any:
     return pa.schema([(name, types[kind]) for name, kind in SESSION_COLUMNS + EVENT_COLUMNS])
 
 
-def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bool = False) -> ParquetExport:
+def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bool = False,
+                   progress: Progress | None = None) -> ParquetExport:
     """Write the dataset into a staging folder beside `output` and rename it into place when whole
-    (`staged_dir`): an error, Ctrl-C or kill -9 leaves `output` as it was; --force replaces it only then."""
+    (`staged_dir`): an error, Ctrl-C or kill -9 leaves `output` as it was; --force replaces it only then.
+    `progress` is told how many sessions were read after each (thousands from a bucket take minutes)."""
     try:
         import pyarrow as pa  # lazy: the optional extra dreamcli[parquet]
         import pyarrow.parquet as pq
@@ -116,7 +128,8 @@ def export_parquet(ws: Workspace, output: Path, redactor: Redactor, *, force: bo
         by_day, store = _sources(ws)  # a store that cannot be listed stops the export before any write
         staging = make_staging(output)
         try:
-            result = _export(pa, pq, staging, by_day, store, redactor, ParquetExport(output=str(output)))
+            result = _export(pa, pq, staging, by_day, store, redactor, ParquetExport(output=str(output)),
+                             progress)
             publish(staging, output, force=force)
         except BaseException:
             discard(staging)
@@ -181,18 +194,26 @@ def _sources(ws: Workspace) -> tuple[Sources, SessionStore | None]:
 
 
 def _export(pa: Any, pq: Any, folder: Path, by_day: Sources, store: SessionStore | None, redactor: Redactor,
-            result: ParquetExport) -> ParquetExport:
+            result: ParquetExport, progress: Progress | None = None) -> ParquetExport:
     """Write every partition into `folder` (the staging folder), counting into `result`."""
     schema = arrow_schema(pa)
+    total, done = sum(len(sources) for sources in by_day.values()), 0
     for day, sources in by_day.items():  # one partition in memory at a time
         rows: list[dict[str, Any]] = []
         sessions = 0
         for source in sources:
-            read = iter_events(source) if isinstance(source, Path) else stored_events(store, source)
+            if isinstance(source, Path):
+                read = iter_events(source, result.left_out)
+                session_id = LONE_SURROGATE.sub("\ufffd", source.stem.upper())  # a file name not in UTF-8
+            else:
+                read, session_id = bucket_events(store, source, result.left_out), source
             events = [redactor.redact_obj(e) for e in read]
             if events:
                 sessions += 1
-                rows.extend(session_rows(events, source.stem.upper() if isinstance(source, Path) else source))
+                rows.extend(session_rows(events, session_id))
+            done += 1
+            if progress is not None:
+                progress(done, total)
         if rows:
             _write(pa, pq, schema, folder, day, rows, result)
             result.sessions += sessions
@@ -208,8 +229,26 @@ def bucket_store(ws: Workspace) -> SessionStore | None:
     return None if is_local(url) else open_store(ws, url)
 
 
+def iter_events(path: Path, left: LeftOut) -> list[dict[str, Any]]:
+    """The events of a session file as the export reads them (`parquet_lines`: more than the session
+    reader's `iter_events` keeps), what is left out counted into `left`."""
+    with open(path, "rb", buffering=LINE_BUFFER) as f:
+        return read_lines(f, str(path), left)
+
+
+def bucket_events(store: SessionStore | None, session_id: str, left: LeftOut) -> list[dict[str, Any]]:
+    """`iter_events` of a session's uploaded parts (none when the bucket no longer has it)."""
+    assert store is not None
+    try:
+        with store.open(session_id) as f:
+            return read_lines(f, f"{session_id} in the bucket", left)
+    except KeyError:
+        return []
+
+
 def stored_events(store: SessionStore | None, session_id: str) -> list[dict[str, Any]]:
-    """The valid events of a session's uploaded parts (none when the bucket no longer has it)."""
+    """The valid events of a session's uploaded parts, as the session reader reads them (none when the
+    bucket no longer has it): a bundle's sessions."""
     assert store is not None
     try:
         with store.open(session_id) as f:

@@ -124,15 +124,16 @@ class ObjectStore(ObjectReader):
         finally:
             self._release(sid)
 
-    def resume(self) -> Resumed:
+    def resume(self, progress: Callable[[int, int], None] | None = None) -> Resumed:
         """Upload the unsent tail of every session whose upload is not complete (a run killed, or cut off
         from the store), then its sealed marker when its run ended (sealed here, or its log ends with
         `session.end`). Idempotent; a session another process holds (a live run, a concurrent resume) is
         left to it. Nothing pending: no request, no driver imported. Never raises for the store: what was
         not sent is returned with one line why (after an unreachable store, the rest are not tried). A killed
         run's session, once every whole line is up and its file idle for uploads.IDLE_S, is no longer pending
-        (not sealed: its run never ended; the dream reads unsealed sessions all the same)."""
-        return resume_each(pending_ids(self.buffer_dir), self._resume_one)
+        (not sealed: its run never ended; the dream reads unsealed sessions all the same). `progress(done,
+        total)` is told after each session."""
+        return resume_each(pending_ids(self.buffer_dir), self._resume_one, progress)
 
     def _resume_one(self, sid: str) -> tuple[int, bool] | None:
         """(bytes of the tail sent, whether the marker was); None when another writer holds the session."""

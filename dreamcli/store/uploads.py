@@ -240,13 +240,16 @@ class Resumed:
         return len(self.sent)
 
 
-def resume_each(ids: Iterable[str], one: Callable[[str], tuple[int, bool] | None]) -> Resumed:
+def resume_each(ids: Iterable[str], one: Callable[[str], tuple[int, bool] | None],
+                progress: Callable[[int, int], None] | None = None) -> Resumed:
     """`one(sid)` for each session (the bytes of its tail sent and whether its marker was; None when another
     process holds it), gathered. After an unreachable store the rest are not tried; OSError is this
-    machine's (a journal, a buffer), said with its type, and the next session is tried."""
+    machine's (a journal, a buffer), said with its type, and the next session is tried. `progress(done,
+    total)` is told after each session, however it went (thousands take minutes: `doctor --fix`'s bar)."""
     out = Resumed()
     down: str | None = None
-    for sid in ids:
+    ids = list(ids)
+    for done, sid in enumerate(ids, 1):
         try:
             if down is not None:
                 out.failed[sid] = down
@@ -258,6 +261,8 @@ def resume_each(ids: Iterable[str], one: Callable[[str], tuple[int, bool] | None
         except (DreamError, OSError) as e:
             out.failed[sid] = str(e) if isinstance(e, DreamError) else f"{type(e).__name__}: {e}"
             down = str(e) if isinstance(e, StoreUnavailable) else None
+        if progress is not None:
+            progress(done, len(ids))
     return out
 
 
