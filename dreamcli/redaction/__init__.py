@@ -9,6 +9,7 @@
 
 Kinds: private_key, anthropic, openai, github, slack, slack_webhook, aws_access_key, aws_secret_key,
 npm, gitlab, google_api_key, stripe, jwt, url_password, bearer, basic_auth (also `curl -u user:pass`),
+authorization and cookie (a header's whole value),
 password (also `mysql -pPASS`, `sshpass -p PASS`), api_key, token, secret, custom.
 """
 

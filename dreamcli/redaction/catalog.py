@@ -7,6 +7,7 @@ from dreamcli.redaction.rules import (
     BASIC_AUTH,
     BEARER,
     GENERIC,
+    HEADER_CREDENTIAL,
     PRIVATE_KEY,
     SLACK,
     SLACK_WEBHOOK,
@@ -24,6 +25,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     URL_PASSWORD,
     BEARER,
     BASIC_AUTH,
+    HEADER_CREDENTIAL,
     *COMMAND_LINE_RULES,
     GENERIC,
 )

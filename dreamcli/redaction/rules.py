@@ -256,10 +256,41 @@ BASIC_AUTH = Rule(
     validate=lambda v: not is_placeholder(v),
 )
 
+_COOKIE_PAIR = re.compile(r"[\w.\-]+=[^\s;]")  # a cookie's value begins `name=value`
+
+
+def _header_value_ok(m: re.Match[str]) -> bool:
+    """A header's value that is a credential, not what another rule redacted (`Bearer [REDACTED:…]`) nor
+    prose: a cookie begins `name=value`; an authorization a few words (a raw key, `AWS4-HMAC-SHA256 Credential=…`)
+    with a digit in them or ending in a token (`Negotiate YIIGhg…`)."""
+    value = m.group("secret")
+    words = value.split()
+    if is_placeholder(value) or words[0].lower() in ("bearer", "basic"):
+        return False
+    if m.group("key").lower() == "cookie":
+        return _COOKIE_PAIR.match(value) is not None
+    return len(words) <= 4 and (any(c.isdigit() for c in value) or is_tokenish(words[-1]))
+
+
+# An HTTP header whose whole value is a credential: a cookie (`Cookie:`, `Set-Cookie:`), or an
+# `Authorization` (`Proxy-Authorization`) that is not Bearer or Basic (their rules keep the scheme's word).
+# The value runs to the end of the line, or to the quote around the header (`-H 'Cookie: sid=…'`).
+HEADER_CREDENTIAL = Rule(
+    "header",
+    re.compile(_BOUNDARY + r"(?P<key>authorization|cookie)\\?[\"']?[ \t]*:[ \t]*\\?[\"']?"
+               r"(?P<secret>[^\s\"'`\\][^\r\n\"'`\\]{6,1000}[^\s\"'`\\])", re.IGNORECASE),
+    locators=compile_locators(r"authorization\\?[\"']?[ \t]*:", r"cookie\\?[\"']?[ \t]*:"),
+    pivots=(7, 3),  # the `z`, the `k`
+    groups=("secret",),
+    check_match=_header_value_ok,
+    kind_of=lambda m: m.group("key").lower(),
+)
+
 # Key names whose value is a secret. `password`, `passwd` and `passphrase` may be glued to any
 # prefix (`PGPASSWORD=`, `dbPassword:`, `DB_PASSWORD=`); the other first names stand alone
 # (`x-api-key:`, `aws_secret_access_key =`, `"SecretAccessKey":`); `token`, `secret` and `pwd`
-# need a prefix (`access_token`, `GITHUB_TOKEN`, `client_secret`, `MYSQL_PWD`), so a bare `token:`
+# need a prefix, joined by `_`/`-` or in camelCase (`access_token`, `GITHUB_TOKEN`, `clientSecret`,
+# `accessToken`, `MYSQL_PWD`), so a bare `token:`
 # in prose or `PWD=/home/me` is left alone.
 _PASS_NAMES = r"pass(?:word|wd|phrase)"
 _NAMES_ALONE = r"api[_\-]?key|apikey|secret[_\-]?(?:access[_\-]?)?key"
@@ -300,7 +331,7 @@ def validate_generic(m: re.Match[str]) -> bool:
 GENERIC = Rule(
     "secret",
     re.compile(
-        rf"(?P<key>{_PASS_NAMES}|{_BOUNDARY}(?:{_NAMES_ALONE})|(?<=[A-Za-z0-9][_\-])(?:{_NAMES_PREFIXED}))"
+        rf"(?P<key>{_PASS_NAMES}|{_BOUNDARY}(?:{_NAMES_ALONE})|(?:(?<=[A-Za-z0-9][_\-])|(?<=[A-Za-z0-9]))(?:{_NAMES_PREFIXED}))"
         + _SEP
         # a quoted value may hold spaces (a passphrase); `_passphrase_ok` tells it from prose
         + r"(?:(?P<q>\\?[\"'])(?P<qsecret>[^\"'\\\n\r]{6,512})(?P=q)"
@@ -309,7 +340,7 @@ GENERIC = Rule(
     ),
     locators=compile_locators(
         r"api[_\-]?key" + _SEP,
-        r"p(?:ass(?:word|wd|phrase)|wd(?<=[a-z0-9][_\-]pwd))" + _SEP,
+        r"p(?:ass(?:word|wd|phrase)|wd(?:(?<=[a-z0-9][_\-]pwd)|(?<=[a-z0-9]pwd)))" + _SEP,
         r"secret(?:[_\-]?(?:access[_\-]?)?key)?" + _SEP,
         r"token" + _SEP,
     ),
@@ -320,10 +351,10 @@ GENERIC = Rule(
 )
 
 
-# JSON keys only (an object's key is a whole name, so case tells its words apart): camelCase names ending in a
-# secret's word (`accessToken`, `clientSecret`, `privateKey`; not `maxTokens`, `tokenType`), and the HTTP
-# headers whose whole value is a credential (a raw `Authorization`, a cookie).
-_CAMEL_KEY_RE = re.compile(r"[a-z][A-Za-z0-9]*(?:Token|Secret|PrivateKey|Pwd)|privateKey")
+# JSON keys only (an object's key is a whole name, so case tells its words apart): camelCase names ending in
+# a secret's word (`accessToken`, `SessionToken`, `clientSecret`, `privateKey`; not `maxTokens`, `tokenType`),
+# and the HTTP headers whose whole value is a credential (a raw `Authorization`, a cookie).
+_CAMEL_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:Token|Secret|PrivateKey|Pwd)|privateKey")
 _HEADER_KEYS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 

@@ -66,6 +66,15 @@ POSITIVES = [
     (f"https://app.example.com/callback#id_token={JWT}&state=af0ifjsldkj", JWT, "jwt"),
     (f"request rejected: invalid token {JWT}", JWT, "jwt"),
     (f'{{"jwt": "{JWT}"}}', JWT, "jwt"),
+    # secrets in camelCase keys and credential headers, in text (a tool printing JSON, a curl command)
+    (f'{{"accessToken": "{OPAQUE}", "expiresIn": 3599}}', OPAQUE, "token"),
+    (f"clientSecret={OPAQUE}", OPAQUE, "secret"),
+    (f'"SessionToken": "{OPAQUE}"', OPAQUE, "token"),
+    (f"curl -H 'Cookie: sessionid={OPAQUE}; theme=dark' https://app.example.com", f"sessionid={OPAQUE}; theme=dark",
+     "cookie"),
+    (f"Set-Cookie: sid={OPAQUE}; Path=/; HttpOnly", f"sid={OPAQUE}; Path=/; HttpOnly", "cookie"),
+    (f"Authorization: {OPAQUE}", OPAQUE, "authorization"),
+    (f'"Proxy-Authorization": "Negotiate {OPAQUE}"', f"Negotiate {OPAQUE}", "authorization"),
 ]
 
 
@@ -113,6 +122,8 @@ NEGATIVES = [
     "AIza" + "x" * 35,
     "the header starts eyJ (base64 of '{\"'); eyJhbGciOi.eyJzdWIi.x is too short; eyJhbGciOiJIUzI1NiJ9.not",
     "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefgh",  # glued to a word: not a token's start
+    "maxTokens: 4096; nextToken=abc; accessToken = this.accessToken; tokenType: Bearer",
+    "the Authorization: header carries the token; Cookie: chocolate chip with walnuts",
 ]
 
 
