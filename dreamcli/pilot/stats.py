@@ -8,9 +8,9 @@
   a seeded generator so the same data always give the same interval.
 - `lift_of(groups)`: all three for one comparison; `effect` the one reading of it (helps, hurts, no
   lift seen, unknown) that the pilot's `verdict` sentence, its tables and `playbooks diff` all use.
-- `bound_text(x)` and `p_text(p)`: how every output shows an interval bound and a p-value, each
-  formatted once from the value as computed (results keep full precision), with the digits that tell
-  which side of 0 (or of the 0.05 level) it is on -- the side `effect` and approval read.
+Results keep full precision: every output formats a bound and a p-value once, from the value as computed,
+with dreamcli.figures (`bound_text`, `p_text`: the digits that tell which side of 0, or of the 0.05 level,
+it is on -- the side `effect` and approval read).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from dreamcli.figures import bound_text, p_text
 
 Z95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 BOOTSTRAP_RESAMPLES = 2000
@@ -116,32 +118,6 @@ def lift_of(groups: Sequence[Sequence[tuple[bool, bool]]], *, seed: int = BOOTST
 
 def mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-def signed(x: float, digits: int = 2) -> str:
-    """+0.30, -0.40, 0.00 (a real minus sign, for people)."""
-    if round(x, digits) == 0:
-        return f"{0:.{digits}f}"
-    return f"+{x:.{digits}f}" if x > 0 else f"\u2212{-x:.{digits}f}"
-
-
-def bound_text(x: float, digits: int = 2) -> str:
-    """An interval bound as `signed`, with more places when those would read 0 but it is not (+0.005):
-    whether a bound is above, below or at 0 decides the verdict and approval, so the text shows it."""
-    places = digits
-    while x != 0 and round(x, places) == 0 and places < 12:
-        places += 1
-    return signed(x, places)
-
-
-def p_text(p: float, digits: int = 2, alpha: float = 0.05) -> str:
-    """A p-value to `digits` significant figures (1.2e-07, never 0), with more when those would put it
-    on the other side of `alpha` than it is (0.0499, not 0.05): `effect` compares the value itself."""
-    for sig in range(digits, 12):
-        text = f"{p:.{sig}g}"
-        if (float(text) < alpha) == (p < alpha):
-            return text
-    return f"{p:.12g}"
 
 
 HELPS, HURTS, NO_LIFT, UNKNOWN = "helps", "hurts", "no lift seen", "unknown"

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.audit import content_hash
+from dreamcli.figures import bound_text, p_text, signed
 from dreamcli.playbooks.model import normalize_text
 from dreamcli.playbooks.pilot_file import PILOT_FILE, PILOT_SCHEMA_VERSION, parse_lift, read_runs
 
@@ -172,7 +173,7 @@ def _partner_out(entry: str, entries: list[str], now: Now, own: OwnLift | None) 
     gone = [e for e in entries if e != entry and e in now.out]
     if not gone:
         return None
-    alone = (f" (its own leave-one-out lift was {own.delta:+.2f}, 95% CI {own.ci95[0]:+.2f}..{own.ci95[1]:+.2f}, "
+    alone = (f" (its own leave-one-out lift was {signed(own.delta)}, 95% CI {_ci(own.ci95)}, "
              f"{own.pairs} pairs)") if own is not None and own.delta <= 0 else ""
     return f"measured with {gone[0]}, which {now.out[gone[0]]}{alone}"
 
@@ -307,11 +308,16 @@ def lift_problem(lift: EntryLift | None) -> str | None:
         why = lift.no_pairs or no_pairs_why({})
         return f"its pilot ({lift.pilot_id}) scored no pairs ({why}), so it measured nothing"
     if lift.ci95[1] <= 0:
-        return (f"its last pilot ({lift.pilot_id}) measured a lift of {lift.delta:+.2f} with a 95% CI of "
-                f"{lift.ci95[0]:+.2f}..{lift.ci95[1]:+.2f}, whose upper bound is not above 0")
+        return (f"its last pilot ({lift.pilot_id}) measured a lift of {signed(lift.delta)} with a 95% CI of "
+                f"{_ci(lift.ci95)}, whose upper bound is not above 0")
     own = lift.own
     if own is not None and own.hurts:
-        p = f", p {own.p_value:.2g}" if own.p_value is not None else ""
-        return (f"its own leave-one-out lift in pilot {lift.pilot_id} is {own.delta:+.2f} (95% CI "
-                f"{own.ci95[0]:+.2f}..{own.ci95[1]:+.2f}{p}): the other entries did better without it")
+        p = f", p {p_text(own.p_value)}" if own.p_value is not None else ""
+        return (f"its own leave-one-out lift in pilot {lift.pilot_id} is {signed(own.delta)} (95% CI "
+                f"{_ci(own.ci95)}{p}): the other entries did better without it")
     return None
+
+
+def _ci(ci: tuple[float, float]) -> str:
+    """`+0.01..+0.08`, each bound as every output writes it (a bound that is not 0 never reads 0.00)."""
+    return f"{bound_text(ci[0])}..{bound_text(ci[1])}"

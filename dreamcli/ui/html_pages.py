@@ -14,7 +14,8 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.pilot.stats import HELPS, HURTS, UNKNOWN, bound_text, effect, p_text
+from dreamcli.figures import bound_text, p_text
+from dreamcli.pilot.stats import HELPS, HURTS, UNKNOWN, effect
 
 if TYPE_CHECKING:
     import jinja2

@@ -8,7 +8,8 @@ import textwrap
 import threading
 from typing import TYPE_CHECKING, Any
 
-from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, bound_text, effect, p_text, signed
+from dreamcli.figures import bound_text, p_text, signed
+from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, effect
 from dreamcli.playbooks.pilot_file import no_pair_scored
 from dreamcli.ui.console import _color_allowed, err, live_view, neutralise_controls, out, print_block, safe_markup
 

@@ -265,7 +265,8 @@ def _pilot_lines(lift: dict[str, Any]) -> list[list[tuple[str, str] | str]]:
     """`pilot: lift +0.30 (95% CI -0.10..+0.60, p 0.18, 20 pairs; alone) unknown`, coloured by the CI, and
     for `--per-entry` `leave-one-out: +0.00 (...) dead weight?`; or, measured on other text, `pilot:
     measured an earlier text; re-run the pilot (it measured: lift ...)`."""
-    from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT, signed
+    from dreamcli.figures import p_text, signed
+    from dreamcli.pilot.stats import HELPS, HURTS, NO_LIFT
     from dreamcli.ui.pilot_view import ci_text, effect_word, lift_phrase
 
     if isinstance(lift.get("stale"), str):
@@ -280,7 +281,7 @@ def _pilot_lines(lift: dict[str, Any]) -> list[list[tuple[str, str] | str]]:
         word = effect_word(own["ci95"], p, own.get("pairs"))
         said, colour = {HELPS: ("carries lift", "green"), HURTS: ("hurts", "red"),
                         NO_LIFT: ("dead weight?", "dim")}.get(word, ("unknown", "yellow"))
-        numbers = ", ".join([f"95% CI {ci_text(own['ci95'])}", *([f"p {p:.2g}"] if p is not None else []),
+        numbers = ", ".join([f"95% CI {ci_text(own['ci95'])}", *([f"p {p_text(p)}"] if p is not None else []),
                              f"{own.get('pairs', 0)} pairs"])
         out.append([("  leave-one-out: ", "dim"), (f"{signed(float(own['delta']))} ({numbers}) {said}", colour)])
     return out

@@ -53,8 +53,8 @@ def _diff_pilot(ws: Any, entry: str) -> list[str]:
     return [line.strip() for line in block.splitlines() if line.strip().startswith(("pilot:", "leave-one-out:"))]
 
 
-GONE = ("measured with pb-pilot001, which was rejected (its own leave-one-out lift was +0.00, 95% CI "
-        "+0.00..+0.00, 10 pairs)")
+GONE = ("measured with pb-pilot001, which was rejected (its own leave-one-out lift was 0.00, 95% CI "
+        "0.00..0.00, 10 pairs)")
 
 
 def test_an_entry_whose_partner_was_rejected_is_held(ws) -> None:
@@ -88,7 +88,7 @@ def test_a_partner_left_out_of_the_approval_holds_the_entry_and_together_they_pa
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot002", "--yes")
     assert r.exit_code == 2
     assert ("its pilot (P1) measured with pb-pilot001, which this approval leaves out (its own leave-one-out "
-            "lift was +0.00") in r.stderr
+            "lift was 0.00") in r.stderr
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot001", "--yes")  # its leave-one-out +1.00: not said
     assert r.exit_code == 2
     assert "measured with pb-pilot002, which this approval leaves out (1 entry held)" in r.stderr

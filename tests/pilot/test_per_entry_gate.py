@@ -65,8 +65,8 @@ def test_an_entry_whose_leave_one_out_lift_shows_it_hurts_is_held(ws) -> None:
     _write(ws, (0.2, 0.6, 0.004), {"pb-pilot001": (0.4, 0.9, 0.001), "pb-pilot002": (-0.8, -0.2, 0.004)})
     r = cli(ws, "playbooks", "approve", DREAM, "--all", "--yes")
     assert r.exit_code == 2
-    assert ("entry pb-pilot002 cannot be approved: its own leave-one-out lift in pilot P1 is -0.50 (95% CI "
-            "-0.80..-0.20, p 0.004): the other entries did better without it (1 entry held)") in r.stderr
+    assert ("entry pb-pilot002 cannot be approved: its own leave-one-out lift in pilot P1 is \u22120.50 (95% CI "
+            "\u22120.80..\u22120.20, p 0.004): the other entries did better without it (1 entry held)") in r.stderr
     r = cli(ws, "playbooks", "approve", DREAM, "--entry", "pb-pilot001", "--yes")
     assert r.exit_code == 2  # its lift was measured with pb-pilot002: re-pilot it alone, or --force
     assert "its pilot (P1) measured with pb-pilot002, which this approval leaves out (1 entry held)" in r.stderr

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dreamcli.figures import bound_text, p_text
 from dreamcli.pilot.report import arm_summary, lift_json
-from dreamcli.pilot.stats import bound_text, effect, lift_of, mcnemar_exact, p_text, verdict
+from dreamcli.pilot.stats import effect, lift_of, mcnemar_exact, verdict
 from dreamcli.playbooks.lift import EntryLift, lift_problem
 from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply, text_reply
 from dreamcli.ui.pilot_view import ci_text, lift_phrase
@@ -199,3 +200,17 @@ def test_the_delta_row_is_the_difference_of_the_rates_and_the_cost_counts_unscor
     # in all: both runs, the first run's unscored trial too (it was never journaled as scored)
     assert abs(again["cost"]["total_usd"] - (spent + this_run)) < 1e-6
     assert abs(sum(again["cost"]["by_arm"].values()) - again["cost"]["total_usd"]) < 1e-9
+
+
+def test_approval_refusals_write_each_figure_as_the_pilot_does() -> None:
+    """The reviewer's case: `lift_problem` (approval.require_lift) rounded on its own: an upper bound of
+    -0.004 read "-0.00" and a leave-one-out p of 0.0496 (it hurts) read "p 0.05"."""
+    from dreamcli.playbooks.lift import EntryLift, OwnLift, lift_problem
+
+    below = EntryLift("pb-a", "pilot-1", delta=-0.03, ci95=(-0.06, -0.004), p_value=0.2, pairs=40, together_with=1)
+    said = lift_problem(below)
+    assert said is not None and "\u22120.06..\u22120.004" in said and "-0.00" not in said
+    own = OwnLift(delta=-0.3, ci95=(-0.5, -0.1), p_value=0.0496, pairs=30)
+    hurts = EntryLift("pb-a", "pilot-1", delta=0.2, ci95=(0.05, 0.3), p_value=0.01, pairs=30, together_with=2, own=own)
+    said = lift_problem(hurts)
+    assert said is not None and "p 0.0496" in said

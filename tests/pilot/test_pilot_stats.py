@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from dreamcli.pilot.stats import lift_of, mcnemar_exact, paired_bootstrap, signed, verdict, wilson
+from dreamcli.figures import signed
+from dreamcli.pilot.stats import lift_of, mcnemar_exact, paired_bootstrap, verdict, wilson
 
 
 @pytest.mark.parametrize(("k", "n", "lo", "hi"), [
