@@ -75,9 +75,12 @@ def _refused(ws: Workspace, base: DreamBase, done: dict[str, Any], output: str, 
     """The error for a completed dream whose output store, or input store read again after it, the mirror
     cannot hold (exit 2), once the dream is recorded as a proposal with no entries (`cloud.refused`): it ran
     and was billed, so `dreams/` keeps its id, sessions and usage as for any cloud dream. The input store
-    is marked as dreamed over, as a dream that refreshes its mirror marks it."""
-    reason = recorder.redactor.redact_text(reason)
-    local = write_cloud_proposal(ws, cloud_dream=done, store_id=base.store_id, output_store=output,
+    is marked as dreamed over, as a dream that refreshes its mirror marks it. The dream (its instructions
+    hold what the user typed), the store and the reason are written as the workspace's rules redact them,
+    as `write_proposal` writes them, whether or not the caller redacted them already."""
+    redactor = recorder.redactor
+    reason, shown, output = redactor.redact_text(reason), redactor.redact_obj(done), redactor.redact_text(output)
+    local = write_cloud_proposal(ws, cloud_dream=shown, store_id=base.store_id, output_store=output,
                                  session_ids=base.session_ids, ops=[], playbook=base.playbook, note=base.note,
                                  refused=reason)
     recorder.proposal(local)

@@ -20,6 +20,7 @@ from dreamcli.codec import loads, loads_as_json_reads, without_lone_surrogates
 from dreamcli.numbers import finite_json
 from dreamcli.sessions.reader import UPGRADERS
 from dreamcli.sessions.schema import SCHEMA_VERSION
+from dreamcli.textnorm import escaped
 
 # reason -> what it means, in the words of the export's note
 REASONS = {"corrupt": "not JSON or not an event", "truncated": "cut off at the end",
@@ -29,7 +30,8 @@ REASONS = {"corrupt": "not JSON or not an event", "truncated": "cut off at the e
 @dataclass
 class LeftOut:
     """What the export did not write: lines by reason, sessions with no line kept, and where the first
-    of them was (`FILE:LINE`, or `SESSION_ID:LINE in the bucket`)."""
+    of them was (`FILE:LINE`, or `SESSION_ID:LINE in the bucket`), printable: a file name's byte that is not
+    UTF-8 as \\xNN (`--json` cannot print it as read, and it names the file as the stderr note does)."""
 
     corrupt: int = 0
     truncated: int = 0
@@ -43,11 +45,11 @@ class LeftOut:
 
     def count(self, reason: str, where: str) -> None:
         setattr(self, reason, getattr(self, reason) + 1)
-        self.example = self.example or where
+        self.example = self.example or escaped(where)
 
     def session(self, where: str) -> None:
         self.sessions += 1
-        self.example = self.example or where
+        self.example = self.example or escaped(where)
 
     def to_json(self) -> dict[str, Any]:
         return {"sessions": self.sessions, "lines": self.lines,
