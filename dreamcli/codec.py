@@ -97,6 +97,22 @@ def dumps_line(obj: Any) -> bytes:
 
 
 
+def utf8_safe(items: list[Any]) -> list[Any]:
+    """`items`, each one that does not encode as UTF-8 JSON (a lone surrogate escape another tool wrote, `"\\ud800"`)
+    replaced by a copy with U+FFFD (`without_lone_surrogates`). Encoding is far cheaper than copying (a 60 MB
+    session: 0.1 s against 1.9 s), so clean items, nearly all, stay the same objects, and a clean list is
+    returned as it is."""
+    out = items
+    for i, item in enumerate(items):
+        try:
+            _encoder.encode(item)
+        except (UnicodeEncodeError, TypeError, EncodeError):  # not JSON (TypeError, EncodeError): cleaned too
+            if out is items:
+                out = list(items)
+            out[i] = without_lone_surrogates(item)
+    return out
+
+
 def without_lone_surrogates(obj: Any) -> Any:
     """`obj` (JSON-like) with every lone surrogate in its strings, keys included, replaced by U+FFFD
     (a non-UTF-8 file name read with surrogateescape, `\\ud800` in a model's text): what `dumps`

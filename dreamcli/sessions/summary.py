@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dreamcli.numbers import held
 from dreamcli.sessions import schema
-from dreamcli.textnorm import LONE_SURROGATE
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
 
@@ -70,7 +69,6 @@ class SessionSummary:
 
 
 _SUMMARY_FIELDS = tuple(f.name for f in fields(SessionSummary) if not f.name.startswith("import_"))
-_TEXT_FIELDS = tuple(f.name for f in fields(SessionSummary) if f.name not in ("path", "tags", "pilot"))
 
 
 def summarize(path: Path) -> SessionSummary | None:
@@ -83,6 +81,11 @@ def summarize(path: Path) -> SessionSummary | None:
         return None
     if first is None or first.get("type") != schema.SESSION_START:
         return None
+    from dreamcli.codec import utf8_safe
+
+    # a lone surrogate escape (a cut emoji another tool wrote) as U+FFFD: no UTF-8 text (the session index,
+    # stdout) holds it, and one such file must not break a listing of every session
+    first, last = utf8_safe([first, last])
     task = first.get("task") or {}
     summary = SessionSummary(
         session_id=first.get("session_id") or path.stem,
@@ -112,21 +115,6 @@ def summarize(path: Path) -> SessionSummary | None:
         if isinstance(outcome, dict):
             summary.outcome = outcome.get("result")
             summary.score = held(outcome.get("score"))
-    return _without_lone_surrogates(summary)
-
-
-def _without_lone_surrogates(summary: SessionSummary) -> SessionSummary:
-    """The summary with each lone surrogate in its text as U+FFFD: a `"\\ud800"` escape (a cut emoji another
-    tool wrote) is valid JSON the reader keeps, but no UTF-8 text (the session index, stdout) can hold it, and
-    one such file must not break a listing of every session. The path stays as it is: it names the file."""
-    for name in _TEXT_FIELDS:
-        value = getattr(summary, name)
-        if isinstance(value, str):
-            setattr(summary, name, LONE_SURROGATE.sub("\ufffd", value))
-    summary.tags = [LONE_SURROGATE.sub("\ufffd", t) if isinstance(t, str) else t for t in summary.tags]
-    if summary.pilot is not None:
-        summary.pilot = {k: LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v
-                         for k, v in summary.pilot.items()}
     return summary
 
 
