@@ -18,8 +18,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.agent.callbacks import RunCallbacks
-from dreamcli.orchestration.tally import SubagentTally, tokens_of
+from dreamcli.orchestration.tally import SubagentTally
 from dreamcli.ui.console import err, leave_line_open, line_left_open, live_view, neutralise_controls, safe_markup, warn
+from dreamcli.ui.run_summary import count, duration, short, summary_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,25 +36,6 @@ _STATUS_STYLE = {"completed": "green", "error": "red", "interrupted": "yellow", 
 _PART = r"[^·\s](?:[^·\n]*[^·\s])?"
 _TIMING = r"\(\d[\d.]* m?s\)"
 MIN_ARG = 20  # the columns a tool's argument keeps on a terminal too narrow for its line
-
-
-def _short(text: str, width: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _duration(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-
-
-def _count(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
-def _tokens(n: int) -> str:
-    if n >= 10_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    return f"{n / 1000:.1f}k" if n >= 10_000 else str(n)
 
 
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
@@ -189,7 +171,7 @@ class RunView(RunCallbacks):
             self._line(f"[yellow]warning:[/] {self._esc(w)}", f"warning: {w}", len("warning: "))
         if self.quiet:
             return
-        books = ", ".join(f"{p['playbook']} v{p['version']} ({_count(len(p['entry_ids']), 'entry', 'entries')})"
+        books = ", ".join(f"{p['playbook']} v{p['version']} ({count(len(p['entry_ids']), 'entry', 'entries')})"
                           for p in info.playbooks)
         parts = [f"session {info.session_id}", info.model, str(info.workdir)]
         if books:
@@ -223,7 +205,7 @@ class RunView(RunCallbacks):
             self._tool = None
         if self.quiet:
             return
-        took = _duration(duration_ms)
+        took = duration(duration_ms)
         detail = ""
         if result.is_error:
             detail = result.error_kind or "error"
@@ -239,7 +221,7 @@ class RunView(RunCallbacks):
             rest = f"  ✗ {name}   {detail} ({took})" if detail else f"  ✓ {name}  ({took})"
             arg = cut_to(neutralise_controls(arg, one_line=True), max(MIN_ARG, err().width - cell_len(rest)))
         else:
-            arg = _short(arg)
+            arg = short(arg)
         shown = safe_markup(name, one_line=True)
         if detail:
             plain = f"  x {name} {arg}  {detail} ({took})"
@@ -290,7 +272,7 @@ class RunView(RunCallbacks):
         self.waiting.disarm()
         if self.quiet:
             return
-        label = f"running {neutralise_controls(_short(self._clean(name), 40), one_line=True)}"  # the model's name
+        label = f"running {neutralise_controls(short(self._clean(name), 40), one_line=True)}"  # the model's name
         with self._tool_lock:
             self._tool = (label, time.monotonic())
         self._wait_for(label)
@@ -315,37 +297,9 @@ class RunView(RunCallbacks):
             warn(f"upload of session {result.session_id} pending: `{self.fix_uploads}` sends it to the session store")
 
     def _summary(self, result: RunResult) -> None:
-        t = result.totals
-        tools = _count(t.tool_calls, "tool call") + (f" ({_count(t.tool_errors, 'error')})" if t.tool_errors else "")
-        summary = (f"{result.status} · {_count(t.turns, 'turn')} · {tools} · {_tokens(tokens_of(t))} tokens · "
-                   f"${t.cost_usd:.4f}{self._subagents_part(t)} · {_duration(t.duration_ms)} · "
-                   f"session {result.session_id}")
-        outcome = (result.end_fields or {}).get("outcome")
-        if isinstance(outcome, dict) and outcome.get("result"):
-            bits = []
-            if isinstance(outcome.get("score"), int | float):
-                from dreamcli.outcomes.scoretext import score_pair
-
-                threshold = self.threshold
-                if isinstance(threshold, int | float) and outcome["result"] != "satisfied":
-                    got, required = score_pair(outcome["score"], threshold)
-                    bits.append(f"{got}, required {required}")
-                else:
-                    bits.append(f"{outcome['score']:.2f}")
-            if isinstance(outcome.get("iterations"), int):
-                bits.append(_count(outcome["iterations"], "iteration"))
-            summary += f" · outcome {outcome['result']}" + (f" ({', '.join(bits)})" if bits else "")
+        summary = summary_line(result, self.subagents.to_json(), self.threshold)
         style = _STATUS_STYLE.get(result.status, "")
         self._line(f"[{style}]■[/] {self._esc(summary)}" if style else self._esc(summary), summary)
-
-    def _subagents_part(self, lead: Totals) -> str:
-        """` · N sub-agents: T tokens, $C · in all T tokens, $C` (nothing when none started)."""
-        subs = self.subagents.to_json()
-        if not subs["count"]:
-            return ""
-        total_cost = lead.cost_usd + subs["cost_usd"]
-        return (f" · {_count(subs['count'], 'sub-agent')}: {_tokens(subs['tokens'])} tokens, ${subs['cost_usd']:.4f}"
-                f" · in all {_tokens(tokens_of(lead) + subs['tokens'])} tokens, ${total_cost:.4f}")
 
     # --- approvals ----------------------------------------------------------------------------
     def ask_approval(self, kind: str, detail: str) -> bool | str:
