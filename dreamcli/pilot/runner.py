@@ -14,15 +14,15 @@ so after a kill -9 the next command's sweep removes them (dreamcli.recovery). No
 except the session log and the grade, as for any run.
 
 A finished trial is appended to the journal at once (an unscored one too, for its cost: a resume runs
-it again); its cost, tokens and turns are its lead's and its
-sub-agents' together (the grader's cost is in its cost too). `--max-cost` stops starting trials once
-that spend reaches it; the trials running then finish. Ctrl-C stops every trial (their
-logs end `interrupted`, they are not recorded) and raises `Interrupted` carrying `.records`; a
-re-run of the same command resumes with the trials not yet recorded. A trial that ends on exit 4 (the
-endpoint cannot be reached, by the agent or the grader, or refuses the credentials) stops the pilot the
-same way the budget does -- no further trial starts, the running ones finish -- and then raises
-`CredentialsError` (exit 4) with that trial's error, carrying `.records`: every later trial would fail
-alike, and a re-run resumes once the endpoint is back.
+it again); its cost, tokens and turns are its lead's and its sub-agents' together (the grader's cost is
+in its cost too). `--max-cost` stops starting trials once that spend reaches it; the trials running
+then finish. Ctrl-C stops every trial (their logs end `interrupted`; one that spent something is
+journaled unscored, for its cost) and raises `Interrupted` carrying `.records`; a re-run of the same
+command resumes with the trials not yet recorded. A trial that ends on exit 4 (the endpoint cannot be
+reached, by the agent or the grader, or refuses the credentials) stops the pilot the same way the budget
+does -- no further trial starts, the running ones finish -- and then raises `CredentialsError` (exit 4)
+with that trial's error, carrying `.records`: every later trial would fail alike, and a re-run resumes
+once the endpoint is back.
 """
 
 from __future__ import annotations
@@ -140,13 +140,15 @@ def _memory_copy(ws: Workspace, token: str) -> str:
 
 
 def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | None, loop: _Loop,
-            wall_s: float, error: str | None, exit_code: int, subagents: SubagentTally) -> dict[str, Any]:
+            wall_s: float, error: str | None, exit_code: int, subagents: SubagentTally, *,
+            spent: Totals | None = None, session_id: str | None = None) -> dict[str, Any]:
     """The journal line of a finished trial: cost, tokens and turns are the lead's and its sub-agents'
     together (`subagents`: what the trial's Monitor tallied of every child the lead started; the
     grader's cost is added to `cost_usd` too). `error` is why it is unscored: the run's error, else the
-    grader's (`grader error: ...`)."""
+    grader's (`grader error: ...`). With no result (a trial stopped mid-way), `spent` is what its lead
+    spent so far and `session_id` its session."""
     outcome = (result.end_fields.get("outcome") if result is not None else None) or {}
-    totals = result.totals if result is not None else None
+    totals = result.totals if result is not None else spent
     infra = loop.grader_error or exit_code in (EXIT_INFRA, EXIT_CREDENTIALS) or (result is None)
     why = None if not infra else ("grader error" if loop.grader_error else "credentials error"
                                   if exit_code == EXIT_CREDENTIALS else "model error" if exit_code == EXIT_INFRA
@@ -160,7 +162,7 @@ def _record(plan: PilotPlan, pilot_id: str, ref: TrialRef, result: RunResult | N
     return {
         "pilot_id": pilot_id, "plan": plan.plan_key, "dream_id": plan.dream_id, "task_key": ref.task.key,
         "task": ref.task.label, "arm": ref.arm.name, "index": ref.index,
-        "session_id": result.session_id if result is not None else None,
+        "session_id": result.session_id if result is not None else session_id,
         "status": result.status if result is not None else "error", "error": error,
         "outcome": outcome.get("result"), "passed": outcome.get("result") == "satisfied", "scored": not infra,
         "unscored_reason": why,
@@ -194,6 +196,22 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
         stop.set()
         run.status, run.stop_reason = "stopped", f"the budget of ${max_cost:.2f} was already spent"
     sup = Supervisor(parallel, grace_s=LEAD_GRACE_S, name="dreamcli-pilot")
+    started: dict[int, tuple[TrialRef, Monitor, _Loop, float]] = {}  # job index -> what its trial spends
+    journaled: set[int] = set()
+
+    def journal_stopped(job: Job) -> None:
+        """A trial stopped before it ended (Ctrl-C, a signal): what it spent so far is journaled unscored,
+        once (by its own thread, or by the main one when the supervisor sealed its log), so that it counts
+        after the resume runs the trial again; one that spent nothing leaves no line."""
+        with lock:
+            if job.index in journaled or job.index not in started:
+                return
+            journaled.add(job.index)
+            ref, monitor, loop, t0 = started[job.index]
+        rec = _record(plan, pilot_id, ref, None, loop, time.perf_counter() - t0, None, EXIT_INTERRUPTED,
+                      monitor.subagents, spent=monitor.totals, session_id=monitor.session_id)
+        if rec["cost_usd"] > 0:
+            journal.append({**rec, "status": "interrupted", "scored": False, "unscored_reason": "interrupted"})
 
     from dreamcli.store.sink import session_sink
 
@@ -219,6 +237,8 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
                                                              "dream_id": plan.dream_id}})
         view.trial_started(ref)
         t0 = time.perf_counter()
+        with lock:
+            started[job.index] = (ref, monitor, loop, t0)
         result: RunResult | None = None
         error, exit_code = None, 0
         try:
@@ -239,6 +259,7 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
                 with contextlib.suppress(OSError):
                     shutil.rmtree(ws.memory_store(memory))
         if exit_code == EXIT_INTERRUPTED or (result is not None and result.status == "interrupted") or writer.sealed_as:
+            journal_stopped(job)
             return None  # not finished: a re-run does it again
         rec = _record(plan, pilot_id, ref, result, loop, time.perf_counter() - t0, error or
                       (result.error if result is not None else None), exit_code, monitor.subagents)
@@ -263,6 +284,9 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
     try:
         sup.run(jobs)
     except KeyboardInterrupt:
+        for job in jobs:
+            if job.sealed:  # still running when the grace ended: its thread will not get to the journal
+                journal_stopped(job)
         err = Interrupted(f"interrupted; {len(run.records)} trial(s) of this run are recorded -- run the same "
                           "command again to resume")
         err.records = run.records  # type: ignore[attr-defined]
