@@ -73,6 +73,17 @@ def fold(text: str) -> str:
     return _QUOTES.sub("", text)
 
 
+def nfc(text: str) -> str:
+    """`text` in Unicode's composed form (NFC), the one a name is compared in: `José` typed on a keyboard
+    and `José` as macOS writes file names (e + a combining accent) look the same and are the same name."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two names (a task, a reviewer) are the same once both are in composed form (`nfc`)."""
+    return a == b or (a is not None and b is not None and nfc(a) == nfc(b))
+
+
 def has_line_breaking(text: str) -> bool:
     """Whether `text` holds a control character (a newline, a tab, an escape) or a line or paragraph
     separator: what one line of a name, a crontab entry or a commit subject cannot hold."""

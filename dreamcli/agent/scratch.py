@@ -2,7 +2,7 @@
 
 Bundled samples set it, so running one from a checkout never writes into the repository: the copy
 lives in the workspace under `workdirs/<slug>-<id>/` (the slug is the task's name reduced to
-letters, digits, `.`, `_` and `-`, so no name leads out of `workdirs/`) and the session records that
+ASCII letters, digits, `.`, `_` and `-`, so no name leads out of `workdirs/`) and the session records that
 path (grading finds it again in a copied or moved workspace: dreamcli.workspace.workdirs).
 
 The workspace home is left out of the copy wherever it lies in the workdir (a task with `workdir: .`

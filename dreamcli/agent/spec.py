@@ -47,5 +47,5 @@ def prompt_spec(prompt: str, *, name: str | None = None) -> TaskSpec:
 
 def check_playbook_name(name: str) -> str:
     if not PLAYBOOK_NAME_RE.match(name):
-        raise UsageError(f"invalid playbook name {name!r} (letters, digits, '.', '_' or '-')")
+        raise UsageError(f"invalid playbook name {name!r} (ASCII letters, digits, '.', '_' or '-')")
     return name

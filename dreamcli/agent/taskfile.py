@@ -45,7 +45,7 @@ class TaskFile(BaseModel):
     @classmethod
     def _playbook_name(cls, v: str | None) -> str | None:
         if v is not None and not PLAYBOOK_NAME_RE.match(v):
-            raise ValueError("a playbook name: letters, digits, '.', '_' or '-'")
+            raise ValueError("a playbook name: ASCII letters, digits, '.', '_' or '-'")
         return v
 
     @field_validator("prompt")

@@ -222,12 +222,14 @@ def audit_cmd(
     if verify:
         _verify(ctx, ws, as_json, anchor, signed_from)
         return
+    from dreamcli.textnorm import same_name
+
     after = parse_since(since) if since else None
     records = []
     for rec in iter_audit(ws):
         if action and rec.get("action") not in action:
             continue
-        if actor and rec.get("actor") != actor:
+        if actor and not same_name(rec.get("actor") if isinstance(rec.get("actor"), str) else None, actor):
             continue
         if playbook and rec.get("playbook") != playbook:
             continue

@@ -26,7 +26,7 @@ _STORE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 def valid_cloud_id(value: Any) -> bool:
     """Whether an id the API gave (a store, session or dream id) is safe in a file name and a URL: a
-    letter or digit, then up to 127 letters, digits, `_` or `-` (no `/`, `..`, control characters)."""
+    letter or digit, then up to 127 ASCII letters, digits, `_` or `-` (no `/`, `..`, control characters)."""
     return isinstance(value, str) and _STORE_RE.fullmatch(value) is not None
 
 

@@ -18,6 +18,7 @@ from dreamcli.ids import ulid_time_ms
 from dreamcli.sessions.arrivals import read_arrivals
 from dreamcli.sessions.paths import find_session, iter_session_files, session_path
 from dreamcli.store.base import StoreFilter, is_session_id
+from dreamcli.textnorm import nfc, same_name
 from dreamcli.workspace.home import Workspace
 
 
@@ -124,13 +125,14 @@ class PlaybookScope:
             return False
         t = start.get("task")
         task_name = t.get("name") if isinstance(t, dict) else None
-        if self.task is not None and task_name != self.task:
+        if self.task is not None and not same_name(task_name, self.task):
             return False
         bound = [pb.get("playbook") for pb in start.get("playbooks") or [] if isinstance(pb, dict)]
         if self.name in bound:
             return True
         if self.tasks or self.tags:
-            return task_name in self.tasks or bool(self.tags.intersection(str(x) for x in start.get("tags") or []))
+            named = task_name is not None and nfc(task_name) in self.tasks  # scope names are kept in NFC
+            return named or bool(self.tags.intersection(str(x) for x in start.get("tags") or []))
         return not bound
 
 
@@ -138,5 +140,5 @@ def make_scope(name: str, playbook: Any, task: str | None) -> PlaybookScope:
     scope = playbook.scope if playbook is not None else {}
     if not isinstance(scope, dict):
         scope = {}
-    return PlaybookScope(name, frozenset(str(t) for t in scope.get("tasks") or []),
+    return PlaybookScope(name, frozenset(nfc(str(t)) for t in scope.get("tasks") or []),
                          frozenset(str(t) for t in scope.get("tags") or []), task)

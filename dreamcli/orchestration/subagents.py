@@ -167,7 +167,7 @@ def _one(item: Any, where: str, available: Sequence[str]) -> Brief:
         tools = list(dict.fromkeys(tools))
     playbook = item.get("playbook")
     if playbook is not None and (not isinstance(playbook, str) or not PLAYBOOK_NAME_RE.match(playbook)):
-        raise BriefError(f"{where}.playbook: a playbook name (letters, digits, '.', '_' or '-')")
+        raise BriefError(f"{where}.playbook: a playbook name (ASCII letters, digits, '.', '_' or '-')")
     max_turns = _int_field(item, "max_turns", where, 1, 1000)
     budget = _int_field(item, "token_budget", where, MIN_TOKEN_BUDGET, MAX_TOKEN_BUDGET)
     return Brief(brief=text.strip(), tools=tuple(tools) if tools is not None else None, playbook=playbook,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,11 +125,17 @@ def _size(n: int) -> str:
     return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
 
 
+def _nfc(text: str) -> str:
+    """`text` in Unicode's composed form: `résumé` typed in a spec and `résumé` as macOS writes file
+    names (e + a combining accent) look the same and are compared the same."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def _contains(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
-    value = str(check.value)
+    text, value = _nfc(text), _nfc(str(check.value))
     i = text.find(value)
     if i < 0:
         return False, f"{where} does not contain {value!r}", ""
@@ -144,7 +151,7 @@ def _regex(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
-    pattern = re.compile(str(check.value))
+    text, pattern = _nfc(text), re.compile(_nfc(str(check.value)))
     try:
         span = bounded_search(pattern, text)
     except RegexNotRun as e:

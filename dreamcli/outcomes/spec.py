@@ -159,8 +159,9 @@ def _check_semantics(spec: OutcomeSpec, doc: LocatedYaml, base_dir: Path) -> Non
     seen: set[str] = set()
     for i, c in enumerate(spec.criteria):
         loc: tuple[Any, ...] = ("criteria", i)
-        if not _ID_RE.match(c.id):
-            raise _fail(doc, (*loc, "id"), "use letters, digits, '-', '_' or '.' (at most 80 characters)")
+        if not _ID_RE.fullmatch(c.id):
+            raise _fail(doc, (*loc, "id"),
+                        "use ASCII letters (a-z, A-Z), digits, '-', '_' or '.' (at most 80 characters)")
         if _looks_secret(c.id):  # ids go to the grader as they are (its verdicts name them): never a secret
             raise _fail(doc, (*loc, "id"), "looks like a secret (a token or key): name the criterion in words")
         if c.id in seen:

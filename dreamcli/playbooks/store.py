@@ -24,7 +24,7 @@ HISTORY_FILE_RE = re.compile(rf"v(0|[1-9][0-9]{{0,{HISTORY_DIGITS - 1}}})\.md") 
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or "") or name.endswith(".md"):
-        raise UsageError(f"invalid playbook name {name!r} (letters, digits, '.', '_', '-'; no path)")
+        raise UsageError(f"invalid playbook name {name!r} (ASCII letters, digits, '.', '_', '-'; no path)")
     return name
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from dreamcli.numbers import held
 from dreamcli.sessions import schema
+from dreamcli.textnorm import same_name
 from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
 
@@ -172,7 +173,7 @@ class SessionFilter:
     def matches(self, s: SessionSummary) -> bool:
         if self.status and s.status != self.status:
             return False
-        if self.task and s.task != self.task:
+        if self.task and not same_name(s.task, self.task):
             return False
         if self.source and s.source != self.source:
             return False

@@ -25,7 +25,7 @@ def where_clause(flt: SessionFilter) -> tuple[str, list[object]]:
     if flt.status:
         where.append("status = ?")
         args.append(flt.status)
-    if flt.task:
+    if flt.task and flt.task.isascii():  # another name may be stored in another Unicode form: `matches` decides
         where.append("task = ?")
         args.append(flt.task)
     if flt.source:
