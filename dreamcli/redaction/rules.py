@@ -115,7 +115,8 @@ _KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "
 
 def _passphrase_ok(value: str) -> bool:
     """A quoted value with spaces (`password="correct horse battery staple"`): a few words, not prose,
-    not code (`" + pw + "`), not a hint (`"Your API key here"`)."""
+    not code (`" + pw + "`), not a hint (`"Your API key here"`). A key's word with a digit in it is a
+    word of the passphrase (`"Hunter2 Secret99"`), not one that names what the value is."""
     words = value.split()
     if len(words) < 2:
         return True
@@ -123,7 +124,9 @@ def _passphrase_ok(value: str) -> bool:
         return False
     for word in words:
         low = word.lower().strip(".,;:!?()")
-        if not any(c.isalnum() for c in word) or low in _PROSE_WORDS or any(k in low for k in _KEY_WORDS):
+        if not any(c.isalnum() for c in word) or low in _PROSE_WORDS:
+            return False
+        if any(k in low for k in _KEY_WORDS) and not any(c.isdigit() for c in low):
             return False
     return True
 
@@ -196,7 +199,15 @@ def compile_locators(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
 
 
-_SEP = r"\\?[\"']?[ \t]*[:=][ \t]*"  # `key=`, `key: `, `"key": `, `\"key\": ` (JSON inside a string)
+# What may stand between a key and its value. `_BLANK`: ASCII blanks and every other Unicode space but
+# the line breaks (the no-break U+00A0 and U+202F of pasted text, the ideographic U+3000 of CJK input).
+# `_COLON` and `_SEP`: also the full-width `：` and `＝` that Japanese, Chinese and Korean input methods
+# type. A quoted key may close with a typographic quote (`“password”：`). Written as the characters
+# themselves (not `\u` escapes), which the gate and the RE2 translation (`prefilter`) read as plain ones.
+_BLANK = "[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+_COLON = "[:\uff1a]"
+_KEY_QUOTE = "[\"'\u201d\u2019\u300d\u300f\u00bb]"
+_SEP = r"\\?" + _KEY_QUOTE + "?" + _BLANK + "*[:=\uff1a\uff1d]" + _BLANK + "*"  # `key=`, `"key": `, `\"key\": `
 
 
 PRIVATE_KEY = Rule(
@@ -277,9 +288,9 @@ def _header_value_ok(m: re.Match[str]) -> bool:
 # The value runs to the end of the line, or to the quote around the header (`-H 'Cookie: sid=…'`).
 HEADER_CREDENTIAL = Rule(
     "header",
-    re.compile(_BOUNDARY + r"(?P<key>authorization|cookie)\\?[\"']?[ \t]*:[ \t]*\\?[\"']?"
-               r"(?P<secret>[^\s\"'`\\][^\r\n\"'`\\]{6,1000}[^\s\"'`\\])", re.IGNORECASE),
-    locators=compile_locators(r"authorization\\?[\"']?[ \t]*:", r"cookie\\?[\"']?[ \t]*:"),
+    re.compile(_BOUNDARY + r"(?P<key>authorization|cookie)\\?[\"']?" + f"{_BLANK}*{_COLON}{_BLANK}*"
+               r"\\?[\"']?(?P<secret>[^\s\"'`\\][^\r\n\"'`\\]{6,1000}[^\s\"'`\\])", re.IGNORECASE),
+    locators=compile_locators(*(rf"{name}\\?[\"']?{_BLANK}*{_COLON}" for name in ("authorization", "cookie"))),
     pivots=(7, 3),  # the `z`, the `k`
     groups=("secret",),
     check_match=_header_value_ok,
@@ -309,8 +320,25 @@ def _value_ok_for_key(key: str, value: str, quoted: bool) -> bool:
     return _quoted_value_ok(value) if quoted else _unquoted_value_ok(value)
 
 
+# A value in typographic quotes, one group per pair (name, opening quotes, closing quotes): “…” „…“, ‘…’,
+# 「…」, 『…』, «…» »…«. Inside, anything but a quote of its own pair, a backslash or a line break, so
+# `“Tom’s dog 1984”` is one value, as `"…"` holds `'`-free text in ASCII quotes.
+_TYPOGRAPHIC_QUOTES = (("dquote", "\u201c\u201e", "\u201d\u201c"), ("squote", "\u2018\u201a", "\u2019\u2018"),
+                       ("corner", "\u300c", "\u300d"), ("wcorner", "\u300e", "\u300f"),
+                       ("guillemet", "\u00ab\u00bb", "\u00bb\u00ab"))  # fmt: skip
+_QUOTED_GROUPS = ("qsecret", *(name for name, _, _ in _TYPOGRAPHIC_QUOTES))
+
+
+def _typographic_value(name: str, opening: str, closing: str) -> str:
+    return f"[{opening}](?P<{name}>[^{opening}{closing}" + r"\\\n\r]{6,512})" + f"[{closing}]"
+
+
+def _quoted_value(m: re.Match[str]) -> str | None:
+    return next((m.group(name) for name in _QUOTED_GROUPS if m.group(name) is not None), None)
+
+
 def _generic_value(m: re.Match[str]) -> str:
-    quoted = m.group("qsecret")
+    quoted = _quoted_value(m)
     return quoted if quoted is not None else m.group("usecret")
 
 
@@ -323,8 +351,9 @@ def _is_aws_secret(m: re.Match[str]) -> bool:
 
 
 def validate_generic(m: re.Match[str]) -> bool:
-    value = _generic_value(m)
-    return _is_aws_secret(m) or _value_ok_for_key(m.group("key"), value, m.group("qsecret") is not None)
+    quoted = _quoted_value(m)
+    value = quoted if quoted is not None else m.group("usecret")
+    return _is_aws_secret(m) or _value_ok_for_key(m.group("key"), value, quoted is not None)
 
 
 # Also the rule for AWS secret access keys (kind `aws_secret_key`): one scan for `secret`, not two.
@@ -335,7 +364,8 @@ GENERIC = Rule(
         + _SEP
         # a quoted value may hold spaces (a passphrase); `_passphrase_ok` tells it from prose
         + r"(?:(?P<q>\\?[\"'])(?P<qsecret>[^\"'\\\n\r]{6,512})(?P=q)"
-        r"|(?P<usecret>[^\s\"'`,;&<>(){}\[\]\\]{8,}+)(?![(\[<{]))",
+        + "".join("|" + _typographic_value(*quotes) for quotes in _TYPOGRAPHIC_QUOTES)
+        + r"|(?P<usecret>[^\s\"'`,;&<>(){}\[\]\\]{8,}+)(?![(\[<{]))",
         re.IGNORECASE,
     ),
     locators=compile_locators(
@@ -345,7 +375,7 @@ GENERIC = Rule(
         r"token" + _SEP,
     ),
     pivots=(1, 0, 2, 2),  # the `p` of `api`, of `pass`/`pwd`, the `c` of `secret`, the `k` of `token`
-    groups=("qsecret", "usecret"),
+    groups=(*_QUOTED_GROUPS, "usecret"),
     check_match=validate_generic,
     kind_of=lambda m: "aws_secret_key" if _is_aws_secret(m) else generic_kind(m.group("key")),
 )
