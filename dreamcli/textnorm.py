@@ -60,7 +60,26 @@ def strip_hidden(text: str) -> tuple[str, int]:
         text = _CONTROL.sub("", _SEQUENCES.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     if text.isascii():
         return text, 0
+    if "\u200c" in text or "\u200d" in text:  # a joiner that spells a word or an emoji is kept
+        removed = 0
+
+        def drop(m: re.Match[str]) -> str:
+            nonlocal removed
+            i, src = m.start(), m.string
+            if m.group() in "\u200c\u200d" and 0 < i < len(src) - 1 and _joins(src[i - 1]) and _joins(src[i + 1]):
+                return m.group()
+            removed += 1
+            return ""
+
+        return _HIDDEN.sub(drop, text), removed
     return _HIDDEN.subn("", text)
+
+
+def _joins(c: str) -> bool:
+    """Whether a zero-width joiner or non-joiner next to `c` can be part of what a text spells: between two
+    letters or marks of a script that needs them (Arabic and Persian, Indic scripts: never ASCII, so a shell
+    word such as `cu<ZWJ>rl` stays hidden text) or two parts of an emoji (a symbol, a skin tone, U+FE0F)."""
+    return not c.isascii() and unicodedata.category(c)[0] in "LMS"
 
 
 def fold(text: str) -> str:
@@ -68,8 +87,8 @@ def fold(text: str) -> str:
     letters), look-alike letters mapped to Latin, and quotes, backticks and backslashes removed (they
     split a word for a reader but not for a shell: `c''url`, `cu\\rl`)."""
     text = strip_hidden(text)[0]
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    if not text.isascii():  # joiners kept in a word (strip_hidden) go too: look-alikes may make it Latin
+        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES).replace("\u200c", "").replace("\u200d", "")
     return _QUOTES.sub("", text)
 
 

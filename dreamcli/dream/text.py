@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from dreamcli.dream.hosts import CLIENTS, file_mark, file_or_host, host_mark, path_or_host, replace_unless_host
+from dreamcli.textnorm import nfc
 
 MAX_TEMPLATE = 200
 MAX_LINE = 4096  # characters of an error's message line that are redacted, masked and templated
@@ -67,7 +68,7 @@ def mask(text: str) -> str:
     has one template."""
     # each pass runs only when the text (as the passes before left it) has what its pattern needs:
     # a quote, 26 characters or a tool id, a digit, a dot, a slash (most error lines lack several)
-    s = text
+    s = nfc(text)  # a name as macOS writes it (a letter, then its accent) is one `\w` run, as a typed one is
     if "'" in s or '"' in s or "`" in s:
         s = _QUOTED.sub(lambda m: m.group(0) if _MEANINGFUL.match(m.group(0)[1:-1]) else "<q>", s)
     if len(s) >= 26 or "toolu_" in s:
@@ -113,10 +114,10 @@ def error_template(text: str, names: frozenset[str] = frozenset(), redact: Redac
     """The masked message line of an error, redacted first (a masked or cut secret no longer matches its
     rule); `names` are the call's targets, so that a file name with spaces (`Master Services Agreement.doc`)
     is masked whole, as `<file.doc>`, not as its last word."""
-    line = message_line(text)
+    line = nfc(message_line(text))
     if redact is not None:
         line = redacted_head(line, MAX_LINE, redact)
-    for name in sorted((n for n in names if " " in n and n in line), key=len, reverse=True):
+    for name in sorted((n for n in map(nfc, names) if " " in n and n in line), key=len, reverse=True):
         line = line.replace(name, _placeholder(name))
     return mask(line)
 
