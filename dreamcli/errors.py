@@ -91,6 +91,13 @@ class Interrupted(DreamError):
     exit_code = EXIT_INTERRUPTED
 
 
+def stdout_closed() -> UsageError:
+    """The refusal of a command started with stdout closed (`dreamcli … >&-`: `sys.stdout` is None), which
+    would lose what it prints: every command's, said before any work (dreamcli.cli.streams), and an export's
+    to `-o -` when called with none."""
+    return UsageError("stdout is closed; redirect it to a file, or to /dev/null to discard the output")
+
+
 class StorageError(DreamError):
     """The machine, not the input and not a bug: a full disk or quota, a read-only file system, an I/O error,
     dreamcli's own files out of this user's reach, too many open files (`storage_error`)."""

@@ -4,7 +4,8 @@ This module imports nothing at its top, and the first thing `main` does is take 
 while the imports run (Typer, Rich, pydantic: the first few tenths of a second), while the options are
 parsed or while the command works ends with `error: interrupted` and exit 130, SIGTERM and SIGHUP with
 `error: interrupted by SIGTERM` (SIGHUP) and 128 + the signal, every command alike, after the same
-cleanup as Ctrl-C (docs/architecture.md, "Exit codes"), never with a traceback. The command tree itself
+cleanup as Ctrl-C (docs/architecture.md, "Exit codes"), never with a traceback. Then the standard streams
+(`dreamcli.cli.streams`: a closed stdout is refused, exit 2, before any work). The command tree itself
 is `dreamcli.cli.root`.
 """
 
@@ -52,6 +53,9 @@ def _main() -> None:
         from dreamcli.interrupts import signals_as_interrupt
 
         with signals_as_interrupt() as caught:  # SIGTERM, SIGHUP: a KeyboardInterrupt, as Ctrl-C, in every command
+            from dreamcli.cli import streams
+
+            streams.take()  # a closed stdout refused (exit 2), a closed stderr sent to /dev/null: before any work
             from dreamcli.cli import root
 
             root.run(globals().get("app"))

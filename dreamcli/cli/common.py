@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dreamcli.errors import UsageError
+from dreamcli.errors import Interrupted, UsageError
 from dreamcli.workspace.home import Workspace, resolve_home
 
 if TYPE_CHECKING:
@@ -177,3 +177,20 @@ def signals_exit() -> Iterator[None]:
             if caught.signum is not None:
                 e.exit_code = 128 + caught.signum
             raise
+
+
+def named_stop(e: Interrupted) -> Interrupted:
+    """`e` as the signal that stopped the command says it, when the work turned SIGTERM's or SIGHUP's
+    KeyboardInterrupt into its own Interrupted (`interrupted: grades finished so far are stored`, exit 130):
+    `interrupted by SIGTERM: …` and exit 143, as the `error:` line and a --json document must say (docs/cli.md,
+    "exit codes"). Ctrl-C's, and one that names its signal already, are left as they are."""
+    from dreamcli.errors import EXIT_INTERRUPTED
+    from dreamcli.interrupts import stop_line, stopped_by
+
+    if e.exit_code != EXIT_INTERRUPTED or stopped_by() is None:
+        return e
+    line, e.exit_code = stop_line()
+    said = str(e)
+    if said.startswith("interrupted") and not said.startswith("interrupted by"):
+        e.args = (line + said[len("interrupted"):],)
+    return e

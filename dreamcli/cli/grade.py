@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dreamcli.cli.common import config, open_workspace, print_json
+from dreamcli.cli.common import config, named_stop, open_workspace, print_json
 from dreamcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -179,12 +179,15 @@ def _end_report(stream: JsonStream | None, totals: Totals, e: BaseException, sou
 
 
 def _failure(e: BaseException, ws: Workspace | None) -> tuple[str, int]:
-    from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, DreamError, storage_error
+    from dreamcli.errors import EXIT_FAILED, DreamError, Interrupted, storage_error
+    from dreamcli.interrupts import stop_line
 
+    if isinstance(e, Interrupted):
+        named_stop(e)  # stopped by SIGTERM: `interrupted by SIGTERM: …` and 143, as the process exits
     if isinstance(e, DreamError):
         return str(e), e.exit_code
     if isinstance(e, KeyboardInterrupt):
-        return "interrupted", EXIT_INTERRUPTED
+        return stop_line(e)
     stored = storage_error(e, workspace=ws.root if ws is not None else None) if isinstance(e, OSError) else None
     if stored is not None:  # a full or read-only disk: exit 74, as the error line says
         return str(stored), stored.exit_code

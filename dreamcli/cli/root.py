@@ -15,7 +15,16 @@ import typer
 from typer.core import TyperGroup
 
 from dreamcli import __version__
-from dreamcli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE, DreamError, Interrupted, storage_error
+from dreamcli.cli.streams import STDOUT
+from dreamcli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_PIPE,
+    DreamError,
+    Interrupted,
+    StorageError,
+    storage_error,
+)
 from dreamcli.interrupts import ctrl_c_came, stop_line, stopped_by, wraps_stop
 
 EXAMPLES = """\
@@ -93,9 +102,12 @@ def _say_why(ctx: Any, e: BaseException) -> int:
         _error_line(message)
         return code
     if isinstance(e, DreamError):
-        if isinstance(e, Interrupted) and e.exit_code == EXIT_INTERRUPTED and stopped_by() is not None:
-            e.exit_code = stop_line()[1]  # the work turned SIGTERM's KeyboardInterrupt into its own error
+        if isinstance(e, Interrupted):
+            from dreamcli.cli.common import named_stop
+
+            named_stop(e)  # the work turned SIGTERM's KeyboardInterrupt into its own error: the signal said
         _report(ctx, e)
+        _silence_stdout_after(e)
         return e.exit_code
     if isinstance(e, BrokenPipeError):  # `dreamcli ... | head`: the reader left; stop quietly, as Unix tools do
         _silence_stdout()
@@ -110,6 +122,7 @@ def _say_why(ctx: Any, e: BaseException) -> int:
     stored = storage_error(e, workspace=_workspace_root(ctx)) if isinstance(e, OSError) else None
     if stored is not None:  # the machine (a full or read-only disk, ...), not a bug: the file, what to do; 74
         _report(ctx, e, message=str(stored))
+        _silence_stdout_after(e)
         return stored.exit_code
     _report(ctx, e, internal=True)  # an unexpected bug: one line, the traceback only with --debug
     return EXIT_FAILED
@@ -128,6 +141,14 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass  # not a real file (a test runner's buffer): nothing will be flushed to a closed pipe
+
+
+def _silence_stdout_after(e: BaseException) -> None:
+    """Stdout, when it is what failed (`> /dev/full`; a StorageError says it), pointed at /dev/null: what its
+    buffer still holds would fail again at the end (`_deliver`), or when the interpreter flushes it at exit."""
+    failed = e.os_error if isinstance(e, StorageError) else e
+    if isinstance(failed, OSError) and failed.filename == STDOUT:
+        _silence_stdout()
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:
@@ -279,7 +300,26 @@ def run(whole: typer.Typer | None = None) -> None:
 
     runnable = whole or build_app(*route(sys.argv[1:], [n for ns in MODULES.values() for n in ns]))
     try:
-        runnable()
-    except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe
+        try:
+            runnable()  # ends with SystemExit (Typer's standalone mode)
+        except SystemExit:
+            _deliver()
+            raise
+        _deliver()
+    except BrokenPipeError:  # raised while Typer itself wrote (help, --version) to a closed pipe, or at the end
         _silence_stdout()
         sys.exit(EXIT_PIPE)
+    except OSError as e:  # the same to a stdout that cannot take it (`> /dev/full`): the one line of exit 74
+        stored = storage_error(e)
+        if stored is None:
+            raise
+        _silence_stdout_after(e)
+        _error_line(str(stored))
+        sys.exit(stored.exit_code)
+
+
+def _deliver() -> None:
+    """Flush what the command left in stdout's buffer now, while a failure is still the command's one line (a
+    full disk: exit 74), rather than the interpreter's `Exception ignored` at exit with exit 120."""
+    if sys.stdout is not None:
+        sys.stdout.flush()

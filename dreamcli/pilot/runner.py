@@ -46,6 +46,7 @@ from dreamcli.agent.results import RunResult
 from dreamcli.agent.scratch import is_home
 from dreamcli.config import Config
 from dreamcli.errors import EXIT_CREDENTIALS, EXIT_INFRA, EXIT_INTERRUPTED, CredentialsError, DreamError, Interrupted
+from dreamcli.interrupts import stop_line
 from dreamcli.orchestration.batch import LEAD_GRACE_S
 from dreamcli.orchestration.limiter import for_session, shared
 from dreamcli.orchestration.supervisor import Job, Monitor, SupervisedWriter, Supervisor
@@ -283,12 +284,13 @@ def run_pilot(ws: Workspace, config: Config, plan: PilotPlan, todo: list[TrialRe
     jobs = [Job(i, job_fn) for i in range(len(todo))]
     try:
         sup.run(jobs)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         for job in jobs:
             if job.sealed:  # still running when the grace ended: its thread will not get to the journal
                 journal_stopped(job)
-        err = Interrupted(f"interrupted; {len(run.records)} trial(s) of this run are recorded -- run the same "
-                          "command again to resume")
+        line, code = stop_line(e)  # `interrupted`, or `interrupted by SIGTERM` (exit 143)
+        err = Interrupted(f"{line}; {len(run.records)} trial(s) of this run are recorded -- run the same "
+                          "command again to resume", exit_code=code)
         err.records = run.records  # type: ignore[attr-defined]
         raise err from None
     for job in jobs:

@@ -138,10 +138,10 @@ def test_a_signal_inside_any_command_is_one_line_and_its_code(ws: Workspace, mon
     assert (r.exit_code, r.stdout, r.stderr) == (128 + signum, "", LINES[signum])
 
 
-def test_an_interrupted_error_of_the_work_keeps_its_words_and_exits_128_plus_the_signal(
+def test_an_interrupted_error_of_the_work_names_the_signal_and_exits_128_plus_it(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """Work that turns the KeyboardInterrupt into its own `Interrupted` (grade: "grades finished so far are
-    stored") still exits 143 when SIGTERM stopped it, 130 on Ctrl-C."""
+    stored") still exits 143 when SIGTERM stopped it, saying so before what it kept; 130 on Ctrl-C."""
     from dreamcli.cli import sessions
 
     def stopped(*_args: object, **_kwargs: object) -> None:
@@ -152,7 +152,7 @@ def test_an_interrupted_error_of_the_work_keeps_its_words_and_exits_128_plus_the
     with signals_as_interrupt() as caught:
         caught.signum = signal.SIGTERM
         r = CliRunner().invoke(build_app("sessions", "list"), args)
-    assert (r.exit_code, r.stderr) == (143, "error: interrupted: grades finished so far are stored\n")
+    assert (r.exit_code, r.stderr) == (143, "error: interrupted by SIGTERM: grades finished so far are stored\n")
     r = CliRunner().invoke(build_app("sessions", "list"), args)  # no signal: Ctrl-C's code
     assert (r.exit_code, r.stderr) == (130, "error: interrupted: grades finished so far are stored\n")
 
