@@ -42,7 +42,8 @@ so) and leaves one line; remove takes both (show notes such a copy). `show
 --json` reports what is installed (`at`, `schedule`; `installed: false` when
 nothing is; `commented_copies`) and what install would write (under
 `install`, with its time). A `crontab` that does
-not answer in 5 s is an error, not a wait.
+not answer in 5 s is an error, not a wait. No `crontab` here (with --with
+cron or auto), or no working `systemctl --user` (systemd), is exit 2.
 """
 
 schedule_group = Group(help=HELP, epilog=EPILOG, no_args_is_help=True,

@@ -94,9 +94,14 @@ _FINAL = {"approved": "approve", "rejected": "reject"}  # a dream's status that 
 def entry_review(ws: Workspace, dream_id: str | None, entry_id: str | None) -> str | None:
     """The review of one proposed entry: `approve` or `reject` (its decision in the dream's
     decisions.jsonl, else the dream's final status), `pending` while undecided in a dream still open for
-    review (pending or partially approved), None when the dream is gone or superseded."""
-    if not dream_id or not entry_id or not (ws.dreams_dir / dream_id / "proposal.json").is_file():
+    review (pending or partially approved), None when the dream is superseded or unknown. A dream whose
+    folder is gone (deleted by hand) answers what the audit trail recorded of the entry, else `undecided`."""
+    if not dream_id or not entry_id:
         return None
+    if not (ws.dreams_dir / dream_id / "proposal.json").is_file():
+        from dreamcli.dream.reviews import audited_review
+
+        return audited_review(ws, dream_id, entry_id) or "undecided"
     status = dream_status(ws, dream_id)
     if status == "superseded":
         return None
@@ -110,14 +115,18 @@ def prior_state(ws: Workspace, c: Candidate, agg: Aggregates, live: dict[str, An
                 ) -> tuple[str | None, dict[str, Any]]:
     """What happened to this candidate's earlier proposal: `live` (its entry is in the playbook),
     `pending` (its own entry still undecided, even in a partly reviewed dream), `hold` (rejected, or
-    approved and gone since; back when its support has doubled), or None."""
+    approved and gone since; back when its support has doubled), or None (never proposed, or proposed by a
+    dream deleted before anyone decided it: proposed again)."""
     prior = next((agg.proposed[k] for k in c.pattern_keys if k in agg.proposed), None)
     if not prior:
         return None, {}
     if prior.get("entry_id") in live:
         return "live", prior
-    if entry_review(ws, prior.get("dream_id"), prior.get("entry_id")) == "pending":
+    review = entry_review(ws, prior.get("dream_id"), prior.get("entry_id"))
+    if review == "pending":
         return "pending", prior
+    if review == "undecided":  # no rejection on record: not "rejected before"
+        return None, prior
     if c.support < 2 * int(prior.get("support") or 0):
         return "hold", prior
     return None, prior

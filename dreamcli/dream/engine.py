@@ -29,7 +29,7 @@ from dreamcli.dream.options import DreamOptions, check_instructions
 from dreamcli.dream.proposal import clean_stale_tmp, write_dream
 from dreamcli.dream.report import render_report
 from dreamcli.dream.stages import Findings, Progress, Selection
-from dreamcli.dream.watermark import Watermark, save_aggregates, save_watermark
+from dreamcli.dream.watermark import Watermark, save_aggregates, save_watermark, trim_arrivals
 from dreamcli.ids import new_ulid
 from dreamcli.playbooks.proposal_model import Operation
 from dreamcli.timeutil import now_rfc3339
@@ -86,6 +86,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
     if sel.nothing_new():
         stages.settle_nothing_new(ws, sel, opts.dry_run)
         if not opts.dry_run:
+            trim_arrivals(ws)
             _log(ws, f"dream playbook={sel.name} status=nothing_new")
         return DreamResult(status="nothing_new", playbook=sel.name, set_aside=sel.set_aside)
 
@@ -128,6 +129,7 @@ def _run_dream(ws: Workspace, config: Config, opts: DreamOptions, progress: Prog
     if publish:
         result.path = write_dream(ws, dream_id, proposal=proposal, dream=dream, report=report)
     dream_journal.finish(ws, intent, sel.name, result.dream_id, staged, supersedes)
+    trim_arrivals(ws)  # once every playbook's watermark is past each line of it
     _log(ws, f"dream {result.dream_id or '-'} playbook={sel.name} mode={sel.mode} sessions={len(found.read.ids)} "
              f"ops={len(operations)} status={result.status}{_held(dream)} offline={sel.offline} "
              f"model_calls={texts.usage['model_calls']} duration={dream['stats']['duration_s']}s")
@@ -143,7 +145,7 @@ def _save_state(ws: Workspace, sel: Selection, found: Findings, result: DreamRes
             mark.last_session_id = max(mark.last_session_id or "", sel.last_id)
         mark.deferred = found.read.deferred
         mark.grades_offset = found.grades_read
-        mark.arrivals_offset = max(mark.arrivals_offset, mark.arrivals_next)
+        mark.take_arrivals()  # from the start of the file when it was truncated or replaced (a lower offset)
         mark.dream_id = result.dream_id or mark.dream_id
         mark.sessions_dreamed += len(found.read.ids)
         save_watermark(ws, mark, into=into)

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from dreamcli.dream.statefile import NotRegularFile, read_regular
-from dreamcli.sessions.arrivals import arrivals_size
+from dreamcli.sessions.arrivals import nothing_arrived
 from dreamcli.sessions.paths import session_path
 from dreamcli.timeutil import now_rfc3339
 from dreamcli.workspace.fsutil import append_line
@@ -72,8 +72,8 @@ def nothing_new(ws: Workspace, playbook: str) -> bool:
         grades = 0
     if grades != int(mark.get("grades_offset") or 0):
         return False
-    if arrivals_size(ws) != int(mark.get("arrivals_offset") or 0):  # imports with older ids
-        return False
+    if not nothing_arrived(ws, int(mark.get("arrivals_offset") or 0), mark.get("arrivals_digest")):
+        return False  # imports with older ids, or a file truncated or replaced since
     try:
         return not _any_after(ws, str(mark["last_session_id"]).upper())
     except ValueError:

@@ -15,7 +15,7 @@ from dreamcli.dream.signals import is_trial
 from dreamcli.dream.sources import Bucket, StoreRef, merge_listed, source_id
 from dreamcli.dream.watermark import Watermark
 from dreamcli.ids import ulid_time_ms
-from dreamcli.sessions.arrivals import read_arrivals
+from dreamcli.sessions.arrivals import read_since
 from dreamcli.sessions.paths import find_session, iter_session_files, session_path
 from dreamcli.store.base import StoreFilter, is_session_id
 from dreamcli.textnorm import nfc, same_name
@@ -67,7 +67,8 @@ def new_session_files(ws: Workspace, mark: Watermark, bucket: Bucket | None = No
         listed = [r for r in listed if r.session_id not in dreamed]
     found: list[Path | StoreRef] = merge_listed(files, listed) if bucket is not None else list(files)
     seen = {source_id(p) for p in found}
-    arrived, mark.arrivals_next = read_arrivals(ws, mark.arrivals_offset)
+    arrived, offset, digest = read_since(ws, mark.arrivals_offset, mark.arrivals_digest)
+    mark.arrivals_next = (offset, digest)
     for sid in arrived:  # imported with older ids than the watermark: new to the dream all the same
         path = session_path(ws, sid)
         if sid not in seen and path.exists():

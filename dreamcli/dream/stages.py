@@ -144,8 +144,7 @@ def _bucket(ws: Workspace, config: Config) -> Bucket | None:
 
 def settle_nothing_new(ws: Workspace, sel: Selection, dry_run: bool) -> None:
     """A dream with nothing to read: only arrivals whose files are gone move the watermark."""
-    if sel.mark.arrivals_next != sel.mark.arrivals_offset and not dry_run:
-        sel.mark.arrivals_offset = sel.mark.arrivals_next
+    if not dry_run and sel.mark.take_arrivals():
         save_watermark(ws, sel.mark)
 
 

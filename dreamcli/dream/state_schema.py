@@ -80,6 +80,7 @@ class _Watermark(msgspec.Struct):
     updated: str | None = None
     sessions_dreamed: _Offset = 0
     arrivals_offset: _Offset = 0
+    arrivals_digest: str | None = None
 
 
 def watermark_problem(data: Any) -> str | None:

@@ -58,11 +58,20 @@ class Watermark:
     updated: str | None = None
     sessions_dreamed: int = 0
     arrivals_offset: int = 0  # bytes of state/session-arrivals.jsonl already taken into account
-    arrivals_next: int = field(default=0, repr=False)  # set by selection; saved as arrivals_offset
+    arrivals_digest: str | None = None  # of the bytes before the offset (sessions.arrivals.digest_at); None: older
+    # set by a selection that read the arrivals (None: it did not); saved as arrivals_offset and arrivals_digest
+    arrivals_next: tuple[int, str | None] | None = field(default=None, repr=False)
     recent: list[str] = field(default_factory=list)  # every id dreamed after recent_floor (sorted)
     recent_floor: str | None = None  # the bucket's lookback never lists this id or an older one
     selected_next: list[str] = field(default_factory=list, repr=False)  # set by selection; joins `recent`
     listed_ms: int | None = field(default=None, repr=False)  # set by selection: this machine's clock then
+
+    def take_arrivals(self) -> bool:
+        """Move the arrivals offset (and its digest) to where the selection read to; whether it moved."""
+        if self.arrivals_next is None or self.arrivals_next == (self.arrivals_offset, self.arrivals_digest):
+            return False
+        self.arrivals_offset, self.arrivals_digest = self.arrivals_next
+        return True
 
     def is_new(self, session_id: str) -> bool:
         return self.last_session_id is None or session_id.upper() > self.last_session_id.upper()
@@ -121,6 +130,7 @@ def load_watermark(ws: Workspace, playbook: str, problems: list[str] | None = No
         updated=data.get("updated"),
         sessions_dreamed=int(data.get("sessions_dreamed") or 0),
         arrivals_offset=int(data.get("arrivals_offset") or 0),
+        arrivals_digest=data.get("arrivals_digest") or None,
         recent=[str(x).upper() for x in data.get("recent") or []],
         # none kept (a watermark from before `recent`): which ids it dreamed before its last one is not known
         recent_floor=str(data.get("recent_floor") or last or "").upper() or None,
@@ -244,3 +254,25 @@ def save_aggregates(ws: Workspace, playbook: str, agg: Aggregates, *, into: Path
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise  # not written: the dream must not publish a state without its aggregates
+
+
+def trim_arrivals(ws: Workspace) -> bool:
+    """Empty state/session-arrivals.jsonl once every playbook's watermark is at its end, so that it does not
+    grow by a line per imported session forever (call it holding the dream lock, the state installed). A
+    playbook without a watermark (never dreamed, or set aside) reads every session anyway; one whose watermark
+    is behind keeps the file whole until its own dream. Whether the file was emptied."""
+    from dreamcli.sessions.arrivals import arrivals_size
+    from dreamcli.sessions.arrivals import trim_arrivals as trim
+
+    if arrivals_size(ws) == 0:
+        return False
+    try:
+        names = sorted(e.name for e in os.scandir(ws.state_dir / "dream") if e.is_dir())
+    except OSError:
+        return False
+    ends = {(m.arrivals_offset, m.arrivals_digest) for m in (load_watermark(ws, n) for n in names)
+            if m.last_session_id is not None}
+    if len(ends) != 1:
+        return False
+    offset, digest = ends.pop()
+    return digest is not None and trim(ws, offset, digest)

@@ -230,8 +230,8 @@ class NoAnswer(DreamError):
 def _crontab(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run `crontab ARGS` in a session of its own, killed with all it started when it does not answer in time."""
     exe = shutil.which("crontab")
-    if exe is None:
-        raise DreamError("no `crontab` command here; use --with systemd, or add the line shown by "
+    if exe is None:  # a tool the command needs is missing: exit 2, as for `systemctl --user` and `--with auto`
+        raise UsageError("no `crontab` command here; use --with systemd, or add the line shown by "
                          "`dreamcli schedule show` to your scheduler")
     with subprocess.Popen([exe, *args], stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True) as proc:

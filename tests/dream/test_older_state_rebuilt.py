@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from dreamcli.audit import append_audit
 from dreamcli.cli.app import app
 from dreamcli.dream.watermark import redaction_stamp
 from dreamcli.words import stems
@@ -120,6 +121,9 @@ def _old_state(ws: Workspace, *, older: bool = False) -> str:
                         "stale|pb-gone0001": {"entry_id": "pb-gone0001", "dream_id": first, "support": 3}}
     data["entry_use"] = {"pb-used0001": {"helpful": [first], "harmful": [], "new_helpful": [], "new_harmful": []}}
     _state(ws).write_text(json.dumps(data))
+    # HELD's entry was rejected: on record in the audit trail, which outlives its dream's folder (a candidate
+    # whose dream is gone and was never decided is proposed again: test_pruned_dream_folder)
+    append_audit(ws, "reject", actor="test", dream_id=first, playbook="default", entry_ids=["pb-yaml0001"])
     assert _files_holding(ws.root, AWS.lower()) == ["state/dream/default/aggregates.json: " + AWS.lower()[:16]]
     return first
 
