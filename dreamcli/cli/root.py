@@ -228,8 +228,16 @@ def _forms(value: str) -> tuple[str, ...]:
 
 
 def _cut(text: str, limit: int) -> str:
+    """`text` as its first and last `limit / 2` characters (at most), cut between whole graphemes and whole
+    escapes (`👨‍👩‍👧‍👦` and `\\u200d` never in two), `…` between and its length."""
     head = limit // 2
-    return f"{text[:head]}…{text[len(text) - (limit - head):]} ({len(text)} characters)"
+    try:
+        from dreamcli.ui.graphemes import head_and_tail, show_joiners
+    except (ImportError, OSError):  # no file descriptor left to read it with: cut where the count says
+        first, last = text[:head], text[len(text) - (limit - head):]
+    else:
+        first, last = head_and_tail(show_joiners(text), head, limit - head)
+    return f"{first}…{last} ({len(text)} characters)"
 
 
 def _version(value: bool) -> None:

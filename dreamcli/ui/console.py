@@ -263,8 +263,14 @@ def _message(label: str, style: str, message: str) -> None:
     NO_COLOR) and a message too wide for it wrapped under its text (`_hang_message`). A command it offers
     names the --home the user gave (`with_home`). The message may quote untrusted text (a name, a file name, a
     server's answer): never read as markup, its control characters and line breaks shown as escapes, so it
-    cannot forge a second `error:` line (the --home path too: it is put in before they are escaped)."""
+    cannot forge a second `error:` line (the --home path too: it is put in before they are escaped). A ZWJ or
+    ZWNJ that a quoted value's `repr` escaped between two letters or emoji (`👨\\u200d👩`) is shown as the
+    character it is, part of the spelling; any other zero-width or bidi control stays escaped."""
     message = neutralise_controls(with_home(message), one_line=True)
+    if "\\u200" in message:
+        from dreamcli.ui.graphemes import show_joiners
+
+        message = show_joiners(message)
     _end_open_line()
     if _is_terminal(sys.stderr):
         _hang_message(label, style, message)

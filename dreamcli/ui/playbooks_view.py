@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from dreamcli.playbooks.proposals import past_tense
 from dreamcli.ui.console import err, neutralise_controls, note, out, safe_markup
 from dreamcli.ui.plural import count
-from dreamcli.ui.prose import keep_spans, print_hanging
+from dreamcli.ui.prose import print_hanging
 
 _T = TypeVar("_T")
 
@@ -122,35 +122,30 @@ class _Lines:
 
 
 def fit(line: list[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
-    """One line of styled segments as lines of at most `width` characters, broken only between words
-    (a word longer than the width stays whole); later lines are indented four more than the first."""
-    if sum(len(t) for t, _ in line) <= width or any(t in (" │ ", " │") for t, _ in line):
+    """One line of styled segments as lines of at most `width` columns, broken between words and between
+    two CJK characters (a word longer than the width stays whole, so does a code span that fits); later
+    lines are indented four more than the first."""
+    if any(t in (" │ ", " │") for t, _ in line):
         return [line]  # a side-by-side row is laid out to the width already
-    import re
+    from dreamcli.ui.wrapping import hang_breaks
 
     text = "".join(t for t, _ in line)
-    hanging = " " * (len(text) - len(text.lstrip(" ")) + 4)
-    out: list[list[tuple[str, str]]] = [[]]
-    used = 0
-    for seg, style in line:
-        for token in re.split(r"( +)", seg):
-            if not token:
-                continue
-            if token.startswith(" "):
-                if used:  # spaces between words; dropped at a break
-                    out[-1].append((token, style))
-                    used += len(token)
-                elif not out[-1] or len(out) == 1:
-                    out[-1].append((token, style))  # the first line's own indent
-                    used += len(token)
-                continue
-            if used + len(token) > width and used > len(hanging):
-                while out[-1] and out[-1][-1][0].isspace():  # no trailing spaces
-                    used -= len(out[-1].pop()[0])
-                out.append([(hanging, "")])
-                used = len(hanging)
-            out[-1].append((token, style))
-            used += len(token)
+    indent, pieces = hang_breaks(text, width, len(text) - len(text.lstrip(" ")) + 4)
+    if len(pieces) == 1:
+        return [line]
+    return [([(" " * indent, "")] if n else []) + _slice(line, start, end) for n, (start, end) in enumerate(pieces)]
+
+
+def _slice(line: list[tuple[str, str]], start: int, end: int) -> list[tuple[str, str]]:
+    """Characters start..end of the line as segments keeping their styles, a word or a run of spaces each."""
+    import re
+
+    out, at = [], 0
+    for text, style in line:
+        a, b = max(start, at), min(end, at + len(text))
+        if a < b:
+            out += [(part, style) for part in re.split(r"( +)", text[a - at:b - at]) if part]
+        at += len(text)
     return out
 
 
@@ -161,15 +156,20 @@ def _width() -> int:
 
 
 def _wrap(text: str | None, width: int) -> list[str]:
-    import textwrap
+    """A side of the side-by-side diff as lines of at most `width` columns: broken between words and CJK
+    characters, a code span that fits whole, a longer word folded (after a `-`, `_`, `/` or `.` first)."""
+    from dreamcli.ui.wrapping import wrap_para
 
     if not text:
         return []
-    text, glue = keep_spans(text, width)  # a code span that fits the column stays whole
-    out: list[str] = []
-    for para in text.split("\n"):
-        out.extend(textwrap.wrap(para, width, break_on_hyphens=False) or [""])
-    return [line.replace(glue, " ") for line in out] if glue else out
+    return [part for para in text.split("\n") for part in wrap_para(para, width, fold=True)]
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` columns (a wide character takes two)."""
+    from dreamcli.ui.graphemes import cells
+
+    return text + " " * (width - cells(text))
 
 
 def render_diff(dreams: list[dict[str, Any]]) -> None:
@@ -236,7 +236,7 @@ def _item_lines(lines: _Lines, item: dict[str, Any], width: int) -> None:
     for i in range(max(len(left), len(right))):
         a = left[i] if i < len(left) else ""
         b = right[i] if i < len(right) else ""
-        lines.add("  " + a.ljust(col), (" │ " if b else " │", "dim"), (b, style))  # no line ends in a space
+        lines.add("  " + _pad(a, col), (" │ " if b else " │", "dim"), (b, style))  # no line ends in a space
     why: list[tuple[str, str] | str] = [("  support: ", "dim"), _support(item)]
     if item.get("reason"):
         why += [("  why: ", "dim"), item["reason"]]

@@ -1,7 +1,8 @@
-"""Prose that fits the terminal: summary and report lines wrapped between words to the width of the
-terminal, or to COLUMNS (default 80) when the output is a pipe or a file. A word, an id or a path is
-never cut: one longer than the width stays whole on its own line; nor is an inline code span
-(`pdftotext -layout FILE.pdf -`) that fits on a line.
+"""Prose that fits the terminal: summary and report lines wrapped between words (and between two characters
+of Japanese, Chinese or Korean text) to the width of the terminal, or to COLUMNS (default 80) when the
+output is a pipe or a file, measured in terminal cells. A word, an id or a path is never cut: one longer
+than the width stays whole on its own line; nor is an inline code span (`pdftotext -layout FILE.pdf -`)
+that fits on a line.
 
     say(out(), "add     pb-3f9k2xab  Tool workarounds · 6/10 sessions")
     say(out(), entry_text, indent="    ")
@@ -10,7 +11,6 @@ never cut: one longer than the width stays whole on its own line; nor is an inli
 
 from __future__ import annotations
 
-import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,16 +40,13 @@ def prose_width(console: Console) -> int:
 
 
 def wrap(text: str, width: int, *, indent: str = "", hanging: str | None = None) -> list[str]:
-    """`text` as lines of at most `width` characters, broken only between words (a word longer than
-    the width stays whole); each paragraph starts with `indent`, its other lines with `hanging`."""
+    """`text` as lines of at most `width` columns, broken only between words or between two CJK characters
+    (a word longer than the width stays whole); each paragraph starts with `indent`, its other lines with
+    `hanging`."""
+    from dreamcli.ui.wrapping import wrap_para
+
     rest = indent if hanging is None else hanging
-    text, glue = keep_spans(text, width - max(len(indent), len(rest)))
-    lines: list[str] = []
-    for para in text.splitlines() or [""]:
-        lines.extend(textwrap.wrap(para, width=width, initial_indent=indent, subsequent_indent=rest,
-                                   break_long_words=False, break_on_hyphens=False, drop_whitespace=True)
-                     or [""])
-    return [line.replace(glue, " ") for line in lines] if glue else lines
+    return [line for para in text.splitlines() or [""] for line in wrap_para(para, width, indent, rest)]
 
 
 def say(console: Console, text: str, *, indent: str = "", hanging: str | None = None, markup: str | None = None,

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
 
 def short(text: str, width: int = 70) -> str:
-    """`text` on one line (runs of whitespace as one space), cut with `…` past `width` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """`text` on one line (runs of whitespace as one space), cut with `…` past `width` characters, between
+    whole graphemes (an emoji ZWJ sequence, a letter and its accents) and whole escapes (`\\u202e`)."""
+    from dreamcli.ui.graphemes import cut_chars
+
+    return cut_chars(" ".join(text.split()), width)
 
 
 def duration(ms: float) -> str:

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dreamcli.ui.console import out, print_block
+from dreamcli.ui.graphemes import cells
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
+    from rich.text import Text
 
 GAP = 2  # spaces between columns (box=None, padding (0, 1), no edge padding)
 WORD_CAP = 40  # a longer word does not widen its column: it is cut at a word boundary with an ellipsis
@@ -218,14 +220,39 @@ def _table(cols: Sequence[Col], fitted: Sequence[tuple[int, int]], *, header: bo
 
 
 def _detail(name: str, cell: str, width: int) -> Table:
-    """`  name: cell`, wrapped between words under the row it belongs to."""
+    """`  name: cell`, wrapped between words under the row it belongs to; a word wider than the line (a long
+    criterion id) folded after a `-`, `_`, `/` or `.` (`fold_words`), never inside a word of it."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=0)
     grid.add_column(width=2, no_wrap=True)
     grid.add_column(width=max(10, width - 2), overflow="fold")
-    grid.add_row("", f"[dim]{name}:[/] {cell}")
+    grid.add_row("", Text.assemble(Text.from_markup(f"[dim]{name}:[/] "), fold_words(cell, max(10, width - 2))))
     return grid
+
+
+def fold_words(cell: str, width: int) -> Text:
+    """The cell (markup) with each word wider than `width` columns folded onto the lines it needs, after a
+    separator (`complete-all-…-listed-` / `in-the-summary`), between graphemes only where none fits; Rich
+    would fold it at the last column, inside a word."""
+    from rich.text import Text
+
+    text = Text.from_markup(cell)
+    long = [m for m in _WORD.finditer(text.plain) if cells(m.group()) > width]
+    if not long:
+        return text
+    from dreamcli.ui.wrapping import fold_word
+
+    parts, pos = [], 0
+    for m in long:
+        parts.append(text[pos:m.start()])
+        for k, (a, b) in enumerate(fold_word(m.group(), width)):
+            parts += [Text("\n")] if k else []
+            parts.append(text[m.start() + a:m.start() + b])
+        pos = m.end()
+    parts.append(text[pos:])
+    return Text("").join(parts)
 
 
 def print_table(cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> None:

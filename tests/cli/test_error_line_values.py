@@ -54,7 +54,9 @@ def test_shortened_keeps_the_start_and_the_end_says_the_length_and_leaves_short_
     # quoted with repr's escapes, or as a value the command changed first (a path made absolute)
     tabbed = "y\t" * 150
     form = repr(tabbed)[1:-1]
-    assert shortened(f"bad {tabbed!r}", [tabbed]) == f"bad '{form[:100]}…{form[-100:]} (450 characters)'"
+    # cut between whole escapes: the end starts after the `\t` the 100th character from it would split
+    assert form[-100:].startswith("ty")
+    assert shortened(f"bad {tabbed!r}", [tabbed]) == f"bad '{form[:100]}…{form[-99:]} (450 characters)'"
     assert shortened("/w/" + "z" * 1500 + "/f: not found", []) == \
         "/w/" + "z" * 97 + "…" + "z" * 97 + "/f: (1506 characters) not found"
 
