@@ -344,11 +344,10 @@ class RunView(RunCallbacks):
 
 
 def print_final(text: str) -> None:
-    """The final answer on stdout (data), plain; on a terminal its control characters are neutralised."""
+    """The final answer on stdout (data), plain, its control characters neutralised on a pipe too, as
+    `sessions show` prints session text: a model's `ESC[2J` or window-title sequence piped through `tee`
+    into a file would act on whichever terminal later shows it."""
     if text:
-        isatty = getattr(sys.stdout, "isatty", None)
-        if isatty and isatty():
-            text = neutralise_controls(text)
-        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.write(neutralise_controls(text).rstrip("\n") + "\n")
         sys.stdout.flush()
 
