@@ -9,7 +9,7 @@ import typer
 from dreamcli.cli.common import command_prefix, open_workspace, print_json
 from dreamcli.cli.common import config as load_config
 from dreamcli.cli.waits import check_wait
-from dreamcli.errors import UsageError
+from dreamcli.errors import DreamError, UsageError
 
 MAX_WORKERS = 256  # as `pilot --parallel`: --workers 100000 made one process per session
 
@@ -146,6 +146,10 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
                 # read: a warning, even with -q or --json
                 with running(map_executor):
                     result = run_dream(ws, cfg, opts, progress=view.update if view else None, on_warning=warn)
+            except (DreamError, KeyboardInterrupt) as e:
+                if as_json:
+                    _failed_json(name, e)
+                raise
             finally:
                 if view is not None:
                     view.close()
@@ -197,6 +201,27 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
         from dreamcli.ui.dream_view import render_result
 
         render_result(result, approved, cmd=command_prefix(ctx))
+
+
+def _failed_json(name: str, e: BaseException) -> None:
+    """A dream that started and then failed (the model's error, exit 3) or was stopped (Ctrl-C, SIGTERM)
+    still prints its document, as `run --json` does: `status: "error"` with the error line and the exit code
+    the process ends with. A refusal (a usage error, no credentials) prints nothing, as docs/cli.md says."""
+    from dreamcli.cli.common import named_stop
+    from dreamcli.errors import EXIT_INFRA, Interrupted
+    from dreamcli.interrupts import stop_line
+
+    if isinstance(e, KeyboardInterrupt):
+        line, code = stop_line(e)
+    elif isinstance(e, Interrupted):
+        named_stop(e)
+        line, code = str(e), e.exit_code
+    elif isinstance(e, DreamError) and e.exit_code == EXIT_INFRA:
+        line, code = str(e), e.exit_code
+    else:
+        return
+    print_json({"status": "error", "playbook": name, "dream_id": None, "path": None, "operations": [],
+                "error": line, "exit_code": code})
 
 
 def _nothing_new(name: str, as_json: bool, quiet: bool) -> None:
