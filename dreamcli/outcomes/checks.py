@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from dreamcli.outcomes.grade_record import NOT_HERE
 from dreamcli.outcomes.spec import Check, Criterion
 from dreamcli.outcomes.workdir_files import NOT_FOUND, TRUNCATED, read_workdir_text, stat_workdir_file
 from dreamcli.redaction import Redactor, default_redactor
+from dreamcli.textnorm import nfc
 
 READ_LIMIT = 10 * 1024 * 1024
 EVIDENCE_LIMIT = 200
@@ -125,17 +125,11 @@ def _size(n: int) -> str:
     return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
 
 
-def _nfc(text: str) -> str:
-    """`text` in Unicode's composed form: `résumé` typed in a spec and `résumé` as macOS writes file
-    names (e + a combining accent) look the same and are compared the same."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
 def _contains(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
-    text, value = _nfc(text), _nfc(str(check.value))
+    text, value = nfc(text), nfc(str(check.value))
     i = text.find(value)
     if i < 0:
         return False, f"{where} does not contain {value!r}", ""
@@ -151,7 +145,7 @@ def _regex(check: Check, run: RunView, red: Redactor) -> Outcome:
     text, where = _target(check, run)
     if text is None:
         return None, where, ""
-    text, pattern = _nfc(text), re.compile(_nfc(str(check.value)))
+    text, pattern = nfc(text), re.compile(nfc(str(check.value)))
     try:
         span = bounded_search(pattern, text)
     except RegexNotRun as e:

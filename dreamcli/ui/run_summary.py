@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dreamcli.orchestration.tally import tokens_of
+from dreamcli.ui.plural import count
 
 if TYPE_CHECKING:
     from dreamcli.agent.results import RunResult
@@ -27,10 +28,6 @@ def short(text: str, width: int = 70) -> str:
 
 def duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-
-
-def count(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def tokens(n: int) -> str:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from dreamcli.agent.callbacks import RunCallbacks
 from dreamcli.orchestration.tally import SubagentTally
 from dreamcli.ui.console import err, leave_line_open, line_left_open, live_view, neutralise_controls, safe_markup, warn
-from dreamcli.ui.run_summary import count, duration, short, summary_line
+from dreamcli.ui.plural import count
+from dreamcli.ui.run_summary import duration, short, summary_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
