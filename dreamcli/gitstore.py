@@ -2,11 +2,11 @@
 
 `playbooks/` becomes a git repository (`.history/` stays dreamcli's own and is ignored). Every audit
 record that changes or decides about a playbook -- approve, reject, edit, revert, import,
-reconciled -- is one commit whose message names the action, dream, entry ids and reviewer and
-points at the audit line, so `git log -p` reads as the review history and the repository can be
-pushed. `playbooks history` and `revert` work the same with or without it. Uses the `git` binary;
-a git failure never undoes a change: it is logged in state/logs/git.log and the next commit takes
-the change along.
+reconciled -- is one commit whose message names the action, dream, entry ids (an import's bundle,
+source and the entries it added, removed, folded and refused) and reviewer and points at the audit
+line, so `git log -p` reads as the review history and the repository can be pushed. `playbooks
+history` and `revert` work the same with or without it. Uses the `git` binary; a git failure never
+undoes a change: it is logged in state/logs/git.log and the next commit takes the change along.
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ def message(record: dict[str, Any], line: int, digest: str) -> str:
         return None if value is None or value == "" else one_line(value)
 
     ids = [one_line(i) for i in record.get("entry_ids") or []]
+    imported = _imported(record) if record.get("action") == "import" else []
     subject = f"{get('action')}: {get('playbook') or '-'}"
     if record.get("version_after") is not None and record.get("version_after") != record.get("version_before"):
         before = get("version_before")
@@ -110,11 +111,42 @@ def message(record: dict[str, Any], line: int, digest: str) -> str:
     os_user, git_user = get("os_user"), get("git_user")
     body = [f"Dream: {get('dream_id')}" if get("dream_id") else None,
             f"Entries: {', '.join(ids)}" if ids else None,
+            *imported,
             f"Reason: {get('reason')}" if get("reason") else None,
             f"Reviewer: {get('actor')}" + (f" (os user {os_user}" + (f", git {git_user}" if git_user else "")
                                            + ")" if os_user else ""),
             f"Audit-Line: {line}", f"Audit-Hash: {one_line(digest)}"]
     return subject + "\n\n" + "\n".join(b for b in body if b) + "\n"
+
+
+def _imported(record: dict[str, Any]) -> list[str]:
+    """The lines an import's message adds, from its audit record: the bundle, who exported it (and who made
+    the playbook's version there), and the entry ids it added, removed (a replace), folded into a local entry
+    of the same text, and whose text it refused as a conflict; each value on one line (`one_line`)."""
+
+    def ids(key: str) -> str:
+        value = record.get(key)
+        return ", ".join(one_line(i) for i in value) if isinstance(value, list) else ""
+
+    def mapping(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    source = mapping(record.get("source"))
+    made, last = mapping(source.get("provenance")), mapping(source.get("last_change"))
+    exported = " ".join(x for x in (
+        f"exported by {one_line(made['actor'])}" if made.get("actor") else "",
+        f"on {one_line(made['host'])}" if made.get("host") else "",
+        f"({one_line(last.get('action') or 'changed')} by {one_line(last['actor'])})" if last.get("actor") else ""
+    ) if x)
+    folded = record.get("folded") if isinstance(record.get("folded"), list) else []
+    lines = [f"Bundle: {one_line(record['bundle'])}" if record.get("bundle") else "",
+             f"Source: {exported}" if exported else "",
+             f"Added: {ids('added')}" if ids("added") else "",
+             f"Removed: {ids('removed')}" if ids("removed") else "",
+             "Folded: " + ", ".join(f"{one_line(f.get('id'))} into {one_line(f.get('local_id'))}"
+                                    for f in folded if isinstance(f, dict)) if folded else "",
+             f"Conflicts: {ids('conflicts')}" if ids("conflicts") else ""]
+    return [line for line in lines if line]
 
 
 def commit_record(ws: Workspace, record: dict[str, Any], line: int, digest: str, *,

@@ -212,13 +212,14 @@ def register(app: typer.Typer, sub: str | None = None) -> None:
 
         ws = open_workspace(ctx)
         result = import_bundle(ws, Path(bundle), mode="merge" if merge else "replace", wait=wait, force=force)
+        from dreamcli.cli.playbooks_decide import warn_hand_edit
+
+        for p in result.playbooks:  # a live file edited by hand, taken in or dropped: said as approve, revert say it
+            kept = str(ws.root / p.hand_edit_kept) if p.hand_edit_kept else None
+            warn_hand_edit(p.name, p.hand_edit.to_json() if p.hand_edit else None, p.version_after, "import", kept)
         if as_json:
             print_json({"version": 1, **result.to_json()})
         else:
-            from dreamcli.cli.playbooks_decide import warn_hand_edit
-
-            for p in result.playbooks:  # merged onto a live file edited by hand: said, as an approve says it
-                warn_hand_edit(p.name, p.hand_edit.to_json() if p.hand_edit else None, p.version_after, "import")
             render_bundle_import(result)
         refused = result.refused()
         if refused:

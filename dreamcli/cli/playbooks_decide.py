@@ -54,15 +54,17 @@ def pending_targets(ws: Workspace, dream_id: str | None, entry_ids: list[str], a
     return list(out.items())
 
 
-def warn_hand_edit(playbook: str, hand: dict[str, Any] | None, version_after: int | None, action: str) -> None:
+def warn_hand_edit(playbook: str, hand: dict[str, Any] | None, version_after: int | None, action: str,
+                   kept: str | None = None) -> None:
     """A warning that the live playbook was edited by hand (what changed, whether the new version keeps
-    it), then one per lint finding on what the edit added (`dreamcli.playbooks.hand_edit`)."""
+    it, where the text of an edit it drops was `kept`), then one per lint finding on what the edit added
+    (`dreamcli.playbooks.hand_edit`)."""
     if not hand:
         return
     from dreamcli.playbooks.hand_edit import describe, lint_lines
     from dreamcli.ui.console import warn
 
-    warn(describe(playbook, hand, version_after, action))
+    warn(describe(playbook, hand, version_after, action, kept))
     for line in lint_lines(playbook, hand):
         warn(line)
 

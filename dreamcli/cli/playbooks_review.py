@@ -280,7 +280,8 @@ def register(app: Group) -> None:
         if result.hand_edit is not None and result.commit is not None:
             from dreamcli.cli.playbooks_decide import warn_hand_edit
 
-            warn_hand_edit(name, result.hand_edit.to_json(), result.commit.version_after, "revert")
+            kept = str(ws.root / result.hand_edit_kept) if result.hand_edit_kept else None
+            warn_hand_edit(name, result.hand_edit.to_json(), result.commit.version_after, "revert", kept)
         if as_json:
             print_json({"version": 1, **result.to_json()})
         else:
@@ -290,7 +291,3 @@ def register(app: Group) -> None:
 
             note(f"the live file of {name} did not parse; the revert replaced it and kept its text in "
                  f"{ws.root / (result.damaged_kept or '')} (the audit record has its hash and live_damaged: true)")
-        if result.hand_edit_kept:
-            from dreamcli.ui.console import note
-
-            note(f"the hand-edited text it dropped is kept in {ws.root / result.hand_edit_kept}")

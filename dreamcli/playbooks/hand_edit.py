@@ -91,9 +91,11 @@ def dropped(hand: HandEdit | None) -> HandEdit | None:
     return None if hand is None else replace(hand, carried=False)
 
 
-def describe(playbook: str, hand: dict[str, Any], version_after: int | None, action: str = "approve") -> str:
+def describe(playbook: str, hand: dict[str, Any], version_after: int | None, action: str = "approve",
+             kept: str | None = None) -> str:
     """The warning line for `hand` (`HandEdit.to_json`) on stderr: which playbook, since which version,
-    which entries it added, removed and changed, and whether the new version keeps it."""
+    which entries it added, removed and changed, and whether the new version keeps it; an edit dropped
+    (revert, import --replace) names where its text was `kept` (`state/hand-edits/…`)."""
     what = []
     for kind in ("added", "removed", "changed"):
         ids = [str(i) for i in hand.get(kind) or []]
@@ -108,8 +110,11 @@ def describe(playbook: str, hand: dict[str, Any], version_after: int | None, act
                 "hand_edit)")
     elif hand.get("unkept"):  # the commit keeps the hand-made text as the version it says it is
         fate = f"this {action} drops it: {after} does not have it; its text is kept as v{hand.get('from_version')}"
+    elif kept:
+        fate = (f"this {action} drops that edit: {after} does not have it; the hand-edited text it dropped is "
+                f"kept in {kept}")
     else:
-        fate = f"this {action} drops that edit: {after} does not have it, and its text was not kept"
+        fate = f"this {action} drops that edit: {after} does not have it"
     return f"playbook {playbook} was {edit}; {fate}"
 
 

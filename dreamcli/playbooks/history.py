@@ -188,7 +188,7 @@ def revert(ws: Workspace, name: str, version: int, *, actor: str | None = None, 
         kept = keep_damaged(ws, name, live_text or "") if damage is not None else None
         # nor is a hand edit of a good version, which the revert drops: the person's text, kept the same way
         edited = damage is None and bool(live_text) and edited_since(ws, name, current.version, live_text or "")
-        hand_kept = keep_damaged(ws, name, live_text or "", "hand-edits") if edited else None
+        hand_kept = keep_hand_edit(ws, name, live_text or "") if edited else None
         extra = {**({"live_damaged": True, "damaged_kept": kept} if kept else {}),
                  **({"hand_edit_kept": hand_kept} if hand_kept else {})}
         commit = commit_playbook(ws, old, expected_text=live_text, live_damaged=damage is not None,
@@ -221,6 +221,13 @@ def keep_damaged(ws: Workspace, name: str, text: str, folder: str = "damaged") -
         path = path.with_name(f"{name}-{stamp}-{n}.md")
     atomic_write_text(path, text)
     return path.relative_to(ws.root).as_posix()
+
+
+def keep_hand_edit(ws: Workspace, name: str, text: str) -> str:
+    """Keep the live text of a playbook edited by hand that a commit replacing the file drops (a revert, an
+    `import --replace`): no kept version holds it. In `state/hand-edits/<name>-<UTC time>.md` (`keep_damaged`);
+    returns the copy's path, relative to the workspace (the record's and `--json`'s `hand_edit_kept`)."""
+    return keep_damaged(ws, name, text, "hand-edits")
 
 
 def _check_kept(ws: Workspace, name: str, version: int, text: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from dreamcli.errors import InputError
 from dreamcli.playbooks import Playbook, parse_playbook
+from dreamcli.playbooks.frontmatter import MAX_VERSION
 from dreamcli.playbooks.store import HISTORY_DIGITS, HISTORY_FILE_RE, check_name
 from dreamcli.portability.manifest import MANIFEST
 from dreamcli.redaction import Redactor
@@ -51,6 +52,19 @@ def _trusted(raw: bytes, name: str, member: str, redactor: Redactor) -> tuple[by
     return (clean.encode("utf-8") if redacted else raw), pb, redacted
 
 
+def _leaves_room(version: int, member: str, raw: bytes) -> None:
+    """InputError naming the member when its version leaves no room for a later one: the next change to the
+    playbook (an approve, an import, a revert) is a version above every kept one, and a version has at most
+    VERSION_DIGITS digits, so a bundle at MAX_VERSION would leave the playbook that nothing can change."""
+    if version < MAX_VERSION:
+        return
+    lines = raw.split(b"\n")
+    line = next((i + 1 for i, text in enumerate(lines) if text.startswith(b"version:")), None)
+    raise InputError(f"{version} leaves no room for a later version (a bundle's versions must be below "
+                     f"{MAX_VERSION}, the largest a playbook can have); nothing was imported", file=member,
+                     line=line, field="version")
+
+
 def incoming_playbooks(manifest: dict[str, Any], files: dict[str, Path], where: str,
                        redactor: Redactor) -> list[Incoming]:
     """Every playbook the (verified) manifest lists, with its history, checked and redacted."""
@@ -59,6 +73,7 @@ def incoming_playbooks(manifest: dict[str, Any], files: dict[str, Path], where: 
         name = check_name(entry["name"])
         member = f"{where}/{entry['path']}"
         raw, pb, redacted = _trusted(files[entry["path"]].read_bytes(), name, member, redactor)
+        _leaves_room(pb.version, member, raw)
         inc = Incoming(name, raw, pb, {}, int(redacted))
         prefix = f"{HISTORY}{name}/"
         for rel in sorted(files):
@@ -69,6 +84,7 @@ def incoming_playbooks(manifest: dict[str, Any], files: dict[str, Path], where: 
                 raise InputError(f"{rel} is not a history version (v<N>.md: N in ASCII digits, at most "
                                  f"{HISTORY_DIGITS}, no leading zero)", file=where)
             data, _pb, redacted = _trusted(files[rel].read_bytes(), name, f"{where}/{rel}", redactor)
+            _leaves_room(int(m.group(1)), f"{where}/{rel}", data)
             inc.history[int(m.group(1))] = data
             inc.redacted += redacted
         out.append(inc)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from dreamcli import __version__
 from dreamcli.audit import append_audit, current_actor
-from dreamcli.errors import DreamError, UsageError, storage_error
+from dreamcli.errors import DreamError, UsageError, stdout_closed, storage_error
 from dreamcli.portability.bundle_io import DirSink, TarSink, is_tarball
 from dreamcli.portability.failures import as_output, workspace_failure
 from dreamcli.portability.manifest import MANIFEST, build_manifest, manifest_bytes, sha256_hex
@@ -22,6 +22,7 @@ from dreamcli.portability.memory_dir import render_memory_dir
 from dreamcli.portability.parquet import bucket_store
 from dreamcli.portability.select import (
     Selected,
+    as_of,
     history_files,
     redacted_events,
     redacted_session,
@@ -72,11 +73,12 @@ def export_playbooks(
         raise UsageError("--history works with --format bundle")
     if output == STDOUT and fmt == "memory-dir":
         raise UsageError("--format memory-dir writes a directory; give -o DIR (not -)")
-    created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    target = _target(output, fmt, created, cwd)
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    target = _target(output, fmt, now, cwd)  # a default name has the time of the export
     if target is not None:  # its path goes into the audit record: refused before anything is written
         user_path(target, "-o", recorded=True)
     selected = select_playbooks(ws, names)
+    created = as_of(selected) or now  # the content's time, not the export's: the same playbooks, the same bytes
     redactor = for_patterns(redaction_patterns)
     store = bucket_store(ws) if include_sessions else None  # sessions.url: the bucket's sessions too
     provenance = redactor.redact_obj({"workspace": str(ws.root), "host": socket.gethostname(),
@@ -144,7 +146,7 @@ def _stdout(stdout: BinaryIO | None) -> BinaryIO:
         return stdout
     out = getattr(sys.stdout, "buffer", None)  # sys.stdout is None when the command starts with it closed
     if out is None:
-        raise UsageError("stdout is closed; write the export to a file with -o FILE")
+        raise stdout_closed()  # one wording with the CLI's start-up check (dreamcli.cli.streams)
     return cast(BinaryIO, out)
 
 

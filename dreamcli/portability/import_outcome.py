@@ -19,6 +19,10 @@ class PlaybookOutcome:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    folded: list[dict[str, str]] = field(default_factory=list)  # merge: {id, local_id}, same text under another id
+    removed: list[str] = field(default_factory=list)  # replace: live entries the bundle's version does not have
+    bundle_version: int | None = None  # the version of the bundle's playbook
+    older: bool = False  # replace: the bundle's version is older than the live one it replaced
     history_imported: int = 0
     hash_before: str | None = None
     hash_after: str | None = None
@@ -28,6 +32,7 @@ class PlaybookOutcome:
     forced: list[Flagged] = field(default_factory=list)  # blocked by lint, imported with --force
     lint_warnings: list[Flagged] = field(default_factory=list)
     hand_edit: HandEdit | None = None  # the live file was edited by hand since its version (merge keeps the edit)
+    hand_edit_kept: str | None = None  # replace: where the hand-edited text it dropped was kept (`state/hand-edits/…`)
 
     def to_json(self) -> dict[str, Any]:
         flagged = ("refused", "forced", "lint_warnings")

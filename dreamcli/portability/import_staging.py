@@ -74,18 +74,22 @@ def apply_incoming(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcom
         pb = inc.playbook.copy()
         pb.version = before if before is not None else max(known)  # the version of what is live now
         commit = commit_playbook(stage, pb, expected_text=live_text)
+        # what the replace takes away is said, not left to be found by comparing versions by hand
+        removed = [e.id for e in live.entries() if inc.playbook.find(e.id) is None] if live is not None else []
         return PlaybookOutcome(inc.name, "replaced" if live is not None else "added", before,
                                commit.version_after, added=[e.id for e in inc.playbook.entries()
                                                             if live is None or live.find(e.id) is None],
+                               removed=removed, older=before is not None and inc.playbook.version < before,
                                hash_before=commit.hash_before, hash_after=commit.hash_after,
                                hand_edit=dropped(commit.hand_edit))
     merged, report = merge_into(live, inc.playbook)
     if not report.changed:
         return PlaybookOutcome(inc.name, "unchanged", before, before, conflicts=report.conflicts,
-                               hash_before=content_hash(live_text), hash_after=content_hash(live_text))
+                               folded=report.same_text, hash_before=content_hash(live_text),
+                               hash_after=content_hash(live_text))
     commit = commit_playbook(stage, merged, expected_text=live_text)
     return PlaybookOutcome(inc.name, "merged", before, commit.version_after, added=report.added,
-                           updated=report.updated, conflicts=report.conflicts,
+                           updated=report.updated, conflicts=report.conflicts, folded=report.same_text,
                            hash_before=commit.hash_before, hash_after=commit.hash_after, hand_edit=commit.hand_edit)
 
 

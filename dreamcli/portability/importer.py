@@ -19,6 +19,7 @@ from dreamcli.errors import InputError, UsageError
 from dreamcli.faults import crashpoint
 from dreamcli.playbooks import journal
 from dreamcli.playbooks.hand_edit_vet import vet_in
+from dreamcli.playbooks.history import keep_hand_edit
 from dreamcli.playbooks.store import (
     Commit,
     read_live,
@@ -137,7 +138,7 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
                        else apply_incoming(stage_ws, vetted.incoming, mode))
         except InputError as e:  # about a staged copy of a workspace file: name the workspace's own
             raise InputError(str(e).replace(str(stage_ws.root), str(ws.root))) from None
-        outcome.secrets_redacted = inc.redacted
+        outcome.secrets_redacted, outcome.bundle_version = inc.redacted, inc.playbook.version
         outcome.refused, outcome.forced, outcome.lint_warnings = vetted.refused, vetted.forced, vetted.warnings
         if outcome.hand_edit is not None and outcome.hand_edit.carried:  # linted as the approve of it would be
             outcome.hand_edit = vet_in(ws, outcome.hand_edit, force=lint.force, action="import")
@@ -158,7 +159,10 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
     def intend(p: PlaybookOutcome, history_added: list[int]) -> None:  # the playbooks journal's intent
         commit = Commit(name=p.name, version_before=p.version_before or 0, version_after=p.version_after or 0,
                         hash_before=p.hash_before, hash_after=p.hash_after or "", text_after="", hand_edited=False)
-        journal.begin(ws, "import", who, history_added=history_added)(commit)
+        if p.hand_edit is not None and not p.hand_edit.carried and not p.hand_edit.unkept:
+            # a replace drops a hand edit no kept version holds: its text is kept, as a revert keeps it
+            p.hand_edit_kept = keep_hand_edit(ws, p.name, p.hand_edit.texts[1])
+        journal.begin(ws, "import", who, history_added=history_added, extra=_hand_fields(p))(commit)
 
     def audit_playbook(p: PlaybookOutcome) -> None:
         redacted: dict[str, Any] = {"secrets_redacted": p.secrets_redacted} if p.secrets_redacted else {}
@@ -167,17 +171,17 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         redacted.update(_lint_fields(p), **source_of(manifest, p.name, redactor.redact_text))
         append_audit(ws, "import", actor=actor, playbook=p.name, version_before=p.version_before,
                      version_after=p.version_after, hash_before=p.hash_before, hash_after=p.hash_after,
-                     result=p.action, added=p.added, updated=p.updated,
-                     conflicts=[c["id"] for c in p.conflicts], **redacted, **about,
-                     **({"hand_edited_before": True, "hand_edit": p.hand_edit.record()} if p.hand_edit else {}))
+                     result=p.action, added=p.added, updated=p.updated, **_change_fields(p), **redacted, **about,
+                     **_hand_fields(p))
         crashpoint("bundle.audited")
         journal.finish(ws, p.name)
 
     install(ws, stage_ws, changed, audit_playbook, intend)
-    for p in result.playbooks:  # refused, and nothing else changed: on record, vouching for no version
-        if p.refused and p.action in ("unchanged", "refused"):
+    for p in result.playbooks:  # refused, conflicting or folded, nothing changed: on record, vouching for no version
+        if (p.refused or p.conflicts or p.folded) and p.action in ("unchanged", "refused"):
             append_audit(ws, "import", actor=actor, playbook=p.name, live_version=p.version_before,
-                         live_hash=p.hash_before, result=p.action, **_lint_fields(p), **about)
+                         live_hash=p.hash_before, result=p.action, **_change_fields(p), **_lint_fields(p),
+                         **about, **source_of(manifest, p.name, redactor.redact_text))
     done = SessionsAdded()
     planned = [s.session_id for s in sessions if not session_path(ws, s.session_id).exists()]
     intent = sessions_journal.begin(ws, planned, {"actor": actor, **about}, action="import") if planned else None
@@ -195,6 +199,29 @@ def _import(ws: Workspace, bundle: Path, staging: Path, mode: str, actor: str | 
         result.sessions_added, result.sessions_present = len(done.added), len(done.present)
         result.session_lines_skipped = done.lines_skipped
     return result
+
+
+def _change_fields(p: PlaybookOutcome) -> dict[str, Any]:
+    """The audit fields of what the import did beyond adding and widening: the bundle's version, the ids of
+    conflicting texts (local kept), the entries folded into a local one of the same text (`{id, local_id}`),
+    and what a replace removed (and whether the bundle's version was older than the live one)."""
+    fields: dict[str, Any] = {"bundle_version": p.bundle_version, "conflicts": [c["id"] for c in p.conflicts]}
+    if p.folded:
+        fields["folded"] = p.folded
+    if p.action == "replaced":
+        fields["removed"] = p.removed
+        if p.older:
+            fields["older"] = True
+    return fields
+
+
+def _hand_fields(p: PlaybookOutcome) -> dict[str, Any]:
+    """The audit fields of a hand edit of the live file the import found: kept (merge) or dropped (replace:
+    `hand_edit_kept` names where its text was kept)."""
+    if p.hand_edit is None:
+        return {}
+    return {"hand_edited_before": True, "hand_edit": p.hand_edit.record(),
+            **({"hand_edit_kept": p.hand_edit_kept} if p.hand_edit_kept else {})}
 
 
 def _lint_fields(p: PlaybookOutcome) -> dict[str, Any]:

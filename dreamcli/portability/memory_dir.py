@@ -60,7 +60,7 @@ def render_memory_dir(selected: list[Selected], *, created: str) -> dict[str, by
     index = [
         "# Memory index",
         "",
-        f"Approved playbooks exported by dreamcli {__version__} on {created}. Each file holds the lessons "
+        f"Approved playbooks as of {created}, exported by dreamcli {__version__}. Each file holds the lessons "
         "of one playbook section; open the ones that fit the task.",
         "",
     ]

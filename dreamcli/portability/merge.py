@@ -24,7 +24,7 @@ class MergeReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # metadata widened
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # same id, different text: local kept
-    same_text: list[dict[str, Any]] = field(default_factory=list)  # other id, same text: folded into local
+    same_text: list[dict[str, str]] = field(default_factory=list)  # other id, same text: folded into local
 
     @property
     def changed(self) -> bool:

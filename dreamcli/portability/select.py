@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from dreamcli.portability.parquet import stored_events
 from dreamcli.redaction import Redactor
 from dreamcli.sessions.paths import find_session, session_path
 from dreamcli.sessions.reader import iter_events
+from dreamcli.timeutil import parse_ts
 from dreamcli.workspace.home import Workspace
 
 if TYPE_CHECKING:
@@ -86,6 +88,20 @@ def _last_changes(ws: Workspace, names: set[str]) -> dict[tuple[str, int], dict[
         if name in names and isinstance(after, int):
             out[(name, after)] = {k: rec.get(k) for k in ("action", "actor", "ts", "dream_id") if rec.get(k)}
     return {key: redactor.redact_obj(change) for key, change in out.items()}
+
+
+def as_of(selected: list[Selected]) -> str | None:
+    """The newest `updated` time of the playbooks (UTC, to the second), or None when none has one that reads
+    as a time: an export's `created`, so that exporting the same playbooks again gives the same bytes (an
+    export written again without a change is no new file, and no conflict in a repository it is kept in)."""
+    times = []
+    for sel in selected:
+        try:
+            t = parse_ts(sel.playbook.updated or "")
+        except (ValueError, OverflowError):
+            continue
+        times.append(t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC))
+    return max(times).strftime("%Y-%m-%dT%H:%M:%SZ") if times else None
 
 
 def history_files(ws: Workspace, sel: Selected) -> Iterator[tuple[str, bytes]]:

@@ -88,7 +88,7 @@ def _body(selected: list[Selected], level: int) -> list[str]:
 
 def _provenance_comment(selected: list[Selected], created: str) -> str:
     versions = ", ".join(f"{s.name} v{s.playbook.version}" for s in selected)
-    return f"<!-- exported by dreamcli {__version__} on {created} from approved playbooks: {versions} -->"
+    return f"<!-- exported by dreamcli {__version__} from approved playbooks as of {created}: {versions} -->"
 
 
 def render_claude_md(selected: list[Selected], *, created: str) -> bytes:

@@ -154,29 +154,46 @@ def render_export_result(r: Any) -> None:
                 markup=False, highlight=False)
 
 
+_SHOWN = 10  # entry ids named per line; --json and the audit record have them all
 _ACTION_STYLE = {"added": "green", "merged": "cyan", "replaced": "yellow", "unchanged": "dim", "refused": "red"}
 
 
 def render_bundle_import(r: Any) -> None:
-    """One row per playbook of the bundle: what happened, versions, entries added or combined."""
+    """One row per playbook of the bundle: what happened, versions, entries added, combined (metadata widened),
+    folded (the same text under another id), removed (a replace) and in conflict; then a line for each fold,
+    each replace that removed entries or put an older version live, and each conflict."""
     from rich.table import Table
 
     m = r.manifest
-    err().print(f"bundle {_plain(r.bundle)} (exported {_plain(m.get('created'))} by dreamcli "
+    err().print(f"bundle {_plain(r.bundle)} (playbooks as of {_plain(m.get('created'))}, exported by dreamcli "
                 f"{_plain(m.get('dreamcli_version'))}), mode {_plain(r.mode)}", markup=False, highlight=False)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("playbook", "result", "version", "added", "combined", "conflicts"):
-        table.add_column(col, justify="right" if col in ("added", "combined", "conflicts") else "left")
+    counted = ("added", "combined", "folded", "removed", "conflicts")
+    for col in ("playbook", "result", "version", *counted):
+        table.add_column(col, justify="right" if col in counted else "left")
     for p in r.playbooks:
+        folded, removed = getattr(p, "folded", []), getattr(p, "removed", [])
         style = _ACTION_STYLE.get(p.action, "")
         before = "-" if p.version_before is None else f"v{p.version_before}"
         after = "-" if p.version_after is None else f"v{p.version_after}"
         action = safe_markup(p.action, one_line=True)
         table.add_row(safe_markup(p.name, one_line=True), f"[{style}]{action}[/]" if style else action,
                       safe_markup(f"{before} → {after}", one_line=True), str(len(p.added)),
-                      str(len(p.updated)), f"[yellow]{len(p.conflicts)}[/]" if p.conflicts else "0")
+                      str(len(p.updated)), str(len(folded)), f"[yellow]{len(removed)}[/]" if removed else "0",
+                      f"[yellow]{len(p.conflicts)}[/]" if p.conflicts else "0")
     print_block(out(), table)
     for p in r.playbooks:
+        for f in getattr(p, "folded", []):
+            err().print(f"folded in {_plain(p.name)}: the bundle's [{_plain(f['id'])}] has the text of the local "
+                        f"[{_plain(f['local_id'])}] (kept as [{_plain(f['local_id'])}])", markup=False,
+                        highlight=False)
+        removed, older = getattr(p, "removed", []), getattr(p, "older", False)
+        if removed or older:
+            bundle = (f" with the bundle's v{p.bundle_version}, older than the live v{p.version_before}"
+                      if older else "")
+            gone = (f": removed {count(len(removed), 'entry')} ({', '.join(removed[:_SHOWN])}"
+                    f"{f' +{len(removed) - _SHOWN}' if len(removed) > _SHOWN else ''})" if removed else "")
+            err().print(_plain(f"replaced {p.name}{bundle}{gone}"), markup=False, highlight=False)
         for c in p.conflicts:
             err().print(f"conflict in {_plain(p.name)} [{_plain(c['id'])}]: kept the local text; the bundle has: "
                         f"{_plain(c['incoming'][:200])}", markup=False, highlight=False)

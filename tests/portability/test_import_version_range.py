@@ -35,13 +35,13 @@ def test_a_history_version_too_long_refuses_the_bundle(tmp_path: Path) -> None:
     refused(destination(tmp_path), bundle, f"{rel}:3: version: ")
 
 
-def test_the_largest_version_imports_with_its_history_and_verifies(tmp_path: Path) -> None:
-    largest = str(10**HISTORY_DIGITS - 1)
+def test_the_largest_version_that_leaves_room_imports_with_its_history_and_verifies(tmp_path: Path) -> None:
+    room = str(10**HISTORY_DIGITS - 2)  # the largest version a later change can still follow
     bundle = exported(tmp_path)
-    put(bundle, "playbooks/legal.md", LEGAL_V3.replace("version: 3\n", f"version: {largest}\n").encode())
+    put(bundle, "playbooks/legal.md", LEGAL_V3.replace("version: 3\n", f"version: {room}\n").encode())
     dest = destination(tmp_path)
     assert cli(dest.root, "import", str(bundle)).exit_code == 0
-    assert (dest.playbook_history_dir / "legal" / f"v{largest}.md").is_file()
+    assert (dest.playbook_history_dir / "legal" / f"v{room}.md").is_file()
     r = cli(dest.root, "playbooks", "audit", "--verify")
     assert r.exit_code == 0, r.output
 
