@@ -17,12 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from dreamcli.redaction.prose import CJK, before_cjk, passphrase_ok
+
 MARKER_PREFIX = "[REDACTED:"
 MARKER_RE = re.compile(r"\[REDACTED:[a-z_]+\]")
 
 ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
 _IDENTIFIER_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PLACEHOLDER_START = ("$", "%(", "<", "{{", "${", "[REDACTED")
+# A character of an unquoted value under a secret key: not a blank, quote or bracket, not the `,;&` after
+# it, and not CJK text (`prose`), so a value never starts with one and stops at the first.
+_BARE = r"[^\s\"'`,;&<>(){}\[\]\\" + CJK + "]"
+_BARE_STRETCH = re.compile(_BARE + "{8,}")
+# A CJK opening bracket that may stand before such a value (`【…】`, `（…）`, an unclosed `「`): 〈《「『【〔〖（［｛｢
+_CJK_OPENING = "[\u3008\u300a\u300c\u300e\u3010\u3014\u3016\uff08\uff3b\uff5b\uff62]"
 
 
 def marker(kind: str) -> str:
@@ -102,37 +110,22 @@ def _has_digit_tokenish(value: str) -> bool:
     return any(c.isdigit() for c in value) and not is_placeholder(value) and len(set(value)) >= 6
 
 
-# Words that show a quoted value with spaces is prose or a placeholder, not a passphrase.
-_PROSE_WORDS = frozenset(
-    (  # noqa: SIM905 (one word list reads better than a column of quoted words)
-        "a an the your my our their this that these for to of in on at by with from into and or not no is are be"
-        " been must should will can may here there enter set use using change put insert see e.g i.e example"
-        " required optional default value todo fixme none null"
-    ).split()
-)
-_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "credential")
-
-
-def _passphrase_ok(value: str) -> bool:
-    """A quoted value with spaces (`password="correct horse battery staple"`): a few words, not prose,
-    not code (`" + pw + "`), not a hint (`"Your API key here"`). A key's word with a digit in it is a
-    word of the passphrase (`"Hunter2 Secret99"`), not one that names what the value is."""
-    words = value.split()
-    if len(words) < 2:
-        return True
-    if len(words) > 8 or len(value) > 100 or "\n" in value or "\r" in value:
-        return False
-    for word in words:
-        low = word.lower().strip(".,;:!?()")
-        if not any(c.isalnum() for c in word) or low in _PROSE_WORDS:
-            return False
-        if any(k in low for k in _KEY_WORDS) and not any(c.isdigit() for c in low):
-            return False
-    return True
-
-
 def _quoted_value_ok(value: str) -> bool:
-    return len(value) >= 6 and not is_placeholder(value) and _passphrase_ok(value)
+    """A quoted value that is a secret, not prose. One holding CJK text ends where that begins, as an
+    unquoted value does (see `prose`): `「Hunter2Secret99を使う」` is a secret, `「忘れた場合は管理者へ」` and
+    `「有効期限は2024-12-31まで」` are prose. Before CJK text, one word is judged as an unquoted value is
+    (`「requiredで指定」`: a word), and several as a passphrase with a digit (`“Hunter2 Secret99を使う”`;
+    not `"Google Cloudのキー"`)."""
+    if len(value) < 6 or is_placeholder(value):
+        return False
+    head = before_cjk(value)
+    if head is None:
+        return passphrase_ok(value)
+    head = head.strip()
+    if len(head.split()) > 1:
+        return any(c.isdigit() for c in head) and _quoted_value_ok(head)
+    bare = _BARE_STRETCH.match(head)
+    return bare is not None and _unquoted_value_ok(bare[0])
 
 
 def _looks_like_path(value: str) -> bool:
@@ -285,11 +278,12 @@ def _header_value_ok(m: re.Match[str]) -> bool:
 
 # An HTTP header whose whole value is a credential: a cookie (`Cookie:`, `Set-Cookie:`), or an
 # `Authorization` (`Proxy-Authorization`) that is not Bearer or Basic (their rules keep the scheme's word).
-# The value runs to the end of the line, or to the quote around the header (`-H 'Cookie: sid=…'`).
+# The value runs to the end of the line, or to the quote around the header (`-H 'Cookie: sid=…'`); it does
+# not start with CJK text (`Authorization：管理者が2回確認する` is prose, see `prose`).
 HEADER_CREDENTIAL = Rule(
     "header",
     re.compile(_BOUNDARY + r"(?P<key>authorization|cookie)\\?[\"']?" + f"{_BLANK}*{_COLON}{_BLANK}*"
-               r"\\?[\"']?(?P<secret>[^\s\"'`\\][^\r\n\"'`\\]{6,1000}[^\s\"'`\\])", re.IGNORECASE),
+               r"\\?[\"']?(?P<secret>[^\s\"'`\\" + CJK + r"][^\r\n\"'`\\]{6,1000}[^\s\"'`\\])", re.IGNORECASE),
     locators=compile_locators(*(rf"{name}\\?[\"']?{_BLANK}*{_COLON}" for name in ("authorization", "cookie"))),
     pivots=(7, 3),  # the `z`, the `k`
     groups=("secret",),
@@ -362,10 +356,10 @@ GENERIC = Rule(
     re.compile(
         rf"(?P<key>{_PASS_NAMES}|{_BOUNDARY}(?:{_NAMES_ALONE})|(?:(?<=[A-Za-z0-9][_\-])|(?<=[A-Za-z0-9]))(?:{_NAMES_PREFIXED}))"
         + _SEP
-        # a quoted value may hold spaces (a passphrase); `_passphrase_ok` tells it from prose
+        # a quoted value may hold spaces (a passphrase); `_quoted_value_ok` tells it from prose
         + r"(?:(?P<q>\\?[\"'])(?P<qsecret>[^\"'\\\n\r]{6,512})(?P=q)"
         + "".join("|" + _typographic_value(*quotes) for quotes in _TYPOGRAPHIC_QUOTES)
-        + r"|(?P<usecret>[^\s\"'`,;&<>(){}\[\]\\]{8,}+)(?![(\[<{]))",
+        + f"|{_CJK_OPENING}?(?P<usecret>{_BARE}{{8,}}+)" + r"(?![(\[<{]))",
         re.IGNORECASE,
     ),
     locators=compile_locators(
