@@ -193,7 +193,9 @@ def test_sigterm_mid_dream_cleans_up_as_ctrl_c_and_exits_143(tmp_path: Path, ws:
     ready = tmp_path / "scanning"  # held as the scan's first chunk is in, the pool still at work
     code, out, err, pid = _signal_held_at_work("dreamcli.dream.executors:_in_order", [*args, "--workers", "2"], env,
                                                signal.SIGTERM, ready)
-    assert (code, out, err) == (143, "", LINES[signal.SIGTERM])
+    assert (code, err) == (143, LINES[signal.SIGTERM])
+    stopped = json.loads(out)  # --json: the dream's document says how it ended, as `run --json` does
+    assert (stopped["status"], stopped["error"], stopped["exit_code"]) == ("error", "interrupted by SIGTERM", 143)
     assert list(ws.dreams_dir.iterdir()) == []  # no dream, no temp dir
     assert not (ws.state_dir / "dream").exists() or not any((ws.state_dir / "dream").rglob("*.json"))
     assert not (ws.state_dir / "live" / str(pid)).exists()  # the command's own cleanup ran (kill left it)
