@@ -66,7 +66,7 @@ def strip_hidden(text: str) -> tuple[str, int]:
         def drop(m: re.Match[str]) -> str:
             nonlocal removed
             i, src = m.start(), m.string
-            if m.group() in "\u200c\u200d" and 0 < i < len(src) - 1 and _joins(src[i - 1]) and _joins(src[i + 1]):
+            if m.group() in "\u200c\u200d" and 0 < i < len(src) - 1 and joins(src[i - 1]) and joins(src[i + 1]):
                 return m.group()
             removed += 1
             return ""
@@ -75,10 +75,11 @@ def strip_hidden(text: str) -> tuple[str, int]:
     return _HIDDEN.subn("", text)
 
 
-def _joins(c: str) -> bool:
+def joins(c: str) -> bool:
     """Whether a zero-width joiner or non-joiner next to `c` can be part of what a text spells: between two
     letters or marks of a script that needs them (Arabic and Persian, Indic scripts: never ASCII, so a shell
-    word such as `cu<ZWJ>rl` stays hidden text) or two parts of an emoji (a symbol, a skin tone, U+FE0F)."""
+    word such as `cu<ZWJ>rl` stays hidden text) or two parts of an emoji (a symbol, a skin tone, U+FE0F).
+    The one rule for joiners: what is kept here is what an `error:` line shows (`dreamcli.ui.graphemes`)."""
     return not c.isascii() and unicodedata.category(c)[0] in "LMS"
 
 

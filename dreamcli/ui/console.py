@@ -264,8 +264,9 @@ def _message(label: str, style: str, message: str) -> None:
     names the --home the user gave (`with_home`). The message may quote untrusted text (a name, a file name, a
     server's answer): never read as markup, its control characters and line breaks shown as escapes, so it
     cannot forge a second `error:` line (the --home path too: it is put in before they are escaped). A ZWJ or
-    ZWNJ that a quoted value's `repr` escaped between two letters or emoji (`👨\\u200d👩`) is shown as the
-    character it is, part of the spelling; any other zero-width or bidi control stays escaped."""
+    ZWNJ that a quoted value's `repr` escaped between two non-ASCII letters or emoji (`👨\\u200d👩`) is shown
+    as the character it is, part of the spelling (`dreamcli.textnorm.joins`); one next to ASCII
+    (`def\\u200dault`, which would read as `default`) and any other zero-width or bidi control stay escaped."""
     message = neutralise_controls(with_home(message), one_line=True)
     if "\\u200" in message:
         from dreamcli.ui.graphemes import show_joiners

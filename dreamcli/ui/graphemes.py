@@ -7,6 +7,7 @@ Japanese, Chinese and Korean text a line may break between (that text has no spa
     cut_cells("echo 👨‍👩‍👧‍👦👨‍👩‍👧‍👦", 9)      -> "echo 👨‍👩‍👧‍👦…"     whole graphemes, at most 9 columns
     cjk_break("約", "書"), cjk_break("書", "。")  -> True, False
     show_joiners("👨\\u200d👩")         -> "👨‍👩"              a joiner that is part of the text, unescaped
+    show_joiners("def\\u200dault")      -> "def\\u200dault"    not between ASCII letters (`textnorm.joins`)
 
 A simplified form of Unicode's grapheme clusters (UAX #29) and line breaking (UAX #14), no new dependency:
 unicodedata, and Rich's cell widths (loaded on first use, so the cuts of a pipe's plain lines need no Rich).
@@ -14,6 +15,7 @@ unicodedata, and Rich's cell widths (loaded on first use, so the cuts of a pipe'
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -36,17 +38,26 @@ _PICTOGRAPHS = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2300, 0x23FF), (0x2B00,
 _PICTOGRAPH_ONES = frozenset("\u00a9\u00ae\u203c\u2049\u2122\u2139")
 
 
-def _within(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(lo <= code <= hi for lo, hi in ranges)
+def _edges(ranges: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """The ranges as one sorted row of their edges (each start, each end + 1): a code point is in one of them
+    when an odd number of edges are at or below it (`_within`), one binary search, not a scan of them all."""
+    return tuple(edge for lo, hi in sorted(ranges) for edge in (lo, hi + 1))
+
+
+_CJK_EDGES, _PICTOGRAPH_EDGES = _edges(_CJK), _edges(_PICTOGRAPHS)
+
+
+def _within(code: int, edges: tuple[int, ...]) -> bool:
+    return bisect.bisect_right(edges, code) % 2 == 1
 
 
 def is_cjk(ch: str) -> bool:
     """Whether `ch` is an ideograph, kana, Hangul, a CJK symbol or a full-width form."""
-    return ord(ch) >= 0x1100 and _within(ord(ch), _CJK)
+    return ord(ch) >= 0x1100 and _within(ord(ch), _CJK_EDGES)
 
 
 def is_pictograph(ch: str) -> bool:
-    return ch in _PICTOGRAPH_ONES or (ord(ch) >= 0x2190 and _within(ord(ch), _PICTOGRAPHS))
+    return ch in _PICTOGRAPH_ONES or (ord(ch) >= 0x2190 and _within(ord(ch), _PICTOGRAPH_EDGES))
 
 
 def _kind(ch: str) -> str:
@@ -167,21 +178,19 @@ def cjk_break(before: str, after: str) -> bool:
             and after[0] not in _NO_START and before[0] not in _NO_END)
 
 
-def _joins(ch: str) -> bool:
-    """Whether a joiner next to `ch` is part of the text: `ch` a letter, a digit, a mark or an emoji."""
-    return ch.isalnum() or ch == "_" or _kind(ch) in ("Extend", "Pict", "RI")
-
-
 def show_joiners(text: str) -> str:
-    """`text` with each ZWJ or ZWNJ escape (`\\u200d`, as `repr` writes one) that sits between two letters or
-    emoji written as the character: it belongs to the spelling (👩‍⚕️, Persian می‌خواهم, Indic conjuncts).
-    Any other escape, and a joiner next to a space, a quote or a backslash, is left as it is."""
+    """`text` with each ZWJ or ZWNJ escape (`\\u200d`, as `repr` writes one) that sits between two non-ASCII
+    letters, marks or emoji written as the character: it belongs to the spelling (👩‍⚕️, Persian می‌خواهم,
+    Indic conjuncts). The rule is `dreamcli.textnorm.joins`, the one the dream keeps joiners by: a joiner
+    next to an ASCII character (`def\\u200dault`, which would read as `default`), a space, a quote or a
+    backslash stays escaped, and so does any other escape."""
     if "\\u200" not in text.lower():
         return text
+    from dreamcli.textnorm import joins
 
     def shown(m: re.Match[str]) -> str:
         a, b = m.start(), m.end()
-        if a and b < len(text) and _joins(text[a - 1]) and _joins(text[b]):
+        if a and b < len(text) and joins(text[a - 1]) and joins(text[b]):
             return ZWJ if m.group()[-1] in "dD" else ZWNJ
         return m.group()
 

@@ -1,8 +1,8 @@
 """Prose that fits the terminal: summary and report lines wrapped between words (and between two characters
 of Japanese, Chinese or Korean text) to the width of the terminal, or to COLUMNS (default 80) when the
-output is a pipe or a file, measured in terminal cells. A word, an id or a path is never cut: one longer
-than the width stays whole on its own line; nor is an inline code span (`pdftotext -layout FILE.pdf -`)
-that fits on a line.
+output is a pipe or a file, measured in terminal cells. A word, an id or a path is never cut (in Japanese
+text, its ASCII part: `第3-2条`, `contract_v2.docx`): one longer than the width stays whole on its own
+line; nor is an inline code span (`pdftotext -layout FILE.pdf -`) that fits on a line.
 
     say(out(), "add     pb-3f9k2xab  Tool workarounds · 6/10 sessions")
     say(out(), entry_text, indent="    ")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dreamcli.ui.console import out, print_block
-from dreamcli.ui.graphemes import cells
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -237,6 +236,8 @@ def fold_words(cell: str, width: int) -> Text:
     separator (`complete-all-…-listed-` / `in-the-summary`), between graphemes only where none fits; Rich
     would fold it at the last column, inside a word."""
     from rich.text import Text
+
+    from dreamcli.ui.graphemes import cells  # here: a table that folds nothing (`sessions list`) does not load it
 
     text = Text.from_markup(cell)
     long = [m for m in _WORD.finditer(text.plain) if cells(m.group()) > width]

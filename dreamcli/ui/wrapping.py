@@ -1,12 +1,15 @@
 """Lines that wrap under their text: where a line too wide for the terminal breaks, between words (and
 between two characters of Japanese, Chinese or Korean text, which has no spaces), its later lines indented
 (a hanging indent), no line ending in a space, an inline code span (`pdftotext -layout FILE.pdf -`) whole
-when it fits on a line, a command to copy (a span the caller's pattern names `whole`) whole however long, a
-path, a file name or an id (`/home/legal/契約.docx`, `résumé-契約`) never broken. Widths are terminal cells
-(a wide character takes two), and no break or cut splits a grapheme (`dreamcli.ui.graphemes`). Pure
+when it fits on a line, a command to copy (a span the caller's pattern names `whole`) whole however long.
+A line breaks inside a word only between two CJK characters, so the ASCII part of a path, a file name, a
+date or an id in Japanese text (`第3-2条`, `2024/01/15`, `contract_v2.docx`) is never broken, while the
+CJK text around it still wraps. Widths are terminal cells (a wide character takes two), and no break or
+cut splits a grapheme (`dreamcli.ui.graphemes`). The time is linear in the text's length: 200 KB of
+minified JSON holding Japanese (a tool's output in `sessions show`) wraps in a fraction of a second. Pure
 functions, no console: both `dreamcli.ui.prose` (the show views) and `dreamcli.ui.console` (the `error:`
-and `warning:` lines) use them, and both load this module on first use only: a command that wraps nothing
-does not pay for it.
+and `warning:` lines) use them, and both load this module on first use only: a command that wraps
+nothing does not pay for it.
 
     hang_plain("error: " + message, 80, len("error: "))   # ["error: ...", "       ...", ...]
     hang_line(rich_text, 80, 4)                           # the same for a styled line (a Rich Text)
@@ -28,14 +31,6 @@ if TYPE_CHECKING:
 
 CODE_SPAN = r"`[^`\n]+`"  # an inline code span, as markdown writes one
 _WORD = re.compile(r"[^ ]+")
-# What a break between two CJK characters never goes inside: a path or a URL (to its file name's extension, else
-# to the next space or CJK mark), a file name with its extension (`契約書.docx` in `契約書.docxを開く`), an id
-# or a name joined by `-` or `_` (`契約レビュー-grade`)
-_NOT_IN = r"[^\s、。，「」『』（）【】]"
-_UNBROKEN = re.compile(rf"{_NOT_IN}*(?:[/\\]|://){_NOT_IN}*?\.[A-Za-z0-9]{{1,10}}(?![A-Za-z0-9])"
-                       rf"|{_NOT_IN}*(?:[/\\]|://){_NOT_IN}*"
-                       rf"|[^\s、。，「」『』（）【】.]+\.[A-Za-z0-9]{{1,10}}(?![A-Za-z0-9])"
-                       rf"|{_NOT_IN}+[-_]{_NOT_IN}+")
 _FOLD_AFTER = "-_/."  # where a folded word (in a `playbooks diff` column) breaks first
 
 
@@ -65,35 +60,40 @@ def keep_spans(text: str, room: int, pattern: str = CODE_SPAN) -> tuple[str, str
 def _units(plain: str, room: int, keep: str, fold: bool = False) -> list[tuple[int, int]]:
     """The (start, end) of each piece of `plain` that a line never breaks inside: its words (a span matching
     `keep` that fits in `room` columns is one, spaces and all, and so is one its group `whole` matches), and,
-    in a word, each run of CJK characters between two of which a line may break (not inside such a span, a
-    path, a file name or an id). With `fold`, a piece wider than `room` is folded after a `-`, `_`, `/` or
-    `.`, else between graphemes, into pieces that fit."""
+    in a word, each piece between two places where a line may break between CJK characters (never inside
+    such a span). With `fold`, a piece wider than `room` is folded after a `-`, `_`, `/` or `.`, else between
+    graphemes, into pieces that fit. Linear: the kept spans are walked once, in order, alongside the breaks."""
     kept = [m.span() for m in re.finditer(keep, plain)
             if cells(m.group()) <= room or m.groupdict().get("whole") is not None]
     glued = list(plain)
     for start, end in kept:
         glued[start:end] = ["x" if ch == " " else ch for ch in glued[start:end]]
     units: list[tuple[int, int]] = []
+    k = 0  # the first kept span that does not end before the break looked at
     for word in _WORD.finditer("".join(glued)):
-        units += _cjk_pieces(plain, word.start(), word.end(), kept)
+        at, end = word.span()
+        for b in _cjk_breaks(plain, at, end):
+            while k < len(kept) and kept[k][1] <= b:
+                k += 1
+            if k < len(kept) and kept[k][0] < b:
+                continue  # inside a code span kept whole
+            units.append((at, b))
+            at = b
+        units.append((at, end))
     if fold:
         units = [part for unit in units for part in _folded(plain, *unit, room)]
     return units
 
 
-def _cjk_pieces(plain: str, start: int, end: int, kept: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The word plain[start:end] cut where a line may break between two CJK characters."""
+def _cjk_breaks(plain: str, start: int, end: int) -> list[int]:
+    """Where in the word plain[start:end] a line may break between two CJK characters, in order: only ever
+    between two of them, so no ASCII character of a path, a date or an id (`第3-2条`) is ever at a break."""
     word = plain[start:end]
     if word.isascii() or not any(ord(ch) >= 0x1100 for ch in word):
-        return [(start, end)]
-    whole = [m.span() for m in _UNBROKEN.finditer(word)] + [(a - start, b - start) for a, b in kept]
+        return []
     points = boundaries(word)
-    pieces, at = [], 0
-    for a, b, c in zip(points, points[1:], points[2:], strict=False):
-        if cjk_break(word[a:b], word[b:c]) and not any(s < b < e for s, e in whole):
-            pieces.append((start + at, start + b))
-            at = b
-    return [*pieces, (start + at, end)]
+    return [start + b for a, b, c in zip(points, points[1:], points[2:], strict=False)
+            if cjk_break(word[a:b], word[b:c])]
 
 
 def fold_word(word: str, room: int) -> list[tuple[int, int]]:
@@ -105,6 +105,8 @@ def fold_word(word: str, room: int) -> list[tuple[int, int]]:
 def _folded(plain: str, start: int, end: int, room: int) -> list[tuple[int, int]]:
     """plain[start:end] folded as `fold_word` folds a word."""
     word = plain[start:end]
+    if cells(word) <= room:
+        return [(start, end)]
     points = boundaries(word)
     at = [0]  # the columns before each point
     for a, b in itertools.pairwise(points):
@@ -120,11 +122,13 @@ def _folded(plain: str, start: int, end: int, room: int) -> list[tuple[int, int]
     return [*out, (start + points[i], end)]
 
 
-def _fill(plain: str, units: list[tuple[int, int]], width: int, indent: int, first: int = 0
-          ) -> list[tuple[int, int]]:
+def _fill(plain: str, units: list[tuple[int, int]], width: int, indent: int, first: int = 0,
+          lead: bool = True) -> list[tuple[int, int]]:
     """Lines of at most `width` columns (a unit wider than that alone on its line) as the (start, end) of
     their text in `plain`: the first starts at 0 (its leading spaces kept), `first` columns in; the later
-    ones `indent` columns in. The spaces at each break are left out."""
+    ones `indent` columns in. The spaces at each break are left out. Without `lead`, the leading spaces
+    are left out too when the first unit does not fit after them, as textwrap does (a paragraph indented
+    deeper than its first word leaves room for)."""
     pieces: list[tuple[int, int]] = []
     start = end = 0
     col = first
@@ -133,6 +137,8 @@ def _fill(plain: str, units: list[tuple[int, int]], width: int, indent: int, fir
         if end and col + gap + size > width:  # no room: the unit starts the next line
             pieces.append((start, end))
             start, col = a, indent
+        elif not end and not lead and col + gap + size > width:  # no room after the leading spaces: none
+            start = a
         else:
             col += gap  # the spaces before the unit (the indent on the first line); none between CJK pieces
         col += size
@@ -175,12 +181,14 @@ def wrap_para(para: str, width: int, first: str = "", rest: str = "", keep: str 
               fold: bool = False) -> list[str]:
     """One paragraph as lines of at most `width` columns, the first starting with `first`, the others with
     `rest`: broken between words and CJK characters, a code span whole when it fits, a word longer than the
-    room whole (with `fold`, folded to fit, as a narrow column needs). A blank paragraph is one empty line."""
+    room whole (with `fold`, folded to fit, as a narrow column needs). The paragraph's own leading spaces
+    are kept when its first word fits after them, else left out (as textwrap did: ASCII text wraps as it
+    did then). A blank paragraph is one empty line."""
     para = para.expandtabs().rstrip(" ")
     if not para.strip(" "):
         return [""]
     room = width - max(cells(first), cells(rest))
-    pieces = _fill(para, _units(para, room, keep, fold), width, cells(rest), cells(first))
+    pieces = _fill(para, _units(para, room, keep, fold), width, cells(rest), cells(first), lead=False)
     return [(rest if n else first) + para[start:end] for n, (start, end) in enumerate(pieces)]
 
 

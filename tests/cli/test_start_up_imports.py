@@ -30,14 +30,18 @@ NEVER = ("pydantic", "pydantic_core", "anthropic", "jsonschema", "jinja2", "http
          "dreamcli.testing")
 # Beyond NEVER, by command, on a workspace without sessions. msgspec is the session reader's codec
 # (dreamcli.codec): `sessions list` loads it once it has rows with tags or grades to decode, not before.
+# The grapheme and wrapping helpers load when a line is wrapped or cut, never to list (with rows too:
+# `test_a_listed_table_loads_no_grapheme_helper`).
+UNWRAPPED = ("dreamcli.ui.graphemes", "dreamcli.ui.wrapping")
 ALSO_NEVER = {
     "--help": ("msgspec", "rich", "dreamcli.sessions", "dreamcli.playbooks", "dreamcli.store", "dreamcli.outcomes",
                "dreamcli.recovery"),
     "sessions list": ("msgspec", "json", "dreamcli.playbooks", "dreamcli.dream", "dreamcli.redaction", "dreamcli.agent",
-                      "dreamcli.sessions.importers", "dreamcli.cli.run", "dreamcli.cli.dream", "dreamcli.cli.cloud"),
+                      "dreamcli.sessions.importers", "dreamcli.cli.run", "dreamcli.cli.dream", "dreamcli.cli.cloud",
+                      *UNWRAPPED),
     "playbooks list": ("msgspec", "json", "dreamcli.sessions", "dreamcli.dream", "dreamcli.redaction", "dreamcli.store",
                        "dreamcli.agent", "dreamcli.playbooks.proposal_model", "dreamcli.cli.run",
-                       "dreamcli.cli.sessions", "rich"),
+                       "dreamcli.cli.sessions", "rich", *UNWRAPPED),
 }
 NAMES = [n for names in MODULES.values() for n in names]
 
@@ -137,6 +141,21 @@ def test_a_command_imports_typer_rich_and_its_own_modules_only(start_env: tuple[
     assert "typer" in modules and "dreamcli.cli.app" in modules  # the measurement saw the run
     assert _loaded(modules, NEVER + ALSO_NEVER[command]) == []
     assert "dreamcli.dream.journal" not in modules  # recovery with nothing due imports no journal
+
+
+def test_a_listed_table_loads_no_grapheme_helper(start_env: tuple[dict[str, str], Path], ws: Workspace) -> None:
+    """`sessions list` with a session prints its table (dreamcli.ui.tables), which needs the grapheme helpers
+    only to fold a word wider than the terminal (issue: tables imported dreamcli.ui.graphemes at the top, for
+    `cells`, and every listing paid for it)."""
+    from dreamcli.sessions.writer import SessionWriter
+
+    env, root = start_env
+    w = SessionWriter(ws)
+    w.start(task={"name": "contract-review", "prompt": "Review msa.docx"}, model="m", workdir="/w")
+    w.end("completed", totals={"turns": 1})
+    modules = imported(["--home", str(ws.root), "sessions", "list"], env, root)
+    assert "dreamcli.ui.tables" in modules  # the table was printed
+    assert _loaded(modules, UNWRAPPED) == []
 
 
 def test_the_sweep_after_a_killed_command_stays_light(start_env: tuple[dict[str, str], Path]) -> None:

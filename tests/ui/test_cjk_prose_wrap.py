@@ -36,12 +36,33 @@ def test_japanese_prose_wraps_with_its_hanging_indent(width: int) -> None:
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost, nothing added
 
 
-def test_paths_file_names_ids_and_code_spans_stay_whole() -> None:
-    whole = ["/home/legal/matters/résumé-契約.docx", "契約書.docx", "契約レビュー-grade", "`cat 契約 書類.txt`"]
+def test_paths_file_names_dates_ids_and_code_spans_stay_whole() -> None:
+    """A line breaks inside a word only between two CJK characters: the ASCII part of a path, a file name, a
+    date or an id is never at a break (a code span that fits stays whole, its Japanese too)."""
+    whole = ["/home/legal/matters/résumé-2024.docx", "contract_v2.docx", "review-grade", "2024/01/15", "v1.5",
+             "https://example.com/契約/a", "`cat 契約 書類.txt`"]
     text = "ファイル" + "を開いて確認してください。".join(whole) + "を確認する。" + SENTENCE * 2
     for width in range(24, 61, 3):
         lines = wrap(text, width, indent="  ", hanging="    ")
-        assert all(any(w in line for line in lines) for w in whole), (width, lines)
+        assert all(any(w.split("契約")[0] in line for line in lines) for w in whole), (width, lines)
+        assert any("`cat 契約 書類.txt`" in line for line in lines), (width, lines)
+
+
+CLAUSE = ("契約書を確認するときは{comma}必ず社内で承認された最新の版である{id}に定める"
+          "解除権の行使要件と通知期限を必ず条項番号とともに引用してください。")
+
+
+@pytest.mark.parametrize("comma", ["、", ""])
+@pytest.mark.parametrize("ident", ["第3-2条", "2024/01/15", "contract_v2", "v1.5", "a\\b", "x.docx"])
+def test_a_japanese_clause_holding_an_id_still_wraps(comma: str, ident: str) -> None:
+    """Issue: `-`, `_`, `/` or `x.y` anywhere in a clause made the whole run up to the next 、 or 。 a path or
+    an id kept whole: 24 and 85 columns at 80, one line of 145 columns at 40. Only its ASCII part is kept."""
+    text = CLAUSE.format(comma=comma, id=ident)
+    for width in (80, 60, 40, 30):
+        lines = wrap(text, width, hanging="    ")
+        assert all(cell_len(line) <= width for line in lines), (width, lines)
+        assert any(ident in line for line in lines), (width, lines)
+        assert "".join(line.strip() for line in lines) == text
 
 
 def test_no_break_splits_a_grapheme() -> None:

@@ -13,13 +13,16 @@ import unicodedata
 
 import pytest
 from rich.cells import cell_len
+from typer.testing import CliRunner
 
 from dreamcli.agent.tools.base import ToolResult
+from dreamcli.cli.app import app
 from dreamcli.ui import console
 from dreamcli.ui.console import error_line
 from dreamcli.ui.run_summary import short
 from dreamcli.ui.run_view import RunView
 from dreamcli.ui.wrapping import cut_to
+from dreamcli.workspace.home import Workspace
 
 FAMILY = "👨‍👩‍👧‍👦"
 ZWJ_ALONE = "\u200d"
@@ -94,3 +97,29 @@ def test_a_long_quoted_value_is_cut_between_whole_escapes() -> None:
         assert len(first) <= head and len(last) <= head and quoted.startswith(first) and quoted.endswith(last)
     first, _ = head_and_tail(show_joiners(quoted), 100, 100)
     assert first.replace(FAMILY, "") == "", ascii(first)  # whole families, none cut
+
+
+@pytest.mark.parametrize("args", [["playbooks", "show", "def\u200dault"], ["sessions", "show", "01M66NPATS\u200dHCGF"],
+                                  ["playbooks", "show", "def\u200cault"]])
+def test_a_joiner_between_ascii_letters_stays_escaped_on_the_error_line(ws: Workspace, args: list[str]) -> None:
+    """Issue: `'def<ZWJ>ault'` was shown with the real (invisible) joiner, which reads as 'default': the
+    culprit hidden. A joiner next to an ASCII character is hidden text (`dreamcli.textnorm.joins`)."""
+    r = CliRunner().invoke(app, ["--home", str(ws.root), *args])
+    assert r.exit_code == 2
+    assert "\u200d" not in r.stderr and "\u200c" not in r.stderr, ascii(r.stderr)
+    assert repr(args[-1]) in r.stderr, ascii(r.stderr)  # 'def\u200dault', as before
+
+
+def test_the_error_line_shows_a_joiner_where_the_dream_keeps_one() -> None:
+    """One rule for joiners: the `error:` line shows one as the character exactly where
+    `textnorm.strip_hidden` keeps it as part of the spelling, and escapes it where that removes it."""
+    from dreamcli.textnorm import strip_hidden
+    from dreamcli.ui.graphemes import show_joiners
+
+    sides = ["a", "_", "7", " ", "'", "é", "ی", "क", "\u094d", "👨", "\u2695", "\ufe0f", "契", "٣", "-"]
+    for joiner in ("\u200d", "\u200c"):
+        for before in sides:
+            for after in sides:
+                text = before + joiner + after
+                kept = strip_hidden(text)[0] == text
+                assert (show_joiners(repr(text)[1:-1]) == text) == kept, ascii(text)
