@@ -1,12 +1,13 @@
 """Deterministic checks (docs/outcomes.md, "Specs"; adding one: docs/architecture.md), run first and needing no model.
 
-Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that
-cannot run (no workdir recorded, file outside the workdir or not a regular file, a file read only in
-part, command timeout, a regex search not started or stopped at REGEX_TIMEOUT_S) fails: no evidence, no
-pass. A check of a workdir that is not here at all says so (`workdir_not_here`); `grade` leaves it
-unjudged rather than failed (dreamcli/outcomes/grading.py), as that is the grading machine's state, not
-the run's. Reasons and evidence are redacted whole and only then cut (a secret cut in half is no longer
-recognised by the store's redactor).
+Each returns a `CriterionResult` with a short reason and the evidence it relied on. A check that cannot
+run (no workdir recorded, file outside the workdir or not a regular file, a file read only in part,
+command timeout, a regex search not started or stopped at REGEX_TIMEOUT_S, JSON nested deeper than
+Python's recursion limit lets it be parsed or validated) fails: no evidence, no pass. A check of a
+workdir that is not here at all says so (`workdir_not_here`); `grade` leaves it unjudged rather than
+failed (dreamcli/outcomes/grading.py), as that is the grading machine's state, not the run's. Reasons
+and evidence are redacted whole and only then cut (a secret cut in half is no longer recognised by the
+store's redactor).
 
 The `regex` check's search, bounded in time, is dreamcli/outcomes/bounded_regex.py; the `command` check
 is dreamcli/outcomes/command_check.py.
@@ -34,6 +35,7 @@ from dreamcli.textnorm import nfc
 READ_LIMIT = 10 * 1024 * 1024
 EVIDENCE_LIMIT = 200
 REASON_LIMIT = 500  # a check's reason, and a grader's (scoring.py), as stored in grades.jsonl
+TOO_DEEP = "JSON nested too deeply (beyond Python's recursion limit)"
 
 
 @dataclass
@@ -55,7 +57,9 @@ def run_criterion_check(criterion: Criterion, run: RunView, *, running: RunningC
                         redactor: Redactor | None = None) -> CriterionResult:
     assert criterion.check is not None
     passed, reason, evidence = run_check(criterion.check, run, running=running, redactor=redactor)
-    return CriterionResult(criterion.id, passed, reason, evidence[:EVIDENCE_LIMIT], criterion.weight, "check")
+    if criterion.check.type != "command":  # a command's evidence is the end of its output, cut already
+        evidence = evidence[:EVIDENCE_LIMIT]
+    return CriterionResult(criterion.id, passed, reason, evidence, criterion.weight, "check")
 
 
 def run_check(check: Check, run: RunView, *, running: RunningCommands | None = None,
@@ -191,11 +195,16 @@ def _json_schema(check: Check, run: RunView, red: Redactor) -> Outcome:
         return None, where, ""
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        return None, f"{where}: {TOO_DEEP} to parse", ""
+    except ValueError as e:
         return False, f"{where} is not valid JSON: {e}", red.redact_text(text)[:EVIDENCE_LIMIT]
     schema = check.resolved_schema or {}
     validator = validator_for(schema)(schema)
-    error = next(iter(validator.iter_errors(data)), None)
+    try:  # the validator recurses with the data (and with a recursive schema, as deep as the data goes)
+        error = next(iter(validator.iter_errors(data)), None)
+    except RecursionError:
+        return None, f"{where}: {TOO_DEEP} to check against the schema", ""
     if error is not None:
         at = "/".join(str(p) for p in error.absolute_path) or "(root)"
         return False, f"{where} does not match the schema at {at}: {red.redact_text(error.message)}", ""
