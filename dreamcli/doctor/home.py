@@ -17,6 +17,7 @@ from dreamcli.doctor.report import Check, Progress, Status, guard, one_line, plu
 from dreamcli.doctor.schedule import check_schedule
 from dreamcli.errors import DreamError
 from dreamcli.store.url_text import redacted_url
+from dreamcli.workspace.deeptree import walk
 from dreamcli.workspace.home import ENV_HOME, Workspace, check_home_usable, resolve_home
 from dreamcli.workspace.workdirs import WORKDIRS
 
@@ -85,7 +86,7 @@ def check_permissions(root: Path) -> list[Check]:
     lax: list[tuple[Path, int, bool]] = []
     locked: list[tuple[Path, int]] = []
     counts = [0, 0]
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, _dirs, files in walk(root):  # os.walk recurses: a tree 1,000 folders deep would end it
         d = Path(dirpath)
         for path, is_dir in ((d, True), *((d / f, False) for f in files)):
             try:

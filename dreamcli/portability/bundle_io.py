@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import io
 import os
+import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dreamcli.errors import InputError, UsageError
-from dreamcli.portability.manifest import safe_member_path
+from dreamcli.portability.manifest import MAX_MEMBER_DEPTH, safe_member_path
+from dreamcli.workspace.deeptree import walk
 from dreamcli.workspace.fsutil import DIR_MODE, FILE_MODE, atomic_write_bytes, ensure_dir, naming, write_all
 
 MAX_BUNDLE_BYTES = 2 << 30  # refuse to unpack more than this (a gzip bomb must not fill the disk)
@@ -184,7 +186,13 @@ def _write_new(read: Callable[[int], bytes], target: Path) -> None:
 def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
     total = 0
-    for dirpath, dirnames, filenames in os.walk(bundle):
+    for dirpath, dirnames, filenames in walk(bundle):
+        folder = Path(dirpath).relative_to(bundle)
+        if len(folder.parts) >= MAX_MEMBER_DEPTH:  # no member can be in it: refused before going deeper
+            shown = folder.as_posix()
+            shown = shown if len(shown) <= 80 else shown[:80] + "…"
+            raise InputError(f"{shown!r} is {len(folder.parts)} folders deep (refused: members are at most "
+                             f"{MAX_MEMBER_DEPTH} levels deep)", file=str(bundle))
         for name in [*dirnames, *filenames]:
             p = Path(dirpath) / name
             rel = p.relative_to(bundle).as_posix()
@@ -209,8 +217,22 @@ def _unpack_dir(bundle: Path, dest: Path) -> dict[str, Path]:
     return out
 
 
+def _one_kind(name: str, files: dict[str, Path], folders: set[str], where: str) -> None:
+    """Member `name` is not also a folder of another member, nor inside one that is a file (`playbooks` and
+    `playbooks/ops.md`): a one-line refusal, not the error of writing the second one."""
+    parent = posixpath.dirname(name)
+    clash = name if name in folders else None
+    while parent and clash is None and parent not in folders:
+        clash = parent if parent in files else None
+        folders.add(parent)
+        parent = posixpath.dirname(parent)
+    if clash is not None:
+        raise InputError(f"member {clash!r} is both a file and a folder (refused)", file=where)
+
+
 def _unpack_tar(bundle: Path, dest: Path) -> dict[str, Path]:
     out: dict[str, Path] = {}
+    folders: set[str] = set()  # the folders the members so far go into
     where = str(bundle)
     total = 0
     try:
@@ -227,6 +249,7 @@ def _unpack_tar(bundle: Path, dest: Path) -> dict[str, Path]:
                     raise InputError(f"member {member.name!r} is not a regular file (refused)", file=where)
                 if name in out:
                     raise InputError(f"member {name!r} appears twice (refused)", file=where)
+                _one_kind(name, out, folders, where)
                 total += member.size
                 if total > MAX_BUNDLE_BYTES:
                     raise InputError(f"bundle unpacks to more than {MAX_BUNDLE_BYTES >> 20} MB (refused)",

@@ -179,9 +179,12 @@ def _without(inc: Incoming, live: Playbook | None, entry_ids: set[str], versions
         return Incoming(inc.name, inc.raw, inc.playbook, history, inc.redacted)
     pb = inc.playbook.copy()
     body: list[str | Entry] = []
+    local: dict[str, Entry] = {}  # the live entries by id (the first of each, as `find` gives it)
+    for e in live.entries() if live is not None and mode == "replace" else []:
+        local.setdefault(e.id, e)
     for item in pb.body:
         if isinstance(item, Entry) and item.id in entry_ids:
-            mine = live.find(item.id) if live is not None and mode == "replace" else None
+            mine = local.get(item.id)
             if mine is not None:
                 body.append(copy.deepcopy(mine))
             continue

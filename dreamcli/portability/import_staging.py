@@ -75,10 +75,10 @@ def apply_incoming(stage: Workspace, inc: Incoming, mode: str) -> PlaybookOutcom
         pb.version = before if before is not None else max(known)  # the version of what is live now
         commit = commit_playbook(stage, pb, expected_text=live_text)
         # what the replace takes away is said, not left to be found by comparing versions by hand
-        removed = [e.id for e in live.entries() if inc.playbook.find(e.id) is None] if live is not None else []
+        theirs, ours = inc.playbook.ids(), live.ids() if live is not None else set()
+        removed = [e.id for e in live.entries() if e.id not in theirs] if live is not None else []
         return PlaybookOutcome(inc.name, "replaced" if live is not None else "added", before,
-                               commit.version_after, added=[e.id for e in inc.playbook.entries()
-                                                            if live is None or live.find(e.id) is None],
+                               commit.version_after, added=[e.id for e in inc.playbook.entries() if e.id not in ours],
                                removed=removed, older=before is not None and inc.playbook.version < before,
                                hash_before=commit.hash_before, hash_after=commit.hash_after,
                                hand_edit=dropped(commit.hand_edit))

@@ -8,7 +8,6 @@ half-written; see docs/portability.md for what an interrupted import leaves."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from dreamcli.portability.manifest import MANIFEST, file_sha256, parse_manifest,
 from dreamcli.redaction import Redactor, for_patterns
 from dreamcli.sessions.importers import journal as sessions_journal
 from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.deeptree import remove_tree
 from dreamcli.workspace.fsutil import ensure_dir
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done as finished
@@ -99,7 +99,7 @@ def import_bundle(ws: Workspace, bundle: Path, *, mode: str = "merge", actor: st
         try:
             return _import(ws, bundle, staging, mode, actor, redactor, _Lint(config, force))
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(staging)  # of any depth (shutil.rmtree's recursion would leave a deep one behind)
             with contextlib.suppress(OSError):
                 (ws.state_dir / "import-staging").rmdir()
 

@@ -30,21 +30,48 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# What a bundle member's path may be: `dreamcli export` writes at most 5 levels (playbooks/history/NAME/vN.md,
+# sessions/YYYY/MM/DD/ID.jsonl) with short names. The bounds refuse, before anything is written, a path the
+# workspace's file system cannot hold (a name over 255 bytes) or one deep enough to exhaust what walks it.
+MAX_MEMBER_DEPTH = 16
+MAX_MEMBER_BYTES = 1024
+MAX_PART_BYTES = 255
+
+
 def safe_member_path(name: str, *, bundle: str) -> str:
     """A bundle member name as a clean relative POSIX path; InputError for anything that could land
-    outside the target directory (absolute paths, `..`, drive letters, backslashes, NUL)."""
+    outside the target directory (absolute paths, `..`, drive letters, backslashes, NUL) and for a path
+    that is not clean (an empty or `.` part but a leading `./`, which tar writes) or past the bounds above."""
     if not isinstance(name, str) or not name or "\0" in name:
-        raise InputError(f"invalid member name {name!r}", file=bundle)
+        raise InputError(f"invalid member name {_member(name)}", file=bundle)
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise InputError(f"member {name!r} has an absolute or Windows path (refused: it would escape the "
+        raise InputError(f"member {_member(name)} has an absolute or Windows path (refused: it would escape the "
                          "target directory)", file=bundle)
-    parts = [p for p in name.split("/") if p not in ("", ".")]
+    parts = name.split("/")
+    while len(parts) > 1 and parts[0] == ".":  # `./manifest.json`, as `tar -C DIR .` names it
+        parts.pop(0)
+    if len(parts) > 1 and parts[-1] == "":  # a folder's trailing slash
+        parts.pop()
     if any(p == ".." for p in parts):
-        raise InputError(f"member {name!r} contains '..' (refused: it would escape the target directory)",
+        raise InputError(f"member {_member(name)} contains '..' (refused: it would escape the target directory)",
                          file=bundle)
-    if not parts:
-        raise InputError(f"invalid member name {name!r}", file=bundle)
+    if any(p in ("", ".") for p in parts):
+        raise InputError(f"invalid member name {_member(name)} (refused: an empty or '.' part)", file=bundle)
+    if len(parts) > MAX_MEMBER_DEPTH:
+        raise InputError(f"member {_member(name)} is {len(parts)} levels deep (refused: at most "
+                         f"{MAX_MEMBER_DEPTH})", file=bundle)
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_MEMBER_BYTES or any(len(p.encode("utf-8", "surrogateescape")) > MAX_PART_BYTES for p in parts):
+        raise InputError(f"member {_member(name)} has a name too long (refused: at most {MAX_PART_BYTES} bytes "
+                         f"a name, {MAX_MEMBER_BYTES} the path)", file=bundle)
     return posixpath.join(*parts)
+
+
+def _member(name: object, limit: int = 80) -> str:
+    """A member name as an error shows it, escaped: a long one cut in the middle, with its length."""
+    if not isinstance(name, str) or len(name) <= limit:
+        return repr(name)
+    return f"{name[:limit // 2] + '…' + name[-limit // 4:]!r} ({len(name)} characters)"
 
 
 def build_manifest(files: dict[str, dict[str, Any]], playbooks: list[dict[str, Any]], *,

@@ -49,8 +49,11 @@ def merge_into(local: Playbook, incoming: Playbook) -> tuple[Playbook, MergeRepo
     report = MergeReport()
     new: list[Entry] = []
     by_text = {normalize_for_match(e.text): e for e in merged.entries()}
+    by_id: dict[str, Entry] = {}  # once, not `merged.find` per entry: a lookup over the body each (quadratic)
+    for e in merged.entries():
+        by_id.setdefault(e.id, e)  # the first of an id, as find gives it
     for inc in incoming.entries():
-        mine = merged.find(inc.id)
+        mine = by_id.get(inc.id)
         if mine is None:
             mine = by_text.get(normalize_for_match(inc.text))
             if mine is not None:

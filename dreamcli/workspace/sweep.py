@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import time
 from pathlib import Path
+
+from dreamcli.workspace.deeptree import remove_tree
 
 OLD_S = 3600
 _PID = re.compile(r"\.(\d+)\.[^.]*\.tmp$")
@@ -43,29 +44,32 @@ def _dead(name: str, path: Path, pattern: re.Pattern[str]) -> bool:
 
 
 def sweep_temp(directory: Path, *, recursive: bool = False) -> list[Path]:
-    """Remove the temp files (and `.tmp-*` directories) of dead processes in `directory`."""
+    """Remove the temp files (and `.tmp-*` directories) of dead processes in `directory` (and, `recursive`,
+    in every folder below it: a list of folders still to look in, not a call per level, so that a tree
+    thousands of folders deep is swept, not a RecursionError)."""
     removed: list[Path] = []
-    if not directory.is_dir():
-        return removed
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return removed
-    for entry in entries:
-        path = Path(entry.path)
+    todo = [directory]
+    while todo:
+        folder = todo.pop()
         try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-        except OSError:
+            entries = list(os.scandir(folder))
+        except OSError:  # missing, not a folder, or its path longer than the system takes
             continue
-        if is_dir and entry.name.startswith(".tmp-"):
-            if _dead(entry.name, path, _DIR_PID):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
-        elif is_dir and recursive:
-            removed.extend(sweep_temp(path, recursive=True))
-        elif (not is_dir and entry.name.startswith(".") and entry.name.endswith(".tmp")
-              and _dead(entry.name, path, _PID)):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir and entry.name.startswith(".tmp-"):
+                if _dead(entry.name, path, _DIR_PID):
+                    remove_tree(path)
+                    removed.append(path)
+            elif is_dir and recursive:
+                todo.append(path)
+            elif (not is_dir and entry.name.startswith(".") and entry.name.endswith(".tmp")
+                  and _dead(entry.name, path, _PID)):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
     return removed

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from dreamcli.faults import crashpoint
 from dreamcli.ids import new_ulid
 from dreamcli.sessions.importers.grown import imported_bytes
 from dreamcli.sessions.paths import session_path
+from dreamcli.workspace.deeptree import remove_tree
 from dreamcli.workspace.home import Workspace
 from dreamcli.workspace.intents import done, pending_intents, write_intent
 from dreamcli.workspace.sweep import OLD_S, pid_alive, sweep_temp
@@ -124,7 +124,7 @@ def sweep_staging(ws: Workspace, *, keep: Path | None = None) -> None:
         pid = d.name.rsplit("-", 1)[-1]
         alive = pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid))
         if d != keep and not alive and (pid.isdigit() or _old(d)):
-            shutil.rmtree(d, ignore_errors=True)
+            remove_tree(d)  # not shutil.rmtree: a tree deeper than its recursion, left by an older dreamcli
     with contextlib.suppress(OSError):
         root.rmdir()
 
