@@ -8,8 +8,6 @@ import itertools
 import json
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply
 from dreamcli.workspace.home import Workspace
 from tests.pilot.helpers import DREAM, scripted_agent, seed_workspace, write_task
 from tests.support.outcomes import make_session, verdict_reply, write_spec
-from tests.support.run import DREAMCLI, cli_env
+from tests.support.run import DREAMCLI, cli_env, stop_when
 
 JUDGED = "name: judged\ncriteria:\n  - id: ok\n    description: The answer is fine.\n"
 STALL = "STALLS-THE-GRADER"
@@ -30,24 +28,6 @@ def _grader(req: RecordedRequest) -> Reply:
     if STALL in req.raw_body.decode("utf-8", "replace"):
         reply.latency = 60  # a stalled grader endpoint: the signal comes while grade waits on it
     return reply
-
-
-def _stop_when(proc: subprocess.Popen[str], ready: Callable[[], bool], signum: int) -> tuple[str, str]:
-    """Send `signum` once `ready`; what the command printed."""
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine
-        while not ready():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                _, err = proc.communicate()
-                pytest.fail(f"never got to the stalled call (exit {proc.returncode}): {err[-800:]}")
-            time.sleep(0.02)
-        proc.send_signal(signum)
-        return proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
 
 
 @pytest.mark.slow
@@ -62,7 +42,7 @@ def test_grade_json_names_the_signal_and_its_exit_code(fake_anthropic: FakeAnthr
     proc = subprocess.Popen([DREAMCLI, "grade", done, stalled, "--no-cache", "--json", "--parallel", "1"],
                             env=cli_env(fake_anthropic.url, ws.root), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = _stop_when(proc, lambda: any(STALL in r.raw_body.decode("utf-8", "replace")
+    out, err = stop_when(proc, lambda: any(STALL in r.raw_body.decode("utf-8", "replace")
                                             for r in fake_anthropic.requests), signum)
     name = signal.Signals(signum).name
     line = f"interrupted by {name}: grades finished so far are stored"
@@ -92,7 +72,7 @@ def test_pilot_names_the_signal(fake_anthropic: FakeAnthropic, ws: Workspace, tm
     proc = subprocess.Popen([DREAMCLI, "pilot", str(task), "--proposal", DREAM, "--trials", "1", "--parallel", "1",
                              "--yes"], env=cli_env(fake_anthropic.url, ws.root), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, err = _stop_when(proc, lambda: len(fake_anthropic.requests) >= 2, signal.SIGTERM)
+    _, err = stop_when(proc, lambda: len(fake_anthropic.requests) >= 2, signal.SIGTERM)
     assert proc.returncode == 143, err
     assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM; 1 trial(s) of this run are recorded -- "
                                             "run the same command again to resume")

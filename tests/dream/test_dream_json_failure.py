@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from dreamcli.cli.app import app
 from dreamcli.sessions.samples import install_samples
 from dreamcli.testing import FakeAnthropic, error_reply
 from dreamcli.workspace.home import Workspace
-from tests.support.run import DREAMCLI, cli_env
+from tests.support.run import DREAMCLI, cli_env, stop_when
 
 
 def test_a_model_error_prints_the_error_document(tmp_path: Path, fake_anthropic: FakeAnthropic) -> None:
@@ -48,19 +47,7 @@ def test_a_dream_stopped_by_sigterm_prints_its_document(tmp_path: Path, fake_ant
     fake_anthropic.expect(reply)
     proc = subprocess.Popen([DREAMCLI, "dream", "--json"], env=cli_env(fake_anthropic.url, ws.root),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not fake_anthropic.requests:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the dream never called the model: {proc.communicate()[1][-800:]}")
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    out, err = stop_when(proc, lambda: bool(fake_anthropic.requests), signal.SIGTERM)
     assert proc.returncode == 143, err
     data = json.loads(out)
     assert data["status"] == "error" and data["exit_code"] == 143

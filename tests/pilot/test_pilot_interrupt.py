@@ -7,13 +7,12 @@ import itertools
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 
 from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply
 from tests.pilot.helpers import DREAM, scripted_agent, seed_workspace, write_task
-from tests.support.run import DREAMCLI, cli_env, run_cli
+from tests.support.run import DREAMCLI, cli_env, run_cli, stop_when
 
 STALL_FROM = 3  # the model answers the first two trials' calls; the third call (and any after it) hangs
 TRIALS = 4  # 2 trials x 2 arms: two finished before Ctrl-C, two left for the re-run
@@ -39,20 +38,8 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_resumes(fake_anthropic: FakeAn
                             stdin=subprocess.DEVNULL,  # SIGINT at its default, as in a terminal (not inherited ignored)
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     journal = ws.dreams_dir / DREAM / "pilot-trials.jsonl"
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine: trials take seconds each
-        while len(fake_anthropic.requests) < STALL_FROM:  # two trials done, the third waiting on its call
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                _, err = proc.communicate()
-                pytest.fail(f"the third trial never called the model (exit {proc.returncode}): {err[-800:]}")
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    # two trials done, the third waiting on its call
+    _, err = stop_when(proc, lambda: len(fake_anthropic.requests) >= STALL_FROM, signal.SIGINT)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err
     recorded = len(journal.read_text().splitlines())

@@ -7,13 +7,12 @@ import itertools
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 
 from dreamcli.testing import FakeAnthropic, RecordedRequest, Reply, text_reply, tool_reply, tool_use
 from tests.pilot.helpers import DREAM, USAGE, seed_workspace, write_task
-from tests.support.run import DREAMCLI, cli_env, run_cli
+from tests.support.run import DREAMCLI, cli_env, run_cli, stop_when
 
 STALL_AT = 4  # trial 1: a tool call and its answer; trial 2: a tool call (spent), then its second call hangs
 
@@ -41,20 +40,7 @@ def test_a_trial_stopped_mid_way_is_journaled_for_its_cost(fake_anthropic: FakeA
     args = ["pilot", str(task), "--proposal", DREAM, "--trials", "1", "--parallel", "1", "--yes", "--json"]
     proc = subprocess.Popen([DREAMCLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.monotonic() + 120
-        while len(fake_anthropic.requests) < STALL_AT:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                _, err = proc.communicate()
-                pytest.fail(f"the second trial never made its second call (exit {proc.returncode}): {err[-800:]}")
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    _, err = stop_when(proc, lambda: len(fake_anthropic.requests) >= STALL_AT, signal.SIGINT)
     assert proc.returncode == 130, err
     journal = ws.dreams_dir / DREAM / "pilot-trials.jsonl"
     lines = [json.loads(line) for line in journal.read_text().splitlines()]

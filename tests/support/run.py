@@ -7,8 +7,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from dreamcli.agent.callbacks import RunCallbacks
 
@@ -112,3 +115,25 @@ def until(check: Any, what: str, timeout: float = 30.0, poll: float = 0.01) -> A
             return got
         time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop_when(proc: subprocess.Popen[str], ready: Callable[[], bool], signum: int,
+              timeout: float = 120.0) -> tuple[str, str]:
+    """Send `signum` to a started CLI process once `ready()` (e.g. the fake server got its stalled call);
+    (stdout, stderr) of the command. Fails the test, the process killed, when it ends or `timeout` passes
+    first; never leaves it running."""
+    try:
+        deadline = time.monotonic() + timeout  # a loaded machine
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                _, err = proc.communicate()
+                pytest.fail(f"never got to the stalled call (exit {proc.returncode}): {err[-800:]}")
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+        return out, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
